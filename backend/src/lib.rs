@@ -1,0 +1,2 @@
+//! The Ninja front end and everything that reasons about a build graph (DESIGN §2, §3).
+#![deny(missing_docs)]

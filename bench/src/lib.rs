@@ -1,0 +1,1 @@
+//! Shared helpers for the benchmark harnesses in `bench/src/bin/`.

@@ -1,0 +1,4 @@
+//! One module per subcommand; each parses its own arguments and returns an exit code.
+
+pub mod split;
+pub mod tool;
