@@ -1,0 +1,111 @@
+//! Shared helpers for the end-to-end tests: the binaries under test, real tools, temp spaces.
+//!
+//! Every test that needs a system tool calls [`require_tool`]: if the tool is missing the test
+//! fails with a one-line hint naming the Debian package, so nothing is skipped silently.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Path of the `cached-ninja` binary built for these tests.
+pub fn cached_ninja() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cached-ninja"))
+}
+
+/// Root of this repository.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the repository (design, conformance corpus, reference scripts).
+pub fn shared_dir() -> PathBuf {
+    repo_root().join("../shared")
+}
+
+/// Finds `tool` on PATH or fails the test with an install hint for `package`.
+pub fn require_tool(tool: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(tool);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!("missing tool `{tool}`: install it with `apt-get install -y {package}` (or run `bash .ci/run`)");
+}
+
+/// A fresh temporary directory, removed when dropped (kept if `CN_KEEP_TEMP` is set).
+pub struct TestSpace {
+    dir: tempfile::TempDir,
+}
+
+impl TestSpace {
+    /// Creates an empty space.
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new().prefix("cn-test-").tempdir().expect("create temp dir");
+        TestSpace { dir }
+    }
+
+    /// The space's root directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `contents` to `rel` inside the space, creating parent directories.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.dir.path().join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("create parent dir");
+        }
+        std::fs::write(&p, contents).expect("write test file");
+        p
+    }
+}
+
+impl Drop for TestSpace {
+    fn drop(&mut self) {
+        if std::env::var_os("CN_KEEP_TEMP").is_some() {
+            let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+            eprintln!("kept test space {}", kept.keep().display());
+        }
+    }
+}
+
+/// Runs `cmd`, panicking with the command line if it cannot be started.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs `cmd` and panics with its stderr unless it exits 0.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Source tree of a third-party project vendored by a crates.io package (`libgit2`, `dav1d`).
+pub fn third_party_src(name: &str) -> PathBuf {
+    let script = repo_root().join("tests/support/third-party-src.sh");
+    let out = run_ok(Command::new("bash").arg(script).arg(name));
+    PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim())
+}
+
+/// Copies a directory tree (files and subdirectories) from `from` into `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
