@@ -1,2 +1,45 @@
-//! ELF/DWARF splitting, stripping, debug bundles, `.dwp` packaging and verification (DESIGN §6).
+//! ELF/DWARF splitting, stripping, debug bundles, `.dwp` packaging and verification
+//! (`../shared/DESIGN.md` §6).
+//!
+//! # Reading
+//! [`elf`] is a small strict reader of relocatable objects (header, sections, symbols); every
+//! offset is checked once so later stages never index out of bounds. [`ext`] is the
+//! `object`/`gimli` glue that reads unit ids ([`DwoId`]).
+//!
+//! # Transforming objects
+//! - [`split()`]: a clang `-gsplit-dwarf=single` object into a skeleton object and a `.dwo`
+//!   (what `objcopy --strip-dwo` / `--extract-dwo` give); [`pair()`] checks GCC's two files.
+//! - [`strip_debug()`]: the object without any debug section, for deferred debug info.
+//! - [`bundle()`] / [`unbundle()`]: the debug part as a zstd bundle; object = stripped + bundle.
+//!
+//! All of these sit on [`rewrite`], which removes sections and renumbers what refers to them.
+//!
+//! # Packages
+//! - [`package()`]: a `.dwp` from `.dwo` files, objects or bundles (thorin-dwp).
+//! - [`verify()`]: the skeleton units of a binary, and which ones a `.dwp` lacks.
+//!
+//! # Conventions
+//! The library does no I/O: callers pass bytes (the CLI memory-maps files) and write results
+//! themselves. Hostile input gives an [`Error`], never a panic. Functions over many files
+//! ([`split_all`], [`package()`]) use rayon.
 #![deny(missing_docs)]
+
+pub mod bundle;
+mod elf;
+pub mod error;
+mod ext;
+pub mod package;
+mod rewrite;
+pub mod split;
+pub mod strip;
+pub mod verify;
+
+pub use bundle::{
+    bundle, bundle_dwo, bundle_info, is_bundle, unbundle, BundleInfo, BundleKind, Bundled,
+};
+pub use error::{Error, Result};
+pub use ext::DwoId;
+pub use package::{package, PackageInput, PackageRequest};
+pub use split::{pair, split, split_all, Split};
+pub use strip::strip_debug;
+pub use verify::{skeleton_units, verify, Coverage, SkeletonUnit};

@@ -2,3 +2,6 @@
 
 pub mod split;
 pub mod tool;
+pub mod cache;
+pub mod cc;
+pub mod stats;

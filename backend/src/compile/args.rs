@@ -1,0 +1,546 @@
+//! The gcc/clang command-line model: which words are options, which take a value, which name
+//! the source, the object, the dependency file; and what makes a command uncacheable
+//! (DESIGN §3: preprocessing only, several sources, output to stdout, PCH creation, profile
+//! generation; `__DATE__`/`__TIME__` are found later, in the sources).
+//!
+//! The model is deliberately conservative: an option we do not know stays in the key and is
+//! passed on; an option that makes outputs we cannot capture makes the command uncacheable.
+
+use std::fmt;
+
+/// Which driver family a compiler belongs to (decided from `--version`, not the file name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompilerFamily {
+    /// GNU gcc/g++.
+    Gcc,
+    /// LLVM clang/clang++.
+    Clang,
+}
+
+/// Source language of the one input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// C (`.c`, `-x c`).
+    C,
+    /// C++ (`.cc`, `.cpp`, `.cxx`, `.C`, `.c++`, `-x c++`).
+    Cxx,
+    /// Preprocessed C (`.i`, `-x cpp-output`).
+    PreprocessedC,
+    /// Preprocessed C++ (`.ii`, `-x c++-cpp-output`).
+    PreprocessedCxx,
+}
+
+impl Lang {
+    /// Stable name used in keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::C => "c",
+            Lang::Cxx => "c++",
+            Lang::PreprocessedC => "cpp-output",
+            Lang::PreprocessedCxx => "c++-cpp-output",
+        }
+    }
+
+    fn from_x(x: &str) -> Option<Result<Lang, Uncacheable>> {
+        Some(Ok(match x {
+            "none" => return None,
+            "c" => Lang::C,
+            "c++" => Lang::Cxx,
+            "cpp-output" => Lang::PreprocessedC,
+            "c++-cpp-output" => Lang::PreprocessedCxx,
+            "c-header" | "c++-header" | "objective-c-header" | "objective-c++-header" => {
+                return Some(Err(Uncacheable::PchCreation))
+            }
+            _ => return Some(Err(Uncacheable::Language)),
+        }))
+    }
+
+    fn from_path(p: &str) -> Option<Result<Lang, Uncacheable>> {
+        let ext = p.rsplit_once('.').map(|(_, e)| e)?;
+        if p.rsplit_once('/').map_or(p, |(_, f)| f).find('.').is_none() {
+            return None;
+        }
+        Some(Ok(match ext {
+            "c" => Lang::C,
+            "cc" | "cpp" | "cxx" | "C" | "c++" | "cp" | "CPP" => Lang::Cxx,
+            "i" => Lang::PreprocessedC,
+            "ii" => Lang::PreprocessedCxx,
+            "h" | "hh" | "hpp" | "hxx" | "H" | "h++" | "tcc" => {
+                return Some(Err(Uncacheable::PchCreation))
+            }
+            "m" | "mm" | "M" | "s" | "S" | "sx" | "f" | "f90" | "F" | "go" | "d" | "cu" => {
+                return Some(Err(Uncacheable::Language))
+            }
+            _ => return None,
+        }))
+    }
+}
+
+/// Why a command runs unchanged, without the cache. Each variant is a stats counter name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Uncacheable {
+    /// No `-c`: linking, or another mode.
+    NotCompiling,
+    /// `-E`, `-M`/`-MM` without `-MD`, `-S`, `-fsyntax-only`.
+    PreprocessOnly,
+    /// Zero or several source files.
+    SourceCount,
+    /// `-o -` or a source from stdin.
+    Stdio,
+    /// A header as input or `-x *-header`.
+    PchCreation,
+    /// `-fprofile-generate`, `--coverage`, …
+    ProfileGeneration,
+    /// A language we do not model (assembler, Objective-C, Fortran, …).
+    Language,
+    /// An option whose effect on outputs we do not capture (`-save-temps`, `-MG`, …).
+    Option(String),
+    /// Arguments that are not UTF-8 or a response file that cannot be expanded.
+    Arguments(String),
+}
+
+impl fmt::Display for Uncacheable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Uncacheable::NotCompiling => f.write_str("not a compile (-c missing)"),
+            Uncacheable::PreprocessOnly => f.write_str("preprocessing or syntax check only"),
+            Uncacheable::SourceCount => f.write_str("not exactly one source file"),
+            Uncacheable::Stdio => f.write_str("input or output is stdin/stdout"),
+            Uncacheable::PchCreation => f.write_str("precompiled header creation"),
+            Uncacheable::ProfileGeneration => f.write_str("profile generation or coverage"),
+            Uncacheable::Language => f.write_str("language not cached"),
+            Uncacheable::Option(o) => write!(f, "option {o}"),
+            Uncacheable::Arguments(e) => write!(f, "arguments: {e}"),
+        }
+    }
+}
+
+/// Split DWARF as the command asks for it (last of `-gsplit-dwarf…`/`-gno-split-dwarf` wins).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SplitDwarf {
+    /// No split DWARF.
+    Off,
+    /// A separate `.dwo` file beside the object (gcc, clang `-gsplit-dwarf[=split]`).
+    Separate,
+    /// clang `-gsplit-dwarf=single`: the `.dwo` sections stay inside the object.
+    Single,
+}
+
+/// The dependency file the user asked for (`-MD`/`-MMD` with `-MF`, `-MT`, `-MQ`, `-MP`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepOutput {
+    /// Where to write it, as given (or derived from `-o` like gcc does).
+    pub path: String,
+    /// Targets, already quoted for `-MQ`; empty means "the object path".
+    pub targets: Vec<String>,
+    /// `-MP`: a phony rule per header.
+    pub phony: bool,
+}
+
+/// A cacheable compile of one C or C++ source into one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileCommand {
+    /// The compiler program as given (after dropping a `ccache`/`sccache` prefix).
+    pub compiler: String,
+    /// All arguments after the compiler, response files expanded, dependency-file options
+    /// (`-MD -MMD -MF -MT -MQ -MP -Wp,-MD,…`) removed. This is what the key hashes and what the
+    /// launcher runs (adding its own `-MD -MF` and prefix maps).
+    pub args: Vec<String>,
+    /// Index into `args` of the source file.
+    pub source_index: usize,
+    /// The source file as given.
+    pub source: String,
+    /// The object path as given (`-o`), or the one gcc derives.
+    pub output: String,
+    /// Source language.
+    pub lang: Lang,
+    /// The dependency file Ninja expects, if any.
+    pub dep: Option<DepOutput>,
+    /// Split DWARF mode.
+    pub split_dwarf: SplitDwarf,
+}
+
+impl CompileCommand {
+    /// The `.dwo` path a separate split-DWARF compile writes (object path with `.dwo`).
+    pub fn dwo_path(&self) -> Option<String> {
+        (self.split_dwarf == SplitDwarf::Separate).then(|| replace_ext(&self.output, "dwo"))
+    }
+}
+
+/// Replaces the extension of the file name in `path` (or appends one).
+fn replace_ext(path: &str, ext: &str) -> String {
+    let file_start = path.rfind('/').map_or(0, |i| i + 1);
+    match path[file_start..].rfind('.') {
+        Some(dot) if dot > 0 => format!("{}.{ext}", &path[..file_start + dot]),
+        _ => format!("{path}.{ext}"),
+    }
+}
+
+/// Options whose value is the next word when not joined (`-I dir`, `-o out`, …).
+const SEPARATE_VALUE: &[&str] = &[
+    "-o",
+    "-x",
+    "-I",
+    "-isystem",
+    "-iquote",
+    "-idirafter",
+    "-include",
+    "-imacros",
+    "-iprefix",
+    "-iwithprefix",
+    "-iwithprefixbefore",
+    "-isysroot",
+    "-imultilib",
+    "-D",
+    "-U",
+    "-MF",
+    "-MT",
+    "-MQ",
+    "-Xpreprocessor",
+    "-Xassembler",
+    "-Xlinker",
+    "-Xclang",
+    "-L",
+    "-l",
+    "-aux-info",
+    "--param",
+    "-target",
+    "-arch",
+    "-B",
+    "-u",
+    "-T",
+    "-z",
+    "-e",
+    "-G",
+    "--sysroot",
+    "-mllvm",
+    "-ivfsoverlay",
+    "-include-pch",
+    "-Xanalyzer",
+    "-Xcuda-ptxas",
+    "-Xopenmp-target",
+    "--serialize-diagnostics",
+    "-dependency-file",
+    "-MJ",
+    "-specs",
+    "-wrapper",
+];
+
+/// Options (by exact word or `word=`/prefix) that make outputs we do not capture or inputs we do
+/// not hash.
+fn unsupported(a: &str) -> Option<Uncacheable> {
+    let opt = |s: &str| Some(Uncacheable::Option(s.to_string()));
+    if a == "-E" || a == "-M" || a == "-MM" || a == "-S" || a == "-fsyntax-only" {
+        return Some(Uncacheable::PreprocessOnly);
+    }
+    if a == "--coverage"
+        || a == "-ftest-coverage"
+        || a == "-fprofile-arcs"
+        || a.starts_with("-fprofile-generate")
+        || a.starts_with("-fprofile-instr-generate")
+        || a.starts_with("-fcs-profile-generate")
+        || a.starts_with("-fprofile-use")
+        || a.starts_with("-fprofile-instr-use")
+        || a.starts_with("-fprofile-sample-use")
+        || a.starts_with("-fauto-profile")
+    {
+        return Some(Uncacheable::ProfileGeneration);
+    }
+    if a == "-MG"
+        || a.starts_with("-save-temps")
+        || a.starts_with("-fplugin")
+        || a == "-frecord-gcc-switches"
+        || a.starts_with("-fdump-")
+        || a == "-emit-pch"
+        || a == "-fpch-preprocess"
+        || a == "-ftime-report"
+        || a.starts_with("-ftime-trace")
+        || a.starts_with("-fstack-usage")
+        || a.starts_with("-fcallgraph-info")
+        || a.starts_with("-specs")
+        || a == "-wrapper"
+        || a.starts_with("--serialize-diagnostics")
+        || a == "-MJ"
+        || a.starts_with("-Wa,-a")
+    {
+        return opt(a);
+    }
+    None
+}
+
+/// The first word a `ccache`/`sccache` prefix leaves: such a prefix is dropped.
+fn drop_wrapper(words: &[String]) -> &[String] {
+    let mut w = words;
+    while let Some(first) = w.first() {
+        let base = first.rsplit('/').next().unwrap_or(first);
+        if base == "ccache" || base == "sccache" {
+            w = &w[1..];
+        } else {
+            break;
+        }
+    }
+    w
+}
+
+/// Parses a compiler command (the compiler program first). Response files must already be
+/// expanded (see [`super::rsp::expand`]); `family` decides the few options whose meaning
+/// differs between gcc and clang.
+pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand, Uncacheable> {
+    let words = drop_wrapper(words);
+    let Some((compiler, rest)) = words.split_first() else {
+        return Err(Uncacheable::Arguments("empty command".into()));
+    };
+    let mut args: Vec<String> = Vec::with_capacity(rest.len());
+    let mut compiling = false;
+    let mut output: Option<String> = None;
+    let mut lang_x: Option<Lang> = None;
+    let mut sources: Vec<(usize, String, Option<Lang>)> = Vec::new();
+    let mut dep_on = false;
+    let mut dep_file: Option<String> = None;
+    let mut targets: Vec<String> = Vec::new();
+    let mut phony = false;
+    let mut split = SplitDwarf::Off;
+    let mut i = 0;
+    while i < rest.len() {
+        let a = rest[i].as_str();
+        let next = rest.get(i + 1).map(String::as_str);
+        // Dependency-file options leave the key (DESIGN §3).
+        match a {
+            "-MD" | "-MMD" => {
+                dep_on = true;
+                i += 1;
+                continue;
+            }
+            "-MP" => {
+                phony = true;
+                i += 1;
+                continue;
+            }
+            "-MF" | "-MT" | "-MQ" => {
+                let Some(v) = next else {
+                    return Err(Uncacheable::Arguments(format!("{a} without a value")));
+                };
+                match a {
+                    "-MF" => dep_file = Some(v.to_string()),
+                    "-MT" => targets.push(v.to_string()),
+                    _ => targets.push(quote_make(v)),
+                }
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(v) = a.strip_prefix("-MF").filter(|v| !v.is_empty()) {
+            dep_file = Some(v.to_string());
+            i += 1;
+            continue;
+        }
+        if let Some(v) = a.strip_prefix("-MT").filter(|v| !v.is_empty()) {
+            targets.push(v.to_string());
+            i += 1;
+            continue;
+        }
+        if let Some(v) = a.strip_prefix("-MQ").filter(|v| !v.is_empty()) {
+            targets.push(quote_make(v));
+            i += 1;
+            continue;
+        }
+        if let Some(v) = a
+            .strip_prefix("-Wp,-MD,")
+            .or_else(|| a.strip_prefix("-Wp,-MMD,"))
+        {
+            dep_on = true;
+            dep_file = Some(v.to_string());
+            i += 1;
+            continue;
+        }
+        if let Some(r) = unsupported(a) {
+            return Err(r);
+        }
+        if a == "-c" {
+            compiling = true;
+        } else if a == "-" {
+            return Err(Uncacheable::Stdio);
+        } else if a == "-o" || (a.starts_with("-o") && a.len() > 2) {
+            let v = if a == "-o" { next } else { Some(&a[2..]) };
+            let Some(v) = v else {
+                return Err(Uncacheable::Arguments("-o without a value".into()));
+            };
+            if v == "-" {
+                return Err(Uncacheable::Stdio);
+            }
+            output = Some(v.to_string());
+        } else if a == "-x" || (a.starts_with("-x") && a.len() > 2) {
+            let v = if a == "-x" {
+                next.unwrap_or("")
+            } else {
+                &a[2..]
+            };
+            lang_x = match Lang::from_x(v) {
+                None => None,
+                Some(Ok(l)) => Some(l),
+                Some(Err(e)) => return Err(e),
+            };
+        } else if a.starts_with("-gsplit-dwarf") || a == "-gno-split-dwarf" {
+            split = match a {
+                "-gno-split-dwarf" => SplitDwarf::Off,
+                "-gsplit-dwarf=single" => SplitDwarf::Single,
+                "-gsplit-dwarf" | "-gsplit-dwarf=split" => SplitDwarf::Separate,
+                _ => return Err(Uncacheable::Option(a.to_string())),
+            };
+        } else if !a.starts_with('-') || a.len() == 1 {
+            let lang = match lang_x {
+                Some(l) => Some(l),
+                None => match Lang::from_path(a) {
+                    Some(Ok(l)) => Some(l),
+                    Some(Err(e)) => return Err(e),
+                    None => None,
+                },
+            };
+            sources.push((args.len(), a.to_string(), lang));
+        }
+        args.push(a.to_string());
+        // An option with a separate value: copy the value too, so it is never taken for a source.
+        if SEPARATE_VALUE.contains(&a) {
+            if let Some(v) = next {
+                if a.starts_with("-X") {
+                    if let Some(r) = unsupported(v) {
+                        return Err(r);
+                    }
+                }
+                args.push(v.to_string());
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    if !compiling {
+        return Err(Uncacheable::NotCompiling);
+    }
+    let [(source_index, source, lang)] =
+        <[_; 1]>::try_from(sources).map_err(|_| Uncacheable::SourceCount)?;
+    let Some(lang) = lang else {
+        return Err(Uncacheable::Language);
+    };
+    if family == CompilerFamily::Gcc && split == SplitDwarf::Single {
+        return Err(Uncacheable::Option("-gsplit-dwarf=single".into()));
+    }
+    let output = output.unwrap_or_else(|| {
+        let file = source.rsplit('/').next().unwrap_or(&source);
+        replace_ext(file, "o")
+    });
+    let dep = dep_on.then(|| DepOutput {
+        path: dep_file.unwrap_or_else(|| replace_ext(&output, "d")),
+        targets,
+        phony,
+    });
+    Ok(CompileCommand {
+        compiler: compiler.clone(),
+        args,
+        source_index,
+        source,
+        output,
+        lang,
+        dep,
+        split_dwarf: split,
+    })
+}
+
+/// Quotes a target for Make like `-MQ` does: `$` doubles, blanks and `#` get a backslash.
+pub fn quote_make(t: &str) -> String {
+    let mut s = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            '$' => s.push_str("$$"),
+            ' ' | '\t' | '#' => {
+                s.push('\\');
+                s.push(c);
+            }
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn ok(s: &str) -> CompileCommand {
+        parse(&w(s), CompilerFamily::Gcc).unwrap()
+    }
+
+    #[test]
+    fn cmake_style_command() {
+        let c = ok("/usr/bin/cc -DGIT_X=1 -I/src/include -isystem /src/deps -g -MD -MT obj/a.c.o -MF obj/a.c.o.d -o obj/a.c.o -c /src/a.c");
+        assert_eq!(c.source, "/src/a.c");
+        assert_eq!(c.output, "obj/a.c.o");
+        assert_eq!(c.lang, Lang::C);
+        assert_eq!(
+            c.dep,
+            Some(DepOutput {
+                path: "obj/a.c.o.d".into(),
+                targets: vec!["obj/a.c.o".into()],
+                phony: false
+            })
+        );
+        assert_eq!(
+            c.args,
+            w("-DGIT_X=1 -I/src/include -isystem /src/deps -g -o obj/a.c.o -c /src/a.c")
+        );
+        assert_eq!(c.args[c.source_index], "/src/a.c");
+    }
+
+    #[test]
+    fn wrapper_and_defaults() {
+        let c = ok("ccache g++ -c x/y.cpp -MMD -MP -MQ $out");
+        assert_eq!(c.compiler, "g++");
+        assert_eq!(c.output, "y.o");
+        assert_eq!(c.lang, Lang::Cxx);
+        let d = c.dep.unwrap();
+        assert_eq!(d.path, "y.d");
+        assert_eq!(d.targets, vec!["$$out"]);
+        assert!(d.phony);
+        let c = ok("gcc -c -x c++ a.c -ofoo.o -Wp,-MD,foo.d");
+        assert_eq!(c.lang, Lang::Cxx);
+        assert_eq!(c.output, "foo.o");
+        assert_eq!(c.dep.unwrap().path, "foo.d");
+    }
+
+    #[test]
+    fn split_dwarf() {
+        let c = ok("gcc -c a.c -o o/a.o -g -gsplit-dwarf");
+        assert_eq!(c.dwo_path().as_deref(), Some("o/a.dwo"));
+        let c = parse(
+            &w("clang -c a.c -g -gsplit-dwarf=single"),
+            CompilerFamily::Clang,
+        )
+        .unwrap();
+        assert_eq!(c.split_dwarf, SplitDwarf::Single);
+        assert_eq!(c.dwo_path(), None);
+        assert!(parse(&w("gcc -c a.c -gsplit-dwarf=single"), CompilerFamily::Gcc).is_err());
+    }
+
+    #[test]
+    fn uncacheable() {
+        let e = |s: &str| parse(&w(s), CompilerFamily::Gcc).unwrap_err();
+        assert_eq!(e("gcc a.c -o a"), Uncacheable::NotCompiling);
+        assert_eq!(e("gcc -E -c a.c"), Uncacheable::PreprocessOnly);
+        assert_eq!(e("gcc -c a.c b.c"), Uncacheable::SourceCount);
+        assert_eq!(e("gcc -c a.c -o -"), Uncacheable::Stdio);
+        assert_eq!(e("gcc -c a.h"), Uncacheable::PchCreation);
+        assert_eq!(e("gcc -c -x c-header a"), Uncacheable::PchCreation);
+        assert_eq!(e("gcc -c a.c --coverage"), Uncacheable::ProfileGeneration);
+        assert_eq!(e("gcc -c a.s"), Uncacheable::Language);
+        assert_eq!(
+            e("gcc -c a.c -save-temps"),
+            Uncacheable::Option("-save-temps".into())
+        );
+        // A value of a separate-value option is never a source.
+        assert_eq!(ok("gcc -c -include pre.h -I inc a.c").source, "a.c");
+    }
+}

@@ -1,0 +1,179 @@
+//! Makefile dependency fragments: read what `-MD -MF` wrote, write what Ninja reads.
+//!
+//! Reading follows the subset of Make syntax that gcc and clang emit and Ninja's
+//! `depfile_parser` accepts: words separated by blanks, `\` + newline continues a line,
+//! `\ ` and `\#` escape, `$$` is `$`, a word ending in `:` ends the targets.
+
+/// The first rule of a dependency file: its targets and its prerequisites, in order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Deps {
+    /// Words before the colon.
+    pub targets: Vec<String>,
+    /// Words after the colon, in the order the compiler listed them (the source first).
+    pub inputs: Vec<String>,
+}
+
+/// Parses the first rule of `text`. Later rules (`-MP` phony targets) are ignored.
+pub fn parse(text: &str) -> Deps {
+    let mut deps = Deps::default();
+    let mut seen_colon = false;
+    let mut word = String::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    let flush = |word: &mut String, deps: &mut Deps, seen_colon: &mut bool| {
+        if word.is_empty() {
+            return;
+        }
+        let w = std::mem::take(word);
+        if !*seen_colon {
+            if let Some(t) = w.strip_suffix(':') {
+                if !t.is_empty() {
+                    deps.targets.push(t.to_string());
+                }
+                *seen_colon = true;
+            } else {
+                deps.targets.push(w);
+            }
+        } else {
+            deps.inputs.push(w);
+        }
+    };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\\' if i + 1 < b.len() && (b[i + 1] == b'\n' || b[i + 1] == b'\r') => {
+                flush(&mut word, &mut deps, &mut seen_colon);
+                i += if b[i + 1] == b'\r' && b.get(i + 2) == Some(&b'\n') {
+                    3
+                } else {
+                    2
+                };
+                continue;
+            }
+            b'\\' if i + 1 < b.len() && matches!(b[i + 1], b' ' | b'#' | b'\\' | b':') => {
+                // `\\` stays a single backslash only before a blank; elsewhere keep both.
+                if b[i + 1] == b'\\' {
+                    word.push('\\');
+                } else {
+                    word.push(b[i + 1] as char);
+                }
+                i += 2;
+                continue;
+            }
+            b'$' if b.get(i + 1) == Some(&b'$') => {
+                word.push('$');
+                i += 2;
+                continue;
+            }
+            b' ' | b'\t' => flush(&mut word, &mut deps, &mut seen_colon),
+            b'\n' | b'\r' => {
+                flush(&mut word, &mut deps, &mut seen_colon);
+                if seen_colon {
+                    break;
+                }
+            }
+            b':' if !seen_colon
+                && matches!(b.get(i + 1), None | Some(b' ' | b'\t' | b'\n' | b'\r')) =>
+            {
+                if !word.is_empty() {
+                    deps.targets.push(std::mem::take(&mut word));
+                }
+                seen_colon = true;
+            }
+            _ => {
+                // Copy one UTF-8 character.
+                let len = utf8_len(c);
+                word.push_str(
+                    std::str::from_utf8(&b[i..(i + len).min(b.len())]).unwrap_or("\u{fffd}"),
+                );
+                i += len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    flush(&mut word, &mut deps, &mut seen_colon);
+    deps
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0xf0..=0xff => 4,
+        0xe0..=0xef => 3,
+        0xc0..=0xdf => 2,
+        _ => 1,
+    }
+}
+
+/// Escapes a path for a dependency file the way gcc does (`$` → `$$`, blanks and `#` → `\`).
+pub fn escape(path: &str) -> String {
+    super::args::quote_make(path)
+}
+
+/// Writes a dependency file: `targets: inputs…`, one input per continued line, and with
+/// `phony` a `header:` rule for each input after the first (gcc's `-MP`). Targets are written
+/// as given (already quoted), inputs are escaped.
+pub fn render(targets: &[String], inputs: &[String], phony: bool) -> String {
+    let mut s = String::with_capacity(64 + inputs.iter().map(|i| i.len() + 4).sum::<usize>());
+    s.push_str(&targets.join(" "));
+    s.push(':');
+    for i in inputs {
+        s.push_str(" \\\n ");
+        s.push_str(&escape(i));
+    }
+    s.push('\n');
+    if phony {
+        for i in inputs.iter().skip(1) {
+            s.push('\n');
+            s.push_str(&escape(i));
+            s.push_str(":\n");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_gcc_output() {
+        let d = parse(
+            "obj/a.o: /src/a.c /usr/include/stdio.h \\\n /src/my\\ dir/b.h c$$d.h\n\n/src/x.h:\n",
+        );
+        assert_eq!(d.targets, vec!["obj/a.o"]);
+        assert_eq!(
+            d.inputs,
+            vec![
+                "/src/a.c",
+                "/usr/include/stdio.h",
+                "/src/my dir/b.h",
+                "c$d.h"
+            ]
+        );
+    }
+
+    #[test]
+    fn round_trip() {
+        let inputs: Vec<String> = ["a.c", "my dir/b.h", "c$d.h"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let text = render(&["out.o".to_string()], &inputs, true);
+        assert_eq!(
+            parse(&text),
+            Deps {
+                targets: vec!["out.o".into()],
+                inputs: inputs.clone()
+            }
+        );
+        assert!(text.contains("\nmy\\ dir/b.h:\n"));
+    }
+
+    #[test]
+    fn windows_free_colon_in_word_and_crlf() {
+        let d = parse("a.o : x:y.h \\\r\n z.h\r\n");
+        assert_eq!(d.targets, vec!["a.o"]);
+        assert_eq!(d.inputs, vec!["x:y.h", "z.h"]);
+    }
+}

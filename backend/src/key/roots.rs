@@ -1,0 +1,203 @@
+//! The two roots of a compile and the `@src/…`/`@obj/…` path normalisation (DESIGN §3).
+
+use std::borrow::Cow;
+
+/// Options whose value (joined or the next word) is a path.
+const PATH_OPTIONS: &[&str] = &[
+    "-isystem",
+    "-iquote",
+    "-idirafter",
+    "-include-pch",
+    "-include",
+    "-imacros",
+    "-isysroot",
+    "-iprefix",
+    "-iwithprefixbefore",
+    "-iwithprefix",
+    "-ivfsoverlay",
+    "--sysroot=",
+    "--sysroot",
+    "-I",
+    "-L",
+    "-B",
+    "-o",
+];
+
+/// Options of the form `-fxxx=OLD=NEW` whose OLD is a path.
+const MAP_OPTIONS: &[&str] = &[
+    "-ffile-prefix-map=",
+    "-fdebug-prefix-map=",
+    "-fmacro-prefix-map=",
+    "-fprofile-prefix-map=",
+];
+
+/// The object root (the Ninja edge's working directory) and, if known, the source root; both
+/// absolute, without a trailing slash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Roots {
+    obj: String,
+    src: Option<String>,
+}
+
+impl Roots {
+    /// Roots from absolute paths (a trailing slash is dropped).
+    pub fn new(obj: &str, src: Option<&str>) -> Roots {
+        let trim = |s: &str| {
+            let t = s.trim_end_matches('/');
+            if t.is_empty() {
+                "/".to_string()
+            } else {
+                t.to_string()
+            }
+        };
+        Roots {
+            obj: trim(obj),
+            src: src.map(trim),
+        }
+    }
+
+    /// The object root.
+    pub fn obj(&self) -> &str {
+        &self.obj
+    }
+
+    /// The source root, if known.
+    pub fn src(&self) -> Option<&str> {
+        self.src.as_deref()
+    }
+
+    /// Rewrites an absolute path under a root to `@obj/…` or `@src/…` (the deeper root first);
+    /// any other path is returned as it is.
+    pub fn normalize<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        if !path.starts_with('/') {
+            return Cow::Borrowed(path);
+        }
+        let mut roots: [(&str, Option<&str>); 2] =
+            [("@obj", Some(&self.obj)), ("@src", self.src.as_deref())];
+        if self.src.as_ref().is_some_and(|s| s.len() > self.obj.len()) {
+            roots.swap(0, 1);
+        }
+        for (tag, root) in roots {
+            let Some(root) = root else { continue };
+            if root == "/" {
+                continue;
+            }
+            if let Some(rest) = path.strip_prefix(root) {
+                if rest.is_empty() {
+                    return Cow::Owned(tag.to_string());
+                }
+                if rest.starts_with('/') {
+                    return Cow::Owned(format!("{tag}{rest}"));
+                }
+            }
+        }
+        Cow::Borrowed(path)
+    }
+
+    /// The inverse of [`Roots::normalize`] on this machine's roots.
+    pub fn denormalize<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        for (tag, root) in [
+            ("@obj", Some(self.obj.as_str())),
+            ("@src", self.src.as_deref()),
+        ] {
+            let Some(root) = root else { continue };
+            if let Some(rest) = path.strip_prefix(tag) {
+                if rest.is_empty() || rest.starts_with('/') {
+                    return Cow::Owned(format!("{root}{rest}"));
+                }
+            }
+        }
+        Cow::Borrowed(path)
+    }
+
+    /// Normalises the path-valued words of a command (see the module docs for which).
+    pub fn normalize_args(&self, args: &[String]) -> Vec<String> {
+        let mut out = Vec::with_capacity(args.len());
+        let mut value_is_path = false;
+        for a in args {
+            if std::mem::take(&mut value_is_path) {
+                out.push(self.normalize(a).into_owned());
+                continue;
+            }
+            if a.starts_with('/') {
+                out.push(self.normalize(a).into_owned());
+                continue;
+            }
+            if let Some(m) = MAP_OPTIONS.iter().find(|m| a.starts_with(**m)) {
+                let v = &a[m.len()..];
+                let (old, new) = v.split_once('=').unwrap_or((v, ""));
+                out.push(format!("{m}{}={new}", self.normalize(old)));
+                continue;
+            }
+            if let Some(opt) = PATH_OPTIONS.iter().find(|o| a.starts_with(**o)) {
+                if a.len() == opt.len() {
+                    value_is_path = true;
+                    out.push(a.clone());
+                } else {
+                    out.push(format!("{opt}{}", self.normalize(&a[opt.len()..])));
+                }
+                continue;
+            }
+            out.push(a.clone());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn nested_roots_pick_the_deeper() {
+        let r = Roots::new("/w/src/build/", Some("/w/src"));
+        assert_eq!(r.normalize("/w/src/a.c"), "@src/a.c");
+        assert_eq!(r.normalize("/w/src/build/gen.h"), "@obj/gen.h");
+        assert_eq!(r.normalize("/w/src2/a.c"), "/w/src2/a.c");
+        assert_eq!(r.normalize("rel/a.c"), "rel/a.c");
+        assert_eq!(r.denormalize("@src/a.c"), "/w/src/a.c");
+        assert_eq!(r.denormalize("@obj/gen.h"), "/w/src/build/gen.h");
+        assert_eq!(
+            r.denormalize("/usr/include/stdio.h"),
+            "/usr/include/stdio.h"
+        );
+    }
+
+    #[test]
+    fn two_machines_agree() {
+        let args_a = s(&[
+            "-I/a/src/include",
+            "-isystem",
+            "/a/src/deps",
+            "-I/usr/include/x",
+            "-DP=\"/a/src\"",
+            "-o",
+            "obj/x.o",
+            "-c",
+            "/a/src/x.c",
+            "-ffile-prefix-map=/a/src=.",
+        ]);
+        let args_b = s(&[
+            "-I/b/s/include",
+            "-isystem",
+            "/b/s/deps",
+            "-I/usr/include/x",
+            "-DP=\"/a/src\"",
+            "-o",
+            "obj/x.o",
+            "-c",
+            "/b/s/x.c",
+            "-ffile-prefix-map=/b/s=.",
+        ]);
+        let a = Roots::new("/a/obj", Some("/a/src")).normalize_args(&args_a);
+        let b = Roots::new("/b/o", Some("/b/s")).normalize_args(&args_b);
+        assert_eq!(a, b);
+        assert_eq!(a[0], "-I@src/include");
+        // A macro value is never rewritten: it ends up in the object as written.
+        assert_eq!(a[4], "-DP=\"/a/src\"");
+    }
+}

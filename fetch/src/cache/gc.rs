@@ -1,0 +1,155 @@
+//! Size accounting and least-recently-used eviction (DESIGN §4).
+//!
+//! [`LocalCache::gc`] lists every named file (blobs, entries, manifests, memos, locks) with its
+//! size and mtime, and when the total exceeds the cap removes the oldest files until the total
+//! is at most 90 % of the cap (so gc does not run again on the next insert). Temporary files
+//! older than an hour are left-overs of killed writers and go too. An entry whose blob was
+//! evicted is detected on use like any other missing blob: the compile goes on.
+
+use super::{Kind, LocalCache};
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// Age after which a `tmp/` file is certainly abandoned.
+const TMP_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// Counts and sizes of a cache.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CacheSummary {
+    /// Blobs and their total size.
+    pub blobs: (u64, u64),
+    /// Action entries and their total size.
+    pub actions: (u64, u64),
+    /// Include manifests and their total size.
+    pub manifests: (u64, u64),
+    /// Everything else (memos, locks, temporary files), count and size.
+    pub other: (u64, u64),
+}
+
+impl CacheSummary {
+    /// Total bytes.
+    pub fn total_size(&self) -> u64 {
+        self.blobs.1 + self.actions.1 + self.manifests.1 + self.other.1
+    }
+}
+
+/// What one gc run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Total size before.
+    pub size_before: u64,
+    /// Total size after.
+    pub size_after: u64,
+    /// Files removed.
+    pub removed: u64,
+}
+
+struct FileInfo {
+    path: PathBuf,
+    size: u64,
+    mtime: SystemTime,
+}
+
+impl LocalCache {
+    fn list(&self, dir: &str, two_level: bool, out: &mut Vec<FileInfo>) {
+        let Ok(rd) = fs::read_dir(self.root().join(dir)) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            if md.is_dir() {
+                if two_level {
+                    let Ok(rd2) = fs::read_dir(e.path()) else {
+                        continue;
+                    };
+                    for e2 in rd2.flatten() {
+                        if let Ok(md2) = e2.metadata() {
+                            if md2.is_file() {
+                                let mtime = md2.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                                out.push(FileInfo {
+                                    path: e2.path(),
+                                    size: md2.len(),
+                                    mtime,
+                                });
+                            }
+                        }
+                    }
+                }
+            } else if md.is_file() {
+                let mtime = md.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                out.push(FileInfo {
+                    path: e.path(),
+                    size: md.len(),
+                    mtime,
+                });
+            }
+        }
+    }
+
+    /// Counts the cache's files and sizes.
+    pub fn summary(&self) -> CacheSummary {
+        let sum = |dir: &str, two: bool| {
+            let mut v = Vec::new();
+            self.list(dir, two, &mut v);
+            (v.len() as u64, v.iter().map(|f| f.size).sum::<u64>())
+        };
+        let mut other = (0, 0);
+        for d in ["memo", "locks", "tmp"] {
+            let (n, s) = sum(d, false);
+            other.0 += n;
+            other.1 += s;
+        }
+        CacheSummary {
+            blobs: sum(Kind::Blob.dir(), true),
+            actions: sum(Kind::Action.dir(), true),
+            manifests: sum(Kind::Manifest.dir(), true),
+            other,
+        }
+    }
+
+    /// Evicts least-recently-used files until the cache is at most 90 % of `max_size` (if it
+    /// is above `max_size`), and removes abandoned temporary files.
+    pub fn gc(&self, max_size: u64) -> GcReport {
+        let now = SystemTime::now();
+        let mut report = GcReport::default();
+        let mut tmp = Vec::new();
+        self.list("tmp", false, &mut tmp);
+        for f in tmp {
+            if now
+                .duration_since(f.mtime)
+                .is_ok_and(|age| age > TMP_MAX_AGE)
+                && fs::remove_file(&f.path).is_ok()
+            {
+                report.removed += 1;
+            }
+        }
+        let mut files = Vec::new();
+        for (dir, two) in [
+            ("cas", true),
+            ("ac", true),
+            ("mf", true),
+            ("memo", false),
+            ("locks", false),
+        ] {
+            self.list(dir, two, &mut files);
+        }
+        let mut total: u64 = files.iter().map(|f| f.size).sum();
+        report.size_before = total;
+        if total > max_size {
+            let target = max_size / 10 * 9;
+            files.sort_by_key(|f| f.mtime);
+            for f in files {
+                if total <= target {
+                    break;
+                }
+                if fs::remove_file(&f.path).is_ok() {
+                    total -= f.size;
+                    report.removed += 1;
+                }
+            }
+        }
+        report.size_after = total;
+        report
+    }
+}

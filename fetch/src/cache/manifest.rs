@@ -1,0 +1,216 @@
+//! Include manifests (`mf/<source key>`): the include lists seen for one source key, so the
+//! launcher finds the action key without running the preprocessor ("direct mode", DESIGN §3).
+//!
+//! Each set records, per file, its normalised path, its content digest and — when the file
+//! was settled at recording time — a [`StatStamp`]. A later lookup on this machine whose
+//! `stat` matches the stamp trusts the digest without reading the file: `ctime` cannot be set
+//! by user space and changes on every write, and a file is only stamped once its
+//! timestamps are [`SETTLE`] old, so a write within the same timestamp tick cannot go unseen.
+//! Set `CACHED_NINJA_TRUST_STAT=0` to always hash.
+//!
+//! ```text
+//! cached-ninja manifest 1
+//! set <action key>
+//! f <digest> <dev> <ino> <size> <mtime ns> <ctime ns> <normalised path>   (stamp fields `-` when absent)
+//! end <checksum>
+//! ```
+
+use super::seal::{seal, unseal};
+use super::Digest;
+use std::fmt::Write;
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, SystemTime};
+
+/// First line of every manifest. Must never change; a new layout gets a new number.
+pub const MANIFEST_HEADER: &str = "cached-ninja manifest 1";
+/// Most include sets kept per source key (the newest first).
+pub const MAX_INCLUDE_SETS: usize = 16;
+/// How old a file's timestamps must be before its stat stamp is recorded.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// The `stat` fields that identify one version of a file on this machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatStamp {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i64,
+    /// Status change time, ns since the epoch.
+    pub ctime_ns: i64,
+}
+
+impl StatStamp {
+    /// The stamp of `md`.
+    pub fn of(md: &std::fs::Metadata) -> StatStamp {
+        StatStamp {
+            dev: md.dev(),
+            ino: md.ino(),
+            size: md.size(),
+            mtime_ns: md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+            ctime_ns: md.ctime() * 1_000_000_000 + md.ctime_nsec(),
+        }
+    }
+
+    /// Whether both timestamps are at least [`SETTLE`] before `now` (safe to record).
+    pub fn is_settled(&self, now: SystemTime) -> bool {
+        let now_ns = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let limit = now_ns - SETTLE.as_nanos() as i64;
+        self.mtime_ns < limit && self.ctime_ns < limit
+    }
+}
+
+/// One included file of an include set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncludeFile {
+    /// Normalised path (`@src/…`, `@obj/…`, absolute, or relative to the object root).
+    pub path: String,
+    /// Digest of its bytes.
+    pub digest: Digest,
+    /// Its stat stamp on this machine, when it was settled.
+    pub stamp: Option<StatStamp>,
+}
+
+/// One include list seen for the source key, and the action key it gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncludeSet {
+    /// The action key of this list.
+    pub action_key: Digest,
+    /// The files, in the compiler's order.
+    pub files: Vec<IncludeFile>,
+}
+
+/// The include sets of one source key, the most recently used first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// Include sets.
+    pub sets: Vec<IncludeSet>,
+}
+
+impl Manifest {
+    /// Puts `set` first (replacing a set with the same action key) and keeps at most
+    /// [`MAX_INCLUDE_SETS`].
+    pub fn add_front(&mut self, set: IncludeSet) {
+        self.sets.retain(|s| s.action_key != set.action_key);
+        self.sets.insert(0, set);
+        self.sets.truncate(MAX_INCLUDE_SETS);
+    }
+
+    /// The sealed text form.
+    pub fn encode(&self) -> String {
+        let n: usize = self.sets.iter().map(|s| s.files.len()).sum();
+        let mut s = String::with_capacity(64 + n * 160);
+        s.push_str(MANIFEST_HEADER);
+        s.push('\n');
+        for set in &self.sets {
+            let _ = writeln!(s, "set {}", set.action_key);
+            for f in &set.files {
+                match &f.stamp {
+                    Some(t) => {
+                        let _ = writeln!(
+                            s,
+                            "f {} {} {} {} {} {} {}",
+                            f.digest, t.dev, t.ino, t.size, t.mtime_ns, t.ctime_ns, f.path
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(s, "f {} - - - - - {}", f.digest, f.path);
+                    }
+                }
+            }
+        }
+        seal(s)
+    }
+
+    /// Parses and verifies the text form.
+    pub fn decode(bytes: &[u8]) -> Result<Manifest, String> {
+        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
+        let body = unseal(text).ok_or("checksum missing or wrong (truncated or altered)")?;
+        let mut lines = body.lines();
+        if lines.next() != Some(MANIFEST_HEADER) {
+            return Err("unknown header".into());
+        }
+        let mut m = Manifest::default();
+        let bad = |l: &str| format!("bad line {l:?}");
+        for line in lines {
+            if let Some(k) = line.strip_prefix("set ") {
+                let action_key = Digest::from_hex(k).ok_or_else(|| bad(line))?;
+                m.sets.push(IncludeSet {
+                    action_key,
+                    files: Vec::new(),
+                });
+            } else if let Some(rest) = line.strip_prefix("f ") {
+                let set = m.sets.last_mut().ok_or_else(|| bad(line))?;
+                let mut f = rest.splitn(7, ' ');
+                let mut next = || f.next().ok_or_else(|| bad(line));
+                let digest = Digest::from_hex(next()?).ok_or_else(|| bad(line))?;
+                let fields = [next()?, next()?, next()?, next()?, next()?];
+                let path = next()?.to_string();
+                let stamp = if fields[0] == "-" {
+                    None
+                } else {
+                    let n = |i: usize| fields[i].parse::<i64>().map_err(|_| bad(line));
+                    Some(StatStamp {
+                        dev: n(0)? as u64,
+                        ino: n(1)? as u64,
+                        size: n(2)? as u64,
+                        mtime_ns: n(3)?,
+                        ctime_ns: n(4)?,
+                    })
+                };
+                set.files.push(IncludeFile {
+                    path,
+                    digest,
+                    stamp,
+                });
+            } else {
+                return Err(bad(line));
+            }
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_order() {
+        let f = |p: &str, stamp| IncludeFile {
+            path: p.into(),
+            digest: Digest::of(p.as_bytes()),
+            stamp,
+        };
+        let stamp = StatStamp {
+            dev: 1,
+            ino: 2,
+            size: 3,
+            mtime_ns: 4,
+            ctime_ns: -5,
+        };
+        let mut m = Manifest::default();
+        m.add_front(IncludeSet {
+            action_key: Digest::of(b"1"),
+            files: vec![f("@src/a b.h", Some(stamp))],
+        });
+        m.add_front(IncludeSet {
+            action_key: Digest::of(b"2"),
+            files: vec![f("/usr/x.h", None)],
+        });
+        m.add_front(IncludeSet {
+            action_key: Digest::of(b"1"),
+            files: vec![],
+        });
+        assert_eq!(m.sets.len(), 2);
+        assert_eq!(m.sets[0].action_key, Digest::of(b"1"));
+        let text = m.encode();
+        assert_eq!(Manifest::decode(text.as_bytes()), Ok(m));
+        assert!(Manifest::decode(&text.as_bytes()[..20]).is_err());
+    }
+}

@@ -1,0 +1,400 @@
+//! The local content-addressed cache (DESIGN §4).
+//!
+//! Layout under the root (`$CACHED_NINJA_CACHE_DIR`, else `$XDG_CACHE_HOME/cached-ninja`, else
+//! `~/.cache/cached-ninja`):
+//!
+//! | path | what |
+//! |---|---|
+//! | `cas/ab/<hash>` | blobs, uncompressed, named by the BLAKE3 of their bytes |
+//! | `ac/ab/<action key>` | action entries ([`ActionEntry`]) |
+//! | `mf/ab/<source key>` | include manifests ([`Manifest`]): the include lists seen for a source key |
+//! | `memo/<hash>` | small memos (compiler identities by path, size, mtime, inode) |
+//! | `locks/<hash>` | lock files for launchers that compile the same output |
+//! | `tmp/` | files being written; renamed into place when complete |
+//!
+//! **Atomicity.** Every file is written in `tmp/` and renamed into place, so a reader sees a
+//! whole file or none; a writer killed mid-insert leaves only a `tmp/` file, which
+//! [`LocalCache::gc`] removes after an hour. Two writers of one name write equal content (a
+//! blob) or equally valid content (an entry), so the last rename winning is harmless.
+//!
+//! **Verification.** A blob is read whole and checked against its name and the size its entry
+//! recorded; entries and manifests end with a checksum line. Anything that fails is reported as
+//! [`CacheError::Corrupt`]: the caller removes it ([`LocalCache::remove`]) and compiles.
+//!
+//! **Recency.** Reading an entry or blob sets its mtime to now when it is older than
+//! [`TOUCH_AFTER`]; [`LocalCache::gc`] evicts the oldest files first (LRU by mtime).
+
+mod digest;
+mod entry;
+mod gc;
+mod manifest;
+mod seal;
+
+pub use digest::Digest;
+pub use entry::{ActionEntry, Output, Role};
+pub use gc::{CacheSummary, GcReport};
+pub use manifest::{IncludeFile, IncludeSet, Manifest, StatStamp, MAX_INCLUDE_SETS};
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// How stale an mtime may get before a read refreshes it (keeps hits cheap).
+pub const TOUCH_AFTER: Duration = Duration::from_secs(600);
+/// Default size cap when neither policy nor `CACHED_NINJA_CACHE_SIZE` sets one: 10 GiB.
+pub const DEFAULT_MAX_SIZE: u64 = 10 << 30;
+
+/// What can go wrong reading the cache.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// A file exists but fails verification (wrong hash, truncated, unparsable).
+    #[error("corrupt cache file {path}: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What did not match.
+        reason: String,
+    },
+    /// A blob an entry names is not there (evicted): a plain miss, not worth a warning.
+    #[error("cache blob {path} is missing")]
+    Missing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file system failed.
+    #[error("cache I/O error on {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+impl CacheError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            CacheError::Corrupt { path, .. }
+            | CacheError::Missing { path }
+            | CacheError::Io { path, .. } => path,
+        }
+    }
+}
+
+/// Kinds of named files in the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `cas/`: blobs.
+    Blob,
+    /// `ac/`: action entries.
+    Action,
+    /// `mf/`: include manifests.
+    Manifest,
+}
+
+impl Kind {
+    fn dir(self) -> &'static str {
+        match self {
+            Kind::Blob => "cas",
+            Kind::Action => "ac",
+            Kind::Manifest => "mf",
+        }
+    }
+}
+
+/// A local cache rooted at one directory. Cheap to create: no I/O until used.
+#[derive(Clone, Debug)]
+pub struct LocalCache {
+    root: PathBuf,
+    /// Test hook: sleep this long between writing a temporary file and renaming it.
+    pub stall_insert: Option<Duration>,
+}
+
+impl LocalCache {
+    /// A cache at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> LocalCache {
+        LocalCache {
+            root: root.into(),
+            stall_insert: None,
+        }
+    }
+
+    /// The default root: `$CACHED_NINJA_CACHE_DIR`, `$XDG_CACHE_HOME/cached-ninja` or
+    /// `~/.cache/cached-ninja`.
+    pub fn default_root() -> PathBuf {
+        if let Some(d) = std::env::var_os("CACHED_NINJA_CACHE_DIR").filter(|d| !d.is_empty()) {
+            return PathBuf::from(d);
+        }
+        if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            return PathBuf::from(d).join("cached-ninja");
+        }
+        let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+        PathBuf::from(home).join(".cache/cached-ninja")
+    }
+
+    /// The size cap from `CACHED_NINJA_CACHE_SIZE` (`500M`, `10G`, bytes), else the default.
+    pub fn max_size_from_env() -> u64 {
+        std::env::var("CACHED_NINJA_CACHE_SIZE")
+            .ok()
+            .and_then(|s| parse_size(&s))
+            .unwrap_or(DEFAULT_MAX_SIZE)
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of a named file.
+    pub fn path(&self, kind: Kind, name: &Digest) -> PathBuf {
+        let hex = name.to_hex();
+        let mut p = self.root.join(kind.dir());
+        p.push(&hex[..2]);
+        p.push(&hex);
+        p
+    }
+
+    /// Writes `bytes` to a fresh temporary file in `tmp/` and returns its path.
+    fn write_tmp(&self, bytes: &[u8]) -> io::Result<PathBuf> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let tmp = self.root.join("tmp");
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "{}.{}.{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = tmp.join(name);
+        let mut f = match File::create_new(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(&tmp)?;
+                File::create_new(&path)?
+            }
+            Err(e) => return Err(e),
+        };
+        f.write_all(bytes)?;
+        Ok(path)
+    }
+
+    /// Writes `bytes` atomically at `dest` (temporary file in `tmp/`, then rename).
+    fn put_file(&self, dest: &Path, bytes: &[u8]) -> io::Result<()> {
+        let tmp = self.write_tmp(bytes)?;
+        if let Some(d) = self.stall_insert {
+            std::thread::sleep(d);
+        }
+        let r = match fs::rename(&tmp, dest) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(dest.parent().expect("cache paths have a parent"))?;
+                fs::rename(&tmp, dest)
+            }
+            r => r,
+        };
+        if r.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        r
+    }
+
+    /// Reads a whole named file, refreshing its mtime when stale. `Ok(None)` if absent.
+    fn read_file(&self, path: &Path) -> Result<Option<Vec<u8>>, CacheError> {
+        let io_err = |source| CacheError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(e)),
+        };
+        let md = f.metadata().map_err(io_err)?;
+        let mut buf = Vec::with_capacity(md.len() as usize);
+        f.read_to_end(&mut buf).map_err(io_err)?;
+        let now = SystemTime::now();
+        if md
+            .modified()
+            .is_ok_and(|m| now.duration_since(m).is_ok_and(|age| age > TOUCH_AFTER))
+        {
+            let _ = f.set_modified(now);
+        }
+        Ok(Some(buf))
+    }
+
+    /// Stores a blob (no-op when present) and returns its digest.
+    pub fn put_blob(&self, bytes: &[u8]) -> io::Result<Digest> {
+        let d = Digest::of(bytes);
+        let dest = self.path(Kind::Blob, &d);
+        if !dest.exists() {
+            self.put_file(&dest, bytes)?;
+        }
+        Ok(d)
+    }
+
+    /// Reads and verifies a blob of known digest and size.
+    pub fn get_blob(&self, d: &Digest, size: u64) -> Result<Vec<u8>, CacheError> {
+        let path = self.path(Kind::Blob, d);
+        let Some(bytes) = self.read_file(&path)? else {
+            return Err(CacheError::Missing { path });
+        };
+        if bytes.len() as u64 != size {
+            return Err(CacheError::Corrupt {
+                path,
+                reason: format!("size {} instead of {size}", bytes.len()),
+            });
+        }
+        if Digest::of(&bytes) != *d {
+            return Err(CacheError::Corrupt {
+                path,
+                reason: "content does not match its hash".into(),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Reads an action entry; `Ok(None)` if absent.
+    pub fn get_action(&self, key: &Digest) -> Result<Option<ActionEntry>, CacheError> {
+        let path = self.path(Kind::Action, key);
+        match self.read_file(&path)? {
+            None => Ok(None),
+            Some(b) => ActionEntry::decode(&b)
+                .map(Some)
+                .map_err(|reason| CacheError::Corrupt { path, reason }),
+        }
+    }
+
+    /// Stores an action entry atomically.
+    pub fn put_action(&self, key: &Digest, entry: &ActionEntry) -> io::Result<()> {
+        self.put_file(&self.path(Kind::Action, key), entry.encode().as_bytes())
+    }
+
+    /// Reads the include manifest of a source key; `Ok(None)` if absent.
+    pub fn get_manifest(&self, source_key: &Digest) -> Result<Option<Manifest>, CacheError> {
+        let path = self.path(Kind::Manifest, source_key);
+        match self.read_file(&path)? {
+            None => Ok(None),
+            Some(b) => Manifest::decode(&b)
+                .map(Some)
+                .map_err(|reason| CacheError::Corrupt { path, reason }),
+        }
+    }
+
+    /// Stores the include manifest of a source key atomically.
+    pub fn put_manifest(&self, source_key: &Digest, m: &Manifest) -> io::Result<()> {
+        self.put_file(
+            &self.path(Kind::Manifest, source_key),
+            m.encode().as_bytes(),
+        )
+    }
+
+    /// Removes a named file (after it failed verification). Absent is fine.
+    pub fn remove(&self, kind: Kind, name: &Digest) {
+        let _ = fs::remove_file(self.path(kind, name));
+    }
+
+    /// Removes the file a [`CacheError`] is about, if it is inside this cache.
+    pub fn remove_path(&self, path: &Path) {
+        if path.starts_with(&self.root) {
+            let _ = fs::remove_file(path);
+        }
+    }
+
+    /// A small memo (text) stored under a digest of its inputs; `None` if absent or unreadable.
+    pub fn memo_get(&self, key: &Digest) -> Option<String> {
+        let hex = key.to_hex();
+        let bytes = fs::read(self.root.join("memo").join(hex)).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        seal::unseal(&text)
+            .and_then(|b| b.strip_suffix('\n'))
+            .map(str::to_string)
+    }
+
+    /// Stores a memo atomically.
+    pub fn memo_put(&self, key: &Digest, value: &str) -> io::Result<()> {
+        let dest = self.root.join("memo").join(key.to_hex());
+        self.put_file(&dest, seal::seal(format!("{value}\n")).as_bytes())
+    }
+
+    /// Takes an exclusive lock named by `name` (blocks until free); released on drop.
+    pub fn lock(&self, name: &Digest) -> io::Result<File> {
+        let dir = self.root.join("locks");
+        let path = dir.join(name.to_hex());
+        let f = match File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(&dir)?;
+                File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)?
+            }
+            Err(e) => return Err(e),
+        };
+        f.lock()?;
+        Ok(f)
+    }
+
+    /// A temporary path inside `tmp/` (same file system as the cache) that nothing else uses.
+    pub fn tmp_path(&self, suffix: &str) -> io::Result<PathBuf> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let tmp = self.root.join("tmp");
+        fs::create_dir_all(&tmp)?;
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Ok(tmp.join(format!(
+            "{}.{}.{nanos}{suffix}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+}
+
+/// Writes `bytes` to `dest` atomically: a temporary file beside it, then a rename.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dest.with_file_name(format!(
+        ".{name}.cn-tmp.{}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let r = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        drop(f);
+        fs::rename(&tmp, dest)
+    })();
+    if r.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Parses a size such as `500M`, `10G`, `1.5G`, `123456` (binary units).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last()? {
+        'k' | 'K' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' | 'M' => (&s[..s.len() - 1], 1 << 20),
+        'g' | 'G' => (&s[..s.len() - 1], 1 << 30),
+        't' | 'T' => (&s[..s.len() - 1], 1 << 40),
+        _ => (s, 1),
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    (v >= 0.0).then(|| (v * mult as f64) as u64)
+}

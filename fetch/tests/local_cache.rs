@@ -1,0 +1,125 @@
+//! The local cache against a real file system: atomic inserts, verification, LRU gc.
+
+use fetch::cache::{ActionEntry, CacheError, Digest, Kind, LocalCache, Output, Role};
+use std::time::{Duration, SystemTime};
+
+fn entry(blob: &Digest, size: u64) -> ActionEntry {
+    ActionEntry {
+        source_key: Digest::of(b"s"),
+        outputs: vec![Output {
+            role: Role::Object,
+            path: "a.o".into(),
+            digest: *blob,
+            size,
+        }],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn blobs_and_entries_round_trip() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let b = c.put_blob(b"object bytes").unwrap();
+    assert_eq!(c.put_blob(b"object bytes").unwrap(), b);
+    assert_eq!(c.get_blob(&b, 12).unwrap(), b"object bytes");
+    let key = Digest::of(b"action");
+    assert!(c.get_action(&key).unwrap().is_none());
+    c.put_action(&key, &entry(&b, 12)).unwrap();
+    assert_eq!(c.get_action(&key).unwrap(), Some(entry(&b, 12)));
+    // Nothing is left in tmp/.
+    assert_eq!(std::fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn corrupt_and_truncated_files_are_detected() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let b = c.put_blob(b"0123456789").unwrap();
+    let p = c.path(Kind::Blob, &b);
+    std::fs::write(&p, b"0123456780").unwrap();
+    assert!(matches!(
+        c.get_blob(&b, 10),
+        Err(CacheError::Corrupt { .. })
+    ));
+    std::fs::write(&p, b"01234").unwrap();
+    let e = c.get_blob(&b, 10).unwrap_err();
+    assert!(e.to_string().contains("size 5 instead of 10"), "{e}");
+    c.remove_path(e.path());
+    assert!(!p.exists());
+    let key = Digest::of(b"k");
+    c.put_action(&key, &entry(&b, 10)).unwrap();
+    let ap = c.path(Kind::Action, &key);
+    let text = std::fs::read(&ap).unwrap();
+    std::fs::write(&ap, &text[..text.len() / 2]).unwrap();
+    assert!(matches!(
+        c.get_action(&key),
+        Err(CacheError::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn gc_evicts_least_recently_used() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let now = SystemTime::now();
+    let mut blobs = Vec::new();
+    for i in 0..10u8 {
+        let b = c.put_blob(&[i; 1000]).unwrap();
+        // Blob i was last used i hours ago… except blob 0, used just now.
+        let age = if i == 0 { 0 } else { 3600 * (20 - i as u64) };
+        let f = std::fs::File::options()
+            .write(true)
+            .open(c.path(Kind::Blob, &b))
+            .unwrap();
+        f.set_modified(now - Duration::from_secs(age)).unwrap();
+        blobs.push(b);
+    }
+    assert_eq!(c.summary().blobs, (10, 10_000));
+    let r = c.gc(5_000);
+    assert_eq!(r.size_before, 10_000);
+    assert!(r.size_after <= 4_500, "{r:?}");
+    assert!(
+        c.get_blob(&blobs[0], 1000).is_ok(),
+        "the most recently used blob stays"
+    );
+    assert!(c.get_blob(&blobs[1], 1000).is_err(), "the oldest blob goes");
+    assert!(c.get_blob(&blobs[9], 1000).is_ok());
+    // Under the cap nothing happens.
+    assert_eq!(c.gc(1 << 30).removed, 0);
+}
+
+#[test]
+fn concurrent_writers_of_one_key() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let key = Digest::of(b"k");
+    std::thread::scope(|s| {
+        for _ in 0..16 {
+            s.spawn(|| {
+                for _ in 0..20 {
+                    let b = c.put_blob(b"same").unwrap();
+                    c.put_action(&key, &entry(&b, 4)).unwrap();
+                    if let Some(e) = c.get_action(&key).unwrap() {
+                        assert_eq!(c.get_blob(&e.outputs[0].digest, 4).unwrap(), b"same");
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(c.summary().blobs.0, 1);
+    assert_eq!(c.summary().actions.0, 1);
+}
+
+#[test]
+fn memo_and_sizes() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let k = Digest::of(b"gcc");
+    assert_eq!(c.memo_get(&k), None);
+    c.memo_put(&k, "gcc 1234").unwrap();
+    assert_eq!(c.memo_get(&k).as_deref(), Some("gcc 1234"));
+    assert_eq!(fetch::cache::parse_size("10G"), Some(10 << 30));
+    assert_eq!(fetch::cache::parse_size("1.5k"), Some(1536));
+    assert_eq!(fetch::cache::parse_size("x"), None);
+}

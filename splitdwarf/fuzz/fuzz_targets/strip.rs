@@ -1,0 +1,5 @@
+//! Fuzz target `strip` (body in `../bodies.rs`).
+#![no_main]
+#[path = "../bodies.rs"]
+mod bodies;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::strip(data));

@@ -1,0 +1,49 @@
+//! `cached-ninja stats`: what the launchers of a build did (hits, misses, uncacheable, errors,
+//! time saved), from `<object root>/.cached-ninja/stats` (see `fetch::stats`).
+
+use clap::Args;
+use fetch::stats::{self, BuildStats};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options of `cached-ninja stats`.
+#[derive(Args)]
+pub struct StatsArgs {
+    /// The object root (build directory); default the current directory.
+    #[arg(short = 'C', long = "dir")]
+    pub dir: Option<PathBuf>,
+    /// Start counting afresh (forget what earlier builds recorded).
+    #[arg(long)]
+    pub zero: bool,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints or zeroes the statistics.
+pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let dir = match args.dir {
+        Some(d) => d,
+        None => std::env::current_dir()?,
+    };
+    if args.zero {
+        stats::zero(&dir)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = BuildStats::read(&dir)?;
+    if args.json {
+        println!(
+            "{{\"hits\":{},\"misses\":{},\"uncacheable\":{},\"errors\":{},\"saved_us\":{},\"spent_us\":{}}}",
+            s.hits, s.misses, s.uncacheable, s.errors, s.saved_us, s.spent_us
+        );
+    } else {
+        println!("hits          {}", s.hits);
+        println!("misses        {}", s.misses);
+        println!("uncacheable   {}", s.uncacheable);
+        println!("errors        {}", s.errors);
+        println!("hit rate      {:.1} %", s.hit_rate());
+        println!("time saved    {:.1} s", s.saved_us as f64 / 1e6);
+        println!("launcher time {:.1} s", s.spent_us as f64 / 1e6);
+    }
+    Ok(ExitCode::SUCCESS)
+}
