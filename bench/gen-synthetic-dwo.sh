@@ -10,6 +10,7 @@ N=${2:-2000}
 JOBS=${3:-2}
 mkdir -p "$OUT/src"
 cat > "$OUT/src/common.h" << 'H'
+#pragma once
 #include <algorithm>
 #include <functional>
 #include <map>

@@ -13,6 +13,8 @@
 # Timing: `ninja -j$JOBS` under /usr/bin/time (wall, user, sys of ninja and all its children).
 # sccache compiles in its server, which is not a child of ninja: the server runs in the
 # foreground under its own /usr/bin/time and its CPU is added.
+# For cached-ninja the notes split the CPU: the launcher's own CPU per hit (getrusage, from
+# <objdir>/.cached-ninja/stats) and the CPU of re-running the link and archive steps alone.
 #
 # Usage: bash bench/launcher-vs-ccache.sh            (results on stdout, a markdown table)
 #   env: CN=path/to/cached-ninja (default: build with cargo --release), WORK=dir, JOBS=2
@@ -80,7 +82,9 @@ run_cn() {
     local t; t=$(timed_build "$T/$B")
     local hits; hits=$(grep -c '^hit ' "$T/$B/.cached-ninja/stats" || true)
     IFS='|' read -r wall cpu perhit rate <<<"$(summarise "$t" 0 "$hits" "$(edges "$T/$B")")"
-    add_row "cached-ninja" "$B" "$wall" "$cpu" "$perhit" "$rate" "cold A: $(echo "$cold" | cut -d' ' -f1) s"
+    local own; own=$(awk '$1=="hit"{s+=$4;n++} END{if(n) printf "%.2f", s/n/1000; else print "n/a"}' "$T/$B/.cached-ninja/stats")
+    local links; links=$(cd "$T/$B" && ninja -t commands | grep -v -- ' -c ' > links.sh && /usr/bin/time -f "%U %S" bash links.sh 2>&1 >/dev/null | tail -1 | awk '{printf "%.2f", $1+$2}')
+    add_row "cached-ninja" "$B" "$wall" "$cpu" "$perhit" "$rate" "cold A: $(echo "$cold" | cut -d' ' -f1) s; launcher's own CPU ${own} ms/hit; links+archives ${links} s CPU"
   done
   unset CACHED_NINJA_CACHE_DIR
 }

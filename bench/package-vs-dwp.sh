@@ -31,7 +31,7 @@ done > "$LIST"
 N=$(wc -l < "$LIST")
 BYTES=$(xargs cat < "$LIST" | wc -c)
 xargs cat < "$LIST" > /dev/null
-V=${DWARF_VERSION:-$(llvm-dwarfdump --debug-info "$(head -1 "$LIST")" | grep -m1 -o 'version = 0x000[45]' | tail -c 2)}
+V=${DWARF_VERSION:-$(llvm-dwarfdump --debug-info "$(head -1 "$LIST")" | grep -o 'version = 0x000[45]' | head -1 | tail -c 2)}
 
 # run NAME cmd…: appends "ms rss_kb" to $WORK/NAME.
 run() {
@@ -45,7 +45,7 @@ run() {
 for r in $(seq "$RUNS"); do
   run llvm-dwp "$LLVM_DWP" -o "$WORK/out.dwp" $(cat "$LIST")
   RAYON_NUM_THREADS=1 run ours "$CN" split package -o "$WORK/out.dwp" $(cat "$LIST")
-  [ "$V" = 4 ] && run gnu-dwp dwp -o "$WORK/out.dwp" $(cat "$LIST")
+  if [ "$V" = 4 ]; then run gnu-dwp dwp -o "$WORK/out.dwp" $(cat "$LIST"); fi
 done
 llvm-dwarfdump --verify "$WORK/ours.dwp" | tail -1
 

@@ -296,7 +296,8 @@ fn dav1d_meson_round_trip_and_build() {
     project.check_build(rt);
     assert!(build.join(library).is_file(), "the library was not built");
 
-    // A real rerun: only the version header is regenerated, restat prunes everything after it.
+    // A real rerun: at most the version header is regenerated (when meson found git), and
+    // restat prunes everything after it.
     let rerun = ninja(&build, &["-f", rt, JOBS]);
     let steps: Vec<&str> = std::str::from_utf8(&rerun)
         .expect("utf-8")
@@ -304,7 +305,7 @@ fn dav1d_meson_round_trip_and_build() {
         .filter(|l| l.starts_with('['))
         .collect();
     assert!(
-        steps.len() == 1 && steps[0].contains("include/vcs_version.h"),
+        steps.len() <= 1 && steps.iter().all(|s| s.contains("include/vcs_version.h")),
         "rerun of ninja -f {rt} did more than regenerate vcs_version.h:\n{}",
         String::from_utf8_lossy(&rerun)
     );

@@ -1,4 +1,10 @@
 //! The Ninja front end and everything that reasons about a build graph (DESIGN §2, §3).
+//!
+//! ## Ninja
+//! [`ninja`] reads what ninja 1.11 reads and means the same by it: [`ninja::load()`] gives a
+//! [`ninja::Manifest`] whose [`ninja::Graph`] answers inputs, outputs, producers, build
+//! order and (lazily) commands; [`ninja::emit`] writes a graph back out; [`ninja::tools`]
+//! prints `-t commands` / `-t targets all` byte for byte.
 #![deny(missing_docs)]
 
 pub mod compile;

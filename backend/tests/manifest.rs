@@ -58,7 +58,10 @@ fn run(files: &[(Vec<u8>, Vec<u8>)], targets: &[&[u8]]) -> (Outcome, Outcome) {
         let mut out = Vec::new();
         tools::commands(g, &nodes, false, &mut out).map(|()| out)
     });
-    (commands.map_err(|e| e.message().to_vec()), Ok(tools::targets_all(g)))
+    (
+        commands.map_err(|e| e.message().to_vec()),
+        Ok(tools::targets_all(g)),
+    )
 }
 
 fn show(o: &Result<impl AsRef<[u8]>, impl AsRef<[u8]>>) -> String {
@@ -78,10 +81,15 @@ fn same(got: &Outcome, want: &Result<&[u8], &[u8]>) -> bool {
 fn check(cases: &[Case]) {
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
-        let files: Vec<(Vec<u8>, Vec<u8>)> = case.files.iter().map(|(n, t)| (n.to_vec(), t.to_vec())).collect();
+        let files: Vec<(Vec<u8>, Vec<u8>)> = case
+            .files
+            .iter()
+            .map(|(n, t)| (n.to_vec(), t.to_vec()))
+            .collect();
         let (commands, targets) = run(&files, case.targets);
         // Ninja prints the load error for either tool; our `targets` gives the same error.
-        let targets_ok = same(&targets, &case.targets_all) || (case.targets_all.is_err() && same(&commands, &case.targets_all));
+        let targets_ok = same(&targets, &case.targets_all)
+            || (case.targets_all.is_err() && same(&commands, &case.targets_all));
         if !same(&commands, &case.commands) || !targets_ok {
             failures.push(format!(
                 "case {i} {:?}\n  commands want {} got {}\n  targets want {} got {}",
@@ -96,7 +104,20 @@ fn check(cases: &[Case]) {
         if case.crlf {
             let crlf: Vec<(Vec<u8>, Vec<u8>)> = files
                 .iter()
-                .map(|(n, t)| (n.clone(), t.iter().flat_map(|&c| if c == b'\n' { vec![b'\r', b'\n'] } else { vec![c] }).collect()))
+                .map(|(n, t)| {
+                    (
+                        n.clone(),
+                        t.iter()
+                            .flat_map(|&c| {
+                                if c == b'\n' {
+                                    vec![b'\r', b'\n']
+                                } else {
+                                    vec![c]
+                                }
+                            })
+                            .collect(),
+                    )
+                })
                 .collect();
             let (c2, t2) = run(&crlf, case.targets);
             if !same(&c2, &case.commands) || !same(&t2, &case.targets_all) {
@@ -104,7 +125,13 @@ fn check(cases: &[Case]) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -4,13 +4,13 @@
 //! (shorter than `PIPE_BUF`, so concurrent launchers never interleave within a line):
 //!
 //! ```text
-//! <outcome> <saved µs> <spent µs>
+//! <outcome> <saved µs> <spent µs> <cpu µs>
 //! ```
 //!
 //! `outcome` is `hit`, `miss`, `uncacheable` or `error` (a cache problem that the launcher
 //! survived by compiling; that compile is also logged, as a `miss`). `saved` is the recorded
 //! compile time of the entry minus the time the hit took; `spent` is the launcher's own wall
-//! time. [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
+//! time and `cpu` its own CPU time (user + system, without the compilers it ran). [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -50,9 +50,15 @@ pub fn stats_path(obj_root: &Path) -> PathBuf {
 }
 
 /// Appends one record.
-pub fn record(obj_root: &Path, outcome: Outcome, saved_us: u64, spent_us: u64) -> io::Result<()> {
+pub fn record(
+    obj_root: &Path,
+    outcome: Outcome,
+    saved_us: u64,
+    spent_us: u64,
+    cpu_us: u64,
+) -> io::Result<()> {
     let path = stats_path(obj_root);
-    let line = format!("{} {saved_us} {spent_us}\n", outcome.word());
+    let line = format!("{} {saved_us} {spent_us} {cpu_us}\n", outcome.word());
     let open = || OpenOptions::new().create(true).append(true).open(&path);
     let mut f = match open() {
         Ok(f) => f,
@@ -88,6 +94,8 @@ pub struct BuildStats {
     pub saved_us: u64,
     /// Time spent in launchers, µs.
     pub spent_us: u64,
+    /// CPU time of the launchers themselves (not the compilers), µs.
+    pub cpu_us: u64,
 }
 
 impl BuildStats {
@@ -122,6 +130,7 @@ impl BuildStats {
             }
             s.saved_us += saved;
             s.spent_us += spent;
+            s.cpu_us += f.next().and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
         }
         s
     }
@@ -144,9 +153,9 @@ mod tests {
     #[test]
     fn record_and_read() {
         let d = tempfile::tempdir().unwrap();
-        record(d.path(), Outcome::Hit, 100, 2).unwrap();
-        record(d.path(), Outcome::Miss, 0, 50).unwrap();
-        record(d.path(), Outcome::Error, 0, 0).unwrap();
+        record(d.path(), Outcome::Hit, 100, 2, 1).unwrap();
+        record(d.path(), Outcome::Miss, 0, 50, 3).unwrap();
+        record(d.path(), Outcome::Error, 0, 0, 0).unwrap();
         let s = BuildStats::read(d.path()).unwrap();
         assert_eq!(
             (
@@ -155,9 +164,10 @@ mod tests {
                 s.uncacheable,
                 s.errors,
                 s.saved_us,
-                s.spent_us
+                s.spent_us,
+                s.cpu_us
             ),
-            (1, 1, 0, 1, 100, 52)
+            (1, 1, 0, 1, 100, 52, 4)
         );
         assert_eq!(s.hit_rate(), 50.0);
         zero(d.path()).unwrap();

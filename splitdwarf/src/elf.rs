@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 
 /// `SHT_*` and friends, from the ELF gABI and LLVM's extensions.
 pub(crate) mod consts {
-    pub const SHT_NULL: u32 = 0;
     pub const SHT_SYMTAB: u32 = 2;
     pub const SHT_RELA: u32 = 4;
     pub const SHT_NOBITS: u32 = 8;
@@ -18,11 +17,18 @@ pub(crate) mod consts {
     pub const SHT_SYMTAB_SHNDX: u32 = 18;
     pub const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
     pub const SHF_INFO_LINK: u64 = 0x40;
+    pub const SHF_COMPRESSED: u64 = 0x800;
+    pub const ELFCOMPRESS_ZLIB: u32 = 1;
     pub const SHN_LORESERVE: u16 = 0xff00;
     pub const SHN_XINDEX: u16 = 0xffff;
     pub const ET_REL: u16 = 1;
 }
 use consts::*;
+
+/// Most a zlib stream can expand (deflate's limit is about 1032:1).
+const MAX_RATIO_ZLIB: u64 = 1032;
+/// Most a zstd frame can expand (RLE blocks: about 32 768:1).
+const MAX_RATIO_ZSTD: u64 = 32_768;
 
 /// Class and byte order of one file; every field access goes through it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,9 +171,11 @@ impl Shdr<'_> {
     pub fn display_name(&self, index: usize) -> String {
         format!("[{index}] {}", String::from_utf8_lossy(self.name))
     }
-    /// Whether the section occupies bytes in the file.
-    pub fn has_file_bytes(&self) -> bool {
-        self.sh_type != SHT_NOBITS && self.sh_type != SHT_NULL && self.size > 0
+    /// Whether section `index` (this one) occupies bytes in the file. Every type but
+    /// `SHT_NOBITS` does, `SHT_NULL` included (object readers return its bytes); section 0's
+    /// size field may hold the extended section count instead.
+    pub fn has_file_bytes(&self, index: usize) -> bool {
+        index != 0 && self.sh_type != SHT_NOBITS && self.size > 0
     }
 }
 
@@ -212,15 +220,20 @@ impl<'a> Elf<'a> {
         Ok((l, e_type, machine))
     }
 
-    /// Checks the identification of any ELF file (executables too).
-    pub fn ident_any(data: &[u8]) -> Result<()> {
-        Self::ident(data).map(|_| ())
-    }
-
     /// Parses and validates a relocatable object.
     pub fn parse(data: &'a [u8]) -> Result<Self> {
+        Self::parse_with(data, true)
+    }
+
+    /// Parses the section table of any ELF file (executables, packages) without the checks
+    /// that only hold for objects we rewrite (type, program headers, overlaps).
+    pub fn parse_any(data: &'a [u8]) -> Result<Self> {
+        Self::parse_with(data, false)
+    }
+
+    fn parse_with(data: &'a [u8], strict: bool) -> Result<Self> {
         let (l, e_type, _machine) = Self::ident(data)?;
-        if e_type != ET_REL {
+        if strict && e_type != ET_REL {
             return Err(Error::NotRelocatable(e_type));
         }
         let h = |off32: usize, off64: usize, word: bool| -> Result<u64> {
@@ -233,7 +246,7 @@ impl<'a> Elf<'a> {
             v.ok_or_else(|| trunc("ELF header"))
         };
         let phnum = h(44, 56, false)?;
-        if phnum != 0 {
+        if strict && phnum != 0 {
             return Err(Error::malformed(
                 "ELF header",
                 "relocatable object with program headers",
@@ -306,7 +319,7 @@ impl<'a> Elf<'a> {
         let mut sections = Vec::with_capacity(shnum as usize);
         for i in 0..shnum {
             let s = raw(i)?;
-            if s.has_file_bytes() {
+            if s.has_file_bytes(i as usize) {
                 let end = s.offset.checked_add(s.size);
                 if end.is_none_or(|e| e > data.len() as u64) {
                     return Err(trunc(format!("section {i} contents")));
@@ -320,7 +333,9 @@ impl<'a> Elf<'a> {
             shstrndx: shstrndx as usize,
             sections,
         };
-        elf.check_overlaps(shoff, table_end)?;
+        if strict {
+            elf.check_overlaps(shoff, table_end)?;
+        }
         let names = elf.section_data(elf.shstrndx)?;
         for (i, s) in elf.sections.iter_mut().enumerate() {
             let start = s.name_off as usize;
@@ -332,7 +347,48 @@ impl<'a> Elf<'a> {
             })?;
             s.name = &rest[..len];
         }
+        elf.check_compressed()?;
         Ok(elf)
+    }
+
+    /// Rejects compressed sections whose declared size is beyond what their compressed bytes
+    /// can expand to, before `object` allocates that size (a fuzzer found 16 GiB requests).
+    fn check_compressed(&self) -> Result<()> {
+        let l = self.layout;
+        for (i, s) in self.sections.iter().enumerate() {
+            let d = self.section_data(i)?;
+            let (kind, size) = if s.flags & SHF_COMPRESSED != 0 {
+                let size = if l.is64 {
+                    l.u64(d, 8)
+                } else {
+                    l.u32(d, 4).map(u64::from)
+                };
+                (l.u32(d, 0), size)
+            } else if s.name.starts_with(b".zdebug") && d.starts_with(b"ZLIB") {
+                let size = d
+                    .get(4..12)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+                (Some(ELFCOMPRESS_ZLIB), size)
+            } else {
+                continue;
+            };
+            let ratio = match kind {
+                Some(ELFCOMPRESS_ZLIB) => MAX_RATIO_ZLIB,
+                _ => MAX_RATIO_ZSTD,
+            };
+            let limit = (d.len() as u64)
+                .saturating_mul(ratio)
+                .saturating_add(1 << 16);
+            match size {
+                Some(n) if n <= limit => {}
+                _ => {
+                    let what = format!("{}: declared size beyond its data", s.display_name(i));
+                    return Err(Error::malformed("compressed section", what));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Rejects sections that overlap each other, the ELF header or the section table.
@@ -342,7 +398,7 @@ impl<'a> Elf<'a> {
             (shoff, table_end, "section header table".into()),
         ];
         for (i, s) in self.sections.iter().enumerate() {
-            if s.has_file_bytes() {
+            if s.has_file_bytes(i) {
                 spans.push((s.offset, s.offset + s.size, format!("[{i}]")));
             }
         }
@@ -361,7 +417,7 @@ impl<'a> Elf<'a> {
             .sections
             .get(i)
             .ok_or_else(|| Error::malformed("section index", i.to_string()))?;
-        if !s.has_file_bytes() {
+        if !s.has_file_bytes(i) {
             return Ok(&[]);
         }
         // Bounds were checked in `parse`.

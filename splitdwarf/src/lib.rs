@@ -2,8 +2,9 @@
 //! (`../shared/DESIGN.md` §6).
 //!
 //! # Reading
-//! [`elf`] is a small strict reader of relocatable objects (header, sections, symbols); every
-//! offset is checked once so later stages never index out of bounds. [`ext`] is the
+//! `elf` (private) is a small strict reader of ELF files (header, sections, symbols); every
+//! offset is checked once so later stages never index out of bounds; compressed sections
+//! must be able to hold their declared size. `ext` is the
 //! `object`/`gimli` glue that reads unit ids ([`DwoId`]).
 //!
 //! # Transforming objects
@@ -12,7 +13,8 @@
 //! - [`strip_debug()`]: the object without any debug section, for deferred debug info.
 //! - [`bundle()`] / [`unbundle()`]: the debug part as a zstd bundle; object = stripped + bundle.
 //!
-//! All of these sit on [`rewrite`], which removes sections and renumbers what refers to them.
+//! All of these sit on `rewrite` (private), which removes sections and renumbers everything
+//! that refers to them (section and symbol indices, groups, `.llvm_addrsig`).
 //!
 //! # Packages
 //! - [`package()`]: a `.dwp` from `.dwo` files, objects or bundles (thorin-dwp).

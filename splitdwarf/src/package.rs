@@ -49,7 +49,7 @@ pub fn package(req: &PackageRequest<'_>) -> Result<Vec<u8>> {
             } else {
                 None
             };
-            Elf::ident(data.as_deref().unwrap_or(i.data))?;
+            Elf::parse_any(data.as_deref().unwrap_or(i.data))?;
             Ok(data)
         })
         .collect();
@@ -76,6 +76,9 @@ pub fn package(req: &PackageRequest<'_>) -> Result<Vec<u8>> {
             _ => {}
         }
         inputs.push((input.name, data));
+    }
+    if let Some(exe) = req.executable {
+        Elf::parse_any(exe).map_err(|e| in_input("<executable>", &e))?;
     }
     catch_unwind(AssertUnwindSafe(|| run_thorin(&inputs, req.executable)))
         .unwrap_or_else(|_| Err(Error::PackagePanic("the inputs".into())))

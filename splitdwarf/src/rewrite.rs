@@ -353,7 +353,13 @@ impl SymbolMap {
         let mut next = 0u32;
         for (j, s) in syms.iter().enumerate() {
             let special = s.raw_shndx >= SHN_LORESERVE && s.raw_shndx != SHN_XINDEX;
-            let gone = j != 0 && !special && s.shndx != 0 && removed[s.shndx as usize];
+            let gone = !special && s.shndx != 0 && removed[s.shndx as usize];
+            if gone && j == 0 {
+                return Err(Error::malformed(
+                    "symbol table",
+                    "symbol 0 is not the null symbol",
+                ));
+            }
             if gone {
                 m.new.push(u32::MAX);
                 m.identity = false;

@@ -35,7 +35,7 @@ pub struct Coverage {
 
 /// Lists the skeleton units of a linked binary (or of any ELF file with skeletons).
 pub fn skeleton_units(binary: &[u8]) -> Result<Vec<SkeletonUnit>> {
-    Elf::ident_any(binary)?;
+    Elf::parse_any(binary)?;
     let file = object::File::parse(binary)?;
     Ok(ext::units(&file, Part::Skeleton)?
         .into_iter()
@@ -50,7 +50,7 @@ pub fn skeleton_units(binary: &[u8]) -> Result<Vec<SkeletonUnit>> {
 /// Checks that `dwp` holds a split unit for every skeleton unit of `binary`.
 pub fn verify(binary: &[u8], dwp: &[u8]) -> Result<Coverage> {
     let skeletons = skeleton_units(binary)?;
-    Elf::ident_any(dwp)?;
+    Elf::parse_any(dwp)?;
     let file = object::File::parse(dwp)?;
     let endian = if file.is_little_endian() {
         RunTimeEndian::Little

@@ -38,6 +38,18 @@
 //! 5. Miss: under a lock on the output path, compile with our `-MD -MF` and the prefix maps,
 //!    then store blobs, the entry and the manifest (all atomic), and write the depfile.
 //!
+//! ## Environment
+//! `CACHED_NINJA_CACHE_DIR` (cache root), `CACHED_NINJA_CACHE_SIZE` (cap, e.g. `10G`),
+//! `CACHED_NINJA_SRCDIR` (source root), `CACHED_NINJA_TRUST_STAT=0` (always hash headers),
+//! `CACHED_NINJA_PREPROCESSOR=0` (no preprocessor fallback), `CACHED_NINJA_EXPLAIN=<file>`
+//! (append each source key's fields, from the same code that hashes them),
+//! `CACHED_NINJA_DEBUG` (say why a command is not cached), and for tests only
+//! `CACHED_NINJA_TEST_STALL_INSERT_MS` (sleep between writing and renaming a cache file).
+//!
+//! Direct mode has ccache's known blind spot: a header created *earlier* in the include
+//! search path after the manifest was recorded (shadowing a listed one) is not noticed until
+//! a listed file changes.
+//!
 //! A corrupt or truncated cache file is reported once on stderr, removed, and the compile goes
 //! on. Outcomes are appended to `<object root>/.cached-ninja/stats` (see `fetch::stats`).
 
@@ -114,6 +126,17 @@ fn children_cpu_us() -> u64 {
     us(ru.ru_utime) + us(ru.ru_stime)
 }
 
+/// CPU time (user + system) of this process so far, µs.
+fn self_cpu_us() -> u64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    us(ru.ru_utime) + us(ru.ru_stime)
+}
+
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     status
@@ -157,6 +180,8 @@ pub struct Launcher<'r> {
     pub trust_stat: bool,
     /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR`, default on).
     pub preprocessor_fallback: bool,
+    /// Append what each source key hashed to this file (`CACHED_NINJA_EXPLAIN=<file>`).
+    pub explain: Option<PathBuf>,
     /// Size cap for the automatic gc.
     pub max_size: u64,
     /// Prefix of warnings on stderr.
@@ -266,6 +291,7 @@ fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
         trust_stat: !off("CACHED_NINJA_TRUST_STAT"),
         preprocessor_fallback: !off("CACHED_NINJA_PREPROCESSOR"),
         max_size: LocalCache::max_size_from_env(),
+        explain: std::env::var_os("CACHED_NINJA_EXPLAIN").map(PathBuf::from),
         warned: std::cell::Cell::new(false),
     };
     Ok(launcher.launch(words))
@@ -334,6 +360,7 @@ impl Launcher<'_> {
             outcome,
             saved_us,
             spent.elapsed().as_micros() as u64,
+            self_cpu_us(),
         );
     }
 
@@ -488,15 +515,29 @@ impl Launcher<'_> {
         } else {
             vec![OBJ_TOKEN]
         };
-        key::source_key_digest(&key::SourceKeyInput {
+        let source_path = self.roots.normalize(&cmd.source);
+        let input = key::SourceKeyInput {
             compiler: &kd(&id.digest),
             lang: cmd.lang.name(),
             prefix_map_tokens: &tokens,
             env: &self.env,
             args: &args,
-            source_path: &self.roots.normalize(&cmd.source),
+            source_path: &source_path,
             source_digest: &key::Digest::of(source),
-        })
+        };
+        let digest = key::source_key_digest(&input);
+        if let Some(path) = &self.explain {
+            // The explanation sink sees exactly the fields the hash saw.
+            let mut e = key::Explain::default();
+            key::source_key(&mut e, &input);
+            let text = format!("== source key {digest} for {}\n{}", cmd.output, e.0);
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(text.as_bytes()));
+        }
+        digest
     }
 
     /// Looks the compile up: direct mode, else (no manifest) the preprocessor.
@@ -534,7 +575,11 @@ impl Launcher<'_> {
 
     /// Checks the include sets of `manifest` in order; the first that matches the files on
     /// disk and has an action entry is the hit.
-    fn lookup_in(&self, source_key: &key::Digest, mut manifest: fcache::Manifest) -> Result<Option<Found>, ()> {
+    fn lookup_in(
+        &self,
+        source_key: &key::Digest,
+        mut manifest: fcache::Manifest,
+    ) -> Result<Option<Found>, ()> {
         let now = SystemTime::now();
         let mut seen: HashMap<String, Option<(fcache::Digest, Option<StatStamp>)>> = HashMap::new();
         for si in 0..manifest.sets.len() {
@@ -809,10 +854,8 @@ impl Launcher<'_> {
         } else {
             dep.targets.clone()
         };
-        fcache::write_atomic(
-            Path::new(&dep.path),
-            depfile::render(&targets, inputs, dep.phony).as_bytes(),
-        )
+        // Ninja reads the depfile only after the edge finished: no reader sees it half written.
+        std::fs::write(&dep.path, depfile::render(&targets, inputs, dep.phony))
     }
 
     /// The prefix-map flags for this machine's roots (source first, object last: see the docs).
@@ -1051,7 +1094,14 @@ mod tests {
             }
             let mf = &args[args.iter().position(|a| a == "-MF").unwrap() + 1];
             let header = self.dir.join("a.h");
-            std::fs::write(mf, format!("x: a.c {}\n", header.display()))?;
+            std::fs::write(
+                mf,
+                format!(
+                    "x: {} {}\n",
+                    self.dir.join("a.c").display(),
+                    header.display()
+                ),
+            )?;
             if args.contains(&"-E".to_string()) {
                 return Ok(RunResult::default());
             }
@@ -1092,6 +1142,7 @@ mod tests {
             trust_stat: true,
             preprocessor_fallback: true,
             max_size: 1 << 30,
+            explain: Some(dir.join("explain.txt")),
             warned: Default::default(),
         };
         let cc = dir.join("fakecc").to_string_lossy().into_owned();
@@ -1118,6 +1169,8 @@ mod tests {
         assert_eq!(l.launch(vec![cc, a_c]), 99);
         let s = stats::BuildStats::read(&dir).unwrap();
         assert_eq!((s.hits, s.misses, s.uncacheable), (1, 2, 1));
+        let explained = std::fs::read_to_string(dir.join("explain.txt")).unwrap();
+        assert!(explained.contains("arg: \"-c\""), "{explained}");
         // Captured output is stored with placeholders and replayed with this machine's roots.
         let marked = l.mark(format!("{}/a.c: warning", dir.display()).as_bytes());
         assert!(!String::from_utf8_lossy(&marked).contains(dir.to_str().unwrap()));

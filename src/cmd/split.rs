@@ -96,7 +96,12 @@ pub enum SplitCommand {
 #[derive(Args)]
 pub struct OutArgs {
     /// Output directory (outputs keep the input file names).
-    #[arg(short = 'o', long = "out-dir", value_name = "DIR", required_unless_present = "in_place")]
+    #[arg(
+        short = 'o',
+        long = "out-dir",
+        value_name = "DIR",
+        required_unless_present = "in_place"
+    )]
     out_dir: Option<PathBuf>,
     /// Replace each input object in place.
     #[arg(long, conflicts_with = "out_dir")]
@@ -115,13 +120,19 @@ pub enum KindArg {
 /// Runs one split subcommand.
 pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
     match cmd {
-        SplitCommand::Split { out, dwo_dir, objects } => for_each(&objects, |obj| {
+        SplitCommand::Split {
+            out,
+            dwo_dir,
+            objects,
+        } => for_each(&objects, |obj| {
             let input = map(obj)?;
-            let split = splitdwarf::split(&input).with_context(|| format!("{}: cannot split", obj.display()))?;
+            let split = splitdwarf::split(&input)
+                .with_context(|| format!("{}: cannot split", obj.display()))?;
             let out_obj = out.path_for(obj)?;
             let dwo_path = match &dwo_dir {
                 Some(d) => {
-                    std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+                    std::fs::create_dir_all(d)
+                        .with_context(|| format!("cannot create {}", d.display()))?;
                     d.join(file_name(obj)?)
                 }
                 None => out_obj.clone(),
@@ -132,8 +143,9 @@ pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
         }),
         SplitCommand::Pair { object, dwo } => {
             let (o, d) = (map(&object)?, map(&dwo)?);
-            let ids = splitdwarf::pair(&o, &d)
-                .with_context(|| format!("{} and {} do not pair", object.display(), dwo.display()))?;
+            let ids = splitdwarf::pair(&o, &d).with_context(|| {
+                format!("{} and {} do not pair", object.display(), dwo.display())
+            })?;
             for id in ids {
                 println!("{id}");
             }
@@ -141,8 +153,8 @@ pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
         }
         SplitCommand::Strip { out, objects } => for_each(&objects, |obj| {
             let input = map(obj)?;
-            let stripped =
-                splitdwarf::strip_debug(&input).with_context(|| format!("{}: cannot strip", obj.display()))?;
+            let stripped = splitdwarf::strip_debug(&input)
+                .with_context(|| format!("{}: cannot strip", obj.display()))?;
             write_atomic(&out.path_for(obj)?, &stripped)
         }),
         SplitCommand::Bundle { kind, out, objects } => for_each(&objects, |obj| {
@@ -151,7 +163,8 @@ pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
                 KindArg::Dwo => BundleKind::Dwo,
                 KindArg::Debug => BundleKind::Debug,
             };
-            let b = splitdwarf::bundle(&input, kind).with_context(|| format!("{}: cannot bundle", obj.display()))?;
+            let b = splitdwarf::bundle(&input, kind)
+                .with_context(|| format!("{}: cannot bundle", obj.display()))?;
             drop(input);
             let out_obj = out.path_for(obj)?;
             let mut bundle_path = out_obj.clone().into_os_string();
@@ -165,12 +178,18 @@ pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
                     let b = map(bundle)?;
                     splitdwarf::bundle_dwo(&b)
                         .with_context(|| format!("{}: cannot read bundle", bundle.display()))?
-                        .with_context(|| format!("{}: bundle holds no .dwo (kind debug)", bundle.display()))?
+                        .with_context(|| {
+                            format!("{}: bundle holds no .dwo (kind debug)", bundle.display())
+                        })?
                 }
                 (false, [stripped, bundle]) => {
                     let (s, b) = (map(stripped)?, map(bundle)?);
                     splitdwarf::unbundle(&s, &b).with_context(|| {
-                        format!("cannot restore from {} + {}", stripped.display(), bundle.display())
+                        format!(
+                            "cannot restore from {} + {}",
+                            stripped.display(),
+                            bundle.display()
+                        )
                     })?
                 }
                 (true, _) => bail!("with --dwo give only the bundle"),
@@ -179,8 +198,15 @@ pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
             write_atomic(&output, &bytes)?;
             Ok(ExitCode::SUCCESS)
         }
-        SplitCommand::Package { output, exe, inputs } => {
-            let maps = inputs.par_iter().map(|p| map(p)).collect::<Result<Vec<_>>>()?;
+        SplitCommand::Package {
+            output,
+            exe,
+            inputs,
+        } => {
+            let maps = inputs
+                .par_iter()
+                .map(|p| map(p))
+                .collect::<Result<Vec<_>>>()?;
             let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
             let list: Vec<splitdwarf::PackageInput<'_>> = names
                 .iter()
@@ -188,8 +214,12 @@ pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
                 .map(|(name, data)| splitdwarf::PackageInput { name, data })
                 .collect();
             let exe_map = exe.as_deref().map(map).transpose()?;
-            let req = splitdwarf::PackageRequest { inputs: &list, executable: exe_map.as_deref() };
-            let dwp = splitdwarf::package(&req).with_context(|| format!("cannot build {}", output.display()))?;
+            let req = splitdwarf::PackageRequest {
+                inputs: &list,
+                executable: exe_map.as_deref(),
+            };
+            let dwp = splitdwarf::package(&req)
+                .with_context(|| format!("cannot build {}", output.display()))?;
             write_atomic(&output, &dwp)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -200,7 +230,8 @@ pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
 fn verify(binary: &Path, dwp: Option<PathBuf>, list: bool) -> Result<ExitCode> {
     let bin = map(binary)?;
     if list {
-        let units = splitdwarf::skeleton_units(&bin).with_context(|| format!("{}: cannot read", binary.display()))?;
+        let units = splitdwarf::skeleton_units(&bin)
+            .with_context(|| format!("{}: cannot read", binary.display()))?;
         for u in units {
             println!("{} {}", u.dwo_id, u.name);
         }
@@ -212,14 +243,27 @@ fn verify(binary: &Path, dwp: Option<PathBuf>, list: bool) -> Result<ExitCode> {
         PathBuf::from(p)
     });
     let package = map(&dwp_path)?;
-    let cov = splitdwarf::verify(&bin, &package)
-        .with_context(|| format!("cannot verify {} against {}", binary.display(), dwp_path.display()))?;
+    let cov = splitdwarf::verify(&bin, &package).with_context(|| {
+        format!(
+            "cannot verify {} against {}",
+            binary.display(),
+            dwp_path.display()
+        )
+    })?;
     for u in &cov.skeletons {
-        let status = if cov.missing.contains(u) { "MISSING" } else { "ok" };
+        let status = if cov.missing.contains(u) {
+            "MISSING"
+        } else {
+            "ok"
+        };
         println!("{} {status} {}", u.dwo_id, u.name);
     }
     if cov.missing.is_empty() {
-        eprintln!("{}: all {} skeleton units present", dwp_path.display(), cov.skeletons.len());
+        eprintln!(
+            "{}: all {} skeleton units present",
+            dwp_path.display(),
+            cov.skeletons.len()
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
@@ -237,7 +281,8 @@ impl OutArgs {
     fn path_for(&self, obj: &Path) -> Result<PathBuf> {
         match &self.out_dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
                 Ok(dir.join(file_name(obj)?))
             }
             None => Ok(obj.to_path_buf()),
@@ -246,7 +291,8 @@ impl OutArgs {
 }
 
 fn file_name(p: &Path) -> Result<&std::ffi::OsStr> {
-    p.file_name().with_context(|| format!("{}: not a file name", p.display()))
+    p.file_name()
+        .with_context(|| format!("{}: not a file name", p.display()))
 }
 
 /// Runs `f` over `files` in parallel; prints every failure, fails if any did.
@@ -279,14 +325,19 @@ impl std::ops::Deref for Input {
 }
 
 fn map(path: &Path) -> Result<Input> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let len = file.metadata().with_context(|| format!("cannot stat {}", path.display()))?.len();
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot stat {}", path.display()))?
+        .len();
     if len == 0 {
         return Ok(Input::Empty);
     }
     // SAFETY: the map is read-only; a concurrent writer could change the bytes under us, which
     // the parsers treat like any other hostile input (errors, never undefined reads).
-    let m = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot map {}", path.display()))?;
+    let m = unsafe { memmap2::Mmap::map(&file) }
+        .with_context(|| format!("cannot map {}", path.display()))?;
     Ok(Input::Mapped(m))
 }
 

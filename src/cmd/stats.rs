@@ -33,8 +33,8 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let s = BuildStats::read(&dir)?;
     if args.json {
         println!(
-            "{{\"hits\":{},\"misses\":{},\"uncacheable\":{},\"errors\":{},\"saved_us\":{},\"spent_us\":{}}}",
-            s.hits, s.misses, s.uncacheable, s.errors, s.saved_us, s.spent_us
+            "{{\"hits\":{},\"misses\":{},\"uncacheable\":{},\"errors\":{},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
+            s.hits, s.misses, s.uncacheable, s.errors, s.saved_us, s.spent_us, s.cpu_us
         );
     } else {
         println!("hits          {}", s.hits);
@@ -44,6 +44,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         println!("hit rate      {:.1} %", s.hit_rate());
         println!("time saved    {:.1} s", s.saved_us as f64 / 1e6);
         println!("launcher time {:.1} s", s.spent_us as f64 / 1e6);
+        println!("launcher CPU  {:.3} s", s.cpu_us as f64 / 1e6);
     }
     Ok(ExitCode::SUCCESS)
 }

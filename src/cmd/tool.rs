@@ -53,8 +53,14 @@ pub enum ToolCommand {
 /// Runs one tool.
 pub fn run(cmd: ToolCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        ToolCommand::Commands { manifest, only_last, targets } => {
-            let Some(m) = load(&manifest) else { return Ok(ExitCode::FAILURE) };
+        ToolCommand::Commands {
+            manifest,
+            only_last,
+            targets,
+        } => {
+            let Some(m) = load(&manifest) else {
+                return Ok(ExitCode::FAILURE);
+            };
             let graph = m.graph();
             let args: Vec<Vec<u8>> = targets.iter().map(|t| os_bytes(t)).collect();
             let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
@@ -72,7 +78,9 @@ pub fn run(cmd: ToolCommand) -> anyhow::Result<ExitCode> {
             })
         }
         ToolCommand::Targets { manifest } => {
-            let Some(m) = load(&manifest) else { return Ok(ExitCode::FAILURE) };
+            let Some(m) = load(&manifest) else {
+                return Ok(ExitCode::FAILURE);
+            };
             std::io::stdout().write_all(&tools::targets_all(m.graph()))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -82,11 +90,18 @@ pub fn run(cmd: ToolCommand) -> anyhow::Result<ExitCode> {
                 Some(o) if o.is_relative() => Some(std::env::current_dir()?.join(o)),
                 o => o,
             };
-            let Some(m) = load(&manifest) else { return Ok(ExitCode::FAILURE) };
-            let text = ninja::emit::emit(m.graph());
+            let Some(m) = load(&manifest) else {
+                return Ok(ExitCode::FAILURE);
+            };
             match out {
-                None => std::io::stdout().write_all(&text)?,
-                Some(path) => write_atomically(&path, &text)?,
+                None => std::io::stdout().write_all(&ninja::emit::emit(m.graph()))?,
+                Some(path) => {
+                    let files = ninja::emit::emit_files(m.graph(), &os_bytes(path.as_os_str()));
+                    // Scope files first, so the main file never names a missing one.
+                    for (name, text) in files.iter().rev() {
+                        write_atomically(&ninja::load::bytes_to_path(name), text)?;
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -99,18 +114,22 @@ fn load(args: &ManifestArgs) -> Option<Manifest> {
     if let Some(dir) = &args.dir {
         if let Err(e) = std::env::set_current_dir(dir) {
             let reason = ninja::error::strerror(&e);
-            let _ = writeln!(err, "cached-ninja: fatal: chdir to '{}' - {reason}", dir.display());
+            let _ = writeln!(
+                err,
+                "cached-ninja: fatal: chdir to '{}' - {reason}",
+                dir.display()
+            );
             return None;
         }
     }
-    let result = ninja::load(&args.file);
+    let mut warnings = Vec::new();
+    let path = os_bytes(args.file.as_os_str());
+    let result = ninja::load_reporting(&path, &ninja::load::RealFs, &mut warnings);
+    for w in &warnings {
+        let _ = err.write_all(&[b"cached-ninja: warning: ", w.as_slice(), b"\n"].concat());
+    }
     match result {
-        Ok(m) => {
-            for w in m.warnings() {
-                let _ = err.write_all(&[b"cached-ninja: warning: ", w.as_slice(), b"\n"].concat());
-            }
-            Some(m)
-        }
+        Ok(m) => Some(m),
         Err(e) => {
             let kind: &[u8] = if e.is_fatal() { b"fatal" } else { b"error" };
             let line = [b"cached-ninja: ", kind, b": ", e.render().as_slice(), b"\n"].concat();
@@ -145,8 +164,14 @@ fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
 
 /// Writes `path` through a temporary file in the same directory and a rename.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;

@@ -42,7 +42,10 @@ pub struct TestSpace {
 impl TestSpace {
     /// Creates an empty space.
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("cn-test-").tempdir().expect("create temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("cn-test-")
+            .tempdir()
+            .expect("create temp dir");
         TestSpace { dir }
     }
 
@@ -73,7 +76,8 @@ impl Drop for TestSpace {
 
 /// Runs `cmd`, panicking with the command line if it cannot be started.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Runs `cmd` and panics with its stderr unless it exits 0.

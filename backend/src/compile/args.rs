@@ -56,10 +56,8 @@ impl Lang {
     }
 
     fn from_path(p: &str) -> Option<Result<Lang, Uncacheable>> {
-        let ext = p.rsplit_once('.').map(|(_, e)| e)?;
-        if p.rsplit_once('/').map_or(p, |(_, f)| f).find('.').is_none() {
-            return None;
-        }
+        let file = p.rsplit_once('/').map_or(p, |(_, f)| f);
+        let (_, ext) = file.rsplit_once('.')?;
         Some(Ok(match ext {
             "c" => Lang::C,
             "cc" | "cpp" | "cxx" | "C" | "c++" | "cp" | "CPP" => Lang::Cxx,

@@ -25,7 +25,8 @@ pub fn uses_time_macros(bytes: &[u8]) -> bool {
         if t.starts_with(b"DATE__") || t.starts_with(b"TIME__") || t.starts_with(b"TIMESTAMP__") {
             return true;
         }
-        rest = &rest[i + 2..];
+        // Step one byte: `___DATE__` is matched too (conservative: uncacheable, never wrong).
+        rest = &rest[i + 1..];
     }
     false
 }

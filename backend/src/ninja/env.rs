@@ -10,10 +10,29 @@
 use super::eval::{shell_escape_into, EvalString};
 use super::graph::{EdgeId, Graph, ScopeId};
 
-/// A cycle among rule variables (ninja: `cycle in rule variables: a -> b -> a`, fatal).
+/// Why an edge's variable could not be evaluated (ninja aborts with `fatal:`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cycle in rule variables: {}", String::from_utf8_lossy(.0))]
-pub struct CycleError(pub Vec<u8>);
+pub enum EvalError {
+    /// A cycle among rule variables: ninja's `cycle in rule variables: a -> b -> a`.
+    #[error("cycle in rule variables: {}", String::from_utf8_lossy(.0))]
+    Cycle(Vec<u8>),
+    /// The value grew past [`MAX_VALUE_LEN`] (ninja has no limit and runs out of memory).
+    #[error("value of '{}' is longer than {} bytes", String::from_utf8_lossy(.0), MAX_VALUE_LEN)]
+    TooLong(Vec<u8>),
+}
+
+impl EvalError {
+    /// The message ninja prints after `ninja: fatal: `.
+    pub fn message(&self) -> Vec<u8> {
+        match self {
+            EvalError::Cycle(c) => [&b"cycle in rule variables: "[..], c].concat(),
+            EvalError::TooLong(_) => self.to_string().into_bytes(),
+        }
+    }
+}
+
+/// Longest value evaluation may produce (a guard against exponential expansion).
+pub const MAX_VALUE_LEN: usize = 64 << 20;
 
 /// Whether `$in`/`$out` paths are shell-escaped (`GetBinding`) or not (`GetUnescaped…`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +68,13 @@ impl Graph {
     pub(crate) fn edge_own_binding(&self, e: EdgeId, var: &[u8]) -> Option<&[u8]> {
         let d = self.edge(e);
         let start = d.bindings_start as usize;
-        let own = self.edge_bindings.get(start..start + d.bindings_len as usize)?;
-        own.iter().rev().find(|(n, _)| self.span(*n) == var).map(|(_, v)| self.span(*v))
+        let own = self
+            .edge_bindings
+            .get(start..start + d.bindings_len as usize)?;
+        own.iter()
+            .rev()
+            .find(|(n, _)| self.span(*n) == var)
+            .map(|(_, v)| self.span(*v))
     }
 
     /// True when the edge has bindings of its own (and so its own environment).
@@ -61,20 +85,32 @@ impl Graph {
     /// The rule binding `var` of edge `e`'s rule, raw.
     pub(crate) fn rule_binding(&self, e: EdgeId, var: &[u8]) -> Option<&[u8]> {
         let rule = &self.rules[self.edge(e).rule.index()];
-        rule.bindings.iter().find(|(n, _)| &**n == var).map(|(_, v)| &**v)
+        rule.bindings
+            .iter()
+            .find(|(n, _)| &**n == var)
+            .map(|(_, v)| &**v)
     }
 
     /// Evaluates binding `var` of an edge, as ninja's `Edge::GetBinding` (and, with
     /// [`Escape::None`], `GetUnescapedDepfile`…) does.
-    pub fn try_binding(&self, e: EdgeId, var: &[u8], escape: Escape) -> Result<Vec<u8>, CycleError> {
-        let mut env = EdgeEnv { graph: self, edge: e, escape, recursive: false, lookups: Vec::new() };
+    pub fn try_binding(&self, e: EdgeId, var: &[u8], escape: Escape) -> Result<Vec<u8>, EvalError> {
+        let mut env = EdgeEnv {
+            graph: self,
+            edge: e,
+            escape,
+            recursive: false,
+            lookups: Vec::new(),
+        };
         let mut out = Vec::new();
         env.lookup(var, &mut out)?;
+        if out.len() > MAX_VALUE_LEN {
+            return Err(EvalError::TooLong(var.to_vec()));
+        }
         Ok(out)
     }
 
     /// The edge's command (ninja `EvaluateCommand`), or the cycle among its rule variables.
-    pub fn try_evaluate_command(&self, e: EdgeId) -> Result<Vec<u8>, CycleError> {
+    pub fn try_evaluate_command(&self, e: EdgeId) -> Result<Vec<u8>, EvalError> {
         self.try_binding(e, b"command", Escape::Shell)
     }
 
@@ -91,7 +127,13 @@ impl Graph {
     }
 
     /// Appends the paths for `$in`/`$out` with separator `sep`.
-    fn path_list(&self, nodes: &[super::graph::NodeId], sep: u8, escape: Escape, out: &mut Vec<u8>) {
+    fn path_list(
+        &self,
+        nodes: &[super::graph::NodeId],
+        sep: u8,
+        escape: Escape,
+        out: &mut Vec<u8>,
+    ) {
         let begin = out.len();
         for &n in nodes {
             if out.len() > begin {
@@ -106,7 +148,7 @@ impl Graph {
 }
 
 impl<'g> EdgeEnv<'g> {
-    fn lookup(&mut self, var: &[u8], out: &mut Vec<u8>) -> Result<(), CycleError> {
+    fn lookup(&mut self, var: &[u8], out: &mut Vec<u8>) -> Result<(), EvalError> {
         let g = self.graph;
         let e = self.edge;
         match var {
@@ -130,7 +172,7 @@ impl<'g> EdgeEnv<'g> {
                     cycle.extend_from_slice(b" -> ");
                 }
                 cycle.extend_from_slice(var);
-                return Err(CycleError(cycle));
+                return Err(EvalError::Cycle(cycle));
             }
         }
         let record = self.recursive && rule_value.is_some();
@@ -158,7 +200,7 @@ impl<'g> EdgeEnv<'g> {
         rule_value: Option<&'g [u8]>,
         scope: ScopeId,
         out: &mut Vec<u8>,
-    ) -> Result<(), CycleError> {
+    ) -> Result<(), EvalError> {
         let g = self.graph;
         let e = self.edge;
         let parent = if g.edge_has_env(e) {
@@ -184,7 +226,7 @@ impl<'g> EdgeEnv<'g> {
         Ok(())
     }
 
-    fn evaluate(&mut self, raw: &'g [u8], out: &mut Vec<u8>) -> Result<(), CycleError> {
+    fn evaluate(&mut self, raw: &'g [u8], out: &mut Vec<u8>) -> Result<(), EvalError> {
         let s = EvalString::from_raw(raw, false);
         if memchr::memchr(b'$', raw).is_none() {
             out.extend_from_slice(raw);
@@ -195,6 +237,9 @@ impl<'g> EdgeEnv<'g> {
                 super::eval::Piece::Text(t) => out.extend_from_slice(t),
                 super::eval::Piece::Var(v) => self.lookup(v, out)?,
             }
+            if out.len() > MAX_VALUE_LEN {
+                return Err(EvalError::TooLong(raw.get(..40).unwrap_or(raw).to_vec()));
+            }
         }
         Ok(())
     }
@@ -203,5 +248,8 @@ impl<'g> EdgeEnv<'g> {
 /// The rule's own copy of a binding name (so the lookup stack can borrow the graph).
 fn rule_name_of<'g>(g: &'g Graph, e: EdgeId, var: &[u8]) -> &'g [u8] {
     let rule = &g.rules[g.edge(e).rule.index()];
-    rule.bindings.iter().find(|(n, _)| &**n == var).map_or(&[][..], |(n, _)| &**n)
+    rule.bindings
+        .iter()
+        .find(|(n, _)| &**n == var)
+        .map_or(&[][..], |(n, _)| &**n)
 }

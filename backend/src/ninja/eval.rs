@@ -83,11 +83,17 @@ impl<'t> Iterator for Pieces<'t> {
                 b'\n' | b'\r' => {
                     let skip = if next == b'\r' { 3 } else { 2 };
                     let after = rest.get(skip..).unwrap_or(&[]);
-                    (skip + after.iter().take_while(|&&c| c == b' ').count(), None)
+                    (
+                        skip + after.iter().take_while(|&&c| c == b' ').count(),
+                        None,
+                    )
                 }
                 b'{' => {
                     let close = memchr::memchr(b'}', rest).unwrap_or(rest.len());
-                    (close + 1, Some(Piece::Var(rest.get(2..close).unwrap_or(&[]))))
+                    (
+                        close + 1,
+                        Some(Piece::Var(rest.get(2..close).unwrap_or(&[]))),
+                    )
                 }
                 _ => {
                     let n = rest[1..]

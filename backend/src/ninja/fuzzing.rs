@@ -7,10 +7,19 @@ use super::{emit, load_with, tools, FileReader, Graph};
 struct Inputs<'a> {
     data: &'a [u8],
     emitted: Option<Vec<u8>>,
+    /// Reads so far: bounded, or two `subninja build.ninja` lines would take forever.
+    reads: std::cell::Cell<usize>,
 }
+
+/// Most files one check reads.
+const MAX_READS: usize = 32;
 
 impl FileReader for Inputs<'_> {
     fn read(&self, path: &[u8]) -> std::io::Result<Vec<u8>> {
+        self.reads.set(self.reads.get() + 1);
+        if self.reads.get() > MAX_READS {
+            return Err(std::io::Error::from_raw_os_error(24));
+        }
         match (path, &self.emitted) {
             (b"emitted.ninja", Some(e)) => Ok(e.clone()),
             (b"build.ninja" | b"sub.ninja", _) => Ok(self.data.to_vec()),
@@ -30,15 +39,25 @@ fn outputs(g: &Graph) -> (Vec<u8>, Result<Vec<u8>, tools::ToolError>) {
 /// Loads `data` as a manifest; when it loads, evaluates every command, emits the graph,
 /// loads that and panics if it does not mean the same. Must never panic otherwise.
 pub fn check(data: &[u8]) {
-    let inputs = Inputs { data, emitted: None };
-    let Ok(m) = load_with(b"build.ninja", &inputs) else { return };
+    let inputs = Inputs {
+        data,
+        emitted: None,
+        reads: Default::default(),
+    };
+    let Ok(m) = load_with(b"build.ninja", &inputs) else {
+        return;
+    };
     let g = m.graph();
     for e in g.edge_ids() {
         let _ = g.try_evaluate_command(e);
     }
     let before = outputs(g);
     let emitted = emit::emit(g);
-    let inputs = Inputs { data, emitted: Some(emitted) };
+    let inputs = Inputs {
+        data,
+        emitted: Some(emitted),
+        reads: Default::default(),
+    };
     let again = match load_with(b"emitted.ninja", &inputs) {
         Ok(m) => m,
         Err(e) => panic!("emitted manifest does not load: {e}"),

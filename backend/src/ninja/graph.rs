@@ -61,6 +61,21 @@ fn spread(h32: u64) -> u64 {
     h32.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ h32
 }
 
+/// The little-endian `u32` at `at` in the arena (0 if out of range).
+fn record_u32(strings: &[u8], at: usize) -> u32 {
+    match strings.get(at..at + 4) {
+        Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        None => 0,
+    }
+}
+
+/// The path of the record at `rec`.
+fn record_path(strings: &[u8], rec: u32) -> &[u8] {
+    let start = rec as usize + 8;
+    let len = record_u32(strings, rec as usize + 4) as usize;
+    strings.get(start..start + len).unwrap_or(&[])
+}
+
 /// "No edge" in [`Node::in_edge`].
 const NO_EDGE: u32 = u32::MAX;
 
@@ -94,13 +109,21 @@ pub(crate) struct Edge {
     pub implicit_ins: u32,
     pub order_only_ins: u32,
     pub validations: u32,
+    /// The node named by `dyndep` when the edge was loaded (`u32::MAX`: none).
+    pub dyndep: u32,
 }
+
+/// A rule binding: name and raw value.
+pub(crate) type RuleBinding = (Box<[u8]>, Box<[u8]>);
 
 /// A rule: its name and its bindings, unevaluated (raw text as written).
 #[derive(Clone, Debug)]
 pub(crate) struct Rule {
     pub name: Box<[u8]>,
-    pub bindings: Vec<(Box<[u8]>, Box<[u8]>)>,
+    pub bindings: Vec<RuleBinding>,
+    /// The scope that defines it and when: (edges loaded before it, creation sequence).
+    pub scope: ScopeId,
+    pub created: (u32, u32),
 }
 
 /// A pool.
@@ -114,6 +137,8 @@ pub(crate) struct Pool {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Scope {
     pub parent: Option<ScopeId>,
+    /// When the `subninja` opened it: (edges loaded before it, creation sequence).
+    pub created: (u32, u32),
     pub vars: hashbrown::HashMap<Box<[u8]>, Box<[u8]>>,
     pub rules: hashbrown::HashMap<Box<[u8]>, RuleId>,
 }
@@ -126,7 +151,9 @@ pub struct Graph {
     /// Names and values of edges' own bindings, in the string arena.
     pub(crate) edge_bindings: Vec<(Span, Span)>,
     pub(crate) strings: Vec<u8>,
-    /// Interned paths: (node id, 32-bit hash of its path).
+    /// Interned paths: (offset of the path's record in `strings`, 32-bit hash of the path).
+    /// A record is the node id and the length (4 bytes each, little endian), then the
+    /// bytes: one cache line answers a probe.
     pub(crate) paths: HashTable<(u32, u32)>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) pools: Vec<Pool>,
@@ -167,10 +194,21 @@ impl Graph {
             edge_bindings: Vec::new(),
             strings: Vec::new(),
             paths: HashTable::new(),
-            rules: vec![Rule { name: Box::from(&b"phony"[..]), bindings: Vec::new() }],
+            rules: vec![Rule {
+                name: Box::from(&b"phony"[..]),
+                bindings: Vec::new(),
+                scope: ROOT_SCOPE,
+                created: (0, 0),
+            }],
             pools: vec![
-                Pool { name: Box::default(), depth: 0 },
-                Pool { name: Box::from(&b"console"[..]), depth: 1 },
+                Pool {
+                    name: Box::default(),
+                    depth: 0,
+                },
+                Pool {
+                    name: Box::from(&b"console"[..]),
+                    depth: 1,
+                },
             ],
             scopes: vec![root],
             defaults: Vec::new(),
@@ -183,7 +221,9 @@ impl Graph {
     /// Bytes of a span of the string arena.
     pub(crate) fn span(&self, s: Span) -> &[u8] {
         let start = s.start as usize;
-        self.strings.get(start..start + s.len as usize).unwrap_or(&[])
+        self.strings
+            .get(start..start + s.len as usize)
+            .unwrap_or(&[])
     }
 
     pub(crate) fn edge(&self, e: EdgeId) -> &Edge {
@@ -218,9 +258,12 @@ impl Graph {
     /// The node of a canonical path, if the manifest names it.
     pub fn lookup(&self, path: &[u8]) -> Option<NodeId> {
         let h = hash_path(path);
+        let strings = &self.strings;
         self.paths
-            .find(spread(h), |&(id, h2)| h2 as u64 == h && self.span(self.nodes[id as usize].path) == path)
-            .map(|&(id, _)| NodeId(id))
+            .find(spread(h), |&(rec, h2)| {
+                h2 as u64 == h && record_path(strings, rec) == path
+            })
+            .map(|&(rec, _)| NodeId(record_u32(strings, rec as usize)))
     }
 
     /// Makes room for about `n` nodes.
@@ -246,7 +289,9 @@ impl Graph {
 
     fn edge_slice(&self, e: EdgeId, from: u32, len: u32) -> &[NodeId] {
         let start = self.edge(e).nodes_start as usize + from as usize;
-        self.edge_nodes.get(start..start + len as usize).unwrap_or(&[])
+        self.edge_nodes
+            .get(start..start + len as usize)
+            .unwrap_or(&[])
     }
 
     /// All outputs of an edge: explicit, then implicit.
@@ -297,6 +342,12 @@ impl Graph {
         self.edge_slice(e, d.outs + d.ins, d.validations)
     }
 
+    /// The dyndep file of an edge (its `dyndep` binding, evaluated when it was loaded).
+    pub fn dyndep(&self, e: EdgeId) -> Option<NodeId> {
+        let d = self.edge(e).dyndep;
+        (d != NO_EDGE).then_some(NodeId(d))
+    }
+
     /// The edge's rule.
     pub fn rule(&self, e: EdgeId) -> RuleId {
         self.edge(e).rule
@@ -341,7 +392,11 @@ impl Graph {
     pub fn root_nodes(&self) -> Vec<NodeId> {
         let mut roots = Vec::new();
         for e in self.edge_ids() {
-            roots.extend(self.outputs(e).iter().filter(|&&n| self.out_edges(n).is_empty()));
+            roots.extend(
+                self.outputs(e)
+                    .iter()
+                    .filter(|&&n| self.out_edges(n).is_empty()),
+            );
         }
         roots
     }
@@ -395,23 +450,35 @@ impl Graph {
     /// Interns a canonical path, returning its node.
     pub(crate) fn intern(&mut self, path: &[u8]) -> NodeId {
         let h = hash_path(path);
-        let Graph { paths, nodes, strings, .. } = self;
+        let Graph {
+            paths,
+            nodes,
+            strings,
+            ..
+        } = self;
         let entry = paths.entry(
             spread(h),
-            |&(id, h2)| {
-                let s = nodes[id as usize].path;
-                h2 as u64 == h && strings.get(s.start as usize..(s.start + s.len) as usize) == Some(path)
-            },
+            |&(rec, h2)| h2 as u64 == h && record_path(strings, rec) == path,
             |&(_, h2)| spread(h2 as u64),
         );
         match entry {
-            hashbrown::hash_table::Entry::Occupied(o) => NodeId(o.get().0),
+            hashbrown::hash_table::Entry::Occupied(o) => {
+                NodeId(record_u32(strings, o.get().0 as usize))
+            }
             hashbrown::hash_table::Entry::Vacant(v) => {
                 let id = nodes.len() as u32;
-                let start = strings.len() as u32;
+                let rec = strings.len() as u32;
+                strings.extend_from_slice(&id.to_le_bytes());
+                strings.extend_from_slice(&(path.len() as u32).to_le_bytes());
                 strings.extend_from_slice(path);
-                nodes.push(Node { path: Span { start, len: path.len() as u32 }, in_edge: NO_EDGE });
-                v.insert((id, h as u32));
+                nodes.push(Node {
+                    path: Span {
+                        start: rec + 8,
+                        len: path.len() as u32,
+                    },
+                    in_edge: NO_EDGE,
+                });
+                v.insert((rec, h as u32));
                 NodeId(id)
             }
         }
@@ -421,7 +488,10 @@ impl Graph {
     pub(crate) fn store(&mut self, bytes: &[u8]) -> Span {
         let start = self.strings.len() as u32;
         self.strings.extend_from_slice(bytes);
-        Span { start, len: bytes.len() as u32 }
+        Span {
+            start,
+            len: bytes.len() as u32,
+        }
     }
 
     /// Builds the `out_edges` index; called once when loading is done.
@@ -444,8 +514,7 @@ impl Graph {
         for e in 0..self.edges.len() {
             let e = EdgeId(e as u32);
             let extra = std::iter::from_fn(|| phantoms.next_if(|p| p.0 == e).map(|p| p.1));
-            let all: Vec<NodeId> = self.inputs(e).iter().copied().chain(extra).collect();
-            for n in all {
+            for n in self.inputs(e).iter().copied().chain(extra) {
                 let slot = &mut fill[n.index()];
                 list[*slot as usize] = e;
                 *slot += 1;

@@ -91,7 +91,10 @@ pub struct ParseError {
 impl ParseError {
     /// An error at `pos`.
     pub fn new(pos: usize, msg: impl Into<Vec<u8>>) -> Self {
-        ParseError { pos, msg: msg.into() }
+        ParseError {
+            pos,
+            msg: msg.into(),
+        }
     }
 }
 
@@ -128,7 +131,11 @@ pub struct Lexer<'t> {
 impl<'t> Lexer<'t> {
     /// A lexer at the start of `text`.
     pub fn new(text: &'t [u8]) -> Self {
-        Lexer { text, pos: 0, last_token: 0 }
+        Lexer {
+            text,
+            pos: 0,
+            last_token: 0,
+        }
     }
 
     /// ninja's `last_token_`: where an error found now is reported.
@@ -237,7 +244,11 @@ impl<'t> Lexer<'t> {
     /// Skips spaces and `$`-newline continuations (ninja `EatWhitespace`).
     fn eat_whitespace(&mut self) {
         loop {
-            match (self.at(self.pos), self.at(self.pos + 1), self.at(self.pos + 2)) {
+            match (
+                self.at(self.pos),
+                self.at(self.pos + 1),
+                self.at(self.pos + 2),
+            ) {
                 (b' ', _, _) => self.pos += 1,
                 (b'$', b'\n', _) => self.pos += 2,
                 (b'$', b'\r', b'\n') => self.pos += 3,
@@ -346,7 +357,11 @@ impl<'t> Lexer<'t> {
                 (rest.first() == Some(&b'}')).then(|| (self.offset_of(rest) + 1 - p, true))
             }
             c if is_simple_varname_char(c) => {
-                let n = self.rest_at(p + 1).iter().take_while(|&&c| is_simple_varname_char(c)).count();
+                let n = self
+                    .rest_at(p + 1)
+                    .iter()
+                    .take_while(|&&c| is_simple_varname_char(c))
+                    .count();
                 Some((1 + n, true))
             }
             _ => None,

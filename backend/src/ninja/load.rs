@@ -8,6 +8,7 @@
 //! and overflows its stack).
 
 use super::canon;
+use super::env::MAX_VALUE_LEN;
 use super::error::{strerror, LoadError, SyntaxError};
 use super::eval::EvalString;
 use super::graph::{Edge, EdgeId, Graph, NodeId, PoolId, Rule, RuleId, Scope, ScopeId, ROOT_SCOPE};
@@ -17,9 +18,6 @@ use std::path::Path;
 
 /// Deepest `include`/`subninja` nesting accepted.
 pub const MAX_INCLUDE_DEPTH: usize = 64;
-
-/// The ninja version we mean the same as (for `ninja_required_version`).
-pub const NINJA_VERSION: &str = "1.11.1";
 
 /// Bindings a rule may have (ninja's `Rule::IsReservedBinding`).
 const RESERVED: [&[u8]; 11] = [
@@ -106,15 +104,36 @@ pub fn load(path: &Path) -> Result<Manifest, LoadError> {
 
 /// Loads the manifest named `path`, reading every file through `reader`.
 pub fn load_with(path: &[u8], reader: &dyn FileReader) -> Result<Manifest, LoadError> {
-    let mut loader = Loader { graph: Graph::new(), reader, warnings: Vec::new(), scratch: Vec::new() };
-    let text = reader
-        .read(path)
-        .map_err(|e| LoadError::Read { path: path.to_vec(), reason: strerror(&e) })?;
+    load_reporting(path, reader, &mut Vec::new())
+}
+
+/// Like [`load_with`], also giving the warnings printed before an error (ninja prints
+/// each warning as it goes, so they precede the error).
+pub fn load_reporting(
+    path: &[u8],
+    reader: &dyn FileReader,
+    warnings: &mut Vec<Vec<u8>>,
+) -> Result<Manifest, LoadError> {
+    let text = reader.read(path).map_err(|e| LoadError::Read {
+        path: path.to_vec(),
+        reason: strerror(&e),
+    })?;
+    let mut loader = Loader {
+        graph: Graph::new(),
+        reader,
+        warnings: Vec::new(),
+        scratch: Vec::new(),
+    };
     // About one new path per 60 bytes of a generated manifest.
     loader.graph.reserve_nodes(text.len() / 60);
-    loader.parse_file(path, &text, ROOT_SCOPE, 0)?;
+    let result = loader.parse_file(path, &text, ROOT_SCOPE, 0);
+    warnings.extend_from_slice(&loader.warnings);
+    result?;
     loader.graph.finish();
-    Ok(Manifest { graph: loader.graph, warnings: loader.warnings })
+    Ok(Manifest {
+        graph: loader.graph,
+        warnings: loader.warnings,
+    })
 }
 
 struct Loader<'r> {
@@ -133,7 +152,12 @@ struct File<'t> {
 
 impl File<'_> {
     fn error(&self, pos: usize, reason: impl Into<Vec<u8>>) -> LoadError {
-        LoadError::Syntax(Box::new(SyntaxError::at(self.name, self.text, pos, reason.into())))
+        LoadError::Syntax(Box::new(SyntaxError::at(
+            self.name,
+            self.text,
+            pos,
+            reason.into(),
+        )))
     }
 
     fn parse_error(&self, e: ParseError) -> LoadError {
@@ -149,7 +173,13 @@ fn quoted(prefix: &str, what: &[u8], suffix: &str) -> Vec<u8> {
 }
 
 impl Loader<'_> {
-    fn parse_file(&mut self, name: &[u8], text: &[u8], scope: ScopeId, depth: usize) -> Result<(), LoadError> {
+    fn parse_file(
+        &mut self,
+        name: &[u8],
+        text: &[u8],
+        scope: ScopeId,
+        depth: usize,
+    ) -> Result<(), LoadError> {
         if text.len() > (u32::MAX / 4) as usize {
             return Err(LoadError::Fatal(quoted("", name, ": file too large")));
         }
@@ -165,7 +195,9 @@ impl Loader<'_> {
                     for (path, pos) in d.paths {
                         self.eval_path(file, path, pos, scope, None)?;
                         let Some(node) = self.graph.lookup(&self.scratch) else {
-                            return Err(file.error(pos, quoted("unknown target '", &self.scratch, "'")));
+                            return Err(
+                                file.error(pos, quoted("unknown target '", &self.scratch, "'"))
+                            );
                         };
                         self.graph.defaults.push(node);
                     }
@@ -179,36 +211,38 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn eval_in_scope(&self, value: EvalString, scope: ScopeId, out: &mut Vec<u8>) {
+    fn eval_in_scope(
+        &self,
+        value: EvalString,
+        scope: ScopeId,
+        out: &mut Vec<u8>,
+    ) -> Result<(), LoadError> {
         let g = &self.graph;
-        value.evaluate_into(out, |v, out| out.extend_from_slice(g.scope_var(scope, v).unwrap_or(&[])));
+        let mut too_long = false;
+        value.evaluate_into(out, |v, out| {
+            let value = g.scope_var(scope, v).unwrap_or(&[]);
+            too_long |= out.len() + value.len() > MAX_VALUE_LEN;
+            if !too_long {
+                out.extend_from_slice(value);
+            }
+        });
+        if too_long || out.len() > MAX_VALUE_LEN {
+            return Err(too_long_error(value));
+        }
+        Ok(())
     }
 
     fn file_let(&mut self, b: Binding, scope: ScopeId) -> Result<(), LoadError> {
         let mut value = Vec::new();
-        self.eval_in_scope(b.value, scope, &mut value);
+        self.eval_in_scope(b.value, scope, &mut value)?;
         if b.name == b"ninja_required_version" {
-            self.check_version(&value)?;
+            if let Some(w) = super::version::check(&value)? {
+                self.warnings.push(w);
+            }
         }
-        self.graph.scopes[scope.index()].vars.insert(b.name.into(), value.into());
-        Ok(())
-    }
-
-    /// ninja's `CheckNinjaVersion`.
-    fn check_version(&mut self, version: &[u8]) -> Result<(), LoadError> {
-        let (bin_major, bin_minor) = parse_version(NINJA_VERSION.as_bytes());
-        let (major, minor) = parse_version(version);
-        if bin_major > major {
-            let mut w = format!("ninja executable version ({NINJA_VERSION}) greater than build file ninja_required_version (").into_bytes();
-            w.extend_from_slice(version);
-            w.extend_from_slice(b"); versions may be incompatible.");
-            self.warnings.push(w);
-        } else if (bin_major == major && bin_minor < minor) || bin_major < major {
-            let mut w = format!("ninja version ({NINJA_VERSION}) incompatible with build file ninja_required_version version (").into_bytes();
-            w.extend_from_slice(version);
-            w.extend_from_slice(b").");
-            return Err(LoadError::Fatal(w));
-        }
+        self.graph.scopes[scope.index()]
+            .vars
+            .insert(b.name.into(), value.into());
         Ok(())
     }
 
@@ -216,7 +250,7 @@ impl Loader<'_> {
         if self.graph.scopes[scope.index()].rules.contains_key(d.name) {
             return Err(file.error(d.name_pos, quoted("duplicate rule '", d.name, "'")));
         }
-        let mut bindings: Vec<(Box<[u8]>, Box<[u8]>)> = Vec::new();
+        let mut bindings: Vec<super::graph::RuleBinding> = Vec::new();
         let mut empty = std::collections::HashMap::new();
         for b in &d.block.bindings {
             if !RESERVED.contains(&b.name) {
@@ -233,14 +267,25 @@ impl Loader<'_> {
         }
         let is_empty = |n: &[u8]| empty.get(n).copied().unwrap_or(true);
         if is_empty(b"rspfile") != is_empty(b"rspfile_content") {
-            return Err(file.error(d.block.end_pos, "rspfile and rspfile_content need to be both specified"));
+            return Err(file.error(
+                d.block.end_pos,
+                "rspfile and rspfile_content need to be both specified",
+            ));
         }
         if is_empty(b"command") {
             return Err(file.error(d.block.end_pos, "expected 'command =' line"));
         }
         let id = RuleId(self.graph.rules.len() as u32);
-        self.graph.rules.push(Rule { name: d.name.into(), bindings });
-        self.graph.scopes[scope.index()].rules.insert(d.name.into(), id);
+        let created = self.creation_point();
+        self.graph.rules.push(Rule {
+            name: d.name.into(),
+            bindings,
+            scope,
+            created,
+        });
+        self.graph.scopes[scope.index()]
+            .rules
+            .insert(d.name.into(), id);
         Ok(())
     }
 
@@ -254,8 +299,8 @@ impl Loader<'_> {
                 return Err(file.error(b.pos, quoted("unexpected variable '", b.name, "'")));
             }
             let mut value = Vec::new();
-            self.eval_in_scope(b.value, scope, &mut value);
-            depth = atol(&value) as i32;
+            self.eval_in_scope(b.value, scope, &mut value)?;
+            depth = super::version::atol(&value) as i32;
             if depth < 0 {
                 return Err(file.error(b.pos, "invalid pool depth"));
             }
@@ -266,8 +311,20 @@ impl Loader<'_> {
         if depth < 0 {
             return Err(file.error(d.block.end_pos, "expected 'depth =' line"));
         }
-        self.graph.pools.push(super::graph::Pool { name: d.name.into(), depth });
+        self.graph.pools.push(super::graph::Pool {
+            name: d.name.into(),
+            depth,
+        });
         Ok(())
+    }
+
+    /// (edges so far, rules and scopes so far): orders rules and scopes among edges.
+    fn creation_point(&self) -> (u32, u32) {
+        let g = &self.graph;
+        (
+            g.edges.len() as u32,
+            (g.rules.len() + g.scopes.len()) as u32,
+        )
     }
 
     fn lookup_rule(&self, mut scope: ScopeId, name: &[u8]) -> Option<RuleId> {
@@ -294,10 +351,21 @@ impl Loader<'_> {
         out.clear();
         {
             let g = &self.graph;
+            let mut too_long = false;
             path.evaluate_into(&mut out, |v, out| {
-                let own = edge.filter(|&e| g.edge_has_env(e)).and_then(|e| g.edge_own_binding(e, v));
-                out.extend_from_slice(own.or_else(|| g.scope_var(scope, v)).unwrap_or(&[]));
+                let own = edge
+                    .filter(|&e| g.edge_has_env(e))
+                    .and_then(|e| g.edge_own_binding(e, v));
+                let value = own.or_else(|| g.scope_var(scope, v)).unwrap_or(&[]);
+                too_long |= out.len() + value.len() > MAX_VALUE_LEN;
+                if !too_long {
+                    out.extend_from_slice(value);
+                }
             });
+            if too_long || out.len() > MAX_VALUE_LEN {
+                self.scratch = out;
+                return Err(too_long_error(path));
+            }
         }
         if out.is_empty() {
             self.scratch = out;
@@ -306,7 +374,11 @@ impl Loader<'_> {
         let result = canon::canonicalize(&mut out);
         self.scratch = out;
         if result.is_err() {
-            return Err(LoadError::Fatal(quoted("path has too many components : ", &self.scratch, "")));
+            return Err(LoadError::Fatal(quoted(
+                "path has too many components : ",
+                &self.scratch,
+                "",
+            )));
         }
         Ok(())
     }
@@ -323,7 +395,7 @@ impl Loader<'_> {
         let mut value = Vec::new();
         for binding in &b.block.bindings {
             value.clear();
-            self.eval_in_scope(binding.value, scope, &mut value);
+            self.eval_in_scope(binding.value, scope, &mut value)?;
             let name = self.graph.store(binding.name);
             let v = self.graph.store(&value);
             self.graph.edge_bindings.push((name, v));
@@ -342,6 +414,7 @@ impl Loader<'_> {
             implicit_ins: 0,
             order_only_ins: 0,
             validations: 0,
+            dyndep: u32::MAX,
         });
         let pos = b.block.end_pos;
         let pool_name = self.graph.binding(id, b"pool");
@@ -398,7 +471,9 @@ impl Loader<'_> {
         w.extend_from_slice(b"' names itself as an input; ignoring [-w phonycycle=warn]");
         self.warnings.push(w);
         let removed = ins.len() - kept.len();
-        self.graph.phantom_out.extend(std::iter::repeat_n((id, out), removed));
+        self.graph
+            .phantom_out
+            .extend(std::iter::repeat_n((id, out), removed));
         let start = (d.nodes_start + d.outs) as usize;
         let tail: Vec<NodeId> = self.graph.edge_nodes[start + ins.len()..].to_vec();
         self.graph.edge_nodes.truncate(start);
@@ -411,27 +486,44 @@ impl Loader<'_> {
     }
 
     fn dyndep(&mut self, file: File, id: EdgeId, pos: usize) -> Result<(), LoadError> {
-        let Ok(mut dyndep) = self.graph.try_binding(id, b"dyndep", super::env::Escape::None) else {
+        let Ok(mut dyndep) = self
+            .graph
+            .try_binding(id, b"dyndep", super::env::Escape::None)
+        else {
             return Ok(());
         };
         if dyndep.is_empty() {
             return Ok(());
         }
         if canon::canonicalize(&mut dyndep).is_err() {
-            return Err(LoadError::Fatal(quoted("path has too many components : ", &dyndep, "")));
+            return Err(LoadError::Fatal(quoted(
+                "path has too many components : ",
+                &dyndep,
+                "",
+            )));
         }
         let node = self.graph.intern(&dyndep);
+        self.graph.edges[id.index()].dyndep = node.0;
         if !self.graph.inputs(id).contains(&node) {
             return Err(file.error(pos, quoted("dyndep '", &dyndep, "' is not an input")));
         }
         Ok(())
     }
 
-    fn include(&mut self, file: File, inc: Include, scope: ScopeId, depth: usize) -> Result<(), LoadError> {
+    fn include(
+        &mut self,
+        file: File,
+        inc: Include,
+        scope: ScopeId,
+        depth: usize,
+    ) -> Result<(), LoadError> {
         let mut path = Vec::new();
-        self.eval_in_scope(inc.path, scope, &mut path);
+        self.eval_in_scope(inc.path, scope, &mut path)?;
         if depth + 1 > MAX_INCLUDE_DEPTH {
-            return Err(file.error(inc.pos, quoted("loading '", &path, "': include nesting too deep")));
+            return Err(file.error(
+                inc.pos,
+                quoted("loading '", &path, "': include nesting too deep"),
+            ));
         }
         let text = match self.reader.read(&path) {
             Ok(t) => t,
@@ -441,7 +533,12 @@ impl Loader<'_> {
             }
         };
         let child = if inc.new_scope {
-            self.graph.scopes.push(Scope { parent: Some(scope), ..Scope::default() });
+            let created = self.creation_point();
+            self.graph.scopes.push(Scope {
+                parent: Some(scope),
+                created,
+                ..Scope::default()
+            });
             ScopeId(self.graph.scopes.len() as u32 - 1)
         } else {
             scope
@@ -454,40 +551,12 @@ impl Loader<'_> {
     }
 }
 
-/// C's `atol` (glibc: `strtol` saturating), for pool depths.
-fn atol(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while s.get(i).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while let Some(d) = s.get(i).filter(|c| c.is_ascii_digit()) {
-        v = v.saturating_mul(10).saturating_add((d - b'0') as i64);
-        i += 1;
-    }
-    if neg {
-        -v
-    } else {
-        v
-    }
-}
-
-/// ninja's `ParseVersion`: `major.minor` by `atoi`.
-fn parse_version(v: &[u8]) -> (i64, i64) {
-    let atoi = |s: &[u8]| atol(s) as i32 as i64;
-    match memchr::memchr(b'.', v) {
-        None => (atoi(v), 0),
-        Some(dot) => (atoi(&v[..dot]), atoi(&v[dot + 1..])),
-    }
+fn too_long_error(value: EvalString) -> LoadError {
+    let raw = value.raw();
+    let shown = raw.get(..40).unwrap_or(raw);
+    LoadError::Fatal(quoted(
+        "value of '",
+        shown,
+        &format!("' is longer than {MAX_VALUE_LEN} bytes"),
+    ))
 }

@@ -2,27 +2,37 @@
 //!
 //! - [`lexer`]: ninja's tokens as nom parsers; [`parse`]: borrowed [`parse::Statement`]s.
 //! - [`eval`]: `$`-strings and shell escaping; [`canon`]: ninja's `CanonicalizePath`.
-//! - [`load`]: reads files (`include`, `subninja`), evaluates, builds the [`Graph`].
+//! - [`mod@load`]: reads files (`include`, `subninja`), evaluates, builds the [`Graph`].
 //! - [`graph`]: nodes, edges, rules, pools as dense `u32` ids; `env.rs` evaluates an edge's
 //!   variables on demand ([`Graph::evaluate_command`]).
-//! - [`emit`]: writes a graph back as a Ninja file that means the same.
-//! - [`tools`]: `-t commands` and `-t targets all`, byte for byte.
-//! - [`error`]: errors rendered exactly as ninja words them.
+//! - [`emit`]: writes a graph back as a Ninja file that means the same (`emit_scoped.rs`:
+//!   one file per `subninja` scope when rule names repeat).
+//! - [`tools`]: `-t commands` and `-t targets all`, byte for byte (`hash_order.rs`: ninja's
+//!   hash map order, for "did you mean").
+//! - [`error`]: errors rendered exactly as ninja words them; [`version`]:
+//!   `ninja_required_version`.
+//! - `fuzzing`: the check the `parse` fuzz target runs (hidden).
+//!
+//! Where ninja has no limit we keep one instead of crashing: include nesting
+//! ([`load::MAX_INCLUDE_DEPTH`]) and evaluated value length ([`MAX_VALUE_LEN`]).
 
 pub mod canon;
 pub mod emit;
+mod emit_scoped;
 mod env;
 pub mod error;
 pub mod eval;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
+mod hash_order;
 pub mod lexer;
 pub mod load;
 pub mod parse;
 pub mod tools;
+pub mod version;
 
-pub use env::{CycleError, Escape};
+pub use env::{Escape, EvalError, MAX_VALUE_LEN};
 pub use error::{LoadError, SyntaxError};
 pub use graph::{EdgeId, Graph, NodeId, PoolId, RuleId, ScopeId};
-pub use load::{load, load_with, FileReader, Manifest};
+pub use load::{load, load_reporting, load_with, FileReader, Manifest};

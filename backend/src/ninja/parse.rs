@@ -113,7 +113,9 @@ pub struct Parser<'t> {
 impl<'t> Parser<'t> {
     /// A parser at the start of `text`.
     pub fn new(text: &'t [u8]) -> Self {
-        Parser { lexer: Lexer::new(text) }
+        Parser {
+            lexer: Lexer::new(text),
+        }
     }
 
     /// The next statement, `None` at the end of the file.
@@ -158,7 +160,12 @@ impl<'t> Parser<'t> {
         if got == want {
             return Ok(());
         }
-        let msg = format!("expected {}, got {}{}", want.name(), got.name(), want.error_hint());
+        let msg = format!(
+            "expected {}, got {}{}",
+            want.name(),
+            got.name(),
+            want.error_hint()
+        );
         Err(self.lexer.error(msg))
     }
 
@@ -170,7 +177,11 @@ impl<'t> Parser<'t> {
             .ok_or_else(|| self.lexer.error("expected variable name"))?;
         self.expect(Token::Equals)?;
         let value = self.lexer.read_var_value()?;
-        Ok(Binding { name, value, pos: self.lexer.last_token() })
+        Ok(Binding {
+            name,
+            value,
+            pos: self.lexer.last_token(),
+        })
     }
 
     fn block(&mut self) -> Block<'t> {
@@ -189,10 +200,17 @@ impl<'t> Parser<'t> {
     }
 
     fn decl(&mut self, missing_name: &str) -> Result<Decl<'t>, ParseError> {
-        let name = self.lexer.read_ident().ok_or_else(|| self.lexer.error(missing_name))?;
+        let name = self
+            .lexer
+            .read_ident()
+            .ok_or_else(|| self.lexer.error(missing_name))?;
         self.expect(Token::Newline)?;
         let name_pos = self.lexer.last_token();
-        Ok(Decl { name, name_pos, block: self.block() })
+        Ok(Decl {
+            name,
+            name_pos,
+            block: self.block(),
+        })
     }
 
     /// Reads paths until an empty one.

@@ -1,8 +1,8 @@
 //! `ninja -t commands` and `ninja -t targets all` over a [`Graph`], byte for byte
 //! (ninja `ToolCommands`, `PrintCommands`, `CollectTarget`, `ToolTargetsList`).
 //!
-//! Known divergence: when several nodes are equally close to an unknown target, ninja's
-//! "did you mean" picks the first in its hash map's order; we pick the first in node order.
+//! When several nodes are equally close to an unknown target, ninja's "did you mean" picks
+//! the first in its hash map's order; `hash_order.rs` replays that order.
 
 use super::canon;
 use super::graph::{Graph, NodeId};
@@ -46,7 +46,9 @@ pub fn targets_all(g: &Graph) -> Vec<u8> {
 /// targets when there are none.
 pub fn collect_targets(g: &Graph, args: &[&[u8]]) -> Result<Vec<NodeId>, ToolError> {
     if args.is_empty() {
-        return g.default_nodes().map_err(|e| ToolError::Error(e.into_bytes()));
+        return g
+            .default_nodes()
+            .map_err(|e| ToolError::Error(e.into_bytes()));
     }
     args.iter().map(|a| collect_target(g, a)).collect()
 }
@@ -83,18 +85,25 @@ pub fn collect_target(g: &Graph, arg: &[u8]) -> Result<NodeId, ToolError> {
         return Ok(node);
     }
     // No deps log is loaded for these tools, as in ninja's RUN_AFTER_LOAD tools.
-    match g.out_edges(node).first().and_then(|&e| g.outputs(e).first()) {
+    match g
+        .out_edges(node)
+        .first()
+        .and_then(|&e| g.outputs(e).first())
+    {
         Some(&n) => Ok(n),
         None => Err(ToolError::Error(quoted(b"'", &path, b"' has no out edge"))),
     }
 }
 
-/// The closest node within edit distance 3 (ninja `State::SpellcheckNode`).
+/// The closest node within edit distance 3 (ninja `State::SpellcheckNode`), ties going to
+/// the first in ninja's hash map order.
 fn spellcheck(g: &Graph, path: &[u8]) -> Option<NodeId> {
     const MAX: usize = 3;
     let mut best = MAX + 1;
     let mut result = None;
-    for n in g.node_ids() {
+    let order = super::hash_order::iteration_order(g.node_ids().map(|n| g.path(n)));
+    for n in order {
+        let n = NodeId(n as u32);
         let d = edit_distance(g.path(n), path, MAX);
         if d < best {
             best = d;
@@ -128,7 +137,12 @@ fn edit_distance(s1: &[u8], s2: &[u8], max: usize) -> usize {
 /// `ninja -t commands [-s] TARGETS`: appends each command to `out` as ninja prints it
 /// (one per line, inputs' commands first, phony edges skipped). On a cycle among rule
 /// variables `out` keeps what ninja would have printed before aborting.
-pub fn commands(g: &Graph, targets: &[NodeId], only_last: bool, out: &mut Vec<u8>) -> Result<(), ToolError> {
+pub fn commands(
+    g: &Graph,
+    targets: &[NodeId],
+    only_last: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), ToolError> {
     let edges = if only_last {
         let mut seen = vec![false; g.edge_count()];
         targets
@@ -143,7 +157,9 @@ pub fn commands(g: &Graph, targets: &[NodeId], only_last: bool, out: &mut Vec<u8
         if g.is_phony(e) {
             continue;
         }
-        let cmd = g.try_evaluate_command(e).map_err(|c| ToolError::Fatal([&b"cycle in rule variables: "[..], &c.0].concat()))?;
+        let cmd = g
+            .try_evaluate_command(e)
+            .map_err(|c| ToolError::Fatal(c.message()))?;
         // `puts` stops at a NUL byte.
         let end = memchr::memchr(0, &cmd).unwrap_or(cmd.len());
         out.extend_from_slice(&cmd[..end]);
