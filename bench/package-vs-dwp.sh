@@ -31,7 +31,7 @@ done > "$LIST"
 N=$(wc -l < "$LIST")
 BYTES=$(xargs cat < "$LIST" | wc -c)
 xargs cat < "$LIST" > /dev/null
-V=${DWARF_VERSION:-$(llvm-dwarfdump --debug-info "$(head -1 "$LIST")" | grep -o 'version = 0x000[45]' | head -1 | tail -c 2)}
+V=${DWARF_VERSION:-$( (llvm-dwarfdump --debug-info "$(head -1 "$LIST")" 2> /dev/null || true) | grep -o 'version = 0x000[45]' | head -1 | tail -c 2)}
 
 # run NAME cmd…: appends "ms rss_kb" to $WORK/NAME.
 run() {

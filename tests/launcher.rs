@@ -659,3 +659,43 @@ fn libgit2_second_directory_hits_every_compile() {
     );
     assert_eq!(a, b);
 }
+
+/// The source root also comes from `CACHED_NINJA_SRCDIR` or `<objdir>/.cached-ninja/config`.
+#[test]
+fn source_root_from_env_or_config() {
+    let p = Project::new("gcc");
+    support::copy_tree(&p.path("srcA"), &p.path("srcB"));
+    let run_in = |src: &str, obj: &str, env: Option<&str>| {
+        let src = p.path(src);
+        let obj = p.path(obj);
+        std::fs::create_dir_all(&obj).unwrap();
+        let mut c = Command::new(cached_ninja());
+        c.current_dir(&obj)
+            .env("CACHED_NINJA_CACHE_DIR", p.cache())
+            .env_remove("CACHED_NINJA_SRCDIR")
+            .args(["cc", "--", "gcc", "-g", "-DLEVEL=1"])
+            .arg(format!("-I{}/inc", src.display()))
+            .args(["-o", "main.o", "-c"])
+            .arg(src.join("main.c"));
+        if let Some(e) = env {
+            c.env("CACHED_NINJA_SRCDIR", p.path(e));
+        }
+        run_ok(&mut c);
+        counts(&obj)
+    };
+    assert_eq!(run_in("srcA", "objA", Some("srcA")), (0, 1, 0, 0));
+    p.space.write(
+        "objB/.cached-ninja/config",
+        format!("src-root = {}\n", p.path("srcB").display()),
+    );
+    assert_eq!(
+        run_in("srcB", "objB", None),
+        (1, 0, 0, 0),
+        "config file names the root"
+    );
+    assert_eq!(
+        run_in("srcB", "objC", None),
+        (0, 1, 0, 0),
+        "no root: absolute paths stay in the key"
+    );
+}

@@ -96,6 +96,9 @@ pub enum Error {
     /// Writing the package object failed.
     #[error("writing the package: {0}")]
     WriteObject(object::write::Error),
+    /// The caller's output failed while the package was streamed to it.
+    #[error("writing the package: {0}")]
+    Io(std::io::Error),
     /// The `.dwp` has no usable unit index.
     #[error("package has no .debug_cu_index")]
     NoCuIndex,

@@ -41,7 +41,7 @@ pub use bundle::{
 };
 pub use error::{Error, Result};
 pub use ext::DwoId;
-pub use package::{package, PackageInput, PackageRequest};
+pub use package::{package, package_to, PackageInput, PackageRequest};
 pub use split::{pair, split, split_all, Split};
 pub use strip::strip_debug;
 pub use verify::{skeleton_units, verify, Coverage, SkeletonUnit};

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use typed_arena::Arena;
 
 use crate::bundle::{bundle_dwo, is_bundle};
+use crate::elf::consts::{SHF_COMPRESSED, SHT_NOBITS};
 use crate::elf::Elf;
 use crate::error::{Error, Result};
 
@@ -38,6 +39,14 @@ pub struct PackageRequest<'a> {
 
 /// Builds the bytes of a `.dwp` file.
 pub fn package(req: &PackageRequest<'_>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    package_to(req, &mut out)?;
+    Ok(out)
+}
+
+/// Builds a `.dwp` file and streams it to `out` (the caller's file, buffered), which saves
+/// holding a second copy of a package of hundreds of megabytes in memory.
+pub fn package_to(req: &PackageRequest<'_>, out: &mut dyn io::Write) -> Result<()> {
     let decoded: Vec<Result<Option<Vec<u8>>>> = req
         .inputs
         .par_iter()
@@ -49,7 +58,7 @@ pub fn package(req: &PackageRequest<'_>) -> Result<Vec<u8>> {
             } else {
                 None
             };
-            Elf::parse_any(data.as_deref().unwrap_or(i.data))?;
+            check_input(&Elf::parse_any(data.as_deref().unwrap_or(i.data))?)?;
             Ok(data)
         })
         .collect();
@@ -80,8 +89,46 @@ pub fn package(req: &PackageRequest<'_>) -> Result<Vec<u8>> {
     if let Some(exe) = req.executable {
         Elf::parse_any(exe).map_err(|e| in_input("<executable>", &e))?;
     }
-    catch_unwind(AssertUnwindSafe(|| run_thorin(&inputs, req.executable)))
+    catch_unwind(AssertUnwindSafe(|| run_thorin(&inputs, req.executable, out)))
         .unwrap_or_else(|_| Err(Error::PackagePanic("the inputs".into())))
+}
+
+/// Rejects inputs that thorin-dwp 0.9 would panic on rather than report (found by fuzzing):
+/// split-DWARF sections without file bytes, and a DWARF 5 `.debug_str_offsets.dwo` too short
+/// for its header.
+fn check_input(elf: &Elf<'_>) -> Result<()> {
+    let mut version = None;
+    let mut str_offsets = None;
+    for (i, s) in elf.sections.iter().enumerate() {
+        if !s.name.ends_with(b".dwo") {
+            continue;
+        }
+        if s.sh_type == SHT_NOBITS && s.size != 0 {
+            let what = format!("{}: SHT_NOBITS split-DWARF section", s.display_name(i));
+            return Err(Error::malformed("package input", what));
+        }
+        let compressed = s.flags & SHF_COMPRESSED != 0;
+        let d = elf.section_data(i)?;
+        match s.name {
+            b".debug_info.dwo" if !compressed => {
+                let l = elf.layout;
+                version = match l.u32(d, 0) {
+                    Some(0xffff_ffff) => l.u16(d, 12).map(|v| (v, 16)),
+                    Some(_) => l.u16(d, 4).map(|v| (v, 8)),
+                    None => None,
+                };
+            }
+            b".debug_str_offsets.dwo" if !compressed => str_offsets = Some(d.len()),
+            _ => {}
+        }
+    }
+    if let (Some((v, header)), Some(len)) = (version, str_offsets) {
+        if v >= 5 && len < header {
+            let what = ".debug_str_offsets.dwo shorter than its DWARF 5 header";
+            return Err(Error::malformed("package input", what));
+        }
+    }
+    Ok(())
 }
 
 fn in_input(name: &str, e: &Error) -> Error {
@@ -93,7 +140,11 @@ fn in_input(name: &str, e: &Error) -> Error {
 
 const EXECUTABLE: &str = "\0executable";
 
-fn run_thorin(inputs: &[(&str, &[u8])], executable: Option<&[u8]>) -> Result<Vec<u8>> {
+fn run_thorin(
+    inputs: &[(&str, &[u8])],
+    executable: Option<&[u8]>,
+    out: &mut dyn io::Write,
+) -> Result<()> {
     let mut files = HashMap::new();
     for (i, (_, data)) in inputs.iter().enumerate() {
         files.insert(PathBuf::from(format!("\0input{i}")), *data);
@@ -128,7 +179,10 @@ fn run_thorin(inputs: &[(&str, &[u8])], executable: Option<&[u8]>) -> Result<Vec
         input: "<package>".into(),
         source,
     })?;
-    obj.write().map_err(Error::WriteObject)
+    let mut stream = object::write::StreamingBuffer::new(out);
+    obj.emit(&mut stream).map_err(Error::WriteObject)?;
+    stream.result().map_err(Error::Io)?;
+    stream.into_inner().flush().map_err(Error::Io)
 }
 
 /// Caller-supplied bytes for thorin; allocations live in arenas as long as the session.

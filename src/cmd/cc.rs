@@ -184,7 +184,8 @@ pub struct Launcher<'r> {
     pub explain: Option<PathBuf>,
     /// Size cap for the automatic gc.
     pub max_size: u64,
-    /// Prefix of warnings on stderr.
+    /// Whether this launch already printed its one warning line (later ones are dropped:
+    /// a problem is reported once, not once per place that notices it).
     pub warned: std::cell::Cell<bool>,
 }
 
@@ -350,8 +351,9 @@ struct Seen {
 
 impl Launcher<'_> {
     fn warn(&self, msg: &str) {
-        eprintln!("cached-ninja: warning: {msg}");
-        self.warned.set(true);
+        if !self.warned.replace(true) {
+            eprintln!("cached-ninja: warning: {msg}");
+        }
     }
 
     fn record(&self, outcome: Outcome, saved_us: u64, spent: Instant) {
@@ -599,10 +601,12 @@ impl Launcher<'_> {
                 };
                 match cur {
                     Some((d, stamp)) if d == f.digest => {
-                        if stamp != f.stamp {
+                        // Rewrite the manifest only for a new settled stamp (a file that is
+                        // too young keeps being hashed, without a write per launch).
+                        if stamp.is_some() && stamp != f.stamp {
                             restamp = true;
                         }
-                        stamps.push(stamp);
+                        stamps.push(stamp.or(f.stamp));
                     }
                     _ => {
                         ok = false;

@@ -51,6 +51,9 @@ pub fn check(data: &[u8]) {
     for e in g.edge_ids() {
         let _ = g.try_evaluate_command(e);
     }
+    let all: Vec<_> = g.node_ids().collect();
+    let _ = g.run_order(&all);
+    let _ = g.edges_in_order(&all);
     let before = outputs(g);
     let emitted = emit::emit(g);
     let inputs = Inputs {

@@ -415,6 +415,7 @@ impl Graph {
 
     /// Edges needed for `targets`, each after the edges producing its inputs, in the order
     /// `ninja -t commands` lists them (depth first over inputs; validations not followed).
+    /// The order ninja *runs* them in is [`Graph::run_order`].
     pub fn edges_in_order(&self, targets: &[NodeId]) -> Vec<EdgeId> {
         let mut seen = vec![false; self.edges.len()];
         let mut order = Vec::new();

@@ -4,7 +4,8 @@
 //! - [`eval`]: `$`-strings and shell escaping; [`canon`]: ninja's `CanonicalizePath`.
 //! - [`mod@load`]: reads files (`include`, `subninja`), evaluates, builds the [`Graph`].
 //! - [`graph`]: nodes, edges, rules, pools as dense `u32` ids; `env.rs` evaluates an edge's
-//!   variables on demand ([`Graph::evaluate_command`]).
+//!   variables on demand ([`Graph::evaluate_command`]); `order.rs` gives ninja's `-j1`
+//!   run order ([`Graph::run_order`]).
 //! - [`emit`]: writes a graph back as a Ninja file that means the same (`emit_scoped.rs`:
 //!   one file per `subninja` scope when rule names repeat).
 //! - [`tools`]: `-t commands` and `-t targets all`, byte for byte (`hash_order.rs`: ninja's
@@ -28,6 +29,7 @@ pub mod graph;
 mod hash_order;
 pub mod lexer;
 pub mod load;
+mod order;
 pub mod parse;
 pub mod tools;
 pub mod version;

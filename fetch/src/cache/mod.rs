@@ -377,6 +377,10 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
         drop(f);
+        // Unlink first: ext4 flushes a file renamed over another one to disk at once
+        // (`auto_da_alloc`), which costs more than the whole hit. Readers still never see a
+        // partial file: the name is absent or complete.
+        let _ = fs::remove_file(dest);
         fs::rename(&tmp, dest)
     })();
     if r.is_err() {
