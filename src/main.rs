@@ -1,6 +1,7 @@
 //! `cached-ninja`: the command-line front of the build accelerator (see ../shared/DESIGN.md §2).
 
 mod cmd;
+mod policy;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +33,12 @@ enum Command {
     Cache(cmd::cache::CacheCommand),
     /// Statistics of the launchers of a build (hits, misses, time saved).
     Stats(cmd::stats::StatsArgs),
+    /// Rewrite an object directory's build.ninja in place so compile edges use the launcher.
+    Generate(cmd::generate::GenerateArgs),
+    /// Run the project's generator (CMake -G Ninja, meson setup), then rewrite its Ninja files.
+    Configure(cmd::configure::ConfigureArgs),
+    /// Build the example project as CI would, then as a developer would, reusing CI's objects.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +54,9 @@ fn main() -> ExitCode {
         Command::Cc { args } => return cmd::cc::main(args),
         Command::Cache(c) => cmd::cache::run(c),
         Command::Stats(a) => cmd::stats::run(a),
+        Command::Generate(a) => cmd::generate::run(a),
+        Command::Configure(a) => cmd::configure::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
     };
     match result {
         Ok(code) => code,

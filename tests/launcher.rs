@@ -699,3 +699,30 @@ fn source_root_from_env_or_config() {
         "no root: absolute paths stay in the key"
     );
 }
+
+/// A precompiled header in use (`-include x.h` with `x.h.gch` beside it) is not cached.
+#[test]
+fn precompiled_header_use_runs_unchanged() {
+    require_tool("gcc", "gcc");
+    let s = TestSpace::new();
+    s.write("pre.h", "#define PRE 41\n");
+    s.write("use.c", "int v = PRE + 1;\n");
+    run_ok(Command::new("gcc").current_dir(s.path()).args([
+        "-x",
+        "c-header",
+        "pre.h",
+        "-o",
+        "pre.h.gch",
+    ]));
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .current_dir(s.path())
+            .env("CACHED_NINJA_CACHE_DIR", s.path().join("cache"))
+            .args([
+                "cc", "--", "gcc", "-include", "pre.h", "-c", "use.c", "-o", "use.o",
+            ]),
+    );
+    assert!(out.stderr.is_empty());
+    assert!(s.path().join("use.o").exists());
+    assert_eq!(counts(s.path()), (0, 0, 1, 0));
+}

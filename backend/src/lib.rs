@@ -5,8 +5,13 @@
 //! [`ninja::Manifest`] whose [`ninja::Graph`] answers inputs, outputs, producers, build
 //! order and (lazily) commands; [`ninja::emit`] writes a graph back out; [`ninja::tools`]
 //! prints `-t commands` / `-t targets all` byte for byte.
+//!
+//! ## Rewrite
+//! [`rewrite`] turns a generator's Ninja files into cache-aware ones: compile edges go
+//! through the launcher (twin rules), the generator edge re-applies the rewrite.
 #![deny(missing_docs)]
 
 pub mod compile;
 pub mod key;
 pub mod ninja;
+pub mod rewrite;

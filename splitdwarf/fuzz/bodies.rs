@@ -43,10 +43,19 @@ pub fn bundle(data: &[u8]) {
 /// here it must not happen at all.
 pub fn package(data: &[u8]) {
     let one = [PackageInput { name: "a", data }];
-    no_panic(splitdwarf::package(&PackageRequest { inputs: &one, executable: None }));
+    no_panic(splitdwarf::package(&PackageRequest {
+        inputs: &one,
+        executable: None,
+    }));
     let (a, b) = data.split_at(data.len() / 2);
-    let two = [PackageInput { name: "a", data: a }, PackageInput { name: "b", data: b }];
-    no_panic(splitdwarf::package(&PackageRequest { inputs: &two, executable: Some(data) }));
+    let two = [
+        PackageInput { name: "a", data: a },
+        PackageInput { name: "b", data: b },
+    ];
+    no_panic(splitdwarf::package(&PackageRequest {
+        inputs: &two,
+        executable: Some(data),
+    }));
 }
 
 fn no_panic(r: splitdwarf::Result<Vec<u8>>) {

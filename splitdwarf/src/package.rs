@@ -89,8 +89,10 @@ pub fn package_to(req: &PackageRequest<'_>, out: &mut dyn io::Write) -> Result<(
     if let Some(exe) = req.executable {
         Elf::parse_any(exe).map_err(|e| in_input("<executable>", &e))?;
     }
-    catch_unwind(AssertUnwindSafe(|| run_thorin(&inputs, req.executable, out)))
-        .unwrap_or_else(|_| Err(Error::PackagePanic("the inputs".into())))
+    catch_unwind(AssertUnwindSafe(|| {
+        run_thorin(&inputs, req.executable, out)
+    }))
+    .unwrap_or_else(|_| Err(Error::PackagePanic("the inputs".into())))
 }
 
 /// Rejects inputs that thorin-dwp 0.9 would panic on rather than report (found by fuzzing):

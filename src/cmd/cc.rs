@@ -412,6 +412,13 @@ impl Launcher<'_> {
         if !self.date_pinned && compile::uses_time_macros(&source_bytes) {
             return unchanged("__DATE__/__TIME__ in the source");
         }
+        if cmd
+            .forced_includes()
+            .iter()
+            .any(|f| Path::new(&format!("{f}.gch")).exists())
+        {
+            return unchanged("precompiled header in use");
+        }
         if [&cmd.source, &cmd.output].iter().any(|p| p.contains('\n')) {
             return unchanged("newline in a path");
         }

@@ -5,3 +5,6 @@ pub mod tool;
 pub mod cache;
 pub mod cc;
 pub mod stats;
+pub mod generate;
+pub mod configure;
+pub mod demo;

@@ -159,6 +159,26 @@ pub struct CompileCommand {
 }
 
 impl CompileCommand {
+    /// The files named by `-include` (joined or separate), as given. gcc uses `<file>.gch`
+    /// instead when one exists, which the launcher must treat as uncacheable (PCH use).
+    pub fn forced_includes(&self) -> Vec<&str> {
+        let mut v = Vec::new();
+        let mut it = self.args.iter();
+        while let Some(a) = it.next() {
+            if a == "-include" {
+                if let Some(f) = it.next() {
+                    v.push(f.as_str());
+                }
+            } else if let Some(f) = a
+                .strip_prefix("-include")
+                .filter(|f| !f.is_empty() && !f.starts_with('-'))
+            {
+                v.push(f);
+            }
+        }
+        v
+    }
+
     /// The `.dwo` path a separate split-DWARF compile writes (object path with `.dwo`).
     pub fn dwo_path(&self) -> Option<String> {
         (self.split_dwarf == SplitDwarf::Separate).then(|| replace_ext(&self.output, "dwo"))
@@ -259,6 +279,7 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
         || a == "-wrapper"
         || a.starts_with("--serialize-diagnostics")
         || a == "-MJ"
+        || a.starts_with("-include-pch")
         || a.starts_with("-Wa,-a")
     {
         return opt(a);
@@ -540,5 +561,13 @@ mod tests {
         );
         // A value of a separate-value option is never a source.
         assert_eq!(ok("gcc -c -include pre.h -I inc a.c").source, "a.c");
+        assert_eq!(
+            ok("gcc -c -include pre.h -includeb.h a.c").forced_includes(),
+            vec!["pre.h", "b.h"]
+        );
+        assert_eq!(
+            e("gcc -c a.c -include-pch p.pch"),
+            Uncacheable::Option("-include-pch".into())
+        );
     }
 }

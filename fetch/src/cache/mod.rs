@@ -341,8 +341,18 @@ impl LocalCache {
             }
             Err(e) => return Err(e),
         };
-        f.lock()?;
-        Ok(f)
+        // flock(2) rather than `File::lock` (Rust 1.89; the workspace supports 1.80).
+        use std::os::fd::AsRawFd;
+        loop {
+            // SAFETY: flock on a descriptor we own.
+            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(f);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
     }
 
     /// A temporary path inside `tmp/` (same file system as the cache) that nothing else uses.

@@ -1,0 +1,366 @@
+//! The rewrite into cache-aware rules (DESIGN §2): every compile edge of a generated Ninja
+//! manifest goes through the launcher, everything else stays as it was.
+//!
+//! How, and why so:
+//! - The rewrite edits the generator's **text** rather than re-emitting the graph, so the
+//!   files keep their size and shape (a no-op `ninja` reads about as many bytes as before)
+//!   and a reader still recognises CMake's or Meson's output.
+//! - For each rule used by at least one compile edge, a **twin rule** `NAME__cached_ninja`
+//!   is written just before the original (same file, so same scope), with every binding
+//!   copied as written (description, depfile, deps, restat, rspfile, pool…) and the command
+//!   `<launcher> <original command> [policy flags]`. Compile edges switch to the twin by
+//!   their rule name only; their own bindings, pools and paths are untouched. So `ninja -t
+//!   commands` differs from the original by the launcher prefix (and the policy's flags).
+//! - A **compile edge** is one whose evaluated command is one simple shell command running
+//!   a recognised gcc/clang driver that [`crate::compile::parse`] takes as one cacheable
+//!   compile ([`compiler::classify`]), and whose outputs the policy does not exclude.
+//! - The **generator edge** (a `generator = 1` edge producing the top-level manifest:
+//!   CMake's `RERUN_CMAKE`, Meson's `REGENERATE_BUILD`) gets a twin whose command runs the
+//!   hook after the generator, so a regenerated manifest is rewritten again before ninja
+//!   reloads it.
+//! - Each changed file starts with a [`record`] line naming the hash of its original.
+//!
+//! The caller supplies the files' original texts in the order the loader read them (see
+//! [`RecordingReader`]) and the graph loaded from them; the k-th `build` statement met in
+//! load order is edge k, which is checked, not assumed.
+
+pub mod compiler;
+pub mod record;
+
+use crate::ninja::graph::{EdgeId, Graph, RuleId};
+use crate::ninja::parse::{Parser, Statement};
+use crate::ninja::FileReader;
+use std::cell::RefCell;
+
+/// Suffix of twin rules for compile edges.
+pub const COMPILE_SUFFIX: &str = "__cached_ninja";
+/// Suffix of twin rules for the generator edge.
+pub const REGEN_SUFFIX: &str = "__cached_ninja_regen";
+/// Suffix of twin rules for compile edges with debug info that get the policy's flags.
+pub const FLAGS_SUFFIX: &str = "__cached_ninja_g";
+/// Twin kinds, indexing the suffixes.
+const SUFFIXES: [&str; 3] = [COMPILE_SUFFIX, REGEN_SUFFIX, FLAGS_SUFFIX];
+
+/// What the rewrite adds.
+pub struct Options<'a> {
+    /// Shell text put before each compile command, e.g. `/opt/bin/cached-ninja cc --`.
+    pub launcher: String,
+    /// Shell text appended to each compile command that produces debug info (a `-g…` option
+    /// other than a final `-g0`): the policy's split-DWARF flags. Empty for none.
+    pub extra_flags: String,
+    /// Shell command run after the generator edge's command, empty for no hook.
+    pub regenerate_hook: String,
+    /// True for an output that policy keeps out of the cache (`cache = false`).
+    pub uncached: &'a dyn Fn(&[u8]) -> bool,
+}
+
+/// Counts of what the rewrite found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// All edges of the manifest.
+    pub edges: usize,
+    /// Compile edges now going through the launcher.
+    pub compile_edges: usize,
+    /// Compile edges that policy keeps out of the cache.
+    pub uncached_by_policy: usize,
+    /// Edges running a compiler that are not cacheable compiles (links, …).
+    pub compiler_other: usize,
+    /// Generator edges given the regenerate hook.
+    pub generator_edges: usize,
+}
+
+/// One file of the manifest after the rewrite.
+#[derive(Clone, Debug)]
+pub struct File {
+    /// Its path as the manifest names it.
+    pub path: Vec<u8>,
+    /// The new text (the original when nothing changed).
+    pub text: Vec<u8>,
+    /// Whether the rewrite changed it (then `text` starts with a [`record`] line).
+    pub changed: bool,
+}
+
+/// Why a manifest could not be rewritten.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RewriteError {
+    /// A file does not parse (the loader accepted it, so this is a mismatch of inputs).
+    #[error("{}: cannot be parsed again: {reason}", String::from_utf8_lossy(.path))]
+    Parse {
+        /// The file.
+        path: Vec<u8>,
+        /// The parser's message.
+        reason: String,
+    },
+    /// Statements and graph disagree (the texts are not the ones the graph was loaded from).
+    #[error("{}: statement does not match the loaded graph ({what})", String::from_utf8_lossy(.path))]
+    Mismatch {
+        /// The file.
+        path: Vec<u8>,
+        /// What differed.
+        what: String,
+    },
+}
+
+/// A [`FileReader`] that serves given texts (or the file system) and remembers the order
+/// of reads, which [`rewrite`] needs.
+pub struct RecordingReader<F: Fn(&[u8]) -> std::io::Result<Vec<u8>>> {
+    read: F,
+    /// (path, text) of every read, in order.
+    pub files: RefCell<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl<F: Fn(&[u8]) -> std::io::Result<Vec<u8>>> RecordingReader<F> {
+    /// A reader that gets each file's text from `read`.
+    pub fn new(read: F) -> Self {
+        RecordingReader {
+            read,
+            files: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl<F: Fn(&[u8]) -> std::io::Result<Vec<u8>>> FileReader for RecordingReader<F> {
+    fn read(&self, path: &[u8]) -> std::io::Result<Vec<u8>> {
+        let text = (self.read)(path)?;
+        self.files.borrow_mut().push((path.to_vec(), text.clone()));
+        Ok(text)
+    }
+}
+
+/// Where statements are in the texts: per rule, (file, start of its `rule` line); per
+/// edge, (file, offset and length of its rule name).
+struct Places {
+    rules: Vec<(usize, usize)>,
+    edges: Vec<(usize, usize, usize)>,
+}
+
+/// Rewrites the manifest whose files (in load order, original texts) are `files` and
+/// whose graph is `g`. `files[0]` is the top-level manifest.
+pub fn rewrite(g: &Graph, files: &[(Vec<u8>, Vec<u8>)], opts: &Options) -> Result<(Vec<File>, Report), RewriteError> {
+    let places = locate(g, files)?;
+    let top = files.first().map(|f| f.0.as_slice()).unwrap_or_default();
+    let mut report = Report {
+        edges: g.edge_count(),
+        ..Report::default()
+    };
+    // Per rule: does it need a compile twin, a generator twin.
+    let mut twin = vec![[false; 3]; g.rules.len()];
+    let mut edits: Vec<Vec<(usize, usize, Vec<u8>)>> = vec![Vec::new(); files.len()];
+    let taken: std::collections::HashSet<&[u8]> = g.rules.iter().map(|r| &*r.name).collect();
+    let mut names: Vec<[Option<Vec<u8>>; 3]> = vec![[None, None, None]; g.rules.len()];
+    let mut twin_name = |r: RuleId, kind: usize| -> Vec<u8> {
+        names[r.index()][kind]
+            .get_or_insert_with(|| {
+                let suffix = SUFFIXES[kind];
+                let base = [&g.rules[r.index()].name[..], suffix.as_bytes()].concat();
+                let mut name = base.clone();
+                let mut n = 2;
+                while taken.contains(&name[..]) {
+                    name = [&base[..], format!("_{n}").as_bytes()].concat();
+                    n += 1;
+                }
+                name
+            })
+            .clone()
+    };
+    for e in g.edge_ids() {
+        if g.is_phony(e) {
+            continue;
+        }
+        let r = g.rule(e);
+        let kind = if is_generator_edge(g, e, top) {
+            if opts.regenerate_hook.is_empty() {
+                continue;
+            }
+            report.generator_edges += 1;
+            1
+        } else {
+            let command = g.evaluate_command(e);
+            match compiler::classify(&command) {
+                compiler::CommandKind::Compile(_) => {}
+                compiler::CommandKind::CompilerOther(_) => {
+                    report.compiler_other += 1;
+                    continue;
+                }
+                compiler::CommandKind::Other => continue,
+            }
+            if g.outputs(e).iter().any(|&o| (opts.uncached)(g.path(o))) {
+                report.uncached_by_policy += 1;
+                continue;
+            }
+            report.compile_edges += 1;
+            if !opts.extra_flags.is_empty() && compiler::has_debug_info(&command) {
+                2
+            } else {
+                0
+            }
+        };
+        twin[r.index()][kind] = true;
+        let (file, at, len) = places.edges[e.index()];
+        edits[file].push((at, len, twin_name(r, kind)));
+    }
+    for (r, kinds) in twin.iter().enumerate() {
+        for kind in 0..3 {
+            if kinds[kind] {
+                let rid = RuleId(r as u32);
+                let (file, at) = places.rules[r];
+                let text = twin_rule(g, rid, &twin_name(rid, kind), kind, opts);
+                edits[file].push((at, 0, text));
+            }
+        }
+    }
+    let out = files
+        .iter()
+        .zip(edits)
+        .map(|((path, original), mut edits)| {
+            if edits.is_empty() {
+                return File {
+                    path: path.clone(),
+                    text: original.clone(),
+                    changed: false,
+                };
+            }
+            edits.sort_by_key(|e| (e.0, e.1));
+            let mut text = record::line(original);
+            text.reserve(original.len() + edits.len() * 16);
+            let mut pos = 0;
+            for (at, len, insert) in edits {
+                text.extend_from_slice(&original[pos..at]);
+                text.extend_from_slice(&insert);
+                pos = at + len;
+            }
+            text.extend_from_slice(&original[pos..]);
+            File {
+                path: path.clone(),
+                text,
+                changed: true,
+            }
+        })
+        .collect();
+    Ok((out, report))
+}
+
+/// A `generator` edge that produces the top-level manifest.
+fn is_generator_edge(g: &Graph, e: EdgeId, top: &[u8]) -> bool {
+    !g.binding(e, b"generator").is_empty() && g.outputs(e).iter().any(|&o| g.path(o) == top)
+}
+
+/// The text of a twin of rule `r`.
+fn twin_rule(g: &Graph, r: RuleId, name: &[u8], kind: usize, opts: &Options) -> Vec<u8> {
+    let mut out = b"# cached-ninja: twin of the next rule\nrule ".to_vec();
+    out.extend_from_slice(name);
+    out.push(b'\n');
+    for (k, v) in &g.rules[r.index()].bindings {
+        out.extend_from_slice(b"  ");
+        out.extend_from_slice(k);
+        out.extend_from_slice(b" = ");
+        if &**k == b"command" {
+            if kind != 1 {
+                out.extend_from_slice(&ninja_escape(&opts.launcher));
+                out.push(b' ');
+                out.extend_from_slice(v);
+                if kind == 2 {
+                    out.push(b' ');
+                    out.extend_from_slice(&ninja_escape(&opts.extra_flags));
+                }
+            } else {
+                out.extend_from_slice(b"( ");
+                out.extend_from_slice(v);
+                out.extend_from_slice(b" ) && ");
+                out.extend_from_slice(&ninja_escape(&opts.regenerate_hook));
+            }
+        } else {
+            out.extend_from_slice(v);
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Escapes text for a Ninja binding value (`$` is the only special byte there).
+fn ninja_escape(s: &str) -> Vec<u8> {
+    s.replace('$', "$$").into_bytes()
+}
+
+/// Finds every rule and build statement in the texts, in load order.
+fn locate(g: &Graph, files: &[(Vec<u8>, Vec<u8>)]) -> Result<Places, RewriteError> {
+    let mut places = Places {
+        rules: vec![(0, 0)], // the built-in phony rule
+        edges: Vec::with_capacity(g.edge_count()),
+    };
+    let mut next = 0;
+    walk(g, files, &mut next, &mut places)?;
+    if places.edges.len() != g.edge_count() || places.rules.len() != g.rules.len() {
+        let path = files.first().map(|f| f.0.clone()).unwrap_or_default();
+        return Err(RewriteError::Mismatch {
+            path,
+            what: format!(
+                "{} build statements for {} edges, {} rules for {}",
+                places.edges.len(),
+                g.edge_count(),
+                places.rules.len(),
+                g.rules.len()
+            ),
+        });
+    }
+    Ok(places)
+}
+
+fn walk(
+    g: &Graph,
+    files: &[(Vec<u8>, Vec<u8>)],
+    next: &mut usize,
+    places: &mut Places,
+) -> Result<(), RewriteError> {
+    let file = *next;
+    *next += 1;
+    let Some((path, text)) = files.get(file) else {
+        return Err(RewriteError::Mismatch {
+            path: Vec::new(),
+            what: "more includes than files read".into(),
+        });
+    };
+    let mismatch = |what: String| RewriteError::Mismatch {
+        path: path.clone(),
+        what,
+    };
+    let base = text.as_ptr() as usize;
+    let mut parser = Parser::new(text);
+    loop {
+        let st = parser.next_statement().map_err(|e| RewriteError::Parse {
+            path: path.clone(),
+            reason: format!("{e:?}"),
+        })?;
+        match st {
+            None => return Ok(()),
+            Some(Statement::Rule(d)) => {
+                let r = places.rules.len();
+                if g.rules.get(r).map(|x| &*x.name) != Some(d.name) {
+                    return Err(mismatch(format!("rule {}", String::from_utf8_lossy(d.name))));
+                }
+                let name_at = d.name.as_ptr() as usize - base;
+                let line = text[..name_at]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                places.rules.push((file, line));
+            }
+            Some(Statement::Build(b)) => {
+                let e = EdgeId(places.edges.len() as u32);
+                if e.index() >= g.edge_count() || g.rule_name(g.rule(e)) != b.rule {
+                    return Err(mismatch(format!(
+                        "build statement {} with rule {}",
+                        e.index(),
+                        String::from_utf8_lossy(b.rule)
+                    )));
+                }
+                places
+                    .edges
+                    .push((file, b.rule.as_ptr() as usize - base, b.rule.len()));
+            }
+            Some(Statement::Include(_)) => walk(g, files, next, places)?,
+            Some(_) => {}
+        }
+    }
+}

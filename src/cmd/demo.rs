@@ -1,0 +1,191 @@
+//! `cached-ninja demo`: the main job in one command. It builds the example project
+//! (`examples/shapes`, embedded in the binary) the way CI would, into a local store; then
+//! builds it again the way a developer would: another checkout at another path, one source
+//! file changed, a fresh object directory. It prints what was reused and what was compiled
+//! (from the launcher's stats) and runs the program.
+//!
+//! Both builds go through the example's own autoconf-style `configure` with
+//! `--enable-build-backend=cached-ninja --with-generator=ninja` (its `build.ninja.in`), so the
+//! demo needs only a C and C++ compiler and Ninja; it says precisely what is missing.
+//! Everything lives under the work directory (default `./cached-ninja-demo`): `store/` is the
+//! demo's own cache (`CACHED_NINJA_CACHE_DIR`), never the user's.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use fetch::stats::BuildStats;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// Options of `cached-ninja demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Work directory (emptied first if it holds an earlier demo; refused if it holds
+    /// anything else).
+    #[arg(long, value_name = "DIR", default_value = "cached-ninja-demo")]
+    pub work: PathBuf,
+}
+
+/// The example project, embedded: (path, contents, executable).
+const FILES: &[(&str, &str, bool)] = &[
+    ("configure", include_str!("../../examples/shapes/configure"), true),
+    ("gen-ninja.sh", include_str!("../../examples/shapes/gen-ninja.sh"), true),
+    ("build.ninja.in", include_str!("../../examples/shapes/build.ninja.in"), false),
+    ("CMakeLists.txt", include_str!("../../examples/shapes/CMakeLists.txt"), false),
+    ("meson.build", include_str!("../../examples/shapes/meson.build"), false),
+    ("geom/geom.h", include_str!("../../examples/shapes/geom/geom.h"), false),
+    ("geom/circle.c", include_str!("../../examples/shapes/geom/circle.c"), false),
+    ("geom/rect.c", include_str!("../../examples/shapes/geom/rect.c"), false),
+    ("report/report.hpp", include_str!("../../examples/shapes/report/report.hpp"), false),
+    ("report/shapes.cpp", include_str!("../../examples/shapes/report/shapes.cpp"), false),
+    ("report/format.cpp", include_str!("../../examples/shapes/report/format.cpp"), false),
+    ("app/main.cpp", include_str!("../../examples/shapes/app/main.cpp"), false),
+];
+
+/// The file the developer changes, and how.
+const CHANGED: &str = "report/format.cpp";
+const CHANGE_FROM: &str = "%-12s area %8.3f  perimeter %8.3f\\n";
+const CHANGE_TO: &str = "%-12s area %6.2f  perimeter %6.2f  (developer build)\\n";
+
+/// Marks a work directory as the demo's, so a rerun may empty it.
+const MARK: &str = ".cached-ninja-demo";
+
+/// Runs the demo.
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    check_tools()?;
+    let work = prepare_work(&args.work)?;
+    let store = work.join("store");
+    let exe = std::env::current_exe().context("cannot find the cached-ninja executable")?;
+    println!("cached-ninja demo in {} (local store: {})", work.display(), store.display());
+
+    // 1. CI: build at one path, filling the store.
+    let ci = work.join("ci");
+    write_project(&ci.join("src"), false)?;
+    let t = Instant::now();
+    build(&exe, &ci, &store)?;
+    let s = BuildStats::read(&ci.join("obj"))?;
+    println!(
+        "\n== CI build ({}): compiled {} objects into the store in {:.1} s",
+        ci.display(),
+        s.misses,
+        t.elapsed().as_secs_f64()
+    );
+
+    // 2. Developer: another checkout, one file changed, a fresh object directory.
+    let dev = work.join("dev");
+    write_project(&dev.join("src"), true)?;
+    println!("\n== Developer build ({}): {CHANGED} changed, fresh object directory", dev.display());
+    let t = Instant::now();
+    build(&exe, &dev, &store)?;
+    let s = BuildStats::read(&dev.join("obj"))?;
+    println!(
+        "   reused {} objects from the store, compiled {} ({} run without the cache), in {:.1} s; compile time saved {:.2} s",
+        s.hits,
+        s.misses,
+        s.uncacheable,
+        t.elapsed().as_secs_f64(),
+        s.saved_us as f64 / 1e6
+    );
+    let program = dev.join("obj/shapes");
+    println!("\n== Running {}", program.display());
+    let status = Command::new(&program)
+        .status()
+        .with_context(|| format!("cannot run {}", program.display()))?;
+    if !status.success() {
+        bail!("{} failed ({status})", program.display());
+    }
+    if s.misses != 1 || s.hits < 4 {
+        bail!("expected 1 compile and 4 reused objects, got {} and {}", s.misses, s.hits);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fails with an install hint for each missing tool.
+fn check_tools() -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    for (tool, alternatives, package) in [
+        ("ninja", &["ninja"][..], "ninja-build"),
+        ("a C compiler", &["cc", "gcc", "clang"][..], "gcc"),
+        ("a C++ compiler", &["c++", "g++", "clang++"][..], "g++"),
+        ("ar", &["ar"][..], "binutils"),
+    ] {
+        if !alternatives.iter().any(|t| on_path(t)) {
+            missing.push(format!(
+                "{tool} ({} not found on PATH): install it with `apt-get install -y {package}`",
+                alternatives.join(", ")
+            ));
+        }
+    }
+    if !missing.is_empty() {
+        bail!("the demo needs:\n  {}", missing.join("\n  "));
+    }
+    Ok(())
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
+/// Empties (or creates) the work directory and returns its absolute path.
+fn prepare_work(work: &Path) -> anyhow::Result<PathBuf> {
+    if work.exists() {
+        let empty = std::fs::read_dir(work)
+            .with_context(|| format!("cannot read {}", work.display()))?
+            .next()
+            .is_none();
+        if !empty && !work.join(MARK).exists() {
+            bail!("{} exists and is not a demo work directory: choose another with --work", work.display());
+        }
+        std::fs::remove_dir_all(work).with_context(|| format!("cannot empty {}", work.display()))?;
+    }
+    std::fs::create_dir_all(work).with_context(|| format!("cannot create {}", work.display()))?;
+    std::fs::write(work.join(MARK), "")?;
+    Ok(work.canonicalize()?)
+}
+
+/// Writes the example project to `src`, with the developer's change if `changed`.
+fn write_project(src: &Path, changed: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for (rel, text, exec) in FILES {
+        let path = src.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap_or(src))?;
+        let text = if changed && *rel == CHANGED {
+            text.replace(CHANGE_FROM, CHANGE_TO)
+        } else {
+            text.to_string()
+        };
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        if *exec {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    Ok(())
+}
+
+/// `<side>/obj`: `../src/configure --enable-build-backend=cached-ninja`, then a build.
+fn build(exe: &Path, side: &Path, store: &Path) -> anyhow::Result<()> {
+    let obj = side.join("obj");
+    std::fs::create_dir_all(&obj)?;
+    let configure = side.join("src/configure");
+    let status = Command::new("sh")
+        .arg(&configure)
+        .args(["--enable-build-backend=cached-ninja", "--with-generator=ninja"])
+        .current_dir(&obj)
+        .env("CACHED_NINJA", exe)
+        .env("CACHED_NINJA_CACHE_DIR", store)
+        .status()
+        .with_context(|| format!("cannot run {}", configure.display()))?;
+    if !status.success() {
+        bail!("{} failed ({status})", configure.display());
+    }
+    let status = Command::new("ninja")
+        .arg("-C")
+        .arg(&obj)
+        .env("CACHED_NINJA_CACHE_DIR", store)
+        .status()
+        .context("cannot run ninja")?;
+    if !status.success() {
+        bail!("the build in {} failed ({status})", obj.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! `cached-ninja generate [-C DIR]`: rewrites the Ninja files of an object directory in place
+//! so that compile edges go through the launcher (`backend::rewrite`, DESIGN §2).
+//!
+//! What it was generated from: each rewritten file's first line records the hash of the
+//! generator's original text, and the original is kept in `.cached-ninja/original/<path>`.
+//! A run therefore always rewrites from the originals and writes a file only when its bytes
+//! change: running it twice changes nothing (not even mtimes). When the generator writes a
+//! fresh file (CMake's re-run edge, Meson's `regenerate`), that file has no record and becomes
+//! the new original; the generator edge itself runs `cached-ninja generate -q` afterwards, so
+//! the rewrite is applied again before ninja reloads the manifest.
+//!
+//! It also writes `src-root = DIR` to `.cached-ninja/config` for the launcher when it knows
+//! the source root (`--src-root`, CMake's `CMakeCache.txt`, Meson's `meson-info.json`).
+//! Policy (`cached-ninja.toml`, see `crate::policy`) decides which outputs stay uncached,
+//! split-DWARF flags and the cache location/size the rewritten commands pass on.
+
+use crate::policy::Policy;
+use anyhow::{bail, Context};
+use backend::ninja::load::bytes_to_path;
+use backend::rewrite::{self, compiler::shell_quote, record, RecordingReader};
+use clap::Args;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+
+/// Options of `cached-ninja generate`.
+#[derive(Args, Clone, Debug)]
+pub struct GenerateArgs {
+    /// The object directory holding build.ninja (default: the current directory).
+    #[arg(short = 'C', value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The top-level Ninja file, relative to DIR.
+    #[arg(short = 'f', value_name = "FILE", default_value = "build.ninja")]
+    pub file: PathBuf,
+    /// The source root for cache keys (default: from CMakeCache.txt or meson-info, else the
+    /// value already in .cached-ninja/config).
+    #[arg(long, value_name = "DIR")]
+    pub src_root: Option<PathBuf>,
+    /// The policy file (default: cached-ninja.toml in DIR, then in the source root).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print nothing unless something goes wrong.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Generated {
+    /// Files written.
+    pub written: Vec<PathBuf>,
+    /// The rewrite's counts.
+    pub report: rewrite::Report,
+}
+
+/// Runs `generate`.
+pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let g = generate(&args)?;
+    if !args.quiet {
+        let r = g.report;
+        let dir = args.dir.as_deref().unwrap_or(Path::new("."));
+        let what = if g.written.is_empty() {
+            "up to date".to_string()
+        } else {
+            format!("rewrote {} file(s)", g.written.len())
+        };
+        eprintln!(
+            "cached-ninja generate: {}: {what}; {} of {} edges through the launcher, {} kept uncached by policy, {} other compiler edges (links…) unchanged, regenerate hook on {}",
+            dir.join(&args.file).display(),
+            r.compile_edges,
+            r.edges,
+            r.uncached_by_policy,
+            r.compiler_other,
+            r.generator_edges
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rewrites the object directory's Ninja files; see the module docs.
+pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().context("no current directory")?,
+    };
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("object directory {} does not exist", dir.display()))?;
+    let top = dir.join(&args.file);
+    if !top.is_file() {
+        bail!(
+            "{} does not exist: run the generator first (e.g. `cached-ninja configure --enable-build-backend=cached-ninja -- cmake -G Ninja …`)",
+            top.display()
+        );
+    }
+    let src_root = match &args.src_root {
+        Some(s) => Some(
+            s.canonicalize()
+                .with_context(|| format!("source root {} does not exist", s.display()))?,
+        ),
+        None => detect_src_root(&dir).or_else(|| config_src_root(&dir)),
+    };
+    let policy = Policy::find(args.policy.as_deref(), &dir, src_root.as_deref())?;
+
+    let reader = RecordingReader::new(|path: &[u8]| original_text(&dir, path));
+    let top_bytes = args.file.as_os_str().as_bytes();
+    let manifest = backend::ninja::load_with(top_bytes, &reader).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {}",
+            top.display(),
+            String::from_utf8_lossy(&e.to_string().into_bytes())
+        )
+    })?;
+    let files = reader.files.into_inner();
+    let opts = options(args, &policy)?;
+    let cached = |out: &[u8]| !policy.cached(out);
+    let opts = rewrite::Options {
+        uncached: &cached,
+        ..opts
+    };
+    let (out, report) = rewrite::rewrite(manifest.graph(), &files, &opts)
+        .with_context(|| format!("cannot rewrite {}", top.display()))?;
+
+    let mut written = Vec::new();
+    for (file, (_, original)) in out.iter().zip(&files) {
+        let path = dir.join(bytes_to_path(&file.path));
+        let now = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if now == file.text {
+            continue;
+        }
+        if file.changed {
+            let keep = original_copy(&dir, &file.path).with_context(|| {
+                format!("{}: cannot rewrite a file outside the object directory", path.display())
+            })?;
+            if std::fs::read(&keep).ok().as_deref() != Some(original.as_slice()) {
+                write_atomic(&keep, original)?;
+            }
+        }
+        write_atomic(&path, &file.text)?;
+        written.push(path);
+    }
+    if let Some(src) = &src_root {
+        write_config(&dir, src)?;
+    }
+    Ok(Generated { written, report })
+}
+
+/// The launcher prefix, policy flags and regenerate hook for the rewrite.
+fn options(args: &GenerateArgs, policy: &Policy) -> anyhow::Result<rewrite::Options<'static>> {
+    let exe = std::env::current_exe().context("cannot find the cached-ninja executable")?;
+    let exe = shell_quote(&exe.to_string_lossy());
+    let mut launcher = String::new();
+    if let Some(d) = &policy.cache.dir {
+        launcher.push_str(&format!("CACHED_NINJA_CACHE_DIR={} ", shell_quote(&d.to_string_lossy())));
+    }
+    if let Some(s) = &policy.cache.size {
+        launcher.push_str(&format!("CACHED_NINJA_CACHE_SIZE={} ", shell_quote(s)));
+    }
+    launcher.push_str(&format!("{exe} cc --"));
+    let mut hook = format!("{exe} generate -q");
+    if let Some(p) = &args.policy {
+        let p = p.canonicalize().with_context(|| format!("policy file {}", p.display()))?;
+        hook.push_str(&format!(" --policy {}", shell_quote(&p.to_string_lossy())));
+    }
+    if args.file != Path::new("build.ninja") {
+        hook.push_str(&format!(" -f {}", shell_quote(&args.file.to_string_lossy())));
+    }
+    static NEVER: fn(&[u8]) -> bool = |_| false;
+    Ok(rewrite::Options {
+        launcher,
+        extra_flags: policy.debug_flags().join(" "),
+        regenerate_hook: hook,
+        uncached: &NEVER,
+    })
+}
+
+/// The generator's text of a manifest file: the file itself, or its kept original when the
+/// file is one we rewrote.
+fn original_text(dir: &Path, path: &[u8]) -> std::io::Result<Vec<u8>> {
+    let full = dir.join(bytes_to_path(path));
+    let text = std::fs::read(&full)?;
+    let Some(hash) = record::recorded_hash(&text) else {
+        return Ok(text);
+    };
+    let broken = |why: &str| {
+        std::io::Error::other(format!(
+            "{} was rewritten by cached-ninja but {why}; re-run the generator (cmake/meson) to start afresh",
+            full.display()
+        ))
+    };
+    let keep = original_copy(dir, path).ok_or_else(|| broken("lies outside the object directory"))?;
+    let original = std::fs::read(&keep)
+        .map_err(|_| broken(&format!("its original {} is missing", keep.display())))?;
+    if record::original_hash(&original) != hash {
+        return Err(broken(&format!("its original {} has changed", keep.display())));
+    }
+    Ok(original)
+}
+
+/// Where the original of manifest file `path` is kept (`None` outside the object directory).
+fn original_copy(dir: &Path, path: &[u8]) -> Option<PathBuf> {
+    let rel = bytes_to_path(path);
+    if !rel.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return None;
+    }
+    Some(dir.join(".cached-ninja/original").join(rel))
+}
+
+/// The source root a CMake or Meson object directory was configured from.
+pub fn detect_src_root(dir: &Path) -> Option<PathBuf> {
+    if let Ok(cache) = std::fs::read_to_string(dir.join("CMakeCache.txt")) {
+        for line in cache.lines() {
+            if let Some(v) = line.strip_prefix("CMAKE_HOME_DIRECTORY:INTERNAL=") {
+                return Some(PathBuf::from(v));
+            }
+        }
+    }
+    let info = std::fs::read(dir.join("meson-info/meson-info.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&info).ok()?;
+    v.get("directories")?
+        .get("source")?
+        .as_str()
+        .map(PathBuf::from)
+}
+
+/// `src-root = DIR` from `.cached-ninja/config`.
+fn config_src_root(dir: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(dir.join(".cached-ninja/config")).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == "src-root").then(|| PathBuf::from(v.trim()))
+    })
+}
+
+/// Sets `src-root` in `.cached-ninja/config`, keeping other lines.
+fn write_config(dir: &Path, src: &Path) -> anyhow::Result<()> {
+    let path = dir.join(".cached-ninja/config");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut text: String = old
+        .lines()
+        .filter(|l| l.split_once('=').is_none_or(|(k, _)| k.trim() != "src-root"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!("src-root = {}\n", src.display()));
+    if text != old {
+        write_atomic(&path, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes a file atomically: a temporary file in the same directory, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.cn-tmp.{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+}

@@ -1,0 +1,187 @@
+//! `cached-ninja.toml`, the one place for policy (DESIGN §5). This is the part `generate`
+//! and `build` read: split DWARF, the local cache's location and size, and rules that match
+//! outputs by glob to keep them out of the cache. Unknown keys are an error naming the file,
+//! so a typo never silently changes nothing.
+//!
+//! ```toml
+//! split_dwarf = true        # compiles with -g also get -gsplit-dwarf (and -gdwarf-4)
+//! dwarf = 4                 # 5: leave the DWARF version alone (lldb users, DESIGN §6)
+//! [cache]
+//! dir = "/var/cache/cn"     # relative paths are relative to this file's directory
+//! size = "20G"
+//! [[rule]]
+//! glob = "src/generated/**" # output paths, as the build files name them
+//! cache = false
+//! ```
+//!
+//! Where it is found: `--policy FILE`, else `<objdir>/cached-ninja.toml`, else
+//! `<source root>/cached-ninja.toml`; none means the defaults (no split DWARF, the launcher's
+//! own cache location and size, everything cached).
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// File name looked for in the object and source directories.
+pub const FILE_NAME: &str = "cached-ninja.toml";
+
+/// The policy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Compiles with debug info use split DWARF.
+    #[serde(default)]
+    pub split_dwarf: bool,
+    /// DWARF version forced with split DWARF (4, the default, or 5: leave it alone).
+    pub dwarf: Option<u8>,
+    /// The local cache.
+    #[serde(default)]
+    pub cache: CachePolicy,
+    /// Rules by output glob, first match wins.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<Rule>,
+    /// The file it was read from (`None`: defaults).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// `[cache]`: the local cache.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CachePolicy {
+    /// Its directory (default: the launcher's, `$XDG_CACHE_HOME/cached-ninja`).
+    pub dir: Option<PathBuf>,
+    /// Its size cap, e.g. `10G` (default: the launcher's).
+    pub size: Option<String>,
+}
+
+/// `[[rule]]`: what to do with outputs matching a glob.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Glob over output paths: `*` and `?` stay within a path component, `**` spans any.
+    pub glob: String,
+    /// `false`: the edge runs as the generator wrote it, without the launcher.
+    pub cache: Option<bool>,
+}
+
+impl Policy {
+    /// Reads `path`.
+    pub fn read(path: &Path) -> anyhow::Result<Policy> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read policy file {}", path.display()))?;
+        let mut p: Policy = toml::from_str(&text)
+            .with_context(|| format!("invalid policy file {}", path.display()))?;
+        if let Some(v) = p.dwarf {
+            if v != 4 && v != 5 {
+                bail!("invalid policy file {}: dwarf = {v}: must be 4 or 5", path.display());
+            }
+        }
+        if let Some(size) = &p.cache.size {
+            if !valid_size(size) {
+                bail!(
+                    "invalid policy file {}: cache.size = {size:?}: expected a number with an optional K, M, G or T suffix",
+                    path.display()
+                );
+            }
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if let Some(d) = &mut p.cache.dir {
+            if d.is_relative() {
+                *d = dir.join(&*d);
+            }
+        }
+        p.source = Some(path.to_path_buf());
+        Ok(p)
+    }
+
+    /// The policy for an object directory: `explicit`, else the first `cached-ninja.toml`
+    /// found in `objdir` then `src_root`, else the defaults.
+    pub fn find(explicit: Option<&Path>, objdir: &Path, src_root: Option<&Path>) -> anyhow::Result<Policy> {
+        if let Some(p) = explicit {
+            return Policy::read(p);
+        }
+        for dir in std::iter::once(objdir).chain(src_root) {
+            let p = dir.join(FILE_NAME);
+            if p.is_file() {
+                return Policy::read(&p);
+            }
+        }
+        Ok(Policy::default())
+    }
+
+    /// Whether an output (path as the manifest names it) goes through the cache.
+    pub fn cached(&self, output: &[u8]) -> bool {
+        let Ok(out) = std::str::from_utf8(output) else {
+            return true;
+        };
+        for r in &self.rules {
+            if glob_match(r.glob.as_bytes(), out.as_bytes()) {
+                return r.cache.unwrap_or(true);
+            }
+        }
+        true
+    }
+
+    /// Flags added to compiles that produce debug info.
+    pub fn debug_flags(&self) -> Vec<&'static str> {
+        if !self.split_dwarf {
+            return Vec::new();
+        }
+        match self.dwarf {
+            Some(5) => vec!["-gsplit-dwarf"],
+            _ => vec!["-gsplit-dwarf", "-gdwarf-4"],
+        }
+    }
+}
+
+fn valid_size(s: &str) -> bool {
+    let digits = s.trim_end_matches(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't']);
+    !digits.is_empty() && digits.len() + 1 >= s.len() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Glob match: `**` any bytes (across `/`), `*` any bytes but `/`, `?` one byte but `/`.
+pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
+    match pat.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) if rest.first() == Some(&b'*') => {
+            let mut rest = &rest[1..];
+            // `**/` also matches no directory at all.
+            if rest.first() == Some(&b'/') && glob_match(&rest[1..], s) {
+                return true;
+            }
+            if rest.first() == Some(&b'/') {
+                rest = &rest[1..];
+                return (0..=s.len()).any(|i| (i == 0 || s[i - 1] == b'/') && glob_match(rest, &s[i..]));
+            }
+            (0..=s.len()).any(|i| glob_match(rest, &s[i..]))
+        }
+        Some((b'*', rest)) => (0..=s.len())
+            .take_while(|&i| i == 0 || s[i - 1] != b'/')
+            .any(|i| glob_match(rest, &s[i..])),
+        Some((b'?', rest)) => s.first().is_some_and(|&c| c != b'/') && glob_match(rest, &s[1..]),
+        Some((&c, rest)) => s.first() == Some(&c) && glob_match(rest, &s[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        let m = |p: &str, s: &str| glob_match(p.as_bytes(), s.as_bytes());
+        assert!(m("src/**", "src/a/b.o"));
+        assert!(m("**/gen_*.o", "x/y/gen_a.o"));
+        assert!(m("**/gen_*.o", "gen_a.o"));
+        assert!(!m("*.o", "a/b.o"));
+        assert!(m("lib?.o", "liba.o"));
+        assert!(!m("src/*.o", "src/a/b.o"));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let e = toml::from_str::<super::Policy>("splitdwarf = true").unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+}

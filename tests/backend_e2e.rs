@@ -1,0 +1,235 @@
+//! End-to-end tests of the cached-ninja backend (issue 4): `configure`, `generate`, `build` and
+//! `demo` on the example project (`examples/shapes`) with real CMake, Meson, Ninja and gcc, and
+//! on libgit2.
+//!
+//! Every test has its own temporary space and its own cache (`CACHED_NINJA_CACHE_DIR`).
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use support::{cached_ninja, copy_tree, repo_root, require_tool, run, run_ok, TestSpace};
+
+/// The generators the example project supports.
+#[derive(Clone, Copy, Debug)]
+enum Gen {
+    Cmake,
+    Meson,
+}
+
+impl Gen {
+    /// The generator command configuring `src` into `obj`.
+    fn command(self, src: &Path, obj: &Path) -> Vec<String> {
+        let s = src.display().to_string();
+        let o = obj.display().to_string();
+        match self {
+            Gen::Cmake => {
+                require_tool("cmake", "cmake");
+                vec!["cmake".into(), "-G".into(), "Ninja".into(), "-S".into(), s, "-B".into(), o, "-DCMAKE_BUILD_TYPE=Debug".into()]
+            }
+            Gen::Meson => {
+                require_tool("meson", "meson");
+                vec!["meson".into(), "setup".into(), "--buildtype=debug".into(), o, s]
+            }
+        }
+    }
+}
+
+/// A command with the test's own cache.
+fn cmd(program: impl AsRef<std::ffi::OsStr>, cache: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.env("CACHED_NINJA_CACHE_DIR", cache);
+    c
+}
+
+/// `cached-ninja configure --enable-build-backend=BACKEND --objdir OBJ -- <generator>`.
+fn configure(backend: &str, gen: Gen, src: &Path, obj: &Path, cache: &Path) {
+    run_ok(
+        cmd(cached_ninja(), cache)
+            .arg("configure")
+            .arg(format!("--enable-build-backend={backend}"))
+            .arg("--objdir")
+            .arg(obj)
+            .arg("--")
+            .args(gen.command(src, obj)),
+    );
+}
+
+/// Runs ninja in `obj` and returns the descriptions of the edges it ran, sorted.
+fn ninja(obj: &Path, cache: &Path) -> Vec<String> {
+    require_tool("ninja", "ninja-build");
+    let out = run_ok(cmd("ninja", cache).arg("-C").arg(obj).arg("-j2"));
+    let mut ran: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix('[').and_then(|l| l.split_once("] ")).map(|(_, d)| d.to_string()))
+        .collect();
+    ran.sort();
+    ran
+}
+
+/// (hits, misses) of an object directory's launcher stats.
+fn hits_misses(obj: &Path) -> (u64, u64) {
+    let out = run_ok(Command::new(cached_ninja()).args(["stats", "--json", "-C"]).arg(obj));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
+    (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
+}
+
+/// `ninja -t commands` in `obj`, with the object directory's path replaced by `OBJ`.
+fn commands(obj: &Path) -> Vec<String> {
+    let out = run_ok(Command::new("ninja").arg("-C").arg(obj).args(["-t", "commands"]));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.replace(&obj.display().to_string(), "OBJ"))
+        .collect()
+}
+
+/// The launcher prefix and regenerate hook of a rewritten command taken away.
+fn unrewrite(line: &str) -> String {
+    let exe = cached_ninja().display().to_string();
+    let prefix = format!("{exe} cc -- ");
+    if let Some(rest) = line.strip_prefix(&prefix) {
+        return rest.to_string();
+    }
+    let hook = format!(" ) && {exe} generate -q");
+    if let Some(inner) = line.strip_prefix("( ").and_then(|l| l.strip_suffix(&hook)) {
+        return inner.to_string();
+    }
+    line.to_string()
+}
+
+/// The example project in a fresh space: configure plain and cached, compare, build, touch
+/// one file, rebuild, then build again at another path from the same cache.
+fn example_scenario(gen: Gen) {
+    let space = TestSpace::new();
+    let root = space.path();
+    let src = root.join("src");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let cache = root.join("cache");
+    let (plain, cached) = (root.join("plain"), root.join("cached"));
+    configure("ninja", gen, &src, &plain, &cache);
+    configure("cached-ninja", gen, &src, &cached, &cache);
+
+    // Commands differ only by the launcher prefix (and the hook on the generator edge).
+    let before = commands(&plain);
+    let after = commands(&cached);
+    let prefixed = after.iter().filter(|l| l.contains(" cc -- ")).count();
+    assert_eq!(prefixed, 5, "five compiles go through the launcher:\n{after:#?}");
+    let after: Vec<String> = after.iter().map(|l| unrewrite(l)).collect();
+    assert_eq!(before, after);
+
+    // First build: the same edges; every compile a miss.
+    assert_eq!(ninja(&plain, &cache), ninja(&cached, &cache));
+    assert_eq!(hits_misses(&cached), (0, 5));
+    let run_shapes = |obj: &Path| run_ok(&mut Command::new(obj.join("shapes"))).stdout;
+    assert_eq!(run_shapes(&plain), run_shapes(&cached));
+
+    // Touch one file: exactly the edges plain Ninja runs, and only that one compiles.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let touched = src.join("geom/rect.c");
+    let text = std::fs::read_to_string(&touched).unwrap();
+    std::fs::write(&touched, format!("{text}/* touched */\n")).unwrap();
+    run_ok(Command::new(cached_ninja()).args(["stats", "--zero", "-C"]).arg(&cached));
+    let plain_ran = ninja(&plain, &cache);
+    let cached_ran = ninja(&cached, &cache);
+    assert_eq!(plain_ran, cached_ran);
+    assert!(cached_ran.iter().any(|d| d.contains("rect.c")), "{cached_ran:?}");
+    assert_eq!(hits_misses(&cached), (0, 1));
+    assert_eq!(ninja(&cached, &cache), Vec::<String>::new(), "then nothing to do");
+
+    // Another checkout and object directory at another path (same layout, as a developer's
+    // machine would have): every compile is a hit.
+    let other_src = root.join("elsewhere/src");
+    copy_tree(&src, &other_src);
+    let other = root.join("elsewhere/obj");
+    configure("cached-ninja", gen, &other_src, &other, &cache);
+    ninja(&other, &cache);
+    assert_eq!(hits_misses(&other), (5, 0));
+    assert_eq!(run_shapes(&other), run_shapes(&plain));
+}
+
+#[test]
+fn cmake_example_commands_edges_and_hits() {
+    example_scenario(Gen::Cmake);
+}
+
+#[test]
+fn meson_example_commands_edges_and_hits() {
+    example_scenario(Gen::Meson);
+}
+
+/// Generating twice changes nothing; the generator's re-run edge applies the rewrite again.
+fn idempotent_and_regenerated(gen: Gen, touch: &str) {
+    let space = TestSpace::new();
+    let root = space.path();
+    let src = root.join("src");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let cache = root.join("cache");
+    let obj = root.join("obj");
+    configure("cached-ninja", gen, &src, &obj, &cache);
+    let top = obj.join("build.ninja");
+    let snapshot = |p: &Path| (std::fs::read(p).unwrap(), std::fs::metadata(p).unwrap().modified().unwrap());
+    let first = snapshot(&top);
+    let out = run_ok(cmd(cached_ninja(), &cache).arg("generate").arg("-C").arg(&obj));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("up to date"));
+    assert_eq!(snapshot(&top), first, "second generate changed build.ninja");
+    ninja(&obj, &cache);
+
+    // Make the generator regenerate build.ninja: the rewrite must come back by itself.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let f = src.join(touch);
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, format!("{text}\n# touched\n")).unwrap();
+    ninja(&obj, &cache);
+    let again = std::fs::read(&top).unwrap();
+    assert!(again.starts_with(b"# cached-ninja generate: rewritten"), "not rewritten after regenerate");
+    assert_eq!(commands(&obj).iter().filter(|l| l.contains(" cc -- ")).count(), 5);
+    assert_eq!(ninja(&obj, &cache), Vec::<String>::new(), "no-op after regenerate");
+}
+
+#[test]
+fn cmake_generate_is_idempotent_and_survives_regeneration() {
+    idempotent_and_regenerated(Gen::Cmake, "CMakeLists.txt");
+}
+
+#[test]
+fn meson_generate_is_idempotent_and_survives_regeneration() {
+    idempotent_and_regenerated(Gen::Meson, "meson.build");
+}
+
+#[test]
+fn unknown_backend_is_an_error_listing_the_valid_ones() {
+    let out = run(Command::new(cached_ninja()).args(["configure", "--enable-build-backend=make", "--", "true"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'make'") && err.contains("cached-ninja") && err.contains("ninja"), "{err}");
+}
+
+#[test]
+fn cmake_without_ninja_generator_is_refused() {
+    let out = run(Command::new(cached_ninja()).args(["configure", "--enable-build-backend=cached-ninja", "--", "cmake", "-S", "x", "-B", "y"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CMake needs -G Ninja"));
+}
+
+#[test]
+fn policy_keeps_globbed_outputs_out_of_the_cache() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let src = root.join("src");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    std::fs::write(src.join("cached-ninja.toml"), "split_dwarf = true\n[[rule]]\nglob = \"**/rect.c.o\"\ncache = false\n").unwrap();
+    let cache = root.join("cache");
+    let obj = root.join("obj");
+    configure("cached-ninja", Gen::Cmake, &src, &obj, &cache);
+    let cmds = commands(&obj);
+    let rect = cmds.iter().find(|l| l.contains("rect.c.o -c")).unwrap();
+    assert!(!rect.contains(" cc -- "), "{rect}");
+    let circle = cmds.iter().find(|l| l.contains("circle.c.o -c")).unwrap();
+    assert!(circle.contains(" cc -- ") && circle.ends_with(" -gsplit-dwarf -gdwarf-4"), "{circle}");
+
+    std::fs::write(src.join("cached-ninja.toml"), "splitdwarf = true\n").unwrap();
+    let out = run(cmd(cached_ninja(), &cache).arg("generate").arg("-C").arg(&obj));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cached-ninja.toml") && err.contains("splitdwarf"), "{err}");
+}
