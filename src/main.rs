@@ -1,6 +1,8 @@
 //! `cached-ninja`: the command-line front of the build accelerator (see ../shared/DESIGN.md §2).
 
 mod cmd;
+mod jobserver;
+mod launcher;
 mod policy;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +41,8 @@ enum Command {
     Configure(cmd::configure::ConfigureArgs),
     /// Build the example project as CI would, then as a developer would, reusing CI's objects.
     Demo(cmd::demo::DemoArgs),
+    /// Run Ninja on the rewritten files: compiles limited to the CPU count, progress, summary.
+    Build(cmd::build::BuildArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => cmd::generate::run(a),
         Command::Configure(a) => cmd::configure::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Build(a) => cmd::build::run(a),
     };
     match result {
         Ok(code) => code,

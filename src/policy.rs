@@ -74,7 +74,10 @@ impl Policy {
             .with_context(|| format!("invalid policy file {}", path.display()))?;
         if let Some(v) = p.dwarf {
             if v != 4 && v != 5 {
-                bail!("invalid policy file {}: dwarf = {v}: must be 4 or 5", path.display());
+                bail!(
+                    "invalid policy file {}: dwarf = {v}: must be 4 or 5",
+                    path.display()
+                );
             }
         }
         if let Some(size) = &p.cache.size {
@@ -97,7 +100,11 @@ impl Policy {
 
     /// The policy for an object directory: `explicit`, else the first `cached-ninja.toml`
     /// found in `objdir` then `src_root`, else the defaults.
-    pub fn find(explicit: Option<&Path>, objdir: &Path, src_root: Option<&Path>) -> anyhow::Result<Policy> {
+    pub fn find(
+        explicit: Option<&Path>,
+        objdir: &Path,
+        src_root: Option<&Path>,
+    ) -> anyhow::Result<Policy> {
         if let Some(p) = explicit {
             return Policy::read(p);
         }
@@ -152,7 +159,8 @@ pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
             }
             if rest.first() == Some(&b'/') {
                 rest = &rest[1..];
-                return (0..=s.len()).any(|i| (i == 0 || s[i - 1] == b'/') && glob_match(rest, &s[i..]));
+                return (0..=s.len())
+                    .any(|i| (i == 0 || s[i - 1] == b'/') && glob_match(rest, &s[i..]));
             }
             (0..=s.len()).any(|i| glob_match(rest, &s[i..]))
         }

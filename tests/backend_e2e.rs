@@ -25,11 +25,26 @@ impl Gen {
         match self {
             Gen::Cmake => {
                 require_tool("cmake", "cmake");
-                vec!["cmake".into(), "-G".into(), "Ninja".into(), "-S".into(), s, "-B".into(), o, "-DCMAKE_BUILD_TYPE=Debug".into()]
+                vec![
+                    "cmake".into(),
+                    "-G".into(),
+                    "Ninja".into(),
+                    "-S".into(),
+                    s,
+                    "-B".into(),
+                    o,
+                    "-DCMAKE_BUILD_TYPE=Debug".into(),
+                ]
             }
             Gen::Meson => {
                 require_tool("meson", "meson");
-                vec!["meson".into(), "setup".into(), "--buildtype=debug".into(), o, s]
+                vec![
+                    "meson".into(),
+                    "setup".into(),
+                    "--buildtype=debug".into(),
+                    o,
+                    s,
+                ]
             }
         }
     }
@@ -61,7 +76,11 @@ fn ninja(obj: &Path, cache: &Path) -> Vec<String> {
     let out = run_ok(cmd("ninja", cache).arg("-C").arg(obj).arg("-j2"));
     let mut ran: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| l.strip_prefix('[').and_then(|l| l.split_once("] ")).map(|(_, d)| d.to_string()))
+        .filter_map(|l| {
+            l.strip_prefix('[')
+                .and_then(|l| l.split_once("] "))
+                .map(|(_, d)| d.to_string())
+        })
         .collect();
     ran.sort();
     ran
@@ -69,14 +88,23 @@ fn ninja(obj: &Path, cache: &Path) -> Vec<String> {
 
 /// (hits, misses) of an object directory's launcher stats.
 fn hits_misses(obj: &Path) -> (u64, u64) {
-    let out = run_ok(Command::new(cached_ninja()).args(["stats", "--json", "-C"]).arg(obj));
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "--json", "-C"])
+            .arg(obj),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
     (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
 }
 
 /// `ninja -t commands` in `obj`, with the object directory's path replaced by `OBJ`.
 fn commands(obj: &Path) -> Vec<String> {
-    let out = run_ok(Command::new("ninja").arg("-C").arg(obj).args(["-t", "commands"]));
+    let out = run_ok(
+        Command::new("ninja")
+            .arg("-C")
+            .arg(obj)
+            .args(["-t", "commands"]),
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| l.replace(&obj.display().to_string(), "OBJ"))
@@ -113,7 +141,10 @@ fn example_scenario(gen: Gen) {
     let before = commands(&plain);
     let after = commands(&cached);
     let prefixed = after.iter().filter(|l| l.contains(" cc -- ")).count();
-    assert_eq!(prefixed, 5, "five compiles go through the launcher:\n{after:#?}");
+    assert_eq!(
+        prefixed, 5,
+        "five compiles go through the launcher:\n{after:#?}"
+    );
     let after: Vec<String> = after.iter().map(|l| unrewrite(l)).collect();
     assert_eq!(before, after);
 
@@ -128,13 +159,24 @@ fn example_scenario(gen: Gen) {
     let touched = src.join("geom/rect.c");
     let text = std::fs::read_to_string(&touched).unwrap();
     std::fs::write(&touched, format!("{text}/* touched */\n")).unwrap();
-    run_ok(Command::new(cached_ninja()).args(["stats", "--zero", "-C"]).arg(&cached));
+    run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "--zero", "-C"])
+            .arg(&cached),
+    );
     let plain_ran = ninja(&plain, &cache);
     let cached_ran = ninja(&cached, &cache);
     assert_eq!(plain_ran, cached_ran);
-    assert!(cached_ran.iter().any(|d| d.contains("rect.c")), "{cached_ran:?}");
+    assert!(
+        cached_ran.iter().any(|d| d.contains("rect.c")),
+        "{cached_ran:?}"
+    );
     assert_eq!(hits_misses(&cached), (0, 1));
-    assert_eq!(ninja(&cached, &cache), Vec::<String>::new(), "then nothing to do");
+    assert_eq!(
+        ninja(&cached, &cache),
+        Vec::<String>::new(),
+        "then nothing to do"
+    );
 
     // Another checkout and object directory at another path (same layout, as a developer's
     // machine would have): every compile is a hit.
@@ -167,9 +209,19 @@ fn idempotent_and_regenerated(gen: Gen, touch: &str) {
     let obj = root.join("obj");
     configure("cached-ninja", gen, &src, &obj, &cache);
     let top = obj.join("build.ninja");
-    let snapshot = |p: &Path| (std::fs::read(p).unwrap(), std::fs::metadata(p).unwrap().modified().unwrap());
+    let snapshot = |p: &Path| {
+        (
+            std::fs::read(p).unwrap(),
+            std::fs::metadata(p).unwrap().modified().unwrap(),
+        )
+    };
     let first = snapshot(&top);
-    let out = run_ok(cmd(cached_ninja(), &cache).arg("generate").arg("-C").arg(&obj));
+    let out = run_ok(
+        cmd(cached_ninja(), &cache)
+            .arg("generate")
+            .arg("-C")
+            .arg(&obj),
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("up to date"));
     assert_eq!(snapshot(&top), first, "second generate changed build.ninja");
     ninja(&obj, &cache);
@@ -181,9 +233,22 @@ fn idempotent_and_regenerated(gen: Gen, touch: &str) {
     std::fs::write(&f, format!("{text}\n# touched\n")).unwrap();
     ninja(&obj, &cache);
     let again = std::fs::read(&top).unwrap();
-    assert!(again.starts_with(b"# cached-ninja generate: rewritten"), "not rewritten after regenerate");
-    assert_eq!(commands(&obj).iter().filter(|l| l.contains(" cc -- ")).count(), 5);
-    assert_eq!(ninja(&obj, &cache), Vec::<String>::new(), "no-op after regenerate");
+    assert!(
+        again.starts_with(b"# cached-ninja generate: rewritten"),
+        "not rewritten after regenerate"
+    );
+    assert_eq!(
+        commands(&obj)
+            .iter()
+            .filter(|l| l.contains(" cc -- "))
+            .count(),
+        5
+    );
+    assert_eq!(
+        ninja(&obj, &cache),
+        Vec::<String>::new(),
+        "no-op after regenerate"
+    );
 }
 
 #[test]
@@ -198,15 +263,32 @@ fn meson_generate_is_idempotent_and_survives_regeneration() {
 
 #[test]
 fn unknown_backend_is_an_error_listing_the_valid_ones() {
-    let out = run(Command::new(cached_ninja()).args(["configure", "--enable-build-backend=make", "--", "true"]));
+    let out = run(Command::new(cached_ninja()).args([
+        "configure",
+        "--enable-build-backend=make",
+        "--",
+        "true",
+    ]));
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("'make'") && err.contains("cached-ninja") && err.contains("ninja"), "{err}");
+    assert!(
+        err.contains("'make'") && err.contains("cached-ninja") && err.contains("ninja"),
+        "{err}"
+    );
 }
 
 #[test]
 fn cmake_without_ninja_generator_is_refused() {
-    let out = run(Command::new(cached_ninja()).args(["configure", "--enable-build-backend=cached-ninja", "--", "cmake", "-S", "x", "-B", "y"]));
+    let out = run(Command::new(cached_ninja()).args([
+        "configure",
+        "--enable-build-backend=cached-ninja",
+        "--",
+        "cmake",
+        "-S",
+        "x",
+        "-B",
+        "y",
+    ]));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("CMake needs -G Ninja"));
 }
@@ -217,7 +299,11 @@ fn policy_keeps_globbed_outputs_out_of_the_cache() {
     let root = space.path();
     let src = root.join("src");
     copy_tree(&repo_root().join("examples/shapes"), &src);
-    std::fs::write(src.join("cached-ninja.toml"), "split_dwarf = true\n[[rule]]\nglob = \"**/rect.c.o\"\ncache = false\n").unwrap();
+    std::fs::write(
+        src.join("cached-ninja.toml"),
+        "split_dwarf = true\n[[rule]]\nglob = \"**/rect.c.o\"\ncache = false\n",
+    )
+    .unwrap();
     let cache = root.join("cache");
     let obj = root.join("obj");
     configure("cached-ninja", Gen::Cmake, &src, &obj, &cache);
@@ -225,11 +311,299 @@ fn policy_keeps_globbed_outputs_out_of_the_cache() {
     let rect = cmds.iter().find(|l| l.contains("rect.c.o -c")).unwrap();
     assert!(!rect.contains(" cc -- "), "{rect}");
     let circle = cmds.iter().find(|l| l.contains("circle.c.o -c")).unwrap();
-    assert!(circle.contains(" cc -- ") && circle.ends_with(" -gsplit-dwarf -gdwarf-4"), "{circle}");
+    assert!(
+        circle.contains(" cc -- ") && circle.ends_with(" -gsplit-dwarf -gdwarf-4"),
+        "{circle}"
+    );
 
     std::fs::write(src.join("cached-ninja.toml"), "splitdwarf = true\n").unwrap();
-    let out = run(cmd(cached_ninja(), &cache).arg("generate").arg("-C").arg(&obj));
+    let out = run(cmd(cached_ninja(), &cache)
+        .arg("generate")
+        .arg("-C")
+        .arg(&obj));
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cached-ninja.toml") && err.contains("splitdwarf"), "{err}");
+    assert!(
+        err.contains("cached-ninja.toml") && err.contains("splitdwarf"),
+        "{err}"
+    );
+}
+
+/// The example configured with the `ninja` generator (gen-ninja.sh) into `root/obj`, with
+/// `CC`/`CXX` from `compilers` if given.
+fn configure_plain_generator(
+    root: &Path,
+    cache: &Path,
+    compilers: Option<(&Path, &Path)>,
+) -> std::path::PathBuf {
+    let src = root.join("src");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let obj = root.join("obj");
+    std::fs::create_dir_all(&obj).unwrap();
+    let mut c = cmd("sh", cache);
+    c.arg(src.join("configure"))
+        .arg("--with-generator=ninja")
+        .current_dir(&obj)
+        .env("CACHED_NINJA", cached_ninja());
+    if let Some((cc, cxx)) = compilers {
+        c.env("CC", cc).env("CXX", cxx);
+    }
+    run_ok(&mut c);
+    obj
+}
+
+#[test]
+fn build_prints_plain_lines_and_a_summary_when_not_a_terminal() {
+    require_tool("ninja", "ninja-build");
+    let space = TestSpace::new();
+    let cache = space.path().join("cache");
+    let obj = configure_plain_generator(space.path(), &cache, None);
+    let out = run_ok(cmd(cached_ninja(), &cache).args(["build", "-C"]).arg(&obj));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[1/8] ") && err.contains("[8/8] LINK shapes"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cached-ninja build: 8/8 edges run; 0 hits, 5 compiled, 0 uncacheable"),
+        "{err}"
+    );
+    let out = run_ok(cmd(cached_ninja(), &cache).args(["build", "-C"]).arg(&obj));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0/0 edges run; 0 hits, 0 compiled"));
+}
+
+/// A compiler wrapper that records how many compiles run at once, then runs gcc/g++.
+fn counting_compiler(dir: &Path, name: &str, real: &str, runs: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    let script = format!(
+        "#!/bin/sh\ncase \" $* \" in *\" -c \"*) ;; *) exec {real} \"$@\" ;; esac\ncase \" $* \" in *\" -E \"*) exec {real} \"$@\" ;; esac\nmkdir {runs}/run.$$\nls {runs} | wc -l > {runs}.seen.$$\nsleep 0.4\n{real} \"$@\"; rc=$?\nrmdir {runs}/run.$$\nexit $rc\n",
+        runs = runs.display()
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The most compiles seen running at once.
+fn max_seen(runs: &Path) -> usize {
+    let parent = runs.parent().unwrap();
+    let prefix = format!("{}.seen.", runs.file_name().unwrap().to_string_lossy());
+    std::fs::read_dir(parent)
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&prefix)
+                .then(|| std::fs::read_to_string(e.path()).ok())?
+        })
+        .filter_map(|t| t.trim().parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn build_runs_no_more_compilers_than_tokens() {
+    require_tool("ninja", "ninja-build");
+    require_tool("gcc", "gcc");
+    require_tool("g++", "g++");
+    for (tokens, expect_max) in [(1usize, 1usize), (3, 3)] {
+        let space = TestSpace::new();
+        let root = space.path();
+        let cache = root.join("cache");
+        let runs = root.join("runs");
+        std::fs::create_dir_all(&runs).unwrap();
+        let cc = counting_compiler(&root.join("bin"), "cc", "gcc", &runs);
+        let cxx = counting_compiler(&root.join("bin"), "c++", "g++", &runs);
+        let obj = configure_plain_generator(root, &cache, Some((&cc, &cxx)));
+        run_ok(
+            cmd(cached_ninja(), &cache)
+                .args(["build", "--ninja-jobs", "8", "-j"])
+                .arg(tokens.to_string())
+                .arg("-C")
+                .arg(&obj),
+        );
+        let seen = max_seen(&runs);
+        assert!(
+            seen >= 1 && seen <= expect_max,
+            "{tokens} tokens: {seen} compilers at once"
+        );
+        if tokens == 3 {
+            assert!(
+                seen >= 2,
+                "the wrapper must see parallel compiles when tokens allow ({seen})"
+            );
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_the_next_build_resumes() {
+    use std::os::unix::process::CommandExt;
+    require_tool("ninja", "ninja-build");
+    let space = TestSpace::new();
+    let cache = space.path().join("cache");
+    let obj = configure_plain_generator(space.path(), &cache, None);
+    let child = cmd(cached_ninja(), &cache)
+        .args(["build", "-j", "2", "-C"])
+        .arg(&obj)
+        .env("CACHED_NINJA_TEST_STALL_INSERT_MS", "3000")
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: signals the process group of the child we just started.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    // No partial object: every object left is a whole ELF file.
+    for dir in ["geom", "report", "app"] {
+        for e in std::fs::read_dir(obj.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "o") {
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    bytes.starts_with(b"\x7fELF") && bytes.len() > 64,
+                    "partial object {}",
+                    p.display()
+                );
+            }
+        }
+    }
+    // The next build resumes and gives the right program; a third build in a fresh
+    // directory from the same cache gives it too (no corrupt entry).
+    run_ok(cmd(cached_ninja(), &cache).args(["build", "-C"]).arg(&obj));
+    let expect = "circle r=1   area    3.142  perimeter    6.283\nrect 2x3     area    6.000  perimeter   10.000\n";
+    assert_eq!(
+        String::from_utf8_lossy(&run_ok(&mut Command::new(obj.join("shapes"))).stdout),
+        expect
+    );
+    let again = TestSpace::new();
+    let obj2 = configure_plain_generator(again.path(), &cache, None);
+    run_ok(cmd(cached_ninja(), &cache).args(["build", "-C"]).arg(&obj2));
+    assert_eq!(
+        String::from_utf8_lossy(&run_ok(&mut Command::new(obj2.join("shapes"))).stdout),
+        expect
+    );
+}
+
+#[test]
+fn demo_reuses_ci_objects_and_runs_the_program() {
+    require_tool("ninja", "ninja-build");
+    let space = TestSpace::new();
+    let work = space.path().join("demo");
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["demo", "--work"])
+            .arg(&work)
+            .env_remove("CACHED_NINJA_CACHE_DIR"),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("compiled 5 objects into the store"), "{text}");
+    assert!(
+        text.contains("reused 4 objects from the store, compiled 1 "),
+        "{text}"
+    );
+    assert!(
+        text.contains("(developer build)"),
+        "the program's output:\n{text}"
+    );
+    assert!(work.join("store").is_dir(), "the demo's own store");
+    // A second run empties its work directory and does it again; a foreign one is refused.
+    run_ok(
+        Command::new(cached_ninja())
+            .args(["demo", "--work"])
+            .arg(&work),
+    );
+    let foreign = space.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("keep.txt"), "x").unwrap();
+    let out = run(Command::new(cached_ninja())
+        .args(["demo", "--work"])
+        .arg(&foreign));
+    assert!(!out.status.success() && foreign.join("keep.txt").exists());
+}
+
+/// libgit2 with CMake: plain and cached object directories built from one copy of the sources;
+/// after touching one file, the cached build runs exactly the edges plain Ninja runs and
+/// compiles only that file; a fresh object directory elsewhere then hits on every compile.
+#[test]
+fn libgit2_cmake_touch_one_file() {
+    require_tool("cmake", "cmake");
+    require_tool("ninja", "ninja-build");
+    let space = TestSpace::new();
+    let root = space.path();
+    let src = root.join("libgit2");
+    copy_tree(&support::third_party_src("libgit2"), &src);
+    let cache = root.join("cache");
+    let configure_libgit2 = |backend: &str, src: &Path, obj: &Path| {
+        run_ok(
+            cmd(cached_ninja(), &cache)
+                .arg("configure")
+                .arg(format!("--enable-build-backend={backend}"))
+                .arg("--objdir")
+                .arg(obj)
+                .args([
+                    "--",
+                    "cmake",
+                    "-G",
+                    "Ninja",
+                    "-DCMAKE_BUILD_TYPE=Debug",
+                    "-DBUILD_TESTS=OFF",
+                    "-S",
+                ])
+                .arg(src)
+                .arg("-B")
+                .arg(obj),
+        );
+    };
+    let (plain, cached) = (root.join("plain"), root.join("cached"));
+    configure_libgit2("ninja", &src, &plain);
+    configure_libgit2("cached-ninja", &src, &cached);
+    let before = commands(&plain);
+    let after: Vec<String> = commands(&cached).iter().map(|l| unrewrite(l)).collect();
+    assert_eq!(
+        before, after,
+        "ninja -t commands differs beyond the launcher prefix"
+    );
+
+    assert_eq!(ninja(&plain, &cache), ninja(&cached, &cache));
+    let (hits, misses) = hits_misses(&cached);
+    assert_eq!(hits, 0);
+    assert!(misses > 150, "{misses} compiles");
+
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let touched = src.join("src/libgit2/hashsig.c");
+    let text = std::fs::read_to_string(&touched).unwrap();
+    std::fs::write(&touched, format!("{text}\n/* touched */\n")).unwrap();
+    run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "--zero", "-C"])
+            .arg(&cached),
+    );
+    let plain_ran = ninja(&plain, &cache);
+    let cached_ran = ninja(&cached, &cache);
+    assert_eq!(plain_ran, cached_ran);
+    assert!(
+        cached_ran.iter().any(|d| d.contains("hashsig.c")),
+        "{cached_ran:?}"
+    );
+    assert_eq!(hits_misses(&cached), (0, 1));
+
+    let other_src = root.join("dev/libgit2");
+    copy_tree(&src, &other_src);
+    let other = root.join("dev/obj");
+    configure_libgit2("cached-ninja", &other_src, &other);
+    ninja(&other, &cache);
+    assert_eq!(hits_misses(&other), (misses, 0));
 }

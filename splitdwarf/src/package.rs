@@ -3,8 +3,14 @@
 //! Built on thorin-dwp (DWARF 4 GNU split DWARF and DWARF 5 packages). thorin reads through
 //! a [`thorin::Session`], which we implement over caller-supplied bytes: the library never
 //! opens a file. Inputs are decoded and checked in parallel (bundles decompressed, machines
-//! compared) before thorin merges them in order. thorin may panic on hostile input; the
-//! panic is caught and reported as [`Error::PackagePanic`] so that callers only see errors.
+//! compared) before thorin merges them in order, single-threaded (measured: merging partial
+//! packages built in parallel costs 80% of a full run, see BENCHMARKS.md "splitdwarf").
+//!
+//! thorin may panic on hostile input. The inputs it was seen to panic or over-allocate on
+//! while fuzzing are rejected beforehand (`check_input`, and the compressed-size check of
+//! `Elf::parse_any`); any other panic is caught and reported as [`Error::PackagePanic`], so
+//! callers only see errors. The package is streamed to the caller's writer
+//! ([`package_to`]) rather than held twice in memory.
 
 use std::collections::HashMap;
 use std::io;
@@ -24,7 +30,7 @@ use crate::error::{Error, Result};
 pub struct PackageInput<'a> {
     /// Name used in messages (usually the path).
     pub name: &'a str,
-    /// A `.dwo` file, an object with `.dwo` sections, or a [`crate::bundle`] of kind `Dwo`.
+    /// A `.dwo` file, an object with `.dwo` sections, or a [`mod@crate::bundle`] of kind `Dwo`.
     pub data: &'a [u8],
 }
 

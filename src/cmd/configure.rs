@@ -58,7 +58,10 @@ pub fn run(args: ConfigureArgs) -> anyhow::Result<ExitCode> {
         .status()
         .with_context(|| format!("cannot run the generator {}", program.to_string_lossy()))?;
     if !status.success() {
-        bail!("the generator {} failed ({status})", program.to_string_lossy());
+        bail!(
+            "the generator {} failed ({status})",
+            program.to_string_lossy()
+        );
     }
     let top = objdir.join("build.ninja");
     if !top.is_file() {
@@ -69,7 +72,10 @@ pub fn run(args: ConfigureArgs) -> anyhow::Result<ExitCode> {
     }
     match args.backend {
         Backend::Ninja => {
-            eprintln!("cached-ninja configure: backend ninja: {} left as generated", top.display());
+            eprintln!(
+                "cached-ninja configure: backend ninja: {} left as generated",
+                top.display()
+            );
         }
         Backend::CachedNinja => {
             generate::run(GenerateArgs {
@@ -86,7 +92,10 @@ pub fn run(args: ConfigureArgs) -> anyhow::Result<ExitCode> {
 
 /// Refuses generator commands that cannot give a rewritable build.ninja.
 fn check_generator(command: &[OsString]) -> anyhow::Result<()> {
-    let words: Vec<String> = command.iter().map(|w| w.to_string_lossy().into_owned()).collect();
+    let words: Vec<String> = command
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
     let Some(first) = words.first() else {
         bail!("no generator command after `--`");
     };

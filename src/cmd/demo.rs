@@ -28,18 +28,66 @@ pub struct DemoArgs {
 
 /// The example project, embedded: (path, contents, executable).
 const FILES: &[(&str, &str, bool)] = &[
-    ("configure", include_str!("../../examples/shapes/configure"), true),
-    ("gen-ninja.sh", include_str!("../../examples/shapes/gen-ninja.sh"), true),
-    ("build.ninja.in", include_str!("../../examples/shapes/build.ninja.in"), false),
-    ("CMakeLists.txt", include_str!("../../examples/shapes/CMakeLists.txt"), false),
-    ("meson.build", include_str!("../../examples/shapes/meson.build"), false),
-    ("geom/geom.h", include_str!("../../examples/shapes/geom/geom.h"), false),
-    ("geom/circle.c", include_str!("../../examples/shapes/geom/circle.c"), false),
-    ("geom/rect.c", include_str!("../../examples/shapes/geom/rect.c"), false),
-    ("report/report.hpp", include_str!("../../examples/shapes/report/report.hpp"), false),
-    ("report/shapes.cpp", include_str!("../../examples/shapes/report/shapes.cpp"), false),
-    ("report/format.cpp", include_str!("../../examples/shapes/report/format.cpp"), false),
-    ("app/main.cpp", include_str!("../../examples/shapes/app/main.cpp"), false),
+    (
+        "configure",
+        include_str!("../../examples/shapes/configure"),
+        true,
+    ),
+    (
+        "gen-ninja.sh",
+        include_str!("../../examples/shapes/gen-ninja.sh"),
+        true,
+    ),
+    (
+        "build.ninja.in",
+        include_str!("../../examples/shapes/build.ninja.in"),
+        false,
+    ),
+    (
+        "CMakeLists.txt",
+        include_str!("../../examples/shapes/CMakeLists.txt"),
+        false,
+    ),
+    (
+        "meson.build",
+        include_str!("../../examples/shapes/meson.build"),
+        false,
+    ),
+    (
+        "geom/geom.h",
+        include_str!("../../examples/shapes/geom/geom.h"),
+        false,
+    ),
+    (
+        "geom/circle.c",
+        include_str!("../../examples/shapes/geom/circle.c"),
+        false,
+    ),
+    (
+        "geom/rect.c",
+        include_str!("../../examples/shapes/geom/rect.c"),
+        false,
+    ),
+    (
+        "report/report.hpp",
+        include_str!("../../examples/shapes/report/report.hpp"),
+        false,
+    ),
+    (
+        "report/shapes.cpp",
+        include_str!("../../examples/shapes/report/shapes.cpp"),
+        false,
+    ),
+    (
+        "report/format.cpp",
+        include_str!("../../examples/shapes/report/format.cpp"),
+        false,
+    ),
+    (
+        "app/main.cpp",
+        include_str!("../../examples/shapes/app/main.cpp"),
+        false,
+    ),
 ];
 
 /// The file the developer changes, and how.
@@ -56,7 +104,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let work = prepare_work(&args.work)?;
     let store = work.join("store");
     let exe = std::env::current_exe().context("cannot find the cached-ninja executable")?;
-    println!("cached-ninja demo in {} (local store: {})", work.display(), store.display());
+    println!(
+        "cached-ninja demo in {} (local store: {})",
+        work.display(),
+        store.display()
+    );
 
     // 1. CI: build at one path, filling the store.
     let ci = work.join("ci");
@@ -74,7 +126,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // 2. Developer: another checkout, one file changed, a fresh object directory.
     let dev = work.join("dev");
     write_project(&dev.join("src"), true)?;
-    println!("\n== Developer build ({}): {CHANGED} changed, fresh object directory", dev.display());
+    println!(
+        "\n== Developer build ({}): {CHANGED} changed, fresh object directory",
+        dev.display()
+    );
     let t = Instant::now();
     build(&exe, &dev, &store)?;
     let s = BuildStats::read(&dev.join("obj"))?;
@@ -95,7 +150,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         bail!("{} failed ({status})", program.display());
     }
     if s.misses != 1 || s.hits < 4 {
-        bail!("expected 1 compile and 4 reused objects, got {} and {}", s.misses, s.hits);
+        bail!(
+            "expected 1 compile and 4 reused objects, got {} and {}",
+            s.misses,
+            s.hits
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -123,7 +182,8 @@ fn check_tools() -> anyhow::Result<()> {
 }
 
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
 }
 
 /// Empties (or creates) the work directory and returns its absolute path.
@@ -134,9 +194,13 @@ fn prepare_work(work: &Path) -> anyhow::Result<PathBuf> {
             .next()
             .is_none();
         if !empty && !work.join(MARK).exists() {
-            bail!("{} exists and is not a demo work directory: choose another with --work", work.display());
+            bail!(
+                "{} exists and is not a demo work directory: choose another with --work",
+                work.display()
+            );
         }
-        std::fs::remove_dir_all(work).with_context(|| format!("cannot empty {}", work.display()))?;
+        std::fs::remove_dir_all(work)
+            .with_context(|| format!("cannot empty {}", work.display()))?;
     }
     std::fs::create_dir_all(work).with_context(|| format!("cannot create {}", work.display()))?;
     std::fs::write(work.join(MARK), "")?;
@@ -169,7 +233,10 @@ fn build(exe: &Path, side: &Path, store: &Path) -> anyhow::Result<()> {
     let configure = side.join("src/configure");
     let status = Command::new("sh")
         .arg(&configure)
-        .args(["--enable-build-backend=cached-ninja", "--with-generator=ninja"])
+        .args([
+            "--enable-build-backend=cached-ninja",
+            "--with-generator=ninja",
+        ])
         .current_dir(&obj)
         .env("CACHED_NINJA", exe)
         .env("CACHED_NINJA_CACHE_DIR", store)

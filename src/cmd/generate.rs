@@ -124,13 +124,17 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
     let mut written = Vec::new();
     for (file, (_, original)) in out.iter().zip(&files) {
         let path = dir.join(bytes_to_path(&file.path));
-        let now = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let now =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         if now == file.text {
             continue;
         }
         if file.changed {
             let keep = original_copy(&dir, &file.path).with_context(|| {
-                format!("{}: cannot rewrite a file outside the object directory", path.display())
+                format!(
+                    "{}: cannot rewrite a file outside the object directory",
+                    path.display()
+                )
             })?;
             if std::fs::read(&keep).ok().as_deref() != Some(original.as_slice()) {
                 write_atomic(&keep, original)?;
@@ -151,7 +155,10 @@ fn options(args: &GenerateArgs, policy: &Policy) -> anyhow::Result<rewrite::Opti
     let exe = shell_quote(&exe.to_string_lossy());
     let mut launcher = String::new();
     if let Some(d) = &policy.cache.dir {
-        launcher.push_str(&format!("CACHED_NINJA_CACHE_DIR={} ", shell_quote(&d.to_string_lossy())));
+        launcher.push_str(&format!(
+            "CACHED_NINJA_CACHE_DIR={} ",
+            shell_quote(&d.to_string_lossy())
+        ));
     }
     if let Some(s) = &policy.cache.size {
         launcher.push_str(&format!("CACHED_NINJA_CACHE_SIZE={} ", shell_quote(s)));
@@ -159,11 +166,16 @@ fn options(args: &GenerateArgs, policy: &Policy) -> anyhow::Result<rewrite::Opti
     launcher.push_str(&format!("{exe} cc --"));
     let mut hook = format!("{exe} generate -q");
     if let Some(p) = &args.policy {
-        let p = p.canonicalize().with_context(|| format!("policy file {}", p.display()))?;
+        let p = p
+            .canonicalize()
+            .with_context(|| format!("policy file {}", p.display()))?;
         hook.push_str(&format!(" --policy {}", shell_quote(&p.to_string_lossy())));
     }
     if args.file != Path::new("build.ninja") {
-        hook.push_str(&format!(" -f {}", shell_quote(&args.file.to_string_lossy())));
+        hook.push_str(&format!(
+            " -f {}",
+            shell_quote(&args.file.to_string_lossy())
+        ));
     }
     static NEVER: fn(&[u8]) -> bool = |_| false;
     Ok(rewrite::Options {
@@ -188,11 +200,15 @@ fn original_text(dir: &Path, path: &[u8]) -> std::io::Result<Vec<u8>> {
             full.display()
         ))
     };
-    let keep = original_copy(dir, path).ok_or_else(|| broken("lies outside the object directory"))?;
+    let keep =
+        original_copy(dir, path).ok_or_else(|| broken("lies outside the object directory"))?;
     let original = std::fs::read(&keep)
         .map_err(|_| broken(&format!("its original {} is missing", keep.display())))?;
     if record::original_hash(&original) != hash {
-        return Err(broken(&format!("its original {} has changed", keep.display())));
+        return Err(broken(&format!(
+            "its original {} has changed",
+            keep.display()
+        )));
     }
     Ok(original)
 }
@@ -200,7 +216,10 @@ fn original_text(dir: &Path, path: &[u8]) -> std::io::Result<Vec<u8>> {
 /// Where the original of manifest file `path` is kept (`None` outside the object directory).
 fn original_copy(dir: &Path, path: &[u8]) -> Option<PathBuf> {
     let rel = bytes_to_path(path);
-    if !rel.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir)) {
+    if !rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
         return None;
     }
     Some(dir.join(".cached-ninja/original").join(rel))
@@ -238,7 +257,10 @@ fn write_config(dir: &Path, src: &Path) -> anyhow::Result<()> {
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     let mut text: String = old
         .lines()
-        .filter(|l| l.split_once('=').is_none_or(|(k, _)| k.trim() != "src-root"))
+        .filter(|l| {
+            l.split_once('=')
+                .map_or(true, |(k, _)| k.trim() != "src-root")
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     text.push_str(&format!("src-root = {}\n", src.display()));
@@ -251,8 +273,12 @@ fn write_config(dir: &Path, src: &Path) -> anyhow::Result<()> {
 /// Writes a file atomically: a temporary file in the same directory, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = parent.join(format!(".{name}.cn-tmp.{}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))

@@ -8,3 +8,4 @@ pub mod stats;
 pub mod generate;
 pub mod configure;
 pub mod demo;
+pub mod build;

@@ -339,11 +339,9 @@ fn map(path: &Path) -> Result<Input> {
     if len == 0 {
         return Ok(Input::Empty);
     }
-    // `populate` pre-faults the whole file in one go: every byte is read anyway, and it saves
-    // a page fault per 4 KiB of input.
     // SAFETY: the map is read-only; a concurrent writer could change the bytes under us, which
     // the parsers treat like any other hostile input (errors, never undefined reads).
-    let m = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
+    let m = unsafe { memmap2::Mmap::map(&file) }
         .with_context(|| format!("cannot map {}", path.display()))?;
     Ok(Input::Mapped(m))
 }

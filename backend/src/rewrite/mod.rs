@@ -137,7 +137,11 @@ struct Places {
 
 /// Rewrites the manifest whose files (in load order, original texts) are `files` and
 /// whose graph is `g`. `files[0]` is the top-level manifest.
-pub fn rewrite(g: &Graph, files: &[(Vec<u8>, Vec<u8>)], opts: &Options) -> Result<(Vec<File>, Report), RewriteError> {
+pub fn rewrite(
+    g: &Graph,
+    files: &[(Vec<u8>, Vec<u8>)],
+    opts: &Options,
+) -> Result<(Vec<File>, Report), RewriteError> {
     let places = locate(g, files)?;
     let top = files.first().map(|f| f.0.as_slice()).unwrap_or_default();
     let mut report = Report {
@@ -201,8 +205,8 @@ pub fn rewrite(g: &Graph, files: &[(Vec<u8>, Vec<u8>)], opts: &Options) -> Resul
         edits[file].push((at, len, twin_name(r, kind)));
     }
     for (r, kinds) in twin.iter().enumerate() {
-        for kind in 0..3 {
-            if kinds[kind] {
+        for (kind, &wanted) in kinds.iter().enumerate() {
+            if wanted {
                 let rid = RuleId(r as u32);
                 let (file, at) = places.rules[r];
                 let text = twin_rule(g, rid, &twin_name(rid, kind), kind, opts);
@@ -337,7 +341,10 @@ fn walk(
             Some(Statement::Rule(d)) => {
                 let r = places.rules.len();
                 if g.rules.get(r).map(|x| &*x.name) != Some(d.name) {
-                    return Err(mismatch(format!("rule {}", String::from_utf8_lossy(d.name))));
+                    return Err(mismatch(format!(
+                        "rule {}",
+                        String::from_utf8_lossy(d.name)
+                    )));
                 }
                 let name_at = d.name.as_ptr() as usize - base;
                 let line = text[..name_at]

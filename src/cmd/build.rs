@@ -1,0 +1,222 @@
+//! `cached-ninja build [-C DIR] [-j N] [TARGET…]`: runs Ninja on the rewritten files (DESIGN
+//! §1, §5) with more jobs than cores, while a GNU make jobserver with N tokens (default: the
+//! CPU count) lets at most N compilers run at once (`crate::jobserver`); hits and uncacheable
+//! commands take no token. Shows a live progress line (indicatif) on a terminal, plain lines
+//! otherwise, and ends with a summary from the launchers' stats (`fetch::stats`, zeroed at
+//! the start of each build).
+//!
+//! Ctrl-C: the terminal's SIGINT reaches Ninja and the launchers (one process group); we
+//! wait for Ninja, which stops the running commands and removes their outputs. Launchers
+//! write objects and cache entries atomically (temporary file + rename), so nothing partial
+//! is left, and the next build resumes where this one stopped.
+
+use crate::jobserver;
+use anyhow::{bail, Context};
+use backend::rewrite::{record, COMPILE_SUFFIX, FLAGS_SUFFIX};
+use clap::Args;
+use fetch::stats::{self, BuildStats};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Options of `cached-ninja build`.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The object directory (default: the current directory).
+    #[arg(short = 'C', value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Compilers running at once: the jobserver's CPU tokens (default: the CPU count).
+    #[arg(short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Ninja's own job count, for hits and downloads (default: 4 × N).
+    #[arg(long, value_name = "M")]
+    pub ninja_jobs: Option<usize>,
+    /// The ninja executable (default: `ninja` on PATH, or $NINJA).
+    #[arg(long, value_name = "PATH")]
+    pub ninja: Option<OsString>,
+    /// Targets to build (default: Ninja's defaults).
+    pub targets: Vec<OsString>,
+}
+
+/// Set by the SIGINT handler.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Status prefix we give Ninja (`NINJA_STATUS`), to tell status lines from output.
+const STATUS: &str = "\u{1}cn ";
+
+/// Runs `build`.
+pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().context("no current directory")?,
+    };
+    let top = dir.join("build.ninja");
+    let head = std::fs::read(&top).with_context(|| {
+        format!("cannot read {}: configure first (`cached-ninja configure --enable-build-backend=cached-ninja -- …`)", top.display())
+    })?;
+    if record::recorded_hash(&head).is_none() {
+        eprintln!(
+            "cached-ninja build: note: {} is not rewritten (plain Ninja): nothing will be cached; run `cached-ninja generate -C {}`",
+            top.display(),
+            dir.display()
+        );
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let tokens = args.jobs.unwrap_or(cpus).max(1);
+    let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4).max(1);
+    stats::zero(&dir).with_context(|| format!("cannot reset the stats of {}", dir.display()))?;
+
+    let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
+    let ninja = args
+        .ninja
+        .clone()
+        .or_else(|| std::env::var_os("NINJA"))
+        .unwrap_or_else(|| "ninja".into());
+    let mut cmd = Command::new(&ninja);
+    // Always an explicit -j: ninja 1.13 would otherwise join the jobserver itself and hold
+    // the tokens the launchers need.
+    cmd.current_dir(&dir)
+        .arg(format!("-j{ninja_jobs}"))
+        .args(&args.targets)
+        .env("NINJA_STATUS", format!("{STATUS}%f/%t] "))
+        .stdout(Stdio::piped());
+    jobserver::export(&server, &mut cmd);
+
+    // SAFETY: the handler only stores to an atomic. Children get the default disposition
+    // back at exec, so Ninja and the compilers still stop on Ctrl-C.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+    let start = Instant::now();
+    let started = SystemTime::now();
+    let mut child = cmd.spawn().with_context(|| {
+        format!(
+            "cannot run {} (install it: apt-get install -y ninja-build)",
+            ninja.to_string_lossy()
+        )
+    })?;
+    let stdout = child.stdout.take().context("ninja's stdout")?;
+    let (ran, total) = follow(stdout, &dir);
+    let status = child.wait().context("waiting for ninja")?;
+
+    let s = BuildStats::read(&dir).unwrap_or_default();
+    let bytes = object_bytes(&dir, started);
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    eprintln!(
+        "cached-ninja build: {ran}/{total} edges run; {} hits, {} compiled, {} uncacheable{}; compile time saved {:.2} s; {} of objects written; {:.1} s",
+        s.hits,
+        s.misses,
+        s.uncacheable,
+        if s.errors > 0 { format!(", {} cache errors survived", s.errors) } else { String::new() },
+        s.saved_us as f64 / 1e6,
+        human_bytes(bytes),
+        start.elapsed().as_secs_f64()
+    );
+    if interrupted {
+        eprintln!("cached-ninja build: interrupted; no partial object or cache entry is left, the next build resumes");
+        return Ok(ExitCode::from(130));
+    }
+    if !status.success() {
+        bail!("ninja failed ({status})");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the
+/// last (finished, total) edge counts.
+fn follow(stdout: impl std::io::Read, dir: &Path) -> (u64, u64) {
+    let tty = std::io::stderr().is_terminal();
+    let bar = if tty {
+        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let (mut ran, mut total) = (0, 0);
+    let mut last_stats = Instant::now() - Duration::from_secs(1);
+    let mut counts = String::new();
+    let out = std::io::stdout();
+    for line in BufReader::new(stdout).split(b'\n') {
+        let Ok(line) = line else { break };
+        let line = String::from_utf8_lossy(&line);
+        let Some(rest) = line.strip_prefix(STATUS) else {
+            match &bar {
+                Some(b) => b.println(&*line),
+                None => {
+                    let _ = writeln!(out.lock(), "{line}");
+                }
+            }
+            continue;
+        };
+        let (counts_text, desc) = rest.split_once("] ").unwrap_or((rest, ""));
+        if let Some((f, t)) = counts_text.split_once('/') {
+            ran = f.parse().unwrap_or(ran);
+            total = t.parse().unwrap_or(total);
+        }
+        if last_stats.elapsed() >= Duration::from_millis(200) {
+            let s = BuildStats::read(dir).unwrap_or_default();
+            counts = format!("hit {} compiled {}", s.hits, s.misses);
+            last_stats = Instant::now();
+        }
+        match &bar {
+            Some(b) => {
+                b.set_length(total);
+                b.set_position(ran);
+                b.set_message(format!("{counts}  {desc}"));
+            }
+            None => eprintln!("[{ran}/{total}] {desc}"),
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    (ran, total)
+}
+
+/// Bytes of the outputs of launcher edges written since `since`.
+fn object_bytes(dir: &Path, since: SystemTime) -> u64 {
+    let reader = backend::rewrite::RecordingReader::new(|p: &[u8]| {
+        std::fs::read(dir.join(backend::ninja::load::bytes_to_path(p)))
+    });
+    let Ok(m) = backend::ninja::load_with(b"build.ninja", &reader) else {
+        return 0;
+    };
+    let g = m.graph();
+    let mut total = 0;
+    for e in g.edge_ids() {
+        let name = g.rule_name(g.rule(e));
+        if !(name.ends_with(COMPILE_SUFFIX.as_bytes()) || name.ends_with(FLAGS_SUFFIX.as_bytes())) {
+            continue;
+        }
+        for &o in g.outputs(e) {
+            let p = dir.join(backend::ninja::load::bytes_to_path(g.path(o)));
+            if let Ok(md) = std::fs::metadata(&p) {
+                if md.modified().is_ok_and(|t| t >= since) {
+                    total += md.len();
+                }
+            }
+        }
+    }
+    total
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}

@@ -1,0 +1,140 @@
+//! Configuration of one launch: the words after `cc`, the roots and the environment.
+
+use super::launch::Launcher;
+use super::runner::{RealRunner, Runner};
+use backend::key::Roots;
+use fetch::cache::LocalCache;
+use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Environment variables that change what a compiler does; they go into the source key.
+const KEY_ENV: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "SOURCE_DATE_EPOCH",
+    "GCC_EXEC_PREFIX",
+    "COMPILER_PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+];
+
+/// Parses `[--src-root DIR] -- <compiler> <args…>`, builds the launcher from the environment
+/// and launches; returns the exit code, or an error for the caller to print.
+pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
+    let mut src_root: Option<String> = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i]
+            .to_str()
+            .ok_or("arguments before `--` must be UTF-8")?;
+        if a == "--" {
+            i += 1;
+            break;
+        } else if a == "--src-root" {
+            src_root = Some(
+                args.get(i + 1)
+                    .and_then(|v| v.to_str())
+                    .ok_or("--src-root needs a directory")?
+                    .to_string(),
+            );
+            i += 2;
+        } else if let Some(v) = a.strip_prefix("--src-root=") {
+            src_root = Some(v.to_string());
+            i += 1;
+        } else if a == "-h" || a == "--help" {
+            println!("usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>");
+            return Ok(0);
+        } else {
+            break;
+        }
+    }
+    let words = &args[i..];
+    if words.is_empty() {
+        return Err("usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>".into());
+    }
+    let Some(words) = words
+        .iter()
+        .map(|w| w.to_str().map(str::to_string))
+        .collect::<Option<Vec<String>>>()
+    else {
+        // Not UTF-8: run it unchanged.
+        use std::os::unix::process::CommandExt;
+        let e = std::process::Command::new(&words[0])
+            .args(&words[1..])
+            .exec();
+        return Err(format!("cannot run {:?}: {e}", words[0]));
+    };
+    let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
+    let Some(obj) = cwd.to_str() else {
+        return RealRunner
+            .exec(&words[0], &words[1..])
+            .map_err(|e| e.to_string());
+    };
+    let src = src_root
+        .or_else(|| {
+            std::env::var("CACHED_NINJA_SRCDIR")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| config_src_root(&cwd));
+    let src = src.map(|s| {
+        if s.starts_with('/') {
+            s
+        } else {
+            format!("{obj}/{s}")
+        }
+    });
+    let roots = Roots::new(obj, src.as_deref());
+    let mut obj_aliases = Vec::new();
+    if let Ok(pwd) = std::env::var("PWD") {
+        if pwd != roots.obj() && pwd.starts_with('/') && same_file(Path::new(&pwd), &cwd) {
+            obj_aliases.push(pwd.trim_end_matches('/').to_string());
+        }
+    }
+    let env: Vec<(String, String)> = KEY_ENV
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect();
+    let mut cache = LocalCache::new(LocalCache::default_root());
+    cache.stall_insert = std::env::var("CACHED_NINJA_TEST_STALL_INSERT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis);
+    let off = |k: &str| std::env::var(k).is_ok_and(|v| v == "0" || v == "false");
+    let launcher = Launcher {
+        runner: &RealRunner,
+        cache,
+        roots,
+        obj_aliases,
+        date_pinned: env.iter().any(|(k, _)| k == "SOURCE_DATE_EPOCH"),
+        env,
+        trust_stat: !off("CACHED_NINJA_TRUST_STAT"),
+        preprocessor_fallback: !off("CACHED_NINJA_PREPROCESSOR"),
+        max_size: LocalCache::max_size_from_env(),
+        explain: std::env::var_os("CACHED_NINJA_EXPLAIN").map(PathBuf::from),
+        warned: std::cell::Cell::new(false),
+    };
+    Ok(launcher.launch(words))
+}
+
+/// Whether `a` and `b` name the same file (device and inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// `src-root = DIR` from `<obj>/.cached-ninja/config`.
+fn config_src_root(obj: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(obj.join(".cached-ninja/config")).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == "src-root").then(|| v.trim().trim_matches('"').to_string())
+    })
+}

@@ -1,0 +1,98 @@
+//! The compiler's identity (family and a digest of its bytes, triple and version), memoised
+//! in the cache's `memo/` by path, size, inode and mtime.
+
+use super::fd;
+use super::launch::Launcher;
+use backend::compile::CompilerFamily;
+use backend::key;
+use fetch::cache as fcache;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+/// The identity of a compiler: family and a digest of bytes, triple and version.
+pub(super) struct Identity {
+    /// gcc or clang (from `--version`).
+    pub(super) family: CompilerFamily,
+    /// Digest of the executable's bytes, `-dumpmachine` and `--version`.
+    pub(super) digest: fcache::Digest,
+}
+
+/// Finds `program` the way `execvp` does.
+fn resolve_program(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+impl Launcher<'_> {
+    /// The identity of `program`, from the memo or by running it; `None` when not identified.
+    pub(super) fn identity(&self, program: &str) -> Option<Identity> {
+        let path = resolve_program(program)?;
+        // `metadata` follows symlinks: size, inode and mtime are the real executable's.
+        let md = std::fs::metadata(&path).ok()?;
+        let canon = &path;
+        let memo_key = {
+            let mut b = b"cached-ninja compiler memo 1\0".to_vec();
+            b.extend_from_slice(canon.as_os_str().as_encoded_bytes());
+            for n in [
+                md.size(),
+                md.ino(),
+                md.dev(),
+                md.mtime() as u64,
+                md.mtime_nsec() as u64,
+            ] {
+                b.extend_from_slice(&n.to_le_bytes());
+            }
+            fcache::Digest::of(&b)
+        };
+        let parse_memo = |s: &str| {
+            let (fam, hex) = s.split_once(' ')?;
+            let family = match fam {
+                "gcc" => CompilerFamily::Gcc,
+                "clang" => CompilerFamily::Clang,
+                _ => return None,
+            };
+            Some(Identity {
+                family,
+                digest: fcache::Digest::from_hex(hex)?,
+            })
+        };
+        if let Some(id) = self
+            .cache
+            .memo_get(&memo_key)
+            .as_deref()
+            .and_then(parse_memo)
+        {
+            return Some(id);
+        }
+        let bytes = std::fs::read(canon).ok()?;
+        let prog = path.to_str()?;
+        let machine = self.runner.run(prog, &["-dumpmachine".to_string()]).ok()?;
+        let version = self.runner.run(prog, &["--version".to_string()]).ok()?;
+        if machine.code != 0 || version.code != 0 {
+            return None;
+        }
+        let family = if version.stdout.windows(5).any(|w| w == b"clang") {
+            CompilerFamily::Clang
+        } else {
+            CompilerFamily::Gcc
+        };
+        let mut h = key::Hasher::new();
+        key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 1");
+        key::KeySink::digest(&mut h, "executable", &key::Digest::of(&bytes));
+        key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
+        key::KeySink::bytes(&mut h, "version", &version.stdout);
+        let digest = fd(&h.finish());
+        let fam = if family == CompilerFamily::Clang {
+            "clang"
+        } else {
+            "gcc"
+        };
+        let _ = self.cache.memo_put(&memo_key, &format!("{fam} {digest}"));
+        Some(Identity { family, digest })
+    }
+}

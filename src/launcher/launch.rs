@@ -1,0 +1,186 @@
+//! The [`Launcher`] and one launch: from the compiler command to a hit, a miss or `exec`.
+
+use super::identity::Identity;
+use super::kd;
+use super::paths::{OBJ_TOKEN, SRC_TOKEN};
+use super::runner::{self, Runner};
+use backend::compile::{self, CompileCommand};
+use backend::key::{self, Roots};
+use fetch::cache::{self as fcache, CacheError, LocalCache};
+use fetch::stats::{self, Outcome};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Everything one launch needs, passed explicitly (no globals).
+pub struct Launcher<'r> {
+    /// Spawns processes.
+    pub runner: &'r dyn Runner,
+    /// The local cache.
+    pub cache: LocalCache,
+    /// The roots.
+    pub roots: Roots,
+    /// Extra logical paths of the object root (`$PWD`) to map too.
+    pub obj_aliases: Vec<String>,
+    /// The environment variables that go into the key, as (name, value).
+    pub env: Vec<(String, String)>,
+    /// Whether `SOURCE_DATE_EPOCH` pins `__DATE__`/`__TIME__`.
+    pub date_pinned: bool,
+    /// Trust stat stamps in manifests (`CACHED_NINJA_TRUST_STAT`, default on).
+    pub trust_stat: bool,
+    /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR`, default on).
+    pub preprocessor_fallback: bool,
+    /// Append what each source key hashed to this file (`CACHED_NINJA_EXPLAIN=<file>`).
+    pub explain: Option<PathBuf>,
+    /// Size cap for the automatic gc.
+    pub max_size: u64,
+    /// Whether this launch already printed its one warning line (later ones are dropped:
+    /// a problem is reported once, not once per place that notices it).
+    pub warned: std::cell::Cell<bool>,
+}
+
+impl Launcher<'_> {
+    /// Prints this launch's one warning line (later ones are dropped).
+    pub(super) fn warn(&self, msg: &str) {
+        if !self.warned.replace(true) {
+            eprintln!("cached-ninja: warning: {msg}");
+        }
+    }
+
+    /// Appends the outcome of this launch to the object root's stats log.
+    pub(super) fn record(&self, outcome: Outcome, saved_us: u64, spent: Instant) {
+        let _ = stats::record(
+            Path::new(self.roots.obj()),
+            outcome,
+            saved_us,
+            spent.elapsed().as_micros() as u64,
+            runner::self_cpu_us(),
+        );
+    }
+
+    /// Reports a bad cache file (unless merely missing) and removes it.
+    pub(super) fn drop_corrupt(&self, e: &CacheError) {
+        if !matches!(e, CacheError::Missing { .. }) {
+            self.warn(&format!("{e}; dropped it, compiling"));
+        }
+        self.cache.remove_path(e.path());
+    }
+
+    /// Runs one compile command (compiler first); returns the exit code.
+    pub fn launch(&self, words: Vec<String>) -> i32 {
+        let start = Instant::now();
+        let mut words = words;
+        while words
+            .first()
+            .is_some_and(|w| matches!(w.rsplit('/').next(), Some("ccache" | "sccache")))
+        {
+            words.remove(0);
+        }
+        if words.is_empty() {
+            eprintln!("cached-ninja: error: no compiler after the ccache/sccache prefix");
+            return 1;
+        }
+        let unchanged = |why: &str| -> i32 {
+            if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
+                eprintln!("cached-ninja: not cached: {why}");
+            }
+            self.record(Outcome::Uncacheable, 0, start);
+            match self.runner.exec(&words[0], &words[1..]) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("cached-ninja: error: cannot run {}: {e}", words[0]);
+                    127
+                }
+            }
+        };
+        let expanded = match compile::rsp::expand(&words, Path::new(self.roots.obj())) {
+            Ok(w) => w,
+            Err(e) => return unchanged(&e),
+        };
+        let identity = match self.identity(&words[0]) {
+            Some(i) => i,
+            None => return unchanged("compiler not identified"),
+        };
+        let cmd = match compile::parse(&expanded, identity.family) {
+            Ok(c) => c,
+            Err(e) => return unchanged(&e.to_string()),
+        };
+        let source_bytes = match std::fs::read(&cmd.source) {
+            Ok(b) => b,
+            Err(_) => return unchanged("source not readable"),
+        };
+        if !self.date_pinned && compile::uses_time_macros(&source_bytes) {
+            return unchanged("__DATE__/__TIME__ in the source");
+        }
+        if cmd
+            .forced_includes()
+            .iter()
+            .any(|f| Path::new(&format!("{f}.gch")).exists())
+        {
+            return unchanged("precompiled header in use");
+        }
+        if [&cmd.source, &cmd.output].iter().any(|p| p.contains('\n')) {
+            return unchanged("newline in a path");
+        }
+        let source_key = self.source_key(&cmd, &identity, &source_bytes);
+
+        // Direct mode, then the preprocessor fallback.
+        match self.lookup(&cmd, &source_key) {
+            Ok(Some(entry)) => {
+                if let Some(code) = self.serve_hit(&cmd, &entry, start) {
+                    return code;
+                }
+            }
+            Ok(None) => {}
+            Err(()) => self.record(Outcome::Error, 0, start),
+        }
+
+        // Miss: compile under a lock on the output, looking again once we hold it.
+        let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
+        let _lock = self
+            .cache
+            .lock(&fcache::Digest::of(out_abs.as_os_str().as_encoded_bytes()))
+            .ok();
+        if _lock.is_some() {
+            if let Ok(Some(entry)) = self.lookup_direct(&source_key) {
+                if let Some(code) = self.serve_hit(&cmd, &entry, start) {
+                    return code;
+                }
+            }
+        }
+        self.compile_and_store(&cmd, &source_key, start)
+    }
+
+    /// The source key of `cmd`; with `CACHED_NINJA_EXPLAIN`, also appends what it hashed.
+    fn source_key(&self, cmd: &CompileCommand, id: &Identity, source: &[u8]) -> key::Digest {
+        let args = self.roots.normalize_args(&cmd.args);
+        let tokens: Vec<&str> = if self.roots.src().is_some() {
+            vec![SRC_TOKEN, OBJ_TOKEN]
+        } else {
+            vec![OBJ_TOKEN]
+        };
+        let source_path = self.roots.normalize(&cmd.source);
+        let input = key::SourceKeyInput {
+            compiler: &kd(&id.digest),
+            lang: cmd.lang.name(),
+            prefix_map_tokens: &tokens,
+            env: &self.env,
+            args: &args,
+            source_path: &source_path,
+            source_digest: &key::Digest::of(source),
+        };
+        let digest = key::source_key_digest(&input);
+        if let Some(path) = &self.explain {
+            // The explanation sink sees exactly the fields the hash saw.
+            let mut e = key::Explain::default();
+            key::source_key(&mut e, &input);
+            let text = format!("== source key {digest} for {}\n{}", cmd.output, e.0);
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(text.as_bytes()));
+        }
+        digest
+    }
+}

@@ -1,0 +1,266 @@
+//! Looking a compile up: direct mode over the include manifest of a source key, else the
+//! preprocessor fallback (`-E -M`) for the include list; and recording manifests.
+
+use super::launch::Launcher;
+use super::{fd, kd};
+use backend::compile::{self, depfile, CompileCommand};
+use backend::key;
+use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
+use std::collections::HashMap;
+use std::io;
+use std::time::SystemTime;
+
+/// An action entry found in the cache, with its key.
+pub(super) type Found = (fcache::Digest, Box<ActionEntry>);
+
+/// A file of the include list as the compile saw it now.
+pub(super) struct Seen {
+    /// The path, normalised (`@src/…`, `@obj/…`).
+    pub(super) norm: String,
+    /// The digest of its bytes.
+    pub(super) digest: fcache::Digest,
+    /// Its stat stamp, when settled (old enough to trust).
+    pub(super) stamp: Option<StatStamp>,
+}
+
+impl Launcher<'_> {
+    /// Looks the compile up: direct mode, else (no manifest) the preprocessor.
+    /// `Err(())` means a cache problem was reported and the caller should compile.
+    pub(super) fn lookup(
+        &self,
+        cmd: &CompileCommand,
+        source_key: &key::Digest,
+    ) -> Result<Option<Found>, ()> {
+        match self.cache.get_manifest(&fd(source_key)) {
+            Ok(Some(m)) => self.lookup_in(source_key, m),
+            Ok(None) if self.preprocessor_fallback => self.lookup_preprocessed(cmd, source_key),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.drop_corrupt(&e);
+                Err(())
+            }
+        }
+    }
+
+    /// Direct mode: the manifest's include sets, checked against the files on disk.
+    pub(super) fn lookup_direct(&self, source_key: &key::Digest) -> Result<Option<Found>, ()> {
+        match self.cache.get_manifest(&fd(source_key)) {
+            Ok(Some(m)) => self.lookup_in(source_key, m),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.drop_corrupt(&e);
+                Err(())
+            }
+        }
+    }
+
+    /// Checks the include sets of `manifest` in order; the first that matches the files on
+    /// disk and has an action entry is the hit.
+    fn lookup_in(
+        &self,
+        source_key: &key::Digest,
+        mut manifest: fcache::Manifest,
+    ) -> Result<Option<Found>, ()> {
+        let now = SystemTime::now();
+        let mut seen: HashMap<String, Option<(fcache::Digest, Option<StatStamp>)>> = HashMap::new();
+        for si in 0..manifest.sets.len() {
+            let set = &manifest.sets[si];
+            let mut ok = true;
+            let mut restamp = false;
+            let mut stamps: Vec<Option<StatStamp>> = Vec::with_capacity(set.files.len());
+            for f in &set.files {
+                let real = self.roots.denormalize(&f.path);
+                let cur = match seen.get(real.as_ref()) {
+                    Some(v) => *v,
+                    None => {
+                        let v = self.current(&real, f, now);
+                        seen.insert(real.to_string(), v);
+                        v
+                    }
+                };
+                match cur {
+                    Some((d, stamp)) if d == f.digest => {
+                        // Rewrite the manifest only for a new settled stamp (a file that is
+                        // too young keeps being hashed, without a write per launch).
+                        if stamp.is_some() && stamp != f.stamp {
+                            restamp = true;
+                        }
+                        stamps.push(stamp.or(f.stamp));
+                    }
+                    _ => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if !ok {
+                continue;
+            }
+            let includes: Vec<(&str, key::Digest)> = set
+                .files
+                .iter()
+                .map(|f| (f.path.as_str(), kd(&f.digest)))
+                .collect();
+            let action_key = key::action_key_digest(source_key, &includes);
+            if fd(&action_key) != set.action_key {
+                continue;
+            }
+            let found_key = set.action_key;
+            match self.cache.get_action(&found_key) {
+                Ok(Some(entry)) => {
+                    if restamp || si != 0 {
+                        let mut set = manifest.sets[si].clone();
+                        for (f, s) in set.files.iter_mut().zip(stamps) {
+                            f.stamp = s;
+                        }
+                        manifest.add_front(set);
+                        let _ = self.cache.put_manifest(&fd(source_key), &manifest);
+                    }
+                    return Ok(Some((found_key, Box::new(entry))));
+                }
+                Ok(None) => continue,
+                Err(e) => {
+                    self.drop_corrupt(&e);
+                    return Err(());
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The digest of a file now (trusting a matching stat stamp), and its stamp when settled.
+    fn current(
+        &self,
+        real: &str,
+        known: &IncludeFile,
+        now: SystemTime,
+    ) -> Option<(fcache::Digest, Option<StatStamp>)> {
+        let md = std::fs::metadata(real).ok()?;
+        let stamp = StatStamp::of(&md);
+        if self.trust_stat && known.stamp == Some(stamp) {
+            return Some((known.digest, Some(stamp)));
+        }
+        let bytes = std::fs::read(real).ok()?;
+        let settled = stamp.is_settled(now).then_some(stamp);
+        Some((fcache::Digest::of(&bytes), settled))
+    }
+
+    /// Hashes the include list a compiler reported (paths as the compiler wrote them).
+    /// `None` when a file cannot be read or uses time macros (then nothing is stored).
+    pub(super) fn hash_includes(
+        &self,
+        cmd: &CompileCommand,
+        inputs: &[String],
+    ) -> Option<Vec<Seen>> {
+        let now = SystemTime::now();
+        let skip = usize::from(inputs.first() == Some(&cmd.source));
+        let mut out = Vec::with_capacity(inputs.len());
+        for p in &inputs[skip..] {
+            if p.contains('\n') {
+                return None;
+            }
+            let mut f = std::fs::File::open(p).ok()?;
+            let md = f.metadata().ok()?;
+            let mut bytes = Vec::with_capacity(md.len() as usize);
+            io::Read::read_to_end(&mut f, &mut bytes).ok()?;
+            if !self.date_pinned && compile::uses_time_macros(&bytes) {
+                return None;
+            }
+            let stamp = StatStamp::of(&md);
+            out.push(Seen {
+                norm: self.roots.normalize(p).into_owned(),
+                digest: fcache::Digest::of(&bytes),
+                stamp: stamp.is_settled(now).then_some(stamp),
+            });
+        }
+        Some(out)
+    }
+
+    /// Records `seen` as the newest include set of the source key's manifest.
+    pub(super) fn remember(
+        &self,
+        source_key: &key::Digest,
+        action_key: &key::Digest,
+        seen: &[Seen],
+    ) {
+        let mut m = match self.cache.get_manifest(&fd(source_key)) {
+            Ok(Some(m)) => m,
+            _ => Default::default(),
+        };
+        let files = seen
+            .iter()
+            .map(|s| IncludeFile {
+                path: s.norm.clone(),
+                digest: s.digest,
+                stamp: s.stamp,
+            })
+            .collect();
+        m.add_front(IncludeSet {
+            action_key: fd(action_key),
+            files,
+        });
+        let _ = self.cache.put_manifest(&fd(source_key), &m);
+    }
+
+    /// The action key: the source key and the include list with its digests.
+    pub(super) fn action_key_of(source_key: &key::Digest, seen: &[Seen]) -> key::Digest {
+        let includes: Vec<(&str, key::Digest)> = seen
+            .iter()
+            .map(|s| (s.norm.as_str(), kd(&s.digest)))
+            .collect();
+        key::action_key_digest(source_key, &includes)
+    }
+
+    /// The preprocessor fallback: `-E -M` gives the include list without compiling.
+    fn lookup_preprocessed(
+        &self,
+        cmd: &CompileCommand,
+        source_key: &key::Digest,
+    ) -> Result<Option<Found>, ()> {
+        let Ok(tmp) = self.cache.tmp_path(".d") else {
+            return Ok(None);
+        };
+        let tmp_s = tmp.to_string_lossy().into_owned();
+        let mut args = Vec::with_capacity(cmd.args.len() + 8);
+        let mut i = 0;
+        while i < cmd.args.len() {
+            let a = &cmd.args[i];
+            if a == "-o" {
+                i += 2;
+                continue;
+            }
+            if a.starts_with("-o") || a == "-c" || a.starts_with("-gsplit-dwarf") {
+                i += 1;
+                continue;
+            }
+            args.push(a.clone());
+            i += 1;
+        }
+        args.extend(["-E", "-M", "-MF", &tmp_s, "-o", "/dev/null"].map(String::from));
+        let r = self.runner.run(&cmd.compiler, &args);
+        let text = std::fs::read_to_string(&tmp).ok();
+        let _ = std::fs::remove_file(&tmp);
+        let (Ok(r), Some(text)) = (r, text) else {
+            return Ok(None);
+        };
+        if r.code != 0 {
+            return Ok(None);
+        }
+        let deps = depfile::parse(&text);
+        let Some(seen) = self.hash_includes(cmd, &deps.inputs) else {
+            return Ok(None);
+        };
+        let action_key = Self::action_key_of(source_key, &seen);
+        match self.cache.get_action(&fd(&action_key)) {
+            Ok(Some(entry)) => {
+                self.remember(source_key, &action_key, &seen);
+                Ok(Some((fd(&action_key), Box::new(entry))))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.drop_corrupt(&e);
+                Err(())
+            }
+        }
+    }
+}

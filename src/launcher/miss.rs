@@ -1,0 +1,154 @@
+//! A miss: under the output's lock, compile with our `-MD -MF` and the prefix maps, replay
+//! the output, then store blobs, the action entry and the manifest (all atomic).
+
+use super::fd;
+use super::launch::Launcher;
+use super::lookup::Seen;
+use super::runner::RunResult;
+use backend::compile::{depfile, CompileCommand};
+use backend::key;
+use fetch::cache::{self as fcache, ActionEntry, Output, Role};
+use fetch::stats::Outcome;
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+impl Launcher<'_> {
+    /// The miss: compiles with our depfile and prefix maps, replays the output, stores.
+    pub(super) fn compile_and_store(
+        &self,
+        cmd: &CompileCommand,
+        source_key: &key::Digest,
+        start: Instant,
+    ) -> i32 {
+        let tmp_dep = self.cache.tmp_path(".d").ok();
+        let mut args = cmd.args.clone();
+        args.extend(self.prefix_maps());
+        if let Some(t) = &tmp_dep {
+            args.extend([
+                "-MD".to_string(),
+                "-MF".to_string(),
+                t.to_string_lossy().into_owned(),
+            ]);
+        }
+        let (r, wall_us) = match self.run_compiler(cmd, &args) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
+                return 127;
+            }
+        };
+        let dep_text = tmp_dep.as_ref().and_then(|t| {
+            let s = std::fs::read_to_string(t).ok();
+            let _ = std::fs::remove_file(t);
+            s
+        });
+        self.write_gdbinit(true);
+        let finish = |code: i32, outcome: Outcome| {
+            let _ = io::stdout().write_all(&r.stdout);
+            let _ = io::stderr().write_all(&r.stderr);
+            self.record(outcome, 0, start);
+            code
+        };
+        if r.code != 0 {
+            return finish(r.code, Outcome::Miss);
+        }
+        let Some(dep_text) = dep_text else {
+            self.warn("the compiler wrote no dependency file; not cached");
+            return finish(0, Outcome::Error);
+        };
+        let deps = depfile::parse(&dep_text);
+        if let Some(dep) = &cmd.dep {
+            let mut inputs = deps.inputs.clone();
+            if inputs.first() != Some(&cmd.source) {
+                inputs.insert(0, cmd.source.clone());
+            }
+            if let Err(e) = self.write_depfile(cmd, dep, &inputs) {
+                eprintln!("cached-ninja: error: cannot write {}: {e}", dep.path);
+                return finish(1, Outcome::Error);
+            }
+        }
+        let Some(seen) = self.hash_includes(cmd, &deps.inputs) else {
+            return finish(0, Outcome::Uncacheable);
+        };
+        match self.store(cmd, source_key, &seen, &r, wall_us) {
+            Ok(()) => {}
+            Err(e) => self.warn(&format!(
+                "cannot store in the cache {}: {e}",
+                self.cache.root().display()
+            )),
+        }
+        finish(0, Outcome::Miss)
+    }
+
+    /// The real compile: runs `cmd.compiler` with `args`; returns its result and wall time, µs.
+    // Jobserver: another engineer will wrap this one call with a CPU token (held while it runs).
+    fn run_compiler(&self, cmd: &CompileCommand, args: &[String]) -> io::Result<(RunResult, u64)> {
+        let t0 = Instant::now();
+        let r = self.runner.run(&cmd.compiler, args)?;
+        Ok((r, t0.elapsed().as_micros() as u64))
+    }
+
+    /// Stores the outputs, the captured streams (with placeholders), the entry and manifest.
+    fn store(
+        &self,
+        cmd: &CompileCommand,
+        source_key: &key::Digest,
+        seen: &[Seen],
+        r: &RunResult,
+        wall_us: u64,
+    ) -> io::Result<()> {
+        let mut outputs = Vec::with_capacity(2);
+        let mut put = |role: Role, path: &str| -> io::Result<()> {
+            let bytes = std::fs::read(path)?;
+            let digest = self.cache.put_blob(&bytes)?;
+            let rel = self.roots.normalize(path);
+            let rel = rel.strip_prefix("@obj/").unwrap_or(&rel).to_string();
+            outputs.push(Output {
+                role,
+                path: rel,
+                digest,
+                size: bytes.len() as u64,
+            });
+            Ok(())
+        };
+        put(Role::Object, &cmd.output)?;
+        if let Some(dwo) = cmd.dwo_path() {
+            if Path::new(&dwo).exists() {
+                put(Role::Dwo, &dwo)?;
+            }
+        }
+        let stream = |bytes: &[u8]| -> io::Result<Option<(fcache::Digest, u64)>> {
+            if bytes.is_empty() {
+                return Ok(None);
+            }
+            let marked = self.mark(bytes);
+            Ok(Some((self.cache.put_blob(&marked)?, marked.len() as u64)))
+        };
+        let stdout = stream(&r.stdout)?;
+        let stderr = stream(&r.stderr)?;
+        let action_key = Self::action_key_of(source_key, seen);
+        let entry = ActionEntry {
+            source_key: fd(source_key),
+            outputs,
+            includes: seen.iter().map(|s| (s.norm.clone(), s.digest)).collect(),
+            stdout,
+            stderr,
+            cpu_us: r.cpu_us,
+            wall_us,
+        };
+        self.cache.put_action(&fd(&action_key), &entry)?;
+        self.remember(source_key, &action_key, seen);
+        // Now and then (1 insert in 64) check the size cap.
+        if SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_micros())
+            % 64
+            == 0
+            && self.cache.summary().total_size() > self.max_size
+        {
+            self.cache.gc(self.max_size);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+//! `cached-ninja cc [--src-root DIR] -- <compiler command…>`: the compile launcher for C and
+//! C++ (DESIGN §3, §4). Every rewritten compile edge runs it; it must be correct first, then
+//! very fast on a hit.
+//!
+//! ## Roots
+//! - **Object root**: the working directory (the Ninja edge's cwd).
+//! - **Source root**, first found of: `--src-root DIR`; env `CACHED_NINJA_SRCDIR`; a line
+//!   `src-root = DIR` in `<object root>/.cached-ninja/config` (written by configure). Relative
+//!   values are taken relative to the object root. Without one, only the object root is
+//!   normalised: everything still works, but a source tree elsewhere gives other keys.
+//!   With CMake: `-DCMAKE_C_COMPILER_LAUNCHER="cached-ninja;cc;--src-root;<src>;--"`.
+//!
+//! ## Path independence
+//! The key normalises paths (`@src/…`, `@obj/…`, see `backend::key`), and the compile gets
+//! `-ffile-prefix-map=<src root>=`[`SRC_TOKEN`](paths::SRC_TOKEN) then
+//! `-ffile-prefix-map=<obj root>=`[`OBJ_TOKEN`](paths::OBJ_TOKEN)
+//! (also for `$PWD` when it names the object root by another path, since gcc prefers it for
+//! `DW_AT_comp_dir`). gcc tries the last map first and clang the longest, so an object root
+//! inside the source root maps to the object token with both. Objects therefore embed only the
+//! tokens; the tokens (not the roots) are part of the source key.
+//!
+//! ## Mapping back for debuggers (DESIGN §6)
+//! Each launch records this machine's mapping in `<object root>/.cached-ninja/gdbinit`:
+//! `set substitute-path /cached-ninja/src <src root>` (and the object root). `gdb -x
+//! <objroot>/.cached-ninja/gdbinit ./binary` (or `source` it) lists the developer's own files.
+//! The later fill step can use the same file.
+//!
+//! ## One launch
+//! 1. Expand `@response` files, drop a `ccache`/`sccache` prefix, identify the compiler (a
+//!    hash of its bytes, `-dumpmachine` and `--version`, memoised by path, size, mtime, inode
+//!    in the cache's `memo/`), parse the command. Anything not cacheable runs unchanged
+//!    (`exec`: identical exit status, stdout and stderr).
+//! 2. Source key. Direct mode: for each include set of the key's manifest, check the files
+//!    (stat stamp or content hash), giving the action key; look up the action entry.
+//! 3. No manifest: run the preprocessor (`-E -M`) for the include list, look up, and on a hit
+//!    record the manifest, so next time is direct.
+//! 4. Hit: verify and materialise outputs atomically, write the depfile with this machine's
+//!    paths, replay stdout/stderr (root paths mapped back), exit 0.
+//! 5. Miss: under a lock on the output path, compile with our `-MD -MF` and the prefix maps,
+//!    then store blobs, the entry and the manifest (all atomic), and write the depfile.
+//!
+//! ## Environment
+//! `CACHED_NINJA_CACHE_DIR` (cache root), `CACHED_NINJA_CACHE_SIZE` (cap, e.g. `10G`),
+//! `CACHED_NINJA_SRCDIR` (source root), `CACHED_NINJA_TRUST_STAT=0` (always hash headers),
+//! `CACHED_NINJA_PREPROCESSOR=0` (no preprocessor fallback), `CACHED_NINJA_EXPLAIN=<file>`
+//! (append each source key's fields, from the same code that hashes them),
+//! `CACHED_NINJA_DEBUG` (say why a command is not cached), and for tests only
+//! `CACHED_NINJA_TEST_STALL_INSERT_MS` (sleep between writing and renaming a cache file).
+//!
+//! Direct mode has ccache's known blind spot: a header created *earlier* in the include
+//! search path after the manifest was recorded (shadowing a listed one) is not noticed until
+//! a listed file changes.
+//!
+//! A corrupt or truncated cache file is reported once on stderr, removed, and the compile goes
+//! on. Outcomes are appended to `<object root>/.cached-ninja/stats` (see `fetch::stats`).
+//!
+//! ## Modules, in the order of one launch
+//! - [`config`]: the words after `cc`, the roots and the environment, into a [`Launcher`](launch::Launcher).
+//! - [`runner`]: process spawning behind the [`Runner`](runner::Runner) trait, CPU times.
+//! - [`launch`]: the [`Launcher`](launch::Launcher) and its one launch (steps 1–5), the source key.
+//! - [`identity`]: the compiler's identity, memoised in the cache's `memo/`.
+//! - [`lookup`]: direct mode over include manifests, the preprocessor fallback (steps 2–3).
+//! - [`hit`]: materialising a hit, writing the depfile (step 4).
+//! - [`miss`]: the compile under the lock and the store (step 5).
+//! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
+//! - [`gdbinit`]: the token→root record for debuggers.
+
+mod config;
+mod gdbinit;
+mod hit;
+mod identity;
+mod launch;
+mod lookup;
+mod miss;
+mod paths;
+mod runner;
+#[cfg(test)]
+mod tests;
+
+pub use config::run_cli;
+
+use backend::key;
+use fetch::cache as fcache;
+
+/// Converts between the two crates' digest types (both are BLAKE3, 32 bytes).
+fn kd(d: &fcache::Digest) -> key::Digest {
+    key::Digest(d.0)
+}
+/// The inverse of [`kd`].
+fn fd(d: &key::Digest) -> fcache::Digest {
+    fcache::Digest(d.0)
+}

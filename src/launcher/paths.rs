@@ -1,0 +1,66 @@
+//! This machine's roots in what the compile and the cache see: the stable path tokens, the
+//! prefix-map flags, and the placeholders for the roots in stored stdout/stderr.
+
+use super::launch::Launcher;
+
+/// Stable token the source root maps to in objects. Must never change (part of every key).
+pub const SRC_TOKEN: &str = "/cached-ninja/src";
+/// Stable token the object root maps to in objects. Must never change (part of every key).
+pub const OBJ_TOKEN: &str = "/cached-ninja/obj";
+/// Placeholder for the source root in stored stdout/stderr.
+const SRC_MARK: &str = "\u{1}cn-src\u{1}";
+/// Placeholder for the object root in stored stdout/stderr.
+const OBJ_MARK: &str = "\u{1}cn-obj\u{1}";
+
+impl Launcher<'_> {
+    /// The prefix-map flags for this machine's roots (source first, object last: see the docs).
+    pub(super) fn prefix_maps(&self) -> Vec<String> {
+        let mut v = Vec::with_capacity(3);
+        if let Some(src) = self.roots.src() {
+            v.push(format!("-ffile-prefix-map={src}={SRC_TOKEN}"));
+        }
+        for alias in &self.obj_aliases {
+            v.push(format!("-ffile-prefix-map={alias}={OBJ_TOKEN}"));
+        }
+        v.push(format!(
+            "-ffile-prefix-map={}={OBJ_TOKEN}",
+            self.roots.obj()
+        ));
+        v
+    }
+
+    /// Replaces this machine's roots in captured output by placeholders (deeper root first).
+    pub(super) fn mark(&self, bytes: &[u8]) -> Vec<u8> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return bytes.to_vec();
+        };
+        let mut pairs = vec![(self.roots.obj(), OBJ_MARK)];
+        if let Some(s) = self.roots.src() {
+            pairs.push((s, SRC_MARK));
+        }
+        pairs.sort_by_key(|(r, _)| std::cmp::Reverse(r.len()));
+        let mut t = text.to_string();
+        for (root, mark) in pairs {
+            if root != "/" {
+                t = t.replace(root, mark);
+            }
+        }
+        t.into_bytes()
+    }
+
+    /// The inverse of [`Launcher::mark`] with this machine's roots.
+    pub(super) fn unmark(&self, bytes: &[u8]) -> Vec<u8> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return bytes.to_vec();
+        };
+        if !text.contains('\u{1}') {
+            return bytes.to_vec();
+        }
+        let t = text.replace(OBJ_MARK, self.roots.obj());
+        let t = match self.roots.src() {
+            Some(s) => t.replace(SRC_MARK, s),
+            None => t,
+        };
+        t.into_bytes()
+    }
+}

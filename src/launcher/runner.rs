@@ -1,0 +1,76 @@
+//! Process spawning behind the [`Runner`] trait (a fake one in unit tests), and CPU times.
+
+use std::io;
+
+/// What a captured run of a process gave.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// Exit code (128 + signal when killed).
+    pub code: i32,
+    /// Captured stdout.
+    pub stdout: Vec<u8>,
+    /// Captured stderr.
+    pub stderr: Vec<u8>,
+    /// CPU time (user + system) of the process and its children, µs.
+    pub cpu_us: u64,
+}
+
+/// Process spawning, behind a trait so unit tests run a fake compiler.
+pub trait Runner {
+    /// Runs `program args…` and captures its output.
+    fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult>;
+    /// Runs `program args…` unchanged with inherited stdio and returns its exit code (the real
+    /// runner replaces the process instead and only returns on error).
+    fn exec(&self, program: &str, args: &[String]) -> io::Result<i32>;
+}
+
+/// The real runner: `std::process`, `exec` for unchanged commands.
+pub struct RealRunner;
+
+/// CPU time (user + system) of the waited-for children of this process so far, µs.
+fn children_cpu_us() -> u64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } != 0 {
+        return 0;
+    }
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    us(ru.ru_utime) + us(ru.ru_stime)
+}
+
+/// CPU time (user + system) of this process so far, µs.
+pub fn self_cpu_us() -> u64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    us(ru.ru_utime) + us(ru.ru_stime)
+}
+
+/// The exit code of a finished process (128 + signal when killed).
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+impl Runner for RealRunner {
+    fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult> {
+        let before = children_cpu_us();
+        let out = std::process::Command::new(program).args(args).output()?;
+        Ok(RunResult {
+            code: exit_code(out.status),
+            stdout: out.stdout,
+            stderr: out.stderr,
+            cpu_us: children_cpu_us().saturating_sub(before),
+        })
+    }
+
+    fn exec(&self, program: &str, args: &[String]) -> io::Result<i32> {
+        use std::os::unix::process::CommandExt;
+        Err(std::process::Command::new(program).args(args).exec())
+    }
+}
