@@ -327,6 +327,30 @@ fn policy_keeps_globbed_outputs_out_of_the_cache() {
         err.contains("cached-ninja.toml") && err.contains("splitdwarf"),
         "{err}"
     );
+
+    // The local cache's location and size come from the policy too.
+    std::fs::write(
+        src.join("cached-ninja.toml"),
+        "[cache]\ndir = \"store\"\nsize = \"1G\"\n",
+    )
+    .unwrap();
+    run_ok(cmd(cached_ninja(), &cache).arg("generate").arg("-C").arg(&obj));
+    let store = src.join("store");
+    let circle = commands(&obj)
+        .into_iter()
+        .find(|l| l.contains("circle.c.o -c"))
+        .unwrap();
+    assert!(
+        circle.starts_with(&format!(
+            "CACHED_NINJA_CACHE_DIR={} CACHED_NINJA_CACHE_SIZE=1G ",
+            store.display()
+        )),
+        "{circle}"
+    );
+    ninja(&obj, &cache);
+    assert_eq!(hits_misses(&obj), (0, 5));
+    assert!(store.read_dir().unwrap().next().is_some(), "objects in the policy's store");
+    assert!(!cache.exists(), "nothing in the environment's cache");
 }
 
 /// The example configured with the `ninja` generator (gen-ninja.sh) into `root/obj`, with

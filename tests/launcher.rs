@@ -25,6 +25,16 @@ fn counts(obj: &Path) -> (u32, u32, u32, u32) {
     c
 }
 
+/// `cached-ninja stats --json` of an object root.
+fn stats_json(obj: &Path) -> serde_json::Value {
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "--json", "-C"])
+            .arg(obj),
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A small C project: a source tree with a header, and the launcher's command for it.
 struct Project {
     space: TestSpace,
@@ -316,11 +326,58 @@ fn uncacheable_commands_run_unchanged() {
     );
     assert!(out.stderr.is_empty());
     assert!(s.path().join("viarsp.o").exists());
+    assert_eq!(counts(s.path()).1, 1, "the response-file compile is a miss");
+    let v = stats_json(s.path());
     assert_eq!(
-        counts(s.path()).1,
-        2,
-        "bad.c and the response-file compile are cacheable misses"
+        (
+            v["failed"].as_u64(),
+            v["misses"].as_u64(),
+            v["errors"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "bad.c is a failed compile, not a miss: {v}"
     );
+}
+
+/// A hit that cannot be served (its outputs cannot be written) falls back to a compile with
+/// one warning line naming the file, and counts a named problem in `cached-ninja stats`.
+#[test]
+fn unwritable_hit_outputs_fall_back_and_count() {
+    let p = Project::new("gcc");
+    p.compile("srcA", "objA", "main.c", &[]);
+    // The object path is a non-empty directory: the hit cannot write it, and gcc then fails.
+    std::fs::create_dir_all(p.path("objB/main.o/full")).unwrap();
+    let out = p.compile_with("srcA", "objB", "main.c", &[], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning: ")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("cannot write ") && warnings[0].contains("main.o"),
+        "{err}"
+    );
+    let v = stats_json(&p.path("objB"));
+    assert_eq!(v["problems"]["write-output"].as_u64(), Some(1), "{v}");
+    assert_eq!(
+        (v["hits"].as_u64(), v["failed"].as_u64()),
+        (Some(0), Some(1)),
+        "{v}"
+    );
+    // The depfile path is a directory: the hit falls back, and the compile cannot write it.
+    std::fs::create_dir_all(p.path("objC/main.o.d/full")).unwrap();
+    let out = p.compile_with("srcA", "objC", "main.c", &[], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write main.o.d"), "{err}");
+    let v = stats_json(&p.path("objC"));
+    assert_eq!(v["problems"]["write-depfile"].as_u64(), Some(2), "{v}");
+    let table = run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "-C"])
+            .arg(p.path("objC")),
+    );
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("  write-depfile 2"), "{table}");
 }
 
 #[test]

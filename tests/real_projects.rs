@@ -319,3 +319,10 @@ fn dav1d_meson_round_trip_and_build() {
         &dry_original,
     );
 }
+
+#[test]
+#[should_panic(expected = "first difference at line 2")]
+fn assert_same_reports_the_first_difference() {
+    let space = TestSpace::new();
+    assert_same(space.path(), "self check", b"a\nb\nc\n", b"a\nB\nc\n");
+}

@@ -4,13 +4,21 @@
 //! (shorter than `PIPE_BUF`, so concurrent launchers never interleave within a line):
 //!
 //! ```text
-//! <outcome> <saved µs> <spent µs> <cpu µs>
+//! <outcome> <saved µs> <spent µs> <cpu µs> [<problem>]
 //! ```
 //!
-//! `outcome` is `hit`, `miss`, `uncacheable` or `error` (a cache problem that the launcher
-//! survived by compiling; that compile is also logged, as a `miss`). `saved` is the recorded
-//! compile time of the entry minus the time the hit took; `spent` is the launcher's own wall
-//! time and `cpu` its own CPU time (user + system, without the compilers it ran). [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
+//! `outcome` is `hit`, `miss`, `failed` (the compiler ran and exited non-zero: nothing is
+//! stored), `uncacheable` or `error`. An `error` line names its [`Problem`] in a fifth field:
+//! something went wrong with the cache or around the compile, and the launcher survived it,
+//! usually by falling back to a local compile, which is then logged too (as a `miss` or
+//! `failed`). `saved` is the recorded compile time of the entry minus the time the hit took;
+//! `spent` is the launcher's own wall time and `cpu` its own CPU time (user + system, without
+//! the compilers it ran). [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
+//!
+//! Compatibility: the format is only ever extended. Readers skip lines with an unknown
+//! outcome word and ignore fields after the fourth, so an older reader skips `failed` lines
+//! and reads `error` lines without their problem; an `error` line without a problem (written
+//! by an older launcher) counts in [`BuildStats::errors`] only.
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -24,12 +32,78 @@ pub const STATS_FILE: &str = "stats";
 pub enum Outcome {
     /// Served from the cache.
     Hit,
-    /// Compiled (and stored when it succeeded).
+    /// Compiled successfully (and stored unless an `Error` line says otherwise).
     Miss,
+    /// Compiled, and the compiler exited non-zero (a compile error): nothing stored.
+    Failed,
     /// Run unchanged without the cache.
     Uncacheable,
-    /// A cache problem (corrupt entry, I/O error) that fell back to a compile.
-    Error,
+    /// A problem the launcher survived, usually by compiling locally instead.
+    Error(Problem),
+}
+
+/// The named counters of [`Outcome::Error`]: each fallback to a local compile (and each other
+/// problem a launcher survives) increments exactly one. The words are stored: never change one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Problem {
+    /// A cache file (manifest, action entry, blob) is corrupt, truncated or unreadable: it was
+    /// removed and the launcher compiled.
+    Corrupt,
+    /// An action entry has an output of a role a C/C++ compile does not make: compiled.
+    UnknownRole,
+    /// An action entry has a `.dwo` output but the command writes none: compiled.
+    NoDwoPath,
+    /// An output of a hit could not be written: compiled.
+    WriteOutput,
+    /// The depfile could not be written (on a hit: compiled; after a compile: exit 1).
+    WriteDepfile,
+    /// The compiler wrote no dependency file: the object is kept but not stored.
+    NoDepfile,
+    /// The outputs could not be stored in the cache (the compile itself succeeded).
+    Store,
+    /// The compiler could not be started (exit 127).
+    Spawn,
+}
+
+impl Problem {
+    /// Every problem, in the order of [`BuildStats::problems`].
+    pub const ALL: [Problem; 8] = [
+        Problem::Corrupt,
+        Problem::UnknownRole,
+        Problem::NoDwoPath,
+        Problem::WriteOutput,
+        Problem::WriteDepfile,
+        Problem::NoDepfile,
+        Problem::Store,
+        Problem::Spawn,
+    ];
+
+    /// The counter's name (the word in the log).
+    pub fn name(self) -> &'static str {
+        match self {
+            Problem::Corrupt => "corrupt",
+            Problem::UnknownRole => "unknown-role",
+            Problem::NoDwoPath => "no-dwo-path",
+            Problem::WriteOutput => "write-output",
+            Problem::WriteDepfile => "write-depfile",
+            Problem::NoDepfile => "no-depfile",
+            Problem::Store => "store",
+            Problem::Spawn => "spawn",
+        }
+    }
+
+    /// The problem with this name.
+    pub fn from_name(name: &str) -> Option<Problem> {
+        Problem::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Index into [`BuildStats::problems`].
+    fn index(self) -> usize {
+        Problem::ALL
+            .iter()
+            .position(|p| *p == self)
+            .expect("listed in ALL")
+    }
 }
 
 impl Outcome {
@@ -38,8 +112,9 @@ impl Outcome {
         match self {
             Outcome::Hit => "hit",
             Outcome::Miss => "miss",
+            Outcome::Failed => "failed",
             Outcome::Uncacheable => "uncacheable",
-            Outcome::Error => "error",
+            Outcome::Error(_) => "error",
         }
     }
 }
@@ -58,7 +133,10 @@ pub fn record(
     cpu_us: u64,
 ) -> io::Result<()> {
     let path = stats_path(obj_root);
-    let line = format!("{} {saved_us} {spent_us} {cpu_us}\n", outcome.word());
+    let line = match outcome {
+        Outcome::Error(p) => format!("error {saved_us} {spent_us} {cpu_us} {}\n", p.name()),
+        _ => format!("{} {saved_us} {spent_us} {cpu_us}\n", outcome.word()),
+    };
     let open = || OpenOptions::new().create(true).append(true).open(&path);
     let mut f = match open() {
         Ok(f) => f,
@@ -84,12 +162,16 @@ pub fn zero(obj_root: &Path) -> io::Result<()> {
 pub struct BuildStats {
     /// Hits.
     pub hits: u64,
-    /// Misses (compiled).
+    /// Misses (compiled successfully).
     pub misses: u64,
+    /// Compiles that failed (the compiler exited non-zero).
+    pub failed: u64,
     /// Run without the cache.
     pub uncacheable: u64,
-    /// Cache problems survived.
+    /// Problems survived (all `error` lines, with or without a named problem).
     pub errors: u64,
+    /// `error` lines per named problem, indexed like [`Problem::ALL`]; see [`BuildStats::problem`].
+    pub problems: [u64; Problem::ALL.len()],
     /// Compile time saved by hits, µs.
     pub saved_us: u64,
     /// Time spent in launchers, µs.
@@ -124,6 +206,7 @@ impl BuildStats {
             match w {
                 "hit" => s.hits += 1,
                 "miss" => s.misses += 1,
+                "failed" => s.failed += 1,
                 "uncacheable" => s.uncacheable += 1,
                 "error" => s.errors += 1,
                 _ => continue,
@@ -131,8 +214,18 @@ impl BuildStats {
             s.saved_us += saved;
             s.spent_us += spent;
             s.cpu_us += f.next().and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
+            if w == "error" {
+                if let Some(p) = f.next().and_then(Problem::from_name) {
+                    s.problems[p.index()] += 1;
+                }
+            }
         }
         s
+    }
+
+    /// How many `error` lines named `p`.
+    pub fn problem(&self, p: Problem) -> u64 {
+        self.problems[p.index()]
     }
 
     /// Hits over cacheable invocations, in percent.
@@ -155,8 +248,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         record(d.path(), Outcome::Hit, 100, 2, 1).unwrap();
         record(d.path(), Outcome::Miss, 0, 50, 3).unwrap();
-        record(d.path(), Outcome::Error, 0, 0, 0).unwrap();
+        record(d.path(), Outcome::Error(Problem::Spawn), 0, 0, 0).unwrap();
+        record(d.path(), Outcome::Failed, 0, 7, 0).unwrap();
         let s = BuildStats::read(d.path()).unwrap();
+        assert_eq!((s.failed, s.problem(Problem::Spawn)), (1, 1));
         assert_eq!(
             (
                 s.hits,
@@ -167,10 +262,25 @@ mod tests {
                 s.spent_us,
                 s.cpu_us
             ),
-            (1, 1, 0, 1, 100, 52, 4)
+            (1, 1, 0, 1, 100, 59, 4)
         );
         assert_eq!(s.hit_rate(), 50.0);
         zero(d.path()).unwrap();
         assert_eq!(BuildStats::read(d.path()).unwrap(), BuildStats::default());
+    }
+
+    /// Logs written by older launchers still read the same, and the new lines only extend
+    /// the format (an older reader skips `failed`, and reads `error` without its problem).
+    #[test]
+    fn old_and_new_lines() {
+        let old = "hit 5 1 1\nmiss 0 9\nerror 0 1 1\nbogus 1 1 1\n";
+        let s = BuildStats::parse(old);
+        assert_eq!((s.hits, s.misses, s.errors, s.spent_us), (1, 1, 1, 11));
+        assert_eq!(s.problems, [0; Problem::ALL.len()]);
+        let s = BuildStats::parse("error 0 1 1 unknown-role\nerror 0 1 1 from-the-future\n");
+        assert_eq!((s.errors, s.problem(Problem::UnknownRole)), (2, 1));
+        for p in Problem::ALL {
+            assert_eq!(Problem::from_name(p.name()), Some(p));
+        }
     }
 }

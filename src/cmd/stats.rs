@@ -1,8 +1,8 @@
-//! `cached-ninja stats`: what the launchers of a build did (hits, misses, uncacheable, errors,
-//! time saved), from `<object root>/.cached-ninja/stats` (see `fetch::stats`).
+//! `cached-ninja stats`: what the launchers of a build did (hits, misses, failed compiles,
+//! uncacheable, errors with their named problems, time saved), from `<object root>/.cached-ninja/stats` (see `fetch::stats`).
 
 use clap::Args;
-use fetch::stats::{self, BuildStats};
+use fetch::stats::{self, BuildStats, Problem};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,15 +32,31 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     }
     let s = BuildStats::read(&dir)?;
     if args.json {
+        let problems: Vec<String> = Problem::ALL
+            .iter()
+            .map(|p| format!("\"{}\":{}", p.name(), s.problem(*p)))
+            .collect();
         println!(
-            "{{\"hits\":{},\"misses\":{},\"uncacheable\":{},\"errors\":{},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
-            s.hits, s.misses, s.uncacheable, s.errors, s.saved_us, s.spent_us, s.cpu_us
+            "{{\"hits\":{},\"misses\":{},\"failed\":{},\"uncacheable\":{},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
+            s.hits,
+            s.misses,
+            s.failed,
+            s.uncacheable,
+            s.errors,
+            problems.join(","),
+            s.saved_us,
+            s.spent_us,
+            s.cpu_us
         );
     } else {
         println!("hits          {}", s.hits);
         println!("misses        {}", s.misses);
+        println!("failed        {}", s.failed);
         println!("uncacheable   {}", s.uncacheable);
         println!("errors        {}", s.errors);
+        for p in Problem::ALL.into_iter().filter(|p| s.problem(*p) > 0) {
+            println!("  {:<13} {}", p.name(), s.problem(p));
+        }
         println!("hit rate      {:.1} %", s.hit_rate());
         println!("time saved    {:.1} s", s.saved_us as f64 / 1e6);
         println!("launcher time {:.1} s", s.spent_us as f64 / 1e6);

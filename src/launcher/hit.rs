@@ -5,58 +5,98 @@ use super::launch::Launcher;
 use super::lookup::Found;
 use backend::compile::{self, depfile, CompileCommand};
 use fetch::cache::{self as fcache, CacheError, Role};
-use fetch::stats::Outcome;
+use fetch::stats::{Outcome, Problem};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
 impl Launcher<'_> {
-    /// Materialises a hit; `None` when a blob failed verification (reported; compile instead).
+    /// Materialises a hit; `None` when it cannot be served. Then the caller compiles, and
+    /// this has already counted the reason (a named [`Problem`]) and printed one warning line
+    /// naming the file; the one exception is a blob that is merely missing (evicted), which is
+    /// a plain miss (see `fetch::cache::CacheError::Missing`).
     pub(super) fn serve_hit(
         &self,
         cmd: &CompileCommand,
         (action_key, entry): &Found,
         start: Instant,
     ) -> Option<i32> {
+        let entry_path = || {
+            self.cache
+                .path(fcache::Kind::Action, action_key)
+                .display()
+                .to_string()
+        };
+        // Blobs that failed verification: each reported and removed, the entry removed, and
+        // counted once unless all were merely missing.
+        let bad_blobs = |errors: &[&CacheError]| {
+            for e in errors {
+                self.drop_corrupt(e);
+            }
+            self.cache.remove(fcache::Kind::Action, action_key);
+            if errors
+                .iter()
+                .any(|e| !matches!(e, CacheError::Missing { .. }))
+            {
+                self.record(Outcome::Error(Problem::Corrupt), 0, start);
+            }
+        };
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(2);
         for o in &entry.outputs {
             let dest = match o.role {
                 Role::Object => cmd.output.clone(),
-                Role::Dwo => cmd.dwo_path()?,
-                _ => return None,
+                Role::Dwo => match cmd.dwo_path() {
+                    Some(dwo) => dwo,
+                    None => {
+                        let msg = format!(
+                            "cache entry {} has a .dwo output but the command for {} writes none; compiling",
+                            entry_path(),
+                            cmd.output
+                        );
+                        self.fall_back(Problem::NoDwoPath, &msg, start);
+                        return None;
+                    }
+                },
+                role => {
+                    let msg = format!(
+                        "cache entry {} has an output of role {role:?} ({}), not made by a C/C++ compile of {}; compiling",
+                        entry_path(),
+                        o.path,
+                        cmd.output
+                    );
+                    self.fall_back(Problem::UnknownRole, &msg, start);
+                    return None;
+                }
             };
             match self.cache.get_blob(&o.digest, o.size) {
                 Ok(b) => files.push((PathBuf::from(dest), b)),
                 Err(e) => {
-                    self.drop_corrupt(&e);
-                    self.cache.remove(fcache::Kind::Action, action_key);
-                    if !matches!(e, CacheError::Missing { .. }) {
-                        self.record(Outcome::Error, 0, start);
-                    }
+                    bad_blobs(&[&e]);
                     return None;
                 }
             }
         }
-        let stream = |s: &Option<(fcache::Digest, u64)>| -> Result<Vec<u8>, ()> {
+        let stream = |s: &Option<(fcache::Digest, u64)>| -> Result<Vec<u8>, CacheError> {
             match s {
                 None => Ok(Vec::new()),
-                Some((d, n)) => self
-                    .cache
-                    .get_blob(d, *n)
-                    .map(|b| self.unmark(&b))
-                    .map_err(|e| {
-                        self.drop_corrupt(&e);
-                    }),
+                Some((d, n)) => self.cache.get_blob(d, *n).map(|b| self.unmark(&b)),
             }
         };
-        let (Ok(out), Ok(err)) = (stream(&entry.stdout), stream(&entry.stderr)) else {
-            self.cache.remove(fcache::Kind::Action, action_key);
-            self.record(Outcome::Error, 0, start);
-            return None;
+        let (out, err) = match (stream(&entry.stdout), stream(&entry.stderr)) {
+            (Ok(out), Ok(err)) => (out, err),
+            (out, err) => {
+                let errors: Vec<&CacheError> = [out.as_ref().err(), err.as_ref().err()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                bad_blobs(&errors);
+                return None;
+            }
         };
         for (dest, bytes) in &files {
             if let Err(e) = fcache::write_atomic(dest, bytes) {
-                self.warn(&format!("cannot write {}: {e}; compiling", dest.display()));
+                let msg = format!("cannot write {}: {e}; compiling", dest.display());
+                self.fall_back(Problem::WriteOutput, &msg, start);
                 return None;
             }
         }
@@ -70,7 +110,8 @@ impl Launcher<'_> {
                     .map(|(p, _)| self.roots.denormalize(p).into_owned()),
             );
             if let Err(e) = self.write_depfile(cmd, dep, &inputs) {
-                self.warn(&format!("cannot write {}: {e}; compiling", dep.path));
+                let msg = format!("cannot write {}: {e}; compiling", dep.path);
+                self.fall_back(Problem::WriteDepfile, &msg, start);
                 return None;
             }
         }

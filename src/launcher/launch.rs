@@ -7,7 +7,7 @@ use super::runner::{self, Runner};
 use backend::compile::{self, CompileCommand};
 use backend::key::{self, Roots};
 use fetch::cache::{self as fcache, CacheError, LocalCache};
-use fetch::stats::{self, Outcome};
+use fetch::stats::{self, Outcome, Problem};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -56,6 +56,13 @@ impl Launcher<'_> {
             spent.elapsed().as_micros() as u64,
             runner::self_cpu_us(),
         );
+    }
+
+    /// A fallback to a local compile (or another problem survived): prints the launch's one
+    /// warning line, which names the file and the reason, and counts `problem`.
+    pub(super) fn fall_back(&self, problem: Problem, msg: &str, spent: Instant) {
+        self.warn(msg);
+        self.record(Outcome::Error(problem), 0, spent);
     }
 
     /// Reports a bad cache file (unless merely missing) and removes it.
@@ -124,28 +131,38 @@ impl Launcher<'_> {
         }
         let source_key = self.source_key(&cmd, &identity, &source_bytes);
 
-        // Direct mode, then the preprocessor fallback.
-        match self.lookup(&cmd, &source_key) {
-            Ok(Some(entry)) => {
-                if let Some(code) = self.serve_hit(&cmd, &entry, start) {
-                    return code;
-                }
-            }
+        // Direct mode, then the preprocessor fallback. A hit that could not be served was
+        // counted once (by `serve_hit`) and is not tried again under the lock.
+        let preprocess = self.preprocessor_fallback.then_some(&cmd);
+        let mut hit_failed = false;
+        match self.lookup(&source_key, preprocess) {
+            Ok(Some(entry)) => match self.serve_hit(&cmd, &entry, start) {
+                Some(code) => return code,
+                None => hit_failed = true,
+            },
             Ok(None) => {}
-            Err(()) => self.record(Outcome::Error, 0, start),
+            Err(()) => {
+                self.record(Outcome::Error(Problem::Corrupt), 0, start);
+                hit_failed = true;
+            }
         }
 
-        // Miss: compile under a lock on the output, looking again once we hold it.
+        // Miss: compile under a lock on the output, looking again once we hold it (another
+        // launcher may have stored the entry meanwhile).
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
         let _lock = self
             .cache
             .lock(&fcache::Digest::of(out_abs.as_os_str().as_encoded_bytes()))
             .ok();
-        if _lock.is_some() {
-            if let Ok(Some(entry)) = self.lookup_direct(&source_key) {
-                if let Some(code) = self.serve_hit(&cmd, &entry, start) {
-                    return code;
+        if _lock.is_some() && !hit_failed {
+            match self.lookup(&source_key, None) {
+                Ok(Some(entry)) => {
+                    if let Some(code) = self.serve_hit(&cmd, &entry, start) {
+                        return code;
+                    }
                 }
+                Ok(None) => {}
+                Err(()) => self.record(Outcome::Error(Problem::Corrupt), 0, start),
             }
         }
         self.compile_and_store(&cmd, &source_key, start)

@@ -24,30 +24,19 @@ pub(super) struct Seen {
 }
 
 impl Launcher<'_> {
-    /// Looks the compile up: direct mode, else (no manifest) the preprocessor.
+    /// Looks the compile up: direct mode over the source key's manifest, else (no manifest,
+    /// and `preprocess` given) the preprocessor fallback for that command.
     /// `Err(())` means a cache problem was reported and the caller should compile.
     pub(super) fn lookup(
         &self,
-        cmd: &CompileCommand,
         source_key: &key::Digest,
+        preprocess: Option<&CompileCommand>,
     ) -> Result<Option<Found>, ()> {
-        match self.cache.get_manifest(&fd(source_key)) {
-            Ok(Some(m)) => self.lookup_in(source_key, m),
-            Ok(None) if self.preprocessor_fallback => self.lookup_preprocessed(cmd, source_key),
-            Ok(None) => Ok(None),
-            Err(e) => {
-                self.drop_corrupt(&e);
-                Err(())
-            }
-        }
-    }
-
-    /// Direct mode: the manifest's include sets, checked against the files on disk.
-    pub(super) fn lookup_direct(&self, source_key: &key::Digest) -> Result<Option<Found>, ()> {
-        match self.cache.get_manifest(&fd(source_key)) {
-            Ok(Some(m)) => self.lookup_in(source_key, m),
-            Ok(None) => Ok(None),
-            Err(e) => {
+        match (self.cache.get_manifest(&fd(source_key)), preprocess) {
+            (Ok(Some(m)), _) => self.lookup_in(source_key, m),
+            (Ok(None), Some(cmd)) => self.lookup_preprocessed(cmd, source_key),
+            (Ok(None), None) => Ok(None),
+            (Err(e), _) => {
                 self.drop_corrupt(&e);
                 Err(())
             }
@@ -221,21 +210,9 @@ impl Launcher<'_> {
             return Ok(None);
         };
         let tmp_s = tmp.to_string_lossy().into_owned();
-        let mut args = Vec::with_capacity(cmd.args.len() + 8);
-        let mut i = 0;
-        while i < cmd.args.len() {
-            let a = &cmd.args[i];
-            if a == "-o" {
-                i += 2;
-                continue;
-            }
-            if a.starts_with("-o") || a == "-c" || a.starts_with("-gsplit-dwarf") {
-                i += 1;
-                continue;
-            }
-            args.push(a.clone());
-            i += 1;
-        }
+        // The model knows which words name the output and which only matter to the compile
+        // proper; the user's dependency-file options are already out of `cmd.args`.
+        let mut args = cmd.preprocessor_args();
         args.extend(["-E", "-M", "-MF", &tmp_s, "-o", "/dev/null"].map(String::from));
         let r = self.runner.run(&cmd.compiler, &args);
         let text = std::fs::read_to_string(&tmp).ok();

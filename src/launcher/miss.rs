@@ -8,7 +8,7 @@ use super::runner::RunResult;
 use backend::compile::{depfile, CompileCommand};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, Output, Role};
-use fetch::stats::Outcome;
+use fetch::stats::{Outcome, Problem};
 use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
@@ -35,6 +35,7 @@ impl Launcher<'_> {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
+                self.record(Outcome::Error(Problem::Spawn), 0, start);
                 return 127;
             }
         };
@@ -43,7 +44,6 @@ impl Launcher<'_> {
             let _ = std::fs::remove_file(t);
             s
         });
-        self.write_gdbinit(true);
         let finish = |code: i32, outcome: Outcome| {
             let _ = io::stdout().write_all(&r.stdout);
             let _ = io::stderr().write_all(&r.stderr);
@@ -51,11 +51,18 @@ impl Launcher<'_> {
             code
         };
         if r.code != 0 {
-            return finish(r.code, Outcome::Miss);
+            // A compile error: nothing to store, and no object whose paths need mapping back.
+            return finish(r.code, Outcome::Failed);
         }
+        // The object embeds the path tokens: record this machine's mapping for debuggers.
+        self.write_gdbinit(true);
         let Some(dep_text) = dep_text else {
-            self.warn("the compiler wrote no dependency file; not cached");
-            return finish(0, Outcome::Error);
+            let msg = format!(
+                "{} wrote no dependency file for {}; not cached",
+                cmd.compiler, cmd.output
+            );
+            self.fall_back(Problem::NoDepfile, &msg, start);
+            return finish(0, Outcome::Miss);
         };
         let deps = depfile::parse(&dep_text);
         if let Some(dep) = &cmd.dep {
@@ -65,7 +72,7 @@ impl Launcher<'_> {
             }
             if let Err(e) = self.write_depfile(cmd, dep, &inputs) {
                 eprintln!("cached-ninja: error: cannot write {}: {e}", dep.path);
-                return finish(1, Outcome::Error);
+                return finish(1, Outcome::Error(Problem::WriteDepfile));
             }
         }
         let Some(seen) = self.hash_includes(cmd, &deps.inputs) else {
@@ -73,10 +80,14 @@ impl Launcher<'_> {
         };
         match self.store(cmd, source_key, &seen, &r, wall_us) {
             Ok(()) => {}
-            Err(e) => self.warn(&format!(
-                "cannot store in the cache {}: {e}",
-                self.cache.root().display()
-            )),
+            Err(e) => {
+                let msg = format!(
+                    "cannot store {} in the cache {}: {e}",
+                    cmd.output,
+                    self.cache.root().display()
+                );
+                self.fall_back(Problem::Store, &msg, start);
+            }
         }
         finish(0, Outcome::Miss)
     }

@@ -52,7 +52,12 @@
 //! a listed file changes.
 //!
 //! A corrupt or truncated cache file is reported once on stderr, removed, and the compile goes
-//! on. Outcomes are appended to `<object root>/.cached-ninja/stats` (see `fetch::stats`).
+//! on. Outcomes are appended to `<object root>/.cached-ninja/stats` (see `fetch::stats`): a
+//! compile that exits non-zero is `failed` (never a `miss`), and every fallback from a found
+//! entry to a local compile (corrupt file, unknown output role, no `.dwo` path, an output or
+//! depfile that cannot be written), like a compiler that cannot be started, prints one line
+//! naming the file and the reason and counts its named [`Problem`](fetch::stats::Problem).
+//! The one exception is a blob that was evicted (missing, not corrupt): a plain miss.
 //!
 //! ## Modules, in the order of one launch
 //! - [`config`]: the words after `cc`, the roots and the environment, into a [`Launcher`](launch::Launcher).

@@ -1,34 +1,58 @@
-//! Unit test of one launch's miss, hit and header change, with a fake compiler.
+//! Unit tests of launches with a fake compiler: miss, hit and header change; failed compiles;
+//! each fallback from a hit to a compile and its named counter; the compiler memo; the
+//! preprocessor command.
 
 use super::launch::Launcher;
 use super::runner::{RunResult, Runner};
 use backend::key::Roots;
-use fetch::cache::LocalCache;
-use fetch::stats;
-use std::cell::RefCell;
+use fetch::cache::{self as fcache, ActionEntry, LocalCache, Output, Role};
+use fetch::stats::{self, BuildStats, Problem};
+use std::cell::{Cell, RefCell};
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// A fake gcc: `-dumpmachine`/`--version` answer, a compile writes an object made of the
-/// source and header bytes and a depfile listing `a.c` and `a.h`.
+/// A fake gcc (or clang): `-dumpmachine`/`--version` answer, a compile writes an object made
+/// of the source and header bytes and a depfile listing `a.c` and `a.h`.
+#[derive(Default)]
 struct FakeCompiler {
     dir: PathBuf,
     compiles: RefCell<u32>,
+    /// Answer `--version` as clang.
+    clang: bool,
+    /// Exit code of a compile (its object is not written unless 0).
+    exit: Cell<i32>,
+    /// A compile cannot be started.
+    spawn_error: Cell<bool>,
+    /// `-dumpmachine` runs (the compiler memo's misses).
+    probes: Cell<u32>,
+    /// The arguments of each preprocessor (`-E`) run.
+    preprocessed: RefCell<Vec<Vec<String>>>,
 }
 
 impl Runner for FakeCompiler {
     fn run(&self, _program: &str, args: &[String]) -> io::Result<RunResult> {
         if args == ["-dumpmachine"] {
+            self.probes.set(self.probes.get() + 1);
             return Ok(RunResult {
                 stdout: b"x86_64-linux-gnu\n".to_vec(),
                 ..Default::default()
             });
         }
         if args == ["--version"] {
+            let v: &[u8] = if self.clang {
+                b"clang version 1 (fake)\n"
+            } else {
+                b"gcc (fake) 1\n"
+            };
             return Ok(RunResult {
-                stdout: b"gcc (fake) 1\n".to_vec(),
+                stdout: v.to_vec(),
                 ..Default::default()
             });
+        }
+        if args.contains(&"-E".to_string()) {
+            self.preprocessed.borrow_mut().push(args.to_vec());
+        } else if self.spawn_error.get() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such compiler"));
         }
         let mf = &args[args.iter().position(|a| a == "-MF").unwrap() + 1];
         let header = self.dir.join("a.h");
@@ -44,6 +68,13 @@ impl Runner for FakeCompiler {
             return Ok(RunResult::default());
         }
         *self.compiles.borrow_mut() += 1;
+        if self.exit.get() != 0 {
+            return Ok(RunResult {
+                code: self.exit.get(),
+                stderr: b"a.c:1: error: bad\n".to_vec(),
+                ..Default::default()
+            });
+        }
         assert!(args.iter().any(|a| a.starts_with("-ffile-prefix-map=")));
         let out = &args[args.iter().position(|a| a == "-o").unwrap() + 1];
         let mut obj = std::fs::read(self.dir.join("a.c"))?;
@@ -59,6 +90,206 @@ impl Runner for FakeCompiler {
     }
 }
 
+/// A temp dir with `fakecc`, `a.c` and `a.h`, a fake compiler and a launcher over them.
+fn with_launcher(clang: bool, f: impl FnOnce(&Path, &FakeCompiler, &Launcher)) {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_path_buf();
+    std::fs::write(dir.join("fakecc"), "#!/bin/false\n").unwrap();
+    std::fs::write(dir.join("a.c"), "int a;\n").unwrap();
+    std::fs::write(dir.join("a.h"), "int h;\n").unwrap();
+    let fake = FakeCompiler {
+        dir: dir.clone(),
+        clang,
+        ..Default::default()
+    };
+    let l = Launcher {
+        runner: &fake,
+        cache: LocalCache::new(dir.join("cache")),
+        roots: Roots::new(dir.to_str().unwrap(), None),
+        obj_aliases: vec![],
+        env: vec![],
+        date_pinned: false,
+        trust_stat: true,
+        preprocessor_fallback: true,
+        max_size: 1 << 30,
+        explain: None,
+        warned: Default::default(),
+    };
+    f(&dir, &fake, &l);
+}
+
+/// `fakecc -c a.c -o a.o` in `dir`, then `extra`.
+fn command(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let mut v = vec![p("fakecc"), "-c".into(), p("a.c"), "-o".into(), p("a.o")];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+/// Rewrites every action entry of the launcher's cache with `f`.
+fn rewrite_entries(l: &Launcher, f: impl Fn(&mut ActionEntry)) {
+    let mut n = 0;
+    for sub in std::fs::read_dir(l.cache.root().join("ac")).unwrap() {
+        for file in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            let name = file.unwrap().file_name();
+            let key = fcache::Digest::from_hex(name.to_str().unwrap()).unwrap();
+            let mut e = l.cache.get_action(&key).unwrap().unwrap();
+            f(&mut e);
+            l.cache.put_action(&key, &e).unwrap();
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no action entry to rewrite");
+}
+
+/// Launches `cmd` as a fresh process would (no warning printed yet); returns the exit code
+/// and whether it printed its warning line.
+fn launch(l: &Launcher, cmd: &[String]) -> (i32, bool) {
+    l.warned.set(false);
+    let code = l.launch(cmd.to_vec());
+    (code, l.warned.get())
+}
+
+#[test]
+fn failed_compile_is_counted_as_failed_without_gdbinit() {
+    with_launcher(false, |dir, fake, l| {
+        let gdbinit = dir.join(".cached-ninja/gdbinit");
+        fake.exit.set(1);
+        assert_eq!(launch(l, &command(dir, &[])), (1, false));
+        let s = BuildStats::read(dir).unwrap();
+        assert_eq!((s.misses, s.failed, s.errors), (0, 1, 0));
+        assert!(!gdbinit.exists(), "no object, no mapping to record");
+        assert!(!dir.join("cache/ac").exists(), "nothing stored");
+        fake.exit.set(0);
+        assert_eq!(launch(l, &command(dir, &[])), (0, false));
+        let s = BuildStats::read(dir).unwrap();
+        assert_eq!((s.misses, s.failed), (1, 1));
+        assert!(gdbinit.exists());
+    });
+}
+
+#[test]
+fn compiler_that_cannot_start_is_counted() {
+    with_launcher(false, |dir, fake, l| {
+        fake.spawn_error.set(true);
+        assert_eq!(launch(l, &command(dir, &[])).0, 127);
+        let s = BuildStats::read(dir).unwrap();
+        assert_eq!((s.misses, s.errors, s.problem(Problem::Spawn)), (0, 1, 1));
+    });
+}
+
+/// Each way a found entry cannot be served falls back to a compile, prints a warning and
+/// counts its named problem exactly once.
+#[test]
+fn hit_fallbacks_compile_warn_and_count() {
+    // An output role a C compile does not make (an entry from another tool or version).
+    with_launcher(false, |dir, fake, l| {
+        let cmd = command(dir, &[]);
+        assert_eq!(launch(l, &cmd), (0, false));
+        rewrite_entries(l, |e| {
+            let mut o = e.outputs[0].clone();
+            o.role = Role::Rlib;
+            o.path = "liba.rlib".into();
+            e.outputs.push(o);
+        });
+        assert_eq!(launch(l, &cmd), (0, true));
+        assert_eq!(*fake.compiles.borrow(), 2, "compiled instead");
+        let s = BuildStats::read(dir).unwrap();
+        assert_eq!((s.hits, s.misses, s.errors), (0, 2, 1));
+        assert_eq!(s.problem(Problem::UnknownRole), 1);
+        assert_eq!(launch(l, &cmd), (0, false), "the new entry serves");
+        assert_eq!(BuildStats::read(dir).unwrap().hits, 1);
+    });
+    // A .dwo output for a command without split DWARF.
+    with_launcher(false, |dir, fake, l| {
+        let cmd = command(dir, &[]);
+        launch(l, &cmd);
+        rewrite_entries(l, |e| {
+            let mut o = e.outputs[0].clone();
+            o.role = Role::Dwo;
+            o.path = "a.dwo".into();
+            e.outputs.push(o);
+        });
+        assert_eq!(launch(l, &cmd), (0, true));
+        assert_eq!(*fake.compiles.borrow(), 2);
+        let s = BuildStats::read(dir).unwrap();
+        assert_eq!((s.errors, s.problem(Problem::NoDwoPath)), (1, 1));
+    });
+    // An output that cannot be written (the .dwo path is a non-empty directory).
+    with_launcher(false, |dir, fake, l| {
+        let cmd = command(dir, &["-g", "-gsplit-dwarf"]);
+        launch(l, &cmd);
+        let digest = l.cache.put_blob(b"dwo").unwrap();
+        rewrite_entries(l, |e| {
+            e.outputs.push(Output {
+                role: Role::Dwo,
+                path: "a.dwo".into(),
+                digest,
+                size: 3,
+            })
+        });
+        std::fs::create_dir_all(dir.join("a.dwo/full")).unwrap();
+        assert_eq!(launch(l, &cmd), (0, true));
+        assert_eq!(*fake.compiles.borrow(), 2);
+        let s = BuildStats::read(dir).unwrap();
+        assert_eq!(s.problem(Problem::WriteOutput), 1, "{s:?}");
+    });
+    // A depfile that cannot be written: the hit falls back, the compile then fails the same way.
+    with_launcher(false, |dir, fake, l| {
+        launch(l, &command(dir, &[]));
+        std::fs::write(dir.join("notadir"), "").unwrap();
+        let dep = dir.join("notadir/a.d").to_string_lossy().into_owned();
+        let cmd = command(dir, &["-MD", "-MF", &dep]);
+        assert_eq!(launch(l, &cmd), (1, true));
+        assert_eq!(*fake.compiles.borrow(), 2);
+        let s = BuildStats::read(dir).unwrap();
+        assert_eq!((s.errors, s.problem(Problem::WriteDepfile)), (2, 2));
+    });
+}
+
+/// The memo is keyed by the real executable: another spelling of it (a symlink, `./`) reuses
+/// the identity instead of running the compiler again.
+#[test]
+fn compiler_memo_is_shared_by_spellings() {
+    with_launcher(false, |dir, fake, l| {
+        let mut cmd = command(dir, &[]);
+        launch(l, &cmd);
+        assert_eq!(fake.probes.get(), 1);
+        std::os::unix::fs::symlink(dir.join("fakecc"), dir.join("cc-link")).unwrap();
+        for spelled in [dir.join("cc-link"), dir.join("./fakecc")] {
+            cmd[0] = spelled.to_string_lossy().into_owned();
+            assert_eq!(launch(l, &cmd), (0, false));
+        }
+        assert_eq!(fake.probes.get(), 1, "identified once");
+        assert_eq!(BuildStats::read(dir).unwrap().hits, 2);
+    });
+}
+
+/// The preprocessor command comes from the command model: the output and `-c` go, the
+/// user's dependency-file options are not there, options that merely start with `-o` stay.
+#[test]
+fn preprocessor_command_from_the_model() {
+    with_launcher(true, |dir, fake, l| {
+        let dep = dir.join("a.d").to_string_lossy().into_owned();
+        let cmd = command(
+            dir,
+            &["-objcmt-migrate-literals", "-MD", "-MF", &dep, "-MT", "x.o"],
+        );
+        assert_eq!(launch(l, &cmd), (0, false));
+        let runs = fake.preprocessed.borrow();
+        assert_eq!(runs.len(), 1);
+        let args = &runs[0];
+        let n = |w: &str| args.iter().filter(|a| *a == w).count();
+        assert_eq!(n("-objcmt-migrate-literals"), 1, "{args:?}");
+        assert_eq!(
+            (n("-c"), n("-MD"), n("-MT"), n("-MF"), n("-o")),
+            (0, 0, 0, 1, 1)
+        );
+        assert_eq!(args[args.len() - 2..], ["-o", "/dev/null"], "{args:?}");
+        assert!(std::fs::read_to_string(&dep).unwrap().starts_with("x.o:"));
+    });
+}
+
 #[test]
 fn miss_then_hit_then_header_change() {
     let d = tempfile::tempdir().unwrap();
@@ -68,7 +299,7 @@ fn miss_then_hit_then_header_change() {
     std::fs::write(dir.join("a.h"), "int h;\n").unwrap();
     let fake = FakeCompiler {
         dir: dir.clone(),
-        compiles: RefCell::new(0),
+        ..Default::default()
     };
     let l = Launcher {
         runner: &fake,

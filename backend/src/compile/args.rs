@@ -156,6 +156,10 @@ pub struct CompileCommand {
     pub dep: Option<DepOutput>,
     /// Split DWARF mode.
     pub split_dwarf: SplitDwarf,
+    /// Indices into `args` of the words that only matter to the compile proper, not to the
+    /// preprocessor: each output option (`-o FILE` both words, `-oFILE`), `-c` and the
+    /// split-DWARF options. See [`CompileCommand::preprocessor_args`].
+    pub compile_only: Vec<usize>,
 }
 
 impl CompileCommand {
@@ -177,6 +181,19 @@ impl CompileCommand {
             }
         }
         v
+    }
+
+    /// The arguments for a preprocessor-only run (the caller adds `-E` and its own `-M…`
+    /// options): `args` without the words in [`compile_only`](Self::compile_only). Dependency-
+    /// file options are already out of `args`; every other word (including options that merely
+    /// start with `-o`, such as clang's `-objcmt-…`) stays, in order.
+    pub fn preprocessor_args(&self) -> Vec<String> {
+        self.args
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.compile_only.contains(i))
+            .map(|(_, a)| a.clone())
+            .collect()
     }
 
     /// The `.dwo` path a separate split-DWARF compile writes (object path with `.dwo`).
@@ -242,7 +259,19 @@ const SEPARATE_VALUE: &[&str] = &[
     "-MJ",
     "-specs",
     "-wrapper",
+    "-objc-isystem",
+    "-objcxx-isystem",
 ];
+
+/// clang options that start with `-o` but are not the output (clang matches the longest known
+/// option name first; gcc has none of these and takes `-objX` as `-o bjX`).
+fn clang_o_option(a: &str) -> bool {
+    a.starts_with("-objcmt-")
+        || a == "-object"
+        || a.starts_with("-object-file-name")
+        || a.starts_with("-objc-isystem")
+        || a.starts_with("-objcxx-isystem")
+}
 
 /// Options (by exact word or `word=`/prefix) that make outputs we do not capture or inputs we do
 /// not hash.
@@ -319,6 +348,7 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
     let mut targets: Vec<String> = Vec::new();
     let mut phony = false;
     let mut split = SplitDwarf::Off;
+    let mut compile_only: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < rest.len() {
         let a = rest[i].as_str();
@@ -378,9 +408,14 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
         }
         if a == "-c" {
             compiling = true;
+            compile_only.push(args.len());
         } else if a == "-" {
             return Err(Uncacheable::Stdio);
-        } else if a == "-o" || (a.starts_with("-o") && a.len() > 2) {
+        } else if a == "-o"
+            || (a.starts_with("-o")
+                && a.len() > 2
+                && !(family == CompilerFamily::Clang && clang_o_option(a)))
+        {
             let v = if a == "-o" { next } else { Some(&a[2..]) };
             let Some(v) = v else {
                 return Err(Uncacheable::Arguments("-o without a value".into()));
@@ -389,6 +424,10 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
                 return Err(Uncacheable::Stdio);
             }
             output = Some(v.to_string());
+            compile_only.push(args.len());
+            if a == "-o" {
+                compile_only.push(args.len() + 1);
+            }
         } else if a == "-x" || (a.starts_with("-x") && a.len() > 2) {
             let v = if a == "-x" {
                 next.unwrap_or("")
@@ -401,6 +440,7 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
                 Some(Err(e)) => return Err(e),
             };
         } else if a.starts_with("-gsplit-dwarf") || a == "-gno-split-dwarf" {
+            compile_only.push(args.len());
             split = match a {
                 "-gno-split-dwarf" => SplitDwarf::Off,
                 "-gsplit-dwarf=single" => SplitDwarf::Single,
@@ -462,6 +502,7 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
         lang,
         dep,
         split_dwarf: split,
+        compile_only,
     })
 }
 
@@ -542,6 +583,30 @@ mod tests {
         assert_eq!(c.split_dwarf, SplitDwarf::Single);
         assert_eq!(c.dwo_path(), None);
         assert!(parse(&w("gcc -c a.c -gsplit-dwarf=single"), CompilerFamily::Gcc).is_err());
+    }
+
+    #[test]
+    fn preprocessor_args() {
+        let c =
+            ok("gcc -MD -MF a.d -MT a.o -Ia -c -o out/a.o a.c -gsplit-dwarf -DX=-o -include -o.h");
+        assert_eq!(
+            c.preprocessor_args(),
+            w("-Ia a.c -DX=-o -include -o.h"),
+            "output, -c and split DWARF go; values that look like -o stay"
+        );
+        let c = ok("gcc -c a.c -ofoo.o");
+        assert_eq!(c.preprocessor_args(), w("a.c"));
+        // clang's -objcmt-… and -objc-isystem are not the output; for gcc -objX is -o bjX.
+        let clang = |s: &str| parse(&w(s), CompilerFamily::Clang).unwrap();
+        let c = clang("clang -c a.c -objcmt-migrate-literals -objc-isystem inc -o a.o");
+        assert_eq!(c.output, "a.o");
+        assert_eq!(c.source, "a.c");
+        assert_eq!(
+            c.preprocessor_args(),
+            w("a.c -objcmt-migrate-literals -objc-isystem inc")
+        );
+        assert_eq!(clang("clang -c a.c -objcmt-migrate-all").output, "a.o");
+        assert_eq!(ok("gcc -c a.c -objx").output, "bjx");
     }
 
     #[test]
