@@ -783,3 +783,33 @@ fn precompiled_header_use_runs_unchanged() {
     assert!(s.path().join("use.o").exists());
     assert_eq!(counts(s.path()), (0, 0, 1, 0));
 }
+
+#[test]
+fn driver_name_is_part_of_the_key() {
+    // `clang` and `clang++` are one executable, but `clang++ -c f.c` compiles C++ (with a
+    // deprecation warning): it must not be served the object `clang -c f.c` stored.
+    require_tool("clang++", "clang");
+    let space = TestSpace::new();
+    space.write("src/f.c", "int f(int x) { return x + 1; }\n");
+    let cache = space.path().join("cache");
+    let object_of = |driver: &str, obj: &str| {
+        let dir = space.path().join(obj);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = Command::new(cached_ninja());
+        c.current_dir(&dir)
+            .env("CACHED_NINJA_CACHE_DIR", &cache)
+            .args(["cc", "--src-root"])
+            .arg(space.path().join("src"))
+            .args(["--", driver, "-c", "-o", "f.o"])
+            .arg(space.path().join("src/f.c"));
+        run_ok(&mut c);
+        std::fs::read(dir.join("f.o")).unwrap()
+    };
+    let has = |bytes: &[u8], sym: &[u8]| bytes.windows(sym.len()).any(|w| w == sym);
+    let c_object = object_of("clang", "objA");
+    assert!(!has(&c_object, b"_Z1fi"), "clang compiled f.c as C");
+    let cxx_object = object_of("clang++", "objB");
+    assert!(has(&cxx_object, b"_Z1fi"), "clang++ must produce the C++ (mangled) object");
+    let (hits, misses, _, _) = counts(&space.path().join("objB"));
+    assert_eq!((hits, misses), (0, 1), "clang++ after clang is a miss");
+}

@@ -1,4 +1,5 @@
-//! The compiler's identity (family and a digest of its bytes, triple and version), memoised
+//! The compiler's identity (family and a digest of its bytes, the name it is run as, triple
+//! and version), memoised
 //! in the cache's `memo/` by canonical path, size, inode and mtime.
 //!
 //! The memo key uses the canonical path (`realpath`), so every spelling of one executable
@@ -43,9 +44,14 @@ impl Launcher<'_> {
         // Size, inode and mtime of the real executable, under its canonical path.
         let canon = std::fs::canonicalize(&path).ok()?;
         let md = std::fs::metadata(&canon).ok()?;
+        // One executable behaves differently by the name it is run as (`clang` compiles `a.c`
+        // as C, `clang++` as C++), so that name is part of the identity and of its memo key.
+        let driver = path.file_name()?.as_encoded_bytes();
         let memo_key = {
-            let mut b = b"cached-ninja compiler memo 1\0".to_vec();
+            let mut b = b"cached-ninja compiler memo 2\0".to_vec();
             b.extend_from_slice(canon.as_os_str().as_encoded_bytes());
+            b.push(0);
+            b.extend_from_slice(driver);
             for n in [
                 md.size(),
                 md.ino(),
@@ -90,8 +96,9 @@ impl Launcher<'_> {
             CompilerFamily::Gcc
         };
         let mut h = key::Hasher::new();
-        key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 1");
+        key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 2");
         key::KeySink::digest(&mut h, "executable", &key::Digest::of(&bytes));
+        key::KeySink::bytes(&mut h, "driver-name", driver);
         key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
         key::KeySink::bytes(&mut h, "version", &version.stdout);
         let digest = fd(&h.finish());
