@@ -75,17 +75,19 @@ ninja_run() { # $1: run index
   local t0
   t0=$(now_ns)
   (cd "$tmp" && /usr/bin/time -v -o "$tmp/ninja.time.$1" \
-    taskset -c "$CORE" ninja -n -d stats gen_stamp >"$tmp/ninja.out.$1" 2>&1)
+    taskset -c "$CORE" ninja -n -d stats gen_stamp >"$tmp/ninja.out.$1" 2>&1) || true
   echo $(( ($(now_ns) - t0) / 1000 )) >"$tmp/ninja.wall.$1"
-  awk '/^\.ninja parse/ { print $NF }' "$tmp/ninja.out.$1"
+  awk '/^\.ninja parse/ { print $NF }' "$tmp/ninja.out.$1" | grep . \
+    || { echo "no .ninja parse metric from ninja:" >&2; cat "$tmp/ninja.out.$1" >&2; exit 1; }
 }
 ours_run() { # $1: run index
   local t0
   t0=$(now_ns)
   /usr/bin/time -v -o "$tmp/ours.time.$1" \
-    taskset -c "$CORE" "$HARNESS" -C "$tmp" build.ninja 1 >"$tmp/ours.out.$1" 2>&1
+    taskset -c "$CORE" "$HARNESS" -C "$tmp" build.ninja 1 >"$tmp/ours.out.$1" 2>&1 || true
   echo $(( ($(now_ns) - t0) / 1000 )) >"$tmp/ours.wall.$1"
-  awk '/^iteration 1:/ { print $3 }' "$tmp/ours.out.$1"
+  awk '/^iteration 1:/ { print $3 }' "$tmp/ours.out.$1" | grep . \
+    || { echo "no time from $HARNESS:" >&2; cat "$tmp/ours.out.$1" >&2; exit 1; }
 }
 
 echo "== machine"

@@ -224,3 +224,14 @@ fn classifier() {
     assert!(!has_debug_info(b"cc -g -g0 -c a.c"));
     assert!(!has_debug_info(b"cc -O2 -c a.c"));
 }
+
+#[test]
+fn an_edge_with_its_own_command_is_left_alone() {
+    let text = "rule CC\n  command = gcc -c $in -o $out\nbuild x.o: CC x.c\n  command = gcc -c x.c -o x.o\nbuild y.o: CC y.c\n";
+    let (out, report) = run(&[("build.ninja", text)], NEVER, "");
+    let text = String::from_utf8_lossy(&out[0].text);
+    assert!(
+        text.contains("build x.o: CC x.c\n") && text.contains("build y.o: CC__cached_ninja y.c\n")
+    );
+    assert_eq!(report.compile_edges, 1);
+}

@@ -7,7 +7,7 @@
 //! Both builds go through the example's own autoconf-style `configure` with
 //! `--enable-build-backend=cached-ninja --with-generator=ninja` (its `build.ninja.in`), so the
 //! demo needs only a C and C++ compiler and Ninja; it says precisely what is missing.
-//! Everything lives under the work directory (default `./cached-ninja-demo`): `store/` is the
+//! Everything lives under the work directory (default `$TMPDIR/cached-ninja-demo`): `store/` is the
 //! demo's own cache (`CACHED_NINJA_CACHE_DIR`), never the user's.
 
 use anyhow::{bail, Context};
@@ -20,10 +20,10 @@ use std::time::Instant;
 /// Options of `cached-ninja demo`.
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Work directory (emptied first if it holds an earlier demo; refused if it holds
-    /// anything else).
-    #[arg(long, value_name = "DIR", default_value = "cached-ninja-demo")]
-    pub work: PathBuf,
+    /// Work directory (default: `cached-ninja-demo` in the system's temporary directory);
+    /// emptied first if it holds an earlier demo, refused if it holds anything else.
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
 }
 
 /// The example project, embedded: (path, contents, executable).
@@ -101,7 +101,10 @@ const MARK: &str = ".cached-ninja-demo";
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     check_tools()?;
-    let work = prepare_work(&args.work)?;
+    let work = args
+        .work
+        .unwrap_or_else(|| std::env::temp_dir().join("cached-ninja-demo"));
+    let work = prepare_work(&work)?;
     let store = work.join("store");
     let exe = std::env::current_exe().context("cannot find the cached-ninja executable")?;
     println!(

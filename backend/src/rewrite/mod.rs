@@ -13,7 +13,8 @@
 //!   commands` differs from the original by the launcher prefix (and the policy's flags).
 //! - A **compile edge** is one whose evaluated command is one simple shell command running
 //!   a recognised gcc/clang driver that [`crate::compile::parse`] takes as one cacheable
-//!   compile ([`compiler::classify`]), and whose outputs the policy does not exclude.
+//!   compile ([`compiler::classify`]), whose outputs the policy does not exclude, and which
+//!   has no `command` binding of its own (that would win over any rule's).
 //! - The **generator edge** (a `generator = 1` edge producing the top-level manifest:
 //!   CMake's `RERUN_CMAKE`, Meson's `REGENERATE_BUILD`) gets a twin whose command runs the
 //!   hook after the generator, so a regenerated manifest is rewritten again before ninja
@@ -173,6 +174,10 @@ pub fn rewrite(
             continue;
         }
         let r = g.rule(e);
+        // An edge's own `command` would win over any rule's: leave such an edge alone.
+        if g.edge_own_binding(e, b"command").is_some() {
+            continue;
+        }
         let kind = if is_generator_edge(g, e, top) {
             if opts.regenerate_hook.is_empty() {
                 continue;
