@@ -1,5 +1,5 @@
-//! The compiler's identity (family and a digest of its bytes, the name it is run as, triple
-//! and version), memoised
+//! The compiler's identity (family and a digest of its bytes, the driver mode its name
+//! selects, triple and version), memoised
 //! in the cache's `memo/` by canonical path, size, inode and mtime.
 //!
 //! The memo key uses the canonical path (`realpath`), so every spelling of one executable
@@ -26,6 +26,33 @@ pub(super) struct Identity {
     pub(super) digest: fcache::Digest,
 }
 
+/// The driver mode a compiler's file name selects, as clang's driver reads it: a name ending
+/// in `++` (optionally followed by `-<version>`) is C++, one ending in `cl` is `clang-cl`, one
+/// ending in `cpp` the preprocessor; anything else is the default mode.
+fn driver_mode(name: &[u8]) -> &'static str {
+    let name = name.strip_suffix(b".exe").unwrap_or(name);
+    // Drop a version suffix such as `-14` or `-12.2`.
+    let base = match name.iter().rposition(|&b| b == b'-') {
+        Some(i)
+            if name[i + 1..]
+                .iter()
+                .all(|b| b.is_ascii_digit() || *b == b'.') =>
+        {
+            &name[..i]
+        }
+        _ => name,
+    };
+    if base.ends_with(b"++") {
+        "c++"
+    } else if base.ends_with(b"cl") {
+        "cl"
+    } else if base.ends_with(b"cpp") {
+        "cpp"
+    } else {
+        "default"
+    }
+}
+
 /// Finds `program` the way `execvp` does.
 fn resolve_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
@@ -45,8 +72,9 @@ impl Launcher<'_> {
         let canon = std::fs::canonicalize(&path).ok()?;
         let md = std::fs::metadata(&canon).ok()?;
         // One executable behaves differently by the name it is run as (`clang` compiles `a.c`
-        // as C, `clang++` as C++), so that name is part of the identity and of its memo key.
-        let driver = path.file_name()?.as_encoded_bytes();
+        // as C, `clang++` as C++), so the driver mode that name selects is part of the identity
+        // and of its memo key; names that select the same mode (`cc` and `gcc`) share both.
+        let driver = driver_mode(path.file_name()?.as_encoded_bytes()).as_bytes();
         let memo_key = {
             let mut b = b"cached-ninja compiler memo 2\0".to_vec();
             b.extend_from_slice(canon.as_os_str().as_encoded_bytes());
@@ -98,7 +126,7 @@ impl Launcher<'_> {
         let mut h = key::Hasher::new();
         key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 2");
         key::KeySink::digest(&mut h, "executable", &key::Digest::of(&bytes));
-        key::KeySink::bytes(&mut h, "driver-name", driver);
+        key::KeySink::bytes(&mut h, "driver-mode", driver);
         key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
         key::KeySink::bytes(&mut h, "version", &version.stdout);
         let digest = fd(&h.finish());
@@ -109,5 +137,29 @@ impl Launcher<'_> {
         };
         let _ = self.cache.memo_put(&memo_key, &format!("{fam} {digest}"));
         Some(Identity { family, digest })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::driver_mode;
+
+    #[test]
+    fn driver_modes() {
+        for (name, mode) in [
+            ("clang", "default"),
+            ("clang-14", "default"),
+            ("gcc", "default"),
+            ("cc", "default"),
+            ("x86_64-linux-gnu-gcc-12", "default"),
+            ("clang++", "c++"),
+            ("clang++-14", "c++"),
+            ("g++", "c++"),
+            ("c++", "c++"),
+            ("clang-cl", "cl"),
+            ("clang-cpp", "cpp"),
+        ] {
+            assert_eq!(driver_mode(name.as_bytes()), mode, "{name}");
+        }
     }
 }
