@@ -334,7 +334,12 @@ fn policy_keeps_globbed_outputs_out_of_the_cache() {
         "[cache]\ndir = \"store\"\nsize = \"1G\"\n",
     )
     .unwrap();
-    run_ok(cmd(cached_ninja(), &cache).arg("generate").arg("-C").arg(&obj));
+    run_ok(
+        cmd(cached_ninja(), &cache)
+            .arg("generate")
+            .arg("-C")
+            .arg(&obj),
+    );
     let store = src.join("store");
     let circle = commands(&obj)
         .into_iter()
@@ -349,7 +354,10 @@ fn policy_keeps_globbed_outputs_out_of_the_cache() {
     );
     ninja(&obj, &cache);
     assert_eq!(hits_misses(&obj), (0, 5));
-    assert!(store.read_dir().unwrap().next().is_some(), "objects in the policy's store");
+    assert!(
+        store.read_dir().unwrap().next().is_some(),
+        "objects in the policy's store"
+    );
     assert!(!cache.exists(), "nothing in the environment's cache");
 }
 

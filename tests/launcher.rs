@@ -809,7 +809,10 @@ fn driver_name_is_part_of_the_key() {
     let c_object = object_of("clang", "objA");
     assert!(!has(&c_object, b"_Z1fi"), "clang compiled f.c as C");
     let cxx_object = object_of("clang++", "objB");
-    assert!(has(&cxx_object, b"_Z1fi"), "clang++ must produce the C++ (mangled) object");
+    assert!(
+        has(&cxx_object, b"_Z1fi"),
+        "clang++ must produce the C++ (mangled) object"
+    );
     let (hits, misses, _, _) = counts(&space.path().join("objB"));
     assert_eq!((hits, misses), (0, 1), "clang++ after clang is a miss");
 }

@@ -35,7 +35,7 @@ pub struct BuildArgs {
     /// Ninja's own job count, for hits and downloads (default: 4 × N).
     #[arg(long, value_name = "M")]
     pub ninja_jobs: Option<usize>,
-    /// The ninja executable (default: `ninja` on PATH, or $NINJA).
+    /// The ninja executable (default: $NINJA, else `ninja` on PATH).
     #[arg(long, value_name = "PATH")]
     pub ninja: Option<OsString>,
     /// Targets to build (default: Ninja's defaults).

@@ -229,7 +229,7 @@ fn write_project(src: &Path, changed: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `<side>/obj`: `../src/configure --enable-build-backend=cached-ninja`, then a build.
+/// `<side>/obj`: `../src/configure --enable-build-backend=cached-ninja`, then `cached-ninja build`.
 fn build(exe: &Path, side: &Path, store: &Path) -> anyhow::Result<()> {
     let obj = side.join("obj");
     std::fs::create_dir_all(&obj)?;
@@ -248,12 +248,13 @@ fn build(exe: &Path, side: &Path, store: &Path) -> anyhow::Result<()> {
     if !status.success() {
         bail!("{} failed ({status})", configure.display());
     }
-    let status = Command::new("ninja")
+    let status = Command::new(exe)
+        .arg("build")
         .arg("-C")
         .arg(&obj)
         .env("CACHED_NINJA_CACHE_DIR", store)
         .status()
-        .context("cannot run ninja")?;
+        .context("cannot run cached-ninja build")?;
     if !status.success() {
         bail!("the build in {} failed ({status})", obj.display());
     }

@@ -65,7 +65,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             format!("rewrote {} file(s)", g.written.len())
         };
         eprintln!(
-            "cached-ninja generate: {}: {what}; {} of {} edges through the launcher, {} kept uncached by policy, {} other compiler edges (links…) unchanged, regenerate hook on {}",
+            "cached-ninja generate: {}: {what}; {} of {} edges through the launcher, {} kept uncached by policy, {} other compiler commands (links…) left as they were, regenerate hook on {}",
             dir.join(&args.file).display(),
             r.compile_edges,
             r.edges,
