@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Ninja-compatible inspection tools over our own parser (`commands`, `targets`).
+    /// Ninja-compatible tools over our own parser (`commands`, `targets`, `emit`).
     #[command(subcommand)]
     Tool(cmd::tool::ToolCommand),
     /// Split, strip, bundle and package DWARF debug information of ELF objects.

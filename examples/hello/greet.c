@@ -1,2 +1,0 @@
-#include "greet.h"
-const char *greeting(void) { return "hello from cached-ninja"; }
