@@ -7,7 +7,7 @@ use std::process::ExitCode;
 /// Fills in debug information (`<binary>.dwp`) after a cached-ninja build. Not built yet: this
 /// binary only reports that and exits with status 2.
 #[derive(Parser)]
-#[command(name = "dbgfetch", version, about, long_about = None)]
+#[command(name = "dbgfetch", version)]
 struct Cli {}
 
 fn main() -> ExitCode {
