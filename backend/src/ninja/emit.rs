@@ -16,22 +16,8 @@
 use super::env::Escape;
 use super::eval::Piece;
 use super::graph::{EdgeId, Graph, NodeId, RuleId, ScopeId, PHONY_RULE, ROOT_SCOPE};
+use super::load::RESERVED;
 use std::collections::BTreeSet;
-
-/// Rule binding names (every one may be read for an edge).
-const RESERVED: [&[u8]; 11] = [
-    b"command",
-    b"depfile",
-    b"dyndep",
-    b"description",
-    b"deps",
-    b"generator",
-    b"pool",
-    b"restat",
-    b"rspfile",
-    b"rspfile_content",
-    b"msvc_deps_prefix",
-];
 
 /// The manifest text for `g`, as one file (rules that `subninja` files redefine are
 /// renamed; see [`emit_files`] for a layout that keeps their names).

@@ -19,8 +19,8 @@ use std::path::Path;
 /// Deepest `include`/`subninja` nesting accepted.
 pub const MAX_INCLUDE_DEPTH: usize = 64;
 
-/// Bindings a rule may have (ninja's `Rule::IsReservedBinding`).
-const RESERVED: [&[u8]; 11] = [
+/// Bindings a rule may have (ninja's `Rule::IsReservedBinding`); every one may be read for an edge.
+pub(crate) const RESERVED: [&[u8]; 11] = [
     b"command",
     b"depfile",
     b"dyndep",
