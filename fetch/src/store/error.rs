@@ -1,0 +1,89 @@
+//! The one error type of the remote stores: every message names the operation, the URL and why.
+
+use std::io;
+use std::time::Duration;
+
+/// What can go wrong talking to a store. `op` is `GET`, `HEAD` or `PUT`; `url` is the full
+/// address of the object (`file:///…` for a file store).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store URL cannot be used (unknown scheme, relative path, no host).
+    #[error("store URL {url}: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A key or path that could escape the prefix or has characters outside the allowed set.
+    #[error("invalid store key {key:?}: {reason}")]
+    BadKey {
+        /// The key as given.
+        key: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// The server answered with an error status (after the retries for a 5xx).
+    #[error("{op} {url}: {status}")]
+    Status {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// The numeric code (5xx are retried).
+        code: u16,
+        /// Status code and reason, e.g. `500 Internal Server Error`.
+        status: String,
+    },
+    /// The request did not finish within the configured timeout (after the retries).
+    #[error("{op} {url}: timed out after {after:?}")]
+    Timeout {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// The configured whole-request (or connect) timeout.
+        after: Duration,
+    },
+    /// No connection could be made (refused, unreachable, DNS) or it broke mid-request.
+    #[error("{op} {url}: connection failed: {reason}")]
+    Connect {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// The innermost cause, e.g. `Connection refused (os error 111)`.
+        reason: String,
+    },
+    /// The object is there but wrong: undecodable zstd frame or a hash that does not match.
+    #[error("{op} {url}: {reason}")]
+    Corrupt {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// What did not match, e.g. `hash mismatch (got 3f…)`.
+        reason: String,
+    },
+    /// The object (compressed or decompressed) is larger than the cap: a bomb or a wrong object.
+    #[error("{op} {url}: larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// A local file system error (file store) or a failure reading a response body.
+    #[error("{op} {url}: {source}")]
+    Io {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// The error.
+        source: io::Error,
+    },
+}

@@ -1,0 +1,206 @@
+//! Remote content-addressed stores: one interface, a `file://` and an `http://` kind (DESIGN §4).
+//!
+//! A store is `get`/`put`/`head` and little else (ccache `remotestorage.hpp`); a failure is a
+//! [`StoreError`] naming the operation, the URL and the reason, or a timeout. Layout under the
+//! store's prefix:
+//!
+//! | path | what |
+//! |---|---|
+//! | `cas/<hash>` | a blob as one zstd frame, named by the BLAKE3 of its *uncompressed* bytes |
+//! | `ac/<action key>` | an action entry, raw bytes |
+//! | `builds/<config>/<revision>` | a build manifest, raw bytes |
+//!
+//! Names are checked by [`Key`]: a hostile name (`..`, absolute, odd characters) is an error.
+//! [`Store::put_blob`] asks `HEAD` first and uploads only what is missing, so repeating it is
+//! cheap; [`Store::get_blob`] decompresses with a cap ([`TooLarge`](StoreError::TooLarge) for a
+//! zstd bomb, never an out-of-memory) and verifies the hash
+//! ([`Corrupt`](StoreError::Corrupt) otherwise). Every outcome increments a named counter in
+//! [`StoreCounters`]; callers fall back to a local compile on any error (DESIGN §7).
+//!
+//! **Kinds, by URL.** `file:///path` ([`file`](mod@file)): plain files, each write a temporary
+//! file in the same directory, fsync, rename. `http://host[:port]/prefix` ([`http`](mod@http)):
+//! GET/HEAD/PUT as nginx's WebDAV module serves them (`dav_methods PUT;`,
+//! `create_full_put_path on;`), with a connect and a whole-request timeout, bounded retries
+//! with exponential backoff for 5xx and timeouts, and connection reuse. `https://` is refused
+//! for now: it needs reqwest's `rustls-tls` feature, left out to keep the build small (2 cores)
+//! until a store needs it.
+//!
+//! **Blocking by choice.** The launcher and the tests are synchronous, so this uses reqwest's
+//! blocking client (it runs its own small runtime on a thread of its own). A [`Store`] must
+//! therefore not be created, used or dropped on an async runtime's thread; an async caller (the
+//! prefetch daemon, later) wraps calls in `tokio::task::spawn_blocking`.
+
+mod blob;
+mod counters;
+mod error;
+pub mod file;
+pub mod http;
+mod key;
+
+pub use counters::{ErrorCounts, StoreCounters, StoreCounts};
+pub use error::StoreError;
+pub use key::{Key, MAX_SEGMENT};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cache::Digest;
+
+/// How to reach a store: a request struct with sensible defaults from [`StoreConfig::new`].
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `file:///path` or `http://host[:port]/prefix`.
+    pub url: String,
+    /// Limit on establishing a connection (HTTP).
+    pub connect_timeout: Duration,
+    /// Limit on one whole request, body included (HTTP).
+    pub timeout: Duration,
+    /// How many times a 5xx or a timeout is retried (HTTP).
+    pub retries: u32,
+    /// First wait before a retry; doubled each time (HTTP).
+    pub backoff: Duration,
+    /// Largest raw object [`Store::get`] accepts.
+    pub max_entry_size: u64,
+}
+
+impl StoreConfig {
+    /// Defaults: connect 3 s, request 10 s, 2 retries from 200 ms, entries up to 64 MiB.
+    pub fn new(url: impl Into<String>) -> StoreConfig {
+        StoreConfig {
+            url: url.into(),
+            connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(10),
+            retries: 2,
+            backoff: Duration::from_millis(200),
+            max_entry_size: 64 << 20,
+        }
+    }
+}
+
+/// The transport of one kind of store: raw bytes at checked keys.
+trait Backend: Send + Sync {
+    /// The full URL of `key`, for messages.
+    fn url(&self, key: &Key) -> String;
+    /// The object's bytes (at most `limit`, else [`StoreError::TooLarge`]); `None` if absent.
+    fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Whether the object exists.
+    fn head(&self, key: &Key) -> Result<bool, StoreError>;
+    /// Writes the object whole (readers never see a part).
+    fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError>;
+}
+
+/// One remote store with its counters.
+pub struct Store {
+    backend: Box<dyn Backend>,
+    counters: Arc<StoreCounters>,
+    max_entry_size: u64,
+}
+
+impl Store {
+    /// Opens the store `cfg.url` names; no request is made yet.
+    pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        let counters = Arc::new(StoreCounters::default());
+        let backend: Box<dyn Backend> = if cfg.url.starts_with("file:") {
+            Box::new(file::FileBackend::new(&cfg.url)?)
+        } else if cfg.url.starts_with("http://") || cfg.url.starts_with("https://") {
+            Box::new(http::HttpBackend::new(cfg, Arc::clone(&counters))?)
+        } else {
+            return Err(StoreError::BadUrl {
+                url: cfg.url.clone(),
+                reason: "expected file:///path or http://host/prefix".into(),
+            });
+        };
+        Ok(Store {
+            backend,
+            counters,
+            max_entry_size: cfg.max_entry_size,
+        })
+    }
+
+    /// The counters of this store (shared; read with [`StoreCounters::snapshot`]).
+    pub fn counters(&self) -> &Arc<StoreCounters> {
+        &self.counters
+    }
+
+    /// The full URL of `key`.
+    pub fn url(&self, key: &Key) -> String {
+        self.backend.url(key)
+    }
+
+    /// Whether `key` exists.
+    pub fn head(&self, key: &Key) -> Result<bool, StoreError> {
+        self.backend.head(key).map_err(|e| self.counters.error(e))
+    }
+
+    /// The raw bytes at `key` (up to `max_entry_size`); `None` if absent.
+    pub fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
+        let r = self.backend.get(key, self.max_entry_size);
+        self.count_get(r)
+    }
+
+    /// Writes raw bytes at an `ac/` or `builds/` key (blobs go through [`Self::put_blob`]).
+    pub fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
+        if key.as_str().starts_with("cas/") {
+            return Err(self.counters.error(StoreError::BadKey {
+                key: key.to_string(),
+                reason: "blobs are written by put_blob (zstd, named by their hash)",
+            }));
+        }
+        self.put_counted(key, bytes)
+    }
+
+    /// Uploads `bytes` as a zstd frame at `cas/<blake3>` unless a `HEAD` finds it there.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<Digest, StoreError> {
+        let d = Digest::of(bytes);
+        let key = Key::blob(&d);
+        if self.head(&key)? {
+            self.counters.already_present();
+            return Ok(d);
+        }
+        self.put_counted(&key, &blob::compress(bytes))?;
+        Ok(d)
+    }
+
+    /// Downloads, decompresses (at most `max_size` bytes) and verifies the blob `d`.
+    pub fn get_blob(&self, d: &Digest, max_size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = Key::blob(d);
+        let r = self
+            .backend
+            .get(&key, blob::frame_limit(max_size))
+            .and_then(|frame| {
+                let Some(frame) = frame else { return Ok(None) };
+                let url = self.backend.url(&key);
+                let at = blob::Origin {
+                    op: "GET",
+                    url: &url,
+                };
+                blob::decode(&at, &frame, d, max_size).map(Some)
+            });
+        self.count_get(r)
+    }
+
+    fn put_counted(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
+        self.backend
+            .put(key, bytes)
+            .map_err(|e| self.counters.error(e))?;
+        self.counters.uploaded();
+        Ok(())
+    }
+
+    fn count_get(
+        &self,
+        r: Result<Option<Vec<u8>>, StoreError>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        match r {
+            Ok(Some(b)) => {
+                self.counters.fetched();
+                Ok(Some(b))
+            }
+            Ok(None) => {
+                self.counters.not_found();
+                Ok(None)
+            }
+            Err(e) => Err(self.counters.error(e)),
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The `file://` store on a real directory: round trips, idempotent puts, corruption, bombs,
+//! hostile keys, atomic writes.
+
+use fetch::cache::Digest;
+use fetch::store::{ErrorCounts, Key, Store, StoreConfig, StoreCounts, StoreError};
+use std::path::Path;
+
+fn open(dir: &Path) -> Store {
+    Store::open(&StoreConfig::new(format!("file://{}", dir.display()))).unwrap()
+}
+
+fn blob_path(dir: &Path, d: &Digest) -> std::path::PathBuf {
+    dir.join("cas").join(d.to_hex())
+}
+
+#[test]
+fn blobs_and_entries_round_trip() {
+    let t = tempfile::tempdir().unwrap();
+    let s = open(t.path());
+    let data = b"object bytes ".repeat(1000);
+    let d = s.put_blob(&data).unwrap();
+    assert_eq!(d, Digest::of(&data));
+    // Stored compressed, as one zstd frame, under cas/<hash>.
+    let frame = std::fs::read(blob_path(t.path(), &d)).unwrap();
+    assert!(frame.len() < data.len() / 10);
+    assert_eq!(zstd::decode_all(&frame[..]).unwrap(), data);
+    assert_eq!(s.get_blob(&d, 1 << 20).unwrap().unwrap(), data);
+
+    let ac = Key::action(&Digest::of(b"action").to_hex()).unwrap();
+    assert!(!s.head(&ac).unwrap());
+    assert_eq!(s.get(&ac).unwrap(), None);
+    s.put(&ac, b"entry v1").unwrap();
+    assert!(s.head(&ac).unwrap());
+    assert_eq!(s.get(&ac).unwrap().unwrap(), b"entry v1");
+    let build = Key::build("linux-x64-debug", "0123abcd").unwrap();
+    s.put(&build, b"manifest").unwrap();
+    assert_eq!(s.get(&build).unwrap().unwrap(), b"manifest");
+    assert_eq!(
+        std::fs::read(t.path().join("builds/linux-x64-debug/0123abcd")).unwrap(),
+        b"manifest"
+    );
+    assert_eq!(s.get_blob(&Digest::of(b"absent"), 100).unwrap(), None);
+    // No temporary file is left beside the objects.
+    for dir in ["cas", "ac", "builds/linux-x64-debug"] {
+        for f in std::fs::read_dir(t.path().join(dir)).unwrap() {
+            let name = f.unwrap().file_name();
+            assert!(!name.to_string_lossy().starts_with('.'), "{name:?}");
+        }
+    }
+    assert_eq!(
+        s.counters().snapshot(),
+        StoreCounts {
+            fetched: 3,
+            uploaded: 3,
+            not_found: 2,
+            ..Default::default()
+        }
+    );
+}
+
+#[test]
+fn second_put_of_a_blob_writes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let s = open(t.path());
+    let d = s.put_blob(b"same").unwrap();
+    let p = blob_path(t.path(), &d);
+    let before = std::fs::metadata(&p).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(s.put_blob(b"same").unwrap(), d);
+    assert_eq!(std::fs::metadata(&p).unwrap().modified().unwrap(), before);
+    let c = s.counters().snapshot();
+    assert_eq!((c.uploaded, c.already_present), (1, 1));
+}
+
+#[test]
+fn truncated_or_altered_blobs_fail_verification() {
+    let t = tempfile::tempdir().unwrap();
+    let s = open(t.path());
+    let data: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let d = s.put_blob(&data).unwrap();
+    let p = blob_path(t.path(), &d);
+    let frame = std::fs::read(&p).unwrap();
+
+    // Truncated frame: the decoder stops short.
+    std::fs::write(&p, &frame[..frame.len() / 2]).unwrap();
+    let e = s.get_blob(&d, 1 << 20).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    let at = format!(
+        "GET file://{}/cas/{d}: invalid zstd frame",
+        t.path().display()
+    );
+    assert!(e.to_string().starts_with(&at), "{e}");
+
+    // A valid frame of other bytes under this name: the hash says so.
+    std::fs::write(&p, zstd::encode_all(&b"other bytes"[..], 3).unwrap()).unwrap();
+    let e = s.get_blob(&d, 1 << 20).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!(
+            "cas/{d}: hash mismatch (got {})",
+            Digest::of(b"other bytes")
+        )),
+        "{msg}"
+    );
+
+    // Not zstd at all.
+    std::fs::write(&p, b"plain text, no frame").unwrap();
+    assert!(matches!(
+        s.get_blob(&d, 1 << 20),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(s.counters().snapshot().errors.corrupt, 3);
+}
+
+#[test]
+fn a_zstd_bomb_is_a_size_error() {
+    let t = tempfile::tempdir().unwrap();
+    let s = open(t.path());
+    // 256 MiB of zeros compress to a few KiB; the reader must stop at its cap.
+    let mut enc = zstd::Encoder::new(Vec::new(), 19).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        std::io::Write::write_all(&mut enc, &zeros).unwrap();
+    }
+    let frame = enc.finish().unwrap();
+    assert!(frame.len() < 100_000);
+    let name = Digest::of(b"claims to be small");
+    std::fs::create_dir_all(t.path().join("cas")).unwrap();
+    std::fs::write(blob_path(t.path(), &name), &frame).unwrap();
+    let e = s.get_blob(&name, 1 << 20).unwrap_err();
+    assert!(
+        matches!(e, StoreError::TooLarge { limit: 1048576, .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("larger than the limit of 1048576 bytes"),
+        "{e}"
+    );
+
+    // A raw entry over the entry cap is refused too.
+    let mut cfg = StoreConfig::new(format!("file://{}", t.path().display()));
+    cfg.max_entry_size = 10;
+    let small = Store::open(&cfg).unwrap();
+    let k = Key::action("big").unwrap();
+    small.put(&k, &[1; 11]).unwrap();
+    assert!(matches!(
+        small.get(&k),
+        Err(StoreError::TooLarge { limit: 10, .. })
+    ));
+    assert_eq!(s.counters().snapshot().errors.too_large, 1);
+}
+
+#[test]
+fn hostile_keys_and_urls_are_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let s = open(t.path());
+    for k in [
+        "../escape",
+        "/etc/passwd",
+        "ac/../../x",
+        "ac/a/b",
+        "ac/.tmp",
+        "x y",
+    ] {
+        let e = Key::parse(k).unwrap_err();
+        assert!(e.to_string().starts_with("invalid store key"), "{e}");
+    }
+    assert!(Key::action("..").is_err());
+    assert!(Key::build("cfg", "../../etc").is_err());
+    // Raw puts cannot forge a blob.
+    let fake = Key::blob(&Digest::of(b"x"));
+    assert!(matches!(s.put(&fake, b"y"), Err(StoreError::BadKey { .. })));
+    assert_eq!(
+        s.counters().snapshot().errors,
+        ErrorCounts {
+            bad_key: 1,
+            ..Default::default()
+        }
+    );
+    for url in [
+        "file://relative/path",
+        "ftp://x/y",
+        "/plain/path",
+        "https://x/y",
+    ] {
+        assert!(
+            matches!(
+                Store::open(&StoreConfig::new(url)),
+                Err(StoreError::BadUrl { .. })
+            ),
+            "{url}"
+        );
+    }
+    // Nothing was written outside the store.
+    assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
+}

@@ -1,0 +1,336 @@
+//! The `http://` store against a real nginx (WebDAV PUT) on loopback, plus a refused port and
+//! a server that accepts and never answers.
+
+use fetch::cache::Digest;
+use fetch::store::{Key, Store, StoreConfig, StoreCounts, StoreError};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Finds `tool` on PATH (or the sbin directories) or fails with an install hint.
+fn require_tool(tool: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let extra = [PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")];
+    for dir in std::env::split_paths(&path).chain(extra) {
+        let candidate = dir.join(tool);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "missing tool `{tool}`: install it with `apt-get install -y {package}` \
+         (or run `bash .ci/run`)"
+    );
+}
+
+/// A loopback port nothing listens on (bound, then released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An nginx serving `<dir>/www` with WebDAV PUT, and `/fail` answering 500; killed on drop.
+struct Nginx {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Nginx {
+    fn start() -> Nginx {
+        let nginx = require_tool("nginx", "nginx-light");
+        let dir = tempfile::Builder::new()
+            .prefix("cn-nginx-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path().display();
+        std::fs::create_dir(dir.path().join("www")).unwrap();
+        let port = free_port();
+        let conf = format!(
+            "daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    log_format conn '$connection $request_method $uri $status';
+    access_log {d}/access.log conn;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            root {d}/www;
+            dav_methods PUT;
+            create_full_put_path on;
+            client_max_body_size 0;
+        }}
+        location /fail {{ return 500; }}
+    }}
+}}
+"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let log = || std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+            if let Some(st) = child.try_wait().unwrap() {
+                panic!("nginx exited ({st}) at start:\n{}", log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen:\n{}",
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nginx { child, dir, port }
+    }
+
+    fn url(&self, prefix: &str) -> String {
+        format!("http://127.0.0.1:{}/{prefix}", self.port)
+    }
+
+    /// The file nginx serves for `/<path>`.
+    fn file(&self, path: &str) -> PathBuf {
+        self.dir.path().join("www").join(path)
+    }
+
+    /// (connection number, method, uri, status) of every request logged, once at least
+    /// `expect` are (nginx logs a request just after answering it).
+    fn requests(&self, expect: usize) -> Vec<(u64, String, String, u16)> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap();
+            if log.lines().count() >= expect || Instant::now() > deadline {
+                return log
+                    .lines()
+                    .map(|l| {
+                        let f: Vec<&str> = l.split(' ').collect();
+                        let n = |i: usize| f[i].parse().unwrap();
+                        (n(0), f[1].into(), f[2].into(), n(3) as u16)
+                    })
+                    .collect();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config(url: String) -> StoreConfig {
+    let mut c = StoreConfig::new(url);
+    c.timeout = Duration::from_secs(5);
+    c.backoff = Duration::from_millis(10);
+    c
+}
+
+fn open(url: String) -> Store {
+    Store::open(&config(url)).unwrap()
+}
+
+#[test]
+fn round_trip_through_nginx_on_one_connection() {
+    let n = Nginx::start();
+    let s = open(n.url("cache/v1"));
+    let data = b"compiled object ".repeat(4096);
+    let d = s.put_blob(&data).unwrap();
+    let frame = std::fs::read(n.file(&format!("cache/v1/cas/{d}"))).unwrap();
+    assert_eq!(zstd::decode_all(&frame[..]).unwrap(), data);
+    assert_eq!(s.get_blob(&d, 1 << 20).unwrap().unwrap(), data);
+
+    let ac = Key::action(&Digest::of(b"action").to_hex()).unwrap();
+    s.put(&ac, b"entry").unwrap();
+    assert!(s.head(&ac).unwrap());
+    assert_eq!(s.get(&ac).unwrap().unwrap(), b"entry");
+    let b = Key::build("linux-x64", "abc123").unwrap();
+    s.put(&b, b"manifest").unwrap();
+    assert_eq!(s.get(&b).unwrap().unwrap(), b"manifest");
+    assert_eq!(
+        std::fs::read(n.file("cache/v1/builds/linux-x64/abc123")).unwrap(),
+        b"manifest"
+    );
+    assert_eq!(
+        s.counters().snapshot(),
+        StoreCounts {
+            fetched: 3,
+            uploaded: 3,
+            ..Default::default()
+        }
+    );
+    // HEAD+PUT, GET, PUT, HEAD, GET, PUT, GET: all on one kept-alive connection.
+    let reqs = n.requests(8);
+    let methods: Vec<&str> = reqs.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["HEAD", "PUT", "GET", "PUT", "HEAD", "GET", "PUT", "GET"]
+    );
+    assert!(reqs.iter().all(|r| r.0 == reqs[0].0), "{reqs:?}");
+}
+
+#[test]
+fn second_put_of_a_blob_sends_no_put() {
+    let n = Nginx::start();
+    let s = open(n.url("c"));
+    let d = s.put_blob(b"same bytes").unwrap();
+    assert_eq!(s.put_blob(b"same bytes").unwrap(), d);
+    let c = s.counters().snapshot();
+    assert_eq!((c.uploaded, c.already_present), (1, 1));
+    let puts = n.requests(3).iter().filter(|r| r.1 == "PUT").count();
+    assert_eq!(puts, 1);
+}
+
+#[test]
+fn missing_objects_are_not_found() {
+    let n = Nginx::start();
+    let s = open(n.url("c"));
+    assert_eq!(s.get_blob(&Digest::of(b"nope"), 100).unwrap(), None);
+    assert_eq!(s.get(&Key::action("nope").unwrap()).unwrap(), None);
+    assert!(!s.head(&Key::build("x", "y").unwrap()).unwrap());
+    let c = s.counters().snapshot();
+    assert_eq!(
+        (c.not_found, c.retries, c.errors),
+        (2, 0, Default::default())
+    );
+}
+
+#[test]
+fn corrupted_blob_on_the_server_is_a_hash_error() {
+    let n = Nginx::start();
+    let s = open(n.url("c"));
+    let d = s.put_blob(b"the real object").unwrap();
+    std::fs::write(
+        n.file(&format!("c/cas/{d}")),
+        zstd::encode_all(&b"something else"[..], 3).unwrap(),
+    )
+    .unwrap();
+    let e = s.get_blob(&d, 1 << 20).unwrap_err();
+    let want = format!(
+        "GET {}/cas/{d}: hash mismatch (got {})",
+        n.url("c"),
+        Digest::of(b"something else")
+    );
+    assert_eq!(e.to_string(), want);
+    // Truncated on the server: also refused.
+    let p = n.file(&format!("c/cas/{d}"));
+    let frame = zstd::encode_all(&b"the real object"[..], 3).unwrap();
+    std::fs::write(&p, &frame[..frame.len() - 4]).unwrap();
+    assert!(matches!(
+        s.get_blob(&d, 1 << 20),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(s.counters().snapshot().errors.corrupt, 2);
+}
+
+#[test]
+fn server_down_fails_fast_with_a_clear_error() {
+    let port = free_port();
+    let s = open(format!("http://127.0.0.1:{port}/c"));
+    let t = Instant::now();
+    let e = s.get_blob(&Digest::of(b"x"), 100).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(&format!("GET http://127.0.0.1:{port}/c/cas/")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("connection failed") && msg.contains("refused"),
+        "{msg}"
+    );
+    let c = s.counters().snapshot();
+    assert_eq!((c.errors.connect, c.retries), (1, 0));
+}
+
+#[test]
+fn hanging_server_times_out_within_the_configured_timeout() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            held.push(c); // accepted, never answered
+        }
+    });
+    let mut cfg = config(format!("http://127.0.0.1:{port}/c"));
+    cfg.timeout = Duration::from_secs(1);
+    cfg.retries = 0;
+    let s = Store::open(&cfg).unwrap();
+    let t = Instant::now();
+    let e = s.get(&Key::action("k").unwrap()).unwrap_err();
+    let took = t.elapsed();
+    assert!(matches!(e, StoreError::Timeout { .. }), "{e}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_millis(2000),
+        "{took:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!("GET http://127.0.0.1:{port}/c/ac/k: timed out after 1s")
+    );
+
+    // With one retry: two timeouts, one counted retry, one error.
+    cfg.retries = 1;
+    let s = Store::open(&cfg).unwrap();
+    let t = Instant::now();
+    assert!(matches!(
+        s.put_blob(b"x"),
+        Err(StoreError::Timeout { op: "HEAD", .. })
+    ));
+    assert!(
+        t.elapsed() < Duration::from_millis(3500),
+        "{:?}",
+        t.elapsed()
+    );
+    let c = s.counters().snapshot();
+    assert_eq!((c.retries, c.errors.timeout, c.uploaded), (1, 1, 0));
+}
+
+#[test]
+fn server_errors_are_retried_then_reported() {
+    let n = Nginx::start();
+    let s = open(n.url("fail/c"));
+    let d = Digest::of(b"x");
+    let e = s.get_blob(&d, 100).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("GET {}/cas/{d}: 500 Internal Server Error", n.url("fail/c"))
+    );
+    assert!(matches!(e, StoreError::Status { code: 500, .. }));
+    let c = s.counters().snapshot();
+    assert_eq!((c.retries, c.errors.status), (2, 1));
+    // 1 try + 2 retries reached the server.
+    assert_eq!(n.requests(3).iter().filter(|r| r.3 == 500).count(), 3);
+    assert!(matches!(
+        s.put(&Key::action("a").unwrap(), b"e"),
+        Err(StoreError::Status {
+            op: "PUT",
+            code: 500,
+            ..
+        })
+    ));
+}
