@@ -189,6 +189,66 @@ fn example_scenario(gen: Gen) {
     assert_eq!(run_shapes(&other), run_shapes(&plain));
 }
 
+/// Ninja 1.13 (not in Debian 12): `CACHED_NINJA_TEST_NINJA_1_13`, else where `.ci/run` puts the
+/// binary of PyPI's `ninja` package, in a prefix of its own so it never shadows Debian's 1.11.
+fn ninja_1_13() -> std::path::PathBuf {
+    let path = std::env::var_os("CACHED_NINJA_TEST_NINJA_1_13")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/opt/ninja-1.13/bin/ninja".into());
+    assert!(
+        path.is_file(),
+        "missing ninja 1.13 at {}: install it with `python3 -m pip install --target /opt/ninja-1.13 'ninja>=1.13,<1.14'` (or run `bash .ci/run`)",
+        path.display()
+    );
+    path
+}
+
+/// The rewritten files load in Ninja 1.13 too: the same commands as 1.11 prints, a build
+/// through the launcher, then nothing to do.
+#[test]
+fn ninja_1_13_loads_and_builds_the_rewritten_files() {
+    let ninja113 = ninja_1_13();
+    let version = run_ok(Command::new(&ninja113).arg("--version")).stdout;
+    assert!(
+        String::from_utf8_lossy(&version).starts_with("1.13."),
+        "{} is not ninja 1.13",
+        ninja113.display()
+    );
+    for gen in [Gen::Cmake, Gen::Meson] {
+        let space = TestSpace::new();
+        let src = space.path().join("src");
+        copy_tree(&repo_root().join("examples/shapes"), &src);
+        let (obj, cache) = (space.path().join("obj"), space.path().join("cache"));
+        configure("cached-ninja", gen, &src, &obj, &cache);
+        let with_113 = run_ok(
+            Command::new(&ninja113)
+                .arg("-C")
+                .arg(&obj)
+                .args(["-t", "commands"]),
+        );
+        let with_111 = run_ok(
+            Command::new("ninja")
+                .arg("-C")
+                .arg(&obj)
+                .args(["-t", "commands"]),
+        );
+        assert_eq!(with_113.stdout, with_111.stdout, "{gen:?}: -t commands");
+        run_ok(cmd(&ninja113, &cache).arg("-C").arg(&obj).arg("-j2"));
+        assert_eq!(
+            hits_misses(&obj),
+            (0, 5),
+            "{gen:?}: five compiles through the launcher"
+        );
+        let again = run_ok(cmd(&ninja113, &cache).arg("-C").arg(&obj).arg("-j2"));
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("no work to do"),
+            "{gen:?}: second run\n{}",
+            String::from_utf8_lossy(&again.stdout)
+        );
+        run_ok(&mut Command::new(obj.join("shapes")));
+    }
+}
+
 #[test]
 fn cmake_example_commands_edges_and_hits() {
     example_scenario(Gen::Cmake);
