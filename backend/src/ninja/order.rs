@@ -128,19 +128,22 @@ impl Graph {
     fn plan(&self, targets: &[NodeId], dirty: &[bool], ready: &[bool]) -> Vec<Want> {
         let mut want = vec![Want::No; self.edge_count()];
         let mut added = vec![false; self.edge_count()];
-        let mut nodes: Vec<NodeId> = targets.to_vec();
-        while let Some(n) = nodes.pop() {
-            let Some(e) = self.in_edge(n) else { continue };
-            if ready[e.index()] || std::mem::replace(&mut added[e.index()], true) {
-                continue;
+        // Adds the edges producing `nodes` and their inputs, once each, unless already built.
+        let mut add = |mut nodes: Vec<NodeId>| {
+            while let Some(n) = nodes.pop() {
+                let Some(e) = self.in_edge(n) else { continue };
+                if ready[e.index()] || std::mem::replace(&mut added[e.index()], true) {
+                    continue;
+                }
+                want[e.index()] = if dirty[e.index()] {
+                    Want::Start
+                } else {
+                    Want::Nothing
+                };
+                nodes.extend_from_slice(self.inputs(e));
             }
-            want[e.index()] = if dirty[e.index()] {
-                Want::Start
-            } else {
-                Want::Nothing
-            };
-            nodes.extend_from_slice(self.inputs(e));
-        }
+        };
+        add(targets.to_vec());
         // The validations of every edge the scan visits become targets too.
         let mut seen = vec![false; self.edge_count()];
         let mut stack: Vec<NodeId> = targets.to_vec();
@@ -156,19 +159,7 @@ impl Graph {
                 stack.push(v);
             }
         }
-        let mut nodes = extra;
-        while let Some(n) = nodes.pop() {
-            let Some(e) = self.in_edge(n) else { continue };
-            if ready[e.index()] || std::mem::replace(&mut added[e.index()], true) {
-                continue;
-            }
-            want[e.index()] = if dirty[e.index()] {
-                Want::Start
-            } else {
-                Want::Nothing
-            };
-            nodes.extend_from_slice(self.inputs(e));
-        }
+        add(extra);
         want
     }
 }
