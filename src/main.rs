@@ -43,6 +43,9 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Run Ninja on the rewritten files: compiles limited to the CPU count, progress, summary.
     Build(cmd::build::BuildArgs),
+    /// Publisher keys: `key generate [--out FILE]` writes a secret key, prints the public key.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Configure(a) => cmd::configure::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Build(a) => cmd::build::run(a),
+        Command::Key(c) => cmd::key::run(c),
     };
     match result {
         Ok(code) => code,

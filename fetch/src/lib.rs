@@ -14,10 +14,21 @@
 //! `ac/` and `builds/` objects) over `file://` directories and `http://` servers with PUT
 //! (nginx WebDAV); checked keys, timeouts, bounded retries, named counters.
 //!
-//! Build manifests, the prefetch daemon and dbgfetch are not built yet, and the stores are not
-//! yet used by the launcher.
+//! ## Signatures
+//! [`signing`]: ed25519 signed envelopes around published bytes, trust sets of publisher keys,
+//! secret key files (0600, atomic) and the `ed25519:<hex>` public key form policy lists.
+//!
+//! ## Build manifests
+//! [`build_manifest`]: what CI publishes per revision (`builds/<config>/<revision>`): one record
+//! per compile edge in build order, with a parser that validates untrusted bytes (paths stay
+//! inside the object root, size and count caps, well-formed digests).
+//!
+//! Neither signatures nor build manifests are used by publish/fetch yet; the prefetch daemon
+//! and dbgfetch are not built yet, and the stores are not yet used by the launcher.
 #![deny(missing_docs)]
 
+pub mod build_manifest;
 pub mod cache;
+pub mod signing;
 pub mod stats;
 pub mod store;

@@ -6,6 +6,7 @@ pub mod cc;
 pub mod configure;
 pub mod demo;
 pub mod generate;
+pub mod key;
 pub mod split;
 pub mod stats;
 pub mod tool;
