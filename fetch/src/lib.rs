@@ -29,6 +29,7 @@
 
 pub mod build_manifest;
 pub mod cache;
+mod hex;
 pub mod signing;
 pub mod stats;
 pub mod store;

@@ -14,28 +14,12 @@ impl Digest {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(64);
-        for b in self.0 {
-            s.push(char::from(HEX[(b >> 4) as usize]));
-            s.push(char::from(HEX[(b & 15) as usize]));
-        }
-        s
+        crate::hex::encode32(&self.0)
     }
 
     /// Parses 64 hex digits.
     pub fn from_hex(s: &str) -> Option<Digest> {
-        let b = s.as_bytes();
-        if b.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, o) in out.iter_mut().enumerate() {
-            let h = (b[2 * i] as char).to_digit(16)?;
-            let l = (b[2 * i + 1] as char).to_digit(16)?;
-            *o = (h * 16 + l) as u8;
-        }
-        Some(Digest(out))
+        crate::hex::decode32(s).map(Digest)
     }
 }
 

@@ -7,6 +7,7 @@
 //! <64 hex digits: the 32-byte ed25519 seed>
 //! ```
 
+use crate::hex::{decode32 as unhex32, encode32 as hex};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -228,22 +229,4 @@ impl KeyPair {
         }
         Ok(KeyPair::from_seed(&seed))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex32(s: &str) -> Option<[u8; 32]> {
-    let b = s.as_bytes();
-    if b.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        let h = (b[2 * i] as char).to_digit(16)?;
-        let l = (b[2 * i + 1] as char).to_digit(16)?;
-        *o = (h * 16 + l) as u8;
-    }
-    Some(out)
 }
