@@ -75,6 +75,18 @@ pub(crate) fn header(g: &Graph) -> Vec<u8> {
 
 /// A `rule` statement with the rule's bindings as written.
 pub(crate) fn rule_def(g: &Graph, r: RuleId, name: &[u8], out: &mut Vec<u8>) {
+    rule_def_with(g, r, name, out, |_, v, out| out.extend_from_slice(v));
+}
+
+/// A `rule` statement named `name` with rule `r`'s bindings, each value written by
+/// `value(binding name, value as written, out)`.
+pub(crate) fn rule_def_with(
+    g: &Graph,
+    r: RuleId,
+    name: &[u8],
+    out: &mut Vec<u8>,
+    mut value: impl FnMut(&[u8], &[u8], &mut Vec<u8>),
+) {
     out.extend_from_slice(b"rule ");
     out.extend_from_slice(name);
     out.push(b'\n');
@@ -82,7 +94,7 @@ pub(crate) fn rule_def(g: &Graph, r: RuleId, name: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(b"  ");
         out.extend_from_slice(k);
         out.extend_from_slice(b" = ");
-        out.extend_from_slice(v);
+        value(k, v, out);
         out.push(b'\n');
     }
 }

@@ -257,33 +257,25 @@ fn is_generator_edge(g: &Graph, e: EdgeId, top: &[u8]) -> bool {
 
 /// The text of a twin of rule `r`.
 fn twin_rule(g: &Graph, r: RuleId, name: &[u8], kind: usize, opts: &Options) -> Vec<u8> {
-    let mut out = b"# cached-ninja: twin of the next rule\nrule ".to_vec();
-    out.extend_from_slice(name);
-    out.push(b'\n');
-    for (k, v) in &g.rules[r.index()].bindings {
-        out.extend_from_slice(b"  ");
-        out.extend_from_slice(k);
-        out.extend_from_slice(b" = ");
-        if &**k == b"command" {
-            if kind != 1 {
-                out.extend_from_slice(&ninja_escape(&opts.launcher));
+    let mut out = b"# cached-ninja: twin of the next rule\n".to_vec();
+    crate::ninja::emit::rule_def_with(g, r, name, &mut out, |k, v, out| {
+        if k != b"command" {
+            out.extend_from_slice(v);
+        } else if kind != 1 {
+            out.extend_from_slice(&ninja_escape(&opts.launcher));
+            out.push(b' ');
+            out.extend_from_slice(v);
+            if kind == 2 {
                 out.push(b' ');
-                out.extend_from_slice(v);
-                if kind == 2 {
-                    out.push(b' ');
-                    out.extend_from_slice(&ninja_escape(&opts.extra_flags));
-                }
-            } else {
-                out.extend_from_slice(b"( ");
-                out.extend_from_slice(v);
-                out.extend_from_slice(b" ) && ");
-                out.extend_from_slice(&ninja_escape(&opts.regenerate_hook));
+                out.extend_from_slice(&ninja_escape(&opts.extra_flags));
             }
         } else {
+            out.extend_from_slice(b"( ");
             out.extend_from_slice(v);
+            out.extend_from_slice(b" ) && ");
+            out.extend_from_slice(&ninja_escape(&opts.regenerate_hook));
         }
-        out.push(b'\n');
-    }
+    });
     out
 }
 
