@@ -125,6 +125,28 @@ fn unrewrite(line: &str) -> String {
     line.to_string()
 }
 
+/// Appends a comment to `touched`, then rebuilds the plain and the cached object directories:
+/// both run exactly the same edges, one of them names `needle`, and the cached one compiles
+/// exactly once (one miss, no hit).
+fn touch_and_rebuild(touched: &Path, needle: &str, plain: &Path, cached: &Path, cache: &Path) {
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let text = std::fs::read_to_string(touched).unwrap();
+    std::fs::write(touched, format!("{text}\n/* touched */\n")).unwrap();
+    run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "--zero", "-C"])
+            .arg(cached),
+    );
+    let plain_ran = ninja(plain, cache);
+    let cached_ran = ninja(cached, cache);
+    assert_eq!(plain_ran, cached_ran);
+    assert!(
+        cached_ran.iter().any(|d| d.contains(needle)),
+        "{cached_ran:?}"
+    );
+    assert_eq!(hits_misses(cached), (0, 1));
+}
+
 /// The example project in a fresh space: configure plain and cached, compare, build, touch
 /// one file, rebuild, then build again at another path from the same cache.
 fn example_scenario(gen: Gen) {
@@ -155,23 +177,7 @@ fn example_scenario(gen: Gen) {
     assert_eq!(run_shapes(&plain), run_shapes(&cached));
 
     // Touch one file: exactly the edges plain Ninja runs, and only that one compiles.
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    let touched = src.join("geom/rect.c");
-    let text = std::fs::read_to_string(&touched).unwrap();
-    std::fs::write(&touched, format!("{text}/* touched */\n")).unwrap();
-    run_ok(
-        Command::new(cached_ninja())
-            .args(["stats", "--zero", "-C"])
-            .arg(&cached),
-    );
-    let plain_ran = ninja(&plain, &cache);
-    let cached_ran = ninja(&cached, &cache);
-    assert_eq!(plain_ran, cached_ran);
-    assert!(
-        cached_ran.iter().any(|d| d.contains("rect.c")),
-        "{cached_ran:?}"
-    );
-    assert_eq!(hits_misses(&cached), (0, 1));
+    touch_and_rebuild(&src.join("geom/rect.c"), "rect.c", &plain, &cached, &cache);
     assert_eq!(
         ninja(&cached, &cache),
         Vec::<String>::new(),
@@ -674,23 +680,13 @@ fn libgit2_cmake_touch_one_file() {
     assert_eq!(hits, 0);
     assert!(misses > 150, "{misses} compiles");
 
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    let touched = src.join("src/libgit2/hashsig.c");
-    let text = std::fs::read_to_string(&touched).unwrap();
-    std::fs::write(&touched, format!("{text}\n/* touched */\n")).unwrap();
-    run_ok(
-        Command::new(cached_ninja())
-            .args(["stats", "--zero", "-C"])
-            .arg(&cached),
+    touch_and_rebuild(
+        &src.join("src/libgit2/hashsig.c"),
+        "hashsig.c",
+        &plain,
+        &cached,
+        &cache,
     );
-    let plain_ran = ninja(&plain, &cache);
-    let cached_ran = ninja(&cached, &cache);
-    assert_eq!(plain_ran, cached_ran);
-    assert!(
-        cached_ran.iter().any(|d| d.contains("hashsig.c")),
-        "{cached_ran:?}"
-    );
-    assert_eq!(hits_misses(&cached), (0, 1));
 
     let other_src = root.join("dev/libgit2");
     copy_tree(&src, &other_src);
