@@ -92,6 +92,15 @@ impl Runner for FakeCompiler {
 
 /// A temp dir with `fakecc`, `a.c` and `a.h`, a fake compiler and a launcher over them.
 fn with_launcher(clang: bool, f: impl FnOnce(&Path, &FakeCompiler, &Launcher)) {
+    with_launcher_explaining(clang, false, f)
+}
+
+/// [`with_launcher`], the launcher appending its key explanations to `explain.txt` if `explain`.
+fn with_launcher_explaining(
+    clang: bool,
+    explain: bool,
+    f: impl FnOnce(&Path, &FakeCompiler, &Launcher),
+) {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().to_path_buf();
     std::fs::write(dir.join("fakecc"), "#!/bin/false\n").unwrap();
@@ -112,7 +121,7 @@ fn with_launcher(clang: bool, f: impl FnOnce(&Path, &FakeCompiler, &Launcher)) {
         trust_stat: true,
         preprocessor_fallback: true,
         max_size: 1 << 30,
-        explain: None,
+        explain: explain.then(|| dir.join("explain.txt")),
         warned: Default::default(),
     };
     f(&dir, &fake, &l);
@@ -292,59 +301,32 @@ fn preprocessor_command_from_the_model() {
 
 #[test]
 fn miss_then_hit_then_header_change() {
-    let d = tempfile::tempdir().unwrap();
-    let dir = d.path().to_path_buf();
-    std::fs::write(dir.join("fakecc"), "#!/bin/false\n").unwrap();
-    std::fs::write(dir.join("a.c"), "int a;\n").unwrap();
-    std::fs::write(dir.join("a.h"), "int h;\n").unwrap();
-    let fake = FakeCompiler {
-        dir: dir.clone(),
-        ..Default::default()
-    };
-    let l = Launcher {
-        runner: &fake,
-        cache: LocalCache::new(dir.join("cache")),
-        roots: Roots::new(dir.to_str().unwrap(), None),
-        obj_aliases: vec![],
-        env: vec![],
-        date_pinned: false,
-        trust_stat: true,
-        preprocessor_fallback: true,
-        max_size: 1 << 30,
-        explain: Some(dir.join("explain.txt")),
-        warned: Default::default(),
-    };
-    let cc = dir.join("fakecc").to_string_lossy().into_owned();
-    let a_c = dir.join("a.c").to_string_lossy().into_owned();
-    let a_o = dir.join("a.o").to_string_lossy().into_owned();
-    let cmd: Vec<String> = vec![
-        cc.clone(),
-        "-c".into(),
-        a_c.clone(),
-        "-o".into(),
-        a_o.clone(),
-    ];
-    assert_eq!(l.launch(cmd.clone()), 0);
-    assert_eq!(*fake.compiles.borrow(), 1);
-    std::fs::remove_file(&a_o).unwrap();
-    assert_eq!(l.launch(cmd.clone()), 0, "hit");
-    assert_eq!(*fake.compiles.borrow(), 1);
-    assert_eq!(std::fs::read(&a_o).unwrap(), b"int a;\nint h;\n");
-    std::fs::write(dir.join("a.h"), "int h2;\n").unwrap();
-    assert_eq!(l.launch(cmd.clone()), 0);
-    assert_eq!(*fake.compiles.borrow(), 2, "a header change misses");
-    assert_eq!(std::fs::read(&a_o).unwrap(), b"int a;\nint h2;\n");
-    // Uncacheable commands go to exec unchanged.
-    assert_eq!(l.launch(vec![cc, a_c]), 99);
-    let s = stats::BuildStats::read(&dir).unwrap();
-    assert_eq!((s.hits, s.misses, s.uncacheable), (1, 2, 1));
-    let explained = std::fs::read_to_string(dir.join("explain.txt")).unwrap();
-    assert!(explained.contains("arg: \"-c\""), "{explained}");
-    // Captured output is stored with placeholders and replayed with this machine's roots.
-    let marked = l.mark(format!("{}/a.c: warning", dir.display()).as_bytes());
-    assert!(!String::from_utf8_lossy(&marked).contains(dir.to_str().unwrap()));
-    assert_eq!(
-        l.unmark(&marked),
-        format!("{}/a.c: warning", dir.display()).into_bytes()
-    );
+    with_launcher_explaining(false, true, |dir, fake, l| {
+        let cmd = command(dir, &[]);
+        let (cc, a_c) = (cmd[0].clone(), cmd[2].clone());
+        let a_o = dir.join("a.o");
+        assert_eq!(l.launch(cmd.clone()), 0);
+        assert_eq!(*fake.compiles.borrow(), 1);
+        std::fs::remove_file(&a_o).unwrap();
+        assert_eq!(l.launch(cmd.clone()), 0, "hit");
+        assert_eq!(*fake.compiles.borrow(), 1);
+        assert_eq!(std::fs::read(&a_o).unwrap(), b"int a;\nint h;\n");
+        std::fs::write(dir.join("a.h"), "int h2;\n").unwrap();
+        assert_eq!(l.launch(cmd.clone()), 0);
+        assert_eq!(*fake.compiles.borrow(), 2, "a header change misses");
+        assert_eq!(std::fs::read(&a_o).unwrap(), b"int a;\nint h2;\n");
+        // Uncacheable commands go to exec unchanged.
+        assert_eq!(l.launch(vec![cc, a_c]), 99);
+        let s = stats::BuildStats::read(dir).unwrap();
+        assert_eq!((s.hits, s.misses, s.uncacheable), (1, 2, 1));
+        let explained = std::fs::read_to_string(dir.join("explain.txt")).unwrap();
+        assert!(explained.contains("arg: \"-c\""), "{explained}");
+        // Captured output is stored with placeholders and replayed with this machine's roots.
+        let marked = l.mark(format!("{}/a.c: warning", dir.display()).as_bytes());
+        assert!(!String::from_utf8_lossy(&marked).contains(dir.to_str().unwrap()));
+        assert_eq!(
+            l.unmark(&marked),
+            format!("{}/a.c: warning", dir.display()).into_bytes()
+        );
+    });
 }
