@@ -98,6 +98,16 @@ fn assert_debuggable(dir: &Path) {
     }
 }
 
+/// With the loose `.dwo` files gone, gdb debugs `prog` through `prog.dwp`; without the
+/// package too, it shows no locals.
+fn assert_only_the_package_debugs(dir: &Path) {
+    std::fs::remove_file(dir.join("main.dwo")).unwrap();
+    std::fs::remove_file(dir.join("lib.dwo")).unwrap();
+    assert_debuggable(dir);
+    std::fs::remove_file(dir.join("prog.dwp")).unwrap();
+    assert_not_debuggable(dir);
+}
+
 fn assert_not_debuggable(dir: &Path) {
     let out = gdb(dir);
     assert!(
@@ -123,11 +133,7 @@ fn gcc_dwarf4_package_debugs_in_gdb() {
     assert_eq!(cov.skeletons.len(), 2);
     assert!(cov.missing.is_empty(), "{cov:?}");
     assert!(cov.skeletons.iter().any(|s| s.name == "lib.dwo"), "{cov:?}");
-    std::fs::remove_file(dir.join("main.dwo")).unwrap();
-    std::fs::remove_file(dir.join("lib.dwo")).unwrap();
-    assert_debuggable(dir);
-    std::fs::remove_file(dir.join("prog.dwp")).unwrap();
-    assert_not_debuggable(dir);
+    assert_only_the_package_debugs(dir);
 }
 
 #[test]
@@ -143,11 +149,7 @@ fn clang_single_dwarf4_split_link_package_debugs_in_gdb() {
     link(dir, "clang", &["main.o", "lib.o"]);
     let dwp = make_package(dir, &["main.dwo", "lib.dwo"], true);
     std::fs::write(dir.join("prog.dwp"), &dwp).unwrap();
-    std::fs::remove_file(dir.join("main.dwo")).unwrap();
-    std::fs::remove_file(dir.join("lib.dwo")).unwrap();
-    assert_debuggable(dir);
-    std::fs::remove_file(dir.join("prog.dwp")).unwrap();
-    assert_not_debuggable(dir);
+    assert_only_the_package_debugs(dir);
 }
 
 #[test]
