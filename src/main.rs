@@ -4,6 +4,7 @@ mod cmd;
 mod jobserver;
 mod launcher;
 mod policy;
+mod remote;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -43,6 +44,10 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Run Ninja on the rewritten files: compiles limited to the CPU count, progress, summary.
     Build(cmd::build::BuildArgs),
+    /// Find the nearest ancestor build in a store (`--plan`) and pull its objects into the cache.
+    Fetch(cmd::fetch::FetchArgs),
+    /// Upload the last build's objects and its signed build manifest to the writable stores (CI).
+    Publish(cmd::publish::PublishArgs),
     /// Publisher keys: `key generate [--out FILE]` writes a secret key, prints the public key.
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
@@ -66,6 +71,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Build(a) => cmd::build::run(a),
         Command::Key(c) => cmd::key::run(c),
+        Command::Fetch(a) => cmd::fetch::run(a),
+        Command::Publish(a) => cmd::publish::run(a),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,20 @@
 //! [[rule]]
 //! glob = "src/generated/**" # output paths, as the build files name them
 //! cache = false
+//! [[store]]                 # remote stores, in the order they are asked (DESIGN §4)
+//! url = "https://cache.example.org/ci"   # file:///…, http(s)://…, s3://bucket/prefix
+//! write = true              # `publish` may write here (default false: developers read)
+//! endpoint = "http://127.0.0.1:9000"     # s3:// only (else AWS_ENDPOINT_URL, then AWS)
+//! region = "us-east-1"      # s3:// only (else AWS_REGION / AWS_DEFAULT_REGION)
+//! [trust]
+//! publishers = ["ed25519:…"] # keys whose builds are used (`cached-ninja key generate`)
+//! [fetch]
+//! config = "linux64-debug"  # the configuration name CI publishes under (default "default")
+//! depth = 32                # ancestors of HEAD looked at
+//! jobs = 8                  # parallel requests
+//! wait_ms = 10000           # a compile waits this long for the pull to bring its object
+//! [publish]
+//! key = "ci.key"            # secret key file of the publisher (relative: to this file)
 //! ```
 //!
 //! Where it is found: `--policy FILE`, else `<objdir>/cached-ninja.toml`, else
@@ -40,6 +54,18 @@ pub struct Policy {
     /// Rules by output glob, first match wins.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Rule>,
+    /// Remote stores, in the order they are asked.
+    #[serde(default, rename = "store")]
+    pub stores: Vec<StorePolicy>,
+    /// Publisher keys whose data is used.
+    #[serde(default)]
+    pub trust: TrustPolicy,
+    /// What to fetch and how hard.
+    #[serde(default)]
+    pub fetch: FetchPolicy,
+    /// How to publish (CI).
+    #[serde(default)]
+    pub publish: PublishPolicy,
     /// The file it was read from (`None`: defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -53,6 +79,52 @@ pub struct CachePolicy {
     pub dir: Option<PathBuf>,
     /// Its size cap, e.g. `10G` (default: the launcher's).
     pub size: Option<String>,
+}
+
+/// `[[store]]`: one remote store.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorePolicy {
+    /// `file:///path`, `http(s)://host/prefix` or `s3://bucket/prefix`.
+    pub url: String,
+    /// Whether `publish` may write here.
+    #[serde(default)]
+    pub write: bool,
+    /// S3 endpoint (`s3://` only).
+    pub endpoint: Option<String>,
+    /// S3 region (`s3://` only).
+    pub region: Option<String>,
+}
+
+/// `[trust]`: whose published data is used.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustPolicy {
+    /// Public keys, `ed25519:<64 hex>`.
+    #[serde(default)]
+    pub publishers: Vec<String>,
+}
+
+/// `[fetch]`: finding and downloading CI's build.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchPolicy {
+    /// Configuration name (default `default`).
+    pub config: Option<String>,
+    /// Ancestors of HEAD looked at (default 32).
+    pub depth: Option<usize>,
+    /// Parallel requests (default 8).
+    pub jobs: Option<usize>,
+    /// How long a launcher that misses waits for the pull to bring its entry (default 10 s).
+    pub wait_ms: Option<u64>,
+}
+
+/// `[publish]`: CI's side.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishPolicy {
+    /// The publisher's secret key file.
+    pub key: Option<PathBuf>,
 }
 
 /// `[[rule]]`: what to do with outputs matching a glob.
@@ -93,6 +165,33 @@ impl Policy {
             if d.is_relative() {
                 *d = dir.join(&*d);
             }
+        }
+        if let Some(k) = &mut p.publish.key {
+            if k.is_relative() {
+                *k = dir.join(&*k);
+            }
+        }
+        for (i, st) in p.stores.iter().enumerate() {
+            let known = ["file://", "http://", "https://", "s3://"];
+            if !known.iter().any(|k| st.url.starts_with(k)) {
+                bail!(
+                    "invalid policy file {}: store {} url = {:?}: expected file:///path, http(s)://host/prefix or s3://bucket/prefix",
+                    path.display(),
+                    i + 1,
+                    st.url
+                );
+            }
+        }
+        if let Some(bad) = p
+            .trust
+            .publishers
+            .iter()
+            .find(|k| k.parse::<fetch::signing::PublicKey>().is_err())
+        {
+            bail!(
+                "invalid policy file {}: trust.publishers: {bad:?} is not a public key (`ed25519:` and 64 hex digits, as `cached-ninja key generate` prints)",
+                path.display()
+            );
         }
         p.source = Some(path.to_path_buf());
         Ok(p)

@@ -348,6 +348,11 @@ fn cap(field: &'static str, value: u64, cap: u64) -> Result<(), Reason> {
     Ok(())
 }
 
+/// Checks an output path from untrusted data: relative, normalised, inside the object root.
+pub fn check_output_path(path: &str) -> Result<(), Reason> {
+    check_path(path, "output path", false, &Limits::default())
+}
+
 /// Checks that `path` is normalised and, unless `absolute_ok`, stays inside its root.
 fn check_path(
     path: &str,

@@ -27,9 +27,15 @@
 //! and dbgfetch are not built yet, and the stores are not yet used by the launcher.
 #![deny(missing_docs)]
 
+pub mod action_log;
+pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
 mod hex;
+pub mod plan;
+pub mod publish;
+pub mod pull;
 pub mod signing;
 pub mod stats;
 pub mod store;
+pub mod want;

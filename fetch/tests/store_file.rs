@@ -182,7 +182,7 @@ fn hostile_keys_and_urls_are_errors() {
         "file://relative/path",
         "ftp://x/y",
         "/plain/path",
-        "https://x/y",
+        "s3://Not_A_Bucket/y",
     ] {
         assert!(
             matches!(

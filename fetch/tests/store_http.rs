@@ -1,15 +1,17 @@
-//! The `http://` store against a real nginx (WebDAV PUT) on loopback, plus a refused port and
-//! a server that accepts and never answers.
+//! The `http://` store against a real nginx (WebDAV PUT) on loopback, plus a refused port,
+//! a server that accepts and never answers, and `https://` with a self-signed certificate.
 
 use fetch::cache::Digest;
 use fetch::store::{Key, Store, StoreConfig, StoreCounts, StoreError};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod servers;
 
-use servers::free_port;
 use servers::nginx::Nginx;
+use servers::{free_port, require_tool};
 
 fn config(url: String) -> StoreConfig {
     let mut c = StoreConfig::new(url);
@@ -202,4 +204,188 @@ fn server_errors_are_retried_then_reported() {
             ..
         })
     ));
+}
+
+/// nginx serving `<dir>/www` over TLS with `<dir>/cert.pem` (signed by `<dir>/ca.pem`); killed
+/// on drop.
+struct TlsNginx(Child);
+
+impl Drop for TlsNginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Makes a private CA (`ca.pem`) and a certificate it signs for 127.0.0.1 with openssl, then
+/// starts nginx with that certificate.
+fn start_tls_nginx(dir: &Path, port: u16) -> TlsNginx {
+    let openssl = require_tool("openssl", "openssl");
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl)
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &[
+            "req",
+            "-x509",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=cached-ninja test CA",
+        ],
+        &ec[..],
+        &["-keyout", "ca.key", "-out", "ca.pem"],
+    ]
+    .concat());
+    run(&[
+        &["req", "-subj", "/CN=127.0.0.1"],
+        &ec[..],
+        &["-keyout", "key.pem", "-out", "srv.csr"],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+    std::fs::create_dir(dir.join("www")).unwrap();
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {d}/cert.pem;
+        ssl_certificate_key {d}/key.pem;
+        location / {{
+            root {d}/www;
+            dav_methods PUT;
+            create_full_put_path on;
+        }}
+    }}
+}}
+"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let mut child = Command::new(require_tool("nginx", "nginx-light"))
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let log = || std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("nginx exited ({st}) at start:\n{}", log());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not listen:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    TlsNginx(child)
+}
+
+/// The child half of [`https_with_a_private_certificate_authority`]: does nothing unless run by it.
+#[test]
+fn https_child_trusting_the_certificate() {
+    let Some(url) = std::env::var_os("CN_TEST_HTTPS_URL") else {
+        return;
+    };
+    let s = open(url.into_string().unwrap());
+    let d = s.put_blob(b"over tls").unwrap();
+    assert_eq!(s.get_blob(&d, 100).unwrap().unwrap(), b"over tls");
+    let k = Key::action("tls").unwrap();
+    s.put(&k, b"entry").unwrap();
+    assert_eq!(s.get(&k).unwrap().unwrap(), b"entry");
+}
+
+/// `https://` works once the private CA is trusted (`SSL_CERT_FILE`, set only in a child test
+/// process so no other test sees it) and is a clear error while it is not.
+#[test]
+fn https_with_a_private_certificate_authority() {
+    let dir = tempfile::Builder::new()
+        .prefix("cn-tls-")
+        .tempdir()
+        .unwrap();
+    let port = free_port();
+    let _nginx = start_tls_nginx(dir.path(), port);
+    let url = format!("https://127.0.0.1:{port}/c");
+
+    let e = open(url.clone())
+        .get(&Key::action("k").unwrap())
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(&format!("GET {url}/ac/k: connection failed: ")),
+        "{msg}"
+    );
+    assert!(msg.contains("certificate"), "{msg}");
+
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "https_child_trusting_the_certificate",
+            "--nocapture",
+        ])
+        .env("CN_TEST_HTTPS_URL", &url)
+        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && all.contains("1 passed"), "{all}");
+    assert_eq!(
+        std::fs::read(dir.path().join("www/c/ac/tls")).unwrap(),
+        b"entry"
+    );
 }

@@ -10,17 +10,21 @@
 //! write objects and cache entries atomically (temporary file + rename), so nothing partial
 //! is left, and the next build resumes where this one stopped.
 
+use super::publish::PublishArgs;
 use crate::jobserver;
+use crate::remote::{Remote, RemoteArgs};
 use anyhow::{bail, Context};
 use backend::rewrite::{record, COMPILE_SUFFIX, FLAGS_SUFFIX};
 use clap::Args;
+use fetch::plan::Plan;
+use fetch::signing::Trust;
 use fetch::stats::{self, BuildStats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Options of `cached-ninja build`.
@@ -38,9 +42,31 @@ pub struct BuildArgs {
     /// The ninja executable (default: $NINJA, else `ninja` on PATH).
     #[arg(long, value_name = "PATH")]
     pub ninja: Option<OsString>,
+    /// Do not pull CI's objects from the policy's stores while building.
+    #[arg(long)]
+    pub no_fetch: bool,
+    /// After a successful build, publish it (what CI runs; see `cached-ninja publish`).
+    #[arg(long)]
+    pub publish: bool,
+    /// With --publish: the revision built (default: the source tree's checked-out revision).
+    #[arg(long, value_name = "REV", requires = "publish")]
+    pub rev: Option<String>,
+    /// With --publish: the publisher's secret key file (default: the policy's `[publish] key`).
+    #[arg(long, value_name = "FILE", requires = "publish")]
+    pub key: Option<PathBuf>,
+    /// Configuration name to fetch or publish (default: the policy's `[fetch] config`).
+    #[arg(long, value_name = "NAME")]
+    pub config: Option<String>,
+    /// Use this store instead of the policy's `[[store]]` list (fetch and publish).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Targets to build (default: Ninja's defaults).
     pub targets: Vec<OsString>,
 }
+
+/// Entries pulled so far and in all, for the progress line.
+static FETCH_DONE: AtomicUsize = AtomicUsize::new(0);
+static FETCH_TOTAL: AtomicUsize = AtomicUsize::new(0);
 
 /// Set by the SIGINT handler.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -73,6 +99,28 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let tokens = args.jobs.unwrap_or(cpus).max(1);
     let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4).max(1);
     stats::zero(&dir).with_context(|| format!("cannot reset the stats of {}", dir.display()))?;
+    fetch::action_log::clear(&dir)
+        .with_context(|| format!("cannot reset the action log of {}", dir.display()))?;
+    let remote_args = RemoteArgs {
+        dir: Some(dir.clone()),
+        store: args.store.clone(),
+        config: args.config.clone(),
+        ..RemoteArgs::default()
+    };
+    let cancel_pull = AtomicBool::new(false);
+    // The plan comes first (its line opens the build, DESIGN §1); the pull then runs beside Ninja.
+    let to_pull = if args.no_fetch {
+        None
+    } else {
+        find_pull(&remote_args)
+    };
+    let _marker = match &to_pull {
+        Some((remote, _, _)) => Some(
+            fetch::want::PullMarker::create(&dir, remote.wait())
+                .with_context(|| format!("cannot write the pull marker in {}", dir.display()))?,
+        ),
+        None => None,
+    };
 
     let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
     let ninja = args
@@ -104,8 +152,24 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
-    let (ran, total) = follow(stdout, &dir);
-    let status = child.wait().context("waiting for ninja")?;
+    let (ran, total, status, pulled) = std::thread::scope(|s| {
+        let pulling = to_pull.map(|(remote, plan, trust)| {
+            let cancel = &cancel_pull;
+            s.spawn(move || {
+                super::fetch::pull_plan(&remote, &plan, &trust, cancel, &|p| {
+                    FETCH_DONE.store(p.done, Ordering::Relaxed);
+                })
+            })
+        });
+        let (ran, total) = follow(stdout, &dir);
+        let status = child.wait();
+        cancel_pull.store(true, Ordering::Relaxed);
+        (ran, total, status, pulling.and_then(|h| h.join().ok()))
+    });
+    let status = status.context("waiting for ninja")?;
+    if let Some(report) = pulled {
+        super::fetch::report_pull(&report);
+    }
 
     let s = BuildStats::read(&dir).unwrap_or_default();
     let bytes = object_bytes(&dir, started);
@@ -127,7 +191,42 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if !status.success() {
         bail!("ninja failed ({status})");
     }
+    if args.publish {
+        return super::publish::run(PublishArgs {
+            remote: remote_args,
+            rev: args.rev.clone(),
+            key: args.key.clone(),
+        });
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// CI's nearest ancestor build to pull beside Ninja, if the policy names stores. Problems are
+/// one warning line: the build then compiles locally.
+fn find_pull(remote_args: &RemoteArgs) -> Option<(Remote, Plan, Trust)> {
+    let remote = match Remote::open(remote_args, false) {
+        Ok(r) => r,
+        // No store configured: a local-only build, nothing to say.
+        Err(_) if remote_args.store.is_none() => return None,
+        Err(e) => {
+            eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+            return None;
+        }
+    };
+    let (plan, trust) = match super::fetch::find_plan(&remote, None) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+            return None;
+        }
+    };
+    eprintln!("{plan}");
+    if let Err(e) = super::fetch::record_sets(&remote, &plan) {
+        eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+        return None;
+    }
+    FETCH_TOTAL.store(plan.manifest.records.len(), Ordering::Relaxed);
+    Some((remote, plan, trust))
 }
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the
@@ -168,6 +267,11 @@ fn follow(stdout: impl std::io::Read, dir: &Path) -> (u64, u64) {
         if last_stats.elapsed() >= Duration::from_millis(200) {
             let s = BuildStats::read(dir).unwrap_or_default();
             counts = format!("hit {} compiled {}", s.hits, s.misses);
+            let fetch_total = FETCH_TOTAL.load(Ordering::Relaxed);
+            if fetch_total > 0 {
+                let done = FETCH_DONE.load(Ordering::Relaxed);
+                counts = format!("fetch {done}/{fetch_total}  {counts}");
+            }
             last_stats = Instant::now();
         }
         match &bar {
@@ -212,7 +316,8 @@ fn object_bytes(dir: &Path, since: SystemTime) -> u64 {
     total
 }
 
-fn human_bytes(b: u64) -> String {
+/// `b` bytes for people: `1.9 GB`, `212.0 MB`.
+pub fn human_bytes(b: u64) -> String {
     match b {
         b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),

@@ -130,8 +130,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// `src-root = DIR` from `<obj>/.cached-ninja/config`.
-fn config_src_root(obj: &Path) -> Option<String> {
+/// `src-root = DIR` from `<obj>/.cached-ninja/config` (as written: maybe relative to `obj`).
+pub(crate) fn config_src_root(obj: &Path) -> Option<String> {
     let text = std::fs::read_to_string(obj.join(".cached-ninja/config")).ok()?;
     text.lines().find_map(|l| {
         let (k, v) = l.split_once('=')?;

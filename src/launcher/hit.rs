@@ -122,6 +122,7 @@ impl Launcher<'_> {
             .wall_us
             .saturating_sub(start.elapsed().as_micros() as u64);
         self.record(Outcome::Hit, saved, start);
+        self.log_action(action_key);
         Some(0)
     }
 

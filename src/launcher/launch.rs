@@ -2,6 +2,7 @@
 
 use super::identity::Identity;
 use super::kd;
+use super::lookup::Looked;
 use super::paths::{OBJ_TOKEN, SRC_TOKEN};
 use super::runner::{self, Runner};
 use backend::compile::{self, CompileCommand};
@@ -56,6 +57,12 @@ impl Launcher<'_> {
             spent.elapsed().as_micros() as u64,
             runner::self_cpu_us(),
         );
+    }
+
+    /// Appends the action this launch used to the object root's action log (what `publish`
+    /// uploads, in build order).
+    pub(super) fn log_action(&self, key: &fcache::Digest) {
+        let _ = fetch::action_log::append(Path::new(self.roots.obj()), key);
     }
 
     /// A fallback to a local compile (or another problem survived): prints the launch's one
@@ -135,15 +142,21 @@ impl Launcher<'_> {
         // counted once (by `serve_hit`) and is not tried again under the lock.
         let preprocess = self.preprocessor_fallback.then_some(&cmd);
         let mut hit_failed = false;
-        match self.lookup(&source_key, preprocess) {
-            Ok(Some(entry)) => match self.serve_hit(&cmd, &entry, start) {
-                Some(code) => return code,
-                None => hit_failed = true,
-            },
-            Ok(None) => {}
+        let found = match self.lookup(&source_key, preprocess) {
+            Ok(Looked::Hit(entry)) => Some(entry),
+            // CI's entry may be on its way: a running pull brings wanted keys first.
+            Ok(Looked::Miss(Some(key))) => self.wait_for_pull(&key),
+            Ok(Looked::Miss(None)) => None,
             Err(()) => {
                 self.record(Outcome::Error(Problem::Corrupt), 0, start);
                 hit_failed = true;
+                None
+            }
+        };
+        if let Some(entry) = found {
+            match self.serve_hit(&cmd, &entry, start) {
+                Some(code) => return code,
+                None => hit_failed = true,
             }
         }
 
@@ -156,12 +169,12 @@ impl Launcher<'_> {
             .ok();
         if _lock.is_some() && !hit_failed {
             match self.lookup(&source_key, None) {
-                Ok(Some(entry)) => {
+                Ok(Looked::Hit(entry)) => {
                     if let Some(code) = self.serve_hit(&cmd, &entry, start) {
                         return code;
                     }
                 }
-                Ok(None) => {}
+                Ok(Looked::Miss(_)) => {}
                 Err(()) => self.record(Outcome::Error(Problem::Corrupt), 0, start),
             }
         }

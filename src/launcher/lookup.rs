@@ -13,6 +13,15 @@ use std::time::SystemTime;
 /// An action entry found in the cache, with its key.
 pub(super) type Found = (fcache::Digest, Box<ActionEntry>);
 
+/// What a lookup found.
+pub(super) enum Looked {
+    /// The entry.
+    Hit(Found),
+    /// No entry; `Some(key)` when an include set matched but its entry is not here (yet: a
+    /// running pull may bring it, `super::wait`).
+    Miss(Option<fcache::Digest>),
+}
+
 /// A file of the include list as the compile saw it now.
 pub(super) struct Seen {
     /// The path, normalised (`@src/…`, `@obj/…`).
@@ -31,11 +40,14 @@ impl Launcher<'_> {
         &self,
         source_key: &key::Digest,
         preprocess: Option<&CompileCommand>,
-    ) -> Result<Option<Found>, ()> {
+    ) -> Result<Looked, ()> {
         match (self.cache.get_manifest(&fd(source_key)), preprocess) {
             (Ok(Some(m)), _) => self.lookup_in(source_key, m),
-            (Ok(None), Some(cmd)) => self.lookup_preprocessed(cmd, source_key),
-            (Ok(None), None) => Ok(None),
+            (Ok(None), Some(cmd)) => Ok(match self.lookup_preprocessed(cmd, source_key)? {
+                Some(found) => Looked::Hit(found),
+                None => Looked::Miss(None),
+            }),
+            (Ok(None), None) => Ok(Looked::Miss(None)),
             (Err(e), _) => {
                 self.drop_corrupt(&e);
                 Err(())
@@ -49,8 +61,9 @@ impl Launcher<'_> {
         &self,
         source_key: &key::Digest,
         mut manifest: fcache::Manifest,
-    ) -> Result<Option<Found>, ()> {
+    ) -> Result<Looked, ()> {
         let now = SystemTime::now();
+        let mut absent = None;
         let mut seen: HashMap<String, Option<(fcache::Digest, Option<StatStamp>)>> = HashMap::new();
         for si in 0..manifest.sets.len() {
             let set = &manifest.sets[si];
@@ -105,16 +118,19 @@ impl Launcher<'_> {
                         manifest.add_front(set);
                         let _ = self.cache.put_manifest(&fd(source_key), &manifest);
                     }
-                    return Ok(Some((found_key, Box::new(entry))));
+                    return Ok(Looked::Hit((found_key, Box::new(entry))));
                 }
-                Ok(None) => continue,
+                Ok(None) => {
+                    absent.get_or_insert(found_key);
+                    continue;
+                }
                 Err(e) => {
                     self.drop_corrupt(&e);
                     return Err(());
                 }
             }
         }
-        Ok(None)
+        Ok(Looked::Miss(absent))
     }
 
     /// The digest of a file now (trusting a matching stat stamp), and its stamp when settled.

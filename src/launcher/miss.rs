@@ -152,6 +152,7 @@ impl Launcher<'_> {
         };
         self.cache.put_action(&fd(&action_key), &entry)?;
         self.remember(source_key, &action_key, seen);
+        self.log_action(&fd(&action_key));
         // Now and then (1 insert in 64) check the size cap.
         if SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)

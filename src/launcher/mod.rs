@@ -36,6 +36,8 @@
 //!    record the manifest, so next time is direct.
 //! 4. Hit: verify and materialise outputs atomically, write the depfile with this machine's
 //!    paths, replay stdout/stderr (root paths mapped back), exit 0.
+//!    If an include set matched but its entry is not here, and `cached-ninja build` is pulling
+//!    CI's build beside Ninja, ask the pull for that key and wait up to its budget ([`wait`]).
 //! 5. Miss: under a lock on the output path, compile with our `-MD -MF` and the prefix maps,
 //!    then store blobs, the entry and the manifest (all atomic), and write the depfile.
 //!
@@ -69,6 +71,7 @@
 //! - [`miss`]: the compile under the lock and the store (step 5).
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
 //! - [`gdbinit`]: the token→root record for debuggers.
+//! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 
 mod config;
 mod gdbinit;
@@ -81,7 +84,9 @@ mod paths;
 mod runner;
 #[cfg(test)]
 mod tests;
+mod wait;
 
+pub(crate) use config::config_src_root;
 pub use config::run_cli;
 
 use backend::key;

@@ -37,7 +37,7 @@ pub struct StoreCounts {
 /// Failures by kind, one field per [`StoreError`] family.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorCounts {
-    /// Error statuses from the server (after retries).
+    /// Error statuses from the server (after retries), refused credentials included.
     pub status: u64,
     /// Timeouts (after retries).
     pub timeout: u64,
@@ -73,7 +73,7 @@ impl StoreCounters {
     /// Counts `e` under its kind and hands it back (for `.map_err(|e| counters.error(e))`).
     pub(super) fn error(&self, e: StoreError) -> StoreError {
         let i = match e {
-            StoreError::Status { .. } => 0,
+            StoreError::Status { .. } | StoreError::Denied { .. } => 0,
             StoreError::Timeout { .. } => 1,
             StoreError::Connect { .. } => 2,
             StoreError::Corrupt { .. } => 3,

@@ -36,6 +36,20 @@ pub enum StoreError {
         /// Status code and reason, e.g. `500 Internal Server Error`.
         status: String,
     },
+    /// The server refused the credentials or the access (401/403), e.g. a wrong S3 secret.
+    #[error(
+        "{op} {url}: access denied ({reason}): check the store's credentials (for S3 the \
+         access key and secret, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and the \
+         bucket's policy"
+    )]
+    Denied {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// Status and the server's error code, e.g. `403 Forbidden, SignatureDoesNotMatch`.
+        reason: String,
+    },
     /// The request did not finish within the configured timeout (after the retries).
     #[error("{op} {url}: timed out after {after:?}")]
     Timeout {
@@ -76,7 +90,8 @@ pub enum StoreError {
         /// The cap in bytes.
         limit: u64,
     },
-    /// A local file system error (file store) or a failure reading a response body.
+    /// A local file system error (file store), a failure reading a response body, or an S3
+    /// answer that could not be used (e.g. a redirect to another region).
     #[error("{op} {url}: {source}")]
     Io {
         /// The method.

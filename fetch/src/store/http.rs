@@ -1,9 +1,10 @@
-//! `http://host/prefix`: plain GET/HEAD/PUT (nginx WebDAV), with timeouts and bounded retries.
+//! `http[s]://host/prefix`: plain GET/HEAD/PUT (nginx WebDAV), with timeouts and bounded retries.
 //!
 //! One blocking `reqwest` client per store keeps connections alive between requests. A 5xx
 //! or a timeout is retried after `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`] each) up to
 //! `retries` times; a refused connection is not (the server is down: fail fast and compile).
-//! Redirects are not followed: a 3xx is an error.
+//! Redirects are not followed: a 3xx is an error. `https://` goes over rustls and trusts the
+//! system's certificate store, or only the file `SSL_CERT_FILE` names when it is set.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -33,17 +34,13 @@ impl HttpBackend {
             url: url.to_string(),
             reason,
         };
-        if url.starts_with("https://") {
-            return Err(bad(
-                "https is not built in: it needs reqwest's `rustls-tls` feature".into(),
-            ));
-        }
         let rest = url
             .strip_prefix("http://")
-            .ok_or_else(|| bad("not http://".into()))?;
+            .or_else(|| url.strip_prefix("https://"))
+            .ok_or_else(|| bad("not http:// or https://".into()))?;
         let host = rest.split('/').next().unwrap_or_default();
         if host.is_empty() || rest.contains(['?', '#']) {
-            return Err(bad("expected http://host[:port]/prefix".into()));
+            return Err(bad("expected http[s]://host[:port]/prefix".into()));
         }
         let client = Client::builder()
             .connect_timeout(cfg.connect_timeout)
@@ -57,25 +54,6 @@ impl HttpBackend {
             cfg: cfg.clone(),
             counters,
         })
-    }
-
-    /// Runs `attempt` until it succeeds, fails for good, or the retries are spent.
-    fn with_retries<T>(
-        &self,
-        attempt: impl Fn() -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut wait = self.cfg.backoff;
-        for _ in 0..self.cfg.retries {
-            match attempt() {
-                Err(e) if retryable(&e) => {
-                    self.counters.retry();
-                    std::thread::sleep(wait.min(MAX_BACKOFF));
-                    wait = wait.saturating_mul(2);
-                }
-                r => return r,
-            }
-        }
-        attempt()
     }
 
     /// Sends one request, turning transport failures into [`StoreError`]s.
@@ -152,7 +130,7 @@ impl Backend for HttpBackend {
 
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let url = self.url(key);
-        self.with_retries(|| {
+        with_retries(&self.cfg, &self.counters, || {
             let resp = self.send("GET", &url, self.client.get(&url))?;
             match resp.status() {
                 StatusCode::NOT_FOUND => Ok(None),
@@ -164,7 +142,7 @@ impl Backend for HttpBackend {
 
     fn head(&self, key: &Key) -> Result<bool, StoreError> {
         let url = self.url(key);
-        self.with_retries(|| {
+        with_retries(&self.cfg, &self.counters, || {
             let resp = self.send("HEAD", &url, self.client.head(&url))?;
             match resp.status() {
                 StatusCode::NOT_FOUND => Ok(false),
@@ -176,7 +154,7 @@ impl Backend for HttpBackend {
 
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         let url = self.url(key);
-        self.with_retries(|| {
+        with_retries(&self.cfg, &self.counters, || {
             let req = self.client.put(&url).body(bytes.to_vec());
             let resp = self.send("PUT", &url, req)?;
             match resp.status() {
@@ -185,6 +163,27 @@ impl Backend for HttpBackend {
             }
         })
     }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `cfg.retries` are spent, waiting
+/// `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`]) and counting each retry.
+pub(super) fn with_retries<T>(
+    cfg: &StoreConfig,
+    counters: &StoreCounters,
+    attempt: impl Fn() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut wait = cfg.backoff;
+    for _ in 0..cfg.retries {
+        match attempt() {
+            Err(e) if retryable(&e) => {
+                counters.retry();
+                std::thread::sleep(wait.min(MAX_BACKOFF));
+                wait = wait.saturating_mul(2);
+            }
+            r => return r,
+        }
+    }
+    attempt()
 }
 
 fn status(op: &'static str, url: &str, s: StatusCode) -> StoreError {

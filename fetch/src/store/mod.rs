@@ -1,4 +1,5 @@
-//! Remote content-addressed stores: one interface, a `file://` and an `http://` kind (DESIGN §4).
+//! Remote content-addressed stores: one interface; `file://`, `http(s)://` and `s3://` kinds
+//! (DESIGN §4).
 //!
 //! A store is `get`/`put`/`head` and little else (ccache `remotestorage.hpp`); a failure is a
 //! [`StoreError`] naming the operation, the URL and the reason, or a timeout. Layout under the
@@ -21,14 +22,17 @@
 //! file in the same directory, fsync, rename. `http://host[:port]/prefix` ([`http`](mod@http)):
 //! GET/HEAD/PUT as nginx's WebDAV module serves them (`dav_methods PUT;`,
 //! `create_full_put_path on;`), with a connect and a whole-request timeout, bounded retries
-//! with exponential backoff for 5xx and timeouts, and connection reuse. `https://` is refused
-//! for now: it needs reqwest's `rustls-tls` feature, left out to keep the build small (2 cores)
-//! until a store needs it.
+//! with exponential backoff for 5xx and timeouts, and connection reuse; `https://` the same over
+//! rustls, trusting the system's certificates (or the file `SSL_CERT_FILE` names).
+//! `s3://bucket/prefix` ([`s3`](mod@s3)): objects in an S3 bucket through `object_store` (AWS,
+//! or Garage, Ceph RGW, MinIO at an endpoint), configured by [`S3Options`] or the usual `AWS_*`
+//! variables, with the same timeouts, retries and counters.
 //!
 //! **Blocking by choice.** The launcher and the tests are synchronous, so this uses reqwest's
-//! blocking client (it runs its own small runtime on a thread of its own). A [`Store`] must
-//! therefore not be created, used or dropped on an async runtime's thread; an async caller (the
-//! prefetch daemon, later) wraps calls in `tokio::task::spawn_blocking`.
+//! blocking client (it runs its own small runtime on a thread of its own) and the S3 kind
+//! `block_on`s a private current-thread runtime. A [`Store`] must therefore not be created,
+//! used or dropped on an async runtime's thread; an async caller (the prefetch daemon, later)
+//! wraps calls in `tokio::task::spawn_blocking`.
 
 mod blob;
 mod counters;
@@ -36,10 +40,12 @@ mod error;
 pub mod file;
 pub mod http;
 mod key;
+pub mod s3;
 
 pub use counters::{ErrorCounts, StoreCounters, StoreCounts};
 pub use error::StoreError;
 pub use key::{Key, MAX_SEGMENT};
+pub use s3::S3Options;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,18 +55,20 @@ use crate::cache::Digest;
 /// How to reach a store: a request struct with sensible defaults from [`StoreConfig::new`].
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
-    /// `file:///path` or `http://host[:port]/prefix`.
+    /// `file:///path`, `http[s]://host[:port]/prefix` or `s3://bucket/prefix`.
     pub url: String,
-    /// Limit on establishing a connection (HTTP).
+    /// Limit on establishing a connection (HTTP, S3).
     pub connect_timeout: Duration,
-    /// Limit on one whole request, body included (HTTP).
+    /// Limit on one whole request, body included (HTTP, S3).
     pub timeout: Duration,
-    /// How many times a 5xx or a timeout is retried (HTTP).
+    /// How many times a 5xx or a timeout is retried (HTTP, S3).
     pub retries: u32,
-    /// First wait before a retry; doubled each time (HTTP).
+    /// First wait before a retry; doubled each time (HTTP, S3).
     pub backoff: Duration,
     /// Largest raw object [`Store::get`] accepts.
     pub max_entry_size: u64,
+    /// Endpoint, region and credentials of an `s3://` store (unset: `AWS_*` variables).
+    pub s3: S3Options,
 }
 
 impl StoreConfig {
@@ -73,6 +81,7 @@ impl StoreConfig {
             retries: 2,
             backoff: Duration::from_millis(200),
             max_entry_size: 64 << 20,
+            s3: S3Options::default(),
         }
     }
 }
@@ -104,10 +113,12 @@ impl Store {
             Box::new(file::FileBackend::new(&cfg.url)?)
         } else if cfg.url.starts_with("http://") || cfg.url.starts_with("https://") {
             Box::new(http::HttpBackend::new(cfg, Arc::clone(&counters))?)
+        } else if cfg.url.starts_with("s3://") {
+            Box::new(s3::S3Backend::new(cfg, Arc::clone(&counters))?)
         } else {
             return Err(StoreError::BadUrl {
                 url: cfg.url.clone(),
-                reason: "expected file:///path or http://host/prefix".into(),
+                reason: "expected file:///path, http[s]://host/prefix or s3://bucket/prefix".into(),
             });
         };
         Ok(Store {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod nginx;
+pub mod s3;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

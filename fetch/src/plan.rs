@@ -1,0 +1,381 @@
+//! Finding the nearest ancestor with a build manifest in a store, and what fetching it means.
+//!
+//! [`find`] takes the candidate revisions ([`crate::ancestry::ancestors`], nearest first), asks
+//! every store whether `builds/<config>/<revision>` exists with `HEAD` requests on a pool of
+//! threads (the stores are blocking and `Sync`; no async runtime), picks the nearest revision
+//! found, downloads its manifest, checks the signature against the trust set and parses it.
+//! The [`Plan`] says which build would be fetched and how much that is; its `Display` is the
+//! line `cached-ninja fetch --plan` prints.
+//!
+//! Decisions:
+//! - **Order.** Candidates are ranked by distance, then by store order (policy order): the
+//!   first store wins a tie. Requests go out in that rank order, `parallelism` at a time, and
+//!   no request ranked after a hit already found is started.
+//! - **Failed `HEAD` requests degrade, they do not stop the search.** A candidate whose request
+//!   failed counts as absent, so a store that is down leaves the others to answer (DESIGN §7);
+//!   the first error of every store whose failures may have hidden a nearer manifest is kept in
+//!   [`Plan::probe_errors`] for the caller to warn about. After a connection failure or a
+//!   timeout a store is not asked again during this search. Only when *no* request got an
+//!   answer is it [`PlanError::Unreachable`]; when some did and none found a manifest it is
+//!   [`PlanError::NotFound`], listing the failures too.
+//! - **A rejected manifest is an error, never a fall back to an older build.** If the nearest
+//!   manifest found is unsigned, tampered with, signed by an untrusted key or unparsable, the
+//!   plan fails ([`PlanError::Signature`], [`PlanError::Manifest`]): quietly using an older
+//!   build would hide an attack or a broken publisher. The same holds for a download failure of
+//!   the chosen manifest ([`PlanError::Fetch`]).
+//! - **No trusted key, no search.** An empty trust set would reject every manifest, so it is
+//!   refused before any request ([`PlanError::NoTrust`]).
+//! - Messages are complete on their own (the CLI prints the error chain with `{:#}`), so an
+//!   inner error is a field of the variant and part of its message, not its `source()`.
+//! - Sizes print in SI units (1 MB = 10⁶ bytes), revisions shortened to 12 digits.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use crate::ancestry::Ancestor;
+use crate::build_manifest::{BuildManifest, ParseError};
+use crate::signing::{self, SignatureError, Trust};
+use crate::store::{Key, Store, StoreError};
+
+/// What to search: a request struct, so callers name every part.
+#[derive(Clone, Copy)]
+pub struct PlanRequest<'a> {
+    /// The stores, in policy order (the first wins a tie).
+    pub stores: &'a [Store],
+    /// The build configuration, e.g. `linux64-debug`.
+    pub config: &'a str,
+    /// The candidate revisions, nearest first.
+    pub ancestors: &'a [Ancestor],
+    /// The publisher keys whose signatures are accepted.
+    pub trust: &'a Trust,
+    /// How many `HEAD` requests may be in flight at once (0 counts as 1).
+    pub parallelism: usize,
+}
+
+/// The build a fetch would use: where it is, how far back, how large.
+#[derive(Debug)]
+pub struct Plan {
+    /// Index of the store in [`PlanRequest::stores`].
+    pub store: usize,
+    /// The store's URL (without the key).
+    pub store_url: String,
+    /// The manifest's full URL.
+    pub url: String,
+    /// The revision the manifest was published for.
+    pub revision: String,
+    /// Its distance from the working revision (see [`Ancestor::distance`]).
+    pub distance: usize,
+    /// The build configuration.
+    pub config: String,
+    /// The verified, parsed manifest.
+    pub manifest: BuildManifest,
+    /// Number of edge records (objects to fetch).
+    pub entries: usize,
+    /// Sum of the stripped object sizes, in bytes.
+    pub stripped_bytes: u64,
+    /// Sum of the debug bundle sizes, in bytes.
+    pub debug_bytes: u64,
+    /// First `HEAD` error of each store whose failures may have hidden a nearer manifest.
+    pub probe_errors: Vec<StoreError>,
+}
+
+/// Why no plan could be made. Every message names the store or key and says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// The trust set is empty: every manifest would be rejected.
+    #[error(
+        "no trusted publisher keys; add `[trust] publishers = [\"ed25519:…\"]` to cached-ninja.toml"
+    )]
+    NoTrust,
+    /// No store to search.
+    #[error("no remote store configured; add the URL of one to cached-ninja.toml")]
+    NoStores,
+    /// The configuration name (or a revision) cannot be part of a store key.
+    #[error("cannot search for a build manifest: {0}; fix the configuration name")]
+    Key(StoreError),
+    /// Every store answered, and none has a manifest for any candidate.
+    #[error("{}", not_found(config, *searched, *farthest, stores, errors))]
+    NotFound {
+        /// The configuration.
+        config: String,
+        /// How many revisions were searched.
+        searched: usize,
+        /// Distance of the farthest one.
+        farthest: usize,
+        /// The URLs of the stores searched.
+        stores: Vec<String>,
+        /// First `HEAD` error of each store that failed some requests.
+        errors: Vec<StoreError>,
+    },
+    /// No `HEAD` request got an answer: every store is down or unreachable.
+    #[error(
+        "no store answered a HEAD request for builds/{config}/…: {}; check that the stores in \
+         cached-ninja.toml are up and reachable, or build without fetching",
+        join(errors)
+    )]
+    Unreachable {
+        /// The configuration.
+        config: String,
+        /// First error of each store.
+        errors: Vec<StoreError>,
+    },
+    /// The chosen manifest could not be downloaded.
+    #[error("cannot download the build manifest: {reason}; run again, or build without fetching")]
+    Fetch {
+        /// The manifest's URL.
+        url: String,
+        /// The store's error (it names the URL).
+        reason: StoreError,
+    },
+    /// The chosen manifest was gone when downloaded after `HEAD` found it.
+    #[error(
+        "build manifest {url} disappeared after HEAD found it (garbage-collected?); run again"
+    )]
+    Vanished {
+        /// The manifest's URL.
+        url: String,
+    },
+    /// The chosen manifest's signature was rejected.
+    #[error(
+        "build manifest {url} rejected: {reason}; no older build is tried instead: check \
+         `[trust] publishers` in cached-ninja.toml, or ask the publisher to publish it again"
+    )]
+    Signature {
+        /// The manifest's URL.
+        url: String,
+        /// Why (unsigned, tampered with, untrusted key, …).
+        reason: SignatureError,
+    },
+    /// The chosen manifest is signed by a trusted key but is not a valid manifest.
+    #[error(
+        "build manifest {url} is signed but invalid: {reason}; no older build is tried instead: \
+         ask the publisher to publish it again"
+    )]
+    Manifest {
+        /// The manifest's URL.
+        url: String,
+        /// What is wrong in it.
+        reason: ParseError,
+    },
+}
+
+fn join(errors: &[StoreError]) -> String {
+    let v: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    v.join("; ")
+}
+
+fn not_found(
+    config: &str,
+    searched: usize,
+    farthest: usize,
+    stores: &[String],
+    errors: &[StoreError],
+) -> String {
+    let mut s = format!(
+        "no build manifest for configuration `{config}` among the {searched} nearest revisions \
+         (up to {farthest} commits back) in {}",
+        stores.join(", ")
+    );
+    if !errors.is_empty() {
+        s += &format!(" (some requests failed: {})", join(errors));
+    }
+    s + "; CI may not have built them: search further back, or build without fetching"
+}
+
+/// What one `HEAD` request found.
+enum Probe {
+    Present,
+    Absent,
+    Failed(StoreError),
+    /// Not asked: the store failed to connect or timed out earlier in this search.
+    Skipped,
+}
+
+/// Finds the nearest candidate with a manifest, downloads, verifies and parses it.
+pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
+    if req.trust.is_empty() {
+        return Err(PlanError::NoTrust);
+    }
+    if req.stores.is_empty() {
+        return Err(PlanError::NoStores);
+    }
+    let keys = req
+        .ancestors
+        .iter()
+        .map(|a| Key::build(req.config, &a.revision))
+        .collect::<Result<Vec<Key>, _>>()
+        .map_err(PlanError::Key)?;
+    let n = req.stores.len();
+    let (best, probes) = probe_all(req, &keys);
+
+    // Per store: its first error, and whether a failure ranked before the hit hid something.
+    let mut first_error: Vec<Option<StoreError>> = (0..n).map(|_| None).collect();
+    let mut hid = vec![false; n];
+    let mut answered = false;
+    for (t, p) in probes.into_iter().enumerate() {
+        let j = t % n;
+        match p {
+            Some(Probe::Failed(e)) => {
+                hid[j] |= t < best;
+                first_error[j].get_or_insert(e);
+            }
+            Some(Probe::Skipped) => hid[j] |= t < best,
+            Some(Probe::Absent | Probe::Present) => answered = true,
+            None => {}
+        }
+    }
+    // Without a hit every failure matters; with one, only those ranked before it.
+    let found = best != usize::MAX;
+    let errors: Vec<StoreError> = first_error
+        .into_iter()
+        .zip(hid)
+        .filter_map(|(e, hid)| e.filter(|_| hid || !found))
+        .collect();
+    if !found {
+        return Err(if answered || keys.is_empty() {
+            PlanError::NotFound {
+                config: req.config.to_string(),
+                searched: req.ancestors.len(),
+                farthest: req.ancestors.iter().map(|a| a.distance).max().unwrap_or(0),
+                stores: req.stores.iter().map(store_url).collect(),
+                errors,
+            }
+        } else {
+            PlanError::Unreachable {
+                config: req.config.to_string(),
+                errors,
+            }
+        });
+    }
+    let (i, j) = (best / n, best % n);
+    let (store, key, ancestor) = (&req.stores[j], &keys[i], &req.ancestors[i]);
+    let url = store.url(key);
+    let bytes = match store.get(key) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(PlanError::Vanished { url }),
+        Err(reason) => return Err(PlanError::Fetch { url, reason }),
+    };
+    let payload = match signing::verify(&bytes, req.trust) {
+        Ok(p) => p,
+        Err(reason) => return Err(PlanError::Signature { url, reason }),
+    };
+    let manifest = match BuildManifest::parse(payload) {
+        Ok(m) => m,
+        Err(reason) => return Err(PlanError::Manifest { url, reason }),
+    };
+    let sum = |f: fn(&crate::build_manifest::EdgeRecord) -> u64| {
+        manifest
+            .records
+            .iter()
+            .fold(0u64, |acc, r| acc.saturating_add(f(r)))
+    };
+    Ok(Plan {
+        store: j,
+        store_url: store_url(store),
+        url,
+        revision: ancestor.revision.clone(),
+        distance: ancestor.distance,
+        config: req.config.to_string(),
+        entries: manifest.records.len(),
+        stripped_bytes: sum(|r| r.stripped_size),
+        debug_bytes: sum(|r| r.debug_size),
+        manifest,
+        probe_errors: errors,
+    })
+}
+
+/// Runs the `HEAD` requests, ranked candidate-major (`t = ancestor × stores + store`), on
+/// `parallelism` threads; returns the rank of the best hit (`usize::MAX` if none) and what each
+/// request found (`None`: not started, ranked after the hit).
+fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>) {
+    let n = req.stores.len();
+    let total = keys.len() * n;
+    let slots: Vec<OnceLock<Probe>> = (0..total).map(|_| OnceLock::new()).collect();
+    let down: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
+    let next = AtomicUsize::new(0);
+    let best = AtomicUsize::new(usize::MAX);
+    let worker = || loop {
+        let t = next.fetch_add(1, Ordering::Relaxed);
+        // Ranks are handed out in order, so every rank below the final best is probed.
+        if t >= total || t > best.load(Ordering::Relaxed) {
+            break;
+        }
+        let (i, j) = (t / n, t % n);
+        let probe = if down[j].load(Ordering::Relaxed) {
+            Probe::Skipped
+        } else {
+            match req.stores[j].head(&keys[i]) {
+                Ok(true) => {
+                    best.fetch_min(t, Ordering::Relaxed);
+                    Probe::Present
+                }
+                Ok(false) => Probe::Absent,
+                Err(e) => {
+                    if matches!(e, StoreError::Connect { .. } | StoreError::Timeout { .. }) {
+                        down[j].store(true, Ordering::Relaxed);
+                    }
+                    Probe::Failed(e)
+                }
+            }
+        };
+        let _ = slots[t].set(probe);
+    };
+    let workers = req.parallelism.clamp(1, total.max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(worker);
+        }
+    });
+    let probes = slots.into_iter().map(OnceLock::into_inner).collect();
+    (best.into_inner(), probes)
+}
+
+/// The store's URL without a key (its `url` of any key, minus the key).
+fn store_url(store: &Store) -> String {
+    let key = Key::build("x", "x").expect("valid key");
+    let url = store.url(&key);
+    let base = url.strip_suffix(key.as_str()).unwrap_or(&url);
+    base.trim_end_matches('/').to_string()
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = self.revision.get(..12).unwrap_or(&self.revision);
+        let ellipsis = if short.len() < self.revision.len() {
+            "…"
+        } else {
+            ""
+        };
+        let back = match self.distance {
+            0 => "the working revision".to_string(),
+            1 => "1 commit back".to_string(),
+            d => format!("{d} commits back"),
+        };
+        write!(
+            f,
+            "ancestor {short}{ellipsis} ({back}) on {}: config {}, {} entries, {} stripped / {} debug",
+            self.store_url,
+            self.config,
+            self.entries,
+            human(self.stripped_bytes),
+            human(self.debug_bytes)
+        )
+    }
+}
+
+/// `999 B`, `3.1 MB`, `12.0 GB`: SI units, one decimal.
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 999.95 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}

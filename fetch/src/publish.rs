@@ -1,0 +1,202 @@
+//! Publishing a build (what CI runs, DESIGN §1, §4): every blob and action entry the build
+//! used, then, last, the signed build manifest of its revision and configuration.
+//!
+//! The input is the object root's action log ([`crate::action_log`]): the action keys of the
+//! build's compiles in the order they finished, which becomes the manifest's build order. For
+//! each output path only the last action is kept. Entries and blobs are read from the local
+//! cache (verified), blobs go up as zstd frames unless a `HEAD` finds them already there,
+//! entries go to `ac/<action key>` in a signed envelope, and the manifest is written only after
+//! everything it names is in the store, so a client never sees a manifest with holes.
+//!
+//! An edge whose object lies outside the object root (or has no object output) cannot be named
+//! by a manifest (DESIGN §4): it is skipped and listed in [`PublishReport::skipped`].
+//! Uploads run on `jobs` threads (the store is blocking, see [`crate::store`]).
+
+use crate::build_manifest::{BuildManifest, EdgeRecord, IncludeHash, ParseError};
+use crate::cache::{ActionEntry, CacheError, Digest, LocalCache, Role};
+use crate::signing::{sign, KeyPair};
+use crate::store::{Key, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// What to publish under.
+#[derive(Clone, Copy, Debug)]
+pub struct PublishTarget<'a> {
+    /// Configuration name (`builds/<config>/…`).
+    pub config: &'a str,
+    /// Revision id (`builds/…/<revision>`).
+    pub revision: &'a str,
+    /// Upload threads.
+    pub jobs: usize,
+}
+
+/// What a publish did.
+#[derive(Clone, Debug, Default)]
+pub struct PublishReport {
+    /// Edge records in the manifest.
+    pub records: usize,
+    /// Blobs the records name (objects, debug files, captured output).
+    pub blobs: usize,
+    /// Their total size in bytes, uncompressed.
+    pub blob_bytes: u64,
+    /// Edges left out, with the reason.
+    pub skipped: Vec<String>,
+    /// URL of the build manifest written.
+    pub manifest_url: String,
+}
+
+/// Why a publish failed (nothing after the failure was uploaded, and no manifest).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The action log names no compile that can be published.
+    #[error("nothing to publish: the build's action log names no compile; build first (`cached-ninja build`)")]
+    Empty,
+    /// An action entry or blob of the build is missing or bad in the local cache.
+    #[error("{0}; rebuild, then publish")]
+    Local(#[from] CacheError),
+    /// An action key of the log has no entry in the local cache.
+    #[error(
+        "action entry {key} of the build is not in the local cache {cache}; rebuild, then publish"
+    )]
+    MissingEntry {
+        /// The action key.
+        key: String,
+        /// The cache root.
+        cache: String,
+    },
+    /// An upload failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The manifest could not be written (a record failed its checks).
+    #[error(transparent)]
+    Manifest(#[from] ParseError),
+}
+
+/// The build manifest record of an entry, or why it cannot have one.
+fn record_of(key: &Digest, e: &ActionEntry) -> Result<EdgeRecord, String> {
+    let object = e
+        .outputs
+        .iter()
+        .find(|o| matches!(o.role, Role::Object | Role::StrippedObject))
+        .ok_or_else(|| format!("action {key}: no object output"))?;
+    crate::build_manifest::check_output_path(&object.path)
+        .map_err(|r| format!("action {key}: {r} (outside the object root)"))?;
+    let debug_size = e
+        .outputs
+        .iter()
+        .filter(|o| matches!(o.role, Role::Dwo | Role::DebugBundle))
+        .map(|o| o.size)
+        .sum();
+    Ok(EdgeRecord {
+        output: object.path.clone(),
+        source_key: e.source_key,
+        action_key: *key,
+        includes: e
+            .includes
+            .iter()
+            .map(|(path, digest)| IncludeHash {
+                path: path.clone(),
+                digest: *digest,
+            })
+            .collect(),
+        stripped_size: object.size,
+        debug_size,
+        compile_ms: e.wall_us.div_ceil(1000),
+    })
+}
+
+/// The blobs an entry names, as (digest, size).
+pub fn blobs_of(e: &ActionEntry) -> Vec<(Digest, u64)> {
+    let mut v: Vec<(Digest, u64)> = e.outputs.iter().map(|o| (o.digest, o.size)).collect();
+    v.extend(e.stdout.iter().chain(e.stderr.iter()).copied());
+    v
+}
+
+/// Publishes the actions `log` names (in build order) to `store`, signed with `key`.
+/// `progress(done, total)` is called after each entry is up.
+pub fn publish(
+    cache: &LocalCache,
+    store: &Store,
+    key: &KeyPair,
+    log: &[Digest],
+    target: PublishTarget<'_>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<PublishReport, PublishError> {
+    let mut report = PublishReport::default();
+    // Entries, keeping for each output the last action that wrote it.
+    let mut chosen: Vec<(Digest, ActionEntry, EdgeRecord)> = Vec::with_capacity(log.len());
+    let mut by_output: HashMap<String, usize> = HashMap::new();
+    for k in log {
+        let entry = cache
+            .get_action(k)?
+            .ok_or_else(|| PublishError::MissingEntry {
+                key: k.to_hex(),
+                cache: cache.root().display().to_string(),
+            })?;
+        match record_of(k, &entry) {
+            Ok(rec) => {
+                if let Some(&i) = by_output.get(&rec.output) {
+                    chosen[i].0 = Digest::default(); // superseded: dropped below
+                }
+                by_output.insert(rec.output.clone(), chosen.len());
+                chosen.push((*k, entry, rec));
+            }
+            Err(why) => report.skipped.push(why),
+        }
+    }
+    chosen.retain(|(k, _, _)| *k != Digest::default());
+    if chosen.is_empty() {
+        return Err(PublishError::Empty);
+    }
+
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<PublishError>> = Mutex::new(None);
+    let upload = |(k, entry, _): &(Digest, ActionEntry, EdgeRecord)| -> Result<(), PublishError> {
+        for (d, size) in blobs_of(entry) {
+            let bytes = cache.get_blob(&d, size)?;
+            store.put_blob(&bytes)?;
+        }
+        let akey = Key::action(&k.to_hex())?;
+        store.put(&akey, &sign(key, entry.encode().as_bytes()))?;
+        Ok(())
+    };
+    std::thread::scope(|s| {
+        for _ in 0..target.jobs.clamp(1, 64) {
+            s.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = chosen.get(i) else { return };
+                if let Err(e) = upload(item) {
+                    failed.store(true, Ordering::Relaxed);
+                    first_error.lock().unwrap().get_or_insert(e);
+                    return;
+                }
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, chosen.len());
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap() {
+        return Err(e);
+    }
+
+    for (_, e, _) in &chosen {
+        for (_, size) in blobs_of(e) {
+            report.blobs += 1;
+            report.blob_bytes += size;
+        }
+    }
+    let manifest = BuildManifest {
+        records: chosen.into_iter().map(|(_, _, r)| r).collect(),
+    };
+    report.records = manifest.records.len();
+    let mkey = Key::build(target.config, target.revision)?;
+    store.put(&mkey, &sign(key, &manifest.to_bytes()?))?;
+    report.manifest_url = store.url(&mkey);
+    Ok(report)
+}

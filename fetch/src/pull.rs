@@ -1,0 +1,377 @@
+//! Pulling a build manifest's entries into the local cache (DESIGN §1 step 2, §4).
+//!
+//! For each record, in the **reverse** of the build order (so the download and a build running
+//! forward meet in the middle): the signed action entry `ac/<action key>` is fetched and
+//! verified against the trust set, checked against the record (source key, include list,
+//! sizes, output path inside the object root), its blobs are downloaded (hash verified after
+//! decompression, capped at the declared size) and inserted, then the entry, then the include
+//! set of the record is added to the source key's include manifest. Each insert is atomic and
+//! the entry goes in only after its blobs, so a launcher racing with the pull sees either a
+//! complete hit or a miss, and a failure leaves nothing half written.
+//!
+//! Before any download (and before the build starts), [`record_include_sets`] adds the include
+//! set of every record to its source key's include manifest, so a launcher that misses knows
+//! its action key at once and can ask for it ([`crate::want`]); wanted keys are pulled first.
+//!
+//! A bad record (missing, unsigned, tampered, foreign-signed, hostile path, wrong hash, too
+//! large) is reported in [`PullReport::failed`] and skipped: that edge compiles locally. A
+//! store that cannot be reached or keeps timing out stops the pull ([`PullReport::stopped`])
+//! instead of paying the timeout once per record. Work runs on `jobs` threads (the store is
+//! blocking, see [`crate::store`]).
+
+use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
+use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
+use crate::publish::blobs_of;
+use crate::signing::{verify, SignatureError, Trust};
+use crate::store::{Key, Store, StoreError};
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Why one record could not be pulled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PullError {
+    /// The store failed or refused (includes corrupt and oversized blobs).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The entry is not in the store.
+    #[error("{url}: not in the store")]
+    Missing {
+        /// URL of the entry or blob.
+        url: String,
+    },
+    /// The entry's signature was rejected.
+    #[error("{url}: {source}")]
+    Signature {
+        /// URL of the entry.
+        url: String,
+        /// Why.
+        source: SignatureError,
+    },
+    /// The entry could not be decoded.
+    #[error("{url}: not a valid action entry: {reason}")]
+    BadEntry {
+        /// URL of the entry.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The entry names a path outside the object root.
+    #[error("{url}: {source}")]
+    BadPath {
+        /// URL of the entry.
+        url: String,
+        /// Why.
+        source: Reason,
+    },
+    /// The entry does not match its build manifest record.
+    #[error("{url}: does not match the build manifest: {what}")]
+    Mismatch {
+        /// URL of the entry.
+        url: String,
+        /// What differs.
+        what: &'static str,
+    },
+    /// Writing the local cache failed.
+    #[error("local cache {path}: {source}")]
+    Local {
+        /// The cache root.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// One record that was not pulled.
+#[derive(Debug)]
+pub struct PullFailure {
+    /// The record's output path.
+    pub output: String,
+    /// Why.
+    pub error: PullError,
+}
+
+/// What a pull did.
+#[derive(Debug, Default)]
+pub struct PullReport {
+    /// Records whose entry was downloaded and inserted.
+    pub fetched: usize,
+    /// Records whose entry was already in the local cache.
+    pub present: usize,
+    /// Bytes of blobs downloaded (uncompressed).
+    pub bytes: u64,
+    /// Records that failed, each compiled locally later.
+    pub failed: Vec<PullFailure>,
+    /// Set when the store became unreachable and the pull stopped early: the reason.
+    pub stopped: Option<String>,
+}
+
+/// Progress of a pull, for a display.
+#[derive(Clone, Copy, Debug)]
+pub struct PullProgress {
+    /// Records handled (fetched, present or failed).
+    pub done: usize,
+    /// Records in the manifest.
+    pub total: usize,
+    /// Bytes downloaded so far.
+    pub bytes: u64,
+}
+
+/// How a pull runs.
+#[derive(Clone, Copy)]
+pub struct PullOptions<'a> {
+    /// Worker threads (parallel requests).
+    pub jobs: usize,
+    /// Set when the build it raced with is done: no new record is started.
+    pub cancel: &'a AtomicBool,
+    /// Where launchers ask for the keys they wait on ([`crate::want`]): taken first.
+    pub wants: Option<&'a Path>,
+}
+
+/// Adds every record's include set to its source key's include manifest in `cache` (local
+/// writes only), so that direct mode knows each action key before its entry arrives and a
+/// launcher can ask for it. Run it before [`pull`] and before the build starts.
+pub fn record_include_sets(
+    cache: &LocalCache,
+    manifest: &BuildManifest,
+    jobs: usize,
+) -> io::Result<()> {
+    let records = &manifest.records;
+    let first_error = Mutex::new(None::<io::Error>);
+    std::thread::scope(|s| {
+        let chunk = records.len().div_ceil(jobs.clamp(1, 64)).max(1);
+        for part in records.chunks(chunk) {
+            let first_error = &first_error;
+            s.spawn(move || {
+                for r in part {
+                    if let Err(e) = remember(cache, r) {
+                        first_error.lock().unwrap().get_or_insert(e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().unwrap() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Pulls `manifest`'s entries from `store` into `cache`, wanted ones first, the rest in reverse
+/// build order ([`record_include_sets`] first).
+pub fn pull(
+    store: &Store,
+    cache: &LocalCache,
+    manifest: &BuildManifest,
+    trust: &Trust,
+    opts: PullOptions<'_>,
+    progress: &(dyn Fn(PullProgress) + Sync),
+) -> PullReport {
+    let records = &manifest.records;
+    let total = records.len();
+    let index: HashMap<Digest, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.action_key, i))
+        .collect();
+    let claimed: Vec<AtomicBool> = records.iter().map(|_| AtomicBool::new(false)).collect();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let bytes = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let report = Mutex::new(PullReport::default());
+    // The next record to work on: a wanted one, else the next in reverse build order.
+    let take = || -> Option<usize> {
+        if let Some(dir) = opts.wants {
+            for k in crate::want::take(dir) {
+                if let Some(&i) = index.get(&k) {
+                    if !claimed[i].swap(true, Ordering::Relaxed) {
+                        return Some(i);
+                    }
+                }
+            }
+        }
+        loop {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            if n >= total {
+                return None;
+            }
+            let i = total - 1 - n;
+            if !claimed[i].swap(true, Ordering::Relaxed) {
+                return Some(i);
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.clamp(1, 64) {
+            s.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) || opts.cancel.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Some(i) = take() else { return };
+                let rec = &records[i];
+                let r = pull_one(store, cache, rec, trust, &bytes);
+                let mut rep = report.lock().unwrap();
+                match r {
+                    Ok(true) => rep.fetched += 1,
+                    Ok(false) => rep.present += 1,
+                    Err(error) => {
+                        if let PullError::Store(
+                            e @ (StoreError::Connect { .. } | StoreError::Timeout { .. }),
+                        ) = &error
+                        {
+                            stop.store(true, Ordering::Relaxed);
+                            rep.stopped.get_or_insert_with(|| e.to_string());
+                        }
+                        if let Some(dir) = opts.wants {
+                            crate::want::failed(dir, &rec.action_key);
+                        }
+                        rep.failed.push(PullFailure {
+                            output: rec.output.clone(),
+                            error,
+                        });
+                    }
+                }
+                drop(rep);
+                progress(PullProgress {
+                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                    total,
+                    bytes: bytes.load(Ordering::Relaxed),
+                });
+            });
+        }
+    });
+    let mut rep = report.into_inner().unwrap();
+    rep.bytes = bytes.into_inner();
+    rep
+}
+
+/// Pulls one record; `Ok(false)` when its entry was already here.
+fn pull_one(
+    store: &Store,
+    cache: &LocalCache,
+    rec: &EdgeRecord,
+    trust: &Trust,
+    bytes: &AtomicU64,
+) -> Result<bool, PullError> {
+    let local = |source: io::Error| PullError::Local {
+        path: cache.root().display().to_string(),
+        source,
+    };
+    if let Ok(Some(_)) = cache.get_action(&rec.action_key) {
+        return Ok(false);
+    }
+    let key = Key::action(&rec.action_key.to_hex())?;
+    let url = store.url(&key);
+    let envelope = store
+        .get(&key)?
+        .ok_or(PullError::Missing { url: url.clone() })?;
+    let payload = verify(&envelope, trust).map_err(|source| PullError::Signature {
+        url: url.clone(),
+        source,
+    })?;
+    let entry = ActionEntry::decode(payload).map_err(|reason| PullError::BadEntry {
+        url: url.clone(),
+        reason,
+    })?;
+    check(&entry, rec).map_err(|e| match e {
+        Check::Path(source) => PullError::BadPath {
+            url: url.clone(),
+            source,
+        },
+        Check::Mismatch(what) => PullError::Mismatch {
+            url: url.clone(),
+            what,
+        },
+    })?;
+    for (d, size) in blobs_of(&entry) {
+        if cache.path(Kind::Blob, &d).exists() {
+            continue;
+        }
+        let blob = store
+            .get_blob(&d, size)?
+            .ok_or_else(|| PullError::Missing {
+                url: store.url(&Key::blob(&d)),
+            })?;
+        if blob.len() as u64 != size {
+            return Err(PullError::Mismatch {
+                url: store.url(&Key::blob(&d)),
+                what: "blob size differs from the entry's",
+            });
+        }
+        cache.put_blob(&blob).map_err(local)?;
+        bytes.fetch_add(size, Ordering::Relaxed);
+    }
+    cache.put_action(&rec.action_key, &entry).map_err(local)?;
+    Ok(true)
+}
+
+enum Check {
+    Path(Reason),
+    Mismatch(&'static str),
+}
+
+/// Checks an entry from the store against its (verified) manifest record.
+fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
+    for o in &e.outputs {
+        check_output_path(&o.path).map_err(Check::Path)?;
+    }
+    if e.source_key != rec.source_key {
+        return Err(Check::Mismatch("source key differs"));
+    }
+    let same_includes = e.includes.len() == rec.includes.len()
+        && e.includes
+            .iter()
+            .zip(&rec.includes)
+            .all(|((p, d), i)| *p == i.path && *d == i.digest);
+    if !same_includes {
+        return Err(Check::Mismatch("include list differs"));
+    }
+    let size = |pick: fn(&crate::cache::Role) -> bool| -> u64 {
+        e.outputs
+            .iter()
+            .filter(|o| pick(&o.role))
+            .map(|o| o.size)
+            .sum()
+    };
+    use crate::cache::Role;
+    let stripped = size(|r| matches!(r, Role::Object | Role::StrippedObject));
+    let debug = size(|r| matches!(r, Role::Dwo | Role::DebugBundle));
+    if stripped != rec.stripped_size || debug != rec.debug_size {
+        return Err(Check::Mismatch("output sizes differ"));
+    }
+    if !e.outputs.iter().any(|o| o.path == rec.output) {
+        return Err(Check::Mismatch("output path differs"));
+    }
+    Ok(())
+}
+
+/// Adds the record's include set to the source key's include manifest (direct mode then finds
+/// the entry without a preprocessor run, DESIGN §3).
+fn remember(cache: &LocalCache, rec: &EdgeRecord) -> io::Result<()> {
+    let mut m = cache
+        .get_manifest(&rec.source_key)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if m.sets.iter().any(|s| s.action_key == rec.action_key) {
+        return Ok(());
+    }
+    m.add_front(IncludeSet {
+        action_key: rec.action_key,
+        files: rec
+            .includes
+            .iter()
+            .map(|i| IncludeFile {
+                path: i.path.clone(),
+                digest: i.digest,
+                stamp: None,
+            })
+            .collect(),
+    });
+    cache.put_manifest(&rec.source_key, &m)
+}

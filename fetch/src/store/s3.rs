@@ -1,0 +1,487 @@
+//! `s3://bucket/prefix`: objects in an S3 bucket (AWS S3, Garage, Ceph RGW, MinIO) through
+//! `object_store`'s SigV4 client.
+//!
+//! **Blocking over async.** `object_store` is async; [`S3Backend`] owns a small current-thread
+//! tokio runtime and `block_on`s each call, so the [`Store`](super::Store) stays blocking like
+//! the other kinds. An S3 store must therefore not be opened, used or dropped on an async
+//! runtime's thread (opening one there is refused with [`StoreError::BadUrl`]; a call there
+//! panics): an async caller wraps calls in `tokio::task::spawn_blocking`.
+//!
+//! **Where and who.** The fields of [`S3Options`] win; an unset one falls back, when the store is
+//! opened, to `AWS_ENDPOINT_URL`, `AWS_REGION` then `AWS_DEFAULT_REGION` (else `us-east-1`),
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (the token is taken from
+//! the environment only with a key that is too). With an endpoint (Garage, Ceph, MinIO) requests
+//! use path-style addresses (`<endpoint>/<bucket>/<key>`) and plain `http://` is allowed if the
+//! endpoint says so; without one they go to AWS over HTTPS. With no key at all `object_store`
+//! looks for a web-identity token or the instance metadata service (EC2/ECS roles).
+//!
+//! **Requests.** `get` is one GET whose body is read chunk by chunk under the cap; `head` one
+//! HEAD; `put` one PUT, which S3 applies whole (no multipart: entries and frames are small).
+//! Timeouts come from [`StoreConfig`]; retries are done here, not by `object_store` (whose own
+//! are switched off), with the same rule and counter as the `http://` kind: a 5xx or a timeout
+//! is retried after a growing wait, a refused connection fails at once.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_core::Stream;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path;
+use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
+
+use super::http::with_retries;
+use super::{Backend, Key, StoreConfig, StoreCounters, StoreError};
+
+/// Where an `s3://` store is and who asks; `None` falls back to the AWS environment variables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct S3Options {
+    /// Endpoint of an S3-compatible server, e.g. `http://127.0.0.1:9000` (`AWS_ENDPOINT_URL`).
+    pub endpoint: Option<String>,
+    /// Region used for signing (`AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`).
+    pub region: Option<String>,
+    /// Access key id (`AWS_ACCESS_KEY_ID`).
+    pub access_key_id: Option<String>,
+    /// Secret access key (`AWS_SECRET_ACCESS_KEY`).
+    pub secret_access_key: Option<String>,
+    /// Session token of temporary credentials (`AWS_SESSION_TOKEN`).
+    pub session_token: Option<String>,
+}
+
+/// A store in an S3 bucket, driven by a private runtime.
+pub struct S3Backend {
+    rt: tokio::runtime::Runtime,
+    s3: AmazonS3,
+    /// `s3://bucket/prefix`, without a trailing slash.
+    base: String,
+    /// The object prefix inside the bucket (may be empty).
+    prefix: String,
+    /// The endpoint used, for connection messages.
+    endpoint: String,
+    cfg: StoreConfig,
+    counters: Arc<StoreCounters>,
+}
+
+impl S3Backend {
+    /// Checks the URL, resolves the options and builds the client (no request yet).
+    pub fn new(cfg: &StoreConfig, counters: Arc<StoreCounters>) -> Result<Self, StoreError> {
+        let url = cfg.url.as_str();
+        let bad = |reason: String| StoreError::BadUrl {
+            url: url.to_string(),
+            reason,
+        };
+        let (bucket, prefix) = parse_url(url).map_err(|r| bad(r.to_string()))?;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(bad(
+                "an s3:// store is blocking: open and use it outside the async \
+                 runtime (e.g. in tokio::task::spawn_blocking)"
+                    .into(),
+            ));
+        }
+        let o = resolve(&cfg.s3);
+        let region = o.region.as_deref().unwrap_or("us-east-1");
+        let mut b = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(region)
+            .with_client_options(
+                ClientOptions::new()
+                    .with_timeout(cfg.timeout)
+                    .with_connect_timeout(cfg.connect_timeout)
+                    .with_allow_http(o.endpoint.as_deref().is_some_and(is_http)),
+            )
+            .with_retry(RetryConfig {
+                max_retries: 0,
+                ..RetryConfig::default()
+            });
+        let endpoint = match &o.endpoint {
+            Some(e) => {
+                if !is_http(e) && !e.starts_with("https://") {
+                    return Err(bad(format!(
+                        "S3 endpoint {e:?} must start with http:// or https:// \
+                         (set in the store options or AWS_ENDPOINT_URL)"
+                    )));
+                }
+                b = b
+                    .with_endpoint(e.trim_end_matches('/'))
+                    .with_virtual_hosted_style_request(false);
+                e.trim_end_matches('/').to_string()
+            }
+            // object_store's default for AWS: path-style on the regional endpoint.
+            None => format!("https://s3.{region}.amazonaws.com"),
+        };
+        match (&o.access_key_id, &o.secret_access_key) {
+            (Some(id), Some(secret)) => {
+                b = b.with_access_key_id(id).with_secret_access_key(secret);
+                if let Some(t) = &o.session_token {
+                    b = b.with_token(t);
+                }
+            }
+            (None, None) => {}
+            _ => {
+                return Err(bad(
+                    "an S3 access key id needs its secret and the other way \
+                     round (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+                        .into(),
+                ))
+            }
+        }
+        let s3 = b.build().map_err(|e| bad(e.to_string()))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| bad(format!("cannot start the S3 client's runtime: {e}")))?;
+        let base = if prefix.is_empty() {
+            format!("s3://{bucket}")
+        } else {
+            format!("s3://{bucket}/{prefix}")
+        };
+        Ok(S3Backend {
+            rt,
+            s3,
+            base,
+            prefix: prefix.to_string(),
+            endpoint,
+            cfg: cfg.clone(),
+            counters,
+        })
+    }
+
+    fn path(&self, key: &Key) -> Path {
+        if self.prefix.is_empty() {
+            Path::from(key.as_str())
+        } else {
+            Path::from(format!("{}/{key}", self.prefix))
+        }
+    }
+
+    /// Runs one request on the private runtime.
+    fn block_on<T>(&self, f: impl Future<Output = T>) -> T {
+        self.rt.block_on(f)
+    }
+
+    /// Turns an `object_store` failure into the store's error for `op` on `url`.
+    fn error(&self, op: &'static str, url: &str, e: object_store::Error) -> StoreError {
+        let text = chain_text(&e);
+        let url = url.to_string();
+        let denied = |status: &str| StoreError::Denied {
+            op,
+            url: url.clone(),
+            reason: with_s3_code(status, &text),
+        };
+        match &e {
+            object_store::Error::PermissionDenied { .. } => return denied("403 Forbidden"),
+            object_store::Error::Unauthenticated { .. } => return denied("401 Unauthorized"),
+            _ => {}
+        }
+        if let Some(re) = find::<reqwest::Error>(&e) {
+            let timed_out = re.is_timeout()
+                || find::<std::io::Error>(&e)
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+            if timed_out {
+                let after = if re.is_connect() {
+                    self.cfg.connect_timeout
+                } else {
+                    self.cfg.timeout
+                };
+                return StoreError::Timeout { op, url, after };
+            }
+            return StoreError::Connect {
+                op,
+                url,
+                reason: format!("{} (endpoint {})", innermost(&e), self.endpoint),
+            };
+        }
+        if let Some(code) = status_code(&text) {
+            let s = reqwest::StatusCode::from_u16(code)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| code.to_string());
+            return StoreError::Status {
+                op,
+                url,
+                code,
+                status: with_s3_code(&s, &text),
+            };
+        }
+        StoreError::Io {
+            op,
+            url,
+            source: std::io::Error::other(e.to_string()),
+        }
+    }
+
+    /// Reads a found object's body, at most `limit` bytes.
+    async fn body(
+        &self,
+        url: &str,
+        r: object_store::GetResult,
+        limit: u64,
+    ) -> Result<Vec<u8>, StoreError> {
+        let too_large = || StoreError::TooLarge {
+            op: "GET",
+            url: url.to_string(),
+            limit,
+        };
+        if r.meta.size > limit {
+            return Err(too_large());
+        }
+        let mut stream = r.into_stream();
+        let mut buf = Vec::with_capacity(initial_capacity(limit));
+        while let Some(chunk) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
+            let chunk = chunk.map_err(|e| self.error("GET", url, e))?;
+            if (buf.len() + chunk.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf)
+    }
+}
+
+impl Backend for S3Backend {
+    fn url(&self, key: &Key) -> String {
+        format!("{}/{key}", self.base)
+    }
+
+    fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let (url, path) = (self.url(key), self.path(key));
+        with_retries(&self.cfg, &self.counters, || {
+            self.block_on(async {
+                match self.s3.get(&path).await {
+                    Ok(r) => self.body(&url, r, limit).await.map(Some),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(self.error("GET", &url, e)),
+                }
+            })
+        })
+    }
+
+    fn head(&self, key: &Key) -> Result<bool, StoreError> {
+        let (url, path) = (self.url(key), self.path(key));
+        with_retries(&self.cfg, &self.counters, || {
+            match self.block_on(self.s3.head(&path)) {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(self.error("HEAD", &url, e)),
+            }
+        })
+    }
+
+    fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
+        let (url, path) = (self.url(key), self.path(key));
+        let payload = PutPayload::from(bytes.to_vec());
+        with_retries(&self.cfg, &self.counters, || {
+            self.block_on(self.s3.put(&path, payload.clone()))
+                .map(drop)
+                .map_err(|e| self.error("PUT", &url, e))
+        })
+    }
+}
+
+/// Splits `s3://bucket/prefix` into the bucket and the prefix (without outer slashes).
+fn parse_url(url: &str) -> Result<(&str, &str), &'static str> {
+    let rest = url.strip_prefix("s3://").ok_or("not s3://")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let prefix = prefix.trim_matches('/');
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'));
+    if !bucket_ok {
+        return Err(
+            "expected s3://bucket/prefix with a bucket name of 3-63 characters \
+                    of [a-z0-9.-]",
+        );
+    }
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with('.')
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    if !prefix.is_empty() && !prefix.split('/').all(segment_ok) {
+        return Err(
+            "each segment of the prefix is characters of [A-Za-z0-9._-], \
+                    not starting with '.'",
+        );
+    }
+    Ok((bucket, prefix))
+}
+
+/// The options with every unset field taken from the AWS environment variables.
+fn resolve(o: &S3Options) -> S3Options {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let from_env = o.access_key_id.is_none() && o.secret_access_key.is_none();
+    S3Options {
+        endpoint: o.endpoint.clone().or_else(|| env("AWS_ENDPOINT_URL")),
+        region: o
+            .region
+            .clone()
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION")),
+        access_key_id: o.access_key_id.clone().or_else(|| env("AWS_ACCESS_KEY_ID")),
+        secret_access_key: o
+            .secret_access_key
+            .clone()
+            .or_else(|| env("AWS_SECRET_ACCESS_KEY")),
+        session_token: o
+            .session_token
+            .clone()
+            .or_else(|| from_env.then(|| env("AWS_SESSION_TOKEN")).flatten()),
+    }
+}
+
+fn is_http(endpoint: &str) -> bool {
+    endpoint.starts_with("http://")
+}
+
+/// Room to reserve for a body: the cap, but never more than 1 MiB up front.
+fn initial_capacity(limit: u64) -> usize {
+    limit.min(1 << 20) as usize
+}
+
+/// The first error of type `T` in the chain of `e`.
+fn find<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if let Some(t) = c.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = c.source();
+    }
+    None
+}
+
+/// The innermost cause, e.g. `Connection refused (os error 111)`.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// Every message of the chain, joined: `object_store` puts the status and S3's XML there.
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
+/// The HTTP status `object_store` reports as `… status code: 503 Service Unavailable …`.
+fn status_code(text: &str) -> Option<u16> {
+    let at = text.find("status code: ")? + "status code: ".len();
+    text.get(at..at + 3)?.parse().ok()
+}
+
+/// `status` followed by S3's error code (`<Code>SignatureDoesNotMatch</Code>`) if there is one.
+fn with_s3_code(status: &str, text: &str) -> String {
+    let code = text
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(c, _)| c)
+        .filter(|c| !c.is_empty() && c.len() < 64);
+    match code {
+        Some(c) => format!("{status}, {c}"),
+        None => status.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_split_and_checked() {
+        assert_eq!(parse_url("s3://bucket/a/b/"), Ok(("bucket", "a/b")));
+        assert_eq!(parse_url("s3://my-bucket.x"), Ok(("my-bucket.x", "")));
+        assert_eq!(parse_url("s3://bucket/"), Ok(("bucket", "")));
+        for bad in [
+            "s3://",
+            "s3://b",
+            "s3://Bucket/x",
+            "s3://bucket/a/../b",
+            "s3://bucket/a//b",
+            "s3://bucket/a?x",
+            "s3://bucket/a%2f",
+            "http://bucket/x",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unset_options_come_from_the_aws_variables() {
+        let vars = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+            ("AWS_REGION", ""),
+            ("AWS_DEFAULT_REGION", "eu-west-3"),
+            ("AWS_ACCESS_KEY_ID", "env-id"),
+            ("AWS_SECRET_ACCESS_KEY", "env-secret"),
+            ("AWS_SESSION_TOKEN", "env-token"),
+        ];
+        let saved: Vec<_> = vars.iter().map(|(k, _)| std::env::var_os(k)).collect();
+        for (k, v) in vars {
+            std::env::set_var(k, v);
+        }
+        let from_env = resolve(&S3Options::default());
+        let explicit = S3Options {
+            endpoint: Some("https://minio.example".into()),
+            region: Some("r".into()),
+            access_key_id: Some("id".into()),
+            secret_access_key: Some("secret".into()),
+            session_token: None,
+        };
+        let kept = resolve(&explicit);
+        for ((k, _), v) in vars.iter().zip(saved) {
+            match v {
+                Some(v) => std::env::set_var(k, v),
+                None => std::env::remove_var(k),
+            }
+        }
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            from_env,
+            S3Options {
+                endpoint: some("http://127.0.0.1:1"),
+                region: some("eu-west-3"),
+                access_key_id: some("env-id"),
+                secret_access_key: some("env-secret"),
+                session_token: some("env-token"),
+            }
+        );
+        // Explicit keys never pick up a token that belongs to other keys.
+        assert_eq!(kept, explicit);
+    }
+
+    #[test]
+    fn opening_on_an_async_runtime_is_refused() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _in = rt.enter();
+        let mut cfg = StoreConfig::new("s3://bucket/p");
+        cfg.s3.endpoint = Some("http://127.0.0.1:1".into());
+        let e = S3Backend::new(&cfg, Arc::default()).err().unwrap();
+        assert!(e.to_string().contains("outside the async runtime"), "{e}");
+    }
+
+    #[test]
+    fn statuses_and_s3_codes_are_found_in_messages() {
+        let t = "Generic S3 error: Error performing GET http://x/b/k in 1ms - Server returned \
+                 non-2xx status code: 503 Service Unavailable: <Error><Code>SlowDown</Code>";
+        assert_eq!(status_code(t), Some(503));
+        assert_eq!(
+            with_s3_code("503 Service Unavailable", t),
+            "503 Service Unavailable, SlowDown"
+        );
+        assert_eq!(status_code("no status here"), None);
+        assert_eq!(with_s3_code("403 Forbidden", "empty body"), "403 Forbidden");
+    }
+}

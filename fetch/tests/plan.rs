@@ -1,0 +1,419 @@
+//! Finding the nearest published build (`fetch::plan`) in `file://` stores and a real nginx,
+//! for the ancestors of a real git repository.
+
+use fetch::ancestry::{self, Ancestor};
+use fetch::build_manifest::{BuildManifest, EdgeRecord};
+use fetch::cache::Digest;
+use fetch::plan::{self, Plan, PlanError, PlanRequest};
+use fetch::signing::{sign, KeyPair, SignatureError, Trust};
+use fetch::store::{Key, Store, StoreConfig, StoreError};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+mod servers;
+
+use servers::free_port;
+use servers::nginx::Nginx;
+
+const CONFIG: &str = "linux64-debug";
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("cn-plan-")
+        .tempdir()
+        .unwrap()
+}
+
+/// A git repository in `dir` with `n` empty commits.
+fn git_repo(dir: &Path, n: usize) {
+    let git = servers::require_tool("git", "git");
+    let run = |args: &[&str]| {
+        let out = Command::new(&git)
+            .current_dir(dir)
+            .args(args)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["init", "-q", "-b", "main"]);
+    for i in 0..n {
+        run(&["commit", "-q", "--allow-empty", "-m", &format!("c{i}")]);
+    }
+}
+
+/// Made-up ancestors at distances 0, 1, … (for tests that need no repository).
+fn fake_ancestors(n: usize) -> Vec<Ancestor> {
+    (0..n)
+        .map(|d| Ancestor {
+            revision: Digest::of(format!("rev {d}").as_bytes()).to_hex()[..40].to_string(),
+            distance: d,
+        })
+        .collect()
+}
+
+fn record(i: u64, stripped: u64, debug: u64) -> EdgeRecord {
+    EdgeRecord {
+        output: format!("obj/f{i}.o"),
+        source_key: Digest::of(format!("src {i}").as_bytes()),
+        action_key: Digest::of(format!("act {i}").as_bytes()),
+        includes: vec![],
+        stripped_size: stripped,
+        debug_size: debug,
+        compile_ms: 100,
+    }
+}
+
+/// Manifest text with one record per `(stripped, debug)` size pair.
+fn manifest(sizes: &[(u64, u64)]) -> Vec<u8> {
+    let records = (0..).zip(sizes).map(|(i, &(s, d))| record(i, s, d));
+    BuildManifest {
+        records: records.collect(),
+    }
+    .to_bytes()
+    .unwrap()
+}
+
+fn file_store(dir: &Path) -> Store {
+    Store::open(&StoreConfig::new(format!("file://{}", dir.display()))).unwrap()
+}
+
+fn http_store(url: String) -> Store {
+    let mut c = StoreConfig::new(url);
+    c.timeout = Duration::from_secs(5);
+    c.backoff = Duration::from_millis(10);
+    Store::open(&c).unwrap()
+}
+
+fn publish(store: &Store, rev: &str, bytes: &[u8]) {
+    store.put(&Key::build(CONFIG, rev).unwrap(), bytes).unwrap();
+}
+
+fn trusting(k: &KeyPair) -> Trust {
+    let mut t = Trust::new();
+    t.add(k.public());
+    t
+}
+
+fn find(stores: &[Store], ancestors: &[Ancestor], trust: &Trust) -> Result<Plan, PlanError> {
+    plan::find(&PlanRequest {
+        stores,
+        config: CONFIG,
+        ancestors,
+        trust,
+        parallelism: 4,
+    })
+}
+
+#[test]
+fn picks_the_nearest_published_ancestor_of_head() {
+    let t = tempdir();
+    let repo = t.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    git_repo(&repo, 8);
+    let anc = ancestry::ancestors(&repo, 8).unwrap();
+    let store_dir = t.path().join("store");
+    let store = file_store(&store_dir);
+    let k = KeyPair::generate();
+    let sizes = [(1_000_000, 4_000_000), (2_000_000, 8_000_000), (100_000, 5)];
+    publish(&store, &anc[2].revision, &sign(&k, &manifest(&sizes)));
+    publish(&store, &anc[5].revision, &sign(&k, &manifest(&[(1, 1)])));
+
+    let p = find(&[store], &anc, &trusting(&k)).unwrap();
+    assert_eq!((p.store, p.distance), (0, 2));
+    assert_eq!(p.revision, anc[2].revision);
+    assert_eq!(p.config, CONFIG);
+    assert_eq!(p.entries, 3);
+    assert_eq!(p.manifest.records.len(), 3);
+    assert_eq!((p.stripped_bytes, p.debug_bytes), (3_100_000, 12_000_005));
+    assert!(p.probe_errors.is_empty());
+    let store_url = format!("file://{}", store_dir.display());
+    assert_eq!(p.store_url, store_url);
+    assert_eq!(
+        p.url,
+        format!("{store_url}/builds/{CONFIG}/{}", anc[2].revision)
+    );
+    assert_eq!(
+        p.to_string(),
+        format!(
+            "ancestor {}… (2 commits back) on {store_url}: config {CONFIG}, 3 entries, \
+             3.1 MB stripped / 12.0 MB debug",
+            &anc[2].revision[..12]
+        )
+    );
+}
+
+#[test]
+fn nothing_within_the_depth_is_an_error_naming_config_depth_and_stores() {
+    let t = tempdir();
+    let store = file_store(t.path());
+    let anc = fake_ancestors(8);
+    let k = KeyPair::generate();
+    publish(&store, &anc[5].revision, &sign(&k, &manifest(&[(1, 1)])));
+    let e = find(&[store], &anc[..4], &trusting(&k)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            PlanError::NotFound {
+                searched: 4,
+                farthest: 3,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "no build manifest for configuration `{CONFIG}` among the 4 nearest revisions (up to \
+             3 commits back) in file://{}; CI may not have built them: search further back, or \
+             build without fetching",
+            t.path().display()
+        )
+    );
+    // Found once the depth reaches it.
+    let p = find(&[file_store(t.path())], &anc, &trusting(&k)).unwrap();
+    assert_eq!(p.distance, 5);
+}
+
+/// The nearest manifest is bad and an older good one exists: the plan fails, naming the URL.
+fn rejected(nearest: impl FnOnce(&KeyPair) -> Vec<u8>) -> (PlanError, String) {
+    let t = tempdir();
+    let store = file_store(t.path());
+    let anc = fake_ancestors(6);
+    let k = KeyPair::generate();
+    publish(&store, &anc[1].revision, &nearest(&k));
+    publish(&store, &anc[4].revision, &sign(&k, &manifest(&[(1, 1)])));
+    let e = find(&[store], &anc, &trusting(&k)).unwrap_err();
+    let msg = e.to_string();
+    let url = format!(
+        "file://{}/builds/{CONFIG}/{}",
+        t.path().display(),
+        anc[1].revision
+    );
+    assert!(msg.starts_with(&format!("build manifest {url} ")), "{msg}");
+    assert!(msg.contains("no older build is tried instead"), "{msg}");
+    (e, msg)
+}
+
+#[test]
+fn a_tampered_manifest_is_rejected() {
+    let (e, msg) = rejected(|k| {
+        let mut env = sign(k, &manifest(&[(10, 20)]));
+        *env.last_mut().unwrap() ^= 1;
+        env
+    });
+    assert!(
+        matches!(
+            &e,
+            PlanError::Signature {
+                reason: SignatureError::BadSignature(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        msg.contains("does not match the payload (tampered or corrupt data)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_manifest_signed_by_an_untrusted_key_is_rejected() {
+    let other = KeyPair::generate();
+    let (e, msg) = rejected(|_| sign(&other, &manifest(&[(10, 20)])));
+    assert!(
+        matches!(
+            &e,
+            PlanError::Signature {
+                reason: SignatureError::UntrustedKey(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "signed by {}, which is not a trusted publisher",
+            other.public()
+        )),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_unsigned_manifest_is_rejected() {
+    let (e, msg) = rejected(|_| manifest(&[(10, 20)]));
+    assert!(
+        matches!(
+            &e,
+            PlanError::Signature {
+                reason: SignatureError::Unsigned,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(msg.contains("data is unsigned"), "{msg}");
+}
+
+#[test]
+fn a_signed_but_unparsable_manifest_is_rejected() {
+    let (e, msg) = rejected(|k| sign(k, b"cached-ninja build 1\nend 3\n"));
+    assert!(matches!(&e, PlanError::Manifest { .. }), "{e:?}");
+    assert!(
+        msg.contains("`end` says 3 records but 0 were read"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_empty_trust_set_is_refused() {
+    let t = tempdir();
+    let store = file_store(t.path());
+    let anc = fake_ancestors(3);
+    let k = KeyPair::generate();
+    publish(&store, &anc[0].revision, &sign(&k, &manifest(&[(1, 1)])));
+    let e = find(&[store], &anc, &Trust::new()).unwrap_err();
+    assert!(matches!(e, PlanError::NoTrust), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "no trusted publisher keys; add `[trust] publishers = [\"ed25519:…\"]` to cached-ninja.toml"
+    );
+}
+
+#[test]
+fn stores_in_order_nearest_revision_first() {
+    let (a, b) = (tempdir(), tempdir());
+    let anc = fake_ancestors(6);
+    let k = KeyPair::generate();
+    let trust = trusting(&k);
+    let stores = [file_store(a.path()), file_store(b.path())];
+    // Only the second store has it.
+    publish(
+        &stores[1],
+        &anc[1].revision,
+        &sign(&k, &manifest(&[(1, 1)])),
+    );
+    let p = find(&stores, &anc, &trust).unwrap();
+    assert_eq!((p.store, p.distance), (1, 1));
+    assert_eq!(p.store_url, format!("file://{}", b.path().display()));
+    // An older one in the first store does not beat a nearer one in the second.
+    publish(
+        &stores[0],
+        &anc[3].revision,
+        &sign(&k, &manifest(&[(1, 1)])),
+    );
+    assert_eq!(find(&stores, &anc, &trust).unwrap().store, 1);
+    // On a tie the first store wins.
+    publish(
+        &stores[0],
+        &anc[1].revision,
+        &sign(&k, &manifest(&[(2, 2)])),
+    );
+    let p = find(&stores, &anc, &trust).unwrap();
+    assert_eq!((p.store, p.distance, p.stripped_bytes), (0, 1, 2));
+}
+
+#[test]
+fn through_nginx_stopping_after_the_hit() {
+    let n = Nginx::start();
+    let store = http_store(n.url("cache"));
+    let anc = fake_ancestors(40);
+    let k = KeyPair::generate();
+    publish(&store, &anc[20].revision, &sign(&k, &manifest(&[(5, 7)])));
+    publish(&store, &anc[30].revision, &sign(&k, &manifest(&[(1, 1)])));
+    let p = plan::find(&PlanRequest {
+        stores: &[store],
+        config: CONFIG,
+        ancestors: &anc,
+        trust: &trusting(&k),
+        parallelism: 8,
+    })
+    .unwrap();
+    assert_eq!((p.distance, p.entries, p.debug_bytes), (20, 1, 7));
+    assert_eq!(p.store_url, n.url("cache"));
+    assert!(p
+        .to_string()
+        .contains(&format!("(20 commits back) on {}:", n.url("cache"))));
+    // 2 PUTs, a HEAD for every rank up to the hit, at most 7 more already in flight, one GET.
+    // The GET comes last: once it is logged, every request is.
+    let reqs = (0..100)
+        .map(|_| n.requests(2 + 21 + 1))
+        .find(|r| r.iter().any(|r| r.1 == "GET"))
+        .expect("the GET is logged");
+    let heads: Vec<&str> = reqs
+        .iter()
+        .filter(|r| r.1 == "HEAD")
+        .map(|r| r.2.as_str())
+        .collect();
+    assert!((21..=28).contains(&heads.len()), "{heads:?}");
+    let hit = format!("/cache/builds/{CONFIG}/{}", anc[20].revision);
+    let gets: Vec<&str> = reqs
+        .iter()
+        .filter(|r| r.1 == "GET")
+        .map(|r| r.2.as_str())
+        .collect();
+    assert_eq!(gets, [hit.as_str()]);
+}
+
+#[test]
+fn a_store_that_is_down_is_a_clear_error() {
+    let url = format!("http://127.0.0.1:{}/cache", free_port());
+    let anc = fake_ancestors(5);
+    let k = KeyPair::generate();
+    let e = find(&[http_store(url.clone())], &anc, &trusting(&k)).unwrap_err();
+    let PlanError::Unreachable { errors, .. } = &e else {
+        panic!("{e:?}")
+    };
+    // One error for the store; it is not asked again after the connection failed.
+    assert!(
+        matches!(errors[..], [StoreError::Connect { .. }]),
+        "{errors:?}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "no store answered a HEAD request for builds/{CONFIG}/…: HEAD {url}/builds/{CONFIG}/"
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("connection failed"), "{msg}");
+    assert!(msg.ends_with("check that the stores in cached-ninja.toml are up and reachable, or build without fetching"), "{msg}");
+}
+
+#[test]
+fn a_store_that_is_down_leaves_the_next_one_to_answer() {
+    let n = Nginx::start();
+    let down = format!("http://127.0.0.1:{}/cache", free_port());
+    let stores = [http_store(down.clone()), http_store(n.url("cache"))];
+    let anc = fake_ancestors(5);
+    let k = KeyPair::generate();
+    publish(
+        &stores[1],
+        &anc[2].revision,
+        &sign(&k, &manifest(&[(1, 1)])),
+    );
+    let p = find(&stores, &anc, &trusting(&k)).unwrap();
+    assert_eq!((p.store, p.distance), (1, 2));
+    // The failure that may have hidden a nearer manifest is reported, once.
+    assert_eq!(p.probe_errors.len(), 1, "{:?}", p.probe_errors);
+    assert!(
+        p.probe_errors[0].to_string().contains(&down),
+        "{:?}",
+        p.probe_errors
+    );
+}

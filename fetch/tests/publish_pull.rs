@@ -1,0 +1,429 @@
+//! Publish from one local cache to a store, pull into a fresh one, and every bad input on the
+//! way: tampered, unsigned and foreign-signed entries, hostile paths, wrong hashes, truncated
+//! blobs, zstd bombs, missing objects, a server answering 500 and one that hangs. A bad record
+//! is reported and skipped (that edge compiles locally); the local cache never holds a bad file.
+
+mod servers;
+
+use fetch::build_manifest::{BuildManifest, EdgeRecord};
+use fetch::cache::{ActionEntry, Digest, Kind, LocalCache, Output, Role};
+use fetch::publish::{publish, PublishError, PublishTarget};
+use fetch::pull::{pull, PullError, PullOptions, PullReport};
+use fetch::signing::{sign, verify, KeyPair, Trust};
+use fetch::store::{Key, Store, StoreConfig, StoreError};
+use servers::nginx::Nginx;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+/// A "CI" cache holding `n` compiled edges (object + .dwo + a warning on stderr each).
+fn ci_cache(dir: &Path, n: usize) -> (LocalCache, Vec<Digest>) {
+    let cache = LocalCache::new(dir);
+    let mut log = Vec::new();
+    for i in 0..n {
+        let obj = format!("object {i} {}", "x".repeat(i * 100)).into_bytes();
+        let dwo = format!("debug {i}").into_bytes();
+        let header = format!("header {i}");
+        let entry = ActionEntry {
+            source_key: Digest::of(format!("source {i}").as_bytes()),
+            outputs: vec![
+                Output {
+                    role: Role::Object,
+                    path: format!("src/f{i}.o"),
+                    digest: cache.put_blob(&obj).unwrap(),
+                    size: obj.len() as u64,
+                },
+                Output {
+                    role: Role::Dwo,
+                    path: format!("src/f{i}.dwo"),
+                    digest: cache.put_blob(&dwo).unwrap(),
+                    size: dwo.len() as u64,
+                },
+            ],
+            includes: vec![
+                ("@src/include/h.h".into(), Digest::of(header.as_bytes())),
+                ("/usr/include/stdio.h".into(), Digest::of(b"stdio")),
+            ],
+            stderr: Some((cache.put_blob(b"warning: x").unwrap(), 10)),
+            cpu_us: 1_000 * i as u64,
+            wall_us: 1_500 * i as u64,
+            ..Default::default()
+        };
+        let key = Digest::of(format!("action {i}").as_bytes());
+        cache.put_action(&key, &entry).unwrap();
+        log.push(key);
+    }
+    (cache, log)
+}
+
+fn target<'a>() -> PublishTarget<'a> {
+    PublishTarget {
+        config: "linux64-debug",
+        revision: "0123456789abcdef0123456789abcdef01234567",
+        jobs: 4,
+    }
+}
+
+fn file_store(dir: &Path) -> Store {
+    Store::open(&StoreConfig::new(format!("file://{}", dir.display()))).unwrap()
+}
+
+/// Publishes `n` edges from a new CI cache to `store`; returns the key, log and manifest.
+fn published(store: &Store, n: usize) -> (tempfile::TempDir, KeyPair, Vec<Digest>, BuildManifest) {
+    let ci = tempfile::tempdir().unwrap();
+    let (cache, log) = ci_cache(ci.path(), n);
+    let key = KeyPair::generate();
+    let report = publish(&cache, store, &key, &log, target(), &|_, _| {}).unwrap();
+    assert_eq!(report.records, n);
+    assert_eq!(report.blobs, 3 * n);
+    let mkey = Key::build("linux64-debug", target().revision).unwrap();
+    let envelope = store.get(&mkey).unwrap().expect("manifest published");
+    let trust = trust_of(&key);
+    let manifest = BuildManifest::parse(verify(&envelope, &trust).unwrap()).unwrap();
+    (ci, key, log, manifest)
+}
+
+fn trust_of(k: &KeyPair) -> Trust {
+    let mut t = Trust::new();
+    t.add(k.public());
+    t
+}
+
+fn pull_into(store: &Store, cache: &LocalCache, m: &BuildManifest, trust: &Trust) -> PullReport {
+    fetch::pull::record_include_sets(cache, m, 4).unwrap();
+    let opts = PullOptions {
+        jobs: 4,
+        cancel: &AtomicBool::new(false),
+        wants: None,
+    };
+    pull(store, cache, m, trust, opts, &|_| {})
+}
+
+fn one_job() -> PullOptions<'static> {
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    PullOptions {
+        jobs: 1,
+        cancel: &NEVER,
+        wants: None,
+    }
+}
+
+/// Every file of the cache decodes and verifies; `tmp/` is empty.
+fn assert_cache_sound(cache: &LocalCache, m: &BuildManifest) {
+    for r in &m.records {
+        if let Some(e) = cache.get_action(&r.action_key).unwrap() {
+            for o in &e.outputs {
+                cache.get_blob(&o.digest, o.size).unwrap();
+            }
+        }
+        if let Some(man) = cache.get_manifest(&r.source_key).unwrap() {
+            assert!(!man.sets.is_empty());
+        }
+    }
+    let tmp = cache.root().join("tmp");
+    if tmp.exists() {
+        assert_eq!(
+            std::fs::read_dir(tmp).unwrap().count(),
+            0,
+            "temporary files left"
+        );
+    }
+}
+
+/// The single failure of a report, by output.
+fn failure<'a>(r: &'a PullReport, output: &str) -> &'a PullError {
+    assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
+    assert_eq!(r.failed[0].output, output);
+    &r.failed[0].error
+}
+
+#[test]
+fn published_build_pulls_whole_into_a_fresh_cache() {
+    let remote = tempfile::tempdir().unwrap();
+    let store = file_store(remote.path());
+    let (ci, key, log, manifest) = published(&store, 6);
+    // The manifest is in build order, with the entries' data.
+    let ci_cache = LocalCache::new(ci.path());
+    for (rec, k) in manifest.records.iter().zip(&log) {
+        let e = ci_cache.get_action(k).unwrap().unwrap();
+        assert_eq!(rec.action_key, *k);
+        assert_eq!(rec.source_key, e.source_key);
+        assert_eq!(rec.output, e.outputs[0].path);
+        assert_eq!(rec.stripped_size, e.outputs[0].size);
+        assert_eq!(rec.debug_size, e.outputs[1].size);
+        assert_eq!(rec.includes.len(), 2);
+    }
+    let dev = tempfile::tempdir().unwrap();
+    let cache = LocalCache::new(dev.path());
+    let r = pull_into(&store, &cache, &manifest, &trust_of(&key));
+    assert_eq!(
+        (r.fetched, r.present, r.failed.len()),
+        (6, 0, 0),
+        "{:?}",
+        r.failed
+    );
+    for (rec, k) in manifest.records.iter().zip(&log) {
+        assert_eq!(
+            cache.get_action(k).unwrap(),
+            ci_cache.get_action(k).unwrap()
+        );
+        // Direct mode finds the entry through the record's include set.
+        let m = cache.get_manifest(&rec.source_key).unwrap().unwrap();
+        assert_eq!(m.sets[0].action_key, *k);
+        assert_eq!(m.sets[0].files[0].path, "@src/include/h.h");
+    }
+    assert_cache_sound(&cache, &manifest);
+    // Again: nothing to download.
+    let r = pull_into(&store, &cache, &manifest, &trust_of(&key));
+    assert_eq!((r.fetched, r.present, r.bytes), (0, 6, 0));
+    // Publishing again uploads no blob twice.
+    let before = store.counters().snapshot();
+    let ci2 = LocalCache::new(ci.path());
+    publish(&ci2, &store, &key, &log, target(), &|_, _| {}).unwrap();
+    let after = store.counters().snapshot();
+    assert_eq!(after.already_present - before.already_present, 18);
+    assert_eq!(
+        after.uploaded - before.uploaded,
+        7,
+        "6 entries and the manifest"
+    );
+}
+
+#[test]
+fn publish_keeps_the_last_action_of_an_output_and_refuses_a_missing_entry() {
+    let remote = tempfile::tempdir().unwrap();
+    let store = file_store(remote.path());
+    let ci = tempfile::tempdir().unwrap();
+    let (cache, log) = ci_cache(ci.path(), 2);
+    // A later action that wrote src/f0.o again (the file was edited and rebuilt).
+    let mut e = cache.get_action(&log[0]).unwrap().unwrap();
+    e.source_key = Digest::of(b"edited");
+    let newer = Digest::of(b"action edited");
+    cache.put_action(&newer, &e).unwrap();
+    let key = KeyPair::generate();
+    let r = publish(
+        &cache,
+        &store,
+        &key,
+        &[log[0], log[1], newer],
+        target(),
+        &|_, _| {},
+    )
+    .unwrap();
+    assert_eq!(r.records, 2);
+    let mkey = Key::build("linux64-debug", target().revision).unwrap();
+    let env = store.get(&mkey).unwrap().unwrap();
+    let m = BuildManifest::parse(verify(&env, &trust_of(&key)).unwrap()).unwrap();
+    let keys: Vec<Digest> = m.records.iter().map(|r| r.action_key).collect();
+    assert_eq!(keys, vec![log[1], newer]);
+
+    // An entry gone from the local cache: an error, and no manifest for that revision.
+    let missing = Digest::of(b"not there");
+    let t = PublishTarget {
+        revision: "feedfeedfeedfeedfeedfeedfeedfeedfeedfeed",
+        ..target()
+    };
+    let err = publish(&cache, &store, &key, &[log[1], missing], t, &|_, _| {}).unwrap_err();
+    assert!(matches!(err, PublishError::MissingEntry { .. }), "{err}");
+    assert!(err.to_string().contains(&missing.to_hex()), "{err}");
+    assert!(store
+        .get(&Key::build("linux64-debug", t.revision).unwrap())
+        .unwrap()
+        .is_none());
+}
+
+/// Replaces the object at `key` in a file store.
+fn overwrite(remote: &Path, key: &Key, bytes: &[u8]) {
+    std::fs::write(remote.join(key.as_str()), bytes).unwrap();
+}
+
+fn entry_key(rec: &EdgeRecord) -> Key {
+    Key::action(&rec.action_key.to_hex()).unwrap()
+}
+
+#[test]
+fn bad_entries_are_rejected_and_the_rest_is_pulled() {
+    let remote = tempfile::tempdir().unwrap();
+    let store = file_store(remote.path());
+    let (_ci, key, _log, manifest) = published(&store, 4);
+    let trust = trust_of(&key);
+    let rec = &manifest.records[2];
+    let akey = entry_key(rec);
+    let original = store.get(&akey).unwrap().unwrap();
+    let payload = verify(&original, &trust).unwrap().to_vec();
+    let entry = ActionEntry::decode(&payload).unwrap();
+    let stranger = KeyPair::generate();
+
+    let mut tampered = original.clone();
+    let last = tampered.len() - 10;
+    tampered[last] ^= 1;
+    let mut hostile = entry.clone();
+    hostile.outputs[1].path = "../../etc/passwd".into();
+    let mut other_source = entry.clone();
+    other_source.source_key = Digest::of(b"other");
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("tampered", tampered, "does not match the payload"),
+        (
+            "foreign key",
+            sign(&stranger, &payload),
+            "not a trusted publisher",
+        ),
+        ("unsigned", payload.clone(), "data is unsigned"),
+        (
+            "hostile path",
+            sign(&key, hostile.encode().as_bytes()),
+            "has a `..` component",
+        ),
+        (
+            "mismatch",
+            sign(&key, other_source.encode().as_bytes()),
+            "source key differs",
+        ),
+        (
+            "garbage",
+            sign(&key, b"cached-ninja action 1\nnonsense\n"),
+            "not a valid action entry",
+        ),
+    ];
+    for (what, bytes, expect) in cases {
+        overwrite(remote.path(), &akey, &bytes);
+        let dev = tempfile::tempdir().unwrap();
+        let cache = LocalCache::new(dev.path());
+        let r = pull_into(&store, &cache, &manifest, &trust);
+        let err = failure(&r, &rec.output).to_string();
+        assert!(err.contains(expect), "{what}: {err}");
+        assert!(
+            err.contains(&store.url(&akey)),
+            "{what}: names the URL: {err}"
+        );
+        assert_eq!(r.fetched, 3, "{what}");
+        assert!(
+            cache.get_action(&rec.action_key).unwrap().is_none(),
+            "{what}"
+        );
+        assert_cache_sound(&cache, &manifest);
+    }
+    // Missing entry.
+    std::fs::remove_file(remote.path().join(akey.as_str())).unwrap();
+    let dev = tempfile::tempdir().unwrap();
+    let r = pull_into(&store, &LocalCache::new(dev.path()), &manifest, &trust);
+    assert!(matches!(
+        failure(&r, &rec.output),
+        PullError::Missing { .. }
+    ));
+}
+
+#[test]
+fn bad_blobs_are_rejected_and_nothing_bad_enters_the_cache() {
+    let remote = tempfile::tempdir().unwrap();
+    let store = file_store(remote.path());
+    let (_ci, key, _log, manifest) = published(&store, 3);
+    let trust = trust_of(&key);
+    let rec = &manifest.records[1];
+    let env = store.get(&entry_key(rec)).unwrap().unwrap();
+    let entry = ActionEntry::decode(verify(&env, &trust).unwrap()).unwrap();
+    let obj = &entry.outputs[0];
+    let bkey = Key::blob(&obj.digest);
+    let good = std::fs::read(remote.path().join(bkey.as_str())).unwrap();
+    let wrong = zstd::bulk::compress(&vec![b'y'; obj.size as usize], 3).unwrap();
+    let bomb = zstd::bulk::compress(&vec![0u8; 256 << 20], 19).unwrap();
+    assert!(bomb.len() < 64 << 10, "a bomb is small");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated",
+            good[..good.len() / 2].to_vec(),
+            "invalid zstd frame",
+        ),
+        ("wrong hash", wrong, "hash mismatch"),
+        ("bomb", bomb, "larger than the limit"),
+        ("garbage", b"not zstd at all".to_vec(), "invalid zstd frame"),
+    ];
+    for (what, bytes, expect) in cases {
+        overwrite(remote.path(), &bkey, &bytes);
+        let dev = tempfile::tempdir().unwrap();
+        let cache = LocalCache::new(dev.path());
+        let r = pull_into(&store, &cache, &manifest, &trust);
+        let err = failure(&r, &rec.output).to_string();
+        assert!(err.contains(expect), "{what}: {err}");
+        assert!(err.contains(&store.url(&bkey)), "{what}: {err}");
+        assert!(!cache.path(Kind::Blob, &obj.digest).exists(), "{what}");
+        assert!(
+            cache.get_action(&rec.action_key).unwrap().is_none(),
+            "{what}"
+        );
+        assert_cache_sound(&cache, &manifest);
+    }
+}
+
+#[test]
+fn server_errors_and_hangs_leave_the_build_to_compile_locally() {
+    let nginx = Nginx::start();
+    let mut cfg = StoreConfig::new(nginx.url("ci"));
+    cfg.timeout = Duration::from_secs(2);
+    cfg.backoff = Duration::from_millis(10);
+    let store = Store::open(&cfg).unwrap();
+    let (_ci, key, _log, manifest) = published(&store, 5);
+    let trust = trust_of(&key);
+    let dev = tempfile::tempdir().unwrap();
+    let cache = LocalCache::new(dev.path());
+    // Through nginx: all of it.
+    let r = pull_into(&store, &cache, &manifest, &trust);
+    assert_eq!((r.fetched, r.failed.len()), (5, 0), "{:?}", r.failed);
+
+    // 500 on every request (nginx's /fail location): each record fails with the status.
+    let mut cfg500 = cfg.clone();
+    cfg500.url = nginx.url("fail");
+    let s500 = Store::open(&cfg500).unwrap();
+    let dev = tempfile::tempdir().unwrap();
+    let cache = LocalCache::new(dev.path());
+    let r = pull_into(&s500, &cache, &manifest, &trust);
+    assert_eq!(r.fetched, 0);
+    assert_eq!(r.failed.len(), 5);
+    for f in &r.failed {
+        let msg = f.error.to_string();
+        assert!(msg.contains("500"), "{msg}");
+        assert!(matches!(
+            f.error,
+            PullError::Store(StoreError::Status { code: 500, .. })
+        ));
+    }
+    for rec in &manifest.records {
+        assert!(cache.get_action(&rec.action_key).unwrap().is_none());
+    }
+    assert_cache_sound(&cache, &manifest);
+
+    // A server that accepts and never answers: the pull stops after the first timeout
+    // instead of waiting once per record.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut hang = cfg.clone();
+    hang.url = format!("http://{}/ci", listener.local_addr().unwrap());
+    hang.timeout = Duration::from_millis(500);
+    hang.retries = 0;
+    let shang = Store::open(&hang).unwrap();
+    let t0 = Instant::now();
+    let r = pull(&shang, &cache, &manifest, &trust, one_job(), &|_| {});
+    let took = t0.elapsed();
+    let why = r.stopped.as_deref().expect("stopped early");
+    assert!(why.contains("timed out"), "{why}");
+    assert_eq!(
+        r.failed.len(),
+        1,
+        "one record paid the timeout, the rest were not tried"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    drop(listener);
+
+    // Nothing listening: stops at once with the connection error.
+    let mut down = cfg;
+    down.url = format!("http://127.0.0.1:{}/ci", servers::free_port());
+    let sdown = Store::open(&down).unwrap();
+    let r = pull(&sdown, &cache, &manifest, &trust, one_job(), &|_| {});
+    assert!(
+        r.stopped.as_deref().unwrap().contains("connection failed"),
+        "{:?}",
+        r.stopped
+    );
+    assert_eq!(r.failed.len(), 1);
+}

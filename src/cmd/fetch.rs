@@ -1,0 +1,124 @@
+//! `cached-ninja fetch [--plan] [-C DIR] [--depth N]`: finds the nearest ancestor of the source
+//! tree's revision with a CI build manifest in a store (`fetch::ancestry`, `fetch::plan`),
+//! prints the plan, and (without `--plan`) pulls its entries into the local cache in reverse
+//! build order (`fetch::pull`). `cached-ninja build` runs the same pull beside Ninja.
+//!
+//! Anything bad (a store that is down, a rejected signature, a hostile entry) is reported with
+//! the URL and the reason; the edges concerned simply compile locally.
+
+use crate::remote::{Remote, RemoteArgs};
+use anyhow::Context;
+use clap::Args;
+use fetch::plan::Plan;
+use fetch::pull::{pull, PullOptions, PullProgress, PullReport};
+use fetch::signing::Trust;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+/// Options of `cached-ninja fetch`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Only find and print the plan (revision, distance, entries, bytes); download nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Ancestors of HEAD looked at (default: the policy's `[fetch] depth`, else 32).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+}
+
+/// Runs `fetch`.
+pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
+    let remote = Remote::open(&args.remote, false)?;
+    let (plan, trust) = find_plan(&remote, args.depth)?;
+    println!("{plan}");
+    if args.plan {
+        return Ok(ExitCode::SUCCESS);
+    }
+    record_sets(&remote, &plan)?;
+    let bar = super::publish::bar(plan.manifest.records.len() as u64);
+    let report = pull_plan(&remote, &plan, &trust, &AtomicBool::new(false), &|p| {
+        bar.set_position(p.done as u64);
+        bar.set_message(crate::cmd::build::human_bytes(p.bytes));
+    });
+    bar.finish_and_clear();
+    report_pull(&report);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The trust set and the nearest ancestor build of `remote`'s source tree.
+pub fn find_plan(remote: &Remote, depth: Option<usize>) -> anyhow::Result<(Plan, Trust)> {
+    let trust = remote.trust()?;
+    let depth = depth.or(remote.policy.fetch.depth).unwrap_or(32).max(1);
+    let dir = remote.vcs_dir();
+    let ancestors = fetch::ancestry::ancestors(dir, depth)
+        .with_context(|| format!("cannot list the revisions of {}", dir.display()))?;
+    let plan = fetch::plan::find(&fetch::plan::PlanRequest {
+        stores: &remote.stores,
+        config: &remote.config,
+        ancestors: &ancestors,
+        trust: &trust,
+        parallelism: remote.jobs,
+    })?;
+    for e in &plan.probe_errors {
+        eprintln!("cached-ninja fetch: warning: {e}; a nearer build there may have been missed");
+    }
+    Ok((plan, trust))
+}
+
+/// Records the include set of every edge of the plan in the local cache (before any build).
+pub fn record_sets(remote: &Remote, plan: &Plan) -> anyhow::Result<()> {
+    let cache = remote.cache();
+    fetch::pull::record_include_sets(&cache, &plan.manifest, remote.jobs).with_context(|| {
+        format!(
+            "cannot write include manifests in the local cache {}",
+            cache.root().display()
+        )
+    })
+}
+
+/// Pulls the plan's entries into the local cache ([`record_sets`] first).
+pub fn pull_plan(
+    remote: &Remote,
+    plan: &Plan,
+    trust: &Trust,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(PullProgress) + Sync),
+) -> PullReport {
+    let store = &remote.stores[plan.store];
+    let wants = fetch::want::wants_dir(&remote.objdir);
+    let opts = PullOptions {
+        jobs: remote.jobs,
+        cancel,
+        wants: wants.is_dir().then_some(wants.as_path()),
+    };
+    pull(
+        store,
+        &remote.cache(),
+        &plan.manifest,
+        trust,
+        opts,
+        progress,
+    )
+}
+
+/// One line per failed record, then a summary line.
+pub fn report_pull(r: &PullReport) {
+    for f in &r.failed {
+        eprintln!(
+            "cached-ninja fetch: warning: {}: {}; it compiles locally",
+            f.output, f.error
+        );
+    }
+    if let Some(why) = &r.stopped {
+        eprintln!("cached-ninja fetch: warning: stopped early, the store failed: {why}; the rest compiles locally");
+    }
+    eprintln!(
+        "cached-ninja fetch: {} entries fetched ({}), {} already here, {} failed",
+        r.fetched,
+        crate::cmd::build::human_bytes(r.bytes),
+        r.present,
+        r.failed.len()
+    );
+}

@@ -1,0 +1,115 @@
+//! `cached-ninja publish [-C DIR] [--rev REV] [--config NAME] [--key FILE] [--store URL]`:
+//! uploads what the last build of an object directory used (its action log), signed, then
+//! the build manifest of that revision and configuration (DESIGN §4). `build --publish` runs
+//! the same after a successful build. This is what CI runs; developers only read.
+
+use crate::remote::{Remote, RemoteArgs};
+use anyhow::{bail, Context};
+use clap::Args;
+use fetch::publish::{publish, PublishTarget};
+use fetch::signing::KeyPair;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Options of `cached-ninja publish`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Revision the build is of (default: the source tree's checked-out revision, git or hg).
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// The publisher's secret key file (default: the policy's `[publish] key`).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+/// Runs `publish`.
+pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
+    let remote = Remote::open(&args.remote, true)?;
+    let key_path = args
+        .key
+        .clone()
+        .or_else(|| remote.policy.publish.key.clone())
+        .context("no publisher key: pass --key FILE or set `[publish] key = \"FILE\"` in cached-ninja.toml (make one with `cached-ninja key generate`)")?;
+    let key = KeyPair::read_secret_file(&key_path)?;
+    let revision = match &args.rev {
+        Some(r) => r.clone(),
+        None => head_revision(&remote)?,
+    };
+    let log_path = fetch::action_log::path(&remote.objdir);
+    let log = fetch::action_log::read(&remote.objdir)
+        .with_context(|| format!("cannot read the action log {}", log_path.display()))?;
+    if log.is_empty() {
+        bail!(
+            "nothing to publish: {} names no compile; build first (`cached-ninja build -C {}`)",
+            log_path.display(),
+            remote.objdir.display()
+        );
+    }
+    let cache = remote.cache();
+    let target = PublishTarget {
+        config: &remote.config,
+        revision: &revision,
+        jobs: remote.jobs,
+    };
+    for store in &remote.stores {
+        let bar = bar(log.len() as u64);
+        let report = publish(&cache, store, &key, &log, target, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .with_context(|| {
+            format!(
+                "publishing {} failed; no build manifest was written",
+                remote.objdir.display()
+            )
+        })?;
+        bar.finish_and_clear();
+        for why in &report.skipped {
+            eprintln!("cached-ninja publish: note: skipped {why}");
+        }
+        let c = store.counters().snapshot();
+        eprintln!(
+            "cached-ninja publish: {} edges, {} blobs ({}; {} uploaded, {} already there) signed by {}; manifest {}",
+            report.records,
+            report.blobs,
+            crate::cmd::build::human_bytes(report.blob_bytes),
+            c.uploaded.saturating_sub(report.records as u64 + 1),
+            c.already_present,
+            key.public(),
+            report.manifest_url
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The checked-out revision of the source tree (or the object directory).
+fn head_revision(remote: &Remote) -> anyhow::Result<String> {
+    let dir = remote.vcs_dir();
+    let head = fetch::ancestry::ancestors(dir, 1).with_context(|| {
+        format!(
+            "cannot tell the revision of {}; pass --rev REV",
+            dir.display()
+        )
+    })?;
+    match head.into_iter().next() {
+        Some(a) => Ok(a.revision),
+        None => bail!("{} has no commit yet; pass --rev REV", dir.display()),
+    }
+}
+
+/// A progress bar on a terminal, hidden otherwise.
+pub fn bar(len: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    b.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}

@@ -1,0 +1,41 @@
+//! Waiting for a running pull (DESIGN §5): a launcher whose entry is known but not here asks
+//! the pull for it first (`fetch::want`) and waits up to the pull's budget, then compiles.
+
+use super::launch::Launcher;
+use super::lookup::Found;
+use fetch::cache as fcache;
+use fetch::want;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How often the local cache is looked at while waiting.
+const POLL: Duration = Duration::from_millis(5);
+/// How often the pull is checked to be still alive while waiting.
+const ALIVE: Duration = Duration::from_millis(200);
+
+impl Launcher<'_> {
+    /// While a pull runs for this object root: asks it for `key` and waits for the entry, up
+    /// to the pull's budget, until the pull gives up on it, or until the pull ends.
+    pub(super) fn wait_for_pull(&self, key: &fcache::Digest) -> Option<Found> {
+        let obj = Path::new(self.roots.obj());
+        let budget = want::running(obj)?;
+        want::want(obj, key).ok()?;
+        let start = Instant::now();
+        let mut checked = start;
+        loop {
+            match self.cache.get_action(key) {
+                Ok(Some(e)) => return Some((*key, Box::new(e))),
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+            if start.elapsed() >= budget || want::has_failed(obj, key) {
+                return None;
+            }
+            if checked.elapsed() >= ALIVE {
+                want::running(obj)?;
+                checked = Instant::now();
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}

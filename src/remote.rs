@@ -1,0 +1,151 @@
+//! Glue between the policy file and `fetch`'s remote side: which object directory and source
+//! tree, which stores, whose keys, which configuration (DESIGN §4, §5). Used by `fetch`,
+//! `publish` and `build`.
+
+use crate::policy::{Policy, StorePolicy};
+use anyhow::{bail, Context};
+use clap::Args;
+use fetch::cache::LocalCache;
+use fetch::signing::Trust;
+use fetch::store::{Store, StoreConfig};
+use std::path::{Path, PathBuf};
+
+/// Options shared by the commands that talk to remote stores.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RemoteArgs {
+    /// The object directory (default: the current directory).
+    #[arg(short = 'C', value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Policy file (default: cached-ninja.toml in the object directory, then the source root).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Use this store instead of the policy's `[[store]]` list.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Configuration name (default: the policy's `[fetch] config`, else `default`).
+    #[arg(long, value_name = "NAME")]
+    pub config: Option<String>,
+    /// Parallel requests (default: the policy's `[fetch] jobs`, else 8).
+    #[arg(short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// Default of `[fetch] wait_ms`: a launcher's wait for its entry before it compiles.
+pub const DEFAULT_WAIT_MS: u64 = 10_000;
+
+/// An object directory with its policy, opened stores and settings.
+pub struct Remote {
+    /// The object directory.
+    pub objdir: PathBuf,
+    /// The source root (from `.cached-ninja/config`), if configured.
+    pub src_root: Option<PathBuf>,
+    /// The policy in force.
+    pub policy: Policy,
+    /// The stores, in order.
+    pub stores: Vec<Store>,
+    /// Configuration name.
+    pub config: String,
+    /// Parallel requests.
+    pub jobs: usize,
+}
+
+impl Remote {
+    /// Reads the policy and opens the stores (`write`: only those `publish` may write).
+    pub fn open(args: &RemoteArgs, write: bool) -> anyhow::Result<Remote> {
+        let objdir = match &args.dir {
+            Some(d) => d.clone(),
+            None => std::env::current_dir().context("no current directory")?,
+        };
+        let src_root = src_root(&objdir);
+        let policy = Policy::find(args.policy.as_deref(), &objdir, src_root.as_deref())?;
+        let from_policy = || -> Vec<&StorePolicy> {
+            policy.stores.iter().filter(|s| s.write || !write).collect()
+        };
+        let configs: Vec<StoreConfig> = match &args.store {
+            Some(url) => vec![StoreConfig::new(url.clone())],
+            None => from_policy().into_iter().map(store_config).collect(),
+        };
+        if configs.is_empty() {
+            bail!(
+                "no {}store: add a `[[store]] url = \"…\"{}` to {} or pass --store URL",
+                if write { "writable " } else { "" },
+                if write { " write = true" } else { "" },
+                policy_name(&policy, &objdir)
+            );
+        }
+        let stores = configs
+            .iter()
+            .map(Store::open)
+            .collect::<Result<Vec<_>, _>>()?;
+        let config = args
+            .config
+            .clone()
+            .or_else(|| policy.fetch.config.clone())
+            .unwrap_or_else(|| "default".into());
+        let jobs = args.jobs.or(policy.fetch.jobs).unwrap_or(8).max(1);
+        Ok(Remote {
+            objdir,
+            src_root,
+            policy,
+            stores,
+            config,
+            jobs,
+        })
+    }
+
+    /// The trusted publisher keys; none is an error naming the policy file.
+    pub fn trust(&self) -> anyhow::Result<Trust> {
+        let trust = Trust::from_strings(&self.policy.trust.publishers)?;
+        if trust.is_empty() {
+            bail!(
+                "no trusted publisher keys: add `[trust] publishers = [\"ed25519:…\"]` (the key `cached-ninja key generate` printed for CI) to {}; remote data is not used without it",
+                policy_name(&self.policy, &self.objdir)
+            );
+        }
+        Ok(trust)
+    }
+
+    /// The local cache the launchers of this object directory use.
+    pub fn cache(&self) -> LocalCache {
+        LocalCache::new(
+            self.policy
+                .cache
+                .dir
+                .clone()
+                .unwrap_or_else(LocalCache::default_root),
+        )
+    }
+
+    /// How long a launcher waits for a wanted entry before compiling (`[fetch] wait_ms`).
+    pub fn wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.policy.fetch.wait_ms.unwrap_or(DEFAULT_WAIT_MS))
+    }
+
+    /// The directory whose version control history is searched: the source root, else the
+    /// object directory.
+    pub fn vcs_dir(&self) -> &Path {
+        self.src_root.as_deref().unwrap_or(&self.objdir)
+    }
+}
+
+/// The store settings of one `[[store]]`.
+fn store_config(s: &StorePolicy) -> StoreConfig {
+    let mut c = StoreConfig::new(s.url.clone());
+    c.s3.endpoint = s.endpoint.clone();
+    c.s3.region = s.region.clone();
+    c
+}
+
+/// The policy file's name for messages (or where one would go).
+fn policy_name(p: &Policy, objdir: &Path) -> String {
+    p.source
+        .clone()
+        .unwrap_or_else(|| objdir.join(crate::policy::FILE_NAME))
+        .display()
+        .to_string()
+}
+
+/// The configured source root of `objdir` (`.cached-ninja/config`), absolute.
+pub fn src_root(objdir: &Path) -> Option<PathBuf> {
+    crate::launcher::config_src_root(objdir).map(|v| objdir.join(v))
+}

@@ -1,0 +1,458 @@
+//! End-to-end tests of remote stores (issue 6): CI builds and publishes (`build --publish`), a
+//! developer's fresh object directory at another path finds the nearest ancestor build
+//! (`fetch --plan`), pulls it (`fetch`) and builds with hits only; over a real nginx (WebDAV),
+//! a real S3 server (s3s-fs) and a `file://` store. Then every bad input through the CLI: a
+//! tampered entry, a foreign key, no trust, a hostile manifest, a store that is down. Each is one
+//! clear line, and the build goes on by compiling locally.
+
+#[path = "../fetch/tests/servers/mod.rs"]
+mod servers;
+mod support;
+
+use fetch::build_manifest::{BuildManifest, EdgeRecord};
+use fetch::cache::Digest;
+use fetch::signing::{sign, KeyPair};
+use servers::nginx::Nginx;
+use servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{cached_ninja, copy_tree, repo_root, require_tool, run, run_ok, TestSpace};
+
+/// `cached-ninja` with its own cache and the S3 test server's credentials.
+fn cn(cache: &Path) -> Command {
+    let mut c = Command::new(cached_ninja());
+    c.env("CACHED_NINJA_CACHE_DIR", cache)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1");
+    c
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = run_ok(
+        Command::new(require_tool("git", "git"))
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "ci")
+            .env("GIT_AUTHOR_EMAIL", "ci@example.org")
+            .env("GIT_COMMITTER_NAME", "ci")
+            .env("GIT_COMMITTER_EMAIL", "ci@example.org")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir),
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Makes `src` a git repository with one commit; returns its revision.
+fn commit_tree(src: &Path) -> String {
+    git(src, &["init", "-q"]);
+    git(src, &["add", "-A"]);
+    git(src, &["commit", "-qm", "ci"]);
+    git(src, &["rev-parse", "HEAD"])
+}
+
+/// Clones `from` to `to` and adds one commit that changes no source: the CI build of `from`'s
+/// HEAD is then 1 commit back.
+fn clone_and_commit(from: &Path, to: &Path) {
+    git(
+        to.parent().unwrap(),
+        &[
+            "clone",
+            "-q",
+            &from.display().to_string(),
+            &to.display().to_string(),
+        ],
+    );
+    std::fs::write(to.join("NOTES.developer"), "local work\n").unwrap();
+    git(to, &["add", "NOTES.developer"]);
+    git(to, &["commit", "-qm", "local"]);
+}
+
+/// `cached-ninja configure --enable-build-backend=cached-ninja --objdir OBJ -- cmake …`.
+fn configure(src: &Path, obj: &Path, cache: &Path, extra: &[&str]) {
+    require_tool("cmake", "cmake");
+    require_tool("ninja", "ninja-build");
+    run_ok(
+        cn(cache)
+            .args([
+                "configure",
+                "--enable-build-backend=cached-ninja",
+                "--objdir",
+            ])
+            .arg(obj)
+            .args(["--", "cmake", "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Debug"])
+            .args(extra)
+            .arg("-S")
+            .arg(src)
+            .arg("-B")
+            .arg(obj),
+    );
+}
+
+/// A new secret key file; returns its path and public key.
+fn key_file(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["key", "generate", "--out"])
+            .arg(&path),
+    );
+    (
+        path,
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
+}
+
+/// `[[store]]` lines for a store URL (S3 ones with the server's endpoint).
+fn store_toml(url: &str, write: bool, s3: Option<&S3Server>) -> String {
+    let mut t = format!("[[store]]\nurl = \"{url}\"\nwrite = {write}\n");
+    if let Some(s) = s3 {
+        t.push_str(&format!("endpoint = \"{}\"\n", s.endpoint()));
+    }
+    t
+}
+
+/// (hits, misses) of an object directory's last build.
+fn hits_misses(obj: &Path) -> (u64, u64) {
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "--json", "-C"])
+            .arg(obj),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
+    (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The object files (`*.o`) of an object directory, relative path → bytes.
+fn objects(obj: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut m = std::collections::BTreeMap::new();
+    let mut stack = vec![obj.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "o") {
+                let rel = p.strip_prefix(obj).unwrap().display().to_string();
+                m.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    m
+}
+
+/// CI builds libgit2 once and publishes it to nginx and to S3; two developers, each with a fresh
+/// object directory and cache at other paths and a checkout one commit ahead, find the plan and
+/// build with a hit on every compile and byte-identical objects: one runs `fetch` then `build`,
+/// the other `build` alone (the pull beside Ninja, launchers waiting for their keys).
+#[test]
+fn libgit2_published_to_nginx_and_s3_is_all_hits_elsewhere() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let nginx = Nginx::start();
+    let s3 = S3Server::start();
+    let (nginx_url, s3_url) = (nginx.url("cn"), s3.url("cn"));
+
+    // CI.
+    let ci_src = root.join("ci/libgit2");
+    copy_tree(&support::third_party_src("libgit2"), &ci_src);
+    let rev = commit_tree(&ci_src);
+    let (key, public) = key_file(root, "ci.key");
+    let (ci_obj, ci_cache) = (root.join("ci/obj"), root.join("ci/cache"));
+    let cmake_args = ["-DBUILD_TESTS=OFF", "-DBUILD_CLI=OFF"];
+    configure(&ci_src, &ci_obj, &ci_cache, &cmake_args);
+    let policy = format!(
+        "{}{}[fetch]\nconfig = \"linux-debug\"\n[publish]\nkey = \"{}\"\n",
+        store_toml(&nginx_url, true, None),
+        store_toml(&s3_url, true, Some(&s3)),
+        key.display()
+    );
+    std::fs::write(ci_obj.join("cached-ninja.toml"), policy).unwrap();
+    let out = run_ok(
+        cn(&ci_cache)
+            .args(["build", "--publish", "-C"])
+            .arg(&ci_obj),
+    );
+    let (_, compiled) = hits_misses(&ci_obj);
+    assert!(compiled > 150, "{compiled} compiles");
+    let log = stderr(&out);
+    for url in [&nginx_url, &s3_url] {
+        let line = format!("builds/linux-debug/{rev}");
+        assert!(
+            log.lines().any(|l| l.contains(&format!("{compiled} edges"))
+                && l.contains(url.as_str())
+                && l.contains(&line)),
+            "publish summary for {url}:\n{log}"
+        );
+    }
+    let ci_objects = objects(&ci_obj);
+
+    for (name, url, s3) in [("nginx", &nginx_url, None), ("s3", &s3_url, Some(&s3))] {
+        let dev = root.join(format!("dev-{name}"));
+        std::fs::create_dir_all(&dev).unwrap();
+        let src = dev.join("src/libgit2");
+        std::fs::create_dir_all(src.parent().unwrap()).unwrap();
+        clone_and_commit(&ci_src, &src);
+        let (obj, cache) = (dev.join("build/objdir"), dev.join("cache"));
+        configure(&src, &obj, &cache, &cmake_args);
+        let policy = format!(
+            "{}[trust]\npublishers = [\"{public}\"]\n[fetch]\nconfig = \"linux-debug\"\n",
+            store_toml(url, false, s3)
+        );
+        std::fs::write(obj.join("cached-ninja.toml"), policy).unwrap();
+
+        let out = run_ok(cn(&cache).args(["fetch", "--plan", "-C"]).arg(&obj));
+        let plan = stdout(&out);
+        assert!(plan.contains(&rev[..12]), "{name}: {plan}");
+        assert!(plan.contains("(1 commit back)"), "{name}: {plan}");
+        assert!(
+            plan.contains(&format!("{compiled} entries")),
+            "{name}: {plan}"
+        );
+        assert!(
+            !cache.join("ac").exists() || std::fs::read_dir(cache.join("ac")).unwrap().count() == 0,
+            "{name}: --plan downloads nothing"
+        );
+
+        if name == "nginx" {
+            // Fetch first, then build.
+            let out = run_ok(cn(&cache).args(["fetch", "-C"]).arg(&obj));
+            assert!(
+                stderr(&out).contains(&format!("{compiled} entries fetched")),
+                "{name}: {}",
+                stderr(&out)
+            );
+        }
+        // With S3, `build` alone: the pull runs beside Ninja, launchers ask for their keys.
+        let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
+        assert_eq!(hits_misses(&obj), (compiled, 0), "{name}: {}", stderr(&out));
+        // The build's own pull (beside Ninja) found everything here and warned of nothing.
+        assert!(
+            !stderr(&out).contains("warning"),
+            "{name}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            objects(&obj),
+            ci_objects,
+            "{name}: objects differ from CI's"
+        );
+    }
+}
+
+/// The example project published to a `file://` store, and a developer's object directory.
+struct Example {
+    space: TestSpace,
+    store: PathBuf,
+    rev: String,
+    key: PathBuf,
+    public: String,
+}
+
+impl Example {
+    /// CI: builds examples/shapes and publishes it (config `default`) to a file store.
+    fn publish() -> Example {
+        let space = TestSpace::new();
+        let root = space.path();
+        let src = root.join("ci/shapes");
+        copy_tree(&repo_root().join("examples/shapes"), &src);
+        let rev = commit_tree(&src);
+        let (key, public) = key_file(root, "ci.key");
+        let (obj, cache) = (root.join("ci/obj"), root.join("ci/cache"));
+        configure(&src, &obj, &cache, &[]);
+        let store = root.join("store");
+        let url = format!("file://{}", store.display());
+        run_ok(
+            cn(&cache)
+                .args(["build", "--no-fetch", "--publish", "--store", &url, "--key"])
+                .arg(&key)
+                .arg("-C")
+                .arg(&obj),
+        );
+        assert_eq!(hits_misses(&obj), (0, 5));
+        Example {
+            space,
+            store,
+            rev,
+            key,
+            public,
+        }
+    }
+
+    /// A developer checkout one commit ahead, configured, with `policy` (the store is `{STORE}`).
+    fn developer(&self, name: &str, policy: &str) -> (PathBuf, PathBuf) {
+        let dev = self.space.path().join(name);
+        std::fs::create_dir_all(&dev).unwrap();
+        let src = dev.join("shapes");
+        clone_and_commit(&self.space.path().join("ci/shapes"), &src);
+        let (obj, cache) = (dev.join("obj"), dev.join("cache"));
+        configure(&src, &obj, &cache, &[]);
+        let policy = policy
+            .replace("{STORE}", &format!("file://{}", self.store.display()))
+            .replace("{TRUST}", &self.public);
+        std::fs::write(obj.join("cached-ninja.toml"), policy).unwrap();
+        (obj, cache)
+    }
+
+    /// The store's file of `rel`.
+    fn file(&self, rel: &str) -> PathBuf {
+        self.store.join(rel)
+    }
+
+    fn manifest_key(&self) -> String {
+        format!("builds/default/{}", self.rev)
+    }
+}
+
+const TRUSTING: &str = "[[store]]\nurl = \"{STORE}\"\n[trust]\npublishers = [\"{TRUST}\"]\n";
+
+#[test]
+fn tampered_entry_is_rejected_and_that_edge_compiles_locally() {
+    let ex = Example::publish();
+    let ac = std::fs::read_dir(ex.file("ac"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&ac).unwrap();
+    let n = bytes.len();
+    bytes[n - 20] ^= 0x20;
+    std::fs::write(&ac, bytes).unwrap();
+    let (obj, cache) = ex.developer("dev", TRUSTING);
+    let out = run_ok(cn(&cache).args(["fetch", "-C"]).arg(&obj));
+    let err = stderr(&out);
+    let name = ac.file_name().unwrap().to_string_lossy().to_string();
+    let warning: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warning.len(), 1, "{err}");
+    assert!(
+        warning[0].contains(&format!("ac/{name}")) && warning[0].contains("tampered"),
+        "{err}"
+    );
+    assert!(warning[0].contains("compiles locally"), "{err}");
+    assert!(err.contains("4 entries fetched"), "{err}");
+    // The local cache took nothing of the bad entry.
+    let local = fetch::cache::LocalCache::new(&cache);
+    let key = Digest::from_hex(&name).unwrap();
+    assert_eq!(local.get_action(&key).unwrap(), None);
+    let out = run_ok(cn(&cache).args(["build", "--no-fetch", "-C"]).arg(&obj));
+    assert_eq!(hits_misses(&obj), (4, 1), "{}", stderr(&out));
+    // The local compile stored that action itself.
+    assert!(local.get_action(&key).unwrap().is_some());
+}
+
+#[test]
+fn foreign_key_or_no_trust_refuses_remote_data_and_the_build_compiles_locally() {
+    let ex = Example::publish();
+    let stranger = KeyPair::generate().public().to_string();
+    let policy = TRUSTING.replace("{TRUST}", &stranger);
+    let (obj, cache) = ex.developer("foreign", &policy);
+    let out = run(cn(&cache).args(["fetch", "--plan", "-C"]).arg(&obj));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("not a trusted publisher") && err.contains(&ex.manifest_key()),
+        "{err}"
+    );
+    let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning")
+            && err.contains("not a trusted publisher")
+            && err.contains("compiling locally"),
+        "{err}"
+    );
+    assert_eq!(hits_misses(&obj), (0, 5));
+
+    let (obj, cache) = ex.developer("untrusting", "[[store]]\nurl = \"{STORE}\"\n");
+    let out = run(cn(&cache).args(["fetch", "-C"]).arg(&obj));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("[trust] publishers") && err.contains("cached-ninja.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hostile_manifest_is_rejected_with_its_line() {
+    let ex = Example::publish();
+    let key = fetch::signing::KeyPair::read_secret_file(&ex.key).unwrap();
+    let rec = EdgeRecord {
+        output: "ok.o".into(),
+        source_key: Digest::of(b"s"),
+        action_key: Digest::of(b"a"),
+        includes: vec![],
+        stripped_size: 1,
+        debug_size: 0,
+        compile_ms: 1,
+    };
+    let good = BuildManifest { records: vec![rec] }.to_bytes().unwrap();
+    let hostile = String::from_utf8(good)
+        .unwrap()
+        .replace(" ok.o\n", " ../../etc/passwd\n");
+    std::fs::write(ex.file(&ex.manifest_key()), sign(&key, hostile.as_bytes())).unwrap();
+    let (obj, cache) = ex.developer("dev", TRUSTING);
+    let out = run(cn(&cache).args(["fetch", "-C"]).arg(&obj));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("\"../../etc/passwd\"") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(
+        !Path::new(&obj).join("../../etc/passwd").exists() || Path::new("/etc/passwd").exists()
+    );
+    let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
+    assert!(
+        stderr(&out).contains("compiling locally"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(hits_misses(&obj), (0, 5));
+}
+
+#[test]
+fn store_down_warns_once_and_the_build_compiles_locally() {
+    let ex = Example::publish();
+    let down = format!(
+        "[[store]]\nurl = \"http://127.0.0.1:{}/cn\"\n[trust]\npublishers = [\"{{TRUST}}\"]\n",
+        servers::free_port()
+    );
+    let (obj, cache) = ex.developer("dev", &down);
+    let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("connection failed") && warnings[0].contains("compiling locally"),
+        "{err}"
+    );
+    assert_eq!(hits_misses(&obj), (0, 5));
+}
+
+#[test]
+fn build_alone_pulls_beside_ninja_and_hits_everything() {
+    let ex = Example::publish();
+    let (obj, cache) = ex.developer("dev", TRUSTING);
+    let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
+    let err = stderr(&out);
+    assert!(
+        err.lines().next().unwrap_or("").starts_with("ancestor "),
+        "the plan opens the build: {err}"
+    );
+    assert_eq!(hits_misses(&obj), (5, 0), "{err}");
+    assert!(
+        !obj.join(".cached-ninja/pulling").exists(),
+        "marker removed"
+    );
+    assert!(!obj.join(".cached-ninja/wants").exists(), "wants removed");
+}
