@@ -11,8 +11,9 @@
 //!
 //! ## Remote stores
 //! [`store`]: one interface (get/put/head, blobs as verified zstd frames under `cas/`, raw
-//! `ac/` and `builds/` objects) over `file://` directories and `http://` servers with PUT
-//! (nginx WebDAV); checked keys, timeouts, bounded retries, named counters.
+//! `ac/` and `builds/` objects) over `file://` directories, `http(s)://` servers with PUT
+//! (nginx WebDAV) and `s3://` buckets (object_store); checked keys, timeouts, bounded retries,
+//! named counters.
 //!
 //! ## Signatures
 //! [`signing`]: ed25519 signed envelopes around published bytes, trust sets of publisher keys,
@@ -23,8 +24,16 @@
 //! per compile edge in build order, with a parser that validates untrusted bytes (paths stay
 //! inside the object root, size and count caps, well-formed digests).
 //!
-//! Neither signatures nor build manifests are used by publish/fetch yet; the prefetch daemon
-//! and dbgfetch are not built yet, and the stores are not yet used by the launcher.
+//! ## Publishing and pulling
+//! [`action_log`]: which actions a build used, in order (written by the launcher).
+//! [`publish`]: CI's side: blobs, signed entries, then the signed build manifest.
+//! [`ancestry`]: the ancestors of the working revision (git, Mercurial), nearest first.
+//! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
+//! [`pull`]: a manifest's entries into the local cache, verified, in reverse build order.
+//! [`want`]: files through which launchers ask a running pull for the keys they wait on.
+//!
+//! Not built yet: the prefetch daemon (DESIGN §5; [`want`] is its file-based stand-in inside
+//! `cached-ninja build`) and dbgfetch.
 #![deny(missing_docs)]
 
 pub mod action_log;

@@ -359,14 +359,14 @@ impl fmt::Display for Plan {
             self.store_url,
             self.config,
             self.entries,
-            human(self.stripped_bytes),
-            human(self.debug_bytes)
+            human_bytes(self.stripped_bytes),
+            human_bytes(self.debug_bytes)
         )
     }
 }
 
 /// `999 B`, `3.1 MB`, `12.0 GB`: SI units, one decimal.
-fn human(bytes: u64) -> String {
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
     if bytes < 1000 {
         return format!("{bytes} B");

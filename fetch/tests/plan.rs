@@ -332,7 +332,7 @@ fn stores_in_order_nearest_revision_first() {
 fn through_nginx_stopping_after_the_hit() {
     let n = Nginx::start();
     let store = http_store(n.url("cache"));
-    let anc = fake_ancestors(40);
+    let anc = fake_ancestors(200);
     let k = KeyPair::generate();
     publish(&store, &anc[20].revision, &sign(&k, &manifest(&[(5, 7)])));
     publish(&store, &anc[30].revision, &sign(&k, &manifest(&[(1, 1)])));
@@ -349,7 +349,9 @@ fn through_nginx_stopping_after_the_hit() {
     assert!(p
         .to_string()
         .contains(&format!("(20 commits back) on {}:", n.url("cache"))));
-    // 2 PUTs, a HEAD for every rank up to the hit, at most 7 more already in flight, one GET.
+    // 2 PUTs, a HEAD for every rank up to the hit, then a few more (7 in flight when the hit
+    // is seen, plus those the other workers finished while the hit's own HEAD was in flight:
+    // timing, so the bound is loose), far from all 200; one GET.
     // The GET comes last: once it is logged, every request is.
     let reqs = (0..100)
         .map(|_| n.requests(2 + 21 + 1))
@@ -360,7 +362,7 @@ fn through_nginx_stopping_after_the_hit() {
         .filter(|r| r.1 == "HEAD")
         .map(|r| r.2.as_str())
         .collect();
-    assert!((21..=28).contains(&heads.len()), "{heads:?}");
+    assert!((21..=60).contains(&heads.len()), "{heads:?}");
     let hit = format!("/cache/builds/{CONFIG}/{}", anc[20].revision);
     let gets: Vec<&str> = reqs
         .iter()

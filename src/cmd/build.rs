@@ -181,7 +181,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         s.uncacheable,
         if s.errors > 0 { format!(", {} cache errors survived", s.errors) } else { String::new() },
         s.saved_us as f64 / 1e6,
-        human_bytes(bytes),
+        fetch::plan::human_bytes(bytes),
         start.elapsed().as_secs_f64()
     );
     if interrupted {
@@ -314,14 +314,4 @@ fn object_bytes(dir: &Path, since: SystemTime) -> u64 {
         }
     }
     total
-}
-
-/// `b` bytes for people: `1.9 GB`, `212.0 MB`.
-pub fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }

@@ -1,17 +1,20 @@
 //! `cached-ninja demo`: the main job in one command. It builds the example project
-//! (`examples/shapes`, embedded in the binary) the way CI would, into a local store; then
-//! builds it again the way a developer would: another checkout at another path, one source
-//! file changed, a fresh object directory. It prints what was reused and what was compiled
-//! (from the launcher's stats) and runs the program.
+//! (`examples/shapes`, embedded in the binary) the way CI would and publishes it, signed, to a
+//! local `file://` store; then builds it the way a developer would: a clone of CI's checkout at
+//! another path with one commit on top (one source file changed), its own empty cache and a fresh
+//! object directory. `cached-ninja build` finds CI's build of the ancestor commit, pulls it
+//! beside Ninja and compiles only the changed file. It prints what was reused and compiled (from
+//! the launcher's stats) and runs the program.
 //!
 //! Both builds go through the example's own autoconf-style `configure` with
 //! `--enable-build-backend=cached-ninja --with-generator=ninja` (its `build.ninja.in`), so the
-//! demo needs only a C and C++ compiler and Ninja; it says precisely what is missing.
+//! demo needs only git, a C and C++ compiler and Ninja; it says precisely what is missing.
 //! Everything lives under the work directory (default `$TMPDIR/cached-ninja-demo`): `store/` is the
-//! demo's own cache (`CACHED_NINJA_CACHE_DIR`), never the user's.
+//! remote store, `ci/cache` and `dev/cache` the two machines' caches, never the user's.
 
 use anyhow::{bail, Context};
 use clap::Args;
+use fetch::signing::KeyPair;
 use fetch::stats::BuildStats;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -105,39 +108,62 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .work
         .unwrap_or_else(|| std::env::temp_dir().join("cached-ninja-demo"));
     let work = prepare_work(&work)?;
-    let store = work.join("store");
+    let store = format!("file://{}", work.join("store").display());
     let exe = std::env::current_exe().context("cannot find the cached-ninja executable")?;
-    println!(
-        "cached-ninja demo in {} (local store: {})",
-        work.display(),
-        store.display()
-    );
+    println!("cached-ninja demo in {} (store: {store})", work.display());
 
-    // 1. CI: build at one path, filling the store.
+    // 1. CI: build at one path, publish to the store, signed.
     let ci = work.join("ci");
     write_project(&ci.join("src"), false)?;
+    git(&ci.join("src"), &["init", "-q"])?;
+    commit(&ci.join("src"), "CI's revision")?;
+    let key = KeyPair::generate();
+    let key_file = work.join("ci.key");
+    key.write_secret_file(&key_file)?;
     let t = Instant::now();
-    build(&exe, &ci, &store)?;
+    configure(&exe, &ci)?;
+    cached_ninja(
+        &exe,
+        &ci,
+        &[
+            "--no-fetch",
+            "--publish",
+            "--store",
+            &store,
+            "--key",
+            &key_file.display().to_string(),
+        ],
+    )?;
     let s = BuildStats::read(&ci.join("obj"))?;
     println!(
-        "\n== CI build ({}): compiled {} objects into the store in {:.1} s",
+        "\n== CI build ({}): compiled {} objects and published them in {:.1} s",
         ci.display(),
         s.misses,
         t.elapsed().as_secs_f64()
     );
 
-    // 2. Developer: another checkout, one file changed, a fresh object directory.
+    // 2. Developer: a clone one commit ahead, one file changed, a fresh cache and object
+    //    directory, trusting CI's key.
     let dev = work.join("dev");
+    std::fs::create_dir_all(&dev)?;
+    git(&dev, &["clone", "-q", "../ci/src", "src"])?;
     write_project(&dev.join("src"), true)?;
+    commit(&dev.join("src"), "developer's change")?;
     println!(
-        "\n== Developer build ({}): {CHANGED} changed, fresh object directory",
+        "\n== Developer build ({}): {CHANGED} changed, fresh cache and object directory",
         dev.display()
     );
     let t = Instant::now();
-    build(&exe, &dev, &store)?;
+    configure(&exe, &dev)?;
+    let policy = format!(
+        "[[store]]\nurl = \"{store}\"\n[trust]\npublishers = [\"{}\"]\n",
+        key.public()
+    );
+    std::fs::write(dev.join("obj").join(crate::policy::FILE_NAME), policy)?;
+    cached_ninja(&exe, &dev, &[])?;
     let s = BuildStats::read(&dev.join("obj"))?;
     println!(
-        "   reused {} objects from the store, compiled {} ({} run without the cache), in {:.1} s; compile time saved {:.2} s",
+        "   reused {} objects from CI's build, compiled {} ({} run without the cache), in {:.1} s; compile time saved {:.2} s",
         s.hits,
         s.misses,
         s.uncacheable,
@@ -162,6 +188,34 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs git in `dir` with a fixed identity (the demo's own, not the user's).
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "cached-ninja demo")
+        .env("GIT_AUTHOR_EMAIL", "demo@cached-ninja.invalid")
+        .env("GIT_COMMITTER_NAME", "cached-ninja demo")
+        .env("GIT_COMMITTER_EMAIL", "demo@cached-ninja.invalid")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("cannot run git (install it: apt-get install -y git)")?;
+    if !status.success() {
+        bail!(
+            "git {} in {} failed ({status})",
+            args.join(" "),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Commits everything in `dir`.
+fn commit(dir: &Path, message: &str) -> anyhow::Result<()> {
+    git(dir, &["add", "-A"])?;
+    git(dir, &["commit", "-q", "-m", message])
+}
+
 /// Fails with an install hint for each missing tool.
 fn check_tools() -> anyhow::Result<()> {
     let mut missing = Vec::new();
@@ -170,6 +224,7 @@ fn check_tools() -> anyhow::Result<()> {
         ("a C compiler", &["cc", "gcc", "clang"][..], "gcc"),
         ("a C++ compiler", &["c++", "g++", "clang++"][..], "g++"),
         ("ar", &["ar"][..], "binutils"),
+        ("git", &["git"][..], "git"),
     ] {
         if !alternatives.iter().any(|t| on_path(t)) {
             missing.push(format!(
@@ -229,8 +284,8 @@ fn write_project(src: &Path, changed: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `<side>/obj`: `../src/configure --enable-build-backend=cached-ninja`, then `cached-ninja build`.
-fn build(exe: &Path, side: &Path, store: &Path) -> anyhow::Result<()> {
+/// `<side>/obj`: `../src/configure --enable-build-backend=cached-ninja` with `<side>/cache`.
+fn configure(exe: &Path, side: &Path) -> anyhow::Result<()> {
     let obj = side.join("obj");
     std::fs::create_dir_all(&obj)?;
     let configure = side.join("src/configure");
@@ -242,17 +297,24 @@ fn build(exe: &Path, side: &Path, store: &Path) -> anyhow::Result<()> {
         ])
         .current_dir(&obj)
         .env("CACHED_NINJA", exe)
-        .env("CACHED_NINJA_CACHE_DIR", store)
+        .env("CACHED_NINJA_CACHE_DIR", side.join("cache"))
         .status()
         .with_context(|| format!("cannot run {}", configure.display()))?;
     if !status.success() {
         bail!("{} failed ({status})", configure.display());
     }
+    Ok(())
+}
+
+/// `cached-ninja build -C <side>/obj <extra…>` with `<side>/cache`.
+fn cached_ninja(exe: &Path, side: &Path, extra: &[&str]) -> anyhow::Result<()> {
+    let obj = side.join("obj");
     let status = Command::new(exe)
         .arg("build")
         .arg("-C")
         .arg(&obj)
-        .env("CACHED_NINJA_CACHE_DIR", store)
+        .args(extra)
+        .env("CACHED_NINJA_CACHE_DIR", side.join("cache"))
         .status()
         .context("cannot run cached-ninja build")?;
     if !status.success() {

@@ -40,7 +40,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let bar = super::publish::bar(plan.manifest.records.len() as u64);
     let report = pull_plan(&remote, &plan, &trust, &AtomicBool::new(false), &|p| {
         bar.set_position(p.done as u64);
-        bar.set_message(crate::cmd::build::human_bytes(p.bytes));
+        bar.set_message(fetch::plan::human_bytes(p.bytes));
     });
     bar.finish_and_clear();
     report_pull(&report);
@@ -117,7 +117,7 @@ pub fn report_pull(r: &PullReport) {
     eprintln!(
         "cached-ninja fetch: {} entries fetched ({}), {} already here, {} failed",
         r.fetched,
-        crate::cmd::build::human_bytes(r.bytes),
+        fetch::plan::human_bytes(r.bytes),
         r.present,
         r.failed.len()
     );

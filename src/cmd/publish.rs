@@ -76,7 +76,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
             "cached-ninja publish: {} edges, {} blobs ({}; {} uploaded, {} already there) signed by {}; manifest {}",
             report.records,
             report.blobs,
-            crate::cmd::build::human_bytes(report.blob_bytes),
+            fetch::plan::human_bytes(report.blob_bytes),
             c.uploaded.saturating_sub(report.records as u64 + 1),
             c.already_present,
             key.public(),

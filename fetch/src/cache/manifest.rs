@@ -55,7 +55,7 @@ impl StatStamp {
         }
     }
 
-    /// Whether both timestamps are at least [`SETTLE`] before `now` (safe to record).
+    /// Whether both timestamps are at least `SETTLE` (2 s) before `now` (safe to record).
     pub fn is_settled(&self, now: SystemTime) -> bool {
         let now_ns = now
             .duration_since(SystemTime::UNIX_EPOCH)
