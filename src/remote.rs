@@ -50,7 +50,8 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// Reads the policy and opens the stores (`write`: only those `publish` may write).
+    /// Reads the policy and opens the stores (`write`: only those `publish` may write); there may
+    /// be none ([`Self::require_stores`]).
     pub fn open(args: &RemoteArgs, write: bool) -> anyhow::Result<Remote> {
         let objdir = match &args.dir {
             Some(d) => d.clone(),
@@ -65,14 +66,6 @@ impl Remote {
             Some(url) => vec![StoreConfig::new(url.clone())],
             None => from_policy().into_iter().map(store_config).collect(),
         };
-        if configs.is_empty() {
-            bail!(
-                "no {}store: add a `[[store]] url = \"…\"{}` to {} or pass --store URL",
-                if write { "writable " } else { "" },
-                if write { " write = true" } else { "" },
-                policy_name(&policy, &objdir)
-            );
-        }
         let stores = configs
             .iter()
             .map(Store::open)
@@ -91,6 +84,19 @@ impl Remote {
             config,
             jobs,
         })
+    }
+
+    /// Fails unless a store is configured (`write`: one `publish` may write to).
+    pub fn require_stores(&self, write: bool) -> anyhow::Result<()> {
+        if self.stores.is_empty() {
+            bail!(
+                "no {}store: add a `[[store]] url = \"…\"{}` to {} or pass --store URL",
+                if write { "writable " } else { "" },
+                if write { " write = true" } else { "" },
+                policy_name(&self.policy, &self.objdir)
+            );
+        }
+        Ok(())
     }
 
     /// The trusted publisher keys; none is an error naming the policy file.

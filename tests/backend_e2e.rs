@@ -607,16 +607,27 @@ fn demo_reuses_ci_objects_and_runs_the_program() {
             .env_remove("CACHED_NINJA_CACHE_DIR"),
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("compiled 5 objects into the store"), "{text}");
     assert!(
-        text.contains("reused 4 objects from the store, compiled 1 "),
+        text.contains("compiled 5 objects and published them"),
         "{text}"
+    );
+    assert!(
+        text.contains("reused 4 objects from CI's build, compiled 1 "),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("(1 commit back)"),
+        "the developer's build found CI's: {err}"
     );
     assert!(
         text.contains("(developer build)"),
         "the program's output:\n{text}"
     );
-    assert!(work.join("store").is_dir(), "the demo's own store");
+    assert!(
+        work.join("store/builds/default").is_dir(),
+        "the demo's own store holds CI's build manifest"
+    );
     // A second run empties its work directory and does it again; a foreign one is refused.
     run_ok(
         Command::new(cached_ninja())

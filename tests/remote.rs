@@ -456,3 +456,29 @@ fn build_alone_pulls_beside_ninja_and_hits_everything() {
     );
     assert!(!obj.join(".cached-ninja/wants").exists(), "wants removed");
 }
+
+#[test]
+fn invalid_store_policy_fails_the_build_naming_the_file() {
+    let ex = Example::publish();
+    for (policy, expect) in [
+        (
+            "[[store]]\nurl = \"ftp://x/y\"\n",
+            "expected file:///path, http(s)://host/prefix or s3://bucket/prefix",
+        ),
+        (
+            "[[store]]\nurl = \"{STORE}\"\n[trust]\npublishers = [\"ed25519:00\"]\n",
+            "is not a public key",
+        ),
+        ("[fetch]\ndepht = 3\n", "unknown field `depht`"),
+    ] {
+        let (obj, cache) = ex.developer(&format!("dev{}", policy.len()), policy);
+        let out = run(cn(&cache).args(["build", "-C"]).arg(&obj));
+        assert!(!out.status.success(), "{policy}");
+        let err = stderr(&out);
+        let file = obj.join("cached-ninja.toml").display().to_string();
+        assert!(
+            err.contains(&file) && err.contains(expect),
+            "{policy}: {err}"
+        );
+    }
+}

@@ -112,7 +112,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let to_pull = if args.no_fetch {
         None
     } else {
-        find_pull(&remote_args)
+        find_pull(&remote_args)?
     };
     let _marker = match &to_pull {
         Some((remote, _, _)) => Some(
@@ -201,32 +201,29 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// CI's nearest ancestor build to pull beside Ninja, if the policy names stores. Problems are
-/// one warning line: the build then compiles locally.
-fn find_pull(remote_args: &RemoteArgs) -> Option<(Remote, Plan, Trust)> {
-    let remote = match Remote::open(remote_args, false) {
-        Ok(r) => r,
-        // No store configured: a local-only build, nothing to say.
-        Err(_) if remote_args.store.is_none() => return None,
-        Err(e) => {
-            eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
-            return None;
-        }
-    };
+/// CI's nearest ancestor build to pull beside Ninja, if the policy names stores. A bad policy
+/// file or store URL is an error; any other problem (no build found, a store down, a rejected
+/// signature) is one warning line, and the build then compiles locally.
+fn find_pull(remote_args: &RemoteArgs) -> anyhow::Result<Option<(Remote, Plan, Trust)>> {
+    let remote = Remote::open(remote_args, false)?;
+    if remote.stores.is_empty() {
+        // A local-only build: nothing to say.
+        return Ok(None);
+    }
     let (plan, trust) = match super::fetch::find_plan(&remote, None) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
-            return None;
+            return Ok(None);
         }
     };
     eprintln!("{plan}");
     if let Err(e) = super::fetch::record_sets(&remote, &plan) {
         eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
-        return None;
+        return Ok(None);
     }
     FETCH_TOTAL.store(plan.manifest.records.len(), Ordering::Relaxed);
-    Some((remote, plan, trust))
+    Ok(Some((remote, plan, trust)))
 }
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the

@@ -31,6 +31,7 @@ pub struct FetchArgs {
 /// Runs `fetch`.
 pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let remote = Remote::open(&args.remote, false)?;
+    remote.require_stores(false)?;
     let (plan, trust) = find_plan(&remote, args.depth)?;
     println!("{plan}");
     if args.plan {

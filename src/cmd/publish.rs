@@ -29,6 +29,7 @@ pub struct PublishArgs {
 /// Runs `publish`.
 pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let remote = Remote::open(&args.remote, true)?;
+    remote.require_stores(true)?;
     let key_path = args
         .key
         .clone()
