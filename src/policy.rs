@@ -24,6 +24,7 @@
 //! depth = 32                # ancestors of HEAD looked at
 //! jobs = 8                  # parallel requests
 //! wait_ms = 10000           # a compile waits this long for the pull to bring its object
+//! bandwidth = "50M"         # bytes per second per store, both directions (default: no cap)
 //! [publish]
 //! key = "ci.key"            # secret key file of the publisher (relative: to this file)
 //! ```
@@ -117,6 +118,8 @@ pub struct FetchPolicy {
     pub jobs: Option<usize>,
     /// How long a launcher that misses waits for the pull to bring its entry (default 10 s).
     pub wait_ms: Option<u64>,
+    /// Bandwidth cap per store in bytes per second, e.g. `50M` (default: none).
+    pub bandwidth: Option<String>,
 }
 
 /// `[publish]`: CI's side.
@@ -164,6 +167,14 @@ impl Policy {
         if let Some(d) = &mut p.cache.dir {
             if d.is_relative() {
                 *d = dir.join(&*d);
+            }
+        }
+        if let Some(b) = &p.fetch.bandwidth {
+            if !valid_size(b) || fetch::cache::parse_size(b) == Some(0) {
+                bail!(
+                    "invalid policy file {}: fetch.bandwidth = {b:?}: expected bytes per second, a number with an optional K, M, G or T suffix",
+                    path.display()
+                );
             }
         }
         if let Some(k) = &mut p.publish.key {

@@ -66,6 +66,18 @@ impl Remote {
             Some(url) => vec![StoreConfig::new(url.clone())],
             None => from_policy().into_iter().map(store_config).collect(),
         };
+        let bandwidth = policy
+            .fetch
+            .bandwidth
+            .as_deref()
+            .and_then(fetch::cache::parse_size);
+        let configs: Vec<StoreConfig> = configs
+            .into_iter()
+            .map(|mut c| {
+                c.max_bytes_per_sec = bandwidth;
+                c
+            })
+            .collect();
         let stores = configs
             .iter()
             .map(Store::open)

@@ -195,3 +195,46 @@ fn hostile_keys_and_urls_are_errors() {
     // Nothing was written outside the store.
     assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
 }
+
+/// Bytes that zstd cannot shrink (a xorshift stream), so the wire size is the payload size.
+fn incompressible(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn bandwidth_cap_paces_uploads_and_downloads_across_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = StoreConfig::new(format!("file://{}", dir.path().display()));
+    cfg.max_bytes_per_sec = Some(1 << 20);
+    let store = Store::open(&cfg).unwrap();
+    let blobs: Vec<Vec<u8>> = (0..4).map(|i| incompressible(256 << 10, i + 1)).collect();
+    // 1 MiB up on 4 threads at 1 MiB/s: the last slot starts 0.75 s after the first.
+    let t0 = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for b in &blobs {
+            let store = &store;
+            s.spawn(move || store.put_blob(b).unwrap());
+        }
+    });
+    let up = t0.elapsed();
+    assert!(up >= std::time::Duration::from_millis(700), "{up:?}");
+    // And down again: the first three downloads make the fourth wait as long.
+    let t0 = std::time::Instant::now();
+    for b in &blobs {
+        let d = Digest::of(b);
+        assert_eq!(
+            store.get_blob(&d, b.len() as u64).unwrap().as_ref(),
+            Some(b)
+        );
+    }
+    let down = t0.elapsed();
+    assert!(down >= std::time::Duration::from_millis(700), "{down:?}");
+}

@@ -28,6 +28,9 @@
 //! or Garage, Ceph RGW, MinIO at an endpoint), configured by [`S3Options`] or the usual `AWS_*`
 //! variables, with the same timeouts, retries and counters.
 //!
+//! **Bandwidth.** [`StoreConfig::max_bytes_per_sec`] caps the wire bytes of all threads using
+//! one [`Store`], uploads and downloads alike (`pace.rs`; policy `[fetch] bandwidth`).
+//!
 //! **Blocking by choice.** The launcher and the tests are synchronous, so this uses reqwest's
 //! blocking client (it runs its own small runtime on a thread of its own) and the S3 kind
 //! `block_on`s a private current-thread runtime. A [`Store`] must therefore not be created,
@@ -40,6 +43,7 @@ mod error;
 pub mod file;
 pub mod http;
 mod key;
+mod pace;
 pub mod s3;
 
 pub use counters::{ErrorCounts, StoreCounters, StoreCounts};
@@ -69,6 +73,8 @@ pub struct StoreConfig {
     pub max_entry_size: u64,
     /// Endpoint, region and credentials of an `s3://` store (unset: `AWS_*` variables).
     pub s3: S3Options,
+    /// Bandwidth cap in bytes per second over all threads, both directions (`None`: none).
+    pub max_bytes_per_sec: Option<u64>,
 }
 
 impl StoreConfig {
@@ -82,6 +88,7 @@ impl StoreConfig {
             backoff: Duration::from_millis(200),
             max_entry_size: 64 << 20,
             s3: S3Options::default(),
+            max_bytes_per_sec: None,
         }
     }
 }
@@ -103,6 +110,7 @@ pub struct Store {
     backend: Box<dyn Backend>,
     counters: Arc<StoreCounters>,
     max_entry_size: u64,
+    pace: Option<pace::Pace>,
 }
 
 impl Store {
@@ -125,6 +133,7 @@ impl Store {
             backend,
             counters,
             max_entry_size: cfg.max_entry_size,
+            pace: cfg.max_bytes_per_sec.map(pace::Pace::new),
         })
     }
 
@@ -146,6 +155,7 @@ impl Store {
     /// The raw bytes at `key` (up to `max_entry_size`); `None` if absent.
     pub fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
         let r = self.backend.get(key, self.max_entry_size);
+        self.paced(&r);
         self.count_get(r)
     }
 
@@ -178,6 +188,7 @@ impl Store {
         let r = self
             .backend
             .get(&key, blob::frame_limit(max_size))
+            .inspect(|frame| self.paced_len(frame.as_ref().map_or(0, Vec::len)))
             .and_then(|frame| {
                 let Some(frame) = frame else { return Ok(None) };
                 let url = self.backend.url(&key);
@@ -190,7 +201,21 @@ impl Store {
         self.count_get(r)
     }
 
+    /// Waits for the bandwidth cap after a download.
+    fn paced(&self, r: &Result<Option<Vec<u8>>, StoreError>) {
+        if let Ok(Some(b)) = r {
+            self.paced_len(b.len());
+        }
+    }
+
+    fn paced_len(&self, n: usize) {
+        if let Some(p) = &self.pace {
+            p.take(n as u64);
+        }
+    }
+
     fn put_counted(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
+        self.paced_len(bytes.len());
         self.backend
             .put(key, bytes)
             .map_err(|e| self.counters.error(e))?;
