@@ -1,5 +1,6 @@
 //! The `http://` store against a real nginx (WebDAV PUT) on loopback, plus a refused port,
-//! a server that accepts and never answers, and `https://` with a self-signed certificate.
+//! a server that accepts and never answers, and `https://` (HTTP/2 on one connection) with a
+//! private certificate authority.
 
 use fetch::cache::Digest;
 use fetch::store::{Key, Store, StoreConfig, StoreCounts, StoreError};
@@ -290,10 +291,11 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
-    access_log off;
+    log_format proto '$connection $server_protocol $request_method $status';
+    access_log {d}/access.log proto;
     client_body_temp_path {d}/body;
     server {{
-        listen 127.0.0.1:{port} ssl;
+        listen 127.0.0.1:{port} ssl http2;
         ssl_certificate {d}/cert.pem;
         ssl_certificate_key {d}/key.pem;
         location / {{
@@ -387,5 +389,19 @@ fn https_with_a_private_certificate_authority() {
     assert_eq!(
         std::fs::read(dir.path().join("www/c/ac/tls")).unwrap(),
         b"entry"
+    );
+    // HTTP/2 (negotiated by ALPN), every request of the store on one connection.
+    let log = std::fs::read_to_string(dir.path().join("access.log")).unwrap();
+    // (The untrusting client's handshake failed before any request, so nginx logged none.)
+    let reqs: Vec<Vec<&str>> = log.lines().map(|l| l.split(' ').collect()).collect();
+    let methods: Vec<&str> = reqs.iter().map(|f| f[2]).collect();
+    assert_eq!(methods, ["HEAD", "PUT", "GET", "PUT", "GET"], "{log}");
+    assert!(
+        reqs.iter().all(|f| f[1] == "HTTP/2.0"),
+        "over HTTP/2:\n{log}"
+    );
+    assert!(
+        reqs.iter().all(|f| f[0] == reqs[0][0]),
+        "on one connection:\n{log}"
     );
 }
