@@ -482,3 +482,76 @@ fn invalid_store_policy_fails_the_build_naming_the_file() {
         );
     }
 }
+
+fn hg(dir: &Path, args: &[&str]) -> String {
+    let out = run_ok(
+        Command::new(require_tool("hg", "mercurial"))
+            .current_dir(dir)
+            .args(args)
+            .env("HGPLAIN", "1")
+            .env("HGUSER", "ci <ci@example.org>")
+            .env("HGRCPATH", ""),
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The same story in a Mercurial repository: `publish` names the revision by itself, and the
+/// developer's `fetch --plan` finds it one commit back.
+#[test]
+fn mercurial_tree_publishes_and_finds_its_ancestor() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let src = root.join("ci/shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    hg(&src, &["init"]);
+    hg(&src, &["commit", "-q", "-A", "-m", "ci"]);
+    let node = hg(&src, &["log", "-r", ".", "-T", "{node}"]);
+    let (key, public) = key_file(root, "ci.key");
+    let (obj, cache) = (root.join("ci/obj"), root.join("ci/cache"));
+    configure(&src, &obj, &cache, &[]);
+    let store = format!("file://{}", root.join("store").display());
+    let out = run_ok(
+        cn(&cache)
+            .args([
+                "build",
+                "--no-fetch",
+                "--publish",
+                "--store",
+                &store,
+                "--key",
+            ])
+            .arg(&key)
+            .arg("-C")
+            .arg(&obj),
+    );
+    assert!(
+        stderr(&out).contains(&format!("builds/default/{node}")),
+        "{}",
+        stderr(&out)
+    );
+
+    let dev = root.join("dev/shapes");
+    hg(
+        root,
+        &[
+            "clone",
+            "-q",
+            &src.display().to_string(),
+            &dev.display().to_string(),
+        ],
+    );
+    std::fs::write(dev.join("NOTES.developer"), "local\n").unwrap();
+    hg(&dev, &["commit", "-q", "-A", "-m", "local"]);
+    let (dobj, dcache) = (root.join("dev/obj"), root.join("dev/cache"));
+    configure(&dev, &dobj, &dcache, &[]);
+    let policy = format!("[[store]]\nurl = \"{store}\"\n[trust]\npublishers = [\"{public}\"]\n");
+    std::fs::write(dobj.join("cached-ninja.toml"), policy).unwrap();
+    let out = run_ok(cn(&dcache).args(["fetch", "--plan", "-C"]).arg(&dobj));
+    let plan = stdout(&out);
+    assert!(
+        plan.contains(&node[..12]) && plan.contains("(1 commit back)"),
+        "{plan}"
+    );
+    run_ok(cn(&dcache).args(["build", "-C"]).arg(&dobj));
+    assert_eq!(hits_misses(&dobj), (5, 0));
+}
