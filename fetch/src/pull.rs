@@ -310,6 +310,9 @@ fn pull_one(
     Ok(true)
 }
 
+/// Largest captured stdout or stderr of a compile that a pull accepts.
+const MAX_CAPTURED_OUTPUT: u64 = 64 << 20;
+
 enum Check {
     Path(Reason),
     Mismatch(&'static str),
@@ -346,6 +349,13 @@ fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
     }
     if !e.outputs.iter().any(|o| o.path == rec.output) {
         return Err(Check::Mismatch("output path differs"));
+    }
+    if [e.stdout, e.stderr]
+        .iter()
+        .flatten()
+        .any(|(_, n)| *n > MAX_CAPTURED_OUTPUT)
+    {
+        return Err(Check::Mismatch("captured compiler output over 64 MiB"));
     }
     Ok(())
 }

@@ -260,6 +260,8 @@ fn bad_entries_are_rejected_and_the_rest_is_pulled() {
     tampered[last] ^= 1;
     let mut hostile = entry.clone();
     hostile.outputs[1].path = "../../etc/passwd".into();
+    let mut noisy = entry.clone();
+    noisy.stderr = Some((Digest::of(b"huge"), 1 << 40));
     let mut other_source = entry.clone();
     other_source.source_key = Digest::of(b"other");
 
@@ -275,6 +277,11 @@ fn bad_entries_are_rejected_and_the_rest_is_pulled() {
             "hostile path",
             sign(&key, hostile.encode().as_bytes()),
             "has a `..` component",
+        ),
+        (
+            "absurd size",
+            sign(&key, noisy.encode().as_bytes()),
+            "captured compiler output over 64 MiB",
         ),
         (
             "mismatch",
