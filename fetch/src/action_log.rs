@@ -8,8 +8,7 @@
 //! appending; the publisher keeps, for each output path, the last action that wrote it.
 
 use crate::cache::Digest;
-use std::fs::OpenOptions;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Name of the log inside `<objdir>/.cached-ninja/`.
@@ -22,27 +21,12 @@ pub fn path(obj_root: &Path) -> PathBuf {
 
 /// Appends one action key.
 pub fn append(obj_root: &Path, key: &Digest) -> io::Result<()> {
-    let path = path(obj_root);
-    let mut line = key.to_hex();
-    line.push('\n');
-    let open = || OpenOptions::new().create(true).append(true).open(&path);
-    let mut f = match open() {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-            open()?
-        }
-        Err(e) => return Err(e),
-    };
-    f.write_all(line.as_bytes())
+    crate::log_file::append(&path(obj_root), &format!("{}\n", key.to_hex()))
 }
 
 /// Empties the log (a new build starts).
 pub fn clear(obj_root: &Path) -> io::Result<()> {
-    match std::fs::remove_file(path(obj_root)) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    crate::log_file::clear(&path(obj_root))
 }
 
 /// The keys in the order they were appended, each once (at its last position); lines that are
@@ -69,6 +53,8 @@ pub fn read(obj_root: &Path) -> io::Result<Vec<Digest>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::OpenOptions;
+    use std::io::Write;
 
     #[test]
     fn keeps_last_position_and_skips_torn_lines() {

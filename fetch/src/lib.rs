@@ -41,6 +41,7 @@ pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
 mod hex;
+mod log_file;
 pub mod plan;
 pub mod publish;
 pub mod pull;

@@ -334,12 +334,15 @@ fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
     if !same_includes {
         return Err(Check::Mismatch("include list differs"));
     }
+    let max = crate::build_manifest::Limits::default().max_object_size;
+    if e.outputs.iter().any(|o| o.size > max) {
+        return Err(Check::Mismatch("an output is larger than 64 GiB"));
+    }
     let size = |pick: fn(&crate::cache::Role) -> bool| -> u64 {
         e.outputs
             .iter()
             .filter(|o| pick(&o.role))
-            .map(|o| o.size)
-            .sum()
+            .fold(0u64, |a, o| a.saturating_add(o.size))
     };
     use crate::cache::Role;
     let stripped = size(|r| matches!(r, Role::Object | Role::StrippedObject));

@@ -20,8 +20,7 @@
 //! and reads `error` lines without their problem; an `error` line without a problem (written
 //! by an older launcher) counts in [`BuildStats::errors`] only.
 
-use std::fs::OpenOptions;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// File name of the log inside `<object root>/.cached-ninja/`.
@@ -137,24 +136,12 @@ pub fn record(
         Outcome::Error(p) => format!("error {saved_us} {spent_us} {cpu_us} {}\n", p.name()),
         _ => format!("{} {saved_us} {spent_us} {cpu_us}\n", outcome.word()),
     };
-    let open = || OpenOptions::new().create(true).append(true).open(&path);
-    let mut f = match open() {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(path.parent().expect("has parent"))?;
-            open()?
-        }
-        Err(e) => return Err(e),
-    };
-    f.write_all(line.as_bytes())
+    crate::log_file::append(&path, &line)
 }
 
 /// Empties the log (a new build starts counting).
 pub fn zero(obj_root: &Path) -> io::Result<()> {
-    match std::fs::remove_file(stats_path(obj_root)) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    crate::log_file::clear(&stats_path(obj_root))
 }
 
 /// Sums of a build's log.

@@ -262,6 +262,9 @@ fn bad_entries_are_rejected_and_the_rest_is_pulled() {
     hostile.outputs[1].path = "../../etc/passwd".into();
     let mut noisy = entry.clone();
     noisy.stderr = Some((Digest::of(b"huge"), 1 << 40));
+    let mut overflowing = entry.clone();
+    overflowing.outputs[0].size = u64::MAX / 2 + 1;
+    overflowing.outputs[1].size = u64::MAX / 2 + 1;
     let mut other_source = entry.clone();
     other_source.source_key = Digest::of(b"other");
 
@@ -282,6 +285,11 @@ fn bad_entries_are_rejected_and_the_rest_is_pulled() {
             "absurd size",
             sign(&key, noisy.encode().as_bytes()),
             "captured compiler output over 64 MiB",
+        ),
+        (
+            "sizes overflowing",
+            sign(&key, overflowing.encode().as_bytes()),
+            "an output is larger than 64 GiB",
         ),
         (
             "mismatch",

@@ -116,7 +116,9 @@ impl ActionEntry {
     pub fn decode(bytes: &[u8]) -> Result<ActionEntry, String> {
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
         let body = unseal(text).ok_or("checksum missing or wrong (truncated or altered)")?;
-        let mut lines = body.lines();
+        // Split on `\n` only: `str::lines` also drops a `\r` before it, which changed a path
+        // ending in `\r` (a legal file name) into another path.
+        let mut lines = body.split_terminator('\n');
         if lines.next() != Some(ACTION_ENTRY_HEADER) {
             return Err("unknown header".into());
         }
@@ -209,5 +211,25 @@ mod tests {
         assert!(ActionEntry::decode(&text.as_bytes()[..text.len() - 10]).is_err());
         assert!(ActionEntry::decode(b"").is_err());
         assert!(ActionEntry::decode(&[0xff, 0xfe]).is_err());
+    }
+
+    /// Found by review of the `action_entry` fuzz target (which then failed on it): lines were
+    /// split with `str::lines`, which drops the `\r` of a `\r\n`, so a path ending in `\r`
+    /// decoded as another path.
+    #[test]
+    fn paths_ending_in_carriage_return_round_trip() {
+        let e = ActionEntry {
+            outputs: vec![Output {
+                role: Role::Object,
+                path: "obj/a.o\r".into(),
+                digest: Digest::of(b"o"),
+                size: 1,
+            }],
+            includes: vec![("a.h\r".into(), Digest::of(b"h"))],
+            ..ActionEntry::default()
+        };
+        assert_eq!(ActionEntry::decode(e.encode().as_bytes()), Ok(e));
+        let crlf = seal(format!("{ACTION_ENTRY_HEADER}\r\n"));
+        assert!(ActionEntry::decode(crlf.as_bytes()).is_err());
     }
 }

@@ -131,7 +131,9 @@ impl Manifest {
     pub fn decode(bytes: &[u8]) -> Result<Manifest, String> {
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
         let body = unseal(text).ok_or("checksum missing or wrong (truncated or altered)")?;
-        let mut lines = body.lines();
+        // Split on `\n` only: `str::lines` also drops a `\r` before it, which changed a path
+        // ending in `\r` (a legal file name) into another path.
+        let mut lines = body.split_terminator('\n');
         if lines.next() != Some(MANIFEST_HEADER) {
             return Err("unknown header".into());
         }
@@ -154,11 +156,15 @@ impl Manifest {
                 let stamp = if fields[0] == "-" {
                     None
                 } else {
+                    // Unsigned fields as u64: read as i64 and cast, `-1` would come back as
+                    // 18446744073709551615, which does not read again (nor would a real inode
+                    // number above `i64::MAX`).
+                    let u = |i: usize| fields[i].parse::<u64>().map_err(|_| bad(line));
                     let n = |i: usize| fields[i].parse::<i64>().map_err(|_| bad(line));
                     Some(StatStamp {
-                        dev: n(0)? as u64,
-                        ino: n(1)? as u64,
-                        size: n(2)? as u64,
+                        dev: u(0)?,
+                        ino: u(1)?,
+                        size: u(2)?,
                         mtime_ns: n(3)?,
                         ctime_ns: n(4)?,
                     })
@@ -212,5 +218,53 @@ mod tests {
         let text = m.encode();
         assert_eq!(Manifest::decode(text.as_bytes()), Ok(m));
         assert!(Manifest::decode(&text.as_bytes()[..20]).is_err());
+    }
+
+    /// Found by the `include_manifest` fuzz target: the unsigned stamp fields were read as
+    /// `i64` and cast, so `-4096` decoded to a size that did not decode again, and a real
+    /// inode number above `i64::MAX` made the whole manifest unreadable.
+    #[test]
+    fn unsigned_stamp_fields_round_trip() {
+        let d = Digest::of(b"f");
+        let k = Digest::of(b"k");
+        let negative = seal(format!(
+            "{MANIFEST_HEADER}\nset {k}\nf {d} 2049 1 -4096 1 -5 a.h\n"
+        ));
+        assert!(Manifest::decode(negative.as_bytes()).is_err());
+        let m = Manifest {
+            sets: vec![IncludeSet {
+                action_key: k,
+                files: vec![IncludeFile {
+                    path: "a.h".into(),
+                    digest: d,
+                    stamp: Some(StatStamp {
+                        dev: u64::MAX,
+                        ino: u64::MAX - 1,
+                        size: u64::MAX,
+                        mtime_ns: i64::MIN,
+                        ctime_ns: i64::MAX,
+                    }),
+                }],
+            }],
+        };
+        assert_eq!(Manifest::decode(m.encode().as_bytes()), Ok(m));
+    }
+
+    /// Found by review of the `include_manifest` fuzz target (which then failed on it): lines
+    /// were split with `str::lines`, which drops the `\r` of a `\r\n`, so a path ending in
+    /// `\r` decoded as another path.
+    #[test]
+    fn paths_ending_in_carriage_return_round_trip() {
+        let m = Manifest {
+            sets: vec![IncludeSet {
+                action_key: Digest::of(b"k"),
+                files: vec![IncludeFile {
+                    path: "a.h\r".into(),
+                    digest: Digest::of(b"f"),
+                    stamp: None,
+                }],
+            }],
+        };
+        assert_eq!(Manifest::decode(m.encode().as_bytes()), Ok(m));
     }
 }
