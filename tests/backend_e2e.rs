@@ -8,7 +8,9 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use support::{cached_ninja, copy_tree, repo_root, require_tool, run, run_ok, TestSpace};
+use support::{
+    cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run, run_ok, TestSpace,
+};
 
 /// The generators the example project supports.
 #[derive(Clone, Copy, Debug)]
@@ -84,17 +86,6 @@ fn ninja(obj: &Path, cache: &Path) -> Vec<String> {
         .collect();
     ran.sort();
     ran
-}
-
-/// (hits, misses) of an object directory's launcher stats.
-fn hits_misses(obj: &Path) -> (u64, u64) {
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["stats", "--json", "-C"])
-            .arg(obj),
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
-    (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
 }
 
 /// `ninja -t commands` in `obj`, with the object directory's path replaced by `OBJ`.

@@ -16,7 +16,9 @@ use servers::nginx::Nginx;
 use servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::{cached_ninja, copy_tree, repo_root, require_tool, run, run_ok, TestSpace};
+use support::{
+    cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run, run_ok, TestSpace,
+};
 
 /// `cached-ninja` with its own cache and the S3 test server's credentials.
 fn cn(cache: &Path) -> Command {
@@ -110,17 +112,6 @@ fn store_toml(url: &str, write: bool, s3: Option<&S3Server>) -> String {
         t.push_str(&format!("endpoint = \"{}\"\n", s.endpoint()));
     }
     t
-}
-
-/// (hits, misses) of an object directory's last build.
-fn hits_misses(obj: &Path) -> (u64, u64) {
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["stats", "--json", "-C"])
-            .arg(obj),
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
-    (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
 }
 
 fn stderr(o: &Output) -> String {

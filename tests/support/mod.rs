@@ -113,3 +113,14 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// (hits, misses) of an object directory's last build (`cached-ninja stats --json`).
+pub fn hits_misses(obj: &Path) -> (u64, u64) {
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "--json", "-C"])
+            .arg(obj),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
+    (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
+}
