@@ -203,6 +203,14 @@ fn libgit2_published_to_nginx_and_s3_is_all_hits_elsewhere() {
         let out = run_ok(cn(&cache).args(["fetch", "--plan", "-C"]).arg(&obj));
         let plan = stdout(&out);
         assert!(plan.contains(&rev[..12]), "{name}: {plan}");
+        assert!(
+            plan.contains(&format!("\nrevision {rev}\n")),
+            "{name}: {plan}"
+        );
+        assert!(
+            plan.contains(&format!("manifest {url}/builds/linux-debug/{rev}")),
+            "{name}: {plan}"
+        );
         assert!(plan.contains("(1 commit back)"), "{name}: {plan}");
         assert!(
             plan.contains(&format!("{compiled} entries")),

@@ -1,17 +1,20 @@
 //! The `http://` store against a real nginx (WebDAV PUT) on loopback, plus a refused port,
 //! a server that accepts and never answers, and `https://` (HTTP/2 on one connection) with a
-//! private certificate authority.
+//! private certificate authority. The properties every store keeps come from
+//! `servers/contract.rs`; nginx's own checks (one kept-alive connection, 500s retried) follow.
 
+use contract::Backend;
 use fetch::cache::Digest;
-use fetch::store::{Key, Store, StoreConfig, StoreCounts, StoreError};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use fetch::store::{Key, Store, StoreConfig, StoreError};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
 
+#[path = "servers/contract.rs"]
+mod contract;
 mod servers;
 
-use servers::nginx::Nginx;
+use servers::nginx::{self, Nginx};
 use servers::{free_port, require_tool};
 
 fn config(url: String) -> StoreConfig {
@@ -25,35 +28,20 @@ fn open(url: String) -> Store {
     Store::open(&config(url)).unwrap()
 }
 
+impl Backend for Nginx {
+    fn config(&self, prefix: &str) -> StoreConfig {
+        config(self.url(prefix))
+    }
+
+    fn file(&self, path: &str) -> PathBuf {
+        Nginx::file(self, path)
+    }
+}
+
 #[test]
 fn round_trip_through_nginx_on_one_connection() {
     let n = Nginx::start();
-    let s = open(n.url("cache/v1"));
-    let data = b"compiled object ".repeat(4096);
-    let d = s.put_blob(&data).unwrap();
-    let frame = std::fs::read(n.file(&format!("cache/v1/cas/{d}"))).unwrap();
-    assert_eq!(zstd::decode_all(&frame[..]).unwrap(), data);
-    assert_eq!(s.get_blob(&d, 1 << 20).unwrap().unwrap(), data);
-
-    let ac = Key::action(&Digest::of(b"action").to_hex()).unwrap();
-    s.put(&ac, b"entry").unwrap();
-    assert!(s.head(&ac).unwrap());
-    assert_eq!(s.get(&ac).unwrap().unwrap(), b"entry");
-    let b = Key::build("linux-x64", "abc123").unwrap();
-    s.put(&b, b"manifest").unwrap();
-    assert_eq!(s.get(&b).unwrap().unwrap(), b"manifest");
-    assert_eq!(
-        std::fs::read(n.file("cache/v1/builds/linux-x64/abc123")).unwrap(),
-        b"manifest"
-    );
-    assert_eq!(
-        s.counters().snapshot(),
-        StoreCounts {
-            fetched: 3,
-            uploaded: 3,
-            ..Default::default()
-        }
-    );
+    contract::round_trip(&n);
     // HEAD+PUT, GET, PUT, HEAD, GET, PUT, GET: all on one kept-alive connection.
     let reqs = n.requests(8);
     let methods: Vec<&str> = reqs.iter().map(|r| r.1.as_str()).collect();
@@ -67,119 +55,35 @@ fn round_trip_through_nginx_on_one_connection() {
 #[test]
 fn second_put_of_a_blob_sends_no_put() {
     let n = Nginx::start();
-    let s = open(n.url("c"));
-    let d = s.put_blob(b"same bytes").unwrap();
-    assert_eq!(s.put_blob(b"same bytes").unwrap(), d);
-    let c = s.counters().snapshot();
-    assert_eq!((c.uploaded, c.already_present), (1, 1));
+    contract::second_put_uploads_nothing(&n);
     let puts = n.requests(3).iter().filter(|r| r.1 == "PUT").count();
     assert_eq!(puts, 1);
 }
 
 #[test]
 fn missing_objects_are_not_found() {
-    let n = Nginx::start();
-    let s = open(n.url("c"));
-    assert_eq!(s.get_blob(&Digest::of(b"nope"), 100).unwrap(), None);
-    assert_eq!(s.get(&Key::action("nope").unwrap()).unwrap(), None);
-    assert!(!s.head(&Key::build("x", "y").unwrap()).unwrap());
-    let c = s.counters().snapshot();
-    assert_eq!(
-        (c.not_found, c.retries, c.errors),
-        (2, 0, Default::default())
-    );
+    contract::missing_is_none(&Nginx::start());
 }
 
 #[test]
 fn corrupted_blob_on_the_server_is_a_hash_error() {
-    let n = Nginx::start();
-    let s = open(n.url("c"));
-    let d = s.put_blob(b"the real object").unwrap();
-    std::fs::write(
-        n.file(&format!("c/cas/{d}")),
-        zstd::encode_all(&b"something else"[..], 3).unwrap(),
-    )
-    .unwrap();
-    let e = s.get_blob(&d, 1 << 20).unwrap_err();
-    let want = format!(
-        "GET {}/cas/{d}: hash mismatch (got {})",
-        n.url("c"),
-        Digest::of(b"something else")
-    );
-    assert_eq!(e.to_string(), want);
-    // Truncated on the server: also refused.
-    let p = n.file(&format!("c/cas/{d}"));
-    let frame = zstd::encode_all(&b"the real object"[..], 3).unwrap();
-    std::fs::write(&p, &frame[..frame.len() - 4]).unwrap();
-    assert!(matches!(
-        s.get_blob(&d, 1 << 20),
-        Err(StoreError::Corrupt { .. })
-    ));
-    assert_eq!(s.counters().snapshot().errors.corrupt, 2);
+    contract::corrupted_blob_is_a_hash_error(&Nginx::start());
+}
+
+#[test]
+fn bombs_and_oversized_objects_are_too_large() {
+    contract::bombs_and_oversized_objects_are_too_large(&Nginx::start());
 }
 
 #[test]
 fn server_down_fails_fast_with_a_clear_error() {
     let port = free_port();
-    let s = open(format!("http://127.0.0.1:{port}/c"));
-    let t = Instant::now();
-    let e = s.get_blob(&Digest::of(b"x"), 100).unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
-    let msg = e.to_string();
-    assert!(
-        msg.starts_with(&format!("GET http://127.0.0.1:{port}/c/cas/")),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("connection failed") && msg.contains("refused"),
-        "{msg}"
-    );
-    let c = s.counters().snapshot();
-    assert_eq!((c.errors.connect, c.retries), (1, 0));
+    contract::server_down_fails_fast(&config(format!("http://127.0.0.1:{port}/c")));
 }
 
 #[test]
 fn hanging_server_times_out_within_the_configured_timeout() {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for c in l.incoming() {
-            held.push(c); // accepted, never answered
-        }
-    });
-    let mut cfg = config(format!("http://127.0.0.1:{port}/c"));
-    cfg.timeout = Duration::from_secs(1);
-    cfg.retries = 0;
-    let s = Store::open(&cfg).unwrap();
-    let t = Instant::now();
-    let e = s.get(&Key::action("k").unwrap()).unwrap_err();
-    let took = t.elapsed();
-    assert!(matches!(e, StoreError::Timeout { .. }), "{e}");
-    assert!(
-        took >= Duration::from_secs(1) && took < Duration::from_millis(2000),
-        "{took:?}"
-    );
-    assert_eq!(
-        e.to_string(),
-        format!("GET http://127.0.0.1:{port}/c/ac/k: timed out after 1s")
-    );
-
-    // With one retry: two timeouts, one counted retry, one error.
-    cfg.retries = 1;
-    let s = Store::open(&cfg).unwrap();
-    let t = Instant::now();
-    assert!(matches!(
-        s.put_blob(b"x"),
-        Err(StoreError::Timeout { op: "HEAD", .. })
-    ));
-    assert!(
-        t.elapsed() < Duration::from_millis(3500),
-        "{:?}",
-        t.elapsed()
-    );
-    let c = s.counters().snapshot();
-    assert_eq!((c.retries, c.errors.timeout, c.uploaded), (1, 1, 0));
+    contract::hanging_server_times_out(&|port| config(format!("http://127.0.0.1:{port}/c")));
 }
 
 #[test]
@@ -207,20 +111,9 @@ fn server_errors_are_retried_then_reported() {
     ));
 }
 
-/// nginx serving `<dir>/www` over TLS with `<dir>/cert.pem` (signed by `<dir>/ca.pem`); killed
-/// on drop.
-struct TlsNginx(Child);
-
-impl Drop for TlsNginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Makes a private CA (`ca.pem`) and a certificate it signs for 127.0.0.1 with openssl, then
-/// starts nginx with that certificate.
-fn start_tls_nginx(dir: &Path, port: u16) -> TlsNginx {
+/// Makes in `dir` a private CA (`ca.pem`) and a certificate it signs for 127.0.0.1 (`cert.pem`,
+/// `key.pem`) with openssl.
+fn make_certificates(dir: &Path) {
     let openssl = require_tool("openssl", "openssl");
     let run = |args: &[&str]| {
         let out = Command::new(&openssl)
@@ -282,56 +175,24 @@ fn start_tls_nginx(dir: &Path, port: u16) -> TlsNginx {
         "-out",
         "cert.pem",
     ]);
-    std::fs::create_dir(dir.join("www")).unwrap();
-    let d = dir.display();
-    let conf = format!(
-        "daemon off;
-master_process off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    log_format proto '$connection $server_protocol $request_method $status';
-    access_log {d}/access.log proto;
-    client_body_temp_path {d}/body;
-    server {{
-        listen 127.0.0.1:{port} ssl http2;
+}
+
+/// nginx serving its `www/` over TLS (HTTP/2 offered) with a certificate signed by its
+/// `ca.pem`, logging `$connection $server_protocol $request_method $status`.
+fn start_tls_nginx() -> Nginx {
+    Nginx::start_with(|dir, port| {
+        make_certificates(dir);
+        let d = dir.display();
+        nginx::conf(
+            dir,
+            "$connection $server_protocol $request_method $status",
+            &format!(
+                "listen 127.0.0.1:{port} ssl http2;
         ssl_certificate {d}/cert.pem;
-        ssl_certificate_key {d}/key.pem;
-        location / {{
-            root {d}/www;
-            dav_methods PUT;
-            create_full_put_path on;
-        }}
-    }}
-}}
-"
-    );
-    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-    let mut child = Command::new(require_tool("nginx", "nginx-light"))
-        .arg("-p")
-        .arg(dir)
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        let log = || std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
-        if let Some(st) = child.try_wait().unwrap() {
-            panic!("nginx exited ({st}) at start:\n{}", log());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen:\n{}",
-            log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    TlsNginx(child)
+        ssl_certificate_key {d}/key.pem;"
+            ),
+        )
+    })
 }
 
 /// The child half of [`https_with_a_private_certificate_authority`]: does nothing unless run by it.
@@ -352,13 +213,8 @@ fn https_child_trusting_the_certificate() {
 /// process so no other test sees it) and is a clear error while it is not.
 #[test]
 fn https_with_a_private_certificate_authority() {
-    let dir = tempfile::Builder::new()
-        .prefix("cn-tls-")
-        .tempdir()
-        .unwrap();
-    let port = free_port();
-    let _nginx = start_tls_nginx(dir.path(), port);
-    let url = format!("https://127.0.0.1:{port}/c");
+    let n = start_tls_nginx();
+    let url = format!("https://127.0.0.1:{}/c", n.port());
 
     let e = open(url.clone())
         .get(&Key::action("k").unwrap())
@@ -377,7 +233,7 @@ fn https_with_a_private_certificate_authority() {
             "--nocapture",
         ])
         .env("CN_TEST_HTTPS_URL", &url)
-        .env("SSL_CERT_FILE", dir.path().join("ca.pem"))
+        .env("SSL_CERT_FILE", n.dir().join("ca.pem"))
         .output()
         .unwrap();
     let all = format!(
@@ -386,12 +242,9 @@ fn https_with_a_private_certificate_authority() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success() && all.contains("1 passed"), "{all}");
-    assert_eq!(
-        std::fs::read(dir.path().join("www/c/ac/tls")).unwrap(),
-        b"entry"
-    );
+    assert_eq!(std::fs::read(n.file("c/ac/tls")).unwrap(), b"entry");
     // HTTP/2 (negotiated by ALPN), every request of the store on one connection.
-    let log = std::fs::read_to_string(dir.path().join("access.log")).unwrap();
+    let log = std::fs::read_to_string(n.dir().join("access.log")).unwrap();
     // (The untrusting client's handshake failed before any request, so nginx logged none.)
     let reqs: Vec<Vec<&str>> = log.lines().map(|l| l.split(' ').collect()).collect();
     let methods: Vec<&str> = reqs.iter().map(|f| f[2]).collect();

@@ -1,11 +1,15 @@
 //! The `s3://` store against a real S3 server (s3s-fs) on loopback, plus wrong credentials, a
-//! refused port and a server that accepts and never answers.
+//! refused port and a server that accepts and never answers. The properties every store keeps
+//! come from `servers/contract.rs`; S3's own checks (URLs, empty objects, credentials) follow.
 
+use contract::Backend;
 use fetch::cache::Digest;
-use fetch::store::{Key, Store, StoreConfig, StoreCounts, StoreError};
-use std::net::TcpListener;
-use std::time::{Duration, Instant};
+use fetch::store::{Key, Store, StoreConfig, StoreError};
+use std::path::PathBuf;
+use std::time::Duration;
 
+#[path = "servers/contract.rs"]
+mod contract;
 mod servers;
 
 use servers::free_port;
@@ -28,38 +32,24 @@ fn config_at(port: u16) -> StoreConfig {
     c
 }
 
+impl Backend for S3Server {
+    fn config(&self, prefix: &str) -> StoreConfig {
+        S3Server::config(self, prefix)
+    }
+
+    fn file(&self, path: &str) -> PathBuf {
+        S3Server::file(self, path)
+    }
+}
+
 #[test]
 fn round_trip_of_blobs_entries_and_manifests() {
     let srv = S3Server::start();
-    let s = open(&srv.config("cache/v1"));
-    let data = b"compiled object ".repeat(4096);
-    let d = s.put_blob(&data).unwrap();
-    let frame = std::fs::read(srv.file(&format!("cache/v1/cas/{d}"))).unwrap();
-    assert_eq!(zstd::decode_all(&frame[..]).unwrap(), data);
-    assert_eq!(s.get_blob(&d, 1 << 20).unwrap().unwrap(), data);
-
-    let ac = Key::action(&Digest::of(b"action").to_hex()).unwrap();
-    s.put(&ac, b"entry").unwrap();
-    assert!(s.head(&ac).unwrap());
-    assert_eq!(s.get(&ac).unwrap().unwrap(), b"entry");
+    let s = contract::round_trip(&srv);
     let b = Key::build("linux-x64", "abc123").unwrap();
-    s.put(&b, b"manifest").unwrap();
-    assert_eq!(s.get(&b).unwrap().unwrap(), b"manifest");
-    assert_eq!(
-        std::fs::read(srv.file("cache/v1/builds/linux-x64/abc123")).unwrap(),
-        b"manifest"
-    );
     assert_eq!(
         s.url(&b),
         format!("s3://{BUCKET}/cache/v1/builds/linux-x64/abc123")
-    );
-    assert_eq!(
-        s.counters().snapshot(),
-        StoreCounts {
-            fetched: 3,
-            uploaded: 3,
-            ..Default::default()
-        }
     );
     // An empty object is an object.
     let e = Key::action("empty").unwrap();
@@ -69,89 +59,22 @@ fn round_trip_of_blobs_entries_and_manifests() {
 
 #[test]
 fn second_put_of_a_blob_uploads_nothing() {
-    let srv = S3Server::start();
-    let s = open(&srv.config("c"));
-    let d = s.put_blob(b"same bytes").unwrap();
-    let written = std::fs::metadata(srv.file(&format!("c/cas/{d}")))
-        .unwrap()
-        .modified()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(20));
-    assert_eq!(s.put_blob(b"same bytes").unwrap(), d);
-    let c = s.counters().snapshot();
-    assert_eq!((c.uploaded, c.already_present), (1, 1));
-    let again = std::fs::metadata(srv.file(&format!("c/cas/{d}")))
-        .unwrap()
-        .modified()
-        .unwrap();
-    assert_eq!(written, again, "the second put_blob rewrote the object");
+    contract::second_put_uploads_nothing(&S3Server::start());
 }
 
 #[test]
 fn missing_objects_are_not_found() {
-    let srv = S3Server::start();
-    let s = open(&srv.config("c"));
-    assert_eq!(s.get_blob(&Digest::of(b"nope"), 100).unwrap(), None);
-    assert_eq!(s.get(&Key::action("nope").unwrap()).unwrap(), None);
-    assert!(!s.head(&Key::build("x", "y").unwrap()).unwrap());
-    let c = s.counters().snapshot();
-    assert_eq!(
-        (c.not_found, c.retries, c.errors),
-        (2, 0, Default::default())
-    );
+    contract::missing_is_none(&S3Server::start());
 }
 
 #[test]
 fn corrupted_blob_on_the_server_is_a_hash_error() {
-    let srv = S3Server::start();
-    let s = open(&srv.config("c"));
-    let d = s.put_blob(b"the real object").unwrap();
-    let p = srv.file(&format!("c/cas/{d}"));
-    std::fs::write(&p, zstd::encode_all(&b"something else"[..], 3).unwrap()).unwrap();
-    let e = s.get_blob(&d, 1 << 20).unwrap_err();
-    let want = format!(
-        "GET s3://{BUCKET}/c/cas/{d}: hash mismatch (got {})",
-        Digest::of(b"something else")
-    );
-    assert_eq!(e.to_string(), want);
-    // Truncated on the server: also refused.
-    let frame = zstd::encode_all(&b"the real object"[..], 3).unwrap();
-    std::fs::write(&p, &frame[..frame.len() - 4]).unwrap();
-    assert!(matches!(
-        s.get_blob(&d, 1 << 20),
-        Err(StoreError::Corrupt { .. })
-    ));
-    assert_eq!(s.counters().snapshot().errors.corrupt, 2);
+    contract::corrupted_blob_is_a_hash_error(&S3Server::start());
 }
 
 #[test]
 fn bombs_and_oversized_objects_are_too_large() {
-    let srv = S3Server::start();
-    let mut cfg = srv.config("c");
-    cfg.max_entry_size = 1000;
-    let s = open(&cfg);
-    // 64 MiB of zeros in a frame of a few KiB, under the name of its real hash.
-    let zeros = vec![0u8; 64 << 20];
-    let d = Digest::of(&zeros);
-    let p = srv.file(&format!("c/cas/{d}"));
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, zstd::encode_all(&zeros[..], 19).unwrap()).unwrap();
-    drop(zeros);
-    let e = s.get_blob(&d, 1 << 20).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        format!("GET s3://{BUCKET}/c/cas/{d}: larger than the limit of 1048576 bytes")
-    );
-    // A raw entry over max_entry_size is refused before its body is read.
-    let k = Key::action("big").unwrap();
-    s.put(&k, &[7u8; 1001]).unwrap();
-    assert!(matches!(
-        s.get(&k),
-        Err(StoreError::TooLarge { limit: 1000, .. })
-    ));
-    s.put(&k, &[7u8; 1000]).unwrap();
-    assert_eq!(s.get(&k).unwrap().unwrap().len(), 1000);
-    assert_eq!(s.counters().snapshot().errors.too_large, 2);
+    contract::bombs_and_oversized_objects_are_too_large(&S3Server::start());
 }
 
 #[test]
@@ -208,66 +131,17 @@ fn server_errors_are_retried_then_reported() {
 #[test]
 fn server_down_fails_fast_with_a_clear_error() {
     let port = free_port();
-    let s = open(&config_at(port));
-    let t = Instant::now();
-    let e = s.get_blob(&Digest::of(b"x"), 100).unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
-    let msg = e.to_string();
+    let msg = contract::server_down_fails_fast(&config_at(port));
+    // The error names the endpoint the bucket was looked for at.
     assert!(
-        msg.starts_with(&format!("GET s3://{BUCKET}/c/cas/")),
+        msg.ends_with(&format!("(endpoint http://127.0.0.1:{port})")),
         "{msg}"
     );
-    assert!(
-        msg.contains("connection failed")
-            && msg.contains("refused")
-            && msg.ends_with(&format!("(endpoint http://127.0.0.1:{port})")),
-        "{msg}"
-    );
-    let c = s.counters().snapshot();
-    assert_eq!((c.errors.connect, c.retries), (1, 0));
 }
 
 #[test]
 fn hanging_server_times_out_within_the_configured_timeout() {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for c in l.incoming() {
-            held.push(c); // accepted, never answered
-        }
-    });
-    let mut cfg = config_at(port);
-    cfg.retries = 0;
-    let s = open(&cfg);
-    let t = Instant::now();
-    let e = s.get(&Key::action("k").unwrap()).unwrap_err();
-    let took = t.elapsed();
-    assert!(matches!(e, StoreError::Timeout { .. }), "{e}");
-    assert!(
-        took >= Duration::from_secs(1) && took < Duration::from_millis(2000),
-        "{took:?}"
-    );
-    assert_eq!(
-        e.to_string(),
-        format!("GET s3://{BUCKET}/c/ac/k: timed out after 1s")
-    );
-
-    // With one retry: two timeouts, one counted retry, one error.
-    cfg.retries = 1;
-    let s = open(&cfg);
-    let t = Instant::now();
-    assert!(matches!(
-        s.put_blob(b"x"),
-        Err(StoreError::Timeout { op: "HEAD", .. })
-    ));
-    assert!(
-        t.elapsed() < Duration::from_millis(3500),
-        "{:?}",
-        t.elapsed()
-    );
-    let c = s.counters().snapshot();
-    assert_eq!((c.retries, c.errors.timeout, c.uploaded), (1, 1, 0));
+    contract::hanging_server_times_out(&config_at);
 }
 
 #[test]

@@ -20,7 +20,8 @@ use std::sync::atomic::AtomicBool;
 pub struct FetchArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
-    /// Only find and print the plan (revision, distance, entries, bytes); download nothing.
+    /// Only find and print the plan (revision, distance, entries, bytes, then the full revision
+    /// and the manifest's URL on lines of their own); download nothing.
     #[arg(long)]
     pub plan: bool,
     /// Ancestors of HEAD looked at (default: the policy's `[fetch] depth`, else 32).
@@ -35,6 +36,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let (plan, trust) = find_plan(&remote, args.depth)?;
     println!("{plan}");
     if args.plan {
+        println!("revision {}\nmanifest {}", plan.revision, plan.url);
         return Ok(ExitCode::SUCCESS);
     }
     record_sets(&remote, &plan)?;

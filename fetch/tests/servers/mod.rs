@@ -1,12 +1,15 @@
-//! Real servers on loopback for the store tests: nginx with WebDAV PUT ([`nginx`]) and
-//! helpers. Shared by `fetch/tests/*` and the root end-to-end tests (through `#[path]`).
+//! Real servers on loopback for the store tests: nginx with WebDAV PUT ([`nginx`]), s3s-fs
+//! ([`s3`]) and helpers. (The properties all stores share, `contract.rs`, are included by the
+//! `fetch` tests on their own: they need zstd.) Shared by `fetch/tests/*` and the root end-to-end tests (through `#[path]`).
 #![allow(dead_code)]
 
 pub mod nginx;
 pub mod s3;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
 /// Finds `tool` on PATH (or the sbin directories) or fails with an install hint.
 pub fn require_tool(tool: &str, package: &str) -> PathBuf {
@@ -31,4 +34,25 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Waits (10 s at most) until something listens on loopback `port`; panics with the log at
+/// `log` if `child` (the server `name`) exits first or the time is up (then killing it).
+pub fn wait_until_listening(child: &mut Child, port: u16, name: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let log = || std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("{name} exited ({st}) at start:\n{}", log());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{name} did not listen on port {port} within 10 s:\n{}",
+                log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

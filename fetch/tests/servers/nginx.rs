@@ -1,12 +1,13 @@
-//! nginx serving a directory with WebDAV PUT on a loopback port, `/fail` answering 500.
+//! nginx serving a directory with WebDAV PUT on a loopback port, `/fail` answering 500; or with
+//! another config ([`Nginx::start_with`], [`conf`]).
 
-use super::{free_port, require_tool};
-use std::net::TcpStream;
-use std::path::PathBuf;
+use super::{free_port, require_tool, wait_until_listening};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// An nginx serving `<dir>/www` with WebDAV PUT, and `/fail` answering 500; killed on drop.
+/// A running nginx in its own directory ([`Nginx::start`]: WebDAV, `/fail` answering 500); killed
+/// on drop.
 pub struct Nginx {
     child: Child,
     dir: tempfile::TempDir,
@@ -14,44 +15,31 @@ pub struct Nginx {
 }
 
 impl Nginx {
+    /// The WebDAV nginx: `<dir>/www` with PUT, `/fail` answering 500, requests logged as
+    /// `$connection $request_method $uri $status` (read by [`Nginx::requests`]).
     pub fn start() -> Nginx {
+        Nginx::start_with(|dir, port| {
+            conf(
+                dir,
+                "$connection $request_method $uri $status",
+                &format!("listen 127.0.0.1:{port};\n        location /fail {{ return 500; }}"),
+            )
+        })
+    }
+
+    /// An nginx in a new directory (with an empty `www/`) on a free loopback port, configured
+    /// by `make_conf(dir, port)` (which may write more files into `dir` first; [`conf`] makes the
+    /// usual one); waits until it listens. The config should log errors to `<dir>/error.log`.
+    pub fn start_with(make_conf: impl FnOnce(&Path, u16) -> String) -> Nginx {
         let nginx = require_tool("nginx", "nginx-light");
         let dir = tempfile::Builder::new()
             .prefix("cn-nginx-")
             .tempdir()
             .unwrap();
-        let d = dir.path().display();
         std::fs::create_dir(dir.path().join("www")).unwrap();
         let port = free_port();
-        let conf = format!(
-            "daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    log_format conn '$connection $request_method $uri $status';
-    access_log {d}/access.log conn;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    default_type application/octet-stream;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            root {d}/www;
-            dav_methods PUT;
-            create_full_put_path on;
-            client_max_body_size 0;
-        }}
-        location /fail {{ return 500; }}
-    }}
-}}
-"
-        );
         let conf_path = dir.path().join("nginx.conf");
-        std::fs::write(&conf_path, conf).unwrap();
+        std::fs::write(&conf_path, make_conf(dir.path(), port)).unwrap();
         let mut child = Command::new(nginx)
             .arg("-p")
             .arg(dir.path())
@@ -62,20 +50,17 @@ http {{
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let log = || std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
-            if let Some(st) = child.try_wait().unwrap() {
-                panic!("nginx exited ({st}) at start:\n{}", log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not listen:\n{}",
-                log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_listening(&mut child, port, "nginx", &dir.path().join("error.log"));
         Nginx { child, dir, port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The directory nginx runs in (`nginx.conf`, `access.log`, `www/`, …).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     pub fn url(&self, prefix: &str) -> String {
@@ -106,6 +91,40 @@ http {{
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// An `nginx.conf` for a server in `dir` (see [`Nginx::start_with`]): one worker, errors to
+/// `error.log`, each request to `access.log` as `log_format`, and one server made of
+/// `server` (its `listen` and any more directives) and `location /` serving `www/` with
+/// WebDAV PUT.
+pub fn conf(dir: &Path, log_format: &str, server: &str) -> String {
+    let d = dir.display();
+    format!(
+        "daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    log_format main '{log_format}';
+    access_log {d}/access.log main;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    default_type application/octet-stream;
+    server {{
+        {server}
+        location / {{
+            root {d}/www;
+            dav_methods PUT;
+            create_full_put_path on;
+            client_max_body_size 0;
+        }}
+    }}
+}}
+"
+    )
 }
 
 impl Drop for Nginx {

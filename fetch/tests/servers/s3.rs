@@ -4,12 +4,11 @@
 //! what the store wrote. Self-contained (std, tempfile, fetch): the root end-to-end tests include
 //! this file through `#[path]` too.
 
-use super::free_port;
+use super::{free_port, wait_until_listening};
 use fetch::store::{S3Options, StoreConfig};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The bucket every server serves.
 pub const BUCKET: &str = "cn-test";
@@ -45,21 +44,7 @@ impl S3Server {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-            if let Some(st) = child.try_wait().unwrap() {
-                panic!("s3s-fs exited ({st}) at start:\n{}", log());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "s3s-fs did not listen on port {port} within 10 s:\n{}",
-                    log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_listening(&mut child, port, "s3s-fs", &log_path);
         S3Server { child, dir, port }
     }
 

@@ -1,0 +1,215 @@
+//! The properties every store keeps, written once and checked against each real server:
+//! `store_http.rs` (nginx), `store_s3.rs` (s3s-fs) and `store_file.rs` (a directory) call these
+//! from their own `#[test]`s, then add what is their own.
+//!
+//! Not declared in `servers/mod.rs`: it needs zstd, which the root package (whose end-to-end
+//! tests include `servers/mod.rs` through `#[path]`) does not depend on. A test file includes it
+//! with `#[path = "servers/contract.rs"] mod contract;`.
+#![allow(dead_code)]
+
+use fetch::cache::Digest;
+use fetch::store::{Key, Store, StoreConfig, StoreCounts, StoreError};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// A store's server as the properties see it.
+pub trait Backend {
+    /// The config of a store at `prefix` (short timeouts, credentials set).
+    fn config(&self, prefix: &str) -> StoreConfig;
+    /// The file holding the object at `path` (`<prefix>/cas/<hash>`, `<prefix>/ac/<name>`, …).
+    fn file(&self, path: &str) -> PathBuf;
+
+    fn open(&self, prefix: &str) -> Store {
+        Store::open(&self.config(prefix)).unwrap()
+    }
+}
+
+/// A blob (stored as one zstd frame under `cas/<hash>`), an `ac/` entry and a `builds/` manifest
+/// put and got back through a store at `cache/v1`; returns that store.
+pub fn round_trip(b: &dyn Backend) -> Store {
+    let s = b.open("cache/v1");
+    let data = b"compiled object ".repeat(4096);
+    let d = s.put_blob(&data).unwrap();
+    assert_eq!(d, Digest::of(&data));
+    let frame = std::fs::read(b.file(&format!("cache/v1/cas/{d}"))).unwrap();
+    assert!(frame.len() < data.len() / 10, "{} bytes", frame.len());
+    assert_eq!(zstd::decode_all(&frame[..]).unwrap(), data);
+    assert_eq!(s.get_blob(&d, 1 << 20).unwrap().unwrap(), data);
+
+    let ac = Key::action(&Digest::of(b"action").to_hex()).unwrap();
+    s.put(&ac, b"entry").unwrap();
+    assert!(s.head(&ac).unwrap());
+    assert_eq!(s.get(&ac).unwrap().unwrap(), b"entry");
+    let m = Key::build("linux-x64", "abc123").unwrap();
+    s.put(&m, b"manifest").unwrap();
+    assert_eq!(s.get(&m).unwrap().unwrap(), b"manifest");
+    assert_eq!(
+        std::fs::read(b.file("cache/v1/builds/linux-x64/abc123")).unwrap(),
+        b"manifest"
+    );
+    assert_eq!(
+        s.counters().snapshot(),
+        StoreCounts {
+            fetched: 3,
+            uploaded: 3,
+            ..Default::default()
+        }
+    );
+    s
+}
+
+fn modified(p: &Path) -> SystemTime {
+    std::fs::metadata(p).unwrap().modified().unwrap()
+}
+
+/// Putting a blob the store has is counted as already present and leaves the object alone.
+pub fn second_put_uploads_nothing(b: &dyn Backend) {
+    let s = b.open("c");
+    let d = s.put_blob(b"same bytes").unwrap();
+    let p = b.file(&format!("c/cas/{d}"));
+    let written = modified(&p);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(s.put_blob(b"same bytes").unwrap(), d);
+    let c = s.counters().snapshot();
+    assert_eq!((c.uploaded, c.already_present), (1, 1));
+    assert_eq!(
+        modified(&p),
+        written,
+        "the second put_blob rewrote the object"
+    );
+}
+
+/// Absent blobs, entries and manifests are `None` / `false`, not errors, and are not retried.
+pub fn missing_is_none(b: &dyn Backend) {
+    let s = b.open("c");
+    assert_eq!(s.get_blob(&Digest::of(b"nope"), 100).unwrap(), None);
+    assert_eq!(s.get(&Key::action("nope").unwrap()).unwrap(), None);
+    assert!(!s.head(&Key::build("x", "y").unwrap()).unwrap());
+    let c = s.counters().snapshot();
+    assert_eq!(
+        (c.not_found, c.retries, c.errors),
+        (2, 0, Default::default())
+    );
+}
+
+/// A blob replaced on the server by a frame of other bytes is a hash mismatch naming the URL; a
+/// truncated frame is corrupt too. Returns the store (at `c`) and the blob's digest.
+pub fn corrupted_blob_is_a_hash_error(b: &dyn Backend) -> (Store, Digest) {
+    let cfg = b.config("c");
+    let s = Store::open(&cfg).unwrap();
+    let d = s.put_blob(b"the real object").unwrap();
+    let p = b.file(&format!("c/cas/{d}"));
+    std::fs::write(&p, zstd::encode_all(&b"something else"[..], 3).unwrap()).unwrap();
+    let e = s.get_blob(&d, 1 << 20).unwrap_err();
+    let want = format!(
+        "GET {}/cas/{d}: hash mismatch (got {})",
+        cfg.url,
+        Digest::of(b"something else")
+    );
+    assert_eq!(e.to_string(), want);
+    // Truncated on the server: also refused.
+    let frame = zstd::encode_all(&b"the real object"[..], 3).unwrap();
+    std::fs::write(&p, &frame[..frame.len() - 4]).unwrap();
+    assert!(matches!(
+        s.get_blob(&d, 1 << 20),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(s.counters().snapshot().errors.corrupt, 2);
+    (s, d)
+}
+
+/// A zstd bomb under its real hash is refused at the blob limit, a raw entry over
+/// `max_entry_size` (1000 here) before its body is read.
+pub fn bombs_and_oversized_objects_are_too_large(b: &dyn Backend) {
+    let mut cfg = b.config("c");
+    cfg.max_entry_size = 1000;
+    let s = Store::open(&cfg).unwrap();
+    // 64 MiB of zeros in a frame of a few KiB, under the name of its real hash.
+    let zeros = vec![0u8; 64 << 20];
+    let d = Digest::of(&zeros);
+    let p = b.file(&format!("c/cas/{d}"));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, zstd::encode_all(&zeros[..], 19).unwrap()).unwrap();
+    drop(zeros);
+    let e = s.get_blob(&d, 1 << 20).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "GET {}/cas/{d}: larger than the limit of 1048576 bytes",
+            cfg.url
+        )
+    );
+    let k = Key::action("big").unwrap();
+    s.put(&k, &[7u8; 1001]).unwrap();
+    assert!(matches!(
+        s.get(&k),
+        Err(StoreError::TooLarge { limit: 1000, .. })
+    ));
+    s.put(&k, &[7u8; 1000]).unwrap();
+    assert_eq!(s.get(&k).unwrap().unwrap().len(), 1000);
+    assert_eq!(s.counters().snapshot().errors.too_large, 2);
+}
+
+/// A store whose server refuses connections (`cfg` points at a free port) fails at once, once,
+/// with an error naming the URL; returns the message for the store's own checks.
+pub fn server_down_fails_fast(cfg: &StoreConfig) -> String {
+    let s = Store::open(cfg).unwrap();
+    let t = Instant::now();
+    let e = s.get_blob(&Digest::of(b"x"), 100).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let msg = e.to_string();
+    assert!(msg.starts_with(&format!("GET {}/cas/", cfg.url)), "{msg}");
+    assert!(
+        msg.contains("connection failed") && msg.contains("refused"),
+        "{msg}"
+    );
+    let c = s.counters().snapshot();
+    assert_eq!((c.errors.connect, c.retries), (1, 0));
+    msg
+}
+
+/// A server that accepts and never answers (on the port given to `config_at`) is a timeout
+/// after the configured 1 s, and with one retry two timeouts and one counted retry.
+pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            held.push(c); // accepted, never answered
+        }
+    });
+    let mut cfg = config_at(port);
+    cfg.timeout = Duration::from_secs(1);
+    cfg.retries = 0;
+    let s = Store::open(&cfg).unwrap();
+    let t = Instant::now();
+    let e = s.get(&Key::action("k").unwrap()).unwrap_err();
+    let took = t.elapsed();
+    assert!(matches!(e, StoreError::Timeout { .. }), "{e}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_millis(2000),
+        "{took:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!("GET {}/ac/k: timed out after 1s", cfg.url)
+    );
+
+    // With one retry: two timeouts, one counted retry, one error.
+    cfg.retries = 1;
+    let s = Store::open(&cfg).unwrap();
+    let t = Instant::now();
+    assert!(matches!(
+        s.put_blob(b"x"),
+        Err(StoreError::Timeout { op: "HEAD", .. })
+    ));
+    assert!(
+        t.elapsed() < Duration::from_millis(3500),
+        "{:?}",
+        t.elapsed()
+    );
+    let c = s.counters().snapshot();
+    assert_eq!((c.retries, c.errors.timeout, c.uploaded), (1, 1, 0));
+}
