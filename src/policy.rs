@@ -22,7 +22,7 @@
 //! [fetch]
 //! config = "linux64-debug"  # the configuration name CI publishes under (default "default")
 //! depth = 32                # ancestors of HEAD looked at
-//! jobs = 8                  # parallel requests
+//! jobs = 16                 # parallel requests (threads waiting on the network)
 //! wait_ms = 10000           # a compile waits this long for the pull to bring its object
 //! bandwidth = "50M"         # bytes per second per store, both directions (default: no cap)
 //! [publish]
@@ -114,7 +114,7 @@ pub struct FetchPolicy {
     pub config: Option<String>,
     /// Ancestors of HEAD looked at (default 32).
     pub depth: Option<usize>,
-    /// Parallel requests (default 8).
+    /// Parallel requests (default 16).
     pub jobs: Option<usize>,
     /// How long a launcher that misses waits for the pull to bring its entry (default 10 s).
     pub wait_ms: Option<u64>,

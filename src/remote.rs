@@ -25,7 +25,7 @@ pub struct RemoteArgs {
     /// Configuration name (default: the policy's `[fetch] config`, else `default`).
     #[arg(long, value_name = "NAME")]
     pub config: Option<String>,
-    /// Parallel requests (default: the policy's `[fetch] jobs`, else 8).
+    /// Parallel requests (default: the policy's `[fetch] jobs`, else 16).
     #[arg(short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 }
@@ -87,7 +87,7 @@ impl Remote {
             .clone()
             .or_else(|| policy.fetch.config.clone())
             .unwrap_or_else(|| "default".into());
-        let jobs = args.jobs.or(policy.fetch.jobs).unwrap_or(8).max(1);
+        let jobs = args.jobs.or(policy.fetch.jobs).unwrap_or(16).max(1);
         Ok(Remote {
             objdir,
             src_root,

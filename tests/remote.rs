@@ -11,7 +11,8 @@ mod support;
 
 use fetch::build_manifest::{BuildManifest, EdgeRecord};
 use fetch::cache::Digest;
-use fetch::signing::{sign, KeyPair};
+use fetch::published::seal;
+use fetch::signing::KeyPair;
 use servers::nginx::Nginx;
 use servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use std::path::{Path, PathBuf};
@@ -398,7 +399,7 @@ fn hostile_manifest_is_rejected_with_its_line() {
     let hostile = String::from_utf8(good)
         .unwrap()
         .replace(" ok.o\n", " ../../etc/passwd\n");
-    std::fs::write(ex.file(&ex.manifest_key()), sign(&key, hostile.as_bytes())).unwrap();
+    std::fs::write(ex.file(&ex.manifest_key()), seal(&key, hostile.as_bytes())).unwrap();
     let (obj, cache) = ex.developer("dev", TRUSTING);
     let out = run(cn(&cache).args(["fetch", "-C"]).arg(&obj));
     assert!(!out.status.success());

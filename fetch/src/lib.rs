@@ -27,6 +27,7 @@
 //! ## Publishing and pulling
 //! [`action_log`]: which actions a build used, in order (written by the launcher).
 //! [`publish`]: CI's side: blobs, signed entries, then the signed build manifest.
+//! [`published`]: the form entries and manifests take in a store (zstd inside a signature).
 //! [`ancestry`]: the ancestors of the working revision (git, Mercurial), nearest first.
 //! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
 //! [`pull`]: a manifest's entries into the local cache, verified, in reverse build order.
@@ -44,8 +45,10 @@ mod hex;
 mod log_file;
 pub mod plan;
 pub mod publish;
+pub mod published;
 pub mod pull;
 pub mod signing;
 pub mod stats;
 pub mod store;
 pub mod want;
+mod zframe;

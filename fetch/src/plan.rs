@@ -35,7 +35,8 @@ use std::sync::OnceLock;
 
 use crate::ancestry::Ancestor;
 use crate::build_manifest::{BuildManifest, ParseError};
-use crate::signing::{self, SignatureError, Trust};
+use crate::published::{self, OpenError};
+use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
 
 /// What to search: a request struct, so callers name every part.
@@ -145,8 +146,8 @@ pub enum PlanError {
     Signature {
         /// The manifest's URL.
         url: String,
-        /// Why (unsigned, tampered with, untrusted key, …).
-        reason: SignatureError,
+        /// Why (unsigned, tampered with, untrusted key, not a zstd frame, too large…).
+        reason: OpenError,
     },
     /// The chosen manifest is signed by a trusted key but is not a valid manifest.
     #[error(
@@ -257,11 +258,11 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         Ok(None) => return Err(PlanError::Vanished { url }),
         Err(reason) => return Err(PlanError::Fetch { url, reason }),
     };
-    let payload = match signing::verify(&bytes, req.trust) {
+    let payload = match published::open(&bytes, req.trust, published::MAX_MANIFEST) {
         Ok(p) => p,
         Err(reason) => return Err(PlanError::Signature { url, reason }),
     };
-    let manifest = match BuildManifest::parse(payload) {
+    let manifest = match BuildManifest::parse(&payload) {
         Ok(m) => m,
         Err(reason) => return Err(PlanError::Manifest { url, reason }),
     };

@@ -5,7 +5,7 @@
 //! build's compiles in the order they finished, which becomes the manifest's build order. For
 //! each output path only the last action is kept. Entries and blobs are read from the local
 //! cache (verified), blobs go up as zstd frames unless a `HEAD` finds them already there,
-//! entries go to `ac/<action key>` in a signed envelope, and the manifest is written only after
+//! entries go to `ac/<action key>` compressed and signed ([`crate::published`]), and the manifest is written only after
 //! everything it names is in the store, so a client never sees a manifest with holes.
 //!
 //! An edge whose object lies outside the object root (or has no object output) cannot be named
@@ -14,7 +14,8 @@
 
 use crate::build_manifest::{BuildManifest, EdgeRecord, IncludeHash, ParseError};
 use crate::cache::{ActionEntry, CacheError, Digest, LocalCache, Role};
-use crate::signing::{sign, KeyPair};
+use crate::published::seal;
+use crate::signing::KeyPair;
 use crate::store::{Key, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -161,7 +162,7 @@ pub fn publish(
             store.put_blob(&bytes)?;
         }
         let akey = Key::action(&k.to_hex())?;
-        store.put(&akey, &sign(key, entry.encode().as_bytes()))?;
+        store.put(&akey, &seal(key, entry.encode().as_bytes()))?;
         Ok(())
     };
     std::thread::scope(|s| {
@@ -196,7 +197,7 @@ pub fn publish(
     };
     report.records = manifest.records.len();
     let mkey = Key::build(target.config, target.revision)?;
-    store.put(&mkey, &sign(key, &manifest.to_bytes()?))?;
+    store.put(&mkey, &seal(key, &manifest.to_bytes()?))?;
     report.manifest_url = store.url(&mkey);
     Ok(report)
 }

@@ -22,7 +22,8 @@
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
 use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
 use crate::publish::blobs_of;
-use crate::signing::{verify, SignatureError, Trust};
+use crate::published::{open, OpenError, MAX_ENTRY};
+use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
 use std::collections::HashMap;
 use std::io;
@@ -43,13 +44,13 @@ pub enum PullError {
         /// URL of the entry or blob.
         url: String,
     },
-    /// The entry's signature was rejected.
+    /// The entry's signature or its compressed payload was rejected.
     #[error("{url}: {source}")]
-    Signature {
+    Rejected {
         /// URL of the entry.
         url: String,
         /// Why.
-        source: SignatureError,
+        source: OpenError,
     },
     /// The entry could not be decoded.
     #[error("{url}: not a valid action entry: {reason}")]
@@ -270,11 +271,11 @@ fn pull_one(
     let envelope = store
         .get(&key)?
         .ok_or(PullError::Missing { url: url.clone() })?;
-    let payload = verify(&envelope, trust).map_err(|source| PullError::Signature {
+    let payload = open(&envelope, trust, MAX_ENTRY).map_err(|source| PullError::Rejected {
         url: url.clone(),
         source,
     })?;
-    let entry = ActionEntry::decode(payload).map_err(|reason| PullError::BadEntry {
+    let entry = ActionEntry::decode(&payload).map_err(|reason| PullError::BadEntry {
         url: url.clone(),
         reason,
     })?;

@@ -5,6 +5,7 @@ use fetch::ancestry::{self, Ancestor};
 use fetch::build_manifest::{BuildManifest, EdgeRecord};
 use fetch::cache::Digest;
 use fetch::plan::{self, Plan, PlanError, PlanRequest};
+use fetch::published::{seal, OpenError};
 use fetch::signing::{sign, KeyPair, SignatureError, Trust};
 use fetch::store::{Key, Store, StoreConfig, StoreError};
 use std::path::Path;
@@ -128,8 +129,8 @@ fn picks_the_nearest_published_ancestor_of_head() {
     let store = file_store(&store_dir);
     let k = KeyPair::generate();
     let sizes = [(1_000_000, 4_000_000), (2_000_000, 8_000_000), (100_000, 5)];
-    publish(&store, &anc[2].revision, &sign(&k, &manifest(&sizes)));
-    publish(&store, &anc[5].revision, &sign(&k, &manifest(&[(1, 1)])));
+    publish(&store, &anc[2].revision, &seal(&k, &manifest(&sizes)));
+    publish(&store, &anc[5].revision, &seal(&k, &manifest(&[(1, 1)])));
 
     let p = find(&[store], &anc, &trusting(&k)).unwrap();
     assert_eq!((p.store, p.distance), (0, 2));
@@ -161,7 +162,7 @@ fn nothing_within_the_depth_is_an_error_naming_config_depth_and_stores() {
     let store = file_store(t.path());
     let anc = fake_ancestors(8);
     let k = KeyPair::generate();
-    publish(&store, &anc[5].revision, &sign(&k, &manifest(&[(1, 1)])));
+    publish(&store, &anc[5].revision, &seal(&k, &manifest(&[(1, 1)])));
     let e = find(&[store], &anc[..4], &trusting(&k)).unwrap_err();
     assert!(
         matches!(
@@ -195,7 +196,7 @@ fn rejected(nearest: impl FnOnce(&KeyPair) -> Vec<u8>) -> (PlanError, String) {
     let anc = fake_ancestors(6);
     let k = KeyPair::generate();
     publish(&store, &anc[1].revision, &nearest(&k));
-    publish(&store, &anc[4].revision, &sign(&k, &manifest(&[(1, 1)])));
+    publish(&store, &anc[4].revision, &seal(&k, &manifest(&[(1, 1)])));
     let e = find(&[store], &anc, &trusting(&k)).unwrap_err();
     let msg = e.to_string();
     let url = format!(
@@ -211,7 +212,7 @@ fn rejected(nearest: impl FnOnce(&KeyPair) -> Vec<u8>) -> (PlanError, String) {
 #[test]
 fn a_tampered_manifest_is_rejected() {
     let (e, msg) = rejected(|k| {
-        let mut env = sign(k, &manifest(&[(10, 20)]));
+        let mut env = seal(k, &manifest(&[(10, 20)]));
         *env.last_mut().unwrap() ^= 1;
         env
     });
@@ -219,7 +220,7 @@ fn a_tampered_manifest_is_rejected() {
         matches!(
             &e,
             PlanError::Signature {
-                reason: SignatureError::BadSignature(_),
+                reason: OpenError::Signature(SignatureError::BadSignature(_)),
                 ..
             }
         ),
@@ -234,12 +235,12 @@ fn a_tampered_manifest_is_rejected() {
 #[test]
 fn a_manifest_signed_by_an_untrusted_key_is_rejected() {
     let other = KeyPair::generate();
-    let (e, msg) = rejected(|_| sign(&other, &manifest(&[(10, 20)])));
+    let (e, msg) = rejected(|_| seal(&other, &manifest(&[(10, 20)])));
     assert!(
         matches!(
             &e,
             PlanError::Signature {
-                reason: SignatureError::UntrustedKey(_),
+                reason: OpenError::Signature(SignatureError::UntrustedKey(_)),
                 ..
             }
         ),
@@ -261,7 +262,7 @@ fn an_unsigned_manifest_is_rejected() {
         matches!(
             &e,
             PlanError::Signature {
-                reason: SignatureError::Unsigned,
+                reason: OpenError::Signature(SignatureError::Unsigned),
                 ..
             }
         ),
@@ -272,7 +273,7 @@ fn an_unsigned_manifest_is_rejected() {
 
 #[test]
 fn a_signed_but_unparsable_manifest_is_rejected() {
-    let (e, msg) = rejected(|k| sign(k, b"cached-ninja build 1\nend 3\n"));
+    let (e, msg) = rejected(|k| seal(k, b"cached-ninja build 1\nend 3\n"));
     assert!(matches!(&e, PlanError::Manifest { .. }), "{e:?}");
     assert!(
         msg.contains("`end` says 3 records but 0 were read"),
@@ -286,7 +287,7 @@ fn an_empty_trust_set_is_refused() {
     let store = file_store(t.path());
     let anc = fake_ancestors(3);
     let k = KeyPair::generate();
-    publish(&store, &anc[0].revision, &sign(&k, &manifest(&[(1, 1)])));
+    publish(&store, &anc[0].revision, &seal(&k, &manifest(&[(1, 1)])));
     let e = find(&[store], &anc, &Trust::new()).unwrap_err();
     assert!(matches!(e, PlanError::NoTrust), "{e:?}");
     assert_eq!(
@@ -306,7 +307,7 @@ fn stores_in_order_nearest_revision_first() {
     publish(
         &stores[1],
         &anc[1].revision,
-        &sign(&k, &manifest(&[(1, 1)])),
+        &seal(&k, &manifest(&[(1, 1)])),
     );
     let p = find(&stores, &anc, &trust).unwrap();
     assert_eq!((p.store, p.distance), (1, 1));
@@ -315,14 +316,14 @@ fn stores_in_order_nearest_revision_first() {
     publish(
         &stores[0],
         &anc[3].revision,
-        &sign(&k, &manifest(&[(1, 1)])),
+        &seal(&k, &manifest(&[(1, 1)])),
     );
     assert_eq!(find(&stores, &anc, &trust).unwrap().store, 1);
     // On a tie the first store wins.
     publish(
         &stores[0],
         &anc[1].revision,
-        &sign(&k, &manifest(&[(2, 2)])),
+        &seal(&k, &manifest(&[(2, 2)])),
     );
     let p = find(&stores, &anc, &trust).unwrap();
     assert_eq!((p.store, p.distance, p.stripped_bytes), (0, 1, 2));
@@ -334,8 +335,8 @@ fn through_nginx_stopping_after_the_hit() {
     let store = http_store(n.url("cache"));
     let anc = fake_ancestors(200);
     let k = KeyPair::generate();
-    publish(&store, &anc[20].revision, &sign(&k, &manifest(&[(5, 7)])));
-    publish(&store, &anc[30].revision, &sign(&k, &manifest(&[(1, 1)])));
+    publish(&store, &anc[20].revision, &seal(&k, &manifest(&[(5, 7)])));
+    publish(&store, &anc[30].revision, &seal(&k, &manifest(&[(1, 1)])));
     let p = plan::find(&PlanRequest {
         stores: &[store],
         config: CONFIG,
@@ -407,7 +408,7 @@ fn a_store_that_is_down_leaves_the_next_one_to_answer() {
     publish(
         &stores[1],
         &anc[2].revision,
-        &sign(&k, &manifest(&[(1, 1)])),
+        &seal(&k, &manifest(&[(1, 1)])),
     );
     let p = find(&stores, &anc, &trusting(&k)).unwrap();
     assert_eq!((p.store, p.distance), (1, 2));
@@ -418,4 +419,20 @@ fn a_store_that_is_down_leaves_the_next_one_to_answer() {
         "{:?}",
         p.probe_errors
     );
+}
+
+#[test]
+fn a_signed_payload_that_is_not_zstd_is_rejected() {
+    let (e, msg) = rejected(|k| sign(k, &manifest(&[(10, 20)])));
+    assert!(
+        matches!(
+            &e,
+            PlanError::Signature {
+                reason: OpenError::Payload(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(msg.contains("signed payload: invalid zstd frame"), "{msg}");
 }

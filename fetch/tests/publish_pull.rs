@@ -8,8 +8,9 @@ mod servers;
 use fetch::build_manifest::{BuildManifest, EdgeRecord};
 use fetch::cache::{ActionEntry, Digest, Kind, LocalCache, Output, Role};
 use fetch::publish::{publish, PublishError, PublishTarget};
+use fetch::published::{open, seal, MAX_ENTRY, MAX_MANIFEST};
 use fetch::pull::{pull, PullError, PullOptions, PullReport};
-use fetch::signing::{sign, verify, KeyPair, Trust};
+use fetch::signing::{sign, KeyPair, Trust};
 use fetch::store::{Key, Store, StoreConfig, StoreError};
 use servers::nginx::Nginx;
 use std::net::TcpListener;
@@ -80,7 +81,7 @@ fn published(store: &Store, n: usize) -> (tempfile::TempDir, KeyPair, Vec<Digest
     let mkey = Key::build("linux64-debug", target().revision).unwrap();
     let envelope = store.get(&mkey).unwrap().expect("manifest published");
     let trust = trust_of(&key);
-    let manifest = BuildManifest::parse(verify(&envelope, &trust).unwrap()).unwrap();
+    let manifest = BuildManifest::parse(&open(&envelope, &trust, MAX_MANIFEST).unwrap()).unwrap();
     (ci, key, log, manifest)
 }
 
@@ -214,7 +215,7 @@ fn publish_keeps_the_last_action_of_an_output_and_refuses_a_missing_entry() {
     assert_eq!(r.records, 2);
     let mkey = Key::build("linux64-debug", target().revision).unwrap();
     let env = store.get(&mkey).unwrap().unwrap();
-    let m = BuildManifest::parse(verify(&env, &trust_of(&key)).unwrap()).unwrap();
+    let m = BuildManifest::parse(&open(&env, &trust_of(&key), MAX_MANIFEST).unwrap()).unwrap();
     let keys: Vec<Digest> = m.records.iter().map(|r| r.action_key).collect();
     assert_eq!(keys, vec![log[1], newer]);
 
@@ -251,7 +252,7 @@ fn bad_entries_are_rejected_and_the_rest_is_pulled() {
     let rec = &manifest.records[2];
     let akey = entry_key(rec);
     let original = store.get(&akey).unwrap().unwrap();
-    let payload = verify(&original, &trust).unwrap().to_vec();
+    let payload = open(&original, &trust, MAX_ENTRY).unwrap();
     let entry = ActionEntry::decode(&payload).unwrap();
     let stranger = KeyPair::generate();
 
@@ -272,33 +273,38 @@ fn bad_entries_are_rejected_and_the_rest_is_pulled() {
         ("tampered", tampered, "does not match the payload"),
         (
             "foreign key",
-            sign(&stranger, &payload),
+            seal(&stranger, &payload),
             "not a trusted publisher",
         ),
         ("unsigned", payload.clone(), "data is unsigned"),
         (
+            "signed but not compressed",
+            sign(&key, &payload),
+            "signed payload: invalid zstd frame",
+        ),
+        (
             "hostile path",
-            sign(&key, hostile.encode().as_bytes()),
+            seal(&key, hostile.encode().as_bytes()),
             "has a `..` component",
         ),
         (
             "absurd size",
-            sign(&key, noisy.encode().as_bytes()),
+            seal(&key, noisy.encode().as_bytes()),
             "captured compiler output over 64 MiB",
         ),
         (
             "sizes overflowing",
-            sign(&key, overflowing.encode().as_bytes()),
+            seal(&key, overflowing.encode().as_bytes()),
             "an output is larger than 64 GiB",
         ),
         (
             "mismatch",
-            sign(&key, other_source.encode().as_bytes()),
+            seal(&key, other_source.encode().as_bytes()),
             "source key differs",
         ),
         (
             "garbage",
-            sign(&key, b"cached-ninja action 1\nnonsense\n"),
+            seal(&key, b"cached-ninja action 1\nnonsense\n"),
             "not a valid action entry",
         ),
     ];
@@ -338,7 +344,7 @@ fn bad_blobs_are_rejected_and_nothing_bad_enters_the_cache() {
     let trust = trust_of(&key);
     let rec = &manifest.records[1];
     let env = store.get(&entry_key(rec)).unwrap().unwrap();
-    let entry = ActionEntry::decode(verify(&env, &trust).unwrap()).unwrap();
+    let entry = ActionEntry::decode(&open(&env, &trust, MAX_ENTRY).unwrap()).unwrap();
     let obj = &entry.outputs[0];
     let bkey = Key::blob(&obj.digest);
     let good = std::fs::read(remote.path().join(bkey.as_str())).unwrap();

@@ -1,17 +1,10 @@
 //! Blob frames: zstd compression on upload; capped decompression and BLAKE3 check on download.
 
-use std::io::Read;
-
 use super::StoreError;
 use crate::cache::Digest;
+use crate::zframe::{self, Inflate};
 
-/// zstd level for uploads: fast to write, and CI is the only writer.
-pub const LEVEL: i32 = 3;
-
-/// Compresses `bytes` into one zstd frame.
-pub fn compress(bytes: &[u8]) -> Vec<u8> {
-    zstd::bulk::compress(bytes, LEVEL).expect("zstd compression of an in-memory buffer")
-}
+pub use crate::zframe::compress;
 
 /// The most compressed bytes a frame of at most `max_size` decompressed bytes can take (the
 /// zstd bound, rounded up generously), so a download is capped before decompressing.
@@ -41,20 +34,14 @@ pub fn decode(
         url: at.url.to_string(),
         reason,
     };
-    let decoder = zstd::stream::read::Decoder::with_buffer(frame)
-        .map_err(|e| corrupt(format!("invalid zstd frame: {e}")))?;
-    let mut out = Vec::new();
-    decoder
-        .take(max_size.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| corrupt(format!("invalid zstd frame: {e}")))?;
-    if out.len() as u64 > max_size {
-        return Err(StoreError::TooLarge {
+    let out = zframe::decompress(frame, max_size).map_err(|e| match e {
+        Inflate::Invalid(_) => corrupt(e.to_string()),
+        Inflate::TooLarge(limit) => StoreError::TooLarge {
             op: at.op,
             url: at.url.to_string(),
-            limit: max_size,
-        });
-    }
+            limit,
+        },
+    })?;
     let got = Digest::of(&out);
     if got != *want {
         return Err(corrupt(format!("hash mismatch (got {got})")));
