@@ -13,7 +13,7 @@
 //! Uploads run on `jobs` threads (the store is blocking, see [`crate::store`]).
 
 use crate::build_manifest::{BuildManifest, EdgeRecord, IncludeHash, ParseError};
-use crate::cache::{ActionEntry, CacheError, Digest, LocalCache, Role};
+use crate::cache::{ActionEntry, CacheError, Digest, LocalCache};
 use crate::published::seal;
 use crate::signing::KeyPair;
 use crate::store::{Key, Store, StoreError};
@@ -80,16 +80,15 @@ fn record_of(key: &Digest, e: &ActionEntry) -> Result<EdgeRecord, String> {
     let object = e
         .outputs
         .iter()
-        .find(|o| matches!(o.role, Role::Object | Role::StrippedObject))
+        .find(|o| o.role.is_object())
         .ok_or_else(|| format!("action {key}: no object output"))?;
     crate::build_manifest::check_output_path(&object.path)
         .map_err(|r| format!("action {key}: {r} (outside the object root)"))?;
     let debug_size = e
         .outputs
         .iter()
-        .filter(|o| matches!(o.role, Role::Dwo | Role::DebugBundle))
-        .map(|o| o.size)
-        .sum();
+        .filter(|o| o.role.is_debug())
+        .fold(0u64, |a, o| a.saturating_add(o.size));
     Ok(EdgeRecord {
         output: object.path.clone(),
         source_key: e.source_key,

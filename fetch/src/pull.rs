@@ -20,7 +20,7 @@
 //! blocking, see [`crate::store`]).
 
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
-use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
+use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache, Role};
 use crate::publish::blobs_of;
 use crate::published::{open, OpenError, MAX_ENTRY};
 use crate::signing::Trust;
@@ -339,15 +339,14 @@ fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
     if e.outputs.iter().any(|o| o.size > max) {
         return Err(Check::Mismatch("an output is larger than 64 GiB"));
     }
-    let size = |pick: fn(&crate::cache::Role) -> bool| -> u64 {
+    let size = |pick: fn(Role) -> bool| -> u64 {
         e.outputs
             .iter()
-            .filter(|o| pick(&o.role))
+            .filter(|o| pick(o.role))
             .fold(0u64, |a, o| a.saturating_add(o.size))
     };
-    use crate::cache::Role;
-    let stripped = size(|r| matches!(r, Role::Object | Role::StrippedObject));
-    let debug = size(|r| matches!(r, Role::Dwo | Role::DebugBundle));
+    let stripped = size(Role::is_object);
+    let debug = size(Role::is_debug);
     if stripped != rec.stripped_size || debug != rec.debug_size {
         return Err(Check::Mismatch("output sizes differ"));
     }

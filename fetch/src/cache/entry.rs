@@ -42,6 +42,16 @@ pub enum Role {
 }
 
 impl Role {
+    /// Whether this is what the linker needs: the object, stripped or not.
+    pub fn is_object(self) -> bool {
+        matches!(self, Role::Object | Role::StrippedObject)
+    }
+
+    /// Whether this is debug information split out of an object (`.dwo`, debug bundle).
+    pub fn is_debug(self) -> bool {
+        matches!(self, Role::Dwo | Role::DebugBundle)
+    }
+
     /// The role with this stored number.
     pub fn from_number(n: u8) -> Option<Role> {
         Some(match n {
