@@ -555,3 +555,48 @@ fn mercurial_tree_publishes_and_finds_its_ancestor() {
     run_ok(cn(&dcache).args(["build", "-C"]).arg(&dobj));
     assert_eq!(hits_misses(&dobj), (5, 0));
 }
+
+/// CI builds incrementally (one file changed since the last published revision): the manifest
+/// of the new revision still names every edge, with the new object for the changed one, and a
+/// developer at that revision hits on all of them.
+#[test]
+fn incremental_ci_build_publishes_every_edge() {
+    let ex = Example::publish();
+    let ci_src = ex.space.path().join("ci/shapes");
+    let changed = ci_src.join("report/format.cpp");
+    let text = std::fs::read_to_string(&changed).unwrap();
+    std::fs::write(
+        &changed,
+        format!("{text}\nint cn_edited() {{ return 42; }}\n"),
+    )
+    .unwrap();
+    git(&ci_src, &["commit", "-qam", "next"]);
+    let rev2 = git(&ci_src, &["rev-parse", "HEAD"]);
+    let (obj, cache) = (
+        ex.space.path().join("ci/obj"),
+        ex.space.path().join("ci/cache"),
+    );
+    let url = format!("file://{}", ex.store.display());
+    let out = run_ok(
+        cn(&cache)
+            .args(["build", "--no-fetch", "--publish", "--store", &url, "--key"])
+            .arg(&ex.key)
+            .arg("-C")
+            .arg(&obj),
+    );
+    assert_eq!(hits_misses(&obj), (0, 1), "incremental: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("5 edges") && err.contains(&format!("builds/default/{rev2}")),
+        "{err}"
+    );
+    assert!(
+        err.contains("5 blobs") && err.contains("1 uploaded, 4 already there"),
+        "{err}"
+    );
+
+    let (dobj, dcache) = ex.developer("dev", TRUSTING);
+    let out = run_ok(cn(&dcache).args(["build", "-C"]).arg(&dobj));
+    assert!(stderr(&out).contains(&rev2[..12]), "{}", stderr(&out));
+    assert_eq!(hits_misses(&dobj), (5, 0), "{}", stderr(&out));
+}

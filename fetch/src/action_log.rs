@@ -1,11 +1,13 @@
 //! The action log of an object root: which action entry each compile of a build used, in the
 //! order the compiles finished (`<objdir>/.cached-ninja/actions`, one action key per line).
 //!
-//! The launcher appends a line for every hit and every stored miss; `cached-ninja build` empties
-//! it when a build starts; `cached-ninja publish` reads it to know what the build produced and
-//! in which order (the build manifest's order, DESIGN §4). A line is 65 bytes written with one
-//! `O_APPEND` write, so concurrent launchers never interleave. Plain `ninja` runs keep
-//! appending; the publisher keeps, for each output path, the last action that wrote it.
+//! The launcher appends a line for every hit and every stored miss; `cached-ninja publish` reads
+//! it to know what the builds of this object root produced and in which order (the build
+//! manifest's order, DESIGN §4), keeping for each output the last action, and only if its object
+//! is still the file on disk. The log spans builds, because an incremental build runs only the
+//! edges that changed while a manifest must name them all. A line is 65 bytes written with one
+//! `O_APPEND` write, so concurrent launchers never interleave. [`rewrite`] compacts it (publish
+//! does, to what it published), [`trim`] bounds it (each build starts with it).
 
 use crate::cache::Digest;
 use std::io;
@@ -24,9 +26,25 @@ pub fn append(obj_root: &Path, key: &Digest) -> io::Result<()> {
     crate::log_file::append(&path(obj_root), &format!("{}\n", key.to_hex()))
 }
 
-/// Empties the log (a new build starts).
+/// Empties the log.
 pub fn clear(obj_root: &Path) -> io::Result<()> {
     crate::log_file::clear(&path(obj_root))
+}
+
+/// Replaces the log with `keys`, atomically.
+pub fn rewrite(obj_root: &Path, keys: &[Digest]) -> io::Result<()> {
+    let text: String = keys.iter().map(|k| format!("{}\n", k.to_hex())).collect();
+    crate::cache::write_atomic(&path(obj_root), text.as_bytes())
+}
+
+/// Keeps the log under `max_bytes`: when larger, each key is kept once (at its last position).
+pub fn trim(obj_root: &Path, max_bytes: u64) -> io::Result<()> {
+    match std::fs::metadata(path(obj_root)) {
+        Ok(md) if md.len() > max_bytes => rewrite(obj_root, &read(obj_root)?),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The keys in the order they were appended, each once (at its last position); lines that are
@@ -70,6 +88,16 @@ mod tests {
             .unwrap();
         f.write_all(b"0123").unwrap();
         assert_eq!(read(dir.path()).unwrap(), vec![b, a]);
+        trim(dir.path(), 1 << 20).unwrap();
+        assert_eq!(
+            std::fs::metadata(path(dir.path())).unwrap().len(),
+            3 * 65 + 4
+        );
+        trim(dir.path(), 100).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(path(dir.path())).unwrap(),
+            format!("{b}\n{a}\n")
+        );
         clear(dir.path()).unwrap();
         assert!(read(dir.path()).unwrap().is_empty());
     }

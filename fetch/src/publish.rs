@@ -2,8 +2,10 @@
 //! used, then, last, the signed build manifest of its revision and configuration.
 //!
 //! The input is the object root's action log ([`crate::action_log`]): the action keys of the
-//! build's compiles in the order they finished, which becomes the manifest's build order. For
-//! each output path only the last action is kept. Entries and blobs are read from the local
+//! compiles in the order they finished, which becomes the manifest's build order. For each
+//! output path only the last action is kept, and only if its object is the file the object root
+//! holds now, byte for byte: the log spans incremental builds, so an unchanged edge's action
+//! from an earlier build is still there, and an edited file's older actions are stale. Entries and blobs are read from the local
 //! cache (verified), blobs go up as zstd frames unless a `HEAD` finds them already there,
 //! entries go to `ac/<action key>` compressed and signed ([`crate::published`]), and the manifest is written only after
 //! everything it names is in the store, so a client never sees a manifest with holes.
@@ -18,6 +20,7 @@ use crate::published::seal;
 use crate::signing::KeyPair;
 use crate::store::{Key, Store, StoreError};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -30,6 +33,9 @@ pub struct PublishTarget<'a> {
     pub revision: &'a str,
     /// Upload threads.
     pub jobs: usize,
+    /// The object root the build wrote: only actions whose object is there, byte for byte,
+    /// are published (an older action of the log, or a file rebuilt since, is stale).
+    pub obj_root: &'a Path,
 }
 
 /// What a publish did.
@@ -43,8 +49,13 @@ pub struct PublishReport {
     pub blob_bytes: u64,
     /// Edges left out, with the reason.
     pub skipped: Vec<String>,
+    /// Actions of the log that are stale: their object is no longer the one in the object
+    /// root, or their entry is no longer in the local cache.
+    pub stale: usize,
     /// URL of the build manifest written.
     pub manifest_url: String,
+    /// The action keys of the records, in build order.
+    pub actions: Vec<Digest>,
 }
 
 /// Why a publish failed (nothing after the failure was uploaded, and no manifest).
@@ -57,16 +68,6 @@ pub enum PublishError {
     /// An action entry or blob of the build is missing or bad in the local cache.
     #[error("{0}; rebuild, then publish")]
     Local(#[from] CacheError),
-    /// An action key of the log has no entry in the local cache.
-    #[error(
-        "action entry {key} of the build is not in the local cache {cache}; rebuild, then publish"
-    )]
-    MissingEntry {
-        /// The action key.
-        key: String,
-        /// The cache root.
-        cache: String,
-    },
     /// An upload failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -107,6 +108,39 @@ fn record_of(key: &Digest, e: &ActionEntry) -> Result<EdgeRecord, String> {
     })
 }
 
+/// The entries whose object is, byte for byte, the file at its path in the object root
+/// (hashed on `target.jobs` threads), in their order.
+fn current_only(
+    chosen: Vec<(Digest, ActionEntry, EdgeRecord)>,
+    target: PublishTarget<'_>,
+) -> Vec<(Digest, ActionEntry, EdgeRecord)> {
+    let keep: Vec<AtomicBool> = chosen.iter().map(|_| AtomicBool::new(false)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..target.jobs.clamp(1, 64) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((_, e, rec)) = chosen.get(i) else {
+                    return;
+                };
+                let object = e.outputs.iter().find(|o| o.path == rec.output);
+                let on_disk = std::fs::read(target.obj_root.join(&rec.output));
+                if let (Some(o), Ok(bytes)) = (object, on_disk) {
+                    if bytes.len() as u64 == o.size && Digest::of(&bytes) == o.digest {
+                        keep[i].store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    chosen
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| k.load(Ordering::Relaxed))
+        .map(|(c, _)| c)
+        .collect()
+}
+
 /// The blobs an entry names, as (digest, size).
 pub fn blobs_of(e: &ActionEntry) -> Vec<(Digest, u64)> {
     let mut v: Vec<(Digest, u64)> = e.outputs.iter().map(|o| (o.digest, o.size)).collect();
@@ -129,12 +163,11 @@ pub fn publish(
     let mut chosen: Vec<(Digest, ActionEntry, EdgeRecord)> = Vec::with_capacity(log.len());
     let mut by_output: HashMap<String, usize> = HashMap::new();
     for k in log {
-        let entry = cache
-            .get_action(k)?
-            .ok_or_else(|| PublishError::MissingEntry {
-                key: k.to_hex(),
-                cache: cache.root().display().to_string(),
-            })?;
+        let Some(entry) = cache.get_action(k)? else {
+            // Evicted since: if it was still current, its edge compiles on the developer's side.
+            report.stale += 1;
+            continue;
+        };
         match record_of(k, &entry) {
             Ok(rec) => {
                 if let Some(&i) = by_output.get(&rec.output) {
@@ -147,6 +180,10 @@ pub fn publish(
         }
     }
     chosen.retain(|(k, _, _)| *k != Digest::default());
+    // Only what the object root holds now: an incremental build leaves older actions in the log.
+    let before = chosen.len();
+    chosen = current_only(chosen, target);
+    report.stale += before - chosen.len();
     if chosen.is_empty() {
         return Err(PublishError::Empty);
     }
@@ -191,6 +228,7 @@ pub fn publish(
             report.blob_bytes += size;
         }
     }
+    report.actions = chosen.iter().map(|(k, _, _)| *k).collect();
     let manifest = BuildManifest {
         records: chosen.into_iter().map(|(_, _, r)| r).collect(),
     };

@@ -18,9 +18,10 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-/// A "CI" cache holding `n` compiled edges (object + .dwo + a warning on stderr each).
+/// A "CI" machine in `dir`: a cache (`dir/cache`) holding `n` compiled edges (object + .dwo +
+/// a warning on stderr each) and the object root (`dir/obj`) holding their objects.
 fn ci_cache(dir: &Path, n: usize) -> (LocalCache, Vec<Digest>) {
-    let cache = LocalCache::new(dir);
+    let cache = LocalCache::new(dir.join("cache"));
     let mut log = Vec::new();
     for i in 0..n {
         let obj = format!("object {i} {}", "x".repeat(i * 100)).into_bytes();
@@ -53,18 +54,28 @@ fn ci_cache(dir: &Path, n: usize) -> (LocalCache, Vec<Digest>) {
         };
         let key = Digest::of(format!("action {i}").as_bytes());
         cache.put_action(&key, &entry).unwrap();
+        write(&dir.join("obj").join(&entry.outputs[0].path), &obj);
         log.push(key);
     }
     (cache, log)
 }
 
-fn target<'a>() -> PublishTarget<'a> {
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// What CI publishes under, from the object root of the CI machine in `ci`.
+fn target(ci: &Path) -> PublishTarget<'_> {
     PublishTarget {
         config: "linux64-debug",
-        revision: "0123456789abcdef0123456789abcdef01234567",
+        revision: REV,
         jobs: 4,
+        obj_root: ci,
     }
 }
+
+const REV: &str = "0123456789abcdef0123456789abcdef01234567";
 
 fn file_store(dir: &Path) -> Store {
     Store::open(&StoreConfig::new(format!("file://{}", dir.display()))).unwrap()
@@ -75,10 +86,11 @@ fn published(store: &Store, n: usize) -> (tempfile::TempDir, KeyPair, Vec<Digest
     let ci = tempfile::tempdir().unwrap();
     let (cache, log) = ci_cache(ci.path(), n);
     let key = KeyPair::generate();
-    let report = publish(&cache, store, &key, &log, target(), &|_, _| {}).unwrap();
+    let obj = ci.path().join("obj");
+    let report = publish(&cache, store, &key, &log, target(&obj), &|_, _| {}).unwrap();
     assert_eq!(report.records, n);
     assert_eq!(report.blobs, 3 * n);
-    let mkey = Key::build("linux64-debug", target().revision).unwrap();
+    let mkey = Key::build("linux64-debug", REV).unwrap();
     let envelope = store.get(&mkey).unwrap().expect("manifest published");
     let trust = trust_of(&key);
     let manifest = BuildManifest::parse(&open(&envelope, &trust, MAX_MANIFEST).unwrap()).unwrap();
@@ -145,7 +157,7 @@ fn published_build_pulls_whole_into_a_fresh_cache() {
     let store = file_store(remote.path());
     let (ci, key, log, manifest) = published(&store, 6);
     // The manifest is in build order, with the entries' data.
-    let ci_cache = LocalCache::new(ci.path());
+    let ci_cache = LocalCache::new(ci.path().join("cache"));
     for (rec, k) in manifest.records.iter().zip(&log) {
         let e = ci_cache.get_action(k).unwrap().unwrap();
         assert_eq!(rec.action_key, *k);
@@ -180,8 +192,9 @@ fn published_build_pulls_whole_into_a_fresh_cache() {
     assert_eq!((r.fetched, r.present, r.bytes), (0, 6, 0));
     // Publishing again uploads no blob twice.
     let before = store.counters().snapshot();
-    let ci2 = LocalCache::new(ci.path());
-    publish(&ci2, &store, &key, &log, target(), &|_, _| {}).unwrap();
+    let ci2 = LocalCache::new(ci.path().join("cache"));
+    let obj = ci.path().join("obj");
+    publish(&ci2, &store, &key, &log, target(&obj), &|_, _| {}).unwrap();
     let after = store.counters().snapshot();
     assert_eq!(after.already_present - before.already_present, 18);
     assert_eq!(
@@ -192,44 +205,57 @@ fn published_build_pulls_whole_into_a_fresh_cache() {
 }
 
 #[test]
-fn publish_keeps_the_last_action_of_an_output_and_refuses_a_missing_entry() {
+fn publish_keeps_the_current_action_of_each_output() {
     let remote = tempfile::tempdir().unwrap();
     let store = file_store(remote.path());
     let ci = tempfile::tempdir().unwrap();
-    let (cache, log) = ci_cache(ci.path(), 2);
-    // A later action that wrote src/f0.o again (the file was edited and rebuilt).
-    let mut e = cache.get_action(&log[0]).unwrap().unwrap();
-    e.source_key = Digest::of(b"edited");
-    let newer = Digest::of(b"action edited");
-    cache.put_action(&newer, &e).unwrap();
+    let (cache, log) = ci_cache(ci.path(), 3);
+    let obj = ci.path().join("obj");
+    // An incremental build: src/f0.o was edited and rebuilt (a newer action, a new object on
+    // disk); src/f1.o was rebuilt identically by another action; src/f2.o did not run again.
+    let mut e0 = cache.get_action(&log[0]).unwrap().unwrap();
+    let new_obj = b"object 0, edited".to_vec();
+    e0.source_key = Digest::of(b"edited");
+    e0.outputs[0].digest = cache.put_blob(&new_obj).unwrap();
+    e0.outputs[0].size = new_obj.len() as u64;
+    let edited = Digest::of(b"action edited");
+    cache.put_action(&edited, &e0).unwrap();
+    write(&obj.join("src/f0.o"), &new_obj);
+    let mut e1 = cache.get_action(&log[1]).unwrap().unwrap();
+    e1.cpu_us += 1;
+    let again = Digest::of(b"action again");
+    cache.put_action(&again, &e1).unwrap();
+    // An action since evicted from the local cache.
+    let evicted = Digest::of(b"evicted");
     let key = KeyPair::generate();
-    let r = publish(
-        &cache,
-        &store,
-        &key,
-        &[log[0], log[1], newer],
-        target(),
-        &|_, _| {},
-    )
-    .unwrap();
-    assert_eq!(r.records, 2);
-    let mkey = Key::build("linux64-debug", target().revision).unwrap();
-    let env = store.get(&mkey).unwrap().unwrap();
+    let order = [log[0], log[1], log[2], evicted, edited, again];
+    let r = publish(&cache, &store, &key, &order, target(&obj), &|_, _| {}).unwrap();
+    assert_eq!(
+        (r.records, r.stale),
+        (3, 1),
+        "superseded actions are not stale: {r:?}"
+    );
+    assert_eq!(r.actions, vec![log[2], edited, again]);
+    let env = store
+        .get(&Key::build("linux64-debug", REV).unwrap())
+        .unwrap()
+        .unwrap();
     let m = BuildManifest::parse(&open(&env, &trust_of(&key), MAX_MANIFEST).unwrap()).unwrap();
     let keys: Vec<Digest> = m.records.iter().map(|r| r.action_key).collect();
-    assert_eq!(keys, vec![log[1], newer]);
+    assert_eq!(keys, r.actions);
 
-    // An entry gone from the local cache: an error, and no manifest for that revision.
-    let missing = Digest::of(b"not there");
+    // The object of the last action was changed since (a build that failed half way, a hand
+    // edit): not published; nothing current at all is an error, and no manifest.
+    write(&obj.join("src/f2.o"), b"something else");
+    let rev2 = "feedfeedfeedfeedfeedfeedfeedfeedfeedfeed";
     let t = PublishTarget {
-        revision: "feedfeedfeedfeedfeedfeedfeedfeedfeedfeed",
-        ..target()
+        revision: rev2,
+        ..target(&obj)
     };
-    let err = publish(&cache, &store, &key, &[log[1], missing], t, &|_, _| {}).unwrap_err();
-    assert!(matches!(err, PublishError::MissingEntry { .. }), "{err}");
-    assert!(err.to_string().contains(&missing.to_hex()), "{err}");
+    let err = publish(&cache, &store, &key, &[log[2], evicted], t, &|_, _| {}).unwrap_err();
+    assert!(matches!(err, PublishError::Empty), "{err}");
     assert!(store
-        .get(&Key::build("linux64-debug", t.revision).unwrap())
+        .get(&Key::build("linux64-debug", rev2).unwrap())
         .unwrap()
         .is_none());
 }

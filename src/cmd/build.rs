@@ -64,6 +64,9 @@ pub struct BuildArgs {
     pub targets: Vec<OsString>,
 }
 
+/// Size above which a build starts by compacting the action log (`fetch::action_log`).
+const ACTION_LOG_MAX: u64 = 64 << 20;
+
 /// Entries pulled so far and in all, for the progress line.
 static FETCH_DONE: AtomicUsize = AtomicUsize::new(0);
 static FETCH_TOTAL: AtomicUsize = AtomicUsize::new(0);
@@ -99,8 +102,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let tokens = args.jobs.unwrap_or(cpus).max(1);
     let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4).max(1);
     stats::zero(&dir).with_context(|| format!("cannot reset the stats of {}", dir.display()))?;
-    fetch::action_log::clear(&dir)
-        .with_context(|| format!("cannot reset the action log of {}", dir.display()))?;
+    fetch::action_log::trim(&dir, ACTION_LOG_MAX)
+        .with_context(|| format!("cannot compact the action log of {}", dir.display()))?;
     let remote_args = RemoteArgs {
         dir: Some(dir.clone()),
         store: args.store.clone(),

@@ -55,7 +55,9 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
         config: &remote.config,
         revision: &revision,
         jobs: remote.jobs,
+        obj_root: &remote.objdir,
     };
+    let mut published = None;
     for store in &remote.stores {
         let bar = bar(log.len() as u64);
         let report = publish(&cache, store, &key, &log, target, &|done, total| {
@@ -69,8 +71,15 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
         bar.finish_and_clear();
+        published = Some(report.actions.clone());
         for why in &report.skipped {
             eprintln!("cached-ninja publish: note: skipped {why}");
+        }
+        if report.stale > 0 {
+            eprintln!(
+                "cached-ninja publish: note: {} older actions of the log are stale (rebuilt since, or evicted)",
+                report.stale
+            );
         }
         let c = store.counters().snapshot();
         eprintln!(
@@ -83,6 +92,11 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
             key.public(),
             report.manifest_url
         );
+    }
+    // What was published is what is current: the log keeps just that (it spans builds).
+    if let Some(actions) = published {
+        fetch::action_log::rewrite(&remote.objdir, &actions)
+            .with_context(|| format!("cannot compact the action log {}", log_path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
