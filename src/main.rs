@@ -46,7 +46,8 @@ enum Command {
     Build(cmd::build::BuildArgs),
     /// Find the nearest ancestor build in a store (`--plan`) and pull its objects into the cache.
     Fetch(cmd::fetch::FetchArgs),
-    /// Upload the last build's objects and its signed build manifest to the writable stores (CI).
+    /// Upload the object directory's current objects (every edge, across incremental builds),
+    /// signed, then the build manifest of the revision, to the writable stores (CI).
     Publish(cmd::publish::PublishArgs),
     /// Publisher keys: `key generate [--out FILE]` writes a secret key, prints the public key.
     #[command(subcommand)]

@@ -16,7 +16,8 @@ pub struct RemoteArgs {
     /// The object directory (default: the current directory).
     #[arg(short = 'C', value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Policy file (default: cached-ninja.toml in the object directory, then the source root).
+    /// Policy file (default: the one `generate --policy` recorded, else cached-ninja.toml in the
+    /// object directory, then the source root).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Use this store instead of the policy's `[[store]]` list.
@@ -43,6 +44,8 @@ pub struct Remote {
     pub policy: Policy,
     /// The stores, in order.
     pub stores: Vec<Store>,
+    /// Stores of the policy that could not be opened (missing credentials, …): why.
+    pub unusable: Vec<String>,
     /// Configuration name.
     pub config: String,
     /// Parallel requests.
@@ -58,7 +61,10 @@ impl Remote {
             None => std::env::current_dir().context("no current directory")?,
         };
         let src_root = src_root(&objdir);
-        let policy = Policy::find(args.policy.as_deref(), &objdir, src_root.as_deref())?;
+        // The policy `generate --policy` was given, if any: the launchers use its cache.
+        let recorded = crate::launcher::config_value(&objdir, "policy").map(PathBuf::from);
+        let explicit = args.policy.clone().or(recorded);
+        let policy = Policy::find(explicit.as_deref(), &objdir, src_root.as_deref())?;
         let from_policy = || -> Vec<&StorePolicy> {
             policy.stores.iter().filter(|s| s.write || !write).collect()
         };
@@ -78,10 +84,13 @@ impl Remote {
                 c
             })
             .collect();
-        let stores = configs
-            .iter()
-            .map(Store::open)
-            .collect::<Result<Vec<_>, _>>()?;
+        let (mut stores, mut unusable) = (Vec::new(), Vec::new());
+        for c in &configs {
+            match Store::open(c) {
+                Ok(s) => stores.push(s),
+                Err(e) => unusable.push(e.to_string()),
+            }
+        }
         let config = args
             .config
             .clone()
@@ -93,13 +102,18 @@ impl Remote {
             src_root,
             policy,
             stores,
+            unusable,
             config,
             jobs,
         })
     }
 
-    /// Fails unless a store is configured (`write`: one `publish` may write to).
+    /// Fails unless a store is configured (`write`: one `publish` may write to) and all of them
+    /// could be opened.
     pub fn require_stores(&self, write: bool) -> anyhow::Result<()> {
+        if let Some(why) = self.unusable.first() {
+            bail!("{why}");
+        }
         if self.stores.is_empty() {
             bail!(
                 "no {}store: add a `[[store]] url = \"…\"{}` to {} or pass --store URL",
@@ -132,6 +146,21 @@ impl Remote {
                 .clone()
                 .unwrap_or_else(LocalCache::default_root),
         )
+    }
+
+    /// The local cache's size cap: the policy's `[cache] size`, else the launcher's default.
+    pub fn cache_size(&self) -> u64 {
+        self.policy
+            .cache
+            .size
+            .as_deref()
+            .and_then(fetch::cache::parse_size)
+            .unwrap_or_else(LocalCache::max_size_from_env)
+    }
+
+    /// The policy file's name, for messages.
+    pub fn policy_name(&self) -> String {
+        policy_name(&self.policy, &self.objdir)
     }
 
     /// How long a launcher waits for a wanted entry before compiling (`[fetch] wait_ms`).

@@ -600,3 +600,37 @@ fn incremental_ci_build_publishes_every_edge() {
     assert!(stderr(&out).contains(&rev2[..12]), "{}", stderr(&out));
     assert_eq!(hits_misses(&dobj), (5, 0), "{}", stderr(&out));
 }
+
+/// `generate --policy FILE` (a policy outside the object directory, with its own cache): `build`
+/// and `fetch` then use that policy too, so the pull fills the cache the launchers read.
+#[test]
+fn build_uses_the_policy_generate_was_given() {
+    let ex = Example::publish();
+    let (obj, cache) = ex.developer("dev", "");
+    std::fs::remove_file(obj.join("cached-ninja.toml")).unwrap();
+    let policy_cache = ex.space.path().join("policy-cache");
+    let policy = ex.space.path().join("elsewhere/cn.toml");
+    std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
+    let text = TRUSTING
+        .replace("{STORE}", &format!("file://{}", ex.store.display()))
+        .replace("{TRUST}", &ex.public);
+    std::fs::write(
+        &policy,
+        format!("[cache]\ndir = \"{}\"\n{text}", policy_cache.display()),
+    )
+    .unwrap();
+    run_ok(
+        cn(&cache)
+            .args(["generate", "-C"])
+            .arg(&obj)
+            .arg("--policy")
+            .arg(&policy),
+    );
+    let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
+    assert_eq!(hits_misses(&obj), (5, 0), "{}", stderr(&out));
+    let local = fetch::cache::LocalCache::new(&policy_cache);
+    assert!(
+        local.summary().total_size() > 0,
+        "the policy's cache was filled"
+    );
+}

@@ -7,7 +7,10 @@
 //! is still the file on disk. The log spans builds, because an incremental build runs only the
 //! edges that changed while a manifest must name them all. A line is 65 bytes written with one
 //! `O_APPEND` write, so concurrent launchers never interleave. [`rewrite`] compacts it (publish
-//! does, to what it published), [`trim`] bounds it (each build starts with it).
+//! does, to what it published), [`trim`] bounds it (each build starts with it); both replace
+//! the file, so a launcher running at that moment may lose its line (its edge is then missing
+//! from the next manifest until it runs again). An edge removed from build.ninja whose object
+//! is still on disk stays published: harmless, it only costs a download.
 
 use crate::cache::Digest;
 use std::io;

@@ -65,8 +65,8 @@ pub enum PublishError {
     /// The action log names no compile that can be published.
     #[error("nothing to publish: the build's action log names no compile; build first (`cached-ninja build`)")]
     Empty,
-    /// An action entry or blob of the build is missing or bad in the local cache.
-    #[error("{0}; rebuild, then publish")]
+    /// A blob of the build is corrupt in the local cache (it was removed: publish again).
+    #[error("{0}; it was removed from the cache: publish again (that edge is then left out, or rebuilt)")]
     Local(#[from] CacheError),
     /// An upload failed.
     #[error(transparent)]
@@ -192,15 +192,36 @@ pub fn publish(
     let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<PublishError>> = Mutex::new(None);
-    let upload = |(k, entry, _): &(Digest, ActionEntry, EdgeRecord)| -> Result<(), PublishError> {
+    // `Ok(false)`: a blob is gone from the cache and not in the object root either: stale.
+    let upload = |(k, entry, _): &(Digest, ActionEntry, EdgeRecord)| -> Result<bool, PublishError> {
         for (d, size) in blobs_of(entry) {
-            let bytes = cache.get_blob(&d, size)?;
+            let bytes = match cache.get_blob(&d, size) {
+                Ok(b) => b,
+                // Evicted: an output file of the object root with the same bytes serves.
+                Err(CacheError::Missing { .. }) => {
+                    let on_disk = entry
+                        .outputs
+                        .iter()
+                        .filter(|o| o.digest == d)
+                        .find_map(|o| std::fs::read(target.obj_root.join(&o.path)).ok())
+                        .filter(|b| Digest::of(b) == d);
+                    match on_disk {
+                        Some(b) => b,
+                        None => return Ok(false),
+                    }
+                }
+                Err(e) => {
+                    cache.remove_path(e.path());
+                    return Err(e.into());
+                }
+            };
             store.put_blob(&bytes)?;
         }
         let akey = Key::action(&k.to_hex())?;
         store.put(&akey, &seal(key, entry.encode().as_bytes()))?;
-        Ok(())
+        Ok(true)
     };
+    let uploaded: Vec<AtomicBool> = chosen.iter().map(|_| AtomicBool::new(false)).collect();
     std::thread::scope(|s| {
         for _ in 0..target.jobs.clamp(1, 64) {
             s.spawn(|| loop {
@@ -209,10 +230,13 @@ pub fn publish(
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(item) = chosen.get(i) else { return };
-                if let Err(e) = upload(item) {
-                    failed.store(true, Ordering::Relaxed);
-                    first_error.lock().unwrap().get_or_insert(e);
-                    return;
+                match upload(item) {
+                    Ok(up) => uploaded[i].store(up, Ordering::Relaxed),
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        first_error.lock().unwrap().get_or_insert(e);
+                        return;
+                    }
                 }
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, chosen.len());
             });
@@ -220,6 +244,17 @@ pub fn publish(
     });
     if let Some(e) = first_error.into_inner().unwrap() {
         return Err(e);
+    }
+    let before = chosen.len();
+    let chosen: Vec<_> = chosen
+        .into_iter()
+        .zip(uploaded)
+        .filter(|(_, up)| up.load(Ordering::Relaxed))
+        .map(|(c, _)| c)
+        .collect();
+    report.stale += before - chosen.len();
+    if chosen.is_empty() {
+        return Err(PublishError::Empty);
     }
 
     for (_, e, _) in &chosen {

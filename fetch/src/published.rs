@@ -3,6 +3,10 @@
 //! compressed bytes, so nothing unsigned is ever decompressed, and decompression is capped.
 //! A manifest lists every include of every edge, so compression matters: libgit2's 5.6 MB
 //! manifest becomes 64 kB (BENCHMARKS.md, store throughput).
+//!
+//! A signed manifest does not name its configuration or revision: a store could serve an older
+//! signed manifest under a newer key. Every record is checked against its content-addressed
+//! keys by the launcher, so that costs misses, never a wrong object.
 
 use crate::signing::{self, KeyPair, SignatureError, Trust};
 use crate::zframe::{self, Inflate};

@@ -15,8 +15,8 @@
 //!
 //! A bad record (missing, unsigned, tampered, foreign-signed, hostile path, wrong hash, too
 //! large) is reported in [`PullReport::failed`] and skipped: that edge compiles locally. A
-//! store that cannot be reached or keeps timing out stops the pull ([`PullReport::stopped`])
-//! instead of paying the timeout once per record. Work runs on `jobs` threads (the store is
+//! store that cannot be reached, refuses our credentials or times out three times stops the
+//! pull ([`PullReport::stopped`]) instead of paying for it once per record. Work runs on `jobs` threads (the store is
 //! blocking, see [`crate::store`]).
 
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
@@ -25,7 +25,7 @@ use crate::publish::blobs_of;
 use crate::published::{open, OpenError, MAX_ENTRY};
 use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -76,6 +76,9 @@ pub enum PullError {
         /// What differs.
         what: &'static str,
     },
+    /// The pull was cancelled (the build ended or was interrupted) before this record was done.
+    #[error("cancelled")]
+    Cancelled,
     /// Writing the local cache failed.
     #[error("local cache {path}: {source}")]
     Local {
@@ -184,15 +187,26 @@ pub fn pull(
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
+    let timeouts = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
+    // Wanted records taken out of the wants directory and not yet started.
+    let wanted: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
     // The next record to work on: a wanted one, else the next in reverse build order.
     let take = || -> Option<usize> {
         if let Some(dir) = opts.wants {
-            for k in crate::want::take(dir) {
-                if let Some(&i) = index.get(&k) {
-                    if !claimed[i].swap(true, Ordering::Relaxed) {
-                        return Some(i);
+            let mut queue = wanted.lock().unwrap();
+            if queue.is_empty() {
+                for k in crate::want::take(dir) {
+                    match index.get(&k) {
+                        Some(&i) => queue.push_back(i),
+                        // Not in this build: nobody will bring it, the launcher compiles now.
+                        None => crate::want::failed(dir, &k),
                     }
+                }
+            }
+            while let Some(i) = queue.pop_front() {
+                if !claimed[i].swap(true, Ordering::Relaxed) {
+                    return Some(i);
                 }
             }
         }
@@ -215,18 +229,18 @@ pub fn pull(
                 }
                 let Some(i) = take() else { return };
                 let rec = &records[i];
-                let r = pull_one(store, cache, rec, trust, &bytes);
+                let r = pull_one(store, cache, rec, trust, &bytes, opts.cancel);
                 let mut rep = report.lock().unwrap();
                 match r {
                     Ok(true) => rep.fetched += 1,
                     Ok(false) => rep.present += 1,
+                    Err(PullError::Cancelled) => return,
                     Err(error) => {
-                        if let PullError::Store(
-                            e @ (StoreError::Connect { .. } | StoreError::Timeout { .. }),
-                        ) = &error
-                        {
-                            stop.store(true, Ordering::Relaxed);
-                            rep.stopped.get_or_insert_with(|| e.to_string());
+                        if let PullError::Store(e) = &error {
+                            if stops_the_pull(e, &timeouts) {
+                                stop.store(true, Ordering::Relaxed);
+                                rep.stopped.get_or_insert_with(|| e.to_string());
+                            }
                         }
                         if let Some(dir) = opts.wants {
                             crate::want::failed(dir, &rec.action_key);
@@ -251,20 +265,42 @@ pub fn pull(
     rep
 }
 
-/// Pulls one record; `Ok(false)` when its entry was already here.
+/// Timeouts after which a pull gives up on a store (a large object may time out alone).
+const TIMEOUTS_TO_STOP: usize = 3;
+
+/// Whether a store error means the store is gone for this pull: it cannot be reached, it
+/// refuses our credentials, or it timed out [`TIMEOUTS_TO_STOP`] times.
+fn stops_the_pull(e: &StoreError, timeouts: &AtomicUsize) -> bool {
+    match e {
+        StoreError::Connect { .. } | StoreError::Denied { .. } => true,
+        StoreError::Timeout { .. } => {
+            timeouts.fetch_add(1, Ordering::Relaxed) + 1 >= TIMEOUTS_TO_STOP
+        }
+        _ => false,
+    }
+}
+
+/// Pulls one record; `Ok(false)` when its entry and blobs were already here.
 fn pull_one(
     store: &Store,
     cache: &LocalCache,
     rec: &EdgeRecord,
     trust: &Trust,
     bytes: &AtomicU64,
+    cancel: &AtomicBool,
 ) -> Result<bool, PullError> {
     let local = |source: io::Error| PullError::Local {
         path: cache.root().display().to_string(),
         source,
     };
-    if let Ok(Some(_)) = cache.get_action(&rec.action_key) {
-        return Ok(false);
+    if let Ok(Some(e)) = cache.get_action(&rec.action_key) {
+        // Eviction is per file: the entry may have outlived a blob.
+        if blobs_of(&e)
+            .iter()
+            .all(|(d, _)| cache.path(Kind::Blob, d).exists())
+        {
+            return Ok(false);
+        }
     }
     let key = Key::action(&rec.action_key.to_hex())?;
     let url = store.url(&key);
@@ -290,6 +326,9 @@ fn pull_one(
         },
     })?;
     for (d, size) in blobs_of(&entry) {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(PullError::Cancelled);
+        }
         if cache.path(Kind::Blob, &d).exists() {
             continue;
         }

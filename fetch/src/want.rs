@@ -4,7 +4,12 @@
 //! recorded) drops an empty file `<objdir>/.cached-ninja/wants/<action key>`; the pull takes
 //! wanted keys before anything else, and the launcher waits up to the marker's budget for the
 //! entry to appear in the local cache, then compiles. No daemon, no socket: files in the object
-//! directory, so a crashed pull (stale pid) simply means nobody waits.
+//! directory, so a crashed pull (its pid gone or reused: the marker holds the start time too)
+//! simply means nobody waits.
+//!
+//! This is a stand-in for DESIGN §5's prefetch daemon: one flat budget (`[fetch] wait_ms`)
+//! instead of a per-edge one from expected download and compile times, and no policy boosts
+//! (expensive edges first); wanted keys, then reverse build order.
 
 use crate::cache::Digest;
 use std::io;
@@ -29,8 +34,15 @@ pub struct PullMarker {
 impl PullMarker {
     /// Announces a pull by this process; launchers wait up to `wait` for a wanted entry.
     pub fn create(obj_root: &Path, wait: Duration) -> io::Result<PullMarker> {
+        // Wants and failures left by a pull that crashed are not this pull's.
+        match std::fs::remove_dir_all(wants_dir(obj_root)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         std::fs::create_dir_all(wants_dir(obj_root))?;
-        let text = format!("{} {}\n", std::process::id(), wait.as_millis());
+        let pid = std::process::id();
+        let since = start_time(pid).unwrap_or(0);
+        let text = format!("{pid} {since} {}\n", wait.as_millis());
         crate::cache::write_atomic(&marker_path(obj_root), text.as_bytes())?;
         Ok(PullMarker {
             obj_root: obj_root.to_path_buf(),
@@ -45,16 +57,23 @@ impl Drop for PullMarker {
     }
 }
 
-/// The wait budget of a pull running for `obj_root` (its process alive), else `None`.
+/// The wait budget of a pull running for `obj_root`, else `None`: the marker's process must
+/// still be the one that wrote it (same pid and start time; a crashed pull's pid may be reused).
 pub fn running(obj_root: &Path) -> Option<Duration> {
     let text = std::fs::read_to_string(marker_path(obj_root)).ok()?;
     let mut f = text.split_whitespace();
-    let pid: libc::pid_t = f.next()?.parse().ok()?;
+    let pid: u32 = f.next()?.parse().ok()?;
+    let since: u64 = f.next()?.parse().ok()?;
     let ms: u64 = f.next()?.parse().ok()?;
-    // SAFETY: signal 0 only checks that the process exists.
-    let alive = unsafe { libc::kill(pid, 0) } == 0
-        || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    alive.then(|| Duration::from_millis(ms))
+    (start_time(pid)? == since).then(|| Duration::from_millis(ms))
+}
+
+/// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold blanks: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Asks the running pull for `key` first.
@@ -86,4 +105,36 @@ pub fn take(dir: &Path) -> Vec<Digest> {
         Some(d)
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_lives_with_its_process_and_its_start_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let obj = dir.path();
+        std::fs::create_dir_all(wants_dir(obj)).unwrap();
+        std::fs::write(wants_dir(obj).join("old.failed"), b"").unwrap();
+        let m = PullMarker::create(obj, Duration::from_millis(1234)).unwrap();
+        assert_eq!(running(obj), Some(Duration::from_millis(1234)));
+        assert!(
+            !wants_dir(obj).join("old.failed").exists(),
+            "a crashed pull's files go"
+        );
+        let key = Digest::of(b"k");
+        want(obj, &key).unwrap();
+        assert_eq!(take(&wants_dir(obj)), vec![key]);
+        assert!(take(&wants_dir(obj)).is_empty(), "taken once");
+        // Our pid, another start time: a reused pid of a crashed pull.
+        let text = std::fs::read_to_string(marker_path(obj)).unwrap();
+        let f: Vec<&str> = text.split_whitespace().collect();
+        let forged = format!("{} {} {}\n", f[0], f[1].parse::<u64>().unwrap() + 1, f[2]);
+        std::fs::write(marker_path(obj), forged).unwrap();
+        assert_eq!(running(obj), None);
+        drop(m);
+        assert!(!marker_path(obj).exists() && !wants_dir(obj).exists());
+        assert_eq!(running(obj), None);
+    }
 }

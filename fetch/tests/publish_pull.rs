@@ -190,6 +190,12 @@ fn published_build_pulls_whole_into_a_fresh_cache() {
     // Again: nothing to download.
     let r = pull_into(&store, &cache, &manifest, &trust_of(&key));
     assert_eq!((r.fetched, r.present, r.bytes), (0, 6, 0));
+    // An evicted blob of an entry that is still here is fetched again.
+    let e0 = cache.get_action(&log[0]).unwrap().unwrap();
+    std::fs::remove_file(cache.path(Kind::Blob, &e0.outputs[0].digest)).unwrap();
+    let r = pull_into(&store, &cache, &manifest, &trust_of(&key));
+    assert_eq!((r.fetched, r.present), (1, 5));
+    assert_cache_sound(&cache, &manifest);
     // Publishing again uploads no blob twice.
     let before = store.counters().snapshot();
     let ci2 = LocalCache::new(ci.path().join("cache"));
@@ -456,8 +462,8 @@ fn server_errors_and_hangs_leave_the_build_to_compile_locally() {
     assert!(why.contains("timed out"), "{why}");
     assert_eq!(
         r.failed.len(),
-        1,
-        "one record paid the timeout, the rest were not tried"
+        3,
+        "three records paid the timeout, the other two were not tried"
     );
     assert!(took < Duration::from_secs(5), "{took:?}");
     drop(listener);
@@ -473,4 +479,61 @@ fn server_errors_and_hangs_leave_the_build_to_compile_locally() {
         r.stopped
     );
     assert_eq!(r.failed.len(), 1);
+}
+
+#[test]
+fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
+    let remote = tempfile::tempdir().unwrap();
+    let store = file_store(remote.path());
+    let (_ci, key, _log, manifest) = published(&store, 8);
+    let dev = tempfile::tempdir().unwrap();
+    let cache = LocalCache::new(dev.path().join("cache"));
+    fetch::pull::record_include_sets(&cache, &manifest, 2).unwrap();
+    // Launchers of the first three edges (the last the reverse sweep would reach) wait, and one
+    // launcher wants a key this build does not have.
+    let wants = dev.path().join("wants");
+    std::fs::create_dir(&wants).unwrap();
+    let first: Vec<Digest> = manifest.records[..3].iter().map(|r| r.action_key).collect();
+    let stranger = Digest::of(b"not in this build");
+    for k in first.iter().chain([&stranger]) {
+        std::fs::write(wants.join(k.to_hex()), b"").unwrap();
+    }
+    let cancel = AtomicBool::new(false);
+    let opts = PullOptions {
+        jobs: 1,
+        cancel: &cancel,
+        wants: Some(&wants),
+    };
+    // Stop after three records: they must be the wanted ones.
+    let r = pull(&store, &cache, &manifest, &trust_of(&key), opts, &|p| {
+        if p.done == 3 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    assert_eq!(r.fetched, 3, "{:?}", r.failed);
+    for rec in &manifest.records {
+        let here = cache.get_action(&rec.action_key).unwrap().is_some();
+        assert_eq!(here, first.contains(&rec.action_key), "{}", rec.output);
+    }
+    assert!(wants.join(format!("{}.failed", stranger.to_hex())).exists());
+}
+
+#[test]
+fn publish_serves_evicted_objects_from_the_object_root() {
+    let remote = tempfile::tempdir().unwrap();
+    let store = file_store(remote.path());
+    let ci = tempfile::tempdir().unwrap();
+    let (cache, log) = ci_cache(ci.path(), 3);
+    let obj = ci.path().join("obj");
+    // Evicted since the build: the object of edge 0 (the file in the object root is the same),
+    // and the .dwo of edge 1 (not in the object root either: that edge is left out).
+    let e0 = cache.get_action(&log[0]).unwrap().unwrap();
+    std::fs::remove_file(cache.path(Kind::Blob, &e0.outputs[0].digest)).unwrap();
+    let e1 = cache.get_action(&log[1]).unwrap().unwrap();
+    std::fs::remove_file(cache.path(Kind::Blob, &e1.outputs[1].digest)).unwrap();
+    let key = KeyPair::generate();
+    let r = publish(&cache, &store, &key, &log, target(&obj), &|_, _| {}).unwrap();
+    assert_eq!((r.records, r.stale), (2, 1), "{r:?}");
+    assert_eq!(r.actions, vec![log[0], log[2]]);
+    assert!(store.head(&Key::blob(&e0.outputs[0].digest)).unwrap());
 }

@@ -73,9 +73,16 @@ static FETCH_TOTAL: AtomicUsize = AtomicUsize::new(0);
 
 /// Set by the SIGINT handler.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Stops the pull: set when Ninja is done, or by Ctrl-C.
+static CANCEL_PULL: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    CANCEL_PULL.store(true, Ordering::SeqCst);
+    // A second Ctrl-C ends this process at once. SAFETY: signal(2) is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
 }
 
 /// Status prefix we give Ninja (`NINJA_STATUS`), to tell status lines from output.
@@ -110,18 +117,19 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         config: args.config.clone(),
         ..RemoteArgs::default()
     };
-    let cancel_pull = AtomicBool::new(false);
     // The plan comes first (its line opens the build, DESIGN §1); the pull then runs beside Ninja.
     let to_pull = if args.no_fetch {
         None
     } else {
         find_pull(&remote_args)?
     };
-    let _marker = match &to_pull {
-        Some((remote, _, _)) => Some(
-            fetch::want::PullMarker::create(&dir, remote.wait())
-                .with_context(|| format!("cannot write the pull marker in {}", dir.display()))?,
-        ),
+    // Launchers wait for wanted entries while the marker exists: it lives as long as the pull.
+    let to_pull = match to_pull {
+        Some((remote, plan, trust)) => {
+            let marker = fetch::want::PullMarker::create(&dir, remote.wait())
+                .with_context(|| format!("cannot write the pull marker in {}", dir.display()))?;
+            Some((remote, plan, trust, marker))
+        }
         None => None,
     };
 
@@ -141,7 +149,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .stdout(Stdio::piped());
     jobserver::export(&server, &mut cmd);
 
-    // SAFETY: the handler only stores to an atomic. Children get the default disposition
+    // SAFETY: the handler only stores to atomics and resets itself. Children get the default disposition
     // back at exec, so Ninja and the compilers still stop on Ctrl-C.
     unsafe {
         libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
@@ -156,22 +164,24 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     })?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
     let (ran, total, status, pulled) = std::thread::scope(|s| {
-        let pulling = to_pull.map(|(remote, plan, trust)| {
-            let cancel = &cancel_pull;
+        let pulling = to_pull.map(|(remote, plan, trust, marker)| {
             s.spawn(move || {
-                super::fetch::pull_plan(&remote, &plan, &trust, cancel, &|p| {
+                let report = super::fetch::pull_plan(&remote, &plan, &trust, &CANCEL_PULL, &|p| {
                     FETCH_DONE.store(p.done, Ordering::Relaxed);
-                })
+                });
+                // Done or stopped: nobody waits for this pull any more.
+                drop(marker);
+                report
             })
         });
         let (ran, total) = follow(stdout, &dir);
         let status = child.wait();
-        cancel_pull.store(true, Ordering::Relaxed);
+        CANCEL_PULL.store(true, Ordering::Relaxed);
         (ran, total, status, pulling.and_then(|h| h.join().ok()))
     });
     let status = status.context("waiting for ninja")?;
     if let Some(report) = pulled {
-        super::fetch::report_pull(&report);
+        super::fetch::report_pull("cached-ninja build", &report);
     }
 
     let s = BuildStats::read(&dir).unwrap_or_default();
@@ -205,10 +215,13 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// CI's nearest ancestor build to pull beside Ninja, if the policy names stores. A bad policy
-/// file or store URL is an error; any other problem (no build found, a store down, a rejected
-/// signature) is one warning line, and the build then compiles locally.
+/// file is an error; any other problem (a store that cannot be opened, no build found, a store
+/// down, a rejected signature) is one warning line, and the build then compiles locally.
 fn find_pull(remote_args: &RemoteArgs) -> anyhow::Result<Option<(Remote, Plan, Trust)>> {
     let remote = Remote::open(remote_args, false)?;
+    for why in &remote.unusable {
+        eprintln!("cached-ninja build: warning: {why}; not using that store");
+    }
     if remote.stores.is_empty() {
         // A local-only build: nothing to say.
         return Ok(None);

@@ -46,7 +46,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         bar.set_message(fetch::plan::human_bytes(p.bytes));
     });
     bar.finish_and_clear();
-    report_pull(&report);
+    report_pull("cached-ninja fetch", &report);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -96,29 +96,49 @@ pub fn pull_plan(
         cancel,
         wants: wants.is_dir().then_some(wants.as_path()),
     };
-    pull(
-        store,
-        &remote.cache(),
-        &plan.manifest,
-        trust,
-        opts,
-        progress,
-    )
+    let cache = remote.cache();
+    let cap = remote.cache_size();
+    let need = plan.stripped_bytes.saturating_add(plan.debug_bytes);
+    if need > cap {
+        eprintln!(
+            "cached-ninja fetch: warning: the build's objects ({}) exceed the local cache's size cap ({}); the least recently used will be evicted: raise `[cache] size` in {}",
+            fetch::plan::human_bytes(need),
+            fetch::plan::human_bytes(cap),
+            remote.policy_name()
+        );
+    }
+    let report = pull(store, &cache, &plan.manifest, trust, opts, progress);
+    // The launchers check the cap now and then; a pull inserts many files at once.
+    if cache.summary().total_size() > cap {
+        cache.gc(cap);
+    }
+    report
 }
 
-/// One line per failed record, then a summary line.
-pub fn report_pull(r: &PullReport) {
-    for f in &r.failed {
+/// Failed records printed one by one; the rest are counted.
+const FAILURES_SHOWN: usize = 5;
+
+/// The first failed records, one line each, a count of the others, then a summary line.
+pub fn report_pull(who: &str, r: &PullReport) {
+    for f in r.failed.iter().take(FAILURES_SHOWN) {
         eprintln!(
-            "cached-ninja fetch: warning: {}: {}; it compiles locally",
+            "{who}: warning: {}: {}; it compiles locally",
             f.output, f.error
         );
     }
+    if r.failed.len() > FAILURES_SHOWN {
+        eprintln!(
+            "{who}: warning: and {} more records failed; they compile locally",
+            r.failed.len() - FAILURES_SHOWN
+        );
+    }
     if let Some(why) = &r.stopped {
-        eprintln!("cached-ninja fetch: warning: stopped early, the store failed: {why}; the rest compiles locally");
+        eprintln!(
+            "{who}: warning: stopped early, the store failed: {why}; the rest compiles locally"
+        );
     }
     eprintln!(
-        "cached-ninja fetch: {} entries fetched ({}), {} already here, {} failed",
+        "{who}: {} entries fetched ({}), {} already here, {} failed",
         r.fetched,
         fetch::plan::human_bytes(r.bytes),
         r.present,

@@ -144,7 +144,14 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
         written.push(path);
     }
     if let Some(src) = &src_root {
-        write_config(&dir, src)?;
+        write_config(&dir, "src-root", &src.display().to_string())?;
+    }
+    // `build`, `fetch` and `publish` must read the policy the launchers were made with.
+    if let Some(p) = &args.policy {
+        let p = p
+            .canonicalize()
+            .with_context(|| format!("policy file {}", p.display()))?;
+        write_config(&dir, "policy", &p.display().to_string())?;
     }
     Ok(Generated { written, report })
 }
@@ -252,18 +259,15 @@ fn config_src_root(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Sets `src-root` in `.cached-ninja/config`, keeping other lines.
-fn write_config(dir: &Path, src: &Path) -> anyhow::Result<()> {
+fn write_config(dir: &Path, key: &str, value: &str) -> anyhow::Result<()> {
     let path = dir.join(".cached-ninja/config");
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     let mut text: String = old
         .lines()
-        .filter(|l| {
-            l.split_once('=')
-                .map_or(true, |(k, _)| k.trim() != "src-root")
-        })
+        .filter(|l| l.split_once('=').map_or(true, |(k, _)| k.trim() != key))
         .map(|l| format!("{l}\n"))
         .collect();
-    text.push_str(&format!("src-root = {}\n", src.display()));
+    text.push_str(&format!("{key} = {value}\n"));
     if text != old {
         write_atomic(&path, text.as_bytes())?;
     }

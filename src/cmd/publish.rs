@@ -1,6 +1,7 @@
 //! `cached-ninja publish [-C DIR] [--rev REV] [--config NAME] [--key FILE] [--store URL]`:
-//! uploads what the last build of an object directory used (its action log), signed, then
-//! the build manifest of that revision and configuration (DESIGN §4). `build --publish` runs
+//! uploads the current objects of an object directory (every edge whose object on disk is the
+//! one its last action made, across incremental builds: `fetch::action_log`), signed, then the
+//! build manifest of that revision and configuration (DESIGN §4). `build --publish` runs
 //! the same after a successful build. This is what CI runs; developers only read.
 
 use crate::remote::{Remote, RemoteArgs};

@@ -132,9 +132,14 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// `src-root = DIR` from `<obj>/.cached-ninja/config` (as written: maybe relative to `obj`).
 pub(crate) fn config_src_root(obj: &Path) -> Option<String> {
+    config_value(obj, "src-root")
+}
+
+/// The value of `key = VALUE` in `<obj>/.cached-ninja/config` (written by `generate`).
+pub(crate) fn config_value(obj: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(obj.join(".cached-ninja/config")).ok()?;
     text.lines().find_map(|l| {
         let (k, v) = l.split_once('=')?;
-        (k.trim() == "src-root").then(|| v.trim().trim_matches('"').to_string())
+        (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
     })
 }

@@ -86,8 +86,8 @@ mod runner;
 mod tests;
 mod wait;
 
-pub(crate) use config::config_src_root;
 pub use config::run_cli;
+pub(crate) use config::{config_src_root, config_value};
 
 use backend::key;
 use fetch::cache as fcache;
