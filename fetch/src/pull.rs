@@ -305,7 +305,7 @@ fn pull_one(
     let key = Key::action(&rec.action_key.to_hex())?;
     let url = store.url(&key);
     let envelope = store
-        .get(&key)?
+        .get_limited(&key, MAX_ENTRY_ON_THE_WIRE)?
         .ok_or(PullError::Missing { url: url.clone() })?;
     let payload = open(&envelope, trust, MAX_ENTRY).map_err(|source| PullError::Rejected {
         url: url.clone(),
@@ -349,6 +349,10 @@ fn pull_one(
     cache.put_action(&rec.action_key, &entry).map_err(local)?;
     Ok(true)
 }
+
+/// Largest signed, compressed action entry a pull downloads (they are a few kB; a TU with
+/// thousands of includes stays well under this). It also bounds the request's timeout.
+const MAX_ENTRY_ON_THE_WIRE: u64 = 1 << 20;
 
 /// Largest captured stdout or stderr of a compile that a pull accepts.
 const MAX_CAPTURED_OUTPUT: u64 = 64 << 20;

@@ -22,17 +22,70 @@ pub enum Inflate {
     TooLarge(u64),
 }
 
-/// Decompresses `frame`, refusing more than `max` bytes.
+/// Largest window (log2, 16 MiB) a frame may ask of the decoder. Our uploads use [`LEVEL`]
+/// (a window of at most 2^21 bytes); without this a hostile frame could make the decoder
+/// allocate zstd's own maximum (128 MiB or more) per thread before anything is checked.
+pub const WINDOW_LOG_MAX: u32 = 24;
+
+/// Decompresses `frame`, refusing more than `max` bytes and windows over 2^[`WINDOW_LOG_MAX`].
 pub fn decompress(frame: &[u8], max: u64) -> Result<Vec<u8>, Inflate> {
-    let decoder = zstd::stream::read::Decoder::with_buffer(frame)
-        .map_err(|e| Inflate::Invalid(e.to_string()))?;
+    let invalid = |e: std::io::Error| {
+        let msg = e.to_string();
+        if msg.contains("too much memory") {
+            Inflate::Invalid(format!(
+                "{msg} (the frame's window is over the limit of 2^{WINDOW_LOG_MAX} bytes)"
+            ))
+        } else {
+            Inflate::Invalid(msg)
+        }
+    };
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(frame).map_err(invalid)?;
+    decoder.window_log_max(WINDOW_LOG_MAX).map_err(invalid)?;
     let mut out = Vec::new();
     decoder
         .take(max.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|e| Inflate::Invalid(e.to_string()))?;
+        .map_err(invalid)?;
     if out.len() as u64 > max {
         return Err(Inflate::TooLarge(max));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One frame of `data` with a window of 2^`window_log` (long-distance matching on).
+    fn frame_with_window(data: &[u8], window_log: u32) -> Vec<u8> {
+        use zstd::zstd_safe::CParameter;
+        let mut c = zstd::bulk::Compressor::new(1).unwrap();
+        c.set_parameter(CParameter::EnableLongDistanceMatching(true))
+            .unwrap();
+        c.set_parameter(CParameter::WindowLog(window_log)).unwrap();
+        c.compress(data).unwrap()
+    }
+
+    #[test]
+    fn frames_asking_for_a_large_window_are_refused() {
+        // 17 MiB: the frame's window (its content size, or 2^25) is over 16 MiB.
+        let data: Vec<u8> = (0..17u32 << 20).map(|i| (i % 251) as u8).collect();
+        let big = frame_with_window(&data, 27);
+        let e = decompress(&big, 64 << 20).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("invalid zstd frame: "), "{msg}");
+        assert!(
+            msg.contains("window is over the limit of 2^24 bytes"),
+            "{msg}"
+        );
+        // zstd itself (no window limit given) decodes it: the frame is fine, only too wide.
+        assert_eq!(zstd::decode_all(&big[..]).unwrap(), data);
+
+        // The same data under a 16 MiB window, and our own frames, still decode.
+        let ok = frame_with_window(&data, 24);
+        assert_eq!(decompress(&ok, 64 << 20).unwrap(), data);
+        assert_eq!(decompress(&compress(&data), 64 << 20).unwrap(), data);
+        let small = frame_with_window(b"a small entry", 27);
+        assert_eq!(decompress(&small, 100).unwrap(), b"a small entry");
+    }
 }

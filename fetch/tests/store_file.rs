@@ -136,7 +136,21 @@ fn a_zstd_bomb_is_a_size_error() {
         small.get(&k),
         Err(StoreError::TooLarge { limit: 10, .. })
     ));
+    // A caller's smaller cap wins, a larger one is still `max_entry_size`.
+    assert!(matches!(
+        small.get_limited(&k, 5),
+        Err(StoreError::TooLarge { limit: 5, .. })
+    ));
+    assert!(matches!(
+        small.get_limited(&k, 1000),
+        Err(StoreError::TooLarge { limit: 10, .. })
+    ));
     assert_eq!(s.counters().snapshot().errors.too_large, 1);
+}
+
+#[test]
+fn frames_with_a_wide_window_are_refused() {
+    contract::wide_window_frames_are_refused(&dir());
 }
 
 #[test]

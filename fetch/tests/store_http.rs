@@ -76,9 +76,53 @@ fn bombs_and_oversized_objects_are_too_large() {
 }
 
 #[test]
+fn frames_with_a_wide_window_are_refused() {
+    contract::wide_window_frames_are_refused(&Nginx::start());
+}
+
+/// nginx sending `/slow` at 200 KiB/s: a 400 KiB object takes 2 s, over the base timeout of
+/// 1 s; its GET is given time for its cap at `min_rate` and finishes. Without that time (rate
+/// 0: the base timeout bounds the whole request) it times out.
+#[test]
+fn large_objects_on_a_slow_link_are_given_time() {
+    let n = Nginx::start();
+    let mut cfg = config(n.url("slow/c"));
+    cfg.timeout = Duration::from_secs(1);
+    cfg.min_rate = 100 << 10;
+    cfg.retries = 0;
+    let data: Vec<u8> = (0..400u32 << 10).map(|i| (i % 251) as u8).collect();
+    let p = n.file("slow/c/ac/big");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, &data).unwrap();
+    let k = Key::action("big").unwrap();
+    let s = Store::open(&cfg).unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(s.get_limited(&k, 400 << 10).unwrap().unwrap(), data);
+    let took = t.elapsed();
+    assert!(
+        took > Duration::from_millis(1500),
+        "not rate-limited: {took:?}"
+    );
+
+    cfg.min_rate = 0;
+    let e = Store::open(&cfg).unwrap().get(&k).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("GET {}/ac/big: timed out after 1s", cfg.url)
+    );
+}
+
+#[test]
 fn server_down_fails_fast_with_a_clear_error() {
     let port = free_port();
     contract::server_down_fails_fast(&config(format!("http://127.0.0.1:{port}/c")));
+}
+
+#[test]
+fn unreachable_server_is_a_connect_error_tried_once() {
+    contract::unreachable_server_is_tried_once(&|port| {
+        config(format!("http://127.0.0.1:{port}/c"))
+    });
 }
 
 #[test]

@@ -78,6 +78,11 @@ fn bombs_and_oversized_objects_are_too_large() {
 }
 
 #[test]
+fn frames_with_a_wide_window_are_refused() {
+    contract::wide_window_frames_are_refused(&S3Server::start());
+}
+
+#[test]
 fn wrong_credentials_are_a_clear_error_naming_the_url() {
     let srv = S3Server::start();
     let mut cfg = srv.config("c");
@@ -137,6 +142,11 @@ fn server_down_fails_fast_with_a_clear_error() {
         msg.ends_with(&format!("(endpoint http://127.0.0.1:{port})")),
         "{msg}"
     );
+}
+
+#[test]
+fn unreachable_server_is_a_connect_error_tried_once() {
+    contract::unreachable_server_is_tried_once(&config_at);
 }
 
 #[test]

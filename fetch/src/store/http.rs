@@ -1,8 +1,11 @@
 //! `http[s]://host/prefix`: plain GET/HEAD/PUT (nginx WebDAV), with timeouts and bounded retries.
 //!
-//! One blocking `reqwest` client per store keeps connections alive between requests. A 5xx
-//! or a timeout is retried after `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`] each) up to
-//! `retries` times; a refused connection is not (the server is down: fail fast and compile).
+//! One blocking `reqwest` client per store keeps connections alive between requests. Each
+//! request has its own whole-request limit, [`StoreConfig::timeout_for`] the bytes it moves (a
+//! `PUT`'s body, a `GET`'s cap; the base timeout for a `HEAD`). A 5xx or a timeout is retried
+//! after `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`] each) up to `retries` times; a
+//! failure to connect (refused, unreachable, connect timeout) is not: the server is down or
+//! out of reach, fail fast and compile.
 //! Redirects are not followed: a 3xx is an error. `https://` goes over rustls and trusts the
 //! system's certificate store, or only the file `SSL_CERT_FILE` names when it is set.
 
@@ -56,38 +59,59 @@ impl HttpBackend {
         })
     }
 
-    /// Sends one request, turning transport failures into [`StoreError`]s.
+    /// Sends one request limited to `after` in all, turning transport failures into
+    /// [`StoreError`]s.
     fn send(
         &self,
         op: &'static str,
         url: &str,
         req: RequestBuilder,
+        after: Duration,
     ) -> Result<Response, StoreError> {
-        req.send().map_err(|e| self.transport(op, url, &e))
+        req.timeout(after)
+            .send()
+            .map_err(|e| self.transport(op, url, &e, after))
     }
 
-    fn transport(&self, op: &'static str, url: &str, e: &reqwest::Error) -> StoreError {
+    /// A failure to connect (even by timeout) is [`StoreError::Connect`]; a request that timed
+    /// out later is [`StoreError::Timeout`] after `after`.
+    fn transport(
+        &self,
+        op: &'static str,
+        url: &str,
+        e: &reqwest::Error,
+        after: Duration,
+    ) -> StoreError {
+        let connect = |reason| StoreError::Connect {
+            op,
+            url: url.to_string(),
+            reason,
+        };
+        if e.is_connect() {
+            return connect(connect_reason(
+                e.is_timeout(),
+                self.cfg.connect_timeout,
+                innermost(e),
+            ));
+        }
         if e.is_timeout() {
-            let after = if e.is_connect() {
-                self.cfg.connect_timeout
-            } else {
-                self.cfg.timeout
-            };
             return StoreError::Timeout {
                 op,
                 url: url.to_string(),
                 after,
             };
         }
-        StoreError::Connect {
-            op,
-            url: url.to_string(),
-            reason: innermost(e),
-        }
+        connect(innermost(e))
     }
 
-    /// Reads a 2xx body, at most `limit` bytes.
-    fn body(&self, url: &str, resp: Response, limit: u64) -> Result<Vec<u8>, StoreError> {
+    /// Reads a 2xx body, at most `limit` bytes (the request was limited to `after`).
+    fn body(
+        &self,
+        url: &str,
+        resp: Response,
+        limit: u64,
+        after: Duration,
+    ) -> Result<Vec<u8>, StoreError> {
         let too_large = || StoreError::TooLarge {
             op: "GET",
             url: url.to_string(),
@@ -103,11 +127,11 @@ impl HttpBackend {
                 // The blocking client reports its whole-request timeout as `TimedOut`.
                 let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
                 match inner {
-                    Some(re) => self.transport("GET", url, re),
+                    Some(re) => self.transport("GET", url, re, after),
                     None if e.kind() == std::io::ErrorKind::TimedOut => StoreError::Timeout {
                         op: "GET",
                         url: url.to_string(),
-                        after: self.cfg.timeout,
+                        after,
                     },
                     None => StoreError::Io {
                         op: "GET",
@@ -130,11 +154,12 @@ impl Backend for HttpBackend {
 
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let url = self.url(key);
+        let after = self.cfg.timeout_for(limit);
         with_retries(&self.cfg, &self.counters, || {
-            let resp = self.send("GET", &url, self.client.get(&url))?;
+            let resp = self.send("GET", &url, self.client.get(&url), after)?;
             match resp.status() {
                 StatusCode::NOT_FOUND => Ok(None),
-                s if s.is_success() => self.body(&url, resp, limit).map(Some),
+                s if s.is_success() => self.body(&url, resp, limit, after).map(Some),
                 s => Err(status("GET", &url, s)),
             }
         })
@@ -143,7 +168,7 @@ impl Backend for HttpBackend {
     fn head(&self, key: &Key) -> Result<bool, StoreError> {
         let url = self.url(key);
         with_retries(&self.cfg, &self.counters, || {
-            let resp = self.send("HEAD", &url, self.client.head(&url))?;
+            let resp = self.send("HEAD", &url, self.client.head(&url), self.cfg.timeout)?;
             match resp.status() {
                 StatusCode::NOT_FOUND => Ok(false),
                 s if s.is_success() => Ok(true),
@@ -154,9 +179,10 @@ impl Backend for HttpBackend {
 
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         let url = self.url(key);
+        let after = self.cfg.timeout_for(bytes.len() as u64);
         with_retries(&self.cfg, &self.counters, || {
             let req = self.client.put(&url).body(bytes.to_vec());
-            let resp = self.send("PUT", &url, req)?;
+            let resp = self.send("PUT", &url, req, after)?;
             match resp.status() {
                 s if s.is_success() => Ok(()),
                 s => Err(status("PUT", &url, s)),
@@ -195,8 +221,18 @@ fn status(op: &'static str, url: &str, s: StatusCode) -> StoreError {
     }
 }
 
-/// 5xx and timeouts may pass; everything else will fail again.
-fn retryable(e: &StoreError) -> bool {
+/// The reason of a failure to connect: the cause, or the connect timeout that ran out.
+pub(super) fn connect_reason(timed_out: bool, connect_timeout: Duration, cause: String) -> String {
+    if timed_out {
+        format!("no connection within {connect_timeout:?} ({cause})")
+    } else {
+        cause
+    }
+}
+
+/// 5xx and timeouts of a connected request may pass; everything else (a failure to connect
+/// included: the server is down or out of reach) will fail again.
+pub(super) fn retryable(e: &StoreError) -> bool {
     match e {
         StoreError::Status { code, .. } => (500..600).contains(code),
         StoreError::Timeout { .. } => true,
@@ -211,4 +247,96 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connect_timeout_store() -> (HttpBackend, std::net::TcpListener, Vec<std::net::TcpStream>) {
+        let (l, held) = full_listener();
+        let mut cfg = StoreConfig::new(format!("http://{}/c", l.local_addr().unwrap()));
+        cfg.connect_timeout = Duration::from_millis(300);
+        (HttpBackend::new(&cfg, Arc::default()).unwrap(), l, held)
+    }
+
+    /// A loopback listener whose accept queue is full (backlog 0, one connection queued): a
+    /// further connection attempt gets no answer, as from a black-holed address.
+    fn full_listener() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain socket calls on a descriptor this function owns.
+        let l = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0);
+            let mut a: libc::sockaddr_in = std::mem::zeroed();
+            a.sin_family = libc::AF_INET as libc::sa_family_t;
+            a.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(
+                libc::bind(fd, (&a as *const libc::sockaddr_in).cast(), len),
+                0
+            );
+            assert_eq!(libc::listen(fd, 0), 0);
+            std::net::TcpListener::from_raw_fd(fd)
+        };
+        let addr = l.local_addr().unwrap();
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                Ok(c) => held.push(c),
+                Err(_) => return (l, held),
+            }
+        }
+        panic!("the accept queue of a listener with backlog 0 never filled");
+    }
+
+    #[test]
+    fn a_connect_timeout_is_a_connect_error_not_retried() {
+        let (b, _l, _held) = connect_timeout_store();
+        let key = Key::action("k").unwrap();
+        let t = std::time::Instant::now();
+        let e = b.head(&key).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert!(matches!(e, StoreError::Connect { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("connection failed: no connection within 300ms"),
+            "{e}"
+        );
+        assert!(!retryable(&e));
+        assert_eq!(b.counters.snapshot().retries, 0);
+    }
+
+    #[test]
+    fn only_server_errors_and_timeouts_are_retried() {
+        let (op, url) = ("GET", String::from("http://x/ac/k"));
+        let status = |code| StoreError::Status {
+            op,
+            url: url.clone(),
+            code,
+            status: String::new(),
+        };
+        assert!(retryable(&status(503)));
+        assert!(!retryable(&status(404)));
+        assert!(retryable(&StoreError::Timeout {
+            op,
+            url: url.clone(),
+            after: Duration::from_secs(1),
+        }));
+        assert!(!retryable(&StoreError::Connect {
+            op,
+            url: url.clone(),
+            reason: connect_reason(true, Duration::from_secs(3), "timed out".into()),
+        }));
+    }
+
+    #[test]
+    fn request_limits_grow_with_the_bytes_moved() {
+        let mut cfg = StoreConfig::new("http://x/c");
+        assert_eq!(cfg.timeout_for(0), Duration::from_secs(10));
+        assert_eq!(cfg.timeout_for(30 << 20), Duration::from_secs(10 + 120));
+        assert_eq!(cfg.timeout_for(1), Duration::from_millis(10_001));
+        cfg.min_rate = 0;
+        assert_eq!(cfg.timeout_for(30 << 20), Duration::from_secs(10));
+    }
 }

@@ -8,8 +8,8 @@
 //! | path | what |
 //! |---|---|
 //! | `cas/<hash>` | a blob as one zstd frame, named by the BLAKE3 of its *uncompressed* bytes |
-//! | `ac/<action key>` | an action entry, raw bytes |
-//! | `builds/<config>/<revision>` | a build manifest, raw bytes |
+//! | `ac/<action key>` | an action entry: a zstd frame inside a signed envelope (`published.rs`) |
+//! | `builds/<config>/<revision>` | a build manifest: the same, a signed zstd frame |
 //!
 //! Names are checked by [`Key`]: a hostile name (`..`, absolute, odd characters) is an error.
 //! [`Store::put_blob`] asks `HEAD` first and uploads only what is missing, so repeating it is
@@ -27,6 +27,20 @@
 //! `s3://bucket/prefix` ([`s3`](mod@s3)): objects in an S3 bucket through `object_store` (AWS,
 //! or Garage, Ceph RGW, MinIO at an endpoint), configured by [`S3Options`] or the usual `AWS_*`
 //! variables, with the same timeouts, retries and counters.
+//!
+//! **Timeouts.** Establishing a connection is bounded by [`StoreConfig::connect_timeout`]; a
+//! failure to connect (refused, unreachable, or that timeout) is [`StoreError::Connect`] and is
+//! never retried: a store that is down or black-holed costs one connect timeout, then the caller
+//! compiles. A whole request, body included, is bounded by [`StoreConfig::timeout_for`]: the base
+//! [`StoreConfig::timeout`] plus the time the bytes it may move take at
+//! [`StoreConfig::min_rate`] (default [`MIN_RATE`], 256 KiB/s). The bytes are the body of a
+//! `PUT` and the size cap of a `GET` (the size is not known before the answer), none for a
+//! `HEAD`; so a 30 MiB blob may take 10 s + 120 s on a slow link, while a `HEAD` or a `GET`
+//! capped at a few kB fails near the base timeout. A timeout and a 5xx are retried.
+//!
+//! The store moves `ac/` and `builds/` objects as opaque bytes ([`Store::get`],
+//! [`Store::get_limited`] with a smaller cap for entries, [`Store::put`]); `published.rs` makes
+//! and checks their envelopes.
 //!
 //! **Bandwidth.** [`StoreConfig::max_bytes_per_sec`] caps the wire bytes of all threads using
 //! one [`Store`], uploads and downloads alike (`pace.rs`; policy `[fetch] bandwidth`).
@@ -63,9 +77,13 @@ pub struct StoreConfig {
     pub url: String,
     /// Limit on establishing a connection (HTTP, S3).
     pub connect_timeout: Duration,
-    /// Limit on one whole request, body included (HTTP, S3).
+    /// Limit on one whole request without a body to speak of (HTTP, S3); a request moving `n`
+    /// bytes gets more time, see [`StoreConfig::timeout_for`].
     pub timeout: Duration,
-    /// How many times a 5xx or a timeout is retried (HTTP, S3).
+    /// Slowest transfer, in bytes per second, a request is given time for on top of `timeout`
+    /// (default [`MIN_RATE`]; 0: no extra time, `timeout` bounds every request whole).
+    pub min_rate: u64,
+    /// How many times a 5xx or a timeout is retried (HTTP, S3; a failure to connect is not).
     pub retries: u32,
     /// First wait before a retry; doubled each time (HTTP, S3).
     pub backoff: Duration,
@@ -78,12 +96,14 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    /// Defaults: connect 3 s, request 10 s, 2 retries from 200 ms, entries up to 64 MiB.
+    /// Defaults: connect 3 s, request 10 s plus the bytes at 256 KiB/s, 2 retries from 200 ms,
+    /// entries up to 64 MiB.
     pub fn new(url: impl Into<String>) -> StoreConfig {
         StoreConfig {
             url: url.into(),
             connect_timeout: Duration::from_secs(3),
             timeout: Duration::from_secs(10),
+            min_rate: MIN_RATE,
             retries: 2,
             backoff: Duration::from_millis(200),
             max_entry_size: 64 << 20,
@@ -91,7 +111,22 @@ impl StoreConfig {
             max_bytes_per_sec: None,
         }
     }
+
+    /// The limit on a whole request that moves up to `bytes` (a `PUT`'s body, a `GET`'s size
+    /// cap): [`timeout`](Self::timeout) plus `bytes` at [`min_rate`](Self::min_rate), rounded up
+    /// to the millisecond.
+    pub fn timeout_for(&self, bytes: u64) -> Duration {
+        if self.min_rate == 0 {
+            return self.timeout;
+        }
+        let ms = bytes.saturating_mul(1000).div_ceil(self.min_rate);
+        self.timeout.saturating_add(Duration::from_millis(ms))
+    }
 }
+
+/// Default of [`StoreConfig::min_rate`]: 256 KiB/s, a slow but usable link. A request moving
+/// `n` bytes may take `timeout + n / MIN_RATE` (a 64 MiB cap adds 256 s, a 4 KiB one 16 ms).
+pub const MIN_RATE: u64 = 256 << 10;
 
 /// The transport of one kind of store: raw bytes at checked keys.
 trait Backend: Send + Sync {
@@ -154,7 +189,15 @@ impl Store {
 
     /// The raw bytes at `key` (up to `max_entry_size`); `None` if absent.
     pub fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
-        let r = self.backend.get(key, self.max_entry_size);
+        self.get_limited(key, self.max_entry_size)
+    }
+
+    /// The raw bytes at `key`, at most `limit` (and never more than `max_entry_size`) else
+    /// [`StoreError::TooLarge`]; `None` if absent. For objects known to be small (action
+    /// entries): a wrong or hostile object is refused early, and the request's time limit
+    /// ([`StoreConfig::timeout_for`]) stays near the base timeout.
+    pub fn get_limited(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let r = self.backend.get(key, limit.min(self.max_entry_size));
         self.paced(&r);
         self.count_get(r)
     }

@@ -17,20 +17,24 @@
 //!
 //! **Requests.** `get` is one GET whose body is read chunk by chunk under the cap; `head` one
 //! HEAD; `put` one PUT, which S3 applies whole (no multipart: entries and frames are small).
-//! Timeouts come from [`StoreConfig`]; retries are done here, not by `object_store` (whose own
-//! are switched off), with the same rule and counter as the `http://` kind: a 5xx or a timeout
-//! is retried after a growing wait, a refused connection fails at once.
+//! Timeouts come from [`StoreConfig`]: the client has the connect timeout only, and each call
+//! runs under `tokio::time::timeout` of [`StoreConfig::timeout_for`] the bytes it moves (a
+//! `PUT`'s body, a `GET`'s cap, none for a `HEAD`), since `object_store` has no per-request
+//! limit. Retries are done here, not by `object_store` (whose own are switched off), with the
+//! same rule and counter as the `http://` kind: a 5xx or a timeout is retried after a growing
+//! wait, a failure to connect (refused, unreachable, connect timeout) fails at once.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_core::Stream;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
 
-use super::http::with_retries;
+use super::http::{connect_reason, with_retries};
 use super::{Backend, Key, StoreConfig, StoreCounters, StoreError};
 
 /// Where an `s3://` store is and who asks; `None` falls back to the AWS environment variables.
@@ -84,8 +88,9 @@ impl S3Backend {
             .with_bucket_name(bucket)
             .with_region(region)
             .with_client_options(
+                // The whole-request limit is per call (`S3Backend::call`), scaled to its bytes.
                 ClientOptions::new()
-                    .with_timeout(cfg.timeout)
+                    .with_timeout_disabled()
                     .with_connect_timeout(cfg.connect_timeout)
                     .with_allow_http(o.endpoint.as_deref().is_some_and(is_http)),
             )
@@ -154,13 +159,36 @@ impl S3Backend {
         }
     }
 
-    /// Runs one request on the private runtime.
-    fn block_on<T>(&self, f: impl Future<Output = T>) -> T {
-        self.rt.block_on(f)
+    /// Runs one request on the private runtime, limited to `after` in all (else
+    /// [`StoreError::Timeout`]; the request is dropped, closing its connection).
+    fn call<T>(
+        &self,
+        op: &'static str,
+        url: &str,
+        after: Duration,
+        f: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        // The timer is made inside the runtime (`timeout` needs its time driver).
+        self.rt
+            .block_on(async { tokio::time::timeout(after, f).await })
+            .unwrap_or_else(|_| {
+                Err(StoreError::Timeout {
+                    op,
+                    url: url.to_string(),
+                    after,
+                })
+            })
     }
 
-    /// Turns an `object_store` failure into the store's error for `op` on `url`.
-    fn error(&self, op: &'static str, url: &str, e: object_store::Error) -> StoreError {
+    /// Turns an `object_store` failure into the store's error for `op` on `url` (a request
+    /// limited to `after`).
+    fn error(
+        &self,
+        op: &'static str,
+        url: &str,
+        after: Duration,
+        e: object_store::Error,
+    ) -> StoreError {
         let text = chain_text(&e);
         let url = url.to_string();
         let denied = |status: &str| StoreError::Denied {
@@ -177,18 +205,18 @@ impl S3Backend {
             let timed_out = re.is_timeout()
                 || find::<std::io::Error>(&e)
                     .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
-            if timed_out {
-                let after = if re.is_connect() {
-                    self.cfg.connect_timeout
-                } else {
-                    self.cfg.timeout
-                };
+            if timed_out && !re.is_connect() {
                 return StoreError::Timeout { op, url, after };
             }
+            let cause = connect_reason(
+                re.is_connect() && timed_out,
+                self.cfg.connect_timeout,
+                innermost(&e),
+            );
             return StoreError::Connect {
                 op,
                 url,
-                reason: format!("{} (endpoint {})", innermost(&e), self.endpoint),
+                reason: format!("{cause} (endpoint {})", self.endpoint),
             };
         }
         if let Some(code) = status_code(&text) {
@@ -209,12 +237,13 @@ impl S3Backend {
         }
     }
 
-    /// Reads a found object's body, at most `limit` bytes.
+    /// Reads a found object's body, at most `limit` bytes (the request is limited to `after`).
     async fn body(
         &self,
         url: &str,
         r: object_store::GetResult,
         limit: u64,
+        after: Duration,
     ) -> Result<Vec<u8>, StoreError> {
         let too_large = || StoreError::TooLarge {
             op: "GET",
@@ -227,7 +256,7 @@ impl S3Backend {
         let mut stream = r.into_stream();
         let mut buf = Vec::with_capacity(initial_capacity(limit));
         while let Some(chunk) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
-            let chunk = chunk.map_err(|e| self.error("GET", url, e))?;
+            let chunk = chunk.map_err(|e| self.error("GET", url, after, e))?;
             if (buf.len() + chunk.len()) as u64 > limit {
                 return Err(too_large());
             }
@@ -244,12 +273,13 @@ impl Backend for S3Backend {
 
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let (url, path) = (self.url(key), self.path(key));
+        let after = self.cfg.timeout_for(limit);
         with_retries(&self.cfg, &self.counters, || {
-            self.block_on(async {
+            self.call("GET", &url, after, async {
                 match self.s3.get(&path).await {
-                    Ok(r) => self.body(&url, r, limit).await.map(Some),
+                    Ok(r) => self.body(&url, r, limit, after).await.map(Some),
                     Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(self.error("GET", &url, e)),
+                    Err(e) => Err(self.error("GET", &url, after, e)),
                 }
             })
         })
@@ -257,22 +287,30 @@ impl Backend for S3Backend {
 
     fn head(&self, key: &Key) -> Result<bool, StoreError> {
         let (url, path) = (self.url(key), self.path(key));
+        let after = self.cfg.timeout;
         with_retries(&self.cfg, &self.counters, || {
-            match self.block_on(self.s3.head(&path)) {
-                Ok(_) => Ok(true),
-                Err(object_store::Error::NotFound { .. }) => Ok(false),
-                Err(e) => Err(self.error("HEAD", &url, e)),
-            }
+            self.call("HEAD", &url, after, async {
+                match self.s3.head(&path).await {
+                    Ok(_) => Ok(true),
+                    Err(object_store::Error::NotFound { .. }) => Ok(false),
+                    Err(e) => Err(self.error("HEAD", &url, after, e)),
+                }
+            })
         })
     }
 
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         let (url, path) = (self.url(key), self.path(key));
         let payload = PutPayload::from(bytes.to_vec());
+        let after = self.cfg.timeout_for(bytes.len() as u64);
         with_retries(&self.cfg, &self.counters, || {
-            self.block_on(self.s3.put(&path, payload.clone()))
-                .map(drop)
-                .map_err(|e| self.error("PUT", &url, e))
+            self.call("PUT", &url, after, async {
+                self.s3
+                    .put(&path, payload.clone())
+                    .await
+                    .map(drop)
+                    .map_err(|e| self.error("PUT", &url, after, e))
+            })
         })
     }
 }

@@ -9,7 +9,7 @@
 
 use fetch::cache::Digest;
 use fetch::store::{Key, Store, StoreConfig, StoreCounts, StoreError};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -148,7 +148,109 @@ pub fn bombs_and_oversized_objects_are_too_large(b: &dyn Backend) {
     ));
     s.put(&k, &[7u8; 1000]).unwrap();
     assert_eq!(s.get(&k).unwrap().unwrap().len(), 1000);
-    assert_eq!(s.counters().snapshot().errors.too_large, 2);
+    // A caller's smaller cap wins; a larger one is still capped at `max_entry_size`.
+    let e = s.get_limited(&k, 999).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("GET {}/ac/big: larger than the limit of 999 bytes", cfg.url)
+    );
+    assert_eq!(s.get_limited(&k, 1000).unwrap().unwrap().len(), 1000);
+    s.put(&k, &[7u8; 1001]).unwrap();
+    assert!(matches!(
+        s.get_limited(&k, 5000),
+        Err(StoreError::TooLarge { limit: 1000, .. })
+    ));
+    assert_eq!(s.counters().snapshot().errors.too_large, 4);
+}
+
+/// A blob whose frame asks for a window over 16 MiB (made with zstd's long-distance mode) is
+/// refused before decoding as an invalid frame, though its hash is right.
+pub fn wide_window_frames_are_refused(b: &dyn Backend) {
+    use zstd::zstd_safe::CParameter;
+    let cfg = b.config("c");
+    let s = Store::open(&cfg).unwrap();
+    let data: Vec<u8> = (0..17u32 << 20).map(|i| (i % 251) as u8).collect();
+    let d = Digest::of(&data);
+    let mut c = zstd::bulk::Compressor::new(1).unwrap();
+    c.set_parameter(CParameter::EnableLongDistanceMatching(true))
+        .unwrap();
+    c.set_parameter(CParameter::WindowLog(27)).unwrap();
+    let frame = c.compress(&data).unwrap();
+    let p = b.file(&format!("c/cas/{d}"));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, &frame).unwrap();
+    let e = s.get_blob(&d, 64 << 20).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(&format!("GET {}/cas/{d}: invalid zstd frame: ", cfg.url)),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("window is over the limit of 2^24 bytes"),
+        "{msg}"
+    );
+    // The same bytes as the store writes them come back.
+    std::fs::remove_file(&p).unwrap();
+    assert_eq!(s.put_blob(&data).unwrap(), d);
+    assert_eq!(s.get_blob(&d, 64 << 20).unwrap().unwrap(), data);
+}
+
+/// A loopback listener whose accept queue is full (backlog 0, one connection queued, held in
+/// the vector): a further connection gets no answer at all, like a black-holed address.
+pub fn full_listener() -> (TcpListener, Vec<TcpStream>) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a descriptor this function owns, then handed to std.
+    let l = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let mut a: libc::sockaddr_in = std::mem::zeroed();
+        a.sin_family = libc::AF_INET as libc::sa_family_t;
+        a.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, (&a as *const libc::sockaddr_in).cast(), len),
+            0
+        );
+        assert_eq!(libc::listen(fd, 0), 0);
+        TcpListener::from_raw_fd(fd)
+    };
+    let addr = l.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(c) => held.push(c),
+            Err(_) => return (l, held),
+        }
+    }
+    panic!("the accept queue of a listener with backlog 0 never filled");
+}
+
+/// A server that never completes a connection (a full accept queue at the port given to
+/// `config_at`) is a connect failure after the connect timeout, tried once: not a timeout, and
+/// not retried (a black-holed store costs one connect timeout, not three plus backoff).
+pub fn unreachable_server_is_tried_once(config_at: &dyn Fn(u16) -> StoreConfig) {
+    let (l, _held) = full_listener();
+    let mut cfg = config_at(l.local_addr().unwrap().port());
+    cfg.connect_timeout = Duration::from_millis(300);
+    cfg.retries = 2;
+    let s = Store::open(&cfg).unwrap();
+    let t = Instant::now();
+    let e = s.get_blob(&Digest::of(b"x"), 100).unwrap_err();
+    let took = t.elapsed();
+    let msg = e.to_string();
+    assert!(matches!(e, StoreError::Connect { .. }), "{msg}");
+    assert!(
+        msg.starts_with(&format!("GET {}/cas/", cfg.url))
+            && msg.contains(": connection failed: no connection within 300ms"),
+        "{msg}"
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(800),
+        "{took:?}"
+    );
+    let c = s.counters().snapshot();
+    assert_eq!((c.errors.connect, c.retries), (1, 0));
 }
 
 /// A store whose server refuses connections (`cfg` points at a free port) fails at once, once,
@@ -170,7 +272,9 @@ pub fn server_down_fails_fast(cfg: &StoreConfig) -> String {
 }
 
 /// A server that accepts and never answers (on the port given to `config_at`) is a timeout
-/// after the configured 1 s, and with one retry two timeouts and one counted retry.
+/// after the configured 1 s for a small request (a `GET` capped at 4 KiB: 16 ms more), after
+/// more for a `PUT` of 64 KiB at 128 KiB/s (1.5 s), and with one retry two timeouts and one
+/// counted retry.
 pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
@@ -185,19 +289,36 @@ pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
     cfg.retries = 0;
     let s = Store::open(&cfg).unwrap();
     let t = Instant::now();
-    let e = s.get(&Key::action("k").unwrap()).unwrap_err();
+    let e = s.get_limited(&Key::action("k").unwrap(), 4096).unwrap_err();
     let took = t.elapsed();
     assert!(matches!(e, StoreError::Timeout { .. }), "{e}");
     assert!(
-        took >= Duration::from_secs(1) && took < Duration::from_millis(2000),
+        took >= Duration::from_millis(1016) && took < Duration::from_millis(2000),
         "{took:?}"
     );
     assert_eq!(
         e.to_string(),
-        format!("GET {}/ac/k: timed out after 1s", cfg.url)
+        format!("GET {}/ac/k: timed out after 1.016s", cfg.url)
     );
 
-    // With one retry: two timeouts, one counted retry, one error.
+    // A PUT is given time for its body at `min_rate`.
+    cfg.min_rate = 128 << 10;
+    let s = Store::open(&cfg).unwrap();
+    let t = Instant::now();
+    let e = s
+        .put(&Key::action("k").unwrap(), &[1u8; 64 << 10])
+        .unwrap_err();
+    let took = t.elapsed();
+    assert_eq!(
+        e.to_string(),
+        format!("PUT {}/ac/k: timed out after 1.5s", cfg.url)
+    );
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
+
+    // With one retry: two timeouts of the HEAD (the base timeout), one counted retry, one error.
     cfg.retries = 1;
     let s = Store::open(&cfg).unwrap();
     let t = Instant::now();

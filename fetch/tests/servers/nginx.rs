@@ -15,14 +15,20 @@ pub struct Nginx {
 }
 
 impl Nginx {
-    /// The WebDAV nginx: `<dir>/www` with PUT, `/fail` answering 500, requests logged as
+    /// The WebDAV nginx: `<dir>/www` with PUT, `/fail` answering 500, `/slow` serving
+    /// `<dir>/www/slow` at 200 KiB/s, requests logged as
     /// `$connection $request_method $uri $status` (read by [`Nginx::requests`]).
     pub fn start() -> Nginx {
         Nginx::start_with(|dir, port| {
+            let d = dir.display();
             conf(
                 dir,
                 "$connection $request_method $uri $status",
-                &format!("listen 127.0.0.1:{port};\n        location /fail {{ return 500; }}"),
+                &format!(
+                    "listen 127.0.0.1:{port};
+        location /fail {{ return 500; }}
+        location /slow {{ root {d}/www; limit_rate 200k; }}"
+                ),
             )
         })
     }
