@@ -253,59 +253,8 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
-    fn connect_timeout_store() -> (HttpBackend, std::net::TcpListener, Vec<std::net::TcpStream>) {
-        let (l, held) = full_listener();
-        let mut cfg = StoreConfig::new(format!("http://{}/c", l.local_addr().unwrap()));
-        cfg.connect_timeout = Duration::from_millis(300);
-        (HttpBackend::new(&cfg, Arc::default()).unwrap(), l, held)
-    }
-
-    /// A loopback listener whose accept queue is full (backlog 0, one connection queued): a
-    /// further connection attempt gets no answer, as from a black-holed address.
-    fn full_listener() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
-        use std::os::fd::FromRawFd;
-        // SAFETY: plain socket calls on a descriptor this function owns.
-        let l = unsafe {
-            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-            assert!(fd >= 0);
-            let mut a: libc::sockaddr_in = std::mem::zeroed();
-            a.sin_family = libc::AF_INET as libc::sa_family_t;
-            a.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
-            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            assert_eq!(
-                libc::bind(fd, (&a as *const libc::sockaddr_in).cast(), len),
-                0
-            );
-            assert_eq!(libc::listen(fd, 0), 0);
-            std::net::TcpListener::from_raw_fd(fd)
-        };
-        let addr = l.local_addr().unwrap();
-        let mut held = Vec::new();
-        for _ in 0..16 {
-            match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-                Ok(c) => held.push(c),
-                Err(_) => return (l, held),
-            }
-        }
-        panic!("the accept queue of a listener with backlog 0 never filled");
-    }
-
-    #[test]
-    fn a_connect_timeout_is_a_connect_error_not_retried() {
-        let (b, _l, _held) = connect_timeout_store();
-        let key = Key::action("k").unwrap();
-        let t = std::time::Instant::now();
-        let e = b.head(&key).unwrap_err();
-        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
-        assert!(matches!(e, StoreError::Connect { .. }), "{e}");
-        assert!(
-            e.to_string()
-                .contains("connection failed: no connection within 300ms"),
-            "{e}"
-        );
-        assert!(!retryable(&e));
-        assert_eq!(b.counters.snapshot().retries, 0);
-    }
+    // A connect timeout (a black-holed server) is one `Connect` error, not retried: the store
+    // contract test `unreachable_server_is_tried_once`, against HTTP and S3.
 
     #[test]
     fn only_server_errors_and_timeouts_are_retried() {

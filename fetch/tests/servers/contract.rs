@@ -245,10 +245,8 @@ pub fn unreachable_server_is_tried_once(config_at: &dyn Fn(u16) -> StoreConfig) 
             && msg.contains(": connection failed: no connection within 300ms"),
         "{msg}"
     );
-    assert!(
-        took >= Duration::from_millis(300) && took < Duration::from_millis(800),
-        "{took:?}"
-    );
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    // Tried once: no retry although two were allowed.
     let c = s.counters().snapshot();
     assert_eq!((c.errors.connect, c.retries), (1, 0));
 }
