@@ -39,8 +39,39 @@ pub const COMPILE_SUFFIX: &str = "__cached_ninja";
 pub const REGEN_SUFFIX: &str = "__cached_ninja_regen";
 /// Suffix of twin rules for compile edges with debug info that get the policy's flags.
 pub const FLAGS_SUFFIX: &str = "__cached_ninja_g";
-/// Twin kinds, indexing the suffixes.
-const SUFFIXES: [&str; 3] = [COMPILE_SUFFIX, REGEN_SUFFIX, FLAGS_SUFFIX];
+/// What a twin rule does with its original's command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TwinKind {
+    /// A compile: the launcher goes in front.
+    Compile = 0,
+    /// The generator edge: the regenerate hook runs after it.
+    Regen = 1,
+    /// A compile with debug info: the launcher in front, the policy's flags after.
+    CompileWithFlags = 2,
+}
+
+impl TwinKind {
+    /// All kinds, in the order of their index.
+    const ALL: [TwinKind; 3] = [
+        TwinKind::Compile,
+        TwinKind::Regen,
+        TwinKind::CompileWithFlags,
+    ];
+
+    /// The suffix of this kind's twin rules.
+    fn suffix(self) -> &'static str {
+        match self {
+            TwinKind::Compile => COMPILE_SUFFIX,
+            TwinKind::Regen => REGEN_SUFFIX,
+            TwinKind::CompileWithFlags => FLAGS_SUFFIX,
+        }
+    }
+
+    /// Its index in per-rule tables.
+    fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// What the rewrite adds.
 pub struct Options<'a> {
@@ -149,15 +180,15 @@ pub fn rewrite(
         edges: g.edge_count(),
         ..Report::default()
     };
-    // Per rule: does it need a compile twin, a generator twin.
+    // Per rule and kind (`TwinKind::index`): is a twin needed.
     let mut twin = vec![[false; 3]; g.rules.len()];
     let mut edits: Vec<Vec<(usize, usize, Vec<u8>)>> = vec![Vec::new(); files.len()];
     let taken: std::collections::HashSet<&[u8]> = g.rules.iter().map(|r| &*r.name).collect();
     let mut names: Vec<[Option<Vec<u8>>; 3]> = vec![[None, None, None]; g.rules.len()];
-    let mut twin_name = |r: RuleId, kind: usize| -> Vec<u8> {
-        names[r.index()][kind]
+    let mut twin_name = |r: RuleId, kind: TwinKind| -> Vec<u8> {
+        names[r.index()][kind.index()]
             .get_or_insert_with(|| {
-                let suffix = SUFFIXES[kind];
+                let suffix = kind.suffix();
                 let base = [&g.rules[r.index()].name[..], suffix.as_bytes()].concat();
                 let mut name = base.clone();
                 let mut n = 2;
@@ -183,7 +214,7 @@ pub fn rewrite(
                 continue;
             }
             report.generator_edges += 1;
-            1
+            TwinKind::Regen
         } else {
             let command = g.evaluate_command(e);
             match compiler::classify(&command) {
@@ -200,17 +231,17 @@ pub fn rewrite(
             }
             report.compile_edges += 1;
             if !opts.extra_flags.is_empty() && compiler::has_debug_info(&command) {
-                2
+                TwinKind::CompileWithFlags
             } else {
-                0
+                TwinKind::Compile
             }
         };
-        twin[r.index()][kind] = true;
+        twin[r.index()][kind.index()] = true;
         let (file, at, len) = places.edges[e.index()];
         edits[file].push((at, len, twin_name(r, kind)));
     }
     for (r, kinds) in twin.iter().enumerate() {
-        for (kind, &wanted) in kinds.iter().enumerate() {
+        for (kind, &wanted) in TwinKind::ALL.into_iter().zip(kinds) {
             if wanted {
                 let rid = RuleId(r as u32);
                 let (file, at) = places.rules[r];
@@ -256,24 +287,29 @@ fn is_generator_edge(g: &Graph, e: EdgeId, top: &[u8]) -> bool {
 }
 
 /// The text of a twin of rule `r`.
-fn twin_rule(g: &Graph, r: RuleId, name: &[u8], kind: usize, opts: &Options) -> Vec<u8> {
+fn twin_rule(g: &Graph, r: RuleId, name: &[u8], kind: TwinKind, opts: &Options) -> Vec<u8> {
     let mut out = b"# cached-ninja: twin of the next rule\n".to_vec();
     crate::ninja::emit::rule_def_with(g, r, name, &mut out, |k, v, out| {
         if k != b"command" {
             out.extend_from_slice(v);
-        } else if kind != 1 {
-            out.extend_from_slice(&ninja_escape(&opts.launcher));
-            out.push(b' ');
-            out.extend_from_slice(v);
-            if kind == 2 {
+            return;
+        }
+        match kind {
+            TwinKind::Compile | TwinKind::CompileWithFlags => {
+                out.extend_from_slice(&ninja_escape(&opts.launcher));
                 out.push(b' ');
-                out.extend_from_slice(&ninja_escape(&opts.extra_flags));
+                out.extend_from_slice(v);
+                if kind == TwinKind::CompileWithFlags {
+                    out.push(b' ');
+                    out.extend_from_slice(&ninja_escape(&opts.extra_flags));
+                }
             }
-        } else {
-            out.extend_from_slice(b"( ");
-            out.extend_from_slice(v);
-            out.extend_from_slice(b" ) && ");
-            out.extend_from_slice(&ninja_escape(&opts.regenerate_hook));
+            TwinKind::Regen => {
+                out.extend_from_slice(b"( ");
+                out.extend_from_slice(v);
+                out.extend_from_slice(b" ) && ");
+                out.extend_from_slice(&ninja_escape(&opts.regenerate_hook));
+            }
         }
     });
     out
