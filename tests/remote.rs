@@ -5,16 +5,14 @@
 //! tampered entry, a foreign key, no trust, a hostile manifest, a store that is down. Each is one
 //! clear line, and the build goes on by compiling locally.
 
-#[path = "../fetch/tests/servers/mod.rs"]
-mod servers;
 mod support;
 
 use fetch::build_manifest::{BuildManifest, EdgeRecord};
 use fetch::cache::Digest;
 use fetch::published::seal;
 use fetch::signing::KeyPair;
-use servers::nginx::Nginx;
-use servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
+use support::servers::{self, nginx::Nginx};
+use support::servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use support::{

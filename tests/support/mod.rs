@@ -4,6 +4,13 @@
 //! fails with a one-line hint naming the Debian package, so nothing is skipped silently.
 #![allow(dead_code)]
 
+/// The real servers of the store tests (nginx, s3s-fs), shared with `fetch`'s tests; they
+/// bring the one `require_tool` (tests/tools) with them.
+#[path = "../../fetch/tests/servers/mod.rs"]
+pub mod servers;
+
+#[allow(unused_imports)] // not every test binary needs a tool
+pub use servers::require_tool;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -22,17 +29,6 @@ pub fn shared_dir() -> PathBuf {
     repo_root().join("../shared")
 }
 
-/// Finds `tool` on PATH or fails the test with an install hint for `package`.
-pub fn require_tool(tool: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join(tool);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("missing tool `{tool}`: install it with `apt-get install -y {package}` (or run `bash .ci/run`)");
-}
 
 /// A fresh temporary directory, removed when dropped (kept if `CN_KEEP_TEMP` is set).
 pub struct TestSpace {

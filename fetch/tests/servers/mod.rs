@@ -3,29 +3,18 @@
 //! `fetch` tests on their own: they need zstd.) Shared by `fetch/tests/*` and the root end-to-end tests (through `#[path]`).
 #![allow(dead_code)]
 
+#[path = "../../../tests/tools/mod.rs"]
+mod tools;
+
 pub mod nginx;
 pub mod s3;
 
+pub use tools::require_tool;
+
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
-
-/// Finds `tool` on PATH (or the sbin directories) or fails with an install hint.
-pub fn require_tool(tool: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let extra = [PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")];
-    for dir in std::env::split_paths(&path).chain(extra) {
-        let candidate = dir.join(tool);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "missing tool `{tool}`: install it with `apt-get install -y {package}` \
-         (or run `bash .ci/run`)"
-    );
-}
 
 /// A loopback port nothing listens on (bound, then released).
 pub fn free_port() -> u16 {

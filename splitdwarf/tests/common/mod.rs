@@ -1,20 +1,12 @@
 //! Shared helpers for splitdwarf's tests: real compilers in a temporary directory.
 #![allow(dead_code)]
 
+#[path = "../../../tests/tools/mod.rs"]
+mod tools;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-/// Finds `tool` on PATH or fails the test with an install hint for `package`.
-pub fn require_tool(tool: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join(tool);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("missing tool `{tool}`: install it with `apt-get install -y {package}`");
-}
+pub use tools::require_tool;
 
 /// Debian package that provides `tool`.
 pub fn package_of(tool: &str) -> &'static str {
