@@ -11,10 +11,10 @@ use fetch::build_manifest::{BuildManifest, EdgeRecord};
 use fetch::cache::Digest;
 use fetch::published::seal;
 use fetch::signing::KeyPair;
-use support::servers::{self, nginx::Nginx};
-use support::servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
+use support::servers::{self, nginx::Nginx};
 use support::{
     cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run, run_ok, TestSpace,
 };

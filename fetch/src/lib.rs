@@ -41,7 +41,6 @@ pub mod action_log;
 pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
-mod hex;
 mod log_file;
 pub mod plan;
 pub mod publish;
@@ -52,3 +51,6 @@ pub mod stats;
 pub mod store;
 pub mod want;
 mod zframe;
+
+// `crate::hex`: the hex codec of digests, also used for signing keys.
+use cn_digest::hex;

@@ -10,7 +10,6 @@
 //! extra memo miss would cost. The compiler is still run by the name it was given, since a driver's
 //! behaviour may depend on it.
 
-use super::fd;
 use super::launch::Launcher;
 use backend::compile::CompilerFamily;
 use backend::key;
@@ -129,7 +128,7 @@ impl Launcher<'_> {
         key::KeySink::bytes(&mut h, "driver-mode", driver);
         key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
         key::KeySink::bytes(&mut h, "version", &version.stdout);
-        let digest = fd(&h.finish());
+        let digest = h.finish();
         let fam = if family == CompilerFamily::Clang {
             "clang"
         } else {

@@ -1,7 +1,6 @@
 //! The [`Launcher`] and one launch: from the compiler command to a hit, a miss or `exec`.
 
 use super::identity::Identity;
-use super::kd;
 use super::lookup::Looked;
 use super::paths::{OBJ_TOKEN, SRC_TOKEN};
 use super::runner::{self, Runner};
@@ -191,7 +190,7 @@ impl Launcher<'_> {
         };
         let source_path = self.roots.normalize(&cmd.source);
         let input = key::SourceKeyInput {
-            compiler: &kd(&id.digest),
+            compiler: &id.digest,
             lang: cmd.lang.name(),
             prefix_map_tokens: &tokens,
             env: &self.env,

@@ -2,7 +2,6 @@
 //! preprocessor fallback (`-E -M`) for the include list; and recording manifests.
 
 use super::launch::Launcher;
-use super::{fd, kd};
 use backend::compile::{self, depfile, CompileCommand};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
@@ -41,7 +40,7 @@ impl Launcher<'_> {
         source_key: &key::Digest,
         preprocess: Option<&CompileCommand>,
     ) -> Result<Looked, ()> {
-        match (self.cache.get_manifest(&fd(source_key)), preprocess) {
+        match (self.cache.get_manifest(source_key), preprocess) {
             (Ok(Some(m)), _) => self.lookup_in(source_key, m),
             (Ok(None), Some(cmd)) => Ok(match self.lookup_preprocessed(cmd, source_key)? {
                 Some(found) => Looked::Hit(found),
@@ -101,10 +100,10 @@ impl Launcher<'_> {
             let includes: Vec<(&str, key::Digest)> = set
                 .files
                 .iter()
-                .map(|f| (f.path.as_str(), kd(&f.digest)))
+                .map(|f| (f.path.as_str(), f.digest))
                 .collect();
             let action_key = key::action_key_digest(source_key, &includes);
-            if fd(&action_key) != set.action_key {
+            if action_key != set.action_key {
                 continue;
             }
             let found_key = set.action_key;
@@ -116,7 +115,7 @@ impl Launcher<'_> {
                             f.stamp = s;
                         }
                         manifest.add_front(set);
-                        let _ = self.cache.put_manifest(&fd(source_key), &manifest);
+                        let _ = self.cache.put_manifest(source_key, &manifest);
                     }
                     return Ok(Looked::Hit((found_key, Box::new(entry))));
                 }
@@ -188,7 +187,7 @@ impl Launcher<'_> {
         action_key: &key::Digest,
         seen: &[Seen],
     ) {
-        let mut m = match self.cache.get_manifest(&fd(source_key)) {
+        let mut m = match self.cache.get_manifest(source_key) {
             Ok(Some(m)) => m,
             _ => Default::default(),
         };
@@ -201,18 +200,16 @@ impl Launcher<'_> {
             })
             .collect();
         m.add_front(IncludeSet {
-            action_key: fd(action_key),
+            action_key: *action_key,
             files,
         });
-        let _ = self.cache.put_manifest(&fd(source_key), &m);
+        let _ = self.cache.put_manifest(source_key, &m);
     }
 
     /// The action key: the source key and the include list with its digests.
     pub(super) fn action_key_of(source_key: &key::Digest, seen: &[Seen]) -> key::Digest {
-        let includes: Vec<(&str, key::Digest)> = seen
-            .iter()
-            .map(|s| (s.norm.as_str(), kd(&s.digest)))
-            .collect();
+        let includes: Vec<(&str, key::Digest)> =
+            seen.iter().map(|s| (s.norm.as_str(), s.digest)).collect();
         key::action_key_digest(source_key, &includes)
     }
 
@@ -244,10 +241,10 @@ impl Launcher<'_> {
             return Ok(None);
         };
         let action_key = Self::action_key_of(source_key, &seen);
-        match self.cache.get_action(&fd(&action_key)) {
+        match self.cache.get_action(&action_key) {
             Ok(Some(entry)) => {
                 self.remember(source_key, &action_key, &seen);
-                Ok(Some((fd(&action_key), Box::new(entry))))
+                Ok(Some((action_key, Box::new(entry))))
             }
             Ok(None) => Ok(None),
             Err(e) => {

@@ -1,7 +1,6 @@
 //! A miss: under the output's lock, compile with our `-MD -MF` and the prefix maps, replay
 //! the output, then store blobs, the action entry and the manifest (all atomic).
 
-use super::fd;
 use super::launch::Launcher;
 use super::lookup::Seen;
 use super::runner::RunResult;
@@ -142,7 +141,7 @@ impl Launcher<'_> {
         let stderr = stream(&r.stderr)?;
         let action_key = Self::action_key_of(source_key, seen);
         let entry = ActionEntry {
-            source_key: fd(source_key),
+            source_key: *source_key,
             outputs,
             includes: seen.iter().map(|s| (s.norm.clone(), s.digest)).collect(),
             stdout,
@@ -150,9 +149,9 @@ impl Launcher<'_> {
             cpu_us: r.cpu_us,
             wall_us,
         };
-        self.cache.put_action(&fd(&action_key), &entry)?;
+        self.cache.put_action(&action_key, &entry)?;
         self.remember(source_key, &action_key, seen);
-        self.log_action(&fd(&action_key));
+        self.log_action(&action_key);
         // Now and then (1 insert in 64) check the size cap.
         if SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)

@@ -88,15 +88,3 @@ mod wait;
 
 pub use config::run_cli;
 pub(crate) use config::{config_src_root, config_value};
-
-use backend::key;
-use fetch::cache as fcache;
-
-/// Converts between the two crates' digest types (both are BLAKE3, 32 bytes).
-fn kd(d: &fcache::Digest) -> key::Digest {
-    key::Digest(d.0)
-}
-/// The inverse of [`kd`].
-fn fd(d: &key::Digest) -> fcache::Digest {
-    fcache::Digest(d.0)
-}

@@ -29,7 +29,6 @@ pub fn shared_dir() -> PathBuf {
     repo_root().join("../shared")
 }
 
-
 /// A fresh temporary directory, removed when dropped (kept if `CN_KEEP_TEMP` is set).
 pub struct TestSpace {
     dir: tempfile::TempDir,

@@ -20,9 +20,9 @@
 
 mod roots;
 
+/// A BLAKE3 digest (keys, content hashes), the same type as `fetch::cache::Digest`.
+pub use cn_digest::Digest;
 pub use roots::Roots;
-
-use std::fmt;
 
 /// Version of the key format. Bumping it invalidates every key at once.
 /// Must never change meaning: a new format gets a new number.
@@ -31,54 +31,6 @@ pub const KEY_FORMAT_VERSION: u32 = 1;
 pub const SOURCE_KEY_DOMAIN: &str = "cached-ninja source key";
 /// Domain string that starts every action key. Must never change.
 pub const ACTION_KEY_DOMAIN: &str = "cached-ninja action key";
-
-/// A BLAKE3 digest (keys, content hashes). Prints as 64 lowercase hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Digest(pub [u8; 32]);
-
-impl Digest {
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Digest {
-        Digest(*blake3::hash(bytes).as_bytes())
-    }
-
-    /// Lowercase hex.
-    pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(64);
-        for b in self.0 {
-            s.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
-            s.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
-        }
-        s
-    }
-
-    /// Parses 64 hex digits.
-    pub fn from_hex(s: &str) -> Option<Digest> {
-        let b = s.as_bytes();
-        if b.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, o) in out.iter_mut().enumerate() {
-            let h = (b[2 * i] as char).to_digit(16)?;
-            let l = (b[2 * i + 1] as char).to_digit(16)?;
-            *o = (h * 16 + l) as u8;
-        }
-        Some(Digest(out))
-    }
-}
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Digest({})", self.to_hex())
-    }
-}
 
 /// Where the fields of a key go: a hash or an explanation.
 pub trait KeySink {

@@ -24,13 +24,13 @@
 //! **Recency.** Reading an entry or blob sets its mtime to now when it is older than
 //! [`TOUCH_AFTER`]; [`LocalCache::gc`] evicts the oldest files first (LRU by mtime).
 
-mod digest;
 mod entry;
 mod gc;
 mod manifest;
 mod seal;
 
-pub use digest::Digest;
+/// A BLAKE3 digest: a blob's name, or a key computed elsewhere (the cache does not care how).
+pub use cn_digest::Digest;
 pub use entry::{ActionEntry, Output, Role};
 pub use gc::{CacheSummary, GcReport};
 pub use manifest::{IncludeFile, IncludeSet, Manifest, StatStamp, MAX_INCLUDE_SETS};

@@ -1,9 +1,13 @@
-//! Lowercase hex of 32-byte values (digests, keys): the one codec the crate's text formats use.
+//! Hex of 32-byte values (digests, keys): the one codec cached-ninja's text formats use.
+//!
+//! Encoding is lowercase. Decoding takes exactly 64 digits of either case, as both digest
+//! types it replaces did; a format that wants one spelling rejects uppercase itself (the
+//! build manifest parser and store key checks in `fetch` do).
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// 64 lowercase hex digits of `bytes`.
-pub(crate) fn encode32(bytes: &[u8; 32]) -> String {
+pub fn encode32(bytes: &[u8; 32]) -> String {
     let mut s = String::with_capacity(64);
     for &b in bytes {
         s.push(char::from(DIGITS[(b >> 4) as usize]));
@@ -12,8 +16,8 @@ pub(crate) fn encode32(bytes: &[u8; 32]) -> String {
     s
 }
 
-/// The 32 bytes that 64 hex digits spell, or `None`.
-pub(crate) fn decode32(s: &str) -> Option<[u8; 32]> {
+/// The 32 bytes that exactly 64 hex digits spell, or `None`.
+pub fn decode32(s: &str) -> Option<[u8; 32]> {
     let b = s.as_bytes();
     if b.len() != 64 {
         return None;
