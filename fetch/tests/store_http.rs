@@ -160,16 +160,7 @@ fn server_errors_are_retried_then_reported() {
 fn make_certificates(dir: &Path) {
     let openssl = require_tool("openssl", "openssl");
     let run = |args: &[&str]| {
-        let out = Command::new(&openssl)
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        servers::run_ok(Command::new(&openssl).current_dir(dir).args(args));
     };
     let ec = [
         "-newkey",

@@ -9,10 +9,10 @@
 #[path = "../../fetch/tests/servers/mod.rs"]
 pub mod servers;
 
-#[allow(unused_imports)] // not every test binary needs a tool
-pub use servers::require_tool;
+#[allow(unused_imports)] // not every test binary needs all of them
+pub use servers::{require_tool, run, run_ok};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// Path of the `cached-ninja` binary built for these tests.
 pub fn cached_ninja() -> PathBuf {
@@ -67,25 +67,6 @@ impl Drop for TestSpace {
             eprintln!("kept test space {}", kept.keep().display());
         }
     }
-}
-
-/// Runs `cmd`, panicking with the command line if it cannot be started.
-pub fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-/// Runs `cmd` and panics with its stderr unless it exits 0.
-pub fn run_ok(cmd: &mut Command) -> Output {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// Source tree of a third-party project vendored by a crates.io package (`libgit2`, `dav1d`).

@@ -9,7 +9,8 @@ mod tools;
 pub mod nginx;
 pub mod s3;
 
-pub use tools::require_tool;
+#[allow(unused_imports)] // not every test binary needs all of them
+pub use tools::{require_tool, run, run_ok};
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;

@@ -6,7 +6,8 @@ mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-pub use tools::require_tool;
+#[allow(unused_imports)] // not every test binary needs all of them
+pub use tools::{require_tool, run_ok};
 
 /// Debian package that provides `tool`.
 pub fn package_of(tool: &str) -> &'static str {
@@ -19,21 +20,6 @@ pub fn package_of(tool: &str) -> &'static str {
         "llvm-dwarfdump" | "llvm-dwp" => "llvm",
         _ => "?",
     }
-}
-
-/// Runs `cmd` and panics with its output unless it exits 0.
-pub fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// Runs `tool args…` in `dir` (checking the tool exists first).
