@@ -76,8 +76,9 @@ pub enum PublishError {
     Manifest(#[from] ParseError),
 }
 
-/// The build manifest record of an entry, or why it cannot have one.
-fn record_of(key: &Digest, e: &ActionEntry) -> Result<EdgeRecord, String> {
+/// The build manifest record of an entry, or why it cannot have one (publish writes it, pull
+/// checks a downloaded entry against the record it came with).
+pub(crate) fn record_of(key: &Digest, e: &ActionEntry) -> Result<EdgeRecord, String> {
     let object = e
         .outputs
         .iter()

@@ -20,8 +20,8 @@
 //! blocking, see [`crate::store`]).
 
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
-use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache, Role};
-use crate::publish::blobs_of;
+use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
+use crate::publish::{blobs_of, record_of};
 use crate::published::{open, OpenError, MAX_ENTRY};
 use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
@@ -367,34 +367,9 @@ fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
     for o in &e.outputs {
         check_output_path(&o.path).map_err(Check::Path)?;
     }
-    if e.source_key != rec.source_key {
-        return Err(Check::Mismatch("source key differs"));
-    }
-    let same_includes = e.includes.len() == rec.includes.len()
-        && e.includes
-            .iter()
-            .zip(&rec.includes)
-            .all(|((p, d), i)| *p == i.path && *d == i.digest);
-    if !same_includes {
-        return Err(Check::Mismatch("include list differs"));
-    }
     let max = crate::build_manifest::Limits::default().max_object_size;
     if e.outputs.iter().any(|o| o.size > max) {
         return Err(Check::Mismatch("an output is larger than 64 GiB"));
-    }
-    let size = |pick: fn(Role) -> bool| -> u64 {
-        e.outputs
-            .iter()
-            .filter(|o| pick(o.role))
-            .fold(0u64, |a, o| a.saturating_add(o.size))
-    };
-    let stripped = size(Role::is_object);
-    let debug = size(Role::is_debug);
-    if stripped != rec.stripped_size || debug != rec.debug_size {
-        return Err(Check::Mismatch("output sizes differ"));
-    }
-    if !e.outputs.iter().any(|o| o.path == rec.output) {
-        return Err(Check::Mismatch("output path differs"));
     }
     if [e.stdout, e.stderr]
         .iter()
@@ -402,6 +377,20 @@ fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
         .any(|(_, n)| *n > MAX_CAPTURED_OUTPUT)
     {
         return Err(Check::Mismatch("captured compiler output over 64 MiB"));
+    }
+    // The record publish would write for this entry must be the one that came with it.
+    let mine = record_of(&rec.action_key, e).map_err(|_| Check::Mismatch("no object output"))?;
+    if mine.source_key != rec.source_key {
+        return Err(Check::Mismatch("source key differs"));
+    }
+    if mine.includes != rec.includes {
+        return Err(Check::Mismatch("include list differs"));
+    }
+    if (mine.stripped_size, mine.debug_size) != (rec.stripped_size, rec.debug_size) {
+        return Err(Check::Mismatch("output sizes differ"));
+    }
+    if mine.output != rec.output {
+        return Err(Check::Mismatch("output path differs"));
     }
     Ok(())
 }
