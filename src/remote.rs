@@ -65,28 +65,24 @@ impl Remote {
         let recorded = crate::launcher::config_value(&objdir, "policy").map(PathBuf::from);
         let explicit = args.policy.clone().or(recorded);
         let policy = Policy::find(explicit.as_deref(), &objdir, src_root.as_deref())?;
-        let from_policy = || -> Vec<&StorePolicy> {
-            policy.stores.iter().filter(|s| s.write || !write).collect()
-        };
         let configs: Vec<StoreConfig> = match &args.store {
             Some(url) => vec![StoreConfig::new(url.clone())],
-            None => from_policy().into_iter().map(store_config).collect(),
+            None => policy
+                .stores
+                .iter()
+                .filter(|s| s.write || !write)
+                .map(store_config)
+                .collect(),
         };
         let bandwidth = policy
             .fetch
             .bandwidth
             .as_deref()
             .and_then(fetch::cache::parse_size);
-        let configs: Vec<StoreConfig> = configs
-            .into_iter()
-            .map(|mut c| {
-                c.max_bytes_per_sec = bandwidth;
-                c
-            })
-            .collect();
         let (mut stores, mut unusable) = (Vec::new(), Vec::new());
-        for c in &configs {
-            match Store::open(c) {
+        for mut c in configs {
+            c.max_bytes_per_sec = bandwidth;
+            match Store::open(&c) {
                 Ok(s) => stores.push(s),
                 Err(e) => unusable.push(e.to_string()),
             }
