@@ -1,8 +1,6 @@
 //! `cached-ninja`: the command-line front of the build accelerator (see ../shared/DESIGN.md §2).
 
 mod cmd;
-mod jobserver;
-mod launcher;
 mod policy;
 mod remote;
 

@@ -6,6 +6,7 @@ use crate::policy::{Policy, StorePolicy};
 use anyhow::{bail, Context};
 use clap::Args;
 use fetch::cache::LocalCache;
+use fetch::objdir::ObjDir;
 use fetch::signing::Trust;
 use fetch::store::{Store, StoreConfig};
 use std::path::{Path, PathBuf};
@@ -62,7 +63,9 @@ impl Remote {
         };
         let src_root = src_root(&objdir);
         // The policy `generate --policy` was given, if any: the launchers use its cache.
-        let recorded = crate::launcher::config_value(&objdir, "policy").map(PathBuf::from);
+        let recorded = ObjDir::new(&objdir)
+            .config_value("policy")
+            .map(PathBuf::from);
         let explicit = args.policy.clone().or(recorded);
         let policy = Policy::find(explicit.as_deref(), &objdir, src_root.as_deref())?;
         let configs: Vec<StoreConfig> = match &args.store {
@@ -190,5 +193,5 @@ fn policy_name(p: &Policy, objdir: &Path) -> String {
 
 /// The configured source root of `objdir` (`.cached-ninja/config`), absolute.
 pub fn src_root(objdir: &Path) -> Option<PathBuf> {
-    crate::launcher::config_src_root(objdir).map(|v| objdir.join(v))
+    ObjDir::new(objdir).config_src_root()
 }

@@ -16,12 +16,9 @@ use crate::cache::Digest;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Name of the log inside `<objdir>/.cached-ninja/`.
-pub const ACTION_LOG_FILE: &str = "actions";
-
 /// Path of the log for an object root.
 pub fn path(obj_root: &Path) -> PathBuf {
-    obj_root.join(".cached-ninja").join(ACTION_LOG_FILE)
+    crate::objdir::ObjDir::new(obj_root).action_log_file()
 }
 
 /// Appends one action key.

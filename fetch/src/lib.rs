@@ -24,6 +24,9 @@
 //! per compile edge in build order, with a parser that validates untrusted bytes (paths stay
 //! inside the object root, size and count caps, well-formed digests).
 //!
+//! ## The object directory
+//! [`objdir`]: the one owner of the paths under `<objdir>/.cached-ninja/` and its config file.
+//!
 //! ## Publishing and pulling
 //! [`action_log`]: which actions a build used, in order (written by the launcher).
 //! [`publish`]: CI's side: blobs, signed entries, then the signed build manifest.
@@ -42,6 +45,7 @@ pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
 mod log_file;
+pub mod objdir;
 pub mod plan;
 pub mod publish;
 pub mod published;

@@ -23,9 +23,6 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// File name of the log inside `<object root>/.cached-ninja/`.
-pub const STATS_FILE: &str = "stats";
-
 /// What one launcher invocation did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -120,7 +117,7 @@ impl Outcome {
 
 /// Path of the log for an object root.
 pub fn stats_path(obj_root: &Path) -> PathBuf {
-    obj_root.join(".cached-ninja").join(STATS_FILE)
+    crate::objdir::ObjDir::new(obj_root).stats_file()
 }
 
 /// Appends one record.

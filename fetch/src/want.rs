@@ -18,12 +18,12 @@ use std::time::Duration;
 
 /// The marker of a running pull.
 pub fn marker_path(obj_root: &Path) -> PathBuf {
-    obj_root.join(".cached-ninja").join("pulling")
+    crate::objdir::ObjDir::new(obj_root).pull_marker_file()
 }
 
 /// The directory of wanted action keys.
 pub fn wants_dir(obj_root: &Path) -> PathBuf {
-    obj_root.join(".cached-ninja").join("wants")
+    crate::objdir::ObjDir::new(obj_root).wants_dir()
 }
 
 /// A running pull's marker; removed (with pending wants) when dropped.

@@ -1,6 +1,6 @@
 //! `cached-ninja build [-C DIR] [-j N] [TARGET…]`: runs Ninja on the rewritten files (DESIGN
 //! §1, §5) with more jobs than cores, while a GNU make jobserver with N tokens (default: the
-//! CPU count) lets at most N compilers run at once (`crate::jobserver`); hits and uncacheable
+//! CPU count) lets at most N compilers run at once (`engine::jobserver`); hits and uncacheable
 //! commands take no token. Shows a live progress line (indicatif) on a terminal, plain lines
 //! otherwise, and ends with a summary from the launchers' stats (`fetch::stats`, zeroed at
 //! the start of each build).
@@ -11,11 +11,11 @@
 //! is left, and the next build resumes where this one stopped.
 
 use super::publish::PublishArgs;
-use crate::jobserver;
 use crate::remote::{Remote, RemoteArgs};
 use anyhow::{bail, Context};
 use backend::rewrite::{record, COMPILE_SUFFIX, FLAGS_SUFFIX};
 use clap::Args;
+use engine::jobserver;
 use fetch::plan::Plan;
 use fetch::signing::Trust;
 use fetch::stats::{self, BuildStats};

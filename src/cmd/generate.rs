@@ -19,6 +19,7 @@ use anyhow::{bail, Context};
 use backend::ninja::load::bytes_to_path;
 use backend::rewrite::{self, compiler::shell_quote, record, RecordingReader};
 use clap::Args;
+use fetch::objdir::ObjDir;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
@@ -98,7 +99,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
             s.canonicalize()
                 .with_context(|| format!("source root {} does not exist", s.display()))?,
         ),
-        None => detect_src_root(&dir).or_else(|| config_src_root(&dir)),
+        None => detect_src_root(&dir).or_else(|| ObjDir::new(&dir).config_src_root()),
     };
     let policy = Policy::find(args.policy.as_deref(), &dir, src_root.as_deref())?;
 
@@ -229,7 +230,7 @@ fn original_copy(dir: &Path, path: &[u8]) -> Option<PathBuf> {
     {
         return None;
     }
-    Some(dir.join(".cached-ninja/original").join(rel))
+    Some(ObjDir::new(dir).originals_dir().join(rel))
 }
 
 /// The source root a CMake or Meson object directory was configured from.
@@ -249,41 +250,18 @@ pub fn detect_src_root(dir: &Path) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// `src-root = DIR` from `.cached-ninja/config`.
-fn config_src_root(dir: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(dir.join(".cached-ninja/config")).ok()?;
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        (k.trim() == "src-root").then(|| PathBuf::from(v.trim()))
-    })
-}
-
-/// Sets `src-root` in `.cached-ninja/config`, keeping other lines.
+/// Sets `key` in `.cached-ninja/config`, keeping other lines.
 fn write_config(dir: &Path, key: &str, value: &str) -> anyhow::Result<()> {
-    let path = dir.join(".cached-ninja/config");
-    let old = std::fs::read_to_string(&path).unwrap_or_default();
-    let mut text: String = old
-        .lines()
-        .filter(|l| l.split_once('=').map_or(true, |(k, _)| k.trim() != key))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    text.push_str(&format!("{key} = {value}\n"));
-    if text != old {
-        write_atomic(&path, text.as_bytes())?;
-    }
-    Ok(())
+    let o = ObjDir::new(dir);
+    o.set_config_value(key, value)
+        .with_context(|| format!("cannot write {}", o.config_file().display()))
 }
 
-/// Writes a file atomically: a temporary file in the same directory, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Writes a file atomically (`fetch::cache::write_atomic`), creating its directory.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)
         .with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(".{name}.cn-tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+    fetch::cache::write_atomic(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -4,11 +4,12 @@
 //! Output and errors are ninja's byte for byte, with `cached-ninja` where ninja prints its
 //! own name (`cached-ninja: error: …`, exit status 1).
 
+use anyhow::Context;
 use backend::ninja::{self, tools, Manifest};
 use clap::{Args, Subcommand};
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Where the manifest is (ninja's `-C` and `-f`).
@@ -99,7 +100,11 @@ pub fn run(cmd: ToolCommand) -> anyhow::Result<ExitCode> {
                     let files = ninja::emit::emit_files(m.graph(), &os_bytes(path.as_os_str()));
                     // Scope files first, so the main file never names a missing one.
                     for (name, text) in files.iter().rev() {
-                        write_atomically(&ninja::load::bytes_to_path(name), text)?;
+                        {
+                            let path = ninja::load::bytes_to_path(name);
+                            fetch::cache::write_atomic(&path, text)
+                                .with_context(|| format!("cannot write {}", path.display()))?;
+                        }
                     }
                 }
             }
@@ -160,28 +165,4 @@ fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
     {
         s.to_string_lossy().into_owned().into_bytes()
     }
-}
-
-/// Writes `path` through a temporary file in the same directory and a rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| -> anyhow::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -3,7 +3,7 @@
 use super::launch::Launcher;
 use super::paths::{OBJ_TOKEN, SRC_TOKEN};
 use fetch::cache as fcache;
-use std::path::Path;
+use fetch::objdir::ObjDir;
 
 impl Launcher<'_> {
     /// Records the token→root mapping for debuggers in `<obj>/.cached-ninja/gdbinit`.
@@ -18,7 +18,7 @@ impl Launcher<'_> {
             "set substitute-path {OBJ_TOKEN} {}\n",
             self.roots.obj()
         ));
-        let path = Path::new(self.roots.obj()).join(".cached-ninja/gdbinit");
+        let path = ObjDir::new(self.roots.obj()).gdbinit_file();
         // Launches that hit only check the length (one `stat`); a compile compares the content.
         let same = if full_check {
             std::fs::read(&path).is_ok_and(|old| old == text.as_bytes())

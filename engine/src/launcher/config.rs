@@ -4,6 +4,7 @@ use super::launch::Launcher;
 use super::runner::{RealRunner, Runner};
 use backend::key::Roots;
 use fetch::cache::LocalCache;
+use fetch::objdir::ObjDir;
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -81,7 +82,7 @@ pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
                 .ok()
                 .filter(|s| !s.is_empty())
         })
-        .or_else(|| config_src_root(&cwd));
+        .or_else(|| ObjDir::new(&cwd).config_value("src-root"));
     let src = src.map(|s| {
         if s.starts_with('/') {
             s
@@ -128,18 +129,4 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
         _ => false,
     }
-}
-
-/// `src-root = DIR` from `<obj>/.cached-ninja/config` (as written: maybe relative to `obj`).
-pub(crate) fn config_src_root(obj: &Path) -> Option<String> {
-    config_value(obj, "src-root")
-}
-
-/// The value of `key = VALUE` in `<obj>/.cached-ninja/config` (written by `generate`).
-pub(crate) fn config_value(obj: &Path, key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(obj.join(".cached-ninja/config")).ok()?;
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
-    })
 }

@@ -87,4 +87,3 @@ mod tests;
 mod wait;
 
 pub use config::run_cli;
-pub(crate) use config::{config_src_root, config_value};

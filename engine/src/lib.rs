@@ -1,0 +1,16 @@
+//! The engine: what runs one compile against the caches, and the pull that races it (DESIGN §1,
+//! §3, §5). It sits above [`backend`] (command models, keys), [`fetch`] (caches, stores, pull)
+//! and, for the debug-info fill, `splitdwarf`; the binaries only parse their command line,
+//! read the policy and display.
+//!
+//! ## The launcher
+//! [`launcher`]: `cached-ninja cc` and the zero-setup forms (`cached-ninja gcc …`, a CMake or
+//! Meson compiler launcher): one launch from a compiler command to a hit, a miss or `exec`.
+//!
+//! ## CPU tokens
+//! [`jobserver`]: the GNU make jobserver through which `cached-ninja build` lets at most one
+//! compiler per core run, and the token a launcher holds while its compiler runs.
+#![deny(missing_docs)]
+
+pub mod jobserver;
+pub mod launcher;

@@ -1,0 +1,166 @@
+//! The one owner of the layout of `<objdir>/.cached-ninja/` and of its `config` file: every
+//! crate that writes there (the launcher's stats, action log, gdbinit; the pull's marker and
+//! wants; `generate`'s originals and config) asks an [`ObjDir`] for the path.
+//!
+//! ```text
+//! <objdir>/.cached-ninja/
+//!   config     `key = value` lines: src-root, policy (written by `generate`)
+//!   stats      the launchers' outcomes of the current build (crate::stats)
+//!   actions    the action log, spanning builds (crate::action_log)
+//!   gdbinit    this machine's token→root mapping for debuggers
+//!   pulling    the marker of a running pull (crate::want)
+//!   wants/     keys launchers wait on, and those the pull gave up on (crate::want)
+//!   original/  the generator's Ninja files before the rewrite
+//! ```
+//!
+//! `config` values are taken as written after trimming blanks; a value wrapped in double
+//! quotes (a hand edit) loses them. Writers write values bare.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Name of the state directory inside an object directory.
+pub const STATE_DIR: &str = ".cached-ninja";
+
+/// An object directory (the working directory of Ninja's edges) and the paths of its state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjDir {
+    root: PathBuf,
+}
+
+impl ObjDir {
+    /// The object directory at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> ObjDir {
+        ObjDir { root: root.into() }
+    }
+
+    /// The object directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `<objdir>/.cached-ninja`.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(STATE_DIR)
+    }
+
+    fn state(&self, name: &str) -> PathBuf {
+        self.state_dir().join(name)
+    }
+
+    /// The `key = value` file `generate` writes.
+    pub fn config_file(&self) -> PathBuf {
+        self.state("config")
+    }
+
+    /// The launchers' outcomes of the current build.
+    pub fn stats_file(&self) -> PathBuf {
+        self.state("stats")
+    }
+
+    /// The action log.
+    pub fn action_log_file(&self) -> PathBuf {
+        self.state("actions")
+    }
+
+    /// The token→root mapping for gdb.
+    pub fn gdbinit_file(&self) -> PathBuf {
+        self.state("gdbinit")
+    }
+
+    /// The marker of a running pull.
+    pub fn pull_marker_file(&self) -> PathBuf {
+        self.state("pulling")
+    }
+
+    /// The directory of wanted (and given up) action keys.
+    pub fn wants_dir(&self) -> PathBuf {
+        self.state("wants")
+    }
+
+    /// Where the generator's Ninja files are kept before the rewrite.
+    pub fn originals_dir(&self) -> PathBuf {
+        self.state("original")
+    }
+
+    /// The value of `key` in the config file, if set.
+    pub fn config_value(&self, key: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.config_file()).ok()?;
+        let value = config_lines(&text).find_map(|(k, v)| (k == key).then(|| v.to_string()));
+        value
+    }
+
+    /// The configured source root, absolute (a relative value is taken from the object
+    /// directory).
+    pub fn config_src_root(&self) -> Option<PathBuf> {
+        self.config_value("src-root").map(|v| self.root.join(v))
+    }
+
+    /// Sets `key` to `value` in the config file, keeping the other keys; writes only on a
+    /// change, atomically.
+    pub fn set_config_value(&self, key: &str, value: &str) -> io::Result<()> {
+        let path = self.config_file();
+        let old = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let mut text: String = old
+            .lines()
+            .filter(|l| l.split_once('=').is_none_or(|(k, _)| k.trim() != key))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        text.push_str(&format!("{key} = {value}\n"));
+        if text == old {
+            return Ok(());
+        }
+        std::fs::create_dir_all(self.state_dir())?;
+        crate::cache::write_atomic(&path, text.as_bytes())
+    }
+}
+
+/// The `(key, value)` pairs of a config file's text.
+fn config_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines().filter_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|x| x.strip_suffix('"'))
+            .unwrap_or(v);
+        Some((k.trim(), v))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trip_keeps_other_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = ObjDir::new(dir.path());
+        assert_eq!(o.config_value("src-root"), None);
+        o.set_config_value("src-root", "../src").unwrap();
+        o.set_config_value("policy", "/p/cached-ninja.toml")
+            .unwrap();
+        o.set_config_value("src-root", "/abs/src").unwrap();
+        assert_eq!(o.config_value("src-root").as_deref(), Some("/abs/src"));
+        assert_eq!(
+            o.config_value("policy").as_deref(),
+            Some("/p/cached-ninja.toml")
+        );
+        assert_eq!(o.config_src_root(), Some(PathBuf::from("/abs/src")));
+    }
+
+    #[test]
+    fn quoted_and_relative_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = ObjDir::new(dir.path());
+        std::fs::create_dir_all(o.state_dir()).unwrap();
+        std::fs::write(o.config_file(), "src-root = \"..\"\n  policy=x.toml \n").unwrap();
+        assert_eq!(o.config_value("src-root").as_deref(), Some(".."));
+        assert_eq!(o.config_value("policy").as_deref(), Some("x.toml"));
+        assert_eq!(o.config_src_root(), Some(dir.path().join("..")));
+    }
+}
