@@ -52,11 +52,36 @@ enum Command {
     Key(cmd::key::KeyCommand),
 }
 
+/// The subcommands' names: any other first word that is not an option is a compiler
+/// (`cached-ninja gcc …`, `CMAKE_C_COMPILER_LAUNCHER=cached-ninja`).
+const SUBCOMMANDS: &[&str] = &[
+    "tool",
+    "split",
+    "cc",
+    "cache",
+    "stats",
+    "generate",
+    "configure",
+    "demo",
+    "build",
+    "fetch",
+    "publish",
+    "key",
+    "help",
+];
+
 fn main() -> ExitCode {
     // The launcher's hot path skips clap: every compile edge of a build runs it.
     let mut argv = std::env::args_os();
-    if argv.nth(1).is_some_and(|a| a == "cc") {
-        return cmd::cc::main(argv.collect());
+    match argv.next().and(argv.next()) {
+        Some(a) if a == "cc" => return cmd::cc::main(argv.collect()),
+        Some(a)
+            if !a.to_string_lossy().starts_with('-')
+                && !SUBCOMMANDS.contains(&&*a.to_string_lossy()) =>
+        {
+            return cmd::cc::main_zero_setup(std::iter::once(a).chain(argv).collect());
+        }
+        _ => {}
     }
     let cli = Cli::parse();
     let result = match cli.command {
@@ -79,5 +104,22 @@ fn main() -> ExitCode {
             eprintln!("cached-ninja: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every clap subcommand is in SUBCOMMANDS (else it would be taken for a compiler).
+    #[test]
+    fn subcommand_names_are_listed() {
+        let cmd = super::Cli::command();
+        let mut names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        names.push("help");
+        names.sort();
+        let mut listed = super::SUBCOMMANDS.to_vec();
+        listed.sort();
+        assert_eq!(names, listed);
     }
 }

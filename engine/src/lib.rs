@@ -7,6 +7,10 @@
 //! [`launcher`]: `cached-ninja cc` and the zero-setup forms (`cached-ninja gcc …`, a CMake or
 //! Meson compiler launcher): one launch from a compiler command to a hit, a miss or `exec`.
 //!
+//! ## The pull session
+//! [`pull`]: CI's build pulled into the local cache beside a running build, one
+//! [`pull::PullSession`] with a [`pull::CancelToken`] and a [`pull::ProgressSink`].
+//!
 //! ## CPU tokens
 //! [`jobserver`]: the GNU make jobserver through which `cached-ninja build` lets at most one
 //! compiler per core run, and the token a launcher holds while its compiler runs.
@@ -14,3 +18,4 @@
 
 pub mod jobserver;
 pub mod launcher;
+pub mod pull;

@@ -27,7 +27,6 @@ use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -132,7 +131,7 @@ pub struct PullOptions<'a> {
     /// Set when the build it raced with is done: no new record is started.
     pub cancel: &'a AtomicBool,
     /// Where launchers ask for the keys they wait on ([`crate::want`]): taken first.
-    pub wants: Option<&'a Path>,
+    pub wants: Option<&'a dyn crate::want::PullLink>,
 }
 
 /// Adds every record's include set to its source key's include manifest in `cache` (local
@@ -193,14 +192,14 @@ pub fn pull(
     let wanted: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
     // The next record to work on: a wanted one, else the next in reverse build order.
     let take = || -> Option<usize> {
-        if let Some(dir) = opts.wants {
+        if let Some(link) = opts.wants {
             let mut queue = wanted.lock().unwrap();
             if queue.is_empty() {
-                for k in crate::want::take(dir) {
+                for k in link.take_wants() {
                     match index.get(&k) {
                         Some(&i) => queue.push_back(i),
                         // Not in this build: nobody will bring it, the launcher compiles now.
-                        None => crate::want::failed(dir, &k),
+                        None => link.give_up(&k),
                     }
                 }
             }
@@ -242,8 +241,8 @@ pub fn pull(
                                 rep.stopped.get_or_insert_with(|| e.to_string());
                             }
                         }
-                        if let Some(dir) = opts.wants {
-                            crate::want::failed(dir, &rec.action_key);
+                        if let Some(link) = opts.wants {
+                            link.give_up(&rec.action_key);
                         }
                         rep.failed.push(PullFailure {
                             output: rec.output.clone(),

@@ -12,60 +12,124 @@
 //! (expensive edges first); wanted keys, then reverse build order.
 
 use crate::cache::Digest;
+use crate::objdir::ObjDir;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The marker of a running pull.
-pub fn marker_path(obj_root: &Path) -> PathBuf {
-    crate::objdir::ObjDir::new(obj_root).pull_marker_file()
+/// How launchers and a running pull talk: one side asks for keys and waits, the other serves
+/// wanted keys first and gives up on those it cannot bring. [`FileLink`] is the implementation
+/// over files in the object directory; a daemon with a socket would be another.
+pub trait PullLink: Sync {
+    /// The launcher's wait budget while a pull runs for this object directory, else `None`.
+    fn running(&self) -> Option<Duration>;
+    /// Asks the running pull for `key` first.
+    fn want(&self, key: &Digest) -> io::Result<()>;
+    /// Whether the pull gave up on `key` (its launcher then compiles at once).
+    fn given_up(&self, key: &Digest) -> bool;
+    /// The pull's side: takes the wanted keys, each once.
+    fn take_wants(&self) -> Vec<Digest>;
+    /// The pull's side: gives up on `key`.
+    fn give_up(&self, key: &Digest);
 }
 
-/// The directory of wanted action keys.
-pub fn wants_dir(obj_root: &Path) -> PathBuf {
-    crate::objdir::ObjDir::new(obj_root).wants_dir()
+/// The [`PullLink`] over files: `<objdir>/.cached-ninja/pulling` and `wants/`.
+#[derive(Clone, Debug)]
+pub struct FileLink {
+    marker: PathBuf,
+    wants: PathBuf,
+}
+
+impl FileLink {
+    /// The link of an object directory.
+    pub fn new(objdir: ObjDir) -> FileLink {
+        FileLink {
+            marker: objdir.pull_marker_file(),
+            wants: objdir.wants_dir(),
+        }
+    }
+
+    /// A link whose wants live in `wants` (and whose marker is `wants/../pulling`): for a pull
+    /// outside an object directory's layout.
+    pub fn in_dir(wants: &Path) -> FileLink {
+        FileLink {
+            marker: wants.with_file_name("pulling"),
+            wants: wants.to_path_buf(),
+        }
+    }
+
+    fn failed_path(&self, key: &Digest) -> PathBuf {
+        self.wants.join(format!("{}.failed", key.to_hex()))
+    }
+}
+
+impl PullLink for FileLink {
+    /// The marker's process must still be the one that wrote it (same pid and start time; a
+    /// crashed pull's pid may be reused).
+    fn running(&self) -> Option<Duration> {
+        let text = std::fs::read_to_string(&self.marker).ok()?;
+        let mut f = text.split_whitespace();
+        let pid: u32 = f.next()?.parse().ok()?;
+        let since: u64 = f.next()?.parse().ok()?;
+        let ms: u64 = f.next()?.parse().ok()?;
+        (start_time(pid)? == since).then(|| Duration::from_millis(ms))
+    }
+
+    fn want(&self, key: &Digest) -> io::Result<()> {
+        std::fs::write(self.wants.join(key.to_hex()), b"")
+    }
+
+    fn given_up(&self, key: &Digest) -> bool {
+        self.failed_path(key).exists()
+    }
+
+    /// Each key once, whoever removes its file first.
+    fn take_wants(&self) -> Vec<Digest> {
+        let Ok(rd) = std::fs::read_dir(&self.wants) else {
+            return Vec::new();
+        };
+        rd.filter_map(|e| {
+            let e = e.ok()?;
+            let d = Digest::from_hex(e.file_name().to_str()?)?;
+            std::fs::remove_file(e.path()).ok()?;
+            Some(d)
+        })
+        .collect()
+    }
+
+    fn give_up(&self, key: &Digest) {
+        let _ = std::fs::write(self.failed_path(key), b"");
+    }
 }
 
 /// A running pull's marker; removed (with pending wants) when dropped.
 pub struct PullMarker {
-    obj_root: PathBuf,
+    link: FileLink,
 }
 
 impl PullMarker {
     /// Announces a pull by this process; launchers wait up to `wait` for a wanted entry.
     pub fn create(obj_root: &Path, wait: Duration) -> io::Result<PullMarker> {
+        let link = FileLink::new(ObjDir::new(obj_root));
         // Wants and failures left by a pull that crashed are not this pull's.
-        match std::fs::remove_dir_all(wants_dir(obj_root)) {
+        match std::fs::remove_dir_all(&link.wants) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        std::fs::create_dir_all(wants_dir(obj_root))?;
+        std::fs::create_dir_all(&link.wants)?;
         let pid = std::process::id();
         let since = start_time(pid).unwrap_or(0);
         let text = format!("{pid} {since} {}\n", wait.as_millis());
-        crate::cache::write_atomic(&marker_path(obj_root), text.as_bytes())?;
-        Ok(PullMarker {
-            obj_root: obj_root.to_path_buf(),
-        })
+        crate::cache::write_atomic(&link.marker, text.as_bytes())?;
+        Ok(PullMarker { link })
     }
 }
 
 impl Drop for PullMarker {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(marker_path(&self.obj_root));
-        let _ = std::fs::remove_dir_all(wants_dir(&self.obj_root));
+        let _ = std::fs::remove_file(&self.link.marker);
+        let _ = std::fs::remove_dir_all(&self.link.wants);
     }
-}
-
-/// The wait budget of a pull running for `obj_root`, else `None`: the marker's process must
-/// still be the one that wrote it (same pid and start time; a crashed pull's pid may be reused).
-pub fn running(obj_root: &Path) -> Option<Duration> {
-    let text = std::fs::read_to_string(marker_path(obj_root)).ok()?;
-    let mut f = text.split_whitespace();
-    let pid: u32 = f.next()?.parse().ok()?;
-    let since: u64 = f.next()?.parse().ok()?;
-    let ms: u64 = f.next()?.parse().ok()?;
-    (start_time(pid)? == since).then(|| Duration::from_millis(ms))
 }
 
 /// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22).
@@ -76,37 +140,6 @@ fn start_time(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// Asks the running pull for `key` first.
-pub fn want(obj_root: &Path, key: &Digest) -> io::Result<()> {
-    std::fs::write(wants_dir(obj_root).join(key.to_hex()), b"")
-}
-
-/// Marks `key` as failed (the waiting launcher compiles at once instead of waiting on).
-pub fn failed(dir: &Path, key: &Digest) {
-    let _ = std::fs::write(dir.join(format!("{}.failed", key.to_hex())), b"");
-}
-
-/// Whether the pull gave up on `key`.
-pub fn has_failed(obj_root: &Path, key: &Digest) -> bool {
-    wants_dir(obj_root)
-        .join(format!("{}.failed", key.to_hex()))
-        .exists()
-}
-
-/// Takes the wanted keys out of `dir` (each once, whoever removes its file first).
-pub fn take(dir: &Path) -> Vec<Digest> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    rd.filter_map(|e| {
-        let e = e.ok()?;
-        let d = Digest::from_hex(e.file_name().to_str()?)?;
-        std::fs::remove_file(e.path()).ok()?;
-        Some(d)
-    })
-    .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +148,11 @@ mod tests {
     fn marker_lives_with_its_process_and_its_start_time() {
         let dir = tempfile::tempdir().unwrap();
         let obj = dir.path();
+        let o = ObjDir::new(obj);
+        let link = FileLink::new(o.clone());
+        let wants_dir = |_| o.wants_dir();
+        let marker_path = |_| o.pull_marker_file();
+        let running = |_| link.running();
         std::fs::create_dir_all(wants_dir(obj)).unwrap();
         std::fs::write(wants_dir(obj).join("old.failed"), b"").unwrap();
         let m = PullMarker::create(obj, Duration::from_millis(1234)).unwrap();
@@ -124,9 +162,11 @@ mod tests {
             "a crashed pull's files go"
         );
         let key = Digest::of(b"k");
-        want(obj, &key).unwrap();
-        assert_eq!(take(&wants_dir(obj)), vec![key]);
-        assert!(take(&wants_dir(obj)).is_empty(), "taken once");
+        link.want(&key).unwrap();
+        assert_eq!(link.take_wants(), vec![key]);
+        assert!(link.take_wants().is_empty(), "taken once");
+        link.give_up(&key);
+        assert!(link.given_up(&key));
         // Our pid, another start time: a reused pid of a crashed pull.
         let text = std::fs::read_to_string(marker_path(obj)).unwrap();
         let f: Vec<&str> = text.split_whitespace().collect();

@@ -505,7 +505,7 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
     let opts = PullOptions {
         jobs: 1,
         cancel: &cancel,
-        wants: Some(&wants),
+        wants: Some(&fetch::want::FileLink::in_dir(&wants)),
     };
     // Stop after three records: they must be the wanted ones.
     let r = pull(&store, &cache, &manifest, &trust_of(&key), opts, &|p| {

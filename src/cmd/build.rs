@@ -16,7 +16,9 @@ use anyhow::{bail, Context};
 use backend::rewrite::{record, COMPILE_SUFFIX, FLAGS_SUFFIX};
 use clap::Args;
 use engine::jobserver;
+use engine::pull::CancelToken;
 use fetch::plan::Plan;
+use fetch::pull::PullProgress;
 use fetch::signing::Trust;
 use fetch::stats::{self, BuildStats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -25,6 +27,7 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Options of `cached-ninja build`.
@@ -68,21 +71,10 @@ pub struct BuildArgs {
 const ACTION_LOG_MAX: u64 = 64 << 20;
 
 /// Entries pulled so far and in all, for the progress line.
-static FETCH_DONE: AtomicUsize = AtomicUsize::new(0);
-static FETCH_TOTAL: AtomicUsize = AtomicUsize::new(0);
-
-/// Set by the SIGINT handler.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// Stops the pull: set when Ninja is done, or by Ctrl-C.
-static CANCEL_PULL: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-    CANCEL_PULL.store(true, Ordering::SeqCst);
-    // A second Ctrl-C ends this process at once. SAFETY: signal(2) is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_DFL);
-    }
+#[derive(Default)]
+struct FetchCount {
+    done: AtomicUsize,
+    total: usize,
 }
 
 /// Status prefix we give Ninja (`NINJA_STATUS`), to tell status lines from output.
@@ -123,14 +115,22 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     } else {
         find_pull(&remote_args)?
     };
+    let fetch_count = FetchCount {
+        total: to_pull
+            .as_ref()
+            .map_or(0, |(_, p, _)| p.manifest.records.len()),
+        ..FetchCount::default()
+    };
+    let session = to_pull
+        .as_ref()
+        .map(|(remote, plan, trust)| super::fetch::session(remote, plan, trust));
     // Launchers wait for wanted entries while the marker exists: it lives as long as the pull.
-    let to_pull = match to_pull {
-        Some((remote, plan, trust)) => {
-            let marker = fetch::want::PullMarker::create(&dir, remote.wait())
-                .with_context(|| format!("cannot write the pull marker in {}", dir.display()))?;
-            Some((remote, plan, trust, marker))
-        }
-        None => None,
+    let marker = match (&session, &to_pull) {
+        (Some(s), Some((remote, _, _))) => Some(
+            s.announce(remote.wait())
+                .with_context(|| format!("cannot write the pull marker in {}", dir.display()))?,
+        ),
+        _ => None,
     };
 
     let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
@@ -149,11 +149,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .stdout(Stdio::piped());
     jobserver::export(&server, &mut cmd);
 
-    // SAFETY: the handler only stores to atomics and resets itself. Children get the default disposition
-    // back at exec, so Ninja and the compilers still stop on Ctrl-C.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    // Ctrl-C stops the pull and is remembered; a second one ends this process at once.
+    // Children get the default disposition back at exec, so Ninja and the compilers still stop.
+    let cancel = CancelToken::new();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let sigint = signal_hook::consts::SIGINT;
+    signal_hook::flag::register_conditional_shutdown(sigint, 130, interrupted.clone())
+        .and_then(|_| signal_hook::flag::register(sigint, interrupted.clone()))
+        .and_then(|_| signal_hook::flag::register(sigint, cancel.flag().clone()))
+        .context("cannot handle SIGINT")?;
     let start = Instant::now();
     let started = SystemTime::now();
     let mut child = cmd.spawn().with_context(|| {
@@ -164,19 +168,20 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     })?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
     let (ran, total, status, pulled) = std::thread::scope(|s| {
-        let pulling = to_pull.map(|(remote, plan, trust, marker)| {
+        let pulling = session.as_ref().map(|session| {
+            let (cancel, count) = (&cancel, &fetch_count);
             s.spawn(move || {
-                let report = super::fetch::pull_plan(&remote, &plan, &trust, &CANCEL_PULL, &|p| {
-                    FETCH_DONE.store(p.done, Ordering::Relaxed);
+                let report = session.run(cancel, &|p: PullProgress| {
+                    count.done.store(p.done, Ordering::Relaxed);
                 });
                 // Done or stopped: nobody waits for this pull any more.
                 drop(marker);
                 report
             })
         });
-        let (ran, total) = follow(stdout, &dir);
+        let (ran, total) = follow(stdout, &dir, &fetch_count);
         let status = child.wait();
-        CANCEL_PULL.store(true, Ordering::Relaxed);
+        cancel.cancel();
         (ran, total, status, pulling.and_then(|h| h.join().ok()))
     });
     let status = status.context("waiting for ninja")?;
@@ -186,7 +191,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
 
     let s = BuildStats::read(&dir).unwrap_or_default();
     let bytes = object_bytes(&dir, started);
-    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    let interrupted = interrupted.load(Ordering::SeqCst);
     eprintln!(
         "cached-ninja build: {ran}/{total} edges run; {} hits, {} compiled, {} uncacheable{}; compile time saved {:.2} s; {} of objects written; {:.1} s",
         s.hits,
@@ -234,17 +239,16 @@ fn find_pull(remote_args: &RemoteArgs) -> anyhow::Result<Option<(Remote, Plan, T
         }
     };
     eprintln!("{plan}");
-    if let Err(e) = super::fetch::record_sets(&remote, &plan) {
+    if let Err(e) = super::fetch::prepare(&remote, &super::fetch::session(&remote, &plan, &trust)) {
         eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
         return Ok(None);
     }
-    FETCH_TOTAL.store(plan.manifest.records.len(), Ordering::Relaxed);
     Ok(Some((remote, plan, trust)))
 }
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the
 /// last (finished, total) edge counts.
-fn follow(stdout: impl std::io::Read, dir: &Path) -> (u64, u64) {
+fn follow(stdout: impl std::io::Read, dir: &Path, fetched: &FetchCount) -> (u64, u64) {
     let tty = std::io::stderr().is_terminal();
     let bar = if tty {
         let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -280,10 +284,9 @@ fn follow(stdout: impl std::io::Read, dir: &Path) -> (u64, u64) {
         if last_stats.elapsed() >= Duration::from_millis(200) {
             let s = BuildStats::read(dir).unwrap_or_default();
             counts = format!("hit {} compiled {}", s.hits, s.misses);
-            let fetch_total = FETCH_TOTAL.load(Ordering::Relaxed);
-            if fetch_total > 0 {
-                let done = FETCH_DONE.load(Ordering::Relaxed);
-                counts = format!("fetch {done}/{fetch_total}  {counts}");
+            if fetched.total > 0 {
+                let done = fetched.done.load(Ordering::Relaxed);
+                counts = format!("fetch {done}/{}  {counts}", fetched.total);
             }
             last_stats = Instant::now();
         }

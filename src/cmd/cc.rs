@@ -6,7 +6,16 @@ use std::process::ExitCode;
 
 /// Entry point from `main`: `args` are the words after `cc`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let code = match engine::launcher::run_cli(args) {
+    exit(engine::launcher::run_cli(args))
+}
+
+/// Entry point from `main` for `cached-ninja <compiler> <args…>`: `words` start with the compiler.
+pub fn main_zero_setup(words: Vec<OsString>) -> ExitCode {
+    exit(engine::launcher::run_zero_setup(words))
+}
+
+fn exit(result: Result<i32, String>) -> ExitCode {
+    let code = match result {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cached-ninja: error: {e}");

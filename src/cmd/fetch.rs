@@ -9,11 +9,12 @@
 use crate::remote::{Remote, RemoteArgs};
 use anyhow::Context;
 use clap::Args;
+use engine::pull::{CancelToken, PullSession};
+use fetch::objdir::ObjDir;
 use fetch::plan::Plan;
-use fetch::pull::{pull, PullOptions, PullProgress, PullReport};
+use fetch::pull::{PullProgress, PullReport};
 use fetch::signing::Trust;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 /// Options of `cached-ninja fetch`.
 #[derive(Args, Debug, Clone, Default)]
@@ -39,9 +40,10 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         println!("revision {}\nmanifest {}", plan.revision, plan.url);
         return Ok(ExitCode::SUCCESS);
     }
-    record_sets(&remote, &plan)?;
+    let session = session(&remote, &plan, &trust);
+    prepare(&remote, &session)?;
     let bar = super::publish::bar(plan.manifest.records.len() as u64);
-    let report = pull_plan(&remote, &plan, &trust, &AtomicBool::new(false), &|p| {
+    let report = session.run(&CancelToken::new(), &|p: PullProgress| {
         bar.set_position(p.done as u64);
         bar.set_message(fetch::plan::human_bytes(p.bytes));
     });
@@ -70,36 +72,28 @@ pub fn find_plan(remote: &Remote, depth: Option<usize>) -> anyhow::Result<(Plan,
     Ok((plan, trust))
 }
 
-/// Records the include set of every edge of the plan in the local cache (before any build).
-pub fn record_sets(remote: &Remote, plan: &Plan) -> anyhow::Result<()> {
-    let cache = remote.cache();
-    fetch::pull::record_include_sets(&cache, &plan.manifest, remote.jobs).with_context(|| {
-        format!(
-            "cannot write include manifests in the local cache {}",
-            cache.root().display()
-        )
-    })
+/// The pull session of `plan` for `remote`'s object directory.
+pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> PullSession<'a> {
+    PullSession {
+        store: &remote.stores[plan.store],
+        plan,
+        trust,
+        cache: remote.cache(),
+        cache_cap: remote.cache_size(),
+        jobs: remote.jobs,
+        objdir: ObjDir::new(&remote.objdir),
+    }
 }
 
-/// Pulls the plan's entries into the local cache ([`record_sets`] first).
-pub fn pull_plan(
-    remote: &Remote,
-    plan: &Plan,
-    trust: &Trust,
-    cancel: &AtomicBool,
-    progress: &(dyn Fn(PullProgress) + Sync),
-) -> PullReport {
-    let store = &remote.stores[plan.store];
-    let wants = fetch::want::wants_dir(&remote.objdir);
-    let opts = PullOptions {
-        jobs: remote.jobs,
-        cancel,
-        wants: wants.is_dir().then_some(wants.as_path()),
-    };
-    let cache = remote.cache();
-    let cap = remote.cache_size();
-    let need = plan.stripped_bytes.saturating_add(plan.debug_bytes);
-    if need > cap {
+/// Records the include set of every edge of the plan in the local cache (before any build).
+pub fn prepare(remote: &Remote, session: &PullSession) -> anyhow::Result<()> {
+    session.prepare().with_context(|| {
+        format!(
+            "cannot write include manifests in the local cache {}",
+            session.cache.root().display()
+        )
+    })?;
+    if let Some((need, cap)) = session.over_cap() {
         eprintln!(
             "cached-ninja fetch: warning: the build's objects ({}) exceed the local cache's size cap ({}); the least recently used will be evicted: raise `[cache] size` in {}",
             fetch::plan::human_bytes(need),
@@ -107,12 +101,7 @@ pub fn pull_plan(
             remote.policy_name()
         );
     }
-    let report = pull(store, &cache, &plan.manifest, trust, opts, progress);
-    // The launchers check the cap now and then; a pull inserts many files at once.
-    if cache.summary().total_size() > cap {
-        cache.gc(cap);
-    }
-    report
+    Ok(())
 }
 
 /// Failed records printed one by one; the rest are counted.

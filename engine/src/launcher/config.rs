@@ -5,6 +5,7 @@ use super::runner::{RealRunner, Runner};
 use backend::key::Roots;
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
+use fetch::want::FileLink;
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,26 @@ pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
     if words.is_empty() {
         return Err("usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>".into());
     }
+    run_words(words, src_root)
+}
+
+/// The zero-setup form, `cached-ninja <compiler> <args…>` (a CMake or Meson compiler launcher,
+/// `CC="cached-ninja gcc"`): launches `words`, whose first is the compiler; returns the exit
+/// code, or an error for the caller to print.
+pub fn run_zero_setup(words: Vec<OsString>) -> Result<i32, String> {
+    let program = words.first().ok_or("no compiler given")?;
+    if super::identity::resolve_program(&program.to_string_lossy()).is_none() {
+        return Err(format!(
+            "`{}` is neither a cached-ninja command nor a program on PATH (see `cached-ninja --help`)",
+            program.to_string_lossy()
+        ));
+    }
+    run_words(&words, None)
+}
+
+/// Launches `words` (compiler first) with the source root `src_root` if given, else the one
+/// the environment or the object directory names.
+fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String> {
     let Some(words) = words
         .iter()
         .map(|w| w.to_str().map(str::to_string))
@@ -107,15 +128,19 @@ pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
         .and_then(|v| v.parse().ok())
         .map(std::time::Duration::from_millis);
     let off = |k: &str| std::env::var(k).is_ok_and(|v| v == "0" || v == "false");
+    let pull = FileLink::new(ObjDir::new(roots.obj()));
     let launcher = Launcher {
         runner: &RealRunner,
+        pull: &pull,
         cache,
         roots,
         obj_aliases,
         date_pinned: env.iter().any(|(k, _)| k == "SOURCE_DATE_EPOCH"),
         env,
         trust_stat: !off("CACHED_NINJA_TRUST_STAT"),
-        preprocessor_fallback: !off("CACHED_NINJA_PREPROCESSOR"),
+        // Off by default (DESIGN §3): with no include manifest nothing can hit, and a
+        // preprocessor pass would double the cost of every cold compile.
+        preprocessor_fallback: std::env::var("CACHED_NINJA_PREPROCESSOR").is_ok_and(|v| v == "1"),
         max_size: LocalCache::max_size_from_env(),
         explain: std::env::var_os("CACHED_NINJA_EXPLAIN").map(PathBuf::from),
         warned: std::cell::Cell::new(false),

@@ -3,6 +3,7 @@
 
 use super::launch::Launcher;
 use super::lookup::Found;
+use super::model::CompileModel;
 use backend::compile::{self, depfile, CompileCommand};
 use fetch::cache::{self as fcache, CacheError, Role};
 use fetch::stats::{Outcome, Problem};
@@ -41,32 +42,30 @@ impl Launcher<'_> {
                 self.record(Outcome::Error(Problem::Corrupt), 0, start);
             }
         };
-        let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(2);
+        let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(entry.outputs.len());
         for o in &entry.outputs {
-            let dest = match o.role {
-                Role::Object => cmd.output.clone(),
-                Role::Dwo => match cmd.dwo_path() {
-                    Some(dwo) => dwo,
-                    None => {
-                        let msg = format!(
+            let Some(dest) = cmd.dest(o.role) else {
+                let (problem, msg) = match o.role {
+                    Role::Dwo => (
+                        Problem::NoDwoPath,
+                        format!(
                             "cache entry {} has a .dwo output but the command for {} writes none; compiling",
                             entry_path(),
-                            cmd.output
-                        );
-                        self.fall_back(Problem::NoDwoPath, &msg, start);
-                        return None;
-                    }
-                },
-                role => {
-                    let msg = format!(
-                        "cache entry {} has an output of role {role:?} ({}), not made by a C/C++ compile of {}; compiling",
-                        entry_path(),
-                        o.path,
-                        cmd.output
-                    );
-                    self.fall_back(Problem::UnknownRole, &msg, start);
-                    return None;
-                }
+                            cmd.primary_output()
+                        ),
+                    ),
+                    role => (
+                        Problem::UnknownRole,
+                        format!(
+                            "cache entry {} has an output of role {role:?} ({}), not made by this compile of {}; compiling",
+                            entry_path(),
+                            o.path,
+                            cmd.primary_output()
+                        ),
+                    ),
+                };
+                self.fall_back(problem, &msg, start);
+                return None;
             };
             match self.cache.get_blob(&o.digest, o.size) {
                 Ok(b) => files.push((PathBuf::from(dest), b)),

@@ -53,7 +53,7 @@ fn driver_mode(name: &[u8]) -> &'static str {
 }
 
 /// Finds `program` the way `execvp` does.
-fn resolve_program(program: &str) -> Option<PathBuf> {
+pub(super) fn resolve_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
         return Some(PathBuf::from(program));
     }

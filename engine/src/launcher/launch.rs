@@ -8,6 +8,7 @@ use backend::compile::{self, CompileCommand};
 use backend::key::{self, Roots};
 use fetch::cache::{self as fcache, CacheError, LocalCache};
 use fetch::stats::{self, Outcome, Problem};
+use fetch::want::PullLink;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,6 +17,8 @@ use std::time::Instant;
 pub struct Launcher<'r> {
     /// Spawns processes.
     pub runner: &'r dyn Runner,
+    /// The talk with a running pull of this object directory.
+    pub pull: &'r dyn PullLink,
     /// The local cache.
     pub cache: LocalCache,
     /// The roots.

@@ -3,6 +3,7 @@
 
 use super::launch::Launcher;
 use super::lookup::Seen;
+use super::model::CompileModel;
 use super::runner::RunResult;
 use backend::compile::{depfile, CompileCommand};
 use backend::key;
@@ -124,10 +125,10 @@ impl Launcher<'_> {
             });
             Ok(())
         };
-        put(Role::Object, &cmd.output)?;
-        if let Some(dwo) = cmd.dwo_path() {
-            if Path::new(&dwo).exists() {
-                put(Role::Dwo, &dwo)?;
+        // The primary output must be there; the others are stored when the compile made them.
+        for (i, (role, path)) in cmd.made().into_iter().enumerate() {
+            if i == 0 || Path::new(&path).exists() {
+                put(role, &path)?;
             }
         }
         let stream = |bytes: &[u8]| -> io::Result<Option<(fcache::Digest, u64)>> {

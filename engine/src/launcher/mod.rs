@@ -1,6 +1,7 @@
-//! `cached-ninja cc [--src-root DIR] -- <compiler command…>`: the compile launcher for C and
-//! C++ (DESIGN §3, §4). Every rewritten compile edge runs it; it must be correct first, then
-//! very fast on a hit.
+//! `cached-ninja cc [--src-root DIR] -- <compiler command…>`, or with zero setup
+//! `cached-ninja <compiler> <args…>` (`CMAKE_C_COMPILER_LAUNCHER=cached-ninja`, Meson's
+//! `CC="cached-ninja gcc"`): the compile launcher for C and C++ (DESIGN §3, §4). Every
+//! rewritten compile edge runs it; it must be correct first, then very fast on a hit.
 //!
 //! ## Roots
 //! - **Object root**: the working directory (the Ninja edge's cwd).
@@ -32,8 +33,10 @@
 //!    (`exec`: identical exit status, stdout and stderr).
 //! 2. Source key. Direct mode: for each include set of the key's manifest, check the files
 //!    (stat stamp or content hash), giving the action key; look up the action entry.
-//! 3. No manifest: run the preprocessor (`-E -M`) for the include list, look up, and on a hit
-//!    record the manifest, so next time is direct.
+//! 3. No manifest: nothing can hit (CI's manifests and local compiles record them), so the
+//!    launcher compiles at once and learns the include list from the compiler's own depfile.
+//!    With `CACHED_NINJA_PREPROCESSOR=1` it first runs the preprocessor (`-E -M`) for the
+//!    include list and looks that up (a cache shared with a tree whose manifests were lost).
 //! 4. Hit: verify and materialise outputs atomically, write the depfile with this machine's
 //!    paths, replay stdout/stderr (root paths mapped back), exit 0.
 //!    If an include set matched but its entry is not here, and `cached-ninja build` is pulling
@@ -44,7 +47,7 @@
 //! ## Environment
 //! `CACHED_NINJA_CACHE_DIR` (cache root), `CACHED_NINJA_CACHE_SIZE` (cap, e.g. `10G`),
 //! `CACHED_NINJA_SRCDIR` (source root), `CACHED_NINJA_TRUST_STAT=0` (always hash headers),
-//! `CACHED_NINJA_PREPROCESSOR=0` (no preprocessor fallback), `CACHED_NINJA_EXPLAIN=<file>`
+//! `CACHED_NINJA_PREPROCESSOR=1` (the preprocessor fallback of step 3), `CACHED_NINJA_EXPLAIN=<file>`
 //! (append each source key's fields, from the same code that hashes them),
 //! `CACHED_NINJA_DEBUG` (say why a command is not cached), and for tests only
 //! `CACHED_NINJA_TEST_STALL_INSERT_MS` (sleep between writing and renaming a cache file).
@@ -69,6 +72,7 @@
 //! - [`lookup`]: direct mode over include manifests, the preprocessor fallback (steps 2–3).
 //! - [`hit`]: materialising a hit, writing the depfile (step 4).
 //! - [`miss`]: the compile under the lock and the store (step 5).
+//! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ today).
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
@@ -80,10 +84,11 @@ mod identity;
 mod launch;
 mod lookup;
 mod miss;
+mod model;
 mod paths;
 mod runner;
 #[cfg(test)]
 mod tests;
 mod wait;
 
-pub use config::run_cli;
+pub use config::{run_cli, run_zero_setup};

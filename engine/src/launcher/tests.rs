@@ -111,8 +111,10 @@ fn with_launcher_explaining(
         clang,
         ..Default::default()
     };
+    let pull = fetch::want::FileLink::new(fetch::objdir::ObjDir::new(&dir));
     let l = Launcher {
         runner: &fake,
+        pull: &pull,
         cache: LocalCache::new(dir.join("cache")),
         roots: Roots::new(dir.to_str().unwrap(), None),
         obj_aliases: vec![],

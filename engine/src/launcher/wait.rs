@@ -4,8 +4,6 @@
 use super::launch::Launcher;
 use super::lookup::Found;
 use fetch::cache as fcache;
-use fetch::want;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How often the local cache is looked at while waiting.
@@ -17,9 +15,8 @@ impl Launcher<'_> {
     /// While a pull runs for this object root: asks it for `key` and waits for the entry, up
     /// to the pull's budget, until the pull gives up on it, or until the pull ends.
     pub(super) fn wait_for_pull(&self, key: &fcache::Digest) -> Option<Found> {
-        let obj = Path::new(self.roots.obj());
-        let budget = want::running(obj)?;
-        want::want(obj, key).ok()?;
+        let budget = self.pull.running()?;
+        self.pull.want(key).ok()?;
         let start = Instant::now();
         let mut checked = start;
         loop {
@@ -28,11 +25,11 @@ impl Launcher<'_> {
                 Ok(None) => {}
                 Err(_) => return None,
             }
-            if start.elapsed() >= budget || want::has_failed(obj, key) {
+            if start.elapsed() >= budget || self.pull.given_up(key) {
                 return None;
             }
             if checked.elapsed() >= ALIVE {
-                want::running(obj)?;
+                self.pull.running()?;
                 checked = Instant::now();
             }
             std::thread::sleep(POLL);

@@ -1,0 +1,76 @@
+//! The compile-model seam (STYLE: one seam per compiler family, shared plumbing behind it):
+//! what the hit and miss paths need to know of a compile's outputs, whatever the compiler.
+//! C and C++ ([`CompileCommand`], gcc and clang) are the model today; a rustc model (rlib,
+//! rmeta, dep-info, several outputs per action) is another implementation of the same trait.
+//!
+//! The hit path materialises every output of an entry at [`CompileModel::dest`] of its role and
+//! falls back to a compile when the model has no place for a role; the miss path stores every
+//! output [`CompileModel::made`] lists that the compile wrote. Neither knows the roles.
+
+use backend::compile::CompileCommand;
+use fetch::cache::Role;
+
+/// A compiler family's view of one cacheable compile's outputs.
+pub trait CompileModel {
+    /// The primary output as given on the command line (for messages and the output lock).
+    fn primary_output(&self) -> &str;
+
+    /// Where this command writes an output of `role` on this machine, as the compiler would
+    /// name it; `None` when the command makes no such output.
+    fn dest(&self, role: Role) -> Option<String>;
+
+    /// The outputs a compile of this command may make, by role, in storing order (the primary
+    /// first); the miss path stores those that exist, the primary one is required.
+    fn made(&self) -> Vec<(Role, String)>;
+}
+
+impl CompileModel for CompileCommand {
+    fn primary_output(&self) -> &str {
+        &self.output
+    }
+
+    fn dest(&self, role: Role) -> Option<String> {
+        match role {
+            Role::Object => Some(self.output.clone()),
+            Role::Dwo => self.dwo_path(),
+            _ => None,
+        }
+    }
+
+    fn made(&self) -> Vec<(Role, String)> {
+        let mut v = vec![(Role::Object, self.output.clone())];
+        if let Some(dwo) = self.dwo_path() {
+            v.push((Role::Dwo, dwo));
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backend::compile::{parse, CompilerFamily};
+
+    fn cmd(words: &[&str]) -> CompileCommand {
+        let w: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+        parse(&w, CompilerFamily::Gcc).unwrap()
+    }
+
+    #[test]
+    fn c_outputs_by_role() {
+        let c = cmd(&["gcc", "-c", "a.c", "-o", "o/a.o"]);
+        assert_eq!(c.made(), vec![(Role::Object, "o/a.o".to_string())]);
+        assert_eq!(c.dest(Role::Dwo), None);
+        assert_eq!(c.dest(Role::Rlib), None);
+        let s = cmd(&["gcc", "-g", "-gsplit-dwarf", "-c", "a.c", "-o", "o/a.o"]);
+        assert_eq!(
+            s.made(),
+            vec![
+                (Role::Object, "o/a.o".to_string()),
+                (Role::Dwo, "o/a.dwo".to_string())
+            ]
+        );
+        assert_eq!(s.dest(Role::Dwo).as_deref(), Some("o/a.dwo"));
+        assert_eq!(s.primary_output(), "o/a.o");
+    }
+}

@@ -1,0 +1,126 @@
+//! The pull session (DESIGN §1, §5): CI's build of the nearest ancestor, found in a store and
+//! pulled into the local cache, beside a running build or alone (`cached-ninja fetch`).
+//!
+//! A [`PullSession`] is one value holding everything a pull needs (no globals): the store, the
+//! verified plan, the trust set, the local cache and its cap, the object directory whose
+//! launchers it serves. [`PullSession::prepare`] records every include set first (so direct
+//! mode knows each action key before its entry arrives); [`PullSession::announce`] tells the
+//! launchers a pull is running (through the [`fetch::want::PullLink`] of the object
+//! directory); [`PullSession::run`] pulls until done or until its [`CancelToken`] is set,
+//! reporting to a [`ProgressSink`].
+
+use fetch::cache::LocalCache;
+use fetch::objdir::ObjDir;
+use fetch::plan::Plan;
+use fetch::pull::{PullOptions, PullProgress, PullReport};
+use fetch::signing::Trust;
+use fetch::store::Store;
+use fetch::want::{FileLink, PullMarker};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Stops a pull: set when the build it races with is done, or on Ctrl-C. Clones share one flag.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token not yet cancelled.
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// Asks every holder to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// The shared flag (what `fetch::pull` and signal handlers take).
+    pub fn flag(&self) -> &Arc<AtomicBool> {
+        &self.0
+    }
+}
+
+/// Where a pull reports its progress (a progress bar, a counter, nothing).
+pub trait ProgressSink: Sync {
+    /// Called after each record is handled.
+    fn progress(&self, p: PullProgress);
+}
+
+impl<F: Fn(PullProgress) + Sync> ProgressSink for F {
+    fn progress(&self, p: PullProgress) {
+        self(p)
+    }
+}
+
+/// One pull of a verified plan into a local cache.
+pub struct PullSession<'a> {
+    /// The store the plan was found in.
+    pub store: &'a Store,
+    /// The nearest ancestor build, its manifest verified against `trust`.
+    pub plan: &'a Plan,
+    /// Whose signatures entries must carry.
+    pub trust: &'a Trust,
+    /// The local cache the launchers use.
+    pub cache: LocalCache,
+    /// The local cache's size cap.
+    pub cache_cap: u64,
+    /// Parallel requests.
+    pub jobs: usize,
+    /// The object directory whose launchers the pull serves.
+    pub objdir: ObjDir,
+}
+
+impl PullSession<'_> {
+    /// Records the include set of every edge of the plan in the local cache (before the build
+    /// starts, so that direct mode knows each action key).
+    pub fn prepare(&self) -> io::Result<()> {
+        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs)
+    }
+
+    /// Bytes the plan would bring, when more than the cache's cap (the least recently used
+    /// entries are then evicted): `(needed, cap)`.
+    pub fn over_cap(&self) -> Option<(u64, u64)> {
+        let need = self
+            .plan
+            .stripped_bytes
+            .saturating_add(self.plan.debug_bytes);
+        (need > self.cache_cap).then_some((need, self.cache_cap))
+    }
+
+    /// Tells the object directory's launchers that a pull runs: they ask it for the keys they
+    /// miss and wait up to `wait` for each. Launchers stop waiting when the marker is dropped.
+    pub fn announce(&self, wait: Duration) -> io::Result<PullMarker> {
+        PullMarker::create(self.objdir.root(), wait)
+    }
+
+    /// Pulls the plan's entries (wanted keys first, then reverse build order) until done or
+    /// cancelled, then trims the cache to its cap.
+    pub fn run(&self, cancel: &CancelToken, progress: &dyn ProgressSink) -> PullReport {
+        let link = FileLink::new(self.objdir.clone());
+        let opts = PullOptions {
+            jobs: self.jobs,
+            cancel: cancel.flag(),
+            wants: Some(&link),
+        };
+        let report = fetch::pull::pull(
+            self.store,
+            &self.cache,
+            &self.plan.manifest,
+            self.trust,
+            opts,
+            &|p| progress.progress(p),
+        );
+        // The launchers check the cap now and then; a pull inserts many files at once.
+        if self.cache.summary().total_size() > self.cache_cap {
+            self.cache.gc(self.cache_cap);
+        }
+        report
+    }
+}
