@@ -316,18 +316,16 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
     None
 }
 
-/// The first word a `ccache`/`sccache` prefix leaves: such a prefix is dropped.
-fn drop_wrapper(words: &[String]) -> &[String] {
-    let mut w = words;
-    while let Some(first) = w.first() {
-        let base = first.rsplit('/').next().unwrap_or(first);
-        if base == "ccache" || base == "sccache" {
-            w = &w[1..];
-        } else {
-            break;
-        }
-    }
-    w
+/// Whether `word` names another compiler cache (`ccache`, `sccache`, by any path), whose
+/// prefix on a command is dropped: the one place that decides it.
+pub fn is_wrapper(word: &str) -> bool {
+    matches!(word.rsplit('/').next(), Some("ccache" | "sccache"))
+}
+
+/// The words a `ccache`/`sccache` prefix leaves (every such leading word dropped).
+pub fn drop_wrapper(words: &[String]) -> &[String] {
+    let n = words.iter().take_while(|w| is_wrapper(w)).count();
+    &words[n..]
 }
 
 /// Parses a compiler command (the compiler program first). Response files must already be

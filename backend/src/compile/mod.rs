@@ -13,7 +13,10 @@ pub mod args;
 pub mod depfile;
 pub mod rsp;
 
-pub use args::{parse, CompileCommand, CompilerFamily, DepOutput, Lang, SplitDwarf, Uncacheable};
+pub use args::{
+    drop_wrapper, is_wrapper, parse, CompileCommand, CompilerFamily, DepOutput, Lang, SplitDwarf,
+    Uncacheable,
+};
 
 /// Whether `bytes` (a source or header) mention `__DATE__`, `__TIME__` or `__TIMESTAMP__`,
 /// which make the object depend on the moment of the compile (DESIGN §3: not cacheable,

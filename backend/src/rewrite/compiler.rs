@@ -4,6 +4,7 @@
 //!
 //! Being conservative costs nothing: an edge we do not recognise runs as before.
 
+use crate::compile::is_wrapper;
 use crate::compile::{self, CompilerFamily, Uncacheable};
 
 /// What a command is, for the rewrite.
@@ -50,11 +51,6 @@ pub fn has_debug_info(command: &[u8]) -> bool {
         }
     }
     on
-}
-
-/// `ccache` or `sccache`, which the launcher drops.
-fn is_wrapper(word: &str) -> bool {
-    matches!(base_name(word), "ccache" | "sccache")
 }
 
 fn base_name(word: &str) -> &str {

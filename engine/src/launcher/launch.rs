@@ -85,13 +85,7 @@ impl Launcher<'_> {
     /// Runs one compile command (compiler first); returns the exit code.
     pub fn launch(&self, words: Vec<String>) -> i32 {
         let start = Instant::now();
-        let mut words = words;
-        while words
-            .first()
-            .is_some_and(|w| matches!(w.rsplit('/').next(), Some("ccache" | "sccache")))
-        {
-            words.remove(0);
-        }
+        let words = compile::drop_wrapper(&words).to_vec();
         if words.is_empty() {
             eprintln!("cached-ninja: error: no compiler after the ccache/sccache prefix");
             return 1;
