@@ -1,6 +1,7 @@
-//! `cached-ninja`: the command-line front of the build accelerator (see ../shared/DESIGN.md §2).
+//! `cached-ninja-cli` (run as `cached-ninja`): the command-line front of the build accelerator (see ../shared/DESIGN.md §2).
 
 mod cmd;
+mod dispatch;
 mod policy;
 mod remote;
 
@@ -52,36 +53,12 @@ enum Command {
     Key(cmd::key::KeyCommand),
 }
 
-/// The subcommands' names: any other first word that is not an option is a compiler
-/// (`cached-ninja gcc …`, `CMAKE_C_COMPILER_LAUNCHER=cached-ninja`).
-const SUBCOMMANDS: &[&str] = &[
-    "tool",
-    "split",
-    "cc",
-    "cache",
-    "stats",
-    "generate",
-    "configure",
-    "demo",
-    "build",
-    "fetch",
-    "publish",
-    "key",
-    "help",
-];
-
 fn main() -> ExitCode {
-    // The launcher's hot path skips clap: every compile edge of a build runs it.
-    let mut argv = std::env::args_os();
-    match argv.next().and(argv.next()) {
-        Some(a) if a == "cc" => return cmd::cc::main(argv.collect()),
-        Some(a)
-            if !a.to_string_lossy().starts_with('-')
-                && !SUBCOMMANDS.contains(&&*a.to_string_lossy()) =>
-        {
-            return cmd::cc::main_zero_setup(std::iter::once(a).chain(argv).collect());
-        }
-        _ => {}
+    // A launch skips clap (normally the small `cached-ninja` binary serves it, this one too).
+    match dispatch::form(std::env::args_os().skip(1)) {
+        dispatch::Form::Cc(args) => return cmd::cc::main(args),
+        dispatch::Form::ZeroSetup(words) => return cmd::cc::main_zero_setup(words),
+        dispatch::Form::Cli => {}
     }
     let cli = Cli::parse();
     let result = match cli.command {
@@ -118,7 +95,7 @@ mod tests {
         let mut names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
         names.push("help");
         names.sort();
-        let mut listed = super::SUBCOMMANDS.to_vec();
+        let mut listed = super::dispatch::SUBCOMMANDS.to_vec();
         listed.sort();
         assert_eq!(names, listed);
     }

@@ -109,7 +109,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| std::env::temp_dir().join("cached-ninja-demo"));
     let work = prepare_work(&work)?;
     let store = format!("file://{}", work.join("store").display());
-    let exe = std::env::current_exe().context("cannot find the cached-ninja executable")?;
+    let exe = crate::dispatch::launcher_exe().context("cannot find the cached-ninja executable")?;
     println!("cached-ninja demo in {} (store: {store})", work.display());
 
     // 1. CI: build at one path, publish to the store, signed.

@@ -159,7 +159,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
 
 /// The launcher prefix, policy flags and regenerate hook for the rewrite.
 fn options(args: &GenerateArgs, policy: &Policy) -> anyhow::Result<rewrite::Options<'static>> {
-    let exe = std::env::current_exe().context("cannot find the cached-ninja executable")?;
+    let exe = crate::dispatch::launcher_exe().context("cannot find the cached-ninja executable")?;
     let exe = shell_quote(&exe.to_string_lossy());
     let mut launcher = String::new();
     if let Some(d) = &policy.cache.dir {
