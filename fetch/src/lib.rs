@@ -32,6 +32,7 @@
 //! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
 //! [`pull`]: a manifest's entries into the local cache, verified, in reverse build order.
 //! [`want`]: files through which launchers ask a running pull for the keys they wait on.
+//! [`parallel`]: the bounded parallel-for (blocking I/O on worker threads) all of these use.
 //!
 //! Not built yet: the prefetch daemon (DESIGN §5; [`want`] is its file-based stand-in inside
 //! `cached-ninja build`) and dbgfetch.
@@ -42,6 +43,7 @@ pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
 mod log_file;
+pub mod parallel;
 pub mod plan;
 pub mod publish;
 pub mod published;

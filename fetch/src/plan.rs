@@ -31,10 +31,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
 use crate::ancestry::Ancestor;
 use crate::build_manifest::{BuildManifest, ParseError};
+use crate::parallel;
 use crate::published::{self, OpenError};
 use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
@@ -293,43 +293,37 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
 fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>) {
     let n = req.stores.len();
     let total = keys.len() * n;
-    let slots: Vec<OnceLock<Probe>> = (0..total).map(|_| OnceLock::new()).collect();
     let down: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
-    let next = AtomicUsize::new(0);
     let best = AtomicUsize::new(usize::MAX);
-    let worker = || loop {
-        let t = next.fetch_add(1, Ordering::Relaxed);
-        // Ranks are handed out in order, so every rank below the final best is probed.
-        if t >= total || t > best.load(Ordering::Relaxed) {
-            break;
-        }
+    // Ranks are handed out in order, so once a hit is found every rank below it has started:
+    // no later rank needs to.
+    let found = AtomicBool::new(false);
+    let probe = |t: usize| {
         let (i, j) = (t / n, t % n);
-        let probe = if down[j].load(Ordering::Relaxed) {
-            Probe::Skipped
-        } else {
-            match req.stores[j].head(&keys[i]) {
-                Ok(true) => {
-                    best.fetch_min(t, Ordering::Relaxed);
-                    Probe::Present
-                }
-                Ok(false) => Probe::Absent,
-                Err(e) => {
-                    if matches!(e, StoreError::Connect { .. } | StoreError::Timeout { .. }) {
-                        down[j].store(true, Ordering::Relaxed);
-                    }
-                    Probe::Failed(e)
-                }
-            }
-        };
-        let _ = slots[t].set(probe);
-    };
-    let workers = req.parallelism.clamp(1, total.max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(worker);
+        if down[j].load(Ordering::Relaxed) {
+            return Ok(Probe::Skipped);
         }
-    });
-    let probes = slots.into_iter().map(OnceLock::into_inner).collect();
+        Ok(match req.stores[j].head(&keys[i]) {
+            Ok(true) => {
+                best.fetch_min(t, Ordering::Relaxed);
+                found.store(true, Ordering::Relaxed);
+                Probe::Present
+            }
+            Ok(false) => Probe::Absent,
+            Err(e) => {
+                if matches!(e, StoreError::Connect { .. } | StoreError::Timeout { .. }) {
+                    down[j].store(true, Ordering::Relaxed);
+                }
+                Probe::Failed(e)
+            }
+        })
+    };
+    let probes = parallel::infallible(parallel::map_range(
+        total,
+        req.parallelism,
+        Some(&found),
+        probe,
+    ));
     (best.into_inner(), probes)
 }
 

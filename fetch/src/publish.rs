@@ -16,13 +16,13 @@
 
 use crate::build_manifest::{BuildManifest, EdgeRecord, IncludeHash, ParseError};
 use crate::cache::{ActionEntry, CacheError, Digest, LocalCache};
+use crate::parallel;
 use crate::published::seal;
 use crate::signing::KeyPair;
 use crate::store::{Key, Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What to publish under.
 #[derive(Clone, Copy, Debug)]
@@ -115,29 +115,18 @@ fn current_only(
     chosen: Vec<(Digest, ActionEntry, EdgeRecord)>,
     target: PublishTarget<'_>,
 ) -> Vec<(Digest, ActionEntry, EdgeRecord)> {
-    let keep: Vec<AtomicBool> = chosen.iter().map(|_| AtomicBool::new(false)).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..target.jobs.clamp(1, 64) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((_, e, rec)) = chosen.get(i) else {
-                    return;
-                };
-                let object = e.outputs.iter().find(|o| o.path == rec.output);
-                let on_disk = std::fs::read(target.obj_root.join(&rec.output));
-                if let (Some(o), Ok(bytes)) = (object, on_disk) {
-                    if bytes.len() as u64 == o.size && Digest::of(&bytes) == o.digest {
-                        keep[i].store(true, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
+    let keep = parallel::map_slice(&chosen, target.jobs.clamp(1, 64), None, |_, (_, e, rec)| {
+        let object = e.outputs.iter().find(|o| o.path == rec.output);
+        let on_disk = std::fs::read(target.obj_root.join(&rec.output));
+        Ok(match (object, on_disk) {
+            (Some(o), Ok(bytes)) => bytes.len() as u64 == o.size && Digest::of(&bytes) == o.digest,
+            _ => false,
+        })
     });
     chosen
         .into_iter()
-        .zip(keep)
-        .filter(|(_, k)| k.load(Ordering::Relaxed))
+        .zip(parallel::infallible(keep))
+        .filter(|(_, k)| *k == Some(true))
         .map(|(c, _)| c)
         .collect()
 }
@@ -189,10 +178,7 @@ pub fn publish(
         return Err(PublishError::Empty);
     }
 
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<PublishError>> = Mutex::new(None);
     // `Ok(false)`: a blob is gone from the cache and not in the object root either: stale.
     let upload = |(k, entry, _): &(Digest, ActionEntry, EdgeRecord)| -> Result<bool, PublishError> {
         for (d, size) in blobs_of(entry) {
@@ -222,35 +208,17 @@ pub fn publish(
         store.put(&akey, &seal(key, entry.encode().as_bytes()))?;
         Ok(true)
     };
-    let uploaded: Vec<AtomicBool> = chosen.iter().map(|_| AtomicBool::new(false)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..target.jobs.clamp(1, 64) {
-            s.spawn(|| loop {
-                if failed.load(Ordering::Relaxed) {
-                    return;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = chosen.get(i) else { return };
-                match upload(item) {
-                    Ok(up) => uploaded[i].store(up, Ordering::Relaxed),
-                    Err(e) => {
-                        failed.store(true, Ordering::Relaxed);
-                        first_error.lock().unwrap().get_or_insert(e);
-                        return;
-                    }
-                }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, chosen.len());
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap() {
-        return Err(e);
-    }
+    let jobs = target.jobs.clamp(1, 64);
+    let uploaded = parallel::map_slice(&chosen, jobs, None, |_, item| {
+        let up = upload(item)?;
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, chosen.len());
+        Ok::<bool, PublishError>(up)
+    })?;
     let before = chosen.len();
     let chosen: Vec<_> = chosen
         .into_iter()
         .zip(uploaded)
-        .filter(|(_, up)| up.load(Ordering::Relaxed))
+        .filter(|(_, up)| *up == Some(true))
         .map(|(c, _)| c)
         .collect();
     report.stale += before - chosen.len();

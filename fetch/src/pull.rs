@@ -21,6 +21,7 @@
 
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
 use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
+use crate::parallel;
 use crate::publish::{blobs_of, record_of};
 use crate::published::{open, OpenError, MAX_ENTRY};
 use crate::signing::Trust;
@@ -143,26 +144,9 @@ pub fn record_include_sets(
     manifest: &BuildManifest,
     jobs: usize,
 ) -> io::Result<()> {
-    let records = &manifest.records;
-    let first_error = Mutex::new(None::<io::Error>);
-    std::thread::scope(|s| {
-        let chunk = records.len().div_ceil(jobs.clamp(1, 64)).max(1);
-        for part in records.chunks(chunk) {
-            let first_error = &first_error;
-            s.spawn(move || {
-                for r in part {
-                    if let Err(e) = remember(cache, r) {
-                        first_error.lock().unwrap().get_or_insert(e);
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    match first_error.into_inner().unwrap() {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    let jobs = jobs.clamp(1, 64);
+    parallel::map_slice(&manifest.records, jobs, None, |_, r| remember(cache, r))?;
+    Ok(())
 }
 
 /// Pulls `manifest`'s entries from `store` into `cache`, wanted ones first, the rest in reverse
@@ -186,7 +170,6 @@ pub fn pull(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
     let timeouts = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
     // Wanted records taken out of the wants directory and not yet started.
@@ -221,45 +204,45 @@ pub fn pull(
             }
         }
     };
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.clamp(1, 64) {
-            s.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) || opts.cancel.load(Ordering::Relaxed) {
-                    return;
-                }
-                let Some(i) = take() else { return };
-                let rec = &records[i];
-                let r = pull_one(store, cache, rec, trust, &bytes, opts.cancel);
-                let mut rep = report.lock().unwrap();
-                match r {
-                    Ok(true) => rep.fetched += 1,
-                    Ok(false) => rep.present += 1,
-                    Err(PullError::Cancelled) => return,
-                    Err(error) => {
-                        if let PullError::Store(e) = &error {
-                            if stops_the_pull(e, &timeouts) {
-                                stop.store(true, Ordering::Relaxed);
-                                rep.stopped.get_or_insert_with(|| e.to_string());
-                            }
-                        }
-                        if let Some(dir) = opts.wants {
-                            crate::want::failed(dir, &rec.action_key);
-                        }
-                        rep.failed.push(PullFailure {
-                            output: rec.output.clone(),
-                            error,
-                        });
+    // A store that is gone ends the loop like a fatal error (already in the report).
+    let one = |i: usize| -> Result<(), ()> {
+        let rec = &records[i];
+        let r = pull_one(store, cache, rec, trust, &bytes, opts.cancel);
+        let mut rep = report.lock().unwrap();
+        let mut gone = false;
+        match r {
+            Ok(true) => rep.fetched += 1,
+            Ok(false) => rep.present += 1,
+            // Only when `opts.cancel` is set: the loop ends before the next record.
+            Err(PullError::Cancelled) => return Ok(()),
+            Err(error) => {
+                if let PullError::Store(e) = &error {
+                    if stops_the_pull(e, &timeouts) {
+                        gone = true;
+                        rep.stopped.get_or_insert_with(|| e.to_string());
                     }
                 }
-                drop(rep);
-                progress(PullProgress {
-                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                    total,
-                    bytes: bytes.load(Ordering::Relaxed),
+                if let Some(dir) = opts.wants {
+                    crate::want::failed(dir, &rec.action_key);
+                }
+                rep.failed.push(PullFailure {
+                    output: rec.output.clone(),
+                    error,
                 });
-            });
+            }
         }
-    });
+        drop(rep);
+        progress(PullProgress {
+            done: done.fetch_add(1, Ordering::Relaxed) + 1,
+            total,
+            bytes: bytes.load(Ordering::Relaxed),
+        });
+        if gone {
+            return Err(());
+        }
+        Ok(())
+    };
+    let _stopped = parallel::for_each(opts.jobs.clamp(1, 64), Some(opts.cancel), take, one);
     let mut rep = report.into_inner().unwrap();
     rep.bytes = bytes.into_inner();
     rep
