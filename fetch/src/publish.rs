@@ -2,19 +2,22 @@
 //! used, then, last, the signed build manifest of its revision and configuration.
 //!
 //! The input is the object root's action log ([`crate::action_log`]): the action keys of the
-//! compiles in the order they finished, which becomes the manifest's build order. For each
-//! output path only the last action is kept, and only if its object is the file the object root
-//! holds now, byte for byte: the log spans incremental builds, so an unchanged edge's action
-//! from an earlier build is still there, and an edited file's older actions are stale. Entries and blobs are read from the local
-//! cache (verified), blobs go up as zstd frames unless a `HEAD` finds them already there,
-//! entries go to `ac/<action key>` compressed and signed ([`crate::published`]), and the manifest is written only after
-//! everything it names is in the store, so a client never sees a manifest with holes.
+//! compiles in the order they finished, which becomes the manifest's build order. For each main
+//! output path ([`EdgeRecord::output`]) only the last action is kept, and only if that output is
+//! the file the object root holds now, byte for byte: the log spans incremental builds, so an
+//! unchanged edge's action from an earlier build is still there, and an edited file's older
+//! actions are stale. Entries and blobs are read from the local cache (verified), blobs go up
+//! as zstd frames unless a `HEAD` finds them already there, entries go to `ac/<action key>`
+//! compressed and signed ([`crate::published`]), and the manifest is written only after
+//! everything it names is in the store, so a client never sees a manifest with holes. Each
+//! record lists every output of its entry ([`EdgeRecord::of_entry`]).
 //!
-//! An edge whose object lies outside the object root (or has no object output) cannot be named
-//! by a manifest (DESIGN §4): it is skipped and listed in [`PublishReport::skipped`].
-//! Uploads run on `jobs` threads (the store is blocking, see [`crate::store`]).
+//! An edge with no output, or with an output outside the object root, cannot be named by a
+//! manifest (DESIGN §4): it is skipped and listed in [`PublishReport::skipped`].
+//! Uploads run on `jobs` threads ([`crate::parallel`]; the store is blocking, see
+//! [`crate::store`]).
 
-use crate::build_manifest::{BuildManifest, EdgeRecord, IncludeHash, ParseError};
+use crate::build_manifest::{BuildManifest, EdgeRecord, ParseError};
 use crate::cache::{ActionEntry, CacheError, Digest, LocalCache};
 use crate::parallel;
 use crate::published::seal;
@@ -76,39 +79,6 @@ pub enum PublishError {
     Manifest(#[from] ParseError),
 }
 
-/// The build manifest record of an entry, or why it cannot have one (publish writes it, pull
-/// checks a downloaded entry against the record it came with).
-pub(crate) fn record_of(key: &Digest, e: &ActionEntry) -> Result<EdgeRecord, String> {
-    let object = e
-        .outputs
-        .iter()
-        .find(|o| o.role.is_object())
-        .ok_or_else(|| format!("action {key}: no object output"))?;
-    crate::build_manifest::check_output_path(&object.path)
-        .map_err(|r| format!("action {key}: {r} (outside the object root)"))?;
-    let debug_size = e
-        .outputs
-        .iter()
-        .filter(|o| o.role.is_debug())
-        .fold(0u64, |a, o| a.saturating_add(o.size));
-    Ok(EdgeRecord {
-        output: object.path.clone(),
-        source_key: e.source_key,
-        action_key: *key,
-        includes: e
-            .includes
-            .iter()
-            .map(|(path, digest)| IncludeHash {
-                path: path.clone(),
-                digest: *digest,
-            })
-            .collect(),
-        stripped_size: object.size,
-        debug_size,
-        compile_ms: e.wall_us.div_ceil(1000),
-    })
-}
-
 /// The entries whose object is, byte for byte, the file at its path in the object root
 /// (hashed on `target.jobs` threads), in their order.
 fn current_only(
@@ -116,8 +86,8 @@ fn current_only(
     target: PublishTarget<'_>,
 ) -> Vec<(Digest, ActionEntry, EdgeRecord)> {
     let keep = parallel::map_slice(&chosen, target.jobs.clamp(1, 64), None, |_, (_, e, rec)| {
-        let object = e.outputs.iter().find(|o| o.path == rec.output);
-        let on_disk = std::fs::read(target.obj_root.join(&rec.output));
+        let object = e.outputs.iter().find(|o| o.path == rec.output());
+        let on_disk = std::fs::read(target.obj_root.join(rec.output()));
         Ok(match (object, on_disk) {
             (Some(o), Ok(bytes)) => bytes.len() as u64 == o.size && Digest::of(&bytes) == o.digest,
             _ => false,
@@ -158,15 +128,15 @@ pub fn publish(
             report.stale += 1;
             continue;
         };
-        match record_of(k, &entry) {
+        match EdgeRecord::of_entry(k, &entry) {
             Ok(rec) => {
-                if let Some(&i) = by_output.get(&rec.output) {
+                if let Some(&i) = by_output.get(rec.output()) {
                     chosen[i].0 = Digest::default(); // superseded: dropped below
                 }
-                by_output.insert(rec.output.clone(), chosen.len());
+                by_output.insert(rec.output().to_string(), chosen.len());
                 chosen.push((*k, entry, rec));
             }
-            Err(why) => report.skipped.push(why),
+            Err(why) => report.skipped.push(why.to_string()),
         }
     }
     chosen.retain(|(k, _, _)| *k != Digest::default());

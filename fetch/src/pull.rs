@@ -2,8 +2,9 @@
 //!
 //! For each record, in the **reverse** of the build order (so the download and a build running
 //! forward meet in the middle): the signed action entry `ac/<action key>` is fetched and
-//! verified against the trust set, checked against the record (source key, include list,
-//! sizes, output path inside the object root), its blobs are downloaded (hash verified after
+//! verified against the trust set, checked against the record (source key, include list, and
+//! each output's role, path, digest and size, every path inside the object root: see
+//! [`EdgeRecord::check_entry`]), every blob it names is downloaded (hash verified after
 //! decompression, capped at the declared size) and inserted, then the entry, then the include
 //! set of the record is added to the source key's include manifest. Each insert is atomic and
 //! the entry goes in only after its blobs, so a launcher racing with the pull sees either a
@@ -22,7 +23,7 @@
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
 use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
 use crate::parallel;
-use crate::publish::{blobs_of, record_of};
+use crate::publish::blobs_of;
 use crate::published::{open, OpenError, MAX_ENTRY};
 use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
@@ -72,10 +73,10 @@ pub enum PullError {
     /// The entry does not match its build manifest record.
     #[error("{url}: does not match the build manifest: {what}")]
     Mismatch {
-        /// URL of the entry.
+        /// URL of the entry (or blob).
         url: String,
-        /// What differs.
-        what: &'static str,
+        /// What differs (it names the output when one does).
+        what: String,
     },
     /// The pull was cancelled (the build ended or was interrupted) before this record was done.
     #[error("cancelled")]
@@ -226,7 +227,7 @@ pub fn pull(
                     crate::want::failed(dir, &rec.action_key);
                 }
                 rep.failed.push(PullFailure {
-                    output: rec.output.clone(),
+                    output: rec.output().to_string(),
                     error,
                 });
             }
@@ -323,7 +324,7 @@ fn pull_one(
         if blob.len() as u64 != size {
             return Err(PullError::Mismatch {
                 url: store.url(&Key::blob(&d)),
-                what: "blob size differs from the entry's",
+                what: "blob size differs from the entry's".into(),
             });
         }
         cache.put_blob(&blob).map_err(local)?;
@@ -342,7 +343,7 @@ const MAX_CAPTURED_OUTPUT: u64 = 64 << 20;
 
 enum Check {
     Path(Reason),
-    Mismatch(&'static str),
+    Mismatch(String),
 }
 
 /// Checks an entry from the store against its (verified) manifest record.
@@ -352,30 +353,20 @@ fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
     }
     let max = crate::build_manifest::Limits::default().max_object_size;
     if e.outputs.iter().any(|o| o.size > max) {
-        return Err(Check::Mismatch("an output is larger than 64 GiB"));
+        return Err(Check::Mismatch("an output is larger than 64 GiB".into()));
     }
     if [e.stdout, e.stderr]
         .iter()
         .flatten()
         .any(|(_, n)| *n > MAX_CAPTURED_OUTPUT)
     {
-        return Err(Check::Mismatch("captured compiler output over 64 MiB"));
+        return Err(Check::Mismatch(
+            "captured compiler output over 64 MiB".into(),
+        ));
     }
     // The record publish would write for this entry must be the one that came with it.
-    let mine = record_of(&rec.action_key, e).map_err(|_| Check::Mismatch("no object output"))?;
-    if mine.source_key != rec.source_key {
-        return Err(Check::Mismatch("source key differs"));
-    }
-    if mine.includes != rec.includes {
-        return Err(Check::Mismatch("include list differs"));
-    }
-    if (mine.stripped_size, mine.debug_size) != (rec.stripped_size, rec.debug_size) {
-        return Err(Check::Mismatch("output sizes differ"));
-    }
-    if mine.output != rec.output {
-        return Err(Check::Mismatch("output path differs"));
-    }
-    Ok(())
+    rec.check_entry(e)
+        .map_err(|e| Check::Mismatch(e.to_string()))
 }
 
 /// Adds the record's include set to the source key's include manifest (direct mode then finds
