@@ -3,7 +3,8 @@
 //! ## Local cache
 //! [`cache`]: the content-addressed cache on this machine (`$XDG_CACHE_HOME/cached-ninja`):
 //! blobs, action entries, include manifests, atomic inserts, verification on every read,
-//! least-recently-used eviction under a size cap.
+//! least-recently-used eviction under a size cap; and [`cache::write_atomic`], the workspace's
+//! one atomic file write.
 //!
 //! ## Build statistics
 //! [`stats`]: the per-build counters the launcher appends to (hits, misses, uncacheable,
@@ -21,8 +22,10 @@
 //!
 //! ## Build manifests
 //! [`build_manifest`]: what CI publishes per revision (`builds/<config>/<revision>`): one record
-//! per compile edge in build order, with a parser that validates untrusted bytes (paths stay
-//! inside the object root, size and count caps, well-formed digests).
+//! per compile edge in build order listing every output of the edge (role, path, digest, size),
+//! a versioned format with a parser that validates untrusted bytes (paths stay inside the object
+//! root, size and count caps, well-formed digests), and the one code that makes a record of an
+//! action entry (publish) and checks an entry against its record (pull).
 //!
 //! ## Publishing and pulling
 //! [`action_log`]: which actions a build used, in order (written by the launcher).

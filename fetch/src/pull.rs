@@ -139,7 +139,8 @@ pub struct PullOptions<'a> {
 
 /// Adds every record's include set to its source key's include manifest in `cache` (local
 /// writes only), so that direct mode knows each action key before its entry arrives and a
-/// launcher can ask for it. Run it before [`pull`] and before the build starts.
+/// launcher can ask for it. Run it before [`pull`] and before the build starts. It stops at
+/// the first write that fails and returns that error.
 pub fn record_include_sets(
     cache: &LocalCache,
     manifest: &BuildManifest,
