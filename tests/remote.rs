@@ -385,12 +385,15 @@ fn hostile_manifest_is_rejected_with_its_line() {
     let ex = Example::publish();
     let key = fetch::signing::KeyPair::read_secret_file(&ex.key).unwrap();
     let rec = EdgeRecord {
-        output: "ok.o".into(),
         source_key: Digest::of(b"s"),
         action_key: Digest::of(b"a"),
+        outputs: vec![fetch::cache::Output {
+            role: fetch::cache::Role::Object,
+            path: "ok.o".into(),
+            digest: Digest::of(b"o"),
+            size: 1,
+        }],
         includes: vec![],
-        stripped_size: 1,
-        debug_size: 0,
         compile_ms: 1,
     };
     let good = BuildManifest { records: vec![rec] }.to_bytes().unwrap();
@@ -403,7 +406,7 @@ fn hostile_manifest_is_rejected_with_its_line() {
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("\"../../etc/passwd\"") && err.contains("line 2"),
+        err.contains("\"../../etc/passwd\"") && err.contains("line 3"),
         "{err}"
     );
     assert!(

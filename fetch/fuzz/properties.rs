@@ -1,8 +1,9 @@
-//! The properties the `action_entry` and `include_manifest` fuzz targets check, shared with the
-//! corpus replay (`fetch/tests/fuzz_corpus.rs`) through `#[path]`, so both check the same thing.
+//! The properties the `build_manifest`, `action_entry` and `include_manifest` fuzz targets
+//! check, shared with the corpus replay (`fetch/tests/fuzz_corpus.rs`) through `#[path]`, so
+//! both check the same thing.
 #![allow(dead_code)]
 
-use fetch::build_manifest::check_output_path;
+use fetch::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Limits};
 use fetch::cache::{ActionEntry, Digest, Manifest};
 
 /// `data` with its last line replaced by the checksum line of what precedes it, so mutated
@@ -38,6 +39,64 @@ pub fn include_manifest(data: &[u8]) -> Result<bool, String> {
         return Ok(false);
     };
     match Manifest::decode(m.encode().as_bytes()) {
+        Ok(again) if again == m => Ok(true),
+        again => Err(format!("round trip of {m:?} gave {again:?}")),
+    }
+}
+
+/// Any bytes through `BuildManifest::parse` without a panic; in what parses, every record has
+/// outputs, each inside the object root, capped, its path listed once, with sizes that add up
+/// within a `u64`; the manifest serialises and parses back to itself; and each record is the
+/// one publish writes for the entry it describes, which pull accepts. `Ok(true)`: it parsed.
+pub fn build_manifest(data: &[u8]) -> Result<bool, String> {
+    let Ok(m) = BuildManifest::parse(data) else {
+        return Ok(false);
+    };
+    let cap = Limits::default().max_object_size;
+    for (i, r) in m.records.iter().enumerate() {
+        if r.outputs.is_empty() {
+            return Err(format!("record {i} has no output"));
+        }
+        let mut total = 0u64;
+        for (j, o) in r.outputs.iter().enumerate() {
+            if let Err(e) = check_output_path(&o.path) {
+                return Err(format!("record {i}: {e}"));
+            }
+            if o.size > cap || r.outputs[..j].iter().any(|e| e.path == o.path) {
+                return Err(format!(
+                    "record {i}: output {:?} too large or twice",
+                    o.path
+                ));
+            }
+            total = total
+                .checked_add(o.size)
+                .ok_or_else(|| format!("record {i}: sizes overflow"))?;
+        }
+        if r.stripped_size().saturating_add(r.debug_size()) > total {
+            return Err(format!("record {i}: stripped + debug exceed the outputs"));
+        }
+        let entry = ActionEntry {
+            source_key: r.source_key,
+            outputs: r.outputs.clone(),
+            includes: r
+                .includes
+                .iter()
+                .map(|h| (h.path.clone(), h.digest))
+                .collect(),
+            wall_us: r.compile_ms * 1000,
+            ..ActionEntry::default()
+        };
+        match EdgeRecord::of_entry(&r.action_key, &entry) {
+            Ok(mine) if mine == *r => {}
+            other => return Err(format!("record {i}: publish would write {other:?}")),
+        }
+        r.check_entry(&entry)
+            .map_err(|e| format!("record {i}: pull rejects its own entry: {e}"))?;
+    }
+    let bytes = m
+        .to_bytes()
+        .map_err(|e| format!("a parsed manifest does not serialise: {e}"))?;
+    match BuildManifest::parse(&bytes) {
         Ok(again) if again == m => Ok(true),
         again => Err(format!("round trip of {m:?} gave {again:?}")),
     }

@@ -3,7 +3,8 @@
 //! ## Local cache
 //! [`cache`]: the content-addressed cache on this machine (`$XDG_CACHE_HOME/cached-ninja`):
 //! blobs, action entries, include manifests, atomic inserts, verification on every read,
-//! least-recently-used eviction under a size cap.
+//! least-recently-used eviction under a size cap; and [`cache::write_atomic`], the workspace's
+//! one atomic file write.
 //!
 //! ## Build statistics
 //! [`stats`]: the per-build counters the launcher appends to (hits, misses, uncacheable,
@@ -21,8 +22,10 @@
 //!
 //! ## Build manifests
 //! [`build_manifest`]: what CI publishes per revision (`builds/<config>/<revision>`): one record
-//! per compile edge in build order, with a parser that validates untrusted bytes (paths stay
-//! inside the object root, size and count caps, well-formed digests).
+//! per compile edge in build order listing every output of the edge (role, path, digest, size),
+//! a versioned format with a parser that validates untrusted bytes (paths stay inside the object
+//! root, size and count caps, well-formed digests), and the one code that makes a record of an
+//! action entry (publish) and checks an entry against its record (pull).
 //!
 //! ## The object directory
 //! [`objdir`]: the one owner of the paths under `<objdir>/.cached-ninja/` and its config file.
@@ -35,6 +38,7 @@
 //! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
 //! [`pull`]: a manifest's entries into the local cache, verified, in reverse build order.
 //! [`want`]: files through which launchers ask a running pull for the keys they wait on.
+//! [`parallel`]: the bounded parallel-for (blocking I/O on worker threads) all of these use.
 //!
 //! Not built yet: the prefetch daemon (DESIGN §5; [`want`] is its file-based stand-in inside
 //! `cached-ninja build`) and dbgfetch.
@@ -46,6 +50,7 @@ pub mod build_manifest;
 pub mod cache;
 mod log_file;
 pub mod objdir;
+pub mod parallel;
 pub mod plan;
 pub mod publish;
 pub mod published;

@@ -20,9 +20,10 @@
 //!   [`PlanError::NotFound`], listing the failures too.
 //! - **A rejected manifest is an error, never a fall back to an older build.** If the nearest
 //!   manifest found is unsigned, tampered with, signed by an untrusted key or unparsable, the
-//!   plan fails ([`PlanError::Signature`], [`PlanError::Manifest`]): quietly using an older
-//!   build would hide an attack or a broken publisher. The same holds for a download failure of
-//!   the chosen manifest ([`PlanError::Fetch`]).
+//!   plan fails ([`PlanError::Signature`], [`PlanError::Manifest`], [`PlanError::Version`] for
+//!   another format version): quietly using an older build would hide an attack or a broken
+//!   publisher. The same holds for a download failure of the chosen manifest
+//!   ([`PlanError::Fetch`]).
 //! - **No trusted key, no search.** An empty trust set would reject every manifest, so it is
 //!   refused before any request ([`PlanError::NoTrust`]).
 //! - Messages are complete on their own (the CLI prints the error chain with `{:#}`), so an
@@ -31,10 +32,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::OnceLock;
 
 use crate::ancestry::Ancestor;
-use crate::build_manifest::{BuildManifest, ParseError};
+use crate::build_manifest::{BuildManifest, EdgeRecord, ParseError, Reason};
+use crate::parallel;
 use crate::published::{self, OpenError};
 use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
@@ -148,6 +149,20 @@ pub enum PlanError {
         url: String,
         /// Why (unsigned, tampered with, untrusted key, not a zstd frame, too large…).
         reason: OpenError,
+    },
+    /// The chosen manifest is of a format version this cached-ninja does not read.
+    #[error(
+        "build manifest {url} has format version {found}, this cached-ninja reads version \
+         {supported} only; no older build is tried instead: upgrade whichever of this \
+         cached-ninja and the publisher's is older, or build without fetching"
+    )]
+    Version {
+        /// The manifest's URL.
+        url: String,
+        /// The version on its first line.
+        found: u64,
+        /// The version this code reads.
+        supported: u64,
     },
     /// The chosen manifest is signed by a trusted key but is not a valid manifest.
     #[error(
@@ -264,9 +279,19 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
     };
     let manifest = match BuildManifest::parse(&payload) {
         Ok(m) => m,
+        Err(ParseError {
+            reason: Reason::UnsupportedVersion { found, supported },
+            ..
+        }) => {
+            return Err(PlanError::Version {
+                url,
+                found,
+                supported,
+            })
+        }
         Err(reason) => return Err(PlanError::Manifest { url, reason }),
     };
-    let sum = |f: fn(&crate::build_manifest::EdgeRecord) -> u64| {
+    let sum = |f: fn(&EdgeRecord) -> u64| {
         manifest
             .records
             .iter()
@@ -280,8 +305,8 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         distance: ancestor.distance,
         config: req.config.to_string(),
         entries: manifest.records.len(),
-        stripped_bytes: sum(|r| r.stripped_size),
-        debug_bytes: sum(|r| r.debug_size),
+        stripped_bytes: sum(EdgeRecord::stripped_size),
+        debug_bytes: sum(EdgeRecord::debug_size),
         manifest,
         probe_errors: errors,
     })
@@ -293,43 +318,37 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
 fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>) {
     let n = req.stores.len();
     let total = keys.len() * n;
-    let slots: Vec<OnceLock<Probe>> = (0..total).map(|_| OnceLock::new()).collect();
     let down: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
-    let next = AtomicUsize::new(0);
     let best = AtomicUsize::new(usize::MAX);
-    let worker = || loop {
-        let t = next.fetch_add(1, Ordering::Relaxed);
-        // Ranks are handed out in order, so every rank below the final best is probed.
-        if t >= total || t > best.load(Ordering::Relaxed) {
-            break;
-        }
+    // Ranks are handed out in order, so once a hit is found every rank below it has started:
+    // no later rank needs to.
+    let found = AtomicBool::new(false);
+    let probe = |t: usize| {
         let (i, j) = (t / n, t % n);
-        let probe = if down[j].load(Ordering::Relaxed) {
-            Probe::Skipped
-        } else {
-            match req.stores[j].head(&keys[i]) {
-                Ok(true) => {
-                    best.fetch_min(t, Ordering::Relaxed);
-                    Probe::Present
-                }
-                Ok(false) => Probe::Absent,
-                Err(e) => {
-                    if matches!(e, StoreError::Connect { .. } | StoreError::Timeout { .. }) {
-                        down[j].store(true, Ordering::Relaxed);
-                    }
-                    Probe::Failed(e)
-                }
-            }
-        };
-        let _ = slots[t].set(probe);
-    };
-    let workers = req.parallelism.clamp(1, total.max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(worker);
+        if down[j].load(Ordering::Relaxed) {
+            return Ok(Probe::Skipped);
         }
-    });
-    let probes = slots.into_iter().map(OnceLock::into_inner).collect();
+        Ok(match req.stores[j].head(&keys[i]) {
+            Ok(true) => {
+                best.fetch_min(t, Ordering::Relaxed);
+                found.store(true, Ordering::Relaxed);
+                Probe::Present
+            }
+            Ok(false) => Probe::Absent,
+            Err(e) => {
+                if matches!(e, StoreError::Connect { .. } | StoreError::Timeout { .. }) {
+                    down[j].store(true, Ordering::Relaxed);
+                }
+                Probe::Failed(e)
+            }
+        })
+    };
+    let probes = parallel::infallible(parallel::map_range(
+        total,
+        req.parallelism,
+        Some(&found),
+        probe,
+    ));
     (best.into_inner(), probes)
 }
 

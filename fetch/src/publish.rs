@@ -2,27 +2,30 @@
 //! used, then, last, the signed build manifest of its revision and configuration.
 //!
 //! The input is the object root's action log ([`crate::action_log`]): the action keys of the
-//! compiles in the order they finished, which becomes the manifest's build order. For each
-//! output path only the last action is kept, and only if its object is the file the object root
-//! holds now, byte for byte: the log spans incremental builds, so an unchanged edge's action
-//! from an earlier build is still there, and an edited file's older actions are stale. Entries and blobs are read from the local
-//! cache (verified), blobs go up as zstd frames unless a `HEAD` finds them already there,
-//! entries go to `ac/<action key>` compressed and signed ([`crate::published`]), and the manifest is written only after
-//! everything it names is in the store, so a client never sees a manifest with holes.
+//! compiles in the order they finished, which becomes the manifest's build order. For each main
+//! output path ([`EdgeRecord::output`]) only the last action is kept, and only if that output is
+//! the file the object root holds now, byte for byte: the log spans incremental builds, so an
+//! unchanged edge's action from an earlier build is still there, and an edited file's older
+//! actions are stale. Entries and blobs are read from the local cache (verified), blobs go up
+//! as zstd frames unless a `HEAD` finds them already there, entries go to `ac/<action key>`
+//! compressed and signed ([`crate::published`]), and the manifest is written only after
+//! everything it names is in the store, so a client never sees a manifest with holes. Each
+//! record lists every output of its entry ([`EdgeRecord::of_entry`]).
 //!
-//! An edge whose object lies outside the object root (or has no object output) cannot be named
-//! by a manifest (DESIGN §4): it is skipped and listed in [`PublishReport::skipped`].
-//! Uploads run on `jobs` threads (the store is blocking, see [`crate::store`]).
+//! An edge with no output, or with an output outside the object root, cannot be named by a
+//! manifest (DESIGN §4): it is skipped and listed in [`PublishReport::skipped`].
+//! Uploads run on `jobs` threads ([`crate::parallel`]; the store is blocking, see
+//! [`crate::store`]).
 
-use crate::build_manifest::{BuildManifest, EdgeRecord, IncludeHash, ParseError};
+use crate::build_manifest::{BuildManifest, EdgeRecord, ParseError};
 use crate::cache::{ActionEntry, CacheError, Digest, LocalCache};
+use crate::parallel;
 use crate::published::seal;
 use crate::signing::KeyPair;
 use crate::store::{Key, Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What to publish under.
 #[derive(Clone, Copy, Debug)]
@@ -76,68 +79,24 @@ pub enum PublishError {
     Manifest(#[from] ParseError),
 }
 
-/// The build manifest record of an entry, or why it cannot have one (publish writes it, pull
-/// checks a downloaded entry against the record it came with).
-pub(crate) fn record_of(key: &Digest, e: &ActionEntry) -> Result<EdgeRecord, String> {
-    let object = e
-        .outputs
-        .iter()
-        .find(|o| o.role.is_object())
-        .ok_or_else(|| format!("action {key}: no object output"))?;
-    crate::build_manifest::check_output_path(&object.path)
-        .map_err(|r| format!("action {key}: {r} (outside the object root)"))?;
-    let debug_size = e
-        .outputs
-        .iter()
-        .filter(|o| o.role.is_debug())
-        .fold(0u64, |a, o| a.saturating_add(o.size));
-    Ok(EdgeRecord {
-        output: object.path.clone(),
-        source_key: e.source_key,
-        action_key: *key,
-        includes: e
-            .includes
-            .iter()
-            .map(|(path, digest)| IncludeHash {
-                path: path.clone(),
-                digest: *digest,
-            })
-            .collect(),
-        stripped_size: object.size,
-        debug_size,
-        compile_ms: e.wall_us.div_ceil(1000),
-    })
-}
-
 /// The entries whose object is, byte for byte, the file at its path in the object root
 /// (hashed on `target.jobs` threads), in their order.
 fn current_only(
     chosen: Vec<(Digest, ActionEntry, EdgeRecord)>,
     target: PublishTarget<'_>,
 ) -> Vec<(Digest, ActionEntry, EdgeRecord)> {
-    let keep: Vec<AtomicBool> = chosen.iter().map(|_| AtomicBool::new(false)).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..target.jobs.clamp(1, 64) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((_, e, rec)) = chosen.get(i) else {
-                    return;
-                };
-                let object = e.outputs.iter().find(|o| o.path == rec.output);
-                let on_disk = std::fs::read(target.obj_root.join(&rec.output));
-                if let (Some(o), Ok(bytes)) = (object, on_disk) {
-                    if bytes.len() as u64 == o.size && Digest::of(&bytes) == o.digest {
-                        keep[i].store(true, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
+    let keep = parallel::map_slice(&chosen, target.jobs.clamp(1, 64), None, |_, (_, e, rec)| {
+        let object = e.outputs.iter().find(|o| o.path == rec.output());
+        let on_disk = std::fs::read(target.obj_root.join(rec.output()));
+        Ok(match (object, on_disk) {
+            (Some(o), Ok(bytes)) => bytes.len() as u64 == o.size && Digest::of(&bytes) == o.digest,
+            _ => false,
+        })
     });
     chosen
         .into_iter()
-        .zip(keep)
-        .filter(|(_, k)| k.load(Ordering::Relaxed))
+        .zip(parallel::infallible(keep))
+        .filter(|(_, k)| *k == Some(true))
         .map(|(c, _)| c)
         .collect()
 }
@@ -169,15 +128,15 @@ pub fn publish(
             report.stale += 1;
             continue;
         };
-        match record_of(k, &entry) {
+        match EdgeRecord::of_entry(k, &entry) {
             Ok(rec) => {
-                if let Some(&i) = by_output.get(&rec.output) {
+                if let Some(&i) = by_output.get(rec.output()) {
                     chosen[i].0 = Digest::default(); // superseded: dropped below
                 }
-                by_output.insert(rec.output.clone(), chosen.len());
+                by_output.insert(rec.output().to_string(), chosen.len());
                 chosen.push((*k, entry, rec));
             }
-            Err(why) => report.skipped.push(why),
+            Err(why) => report.skipped.push(why.to_string()),
         }
     }
     chosen.retain(|(k, _, _)| *k != Digest::default());
@@ -189,10 +148,7 @@ pub fn publish(
         return Err(PublishError::Empty);
     }
 
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<PublishError>> = Mutex::new(None);
     // `Ok(false)`: a blob is gone from the cache and not in the object root either: stale.
     let upload = |(k, entry, _): &(Digest, ActionEntry, EdgeRecord)| -> Result<bool, PublishError> {
         for (d, size) in blobs_of(entry) {
@@ -222,35 +178,17 @@ pub fn publish(
         store.put(&akey, &seal(key, entry.encode().as_bytes()))?;
         Ok(true)
     };
-    let uploaded: Vec<AtomicBool> = chosen.iter().map(|_| AtomicBool::new(false)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..target.jobs.clamp(1, 64) {
-            s.spawn(|| loop {
-                if failed.load(Ordering::Relaxed) {
-                    return;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = chosen.get(i) else { return };
-                match upload(item) {
-                    Ok(up) => uploaded[i].store(up, Ordering::Relaxed),
-                    Err(e) => {
-                        failed.store(true, Ordering::Relaxed);
-                        first_error.lock().unwrap().get_or_insert(e);
-                        return;
-                    }
-                }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, chosen.len());
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap() {
-        return Err(e);
-    }
+    let jobs = target.jobs.clamp(1, 64);
+    let uploaded = parallel::map_slice(&chosen, jobs, None, |_, item| {
+        let up = upload(item)?;
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, chosen.len());
+        Ok::<bool, PublishError>(up)
+    })?;
     let before = chosen.len();
     let chosen: Vec<_> = chosen
         .into_iter()
         .zip(uploaded)
-        .filter(|(_, up)| up.load(Ordering::Relaxed))
+        .filter(|(_, up)| *up == Some(true))
         .map(|(c, _)| c)
         .collect();
     report.stale += before - chosen.len();

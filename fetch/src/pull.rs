@@ -2,8 +2,9 @@
 //!
 //! For each record, in the **reverse** of the build order (so the download and a build running
 //! forward meet in the middle): the signed action entry `ac/<action key>` is fetched and
-//! verified against the trust set, checked against the record (source key, include list,
-//! sizes, output path inside the object root), its blobs are downloaded (hash verified after
+//! verified against the trust set, checked against the record (source key, include list, and
+//! each output's role, path, digest and size, every path inside the object root: see
+//! [`EdgeRecord::check_entry`]), every blob it names is downloaded (hash verified after
 //! decompression, capped at the declared size) and inserted, then the entry, then the include
 //! set of the record is added to the source key's include manifest. Each insert is atomic and
 //! the entry goes in only after its blobs, so a launcher racing with the pull sees either a
@@ -21,7 +22,8 @@
 
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
 use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
-use crate::publish::{blobs_of, record_of};
+use crate::parallel;
+use crate::publish::blobs_of;
 use crate::published::{open, OpenError, MAX_ENTRY};
 use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
@@ -70,10 +72,10 @@ pub enum PullError {
     /// The entry does not match its build manifest record.
     #[error("{url}: does not match the build manifest: {what}")]
     Mismatch {
-        /// URL of the entry.
+        /// URL of the entry (or blob).
         url: String,
-        /// What differs.
-        what: &'static str,
+        /// What differs (it names the output when one does).
+        what: String,
     },
     /// The pull was cancelled (the build ended or was interrupted) before this record was done.
     #[error("cancelled")]
@@ -136,32 +138,16 @@ pub struct PullOptions<'a> {
 
 /// Adds every record's include set to its source key's include manifest in `cache` (local
 /// writes only), so that direct mode knows each action key before its entry arrives and a
-/// launcher can ask for it. Run it before [`pull`] and before the build starts.
+/// launcher can ask for it. Run it before [`pull`] and before the build starts. It stops at
+/// the first write that fails and returns that error.
 pub fn record_include_sets(
     cache: &LocalCache,
     manifest: &BuildManifest,
     jobs: usize,
 ) -> io::Result<()> {
-    let records = &manifest.records;
-    let first_error = Mutex::new(None::<io::Error>);
-    std::thread::scope(|s| {
-        let chunk = records.len().div_ceil(jobs.clamp(1, 64)).max(1);
-        for part in records.chunks(chunk) {
-            let first_error = &first_error;
-            s.spawn(move || {
-                for r in part {
-                    if let Err(e) = remember(cache, r) {
-                        first_error.lock().unwrap().get_or_insert(e);
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    match first_error.into_inner().unwrap() {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    let jobs = jobs.clamp(1, 64);
+    parallel::map_slice(&manifest.records, jobs, None, |_, r| remember(cache, r))?;
+    Ok(())
 }
 
 /// Pulls `manifest`'s entries from `store` into `cache`, wanted ones first, the rest in reverse
@@ -185,7 +171,6 @@ pub fn pull(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
     let timeouts = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
     // Wanted records taken out of the wants directory and not yet started.
@@ -220,45 +205,45 @@ pub fn pull(
             }
         }
     };
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.clamp(1, 64) {
-            s.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) || opts.cancel.load(Ordering::Relaxed) {
-                    return;
-                }
-                let Some(i) = take() else { return };
-                let rec = &records[i];
-                let r = pull_one(store, cache, rec, trust, &bytes, opts.cancel);
-                let mut rep = report.lock().unwrap();
-                match r {
-                    Ok(true) => rep.fetched += 1,
-                    Ok(false) => rep.present += 1,
-                    Err(PullError::Cancelled) => return,
-                    Err(error) => {
-                        if let PullError::Store(e) = &error {
-                            if stops_the_pull(e, &timeouts) {
-                                stop.store(true, Ordering::Relaxed);
-                                rep.stopped.get_or_insert_with(|| e.to_string());
-                            }
-                        }
-                        if let Some(link) = opts.wants {
-                            link.give_up(&rec.action_key);
-                        }
-                        rep.failed.push(PullFailure {
-                            output: rec.output.clone(),
-                            error,
-                        });
+    // A store that is gone ends the loop like a fatal error (already in the report).
+    let one = |i: usize| -> Result<(), ()> {
+        let rec = &records[i];
+        let r = pull_one(store, cache, rec, trust, &bytes, opts.cancel);
+        let mut rep = report.lock().unwrap();
+        let mut gone = false;
+        match r {
+            Ok(true) => rep.fetched += 1,
+            Ok(false) => rep.present += 1,
+            // Only when `opts.cancel` is set: the loop ends before the next record.
+            Err(PullError::Cancelled) => return Ok(()),
+            Err(error) => {
+                if let PullError::Store(e) = &error {
+                    if stops_the_pull(e, &timeouts) {
+                        gone = true;
+                        rep.stopped.get_or_insert_with(|| e.to_string());
                     }
                 }
-                drop(rep);
-                progress(PullProgress {
-                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                    total,
-                    bytes: bytes.load(Ordering::Relaxed),
+                if let Some(link) = opts.wants {
+                    link.give_up(&rec.action_key);
+                }
+                rep.failed.push(PullFailure {
+                    output: rec.output().to_string(),
+                    error,
                 });
-            });
+            }
         }
-    });
+        drop(rep);
+        progress(PullProgress {
+            done: done.fetch_add(1, Ordering::Relaxed) + 1,
+            total,
+            bytes: bytes.load(Ordering::Relaxed),
+        });
+        if gone {
+            return Err(());
+        }
+        Ok(())
+    };
+    let _stopped = parallel::for_each(opts.jobs.clamp(1, 64), Some(opts.cancel), take, one);
     let mut rep = report.into_inner().unwrap();
     rep.bytes = bytes.into_inner();
     rep
@@ -339,7 +324,7 @@ fn pull_one(
         if blob.len() as u64 != size {
             return Err(PullError::Mismatch {
                 url: store.url(&Key::blob(&d)),
-                what: "blob size differs from the entry's",
+                what: "blob size differs from the entry's".into(),
             });
         }
         cache.put_blob(&blob).map_err(local)?;
@@ -358,7 +343,7 @@ const MAX_CAPTURED_OUTPUT: u64 = 64 << 20;
 
 enum Check {
     Path(Reason),
-    Mismatch(&'static str),
+    Mismatch(String),
 }
 
 /// Checks an entry from the store against its (verified) manifest record.
@@ -368,30 +353,20 @@ fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
     }
     let max = crate::build_manifest::Limits::default().max_object_size;
     if e.outputs.iter().any(|o| o.size > max) {
-        return Err(Check::Mismatch("an output is larger than 64 GiB"));
+        return Err(Check::Mismatch("an output is larger than 64 GiB".into()));
     }
     if [e.stdout, e.stderr]
         .iter()
         .flatten()
         .any(|(_, n)| *n > MAX_CAPTURED_OUTPUT)
     {
-        return Err(Check::Mismatch("captured compiler output over 64 MiB"));
+        return Err(Check::Mismatch(
+            "captured compiler output over 64 MiB".into(),
+        ));
     }
     // The record publish would write for this entry must be the one that came with it.
-    let mine = record_of(&rec.action_key, e).map_err(|_| Check::Mismatch("no object output"))?;
-    if mine.source_key != rec.source_key {
-        return Err(Check::Mismatch("source key differs"));
-    }
-    if mine.includes != rec.includes {
-        return Err(Check::Mismatch("include list differs"));
-    }
-    if (mine.stripped_size, mine.debug_size) != (rec.stripped_size, rec.debug_size) {
-        return Err(Check::Mismatch("output sizes differ"));
-    }
-    if mine.output != rec.output {
-        return Err(Check::Mismatch("output path differs"));
-    }
-    Ok(())
+    rec.check_entry(e)
+        .map_err(|e| Check::Mismatch(e.to_string()))
 }
 
 /// Adds the record's include set to the source key's include manifest (direct mode then finds

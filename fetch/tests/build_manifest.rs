@@ -2,14 +2,29 @@
 
 use fetch::build_manifest::{
     BuildManifest, EdgeRecord, IncludeHash, Limits, ParseError, Reason, BUILD_MANIFEST_HEADER,
+    BUILD_MANIFEST_VERSION,
 };
-use fetch::cache::Digest;
+use fetch::cache::{Digest, Output, Role};
 
+fn out(role: Role, path: &str, size: u64) -> Output {
+    Output {
+        role,
+        path: path.into(),
+        digest: Digest::of(path.as_bytes()),
+        size,
+    }
+}
+
+/// A split-DWARF C compile: object, `.dwo` and dep-info.
 fn record(output: &str) -> EdgeRecord {
     EdgeRecord {
-        output: output.to_string(),
         source_key: Digest::of(b"source"),
         action_key: Digest::of(b"action"),
+        outputs: vec![
+            out(Role::Object, output, 12_345),
+            out(Role::Dwo, &format!("{output}.dwo"), 67_890),
+            out(Role::DepInfo, &format!("{output}.d"), 321),
+        ],
         includes: vec![
             IncludeHash {
                 path: "@src/include/a.h".into(),
@@ -20,21 +35,26 @@ fn record(output: &str) -> EdgeRecord {
                 digest: Digest::of(b"stdio.h"),
             },
         ],
-        stripped_size: 12_345,
-        debug_size: 67_890,
         compile_ms: 1_500,
     }
 }
 
+/// An `out` line of role 1 (object).
+fn out_line(path: &str) -> String {
+    format!("out 1 {} 10 {path}", Digest::of(b"o"))
+}
+
+/// An `edge` line and the `out` line of its object (two lines).
 fn edge_line(output: &str) -> String {
     format!(
-        "edge {} {} 1 2 3 {output}",
+        "edge {} {} 3\n{}",
         Digest::of(b"s"),
-        Digest::of(b"a")
+        Digest::of(b"a"),
+        out_line(output)
     )
 }
 
-/// A manifest of `edges` lines (`edge …` or `inc …`) and a matching `end`.
+/// A manifest of `lines` (`edge …`, `out …` or `inc …`) and a matching `end`.
 fn text(lines: &[String]) -> String {
     let n = lines.iter().filter(|l| l.starts_with("edge ")).count();
     let mut s = format!("{BUILD_MANIFEST_HEADER}\n");
@@ -52,27 +72,85 @@ fn reject(input: &str) -> ParseError {
 
 #[test]
 fn round_trip() {
+    let rust = EdgeRecord {
+        outputs: vec![
+            out(Role::Rlib, "deps/libx.rlib", 1000),
+            out(Role::Rmeta, "deps/libx.rmeta", 100),
+            out(Role::DepInfo, "deps/x.d", 10),
+        ],
+        ..record("unused")
+    };
     let m = BuildManifest {
         records: vec![
             record("obj/a.o"),
             record("obj/dir with blank/b.o"),
             EdgeRecord {
                 includes: vec![],
+                outputs: vec![out(Role::Object, "c.o", 0)],
                 ..record("c.o")
             },
+            rust,
         ],
     };
     let bytes = m.to_bytes().unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
-    assert!(text.starts_with("cached-ninja build 1\nedge "), "{text}");
-    assert!(text.ends_with("\nend 3\n"), "{text}");
+    let (s, a) = (Digest::of(b"source"), Digest::of(b"action"));
+    let first = format!(
+        "cached-ninja build 2\nedge {s} {a} 1500\nout 1 {} 12345 obj/a.o\nout 2 {} 67890 obj/a.o.dwo\n\
+         out 5 {} 321 obj/a.o.d\ninc {} @src/include/a.h\n",
+        Digest::of(b"obj/a.o"),
+        Digest::of(b"obj/a.o.dwo"),
+        Digest::of(b"obj/a.o.d"),
+        Digest::of(b"a.h"),
+    );
+    assert!(text.starts_with(&first), "{text}");
+    assert!(text.ends_with("\nend 4\n"), "{text}");
     assert_eq!(BuildManifest::parse(&bytes).unwrap(), m);
     let empty = BuildManifest::default();
-    assert_eq!(empty.to_bytes().unwrap(), b"cached-ninja build 1\nend 0\n");
+    assert_eq!(empty.to_bytes().unwrap(), b"cached-ninja build 2\nend 0\n");
     assert_eq!(
         BuildManifest::parse(&empty.to_bytes().unwrap()).unwrap(),
         empty
     );
+    assert_eq!(
+        BUILD_MANIFEST_HEADER,
+        format!("cached-ninja build {BUILD_MANIFEST_VERSION}")
+    );
+}
+
+#[test]
+fn sizes_and_the_main_output_come_from_the_roles() {
+    let c = record("obj/a.o");
+    assert_eq!((c.stripped_size(), c.debug_size()), (12_345, 67_890));
+    assert_eq!(c.output(), "obj/a.o");
+    let split = EdgeRecord {
+        outputs: vec![
+            out(Role::DepInfo, "b.d", 5),
+            out(Role::DebugBundle, "b.bundle", 7),
+            out(Role::StrippedObject, "b.o", 3),
+            out(Role::Dwo, "b.dwo", 11),
+        ],
+        ..record("x")
+    };
+    assert_eq!((split.stripped_size(), split.debug_size()), (3, 18));
+    assert_eq!(split.output(), "b.o", "the first object output");
+    // A Rust compile has no object: its main output is its first, and it counts as neither.
+    let rust = EdgeRecord {
+        outputs: vec![
+            out(Role::Rlib, "libx.rlib", 9),
+            out(Role::Rmeta, "libx.rmeta", 1),
+        ],
+        ..record("x")
+    };
+    assert_eq!(
+        (rust.output(), rust.stripped_size(), rust.debug_size()),
+        ("libx.rlib", 0, 0)
+    );
+    let none = EdgeRecord {
+        outputs: vec![],
+        ..record("x")
+    };
+    assert_eq!((none.output(), none.stripped_size()), ("", 0));
 }
 
 #[test]
@@ -92,22 +170,100 @@ fn output_paths_must_stay_inside_the_object_root() {
     for (path, why) in cases {
         let e = reject(&text(&[edge_line("ok.o"), edge_line(path)]));
         assert_eq!(e.record, Some(1), "{path:?}");
-        assert_eq!(e.line, 3);
+        assert_eq!(e.line, 5);
         assert_eq!(
             e.to_string(),
-            format!("build manifest record 1, line 3: output path {path:?} {why}")
+            format!("build manifest record 1, line 5: output path {path:?} {why}")
         );
+        // Also as the second output of an edge.
+        let e = reject(&text(&[edge_line("ok.o"), out_line(path)]));
+        assert_eq!((e.record, e.line), (Some(0), 4), "{path:?}");
+        assert!(e.to_string().ends_with(why), "{e}");
     }
     let long = "a/".repeat(2048) + "b.o";
     let e = reject(&text(&[edge_line(&long)]));
     assert!(e.to_string().ends_with("is too long"), "{e}");
-    // Also refused when serialising, so a publisher cannot write one.
+    // Also refused when serialising, so a publisher cannot write one, in any output.
+    let mut bad = record("ok.o");
+    bad.outputs[2].path = "../../etc/passwd".into();
     let m = BuildManifest {
-        records: vec![record("ok.o"), record("../../etc/passwd")],
+        records: vec![record("ok.o"), bad],
     };
     let e = m.to_bytes().unwrap_err();
     assert_eq!(e.record, Some(1));
     assert!(e.to_string().contains("has a `..` component"), "{e}");
+}
+
+#[test]
+fn every_edge_has_outputs_each_path_once() {
+    let (s, a) = (Digest::of(b"s"), Digest::of(b"a"));
+    let bare = format!("edge {s} {a} 3");
+    let e = reject(&text(&[edge_line("a.o"), bare.clone(), edge_line("c.o")]));
+    assert_eq!(
+        e.to_string(),
+        "build manifest record 1, line 4: edge has no output"
+    );
+    let e = reject(&text(&[bare]));
+    assert_eq!(
+        (e.record, e.line, e.reason),
+        (Some(0), 2, Reason::NoOutputs)
+    );
+    let e = reject(&text(&[edge_line("a.o"), out_line("a.o")]));
+    assert_eq!(
+        e.to_string(),
+        "build manifest record 0, line 4: output path \"a.o\" is listed twice"
+    );
+    let e = reject(&format!(
+        "{BUILD_MANIFEST_HEADER}\n{}\nend 0\n",
+        out_line("a.o")
+    ));
+    assert_eq!(e.reason, Reason::OutputBeforeEdge);
+    let m = BuildManifest {
+        records: vec![EdgeRecord {
+            outputs: vec![],
+            ..record("a.o")
+        }],
+    };
+    assert_eq!(m.to_bytes().unwrap_err().reason, Reason::NoOutputs);
+    let mut twice = record("a.o");
+    twice.outputs[1].path = "a.o".into();
+    let e = BuildManifest {
+        records: vec![twice],
+    }
+    .to_bytes()
+    .unwrap_err();
+    assert_eq!(e.reason, Reason::DuplicateOutput("a.o".into()));
+}
+
+#[test]
+fn output_roles_are_the_stored_numbers() {
+    let d = Digest::of(b"o");
+    for (n, role) in [
+        (1, Role::Object),
+        (2, Role::Dwo),
+        (3, Role::Rlib),
+        (4, Role::Rmeta),
+    ]
+    .into_iter()
+    .chain([
+        (5, Role::DepInfo),
+        (6, Role::StrippedObject),
+        (7, Role::DebugBundle),
+    ]) {
+        let m =
+            BuildManifest::parse(text(&[edge_line("a.o"), format!("out {n} {d} 1 b")]).as_bytes())
+                .unwrap();
+        assert_eq!(m.records[0].outputs[1].role, role);
+        assert_eq!(role as u8, n, "role numbers never change");
+    }
+    for bad in ["0", "8", "256", "x", "-1", "+1", "01x"] {
+        let e = reject(&text(&[edge_line("a.o"), format!("out {bad} {d} 1 b")]));
+        assert_eq!(e.reason, Reason::BadRole(bad.into()), "{bad}");
+        assert_eq!(
+            e.to_string(),
+            format!("build manifest record 0, line 4: unknown output role `{bad}`")
+        );
+    }
 }
 
 #[test]
@@ -127,7 +283,7 @@ fn include_paths_are_normalised_and_may_be_absolute() {
     let e = reject(&text(&[edge_line("a.o"), inc("/usr/../etc/shadow")]));
     assert_eq!(
         e.to_string(),
-        "build manifest record 0, line 3: include path \"/usr/../etc/shadow\" has a `..` component"
+        "build manifest record 0, line 4: include path \"/usr/../etc/shadow\" has a `..` component"
     );
     let e = reject(&format!("{BUILD_MANIFEST_HEADER}\n{}\nend 0\n", inc("a.h")));
     assert_eq!(e.reason, Reason::IncludeBeforeEdge);
@@ -135,48 +291,91 @@ fn include_paths_are_normalised_and_may_be_absolute() {
 
 #[test]
 fn absurd_sizes_are_rejected() {
-    let (s, a) = (Digest::of(b"s"), Digest::of(b"a"));
+    let (s, a, d) = (Digest::of(b"s"), Digest::of(b"a"), Digest::of(b"o"));
+    let edge = format!("edge {s} {a} 1");
     let cap = 64u64 << 30;
-    let e = reject(&text(&[format!("edge {s} {a} {} 0 1 a.o", cap + 1)]));
+    let e = reject(&text(&[edge.clone(), format!("out 1 {d} {} a.o", cap + 1)]));
     assert_eq!(
         e.to_string(),
         format!(
-            "build manifest record 0, line 2: stripped size {} exceeds the cap of {cap}",
+            "build manifest record 0, line 3: output \"a.o\" of {} bytes exceeds the cap of {cap}",
             cap + 1
         )
     );
-    let e = reject(&text(&[format!("edge {s} {a} 0 {} 1 a.o", u64::MAX)]));
-    assert!(matches!(
-        e.reason,
-        Reason::TooLarge {
-            field: "debug size",
-            ..
-        }
-    ));
-    // Exactly at the cap is fine.
+    let e = reject(&text(&[
+        edge_line("a.o"),
+        format!("out 2 {d} {} a.dwo", u64::MAX),
+    ]));
     assert!(
-        BuildManifest::parse(text(&[format!("edge {s} {a} {cap} {cap} 1 a.o")]).as_bytes()).is_ok()
+        matches!(&e.reason, Reason::OutputTooLarge { path, .. } if path == "a.dwo"),
+        "{e}"
     );
-    let e = reject(&text(&[format!(
-        "edge {s} {a} 1 1 99999999999999999999 a.o"
-    )]));
+    // Exactly at the cap is fine, in every output.
+    let at_cap = text(&[
+        edge.clone(),
+        format!("out 1 {d} {cap} a.o"),
+        format!("out 2 {d} {cap} a.dwo"),
+    ]);
+    let m = BuildManifest::parse(at_cap.as_bytes()).unwrap();
+    assert_eq!(
+        (m.records[0].stripped_size(), m.records[0].debug_size()),
+        (cap, cap)
+    );
+    let e = reject(&text(&[
+        format!("edge {s} {a} 99999999999999999999"),
+        out_line("a.o"),
+    ]));
     assert_eq!(e.reason, Reason::BadNumber("compile time (ms)"));
-    let e = reject(&text(&[format!("edge {s} {a} +1 1 1 a.o")]));
-    assert_eq!(e.reason, Reason::BadNumber("stripped size"));
+    let e = reject(&text(&[
+        format!("edge {s} {a} {}", 7 * 24 * 3600 * 1000 + 1),
+        out_line("a.o"),
+    ]));
+    assert!(
+        matches!(
+            e.reason,
+            Reason::TooLarge {
+                field: "compile time (ms)",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = reject(&text(&[edge.clone(), format!("out 1 {d} +1 a.o")]));
+    assert_eq!(e.reason, Reason::BadNumber("output size"));
+    let e = reject(&text(&[format!("{edge} 4"), out_line("a.o")]));
+    assert_eq!(
+        e.reason,
+        Reason::BadNumber("compile time (ms)"),
+        "no field after the time"
+    );
+    // Sizes that add up past 2^64 (only reachable with raised caps) are an error, not a wrap.
+    let loose = Limits {
+        max_object_size: u64::MAX,
+        ..Limits::default()
+    };
+    let half = u64::MAX / 2 + 1;
+    let lines = [
+        edge,
+        format!("out 1 {d} {half} a.o"),
+        format!("out 2 {d} {half} b.o"),
+    ];
+    let e = BuildManifest::parse_with(text(&lines).as_bytes(), &loose).unwrap_err();
+    assert_eq!((e.line, e.reason), (4, Reason::SizeOverflow));
 }
 
 #[test]
-fn too_many_records_or_includes() {
+fn too_many_records_includes_or_outputs() {
     let limits = Limits {
         max_records: 3,
         max_includes: 2,
+        max_outputs: 2,
         ..Limits::default()
     };
     let edges: Vec<String> = (0..4).map(|i| edge_line(&format!("o{i}.o"))).collect();
     let e = BuildManifest::parse_with(text(&edges).as_bytes(), &limits).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "build manifest record 3, line 5: more than 3 records"
+        "build manifest record 3, line 8: more than 3 records"
     );
     assert!(BuildManifest::parse_with(text(&edges[..3]).as_bytes(), &limits).is_ok());
     let inc = format!("inc {} a.h", Digest::of(b"h"));
@@ -184,30 +383,66 @@ fn too_many_records_or_includes() {
     let e = BuildManifest::parse_with(text(&lines).as_bytes(), &limits).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "build manifest record 0, line 5: more than 2 includes"
+        "build manifest record 0, line 6: more than 2 includes"
+    );
+    let lines = [edge_line("a.o"), out_line("b.o"), out_line("c.o")];
+    let e = BuildManifest::parse_with(text(&lines).as_bytes(), &limits).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "build manifest record 0, line 5: more than 2 outputs"
     );
     assert_eq!(Limits::default().max_records, 1 << 20);
+    assert_eq!(Limits::default().max_outputs, 64);
+    // The default cap holds when serialising too.
+    let mut many = record("a.o");
+    many.outputs = (0..65)
+        .map(|i| out(Role::DepInfo, &format!("{i}.d"), 1))
+        .collect();
+    let e = BuildManifest {
+        records: vec![many],
+    }
+    .to_bytes()
+    .unwrap_err();
+    assert_eq!(e.reason, Reason::TooManyOutputs(64));
 }
 
 #[test]
 fn bad_digests_are_rejected() {
     let good = Digest::of(b"x").to_hex();
     let cases = [
-        (format!("edge zz {good} 1 1 1 a.o"), "source key"),
         (
-            format!("edge {good} {} 1 1 1 a.o", &good[..63]),
-            "action key",
+            format!("edge zz {good} 1\n{}", out_line("a.o")),
+            "source key",
+            2,
         ),
         (
-            format!("edge {} {good} 1 1 1 a.o", good.to_uppercase()),
+            format!("edge {good} {} 1\n{}", &good[..63], out_line("a.o")),
+            "action key",
+            2,
+        ),
+        (
+            format!("edge {} {good} 1\n{}", good.to_uppercase(), out_line("a.o")),
             "source key",
+            2,
+        ),
+        (
+            format!("edge {good} {good} 1\nout 1 {} 1 a.o", good.to_uppercase()),
+            "output digest",
+            3,
+        ),
+        (
+            format!("edge {good} {good} 1\nout 1 xyz 1 a.o"),
+            "output digest",
+            3,
         ),
     ];
-    for (line, field) in cases {
-        let e = reject(&text(&[line]));
+    for (lines, field, line) in cases {
+        let e = reject(&text(&[lines]));
         assert_eq!(
             e.to_string(),
-            format!("build manifest record 0, line 2: {field} is not a digest (64 hex digits)")
+            format!(
+                "build manifest record 0, line {line}: {field} is not a digest (64 hex digits)"
+            )
         );
     }
     let e = reject(&text(&[edge_line("a.o"), "inc nothex a.h".into()]));
@@ -218,10 +453,37 @@ fn bad_digests_are_rejected() {
 fn structure_errors() {
     let h = BUILD_MANIFEST_HEADER;
     assert_eq!(reject("").reason, Reason::BadHeader);
-    assert_eq!(
-        reject("cached-ninja build 2\nend 0\n").to_string(),
-        "build manifest line 1: first line is not `cached-ninja build 1`"
-    );
+    for bad in [
+        "cached-ninja build",
+        "cached-ninja build x",
+        "cached-ninja build +2",
+        "cached-ninja action 2",
+    ] {
+        assert_eq!(
+            reject(&format!("{bad}\nend 0\n")).to_string(),
+            "build manifest line 1: first line is not `cached-ninja build <version>`",
+            "{bad}"
+        );
+    }
+    // Another version, older or newer: both numbers in the message.
+    for found in [1, 3, 99] {
+        let e = reject(&format!("cached-ninja build {found}\nend 0\n"));
+        assert_eq!(
+            e.reason,
+            Reason::UnsupportedVersion {
+                found,
+                supported: 2
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "build manifest line 1: format version {found} is not supported (this \
+                 cached-ninja reads version 2); the publisher and this client must use the same \
+                 format: upgrade the older one"
+            )
+        );
+    }
     assert_eq!(
         BuildManifest::parse(b"\xff\xfe").unwrap_err().reason,
         Reason::NotUtf8
@@ -230,7 +492,7 @@ fn structure_errors() {
     assert_eq!(reject(&format!("{h}\n{one}\n")).reason, Reason::MissingEnd);
     assert_eq!(
         reject(&format!("{h}\n{one}\nend 2\n")).to_string(),
-        "build manifest line 3: `end` says 2 records but 1 were read"
+        "build manifest line 4: `end` says 2 records but 1 were read"
     );
     assert_eq!(
         reject(&format!("{h}\nend 0\nedge\n")).reason,
@@ -244,12 +506,23 @@ fn structure_errors() {
         reject(&format!("{h}\nedge {}\nend 1\n", Digest::of(b"s"))).reason,
         Reason::MissingField("action key")
     );
+    let d = Digest::of(b"o");
+    assert_eq!(
+        reject(&text(&[one.clone(), format!("out 1 {d} 5")])).reason,
+        Reason::MissingField("output path")
+    );
     assert_eq!(
         reject(&format!("{h}\nend 0")).to_string(),
         "build manifest line 2: last line has no newline (truncated manifest)"
     );
     // Every truncation of a valid manifest is an error, never a panic or a shorter manifest.
-    let full = text(&[one.clone(), format!("inc {} a.h", Digest::of(b"h")), one]);
+    let full = text(&[
+        one.clone(),
+        out_line("a.dwo"),
+        format!("inc {} a.h", Digest::of(b"h")),
+        edge_line("b.o"),
+    ]);
+    assert!(BuildManifest::parse(full.as_bytes()).is_ok());
     for n in 0..full.len() {
         assert!(BuildManifest::parse(&full.as_bytes()[..n]).is_err(), "{n}");
     }

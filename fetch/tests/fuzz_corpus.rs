@@ -3,7 +3,7 @@
 //!
 //! `FETCH_FUZZ_CORPUS_UPDATE=1 cargo test -p fetch --test fuzz_corpus` rewrites the seeds.
 
-use fetch::build_manifest::{check_output_path, BuildManifest};
+use fetch::build_manifest::{check_output_path, BuildManifest, Reason, BUILD_MANIFEST_VERSION};
 use fetch::cache::{
     ActionEntry, Digest, IncludeFile, IncludeSet, Manifest, Output, Role, StatStamp,
 };
@@ -43,37 +43,88 @@ const D: &str = "000000000000000000000000000000000000000000000000000000000000000
 const E: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 
 fn manifest_seeds() -> Vec<(&'static str, String)> {
-    let edge = |out: &str| format!("edge {D} {E} 1200 3400 56 {out}\n");
+    let edge = format!("edge {D} {E} 56\n");
+    let out = |role: u8, size: u64, path: &str| format!("out {role} {E} {size} {path}\n");
+    let obj = |path: &str| format!("{edge}{}", out(1, 1200, path));
     let inc = |p: &str| format!("inc {E} {p}\n");
-    let h = "cached-ninja build 1\n";
+    let h = "cached-ninja build 2\n";
     vec![
         ("empty", format!("{h}end 0\n")),
         (
             "two-edges",
             format!(
-                "{h}{}{}{}{}end 2\n",
-                edge("obj/a.o"),
+                "{h}{}{}{}{}{}end 2\n",
+                obj("obj/a.o"),
+                out(2, 3400, "obj/a.dwo"),
                 inc("@src/a.h"),
                 inc("/usr/include/stdio.h"),
-                edge("obj/dir with blank/b.o")
+                obj("obj/dir with blank/b.o")
             ),
         ),
-        ("dotdot", format!("{h}{}end 1\n", edge("../../etc/passwd"))),
-        ("absolute", format!("{h}{}end 1\n", edge("/etc/passwd"))),
-        ("inner-dotdot", format!("{h}{}end 1\n", edge("a/../../x"))),
+        (
+            "three-outputs",
+            format!(
+                "{h}{}{}{}end 1\n",
+                obj("obj/c.o"),
+                out(2, 3400, "obj/c.dwo"),
+                out(5, 99, "obj/c.o.d")
+            ),
+        ),
+        (
+            "rust",
+            format!(
+                "{h}{edge}{}{}{}end 1\n",
+                out(3, 5000, "deps/libx.rlib"),
+                out(4, 500, "deps/libx.rmeta"),
+                out(5, 50, "deps/x.d")
+            ),
+        ),
+        ("dotdot", format!("{h}{}end 1\n", obj("../../etc/passwd"))),
+        ("absolute", format!("{h}{}end 1\n", obj("/etc/passwd"))),
+        ("inner-dotdot", format!("{h}{}end 1\n", obj("a/../../x"))),
+        (
+            "second-output-dotdot",
+            format!("{h}{}{}end 1\n", obj("a.o"), out(2, 1, "../a.dwo")),
+        ),
         (
             "huge-size",
-            format!("{h}edge {D} {E} 99999999999999 0 1 a.o\nend 1\n"),
+            format!("{h}{edge}{}end 1\n", out(1, 99999999999999, "a.o")),
         ),
-        ("bad-digest", format!("{h}edge zz {E} 1 1 1 a.o\nend 1\n")),
-        ("no-end", format!("{h}{}", edge("a.o"))),
-        ("bad-count", format!("{h}{}end 7\n", edge("a.o"))),
+        (
+            "overflow-size",
+            format!(
+                "{h}{edge}{}end 1\n",
+                out(1, u64::MAX, "a.o").replace("18446744073709551615", "18446744073709551616")
+            ),
+        ),
+        ("no-outputs", format!("{h}{edge}end 1\n")),
+        (
+            "duplicate-output",
+            format!("{h}{}{}end 1\n", obj("a.o"), out(5, 1, "a.o")),
+        ),
+        ("bad-role", format!("{h}{edge}{}end 1\n", out(8, 1, "a.o"))),
+        (
+            "output-before-edge",
+            format!("{h}{}end 0\n", out(1, 1, "a.o")),
+        ),
+        (
+            "bad-digest",
+            format!("{h}edge zz {E} 1\n{}end 1\n", out(1, 1, "a.o")),
+        ),
+        ("no-end", format!("{h}{}", obj("a.o"))),
+        ("bad-count", format!("{h}{}end 7\n", obj("a.o"))),
+        // Version 1 (one output per edge on the `edge` line): refused, naming both versions.
+        (
+            "version-1",
+            format!("cached-ninja build 1\nedge {D} {E} 1200 3400 56 obj/a.o\nend 1\n"),
+        ),
+        ("version-3", "cached-ninja build 3\nend 0\n".to_string()),
     ]
 }
 
 fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let k = fuzz_key();
-    let good = sign(&k, b"cached-ninja build 1\nend 0\n");
+    let good = sign(&k, b"cached-ninja build 2\nend 0\n");
     let mut tampered = good.clone();
     *tampered.last_mut().expect("payload") ^= 1;
     vec![
@@ -85,7 +136,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("tampered", tampered),
         ("truncated", good[..HEADER_LEN - 3].to_vec()),
-        ("unsigned", b"cached-ninja build 1\nend 0\n".to_vec()),
+        ("unsigned", b"cached-ninja build 2\nend 0\n".to_vec()),
     ]
 }
 
@@ -257,17 +308,44 @@ fn seeds_are_current() {
 fn build_manifest_corpus_replays() {
     let mut accepted = 0;
     for (path, bytes) in files("build_manifest") {
-        if let Ok(m) = BuildManifest::parse(&bytes) {
-            accepted += 1;
-            for r in &m.records {
-                assert!(!r.output.starts_with('/'), "{}", path.display());
-                assert!(r.output.split('/').all(|c| c != ".." && !c.is_empty()));
+        match properties::build_manifest(&bytes) {
+            Ok(parsed) => accepted += usize::from(parsed),
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+        // Cheap mutations, as a fuzzer's first steps: every prefix, every line dropped or doubled.
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        let mut variants: Vec<Vec<u8>> = (0..bytes.len()).map(|n| bytes[..n].to_vec()).collect();
+        for i in 0..lines.len() {
+            let mut dropped = lines.clone();
+            dropped.remove(i);
+            variants.push(dropped.concat());
+            let mut doubled = lines.clone();
+            doubled.insert(i, lines[i]);
+            variants.push(doubled.concat());
+        }
+        for v in variants {
+            if let Err(e) = properties::build_manifest(&v) {
+                panic!(
+                    "{} mutated to {:?}: {e}",
+                    path.display(),
+                    String::from_utf8_lossy(&v)
+                );
             }
-            let again = m.to_bytes().expect("a parsed manifest serialises");
-            assert_eq!(BuildManifest::parse(&again).expect("reparse"), m);
         }
     }
-    assert!(accepted >= 2, "the valid seeds parse");
+    assert!(accepted >= 4, "the valid seeds parse");
+    // The seeds of other versions are refused for their version, not for their layout.
+    for (name, found) in [("version-1", 1), ("version-3", 3)] {
+        let bytes = std::fs::read(corpus("build_manifest").join(name)).expect("seed");
+        let e = BuildManifest::parse(&bytes).unwrap_err();
+        assert_eq!(
+            e.reason,
+            Reason::UnsupportedVersion {
+                found,
+                supported: BUILD_MANIFEST_VERSION
+            }
+        );
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use fetch::ancestry::{self, Ancestor};
 use fetch::build_manifest::{BuildManifest, EdgeRecord};
-use fetch::cache::Digest;
+use fetch::cache::{Digest, Output, Role};
 use fetch::plan::{self, Plan, PlanError, PlanRequest};
 use fetch::published::{seal, OpenError};
 use fetch::signing::{sign, KeyPair, SignatureError, Trust};
@@ -60,14 +60,22 @@ fn fake_ancestors(n: usize) -> Vec<Ancestor> {
         .collect()
 }
 
+/// A record with an object of `stripped` bytes and a `.dwo` of `debug` bytes.
 fn record(i: u64, stripped: u64, debug: u64) -> EdgeRecord {
+    let out = |role, path: String, size| Output {
+        digest: Digest::of(path.as_bytes()),
+        role,
+        path,
+        size,
+    };
     EdgeRecord {
-        output: format!("obj/f{i}.o"),
         source_key: Digest::of(format!("src {i}").as_bytes()),
         action_key: Digest::of(format!("act {i}").as_bytes()),
+        outputs: vec![
+            out(Role::Object, format!("obj/f{i}.o"), stripped),
+            out(Role::Dwo, format!("obj/f{i}.dwo"), debug),
+        ],
         includes: vec![],
-        stripped_size: stripped,
-        debug_size: debug,
         compile_ms: 100,
     }
 }
@@ -268,13 +276,40 @@ fn an_unsigned_manifest_is_rejected() {
 
 #[test]
 fn a_signed_but_unparsable_manifest_is_rejected() {
-    let (e, msg) = rejected(|k| seal(k, b"cached-ninja build 1\nend 3\n"));
+    let (e, msg) = rejected(|k| seal(k, b"cached-ninja build 2\nend 3\n"));
     assert!(matches!(&e, PlanError::Manifest { .. }), "{e:?}");
     assert!(
         msg.contains("`end` says 3 records but 0 were read"),
         "{msg}"
     );
 }
+
+#[test]
+fn a_manifest_of_another_format_version_is_rejected_naming_both_versions() {
+    for (text, found) in [
+        // Version 1: one output per edge.
+        (
+            format!("cached-ninja build 1\nedge {D} {D} 1 0 1 a.o\nend 1\n"),
+            1,
+        ),
+        ("cached-ninja build 3\nend 0\n".to_string(), 3),
+    ] {
+        let (e, msg) = rejected(|k| seal(k, text.as_bytes()));
+        assert!(
+            matches!(&e, PlanError::Version { found: f, supported: 2, .. } if *f == found),
+            "{e:?}"
+        );
+        assert!(
+            msg.contains(&format!(
+                "has format version {found}, this cached-ninja reads version 2 only"
+            )),
+            "{msg}"
+        );
+        assert!(msg.contains("or build without fetching"), "{msg}");
+    }
+}
+
+const D: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[test]
 fn an_empty_trust_set_is_refused() {

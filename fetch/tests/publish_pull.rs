@@ -162,9 +162,10 @@ fn published_build_pulls_whole_into_a_fresh_cache() {
         let e = ci_cache.get_action(k).unwrap().unwrap();
         assert_eq!(rec.action_key, *k);
         assert_eq!(rec.source_key, e.source_key);
-        assert_eq!(rec.output, e.outputs[0].path);
-        assert_eq!(rec.stripped_size, e.outputs[0].size);
-        assert_eq!(rec.debug_size, e.outputs[1].size);
+        assert_eq!(rec.output(), e.outputs[0].path);
+        assert_eq!(rec.stripped_size(), e.outputs[0].size);
+        assert_eq!(rec.debug_size(), e.outputs[1].size);
+        assert_eq!(rec.outputs, e.outputs);
         assert_eq!(rec.includes.len(), 2);
     }
     let dev = tempfile::tempdir().unwrap();
@@ -345,7 +346,7 @@ fn bad_entries_are_rejected_and_the_rest_is_pulled() {
         let dev = tempfile::tempdir().unwrap();
         let cache = LocalCache::new(dev.path());
         let r = pull_into(&store, &cache, &manifest, &trust);
-        let err = failure(&r, &rec.output).to_string();
+        let err = failure(&r, rec.output()).to_string();
         assert!(err.contains(expect), "{what}: {err}");
         assert!(
             err.contains(&store.url(&akey)),
@@ -363,7 +364,7 @@ fn bad_entries_are_rejected_and_the_rest_is_pulled() {
     let dev = tempfile::tempdir().unwrap();
     let r = pull_into(&store, &LocalCache::new(dev.path()), &manifest, &trust);
     assert!(matches!(
-        failure(&r, &rec.output),
+        failure(&r, rec.output()),
         PullError::Missing { .. }
     ));
 }
@@ -398,7 +399,7 @@ fn bad_blobs_are_rejected_and_nothing_bad_enters_the_cache() {
         let dev = tempfile::tempdir().unwrap();
         let cache = LocalCache::new(dev.path());
         let r = pull_into(&store, &cache, &manifest, &trust);
-        let err = failure(&r, &rec.output).to_string();
+        let err = failure(&r, rec.output()).to_string();
         assert!(err.contains(expect), "{what}: {err}");
         assert!(err.contains(&store.url(&bkey)), "{what}: {err}");
         assert!(!cache.path(Kind::Blob, &obj.digest).exists(), "{what}");
@@ -516,7 +517,7 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
     assert_eq!(r.fetched, 3, "{:?}", r.failed);
     for rec in &manifest.records {
         let here = cache.get_action(&rec.action_key).unwrap().is_some();
-        assert_eq!(here, first.contains(&rec.action_key), "{}", rec.output);
+        assert_eq!(here, first.contains(&rec.action_key), "{}", rec.output());
     }
     assert!(wants.join(format!("{}.failed", stranger.to_hex())).exists());
 }

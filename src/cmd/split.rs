@@ -7,7 +7,6 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
@@ -346,38 +345,26 @@ fn map(path: &Path) -> Result<Input> {
     Ok(Input::Mapped(m))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+/// Writes `bytes` to `path` atomically (`fetch::cache::write_atomic`).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |w| {
-        w.write_all(bytes)
-            .with_context(|| format!("cannot write {}", path.display()))
-    })
+    fetch::cache::write_atomic(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Streams `fill`'s output into a temporary file beside `path`, then renames it into place;
-/// on any failure the temporary file is removed and `path` is left as it was.
+/// Streams `fill`'s output into `path` atomically (`fetch::cache::write_atomic_with`); on any
+/// failure `path` is left as it was and `fill`'s own error is returned.
 fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = file_name(path)?.to_string_lossy();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        let mut file = file;
-        fill(&mut file)?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot rename into {}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let mut failed = None;
+    let r = fetch::cache::write_atomic_with(path, fetch::cache::Durability::Synced, |f| {
+        fill(f).map_err(|e| {
+            let msg = format!("{e:#}");
+            failed = Some(e);
+            std::io::Error::other(msg)
+        })
+    });
+    match (r, failed) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(e).with_context(|| format!("cannot write {}", path.display())),
     }
-    result
 }

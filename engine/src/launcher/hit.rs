@@ -93,7 +93,9 @@ impl Launcher<'_> {
             }
         };
         for (dest, bytes) in &files {
-            if let Err(e) = fcache::write_atomic(dest, bytes) {
+            // Unsynced: an object the cache holds can always be materialised again.
+            let write = |f: &mut std::fs::File| f.write_all(bytes);
+            if let Err(e) = fcache::write_atomic_with(dest, fcache::Durability::Unsynced, write) {
                 let msg = format!("cannot write {}: {e}; compiling", dest.display());
                 self.fall_back(Problem::WriteOutput, &msg, start);
                 return None;

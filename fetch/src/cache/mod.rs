@@ -12,8 +12,9 @@
 //! | `locks/<hash>` | lock files for launchers that compile the same output |
 //! | `tmp/` | files being written; renamed into place when complete |
 //!
-//! **Atomicity.** Every file is written in `tmp/` and renamed into place, so a reader sees a
-//! whole file or none; a writer killed mid-insert leaves only a `tmp/` file, which
+//! **Atomicity.** Every file is written in `tmp/` and renamed into place (not through
+//! [`write_atomic`], the helper for files outside the cache: see `cache/atomic.rs`), so a
+//! reader sees a whole file or none; a writer killed mid-insert leaves only a `tmp/` file, which
 //! [`LocalCache::gc`] removes after an hour. Two writers of one name write equal content (a
 //! blob) or equally valid content (an entry), so the last rename winning is harmless.
 //!
@@ -24,11 +25,13 @@
 //! **Recency.** Reading an entry or blob sets its mtime to now when it is older than
 //! [`TOUCH_AFTER`]; [`LocalCache::gc`] evicts the oldest files first (LRU by mtime).
 
+mod atomic;
 mod entry;
 mod gc;
 mod manifest;
 mod seal;
 
+pub use atomic::{write_atomic, write_atomic_with, Durability};
 /// A BLAKE3 digest: a blob's name, or a key computed elsewhere (the cache does not care how).
 pub use cn_digest::Digest;
 pub use entry::{ActionEntry, Output, Role};
@@ -38,7 +41,6 @@ pub use manifest::{IncludeFile, IncludeSet, Manifest, StatStamp, MAX_INCLUDE_SET
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// How stale an mtime may get before a read refreshes it (keeps hits cheap).
@@ -160,26 +162,19 @@ impl LocalCache {
 
     /// Writes `bytes` to a fresh temporary file in `tmp/` and returns its path.
     fn write_tmp(&self, bytes: &[u8]) -> io::Result<PathBuf> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let tmp = self.root.join("tmp");
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!(
-            "{}.{}.{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = tmp.join(name);
-        let mut f = match File::create_new(&path) {
-            Ok(f) => f,
+        let (path, mut f) = match atomic::create_unique(&tmp, "", "") {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs::create_dir_all(&tmp)?;
-                File::create_new(&path)?
+                atomic::create_unique(&tmp, "", "")?
             }
-            Err(e) => return Err(e),
+            r => r?,
         };
-        f.write_all(bytes)?;
+        if let Err(e) = f.write_all(bytes) {
+            drop(f);
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
         Ok(path)
     }
 
@@ -357,46 +352,10 @@ impl LocalCache {
 
     /// A temporary path inside `tmp/` (same file system as the cache) that nothing else uses.
     pub fn tmp_path(&self, suffix: &str) -> io::Result<PathBuf> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let tmp = self.root.join("tmp");
         fs::create_dir_all(&tmp)?;
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        Ok(tmp.join(format!(
-            "{}.{}.{nanos}{suffix}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        )))
+        Ok(tmp.join(atomic::unique_name("", suffix)))
     }
-}
-
-/// Writes `bytes` to `dest` atomically: a temporary file beside it, then a rename.
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dest.with_file_name(format!(
-        ".{name}.cn-tmp.{}.{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let r = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        drop(f);
-        // Unlink first: ext4 flushes a file renamed over another one to disk at once
-        // (`auto_da_alloc`), which costs more than the whole hit. Readers still never see a
-        // partial file: the name is absent or complete.
-        let _ = fs::remove_file(dest);
-        fs::rename(&tmp, dest)
-    })();
-    if r.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    r
 }
 
 /// Parses a size such as `500M`, `10G`, `1.5G`, `123456` (binary units).

@@ -1,11 +1,11 @@
 //! `file:///path`: the store as plain files under a directory; every write is atomic.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Backend, Key, StoreError};
+use crate::cache::write_atomic;
 
 /// A directory holding `cas/`, `ac/`, `builds/`.
 pub struct FileBackend {
@@ -78,33 +78,16 @@ impl Backend for FileBackend {
         }
     }
 
-    /// Temporary file in the same directory, written, fsynced, renamed, directory fsynced.
+    /// [`write_atomic`] (temporary file beside it, fsync, rename), then the directory fsynced.
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let dest = self.root.join(key.as_str());
-        let dir = dest.parent().expect("keys have a directory").to_path_buf();
-        let name = dest
-            .file_name()
-            .expect("keys have a name")
-            .to_string_lossy();
+        let dir = dest.parent().expect("keys have a directory");
         // Keys never start with '.', so a temporary name cannot collide with an object.
-        let tmp = dir.join(format!(
-            ".{name}.tmp.{}.{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
         let write = || -> io::Result<()> {
-            fs::create_dir_all(&dir)?;
-            let mut f = File::create_new(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&tmp, &dest)?;
-            File::open(&dir)?.sync_all()
+            fs::create_dir_all(dir)?;
+            write_atomic(&dest, bytes)?;
+            File::open(dir)?.sync_all()
         };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            self.io("PUT", key, e)
-        })
+        write().map_err(|e| self.io("PUT", key, e))
     }
 }

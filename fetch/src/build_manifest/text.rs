@@ -1,0 +1,315 @@
+//! The text form of build manifests: the parser of untrusted bytes, the serialiser, and the
+//! record checks both apply (so nothing is written that would not be read back).
+
+use super::{
+    BuildManifest, EdgeRecord, IncludeHash, Limits, ParseError, Reason, BUILD_MANIFEST_HEADER,
+    BUILD_MANIFEST_VERSION, HEADER_PREFIX,
+};
+use crate::cache::{Digest, Output, Role};
+use std::fmt::Write;
+
+impl BuildManifest {
+    /// Parses untrusted bytes with the default [`Limits`].
+    pub fn parse(bytes: &[u8]) -> Result<BuildManifest, ParseError> {
+        BuildManifest::parse_with(bytes, &Limits::default())
+    }
+
+    /// Parses untrusted bytes, enforcing `limits`.
+    pub fn parse_with(bytes: &[u8], limits: &Limits) -> Result<BuildManifest, ParseError> {
+        let err = |record, line, reason| ParseError {
+            record,
+            line,
+            reason,
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| err(None, 0, Reason::NotUtf8))?;
+        if !text.is_empty() && !text.ends_with('\n') {
+            let last = text.split_terminator('\n').count();
+            return Err(err(None, last, Reason::Unterminated));
+        }
+        let mut lines = text
+            .split_terminator('\n')
+            .enumerate()
+            .map(|(i, l)| (i + 1, l));
+        header(lines.next().map_or("", |(_, l)| l)).map_err(|r| err(None, 1, r))?;
+        let mut records: Vec<EdgeRecord> = Vec::new();
+        // Line of the current record's `edge` line: an edge without outputs is reported there.
+        let mut edge_line = 0;
+        let mut ended = false;
+        for (n, line) in lines.by_ref() {
+            let current = records.len().checked_sub(1);
+            let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
+            let at = |r| err(current, n, r);
+            match kind {
+                "edge" | "end" => {
+                    if let Some(i) = current.filter(|&i| records[i].outputs.is_empty()) {
+                        return Err(err(Some(i), edge_line, Reason::NoOutputs));
+                    }
+                    if kind == "end" {
+                        let declared: u64 =
+                            number(rest, "record count").map_err(|r| err(None, n, r))?;
+                        if declared != records.len() as u64 {
+                            let found = records.len();
+                            return Err(err(None, n, Reason::CountMismatch { declared, found }));
+                        }
+                        ended = true;
+                        break;
+                    }
+                    let i = records.len();
+                    if i >= limits.max_records {
+                        let r = Reason::TooManyRecords(limits.max_records);
+                        return Err(err(Some(i), n, r));
+                    }
+                    records.push(parse_edge(rest, limits).map_err(|r| err(Some(i), n, r))?);
+                    edge_line = n;
+                }
+                "out" => {
+                    let Some(i) = current else {
+                        return Err(at(Reason::OutputBeforeEdge));
+                    };
+                    let rec = &mut records[i];
+                    if rec.outputs.len() >= limits.max_outputs {
+                        return Err(at(Reason::TooManyOutputs(limits.max_outputs)));
+                    }
+                    let o = parse_output(rest, limits).map_err(at)?;
+                    check_new_output(&rec.outputs, &o).map_err(at)?;
+                    rec.outputs.push(o);
+                }
+                "inc" => {
+                    let Some(i) = current else {
+                        return Err(at(Reason::IncludeBeforeEdge));
+                    };
+                    let rec = &mut records[i];
+                    if rec.includes.len() >= limits.max_includes {
+                        return Err(at(Reason::TooManyIncludes(limits.max_includes)));
+                    }
+                    rec.includes.push(parse_include(rest, limits).map_err(at)?);
+                }
+                other => {
+                    let kind = other.chars().take(40).collect();
+                    return Err(at(Reason::UnknownLine(kind)));
+                }
+            }
+        }
+        if !ended {
+            return Err(err(None, 0, Reason::MissingEnd));
+        }
+        if let Some((n, _)) = lines.next() {
+            return Err(err(None, n, Reason::DataAfterEnd));
+        }
+        Ok(BuildManifest { records })
+    }
+
+    /// Serialises the manifest; fails on a record that [`BuildManifest::parse`] would reject.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ParseError> {
+        let limits = Limits::default();
+        let err = |i, reason| ParseError {
+            record: Some(i),
+            line: 0,
+            reason,
+        };
+        if self.records.len() > limits.max_records {
+            let r = Reason::TooManyRecords(limits.max_records);
+            return Err(err(limits.max_records, r));
+        }
+        let mut s = String::new();
+        let _ = writeln!(s, "{BUILD_MANIFEST_HEADER}");
+        for (i, r) in self.records.iter().enumerate() {
+            check_record(r, &limits).map_err(|reason| err(i, reason))?;
+            let _ = writeln!(s, "edge {} {} {}", r.source_key, r.action_key, r.compile_ms);
+            for o in &r.outputs {
+                let _ = writeln!(s, "out {} {} {} {}", o.role as u8, o.digest, o.size, o.path);
+            }
+            for inc in &r.includes {
+                let _ = writeln!(s, "inc {} {}", inc.digest, inc.path);
+            }
+        }
+        let _ = writeln!(s, "end {}", self.records.len());
+        Ok(s.into_bytes())
+    }
+}
+
+/// Checks the first line: `cached-ninja build <version>` of the version this code reads.
+fn header(line: &str) -> Result<(), Reason> {
+    let v = line.strip_prefix(HEADER_PREFIX).ok_or(Reason::BadHeader)?;
+    let found = number(v, "version").map_err(|_| Reason::BadHeader)?;
+    if found != BUILD_MANIFEST_VERSION {
+        return Err(Reason::UnsupportedVersion {
+            found,
+            supported: BUILD_MANIFEST_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// The checks [`BuildManifest::parse`] applies to one record, for records built in memory.
+pub(super) fn check_record(r: &EdgeRecord, limits: &Limits) -> Result<(), Reason> {
+    cap("compile time (ms)", r.compile_ms, limits.max_compile_ms)?;
+    if r.outputs.is_empty() {
+        return Err(Reason::NoOutputs);
+    }
+    if r.outputs.len() > limits.max_outputs {
+        return Err(Reason::TooManyOutputs(limits.max_outputs));
+    }
+    for (i, o) in r.outputs.iter().enumerate() {
+        check_output(o, limits)?;
+        check_new_output(&r.outputs[..i], o)?;
+    }
+    if r.includes.len() > limits.max_includes {
+        return Err(Reason::TooManyIncludes(limits.max_includes));
+    }
+    for inc in &r.includes {
+        check_path(&inc.path, "include path", true, limits)?;
+    }
+    Ok(())
+}
+
+/// One output on its own: its path stays inside the object root, its size is capped.
+fn check_output(o: &Output, limits: &Limits) -> Result<(), Reason> {
+    check_path(&o.path, "output path", false, limits)?;
+    if o.size > limits.max_object_size {
+        return Err(Reason::OutputTooLarge {
+            path: cut(&o.path, 200),
+            size: o.size,
+            cap: limits.max_object_size,
+        });
+    }
+    Ok(())
+}
+
+/// An output beside the record's `earlier` ones: a new path, and a total that fits a `u64`.
+fn check_new_output(earlier: &[Output], o: &Output) -> Result<(), Reason> {
+    if earlier.iter().any(|e| e.path == o.path) {
+        return Err(Reason::DuplicateOutput(cut(&o.path, 200)));
+    }
+    earlier
+        .iter()
+        .try_fold(o.size, |a, e| a.checked_add(e.size))
+        .ok_or(Reason::SizeOverflow)?;
+    Ok(())
+}
+
+fn parse_edge(rest: &str, limits: &Limits) -> Result<EdgeRecord, Reason> {
+    let mut f = rest.splitn(3, ' ');
+    let mut field = |name| f.next().ok_or(Reason::MissingField(name));
+    let source_key = digest(field("source key")?, "source key")?;
+    let action_key = digest(field("action key")?, "action key")?;
+    let compile_ms = number(field("compile time (ms)")?, "compile time (ms)")?;
+    cap("compile time (ms)", compile_ms, limits.max_compile_ms)?;
+    Ok(EdgeRecord {
+        source_key,
+        action_key,
+        outputs: Vec::new(),
+        includes: Vec::new(),
+        compile_ms,
+    })
+}
+
+fn parse_output(rest: &str, limits: &Limits) -> Result<Output, Reason> {
+    let mut f = rest.splitn(4, ' ');
+    let mut field = |name| f.next().ok_or(Reason::MissingField(name));
+    let r = field("output role")?;
+    let role = number(r, "output role")
+        .ok()
+        .and_then(|n| u8::try_from(n).ok())
+        .and_then(Role::from_number)
+        .ok_or_else(|| Reason::BadRole(r.chars().take(20).collect()))?;
+    let digest = digest(field("output digest")?, "output digest")?;
+    let size = number(field("output size")?, "output size")?;
+    let path = field("output path")?.to_string();
+    let o = Output {
+        role,
+        path,
+        digest,
+        size,
+    };
+    check_output(&o, limits)?;
+    Ok(o)
+}
+
+fn parse_include(rest: &str, limits: &Limits) -> Result<IncludeHash, Reason> {
+    let (d, path) = rest
+        .split_once(' ')
+        .ok_or(Reason::MissingField("include path"))?;
+    let digest = digest(d, "include digest")?;
+    check_path(path, "include path", true, limits)?;
+    Ok(IncludeHash {
+        path: path.to_string(),
+        digest,
+    })
+}
+
+fn digest(s: &str, what: &'static str) -> Result<Digest, Reason> {
+    // Lowercase only: one spelling per digest, as the cache writes them.
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Reason::BadDigest(what));
+    }
+    Digest::from_hex(s).ok_or(Reason::BadDigest(what))
+}
+
+fn number(s: &str, what: &'static str) -> Result<u64, Reason> {
+    // Digits only: `u64::from_str` would also take a leading `+`.
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Reason::BadNumber(what));
+    }
+    s.parse().map_err(|_| Reason::BadNumber(what))
+}
+
+fn cap(field: &'static str, value: u64, cap: u64) -> Result<(), Reason> {
+    if value > cap {
+        return Err(Reason::TooLarge { field, value, cap });
+    }
+    Ok(())
+}
+
+/// Checks an output path from untrusted data: relative, normalised, inside the object root.
+pub fn check_output_path(path: &str) -> Result<(), Reason> {
+    check_path(path, "output path", false, &Limits::default())
+}
+
+/// Checks that `path` is normalised and, unless `absolute_ok`, stays inside its root.
+fn check_path(
+    path: &str,
+    what: &'static str,
+    absolute_ok: bool,
+    limits: &Limits,
+) -> Result<(), Reason> {
+    let bad = |why| Reason::BadPath {
+        what,
+        path: cut(path, 200),
+        why,
+    };
+    if path.is_empty() {
+        return Err(bad("is empty"));
+    }
+    if path.len() > limits.max_path_len {
+        return Err(bad("is too long"));
+    }
+    if path.contains('\0') {
+        return Err(bad("contains a NUL byte"));
+    }
+    if path.contains('\n') || path.contains('\r') {
+        return Err(bad("contains a line break"));
+    }
+    let rel = match path.strip_prefix('/') {
+        Some(_) if !absolute_ok => return Err(bad("is absolute")),
+        Some(r) => r,
+        None => path,
+    };
+    for c in rel.split('/') {
+        match c {
+            ".." => return Err(bad("has a `..` component")),
+            "." => return Err(bad("has a `.` component")),
+            "" => return Err(bad("has an empty component")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn cut(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}

@@ -1,0 +1,336 @@
+//! Edges with several outputs through a real `file://` store: a split-DWARF C compile (object,
+//! `.dwo`, dep-info) and a Rust compile (rlib, rmeta, dep-info) are published from one cache
+//! and pulled into a fresh one, byte for byte; a record whose outputs disagree with its entry
+//! is rejected naming the output, and nothing of that edge enters the cache.
+
+use fetch::build_manifest::{BuildManifest, EdgeRecord};
+use fetch::cache::{ActionEntry, Digest, Kind, LocalCache, Output, Role};
+use fetch::publish::{publish, PublishTarget};
+use fetch::published::{open, seal, MAX_ENTRY, MAX_MANIFEST};
+use fetch::pull::{pull, record_include_sets, PullError, PullOptions, PullReport};
+use fetch::signing::{KeyPair, Trust};
+use fetch::store::{Key, Store, StoreConfig};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+const CONFIG: &str = "linux64-debug";
+const REV: &str = "00112233445566778899aabbccddeeff00112233";
+
+/// A compile edge as the CI machine has it: its outputs' roles, paths and bytes.
+struct Edge {
+    action: Digest,
+    outputs: Vec<(Role, String, Vec<u8>)>,
+}
+
+fn edges() -> Vec<Edge> {
+    let c = |i: usize| Edge {
+        action: Digest::of(format!("c action {i}").as_bytes()),
+        outputs: vec![
+            (Role::Object, format!("src/c{i}.o"), obj_bytes(i, "object")),
+            (Role::Dwo, format!("src/c{i}.dwo"), obj_bytes(i, "dwarf")),
+            (Role::DepInfo, format!("src/c{i}.o.d"), obj_bytes(i, "deps")),
+        ],
+    };
+    let rust = Edge {
+        action: Digest::of(b"rust action"),
+        outputs: vec![
+            (Role::Rlib, "deps/libx.rlib".into(), obj_bytes(9, "rlib")),
+            (Role::Rmeta, "deps/libx.rmeta".into(), obj_bytes(9, "rmeta")),
+            (Role::DepInfo, "deps/x.d".into(), obj_bytes(9, "x.d")),
+        ],
+    };
+    vec![c(0), c(1), rust]
+}
+
+/// Distinct bytes per edge and role, some of them large enough to span zstd blocks.
+fn obj_bytes(i: usize, what: &str) -> Vec<u8> {
+    let mut v = format!("{what} of edge {i}\n").into_bytes();
+    v.extend((0..(i + 1) * 70_000).map(|n| (n * 31 + i * 7) as u8));
+    v
+}
+
+/// The CI side: a cache at `dir/cache` holding the edges' blobs and entries, and the object
+/// root `dir/obj` holding every output file; returns the cache and the action log.
+fn ci(dir: &Path, edges: &[Edge]) -> (LocalCache, Vec<Digest>) {
+    let cache = LocalCache::new(dir.join("cache"));
+    for (i, e) in edges.iter().enumerate() {
+        let mut outputs = Vec::new();
+        for (role, path, bytes) in &e.outputs {
+            let file = dir.join("obj").join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, bytes).unwrap();
+            outputs.push(Output {
+                role: *role,
+                path: path.clone(),
+                digest: cache.put_blob(bytes).unwrap(),
+                size: bytes.len() as u64,
+            });
+        }
+        let entry = ActionEntry {
+            source_key: Digest::of(format!("source {i}").as_bytes()),
+            outputs,
+            includes: vec![("@src/h.h".into(), Digest::of(b"h"))],
+            wall_us: 2_500,
+            ..ActionEntry::default()
+        };
+        cache.put_action(&e.action, &entry).unwrap();
+    }
+    (cache, edges.iter().map(|e| e.action).collect())
+}
+
+fn file_store(dir: &Path) -> Store {
+    Store::open(&StoreConfig::new(format!("file://{}", dir.display()))).unwrap()
+}
+
+fn trust_of(k: &KeyPair) -> Trust {
+    let mut t = Trust::new();
+    t.add(k.public());
+    t
+}
+
+/// Publishes `edges` from a CI machine in `ci_dir` to `store`; returns the key and the
+/// manifest as a client reads it back (signature checked, parsed).
+fn publish_edges(store: &Store, ci_dir: &Path, edges: &[Edge]) -> (KeyPair, BuildManifest) {
+    let (cache, log) = ci(ci_dir, edges);
+    let key = KeyPair::generate();
+    let target = PublishTarget {
+        config: CONFIG,
+        revision: REV,
+        jobs: 3,
+        obj_root: &ci_dir.join("obj"),
+    };
+    let report = publish(&cache, store, &key, &log, target, &|_, _| {}).unwrap();
+    assert_eq!(report.records, edges.len(), "{report:?}");
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(report.blobs, 3 * edges.len());
+    let env = store
+        .get(&Key::build(CONFIG, REV).unwrap())
+        .unwrap()
+        .unwrap();
+    let text = open(&env, &trust_of(&key), MAX_MANIFEST).unwrap();
+    (key, BuildManifest::parse(&text).unwrap())
+}
+
+fn pull_all(store: &Store, cache: &LocalCache, m: &BuildManifest, trust: &Trust) -> PullReport {
+    record_include_sets(cache, m, 2).unwrap();
+    let cancel = AtomicBool::new(false);
+    let opts = PullOptions {
+        jobs: 2,
+        cancel: &cancel,
+        wants: None,
+    };
+    pull(store, cache, m, trust, opts, &|_| {})
+}
+
+#[test]
+fn every_output_of_every_edge_arrives_byte_identical() {
+    let t = tempfile::tempdir().unwrap();
+    let store = file_store(&t.path().join("store"));
+    let edges = edges();
+    let (key, manifest) = publish_edges(&store, &t.path().join("ci"), &edges);
+    let ci_cache = LocalCache::new(t.path().join("ci/cache"));
+
+    // Each record lists the three outputs of its entry, in order, with digest and size.
+    for (rec, edge) in manifest.records.iter().zip(&edges) {
+        let entry = ci_cache.get_action(&edge.action).unwrap().unwrap();
+        assert_eq!(rec.action_key, edge.action);
+        assert_eq!(rec.outputs, entry.outputs);
+        let roles: Vec<Role> = rec.outputs.iter().map(|o| o.role).collect();
+        let want: Vec<Role> = edge.outputs.iter().map(|o| o.0).collect();
+        assert_eq!(roles, want);
+        assert_eq!(rec.compile_ms, 3);
+    }
+    let c0 = &manifest.records[0];
+    assert_eq!(c0.output(), "src/c0.o");
+    assert_eq!(c0.stripped_size(), edges[0].outputs[0].2.len() as u64);
+    assert_eq!(c0.debug_size(), edges[0].outputs[1].2.len() as u64);
+    let rust = &manifest.records[2];
+    assert_eq!(
+        (rust.output(), rust.stripped_size(), rust.debug_size()),
+        ("deps/libx.rlib", 0, 0)
+    );
+
+    // A second cache on a developer's machine, empty.
+    let dev = tempfile::tempdir().unwrap();
+    let cache = LocalCache::new(dev.path().join("cache"));
+    let r = pull_all(&store, &cache, &manifest, &trust_of(&key));
+    assert_eq!(
+        (r.fetched, r.present, r.failed.len()),
+        (3, 0, 0),
+        "{:?}",
+        r.failed
+    );
+    let total: usize = edges
+        .iter()
+        .flat_map(|e| &e.outputs)
+        .map(|o| o.2.len())
+        .sum();
+    assert_eq!(r.bytes, total as u64, "every blob came over the wire");
+    for edge in &edges {
+        let entry = cache
+            .get_action(&edge.action)
+            .unwrap()
+            .expect("entry pulled");
+        assert_eq!(
+            Some(&entry),
+            ci_cache.get_action(&edge.action).unwrap().as_ref()
+        );
+        assert_eq!(entry.outputs.len(), 3);
+        for (o, (role, path, bytes)) in entry.outputs.iter().zip(&edge.outputs) {
+            assert_eq!((o.role, &o.path), (*role, path));
+            let blob = std::fs::read(cache.path(Kind::Blob, &o.digest)).unwrap();
+            assert!(blob == *bytes, "{path}: the pulled blob is the CI file");
+            assert_eq!(cache.get_blob(&o.digest, o.size).unwrap(), *bytes);
+        }
+    }
+    let tmp = cache.root().join("tmp");
+    assert!(!tmp.exists() || std::fs::read_dir(tmp).unwrap().next().is_none());
+}
+
+/// Published edges, and a way to pull a changed copy of their manifest into a fresh cache.
+struct Published {
+    _dir: tempfile::TempDir,
+    store: Store,
+    key: KeyPair,
+    manifest: BuildManifest,
+}
+
+impl Published {
+    fn new() -> Published {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_store(&dir.path().join("store"));
+        let (key, manifest) = publish_edges(&store, &dir.path().join("ci"), &edges());
+        Published {
+            _dir: dir,
+            store,
+            key,
+            manifest,
+        }
+    }
+
+    /// Signs `m` as the publisher, reads it back as a client does, and pulls it.
+    fn pull(&self, m: &BuildManifest) -> (tempfile::TempDir, LocalCache, PullReport) {
+        let trust = trust_of(&self.key);
+        let env = seal(&self.key, &m.to_bytes().unwrap());
+        let read = BuildManifest::parse(&open(&env, &trust, MAX_MANIFEST).unwrap()).unwrap();
+        let dev = tempfile::tempdir().unwrap();
+        let cache = LocalCache::new(dev.path().join("cache"));
+        let r = pull_all(&self.store, &cache, &read, &trust);
+        (dev, cache, r)
+    }
+}
+
+#[test]
+fn a_record_whose_outputs_disagree_with_its_entry_is_rejected_naming_the_output() {
+    let p = Published::new();
+    let rec = &p.manifest.records[1];
+    let dwo = rec.outputs[1].clone();
+    assert_eq!(dwo.path, "src/c1.dwo");
+    type Change = Box<dyn Fn(&mut EdgeRecord)>;
+    let cases: Vec<(&str, Change, String)> = vec![
+        (
+            "digest",
+            Box::new(|r| r.outputs[1].digest = Digest::of(b"another dwo")),
+            format!(
+                "output \"src/c1.dwo\" (Dwo): digest differs (record {}, entry {})",
+                Digest::of(b"another dwo"),
+                dwo.digest
+            ),
+        ),
+        (
+            "size",
+            Box::new(|r| r.outputs[1].size += 1),
+            format!(
+                "output \"src/c1.dwo\" (Dwo): size differs (record {}, entry {})",
+                dwo.size + 1,
+                dwo.size
+            ),
+        ),
+        (
+            "role",
+            Box::new(|r| r.outputs[2].role = Role::Rmeta),
+            "output \"src/c1.o.d\" (Rmeta): role differs (record Rmeta, entry DepInfo)".into(),
+        ),
+        (
+            "path",
+            Box::new(|r| r.outputs[1].path = "src/elsewhere.dwo".into()),
+            "output \"src/elsewhere.dwo\" (Dwo): path differs (record \"src/elsewhere.dwo\", \
+             entry \"src/c1.dwo\")"
+                .into(),
+        ),
+        (
+            "one output fewer",
+            Box::new(|r| {
+                r.outputs.pop();
+            }),
+            "the entry has 3 outputs, the record 2".into(),
+        ),
+        (
+            "one output more",
+            Box::new(|r| {
+                let mut extra = r.outputs[0].clone();
+                extra.path = "src/c1.extra".into();
+                r.outputs.push(extra);
+            }),
+            "the entry has 3 outputs, the record 4".into(),
+        ),
+    ];
+    let entry_url = p.store.url(&Key::action(&rec.action_key.to_hex()).unwrap());
+    for (what, change, expect) in cases {
+        let mut m = p.manifest.clone();
+        change(&mut m.records[1]);
+        let (_dev, cache, r) = p.pull(&m);
+        assert_eq!(r.fetched, 2, "{what}: the other edges arrive");
+        assert_eq!(r.failed.len(), 1, "{what}: {:?}", r.failed);
+        let f = &r.failed[0];
+        assert_eq!(f.output, "src/c1.o", "{what}");
+        assert!(
+            matches!(f.error, PullError::Mismatch { .. }),
+            "{what}: {:?}",
+            f.error
+        );
+        assert_eq!(
+            f.error.to_string(),
+            format!("{entry_url}: does not match the build manifest: {expect}"),
+            "{what}"
+        );
+        // Nothing of that edge entered the cache: no entry, no blob.
+        assert!(
+            cache.get_action(&rec.action_key).unwrap().is_none(),
+            "{what}"
+        );
+        for o in &rec.outputs {
+            assert!(
+                !cache.path(Kind::Blob, &o.digest).exists(),
+                "{what}: {}",
+                o.path
+            );
+        }
+    }
+    // Unchanged, the same manifest pulls whole.
+    let (_dev, _cache, r) = p.pull(&p.manifest);
+    assert_eq!((r.fetched, r.failed.len()), (3, 0), "{:?}", r.failed);
+}
+
+#[test]
+fn an_entry_whose_outputs_were_changed_in_the_store_is_rejected() {
+    let p = Published::new();
+    let rec = &p.manifest.records[0];
+    let akey = Key::action(&rec.action_key.to_hex()).unwrap();
+    let trust = trust_of(&p.key);
+    let env = p.store.get(&akey).unwrap().unwrap();
+    let mut entry = ActionEntry::decode(&open(&env, &trust, MAX_ENTRY).unwrap()).unwrap();
+    // Signed by the publisher, but its dep-info now names other bytes than the manifest says.
+    entry.outputs[2].digest = Digest::of(b"other deps");
+    p.store
+        .put(&akey, &seal(&p.key, entry.encode().as_bytes()))
+        .unwrap();
+    let (_dev, cache, r) = p.pull(&p.manifest);
+    assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
+    let msg = r.failed[0].error.to_string();
+    assert!(
+        msg.contains("output \"src/c0.o.d\" (DepInfo): digest differs"),
+        "{msg}"
+    );
+    assert!(cache.get_action(&rec.action_key).unwrap().is_none());
+}
