@@ -816,3 +816,59 @@ fn driver_name_is_part_of_the_key() {
     let (hits, misses, _, _) = counts(&space.path().join("objB"));
     assert_eq!((hits, misses), (0, 1), "clang++ after clang is a miss");
 }
+
+/// A header that changes while its compile runs (the compiler has read the old one): the
+/// object is used for this build but not stored, so the next compile of the new header is a
+/// miss, not a hit on the old object (DESIGN §3: inputs settle before they are trusted).
+#[test]
+fn header_changed_during_the_compile_is_not_stored() {
+    let mut p = Project::new("gcc");
+    let (ready, go) = (p.path("compiled"), p.path("go"));
+    // A compile (not the launcher's `-dumpmachine`/`--version` probes) runs gcc to the end (it
+    // read the old header), then waits for the test's edit.
+    let slow = p.space.write(
+        "slowcc",
+        format!(
+            "#!/bin/sh\ngcc \"$@\" || exit $?\ncase \" $* \" in *\" -c \"*) ;; *) exit 0 ;; esac\n: > '{}'\nwhile [ ! -e '{}' ]; do sleep 0.01; done\n",
+            ready.display(),
+            go.display()
+        ),
+    );
+    run_ok(Command::new("chmod").arg("+x").arg(&slow));
+    p.cc = slow.to_string_lossy().into_owned();
+    let obj = p.path("objA");
+    std::thread::scope(|s| {
+        let first = s.spawn(|| p.compile("srcA", "objA", "main.c", &[]));
+        while !ready.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        p.space.write(
+            "srcA/inc/used.h",
+            "#define FACTOR 3\nstatic inline int twice(int x) { return x * FACTOR; }\n",
+        );
+        std::fs::write(&go, b"").unwrap();
+        let out = first.join().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("used.h changed while main.o was compiled"),
+            "one warning naming the header: {err}"
+        );
+    });
+    assert_eq!(stats_json(&obj)["problems"]["input-changed"], 1);
+    let stale = std::fs::read(obj.join("main.o")).unwrap();
+    // The same command again, with the new header: a compile, and a different object.
+    p.compile("srcA", "objA", "main.c", &[]);
+    let (hits, misses, _, _) = counts(&obj);
+    assert_eq!(
+        (hits, misses),
+        (0, 2),
+        "no hit on the object of the old header"
+    );
+    assert!(
+        std::fs::read(obj.join("main.o")).unwrap() != stale,
+        "the new header gives a new object"
+    );
+    // Settled now: stored, and the next compile hits.
+    p.compile("srcA", "objA", "main.c", &[]);
+    assert_eq!(counts(&obj).0, 1);
+}

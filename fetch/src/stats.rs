@@ -59,11 +59,14 @@ pub enum Problem {
     Store,
     /// The compiler could not be started (exit 127).
     Spawn,
+    /// An input (the source or a header) changed while the compile ran: the object is used
+    /// for this build but not stored, since it may not match the inputs as hashed.
+    InputChanged,
 }
 
 impl Problem {
     /// Every problem, in the order of [`BuildStats::problems`].
-    pub const ALL: [Problem; 8] = [
+    pub const ALL: [Problem; 9] = [
         Problem::Corrupt,
         Problem::UnknownRole,
         Problem::NoDwoPath,
@@ -72,6 +75,7 @@ impl Problem {
         Problem::NoDepfile,
         Problem::Store,
         Problem::Spawn,
+        Problem::InputChanged,
     ];
 
     /// The counter's name (the word in the log).
@@ -85,6 +89,7 @@ impl Problem {
             Problem::NoDepfile => "no-depfile",
             Problem::Store => "store",
             Problem::Spawn => "spawn",
+            Problem::InputChanged => "input-changed",
         }
     }
 

@@ -21,6 +21,16 @@ pub(super) enum Looked {
     Miss(Option<fcache::Digest>),
 }
 
+/// Why a compile's result is not stored.
+pub(super) enum NotStored {
+    /// An input cannot be read (or its path holds a newline).
+    Unreadable,
+    /// An input uses `__DATE__`/`__TIME__`/`__TIMESTAMP__` without a pinned date.
+    TimeMacros,
+    /// This input changed while the compile ran.
+    Changed(String),
+}
+
 /// A file of the include list as the compile saw it now.
 pub(super) struct Seen {
     /// The path, normalised (`@src/…`, `@obj/…`).
@@ -150,34 +160,39 @@ impl Launcher<'_> {
     }
 
     /// Hashes the include list a compiler reported (paths as the compiler wrote them).
-    /// `None` when a file cannot be read or uses time macros (then nothing is stored).
+    /// With `since` (when the compile started), a file changed after it is
+    /// [`NotStored::Changed`]: the compile may have read another version than the one hashed.
     pub(super) fn hash_includes(
         &self,
         cmd: &CompileCommand,
         inputs: &[String],
-    ) -> Option<Vec<Seen>> {
+        since: Option<SystemTime>,
+    ) -> Result<Vec<Seen>, NotStored> {
         let now = SystemTime::now();
         let skip = usize::from(inputs.first() == Some(&cmd.source));
         let mut out = Vec::with_capacity(inputs.len());
         for p in &inputs[skip..] {
             if p.contains('\n') {
-                return None;
+                return Err(NotStored::Unreadable);
             }
-            let mut f = std::fs::File::open(p).ok()?;
-            let md = f.metadata().ok()?;
-            let mut bytes = Vec::with_capacity(md.len() as usize);
-            io::Read::read_to_end(&mut f, &mut bytes).ok()?;
-            if !self.date_pinned && compile::uses_time_macros(&bytes) {
-                return None;
-            }
+            let mut f = std::fs::File::open(p).map_err(|_| NotStored::Unreadable)?;
+            let md = f.metadata().map_err(|_| NotStored::Unreadable)?;
             let stamp = StatStamp::of(&md);
+            if since.is_some_and(|t| stamp.changed_since(t)) {
+                return Err(NotStored::Changed(p.clone()));
+            }
+            let mut bytes = Vec::with_capacity(md.len() as usize);
+            io::Read::read_to_end(&mut f, &mut bytes).map_err(|_| NotStored::Unreadable)?;
+            if !self.date_pinned && compile::uses_time_macros(&bytes) {
+                return Err(NotStored::TimeMacros);
+            }
             out.push(Seen {
                 norm: self.roots.normalize(p).into_owned(),
                 digest: fcache::Digest::of(&bytes),
                 stamp: stamp.is_settled(now).then_some(stamp),
             });
         }
-        Some(out)
+        Ok(out)
     }
 
     /// Records `seen` as the newest include set of the source key's manifest.
@@ -237,7 +252,7 @@ impl Launcher<'_> {
             return Ok(None);
         }
         let deps = depfile::parse(&text);
-        let Some(seen) = self.hash_includes(cmd, &deps.inputs) else {
+        let Ok(seen) = self.hash_includes(cmd, &deps.inputs, None) else {
             return Ok(None);
         };
         let action_key = Self::action_key_of(source_key, &seen);

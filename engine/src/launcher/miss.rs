@@ -2,12 +2,12 @@
 //! the output, then store blobs, the action entry and the manifest (all atomic).
 
 use super::launch::Launcher;
-use super::lookup::Seen;
+use super::lookup::{NotStored, Seen};
 use super::model::CompileModel;
 use super::runner::RunResult;
 use backend::compile::{depfile, CompileCommand};
 use backend::key;
-use fetch::cache::{self as fcache, ActionEntry, Output, Role};
+use fetch::cache::{self as fcache, ActionEntry, Output, Role, StatStamp};
 use fetch::stats::{Outcome, Problem};
 use std::io::{self, Write};
 use std::path::Path;
@@ -31,6 +31,8 @@ impl Launcher<'_> {
                 t.to_string_lossy().into_owned(),
             ]);
         }
+        // When this launch began, before it read the source for the key.
+        let started = SystemTime::now() - start.elapsed();
         let (r, wall_us) = match self.run_compiler(cmd, &args) {
             Ok(r) => r,
             Err(e) => {
@@ -75,8 +77,26 @@ impl Launcher<'_> {
                 return finish(1, Outcome::Error(Problem::WriteDepfile));
             }
         }
-        let Some(seen) = self.hash_includes(cmd, &deps.inputs) else {
-            return finish(0, Outcome::Uncacheable);
+        // Inputs settle before they are trusted: the source and every header must be as they
+        // were when the compile started (the source key hashed the source before it).
+        let source_changed = std::fs::metadata(&cmd.source)
+            .map(|md| StatStamp::of(&md).changed_since(started))
+            .unwrap_or(true);
+        let seen = match self.hash_includes(cmd, &deps.inputs, Some(started)) {
+            Ok(_) if source_changed => Err(NotStored::Changed(cmd.source.clone())),
+            other => other,
+        };
+        let seen = match seen {
+            Ok(seen) => seen,
+            Err(NotStored::Changed(path)) => {
+                let msg = format!(
+                    "{path} changed while {} was compiled; the object is used but not cached",
+                    cmd.output
+                );
+                self.fall_back(Problem::InputChanged, &msg, start);
+                return finish(0, Outcome::Miss);
+            }
+            Err(_) => return finish(0, Outcome::Uncacheable),
         };
         match self.store(cmd, source_key, &seen, &r, wall_us) {
             Ok(()) => {}

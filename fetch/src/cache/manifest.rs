@@ -55,6 +55,18 @@ impl StatStamp {
         }
     }
 
+    /// Whether either timestamp is after `t` (the file changed once `t` had come, so a compile
+    /// that started at `t` may have read another version). Never true for a file last written
+    /// before `t`: Linux stamps files from a clock that lags `CLOCK_REALTIME` by up to a tick,
+    /// never leads it. A write within that tick after `t` can go unseen; it comes before the
+    /// compiler, started after `t`, has read anything.
+    pub fn changed_since(&self, t: SystemTime) -> bool {
+        let t_ns = t
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        self.mtime_ns > t_ns || self.ctime_ns > t_ns
+    }
+
     /// Whether both timestamps are at least `SETTLE` (2 s) before `now` (safe to record).
     pub fn is_settled(&self, now: SystemTime) -> bool {
         let now_ns = now
