@@ -9,9 +9,13 @@
 //! ## Rewrite
 //! [`rewrite`] turns a generator's Ninja files into cache-aware ones: compile edges go
 //! through the launcher (twin rules), the generator edge re-applies the rewrite.
+//!
+//! ## Projects
+//! [`project`]: the source root a CMake or Meson object directory was configured from.
 #![deny(missing_docs)]
 
 pub mod compile;
 pub mod key;
 pub mod ninja;
+pub mod project;
 pub mod rewrite;

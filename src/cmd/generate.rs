@@ -99,7 +99,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
             s.canonicalize()
                 .with_context(|| format!("source root {} does not exist", s.display()))?,
         ),
-        None => detect_src_root(&dir).or_else(|| ObjDir::new(&dir).config_src_root()),
+        None => backend::project::source_root(&dir).or_else(|| ObjDir::new(&dir).config_src_root()),
     };
     let policy = Policy::find(args.policy.as_deref(), &dir, src_root.as_deref())?;
 
@@ -231,23 +231,6 @@ fn original_copy(dir: &Path, path: &[u8]) -> Option<PathBuf> {
         return None;
     }
     Some(ObjDir::new(dir).originals_dir().join(rel))
-}
-
-/// The source root a CMake or Meson object directory was configured from.
-pub fn detect_src_root(dir: &Path) -> Option<PathBuf> {
-    if let Ok(cache) = std::fs::read_to_string(dir.join("CMakeCache.txt")) {
-        for line in cache.lines() {
-            if let Some(v) = line.strip_prefix("CMAKE_HOME_DIRECTORY:INTERNAL=") {
-                return Some(PathBuf::from(v));
-            }
-        }
-    }
-    let info = std::fs::read(dir.join("meson-info/meson-info.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&info).ok()?;
-    v.get("directories")?
-        .get("source")?
-        .as_str()
-        .map(PathBuf::from)
 }
 
 /// Sets `key` in `.cached-ninja/config`, keeping other lines.

@@ -66,9 +66,19 @@ impl Roots {
         self.src.as_deref()
     }
 
-    /// Rewrites an absolute path under a root to `@obj/…` or `@src/…` (the deeper root first);
-    /// any other path is returned as it is.
+    /// Rewrites a path under a root to `@obj/…` or `@src/…` (the deeper root first); any other
+    /// path is returned as it is. A relative path that leaves the object root (`..`, `../…`:
+    /// how Meson and GN name sources) is first resolved against the object root, lexically, so
+    /// that `../a-src/x.c` beside and `../x.c` inside the sources are both `@src/x.c`; other
+    /// relative paths are already relative to the object root and stay as written.
     pub fn normalize<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        if path == ".." || path.starts_with("../") {
+            let abs = lexical_join(&self.obj, path);
+            return match self.normalize(&abs) {
+                Cow::Owned(n) => Cow::Owned(n),
+                Cow::Borrowed(_) => Cow::Borrowed(path),
+            };
+        }
         if !path.starts_with('/') {
             return Cow::Borrowed(path);
         }
@@ -92,6 +102,25 @@ impl Roots {
             }
         }
         Cow::Borrowed(path)
+    }
+
+    /// The source root as compile commands of this build may spell it, for prefix maps: the
+    /// absolute path, and when the source root lies outside the object root, its spelling
+    /// relative to the object root (`../a-src`, or `..` when the object root is a direct child
+    /// of the source root). gcc and clang apply `-ffile-prefix-map=OLD=NEW` by plain string
+    /// prefix to the paths as the command names them (`DW_AT_name`, `__FILE__`, the line
+    /// table's directories), so `../a-src/x.c` needs the relative spelling mapped too.
+    pub fn src_spellings(&self) -> Vec<String> {
+        let Some(src) = &self.src else {
+            return Vec::new();
+        };
+        let mut v = vec![src.clone()];
+        if let Some(rel) = relative_to(&self.obj, src) {
+            if rel.starts_with("..") {
+                v.push(rel);
+            }
+        }
+        v
     }
 
     /// The inverse of [`Roots::normalize`] on this machine's roots.
@@ -119,7 +148,7 @@ impl Roots {
                 out.push(self.normalize(a).into_owned());
                 continue;
             }
-            if a.starts_with('/') {
+            if a.starts_with('/') || a == ".." || a.starts_with("../") {
                 out.push(self.normalize(a).into_owned());
                 continue;
             }
@@ -142,6 +171,32 @@ impl Roots {
         }
         out
     }
+}
+
+/// `base/rel` with `.` and `..` components collapsed, without looking at the file system.
+fn lexical_join(base: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = base.split('/').filter(|c| !c.is_empty()).collect();
+    for c in rel.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// `to` relative to `from` (both absolute, normalised): `../x`, `..`, `sub`; `None` when
+/// they are the same directory.
+fn relative_to(from: &str, to: &str) -> Option<String> {
+    let f: Vec<&str> = from.split('/').filter(|c| !c.is_empty()).collect();
+    let t: Vec<&str> = to.split('/').filter(|c| !c.is_empty()).collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; f.len() - common];
+    parts.extend(&t[common..]);
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 #[cfg(test)]
@@ -199,5 +254,70 @@ mod tests {
         assert_eq!(a[0], "-I@src/include");
         // A macro value is never rewritten: it ends up in the object as written.
         assert_eq!(a[4], "-DP=\"/a/src\"");
+    }
+
+    #[test]
+    fn meson_layouts_agree() {
+        let cmd = |src: &str| {
+            s(&[
+                "-I.",
+                "-Isrc",
+                &format!("-I{src}"),
+                &format!("-I{src}/src"),
+                "-isystem",
+                &format!("{src}/sub"),
+                "-o",
+                "src/libx.a.p/hb.cc.o",
+                "-c",
+                &format!("{src}/src/hb.cc"),
+            ])
+        };
+        let beside = Roots::new("/a/a-obj", Some("/a/a-src")).normalize_args(&cmd("../a-src"));
+        let deeper = Roots::new("/x/y/b-obj", Some("/x/y/b-src")).normalize_args(&cmd("../b-src"));
+        let inside = Roots::new("/m/src/build", Some("/m/src")).normalize_args(&cmd(".."));
+        assert_eq!(beside, deeper);
+        assert_eq!(beside, inside);
+        assert_eq!(
+            beside,
+            s(&[
+                "-I.",
+                "-Isrc",
+                "-I@src",
+                "-I@src/src",
+                "-isystem",
+                "@src/sub",
+                "-o",
+                "src/libx.a.p/hb.cc.o",
+                "-c",
+                "@src/src/hb.cc"
+            ])
+        );
+    }
+
+    #[test]
+    fn relative_paths_outside_both_roots_stay() {
+        let r = Roots::new("/a/a-obj", Some("/a/a-src"));
+        assert_eq!(r.normalize("../../elsewhere/x.h"), "../../elsewhere/x.h");
+        assert_eq!(r.normalize("../a-src/./x/../y.h"), "@src/y.h");
+        assert_eq!(r.normalize("../a-obj/gen.h"), "@obj/gen.h");
+        assert_eq!(r.normalize("sub/gen.h"), "sub/gen.h");
+        assert_eq!(r.normalize("/usr/include/stdio.h"), "/usr/include/stdio.h");
+        let inside = Roots::new("/m/src/build", Some("/m/src"));
+        assert_eq!(inside.normalize(".."), "@src");
+        assert_eq!(inside.normalize("../../other/x.h"), "../../other/x.h");
+    }
+
+    #[test]
+    fn source_root_spellings() {
+        let beside = Roots::new("/a/a-obj", Some("/a/a-src"));
+        assert_eq!(beside.src_spellings(), s(&["/a/a-src", "../a-src"]));
+        let inside = Roots::new("/m/src/build", Some("/m/src"));
+        assert_eq!(inside.src_spellings(), s(&["/m/src", ".."]));
+        let deep = Roots::new("/m/src/out/debug", Some("/m/src"));
+        assert_eq!(deep.src_spellings(), s(&["/m/src", "../.."]));
+        // Sources inside the object root: relative paths there are already obj-relative.
+        let odd = Roots::new("/m", Some("/m/src"));
+        assert_eq!(odd.src_spellings(), s(&["/m/src"]));
+        assert!(Roots::new("/m", None).src_spellings().is_empty());
     }
 }

@@ -103,7 +103,11 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
                 .ok()
                 .filter(|s| !s.is_empty())
         })
-        .or_else(|| ObjDir::new(&cwd).config_value("src-root"));
+        .or_else(|| ObjDir::new(&cwd).config_value("src-root"))
+        // Zero setup: the generator's own record of where the sources are.
+        .or_else(|| {
+            backend::project::source_root(&cwd).and_then(|p| p.to_str().map(str::to_string))
+        });
     let src = src.map(|s| {
         if s.starts_with('/') {
             s

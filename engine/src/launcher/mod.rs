@@ -6,10 +6,14 @@
 //! ## Roots
 //! - **Object root**: the working directory (the Ninja edge's cwd).
 //! - **Source root**, first found of: `--src-root DIR`; env `CACHED_NINJA_SRCDIR`; a line
-//!   `src-root = DIR` in `<object root>/.cached-ninja/config` (written by configure). Relative
-//!   values are taken relative to the object root. Without one, only the object root is
-//!   normalised: everything still works, but a source tree elsewhere gives other keys.
-//!   With CMake: `-DCMAKE_C_COMPILER_LAUNCHER="cached-ninja;cc;--src-root;<src>;--"`.
+//!   `src-root = DIR` in `<object root>/.cached-ninja/config` (written by configure); the
+//!   generator's record in the object root (`CMakeCache.txt`, `meson-info`:
+//!   `backend::project`), so `-DCMAKE_C_COMPILER_LAUNCHER=cached-ninja` needs nothing else.
+//!   Relative values are taken relative to the object root. Without one, only the object root
+//!   is normalised: everything still works, but a source tree elsewhere gives other keys.
+//!   Paths relative to the object root that lead into the source root (Meson's `../src/x.c`)
+//!   are keyed as `@src/…` and prefix-mapped in that spelling too, so the object directory
+//!   may sit beside the sources on one machine and inside them on another.
 //!
 //! ## Path independence
 //! The key normalises paths (`@src/…`, `@obj/…`, see `backend::key`), and the compile gets

@@ -15,8 +15,10 @@ const OBJ_MARK: &str = "\u{1}cn-obj\u{1}";
 impl Launcher<'_> {
     /// The prefix-map flags for this machine's roots (source first, object last: see the docs).
     pub(super) fn prefix_maps(&self) -> Vec<String> {
-        let mut v = Vec::with_capacity(3);
-        if let Some(src) = self.roots.src() {
+        let mut v = Vec::with_capacity(4);
+        // The absolute path and, where the command names sources relative to the object root
+        // (Meson: `../src/x.c`), that spelling too.
+        for src in self.roots.src_spellings() {
             v.push(format!("-ffile-prefix-map={src}={SRC_TOKEN}"));
         }
         for alias in &self.obj_aliases {
