@@ -268,3 +268,36 @@ fn libgit2_cmake_beside_then_inside() {
         "*major = LIBGIT2_VERSION_MAJOR;",
     );
 }
+
+/// harfbuzz (Meson, C++, sources named relative to the object directory), object directory
+/// beside the sources, then inside them at another path.
+#[test]
+fn harfbuzz_meson_beside_then_inside() {
+    let space = TestSpace::new();
+    let src = support::third_party_src("harfbuzz");
+    let b = cross_path(
+        &space,
+        &src,
+        Generator::Meson,
+        (Layout::Beside, Layout::Inside),
+        &[
+            "-Dtests=disabled",
+            "-Ddocs=disabled",
+            "-Dglib=disabled",
+            "-Dgobject=disabled",
+            "-Dcairo=disabled",
+            "-Dicu=disabled",
+            "-Dfreetype=disabled",
+            "-Dintrospection=disabled",
+            "-Dutilities=disabled",
+            "-Dchafa=disabled",
+        ],
+    );
+    assert_gdb_lists(
+        &b,
+        "src/libharfbuzz.so",
+        "hb_version_string",
+        "src/hb-common.cc",
+        "return HB_VERSION_STRING;",
+    );
+}

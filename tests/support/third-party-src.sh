@@ -3,11 +3,13 @@
 # with cargo into the normal cargo registry cache (nothing is committed to this repository).
 #   third-party-src.sh libgit2   -> libgit2 1.9.1 (CMake project), from libgit2-sys 0.18.2
 #   third-party-src.sh dav1d     -> dav1d 1.4.3 (Meson project), from libdav1d-sys 0.7.1
+#   third-party-src.sh harfbuzz  -> harfbuzz (Meson and CMake, C++), from harfbuzz-sys 0.6.1
 set -euo pipefail
 case "${1:-}" in
   libgit2) crate=libgit2-sys; version=0.18.2; sub=libgit2 ;;
   dav1d)   crate=libdav1d-sys; version=0.7.1; sub=vendor ;;
-  *) echo "usage: $0 libgit2|dav1d" >&2; exit 2 ;;
+  harfbuzz) crate=harfbuzz-sys; version=0.6.1; sub=harfbuzz ;;
+  *) echo "usage: $0 libgit2|dav1d|harfbuzz" >&2; exit 2 ;;
 esac
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
 find_src() { ls -d "$registry"/*/"$crate-$version"*/"$sub" 2>/dev/null | head -n1; }
