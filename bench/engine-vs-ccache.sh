@@ -70,7 +70,7 @@ done
 # 2. Warm builds at new paths: the last cold build filled each cache; B<r> is a fresh directory.
 for r in $(seq "$RUNS"); do
   for tool in cn ccache; do
-    d=$WORK/$tool/warm/B$r
+    d=$WORK/$tool/warm$r # the depth of the cold directories: ccache's best case
     configure "$tool" "$d"
     [ "$tool" = ccache ] && with_env ccache "$CCACHE" -z >/dev/null
     t=$(timed_build "$tool" "$d")
@@ -81,7 +81,7 @@ done
 # 3. One hit of llhttp/api.c: the compile command of the last warm build, run again with its
 #    object removed before each run (so each run is a hit that materialises the object).
 for tool in cn ccache; do
-  d=$WORK/$tool/warm/B$RUNS
+  d=$WORK/$tool/warm$RUNS
   cmd=$(cd "$d" && ninja -t commands | grep -- '-c .*llhttp/api\.c' | head -1)
   obj=$(printf '%s\n' "$cmd" | sed -E 's/.* -o ([^ ]+) .*/\1/')
   read -ra words <<<"$cmd" # CMake's compile commands: plain words, no shell syntax
@@ -109,13 +109,13 @@ for t in ("plain", "cn", "ccache"):
     w, ws = med("cold", t, 0); c, _ = med("cold", t, 1)
     print(f"| {names[t]} | {w:.2f} ({', '.join(f'{x:.2f}' for x in ws)}) | {c:.2f} | {w / base:.2f}x |")
 print()
-print("| warm libgit2, new path | wall (s), median (runs) | CPU (s), median | hits / compile edges | vs ccache |")
+print("| warm libgit2, new path | wall (s), median (runs) | CPU (s), median | hits / compile edges, each run | vs ccache |")
 print("|---|---|---|---|---|")
 cc = med("warm", "ccache", 0)[0]
 for t in ("cn", "ccache"):
     w, ws = med("warm", t, 0); c, _ = med("warm", t, 1)
-    r = [x for x in rows if x[0] == "warm" and x[1] == t][-1]
-    print(f"| {names[t]} | {w:.2f} ({', '.join(f'{x:.2f}' for x in ws)}) | {c:.2f} | {r[4]}/{r[5]} | {w / cc:.2f}x |")
+    hs = ", ".join(f"{x[4]}/{x[5]}" for x in rows if x[0] == "warm" and x[1] == t)
+    print(f"| {names[t]} | {w:.2f} ({', '.join(f'{x:.2f}' for x in ws)}) | {c:.2f} | {hs} | {w / cc:.2f}x |")
 print()
 print("| one hit of llhttp/api.c | task-clock (ms), mean of the perf runs |")
 print("|---|---|")

@@ -18,6 +18,40 @@ pub use args::{
     Uncacheable,
 };
 
+/// What in a source or header makes its object depend on something the key does not hash, or
+/// `None`: `__TIMESTAMP__` (the source's modification time: never pinned, gcc 12 ignores
+/// `SOURCE_DATE_EPOCH` for it), `__DATE__`/`__TIME__` unless `date_time_pinned` (gcc under
+/// `SOURCE_DATE_EPOCH`; clang 14 ignores the variable), and assembler directives that read
+/// files the depfile never lists (`.incbin`, `.include` in inline or `.S` assembly).
+pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<&'static str> {
+    let mut rest = bytes;
+    while let Some(i) = memchr::memmem::find(rest, b"__") {
+        let t = &rest[i + 2..];
+        if t.starts_with(b"TIMESTAMP__") {
+            return Some("__TIMESTAMP__");
+        }
+        if !date_time_pinned && (t.starts_with(b"DATE__") || t.starts_with(b"TIME__")) {
+            return Some("__DATE__/__TIME__");
+        }
+        rest = &rest[i + 1..];
+    }
+    for (directive, what) in [
+        (&b".incbin"[..], ".incbin"),
+        (b".include", "an assembler .include"),
+    ] {
+        // The directive, then a blank or the quote of its operand (not `x.include_dirs`).
+        let mut rest = bytes;
+        while let Some(i) = memchr::memmem::find(rest, directive) {
+            let after = rest.get(i + directive.len());
+            if matches!(after, Some(b' ' | b'\t' | b'"')) {
+                return Some(what);
+            }
+            rest = &rest[i + 1..];
+        }
+    }
+    None
+}
+
 /// Whether `bytes` (a source or header) mention `__DATE__`, `__TIME__` or `__TIMESTAMP__`,
 /// which make the object depend on the moment of the compile (DESIGN §3: not cacheable,
 /// unless `SOURCE_DATE_EPOCH` pins them, which the key then covers).
@@ -41,5 +75,19 @@ mod tests {
         assert!(super::uses_time_macros(b"const char *d = __DATE__;"));
         assert!(super::uses_time_macros(b"x ___TIMESTAMP__"));
         assert!(!super::uses_time_macros(b"__FILE__ __LINE__ DATE__ _TIME_"));
+    }
+
+    #[test]
+    fn unkeyed_inputs() {
+        use super::unkeyed_input as u;
+        assert_eq!(u(b"__TIMESTAMP__", true), Some("__TIMESTAMP__"));
+        assert_eq!(u(b"__DATE__", false), Some("__DATE__/__TIME__"));
+        assert_eq!(u(b"__DATE__ __TIME__", true), None);
+        assert_eq!(u(b"asm(\".incbin \\\"x.bin\\\"\");", true), Some(".incbin"));
+        assert_eq!(
+            u(b"  .include \"m.inc\"\n", true),
+            Some("an assembler .include")
+        );
+        assert_eq!(u(b"#include <stdio.h>\nint x;", false), None);
     }
 }

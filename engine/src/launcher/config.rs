@@ -11,7 +11,12 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Environment variables that change what a compiler does; they go into the source key.
+/// (`CCC_OVERRIDE_OPTIONS` edits clang's command line; `GCC_COMPARE_DEBUG` makes gcc compile
+/// twice; the `*_INCLUDE_PATH` and `CPATH` lists extend the search path.)
 const KEY_ENV: &[&str] = &[
+    "CCC_OVERRIDE_OPTIONS",
+    "GCC_COMPARE_DEBUG",
+    "OBJCPLUS_INCLUDE_PATH",
     "CPATH",
     "C_INCLUDE_PATH",
     "CPLUS_INCLUDE_PATH",
@@ -122,6 +127,11 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
             obj_aliases.push(pwd.trim_end_matches('/').to_string());
         }
     }
+    // These make the compiler write a dependency file of its own: run such commands as they are.
+    let env_refusal = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"]
+        .into_iter()
+        .find(|k| std::env::var_os(k).is_some())
+        .map(str::to_string);
     let env: Vec<(String, String)> = KEY_ENV
         .iter()
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
@@ -141,6 +151,7 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         obj_aliases,
         date_pinned: env.iter().any(|(k, _)| k == "SOURCE_DATE_EPOCH"),
         env,
+        env_refusal,
         trust_stat: !off("CACHED_NINJA_TRUST_STAT"),
         // Off by default (DESIGN §3): with no include manifest nothing can hit, and a
         // preprocessor pass would double the cost of every cold compile.
@@ -148,6 +159,7 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         max_size: LocalCache::max_size_from_env(),
         explain: std::env::var_os("CACHED_NINJA_EXPLAIN").map(PathBuf::from),
         warned: std::cell::Cell::new(false),
+        time_pinned: std::cell::Cell::new(false),
     };
     Ok(launcher.launch(words))
 }

@@ -52,6 +52,34 @@ fn driver_mode(name: &[u8]) -> &'static str {
     }
 }
 
+/// The memo key of a file's identity: its canonical path, a qualifier, and its stat stamp with
+/// the change time (a file replaced at the same path with its old mtime restored still gets
+/// a new ctime, so it is hashed again).
+fn stamp_key(
+    domain: &[u8],
+    canon: &std::path::Path,
+    qualifier: &[u8],
+    md: &std::fs::Metadata,
+) -> fcache::Digest {
+    let mut b = domain.to_vec();
+    b.push(0);
+    b.extend_from_slice(canon.as_os_str().as_encoded_bytes());
+    b.push(0);
+    b.extend_from_slice(qualifier);
+    for n in [
+        md.size(),
+        md.ino(),
+        md.dev(),
+        md.mtime() as u64,
+        md.mtime_nsec() as u64,
+        md.ctime() as u64,
+        md.ctime_nsec() as u64,
+    ] {
+        b.extend_from_slice(&n.to_le_bytes());
+    }
+    fcache::Digest::of(&b)
+}
+
 /// Finds `program` the way `execvp` does.
 pub(super) fn resolve_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
@@ -64,6 +92,27 @@ pub(super) fn resolve_program(program: &str) -> Option<PathBuf> {
 }
 
 impl Launcher<'_> {
+    /// The digest of the assembler gcc runs for this launch (`as`, found on `PATH` the way the
+    /// driver finds it when its own directories hold none), memoised by its stat stamp;
+    /// `None` when there is none. Another `as` first on `PATH` gives another key.
+    pub(super) fn assembler(&self) -> Option<fcache::Digest> {
+        let path = resolve_program("as")?;
+        let canon = std::fs::canonicalize(&path).ok()?;
+        let md = std::fs::metadata(&canon).ok()?;
+        let memo_key = stamp_key(b"cached-ninja assembler memo 1", &canon, b"", &md);
+        if let Some(d) = self
+            .cache
+            .memo_get(&memo_key)
+            .as_deref()
+            .and_then(fcache::Digest::from_hex)
+        {
+            return Some(d);
+        }
+        let d = fcache::Digest::of(&std::fs::read(&canon).ok()?);
+        let _ = self.cache.memo_put(&memo_key, &d.to_hex());
+        Some(d)
+    }
+
     /// The identity of `program`, from the memo or by running it; `None` when not identified.
     pub(super) fn identity(&self, program: &str) -> Option<Identity> {
         let path = resolve_program(program)?;
@@ -74,22 +123,7 @@ impl Launcher<'_> {
         // as C, `clang++` as C++), so the driver mode that name selects is part of the identity
         // and of its memo key; names that select the same mode (`cc` and `gcc`) share both.
         let driver = driver_mode(path.file_name()?.as_encoded_bytes()).as_bytes();
-        let memo_key = {
-            let mut b = b"cached-ninja compiler memo 2\0".to_vec();
-            b.extend_from_slice(canon.as_os_str().as_encoded_bytes());
-            b.push(0);
-            b.extend_from_slice(driver);
-            for n in [
-                md.size(),
-                md.ino(),
-                md.dev(),
-                md.mtime() as u64,
-                md.mtime_nsec() as u64,
-            ] {
-                b.extend_from_slice(&n.to_le_bytes());
-            }
-            fcache::Digest::of(&b)
-        };
+        let memo_key = stamp_key(b"cached-ninja compiler memo 3", &canon, driver, &md);
         let parse_memo = |s: &str| {
             let (fam, hex) = s.split_once(' ')?;
             let family = match fam {

@@ -27,8 +27,12 @@ pub struct Launcher<'r> {
     pub obj_aliases: Vec<String>,
     /// The environment variables that go into the key, as (name, value).
     pub env: Vec<(String, String)>,
-    /// Whether `SOURCE_DATE_EPOCH` pins `__DATE__`/`__TIME__`.
+    /// A variable set in the environment that makes compiles uncacheable, if any.
+    pub env_refusal: Option<String>,
+    /// Whether `SOURCE_DATE_EPOCH` is set (the compiler decides whether it pins the date).
     pub date_pinned: bool,
+    /// Whether this launch's compiler pins `__DATE__`/`__TIME__` (set once it is identified).
+    pub time_pinned: std::cell::Cell<bool>,
     /// Trust stat stamps in manifests (`CACHED_NINJA_TRUST_STAT`, default on).
     pub trust_stat: bool,
     /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR`, default on).
@@ -119,8 +123,11 @@ impl Launcher<'_> {
             Ok(b) => b,
             Err(_) => return unchanged("source not readable"),
         };
-        if !self.date_pinned && compile::uses_time_macros(&source_bytes) {
-            return unchanged("__DATE__/__TIME__ in the source");
+        // gcc pins __DATE__/__TIME__ under SOURCE_DATE_EPOCH; clang 14 ignores the variable.
+        self.time_pinned
+            .set(self.date_pinned && identity.family == compile::CompilerFamily::Gcc);
+        if let Some(what) = compile::unkeyed_input(&source_bytes, self.time_pinned.get()) {
+            return unchanged(&format!("{what} in the source"));
         }
         if cmd
             .forced_includes()
@@ -131,6 +138,11 @@ impl Launcher<'_> {
         }
         if [&cmd.source, &cmd.output].iter().any(|p| p.contains('\n')) {
             return unchanged("newline in a path");
+        }
+        if let Some(var) = &self.env_refusal {
+            return unchanged(&format!(
+                "{var} is set (the compiler writes files of its own)"
+            ));
         }
         let source_key = self.source_key(&cmd, &identity, &source_bytes);
 
@@ -186,11 +198,18 @@ impl Launcher<'_> {
             vec![OBJ_TOKEN]
         };
         let source_path = self.roots.normalize(&cmd.source);
+        // gcc runs the assembler it finds: its bytes are part of what the object depends on
+        // (clang assembles in process).
+        let mut env = self.env.clone();
+        if id.family == compile::CompilerFamily::Gcc {
+            let asm = self.assembler().map_or("none".to_string(), |d| d.to_hex());
+            env.push(("(assembler)".to_string(), asm));
+        }
         let input = key::SourceKeyInput {
             compiler: &id.digest,
             lang: cmd.lang.name(),
             prefix_map_tokens: &tokens,
-            env: &self.env,
+            env: &env,
             args: &args,
             source_path: &source_path,
             source_digest: &key::Digest::of(source),

@@ -7,6 +7,7 @@ use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
 use std::collections::HashMap;
 use std::io;
+use std::path::Path;
 use std::time::SystemTime;
 
 /// An action entry found in the cache, with its key.
@@ -25,8 +26,9 @@ pub(super) enum Looked {
 pub(super) enum NotStored {
     /// An input cannot be read (or its path holds a newline).
     Unreadable,
-    /// An input uses `__DATE__`/`__TIME__`/`__TIMESTAMP__` without a pinned date.
-    TimeMacros,
+    /// An input depends on what the key cannot hash: time macros, assembler file reads, an
+    /// implicit precompiled header beside it.
+    Unkeyed,
     /// This input changed while the compile ran.
     Changed(String),
 }
@@ -183,14 +185,23 @@ impl Launcher<'_> {
             }
             let mut bytes = Vec::with_capacity(md.len() as usize);
             io::Read::read_to_end(&mut f, &mut bytes).map_err(|_| NotStored::Unreadable)?;
-            if !self.date_pinned && compile::uses_time_macros(&bytes) {
-                return Err(NotStored::TimeMacros);
+            if compile::unkeyed_input(&bytes, self.time_pinned.get()).is_some() {
+                return Err(NotStored::Unkeyed);
+            }
+            if Path::new(&format!("{p}.gch")).exists() {
+                return Err(NotStored::Unkeyed);
             }
             out.push(Seen {
                 norm: self.roots.normalize(p).into_owned(),
                 digest: fcache::Digest::of(&bytes),
                 stamp: stamp.is_settled(now).then_some(stamp),
             });
+        }
+        // gcc reads `<header>.gch` instead of a header when it exists, and its depfile then
+        // lists neither: a precompiled header in any directory the compile searched makes the
+        // object depend on a file the key never saw.
+        if since.is_some() && precompiled_header_near(cmd, inputs) {
+            return Err(NotStored::Unkeyed);
         }
         Ok(out)
     }
@@ -268,4 +279,34 @@ impl Launcher<'_> {
             }
         }
     }
+}
+
+/// Whether a `*.gch` file or directory lies in the source's directory, an include directory of
+/// the command, or the directory of any input.
+fn precompiled_header_near(cmd: &CompileCommand, inputs: &[String]) -> bool {
+    let parent = |p: &str| match p.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => p[..i].to_string(),
+        None => ".".to_string(),
+    };
+    let mut dirs: Vec<String> = vec![parent(&cmd.source)];
+    dirs.extend(inputs.iter().map(|p| parent(p)));
+    let mut words = cmd.args.iter();
+    while let Some(a) = words.next() {
+        for opt in ["-I", "-iquote", "-isystem", "-idirafter"] {
+            if a == opt {
+                dirs.extend(words.next().cloned());
+            } else if let Some(d) = a.strip_prefix(opt).filter(|d| !d.is_empty()) {
+                dirs.push(d.to_string());
+            }
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    dirs.iter().any(|d| {
+        std::fs::read_dir(d).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().as_encoded_bytes().ends_with(b".gch"))
+        })
+    })
 }

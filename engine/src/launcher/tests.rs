@@ -119,12 +119,14 @@ fn with_launcher_explaining(
         roots: Roots::new(dir.to_str().unwrap(), None),
         obj_aliases: vec![],
         env: vec![],
+        env_refusal: None,
         date_pinned: false,
         trust_stat: true,
         preprocessor_fallback: true,
         max_size: 1 << 30,
         explain: explain.then(|| dir.join("explain.txt")),
         warned: Default::default(),
+        time_pinned: Default::default(),
     };
     f(&dir, &fake, &l);
 }

@@ -1,0 +1,186 @@
+//! Never a wrong object (DESIGN §3): inputs the depfile does not list, compilers and tools
+//! swapped behind the launcher's back, and environment the driver reads either change the key
+//! or make the compile uncacheable. Each test caches a compile, changes one thing, and asserts
+//! the launcher does not serve the old object. Real gcc and clang throughout.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{cached_ninja, require_tool, run, run_ok, TestSpace};
+
+/// A source tree `src/` with `main.c`, an object directory `obj/` and a cache.
+struct Space {
+    space: TestSpace,
+}
+
+impl Space {
+    fn new(main_c: &str) -> Space {
+        let space = TestSpace::new();
+        space.write("src/main.c", main_c);
+        std::fs::create_dir_all(space.path().join("obj")).unwrap();
+        Space { space }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.space.path().join(rel)
+    }
+
+    /// `cached-ninja cc -- <cc> -c main.c -o main.o` in `obj/` with `env`.
+    fn compile(&self, cc: &str, env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(cached_ninja());
+        c.current_dir(self.path("obj"))
+            .env("CACHED_NINJA_CACHE_DIR", self.path("cache"))
+            .args(["cc", "--src-root"])
+            .arg(self.path("src"))
+            .args(["--", cc, "-g", "-O0"])
+            .arg(format!("-I{}", self.path("src").display()))
+            .args(["-MD", "-MF", "main.o.d", "-o", "main.o", "-c"])
+            .arg(self.path("src/main.c"));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = run(&mut c);
+        assert!(
+            out.status.success(),
+            "compile failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// The outcome words of the object directory's stats log, in order.
+    fn outcomes(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path("obj/.cached-ninja/stats"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(' ').next().map(str::to_string))
+            .collect()
+    }
+}
+
+fn write_exe(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    run_ok(Command::new("chmod").arg("+x").arg(path));
+}
+
+#[test]
+fn timestamp_macro_is_never_cached_even_with_source_date_epoch() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("const char *t = __TIMESTAMP__;\n");
+    for _ in 0..2 {
+        s.compile("gcc", &[("SOURCE_DATE_EPOCH", "1")]);
+    }
+    assert_eq!(s.outcomes(), ["uncacheable", "uncacheable"]);
+}
+
+#[test]
+fn date_macro_under_source_date_epoch_is_cached_by_gcc_only() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    let s = Space::new("const char *d = __DATE__;\n");
+    for _ in 0..2 {
+        s.compile("gcc", &[("SOURCE_DATE_EPOCH", "1")]);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"], "gcc pins __DATE__");
+    let c = Space::new("const char *d = __DATE__;\n");
+    for _ in 0..2 {
+        c.compile("clang", &[("SOURCE_DATE_EPOCH", "1")]);
+    }
+    assert_eq!(
+        c.outcomes(),
+        ["uncacheable", "uncacheable"],
+        "clang 14 does not"
+    );
+}
+
+#[test]
+fn incbin_input_is_not_cached() {
+    require_tool("gcc", "gcc");
+    let s = Space::new(
+        "__asm__(\".section .rodata\\n.global blob\\nblob:\\n.incbin \\\"data.bin\\\"\\n.previous\");\n",
+    );
+    std::fs::write(s.path("obj/data.bin"), b"first").unwrap();
+    s.compile("gcc", &[]);
+    let first = std::fs::read(s.path("obj/main.o")).unwrap();
+    std::fs::write(s.path("obj/data.bin"), b"other").unwrap();
+    s.compile("gcc", &[]);
+    assert_eq!(s.outcomes(), ["uncacheable", "uncacheable"]);
+    assert!(std::fs::read(s.path("obj/main.o")).unwrap() != first);
+}
+
+#[test]
+fn implicit_precompiled_header_beside_a_header_is_not_cached() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include \"h.h\"\nint main(void) { return H; }\n");
+    s.space.write("src/h.h", "#define H 1\n");
+    run_ok(
+        Command::new("gcc")
+            .current_dir(s.path("src"))
+            .args(["-g", "-O0", "-x", "c-header", "h.h", "-o", "h.h.gch"]),
+    );
+    for _ in 0..2 {
+        s.compile("gcc", &[]);
+    }
+    assert_eq!(s.outcomes(), ["uncacheable", "uncacheable"]);
+}
+
+#[test]
+fn clang_override_options_are_in_the_key() {
+    require_tool("clang", "clang");
+    let s =
+        Space::new("#ifndef EXTRA\n#define EXTRA 0\n#endif\nint main(void) { return EXTRA; }\n");
+    s.compile("clang", &[]);
+    s.compile("clang", &[("CCC_OVERRIDE_OPTIONS", "+-DEXTRA=1")]);
+    assert_eq!(
+        s.outcomes(),
+        ["miss", "miss"],
+        "another driver override: another key"
+    );
+}
+
+#[test]
+fn dependency_output_variables_run_the_compile_unchanged() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("int main(void) { return 0; }\n");
+    let deps = s.path("obj/env.d");
+    for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
+        s.compile("gcc", &[(var, deps.to_str().unwrap())]);
+    }
+    assert_eq!(s.outcomes(), ["uncacheable", "uncacheable"]);
+}
+
+#[test]
+fn another_assembler_first_on_path_misses() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("int main(void) { return 0; }\n");
+    s.compile("gcc", &[]);
+    let bin = s.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // An assembler that leaves a mark in every object it writes.
+    write_exe(
+        &bin.join("as"),
+        "#!/bin/sh\nprintf '.section .comment\\n.string \"other as\"\\n' > \"${TMPDIR:-/tmp}/cn-as-$$.s\"\nexec /usr/bin/as \"$@\" \"${TMPDIR:-/tmp}/cn-as-$$.s\"\n",
+    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    s.compile("gcc", &[("PATH", &path)]);
+    s.compile("gcc", &[]);
+    assert_eq!(s.outcomes(), ["miss", "miss", "hit"]);
+}
+
+#[test]
+fn compiler_replaced_with_its_old_mtime_restored_misses() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("int main(void) { return V; }\n");
+    let cc = s.path("mycc");
+    write_exe(&cc, "#!/bin/sh\nexec gcc -DV=1 \"$@\"\n");
+    let cc_s = cc.to_str().unwrap();
+    s.compile(cc_s, &[]);
+    s.compile(cc_s, &[]);
+    // Same size, other bytes, the old mtime put back.
+    run_ok(Command::new("cp").arg("-p").arg(&cc).arg(s.path("old")));
+    write_exe(&cc, "#!/bin/sh\nexec gcc -DV=2 \"$@\"\n");
+    run_ok(Command::new("touch").arg("-r").arg(s.path("old")).arg(&cc));
+    s.compile(cc_s, &[]);
+    assert_eq!(s.outcomes(), ["miss", "hit", "miss"]);
+}
