@@ -43,8 +43,10 @@ impl Tree {
         Tree { src, obj }
     }
 
-    /// Configures with the zero-setup launcher form of `gen`, every tool using `cache`.
+    /// Configures with the zero-setup launcher form of `gen`, every tool using `cache`, from an
+    /// empty working directory that the generator's compiler probes must leave as it was.
     fn configure(&self, gen: Generator, cache: &Path, extra: &[&str]) {
+        let cwd = tempfile::tempdir().unwrap();
         let cn = cached_ninja().display().to_string();
         let mut c = match gen {
             Generator::CMake => {
@@ -71,7 +73,15 @@ impl Tree {
                 c
             }
         };
-        run_ok(c.env("CACHED_NINJA_CACHE_DIR", cache));
+        run_ok(
+            c.current_dir(cwd.path())
+                .env("CACHED_NINJA_CACHE_DIR", cache),
+        );
+        let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().flatten().collect();
+        assert!(
+            left.is_empty(),
+            "{gen:?} probes left {left:?} in their working directory"
+        );
     }
 
     /// Builds with plain ninja (the launchers count into `<obj>/.cached-ninja/stats`).
