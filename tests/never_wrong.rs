@@ -18,7 +18,8 @@ impl Space {
     fn new(main_c: &str) -> Space {
         let space = TestSpace::new();
         space.write("src/main.c", main_c);
-        std::fs::create_dir_all(space.path().join("obj")).unwrap();
+        // An object directory: what Ninja runs the compiles in.
+        space.write("obj/build.ninja", "");
         Space { space }
     }
 
@@ -183,4 +184,94 @@ fn compiler_replaced_with_its_old_mtime_restored_misses() {
     run_ok(Command::new("touch").arg("-r").arg(s.path("old")).arg(&cc));
     s.compile(cc_s, &[]);
     assert_eq!(s.outcomes(), ["miss", "hit", "miss"]);
+}
+
+/// `main.c` including `h.h` (quoted or angle), found in `src/inc2`, with `src/inc1` searched
+/// first. Returns the space after a miss and a hit.
+fn shadow_space(include: &str, env: &[(&str, &str)]) -> Space {
+    require_tool("gcc", "gcc");
+    let s = Space::new(&format!(
+        "#include {include}\nint main(void) {{ return H; }}\n"
+    ));
+    s.space.write("src/inc2/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+    std::fs::create_dir_all(s.path("src/cpath")).unwrap();
+    for _ in 0..2 {
+        s.compile_with("gcc", env);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    s
+}
+
+impl Space {
+    /// `main.c` compiled with `-I src/inc1 -isystem src/inc2`.
+    fn compile_with(&self, cc: &str, env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(cached_ninja());
+        c.current_dir(self.path("obj"))
+            .env("CACHED_NINJA_CACHE_DIR", self.path("cache"))
+            .args(["cc", "--src-root"])
+            .arg(self.path("src"))
+            .args(["--", cc, "-O0"])
+            .arg(format!("-I{}", self.path("src/inc1").display()))
+            .arg("-isystem")
+            .arg(self.path("src/inc2"))
+            .args(["-MD", "-MF", "main.o.d", "-o", "main.o", "-c"])
+            .arg(self.path("src/main.c"));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = run(&mut c);
+        assert!(
+            out.status.success(),
+            "compile failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+#[test]
+fn new_header_in_an_earlier_include_directory_misses() {
+    let s = shadow_space("<h.h>", &[]);
+    s.space.write("src/inc1/h.h", "#define H 1\n");
+    let out = s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/h.h now exists"));
+    // The new compile is cached with the new header, and hits.
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes().last().map(String::as_str), Some("hit"));
+}
+
+#[test]
+fn new_header_beside_the_source_shadows_a_quoted_include() {
+    let s = shadow_space("\"h.h\"", &[]);
+    s.space.write("src/h.h", "#define H 1\n");
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+}
+
+#[test]
+fn new_header_in_an_unchanged_cpath_directory_misses() {
+    let cpath = TestSpace::new();
+    let dir = cpath.path().join("cp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = [("CPATH", dir.to_str().unwrap())];
+    let s = shadow_space("<h.h>", &env);
+    std::fs::write(dir.join("h.h"), "#define H 1\n").unwrap();
+    s.compile_with("gcc", &env);
+    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+}
+
+#[test]
+fn a_same_named_file_passed_over_from_the_start_still_hits() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
+    // Beside the source: searched for quoted includes only, so <h.h> passes over it.
+    s.space.write("src/h.h", "#error not this one\n");
+    s.space.write("src/inc2/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+    for _ in 0..3 {
+        s.compile_with("gcc", &[]);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit", "hit"]);
 }

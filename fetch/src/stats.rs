@@ -62,11 +62,14 @@ pub enum Problem {
     /// An input (the source or a header) changed while the compile ran: the object is used
     /// for this build but not stored, since it may not match the inputs as hashed.
     InputChanged,
+    /// A file now exists where the preprocessor would look before a header the entry's
+    /// compile read (a new header shadows an old one): compiled.
+    Shadowed,
 }
 
 impl Problem {
     /// Every problem, in the order of [`BuildStats::problems`].
-    pub const ALL: [Problem; 9] = [
+    pub const ALL: [Problem; 10] = [
         Problem::Corrupt,
         Problem::UnknownRole,
         Problem::NoDwoPath,
@@ -76,6 +79,7 @@ impl Problem {
         Problem::Store,
         Problem::Spawn,
         Problem::InputChanged,
+        Problem::Shadowed,
     ];
 
     /// The counter's name (the word in the log).
@@ -90,6 +94,7 @@ impl Problem {
             Problem::Store => "store",
             Problem::Spawn => "spawn",
             Problem::InputChanged => "input-changed",
+            Problem::Shadowed => "shadowed",
         }
     }
 

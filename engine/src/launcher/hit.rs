@@ -42,6 +42,19 @@ impl Launcher<'_> {
                 self.record(Outcome::Error(Problem::Corrupt), 0, start);
             }
         };
+        let headers: Vec<String> = entry
+            .includes
+            .iter()
+            .map(|(p, _)| self.roots.denormalize(p).into_owned())
+            .collect();
+        if let Some(new) = self.shadowing(cmd, action_key, &headers) {
+            let msg = format!(
+                "{new} now exists where the preprocessor looks before a header the cached {} read; compiling",
+                cmd.output
+            );
+            self.fall_back(Problem::Shadowed, &msg, start);
+            return None;
+        }
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(entry.outputs.len());
         for o in &entry.outputs {
             let Some(dest) = cmd.dest(o.role) else {

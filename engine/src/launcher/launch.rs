@@ -55,14 +55,15 @@ impl Launcher<'_> {
     }
 
     /// Appends the outcome of this launch to the object root's stats log.
-    /// A command run unchanged is recorded only where the state directory exists already: as a
-    /// zero-setup launcher the binary also runs a generator's probes (`gcc --version`, `-E`) in
-    /// whatever directory the generator runs, which must not get a `.cached-ninja/`.
+    /// A command run unchanged is recorded only in an object directory (one with a
+    /// `build.ninja` or the state directory already): as a zero-setup launcher the binary also
+    /// runs a generator's probes (`gcc --version`, `-E`) in whatever directory the generator
+    /// runs, which must not get a `.cached-ninja/`.
     pub(super) fn record(&self, outcome: Outcome, saved_us: u64, spent: Instant) {
+        let obj = fetch::objdir::ObjDir::new(self.roots.obj());
         if outcome == Outcome::Uncacheable
-            && !fetch::objdir::ObjDir::new(self.roots.obj())
-                .state_dir()
-                .is_dir()
+            && !obj.state_dir().is_dir()
+            && !obj.root().join("build.ninja").is_file()
         {
             return;
         }

@@ -171,6 +171,11 @@ impl Launcher<'_> {
             wall_us,
         };
         self.cache.put_action(&action_key, &entry)?;
+        let headers: Vec<String> = seen
+            .iter()
+            .map(|s| self.roots.denormalize(&s.norm).into_owned())
+            .collect();
+        self.remember_lookup(cmd, &action_key, &headers);
         self.remember(source_key, &action_key, seen);
         self.log_action(&action_key);
         // Now and then (1 insert in 64) check the size cap.

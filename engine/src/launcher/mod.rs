@@ -77,6 +77,8 @@
 //! - [`hit`]: materialising a hit, writing the depfile (step 4).
 //! - [`miss`]: the compile under the lock and the store (step 5).
 //! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ today).
+//! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
+//!   would have looked first.
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
@@ -91,6 +93,7 @@ mod miss;
 mod model;
 mod paths;
 mod runner;
+mod shadow;
 #[cfg(test)]
 mod tests;
 mod wait;

@@ -1,0 +1,321 @@
+//! The lookup, not only its result (DESIGN §3): an include list is valid only while no file
+//! exists where the preprocessor would have looked before it found each header. A header
+//! created in an earlier `-I` directory, beside the source for a quoted include, or in an
+//! earlier system directory would change what the compile reads; ccache's direct mode misses
+//! it, we must not.
+//!
+//! For each header of an entry found under one of the command's search directories (`-iquote`,
+//! `-I`, `CPATH`, `-isystem`, `C_INCLUDE_PATH`/`CPLUS_INCLUDE_PATH`, the compiler's own system
+//! directories, `-idirafter`, in that order, after the source's own directory), the
+//! *candidates* are the same relative name in every directory searched before that one. A hit
+//! needs every candidate still absent, or present already when the entry was stored here (the
+//! source's directory and `-iquote` only apply to quoted includes, so a same-named file there
+//! may have been passed over legitimately).
+//!
+//! Checking hundreds of candidates per hit would cost more than the hit, so a memo per entry
+//! and object directory records the stat stamp of each directory holding candidates: a file
+//! created in a directory changes its mtime, so while every stamp is unchanged no candidate
+//! can have appeared, and only a changed directory's candidates are looked at again. An entry
+//! without a memo here (pulled from CI) is checked in full once. Gaps: a header found beside
+//! the header that included it (not the source) is not checked, nor `#include_next`,
+//! `__has_include` that was false, and a `.gch` created after the entry was stored.
+
+use super::launch::Launcher;
+use backend::compile::{CompileCommand, Lang};
+use fetch::cache as fcache;
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// A directory's identity and last change: inode, mtime and ctime in ns.
+type DirStamp = (u64, i64, i64);
+
+fn dir_stamp(dir: &str) -> Option<DirStamp> {
+    let md = std::fs::metadata(dir).ok()?;
+    Some((
+        md.ino(),
+        md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+        md.ctime() * 1_000_000_000 + md.ctime_nsec(),
+    ))
+}
+
+/// `path` joined to `base` when relative, with `.` and `..` collapsed (no file system access).
+fn lexical(base: &str, path: &str) -> String {
+    let joined = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{base}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for c in joined.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The candidates of one include list, grouped by the directory holding them: the deepest
+/// existing directory on the way to each candidate (a file or directory created there changes
+/// its mtime).
+type Candidates = BTreeMap<String, Vec<String>>;
+
+impl Launcher<'_> {
+    /// The search directories of `cmd` in the preprocessor's order, absolute.
+    fn search_dirs(&self, cmd: &CompileCommand) -> Vec<String> {
+        let obj = self.roots.obj();
+        let mut quote = vec![lexical(obj, &parent(&cmd.source))];
+        let (mut angle, mut system, mut after) = (Vec::new(), Vec::new(), Vec::new());
+        let mut words = cmd.args.iter();
+        while let Some(a) = words.next() {
+            for (opt, list) in [
+                ("-iquote", &mut quote),
+                ("-isystem", &mut system),
+                ("-idirafter", &mut after),
+                ("-I", &mut angle),
+            ] {
+                let value = if a == opt {
+                    words.next().cloned()
+                } else {
+                    a.strip_prefix(opt)
+                        .filter(|v| !v.is_empty() && !v.starts_with('-'))
+                        .map(str::to_string)
+                };
+                if let Some(v) = value {
+                    list.push(lexical(obj, &v));
+                    break;
+                }
+            }
+        }
+        let env_dirs = |name: &str| -> Vec<String> {
+            std::env::var(name)
+                .map(|v| {
+                    v.split(':')
+                        .filter(|d| !d.is_empty())
+                        .map(|d| lexical(obj, d))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut all = quote;
+        all.extend(angle);
+        all.extend(env_dirs("CPATH"));
+        all.extend(system);
+        let lang_env = match cmd.lang {
+            Lang::Cxx | Lang::PreprocessedCxx => "CPLUS_INCLUDE_PATH",
+            _ => "C_INCLUDE_PATH",
+        };
+        all.extend(env_dirs(lang_env));
+        all.extend(self.system_dirs(cmd));
+        all.extend(after);
+        all
+    }
+
+    /// The compiler's own system include directories for `cmd`'s language (`-E -v`),
+    /// memoised per compiler and language.
+    fn system_dirs(&self, cmd: &CompileCommand) -> Vec<String> {
+        let lang = match cmd.lang {
+            Lang::Cxx | Lang::PreprocessedCxx => "c++",
+            _ => "c",
+        };
+        // Options that move the system directories run the probe too.
+        let moving: Vec<String> = cmd
+            .args
+            .iter()
+            .filter(|a| {
+                a.starts_with("-nostdinc")
+                    || a.starts_with("--sysroot")
+                    || a.starts_with("-isysroot")
+                    || a.starts_with("-stdlib=")
+                    || a.starts_with("--target")
+                    || a.starts_with("-m")
+            })
+            .cloned()
+            .collect();
+        let compiler = std::fs::canonicalize(
+            super::identity::resolve_program(&cmd.compiler).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        let memo_key = fcache::Digest::of(
+            format!(
+                "cached-ninja system dirs 1\0{}\0{lang}\0{}",
+                compiler.display(),
+                moving.join("\0")
+            )
+            .as_bytes(),
+        );
+        if let Some(text) = self.cache.memo_get(&memo_key) {
+            return text.lines().map(str::to_string).collect();
+        }
+        let mut args: Vec<String> = vec!["-x".into(), lang.into()];
+        args.extend(moving);
+        args.extend(["-E", "-v", "/dev/null", "-o", "/dev/null"].map(String::from));
+        let Ok(r) = self.runner.run(&cmd.compiler, &args) else {
+            return Vec::new();
+        };
+        let text = String::from_utf8_lossy(&r.stderr);
+        let dirs: Vec<String> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("End of search list."))
+            .map(|l| lexical("/", l.trim().trim_end_matches(" (framework directory)")))
+            .collect();
+        let _ = self.cache.memo_put(&memo_key, &dirs.join("\n"));
+        dirs
+    }
+
+    /// The candidates of `headers` (as the compile named them), by directory.
+    fn candidates(&self, cmd: &CompileCommand, headers: &[String]) -> Candidates {
+        let dirs = self.search_dirs(cmd);
+        let mut out = Candidates::new();
+        for h in headers {
+            let h = lexical(self.roots.obj(), h);
+            // Every directory the header lies under may be where it was found (under the
+            // name relative to it): each gives its candidates.
+            for (k, d) in dirs.iter().enumerate() {
+                let Some(rel) = h.strip_prefix(d.as_str()).and_then(|r| r.strip_prefix('/')) else {
+                    continue;
+                };
+                for earlier in &dirs[..k] {
+                    let cand = format!("{earlier}/{rel}");
+                    out.entry(deepest_existing(earlier, rel))
+                        .or_default()
+                        .push(cand);
+                }
+            }
+        }
+        for v in out.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        out
+    }
+
+    fn memo_key(&self, action_key: &fcache::Digest) -> fcache::Digest {
+        fcache::Digest::of(
+            format!(
+                "cached-ninja lookup memo 1\0{action_key}\0{}\0{}",
+                self.roots.obj(),
+                self.roots.src().unwrap_or("")
+            )
+            .as_bytes(),
+        )
+    }
+
+    /// Records, after a compile stored `action_key`, the candidates that exist now (passed
+    /// over legitimately) and the stamps of the directories holding candidates.
+    pub(super) fn remember_lookup(
+        &self,
+        cmd: &CompileCommand,
+        action_key: &fcache::Digest,
+        headers: &[String],
+    ) {
+        let cands = self.candidates(cmd, headers);
+        let present: Vec<&String> = cands
+            .values()
+            .flatten()
+            .filter(|c| Path::new(c).exists())
+            .collect();
+        self.write_memo(action_key, &cands, &present);
+    }
+
+    fn write_memo(&self, action_key: &fcache::Digest, cands: &Candidates, present: &[&String]) {
+        let mut text = String::new();
+        for dir in cands.keys() {
+            if let Some((ino, m, c)) = dir_stamp(dir) {
+                text.push_str(&format!("d {ino} {m} {c} {dir}\n"));
+            }
+        }
+        for p in present {
+            text.push_str(&format!("x {p}\n"));
+        }
+        let _ = self.cache.memo_put(&self.memo_key(action_key), &text);
+    }
+
+    /// The first candidate of the entry's headers that exists now and did not when the entry
+    /// was stored here, or `None` when the lookup that found the headers still holds.
+    pub(super) fn shadowing(
+        &self,
+        cmd: &CompileCommand,
+        action_key: &fcache::Digest,
+        headers: &[String],
+    ) -> Option<String> {
+        let memo = self.cache.memo_get(&self.memo_key(action_key));
+        let mut present: Vec<String> = Vec::new();
+        if let Some(text) = &memo {
+            let mut all_same = true;
+            for l in text.lines() {
+                if let Some(rest) = l.strip_prefix("d ") {
+                    let mut f = rest.splitn(4, ' ');
+                    let stamp = (|| {
+                        Some((
+                            f.next()?.parse().ok()?,
+                            f.next()?.parse().ok()?,
+                            f.next()?.parse().ok()?,
+                        ))
+                    })();
+                    let dir = f.next().unwrap_or("");
+                    if stamp.is_none() || dir_stamp(dir) != stamp {
+                        all_same = false;
+                    }
+                } else if let Some(p) = l.strip_prefix("x ") {
+                    present.push(p.to_string());
+                }
+            }
+            if all_same {
+                return None;
+            }
+        }
+        let cands = self.candidates(cmd, headers);
+        let found = cands
+            .values()
+            .flatten()
+            .find(|c| !present.contains(c) && Path::new(c).exists())
+            .cloned();
+        if found.is_none() {
+            let present: Vec<&String> = present.iter().collect();
+            self.write_memo(action_key, &cands, &present);
+        }
+        found
+    }
+}
+
+/// The directory part of `path` (`.` for a bare name).
+fn parent(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+        None => ".".to_string(),
+    }
+}
+
+/// The deepest existing directory on the way to `dir/rel`'s parent (an ancestor of `dir` when
+/// `dir` itself does not exist).
+fn deepest_existing(dir: &str, rel: &str) -> String {
+    let mut best = dir.to_string();
+    while !Path::new(&best).is_dir() && best != "/" {
+        best = parent(&best);
+        if best == "." {
+            return "/".to_string();
+        }
+    }
+    if best != dir {
+        return best;
+    }
+    let mut cur = dir.to_string();
+    let comps: Vec<&str> = rel.split('/').collect();
+    for c in &comps[..comps.len().saturating_sub(1)] {
+        cur = format!("{cur}/{c}");
+        if Path::new(&cur).is_dir() {
+            best = cur.clone();
+        } else {
+            break;
+        }
+    }
+    best
+}
