@@ -29,13 +29,30 @@ impl Space {
 
     /// `cached-ninja cc -- <cc> -c main.c -o main.o` in `obj/` with `env`.
     fn compile(&self, cc: &str, env: &[(&str, &str)]) -> Output {
+        let include = format!("-I{}", self.path("src").display());
+        self.compile_in(cc, env, &["-g".into(), include])
+    }
+
+    /// `main.c` compiled with `-I src/inc1 -isystem src/inc2`.
+    fn compile_with(&self, cc: &str, env: &[(&str, &str)]) -> Output {
+        let inc = |d: &str| self.path(d).display().to_string();
+        let flags = [
+            format!("-I{}", inc("src/inc1")),
+            "-isystem".into(),
+            inc("src/inc2"),
+        ];
+        self.compile_in(cc, env, &flags)
+    }
+
+    /// `cached-ninja cc -- <cc> -O0 <flags> -c main.c -o main.o` in `obj/` with `env`.
+    fn compile_in(&self, cc: &str, env: &[(&str, &str)], flags: &[String]) -> Output {
         let mut c = Command::new(cached_ninja());
         c.current_dir(self.path("obj"))
             .env("CACHED_NINJA_CACHE_DIR", self.path("cache"))
             .args(["cc", "--src-root"])
             .arg(self.path("src"))
-            .args(["--", cc, "-g", "-O0"])
-            .arg(format!("-I{}", self.path("src").display()))
+            .args(["--", cc, "-O0"])
+            .args(flags)
             .args(["-MD", "-MF", "main.o.d", "-o", "main.o", "-c"])
             .arg(self.path("src/main.c"));
         for (k, v) in env {
@@ -201,33 +218,6 @@ fn shadow_space(include: &str, env: &[(&str, &str)]) -> Space {
     }
     assert_eq!(s.outcomes(), ["miss", "hit"]);
     s
-}
-
-impl Space {
-    /// `main.c` compiled with `-I src/inc1 -isystem src/inc2`.
-    fn compile_with(&self, cc: &str, env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(cached_ninja());
-        c.current_dir(self.path("obj"))
-            .env("CACHED_NINJA_CACHE_DIR", self.path("cache"))
-            .args(["cc", "--src-root"])
-            .arg(self.path("src"))
-            .args(["--", cc, "-O0"])
-            .arg(format!("-I{}", self.path("src/inc1").display()))
-            .arg("-isystem")
-            .arg(self.path("src/inc2"))
-            .args(["-MD", "-MF", "main.o.d", "-o", "main.o", "-c"])
-            .arg(self.path("src/main.c"));
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        let out = run(&mut c);
-        assert!(
-            out.status.success(),
-            "compile failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
 }
 
 #[test]

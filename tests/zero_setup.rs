@@ -168,8 +168,13 @@ fn cross_path(
     tb
 }
 
-fn example() -> PathBuf {
-    support::repo_root().join("examples/shapes")
+/// The example project across paths and layouts, gdb listing the second tree's `main`.
+fn example(gen: Generator, layouts: (Layout, Layout)) {
+    let space = TestSpace::new();
+    let project = support::repo_root().join("examples/shapes");
+    let b = cross_path(&space, &project, gen, layouts, &[]);
+    let line = "format_table(sample_shapes())";
+    assert_gdb_lists(&b, "shapes", "main", "app/main.cpp", line);
 }
 
 /// Asserts gdb lists `line` of `file` from the second tree's sources.
@@ -184,78 +189,22 @@ fn assert_gdb_lists(tree: &Tree, binary: &str, function: &str, file: &str, line:
 
 #[test]
 fn example_cmake_beside_then_inside() {
-    let space = TestSpace::new();
-    let b = cross_path(
-        &space,
-        &example(),
-        Generator::CMake,
-        (Layout::Beside, Layout::Inside),
-        &[],
-    );
-    assert_gdb_lists(
-        &b,
-        "shapes",
-        "main",
-        "app/main.cpp",
-        "format_table(sample_shapes())",
-    );
+    example(Generator::CMake, (Layout::Beside, Layout::Inside));
 }
 
 #[test]
 fn example_cmake_inside_then_beside() {
-    let space = TestSpace::new();
-    let b = cross_path(
-        &space,
-        &example(),
-        Generator::CMake,
-        (Layout::Inside, Layout::Beside),
-        &[],
-    );
-    assert_gdb_lists(
-        &b,
-        "shapes",
-        "main",
-        "app/main.cpp",
-        "format_table(sample_shapes())",
-    );
+    example(Generator::CMake, (Layout::Inside, Layout::Beside));
 }
 
 #[test]
 fn example_meson_beside_then_inside() {
-    let space = TestSpace::new();
-    let b = cross_path(
-        &space,
-        &example(),
-        Generator::Meson,
-        (Layout::Beside, Layout::Inside),
-        &[],
-    );
-    assert_gdb_lists(
-        &b,
-        "shapes",
-        "main",
-        "app/main.cpp",
-        "format_table(sample_shapes())",
-    );
+    example(Generator::Meson, (Layout::Beside, Layout::Inside));
 }
 
 #[test]
 fn example_meson_inside_then_beside() {
-    let space = TestSpace::new();
-    let b = cross_path(
-        &space,
-        &example(),
-        Generator::Meson,
-        (Layout::Inside, Layout::Beside),
-        &[],
-    );
-    assert_gdb_lists(
-        &b,
-        "shapes",
-        "main",
-        "app/main.cpp",
-        "format_table(sample_shapes())",
-    );
+    example(Generator::Meson, (Layout::Inside, Layout::Beside));
 }
 
 /// libgit2 (CMake, C, absolute paths in its commands), object directory beside then inside.

@@ -173,9 +173,14 @@ impl Roots {
     }
 }
 
-/// `base/rel` with `.` and `..` components collapsed, without looking at the file system.
-fn lexical_join(base: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = base.split('/').filter(|c| !c.is_empty()).collect();
+/// `base/path` (just `path` when it is absolute) with `.` and `..` components collapsed,
+/// without looking at the file system: always absolute, no trailing slash.
+pub fn lexical_join(base: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|c| !c.is_empty()).collect()
+    };
     for c in rel.split('/') {
         match c {
             "" | "." => {}

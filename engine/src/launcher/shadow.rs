@@ -16,12 +16,17 @@
 //! and object directory records the stat stamp of each directory holding candidates: a file
 //! created in a directory changes its mtime, so while every stamp is unchanged no candidate
 //! can have appeared, and only a changed directory's candidates are looked at again. An entry
-//! without a memo here (pulled from CI) is checked in full once. Gaps: a header found beside
-//! the header that included it (not the source) is not checked, nor `#include_next`,
-//! `__has_include` that was false, and a `.gch` created after the entry was stored.
+//! without a memo here (pulled from CI, or stored from another object directory) is checked
+//! in full once. Files the compile read itself are never candidates, and neither is anything
+//! in the compiler's own system directories (they change with its installation, and
+//! libstdc++'s `#include_next` wrappers are passed over by design). Gaps: a header found beside
+//! the header that included it (not the source), `__has_include` that was false, a `.gch`
+//! created after the entry was stored, and a file passed over legitimately in a project
+//! directory when the entry has no memo here (a false miss, never a wrong hit).
 
 use super::launch::Launcher;
 use backend::compile::{CompileCommand, Lang};
+use backend::key::lexical_join as lexical;
 use fetch::cache as fcache;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -39,34 +44,16 @@ fn dir_stamp(dir: &str) -> Option<DirStamp> {
     ))
 }
 
-/// `path` joined to `base` when relative, with `.` and `..` collapsed (no file system access).
-fn lexical(base: &str, path: &str) -> String {
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{base}/{path}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for c in joined.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
 /// The candidates of one include list, grouped by the directory holding them: the deepest
 /// existing directory on the way to each candidate (a file or directory created there changes
 /// its mtime).
 type Candidates = BTreeMap<String, Vec<String>>;
 
 impl Launcher<'_> {
-    /// The search directories of `cmd` in the preprocessor's order, absolute.
-    fn search_dirs(&self, cmd: &CompileCommand) -> Vec<String> {
+    /// The search directories of `cmd` in the preprocessor's order, absolute, and how many of
+    /// them come before the compiler's own system directories; the directories after those
+    /// (`-idirafter`) follow.
+    fn search_dirs(&self, cmd: &CompileCommand) -> (Vec<String>, std::ops::Range<usize>) {
         let obj = self.roots.obj();
         let mut quote = vec![lexical(obj, &parent(&cmd.source))];
         let (mut angle, mut system, mut after) = (Vec::new(), Vec::new(), Vec::new());
@@ -110,9 +97,11 @@ impl Launcher<'_> {
             _ => "C_INCLUDE_PATH",
         };
         all.extend(env_dirs(lang_env));
+        let start = all.len();
         all.extend(self.system_dirs(cmd));
+        let system = start..all.len();
         all.extend(after);
-        all
+        (all, system)
     }
 
     /// The compiler's own system include directories for `cmd`'s language (`-E -v`),
@@ -171,18 +160,34 @@ impl Launcher<'_> {
 
     /// The candidates of `headers` (as the compile named them), by directory.
     fn candidates(&self, cmd: &CompileCommand, headers: &[String]) -> Candidates {
-        let dirs = self.search_dirs(cmd);
+        let (dirs, system) = self.search_dirs(cmd);
+        let read: std::collections::HashSet<String> = headers
+            .iter()
+            .map(|h| lexical(self.roots.obj(), h))
+            .collect();
         let mut out = Candidates::new();
-        for h in headers {
-            let h = lexical(self.roots.obj(), h);
+        for h in &read {
             // Every directory the header lies under may be where it was found (under the
             // name relative to it): each gives its candidates.
             for (k, d) in dirs.iter().enumerate() {
                 let Some(rel) = h.strip_prefix(d.as_str()).and_then(|r| r.strip_prefix('/')) else {
                     continue;
                 };
-                for earlier in &dirs[..k] {
+                // The compiler's own system directories change with its installation, not the
+                // build; their `#include_next` wrappers (libstdc++'s `<stdlib.h>`) are passed
+                // over by design. Candidates there are not checked.
+                for (_, earlier) in dirs[..k]
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| !system.contains(j))
+                {
                     let cand = format!("{earlier}/{rel}");
+                    // A file the compile read itself (the header, through a directory listed
+                    // twice; a wrapper that `#include_next`s it, like libstdc++'s
+                    // `<stdlib.h>`) is no shadow.
+                    if read.contains(&cand) {
+                        continue;
+                    }
                     out.entry(deepest_existing(earlier, rel))
                         .or_default()
                         .push(cand);
