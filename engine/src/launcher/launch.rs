@@ -55,18 +55,7 @@ impl Launcher<'_> {
     }
 
     /// Appends the outcome of this launch to the object root's stats log.
-    /// A command run unchanged is recorded only in an object directory (one with a
-    /// `build.ninja` or the state directory already): as a zero-setup launcher the binary also
-    /// runs a generator's probes (`gcc --version`, `-E`) in whatever directory the generator
-    /// runs, which must not get a `.cached-ninja/`.
     pub(super) fn record(&self, outcome: Outcome, saved_us: u64, spent: Instant) {
-        let obj = fetch::objdir::ObjDir::new(self.roots.obj());
-        if outcome == Outcome::Uncacheable
-            && !obj.state_dir().is_dir()
-            && !obj.root().join("build.ninja").is_file()
-        {
-            return;
-        }
         let _ = stats::record(
             Path::new(self.roots.obj()),
             outcome,
@@ -105,11 +94,19 @@ impl Launcher<'_> {
             eprintln!("cached-ninja: error: no compiler after the ccache/sccache prefix");
             return 1;
         }
-        let unchanged = |why: &str| -> i32 {
+        // A command that is no compile at all is recorded only in an object directory (one with
+        // a `build.ninja` or the state directory already): as a zero-setup launcher the binary
+        // also runs a generator's probes (`gcc --version`, `-E`) in whatever directory the
+        // generator runs, which must not get a `.cached-ninja/`.
+        let obj = fetch::objdir::ObjDir::new(self.roots.obj());
+        let in_objdir = || obj.state_dir().is_dir() || obj.root().join("build.ninja").is_file();
+        let run_as_is = |why: &str, compile: bool| -> i32 {
             if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
                 eprintln!("cached-ninja: not cached: {why}");
             }
-            self.record(Outcome::Uncacheable, 0, start);
+            if compile || in_objdir() {
+                self.record(Outcome::Uncacheable, 0, start);
+            }
             match self.runner.exec(&words[0], &words[1..]) {
                 Ok(c) => c,
                 Err(e) => {
@@ -120,15 +117,16 @@ impl Launcher<'_> {
         };
         let expanded = match compile::rsp::expand(&words, Path::new(self.roots.obj())) {
             Ok(w) => w,
-            Err(e) => return unchanged(&e),
+            Err(e) => return run_as_is(&e, false),
         };
         let identity = match self.identity(&words[0]) {
             Some(i) => i,
-            None => return unchanged("compiler not identified"),
+            None => return run_as_is("compiler not identified", false),
         };
+        let unchanged = |why: &str| run_as_is(why, true);
         let cmd = match compile::parse(&expanded, identity.family) {
             Ok(c) => c,
-            Err(e) => return unchanged(&e.to_string()),
+            Err(e) => return run_as_is(&e.to_string(), false),
         };
         let source_bytes = match std::fs::read(&cmd.source) {
             Ok(b) => b,

@@ -165,8 +165,21 @@ impl Launcher<'_> {
             .iter()
             .map(|h| lexical(self.roots.obj(), h))
             .collect();
+        // A header in the directory of the source or of another header it read may have been
+        // found beside its includer (a quoted include searches there first): no earlier
+        // directory was searched for it, so it has no candidates.
+        let mut dir_count: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
+        for h in &read {
+            *dir_count.entry(parent(h)).or_default() += 1;
+        }
+        let source_dir = lexical(self.roots.obj(), &parent(&cmd.source));
         let mut out = Candidates::new();
         for h in &read {
+            let dir = parent(h);
+            if dir == source_dir || dir_count.get(&dir).is_some_and(|&n| n > 1) {
+                continue;
+            }
             // Every directory the header lies under may be where it was found (under the
             // name relative to it): each gives its candidates.
             for (k, d) in dirs.iter().enumerate() {
