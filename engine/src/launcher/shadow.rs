@@ -19,10 +19,14 @@
 //! without a memo here (pulled from CI, or stored from another object directory) is checked
 //! in full once. Files the compile read itself are never candidates, and neither is anything
 //! in the compiler's own system directories (they change with its installation, and
-//! libstdc++'s `#include_next` wrappers are passed over by design). Gaps: a header found beside
-//! the header that included it (not the source), `__has_include` that was false, a `.gch`
-//! created after the entry was stored, and a file passed over legitimately in a project
-//! directory when the entry has no memo here (a false miss, never a wrong hit).
+//! libstdc++'s `#include_next` wrappers are passed over by design). A header in the source's
+//! directory or beside another header the compile read may have been found next to its
+//! includer (a quoted include searches there first), so it has no candidates: for those only
+//! the directory's own contents matter, and their digests are already in the key. Gaps:
+//! headers such a sibling rule lets through when they were in fact found by an angle include,
+//! `__has_include` that was false, a `.gch` created after the entry was stored, and a file
+//! passed over legitimately in a project directory when the entry has no memo here (a false
+//! miss, never a wrong hit).
 
 use super::launch::Launcher;
 use backend::compile::{CompileCommand, Lang};

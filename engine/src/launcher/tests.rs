@@ -49,6 +49,14 @@ impl Runner for FakeCompiler {
                 ..Default::default()
             });
         }
+        if args.iter().any(|a| a == "-v") && args.iter().any(|a| a == "-E") {
+            // The system directories probe of the lookup rule (`shadow`).
+            return Ok(RunResult {
+                stderr: b"#include <...> search starts here:\n /usr/include\nEnd of search list.\n"
+                    .to_vec(),
+                ..Default::default()
+            });
+        }
         if args.contains(&"-E".to_string()) {
             self.preprocessed.borrow_mut().push(args.to_vec());
         } else if self.spawn_error.get() {
