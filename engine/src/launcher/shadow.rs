@@ -238,11 +238,7 @@ impl Launcher<'_> {
         headers: &[String],
     ) {
         let cands = self.candidates(cmd, headers);
-        let present: Vec<&String> = cands
-            .values()
-            .flatten()
-            .filter(|c| Path::new(c).exists())
-            .collect();
+        let present = existing(&cands);
         self.write_memo(action_key, &cands, &present);
     }
 
@@ -294,10 +290,9 @@ impl Launcher<'_> {
             }
         }
         let cands = self.candidates(cmd, headers);
-        let found = cands
-            .values()
-            .flatten()
-            .find(|c| !present.contains(c) && Path::new(c).exists())
+        let found = existing(&cands)
+            .into_iter()
+            .find(|c| !present.contains(c))
             .cloned();
         if found.is_none() {
             let present: Vec<&String> = present.iter().collect();
@@ -305,6 +300,36 @@ impl Launcher<'_> {
         }
         found
     }
+}
+
+/// The candidates that exist, reading each holding directory once instead of a `stat` per
+/// candidate (a fresh object directory checks every entry in full once: hundreds of
+/// candidates in a few tens of directories).
+fn existing(cands: &Candidates) -> Vec<&String> {
+    let mut found = Vec::new();
+    for (holder, list) in cands {
+        let Ok(rd) = std::fs::read_dir(holder) else {
+            continue;
+        };
+        let names: std::collections::HashSet<std::ffi::OsString> =
+            rd.flatten().map(|e| e.file_name()).collect();
+        for c in list {
+            let Some(rest) = c
+                .strip_prefix(holder.as_str())
+                .map(|r| r.trim_start_matches('/'))
+            else {
+                continue;
+            };
+            let first = rest.split('/').next().unwrap_or(rest);
+            // The first component is listed; deeper ones (created since) need a look.
+            if names.contains(std::ffi::OsStr::new(first))
+                && (first.len() == rest.len() || Path::new(c).exists())
+            {
+                found.push(c);
+            }
+        }
+    }
+    found
 }
 
 /// The directory part of `path` (`.` for a bare name).
