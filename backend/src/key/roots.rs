@@ -123,6 +123,14 @@ impl Roots {
         v
     }
 
+    /// The object root as a command may spell it through its parent (`../a-obj`): keyed as
+    /// `@obj/…` by [`Roots::normalize`], so the launcher maps that spelling too. `None` for the
+    /// root directory.
+    pub fn obj_spelling(&self) -> Option<String> {
+        let name = self.obj.rsplit('/').next().filter(|n| !n.is_empty())?;
+        Some(format!("../{name}"))
+    }
+
     /// The inverse of [`Roots::normalize`] on this machine's roots.
     pub fn denormalize<'a>(&self, path: &'a str) -> Cow<'a, str> {
         for (tag, root) in [
@@ -324,5 +332,8 @@ mod tests {
         let odd = Roots::new("/m", Some("/m/src"));
         assert_eq!(odd.src_spellings(), s(&["/m/src"]));
         assert!(Roots::new("/m", None).src_spellings().is_empty());
+        assert_eq!(beside.obj_spelling().as_deref(), Some("../a-obj"));
+        assert_eq!(inside.obj_spelling().as_deref(), Some("../build"));
+        assert_eq!(Roots::new("/", None).obj_spelling(), None);
     }
 }

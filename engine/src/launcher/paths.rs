@@ -28,6 +28,12 @@ impl Launcher<'_> {
             "-ffile-prefix-map={}={OBJ_TOKEN}",
             self.roots.obj()
         ));
+        // `../a-obj/x.h` is keyed as `@obj/x.h`: map that spelling too. Last, so gcc (last map
+        // first) prefers it to a source spelling `..` it also starts with; clang takes the
+        // longest match either way.
+        if let Some(obj) = self.roots.obj_spelling() {
+            v.push(format!("-ffile-prefix-map={obj}={OBJ_TOKEN}"));
+        }
         v
     }
 
