@@ -42,12 +42,16 @@ impl Launcher<'_> {
                 self.record(Outcome::Error(Problem::Corrupt), 0, start);
             }
         };
-        let headers: Vec<String> = entry
-            .includes
-            .iter()
-            .map(|(p, _)| self.roots.denormalize(p).into_owned())
-            .collect();
-        if let Some(new) = self.shadowing(cmd, action_key, &headers) {
+        // The depfile's inputs with this machine's paths: the source, then the headers.
+        let mut inputs = Vec::with_capacity(entry.includes.len() + 1);
+        inputs.push(cmd.source.clone());
+        inputs.extend(
+            entry
+                .includes
+                .iter()
+                .map(|(p, _)| self.roots.denormalize(p).into_owned()),
+        );
+        if let Some(new) = self.shadowing(cmd, action_key, &inputs[1..]) {
             let msg = format!(
                 "{new} now exists where the preprocessor looks before a header the cached {} read; compiling",
                 cmd.output
@@ -115,14 +119,6 @@ impl Launcher<'_> {
             }
         }
         if let Some(dep) = &cmd.dep {
-            let mut inputs = Vec::with_capacity(entry.includes.len() + 1);
-            inputs.push(cmd.source.clone());
-            inputs.extend(
-                entry
-                    .includes
-                    .iter()
-                    .map(|(p, _)| self.roots.denormalize(p).into_owned()),
-            );
             if let Err(e) = self.write_depfile(cmd, dep, &inputs) {
                 let msg = format!("cannot write {}: {e}; compiling", dep.path);
                 self.fall_back(Problem::WriteDepfile, &msg, start);

@@ -35,7 +35,8 @@ pub struct Launcher<'r> {
     pub time_pinned: std::cell::Cell<bool>,
     /// Trust stat stamps in manifests (`CACHED_NINJA_TRUST_STAT`, default on).
     pub trust_stat: bool,
-    /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR`, default on).
+    /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR=1`; off by
+    /// default).
     pub preprocessor_fallback: bool,
     /// Append what each source key hashed to this file (`CACHED_NINJA_EXPLAIN=<file>`).
     pub explain: Option<PathBuf>,

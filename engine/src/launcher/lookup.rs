@@ -188,7 +188,9 @@ impl Launcher<'_> {
             if compile::unkeyed_input(&bytes, self.time_pinned.get()).is_some() {
                 return Err(NotStored::Unkeyed);
             }
-            if Path::new(&format!("{p}.gch")).exists() {
+            // A lookup (no `since`) checks each header's own `.gch`; a store scans every
+            // searched directory below, which covers it.
+            if since.is_none() && Path::new(&format!("{p}.gch")).exists() {
                 return Err(NotStored::Unkeyed);
             }
             out.push(Seen {
@@ -200,7 +202,7 @@ impl Launcher<'_> {
         // gcc reads `<header>.gch` instead of a header when it exists, and its depfile then
         // lists neither: a precompiled header in any directory the compile searched makes the
         // object depend on a file the key never saw.
-        if since.is_some() && precompiled_header_near(cmd, inputs) {
+        if since.is_some() && self.precompiled_header_near(cmd, inputs) {
             return Err(NotStored::Unkeyed);
         }
         Ok(out)
@@ -279,34 +281,4 @@ impl Launcher<'_> {
             }
         }
     }
-}
-
-/// Whether a `*.gch` file or directory lies in the source's directory, an include directory of
-/// the command, or the directory of any input.
-fn precompiled_header_near(cmd: &CompileCommand, inputs: &[String]) -> bool {
-    let parent = |p: &str| match p.rfind('/') {
-        Some(0) => "/".to_string(),
-        Some(i) => p[..i].to_string(),
-        None => ".".to_string(),
-    };
-    let mut dirs: Vec<String> = vec![parent(&cmd.source)];
-    dirs.extend(inputs.iter().map(|p| parent(p)));
-    let mut words = cmd.args.iter();
-    while let Some(a) = words.next() {
-        for opt in ["-I", "-iquote", "-isystem", "-idirafter"] {
-            if a == opt {
-                dirs.extend(words.next().cloned());
-            } else if let Some(d) = a.strip_prefix(opt).filter(|d| !d.is_empty()) {
-                dirs.push(d.to_string());
-            }
-        }
-    }
-    dirs.sort();
-    dirs.dedup();
-    dirs.iter().any(|d| {
-        std::fs::read_dir(d).is_ok_and(|rd| {
-            rd.flatten()
-                .any(|e| e.file_name().as_encoded_bytes().ends_with(b".gch"))
-        })
-    })
 }

@@ -218,6 +218,21 @@ impl Launcher<'_> {
         out
     }
 
+    /// Whether a `*.gch` file or directory lies in a directory the compile searched (its
+    /// search directories, as for the candidates) or in the directory of any input.
+    pub(super) fn precompiled_header_near(&self, cmd: &CompileCommand, inputs: &[String]) -> bool {
+        let (mut dirs, _) = self.search_dirs(cmd);
+        dirs.extend(inputs.iter().map(|p| lexical(self.roots.obj(), &parent(p))));
+        dirs.sort();
+        dirs.dedup();
+        dirs.iter().any(|d| {
+            std::fs::read_dir(d).is_ok_and(|rd| {
+                rd.flatten()
+                    .any(|e| e.file_name().as_encoded_bytes().ends_with(b".gch"))
+            })
+        })
+    }
+
     fn memo_key(&self, action_key: &fcache::Digest) -> fcache::Digest {
         fcache::Digest::of(
             format!(
