@@ -12,6 +12,9 @@
 //!
 //! ## Projects
 //! [`project`]: the source root a CMake or Meson object directory was configured from.
+//!
+//! ## Search
+//! [`scan`]: byte-string search without CPU-feature probing, for the launcher's hot path.
 #![deny(missing_docs)]
 
 pub mod compile;
@@ -19,3 +22,4 @@ pub mod key;
 pub mod ninja;
 pub mod project;
 pub mod rewrite;
+pub mod scan;

@@ -16,9 +16,9 @@ pub fn source_root(objdir: &Path) -> Option<PathBuf> {
 fn cmake_source_root(objdir: &Path) -> Option<PathBuf> {
     const KEY: &[u8] = b"\nCMAKE_HOME_DIRECTORY:INTERNAL=";
     let text = std::fs::read(objdir.join("CMakeCache.txt")).ok()?;
-    let at = memchr::memmem::find(&text, KEY)? + KEY.len();
+    let at = crate::scan::find(&text, KEY)? + KEY.len();
     let rest = &text[at..];
-    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+    let end = crate::scan::find_byte(rest, b'\n').unwrap_or(rest.len());
     let value = std::str::from_utf8(&rest[..end])
         .ok()?
         .trim_end_matches('\r');

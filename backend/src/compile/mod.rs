@@ -24,16 +24,16 @@ pub use args::{
 /// `SOURCE_DATE_EPOCH`; clang 14 ignores the variable), and assembler directives that read
 /// files the depfile never lists (`.incbin`, `.include` in inline or `.S` assembly).
 pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<&'static str> {
-    let mut rest = bytes;
-    while let Some(i) = memchr::memmem::find(rest, b"__") {
-        let t = &rest[i + 2..];
-        if t.starts_with(b"TIMESTAMP__") {
-            return Some("__TIMESTAMP__");
-        }
-        if !date_time_pinned && (t.starts_with(b"DATE__") || t.starts_with(b"TIME__")) {
-            return Some("__DATE__/__TIME__");
-        }
-        rest = &rest[i + 1..];
+    // Whole names, not every `__` followed by a look: a system header has thousands of `__`.
+    if crate::scan::find(bytes, b"__TIMESTAMP__").is_some() {
+        return Some("__TIMESTAMP__");
+    }
+    if !date_time_pinned
+        && [&b"__DATE__"[..], b"__TIME__"]
+            .iter()
+            .any(|m| crate::scan::find(bytes, m).is_some())
+    {
+        return Some("__DATE__/__TIME__");
     }
     for (directive, what) in [
         (&b".incbin"[..], ".incbin"),
@@ -41,7 +41,7 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<&'static st
     ] {
         // The directive, then a blank or the quote of its operand (not `x.include_dirs`).
         let mut rest = bytes;
-        while let Some(i) = memchr::memmem::find(rest, directive) {
+        while let Some(i) = crate::scan::find(rest, directive) {
             let after = rest.get(i + directive.len());
             if matches!(after, Some(b' ' | b'\t' | b'"')) {
                 return Some(what);
@@ -57,7 +57,7 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<&'static st
 /// unless `SOURCE_DATE_EPOCH` pins them, which the key then covers).
 pub fn uses_time_macros(bytes: &[u8]) -> bool {
     let mut rest = bytes;
-    while let Some(i) = memchr::memmem::find(rest, b"__") {
+    while let Some(i) = crate::scan::find(rest, b"__") {
         let t = &rest[i + 2..];
         if t.starts_with(b"DATE__") || t.starts_with(b"TIME__") || t.starts_with(b"TIMESTAMP__") {
             return true;

@@ -136,9 +136,6 @@ impl Launcher<'_> {
         // gcc pins __DATE__/__TIME__ under SOURCE_DATE_EPOCH; clang 14 ignores the variable.
         self.time_pinned
             .set(self.date_pinned && identity.family == compile::CompilerFamily::Gcc);
-        if let Some(what) = compile::unkeyed_input(&source_bytes, self.time_pinned.get()) {
-            return unchanged(&format!("{what} in the source"));
-        }
         if cmd
             .forced_includes()
             .iter()
@@ -178,6 +175,12 @@ impl Launcher<'_> {
             }
         }
 
+        // An entry was stored only if its source passed this rule, and the key covers the
+        // source's bytes, the compiler and `SOURCE_DATE_EPOCH`: a hit need not scan the
+        // source again (a change to the rule bumps `backend::key::KEY_FORMAT_VERSION`).
+        if let Some(what) = compile::unkeyed_input(&source_bytes, self.time_pinned.get()) {
+            return unchanged(&format!("{what} in the source"));
+        }
         // Miss: compile under a lock on the output, looking again once we hold it (another
         // launcher may have stored the entry meanwhile).
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);

@@ -21,16 +21,17 @@ impl Launcher<'_> {
         source_key: &key::Digest,
         start: Instant,
     ) -> i32 {
-        let tmp_dep = self.cache.tmp_path(".d").ok();
+        // The compiler's own dependency file goes beside the object, not into the cache: a
+        // full or read-only cache must leave a plain compile (DESIGN §7).
+        let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
+        let tmp_dep = fcache::temp_beside(&out_abs, "dep", ".d");
         let mut args = cmd.args.clone();
         args.extend(self.prefix_maps());
-        if let Some(t) = &tmp_dep {
-            args.extend([
-                "-MD".to_string(),
-                "-MF".to_string(),
-                t.to_string_lossy().into_owned(),
-            ]);
-        }
+        args.extend([
+            "-MD".to_string(),
+            "-MF".to_string(),
+            tmp_dep.to_string_lossy().into_owned(),
+        ]);
         // When this launch began, before it read the source for the key.
         let started = SystemTime::now() - start.elapsed();
         let (r, wall_us) = match self.run_compiler(cmd, &args) {
@@ -41,11 +42,8 @@ impl Launcher<'_> {
                 return 127;
             }
         };
-        let dep_text = tmp_dep.as_ref().and_then(|t| {
-            let s = std::fs::read_to_string(t).ok();
-            let _ = std::fs::remove_file(t);
-            s
-        });
+        let dep_text = std::fs::read_to_string(&tmp_dep).ok();
+        let _ = std::fs::remove_file(&tmp_dep);
         let finish = |code: i32, outcome: Outcome| {
             let _ = io::stdout().write_all(&r.stdout);
             let _ = io::stderr().write_all(&r.stderr);

@@ -45,6 +45,21 @@ pub(super) fn create_unique(dir: &Path, prefix: &str, suffix: &str) -> io::Resul
     Err(last.expect("at least one attempt"))
 }
 
+/// A path beside `dest`, on its file system, that no other live writer uses:
+/// `.<name>.cn-<tag>.<unique><suffix>` (hidden, and recognisable as a leftover like the
+/// temporaries of [`write_atomic_with`]). For a file another program writes and the caller
+/// reads and removes, such as the compiler's dependency file on a miss: beside the object it
+/// lands on the object directory's disk, never on a full or read-only cache.
+pub fn temp_beside(dest: &Path, tag: &str, suffix: &str) -> PathBuf {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned());
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{}.cn-{tag}.", name.as_deref().unwrap_or("out"));
+    dir.join(unique_name(&prefix, suffix))
+}
+
 /// How much an atomic write promises after a crash of the machine (a killed process never
 /// leaves a partial file visible either way).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

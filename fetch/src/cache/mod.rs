@@ -31,7 +31,7 @@ mod gc;
 mod manifest;
 mod seal;
 
-pub use atomic::{write_atomic, write_atomic_with, Durability};
+pub use atomic::{temp_beside, write_atomic, write_atomic_with, Durability};
 /// A BLAKE3 digest: a blob's name, or a key computed elsewhere (the cache does not care how).
 pub use cn_digest::Digest;
 pub use entry::{ActionEntry, Output, Role};

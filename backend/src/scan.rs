@@ -1,0 +1,76 @@
+//! Byte-string search for the launcher's hot path, without CPU-feature probing.
+//!
+//! `memchr::memmem` chooses its SIMD routine at run time. Its first call runs the standard
+//! library's feature detection: a dozen or so CPUID instructions, each a trap to the
+//! hypervisor in a virtual machine (about 6 µs apiece measured here), so a launch that hits
+//! would spend more on the probe than on scanning its source. These portable searchers probe
+//! nothing; the inputs they scan on a hit (the source, `CMakeCache.txt`) are tens of KB.
+
+use memchr::arch::all::memchr::One;
+
+/// Haystacks from this size on are searched with `memchr::memmem`: its one-time probe costs
+/// less than what its SIMD search saves there (a miss scanning a large header).
+const PROBE_WORTH_IT: usize = 64 * 1024;
+
+/// The position of the first `needle` in `haystack`. Below [`PROBE_WORTH_IT`]: candidates by
+/// the needle's rarest-looking byte (a word-at-a-time scan), then a comparison; meant for the
+/// short fixed needles of the launcher (`__TIMESTAMP__`, `.incbin`, a CMake cache key).
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    if haystack.len() >= PROBE_WORTH_IT {
+        return memchr::memmem::find(haystack, needle);
+    }
+    let (at, &byte) = needle
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, &b)| (rarity(b), i))
+        .expect("not empty");
+    let one = One::new(byte);
+    let mut from = at;
+    while let Some(i) = one.find(&haystack[from.min(haystack.len())..]) {
+        let start = from + i - at;
+        if haystack[start..].starts_with(needle) {
+            return Some(start);
+        }
+        from += i + 1;
+    }
+    None
+}
+
+/// How rare a byte is in C sources and build files, roughly: blanks and `_` are everywhere,
+/// lower case is common, upper case less so, punctuation and digits least.
+fn rarity(b: u8) -> u8 {
+    match b {
+        b'_' | b' ' | b'\n' | b'\t' => 0,
+        b'a'..=b'z' => 1,
+        b'A'..=b'Z' => 2,
+        _ => 3,
+    }
+}
+
+/// The position of the first `byte` in `haystack`.
+pub fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
+    One::new(byte).find(haystack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_memmem_finds() {
+        let hay = b"int x = __LINE__; /* __DATE__ */ asm(\".incbin \\\"f\\\"\");";
+        for needle in [&b"__"[..], b"__DATE__", b".incbin", b"absent", b"x", b""] {
+            assert_eq!(
+                find(hay, needle),
+                memchr::memmem::find(hay, needle),
+                "{needle:?}"
+            );
+        }
+        assert_eq!(find_byte(b"a\nb", b'\n'), Some(1));
+        assert_eq!(find_byte(b"ab", b'\n'), None);
+        assert_eq!(find(b"", b"__"), None);
+    }
+}

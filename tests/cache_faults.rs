@@ -1,0 +1,158 @@
+//! A cache problem is never a build problem: with the local cache on a full or a read-only file
+//! system, a compile through the launcher succeeds by compiling, writes its object and depfile
+//! where the compiler would, prints one warning line naming the cache, and counts the failed
+//! insert; a read-only cache still serves hits. Real gcc, real tmpfs mounts (CI runs as root).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{cached_ninja, require_tool, run, run_ok, TestSpace};
+
+/// A tmpfs mounted for the test's lifetime.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let out = run(Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at));
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs at {} needs root (CI runs as root): {}",
+            at.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(at.to_path_buf())
+    }
+
+    /// Writes one file until the file system is full to the last byte.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        let chunk = vec![0u8; 4096];
+        loop {
+            match f.write(&chunk) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}");
+                    break;
+                }
+            }
+        }
+        while f.write(&[0]).is_ok_and(|n| n == 1) {}
+    }
+
+    fn remount_read_only(&self) {
+        run_ok(
+            Command::new("mount")
+                .args(["-o", "remount,ro"])
+                .arg(&self.0),
+        );
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A C source with a header, compiled the way a Ninja edge compiles it.
+fn compile(space: &TestSpace, cache: &Path, obj: &str) -> Output {
+    let src = space.path().join("src");
+    let obj = space.path().join(obj);
+    std::fs::create_dir_all(&obj).unwrap();
+    run(Command::new(cached_ninja())
+        .current_dir(&obj)
+        .env("CACHED_NINJA_CACHE_DIR", cache)
+        .args(["cc", "--src-root"])
+        .arg(&src)
+        .args(["--", "gcc", "-g", "-O0"])
+        .arg(format!("-I{}", src.join("inc").display()))
+        .args(["-MD", "-MT", "a.o", "-MF", "a.o.d", "-o", "a.o", "-c"])
+        .arg(src.join("a.c")))
+}
+
+fn project() -> TestSpace {
+    require_tool("gcc", "gcc");
+    require_tool("mount", "mount");
+    let space = TestSpace::new();
+    space.write("src/inc/a.h", "#define A 41\n");
+    space.write(
+        "src/a.c",
+        "#include \"a.h\"\nint a(void) { return A + 1; }\n",
+    );
+    space
+}
+
+/// The compile succeeded by compiling: an object, a depfile naming the header, one warning line
+/// naming the cache, and the failed store counted.
+fn assert_compiled_despite(space: &TestSpace, obj: &str, out: &Output, cache: &Path) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let dir = space.path().join(obj);
+    let object = std::fs::read(dir.join("a.o")).unwrap();
+    assert_eq!(&object[..4], b"\x7fELF");
+    let dep = std::fs::read_to_string(dir.join("a.o.d")).unwrap();
+    assert!(dep.starts_with("a.o:") && dep.contains("inc/a.h"), "{dep}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains(&cache.display().to_string()),
+        "{}",
+        warnings[0]
+    );
+    let stats = run_ok(
+        Command::new(cached_ninja())
+            .args(["stats", "--json", "-C"])
+            .arg(&dir),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(v["problems"]["store"].as_u64(), Some(1), "{v}");
+    // Nothing of the compile's own was left beside the object.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".cached-ninja", "a.o", "a.o.d"]);
+}
+
+#[test]
+fn full_cache_disk_compiles_normally() {
+    let space = project();
+    let fs = Tmpfs::mount(&space.path().join("cachefs"), "256k");
+    let cache = fs.0.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    fs.fill();
+    let out = compile(&space, &cache, "obj");
+    assert_compiled_despite(&space, "obj", &out, &cache);
+}
+
+#[test]
+fn read_only_cache_compiles_and_still_hits() {
+    let space = project();
+    let fs = Tmpfs::mount(&space.path().join("cachefs"), "16m");
+    let cache = fs.0.join("cache");
+    let first = compile(&space, &cache, "objA");
+    assert!(first.status.success());
+    // Another source, not yet in the cache.
+    space.write("src/inc/a.h", "#define A 42\n");
+    fs.remount_read_only();
+    let out = compile(&space, &cache, "objB");
+    assert_compiled_despite(&space, "objB", &out, &cache);
+    // The first version is still served from the read-only cache.
+    space.write("src/inc/a.h", "#define A 41\n");
+    let out = compile(&space, &cache, "objC");
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (hits, misses) = support::hits_misses(&space.path().join("objC"));
+    assert_eq!((hits, misses), (1, 0));
+}
