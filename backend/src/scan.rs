@@ -4,23 +4,17 @@
 //! library's feature detection: a dozen or so CPUID instructions, each a trap to the
 //! hypervisor in a virtual machine (about 6 µs apiece measured here), so a launch that hits
 //! would spend more on the probe than on scanning its source. These portable searchers probe
-//! nothing; the inputs they scan on a hit (the source, `CMakeCache.txt`) are tens of KB.
+//! nothing; what a hit scans (`CMakeCache.txt`, for the source root) is tens of KB. What runs
+//! only before a compile (`crate::compile::unkeyed_input`) uses `memchr::memmem`.
 
 use memchr::arch::all::memchr::One;
 
-/// Haystacks from this size on are searched with `memchr::memmem`: its one-time probe costs
-/// less than what its SIMD search saves there (a miss scanning a large header).
-const PROBE_WORTH_IT: usize = 64 * 1024;
-
-/// The position of the first `needle` in `haystack`. Below [`PROBE_WORTH_IT`]: candidates by
-/// the needle's rarest-looking byte (a word-at-a-time scan), then a comparison; meant for the
-/// short fixed needles of the launcher (`__TIMESTAMP__`, `.incbin`, a CMake cache key).
+/// The position of the first `needle` in `haystack`: candidates by the needle's
+/// rarest-looking byte (a word-at-a-time scan), then a comparison; meant for short fixed
+/// needles in inputs of tens of KB (a CMake cache key in `CMakeCache.txt`).
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);
-    }
-    if haystack.len() >= PROBE_WORTH_IT {
-        return memchr::memmem::find(haystack, needle);
     }
     let (at, &byte) = needle
         .iter()

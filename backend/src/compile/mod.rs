@@ -25,13 +25,15 @@ pub use args::{
 /// files the depfile never lists (`.incbin`, `.include` in inline or `.S` assembly).
 pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<&'static str> {
     // Whole names, not every `__` followed by a look: a system header has thousands of `__`.
-    if crate::scan::find(bytes, b"__TIMESTAMP__").is_some() {
+    // This runs before a compile only (a hit's key covers what it reads), so the SIMD search
+    // and its one-time CPU probe are worth it (`crate::scan` is for the hit path).
+    if memchr::memmem::find(bytes, b"__TIMESTAMP__").is_some() {
         return Some("__TIMESTAMP__");
     }
     if !date_time_pinned
         && [&b"__DATE__"[..], b"__TIME__"]
             .iter()
-            .any(|m| crate::scan::find(bytes, m).is_some())
+            .any(|m| memchr::memmem::find(bytes, m).is_some())
     {
         return Some("__DATE__/__TIME__");
     }
@@ -41,7 +43,7 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<&'static st
     ] {
         // The directive, then a blank or the quote of its operand (not `x.include_dirs`).
         let mut rest = bytes;
-        while let Some(i) = crate::scan::find(rest, directive) {
+        while let Some(i) = memchr::memmem::find(rest, directive) {
             let after = rest.get(i + directive.len());
             if matches!(after, Some(b' ' | b'\t' | b'"')) {
                 return Some(what);
@@ -57,7 +59,7 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<&'static st
 /// unless `SOURCE_DATE_EPOCH` pins them, which the key then covers).
 pub fn uses_time_macros(bytes: &[u8]) -> bool {
     let mut rest = bytes;
-    while let Some(i) = crate::scan::find(rest, b"__") {
+    while let Some(i) = memchr::memmem::find(rest, b"__") {
         let t = &rest[i + 2..];
         if t.starts_with(b"DATE__") || t.starts_with(b"TIME__") || t.starts_with(b"TIMESTAMP__") {
             return true;
