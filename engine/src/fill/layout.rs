@@ -1,0 +1,154 @@
+//! Writing a binary's debug layout and verifying it (DESIGN §6): `<binary>.dwp` packaged with
+//! `splitdwarf` (thorin), or loose `.dwo` files where gdb looks for them. Every file goes
+//! through the one atomic write, so a reader (or a fill killed half-way) sees a whole file or
+//! none; what is written is read back and verified before it counts as filled.
+//!
+//! Choice per binary: gdb 13 crashes on DWARF 5 packages, so DWARF 5 binaries get loose files
+//! for `gdb` and `any` (both debuggers read loose DWARF 5 there); lldb 14 finds no loose `.dwo`
+//! whose `DW_AT_comp_dir` is a prefix-map token, so `lldb` always gets a package. DWARF 4
+//! binaries get a package for every debugger.
+
+use super::paths::loose_place;
+use super::{Debugger, Layout};
+use fetch::cache::{write_atomic, write_atomic_with, Durability};
+use splitdwarf::{DwoId, PackageInput, PackageRequest, SkeletonUnit};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The layout that works for `debugger` on a binary with these skeleton units.
+pub fn choose(debugger: Debugger, skeletons: &[SkeletonUnit]) -> Layout {
+    let dwarf5 = skeletons.iter().any(|s| s.version >= 5);
+    match debugger {
+        Debugger::Lldb => Layout::Package,
+        Debugger::Gdb | Debugger::Any if dwarf5 => Layout::Loose,
+        Debugger::Gdb | Debugger::Any => Layout::Package,
+    }
+}
+
+/// `<binary>.dwp`, where gdb and lldb look for a package.
+pub fn package_path(binary: &Path) -> PathBuf {
+    let mut s = binary.as_os_str().to_owned();
+    s.push(".dwp");
+    PathBuf::from(s)
+}
+
+/// Removes `<binary>.dwp` and what a killed fill's atomic writes left beside it.
+pub fn remove_package(binary: &Path) -> io::Result<()> {
+    let dwp = package_path(binary);
+    match std::fs::remove_file(&dwp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let (Some(dir), Some(name)) = (dwp.parent(), dwp.file_name()) else {
+        return Ok(());
+    };
+    let prefix = format!(".{}.cn-tmp.", name.to_string_lossy());
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    for e in std::fs::read_dir(dir)?.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    Ok(())
+}
+
+/// Packages `dwos` (name, bytes) into `<binary>.dwp` and verifies it against the binary;
+/// returns the units the package covers. Nothing to package leaves no package.
+pub fn write_package(
+    binary: &Path,
+    binary_bytes: &[u8],
+    dwos: &[(&str, &[u8])],
+) -> Result<HashSet<DwoId>, String> {
+    let dest = package_path(binary);
+    if dwos.is_empty() {
+        remove_package(binary).map_err(|e| format!("cannot remove {}: {e}", dest.display()))?;
+        return Ok(HashSet::new());
+    }
+    let inputs: Vec<PackageInput<'_>> = dwos
+        .iter()
+        .map(|&(name, data)| PackageInput { name, data })
+        .collect();
+    let req = PackageRequest {
+        inputs: &inputs,
+        executable: None,
+    };
+    write_atomic_with(&dest, Durability::Synced, |f| {
+        let mut w = BufWriter::new(f);
+        splitdwarf::package_to(&req, &mut w).map_err(io::Error::other)?;
+        w.flush()
+    })
+    .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    let checked = std::fs::read(&dest)
+        .map_err(|e| e.to_string())
+        .and_then(|dwp| splitdwarf::verify(binary_bytes, &dwp).map_err(|e| e.to_string()));
+    match checked {
+        Ok(c) => {
+            let missing: HashSet<DwoId> = c.missing.iter().map(|m| m.dwo_id).collect();
+            Ok(c.skeletons
+                .iter()
+                .map(|s| s.dwo_id)
+                .filter(|id| !missing.contains(id))
+                .collect())
+        }
+        Err(e) => {
+            let _ = remove_package(binary);
+            Err(format!("{} does not verify: {e}; removed", dest.display()))
+        }
+    }
+}
+
+/// Writes each skeleton's split unit as a loose `.dwo` where gdb looks (see
+/// [`loose_place`]), removes any `<binary>.dwp` (gdb would read only that), and verifies
+/// each file; returns the units covered and, per unit that could not be placed, why.
+pub fn write_loose(
+    objdir: &Path,
+    binary: &Path,
+    skeletons: &[SkeletonUnit],
+    dwo_of: &HashMap<DwoId, &[u8]>,
+) -> Result<(HashSet<DwoId>, HashMap<DwoId, String>), String> {
+    remove_package(binary)
+        .map_err(|e| format!("cannot remove {}: {e}", package_path(binary).display()))?;
+    let mut covered = HashSet::new();
+    let mut unplaced = HashMap::new();
+    for s in skeletons {
+        let Some(dwo) = dwo_of.get(&s.dwo_id) else {
+            continue;
+        };
+        let Some(place) = loose_place(objdir, binary, &s.name) else {
+            let why = format!("dwo name {:?} points outside the object directory", s.name);
+            unplaced.insert(s.dwo_id, why);
+            continue;
+        };
+        if let Err(e) = place_file(&place, dwo) {
+            unplaced.insert(s.dwo_id, format!("cannot write {}: {e}", place.display()));
+            continue;
+        }
+        let ok = std::fs::read(&place)
+            .ok()
+            .and_then(|b| splitdwarf::split_unit_ids(&b).ok())
+            .is_some_and(|ids| ids.contains(&s.dwo_id));
+        if ok {
+            covered.insert(s.dwo_id);
+        } else {
+            unplaced.insert(s.dwo_id, format!("{} does not verify", place.display()));
+        }
+    }
+    Ok((covered, unplaced))
+}
+
+/// Writes `bytes` at `place` unless it already holds them.
+fn place_file(place: &Path, bytes: &[u8]) -> io::Result<()> {
+    if std::fs::read(place).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    if let Some(dir) = place.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_atomic(place, bytes)
+}
