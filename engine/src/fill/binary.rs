@@ -69,6 +69,7 @@ impl<'a> Context<'a> {
             Err(e) => return fail(r, format!("{}: {e}", path.display())),
         };
         r.stamp = before;
+        r.debugger = self.req.debugger;
         r.units = skeletons.len() as u32;
         if skeletons.is_empty() {
             r.state = FillState::NoSplitDwarf;

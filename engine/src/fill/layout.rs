@@ -142,6 +142,21 @@ pub fn write_loose(
     Ok((covered, unplaced))
 }
 
+/// Whether every skeleton unit of the binary at `binary` has its loose `.dwo` file (present,
+/// not checked further: the fill that wrote them verified them).
+pub fn loose_files_present(objdir: &Path, binary: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(binary) else {
+        return false;
+    };
+    let Ok(skeletons) = splitdwarf::skeleton_units(&bytes) else {
+        return false;
+    };
+    !package_path(binary).exists()
+        && skeletons
+            .iter()
+            .all(|s| loose_place(objdir, binary, &s.name).is_some_and(|p| p.is_file()))
+}
+
 /// Writes `bytes` at `place` unless it already holds them.
 fn place_file(place: &Path, bytes: &[u8]) -> io::Result<()> {
     if std::fs::read(place).is_ok_and(|old| old == bytes) {

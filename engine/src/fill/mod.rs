@@ -61,6 +61,27 @@ pub enum Debugger {
     Any,
 }
 
+impl Debugger {
+    /// The word stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Debugger::Gdb => "gdb",
+            Debugger::Lldb => "lldb",
+            Debugger::Any => "any",
+        }
+    }
+
+    /// The debugger a word names.
+    pub fn parse(s: &str) -> Option<Debugger> {
+        match s {
+            "gdb" => Some(Debugger::Gdb),
+            "lldb" => Some(Debugger::Lldb),
+            "any" => Some(Debugger::Any),
+            _ => None,
+        }
+    }
+}
+
 /// How a binary's split units are laid out beside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
@@ -176,7 +197,7 @@ pub fn fill(
         let ctx = binary::Context::new(req, &tokens);
         let todo: Vec<&LinkedBinary> = bins
             .iter()
-            .filter(|b| !up_to_date(req.objdir, find(&records, &b.path)))
+            .filter(|b| !up_to_date(req, find(&records, &b.path)))
             .filter(|b| {
                 let now = Stamp::of(&req.objdir.join(&b.path)).ok();
                 !tried.iter().any(|(p, s)| p == &b.path && Some(*s) == now)
@@ -244,12 +265,13 @@ fn upsert(records: &mut Vec<BinaryStatus>, r: BinaryStatus) {
 }
 
 /// Whether `record` says the binary file as it is now is completely filled (or needs no
-/// fill), with its package in place and not older than the binary.
-fn up_to_date(objdir: &Path, record: Option<&BinaryStatus>) -> bool {
+/// fill) for the requested debugger, with its files in place: the package not older than the
+/// binary, or every loose `.dwo`.
+fn up_to_date(req: &FillRequest<'_>, record: Option<&BinaryStatus>) -> bool {
     let Some(r) = record else { return false };
-    let bin = objdir.join(&r.binary);
+    let bin = req.objdir.join(&r.binary);
     let complete = matches!(r.state, FillState::Filled | FillState::NoSplitDwarf);
-    if !complete || Stamp::of(&bin).ok() != Some(r.stamp) {
+    if !complete || r.debugger != req.debugger || Stamp::of(&bin).ok() != Some(r.stamp) {
         return false;
     }
     match r.layout {
@@ -258,7 +280,8 @@ fn up_to_date(objdir: &Path, record: Option<&BinaryStatus>) -> bool {
             let exe = std::fs::metadata(&bin).and_then(|m| m.modified());
             matches!((dwp, exe), (Ok(d), Ok(e)) if d >= e)
         }
-        _ => true,
+        Some(Layout::Loose) => layout::loose_files_present(req.objdir, &bin),
+        None => true,
     }
 }
 

@@ -6,12 +6,12 @@
 //!
 //! ```text
 //! cached-ninja fill-status 1
-//! binary <state> <layout> <units> <filled> <bytes> <mtime ns> <size> <inode> <path>
+//! binary <state> <layout> <debugger> <units> <filled> <bytes> <mtime ns> <size> <inode> <path>
 //! missing <dwo id> <dwo name>\t<reason>
 //! error <text>
 //! ```
 
-use super::Layout;
+use super::{Debugger, Layout};
 use std::fmt::Write;
 use std::io;
 use std::path::Path;
@@ -107,6 +107,8 @@ pub struct BinaryStatus {
     pub state: FillState,
     /// The debug layout written beside it, if any.
     pub layout: Option<Layout>,
+    /// The debugger the layout was chosen for.
+    pub debugger: Debugger,
     /// Skeleton units of the binary.
     pub units: u32,
     /// Units whose split unit is beside the binary (verified).
@@ -128,6 +130,7 @@ impl BinaryStatus {
             binary: binary.to_string(),
             state: FillState::Pending,
             layout: None,
+            debugger: Debugger::Gdb,
             units: 0,
             filled: 0,
             bytes: 0,
@@ -145,8 +148,9 @@ pub fn encode(records: &[BinaryStatus]) -> String {
         let layout = r.layout.map_or("none", Layout::as_str);
         let _ = writeln!(
             s,
-            "binary {} {layout} {} {} {} {} {} {} {}",
+            "binary {} {layout} {} {} {} {} {} {} {} {}",
             r.state.as_str(),
+            r.debugger.as_str(),
             r.units,
             r.filled,
             r.bytes,
@@ -205,12 +209,13 @@ pub fn decode(text: &str) -> Result<Vec<BinaryStatus>, String> {
 }
 
 fn binary_line(rest: &str) -> Option<BinaryStatus> {
-    let mut f = rest.splitn(9, ' ');
+    let mut f = rest.splitn(10, ' ');
     let state = FillState::parse(f.next()?)?;
     let layout = match f.next()? {
         "none" => None,
         l => Some(Layout::parse(l)?),
     };
+    let debugger = Debugger::parse(f.next()?)?;
     let units = f.next()?.parse().ok()?;
     let filled = f.next()?.parse().ok()?;
     let bytes = f.next()?.parse().ok()?;
@@ -223,6 +228,7 @@ fn binary_line(rest: &str) -> Option<BinaryStatus> {
         binary: f.next()?.to_string(),
         state,
         layout,
+        debugger,
         units,
         filled,
         bytes,
@@ -263,6 +269,7 @@ mod tests {
         let mut a = BinaryStatus::pending("bin/a b");
         a.state = FillState::Partial;
         a.layout = Some(Layout::Package);
+        a.debugger = Debugger::Lldb;
         a.units = 3;
         a.filled = 2;
         a.bytes = 1234;

@@ -1,0 +1,422 @@
+//! `dbgfetch`: the debug info filled in after a build with split DWARF (DESIGN §6), checked with
+//! the real debuggers. Builds go through `cached-ninja configure`/`build` with `--no-fill`
+//! (except the test of the background start), then the `.dwo` files beside the objects are
+//! removed, as a build that pulled objects only would leave them, and `dbgfetch fill --wait`
+//! puts the debug info back from the local cache (or from the disk where a `.dwo` is left).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+use support::{
+    cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run, run_ok, TestSpace,
+};
+
+/// The `dbgfetch` binary under test.
+fn dbgfetch() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dbgfetch"))
+}
+
+const A_C: &str = "int helper(int x);\nint main(void) {\n    int answer = 41;\n    int other = helper(answer);\n    return other - 42;\n}\n";
+const B_C: &str =
+    "int helper(int x) {\n    int step = 1;\n    int sum = x + step;\n    return sum;\n}\n";
+const CMAKE: &str =
+    "cmake_minimum_required(VERSION 3.13)\nproject(two C)\nadd_executable(two a.c b.c)\n";
+
+/// A project configured with split DWARF: its sources, object directory and cache.
+struct Project {
+    src: PathBuf,
+    obj: PathBuf,
+    cache: PathBuf,
+}
+
+impl Project {
+    /// The two-file C program at `<root>/src` with `policy` (to which `split_dwarf = true` is
+    /// prepended), configured in `<root>/obj`, using `cache`.
+    fn two_files(root: &Path, policy: &str, cache: &Path) -> Project {
+        let src = root.join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("a.c"), A_C).unwrap();
+        std::fs::write(src.join("b.c"), B_C).unwrap();
+        std::fs::write(src.join("CMakeLists.txt"), CMAKE).unwrap();
+        Project::configure(root, src, policy, cache)
+    }
+
+    /// `src` (with its `cached-ninja.toml` written from `policy`) configured in `<root>/obj`.
+    fn configure(root: &Path, src: PathBuf, policy: &str, cache: &Path) -> Project {
+        require_tool("cmake", "cmake");
+        require_tool("ninja", "ninja-build");
+        require_tool("gcc", "gcc");
+        let toml = format!("split_dwarf = true\n{policy}");
+        std::fs::write(src.join("cached-ninja.toml"), toml).unwrap();
+        let obj = root.join("obj");
+        let p = Project {
+            src,
+            obj,
+            cache: cache.to_path_buf(),
+        };
+        run_ok(
+            p.cn()
+                .args([
+                    "configure",
+                    "--enable-build-backend=cached-ninja",
+                    "--objdir",
+                ])
+                .arg(&p.obj)
+                .args([
+                    "--",
+                    "cmake",
+                    "-G",
+                    "Ninja",
+                    "-DCMAKE_BUILD_TYPE=Debug",
+                    "-S",
+                ])
+                .arg(&p.src)
+                .arg("-B")
+                .arg(&p.obj),
+        );
+        p
+    }
+
+    fn cn(&self) -> Command {
+        let mut c = Command::new(cached_ninja());
+        c.env("CACHED_NINJA_CACHE_DIR", &self.cache);
+        c
+    }
+
+    /// `cached-ninja build --no-fill`, then the `.dwo` files removed (objects only).
+    fn build_objects_only(&self) {
+        run_ok(self.cn().args(["build", "--no-fill", "-C"]).arg(&self.obj));
+        for dwo in files_named(&self.obj, ".dwo") {
+            std::fs::remove_file(dwo).unwrap();
+        }
+    }
+
+    /// `dbgfetch fill --wait -C obj`.
+    fn fill(&self) -> Output {
+        run(Command::new(dbgfetch())
+            .env("CACHED_NINJA_CACHE_DIR", &self.cache)
+            .args(["fill", "--wait", "-C"])
+            .arg(&self.obj))
+    }
+
+    /// `dbgfetch status --json -C obj`, the record of `binary`.
+    fn status(&self, binary: &str) -> serde_json::Value {
+        let out = run_ok(
+            Command::new(dbgfetch())
+                .args(["status", "--json", "-C"])
+                .arg(&self.obj),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["binaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["binary"] == binary)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// gdb stopped at `at`: `info locals` then `list`, with the launcher's source mapping.
+    fn gdb(&self, binary: &str, at: &str) -> String {
+        require_tool("gdb", "gdb");
+        let out = run(Command::new("gdb")
+            .current_dir(self.obj.parent().unwrap())
+            .args(["-batch", "-nx", "-x"])
+            .arg(self.obj.join(".cached-ninja/gdbinit"))
+            .args(["-ex", &format!("break {at}"), "-ex", "run"])
+            .args(["-ex", "info locals", "-ex", "list"])
+            .arg(self.obj.join(binary)));
+        text(&out)
+    }
+
+    /// lldb stopped at `file:line`: `frame variable`, then the source around it.
+    fn lldb(&self, binary: &str, file: &str, line: u32) -> String {
+        require_tool("lldb", "lldb");
+        let out = run(Command::new("lldb")
+            .current_dir(self.obj.parent().unwrap())
+            .arg("-b")
+            .arg("-s")
+            .arg(self.obj.join(".cached-ninja/lldbinit"))
+            .args(["-o", &format!("b {file}:{line}"), "-o", "run"])
+            .args(["-o", "frame variable"])
+            .args(["-o", &format!("source list -f {file} -l 1 -c 6")])
+            .arg(self.obj.join(binary)));
+        text(&out)
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Files under `dir` whose name ends with `suffix`.
+fn files_named(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_named(&p, suffix));
+        } else if p.to_string_lossy().ends_with(suffix) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Asserts gdb at `b.c:4` shows the locals' values and the source lines.
+fn assert_gdb_filled(out: &str) {
+    assert!(
+        out.contains("step = 1") && out.contains("sum = 42"),
+        "locals:\n{out}"
+    );
+    assert!(out.contains("int sum = x + step;"), "source lines:\n{out}");
+    assert!(!out.contains("Could not find DWO"), "{out}");
+}
+
+fn assert_filled(p: &Project, binary: &str, layout: &str, units: u64) {
+    let s = p.status(binary);
+    assert_eq!(s["state"], "filled", "{s}");
+    assert_eq!(s["layout"], layout, "{s}");
+    assert_eq!(s["filled"].as_u64(), Some(units), "{s}");
+    assert_eq!(s["units"].as_u64(), Some(units), "{s}");
+}
+
+fn dwarfdump_verifies(path: &Path) {
+    require_tool("llvm-dwarfdump", "llvm");
+    let out = run_ok(Command::new("llvm-dwarfdump").arg("--verify").arg(path));
+    assert!(text(&out).contains("No errors."), "{}", text(&out));
+}
+
+#[test]
+fn gdb_shows_locals_and_source_after_filling_a_dwarf4_package() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "", &space.path().join("cache"));
+    p.build_objects_only();
+    let before = p.gdb("two", "b.c:4");
+    assert!(before.contains("No locals."), "before the fill:\n{before}");
+    assert!(!before.contains("sum = 42"), "before the fill:\n{before}");
+
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(p.obj.join("two.dwp").is_file());
+    assert_filled(&p, "two", "dwp", 2);
+    dwarfdump_verifies(&p.obj.join("two.dwp"));
+    assert_gdb_filled(&p.gdb("two", "b.c:4"));
+    // A second fill finds everything up to date and leaves the package alone.
+    let mtime = std::fs::metadata(p.obj.join("two.dwp"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(p.fill().status.success());
+    let again = std::fs::metadata(p.obj.join("two.dwp"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(mtime, again);
+}
+
+#[test]
+fn lldb_shows_locals_with_a_dwarf5_package() {
+    let space = TestSpace::new();
+    let policy = "dwarf = 5\n[debug]\ndebugger = \"lldb\"\n";
+    let p = Project::two_files(space.path(), policy, &space.path().join("cache"));
+    p.build_objects_only();
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "two", "dwp", 2);
+    dwarfdump_verifies(&p.obj.join("two.dwp"));
+    let out = p.lldb("two", "b.c", 4);
+    assert!(
+        out.contains("step = 1") && out.contains("sum = 42"),
+        "{out}"
+    );
+    assert!(out.contains("int sum = x + step;"), "{out}");
+}
+
+#[test]
+fn gdb_shows_locals_with_dwarf5_loose_files() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "dwarf = 5\n", &space.path().join("cache"));
+    p.build_objects_only();
+    // Measured (gdb 13.1): without the split units of a DWARF 5 binary gdb cannot even stop
+    // at a line of it.
+    let before = p.gdb("two", "b.c:4");
+    assert!(
+        before.contains("Could not find DWO CU"),
+        "before the fill:\n{before}"
+    );
+    assert!(!before.contains("sum = 42"), "before the fill:\n{before}");
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "two", "loose", 2);
+    assert!(
+        !p.obj.join("two.dwp").exists(),
+        "gdb 13 crashes on DWARF 5 packages"
+    );
+    assert_eq!(files_named(&p.obj, ".dwo").len(), 2);
+    assert_gdb_filled(&p.gdb("two", "b.c:4"));
+}
+
+#[test]
+fn a_relink_after_an_edit_is_refilled() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "", &space.path().join("cache"));
+    p.build_objects_only();
+    assert!(p.fill().status.success());
+    let edited = B_C.replace(
+        "    return sum;",
+        "    int extra = sum * 2;\n    return sum + extra - extra;",
+    );
+    std::fs::write(p.src.join("b.c"), edited).unwrap();
+    p.build_objects_only();
+    // The package is older than the relinked binary: the fill replaces it.
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "two", "dwp", 2);
+    let out = p.gdb("two", "b.c:5");
+    assert!(out.contains("extra = 84"), "the new local:\n{out}");
+}
+
+#[test]
+fn a_missing_debug_part_is_reported_and_the_rest_works() {
+    let space = TestSpace::new();
+    let cache = space.path().join("cache");
+    let p = Project::two_files(space.path(), "", &cache);
+    run_ok(p.cn().args(["build", "--no-fill", "-C"]).arg(&p.obj));
+    // b.c's debug part: gone from the disk and from the cache.
+    let b_dwo = p.obj.join("CMakeFiles/two.dir/b.c.dwo");
+    let bytes = std::fs::read(&b_dwo).unwrap();
+    for blob in files_named(&cache.join("cas"), "") {
+        if std::fs::read(&blob).is_ok_and(|b| b == bytes) {
+            std::fs::remove_file(blob).unwrap();
+        }
+    }
+    for dwo in files_named(&p.obj, ".dwo") {
+        std::fs::remove_file(dwo).unwrap();
+    }
+    let out = p.fill();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let s = p.status("two");
+    assert_eq!(s["state"], "partial", "{s}");
+    assert_eq!(
+        (s["filled"].as_u64(), s["units"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let missing = &s["missing"][0];
+    assert_eq!(missing["name"], "CMakeFiles/two.dir/b.c.dwo", "{s}");
+    assert!(missing["reason"].as_str().unwrap().contains("b.c.o"), "{s}");
+    let human = text(&run_ok(
+        Command::new(dbgfetch()).args(["status", "-C"]).arg(&p.obj),
+    ));
+    assert!(
+        human.contains("partial") && human.contains("b.c.dwo"),
+        "{human}"
+    );
+    // a.c's unit works.
+    let out = p.gdb("two", "a.c:4");
+    assert!(out.contains("answer = 41"), "{out}");
+}
+
+#[test]
+fn a_fill_killed_and_started_again_leaves_a_correct_layout() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "", &space.path().join("cache"));
+    p.build_objects_only();
+    for delay_ms in [0, 2, 5, 10, 20, 40] {
+        let mut child = Command::new(dbgfetch())
+            .env("CACHED_NINJA_CACHE_DIR", &p.cache)
+            .args(["fill", "--wait", "-C"])
+            .arg(&p.obj)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // Whatever the kill left, gdb never sees a package that is not whole.
+        let dwp = p.obj.join("two.dwp");
+        if dwp.exists() {
+            dwarfdump_verifies(&dwp);
+        }
+    }
+    // What a write killed before its rename leaves behind.
+    std::fs::write(p.obj.join(".two.dwp.cn-tmp.999999.0.0"), b"partial").unwrap();
+    std::fs::remove_file(p.obj.join("two.dwp")).ok();
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "two", "dwp", 2);
+    assert!(files_named(&p.obj, ".0.0").is_empty(), "leftover removed");
+    assert_gdb_filled(&p.gdb("two", "b.c:4"));
+}
+
+#[test]
+fn build_starts_the_fill_in_the_background() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "", &space.path().join("cache"));
+    let out = run_ok(p.cn().args(["build", "-C"]).arg(&p.obj));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dbgfetch: filling debug info in the background")
+            && err.contains("dbgfetch status"),
+        "{err}"
+    );
+    let start = Instant::now();
+    while p.status("two")["state"] != "filled" {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{}",
+            p.status("two")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(p.obj.join("two.dwp").is_file());
+    let log = std::fs::read_to_string(p.obj.join(".cached-ninja/fill.log")).unwrap();
+    assert!(log.contains("filled"), "{log}");
+}
+
+#[test]
+fn example_project_is_filled_through_its_static_archives() {
+    require_tool("g++", "g++");
+    let space = TestSpace::new();
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let p = Project::configure(space.path(), src, "", &space.path().join("cache"));
+    p.build_objects_only();
+    assert!(p.gdb("shapes", "format.cpp:10").contains("No locals."));
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    // main.cpp, and through libreport.a and libgeom.a the four library sources.
+    assert_filled(&p, "shapes", "dwp", 5);
+    let out = p.gdb("shapes", "format.cpp:10");
+    assert!(out.contains("line = \""), "locals:\n{out}");
+    assert!(out.contains("out += line;"), "source lines:\n{out}");
+}
+
+#[test]
+fn a_second_tree_that_hit_the_cache_is_filled_for_its_own_paths() {
+    let space = TestSpace::new();
+    let cache = space.path().join("cache");
+    let a = Project::two_files(&space.path().join("a"), "", &cache);
+    run_ok(a.cn().args(["build", "--no-fill", "-C"]).arg(&a.obj));
+    let b_root = space.path().join("b");
+    copy_tree(&a.src, &b_root.join("src"));
+    let b = Project::configure(&b_root, b_root.join("src"), "", &cache);
+    b.build_objects_only();
+    assert_eq!(
+        hits_misses(&b.obj),
+        (2, 0),
+        "every compile of the second tree hits"
+    );
+    // Only the second tree is left: what gdb lists comes from its sources.
+    std::fs::remove_dir_all(space.path().join("a")).unwrap();
+    let out = b.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&b, "two", "dwp", 2);
+    assert_gdb_filled(&b.gdb("two", "b.c:4"));
+}
