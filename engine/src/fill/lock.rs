@@ -44,7 +44,7 @@ pub fn acquire(path: &Path, wait: bool) -> io::Result<Option<FillLock>> {
     }
     file.set_len(0)?;
     file.rewind()?;
-    write!(file, "{}\n", std::process::id())?;
+    writeln!(file, "{}", std::process::id())?;
     Ok(Some(FillLock { file }))
 }
 
