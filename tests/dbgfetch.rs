@@ -420,3 +420,98 @@ fn a_second_tree_that_hit_the_cache_is_filled_for_its_own_paths() {
     assert_filled(&b, "two", "dwp", 2);
     assert_gdb_filled(&b.gdb("two", "b.c:4"));
 }
+
+/// The local cache's blob files holding exactly `bytes`.
+fn cache_blobs_of(cache: &Path, bytes: &[u8]) -> Vec<PathBuf> {
+    files_named(&cache.join("cas"), "")
+        .into_iter()
+        .filter(|b| std::fs::read(b).is_ok_and(|x| x == bytes))
+        .collect()
+}
+
+#[test]
+fn debug_parts_missing_locally_come_from_the_store() {
+    let space = TestSpace::new();
+    let cache = space.path().join("cache");
+    let p = Project::two_files(space.path(), "", &cache);
+    let key = space.path().join("ci.key");
+    run_ok(
+        Command::new(cached_ninja())
+            .args(["key", "generate", "--out"])
+            .arg(&key),
+    );
+    let store = space.path().join("store");
+    let url = format!("file://{}", store.display());
+    run_ok(
+        p.cn()
+            .args([
+                "build",
+                "--no-fetch",
+                "--publish",
+                "--rev",
+                "r1",
+                "--store",
+                &url,
+                "--key",
+            ])
+            .arg(&key)
+            .arg("-C")
+            .arg(&p.obj),
+    );
+    // Objects only here: the `.dwo` files and their cache blobs gone.
+    let mut digests = Vec::new();
+    for dwo in files_named(&p.obj, ".dwo") {
+        for blob in cache_blobs_of(&cache, &std::fs::read(&dwo).unwrap()) {
+            digests.push(blob.file_name().unwrap().to_string_lossy().into_owned());
+            std::fs::remove_file(blob).unwrap();
+        }
+        std::fs::remove_file(dwo).unwrap();
+    }
+    assert_eq!(digests.len(), 2);
+    let policy = |url: &str| format!("split_dwarf = true\n[[store]]\nurl = \"{url}\"\n");
+
+    // The store down: both units reported with the store's error, nothing beside the binary.
+    std::fs::write(
+        p.src.join("cached-ninja.toml"),
+        policy("http://127.0.0.1:9/cn"),
+    )
+    .unwrap();
+    let out = p.fill();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let s = p.status("two");
+    assert_eq!(
+        (s["state"].as_str(), s["filled"].as_u64()),
+        (Some("failed"), Some(0)),
+        "{s}"
+    );
+    assert!(
+        s["missing"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("store"),
+        "{s}"
+    );
+    assert!(!p.obj.join("two.dwp").exists());
+
+    // A corrupt blob in the store: refused (the digest does not match), the other unit filled.
+    std::fs::write(p.src.join("cached-ninja.toml"), policy(&url)).unwrap();
+    let bad = store.join("cas").join(&digests[0]);
+    let good_bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, b"not a zstd frame").unwrap();
+    let out = p.fill();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let s = p.status("two");
+    assert_eq!(
+        (s["state"].as_str(), s["filled"].as_u64()),
+        (Some("partial"), Some(1)),
+        "{s}"
+    );
+
+    // The store whole again: everything filled from it.
+    std::fs::write(&bad, good_bytes).unwrap();
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "two", "dwp", 2);
+    assert!(p.status("two")["fetched"].as_u64().unwrap() > 0);
+    assert_gdb_filled(&p.gdb("two", "b.c:4"));
+}

@@ -5,21 +5,25 @@
 #[allow(dead_code)] // the policy's other parts serve `cached-ninja`
 #[path = "../policy.rs"]
 mod policy;
+#[allow(dead_code)] // the publish and pull parts serve `cached-ninja`
+#[path = "../remote.rs"]
+mod remote;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use engine::fill::status::{BinaryStatus, FillState};
 use engine::fill::{self, Debugger, FillRequest};
-use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
-use policy::{DebuggerPolicy, Policy};
+use policy::DebuggerPolicy;
+use remote::{Remote, RemoteArgs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Fills in the debug information of the binaries a cached-ninja build linked with split
 /// DWARF: `<binary>.dwp` (or loose `.dwo` files for DWARF 5 and gdb) beside each binary,
-/// verified, from the local cache's debug parts or the `.dwo` files of local compiles.
+/// verified, from the local cache's debug parts, the policy's stores, or the `.dwo` files of
+/// local compiles.
 #[derive(Parser)]
 #[command(name = "dbgfetch", version)]
 struct Cli {
@@ -108,18 +112,22 @@ fn fill_cmd(a: FillArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let policy = read_policy(&objdir)?;
-    let cache = LocalCache::new(
-        policy
-            .cache
-            .dir
-            .clone()
-            .unwrap_or_else(LocalCache::default_root),
-    );
+    let remote = Remote::open(
+        &RemoteArgs {
+            dir: Some(objdir.clone()),
+            ..RemoteArgs::default()
+        },
+        false,
+    )?;
+    for why in &remote.unusable {
+        eprintln!("dbgfetch: warning: {why}; not using that store");
+    }
+    let cache = remote.cache();
     let req = FillRequest {
         objdir: &objdir,
         cache: &cache,
-        debugger: debugger(policy.debug.debugger),
+        stores: &remote.stores,
+        debugger: debugger(remote.policy.debug.debugger),
         binaries: &names,
         wait: true,
     };
@@ -152,22 +160,15 @@ fn debugger(p: DebuggerPolicy) -> Debugger {
     }
 }
 
-/// The policy of the object directory: the one `generate --policy` recorded, else the first
-/// `cached-ninja.toml` in the object directory or the source root.
-fn read_policy(objdir: &Path) -> anyhow::Result<Policy> {
-    let od = ObjDir::new(objdir);
-    let recorded = od.config_value("policy").map(PathBuf::from);
-    Policy::find(recorded.as_deref(), objdir, od.config_src_root().as_deref())
-}
-
 /// One binary's record as a line.
 fn line(r: &BinaryStatus) -> String {
     let mut s = format!(
-        "{:<14} {}/{} units  {:>10}  {:<5}  {}",
+        "{:<14} {}/{} units  {:>10} ({} fetched)  {:<5}  {}",
         r.state.as_str(),
         r.filled,
         r.units,
         fetch::plan::human_bytes(r.bytes),
+        fetch::plan::human_bytes(r.fetched),
         r.layout.map_or("-", |l| l.as_str()),
         r.binary
     );
@@ -217,6 +218,8 @@ fn json(r: &BinaryStatus) -> serde_json::Value {
         "units": r.units,
         "filled": r.filled,
         "bytes": r.bytes,
+        "fetched": r.fetched,
+        "debugger": r.debugger.as_str(),
         "missing": r.missing.iter().map(|m| serde_json::json!({
             "dwo_id": m.dwo_id, "name": m.name, "reason": m.reason,
         })).collect::<Vec<_>>(),

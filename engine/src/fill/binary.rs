@@ -1,12 +1,11 @@
 //! Filling one binary: its debug parts gathered, its layout written and verified, its record.
 
 use super::layout::{self, choose};
-use super::parts::{self, DebugPart, EntryIndex, Found};
+use super::parts::{DebugPart, EntryIndex, Found, Origin, Sources};
 use super::paths::TokenMap;
 use super::status::{BinaryStatus, FillState, MissingUnit, Stamp};
 use super::targets::LinkedBinary;
 use super::{FillRequest, Layout};
-use fetch::cache::LocalCache;
 use splitdwarf::{DwoId, SkeletonUnit};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -17,8 +16,7 @@ const READ_JOBS: usize = 4;
 /// What every binary of one pass shares.
 pub struct Context<'a> {
     req: &'a FillRequest<'a>,
-    tokens: &'a TokenMap,
-    index: EntryIndex,
+    sources: Sources<'a>,
 }
 
 /// The debug parts of a closure and, per unit without one, why.
@@ -32,13 +30,14 @@ impl<'a> Context<'a> {
     pub fn new(req: &'a FillRequest<'a>, tokens: &'a TokenMap) -> Context<'a> {
         Context {
             req,
-            tokens,
-            index: EntryIndex::load(req.objdir, req.cache),
+            sources: Sources {
+                objdir: req.objdir,
+                index: EntryIndex::load(req.objdir, req.cache),
+                cache: req.cache,
+                stores: req.stores,
+                tokens,
+            },
         }
-    }
-
-    fn cache(&self) -> &LocalCache {
-        self.req.cache
     }
 
     /// Fills `b` and returns its record (pending when it was relinked meanwhile).
@@ -77,6 +76,12 @@ impl<'a> Context<'a> {
         }
         let g = self.gather(b, &skeletons);
         r.bytes = g.parts.iter().map(|p| p.dwo.len() as u64).sum();
+        r.fetched = g
+            .parts
+            .iter()
+            .filter(|p| p.origin == Origin::Store)
+            .map(|p| p.dwo.len() as u64)
+            .sum();
         let lay = choose(self.req.debugger, &skeletons);
         let written = self.write(lay, &path, &bytes, &skeletons, &g);
         if Stamp::of(&path).ok() != Some(before) {
@@ -98,13 +103,7 @@ impl<'a> Context<'a> {
     fn gather(&self, b: &LinkedBinary, skeletons: &[SkeletonUnit]) -> Gathered {
         let wanted: HashSet<DwoId> = skeletons.iter().map(|s| s.dwo_id).collect();
         let found = fetch::parallel::map_slice(&b.objects, READ_JOBS, None, |_, o| {
-            Ok::<_, std::convert::Infallible>(parts::find(
-                self.req.objdir,
-                o,
-                &self.index,
-                self.cache(),
-                self.tokens,
-            ))
+            Ok::<_, std::convert::Infallible>(self.sources.find(o))
         });
         let found = match found {
             Ok(v) => v,

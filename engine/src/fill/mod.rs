@@ -9,8 +9,8 @@
 //! 3. Skip a binary whose record ([`status`]) is final for the file as it is now (same
 //!    mtime, size and inode) and whose package, if any, is still there and not older than it.
 //! 4. Otherwise remove its `<binary>.dwp` (stale: gdb would trust it and ignore the rest),
-//!    find each object's debug part ([`parts`]: the local cache's entry, else the `.dwo` on
-//!    disk), write the layout [`layout::choose`] picks for the configured [`Debugger`] with the
+//!    find each object's debug part ([`parts`]: the debug blob of the object's action entry
+//!    from the local cache or the stores, else the `.dwo` on disk), write the layout [`layout::choose`] picks for the configured [`Debugger`] with the
 //!    one atomic write, and verify it: every skeleton unit's `dwo_id` must have its split unit.
 //! 5. If the binary changed meanwhile (relinked while the fill ran), remove what was written
 //!    and leave it pending; passes repeat until one changes nothing, so a binary relinked
@@ -26,9 +26,6 @@
 //! - [`paths`]: prefix-map tokens back to this machine's roots; loose places; lldb's mapping.
 //! - [`status`]: the per-binary record; [`lock`]: one fill at a time;
 //!   [`background`]: starting a fill detached at low priority.
-//!
-//! Not done yet: debug parts are read from the local cache and the disk only, never from the
-//! remote stores (a part in neither place is reported missing).
 
 pub mod background;
 mod binary;
@@ -111,12 +108,14 @@ impl Layout {
 }
 
 /// What to fill.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct FillRequest<'a> {
     /// The object directory.
     pub objdir: &'a Path,
     /// The local cache its launchers use.
     pub cache: &'a LocalCache,
+    /// Remote stores asked for debug parts the local cache lacks, in order.
+    pub stores: &'a [fetch::store::Store],
     /// The debugger the layout must suit.
     pub debugger: Debugger,
     /// Binaries to fill, relative to the object directory; empty: every linked binary.

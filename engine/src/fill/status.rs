@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cached-ninja fill-status 1
-//! binary <state> <layout> <debugger> <units> <filled> <bytes> <mtime ns> <size> <inode> <path>
+//! binary <state> <layout> <debugger> <units> <filled> <bytes> <fetched> <mtime ns> <size> <inode> <path>
 //! missing <dwo id> <dwo name>\t<reason>
 //! error <text>
 //! ```
@@ -115,6 +115,8 @@ pub struct BinaryStatus {
     pub filled: u32,
     /// Bytes of debug parts read for it.
     pub bytes: u64,
+    /// Of those, bytes downloaded from remote stores.
+    pub fetched: u64,
     /// The binary file the record is about.
     pub stamp: Stamp,
     /// Units that could not be filled.
@@ -134,6 +136,7 @@ impl BinaryStatus {
             units: 0,
             filled: 0,
             bytes: 0,
+            fetched: 0,
             stamp: Stamp::default(),
             missing: Vec::new(),
             error: None,
@@ -148,12 +151,13 @@ pub fn encode(records: &[BinaryStatus]) -> String {
         let layout = r.layout.map_or("none", Layout::as_str);
         let _ = writeln!(
             s,
-            "binary {} {layout} {} {} {} {} {} {} {} {}",
+            "binary {} {layout} {} {} {} {} {} {} {} {} {}",
             r.state.as_str(),
             r.debugger.as_str(),
             r.units,
             r.filled,
             r.bytes,
+            r.fetched,
             r.stamp.mtime_ns,
             r.stamp.size,
             r.stamp.inode,
@@ -209,7 +213,7 @@ pub fn decode(text: &str) -> Result<Vec<BinaryStatus>, String> {
 }
 
 fn binary_line(rest: &str) -> Option<BinaryStatus> {
-    let mut f = rest.splitn(10, ' ');
+    let mut f = rest.splitn(11, ' ');
     let state = FillState::parse(f.next()?)?;
     let layout = match f.next()? {
         "none" => None,
@@ -219,6 +223,7 @@ fn binary_line(rest: &str) -> Option<BinaryStatus> {
     let units = f.next()?.parse().ok()?;
     let filled = f.next()?.parse().ok()?;
     let bytes = f.next()?.parse().ok()?;
+    let fetched = f.next()?.parse().ok()?;
     let stamp = Stamp {
         mtime_ns: f.next()?.parse().ok()?,
         size: f.next()?.parse().ok()?,
@@ -232,6 +237,7 @@ fn binary_line(rest: &str) -> Option<BinaryStatus> {
         units,
         filled,
         bytes,
+        fetched,
         stamp,
         missing: Vec::new(),
         error: None,
@@ -273,6 +279,7 @@ mod tests {
         a.units = 3;
         a.filled = 2;
         a.bytes = 1234;
+        a.fetched = 1000;
         a.stamp = Stamp {
             mtime_ns: 1_700_000_000_123_456_789,
             size: 99,
