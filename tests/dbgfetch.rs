@@ -515,3 +515,84 @@ fn debug_parts_missing_locally_come_from_the_store() {
     assert!(p.status("two")["fetched"].as_u64().unwrap() > 0);
     assert_gdb_filled(&p.gdb("two", "b.c:4"));
 }
+
+/// `dbgfetch fill --wait` with a pause before each layout is written.
+fn stalled_fill(p: &Project, stall_ms: u64) -> std::process::Child {
+    Command::new(dbgfetch())
+        .env("CACHED_NINJA_CACHE_DIR", &p.cache)
+        .env("DBGFETCH_TEST_STALL_MS", stall_ms.to_string())
+        .args(["fill", "--wait", "-C"])
+        .arg(&p.obj)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `dbgfetch status` says a fill runs; returns its pid.
+fn running_fill(p: &Project) -> u64 {
+    let start = Instant::now();
+    loop {
+        let out = run_ok(
+            Command::new(dbgfetch())
+                .args(["status", "--json", "-C"])
+                .arg(&p.obj),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if let Some(pid) = v["running"].as_u64() {
+            return pid;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no fill started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn two_fills_never_run_at_once_and_stop_ends_one() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "", &space.path().join("cache"));
+    p.build_objects_only();
+    let mut first = stalled_fill(&p, 3000);
+    let pid = running_fill(&p);
+    assert_eq!(pid, u64::from(first.id()));
+    // A second fill waits for the first; `stop` ends the first, the second then fills.
+    let second = stalled_fill(&p, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(running_fill(&p), pid, "the second fill waits for the lock");
+    assert!(!p.obj.join("two.dwp").exists());
+    let out = run_ok(Command::new(dbgfetch()).args(["stop", "-C"]).arg(&p.obj));
+    assert!(
+        text(&out).contains(&format!("stopped the fill (pid {pid})")),
+        "{}",
+        text(&out)
+    );
+    assert!(!first.wait().unwrap().success());
+    let out = second.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "two", "dwp", 2);
+    let out = run_ok(Command::new(dbgfetch()).args(["stop", "-C"]).arg(&p.obj));
+    assert!(text(&out).contains("no fill running"), "{}", text(&out));
+}
+
+#[test]
+fn a_binary_relinked_while_it_is_filled_is_filled_again() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "", &space.path().join("cache"));
+    p.build_objects_only();
+    let fill = stalled_fill(&p, 1500);
+    running_fill(&p);
+    let edited = B_C.replace(
+        "    return sum;",
+        "    int later = sum + 1;\n    return later - 1;",
+    );
+    std::fs::write(p.src.join("b.c"), edited).unwrap();
+    p.build_objects_only();
+    let out = fill.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "two", "dwp", 2);
+    let out = p.gdb("two", "b.c:5");
+    assert!(
+        out.contains("later = 43"),
+        "the relinked binary's local:\n{out}"
+    );
+}

@@ -130,6 +130,12 @@ fn fill_cmd(a: FillArgs) -> anyhow::Result<ExitCode> {
         debugger: debugger(remote.policy.debug.debugger),
         binaries: &names,
         wait: true,
+        stall: Duration::from_millis(
+            std::env::var("DBGFETCH_TEST_STALL_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        ),
     };
     let records = fill::fill(&req, &mut |r| println!("{}", line(r)))?;
     let complete = records

@@ -75,6 +75,7 @@ impl<'a> Context<'a> {
             return r;
         }
         let g = self.gather(b, &skeletons);
+        std::thread::sleep(self.req.stall);
         r.bytes = g.parts.iter().map(|p| p.dwo.len() as u64).sum();
         r.fetched = g
             .parts

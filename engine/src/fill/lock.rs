@@ -14,11 +14,9 @@ pub struct FillLock {
 }
 
 /// Takes the lock at `path`: waiting for the holder when `wait`, else `Ok(None)` when another
-/// process holds it.
+/// process holds it. Its directory must exist (a fill never recreates an object directory's
+/// state that was removed under it).
 pub fn acquire(path: &Path, wait: bool) -> io::Result<Option<FillLock>> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -72,7 +70,7 @@ mod tests {
     #[test]
     fn second_taker_is_refused_until_the_first_drops() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s/fill.lock");
+        let path = dir.path().join("fill.lock");
         let first = acquire(&path, false).unwrap().expect("free");
         assert_eq!(running_pid(&path), Some(std::process::id()));
         assert!(acquire(&path, false).unwrap().is_none());

@@ -122,6 +122,9 @@ pub struct FillRequest<'a> {
     pub binaries: &'a [String],
     /// Wait for a running fill to end instead of returning [`FillError::Busy`].
     pub wait: bool,
+    /// For tests only: a pause after a binary's parts are gathered, before its layout is
+    /// written (`dbgfetch` reads it from `DBGFETCH_TEST_STALL_MS`), to relink or kill meanwhile.
+    pub stall: std::time::Duration,
 }
 
 /// Why a fill could not run.

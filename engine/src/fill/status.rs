@@ -258,11 +258,8 @@ pub fn read(path: &Path) -> io::Result<Vec<BinaryStatus>> {
     }
 }
 
-/// Replaces the status file at `path` with `records`, atomically.
+/// Replaces the status file at `path` with `records`, atomically (its directory must exist).
 pub fn write(path: &Path, records: &[BinaryStatus]) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     fetch::cache::write_atomic(path, encode(records).as_bytes())
 }
 
