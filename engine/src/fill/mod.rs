@@ -138,20 +138,20 @@ pub enum FillError {
         pid: Option<u32>,
     },
     /// The object directory's state could not be read or written.
-    #[error("{}: {source}", .path.display())]
+    #[error("{}: {error}", .path.display())]
     State {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
     /// The build graph could not be read.
-    #[error("cannot read the build graph of {}: {source}; is it a configured object directory?", .objdir.display())]
+    #[error("cannot read the build graph of {}: {error}; is it a configured and built object directory?", .objdir.display())]
     Graph {
         /// The object directory.
         objdir: PathBuf,
         /// The loader's error.
-        source: backend::ninja::LoadError,
+        error: backend::ninja::LoadError,
     },
     /// A binary asked for is not linked by the build.
     #[error("{name} is not a binary the build in {} linked (an executable or shared library output of a link edge, built)", .objdir.display())]
@@ -170,10 +170,13 @@ pub fn fill(
     report: &mut dyn FnMut(&BinaryStatus),
 ) -> Result<Vec<BinaryStatus>, FillError> {
     let od = ObjDir::new(req.objdir);
+    // Before anything is written: a directory that is no object directory, or an unknown
+    // binary, is an error that leaves no trace.
+    select(req, &od)?;
     let lock_path = od.fill_lock_file();
     let state = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| FillError::State { path, source }
+        move |error| FillError::State { path, error }
     };
     let _lock = lock::acquire(&lock_path, req.wait)
         .map_err(state(&lock_path))?
@@ -232,9 +235,9 @@ pub fn fill(
 /// The linked binaries the request names (with the in-tree shared libraries they link), or
 /// all of them.
 fn select(req: &FillRequest<'_>, od: &ObjDir) -> Result<Vec<LinkedBinary>, FillError> {
-    let graph = targets::load_graph(od.root()).map_err(|source| FillError::Graph {
+    let graph = targets::load_graph(od.root()).map_err(|error| FillError::Graph {
         objdir: od.root().to_path_buf(),
-        source,
+        error,
     })?;
     let all = targets::linked_binaries(&graph, od.root());
     if req.binaries.is_empty() {
@@ -290,5 +293,5 @@ fn up_to_date(req: &FillRequest<'_>, record: Option<&BinaryStatus>) -> bool {
 /// Reads the records of `objdir` (for `dbgfetch status`).
 pub fn read_status(objdir: &Path) -> Result<Vec<BinaryStatus>, FillError> {
     let path = ObjDir::new(objdir).fill_status_file();
-    status::read(&path).map_err(|source| FillError::State { path, source })
+    status::read(&path).map_err(|error| FillError::State { path, error })
 }
