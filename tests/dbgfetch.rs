@@ -125,6 +125,7 @@ impl Project {
             .current_dir(self.obj.parent().unwrap())
             .args(["-batch", "-nx", "-x"])
             .arg(self.obj.join(".cached-ninja/gdbinit"))
+            .args(["-ex", "set breakpoint pending on"])
             .args(["-ex", &format!("break {at}"), "-ex", "run"])
             .args(["-ex", "info locals", "-ex", "list"])
             .arg(self.obj.join(binary)));
@@ -595,4 +596,35 @@ fn a_binary_relinked_while_it_is_filled_is_filled_again() {
         out.contains("later = 43"),
         "the relinked binary's local:\n{out}"
     );
+}
+
+#[test]
+fn a_shared_library_built_in_the_tree_gets_its_own_package() {
+    let space = TestSpace::new();
+    let src = space.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.c"), A_C).unwrap();
+    std::fs::write(src.join("b.c"), B_C).unwrap();
+    std::fs::write(
+        src.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\nproject(shared C)\n\
+         add_library(helper SHARED b.c)\nadd_executable(app a.c)\n\
+         target_link_libraries(app PRIVATE helper)\n",
+    )
+    .unwrap();
+    let p = Project::configure(space.path(), src, "", &space.path().join("cache"));
+    p.build_objects_only();
+    // Naming the program fills the in-tree library it links too.
+    let out = run(Command::new(dbgfetch())
+        .env("CACHED_NINJA_CACHE_DIR", &p.cache)
+        .args(["fill", "--wait", "-C"])
+        .arg(&p.obj)
+        .arg(p.obj.join("app")));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "app", "dwp", 1);
+    assert_filled(&p, "libhelper.so", "dwp", 1);
+    assert!(p.obj.join("libhelper.so.dwp").is_file());
+    assert_gdb_filled(&p.gdb("app", "b.c:4"));
+    let out = p.gdb("app", "a.c:4");
+    assert!(out.contains("answer = 41"), "{out}");
 }
