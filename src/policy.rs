@@ -156,7 +156,7 @@ pub enum DebuggerPolicy {
     Gdb,
     /// lldb: packages.
     Lldb,
-    /// Both debuggers.
+    /// Both debuggers: as gdb (with DWARF 5 no layout serves both, see engine::fill::layout).
     Any,
 }
 

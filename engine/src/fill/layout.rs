@@ -3,10 +3,13 @@
 //! through the one atomic write, so a reader (or a fill killed half-way) sees a whole file or
 //! none; what is written is read back and verified before it counts as filled.
 //!
-//! Choice per binary: gdb 13 crashes on DWARF 5 packages, so DWARF 5 binaries get loose files
-//! for `gdb` and `any` (both debuggers read loose DWARF 5 there); lldb 14 finds no loose `.dwo`
-//! whose `DW_AT_comp_dir` is a prefix-map token, so `lldb` always gets a package. DWARF 4
-//! binaries get a package for every debugger.
+//! Choice per binary: DWARF 4 binaries get a package for every debugger. gdb 13 crashes on
+//! DWARF 5 packages, so DWARF 5 binaries get loose files for `gdb`. lldb 14 looks for a loose
+//! `.dwo` only at `DW_AT_comp_dir/DW_AT_dwo_name`, and the launcher's prefix map makes that
+//! directory a token (`/cached-ninja/obj`, absent here; `target.source-map` does not apply),
+//! so `lldb` always gets a package (measured: loose DWARF 5 files give lldb no variables).
+//! Hence no layout serves both debuggers for DWARF 5: `any` gets loose files, which gdb reads
+//! and lldb does not, rather than a package gdb crashes on; lldb users set `lldb`.
 
 use super::paths::loose_place;
 use super::{Debugger, Layout};
