@@ -222,12 +222,14 @@ fn gdb_shows_locals_and_source_after_filling_a_dwarf4_package() {
     assert_eq!(mtime, again);
 }
 
-#[test]
-fn lldb_shows_locals_with_a_dwarf5_package() {
+/// lldb after a fill for `debugger = "lldb"` with `policy`'s DWARF version.
+fn lldb_after_fill(policy: &str) {
     let space = TestSpace::new();
-    let policy = "dwarf = 5\n[debug]\ndebugger = \"lldb\"\n";
-    let p = Project::two_files(space.path(), policy, &space.path().join("cache"));
+    let policy = format!("{policy}[debug]\ndebugger = \"lldb\"\n");
+    let p = Project::two_files(space.path(), &policy, &space.path().join("cache"));
     p.build_objects_only();
+    let before = p.lldb("two", "b.c", 4);
+    assert!(!before.contains("sum = 42"), "before the fill:\n{before}");
     let out = p.fill();
     assert!(out.status.success(), "{}", text(&out));
     assert_filled(&p, "two", "dwp", 2);
@@ -238,6 +240,16 @@ fn lldb_shows_locals_with_a_dwarf5_package() {
         "{out}"
     );
     assert!(out.contains("int sum = x + step;"), "{out}");
+}
+
+#[test]
+fn lldb_shows_locals_with_a_dwarf5_package() {
+    lldb_after_fill("dwarf = 5\n");
+}
+
+#[test]
+fn lldb_shows_locals_with_a_dwarf4_package() {
+    lldb_after_fill("");
 }
 
 #[test]

@@ -8,10 +8,12 @@
 //!    ([`targets`]).
 //! 3. Skip a binary whose record ([`status`]) is final for the file as it is now (same
 //!    mtime, size and inode) and whose package, if any, is still there and not older than it.
-//! 4. Otherwise remove its `<binary>.dwp` (stale: gdb would trust it and ignore the rest),
-//!    find each object's debug part ([`parts`]: the debug blob of the object's action entry
-//!    from the local cache or the stores, else the `.dwo` on disk), write the layout [`layout::choose`] picks for the configured [`Debugger`] with the
-//!    one atomic write, and verify it: every skeleton unit's `dwo_id` must have its split unit.
+//! 4. Otherwise remove its `<binary>.dwp` (stale: gdb would trust it and ignore the rest;
+//!    the packages of all such binaries go before the first is filled), find each object's
+//!    debug part ([`parts`]: the debug blob of the object's action entry from the local cache
+//!    or the stores, else the `.dwo` on disk), write the layout [`layout::choose`] picks for
+//!    the configured [`Debugger`] with the one atomic write, and verify it: every skeleton
+//!    unit's `dwo_id` must have its split unit.
 //! 5. If the binary changed meanwhile (relinked while the fill ran), remove what was written
 //!    and leave it pending; passes repeat until one changes nothing, so a binary relinked
 //!    during a fill is filled again before the fill ends.
@@ -213,6 +215,8 @@ pub fn fill(
             break;
         }
         for b in &todo {
+            // Stale packages go first, all of them, before any binary is filled.
+            let _ = layout::remove_package(&req.objdir.join(&b.path));
             upsert(&mut records, BinaryStatus::pending(&b.path));
         }
         status::write(&status_path, &records).map_err(state(&status_path))?;
