@@ -194,13 +194,30 @@ fn a_fill_killed_and_started_again_leaves_a_correct_layout() {
 fn build_starts_the_fill_in_the_background() {
     let space = TestSpace::new();
     let p = Project::two_files(space.path(), "", &space.path().join("cache"));
-    let out = run_ok(p.cn().args(["build", "-C"]).arg(&p.obj));
+    // The fill pauses 5 s before writing: the build's output pipes still end with the build.
+    let start = Instant::now();
+    let out = run_ok(
+        p.cn()
+            .env("DBGFETCH_TEST_STALL_MS", "5000")
+            .args(["build", "-C"])
+            .arg(&p.obj),
+    );
+    assert!(
+        start.elapsed() < Duration::from_millis(4500),
+        "the build waited for the fill"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("dbgfetch: filling debug info in the background")
             && err.contains("dbgfetch status"),
         "{err}"
     );
+    // Detached at the lowest CPU priority: its own session, nice 19.
+    let pid = running_fill(&p);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
+    assert_eq!(fields[3], pid.to_string(), "session leader: {stat}");
+    assert_eq!(fields[16], "19", "nice: {stat}");
     let start = Instant::now();
     while p.status("two")["state"] != "filled" {
         assert!(

@@ -2,7 +2,9 @@
 //! new session (`setsid`: no terminal, not in the build's process group, so Ctrl-C there
 //! does not stop it), the lowest CPU priority (`nice` 19) and the idle I/O class
 //! (`ioprio_set`, as `ionice -c3`), stdin from `/dev/null`, stdout and stderr appended to the
-//! object directory's `fill.log`.
+//! object directory's `fill.log`, and no other inherited descriptor (every one above stderr is
+//! marked close-on-exec): a caller waiting for the end of a pipe it gave the build, as CI
+//! harnesses do, is not held up by the fill.
 
 use fetch::objdir::ObjDir;
 use std::fs::OpenOptions;
@@ -36,9 +38,16 @@ pub fn spawn(exe: &Path, objdir: &Path, binaries: &[String]) -> io::Result<u32> 
         .stdout(log.try_clone()?)
         .stderr(log);
     // SAFETY: only async-signal-safe calls (setsid, setpriority, syscall) between fork and
-    // exec; their failures are ignored (a fill at normal priority still works).
+    // exec; their failures are ignored (a fill at normal priority still works; kernels before
+    // 5.11 lack close_range's CLOEXEC flag).
     unsafe {
         cmd.pre_exec(|| {
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
             libc::setsid();
             libc::setpriority(libc::PRIO_PROCESS, 0, 19);
             libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_IDLE);
