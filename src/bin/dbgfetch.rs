@@ -166,6 +166,9 @@ fn debugger(p: DebuggerPolicy) -> Debugger {
     }
 }
 
+/// Missing units listed per binary in the human form.
+const MISSING_SHOWN: usize = 10;
+
 /// One binary's record as a line.
 fn line(r: &BinaryStatus) -> String {
     let mut s = format!(
@@ -178,10 +181,14 @@ fn line(r: &BinaryStatus) -> String {
         r.layout.map_or("-", |l| l.as_str()),
         r.binary
     );
-    for m in &r.missing {
+    for m in r.missing.iter().take(MISSING_SHOWN) {
+        let line = format!("\n    missing {} {}: {}", m.dwo_id, m.name, m.reason);
+        s.push_str(&line);
+    }
+    if r.missing.len() > MISSING_SHOWN {
+        let more = r.missing.len() - MISSING_SHOWN;
         s.push_str(&format!(
-            "\n    missing {} {}: {}",
-            m.dwo_id, m.name, m.reason
+            "\n    … and {more} more missing units (`--json` lists all)"
         ));
     }
     if let Some(e) = &r.error {

@@ -201,6 +201,14 @@ pub fn fill(
     let mut tried: Vec<(String, Stamp)> = Vec::new();
     for _ in 0..MAX_PASSES {
         let bins = select(req, &od)?;
+        if req.binaries.is_empty() {
+            // Binaries the build no longer links have no record.
+            let before = records.len();
+            records.retain(|r| bins.iter().any(|b| b.path == r.binary));
+            if records.len() != before {
+                status::write(&status_path, &records).map_err(state(&status_path))?;
+            }
+        }
         let ctx = binary::Context::new(req, &tokens);
         let todo: Vec<&LinkedBinary> = bins
             .iter()
@@ -247,7 +255,9 @@ fn select(req: &FillRequest<'_>, od: &ObjDir) -> Result<Vec<LinkedBinary>, FillE
     if req.binaries.is_empty() {
         return Ok(all);
     }
-    let mut want: Vec<String> = Vec::new();
+    // By the file: a library may be linked through a symbolic link to it.
+    let file = |rel: &str| std::fs::canonicalize(od.root().join(rel)).ok();
+    let mut want: Vec<PathBuf> = Vec::new();
     for name in req.binaries {
         let b = all
             .iter()
@@ -256,10 +266,16 @@ fn select(req: &FillRequest<'_>, od: &ObjDir) -> Result<Vec<LinkedBinary>, FillE
                 name: name.clone(),
                 objdir: od.root().to_path_buf(),
             })?;
-        want.push(b.path.clone());
-        want.extend(b.libraries.iter().cloned());
+        want.extend(
+            std::iter::once(&b.path)
+                .chain(&b.libraries)
+                .filter_map(|p| file(p)),
+        );
     }
-    Ok(all.into_iter().filter(|b| want.contains(&b.path)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|b| file(&b.path).is_some_and(|f| want.contains(&f)))
+        .collect())
 }
 
 fn find<'r>(records: &'r [BinaryStatus], binary: &str) -> Option<&'r BinaryStatus> {

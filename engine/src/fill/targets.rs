@@ -7,7 +7,10 @@
 //! inputs: a relocatable object is collected; a static archive built in the tree is walked
 //! through its own edge's inputs; a shared library built in the tree is not walked (its units
 //! live in its own `.dwp`: debuggers read one package per loaded file) but is filled as a
-//! binary of its own. Files outside the graph's edges (system libraries) are left alone.
+//! binary of its own. Files outside the graph's edges (system libraries) are left alone. An
+//! output that is a symbolic link (CMake's `libx.so.1 -> libx.so.1.2`) is not a binary of its
+//! own: the file it names is filled once (gdb also looks for the package of a library by the
+//! resolved name).
 
 use backend::ninja::graph::{EdgeId, Graph, NodeId};
 use backend::ninja::load::{bytes_to_path, FileReader};
@@ -22,7 +25,8 @@ pub struct LinkedBinary {
     pub path: String,
     /// The objects of its link closure, relative to the object directory, each once.
     pub objects: Vec<String>,
-    /// Shared libraries built in the tree that it links.
+    /// Shared libraries built in the tree that it links (as it names them: perhaps a
+    /// symbolic link to the library's file).
     pub libraries: Vec<String>,
 }
 
@@ -55,7 +59,11 @@ pub fn linked_binaries(graph: &Graph, objdir: &Path) -> Vec<LinkedBinary> {
             continue;
         }
         for &o in graph.explicit_outputs(e) {
-            let kind = file_kind(&objdir.join(bytes_to_path(graph.path(o))));
+            let path = objdir.join(bytes_to_path(graph.path(o)));
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                continue;
+            }
+            let kind = file_kind(&path);
             if matches!(kind, FileKind::Executable | FileKind::SharedLibrary) {
                 out.push(closure(graph, objdir, o, e));
             }
@@ -162,7 +170,7 @@ mod tests {
             d.join("build.ninja"),
             "rule cc\n  command = cc\nrule ar\n  command = ar\nrule link\n  command = ld\n\
              build a.o: cc a.c\nbuild b.o: cc b.c\nbuild c.o: cc c.c\n\
-             build libb.a: ar b.o\nbuild libc.so: link c.o\n\
+             build libb.a: ar b.o\nbuild libc.so.1 libc.so: link c.o\n\
              build app: link a.o libb.a libc.so /usr/lib/libm.so\n\
              build all: phony app\n",
         )
@@ -171,7 +179,8 @@ mod tests {
             std::fs::write(d.join(o), elf(1)).unwrap();
         }
         std::fs::write(d.join("libb.a"), b"!<arch>\n").unwrap();
-        std::fs::write(d.join("libc.so"), elf(3)).unwrap();
+        std::fs::write(d.join("libc.so.1"), elf(3)).unwrap();
+        std::os::unix::fs::symlink("libc.so.1", d.join("libc.so")).unwrap();
         std::fs::write(d.join("app"), elf(2)).unwrap();
         let g = load_graph(d).unwrap();
         let bins = linked_binaries(&g, d);
@@ -179,7 +188,7 @@ mod tests {
             bins,
             vec![
                 LinkedBinary {
-                    path: "libc.so".into(),
+                    path: "libc.so.1".into(),
                     objects: vec!["c.o".into()],
                     libraries: vec![],
                 },
