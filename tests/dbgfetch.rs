@@ -191,6 +191,46 @@ fn a_fill_killed_and_started_again_leaves_a_correct_layout() {
 }
 
 #[test]
+fn a_fill_killed_after_a_relink_leaves_no_stale_package() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "", &space.path().join("cache"));
+    p.build_objects_only();
+    assert!(p.fill().status.success());
+    let edited = B_C.replace(
+        "    return sum;",
+        "    int extra = sum * 2;\n    return extra / 2;",
+    );
+    std::fs::write(p.src.join("b.c"), edited).unwrap();
+    p.build_objects_only();
+    // The package of the old binary is still there until a fill runs; this one is killed while
+    // it holds the new binary's parts, before it writes anything.
+    assert!(p.obj.join("two.dwp").exists());
+    let mut fill = stalled_fill(&p, 10_000);
+    running_fill(&p);
+    let start = Instant::now();
+    while p.status("two")["state"] != "pending" {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            p.status("two")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = fill.kill(); // SIGKILL
+    let _ = fill.wait();
+    assert!(
+        !p.obj.join("two.dwp").exists(),
+        "a stale package is never left"
+    );
+    assert_eq!(p.status("two")["state"], "pending");
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&p, "two", "dwp", 2);
+    let out = p.gdb("two", "b.c:5");
+    assert!(out.contains("extra = 84"), "{out}");
+}
+
+#[test]
 fn build_starts_the_fill_in_the_background() {
     let space = TestSpace::new();
     let p = Project::two_files(space.path(), "", &space.path().join("cache"));
