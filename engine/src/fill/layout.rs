@@ -170,3 +170,42 @@ fn place_file(place: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     write_atomic(place, bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units(version: u16) -> Vec<SkeletonUnit> {
+        vec![SkeletonUnit {
+            dwo_id: DwoId(1),
+            name: "a.dwo".into(),
+            comp_dir: None,
+            version,
+        }]
+    }
+
+    #[test]
+    fn layout_per_debugger_and_dwarf_version() {
+        assert_eq!(choose(Debugger::Gdb, &units(4)), Layout::Package);
+        assert_eq!(choose(Debugger::Gdb, &units(5)), Layout::Loose);
+        assert_eq!(choose(Debugger::Any, &units(5)), Layout::Loose);
+        assert_eq!(choose(Debugger::Lldb, &units(5)), Layout::Package);
+        assert_eq!(choose(Debugger::Lldb, &units(4)), Layout::Package);
+    }
+
+    #[test]
+    fn removing_a_package_takes_what_killed_writes_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("app");
+        std::fs::write(package_path(&bin), b"old").unwrap();
+        std::fs::write(dir.path().join(".app.dwp.cn-tmp.1.0.0"), b"torn").unwrap();
+        std::fs::write(dir.path().join(".other.dwp.cn-tmp.1.0.0"), b"not ours").unwrap();
+        remove_package(&bin).unwrap();
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, vec![".other.dwp.cn-tmp.1.0.0".to_string()]);
+        remove_package(&bin).unwrap();
+    }
+}
