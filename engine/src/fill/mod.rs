@@ -209,7 +209,6 @@ pub fn fill(
                 status::write(&status_path, &records).map_err(state(&status_path))?;
             }
         }
-        let ctx = binary::Context::new(req, &tokens);
         let todo: Vec<&LinkedBinary> = bins
             .iter()
             .filter(|b| !up_to_date(req, find(&records, &b.path)))
@@ -228,6 +227,8 @@ pub fn fill(
             upsert(&mut records, BinaryStatus::pending(&b.path));
         }
         status::write(&status_path, &records).map_err(state(&status_path))?;
+        // Reads the action entries: only when there is something to fill.
+        let ctx = binary::Context::new(req, &tokens);
         for b in todo {
             let r = ctx.fill_binary(b);
             if r.state.is_done() {
