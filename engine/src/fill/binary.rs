@@ -52,6 +52,7 @@ impl<'a> Context<'a> {
         let Ok(before) = Stamp::of(&path) else {
             return fail(r, format!("cannot stat {}", path.display()));
         };
+        r.stamp = before;
         // Whatever package is there is not known to fit this binary: gdb must not see it.
         if let Err(e) = layout::remove_package(&path) {
             return fail(
@@ -67,7 +68,6 @@ impl<'a> Context<'a> {
             Ok(s) => s,
             Err(e) => return fail(r, format!("{}: {e}", path.display())),
         };
-        r.stamp = before;
         r.debugger = self.req.debugger;
         r.units = skeletons.len() as u32;
         if skeletons.is_empty() {
