@@ -103,13 +103,12 @@ impl<'a> Context<'a> {
     /// The debug parts of `b`'s objects that hold units of the binary, each unit once.
     fn gather(&self, b: &LinkedBinary, skeletons: &[SkeletonUnit]) -> Gathered {
         let wanted: HashSet<DwoId> = skeletons.iter().map(|s| s.dwo_id).collect();
-        let found = fetch::parallel::map_slice(&b.objects, READ_JOBS, None, |_, o| {
-            Ok::<_, std::convert::Infallible>(self.sources.find(o))
-        });
-        let found = match found {
-            Ok(v) => v,
-            Err(never) => match never {},
-        };
+        let found = fetch::parallel::infallible(fetch::parallel::map_slice(
+            &b.objects,
+            READ_JOBS,
+            None,
+            |_, o| Ok(self.sources.find(o)),
+        ));
         let mut g = Gathered {
             parts: Vec::new(),
             why: HashMap::new(),
