@@ -13,7 +13,8 @@ use project::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::{
-    cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run, run_ok, TestSpace,
+    cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run, run_ok, third_party_src,
+    TestSpace,
 };
 
 #[test]
@@ -479,4 +480,55 @@ fn a_shared_library_built_in_the_tree_gets_its_own_package() {
     assert_gdb_filled(&p.gdb("app", "b.c:4"));
     let out = p.gdb("app", "a.c:4");
     assert!(out.contains("answer = 41"), "{out}");
+}
+
+#[test]
+fn libgit2_is_filled_and_gdb_reads_its_locals() {
+    let space = TestSpace::new();
+    let src = space.path().join("libgit2");
+    copy_tree(&third_party_src("libgit2"), &src);
+    // The CLI is statically linked, the library is a shared one with versioned symbolic links.
+    let args = [
+        "-DBUILD_TESTS=OFF",
+        "-DBUILD_CLI=ON",
+        "-DUSE_SSH=OFF",
+        "-DUSE_HTTPS=OFF",
+        "-DUSE_GSSAPI=OFF",
+        "-DUSE_BUNDLED_ZLIB=ON",
+    ];
+    let cache = space.path().join("cache");
+    let p = Project::configure_with(space.path(), src, "", &cache, &args);
+    p.build_objects_only();
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    let status = run_ok(
+        Command::new(dbgfetch())
+            .args(["status", "--json", "-C"])
+            .arg(&p.obj),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let mut names: Vec<&str> = v["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["binary"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["git2", "libgit2.so.1.9.1"],
+        "one record per file, links skipped"
+    );
+    for b in &names {
+        let s = p.status(b);
+        assert_eq!(s["state"], "filled", "{s}");
+        assert!(s["units"].as_u64().unwrap() > 100, "{s}");
+        dwarfdump_verifies(&p.obj.join(format!("{b}.dwp")));
+    }
+    let out = p.gdb("git2", "libgit2.c:59");
+    assert!(out.contains("init_fns = {"), "locals:\n{out}");
+    assert!(
+        out.contains("return git_runtime_init(init_fns"),
+        "source lines:\n{out}"
+    );
 }

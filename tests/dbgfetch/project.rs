@@ -38,6 +38,17 @@ impl Project {
 
     /// `src` (with its `cached-ninja.toml` written from `policy`) configured in `<root>/obj`.
     pub fn configure(root: &Path, src: PathBuf, policy: &str, cache: &Path) -> Project {
+        Project::configure_with(root, src, policy, cache, &[])
+    }
+
+    /// [`Project::configure`] with more CMake arguments.
+    pub fn configure_with(
+        root: &Path,
+        src: PathBuf,
+        policy: &str,
+        cache: &Path,
+        cmake_args: &[&str],
+    ) -> Project {
         require_tool("cmake", "cmake");
         require_tool("ninja", "ninja-build");
         require_tool("gcc", "gcc");
@@ -57,14 +68,9 @@ impl Project {
                     "--objdir",
                 ])
                 .arg(&p.obj)
-                .args([
-                    "--",
-                    "cmake",
-                    "-G",
-                    "Ninja",
-                    "-DCMAKE_BUILD_TYPE=Debug",
-                    "-S",
-                ])
+                .args(["--", "cmake", "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Debug"])
+                .args(cmake_args)
+                .arg("-S")
                 .arg(&p.src)
                 .arg("-B")
                 .arg(&p.obj),
