@@ -3,7 +3,9 @@
 //! CPU count) lets at most N compilers run at once (`engine::jobserver`); hits and uncacheable
 //! commands take no token. Shows a live progress line (indicatif) on a terminal, plain lines
 //! otherwise, and ends with a summary from the launchers' stats (`fetch::stats`, zeroed at
-//! the start of each build).
+//! the start of each build). After a successful build with `split_dwarf = true` (and without
+//! `--publish`) it starts `dbgfetch fill` detached (`engine::fill::background`; `--no-fill`:
+//! not) and says so in one line.
 //!
 //! Ctrl-C: the terminal's SIGINT reaches Ninja and the launchers (one process group); we
 //! wait for Ninja, which stops the running commands and removes their outputs. Launchers
