@@ -27,6 +27,9 @@
 //! bandwidth = "50M"         # bytes per second per store, both directions (default: no cap)
 //! [publish]
 //! key = "ci.key"            # secret key file of the publisher (relative: to this file)
+//! [debug]
+//! debugger = "gdb"          # the debugger `dbgfetch fill` lays debug info out for: gdb
+//!                           # (default), lldb or any (DESIGN §6)
 //! ```
 //!
 //! Where it is found: `--policy FILE`, else `<objdir>/cached-ninja.toml`, else
@@ -67,6 +70,10 @@ pub struct Policy {
     /// How to publish (CI).
     #[serde(default)]
     pub publish: PublishPolicy,
+    /// The debug-info fill.
+    #[serde(default)]
+    #[allow(dead_code)] // read by `dbgfetch` (src/bin/dbgfetch.rs)
+    pub debug: DebugPolicy,
     /// The file it was read from (`None`: defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -128,6 +135,29 @@ pub struct FetchPolicy {
 pub struct PublishPolicy {
     /// The publisher's secret key file.
     pub key: Option<PathBuf>,
+}
+
+/// `[debug]`: the debug-info fill (`dbgfetch`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugPolicy {
+    /// The debugger the fill's layout must work for.
+    #[serde(default)]
+    #[allow(dead_code)] // read by `dbgfetch` (src/bin/dbgfetch.rs)
+    pub debugger: DebuggerPolicy,
+}
+
+/// `[debug] debugger`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DebuggerPolicy {
+    /// gdb: DWARF 4 packages, DWARF 5 loose files (gdb 13 crashes on DWARF 5 packages).
+    #[default]
+    Gdb,
+    /// lldb: packages.
+    Lldb,
+    /// Both debuggers: as gdb (with DWARF 5 no layout serves both, see engine::fill::layout).
+    Any,
 }
 
 /// `[[rule]]`: what to do with outputs matching a glob.
@@ -301,5 +331,15 @@ mod tests {
     fn unknown_key_is_an_error() {
         let e = toml::from_str::<super::Policy>("splitdwarf = true").unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn debugger_defaults_to_gdb_and_rejects_others() {
+        use super::DebuggerPolicy;
+        let p = toml::from_str::<super::Policy>("").unwrap();
+        assert_eq!(p.debug.debugger, DebuggerPolicy::Gdb);
+        let p = toml::from_str::<super::Policy>("[debug]\ndebugger = \"lldb\"").unwrap();
+        assert_eq!(p.debug.debugger, DebuggerPolicy::Lldb);
+        assert!(toml::from_str::<super::Policy>("[debug]\ndebugger = \"dbx\"").is_err());
     }
 }

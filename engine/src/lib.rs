@@ -11,11 +11,16 @@
 //! [`pull`]: CI's build pulled into the local cache beside a running build, one
 //! [`pull::PullSession`] with a [`pull::CancelToken`] and a [`pull::ProgressSink`].
 //!
+//! ## The debug-info fill
+//! [`fill`]: `dbgfetch fill`: every linked binary's split units beside it (`<binary>.dwp` or
+//! loose `.dwo` files), verified, with coverage recorded per binary (DESIGN §6).
+//!
 //! ## CPU tokens
 //! [`jobserver`]: the GNU make jobserver through which `cached-ninja build` lets at most one
 //! compiler per core run, and the token a launcher holds while its compiler runs.
 #![deny(missing_docs)]
 
+pub mod fill;
 pub mod jobserver;
 pub mod launcher;
 pub mod pull;

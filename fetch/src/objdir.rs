@@ -1,16 +1,21 @@
 //! The one owner of the layout of `<objdir>/.cached-ninja/` and of its `config` file: every
 //! crate that writes there (the launcher's stats, action log, gdbinit; the pull's marker and
-//! wants; `generate`'s originals and config) asks an [`ObjDir`] for the path.
+//! wants; `generate`'s originals and config; the debug-info fill's records, lock and log)
+//! asks an [`ObjDir`] for the path.
 //!
 //! ```text
 //! <objdir>/.cached-ninja/
-//!   config     `key = value` lines: src-root, policy (written by `generate`)
-//!   stats      the launchers' outcomes of the current build (crate::stats)
-//!   actions    the action log, spanning builds (crate::action_log)
-//!   gdbinit    this machine's token→root mapping for debuggers
-//!   pulling    the marker of a running pull (crate::want)
-//!   wants/     keys launchers wait on, and those the pull gave up on (crate::want)
-//!   original/  the generator's Ninja files before the rewrite
+//!   config       `key = value` lines: src-root, policy (written by `generate`)
+//!   stats        the launchers' outcomes of the current build (crate::stats)
+//!   actions      the action log, spanning builds (crate::action_log)
+//!   gdbinit      this machine's token→root mapping for debuggers
+//!   pulling      the marker of a running pull (crate::want)
+//!   wants/       keys launchers wait on, and those the pull gave up on (crate::want)
+//!   original/    the generator's Ninja files before the rewrite
+//!   lldbinit     this machine's token→root mapping for lldb (written by the fill)
+//!   fill-status  what the debug-info fill did per linked binary (engine::fill::status)
+//!   fill.lock    held (flock) by the running fill, which writes its pid in it
+//!   fill.log     stdout and stderr of a fill started in the background
 //! ```
 //!
 //! `config` values are taken as written after trimming blanks; a value wrapped in double
@@ -66,6 +71,26 @@ impl ObjDir {
     /// The token→root mapping for gdb.
     pub fn gdbinit_file(&self) -> PathBuf {
         self.state("gdbinit")
+    }
+
+    /// The token→root mapping for lldb (`target.source-map`).
+    pub fn lldbinit_file(&self) -> PathBuf {
+        self.state("lldbinit")
+    }
+
+    /// The debug-info fill's record of each linked binary.
+    pub fn fill_status_file(&self) -> PathBuf {
+        self.state("fill-status")
+    }
+
+    /// The lock file of the debug-info fill (holds the running fill's pid).
+    pub fn fill_lock_file(&self) -> PathBuf {
+        self.state("fill.lock")
+    }
+
+    /// The log of a debug-info fill started in the background.
+    pub fn fill_log_file(&self) -> PathBuf {
+        self.state("fill.log")
     }
 
     /// The marker of a running pull.

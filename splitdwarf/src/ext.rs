@@ -33,6 +33,8 @@ pub(crate) struct UnitRef {
     pub name: Option<String>,
     /// `DW_AT_comp_dir` (meaningful in linked files only).
     pub comp_dir: Option<String>,
+    /// The unit header's DWARF version.
+    pub version: u16,
 }
 
 /// Which sections to read units from.
@@ -74,6 +76,7 @@ pub(crate) fn units(file: &object::File<'_>, part: Part) -> Result<Vec<UnitRef>>
             UnitType::Compilation => None,
             _ => continue,
         };
+        let version = header.version();
         let unit = dwarf.unit(header)?;
         let mut entries = unit.entries();
         let Some((_, root)) = entries.next_dfs()? else {
@@ -104,6 +107,7 @@ pub(crate) fn units(file: &object::File<'_>, part: Part) -> Result<Vec<UnitRef>>
                 dwo_id,
                 name,
                 comp_dir,
+                version,
             });
         }
     }

@@ -18,7 +18,8 @@
 //!
 //! # Packages
 //! - [`package()`]: a `.dwp` from `.dwo` files, objects or bundles (thorin-dwp).
-//! - [`verify()`]: the skeleton units of a binary, and which ones a `.dwp` lacks.
+//! - [`verify()`]: the skeleton units of a binary, and which ones a `.dwp` lacks;
+//!   [`split_unit_ids`]: the units a `.dwo` holds.
 //!
 //! # Conventions
 //! The library does no I/O: callers pass bytes (the CLI memory-maps files) and write results
@@ -44,4 +45,4 @@ pub use ext::DwoId;
 pub use package::{package, package_to, PackageInput, PackageRequest};
 pub use split::{pair, split, split_all, Split};
 pub use strip::strip_debug;
-pub use verify::{skeleton_units, verify, Coverage, SkeletonUnit};
+pub use verify::{skeleton_units, split_unit_ids, verify, Coverage, SkeletonUnit};

@@ -20,6 +20,8 @@ pub struct SkeletonUnit {
     pub name: String,
     /// `DW_AT_comp_dir`, if present.
     pub comp_dir: Option<String>,
+    /// The unit's DWARF version (4: GNU split DWARF, 5: standard).
+    pub version: u16,
 }
 
 /// Result of checking a package against a binary.
@@ -43,8 +45,16 @@ pub fn skeleton_units(binary: &[u8]) -> Result<Vec<SkeletonUnit>> {
             dwo_id: u.dwo_id,
             name: u.name.unwrap_or_default(),
             comp_dir: u.comp_dir,
+            version: u.version,
         })
         .collect())
+}
+
+/// The ids of the split units in a `.dwo` file (or an object with `.dwo` sections).
+pub fn split_unit_ids(dwo: &[u8]) -> Result<Vec<DwoId>> {
+    Elf::parse_any(dwo)?;
+    let file = object::File::parse(dwo)?;
+    Ok(ext::ids(&ext::units(&file, Part::Split)?))
 }
 
 /// Checks that `dwp` holds a split unit for every skeleton unit of `binary`.

@@ -3,7 +3,9 @@
 //! CPU count) lets at most N compilers run at once (`engine::jobserver`); hits and uncacheable
 //! commands take no token. Shows a live progress line (indicatif) on a terminal, plain lines
 //! otherwise, and ends with a summary from the launchers' stats (`fetch::stats`, zeroed at
-//! the start of each build).
+//! the start of each build). After a successful build with `split_dwarf = true` (and without
+//! `--publish`) it starts `dbgfetch fill` detached (`engine::fill::background`; `--no-fill`:
+//! not) and says so in one line.
 //!
 //! Ctrl-C: the terminal's SIGINT reaches Ninja and the launchers (one process group); we
 //! wait for Ninja, which stops the running commands and removes their outputs. Launchers
@@ -60,6 +62,9 @@ pub struct BuildArgs {
     /// Configuration name to fetch or publish (default: the policy's `[fetch] config`).
     #[arg(long, value_name = "NAME")]
     pub config: Option<String>,
+    /// Do not start `dbgfetch fill` in the background after a build with split DWARF.
+    #[arg(long)]
+    pub no_fill: bool,
     /// Use this store instead of the policy's `[[store]]` list (fetch and publish).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
@@ -209,6 +214,9 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if !status.success() {
         bail!("ninja failed ({status})");
     }
+    if !args.publish && !args.no_fill {
+        start_fill(&dir);
+    }
     if args.publish {
         return super::publish::run(PublishArgs {
             remote: remote_args,
@@ -217,6 +225,34 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         });
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug
+/// info follows the link in the background. Problems are one warning line.
+fn start_fill(dir: &Path) {
+    let od = fetch::objdir::ObjDir::new(dir);
+    let recorded = od.config_value("policy").map(PathBuf::from);
+    let src = od.config_src_root();
+    let policy = crate::policy::Policy::find(recorded.as_deref(), dir, src.as_deref());
+    if !policy.is_ok_and(|p| p.split_dwarf) {
+        return;
+    }
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let started = crate::dispatch::sibling("dbgfetch")
+        .ok_or_else(|| "dbgfetch is missing beside this binary".to_string())
+        .and_then(|exe| {
+            engine::fill::background::spawn(&exe, &dir, &[]).map_err(|e| e.to_string())
+        });
+    match started {
+        Ok(_) => eprintln!(
+            "dbgfetch: filling debug info in the background — `dbgfetch status -C {}` to follow",
+            dir.display()
+        ),
+        Err(e) => eprintln!(
+            "cached-ninja build: warning: cannot start the debug-info fill: {e}; run `dbgfetch fill -C {}`",
+            dir.display()
+        ),
+    }
 }
 
 /// CI's nearest ancestor build to pull beside Ninja, if the policy names stores. A bad policy

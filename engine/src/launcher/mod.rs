@@ -99,3 +99,5 @@ mod tests;
 mod wait;
 
 pub use config::{run_cli, run_zero_setup};
+/// The prefix-map tokens objects embed for the roots (the fill maps them back).
+pub use paths::{OBJ_TOKEN, SRC_TOKEN};
