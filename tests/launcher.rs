@@ -285,6 +285,14 @@ fn time_macros_are_not_cached() {
     assert_eq!((hits, errors), (0, 0));
     assert_eq!(uncacheable, 4, "misses {misses}");
     assert!(p.cache_files("ac").is_empty(), "nothing stored");
+    // `cached-ninja stats` names why: the source's own time macros, the header's timestamp.
+    let v = stats_json(&p.path("objA"));
+    let reasons = &v["uncacheable_reasons"];
+    assert_eq!(
+        (reasons["date-time"].as_u64(), reasons["timestamp"].as_u64()),
+        (Some(2), Some(2)),
+        "{v}"
+    );
 }
 
 #[test]
@@ -337,6 +345,17 @@ fn uncacheable_commands_run_unchanged() {
         (Some(1), Some(1), Some(0)),
         "bad.c is a failed compile, not a miss: {v}"
     );
+    // Each command run unchanged is counted with its reason.
+    let reasons = &v["uncacheable_reasons"];
+    for (reason, n) in [
+        ("preprocess-only", 1),
+        ("not-compiling", 1),
+        ("source-count", 1),
+        ("unreadable", 1),
+    ] {
+        assert_eq!(reasons[reason].as_u64(), Some(n), "{reason}: {v}");
+    }
+    assert_eq!(v["uncacheable"].as_u64(), Some(4), "{v}");
 }
 
 /// A hit that cannot be served (its outputs cannot be written) falls back to a compile with

@@ -67,12 +67,19 @@ impl Space {
         out
     }
 
-    /// The outcome words of the object directory's stats log, in order.
+    /// The outcome words of the object directory's stats log, in order; an `uncacheable`
+    /// outcome with the reason it names (`uncacheable timestamp`).
     fn outcomes(&self) -> Vec<String> {
         std::fs::read_to_string(self.path("obj/.cached-ninja/stats"))
             .unwrap_or_default()
             .lines()
-            .filter_map(|l| l.split(' ').next().map(str::to_string))
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                match f.as_slice() {
+                    ["uncacheable", _, _, _, reason] => format!("uncacheable {reason}"),
+                    _ => f[0].to_string(),
+                }
+            })
             .collect()
     }
 }
@@ -89,7 +96,10 @@ fn timestamp_macro_is_never_cached_even_with_source_date_epoch() {
     for _ in 0..2 {
         s.compile("gcc", &[("SOURCE_DATE_EPOCH", "1")]);
     }
-    assert_eq!(s.outcomes(), ["uncacheable", "uncacheable"]);
+    assert_eq!(
+        s.outcomes(),
+        ["uncacheable timestamp", "uncacheable timestamp"]
+    );
 }
 
 #[test]
@@ -107,7 +117,7 @@ fn date_macro_under_source_date_epoch_is_cached_by_gcc_only() {
     }
     assert_eq!(
         c.outcomes(),
-        ["uncacheable", "uncacheable"],
+        ["uncacheable date-time", "uncacheable date-time"],
         "clang 14 does not"
     );
 }
@@ -123,7 +133,10 @@ fn incbin_input_is_not_cached() {
     let first = std::fs::read(s.path("obj/main.o")).unwrap();
     std::fs::write(s.path("obj/data.bin"), b"other").unwrap();
     s.compile("gcc", &[]);
-    assert_eq!(s.outcomes(), ["uncacheable", "uncacheable"]);
+    assert_eq!(
+        s.outcomes(),
+        ["uncacheable asm-include", "uncacheable asm-include"]
+    );
     assert!(std::fs::read(s.path("obj/main.o")).unwrap() != first);
 }
 
@@ -140,7 +153,13 @@ fn implicit_precompiled_header_beside_a_header_is_not_cached() {
     for _ in 0..2 {
         s.compile("gcc", &[]);
     }
-    assert_eq!(s.outcomes(), ["uncacheable", "uncacheable"]);
+    assert_eq!(
+        s.outcomes(),
+        [
+            "uncacheable precompiled-header",
+            "uncacheable precompiled-header"
+        ]
+    );
 }
 
 #[test]
@@ -165,7 +184,10 @@ fn dependency_output_variables_run_the_compile_unchanged() {
     for var in ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"] {
         s.compile("gcc", &[(var, deps.to_str().unwrap())]);
     }
-    assert_eq!(s.outcomes(), ["uncacheable", "uncacheable"]);
+    assert_eq!(
+        s.outcomes(),
+        ["uncacheable dependency-env", "uncacheable dependency-env"]
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `outcome` is `hit`, `miss`, `failed` (the compiler ran and exited non-zero: nothing is
-//! stored), `uncacheable` or `error`. An `error` line names its [`Problem`] in a fifth field:
+//! stored), `uncacheable` or `error`. An `uncacheable` line names its [`Reason`] in a fifth
+//! field (lines of older launchers have none). An `error` line names its [`Problem`] there:
 //! something went wrong with the cache or around the compile, and the launcher survived it,
 //! usually by falling back to a local compile, which is then logged too (as a `miss` or
 //! `failed`). `saved` is the recorded compile time of the entry minus the time the hit took;
@@ -32,8 +33,8 @@ pub enum Outcome {
     Miss,
     /// Compiled, and the compiler exited non-zero (a compile error): nothing stored.
     Failed,
-    /// Run unchanged without the cache.
-    Uncacheable,
+    /// Run without the cache, for this reason.
+    Uncacheable(Reason),
     /// A problem the launcher survived, usually by compiling locally instead.
     Error(Problem),
 }
@@ -65,6 +66,100 @@ pub enum Problem {
     /// A file now exists where the preprocessor would look before a header the entry's
     /// compile read (a new header shadows an old one): compiled.
     Shadowed,
+}
+
+/// Why a command ran without the cache (the fifth field of an `uncacheable` line). The words
+/// are stored: never change one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// No `-c`: a link or another mode.
+    NotCompiling,
+    /// Preprocessing, dependency listing or a syntax check only.
+    PreprocessOnly,
+    /// Not exactly one source file.
+    SourceCount,
+    /// Input from stdin or output to stdout.
+    Stdio,
+    /// Creating a precompiled header.
+    PchCreation,
+    /// Profile generation or coverage (outputs the key cannot name).
+    Profile,
+    /// A language the launcher does not model (assembler, Objective-C, Fortran, …).
+    Language,
+    /// An option whose effect on the outputs is not captured (`-save-temps`, `-MG`, …).
+    Option,
+    /// Arguments that are not UTF-8, or a response file that cannot be read.
+    Arguments,
+    /// The compiler could not be identified (`--version` failed, or it is no compiler).
+    Compiler,
+    /// The source or an included file could not be read, or its path holds a newline.
+    Unreadable,
+    /// `__DATE__`/`__TIME__` without `SOURCE_DATE_EPOCH` pinning them for this compiler.
+    DateTime,
+    /// `__TIMESTAMP__` (never pinned).
+    Timestamp,
+    /// An assembler directive that reads a file (`.incbin`, `.include`).
+    AsmInclude,
+    /// A precompiled header (`*.gch`) where the compile looks.
+    PrecompiledHeader,
+    /// `DEPENDENCIES_OUTPUT`/`SUNPRO_DEPENDENCIES`: the compiler writes a file of its own.
+    DependencyEnv,
+}
+
+impl Reason {
+    /// Every reason, in the order of [`BuildStats::reasons`].
+    pub const ALL: [Reason; 16] = [
+        Reason::NotCompiling,
+        Reason::PreprocessOnly,
+        Reason::SourceCount,
+        Reason::Stdio,
+        Reason::PchCreation,
+        Reason::Profile,
+        Reason::Language,
+        Reason::Option,
+        Reason::Arguments,
+        Reason::Compiler,
+        Reason::Unreadable,
+        Reason::DateTime,
+        Reason::Timestamp,
+        Reason::AsmInclude,
+        Reason::PrecompiledHeader,
+        Reason::DependencyEnv,
+    ];
+
+    /// The reason's name (the word in the log).
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::NotCompiling => "not-compiling",
+            Reason::PreprocessOnly => "preprocess-only",
+            Reason::SourceCount => "source-count",
+            Reason::Stdio => "stdio",
+            Reason::PchCreation => "pch-creation",
+            Reason::Profile => "profile",
+            Reason::Language => "language",
+            Reason::Option => "option",
+            Reason::Arguments => "arguments",
+            Reason::Compiler => "compiler",
+            Reason::Unreadable => "unreadable",
+            Reason::DateTime => "date-time",
+            Reason::Timestamp => "timestamp",
+            Reason::AsmInclude => "asm-include",
+            Reason::PrecompiledHeader => "precompiled-header",
+            Reason::DependencyEnv => "dependency-env",
+        }
+    }
+
+    /// The reason with this name.
+    pub fn from_name(name: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    fn index(self) -> usize {
+        Reason::ALL
+            .iter()
+            .position(|r| *r == self)
+            .expect("listed in ALL")
+    }
 }
 
 impl Problem {
@@ -119,7 +214,7 @@ impl Outcome {
             Outcome::Hit => "hit",
             Outcome::Miss => "miss",
             Outcome::Failed => "failed",
-            Outcome::Uncacheable => "uncacheable",
+            Outcome::Uncacheable(_) => "uncacheable",
             Outcome::Error(_) => "error",
         }
     }
@@ -141,6 +236,9 @@ pub fn record(
     let path = stats_path(obj_root);
     let line = match outcome {
         Outcome::Error(p) => format!("error {saved_us} {spent_us} {cpu_us} {}\n", p.name()),
+        Outcome::Uncacheable(r) => {
+            format!("uncacheable {saved_us} {spent_us} {cpu_us} {}\n", r.name())
+        }
         _ => format!("{} {saved_us} {spent_us} {cpu_us}\n", outcome.word()),
     };
     crate::log_file::append(&path, &line)
@@ -166,6 +264,9 @@ pub struct BuildStats {
     pub errors: u64,
     /// `error` lines per named problem, indexed like [`Problem::ALL`]; see [`BuildStats::problem`].
     pub problems: [u64; Problem::ALL.len()],
+    /// `uncacheable` lines per named reason, indexed like [`Reason::ALL`]; see
+    /// [`BuildStats::reason`].
+    pub reasons: [u64; Reason::ALL.len()],
     /// Compile time saved by hits, µs.
     pub saved_us: u64,
     /// Time spent in launchers, µs.
@@ -208,9 +309,14 @@ impl BuildStats {
             s.saved_us += saved;
             s.spent_us += spent;
             s.cpu_us += f.next().and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
+            let named = f.next();
             if w == "error" {
-                if let Some(p) = f.next().and_then(Problem::from_name) {
+                if let Some(p) = named.and_then(Problem::from_name) {
                     s.problems[p.index()] += 1;
+                }
+            } else if w == "uncacheable" {
+                if let Some(r) = named.and_then(Reason::from_name) {
+                    s.reasons[r.index()] += 1;
                 }
             }
         }
@@ -220,6 +326,11 @@ impl BuildStats {
     /// How many `error` lines named `p`.
     pub fn problem(&self, p: Problem) -> u64 {
         self.problems[p.index()]
+    }
+
+    /// How many `uncacheable` lines named `r`.
+    pub fn reason(&self, r: Reason) -> u64 {
+        self.reasons[r.index()]
     }
 
     /// Hits over cacheable invocations, in percent.
@@ -275,6 +386,15 @@ mod tests {
         assert_eq!((s.errors, s.problem(Problem::UnknownRole)), (2, 1));
         for p in Problem::ALL {
             assert_eq!(Problem::from_name(p.name()), Some(p));
+        }
+        // An `uncacheable` line of an older launcher has no reason; a newer one names it.
+        let s = BuildStats::parse(
+            "uncacheable 0 1 1\nuncacheable 0 1 1 date-time\nuncacheable 0 1 1 from-the-future\n",
+        );
+        assert_eq!((s.uncacheable, s.reason(Reason::DateTime)), (3, 1));
+        assert_eq!(s.reasons.iter().sum::<u64>(), 1);
+        for r in Reason::ALL {
+            assert_eq!(Reason::from_name(r.name()), Some(r));
         }
     }
 }

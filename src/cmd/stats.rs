@@ -1,8 +1,8 @@
 //! `cached-ninja stats`: what the launchers of a build did (hits, misses, failed compiles,
-//! uncacheable, errors with their named problems, time saved), from `<object root>/.cached-ninja/stats` (see `fetch::stats`).
+//! uncacheable with their named reasons, errors with their named problems, time saved), from `<object root>/.cached-ninja/stats` (see `fetch::stats`).
 
 use clap::Args;
-use fetch::stats::{self, BuildStats, Problem};
+use fetch::stats::{self, BuildStats, Problem, Reason};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,12 +36,17 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|p| format!("\"{}\":{}", p.name(), s.problem(*p)))
             .collect();
+        let reasons: Vec<String> = Reason::ALL
+            .iter()
+            .map(|r| format!("\"{}\":{}", r.name(), s.reason(*r)))
+            .collect();
         println!(
-            "{{\"hits\":{},\"misses\":{},\"failed\":{},\"uncacheable\":{},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
+            "{{\"hits\":{},\"misses\":{},\"failed\":{},\"uncacheable\":{},\"uncacheable_reasons\":{{{}}},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
             s.hits,
             s.misses,
             s.failed,
             s.uncacheable,
+            reasons.join(","),
             s.errors,
             problems.join(","),
             s.saved_us,
@@ -53,6 +58,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         println!("misses        {}", s.misses);
         println!("failed        {}", s.failed);
         println!("uncacheable   {}", s.uncacheable);
+        for r in Reason::ALL.into_iter().filter(|r| s.reason(*r) > 0) {
+            println!("  {:<18} {}", r.name(), s.reason(r));
+        }
         println!("errors        {}", s.errors);
         for p in Problem::ALL.into_iter().filter(|p| s.problem(*p) > 0) {
             println!("  {:<13} {}", p.name(), s.problem(p));

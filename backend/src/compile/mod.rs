@@ -18,28 +18,52 @@ pub use args::{
     Uncacheable,
 };
 
+/// What in a source or header the key cannot hash (see [`unkeyed_input`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unkeyed {
+    /// `__TIMESTAMP__`.
+    Timestamp,
+    /// `__DATE__` or `__TIME__`, not pinned.
+    DateTime,
+    /// An assembler `.incbin`.
+    Incbin,
+    /// An assembler `.include`.
+    AsmInclude,
+}
+
+impl std::fmt::Display for Unkeyed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unkeyed::Timestamp => "__TIMESTAMP__",
+            Unkeyed::DateTime => "__DATE__/__TIME__",
+            Unkeyed::Incbin => ".incbin",
+            Unkeyed::AsmInclude => "an assembler .include",
+        })
+    }
+}
+
 /// What in a source or header makes its object depend on something the key does not hash, or
 /// `None`: `__TIMESTAMP__` (the source's modification time: never pinned, gcc 12 ignores
 /// `SOURCE_DATE_EPOCH` for it), `__DATE__`/`__TIME__` unless `date_time_pinned` (gcc under
 /// `SOURCE_DATE_EPOCH`; clang 14 ignores the variable), and assembler directives that read
 /// files the depfile never lists (`.incbin`, `.include` in inline or `.S` assembly).
-pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<&'static str> {
+pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
     // Whole names, not every `__` followed by a look: a system header has thousands of `__`.
     // This runs before a compile only (a hit's key covers what it reads), so the SIMD search
     // and its one-time CPU probe are worth it (`crate::scan` is for the hit path).
     if memchr::memmem::find(bytes, b"__TIMESTAMP__").is_some() {
-        return Some("__TIMESTAMP__");
+        return Some(Unkeyed::Timestamp);
     }
     if !date_time_pinned
         && [&b"__DATE__"[..], b"__TIME__"]
             .iter()
             .any(|m| memchr::memmem::find(bytes, m).is_some())
     {
-        return Some("__DATE__/__TIME__");
+        return Some(Unkeyed::DateTime);
     }
     for (directive, what) in [
-        (&b".incbin"[..], ".incbin"),
-        (b".include", "an assembler .include"),
+        (&b".incbin"[..], Unkeyed::Incbin),
+        (b".include", Unkeyed::AsmInclude),
     ] {
         // The directive, then a blank or the quote of its operand (not `x.include_dirs`).
         let mut rest = bytes;
@@ -81,13 +105,16 @@ mod tests {
 
     #[test]
     fn unkeyed_inputs() {
-        use super::unkeyed_input as u;
-        assert_eq!(u(b"__TIMESTAMP__", true), Some("__TIMESTAMP__"));
-        assert_eq!(u(b"__DATE__", false), Some("__DATE__/__TIME__"));
+        let u = |b: &[u8], pinned| super::unkeyed_input(b, pinned).map(|u| u.to_string());
+        assert_eq!(u(b"__TIMESTAMP__", true).as_deref(), Some("__TIMESTAMP__"));
+        assert_eq!(u(b"__DATE__", false).as_deref(), Some("__DATE__/__TIME__"));
         assert_eq!(u(b"__DATE__ __TIME__", true), None);
-        assert_eq!(u(b"asm(\".incbin \\\"x.bin\\\"\");", true), Some(".incbin"));
         assert_eq!(
-            u(b"  .include \"m.inc\"\n", true),
+            u(b"asm(\".incbin \\\"x.bin\\\"\");", true).as_deref(),
+            Some(".incbin")
+        );
+        assert_eq!(
+            u(b"  .include \"m.inc\"\n", true).as_deref(),
             Some("an assembler .include")
         );
         assert_eq!(u(b"#include <stdio.h>\nint x;", false), None);

@@ -7,7 +7,7 @@ use super::runner::{self, Runner};
 use backend::compile::{self, CompileCommand};
 use backend::key::{self, Roots};
 use fetch::cache::{self as fcache, CacheError, LocalCache};
-use fetch::stats::{self, Outcome, Problem};
+use fetch::stats::{self, Outcome, Problem, Reason};
 use fetch::want::PullLink;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,12 +101,12 @@ impl Launcher<'_> {
         // generator runs, which must not get a `.cached-ninja/`.
         let obj = fetch::objdir::ObjDir::new(self.roots.obj());
         let in_objdir = || obj.state_dir().is_dir() || obj.root().join("build.ninja").is_file();
-        let run_as_is = |why: &str, compile: bool| -> i32 {
+        let run_as_is = |reason: Reason, why: &str, compile: bool| -> i32 {
             if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
                 eprintln!("cached-ninja: not cached: {why}");
             }
             if compile || in_objdir() {
-                self.record(Outcome::Uncacheable, 0, start);
+                self.record(Outcome::Uncacheable(reason), 0, start);
             }
             match self.runner.exec(&words[0], &words[1..]) {
                 Ok(c) => c,
@@ -118,20 +118,20 @@ impl Launcher<'_> {
         };
         let expanded = match compile::rsp::expand(&words, Path::new(self.roots.obj())) {
             Ok(w) => w,
-            Err(e) => return run_as_is(&e, false),
+            Err(e) => return run_as_is(Reason::Arguments, &e, false),
         };
         let identity = match self.identity(&words[0]) {
             Some(i) => i,
-            None => return run_as_is("compiler not identified", false),
+            None => return run_as_is(Reason::Compiler, "compiler not identified", false),
         };
-        let unchanged = |why: &str| run_as_is(why, true);
+        let unchanged = |reason: Reason, why: &str| run_as_is(reason, why, true);
         let cmd = match compile::parse(&expanded, identity.family) {
             Ok(c) => c,
-            Err(e) => return run_as_is(&e.to_string(), false),
+            Err(e) => return run_as_is(super::reason::of_uncacheable(&e), &e.to_string(), false),
         };
         let source_bytes = match std::fs::read(&cmd.source) {
             Ok(b) => b,
-            Err(_) => return unchanged("source not readable"),
+            Err(_) => return unchanged(Reason::Unreadable, "source not readable"),
         };
         // gcc pins __DATE__/__TIME__ under SOURCE_DATE_EPOCH; clang 14 ignores the variable.
         self.time_pinned
@@ -141,15 +141,16 @@ impl Launcher<'_> {
             .iter()
             .any(|f| Path::new(&format!("{f}.gch")).exists())
         {
-            return unchanged("precompiled header in use");
+            return unchanged(Reason::PrecompiledHeader, "precompiled header in use");
         }
         if [&cmd.source, &cmd.output].iter().any(|p| p.contains('\n')) {
-            return unchanged("newline in a path");
+            return unchanged(Reason::Unreadable, "newline in a path");
         }
         if let Some(var) = &self.env_refusal {
-            return unchanged(&format!(
-                "{var} is set (the compiler writes files of its own)"
-            ));
+            return unchanged(
+                Reason::DependencyEnv,
+                &format!("{var} is set (the compiler writes files of its own)"),
+            );
         }
         let source_key = self.source_key(&cmd, &identity, &source_bytes);
 
@@ -179,7 +180,8 @@ impl Launcher<'_> {
         // source's bytes, the compiler and `SOURCE_DATE_EPOCH`: a hit need not scan the
         // source again (a change to the rule bumps `backend::key::KEY_FORMAT_VERSION`).
         if let Some(what) = compile::unkeyed_input(&source_bytes, self.time_pinned.get()) {
-            return unchanged(&format!("{what} in the source"));
+            let reason = super::reason::of_unkeyed(what);
+            return unchanged(reason, &format!("{what} in the source"));
         }
         // Miss: compile under a lock on the output, looking again once we hold it (another
         // launcher may have stored the entry meanwhile).

@@ -5,6 +5,7 @@ use super::launch::Launcher;
 use backend::compile::{self, depfile, CompileCommand};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
+use fetch::stats::Reason;
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
@@ -27,8 +28,8 @@ pub(super) enum NotStored {
     /// An input cannot be read (or its path holds a newline).
     Unreadable,
     /// An input depends on what the key cannot hash: time macros, assembler file reads, an
-    /// implicit precompiled header beside it.
-    Unkeyed,
+    /// implicit precompiled header beside it (the counter names which).
+    Unkeyed(Reason),
     /// This input changed while the compile ran.
     Changed(String),
 }
@@ -185,13 +186,13 @@ impl Launcher<'_> {
             }
             let mut bytes = Vec::with_capacity(md.len() as usize);
             io::Read::read_to_end(&mut f, &mut bytes).map_err(|_| NotStored::Unreadable)?;
-            if compile::unkeyed_input(&bytes, self.time_pinned.get()).is_some() {
-                return Err(NotStored::Unkeyed);
+            if let Some(u) = compile::unkeyed_input(&bytes, self.time_pinned.get()) {
+                return Err(NotStored::Unkeyed(super::reason::of_unkeyed(u)));
             }
             // A lookup (no `since`) checks each header's own `.gch`; a store scans every
             // searched directory below, which covers it.
             if since.is_none() && Path::new(&format!("{p}.gch")).exists() {
-                return Err(NotStored::Unkeyed);
+                return Err(NotStored::Unkeyed(Reason::PrecompiledHeader));
             }
             out.push(Seen {
                 norm: self.roots.normalize(p).into_owned(),
@@ -203,7 +204,7 @@ impl Launcher<'_> {
         // lists neither: a precompiled header in any directory the compile searched makes the
         // object depend on a file the key never saw.
         if since.is_some() && self.precompiled_header_near(cmd, inputs) {
-            return Err(NotStored::Unkeyed);
+            return Err(NotStored::Unkeyed(Reason::PrecompiledHeader));
         }
         Ok(out)
     }

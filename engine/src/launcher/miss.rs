@@ -8,7 +8,7 @@ use super::runner::RunResult;
 use backend::compile::{depfile, CompileCommand};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, Output, Role, StatStamp};
-use fetch::stats::{Outcome, Problem};
+use fetch::stats::{Outcome, Problem, Reason};
 use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
@@ -94,7 +94,10 @@ impl Launcher<'_> {
                 self.fall_back(Problem::InputChanged, &msg, start);
                 return finish(0, Outcome::Miss);
             }
-            Err(_) => return finish(0, Outcome::Uncacheable),
+            Err(NotStored::Unkeyed(reason)) => return finish(0, Outcome::Uncacheable(reason)),
+            Err(NotStored::Unreadable) => {
+                return finish(0, Outcome::Uncacheable(Reason::Unreadable))
+            }
         };
         match self.store(cmd, source_key, &seen, &r, wall_us) {
             Ok(()) => {}

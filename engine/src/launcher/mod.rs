@@ -80,6 +80,7 @@
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
 //!   would have looked first.
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
+//! - [`reason`]: why a command ran without the cache, as `cached-ninja stats` counts it.
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 
@@ -92,6 +93,7 @@ mod lookup;
 mod miss;
 mod model;
 mod paths;
+mod reason;
 mod runner;
 mod shadow;
 #[cfg(test)]
