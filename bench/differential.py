@@ -694,10 +694,10 @@ def category_generators(p, fx, rng):
     def define(n):
         if p.spec["gen"] == "cmake":
             if n % 2:
-                return {"desc": "-DNDEBUG through CMAKE_C_FLAGS", "force_all": True,
-                        "cfg": ["-DCMAKE_C_FLAGS=-DNDEBUG"]}
-            return {"desc": "-DNDEBUG through CFLAGS at configure", "force_all": True,
-                    "cfg_env": {"CFLAGS": "-DNDEBUG"}}
+                return {"desc": "-DGIT_DEPRECATE_HARD through CMAKE_C_FLAGS", "force_all": True,
+                        "cfg": ["-DCMAKE_C_FLAGS=-DGIT_DEPRECATE_HARD"]}
+            return {"desc": "-DGIT_DEPRECATE_HARD through CFLAGS at configure", "force_all": True,
+                    "cfg_env": {"CFLAGS": "-DGIT_DEPRECATE_HARD"}}
         if n % 2:
             return {"desc": "-DNDEBUG -DHB_NDEBUG through -Dcpp_args", "force_all": True,
                     "cfg": ["-Dcpp_args=-DNDEBUG -DHB_NDEBUG"]}
