@@ -287,3 +287,80 @@ fn a_same_named_file_passed_over_from_the_start_still_hits() {
     }
     assert_eq!(s.outcomes(), ["miss", "hit", "hit"]);
 }
+
+/// `main.c` with `text`, compiled with `-I src/inc1 -isystem src/inc2` after `files` are
+/// written; returns the space after a miss and a hit.
+fn cached_twice(text: &str, files: &[(&str, &str)]) -> Space {
+    require_tool("gcc", "gcc");
+    let s = Space::new(text);
+    std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+    for (rel, body) in files {
+        s.space.write(rel, body);
+    }
+    for _ in 0..2 {
+        s.compile_with("gcc", &[]);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    s
+}
+
+#[test]
+fn angle_include_beside_other_headers_read_is_still_shadowed() {
+    // h.h lies beside another header the compile read, but an angle include searched for it.
+    let s = cached_twice(
+        "#include <other.h>\n#include <h.h>\nint main(void) { return H + O; }\n",
+        &[
+            ("src/inc2/h.h", "#define H 2\n"),
+            ("src/inc2/other.h", "#define O 0\n"),
+        ],
+    );
+    s.space.write("src/inc1/h.h", "#define H 1\n");
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes()[2..], ["error", "miss"]);
+}
+
+#[test]
+fn quoted_include_from_a_header_looks_beside_that_header_first() {
+    // sub/a.h includes "b.h", found through -I; a new sub/b.h beside a.h is found first.
+    let s = cached_twice(
+        "#include <sub/a.h>\nint main(void) { return B; }\n",
+        &[
+            ("src/inc2/sub/a.h", "#include \"b.h\"\n"),
+            ("src/inc2/b.h", "#define B 2\n"),
+        ],
+    );
+    s.space.write("src/inc2/sub/b.h", "#define B 1\n");
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes()[2..], ["error", "miss"]);
+}
+
+#[test]
+fn has_include_that_was_false_misses_once_the_file_exists() {
+    let s = cached_twice(
+        "#if __has_include(<probe.h>)\n#include <probe.h>\n#else\n#define P 0\n#endif\nint main(void) { return P; }\n",
+        &[("src/inc2/other.h", "")],
+    );
+    s.space.write("src/inc1/probe.h", "#define P 1\n");
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes()[2..], ["error", "miss"]);
+}
+
+#[test]
+fn precompiled_header_created_after_the_entry_was_stored_is_not_hit() {
+    let s = cached_twice(
+        "#include <h.h>\nint main(void) { return H; }\n",
+        &[("src/inc2/h.h", "#define H 2\n")],
+    );
+    // A .gch of another text: gcc uses it instead of h.h.
+    s.space.write("pch/h.h", "#define H 7\n");
+    let gch = s.path("src/inc2/h.h.gch");
+    run_ok(
+        Command::new("gcc")
+            .args(["-O0", "-x", "c-header"])
+            .arg(s.path("pch/h.h"))
+            .arg("-o")
+            .arg(&gch),
+    );
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes()[2..], ["error", "uncacheable"]);
+}

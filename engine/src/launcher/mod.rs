@@ -79,12 +79,15 @@
 //! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ today).
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
 //!   would have looked first.
+//! - [`directives`]: the include directives and `__has_include` tests of the files read,
+//!   for the lookup rule.
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
 //! - [`reason`]: why a command ran without the cache, as `cached-ninja stats` counts it.
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 
 mod config;
+mod directives;
 mod gdbinit;
 mod hit;
 mod identity;

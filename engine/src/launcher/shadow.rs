@@ -7,27 +7,31 @@
 //! For each header of an entry found under one of the command's search directories (`-iquote`,
 //! `-I`, `CPATH`, `-isystem`, `C_INCLUDE_PATH`/`CPLUS_INCLUDE_PATH`, the compiler's own system
 //! directories, `-idirafter`, in that order, after the source's own directory), the
-//! *candidates* are the same relative name in every directory searched before that one. A hit
-//! needs every candidate still absent, or present already when the entry was stored here (the
-//! source's directory and `-iquote` only apply to quoted includes, so a same-named file there
-//! may have been passed over legitimately).
+//! *candidates* are the same relative name in every directory searched before that one. Three
+//! more kinds come from the text of the files read (`super::directives`): beside the includer
+//! of every quoted include that searched (it looks there first), every place a
+//! `__has_include` that found nothing looked, and `<header>.gch` beside every header (gcc
+//! reads it instead). A hit needs every candidate still absent, or present already when the
+//! entry was stored (a same-named file passed over legitimately, or behind a conditional).
 //!
 //! Checking hundreds of candidates per hit would cost more than the hit, so a memo per entry
 //! and object directory records the stat stamp of each directory holding candidates: a file
 //! created in a directory changes its mtime, so while every stamp is unchanged no candidate
 //! can have appeared, and only a changed directory's candidates are looked at again. An entry
 //! without a memo here (pulled from CI, or stored from another object directory) is checked
-//! in full once. Files the compile read itself are never candidates, and neither is anything
-//! in the compiler's own system directories (they change with its installation, and
-//! libstdc++'s `#include_next` wrappers are passed over by design). A header in the source's
-//! directory or beside another header the compile read may have been found next to its
-//! includer (a quoted include searches there first), so it has no candidates: for those only
-//! the directory's own contents matter, and their digests are already in the key. Gaps:
-//! headers such a sibling rule lets through when they were in fact found by an angle include,
-//! `__has_include` that was false, a `.gch` created after the entry was stored, and a file
-//! passed over legitimately in a project directory when the entry has no memo here (a false
-//! miss, never a wrong hit).
+//! in full once, against the candidates present at its store (recorded with the roots
+//! normalised, so another layout on this machine reads them). Files the compile read itself
+//! are never candidates, and neither is anything in the compiler's own system directories
+//! (they change with its installation, and libstdc++'s `#include_next` wrappers are passed
+//! over by design). A header only a quoted include beside it names (no directive that
+//! searched names it) has no earlier candidates: the preprocessor stopped beside its includer.
+//! Gaps: an entry pulled from CI carries no record of its present candidates, so a file
+//! passed over legitimately (a quoted include behind a conditional whose file exists) makes
+//! its first check here miss (a false miss, never a wrong hit); a candidate present at the
+//! store and deleted since (a `__has_include` that was true for a file not read) goes
+//! unnoticed.
 
+use super::directives::Reached;
 use super::launch::Launcher;
 use backend::compile::{CompileCommand, Lang};
 use backend::key::lexical_join as lexical;
@@ -169,19 +173,40 @@ impl Launcher<'_> {
             .iter()
             .map(|h| lexical(self.roots.obj(), h))
             .collect();
-        // A header in the directory of the source or of another header it read may have been
-        // found beside its includer (a quoted include searches there first): no earlier
-        // directory was searched for it, so it has no candidates.
-        let mut dir_count: std::collections::HashMap<String, usize> =
-            std::collections::HashMap::new();
-        for h in &read {
-            *dir_count.entry(parent(h)).or_default() += 1;
-        }
-        let source_dir = lexical(self.roots.obj(), &parent(&cmd.source));
+        let reached = Reached::of(&lexical(self.roots.obj(), &cmd.source), &read);
+        // The compiler's own directories; its probe lists CPATH's too, which stay project ones.
+        let own: Vec<&String> = dirs[system.clone()]
+            .iter()
+            .filter(|d| !dirs[..system.start].contains(d) && !dirs[system.end..].contains(d))
+            .collect();
+        let in_system = |p: &str| {
+            own.iter().any(|d| {
+                p.strip_prefix(d.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+            })
+        };
         let mut out = Candidates::new();
+        let mut add = |cand: String| {
+            // A file the compile read itself (the header, through a directory listed twice; a
+            // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
+            // Nor is anything in the compiler's own system directories (see below).
+            if !read.contains(&cand) && !in_system(&cand) {
+                let (dir, name) = cand.rsplit_once('/').unwrap_or(("/", &cand));
+                out.entry(deepest_existing(
+                    if dir.is_empty() { "/" } else { dir },
+                    name,
+                ))
+                .or_default()
+                .push(cand);
+            }
+        };
         for h in &read {
-            let dir = parent(h);
-            if dir == source_dir || dir_count.get(&dir).is_some_and(|&n| n > 1) {
+            // gcc reads `<header>.gch` instead of a header when it exists (the compile is then
+            // uncacheable: one created since the entry was stored must be noticed).
+            add(format!("{h}.gch"));
+            // A header a quoted include found beside its includer, and named by no directive
+            // that searched, had no earlier places to look.
+            if reached.beside_only(h) {
                 continue;
             }
             // Every directory the header lies under may be where it was found (under the
@@ -198,17 +223,21 @@ impl Launcher<'_> {
                     .enumerate()
                     .filter(|(j, _)| !system.contains(j))
                 {
-                    let cand = format!("{earlier}/{rel}");
-                    // A file the compile read itself (the header, through a directory listed
-                    // twice; a wrapper that `#include_next`s it, like libstdc++'s
-                    // `<stdlib.h>`) is no shadow.
-                    if read.contains(&cand) {
-                        continue;
-                    }
-                    out.entry(deepest_existing(earlier, rel))
-                        .or_default()
-                        .push(cand);
+                    add(format!("{earlier}/{rel}"));
                 }
+            }
+        }
+        // A quoted include looks beside its includer first, whatever it found later.
+        for first in &reached.first_looks {
+            add(first.clone());
+        }
+        // A `__has_include` that found nothing: a file in any place it looked makes it true.
+        for (beside, name) in &reached.probes {
+            if let Some(b) = beside {
+                add(lexical(b, name));
+            }
+            for d in &dirs {
+                add(lexical(d, name));
             }
         }
         for v in out.values_mut() {
@@ -255,6 +284,12 @@ impl Launcher<'_> {
         let cands = self.candidates(cmd, headers);
         let present = existing(&cands);
         self.write_memo(action_key, &cands, &present);
+        // The same, independent of this layout, for another object directory's first check.
+        let shared: String = present
+            .iter()
+            .map(|p| format!("{}\n", self.roots.normalize(p)))
+            .collect();
+        let _ = self.cache.memo_put(&present_key(action_key), &shared);
     }
 
     fn write_memo(&self, action_key: &fcache::Digest, cands: &Candidates, present: &[&String]) {
@@ -280,6 +315,16 @@ impl Launcher<'_> {
     ) -> Option<String> {
         let memo = self.cache.memo_get(&self.memo_key(action_key));
         let mut present: Vec<String> = Vec::new();
+        if memo.is_none() {
+            // First check here: the candidates that existed when the entry was stored, in
+            // whatever layout that was (passed over then, so passed over now).
+            if let Some(text) = self.cache.memo_get(&present_key(action_key)) {
+                present = text
+                    .lines()
+                    .map(|l| self.roots.denormalize(l).into_owned())
+                    .collect();
+            }
+        }
         if let Some(text) = &memo {
             let mut all_same = true;
             for l in text.lines() {
@@ -315,6 +360,11 @@ impl Launcher<'_> {
         }
         found
     }
+}
+
+/// The key of the layout-independent record of an entry's candidates present at its store.
+fn present_key(action_key: &fcache::Digest) -> fcache::Digest {
+    fcache::Digest::of(format!("cached-ninja lookup present 1\0{action_key}").as_bytes())
 }
 
 /// The candidates that exist, reading each holding directory once instead of a `stat` per
