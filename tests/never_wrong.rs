@@ -362,5 +362,8 @@ fn precompiled_header_created_after_the_entry_was_stored_is_not_hit() {
             .arg(&gch),
     );
     s.compile_with("gcc", &[]);
-    assert_eq!(s.outcomes()[2..], ["error", "uncacheable"]);
+    assert_eq!(
+        s.outcomes()[2..],
+        ["error", "uncacheable precompiled-header"]
+    );
 }

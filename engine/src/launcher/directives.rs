@@ -30,18 +30,102 @@ pub(super) struct Reached {
     computed: bool,
 }
 
+/// A directive as [`scan`] reads it: `Some((name, quoted, is_probe))`, `None` when computed.
+type Directive = Option<(String, bool, bool)>;
+
+/// The directives of each file a compile read (the source first), or `None` for a file that
+/// could not be read. A function of the files' contents alone, so it is remembered per
+/// action (the action key covers every file's digest): a new object directory's first check
+/// of an entry does not read its headers again.
+pub(super) struct Scanned(Vec<(String, Option<Vec<Directive>>)>);
+
+impl Scanned {
+    /// Reads and scans `source` and `read` (absolute paths).
+    pub(super) fn read(source: &str, read: &HashSet<String>) -> Scanned {
+        let files = std::iter::once(source).chain(read.iter().map(String::as_str));
+        Scanned(
+            files
+                .map(|f| (f.to_string(), std::fs::read(f).ok().map(|t| scan(&t))))
+                .collect(),
+        )
+    }
+
+    /// Whether every file could be read (only then is the scan worth remembering).
+    pub(super) fn complete(&self) -> bool {
+        self.0.iter().all(|(_, d)| d.is_some())
+    }
+
+    /// Whether it covers exactly `source` and `read`.
+    pub(super) fn covers(&self, source: &str, read: &HashSet<String>) -> bool {
+        self.0.len() == read.len() + 1
+            && self.0.first().is_some_and(|(f, _)| f == source)
+            && self.0[1..].iter().all(|(f, _)| read.contains(f))
+    }
+
+    /// The text form, paths through `normalize` (`f <path>`, then one line per directive:
+    /// `i|p q|a <name>` for an include or a `__has_include`, `c` for a computed one).
+    pub(super) fn encode(&self, normalize: impl Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        for (file, directives) in &self.0 {
+            out.push_str(&format!("f {}\n", normalize(file)));
+            for d in directives.iter().flatten() {
+                match d {
+                    Some((name, quoted, probe)) if !name.contains('\n') => out.push_str(&format!(
+                        "{} {} {name}\n",
+                        if *probe { 'p' } else { 'i' },
+                        if *quoted { 'q' } else { 'a' }
+                    )),
+                    _ => out.push_str("c\n"),
+                }
+            }
+        }
+        out
+    }
+
+    /// Parses [`Scanned::encode`]'s text, paths through `denormalize`; `None` if malformed.
+    pub(super) fn decode(text: &str, denormalize: impl Fn(&str) -> String) -> Option<Scanned> {
+        let mut files: Vec<(String, Option<Vec<Directive>>)> = Vec::new();
+        for line in text.lines() {
+            if let Some(path) = line.strip_prefix("f ") {
+                files.push((denormalize(path), Some(Vec::new())));
+                continue;
+            }
+            let list = files.last_mut()?.1.as_mut()?;
+            if line == "c" {
+                list.push(None);
+                continue;
+            }
+            let (kind, rest) = line.split_once(' ')?;
+            let (q, name) = rest.split_once(' ')?;
+            let quoted = match q {
+                "q" => true,
+                "a" => false,
+                _ => return None,
+            };
+            let probe = match kind {
+                "p" => true,
+                "i" => false,
+                _ => return None,
+            };
+            list.push(Some((name.to_string(), quoted, probe)));
+        }
+        Some(Scanned(files))
+    }
+}
+
 impl Reached {
-    /// Scans `source` and `read` (absolute paths; `read` holds the headers).
-    pub(super) fn of(source: &str, read: &HashSet<String>) -> Reached {
+    /// What the directives of `scanned` say, with `read` the headers the compile read
+    /// (absolute paths).
+    pub(super) fn of(scanned: &Scanned, read: &HashSet<String>) -> Reached {
         let mut r = Reached::default();
-        for file in std::iter::once(source).chain(read.iter().map(String::as_str)) {
-            let Ok(text) = std::fs::read(file) else {
+        for (file, directives) in &scanned.0 {
+            let Some(directives) = directives else {
                 r.computed = true;
                 continue;
             };
             let dir = parent(file);
-            for d in scan(&text) {
-                let Some((name, quoted, probe)) = d else {
+            for d in directives {
+                let Some((name, quoted, probe)) = d.clone() else {
                     r.computed = true;
                     continue;
                 };
@@ -145,7 +229,7 @@ fn trim(s: &[u8]) -> &[u8] {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 #[cfg(test)]
@@ -166,6 +250,33 @@ mod tests {
                 Some(("e.h".to_string(), true, true)),
             ]
         );
+    }
+
+    #[test]
+    fn scans_round_trip_through_their_text_form() {
+        let mut read = HashSet::new();
+        read.insert("/src/a.h".to_string());
+        let scanned = Scanned(vec![
+            (
+                "/src/x.c".to_string(),
+                Some(vec![
+                    Some(("a.h".to_string(), true, false)),
+                    Some(("sys/b c.h".to_string(), false, true)),
+                    None,
+                ]),
+            ),
+            ("/src/a.h".to_string(), Some(vec![])),
+        ]);
+        let text = scanned.encode(|p| p.replacen("/src", "@src", 1));
+        assert!(
+            text.starts_with("f @src/x.c\ni q a.h\np a sys/b c.h\nc\nf @src/a.h\n"),
+            "{text}"
+        );
+        let back = Scanned::decode(&text, |p| p.replacen("@src", "/src", 1)).unwrap();
+        assert_eq!(back.0, scanned.0);
+        assert!(back.covers("/src/x.c", &read) && back.complete());
+        assert!(!back.covers("/src/y.c", &read));
+        assert!(Scanned::decode("i q a.h\n", |p| p.to_string()).is_none());
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //! store and deleted since (a `__has_include` that was true for a file not read) goes
 //! unnoticed.
 
-use super::directives::Reached;
+use super::directives::{Reached, Scanned};
 use super::launch::Launcher;
 use backend::compile::{CompileCommand, Lang};
 use backend::key::lexical_join as lexical;
@@ -166,14 +166,46 @@ impl Launcher<'_> {
         dirs
     }
 
+    /// The include directives of the files `action_key`'s compile read, remembered per action
+    /// with the roots normalised (their contents are in the key), else read and scanned.
+    fn scanned(
+        &self,
+        action_key: &fcache::Digest,
+        source: &str,
+        read: &std::collections::HashSet<String>,
+    ) -> Scanned {
+        let key = fcache::Digest::of(format!("cached-ninja directives 1\0{action_key}").as_bytes());
+        let known = self
+            .cache
+            .memo_get(&key)
+            .and_then(|text| Scanned::decode(&text, |p| self.roots.denormalize(p).into_owned()));
+        if let Some(s) = known.filter(|s| s.covers(source, read)) {
+            return s;
+        }
+        let s = Scanned::read(source, read);
+        if s.complete() {
+            let _ = self
+                .cache
+                .memo_put(&key, &s.encode(|p| self.roots.normalize(p).into_owned()));
+        }
+        s
+    }
+
     /// The candidates of `headers` (as the compile named them), by directory.
-    fn candidates(&self, cmd: &CompileCommand, headers: &[String]) -> Candidates {
+    fn candidates(
+        &self,
+        cmd: &CompileCommand,
+        action_key: &fcache::Digest,
+        headers: &[String],
+    ) -> Candidates {
         let (dirs, system) = self.search_dirs(cmd);
         let read: std::collections::HashSet<String> = headers
             .iter()
             .map(|h| lexical(self.roots.obj(), h))
             .collect();
-        let reached = Reached::of(&lexical(self.roots.obj(), &cmd.source), &read);
+        let source = lexical(self.roots.obj(), &cmd.source);
+        let reached = Reached::of(&self.scanned(action_key, &source, &read), &read);
+        let mut is_dir = DirCache::default();
         // The compiler's own directories; its probe lists CPATH's too, which stay project ones.
         let own: Vec<&String> = dirs[system.clone()]
             .iter()
@@ -195,6 +227,7 @@ impl Launcher<'_> {
                 out.entry(deepest_existing(
                     if dir.is_empty() { "/" } else { dir },
                     name,
+                    &mut is_dir,
                 ))
                 .or_default()
                 .push(cand);
@@ -281,7 +314,7 @@ impl Launcher<'_> {
         action_key: &fcache::Digest,
         headers: &[String],
     ) {
-        let cands = self.candidates(cmd, headers);
+        let cands = self.candidates(cmd, action_key, headers);
         let present = existing(&cands);
         self.write_memo(action_key, &cands, &present);
         // The same, independent of this layout, for another object directory's first check.
@@ -349,7 +382,7 @@ impl Launcher<'_> {
                 return None;
             }
         }
-        let cands = self.candidates(cmd, headers);
+        let cands = self.candidates(cmd, action_key, headers);
         let found = existing(&cands)
             .into_iter()
             .find(|c| !present.contains(c))
@@ -406,11 +439,27 @@ fn parent(path: &str) -> String {
     }
 }
 
+/// Whether paths are directories, each asked of the file system once (hundreds of candidates
+/// share a few tens of directories).
+#[derive(Default)]
+struct DirCache(std::collections::HashMap<String, bool>);
+
+impl DirCache {
+    fn is_dir(&mut self, path: &str) -> bool {
+        if let Some(&known) = self.0.get(path) {
+            return known;
+        }
+        let d = Path::new(path).is_dir();
+        self.0.insert(path.to_string(), d);
+        d
+    }
+}
+
 /// The deepest existing directory on the way to `dir/rel`'s parent (an ancestor of `dir` when
 /// `dir` itself does not exist).
-fn deepest_existing(dir: &str, rel: &str) -> String {
+fn deepest_existing(dir: &str, rel: &str, is_dir: &mut DirCache) -> String {
     let mut best = dir.to_string();
-    while !Path::new(&best).is_dir() && best != "/" {
+    while !is_dir.is_dir(&best) && best != "/" {
         best = parent(&best);
         if best == "." {
             return "/".to_string();
@@ -423,7 +472,7 @@ fn deepest_existing(dir: &str, rel: &str) -> String {
     let comps: Vec<&str> = rel.split('/').collect();
     for c in &comps[..comps.len().saturating_sub(1)] {
         cur = format!("{cur}/{c}");
-        if Path::new(&cur).is_dir() {
+        if is_dir.is_dir(&cur) {
             best = cur.clone();
         } else {
             break;
