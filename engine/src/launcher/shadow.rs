@@ -273,6 +273,17 @@ impl Launcher<'_> {
         )
     }
 
+    /// The candidates of `headers` that exist now and are files: passed over by this compile
+    /// (behind a false conditional, or later in the search order than what it found).
+    pub(super) fn passed_over(&self, cmd: &CompileCommand, headers: &[String]) -> Vec<String> {
+        let cands = self.candidates(cmd, headers);
+        existing(&cands)
+            .into_iter()
+            .filter(|p| Path::new(p.as_str()).is_file())
+            .cloned()
+            .collect()
+    }
+
     /// Records, after a compile stored `action_key`, the candidates that exist now (passed
     /// over legitimately) and the stamps of the directories holding candidates.
     pub(super) fn remember_lookup(
