@@ -275,7 +275,7 @@ def plain_words(words):
 
 def unmapped(path, obj):
     """Whether an object embeds the real object root (compiled without the prefix maps)."""
-    return obj.encode() in read(path)
+    return os.path.exists(path) and obj.encode() in read(path)
 
 
 def reference_words(words, ref_out, src, obj, maps=True):
@@ -439,7 +439,8 @@ def setup_pristine(p, tools, rng):
         git(src, "add", "-A", "-f")
         git(src, "commit", "-qm", "pristine")
         key = os.path.join(p.w, "ci.key")
-        facts["public"] = sh([p.cn, "key", "generate", "--out", key]).stdout.strip()
+        said = sh([p.cn, "key", "generate", "--out", key]).stdout
+        facts["public"] = re.search(r"ed25519:[0-9a-f]+", said).group(0)
         facts["store"] = "file://" + os.path.join(p.w, "store")
     for tool in tools:
         obj = os.path.join(p.pristine, "obj-" + tool)
@@ -934,7 +935,8 @@ def run_mutation(p, fx, m, idx, tools, always):
             t = res[tool]
             compiled = e in t["compiled"]
             if tool == "cn":
-                c = None if e in t["failed"] else os.path.join(t["obj"], e)
+                c = os.path.join(t["obj"], e)
+                c = None if e in t["failed"] or not os.path.exists(c) else c
                 want = r
                 if c and unmapped(c, t["obj"]):
                     want = ref(e, maps=False)[1]  # run as it is: compare with the plain compile
@@ -995,7 +997,13 @@ def main():
     ap.add_argument("--only", help="comma-separated categories")
     ap.add_argument("--keep", action="store_true", help="keep every mutated tree")
     ap.add_argument("--reuse", action="store_true", help="reuse the pristine build of WORK")
+    ap.add_argument("--summarize", metavar="JSONL", help="print the table of a results file")
     a = ap.parse_args()
+    if a.summarize:
+        recs = [json.loads(line) for line in open(a.summarize)]
+        tools = ["cn"] + (["ccache"] if recs and "ccache" in recs[0] else [])
+        print(summary(recs, tools, f"{a.summarize}"))
+        return
     cn = os.environ.get("CN") or os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "cached-ninja")
     if not os.path.exists(cn):

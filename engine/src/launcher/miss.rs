@@ -84,7 +84,7 @@ impl Launcher<'_> {
             Ok(_) if source_changed => Err(NotStored::Changed(cmd.source.clone())),
             other => other,
         };
-        let seen = match seen {
+        let mut seen = match seen {
             Ok(seen) => seen,
             Err(NotStored::Changed(path)) => {
                 let msg = format!(
@@ -99,6 +99,7 @@ impl Launcher<'_> {
                 return finish(0, Outcome::Uncacheable(Reason::Unreadable))
             }
         };
+        self.add_passed_over(cmd, &mut seen);
         match self.store(cmd, source_key, &seen, &r, wall_us) {
             Ok(()) => {}
             Err(e) => {
@@ -111,6 +112,31 @@ impl Launcher<'_> {
             }
         }
         finish(0, Outcome::Miss)
+    }
+
+    /// Adds the lookup's candidates that exist now to the include list (`super::shadow`): the
+    /// compile passed them over, so a hit needs them there, unchanged. Part of the entry, this
+    /// travels with CI's manifests, where a memo of this machine cannot.
+    fn add_passed_over(&self, cmd: &CompileCommand, seen: &mut Vec<Seen>) {
+        let headers: Vec<String> = seen
+            .iter()
+            .map(|s| self.roots.denormalize(&s.norm).into_owned())
+            .collect();
+        let now = std::time::SystemTime::now();
+        for p in self.passed_over(cmd, &headers) {
+            let Ok(md) = std::fs::metadata(&p) else {
+                continue;
+            };
+            let Ok(bytes) = std::fs::read(&p) else {
+                continue;
+            };
+            let stamp = StatStamp::of(&md);
+            seen.push(Seen {
+                norm: self.roots.normalize(&p).into_owned(),
+                digest: fcache::Digest::of(&bytes),
+                stamp: stamp.is_settled(now).then_some(stamp),
+            });
+        }
     }
 
     /// The real compile: runs `cmd.compiler` with `args`; returns its result and wall time, µs.

@@ -12,7 +12,8 @@
 //! of every quoted include that searched (it looks there first), every place a
 //! `__has_include` that found nothing looked, and `<header>.gch` beside every header (gcc
 //! reads it instead). A hit needs every candidate still absent, or present already when the
-//! entry was stored (a same-named file passed over legitimately, or behind a conditional).
+//! entry was stored (a same-named file passed over legitimately, or behind a conditional):
+//! those join the entry's include list (`super::miss`), so they must still be there, unchanged.
 //!
 //! Checking hundreds of candidates per hit would cost more than the hit, so a memo per entry
 //! and object directory records the stat stamp of each directory holding candidates: a file
@@ -25,11 +26,8 @@
 //! (they change with its installation, and libstdc++'s `#include_next` wrappers are passed
 //! over by design). A header only a quoted include beside it names (no directive that
 //! searched names it) has no earlier candidates: the preprocessor stopped beside its includer.
-//! Gaps: an entry pulled from CI carries no record of its present candidates, so a file
-//! passed over legitimately (a quoted include behind a conditional whose file exists) makes
-//! its first check here miss (a false miss, never a wrong hit); a candidate present at the
-//! store and deleted since (a `__has_include` that was true for a file not read) goes
-//! unnoticed.
+//! Gaps: the scan ignores conditionals, so a searching directive behind a false one adds
+//! candidates (a false miss when such a file exists and the entry has no record of it here).
 
 use super::directives::{Reached, Scanned};
 use super::launch::Launcher;
@@ -304,6 +302,17 @@ impl Launcher<'_> {
             )
             .as_bytes(),
         )
+    }
+
+    /// The candidates of `headers` that exist now and are files: passed over by this compile
+    /// (behind a false conditional, or later in the search order than what it found).
+    pub(super) fn passed_over(&self, cmd: &CompileCommand, headers: &[String]) -> Vec<String> {
+        let cands = self.candidates(cmd, headers);
+        existing(&cands)
+            .into_iter()
+            .filter(|p| Path::new(p.as_str()).is_file())
+            .cloned()
+            .collect()
     }
 
     /// Records, after a compile stored `action_key`, the candidates that exist now (passed
