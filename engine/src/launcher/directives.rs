@@ -31,7 +31,7 @@ pub(super) struct Reached {
 }
 
 /// A directive as [`scan`] reads it: `Some((name, quoted, is_probe))`, `None` when computed.
-type Directive = Option<(String, bool, bool)>;
+pub(super) type Directive = Option<(String, bool, bool)>;
 
 /// The directives of each file a compile read (the source first), or `None` for a file that
 /// could not be read. A function of the files' contents alone, so it is remembered per
@@ -48,6 +48,15 @@ impl Scanned {
                 .map(|f| (f.to_string(), std::fs::read(f).ok().map(|t| scan(&t))))
                 .collect(),
         )
+    }
+
+    /// The scan of files already read: `source` first, then each header with its directives.
+    pub(super) fn of_parts(
+        source: (String, Vec<Directive>),
+        headers: impl Iterator<Item = (String, Vec<Directive>)>,
+    ) -> Scanned {
+        let all = std::iter::once(source).chain(headers);
+        Scanned(all.map(|(f, d)| (f, Some(d))).collect())
     }
 
     /// Whether every file could be read (only then is the scan worth remembering).
@@ -180,7 +189,7 @@ fn parent(path: &str) -> String {
 }
 
 /// The directives of `text`: `Some((name, quoted, is_probe))`, or `None` for a computed one.
-fn scan(text: &[u8]) -> Vec<Option<(String, bool, bool)>> {
+pub(super) fn scan(text: &[u8]) -> Vec<Directive> {
     let mut out = Vec::new();
     for line in text.split(|&b| b == b'\n') {
         let l = trim(line);

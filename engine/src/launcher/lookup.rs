@@ -42,6 +42,9 @@ pub(super) struct Seen {
     pub(super) digest: fcache::Digest,
     /// Its stat stamp, when settled (old enough to trust).
     pub(super) stamp: Option<StatStamp>,
+    /// Its include directives (`super::directives`), read from the same bytes as the digest:
+    /// the lookup rule's record of a miss needs no second read of the headers.
+    pub(super) directives: Vec<super::directives::Directive>,
 }
 
 impl Launcher<'_> {
@@ -198,6 +201,7 @@ impl Launcher<'_> {
                 norm: self.roots.normalize(p).into_owned(),
                 digest: fcache::Digest::of(&bytes),
                 stamp: stamp.is_settled(now).then_some(stamp),
+                directives: super::directives::scan(&bytes),
             });
         }
         // gcc reads `<header>.gch` instead of a header when it exists, and its depfile then

@@ -99,7 +99,7 @@ impl Launcher<'_> {
                 return finish(0, Outcome::Uncacheable(Reason::Unreadable))
             }
         };
-        self.add_passed_over(cmd, &mut seen);
+        self.add_passed_over(cmd, source_key, &mut seen);
         match self.store(cmd, source_key, &seen, &r, wall_us) {
             Ok(()) => {}
             Err(e) => {
@@ -117,13 +117,21 @@ impl Launcher<'_> {
     /// Adds the lookup's candidates that exist now to the include list (`super::shadow`): the
     /// compile passed them over, so a hit needs them there, unchanged. Part of the entry, this
     /// travels with CI's manifests, where a memo of this machine cannot.
-    fn add_passed_over(&self, cmd: &CompileCommand, seen: &mut Vec<Seen>) {
+    fn add_passed_over(
+        &self,
+        cmd: &CompileCommand,
+        source_key: &key::Digest,
+        seen: &mut Vec<Seen>,
+    ) {
         let headers: Vec<String> = seen
             .iter()
             .map(|s| self.roots.denormalize(&s.norm).into_owned())
             .collect();
         let now = std::time::SystemTime::now();
-        for p in self.passed_over(cmd, &headers) {
+        let scan_key = Self::action_key_of(source_key, seen);
+        self.remember_scan(cmd, &scan_key, seen);
+        let before = seen.len();
+        for p in self.passed_over(cmd, &scan_key, &headers) {
             let Ok(md) = std::fs::metadata(&p) else {
                 continue;
             };
@@ -135,7 +143,11 @@ impl Launcher<'_> {
                 norm: self.roots.normalize(&p).into_owned(),
                 digest: fcache::Digest::of(&bytes),
                 stamp: stamp.is_settled(now).then_some(stamp),
+                directives: super::directives::scan(&bytes),
             });
+        }
+        if seen.len() > before {
+            self.remember_scan(cmd, &Self::action_key_of(source_key, seen), seen);
         }
     }
 

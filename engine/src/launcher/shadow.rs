@@ -164,15 +164,16 @@ impl Launcher<'_> {
         dirs
     }
 
-    /// The include directives of the files `action_key`'s compile read, remembered per action
-    /// with the roots normalised (their contents are in the key), else read and scanned.
+    /// The include directives of the files a compile read, remembered under the action key
+    /// of that include list with the roots normalised (their contents are in the key), else
+    /// read and scanned.
     fn scanned(
         &self,
         action_key: &fcache::Digest,
         source: &str,
         read: &std::collections::HashSet<String>,
     ) -> Scanned {
-        let key = fcache::Digest::of(format!("cached-ninja directives 1\0{action_key}").as_bytes());
+        let key = scan_memo_key(action_key);
         let known = self
             .cache
             .memo_get(&key)
@@ -187,6 +188,30 @@ impl Launcher<'_> {
                 .memo_put(&key, &s.encode(|p| self.roots.normalize(p).into_owned()));
         }
         s
+    }
+
+    /// Remembers under `scan_key` the directive scan of the source and of `seen`, whose bytes
+    /// the compile's hashing already read (so the lookup rule's checks do not read them again).
+    pub(super) fn remember_scan(
+        &self,
+        cmd: &CompileCommand,
+        scan_key: &fcache::Digest,
+        seen: &[super::lookup::Seen],
+    ) {
+        let source = lexical(self.roots.obj(), &cmd.source);
+        let Ok(text) = std::fs::read(&source) else {
+            return;
+        };
+        let mut paths = std::collections::HashSet::new();
+        let headers = seen.iter().filter_map(|s| {
+            let path = lexical(self.roots.obj(), &self.roots.denormalize(&s.norm));
+            paths
+                .insert(path.clone())
+                .then(|| (path, s.directives.clone()))
+        });
+        let scanned = Scanned::of_parts((source, super::directives::scan(&text)), headers);
+        let text = scanned.encode(|p| self.roots.normalize(p).into_owned());
+        let _ = self.cache.memo_put(&scan_memo_key(scan_key), &text);
     }
 
     /// The candidates of `headers` (as the compile named them), by directory.
@@ -306,8 +331,14 @@ impl Launcher<'_> {
 
     /// The candidates of `headers` that exist now and are files: passed over by this compile
     /// (behind a false conditional, or later in the search order than what it found).
-    pub(super) fn passed_over(&self, cmd: &CompileCommand, headers: &[String]) -> Vec<String> {
-        let cands = self.candidates(cmd, headers);
+    /// `scan_key` names the directive scan of these files (the action key of this list).
+    pub(super) fn passed_over(
+        &self,
+        cmd: &CompileCommand,
+        scan_key: &fcache::Digest,
+        headers: &[String],
+    ) -> Vec<String> {
+        let cands = self.candidates(cmd, scan_key, headers);
         existing(&cands)
             .into_iter()
             .filter(|p| Path::new(p.as_str()).is_file())
@@ -402,6 +433,11 @@ impl Launcher<'_> {
         }
         found
     }
+}
+
+/// The key of the memo of an include list's directive scan (`Launcher::scanned`).
+fn scan_memo_key(scan_key: &fcache::Digest) -> fcache::Digest {
+    fcache::Digest::of(format!("cached-ninja directives 1\0{scan_key}").as_bytes())
 }
 
 /// The key of the layout-independent record of an entry's candidates present at its store.
