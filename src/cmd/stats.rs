@@ -1,5 +1,6 @@
 //! `cached-ninja stats`: what the launchers of a build did (hits, misses, failed compiles,
-//! uncacheable, errors with their named problems, time saved), from `<object root>/.cached-ninja/stats` (see `fetch::stats`).
+//! uncacheable, errors with their named problems, hits whose debug part was deferred to
+//! `dbgfetch fill`, time saved), from `<object root>/.cached-ninja/stats` (see `fetch::stats`).
 
 use clap::Args;
 use fetch::stats::{self, BuildStats, Problem};
@@ -37,8 +38,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             .map(|p| format!("\"{}\":{}", p.name(), s.problem(*p)))
             .collect();
         println!(
-            "{{\"hits\":{},\"misses\":{},\"failed\":{},\"uncacheable\":{},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
+            "{{\"hits\":{},\"debug_deferred\":{},\"misses\":{},\"failed\":{},\"uncacheable\":{},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
             s.hits,
+            s.debug_deferred,
             s.misses,
             s.failed,
             s.uncacheable,
@@ -50,6 +52,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         println!("hits          {}", s.hits);
+        if s.debug_deferred > 0 {
+            println!("  {:<13} {}", stats::DEBUG_DEFERRED, s.debug_deferred);
+        }
         println!("misses        {}", s.misses);
         println!("failed        {}", s.failed);
         println!("uncacheable   {}", s.uncacheable);
