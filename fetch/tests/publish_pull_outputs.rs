@@ -118,6 +118,7 @@ fn pull_all(store: &Store, cache: &LocalCache, m: &BuildManifest, trust: &Trust)
         jobs: 2,
         cancel: &cancel,
         wants: None,
+        debug_parts: true,
     };
     pull(store, cache, m, trust, opts, &|_| {})
 }
