@@ -4,7 +4,8 @@
 //! so a typo never silently changes nothing.
 //!
 //! ```toml
-//! split_dwarf = true        # compiles with -g also get -gsplit-dwarf (and -gdwarf-4)
+//! split_dwarf = true        # compiles with -g also get -gsplit-dwarf (and -gdwarf-4); default:
+//!                           # on when a [[store]] is named, `false` opts out
 //! dwarf = 4                 # 5: leave the DWARF version alone (lldb users, DESIGN §6)
 //! [cache]
 //! dir = "/var/cache/cn"     # relative paths are relative to this file's directory
@@ -35,6 +36,12 @@
 //! Where it is found: `--policy FILE`, else `<objdir>/cached-ninja.toml`, else
 //! `<source root>/cached-ninja.toml`; none means the defaults (no split DWARF, the launcher's
 //! own cache location and size, everything cached).
+//!
+//! Split DWARF is on by default when the policy names a store ([`Policy::split_dwarf`]): a
+//! build that fetches then downloads objects only and `dbgfetch` fills the debug info after
+//! the link (DESIGN §6). The flags are part of the cache keys, and a CI that publishes and a
+//! developer that fetches both name the store, so both get the same keys from the same policy
+//! (ARCHITECTURE.md, "Debug info").
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -47,9 +54,8 @@ pub const FILE_NAME: &str = "cached-ninja.toml";
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// Compiles with debug info use split DWARF.
-    #[serde(default)]
-    pub split_dwarf: bool,
+    /// Compiles with debug info use split DWARF (unset: see [`Policy::split_dwarf`]).
+    pub split_dwarf: Option<bool>,
     /// DWARF version forced with split DWARF (4, the default, or 5: leave it alone).
     pub dwarf: Option<u8>,
     /// The local cache.
@@ -270,9 +276,15 @@ impl Policy {
         true
     }
 
+    /// Whether compiles with debug info use split DWARF: `split_dwarf` when set, else whether
+    /// the policy names a store (a build that fetches or publishes: objects first, DESIGN §6).
+    pub fn split_dwarf(&self) -> bool {
+        self.split_dwarf.unwrap_or(!self.stores.is_empty())
+    }
+
     /// Flags added to compiles that produce debug info.
     pub fn debug_flags(&self) -> Vec<&'static str> {
-        if !self.split_dwarf {
+        if !self.split_dwarf() {
             return Vec::new();
         }
         match self.dwarf {
@@ -325,6 +337,25 @@ mod tests {
         assert!(!m("*.o", "a/b.o"));
         assert!(m("lib?.o", "liba.o"));
         assert!(!m("src/*.o", "src/a/b.o"));
+    }
+
+    /// Split DWARF defaults to on with a store, off without; `split_dwarf` decides when set.
+    #[test]
+    fn split_dwarf_defaults_to_on_with_a_store() {
+        let p = |t: &str| toml::from_str::<super::Policy>(t).unwrap();
+        let store = "[[store]]\nurl = \"file:///s\"\n";
+        assert!(!p("").split_dwarf());
+        assert!(p(store).split_dwarf());
+        assert_eq!(p(store).debug_flags(), ["-gsplit-dwarf", "-gdwarf-4"]);
+        assert!(!p(&format!("split_dwarf = false\n{store}")).split_dwarf());
+        assert!(p(&format!("split_dwarf = false\n{store}"))
+            .debug_flags()
+            .is_empty());
+        assert!(p("split_dwarf = true").split_dwarf());
+        assert_eq!(
+            p("split_dwarf = true\ndwarf = 5").debug_flags(),
+            ["-gsplit-dwarf"]
+        );
     }
 
     #[test]

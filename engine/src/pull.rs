@@ -7,7 +7,8 @@
 //! mode knows each action key before its entry arrives); [`PullSession::announce`] tells the
 //! launchers a pull is running (through the [`fetch::want::PullLink`] of the object
 //! directory); [`PullSession::run`] pulls until done or until its [`CancelToken`] is set,
-//! reporting to a [`ProgressSink`].
+//! reporting to a [`ProgressSink`]. A build's session pulls objects only
+//! ([`PullSession::debug_parts`] off, DESIGN §6): nothing about debug info delays the link.
 
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
@@ -75,6 +76,9 @@ pub struct PullSession<'a> {
     pub jobs: usize,
     /// The object directory whose launchers the pull serves.
     pub objdir: ObjDir,
+    /// Download the debug parts too (`cached-ninja fetch --debug-parts`); off, objects only:
+    /// launchers defer the debug parts and `dbgfetch fill` brings them after the link.
+    pub debug_parts: bool,
 }
 
 impl PullSession<'_> {
@@ -87,10 +91,12 @@ impl PullSession<'_> {
     /// Bytes the plan would bring, when more than the cache's cap (the least recently used
     /// entries are then evicted): `(needed, cap)`.
     pub fn over_cap(&self) -> Option<(u64, u64)> {
-        let need = self
-            .plan
-            .stripped_bytes
-            .saturating_add(self.plan.debug_bytes);
+        let debug = if self.debug_parts {
+            self.plan.debug_bytes
+        } else {
+            0
+        };
+        let need = self.plan.stripped_bytes.saturating_add(debug);
         (need > self.cache_cap).then_some((need, self.cache_cap))
     }
 
@@ -108,6 +114,7 @@ impl PullSession<'_> {
             jobs: self.jobs,
             cancel: cancel.flag(),
             wants: Some(&link),
+            debug_parts: self.debug_parts,
         };
         let report = fetch::pull::pull(
             self.store,

@@ -12,6 +12,11 @@
 //! everything it names is in the store, so a client never sees a manifest with holes. Each
 //! record lists every output of its entry ([`EdgeRecord::of_entry`]).
 //!
+//! A debug part (`.dwo`, debug bundle) that is neither in the local cache nor in the object
+//! root (a machine that hit on objects only, DESIGN §6) is asked of the store with a `HEAD`:
+//! present there, the entry is published and counted in [`PublishReport::debug_in_store`];
+//! absent, the entry is stale like any other whose blob is gone.
+//!
 //! An edge with no output, or with an output outside the object root, cannot be named by a
 //! manifest (DESIGN §4): it is skipped and listed in [`PublishReport::skipped`].
 //! Uploads run on `jobs` threads ([`crate::parallel`]; the store is blocking, see
@@ -59,6 +64,8 @@ pub struct PublishReport {
     pub manifest_url: String,
     /// The action keys of the records, in build order.
     pub actions: Vec<Digest>,
+    /// Debug parts absent here (never pulled: objects first) but already in the store.
+    pub debug_in_store: usize,
 }
 
 /// Why a publish failed (nothing after the failure was uploaded, and no manifest).
@@ -99,6 +106,13 @@ fn current_only(
         .filter(|(_, k)| *k == Some(true))
         .map(|(c, _)| c)
         .collect()
+}
+
+/// Whether blob `d` is a debug output (`.dwo`, debug bundle) of `e`.
+fn is_debug(e: &ActionEntry, d: &Digest) -> bool {
+    e.outputs
+        .iter()
+        .any(|o| o.digest == *d && o.role.is_debug())
 }
 
 /// The blobs an entry names, as (digest, size).
@@ -149,6 +163,7 @@ pub fn publish(
     }
 
     let done = AtomicUsize::new(0);
+    let debug_in_store = AtomicUsize::new(0);
     // `Ok(false)`: a blob is gone from the cache and not in the object root either: stale.
     let upload = |(k, entry, _): &(Digest, ActionEntry, EdgeRecord)| -> Result<bool, PublishError> {
         for (d, size) in blobs_of(entry) {
@@ -164,6 +179,10 @@ pub fn publish(
                         .filter(|b| Digest::of(b) == d);
                     match on_disk {
                         Some(b) => b,
+                        None if is_debug(entry, &d) && store.head(&Key::blob(&d))? => {
+                            debug_in_store.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
                         None => return Ok(false),
                     }
                 }
@@ -203,6 +222,7 @@ pub fn publish(
         }
     }
     report.actions = chosen.iter().map(|(k, _, _)| *k).collect();
+    report.debug_in_store = debug_in_store.into_inner();
     let manifest = BuildManifest {
         records: chosen.into_iter().map(|(_, _, r)| r).collect(),
     };

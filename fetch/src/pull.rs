@@ -10,6 +10,11 @@
 //! the entry goes in only after its blobs, so a launcher racing with the pull sees either a
 //! complete hit or a miss, and a failure leaves nothing half written.
 //!
+//! **Objects first** (DESIGN §6): with [`PullOptions::debug_parts`] off (what a build does) the
+//! debug outputs of an entry (`.dwo`, debug bundles) are not downloaded; the verified entry is
+//! still inserted, so a launcher hits and serves the object, and `dbgfetch fill` gets the debug
+//! parts from the store after the link. Their sizes are reported in [`PullReport::debug_left`].
+//!
 //! Before any download (and before the build starts), [`record_include_sets`] adds the include
 //! set of every record to its source key's include manifest, so a launcher that misses knows
 //! its action key at once and can ask for it ([`crate::want`]); wanted keys are pulled first.
@@ -23,7 +28,6 @@
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
 use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
 use crate::parallel;
-use crate::publish::blobs_of;
 use crate::published::{open, OpenError, MAX_ENTRY};
 use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
@@ -108,6 +112,9 @@ pub struct PullReport {
     pub present: usize,
     /// Bytes of blobs downloaded (uncompressed).
     pub bytes: u64,
+    /// Bytes of debug parts of the entries inserted that were left in the store (objects
+    /// first: `dbgfetch fill` brings them after the link).
+    pub debug_left: u64,
     /// Records that failed, each compiled locally later.
     pub failed: Vec<PullFailure>,
     /// Set when the store became unreachable and the pull stopped early: the reason.
@@ -134,6 +141,8 @@ pub struct PullOptions<'a> {
     pub cancel: &'a AtomicBool,
     /// Where launchers ask for the keys they wait on ([`crate::want`]): taken first.
     pub wants: Option<&'a dyn crate::want::PullLink>,
+    /// Download the debug parts too; off, only what the linker needs (objects first, DESIGN §6).
+    pub debug_parts: bool,
 }
 
 /// Adds every record's include set to its source key's include manifest in `cache` (local
@@ -171,6 +180,7 @@ pub fn pull(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
+    let debug_left = AtomicU64::new(0);
     let timeouts = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
     // Wanted records taken out of the wants directory and not yet started.
@@ -208,7 +218,11 @@ pub fn pull(
     // A store that is gone ends the loop like a fatal error (already in the report).
     let one = |i: usize| -> Result<(), ()> {
         let rec = &records[i];
-        let r = pull_one(store, cache, rec, trust, &bytes, opts.cancel);
+        let counts = Counts {
+            bytes: &bytes,
+            debug_left: &debug_left,
+        };
+        let r = pull_one(store, cache, rec, trust, &counts, &opts);
         let mut rep = report.lock().unwrap();
         let mut gone = false;
         match r {
@@ -246,6 +260,7 @@ pub fn pull(
     let _stopped = parallel::for_each(opts.jobs.clamp(1, 64), Some(opts.cancel), take, one);
     let mut rep = report.into_inner().unwrap();
     rep.bytes = bytes.into_inner();
+    rep.debug_left = debug_left.into_inner();
     rep
 }
 
@@ -264,14 +279,33 @@ fn stops_the_pull(e: &StoreError, timeouts: &AtomicUsize) -> bool {
     }
 }
 
-/// Pulls one record; `Ok(false)` when its entry and blobs were already here.
+/// The byte counters of a pull.
+struct Counts<'a> {
+    bytes: &'a AtomicU64,
+    debug_left: &'a AtomicU64,
+}
+
+/// The blobs of `e` a pull downloads, as (digest, size): every output and the captured
+/// streams, without the debug outputs unless `debug_parts`.
+fn to_download(e: &ActionEntry, debug_parts: bool) -> Vec<(Digest, u64)> {
+    let mut v: Vec<(Digest, u64)> = e
+        .outputs
+        .iter()
+        .filter(|o| debug_parts || !o.role.is_debug())
+        .map(|o| (o.digest, o.size))
+        .collect();
+    v.extend(e.stdout.iter().chain(e.stderr.iter()).copied());
+    v
+}
+
+/// Pulls one record; `Ok(false)` when its entry and the blobs to download were already here.
 fn pull_one(
     store: &Store,
     cache: &LocalCache,
     rec: &EdgeRecord,
     trust: &Trust,
-    bytes: &AtomicU64,
-    cancel: &AtomicBool,
+    counts: &Counts<'_>,
+    opts: &PullOptions<'_>,
 ) -> Result<bool, PullError> {
     let local = |source: io::Error| PullError::Local {
         path: cache.root().display().to_string(),
@@ -279,7 +313,7 @@ fn pull_one(
     };
     if let Ok(Some(e)) = cache.get_action(&rec.action_key) {
         // Eviction is per file: the entry may have outlived a blob.
-        if blobs_of(&e)
+        if to_download(&e, opts.debug_parts)
             .iter()
             .all(|(d, _)| cache.path(Kind::Blob, d).exists())
         {
@@ -309,8 +343,8 @@ fn pull_one(
             what,
         },
     })?;
-    for (d, size) in blobs_of(&entry) {
-        if cancel.load(Ordering::Relaxed) {
+    for (d, size) in to_download(&entry, opts.debug_parts) {
+        if opts.cancel.load(Ordering::Relaxed) {
             return Err(PullError::Cancelled);
         }
         if cache.path(Kind::Blob, &d).exists() {
@@ -328,7 +362,12 @@ fn pull_one(
             });
         }
         cache.put_blob(&blob).map_err(local)?;
-        bytes.fetch_add(size, Ordering::Relaxed);
+        counts.bytes.fetch_add(size, Ordering::Relaxed);
+    }
+    if !opts.debug_parts {
+        let left = entry.outputs.iter().filter(|o| o.role.is_debug());
+        let left: u64 = left.map(|o| o.size).sum();
+        counts.debug_left.fetch_add(left, Ordering::Relaxed);
     }
     cache.put_action(&rec.action_key, &entry).map_err(local)?;
     Ok(true)

@@ -14,7 +14,10 @@
 //! usually by falling back to a local compile, which is then logged too (as a `miss` or
 //! `failed`). `saved` is the recorded compile time of the entry minus the time the hit took;
 //! `spent` is the launcher's own wall time and `cpu` its own CPU time (user + system, without
-//! the compilers it ran). [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
+//! the compilers it ran). A `hit` line may carry the note `debug-deferred` in its fifth field:
+//! the object was served and its split-DWARF debug part was not in the local cache, so
+//! `dbgfetch fill` brings it after the link (DESIGN §6; the expected path of a developer's
+//! build, not a problem). [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
 //!
 //! Compatibility: the format is only ever extended. Readers skip lines with an unknown
 //! outcome word and ignore fields after the fourth, so an older reader skips `failed` lines
@@ -29,6 +32,9 @@ use std::path::{Path, PathBuf};
 pub enum Outcome {
     /// Served from the cache.
     Hit,
+    /// Served from the cache without its debug part (not in the local cache): the object,
+    /// depfile and output were materialised, `dbgfetch fill` brings the debug part later.
+    HitDebugDeferred,
     /// Compiled successfully (and stored unless an `Error` line says otherwise).
     Miss,
     /// Compiled, and the compiler exited non-zero (a compile error): nothing stored.
@@ -211,7 +217,7 @@ impl Outcome {
     /// The word in the log.
     pub fn word(self) -> &'static str {
         match self {
-            Outcome::Hit => "hit",
+            Outcome::Hit | Outcome::HitDebugDeferred => "hit",
             Outcome::Miss => "miss",
             Outcome::Failed => "failed",
             Outcome::Uncacheable(_) => "uncacheable",
@@ -219,6 +225,9 @@ impl Outcome {
         }
     }
 }
+
+/// The note of a [`Outcome::HitDebugDeferred`] line (stored: never change it).
+pub const DEBUG_DEFERRED: &str = "debug-deferred";
 
 /// Path of the log for an object root.
 pub fn stats_path(obj_root: &Path) -> PathBuf {
@@ -239,6 +248,9 @@ pub fn record(
         Outcome::Uncacheable(r) => {
             format!("uncacheable {saved_us} {spent_us} {cpu_us} {}\n", r.name())
         }
+        Outcome::HitDebugDeferred => {
+            format!("hit {saved_us} {spent_us} {cpu_us} {DEBUG_DEFERRED}\n")
+        }
         _ => format!("{} {saved_us} {spent_us} {cpu_us}\n", outcome.word()),
     };
     crate::log_file::append(&path, &line)
@@ -252,8 +264,10 @@ pub fn zero(obj_root: &Path) -> io::Result<()> {
 /// Sums of a build's log.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BuildStats {
-    /// Hits.
+    /// Hits (with or without their debug part).
     pub hits: u64,
+    /// Hits whose debug part was left to `dbgfetch fill` (not in the local cache).
+    pub debug_deferred: u64,
     /// Misses (compiled successfully).
     pub misses: u64,
     /// Compiles that failed (the compiler exited non-zero).
@@ -318,6 +332,8 @@ impl BuildStats {
                 if let Some(r) = named.and_then(Reason::from_name) {
                     s.reasons[r.index()] += 1;
                 }
+            } else if w == "hit" && named == Some(DEBUG_DEFERRED) {
+                s.debug_deferred += 1;
             }
         }
         s
@@ -357,6 +373,7 @@ mod tests {
         record(d.path(), Outcome::Failed, 0, 7, 0).unwrap();
         let s = BuildStats::read(d.path()).unwrap();
         assert_eq!((s.failed, s.problem(Problem::Spawn)), (1, 1));
+        assert_eq!(s.debug_deferred, 0);
         assert_eq!(
             (
                 s.hits,
@@ -396,5 +413,18 @@ mod tests {
         for r in Reason::ALL {
             assert_eq!(Reason::from_name(r.name()), Some(r));
         }
+    }
+
+    /// A hit whose debug part is deferred counts as a hit and as `debug-deferred`, and an
+    /// older reader (four fields) reads it as a plain hit.
+    #[test]
+    fn debug_deferred_hits() {
+        let d = tempfile::tempdir().unwrap();
+        record(d.path(), Outcome::HitDebugDeferred, 10, 2, 1).unwrap();
+        record(d.path(), Outcome::Hit, 10, 2, 1).unwrap();
+        let text = std::fs::read_to_string(stats_path(d.path())).unwrap();
+        assert_eq!(text.lines().next(), Some("hit 10 2 1 debug-deferred"));
+        let s = BuildStats::read(d.path()).unwrap();
+        assert_eq!((s.hits, s.debug_deferred, s.errors), (2, 1, 0));
     }
 }

@@ -109,6 +109,7 @@ fn pull_into(store: &Store, cache: &LocalCache, m: &BuildManifest, trust: &Trust
         jobs: 4,
         cancel: &AtomicBool::new(false),
         wants: None,
+        debug_parts: true,
     };
     pull(store, cache, m, trust, opts, &|_| {})
 }
@@ -119,6 +120,7 @@ fn one_job() -> PullOptions<'static> {
         jobs: 1,
         cancel: &NEVER,
         wants: None,
+        debug_parts: true,
     }
 }
 
@@ -507,6 +509,7 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
         jobs: 1,
         cancel: &cancel,
         wants: Some(&fetch::want::FileLink::in_dir(&wants)),
+        debug_parts: true,
     };
     // Stop after three records: they must be the wanted ones.
     let r = pull(&store, &cache, &manifest, &trust_of(&key), opts, &|p| {

@@ -1,7 +1,9 @@
 //! Edges with several outputs through a real `file://` store: a split-DWARF C compile (object,
 //! `.dwo`, dep-info) and a Rust compile (rlib, rmeta, dep-info) are published from one cache
 //! and pulled into a fresh one, byte for byte; a record whose outputs disagree with its entry
-//! is rejected naming the output, and nothing of that edge enters the cache.
+//! is rejected naming the output, and nothing of that edge enters the cache. Objects first
+//! (DESIGN §6): a build's pull leaves the `.dwo` blobs in the store and still inserts the
+//! entries, and a publish from a cache without them finds them in the store.
 
 use fetch::build_manifest::{BuildManifest, EdgeRecord};
 use fetch::cache::{ActionEntry, Digest, Kind, LocalCache, Output, Role};
@@ -112,14 +114,33 @@ fn publish_edges(store: &Store, ci_dir: &Path, edges: &[Edge]) -> (KeyPair, Buil
 }
 
 fn pull_all(store: &Store, cache: &LocalCache, m: &BuildManifest, trust: &Trust) -> PullReport {
+    pull_with(store, cache, m, trust, true)
+}
+
+fn pull_with(
+    store: &Store,
+    cache: &LocalCache,
+    m: &BuildManifest,
+    trust: &Trust,
+    debug_parts: bool,
+) -> PullReport {
     record_include_sets(cache, m, 2).unwrap();
     let cancel = AtomicBool::new(false);
     let opts = PullOptions {
         jobs: 2,
         cancel: &cancel,
         wants: None,
+        debug_parts,
     };
     pull(store, cache, m, trust, opts, &|_| {})
+}
+
+/// Sizes of the outputs of `edges` whose role is (`true`) or is not (`false`) debug info.
+fn sizes(edges: &[Edge], debug: bool) -> u64 {
+    let outs = edges.iter().flat_map(|e| &e.outputs);
+    outs.filter(|o| o.0.is_debug() == debug)
+        .map(|o| o.2.len() as u64)
+        .sum()
 }
 
 #[test]
@@ -333,4 +354,61 @@ fn an_entry_whose_outputs_were_changed_in_the_store_is_rejected() {
         "{msg}"
     );
     assert!(cache.get_action(&rec.action_key).unwrap().is_none());
+}
+
+#[test]
+fn a_pull_without_debug_parts_inserts_entries_and_leaves_the_dwo_in_the_store() {
+    let t = tempfile::tempdir().unwrap();
+    let store = file_store(&t.path().join("store"));
+    let edges = edges();
+    let (key, manifest) = publish_edges(&store, &t.path().join("ci"), &edges);
+    let cache = LocalCache::new(t.path().join("dev/cache"));
+    let r = pull_with(&store, &cache, &manifest, &trust_of(&key), false);
+    assert_eq!((r.fetched, r.failed.len()), (3, 0), "{:?}", r.failed);
+    assert_eq!(r.bytes, sizes(&edges, false), "only what the linker needs");
+    assert_eq!(r.debug_left, sizes(&edges, true));
+    for edge in &edges {
+        let entry = cache.get_action(&edge.action).unwrap().expect("entry");
+        for o in &entry.outputs {
+            let here = cache.path(Kind::Blob, &o.digest).exists();
+            assert_eq!(here, !o.role.is_debug(), "{}", o.path);
+        }
+    }
+    // Pulled again, nothing is missing: the absent debug parts are not a reason to download.
+    let again = pull_with(&store, &cache, &manifest, &trust_of(&key), false);
+    assert_eq!((again.fetched, again.present, again.bytes), (0, 3, 0));
+    // With debug parts, the `.dwo` blobs arrive (and only they).
+    let full = pull_with(&store, &cache, &manifest, &trust_of(&key), true);
+    assert_eq!((full.fetched, full.bytes), (2, sizes(&edges, true)));
+}
+
+#[test]
+fn a_publish_whose_debug_parts_are_only_in_the_store_succeeds() {
+    let t = tempfile::tempdir().unwrap();
+    let store = file_store(&t.path().join("store"));
+    let edges = edges();
+    let ci_dir = t.path().join("ci");
+    let (key, _) = publish_edges(&store, &ci_dir, &edges);
+    // As after objects-only hits: no `.dwo` in the cache nor in the object root.
+    let cache = LocalCache::new(ci_dir.join("cache"));
+    for (role, path, bytes) in edges.iter().flat_map(|e| &e.outputs) {
+        if role.is_debug() {
+            std::fs::remove_file(cache.path(Kind::Blob, &Digest::of(bytes))).unwrap();
+            std::fs::remove_file(ci_dir.join("obj").join(path)).unwrap();
+        }
+    }
+    let log: Vec<Digest> = edges.iter().map(|e| e.action).collect();
+    let obj_root = ci_dir.join("obj");
+    let target = |revision| PublishTarget {
+        config: CONFIG,
+        revision,
+        jobs: 2,
+        obj_root: &obj_root,
+    };
+    let r = publish(&cache, &store, &key, &log, target("r2"), &|_, _| {}).unwrap();
+    assert_eq!((r.records, r.stale, r.debug_in_store), (3, 0, 2), "{r:?}");
+    // A store that lacks them: those entries cannot be published whole, they are stale.
+    let empty = file_store(&t.path().join("empty"));
+    let r = publish(&cache, &empty, &key, &log, target("r3"), &|_, _| {}).unwrap();
+    assert_eq!((r.records, r.stale, r.debug_in_store), (1, 2, 0), "{r:?}");
 }

@@ -3,7 +3,7 @@
 //! CPU count) lets at most N compilers run at once (`engine::jobserver`); hits and uncacheable
 //! commands take no token. Shows a live progress line (indicatif) on a terminal, plain lines
 //! otherwise, and ends with a summary from the launchers' stats (`fetch::stats`, zeroed at
-//! the start of each build). After a successful build with `split_dwarf = true` (and without
+//! the start of each build). After a successful build with split DWARF on (and without
 //! `--publish`) it starts `dbgfetch fill` detached (`engine::fill::background`; `--no-fill`:
 //! not) and says so in one line.
 //!
@@ -234,7 +234,7 @@ fn start_fill(dir: &Path) {
     let recorded = od.config_value("policy").map(PathBuf::from);
     let src = od.config_src_root();
     let policy = crate::policy::Policy::find(recorded.as_deref(), dir, src.as_deref());
-    if !policy.is_ok_and(|p| p.split_dwarf) {
+    if !policy.is_ok_and(|p| p.split_dwarf()) {
         return;
     }
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());

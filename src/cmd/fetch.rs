@@ -1,7 +1,9 @@
 //! `cached-ninja fetch [--plan] [-C DIR] [--depth N]`: finds the nearest ancestor of the source
 //! tree's revision with a CI build manifest in a store (`fetch::ancestry`, `fetch::plan`),
 //! prints the plan, and (without `--plan`) pulls its entries into the local cache in reverse
-//! build order (`fetch::pull`). `cached-ninja build` runs the same pull beside Ninja.
+//! build order (`fetch::pull`). `cached-ninja build` runs the same pull beside Ninja. Both pull
+//! objects only (DESIGN §6: `dbgfetch fill` brings the debug parts after the link);
+//! `--debug-parts` pulls the debug parts too (to work offline later).
 //!
 //! Anything bad (a store that is down, a rejected signature, a hostile entry) is reported with
 //! the URL and the reason; the edges concerned simply compile locally.
@@ -28,6 +30,9 @@ pub struct FetchArgs {
     /// Ancestors of HEAD looked at (default: the policy's `[fetch] depth`, else 32).
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
+    /// Download the debug parts (split DWARF) too, not only the objects the linker needs.
+    #[arg(long)]
+    pub debug_parts: bool,
 }
 
 /// Runs `fetch`.
@@ -40,7 +45,8 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         println!("revision {}\nmanifest {}", plan.revision, plan.url);
         return Ok(ExitCode::SUCCESS);
     }
-    let session = session(&remote, &plan, &trust);
+    let mut session = session(&remote, &plan, &trust);
+    session.debug_parts = args.debug_parts;
     prepare(&remote, &session)?;
     let bar = super::publish::bar(plan.manifest.records.len() as u64);
     let report = session.run(&CancelToken::new(), &|p: PullProgress| {
@@ -72,7 +78,7 @@ pub fn find_plan(remote: &Remote, depth: Option<usize>) -> anyhow::Result<(Plan,
     Ok((plan, trust))
 }
 
-/// The pull session of `plan` for `remote`'s object directory.
+/// The pull session of `plan` for `remote`'s object directory: objects only.
 pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> PullSession<'a> {
     PullSession {
         store: &remote.stores[plan.store],
@@ -82,6 +88,7 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         cache_cap: remote.cache_size(),
         jobs: remote.jobs,
         objdir: ObjDir::new(&remote.objdir),
+        debug_parts: false,
     }
 }
 
@@ -126,8 +133,15 @@ pub fn report_pull(who: &str, r: &PullReport) {
             "{who}: warning: stopped early, the store failed: {why}; the rest compiles locally"
         );
     }
+    let left = match r.debug_left {
+        0 => String::new(),
+        n => format!(
+            "; debug parts left for `dbgfetch fill`: {}",
+            fetch::plan::human_bytes(n)
+        ),
+    };
     eprintln!(
-        "{who}: {} entries fetched ({}), {} already here, {} failed",
+        "{who}: {} entries fetched ({}), {} already here, {} failed{left}",
         r.fetched,
         fetch::plan::human_bytes(r.bytes),
         r.present,

@@ -76,6 +76,12 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
         for why in &report.skipped {
             eprintln!("cached-ninja publish: note: skipped {why}");
         }
+        if report.debug_in_store > 0 {
+            eprintln!(
+                "cached-ninja publish: note: {} debug parts were not here but already in the store (objects-only hits)",
+                report.debug_in_store
+            );
+        }
         if report.stale > 0 {
             eprintln!(
                 "cached-ninja publish: note: {} older actions of the log are stale (rebuilt since, or evicted)",

@@ -1,5 +1,7 @@
 //! `cached-ninja stats`: what the launchers of a build did (hits, misses, failed compiles,
-//! uncacheable with their named reasons, errors with their named problems, time saved), from `<object root>/.cached-ninja/stats` (see `fetch::stats`).
+//! uncacheable with their named reasons, errors with their named problems, hits whose debug
+//! part was deferred to `dbgfetch fill`, time saved), from `<object root>/.cached-ninja/stats`
+//! (see `fetch::stats`).
 
 use clap::Args;
 use fetch::stats::{self, BuildStats, Problem, Reason};
@@ -41,8 +43,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             .map(|r| format!("\"{}\":{}", r.name(), s.reason(*r)))
             .collect();
         println!(
-            "{{\"hits\":{},\"misses\":{},\"failed\":{},\"uncacheable\":{},\"uncacheable_reasons\":{{{}}},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
+            "{{\"hits\":{},\"debug_deferred\":{},\"misses\":{},\"failed\":{},\"uncacheable\":{},\"uncacheable_reasons\":{{{}}},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
             s.hits,
+            s.debug_deferred,
             s.misses,
             s.failed,
             s.uncacheable,
@@ -55,6 +58,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         );
     } else {
         println!("hits          {}", s.hits);
+        if s.debug_deferred > 0 {
+            println!("  {:<13} {}", stats::DEBUG_DEFERRED, s.debug_deferred);
+        }
         println!("misses        {}", s.misses);
         println!("failed        {}", s.failed);
         println!("uncacheable   {}", s.uncacheable);

@@ -1,5 +1,11 @@
 //! A hit: verify and materialise the outputs atomically, write the depfile with this
 //! machine's paths, replay stdout/stderr with the roots mapped back.
+//!
+//! Objects first (DESIGN §6): a debug output (`.dwo`, debug bundle) whose blob is not in the
+//! local cache (a developer's pull brings objects only) does not stop the hit. The object is
+//! served, a `.dwo` left at that path by an earlier compile is removed (it would not match the
+//! object), and the hit is counted `debug-deferred`: `dbgfetch fill` gets the part from the
+//! stores after the link. Finding the blob missing is the `open` the read does anyway.
 
 use super::launch::Launcher;
 use super::lookup::Found;
@@ -15,7 +21,8 @@ impl Launcher<'_> {
     /// Materialises a hit; `None` when it cannot be served. Then the caller compiles, and
     /// this has already counted the reason (a named [`Problem`]) and printed one warning line
     /// naming the file; the one exception is a blob that is merely missing (evicted), which is
-    /// a plain miss (see `fetch::cache::CacheError::Missing`).
+    /// a plain miss (see `fetch::cache::CacheError::Missing`), unless it is a debug part:
+    /// that one is deferred to the fill (module docs).
     pub(super) fn serve_hit(
         &self,
         cmd: &CompileCommand,
@@ -60,6 +67,8 @@ impl Launcher<'_> {
             return None;
         }
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(entry.outputs.len());
+        // Paths of debug outputs whose blob is not here (`dbgfetch fill` brings them).
+        let mut deferred: Vec<String> = Vec::new();
         for o in &entry.outputs {
             let Some(dest) = cmd.dest(o.role) else {
                 let (problem, msg) = match o.role {
@@ -86,6 +95,7 @@ impl Launcher<'_> {
             };
             match self.cache.get_blob(&o.digest, o.size) {
                 Ok(b) => files.push((PathBuf::from(dest), b)),
+                Err(CacheError::Missing { .. }) if o.role.is_debug() => deferred.push(dest),
                 Err(e) => {
                     bad_blobs(&[&e]);
                     return None;
@@ -125,13 +135,22 @@ impl Launcher<'_> {
                 return None;
             }
         }
+        for stale in &deferred {
+            // An earlier compile's `.dwo` would not match this object: never leave it beside.
+            let _ = std::fs::remove_file(stale);
+        }
         self.write_gdbinit(false);
         let _ = io::stdout().write_all(&out);
         let _ = io::stderr().write_all(&err);
         let saved = entry
             .wall_us
             .saturating_sub(start.elapsed().as_micros() as u64);
-        self.record(Outcome::Hit, saved, start);
+        let outcome = if deferred.is_empty() {
+            Outcome::Hit
+        } else {
+            Outcome::HitDebugDeferred
+        };
+        self.record(outcome, saved, start);
         self.log_action(action_key);
         Some(0)
     }

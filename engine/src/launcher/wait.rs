@@ -1,5 +1,7 @@
 //! Waiting for a running pull (DESIGN §5): a launcher whose entry is known but not here asks
 //! the pull for it first (`fetch::want`) and waits up to the pull's budget, then compiles.
+//! The pull inserts the entry once its objects are here (not its debug parts, DESIGN §6), so
+//! the hit that follows serves the object and defers the debug part to the fill (`super::hit`).
 
 use super::launch::Launcher;
 use super::lookup::Found;

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Objects first (issue 14, DESIGN §6): bytes a developer's build downloads before its last link
+# with split DWARF, objects only (what `cached-ninja build` pulls) against objects + debug
+# parts (`cached-ninja fetch --debug-parts` first: what the pull did before objects first), on
+# libgit2 (tests/support/third-party-src.sh libgit2; CLI on, tests off, bundled zlib).
+#
+# CI builds and publishes its commit (`cached-ninja build --publish`, split_dwarf = true) to an
+# nginx WebDAV store on loopback that logs `$msec $request_method $uri $status $body_bytes_sent`.
+# Each developer is a clone at another path one commit ahead, with its own empty cache and
+# object directory. Bytes are nginx's body bytes of the GETs (what went over the wire: zstd
+# frames, action entries, the manifest) logged before the last link finished (the newest mtime
+# of the linked binaries `git2` and `libgit2.so.*`); no timing, so a loaded machine does not
+# change the result. The objects-only developer then runs `dbgfetch fill --wait`: its bytes are
+# reported too (objects-only + fill ≈ full).
+#
+# Usage: bash bench/objects-first-bytes.sh [WORK_DIR]    (table on stdout, progress on stderr)
+#   env: CN=path/to/cached-ninja (default: `cargo build --bins`, debug profile: bytes do not
+#   depend on the profile); dbgfetch is taken from beside it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+WORK=${1:-$(mktemp -d /tmp/cn-objfirst-bench-XXXXXX)}
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+log() { echo "[bench] $*" >&2; }
+
+if [ -z "${CN:-}" ]; then
+  cargo build --quiet --bins
+  CN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/debug/cached-ninja"
+fi
+DBGFETCH=$(dirname "$CN")/dbgfetch
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || { echo "nginx missing: apt-get install nginx-light" >&2; exit 1; }
+export GIT_AUTHOR_NAME=ci GIT_AUTHOR_EMAIL=ci@example.org GIT_COMMITTER_NAME=ci \
+  GIT_COMMITTER_EMAIL=ci@example.org GIT_CONFIG_NOSYSTEM=1
+CMAKE_ARGS=(-DBUILD_TESTS=OFF -DBUILD_CLI=ON -DUSE_SSH=OFF -DUSE_HTTPS=OFF -DUSE_GSSAPI=OFF
+  -DUSE_BUNDLED_ZLIB=ON -DCMAKE_BUILD_TYPE=Debug)
+
+# nginx, WebDAV PUT, on a free loopback port.
+rm -rf "$WORK/nginx" && mkdir -p "$WORK/nginx/www"
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+cat > "$WORK/nginx/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+    log_format main '\$msec \$request_method \$uri \$status \$body_bytes_sent';
+    access_log $WORK/nginx/access.log main;
+    client_body_temp_path $WORK/nginx/body;
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$PORT;
+        location / { root $WORK/nginx/www; dav_methods PUT; create_full_put_path on; client_max_body_size 0; }
+    }
+}
+EOF
+"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
+NGINX_PID=$!
+trap 'kill $NGINX_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+STORE=http://127.0.0.1:$PORT/cn
+
+# CI: libgit2 committed, built and published.
+rm -f "$WORK/ci.key" "$WORK/ci.pub"
+"$CN" key generate --out "$WORK/ci.key" > "$WORK/ci.pub"
+rm -rf "$WORK/ci" && mkdir -p "$WORK/ci"
+cp -r "$(bash "$REPO/tests/support/third-party-src.sh" libgit2)" "$WORK/ci/src"
+cat > "$WORK/ci/src/cached-ninja.toml" <<EOF
+split_dwarf = true
+[[store]]
+url = "$STORE"
+write = true
+[trust]
+publishers = ["$(cat "$WORK/ci.pub")"]
+[publish]
+key = "$WORK/ci.key"
+EOF
+(cd "$WORK/ci/src" && git init -q && git add -A && git commit -qm ci)
+log "CI: configure and build libgit2 with split DWARF, publish"
+CACHED_NINJA_CACHE_DIR=$WORK/ci/cache "$CN" configure --enable-build-backend=cached-ninja \
+  --objdir "$WORK/ci/obj" -- cmake -G Ninja "${CMAKE_ARGS[@]}" -S "$WORK/ci/src" -B "$WORK/ci/obj" >/dev/null
+CACHED_NINJA_CACHE_DIR=$WORK/ci/cache "$CN" build --publish -C "$WORK/ci/obj" >/dev/null
+
+# A developer one commit ahead at another path, empty cache: prints the log line count first.
+developer() {
+  local name=$1
+  rm -rf "$WORK/$name" && mkdir -p "$WORK/$name"
+  git clone -q "$WORK/ci/src" "$WORK/$name/src"
+  (cd "$WORK/$name/src" && echo local > NOTES && git add NOTES && git commit -qm local)
+  CACHED_NINJA_CACHE_DIR=$WORK/$name/cache "$CN" configure --enable-build-backend=cached-ninja \
+    --objdir "$WORK/$name/obj" -- cmake -G Ninja "${CMAKE_ARGS[@]}" -S "$WORK/$name/src" -B "$WORK/$name/obj" >/dev/null
+}
+lines() { wc -l < "$WORK/nginx/access.log"; }
+# GET body bytes of log lines after line $1 whose time is before $2 (seconds; "inf": all) and
+# whose URI starts with /cn/$3 (empty: any; `cas/` blobs, `ac/` entries, `builds/` manifests).
+get_bytes() {
+  tail -n +"$(($1 + 1))" "$WORK/nginx/access.log" |
+    awk -v until="$2" -v kind="/cn/${3:-}" '$2 == "GET" && index($3, kind) == 1 &&
+      (until == "inf" || $1 + 0 <= until + 0) { n += $5 } END { print n + 0 }'
+}
+# The newest mtime of the linked binaries of a developer's object directory.
+last_link() {
+  find "$WORK/$1/obj" -maxdepth 1 -type f \( -name git2 -o -name 'libgit2.so.*' \) -printf '%T@\n' | sort -n | tail -1
+}
+
+log "developer 1: objects only (cached-ninja build --no-fill), then dbgfetch fill --wait"
+developer objects
+start=$(lines)
+CACHED_NINJA_CACHE_DIR=$WORK/objects/cache "$CN" build --no-fill -C "$WORK/objects/obj" >/dev/null
+LINK=$(last_link objects)
+OBJ_BYTES=$(get_bytes "$start" "$LINK")
+OBJ_BLOBS=$(get_bytes "$start" "$LINK" cas/)
+OBJ_ALL=$(get_bytes "$start" inf)
+DEFERRED=$("$CN" stats --json -C "$WORK/objects/obj" | python3 -c 'import json,sys;v=json.load(sys.stdin);print(v["debug_deferred"], v["hits"], v["misses"])')
+start=$(lines)
+CACHED_NINJA_CACHE_DIR=$WORK/objects/cache "$DBGFETCH" fill --wait -C "$WORK/objects/obj" >/dev/null
+FILL_BYTES=$(get_bytes "$start" inf)
+
+log "developer 2: objects + debug parts (cached-ninja fetch --debug-parts, then build --no-fill)"
+developer full
+start=$(lines)
+(cd "$WORK/full/src" && CACHED_NINJA_CACHE_DIR=$WORK/full/cache "$CN" fetch --debug-parts -C "$WORK/full/obj" >/dev/null)
+CACHED_NINJA_CACHE_DIR=$WORK/full/cache "$CN" build --no-fill -C "$WORK/full/obj" >/dev/null
+LINK=$(last_link full)
+FULL_BYTES=$(get_bytes "$start" "$LINK")
+FULL_BLOBS=$(get_bytes "$start" "$LINK" cas/)
+
+python3 - "$OBJ_BYTES" "$OBJ_BLOBS" "$OBJ_ALL" "$FILL_BYTES" "$FULL_BYTES" "$FULL_BLOBS" $DEFERRED <<'EOF'
+import sys
+obj, obj_blobs, obj_all, fill, full, full_blobs, deferred, hits, misses = map(int, sys.argv[1:])
+mb = lambda n: f"{n / 1e6:.2f} MB"
+print("| developer build of libgit2, split DWARF, GET bytes before the last link | all | blobs (`cas/`) | entries + manifest |")
+print("|---|---|---|---|")
+print(f"| objects only (`cached-ninja build`) | {mb(obj)} | {mb(obj_blobs)} | {mb(obj - obj_blobs)} |")
+print(f"| objects + debug parts (`fetch --debug-parts`, then `build`) | {mb(full)} | {mb(full_blobs)} | {mb(full - full_blobs)} |")
+print(f"| objects only / full (goal ≤ 60 %) | {100 * obj / full:.1f} % | {100 * obj_blobs / full_blobs:.1f} % | |")
+print()
+print(f"objects-only build: {hits} hits ({deferred} debug-deferred), {misses} misses; "
+      f"GET during the whole build {mb(obj_all)}; then `dbgfetch fill --wait` GET {mb(fill)}")
+EOF
