@@ -367,3 +367,25 @@ fn precompiled_header_created_after_the_entry_was_stored_is_not_hit() {
         ["error", "uncacheable precompiled-header"]
     );
 }
+
+/// A header passed over behind a false conditional joins the entry's include list, and so do
+/// the files its own directives name (the rule reads the directives of every listed file):
+/// another machine's first check of the entry (here: the cache without this machine's memos,
+/// as when the entry came from CI) hits instead of finding them "new".
+#[test]
+fn passed_over_headers_and_what_they_name_travel_with_the_entry() {
+    let s = cached_twice(
+        "#include <h.h>\nint main(void) { return H; }\n",
+        &[
+            (
+                "src/inc1/h.h",
+                "#ifdef NEVER\n#include \"opt.h\"\n#endif\n#define H 1\n",
+            ),
+            ("src/inc1/opt.h", "#include \"sub/deep.h\"\n"),
+            ("src/inc1/sub/deep.h", "#define DEEP 1\n"),
+        ],
+    );
+    std::fs::remove_dir_all(s.path("cache/memo")).unwrap();
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes()[2..], ["hit"]);
+}

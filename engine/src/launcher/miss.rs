@@ -116,38 +116,50 @@ impl Launcher<'_> {
 
     /// Adds the lookup's candidates that exist now to the include list (`super::shadow`): the
     /// compile passed them over, so a hit needs them there, unchanged. Part of the entry, this
-    /// travels with CI's manifests, where a memo of this machine cannot.
+    /// travels with CI's manifests, where a memo of this machine cannot. Repeated until no new
+    /// one appears: a file added here joins the list whose directives the rule reads, so its
+    /// own candidates (a `builtin.h` passed over, and the `rfc6234/sha.h` it names) must be in
+    /// the list too, or another machine's first check of the entry finds them "new".
     fn add_passed_over(
         &self,
         cmd: &CompileCommand,
         source_key: &key::Digest,
         seen: &mut Vec<Seen>,
     ) {
-        let headers: Vec<String> = seen
-            .iter()
-            .map(|s| self.roots.denormalize(&s.norm).into_owned())
-            .collect();
+        /// Rounds at most (each adds what the previous additions' directives name).
+        const ROUNDS: usize = 8;
         let now = std::time::SystemTime::now();
-        let scan_key = Self::action_key_of(source_key, seen);
+        let mut scan_key = Self::action_key_of(source_key, seen);
         self.remember_scan(cmd, &scan_key, seen);
-        let before = seen.len();
-        for p in self.passed_over(cmd, &scan_key, &headers) {
-            let Ok(md) = std::fs::metadata(&p) else {
-                continue;
-            };
-            let Ok(bytes) = std::fs::read(&p) else {
-                continue;
-            };
-            let stamp = StatStamp::of(&md);
-            seen.push(Seen {
-                norm: self.roots.normalize(&p).into_owned(),
-                digest: fcache::Digest::of(&bytes),
-                stamp: stamp.is_settled(now).then_some(stamp),
-                directives: super::directives::scan(&bytes),
-            });
-        }
-        if seen.len() > before {
-            self.remember_scan(cmd, &Self::action_key_of(source_key, seen), seen);
+        for _ in 0..ROUNDS {
+            let headers: Vec<String> = seen
+                .iter()
+                .map(|s| self.roots.denormalize(&s.norm).into_owned())
+                .collect();
+            let known: std::collections::HashSet<String> =
+                seen.iter().map(|s| s.norm.clone()).collect();
+            let before = seen.len();
+            for p in self.passed_over(cmd, &scan_key, &headers) {
+                let norm = self.roots.normalize(&p).into_owned();
+                if known.contains(&norm) {
+                    continue;
+                }
+                let (Ok(md), Ok(bytes)) = (std::fs::metadata(&p), std::fs::read(&p)) else {
+                    continue;
+                };
+                let stamp = StatStamp::of(&md);
+                seen.push(Seen {
+                    norm,
+                    digest: fcache::Digest::of(&bytes),
+                    stamp: stamp.is_settled(now).then_some(stamp),
+                    directives: super::directives::scan(&bytes),
+                });
+            }
+            if seen.len() == before {
+                return;
+            }
+            scan_key = Self::action_key_of(source_key, seen);
+            self.remember_scan(cmd, &scan_key, seen);
         }
     }
 
