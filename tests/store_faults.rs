@@ -211,6 +211,7 @@ fn build(w: &World, url: &str) -> Output {
     .unwrap();
     let t = Instant::now();
     let out = run_ok(cn(&w.cache).args(["build", "-C"]).arg(&w.obj));
+    eprintln!("{}", stderr(&out));
     // A generous bound that cannot flake: the faults here cost seconds at most.
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
     assert_eq!(objects(&w.obj), w.ci_objects, "{}", stderr(&out));

@@ -103,7 +103,7 @@ pub enum StoreError {
     },
     /// A body arrived slower than [`super::StoreConfig::slow_rate`]: the store is alive but
     /// slower than compiling.
-    #[error("{op} {url}: too slow: {rate} B/s over {over:?}, below the slow rate of {min} B/s")]
+    #[error("{op} {url}: too slow: {rate} B/s over {:.1} s, below the slow rate of {min} B/s", over.as_secs_f64())]
     Slow {
         /// The method.
         op: &'static str,
