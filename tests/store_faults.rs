@@ -201,10 +201,15 @@ fn warnings(o: &Output) -> Vec<String> {
 
 /// Builds through `url`; checks CI's objects and at most one warning line; returns the output.
 fn build(w: &World, url: &str) -> Output {
+    build_with(w, url, "")
+}
+
+/// [`build`] with more policy lines (`[fetch]` ones).
+fn build_with(w: &World, url: &str, more: &str) -> Output {
     std::fs::write(
         w.obj.join("cached-ninja.toml"),
         format!(
-            "[[store]]\nurl = \"{url}\"\n[trust]\npublishers = [\"{}\"]\n",
+            "[[store]]\nurl = \"{url}\"\n[trust]\npublishers = [\"{}\"]\n{more}",
             w.public
         ),
     )
@@ -333,5 +338,27 @@ fn a_healthy_proxy_changes_nothing() {
         stderr(&out).contains("5 from the local cache (5 entries pulled"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// The build ends when Ninja ends: a pull still trickling (the slow-rate check off, launchers
+/// waiting 0.2 s) is cancelled when the last edge is done, and the build returns; the marker
+/// is gone and what the pull did not bring was compiled.
+#[test]
+fn the_build_does_not_wait_for_a_pull_after_ninja() {
+    let w = world();
+    let proxy = Proxy::start(&w, "trickle", "/cas/");
+    let url = format!("http://127.0.0.1:{}/cn", proxy.port);
+    let out = build_with(&w, &url, "[fetch]\nwait_ms = 200\nslow_rate = \"0\"\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains("pull stopped when Ninja finished (") && err.contains("/5 records handled)"),
+        "{err}"
+    );
+    assert!(warnings(&out).is_empty(), "{err}");
+    assert!(!w.obj.join(".cached-ninja/pulling").exists());
+    assert!(
+        !w.obj.join(".cached-ninja/stores-down").exists(),
+        "not a failure"
     );
 }

@@ -195,16 +195,16 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let pulled_entries = match &pulled {
         Some(pull::Outcome::Report(report)) => {
             super::fetch::report_pull("cached-ninja build", report);
-            report.fetched
+            report.fetched.to_string()
         }
         Some(pull::Outcome::Abandoned(done)) => {
             eprintln!(
                 "cached-ninja build: pull stopped when Ninja finished ({done}/{} records handled); complete entries stay in the cache",
                 fetch_count.total
             );
-            0
+            format!("up to {done}")
         }
-        None => 0,
+        None => "0".to_string(),
     };
 
     let s = BuildStats::read(&dir).unwrap_or_default();
@@ -222,7 +222,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     );
     if let Some(remote) = &found.remote {
         eprintln!(
-            "cached-ninja build: objects: {} from the local cache ({pulled_entries} entries pulled from {} during this build), {} compiled; {:.1} s waiting on the network",
+            "cached-ninja build: objects: {} from the local cache ({pulled_entries} entries pulled from {} during this build), {} compiled; {:.1} s waiting on the network before and after Ninja",
             s.hits,
             remote.stores.iter().map(|st| st.base_url()).collect::<Vec<_>>().join(", "),
             s.misses,
