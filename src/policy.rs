@@ -361,6 +361,31 @@ mod tests {
     }
 
     #[test]
+    fn network_settings_are_checked_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("cached-ninja.toml");
+        let read = |text: &str| {
+            std::fs::write(&f, text).unwrap();
+            super::Policy::read(&f)
+        };
+        let p = read("[fetch]\nconnect_timeout_ms = 250\nfirst_byte_timeout_ms = 900\nslow_rate = \"1M\"\nskip_failed_s = 60\n").unwrap();
+        assert_eq!(p.fetch.connect_timeout_ms, Some(250));
+        assert_eq!(p.fetch.first_byte_timeout_ms, Some(900));
+        assert_eq!(p.fetch.slow_rate.as_deref(), Some("1M"));
+        assert_eq!(p.fetch.skip_failed_s, Some(60));
+        let e = format!("{:#}", read("[fetch]\nslow_rate = \"fast\"\n").unwrap_err());
+        assert!(
+            e.contains(&f.display().to_string()) && e.contains("fetch.slow_rate"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            read("[fetch]\nfirst_byte_timeout_ms = 0\n").unwrap_err()
+        );
+        assert!(e.contains("fetch.first_byte_timeout_ms = 0"), "{e}");
+    }
+
+    #[test]
     fn unknown_key_is_an_error() {
         let e = toml::from_str::<super::Policy>("splitdwarf = true").unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");

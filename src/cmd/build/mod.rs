@@ -158,14 +158,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var_os("NINJA"))
         .unwrap_or_else(|| "ninja".into());
-    let mut cmd = Command::new(&ninja);
-    // Always an explicit -j: ninja 1.13 would otherwise join the jobserver itself and hold
-    // the tokens the launchers need.
-    cmd.current_dir(&dir)
-        .arg(format!("-j{ninja_jobs}"))
-        .args(&args.targets)
-        .env("NINJA_STATUS", format!("{STATUS}%f/%t] "))
-        .stdout(Stdio::piped());
+    let mut cmd = ninja_command(&ninja, &dir, ninja_jobs, &args.targets);
     jobserver::export(&server, &mut cmd);
     ninja::detach_and_tie(&mut cmd);
 
@@ -189,23 +182,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let after = Instant::now();
     let pulled = background.map(pull::Background::finish);
     let waited = found.waited + after.elapsed();
-    if let Some(remote) = &found.remote {
-        super::fetch::store_lines("cached-ninja build", remote);
-    }
-    let pulled_entries = match &pulled {
-        Some(pull::Outcome::Report(report)) => {
-            super::fetch::report_pull("cached-ninja build", report);
-            report.fetched.to_string()
-        }
-        Some(pull::Outcome::Abandoned(done)) => {
-            eprintln!(
-                "cached-ninja build: pull stopped when Ninja finished ({done}/{} records handled); complete entries stay in the cache",
-                fetch_count.total
-            );
-            format!("up to {done}")
-        }
-        None => "0".to_string(),
-    };
+    let pulled_entries = pull::report(found.remote.as_deref(), pulled, fetch_count.total);
 
     let s = BuildStats::read(&dir).unwrap_or_default();
     let bytes = object_bytes(&dir, started);
@@ -247,6 +224,19 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         });
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ninja with `jobs` jobs, our status prefix and its stdout piped to us.
+fn ninja_command(ninja: &OsString, dir: &Path, jobs: usize, targets: &[OsString]) -> Command {
+    let mut cmd = Command::new(ninja);
+    // Always an explicit -j: ninja 1.13 would otherwise join the jobserver itself and hold
+    // the tokens the launchers need.
+    cmd.current_dir(dir)
+        .arg(format!("-j{jobs}"))
+        .args(targets)
+        .env("NINJA_STATUS", format!("{STATUS}%f/%t] "))
+        .stdout(Stdio::piped());
+    cmd
 }
 
 /// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug

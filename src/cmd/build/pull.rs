@@ -59,14 +59,20 @@ pub fn find(args: &RemoteArgs) -> anyhow::Result<Found> {
     }
     remote.skip_recently_failed();
     let remote = Arc::new(remote);
-    let plan = match crate::cmd::fetch::find_plan(&remote, None) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            // A failed store has its own line (store_lines); say the rest.
-            if !remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
-                eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+    let all_skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
+    // Every store skipped: not even the revisions are listed.
+    let plan = if all_skipped {
+        None
+    } else {
+        match crate::cmd::fetch::find_plan(&remote, None) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                // A failed store has its own line (store_lines); say the rest.
+                if !remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
+                    eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+                }
+                None
             }
-            None
         }
     };
     let plan = plan.and_then(|(plan, trust)| {
@@ -187,4 +193,27 @@ fn watch(
 
 fn take(marker: &Mutex<Option<PullMarker>>) -> Option<PullMarker> {
     marker.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
+/// After Ninja: one line per failed store (`cmd::fetch::store_lines`, which also records
+/// them), the pull's failed records, or that the pull was stopped; returns how many entries
+/// were pulled during the build, for the summary.
+pub fn report(remote: Option<&Remote>, pulled: Option<Outcome>, total: usize) -> String {
+    let who = "cached-ninja build";
+    if let Some(remote) = remote {
+        crate::cmd::fetch::store_lines(who, remote);
+    }
+    match pulled {
+        Some(Outcome::Report(report)) => {
+            crate::cmd::fetch::report_pull(who, &report);
+            report.fetched.to_string()
+        }
+        Some(Outcome::Abandoned(done)) => {
+            eprintln!(
+                "{who}: pull stopped when Ninja finished ({done}/{total} records handled); complete entries stay in the cache"
+            );
+            format!("up to {done}")
+        }
+        None => "0".to_string(),
+    }
 }
