@@ -85,6 +85,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// A closed standard output (`cached-ninja cache stats | head -1`) ends the command quietly,
+/// as it ends `cat`: SIGPIPE gets its default action back (Rust ignores it, and `println!`
+/// then panics on the broken pipe). Sockets are not affected: the standard library sends with
+/// `MSG_NOSIGNAL`. Not for launches (above): they keep the compiler's own behaviour.
+fn quiet_broken_pipe() {
+    // SAFETY: setting a signal's disposition to the default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -99,16 +110,5 @@ mod tests {
         let mut listed = super::dispatch::SUBCOMMANDS.to_vec();
         listed.sort();
         assert_eq!(names, listed);
-    }
-}
-
-/// A closed standard output (`cached-ninja cache stats | head -1`) ends the command quietly,
-/// as it ends `cat`: SIGPIPE gets its default action back (Rust ignores it, and `println!`
-/// then panics on the broken pipe). Sockets are not affected: the standard library sends with
-/// `MSG_NOSIGNAL`. Not for launches (above): they keep the compiler's own behaviour.
-fn quiet_broken_pipe() {
-    // SAFETY: setting a signal's disposition to the default, before any thread is started.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

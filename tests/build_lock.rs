@@ -103,7 +103,7 @@ fn a_second_build_fails_fast_or_waits_and_kill_9_leaves_no_ninja() {
     }
 
     // The next build recovers: the kernel released the lock.
-    run_ok(&mut build(&obj, 0).arg("--no-wait"));
+    run_ok(build(&obj, 0).arg("--no-wait"));
     assert!(obj.join("out").exists());
 
     // Without --no-wait a second build waits for the first, saying so, then runs.
