@@ -302,7 +302,19 @@ mod tests {
         assert_eq!(cfg.timeout_for(0), Duration::from_secs(10));
         assert_eq!(cfg.timeout_for(30 << 20), Duration::from_secs(10 + 120));
         assert_eq!(cfg.timeout_for(1), Duration::from_millis(10_001));
+        // A GET starts from the first-byte timeout, a HEAD is nothing else.
+        assert_eq!(cfg.get_timeout(0), Duration::from_secs(2));
+        assert_eq!(cfg.get_timeout(30 << 20), Duration::from_secs(2 + 120));
+        assert_eq!(cfg.head_timeout(), Duration::from_secs(2));
+        cfg.timeout = Duration::from_secs(1);
+        assert_eq!(
+            cfg.get_timeout(0),
+            Duration::from_secs(1),
+            "never above timeout"
+        );
+        cfg.timeout = Duration::from_secs(10);
         cfg.min_rate = 0;
         assert_eq!(cfg.timeout_for(30 << 20), Duration::from_secs(10));
+        assert_eq!(cfg.get_timeout(30 << 20), Duration::from_secs(2));
     }
 }
