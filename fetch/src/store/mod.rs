@@ -22,7 +22,7 @@
 //! file in the same directory, fsync, rename. `http://host[:port]/prefix` ([`http`](mod@http)):
 //! GET/HEAD/PUT as nginx's WebDAV module serves them (`dav_methods PUT;`,
 //! `create_full_put_path on;`), with a connect and a whole-request timeout, bounded retries
-//! with exponential backoff for 5xx and timeouts, and connection reuse; `https://` the same over
+//! with exponential backoff for 5xx, and connection reuse; `https://` the same over
 //! rustls, trusting the system's certificates (or the file `SSL_CERT_FILE` names).
 //! `s3://bucket/prefix` ([`s3`](mod@s3)): objects in an S3 bucket through `object_store` (AWS,
 //! or Garage, Ceph RGW, MinIO at an endpoint), configured by [`S3Options`] or the usual `AWS_*`
