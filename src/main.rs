@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         dispatch::Form::ZeroSetup(words) => return cmd::cc::main_zero_setup(words),
         dispatch::Form::Cli => {}
     }
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Tool(c) => cmd::tool::run(c),
@@ -81,6 +82,17 @@ fn main() -> ExitCode {
             eprintln!("cached-ninja: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A closed standard output (`cached-ninja cache stats | head -1`) ends the command quietly,
+/// as it ends `cat`: SIGPIPE gets its default action back (Rust ignores it, and `println!`
+/// then panics on the broken pipe). Sockets are not affected: the standard library sends with
+/// `MSG_NOSIGNAL`. Not for launches (above): they keep the compiler's own behaviour.
+fn quiet_broken_pipe() {
+    // SAFETY: setting a signal's disposition to the default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -26,6 +26,12 @@
 //! jobs = 16                 # parallel requests (threads waiting on the network)
 //! wait_ms = 10000           # a compile waits this long for the pull to bring its object
 //! bandwidth = "50M"         # bytes per second per store, both directions (default: no cap)
+//! connect_timeout_ms = 1000 # a store that accepts no connection within this is unreachable
+//! first_byte_timeout_ms = 2000  # ... or that sends no answer within this (default 2000)
+//! slow_rate = "64K"         # a download slower than this (bytes/s, after 0.5 s) gives up on
+//!                           # the store for the build: compiling is faster ("0": never)
+//! skip_failed_s = 300       # a store that failed hard is skipped by builds for this long
+//!                           # (recorded in <objdir>/.cached-ninja/stores-down; 0: never)
 //! [publish]
 //! key = "ci.key"            # secret key file of the publisher (relative: to this file)
 //! [debug]
@@ -133,6 +139,14 @@ pub struct FetchPolicy {
     pub wait_ms: Option<u64>,
     /// Bandwidth cap per store in bytes per second, e.g. `50M` (default: none).
     pub bandwidth: Option<String>,
+    /// Limit on connecting to a store, in ms (default 1000).
+    pub connect_timeout_ms: Option<u64>,
+    /// Limit on a store's first byte of an answer, in ms (default 2000).
+    pub first_byte_timeout_ms: Option<u64>,
+    /// Downloads slower than this (bytes per second, e.g. `64K`) trip the store's breaker.
+    pub slow_rate: Option<String>,
+    /// How long later builds skip a store whose breaker tripped, in seconds (default 300).
+    pub skip_failed_s: Option<u64>,
 }
 
 /// `[publish]`: CI's side.
@@ -209,6 +223,25 @@ impl Policy {
             if !valid_size(b) || fetch::cache::parse_size(b) == Some(0) {
                 bail!(
                     "invalid policy file {}: fetch.bandwidth = {b:?}: expected bytes per second, a number with an optional K, M, G or T suffix",
+                    path.display()
+                );
+            }
+        }
+        if let Some(r) = &p.fetch.slow_rate {
+            if !valid_size(r) {
+                bail!(
+                    "invalid policy file {}: fetch.slow_rate = {r:?}: expected bytes per second, a number with an optional K, M, G or T suffix (\"0\": never give up on a slow store)",
+                    path.display()
+                );
+            }
+        }
+        for (name, v) in [
+            ("connect_timeout_ms", p.fetch.connect_timeout_ms),
+            ("first_byte_timeout_ms", p.fetch.first_byte_timeout_ms),
+        ] {
+            if v == Some(0) {
+                bail!(
+                    "invalid policy file {}: fetch.{name} = 0: a timeout must be at least 1 ms",
                     path.display()
                 );
             }
@@ -356,6 +389,31 @@ mod tests {
             p("split_dwarf = true\ndwarf = 5").debug_flags(),
             ["-gsplit-dwarf"]
         );
+    }
+
+    #[test]
+    fn network_settings_are_checked_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("cached-ninja.toml");
+        let read = |text: &str| {
+            std::fs::write(&f, text).unwrap();
+            super::Policy::read(&f)
+        };
+        let p = read("[fetch]\nconnect_timeout_ms = 250\nfirst_byte_timeout_ms = 900\nslow_rate = \"1M\"\nskip_failed_s = 60\n").unwrap();
+        assert_eq!(p.fetch.connect_timeout_ms, Some(250));
+        assert_eq!(p.fetch.first_byte_timeout_ms, Some(900));
+        assert_eq!(p.fetch.slow_rate.as_deref(), Some("1M"));
+        assert_eq!(p.fetch.skip_failed_s, Some(60));
+        let e = format!("{:#}", read("[fetch]\nslow_rate = \"fast\"\n").unwrap_err());
+        assert!(
+            e.contains(&f.display().to_string()) && e.contains("fetch.slow_rate"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            read("[fetch]\nfirst_byte_timeout_ms = 0\n").unwrap_err()
+        );
+        assert!(e.contains("fetch.first_byte_timeout_ms = 0"), "{e}");
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl Remote {
         let (mut stores, mut unusable) = (Vec::new(), Vec::new());
         for mut c in configs {
             c.max_bytes_per_sec = bandwidth;
+            network_settings(&policy, &mut c);
             match Store::open(&c) {
                 Ok(s) => stores.push(s),
                 Err(e) => unusable.push(e.to_string()),
@@ -171,6 +172,51 @@ impl Remote {
     /// object directory.
     pub fn vcs_dir(&self) -> &Path {
         self.src_root.as_deref().unwrap_or(&self.objdir)
+    }
+}
+
+/// Default of `[fetch] skip_failed_s`: how long builds skip a store whose breaker tripped.
+pub const DEFAULT_SKIP_FAILED_S: u64 = 300;
+
+impl Remote {
+    /// How long later builds skip a store whose breaker tripped (`[fetch] skip_failed_s`).
+    pub fn skip_hold(&self) -> std::time::Duration {
+        let s = self.policy.fetch.skip_failed_s;
+        std::time::Duration::from_secs(s.unwrap_or(DEFAULT_SKIP_FAILED_S))
+    }
+
+    /// Presets the breakers of the stores a recent build found dead (`fetch::skips`), so this
+    /// build sends them nothing.
+    pub fn skip_recently_failed(&self) {
+        let od = ObjDir::new(&self.objdir);
+        fetch::skips::preset(&od, &self.stores, std::time::SystemTime::now());
+    }
+
+    /// Records the stores whose breaker tripped in this process for later builds; a failure to
+    /// write is one warning line (the next build then asks the store again).
+    pub fn record_failed(&self, who: &str) {
+        let od = ObjDir::new(&self.objdir);
+        let now = std::time::SystemTime::now();
+        if let Err(e) = fetch::skips::record(&od, &self.stores, self.skip_hold(), now) {
+            eprintln!(
+                "{who}: warning: cannot write {}: {e}; the next build asks the failed store again",
+                od.stores_down_file().display()
+            );
+        }
+    }
+}
+
+/// The `[fetch]` timeouts and slow rate of the policy, on one store's settings.
+fn network_settings(p: &Policy, c: &mut StoreConfig) {
+    let f = &p.fetch;
+    if let Some(ms) = f.connect_timeout_ms {
+        c.connect_timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(ms) = f.first_byte_timeout_ms {
+        c.first_byte_timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(r) = f.slow_rate.as_deref().and_then(fetch::cache::parse_size) {
+        c.slow_rate = r;
     }
 }
 

@@ -13,8 +13,10 @@
 //! ## Remote stores
 //! [`store`]: one interface (get/put/head, blobs as verified zstd frames under `cas/`, raw
 //! `ac/` and `builds/` objects) over `file://` directories, `http(s)://` servers with PUT
-//! (nginx WebDAV) and `s3://` buckets (object_store); checked keys, timeouts, bounded retries,
-//! named counters.
+//! (nginx WebDAV) and `s3://` buckets (object_store); checked keys, connect, first-byte and
+//! request timeouts, a slow-rate check, bounded retries of 5xx, named counters, and a circuit
+//! breaker per store. [`skips`]: the stores whose breaker tripped recently, skipped by later
+//! builds for a while.
 //!
 //! ## Signatures
 //! [`signing`]: ed25519 signed envelopes around published bytes, trust sets of publisher keys,
@@ -56,6 +58,7 @@ pub mod publish;
 pub mod published;
 pub mod pull;
 pub mod signing;
+pub mod skips;
 pub mod stats;
 pub mod store;
 pub mod want;

@@ -16,6 +16,8 @@
 //!   fill-status  what the debug-info fill did per linked binary (engine::fill::status)
 //!   fill.lock    held (flock) by the running fill, which writes its pid in it
 //!   fill.log     stdout and stderr of a fill started in the background
+//!   stores-down  stores whose breaker tripped recently, skipped until a time (crate::skips)
+//!   build.lock   held (flock) by the running `cached-ninja build`, which writes its pid in it
 //! ```
 //!
 //! `config` values are taken as written after trimming blanks; a value wrapped in double
@@ -91,6 +93,16 @@ impl ObjDir {
     /// The log of a debug-info fill started in the background.
     pub fn fill_log_file(&self) -> PathBuf {
         self.state("fill.log")
+    }
+
+    /// The stores skipped for a while after a hard failure ([`crate::skips`]).
+    pub fn stores_down_file(&self) -> PathBuf {
+        self.state("stores-down")
+    }
+
+    /// The lock file of `cached-ninja build` (one build per object directory).
+    pub fn build_lock_file(&self) -> PathBuf {
+        self.state("build.lock")
     }
 
     /// The marker of a running pull.

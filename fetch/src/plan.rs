@@ -14,8 +14,10 @@
 //! - **Failed `HEAD` requests degrade, they do not stop the search.** A candidate whose request
 //!   failed counts as absent, so a store that is down leaves the others to answer (DESIGN §7);
 //!   the first error of every store whose failures may have hidden a nearer manifest is kept in
-//!   [`Plan::probe_errors`] for the caller to warn about. After a connection failure or a
-//!   timeout a store is not asked again during this search. Only when *no* request got an
+//!   [`Plan::probe_errors`] for the caller to warn about. After a hard failure
+//!   ([`StoreError::is_hard`]) a store is not asked again (its breaker is open); every request
+//!   goes out at once, `parallelism` at a time, so a dead store costs one timeout, not one per
+//!   candidate. Only when *no* request got an
 //!   answer is it [`PlanError::Unreachable`]; when some did and none found a manifest it is
 //!   [`PlanError::NotFound`], listing the failures too.
 //! - **A rejected manifest is an error, never a fall back to an older build.** If the nearest
@@ -205,7 +207,7 @@ enum Probe {
     Present,
     Absent,
     Failed(StoreError),
-    /// Not asked: the store failed to connect or timed out earlier in this search.
+    /// Not asked: the store's breaker is open (a hard failure in this search or a recent build).
     Skipped,
 }
 
@@ -335,8 +337,13 @@ fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>)
                 Probe::Present
             }
             Ok(false) => Probe::Absent,
+            // Its breaker tripped (in this search, or in a recent build): not asked.
+            Err(StoreError::Skipped { .. }) => {
+                down[j].store(true, Ordering::Relaxed);
+                Probe::Skipped
+            }
             Err(e) => {
-                if matches!(e, StoreError::Connect { .. } | StoreError::Timeout { .. }) {
+                if e.is_hard() {
                     down[j].store(true, Ordering::Relaxed);
                 }
                 Probe::Failed(e)

@@ -21,8 +21,8 @@
 //!
 //! A bad record (missing, unsigned, tampered, foreign-signed, hostile path, wrong hash, too
 //! large) is reported in [`PullReport::failed`] and skipped: that edge compiles locally. A
-//! store that cannot be reached, refuses our credentials or times out three times stops the
-//! pull ([`PullReport::stopped`]) instead of paying for it once per record. Work runs on `jobs` threads (the store is
+//! store whose breaker trips (a hard failure, [`StoreError::is_hard`]) stops the pull
+//! ([`PullReport::stopped`]) instead of paying for it once per record. Work runs on `jobs` threads (the store is
 //! blocking, see [`crate::store`]).
 
 use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
@@ -181,7 +181,6 @@ pub fn pull(
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let debug_left = AtomicU64::new(0);
-    let timeouts = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
     // Wanted records taken out of the wants directory and not yet started.
     let wanted: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
@@ -232,7 +231,7 @@ pub fn pull(
             Err(PullError::Cancelled) => return Ok(()),
             Err(error) => {
                 if let PullError::Store(e) = &error {
-                    if stops_the_pull(e, &timeouts) {
+                    if e.is_hard() {
                         gone = true;
                         rep.stopped.get_or_insert_with(|| e.to_string());
                     }
@@ -262,21 +261,6 @@ pub fn pull(
     rep.bytes = bytes.into_inner();
     rep.debug_left = debug_left.into_inner();
     rep
-}
-
-/// Timeouts after which a pull gives up on a store (a large object may time out alone).
-const TIMEOUTS_TO_STOP: usize = 3;
-
-/// Whether a store error means the store is gone for this pull: it cannot be reached, it
-/// refuses our credentials, or it timed out [`TIMEOUTS_TO_STOP`] times.
-fn stops_the_pull(e: &StoreError, timeouts: &AtomicUsize) -> bool {
-    match e {
-        StoreError::Connect { .. } | StoreError::Denied { .. } => true,
-        StoreError::Timeout { .. } => {
-            timeouts.fetch_add(1, Ordering::Relaxed) + 1 >= TIMEOUTS_TO_STOP
-        }
-        _ => false,
-    }
 }
 
 /// The byte counters of a pull.

@@ -145,6 +145,18 @@ fn server_errors_are_retried_then_reported() {
     assert_eq!((c.retries, c.errors.status), (2, 1));
     // 1 try + 2 retries reached the server.
     assert_eq!(n.requests(3).iter().filter(|r| r.3 == 500).count(), 3);
+    // Server errors after the retries open the breaker: the PUT is not sent.
+    assert_eq!(
+        s.breaker().trip().map(|t| t.kind),
+        Some(fetch::store::TripKind::Failing)
+    );
+    assert!(matches!(
+        s.put(&Key::action("a").unwrap(), b"e"),
+        Err(StoreError::Skipped { op: "PUT", .. })
+    ));
+    assert_eq!(n.requests(4).len(), 3, "nothing sent after the trip");
+    // A new store (the next build without a record) asks again.
+    let s = open(n.url("fail/c"));
     assert!(matches!(
         s.put(&Key::action("a").unwrap(), b"e"),
         Err(StoreError::Status {

@@ -99,7 +99,15 @@ fn wrong_credentials_are_a_clear_error_naming_the_url() {
         "{msg}"
     );
     assert!(msg.contains("AWS_SECRET_ACCESS_KEY"), "{msg}");
-    // A GET has a body: S3's error code is shown.
+    // Refused credentials open the breaker: nothing more is sent to this store.
+    assert!(matches!(
+        s.get(&Key::action("k").unwrap()),
+        Err(StoreError::Skipped { op: "GET", .. })
+    ));
+    let c = s.counters().snapshot();
+    assert_eq!((c.errors.status, c.errors.skipped), (1, 1));
+    // A GET has a body: S3's error code is shown (a new store: the next build).
+    let s = open(&cfg);
     let e = s.get(&Key::action("k").unwrap()).unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -110,7 +118,7 @@ fn wrong_credentials_are_a_clear_error_naming_the_url() {
         )
     );
     let c = s.counters().snapshot();
-    assert_eq!((c.errors.status, c.retries, c.uploaded), (2, 0, 0));
+    assert_eq!((c.errors.status, c.retries, c.uploaded), (1, 0, 0));
 }
 
 #[test]

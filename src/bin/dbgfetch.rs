@@ -73,6 +73,12 @@ struct StatusArgs {
 }
 
 fn main() -> ExitCode {
+    // A closed standard output (`dbgfetch status | head -1`) ends the command quietly: SIGPIPE
+    // gets its default action back (Rust ignores it, and `println!` then panics).
+    // SAFETY: setting a signal's disposition to the default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Fill(a) => fill_cmd(a),

@@ -54,6 +54,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         bar.set_message(fetch::plan::human_bytes(p.bytes));
     });
     bar.finish_and_clear();
+    store_lines("cached-ninja fetch", &remote);
     report_pull("cached-ninja fetch", &report);
     Ok(ExitCode::SUCCESS)
 }
@@ -72,7 +73,8 @@ pub fn find_plan(remote: &Remote, depth: Option<usize>) -> anyhow::Result<(Plan,
         trust: &trust,
         parallelism: remote.jobs,
     })?;
-    for e in &plan.probe_errors {
+    // A store whose breaker tripped has its own line (`build`'s store lines).
+    for e in plan.probe_errors.iter().filter(|e| !e.is_hard()) {
         eprintln!("cached-ninja fetch: warning: {e}; a nearer build there may have been missed");
     }
     Ok((plan, trust))
@@ -111,27 +113,25 @@ pub fn prepare(remote: &Remote, session: &PullSession) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Failed records printed one by one; the rest are counted.
-const FAILURES_SHOWN: usize = 5;
-
-/// The first failed records, one line each, a count of the others, then a summary line.
+/// One warning line for the failed records (the first one's reason, the count), then a
+/// summary line.
+/// Records that failed because their store failed (a hard failure, its breaker tripped; the
+/// pull then stopped) are counted only: the store's own line ([`store_lines`]) says it once.
 pub fn report_pull(who: &str, r: &PullReport) {
-    for f in r.failed.iter().take(FAILURES_SHOWN) {
-        eprintln!(
+    let own = |f: &&fetch::pull::PullFailure| !matches!(&f.error, fetch::pull::PullError::Store(e) if e.is_hard());
+    let shown: Vec<_> = r.failed.iter().filter(own).collect();
+    match shown.as_slice() {
+        [] => {}
+        [f] => eprintln!(
             "{who}: warning: {}: {}; it compiles locally",
             f.output, f.error
-        );
-    }
-    if r.failed.len() > FAILURES_SHOWN {
-        eprintln!(
-            "{who}: warning: and {} more records failed; they compile locally",
-            r.failed.len() - FAILURES_SHOWN
-        );
-    }
-    if let Some(why) = &r.stopped {
-        eprintln!(
-            "{who}: warning: stopped early, the store failed: {why}; the rest compiles locally"
-        );
+        ),
+        [f, ..] => eprintln!(
+            "{who}: warning: {} records not usable, they compile locally; the first: {}: {}",
+            shown.len(),
+            f.output,
+            f.error
+        ),
     }
     let left = match r.debug_left {
         0 => String::new(),
@@ -147,4 +147,45 @@ pub fn report_pull(who: &str, r: &PullReport) {
         r.present,
         r.failed.len()
     );
+}
+
+/// One warning line per store whose breaker is open: what happened and what it cost; then
+/// records fresh trips for later builds (`fetch::skips`).
+pub fn store_lines(who: &str, remote: &Remote) {
+    let now = std::time::SystemTime::now();
+    for s in &remote.stores {
+        let Some(t) = s.breaker().trip() else {
+            continue;
+        };
+        let url = s.base_url();
+        if t.carried {
+            let ago = now.duration_since(t.at).unwrap_or_default();
+            eprintln!(
+                "{who}: warning: remote {url} skipped: {} {} ago ({}); 0.0 s lost, compiling locally; asked again in {}",
+                t.kind.word(),
+                human_secs(ago),
+                t.reason,
+                human_secs(remote.skip_hold().saturating_sub(ago))
+            );
+        } else {
+            eprintln!(
+                "{who}: warning: remote {url} {}: {}: {:.1} s lost, compiling locally; skipped by builds for the next {}",
+                t.kind.word(),
+                t.reason,
+                t.lost.as_secs_f64(),
+                human_secs(remote.skip_hold())
+            );
+        }
+    }
+    remote.record_failed(who);
+}
+
+/// `42 s`, `4 min`.
+fn human_secs(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s < 120 {
+        format!("{s} s")
+    } else {
+        format!("{} min", s / 60)
+    }
 }

@@ -15,7 +15,7 @@ pub struct StoreCounters {
     errors: [AtomicU64; ERROR_KINDS],
 }
 
-const ERROR_KINDS: usize = 7;
+const ERROR_KINDS: usize = 8;
 
 /// A copy of the counters at one moment; compare it whole in tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub struct StoreCounts {
     pub already_present: u64,
     /// Reads that found nothing (404 or no file): a plain miss.
     pub not_found: u64,
-    /// Requests sent again after a 5xx or a timeout.
+    /// Requests sent again after a 5xx.
     pub retries: u64,
     /// Failures by kind.
     pub errors: ErrorCounts,
@@ -39,7 +39,7 @@ pub struct StoreCounts {
 pub struct ErrorCounts {
     /// Error statuses from the server (after retries), refused credentials included.
     pub status: u64,
-    /// Timeouts (after retries).
+    /// Timeouts and transfers below the slow rate.
     pub timeout: u64,
     /// Connections refused or broken.
     pub connect: u64,
@@ -51,6 +51,8 @@ pub struct ErrorCounts {
     pub io: u64,
     /// Refused keys and URLs.
     pub bad_key: u64,
+    /// Requests not sent because the store's breaker had tripped.
+    pub skipped: u64,
 }
 
 impl StoreCounters {
@@ -74,12 +76,13 @@ impl StoreCounters {
     pub(super) fn error(&self, e: StoreError) -> StoreError {
         let i = match e {
             StoreError::Status { .. } | StoreError::Denied { .. } => 0,
-            StoreError::Timeout { .. } => 1,
+            StoreError::Timeout { .. } | StoreError::Slow { .. } => 1,
             StoreError::Connect { .. } => 2,
             StoreError::Corrupt { .. } => 3,
             StoreError::TooLarge { .. } => 4,
             StoreError::Io { .. } => 5,
             StoreError::BadKey { .. } | StoreError::BadUrl { .. } => 6,
+            StoreError::Skipped { .. } => 7,
         };
         self.errors[i].fetch_add(1, Ordering::Relaxed);
         e
@@ -102,6 +105,7 @@ impl StoreCounters {
                 too_large: e(4),
                 io: e(5),
                 bad_key: e(6),
+                skipped: e(7),
             },
         }
     }

@@ -90,6 +90,32 @@ pub enum StoreError {
         /// The cap in bytes.
         limit: u64,
     },
+    /// Not sent: the store's breaker tripped on an earlier hard failure in this build, or an
+    /// earlier build recorded one a short while ago ([`super::Breaker`]).
+    #[error("{op} {url}: not asked, the store is skipped: {reason}")]
+    Skipped {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// What tripped the breaker.
+        reason: String,
+    },
+    /// A body arrived slower than [`super::StoreConfig::slow_rate`]: the store is alive but
+    /// slower than compiling.
+    #[error("{op} {url}: too slow: {rate} B/s over {:.1} s, below the slow rate of {min} B/s", over.as_secs_f64())]
+    Slow {
+        /// The method.
+        op: &'static str,
+        /// The object's URL.
+        url: String,
+        /// Bytes per second measured.
+        rate: u64,
+        /// The time measured over.
+        over: Duration,
+        /// The configured slow rate.
+        min: u64,
+    },
     /// A local file system error (file store), a failure reading a response body, or an S3
     /// answer that could not be used (e.g. a redirect to another region).
     #[error("{op} {url}: {source}")]
@@ -101,4 +127,28 @@ pub enum StoreError {
         /// The error.
         source: io::Error,
     },
+}
+
+impl StoreError {
+    /// Whether this failure means the store cannot serve this build, so its breaker trips: no
+    /// connection (refused, reset, broken mid-body), a stall past the first-byte or request
+    /// timeout, refused credentials, server errors after the retries, a transfer below the
+    /// slow rate, or a store already skipped. Missing, corrupt or oversized objects are not:
+    /// they concern one object.
+    pub fn is_hard(&self) -> bool {
+        match self {
+            StoreError::Connect { .. }
+            | StoreError::Timeout { .. }
+            | StoreError::Denied { .. }
+            | StoreError::Slow { .. }
+            | StoreError::Skipped { .. } => true,
+            StoreError::Status { code, .. } => *code >= 500,
+            // A body read that broke (HTTP, S3); a file store's local error is as final.
+            StoreError::Io { .. } => true,
+            StoreError::BadUrl { .. }
+            | StoreError::BadKey { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::TooLarge { .. } => false,
+        }
+    }
 }

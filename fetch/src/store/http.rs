@@ -2,10 +2,14 @@
 //!
 //! One blocking `reqwest` client per store keeps connections alive between requests. Each
 //! request has its own whole-request limit, [`StoreConfig::timeout_for`] the bytes it moves (a
-//! `PUT`'s body, a `GET`'s cap; the base timeout for a `HEAD`). A 5xx or a timeout is retried
-//! after `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`] each) up to `retries` times; a
-//! failure to connect (refused, unreachable, connect timeout) is not: the server is down or
-//! out of reach, fail fast and compile.
+//! `PUT`'s body, a `GET`'s cap): [`StoreConfig::get_timeout`] for a `GET` (the first-byte
+//! timeout plus the bytes), [`StoreConfig::first_byte_timeout`] for a `HEAD`,
+//! [`StoreConfig::timeout_for`] for a `PUT`. (reqwest's read timeout would bound each wait for
+//! bytes, but its blocking client panics on it while reading a body: no runtime in the
+//! caller's thread.) A body is read in chunks and judged against [`StoreConfig::slow_rate`]. A 5xx
+//! is retried after `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`]) up to `retries` times;
+//! a failure to connect (refused, unreachable, connect timeout) or a timeout is not: the server
+//! is down, out of reach or stalled; fail fast and compile.
 //! Redirects are not followed: a 3xx is an error. `https://` goes over rustls and trusts the
 //! system's certificate store, or only the file `SSL_CERT_FILE` names when it is set.
 
@@ -16,7 +20,11 @@ use std::time::Duration;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 
+use super::breaker::SlowGuard;
 use super::{Backend, Key, StoreConfig, StoreCounters, StoreError};
+
+/// Bytes read from a body at a time (between two rate checks).
+const CHUNK: usize = 64 << 10;
 
 /// Cap on one wait between retries.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -121,9 +129,11 @@ impl HttpBackend {
             return Err(too_large());
         }
         let mut buf = Vec::new();
-        resp.take(limit.saturating_add(1))
-            .read_to_end(&mut buf)
-            .map_err(|e| {
+        let guard = SlowGuard::new(self.cfg.slow_rate);
+        let mut body = resp.take(limit.saturating_add(1));
+        let mut chunk = vec![0u8; CHUNK];
+        loop {
+            let n = body.read(&mut chunk).map_err(|e| {
                 // The blocking client reports its whole-request timeout as `TimedOut`.
                 let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
                 match inner {
@@ -140,6 +150,12 @@ impl HttpBackend {
                     },
                 }
             })?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            guard.check("GET", url, buf.len() as u64)?;
+        }
         if buf.len() as u64 > limit {
             return Err(too_large());
         }
@@ -154,7 +170,7 @@ impl Backend for HttpBackend {
 
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let url = self.url(key);
-        let after = self.cfg.timeout_for(limit);
+        let after = self.cfg.get_timeout(limit);
         with_retries(&self.cfg, &self.counters, || {
             let resp = self.send("GET", &url, self.client.get(&url), after)?;
             match resp.status() {
@@ -168,7 +184,8 @@ impl Backend for HttpBackend {
     fn head(&self, key: &Key) -> Result<bool, StoreError> {
         let url = self.url(key);
         with_retries(&self.cfg, &self.counters, || {
-            let resp = self.send("HEAD", &url, self.client.head(&url), self.cfg.timeout)?;
+            let after = self.cfg.head_timeout();
+            let resp = self.send("HEAD", &url, self.client.head(&url), after)?;
             match resp.status() {
                 StatusCode::NOT_FOUND => Ok(false),
                 s if s.is_success() => Ok(true),
@@ -230,12 +247,12 @@ pub(super) fn connect_reason(timed_out: bool, connect_timeout: Duration, cause: 
     }
 }
 
-/// 5xx and timeouts of a connected request may pass; everything else (a failure to connect
-/// included: the server is down or out of reach) will fail again.
+/// A 5xx of a connected request may pass; everything else will fail again or cost too much
+/// to find out: a failure to connect (the server is down or out of reach) and a timeout (it
+/// stalls; a second wait would double the cost, issue 16).
 pub(super) fn retryable(e: &StoreError) -> bool {
     match e {
         StoreError::Status { code, .. } => (500..600).contains(code),
-        StoreError::Timeout { .. } => true,
         _ => false,
     }
 }
@@ -257,7 +274,7 @@ mod tests {
     // contract test `unreachable_server_is_tried_once`, against HTTP and S3.
 
     #[test]
-    fn only_server_errors_and_timeouts_are_retried() {
+    fn only_server_errors_are_retried() {
         let (op, url) = ("GET", String::from("http://x/ac/k"));
         let status = |code| StoreError::Status {
             op,
@@ -267,7 +284,7 @@ mod tests {
         };
         assert!(retryable(&status(503)));
         assert!(!retryable(&status(404)));
-        assert!(retryable(&StoreError::Timeout {
+        assert!(!retryable(&StoreError::Timeout {
             op,
             url: url.clone(),
             after: Duration::from_secs(1),
@@ -285,7 +302,19 @@ mod tests {
         assert_eq!(cfg.timeout_for(0), Duration::from_secs(10));
         assert_eq!(cfg.timeout_for(30 << 20), Duration::from_secs(10 + 120));
         assert_eq!(cfg.timeout_for(1), Duration::from_millis(10_001));
+        // A GET starts from the first-byte timeout, a HEAD is nothing else.
+        assert_eq!(cfg.get_timeout(0), Duration::from_secs(2));
+        assert_eq!(cfg.get_timeout(30 << 20), Duration::from_secs(2 + 120));
+        assert_eq!(cfg.head_timeout(), Duration::from_secs(2));
+        cfg.timeout = Duration::from_secs(1);
+        assert_eq!(
+            cfg.get_timeout(0),
+            Duration::from_secs(1),
+            "never above timeout"
+        );
+        cfg.timeout = Duration::from_secs(10);
         cfg.min_rate = 0;
         assert_eq!(cfg.timeout_for(30 << 20), Duration::from_secs(10));
+        assert_eq!(cfg.get_timeout(30 << 20), Duration::from_secs(2));
     }
 }

@@ -22,21 +22,31 @@
 //! file in the same directory, fsync, rename. `http://host[:port]/prefix` ([`http`](mod@http)):
 //! GET/HEAD/PUT as nginx's WebDAV module serves them (`dav_methods PUT;`,
 //! `create_full_put_path on;`), with a connect and a whole-request timeout, bounded retries
-//! with exponential backoff for 5xx and timeouts, and connection reuse; `https://` the same over
+//! with exponential backoff for 5xx, and connection reuse; `https://` the same over
 //! rustls, trusting the system's certificates (or the file `SSL_CERT_FILE` names).
 //! `s3://bucket/prefix` ([`s3`](mod@s3)): objects in an S3 bucket through `object_store` (AWS,
 //! or Garage, Ceph RGW, MinIO at an endpoint), configured by [`S3Options`] or the usual `AWS_*`
 //! variables, with the same timeouts, retries and counters.
 //!
-//! **Timeouts.** Establishing a connection is bounded by [`StoreConfig::connect_timeout`]; a
-//! failure to connect (refused, unreachable, or that timeout) is [`StoreError::Connect`] and is
-//! never retried: a store that is down or black-holed costs one connect timeout, then the caller
-//! compiles. A whole request, body included, is bounded by [`StoreConfig::timeout_for`]: the base
+//! **Timeouts (bounded waiting, issue 16).** Establishing a connection is bounded by
+//! [`StoreConfig::connect_timeout`] (default 1 s); a failure to connect (refused, unreachable, or
+//! that timeout) is [`StoreError::Connect`] and is never retried. Once connected, a `HEAD` is
+//! bounded by [`StoreConfig::first_byte_timeout`] (default 2 s) and a `GET` by that plus the
+//! time its size cap takes at [`StoreConfig::min_rate`] ([`StoreConfig::get_timeout`]): a
+//! server that accepts and never answers costs about the first-byte timeout. A body slower than
+//! [`StoreConfig::slow_rate`] after [`SLOW_AFTER`] is [`StoreError::Slow`]. A `PUT` (CI's side)
+//! is bounded by [`StoreConfig::timeout_for`]: the base
 //! [`StoreConfig::timeout`] plus the time the bytes it may move take at
 //! [`StoreConfig::min_rate`] (default [`MIN_RATE`], 256 KiB/s). The bytes are the body of a
 //! `PUT` and the size cap of a `GET` (the size is not known before the answer), none for a
 //! `HEAD`; so a 30 MiB blob may take 10 s + 120 s on a slow link, while a `HEAD` or a `GET`
-//! capped at a few kB fails near the base timeout. A timeout and a 5xx are retried.
+//! capped at a few kB fails near the base timeout. Only a 5xx is retried: a timeout means the
+//! store stalls, and waiting again would double the cost.
+//!
+//! **Circuit breaker.** Each [`Store`] has a [`Breaker`]: its first hard failure
+//! ([`StoreError::is_hard`]) opens it, and every later request fails at once with
+//! [`StoreError::Skipped`]. [`Store::breaker`] says what tripped it and what it cost; the
+//! caller records it across builds ([`crate::skips`]) and presets it in the next ones.
 //!
 //! The store moves `ac/` and `builds/` objects as opaque bytes ([`Store::get`],
 //! [`Store::get_limited`] with a smaller cap for entries, [`Store::put`]); `published.rs` makes
@@ -52,6 +62,7 @@
 //! wraps calls in `tokio::task::spawn_blocking`.
 
 mod blob;
+mod breaker;
 mod counters;
 mod error;
 pub mod file;
@@ -60,6 +71,7 @@ mod key;
 mod pace;
 pub mod s3;
 
+pub use breaker::{Breaker, Trip, TripKind, SLOW_AFTER};
 pub use counters::{ErrorCounts, StoreCounters, StoreCounts};
 pub use error::StoreError;
 pub use key::{Key, MAX_SEGMENT};
@@ -77,13 +89,19 @@ pub struct StoreConfig {
     pub url: String,
     /// Limit on establishing a connection (HTTP, S3).
     pub connect_timeout: Duration,
+    /// Limit on waiting for the answer's first byte, and (HTTP) on any later wait for more
+    /// bytes: a server that accepts and never answers costs this much.
+    pub first_byte_timeout: Duration,
+    /// A body measured (after [`SLOW_AFTER`]) below this many bytes per second is
+    /// [`StoreError::Slow`] and trips the breaker (0: never judged).
+    pub slow_rate: u64,
     /// Limit on one whole request without a body to speak of (HTTP, S3); a request moving `n`
     /// bytes gets more time, see [`StoreConfig::timeout_for`].
     pub timeout: Duration,
     /// Slowest transfer, in bytes per second, a request is given time for on top of `timeout`
     /// (default [`MIN_RATE`]; 0: no extra time, `timeout` bounds every request whole).
     pub min_rate: u64,
-    /// How many times a 5xx or a timeout is retried (HTTP, S3; a failure to connect is not).
+    /// How many times a 5xx is retried (HTTP, S3; a failure to connect or a timeout is not).
     pub retries: u32,
     /// First wait before a retry; doubled each time (HTTP, S3).
     pub backoff: Duration,
@@ -96,12 +114,14 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    /// Defaults: connect 3 s, request 10 s plus the bytes at 256 KiB/s, 2 retries from 200 ms,
-    /// entries up to 64 MiB.
+    /// Defaults: connect 1 s, first byte 2 s, slow below 64 KiB/s, request 10 s plus the
+    /// bytes at 256 KiB/s, 2 retries of a 5xx from 200 ms, entries up to 64 MiB.
     pub fn new(url: impl Into<String>) -> StoreConfig {
         StoreConfig {
             url: url.into(),
-            connect_timeout: Duration::from_secs(3),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            first_byte_timeout: DEFAULT_FIRST_BYTE_TIMEOUT,
+            slow_rate: DEFAULT_SLOW_RATE,
             timeout: Duration::from_secs(10),
             min_rate: MIN_RATE,
             retries: 2,
@@ -110,6 +130,18 @@ impl StoreConfig {
             s3: S3Options::default(),
             max_bytes_per_sec: None,
         }
+    }
+
+    /// The limit on a `HEAD`: the first byte is the whole answer.
+    pub fn head_timeout(&self) -> Duration {
+        self.timeout.min(self.first_byte_timeout)
+    }
+
+    /// The limit on a whole `GET` capped at `limit` bytes: the first-byte timeout plus `limit`
+    /// at [`min_rate`](Self::min_rate).
+    pub fn get_timeout(&self, limit: u64) -> Duration {
+        let base = self.timeout.min(self.first_byte_timeout);
+        self.timeout_for(limit) - self.timeout + base
     }
 
     /// The limit on a whole request that moves up to `bytes` (a `PUT`'s body, a `GET`'s size
@@ -123,6 +155,16 @@ impl StoreConfig {
         self.timeout.saturating_add(Duration::from_millis(ms))
     }
 }
+
+/// Default of [`StoreConfig::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Default of [`StoreConfig::first_byte_timeout`].
+pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Default of [`StoreConfig::slow_rate`]: 64 KiB/s per request, far below any link worth
+/// waiting for and far above a trickle.
+pub const DEFAULT_SLOW_RATE: u64 = 64 << 10;
 
 /// Default of [`StoreConfig::min_rate`]: 256 KiB/s, a slow but usable link. A request moving
 /// `n` bytes may take `timeout + n / MIN_RATE` (a 64 MiB cap adds 256 s, a 4 KiB one 16 ms).
@@ -144,6 +186,7 @@ trait Backend: Send + Sync {
 pub struct Store {
     backend: Box<dyn Backend>,
     counters: Arc<StoreCounters>,
+    breaker: Breaker,
     max_entry_size: u64,
     pace: Option<pace::Pace>,
 }
@@ -167,6 +210,7 @@ impl Store {
         Ok(Store {
             backend,
             counters,
+            breaker: Breaker::default(),
             max_entry_size: cfg.max_entry_size,
             pace: cfg.max_bytes_per_sec.map(pace::Pace::new),
         })
@@ -177,14 +221,43 @@ impl Store {
         &self.counters
     }
 
+    /// The breaker: whether (and why) this store is skipped.
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// The store's URL (without a key).
+    pub fn base_url(&self) -> String {
+        let key = Key::build("x", "x").expect("valid key");
+        let url = self.url(&key);
+        let base = url.strip_suffix(key.as_str()).unwrap_or(&url);
+        base.trim_end_matches('/').to_string()
+    }
+
     /// The full URL of `key`.
     pub fn url(&self, key: &Key) -> String {
         self.backend.url(key)
     }
 
+    /// Runs one request unless the breaker is open, and trips it on a hard failure.
+    fn guarded<T>(
+        &self,
+        op: &'static str,
+        key: &Key,
+        request: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.breaker.check(op, || self.url(key))?;
+        let r = request();
+        if let Err(e) = &r {
+            self.breaker.failed(e);
+        }
+        r
+    }
+
     /// Whether `key` exists.
     pub fn head(&self, key: &Key) -> Result<bool, StoreError> {
-        self.backend.head(key).map_err(|e| self.counters.error(e))
+        self.guarded("HEAD", key, || self.backend.head(key))
+            .map_err(|e| self.counters.error(e))
     }
 
     /// The raw bytes at `key` (up to `max_entry_size`); `None` if absent.
@@ -197,7 +270,9 @@ impl Store {
     /// entries): a wrong or hostile object is refused early, and the request's time limit
     /// ([`StoreConfig::timeout_for`]) stays near the base timeout.
     pub fn get_limited(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let r = self.backend.get(key, limit.min(self.max_entry_size));
+        let r = self.guarded("GET", key, || {
+            self.backend.get(key, limit.min(self.max_entry_size))
+        });
         self.paced(&r);
         self.count_get(r)
     }
@@ -229,8 +304,9 @@ impl Store {
     pub fn get_blob(&self, d: &Digest, max_size: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let key = Key::blob(d);
         let r = self
-            .backend
-            .get(&key, blob::frame_limit(max_size))
+            .guarded("GET", &key, || {
+                self.backend.get(&key, blob::frame_limit(max_size))
+            })
             .inspect(|frame| self.paced_len(frame.as_ref().map_or(0, Vec::len)))
             .and_then(|frame| {
                 let Some(frame) = frame else { return Ok(None) };
@@ -259,8 +335,7 @@ impl Store {
 
     fn put_counted(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         self.paced_len(bytes.len());
-        self.backend
-            .put(key, bytes)
+        self.guarded("PUT", key, || self.backend.put(key, bytes))
             .map_err(|e| self.counters.error(e))?;
         self.counters.uploaded();
         Ok(())

@@ -19,10 +19,11 @@
 //! HEAD; `put` one PUT, which S3 applies whole (no multipart: entries and frames are small).
 //! Timeouts come from [`StoreConfig`]: the client has the connect timeout only, and each call
 //! runs under `tokio::time::timeout` of [`StoreConfig::timeout_for`] the bytes it moves (a
-//! `PUT`'s body, a `GET`'s cap, none for a `HEAD`), since `object_store` has no per-request
-//! limit. Retries are done here, not by `object_store` (whose own are switched off), with the
-//! same rule and counter as the `http://` kind: a 5xx or a timeout is retried after a growing
-//! wait, a failure to connect (refused, unreachable, connect timeout) fails at once.
+//! `PUT`'s body; a `GET` gets [`StoreConfig::get_timeout`] of its cap, a `HEAD`
+//! [`StoreConfig::head_timeout`]), since `object_store` has no per-request limit, and a body
+//! is judged against [`StoreConfig::slow_rate`]. Retries are done here, not by `object_store`
+//! (whose own are switched off), with the same rule and counter as the `http://` kind: a 5xx
+//! is retried after a growing wait, a failure to connect or a timeout fails at once.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -34,6 +35,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
 
+use super::breaker::SlowGuard;
 use super::http::{connect_reason, with_retries};
 use super::{Backend, Key, StoreConfig, StoreCounters, StoreError};
 
@@ -254,6 +256,7 @@ impl S3Backend {
             return Err(too_large());
         }
         let mut stream = r.into_stream();
+        let guard = SlowGuard::new(self.cfg.slow_rate);
         let mut buf = Vec::with_capacity(initial_capacity(limit));
         while let Some(chunk) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
             let chunk = chunk.map_err(|e| self.error("GET", url, after, e))?;
@@ -261,6 +264,7 @@ impl S3Backend {
                 return Err(too_large());
             }
             buf.extend_from_slice(&chunk);
+            guard.check("GET", url, buf.len() as u64)?;
         }
         Ok(buf)
     }
@@ -273,7 +277,7 @@ impl Backend for S3Backend {
 
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let (url, path) = (self.url(key), self.path(key));
-        let after = self.cfg.timeout_for(limit);
+        let after = self.cfg.get_timeout(limit);
         with_retries(&self.cfg, &self.counters, || {
             self.call("GET", &url, after, async {
                 match self.s3.get(&path).await {
@@ -287,7 +291,7 @@ impl Backend for S3Backend {
 
     fn head(&self, key: &Key) -> Result<bool, StoreError> {
         let (url, path) = (self.url(key), self.path(key));
-        let after = self.cfg.timeout;
+        let after = self.cfg.head_timeout();
         with_retries(&self.cfg, &self.counters, || {
             self.call("HEAD", &url, after, async {
                 match self.s3.head(&path).await {

@@ -271,8 +271,8 @@ pub fn server_down_fails_fast(cfg: &StoreConfig) -> String {
 
 /// A server that accepts and never answers (on the port given to `config_at`) is a timeout
 /// after the configured 1 s for a small request (a `GET` capped at 4 KiB: 16 ms more), after
-/// more for a `PUT` of 64 KiB at 128 KiB/s (1.5 s), and with one retry two timeouts and one
-/// counted retry.
+/// more for a `PUT` of 64 KiB at 128 KiB/s (1.5 s); a timeout is not retried and opens the
+/// breaker; the first-byte timeout bounds a request whose whole limit is larger.
 pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
@@ -316,7 +316,8 @@ pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
         "{took:?}"
     );
 
-    // With one retry: two timeouts of the HEAD (the base timeout), one counted retry, one error.
+    // A timeout is not retried (the store stalls: waiting again doubles the cost), and it
+    // opens the store's breaker: the next request is not sent at all.
     cfg.retries = 1;
     let s = Store::open(&cfg).unwrap();
     let t = Instant::now();
@@ -325,10 +326,38 @@ pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
         Err(StoreError::Timeout { op: "HEAD", .. })
     ));
     assert!(
-        t.elapsed() < Duration::from_millis(3500),
+        t.elapsed() < Duration::from_millis(1900),
+        "{:?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    let e = s.get_blob(&Digest::of(b"x"), 100).unwrap_err();
+    assert!(matches!(e, StoreError::Skipped { .. }), "{e}");
+    assert!(
+        t.elapsed() < Duration::from_millis(100),
         "{:?}",
         t.elapsed()
     );
     let c = s.counters().snapshot();
-    assert_eq!((c.retries, c.errors.timeout, c.uploaded), (1, 1, 0));
+    assert_eq!(
+        (c.retries, c.errors.timeout, c.errors.skipped, c.uploaded),
+        (0, 1, 1, 0)
+    );
+    let trip = s.breaker().trip().unwrap();
+    assert_eq!(trip.kind, fetch::store::TripKind::Unreachable);
+    assert!(trip.reason.contains("timed out"), "{}", trip.reason);
+
+    // The first byte is bounded on its own: a large request limit does not make a server
+    // that never answers cost more than the first-byte timeout.
+    cfg.timeout = Duration::from_secs(10);
+    cfg.first_byte_timeout = Duration::from_millis(300);
+    let s = Store::open(&cfg).unwrap();
+    let t = Instant::now();
+    let e = s.get_limited(&Key::action("k").unwrap(), 4096).unwrap_err();
+    let took = t.elapsed();
+    assert_eq!(
+        e.to_string(),
+        format!("GET {}/ac/k: timed out after 332ms", cfg.url)
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
 }

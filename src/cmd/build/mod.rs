@@ -7,21 +7,29 @@
 //! `--publish`) it starts `dbgfetch fill` detached (`engine::fill::background`; `--no-fill`:
 //! not) and says so in one line.
 //!
-//! Ctrl-C: the terminal's SIGINT reaches Ninja and the launchers (one process group); we
-//! wait for Ninja, which stops the running commands and removes their outputs. Launchers
-//! write objects and cache entries atomically (temporary file + rename), so nothing partial
-//! is left, and the next build resumes where this one stopped.
+//! One build per object directory ([`lock`]; `--no-wait` fails instead of waiting). Ninja runs
+//! in its own process group and dies with the build ([`ninja`]): Ctrl-C, SIGTERM and SIGHUP
+//! are forwarded to it, and it gets SIGTERM when the build is killed. We wait for Ninja, which
+//! stops the running commands and removes their outputs. Launchers write objects and cache
+//! entries atomically (temporary file + rename), so nothing partial is left, and the next
+//! build resumes where this one stopped.
+//!
+//! The pull ([`pull`]) runs beside Ninja and ends when Ninja ends: the build never waits for
+//! the network after its last edge. Each store that failed gets one warning line saying what
+//! happened and what it cost; the summary says where objects came from and how long the
+//! build waited on the network.
+
+mod lock;
+mod ninja;
+mod pull;
 
 use super::publish::PublishArgs;
-use crate::remote::{Remote, RemoteArgs};
+use crate::remote::RemoteArgs;
 use anyhow::{bail, Context};
 use backend::rewrite::{record, COMPILE_SUFFIX, FLAGS_SUFFIX};
 use clap::Args;
 use engine::jobserver;
 use engine::pull::CancelToken;
-use fetch::plan::Plan;
-use fetch::pull::PullProgress;
-use fetch::signing::Trust;
 use fetch::stats::{self, BuildStats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::ffi::OsString;
@@ -68,6 +76,9 @@ pub struct BuildArgs {
     /// Use this store instead of the policy's `[[store]]` list (fetch and publish).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
+    /// Fail at once if another build of this object directory runs (default: wait for it).
+    #[arg(long)]
+    pub no_wait: bool,
     /// Targets to build (default: Ninja's defaults).
     pub targets: Vec<OsString>,
 }
@@ -76,9 +87,8 @@ pub struct BuildArgs {
 const ACTION_LOG_MAX: u64 = 64 << 20;
 
 /// Entries pulled so far and in all, for the progress line.
-#[derive(Default)]
 struct FetchCount {
-    done: AtomicUsize,
+    done: Arc<AtomicUsize>,
     total: usize,
 }
 
@@ -102,6 +112,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
+    let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let tokens = args.jobs.unwrap_or(cpus).max(1);
     let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4).max(1);
@@ -115,27 +126,30 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         ..RemoteArgs::default()
     };
     // The plan comes first (its line opens the build, DESIGN §1); the pull then runs beside Ninja.
-    let to_pull = if args.no_fetch {
-        None
+    let found = if args.no_fetch {
+        pull::Found {
+            remote: None,
+            plan: None,
+            waited: Duration::ZERO,
+        }
     } else {
-        find_pull(&remote_args)?
+        pull::find(&remote_args)?
+    };
+    let cancel = CancelToken::new();
+    let background = match (&found.remote, found.plan) {
+        (Some(remote), Some((plan, trust))) => Some(pull::Background::start(
+            remote.clone(),
+            plan,
+            trust,
+            cancel.clone(),
+        )?),
+        _ => None,
     };
     let fetch_count = FetchCount {
-        total: to_pull
+        done: background
             .as_ref()
-            .map_or(0, |(_, p, _)| p.manifest.records.len()),
-        ..FetchCount::default()
-    };
-    let session = to_pull
-        .as_ref()
-        .map(|(remote, plan, trust)| super::fetch::session(remote, plan, trust));
-    // Launchers wait for wanted entries while the marker exists: it lives as long as the pull.
-    let marker = match (&session, &to_pull) {
-        (Some(s), Some((remote, _, _))) => Some(
-            s.announce(remote.wait())
-                .with_context(|| format!("cannot write the pull marker in {}", dir.display()))?,
-        ),
-        _ => None,
+            .map_or_else(Default::default, |b| b.done.clone()),
+        total: background.as_ref().map_or(0, |b| b.total),
     };
 
     let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
@@ -144,25 +158,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var_os("NINJA"))
         .unwrap_or_else(|| "ninja".into());
-    let mut cmd = Command::new(&ninja);
-    // Always an explicit -j: ninja 1.13 would otherwise join the jobserver itself and hold
-    // the tokens the launchers need.
-    cmd.current_dir(&dir)
-        .arg(format!("-j{ninja_jobs}"))
-        .args(&args.targets)
-        .env("NINJA_STATUS", format!("{STATUS}%f/%t] "))
-        .stdout(Stdio::piped());
+    let mut cmd = ninja_command(&ninja, &dir, ninja_jobs, &args.targets);
     jobserver::export(&server, &mut cmd);
+    ninja::detach_and_tie(&mut cmd);
 
-    // Ctrl-C stops the pull and is remembered; a second one ends this process at once.
-    // Children get the default disposition back at exec, so Ninja and the compilers still stop.
-    let cancel = CancelToken::new();
     let interrupted = Arc::new(AtomicBool::new(false));
-    let sigint = signal_hook::consts::SIGINT;
-    signal_hook::flag::register_conditional_shutdown(sigint, 130, interrupted.clone())
-        .and_then(|_| signal_hook::flag::register(sigint, interrupted.clone()))
-        .and_then(|_| signal_hook::flag::register(sigint, cancel.flag().clone()))
-        .context("cannot handle SIGINT")?;
     let start = Instant::now();
     let started = SystemTime::now();
     let mut child = cmd.spawn().with_context(|| {
@@ -171,28 +171,18 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             ninja.to_string_lossy()
         )
     })?;
+    // Ctrl-C (and SIGTERM, SIGHUP) stop the pull and go to Ninja, in a process group of its own.
+    let forwarder = ninja::Forwarder::start(&child, interrupted.clone(), cancel.flag().clone())
+        .context("cannot handle SIGINT")?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
-    let (ran, total, status, pulled) = std::thread::scope(|s| {
-        let pulling = session.as_ref().map(|session| {
-            let (cancel, count) = (&cancel, &fetch_count);
-            s.spawn(move || {
-                let report = session.run(cancel, &|p: PullProgress| {
-                    count.done.store(p.done, Ordering::Relaxed);
-                });
-                // Done or stopped: nobody waits for this pull any more.
-                drop(marker);
-                report
-            })
-        });
-        let (ran, total) = follow(stdout, &dir, &fetch_count);
-        let status = child.wait();
-        cancel.cancel();
-        (ran, total, status, pulling.and_then(|h| h.join().ok()))
-    });
-    let status = status.context("waiting for ninja")?;
-    if let Some(report) = pulled {
-        super::fetch::report_pull("cached-ninja build", &report);
-    }
+    let (ran, total) = follow(stdout, &dir, &fetch_count);
+    let status = child.wait().context("waiting for ninja")?;
+    drop(forwarder);
+    // Ninja is done: so is the pull (what it fully brought stays in the cache).
+    let after = Instant::now();
+    let pulled = background.map(pull::Background::finish);
+    let waited = found.waited + after.elapsed();
+    let pulled_entries = pull::report(found.remote.as_deref(), pulled, fetch_count.total);
 
     let s = BuildStats::read(&dir).unwrap_or_default();
     let bytes = object_bytes(&dir, started);
@@ -207,6 +197,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         fetch::plan::human_bytes(bytes),
         start.elapsed().as_secs_f64()
     );
+    if let Some(remote) = &found.remote {
+        eprintln!(
+            "cached-ninja build: objects: {} from the local cache ({pulled_entries} entries pulled from {} during this build), {} compiled; {:.1} s waiting on the network before and after Ninja",
+            s.hits,
+            remote.stores.iter().map(|st| st.base_url()).collect::<Vec<_>>().join(", "),
+            s.misses,
+            waited.as_secs_f64()
+        );
+    }
     if interrupted {
         eprintln!("cached-ninja build: interrupted; no partial object or cache entry is left, the next build resumes");
         return Ok(ExitCode::from(130));
@@ -225,6 +224,19 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         });
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ninja with `jobs` jobs, our status prefix and its stdout piped to us.
+fn ninja_command(ninja: &OsString, dir: &Path, jobs: usize, targets: &[OsString]) -> Command {
+    let mut cmd = Command::new(ninja);
+    // Always an explicit -j: ninja 1.13 would otherwise join the jobserver itself and hold
+    // the tokens the launchers need.
+    cmd.current_dir(dir)
+        .arg(format!("-j{jobs}"))
+        .args(targets)
+        .env("NINJA_STATUS", format!("{STATUS}%f/%t] "))
+        .stdout(Stdio::piped());
+    cmd
 }
 
 /// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug
@@ -253,33 +265,6 @@ fn start_fill(dir: &Path) {
             dir.display()
         ),
     }
-}
-
-/// CI's nearest ancestor build to pull beside Ninja, if the policy names stores. A bad policy
-/// file is an error; any other problem (a store that cannot be opened, no build found, a store
-/// down, a rejected signature) is one warning line, and the build then compiles locally.
-fn find_pull(remote_args: &RemoteArgs) -> anyhow::Result<Option<(Remote, Plan, Trust)>> {
-    let remote = Remote::open(remote_args, false)?;
-    for why in &remote.unusable {
-        eprintln!("cached-ninja build: warning: {why}; not using that store");
-    }
-    if remote.stores.is_empty() {
-        // A local-only build: nothing to say.
-        return Ok(None);
-    }
-    let (plan, trust) = match super::fetch::find_plan(&remote, None) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
-            return Ok(None);
-        }
-    };
-    eprintln!("{plan}");
-    if let Err(e) = super::fetch::prepare(&remote, &super::fetch::session(&remote, &plan, &trust)) {
-        eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
-        return Ok(None);
-    }
-    Ok(Some((remote, plan, trust)))
 }
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the

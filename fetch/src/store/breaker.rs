@@ -1,0 +1,222 @@
+//! The circuit breaker of one store (issue 16). After the first hard failure
+//! ([`StoreError::is_hard`]: refused, reset, stalled, denied, failing, too slow) every later
+//! request of this [`Store`](super::Store) fails at once with [`StoreError::Skipped`], so a dead
+//! store costs one failure per build instead of one per request. What tripped it, and the wall
+//! time from the store's first request to the trip (what the build lost on it), is kept for the
+//! build's one warning line; [`crate::skips`] records it for later builds, which start with the
+//! breaker already open ([`Breaker::preset`]).
+
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::StoreError;
+
+/// Why a store's breaker tripped. The words are stored in `<objdir>/.cached-ninja/stores-down`:
+/// never change one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TripKind {
+    /// No connection, a reset, a stall past a timeout.
+    Unreachable,
+    /// Server errors after the retries, or refused credentials.
+    Failing,
+    /// Alive, but its bodies arrive slower than the slow rate.
+    Slow,
+}
+
+impl TripKind {
+    /// The stored word (also the warning line's).
+    pub fn word(self) -> &'static str {
+        match self {
+            TripKind::Unreachable => "unreachable",
+            TripKind::Failing => "failing",
+            TripKind::Slow => "slow",
+        }
+    }
+
+    /// The kind a stored word names.
+    pub fn from_word(w: &str) -> Option<TripKind> {
+        [TripKind::Unreachable, TripKind::Failing, TripKind::Slow]
+            .into_iter()
+            .find(|k| k.word() == w)
+    }
+
+    fn of(e: &StoreError) -> TripKind {
+        match e {
+            StoreError::Slow { .. } => TripKind::Slow,
+            StoreError::Status { .. } | StoreError::Denied { .. } => TripKind::Failing,
+            _ => TripKind::Unreachable,
+        }
+    }
+}
+
+/// A tripped breaker: what happened and what it cost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trip {
+    /// Why.
+    pub kind: TripKind,
+    /// The failure, as the store reported it (it names the URL).
+    pub reason: String,
+    /// Wall time from this store's first request in this process to the trip (zero when the
+    /// breaker was preset from an earlier build's record).
+    pub lost: Duration,
+    /// When it tripped (in an earlier build when [`Trip::carried`]).
+    pub at: SystemTime,
+    /// Set from an earlier build's record, not by a request of this process.
+    pub carried: bool,
+}
+
+/// The breaker of one store: closed until a hard failure, then open for the store's lifetime.
+#[derive(Debug, Default)]
+pub struct Breaker {
+    trip: Mutex<Option<Trip>>,
+    first_request: OnceLock<Instant>,
+}
+
+impl Breaker {
+    /// What tripped the breaker, if it is open.
+    pub fn trip(&self) -> Option<Trip> {
+        self.trip.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Opens the breaker from an earlier build's record (nothing is asked of the store).
+    pub fn preset(&self, trip: Trip) {
+        let mut t = self.trip.lock().unwrap_or_else(|e| e.into_inner());
+        t.get_or_insert(trip);
+    }
+
+    /// Fails with [`StoreError::Skipped`] when open; else notes the first request's start.
+    pub(super) fn check(
+        &self,
+        op: &'static str,
+        url: impl FnOnce() -> String,
+    ) -> Result<(), StoreError> {
+        if let Some(t) = self.trip() {
+            return Err(StoreError::Skipped {
+                op,
+                url: url(),
+                reason: format!("{} ({})", t.kind.word(), t.reason),
+            });
+        }
+        self.first_request.get_or_init(Instant::now);
+        Ok(())
+    }
+
+    /// Trips the breaker on a hard failure (the first one wins).
+    pub(super) fn failed(&self, e: &StoreError) {
+        if !e.is_hard() || matches!(e, StoreError::Skipped { .. }) {
+            return;
+        }
+        let lost = self
+            .first_request
+            .get()
+            .map_or(Duration::ZERO, |t| t.elapsed());
+        let mut t = self.trip.lock().unwrap_or_else(|e| e.into_inner());
+        t.get_or_insert_with(|| Trip {
+            kind: TripKind::of(e),
+            reason: e.to_string(),
+            lost,
+            at: SystemTime::now(),
+            carried: false,
+        });
+    }
+}
+
+/// Measures one body as it arrives: after [`SLOW_AFTER`], a rate below `min` bytes per second
+/// is [`StoreError::Slow`] (small bodies that finish sooner are never judged).
+pub(super) struct SlowGuard {
+    start: Instant,
+    min: u64,
+}
+
+/// How long a body is read before its rate is judged.
+pub const SLOW_AFTER: Duration = Duration::from_millis(500);
+
+impl SlowGuard {
+    /// Starts measuring now; `min` 0 never judges.
+    pub(super) fn new(min: u64) -> SlowGuard {
+        SlowGuard {
+            start: Instant::now(),
+            min,
+        }
+    }
+
+    /// `Err` when `bytes` so far came slower than the slow rate, once [`SLOW_AFTER`] passed.
+    pub(super) fn check(&self, op: &'static str, url: &str, bytes: u64) -> Result<(), StoreError> {
+        let over = self.start.elapsed();
+        if self.min == 0 || over < SLOW_AFTER {
+            return Ok(());
+        }
+        let rate = (bytes as f64 / over.as_secs_f64()) as u64;
+        if rate >= self.min {
+            return Ok(());
+        }
+        Err(StoreError::Slow {
+            op,
+            url: url.to_string(),
+            rate,
+            over,
+            min: self.min,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused() -> StoreError {
+        StoreError::Connect {
+            op: "HEAD",
+            url: "http://x/ac/k".into(),
+            reason: "Connection refused".into(),
+        }
+    }
+
+    #[test]
+    fn first_hard_failure_opens_the_breaker_for_good() {
+        let b = Breaker::default();
+        b.check("GET", || "u".into()).unwrap();
+        b.failed(&StoreError::Corrupt {
+            op: "GET",
+            url: "http://x/cas/a".into(),
+            reason: "hash mismatch".into(),
+        });
+        assert!(b.trip().is_none(), "one bad object is not the store");
+        b.failed(&refused());
+        let t = b.trip().unwrap();
+        assert_eq!(t.kind, TripKind::Unreachable);
+        assert!(t.reason.contains("Connection refused") && !t.carried);
+        let e = b.check("GET", || "http://x/cas/b".into()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "GET http://x/cas/b: not asked, the store is skipped: unreachable (HEAD http://x/ac/k: connection failed: Connection refused)"
+        );
+        // A later failure does not replace the first.
+        b.failed(&StoreError::Status {
+            op: "GET",
+            url: "u".into(),
+            code: 500,
+            status: "500".into(),
+        });
+        assert_eq!(b.trip().unwrap().kind, TripKind::Unreachable);
+    }
+
+    #[test]
+    fn kinds_round_trip_and_slow_bodies_are_judged_late() {
+        for k in [TripKind::Unreachable, TripKind::Failing, TripKind::Slow] {
+            assert_eq!(TripKind::from_word(k.word()), Some(k));
+        }
+        let g = SlowGuard {
+            start: Instant::now() - Duration::from_secs(1),
+            min: 64 << 10,
+        };
+        assert!(
+            matches!(g.check("GET", "u", 10_000), Err(StoreError::Slow { rate, .. }) if rate < 11_000)
+        );
+        assert!(g.check("GET", "u", 1 << 20).is_ok());
+        assert!(
+            SlowGuard::new(64 << 10).check("GET", "u", 0).is_ok(),
+            "too early to judge"
+        );
+    }
+}

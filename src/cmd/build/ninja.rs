@@ -1,0 +1,84 @@
+//! Ninja as a child that cannot outlive the build (issue 16).
+//!
+//! Ninja runs in a process group of its own (it puts each command in one of its own too), so
+//! a signal meant for the build reaches Ninja only through us: SIGINT, SIGTERM and SIGHUP sent
+//! to `cached-ninja build` (a terminal's Ctrl-C included) are forwarded to Ninja, which stops
+//! its commands, removes their partial outputs and exits; the build then reports and exits.
+//! When the build is killed outright (`kill -9`), the kernel sends Ninja SIGTERM
+//! (`prctl(PR_SET_PDEATHSIG)`, set between fork and exec), so no orphan Ninja keeps building
+//! (and writing `.ninja_log`) beside the next build.
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Makes `cmd` start in a new process group and receive SIGTERM when this process dies.
+pub fn detach_and_tie(cmd: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    cmd.process_group(0);
+    // SAFETY: only async-signal-safe calls (prctl, getppid) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent died before the prctl: exit rather than run unowned.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("cached-ninja build exited"));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Forwards SIGINT, SIGTERM and SIGHUP to `child` until dropped; sets `interrupted` and the
+/// `cancel` flag (the pull's) on the first one.
+pub struct Forwarder {
+    handle: signal_hook::iterator::Handle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Forwarder {
+    /// Starts forwarding to `child`.
+    pub fn start(
+        child: &Child,
+        interrupted: Arc<AtomicBool>,
+        cancel: Arc<AtomicBool>,
+    ) -> std::io::Result<Forwarder> {
+        let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+        let handle = signals.handle();
+        let pid = child.id() as libc::pid_t;
+        let thread = std::thread::spawn(move || {
+            for sig in signals.forever() {
+                interrupted.store(true, Ordering::SeqCst);
+                cancel.store(true, Ordering::SeqCst);
+                // SAFETY: a plain kill(2) of our own child, which we have not reaped yet.
+                unsafe {
+                    libc::kill(pid, sig);
+                }
+            }
+        });
+        Ok(Forwarder {
+            handle,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Forwarder {
+    /// Stops forwarding (Ninja has exited); from then on SIGINT, SIGTERM and SIGHUP end this
+    /// process at once (a publish or the summary after Ninja), as they would without us.
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let always = Arc::new(AtomicBool::new(true));
+        for (sig, code) in [(SIGINT, 130), (SIGTERM, 143), (SIGHUP, 129)] {
+            let _ = signal_hook::flag::register_conditional_shutdown(sig, code, always.clone());
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! One build per object directory, and no Ninja outliving its build (issue 16). A second
+//! `cached-ninja build` of the same object directory fails at once with `--no-wait` (naming
+//! the running build's pid) or waits with a message; `kill -9` of the build leaves no Ninja
+//! (nor its commands) running, and the next build takes the lock and succeeds.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{cached_ninja, require_tool, run, run_ok, TestSpace};
+
+/// An object directory whose one edge sleeps `$SLEEP` seconds.
+fn slow_objdir(space: &TestSpace) -> PathBuf {
+    require_tool("ninja", "ninja-build");
+    space.write(
+        "obj/build.ninja",
+        "rule slow\n  command = sleep $$SLEEP && touch $out\nbuild out: slow\n",
+    );
+    std::fs::canonicalize(space.path().join("obj")).unwrap()
+}
+
+fn build(obj: &Path, sleep: u32) -> Command {
+    let mut c = Command::new(cached_ninja());
+    c.args(["build", "--no-fill", "--no-fetch", "-C"])
+        .arg(obj)
+        .env("SLEEP", sleep.to_string())
+        .env("CACHED_NINJA_CACHE_DIR", obj.join("../cache"));
+    c
+}
+
+/// Processes (other than zombies) whose working directory is `dir`.
+fn running_in(dir: &Path) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'));
+        if !zombie && std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c == dir) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Starts a build that holds the lock (its pid is in the lock file).
+fn holder(obj: &Path, sleep: u32) -> Child {
+    let child = build(obj, sleep)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = obj.join(".cached-ninja/build.lock");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != child.id().to_string() {
+        assert!(Instant::now() < deadline, "the build never took the lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn a_second_build_fails_fast_or_waits_and_kill_9_leaves_no_ninja() {
+    let space = TestSpace::new();
+    let obj = slow_objdir(&space);
+    let mut first = holder(&obj, 60);
+
+    // --no-wait: fails at once, naming the holder.
+    let out = run(build(&obj, 0).arg("--no-wait"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "another build (pid {}) of {}",
+            first.id(),
+            obj.display()
+        )) && err.contains("build.lock"),
+        "{err}"
+    );
+
+    // kill -9 of the build: Ninja and its command go too.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while running_in(&obj).len() < 2 {
+        assert!(Instant::now() < deadline, "ninja never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) of a child we spawned and have not reaped.
+    unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGKILL) };
+    first.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = running_in(&obj);
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "orphans left running: {left:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The next build recovers: the kernel released the lock.
+    run_ok(build(&obj, 0).arg("--no-wait"));
+    assert!(obj.join("out").exists());
+
+    // Without --no-wait a second build waits for the first, saying so, then runs.
+    std::fs::remove_file(obj.join("out")).unwrap();
+    let mut first = holder(&obj, 2);
+    let out = run_ok(&mut build(&obj, 0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("waiting for another build (pid"), "{err}");
+    assert!(first.wait().unwrap().success());
+}

@@ -1,0 +1,364 @@
+//! A bad network never makes a build wrong and says so once (issue 16). CI builds the example
+//! project and publishes it to a real nginx (WebDAV); a developer builds through our
+//! fault-injecting proxy in front of it (`tests/support/faultproxy.py`, loopback only):
+//! refused connections, a black hole, 500s, resets mid-body, truncated bodies, wrong bytes,
+//! a 10 KB/s trickle. Each build completes with CI's objects byte for byte (the same as a
+//! `--no-fetch` build), with at most one warning line for the store. A store that failed hard
+//! is recorded (`.cached-ninja/stores-down`), and the next build (a no-op) sends it nothing:
+//! the proxy's connection log does not grow.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::servers::{self, nginx::Nginx};
+use support::{cached_ninja, copy_tree, repo_root, require_tool, run_ok, TestSpace};
+
+fn cn(cache: &Path) -> Command {
+    let mut c = Command::new(cached_ninja());
+    c.env("CACHED_NINJA_CACHE_DIR", cache);
+    c
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = run_ok(
+        Command::new(require_tool("git", "git"))
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "ci")
+            .env("GIT_AUTHOR_EMAIL", "ci@example.org")
+            .env("GIT_COMMITTER_NAME", "ci")
+            .env("GIT_COMMITTER_EMAIL", "ci@example.org")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir),
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn configure(src: &Path, obj: &Path, cache: &Path) {
+    require_tool("cmake", "cmake");
+    require_tool("ninja", "ninja-build");
+    run_ok(
+        cn(cache)
+            .args([
+                "configure",
+                "--enable-build-backend=cached-ninja",
+                "--objdir",
+            ])
+            .arg(obj)
+            .args([
+                "--",
+                "cmake",
+                "-G",
+                "Ninja",
+                "-DCMAKE_BUILD_TYPE=Debug",
+                "-S",
+            ])
+            .arg(src)
+            .arg("-B")
+            .arg(obj),
+    );
+}
+
+/// The object files (`*.o`) of an object directory, relative path → bytes.
+fn objects(obj: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut m = std::collections::BTreeMap::new();
+    let mut stack = vec![obj.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "o") {
+                let rel = p.strip_prefix(obj).unwrap().display().to_string();
+                m.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    m
+}
+
+/// CI's build of examples/shapes published to nginx, and a developer checkout one commit
+/// ahead, configured.
+struct World {
+    space: TestSpace,
+    nginx: Nginx,
+    public: String,
+    ci_objects: std::collections::BTreeMap<String, Vec<u8>>,
+    obj: PathBuf,
+    cache: PathBuf,
+}
+
+fn world() -> World {
+    let space = TestSpace::new();
+    let root = space.path();
+    let nginx = Nginx::start();
+    let src = root.join("ci/shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    git(&src, &["init", "-q"]);
+    git(&src, &["add", "-A"]);
+    git(&src, &["commit", "-qm", "ci"]);
+    let key = root.join("ci.key");
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["key", "generate", "--out"])
+            .arg(&key),
+    );
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (ci_obj, ci_cache) = (root.join("ci/obj"), root.join("ci/cache"));
+    configure(&src, &ci_obj, &ci_cache);
+    run_ok(
+        cn(&ci_cache)
+            .args(["build", "--no-fetch", "--publish", "--store"])
+            .arg(nginx.url("cn"))
+            .arg("--key")
+            .arg(&key)
+            .arg("-C")
+            .arg(&ci_obj),
+    );
+    let ci_objects = objects(&ci_obj);
+    assert_eq!(ci_objects.len(), 5);
+    let dev = root.join("dev/shapes");
+    std::fs::create_dir_all(dev.parent().unwrap()).unwrap();
+    git(
+        root,
+        &[
+            "clone",
+            "-q",
+            &src.display().to_string(),
+            &dev.display().to_string(),
+        ],
+    );
+    std::fs::write(dev.join("NOTES.developer"), "local work\n").unwrap();
+    git(&dev, &["add", "NOTES.developer"]);
+    git(&dev, &["commit", "-qm", "local"]);
+    let (obj, cache) = (root.join("dev/obj"), root.join("dev/cache"));
+    configure(&dev, &obj, &cache);
+    World {
+        space,
+        nginx,
+        public,
+        ci_objects,
+        obj,
+        cache,
+    }
+}
+
+/// The proxy in front of nginx, killed on drop.
+struct Proxy {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Proxy {
+    fn start(w: &World, mode: &str, only: &str) -> Proxy {
+        let python = require_tool("python3", "python3");
+        let port = servers::free_port();
+        let log = w.space.path().join(format!("proxy-{mode}.log"));
+        std::fs::write(&log, "").unwrap();
+        let mut child = Command::new(python)
+            .arg(repo_root().join("tests/support/faultproxy.py"))
+            .args(["--listen", &port.to_string()])
+            .args(["--upstream", &w.nginx.port().to_string()])
+            .args(["--mode", mode, "--only", only, "--log"])
+            .arg(&log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        servers::wait_until_listening(&mut child, port, "faultproxy.py", &log);
+        // The readiness probe is a connection of its own: start counting after it.
+        std::thread::sleep(Duration::from_millis(50));
+        std::fs::write(&log, "").unwrap();
+        Proxy { child, port, log }
+    }
+
+    /// Connections the proxy accepted since it started.
+    fn connections(&self) -> usize {
+        std::fs::read_to_string(&self.log).unwrap().lines().count()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn warnings(o: &Output) -> Vec<String> {
+    stderr(o)
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Builds through `url`; checks CI's objects and at most one warning line; returns the output.
+fn build(w: &World, url: &str) -> Output {
+    build_with(w, url, "")
+}
+
+/// [`build`] with more policy lines (`[fetch]` ones).
+fn build_with(w: &World, url: &str, more: &str) -> Output {
+    std::fs::write(
+        w.obj.join("cached-ninja.toml"),
+        format!(
+            "[[store]]\nurl = \"{url}\"\n[trust]\npublishers = [\"{}\"]\n{more}",
+            w.public
+        ),
+    )
+    .unwrap();
+    let t = Instant::now();
+    let out = run_ok(cn(&w.cache).args(["build", "-C"]).arg(&w.obj));
+    eprintln!("{}", stderr(&out));
+    // A generous bound that cannot flake: the faults here cost seconds at most.
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    assert_eq!(objects(&w.obj), w.ci_objects, "{}", stderr(&out));
+    let warn = warnings(&out);
+    assert!(
+        warn.len() <= 1,
+        "at most one warning line:\n{}",
+        stderr(&out)
+    );
+    out
+}
+
+/// A store that fails hard: one line naming it, what happened and the time lost; the record
+/// for later builds; a second (no-op) build sends it nothing and says it was skipped.
+fn hard_fault(mode: &str, only: &str, kind: &str) {
+    let w = world();
+    let proxy = Proxy::start(&w, mode, only);
+    let url = format!("http://127.0.0.1:{}/cn", proxy.port);
+    let out = build(&w, &url);
+    let warn = warnings(&out);
+    assert_eq!(warn.len(), 1, "{}", stderr(&out));
+    assert!(
+        warn[0].contains(&format!("remote {url} {kind}:"))
+            && warn[0].contains(" s lost, compiling locally"),
+        "{mode}: {}",
+        warn[0]
+    );
+    assert!(
+        stderr(&out).contains("s waiting on the network"),
+        "{}",
+        stderr(&out)
+    );
+    let down = std::fs::read_to_string(w.obj.join(".cached-ninja/stores-down")).unwrap();
+    assert!(down.starts_with(&format!("{url}\t")), "{down}");
+    assert!(down.contains(&format!("\t{kind}\t")), "{down}");
+
+    let before = proxy.connections();
+    let out = build(&w, &url);
+    let warn = warnings(&out);
+    assert_eq!(warn.len(), 1, "{}", stderr(&out));
+    assert!(
+        warn[0].contains(&format!("remote {url} skipped: {kind}"))
+            && warn[0].contains("0.0 s lost"),
+        "{}",
+        warn[0]
+    );
+    assert_eq!(proxy.connections(), before, "the skipped store was asked");
+}
+
+#[test]
+fn refused_connections_compile_locally_and_skip_the_store_next_time() {
+    let w = world();
+    let url = format!("http://127.0.0.1:{}/cn", servers::free_port());
+    let out = build(&w, &url);
+    let warn = warnings(&out);
+    assert_eq!(warn.len(), 1, "{}", stderr(&out));
+    assert!(
+        warn[0].contains(&format!("remote {url} unreachable:"))
+            && warn[0].contains("Connection refused"),
+        "{}",
+        warn[0]
+    );
+    let out = build(&w, &url);
+    assert!(
+        warnings(&out)[0].contains("skipped: unreachable"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn black_hole_costs_one_first_byte_timeout_then_nothing() {
+    hard_fault("blackhole", "", "unreachable");
+}
+
+#[test]
+fn server_errors_trip_the_breaker() {
+    hard_fault("500", "", "failing");
+}
+
+#[test]
+fn reset_mid_body_trips_the_breaker() {
+    hard_fault("reset", "/cas/", "unreachable");
+}
+
+#[test]
+fn truncated_bodies_trip_the_breaker() {
+    hard_fault("truncate", "/cas/", "unreachable");
+}
+
+#[test]
+fn a_trickling_store_is_given_up_as_slow() {
+    hard_fault("trickle", "/cas/", "slow");
+}
+
+#[test]
+fn wrong_bytes_are_rejected_per_object_in_one_line() {
+    let w = world();
+    let proxy = Proxy::start(&w, "wrong", "/cas/");
+    let url = format!("http://127.0.0.1:{}/cn", proxy.port);
+    let out = build(&w, &url);
+    let warn = warnings(&out);
+    assert_eq!(warn.len(), 1, "{}", stderr(&out));
+    assert!(warn[0].contains("compile locally"), "{}", warn[0]);
+    assert!(
+        !w.obj.join(".cached-ninja/stores-down").exists(),
+        "corrupt objects are not a dead store"
+    );
+}
+
+#[test]
+fn a_healthy_proxy_changes_nothing() {
+    let w = world();
+    let proxy = Proxy::start(&w, "pass", "");
+    let url = format!("http://127.0.0.1:{}/cn", proxy.port);
+    let out = build(&w, &url);
+    assert!(warnings(&out).is_empty(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("5 from the local cache (5 entries pulled"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The build ends when Ninja ends: a pull still trickling (the slow-rate check off, launchers
+/// waiting 0.2 s) is cancelled when the last edge is done, and the build returns; the marker
+/// is gone and what the pull did not bring was compiled.
+#[test]
+fn the_build_does_not_wait_for_a_pull_after_ninja() {
+    let w = world();
+    let proxy = Proxy::start(&w, "trickle", "/cas/");
+    let url = format!("http://127.0.0.1:{}/cn", proxy.port);
+    let out = build_with(&w, &url, "[fetch]\nwait_ms = 200\nslow_rate = \"0\"\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains("pull stopped when Ninja finished (") && err.contains("/5 records handled)"),
+        "{err}"
+    );
+    assert!(warnings(&out).is_empty(), "{err}");
+    assert!(!w.obj.join(".cached-ninja/pulling").exists());
+    assert!(
+        !w.obj.join(".cached-ninja/stores-down").exists(),
+        "not a failure"
+    );
+}
