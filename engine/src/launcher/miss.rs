@@ -116,12 +116,24 @@ impl Launcher<'_> {
     /// Adds the lookup's candidates that exist now to the include list (`super::shadow`): the
     /// compile passed them over, so a hit needs them there, unchanged. Part of the entry, this
     /// travels with CI's manifests, where a memo of this machine cannot.
+    /// A hit scans the directives of every file of the list, these too, so the list is
+    /// closed under that scan here (a few rounds at most).
     fn add_passed_over(&self, cmd: &CompileCommand, seen: &mut Vec<Seen>) {
+        for _ in 0..8 {
+            if !self.add_passed_over_once(cmd, seen) {
+                break;
+            }
+        }
+    }
+
+    /// One round of [`Launcher::add_passed_over`]; whether it added a file.
+    fn add_passed_over_once(&self, cmd: &CompileCommand, seen: &mut Vec<Seen>) -> bool {
         let headers: Vec<String> = seen
             .iter()
             .map(|s| self.roots.denormalize(&s.norm).into_owned())
             .collect();
         let now = std::time::SystemTime::now();
+        let before = seen.len();
         for p in self.passed_over(cmd, &headers) {
             let Ok(md) = std::fs::metadata(&p) else {
                 continue;
@@ -136,6 +148,7 @@ impl Launcher<'_> {
                 stamp: stamp.is_settled(now).then_some(stamp),
             });
         }
+        seen.len() > before
     }
 
     /// The real compile: runs `cmd.compiler` with `args`; returns its result and wall time, µs.
