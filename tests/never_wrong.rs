@@ -342,3 +342,14 @@ fn precompiled_header_created_after_the_entry_was_stored_is_not_hit() {
     s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes()[2..], ["error", "uncacheable"]);
 }
+
+#[test]
+fn has_include_that_was_false_is_not_answered_by_a_same_named_header_elsewhere() {
+    let s = cached_twice(
+        "#include <sub/probe.h>\n#if __has_include(<probe.h>)\n#define P 1\n#else\n#define P 0\n#endif\nint main(void) { return P + S; }\n",
+        &[("src/inc2/sub/probe.h", "#define S 0\n")],
+    );
+    s.space.write("src/inc1/probe.h", "\n");
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes()[2..], ["error", "miss"]);
+}
