@@ -989,7 +989,7 @@ def summary(recs, tools, title):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--project", choices=sorted(PROJECTS), required=True)
+    ap.add_argument("--project", choices=sorted(PROJECTS))
     ap.add_argument("--mutations", type=int, default=20)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--remote", action="store_true")
@@ -1004,6 +1004,8 @@ def main():
         tools = ["cn"] + (["ccache"] if recs and "ccache" in recs[0] else [])
         print(summary(recs, tools, f"{a.summarize}"))
         return
+    if not a.project:
+        ap.error("--project is required")
     cn = os.environ.get("CN") or os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release", "cached-ninja")
     if not os.path.exists(cn):

@@ -389,3 +389,14 @@ fn passed_over_headers_and_what_they_name_travel_with_the_entry() {
     s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes()[2..], ["hit"]);
 }
+
+#[test]
+fn has_include_that_was_false_is_not_answered_by_a_same_named_header_elsewhere() {
+    let s = cached_twice(
+        "#include <sub/probe.h>\n#if __has_include(<probe.h>)\n#define P 1\n#else\n#define P 0\n#endif\nint main(void) { return P + S; }\n",
+        &[("src/inc2/sub/probe.h", "#define S 0\n")],
+    );
+    s.space.write("src/inc1/probe.h", "\n");
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes()[2..], ["error", "miss"]);
+}

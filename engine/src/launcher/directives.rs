@@ -23,8 +23,7 @@ pub(super) struct Reached {
     searched: Vec<String>,
     /// Where each searching quoted include looked first (beside its includer), absolute.
     pub(super) first_looks: Vec<String>,
-    /// `__has_include` names no file read answers: (includer's directory for a quoted test,
-    /// name as written).
+    /// `__has_include` tests: (includer's directory for a quoted test, name as written).
     pub(super) probes: Vec<(Option<String>, String)>,
     /// Some name is computed (`#include MACRO`, `..` in a name): nothing is exempt.
     computed: bool,
@@ -143,9 +142,7 @@ impl Reached {
                 }
                 let beside = lexical(&dir, &name);
                 if probe {
-                    if !read.iter().any(|h| ends_with_name(h, &name)) {
-                        r.probes.push((quoted.then(|| dir.clone()), name));
-                    }
+                    r.probes.push((quoted.then(|| dir.clone()), name));
                 } else if quoted && read.contains(&beside) {
                     r.beside.insert(beside);
                 } else if quoted && std::path::Path::new(&beside).exists() {
@@ -163,21 +160,24 @@ impl Reached {
         r
     }
 
-    /// Whether `header` can only have been found beside a quoted includer (no earlier
-    /// directory was searched for it).
-    pub(super) fn beside_only(&self, header: &str) -> bool {
-        !self.computed
-            && self.beside.contains(header)
-            && !self.searched.iter().any(|n| ends_with_name(header, n))
+    /// The paths a searching directive (or a forced include of the command, `extra`) could
+    /// have found in the search directories `dirs`: a header is one of them or was never
+    /// searched for.
+    pub(super) fn searchable(&self, dirs: &[String], extra: &[String]) -> HashSet<String> {
+        let mut out = HashSet::new();
+        for n in self.searched.iter().chain(extra) {
+            for d in dirs {
+                out.insert(lexical(d, n));
+            }
+        }
+        out
     }
-}
 
-/// Whether `path` ends with the components of `name`.
-fn ends_with_name(path: &str, name: &str) -> bool {
-    path == name
-        || path
-            .strip_suffix(name)
-            .is_some_and(|rest| rest.ends_with('/'))
+    /// Whether `header` can only have been found beside a quoted includer (no earlier
+    /// directory was searched for it), given [`Reached::searchable`].
+    pub(super) fn beside_only(&self, header: &str, searchable: &HashSet<String>) -> bool {
+        !self.computed && self.beside.contains(header) && !searchable.contains(header)
+    }
 }
 
 /// The directory part of an absolute path.
@@ -286,12 +286,5 @@ mod tests {
         assert!(back.covers("/src/x.c", &read) && back.complete());
         assert!(!back.covers("/src/y.c", &read));
         assert!(Scanned::decode("i q a.h\n", |p| p.to_string()).is_none());
-    }
-
-    #[test]
-    fn names_match_whole_components() {
-        assert!(ends_with_name("/i/git2/common.h", "git2/common.h"));
-        assert!(ends_with_name("/i/common.h", "common.h"));
-        assert!(!ends_with_name("/i/xcommon.h", "common.h"));
     }
 }

@@ -229,6 +229,16 @@ impl Launcher<'_> {
         let source = lexical(self.roots.obj(), &cmd.source);
         let reached = Reached::of(&self.scanned(action_key, &source, &read), &read);
         let mut is_dir = DirCache::default();
+        // Forced includes are searched for too (from the working directory, then the chain).
+        let forced: Vec<String> = cmd
+            .args
+            .windows(2)
+            .filter(|w| w[0] == "-include" || w[0] == "-imacros")
+            .map(|w| w[1].clone())
+            .collect();
+        let mut roots = dirs.clone();
+        roots.push(self.roots.obj().to_string());
+        let searchable = reached.searchable(&roots, &forced);
         // The compiler's own directories; its probe lists CPATH's too, which stay project ones.
         let own: Vec<&String> = dirs[system.clone()]
             .iter()
@@ -262,7 +272,7 @@ impl Launcher<'_> {
             add(format!("{h}.gch"));
             // A header a quoted include found beside its includer, and named by no directive
             // that searched, had no earlier places to look.
-            if reached.beside_only(h) {
+            if reached.beside_only(h, &searchable) {
                 continue;
             }
             // Every directory the header lies under may be where it was found (under the
@@ -289,11 +299,16 @@ impl Launcher<'_> {
         }
         // A `__has_include` that found nothing: a file in any place it looked makes it true.
         for (beside, name) in &reached.probes {
-            if let Some(b) = beside {
-                add(lexical(b, name));
-            }
-            for d in &dirs {
-                add(lexical(d, name));
+            let places: Vec<String> = beside
+                .iter()
+                .chain(dirs.iter())
+                .map(|d| lexical(d, name))
+                .collect();
+            // One that found a file the compile read is answered by that file's presence.
+            if !places.iter().any(|p| read.contains(p)) {
+                for p in places {
+                    add(p);
+                }
             }
         }
         for v in out.values_mut() {
