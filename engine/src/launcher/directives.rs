@@ -163,20 +163,44 @@ impl Reached {
     /// The paths a searching directive (or a forced include of the command, `extra`) could
     /// have found in the search directories `dirs`: a header is one of them or was never
     /// searched for.
-    pub(super) fn searchable(&self, dirs: &[String], extra: &[String]) -> HashSet<String> {
-        let mut out = HashSet::new();
-        for n in self.searched.iter().chain(extra) {
-            for d in dirs {
-                out.insert(lexical(d, n));
-            }
+    pub(super) fn searchable(&self, dirs: &[String], extra: &[String]) -> Searchable {
+        let names = self.searched.iter().chain(extra);
+        Searchable {
+            dirs: dirs.iter().cloned().collect(),
+            // Names as the directory join would spell them (no empty components).
+            names: names
+                .map(|n| {
+                    n.split('/')
+                        .filter(|c| !c.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .collect(),
         }
-        out
     }
 
     /// Whether `header` can only have been found beside a quoted includer (no earlier
     /// directory was searched for it), given [`Reached::searchable`].
-    pub(super) fn beside_only(&self, header: &str, searchable: &HashSet<String>) -> bool {
+    pub(super) fn beside_only(&self, header: &str, searchable: &Searchable) -> bool {
         !self.computed && self.beside.contains(header) && !searchable.contains(header)
+    }
+}
+
+/// The paths a searching directive could have found: one of its names joined to one of the
+/// directories. Asked per header (split at each `/`), never spelled out: that would be every
+/// name times every directory.
+pub(super) struct Searchable {
+    dirs: HashSet<String>,
+    names: HashSet<String>,
+}
+
+impl Searchable {
+    /// Whether `path` (absolute, normalised) is a directory joined to a name.
+    pub(super) fn contains(&self, path: &str) -> bool {
+        path.match_indices('/').any(|(i, _)| {
+            let dir = if i == 0 { "/" } else { &path[..i] };
+            self.names.contains(&path[i + 1..]) && self.dirs.contains(dir)
+        })
     }
 }
 
