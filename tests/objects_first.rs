@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::servers::nginx::{conf, Nginx};
-use support::{cached_ninja, copy_tree, require_tool, run_ok, TestSpace};
+use support::{cached_ninja, copy_tree, git, require_tool, run_ok, TestSpace};
 
 /// nginx with WebDAV PUT logging `$request_method $uri $status $body_bytes_sent`.
 fn nginx() -> Nginx {
@@ -46,21 +46,6 @@ fn requests(n: &Nginx) -> Vec<(String, String, u16, u64)> {
         .collect()
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = run_ok(
-        Command::new(require_tool("git", "git"))
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "ci")
-            .env("GIT_AUTHOR_EMAIL", "ci@example.org")
-            .env("GIT_COMMITTER_NAME", "ci")
-            .env("GIT_COMMITTER_EMAIL", "ci@example.org")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir),
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// A new publisher key file in `dir`; returns its path and public key.
 fn key_file(dir: &Path) -> (PathBuf, String) {
     let path = dir.join("ci.key");
@@ -86,34 +71,13 @@ fn write_sources(src: &Path, policy: &str) {
 
 /// `cached-ninja configure` of `src` into `obj` with `cache` (the policy is the source's).
 fn configure(src: &Path, obj: &Path, cache: &Path) -> Project {
-    require_tool("cmake", "cmake");
-    require_tool("ninja", "ninja-build");
     require_tool("gcc", "gcc");
     let p = Project {
         src: src.to_path_buf(),
         obj: obj.to_path_buf(),
         cache: cache.to_path_buf(),
     };
-    run_ok(
-        p.cn()
-            .args([
-                "configure",
-                "--enable-build-backend=cached-ninja",
-                "--objdir",
-            ])
-            .arg(obj)
-            .args([
-                "--",
-                "cmake",
-                "-G",
-                "Ninja",
-                "-DCMAKE_BUILD_TYPE=Debug",
-                "-S",
-            ])
-            .arg(src)
-            .arg("-B")
-            .arg(obj),
-    );
+    support::cmake_configure(&mut p.cn(), src, obj, &[]);
     p
 }
 

@@ -16,7 +16,8 @@ use std::process::{Command, Output};
 use support::servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use support::servers::{self, nginx::Nginx};
 use support::{
-    cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run, run_ok, TestSpace,
+    cached_ninja, copy_tree, git, hits_misses, objects, repo_root, require_tool, run, run_ok,
+    TestSpace,
 };
 
 /// `cached-ninja` with its own cache and the S3 test server's credentials.
@@ -27,21 +28,6 @@ fn cn(cache: &Path) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_REGION", "us-east-1");
     c
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = run_ok(
-        Command::new(require_tool("git", "git"))
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "ci")
-            .env("GIT_AUTHOR_EMAIL", "ci@example.org")
-            .env("GIT_COMMITTER_NAME", "ci")
-            .env("GIT_COMMITTER_EMAIL", "ci@example.org")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir),
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Makes `src` a git repository with one commit; returns its revision.
@@ -69,25 +55,8 @@ fn clone_and_commit(from: &Path, to: &Path) {
     git(to, &["commit", "-qm", "local"]);
 }
 
-/// `cached-ninja configure --enable-build-backend=cached-ninja --objdir OBJ -- cmake …`.
 fn configure(src: &Path, obj: &Path, cache: &Path, extra: &[&str]) {
-    require_tool("cmake", "cmake");
-    require_tool("ninja", "ninja-build");
-    run_ok(
-        cn(cache)
-            .args([
-                "configure",
-                "--enable-build-backend=cached-ninja",
-                "--objdir",
-            ])
-            .arg(obj)
-            .args(["--", "cmake", "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Debug"])
-            .args(extra)
-            .arg("-S")
-            .arg(src)
-            .arg("-B")
-            .arg(obj),
-    );
+    support::cmake_configure(&mut cn(cache), src, obj, extra);
 }
 
 /// A new secret key file; returns its path and public key.
@@ -119,24 +88,6 @@ fn stderr(o: &Output) -> String {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// The object files (`*.o`) of an object directory, relative path → bytes.
-fn objects(obj: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut m = std::collections::BTreeMap::new();
-    let mut stack = vec![obj.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "o") {
-                let rel = p.strip_prefix(obj).unwrap().display().to_string();
-                m.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    m
 }
 
 /// CI builds libgit2 once and publishes it to nginx and to S3; two developers, each with a fresh

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::servers::{self, nginx::Nginx};
-use support::{cached_ninja, copy_tree, repo_root, require_tool, run_ok, TestSpace};
+use support::{cached_ninja, copy_tree, git, objects, repo_root, require_tool, run_ok, TestSpace};
 
 fn cn(cache: &Path) -> Command {
     let mut c = Command::new(cached_ninja());
@@ -21,62 +21,8 @@ fn cn(cache: &Path) -> Command {
     c
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = run_ok(
-        Command::new(require_tool("git", "git"))
-            .current_dir(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "ci")
-            .env("GIT_AUTHOR_EMAIL", "ci@example.org")
-            .env("GIT_COMMITTER_NAME", "ci")
-            .env("GIT_COMMITTER_EMAIL", "ci@example.org")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir),
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn configure(src: &Path, obj: &Path, cache: &Path) {
-    require_tool("cmake", "cmake");
-    require_tool("ninja", "ninja-build");
-    run_ok(
-        cn(cache)
-            .args([
-                "configure",
-                "--enable-build-backend=cached-ninja",
-                "--objdir",
-            ])
-            .arg(obj)
-            .args([
-                "--",
-                "cmake",
-                "-G",
-                "Ninja",
-                "-DCMAKE_BUILD_TYPE=Debug",
-                "-S",
-            ])
-            .arg(src)
-            .arg("-B")
-            .arg(obj),
-    );
-}
-
-/// The object files (`*.o`) of an object directory, relative path → bytes.
-fn objects(obj: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut m = std::collections::BTreeMap::new();
-    let mut stack = vec![obj.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "o") {
-                let rel = p.strip_prefix(obj).unwrap().display().to_string();
-                m.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    m
+    support::cmake_configure(&mut cn(cache), src, obj, &[]);
 }
 
 /// CI's build of examples/shapes published to nginx, and a developer checkout one commit

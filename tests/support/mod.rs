@@ -12,7 +12,7 @@ pub mod servers;
 #[allow(unused_imports)] // not every test binary needs all of them
 pub use servers::{require_tool, run, run_ok};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// Path of the `cached-ninja` binary built for these tests.
 pub fn cached_ninja() -> PathBuf {
@@ -99,4 +99,61 @@ pub fn hits_misses(obj: &Path) -> (u64, u64) {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
     (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
+}
+
+/// `git ARGS` in `dir` with a fixed identity and no system or user configuration; its
+/// standard output, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = run_ok(
+        Command::new(require_tool("git", "git"))
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "ci")
+            .env("GIT_AUTHOR_EMAIL", "ci@example.org")
+            .env("GIT_COMMITTER_NAME", "ci")
+            .env("GIT_COMMITTER_EMAIL", "ci@example.org")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir),
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The object files (`*.o`) below an object directory: relative path → bytes.
+pub fn objects(obj: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut m = std::collections::BTreeMap::new();
+    let mut stack = vec![obj.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "o") {
+                let rel = p.strip_prefix(obj).unwrap().display().to_string();
+                m.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    m
+}
+
+/// Runs `c` (a `cached-ninja` command with its environment) as `configure
+/// --enable-build-backend=cached-ninja --objdir OBJ -- cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug
+/// EXTRA -S SRC -B OBJ`.
+pub fn cmake_configure(c: &mut Command, src: &Path, obj: &Path, extra: &[&str]) -> Output {
+    require_tool("cmake", "cmake");
+    require_tool("ninja", "ninja-build");
+    run_ok(
+        c.args([
+            "configure",
+            "--enable-build-backend=cached-ninja",
+            "--objdir",
+        ])
+        .arg(obj)
+        .args(["--", "cmake", "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Debug"])
+        .args(extra)
+        .arg("-S")
+        .arg(src)
+        .arg("-B")
+        .arg(obj),
+    )
 }
