@@ -49,13 +49,14 @@ impl Scanned {
         )
     }
 
-    /// The scan of files already read: `source` first, then each header with its directives.
+    /// The scan of files already read: `source` first (`None`: it could not be read), then
+    /// each header with its directives.
     pub(super) fn of_parts(
-        source: (String, Vec<Directive>),
+        source: (String, Option<Vec<Directive>>),
         headers: impl Iterator<Item = (String, Vec<Directive>)>,
     ) -> Scanned {
-        let all = std::iter::once(source).chain(headers);
-        Scanned(all.map(|(f, d)| (f, Some(d))).collect())
+        let headers = headers.map(|(f, d)| (f, Some(d)));
+        Scanned(std::iter::once(source).chain(headers).collect())
     }
 
     /// Whether every file could be read (only then is the scan worth remembering).

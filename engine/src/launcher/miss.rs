@@ -129,8 +129,10 @@ impl Launcher<'_> {
         /// Rounds at most (each adds what the previous additions' directives name).
         const ROUNDS: usize = 8;
         let now = std::time::SystemTime::now();
-        let mut scan_key = Self::action_key_of(source_key, seen);
-        self.remember_scan(cmd, &scan_key, seen);
+        let source = std::fs::read(&cmd.source)
+            .ok()
+            .map(|text| super::directives::scan(&text));
+        let mut scanned = self.scan_of_seen(cmd, source.clone(), seen);
         for _ in 0..ROUNDS {
             let headers: Vec<String> = seen
                 .iter()
@@ -139,7 +141,7 @@ impl Launcher<'_> {
             let known: std::collections::HashSet<String> =
                 seen.iter().map(|s| s.norm.clone()).collect();
             let before = seen.len();
-            for p in self.passed_over(cmd, &scan_key, &headers) {
+            for p in self.passed_over(cmd, &scanned, &headers) {
                 let norm = self.roots.normalize(&p).into_owned();
                 if known.contains(&norm) {
                     continue;
@@ -156,11 +158,12 @@ impl Launcher<'_> {
                 });
             }
             if seen.len() == before {
-                return;
+                break;
             }
-            scan_key = Self::action_key_of(source_key, seen);
-            self.remember_scan(cmd, &scan_key, seen);
+            scanned = self.scan_of_seen(cmd, source.clone(), seen);
         }
+        // For the lookup rule's record of this entry and its later first checks elsewhere.
+        self.remember_scan(&Self::action_key_of(source_key, seen), &scanned);
     }
 
     /// The real compile: runs `cmd.compiler` with `args`; returns its result and wall time, µs.

@@ -173,35 +173,35 @@ impl Launcher<'_> {
         source: &str,
         read: &std::collections::HashSet<String>,
     ) -> Scanned {
-        let key = scan_memo_key(action_key);
         let known = self
             .cache
-            .memo_get(&key)
+            .memo_get(&scan_memo_key(action_key))
             .and_then(|text| Scanned::decode(&text, |p| self.roots.denormalize(p).into_owned()));
         if let Some(s) = known.filter(|s| s.covers(source, read)) {
             return s;
         }
         let s = Scanned::read(source, read);
-        if s.complete() {
-            let _ = self
-                .cache
-                .memo_put(&key, &s.encode(|p| self.roots.normalize(p).into_owned()));
-        }
+        self.remember_scan(action_key, &s);
         s
     }
 
-    /// Remembers under `scan_key` the directive scan of the source and of `seen`, whose bytes
-    /// the compile's hashing already read (so the lookup rule's checks do not read them again).
-    pub(super) fn remember_scan(
+    /// Remembers `scanned` under the action key of its include list (when every file was read).
+    pub(super) fn remember_scan(&self, action_key: &fcache::Digest, scanned: &Scanned) {
+        if scanned.complete() {
+            let text = scanned.encode(|p| self.roots.normalize(p).into_owned());
+            let _ = self.cache.memo_put(&scan_memo_key(action_key), &text);
+        }
+    }
+
+    /// The directive scan of the source and of `seen`, whose bytes the compile's hashing
+    /// already read (so the lookup rule reads no header twice); `source` is the source's own
+    /// scan, `None` when it could not be read.
+    pub(super) fn scan_of_seen(
         &self,
         cmd: &CompileCommand,
-        scan_key: &fcache::Digest,
+        source: Option<Vec<super::directives::Directive>>,
         seen: &[super::lookup::Seen],
-    ) {
-        let source = lexical(self.roots.obj(), &cmd.source);
-        let Ok(text) = std::fs::read(&source) else {
-            return;
-        };
+    ) -> Scanned {
         let mut paths = std::collections::HashSet::new();
         let headers = seen.iter().filter_map(|s| {
             let path = lexical(self.roots.obj(), &self.roots.denormalize(&s.norm));
@@ -209,25 +209,26 @@ impl Launcher<'_> {
                 .insert(path.clone())
                 .then(|| (path, s.directives.clone()))
         });
-        let scanned = Scanned::of_parts((source, super::directives::scan(&text)), headers);
-        let text = scanned.encode(|p| self.roots.normalize(p).into_owned());
-        let _ = self.cache.memo_put(&scan_memo_key(scan_key), &text);
+        Scanned::of_parts((lexical(self.roots.obj(), &cmd.source), source), headers)
     }
 
     /// The candidates of `headers` (as the compile named them), by directory.
-    fn candidates(
-        &self,
-        cmd: &CompileCommand,
-        action_key: &fcache::Digest,
-        headers: &[String],
-    ) -> Candidates {
+    fn candidates(&self, cmd: &CompileCommand, scan: ScanOf, headers: &[String]) -> Candidates {
         let (dirs, system) = self.search_dirs(cmd);
         let read: std::collections::HashSet<String> = headers
             .iter()
             .map(|h| lexical(self.roots.obj(), h))
             .collect();
-        let source = lexical(self.roots.obj(), &cmd.source);
-        let reached = Reached::of(&self.scanned(action_key, &source, &read), &read);
+        let remembered;
+        let scanned = match scan {
+            ScanOf::Here(s) => s,
+            ScanOf::Action(key) => {
+                let source = lexical(self.roots.obj(), &cmd.source);
+                remembered = self.scanned(key, &source, &read);
+                &remembered
+            }
+        };
+        let reached = Reached::of(scanned, &read);
         let mut is_dir = DirCache::default();
         // Forced includes are searched for too (from the working directory, then the chain).
         let forced: Vec<String> = cmd
@@ -346,14 +347,14 @@ impl Launcher<'_> {
 
     /// The candidates of `headers` that exist now and are files: passed over by this compile
     /// (behind a false conditional, or later in the search order than what it found).
-    /// `scan_key` names the directive scan of these files (the action key of this list).
+    /// `scanned` is the directive scan of the source and these files.
     pub(super) fn passed_over(
         &self,
         cmd: &CompileCommand,
-        scan_key: &fcache::Digest,
+        scanned: &Scanned,
         headers: &[String],
     ) -> Vec<String> {
-        let cands = self.candidates(cmd, scan_key, headers);
+        let cands = self.candidates(cmd, ScanOf::Here(scanned), headers);
         existing(&cands)
             .into_iter()
             .filter(|p| Path::new(p.as_str()).is_file())
@@ -369,7 +370,7 @@ impl Launcher<'_> {
         action_key: &fcache::Digest,
         headers: &[String],
     ) {
-        let cands = self.candidates(cmd, action_key, headers);
+        let cands = self.candidates(cmd, ScanOf::Action(action_key), headers);
         let present = existing(&cands);
         self.write_memo(action_key, &cands, &present);
         // The same, independent of this layout, for another object directory's first check.
@@ -437,7 +438,7 @@ impl Launcher<'_> {
                 return None;
             }
         }
-        let cands = self.candidates(cmd, action_key, headers);
+        let cands = self.candidates(cmd, ScanOf::Action(action_key), headers);
         let found = existing(&cands)
             .into_iter()
             .find(|c| !present.contains(c))
@@ -448,6 +449,14 @@ impl Launcher<'_> {
         }
         found
     }
+}
+
+/// Where [`Launcher::candidates`] gets the directive scan of its files.
+enum ScanOf<'a> {
+    /// From the memo of this action key (else the files are read).
+    Action(&'a fcache::Digest),
+    /// This one, already at hand.
+    Here(&'a Scanned),
 }
 
 /// The key of the memo of an include list's directive scan (`Launcher::scanned`).
