@@ -56,9 +56,9 @@
 //! `CACHED_NINJA_DEBUG` (say why a command is not cached), and for tests only
 //! `CACHED_NINJA_TEST_STALL_INSERT_MS` (sleep between writing and renaming a cache file).
 //!
-//! Direct mode has ccache's known blind spot: a header created *earlier* in the include
-//! search path after the manifest was recorded (shadowing a listed one) is not noticed until
-//! a listed file changes.
+//! Direct mode alone has ccache's blind spot: a header created *earlier* in the include
+//! search path after the manifest was recorded (shadowing a listed one). [`shadow`] closes it:
+//! a hit also needs every place the preprocessor would have looked first still empty.
 //!
 //! A corrupt or truncated cache file is reported once on stderr, removed, and the compile goes
 //! on. Outcomes are appended to `<object root>/.cached-ninja/stats` (see `fetch::stats`): a
