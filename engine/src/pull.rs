@@ -83,9 +83,15 @@ pub struct PullSession<'a> {
 
 impl PullSession<'_> {
     /// Records the include set of every edge of the plan in the local cache (before the build
-    /// starts, so that direct mode knows each action key).
+    /// starts, so that direct mode knows each action key), and the plan's keys per output in
+    /// the object directory (`fetch::last_pull`, for `cached-ninja explain`; a failure to write
+    /// that only costs the explanation its CI side).
     pub fn prepare(&self) -> io::Result<()> {
-        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs)
+        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs)?;
+        let plan = self.plan;
+        let index = fetch::last_pull::LastPull::of(&plan.url, &plan.revision, &plan.manifest);
+        let _ = fetch::last_pull::write(&self.objdir, &index);
+        Ok(())
     }
 
     /// Bytes the plan would bring, when more than the cache's cap (the least recently used

@@ -34,6 +34,8 @@
 //!
 //! ## Publishing and pulling
 //! [`action_log`]: which actions a build used, in order (written by the launcher).
+//! [`edge_log`]: what each compile edge's launch did in the last build (`cached-ninja explain`).
+//! [`last_pull`]: which CI build the last pull used, with each output's keys.
 //! [`publish`]: CI's side: blobs, signed entries, then the signed build manifest.
 //! [`published`]: the form entries and manifests take in a store (zstd inside a signature).
 //! [`ancestry`]: the ancestors of the working revision (git, Mercurial), nearest first.
@@ -50,6 +52,8 @@ pub mod action_log;
 pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
+pub mod edge_log;
+pub mod last_pull;
 mod log_file;
 pub mod objdir;
 pub mod parallel;

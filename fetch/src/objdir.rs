@@ -8,6 +8,8 @@
 //!   config       `key = value` lines: src-root, policy (written by `generate`)
 //!   stats        the launchers' outcomes of the current build (crate::stats)
 //!   actions      the action log, spanning builds (crate::action_log)
+//!   edges        what each compile edge's launch did in the last build (crate::edge_log)
+//!   last-pull    the CI build the last pull used, keys per output (crate::last_pull)
 //!   gdbinit      this machine's token→root mapping for debuggers
 //!   pulling      the marker of a running pull (crate::want)
 //!   wants/       keys launchers wait on, and those the pull gave up on (crate::want)
@@ -68,6 +70,16 @@ impl ObjDir {
     /// The action log.
     pub fn action_log_file(&self) -> PathBuf {
         self.state("actions")
+    }
+
+    /// What each compile edge's launch did in the last build.
+    pub fn edge_log_file(&self) -> PathBuf {
+        self.state("edges")
+    }
+
+    /// The CI build the last pull used.
+    pub fn last_pull_file(&self) -> PathBuf {
+        self.state("last-pull")
     }
 
     /// The token→root mapping for gdb.

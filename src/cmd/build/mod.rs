@@ -119,6 +119,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     stats::zero(&dir).with_context(|| format!("cannot reset the stats of {}", dir.display()))?;
     fetch::action_log::trim(&dir, ACTION_LOG_MAX)
         .with_context(|| format!("cannot compact the action log of {}", dir.display()))?;
+    fetch::edge_log::trim(&dir, ACTION_LOG_MAX)
+        .with_context(|| format!("cannot compact the edge log of {}", dir.display()))?;
     let remote_args = RemoteArgs {
         dir: Some(dir.clone()),
         store: args.store.clone(),
