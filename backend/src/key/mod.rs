@@ -18,6 +18,7 @@
 //! different objects share a key. Only path-valued options are rewritten; `-D` values are
 //! not, since a path in a macro ends up in the object as written.
 
+pub mod preimage;
 mod roots;
 
 /// A BLAKE3 digest (keys, content hashes), the same type as `fetch::cache::Digest`.

@@ -159,6 +159,7 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         max_size: LocalCache::max_size_from_env(),
         explain: std::env::var_os("CACHED_NINJA_EXPLAIN").map(PathBuf::from),
         warned: std::cell::Cell::new(false),
+        edge: Default::default(),
         time_pinned: std::cell::Cell::new(false),
     };
     Ok(launcher.launch(words))

@@ -142,6 +142,7 @@ impl Launcher<'_> {
         self.write_gdbinit(false);
         let _ = io::stdout().write_all(&out);
         let _ = io::stderr().write_all(&err);
+        self.edge.borrow_mut().action_key = Some(*action_key);
         let saved = entry
             .wall_us
             .saturating_sub(start.elapsed().as_micros() as u64);

@@ -3,10 +3,12 @@
 use super::identity::Identity;
 use super::lookup::Looked;
 use super::paths::{OBJ_TOKEN, SRC_TOKEN};
+use super::preimage::KeyFields;
 use super::runner::{self, Runner};
 use backend::compile::{self, CompileCommand};
 use backend::key::{self, Roots};
 use fetch::cache::{self as fcache, CacheError, LocalCache};
+use fetch::edge_log::EdgeOutcome;
 use fetch::stats::{self, Outcome, Problem, Reason};
 use fetch::want::PullLink;
 use std::io::Write;
@@ -45,6 +47,9 @@ pub struct Launcher<'r> {
     /// Whether this launch already printed its one warning line (later ones are dropped:
     /// a problem is reported once, not once per place that notices it).
     pub warned: std::cell::Cell<bool>,
+    /// What this launch did so far, for the edge log (`fetch::edge_log`): filled in as the
+    /// launch goes, appended with each recorded outcome.
+    pub edge: std::cell::RefCell<EdgeOutcome>,
 }
 
 impl Launcher<'_> {
@@ -55,15 +60,29 @@ impl Launcher<'_> {
         }
     }
 
-    /// Appends the outcome of this launch to the object root's stats log.
+    /// Appends the outcome of this launch to the object root's stats log and, once the
+    /// command's output is known, to its edge log (the last line of an output wins, so a
+    /// fallback's `error` line is followed by the compile's, which keeps the problem as a note).
     pub(super) fn record(&self, outcome: Outcome, saved_us: u64, spent: Instant) {
+        let obj = Path::new(self.roots.obj());
         let _ = stats::record(
-            Path::new(self.roots.obj()),
+            obj,
             outcome,
             saved_us,
             spent.elapsed().as_micros() as u64,
             runner::self_cpu_us(),
         );
+        let mut edge = self.edge.borrow_mut();
+        match outcome {
+            Outcome::Error(p) => edge.notes.push(p.name().to_string()),
+            Outcome::Uncacheable(r) => edge.notes.push(r.name().to_string()),
+            Outcome::HitDebugDeferred => edge.notes.push(stats::DEBUG_DEFERRED.to_string()),
+            Outcome::Hit | Outcome::Miss | Outcome::Failed => {}
+        }
+        if !edge.output.is_empty() {
+            edge.outcome = outcome.word().to_string();
+            let _ = fetch::edge_log::append(obj, &edge);
+        }
     }
 
     /// Appends the action this launch used to the object root's action log (what `publish`
@@ -152,7 +171,10 @@ impl Launcher<'_> {
                 &format!("{var} is set (the compiler writes files of its own)"),
             );
         }
-        let source_key = self.source_key(&cmd, &identity, &source_bytes);
+        self.edge.borrow_mut().output = cmd.output.clone();
+        let fields = self.key_fields(&cmd, &identity, &source_bytes);
+        let source_key = self.source_key(&cmd, &fields);
+        self.edge.borrow_mut().source_key = Some(source_key);
 
         // Direct mode, then the preprocessor fallback. A hit that could not be served was
         // counted once (by `serve_hit`) and is not tried again under the lock.
@@ -201,11 +223,11 @@ impl Launcher<'_> {
                 Err(()) => self.record(Outcome::Error(Problem::Corrupt), 0, start),
             }
         }
-        self.compile_and_store(&cmd, &source_key, start)
+        self.compile_and_store(&cmd, &source_key, &fields, start)
     }
 
-    /// The source key of `cmd`; with `CACHED_NINJA_EXPLAIN`, also appends what it hashed.
-    fn source_key(&self, cmd: &CompileCommand, id: &Identity, source: &[u8]) -> key::Digest {
+    /// The fields of `cmd`'s source key.
+    fn key_fields(&self, cmd: &CompileCommand, id: &Identity, source: &[u8]) -> KeyFields {
         let args = self.roots.normalize_args(&cmd.args);
         let tokens: Vec<&str> = if self.roots.src().is_some() {
             vec![SRC_TOKEN, OBJ_TOKEN]
@@ -220,21 +242,27 @@ impl Launcher<'_> {
             let asm = self.assembler().map_or("none".to_string(), |d| d.to_hex());
             env.push(("(assembler)".to_string(), asm));
         }
-        let input = key::SourceKeyInput {
-            compiler: &id.digest,
+        KeyFields {
+            compiler: id.digest,
             lang: cmd.lang.name(),
-            prefix_map_tokens: &tokens,
-            env: &env,
-            args: &args,
-            source_path: &source_path,
-            source_digest: &key::Digest::of(source),
-        };
-        let digest = key::source_key_digest(&input);
+            tokens,
+            env,
+            args,
+            source_path: source_path.into_owned(),
+            source_digest: key::Digest::of(source),
+        }
+    }
+
+    /// The source key of `fields`; with `CACHED_NINJA_EXPLAIN`, also appends what it hashed.
+    fn source_key(&self, cmd: &CompileCommand, fields: &KeyFields) -> key::Digest {
+        let digest = fields.digest();
         if let Some(path) = &self.explain {
             // The explanation sink sees exactly the fields the hash saw.
-            let mut e = key::Explain::default();
-            key::source_key(&mut e, &input);
-            let text = format!("== source key {digest} for {}\n{}", cmd.output, e.0);
+            let text = format!(
+                "== source key {digest} for {}\n{}",
+                cmd.output,
+                fields.explain()
+            );
             let _ = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)

@@ -4,6 +4,7 @@
 use super::launch::Launcher;
 use super::lookup::{NotStored, Seen};
 use super::model::CompileModel;
+use super::preimage::{self, KeyFields};
 use super::runner::RunResult;
 use backend::compile::{depfile, CompileCommand};
 use backend::key;
@@ -19,8 +20,11 @@ impl Launcher<'_> {
         &self,
         cmd: &CompileCommand,
         source_key: &key::Digest,
+        fields: &KeyFields,
         start: Instant,
     ) -> i32 {
+        // A fallback from an entry compiles: the edge log names no entry until one is stored.
+        self.edge.borrow_mut().action_key = None;
         // The compiler's own dependency file goes beside the object, not into the cache: a
         // full or read-only cache must leave a plain compile (DESIGN §7).
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
@@ -101,7 +105,7 @@ impl Launcher<'_> {
         };
         self.add_passed_over(cmd, source_key, &mut seen);
         match self.store(cmd, source_key, &seen, &r, wall_us) {
-            Ok(()) => {}
+            Ok(()) => preimage::remember(&self.cache, source_key, fields),
             Err(e) => {
                 let msg = format!(
                     "cannot store {} in the cache {}: {e}",
@@ -225,6 +229,7 @@ impl Launcher<'_> {
             wall_us,
         };
         self.cache.put_action(&action_key, &entry)?;
+        self.edge.borrow_mut().action_key = Some(action_key);
         let headers: Vec<String> = seen
             .iter()
             .map(|s| self.roots.denormalize(&s.norm).into_owned())

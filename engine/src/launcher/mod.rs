@@ -61,7 +61,9 @@
 //! a hit also needs every place the preprocessor would have looked first still empty.
 //!
 //! A corrupt or truncated cache file is reported once on stderr, removed, and the compile goes
-//! on. Outcomes are appended to `<object root>/.cached-ninja/stats` (see `fetch::stats`): a
+//! on. Outcomes are appended to `<object root>/.cached-ninja/stats` (see `fetch::stats`) and,
+//! per output with its keys, the time waited for a pull and the problems met, to
+//! `.cached-ninja/edges` (`fetch::edge_log`, read by `cached-ninja explain`): a
 //! compile that exits non-zero is `failed` (never a `miss`), and every fallback from a found
 //! entry to a local compile (corrupt file, unknown output role, no `.dwo` path, an output or
 //! depfile that cannot be written), like a compiler that cannot be started, prints one line
@@ -82,6 +84,8 @@
 //! - [`directives`]: the include directives and `__has_include` tests of the files read,
 //!   for the lookup rule.
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
+//! - [`preimage`]: a source key's fields, owned; on a miss their explanation is recorded for
+//!   `cached-ninja explain`.
 //! - [`reason`]: why a command ran without the cache, as `cached-ninja stats` counts it.
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
@@ -96,6 +100,7 @@ mod lookup;
 mod miss;
 mod model;
 mod paths;
+mod preimage;
 mod reason;
 mod runner;
 mod shadow;
@@ -106,3 +111,5 @@ mod wait;
 pub use config::{run_cli, run_zero_setup};
 /// The prefix-map tokens objects embed for the roots (the fill maps them back).
 pub use paths::{OBJ_TOKEN, SRC_TOKEN};
+/// The recorded preimage of a source key (`cached-ninja explain`).
+pub use preimage::recorded as recorded_preimage;

@@ -20,6 +20,13 @@ impl Launcher<'_> {
         let budget = self.pull.running()?;
         self.pull.want(key).ok()?;
         let start = Instant::now();
+        let found = self.wait_for(key, budget, start);
+        self.edge.borrow_mut().waited_ms = start.elapsed().as_millis() as u64;
+        found
+    }
+
+    /// The wait of [`Launcher::wait_for_pull`], from `start`.
+    fn wait_for(&self, key: &fcache::Digest, budget: Duration, start: Instant) -> Option<Found> {
         let mut checked = start;
         loop {
             match self.cache.get_action(key) {
