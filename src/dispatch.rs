@@ -21,6 +21,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "fetch",
     "publish",
     "key",
+    "explain",
     "help",
 ];
 

@@ -48,6 +48,9 @@ enum Command {
     /// Upload the object directory's current objects (every edge, across incremental builds),
     /// signed, then the build manifest of the revision, to the writable stores (CI).
     Publish(cmd::publish::PublishArgs),
+    /// Why one output was a hit, pulled, compiled or uncacheable, and what differs from CI's
+    /// record (or the previous object) for a compile.
+    Explain(cmd::explain::ExplainArgs),
     /// Publisher keys: `key generate [--out FILE]` writes a secret key, prints the public key.
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Build(a) => cmd::build::run(a),
         Command::Key(c) => cmd::key::run(c),
+        Command::Explain(a) => cmd::explain::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),
         Command::Publish(a) => cmd::publish::run(a),
     };

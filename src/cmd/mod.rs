@@ -5,6 +5,7 @@ pub mod cache;
 pub mod cc;
 pub mod configure;
 pub mod demo;
+pub mod explain;
 pub mod fetch;
 pub mod generate;
 pub mod key;

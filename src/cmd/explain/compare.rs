@@ -1,0 +1,326 @@
+//! Where an output's object came from, the record its launch is compared with (CI's record of
+//! the last pull, else this object directory's previous object for that output, from the
+//! action log), and the first input in which the two keys' preimages differ.
+
+use super::record::Last;
+use backend::key::{self, preimage, Digest};
+use fetch::cache::LocalCache;
+use fetch::last_pull::LastPull;
+use fetch::stats::{Problem, Reason};
+use serde::Serialize;
+
+/// Everything `explain` says about one output.
+#[derive(Serialize)]
+pub struct Explained {
+    /// The output, as build.ninja names it.
+    pub output: String,
+    /// The outcome word of its last launch (`hit`, `miss`, `failed`, `uncacheable`, `error`).
+    pub outcome: String,
+    /// Where the object came from, in words.
+    pub origin: String,
+    /// The source key, when the launch computed it.
+    pub source_key: Option<String>,
+    /// The action key served or stored, if any.
+    pub action_key: Option<String>,
+    /// Time waited for a running pull, ms.
+    pub waited_ms: u64,
+    /// Why the command ran without the cache (an `uncacheable` launch).
+    pub reason: Option<Named>,
+    /// Problems the launch survived (the rule that refused an entry, a corrupt file, …).
+    pub problems: Vec<Named>,
+    /// The record the launch is compared with (a compile only).
+    pub compared_with: Option<Compared>,
+    /// The first input that differs from that record.
+    pub difference: Option<Difference>,
+    /// Why no difference is named, when none is.
+    pub note: Option<String>,
+}
+
+/// A named reason or problem with its meaning.
+#[derive(Serialize)]
+pub struct Named {
+    /// The word `cached-ninja stats` counts it under.
+    pub name: String,
+    /// What it means.
+    pub text: String,
+}
+
+/// The record a compile is compared with.
+#[derive(Serialize)]
+pub struct Compared {
+    /// `ci` (the build manifest the last pull used) or `local` (this object directory's
+    /// previous object for the output).
+    pub kind: &'static str,
+    /// The record in words (CI's revision and manifest URL, or the local action).
+    pub what: String,
+    /// Its source key.
+    pub source_key: String,
+    /// Its action key.
+    pub action_key: String,
+}
+
+/// The first input that differs, as in `backend::key::preimage`.
+#[derive(Serialize)]
+pub struct Difference {
+    /// Which key's preimage: `source` or `action` (the include list).
+    pub key: &'static str,
+    /// The field (`compiler`, `arg`, `env`, `source-content`, `include`, …).
+    pub field: String,
+    /// The variable or file the field is about.
+    pub name: Option<String>,
+    /// The record's value (absent: added since).
+    pub before: Option<String>,
+    /// This launch's value (absent: removed since).
+    pub after: Option<String>,
+}
+
+/// The explanation of `last`, with the local cache the launchers use.
+pub fn explain(last: &Last, cache: &LocalCache) -> anyhow::Result<Explained> {
+    let r = &last.record;
+    let objdir = fetch::objdir::ObjDir::new(&last.objdir);
+    let pulled = fetch::last_pull::read(&objdir).unwrap_or(None);
+    let mut reason = None;
+    let mut problems = Vec::new();
+    for n in &r.notes {
+        if let Some(x) = Reason::from_name(n) {
+            reason = Some(named(n, reason_text(x)));
+        } else if let Some(p) = Problem::from_name(n) {
+            problems.push(named(n, problem_text(p)));
+        }
+    }
+    let mut e = Explained {
+        output: last.output.clone(),
+        outcome: r.outcome.clone(),
+        origin: origin(r, pulled.as_ref()),
+        source_key: r.source_key.map(|k| k.to_hex()),
+        action_key: r.action_key.map(|k| k.to_hex()),
+        waited_ms: r.waited_ms,
+        reason,
+        problems,
+        compared_with: None,
+        difference: None,
+        note: None,
+    };
+    let compiled = matches!(r.outcome.as_str(), "miss" | "failed" | "error");
+    let Some(source_key) = r.source_key.filter(|_| compiled) else {
+        return Ok(e);
+    };
+    let Some((compared, ref_source, ref_action)) = reference(last, cache, pulled.as_ref()) else {
+        e.note = Some(format!(
+            "no record to compare with: the last pull's build has no edge for `{}`, and no earlier object of this directory made it",
+            last.output
+        ));
+        return Ok(e);
+    };
+    e.compared_with = Some(compared);
+    if r.action_key == Some(ref_action) {
+        e.note = Some(
+            "the same action key as the record: no input differs (the entry was not here, or was refused: see the problems)"
+                .to_string(),
+        );
+    } else if ref_source != source_key {
+        match (
+            engine::launcher::recorded_preimage(cache, &ref_source),
+            engine::launcher::recorded_preimage(cache, &source_key),
+        ) {
+            (Some(before), Some(after)) => {
+                let d = preimage::first_difference(
+                    &preimage::fields(&before),
+                    &preimage::fields(&after),
+                );
+                e.difference = d.map(|d| difference("source", d));
+            }
+            (before, _) => {
+                let whose = if before.is_none() { "the record's" } else { "this launch's" };
+                e.note = Some(format!(
+                    "the source key differs, and {whose} preimage is not recorded in {} (a miss on this machine records one; CI's are not published): the compiler, an argument, the environment or the source's bytes changed",
+                    cache.root().display()
+                ));
+            }
+        }
+    } else {
+        let before = includes(cache, &ref_source, &ref_action);
+        let after = match r.action_key {
+            Some(a) => includes(cache, &source_key, &a),
+            None => before.as_ref().map(|b| includes_now(last, b)),
+        };
+        match (before, after) {
+            (Some(b), Some(a)) => {
+                let d = preimage::first_difference(
+                    &action_fields(&source_key, &b),
+                    &action_fields(&source_key, &a),
+                );
+                e.difference = d.map(|d| difference("action", d));
+            }
+            _ => {
+                e.note = Some(format!(
+                    "the include lists are not in the local cache {} any more (evicted): the headers cannot be compared",
+                    cache.root().display()
+                ))
+            }
+        }
+    }
+    Ok(e)
+}
+
+fn named(name: &str, text: &str) -> Named {
+    Named {
+        name: name.to_string(),
+        text: text.to_string(),
+    }
+}
+
+fn difference(key: &'static str, d: preimage::Difference) -> Difference {
+    Difference {
+        key,
+        field: d.field,
+        name: d.name,
+        before: d.before,
+        after: d.after,
+    }
+}
+
+/// Where the object of the launch `r` came from, in words.
+fn origin(r: &fetch::edge_log::EdgeOutcome, pulled: Option<&LastPull>) -> String {
+    let ci = |k: &Digest| pulled.filter(|p| p.has_action(k));
+    let waited = r.waited_ms > 0;
+    match r.outcome.as_str() {
+        "hit" => {
+            let whose = match r.action_key.as_ref().and_then(ci) {
+                Some(p) => format!("CI's object (revision {})", p.revision),
+                None => "an object of the local cache".to_string(),
+            };
+            if waited {
+                format!("waited {} ms for the pull, then hit: {whose}", r.waited_ms)
+            } else if r.action_key.as_ref().and_then(ci).is_some() {
+                format!("hit: {whose}, pulled")
+            } else {
+                format!("local hit: {whose}")
+            }
+        }
+        "miss" | "failed" => {
+            let how = if r.outcome == "failed" {
+                "compiled, and the compiler failed"
+            } else {
+                "compiled"
+            };
+            if waited {
+                format!("{how} after waiting {} ms for the pull", r.waited_ms)
+            } else {
+                how.to_string()
+            }
+        }
+        "uncacheable" => "compiled without the cache (uncacheable)".to_string(),
+        _ => "the launch ended with a problem (see below)".to_string(),
+    }
+}
+
+/// The record to compare with, its source key and its action key: CI's record for the output
+/// in the last pull, else the newest other action of the action log that made the output.
+fn reference(
+    last: &Last,
+    cache: &LocalCache,
+    pulled: Option<&LastPull>,
+) -> Option<(Compared, Digest, Digest)> {
+    if let Some(p) = pulled {
+        if let Some(k) = p.outputs.get(&last.output) {
+            let c = Compared {
+                kind: "ci",
+                what: format!("CI's build of revision {} ({})", p.revision, p.url),
+                source_key: k.source_key.to_hex(),
+                action_key: k.action_key.to_hex(),
+            };
+            return Some((c, k.source_key, k.action_key));
+        }
+    }
+    let log = fetch::action_log::read(&last.objdir).ok()?;
+    log.iter()
+        .rev()
+        .filter(|k| Some(**k) != last.record.action_key)
+        .find_map(|k| {
+            let entry = cache.get_action(k).ok()??;
+            entry.outputs.iter().any(|o| o.path == last.output).then(|| {
+                let c = Compared {
+                    kind: "local",
+                    what: format!("the previous object of `{}` in this directory", last.output),
+                    source_key: entry.source_key.to_hex(),
+                    action_key: k.to_hex(),
+                };
+                (c, entry.source_key, *k)
+            })
+        })
+}
+
+/// The include list of an action: its entry's, else the source key's include manifest's set.
+fn includes(cache: &LocalCache, source: &Digest, action: &Digest) -> Option<Vec<(String, Digest)>> {
+    if let Ok(Some(e)) = cache.get_action(action) {
+        return Some(e.includes);
+    }
+    let m = cache.get_manifest(source).ok()??;
+    let set = m.sets.into_iter().find(|s| s.action_key == *action)?;
+    Some(set.files.into_iter().map(|f| (f.path, f.digest)).collect())
+}
+
+/// `list`'s files as they are on disk now (a compile that stored nothing has no list of its
+/// own: what it would have been compared on is the record's files now).
+fn includes_now(last: &Last, list: &[(String, Digest)]) -> Vec<(String, Digest)> {
+    let obj = last.objdir.to_string_lossy();
+    let src = crate::remote::src_root(&last.objdir);
+    let roots = key::Roots::new(&obj, src.as_deref().and_then(|p| p.to_str()));
+    list.iter()
+        .map(|(p, _)| {
+            let bytes = std::fs::read(roots.denormalize(p).as_ref()).unwrap_or_default();
+            (p.clone(), Digest::of(&bytes))
+        })
+        .collect()
+}
+
+/// The fields of an action key's preimage (the same code as the key).
+fn action_fields(source_key: &Digest, list: &[(String, Digest)]) -> Vec<preimage::Field> {
+    let refs: Vec<(&str, Digest)> = list.iter().map(|(p, d)| (p.as_str(), *d)).collect();
+    let mut e = key::Explain::default();
+    key::action_key(&mut e, source_key, &refs);
+    preimage::fields(&e.0)
+}
+
+/// What an uncacheable reason means.
+fn reason_text(r: Reason) -> &'static str {
+    match r {
+        Reason::NotCompiling => "no -c: a link or another mode",
+        Reason::PreprocessOnly => "preprocessing, dependency listing or a syntax check only",
+        Reason::SourceCount => "not exactly one source file",
+        Reason::Stdio => "input from stdin or output to stdout",
+        Reason::PchCreation => "it creates a precompiled header",
+        Reason::Profile => "profile generation or coverage (outputs the key cannot name)",
+        Reason::Language => "a language the launcher does not model",
+        Reason::Option => "an option whose effect on the outputs the key does not capture",
+        Reason::Arguments => "arguments that are not UTF-8, or an unreadable response file",
+        Reason::Compiler => "the compiler could not be identified",
+        Reason::Unreadable => "the source or an included file cannot be read",
+        Reason::DateTime => "__DATE__ or __TIME__ without SOURCE_DATE_EPOCH pinning them for this compiler",
+        Reason::Timestamp => "__TIMESTAMP__ (the file's time, never pinned)",
+        Reason::AsmInclude => "an assembler directive that reads a file (.incbin, .include)",
+        Reason::PrecompiledHeader => "a precompiled header (*.gch) where the compile looks",
+        Reason::DependencyEnv => "DEPENDENCIES_OUTPUT or SUNPRO_DEPENDENCIES: the compiler writes a file of its own",
+        #[allow(unreachable_patterns)] // a reason added later
+        _ => "a reason this version does not describe",
+    }
+}
+
+/// What a survived problem means for the edge.
+fn problem_text(p: Problem) -> &'static str {
+    match p {
+        Problem::Corrupt => "a cache file was corrupt: removed, and compiled",
+        Problem::UnknownRole => "the entry has an output this compile does not make: compiled",
+        Problem::NoDwoPath => "the entry has a .dwo output but the command writes none: compiled",
+        Problem::WriteOutput => "an output of the hit could not be written: compiled",
+        Problem::WriteDepfile => "the depfile could not be written",
+        Problem::NoDepfile => "the compiler wrote no dependency file: not cached",
+        Problem::Store => "the outputs could not be stored in the cache",
+        Problem::Spawn => "the compiler could not be started",
+        Problem::InputChanged => "an input changed while it compiled: used, not cached",
+        Problem::Shadowed => "the lookup rule refused the entry: a file now exists where the preprocessor looks before a header the entry's compile read",
+        #[allow(unreachable_patterns)] // a problem added later
+        _ => "a problem this version does not describe",
+    }
+}

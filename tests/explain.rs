@@ -1,0 +1,237 @@
+//! `cached-ninja explain OUTPUT` (issues 13 and 15) on real builds: CMake, Ninja and gcc.
+//! A local hit; CI's object pulled from a `file://` store by a developer's build; a miss with a
+//! changed header (named, against CI's record and against the previous local object); a miss
+//! with a changed flag (the argument named); an uncacheable edge (its reason named); and the
+//! errors for an output that is no compile edge, or that nothing built.
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{cached_ninja, git, run, run_ok, TestSpace};
+
+const A_C: &str = "#include \"a.h\"\nint helper(int x);\nint main(void) { return helper(A_VALUE) - 42 + LEVEL; }\n";
+const B_C: &str = "#include \"b.h\"\nint helper(int x) { return x + B_STEP; }\n";
+const A_H: &str = "#define A_VALUE 41\n";
+const B_H: &str = "#define B_STEP 1\n";
+const OBJ_A: &str = "CMakeFiles/two.dir/a.c.o";
+const OBJ_B: &str = "CMakeFiles/two.dir/b.c.o";
+
+/// The CMake project with `LEVEL` defined as `level`.
+fn cmake(level: u32) -> String {
+    format!(
+        "cmake_minimum_required(VERSION 3.13)\nproject(two C)\nadd_executable(two a.c b.c)\ntarget_compile_definitions(two PRIVATE LEVEL={level})\n"
+    )
+}
+
+/// The two-file program at `src`.
+fn write_sources(src: &Path) {
+    std::fs::create_dir_all(src).unwrap();
+    for (name, text) in [("a.c", A_C), ("b.c", B_C), ("a.h", A_H), ("b.h", B_H)] {
+        std::fs::write(src.join(name), text).unwrap();
+    }
+    std::fs::write(src.join("CMakeLists.txt"), cmake(0)).unwrap();
+}
+
+/// `cached-ninja` with its own cache.
+fn cn(cache: &Path) -> Command {
+    let mut c = Command::new(cached_ninja());
+    c.env("CACHED_NINJA_CACHE_DIR", cache);
+    c
+}
+
+fn configure(src: &Path, obj: &Path, cache: &Path) {
+    support::cmake_configure(&mut cn(cache), src, obj, &[]);
+}
+
+fn build(obj: &Path, cache: &Path) -> Output {
+    run_ok(cn(cache).args(["build", "--no-fill", "-C"]).arg(obj))
+}
+
+/// `cached-ninja explain --json -C obj output`.
+fn explain_json(obj: &Path, cache: &Path, output: &str) -> Value {
+    let out = run_ok(cn(cache).args(["explain", "--json", "-C"]).arg(obj).arg(output));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `cached-ninja explain -C obj output`, its text.
+fn explain_text(obj: &Path, cache: &Path, output: &str) -> String {
+    let out = run_ok(cn(cache).args(["explain", "-C"]).arg(obj).arg(output));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
+    let space = TestSpace::new();
+    let (src, obj, cache) = (
+        space.path().join("src"),
+        space.path().join("obj"),
+        space.path().join("cache"),
+    );
+    write_sources(&src);
+    configure(&src, &obj, &cache);
+    build(&obj, &cache);
+    let first = explain_json(&obj, &cache, OBJ_A);
+    assert_eq!(first["outcome"], "miss", "{first}");
+    assert_eq!(first["origin"], "compiled", "{first}");
+    assert!(first["note"].as_str().unwrap().contains("no record"), "{first}");
+
+    // A local hit: the object removed, the edge runs again and hits. The absolute path works.
+    std::fs::remove_file(obj.join(OBJ_A)).unwrap();
+    build(&obj, &cache);
+    let abs = obj.join(OBJ_A).display().to_string();
+    let hit = explain_json(&obj, &cache, &abs);
+    assert_eq!(hit["outcome"], "hit", "{hit}");
+    assert!(
+        hit["origin"].as_str().unwrap().starts_with("local hit"),
+        "{hit}"
+    );
+    assert_eq!(hit["source_key"], first["source_key"], "{hit}");
+    assert_eq!(hit["action_key"], first["action_key"], "{hit}");
+
+    // A changed header: a miss, and the header is named against the previous object.
+    std::fs::write(src.join("a.h"), "#define A_VALUE 40\n").unwrap();
+    build(&obj, &cache);
+    let header = explain_json(&obj, &cache, OBJ_A);
+    assert_eq!(header["outcome"], "miss", "{header}");
+    assert_eq!(header["compared_with"]["kind"], "local", "{header}");
+    assert_eq!(
+        header["compared_with"]["action_key"], first["action_key"],
+        "{header}"
+    );
+    let d = &header["difference"];
+    assert_eq!((d["key"].as_str(), d["field"].as_str()), (Some("action"), Some("include")), "{header}");
+    assert_eq!(d["name"], "\"@src/a.h\"", "{header}");
+    assert_ne!(d["before"], d["after"], "{header}");
+    let text = explain_text(&obj, &cache, OBJ_A);
+    assert!(text.contains("header \"@src/a.h\" has other content"), "{text}");
+    // b.c's edge did not run: its last launch is still the first build's.
+    assert_eq!(explain_json(&obj, &cache, OBJ_B)["outcome"], "miss");
+
+    // A changed flag: CMake regenerates, both edges compile, the argument is named.
+    std::fs::write(src.join("CMakeLists.txt"), cmake(1)).unwrap();
+    build(&obj, &cache);
+    let flag = explain_json(&obj, &cache, OBJ_B);
+    assert_eq!(flag["outcome"], "miss", "{flag}");
+    let d = &flag["difference"];
+    assert_eq!((d["key"].as_str(), d["field"].as_str()), (Some("source"), Some("arg")), "{flag}");
+    assert_eq!(
+        (d["before"].as_str(), d["after"].as_str()),
+        (Some("\"-DLEVEL=0\""), Some("\"-DLEVEL=1\"")),
+        "{flag}"
+    );
+    let text = explain_text(&obj, &cache, OBJ_B);
+    assert!(
+        text.contains("argument \"-DLEVEL=0\" is now \"-DLEVEL=1\""),
+        "{text}"
+    );
+
+    // An uncacheable edge names its reason.
+    std::fs::write(
+        src.join("b.c"),
+        "#include \"b.h\"\nconst char *built = __DATE__;\nint helper(int x) { return x + B_STEP; }\n",
+    )
+    .unwrap();
+    build(&obj, &cache);
+    let unc = explain_json(&obj, &cache, OBJ_B);
+    assert_eq!(unc["outcome"], "uncacheable", "{unc}");
+    assert_eq!(unc["reason"]["name"], "date-time", "{unc}");
+    let text = explain_text(&obj, &cache, OBJ_B);
+    assert!(text.contains("uncacheable: date-time (__DATE__"), "{text}");
+
+    // Errors name the output and say what to do.
+    let link = run(cn(&cache).args(["explain", "-C"]).arg(&obj).arg("two"));
+    let err = String::from_utf8_lossy(&link.stderr);
+    assert!(!link.status.success());
+    assert!(err.contains("`two` is not a compile edge"), "{err}");
+    let none = run(cn(&cache).args(["explain", "-C"]).arg(&obj).arg("nothing.o"));
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert!(!none.status.success());
+    assert!(err.contains("`nothing.o` is not an output of"), "{err}");
+    assert!(err.contains("build.ninja"), "{err}");
+}
+
+/// The policy a developer uses: CI's `file://` store and its publisher key.
+fn developer_policy(store: &Path, public: &str) -> String {
+    format!(
+        "[[store]]\nurl = \"file://{}\"\n[trust]\npublishers = [\"{public}\"]\n",
+        store.display()
+    )
+}
+
+/// A new publisher key file in `dir`; returns its path and public key.
+fn key_file(dir: &Path) -> (PathBuf, String) {
+    let path = dir.join("ci.key");
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["key", "generate", "--out"])
+            .arg(&path),
+    );
+    (path, String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[test]
+fn pulled_object_and_a_miss_against_cis_record() {
+    let space = TestSpace::new();
+    let root = space.path();
+    // CI builds its commit and publishes it to a file store.
+    let ci_src = root.join("ci/src");
+    write_sources(&ci_src);
+    git(&ci_src, &["init", "-q"]);
+    git(&ci_src, &["add", "-A"]);
+    git(&ci_src, &["commit", "-qm", "ci"]);
+    let rev = git(&ci_src, &["rev-parse", "HEAD"]);
+    let (ci_obj, ci_cache) = (root.join("ci/obj"), root.join("ci/cache"));
+    configure(&ci_src, &ci_obj, &ci_cache);
+    let (key, public) = key_file(root);
+    let store = root.join("store");
+    run_ok(
+        cn(&ci_cache)
+            .args(["build", "--no-fetch", "--publish", "--store"])
+            .arg(format!("file://{}", store.display()))
+            .arg("--key")
+            .arg(&key)
+            .arg("-C")
+            .arg(&ci_obj),
+    );
+
+    // A developer at another path, one commit ahead that changes b.h, with an empty cache.
+    let dev_src = root.join("dev/src");
+    git(
+        root,
+        &["clone", "-q", &ci_src.display().to_string(), &dev_src.display().to_string()],
+    );
+    std::fs::write(dev_src.join("b.h"), "#define B_STEP 2\n").unwrap();
+    git(&dev_src, &["commit", "-qam", "local"]);
+    let (obj, cache) = (root.join("dev/obj"), root.join("dev/cache"));
+    configure(&dev_src, &obj, &cache);
+    std::fs::write(obj.join("cached-ninja.toml"), developer_policy(&store, &public)).unwrap();
+    let out = build(&obj, &cache);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&rev[..7]) || err.contains("ancestor"), "{err}");
+
+    // a.c: CI's object, pulled (or waited for).
+    let a = explain_json(&obj, &cache, OBJ_A);
+    assert_eq!(a["outcome"], "hit", "{a}\n{err}");
+    let origin = a["origin"].as_str().unwrap();
+    assert!(
+        origin.contains(&format!("CI's object (revision {rev})")),
+        "{a}"
+    );
+    assert!(
+        origin.starts_with("hit: CI's object") || origin.starts_with("waited "),
+        "{a}"
+    );
+    // b.c: compiled; compared with CI's record, the changed header is named.
+    let b = explain_json(&obj, &cache, OBJ_B);
+    assert_eq!(b["outcome"], "miss", "{b}");
+    assert_eq!(b["compared_with"]["kind"], "ci", "{b}");
+    assert_eq!(b["source_key"], b["compared_with"]["source_key"], "{b}");
+    let d = &b["difference"];
+    assert_eq!((d["key"].as_str(), d["field"].as_str()), (Some("action"), Some("include")), "{b}");
+    assert_eq!(d["name"], "\"@src/b.h\"", "{b}");
+    let text = explain_text(&obj, &cache, OBJ_B);
+    assert!(text.contains(&format!("CI's build of revision {rev}")), "{text}");
+    assert!(text.contains("header \"@src/b.h\" has other content"), "{text}");
+}
