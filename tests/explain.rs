@@ -14,6 +14,7 @@ use support::{cached_ninja, git, run, run_ok, TestSpace};
 const A_C: &str = "#include \"a.h\"\nint helper(int x);\nint main(void) { return helper(A_VALUE) - 42 + LEVEL; }\n";
 const B_C: &str = "#include \"b.h\"\nint helper(int x) { return x + B_STEP; }\n";
 const A_H: &str = "#define A_VALUE 41\n";
+/// `inc2/b.h`: `inc1` is searched first, so an `inc1/b.h` shadows it.
 const B_H: &str = "#define B_STEP 1\n";
 const OBJ_A: &str = "CMakeFiles/two.dir/a.c.o";
 const OBJ_B: &str = "CMakeFiles/two.dir/b.c.o";
@@ -21,14 +22,15 @@ const OBJ_B: &str = "CMakeFiles/two.dir/b.c.o";
 /// The CMake project with `LEVEL` defined as `level`.
 fn cmake(level: u32) -> String {
     format!(
-        "cmake_minimum_required(VERSION 3.13)\nproject(two C)\nadd_executable(two a.c b.c)\ntarget_compile_definitions(two PRIVATE LEVEL={level})\n"
+        "cmake_minimum_required(VERSION 3.13)\nproject(two C)\nadd_executable(two a.c b.c)\ntarget_include_directories(two PRIVATE inc1 inc2)\ntarget_compile_definitions(two PRIVATE LEVEL={level})\n"
     )
 }
 
 /// The two-file program at `src`.
 fn write_sources(src: &Path) {
-    std::fs::create_dir_all(src).unwrap();
-    for (name, text) in [("a.c", A_C), ("b.c", B_C), ("a.h", A_H), ("b.h", B_H)] {
+    std::fs::create_dir_all(src.join("inc1")).unwrap();
+    std::fs::create_dir_all(src.join("inc2")).unwrap();
+    for (name, text) in [("a.c", A_C), ("b.c", B_C), ("a.h", A_H), ("inc2/b.h", B_H)] {
         std::fs::write(src.join(name), text).unwrap();
     }
     std::fs::write(src.join("CMakeLists.txt"), cmake(0)).unwrap();
@@ -51,7 +53,12 @@ fn build(obj: &Path, cache: &Path) -> Output {
 
 /// `cached-ninja explain --json -C obj output`.
 fn explain_json(obj: &Path, cache: &Path, output: &str) -> Value {
-    let out = run_ok(cn(cache).args(["explain", "--json", "-C"]).arg(obj).arg(output));
+    let out = run_ok(
+        cn(cache)
+            .args(["explain", "--json", "-C"])
+            .arg(obj)
+            .arg(output),
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -75,7 +82,10 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     let first = explain_json(&obj, &cache, OBJ_A);
     assert_eq!(first["outcome"], "miss", "{first}");
     assert_eq!(first["origin"], "compiled", "{first}");
-    assert!(first["note"].as_str().unwrap().contains("no record"), "{first}");
+    assert!(
+        first["note"].as_str().unwrap().contains("no record"),
+        "{first}"
+    );
 
     // A local hit: the object removed, the edge runs again and hits. The absolute path works.
     std::fs::remove_file(obj.join(OBJ_A)).unwrap();
@@ -101,11 +111,18 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
         "{header}"
     );
     let d = &header["difference"];
-    assert_eq!((d["key"].as_str(), d["field"].as_str()), (Some("action"), Some("include")), "{header}");
+    assert_eq!(
+        (d["key"].as_str(), d["field"].as_str()),
+        (Some("action"), Some("include")),
+        "{header}"
+    );
     assert_eq!(d["name"], "\"@src/a.h\"", "{header}");
     assert_ne!(d["before"], d["after"], "{header}");
     let text = explain_text(&obj, &cache, OBJ_A);
-    assert!(text.contains("header \"@src/a.h\" has other content"), "{text}");
+    assert!(
+        text.contains("header \"@src/a.h\" has other content"),
+        "{text}"
+    );
     // b.c's edge did not run: its last launch is still the first build's.
     assert_eq!(explain_json(&obj, &cache, OBJ_B)["outcome"], "miss");
 
@@ -115,7 +132,11 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     let flag = explain_json(&obj, &cache, OBJ_B);
     assert_eq!(flag["outcome"], "miss", "{flag}");
     let d = &flag["difference"];
-    assert_eq!((d["key"].as_str(), d["field"].as_str()), (Some("source"), Some("arg")), "{flag}");
+    assert_eq!(
+        (d["key"].as_str(), d["field"].as_str()),
+        (Some("source"), Some("arg")),
+        "{flag}"
+    );
     assert_eq!(
         (d["before"].as_str(), d["after"].as_str()),
         (Some("\"-DLEVEL=0\""), Some("\"-DLEVEL=1\"")),
@@ -124,6 +145,23 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     let text = explain_text(&obj, &cache, OBJ_B);
     assert!(
         text.contains("argument \"-DLEVEL=0\" is now \"-DLEVEL=1\""),
+        "{text}"
+    );
+
+    // The lookup rule (issue 13): a new header where the preprocessor looks first refuses the
+    // entry; explain names the rule and the header read now.
+    std::fs::remove_file(obj.join(OBJ_B)).unwrap();
+    std::fs::write(src.join("inc1/b.h"), "#define B_STEP 3\n").unwrap();
+    build(&obj, &cache);
+    let shadowed = explain_json(&obj, &cache, OBJ_B);
+    assert_eq!(shadowed["outcome"], "miss", "{shadowed}");
+    assert_eq!(shadowed["problems"][0]["name"], "shadowed", "{shadowed}");
+    let d = &shadowed["difference"];
+    assert_eq!(d["name"], "\"@src/inc1/b.h\"", "{shadowed}");
+    assert_eq!(d["before"], Value::Null, "{shadowed}");
+    let text = explain_text(&obj, &cache, OBJ_B);
+    assert!(
+        text.contains("problem:     shadowed (the lookup rule refused"),
         "{text}"
     );
 
@@ -145,7 +183,10 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     let err = String::from_utf8_lossy(&link.stderr);
     assert!(!link.status.success());
     assert!(err.contains("`two` is not a compile edge"), "{err}");
-    let none = run(cn(&cache).args(["explain", "-C"]).arg(&obj).arg("nothing.o"));
+    let none = run(cn(&cache)
+        .args(["explain", "-C"])
+        .arg(&obj)
+        .arg("nothing.o"));
     let err = String::from_utf8_lossy(&none.stderr);
     assert!(!none.status.success());
     assert!(err.contains("`nothing.o` is not an output of"), "{err}");
@@ -168,7 +209,10 @@ fn key_file(dir: &Path) -> (PathBuf, String) {
             .args(["key", "generate", "--out"])
             .arg(&path),
     );
-    (path, String::from_utf8_lossy(&out.stdout).trim().to_string())
+    (
+        path,
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
 }
 
 #[test]
@@ -200,13 +244,22 @@ fn pulled_object_and_a_miss_against_cis_record() {
     let dev_src = root.join("dev/src");
     git(
         root,
-        &["clone", "-q", &ci_src.display().to_string(), &dev_src.display().to_string()],
+        &[
+            "clone",
+            "-q",
+            &ci_src.display().to_string(),
+            &dev_src.display().to_string(),
+        ],
     );
-    std::fs::write(dev_src.join("b.h"), "#define B_STEP 2\n").unwrap();
+    std::fs::write(dev_src.join("inc2/b.h"), "#define B_STEP 2\n").unwrap();
     git(&dev_src, &["commit", "-qam", "local"]);
     let (obj, cache) = (root.join("dev/obj"), root.join("dev/cache"));
     configure(&dev_src, &obj, &cache);
-    std::fs::write(obj.join("cached-ninja.toml"), developer_policy(&store, &public)).unwrap();
+    std::fs::write(
+        obj.join("cached-ninja.toml"),
+        developer_policy(&store, &public),
+    )
+    .unwrap();
     let out = build(&obj, &cache);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&rev[..7]) || err.contains("ancestor"), "{err}");
@@ -229,9 +282,19 @@ fn pulled_object_and_a_miss_against_cis_record() {
     assert_eq!(b["compared_with"]["kind"], "ci", "{b}");
     assert_eq!(b["source_key"], b["compared_with"]["source_key"], "{b}");
     let d = &b["difference"];
-    assert_eq!((d["key"].as_str(), d["field"].as_str()), (Some("action"), Some("include")), "{b}");
-    assert_eq!(d["name"], "\"@src/b.h\"", "{b}");
+    assert_eq!(
+        (d["key"].as_str(), d["field"].as_str()),
+        (Some("action"), Some("include")),
+        "{b}"
+    );
+    assert_eq!(d["name"], "\"@src/inc2/b.h\"", "{b}");
     let text = explain_text(&obj, &cache, OBJ_B);
-    assert!(text.contains(&format!("CI's build of revision {rev}")), "{text}");
-    assert!(text.contains("header \"@src/b.h\" has other content"), "{text}");
+    assert!(
+        text.contains(&format!("CI's build of revision {rev}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("header \"@src/inc2/b.h\" has other content"),
+        "{text}"
+    );
 }

@@ -131,7 +131,11 @@ pub fn explain(last: &Last, cache: &LocalCache) -> anyhow::Result<Explained> {
                 e.difference = d.map(|d| difference("source", d));
             }
             (before, _) => {
-                let whose = if before.is_none() { "the record's" } else { "this launch's" };
+                let whose = if before.is_none() {
+                    "the record's"
+                } else {
+                    "this launch's"
+                };
                 e.note = Some(format!(
                     "the source key differs, and {whose} preimage is not recorded in {} (a miss on this machine records one; CI's are not published): the compiler, an argument, the environment or the source's bytes changed",
                     cache.root().display()
@@ -239,15 +243,19 @@ fn reference(
         .filter(|k| Some(**k) != last.record.action_key)
         .find_map(|k| {
             let entry = cache.get_action(k).ok()??;
-            entry.outputs.iter().any(|o| o.path == last.output).then(|| {
-                let c = Compared {
-                    kind: "local",
-                    what: format!("the previous object of `{}` in this directory", last.output),
-                    source_key: entry.source_key.to_hex(),
-                    action_key: k.to_hex(),
-                };
-                (c, entry.source_key, *k)
-            })
+            entry
+                .outputs
+                .iter()
+                .any(|o| o.path == last.output)
+                .then(|| {
+                    let c = Compared {
+                        kind: "local",
+                        what: format!("the previous object of `{}` in this directory", last.output),
+                        source_key: entry.source_key.to_hex(),
+                        action_key: k.to_hex(),
+                    };
+                    (c, entry.source_key, *k)
+                })
         })
 }
 
@@ -297,11 +305,15 @@ fn reason_text(r: Reason) -> &'static str {
         Reason::Arguments => "arguments that are not UTF-8, or an unreadable response file",
         Reason::Compiler => "the compiler could not be identified",
         Reason::Unreadable => "the source or an included file cannot be read",
-        Reason::DateTime => "__DATE__ or __TIME__ without SOURCE_DATE_EPOCH pinning them for this compiler",
+        Reason::DateTime => {
+            "__DATE__ or __TIME__ without SOURCE_DATE_EPOCH pinning them for this compiler"
+        }
         Reason::Timestamp => "__TIMESTAMP__ (the file's time, never pinned)",
         Reason::AsmInclude => "an assembler directive that reads a file (.incbin, .include)",
         Reason::PrecompiledHeader => "a precompiled header (*.gch) where the compile looks",
-        Reason::DependencyEnv => "DEPENDENCIES_OUTPUT or SUNPRO_DEPENDENCIES: the compiler writes a file of its own",
+        Reason::DependencyEnv => {
+            "DEPENDENCIES_OUTPUT or SUNPRO_DEPENDENCIES: the compiler writes a file of its own"
+        }
         #[allow(unreachable_patterns)] // a reason added later
         _ => "a reason this version does not describe",
     }

@@ -34,7 +34,9 @@ pub fn find(dir: &Path, output: &Path) -> anyhow::Result<Last> {
         let record = edge_log::last(&objdir, &name).with_context(|| {
             format!(
                 "cannot read {}",
-                fetch::objdir::ObjDir::new(&objdir).edge_log_file().display()
+                fetch::objdir::ObjDir::new(&objdir)
+                    .edge_log_file()
+                    .display()
             )
         })?;
         if let Some(record) = record {
