@@ -18,11 +18,12 @@ const A_H: &str = "#define A_VALUE 41\n";
 const B_H: &str = "#define B_STEP 1\n";
 const OBJ_A: &str = "CMakeFiles/two.dir/a.c.o";
 const OBJ_B: &str = "CMakeFiles/two.dir/b.c.o";
+const OBJ_C: &str = "CMakeFiles/two.dir/c.c.o";
 
 /// The CMake project with `LEVEL` defined as `level`.
 fn cmake(level: u32) -> String {
     format!(
-        "cmake_minimum_required(VERSION 3.13)\nproject(two C)\nadd_executable(two a.c b.c)\ntarget_include_directories(two PRIVATE inc1 inc2)\ntarget_compile_definitions(two PRIVATE LEVEL={level})\n"
+        "cmake_minimum_required(VERSION 3.13)\nproject(two C)\nadd_executable(two a.c b.c c.c)\ntarget_include_directories(two PRIVATE inc1 inc2)\ntarget_compile_definitions(two PRIVATE LEVEL={level})\n"
     )
 }
 
@@ -30,7 +31,13 @@ fn cmake(level: u32) -> String {
 fn write_sources(src: &Path) {
     std::fs::create_dir_all(src.join("inc1")).unwrap();
     std::fs::create_dir_all(src.join("inc2")).unwrap();
-    for (name, text) in [("a.c", A_C), ("b.c", B_C), ("a.h", A_H), ("inc2/b.h", B_H)] {
+    for (name, text) in [
+        ("a.c", A_C),
+        ("b.c", B_C),
+        ("a.h", A_H),
+        ("inc2/b.h", B_H),
+        ("c.c", "int third(void) { return 3; }\n"),
+    ] {
         std::fs::write(src.join(name), text).unwrap();
     }
     std::fs::write(src.join("CMakeLists.txt"), cmake(0)).unwrap();
@@ -240,7 +247,8 @@ fn pulled_object_and_a_miss_against_cis_record() {
             .arg(&ci_obj),
     );
 
-    // A developer at another path, one commit ahead that changes b.h, with an empty cache.
+    // A developer at another path, one commit ahead that changes b.h and c.c's flags, with an
+    // empty cache.
     let dev_src = root.join("dev/src");
     git(
         root,
@@ -252,6 +260,10 @@ fn pulled_object_and_a_miss_against_cis_record() {
         ],
     );
     std::fs::write(dev_src.join("inc2/b.h"), "#define B_STEP 2\n").unwrap();
+    let mut cmake_text = cmake(0);
+    cmake_text
+        .push_str("set_source_files_properties(c.c PROPERTIES COMPILE_DEFINITIONS EXTRA=1)\n");
+    std::fs::write(dev_src.join("CMakeLists.txt"), cmake_text).unwrap();
     git(&dev_src, &["commit", "-qam", "local"]);
     let (obj, cache) = (root.join("dev/obj"), root.join("dev/cache"));
     configure(&dev_src, &obj, &cache);
@@ -297,4 +309,23 @@ fn pulled_object_and_a_miss_against_cis_record() {
         text.contains("header \"@src/inc2/b.h\" has other content"),
         "{text}"
     );
+    // c.c: compiled; its source key differs from CI's, and CI's published preimage names the
+    // argument the developer added.
+    let c = explain_json(&obj, &cache, OBJ_C);
+    assert_eq!(c["outcome"], "miss", "{c}");
+    assert_eq!(c["compared_with"]["kind"], "ci", "{c}");
+    assert_ne!(c["source_key"], c["compared_with"]["source_key"], "{c}");
+    let d = &c["difference"];
+    assert_eq!(
+        (d["key"].as_str(), d["field"].as_str()),
+        (Some("source"), Some("arg")),
+        "{c}"
+    );
+    assert_eq!(
+        (d["before"].as_str(), d["after"].as_str()),
+        (None, Some("\"-DEXTRA=1\"")),
+        "{c}"
+    );
+    let text = explain_text(&obj, &cache, OBJ_C);
+    assert!(text.contains("argument \"-DEXTRA=1\" was added"), "{text}");
 }

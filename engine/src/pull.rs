@@ -88,8 +88,7 @@ impl PullSession<'_> {
     /// that only costs the explanation its CI side).
     pub fn prepare(&self) -> io::Result<()> {
         fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs)?;
-        let plan = self.plan;
-        let index = fetch::last_pull::LastPull::of(&plan.url, &plan.revision, &plan.manifest);
+        let index = fetch::last_pull::LastPull::of(self.plan);
         let _ = fetch::last_pull::write(&self.objdir, &index);
         Ok(())
     }

@@ -7,6 +7,8 @@
 //! ```text
 //! cached-ninja last pull 1
 //! manifest <url>
+//! store <store url>
+//! config <configuration>
 //! revision <revision>
 //! out <source key> <action key> <output path>
 //! ```
@@ -14,6 +16,7 @@
 use crate::build_manifest::BuildManifest;
 use crate::cache::Digest;
 use crate::objdir::ObjDir;
+use crate::plan::Plan;
 use std::collections::HashMap;
 use std::io;
 
@@ -34,6 +37,10 @@ pub struct RecordKeys {
 pub struct LastPull {
     /// The manifest's URL.
     pub url: String,
+    /// The store's URL.
+    pub store: String,
+    /// The build configuration.
+    pub config: String,
     /// The revision it was published for.
     pub revision: String,
     /// Each output path of each record (relative to the object directory), with its keys.
@@ -41,8 +48,18 @@ pub struct LastPull {
 }
 
 impl LastPull {
-    /// The index of `manifest`, found at `url` for `revision`.
-    pub fn of(url: &str, revision: &str, manifest: &BuildManifest) -> LastPull {
+    /// The index of a plan's manifest.
+    pub fn of(plan: &Plan) -> LastPull {
+        let mut index = LastPull::of_manifest(&plan.manifest);
+        index.url = plan.url.clone();
+        index.store = plan.store_url.clone();
+        index.config = plan.config.clone();
+        index.revision = plan.revision.clone();
+        index
+    }
+
+    /// The keys of `manifest`'s outputs (no URL, store, configuration or revision).
+    pub fn of_manifest(manifest: &BuildManifest) -> LastPull {
         let mut outputs = HashMap::new();
         for r in &manifest.records {
             for o in &r.outputs {
@@ -54,9 +71,8 @@ impl LastPull {
             }
         }
         LastPull {
-            url: url.to_string(),
-            revision: revision.to_string(),
             outputs,
+            ..Default::default()
         }
     }
 
@@ -68,8 +84,8 @@ impl LastPull {
     /// The file's text.
     fn text(&self) -> String {
         let mut t = format!(
-            "{HEADER}\nmanifest {}\nrevision {}\n",
-            self.url, self.revision
+            "{HEADER}\nmanifest {}\nstore {}\nconfig {}\nrevision {}\n",
+            self.url, self.store, self.config, self.revision
         );
         let mut paths: Vec<&String> = self.outputs.keys().collect();
         paths.sort();
@@ -85,6 +101,8 @@ impl LastPull {
         let mut lines = text.lines();
         (lines.next()? == HEADER).then_some(())?;
         let url = lines.next()?.strip_prefix("manifest ")?.to_string();
+        let store = lines.next()?.strip_prefix("store ")?.to_string();
+        let config = lines.next()?.strip_prefix("config ")?.to_string();
         let revision = lines.next()?.strip_prefix("revision ")?.to_string();
         let mut outputs = HashMap::new();
         for l in lines {
@@ -99,6 +117,8 @@ impl LastPull {
         }
         Some(LastPull {
             url,
+            store,
+            config,
             revision,
             outputs,
         })
@@ -147,7 +167,13 @@ mod tests {
                 compile_ms: 3,
             }],
         };
-        let p = LastPull::of("file:///s/builds/default/r1", "r1", &m);
+        let p = LastPull {
+            url: "file:///s/builds/default/r1".into(),
+            store: "file:///s".into(),
+            config: "default".into(),
+            revision: "r1".into(),
+            ..LastPull::of_manifest(&m)
+        };
         write(&o, &p).unwrap();
         let back = read(&o).unwrap().unwrap();
         assert_eq!(back, p);

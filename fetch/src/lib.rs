@@ -38,6 +38,7 @@
 //! [`last_pull`]: which CI build the last pull used, with each output's keys.
 //! [`publish`]: CI's side: blobs, signed entries, then the signed build manifest.
 //! [`published`]: the form entries and manifests take in a store (zstd inside a signature).
+//! [`preimages`]: what CI's source keys hashed, published beside the manifest for `explain`.
 //! [`ancestry`]: the ancestors of the working revision (git, Mercurial), nearest first.
 //! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
 //! [`pull`]: a manifest's entries into the local cache, verified, in reverse build order.
@@ -58,6 +59,7 @@ mod log_file;
 pub mod objdir;
 pub mod parallel;
 pub mod plan;
+pub mod preimages;
 pub mod publish;
 pub mod published;
 pub mod pull;

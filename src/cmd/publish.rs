@@ -1,8 +1,10 @@
 //! `cached-ninja publish [-C DIR] [--rev REV] [--config NAME] [--key FILE] [--store URL]`:
 //! uploads the current objects of an object directory (every edge whose object on disk is the
 //! one its last action made, across incremental builds: `fetch::action_log`), signed, then the
-//! build manifest of that revision and configuration (DESIGN §4). `build --publish` runs
-//! the same after a successful build. This is what CI runs; developers only read.
+//! build manifest of that revision and configuration (DESIGN §4), and beside it the source
+//! keys' preimages this machine recorded (`fetch::preimages`, read by `cached-ninja explain`).
+//! `build --publish` runs the same after a successful build. This is what CI runs; developers
+//! only read.
 
 use crate::remote::{Remote, RemoteArgs};
 use anyhow::{bail, Context};
@@ -99,6 +101,8 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
             key.public(),
             report.manifest_url
         );
+        // After the summary: its upload count is the build's.
+        publish_preimages(&cache, store, &key, target, &report.actions);
     }
     // What was published is what is current: the log keeps just that (it spans builds).
     if let Some(actions) = published {
@@ -106,6 +110,38 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot compact the action log {}", log_path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Publishes the recorded preimages of the source keys of `actions` (`fetch::preimages`) for
+/// `cached-ninja explain`; a failure is one note line (the build itself is published).
+fn publish_preimages(
+    cache: &fetch::cache::LocalCache,
+    store: &fetch::store::Store,
+    key: &KeyPair,
+    target: PublishTarget<'_>,
+    actions: &[fetch::cache::Digest],
+) {
+    let mut seen = std::collections::HashSet::new();
+    let mut list = Vec::new();
+    for a in actions {
+        let Ok(Some(entry)) = cache.get_action(a) else {
+            continue;
+        };
+        if seen.insert(entry.source_key) {
+            if let Some(p) = engine::launcher::recorded_preimage(cache, &entry.source_key) {
+                list.push((entry.source_key, p));
+            }
+        }
+    }
+    let text = fetch::preimages::render(&list);
+    let put = fetch::store::Key::preimages(target.config, target.revision)
+        .and_then(|k| store.put(&k, &fetch::published::seal(key, text.as_bytes())));
+    if let Err(e) = put {
+        eprintln!(
+            "cached-ninja publish: note: the key preimages (for `cached-ninja explain`) were not uploaded to {}: {e}",
+            store.base_url()
+        );
+    }
 }
 
 /// The checked-out revision of the source tree (or the object directory).

@@ -1,4 +1,5 @@
-//! Checked object names under a store's prefix: `cas/<hash>`, `ac/<key>`, `builds/<cfg>/<rev>`.
+//! Checked object names under a store's prefix: `cas/<hash>`, `ac/<key>`, `builds/<cfg>/<rev>`,
+//! `keys/<cfg>/<rev>` (the source keys' preimages of a build, `crate::preimages`).
 //!
 //! Every segment is 1 to [`MAX_SEGMENT`] characters of `[A-Za-z0-9._-]`, is not `.` or `..`
 //! and does not start with `.` (temporary files of the file store do); anything else is a
@@ -36,6 +37,14 @@ impl Key {
         Ok(Key(whole))
     }
 
+    /// `keys/<config>/<rev>`: the source keys' preimages of a build (`crate::preimages`).
+    pub fn preimages(config: &str, rev: &str) -> Result<Key, StoreError> {
+        let whole = format!("keys/{config}/{rev}");
+        check_segment(&whole, config)?;
+        check_segment(&whole, rev)?;
+        Ok(Key(whole))
+    }
+
     /// Parses a whole relative path (`cas/…`, `ac/…` or `builds/…/…`).
     pub fn parse(path: &str) -> Result<Key, StoreError> {
         let bad = |reason| StoreError::BadKey {
@@ -50,6 +59,7 @@ impl Key {
                 .ok_or_else(|| bad("a blob name is 64 lowercase hex digits")),
             ["ac", k] => Key::action(k).map_err(|_| bad(SEGMENT_RULE)),
             ["builds", c, r] => Key::build(c, r).map_err(|_| bad(SEGMENT_RULE)),
+            ["keys", c, r] => Key::preimages(c, r).map_err(|_| bad(SEGMENT_RULE)),
             _ => Err(bad(
                 "expected cas/<hash>, ac/<key> or builds/<config>/<revision>",
             )),
@@ -103,6 +113,11 @@ mod tests {
             Key::build("linux-x64", "deadbeef").unwrap().as_str(),
             "builds/linux-x64/deadbeef"
         );
+        assert_eq!(
+            Key::parse("keys/linux-x64/deadbeef").unwrap(),
+            Key::preimages("linux-x64", "deadbeef").unwrap()
+        );
+        assert!(Key::parse("keys/../x").is_err());
         for bad in [
             "",
             "ac",

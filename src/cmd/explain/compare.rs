@@ -3,10 +3,12 @@
 //! action log), and the first input in which the two keys' preimages differ.
 
 use super::record::Last;
+use crate::remote::Remote;
 use backend::key::{self, preimage, Digest};
 use fetch::cache::LocalCache;
 use fetch::last_pull::LastPull;
 use fetch::stats::{Problem, Reason};
+use fetch::store::Key;
 use serde::Serialize;
 
 /// Everything `explain` says about one output.
@@ -74,8 +76,9 @@ pub struct Difference {
     pub after: Option<String>,
 }
 
-/// The explanation of `last`, with the local cache the launchers use.
-pub fn explain(last: &Last, cache: &LocalCache) -> anyhow::Result<Explained> {
+/// The explanation of `last`, with the local cache the launchers use and the policy's stores.
+pub fn explain(last: &Last, remote: &Remote) -> anyhow::Result<Explained> {
+    let cache = &remote.cache();
     let r = &last.record;
     let objdir = fetch::objdir::ObjDir::new(&last.objdir);
     let pulled = fetch::last_pull::read(&objdir).unwrap_or(None);
@@ -112,6 +115,7 @@ pub fn explain(last: &Last, cache: &LocalCache) -> anyhow::Result<Explained> {
         ));
         return Ok(e);
     };
+    let ci = compared.kind == "ci";
     e.compared_with = Some(compared);
     if r.action_key == Some(ref_action) {
         e.note = Some(
@@ -119,8 +123,15 @@ pub fn explain(last: &Last, cache: &LocalCache) -> anyhow::Result<Explained> {
                 .to_string(),
         );
     } else if ref_source != source_key {
+        let mut fetch_note = None;
+        let before = engine::launcher::recorded_preimage(cache, &ref_source).or_else(|| {
+            let pulled = pulled.as_ref().filter(|_| ci)?;
+            ci_preimage(remote, pulled, &ref_source)
+                .map_err(|e| fetch_note = Some(e))
+                .ok()?
+        });
         match (
-            engine::launcher::recorded_preimage(cache, &ref_source),
+            before,
             engine::launcher::recorded_preimage(cache, &source_key),
         ) {
             (Some(before), Some(after)) => {
@@ -136,8 +147,9 @@ pub fn explain(last: &Last, cache: &LocalCache) -> anyhow::Result<Explained> {
                 } else {
                     "this launch's"
                 };
+                let why = fetch_note.map_or(String::new(), |n| format!(" ({n})"));
                 e.note = Some(format!(
-                    "the source key differs, and {whose} preimage is not recorded in {} (a miss on this machine records one; CI's are not published): the compiler, an argument, the environment or the source's bytes changed",
+                    "the source key differs, and {whose} preimage is neither recorded in {} nor published with CI's build{why}: the compiler, an argument, the environment or the source's bytes changed",
                     cache.root().display()
                 ));
             }
@@ -257,6 +269,35 @@ fn reference(
                     (c, entry.source_key, *k)
                 })
         })
+}
+
+/// CI's preimage of `source_key`, from the preimages published with the build the last pull
+/// used (`fetch::preimages`); `Ok(None)` when they do not have it, `Err` says what failed.
+fn ci_preimage(
+    remote: &Remote,
+    pulled: &LastPull,
+    source_key: &Digest,
+) -> Result<Option<String>, String> {
+    let key = Key::preimages(&pulled.config, &pulled.revision).map_err(|e| e.to_string())?;
+    let store = remote
+        .stores
+        .iter()
+        .find(|s| s.base_url() == pulled.store.trim_end_matches('/'))
+        .ok_or_else(|| format!("the store {} is not in the policy any more", pulled.store))?;
+    let url = store.url(&key);
+    let bytes = match store.get(&key) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(format!("{url} does not exist: CI published no preimages")),
+        Err(e) => return Err(format!("{url}: {e}")),
+    };
+    let trust = remote.trust().map_err(|e| format!("{e:#}"))?;
+    let text = fetch::published::open(&bytes, &trust, fetch::published::MAX_MANIFEST)
+        .map_err(|e| format!("{url}: {e}"))?;
+    let map = std::str::from_utf8(&text)
+        .ok()
+        .and_then(fetch::preimages::parse)
+        .ok_or_else(|| format!("{url} is not a preimage list of this version"))?;
+    Ok(map.get(source_key).cloned())
 }
 
 /// The include list of an action: its entry's, else the source key's include manifest's set.

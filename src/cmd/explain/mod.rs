@@ -11,9 +11,11 @@
 //! - [`render`]: the text and the `--json` object.
 //!
 //! What it reads is local: the edge log, the last pull's index (`fetch::last_pull`), the
-//! action log, the local cache's entries, include manifests and preimage memos. A source key's
-//! preimage is recorded by a miss on this machine only, so a source key that differs from
-//! CI's is reported without naming the field (CI does not publish its preimages).
+//! action log, the local cache's entries, include manifests and preimage memos (a source key's
+//! preimage is recorded by a miss). One exception: when a source key differs from CI's and
+//! this machine never compiled CI's key, CI's preimages of that build are fetched from the
+//! store the pull used (`keys/<config>/<revision>`, signed: `fetch::preimages`), within the
+//! store's usual time limits.
 
 mod compare;
 mod record;
@@ -43,15 +45,14 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         None => std::env::current_dir()?,
     };
     let last = record::find(&dir, &args.output)?;
-    let cache = crate::remote::Remote::open(
+    let remote = crate::remote::Remote::open(
         &crate::remote::RemoteArgs {
             dir: Some(last.objdir.clone()),
             ..Default::default()
         },
         false,
-    )?
-    .cache();
-    let explained = compare::explain(&last, &cache)?;
+    )?;
+    let explained = compare::explain(&last, &remote)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&explained)?);
     } else {
