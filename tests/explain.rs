@@ -9,7 +9,7 @@ mod support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::{cached_ninja, git, run, run_ok, TestSpace};
+use support::{cached_ninja, git, key_file, run, run_ok, TestSpace};
 
 const A_C: &str = "#include \"a.h\"\nint helper(int x);\nint main(void) { return helper(A_VALUE) - 42 + LEVEL; }\n";
 const B_C: &str = "#include \"b.h\"\nint helper(int x) { return x + B_STEP; }\n";
@@ -75,6 +75,21 @@ fn explain_text(obj: &Path, cache: &Path, output: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The difference `explain` names for a compile (`e`'s outcome `miss`), checked to be compared
+/// with a record of `kind` (`ci`, `local`) and to be in `key`'s preimage (`source`, `action`)
+/// at `field`.
+fn difference<'a>(e: &'a Value, kind: &str, key: &str, field: &str) -> &'a Value {
+    assert_eq!(e["outcome"], "miss", "{e}");
+    assert_eq!(e["compared_with"]["kind"], kind, "{e}");
+    let d = &e["difference"];
+    assert_eq!(
+        (d["key"].as_str(), d["field"].as_str()),
+        (Some(key), Some(field)),
+        "{e}"
+    );
+    d
+}
+
 #[test]
 fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     let space = TestSpace::new();
@@ -111,16 +126,9 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     std::fs::write(src.join("a.h"), "#define A_VALUE 40\n").unwrap();
     build(&obj, &cache);
     let header = explain_json(&obj, &cache, OBJ_A);
-    assert_eq!(header["outcome"], "miss", "{header}");
-    assert_eq!(header["compared_with"]["kind"], "local", "{header}");
+    let d = difference(&header, "local", "action", "include");
     assert_eq!(
         header["compared_with"]["action_key"], first["action_key"],
-        "{header}"
-    );
-    let d = &header["difference"];
-    assert_eq!(
-        (d["key"].as_str(), d["field"].as_str()),
-        (Some("action"), Some("include")),
         "{header}"
     );
     assert_eq!(d["name"], "\"@src/a.h\"", "{header}");
@@ -137,13 +145,7 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     std::fs::write(src.join("CMakeLists.txt"), cmake(1)).unwrap();
     build(&obj, &cache);
     let flag = explain_json(&obj, &cache, OBJ_B);
-    assert_eq!(flag["outcome"], "miss", "{flag}");
-    let d = &flag["difference"];
-    assert_eq!(
-        (d["key"].as_str(), d["field"].as_str()),
-        (Some("source"), Some("arg")),
-        "{flag}"
-    );
+    let d = difference(&flag, "local", "source", "arg");
     assert_eq!(
         (d["before"].as_str(), d["after"].as_str()),
         (Some("\"-DLEVEL=0\""), Some("\"-DLEVEL=1\"")),
@@ -161,9 +163,8 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     std::fs::write(src.join("inc1/b.h"), "#define B_STEP 3\n").unwrap();
     build(&obj, &cache);
     let shadowed = explain_json(&obj, &cache, OBJ_B);
-    assert_eq!(shadowed["outcome"], "miss", "{shadowed}");
     assert_eq!(shadowed["problems"][0]["name"], "shadowed", "{shadowed}");
-    let d = &shadowed["difference"];
+    let d = difference(&shadowed, "local", "action", "include");
     assert_eq!(d["name"], "\"@src/inc1/b.h\"", "{shadowed}");
     assert_eq!(d["before"], Value::Null, "{shadowed}");
     let text = explain_text(&obj, &cache, OBJ_B);
@@ -208,20 +209,6 @@ fn developer_policy(store: &Path, public: &str) -> String {
     )
 }
 
-/// A new publisher key file in `dir`; returns its path and public key.
-fn key_file(dir: &Path) -> (PathBuf, String) {
-    let path = dir.join("ci.key");
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["key", "generate", "--out"])
-            .arg(&path),
-    );
-    (
-        path,
-        String::from_utf8_lossy(&out.stdout).trim().to_string(),
-    )
-}
-
 /// CI's build at `root/ci`, published to the file store `root/store`.
 struct Ci {
     src: PathBuf,
@@ -240,7 +227,7 @@ fn publish_ci(root: &Path) -> Ci {
     let rev = git(&ci_src, &["rev-parse", "HEAD"]);
     let (ci_obj, ci_cache) = (root.join("ci/obj"), root.join("ci/cache"));
     configure(&ci_src, &ci_obj, &ci_cache);
-    let (key, public) = key_file(root);
+    let (key, public) = key_file(root, "ci.key");
     let store = root.join("store");
     run_ok(
         cn(&ci_cache)
@@ -319,15 +306,8 @@ fn pulled_object_and_a_miss_against_cis_record() {
     );
     // b.c: compiled; compared with CI's record, the changed header is named.
     let b = explain_json(&obj, &cache, OBJ_B);
-    assert_eq!(b["outcome"], "miss", "{b}");
-    assert_eq!(b["compared_with"]["kind"], "ci", "{b}");
+    let d = difference(&b, "ci", "action", "include");
     assert_eq!(b["source_key"], b["compared_with"]["source_key"], "{b}");
-    let d = &b["difference"];
-    assert_eq!(
-        (d["key"].as_str(), d["field"].as_str()),
-        (Some("action"), Some("include")),
-        "{b}"
-    );
     assert_eq!(d["name"], "\"@src/inc2/b.h\"", "{b}");
     let text = explain_text(&obj, &cache, OBJ_B);
     assert!(
@@ -341,15 +321,8 @@ fn pulled_object_and_a_miss_against_cis_record() {
     // c.c: compiled; its source key differs from CI's, and CI's published preimage names the
     // argument the developer added.
     let c = explain_json(&obj, &cache, OBJ_C);
-    assert_eq!(c["outcome"], "miss", "{c}");
-    assert_eq!(c["compared_with"]["kind"], "ci", "{c}");
+    let d = difference(&c, "ci", "source", "arg");
     assert_ne!(c["source_key"], c["compared_with"]["source_key"], "{c}");
-    let d = &c["difference"];
-    assert_eq!(
-        (d["key"].as_str(), d["field"].as_str()),
-        (Some("source"), Some("arg")),
-        "{c}"
-    );
     assert_eq!(
         (d["before"].as_str(), d["after"].as_str()),
         (None, Some("\"-DEXTRA=1\"")),

@@ -14,10 +14,10 @@ mod project;
 use fetch::cache::Digest;
 use project::*;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use support::servers::nginx::{conf, Nginx};
-use support::{cached_ninja, copy_tree, git, require_tool, run_ok, TestSpace};
+use support::{cached_ninja, copy_tree, git, key_file, require_tool, run_ok, TestSpace};
 
 /// nginx with WebDAV PUT logging `$request_method $uri $status $body_bytes_sent`.
 fn nginx() -> Nginx {
@@ -44,20 +44,6 @@ fn requests(n: &Nginx) -> Vec<(String, String, u16, u64)> {
             )
         })
         .collect()
-}
-
-/// A new publisher key file in `dir`; returns its path and public key.
-fn key_file(dir: &Path) -> (PathBuf, String) {
-    let path = dir.join("ci.key");
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["key", "generate", "--out"])
-            .arg(&path),
-    );
-    (
-        path,
-        String::from_utf8_lossy(&out.stdout).trim().to_string(),
-    )
 }
 
 /// The two-file program's sources at `src` with `policy` as its `cached-ninja.toml`.
@@ -108,7 +94,7 @@ fn dwo_uris(obj: &Path) -> BTreeSet<String> {
 fn a_developer_build_downloads_no_debug_part_and_the_fill_brings_them() {
     let space = TestSpace::new();
     let n = nginx();
-    let (key, public) = key_file(space.path());
+    let (key, public) = key_file(space.path(), "ci.key");
     // No `split_dwarf` line: a policy that names a store splits DWARF by default.
     let policy = format!(
         "[[store]]\nurl = \"{}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
@@ -222,7 +208,7 @@ fn a_hit_whose_debug_blob_is_not_here_serves_the_object_and_the_fill_gets_it_fro
     let space = TestSpace::new();
     let cache = space.path().join("cache");
     let store = space.path().join("store");
-    let (key, public) = key_file(space.path());
+    let (key, public) = key_file(space.path(), "ci.key");
     let policy = format!(
         "[[store]]\nurl = \"file://{}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
         store.display(),

@@ -16,8 +16,8 @@ use std::process::{Command, Output};
 use support::servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use support::servers::{self, nginx::Nginx};
 use support::{
-    cached_ninja, copy_tree, git, hits_misses, objects, repo_root, require_tool, run, run_ok,
-    TestSpace,
+    cached_ninja, copy_tree, git, hits_misses, key_file, objects, repo_root, require_tool, run,
+    run_ok, TestSpace,
 };
 
 /// `cached-ninja` with its own cache and the S3 test server's credentials.
@@ -57,20 +57,6 @@ fn clone_and_commit(from: &Path, to: &Path) {
 
 fn configure(src: &Path, obj: &Path, cache: &Path, extra: &[&str]) {
     support::cmake_configure(&mut cn(cache), src, obj, extra);
-}
-
-/// A new secret key file; returns its path and public key.
-fn key_file(dir: &Path, name: &str) -> (PathBuf, String) {
-    let path = dir.join(name);
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["key", "generate", "--out"])
-            .arg(&path),
-    );
-    (
-        path,
-        String::from_utf8_lossy(&out.stdout).trim().to_string(),
-    )
 }
 
 /// `[[store]]` lines for a store URL (S3 ones with the server's endpoint).

@@ -101,6 +101,18 @@ pub fn hits_misses(obj: &Path) -> (u64, u64) {
     (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
 }
 
+/// A new publisher key file `dir/name` (`cached-ninja key generate`); its path and public key.
+pub fn key_file(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["key", "generate", "--out"])
+            .arg(&path),
+    );
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (path, public)
+}
+
 /// `git ARGS` in `dir` with a fixed identity and no system or user configuration; its
 /// standard output, trimmed.
 pub fn git(dir: &Path, args: &[&str]) -> String {
