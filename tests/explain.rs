@@ -131,7 +131,7 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
         header["compared_with"]["action_key"], first["action_key"],
         "{header}"
     );
-    assert_eq!(d["name"], "\"@src/a.h\"", "{header}");
+    assert_eq!(d["name"], "@src/a.h", "{header}");
     assert_ne!(d["before"], d["after"], "{header}");
     let text = explain_text(&obj, &cache, OBJ_A);
     assert!(
@@ -148,7 +148,7 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     let d = difference(&flag, "local", "source", "arg");
     assert_eq!(
         (d["before"].as_str(), d["after"].as_str()),
-        (Some("\"-DLEVEL=0\""), Some("\"-DLEVEL=1\"")),
+        (Some("-DLEVEL=0"), Some("-DLEVEL=1")),
         "{flag}"
     );
     let text = explain_text(&obj, &cache, OBJ_B);
@@ -165,7 +165,7 @@ fn local_hit_changed_header_changed_flag_uncacheable_and_errors() {
     let shadowed = explain_json(&obj, &cache, OBJ_B);
     assert_eq!(shadowed["problems"][0]["name"], "shadowed", "{shadowed}");
     let d = difference(&shadowed, "local", "action", "include");
-    assert_eq!(d["name"], "\"@src/inc1/b.h\"", "{shadowed}");
+    assert_eq!(d["name"], "@src/inc1/b.h", "{shadowed}");
     assert_eq!(d["before"], Value::Null, "{shadowed}");
     let text = explain_text(&obj, &cache, OBJ_B);
     assert!(
@@ -308,7 +308,7 @@ fn pulled_object_and_a_miss_against_cis_record() {
     let b = explain_json(&obj, &cache, OBJ_B);
     let d = difference(&b, "ci", "action", "include");
     assert_eq!(b["source_key"], b["compared_with"]["source_key"], "{b}");
-    assert_eq!(d["name"], "\"@src/inc2/b.h\"", "{b}");
+    assert_eq!(d["name"], "@src/inc2/b.h", "{b}");
     let text = explain_text(&obj, &cache, OBJ_B);
     assert!(
         text.contains(&format!("CI's build of revision {rev}")),
@@ -325,7 +325,7 @@ fn pulled_object_and_a_miss_against_cis_record() {
     assert_ne!(c["source_key"], c["compared_with"]["source_key"], "{c}");
     assert_eq!(
         (d["before"].as_str(), d["after"].as_str()),
-        (None, Some("\"-DEXTRA=1\"")),
+        (None, Some("-DEXTRA=1")),
         "{c}"
     );
     let text = explain_text(&obj, &cache, OBJ_C);

@@ -14,7 +14,8 @@ use std::collections::HashMap;
 pub struct Field {
     /// The label (`compiler`, `arg`, `include-content`, …).
     pub label: String,
-    /// The value as printed: quoted text, a hex digest or a number.
+    /// The value: text (unquoted), a hex digest, a number, or `<N bytes, blake3 …>` for a long
+    /// or binary value.
     pub value: String,
 }
 
@@ -26,9 +27,43 @@ pub fn fields(explained: &str) -> Vec<Field> {
         .filter_map(|l| l.split_once(": "))
         .map(|(label, value)| Field {
             label: label.to_string(),
-            value: value.to_string(),
+            value: unquote(value),
         })
         .collect()
+}
+
+/// A text value as [`super::Explain`] printed it (Rust's quoted form), back to the text; any
+/// other value as it is.
+fn unquote(printed: &str) -> String {
+    let Some(inner) = printed.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return printed.to_string();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let plain = match chars.next() {
+            Some('n') => '\n',
+            Some('t') => '\t',
+            Some('r') => '\r',
+            Some('0') => '\0',
+            Some(c @ ('\\' | '"' | '\'')) => c,
+            Some('u') => {
+                let hex: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                let code = u32::from_str_radix(hex.trim_start_matches('{'), 16).ok();
+                match code.and_then(char::from_u32) {
+                    Some(c) => c,
+                    None => return printed.to_string(),
+                }
+            }
+            _ => return printed.to_string(),
+        };
+        out.push(plain);
+    }
+    out
 }
 
 /// The first input in which two preimages differ.
@@ -237,13 +272,13 @@ mod tests {
         assert_eq!(d.field, "arg");
         assert_eq!(
             (d.before.as_deref(), d.after.as_deref()),
-            (Some("\"-DX=1\""), Some("\"-DX=2\""))
+            (Some("-DX=1"), Some("-DX=2"))
         );
         let added = explain(&["-O1", "-g", "-DX=1", "-c", "@src/a.c"], &[], &gcc);
         let d = first_difference(&base, &added).unwrap();
-        assert_eq!((d.before, d.after.as_deref()), (None, Some("\"-g\"")));
+        assert_eq!((d.before, d.after.as_deref()), (None, Some("-g")));
         let d = first_difference(&added, &base).unwrap();
-        assert_eq!((d.before.as_deref(), d.after), (Some("\"-g\""), None));
+        assert_eq!((d.before.as_deref(), d.after), (Some("-g"), None));
         let env = explain(
             &["-O1", "-DX=1", "-c", "@src/a.c"],
             &[("CPATH", "/x")],
@@ -252,7 +287,7 @@ mod tests {
         let d = first_difference(&base, &env).unwrap();
         assert_eq!(
             (d.field.as_str(), d.name.as_deref()),
-            ("env", Some("\"CPATH\""))
+            ("env", Some("CPATH"))
         );
         let clang = explain(
             &["-O1", "-DX=1", "-c", "@src/a.c"],
@@ -262,6 +297,21 @@ mod tests {
         let d = first_difference(&base, &clang).unwrap();
         assert_eq!(d.field, "compiler");
         assert_eq!(d.after, Some(Digest::of(b"clang").to_hex()));
+    }
+
+    #[test]
+    fn text_values_read_back_as_written() {
+        for s in [
+            "-DX=\"a b\"",
+            "tab\there\nnew",
+            "\u{1b}[0m",
+            "back\\slash",
+            "é",
+        ] {
+            assert_eq!(unquote(&format!("{s:?}")), s);
+        }
+        assert_eq!(unquote("0123abcd"), "0123abcd");
+        assert_eq!(unquote("\"bad \\q\""), "\"bad \\q\"");
     }
 
     #[test]
@@ -277,11 +327,11 @@ mod tests {
         let after = fields_of(&[("@src/a.h", h1), ("@src/b.h", h2)]);
         let d = first_difference(&before, &after).unwrap();
         assert_eq!(d.field, "include");
-        assert_eq!(d.name.as_deref(), Some("\"@src/b.h\""));
+        assert_eq!(d.name.as_deref(), Some("@src/b.h"));
         assert_eq!((d.before, d.after), (Some(h1.to_hex()), Some(h2.to_hex())));
         let fewer = fields_of(&[("@src/a.h", h1)]);
         let d = first_difference(&before, &fewer).unwrap();
-        assert_eq!((d.name.as_deref(), d.after), (Some("\"@src/b.h\""), None));
+        assert_eq!((d.name.as_deref(), d.after), (Some("@src/b.h"), None));
         let swapped = fields_of(&[("@src/b.h", h1), ("@src/a.h", h1)]);
         assert_eq!(
             first_difference(&before, &swapped).unwrap().field,

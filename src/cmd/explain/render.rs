@@ -22,8 +22,12 @@ pub fn text(e: &Explained) -> String {
     }
     if let Some(d) = &e.difference {
         t.push_str(&format!("  first difference: {}\n", sentence(d)));
-        let side = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".to_string());
-        let name = d.name.as_ref().map_or(String::new(), |n| format!(" {n}"));
+        let side = |v: &Option<String>| match v {
+            None => "(absent)".to_string(),
+            Some(v) if TEXT_FIELDS.contains(&d.field.as_str()) => format!("{v:?}"),
+            Some(v) => v.clone(),
+        };
+        let name = d.name.as_ref().map_or(String::new(), |n| format!(" {n:?}"));
         t.push_str(&format!("    - {}{name}: {}\n", d.field, side(&d.before)));
         t.push_str(&format!("    + {}{name}: {}\n", d.field, side(&d.after)));
     }
@@ -33,14 +37,20 @@ pub fn text(e: &Explained) -> String {
     t
 }
 
+/// Fields whose values are text (printed quoted, as the key's explanation prints them).
+const TEXT_FIELDS: &[&str] = &["arg", "env", "prefix-map", "source", "lang"];
+
 /// The difference in words.
 fn sentence(d: &Difference) -> String {
-    let name = d.name.as_deref().unwrap_or("");
+    let name = d
+        .name
+        .as_deref()
+        .map_or(String::new(), |n| format!("{n:?}"));
     let (b, a) = (d.before.as_deref(), d.after.as_deref());
     match (d.field.as_str(), b, a) {
-        ("arg", None, Some(a)) => format!("argument {a} was added"),
-        ("arg", Some(b), None) => format!("argument {b} was removed"),
-        ("arg", Some(b), Some(a)) => format!("argument {b} is now {a}"),
+        ("arg", None, Some(a)) => format!("argument {a:?} was added"),
+        ("arg", Some(b), None) => format!("argument {b:?} was removed"),
+        ("arg", Some(b), Some(a)) => format!("argument {b:?} is now {a:?}"),
         ("include", Some(_), Some(_)) => format!("header {name} has other content"),
         ("include", None, Some(_)) => format!("header {name} is read now, not by the record"),
         ("include", Some(_), None) => format!("header {name} is not read now"),
