@@ -371,3 +371,43 @@ fn a_launcher_that_waited_for_the_pull_says_so() {
     }
     assert!(waited > 0, "no launcher waited for the 2 KB/s pull\n{err}");
 }
+
+/// A pull far slower than the launchers' budget (the store paced to 1 KB/s, 100 ms of waiting):
+/// they wait, give up and compile, and explain says so; the compile made CI's action key, so
+/// no input differs from CI's record.
+#[test]
+fn a_launcher_that_gave_up_waiting_compiled_and_says_so() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let ci = publish_ci(root);
+    let dev_src = root.join("dev/src");
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    clone_ci(&ci, &dev_src, |_| {});
+    let (obj, cache) = (root.join("dev/obj"), root.join("dev/cache"));
+    configure(&dev_src, &obj, &cache);
+    let policy = format!(
+        "{}[fetch]\nbandwidth = \"1K\"\nslow_rate = \"1\"\nwait_ms = 100\n",
+        developer_policy(&ci.store, &ci.public)
+    );
+    std::fs::write(obj.join("cached-ninja.toml"), policy).unwrap();
+    let out = build(&obj, &cache);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let a = explain_json(&obj, &cache, OBJ_A);
+    assert_eq!(a["outcome"], "miss", "{a}\n{err}");
+    let ms = a["waited_ms"].as_u64().unwrap();
+    assert!(ms >= 100, "{a}");
+    assert_eq!(
+        a["origin"],
+        format!("compiled after waiting {ms} ms for the pull"),
+        "{a}"
+    );
+    assert_eq!(a["compared_with"]["kind"], "ci", "{a}");
+    assert_eq!(a["action_key"], a["compared_with"]["action_key"], "{a}");
+    assert!(
+        a["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("the same action key"),
+        "{a}"
+    );
+}
