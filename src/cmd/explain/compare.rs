@@ -2,6 +2,7 @@
 //! the last pull, else this object directory's previous object for that output, from the
 //! action log), and the first input in which the two keys' preimages differ.
 
+use super::meaning::{problem_text, reason_text};
 use super::record::Last;
 use crate::remote::Remote;
 use backend::key::{self, preimage, Digest};
@@ -78,7 +79,6 @@ pub struct Difference {
 
 /// The explanation of `last`, with the local cache the launchers use and the policy's stores.
 pub fn explain(last: &Last, remote: &Remote) -> anyhow::Result<Explained> {
-    let cache = &remote.cache();
     let r = &last.record;
     let objdir = fetch::objdir::ObjDir::new(&last.objdir);
     let pulled = fetch::last_pull::read(&objdir).unwrap_or(None);
@@ -105,78 +105,94 @@ pub fn explain(last: &Last, remote: &Remote) -> anyhow::Result<Explained> {
         note: None,
     };
     let compiled = matches!(r.outcome.as_str(), "miss" | "failed" | "error");
-    let Some(source_key) = r.source_key.filter(|_| compiled) else {
-        return Ok(e);
-    };
-    let Some((compared, ref_source, ref_action)) = reference(last, cache, pulled.as_ref()) else {
+    if let Some(source_key) = r.source_key.filter(|_| compiled) {
+        compare(&mut e, last, remote, pulled.as_ref(), &source_key);
+    }
+    Ok(e)
+}
+
+/// Compares a compile (source key `source_key`) with its record: fills in the record and the
+/// first difference, or a note saying why none can be named.
+fn compare(
+    e: &mut Explained,
+    last: &Last,
+    remote: &Remote,
+    pulled: Option<&LastPull>,
+    source_key: &Digest,
+) {
+    let cache = &remote.cache();
+    let Some((compared, ref_source, ref_action)) = reference(last, cache, pulled) else {
         e.note = Some(format!(
             "no record to compare with: the last pull's build has no edge for `{}`, and no earlier object of this directory made it",
             last.output
         ));
-        return Ok(e);
+        return;
     };
-    let ci = compared.kind == "ci";
+    let ci = pulled.filter(|_| compared.kind == "ci");
     e.compared_with = Some(compared);
-    if r.action_key == Some(ref_action) {
-        e.note = Some(
-            "the same action key as the record: no input differs (the entry was not here, or was refused: see the problems)"
-                .to_string(),
-        );
-    } else if ref_source != source_key {
-        let mut fetch_note = None;
-        let before = engine::launcher::recorded_preimage(cache, &ref_source).or_else(|| {
-            let pulled = pulled.as_ref().filter(|_| ci)?;
-            ci_preimage(remote, pulled, &ref_source)
-                .map_err(|e| fetch_note = Some(e))
-                .ok()?
-        });
-        match (
-            before,
-            engine::launcher::recorded_preimage(cache, &source_key),
-        ) {
-            (Some(before), Some(after)) => {
-                let d = preimage::first_difference(
-                    &preimage::fields(&before),
-                    &preimage::fields(&after),
-                );
-                e.difference = d.map(|d| difference("source", d));
-            }
-            (before, _) => {
-                let whose = if before.is_none() {
-                    "the record's"
-                } else {
-                    "this launch's"
-                };
-                let why = fetch_note.map_or(String::new(), |n| format!(" ({n})"));
-                e.note = Some(format!(
-                    "the source key differs, and {whose} preimage is neither recorded in {} nor published with CI's build{why}: the compiler, an argument, the environment or the source's bytes changed",
-                    cache.root().display()
-                ));
-            }
-        }
+    let found = if last.record.action_key == Some(ref_action) {
+        Err("the same action key as the record: no input differs (the entry was not here, or was refused: see the problems)".to_string())
+    } else if ref_source != *source_key {
+        source_difference(remote, cache, ci, &ref_source, source_key)
     } else {
         let before = includes(cache, &ref_source, &ref_action);
-        let after = match r.action_key {
-            Some(a) => includes(cache, &source_key, &a),
+        let after = match last.record.action_key {
+            Some(a) => includes(cache, source_key, &a),
             None => before.as_ref().map(|b| includes_now(last, b)),
         };
         match (before, after) {
-            (Some(b), Some(a)) => {
-                let d = preimage::first_difference(
-                    &action_fields(&source_key, &b),
-                    &action_fields(&source_key, &a),
-                );
-                e.difference = d.map(|d| difference("action", d));
-            }
-            _ => {
-                e.note = Some(format!(
-                    "the include lists are not in the local cache {} any more (evicted): the headers cannot be compared",
-                    cache.root().display()
-                ))
-            }
+            (Some(b), Some(a)) => Ok(preimage::first_difference(
+                &action_fields(source_key, &b),
+                &action_fields(source_key, &a),
+            )
+            .map(|d| difference("action", d))),
+            _ => Err(format!(
+                "the include lists are not in the local cache {} any more (evicted): the headers cannot be compared",
+                cache.root().display()
+            )),
+        }
+    };
+    match found {
+        Ok(d) => e.difference = d,
+        Err(note) => e.note = Some(note),
+    }
+}
+
+/// The first difference between the source preimages of the record (`before`, recorded here
+/// or published with CI's build `ci`) and of this launch (`after`); `Err` says which preimage
+/// is missing and why.
+fn source_difference(
+    remote: &Remote,
+    cache: &LocalCache,
+    ci: Option<&LastPull>,
+    before: &Digest,
+    after: &Digest,
+) -> Result<Option<Difference>, String> {
+    let mut fetch_note = None;
+    let old = engine::launcher::recorded_preimage(cache, before).or_else(|| {
+        ci_preimage(remote, ci?, before)
+            .map_err(|e| fetch_note = Some(e))
+            .ok()?
+    });
+    match (old, engine::launcher::recorded_preimage(cache, after)) {
+        (Some(old), Some(new)) => Ok(preimage::first_difference(
+            &preimage::fields(&old),
+            &preimage::fields(&new),
+        )
+        .map(|d| difference("source", d))),
+        (old, _) => {
+            let whose = if old.is_none() {
+                "the record's"
+            } else {
+                "this launch's"
+            };
+            let why = fetch_note.map_or(String::new(), |n| format!(" ({n})"));
+            Err(format!(
+                "the source key differs, and {whose} preimage is neither recorded in {} nor published with CI's build{why}: the compiler, an argument, the environment or the source's bytes changed",
+                cache.root().display()
+            ))
         }
     }
-    Ok(e)
 }
 
 fn named(name: &str, text: &str) -> Named {
@@ -330,50 +346,4 @@ fn action_fields(source_key: &Digest, list: &[(String, Digest)]) -> Vec<preimage
     let mut e = key::Explain::default();
     key::action_key(&mut e, source_key, &refs);
     preimage::fields(&e.0)
-}
-
-/// What an uncacheable reason means.
-fn reason_text(r: Reason) -> &'static str {
-    match r {
-        Reason::NotCompiling => "no -c: a link or another mode",
-        Reason::PreprocessOnly => "preprocessing, dependency listing or a syntax check only",
-        Reason::SourceCount => "not exactly one source file",
-        Reason::Stdio => "input from stdin or output to stdout",
-        Reason::PchCreation => "it creates a precompiled header",
-        Reason::Profile => "profile generation or coverage (outputs the key cannot name)",
-        Reason::Language => "a language the launcher does not model",
-        Reason::Option => "an option whose effect on the outputs the key does not capture",
-        Reason::Arguments => "arguments that are not UTF-8, or an unreadable response file",
-        Reason::Compiler => "the compiler could not be identified",
-        Reason::Unreadable => "the source or an included file cannot be read",
-        Reason::DateTime => {
-            "__DATE__ or __TIME__ without SOURCE_DATE_EPOCH pinning them for this compiler"
-        }
-        Reason::Timestamp => "__TIMESTAMP__ (the file's time, never pinned)",
-        Reason::AsmInclude => "an assembler directive that reads a file (.incbin, .include)",
-        Reason::PrecompiledHeader => "a precompiled header (*.gch) where the compile looks",
-        Reason::DependencyEnv => {
-            "DEPENDENCIES_OUTPUT or SUNPRO_DEPENDENCIES: the compiler writes a file of its own"
-        }
-        #[allow(unreachable_patterns)] // a reason added later
-        _ => "a reason this version does not describe",
-    }
-}
-
-/// What a survived problem means for the edge.
-fn problem_text(p: Problem) -> &'static str {
-    match p {
-        Problem::Corrupt => "a cache file was corrupt: removed, and compiled",
-        Problem::UnknownRole => "the entry has an output this compile does not make: compiled",
-        Problem::NoDwoPath => "the entry has a .dwo output but the command writes none: compiled",
-        Problem::WriteOutput => "an output of the hit could not be written: compiled",
-        Problem::WriteDepfile => "the depfile could not be written",
-        Problem::NoDepfile => "the compiler wrote no dependency file: not cached",
-        Problem::Store => "the outputs could not be stored in the cache",
-        Problem::Spawn => "the compiler could not be started",
-        Problem::InputChanged => "an input changed while it compiled: used, not cached",
-        Problem::Shadowed => "the lookup rule refused the entry: a file now exists where the preprocessor looks before a header the entry's compile read",
-        #[allow(unreachable_patterns)] // a problem added later
-        _ => "a problem this version does not describe",
-    }
 }

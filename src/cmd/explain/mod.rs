@@ -9,6 +9,7 @@
 //!   when it is no compile edge of `build.ninja` or nothing was recorded.
 //! - [`compare`]: the record to compare with and the first difference (`backend::key::preimage`).
 //! - [`render`]: the text and the `--json` object.
+//! - [`meaning`]: what each uncacheable reason and survived problem means.
 //!
 //! What it reads is local: the edge log, the last pull's index (`fetch::last_pull`), the
 //! action log, the local cache's entries, include manifests and preimage memos (a source key's
@@ -18,6 +19,7 @@
 //! store's usual time limits.
 
 mod compare;
+mod meaning;
 mod record;
 mod render;
 
