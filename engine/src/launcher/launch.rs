@@ -109,6 +109,7 @@ impl Launcher<'_> {
     /// Runs one compile command (compiler first); returns the exit code.
     pub fn launch(&self, words: Vec<String>) -> i32 {
         let start = Instant::now();
+        *self.edge.borrow_mut() = EdgeOutcome::default();
         let words = compile::drop_wrapper(&words).to_vec();
         if words.is_empty() {
             eprintln!("cached-ninja: error: no compiler after the ccache/sccache prefix");
@@ -148,6 +149,8 @@ impl Launcher<'_> {
             Ok(c) => c,
             Err(e) => return run_as_is(super::reason::of_uncacheable(&e), &e.to_string(), false),
         };
+        // From here on every outcome is recorded for this output (`fetch::edge_log`).
+        self.edge.borrow_mut().output = cmd.output.clone();
         let source_bytes = match std::fs::read(&cmd.source) {
             Ok(b) => b,
             Err(_) => return unchanged(Reason::Unreadable, "source not readable"),
@@ -171,7 +174,6 @@ impl Launcher<'_> {
                 &format!("{var} is set (the compiler writes files of its own)"),
             );
         }
-        self.edge.borrow_mut().output = cmd.output.clone();
         let fields = self.key_fields(&cmd, &identity, &source_bytes);
         let source_key = self.source_key(&cmd, &fields);
         self.edge.borrow_mut().source_key = Some(source_key);

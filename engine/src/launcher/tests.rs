@@ -1,6 +1,6 @@
 //! Unit tests of launches with a fake compiler: miss, hit and header change; failed compiles;
 //! each fallback from a hit to a compile and its named counter; the compiler memo; the
-//! preprocessor command.
+//! preprocessor command; the edge log and the preimage a miss records.
 
 use super::launch::Launcher;
 use super::runner::{RunResult, Runner};
@@ -341,5 +341,48 @@ fn miss_then_hit_then_header_change() {
             l.unmark(&marked),
             format!("{}/a.c: warning", dir.display()).into_bytes()
         );
+    });
+}
+
+/// Each launch's outcome, keys and problems are in the edge log (`cached-ninja explain`); a
+/// miss records its source key's preimage, a hit reads nothing of it.
+#[test]
+fn edge_log_and_preimage() {
+    with_launcher(false, |dir, fake, l| {
+        let cmd = command(dir, &[]);
+        let out = dir.join("a.o").display().to_string();
+        let last = || fetch::edge_log::last(dir, &out).unwrap().unwrap();
+        assert_eq!(l.launch(cmd.clone()), 0);
+        let miss = last();
+        assert_eq!((miss.outcome.as_str(), miss.waited_ms), ("miss", 0));
+        let (s, a) = (miss.source_key.unwrap(), miss.action_key.unwrap());
+        let pre = super::preimage::recorded(&l.cache, &s).unwrap();
+        assert!(pre.contains("arg: \"-c\"\n"), "{pre}");
+        assert!(
+            pre.starts_with("domain: \"cached-ninja source key\"\n"),
+            "{pre}"
+        );
+        std::fs::remove_file(dir.join("a.o")).unwrap();
+        assert_eq!(l.launch(cmd.clone()), 0);
+        let hit = last();
+        assert_eq!(hit.outcome, "hit");
+        assert_eq!((hit.source_key, hit.action_key), (Some(s), Some(a)));
+        assert!(hit.notes.is_empty(), "{hit:?}");
+        // A header change misses with another action key; a compiler that cannot start is an
+        // `error` launch naming its problem, with no action key.
+        std::fs::write(dir.join("a.h"), "int h2;\n").unwrap();
+        assert_eq!(l.launch(cmd.clone()), 0);
+        let changed = last();
+        assert_eq!(changed.source_key, Some(s));
+        assert_ne!(changed.action_key, Some(a));
+        fake.spawn_error.set(true);
+        std::fs::write(dir.join("a.h"), "int h3;\n").unwrap();
+        assert_eq!(l.launch(cmd.clone()), 127);
+        let failed = last();
+        assert_eq!(
+            (failed.outcome.as_str(), failed.action_key),
+            ("error", None)
+        );
+        assert_eq!(failed.notes, vec!["spawn".to_string()]);
     });
 }
