@@ -332,12 +332,14 @@ fn pulled_object_and_a_miss_against_cis_record() {
     assert!(text.contains("argument \"-DEXTRA=1\" was added"), "{text}");
 }
 
-/// A pull slower than the launchers (the store paced to 2 KB/s): they ask for their keys and
-/// wait, and explain says how long before the hit.
-#[test]
-fn a_launcher_that_waited_for_the_pull_says_so() {
-    let space = TestSpace::new();
-    let root = space.path();
+/// CI publishes; a developer's unchanged clone builds with the store paced to `bandwidth` and
+/// launchers waiting up to `wait_ms` for the pull: CI's build, the developer's object
+/// directory and cache, and the build's standard error.
+fn paced_developer_build(
+    root: &Path,
+    bandwidth: &str,
+    wait_ms: u64,
+) -> (Ci, PathBuf, PathBuf, String) {
     let ci = publish_ci(root);
     let dev_src = root.join("dev/src");
     std::fs::create_dir_all(root.join("dev")).unwrap();
@@ -345,12 +347,21 @@ fn a_launcher_that_waited_for_the_pull_says_so() {
     let (obj, cache) = (root.join("dev/obj"), root.join("dev/cache"));
     configure(&dev_src, &obj, &cache);
     let policy = format!(
-        "{}[fetch]\nbandwidth = \"2K\"\nslow_rate = \"1\"\nwait_ms = 60000\n",
+        "{}[fetch]\nbandwidth = \"{bandwidth}\"\nslow_rate = \"1\"\nwait_ms = {wait_ms}\n",
         developer_policy(&ci.store, &ci.public)
     );
     std::fs::write(obj.join("cached-ninja.toml"), policy).unwrap();
     let out = build(&obj, &cache);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (ci, obj, cache, err)
+}
+
+/// A pull slower than the launchers (the store paced to 2 KB/s): they ask for their keys and
+/// wait, and explain says how long before the hit.
+#[test]
+fn a_launcher_that_waited_for_the_pull_says_so() {
+    let space = TestSpace::new();
+    let (ci, obj, cache, err) = paced_developer_build(space.path(), "2K", 60_000);
     let mut waited = 0;
     for o in [OBJ_A, OBJ_B, OBJ_C] {
         let e = explain_json(&obj, &cache, o);
@@ -378,20 +389,7 @@ fn a_launcher_that_waited_for_the_pull_says_so() {
 #[test]
 fn a_launcher_that_gave_up_waiting_compiled_and_says_so() {
     let space = TestSpace::new();
-    let root = space.path();
-    let ci = publish_ci(root);
-    let dev_src = root.join("dev/src");
-    std::fs::create_dir_all(root.join("dev")).unwrap();
-    clone_ci(&ci, &dev_src, |_| {});
-    let (obj, cache) = (root.join("dev/obj"), root.join("dev/cache"));
-    configure(&dev_src, &obj, &cache);
-    let policy = format!(
-        "{}[fetch]\nbandwidth = \"1K\"\nslow_rate = \"1\"\nwait_ms = 100\n",
-        developer_policy(&ci.store, &ci.public)
-    );
-    std::fs::write(obj.join("cached-ninja.toml"), policy).unwrap();
-    let out = build(&obj, &cache);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_ci, obj, cache, err) = paced_developer_build(space.path(), "1K", 100);
     let a = explain_json(&obj, &cache, OBJ_A);
     assert_eq!(a["outcome"], "miss", "{a}\n{err}");
     let ms = a["waited_ms"].as_u64().unwrap();
