@@ -63,7 +63,11 @@ fn is_preprocessor_only(a: &str) -> bool {
     PREPROCESSOR_WITH_VALUE
         .iter()
         .filter(|o| o.len() == 2 || o.starts_with("-i"))
-        .any(|o| a.len() > o.len() && a.starts_with(o) && (o.len() == 2 || !a[o.len()..].starts_with('-')))
+        .any(|o| {
+            a.len() > o.len()
+                && a.starts_with(o)
+                && (o.len() == 2 || !a[o.len()..].starts_with('-'))
+        })
 }
 
 #[cfg(test)]
@@ -81,16 +85,43 @@ mod tests {
     fn preprocessor_options_are_dropped_and_the_source_replaced() {
         let args = compile_of(
             &[
-                "gcc", "-DX=1", "-D", "Y", "-Iinc", "-I", "other", "-isystem", "/s", "-include",
-                "cfg.h", "-O2", "-g", "-Wall", "-c", "src/a.c", "-o", "a.o", "-Wp,-DZ",
-                "-nostdinc", "-std=c11",
+                "gcc",
+                "-DX=1",
+                "-D",
+                "Y",
+                "-Iinc",
+                "-I",
+                "other",
+                "-isystem",
+                "/s",
+                "-include",
+                "cfg.h",
+                "-O2",
+                "-g",
+                "-Wall",
+                "-c",
+                "src/a.c",
+                "-o",
+                "a.o",
+                "-Wp,-DZ",
+                "-nostdinc",
+                "-std=c11",
             ],
             "a.i",
         );
         assert_eq!(
             args,
             [
-                "-O2", "-g", "-Wall", "-c", "-x", "cpp-output", "a.i", "-o", "a.o", "-std=c11"
+                "-O2",
+                "-g",
+                "-Wall",
+                "-c",
+                "-x",
+                "cpp-output",
+                "a.i",
+                "-o",
+                "a.o",
+                "-std=c11"
             ]
         );
     }
@@ -100,7 +131,16 @@ mod tests {
         let args = compile_of(&["g++", "-x", "c++", "-c", "a.cc", "-o", "a.o"], "a.ii");
         assert_eq!(
             args,
-            ["-x", "c++", "-c", "-x", "c++-cpp-output", "a.ii", "-o", "a.o"]
+            [
+                "-x",
+                "c++",
+                "-c",
+                "-x",
+                "c++-cpp-output",
+                "a.ii",
+                "-o",
+                "a.o"
+            ]
         );
     }
 }

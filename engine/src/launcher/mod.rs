@@ -76,6 +76,7 @@
 //! - [`lookup`]: direct mode over include manifests, the preprocessor fallback (steps 2–3).
 //! - [`hit`]: materialising a hit, writing the depfile (step 4).
 //! - [`miss`]: the compile under the lock and the store (step 5).
+//! - [`distribute`]: a miss's compile handed to distcc or icecream (`CACHED_NINJA_DISTRIBUTE`).
 //! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ today).
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
 //!   would have looked first.
@@ -88,6 +89,7 @@
 
 mod config;
 mod directives;
+pub mod distribute;
 mod gdbinit;
 mod hit;
 mod identity;

@@ -19,6 +19,13 @@ pub struct RunResult {
 pub trait Runner {
     /// Runs `program args…` and captures its output.
     fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult>;
+    /// [`Runner::run`] with `env` added to the environment.
+    fn run_with_env(
+        &self,
+        program: &str,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> io::Result<RunResult>;
     /// Runs `program args…` unchanged with inherited stdio and returns its exit code (the real
     /// runner replaces the process instead and only returns on error).
     fn exec(&self, program: &str, args: &[String]) -> io::Result<i32>;
@@ -59,8 +66,20 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 
 impl Runner for RealRunner {
     fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult> {
+        self.run_with_env(program, args, &[])
+    }
+
+    fn run_with_env(
+        &self,
+        program: &str,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> io::Result<RunResult> {
         let before = children_cpu_us();
-        let out = std::process::Command::new(program).args(args).output()?;
+        let out = std::process::Command::new(program)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()?;
         Ok(RunResult {
             code: exit_code(out.status),
             stdout: out.stdout,

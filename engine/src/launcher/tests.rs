@@ -93,6 +93,15 @@ impl Runner for FakeCompiler {
             ..Default::default()
         })
     }
+    fn run_with_env(
+        &self,
+        program: &str,
+        args: &[String],
+        _env: &[(String, String)],
+    ) -> io::Result<RunResult> {
+        self.run(program, args)
+    }
+
     fn exec(&self, _: &str, _: &[String]) -> io::Result<i32> {
         Ok(99)
     }
@@ -135,6 +144,8 @@ fn with_launcher_explaining(
         explain: explain.then(|| dir.join("explain.txt")),
         warned: Default::default(),
         time_pinned: Default::default(),
+        family: Default::default(),
+        distribute: None,
     };
     f(&dir, &fake, &l);
 }
