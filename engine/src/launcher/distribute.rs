@@ -23,6 +23,10 @@
 //!   returns the object alone, whose skeleton then names `/tmp/distccd_….dwo`: with distcc a
 //!   command that writes a `.dwo` compiles locally. icecream returns the `.dwo` beside the
 //!   object, with the same `dwo_name`.
+//! - **gcc** preprocesses with `-fdirectives-only` (as icecream does) and compiles with it:
+//!   macros expand in the compile proper, so the debug info's lines and columns are a local
+//!   compile's (fully preprocessed C++ moves `DW_AT_decl_column`s); the objects differ from a
+//!   local compile's only in `DW_AT_producer`, which names the flag.
 //! - **clang** takes `DW_AT_comp_dir` of a preprocessed compile from the directory it runs in
 //!   (the engine's temporary one on the server), which no prefix map names: the compile proper
 //!   gets `-fdebug-compilation-dir=/cached-ninja/obj`, the token the local compile's map gives.
@@ -258,6 +262,7 @@ impl Launcher<'_> {
     fn preprocess(&self, cmd: &CompileCommand, pre: &str, tmp_dep: &Path) -> Option<RunResult> {
         let mut args = cmd.preprocessor_args();
         args.extend(self.prefix_maps());
+        args.extend(self.directives_only());
         args.extend(["-E", "-MD", "-MF"].into_iter().map(String::from).chain([
             tmp_dep.to_string_lossy().into_owned(),
             "-o".into(),
@@ -277,11 +282,17 @@ impl Launcher<'_> {
         let mut args = vec![cmd.compiler.clone()];
         args.extend(cmd.compile_args_of_preprocessed(pre));
         args.extend(self.prefix_maps());
+        args.extend(self.directives_only());
         if self.family.get() == Some(CompilerFamily::Clang) {
             args.push(format!("-fdebug-compilation-dir={OBJ_TOKEN}"));
         }
         self.runner
             .run_with_env(engine.program(), &args, &engine.env())
+    }
+
+    /// gcc's `-fdirectives-only`, for both phases (see the module docs).
+    fn directives_only(&self) -> Option<String> {
+        (self.family.get() == Some(CompilerFamily::Gcc)).then(|| "-fdirectives-only".to_string())
     }
 
     /// The engine failed: the build's one warning line (when this launch is the first to
