@@ -1,5 +1,6 @@
 //! Misses handed to a real distributed compiler (issue 18), then cached: distccd started by
-//! each test on loopback (its own port and log), the example project and libgit2 built with
+//! each test on loopback (its own port and log), an icecream farm of two nodes in network
+//! namespaces of the test's own, the example project and libgit2 built with
 //! `cached-ninja build` under a `[distribute]` policy. The server's log counts the compiles it
 //! ran; a second build in a fresh directory at another path must hit on every compile; gdb
 //! runs the result; a dead engine means local compiles and one warning line.
@@ -8,11 +9,14 @@ mod support;
 
 #[path = "distribute/distccd.rs"]
 mod distccd;
+#[path = "distribute/icecream.rs"]
+mod icecream;
 #[path = "dbgfetch/project.rs"]
 #[allow(dead_code)]
 mod project;
 
 use distccd::{free_port, Distccd, SlowLink};
+use icecream::Icecream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use support::{cached_ninja, copy_tree, repo_root, require_tool, run, run_ok, TestSpace};
@@ -364,4 +368,95 @@ fn libgit2_misses_compile_on_distcc_are_cached_and_hit_elsewhere() {
     );
     other.build(&[]);
     assert_eq!(support::hits_misses(&other.obj), (misses, 0));
+}
+
+/// icecream returns the `.dwo` of a split-DWARF compile: the example project's misses compile
+/// on the farm's other node, the debug info is complete after the fill (objects only, then
+/// `dbgfetch fill`), a fresh directory elsewhere hits on every compile, and with the local
+/// daemon stopped the build compiles locally with one warning.
+#[test]
+fn example_misses_compile_on_icecream_with_split_dwarf_and_the_fill_completes() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let mut farm = Icecream::start(&root.join("icecream"));
+    farm.wait_ready(std::time::Duration::from_secs(600));
+    let before = farm.remote_compiles();
+    let policy = "split_dwarf = true\n[distribute]\nengine = \"icecc\"\nslots = 2\n";
+    let cache = root.join("cache");
+    let b = Built::configure(
+        &example_at(root, "src"),
+        &root.join("obj"),
+        &cache,
+        policy,
+        &[],
+    );
+    let out = on_node_a(&farm, &b);
+    assert!(!out.contains("warning"), "{out}");
+    assert_eq!(b.stats()["distributed"], EXAMPLE_COMPILES, "{out}");
+    assert_eq!((farm.remote_compiles() - before) as u64, EXAMPLE_COMPILES);
+    let dwos = project::files_named(&b.obj, ".dwo");
+    assert_eq!(
+        dwos.len() as u64,
+        EXAMPLE_COMPILES,
+        "icecream returned the .dwo files"
+    );
+
+    // Objects only (as a developer's pull leaves them), then the fill: gdb sees it all.
+    for dwo in dwos {
+        std::fs::remove_file(dwo).unwrap();
+    }
+    let fill = run(Command::new(project::dbgfetch())
+        .env("CACHED_NINJA_CACHE_DIR", &cache)
+        .args(["fill", "--wait", "-C"])
+        .arg(&b.obj));
+    assert!(fill.status.success(), "{}", text(&fill));
+    let g = gdb_at_circle_area(&b.obj);
+    assert!(g.contains("r = 1\n"), "args:\n{g}");
+    assert!(g.contains("return PI * r * r;"), "source:\n{g}");
+    assert!(!g.contains("Could not find DWO"), "{g}");
+
+    // Cached: elsewhere, every compile hits.
+    let other = Built::configure(
+        &example_at(root, "dev/elsewhere/src"),
+        &root.join("dev/elsewhere/obj"),
+        &cache,
+        policy,
+        &[],
+    );
+    on_node_a(&farm, &other);
+    assert_eq!(support::hits_misses(&other.obj), (EXAMPLE_COMPILES, 0));
+
+    // The local daemon gone: local compiles, one warning line.
+    farm.stop_local_daemon();
+    let down = Built::configure(
+        &example_at(root, "down/src"),
+        &root.join("down/obj"),
+        &root.join("down/cache"),
+        policy,
+        &[],
+    );
+    let out = on_node_a(&farm, &down);
+    let warnings: Vec<&str> = out.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    assert!(
+        warnings[0].contains("no icecream daemon"),
+        "{}",
+        warnings[0]
+    );
+    let s = down.stats();
+    assert_eq!(
+        (s["misses"].as_u64(), s["distributed"].as_u64()),
+        (Some(EXAMPLE_COMPILES), Some(0))
+    );
+}
+
+/// `cached-ninja build` of `b` run on the farm's node A; must succeed. Its output.
+fn on_node_a(farm: &Icecream, b: &Built) -> String {
+    let out = run(farm
+        .command(&cached_ninja())
+        .env("CACHED_NINJA_CACHE_DIR", &b.cache)
+        .args(["build", "--no-fill", "-C"])
+        .arg(&b.obj));
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
 }

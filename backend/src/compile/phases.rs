@@ -29,8 +29,14 @@ impl CompileCommand {
     /// The arguments that compile the preprocessor's output `preprocessed` (a `.i`/`.ii` file)
     /// into the same outputs as `args`: `args` without the preprocessor's own options (clang
     /// warns that they are unused, which `-Werror` makes an error), the source replaced by
-    /// `preprocessed` with its language named (`-x cpp-output` or `-x c++-cpp-output`).
-    pub fn compile_args_of_preprocessed(&self, preprocessed: &str) -> Vec<String> {
+    /// `preprocessed`. With `name_language` its language is named (`-x cpp-output` or
+    /// `-x c++-cpp-output`); without, every `-x` is dropped and the file's suffix (`.i`, `.ii`)
+    /// names it (icecream runs commands with other `-x` values locally).
+    pub fn compile_args_of_preprocessed(
+        &self,
+        preprocessed: &str,
+        name_language: bool,
+    ) -> Vec<String> {
         let lang = match self.lang {
             Lang::C | Lang::PreprocessedC => Lang::PreprocessedC,
             Lang::Cxx | Lang::PreprocessedCxx => Lang::PreprocessedCxx,
@@ -40,8 +46,12 @@ impl CompileCommand {
         while i < self.args.len() {
             let a = &self.args[i];
             if i == self.source_index {
-                out.extend(["-x".to_string(), lang.name().to_string()]);
+                if name_language {
+                    out.extend(["-x".to_string(), lang.name().to_string()]);
+                }
                 out.push(preprocessed.to_string());
+            } else if !name_language && a.starts_with("-x") {
+                i += usize::from(a == "-x"); // and its value
             } else if PREPROCESSOR_WITH_VALUE.contains(&a.as_str()) {
                 i += 1; // and its value
             } else if !is_preprocessor_only(a) {
@@ -75,10 +85,14 @@ mod tests {
     use crate::compile::{parse, CompilerFamily};
 
     fn compile_of(words: &[&str], pre: &str) -> Vec<String> {
+        compile_naming(words, pre, true)
+    }
+
+    fn compile_naming(words: &[&str], pre: &str, name_language: bool) -> Vec<String> {
         let w: Vec<String> = words.iter().map(|s| s.to_string()).collect();
         parse(&w, CompilerFamily::Gcc)
             .unwrap()
-            .compile_args_of_preprocessed(pre)
+            .compile_args_of_preprocessed(pre, name_language)
     }
 
     #[test]
@@ -141,6 +155,15 @@ mod tests {
                 "-o",
                 "a.o"
             ]
+        );
+    }
+
+    #[test]
+    fn without_naming_the_language_every_x_goes() {
+        let words = ["g++", "-x", "c++", "-c", "a.cc", "-o", "a.o"];
+        assert_eq!(
+            compile_naming(&words, "a.ii", false),
+            ["-c", "a.ii", "-o", "a.o"]
         );
     }
 }

@@ -23,10 +23,15 @@
 //!   returns the object alone, whose skeleton then names `/tmp/distccd_….dwo`: with distcc a
 //!   command that writes a `.dwo` compiles locally. icecream returns the `.dwo` beside the
 //!   object, with the same `dwo_name`.
-//! - **gcc** preprocesses with `-fdirectives-only` (as icecream does) and compiles with it:
-//!   macros expand in the compile proper, so the debug info's lines and columns are a local
+//! - **gcc with distcc** preprocesses with `-fdirectives-only` and compiles with it: macros
+//!   expand in the compile proper, so the debug info's lines and columns are a local
 //!   compile's (fully preprocessed C++ moves `DW_AT_decl_column`s); the objects differ from a
 //!   local compile's only in `DW_AT_producer`, which names the flag.
+//! - **icecream** compiles locally, on its own and silently, a command with `-x cpp-output`
+//!   (and drops `-fdirectives-only` from what it is given): it gets a fully preprocessed file
+//!   whose suffix (`.i`, `.ii`) names the language. Same code and line table as a local
+//!   compile; C++ `DW_AT_decl_column`s may differ. A compile icecream's scheduler keeps on
+//!   this machine is not told apart from a remote one.
 //! - **clang** takes `DW_AT_comp_dir` of a preprocessed compile from the directory it runs in
 //!   (the engine's temporary one on the server), which no prefix map names: the compile proper
 //!   gets `-fdebug-compilation-dir=/cached-ninja/obj`, the token the local compile's map gives.
@@ -205,7 +210,7 @@ impl Launcher<'_> {
         };
         let pre = fcache::temp_beside(&out_abs, "pre", suffix);
         let pre_name = pre.to_string_lossy().into_owned();
-        let preprocessed = self.preprocess(cmd, &pre_name, tmp_dep);
+        let preprocessed = self.preprocess(engine, cmd, &pre_name, tmp_dep);
         let remote = match &preprocessed {
             Some(_) => Some(self.run_engine(engine, cmd, &pre_name)),
             None => None,
@@ -233,6 +238,14 @@ impl Launcher<'_> {
                     first_line(&remote.stderr)
                 );
                 self.engine_down(&down, &why, start);
+            } else {
+                self.debug_note(&format!(
+                    "compiling {} here: {} exited {}: {}",
+                    cmd.output,
+                    engine.program(),
+                    remote.code,
+                    first_line(&remote.stderr)
+                ));
             }
             return None;
         }
@@ -259,10 +272,16 @@ impl Launcher<'_> {
 
     /// The preprocessor into `pre`, writing the depfile `tmp_dep`, under a CPU token; `None`
     /// when it fails (the local compile then says why).
-    fn preprocess(&self, cmd: &CompileCommand, pre: &str, tmp_dep: &Path) -> Option<RunResult> {
+    fn preprocess(
+        &self,
+        engine: Engine,
+        cmd: &CompileCommand,
+        pre: &str,
+        tmp_dep: &Path,
+    ) -> Option<RunResult> {
         let mut args = cmd.preprocessor_args();
         args.extend(self.prefix_maps());
-        args.extend(self.directives_only());
+        args.extend(self.directives_only(engine));
         args.extend(["-E", "-MD", "-MF"].into_iter().map(String::from).chain([
             tmp_dep.to_string_lossy().into_owned(),
             "-o".into(),
@@ -280,9 +299,9 @@ impl Launcher<'_> {
             let _ = std::fs::remove_file(path);
         }
         let mut args = vec![cmd.compiler.clone()];
-        args.extend(cmd.compile_args_of_preprocessed(pre));
+        args.extend(cmd.compile_args_of_preprocessed(pre, engine == Engine::Distcc));
         args.extend(self.prefix_maps());
-        args.extend(self.directives_only());
+        args.extend(self.directives_only(engine));
         if self.family.get() == Some(CompilerFamily::Clang) {
             args.push(format!("-fdebug-compilation-dir={OBJ_TOKEN}"));
         }
@@ -290,9 +309,10 @@ impl Launcher<'_> {
             .run_with_env(engine.program(), &args, &engine.env())
     }
 
-    /// gcc's `-fdirectives-only`, for both phases (see the module docs).
-    fn directives_only(&self) -> Option<String> {
-        (self.family.get() == Some(CompilerFamily::Gcc)).then(|| "-fdirectives-only".to_string())
+    /// gcc's `-fdirectives-only` for both phases with distcc (see the module docs).
+    fn directives_only(&self, engine: Engine) -> Option<String> {
+        (engine == Engine::Distcc && self.family.get() == Some(CompilerFamily::Gcc))
+            .then(|| "-fdirectives-only".to_string())
     }
 
     /// The engine failed: the build's one warning line (when this launch is the first to
