@@ -43,6 +43,8 @@
 //! scheduler = "icecc.example.org" # icecc only: ICECC_SCHEDULER
 //! slots = 32                # remote compile slots, added to Ninja's jobs (default: the /N
 //!                           # limits of `distcc --show-hosts`; icecc: 0)
+//! timeout_s = 300           # one remote compile longer than this is killed, compiled here,
+//!                           # and the rest of the build compiles here (default 300)
 //! env = { DISTCC_IO_TIMEOUT = "120" }  # more of the engine's variables, passed as they are
 //! ```
 //!
@@ -202,6 +204,8 @@ pub struct DistributePolicy {
     pub scheduler: Option<String>,
     /// Remote compile slots, added to Ninja's default job count.
     pub slots: Option<usize>,
+    /// Limit on one compile by the engine, in seconds.
+    pub timeout_s: Option<u64>,
     /// More environment variables for the engine, passed as they are.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
@@ -243,6 +247,12 @@ impl DistributePolicy {
         if let Some(s) = &self.scheduler {
             v.push(("ICECC_SCHEDULER".into(), s.clone()));
         }
+        if let Some(t) = self.timeout_s {
+            v.push((
+                engine::launcher::distribute::LIMIT_ENV.to_string(),
+                t.to_string(),
+            ));
+        }
         v.extend(self.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         v
     }
@@ -263,6 +273,9 @@ impl DistributePolicy {
         }
         if self.scheduler.is_some() && engine != Some(DistributeEngine::Icecc) {
             return Some("scheduler is icecream's setting; distcc takes hosts".into());
+        }
+        if self.timeout_s == Some(0) {
+            return Some("timeout_s = 0: a limit must be at least 1 s".into());
         }
         None
     }

@@ -215,7 +215,7 @@ fn a_dead_engine_means_local_compiles_and_one_warning_line() {
     let warnings: Vec<&str> = all.lines().filter(|l| l.contains("warning")).collect();
     assert_eq!(warnings.len(), 1, "one warning line:\n{}", text(&out));
     assert!(
-        warnings[0].contains("distcc failed") && warnings[0].contains("compiling locally"),
+        warnings[0].contains("distcc exited 116") && warnings[0].contains("compiling locally"),
         "{}",
         warnings[0]
     );
@@ -459,4 +459,35 @@ fn on_node_a(farm: &Icecream, b: &Built) -> String {
         .arg(&b.obj));
     assert!(out.status.success(), "{}", text(&out));
     text(&out)
+}
+
+/// A remote compile slower than `timeout_s` is killed: local compiles, one warning line.
+#[test]
+fn an_engine_slower_than_its_limit_means_local_compiles() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let daemon = Distccd::start(&root.join("distccd"), 4, None);
+    let link = SlowLink::start(&daemon.addr, std::time::Duration::from_secs(30));
+    let policy = format!("{}timeout_s = 1\n", distcc_policy(&link.addr, 4));
+    let b = Built::configure(
+        &example_at(root, "src"),
+        &root.join("obj"),
+        &root.join("cache"),
+        &policy,
+        &[],
+    );
+    let out = text(&b.build(&[]));
+    let warnings: Vec<&str> = out.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{out}");
+    assert!(
+        warnings[0].contains("within 1 s (killed)"),
+        "{}",
+        warnings[0]
+    );
+    let s = b.stats();
+    assert_eq!(
+        (s["misses"].as_u64(), s["distributed"].as_u64()),
+        (Some(EXAMPLE_COMPILES), Some(0))
+    );
+    assert_eq!(daemon.compiles(), 0);
 }

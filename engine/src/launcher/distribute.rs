@@ -52,6 +52,12 @@ use std::time::{Duration, Instant, SystemTime};
 /// The engine a miss's compile is handed to: `distcc` or `icecc` (unset: compile here).
 pub const ENV: &str = "CACHED_NINJA_DISTRIBUTE";
 
+/// The limit on one compile by the engine, in seconds (default [`DEFAULT_LIMIT`]).
+pub const LIMIT_ENV: &str = "CACHED_NINJA_DISTRIBUTE_TIMEOUT_S";
+
+/// The engine's limit when [`LIMIT_ENV`] is unset: distcc's own default I/O timeout.
+pub const DEFAULT_LIMIT: Duration = Duration::from_secs(300);
+
 /// How long a `distribute-down` marker keeps misses local when no build removes it.
 pub const DOWN_FOR: Duration = Duration::from_secs(300);
 
@@ -149,6 +155,76 @@ fn icecc_daemon() -> Result<(), String> {
         })
 }
 
+/// The distributed compiler of a launch and its limit per compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Distribution {
+    /// The engine.
+    pub engine: Engine,
+    /// How long one compile on it may take before it is killed and compiled here.
+    pub limit: Duration,
+}
+
+impl Distribution {
+    /// The one [`ENV`] and [`LIMIT_ENV`] name, if any.
+    pub fn from_env() -> Option<Distribution> {
+        let limit = std::env::var(LIMIT_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&s: &u64| s > 0)
+            .map_or(DEFAULT_LIMIT, Duration::from_secs);
+        Some(Distribution {
+            engine: Engine::from_env()?,
+            limit,
+        })
+    }
+}
+
+/// Why the engine's result is not used.
+enum Verdict {
+    /// The engine failed: the build's warning, local compiles from now on.
+    Down(String),
+    /// This compile only goes local (a compile error, another compiler's verdict).
+    CompileHere(String),
+}
+
+/// The engine's run of `cmd`, judged: its result when it may be stored.
+fn judge(
+    d: Distribution,
+    cmd: &CompileCommand,
+    run: io::Result<RunResult>,
+) -> Result<RunResult, Verdict> {
+    let name = d.engine.program();
+    let r = match run {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+            return Err(Verdict::Down(format!(
+                "{name} gave no result for {} within {} s (killed)",
+                cmd.output,
+                d.limit.as_secs()
+            )))
+        }
+        Err(e) => {
+            return Err(Verdict::Down(format!(
+                "cannot run {name}: {e} (install it, or drop [distribute] from the policy)"
+            )))
+        }
+    };
+    let why = format!(
+        "{name} exited {} compiling {}: {}",
+        r.code,
+        cmd.output,
+        first_line(&r.stderr)
+    );
+    if d.engine.failed_itself(r.code) {
+        return Err(Verdict::Down(why));
+    }
+    if r.code != 0 {
+        return Err(Verdict::CompileHere(why));
+    }
+    outputs_complete(cmd).map_err(|missing| Verdict::Down(format!("{name} returned {missing}")))?;
+    Ok(r)
+}
+
 /// What the miss's compile gave.
 pub(super) struct Compiled {
     /// The run (both phases' output and CPU time when distributed).
@@ -169,8 +245,8 @@ impl Launcher<'_> {
         tmp_dep: &Path,
         start: Instant,
     ) -> io::Result<Compiled> {
-        if let Some(engine) = self.distribute {
-            if let Some(c) = self.try_engine(engine, cmd, tmp_dep, start) {
+        if let Some(d) = self.distribute {
+            if let Some(c) = self.try_engine(d, cmd, tmp_dep, start) {
                 return Ok(c);
             }
         }
@@ -185,13 +261,14 @@ impl Launcher<'_> {
     /// The two-phase compile on `engine`; `None` means compile here.
     fn try_engine(
         &self,
-        engine: Engine,
+        d: Distribution,
         cmd: &CompileCommand,
         tmp_dep: &Path,
         start: Instant,
     ) -> Option<Compiled> {
+        let engine = d.engine;
         if let Some(why) = engine.refuses(cmd) {
-            self.debug_note(&format!("compiled here: {why}"));
+            self.debug_note(&format!("compiling {} here: {why}", cmd.output));
             return None;
         }
         let down = ObjDir::new(self.roots.obj()).distribute_down_file();
@@ -211,49 +288,22 @@ impl Launcher<'_> {
         let pre = fcache::temp_beside(&out_abs, "pre", suffix);
         let pre_name = pre.to_string_lossy().into_owned();
         let preprocessed = self.preprocess(engine, cmd, &pre_name, tmp_dep);
-        let remote = match &preprocessed {
-            Some(_) => Some(self.run_engine(engine, cmd, &pre_name)),
-            None => None,
-        };
+        let remote = preprocessed
+            .as_ref()
+            .map(|_| self.run_engine(d, cmd, &pre_name));
         let _ = std::fs::remove_file(&pre);
         let (pre_run, remote) = (preprocessed?, remote?);
-        let remote = match remote {
+        let remote = match judge(d, cmd, remote) {
             Ok(r) => r,
-            Err(e) => {
-                let why = format!(
-                    "cannot run {}: {e} (install it, or drop [distribute] from the policy)",
-                    engine.program()
-                );
+            Err(Verdict::Down(why)) => {
                 self.engine_down(&down, &why, start);
                 return None;
             }
-        };
-        if remote.code != 0 {
-            if engine.failed_itself(remote.code) {
-                let why = format!(
-                    "{} failed (exit {}) compiling {}: {}",
-                    engine.program(),
-                    remote.code,
-                    cmd.output,
-                    first_line(&remote.stderr)
-                );
-                self.engine_down(&down, &why, start);
-            } else {
-                self.debug_note(&format!(
-                    "compiling {} here: {} exited {}: {}",
-                    cmd.output,
-                    engine.program(),
-                    remote.code,
-                    first_line(&remote.stderr)
-                ));
+            Err(Verdict::CompileHere(why)) => {
+                self.debug_note(&format!("compiling {} here: {why}", cmd.output));
+                return None;
             }
-            return None;
-        }
-        if let Err(why) = outputs_complete(cmd) {
-            let why = format!("{} returned {why}", engine.program());
-            self.engine_down(&down, &why, start);
-            return None;
-        }
+        };
         let mut stderr = pre_run.stderr;
         stderr.extend(without_engine_lines(&remote.stderr));
         let mut stdout = pre_run.stdout;
@@ -292,8 +342,14 @@ impl Launcher<'_> {
         (r.code == 0).then_some(r)
     }
 
-    /// The compile proper of `pre` on `engine`, without a CPU token.
-    fn run_engine(&self, engine: Engine, cmd: &CompileCommand, pre: &str) -> io::Result<RunResult> {
+    /// The compile proper of `pre` on the engine, without a CPU token, within its limit.
+    fn run_engine(
+        &self,
+        d: Distribution,
+        cmd: &CompileCommand,
+        pre: &str,
+    ) -> io::Result<RunResult> {
+        let engine = d.engine;
         // A stale output must not pass for a returned one.
         for (_, path) in cmd.made() {
             let _ = std::fs::remove_file(path);
@@ -306,7 +362,7 @@ impl Launcher<'_> {
             args.push(format!("-fdebug-compilation-dir={OBJ_TOKEN}"));
         }
         self.runner
-            .run_with_env(engine.program(), &args, &engine.env())
+            .run_with_env(engine.program(), &args, &engine.env(), Some(d.limit))
     }
 
     /// gcc's `-fdirectives-only` for both phases with distcc (see the module docs).

@@ -36,7 +36,7 @@ pub struct Launcher<'r> {
     /// This launch's compiler family (set once it is identified).
     pub family: std::cell::Cell<Option<compile::CompilerFamily>>,
     /// The distributed compiler a miss's compile is handed to, if any (`super::distribute`).
-    pub distribute: Option<super::distribute::Engine>,
+    pub distribute: Option<super::distribute::Distribution>,
     /// Trust stat stamps in manifests (`CACHED_NINJA_TRUST_STAT`, default on).
     pub trust_stat: bool,
     /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR=1`; off by

@@ -98,6 +98,7 @@ impl Runner for FakeCompiler {
         program: &str,
         args: &[String],
         _env: &[(String, String)],
+        _limit: Option<std::time::Duration>,
     ) -> io::Result<RunResult> {
         self.run(program, args)
     }
