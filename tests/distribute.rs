@@ -211,18 +211,8 @@ fn a_dead_engine_means_local_compiles_and_one_warning_line() {
         &[],
     );
     let out = b.build(&[]);
-    let all = text(&out);
-    let warnings: Vec<&str> = all.lines().filter(|l| l.contains("warning")).collect();
-    assert_eq!(warnings.len(), 1, "one warning line:\n{}", text(&out));
-    assert!(
-        warnings[0].contains("distcc exited 116") && warnings[0].contains("compiling locally"),
-        "{}",
-        warnings[0]
-    );
-    let s = b.stats();
-    assert_eq!(s["misses"], EXAMPLE_COMPILES, "{s}");
-    assert_eq!(s["distributed"], 0, "{s}");
-    assert_eq!(s["failed"], 0, "{s}");
+    assert_all_local_with_one_warning(&b, &text(&out), "distcc exited 116");
+    assert_eq!(b.stats()["failed"], 0);
     run_ok(&mut Command::new(b.obj.join("shapes")));
 
     // A client that is not installed is the same: local compiles, one warning.
@@ -239,14 +229,7 @@ fn a_dead_engine_means_local_compiles_and_one_warning_line() {
         .arg(&b2.obj)
         .env("PATH", tools_but_distcc(root)));
     assert!(out.status.success(), "{}", text(&out));
-    let warnings: Vec<String> = text(&out)
-        .lines()
-        .filter(|l| l.contains("warning"))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(warnings.len(), 1, "{}", text(&out));
-    assert!(warnings[0].contains("cannot run distcc"), "{}", warnings[0]);
-    assert_eq!(b2.stats()["misses"], EXAMPLE_COMPILES);
+    assert_all_local_with_one_warning(&b2, &text(&out), "cannot run distcc");
 }
 
 /// A directory for `PATH` with what a build runs by name (ninja, the assembler and linker),
@@ -435,19 +418,7 @@ fn example_misses_compile_on_icecream_with_split_dwarf_and_the_fill_completes() 
         policy,
         &[],
     );
-    let out = on_node_a(&farm, &down);
-    let warnings: Vec<&str> = out.lines().filter(|l| l.contains("warning")).collect();
-    assert_eq!(warnings.len(), 1, "{out}");
-    assert!(
-        warnings[0].contains("no icecream daemon"),
-        "{}",
-        warnings[0]
-    );
-    let s = down.stats();
-    assert_eq!(
-        (s["misses"].as_u64(), s["distributed"].as_u64()),
-        (Some(EXAMPLE_COMPILES), Some(0))
-    );
+    assert_all_local_with_one_warning(&down, &on_node_a(&farm, &down), "no icecream daemon");
 }
 
 /// `cached-ninja build` of `b` run on the farm's node A; must succeed. Its output.
@@ -476,18 +447,24 @@ fn an_engine_slower_than_its_limit_means_local_compiles() {
         &policy,
         &[],
     );
-    let out = text(&b.build(&[]));
+    assert_all_local_with_one_warning(&b, &text(&b.build(&[])), "within 1 s (killed)");
+    assert_eq!(daemon.compiles(), 0);
+}
+
+/// The build of the example project `b` printed `out`: one warning line, naming `why` and
+/// saying the build compiles locally, and every compile a local miss.
+fn assert_all_local_with_one_warning(b: &Built, out: &str, why: &str) {
     let warnings: Vec<&str> = out.lines().filter(|l| l.contains("warning")).collect();
-    assert_eq!(warnings.len(), 1, "{out}");
+    assert_eq!(warnings.len(), 1, "one warning line:\n{out}");
     assert!(
-        warnings[0].contains("within 1 s (killed)"),
+        warnings[0].contains(why) && warnings[0].contains("compiling locally"),
         "{}",
         warnings[0]
     );
     let s = b.stats();
     assert_eq!(
         (s["misses"].as_u64(), s["distributed"].as_u64()),
-        (Some(EXAMPLE_COMPILES), Some(0))
+        (Some(EXAMPLE_COMPILES), Some(0)),
+        "{s}"
     );
-    assert_eq!(daemon.compiles(), 0);
 }

@@ -5,7 +5,7 @@
 use super::args::{CompileCommand, Lang};
 
 /// Options that only the preprocessor reads and whose value is the next word when not joined.
-const PREPROCESSOR_WITH_VALUE: &[&str] = &[
+pub(super) const PREPROCESSOR_WITH_VALUE: &[&str] = &[
     "-D",
     "-U",
     "-I",
