@@ -355,10 +355,11 @@ fn libgit2_misses_compile_on_distcc_are_cached_and_hit_elsewhere() {
 
 /// icecream returns the `.dwo` of a split-DWARF compile: the example project's misses compile
 /// on the farm's other node, the debug info is complete after the fill (objects only, then
-/// `dbgfetch fill`), a fresh directory elsewhere hits on every compile, and with the local
-/// daemon stopped the build compiles locally with one warning.
+/// `dbgfetch fill`), a fresh directory elsewhere hits on every compile; libgit2's misses too;
+/// with the local daemon stopped the build compiles locally with one warning. (One farm for
+/// all: it takes minutes to accept its first job.)
 #[test]
-fn example_misses_compile_on_icecream_with_split_dwarf_and_the_fill_completes() {
+fn example_and_libgit2_misses_compile_on_icecream_with_split_dwarf_and_the_fill_completes() {
     let space = TestSpace::new();
     let root = space.path();
     let mut farm = Icecream::start(&root.join("icecream"));
@@ -408,6 +409,30 @@ fn example_misses_compile_on_icecream_with_split_dwarf_and_the_fill_completes() 
     );
     on_node_a(&farm, &other);
     assert_eq!(support::hits_misses(&other.obj), (EXAMPLE_COMPILES, 0));
+
+    // libgit2's misses on the farm too, then hits elsewhere.
+    let before = farm.remote_compiles();
+    let src = root.join("libgit2");
+    copy_tree(&support::third_party_src("libgit2"), &src);
+    let args = ["-DBUILD_TESTS=OFF", "-DBUILD_CLI=OFF"];
+    let lib = Built::configure(&src, &root.join("libgit2-obj"), &cache, policy, &args);
+    on_node_a(&farm, &lib);
+    let s = lib.stats();
+    let misses = s["misses"].as_u64().unwrap();
+    assert!(misses > 150, "{s}");
+    assert_eq!(s["distributed"], misses, "{s}");
+    assert_eq!((farm.remote_compiles() - before) as u64, misses);
+    let other_src = root.join("dev/elsewhere/libgit2");
+    copy_tree(&src, &other_src);
+    let other = Built::configure(
+        &other_src,
+        &root.join("dev/elsewhere/libgit2-obj"),
+        &cache,
+        policy,
+        &args,
+    );
+    on_node_a(&farm, &other);
+    assert_eq!(support::hits_misses(&other.obj), (misses, 0));
 
     // The local daemon gone: local compiles, one warning line.
     farm.stop_local_daemon();

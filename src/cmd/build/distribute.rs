@@ -7,8 +7,8 @@ use crate::policy::{DistributeEngine, Policy};
 use std::path::Path;
 use std::process::Command;
 
-/// The distributed compiler of a build.
-pub struct Distribution {
+/// The distributed compiler (a distcc or icecream farm) of a build.
+pub struct Farm {
     /// The engine.
     engine: DistributeEngine,
     /// The launchers' environment: the engine and its settings.
@@ -17,10 +17,10 @@ pub struct Distribution {
     pub slots: usize,
 }
 
-impl Distribution {
+impl Farm {
     /// The policy's `[distribute]` for the object directory `dir`, if it names an engine.
     /// Starts the build's count of engine failures afresh (the `distribute-down` marker).
-    pub fn of(policy: &Policy, dir: &Path) -> Option<Distribution> {
+    pub fn of(policy: &Policy, dir: &Path) -> Option<Farm> {
         let _ = std::fs::remove_file(fetch::objdir::ObjDir::new(dir).distribute_down_file());
         let d = &policy.distribute;
         let engine = d.engine?;
@@ -28,7 +28,7 @@ impl Distribution {
         let slots = d
             .slots
             .unwrap_or_else(|| reported_slots(engine, &env).unwrap_or(0));
-        Some(Distribution { engine, env, slots })
+        Some(Farm { engine, env, slots })
     }
 
     /// Passes the engine and its settings to Ninja's commands.

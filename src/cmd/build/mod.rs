@@ -121,7 +121,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let tokens = args.jobs.unwrap_or(cpus).max(1);
-    let distribution = distribute::Distribution::of(&policy_of(&dir)?, &dir);
+    let distribution = distribute::Farm::of(&policy_of(&dir)?, &dir);
     let remote_slots = distribution.as_ref().map_or(0, |d| d.slots);
     let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4 + remote_slots).max(1);
     if let Some(d) = &distribution {
