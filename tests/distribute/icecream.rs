@@ -127,25 +127,30 @@ impl Icecream {
         c
     }
 
-    /// Waits until a probe compile from node A ran on node B (the scheduler takes a while to
-    /// accept a new node, and node A's daemon builds the compiler environment first).
+    /// Waits until probe compiles from node A with the build's compilers (`/usr/bin/cc` and
+    /// `/usr/bin/c++`, as CMake names them) ran on node B: the scheduler takes a while to
+    /// accept a new node, and each compiler's environment is built and sent once.
     pub fn wait_ready(&self, limit: Duration) {
-        let probe = self.dir.join("probe.c");
-        std::fs::write(&probe, "int probe(int x) { return x + 1; }\n").unwrap();
         let t = Instant::now();
-        while self.remote_compiles() == 0 {
-            assert!(
-                t.elapsed() < limit,
-                "icecream ran no remote compile within {limit:?}; node B's log:\n{}",
-                std::fs::read_to_string(self.dir.join("b.log")).unwrap_or_default()
-            );
-            let _ = self
-                .command(Path::new("icecc"))
-                .args(["gcc", "-c"])
-                .arg(&probe)
-                .arg("-o")
-                .arg(self.dir.join("probe.o"))
-                .output();
+        for (compiler, source) in [("/usr/bin/cc", "probe.c"), ("/usr/bin/c++", "probe.cc")] {
+            let probe = self.dir.join(source);
+            std::fs::write(&probe, "int probe(int x) { return x + 1; }\n").unwrap();
+            let before = self.remote_compiles();
+            while self.remote_compiles() == before {
+                assert!(
+                    t.elapsed() < limit,
+                    "icecream ran no remote compile within {limit:?}; node B's log:\n{}",
+                    std::fs::read_to_string(self.dir.join("b.log")).unwrap_or_default()
+                );
+                let _ = self
+                    .command(Path::new("icecc"))
+                    .arg(compiler)
+                    .arg("-c")
+                    .arg(&probe)
+                    .arg("-o")
+                    .arg(self.dir.join("probe.o"))
+                    .output();
+            }
         }
     }
 

@@ -30,8 +30,10 @@
 //! - **icecream** compiles locally, on its own and silently, a command with `-x cpp-output`
 //!   (and drops `-fdirectives-only` from what it is given): it gets a fully preprocessed file
 //!   whose suffix (`.i`, `.ii`) names the language. Same code and line table as a local
-//!   compile; C++ `DW_AT_decl_column`s may differ. A compile icecream's scheduler keeps on
-//!   this machine is not told apart from a remote one.
+//!   compile; C++ `DW_AT_decl_column`s may differ. icecream also compiles on this machine
+//!   itself when its scheduler says so or a remote attempt fails; it runs with
+//!   `ICECC_DEBUG=debug`, whose trace (`<building_local>`, dropped from the replayed output)
+//!   says so: such a miss is stored and counted as a local one (it ran outside the jobserver).
 //! - **clang** takes `DW_AT_comp_dir` of a preprocessed compile from the directory it runs in
 //!   (the engine's temporary one on the server), which no prefix map names: the compile proper
 //!   gets `-fdebug-compilation-dir=/cached-ninja/obj`, the token the local compile's map gives.
@@ -94,15 +96,22 @@ impl Engine {
     }
 
     /// Environment for the client: distcc must fail rather than compile locally itself (a
-    /// local compile is ours to make, under a CPU token).
+    /// local compile is ours to make, under a CPU token); icecream, which cannot be told so,
+    /// must say on stderr when it did ([`Engine::kept_here`]).
     fn env(self) -> Vec<(String, String)> {
         match self {
             Engine::Distcc => vec![
                 ("DISTCC_FALLBACK".into(), "0".into()),
                 ("DISTCC_SKIP_LOCAL_RETRY".into(), "1".into()),
             ],
-            Engine::Icecc => Vec::new(),
+            Engine::Icecc => vec![("ICECC_DEBUG".into(), "debug".into())],
         }
+    }
+
+    /// Whether the client compiled on this machine itself (its scheduler's choice, a job it
+    /// does not send, a remote failure), by its trace on `stderr`.
+    fn kept_here(self, stderr: &[u8]) -> bool {
+        self == Engine::Icecc && memchr::memmem::find(stderr, b"<building_local>").is_some()
     }
 
     /// Why `cmd` cannot be handed to this engine, if it cannot.
@@ -187,12 +196,13 @@ enum Verdict {
     CompileHere(String),
 }
 
-/// The engine's run of `cmd`, judged: its result when it may be stored.
+/// The engine's run of `cmd`, judged: its result when it may be stored, and whether it ran
+/// remotely (or the client compiled it here itself).
 fn judge(
     d: Distribution,
     cmd: &CompileCommand,
     run: io::Result<RunResult>,
-) -> Result<RunResult, Verdict> {
+) -> Result<(RunResult, bool), Verdict> {
     let name = d.engine.program();
     let r = match run {
         Ok(r) => r,
@@ -209,11 +219,17 @@ fn judge(
             )))
         }
     };
+    let own = without_engine_lines(&r.stderr);
+    let said = if own.is_empty() {
+        &r.stderr[..]
+    } else {
+        &own[..]
+    };
     let why = format!(
         "{name} exited {} compiling {}: {}",
         r.code,
         cmd.output,
-        first_line(&r.stderr)
+        first_line(said)
     );
     if d.engine.failed_itself(r.code) {
         return Err(Verdict::Down(why));
@@ -222,7 +238,8 @@ fn judge(
         return Err(Verdict::CompileHere(why));
     }
     outputs_complete(cmd).map_err(|missing| Verdict::Down(format!("{name} returned {missing}")))?;
-    Ok(r)
+    let remote = !d.engine.kept_here(&r.stderr);
+    Ok((r, remote))
 }
 
 /// What the miss's compile gave.
@@ -231,7 +248,7 @@ pub(super) struct Compiled {
     pub result: RunResult,
     /// Wall time of the compile, µs.
     pub wall_us: u64,
-    /// Whether the engine compiled it.
+    /// Whether another machine compiled it.
     pub distributed: bool,
 }
 
@@ -293,7 +310,7 @@ impl Launcher<'_> {
             .map(|_| self.run_engine(d, cmd, &pre_name));
         let _ = std::fs::remove_file(&pre);
         let (pre_run, remote) = (preprocessed?, remote?);
-        let remote = match judge(d, cmd, remote) {
+        let (remote, ran_remotely) = match judge(d, cmd, remote) {
             Ok(r) => r,
             Err(Verdict::Down(why)) => {
                 self.engine_down(&down, &why, start);
@@ -304,6 +321,13 @@ impl Launcher<'_> {
                 return None;
             }
         };
+        if !ran_remotely {
+            self.debug_note(&format!(
+                "{} compiled {} here itself",
+                engine.program(),
+                cmd.output
+            ));
+        }
         let mut stderr = pre_run.stderr;
         stderr.extend(without_engine_lines(&remote.stderr));
         let mut stdout = pre_run.stdout;
@@ -316,7 +340,7 @@ impl Launcher<'_> {
                 cpu_us: pre_run.cpu_us + remote.cpu_us,
             },
             wall_us: t0.elapsed().as_micros() as u64,
-            distributed: true,
+            distributed: ran_remotely,
         })
     }
 
@@ -496,6 +520,14 @@ mod tests {
             .unwrap();
         assert!(!is_fresh(&m));
         assert!(mark_down(&m));
+    }
+
+    #[test]
+    fn icecream_says_when_it_compiled_here() {
+        let here = b"ICECC[7] 2026-12-03 10:00:00: <building_local>\n";
+        assert!(Engine::Icecc.kept_here(here));
+        assert!(!Engine::Icecc.kept_here(b"ICECC[7] x: Have to use host 10.0.0.2\n"));
+        assert!(!Engine::Distcc.kept_here(here));
     }
 
     #[test]
