@@ -104,7 +104,12 @@ impl Engine {
                 ("DISTCC_FALLBACK".into(), "0".into()),
                 ("DISTCC_SKIP_LOCAL_RETRY".into(), "1".into()),
             ],
-            Engine::Icecc => vec![("ICECC_DEBUG".into(), "debug".into())],
+            // Without the caret workaround, a remote compile that warns is not compiled again
+            // here (for the source lines under the carets, which a preprocessed input lacks).
+            Engine::Icecc => vec![
+                ("ICECC_DEBUG".into(), "debug".into()),
+                ("ICECC_CARET_WORKAROUND".into(), "0".into()),
+            ],
         }
     }
 
