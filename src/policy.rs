@@ -37,6 +37,15 @@
 //! [debug]
 //! debugger = "gdb"          # the debugger `dbgfetch fill` lays debug info out for: gdb
 //!                           # (default), lldb or any (DESIGN §6)
+//! [distribute]              # misses compiled by a distributed compiler, then cached
+//! engine = "distcc"         # or "icecc" (the client must be on PATH; default: compile here)
+//! hosts = "build1/16 build2/16"  # distcc only: DISTCC_HOSTS (else the engine's own settings)
+//! scheduler = "icecc.example.org" # icecc only: ICECC_SCHEDULER
+//! slots = 32                # remote compile slots, added to Ninja's jobs (default: the /N
+//!                           # limits of `distcc --show-hosts`; icecc: 0)
+//! timeout_s = 300           # one remote compile longer than this is killed, compiled here,
+//!                           # and the rest of the build compiles here (default 300)
+//! env = { DISTCC_IO_TIMEOUT = "120" }  # more of the engine's variables, passed as they are
 //! ```
 //!
 //! Where it is found: `--policy FILE`, else `<objdir>/cached-ninja.toml`, else
@@ -86,6 +95,9 @@ pub struct Policy {
     #[serde(default)]
     #[allow(dead_code)] // read by `dbgfetch` (src/bin/dbgfetch.rs)
     pub debug: DebugPolicy,
+    /// The distributed compiler misses are handed to.
+    #[serde(default)]
+    pub distribute: DistributePolicy,
     /// The file it was read from (`None`: defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -180,6 +192,95 @@ pub enum DebuggerPolicy {
     Any,
 }
 
+/// `[distribute]`: the distributed compiler a miss's compile is handed to (issue 18).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistributePolicy {
+    /// `distcc` or `icecc` (unset: compile here).
+    pub engine: Option<DistributeEngine>,
+    /// distcc's host list (`DISTCC_HOSTS`).
+    pub hosts: Option<String>,
+    /// icecream's scheduler (`ICECC_SCHEDULER`).
+    pub scheduler: Option<String>,
+    /// Remote compile slots, added to Ninja's default job count.
+    pub slots: Option<usize>,
+    /// Limit on one compile by the engine, in seconds.
+    pub timeout_s: Option<u64>,
+    /// More environment variables for the engine, passed as they are.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+}
+
+/// `[distribute] engine`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DistributeEngine {
+    /// distcc.
+    Distcc,
+    /// icecream.
+    Icecc,
+}
+
+impl DistributeEngine {
+    /// Its name, as the launcher reads it (`engine::launcher::distribute::ENV`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DistributeEngine::Distcc => "distcc",
+            DistributeEngine::Icecc => "icecc",
+        }
+    }
+}
+
+impl DistributePolicy {
+    /// The environment the launchers need: the engine's name and its settings.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let Some(engine) = self.engine else {
+            return Vec::new();
+        };
+        let mut v = vec![(
+            engine::launcher::distribute::ENV.to_string(),
+            engine.name().to_string(),
+        )];
+        if let Some(h) = &self.hosts {
+            v.push(("DISTCC_HOSTS".into(), h.clone()));
+        }
+        if let Some(s) = &self.scheduler {
+            v.push(("ICECC_SCHEDULER".into(), s.clone()));
+        }
+        if let Some(t) = self.timeout_s {
+            v.push((
+                engine::launcher::distribute::LIMIT_ENV.to_string(),
+                t.to_string(),
+            ));
+        }
+        v.extend(self.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        v
+    }
+
+    /// What is wrong with the section, if anything.
+    fn check(&self) -> Option<String> {
+        let engine = self.engine;
+        if engine.is_none() && (self.hosts.is_some() || self.scheduler.is_some()) {
+            return Some(
+                "hosts or scheduler without an engine: add engine = \"distcc\" or \"icecc\"".into(),
+            );
+        }
+        if self.hosts.is_some() && engine != Some(DistributeEngine::Distcc) {
+            return Some(
+                "hosts is distcc's setting; icecream's scheduler picks the hosts (use scheduler)"
+                    .into(),
+            );
+        }
+        if self.scheduler.is_some() && engine != Some(DistributeEngine::Icecc) {
+            return Some("scheduler is icecream's setting; distcc takes hosts".into());
+        }
+        if self.timeout_s == Some(0) {
+            return Some("timeout_s = 0: a limit must be at least 1 s".into());
+        }
+        None
+    }
+}
+
 /// `[[rule]]`: what to do with outputs matching a glob.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,6 +371,12 @@ impl Policy {
         {
             bail!(
                 "invalid policy file {}: trust.publishers: {bad:?} is not a public key (`ed25519:` and 64 hex digits, as `cached-ninja key generate` prints)",
+                path.display()
+            );
+        }
+        if let Some(why) = p.distribute.check() {
+            bail!(
+                "invalid policy file {}: [distribute]: {why}",
                 path.display()
             );
         }
@@ -414,6 +521,37 @@ mod tests {
             read("[fetch]\nfirst_byte_timeout_ms = 0\n").unwrap_err()
         );
         assert!(e.contains("fetch.first_byte_timeout_ms = 0"), "{e}");
+    }
+
+    #[test]
+    fn distribute_passes_the_engine_and_its_settings() {
+        let p = toml::from_str::<super::Policy>(
+            "[distribute]\nengine = \"distcc\"\nhosts = \"a/8 b/8\"\nslots = 16\nenv = { DISTCC_IO_TIMEOUT = \"60\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.distribute.env(),
+            [
+                ("CACHED_NINJA_DISTRIBUTE".to_string(), "distcc".to_string()),
+                ("DISTCC_HOSTS".into(), "a/8 b/8".into()),
+                ("DISTCC_IO_TIMEOUT".into(), "60".into()),
+            ]
+        );
+        assert_eq!(p.distribute.slots, Some(16));
+        assert!(toml::from_str::<super::Policy>("")
+            .unwrap()
+            .distribute
+            .env()
+            .is_empty());
+        assert!(toml::from_str::<super::Policy>("[distribute]\nengine = \"xcc\"").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("cached-ninja.toml");
+        std::fs::write(&f, "[distribute]\nengine = \"icecc\"\nhosts = \"a\"\n").unwrap();
+        let e = format!("{:#}", super::Policy::read(&f).unwrap_err());
+        assert!(
+            e.contains(&f.display().to_string()) && e.contains("hosts"),
+            "{e}"
+        );
     }
 
     #[test]

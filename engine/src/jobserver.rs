@@ -2,7 +2,9 @@
 //! than cores (most jobs of a cached build are hits or downloads) and hands out one token per
 //! core through a GNU make jobserver, exported to Ninja's children in `MAKEFLAGS`. A launcher
 //! holds a token only while a compiler really runs ([`cpu_token`]), so at most that many
-//! compilers run at once.
+//! compilers run at once. A compile handed to a distributed compiler holds one while it
+//! preprocesses here, not while it waits for the remote compile
+//! (`crate::launcher::distribute`).
 //!
 //! Unlike a make child, a launcher has no implicit token: every compile takes one from the
 //! pipe. It therefore only takes part when `cached-ninja build` started the build, which it

@@ -20,6 +20,8 @@
 //!   fill.log     stdout and stderr of a fill started in the background
 //!   stores-down  stores whose breaker tripped recently, skipped until a time (crate::skips)
 //!   build.lock   held (flock) by the running `cached-ninja build`, which writes its pid in it
+//!   distribute-down  the distributed compiler failed during this build: its one warning is
+//!                made, later misses compile locally (engine::launcher::distribute)
 //! ```
 //!
 //! `config` values are taken as written after trimming blanks; a value wrapped in double
@@ -115,6 +117,11 @@ impl ObjDir {
     /// The lock file of `cached-ninja build` (one build per object directory).
     pub fn build_lock_file(&self) -> PathBuf {
         self.state("build.lock")
+    }
+
+    /// The marker of a distributed compiler that failed during this build.
+    pub fn distribute_down_file(&self) -> PathBuf {
+        self.state("distribute-down")
     }
 
     /// The marker of a running pull.

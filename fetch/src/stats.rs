@@ -17,7 +17,8 @@
 //! the compilers it ran). A `hit` line may carry the note `debug-deferred` in its fifth field:
 //! the object was served and its split-DWARF debug part was not in the local cache, so
 //! `dbgfetch fill` brings it after the link (DESIGN §6; the expected path of a developer's
-//! build, not a problem). [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
+//! build, not a problem). A `miss` line may carry the note `distributed`: the compile proper
+//! ran on the build's distributed compiler (distcc, icecream), the object was stored as any. [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
 //!
 //! Compatibility: the format is only ever extended. Readers skip lines with an unknown
 //! outcome word and ignore fields after the fourth, so an older reader skips `failed` lines
@@ -37,6 +38,8 @@ pub enum Outcome {
     HitDebugDeferred,
     /// Compiled successfully (and stored unless an `Error` line says otherwise).
     Miss,
+    /// A [`Outcome::Miss`] whose compile proper ran on the distributed compiler.
+    MissDistributed,
     /// Compiled, and the compiler exited non-zero (a compile error): nothing stored.
     Failed,
     /// Run without the cache, for this reason.
@@ -72,6 +75,9 @@ pub enum Problem {
     /// A file now exists where the preprocessor would look before a header the entry's
     /// compile read (a new header shadows an old one): compiled.
     Shadowed,
+    /// The distributed compiler failed, was unreachable or returned incomplete outputs:
+    /// compiled locally.
+    Distribute,
 }
 
 /// Why a command ran without the cache (the fifth field of an `uncacheable` line). The words
@@ -170,7 +176,7 @@ impl Reason {
 
 impl Problem {
     /// Every problem, in the order of [`BuildStats::problems`].
-    pub const ALL: [Problem; 10] = [
+    pub const ALL: [Problem; 11] = [
         Problem::Corrupt,
         Problem::UnknownRole,
         Problem::NoDwoPath,
@@ -181,6 +187,7 @@ impl Problem {
         Problem::Spawn,
         Problem::InputChanged,
         Problem::Shadowed,
+        Problem::Distribute,
     ];
 
     /// The counter's name (the word in the log).
@@ -196,6 +203,7 @@ impl Problem {
             Problem::Spawn => "spawn",
             Problem::InputChanged => "input-changed",
             Problem::Shadowed => "shadowed",
+            Problem::Distribute => "distribute",
         }
     }
 
@@ -218,7 +226,7 @@ impl Outcome {
     pub fn word(self) -> &'static str {
         match self {
             Outcome::Hit | Outcome::HitDebugDeferred => "hit",
-            Outcome::Miss => "miss",
+            Outcome::Miss | Outcome::MissDistributed => "miss",
             Outcome::Failed => "failed",
             Outcome::Uncacheable(_) => "uncacheable",
             Outcome::Error(_) => "error",
@@ -228,6 +236,9 @@ impl Outcome {
 
 /// The note of a [`Outcome::HitDebugDeferred`] line (stored: never change it).
 pub const DEBUG_DEFERRED: &str = "debug-deferred";
+
+/// The note of a [`Outcome::MissDistributed`] line (stored: never change it).
+pub const DISTRIBUTED: &str = "distributed";
 
 /// Path of the log for an object root.
 pub fn stats_path(obj_root: &Path) -> PathBuf {
@@ -251,6 +262,9 @@ pub fn record(
         Outcome::HitDebugDeferred => {
             format!("hit {saved_us} {spent_us} {cpu_us} {DEBUG_DEFERRED}\n")
         }
+        Outcome::MissDistributed => {
+            format!("miss {saved_us} {spent_us} {cpu_us} {DISTRIBUTED}\n")
+        }
         _ => format!("{} {saved_us} {spent_us} {cpu_us}\n", outcome.word()),
     };
     crate::log_file::append(&path, &line)
@@ -270,6 +284,8 @@ pub struct BuildStats {
     pub debug_deferred: u64,
     /// Misses (compiled successfully).
     pub misses: u64,
+    /// Misses whose compile proper ran on the distributed compiler.
+    pub distributed: u64,
     /// Compiles that failed (the compiler exited non-zero).
     pub failed: u64,
     /// Run without the cache.
@@ -334,6 +350,8 @@ impl BuildStats {
                 }
             } else if w == "hit" && named == Some(DEBUG_DEFERRED) {
                 s.debug_deferred += 1;
+            } else if w == "miss" && named == Some(DISTRIBUTED) {
+                s.distributed += 1;
             }
         }
         s
@@ -426,5 +444,14 @@ mod tests {
         assert_eq!(text.lines().next(), Some("hit 10 2 1 debug-deferred"));
         let s = BuildStats::read(d.path()).unwrap();
         assert_eq!((s.hits, s.debug_deferred, s.errors), (2, 1, 0));
+    }
+
+    /// A distributed miss counts as a miss and as `distributed`; an older reader (four
+    /// fields) reads it as a plain miss.
+    #[test]
+    fn distributed_misses() {
+        let s = BuildStats::parse("miss 0 2 1 distributed\nmiss 0 2 1\nerror 0 1 1 distribute\n");
+        assert_eq!((s.misses, s.distributed), (2, 1));
+        assert_eq!(s.problem(Problem::Distribute), 1);
     }
 }

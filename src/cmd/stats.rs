@@ -43,10 +43,11 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             .map(|r| format!("\"{}\":{}", r.name(), s.reason(*r)))
             .collect();
         println!(
-            "{{\"hits\":{},\"debug_deferred\":{},\"misses\":{},\"failed\":{},\"uncacheable\":{},\"uncacheable_reasons\":{{{}}},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
+            "{{\"hits\":{},\"debug_deferred\":{},\"misses\":{},\"distributed\":{},\"failed\":{},\"uncacheable\":{},\"uncacheable_reasons\":{{{}}},\"errors\":{},\"problems\":{{{}}},\"saved_us\":{},\"spent_us\":{},\"cpu_us\":{}}}",
             s.hits,
             s.debug_deferred,
             s.misses,
+            s.distributed,
             s.failed,
             s.uncacheable,
             reasons.join(","),
@@ -62,6 +63,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             println!("  {:<13} {}", stats::DEBUG_DEFERRED, s.debug_deferred);
         }
         println!("misses        {}", s.misses);
+        if s.distributed > 0 {
+            println!("  {:<13} {}", stats::DISTRIBUTED, s.distributed);
+        }
         println!("failed        {}", s.failed);
         println!("uncacheable   {}", s.uncacheable);
         for r in Reason::ALL.into_iter().filter(|r| s.reason(*r) > 0) {

@@ -6,6 +6,7 @@
 //! The model is deliberately conservative: an option we do not know stays in the key and is
 //! passed on; an option that makes outputs we cannot capture makes the command uncacheable.
 
+use super::phases::PREPROCESSOR_WITH_VALUE;
 use std::fmt;
 
 /// Which driver family a compiler belongs to (decided from `--version`, not the file name).
@@ -211,27 +212,14 @@ fn replace_ext(path: &str, ext: &str) -> String {
     }
 }
 
-/// Options whose value is the next word when not joined (`-I dir`, `-o out`, …).
+/// Options whose value is the next word when not joined (`-o out`, …), besides the
+/// preprocessor's (`-I dir`, …: `super::phases`).
 const SEPARATE_VALUE: &[&str] = &[
     "-o",
     "-x",
-    "-I",
-    "-isystem",
-    "-iquote",
-    "-idirafter",
-    "-include",
-    "-imacros",
-    "-iprefix",
-    "-iwithprefix",
-    "-iwithprefixbefore",
-    "-isysroot",
-    "-imultilib",
-    "-D",
-    "-U",
     "-MF",
     "-MT",
     "-MQ",
-    "-Xpreprocessor",
     "-Xassembler",
     "-Xlinker",
     "-Xclang",
@@ -458,7 +446,7 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
         }
         args.push(a.to_string());
         // An option with a separate value: copy the value too, so it is never taken for a source.
-        if SEPARATE_VALUE.contains(&a) {
+        if SEPARATE_VALUE.contains(&a) || PREPROCESSOR_WITH_VALUE.contains(&a) {
             if let Some(v) = next {
                 if a.starts_with("-X") {
                     if let Some(r) = unsupported(v) {

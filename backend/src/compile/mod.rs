@@ -6,11 +6,13 @@
 //! - [`args`]: the gcc/clang argument model (arity of options, source and output, dependency
 //!   options, split DWARF, what makes a command uncacheable).
 //! - [`rsp`]: `@response` files, split the way gcc's `libiberty` `buildargv` does.
+//! - [`phases`]: the compile as preprocessor and compile proper (a distributed compile).
 //! - [`depfile`]: reading the Makefile fragment a compiler writes for `-MD` and writing the one
 //!   Ninja expects on a cache hit.
 
 pub mod args;
 pub mod depfile;
+pub mod phases;
 pub mod rsp;
 
 pub use args::{

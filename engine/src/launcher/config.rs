@@ -161,6 +161,8 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         warned: std::cell::Cell::new(false),
         edge: Default::default(),
         time_pinned: std::cell::Cell::new(false),
+        family: std::cell::Cell::new(None),
+        distribute: super::distribute::Distribution::from_env(),
     };
     Ok(launcher.launch(words))
 }

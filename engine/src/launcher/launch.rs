@@ -35,6 +35,10 @@ pub struct Launcher<'r> {
     pub date_pinned: bool,
     /// Whether this launch's compiler pins `__DATE__`/`__TIME__` (set once it is identified).
     pub time_pinned: std::cell::Cell<bool>,
+    /// This launch's compiler family (set once it is identified).
+    pub family: std::cell::Cell<Option<compile::CompilerFamily>>,
+    /// The distributed compiler a miss's compile is handed to, if any (`super::distribute`).
+    pub distribute: Option<super::distribute::Distribution>,
     /// Trust stat stamps in manifests (`CACHED_NINJA_TRUST_STAT`, default on).
     pub trust_stat: bool,
     /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR=1`; off by
@@ -158,6 +162,7 @@ impl Launcher<'_> {
         // gcc pins __DATE__/__TIME__ under SOURCE_DATE_EPOCH; clang 14 ignores the variable.
         self.time_pinned
             .set(self.date_pinned && identity.family == compile::CompilerFamily::Gcc);
+        self.family.set(Some(identity.family));
         if cmd
             .forced_includes()
             .iter()

@@ -38,8 +38,9 @@ impl Launcher<'_> {
         ]);
         // When this launch began, before it read the source for the key.
         let started = SystemTime::now() - start.elapsed();
-        let (r, wall_us) = match self.run_compiler(cmd, &args) {
-            Ok(r) => r,
+        let (r, wall_us, miss) = match self.compile(cmd, &args, &tmp_dep, start) {
+            Ok(c) if c.distributed => (c.result, c.wall_us, Outcome::MissDistributed),
+            Ok(c) => (c.result, c.wall_us, Outcome::Miss),
             Err(e) => {
                 eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
                 self.record(Outcome::Error(Problem::Spawn), 0, start);
@@ -66,7 +67,7 @@ impl Launcher<'_> {
                 cmd.compiler, cmd.output
             );
             self.fall_back(Problem::NoDepfile, &msg, start);
-            return finish(0, Outcome::Miss);
+            return finish(0, miss);
         };
         let deps = depfile::parse(&dep_text);
         if let Some(dep) = &cmd.dep {
@@ -96,7 +97,7 @@ impl Launcher<'_> {
                     cmd.output
                 );
                 self.fall_back(Problem::InputChanged, &msg, start);
-                return finish(0, Outcome::Miss);
+                return finish(0, miss);
             }
             Err(NotStored::Unkeyed(reason)) => return finish(0, Outcome::Uncacheable(reason)),
             Err(NotStored::Unreadable) => {
@@ -115,7 +116,7 @@ impl Launcher<'_> {
                 self.fall_back(Problem::Store, &msg, start);
             }
         }
-        finish(0, Outcome::Miss)
+        finish(0, miss)
     }
 
     /// Adds the lookup's candidates that exist now to the include list (`super::shadow`): the
@@ -173,7 +174,11 @@ impl Launcher<'_> {
     /// The real compile: runs `cmd.compiler` with `args`; returns its result and wall time, µs.
     /// Under `cached-ninja build` it first takes a CPU token (`crate::jobserver`), held while
     /// the compiler runs; the wait is not part of the compile time.
-    fn run_compiler(&self, cmd: &CompileCommand, args: &[String]) -> io::Result<(RunResult, u64)> {
+    pub(super) fn run_compiler(
+        &self,
+        cmd: &CompileCommand,
+        args: &[String],
+    ) -> io::Result<(RunResult, u64)> {
         let _cpu = crate::jobserver::cpu_token();
         let t0 = Instant::now();
         let r = self.runner.run(&cmd.compiler, args)?;

@@ -53,7 +53,8 @@
 //! `CACHED_NINJA_SRCDIR` (source root), `CACHED_NINJA_TRUST_STAT=0` (always hash headers),
 //! `CACHED_NINJA_PREPROCESSOR=1` (the preprocessor fallback of step 3), `CACHED_NINJA_EXPLAIN=<file>`
 //! (append each source key's fields, from the same code that hashes them),
-//! `CACHED_NINJA_DEBUG` (say why a command is not cached), and for tests only
+//! `CACHED_NINJA_DEBUG` (say why a command is not cached), `CACHED_NINJA_DISTRIBUTE=distcc|icecc`
+//! (misses compile on that distributed compiler, [`distribute`]), and for tests only
 //! `CACHED_NINJA_TEST_STALL_INSERT_MS` (sleep between writing and renaming a cache file).
 //!
 //! Direct mode alone has ccache's blind spot: a header created *earlier* in the include
@@ -78,6 +79,7 @@
 //! - [`lookup`]: direct mode over include manifests, the preprocessor fallback (steps 2–3).
 //! - [`hit`]: materialising a hit, writing the depfile (step 4).
 //! - [`miss`]: the compile under the lock and the store (step 5).
+//! - [`distribute`]: a miss's compile handed to distcc or icecream (`CACHED_NINJA_DISTRIBUTE`).
 //! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ today).
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
 //!   would have looked first.
@@ -92,6 +94,7 @@
 
 mod config;
 mod directives;
+pub mod distribute;
 mod gdbinit;
 mod hit;
 mod identity;

@@ -1,6 +1,8 @@
 //! Process spawning behind the [`Runner`] trait (a fake one in unit tests), and CPU times.
 
 use std::io;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 /// What a captured run of a process gave.
 #[derive(Debug, Default)]
@@ -19,6 +21,15 @@ pub struct RunResult {
 pub trait Runner {
     /// Runs `program args…` and captures its output.
     fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult>;
+    /// [`Runner::run`] with `env` added to the environment; killed after `limit`, if given
+    /// (`io::ErrorKind::TimedOut`).
+    fn run_with_env(
+        &self,
+        program: &str,
+        args: &[String],
+        env: &[(String, String)],
+        limit: Option<Duration>,
+    ) -> io::Result<RunResult>;
     /// Runs `program args…` unchanged with inherited stdio and returns its exit code (the real
     /// runner replaces the process instead and only returns on error).
     fn exec(&self, program: &str, args: &[String]) -> io::Result<i32>;
@@ -59,8 +70,23 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 
 impl Runner for RealRunner {
     fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult> {
+        self.run_with_env(program, args, &[], None)
+    }
+
+    fn run_with_env(
+        &self,
+        program: &str,
+        args: &[String],
+        env: &[(String, String)],
+        limit: Option<Duration>,
+    ) -> io::Result<RunResult> {
         let before = children_cpu_us();
-        let out = std::process::Command::new(program).args(args).output()?;
+        let mut cmd = Command::new(program);
+        cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+        let out = match limit {
+            None => cmd.output()?,
+            Some(limit) => output_within(cmd, limit)?,
+        };
         Ok(RunResult {
             code: exit_code(out.status),
             stdout: out.stdout,
@@ -72,6 +98,35 @@ impl Runner for RealRunner {
     fn exec(&self, program: &str, args: &[String]) -> io::Result<i32> {
         use std::os::unix::process::CommandExt;
         Err(std::process::Command::new(program).args(args).exec())
+    }
+}
+
+/// `cmd`'s output; killed, and `TimedOut`, when it runs longer than `limit`.
+fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out,
+        Err(_) => {
+            // SAFETY: kill(2) of our child; its waiter has not reported, so it is not reaped
+            // (but for the instant between the exit and the report: then the kill is late).
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            let _ = rx.recv();
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no result within {} s", limit.as_secs_f64()),
+            ))
+        }
     }
 }
 
@@ -99,5 +154,18 @@ mod tests {
         .unwrap();
         assert_eq!(r.code, 0);
         assert!(r.cpu_us > 0, "{r:?}");
+    }
+
+    /// A run past its limit is killed and says so; one within it gives its output.
+    #[test]
+    fn a_limit_ends_a_run() {
+        use super::Runner;
+        let limit = Some(std::time::Duration::from_millis(200));
+        let run = |script: &str| {
+            super::RealRunner.run_with_env("sh", &["-c".into(), script.into()], &[], limit)
+        };
+        let e = run("sleep 30").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(run("echo $0").unwrap().stdout, b"sh\n");
     }
 }

@@ -93,6 +93,16 @@ impl Runner for FakeCompiler {
             ..Default::default()
         })
     }
+    fn run_with_env(
+        &self,
+        program: &str,
+        args: &[String],
+        _env: &[(String, String)],
+        _limit: Option<std::time::Duration>,
+    ) -> io::Result<RunResult> {
+        self.run(program, args)
+    }
+
     fn exec(&self, _: &str, _: &[String]) -> io::Result<i32> {
         Ok(99)
     }
@@ -136,6 +146,8 @@ fn with_launcher_explaining(
         warned: Default::default(),
         time_pinned: Default::default(),
         edge: Default::default(),
+        family: Default::default(),
+        distribute: None,
     };
     f(&dir, &fake, &l);
 }

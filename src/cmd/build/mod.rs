@@ -7,6 +7,9 @@
 //! `--publish`) it starts `dbgfetch fill` detached (`engine::fill::background`; `--no-fill`:
 //! not) and says so in one line.
 //!
+//! With the policy's `[distribute]` ([`distribute`]) the launchers hand misses to distcc or
+//! icecream; Ninja's default job count then adds the remote slots, the CPU tokens stay local.
+//!
 //! One build per object directory ([`lock`]; `--no-wait` fails instead of waiting). Ninja runs
 //! in its own process group and dies with the build ([`ninja`]): Ctrl-C, SIGTERM and SIGHUP
 //! are forwarded to it, and it gets SIGTERM when the build is killed. We wait for Ninja, which
@@ -19,6 +22,7 @@
 //! happened and what it cost; the summary says where objects came from and how long the
 //! build waited on the network.
 
+mod distribute;
 mod lock;
 mod ninja;
 mod pull;
@@ -46,10 +50,12 @@ pub struct BuildArgs {
     /// The object directory (default: the current directory).
     #[arg(short = 'C', value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Compilers running at once: the jobserver's CPU tokens (default: the CPU count).
+    /// Compilers running at once here: the jobserver's CPU tokens (default: the CPU count).
+    /// A distributed compile holds one only while it preprocesses.
     #[arg(short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Ninja's own job count, for hits and downloads (default: 4 × N).
+    /// Ninja's own job count, for hits, downloads and distributed compiles (default: 4 × N
+    /// plus the remote slots of the policy's `[distribute]`).
     #[arg(long, value_name = "M")]
     pub ninja_jobs: Option<usize>,
     /// The ninja executable (default: $NINJA, else `ninja` on PATH).
@@ -115,7 +121,12 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let tokens = args.jobs.unwrap_or(cpus).max(1);
-    let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4).max(1);
+    let distribution = distribute::Farm::of(&policy_of(&dir)?, &dir);
+    let remote_slots = distribution.as_ref().map_or(0, |d| d.slots);
+    let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4 + remote_slots).max(1);
+    if let Some(d) = &distribution {
+        eprintln!("{}", d.describe());
+    }
     stats::zero(&dir).with_context(|| format!("cannot reset the stats of {}", dir.display()))?;
     fetch::action_log::trim(&dir, ACTION_LOG_MAX)
         .with_context(|| format!("cannot compact the action log of {}", dir.display()))?;
@@ -162,6 +173,9 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| "ninja".into());
     let mut cmd = ninja_command(&ninja, &dir, ninja_jobs, &args.targets);
     jobserver::export(&server, &mut cmd);
+    if let Some(d) = &distribution {
+        d.export(&mut cmd);
+    }
     ninja::detach_and_tie(&mut cmd);
 
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -190,9 +204,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let bytes = object_bytes(&dir, started);
     let interrupted = interrupted.load(Ordering::SeqCst);
     eprintln!(
-        "cached-ninja build: {ran}/{total} edges run; {} hits, {} compiled, {} uncacheable{}; compile time saved {:.2} s; {} of objects written; {:.1} s",
+        "cached-ninja build: {ran}/{total} edges run; {} hits, {} compiled{}, {} uncacheable{}; compile time saved {:.2} s; {} of objects written; {:.1} s",
         s.hits,
         s.misses,
+        if distribution.is_some() { format!(" ({} distributed)", s.distributed) } else { String::new() },
         s.uncacheable,
         if s.errors > 0 { format!(", {} cache errors survived", s.errors) } else { String::new() },
         s.saved_us as f64 / 1e6,
@@ -244,11 +259,7 @@ fn ninja_command(ninja: &OsString, dir: &Path, jobs: usize, targets: &[OsString]
 /// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug
 /// info follows the link in the background. Problems are one warning line.
 fn start_fill(dir: &Path) {
-    let od = fetch::objdir::ObjDir::new(dir);
-    let recorded = od.config_value("policy").map(PathBuf::from);
-    let src = od.config_src_root();
-    let policy = crate::policy::Policy::find(recorded.as_deref(), dir, src.as_deref());
-    if !policy.is_ok_and(|p| p.split_dwarf()) {
+    if !policy_of(dir).is_ok_and(|p| p.split_dwarf()) {
         return;
     }
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -267,6 +278,14 @@ fn start_fill(dir: &Path) {
             dir.display()
         ),
     }
+}
+
+/// The policy of the object directory `dir`: the one `generate` recorded, else found.
+fn policy_of(dir: &Path) -> anyhow::Result<crate::policy::Policy> {
+    let od = fetch::objdir::ObjDir::new(dir);
+    let recorded = od.config_value("policy").map(PathBuf::from);
+    let src = od.config_src_root();
+    crate::policy::Policy::find(recorded.as_deref(), dir, src.as_deref())
 }
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the
