@@ -86,6 +86,7 @@
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 
+mod candidates;
 mod config;
 mod directives;
 mod gdbinit;

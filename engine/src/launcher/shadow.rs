@@ -29,12 +29,12 @@
 //! Gaps: the scan ignores conditionals, so a searching directive behind a false one adds
 //! candidates (a false miss when such a file exists and the entry has no record of it here).
 
-use super::directives::{Reached, Scanned};
+use super::candidates::{Candidates, Search};
+use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
 use backend::compile::{CompileCommand, Lang};
 use backend::key::lexical_join as lexical;
 use fetch::cache as fcache;
-use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -49,11 +49,6 @@ fn dir_stamp(dir: &str) -> Option<DirStamp> {
         md.ctime() * 1_000_000_000 + md.ctime_nsec(),
     ))
 }
-
-/// The candidates of one include list, grouped by the directory holding them: the deepest
-/// existing directory on the way to each candidate (a file or directory created there changes
-/// its mtime).
-type Candidates = BTreeMap<String, Vec<String>>;
 
 impl Launcher<'_> {
     /// The search directories of `cmd` in the preprocessor's order, absolute, and how many of
@@ -171,7 +166,7 @@ impl Launcher<'_> {
         &self,
         action_key: &fcache::Digest,
         source: &str,
-        read: &std::collections::HashSet<String>,
+        read: &HashSet<String>,
     ) -> Scanned {
         let known = self
             .cache
@@ -202,7 +197,7 @@ impl Launcher<'_> {
         source: Option<Vec<super::directives::Directive>>,
         seen: &[super::lookup::Seen],
     ) -> Scanned {
-        let mut paths = std::collections::HashSet::new();
+        let mut paths = HashSet::new();
         let headers = seen.iter().filter_map(|s| {
             let path = lexical(self.roots.obj(), &self.roots.denormalize(&s.norm));
             paths
@@ -212,10 +207,28 @@ impl Launcher<'_> {
         Scanned::of_parts((lexical(self.roots.obj(), &cmd.source), source), headers)
     }
 
-    /// The candidates of `headers` (as the compile named them), by directory.
-    fn candidates(&self, cmd: &CompileCommand, scan: ScanOf, headers: &[String]) -> Candidates {
+    /// The lookup's search for `cmd`: its search directories and forced includes.
+    pub(super) fn search(&self, cmd: &CompileCommand) -> Search {
         let (dirs, system) = self.search_dirs(cmd);
-        let read: std::collections::HashSet<String> = headers
+        // Forced includes are searched for too (from the working directory, then the chain).
+        let forced: Vec<String> = cmd
+            .args
+            .windows(2)
+            .filter(|w| w[0] == "-include" || w[0] == "-imacros")
+            .map(|w| w[1].clone())
+            .collect();
+        Search::new(dirs, system, self.roots.obj(), forced)
+    }
+
+    /// The candidates of `headers` (as the compile named them), by directory.
+    fn candidates(
+        &self,
+        cmd: &CompileCommand,
+        search: &mut Search,
+        scan: ScanOf,
+        headers: &[String],
+    ) -> Candidates {
+        let read: HashSet<String> = headers
             .iter()
             .map(|h| lexical(self.roots.obj(), h))
             .collect();
@@ -228,95 +241,7 @@ impl Launcher<'_> {
                 &remembered
             }
         };
-        let reached = Reached::of(scanned, &read);
-        let mut is_dir = DirCache::default();
-        // Forced includes are searched for too (from the working directory, then the chain).
-        let forced: Vec<String> = cmd
-            .args
-            .windows(2)
-            .filter(|w| w[0] == "-include" || w[0] == "-imacros")
-            .map(|w| w[1].clone())
-            .collect();
-        let mut roots = dirs.clone();
-        roots.push(self.roots.obj().to_string());
-        let searchable = reached.searchable(&roots, &forced);
-        // The compiler's own directories; its probe lists CPATH's too, which stay project ones.
-        let own: Vec<&String> = dirs[system.clone()]
-            .iter()
-            .filter(|d| !dirs[..system.start].contains(d) && !dirs[system.end..].contains(d))
-            .collect();
-        let in_system = |p: &str| {
-            own.iter().any(|d| {
-                p.strip_prefix(d.as_str())
-                    .is_some_and(|r| r.starts_with('/'))
-            })
-        };
-        let mut out = Candidates::new();
-        let mut add = |cand: String| {
-            // A file the compile read itself (the header, through a directory listed twice; a
-            // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
-            // Nor is anything in the compiler's own system directories (see below).
-            if !read.contains(&cand) && !in_system(&cand) {
-                let (dir, name) = cand.rsplit_once('/').unwrap_or(("/", &cand));
-                out.entry(deepest_existing(
-                    if dir.is_empty() { "/" } else { dir },
-                    name,
-                    &mut is_dir,
-                ))
-                .or_default()
-                .push(cand);
-            }
-        };
-        for h in &read {
-            // gcc reads `<header>.gch` instead of a header when it exists (the compile is then
-            // uncacheable: one created since the entry was stored must be noticed).
-            add(format!("{h}.gch"));
-            // A header a quoted include found beside its includer, and named by no directive
-            // that searched, had no earlier places to look.
-            if reached.beside_only(h, &searchable) {
-                continue;
-            }
-            // Every directory the header lies under may be where it was found (under the
-            // name relative to it): each gives its candidates.
-            for (k, d) in dirs.iter().enumerate() {
-                let Some(rel) = h.strip_prefix(d.as_str()).and_then(|r| r.strip_prefix('/')) else {
-                    continue;
-                };
-                // The compiler's own system directories change with its installation, not the
-                // build; their `#include_next` wrappers (libstdc++'s `<stdlib.h>`) are passed
-                // over by design. Candidates there are not checked.
-                for (_, earlier) in dirs[..k]
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| !system.contains(j))
-                {
-                    add(format!("{earlier}/{rel}"));
-                }
-            }
-        }
-        // A quoted include looks beside its includer first, whatever it found later.
-        for first in &reached.first_looks {
-            add(first.clone());
-        }
-        // A `__has_include` that found nothing: a file in any place it looked makes it true.
-        for (beside, name) in &reached.probes {
-            let places: Vec<String> = beside
-                .iter()
-                .chain(dirs.iter())
-                .map(|d| lexical(d, name))
-                .collect();
-            // One that found a file the compile read is answered by that file's presence.
-            if !places.iter().any(|p| read.contains(p)) {
-                for p in places {
-                    add(p);
-                }
-            }
-        }
-        for v in out.values_mut() {
-            v.sort();
-            v.dedup();
-        }
-        out
+        search.candidates(scanned, &read)
     }
 
     /// Whether a `*.gch` file or directory lies in a directory the compile searched (its
@@ -346,32 +271,42 @@ impl Launcher<'_> {
     }
 
     /// The candidates of `headers` that exist now and are files: passed over by this compile
-    /// (behind a false conditional, or later in the search order than what it found).
+    /// (behind a false conditional, or later in the search order than what it found), with
+    /// all the candidates (for [`Launcher::remember_lookup`] when the list is final).
     /// `scanned` is the directive scan of the source and these files.
     pub(super) fn passed_over(
         &self,
         cmd: &CompileCommand,
+        search: &mut Search,
         scanned: &Scanned,
         headers: &[String],
-    ) -> Vec<String> {
-        let cands = self.candidates(cmd, ScanOf::Here(scanned), headers);
-        existing(&cands)
+    ) -> (Vec<String>, Candidates) {
+        let cands = self.candidates(cmd, search, ScanOf::Here(scanned), headers);
+        let found = search
+            .existing(&cands)
             .into_iter()
             .filter(|p| Path::new(p.as_str()).is_file())
             .cloned()
-            .collect()
+            .collect();
+        (found, cands)
     }
 
     /// Records, after a compile stored `action_key`, the candidates that exist now (passed
-    /// over legitimately) and the stamps of the directories holding candidates.
+    /// over legitimately) and the stamps of the directories holding candidates; `known` are
+    /// the search and the candidates of `headers` when already at hand.
     pub(super) fn remember_lookup(
         &self,
         cmd: &CompileCommand,
         action_key: &fcache::Digest,
         headers: &[String],
+        known: Option<(Search, Candidates)>,
     ) {
-        let cands = self.candidates(cmd, ScanOf::Action(action_key), headers);
-        let present = existing(&cands);
+        let (mut search, cands) = known.unwrap_or_else(|| {
+            let mut search = self.search(cmd);
+            let cands = self.candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+            (search, cands)
+        });
+        let present = search.existing(&cands);
         self.write_memo(action_key, &cands, &present);
         // The same, independent of this layout, for another object directory's first check.
         let shared: String = present
@@ -438,8 +373,10 @@ impl Launcher<'_> {
                 return None;
             }
         }
-        let cands = self.candidates(cmd, ScanOf::Action(action_key), headers);
-        let found = existing(&cands)
+        let mut search = self.search(cmd);
+        let cands = self.candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+        let found = search
+            .existing(&cands)
             .into_iter()
             .find(|c| !present.contains(c))
             .cloned();
@@ -469,36 +406,6 @@ fn present_key(action_key: &fcache::Digest) -> fcache::Digest {
     fcache::Digest::of(format!("cached-ninja lookup present 1\0{action_key}").as_bytes())
 }
 
-/// The candidates that exist, reading each holding directory once instead of a `stat` per
-/// candidate (a fresh object directory checks every entry in full once: hundreds of
-/// candidates in a few tens of directories).
-fn existing(cands: &Candidates) -> Vec<&String> {
-    let mut found = Vec::new();
-    for (holder, list) in cands {
-        let Ok(rd) = std::fs::read_dir(holder) else {
-            continue;
-        };
-        let names: std::collections::HashSet<std::ffi::OsString> =
-            rd.flatten().map(|e| e.file_name()).collect();
-        for c in list {
-            let Some(rest) = c
-                .strip_prefix(holder.as_str())
-                .map(|r| r.trim_start_matches('/'))
-            else {
-                continue;
-            };
-            let first = rest.split('/').next().unwrap_or(rest);
-            // The first component is listed; deeper ones (created since) need a look.
-            if names.contains(std::ffi::OsStr::new(first))
-                && (first.len() == rest.len() || Path::new(c).exists())
-            {
-                found.push(c);
-            }
-        }
-    }
-    found
-}
-
 /// The directory part of `path` (`.` for a bare name).
 fn parent(path: &str) -> String {
     match path.rfind('/') {
@@ -506,46 +413,4 @@ fn parent(path: &str) -> String {
         Some(i) => path[..i].to_string(),
         None => ".".to_string(),
     }
-}
-
-/// Whether paths are directories, each asked of the file system once (hundreds of candidates
-/// share a few tens of directories).
-#[derive(Default)]
-struct DirCache(std::collections::HashMap<String, bool>);
-
-impl DirCache {
-    fn is_dir(&mut self, path: &str) -> bool {
-        if let Some(&known) = self.0.get(path) {
-            return known;
-        }
-        let d = Path::new(path).is_dir();
-        self.0.insert(path.to_string(), d);
-        d
-    }
-}
-
-/// The deepest existing directory on the way to `dir/rel`'s parent (an ancestor of `dir` when
-/// `dir` itself does not exist).
-fn deepest_existing(dir: &str, rel: &str, is_dir: &mut DirCache) -> String {
-    let mut best = dir.to_string();
-    while !is_dir.is_dir(&best) && best != "/" {
-        best = parent(&best);
-        if best == "." {
-            return "/".to_string();
-        }
-    }
-    if best != dir {
-        return best;
-    }
-    let mut cur = dir.to_string();
-    let comps: Vec<&str> = rel.split('/').collect();
-    for c in &comps[..comps.len().saturating_sub(1)] {
-        cur = format!("{cur}/{c}");
-        if is_dir.is_dir(&cur) {
-            best = cur.clone();
-        } else {
-            break;
-        }
-    }
-    best
 }
