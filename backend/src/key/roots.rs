@@ -219,11 +219,22 @@ pub fn lexical_join(base: &str, rel: &str) -> String {
 /// Whether `path` has no empty, `.` or `..` component (nor a trailing slash): joining it needs
 /// no collapsing.
 fn is_clean(path: &str) -> bool {
-    let inner = path.strip_prefix('/').unwrap_or(path);
-    !inner.is_empty()
-        && inner
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
+    let inner = path.as_bytes();
+    let inner = inner.strip_prefix(b"/").unwrap_or(inner);
+    // Bytes since the last `/`, and whether they are all dots.
+    let (mut len, mut dots) = (0usize, true);
+    for &b in inner {
+        if b == b'/' {
+            if len == 0 || (dots && len <= 2) {
+                return false;
+            }
+            (len, dots) = (0, true);
+        } else {
+            len += 1;
+            dots &= b == b'.';
+        }
+    }
+    len > 0 && !(dots && len <= 2)
 }
 
 /// `to` relative to `from` (both absolute, normalised): `../x`, `..`, `sub`; `None` when
@@ -243,6 +254,29 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn joins_of_clean_paths_match_the_collapsing_join() {
+        for (base, rel, want) in [
+            ("/a/b", "c/d.h", "/a/b/c/d.h"),
+            ("/", "x.h", "/x.h"),
+            ("/a/b", "/abs/x.h", "/abs/x.h"),
+            ("/a/b", "../c.h", "/a/c.h"),
+            ("/a/b", "./c.h", "/a/b/c.h"),
+            ("/a/b", "c//d.h", "/a/b/c/d.h"),
+            ("/a/b", "c/.", "/a/b/c"),
+            ("/a/b", "c/..", "/a/b"),
+            ("/a/b", "...h", "/a/b/...h"),
+            ("/a/b", ".h", "/a/b/.h"),
+            ("/a/b/", "c.h", "/a/b/c.h"),
+            ("/a/./b", "c.h", "/a/./b/c.h"), // bases are taken as they are
+            ("a/b", "c.h", "/a/b/c.h"),
+            ("/a", "", "/a"),
+            ("/a", "c/", "/a/c"),
+        ] {
+            assert_eq!(lexical_join(base, rel), want, "{base} + {rel}");
+        }
     }
 
     #[test]

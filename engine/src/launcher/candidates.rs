@@ -1,11 +1,15 @@
 //! The lookup rule's candidates (`super::shadow`): every place where a new file would have
 //! changed what a compile read, grouped by the directory that holds them.
 //!
-//! A [`Search`] is made once per launch from the command's search directories and keeps what
-//! does not change between the rounds of a miss (each round adds a few passed-over files to
-//! the include list, `super::miss`): each header's earlier-directory candidates, which
-//! directories exist, and their listings. A libgit2 compile reads about 350 files and has
-//! about 3 500 candidates; recomputing them every round cost more than hashing the headers.
+//! A [`Search`] is made once per launch from the command's search directories and grows with
+//! the rounds of a miss (each round adds a few passed-over files to the include list,
+//! `super::miss`): a round adds the candidates of what is new (headers, the directives of the
+//! files added, headers that a new directive makes searched) and drops the files now read. A
+//! libgit2 compile reads about 350 files and has about 3 500 candidates; recounting them
+//! every round cost more than hashing the headers. After several rounds the set can be larger
+//! than one count of the final list would give (a header that a new file's quoted include
+//! exempts keeps its candidates): more candidates, so a stricter key, never a wrong hit; and
+//! the same on every machine, since it depends on the files alone.
 
 use super::directives::{HashSet, Reached, Scanned};
 use backend::key::lexical_join as lexical;
@@ -19,10 +23,10 @@ type HashMap<K, V> = hashbrown::HashMap<K, V>;
 
 /// The candidates of one include list, grouped by the directory holding them: the deepest
 /// existing directory on the way to each candidate (a file or directory created there changes
-/// its mtime).
+/// its mtime). Within a directory they are in no particular order.
 pub(super) type Candidates = BTreeMap<String, Vec<String>>;
 
-/// The search directories of one command and what this launch learnt about them.
+/// The search directories of one command, and the candidates found so far.
 pub(super) struct Search {
     /// Every search directory in the preprocessor's order, absolute.
     dirs: Vec<String>,
@@ -34,8 +38,13 @@ pub(super) struct Search {
     roots: Vec<String>,
     /// Forced includes (`-include`, `-imacros`), searched for too.
     forced: Vec<String>,
-    /// Each header's candidates in earlier directories, as made.
-    earlier: HashMap<String, Vec<String>>,
+    /// Every candidate made so far (kept or not).
+    made: HashSet<String>,
+    /// Files read, as of the last round.
+    read: HashSet<String>,
+    /// Headers whose earlier-directory candidates are made.
+    searched: HashSet<String>,
+    out: Candidates,
     holders: Holders,
     listings: HashMap<String, Option<HashSet<OsString>>>,
 }
@@ -63,37 +72,51 @@ impl Search {
             own,
             roots,
             forced,
-            earlier: HashMap::new(),
+            made: HashSet::new(),
+            read: HashSet::new(),
+            searched: HashSet::new(),
+            out: Candidates::new(),
             holders: Holders::default(),
             listings: HashMap::new(),
         }
     }
 
-    /// The candidates of a compile that read `read` (absolute paths), whose directives are
-    /// `scanned`.
-    pub(super) fn candidates(&mut self, scanned: &Scanned, read: &HashSet<String>) -> Candidates {
+    /// The search directories, in order.
+    pub(super) fn dirs(&self) -> &[String] {
+        &self.dirs
+    }
+
+    /// The forced includes.
+    pub(super) fn forced(&self) -> &[String] {
+        &self.forced
+    }
+
+    /// The candidates so far.
+    pub(super) fn candidates(&self) -> &Candidates {
+        &self.out
+    }
+
+    /// Adds the candidates of a compile that read `read` (absolute paths, a superset of the
+    /// last round's), whose directives are `scanned`.
+    pub(super) fn update(&mut self, scanned: &Scanned, read: &HashSet<String>) {
         let reached = Reached::of(scanned, read);
         let searchable = reached.searchable(&self.roots, &self.forced);
-        let mut more: Vec<String> = Vec::with_capacity(read.len() + reached.first_looks.len());
-        let mut searched: Vec<&String> = Vec::with_capacity(read.len());
+        let mut made: Vec<String> = Vec::new();
         for h in read {
-            // gcc reads `<header>.gch` instead of a header when it exists (the compile is then
-            // uncacheable: one created since the entry was stored must be noticed).
-            more.push([h, ".gch"].concat());
+            if !self.read.contains(h) {
+                // gcc reads `<header>.gch` instead of a header when it exists (the compile is
+                // then uncacheable: one created since the entry was stored must be noticed).
+                made.push([h, ".gch"].concat());
+            }
             // A header a quoted include found beside its includer, and named by no directive
             // that searched, had no earlier places to look.
-            if !reached.beside_only(h, &searchable) {
-                searched.push(h);
-            }
-        }
-        for h in &searched {
-            if !self.earlier.contains_key(h.as_str()) {
-                let list = self.earlier_than(h);
-                self.earlier.insert((*h).clone(), list);
+            if !self.searched.contains(h) && !reached.beside_only(h, &searchable) {
+                self.searched.insert(h.clone());
+                self.earlier_than(h, &mut made);
             }
         }
         // A quoted include looks beside its includer first, whatever it found later.
-        more.extend(reached.first_looks.iter().cloned());
+        made.extend(reached.first_looks.iter().cloned());
         // A `__has_include` that found nothing: a file in any place it looked makes it true.
         for (beside, name) in &reached.probes {
             let places: Vec<String> = beside
@@ -103,52 +126,44 @@ impl Search {
                 .collect();
             // One that found a file the compile read is answered by that file's presence.
             if !places.iter().any(|p| read.contains(p)) {
-                more.extend(places);
+                made.extend(places);
             }
         }
-        let Search {
-            earlier,
-            holders,
-            own,
-            ..
-        } = self;
-        let all = searched
-            .iter()
-            .flat_map(|h| earlier[h.as_str()].iter())
-            .chain(more.iter());
-        let mut unique: HashSet<&str> = HashSet::with_capacity(4 * read.len());
-        let mut out = Candidates::new();
-        for cand in all {
+        for cand in made {
             // A file the compile read itself (the header, through a directory listed twice; a
             // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
             // Nor is anything in the compiler's own system directories: they change with its
             // installation, not the build, and their `#include_next` wrappers pass over
             // same-named files by design.
-            if !unique.insert(cand) || read.contains(cand) || under_any(own, cand) {
+            if self.made.contains(&cand) {
                 continue;
             }
-            let dir = match cand.rfind('/') {
-                Some(0) | None => "/",
-                Some(i) => &cand[..i],
-            };
-            let holder = holders.of(dir);
-            match out.get_mut(holder) {
-                Some(list) => list.push(cand.clone()),
-                None => {
-                    out.insert(holder.to_string(), vec![cand.clone()]);
+            if !read.contains(&cand) && !under_any(&self.own, &cand) {
+                let holder = self.holders.of(parent_of(&cand));
+                match self.out.get_mut(holder) {
+                    Some(list) => list.push(cand.clone()),
+                    None => {
+                        self.out.insert(holder.to_string(), vec![cand.clone()]);
+                    }
+                }
+            }
+            self.made.insert(cand);
+        }
+        // Files read since the last round (passed over before) are candidates no more.
+        for h in read {
+            if self.read.insert(h.clone()) && self.made.contains(h) {
+                let holder = self.holders.of(parent_of(h));
+                if let Some(list) = self.out.get_mut(holder) {
+                    list.retain(|c| c != h);
                 }
             }
         }
-        for v in out.values_mut() {
-            v.sort_unstable();
-        }
-        out
     }
 
-    /// The same relative name in every directory searched before each directory that `h`
-    /// lies under (it may have been found in any of them), the compiler's own excepted.
-    fn earlier_than(&self, h: &str) -> Vec<String> {
-        let mut out = Vec::new();
+    /// Appends the same relative name as `h` in every directory searched before each
+    /// directory that `h` lies under (it may have been found in any of them), the compiler's
+    /// own excepted.
+    fn earlier_than(&self, h: &str, out: &mut Vec<String>) {
         for (k, d) in self.dirs.iter().enumerate() {
             let Some(rel) = h.strip_prefix(d.as_str()).and_then(|r| r.strip_prefix('/')) else {
                 continue;
@@ -159,14 +174,13 @@ impl Search {
                 }
             }
         }
-        out
     }
 
-    /// The candidates that exist, reading each holding directory once in this launch instead
-    /// of a `stat` per candidate.
-    pub(super) fn existing<'c>(&mut self, cands: &'c Candidates) -> Vec<&'c String> {
+    /// The candidates that exist, sorted, reading each holding directory once in this launch
+    /// instead of a `stat` per candidate.
+    pub(super) fn existing(&mut self) -> Vec<String> {
         let mut found = Vec::new();
-        for (holder, list) in cands {
+        for (holder, list) in &self.out {
             let names = self.listings.entry_ref(holder.as_str()).or_insert_with(|| {
                 std::fs::read_dir(holder)
                     .ok()
@@ -187,11 +201,20 @@ impl Search {
                 if names.contains(std::ffi::OsStr::new(first))
                     && (first.len() == rest.len() || Path::new(c).exists())
                 {
-                    found.push(c);
+                    found.push(c.clone());
                 }
             }
         }
+        found.sort_unstable();
         found
+    }
+}
+
+/// The directory part of an absolute path (`/` for a bare name).
+fn parent_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
     }
 }
 

@@ -1,7 +1,7 @@
 //! A miss: under the output's lock, compile with our `-MD -MF` and the prefix maps, replay
 //! the output, then store blobs, the action entry and the manifest (all atomic).
 
-use super::candidates::{Candidates, Search};
+use super::candidates::Search;
 use super::launch::Launcher;
 use super::lookup::{NotStored, Seen};
 use super::model::CompileModel;
@@ -100,8 +100,8 @@ impl Launcher<'_> {
                 return finish(0, Outcome::Uncacheable(Reason::Unreadable))
             }
         };
-        let cands = self.add_passed_over(cmd, source_key, &mut seen);
-        match self.store(cmd, source_key, &seen, &r, wall_us, cands) {
+        let search = self.add_passed_over(cmd, source_key, &mut seen);
+        match self.store(cmd, source_key, &seen, &r, wall_us, search) {
             Ok(()) => {}
             Err(e) => {
                 let msg = format!(
@@ -121,14 +121,14 @@ impl Launcher<'_> {
     /// one appears: a file added here joins the list whose directives the rule reads, so its
     /// own candidates (a `builtin.h` passed over, and the `rfc6234/sha.h` it names) must be in
     /// the list too, or another machine's first check of the entry finds them "new". Returns
-    /// the search and the candidates of the final list (`None` if the rounds ran out before
-    /// it settled).
+    /// the search holding the candidates of the final list (`None` if the rounds ran out
+    /// before it settled).
     fn add_passed_over(
         &self,
         cmd: &CompileCommand,
         source_key: &key::Digest,
         seen: &mut Vec<Seen>,
-    ) -> Option<(Search, Candidates)> {
+    ) -> Option<Search> {
         /// Rounds at most (each adds what the previous additions' directives name).
         const ROUNDS: usize = 8;
         let now = std::time::SystemTime::now();
@@ -148,7 +148,7 @@ impl Launcher<'_> {
         let mut settled = None;
         for _ in 0..ROUNDS {
             let before = seen.len();
-            let (found, cands) = self.passed_over(cmd, &mut search, &scanned, &headers);
+            let found = self.passed_over(cmd, &mut search, &scanned, &headers);
             for p in found {
                 let norm = self.roots.normalize(&p).into_owned();
                 if !known.insert(norm.clone()) {
@@ -169,7 +169,7 @@ impl Launcher<'_> {
                 headers.push(p);
             }
             if seen.len() == before {
-                settled = Some((search, cands));
+                settled = Some(search);
                 break;
             }
         }
@@ -196,7 +196,7 @@ impl Launcher<'_> {
         seen: &[Seen],
         r: &RunResult,
         wall_us: u64,
-        cands: Option<(Search, Candidates)>,
+        search: Option<Search>,
     ) -> io::Result<()> {
         let mut outputs = Vec::with_capacity(2);
         let mut put = |role: Role, path: &str| -> io::Result<()> {
@@ -242,7 +242,7 @@ impl Launcher<'_> {
             .iter()
             .map(|s| self.roots.denormalize(&s.norm).into_owned())
             .collect();
-        self.remember_lookup(cmd, &action_key, &headers, cands);
+        self.remember_lookup(cmd, &action_key, &headers, search);
         self.remember(source_key, &action_key, seen);
         self.log_action(&action_key);
         // Now and then (1 insert in 64) check the size cap.

@@ -29,7 +29,7 @@
 //! Gaps: the scan ignores conditionals, so a searching directive behind a false one adds
 //! candidates (a false miss when such a file exists and the entry has no record of it here).
 
-use super::candidates::{Candidates, Search};
+use super::candidates::Search;
 use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
 use backend::compile::{CompileCommand, Lang};
@@ -220,14 +220,14 @@ impl Launcher<'_> {
         Search::new(dirs, system, self.roots.obj(), forced)
     }
 
-    /// The candidates of `headers` (as the compile named them), by directory.
-    fn candidates(
+    /// Adds the candidates of `headers` (as the compile named them) to `search`.
+    fn add_candidates(
         &self,
         cmd: &CompileCommand,
         search: &mut Search,
         scan: ScanOf,
         headers: &[String],
-    ) -> Candidates {
+    ) {
         let read: HashSet<String> = headers
             .iter()
             .map(|h| lexical(self.roots.obj(), h))
@@ -241,7 +241,7 @@ impl Launcher<'_> {
                 &remembered
             }
         };
-        search.candidates(scanned, &read)
+        search.update(scanned, &read);
     }
 
     /// Whether a `*.gch` file or directory lies in a directory the compile searched (its
@@ -272,53 +272,139 @@ impl Launcher<'_> {
 
     /// The candidates of `headers` that exist now and are files: passed over by this compile
     /// (behind a false conditional, or later in the search order than what it found), with
-    /// all the candidates (for [`Launcher::remember_lookup`] when the list is final).
-    /// `scanned` is the directive scan of the source and these files.
+    /// `search` grown by their candidates (for [`Launcher::remember_lookup`] when the list is
+    /// final). `scanned` is the directive scan of the source and these files.
     pub(super) fn passed_over(
         &self,
         cmd: &CompileCommand,
         search: &mut Search,
         scanned: &Scanned,
         headers: &[String],
-    ) -> (Vec<String>, Candidates) {
-        let cands = self.candidates(cmd, search, ScanOf::Here(scanned), headers);
-        let found = search
-            .existing(&cands)
-            .into_iter()
-            .filter(|p| Path::new(p.as_str()).is_file())
-            .cloned()
-            .collect();
-        (found, cands)
+    ) -> Vec<String> {
+        self.add_candidates(cmd, search, ScanOf::Here(scanned), headers);
+        let mut found = search.existing();
+        found.retain(|p| Path::new(p.as_str()).is_file());
+        found
     }
 
     /// Records, after a compile stored `action_key`, the candidates that exist now (passed
-    /// over legitimately) and the stamps of the directories holding candidates; `known` are
-    /// the search and the candidates of `headers` when already at hand.
+    /// over legitimately) and the stamps of the directories holding candidates; `search` holds
+    /// the candidates of `headers` when already at hand.
     pub(super) fn remember_lookup(
         &self,
         cmd: &CompileCommand,
         action_key: &fcache::Digest,
         headers: &[String],
-        known: Option<(Search, Candidates)>,
+        search: Option<Search>,
     ) {
-        let (mut search, cands) = known.unwrap_or_else(|| {
+        let mut search = search.unwrap_or_else(|| {
             let mut search = self.search(cmd);
-            let cands = self.candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
-            (search, cands)
+            self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+            search
         });
-        let present = search.existing(&cands);
-        self.write_memo(action_key, &cands, &present);
+        let present = search.existing();
+        self.write_memo(action_key, search.candidates().keys(), &present);
         // The same, independent of this layout, for another object directory's first check.
         let shared: String = present
             .iter()
             .map(|p| format!("{}\n", self.roots.normalize(p)))
             .collect();
         let _ = self.cache.memo_put(&present_key(action_key), &shared);
+        self.remember_candidates(action_key, &search);
     }
 
-    fn write_memo(&self, action_key: &fcache::Digest, cands: &Candidates, present: &[&String]) {
+    /// Records the candidates of `search` with the roots normalised (holders) and each name
+    /// relative to its holder, so that another object directory's first check of the entry
+    /// lists a few tens of directories instead of counting thousands of candidates again.
+    fn remember_candidates(&self, action_key: &fcache::Digest, search: &Search) {
         let mut text = String::new();
-        for dir in cands.keys() {
+        for (holder, list) in search.candidates() {
+            let holder_norm = self.roots.normalize(holder);
+            if holder_norm.contains('\n') {
+                return;
+            }
+            text.push_str("h ");
+            text.push_str(&holder_norm);
+            text.push('\n');
+            for c in list {
+                let Some(rel) = c
+                    .strip_prefix(holder.as_str())
+                    .map(|r| r.trim_start_matches('/'))
+                    .filter(|r| !r.is_empty() && !r.contains('\n'))
+                else {
+                    return; // not recorded: the first check counts them
+                };
+                text.push_str("n ");
+                text.push_str(rel);
+                text.push('\n');
+            }
+        }
+        let key = self.candidates_key(action_key, search);
+        let _ = self.cache.memo_put(&key, &text);
+    }
+
+    /// The key of [`Launcher::remember_candidates`]'s record: the action and its search
+    /// directories, normalised.
+    fn candidates_key(&self, action_key: &fcache::Digest, search: &Search) -> fcache::Digest {
+        let mut id = format!("cached-ninja lookup candidates 1\0{action_key}");
+        for d in search.dirs().iter().chain(search.forced()) {
+            id.push('\0');
+            id.push_str(&self.roots.normalize(d));
+        }
+        fcache::Digest::of(id.as_bytes())
+    }
+
+    /// A first check from [`Launcher::remember_candidates`]'s record: `Some(found)` (the
+    /// first candidate that exists now and is not in `present`, if any) and the holders, or
+    /// `None` when there is no record or a holder is not a directory here (then the
+    /// candidates are counted).
+    fn first_check_recorded(
+        &self,
+        action_key: &fcache::Digest,
+        search: &Search,
+        present: &[String],
+    ) -> Option<(Option<String>, Vec<String>)> {
+        let text = self
+            .cache
+            .memo_get(&self.candidates_key(action_key, search))?;
+        let mut holders: Vec<String> = Vec::new();
+        let mut names: HashSet<std::ffi::OsString> = HashSet::new();
+        for line in text.split_terminator('\n') {
+            if let Some(h) = line.strip_prefix("h ") {
+                let holder = self.roots.denormalize(h).into_owned();
+                names = std::fs::read_dir(&holder)
+                    .ok()?
+                    .flatten()
+                    .map(|e| e.file_name())
+                    .collect();
+                holders.push(holder);
+            } else if let Some(rel) = line.strip_prefix("n ") {
+                let holder = holders.last()?;
+                let first = rel.split('/').next().unwrap_or(rel);
+                if !names.contains(std::ffi::OsStr::new(first)) {
+                    continue;
+                }
+                let path = [holder.as_str(), "/", rel].concat();
+                if (first.len() == rel.len() || Path::new(&path).exists())
+                    && !present.contains(&path)
+                {
+                    return Some((Some(path), holders));
+                }
+            } else {
+                return None;
+            }
+        }
+        Some((None, holders))
+    }
+
+    fn write_memo<'h>(
+        &self,
+        action_key: &fcache::Digest,
+        holders: impl Iterator<Item = &'h String>,
+        present: &[String],
+    ) {
+        let mut text = String::new();
+        for dir in holders {
             if let Some((ino, m, c)) = dir_stamp(dir) {
                 text.push_str(&format!("d {ino} {m} {c} {dir}\n"));
             }
@@ -374,15 +460,19 @@ impl Launcher<'_> {
             }
         }
         let mut search = self.search(cmd);
-        let cands = self.candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
-        let found = search
-            .existing(&cands)
-            .into_iter()
-            .find(|c| !present.contains(c))
-            .cloned();
+        if memo.is_none() {
+            if let Some((found, holders)) = self.first_check_recorded(action_key, &search, &present)
+            {
+                if found.is_none() {
+                    self.write_memo(action_key, holders.iter(), &present);
+                }
+                return found;
+            }
+        }
+        self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+        let found = search.existing().into_iter().find(|c| !present.contains(c));
         if found.is_none() {
-            let present: Vec<&String> = present.iter().collect();
-            self.write_memo(action_key, &cands, &present);
+            self.write_memo(action_key, search.candidates().keys(), &present);
         }
         found
     }
