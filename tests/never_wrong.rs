@@ -12,6 +12,8 @@ use support::{cached_ninja, require_tool, run, run_ok, TestSpace};
 /// A source tree `src/` with `main.c`, an object directory `obj/` and a cache.
 struct Space {
     space: TestSpace,
+    /// The object directory the compiles run in (`obj` unless a test moves on).
+    obj: &'static str,
 }
 
 impl Space {
@@ -20,7 +22,7 @@ impl Space {
         space.write("src/main.c", main_c);
         // An object directory: what Ninja runs the compiles in.
         space.write("obj/build.ninja", "");
-        Space { space }
+        Space { space, obj: "obj" }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -47,7 +49,7 @@ impl Space {
     /// `cached-ninja cc -- <cc> -O0 <flags> -c main.c -o main.o` in `obj/` with `env`.
     fn compile_in(&self, cc: &str, env: &[(&str, &str)], flags: &[String]) -> Output {
         let mut c = Command::new(cached_ninja());
-        c.current_dir(self.path("obj"))
+        c.current_dir(self.path(self.obj))
             .env("CACHED_NINJA_CACHE_DIR", self.path("cache"))
             .args(["cc", "--src-root"])
             .arg(self.path("src"))
@@ -70,7 +72,7 @@ impl Space {
     /// The outcome words of the object directory's stats log, in order; an `uncacheable`
     /// outcome with the reason it names (`uncacheable timestamp`).
     fn outcomes(&self) -> Vec<String> {
-        std::fs::read_to_string(self.path("obj/.cached-ninja/stats"))
+        std::fs::read_to_string(self.path(self.obj).join(".cached-ninja/stats"))
             .unwrap_or_default()
             .lines()
             .map(|l| {
@@ -252,6 +254,24 @@ fn new_header_in_an_earlier_include_directory_misses() {
     // The new compile is cached with the new header, and hits.
     s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes().last().map(String::as_str), Some("hit"));
+}
+
+/// Another object directory's first check of an entry lists the directories recorded when the
+/// entry was stored (it does not count the candidates again): it hits while nothing is new,
+/// and a header created since in an earlier directory is still found.
+#[test]
+fn another_object_directorys_first_check_finds_a_new_header() {
+    let mut s = shadow_space("<h.h>", &[]);
+    s.space.write("obj2/build.ninja", "");
+    s.obj = "obj2";
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["hit"]);
+    s.space.write("src/inc1/h.h", "#define H 1\n");
+    s.space.write("obj3/build.ninja", "");
+    s.obj = "obj3";
+    let out = s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["error", "miss"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/h.h now exists"));
 }
 
 #[test]

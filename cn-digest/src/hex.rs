@@ -16,17 +16,56 @@ pub fn encode32(bytes: &[u8; 32]) -> String {
     s
 }
 
+/// The value of each byte as a hex digit, `0xff` for a byte that is none.
+const VALUES: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The 32 bytes that exactly 64 hex digits spell, or `None`.
 pub fn decode32(s: &str) -> Option<[u8; 32]> {
-    let b = s.as_bytes();
-    if b.len() != 64 {
-        return None;
-    }
+    let b: &[u8; 64] = s.as_bytes().try_into().ok()?;
     let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        let h = (b[2 * i] as char).to_digit(16)?;
-        let l = (b[2 * i + 1] as char).to_digit(16)?;
-        *o = (h * 16 + l) as u8;
+    // A table per digit and one check at the end (digests are decoded by the thousand on a
+    // hit: every line of an include manifest).
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+        let (h, l) = (VALUES[pair[0] as usize], VALUES[pair[1] as usize]);
+        bad |= h | l;
+        *o = (h << 4) | (l & 15);
     }
-    Some(out)
+    (bad & 0xf0 == 0).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_either_case_and_rejects_anything_else() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i * 37 + 5) as u8);
+        let hex = encode32(&bytes);
+        assert_eq!(decode32(&hex), Some(bytes));
+        assert_eq!(decode32(&hex.to_uppercase()), Some(bytes));
+        assert_eq!(decode32(&hex[..63]), None);
+        assert_eq!(decode32(&format!("{hex}0")), None);
+        for bad in [b'g', b'G', b' ', b'/', b':', b'@', b'`', 0xc3] {
+            let mut b = hex.clone().into_bytes();
+            b[17] = bad;
+            if let Ok(s) = String::from_utf8(b) {
+                assert_eq!(decode32(&s), None, "{s}");
+            }
+        }
+    }
 }

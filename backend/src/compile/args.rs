@@ -495,17 +495,27 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
 /// Quotes a target for Make like `-MQ` does: `$` doubles, blanks and `#` get a backslash.
 pub fn quote_make(t: &str) -> String {
     let mut s = String::with_capacity(t.len());
+    push_quoted_make(&mut s, t);
+    s
+}
+
+/// Appends [`quote_make`]'s quoting of `t` to `out`.
+pub fn push_quoted_make(out: &mut String, t: &str) {
+    // Most paths need no quoting (a hit writes hundreds of them into its depfile).
+    if !t.bytes().any(|b| matches!(b, b'$' | b' ' | b'\t' | b'#')) {
+        out.push_str(t);
+        return;
+    }
     for c in t.chars() {
         match c {
-            '$' => s.push_str("$$"),
+            '$' => out.push_str("$$"),
             ' ' | '\t' | '#' => {
-                s.push('\\');
-                s.push(c);
+                out.push('\\');
+                out.push(c);
             }
-            c => s.push(c),
+            c => out.push(c),
         }
     }
-    s
 }
 
 #[cfg(test)]

@@ -114,18 +114,20 @@ pub fn escape(path: &str) -> String {
 /// `phony` a `header:` rule for each input after the first (gcc's `-MP`). Targets are written
 /// as given (already quoted), inputs are escaped.
 pub fn render(targets: &[String], inputs: &[String], phony: bool) -> String {
-    let mut s = String::with_capacity(64 + inputs.iter().map(|i| i.len() + 4).sum::<usize>());
+    let copies = 1 + usize::from(phony);
+    let mut s =
+        String::with_capacity(64 + copies * inputs.iter().map(|i| i.len() + 4).sum::<usize>());
     s.push_str(&targets.join(" "));
     s.push(':');
     for i in inputs {
         s.push_str(" \\\n ");
-        s.push_str(&escape(i));
+        super::args::push_quoted_make(&mut s, i);
     }
     s.push('\n');
     if phony {
         for i in inputs.iter().skip(1) {
             s.push('\n');
-            s.push_str(&escape(i));
+            super::args::push_quoted_make(&mut s, i);
             s.push_str(":\n");
         }
     }

@@ -53,29 +53,35 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
     // Whole names, not every `__` followed by a look: a system header has thousands of `__`.
     // This runs before a compile only (a hit's key covers what it reads), so the SIMD search
     // and its one-time CPU probe are worth it (`crate::scan` is for the hit path).
-    if memchr::memmem::find(bytes, b"__TIMESTAMP__").is_some() {
-        return Some(Unkeyed::Timestamp);
+    // Three passes over each file, not five: `__TIME` finds both time macros' starts.
+    let mut date_time = false;
+    let mut rest = bytes;
+    while let Some(i) = memchr::memmem::find(rest, b"__TIME") {
+        let after = &rest[i + 6..];
+        if after.starts_with(b"STAMP__") {
+            return Some(Unkeyed::Timestamp);
+        }
+        date_time |= after.starts_with(b"__");
+        rest = after;
     }
-    if !date_time_pinned
-        && [&b"__DATE__"[..], b"__TIME__"]
-            .iter()
-            .any(|m| memchr::memmem::find(bytes, m).is_some())
-    {
+    if !date_time_pinned && (date_time || memchr::memmem::find(bytes, b"__DATE__").is_some()) {
         return Some(Unkeyed::DateTime);
     }
-    for (directive, what) in [
-        (&b".incbin"[..], Unkeyed::Incbin),
-        (b".include", Unkeyed::AsmInclude),
-    ] {
-        // The directive, then a blank or the quote of its operand (not `x.include_dirs`).
-        let mut rest = bytes;
-        while let Some(i) = memchr::memmem::find(rest, directive) {
-            let after = rest.get(i + directive.len());
-            if matches!(after, Some(b' ' | b'\t' | b'"')) {
+    // `.incbin` and `.include`, then a blank or the quote of its operand (not
+    // `x.include_dirs`).
+    let mut rest = bytes;
+    while let Some(i) = memchr::memmem::find(rest, b".inc") {
+        let after = &rest[i + 4..];
+        for (tail, what) in [
+            (&b"bin"[..], Unkeyed::Incbin),
+            (b"lude", Unkeyed::AsmInclude),
+        ] {
+            if after.starts_with(tail) && matches!(after.get(tail.len()), Some(b' ' | b'\t' | b'"'))
+            {
                 return Some(what);
             }
-            rest = &rest[i + 1..];
         }
+        rest = after;
     }
     None
 }

@@ -12,7 +12,8 @@
 //! (`#include MACRO`) makes every header non-exempt.
 
 use backend::key::lexical_join as lexical;
-use std::collections::HashSet;
+/// A set of paths (a fast hasher: the lookup rule asks it thousands of times per compile).
+pub(super) type HashSet<T> = hashbrown::HashSet<T>;
 
 /// What the directives of the files a compile read say about its lookups.
 #[derive(Default)]
@@ -57,6 +58,11 @@ impl Scanned {
     ) -> Scanned {
         let headers = headers.map(|(f, d)| (f, Some(d)));
         Scanned(std::iter::once(source).chain(headers).collect())
+    }
+
+    /// Adds the directives of one more file (`path` absolute).
+    pub(super) fn add(&mut self, path: String, directives: Vec<Directive>) {
+        self.0.push((path, Some(directives)));
     }
 
     /// Whether every file could be read (only then is the scan worth remembering).
@@ -216,12 +222,15 @@ fn parent(path: &str) -> String {
 /// The directives of `text`: `Some((name, quoted, is_probe))`, or `None` for a computed one.
 pub(super) fn scan(text: &[u8]) -> Vec<Directive> {
     let mut out = Vec::new();
-    for line in text.split(|&b| b == b'\n') {
-        let l = trim(line);
-        let Some(rest) = l.strip_prefix(b"#") else {
+    // Directives are rare: jump from `#` to `#` and check that only blanks precede it on its
+    // line (a byte-by-byte split into lines cost more than hashing the header).
+    for at in memchr::memchr_iter(b'#', text) {
+        let line_start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
+        if !text[line_start..at].iter().all(u8::is_ascii_whitespace) {
             continue;
-        };
-        let rest = trim(rest);
+        }
+        let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
+        let rest = trim(&text[at + 1..end]);
         for kw in [&b"include_next"[..], b"include", b"import"] {
             if let Some(arg) = rest.strip_prefix(kw) {
                 out.push(name_of(trim(arg)));

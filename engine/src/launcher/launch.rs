@@ -81,6 +81,7 @@ impl Launcher<'_> {
             Outcome::Error(p) => edge.notes.push(p.name().to_string()),
             Outcome::Uncacheable(r) => edge.notes.push(r.name().to_string()),
             Outcome::HitDebugDeferred => edge.notes.push(stats::DEBUG_DEFERRED.to_string()),
+            Outcome::MissDistributed => edge.notes.push(stats::DISTRIBUTED.to_string()),
             Outcome::Hit | Outcome::Miss | Outcome::Failed => {}
         }
         if !edge.output.is_empty() {

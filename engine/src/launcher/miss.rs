@@ -1,6 +1,7 @@
 //! A miss: under the output's lock, compile with our `-MD -MF` and the prefix maps, replay
 //! the output, then store blobs, the action entry and the manifest (all atomic).
 
+use super::candidates::Search;
 use super::launch::Launcher;
 use super::lookup::{NotStored, Seen};
 use super::model::CompileModel;
@@ -104,8 +105,8 @@ impl Launcher<'_> {
                 return finish(0, Outcome::Uncacheable(Reason::Unreadable))
             }
         };
-        self.add_passed_over(cmd, source_key, &mut seen);
-        match self.store(cmd, source_key, &seen, &r, wall_us) {
+        let search = self.add_passed_over(cmd, source_key, &mut seen);
+        match self.store(cmd, source_key, &seen, &r, wall_us, search) {
             Ok(()) => preimage::remember(&self.cache, source_key, fields),
             Err(e) => {
                 let msg = format!(
@@ -124,51 +125,62 @@ impl Launcher<'_> {
     /// travels with CI's manifests, where a memo of this machine cannot. Repeated until no new
     /// one appears: a file added here joins the list whose directives the rule reads, so its
     /// own candidates (a `builtin.h` passed over, and the `rfc6234/sha.h` it names) must be in
-    /// the list too, or another machine's first check of the entry finds them "new".
+    /// the list too, or another machine's first check of the entry finds them "new". Returns
+    /// the search holding the candidates of the final list (`None` if the rounds ran out
+    /// before it settled).
     fn add_passed_over(
         &self,
         cmd: &CompileCommand,
         source_key: &key::Digest,
         seen: &mut Vec<Seen>,
-    ) {
+    ) -> Option<Search> {
         /// Rounds at most (each adds what the previous additions' directives name).
         const ROUNDS: usize = 8;
         let now = std::time::SystemTime::now();
         let source = std::fs::read(&cmd.source)
             .ok()
             .map(|text| super::directives::scan(&text));
-        let mut scanned = self.scan_of_seen(cmd, source.clone(), seen);
+        let mut scanned = self.scan_of_seen(cmd, source, seen);
+        let mut headers: Vec<String> = seen
+            .iter()
+            .map(|s| self.roots.denormalize(&s.norm).into_owned())
+            .collect();
+        let mut known: std::collections::HashSet<String> =
+            seen.iter().map(|s| s.norm.clone()).collect();
+        // One search for every round: what a round learnt (directories, listings, each
+        // header's candidates) holds for the next.
+        let mut search = self.search(cmd);
+        let mut settled = None;
         for _ in 0..ROUNDS {
-            let headers: Vec<String> = seen
-                .iter()
-                .map(|s| self.roots.denormalize(&s.norm).into_owned())
-                .collect();
-            let known: std::collections::HashSet<String> =
-                seen.iter().map(|s| s.norm.clone()).collect();
             let before = seen.len();
-            for p in self.passed_over(cmd, &scanned, &headers) {
+            let found = self.passed_over(cmd, &mut search, &scanned, &headers);
+            for p in found {
                 let norm = self.roots.normalize(&p).into_owned();
-                if known.contains(&norm) {
+                if !known.insert(norm.clone()) {
                     continue;
                 }
                 let (Ok(md), Ok(bytes)) = (std::fs::metadata(&p), std::fs::read(&p)) else {
                     continue;
                 };
                 let stamp = StatStamp::of(&md);
+                let directives = super::directives::scan(&bytes);
+                scanned.add(p.clone(), directives.clone());
                 seen.push(Seen {
                     norm,
                     digest: fcache::Digest::of(&bytes),
                     stamp: stamp.is_settled(now).then_some(stamp),
-                    directives: super::directives::scan(&bytes),
+                    directives,
                 });
+                headers.push(p);
             }
             if seen.len() == before {
+                settled = Some(search);
                 break;
             }
-            scanned = self.scan_of_seen(cmd, source.clone(), seen);
         }
         // For the lookup rule's record of this entry and its later first checks elsewhere.
         self.remember_scan(&Self::action_key_of(source_key, seen), &scanned);
+        settled
     }
 
     /// The real compile: runs `cmd.compiler` with `args`; returns its result and wall time, µs.
@@ -193,6 +205,7 @@ impl Launcher<'_> {
         seen: &[Seen],
         r: &RunResult,
         wall_us: u64,
+        search: Option<Search>,
     ) -> io::Result<()> {
         let mut outputs = Vec::with_capacity(2);
         let mut put = |role: Role, path: &str| -> io::Result<()> {
@@ -239,7 +252,7 @@ impl Launcher<'_> {
             .iter()
             .map(|s| self.roots.denormalize(&s.norm).into_owned())
             .collect();
-        self.remember_lookup(cmd, &action_key, &headers);
+        self.remember_lookup(cmd, &action_key, &headers, search);
         self.remember(source_key, &action_key, seen);
         self.log_action(&action_key);
         // Now and then (1 insert in 64) check the size cap.

@@ -92,6 +92,7 @@
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 
+mod candidates;
 mod config;
 mod directives;
 pub mod distribute;

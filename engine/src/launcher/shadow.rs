@@ -29,12 +29,12 @@
 //! Gaps: the scan ignores conditionals, so a searching directive behind a false one adds
 //! candidates (a false miss when such a file exists and the entry has no record of it here).
 
-use super::directives::{Reached, Scanned};
+use super::candidates::Search;
+use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
 use backend::compile::{CompileCommand, Lang};
 use backend::key::lexical_join as lexical;
 use fetch::cache as fcache;
-use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -49,11 +49,6 @@ fn dir_stamp(dir: &str) -> Option<DirStamp> {
         md.ctime() * 1_000_000_000 + md.ctime_nsec(),
     ))
 }
-
-/// The candidates of one include list, grouped by the directory holding them: the deepest
-/// existing directory on the way to each candidate (a file or directory created there changes
-/// its mtime).
-type Candidates = BTreeMap<String, Vec<String>>;
 
 impl Launcher<'_> {
     /// The search directories of `cmd` in the preprocessor's order, absolute, and how many of
@@ -171,7 +166,7 @@ impl Launcher<'_> {
         &self,
         action_key: &fcache::Digest,
         source: &str,
-        read: &std::collections::HashSet<String>,
+        read: &HashSet<String>,
     ) -> Scanned {
         let known = self
             .cache
@@ -202,7 +197,7 @@ impl Launcher<'_> {
         source: Option<Vec<super::directives::Directive>>,
         seen: &[super::lookup::Seen],
     ) -> Scanned {
-        let mut paths = std::collections::HashSet::new();
+        let mut paths = HashSet::new();
         let headers = seen.iter().filter_map(|s| {
             let path = lexical(self.roots.obj(), &self.roots.denormalize(&s.norm));
             paths
@@ -212,10 +207,28 @@ impl Launcher<'_> {
         Scanned::of_parts((lexical(self.roots.obj(), &cmd.source), source), headers)
     }
 
-    /// The candidates of `headers` (as the compile named them), by directory.
-    fn candidates(&self, cmd: &CompileCommand, scan: ScanOf, headers: &[String]) -> Candidates {
+    /// The lookup's search for `cmd`: its search directories and forced includes.
+    pub(super) fn search(&self, cmd: &CompileCommand) -> Search {
         let (dirs, system) = self.search_dirs(cmd);
-        let read: std::collections::HashSet<String> = headers
+        // Forced includes are searched for too (from the working directory, then the chain).
+        let forced: Vec<String> = cmd
+            .args
+            .windows(2)
+            .filter(|w| w[0] == "-include" || w[0] == "-imacros")
+            .map(|w| w[1].clone())
+            .collect();
+        Search::new(dirs, system, self.roots.obj(), forced)
+    }
+
+    /// Adds the candidates of `headers` (as the compile named them) to `search`.
+    fn add_candidates(
+        &self,
+        cmd: &CompileCommand,
+        search: &mut Search,
+        scan: ScanOf,
+        headers: &[String],
+    ) {
+        let read: HashSet<String> = headers
             .iter()
             .map(|h| lexical(self.roots.obj(), h))
             .collect();
@@ -228,95 +241,7 @@ impl Launcher<'_> {
                 &remembered
             }
         };
-        let reached = Reached::of(scanned, &read);
-        let mut is_dir = DirCache::default();
-        // Forced includes are searched for too (from the working directory, then the chain).
-        let forced: Vec<String> = cmd
-            .args
-            .windows(2)
-            .filter(|w| w[0] == "-include" || w[0] == "-imacros")
-            .map(|w| w[1].clone())
-            .collect();
-        let mut roots = dirs.clone();
-        roots.push(self.roots.obj().to_string());
-        let searchable = reached.searchable(&roots, &forced);
-        // The compiler's own directories; its probe lists CPATH's too, which stay project ones.
-        let own: Vec<&String> = dirs[system.clone()]
-            .iter()
-            .filter(|d| !dirs[..system.start].contains(d) && !dirs[system.end..].contains(d))
-            .collect();
-        let in_system = |p: &str| {
-            own.iter().any(|d| {
-                p.strip_prefix(d.as_str())
-                    .is_some_and(|r| r.starts_with('/'))
-            })
-        };
-        let mut out = Candidates::new();
-        let mut add = |cand: String| {
-            // A file the compile read itself (the header, through a directory listed twice; a
-            // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
-            // Nor is anything in the compiler's own system directories (see below).
-            if !read.contains(&cand) && !in_system(&cand) {
-                let (dir, name) = cand.rsplit_once('/').unwrap_or(("/", &cand));
-                out.entry(deepest_existing(
-                    if dir.is_empty() { "/" } else { dir },
-                    name,
-                    &mut is_dir,
-                ))
-                .or_default()
-                .push(cand);
-            }
-        };
-        for h in &read {
-            // gcc reads `<header>.gch` instead of a header when it exists (the compile is then
-            // uncacheable: one created since the entry was stored must be noticed).
-            add(format!("{h}.gch"));
-            // A header a quoted include found beside its includer, and named by no directive
-            // that searched, had no earlier places to look.
-            if reached.beside_only(h, &searchable) {
-                continue;
-            }
-            // Every directory the header lies under may be where it was found (under the
-            // name relative to it): each gives its candidates.
-            for (k, d) in dirs.iter().enumerate() {
-                let Some(rel) = h.strip_prefix(d.as_str()).and_then(|r| r.strip_prefix('/')) else {
-                    continue;
-                };
-                // The compiler's own system directories change with its installation, not the
-                // build; their `#include_next` wrappers (libstdc++'s `<stdlib.h>`) are passed
-                // over by design. Candidates there are not checked.
-                for (_, earlier) in dirs[..k]
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| !system.contains(j))
-                {
-                    add(format!("{earlier}/{rel}"));
-                }
-            }
-        }
-        // A quoted include looks beside its includer first, whatever it found later.
-        for first in &reached.first_looks {
-            add(first.clone());
-        }
-        // A `__has_include` that found nothing: a file in any place it looked makes it true.
-        for (beside, name) in &reached.probes {
-            let places: Vec<String> = beside
-                .iter()
-                .chain(dirs.iter())
-                .map(|d| lexical(d, name))
-                .collect();
-            // One that found a file the compile read is answered by that file's presence.
-            if !places.iter().any(|p| read.contains(p)) {
-                for p in places {
-                    add(p);
-                }
-            }
-        }
-        for v in out.values_mut() {
-            v.sort();
-            v.dedup();
-        }
-        out
+        search.update(scanned, &read);
     }
 
     /// Whether a `*.gch` file or directory lies in a directory the compile searched (its
@@ -346,44 +271,140 @@ impl Launcher<'_> {
     }
 
     /// The candidates of `headers` that exist now and are files: passed over by this compile
-    /// (behind a false conditional, or later in the search order than what it found).
-    /// `scanned` is the directive scan of the source and these files.
+    /// (behind a false conditional, or later in the search order than what it found), with
+    /// `search` grown by their candidates (for [`Launcher::remember_lookup`] when the list is
+    /// final). `scanned` is the directive scan of the source and these files.
     pub(super) fn passed_over(
         &self,
         cmd: &CompileCommand,
+        search: &mut Search,
         scanned: &Scanned,
         headers: &[String],
     ) -> Vec<String> {
-        let cands = self.candidates(cmd, ScanOf::Here(scanned), headers);
-        existing(&cands)
-            .into_iter()
-            .filter(|p| Path::new(p.as_str()).is_file())
-            .cloned()
-            .collect()
+        self.add_candidates(cmd, search, ScanOf::Here(scanned), headers);
+        let mut found = search.existing();
+        found.retain(|p| Path::new(p.as_str()).is_file());
+        found
     }
 
     /// Records, after a compile stored `action_key`, the candidates that exist now (passed
-    /// over legitimately) and the stamps of the directories holding candidates.
+    /// over legitimately) and the stamps of the directories holding candidates; `search` holds
+    /// the candidates of `headers` when already at hand.
     pub(super) fn remember_lookup(
         &self,
         cmd: &CompileCommand,
         action_key: &fcache::Digest,
         headers: &[String],
+        search: Option<Search>,
     ) {
-        let cands = self.candidates(cmd, ScanOf::Action(action_key), headers);
-        let present = existing(&cands);
-        self.write_memo(action_key, &cands, &present);
+        let mut search = search.unwrap_or_else(|| {
+            let mut search = self.search(cmd);
+            self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+            search
+        });
+        let present = search.existing();
+        self.write_memo(action_key, search.candidates().keys(), &present);
         // The same, independent of this layout, for another object directory's first check.
         let shared: String = present
             .iter()
             .map(|p| format!("{}\n", self.roots.normalize(p)))
             .collect();
         let _ = self.cache.memo_put(&present_key(action_key), &shared);
+        self.remember_candidates(action_key, &search);
     }
 
-    fn write_memo(&self, action_key: &fcache::Digest, cands: &Candidates, present: &[&String]) {
+    /// Records the candidates of `search` with the roots normalised (holders) and each name
+    /// relative to its holder, so that another object directory's first check of the entry
+    /// lists a few tens of directories instead of counting thousands of candidates again.
+    fn remember_candidates(&self, action_key: &fcache::Digest, search: &Search) {
         let mut text = String::new();
-        for dir in cands.keys() {
+        for (holder, list) in search.candidates() {
+            let holder_norm = self.roots.normalize(holder);
+            if holder_norm.contains('\n') {
+                return;
+            }
+            text.push_str("h ");
+            text.push_str(&holder_norm);
+            text.push('\n');
+            for c in list {
+                let Some(rel) = c
+                    .strip_prefix(holder.as_str())
+                    .map(|r| r.trim_start_matches('/'))
+                    .filter(|r| !r.is_empty() && !r.contains('\n'))
+                else {
+                    return; // not recorded: the first check counts them
+                };
+                text.push_str("n ");
+                text.push_str(rel);
+                text.push('\n');
+            }
+        }
+        let key = self.candidates_key(action_key, search);
+        let _ = self.cache.memo_put(&key, &text);
+    }
+
+    /// The key of [`Launcher::remember_candidates`]'s record: the action and its search
+    /// directories, normalised.
+    fn candidates_key(&self, action_key: &fcache::Digest, search: &Search) -> fcache::Digest {
+        let mut id = format!("cached-ninja lookup candidates 1\0{action_key}");
+        for d in search.dirs().iter().chain(search.forced()) {
+            id.push('\0');
+            id.push_str(&self.roots.normalize(d));
+        }
+        fcache::Digest::of(id.as_bytes())
+    }
+
+    /// A first check from [`Launcher::remember_candidates`]'s record: `Some(found)` (the
+    /// first candidate that exists now and is not in `present`, if any) and the holders, or
+    /// `None` when there is no record or a holder is not a directory here (then the
+    /// candidates are counted).
+    fn first_check_recorded(
+        &self,
+        action_key: &fcache::Digest,
+        search: &Search,
+        present: &[String],
+    ) -> Option<(Option<String>, Vec<String>)> {
+        let text = self
+            .cache
+            .memo_get(&self.candidates_key(action_key, search))?;
+        let mut holders: Vec<String> = Vec::new();
+        let mut names: HashSet<std::ffi::OsString> = HashSet::new();
+        for line in text.split_terminator('\n') {
+            if let Some(h) = line.strip_prefix("h ") {
+                let holder = self.roots.denormalize(h).into_owned();
+                names = std::fs::read_dir(&holder)
+                    .ok()?
+                    .flatten()
+                    .map(|e| e.file_name())
+                    .collect();
+                holders.push(holder);
+            } else if let Some(rel) = line.strip_prefix("n ") {
+                let holder = holders.last()?;
+                let first = rel.split('/').next().unwrap_or(rel);
+                if !names.contains(std::ffi::OsStr::new(first)) {
+                    continue;
+                }
+                let path = [holder.as_str(), "/", rel].concat();
+                if (first.len() == rel.len() || Path::new(&path).exists())
+                    && !present.contains(&path)
+                {
+                    return Some((Some(path), holders));
+                }
+            } else {
+                return None;
+            }
+        }
+        Some((None, holders))
+    }
+
+    fn write_memo<'h>(
+        &self,
+        action_key: &fcache::Digest,
+        holders: impl Iterator<Item = &'h String>,
+        present: &[String],
+    ) {
+        let mut text = String::new();
+        for dir in holders {
             if let Some((ino, m, c)) = dir_stamp(dir) {
                 text.push_str(&format!("d {ino} {m} {c} {dir}\n"));
             }
@@ -438,14 +459,20 @@ impl Launcher<'_> {
                 return None;
             }
         }
-        let cands = self.candidates(cmd, ScanOf::Action(action_key), headers);
-        let found = existing(&cands)
-            .into_iter()
-            .find(|c| !present.contains(c))
-            .cloned();
+        let mut search = self.search(cmd);
+        if memo.is_none() {
+            if let Some((found, holders)) = self.first_check_recorded(action_key, &search, &present)
+            {
+                if found.is_none() {
+                    self.write_memo(action_key, holders.iter(), &present);
+                }
+                return found;
+            }
+        }
+        self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+        let found = search.existing().into_iter().find(|c| !present.contains(c));
         if found.is_none() {
-            let present: Vec<&String> = present.iter().collect();
-            self.write_memo(action_key, &cands, &present);
+            self.write_memo(action_key, search.candidates().keys(), &present);
         }
         found
     }
@@ -469,36 +496,6 @@ fn present_key(action_key: &fcache::Digest) -> fcache::Digest {
     fcache::Digest::of(format!("cached-ninja lookup present 1\0{action_key}").as_bytes())
 }
 
-/// The candidates that exist, reading each holding directory once instead of a `stat` per
-/// candidate (a fresh object directory checks every entry in full once: hundreds of
-/// candidates in a few tens of directories).
-fn existing(cands: &Candidates) -> Vec<&String> {
-    let mut found = Vec::new();
-    for (holder, list) in cands {
-        let Ok(rd) = std::fs::read_dir(holder) else {
-            continue;
-        };
-        let names: std::collections::HashSet<std::ffi::OsString> =
-            rd.flatten().map(|e| e.file_name()).collect();
-        for c in list {
-            let Some(rest) = c
-                .strip_prefix(holder.as_str())
-                .map(|r| r.trim_start_matches('/'))
-            else {
-                continue;
-            };
-            let first = rest.split('/').next().unwrap_or(rest);
-            // The first component is listed; deeper ones (created since) need a look.
-            if names.contains(std::ffi::OsStr::new(first))
-                && (first.len() == rest.len() || Path::new(c).exists())
-            {
-                found.push(c);
-            }
-        }
-    }
-    found
-}
-
 /// The directory part of `path` (`.` for a bare name).
 fn parent(path: &str) -> String {
     match path.rfind('/') {
@@ -506,46 +503,4 @@ fn parent(path: &str) -> String {
         Some(i) => path[..i].to_string(),
         None => ".".to_string(),
     }
-}
-
-/// Whether paths are directories, each asked of the file system once (hundreds of candidates
-/// share a few tens of directories).
-#[derive(Default)]
-struct DirCache(std::collections::HashMap<String, bool>);
-
-impl DirCache {
-    fn is_dir(&mut self, path: &str) -> bool {
-        if let Some(&known) = self.0.get(path) {
-            return known;
-        }
-        let d = Path::new(path).is_dir();
-        self.0.insert(path.to_string(), d);
-        d
-    }
-}
-
-/// The deepest existing directory on the way to `dir/rel`'s parent (an ancestor of `dir` when
-/// `dir` itself does not exist).
-fn deepest_existing(dir: &str, rel: &str, is_dir: &mut DirCache) -> String {
-    let mut best = dir.to_string();
-    while !is_dir.is_dir(&best) && best != "/" {
-        best = parent(&best);
-        if best == "." {
-            return "/".to_string();
-        }
-    }
-    if best != dir {
-        return best;
-    }
-    let mut cur = dir.to_string();
-    let comps: Vec<&str> = rel.split('/').collect();
-    for c in &comps[..comps.len().saturating_sub(1)] {
-        cur = format!("{cur}/{c}");
-        if is_dir.is_dir(&cur) {
-            best = cur.clone();
-        } else {
-            break;
-        }
-    }
-    best
 }

@@ -135,6 +135,17 @@ impl ActionEntry {
         let mut e = ActionEntry::default();
         let bad = |l: &str| format!("bad line {l:?}");
         for line in lines {
+            // Most lines are includes: a 64-digit digest, a blank, the path.
+            if let Some(rest) = line.strip_prefix("inc ") {
+                let (d, p) = (rest.get(..64), rest.get(65..));
+                match (d.and_then(Digest::from_hex), p) {
+                    (Some(d), Some(p)) if rest.as_bytes()[64] == b' ' => {
+                        e.includes.push((p.to_string(), d));
+                        continue;
+                    }
+                    _ => return Err(bad(line)),
+                }
+            }
             let (tag, rest) = line.split_once(' ').ok_or_else(|| bad(line))?;
             match tag {
                 "source" => e.source_key = Digest::from_hex(rest).ok_or_else(|| bad(line))?,
@@ -175,11 +186,6 @@ impl ActionEntry {
                         }
                         _ => return Err(bad(line)),
                     }
-                }
-                "inc" => {
-                    let (d, p) = rest.split_once(' ').ok_or_else(|| bad(line))?;
-                    e.includes
-                        .push((p.to_string(), Digest::from_hex(d).ok_or_else(|| bad(line))?));
                 }
                 _ => return Err(bad(line)),
             }

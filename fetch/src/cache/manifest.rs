@@ -160,11 +160,20 @@ impl Manifest {
                 });
             } else if let Some(rest) = line.strip_prefix("f ") {
                 let set = m.sets.last_mut().ok_or_else(|| bad(line))?;
-                let mut f = rest.splitn(7, ' ');
-                let mut next = || f.next().ok_or_else(|| bad(line));
+                // Fields split by hand: `splitn`'s searcher cost a hit more than the digests.
+                let mut rest = rest;
+                let mut next = || {
+                    let i = rest
+                        .bytes()
+                        .position(|b| b == b' ')
+                        .ok_or_else(|| bad(line))?;
+                    let field = &rest[..i];
+                    rest = &rest[i + 1..];
+                    Ok::<_, String>(field)
+                };
                 let digest = Digest::from_hex(next()?).ok_or_else(|| bad(line))?;
                 let fields = [next()?, next()?, next()?, next()?, next()?];
-                let path = next()?.to_string();
+                let path = rest.to_string();
                 let stamp = if fields[0] == "-" {
                     None
                 } else {

@@ -1,0 +1,261 @@
+//! The lookup rule's candidates (`super::shadow`): every place where a new file would have
+//! changed what a compile read, grouped by the directory that holds them.
+//!
+//! A [`Search`] is made once per launch from the command's search directories and grows with
+//! the rounds of a miss (each round adds a few passed-over files to the include list,
+//! `super::miss`): a round adds the candidates of what is new (headers, the directives of the
+//! files added, headers that a new directive makes searched) and drops the files now read. A
+//! libgit2 compile reads about 350 files and has about 3 500 candidates; recounting them
+//! every round cost more than hashing the headers. After several rounds the set can be larger
+//! than one count of the final list would give (a header that a new file's quoted include
+//! exempts keeps its candidates): more candidates, so a stricter key, never a wrong hit; and
+//! the same on every machine, since it depends on the files alone.
+
+use super::directives::{HashSet, Reached, Scanned};
+use backend::key::lexical_join as lexical;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::ops::Range;
+use std::path::Path;
+
+/// A map keyed by paths (the fast hasher of [`HashSet`]).
+type HashMap<K, V> = hashbrown::HashMap<K, V>;
+
+/// The candidates of one include list, grouped by the directory holding them: the deepest
+/// existing directory on the way to each candidate (a file or directory created there changes
+/// its mtime). Within a directory they are in no particular order.
+pub(super) type Candidates = BTreeMap<String, Vec<String>>;
+
+/// The search directories of one command, and the candidates found so far.
+pub(super) struct Search {
+    /// Every search directory in the preprocessor's order, absolute.
+    dirs: Vec<String>,
+    /// Which of `dirs` are the compiler's own system directories.
+    system: Range<usize>,
+    /// Those of the compiler's own directories that the command does not also name.
+    own: Vec<String>,
+    /// `dirs` and the object root: where a searching directive (or `forced`) may have looked.
+    roots: Vec<String>,
+    /// Forced includes (`-include`, `-imacros`), searched for too.
+    forced: Vec<String>,
+    /// Every candidate made so far (kept or not).
+    made: HashSet<String>,
+    /// Files read, as of the last round.
+    read: HashSet<String>,
+    /// Headers whose earlier-directory candidates are made.
+    searched: HashSet<String>,
+    out: Candidates,
+    holders: Holders,
+    listings: HashMap<String, Option<HashSet<OsString>>>,
+}
+
+impl Search {
+    /// A search over `dirs` (absolute, in order; `system` the compiler's own), for a command
+    /// whose object root is `obj` and whose forced includes are `forced`.
+    pub(super) fn new(
+        dirs: Vec<String>,
+        system: Range<usize>,
+        obj: &str,
+        forced: Vec<String>,
+    ) -> Search {
+        // The compiler's own directories; its probe lists CPATH's too, which stay project ones.
+        let own = dirs[system.clone()]
+            .iter()
+            .filter(|d| !dirs[..system.start].contains(d) && !dirs[system.end..].contains(d))
+            .cloned()
+            .collect();
+        let mut roots = dirs.clone();
+        roots.push(obj.to_string());
+        Search {
+            dirs,
+            system,
+            own,
+            roots,
+            forced,
+            made: HashSet::new(),
+            read: HashSet::new(),
+            searched: HashSet::new(),
+            out: Candidates::new(),
+            holders: Holders::default(),
+            listings: HashMap::new(),
+        }
+    }
+
+    /// The search directories, in order.
+    pub(super) fn dirs(&self) -> &[String] {
+        &self.dirs
+    }
+
+    /// The forced includes.
+    pub(super) fn forced(&self) -> &[String] {
+        &self.forced
+    }
+
+    /// The candidates so far.
+    pub(super) fn candidates(&self) -> &Candidates {
+        &self.out
+    }
+
+    /// Adds the candidates of a compile that read `read` (absolute paths, a superset of the
+    /// last round's), whose directives are `scanned`.
+    pub(super) fn update(&mut self, scanned: &Scanned, read: &HashSet<String>) {
+        let reached = Reached::of(scanned, read);
+        let searchable = reached.searchable(&self.roots, &self.forced);
+        let mut made: Vec<String> = Vec::new();
+        for h in read {
+            if !self.read.contains(h) {
+                // gcc reads `<header>.gch` instead of a header when it exists (the compile is
+                // then uncacheable: one created since the entry was stored must be noticed).
+                made.push([h, ".gch"].concat());
+            }
+            // A header a quoted include found beside its includer, and named by no directive
+            // that searched, had no earlier places to look.
+            if !self.searched.contains(h) && !reached.beside_only(h, &searchable) {
+                self.searched.insert(h.clone());
+                self.earlier_than(h, &mut made);
+            }
+        }
+        // A quoted include looks beside its includer first, whatever it found later.
+        made.extend(reached.first_looks.iter().cloned());
+        // A `__has_include` that found nothing: a file in any place it looked makes it true.
+        for (beside, name) in &reached.probes {
+            let places: Vec<String> = beside
+                .iter()
+                .chain(self.dirs.iter())
+                .map(|d| lexical(d, name))
+                .collect();
+            // One that found a file the compile read is answered by that file's presence.
+            if !places.iter().any(|p| read.contains(p)) {
+                made.extend(places);
+            }
+        }
+        for cand in made {
+            // A file the compile read itself (the header, through a directory listed twice; a
+            // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
+            // Nor is anything in the compiler's own system directories: they change with its
+            // installation, not the build, and their `#include_next` wrappers pass over
+            // same-named files by design.
+            if self.made.contains(&cand) {
+                continue;
+            }
+            if !read.contains(&cand) && !under_any(&self.own, &cand) {
+                let holder = self.holders.of(parent_of(&cand));
+                match self.out.get_mut(holder) {
+                    Some(list) => list.push(cand.clone()),
+                    None => {
+                        self.out.insert(holder.to_string(), vec![cand.clone()]);
+                    }
+                }
+            }
+            self.made.insert(cand);
+        }
+        // Files read since the last round (passed over before) are candidates no more.
+        for h in read {
+            if self.read.insert(h.clone()) && self.made.contains(h) {
+                let holder = self.holders.of(parent_of(h));
+                if let Some(list) = self.out.get_mut(holder) {
+                    list.retain(|c| c != h);
+                }
+            }
+        }
+    }
+
+    /// Appends the same relative name as `h` in every directory searched before each
+    /// directory that `h` lies under (it may have been found in any of them), the compiler's
+    /// own excepted.
+    fn earlier_than(&self, h: &str, out: &mut Vec<String>) {
+        for (k, d) in self.dirs.iter().enumerate() {
+            let Some(rel) = h.strip_prefix(d.as_str()).and_then(|r| r.strip_prefix('/')) else {
+                continue;
+            };
+            for (j, e) in self.dirs[..k].iter().enumerate() {
+                if !self.system.contains(&j) {
+                    out.push([e, "/", rel].concat());
+                }
+            }
+        }
+    }
+
+    /// The candidates that exist, sorted, reading each holding directory once in this launch
+    /// instead of a `stat` per candidate.
+    pub(super) fn existing(&mut self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (holder, list) in &self.out {
+            let names = self.listings.entry_ref(holder.as_str()).or_insert_with(|| {
+                std::fs::read_dir(holder)
+                    .ok()
+                    .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            });
+            let Some(names) = names else {
+                continue;
+            };
+            for c in list {
+                let Some(rest) = c
+                    .strip_prefix(holder.as_str())
+                    .map(|r| r.trim_start_matches('/'))
+                else {
+                    continue;
+                };
+                let first = rest.split('/').next().unwrap_or(rest);
+                // The first component is listed; deeper ones (created since) need a look.
+                if names.contains(std::ffi::OsStr::new(first))
+                    && (first.len() == rest.len() || Path::new(c).exists())
+                {
+                    found.push(c.clone());
+                }
+            }
+        }
+        found.sort_unstable();
+        found
+    }
+}
+
+/// The directory part of an absolute path (`/` for a bare name).
+fn parent_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// Whether `path` lies under one of `dirs`.
+fn under_any(dirs: &[String], path: &str) -> bool {
+    dirs.iter().any(|d| {
+        path.strip_prefix(d.as_str())
+            .is_some_and(|r| r.starts_with('/'))
+    })
+}
+
+/// The deepest existing directory on the way to each candidate's directory, each directory
+/// asked of the file system once (hundreds of candidates share a few tens of directories).
+#[derive(Default)]
+struct Holders {
+    of_dir: HashMap<String, String>,
+    is_dir: HashMap<String, bool>,
+}
+
+impl Holders {
+    /// The deepest existing directory among `dir` and its ancestors (`/` at worst).
+    fn of(&mut self, dir: &str) -> &str {
+        if !self.of_dir.contains_key(dir) {
+            let mut best = dir.to_string();
+            while best != "/" && !self.is_dir(&best) {
+                best = match best.rfind('/') {
+                    Some(0) | None => "/".to_string(),
+                    Some(i) => best[..i].to_string(),
+                };
+            }
+            self.of_dir.insert(dir.to_string(), best);
+        }
+        &self.of_dir[dir]
+    }
+
+    fn is_dir(&mut self, path: &str) -> bool {
+        if let Some(&known) = self.is_dir.get(path) {
+            return known;
+        }
+        let d = Path::new(path).is_dir();
+        self.is_dir.insert(path.to_string(), d);
+        d
+    }
+}
