@@ -115,15 +115,11 @@ impl PullSession<'_> {
             cancel: cancel.flag(),
             wants: Some(&link),
             debug_parts: self.debug_parts,
+            skip: None,
         };
-        let report = fetch::pull::pull(
-            self.store,
-            &self.cache,
-            &self.plan.manifest,
-            self.trust,
-            opts,
-            &|p| progress.progress(p),
-        );
+        let report = fetch::pull::pull(self.store, &self.cache, &self.plan.manifest, opts, &|p| {
+            progress.progress(p)
+        });
         // The launchers check the cap now and then; a pull inserts many files at once.
         if self.cache.summary().total_size() > self.cache_cap {
             self.cache.gc(self.cache_cap);

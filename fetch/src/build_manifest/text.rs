@@ -1,12 +1,14 @@
 //! The text form of build manifests: the parser of untrusted bytes, the serialiser, and the
 //! record checks both apply (so nothing is written that would not be read back).
 
+use super::table::{read_ranges, write_ranges, Interner};
 use super::{
     BuildManifest, EdgeRecord, IncludeHash, Limits, ParseError, Reason, BUILD_MANIFEST_HEADER,
     BUILD_MANIFEST_VERSION, HEADER_PREFIX,
 };
 use crate::cache::{Digest, Output, Role};
 use std::fmt::Write;
+use std::sync::Arc;
 
 impl BuildManifest {
     /// Parses untrusted bytes with the default [`Limits`].
@@ -31,9 +33,12 @@ impl BuildManifest {
             .enumerate()
             .map(|(i, l)| (i + 1, l));
         header(lines.next().map_or("", |(_, l)| l)).map_err(|r| err(None, 1, r))?;
+        let mut table: Vec<Arc<IncludeHash>> = Vec::new();
         let mut records: Vec<EdgeRecord> = Vec::new();
         // Line of the current record's `edge` line: an edge without outputs is reported there.
         let mut edge_line = 0;
+        // Whether the current record had its `inc` line.
+        let mut has_includes = false;
         let mut ended = false;
         for (n, line) in lines.by_ref() {
             let current = records.len().checked_sub(1);
@@ -61,6 +66,7 @@ impl BuildManifest {
                     }
                     records.push(parse_edge(rest, limits).map_err(|r| err(Some(i), n, r))?);
                     edge_line = n;
+                    has_includes = false;
                 }
                 "out" => {
                     let Some(i) = current else {
@@ -74,15 +80,29 @@ impl BuildManifest {
                     check_new_output(&rec.outputs, &o).map_err(at)?;
                     rec.outputs.push(o);
                 }
+                "log" => {
+                    let Some(i) = current else {
+                        return Err(at(Reason::LogBeforeEdge));
+                    };
+                    parse_log(rest, &mut records[i]).map_err(at)?;
+                }
                 "inc" => {
                     let Some(i) = current else {
                         return Err(at(Reason::IncludeBeforeEdge));
                     };
-                    let rec = &mut records[i];
-                    if rec.includes.len() >= limits.max_includes {
-                        return Err(at(Reason::TooManyIncludes(limits.max_includes)));
+                    if std::mem::replace(&mut has_includes, true) {
+                        return Err(at(Reason::Repeated("include list")));
                     }
-                    rec.includes.push(parse_include(rest, limits).map_err(at)?);
+                    records[i].includes = read_ranges(rest, &table, limits).map_err(at)?;
+                }
+                "hdr" => {
+                    if current.is_some() {
+                        return Err(at(Reason::HeaderAfterEdge));
+                    }
+                    if table.len() >= limits.max_headers {
+                        return Err(at(Reason::TooManyHeaders(limits.max_headers)));
+                    }
+                    table.push(Arc::new(parse_include(rest, limits).map_err(at)?));
                 }
                 other => {
                     let kind = other.chars().take(40).collect();
@@ -111,16 +131,36 @@ impl BuildManifest {
             let r = Reason::TooManyRecords(limits.max_records);
             return Err(err(limits.max_records, r));
         }
-        let mut s = String::new();
-        let _ = writeln!(s, "{BUILD_MANIFEST_HEADER}");
+        let mut table = Interner::default();
+        let mut lists = Vec::with_capacity(self.records.len());
         for (i, r) in self.records.iter().enumerate() {
             check_record(r, &limits).map_err(|reason| err(i, reason))?;
-            let _ = writeln!(s, "edge {} {} {}", r.source_key, r.action_key, r.compile_ms);
+            lists.push(table.indices(&r.includes));
+        }
+        if table.headers.len() > limits.max_headers {
+            let r = Reason::TooManyHeaders(limits.max_headers);
+            return Err(err(self.records.len(), r));
+        }
+        let mut s = String::new();
+        let _ = writeln!(s, "{BUILD_MANIFEST_HEADER}");
+        for h in &table.headers {
+            let _ = writeln!(s, "hdr {} {}", h.digest, h.path);
+        }
+        for (r, list) in self.records.iter().zip(&lists) {
+            let (src, act) = (r.source_key, r.action_key);
+            let _ = writeln!(s, "edge {src} {act} {} {}", r.cpu_us, r.wall_us);
             for o in &r.outputs {
                 let _ = writeln!(s, "out {} {} {} {}", o.role as u8, o.digest, o.size, o.path);
             }
-            for inc in &r.includes {
-                let _ = writeln!(s, "inc {} {}", inc.digest, inc.path);
+            for (stream, log) in [(1, r.stdout), (2, r.stderr)] {
+                if let Some((d, size)) = log {
+                    let _ = writeln!(s, "log {stream} {d} {size}");
+                }
+            }
+            if !list.is_empty() {
+                s.push_str("inc ");
+                write_ranges(&mut s, list);
+                s.push('\n');
             }
         }
         let _ = writeln!(s, "end {}", self.records.len());
@@ -143,7 +183,10 @@ fn header(line: &str) -> Result<(), Reason> {
 
 /// The checks [`BuildManifest::parse`] applies to one record, for records built in memory.
 pub(super) fn check_record(r: &EdgeRecord, limits: &Limits) -> Result<(), Reason> {
-    cap("compile time (ms)", r.compile_ms, limits.max_compile_ms)?;
+    check_times(r.cpu_us, r.wall_us, limits)?;
+    for (_, size) in r.stdout.iter().chain(&r.stderr) {
+        cap("captured output size", *size, MAX_CAPTURED_OUTPUT)?;
+    }
     if r.outputs.is_empty() {
         return Err(Reason::NoOutputs);
     }
@@ -188,20 +231,53 @@ fn check_new_output(earlier: &[Output], o: &Output) -> Result<(), Reason> {
     Ok(())
 }
 
+/// Largest captured stdout or stderr of a compile a record may name.
+pub const MAX_CAPTURED_OUTPUT: u64 = 64 << 20;
+
+/// The compile's CPU and wall times, each at most [`Limits::max_compile_ms`].
+fn check_times(cpu_us: u64, wall_us: u64, limits: &Limits) -> Result<(), Reason> {
+    let max_us = limits.max_compile_ms.saturating_mul(1000);
+    cap("CPU time (µs)", cpu_us, max_us)?;
+    cap("compile time (µs)", wall_us, max_us)
+}
+
 fn parse_edge(rest: &str, limits: &Limits) -> Result<EdgeRecord, Reason> {
-    let mut f = rest.splitn(3, ' ');
+    let mut f = rest.splitn(4, ' ');
     let mut field = |name| f.next().ok_or(Reason::MissingField(name));
     let source_key = digest(field("source key")?, "source key")?;
     let action_key = digest(field("action key")?, "action key")?;
-    let compile_ms = number(field("compile time (ms)")?, "compile time (ms)")?;
-    cap("compile time (ms)", compile_ms, limits.max_compile_ms)?;
+    let cpu_us = number(field("CPU time (µs)")?, "CPU time (µs)")?;
+    let wall_us = number(field("compile time (µs)")?, "compile time (µs)")?;
+    check_times(cpu_us, wall_us, limits)?;
     Ok(EdgeRecord {
         source_key,
         action_key,
         outputs: Vec::new(),
         includes: Vec::new(),
-        compile_ms,
+        stdout: None,
+        stderr: None,
+        cpu_us,
+        wall_us,
     })
+}
+
+/// A `log <stream> <digest> <size>` line into `rec`'s stdout or stderr.
+fn parse_log(rest: &str, rec: &mut EdgeRecord) -> Result<(), Reason> {
+    let mut f = rest.splitn(3, ' ');
+    let mut field = |name| f.next().ok_or(Reason::MissingField(name));
+    let s = field("captured stream")?;
+    let (slot, what) = match s {
+        "1" => (&mut rec.stdout, "captured stdout"),
+        "2" => (&mut rec.stderr, "captured stderr"),
+        _ => return Err(Reason::BadStream(s.chars().take(20).collect())),
+    };
+    let d = digest(field("captured output digest")?, "captured output digest")?;
+    let size = number(field("captured output size")?, "captured output size")?;
+    cap("captured output size", size, MAX_CAPTURED_OUTPUT)?;
+    if slot.replace((d, size)).is_some() {
+        return Err(Reason::Repeated(what));
+    }
+    Ok(())
 }
 
 fn parse_output(rest: &str, limits: &Limits) -> Result<Output, Reason> {
@@ -246,7 +322,7 @@ fn digest(s: &str, what: &'static str) -> Result<Digest, Reason> {
     Digest::from_hex(s).ok_or(Reason::BadDigest(what))
 }
 
-fn number(s: &str, what: &'static str) -> Result<u64, Reason> {
+pub(super) fn number(s: &str, what: &'static str) -> Result<u64, Reason> {
     // Digits only: `u64::from_str` would also take a leading `+`.
     if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Reason::BadNumber(what));
