@@ -164,6 +164,16 @@ pub fn pull(
     let debug_left = AtomicU64::new(0);
     let skipped = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
+    // Whether record `i` is left out of the prefetch (counted).
+    let skip = |i: usize| -> bool {
+        let out = opts
+            .skip
+            .is_some_and(|s| s.contains(&records[i].action_key));
+        if out {
+            skipped.fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    };
     // Wanted records taken out of the wants directory and not yet started.
     let wanted: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
     // The next record to work on: a wanted one, else the next in reverse build order.
@@ -191,14 +201,7 @@ pub fn pull(
                 return None;
             }
             let i = total - 1 - n;
-            if opts
-                .skip
-                .is_some_and(|s| s.contains(&records[i].action_key))
-            {
-                skipped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            if !claimed[i].swap(true, Ordering::Relaxed) {
+            if !skip(i) && !claimed[i].swap(true, Ordering::Relaxed) {
                 return Some(i);
             }
         }

@@ -204,6 +204,18 @@ impl Launcher<'_> {
         self.compile_and_store(&cmd, &source_key, start)
     }
 
+    /// The source key a launch of `words` (compiler first) would compute, without running
+    /// anything but the compiler's identification (memoised); `None` where the launch would
+    /// run the command unchanged before computing one.
+    pub fn source_key_of(&self, words: &[String]) -> Option<key::Digest> {
+        let words = compile::drop_wrapper(words);
+        let expanded = compile::rsp::expand(words, Path::new(self.roots.obj())).ok()?;
+        let identity = self.identity(words.first()?)?;
+        let cmd = compile::parse(&expanded, identity.family).ok()?;
+        let source = std::fs::read(Path::new(self.roots.obj()).join(&cmd.source)).ok()?;
+        Some(self.source_key(&cmd, &identity, &source))
+    }
+
     /// The source key of `cmd`; with `CACHED_NINJA_EXPLAIN`, also appends what it hashed.
     fn source_key(&self, cmd: &CompileCommand, id: &Identity, source: &[u8]) -> key::Digest {
         let args = self.roots.normalize_args(&cmd.args);

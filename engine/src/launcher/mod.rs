@@ -92,6 +92,7 @@ mod gdbinit;
 mod hit;
 mod identity;
 mod launch;
+pub mod local_keys;
 mod lookup;
 mod miss;
 mod model;
