@@ -112,10 +112,13 @@ pub struct PullProgress {
     pub bytes: u64,
 }
 
+/// Most requests a pull keeps in flight (one blocking thread each).
+pub const MAX_IN_FLIGHT: usize = 256;
+
 /// How a pull runs.
 #[derive(Clone, Copy)]
 pub struct PullOptions<'a> {
-    /// Worker threads (parallel requests).
+    /// Requests in flight (worker threads), at most [`MAX_IN_FLIGHT`].
     pub jobs: usize,
     /// Set when the build it raced with is done: no new record is started.
     pub cancel: &'a AtomicBool,
@@ -248,7 +251,8 @@ pub fn pull(
         }
         Ok(())
     };
-    let _stopped = parallel::for_each(opts.jobs.clamp(1, 64), Some(opts.cancel), take, one);
+    let jobs = opts.jobs.clamp(1, MAX_IN_FLIGHT);
+    let _stopped = parallel::for_each(jobs, Some(opts.cancel), take, one);
     let mut rep = report.into_inner().unwrap();
     rep.bytes = bytes.into_inner();
     rep.debug_left = debug_left.into_inner();
