@@ -2,8 +2,9 @@
 # Scale simulation of the pull (issue 15): a synthetic build manifest of RECORDS records whose
 # objects are a real project's (`wire_scale gen`: the `*.o` under OBJECTS_DIR in turn, so sizes
 # and compressibility are real), served by nginx on one end of a veth pair and pulled from a
-# network namespace at the other end, through `tc netem` in both directions: RTT_MS of round
-# trip (half each way) and RATE of bandwidth. Prints the manifest's size and its sign + verify
+# network namespace at the other end: RATE of bandwidth (`tc tbf` on the host's end) and RTT_MS
+# of round trip (`wire_scale delay`, a delay line in front of nginx: this kernel has no
+# `netem`; so TCP's own window growth over a long link is not reproduced, only the wait). Prints the manifest's size and its sign + verify
 # + parse time, then one pull per JOBS value (requests in flight) over HTTP/1.1 keep-alive and
 # over HTTP/2 in clear text (one connection), each against the floor wire bytes / bandwidth.
 #
@@ -48,7 +49,7 @@ print(f"manifest {len(raw)} bytes, zstd -3 {len(z)} bytes; hdr lines {hdr}, edge
 EOF
 
 cleanup() {
-  [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null || true
+  for p in ${NGINX_PID:-} ${PROXY1:-} ${PROXY2:-}; do kill "$p" 2>/dev/null || true; done
   ip netns del "$NS" 2>/dev/null || true
   ip link del "$VETH" 2>/dev/null || true
 }
@@ -61,9 +62,8 @@ ip link set "$VETH" up
 ip netns exec "$NS" ip addr add "$CLIENT/24" dev "${VETH}p"
 ip netns exec "$NS" ip link set "${VETH}p" up
 ip netns exec "$NS" ip link set lo up
-HALF=$(python3 -c "print($RTT_MS / 2)")
-tc qdisc add dev "$VETH" root netem delay "${HALF}ms" rate "$RATE" limit 100000
-ip netns exec "$NS" tc qdisc add dev "${VETH}p" root netem delay "${HALF}ms" rate "$RATE" limit 100000
+# The bandwidth: a token bucket on the host's end (what the client receives).
+tc qdisc add dev "$VETH" root tbf rate "$RATE" burst 256kb latency 200ms
 
 PORT=18080
 mkdir -p "$WORK/nginx"
@@ -79,14 +79,19 @@ http {
     keepalive_requests 1000000;
     http2_max_concurrent_streams 1024;
     default_type application/octet-stream;
-    server { listen $HOST:$PORT; root $WORK/www; }
-    server { listen $HOST:$((PORT + 1)) http2; root $WORK/www; }
+    server { listen 127.0.0.1:$PORT; root $WORK/www; }
+    server { listen 127.0.0.1:$((PORT + 1)) http2; root $WORK/www; }
 }
 EOF
 "$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
 NGINX_PID=$!
+# The round trip: delay lines in front of nginx, on the host's end of the pair.
+"$WIRE_SCALE" delay "$HOST:$PORT" "127.0.0.1:$PORT" "$RTT_MS" &
+PROXY1=$!
+"$WIRE_SCALE" delay "$HOST:$((PORT + 1))" "127.0.0.1:$((PORT + 1))" "$RTT_MS" &
+PROXY2=$!
 for _ in $(seq 100); do ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/$HOST/$PORT" 2>/dev/null && break; sleep 0.1; done
-ip netns exec "$NS" ping -c 3 -q "$HOST" | tail -1 >&2
+ip netns exec "$NS" bash -c "time (exec 3<>/dev/tcp/$HOST/$PORT; printf 'GET /cn/records HTTP/1.0\r\n\r\n' >&3; cat <&3 >/dev/null)" 2>&1 | grep real >&2
 
 WIRE=$(cat "$WORK/wire-bytes")
 RATE_BPS=$(python3 -c "

@@ -18,6 +18,8 @@
 //! write = true              # `publish` may write here (default false: developers read)
 //! endpoint = "http://127.0.0.1:9000"     # s3:// only (else AWS_ENDPOINT_URL, then AWS)
 //! region = "us-east-1"      # s3:// only (else AWS_REGION / AWS_DEFAULT_REGION)
+//! http2 = true              # http:// only: the server speaks HTTP/2 in clear text (nginx
+//!                           # `listen … http2`): every request on one connection
 //! [trust]
 //! publishers = ["ed25519:…"] # keys whose builds are used (`cached-ninja key generate`)
 //! [fetch]
@@ -114,6 +116,9 @@ pub struct StorePolicy {
     pub endpoint: Option<String>,
     /// S3 region (`s3://` only).
     pub region: Option<String>,
+    /// `http://` only: speak HTTP/2 from the first byte (one connection for every request).
+    #[serde(default)]
+    pub http2: bool,
 }
 
 /// `[trust]`: whose published data is used.

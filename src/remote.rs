@@ -225,6 +225,7 @@ fn store_config(s: &StorePolicy) -> StoreConfig {
     let mut c = StoreConfig::new(s.url.clone());
     c.s3.endpoint = s.endpoint.clone();
     c.s3.region = s.region.clone();
+    c.http2_prior_knowledge = s.http2;
     c
 }
 

@@ -15,7 +15,10 @@ use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = Path::new(args.first().context("usage: local_source_keys OBJDIR [N]")?);
+    let dir = Path::new(
+        args.first()
+            .context("usage: local_source_keys OBJDIR [N]")?,
+    );
     let n: usize = args.get(1).map_or(Ok(3), |s| s.parse())?;
     for _ in 0..n.max(1) {
         let t = Instant::now();

@@ -4,6 +4,7 @@
 //! wire_scale gen  DIR OBJECTS_DIR RECORDS    blobs under DIR/www/cn/cas, DIR/manifest.txt
 //! wire_scale parse DIR [N]                   manifest bytes, sign + verify + parse time (median of N)
 //! wire_scale pull DIR URL JOBS CACHE_DIR [h2]  one pull of every record's objects from URL
+//! wire_scale delay LISTEN UPSTREAM MS        a TCP proxy that holds every byte MS/2 each way
 //! ```
 //!
 //! `gen` makes RECORDS records whose objects are the real objects under OBJECTS_DIR (`*.o`,
@@ -13,6 +14,11 @@
 //! one table (150 headers every file includes, 40 of its module's 50, 10 of other modules').
 //! Blobs are written as the store writes them (zstd level 3 at `cas/<blake3>`); the sum of
 //! their frames is the wire bytes a pull needs (`DIR/wire-bytes`).
+//!
+//! `delay` is the round trip of a long link without `tc netem` (not in every kernel): each
+//! chunk read from either side is written to the other side `MS / 2` milliseconds after it
+//! was read (a delay line per direction, two threads per connection), and a new connection
+//! costs one round trip before its first byte. Bandwidth is left to the caller (`tc tbf`).
 //!
 //! `pull` signs the manifest with a fresh key, verifies and parses it as a client does, then
 //! runs `fetch::pull::pull` (objects only, `JOBS` requests in flight) into an empty cache and
@@ -33,10 +39,18 @@ use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |i: usize| args.get(i).cloned().context("missing argument (see the module doc)");
+    let arg = |i: usize| {
+        args.get(i)
+            .cloned()
+            .context("missing argument (see the module doc)")
+    };
     match args.first().map(String::as_str) {
         Some("gen") => gen(Path::new(&arg(1)?), Path::new(&arg(2)?), arg(3)?.parse()?),
-        Some("parse") => parse(Path::new(&arg(1)?), arg(2).ok().map_or(Ok(5), |n| n.parse())?),
+        Some("parse") => parse(
+            Path::new(&arg(1)?),
+            arg(2).ok().map_or(Ok(5), |n| n.parse())?,
+        ),
+        Some("delay") => delay_proxy(&arg(1)?, &arg(2)?, arg(3)?.parse()?),
         Some("pull") => pull_once(
             Path::new(&arg(1)?),
             &arg(2)?,
@@ -64,7 +78,10 @@ fn objects(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     }
     paths.sort();
     if paths.is_empty() {
-        bail!("no *.o under {}: build a project there first", dir.display());
+        bail!(
+            "no *.o under {}: build a project there first",
+            dir.display()
+        );
     }
     paths
         .iter()
@@ -121,7 +138,11 @@ fn gen(dir: &Path, objects_dir: &Path, records: usize) -> anyhow::Result<()> {
         let m = i * MODULES / records.max(1);
         let mut includes: Vec<Arc<IncludeHash>> = table[..COMMON].to_vec();
         let own = COMMON + m * PER_MODULE;
-        includes.extend((0..PER_MODULE).filter(|_| rng.below(5) != 0).map(|j| table[own + j].clone()));
+        includes.extend(
+            (0..PER_MODULE)
+                .filter(|_| rng.below(5) != 0)
+                .map(|j| table[own + j].clone()),
+        );
         includes.extend((0..10).map(|_| table[COMMON + rng.below(MODULES * PER_MODULE)].clone()));
         let out = |role, path: String, digest, size| Output {
             role,
@@ -136,7 +157,12 @@ fn gen(dir: &Path, objects_dir: &Path, records: usize) -> anyhow::Result<()> {
             action_key: Digest::of(format!("action {i}").as_bytes()),
             outputs: vec![
                 out(Role::Object, format!("obj/module{m}/f{i}.o"), digest, size),
-                out(Role::Dwo, format!("obj/module{m}/f{i}.dwo"), dwo, size * 3 / 2),
+                out(
+                    Role::Dwo,
+                    format!("obj/module{m}/f{i}.dwo"),
+                    dwo,
+                    size * 3 / 2,
+                ),
             ],
             includes,
             stdout: None,
@@ -147,7 +173,10 @@ fn gen(dir: &Path, objects_dir: &Path, records: usize) -> anyhow::Result<()> {
     }
     std::fs::write(dir.join("manifest.txt"), manifest.to_bytes()?)?;
     std::fs::write(dir.join("wire-bytes"), wire.to_string())?;
-    println!("records {records} wire_bytes {wire} templates {}", templates.len());
+    println!(
+        "records {records} wire_bytes {wire} templates {}",
+        templates.len()
+    );
     Ok(())
 }
 
@@ -187,7 +216,9 @@ fn parse(dir: &Path, n: usize) -> anyhow::Result<()> {
 fn pull_once(dir: &Path, url: &str, jobs: usize, cache: &Path, h2: bool) -> anyhow::Result<()> {
     let (_, env, trust) = signed(dir)?;
     let manifest = BuildManifest::parse(&open(&env, &trust, MAX_MANIFEST)?)?;
-    let wire: u64 = std::fs::read_to_string(dir.join("wire-bytes"))?.trim().parse()?;
+    let wire: u64 = std::fs::read_to_string(dir.join("wire-bytes"))?
+        .trim()
+        .parse()?;
     let mut cfg = StoreConfig::new(url);
     cfg.http2_prior_knowledge = h2;
     let store = Store::open(&cfg)?;
@@ -205,7 +236,11 @@ fn pull_once(dir: &Path, url: &str, jobs: usize, cache: &Path, h2: bool) -> anyh
     let r = pull(&store, &cache, &manifest, opts, &|_| {});
     let secs = t.elapsed().as_secs_f64();
     if !r.failed.is_empty() {
-        bail!("{} records failed, the first: {:?}", r.failed.len(), r.failed[0]);
+        bail!(
+            "{} records failed, the first: {:?}",
+            r.failed.len(),
+            r.failed[0]
+        );
     }
     println!(
         "records {} wire_bytes {wire} seconds {secs:.2} jobs {jobs} h2 {h2} fetched {}",
@@ -213,4 +248,63 @@ fn pull_once(dir: &Path, url: &str, jobs: usize, cache: &Path, h2: bool) -> anyh
         r.fetched
     );
     Ok(())
+}
+
+/// Forwards connections to `listen` to `upstream`, holding every byte `ms / 2` each way.
+fn delay_proxy(listen: &str, upstream: &str, ms: u64) -> anyhow::Result<()> {
+    let half = std::time::Duration::from_micros(ms * 500);
+    let l = std::net::TcpListener::bind(listen).with_context(|| listen.to_string())?;
+    for c in l.incoming() {
+        let Ok(client) = c else { continue };
+        let upstream = upstream.to_string();
+        std::thread::spawn(move || {
+            std::thread::sleep(half * 2);
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                return;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let (c2, s2) = (client.try_clone(), server.try_clone());
+            if let (Ok(c2), Ok(s2)) = (c2, s2) {
+                std::thread::spawn(move || delay_line(c2, s2, half));
+                delay_line(server, client, half);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Copies `from` to `to`, each chunk written `half` after it was read.
+fn delay_line(
+    mut from: std::net::TcpStream,
+    mut to: std::net::TcpStream,
+    half: std::time::Duration,
+) {
+    use std::io::{Read, Write};
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    let writer = std::thread::spawn(move || {
+        for (at, bytes) in rx {
+            let now = Instant::now();
+            if at > now {
+                std::thread::sleep(at - now);
+            }
+            if to.write_all(&bytes).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if tx.send((Instant::now() + half, buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.join();
 }

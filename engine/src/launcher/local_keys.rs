@@ -6,10 +6,11 @@
 
 use super::config::launcher_for;
 use backend::key::Digest;
-use backend::ninja::graph::Graph;
+use backend::ninja::graph::{EdgeId, Graph};
 use backend::rewrite::compiler::split_simple;
 use fetch::objdir::ObjDir;
 use fetch::want::FileLink;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -17,31 +18,32 @@ use std::path::Path;
 /// first explicit output as the graph names it (relative to the object root). Edges whose
 /// command a launch would run unchanged (unreadable source, unknown compiler) are left out.
 pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
-    let mut keys = HashMap::new();
     let Some(obj) = objdir.to_str() else {
-        return keys;
+        return HashMap::new();
     };
-    let link = FileLink::new(ObjDir::new(objdir));
-    let launcher = launcher_for(obj, objdir, None, &link);
-    for e in graph.edge_ids() {
-        let Some(&out) = graph.explicit_outputs(e).first() else {
-            continue;
-        };
-        let Some(words) = split_simple(&graph.evaluate_command(e)) else {
-            continue;
-        };
-        let Some(compiler) = compiler_words(&words) else {
-            continue;
-        };
-        let (Some(k), Ok(path)) = (
-            launcher.source_key_of(compiler),
-            std::str::from_utf8(graph.path(out)),
-        ) else {
-            continue;
-        };
-        keys.insert(path.to_string(), k);
-    }
-    keys
+    let edges: Vec<EdgeId> = graph.edge_ids().collect();
+    // CPU work (reading and hashing every source): chunks on rayon's threads, one launcher each.
+    let chunk = edges
+        .len()
+        .div_ceil(rayon::current_num_threads() * 4)
+        .max(16);
+    edges
+        .par_chunks(chunk)
+        .flat_map_iter(|part| {
+            let link = FileLink::new(ObjDir::new(objdir));
+            let launcher = launcher_for(obj, objdir, None, &link);
+            let keys: Vec<(String, Digest)> = part
+                .iter()
+                .filter_map(|&e| {
+                    let out = *graph.explicit_outputs(e).first()?;
+                    let words = split_simple(&graph.evaluate_command(e))?;
+                    let k = launcher.source_key_of(compiler_words(&words)?)?;
+                    Some((std::str::from_utf8(graph.path(out)).ok()?.to_string(), k))
+                })
+                .collect();
+            keys
+        })
+        .collect()
 }
 
 /// The compiler command a launcher command runs: after `cached-ninja cc --`, or after
