@@ -25,7 +25,8 @@
 //! [fetch]
 //! config = "linux64-debug"  # the configuration name CI publishes under (default "default")
 //! depth = 32                # ancestors of HEAD looked at
-//! jobs = 16                 # parallel requests (threads waiting on the network)
+//! jobs = 128                # requests in flight (threads waiting on the network; the pull
+//!                           # takes up to 256, publish and the plan's HEADs up to 64)
 //! wait_ms = 10000           # a compile waits this long for the pull to bring its object
 //! bandwidth = "50M"         # bytes per second per store, both directions (default: no cap)
 //! connect_timeout_ms = 1000 # a store that accepts no connection within this is unreachable
@@ -138,7 +139,7 @@ pub struct FetchPolicy {
     pub config: Option<String>,
     /// Ancestors of HEAD looked at (default 32).
     pub depth: Option<usize>,
-    /// Parallel requests (default 16).
+    /// Requests in flight (default `remote::DEFAULT_JOBS`).
     pub jobs: Option<usize>,
     /// How long a launcher that misses waits for the pull to bring its entry (default 10 s).
     pub wait_ms: Option<u64>,

@@ -27,7 +27,7 @@ pub struct RemoteArgs {
     /// Configuration name (default: the policy's `[fetch] config`, else `default`).
     #[arg(long, value_name = "NAME")]
     pub config: Option<String>,
-    /// Parallel requests (default: the policy's `[fetch] jobs`, else 16).
+    /// Parallel requests (default: the policy's `[fetch] jobs`, else [`DEFAULT_JOBS`]).
     #[arg(short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 }
@@ -96,7 +96,7 @@ impl Remote {
             .clone()
             .or_else(|| policy.fetch.config.clone())
             .unwrap_or_else(|| "default".into());
-        let jobs = args.jobs.or(policy.fetch.jobs).unwrap_or(16).max(1);
+        let jobs = args.jobs.or(policy.fetch.jobs).unwrap_or(DEFAULT_JOBS).max(1);
         Ok(Remote {
             objdir,
             src_root,
@@ -219,6 +219,12 @@ fn network_settings(p: &Policy, c: &mut StoreConfig) {
         c.slow_rate = r;
     }
 }
+
+/// Requests in flight by default: a pull of small objects over a link of 20 ms round trip
+/// needs about 128 to fill 50 MB/s (BENCHMARKS.md "The lean wire format": 16 gave 8.3x the
+/// bandwidth floor, 128 gave 1.45x over HTTP/1.1 and 1.34x over HTTP/2; 256 over HTTP/2,
+/// 1.24x). Publish and the plan's `HEAD`s use at most 64.
+pub const DEFAULT_JOBS: usize = 128;
 
 /// The store settings of one `[[store]]`.
 fn store_config(s: &StorePolicy) -> StoreConfig {

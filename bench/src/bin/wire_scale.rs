@@ -21,15 +21,16 @@
 //! costs one round trip before its first byte. Bandwidth is left to the caller (`tc tbf`).
 //!
 //! `pull` signs the manifest with a fresh key, verifies and parses it as a client does, then
-//! runs `fetch::pull::pull` (objects only, `JOBS` requests in flight) into an empty cache and
-//! prints: `records R wire_bytes B seconds S jobs J` (`h2`: HTTP/2 in clear text, prior
-//! knowledge).
+//! records every include set into an empty cache (`record_include_sets`, what a build does
+//! before Ninja starts; timed apart), runs `fetch::pull::pull` (objects only, `JOBS` requests
+//! in flight) and prints `records R wire_bytes B seconds S jobs J …` (`h2`: HTTP/2 in clear
+//! text, prior knowledge).
 
 use anyhow::{bail, Context};
 use fetch::build_manifest::{BuildManifest, EdgeRecord, IncludeHash};
 use fetch::cache::{Digest, LocalCache, Output, Role};
 use fetch::published::{open, seal, MAX_MANIFEST};
-use fetch::pull::{pull, PullOptions};
+use fetch::pull::{pull, record_include_sets, PullOptions};
 use fetch::signing::{KeyPair, Trust};
 use fetch::store::{Store, StoreConfig};
 use std::path::{Path, PathBuf};
@@ -233,6 +234,9 @@ fn pull_once(dir: &Path, url: &str, jobs: usize, cache: &Path, h2: bool) -> anyh
         skip: None,
     };
     let t = Instant::now();
+    record_include_sets(&cache, &manifest, 64)?;
+    let prepare = t.elapsed().as_secs_f64();
+    let t = Instant::now();
     let r = pull(&store, &cache, &manifest, opts, &|_| {});
     let secs = t.elapsed().as_secs_f64();
     if !r.failed.is_empty() {
@@ -243,7 +247,8 @@ fn pull_once(dir: &Path, url: &str, jobs: usize, cache: &Path, h2: bool) -> anyh
         );
     }
     println!(
-        "records {} wire_bytes {wire} seconds {secs:.2} jobs {jobs} h2 {h2} fetched {}",
+        "records {} wire_bytes {wire} seconds {secs:.2} jobs {jobs} h2 {h2} fetched {} \
+         include_sets_seconds {prepare:.2}",
         manifest.records.len(),
         r.fetched
     );
