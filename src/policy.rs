@@ -25,8 +25,9 @@
 //! [fetch]
 //! config = "linux64-debug"  # the configuration name CI publishes under (default "default")
 //! depth = 32                # ancestors of HEAD looked at
-//! jobs = 128                # requests in flight (threads waiting on the network; the pull
-//!                           # takes up to 256, publish and the plan's HEADs up to 64)
+//! jobs = 16                 # requests in flight (default 16, 256 when every store has
+//!                           # http2 = true; the pull takes up to 256, publish and the
+//!                           # plan's HEADs up to 64; a long link needs ~128 over HTTP/1.1)
 //! wait_ms = 10000           # a compile waits this long for the pull to bring its object
 //! bandwidth = "50M"         # bytes per second per store, both directions (default: no cap)
 //! connect_timeout_ms = 1000 # a store that accepts no connection within this is unreachable
@@ -139,7 +140,8 @@ pub struct FetchPolicy {
     pub config: Option<String>,
     /// Ancestors of HEAD looked at (default 32).
     pub depth: Option<usize>,
-    /// Requests in flight (default `remote::DEFAULT_JOBS`).
+    /// Requests in flight (default `remote::DEFAULT_JOBS`, `DEFAULT_JOBS_HTTP2` when every
+    /// store speaks HTTP/2).
     pub jobs: Option<usize>,
     /// How long a launcher that misses waits for the pull to bring its entry (default 10 s).
     pub wait_ms: Option<u64>,
