@@ -104,18 +104,16 @@ fn dwo_uris(obj: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn a_developer_build_downloads_no_debug_part_and_the_fill_brings_them() {
-    let space = TestSpace::new();
-    let n = nginx();
+/// CI's commit of the two-file program in `space/ci`, built and published to `n` by a policy
+/// that names the store and trusts CI's new key (no `split_dwarf` line: a policy that names a
+/// store splits DWARF by default).
+fn ci_publishes(space: &TestSpace, n: &Nginx) -> Project {
     let (key, public) = key_file(space.path());
-    // No `split_dwarf` line: a policy that names a store splits DWARF by default.
     let policy = format!(
         "[[store]]\nurl = \"{}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
         n.url("cn"),
         key.display()
     );
-    // CI: builds and publishes its commit.
     let ci_src = space.path().join("ci/src");
     write_sources(&ci_src, &policy);
     git(&ci_src, &["init", "-q"]);
@@ -127,6 +125,16 @@ fn a_developer_build_downloads_no_debug_part_and_the_fill_brings_them() {
         &space.path().join("ci/cache"),
     );
     run_ok(ci.cn().args(["build", "--publish", "-C"]).arg(&ci.obj));
+    ci
+}
+
+#[test]
+fn a_developer_build_downloads_no_debug_part_and_the_fill_brings_them() {
+    let space = TestSpace::new();
+    let n = nginx();
+    // CI: builds and publishes its commit.
+    let ci = ci_publishes(&space, &n);
+    let ci_src = ci.src.clone();
     let dwo = dwo_uris(&ci.obj);
     assert_eq!(dwo.len(), 2, "CI compiled with split DWARF by default");
     let published = requests(&n);
@@ -298,23 +306,8 @@ fn object_uri(obj: &Path, suffix: &str) -> String {
 fn the_object_of_a_source_changed_here_is_not_downloaded() {
     let space = TestSpace::new();
     let n = nginx();
-    let (key, public) = key_file(space.path());
-    let policy = format!(
-        "[[store]]\nurl = \"{}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
-        n.url("cn"),
-        key.display()
-    );
-    let ci_src = space.path().join("ci/src");
-    write_sources(&ci_src, &policy);
-    git(&ci_src, &["init", "-q"]);
-    git(&ci_src, &["add", "-A"]);
-    git(&ci_src, &["commit", "-qm", "ci"]);
-    let ci = configure(
-        &ci_src,
-        &space.path().join("ci/obj"),
-        &space.path().join("ci/cache"),
-    );
-    run_ok(ci.cn().args(["build", "--publish", "-C"]).arg(&ci.obj));
+    let ci = ci_publishes(&space, &n);
+    let ci_src = ci.src.clone();
     let (a_o, b_o) = (object_uri(&ci.obj, "a.c.o"), object_uri(&ci.obj, "b.c.o"));
     let published = requests(&n).len();
 
