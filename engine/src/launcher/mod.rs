@@ -85,6 +85,8 @@
 //! - [`reason`]: why a command ran without the cache, as `cached-ninja stats` counts it.
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
+//! - [`local_keys`]: the source key of every launcher edge of an object directory, so a pull
+//!   leaves out CI's records of sources changed here.
 
 mod config;
 mod directives;
