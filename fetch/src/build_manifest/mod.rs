@@ -44,6 +44,7 @@
 //! [`record`] is the one place that turns an action entry into its record (publish) and a
 //! record back into its entry (pull).
 
+mod reader;
 pub mod record;
 mod table;
 mod text;

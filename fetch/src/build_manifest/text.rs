@@ -1,14 +1,14 @@
 //! The text form of build manifests: the parser of untrusted bytes, the serialiser, and the
 //! record checks both apply (so nothing is written that would not be read back).
 
-use super::table::{read_ranges, write_ranges, Interner};
+use super::reader::Reader;
+use super::table::{write_ranges, Interner};
 use super::{
     BuildManifest, EdgeRecord, IncludeHash, Limits, ParseError, Reason, BUILD_MANIFEST_HEADER,
     BUILD_MANIFEST_VERSION, HEADER_PREFIX,
 };
 use crate::cache::{Digest, Output, Role};
 use std::fmt::Write;
-use std::sync::Arc;
 
 impl BuildManifest {
     /// Parses untrusted bytes with the default [`Limits`].
@@ -33,81 +33,12 @@ impl BuildManifest {
             .enumerate()
             .map(|(i, l)| (i + 1, l));
         header(lines.next().map_or("", |(_, l)| l)).map_err(|r| err(None, 1, r))?;
-        let mut table: Vec<Arc<IncludeHash>> = Vec::new();
-        let mut records: Vec<EdgeRecord> = Vec::new();
-        // Line of the current record's `edge` line: an edge without outputs is reported there.
-        let mut edge_line = 0;
-        // Whether the current record had its `inc` line.
-        let mut has_includes = false;
+        let mut reader = Reader::new(limits);
         let mut ended = false;
         for (n, line) in lines.by_ref() {
-            let current = records.len().checked_sub(1);
-            let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
-            let at = |r| err(current, n, r);
-            match kind {
-                "edge" | "end" => {
-                    if let Some(i) = current.filter(|&i| records[i].outputs.is_empty()) {
-                        return Err(err(Some(i), edge_line, Reason::NoOutputs));
-                    }
-                    if kind == "end" {
-                        let declared: u64 =
-                            number(rest, "record count").map_err(|r| err(None, n, r))?;
-                        if declared != records.len() as u64 {
-                            let found = records.len();
-                            return Err(err(None, n, Reason::CountMismatch { declared, found }));
-                        }
-                        ended = true;
-                        break;
-                    }
-                    let i = records.len();
-                    if i >= limits.max_records {
-                        let r = Reason::TooManyRecords(limits.max_records);
-                        return Err(err(Some(i), n, r));
-                    }
-                    records.push(parse_edge(rest, limits).map_err(|r| err(Some(i), n, r))?);
-                    edge_line = n;
-                    has_includes = false;
-                }
-                "out" => {
-                    let Some(i) = current else {
-                        return Err(at(Reason::OutputBeforeEdge));
-                    };
-                    let rec = &mut records[i];
-                    if rec.outputs.len() >= limits.max_outputs {
-                        return Err(at(Reason::TooManyOutputs(limits.max_outputs)));
-                    }
-                    let o = parse_output(rest, limits).map_err(at)?;
-                    check_new_output(&rec.outputs, &o).map_err(at)?;
-                    rec.outputs.push(o);
-                }
-                "log" => {
-                    let Some(i) = current else {
-                        return Err(at(Reason::LogBeforeEdge));
-                    };
-                    parse_log(rest, &mut records[i]).map_err(at)?;
-                }
-                "inc" => {
-                    let Some(i) = current else {
-                        return Err(at(Reason::IncludeBeforeEdge));
-                    };
-                    if std::mem::replace(&mut has_includes, true) {
-                        return Err(at(Reason::Repeated("include list")));
-                    }
-                    records[i].includes = read_ranges(rest, &table, limits).map_err(at)?;
-                }
-                "hdr" => {
-                    if current.is_some() {
-                        return Err(at(Reason::HeaderAfterEdge));
-                    }
-                    if table.len() >= limits.max_headers {
-                        return Err(at(Reason::TooManyHeaders(limits.max_headers)));
-                    }
-                    table.push(Arc::new(parse_include(rest, limits).map_err(at)?));
-                }
-                other => {
-                    let kind = other.chars().take(40).collect();
-                    return Err(at(Reason::UnknownLine(kind)));
-                }
+            if reader.line(n, line)? {
+                ended = true;
+                break;
             }
         }
         if !ended {
@@ -116,6 +47,7 @@ impl BuildManifest {
         if let Some((n, _)) = lines.next() {
             return Err(err(None, n, Reason::DataAfterEnd));
         }
+        let records = reader.records;
         Ok(BuildManifest { records })
     }
 
@@ -220,7 +152,7 @@ fn check_output(o: &Output, limits: &Limits) -> Result<(), Reason> {
 }
 
 /// An output beside the record's `earlier` ones: a new path, and a total that fits a `u64`.
-fn check_new_output(earlier: &[Output], o: &Output) -> Result<(), Reason> {
+pub(super) fn check_new_output(earlier: &[Output], o: &Output) -> Result<(), Reason> {
     if earlier.iter().any(|e| e.path == o.path) {
         return Err(Reason::DuplicateOutput(cut(&o.path, 200)));
     }
@@ -241,7 +173,7 @@ fn check_times(cpu_us: u64, wall_us: u64, limits: &Limits) -> Result<(), Reason>
     cap("compile time (µs)", wall_us, max_us)
 }
 
-fn parse_edge(rest: &str, limits: &Limits) -> Result<EdgeRecord, Reason> {
+pub(super) fn parse_edge(rest: &str, limits: &Limits) -> Result<EdgeRecord, Reason> {
     let mut f = rest.splitn(4, ' ');
     let mut field = |name| f.next().ok_or(Reason::MissingField(name));
     let source_key = digest(field("source key")?, "source key")?;
@@ -262,7 +194,7 @@ fn parse_edge(rest: &str, limits: &Limits) -> Result<EdgeRecord, Reason> {
 }
 
 /// A `log <stream> <digest> <size>` line into `rec`'s stdout or stderr.
-fn parse_log(rest: &str, rec: &mut EdgeRecord) -> Result<(), Reason> {
+pub(super) fn parse_log(rest: &str, rec: &mut EdgeRecord) -> Result<(), Reason> {
     let mut f = rest.splitn(3, ' ');
     let mut field = |name| f.next().ok_or(Reason::MissingField(name));
     let s = field("captured stream")?;
@@ -280,7 +212,7 @@ fn parse_log(rest: &str, rec: &mut EdgeRecord) -> Result<(), Reason> {
     Ok(())
 }
 
-fn parse_output(rest: &str, limits: &Limits) -> Result<Output, Reason> {
+pub(super) fn parse_output(rest: &str, limits: &Limits) -> Result<Output, Reason> {
     let mut f = rest.splitn(4, ' ');
     let mut field = |name| f.next().ok_or(Reason::MissingField(name));
     let r = field("output role")?;
@@ -302,7 +234,7 @@ fn parse_output(rest: &str, limits: &Limits) -> Result<Output, Reason> {
     Ok(o)
 }
 
-fn parse_include(rest: &str, limits: &Limits) -> Result<IncludeHash, Reason> {
+pub(super) fn parse_include(rest: &str, limits: &Limits) -> Result<IncludeHash, Reason> {
     let (d, path) = rest
         .split_once(' ')
         .ok_or(Reason::MissingField("include path"))?;
