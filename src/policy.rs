@@ -18,12 +18,16 @@
 //! write = true              # `publish` may write here (default false: developers read)
 //! endpoint = "http://127.0.0.1:9000"     # s3:// only (else AWS_ENDPOINT_URL, then AWS)
 //! region = "us-east-1"      # s3:// only (else AWS_REGION / AWS_DEFAULT_REGION)
+//! http2 = true              # http:// only: the server speaks HTTP/2 in clear text (nginx
+//!                           # `listen … http2`): every request on one connection
 //! [trust]
 //! publishers = ["ed25519:…"] # keys whose builds are used (`cached-ninja key generate`)
 //! [fetch]
 //! config = "linux64-debug"  # the configuration name CI publishes under (default "default")
 //! depth = 32                # ancestors of HEAD looked at
-//! jobs = 16                 # parallel requests (threads waiting on the network)
+//! jobs = 16                 # requests in flight (default 16, 256 when every store has
+//!                           # http2 = true; the pull takes up to 256, publish and the
+//!                           # plan's HEADs up to 64; a long link needs ~128 over HTTP/1.1)
 //! wait_ms = 10000           # a compile waits this long for the pull to bring its object
 //! bandwidth = "50M"         # bytes per second per store, both directions (default: no cap)
 //! connect_timeout_ms = 1000 # a store that accepts no connection within this is unreachable
@@ -126,6 +130,9 @@ pub struct StorePolicy {
     pub endpoint: Option<String>,
     /// S3 region (`s3://` only).
     pub region: Option<String>,
+    /// `http://` only: speak HTTP/2 from the first byte (one connection for every request).
+    #[serde(default)]
+    pub http2: bool,
 }
 
 /// `[trust]`: whose published data is used.
@@ -145,7 +152,8 @@ pub struct FetchPolicy {
     pub config: Option<String>,
     /// Ancestors of HEAD looked at (default 32).
     pub depth: Option<usize>,
-    /// Parallel requests (default 16).
+    /// Requests in flight (default `remote::DEFAULT_JOBS`, `DEFAULT_JOBS_HTTP2` when every
+    /// store speaks HTTP/2).
     pub jobs: Option<usize>,
     /// How long a launcher that misses waits for the pull to bring its entry (default 10 s).
     pub wait_ms: Option<u64>,

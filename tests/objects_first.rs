@@ -90,18 +90,16 @@ fn dwo_uris(obj: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn a_developer_build_downloads_no_debug_part_and_the_fill_brings_them() {
-    let space = TestSpace::new();
-    let n = nginx();
+/// CI's commit of the two-file program in `space/ci`, built and published to `n` by a policy
+/// that names the store and trusts CI's new key (no `split_dwarf` line: a policy that names a
+/// store splits DWARF by default).
+fn ci_publishes(space: &TestSpace, n: &Nginx) -> Project {
     let (key, public) = key_file(space.path(), "ci.key");
-    // No `split_dwarf` line: a policy that names a store splits DWARF by default.
     let policy = format!(
         "[[store]]\nurl = \"{}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
         n.url("cn"),
         key.display()
     );
-    // CI: builds and publishes its commit.
     let ci_src = space.path().join("ci/src");
     write_sources(&ci_src, &policy);
     git(&ci_src, &["init", "-q"]);
@@ -113,6 +111,16 @@ fn a_developer_build_downloads_no_debug_part_and_the_fill_brings_them() {
         &space.path().join("ci/cache"),
     );
     run_ok(ci.cn().args(["build", "--publish", "-C"]).arg(&ci.obj));
+    ci
+}
+
+#[test]
+fn a_developer_build_downloads_no_debug_part_and_the_fill_brings_them() {
+    let space = TestSpace::new();
+    let n = nginx();
+    // CI: builds and publishes its commit.
+    let ci = ci_publishes(&space, &n);
+    let ci_src = ci.src.clone();
     let dwo = dwo_uris(&ci.obj);
     assert_eq!(dwo.len(), 2, "CI compiled with split DWARF by default");
     let published = requests(&n);
@@ -270,4 +278,77 @@ fn a_hit_whose_debug_blob_is_not_here_serves_the_object_and_the_fill_gets_it_fro
         "from the store"
     );
     assert_gdb_filled(&b.gdb("two", "b.c:4"));
+}
+
+/// The store URI (`/cn/cas/<hex>`) of the object under `obj` whose name ends in `suffix`.
+fn object_uri(obj: &Path, suffix: &str) -> String {
+    let files = files_named(obj, suffix);
+    assert_eq!(files.len(), 1, "{suffix}: {files:?}");
+    let d = Digest::of(&std::fs::read(&files[0]).unwrap());
+    format!("/cn/cas/{}", d.to_hex())
+}
+
+#[test]
+fn the_object_of_a_source_changed_here_is_not_downloaded() {
+    let space = TestSpace::new();
+    let n = nginx();
+    let ci = ci_publishes(&space, &n);
+    let ci_src = ci.src.clone();
+    let (a_o, b_o) = (object_uri(&ci.obj, "a.c.o"), object_uri(&ci.obj, "b.c.o"));
+    let published = requests(&n).len();
+
+    // A developer one commit ahead who changed b.c.
+    let dev_src = space.path().join("dev/src");
+    let (from, to) = (ci_src.display().to_string(), dev_src.display().to_string());
+    git(space.path(), &["clone", "-q", &from, &to]);
+    let b = B_C.replace("int step = 1;", "int step = 1; /* changed here */");
+    std::fs::write(dev_src.join("b.c"), b).unwrap();
+    git(&dev_src, &["commit", "-qam", "local"]);
+    let dev = configure(
+        &dev_src,
+        &space.path().join("dev/obj"),
+        &space.path().join("dev/cache"),
+    );
+    let out = run_ok(dev.cn().args(["fetch", "-C"]).arg(&dev.obj));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.contains("1 entries fetched")
+            && err.contains("1 left out (their sources changed here)"),
+        "{err}"
+    );
+    let gets: Vec<String> = requests(&n)[published..]
+        .iter()
+        .filter(|r| r.0 == "GET")
+        .map(|r| r.1.clone())
+        .collect();
+    assert!(
+        gets.contains(&a_o),
+        "the unchanged source's object came: {gets:?}"
+    );
+    assert!(
+        !gets.contains(&b_o),
+        "the changed source's object came: {gets:?}"
+    );
+    assert!(
+        !gets.iter().any(|u| u.starts_with("/cn/ac/")),
+        "no action entry is asked for: {gets:?}"
+    );
+    // The build hits on a.c and compiles b.c; nothing more is downloaded.
+    let before = requests(&n).len();
+    run_ok(dev.cn().args(["build", "--no-fill", "-C"]).arg(&dev.obj));
+    let s = stats(&dev.obj);
+    assert_eq!(
+        (s["hits"].as_u64(), s["misses"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let later: Vec<_> = requests(&n)[before..]
+        .iter()
+        .filter(|r| r.0 == "GET" && r.1.starts_with("/cn/cas/"))
+        .cloned()
+        .collect();
+    assert!(
+        later.is_empty(),
+        "an object already here is not downloaded again: {later:?}"
+    );
 }

@@ -250,38 +250,38 @@ impl Example {
 const TRUSTING: &str = "[[store]]\nurl = \"{STORE}\"\n[trust]\npublishers = [\"{TRUST}\"]\n";
 
 #[test]
-fn tampered_entry_is_rejected_and_that_edge_compiles_locally() {
+fn tampered_blob_is_rejected_and_that_edge_compiles_locally() {
     let ex = Example::publish();
-    let ac = std::fs::read_dir(ex.file("ac"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mut bytes = std::fs::read(&ac).unwrap();
+    // The pull reads no action entry (each comes from its signed manifest record): the
+    // blobs are what a store can still get wrong.
+    let key = KeyPair::read_secret_file(&ex.key).unwrap();
+    let mut trust = fetch::signing::Trust::new();
+    trust.add(key.public());
+    let env = std::fs::read(ex.file(&ex.manifest_key())).unwrap();
+    let text = fetch::published::open(&env, &trust, fetch::published::MAX_MANIFEST).unwrap();
+    let manifest = BuildManifest::parse(&text).unwrap();
+    let rec = &manifest.records[0];
+    let object = rec.main_output().unwrap().digest;
+    let blob = ex.file(&format!("cas/{object}"));
+    let mut bytes = std::fs::read(&blob).unwrap();
     let n = bytes.len();
     bytes[n - 20] ^= 0x20;
-    std::fs::write(&ac, bytes).unwrap();
+    std::fs::write(&blob, bytes).unwrap();
     let (obj, cache) = ex.developer("dev", TRUSTING);
     let out = run_ok(cn(&cache).args(["fetch", "-C"]).arg(&obj));
     let err = stderr(&out);
-    let name = ac.file_name().unwrap().to_string_lossy().to_string();
     let warning: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
     assert_eq!(warning.len(), 1, "{err}");
-    assert!(
-        warning[0].contains(&format!("ac/{name}")) && warning[0].contains("tampered"),
-        "{err}"
-    );
+    assert!(warning[0].contains(&format!("cas/{object}")), "{err}");
     assert!(warning[0].contains("compiles locally"), "{err}");
     assert!(err.contains("4 entries fetched"), "{err}");
-    // The local cache took nothing of the bad entry.
+    // The local cache took nothing of the bad record.
     let local = fetch::cache::LocalCache::new(&cache);
-    let key = Digest::from_hex(&name).unwrap();
-    assert_eq!(local.get_action(&key).unwrap(), None);
+    assert_eq!(local.get_action(&rec.action_key).unwrap(), None);
     let out = run_ok(cn(&cache).args(["build", "--no-fetch", "-C"]).arg(&obj));
     assert_eq!(hits_misses(&obj), (4, 1), "{}", stderr(&out));
     // The local compile stored that action itself.
-    assert!(local.get_action(&key).unwrap().is_some());
+    assert!(local.get_action(&rec.action_key).unwrap().is_some());
 }
 
 #[test]
@@ -331,7 +331,10 @@ fn hostile_manifest_is_rejected_with_its_line() {
             size: 1,
         }],
         includes: vec![],
-        compile_ms: 1,
+        stdout: None,
+        stderr: None,
+        cpu_us: 1_000,
+        wall_us: 1_000,
     };
     let good = BuildManifest { records: vec![rec] }.to_bytes().unwrap();
     let hostile = String::from_utf8(good)
@@ -355,6 +358,25 @@ fn hostile_manifest_is_rejected_with_its_line() {
         "{}",
         stderr(&out)
     );
+    assert_eq!(hits_misses(&obj), (0, 5));
+}
+
+#[test]
+fn a_manifest_of_a_newer_format_names_both_versions_and_the_build_compiles_locally() {
+    let ex = Example::publish();
+    let key = fetch::signing::KeyPair::read_secret_file(&ex.key).unwrap();
+    let found = fetch::build_manifest::BUILD_MANIFEST_VERSION + 1;
+    let newer = format!("cached-ninja build {found}\nsomething new\nend 0\n");
+    std::fs::write(ex.file(&ex.manifest_key()), seal(&key, newer.as_bytes())).unwrap();
+    let (obj, cache) = ex.developer("dev", TRUSTING);
+    let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
+    let err = stderr(&out);
+    let both = format!(
+        "has format version {found}, this cached-ninja reads version {} only",
+        found - 1
+    );
+    assert!(err.contains(&both), "{err}");
+    assert!(err.contains("compiling locally"), "{err}");
     assert_eq!(hits_misses(&obj), (0, 5));
 }
 

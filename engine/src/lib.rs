@@ -9,7 +9,8 @@
 //!
 //! ## The pull session
 //! [`pull`]: CI's build pulled into the local cache beside a running build, one
-//! [`pull::PullSession`] with a [`pull::CancelToken`] and a [`pull::ProgressSink`].
+//! [`pull::PullSession`] with a [`pull::CancelToken`] and a [`pull::ProgressSink`]; it leaves
+//! out the records whose source changed here ([`launcher::local_keys`]).
 //!
 //! ## The debug-info fill
 //! [`fill`]: `dbgfetch fill`: every linked binary's split units beside it (`<binary>.dwp` or

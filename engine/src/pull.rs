@@ -7,16 +7,19 @@
 //! mode knows each action key before its entry arrives); [`PullSession::announce`] tells the
 //! launchers a pull is running (through the [`fetch::want::PullLink`] of the object
 //! directory); [`PullSession::run`] pulls until done or until its [`CancelToken`] is set,
-//! reporting to a [`ProgressSink`]. A build's session pulls objects only
+//! reporting to a [`ProgressSink`], leaving out the records whose source changed here
+//! ([`PullSession::changed_sources`]). A build's session pulls objects only
 //! ([`PullSession::debug_parts`] off, DESIGN §6): nothing about debug info delays the link.
 
-use fetch::cache::LocalCache;
+use crate::launcher::local_keys;
+use fetch::cache::{Digest, LocalCache};
 use fetch::objdir::ObjDir;
 use fetch::plan::Plan;
 use fetch::pull::{PullOptions, PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::store::Store;
 use fetch::want::{FileLink, PullMarker};
+use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -111,24 +114,36 @@ impl PullSession<'_> {
         PullMarker::create(self.objdir.root(), wait)
     }
 
-    /// Pulls the plan's entries (wanted keys first, then reverse build order) until done or
-    /// cancelled, then trims the cache to its cap.
+    /// The action keys of the plan's records whose source changed here: the source key a
+    /// launch would compute for the record's output differs from CI's (so no launcher will ask
+    /// for it). Outputs the object directory's `build.ninja` does not compile through the
+    /// launcher are not judged (an unreadable `build.ninja` judges none).
+    pub fn changed_sources(&self) -> HashSet<Digest> {
+        let Ok(graph) = crate::fill::targets::load_graph(self.objdir.root()) else {
+            return HashSet::new();
+        };
+        let here = local_keys::source_keys(self.objdir.root(), &graph);
+        let records = self.plan.manifest.records.iter();
+        let changed = records.filter(|r| here.get(r.output()).is_some_and(|k| *k != r.source_key));
+        changed.map(|r| r.action_key).collect()
+    }
+
+    /// Pulls the plan's entries (wanted keys first, then reverse build order, leaving out
+    /// [`PullSession::changed_sources`] unless wanted) until done or cancelled, then trims the
+    /// cache to its cap.
     pub fn run(&self, cancel: &CancelToken, progress: &dyn ProgressSink) -> PullReport {
+        let skip = self.changed_sources();
         let link = FileLink::new(self.objdir.clone());
         let opts = PullOptions {
             jobs: self.jobs,
             cancel: cancel.flag(),
             wants: Some(&link),
             debug_parts: self.debug_parts,
+            skip: Some(&skip),
         };
-        let report = fetch::pull::pull(
-            self.store,
-            &self.cache,
-            &self.plan.manifest,
-            self.trust,
-            opts,
-            &|p| progress.progress(p),
-        );
+        let report = fetch::pull::pull(self.store, &self.cache, &self.plan.manifest, opts, &|p| {
+            progress.progress(p)
+        });
         // The launchers check the cap now and then; a pull inserts many files at once.
         if self.cache.summary().total_size() > self.cache_cap {
             self.cache.gc(self.cache_cap);

@@ -47,7 +47,8 @@ pub fn include_manifest(data: &[u8]) -> Result<bool, String> {
 /// Any bytes through `BuildManifest::parse` without a panic; in what parses, every record has
 /// outputs, each inside the object root, capped, its path listed once, with sizes that add up
 /// within a `u64`; the manifest serialises and parses back to itself; and each record is the
-/// one publish writes for the entry it describes, which pull accepts. `Ok(true)`: it parsed.
+/// one publish writes for the entry a pull makes of it, which the cache reads back as it is.
+/// `Ok(true)`: it parsed.
 pub fn build_manifest(data: &[u8]) -> Result<bool, String> {
     let Ok(m) = BuildManifest::parse(data) else {
         return Ok(false);
@@ -75,23 +76,17 @@ pub fn build_manifest(data: &[u8]) -> Result<bool, String> {
         if r.stripped_size().saturating_add(r.debug_size()) > total {
             return Err(format!("record {i}: stripped + debug exceed the outputs"));
         }
-        let entry = ActionEntry {
-            source_key: r.source_key,
-            outputs: r.outputs.clone(),
-            includes: r
-                .includes
-                .iter()
-                .map(|h| (h.path.clone(), h.digest))
-                .collect(),
-            wall_us: r.compile_ms * 1000,
-            ..ActionEntry::default()
-        };
+        // The entry a pull inserts: publish would write this record for it, and the cache
+        // reads it back as it is.
+        let entry = r.to_entry();
         match EdgeRecord::of_entry(&r.action_key, &entry) {
             Ok(mine) if mine == *r => {}
             other => return Err(format!("record {i}: publish would write {other:?}")),
         }
-        r.check_entry(&entry)
-            .map_err(|e| format!("record {i}: pull rejects its own entry: {e}"))?;
+        match ActionEntry::decode(entry.encode().as_bytes()) {
+            Ok(back) if back == entry => {}
+            other => return Err(format!("record {i}: its entry reads back as {other:?}")),
+        }
     }
     let bytes = m
         .to_bytes()

@@ -164,7 +164,10 @@ mod tests {
                 action_key: Digest::of(b"a"),
                 outputs: vec![out("x/a b.o"), out("x/a b.dwo")],
                 includes: vec![],
-                compile_ms: 3,
+                stdout: None,
+                stderr: None,
+                cpu_us: 3_000,
+                wall_us: 3_000,
             }],
         };
         let p = LastPull {

@@ -24,10 +24,11 @@
 //!
 //! ## Build manifests
 //! [`build_manifest`]: what CI publishes per revision (`builds/<config>/<revision>`): one record
-//! per compile edge in build order listing every output of the edge (role, path, digest, size),
-//! a versioned format with a parser that validates untrusted bytes (paths stay inside the object
-//! root, size and count caps, well-formed digests), and the one code that makes a record of an
-//! action entry (publish) and checks an entry against its record (pull).
+//! per compile edge in build order holding all of its action entry (every output's role, path,
+//! digest and size, captured streams, times, the include list as indices into one table of
+//! headers), a versioned format with a parser that validates untrusted bytes (paths stay inside
+//! the object root, size and count caps, well-formed digests), and the one code that makes a
+//! record of an action entry (publish) and the entry of a record (pull).
 //!
 //! ## The object directory
 //! [`objdir`]: the one owner of the paths under `<objdir>/.cached-ninja/` and its config file.
@@ -41,7 +42,8 @@
 //! [`preimages`]: what CI's source keys hashed, published beside the manifest for `explain`.
 //! [`ancestry`]: the ancestors of the working revision (git, Mercurial), nearest first.
 //! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
-//! [`pull`]: a manifest's entries into the local cache, verified, in reverse build order.
+//! [`pull`]: a manifest's blobs into the local cache, verified, each record's entry after its
+//! blobs, in reverse build order; no entry is fetched.
 //! [`want`]: files through which launchers ask a running pull for the keys they wait on.
 //! [`parallel`]: the bounded parallel-for (blocking I/O on worker threads) all of these use.
 //!

@@ -1,37 +1,39 @@
-//! Pulling a build manifest's entries into the local cache (DESIGN §1 step 2, §4).
+//! Pulling a build manifest's records into the local cache (DESIGN §1 step 2, §4).
 //!
-//! For each record, in the **reverse** of the build order (so the download and a build running
-//! forward meet in the middle): the signed action entry `ac/<action key>` is fetched and
-//! verified against the trust set, checked against the record (source key, include list, and
-//! each output's role, path, digest and size, every path inside the object root: see
-//! [`EdgeRecord::check_entry`]), every blob it names is downloaded (hash verified after
-//! decompression, capped at the declared size) and inserted, then the entry, then the include
-//! set of the record is added to the source key's include manifest. Each insert is atomic and
-//! the entry goes in only after its blobs, so a launcher racing with the pull sees either a
-//! complete hit or a miss, and a failure leaves nothing half written.
+//! The manifest was verified as a whole (its signature, [`crate::plan`]), and each record
+//! holds everything an edge's action entry holds ([`EdgeRecord::to_entry`]), so no entry is
+//! asked of the store: for each record, in the **reverse** of the build order (so the download
+//! and a build running forward meet in the middle), every blob it names that the local cache
+//! lacks is downloaded directly (hash verified after decompression, size checked against the
+//! record) and inserted, then the entry made from the record. Each insert is atomic and the
+//! entry goes in only after its blobs, so a launcher racing with the pull sees either a
+//! complete hit or a miss, and a failure leaves nothing half written. One request per blob,
+//! none per entry.
 //!
 //! **Objects first** (DESIGN §6): with [`PullOptions::debug_parts`] off (what a build does) the
-//! debug outputs of an entry (`.dwo`, debug bundles) are not downloaded; the verified entry is
-//! still inserted, so a launcher hits and serves the object, and `dbgfetch fill` gets the debug
+//! debug outputs of a record (`.dwo`, debug bundles) are not downloaded; the entry is still
+//! inserted, so a launcher hits and serves the object, and `dbgfetch fill` gets the debug
 //! parts from the store after the link. Their sizes are reported in [`PullReport::debug_left`].
+//!
+//! **What not to fetch**: a blob already in the local cache is not downloaded again, and
+//! records [`PullOptions::skip`] names (their source changed here, so no launcher will ask
+//! for them) are not prefetched; a launcher that wants one still gets it.
 //!
 //! Before any download (and before the build starts), [`record_include_sets`] adds the include
 //! set of every record to its source key's include manifest, so a launcher that misses knows
 //! its action key at once and can ask for it ([`crate::want`]); wanted keys are pulled first.
 //!
-//! A bad record (missing, unsigned, tampered, foreign-signed, hostile path, wrong hash, too
-//! large) is reported in [`PullReport::failed`] and skipped: that edge compiles locally. A
-//! store whose breaker trips (a hard failure, [`StoreError::is_hard`]) stops the pull
-//! ([`PullReport::stopped`]) instead of paying for it once per record. Work runs on `jobs` threads (the store is
-//! blocking, see [`crate::store`]).
+//! A bad record (a blob missing, corrupt or of another size than the record's) is reported in
+//! [`PullReport::failed`] and skipped: that edge compiles locally. A store whose breaker trips
+//! (a hard failure, [`StoreError::is_hard`]) stops the pull ([`PullReport::stopped`]) instead
+//! of paying for it once per record. Work runs on `jobs` threads (the store is blocking, see
+//! [`crate::store`]), each with one request in flight.
 
-use crate::build_manifest::{check_output_path, BuildManifest, EdgeRecord, Reason};
-use crate::cache::{ActionEntry, Digest, IncludeFile, IncludeSet, Kind, LocalCache};
+use crate::build_manifest::{BuildManifest, EdgeRecord};
+use crate::cache::{Digest, IncludeFile, IncludeSet, Kind, LocalCache};
 use crate::parallel;
-use crate::published::{open, OpenError, MAX_ENTRY};
-use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -43,40 +45,16 @@ pub enum PullError {
     /// The store failed or refused (includes corrupt and oversized blobs).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The entry is not in the store.
+    /// A blob the record names is not in the store.
     #[error("{url}: not in the store")]
     Missing {
-        /// URL of the entry or blob.
+        /// URL of the blob.
         url: String,
     },
-    /// The entry's signature or its compressed payload was rejected.
-    #[error("{url}: {source}")]
-    Rejected {
-        /// URL of the entry.
-        url: String,
-        /// Why.
-        source: OpenError,
-    },
-    /// The entry could not be decoded.
-    #[error("{url}: not a valid action entry: {reason}")]
-    BadEntry {
-        /// URL of the entry.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-    /// The entry names a path outside the object root.
-    #[error("{url}: {source}")]
-    BadPath {
-        /// URL of the entry.
-        url: String,
-        /// Why.
-        source: Reason,
-    },
-    /// The entry does not match its build manifest record.
+    /// A blob does not match its build manifest record.
     #[error("{url}: does not match the build manifest: {what}")]
     Mismatch {
-        /// URL of the entry (or blob).
+        /// URL of the blob.
         url: String,
         /// What differs (it names the output when one does).
         what: String,
@@ -110,6 +88,8 @@ pub struct PullReport {
     pub fetched: usize,
     /// Records whose entry was already in the local cache.
     pub present: usize,
+    /// Records not prefetched because [`PullOptions::skip`] names them.
+    pub skipped: usize,
     /// Bytes of blobs downloaded (uncompressed).
     pub bytes: u64,
     /// Bytes of debug parts of the entries inserted that were left in the store (objects
@@ -132,10 +112,13 @@ pub struct PullProgress {
     pub bytes: u64,
 }
 
+/// Most requests a pull keeps in flight (one blocking thread each).
+pub const MAX_IN_FLIGHT: usize = 256;
+
 /// How a pull runs.
 #[derive(Clone, Copy)]
 pub struct PullOptions<'a> {
-    /// Worker threads (parallel requests).
+    /// Requests in flight (worker threads), at most [`MAX_IN_FLIGHT`].
     pub jobs: usize,
     /// Set when the build it raced with is done: no new record is started.
     pub cancel: &'a AtomicBool,
@@ -143,6 +126,8 @@ pub struct PullOptions<'a> {
     pub wants: Option<&'a dyn crate::want::PullLink>,
     /// Download the debug parts too; off, only what the linker needs (objects first, DESIGN §6).
     pub debug_parts: bool,
+    /// Action keys of records not to prefetch (their source changed here); served when wanted.
+    pub skip: Option<&'a HashSet<Digest>>,
 }
 
 /// Adds every record's include set to its source key's include manifest in `cache` (local
@@ -165,7 +150,6 @@ pub fn pull(
     store: &Store,
     cache: &LocalCache,
     manifest: &BuildManifest,
-    trust: &Trust,
     opts: PullOptions<'_>,
     progress: &(dyn Fn(PullProgress) + Sync),
 ) -> PullReport {
@@ -181,7 +165,18 @@ pub fn pull(
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let debug_left = AtomicU64::new(0);
+    let skipped = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
+    // Whether record `i` is left out of the prefetch (counted).
+    let skip = |i: usize| -> bool {
+        let out = opts
+            .skip
+            .is_some_and(|s| s.contains(&records[i].action_key));
+        if out {
+            skipped.fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    };
     // Wanted records taken out of the wants directory and not yet started.
     let wanted: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
     // The next record to work on: a wanted one, else the next in reverse build order.
@@ -209,7 +204,7 @@ pub fn pull(
                 return None;
             }
             let i = total - 1 - n;
-            if !claimed[i].swap(true, Ordering::Relaxed) {
+            if !skip(i) && !claimed[i].swap(true, Ordering::Relaxed) {
                 return Some(i);
             }
         }
@@ -221,7 +216,7 @@ pub fn pull(
             bytes: &bytes,
             debug_left: &debug_left,
         };
-        let r = pull_one(store, cache, rec, trust, &counts, &opts);
+        let r = pull_one(store, cache, rec, &counts, &opts);
         let mut rep = report.lock().unwrap();
         let mut gone = false;
         match r {
@@ -256,10 +251,12 @@ pub fn pull(
         }
         Ok(())
     };
-    let _stopped = parallel::for_each(opts.jobs.clamp(1, 64), Some(opts.cancel), take, one);
+    let jobs = opts.jobs.clamp(1, MAX_IN_FLIGHT);
+    let _stopped = parallel::for_each(jobs, Some(opts.cancel), take, one);
     let mut rep = report.into_inner().unwrap();
     rep.bytes = bytes.into_inner();
     rep.debug_left = debug_left.into_inner();
+    rep.skipped = skipped.into_inner();
     rep
 }
 
@@ -269,25 +266,25 @@ struct Counts<'a> {
     debug_left: &'a AtomicU64,
 }
 
-/// The blobs of `e` a pull downloads, as (digest, size): every output and the captured
+/// The blobs of `rec` a pull downloads, as (digest, size): every output and the captured
 /// streams, without the debug outputs unless `debug_parts`.
-fn to_download(e: &ActionEntry, debug_parts: bool) -> Vec<(Digest, u64)> {
-    let mut v: Vec<(Digest, u64)> = e
+fn to_download(rec: &EdgeRecord, debug_parts: bool) -> Vec<(Digest, u64)> {
+    let mut v: Vec<(Digest, u64)> = rec
         .outputs
         .iter()
         .filter(|o| debug_parts || !o.role.is_debug())
         .map(|o| (o.digest, o.size))
         .collect();
-    v.extend(e.stdout.iter().chain(e.stderr.iter()).copied());
+    v.extend(rec.stdout.iter().chain(rec.stderr.iter()).copied());
     v
 }
 
-/// Pulls one record; `Ok(false)` when its entry and the blobs to download were already here.
+/// Pulls one record: its blobs not here yet, then its entry (made from the verified record).
+/// `Ok(false)` when its entry and the blobs to download were already here.
 fn pull_one(
     store: &Store,
     cache: &LocalCache,
     rec: &EdgeRecord,
-    trust: &Trust,
     counts: &Counts<'_>,
     opts: &PullOptions<'_>,
 ) -> Result<bool, PullError> {
@@ -295,101 +292,50 @@ fn pull_one(
         path: cache.root().display().to_string(),
         source,
     };
-    if let Ok(Some(e)) = cache.get_action(&rec.action_key) {
-        // Eviction is per file: the entry may have outlived a blob.
-        if to_download(&e, opts.debug_parts)
-            .iter()
-            .all(|(d, _)| cache.path(Kind::Blob, d).exists())
-        {
-            return Ok(false);
-        }
+    let blobs = to_download(rec, opts.debug_parts);
+    let here = |d: &Digest| cache.path(Kind::Blob, d).exists();
+    // Eviction is per file: the entry may have outlived a blob.
+    if blobs.iter().all(|(d, _)| here(d))
+        && matches!(cache.get_action(&rec.action_key), Ok(Some(_)))
+    {
+        return Ok(false);
     }
-    let key = Key::action(&rec.action_key.to_hex())?;
-    let url = store.url(&key);
-    let envelope = store
-        .get_limited(&key, MAX_ENTRY_ON_THE_WIRE)?
-        .ok_or(PullError::Missing { url: url.clone() })?;
-    let payload = open(&envelope, trust, MAX_ENTRY).map_err(|source| PullError::Rejected {
-        url: url.clone(),
-        source,
-    })?;
-    let entry = ActionEntry::decode(&payload).map_err(|reason| PullError::BadEntry {
-        url: url.clone(),
-        reason,
-    })?;
-    check(&entry, rec).map_err(|e| match e {
-        Check::Path(source) => PullError::BadPath {
-            url: url.clone(),
-            source,
-        },
-        Check::Mismatch(what) => PullError::Mismatch {
-            url: url.clone(),
-            what,
-        },
-    })?;
-    for (d, size) in to_download(&entry, opts.debug_parts) {
+    // All of the record's blobs are verified before any goes in: a record that fails leaves
+    // nothing of its edge in the cache.
+    let mut arrived = Vec::new();
+    for (d, size) in blobs {
         if opts.cancel.load(Ordering::Relaxed) {
             return Err(PullError::Cancelled);
         }
-        if cache.path(Kind::Blob, &d).exists() {
+        if here(&d) {
             continue;
         }
+        let url = || store.url(&Key::blob(&d));
         let blob = store
             .get_blob(&d, size)?
-            .ok_or_else(|| PullError::Missing {
-                url: store.url(&Key::blob(&d)),
-            })?;
+            .ok_or_else(|| PullError::Missing { url: url() })?;
         if blob.len() as u64 != size {
             return Err(PullError::Mismatch {
-                url: store.url(&Key::blob(&d)),
-                what: "blob size differs from the entry's".into(),
+                url: url(),
+                what: format!("{} bytes, the record says {size}", blob.len()),
             });
         }
+        arrived.push(blob);
+    }
+    for blob in arrived {
         cache.put_blob(&blob).map_err(local)?;
-        counts.bytes.fetch_add(size, Ordering::Relaxed);
+        counts.bytes.fetch_add(blob.len() as u64, Ordering::Relaxed);
     }
     if !opts.debug_parts {
-        let left = entry.outputs.iter().filter(|o| o.role.is_debug());
+        let left = rec.outputs.iter().filter(|o| o.role.is_debug());
         let left: u64 = left.map(|o| o.size).sum();
         counts.debug_left.fetch_add(left, Ordering::Relaxed);
     }
-    cache.put_action(&rec.action_key, &entry).map_err(local)?;
+    // Last: a launcher racing with the pull sees a complete hit or a miss.
+    cache
+        .put_action(&rec.action_key, &rec.to_entry())
+        .map_err(local)?;
     Ok(true)
-}
-
-/// Largest signed, compressed action entry a pull downloads (they are a few kB; a TU with
-/// thousands of includes stays well under this). It also bounds the request's timeout.
-const MAX_ENTRY_ON_THE_WIRE: u64 = 1 << 20;
-
-/// Largest captured stdout or stderr of a compile that a pull accepts.
-const MAX_CAPTURED_OUTPUT: u64 = 64 << 20;
-
-enum Check {
-    Path(Reason),
-    Mismatch(String),
-}
-
-/// Checks an entry from the store against its (verified) manifest record.
-fn check(e: &ActionEntry, rec: &EdgeRecord) -> Result<(), Check> {
-    for o in &e.outputs {
-        check_output_path(&o.path).map_err(Check::Path)?;
-    }
-    let max = crate::build_manifest::Limits::default().max_object_size;
-    if e.outputs.iter().any(|o| o.size > max) {
-        return Err(Check::Mismatch("an output is larger than 64 GiB".into()));
-    }
-    if [e.stdout, e.stderr]
-        .iter()
-        .flatten()
-        .any(|(_, n)| *n > MAX_CAPTURED_OUTPUT)
-    {
-        return Err(Check::Mismatch(
-            "captured compiler output over 64 MiB".into(),
-        ));
-    }
-    // The record publish would write for this entry must be the one that came with it.
-    rec.check_entry(e)
-        .map_err(|e| Check::Mismatch(e.to_string()))
 }
 
 /// Adds the record's include set to the source key's include manifest (direct mode then finds

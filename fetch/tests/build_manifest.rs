@@ -5,6 +5,7 @@ use fetch::build_manifest::{
     BUILD_MANIFEST_VERSION,
 };
 use fetch::cache::{Digest, Output, Role};
+use std::sync::Arc;
 
 fn out(role: Role, path: &str, size: u64) -> Output {
     Output {
@@ -26,17 +27,25 @@ fn record(output: &str) -> EdgeRecord {
             out(Role::DepInfo, &format!("{output}.d"), 321),
         ],
         includes: vec![
-            IncludeHash {
+            Arc::new(IncludeHash {
                 path: "@src/include/a.h".into(),
                 digest: Digest::of(b"a.h"),
-            },
-            IncludeHash {
+            }),
+            Arc::new(IncludeHash {
                 path: "/usr/include/stdio.h".into(),
                 digest: Digest::of(b"stdio.h"),
-            },
+            }),
         ],
-        compile_ms: 1_500,
+        stdout: None,
+        stderr: None,
+        cpu_us: 1_400_000,
+        wall_us: 1_500_000,
     }
+}
+
+/// A `hdr` line of the include table.
+fn hdr(path: &str) -> String {
+    format!("hdr {} {path}", Digest::of(b"h"))
 }
 
 /// An `out` line of role 1 (object).
@@ -47,14 +56,14 @@ fn out_line(path: &str) -> String {
 /// An `edge` line and the `out` line of its object (two lines).
 fn edge_line(output: &str) -> String {
     format!(
-        "edge {} {} 3\n{}",
+        "edge {} {} 2 3\n{}",
         Digest::of(b"s"),
         Digest::of(b"a"),
         out_line(output)
     )
 }
 
-/// A manifest of `lines` (`edge …`, `out …` or `inc …`) and a matching `end`.
+/// A manifest of `lines` (`hdr …`, `edge …`, `out …`, `log …` or `inc …`) and a matching `end`.
 fn text(lines: &[String]) -> String {
     let n = lines.iter().filter(|l| l.starts_with("edge ")).count();
     let mut s = format!("{BUILD_MANIFEST_HEADER}\n");
@@ -87,27 +96,54 @@ fn round_trip() {
             EdgeRecord {
                 includes: vec![],
                 outputs: vec![out(Role::Object, "c.o", 0)],
+                stderr: Some((Digest::of(b"warning"), 7)),
                 ..record("c.o")
             },
-            rust,
+            EdgeRecord {
+                stdout: Some((Digest::of(b"out"), 3)),
+                stderr: Some((Digest::of(b"err"), 4)),
+                ..rust
+            },
         ],
     };
     let bytes = m.to_bytes().unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
     let (s, a) = (Digest::of(b"source"), Digest::of(b"action"));
     let first = format!(
-        "cached-ninja build 2\nedge {s} {a} 1500\nout 1 {} 12345 obj/a.o\nout 2 {} 67890 obj/a.o.dwo\n\
-         out 5 {} 321 obj/a.o.d\ninc {} @src/include/a.h\n",
+        "cached-ninja build 3\nhdr {} @src/include/a.h\nhdr {} /usr/include/stdio.h\n\
+         edge {s} {a} 1400000 1500000\nout 1 {} 12345 obj/a.o\nout 2 {} 67890 obj/a.o.dwo\n\
+         out 5 {} 321 obj/a.o.d\ninc 0-1\nedge ",
+        Digest::of(b"a.h"),
+        Digest::of(b"stdio.h"),
         Digest::of(b"obj/a.o"),
         Digest::of(b"obj/a.o.dwo"),
         Digest::of(b"obj/a.o.d"),
-        Digest::of(b"a.h"),
     );
     assert!(text.starts_with(&first), "{text}");
-    assert!(text.ends_with("\nend 4\n"), "{text}");
-    assert_eq!(BuildManifest::parse(&bytes).unwrap(), m);
+    // The headers are listed once; the record without includes has no `inc` line.
+    assert_eq!(text.matches("hdr ").count(), 2, "{text}");
+    assert_eq!(text.matches("\ninc 0-1\n").count(), 3, "{text}");
+    let err = format!(
+        "out 1 {} 0 c.o\nlog 2 {} 7\nedge ",
+        Digest::of(b"c.o"),
+        Digest::of(b"warning")
+    );
+    assert!(text.contains(&err), "{text}");
+    let logs = format!(
+        "log 1 {} 3\nlog 2 {} 4\ninc 0-1\nend 4\n",
+        Digest::of(b"out"),
+        Digest::of(b"err")
+    );
+    assert!(text.ends_with(&logs), "{text}");
+    let back = BuildManifest::parse(&bytes).unwrap();
+    assert_eq!(back, m);
+    // Records share the table's headers.
+    assert!(Arc::ptr_eq(
+        &back.records[0].includes[0],
+        &back.records[1].includes[0]
+    ));
     let empty = BuildManifest::default();
-    assert_eq!(empty.to_bytes().unwrap(), b"cached-ninja build 2\nend 0\n");
+    assert_eq!(empty.to_bytes().unwrap(), b"cached-ninja build 3\nend 0\n");
     assert_eq!(
         BuildManifest::parse(&empty.to_bytes().unwrap()).unwrap(),
         empty
@@ -197,7 +233,7 @@ fn output_paths_must_stay_inside_the_object_root() {
 #[test]
 fn every_edge_has_outputs_each_path_once() {
     let (s, a) = (Digest::of(b"s"), Digest::of(b"a"));
-    let bare = format!("edge {s} {a} 3");
+    let bare = format!("edge {s} {a} 2 3");
     let e = reject(&text(&[edge_line("a.o"), bare.clone(), edge_line("c.o")]));
     assert_eq!(
         e.to_string(),
@@ -268,31 +304,109 @@ fn output_roles_are_the_stored_numbers() {
 
 #[test]
 fn include_paths_are_normalised_and_may_be_absolute() {
-    let inc = |p: &str| format!("inc {} {p}", Digest::of(b"h"));
     let ok = text(&[
+        hdr("/usr/include/stdio.h"),
+        hdr("@src/a.h"),
         edge_line("a.o"),
-        inc("/usr/include/stdio.h"),
-        inc("@src/a.h"),
+        "inc 1 0".into(),
     ]);
-    assert_eq!(
-        BuildManifest::parse(ok.as_bytes()).unwrap().records[0]
-            .includes
-            .len(),
-        2
-    );
-    let e = reject(&text(&[edge_line("a.o"), inc("/usr/../etc/shadow")]));
+    let m = BuildManifest::parse(ok.as_bytes()).unwrap();
+    let paths: Vec<&str> = m.records[0]
+        .includes
+        .iter()
+        .map(|h| h.path.as_str())
+        .collect();
+    assert_eq!(paths, ["@src/a.h", "/usr/include/stdio.h"]);
+    let e = reject(&text(&[hdr("/usr/../etc/shadow"), edge_line("a.o")]));
     assert_eq!(
         e.to_string(),
-        "build manifest record 0, line 4: include path \"/usr/../etc/shadow\" has a `..` component"
+        "build manifest line 2: include path \"/usr/../etc/shadow\" has a `..` component"
     );
-    let e = reject(&format!("{BUILD_MANIFEST_HEADER}\n{}\nend 0\n", inc("a.h")));
+    let e = reject(&format!(
+        "{BUILD_MANIFEST_HEADER}\n{}\ninc 0\nend 0\n",
+        hdr("a.h")
+    ));
     assert_eq!(e.reason, Reason::IncludeBeforeEdge);
+}
+
+#[test]
+fn include_lists_point_into_the_table() {
+    let table = [hdr("a.h"), hdr("b.h"), hdr("c.h")];
+    let with = |inc: &[&str]| {
+        let mut lines = table.to_vec();
+        lines.push(edge_line("a.o"));
+        lines.extend(inc.iter().map(|l| l.to_string()));
+        text(&lines)
+    };
+    let m = BuildManifest::parse(with(&["inc 2 0-1"]).as_bytes()).unwrap();
+    let paths: Vec<&str> = m.records[0]
+        .includes
+        .iter()
+        .map(|h| h.path.as_str())
+        .collect();
+    assert_eq!(paths, ["c.h", "a.h", "b.h"]);
+    let e = reject(&with(&["inc 0-3"]));
+    assert_eq!(
+        e.to_string(),
+        "build manifest record 0, line 7: include index 3 is not in the table of 3 headers"
+    );
+    assert_eq!(
+        reject(&with(&["inc 2-1"])).reason,
+        Reason::BadRange("2-1".into())
+    );
+    assert_eq!(
+        reject(&with(&["inc 0", "inc 1"])).reason,
+        Reason::Repeated("include list")
+    );
+    assert_eq!(
+        reject(&with(&["inc x"])).reason,
+        Reason::BadNumber("include index")
+    );
+    // The table comes first.
+    let late = text(&[edge_line("a.o"), hdr("a.h")]);
+    assert_eq!(reject(&late).reason, Reason::HeaderAfterEdge);
+    let small = Limits {
+        max_headers: 2,
+        ..Limits::default()
+    };
+    let e = BuildManifest::parse_with(with(&[]).as_bytes(), &small).unwrap_err();
+    assert_eq!((e.line, e.reason), (4, Reason::TooManyHeaders(2)));
+}
+
+#[test]
+fn captured_streams_are_one_per_kind() {
+    let d = Digest::of(b"w");
+    let m = text(&[
+        edge_line("a.o"),
+        format!("log 2 {d} 9"),
+        format!("log 1 {d} 1"),
+    ]);
+    let r = &BuildManifest::parse(m.as_bytes()).unwrap().records[0];
+    assert_eq!((r.stdout, r.stderr), (Some((d, 1)), Some((d, 9))));
+    let twice = text(&[
+        edge_line("a.o"),
+        format!("log 2 {d} 9"),
+        format!("log 2 {d} 9"),
+    ]);
+    assert_eq!(reject(&twice).reason, Reason::Repeated("captured stderr"));
+    let bad = text(&[edge_line("a.o"), format!("log 3 {d} 9")]);
+    assert_eq!(reject(&bad).reason, Reason::BadStream("3".into()));
+    let huge = text(&[edge_line("a.o"), format!("log 1 {d} {}", (64u64 << 20) + 1)]);
+    assert!(matches!(
+        reject(&huge).reason,
+        Reason::TooLarge {
+            field: "captured output size",
+            ..
+        }
+    ));
+    let e = reject(&format!("{BUILD_MANIFEST_HEADER}\nlog 1 {d} 1\nend 0\n"));
+    assert_eq!(e.reason, Reason::LogBeforeEdge);
 }
 
 #[test]
 fn absurd_sizes_are_rejected() {
     let (s, a, d) = (Digest::of(b"s"), Digest::of(b"a"), Digest::of(b"o"));
-    let edge = format!("edge {s} {a} 1");
+    let edge = format!("edge {s} {a} 1 1");
     let cap = 64u64 << 30;
     let e = reject(&text(&[edge.clone(), format!("out 1 {d} {} a.o", cap + 1)]));
     assert_eq!(
@@ -322,19 +436,33 @@ fn absurd_sizes_are_rejected() {
         (cap, cap)
     );
     let e = reject(&text(&[
-        format!("edge {s} {a} 99999999999999999999"),
+        format!("edge {s} {a} 1 99999999999999999999"),
         out_line("a.o"),
     ]));
-    assert_eq!(e.reason, Reason::BadNumber("compile time (ms)"));
+    assert_eq!(e.reason, Reason::BadNumber("compile time (µs)"));
     let e = reject(&text(&[
-        format!("edge {s} {a} {}", 7 * 24 * 3600 * 1000 + 1),
+        format!("edge {s} {a} 1 {}", 7 * 24 * 3600 * 1_000_000u64 + 1),
         out_line("a.o"),
     ]));
     assert!(
         matches!(
             e.reason,
             Reason::TooLarge {
-                field: "compile time (ms)",
+                field: "compile time (µs)",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = reject(&text(&[
+        format!("edge {s} {a} {} 1", 7 * 24 * 3600 * 1_000_000u64 + 1),
+        out_line("a.o"),
+    ]));
+    assert!(
+        matches!(
+            e.reason,
+            Reason::TooLarge {
+                field: "CPU time (µs)",
                 ..
             }
         ),
@@ -345,7 +473,7 @@ fn absurd_sizes_are_rejected() {
     let e = reject(&text(&[format!("{edge} 4"), out_line("a.o")]));
     assert_eq!(
         e.reason,
-        Reason::BadNumber("compile time (ms)"),
+        Reason::BadNumber("compile time (µs)"),
         "no field after the time"
     );
     // Sizes that add up past 2^64 (only reachable with raised caps) are an error, not a wrap.
@@ -378,12 +506,11 @@ fn too_many_records_includes_or_outputs() {
         "build manifest record 3, line 8: more than 3 records"
     );
     assert!(BuildManifest::parse_with(text(&edges[..3]).as_bytes(), &limits).is_ok());
-    let inc = format!("inc {} a.h", Digest::of(b"h"));
-    let lines = [edge_line("a.o"), inc.clone(), inc.clone(), inc];
+    let lines = [hdr("a.h"), edge_line("a.o"), "inc 0 0 0".into()];
     let e = BuildManifest::parse_with(text(&lines).as_bytes(), &limits).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "build manifest record 0, line 6: more than 2 includes"
+        "build manifest record 0, line 5: more than 2 includes"
     );
     let lines = [edge_line("a.o"), out_line("b.o"), out_line("c.o")];
     let e = BuildManifest::parse_with(text(&lines).as_bytes(), &limits).unwrap_err();
@@ -411,27 +538,34 @@ fn bad_digests_are_rejected() {
     let good = Digest::of(b"x").to_hex();
     let cases = [
         (
-            format!("edge zz {good} 1\n{}", out_line("a.o")),
+            format!("edge zz {good} 1 1\n{}", out_line("a.o")),
             "source key",
             2,
         ),
         (
-            format!("edge {good} {} 1\n{}", &good[..63], out_line("a.o")),
+            format!("edge {good} {} 1 1\n{}", &good[..63], out_line("a.o")),
             "action key",
             2,
         ),
         (
-            format!("edge {} {good} 1\n{}", good.to_uppercase(), out_line("a.o")),
+            format!(
+                "edge {} {good} 1 1\n{}",
+                good.to_uppercase(),
+                out_line("a.o")
+            ),
             "source key",
             2,
         ),
         (
-            format!("edge {good} {good} 1\nout 1 {} 1 a.o", good.to_uppercase()),
+            format!(
+                "edge {good} {good} 1 1\nout 1 {} 1 a.o",
+                good.to_uppercase()
+            ),
             "output digest",
             3,
         ),
         (
-            format!("edge {good} {good} 1\nout 1 xyz 1 a.o"),
+            format!("edge {good} {good} 1 1\nout 1 xyz 1 a.o"),
             "output digest",
             3,
         ),
@@ -445,8 +579,8 @@ fn bad_digests_are_rejected() {
             )
         );
     }
-    let e = reject(&text(&[edge_line("a.o"), "inc nothex a.h".into()]));
-    assert_eq!(e.reason, Reason::BadDigest("include digest"));
+    let e = reject(&text(&["hdr nothex a.h".into(), edge_line("a.o")]));
+    assert_eq!((e.line, e.reason), (2, Reason::BadDigest("include digest")));
 }
 
 #[test]
@@ -466,20 +600,20 @@ fn structure_errors() {
         );
     }
     // Another version, older or newer: both numbers in the message.
-    for found in [1, 3, 99] {
+    for found in [1, 2, 4, 99] {
         let e = reject(&format!("cached-ninja build {found}\nend 0\n"));
         assert_eq!(
             e.reason,
             Reason::UnsupportedVersion {
                 found,
-                supported: 2
+                supported: 3
             }
         );
         assert_eq!(
             e.to_string(),
             format!(
                 "build manifest line 1: format version {found} is not supported (this \
-                 cached-ninja reads version 2); the publisher and this client must use the same \
+                 cached-ninja reads version 3); the publisher and this client must use the same \
                  format: upgrade the older one"
             )
         );
@@ -517,10 +651,14 @@ fn structure_errors() {
     );
     // Every truncation of a valid manifest is an error, never a panic or a shorter manifest.
     let full = text(&[
+        hdr("a.h"),
+        hdr("b.h"),
         one.clone(),
         out_line("a.dwo"),
-        format!("inc {} a.h", Digest::of(b"h")),
+        format!("log 2 {} 1", Digest::of(b"w")),
+        "inc 0-1".into(),
         edge_line("b.o"),
+        "inc 1".into(),
     ]);
     assert!(BuildManifest::parse(full.as_bytes()).is_ok());
     for n in 0..full.len() {

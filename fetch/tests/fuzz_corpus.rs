@@ -43,28 +43,28 @@ const D: &str = "000000000000000000000000000000000000000000000000000000000000000
 const E: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 
 fn manifest_seeds() -> Vec<(&'static str, String)> {
-    let edge = format!("edge {D} {E} 56\n");
+    let edge = format!("edge {D} {E} 40 56\n");
     let out = |role: u8, size: u64, path: &str| format!("out {role} {E} {size} {path}\n");
     let obj = |path: &str| format!("{edge}{}", out(1, 1200, path));
-    let inc = |p: &str| format!("inc {E} {p}\n");
-    let h = "cached-ninja build 2\n";
+    let hdr = |p: &str| format!("hdr {E} {p}\n");
+    let h = "cached-ninja build 3\n";
     vec![
         ("empty", format!("{h}end 0\n")),
         (
             "two-edges",
             format!(
-                "{h}{}{}{}{}{}end 2\n",
+                "{h}{}{}{}{}inc 0-1\n{}inc 1\nend 2\n",
+                hdr("@src/a.h"),
+                hdr("/usr/include/stdio.h"),
                 obj("obj/a.o"),
                 out(2, 3400, "obj/a.dwo"),
-                inc("@src/a.h"),
-                inc("/usr/include/stdio.h"),
                 obj("obj/dir with blank/b.o")
             ),
         ),
         (
             "three-outputs",
             format!(
-                "{h}{}{}{}end 1\n",
+                "{h}{}{}{}log 2 {D} 12\nend 1\n",
                 obj("obj/c.o"),
                 out(2, 3400, "obj/c.dwo"),
                 out(5, 99, "obj/c.o.d")
@@ -73,7 +73,7 @@ fn manifest_seeds() -> Vec<(&'static str, String)> {
         (
             "rust",
             format!(
-                "{h}{edge}{}{}{}end 1\n",
+                "{h}{edge}{}{}{}log 1 {E} 3\nend 1\n",
                 out(3, 5000, "deps/libx.rlib"),
                 out(4, 500, "deps/libx.rmeta"),
                 out(5, 50, "deps/x.d")
@@ -109,22 +109,53 @@ fn manifest_seeds() -> Vec<(&'static str, String)> {
         ),
         (
             "bad-digest",
-            format!("{h}edge zz {E} 1\n{}end 1\n", out(1, 1, "a.o")),
+            format!("{h}edge zz {E} 1 1\n{}end 1\n", out(1, 1, "a.o")),
         ),
         ("no-end", format!("{h}{}", obj("a.o"))),
         ("bad-count", format!("{h}{}end 7\n", obj("a.o"))),
-        // Version 1 (one output per edge on the `edge` line): refused, naming both versions.
+        (
+            "include-out-of-table",
+            format!("{h}{}{}inc 0-1\nend 1\n", hdr("a.h"), obj("a.o")),
+        ),
+        (
+            "include-dotdot",
+            format!(
+                "{h}{}{}inc 0\nend 1\n",
+                hdr("/usr/../etc/shadow"),
+                obj("a.o")
+            ),
+        ),
+        (
+            "header-after-edge",
+            format!("{h}{}{}end 1\n", obj("a.o"), hdr("a.h")),
+        ),
+        (
+            "huge-range",
+            format!(
+                "{h}{}{}inc 0-18446744073709551615\nend 1\n",
+                hdr("a.h"),
+                obj("a.o")
+            ),
+        ),
+        // Other versions: refused, naming both versions.
         (
             "version-1",
             format!("cached-ninja build 1\nedge {D} {E} 1200 3400 56 obj/a.o\nend 1\n"),
         ),
-        ("version-3", "cached-ninja build 3\nend 0\n".to_string()),
+        (
+            "version-2",
+            format!(
+                "cached-ninja build 2\nedge {D} {E} 56\n{}inc {E} a.h\nend 1\n",
+                out(1, 1, "a.o")
+            ),
+        ),
+        ("version-4", "cached-ninja build 4\nend 0\n".to_string()),
     ]
 }
 
 fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let k = fuzz_key();
-    let good = sign(&k, b"cached-ninja build 2\nend 0\n");
+    let good = sign(&k, b"cached-ninja build 3\nend 0\n");
     let mut tampered = good.clone();
     *tampered.last_mut().expect("payload") ^= 1;
     vec![
@@ -136,7 +167,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("tampered", tampered),
         ("truncated", good[..HEADER_LEN - 3].to_vec()),
-        ("unsigned", b"cached-ninja build 2\nend 0\n".to_vec()),
+        ("unsigned", b"cached-ninja build 3\nend 0\n".to_vec()),
     ]
 }
 
@@ -335,7 +366,7 @@ fn build_manifest_corpus_replays() {
     }
     assert!(accepted >= 4, "the valid seeds parse");
     // The seeds of other versions are refused for their version, not for their layout.
-    for (name, found) in [("version-1", 1), ("version-3", 3)] {
+    for (name, found) in [("version-1", 1), ("version-2", 2), ("version-4", 4)] {
         let bytes = std::fs::read(corpus("build_manifest").join(name)).expect("seed");
         let e = BuildManifest::parse(&bytes).unwrap_err();
         assert_eq!(

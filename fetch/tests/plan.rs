@@ -76,7 +76,10 @@ fn record(i: u64, stripped: u64, debug: u64) -> EdgeRecord {
             out(Role::Dwo, format!("obj/f{i}.dwo"), debug),
         ],
         includes: vec![],
-        compile_ms: 100,
+        stdout: None,
+        stderr: None,
+        cpu_us: 90_000,
+        wall_us: 100_000,
     }
 }
 
@@ -276,7 +279,7 @@ fn an_unsigned_manifest_is_rejected() {
 
 #[test]
 fn a_signed_but_unparsable_manifest_is_rejected() {
-    let (e, msg) = rejected(|k| seal(k, b"cached-ninja build 2\nend 3\n"));
+    let (e, msg) = rejected(|k| seal(k, b"cached-ninja build 3\nend 3\n"));
     assert!(matches!(&e, PlanError::Manifest { .. }), "{e:?}");
     assert!(
         msg.contains("`end` says 3 records but 0 were read"),
@@ -292,16 +295,22 @@ fn a_manifest_of_another_format_version_is_rejected_naming_both_versions() {
             format!("cached-ninja build 1\nedge {D} {D} 1 0 1 a.o\nend 1\n"),
             1,
         ),
-        ("cached-ninja build 3\nend 0\n".to_string(), 3),
+        // Version 2: an `inc` line per include of each record, entries fetched one by one.
+        (
+            format!("cached-ninja build 2\nedge {D} {D} 1\nout 1 {D} 1 a.o\nend 1\n"),
+            2,
+        ),
+        // A newer publisher than this client.
+        ("cached-ninja build 4\nend 0\n".to_string(), 4),
     ] {
         let (e, msg) = rejected(|k| seal(k, text.as_bytes()));
         assert!(
-            matches!(&e, PlanError::Version { found: f, supported: 2, .. } if *f == found),
+            matches!(&e, PlanError::Version { found: f, supported: 3, .. } if *f == found),
             "{e:?}"
         );
         assert!(
             msg.contains(&format!(
-                "has format version {found}, this cached-ninja reads version 2 only"
+                "has format version {found}, this cached-ninja reads version 3 only"
             )),
             "{msg}"
         );

@@ -305,3 +305,44 @@ fn https_with_a_private_certificate_authority() {
         "on one connection:\n{log}"
     );
 }
+
+/// `http2_prior_knowledge`: a server that speaks HTTP/2 in clear text (nginx `listen … http2`)
+/// gets every request of many threads on one connection, and all of them as HTTP/2.
+#[test]
+fn cleartext_http2_puts_many_requests_in_flight_on_one_connection() {
+    let n = Nginx::start_with(|dir, port| {
+        nginx::conf(
+            dir,
+            "$connection $request_method $uri $status $server_protocol",
+            &format!("listen 127.0.0.1:{port} http2;"),
+        )
+    });
+    let mut cfg = config(n.url("h2"));
+    cfg.http2_prior_knowledge = true;
+    let s = Store::open(&cfg).unwrap();
+    let blobs: Vec<Vec<u8>> = (0..64).map(|i| format!("blob {i}").into_bytes()).collect();
+    for b in &blobs {
+        s.put_blob(b).unwrap();
+    }
+    std::thread::scope(|t| {
+        for b in &blobs {
+            let s = &s;
+            t.spawn(move || {
+                let got = s.get_blob(&Digest::of(b), 100).unwrap();
+                assert_eq!(got.as_deref(), Some(&b[..]));
+            });
+        }
+    });
+    let log = std::fs::read_to_string(n.dir().join("access.log")).unwrap();
+    let lines: Vec<Vec<&str>> = log.lines().map(|l| l.split(' ').collect()).collect();
+    let gets = lines.iter().filter(|f| f[1] == "GET").count();
+    assert_eq!(gets, 64, "{log}");
+    assert!(lines.iter().all(|f| f[4] == "HTTP/2.0"), "{log}");
+    assert!(
+        lines.iter().all(|f| f[0] == lines[0][0]),
+        "one connection: {log}"
+    );
+    // Without the setting the same server is not understood: an error, not a hang.
+    let plain = open(n.url("h2"));
+    assert!(plain.get_blob(&Digest::of(&blobs[0]), 100).is_err());
+}

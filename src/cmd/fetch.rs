@@ -140,8 +140,12 @@ pub fn report_pull(who: &str, r: &PullReport) {
             fetch::plan::human_bytes(n)
         ),
     };
+    let changed = match r.skipped {
+        0 => String::new(),
+        n => format!(", {n} left out (their sources changed here)"),
+    };
     eprintln!(
-        "{who}: {} entries fetched ({}), {} already here, {} failed{left}",
+        "{who}: {} entries fetched ({}), {} already here, {} failed{changed}{left}",
         r.fetched,
         fetch::plan::human_bytes(r.bytes),
         r.present,

@@ -5,7 +5,7 @@ use super::runner::{RealRunner, Runner};
 use backend::key::Roots;
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
-use fetch::want::FileLink;
+use fetch::want::{FileLink, PullLink};
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -102,16 +102,30 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
             .exec(&words[0], &words[1..])
             .map_err(|e| e.to_string());
     };
+    let pull = FileLink::new(ObjDir::new(obj));
+    let launcher = launcher_for(obj, &cwd, src_root, &pull);
+    Ok(launcher.launch(words))
+}
+
+/// The launcher a compile in the object root `obj` (the directory `cwd`) gets from this
+/// process's environment, with the source root `src_root` if given, else the one the
+/// environment or the object directory names; `pull` is its link to a running pull.
+pub(crate) fn launcher_for<'r>(
+    obj: &str,
+    cwd: &Path,
+    src_root: Option<String>,
+    pull: &'r dyn PullLink,
+) -> Launcher<'r> {
     let src = src_root
         .or_else(|| {
             std::env::var("CACHED_NINJA_SRCDIR")
                 .ok()
                 .filter(|s| !s.is_empty())
         })
-        .or_else(|| ObjDir::new(&cwd).config_value("src-root"))
+        .or_else(|| ObjDir::new(cwd).config_value("src-root"))
         // Zero setup: the generator's own record of where the sources are.
         .or_else(|| {
-            backend::project::source_root(&cwd).and_then(|p| p.to_str().map(str::to_string))
+            backend::project::source_root(cwd).and_then(|p| p.to_str().map(str::to_string))
         });
     let src = src.map(|s| {
         if s.starts_with('/') {
@@ -123,7 +137,7 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
     let roots = Roots::new(obj, src.as_deref());
     let mut obj_aliases = Vec::new();
     if let Ok(pwd) = std::env::var("PWD") {
-        if pwd != roots.obj() && pwd.starts_with('/') && same_file(Path::new(&pwd), &cwd) {
+        if pwd != roots.obj() && pwd.starts_with('/') && same_file(Path::new(&pwd), cwd) {
             obj_aliases.push(pwd.trim_end_matches('/').to_string());
         }
     }
@@ -142,10 +156,9 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         .and_then(|v| v.parse().ok())
         .map(std::time::Duration::from_millis);
     let off = |k: &str| std::env::var(k).is_ok_and(|v| v == "0" || v == "false");
-    let pull = FileLink::new(ObjDir::new(roots.obj()));
-    let launcher = Launcher {
+    Launcher {
         runner: &RealRunner,
-        pull: &pull,
+        pull,
         cache,
         roots,
         obj_aliases,
@@ -163,8 +176,7 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         time_pinned: std::cell::Cell::new(false),
         family: std::cell::Cell::new(None),
         distribute: super::distribute::Distribution::from_env(),
-    };
-    Ok(launcher.launch(words))
+    }
 }
 
 /// Whether `a` and `b` name the same file (device and inode).

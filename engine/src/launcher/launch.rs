@@ -234,6 +234,18 @@ impl Launcher<'_> {
         self.compile_and_store(&cmd, &source_key, &fields, start)
     }
 
+    /// The source key a launch of `words` (compiler first) would compute, without running
+    /// anything but the compiler's identification (memoised); `None` where the launch would
+    /// run the command unchanged before computing one.
+    pub fn source_key_of(&self, words: &[String]) -> Option<key::Digest> {
+        let words = compile::drop_wrapper(words);
+        let expanded = compile::rsp::expand(words, Path::new(self.roots.obj())).ok()?;
+        let identity = self.identity(words.first()?)?;
+        let cmd = compile::parse(&expanded, identity.family).ok()?;
+        let source = std::fs::read(Path::new(self.roots.obj()).join(&cmd.source)).ok()?;
+        Some(self.key_fields(&cmd, &identity, &source).digest())
+    }
+
     /// The fields of `cmd`'s source key.
     fn key_fields(&self, cmd: &CompileCommand, id: &Identity, source: &[u8]) -> KeyFields {
         let args = self.roots.normalize_args(&cmd.args);

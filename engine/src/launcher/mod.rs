@@ -91,6 +91,8 @@
 //! - [`reason`]: why a command ran without the cache, as `cached-ninja stats` counts it.
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
+//! - [`local_keys`]: the source key of every launcher edge of an object directory, so a pull
+//!   leaves out CI's records of sources changed here.
 
 mod candidates;
 mod config;
@@ -100,6 +102,7 @@ mod gdbinit;
 mod hit;
 mod identity;
 mod launch;
+pub mod local_keys;
 mod lookup;
 mod miss;
 mod model;

@@ -1,28 +1,38 @@
 //! Build manifests (`builds/<config>/<revision>`): what CI publishes per revision (DESIGN §4).
 //!
-//! One record per compile edge, in build order, each with every output of the edge (an object
-//! and its `.dwo`, a Rust compile's rlib, rmeta and dep-info…). Text, one line per item, paths
-//! last on their line (so they may hold blanks; never a newline or NUL); `out` and `inc` lines
-//! belong to the `edge` above them, and a closing count line shows the manifest was not cut
-//! short:
+//! One record per compile edge, in build order, each with everything a pull needs to fetch and
+//! verify the edge's blobs and to make its action entry here from the verified manifest
+//! ([`EdgeRecord::to_entry`]): every output of the edge (an object and its `.dwo`, a Rust
+//! compile's rlib, rmeta and dep-info…), the captured streams when not empty, the compile's
+//! times, and its include list. Include lists are stored once per header: a table of headers
+//! with their digests first, and per record the indices into it, as ranges (`0-57 60 62-70`:
+//! the table is in order of first use, so most of a list is a few runs). Text, one line per
+//! item, paths last on their line (so they may hold blanks; never a newline or NUL); `out`,
+//! `log` and `inc` lines belong to the `edge` above them, and a closing count line shows the
+//! manifest was not cut short:
 //!
 //! ```text
-//! cached-ninja build 2
-//! edge <source key> <action key> <compile ms>
+//! cached-ninja build 3
+//! hdr <digest> <include path>                (the table: the n-th `hdr` line is header n)
+//! edge <source key> <action key> <cpu µs> <wall µs>
 //! out <role> <digest> <size> <output path relative to the object root>
-//! inc <digest> <include path>
+//! log <1 (stdout) | 2 (stderr)> <digest> <size>   (only when not empty)
+//! inc <index or first-last> …                (the include list, in order; none: no line)
 //! end <number of edge lines>
 //! ```
 //!
 //! Keys and digests are 64 lowercase hex digits ([`Digest`]); numbers are decimal `u64`; a
-//! role is the stored number of a [`Role`]. Every edge has at least one `out` line and no two
-//! with the same path. The stripped and debug sizes of an edge are derived from its outputs'
-//! roles ([`Role::is_object`], [`Role::is_debug`]), not stored.
+//! role is the stored number of a [`Role`]. Every `hdr` line comes before the first `edge`;
+//! every edge has at least one `out` line and no two with the same path, at most one `log`
+//! line per stream and one `inc` line. The stripped and debug sizes of an edge are derived
+//! from its outputs' roles ([`Role::is_object`], [`Role::is_debug`]), not stored.
 //!
 //! **Versions.** The first line carries the format version ([`BUILD_MANIFEST_VERSION`]). A
 //! manifest of any other version, older or newer, is rejected with both numbers
 //! ([`Reason::UnsupportedVersion`]): its edges then compile locally. Version 1 had one output
-//! per edge (`edge <source> <action> <stripped size> <debug size> <ms> <path>`).
+//! per edge (`edge <source> <action> <stripped size> <debug size> <ms> <path>`); version 2
+//! had `edge <source> <action> <compile ms>` and an `inc <digest> <path>` line per include of
+//! each record, and no captured streams (a pull fetched each signed action entry).
 //!
 //! Integrity and origin come from the signature around the manifest ([`crate::signing`]); the
 //! parser still treats its input as hostile: **nothing from a manifest may write outside the
@@ -31,22 +41,25 @@
 //! only hashed, never written, and may be absolute (system headers, DESIGN §3), but must be
 //! normalised the same way. Sizes, counts and line lengths are capped ([`Limits`]).
 //!
-//! [`record`] is the one place that turns an action entry into its record (publish) and checks
-//! a downloaded entry against the record it came with (pull).
+//! [`record`] is the one place that turns an action entry into its record (publish) and a
+//! record back into its entry (pull).
 
+mod reader;
 pub mod record;
+mod table;
 mod text;
 
 use crate::cache::{Digest, Output, Role};
+use std::sync::Arc;
 
 pub use record::RecordError;
-pub use text::check_output_path;
+pub use text::{check_output_path, MAX_CAPTURED_OUTPUT};
 
 /// The format version this code reads and writes. A new layout gets a new number.
-pub const BUILD_MANIFEST_VERSION: u64 = 2;
+pub const BUILD_MANIFEST_VERSION: u64 = 3;
 
 /// First line of every build manifest of [`BUILD_MANIFEST_VERSION`].
-pub const BUILD_MANIFEST_HEADER: &str = "cached-ninja build 2";
+pub const BUILD_MANIFEST_HEADER: &str = "cached-ninja build 3";
 
 /// The first line without its version number.
 const HEADER_PREFIX: &str = "cached-ninja build ";
@@ -56,8 +69,10 @@ const HEADER_PREFIX: &str = "cached-ninja build ";
 pub struct Limits {
     /// Most edge records in one manifest.
     pub max_records: usize,
-    /// Most include lines in one record.
+    /// Most includes in one record.
     pub max_includes: usize,
+    /// Most headers in the include table.
+    pub max_headers: usize,
     /// Most output lines in one record.
     pub max_outputs: usize,
     /// Longest path in bytes.
@@ -73,6 +88,7 @@ impl Default for Limits {
         Limits {
             max_records: 1 << 20,
             max_includes: 1 << 16,
+            max_headers: 1 << 22,
             max_outputs: 64,
             max_path_len: 4096,
             max_object_size: 64 << 30,
@@ -82,7 +98,7 @@ impl Default for Limits {
 }
 
 /// An include file of a compile edge: its normalised path and content digest.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IncludeHash {
     /// Normalised path (may be absolute).
     pub path: String,
@@ -99,13 +115,24 @@ pub struct EdgeRecord {
     pub action_key: Digest,
     /// Every output of the edge, in the order of its action entry (at least one).
     pub outputs: Vec<Output>,
-    /// The include list in order, with content digests.
-    pub includes: Vec<IncludeHash>,
-    /// Wall time of CI's compile in milliseconds.
-    pub compile_ms: u64,
+    /// The include list in order, with content digests (shared with the manifest's table).
+    pub includes: Vec<Arc<IncludeHash>>,
+    /// Captured stdout, if not empty (blob digest, size).
+    pub stdout: Option<(Digest, u64)>,
+    /// Captured stderr, if not empty (blob digest, size).
+    pub stderr: Option<(Digest, u64)>,
+    /// CPU time of CI's compile, µs.
+    pub cpu_us: u64,
+    /// Wall time of CI's compile, µs.
+    pub wall_us: u64,
 }
 
 impl EdgeRecord {
+    /// Wall time of CI's compile in whole milliseconds, rounded up.
+    pub fn compile_ms(&self) -> u64 {
+        self.wall_us.div_ceil(1000)
+    }
+
     /// The edge's main output: its first object output, else its first output.
     pub fn main_output(&self) -> Option<&Output> {
         let mut objects = self.outputs.iter().filter(|o| o.role.is_object());
@@ -173,6 +200,32 @@ pub enum Reason {
     /// An `out` line before any `edge` line.
     #[error("output line before the first edge")]
     OutputBeforeEdge,
+    /// A `log` line before any `edge` line.
+    #[error("captured output line before the first edge")]
+    LogBeforeEdge,
+    /// A `hdr` line after the first `edge` line.
+    #[error("include table line after the first edge")]
+    HeaderAfterEdge,
+    /// A line that may appear once per record (`inc`, one stream's `log`) given again.
+    #[error("{0} given twice for one edge")]
+    Repeated(&'static str),
+    /// A `log` line whose stream is not 1 (stdout) or 2 (stderr).
+    #[error("unknown captured stream `{0}` (1: stdout, 2: stderr)")]
+    BadStream(String),
+    /// An include index outside the include table.
+    #[error("include index {index} is not in the table of {headers} headers")]
+    BadIncludeIndex {
+        /// The index given (the last of a range).
+        index: u64,
+        /// Headers in the table.
+        headers: usize,
+    },
+    /// An include range whose first index is after its last.
+    #[error("include range `{0}` is not `first-last` with first <= last")]
+    BadRange(String),
+    /// More headers in the include table than [`Limits::max_headers`].
+    #[error("more than {0} headers in the include table")]
+    TooManyHeaders(usize),
     /// A line with too few fields.
     #[error("missing {0}")]
     MissingField(&'static str),

@@ -1,6 +1,8 @@
 //! The text form of build manifests: the parser of untrusted bytes, the serialiser, and the
 //! record checks both apply (so nothing is written that would not be read back).
 
+use super::reader::Reader;
+use super::table::{write_ranges, Interner};
 use super::{
     BuildManifest, EdgeRecord, IncludeHash, Limits, ParseError, Reason, BUILD_MANIFEST_HEADER,
     BUILD_MANIFEST_VERSION, HEADER_PREFIX,
@@ -31,63 +33,12 @@ impl BuildManifest {
             .enumerate()
             .map(|(i, l)| (i + 1, l));
         header(lines.next().map_or("", |(_, l)| l)).map_err(|r| err(None, 1, r))?;
-        let mut records: Vec<EdgeRecord> = Vec::new();
-        // Line of the current record's `edge` line: an edge without outputs is reported there.
-        let mut edge_line = 0;
+        let mut reader = Reader::new(limits);
         let mut ended = false;
         for (n, line) in lines.by_ref() {
-            let current = records.len().checked_sub(1);
-            let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
-            let at = |r| err(current, n, r);
-            match kind {
-                "edge" | "end" => {
-                    if let Some(i) = current.filter(|&i| records[i].outputs.is_empty()) {
-                        return Err(err(Some(i), edge_line, Reason::NoOutputs));
-                    }
-                    if kind == "end" {
-                        let declared: u64 =
-                            number(rest, "record count").map_err(|r| err(None, n, r))?;
-                        if declared != records.len() as u64 {
-                            let found = records.len();
-                            return Err(err(None, n, Reason::CountMismatch { declared, found }));
-                        }
-                        ended = true;
-                        break;
-                    }
-                    let i = records.len();
-                    if i >= limits.max_records {
-                        let r = Reason::TooManyRecords(limits.max_records);
-                        return Err(err(Some(i), n, r));
-                    }
-                    records.push(parse_edge(rest, limits).map_err(|r| err(Some(i), n, r))?);
-                    edge_line = n;
-                }
-                "out" => {
-                    let Some(i) = current else {
-                        return Err(at(Reason::OutputBeforeEdge));
-                    };
-                    let rec = &mut records[i];
-                    if rec.outputs.len() >= limits.max_outputs {
-                        return Err(at(Reason::TooManyOutputs(limits.max_outputs)));
-                    }
-                    let o = parse_output(rest, limits).map_err(at)?;
-                    check_new_output(&rec.outputs, &o).map_err(at)?;
-                    rec.outputs.push(o);
-                }
-                "inc" => {
-                    let Some(i) = current else {
-                        return Err(at(Reason::IncludeBeforeEdge));
-                    };
-                    let rec = &mut records[i];
-                    if rec.includes.len() >= limits.max_includes {
-                        return Err(at(Reason::TooManyIncludes(limits.max_includes)));
-                    }
-                    rec.includes.push(parse_include(rest, limits).map_err(at)?);
-                }
-                other => {
-                    let kind = other.chars().take(40).collect();
-                    return Err(at(Reason::UnknownLine(kind)));
-                }
+            if reader.line(n, line)? {
+                ended = true;
+                break;
             }
         }
         if !ended {
@@ -96,6 +47,7 @@ impl BuildManifest {
         if let Some((n, _)) = lines.next() {
             return Err(err(None, n, Reason::DataAfterEnd));
         }
+        let records = reader.records;
         Ok(BuildManifest { records })
     }
 
@@ -111,16 +63,36 @@ impl BuildManifest {
             let r = Reason::TooManyRecords(limits.max_records);
             return Err(err(limits.max_records, r));
         }
-        let mut s = String::new();
-        let _ = writeln!(s, "{BUILD_MANIFEST_HEADER}");
+        let mut table = Interner::default();
+        let mut lists = Vec::with_capacity(self.records.len());
         for (i, r) in self.records.iter().enumerate() {
             check_record(r, &limits).map_err(|reason| err(i, reason))?;
-            let _ = writeln!(s, "edge {} {} {}", r.source_key, r.action_key, r.compile_ms);
+            lists.push(table.indices(&r.includes));
+        }
+        if table.headers.len() > limits.max_headers {
+            let r = Reason::TooManyHeaders(limits.max_headers);
+            return Err(err(self.records.len(), r));
+        }
+        let mut s = String::new();
+        let _ = writeln!(s, "{BUILD_MANIFEST_HEADER}");
+        for h in &table.headers {
+            let _ = writeln!(s, "hdr {} {}", h.digest, h.path);
+        }
+        for (r, list) in self.records.iter().zip(&lists) {
+            let (src, act) = (r.source_key, r.action_key);
+            let _ = writeln!(s, "edge {src} {act} {} {}", r.cpu_us, r.wall_us);
             for o in &r.outputs {
                 let _ = writeln!(s, "out {} {} {} {}", o.role as u8, o.digest, o.size, o.path);
             }
-            for inc in &r.includes {
-                let _ = writeln!(s, "inc {} {}", inc.digest, inc.path);
+            for (stream, log) in [(1, r.stdout), (2, r.stderr)] {
+                if let Some((d, size)) = log {
+                    let _ = writeln!(s, "log {stream} {d} {size}");
+                }
+            }
+            if !list.is_empty() {
+                s.push_str("inc ");
+                write_ranges(&mut s, list);
+                s.push('\n');
             }
         }
         let _ = writeln!(s, "end {}", self.records.len());
@@ -143,7 +115,10 @@ fn header(line: &str) -> Result<(), Reason> {
 
 /// The checks [`BuildManifest::parse`] applies to one record, for records built in memory.
 pub(super) fn check_record(r: &EdgeRecord, limits: &Limits) -> Result<(), Reason> {
-    cap("compile time (ms)", r.compile_ms, limits.max_compile_ms)?;
+    check_times(r.cpu_us, r.wall_us, limits)?;
+    for (_, size) in r.stdout.iter().chain(&r.stderr) {
+        cap("captured output size", *size, MAX_CAPTURED_OUTPUT)?;
+    }
     if r.outputs.is_empty() {
         return Err(Reason::NoOutputs);
     }
@@ -177,7 +152,7 @@ fn check_output(o: &Output, limits: &Limits) -> Result<(), Reason> {
 }
 
 /// An output beside the record's `earlier` ones: a new path, and a total that fits a `u64`.
-fn check_new_output(earlier: &[Output], o: &Output) -> Result<(), Reason> {
+pub(super) fn check_new_output(earlier: &[Output], o: &Output) -> Result<(), Reason> {
     if earlier.iter().any(|e| e.path == o.path) {
         return Err(Reason::DuplicateOutput(cut(&o.path, 200)));
     }
@@ -188,23 +163,56 @@ fn check_new_output(earlier: &[Output], o: &Output) -> Result<(), Reason> {
     Ok(())
 }
 
-fn parse_edge(rest: &str, limits: &Limits) -> Result<EdgeRecord, Reason> {
-    let mut f = rest.splitn(3, ' ');
+/// Largest captured stdout or stderr of a compile a record may name.
+pub const MAX_CAPTURED_OUTPUT: u64 = 64 << 20;
+
+/// The compile's CPU and wall times, each at most [`Limits::max_compile_ms`].
+fn check_times(cpu_us: u64, wall_us: u64, limits: &Limits) -> Result<(), Reason> {
+    let max_us = limits.max_compile_ms.saturating_mul(1000);
+    cap("CPU time (µs)", cpu_us, max_us)?;
+    cap("compile time (µs)", wall_us, max_us)
+}
+
+pub(super) fn parse_edge(rest: &str, limits: &Limits) -> Result<EdgeRecord, Reason> {
+    let mut f = rest.splitn(4, ' ');
     let mut field = |name| f.next().ok_or(Reason::MissingField(name));
     let source_key = digest(field("source key")?, "source key")?;
     let action_key = digest(field("action key")?, "action key")?;
-    let compile_ms = number(field("compile time (ms)")?, "compile time (ms)")?;
-    cap("compile time (ms)", compile_ms, limits.max_compile_ms)?;
+    let cpu_us = number(field("CPU time (µs)")?, "CPU time (µs)")?;
+    let wall_us = number(field("compile time (µs)")?, "compile time (µs)")?;
+    check_times(cpu_us, wall_us, limits)?;
     Ok(EdgeRecord {
         source_key,
         action_key,
         outputs: Vec::new(),
         includes: Vec::new(),
-        compile_ms,
+        stdout: None,
+        stderr: None,
+        cpu_us,
+        wall_us,
     })
 }
 
-fn parse_output(rest: &str, limits: &Limits) -> Result<Output, Reason> {
+/// A `log <stream> <digest> <size>` line into `rec`'s stdout or stderr.
+pub(super) fn parse_log(rest: &str, rec: &mut EdgeRecord) -> Result<(), Reason> {
+    let mut f = rest.splitn(3, ' ');
+    let mut field = |name| f.next().ok_or(Reason::MissingField(name));
+    let s = field("captured stream")?;
+    let (slot, what) = match s {
+        "1" => (&mut rec.stdout, "captured stdout"),
+        "2" => (&mut rec.stderr, "captured stderr"),
+        _ => return Err(Reason::BadStream(s.chars().take(20).collect())),
+    };
+    let d = digest(field("captured output digest")?, "captured output digest")?;
+    let size = number(field("captured output size")?, "captured output size")?;
+    cap("captured output size", size, MAX_CAPTURED_OUTPUT)?;
+    if slot.replace((d, size)).is_some() {
+        return Err(Reason::Repeated(what));
+    }
+    Ok(())
+}
+
+pub(super) fn parse_output(rest: &str, limits: &Limits) -> Result<Output, Reason> {
     let mut f = rest.splitn(4, ' ');
     let mut field = |name| f.next().ok_or(Reason::MissingField(name));
     let r = field("output role")?;
@@ -226,7 +234,7 @@ fn parse_output(rest: &str, limits: &Limits) -> Result<Output, Reason> {
     Ok(o)
 }
 
-fn parse_include(rest: &str, limits: &Limits) -> Result<IncludeHash, Reason> {
+pub(super) fn parse_include(rest: &str, limits: &Limits) -> Result<IncludeHash, Reason> {
     let (d, path) = rest
         .split_once(' ')
         .ok_or(Reason::MissingField("include path"))?;
@@ -246,7 +254,7 @@ fn digest(s: &str, what: &'static str) -> Result<Digest, Reason> {
     Digest::from_hex(s).ok_or(Reason::BadDigest(what))
 }
 
-fn number(s: &str, what: &'static str) -> Result<u64, Reason> {
+pub(super) fn number(s: &str, what: &'static str) -> Result<u64, Reason> {
     // Digits only: `u64::from_str` would also take a leading `+`.
     if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Reason::BadNumber(what));

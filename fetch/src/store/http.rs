@@ -53,12 +53,14 @@ impl HttpBackend {
         if host.is_empty() || rest.contains(['?', '#']) {
             return Err(bad("expected http[s]://host[:port]/prefix".into()));
         }
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| bad(e.to_string()))?;
+            .redirect(reqwest::redirect::Policy::none());
+        if cfg.http2_prior_knowledge && url.starts_with("http://") {
+            builder = builder.http2_prior_knowledge();
+        }
+        let client = builder.build().map_err(|e| bad(e.to_string()))?;
         Ok(HttpBackend {
             client,
             base: url.trim_end_matches('/').to_string(),

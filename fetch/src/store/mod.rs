@@ -111,6 +111,10 @@ pub struct StoreConfig {
     pub s3: S3Options,
     /// Bandwidth cap in bytes per second over all threads, both directions (`None`: none).
     pub max_bytes_per_sec: Option<u64>,
+    /// `http://` only: speak HTTP/2 from the first byte (a server configured for it in clear
+    /// text, nginx `listen … http2`), so all requests share one connection. `https://`
+    /// negotiates HTTP/2 by itself where the server offers it.
+    pub http2_prior_knowledge: bool,
 }
 
 impl StoreConfig {
@@ -129,6 +133,7 @@ impl StoreConfig {
             max_entry_size: 64 << 20,
             s3: S3Options::default(),
             max_bytes_per_sec: None,
+            http2_prior_knowledge: false,
         }
     }
 

@@ -1,0 +1,97 @@
+//! The source key each compile edge of an object directory gets from a launch here, computed
+//! for all edges at once (issue 15: a pull does not download CI's objects of sources the
+//! developer changed). The same code as a launch ([`Launcher::source_key_of`]); only the
+//! edges that run the launcher count (`… cached-ninja cc -- <compiler> …`, or zero setup
+//! `cached-ninja <compiler> …`).
+
+use super::config::launcher_for;
+use backend::key::Digest;
+use backend::ninja::graph::{EdgeId, Graph};
+use backend::rewrite::compiler::split_simple;
+use fetch::objdir::ObjDir;
+use fetch::want::FileLink;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The source key of every launcher edge of `graph` (the object directory `objdir`'s), by its
+/// first explicit output as the graph names it (relative to the object root). Edges whose
+/// command a launch would run unchanged (unreadable source, unknown compiler) are left out.
+pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
+    let Some(obj) = objdir.to_str() else {
+        return HashMap::new();
+    };
+    let edges: Vec<EdgeId> = graph.edge_ids().collect();
+    // CPU work (reading and hashing every source): chunks on rayon's threads, one launcher each.
+    let chunk = edges
+        .len()
+        .div_ceil(rayon::current_num_threads() * 4)
+        .max(16);
+    edges
+        .par_chunks(chunk)
+        .flat_map_iter(|part| {
+            let link = FileLink::new(ObjDir::new(objdir));
+            let launcher = launcher_for(obj, objdir, None, &link);
+            let keys: Vec<(String, Digest)> = part
+                .iter()
+                .filter_map(|&e| {
+                    let out = *graph.explicit_outputs(e).first()?;
+                    let words = split_simple(&graph.evaluate_command(e))?;
+                    let k = launcher.source_key_of(compiler_words(&words)?)?;
+                    Some((std::str::from_utf8(graph.path(out)).ok()?.to_string(), k))
+                })
+                .collect();
+            keys
+        })
+        .collect()
+}
+
+/// The compiler command a launcher command runs: after `cached-ninja cc --`, or after
+/// `cached-ninja` alone (zero setup); leading `NAME=value` words are skipped. `None` for an
+/// edge that does not run the launcher (and for `cc` with `--src-root`, which this does not
+/// follow).
+fn compiler_words(words: &[String]) -> Option<&[String]> {
+    let first = words.iter().position(|w| !is_assignment(w))?;
+    let w = &words[first..];
+    if w[0].rsplit('/').next() != Some("cached-ninja") {
+        return None;
+    }
+    match w.get(1).map(String::as_str) {
+        Some("cc") if w.get(2).map(String::as_str) == Some("--") => Some(&w[3..]),
+        Some("cc") | None => None,
+        Some(_) => Some(&w[1..]),
+    }
+}
+
+/// Whether `w` is a shell variable assignment (`NAME=value`).
+fn is_assignment(w: &str) -> bool {
+    w.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_compiler_command_of_a_launcher_edge() {
+        let w = words("CACHED_NINJA_CACHE_DIR=/c /bin/cached-ninja cc -- gcc -c a.c -o a.o");
+        assert_eq!(compiler_words(&w).unwrap(), &w[4..]);
+        let w = words("cached-ninja gcc -c a.c -o a.o");
+        assert_eq!(compiler_words(&w).unwrap(), &w[1..]);
+        for other in [
+            "gcc -c a.c -o a.o",
+            "cached-ninja cc --src-root s -- gcc",
+            "X=1",
+        ] {
+            assert_eq!(compiler_words(&words(other)), None, "{other}");
+        }
+    }
+}
