@@ -8,10 +8,13 @@
 //! - [`rsp`]: `@response` files, split the way gcc's `libiberty` `buildargv` does.
 //! - [`depfile`]: reading the Makefile fragment a compiler writes for `-MD` and writing the one
 //!   Ninja expects on a cache hit.
+//! - [`rustc`]: the rustc model (crate, crate types, outputs by rustc's naming rules, `--extern`
+//!   artifacts, `-L`/`-l`, `@argfile`s) and rustc's dep-info (files read, `env-dep` lines).
 
 pub mod args;
 pub mod depfile;
 pub mod rsp;
+pub mod rustc;
 
 pub use args::{
     drop_wrapper, is_wrapper, parse, CompileCommand, CompilerFamily, DepOutput, Lang, SplitDwarf,
