@@ -663,10 +663,16 @@ mod tests {
     #[test]
     fn argfiles_expand_by_line() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("args"), "--crate-name\nx y\n--cfg\nfeature=\"a b\"\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join("args"),
+            "--crate-name\nx y\n--cfg\nfeature=\"a b\"\n",
+        )
+        .unwrap();
         let a = expand_argfiles(&w("a.rs @args"), dir.path()).unwrap();
-        assert_eq!(a, ["a.rs", "--crate-name", "x y", "--cfg", "feature=\"a b\""]);
+        assert_eq!(
+            a,
+            ["a.rs", "--crate-name", "x y", "--cfg", "feature=\"a b\""]
+        );
         assert!(expand_argfiles(&w("@shell:args"), dir.path()).is_err());
     }
 
