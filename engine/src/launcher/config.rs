@@ -33,6 +33,20 @@ const KEY_ENV: &[&str] = &[
 /// Parses `[--src-root DIR] -- <compiler> <args…>`, builds the launcher from the environment
 /// and launches; returns the exit code, or an error for the caller to print.
 pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
+    run_cli_as(args, Family::CFamily)
+}
+
+/// `cached-ninja rustc [--src-root DIR] -- rustc <args…>`: as [`run_cli`], for a Ninja file
+/// that runs rustc directly (GN style).
+pub fn run_rustc_cli(args: Vec<OsString>) -> Result<i32, String> {
+    run_cli_as(args, Family::Rustc)
+}
+
+fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
+    let usage = match family {
+        Family::CFamily => "usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>",
+        Family::Rustc => "usage: cached-ninja rustc [--src-root DIR] -- rustc <args…>",
+    };
     let mut src_root: Option<String> = None;
     let mut i = 0;
     while i < args.len() {
@@ -54,7 +68,7 @@ pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
             src_root = Some(v.to_string());
             i += 1;
         } else if a == "-h" || a == "--help" {
-            println!("usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>");
+            println!("{usage}");
             return Ok(0);
         } else {
             break;
@@ -62,9 +76,9 @@ pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
     }
     let words = &args[i..];
     if words.is_empty() {
-        return Err("usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>".into());
+        return Err(usage.into());
     }
-    run_words(words, src_root)
+    run_words(words, src_root, family)
 }
 
 /// The zero-setup form, `cached-ninja <compiler> <args…>` (a CMake or Meson compiler launcher,
@@ -78,12 +92,20 @@ pub fn run_zero_setup(words: Vec<OsString>) -> Result<i32, String> {
             program.to_string_lossy()
         ));
     }
-    run_words(&words, None)
+    if super::rustc::is_rustc(&program.to_string_lossy()) {
+        // `RUSTC_WRAPPER=cached-ninja`: Cargo passes the rustc path first.
+        return super::rustc::run_wrapper(&words);
+    }
+    run_words(&words, None, Family::CFamily)
 }
 
 /// Launches `words` (compiler first) with the source root `src_root` if given, else the one
 /// the environment or the object directory names.
-fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String> {
+pub(super) fn run_words(
+    words: &[OsString],
+    src_root: Option<String>,
+    family: Family,
+) -> Result<i32, String> {
     let Some(words) = words
         .iter()
         .map(|w| w.to_str().map(str::to_string))
@@ -121,9 +143,31 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         }
     });
     let roots = Roots::new(obj, src.as_deref());
+    Ok(match family {
+        Family::CFamily => with_launcher(roots, |l| l.launch(words)),
+        Family::Rustc => with_launcher(roots, |l| l.launch_rustc(words)),
+    })
+}
+
+/// Which compile model a launch uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Family {
+    /// gcc and clang (`cached-ninja cc`).
+    CFamily,
+    /// rustc (`cached-ninja rustc`, a Ninja file that runs rustc directly).
+    Rustc,
+}
+
+/// Builds the launcher for `roots` from the environment and runs `f` with it.
+pub(super) fn with_launcher<T>(roots: Roots, f: impl FnOnce(&Launcher) -> T) -> T {
     let mut obj_aliases = Vec::new();
-    if let Ok(pwd) = std::env::var("PWD") {
-        if pwd != roots.obj() && pwd.starts_with('/') && same_file(Path::new(&pwd), &cwd) {
+    if let (Ok(pwd), Ok(cwd)) = (std::env::var("PWD"), std::env::current_dir()) {
+        let obj = Path::new(roots.obj());
+        if pwd != roots.obj()
+            && pwd.starts_with('/')
+            && obj == cwd
+            && same_file(Path::new(&pwd), obj)
+        {
             obj_aliases.push(pwd.trim_end_matches('/').to_string());
         }
     }
@@ -161,7 +205,7 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         warned: std::cell::Cell::new(false),
         time_pinned: std::cell::Cell::new(false),
     };
-    Ok(launcher.launch(words))
+    f(&launcher)
 }
 
 /// Whether `a` and `b` name the same file (device and inode).

@@ -55,7 +55,7 @@ fn driver_mode(name: &[u8]) -> &'static str {
 /// The memo key of a file's identity: its canonical path, a qualifier, and its stat stamp with
 /// the change time (a file replaced at the same path with its old mtime restored still gets
 /// a new ctime, so it is hashed again).
-fn stamp_key(
+pub(super) fn stamp_key(
     domain: &[u8],
     canon: &std::path::Path,
     qualifier: &[u8],

@@ -155,6 +155,12 @@ impl Launcher<'_> {
         known: &IncludeFile,
         now: SystemTime,
     ) -> Option<(fcache::Digest, Option<StatStamp>)> {
+        // rustc's pseudo-inputs: a variable it read, the roots an artifact embeds.
+        if real.starts_with('$') {
+            if let Some(d) = super::rustc::pseudo_input_digest(self, real) {
+                return Some((d, None));
+            }
+        }
         let md = std::fs::metadata(real).ok()?;
         let stamp = StatStamp::of(&md);
         if self.trust_stat && known.stamp == Some(stamp) {

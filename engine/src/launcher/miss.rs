@@ -34,7 +34,7 @@ impl Launcher<'_> {
         ]);
         // When this launch began, before it read the source for the key.
         let started = SystemTime::now() - start.elapsed();
-        let (r, wall_us) = match self.run_compiler(cmd, &args) {
+        let (r, wall_us) = match self.run_compiler(&cmd.compiler, &args, &[]) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
@@ -166,17 +166,24 @@ impl Launcher<'_> {
         self.remember_scan(&Self::action_key_of(source_key, seen), &scanned);
     }
 
-    /// The real compile: runs `cmd.compiler` with `args`; returns its result and wall time, µs.
+    /// The real compile: runs `program` with `args` (and `env` added); returns its result and
+    /// wall time, µs.
     /// Under `cached-ninja build` it first takes a CPU token (`crate::jobserver`), held while
     /// the compiler runs; the wait is not part of the compile time.
-    fn run_compiler(&self, cmd: &CompileCommand, args: &[String]) -> io::Result<(RunResult, u64)> {
+    pub(super) fn run_compiler(
+        &self,
+        program: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> io::Result<(RunResult, u64)> {
         let _cpu = crate::jobserver::cpu_token();
         let t0 = Instant::now();
-        let r = self.runner.run(&cmd.compiler, args)?;
+        let r = self.runner.run_env(program, args, env)?;
         Ok((r, t0.elapsed().as_micros() as u64))
     }
 
-    /// Stores the outputs, the captured streams (with placeholders), the entry and manifest.
+    /// Stores the outputs, the captured streams (with placeholders), the entry and manifest,
+    /// and the lookup rule's record of the entry.
     fn store(
         &self,
         cmd: &CompileCommand,
@@ -185,9 +192,34 @@ impl Launcher<'_> {
         r: &RunResult,
         wall_us: u64,
     ) -> io::Result<()> {
+        let action_key = self.store_entry(cmd, source_key, seen, r, wall_us)?;
+        let headers: Vec<String> = seen
+            .iter()
+            .map(|s| self.roots.denormalize(&s.norm).into_owned())
+            .collect();
+        self.remember_lookup(cmd, &action_key, &headers);
+        Ok(())
+    }
+
+    /// Stores what `model` made (the outputs by role, the captured streams with placeholders),
+    /// the action entry for `inputs` and the source key's manifest, whatever the compiler;
+    /// returns the action key.
+    pub(super) fn store_entry(
+        &self,
+        model: &dyn CompileModel,
+        source_key: &key::Digest,
+        inputs: &[Seen],
+        r: &RunResult,
+        wall_us: u64,
+    ) -> io::Result<key::Digest> {
         let mut outputs = Vec::with_capacity(2);
         let mut put = |role: Role, path: &str| -> io::Result<()> {
             let bytes = std::fs::read(path)?;
+            let bytes = if model.marks_roots(role) {
+                self.mark(&bytes)
+            } else {
+                bytes
+            };
             let digest = self.cache.put_blob(&bytes)?;
             let rel = self.roots.normalize(path);
             let rel = rel.strip_prefix("@obj/").unwrap_or(&rel).to_string();
@@ -200,7 +232,7 @@ impl Launcher<'_> {
             Ok(())
         };
         // The primary output must be there; the others are stored when the compile made them.
-        for (i, (role, path)) in cmd.made().into_iter().enumerate() {
+        for (i, (role, path)) in model.made().into_iter().enumerate() {
             if i == 0 || Path::new(&path).exists() {
                 put(role, &path)?;
             }
@@ -214,23 +246,18 @@ impl Launcher<'_> {
         };
         let stdout = stream(&r.stdout)?;
         let stderr = stream(&r.stderr)?;
-        let action_key = Self::action_key_of(source_key, seen);
+        let action_key = Self::action_key_of(source_key, inputs);
         let entry = ActionEntry {
             source_key: *source_key,
             outputs,
-            includes: seen.iter().map(|s| (s.norm.clone(), s.digest)).collect(),
+            includes: inputs.iter().map(|s| (s.norm.clone(), s.digest)).collect(),
             stdout,
             stderr,
             cpu_us: r.cpu_us,
             wall_us,
         };
         self.cache.put_action(&action_key, &entry)?;
-        let headers: Vec<String> = seen
-            .iter()
-            .map(|s| self.roots.denormalize(&s.norm).into_owned())
-            .collect();
-        self.remember_lookup(cmd, &action_key, &headers);
-        self.remember(source_key, &action_key, seen);
+        self.remember(source_key, &action_key, inputs);
         self.log_action(&action_key);
         // Now and then (1 insert in 64) check the size cap.
         if SystemTime::now()
@@ -242,6 +269,6 @@ impl Launcher<'_> {
         {
             self.cache.gc(self.max_size);
         }
-        Ok(())
+        Ok(action_key)
     }
 }

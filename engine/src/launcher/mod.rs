@@ -76,7 +76,9 @@
 //! - [`lookup`]: direct mode over include manifests, the preprocessor fallback (steps 2–3).
 //! - [`hit`]: materialising a hit, writing the depfile (step 4).
 //! - [`miss`]: the compile under the lock and the store (step 5).
-//! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ today).
+//! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ and rustc).
+//! - [`rustc`]: the rustc model's launch (`RUSTC_WRAPPER=cached-ninja`, `cached-ninja rustc`):
+//!   its roots, key, inputs and miss over the same lookup, hit and store.
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
 //!   would have looked first.
 //! - [`directives`]: the include directives and `__has_include` tests of the files read,
@@ -98,11 +100,12 @@ mod model;
 mod paths;
 mod reason;
 mod runner;
+mod rustc;
 mod shadow;
 #[cfg(test)]
 mod tests;
 mod wait;
 
-pub use config::{run_cli, run_zero_setup};
+pub use config::{run_cli, run_rustc_cli, run_zero_setup};
 /// The prefix-map tokens objects embed for the roots (the fill maps them back).
-pub use paths::{OBJ_TOKEN, SRC_TOKEN};
+pub use paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};

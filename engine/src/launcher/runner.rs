@@ -18,7 +18,16 @@ pub struct RunResult {
 /// Process spawning, behind a trait so unit tests run a fake compiler.
 pub trait Runner {
     /// Runs `program args…` and captures its output.
-    fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult>;
+    fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult> {
+        self.run_env(program, args, &[])
+    }
+    /// Runs `program args…` with `env` added to the environment and captures its output.
+    fn run_env(
+        &self,
+        program: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> io::Result<RunResult>;
     /// Runs `program args…` unchanged with inherited stdio and returns its exit code (the real
     /// runner replaces the process instead and only returns on error).
     fn exec(&self, program: &str, args: &[String]) -> io::Result<i32>;
@@ -58,9 +67,17 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 }
 
 impl Runner for RealRunner {
-    fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult> {
+    fn run_env(
+        &self,
+        program: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> io::Result<RunResult> {
         let before = children_cpu_us();
-        let out = std::process::Command::new(program).args(args).output()?;
+        let out = std::process::Command::new(program)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()?;
         Ok(RunResult {
             code: exit_code(out.status),
             stdout: out.stdout,

@@ -30,7 +30,12 @@ struct FakeCompiler {
 }
 
 impl Runner for FakeCompiler {
-    fn run(&self, _program: &str, args: &[String]) -> io::Result<RunResult> {
+    fn run_env(
+        &self,
+        _program: &str,
+        args: &[String],
+        _env: &[(&str, &str)],
+    ) -> io::Result<RunResult> {
         if args == ["-dumpmachine"] {
             self.probes.set(self.probes.get() + 1);
             return Ok(RunResult {
