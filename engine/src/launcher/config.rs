@@ -143,6 +143,12 @@ pub(super) fn run_words(
         }
     });
     let roots = Roots::new(obj, src.as_deref());
+    // A rewritten Ninja file runs every compile as `cached-ninja cc -- …`, rustc too.
+    let family = if super::rustc::is_rustc(&words[0]) {
+        Family::Rustc
+    } else {
+        family
+    };
     Ok(match family {
         Family::CFamily => with_launcher(roots, |l| l.launch(words)),
         Family::Rustc => with_launcher(roots, |l| l.launch_rustc(words)),
