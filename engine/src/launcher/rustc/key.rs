@@ -11,6 +11,8 @@ use std::path::Path;
 
 /// Variables Cargo sets that rustc (through `env!`) or the crate's proc-macros may read, and
 /// variables that change rustc itself; their values go into the source key, normalised.
+/// (`CARGO_PRIMARY_PACKAGE` is not: it differs between `cargo build` and `cargo test -p x` for
+/// the same compile; a crate that reads it through `env!` has it in its dep-info.)
 const CARGO_ENV_PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_CFG_"];
 /// Single variables of the source key (see [`CARGO_ENV_PREFIXES`]).
 const CARGO_ENV: &[&str] = &[
@@ -18,7 +20,6 @@ const CARGO_ENV: &[&str] = &[
     "CARGO_MANIFEST_DIR",
     "CARGO_MANIFEST_PATH",
     "CARGO_MANIFEST_LINKS",
-    "CARGO_PRIMARY_PACKAGE",
     "CARGO_BIN_NAME",
     "CARGO_TARGET_TMPDIR",
     "OUT_DIR",
