@@ -67,7 +67,7 @@ pub fn expand_argfiles(args: &[String], cwd: &Path) -> Result<Vec<String>, NotCa
 
 /// Splits `--opt=value`, `--opt value`, `-Xvalue` and `-X value`; returns (option, value,
 /// words used).
-fn option_value<'a>(words: &'a [String]) -> Option<(&'a str, Option<&'a str>, usize)> {
+fn option_value(words: &[String]) -> Option<(&str, Option<&str>, usize)> {
     let w = words[0].as_str();
     for o in WITH_VALUE {
         if w == *o {
