@@ -106,18 +106,7 @@ pub(super) fn run_words(
     src_root: Option<String>,
     family: Family,
 ) -> Result<i32, String> {
-    let Some(words) = words
-        .iter()
-        .map(|w| w.to_str().map(str::to_string))
-        .collect::<Option<Vec<String>>>()
-    else {
-        // Not UTF-8: run it unchanged.
-        use std::os::unix::process::CommandExt;
-        let e = std::process::Command::new(&words[0])
-            .args(&words[1..])
-            .exec();
-        return Err(format!("cannot run {:?}: {e}", words[0]));
-    };
+    let words = utf8_words(words)?;
     let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
     let Some(obj) = cwd.to_str() else {
         return RealRunner
@@ -162,6 +151,25 @@ pub(super) enum Family {
     CFamily,
     /// rustc (`cached-ninja rustc`, a Ninja file that runs rustc directly).
     Rustc,
+}
+
+/// `words` as UTF-8 strings; a command that is not UTF-8 is run unchanged (`exec`: this
+/// returns only the error of starting it).
+pub(super) fn utf8_words(words: &[OsString]) -> Result<Vec<String>, String> {
+    match words
+        .iter()
+        .map(|w| w.to_str().map(str::to_string))
+        .collect::<Option<Vec<String>>>()
+    {
+        Some(w) => Ok(w),
+        None => {
+            use std::os::unix::process::CommandExt;
+            let e = std::process::Command::new(&words[0])
+                .args(&words[1..])
+                .exec();
+            Err(format!("cannot run {:?}: {e}", words[0]))
+        }
+    }
 }
 
 /// Builds the launcher for `roots` from the environment and runs `f` with it.

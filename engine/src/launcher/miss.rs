@@ -36,20 +36,11 @@ impl Launcher<'_> {
         let started = SystemTime::now() - start.elapsed();
         let (r, wall_us) = match self.run_compiler(&cmd.compiler, &args, &[]) {
             Ok(r) => r,
-            Err(e) => {
-                eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
-                self.record(Outcome::Error(Problem::Spawn), 0, start);
-                return 127;
-            }
+            Err(e) => return self.spawn_failed(&cmd.compiler, &e, start),
         };
         let dep_text = std::fs::read_to_string(&tmp_dep).ok();
         let _ = std::fs::remove_file(&tmp_dep);
-        let finish = |code: i32, outcome: Outcome| {
-            let _ = io::stdout().write_all(&r.stdout);
-            let _ = io::stderr().write_all(&r.stderr);
-            self.record(outcome, 0, start);
-            code
-        };
+        let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
         if r.code != 0 {
             // A compile error: nothing to store, and no object whose paths need mapping back.
             return finish(r.code, Outcome::Failed);
@@ -164,6 +155,22 @@ impl Launcher<'_> {
         }
         // For the lookup rule's record of this entry and its later first checks elsewhere.
         self.remember_scan(&Self::action_key_of(source_key, seen), &scanned);
+    }
+
+    /// Replays a compile's captured output, counts `outcome`; returns `code`.
+    pub(super) fn replay(&self, r: &RunResult, code: i32, outcome: Outcome, start: Instant) -> i32 {
+        let _ = io::stdout().write_all(&r.stdout);
+        let _ = io::stderr().write_all(&r.stderr);
+        self.record(outcome, 0, start);
+        code
+    }
+
+    /// A compiler that could not be started: one error line naming it, counted `spawn`; the
+    /// exit code of a command not found.
+    pub(super) fn spawn_failed(&self, program: &str, e: &io::Error, start: Instant) -> i32 {
+        eprintln!("cached-ninja: error: cannot run {program}: {e}");
+        self.record(Outcome::Error(Problem::Spawn), 0, start);
+        127
     }
 
     /// The real compile: runs `program` with `args` (and `env` added); returns its result and

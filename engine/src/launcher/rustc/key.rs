@@ -37,15 +37,8 @@ impl Launcher<'_> {
         let md = std::fs::metadata(&canon).ok()?;
         let is_real = canon.file_name().is_some_and(|n| n == "rustc");
         let memo_key = stamp_key(b"cached-ninja rustc memo 1", &canon, b"", &md);
-        if is_real {
-            if let Some(d) = self
-                .cache
-                .memo_get(&memo_key)
-                .as_deref()
-                .and_then(fcache::Digest::from_hex)
-            {
-                return Some(d);
-            }
+        if let Some(d) = self.memo_digest(&memo_key).filter(|_| is_real) {
+            return Some(d);
         }
         let r = self.runner.run(rustc, &["-vV".to_string()]).ok()?;
         if r.code != 0 {
@@ -71,12 +64,7 @@ impl Launcher<'_> {
             b"",
             &md,
         );
-        if let Some(d) = self
-            .cache
-            .memo_get(&memo_key)
-            .as_deref()
-            .and_then(fcache::Digest::from_hex)
-        {
+        if let Some(d) = self.memo_digest(&memo_key) {
             return Some(d);
         }
         let d = key::Digest::of(&std::fs::read(path).ok()?);

@@ -9,7 +9,6 @@ use backend::compile::rustc::{self as model, RustcCommand};
 use backend::key;
 use fetch::cache::{self as fcache, StatStamp};
 use fetch::stats::{Outcome, Problem, Reason};
-use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
@@ -78,11 +77,7 @@ impl Launcher<'_> {
         let started = SystemTime::now() - start.elapsed();
         let (mut r, wall_us) = match self.run_compiler(&cmd.rustc, &args, &env) {
             Ok(r) => r,
-            Err(e) => {
-                eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.rustc);
-                self.record(Outcome::Error(Problem::Spawn), 0, start);
-                return 127;
-            }
+            Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
         };
         let dep_path = own_dep.clone().or(cmd.dep_info().map(str::to_string));
         let dep_text = dep_path
@@ -94,12 +89,7 @@ impl Launcher<'_> {
         }
         r.stderr = self.untoken(&r.stderr);
         r.stdout = self.untoken(&r.stdout);
-        let finish = |code: i32, outcome: Outcome| {
-            let _ = io::stdout().write_all(&r.stdout);
-            let _ = io::stderr().write_all(&r.stderr);
-            self.record(outcome, 0, start);
-            code
-        };
+        let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
         if r.code != 0 {
             return finish(r.code, Outcome::Failed);
         }

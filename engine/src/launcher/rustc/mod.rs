@@ -40,13 +40,13 @@ mod inputs;
 mod key;
 mod miss;
 
-use super::config::{run_words, with_launcher, Family};
+use super::config::{run_words, utf8_words, with_launcher, Family};
 use super::launch::Launcher;
 use super::lookup::Looked;
 use backend::compile::rustc::{self as model, NotCacheable, RustcCommand};
 use backend::key::Roots;
 use fetch::cache as fcache;
-use fetch::stats::{Outcome, Problem, Reason};
+use fetch::stats::{Outcome, Reason};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -65,17 +65,7 @@ pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
     if std::env::var_os("CARGO_PKG_NAME").is_none() {
         return run_words(words, None, Family::Rustc);
     }
-    let Some(words) = words
-        .iter()
-        .map(|w| w.to_str().map(str::to_string))
-        .collect::<Option<Vec<String>>>()
-    else {
-        use std::os::unix::process::CommandExt;
-        let e = std::process::Command::new(&words[0])
-            .args(&words[1..])
-            .exec();
-        return Err(format!("cannot run {:?}: {e}", words[0]));
-    };
+    let words = utf8_words(words)?;
     let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
     let cwd = cwd.to_string_lossy().into_owned();
     let registry = cargo_home().map(|h| format!("{}/registry/src", h.display()));
@@ -182,17 +172,7 @@ impl Launcher<'_> {
                 "an input of the key is unreadable",
             );
         };
-        let mut hit_failed = false;
-        let found = match self.lookup(&source_key, None) {
-            Ok(Looked::Hit(entry)) => Some(entry),
-            Ok(Looked::Miss(Some(key))) => self.wait_for_pull(&key),
-            Ok(Looked::Miss(None)) => None,
-            Err(()) => {
-                self.record(Outcome::Error(Problem::Corrupt), 0, start);
-                hit_failed = true;
-                None
-            }
-        };
+        let (found, mut hit_failed) = self.find(&source_key, None, start);
         if let Some((key, entry)) = &found {
             match self.materialise(&cmd, key, entry, start) {
                 Some(served) => {
