@@ -129,13 +129,25 @@ fn artifacts(ws: &Workspace) -> std::collections::BTreeMap<String, Vec<u8>> {
     m
 }
 
-/// `cargo test`'s verdict lines (without timings).
+/// Cargo's warning lines and the lines that locate them.
+fn warnings(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("warning") || l.trim_start().starts_with("-->"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `cargo test`'s verdict lines (without timings), sorted: the harness prints its tests in
+/// the order they finish.
 fn test_results(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout)
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.starts_with("test ") || l.starts_with("running "))
         .map(|l| l.split("; finished").next().unwrap().to_string())
-        .collect()
+        .collect();
+    v.sort();
+    v
 }
 
 #[test]
@@ -143,16 +155,29 @@ fn every_rustc_invocation_hits_at_another_path() {
     let space = TestSpace::new();
     let a = Workspace::new(&space, "a/ws");
     let b = Workspace::new(&space, "elsewhere/deeper/ws");
-    a.cargo(&["build"], false);
+    let build_a = a.cargo(&["build"], false);
     let tests_a = a.cargo(&["test"], false);
     let misses_a = a.count(0, "miss");
     // 11 compiles for the build (3 registry crates, 2 build scripts, 6 crates), 9 test harnesses.
     assert_eq!(misses_a, 20, "{:?}", a.outcomes(0));
     assert_eq!(a.count(0, "hit"), 0, "{:?}", a.outcomes(0));
 
-    b.cargo(&["build"], false);
+    let build_b = b.cargo(&["build"], false);
     let tests_b = b.cargo(&["test"], false);
     let outcomes = b.outcomes(0);
+    // rustc's diagnostics (Cargo's JSON messages, rendered by Cargo) are replayed on a hit.
+    let (warn_a, warn_b) = (warnings(&build_a), warnings(&build_b));
+    assert!(
+        warn_a
+            .iter()
+            .any(|l| l.contains("unused variable: `unused_on_purpose`")),
+        "{warn_a:?}"
+    );
+    assert!(
+        warn_a.iter().any(|l| l.contains("--> wscore/src/lib.rs:")),
+        "{warn_a:?}"
+    );
+    assert_eq!(warn_a, warn_b);
     // Every rustc invocation that compiles a crate (none is incremental here) hits.
     assert_eq!(b.count(0, "hit"), misses_a, "{outcomes:?}");
     assert!(
@@ -190,6 +215,20 @@ fn every_rustc_invocation_hits_at_another_path() {
     // The binary built from cached artifacts runs, and the dep-info names B's files.
     let app = run(&mut Command::new(b.target().join("debug/app")));
     assert_eq!(String::from_utf8_lossy(&app.stdout), "answer 10\n");
+    // gdb maps the artifacts' path tokens to B's tree with the launcher's gdbinit.
+    let gdb = run(Command::new(support::require_tool("gdb", "gdb"))
+        .current_dir(space.path())
+        .arg("-batch")
+        .arg("-x")
+        .arg(b.target().join(".cached-ninja/gdbinit"))
+        .args(["-ex", "list wscore::answer", "-ex", "info source"])
+        .arg(b.target().join("debug/app")));
+    let gdb = String::from_utf8_lossy(&gdb.stdout);
+    assert!(
+        gdb.contains(&format!("Located in {}/wscore/src/lib.rs", b.dir.display()))
+            && gdb.contains("unused_on_purpose"),
+        "{gdb}"
+    );
     let dep = std::fs::read_to_string(dep_info(&b, "wscore")).unwrap();
     assert!(dep.contains(&b.dir.display().to_string()), "{dep}");
     assert!(!dep.contains(&a.dir.display().to_string()), "{dep}");

@@ -176,6 +176,7 @@ impl Launcher<'_> {
         if let Some((key, entry)) = &found {
             match self.materialise(&cmd, key, entry, start) {
                 Some(served) => {
+                    self.write_gdbinit(false);
                     self.finish_hit(&served, entry, key, start);
                     return 0;
                 }
@@ -190,6 +191,7 @@ impl Launcher<'_> {
         if _lock.is_some() && !hit_failed {
             if let Ok(Looked::Hit((key, entry))) = self.lookup(&source_key, None) {
                 if let Some(served) = self.materialise(&cmd, &key, &entry, start) {
+                    self.write_gdbinit(false);
                     self.finish_hit(&served, &entry, &key, start);
                     return 0;
                 }
