@@ -72,7 +72,7 @@ impl Launcher<'_> {
         let mut t = text.to_string();
         for (root, mark) in pairs {
             if root != "/" {
-                t = t.replace(root, mark);
+                t = replace_dir(&t, root, mark);
             }
         }
         t
@@ -96,5 +96,43 @@ impl Launcher<'_> {
             None => t,
         };
         t.into_bytes()
+    }
+}
+
+/// `text` with each occurrence of the directory `dir` replaced by `by`, where it is a whole
+/// path or a prefix of one (followed by `/` or by a byte that cannot continue a file name):
+/// `/w/a` in `/w/a/x` and `-L/w/a`, never in `/w/ab/x`.
+fn replace_dir(text: &str, dir: &str, by: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(dir) {
+        let after = rest[i + dir.len()..].bytes().next();
+        let whole = !matches!(after, Some(b) if b.is_ascii_alphanumeric() || b"._-+~".contains(&b));
+        out.push_str(&rest[..i]);
+        out.push_str(if whole { by } else { dir });
+        rest = &rest[i + dir.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_dir;
+
+    #[test]
+    fn whole_directories_only() {
+        assert_eq!(
+            replace_dir("/w/a/x /w/ab/x -L/w/a", "/w/a", "@"),
+            "@/x /w/ab/x -L@"
+        );
+        assert_eq!(
+            replace_dir("--extern a=/w/a/d/l.rlib,", "/w/a", "@"),
+            "--extern a=@/d/l.rlib,"
+        );
+        assert_eq!(
+            replace_dir("\"/w/a\": /w/a.d", "/w/a", "@"),
+            "\"@\": /w/a.d"
+        );
     }
 }

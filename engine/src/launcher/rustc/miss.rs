@@ -178,3 +178,18 @@ fn drop_lines_naming(bytes: &[u8], path: &str) -> Vec<u8> {
         .copied()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::drop_lines_naming;
+
+    #[test]
+    fn the_launchers_own_dep_info_leaves_the_artifact_notifications() {
+        let err = b"{\"artifact\":\"/t/x.d\",\"emit\":\"dep-info\"}\n{\"artifact\":\"/t/.x.cn-dep.1.d\",\"emit\":\"dep-info\"}\nwarning\n";
+        assert_eq!(
+            drop_lines_naming(err, "/t/.x.cn-dep.1.d"),
+            b"{\"artifact\":\"/t/x.d\",\"emit\":\"dep-info\"}\nwarning\n".to_vec()
+        );
+        assert_eq!(drop_lines_naming(err, "rel.d"), err.to_vec());
+    }
+}

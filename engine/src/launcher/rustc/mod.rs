@@ -225,3 +225,29 @@ impl super::model::CompileModel for RustcCommand {
         role == fcache::Role::DepInfo
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_target_directory_is_found_by_its_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("ws/target");
+        std::fs::create_dir_all(t.join("debug/deps")).unwrap();
+        std::fs::write(
+            t.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55",
+        )
+        .unwrap();
+        let ws = dir.path().join("ws").display().to_string();
+        let args = |d: &str| vec!["--out-dir".to_string(), d.to_string()];
+        let found = target_dir(&args("target/debug/deps"), &ws);
+        assert_eq!(found, Some(t.display().to_string()));
+        let abs = format!("{}/debug/build/x-1/out", t.display());
+        std::fs::create_dir_all(&abs).unwrap();
+        assert_eq!(target_dir(&args(&abs), "/"), Some(t.display().to_string()));
+        assert_eq!(target_dir(&[], &ws), None);
+        assert!(is_rustc("/r/bin/rustc") && is_rustc("rustc") && !is_rustc("rustc-wrapper"));
+    }
+}
