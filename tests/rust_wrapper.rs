@@ -291,6 +291,18 @@ fn a_change_recompiles_exactly_its_dependents() {
     assert_eq!(ws.count(lines, "hit"), 4, "{:?}", ws.outcomes(lines));
     let app = run(&mut Command::new(ws.target().join("debug/app")));
     assert_eq!(String::from_utf8_lossy(&app.stdout), "answer 10\n");
+    let lines = ws.outcomes(0).len();
+
+    // A change to the C of the -sys crate: its rlib bundles another library while its Rust
+    // metadata stays the same, so wscore may hit, but every crate that links it must not (the
+    // crates a link loads are part of its key): the binary runs the new C.
+    let c = ws.dir.join("cfoo-sys/c/foo.c");
+    std::fs::write(&c, "int cfoo_triple(int x) { return 4 * x; }\n").unwrap();
+    ws.cargo(&["build"], false);
+    let app = run(&mut Command::new(ws.target().join("debug/app")));
+    assert_eq!(String::from_utf8_lossy(&app.stdout), "answer 13\n");
+    // cfoo_sys, app and cdy compile; wscore (metadata unchanged) is served.
+    assert_eq!(ws.count(lines, "miss"), 3, "{:?}", ws.outcomes(lines));
 }
 
 #[test]
