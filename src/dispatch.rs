@@ -12,6 +12,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "tool",
     "split",
     "cc",
+    "rustc",
     "cache",
     "stats",
     "generate",
@@ -35,6 +36,8 @@ pub const CLI: &str = "cached-ninja-cli";
 pub enum Form {
     /// `cc [--src-root DIR] -- <compiler> …`: the words after `cc`.
     Cc(Vec<OsString>),
+    /// `rustc [--src-root DIR] -- rustc …`: the words after `rustc`.
+    Rustc(Vec<OsString>),
     /// `<compiler> …`: every word.
     ZeroSetup(Vec<OsString>),
     /// A command of the CLI (or an option such as `--help`).
@@ -45,6 +48,17 @@ pub enum Form {
 pub fn form(mut words: impl Iterator<Item = OsString>) -> Form {
     match words.next() {
         Some(a) if a == "cc" => Form::Cc(words.collect()),
+        // `cached-ninja rustc -- rustc …`; a bare `rustc` followed by rustc's own arguments is
+        // Cargo's `RUSTC_WRAPPER` call with `RUSTC=rustc` (zero setup).
+        Some(a) if a == "rustc" => {
+            let rest: Vec<OsString> = words.collect();
+            match rest.first() {
+                Some(w) if w == "--" || w.to_string_lossy().starts_with("--src-root") => {
+                    Form::Rustc(rest)
+                }
+                _ => Form::ZeroSetup(std::iter::once(a).chain(rest).collect()),
+            }
+        }
         Some(a)
             if !a.to_string_lossy().starts_with('-')
                 && !SUBCOMMANDS.contains(&&*a.to_string_lossy()) =>

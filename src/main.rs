@@ -30,6 +30,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Launch rustc through the cache (`RUSTC_WRAPPER=cached-ninja` needs no subcommand).
+    Rustc {
+        /// `[--src-root DIR] -- rustc <args…>`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Local cache maintenance (`gc`, `stats`).
     #[command(subcommand)]
     Cache(cmd::cache::CacheCommand),
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
     // A launch skips clap (normally the small `cached-ninja` binary serves it, this one too).
     match dispatch::form(std::env::args_os().skip(1)) {
         dispatch::Form::Cc(args) => return cmd::cc::main(args),
+        dispatch::Form::Rustc(args) => return cmd::cc::main_rustc(args),
         dispatch::Form::ZeroSetup(words) => return cmd::cc::main_zero_setup(words),
         dispatch::Form::Cli => {}
     }
@@ -69,6 +76,7 @@ fn main() -> ExitCode {
         Command::Tool(c) => cmd::tool::run(c),
         Command::Split(c) => cmd::split::run(c),
         Command::Cc { args } => return cmd::cc::main(args),
+        Command::Rustc { args } => return cmd::cc::main_rustc(args),
         Command::Cache(c) => cmd::cache::run(c),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Generate(a) => cmd::generate::run(a),

@@ -5,7 +5,8 @@
 //!
 //! ## The launcher
 //! [`launcher`]: `cached-ninja cc` and the zero-setup forms (`cached-ninja gcc …`, a CMake or
-//! Meson compiler launcher): one launch from a compiler command to a hit, a miss or `exec`.
+//! Meson compiler launcher), and rustc (`RUSTC_WRAPPER=cached-ninja`, `cached-ninja rustc`):
+//! one launch from a compiler command to a hit, a miss or `exec`.
 //!
 //! ## The pull session
 //! [`pull`]: CI's build pulled into the local cache beside a running build, one

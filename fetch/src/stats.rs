@@ -116,11 +116,13 @@ pub enum Reason {
     PrecompiledHeader,
     /// `DEPENDENCIES_OUTPUT`/`SUNPRO_DEPENDENCIES`: the compiler writes a file of its own.
     DependencyEnv,
+    /// rustc's `-C incremental`: its own state directory, which the key cannot see.
+    Incremental,
 }
 
 impl Reason {
     /// Every reason, in the order of [`BuildStats::reasons`].
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Reason::NotCompiling,
         Reason::PreprocessOnly,
         Reason::SourceCount,
@@ -137,6 +139,7 @@ impl Reason {
         Reason::AsmInclude,
         Reason::PrecompiledHeader,
         Reason::DependencyEnv,
+        Reason::Incremental,
     ];
 
     /// The reason's name (the word in the log).
@@ -158,6 +161,7 @@ impl Reason {
             Reason::AsmInclude => "asm-include",
             Reason::PrecompiledHeader => "precompiled-header",
             Reason::DependencyEnv => "dependency-env",
+            Reason::Incremental => "incremental",
         }
     }
 

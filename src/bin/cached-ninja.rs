@@ -11,6 +11,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let result = match dispatch::form(std::env::args_os().skip(1)) {
         dispatch::Form::Cc(args) => engine::launcher::run_cli(args),
+        dispatch::Form::Rustc(args) => engine::launcher::run_rustc_cli(args),
         dispatch::Form::ZeroSetup(words) => engine::launcher::run_zero_setup(words),
         dispatch::Form::Cli => {
             let mut argv = std::env::args_os();

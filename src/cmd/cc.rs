@@ -9,6 +9,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     exit(engine::launcher::run_cli(args))
 }
 
+/// Entry point from `main`: `args` are the words after `rustc`.
+pub fn main_rustc(args: Vec<OsString>) -> ExitCode {
+    exit(engine::launcher::run_rustc_cli(args))
+}
+
 /// Entry point from `main` for `cached-ninja <compiler> <args…>`: `words` start with the compiler.
 pub fn main_zero_setup(words: Vec<OsString>) -> ExitCode {
     exit(engine::launcher::run_zero_setup(words))

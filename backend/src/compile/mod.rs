@@ -9,11 +9,14 @@
 //! - [`phases`]: the compile as preprocessor and compile proper (a distributed compile).
 //! - [`depfile`]: reading the Makefile fragment a compiler writes for `-MD` and writing the one
 //!   Ninja expects on a cache hit.
+//! - [`rustc`]: the rustc model (crate, crate types, outputs by rustc's naming rules, `--extern`
+//!   artifacts, `-L`/`-l`, `@argfile`s) and rustc's dep-info (files read, `env-dep` lines).
 
 pub mod args;
 pub mod depfile;
 pub mod phases;
 pub mod rsp;
+pub mod rustc;
 
 pub use args::{
     drop_wrapper, is_wrapper, parse, CompileCommand, CompilerFamily, DepOutput, Lang, SplitDwarf,

@@ -37,6 +37,8 @@ const MAP_OPTIONS: &[&str] = &[
 pub struct Roots {
     obj: String,
     src: Option<String>,
+    /// The Rust package registry's source directory (`$CARGO_HOME/registry/src`), `@reg/…`.
+    reg: Option<String>,
 }
 
 impl Roots {
@@ -53,7 +55,21 @@ impl Roots {
         Roots {
             obj: trim(obj),
             src: src.map(trim),
+            reg: None,
         }
+    }
+
+    /// These roots with the Rust package registry's source directory as a third root,
+    /// `@reg/…` (rustc commands name the registry's crates by absolute path).
+    pub fn with_registry(mut self, reg: &str) -> Roots {
+        let t = reg.trim_end_matches('/');
+        self.reg = (!t.is_empty()).then(|| t.to_string());
+        self
+    }
+
+    /// The registry's source directory, if set.
+    pub fn registry(&self) -> Option<&str> {
+        self.reg.as_deref()
     }
 
     /// The object root.
@@ -82,11 +98,13 @@ impl Roots {
         if !path.starts_with('/') {
             return Cow::Borrowed(path);
         }
-        let mut roots: [(&str, Option<&str>); 2] =
-            [("@obj", Some(&self.obj)), ("@src", self.src.as_deref())];
-        if self.src.as_ref().is_some_and(|s| s.len() > self.obj.len()) {
-            roots.swap(0, 1);
-        }
+        let mut roots: [(&str, Option<&str>); 3] = [
+            ("@obj", Some(&self.obj)),
+            ("@src", self.src.as_deref()),
+            ("@reg", self.reg.as_deref()),
+        ];
+        // The deeper root first (a stable sort keeps obj before src at equal length).
+        roots.sort_by_key(|(_, r)| std::cmp::Reverse(r.map_or(0, str::len)));
         for (tag, root) in roots {
             let Some(root) = root else { continue };
             if root == "/" {
@@ -136,6 +154,7 @@ impl Roots {
         for (tag, root) in [
             ("@obj", Some(self.obj.as_str())),
             ("@src", self.src.as_deref()),
+            ("@reg", self.reg.as_deref()),
         ] {
             let Some(root) = root else { continue };
             if let Some(rest) = path.strip_prefix(tag) {
@@ -377,6 +396,25 @@ mod tests {
         let inside = Roots::new("/m/src/build", Some("/m/src"));
         assert_eq!(inside.normalize(".."), "@src");
         assert_eq!(inside.normalize("../../other/x.h"), "../../other/x.h");
+    }
+
+    #[test]
+    fn registry_root() {
+        let r = Roots::new("/w/t", Some("/w")).with_registry("/h/.cargo/registry/src/");
+        assert_eq!(
+            r.normalize("/h/.cargo/registry/src/i/cc-1/src/lib.rs"),
+            "@reg/i/cc-1/src/lib.rs"
+        );
+        assert_eq!(
+            r.normalize("/w/t/debug/deps/liba.rlib"),
+            "@obj/debug/deps/liba.rlib"
+        );
+        assert_eq!(r.normalize("/w/a/src/lib.rs"), "@src/a/src/lib.rs");
+        assert_eq!(
+            r.denormalize("@reg/i/cc-1/src/lib.rs"),
+            "/h/.cargo/registry/src/i/cc-1/src/lib.rs"
+        );
+        assert_eq!(r.registry(), Some("/h/.cargo/registry/src"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Which commands are compiles the launcher can take: a recognised C/C++ compiler driver
 //! (by file name), one simple command (no shell operators), and a command line that the
-//! gcc/clang model ([`crate::compile::parse`]) accepts as one cacheable compile.
+//! gcc/clang model ([`crate::compile::parse`]) accepts as one cacheable compile; or rustc
+//! (GN-style Ninja files run it directly) with a command line the rustc model
+//! ([`crate::compile::rustc::parse_rustc`]) accepts.
 //!
 //! Being conservative costs nothing: an edge we do not recognise runs as before.
 
@@ -12,8 +14,12 @@ use crate::compile::{self, CompilerFamily, Uncacheable};
 pub enum CommandKind {
     /// A cacheable compile by a recognised compiler.
     Compile(CompilerFamily),
+    /// A cacheable rustc command.
+    Rustc,
     /// A recognised compiler, but a command the cache does not take (linking, `-E`, …).
     CompilerOther(Uncacheable),
+    /// rustc, but a command the cache does not take (`-C incremental`, `--print`, …).
+    RustcOther,
     /// Anything else: another program, or a shell construct.
     Other,
 }
@@ -26,6 +32,12 @@ pub fn classify(command: &[u8]) -> CommandKind {
     let mut first = 0;
     while words.get(first).is_some_and(|w| is_wrapper(w)) {
         first += 1;
+    }
+    if words.get(first).is_some_and(|w| base_name(w) == "rustc") {
+        return match compile::rustc::parse_rustc(&words[first..]) {
+            Ok(_) => CommandKind::Rustc,
+            Err(_) => CommandKind::RustcOther,
+        };
     }
     let Some(family) = words.get(first).and_then(|w| compiler_family(w)) else {
         return CommandKind::Other;

@@ -13,8 +13,9 @@
 //!   commands` differs from the original by the launcher prefix (and the policy's flags).
 //! - A **compile edge** is one whose evaluated command is one simple shell command running
 //!   a recognised gcc/clang driver that [`crate::compile::parse`] takes as one cacheable
-//!   compile ([`compiler::classify`]), whose outputs the policy does not exclude, and which
-//!   has no `command` binding of its own (that would win over any rule's).
+//!   compile, or rustc with a command the rustc model takes ([`compiler::classify`]), whose
+//!   outputs the policy does not exclude, and which has no `command` binding of its own (that
+//!   would win over any rule's). The launcher tells rustc from a C compiler by its name.
 //! - The **generator edge** (a `generator = 1` edge producing the top-level manifest:
 //!   CMake's `RERUN_CMAKE`, Meson's `REGENERATE_BUILD`) gets a twin whose command runs the
 //!   hook after the generator, so a regenerated manifest is rewritten again before ninja
@@ -217,20 +218,22 @@ pub fn rewrite(
             TwinKind::Regen
         } else {
             let command = g.evaluate_command(e);
-            match compiler::classify(&command) {
-                compiler::CommandKind::Compile(_) => {}
-                compiler::CommandKind::CompilerOther(_) => {
+            let rustc = match compiler::classify(&command) {
+                compiler::CommandKind::Compile(_) => false,
+                compiler::CommandKind::Rustc => true,
+                compiler::CommandKind::CompilerOther(_) | compiler::CommandKind::RustcOther => {
                     report.compiler_other += 1;
                     continue;
                 }
                 compiler::CommandKind::Other => continue,
-            }
+            };
             if g.outputs(e).iter().any(|&o| (opts.uncached)(g.path(o))) {
                 report.uncached_by_policy += 1;
                 continue;
             }
             report.compile_edges += 1;
-            if !opts.extra_flags.is_empty() && compiler::has_debug_info(&command) {
+            // The policy's flags are gcc/clang flags (split DWARF): never for rustc.
+            if !rustc && !opts.extra_flags.is_empty() && compiler::has_debug_info(&command) {
                 TwinKind::CompileWithFlags
             } else {
                 TwinKind::Compile

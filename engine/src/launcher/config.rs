@@ -33,6 +33,20 @@ const KEY_ENV: &[&str] = &[
 /// Parses `[--src-root DIR] -- <compiler> <args…>`, builds the launcher from the environment
 /// and launches; returns the exit code, or an error for the caller to print.
 pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
+    run_cli_as(args, Family::CFamily)
+}
+
+/// `cached-ninja rustc [--src-root DIR] -- rustc <args…>`: as [`run_cli`], for a Ninja file
+/// that runs rustc directly (GN style).
+pub fn run_rustc_cli(args: Vec<OsString>) -> Result<i32, String> {
+    run_cli_as(args, Family::Rustc)
+}
+
+fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
+    let usage = match family {
+        Family::CFamily => "usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>",
+        Family::Rustc => "usage: cached-ninja rustc [--src-root DIR] -- rustc <args…>",
+    };
     let mut src_root: Option<String> = None;
     let mut i = 0;
     while i < args.len() {
@@ -54,7 +68,7 @@ pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
             src_root = Some(v.to_string());
             i += 1;
         } else if a == "-h" || a == "--help" {
-            println!("usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>");
+            println!("{usage}");
             return Ok(0);
         } else {
             break;
@@ -62,9 +76,9 @@ pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
     }
     let words = &args[i..];
     if words.is_empty() {
-        return Err("usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>".into());
+        return Err(usage.into());
     }
-    run_words(words, src_root)
+    run_words(words, src_root, family)
 }
 
 /// The zero-setup form, `cached-ninja <compiler> <args…>` (a CMake or Meson compiler launcher,
@@ -78,44 +92,43 @@ pub fn run_zero_setup(words: Vec<OsString>) -> Result<i32, String> {
             program.to_string_lossy()
         ));
     }
-    run_words(&words, None)
+    if super::rustc::is_rustc(&program.to_string_lossy()) {
+        // `RUSTC_WRAPPER=cached-ninja`: Cargo passes the rustc path first.
+        return super::rustc::run_wrapper(&words);
+    }
+    run_words(&words, None, Family::CFamily)
 }
 
 /// Launches `words` (compiler first) with the source root `src_root` if given, else the one
 /// the environment or the object directory names.
-fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String> {
-    let Some(words) = words
-        .iter()
-        .map(|w| w.to_str().map(str::to_string))
-        .collect::<Option<Vec<String>>>()
-    else {
-        // Not UTF-8: run it unchanged.
-        use std::os::unix::process::CommandExt;
-        let e = std::process::Command::new(&words[0])
-            .args(&words[1..])
-            .exec();
-        return Err(format!("cannot run {:?}: {e}", words[0]));
-    };
+pub(super) fn run_words(
+    words: &[OsString],
+    src_root: Option<String>,
+    family: Family,
+) -> Result<i32, String> {
+    let words = utf8_words(words)?;
     let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
     let Some(obj) = cwd.to_str() else {
         return RealRunner
             .exec(&words[0], &words[1..])
             .map_err(|e| e.to_string());
     };
-    let pull = FileLink::new(ObjDir::new(obj));
-    let launcher = launcher_for(obj, &cwd, src_root, &pull);
-    Ok(launcher.launch(words))
+    let roots = roots_for(obj, &cwd, src_root);
+    // A rewritten Ninja file runs every compile as `cached-ninja cc -- …`, rustc too.
+    let family = if super::rustc::is_rustc(&words[0]) {
+        Family::Rustc
+    } else {
+        family
+    };
+    Ok(match family {
+        Family::CFamily => with_launcher(roots, |l| l.launch(words)),
+        Family::Rustc => with_launcher(roots, |l| l.launch_rustc(words)),
+    })
 }
 
-/// The launcher a compile in the object root `obj` (the directory `cwd`) gets from this
-/// process's environment, with the source root `src_root` if given, else the one the
-/// environment or the object directory names; `pull` is its link to a running pull.
-pub(crate) fn launcher_for<'r>(
-    obj: &str,
-    cwd: &Path,
-    src_root: Option<String>,
-    pull: &'r dyn PullLink,
-) -> Launcher<'r> {
+/// The roots of a compile in the object root `obj` (the directory `cwd`): the source root
+/// `src_root` if given, else the one the environment or the object directory names.
+fn roots_for(obj: &str, cwd: &Path, src_root: Option<String>) -> Roots {
     let src = src_root
         .or_else(|| {
             std::env::var("CACHED_NINJA_SRCDIR")
@@ -134,10 +147,67 @@ pub(crate) fn launcher_for<'r>(
             format!("{obj}/{s}")
         }
     });
-    let roots = Roots::new(obj, src.as_deref());
+    Roots::new(obj, src.as_deref())
+}
+
+/// The launcher a compile in the object root `obj` (the directory `cwd`) gets from this
+/// process's environment, with the source root `src_root` if given, else the one the
+/// environment or the object directory names; `pull` is its link to a running pull.
+pub(crate) fn launcher_for<'r>(
+    obj: &str,
+    cwd: &Path,
+    src_root: Option<String>,
+    pull: &'r dyn PullLink,
+) -> Launcher<'r> {
+    launcher_of(roots_for(obj, cwd, src_root), cwd, pull)
+}
+
+/// Which compile model a launch uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Family {
+    /// gcc and clang (`cached-ninja cc`).
+    CFamily,
+    /// rustc (`cached-ninja rustc`, a Ninja file that runs rustc directly).
+    Rustc,
+}
+
+/// `words` as UTF-8 strings; a command that is not UTF-8 is run unchanged (`exec`: this
+/// returns only the error of starting it).
+pub(super) fn utf8_words(words: &[OsString]) -> Result<Vec<String>, String> {
+    match words
+        .iter()
+        .map(|w| w.to_str().map(str::to_string))
+        .collect::<Option<Vec<String>>>()
+    {
+        Some(w) => Ok(w),
+        None => {
+            use std::os::unix::process::CommandExt;
+            let e = std::process::Command::new(&words[0])
+                .args(&words[1..])
+                .exec();
+            Err(format!("cannot run {:?}: {e}", words[0]))
+        }
+    }
+}
+
+/// Builds the launcher for `roots` from the environment and runs `f` with it.
+pub(super) fn with_launcher<T>(roots: Roots, f: impl FnOnce(&Launcher) -> T) -> T {
+    let pull = FileLink::new(ObjDir::new(roots.obj()));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from(roots.obj()));
+    f(&launcher_of(roots, &cwd, &pull))
+}
+
+/// The launcher for `roots` (the object root seen from this process as `cwd`) from this
+/// process's environment; `pull` is its link to a running pull.
+fn launcher_of<'r>(roots: Roots, cwd: &Path, pull: &'r dyn PullLink) -> Launcher<'r> {
     let mut obj_aliases = Vec::new();
     if let Ok(pwd) = std::env::var("PWD") {
-        if pwd != roots.obj() && pwd.starts_with('/') && same_file(Path::new(&pwd), cwd) {
+        let obj = Path::new(roots.obj());
+        if pwd != roots.obj()
+            && pwd.starts_with('/')
+            && obj == cwd
+            && same_file(Path::new(&pwd), obj)
+        {
             obj_aliases.push(pwd.trim_end_matches('/').to_string());
         }
     }

@@ -272,7 +272,7 @@ impl Launcher<'_> {
                 return Ok(c);
             }
         }
-        let (result, wall_us) = self.run_compiler(cmd, local_args)?;
+        let (result, wall_us) = self.run_compiler(&cmd.compiler, local_args, &[])?;
         Ok(Compiled {
             result,
             wall_us,

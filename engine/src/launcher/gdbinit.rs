@@ -1,7 +1,7 @@
 //! The token→root mapping for debuggers, in `<object root>/.cached-ninja/gdbinit` (DESIGN §6).
 
 use super::launch::Launcher;
-use super::paths::{OBJ_TOKEN, SRC_TOKEN};
+use super::paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 use fetch::cache as fcache;
 use fetch::objdir::ObjDir;
 
@@ -18,6 +18,10 @@ impl Launcher<'_> {
             "set substitute-path {OBJ_TOKEN} {}\n",
             self.roots.obj()
         ));
+        // Rust crates of the package registry (`RUSTC_WRAPPER` under Cargo).
+        if let Some(reg) = self.roots.registry() {
+            text.push_str(&format!("set substitute-path {REG_TOKEN} {reg}\n"));
+        }
         let path = ObjDir::new(self.roots.obj()).gdbinit_file();
         // Launches that hit only check the length (one `stat`); a compile compares the content.
         let same = if full_check {

@@ -11,11 +11,22 @@ use super::launch::Launcher;
 use super::lookup::Found;
 use super::model::CompileModel;
 use backend::compile::{self, depfile, CompileCommand};
-use fetch::cache::{self as fcache, CacheError, Role};
+use fetch::cache::{self as fcache, ActionEntry, CacheError, Role};
 use fetch::stats::{Outcome, Problem};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// What a materialised entry gives back: the captured streams (roots mapped back) and the
+/// debug outputs deferred to the fill.
+pub(super) struct Served {
+    /// Captured stdout.
+    pub(super) out: Vec<u8>,
+    /// Captured stderr.
+    pub(super) err: Vec<u8>,
+    /// Paths of debug outputs whose blob is not in the local cache.
+    pub(super) deferred: Vec<String>,
+}
 
 impl Launcher<'_> {
     /// Materialises a hit; `None` when it cannot be served. Then the caller compiles, and
@@ -29,26 +40,6 @@ impl Launcher<'_> {
         (action_key, entry): &Found,
         start: Instant,
     ) -> Option<i32> {
-        let entry_path = || {
-            self.cache
-                .path(fcache::Kind::Action, action_key)
-                .display()
-                .to_string()
-        };
-        // Blobs that failed verification: each reported and removed, the entry removed, and
-        // counted once unless all were merely missing.
-        let bad_blobs = |errors: &[&CacheError]| {
-            for e in errors {
-                self.drop_corrupt(e);
-            }
-            self.cache.remove(fcache::Kind::Action, action_key);
-            if errors
-                .iter()
-                .any(|e| !matches!(e, CacheError::Missing { .. }))
-            {
-                self.record(Outcome::Error(Problem::Corrupt), 0, start);
-            }
-        };
         // The depfile's inputs with this machine's paths: the source, then the headers.
         let mut inputs = Vec::with_capacity(entry.includes.len() + 1);
         inputs.push(cmd.source.clone());
@@ -66,18 +57,87 @@ impl Launcher<'_> {
             self.fall_back(Problem::Shadowed, &msg, start);
             return None;
         }
-        let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::with_capacity(entry.outputs.len());
+        let served = self.materialise(cmd, action_key, entry, start)?;
+        if let Some(dep) = &cmd.dep {
+            if let Err(e) = self.write_depfile(cmd, dep, &inputs) {
+                let msg = format!("cannot write {}: {e}; compiling", dep.path);
+                self.fall_back(Problem::WriteDepfile, &msg, start);
+                return None;
+            }
+        }
+        for stale in &served.deferred {
+            // An earlier compile's `.dwo` would not match this object: never leave it beside.
+            let _ = std::fs::remove_file(stale);
+        }
+        self.write_gdbinit(false);
+        self.finish_hit(&served, entry, action_key, start);
+        Some(0)
+    }
+
+    /// The end of every hit: replays the captured streams, counts the hit and logs the action.
+    pub(super) fn finish_hit(
+        &self,
+        served: &Served,
+        entry: &ActionEntry,
+        action_key: &fcache::Digest,
+        start: Instant,
+    ) {
+        let _ = io::stdout().write_all(&served.out);
+        let _ = io::stderr().write_all(&served.err);
+        self.edge.borrow_mut().action_key = Some(*action_key);
+        let saved = entry
+            .wall_us
+            .saturating_sub(start.elapsed().as_micros() as u64);
+        let outcome = if served.deferred.is_empty() {
+            Outcome::Hit
+        } else {
+            Outcome::HitDebugDeferred
+        };
+        self.record(outcome, saved, start);
+        self.log_action(action_key);
+    }
+
+    /// Verifies and writes every output of an entry where `model` puts its role (atomically;
+    /// roles the model stores with the roots marked get this machine's roots back) and reads
+    /// the captured streams. `None` when it cannot be served: the reason was counted and one
+    /// warning line printed, as for [`Launcher::serve_hit`].
+    pub(super) fn materialise(
+        &self,
+        model: &dyn CompileModel,
+        action_key: &fcache::Digest,
+        entry: &ActionEntry,
+        start: Instant,
+    ) -> Option<Served> {
+        let entry_path = || {
+            self.cache
+                .path(fcache::Kind::Action, action_key)
+                .display()
+                .to_string()
+        };
+        let bad_blobs = |errors: &[&CacheError]| {
+            for e in errors {
+                self.drop_corrupt(e);
+            }
+            self.cache.remove(fcache::Kind::Action, action_key);
+            if errors
+                .iter()
+                .any(|e| !matches!(e, CacheError::Missing { .. }))
+            {
+                self.record(Outcome::Error(Problem::Corrupt), 0, start);
+            }
+        };
+        let mut files: Vec<(PathBuf, Vec<u8>, Role)> = Vec::with_capacity(entry.outputs.len());
         // Paths of debug outputs whose blob is not here (`dbgfetch fill` brings them).
         let mut deferred: Vec<String> = Vec::new();
         for o in &entry.outputs {
-            let Some(dest) = cmd.dest(o.role) else {
+            let Some(dest) = model.dest(o.role) else {
                 let (problem, msg) = match o.role {
                     Role::Dwo => (
                         Problem::NoDwoPath,
                         format!(
                             "cache entry {} has a .dwo output but the command for {} writes none; compiling",
                             entry_path(),
-                            cmd.primary_output()
+                            model.primary_output()
                         ),
                     ),
                     role => (
@@ -86,7 +146,7 @@ impl Launcher<'_> {
                             "cache entry {} has an output of role {role:?} ({}), not made by this compile of {}; compiling",
                             entry_path(),
                             o.path,
-                            cmd.primary_output()
+                            model.primary_output()
                         ),
                     ),
                 };
@@ -94,7 +154,10 @@ impl Launcher<'_> {
                 return None;
             };
             match self.cache.get_blob(&o.digest, o.size) {
-                Ok(b) => files.push((PathBuf::from(dest), b)),
+                Ok(b) if model.marks_roots(o.role) => {
+                    files.push((PathBuf::from(dest), self.unmark(&b), o.role))
+                }
+                Ok(b) => files.push((PathBuf::from(dest), b, o.role)),
                 Err(CacheError::Missing { .. }) if o.role.is_debug() => deferred.push(dest),
                 Err(e) => {
                     bad_blobs(&[&e]);
@@ -119,41 +182,22 @@ impl Launcher<'_> {
                 return None;
             }
         };
-        for (dest, bytes) in &files {
+        for (dest, bytes, role) in &files {
             // Unsynced: an object the cache holds can always be materialised again.
-            let write = |f: &mut std::fs::File| f.write_all(bytes);
+            let write = |f: &mut std::fs::File| {
+                if role.is_executable() {
+                    use std::os::unix::fs::PermissionsExt;
+                    f.set_permissions(std::fs::Permissions::from_mode(0o755))?;
+                }
+                f.write_all(bytes)
+            };
             if let Err(e) = fcache::write_atomic_with(dest, fcache::Durability::Unsynced, write) {
                 let msg = format!("cannot write {}: {e}; compiling", dest.display());
                 self.fall_back(Problem::WriteOutput, &msg, start);
                 return None;
             }
         }
-        if let Some(dep) = &cmd.dep {
-            if let Err(e) = self.write_depfile(cmd, dep, &inputs) {
-                let msg = format!("cannot write {}: {e}; compiling", dep.path);
-                self.fall_back(Problem::WriteDepfile, &msg, start);
-                return None;
-            }
-        }
-        for stale in &deferred {
-            // An earlier compile's `.dwo` would not match this object: never leave it beside.
-            let _ = std::fs::remove_file(stale);
-        }
-        self.write_gdbinit(false);
-        let _ = io::stdout().write_all(&out);
-        let _ = io::stderr().write_all(&err);
-        self.edge.borrow_mut().action_key = Some(*action_key);
-        let saved = entry
-            .wall_us
-            .saturating_sub(start.elapsed().as_micros() as u64);
-        let outcome = if deferred.is_empty() {
-            Outcome::Hit
-        } else {
-            Outcome::HitDebugDeferred
-        };
-        self.record(outcome, saved, start);
-        self.log_action(action_key);
-        Some(0)
+        Some(Served { out, err, deferred })
     }
 
     /// Writes the depfile Ninja asked for, with this machine's paths (hit and miss).

@@ -55,7 +55,7 @@ fn driver_mode(name: &[u8]) -> &'static str {
 /// The memo key of a file's identity: its canonical path, a qualifier, and its stat stamp with
 /// the change time (a file replaced at the same path with its old mtime restored still gets
 /// a new ctime, so it is hashed again).
-fn stamp_key(
+pub(super) fn stamp_key(
     domain: &[u8],
     canon: &std::path::Path,
     qualifier: &[u8],
@@ -92,6 +92,14 @@ pub(super) fn resolve_program(program: &str) -> Option<PathBuf> {
 }
 
 impl Launcher<'_> {
+    /// A digest remembered in the cache's `memo/` under `memo_key`.
+    pub(super) fn memo_digest(&self, memo_key: &fcache::Digest) -> Option<fcache::Digest> {
+        self.cache
+            .memo_get(memo_key)
+            .as_deref()
+            .and_then(fcache::Digest::from_hex)
+    }
+
     /// The digest of the assembler gcc runs for this launch (`as`, found on `PATH` the way the
     /// driver finds it when its own directories hold none), memoised by its stat stamp;
     /// `None` when there is none. Another `as` first on `PATH` gives another key.
@@ -100,12 +108,7 @@ impl Launcher<'_> {
         let canon = std::fs::canonicalize(&path).ok()?;
         let md = std::fs::metadata(&canon).ok()?;
         let memo_key = stamp_key(b"cached-ninja assembler memo 1", &canon, b"", &md);
-        if let Some(d) = self
-            .cache
-            .memo_get(&memo_key)
-            .as_deref()
-            .and_then(fcache::Digest::from_hex)
-        {
+        if let Some(d) = self.memo_digest(&memo_key) {
             return Some(d);
         }
         let d = fcache::Digest::of(&std::fs::read(&canon).ok()?);

@@ -187,18 +187,7 @@ impl Launcher<'_> {
         // Direct mode, then the preprocessor fallback. A hit that could not be served was
         // counted once (by `serve_hit`) and is not tried again under the lock.
         let preprocess = self.preprocessor_fallback.then_some(&cmd);
-        let mut hit_failed = false;
-        let found = match self.lookup(&source_key, preprocess) {
-            Ok(Looked::Hit(entry)) => Some(entry),
-            // CI's entry may be on its way: a running pull brings wanted keys first.
-            Ok(Looked::Miss(Some(key))) => self.wait_for_pull(&key),
-            Ok(Looked::Miss(None)) => None,
-            Err(()) => {
-                self.record(Outcome::Error(Problem::Corrupt), 0, start);
-                hit_failed = true;
-                None
-            }
-        };
+        let (found, mut hit_failed) = self.find(&source_key, preprocess, start);
         if let Some(entry) = found {
             match self.serve_hit(&cmd, &entry, start) {
                 Some(code) => return code,

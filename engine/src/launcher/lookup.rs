@@ -70,6 +70,31 @@ impl Launcher<'_> {
         }
     }
 
+    /// [`Launcher::lookup`], then, when an include set matched but its entry is not here, a
+    /// wait for a running pull (CI's entry may be on its way: a pull brings wanted keys
+    /// first). Also whether a cache problem was reported and counted (the caller compiles
+    /// without looking again).
+    pub(super) fn find(
+        &self,
+        source_key: &key::Digest,
+        preprocess: Option<&CompileCommand>,
+        start: std::time::Instant,
+    ) -> (Option<Found>, bool) {
+        match self.lookup(source_key, preprocess) {
+            Ok(Looked::Hit(entry)) => (Some(entry), false),
+            Ok(Looked::Miss(Some(key))) => (self.wait_for_pull(&key), false),
+            Ok(Looked::Miss(None)) => (None, false),
+            Err(()) => {
+                self.record(
+                    fetch::stats::Outcome::Error(fetch::stats::Problem::Corrupt),
+                    0,
+                    start,
+                );
+                (None, true)
+            }
+        }
+    }
+
     /// Checks the include sets of `manifest` in order; the first that matches the files on
     /// disk and has an action entry is the hit.
     fn lookup_in(
@@ -155,6 +180,12 @@ impl Launcher<'_> {
         known: &IncludeFile,
         now: SystemTime,
     ) -> Option<(fcache::Digest, Option<StatStamp>)> {
+        // rustc's pseudo-inputs: a variable it read, the roots an artifact embeds.
+        if real.starts_with('$') {
+            if let Some(d) = super::rustc::pseudo_input_digest(self, real) {
+                return Some((d, None));
+            }
+        }
         let md = std::fs::metadata(real).ok()?;
         let stamp = StatStamp::of(&md);
         if self.trust_stat && known.stamp == Some(stamp) {

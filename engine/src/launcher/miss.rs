@@ -50,12 +50,7 @@ impl Launcher<'_> {
         };
         let dep_text = std::fs::read_to_string(&tmp_dep).ok();
         let _ = std::fs::remove_file(&tmp_dep);
-        let finish = |code: i32, outcome: Outcome| {
-            let _ = io::stdout().write_all(&r.stdout);
-            let _ = io::stderr().write_all(&r.stderr);
-            self.record(outcome, 0, start);
-            code
-        };
+        let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
         if r.code != 0 {
             // A compile error: nothing to store, and no object whose paths need mapping back.
             return finish(r.code, Outcome::Failed);
@@ -183,21 +178,40 @@ impl Launcher<'_> {
         settled
     }
 
-    /// The real compile: runs `cmd.compiler` with `args`; returns its result and wall time, µs.
+    /// Replays a compile's captured output, counts `outcome`; returns `code`.
+    pub(super) fn replay(&self, r: &RunResult, code: i32, outcome: Outcome, start: Instant) -> i32 {
+        let _ = io::stdout().write_all(&r.stdout);
+        let _ = io::stderr().write_all(&r.stderr);
+        self.record(outcome, 0, start);
+        code
+    }
+
+    /// A compiler that could not be started: one error line naming it, counted `spawn`; the
+    /// exit code of a command not found.
+    pub(super) fn spawn_failed(&self, program: &str, e: &io::Error, start: Instant) -> i32 {
+        eprintln!("cached-ninja: error: cannot run {program}: {e}");
+        self.record(Outcome::Error(Problem::Spawn), 0, start);
+        127
+    }
+
+    /// The real compile: runs `program` with `args` (and `env` added); returns its result and
+    /// wall time, µs.
     /// Under `cached-ninja build` it first takes a CPU token (`crate::jobserver`), held while
     /// the compiler runs; the wait is not part of the compile time.
     pub(super) fn run_compiler(
         &self,
-        cmd: &CompileCommand,
+        program: &str,
         args: &[String],
+        env: &[(String, String)],
     ) -> io::Result<(RunResult, u64)> {
         let _cpu = crate::jobserver::cpu_token();
         let t0 = Instant::now();
-        let r = self.runner.run(&cmd.compiler, args)?;
+        let r = self.runner.run_with_env(program, args, env, None)?;
         Ok((r, t0.elapsed().as_micros() as u64))
     }
 
-    /// Stores the outputs, the captured streams (with placeholders), the entry and manifest.
+    /// Stores the outputs, the captured streams (with placeholders), the entry and manifest,
+    /// and the lookup rule's record of the entry.
     fn store(
         &self,
         cmd: &CompileCommand,
@@ -207,9 +221,34 @@ impl Launcher<'_> {
         wall_us: u64,
         search: Option<Search>,
     ) -> io::Result<()> {
+        let action_key = self.store_entry(cmd, source_key, seen, r, wall_us)?;
+        let headers: Vec<String> = seen
+            .iter()
+            .map(|s| self.roots.denormalize(&s.norm).into_owned())
+            .collect();
+        self.remember_lookup(cmd, &action_key, &headers, search);
+        Ok(())
+    }
+
+    /// Stores what `model` made (the outputs by role, the captured streams with placeholders),
+    /// the action entry for `inputs` and the source key's manifest, whatever the compiler;
+    /// returns the action key.
+    pub(super) fn store_entry(
+        &self,
+        model: &dyn CompileModel,
+        source_key: &key::Digest,
+        inputs: &[Seen],
+        r: &RunResult,
+        wall_us: u64,
+    ) -> io::Result<key::Digest> {
         let mut outputs = Vec::with_capacity(2);
         let mut put = |role: Role, path: &str| -> io::Result<()> {
             let bytes = std::fs::read(path)?;
+            let bytes = if model.marks_roots(role) {
+                self.mark(&bytes)
+            } else {
+                bytes
+            };
             let digest = self.cache.put_blob(&bytes)?;
             let rel = self.roots.normalize(path);
             let rel = rel.strip_prefix("@obj/").unwrap_or(&rel).to_string();
@@ -222,7 +261,7 @@ impl Launcher<'_> {
             Ok(())
         };
         // The primary output must be there; the others are stored when the compile made them.
-        for (i, (role, path)) in cmd.made().into_iter().enumerate() {
+        for (i, (role, path)) in model.made().into_iter().enumerate() {
             if i == 0 || Path::new(&path).exists() {
                 put(role, &path)?;
             }
@@ -236,11 +275,11 @@ impl Launcher<'_> {
         };
         let stdout = stream(&r.stdout)?;
         let stderr = stream(&r.stderr)?;
-        let action_key = Self::action_key_of(source_key, seen);
+        let action_key = Self::action_key_of(source_key, inputs);
         let entry = ActionEntry {
             source_key: *source_key,
             outputs,
-            includes: seen.iter().map(|s| (s.norm.clone(), s.digest)).collect(),
+            includes: inputs.iter().map(|s| (s.norm.clone(), s.digest)).collect(),
             stdout,
             stderr,
             cpu_us: r.cpu_us,
@@ -248,12 +287,7 @@ impl Launcher<'_> {
         };
         self.cache.put_action(&action_key, &entry)?;
         self.edge.borrow_mut().action_key = Some(action_key);
-        let headers: Vec<String> = seen
-            .iter()
-            .map(|s| self.roots.denormalize(&s.norm).into_owned())
-            .collect();
-        self.remember_lookup(cmd, &action_key, &headers, search);
-        self.remember(source_key, &action_key, seen);
+        self.remember(source_key, &action_key, inputs);
         self.log_action(&action_key);
         // Now and then (1 insert in 64) check the size cap.
         if SystemTime::now()
@@ -265,6 +299,6 @@ impl Launcher<'_> {
         {
             self.cache.gc(self.max_size);
         }
-        Ok(())
+        Ok(action_key)
     }
 }

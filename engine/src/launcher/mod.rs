@@ -80,7 +80,9 @@
 //! - [`hit`]: materialising a hit, writing the depfile (step 4).
 //! - [`miss`]: the compile under the lock and the store (step 5).
 //! - [`distribute`]: a miss's compile handed to distcc or icecream (`CACHED_NINJA_DISTRIBUTE`).
-//! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ today).
+//! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ and rustc).
+//! - [`rustc`]: the rustc model's launch (`RUSTC_WRAPPER=cached-ninja`, `cached-ninja rustc`):
+//!   its roots, key, inputs and miss over the same lookup, hit and store.
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
 //!   would have looked first.
 //! - [`directives`]: the include directives and `__has_include` tests of the files read,
@@ -110,13 +112,14 @@ mod paths;
 mod preimage;
 mod reason;
 mod runner;
+mod rustc;
 mod shadow;
 #[cfg(test)]
 mod tests;
 mod wait;
 
-pub use config::{run_cli, run_zero_setup};
+pub use config::{run_cli, run_rustc_cli, run_zero_setup};
 /// The prefix-map tokens objects embed for the roots (the fill maps them back).
-pub use paths::{OBJ_TOKEN, SRC_TOKEN};
+pub use paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 /// The recorded preimage of a source key (`cached-ninja explain`).
 pub use preimage::recorded as recorded_preimage;

@@ -22,6 +22,12 @@ pub trait CompileModel {
     /// The outputs a compile of this command may make, by role, in storing order (the primary
     /// first); the miss path stores those that exist, the primary one is required.
     fn made(&self) -> Vec<(Role, String)>;
+
+    /// Whether an output of `role` names this machine's roots in its text (rustc's dep-info):
+    /// stored with placeholders for them, materialised with this machine's.
+    fn marks_roots(&self, _role: Role) -> bool {
+        false
+    }
 }
 
 impl CompileModel for CompileCommand {

@@ -7,6 +7,11 @@ use super::launch::Launcher;
 pub const SRC_TOKEN: &str = "/cached-ninja/src";
 /// Stable token the object root maps to in objects. Must never change (part of every key).
 pub const OBJ_TOKEN: &str = "/cached-ninja/obj";
+/// Stable token the Rust package registry's source directory maps to in artifacts. Must never
+/// change (part of every rustc key).
+pub const REG_TOKEN: &str = "/cached-ninja/reg";
+/// Placeholder for the registry's source directory in stored output.
+const REG_MARK: &str = "\u{1}cn-reg\u{1}";
 /// Placeholder for the source root in stored stdout/stderr.
 const SRC_MARK: &str = "\u{1}cn-src\u{1}";
 /// Placeholder for the object root in stored stdout/stderr.
@@ -42,18 +47,35 @@ impl Launcher<'_> {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return bytes.to_vec();
         };
-        let mut pairs = vec![(self.roots.obj(), OBJ_MARK)];
+        self.replace_roots(text, [OBJ_MARK, SRC_MARK, REG_MARK])
+            .into_bytes()
+    }
+
+    /// Replaces each root in `text` by its key tag (`@obj`, `@src`, `@reg`; deeper root
+    /// first), wherever it occurs: rustc's arguments and variables name the roots inside
+    /// longer words (`-Ldependency=/t/debug/deps`, `--extern a=/t/…`).
+    pub(super) fn tag_roots(&self, text: &str) -> String {
+        self.replace_roots(text, ["@obj", "@src", "@reg"])
+    }
+
+    /// `text` with the object root, source root and registry root replaced by `by` (in that
+    /// order), the deeper root first.
+    fn replace_roots(&self, text: &str, by: [&str; 3]) -> String {
+        let mut pairs = vec![(self.roots.obj(), by[0])];
         if let Some(s) = self.roots.src() {
-            pairs.push((s, SRC_MARK));
+            pairs.push((s, by[1]));
+        }
+        if let Some(r) = self.roots.registry() {
+            pairs.push((r, by[2]));
         }
         pairs.sort_by_key(|(r, _)| std::cmp::Reverse(r.len()));
         let mut t = text.to_string();
         for (root, mark) in pairs {
             if root != "/" {
-                t = t.replace(root, mark);
+                t = replace_dir(&t, root, mark);
             }
         }
-        t.into_bytes()
+        t
     }
 
     /// The inverse of [`Launcher::mark`] with this machine's roots.
@@ -69,6 +91,48 @@ impl Launcher<'_> {
             Some(s) => t.replace(SRC_MARK, s),
             None => t,
         };
+        let t = match self.roots.registry() {
+            Some(r) => t.replace(REG_MARK, r),
+            None => t,
+        };
         t.into_bytes()
+    }
+}
+
+/// `text` with each occurrence of the directory `dir` replaced by `by`, where it is a whole
+/// path or a prefix of one (followed by `/` or by a byte that cannot continue a file name):
+/// `/w/a` in `/w/a/x` and `-L/w/a`, never in `/w/ab/x`.
+fn replace_dir(text: &str, dir: &str, by: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(dir) {
+        let after = rest[i + dir.len()..].bytes().next();
+        let whole = !matches!(after, Some(b) if b.is_ascii_alphanumeric() || b"._-+~".contains(&b));
+        out.push_str(&rest[..i]);
+        out.push_str(if whole { by } else { dir });
+        rest = &rest[i + dir.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_dir;
+
+    #[test]
+    fn whole_directories_only() {
+        assert_eq!(
+            replace_dir("/w/a/x /w/ab/x -L/w/a", "/w/a", "@"),
+            "@/x /w/ab/x -L@"
+        );
+        assert_eq!(
+            replace_dir("--extern a=/w/a/d/l.rlib,", "/w/a", "@"),
+            "--extern a=@/d/l.rlib,"
+        );
+        assert_eq!(
+            replace_dir("\"/w/a\": /w/a.d", "/w/a", "@"),
+            "\"@\": /w/a.d"
+        );
     }
 }

@@ -20,7 +20,9 @@ pub struct RunResult {
 /// Process spawning, behind a trait so unit tests run a fake compiler.
 pub trait Runner {
     /// Runs `program args…` and captures its output.
-    fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult>;
+    fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult> {
+        self.run_with_env(program, args, &[], None)
+    }
     /// [`Runner::run`] with `env` added to the environment; killed after `limit`, if given
     /// (`io::ErrorKind::TimedOut`).
     fn run_with_env(
@@ -69,10 +71,6 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 }
 
 impl Runner for RealRunner {
-    fn run(&self, program: &str, args: &[String]) -> io::Result<RunResult> {
-        self.run_with_env(program, args, &[], None)
-    }
-
     fn run_with_env(
         &self,
         program: &str,

@@ -30,7 +30,13 @@ struct FakeCompiler {
 }
 
 impl Runner for FakeCompiler {
-    fn run(&self, _program: &str, args: &[String]) -> io::Result<RunResult> {
+    fn run_with_env(
+        &self,
+        _program: &str,
+        args: &[String],
+        _env: &[(String, String)],
+        _limit: Option<std::time::Duration>,
+    ) -> io::Result<RunResult> {
         if args == ["-dumpmachine"] {
             self.probes.set(self.probes.get() + 1);
             return Ok(RunResult {
@@ -93,16 +99,6 @@ impl Runner for FakeCompiler {
             ..Default::default()
         })
     }
-    fn run_with_env(
-        &self,
-        program: &str,
-        args: &[String],
-        _env: &[(String, String)],
-        _limit: Option<std::time::Duration>,
-    ) -> io::Result<RunResult> {
-        self.run(program, args)
-    }
-
     fn exec(&self, _: &str, _: &[String]) -> io::Result<i32> {
         Ok(99)
     }

@@ -39,6 +39,12 @@ pub enum Role {
     StrippedObject = 6,
     /// A debug bundle (split DWARF, DESIGN §6).
     DebugBundle = 7,
+    /// A linked executable (a Rust `bin` crate).
+    Executable = 8,
+    /// A shared library (a Rust `cdylib`, `dylib` or `proc-macro` crate).
+    SharedLibrary = 9,
+    /// A static library (a Rust `staticlib` crate).
+    StaticLibrary = 10,
 }
 
 impl Role {
@@ -52,6 +58,12 @@ impl Role {
         matches!(self, Role::Dwo | Role::DebugBundle)
     }
 
+    /// Whether the file is run or loaded as code (an executable, a shared library): it is
+    /// materialised executable.
+    pub fn is_executable(self) -> bool {
+        matches!(self, Role::Executable | Role::SharedLibrary)
+    }
+
     /// The role with this stored number.
     pub fn from_number(n: u8) -> Option<Role> {
         Some(match n {
@@ -62,6 +74,9 @@ impl Role {
             5 => Role::DepInfo,
             6 => Role::StrippedObject,
             7 => Role::DebugBundle,
+            8 => Role::Executable,
+            9 => Role::SharedLibrary,
+            10 => Role::StaticLibrary,
             _ => return None,
         })
     }

@@ -1,0 +1,195 @@
+//! A rustc miss: compile with the roots remapped (and, for crate types that link, rustc
+//! listing the crate files it loaded), replay the output, then store through the launcher's
+//! one store path.
+
+use super::super::launch::Launcher;
+use super::super::lookup::NotStored;
+use super::super::paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
+use backend::compile::rustc::{self as model, RustcCommand};
+use backend::key;
+use fetch::cache::{self as fcache, StatStamp};
+use fetch::stats::{Outcome, Problem, Reason};
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+impl Launcher<'_> {
+    /// The `--remap-path-prefix` flags for this machine's roots: the shortest first, since
+    /// rustc applies the last one that matches (a target directory inside the workspace maps to
+    /// the object token). rustc's default scope (everything): a narrower one such as `object`
+    /// keeps the local paths in the crate metadata beside the remapped ones, for diagnostics.
+    fn remaps(&self) -> Vec<(String, &'static str)> {
+        let mut roots: Vec<(&str, &str)> = vec![(self.roots.obj(), OBJ_TOKEN)];
+        if let Some(s) = self.roots.src() {
+            roots.push((s, SRC_TOKEN));
+        }
+        if let Some(r) = self.roots.registry() {
+            roots.push((r, REG_TOKEN));
+        }
+        roots.sort_by_key(|(r, _)| r.len());
+        roots.into_iter().map(|(r, t)| (r.to_string(), t)).collect()
+    }
+
+    /// `bytes` with the tokens of [`Launcher::remaps`] turned back into this machine's roots:
+    /// rustc's diagnostics name files as remapped, a plain compile names them as they are.
+    fn untoken(&self, bytes: &[u8]) -> Vec<u8> {
+        let Ok(mut text) = String::from_utf8(bytes.to_vec()) else {
+            return bytes.to_vec();
+        };
+        for (root, token) in self.remaps() {
+            text = text.replace(token, &root);
+        }
+        text.into_bytes()
+    }
+
+    /// The miss: compiles, replays the output, stores.
+    pub(super) fn compile_rustc(
+        &self,
+        cmd: &RustcCommand,
+        source_key: &key::Digest,
+        start: Instant,
+    ) -> i32 {
+        let mut args = cmd.args.clone();
+        args.extend(
+            self.remaps()
+                .into_iter()
+                .map(|(r, t)| format!("--remap-path-prefix={r}={t}")),
+        );
+        // The dep-info names what the compile read; one is asked for beside the primary output
+        // when the command has none (its artifact notification is dropped from the output).
+        let own_dep = cmd.dep_info().is_none().then(|| {
+            let primary = std::env::current_dir()
+                .unwrap_or_default()
+                .join(cmd.primary());
+            fcache::temp_beside(&primary, "dep", ".d")
+                .to_string_lossy()
+                .into_owned()
+        });
+        if let Some(d) = &own_dep {
+            args.push(format!("--emit=dep-info={d}"));
+        }
+        // Crate types that link take every crate of the graph: rustc lists the files it loaded
+        // (`-Z binary-dep-depinfo`, accepted by a release rustc under `RUSTC_BOOTSTRAP=1`).
+        let mut env: Vec<(String, String)> = Vec::new();
+        if cmd.links() {
+            args.push("-Zbinary-dep-depinfo".to_string());
+            env.push(("RUSTC_BOOTSTRAP".to_string(), "1".to_string()));
+        }
+        let started = SystemTime::now() - start.elapsed();
+        let (mut r, wall_us) = match self.run_compiler(&cmd.rustc, &args, &env) {
+            Ok(r) => r,
+            Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
+        };
+        let dep_path = own_dep.clone().or(cmd.dep_info().map(str::to_string));
+        let dep_text = dep_path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        if let Some(d) = &own_dep {
+            let _ = std::fs::remove_file(d);
+            r.stderr = drop_lines_naming(&r.stderr, d);
+        }
+        r.stderr = self.untoken(&r.stderr);
+        r.stdout = self.untoken(&r.stdout);
+        let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
+        if r.code != 0 {
+            return finish(r.code, Outcome::Failed);
+        }
+        self.write_gdbinit(true);
+        let Some(dep_text) = dep_text else {
+            let msg = format!(
+                "{} wrote no dep-info for {}; not cached",
+                cmd.rustc,
+                cmd.primary()
+            );
+            self.fall_back(Problem::NoDepfile, &msg, start);
+            return finish(0, Outcome::Miss);
+        };
+        let deps = model::parse_dep_info(&dep_text);
+        let source_changed = std::fs::metadata(&cmd.source)
+            .map(|md| StatStamp::of(&md).changed_since(started))
+            .unwrap_or(true);
+        let inputs = match self.rustc_inputs(&cmd.source, &deps, started) {
+            Ok(_) if source_changed => Err(NotStored::Changed(cmd.source.clone())),
+            other => other,
+        };
+        let mut inputs = match inputs {
+            Ok(i) => i,
+            Err(NotStored::Changed(path)) => {
+                let msg = format!(
+                    "{path} changed while {} was compiled; the artifact is used but not cached",
+                    cmd.primary()
+                );
+                self.fall_back(Problem::InputChanged, &msg, start);
+                return finish(0, Outcome::Miss);
+            }
+            Err(NotStored::Unkeyed(reason)) => return finish(0, Outcome::Uncacheable(reason)),
+            Err(NotStored::Unreadable) => {
+                return finish(0, Outcome::Uncacheable(Reason::Unreadable))
+            }
+        };
+        if self.embeds_roots(cmd) {
+            inputs.push(self.roots_input());
+        }
+        if let Err(e) = self.store_entry(cmd, source_key, &inputs, &r, wall_us) {
+            let msg = format!(
+                "cannot store {} in the cache {}: {e}",
+                cmd.primary(),
+                self.cache.root().display()
+            );
+            self.fall_back(Problem::Store, &msg, start);
+        }
+        finish(0, Outcome::Miss)
+    }
+
+    /// Whether an artifact (not the dep-info, which is stored with placeholders) holds the
+    /// path of a root despite the remaps: a string the crate built from one (`env!`), or a
+    /// `--remap-path-scope` of the command that keeps local paths.
+    fn embeds_roots(&self, cmd: &RustcCommand) -> bool {
+        let roots: Vec<&str> = [
+            Some(self.roots.obj()),
+            self.roots.src(),
+            self.roots.registry(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|r| *r != "/")
+        .collect();
+        cmd.outputs
+            .iter()
+            .filter(|o| o.emit != model::EmitKind::DepInfo)
+            .filter_map(|o| std::fs::read(&o.path).ok())
+            .any(|bytes| {
+                roots
+                    .iter()
+                    .any(|r| memchr::memmem::find(&bytes, r.as_bytes()).is_some())
+            })
+    }
+}
+
+/// `bytes` without the lines that name `path` (rustc's JSON artifact notification for the
+/// dep-info the launcher asked for).
+fn drop_lines_naming(bytes: &[u8], path: &str) -> Vec<u8> {
+    if !Path::new(path).is_absolute() || memchr::memmem::find(bytes, path.as_bytes()).is_none() {
+        return bytes.to_vec();
+    }
+    bytes
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|l| memchr::memmem::find(l, path.as_bytes()).is_none())
+        .flatten()
+        .copied()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drop_lines_naming;
+
+    #[test]
+    fn the_launchers_own_dep_info_leaves_the_artifact_notifications() {
+        let err = b"{\"artifact\":\"/t/x.d\",\"emit\":\"dep-info\"}\n{\"artifact\":\"/t/.x.cn-dep.1.d\",\"emit\":\"dep-info\"}\nwarning\n";
+        assert_eq!(
+            drop_lines_naming(err, "/t/.x.cn-dep.1.d"),
+            b"{\"artifact\":\"/t/x.d\",\"emit\":\"dep-info\"}\nwarning\n".to_vec()
+        );
+        assert_eq!(drop_lines_naming(err, "rel.d"), err.to_vec());
+    }
+}

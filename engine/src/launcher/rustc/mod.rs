@@ -1,0 +1,253 @@
+//! The rustc model's launch (issue 17): `RUSTC_WRAPPER=cached-ninja` for Cargo (Cargo passes
+//! the rustc path first) and `cached-ninja rustc -- rustc <args…>` for Ninja files that run
+//! rustc directly. An added model beside C/C++: the command model is
+//! `backend::compile::rustc`, the outputs by role are its [`CompileModel`] implementation, and
+//! the lookup, hit, store, pull wait and statistics are the launcher's own.
+//!
+//! ## Roots
+//! Under Cargo (`CARGO_PKG_NAME` set): the object root is the target directory (the nearest
+//! directory above the outputs holding Cargo's `CACHEDIR.TAG`, else the working directory), the
+//! source root is the working directory (Cargo runs rustc in the workspace root for its
+//! members) unless that lies in the registry, and the registry's source directory
+//! (`$CARGO_HOME/registry/src`) is the third root, `@reg`. From a Ninja file the roots are
+//! the C launcher's (`--src-root`, `CACHED_NINJA_SRCDIR`, `.cached-ninja/config`).
+//!
+//! ## Key
+//! Source key: rustc's identity (`-vV`, [`key`]), the normalised arguments, the source, the
+//! Cargo variables rustc may read (`CARGO_PKG_*`, `CARGO_CRATE_NAME`, `CARGO_MANIFEST_DIR`,
+//! `OUT_DIR`, …, normalised), each `--extern` artifact by content, each `-l` library found in
+//! the `-L` directories by content, and for crate types that link, the linker's identity.
+//! Action key (learnt on a miss, looked up as C's direct mode): every file in rustc's
+//! dep-info with its digest, the variables its `env-dep` lines name (`$env:NAME`), and for
+//! crate types that link, every crate file the compile loaded (rustc's `-Z
+//! binary-dep-depinfo`, sysroot files left out: the identity covers them).
+//!
+//! ## Outputs
+//! The compile gets `--remap-path-prefix` for each root (to `/cached-ninja/{src,obj,reg}`)
+//! with `--remap-path-scope=object`, so artifacts embed tokens while diagnostics keep this
+//! machine's paths (stored with placeholders, replayed with the roots of the machine that
+//! hits). An artifact that still holds a root's path (a crate that embeds
+//! `env!("CARGO_MANIFEST_DIR")` as a string) is keyed with this machine's roots too
+//! (`$roots`): it hits only at the same paths. The dep-info file is stored with placeholders
+//! and written with this machine's paths.
+//!
+//! ## Not trusted
+//! A proc-macro or build script that reads files or variables rustc does not record (a
+//! proc-macro's `std::fs::read`, `std::env::var`) is invisible to the key; such crates should
+//! be kept out of the cache by a policy rule.
+
+mod inputs;
+mod key;
+mod miss;
+
+use super::config::{run_words, utf8_words, with_launcher, Family};
+use super::launch::Launcher;
+use super::lookup::Looked;
+use backend::compile::rustc::{self as model, NotCacheable, RustcCommand};
+use backend::key::Roots;
+use fetch::cache as fcache;
+use fetch::stats::{Outcome, Reason};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub(super) use inputs::pseudo_input_digest;
+
+/// Whether `program` names rustc (`rustc`, `/path/to/rustc`).
+pub(super) fn is_rustc(program: &str) -> bool {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    name == "rustc" || name == "rustc.exe"
+}
+
+/// `RUSTC_WRAPPER=cached-ninja`: `words` is rustc and its arguments. Under Cargo the roots are
+/// Cargo's (module docs); otherwise those of a Ninja launch.
+pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
+    if std::env::var_os("CARGO_PKG_NAME").is_none() {
+        return run_words(words, None, Family::Rustc);
+    }
+    let words = utf8_words(words)?;
+    let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
+    let cwd = cwd.to_string_lossy().into_owned();
+    let registry = cargo_home().map(|h| format!("{}/registry/src", h.display()));
+    let target = target_dir(&words[1..], &cwd).unwrap_or_else(|| cwd.clone());
+    let in_registry = registry
+        .as_deref()
+        .is_some_and(|r| Path::new(&cwd).starts_with(r));
+    let src = (!in_registry).then_some(cwd.as_str());
+    let mut roots = Roots::new(&target, src);
+    if let Some(r) = &registry {
+        roots = roots.with_registry(r);
+    }
+    Ok(with_launcher(roots, |l| l.launch_rustc(words)))
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+/// Cargo's target directory for a command: the nearest directory above its `--out-dir` (or
+/// `-o`'s directory) that holds Cargo's `CACHEDIR.TAG`.
+fn target_dir(args: &[String], cwd: &str) -> Option<String> {
+    let mut dir = None;
+    for (i, a) in args.iter().enumerate() {
+        if a == "--out-dir" || a == "-o" {
+            dir = args.get(i + 1).cloned();
+        } else if let Some(d) = a.strip_prefix("--out-dir=") {
+            dir = Some(d.to_string());
+        }
+    }
+    let dir = Path::new(cwd).join(dir?);
+    dir.ancestors()
+        .find(|d| d.join("CACHEDIR.TAG").is_file())
+        .map(|d| d.to_string_lossy().into_owned())
+}
+
+/// The outputs of a rustc command by role.
+pub(super) fn role_of(o: &model::RustOutput) -> fcache::Role {
+    use fcache::Role;
+    use model::{CrateType, EmitKind};
+    match (o.emit, o.crate_type) {
+        (EmitKind::Link, Some(CrateType::Rlib)) => Role::Rlib,
+        (EmitKind::Link, Some(CrateType::Bin)) => Role::Executable,
+        (EmitKind::Link, Some(CrateType::Staticlib)) => Role::StaticLibrary,
+        (EmitKind::Link, _) => Role::SharedLibrary,
+        (EmitKind::Metadata, _) => Role::Rmeta,
+        (EmitKind::DepInfo, _) => Role::DepInfo,
+        (EmitKind::Obj, _) => Role::Object,
+    }
+}
+
+/// The statistics counter of a command the model does not cache (`None`: not counted, such as
+/// Cargo's `-vV` and `--print` probes).
+fn reason_of(e: &NotCacheable) -> Option<Reason> {
+    match e {
+        NotCacheable::NotCompiling => None,
+        NotCacheable::Incremental => Some(Reason::Incremental),
+        NotCacheable::Source => Some(Reason::SourceCount),
+        NotCacheable::Option(_) => Some(Reason::Option),
+        NotCacheable::Arguments(_) => Some(Reason::Arguments),
+    }
+}
+
+impl Launcher<'_> {
+    /// Runs one rustc command (rustc first); returns the exit code.
+    pub(super) fn launch_rustc(&self, words: Vec<String>) -> i32 {
+        let start = Instant::now();
+        let run_as_is = |reason: Option<Reason>, why: &str| -> i32 {
+            if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
+                eprintln!("cached-ninja: not cached: {why}");
+            }
+            if let Some(r) = reason {
+                self.record(Outcome::Uncacheable(r), 0, start);
+            }
+            match self.runner.exec(&words[0], &words[1..]) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("cached-ninja: error: cannot run {}: {e}", words[0]);
+                    127
+                }
+            }
+        };
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let expanded = match model::expand_argfiles(&words[1..], &cwd) {
+            Ok(a) => a,
+            Err(e) => return run_as_is(reason_of(&e), &e.to_string()),
+        };
+        let mut all = vec![words[0].clone()];
+        all.extend(expanded);
+        let cmd = match model::parse_rustc(&all) {
+            Ok(c) => c,
+            Err(e) => return run_as_is(reason_of(&e), &e.to_string()),
+        };
+        let Some(identity) = self.rustc_identity(&cmd.rustc) else {
+            return run_as_is(Some(Reason::Compiler), "rustc not identified (-vV failed)");
+        };
+        let Some(source_key) = self.rustc_source_key(&cmd, &identity) else {
+            return run_as_is(
+                Some(Reason::Unreadable),
+                "an input of the key is unreadable",
+            );
+        };
+        let (found, mut hit_failed) = self.find(&source_key, None, start);
+        if let Some((key, entry)) = &found {
+            match self.materialise(&cmd, key, entry, start) {
+                Some(served) => {
+                    self.write_gdbinit(false);
+                    self.finish_hit(&served, entry, key, start);
+                    return 0;
+                }
+                None => hit_failed = true,
+            }
+        }
+        let out_abs = cwd.join(cmd.primary());
+        let _lock = self
+            .cache
+            .lock(&fcache::Digest::of(out_abs.as_os_str().as_encoded_bytes()))
+            .ok();
+        if _lock.is_some() && !hit_failed {
+            if let Ok(Looked::Hit((key, entry))) = self.lookup(&source_key, None) {
+                if let Some(served) = self.materialise(&cmd, &key, &entry, start) {
+                    self.write_gdbinit(false);
+                    self.finish_hit(&served, &entry, &key, start);
+                    return 0;
+                }
+            }
+        }
+        self.compile_rustc(&cmd, &source_key, start)
+    }
+}
+
+/// The crate's outputs for the hit and miss paths.
+impl super::model::CompileModel for RustcCommand {
+    fn primary_output(&self) -> &str {
+        self.primary()
+    }
+
+    fn dest(&self, role: fcache::Role) -> Option<String> {
+        self.outputs
+            .iter()
+            .find(|o| role_of(o) == role)
+            .map(|o| o.path.clone())
+    }
+
+    fn made(&self) -> Vec<(fcache::Role, String)> {
+        self.outputs
+            .iter()
+            .map(|o| (role_of(o), o.path.clone()))
+            .collect()
+    }
+
+    fn marks_roots(&self, role: fcache::Role) -> bool {
+        role == fcache::Role::DepInfo
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_target_directory_is_found_by_its_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("ws/target");
+        std::fs::create_dir_all(t.join("debug/deps")).unwrap();
+        std::fs::write(
+            t.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55",
+        )
+        .unwrap();
+        let ws = dir.path().join("ws").display().to_string();
+        let args = |d: &str| vec!["--out-dir".to_string(), d.to_string()];
+        let found = target_dir(&args("target/debug/deps"), &ws);
+        assert_eq!(found, Some(t.display().to_string()));
+        let abs = format!("{}/debug/build/x-1/out", t.display());
+        std::fs::create_dir_all(&abs).unwrap();
+        assert_eq!(target_dir(&args(&abs), "/"), Some(t.display().to_string()));
+        assert_eq!(target_dir(&[], &ws), None);
+        assert!(is_rustc("/r/bin/rustc") && is_rustc("rustc") && !is_rustc("rustc-wrapper"));
+    }
+}

@@ -1,0 +1,1 @@
+int cfoo_triple(int x) { return 3 * x; }
