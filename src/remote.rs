@@ -8,6 +8,7 @@ use clap::Args;
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
 use fetch::signing::Trust;
+use engine::order::{EdgePolicy, Prefetch};
 use fetch::store::{Store, StoreConfig};
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,10 @@ pub struct RemoteArgs {
     /// Parallel requests (default: the policy's `[fetch] jobs`, else 16).
     #[arg(short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// The pull's order after wanted keys and policy boosts: critical-path, reverse or none
+    /// (default: the policy's `[fetch] prefetch`, else critical-path).
+    #[arg(long, value_name = "MODE")]
+    pub prefetch: Option<String>,
 }
 
 /// Default of `[fetch] wait_ms`: a launcher's wait for its entry before it compiles.
@@ -51,6 +56,8 @@ pub struct Remote {
     pub config: String,
     /// Parallel requests.
     pub jobs: usize,
+    /// The prefetch order.
+    pub prefetch: Prefetch,
 }
 
 impl Remote {
@@ -97,6 +104,14 @@ impl Remote {
             .or_else(|| policy.fetch.config.clone())
             .unwrap_or_else(|| "default".into());
         let jobs = args.jobs.or(policy.fetch.jobs).unwrap_or(16).max(1);
+        let prefetch = match (&args.prefetch, &policy.fetch.prefetch) {
+            (Some(m), _) => m
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--prefetch {e}"))?,
+            // Checked when the policy was read.
+            (None, Some(m)) => m.parse().unwrap_or_default(),
+            (None, None) => Prefetch::default(),
+        };
         Ok(Remote {
             objdir,
             src_root,
@@ -105,7 +120,17 @@ impl Remote {
             unusable,
             config,
             jobs,
+            prefetch,
         })
+    }
+
+    /// What the policy's rules say about each record of `manifest` (by its output).
+    pub fn edge_policy(&self, manifest: &fetch::build_manifest::BuildManifest) -> Vec<EdgePolicy> {
+        let records = &manifest.records;
+        records
+            .iter()
+            .map(|r| self.policy.edge_policy(r.output()))
+            .collect()
     }
 
     /// Fails unless a store is configured (`write`: one `publish` may write to) and all of them

@@ -10,6 +10,8 @@
 //! ## The pull session
 //! [`pull`]: CI's build pulled into the local cache beside a running build, one
 //! [`pull::PullSession`] with a [`pull::CancelToken`] and a [`pull::ProgressSink`].
+//! [`order`]: its prefetch order (policy boosts, then critical path or reverse build order)
+//! and the queue launchers read to decide whether waiting beats compiling.
 //!
 //! ## The debug-info fill
 //! [`fill`]: `dbgfetch fill`: every linked binary's split units beside it (`<binary>.dwp` or
@@ -23,4 +25,5 @@
 pub mod fill;
 pub mod jobserver;
 pub mod launcher;
+pub mod order;
 pub mod pull;

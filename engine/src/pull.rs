@@ -9,6 +9,8 @@
 //! directory); [`PullSession::run`] pulls until done or until its [`CancelToken`] is set,
 //! reporting to a [`ProgressSink`]. A build's session pulls objects only
 //! ([`PullSession::debug_parts`] off, DESIGN §6): nothing about debug info delays the link.
+//! The prefetch order ([`PullSession::prefetch_order`], [`crate::order`]) is computed once by
+//! the caller and given to both: the queue launchers read and the pull.
 
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
@@ -16,6 +18,7 @@ use fetch::plan::Plan;
 use fetch::pull::{PullOptions, PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::store::Store;
+use crate::order::{EdgePolicy, Prefetch};
 use fetch::want::{FileLink, PullMarker};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,21 +103,44 @@ impl PullSession<'_> {
         (need > self.cache_cap).then_some((need, self.cache_cap))
     }
 
-    /// Tells the object directory's launchers that a pull runs: they ask it for the keys they
-    /// miss and wait up to `wait` for each. Launchers stop waiting when the marker is dropped.
-    pub fn announce(&self, wait: Duration) -> io::Result<PullMarker> {
-        PullMarker::create(self.objdir.root(), wait)
+    /// The plan's records in prefetch order (`policy`: per record), through the object
+    /// directory's build graph when it can be read.
+    pub fn prefetch_order(&self, mode: Prefetch, policy: &[EdgePolicy]) -> Vec<usize> {
+        let graph = crate::fill::targets::load_graph(self.objdir.root()).ok();
+        crate::order::prefetch_order(&self.plan.manifest.records, policy, mode, graph.as_ref())
     }
 
-    /// Pulls the plan's entries (wanted keys first, then reverse build order) until done or
-    /// cancelled, then trims the cache to its cap.
-    pub fn run(&self, cancel: &CancelToken, progress: &dyn ProgressSink) -> PullReport {
+    /// Tells the object directory's launchers that a pull runs, with its queue (`order`, the
+    /// policy per record): they ask it for the keys they miss and wait for each while that can
+    /// beat compiling, at most `wait` (or a rule's `remote_wait`). Launchers stop waiting when
+    /// the marker is dropped.
+    pub fn announce(
+        &self,
+        wait: Duration,
+        order: &[usize],
+        policy: &[EdgePolicy],
+    ) -> io::Result<PullMarker> {
+        let records = &self.plan.manifest.records;
+        let sizes = fetch::pull::download_sizes(records, self.debug_parts);
+        let mut slots = crate::order::slots(records, &sizes, order, policy);
+        PullMarker::create(self.objdir.root(), wait, &mut slots)
+    }
+
+    /// Pulls the plan's entries (wanted keys first, then `order`) until done or cancelled,
+    /// then trims the cache to its cap.
+    pub fn run(
+        &self,
+        cancel: &CancelToken,
+        progress: &dyn ProgressSink,
+        order: &[usize],
+    ) -> PullReport {
         let link = FileLink::new(self.objdir.clone());
         let opts = PullOptions {
             jobs: self.jobs,
             cancel: cancel.flag(),
             wants: Some(&link),
             debug_parts: self.debug_parts,
+            order: Some(order),
         };
         let report = fetch::pull::pull(
             self.store,

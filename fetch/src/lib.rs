@@ -38,8 +38,11 @@
 //! [`published`]: the form entries and manifests take in a store (zstd inside a signature).
 //! [`ancestry`]: the ancestors of the working revision (git, Mercurial), nearest first.
 //! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
-//! [`pull`]: a manifest's entries into the local cache, verified, in reverse build order.
-//! [`want`]: files through which launchers ask a running pull for the keys they wait on.
+//! [`pull`]: a manifest's entries into the local cache, verified, wanted keys first, then in
+//! the prefetch order the caller gives (reverse build order by default).
+//! [`dispatch`]: which record the pull takes next; wanted keys never wait behind prefetch.
+//! [`want`]: files through which launchers ask a running pull for the keys they wait on, and
+//! read its queue and measured link to decide whether waiting beats compiling.
 //! [`parallel`]: the bounded parallel-for (blocking I/O on worker threads) all of these use.
 //!
 //! Not built yet: the prefetch daemon (DESIGN §5; [`want`] is its file-based stand-in inside
@@ -50,6 +53,7 @@ pub mod action_log;
 pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
+pub mod dispatch;
 mod log_file;
 pub mod objdir;
 pub mod parallel;

@@ -1,7 +1,8 @@
 //! Pulling a build manifest's entries into the local cache (DESIGN §1 step 2, §4).
 //!
-//! For each record, in the **reverse** of the build order (so the download and a build running
-//! forward meet in the middle): the signed action entry `ac/<action key>` is fetched and
+//! For each record, wanted keys first, then in the prefetch order the caller gives
+//! ([`PullOptions::order`]; by default the **reverse** of the build order, so the download and a
+//! build running forward meet in the middle; [`crate::dispatch`] hands the records out): the signed action entry `ac/<action key>` is fetched and
 //! verified against the trust set, checked against the record (source key, include list, and
 //! each output's role, path, digest and size, every path inside the object root: see
 //! [`EdgeRecord::check_entry`]), every blob it names is downloaded (hash verified after
@@ -31,7 +32,6 @@ use crate::parallel;
 use crate::published::{open, OpenError, MAX_ENTRY};
 use crate::signing::Trust;
 use crate::store::{Key, Store, StoreError};
-use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -143,6 +143,9 @@ pub struct PullOptions<'a> {
     pub wants: Option<&'a dyn crate::want::PullLink>,
     /// Download the debug parts too; off, only what the linker needs (objects first, DESIGN §6).
     pub debug_parts: bool,
+    /// The prefetch order after the wanted keys, as record indices (`engine::order`); `None`:
+    /// reverse build order; empty: nothing but wanted keys (on-demand only).
+    pub order: Option<&'a [usize]>,
 }
 
 /// Adds every record's include set to its source key's include manifest in `cache` (local
@@ -159,8 +162,8 @@ pub fn record_include_sets(
     Ok(())
 }
 
-/// Pulls `manifest`'s entries from `store` into `cache`, wanted ones first, the rest in reverse
-/// build order ([`record_include_sets`] first).
+/// Pulls `manifest`'s entries from `store` into `cache`, wanted ones first, the rest in the
+/// prefetch order of `opts` ([`record_include_sets`] first; [`crate::dispatch`] schedules).
 pub fn pull(
     store: &Store,
     cache: &LocalCache,
@@ -171,51 +174,12 @@ pub fn pull(
 ) -> PullReport {
     let records = &manifest.records;
     let total = records.len();
-    let index: HashMap<Digest, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.action_key, i))
-        .collect();
-    let claimed: Vec<AtomicBool> = records.iter().map(|_| AtomicBool::new(false)).collect();
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let debug_left = AtomicU64::new(0);
     let report = Mutex::new(PullReport::default());
-    // Wanted records taken out of the wants directory and not yet started.
-    let wanted: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
-    // The next record to work on: a wanted one, else the next in reverse build order.
-    let take = || -> Option<usize> {
-        if let Some(link) = opts.wants {
-            let mut queue = wanted.lock().unwrap();
-            if queue.is_empty() {
-                for k in link.take_wants() {
-                    match index.get(&k) {
-                        Some(&i) => queue.push_back(i),
-                        // Not in this build: nobody will bring it, the launcher compiles now.
-                        None => link.give_up(&k),
-                    }
-                }
-            }
-            while let Some(i) = queue.pop_front() {
-                if !claimed[i].swap(true, Ordering::Relaxed) {
-                    return Some(i);
-                }
-            }
-        }
-        loop {
-            let n = next.fetch_add(1, Ordering::Relaxed);
-            if n >= total {
-                return None;
-            }
-            let i = total - 1 - n;
-            if !claimed[i].swap(true, Ordering::Relaxed) {
-                return Some(i);
-            }
-        }
-    };
-    // A store that is gone ends the loop like a fatal error (already in the report).
-    let one = |i: usize| -> Result<(), ()> {
+    // `Ok(true)`: downloaded; `Err(())`: the store is gone (already in the report).
+    let one = |i: usize| -> crate::dispatch::Done {
         let rec = &records[i];
         let counts = Counts {
             bytes: &bytes,
@@ -224,11 +188,15 @@ pub fn pull(
         let r = pull_one(store, cache, rec, trust, &counts, &opts);
         let mut rep = report.lock().unwrap();
         let mut gone = false;
+        let mut fetched = false;
         match r {
-            Ok(true) => rep.fetched += 1,
+            Ok(true) => {
+                rep.fetched += 1;
+                fetched = true;
+            }
             Ok(false) => rep.present += 1,
             // Only when `opts.cancel` is set: the loop ends before the next record.
-            Err(PullError::Cancelled) => return Ok(()),
+            Err(PullError::Cancelled) => return Ok(false),
             Err(error) => {
                 if let PullError::Store(e) = &error {
                     if e.is_hard() {
@@ -254,13 +222,37 @@ pub fn pull(
         if gone {
             return Err(());
         }
-        Ok(())
+        Ok(fetched)
     };
-    let _stopped = parallel::for_each(opts.jobs.clamp(1, 64), Some(opts.cancel), take, one);
+    let reverse: Vec<usize>;
+    let order = match opts.order {
+        Some(o) => o,
+        None => {
+            reverse = (0..total).rev().collect();
+            &reverse
+        }
+    };
+    let sizes = download_sizes(records, opts.debug_parts);
+    crate::dispatch::Dispatch {
+        records,
+        sizes: &sizes,
+        order,
+        link: opts.wants,
+        jobs: opts.jobs,
+        cancel: opts.cancel,
+        downloaded: &bytes,
+    }
+    .run(one);
     let mut rep = report.into_inner().unwrap();
     rep.bytes = bytes.into_inner();
     rep.debug_left = debug_left.into_inner();
     rep
+}
+
+/// Bytes each record's pull downloads (uncompressed, as [`PullReport::bytes`] counts them).
+pub fn download_sizes(records: &[EdgeRecord], debug_parts: bool) -> Vec<u64> {
+    let size = |r: &EdgeRecord| r.stripped_size() + if debug_parts { r.debug_size() } else { 0 };
+    records.iter().map(size).collect()
 }
 
 /// The byte counters of a pull.

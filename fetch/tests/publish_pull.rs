@@ -110,6 +110,7 @@ fn pull_into(store: &Store, cache: &LocalCache, m: &BuildManifest, trust: &Trust
         cancel: &AtomicBool::new(false),
         wants: None,
         debug_parts: true,
+        order: None,
     };
     pull(store, cache, m, trust, opts, &|_| {})
 }
@@ -121,6 +122,7 @@ fn one_job() -> PullOptions<'static> {
         cancel: &NEVER,
         wants: None,
         debug_parts: true,
+        order: None,
     }
 }
 
@@ -520,6 +522,7 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
         cancel: &cancel,
         wants: Some(&fetch::want::FileLink::in_dir(&wants)),
         debug_parts: true,
+        order: None,
     };
     // Stop after three records: they must be the wanted ones.
     let r = pull(&store, &cache, &manifest, &trust_of(&key), opts, &|p| {

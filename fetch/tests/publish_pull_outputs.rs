@@ -131,6 +131,7 @@ fn pull_with(
         cancel: &cancel,
         wants: None,
         debug_parts,
+        order: None,
     };
     pull(store, cache, m, trust, opts, &|_| {})
 }

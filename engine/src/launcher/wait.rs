@@ -1,23 +1,41 @@
 //! Waiting for a running pull (DESIGN §5): a launcher whose entry is known but not here asks
-//! the pull for it first (`fetch::want`) and waits up to the pull's budget, then compiles.
+//! the pull for it first (`fetch::want`) and waits, then compiles.
 //! The pull inserts the entry once its objects are here (not its debug parts, DESIGN §6), so
 //! the hit that follows serves the object and defers the debug part to the fill (`super::hit`).
+//!
+//! **Per edge** (issue 15): the pull publishes its queue and its measured link
+//! (`fetch::want::queue`, `fetch::want::link_state`). A launcher waits only while the
+//! expected time until its object arrives is below its limit: CI's compile time of the edge,
+//! or the policy's `remote_wait` for it; otherwise it compiles at once (an object far back in
+//! a slow queue is not worth a wait). The estimate is taken again every [`ALIVE`] while
+//! waiting (the link may slow down). Whatever the estimate, a wait never outlasts the pull's
+//! flat budget (`[fetch] wait_ms`), unless the rule's `remote_wait` is longer. Before the pull
+//! measured anything (no rate yet) or without a queue (an older pull), the flat budget alone
+//! decides, as before.
 
 use super::launch::Launcher;
 use super::lookup::Found;
 use fetch::cache as fcache;
+use fetch::want::queue::Slot;
 use std::time::{Duration, Instant};
 
 /// How often the local cache is looked at while waiting.
 const POLL: Duration = Duration::from_millis(5);
-/// How often the pull is checked to be still alive while waiting.
+/// How often the pull is checked to be still alive, and the estimate taken again, while
+/// waiting.
 const ALIVE: Duration = Duration::from_millis(200);
 
 impl Launcher<'_> {
-    /// While a pull runs for this object root: asks it for `key` and waits for the entry, up
-    /// to the pull's budget, until the pull gives up on it, or until the pull ends.
+    /// While a pull runs for this object root: asks it for `key` and waits for the entry
+    /// while that is expected to beat compiling, until the pull gives up on it, or until the
+    /// pull ends.
     pub(super) fn wait_for_pull(&self, key: &fcache::Digest) -> Option<Found> {
-        let budget = self.pull.running()?;
+        let flat = self.pull.running()?;
+        let slot = self.pull.slot(key);
+        let budget = slot.and_then(|s| s.remote_wait).unwrap_or(flat);
+        if !self.worth_waiting(slot.as_ref()) {
+            return None;
+        }
         self.pull.want(key).ok()?;
         let start = Instant::now();
         let mut checked = start;
@@ -32,9 +50,22 @@ impl Launcher<'_> {
             }
             if checked.elapsed() >= ALIVE {
                 self.pull.running()?;
+                if !self.worth_waiting(slot.as_ref()) {
+                    return None;
+                }
                 checked = Instant::now();
             }
             std::thread::sleep(POLL);
         }
+    }
+
+    /// Whether the object of `slot` is expected before its limit (CI's compile time, or the
+    /// rule's `remote_wait`); with nothing to go by (no queue, no rate yet), yes.
+    fn worth_waiting(&self, slot: Option<&Slot>) -> bool {
+        let Some(slot) = slot else { return true };
+        let Some(eta) = self.pull.link_state().and_then(|l| l.eta(slot)) else {
+            return true;
+        };
+        eta < slot.remote_wait.unwrap_or(slot.compile)
     }
 }
