@@ -19,9 +19,10 @@
 #   max(compressed object bytes needed / RATE, CPU time of compiling the modified files / cores)
 #   + link time
 # where the objects needed are the published objects (`cas/` frames, debug parts excluded) of
-# the unmodified compile edges, the CPU time is CI's own `.ninja_log` durations of the modified
-# edges (one compiler per core: wall ≈ CPU), cores = `nproc`, and the link time is CI's relink
-# of every non-object output with all objects present (plain ninja, median of 3).
+# the unmodified compile edges, the CPU time is user + system time of the compiler alone run on
+# each modified edge (CI's command without the launcher, outputs written elsewhere), cores =
+# `nproc`, and the link time is CI's relink of every non-object output with all objects
+# present (plain ninja, median of 3).
 #
 # Usage: bash bench/slow-link.sh [WORK_DIR]    (table on stdout, progress and raw lines on stderr)
 #   env: CN=path/to/cached-ninja (default: cargo build --release), KS="0 5 25",
@@ -105,7 +106,7 @@ CACHED_NINJA_CACHE_DIR=$WORK/ci/cache "$CN" configure --enable-build-backend=cac
   --objdir "$WORK/ci/obj" -- cmake -G Ninja "${CMAKE_ARGS[@]}" -S "$WORK/ci/src" -B "$WORK/ci/obj" >/dev/null
 CACHED_NINJA_CACHE_DIR=$WORK/ci/cache "$CN" build --publish -C "$WORK/ci/obj" >/dev/null
 
-# Compile edges (source, object), CI's duration of each (ms), the object's compressed size.
+# Compile edges (source, object, CI's .ninja_log duration in ms), each object's blob digest.
 ninja -C "$WORK/ci/obj" -t compdb > "$WORK/compdb.json"
 python3 - "$WORK" <<'EOF' > "$WORK/edges"
 import json, os, sys
@@ -174,18 +175,32 @@ publishers = ["$(cat "$WORK/ci.pub")"]
 prefetch = "$prefetch"
 EOF
 }
-floor_inputs() { # K -> "needed_bytes modified_ms"
-  python3 - "$WORK/dev-$1/modified" "$WORK/edges" "$WORK/digests" "$WORK/nginx/www/cn/cas" <<'EOF'
-import os, sys
-modified = set(open(sys.argv[1]).read().split())
-digest = {out: d for d, out in (l.split() for l in open(sys.argv[3]))}
-need = ms = 0
-for src, out, dur in (l.split() for l in open(sys.argv[2])):
-    if src in modified:
-        ms += int(dur)
-    else:
-        need += os.path.getsize(os.path.join(sys.argv[4], digest[out]))
-print(need, ms)
+floor_inputs() { # K -> "needed_bytes modified_cpu_ms"
+  python3 - "$WORK" "$WORK/dev-$1/modified" <<'EOF'
+import json, os, resource, shlex, subprocess, sys
+work, modified = sys.argv[1], set(open(sys.argv[2]).read().split())
+digest = {out: d for d, out in (l.split() for l in open(f"{work}/digests"))}
+edges = {out: src for src, out, _ in (l.split() for l in open(f"{work}/edges"))}
+need = 0
+for out, src in edges.items():
+    if src not in modified:
+        need += os.path.getsize(os.path.join(work, "nginx/www/cn/cas", digest[out]))
+# CPU time (user + system) of the compiler alone on each modified edge: CI's command without
+# the launcher, writing its object, .dwo and depfile elsewhere.
+cpu = 0.0
+for e in json.load(open(f"{work}/compdb.json")):
+    if edges.get(e.get("output")) not in modified:
+        continue
+    words = shlex.split(e["command"])
+    words = words[words.index("--") + 1:]
+    for flag, name in (("-o", "cpu.o"), ("-MF", "cpu.d")):
+        if flag in words:
+            words[words.index(flag) + 1] = os.path.join(work, name)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(words, cwd=e["directory"], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+print(need, round(cpu * 1000))
 EOF
 }
 last_link() {

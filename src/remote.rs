@@ -188,6 +188,12 @@ impl Remote {
         policy_name(&self.policy, &self.objdir)
     }
 
+    /// The stores' bandwidth cap in bytes per second (`[fetch] bandwidth`), if any.
+    pub fn bandwidth(&self) -> Option<u64> {
+        let b = self.policy.fetch.bandwidth.as_deref();
+        b.and_then(fetch::cache::parse_size)
+    }
+
     /// How long a launcher waits for a wanted entry before compiling (`[fetch] wait_ms`).
     pub fn wait(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.policy.fetch.wait_ms.unwrap_or(DEFAULT_WAIT_MS))

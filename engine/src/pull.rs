@@ -19,6 +19,7 @@ use fetch::pull::{PullOptions, PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::store::Store;
 use crate::order::{EdgePolicy, Prefetch};
+use fetch::want::link_state::LinkState;
 use fetch::want::{FileLink, PullMarker};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +83,9 @@ pub struct PullSession<'a> {
     /// Download the debug parts too (`cached-ninja fetch --debug-parts`); off, objects only:
     /// launchers defer the debug parts and `dbgfetch fill` brings them after the link.
     pub debug_parts: bool,
+    /// The link's bytes per second if known before measuring (a bandwidth cap): the launchers'
+    /// estimates start from it.
+    pub link_rate: Option<u64>,
 }
 
 impl PullSession<'_> {
@@ -123,7 +127,15 @@ impl PullSession<'_> {
         let records = &self.plan.manifest.records;
         let sizes = fetch::pull::download_sizes(records, self.debug_parts);
         let mut slots = crate::order::slots(records, &sizes, order, policy);
-        PullMarker::create(self.objdir.root(), wait, &mut slots)
+        let marker = PullMarker::create(self.objdir.root(), wait, &mut slots)?;
+        if let Some(rate) = self.link_rate {
+            let state = LinkState {
+                rate,
+                ..LinkState::default()
+            };
+            state.write(&self.objdir.pull_state_file())?;
+        }
+        Ok(marker)
     }
 
     /// Pulls the plan's entries (wanted keys first, then `order`) until done or cancelled,

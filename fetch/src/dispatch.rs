@@ -4,8 +4,10 @@
 //! Wanted keys are never delayed by prefetch: besides the `jobs` prefetch workers (which also
 //! take wanted keys before their next prefetch), [`WANT_WORKERS`] workers take wanted keys only,
 //! so a launcher's want starts at once even when every prefetch worker is in a request; and a
-//! prefetch starts only while fewer than `jobs` records are in flight, so wanted records take
-//! the link's share of the prefetches they displace. With
+//! prefetch starts only while fewer than `jobs` records are in flight, and while a wanted
+//! record is in flight only while fewer than [`PREFETCH_BESIDE_WANTS`] are: the link is
+//! shared by the requests in flight, so a want among 16 prefetches would get a sixteenth of
+//! it, while a couple of requests already fill a link whose round trip is tens of ms. With
 //! an empty prefetch order (on-demand only) those are the only workers, and they wait for wants
 //! until the pull is cancelled. A [`LinkMeter`] counts what is in flight and publishes the
 //! measured link through the [`PullLink`] for the launchers' per-edge waits.
@@ -22,6 +24,10 @@ use std::time::{Duration, Instant};
 
 /// Workers that take wanted keys only.
 pub const WANT_WORKERS: usize = 4;
+
+/// Records in flight (wanted ones included) under which a prefetch may start while a wanted
+/// record is in flight.
+pub const PREFETCH_BESIDE_WANTS: usize = 2;
 
 /// How often the want workers look for new wants when there are none.
 const POLL: Duration = Duration::from_millis(2);
@@ -63,6 +69,8 @@ impl Dispatch<'_> {
             claimed: (0..n).map(|_| AtomicBool::new(false)).collect(),
             claimed_count: AtomicUsize::new(0),
             wanted: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            wanted_claim: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            wanted_in_flight: AtomicUsize::new(0),
             finished: (0..n).map(|_| AtomicBool::new(false)).collect(),
             prefix: std::iter::once(0)
                 .chain(self.order.iter().scan(0u64, |sum, &i| {
@@ -98,6 +106,9 @@ struct State {
     claimed: Vec<AtomicBool>,
     claimed_count: AtomicUsize,
     wanted: Vec<AtomicBool>,
+    /// Taken as a want (not by the prefetch order).
+    wanted_claim: Vec<AtomicBool>,
+    wanted_in_flight: AtomicUsize,
     finished: Vec<AtomicBool>,
     /// Bytes of the prefetch order before position `n`.
     prefix: Vec<u64>,
@@ -114,10 +125,13 @@ impl State {
         self.gone.load(Ordering::Relaxed) || d.cancel.load(Ordering::Relaxed)
     }
 
+    /// Takes record `i` unless another worker did; a taken record is in flight from here
+    /// (so a prefetch worker deciding whether to start sees a want just claimed).
     fn claim(&self, i: usize) -> bool {
         let first = !self.claimed[i].swap(true, Ordering::Relaxed);
         if first {
             self.claimed_count.fetch_add(1, Ordering::Relaxed);
+            self.meter.start();
         }
         first
     }
@@ -143,6 +157,8 @@ impl State {
         }
         while let Some(i) = queue.pop_front() {
             if self.claim(i) {
+                self.wanted_claim[i].store(true, Ordering::Relaxed);
+                self.wanted_in_flight.fetch_add(1, Ordering::Relaxed);
                 return Some(i);
             }
         }
@@ -175,8 +191,12 @@ impl State {
         if let Some(i) = self.next_wanted(d) {
             return Some(i);
         }
-        // Wanted records in flight count against the prefetch's `jobs`.
-        while self.meter.in_flight() >= d.jobs.max(1) {
+        // Wanted records in flight count against the prefetch's `jobs`, and shrink it.
+        let limit = || match self.wanted_in_flight.load(Ordering::Relaxed) {
+            0 => d.jobs.max(1),
+            _ => d.jobs.clamp(1, PREFETCH_BESIDE_WANTS),
+        };
+        while self.meter.in_flight() >= limit() {
             std::thread::sleep(POLL);
             if self.stopped(d) {
                 return None;
@@ -197,7 +217,6 @@ impl State {
 
     fn work(&self, d: &Dispatch<'_>, i: usize, work: &impl Fn(usize) -> Done) -> Result<(), ()> {
         let start = Instant::now();
-        self.meter.start();
         let r = work(i);
         self.meter
             .end(matches!(r, Ok(true)).then(|| start.elapsed()));
@@ -205,9 +224,14 @@ impl State {
         if self.wanted[i].load(Ordering::Relaxed) {
             self.meter.wanted(d.sizes[i], false);
         }
+        if self.wanted_claim[i].load(Ordering::Relaxed) {
+            self.wanted_in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
         if let Some(link) = d.link {
-            if self.meter.due() {
-                link.publish_state(&self.meter.state(d.downloaded.load(Ordering::Relaxed)));
+            let state = self.meter.state(d.downloaded.load(Ordering::Relaxed));
+            // Nothing measured yet: the state announced with the pull (if any) stays.
+            if state.rate > 0 && self.meter.due() {
+                link.publish_state(&state);
             }
         }
         if r.is_err() {

@@ -99,6 +99,7 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         jobs: remote.jobs,
         objdir: ObjDir::new(&remote.objdir),
         debug_parts: false,
+        link_rate: remote.bandwidth(),
     }
 }
 

@@ -9,8 +9,8 @@
 //!
 //! A launcher's object arrives through the prefetch once the bytes ahead of it in the queue
 //! ([`super::queue::Slot::ahead`]) are through, or through its want: wanted keys start at once
-//! (their own workers, never behind prefetch) but share the link with the wants before them
-//! and with the requests in flight. [`LinkState::eta`] takes the sooner of the two.
+//! (their own workers, never behind prefetch) but share the link with the other wants and
+//! with the few prefetches allowed beside them. [`LinkState::eta`] takes the sooner of the two.
 
 use super::queue::Slot;
 use std::io::Write;
@@ -45,8 +45,10 @@ impl LinkState {
             return None;
         }
         let secs = |bytes: u64| Duration::from_secs_f64(bytes as f64 / self.rate as f64);
-        // Wanted: behind the other wants, its own bytes at a fair share of the link.
-        let share = u64::from(self.in_flight).max(1);
+        // Wanted: the wants in flight share the link with at most two prefetches
+        // (`crate::dispatch::PREFETCH_BESIDE_WANTS`): done once the other wanted bytes, its
+        // own, and the two prefetches' share of its time are through.
+        let share = 1 + crate::dispatch::PREFETCH_BESIDE_WANTS as u64;
         let want = secs(self.wanted.saturating_add(slot.bytes.saturating_mul(share)));
         // Prefetched: once the bytes ahead of it (and its own) are through.
         let prefetch = slot
@@ -234,16 +236,16 @@ mod tests {
         // Next in the prefetch: its own bytes.
         let near = s.eta(&slot(Some(1_000_000), 100_000)).unwrap();
         assert_eq!(near, Duration::from_millis(120));
-        // Far back: the want (its bytes at a quarter of the link) is sooner.
+        // Far back: the want (its bytes at a third of the link) is sooner.
         let far = s.eta(&slot(Some(50_000_000), 100_000)).unwrap();
-        assert_eq!(far, Duration::from_millis(420));
+        assert_eq!(far, Duration::from_millis(320));
         // Never prefetched: the want only; behind other wants.
         let wanted = LinkState {
             wanted: 2_000_000,
             ..s
         };
         let w = wanted.eta(&slot(None, 100_000)).unwrap();
-        assert_eq!(w, Duration::from_millis(2420));
+        assert_eq!(w, Duration::from_millis(2320));
         assert_eq!(LinkState { rate: 0, ..s }.eta(&slot(None, 1)), None);
     }
 
