@@ -264,7 +264,10 @@ impl Policy {
         }
         if let Some(m) = &p.fetch.prefetch {
             if let Err(e) = m.parse::<engine::order::Prefetch>() {
-                bail!("invalid policy file {}: fetch.prefetch = {e}", path.display());
+                bail!(
+                    "invalid policy file {}: fetch.prefetch = {e}",
+                    path.display()
+                );
             }
         }
         if let Some(k) = &mut p.publish.key {
@@ -461,14 +464,20 @@ mod tests {
         let e = p.edge_policy("js/src/a.o");
         assert_eq!(e.priority, 10);
         assert_eq!(e.remote_wait, Some(std::time::Duration::from_secs(30)));
-        assert!(!p.cached(b"js/src/a.o"), "cache = false from the second rule");
+        assert!(
+            !p.cached(b"js/src/a.o"),
+            "cache = false from the second rule"
+        );
         assert_eq!(p.edge_policy("b.o").priority, -1);
         assert_eq!(p.edge_policy("b.c").remote_wait, None);
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("cached-ninja.toml");
         std::fs::write(&f, "[fetch]\nprefetch = \"sideways\"\n").unwrap();
         let e = format!("{:#}", super::Policy::read(&f).unwrap_err());
-        assert!(e.contains(&f.display().to_string()) && e.contains("critical-path"), "{e}");
+        assert!(
+            e.contains(&f.display().to_string()) && e.contains("critical-path"),
+            "{e}"
+        );
     }
 
     #[test]

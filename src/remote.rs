@@ -5,10 +5,10 @@
 use crate::policy::{Policy, StorePolicy};
 use anyhow::{bail, Context};
 use clap::Args;
+use engine::order::{EdgePolicy, Prefetch};
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
 use fetch::signing::Trust;
-use engine::order::{EdgePolicy, Prefetch};
 use fetch::store::{Store, StoreConfig};
 use std::path::{Path, PathBuf};
 
@@ -105,9 +105,7 @@ impl Remote {
             .unwrap_or_else(|| "default".into());
         let jobs = args.jobs.or(policy.fetch.jobs).unwrap_or(16).max(1);
         let prefetch = match (&args.prefetch, &policy.fetch.prefetch) {
-            (Some(m), _) => m
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--prefetch {e}"))?,
+            (Some(m), _) => m.parse().map_err(|e| anyhow::anyhow!("--prefetch {e}"))?,
             // Checked when the policy was read.
             (None, Some(m)) => m.parse().unwrap_or_default(),
             (None, None) => Prefetch::default(),

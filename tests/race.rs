@@ -22,7 +22,9 @@ const HOT_DATA: usize = 30_000;
 /// `name.c` with a global array of `size` pseudo-random bytes (seeded by `seed`) and a
 /// function reading it.
 fn source(name: &str, seed: u64, size: usize) -> String {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut s = format!("const unsigned char {name}_data[{size}] = {{");
     for _ in 0..size {
         x = x
@@ -103,7 +105,11 @@ fn far_back_edges_compile_at_once_and_a_boosted_one_waits_and_hits() {
     git(&ci_src, &["commit", "-qm", "ci"]);
     let (ci_obj, ci_cache) = (space.path().join("ci/obj"), space.path().join("ci/cache"));
     cmake_configure(&mut cn(&ci_cache), &ci_src, &ci_obj, &[]);
-    run_ok(cn(&ci_cache).args(["build", "--publish", "-C"]).arg(&ci_obj));
+    run_ok(
+        cn(&ci_cache)
+            .args(["build", "--publish", "-C"])
+            .arg(&ci_obj),
+    );
 
     // The developer: same sources one commit ahead, at another path, empty cache; a slow
     // link, one request at a time, and a rule that boosts `hot.c` and waits long for it.
@@ -120,7 +126,11 @@ fn far_back_edges_compile_at_once_and_a_boosted_one_waits_and_hits() {
     git(&dev_src, &["commit", "-qm", "local"]);
     let (dev_obj, dev_cache) = (space.path().join("dev/obj"), space.path().join("dev/cache"));
     cmake_configure(&mut cn(&dev_cache), &dev_src, &dev_obj, &[]);
-    let out = run_ok(cn(&dev_cache).args(["build", "--no-fill", "-C"]).arg(&dev_obj));
+    let out = run_ok(
+        cn(&dev_cache)
+            .args(["build", "--no-fill", "-C"])
+            .arg(&dev_obj),
+    );
 
     // `hot.c` is first in the queue: its launcher waited about 1.5 s (30 kB at 20 KB/s) and
     // hit. Every other edge's object was at least 7.5 s away (behind `hot.c`, or alone at the

@@ -189,7 +189,8 @@ build a.o: cc a.c || gen.h\nbuild b.o: cc b.c || gen.h\nbuild app: link a.o b.o\
         let path = remaining_path(&records, Some(&graph));
         assert_eq!(path, vec![310, 300, 200, 250]);
         let none = [EdgePolicy::default(); 4];
-        let order = |mode, policy: &[EdgePolicy]| prefetch_order(&records, policy, mode, Some(&graph));
+        let order =
+            |mode, policy: &[EdgePolicy]| prefetch_order(&records, policy, mode, Some(&graph));
         assert_eq!(order(Prefetch::CriticalPath, &none), vec![0, 1, 3, 2]);
         assert_eq!(order(Prefetch::Reverse, &none), vec![3, 2, 1, 0]);
         assert!(order(Prefetch::None, &none).is_empty());

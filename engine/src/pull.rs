@@ -12,13 +12,13 @@
 //! The prefetch order ([`PullSession::prefetch_order`], [`crate::order`]) is computed once by
 //! the caller and given to both: the queue launchers read and the pull.
 
+use crate::order::{EdgePolicy, Prefetch};
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
 use fetch::plan::Plan;
 use fetch::pull::{PullOptions, PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::store::Store;
-use crate::order::{EdgePolicy, Prefetch};
 use fetch::want::link_state::LinkState;
 use fetch::want::{FileLink, PullMarker};
 use std::io;

@@ -577,7 +577,9 @@ fn a_want_during_the_prefetch_is_served_before_any_further_prefetch() {
         .flat_map(|(i, rec)| {
             let e = cache.get_action(&rec.action_key).unwrap().unwrap();
             let blobs: Vec<Digest> = e.outputs.iter().map(|o| o.digest).collect();
-            blobs.into_iter().map(move |d| (format!("/cn/cas/{}", d.to_hex()), i))
+            blobs
+                .into_iter()
+                .map(move |d| (format!("/cn/cas/{}", d.to_hex()), i))
         })
         .collect();
     let mut served: Vec<usize> = Vec::new();
@@ -588,7 +590,11 @@ fn a_want_during_the_prefetch_is_served_before_any_further_prefetch() {
             }
         }
     }
-    assert_eq!(served[..3], [11, 10, 0], "records in the order served: {served:?}");
+    assert_eq!(
+        served[..3],
+        [11, 10, 0],
+        "records in the order served: {served:?}"
+    );
 }
 
 #[test]

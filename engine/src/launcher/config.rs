@@ -160,6 +160,7 @@ fn run_words(words: &[OsString], src_root: Option<String>) -> Result<i32, String
         explain: std::env::var_os("CACHED_NINJA_EXPLAIN").map(PathBuf::from),
         warned: std::cell::Cell::new(false),
         time_pinned: std::cell::Cell::new(false),
+        cpu: std::cell::Cell::new(None),
     };
     Ok(launcher.launch(words))
 }

@@ -45,6 +45,8 @@ pub struct Launcher<'r> {
     /// Whether this launch already printed its one warning line (later ones are dropped:
     /// a problem is reported once, not once per place that notices it).
     pub warned: std::cell::Cell<bool>,
+    /// A CPU token taken before the last look at the cache (the compile then uses it).
+    pub cpu: std::cell::Cell<Option<crate::jobserver::CpuToken>>,
 }
 
 impl Launcher<'_> {
@@ -158,10 +160,14 @@ impl Launcher<'_> {
         // counted once (by `serve_hit`) and is not tried again under the lock.
         let preprocess = self.preprocessor_fallback.then_some(&cmd);
         let mut hit_failed = false;
+        let mut coming = false;
         let found = match self.lookup(&source_key, preprocess) {
             Ok(Looked::Hit(entry)) => Some(entry),
             // CI's entry may be on its way: a running pull brings wanted keys first.
-            Ok(Looked::Miss(Some(key))) => self.wait_for_pull(&key),
+            Ok(Looked::Miss(Some(key))) => {
+                coming = self.pull.running().is_some();
+                self.wait_for_pull(&key)
+            }
             Ok(Looked::Miss(None)) => None,
             Err(()) => {
                 self.record(Outcome::Error(Problem::Corrupt), 0, start);
@@ -183,8 +189,13 @@ impl Launcher<'_> {
             let reason = super::reason::of_unkeyed(what);
             return unchanged(reason, &format!("{what} in the source"));
         }
+        // The pull may still bring the object while this compile waits for a CPU (issue 15):
+        // the token first, so the look below sees what arrived meanwhile.
+        if coming {
+            self.cpu.set(Some(crate::jobserver::cpu_token()));
+        }
         // Miss: compile under a lock on the output, looking again once we hold it (another
-        // launcher may have stored the entry meanwhile).
+        // launcher or the pull may have stored the entry meanwhile).
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
         let _lock = self
             .cache

@@ -135,6 +135,7 @@ fn with_launcher_explaining(
         explain: explain.then(|| dir.join("explain.txt")),
         warned: Default::default(),
         time_pinned: Default::default(),
+        cpu: Default::default(),
     };
     f(&dir, &fake, &l);
 }

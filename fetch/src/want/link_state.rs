@@ -184,7 +184,9 @@ impl LinkMeter {
 
     fn state_at(&self, now: Instant, bytes: u64) -> LinkState {
         let b = self.busy.lock().unwrap();
-        let current = b.since.map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        let current = b
+            .since
+            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
         let busy = b.total + current;
         let rate = if bytes == 0 || busy.is_zero() {
             0
