@@ -1,23 +1,27 @@
 //! Waiting per edge (issue 15, DESIGN §5): a developer's launcher waits for the pull only while
 //! its object is expected before CI's compile time of the edge (or the rule's `remote_wait_ms`),
 //! otherwise it compiles at once. CI publishes a real CMake project of large objects to nginx;
-//! the developer's pull is capped at 20 KB/s (`[fetch] bandwidth`, one request at a time), so
-//! an object far back in the queue is seconds away while its compile takes a fraction of one.
+//! the developer reaches it through a slow link of 10 KB/s (tests/support/slowlink.py; the
+//! policy's `[fetch] bandwidth` says the same, so the launchers' first estimates know it) and
+//! pulls one request at a time, so an object far back in the queue is seconds away while its
+//! compile takes a fraction of one.
 
 mod support;
 
 use std::path::Path;
 use std::process::Command;
 use support::servers::nginx::Nginx;
+use support::servers::{free_port, wait_until_listening};
 use support::{cached_ninja, cmake_configure, git, hits_misses, require_tool, run_ok, TestSpace};
 
 /// Sources besides `hot.c` and `main.c`.
 const COLD: usize = 10;
 /// Bytes of pseudo-random data in the object of each source but `hot.c` (zstd cannot shrink
-/// them): 7.5 s at the link's 20 KB/s.
+/// them): 15 s at the link's 10 KB/s, longer than the whole build's compiles even on a loaded
+/// machine, so the prefetch never brings one of them before its compile starts.
 const DATA: usize = 150_000;
-/// The same in `hot.c`'s object: 1.5 s at 20 KB/s.
-const HOT_DATA: usize = 30_000;
+/// The same in `hot.c`'s object: 2 s at 10 KB/s.
+const HOT_DATA: usize = 20_000;
 
 /// `name.c` with a global array of `size` pseudo-random bytes (seeded by `seed`) and a
 /// function reading it.
@@ -66,6 +70,42 @@ fn write_project(src: &Path, policy: &str) {
     )
     .unwrap();
     std::fs::write(src.join("cached-ninja.toml"), policy).unwrap();
+}
+
+/// tests/support/slowlink.py in front of loopback `upstream`, killed when dropped.
+struct SlowLink {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl SlowLink {
+    fn start(dir: &Path, upstream: u16, rate: u32) -> SlowLink {
+        let port = free_port();
+        let script = support::repo_root().join("tests/support/slowlink.py");
+        let log = dir.join("slowlink.log");
+        let mut child = Command::new(require_tool("python3", "python3"))
+            .arg(script)
+            .args([
+                "--listen",
+                &port.to_string(),
+                "--upstream",
+                &upstream.to_string(),
+            ])
+            .args(["--rate", &rate.to_string(), "--stats"])
+            .arg(dir.join("slowlink.stats"))
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        wait_until_listening(&mut child, port, "slowlink.py", &log);
+        SlowLink { child, port }
+    }
+}
+
+impl Drop for SlowLink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn cn(cache: &Path) -> Command {
@@ -117,8 +157,10 @@ fn far_back_edges_compile_at_once_and_a_boosted_one_waits_and_hits() {
     let (from, to) = (ci_src.display().to_string(), dev_src.display().to_string());
     git(space.path(), &["clone", "-q", &from, &to]);
     std::fs::write(dev_src.join("NOTES"), "local work\n").unwrap();
+    let link = SlowLink::start(space.path(), n.port(), 10 * 1024);
+    let slow_store = format!("[[store]]\nurl = \"http://127.0.0.1:{}/cn\"\n", link.port);
     let dev_policy = format!(
-        "split_dwarf = true\n{store}{trust}[fetch]\nbandwidth = \"20K\"\nslow_rate = \"0\"\njobs = 1\n\
+        "split_dwarf = true\n{slow_store}{trust}[fetch]\nbandwidth = \"10K\"\nslow_rate = \"0\"\njobs = 1\n\
          [[rule]]\nglob = \"**/hot.c.o\"\npriority = 10\nremote_wait_ms = 120000\n"
     );
     std::fs::write(dev_src.join("cached-ninja.toml"), dev_policy).unwrap();
@@ -132,8 +174,8 @@ fn far_back_edges_compile_at_once_and_a_boosted_one_waits_and_hits() {
             .arg(&dev_obj),
     );
 
-    // `hot.c` is first in the queue: its launcher waited about 1.5 s (30 kB at 20 KB/s) and
-    // hit. Every other edge's object was at least 7.5 s away (behind `hot.c`, or alone at the
+    // `hot.c` is first in the queue: its launcher waited about 2 s (20 kB at 10 KB/s) and
+    // hit. Every other edge's object was at least 15 s away (behind `hot.c`, or alone at the
     // link's rate when wanted): more than its compile, so it compiled at once, although the
     // flat budget (10 s) would have let it wait and hit; `main.c` likewise.
     let (hits, misses) = hits_misses(&dev_obj);
@@ -142,6 +184,22 @@ fn far_back_edges_compile_at_once_and_a_boosted_one_waits_and_hits() {
         (1, COLD as u64 + 1),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // And none of them asked the pull for its object (a want would have been served at once,
+    // beside the prefetch): the store saw a GET for at most one of their objects, the one the
+    // prefetch (one request at a time) took after `hot.c`'s.
+    let asked: Vec<String> = (0..COLD)
+        .map(|i| format!("cold{i}"))
+        .chain(["main".to_string()])
+        .filter(|name| {
+            let o = std::fs::read(ci_obj.join(format!("CMakeFiles/race.dir/{name}.c.o"))).unwrap();
+            let uri = format!("/cn/cas/{}", fetch::cache::Digest::of(&o).to_hex());
+            n.requests(0).iter().any(|r| r.1 == "GET" && r.2 == uri)
+        })
+        .collect();
+    assert!(
+        asked.len() <= 1,
+        "objects fetched during the build: {asked:?}"
     );
     let ci_hot = std::fs::read(ci_obj.join("CMakeFiles/race.dir/hot.c.o")).unwrap();
     let dev_hot = std::fs::read(dev_obj.join("CMakeFiles/race.dir/hot.c.o")).unwrap();

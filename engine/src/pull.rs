@@ -127,6 +127,11 @@ impl PullSession<'_> {
         let records = &self.plan.manifest.records;
         let sizes = fetch::pull::download_sizes(records, self.debug_parts);
         let mut slots = crate::order::slots(records, &sizes, order, policy);
+        // On-demand only: launchers fetch what they need and wait for it (the flat budget),
+        // as a baseline of what prefetching gains; no queue to weigh.
+        if order.is_empty() {
+            slots.clear();
+        }
         let marker = PullMarker::create(self.objdir.root(), wait, &mut slots)?;
         if let Some(rate) = self.link_rate {
             let state = LinkState {
