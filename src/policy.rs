@@ -13,6 +13,10 @@
 //! [[rule]]
 //! glob = "src/generated/**" # output paths, as the build files name them
 //! cache = false
+//! [[rule]]
+//! glob = "js/src/**"        # expensive edges: prefetched first (higher first; below 0: last),
+//! priority = 10             # and their launchers wait up to remote_wait_ms for the pull
+//! remote_wait_ms = 30000    # (instead of while the download beats CI's compile time)
 //! [[store]]                 # remote stores, in the order they are asked (DESIGN §4)
 //! url = "https://cache.example.org/ci"   # file:///…, http(s)://…, s3://bucket/prefix
 //! write = true              # `publish` may write here (default false: developers read)
@@ -28,7 +32,12 @@
 //! jobs = 16                 # requests in flight (default 16, 256 when every store has
 //!                           # http2 = true; the pull takes up to 256, publish and the
 //!                           # plan's HEADs up to 64; a long link needs ~128 over HTTP/1.1)
-//! wait_ms = 10000           # a compile waits this long for the pull to bring its object
+//! wait_ms = 10000           # a compile waits at most this long for the pull to bring its
+//!                           # object (and only while the download is expected to beat CI's
+//!                           # compile time of the edge)
+//! prefetch = "critical-path" # the pull's order after wanted keys and boosts: "critical-path"
+//!                           # (CI's compile times through the graph), "reverse" (reverse build
+//!                           # order) or "none" (only what launchers ask for); `--prefetch`
 //! bandwidth = "50M"         # bytes per second per store, both directions (default: no cap)
 //! connect_timeout_ms = 1000 # a store that accepts no connection within this is unreachable
 //! first_byte_timeout_ms = 2000  # ... or that sends no answer within this (default 2000)
@@ -157,6 +166,8 @@ pub struct FetchPolicy {
     pub jobs: Option<usize>,
     /// How long a launcher that misses waits for the pull to bring its entry (default 10 s).
     pub wait_ms: Option<u64>,
+    /// The prefetch order: `critical-path` (default), `reverse` or `none`.
+    pub prefetch: Option<String>,
     /// Bandwidth cap per store in bytes per second, e.g. `50M` (default: none).
     pub bandwidth: Option<String>,
     /// Limit on connecting to a store, in ms (default 1000).
@@ -297,6 +308,11 @@ pub struct Rule {
     pub glob: String,
     /// `false`: the edge runs as the generator wrote it, without the launcher.
     pub cache: Option<bool>,
+    /// Prefetch priority: above 0 before the rest (higher first), below 0 after it.
+    pub priority: Option<i32>,
+    /// How long the edge's launcher may wait for the pull, in ms (instead of while the download
+    /// is expected to beat CI's compile time, and of `[fetch] wait_ms` as the cap).
+    pub remote_wait_ms: Option<u64>,
 }
 
 impl Policy {
@@ -351,6 +367,14 @@ impl Policy {
             if v == Some(0) {
                 bail!(
                     "invalid policy file {}: fetch.{name} = 0: a timeout must be at least 1 ms",
+                    path.display()
+                );
+            }
+        }
+        if let Some(m) = &p.fetch.prefetch {
+            if let Err(e) = m.parse::<engine::order::Prefetch>() {
+                bail!(
+                    "invalid policy file {}: fetch.prefetch = {e}",
                     path.display()
                 );
             }
@@ -416,12 +440,25 @@ impl Policy {
         let Ok(out) = std::str::from_utf8(output) else {
             return true;
         };
-        for r in &self.rules {
-            if glob_match(r.glob.as_bytes(), out.as_bytes()) {
-                return r.cache.unwrap_or(true);
-            }
+        self.rule_value(out, |r| r.cache).unwrap_or(true)
+    }
+
+    /// What the rules say about an output's prefetch and wait (`priority`, `remote_wait_ms`).
+    pub fn edge_policy(&self, output: &str) -> engine::order::EdgePolicy {
+        engine::order::EdgePolicy {
+            priority: self.rule_value(output, |r| r.priority).unwrap_or(0),
+            remote_wait: self
+                .rule_value(output, |r| r.remote_wait_ms)
+                .map(std::time::Duration::from_millis),
         }
-        true
+    }
+
+    /// The value of the first rule matching `output` that sets it (`field`).
+    fn rule_value<T>(&self, output: &str, field: impl Fn(&Rule) -> Option<T>) -> Option<T> {
+        self.rules
+            .iter()
+            .filter(|r| glob_match(r.glob.as_bytes(), output.as_bytes()))
+            .find_map(field)
     }
 
     /// Whether compiles with debug info use split DWARF: `split_dwarf` when set, else whether
@@ -529,6 +566,33 @@ mod tests {
             read("[fetch]\nfirst_byte_timeout_ms = 0\n").unwrap_err()
         );
         assert!(e.contains("fetch.first_byte_timeout_ms = 0"), "{e}");
+    }
+
+    /// Per field, the first matching rule that sets it; a bad prefetch mode names the file.
+    #[test]
+    fn rules_set_priority_and_remote_wait_per_field() {
+        let p = toml::from_str::<super::Policy>(
+            "[[rule]]\nglob = \"js/**\"\npriority = 10\nremote_wait_ms = 30000\n\
+             [[rule]]\nglob = \"**/*.o\"\ncache = false\npriority = -1\n",
+        )
+        .unwrap();
+        let e = p.edge_policy("js/src/a.o");
+        assert_eq!(e.priority, 10);
+        assert_eq!(e.remote_wait, Some(std::time::Duration::from_secs(30)));
+        assert!(
+            !p.cached(b"js/src/a.o"),
+            "cache = false from the second rule"
+        );
+        assert_eq!(p.edge_policy("b.o").priority, -1);
+        assert_eq!(p.edge_policy("b.c").remote_wait, None);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("cached-ninja.toml");
+        std::fs::write(&f, "[fetch]\nprefetch = \"sideways\"\n").unwrap();
+        let e = format!("{:#}", super::Policy::read(&f).unwrap_err());
+        assert!(
+            e.contains(&f.display().to_string()) && e.contains("critical-path"),
+            "{e}"
+        );
     }
 
     #[test]

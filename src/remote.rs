@@ -5,6 +5,7 @@
 use crate::policy::{Policy, StorePolicy};
 use anyhow::{bail, Context};
 use clap::Args;
+use engine::order::{EdgePolicy, Prefetch};
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
 use fetch::signing::Trust;
@@ -31,6 +32,10 @@ pub struct RemoteArgs {
     /// [`DEFAULT_JOBS_HTTP2`] when every store speaks HTTP/2).
     #[arg(short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// The pull's order after wanted keys and policy boosts: critical-path, reverse or none
+    /// (default: the policy's `[fetch] prefetch`, else critical-path).
+    #[arg(long, value_name = "MODE")]
+    pub prefetch: Option<String>,
 }
 
 /// Default of `[fetch] wait_ms`: a launcher's wait for its entry before it compiles.
@@ -52,6 +57,8 @@ pub struct Remote {
     pub config: String,
     /// Parallel requests.
     pub jobs: usize,
+    /// The prefetch order.
+    pub prefetch: Prefetch,
 }
 
 impl Remote {
@@ -109,6 +116,12 @@ impl Remote {
             .or(policy.fetch.jobs)
             .unwrap_or(default_jobs)
             .max(1);
+        let prefetch = match (&args.prefetch, &policy.fetch.prefetch) {
+            (Some(m), _) => m.parse().map_err(|e| anyhow::anyhow!("--prefetch {e}"))?,
+            // Checked when the policy was read.
+            (None, Some(m)) => m.parse().unwrap_or_default(),
+            (None, None) => Prefetch::default(),
+        };
         Ok(Remote {
             objdir,
             src_root,
@@ -117,7 +130,17 @@ impl Remote {
             unusable,
             config,
             jobs,
+            prefetch,
         })
+    }
+
+    /// What the policy's rules say about each record of `manifest` (by its output).
+    pub fn edge_policy(&self, manifest: &fetch::build_manifest::BuildManifest) -> Vec<EdgePolicy> {
+        let records = &manifest.records;
+        records
+            .iter()
+            .map(|r| self.policy.edge_policy(r.output()))
+            .collect()
     }
 
     /// Fails unless a store is configured (`write`: one `publish` may write to) and all of them
@@ -173,6 +196,12 @@ impl Remote {
     /// The policy file's name, for messages.
     pub fn policy_name(&self) -> String {
         policy_name(&self.policy, &self.objdir)
+    }
+
+    /// The stores' bandwidth cap in bytes per second (`[fetch] bandwidth`), if any.
+    pub fn bandwidth(&self) -> Option<u64> {
+        let b = self.policy.fetch.bandwidth.as_deref();
+        b.and_then(fetch::cache::parse_size)
     }
 
     /// How long a launcher waits for a wanted entry before compiling (`[fetch] wait_ms`).

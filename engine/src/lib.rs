@@ -12,6 +12,8 @@
 //! [`pull`]: CI's build pulled into the local cache beside a running build, one
 //! [`pull::PullSession`] with a [`pull::CancelToken`] and a [`pull::ProgressSink`]; it leaves
 //! out the records whose source changed here ([`launcher::local_keys`]).
+//! [`order`]: its prefetch order (policy boosts, then critical path or reverse build order)
+//! and the queue launchers read to decide whether waiting beats compiling.
 //!
 //! ## The debug-info fill
 //! [`fill`]: `dbgfetch fill`: every linked binary's split units beside it (`<binary>.dwp` or
@@ -25,4 +27,5 @@
 pub mod fill;
 pub mod jobserver;
 pub mod launcher;
+pub mod order;
 pub mod pull;

@@ -10,14 +10,18 @@
 //! reporting to a [`ProgressSink`], leaving out the records whose source changed here
 //! ([`PullSession::changed_sources`]). A build's session pulls objects only
 //! ([`PullSession::debug_parts`] off, DESIGN §6): nothing about debug info delays the link.
+//! The prefetch order ([`PullSession::prefetch_order`], [`crate::order`]) is computed once by
+//! the caller and given to both: the queue launchers read and the pull.
 
 use crate::launcher::local_keys;
+use crate::order::{EdgePolicy, Prefetch};
 use fetch::cache::{Digest, LocalCache};
 use fetch::objdir::ObjDir;
 use fetch::plan::Plan;
 use fetch::pull::{PullOptions, PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::store::Store;
+use fetch::want::link_state::LinkState;
 use fetch::want::{FileLink, PullMarker};
 use std::collections::HashSet;
 use std::io;
@@ -82,6 +86,9 @@ pub struct PullSession<'a> {
     /// Download the debug parts too (`cached-ninja fetch --debug-parts`); off, objects only:
     /// launchers defer the debug parts and `dbgfetch fill` brings them after the link.
     pub debug_parts: bool,
+    /// The link's bytes per second if known before measuring (a bandwidth cap): the launchers'
+    /// estimates start from it.
+    pub link_rate: Option<u64>,
 }
 
 impl PullSession<'_> {
@@ -108,10 +115,40 @@ impl PullSession<'_> {
         (need > self.cache_cap).then_some((need, self.cache_cap))
     }
 
-    /// Tells the object directory's launchers that a pull runs: they ask it for the keys they
-    /// miss and wait up to `wait` for each. Launchers stop waiting when the marker is dropped.
-    pub fn announce(&self, wait: Duration) -> io::Result<PullMarker> {
-        PullMarker::create(self.objdir.root(), wait)
+    /// The plan's records in prefetch order (`policy`: per record), through the object
+    /// directory's build graph when it can be read.
+    pub fn prefetch_order(&self, mode: Prefetch, policy: &[EdgePolicy]) -> Vec<usize> {
+        let graph = crate::fill::targets::load_graph(self.objdir.root()).ok();
+        crate::order::prefetch_order(&self.plan.manifest.records, policy, mode, graph.as_ref())
+    }
+
+    /// Tells the object directory's launchers that a pull runs, with its queue (`order`, the
+    /// policy per record): they ask it for the keys they miss and wait for each while that can
+    /// beat compiling, at most `wait` (or a rule's `remote_wait`). Launchers stop waiting when
+    /// the marker is dropped.
+    pub fn announce(
+        &self,
+        wait: Duration,
+        order: &[usize],
+        policy: &[EdgePolicy],
+    ) -> io::Result<PullMarker> {
+        let records = &self.plan.manifest.records;
+        let sizes = fetch::pull::download_sizes(records, self.debug_parts);
+        let mut slots = crate::order::slots(records, &sizes, order, policy);
+        // On-demand only: launchers fetch what they need and wait for it (the flat budget),
+        // as a baseline of what prefetching gains; no queue to weigh.
+        if order.is_empty() {
+            slots.clear();
+        }
+        let marker = PullMarker::create(self.objdir.root(), wait, &mut slots)?;
+        if let Some(rate) = self.link_rate {
+            let state = LinkState {
+                rate,
+                ..LinkState::default()
+            };
+            state.write(&self.objdir.pull_state_file())?;
+        }
+        Ok(marker)
     }
 
     /// The action keys of the plan's records whose source changed here: the source key a
@@ -128,10 +165,15 @@ impl PullSession<'_> {
         changed.map(|r| r.action_key).collect()
     }
 
-    /// Pulls the plan's entries (wanted keys first, then reverse build order, leaving out
+    /// Pulls the plan's entries (wanted keys first, then `order`, leaving out
     /// [`PullSession::changed_sources`] unless wanted) until done or cancelled, then trims the
     /// cache to its cap.
-    pub fn run(&self, cancel: &CancelToken, progress: &dyn ProgressSink) -> PullReport {
+    pub fn run(
+        &self,
+        cancel: &CancelToken,
+        progress: &dyn ProgressSink,
+        order: &[usize],
+    ) -> PullReport {
         let skip = self.changed_sources();
         let link = FileLink::new(self.objdir.clone());
         let opts = PullOptions {
@@ -140,6 +182,7 @@ impl PullSession<'_> {
             wants: Some(&link),
             debug_parts: self.debug_parts,
             skip: Some(&skip),
+            order: Some(order),
         };
         let report = fetch::pull::pull(self.store, &self.cache, &self.plan.manifest, opts, &|p| {
             progress.progress(p)

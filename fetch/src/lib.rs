@@ -43,8 +43,10 @@
 //! [`ancestry`]: the ancestors of the working revision (git, Mercurial), nearest first.
 //! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
 //! [`pull`]: a manifest's blobs into the local cache, verified, each record's entry after its
-//! blobs, in reverse build order; no entry is fetched.
-//! [`want`]: files through which launchers ask a running pull for the keys they wait on.
+//! blobs, wanted keys first, then in the prefetch order the caller gives; no entry is fetched.
+//! [`dispatch`]: which record the pull takes next; wanted keys never wait behind prefetch.
+//! [`want`]: files through which launchers ask a running pull for the keys they wait on, and
+//! read its queue and measured link to decide whether waiting beats compiling.
 //! [`parallel`]: the bounded parallel-for (blocking I/O on worker threads) all of these use.
 //!
 //! Not built yet: the prefetch daemon (DESIGN §5; [`want`] is its file-based stand-in inside
@@ -55,6 +57,7 @@ pub mod action_log;
 pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
+pub mod dispatch;
 pub mod edge_log;
 pub mod last_pull;
 mod log_file;

@@ -13,6 +13,8 @@
 //!   gdbinit      this machine's token→root mapping for debuggers
 //!   pulling      the marker of a running pull (crate::want)
 //!   wants/       keys launchers wait on, and those the pull gave up on (crate::want)
+//!   pull-queue   the running pull's queue: place and wait budget per record (crate::want::queue)
+//!   pull-state   the running pull's progress and measured link (crate::want::link_state)
 //!   original/    the generator's Ninja files before the rewrite
 //!   lldbinit     this machine's token→root mapping for lldb (written by the fill)
 //!   fill-status  what the debug-info fill did per linked binary (engine::fill::status)
@@ -132,6 +134,16 @@ impl ObjDir {
     /// The directory of wanted (and given up) action keys.
     pub fn wants_dir(&self) -> PathBuf {
         self.state("wants")
+    }
+
+    /// The running pull's queue: each record's place and wait budget (`fetch::want::queue`).
+    pub fn pull_queue_file(&self) -> PathBuf {
+        self.state("pull-queue")
+    }
+
+    /// The running pull's progress and measured link (`fetch::want::link_state`).
+    pub fn pull_state_file(&self) -> PathBuf {
+        self.state("pull-state")
     }
 
     /// Where the generator's Ninja files are kept before the rewrite.

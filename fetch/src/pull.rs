@@ -2,13 +2,14 @@
 //!
 //! The manifest was verified as a whole (its signature, [`crate::plan`]), and each record
 //! holds everything an edge's action entry holds ([`EdgeRecord::to_entry`]), so no entry is
-//! asked of the store: for each record, in the **reverse** of the build order (so the download
-//! and a build running forward meet in the middle), every blob it names that the local cache
-//! lacks is downloaded directly (hash verified after decompression, size checked against the
-//! record) and inserted, then the entry made from the record. Each insert is atomic and the
-//! entry goes in only after its blobs, so a launcher racing with the pull sees either a
-//! complete hit or a miss, and a failure leaves nothing half written. One request per blob,
-//! none per entry.
+//! asked of the store: for each record, wanted keys first, then in the prefetch order the
+//! caller gives ([`PullOptions::order`]; by default the **reverse** of the build order, so the
+//! download and a build running forward meet in the middle; [`crate::dispatch`] hands the
+//! records out), every blob it names that the local cache lacks is downloaded directly (hash
+//! verified after decompression, size checked against the record) and inserted, then the
+//! entry made from the record. Each insert is atomic and the entry goes in only after its
+//! blobs, so a launcher racing with the pull sees either a complete hit or a miss, and a
+//! failure leaves nothing half written. One request per blob, none per entry.
 //!
 //! **Objects first** (DESIGN §6): with [`PullOptions::debug_parts`] off (what a build does) the
 //! debug outputs of a record (`.dwo`, debug bundles) are not downloaded; the entry is still
@@ -33,7 +34,7 @@ use crate::build_manifest::{BuildManifest, EdgeRecord};
 use crate::cache::{Digest, IncludeFile, IncludeSet, Kind, LocalCache};
 use crate::parallel;
 use crate::store::{Key, Store, StoreError};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -128,6 +129,9 @@ pub struct PullOptions<'a> {
     pub debug_parts: bool,
     /// Action keys of records not to prefetch (their source changed here); served when wanted.
     pub skip: Option<&'a HashSet<Digest>>,
+    /// The prefetch order after the wanted keys, as record indices (`engine::order`); `None`:
+    /// reverse build order; empty: nothing but wanted keys (on-demand only).
+    pub order: Option<&'a [usize]>,
 }
 
 /// Adds every record's include set to its source key's include manifest in `cache` (local
@@ -144,8 +148,8 @@ pub fn record_include_sets(
     Ok(())
 }
 
-/// Pulls `manifest`'s entries from `store` into `cache`, wanted ones first, the rest in reverse
-/// build order ([`record_include_sets`] first).
+/// Pulls `manifest`'s entries from `store` into `cache`, wanted ones first, the rest in the
+/// prefetch order of `opts` ([`record_include_sets`] first; [`crate::dispatch`] schedules).
 pub fn pull(
     store: &Store,
     cache: &LocalCache,
@@ -155,62 +159,13 @@ pub fn pull(
 ) -> PullReport {
     let records = &manifest.records;
     let total = records.len();
-    let index: HashMap<Digest, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.action_key, i))
-        .collect();
-    let claimed: Vec<AtomicBool> = records.iter().map(|_| AtomicBool::new(false)).collect();
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let debug_left = AtomicU64::new(0);
     let skipped = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
-    // Whether record `i` is left out of the prefetch (counted).
-    let skip = |i: usize| -> bool {
-        let out = opts
-            .skip
-            .is_some_and(|s| s.contains(&records[i].action_key));
-        if out {
-            skipped.fetch_add(1, Ordering::Relaxed);
-        }
-        out
-    };
-    // Wanted records taken out of the wants directory and not yet started.
-    let wanted: Mutex<VecDeque<usize>> = Mutex::new(VecDeque::new());
-    // The next record to work on: a wanted one, else the next in reverse build order.
-    let take = || -> Option<usize> {
-        if let Some(link) = opts.wants {
-            let mut queue = wanted.lock().unwrap();
-            if queue.is_empty() {
-                for k in link.take_wants() {
-                    match index.get(&k) {
-                        Some(&i) => queue.push_back(i),
-                        // Not in this build: nobody will bring it, the launcher compiles now.
-                        None => link.give_up(&k),
-                    }
-                }
-            }
-            while let Some(i) = queue.pop_front() {
-                if !claimed[i].swap(true, Ordering::Relaxed) {
-                    return Some(i);
-                }
-            }
-        }
-        loop {
-            let n = next.fetch_add(1, Ordering::Relaxed);
-            if n >= total {
-                return None;
-            }
-            let i = total - 1 - n;
-            if !skip(i) && !claimed[i].swap(true, Ordering::Relaxed) {
-                return Some(i);
-            }
-        }
-    };
-    // A store that is gone ends the loop like a fatal error (already in the report).
-    let one = |i: usize| -> Result<(), ()> {
+    // `Ok(true)`: downloaded; `Err(())`: the store is gone (already in the report).
+    let one = |i: usize| -> crate::dispatch::Done {
         let rec = &records[i];
         let counts = Counts {
             bytes: &bytes,
@@ -219,11 +174,15 @@ pub fn pull(
         let r = pull_one(store, cache, rec, &counts, &opts);
         let mut rep = report.lock().unwrap();
         let mut gone = false;
+        let mut fetched = false;
         match r {
-            Ok(true) => rep.fetched += 1,
+            Ok(true) => {
+                rep.fetched += 1;
+                fetched = true;
+            }
             Ok(false) => rep.present += 1,
             // Only when `opts.cancel` is set: the loop ends before the next record.
-            Err(PullError::Cancelled) => return Ok(()),
+            Err(PullError::Cancelled) => return Ok(false),
             Err(error) => {
                 if let PullError::Store(e) = &error {
                     if e.is_hard() {
@@ -249,15 +208,58 @@ pub fn pull(
         if gone {
             return Err(());
         }
-        Ok(())
+        Ok(fetched)
     };
-    let jobs = opts.jobs.clamp(1, MAX_IN_FLIGHT);
-    let _stopped = parallel::for_each(jobs, Some(opts.cancel), take, one);
+    let reverse: Vec<usize>;
+    let order = match opts.order {
+        Some(o) => o,
+        None => {
+            reverse = (0..total).rev().collect();
+            &reverse
+        }
+    };
+    // Records whose source changed here are left out of the prefetch (counted); a launcher
+    // that still wants one is served.
+    let kept: Vec<usize>;
+    let order = match opts.skip {
+        Some(s) if !s.is_empty() => {
+            kept = order
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let out = s.contains(&records[i].action_key);
+                    if out {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    !out
+                })
+                .collect();
+            &kept
+        }
+        _ => order,
+    };
+    let sizes = download_sizes(records, opts.debug_parts);
+    crate::dispatch::Dispatch {
+        records,
+        sizes: &sizes,
+        order,
+        link: opts.wants,
+        jobs: opts.jobs.clamp(1, MAX_IN_FLIGHT),
+        cancel: opts.cancel,
+        downloaded: &bytes,
+    }
+    .run(one);
     let mut rep = report.into_inner().unwrap();
     rep.bytes = bytes.into_inner();
     rep.debug_left = debug_left.into_inner();
     rep.skipped = skipped.into_inner();
     rep
+}
+
+/// Bytes each record's pull downloads (uncompressed, as [`PullReport::bytes`] counts them).
+pub fn download_sizes(records: &[EdgeRecord], debug_parts: bool) -> Vec<u64> {
+    let size = |r: &EdgeRecord| r.stripped_size() + if debug_parts { r.debug_size() } else { 0 };
+    records.iter().map(size).collect()
 }
 
 /// The byte counters of a pull.

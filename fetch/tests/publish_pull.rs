@@ -111,6 +111,7 @@ fn pull_into(store: &Store, cache: &LocalCache, m: &BuildManifest) -> PullReport
         wants: None,
         debug_parts: true,
         skip: None,
+        order: None,
     };
     pull(store, cache, m, opts, &|_| {})
 }
@@ -123,6 +124,7 @@ fn one_job() -> PullOptions<'static> {
         wants: None,
         debug_parts: true,
         skip: None,
+        order: None,
     }
 }
 
@@ -522,6 +524,7 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
         wants: Some(&fetch::want::FileLink::in_dir(&wants)),
         debug_parts: true,
         skip: None,
+        order: None,
     };
     // Stop after three records: they must be the wanted ones.
     let r = pull(&store, &cache, &manifest, opts, &|p| {
@@ -535,6 +538,66 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
         assert_eq!(here, first.contains(&rec.action_key), "{}", rec.output());
     }
     assert!(wants.join(format!("{}.failed", stranger.to_hex())).exists());
+}
+
+/// A want that arrives while the prefetch runs (through nginx) is served next: no prefetch
+/// record starts before it, although the prefetch order had many left.
+#[test]
+fn a_want_during_the_prefetch_is_served_before_any_further_prefetch() {
+    let n = Nginx::start();
+    let store = Store::open(&StoreConfig::new(n.url("cn"))).unwrap();
+    let (_ci, _key, _log, manifest) = published(&store, 12);
+    let before = n.requests(0).len();
+    let dev = tempfile::tempdir().unwrap();
+    let cache = LocalCache::new(dev.path().join("cache"));
+    fetch::pull::record_include_sets(&cache, &manifest, 2).unwrap();
+    let wants = dev.path().join("wants");
+    std::fs::create_dir(&wants).unwrap();
+    let link = fetch::want::FileLink::in_dir(&wants);
+    // The prefetch goes in reverse build order; the launcher of the first edge (the last the
+    // prefetch would reach) asks for it once two records are in.
+    let wanted = manifest.records[0].action_key;
+    let cancel = AtomicBool::new(false);
+    let opts = PullOptions {
+        jobs: 1,
+        cancel: &cancel,
+        wants: Some(&link),
+        debug_parts: true,
+        skip: None,
+        order: None,
+    };
+    let r = pull(&store, &cache, &manifest, opts, &|p| {
+        if p.done == 2 {
+            std::fs::write(wants.join(wanted.to_hex()), b"").unwrap();
+        }
+    });
+    assert_eq!(r.fetched, 12, "{:?}", r.failed);
+    // Which record each blob GET belongs to, in the order nginx answered them.
+    let owner: std::collections::HashMap<String, usize> = manifest
+        .records
+        .iter()
+        .enumerate()
+        .flat_map(|(i, rec)| {
+            let e = cache.get_action(&rec.action_key).unwrap().unwrap();
+            let blobs: Vec<Digest> = e.outputs.iter().map(|o| o.digest).collect();
+            blobs
+                .into_iter()
+                .map(move |d| (format!("/cn/cas/{}", d.to_hex()), i))
+        })
+        .collect();
+    let mut served: Vec<usize> = Vec::new();
+    for (_, method, uri, _) in &n.requests(before)[before..] {
+        if let Some(&i) = owner.get(uri).filter(|_| method == "GET") {
+            if served.last() != Some(&i) {
+                served.push(i);
+            }
+        }
+    }
+    assert_eq!(
+        served[..3],
+        [11, 10, 0],
+        "records in the order served: {served:?}"
+    );
 }
 
 #[test]

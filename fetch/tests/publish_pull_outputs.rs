@@ -132,6 +132,7 @@ fn pull_with(
         wants: None,
         debug_parts,
         skip: None,
+        order: None,
     };
     pull(store, cache, m, opts, &|_| {})
 }

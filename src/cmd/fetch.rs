@@ -1,7 +1,7 @@
 //! `cached-ninja fetch [--plan] [-C DIR] [--depth N]`: finds the nearest ancestor of the source
 //! tree's revision with a CI build manifest in a store (`fetch::ancestry`, `fetch::plan`),
-//! prints the plan, and (without `--plan`) pulls its entries into the local cache in reverse
-//! build order (`fetch::pull`). `cached-ninja build` runs the same pull beside Ninja. Both pull
+//! prints the plan, and (without `--plan`) pulls its entries into the local cache in the
+//! prefetch order (`engine::order`, `fetch::pull`; `none` means the default here). `cached-ninja build` runs the same pull beside Ninja. Both pull
 //! objects only (DESIGN §6: `dbgfetch fill` brings the debug parts after the link);
 //! `--debug-parts` pulls the debug parts too (to work offline later).
 //!
@@ -11,6 +11,7 @@
 use crate::remote::{Remote, RemoteArgs};
 use anyhow::Context;
 use clap::Args;
+use engine::order::Prefetch;
 use engine::pull::{CancelToken, PullSession};
 use fetch::objdir::ObjDir;
 use fetch::plan::Plan;
@@ -48,11 +49,18 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let mut session = session(&remote, &plan, &trust);
     session.debug_parts = args.debug_parts;
     prepare(&remote, &session)?;
+    // Nobody asks for keys here: "none" (on-demand only) would pull nothing.
+    let mode = match remote.prefetch {
+        Prefetch::None => Prefetch::default(),
+        m => m,
+    };
+    let order = session.prefetch_order(mode, &remote.edge_policy(&plan.manifest));
     let bar = super::publish::bar(plan.manifest.records.len() as u64);
-    let report = session.run(&CancelToken::new(), &|p: PullProgress| {
+    let progress = |p: PullProgress| {
         bar.set_position(p.done as u64);
         bar.set_message(fetch::plan::human_bytes(p.bytes));
-    });
+    };
+    let report = session.run(&CancelToken::new(), &progress, &order);
     bar.finish_and_clear();
     store_lines("cached-ninja fetch", &remote);
     report_pull("cached-ninja fetch", &report);
@@ -91,6 +99,7 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         jobs: remote.jobs,
         objdir: ObjDir::new(&remote.objdir),
         debug_parts: false,
+        link_rate: remote.bandwidth(),
     }
 }
 

@@ -232,6 +232,7 @@ fn pull_once(dir: &Path, url: &str, jobs: usize, cache: &Path, h2: bool) -> anyh
         wants: None,
         debug_parts: false,
         skip: None,
+        order: None,
     };
     let t = Instant::now();
     record_include_sets(&cache, &manifest, 64)?;

@@ -246,6 +246,7 @@ fn launcher_of<'r>(roots: Roots, cwd: &Path, pull: &'r dyn PullLink) -> Launcher
         time_pinned: std::cell::Cell::new(false),
         family: std::cell::Cell::new(None),
         distribute: super::distribute::Distribution::from_env(),
+        cpu: std::cell::Cell::new(None),
     }
 }
 

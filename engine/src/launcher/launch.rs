@@ -54,6 +54,8 @@ pub struct Launcher<'r> {
     /// What this launch did so far, for the edge log (`fetch::edge_log`): filled in as the
     /// launch goes, appended with each recorded outcome.
     pub edge: std::cell::RefCell<EdgeOutcome>,
+    /// A CPU token taken before the last look at the cache (the compile then uses it).
+    pub cpu: std::cell::Cell<Option<crate::jobserver::CpuToken>>,
 }
 
 impl Launcher<'_> {
@@ -187,7 +189,7 @@ impl Launcher<'_> {
         // Direct mode, then the preprocessor fallback. A hit that could not be served was
         // counted once (by `serve_hit`) and is not tried again under the lock.
         let preprocess = self.preprocessor_fallback.then_some(&cmd);
-        let (found, mut hit_failed) = self.find(&source_key, preprocess, start);
+        let (found, mut hit_failed, coming) = self.find(&source_key, preprocess, start);
         if let Some(entry) = found {
             match self.serve_hit(&cmd, &entry, start) {
                 Some(code) => return code,
@@ -202,8 +204,13 @@ impl Launcher<'_> {
             let reason = super::reason::of_unkeyed(what);
             return unchanged(reason, &format!("{what} in the source"));
         }
+        // The pull may still bring the object while this compile waits for a CPU (issue 15):
+        // the token first, so the look below sees what arrived meanwhile.
+        if coming {
+            self.cpu.set(Some(crate::jobserver::cpu_token()));
+        }
         // Miss: compile under a lock on the output, looking again once we hold it (another
-        // launcher may have stored the entry meanwhile).
+        // launcher or the pull may have stored the entry meanwhile).
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
         let _lock = self
             .cache

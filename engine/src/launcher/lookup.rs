@@ -73,24 +73,27 @@ impl Launcher<'_> {
     /// [`Launcher::lookup`], then, when an include set matched but its entry is not here, a
     /// wait for a running pull (CI's entry may be on its way: a pull brings wanted keys
     /// first). Also whether a cache problem was reported and counted (the caller compiles
-    /// without looking again).
+    /// without looking again), and whether a running pull may still bring the entry.
     pub(super) fn find(
         &self,
         source_key: &key::Digest,
         preprocess: Option<&CompileCommand>,
         start: std::time::Instant,
-    ) -> (Option<Found>, bool) {
+    ) -> (Option<Found>, bool, bool) {
         match self.lookup(source_key, preprocess) {
-            Ok(Looked::Hit(entry)) => (Some(entry), false),
-            Ok(Looked::Miss(Some(key))) => (self.wait_for_pull(&key), false),
-            Ok(Looked::Miss(None)) => (None, false),
+            Ok(Looked::Hit(entry)) => (Some(entry), false, false),
+            Ok(Looked::Miss(Some(key))) => {
+                let coming = self.pull.running().is_some();
+                (self.wait_for_pull(&key), false, coming)
+            }
+            Ok(Looked::Miss(None)) => (None, false, false),
             Err(()) => {
                 self.record(
                     fetch::stats::Outcome::Error(fetch::stats::Problem::Corrupt),
                     0,
                     start,
                 );
-                (None, true)
+                (None, true, false)
             }
         }
     }

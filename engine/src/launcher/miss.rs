@@ -196,15 +196,16 @@ impl Launcher<'_> {
 
     /// The real compile: runs `program` with `args` (and `env` added); returns its result and
     /// wall time, µs.
-    /// Under `cached-ninja build` it first takes a CPU token (`crate::jobserver`), held while
-    /// the compiler runs; the wait is not part of the compile time.
+    /// Under `cached-ninja build` it first takes a CPU token (`crate::jobserver`) unless the
+    /// launch holds one already, held while the compiler runs; the wait is not part of the
+    /// compile time.
     pub(super) fn run_compiler(
         &self,
         program: &str,
         args: &[String],
         env: &[(String, String)],
     ) -> io::Result<(RunResult, u64)> {
-        let _cpu = crate::jobserver::cpu_token();
+        let _cpu = self.cpu.take().unwrap_or_else(crate::jobserver::cpu_token);
         let t0 = Instant::now();
         let r = self.runner.run_with_env(program, args, env, None)?;
         Ok((r, t0.elapsed().as_micros() as u64))

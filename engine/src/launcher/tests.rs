@@ -144,6 +144,7 @@ fn with_launcher_explaining(
         edge: Default::default(),
         family: Default::default(),
         distribute: None,
+        cpu: Default::default(),
     };
     f(&dir, &fake, &l);
 }

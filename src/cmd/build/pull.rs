@@ -3,7 +3,9 @@
 //!
 //! - [`find`] opens the stores, presets the breakers of those a recent build found dead
 //!   (`fetch::skips`, so they cost no network wait) and looks for CI's nearest ancestor build.
-//! - [`Background::start`] announces the pull to the launchers (the marker) and runs it. A
+//! - [`Background::start`] computes the prefetch order (`engine::order`: policy boosts, then
+//!   `[fetch] prefetch`), announces the pull to the launchers (the queue, the marker) and runs
+//!   it. A
 //!   watcher drops the marker as soon as the pull ends or the store's breaker trips, so
 //!   launchers waiting for an entry compile at once instead of waiting out their budget.
 //! - [`Background::finish`], called when Ninja exits, cancels the pull, drops the marker and
@@ -122,12 +124,16 @@ impl Background {
         cancel: CancelToken,
     ) -> anyhow::Result<Background> {
         let session = crate::cmd::fetch::session(&remote, &plan, &trust);
-        let marker = session.announce(remote.wait()).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot write the pull marker in {}: {e}",
-                remote.objdir.display()
-            )
-        })?;
+        let policy = remote.edge_policy(&plan.manifest);
+        let order = session.prefetch_order(remote.prefetch, &policy);
+        let marker = session
+            .announce(remote.wait(), &order, &policy)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write the pull marker and queue in {}: {e}",
+                    remote.objdir.display()
+                )
+            })?;
         drop(session);
         let marker = Arc::new(Mutex::new(Some(marker)));
         let done = Arc::new(AtomicUsize::new(0));
@@ -139,9 +145,8 @@ impl Background {
                 (remote.clone(), cancel.clone(), done.clone(), ended.clone());
             std::thread::spawn(move || {
                 let session = crate::cmd::fetch::session(&remote, &plan, &trust);
-                let report = session.run(&cancel, &|p: PullProgress| {
-                    done.store(p.done, Ordering::Relaxed);
-                });
+                let progress = |p: PullProgress| done.store(p.done, Ordering::Relaxed);
+                let report = session.run(&cancel, &progress, &order);
                 ended.store(true, Ordering::SeqCst);
                 let _ = tx.send(report);
             });

@@ -172,7 +172,7 @@ impl Launcher<'_> {
                 "an input of the key is unreadable",
             );
         };
-        let (found, mut hit_failed) = self.find(&source_key, None, start);
+        let (found, mut hit_failed, _) = self.find(&source_key, None, start);
         if let Some((key, entry)) = &found {
             match self.materialise(&cmd, key, entry, start) {
                 Some(served) => {

@@ -7,12 +7,21 @@
 //! directory, so a crashed pull (its pid gone or reused: the marker holds the start time too)
 //! simply means nobody waits.
 //!
-//! This is a stand-in for DESIGN §5's prefetch daemon: one flat budget (`[fetch] wait_ms`)
-//! instead of a per-edge one from expected download and compile times, and no policy boosts
-//! (expensive edges first); wanted keys, then reverse build order.
+//! The wait is per edge (issue 15): before the marker, the pull writes its queue ([`queue`]:
+//! per key the bytes ahead of it, CI's compile time, the policy's `remote_wait`), and while it
+//! runs its measured link ([`link_state`]); a launcher waits only while the expected time
+//! until its object arrives is below its compile time (or the rule's `remote_wait`), and never
+//! longer than the marker's flat budget (`[fetch] wait_ms`) unless a rule says so.
+//!
+//! This is a stand-in for DESIGN §5's prefetch daemon.
+
+pub mod link_state;
+pub mod queue;
 
 use crate::cache::Digest;
 use crate::objdir::ObjDir;
+use link_state::LinkState;
+use queue::Slot;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +40,12 @@ pub trait PullLink: Sync {
     fn take_wants(&self) -> Vec<Digest>;
     /// The pull's side: gives up on `key`.
     fn give_up(&self, key: &Digest);
+    /// `key`'s place in the running pull's queue, if the pull published one.
+    fn slot(&self, key: &Digest) -> Option<Slot>;
+    /// The running pull's progress and measured link, if published.
+    fn link_state(&self) -> Option<LinkState>;
+    /// The pull's side: publishes its progress and measured link.
+    fn publish_state(&self, state: &LinkState);
 }
 
 /// The [`PullLink`] over files: `<objdir>/.cached-ninja/pulling` and `wants/`.
@@ -38,6 +53,8 @@ pub trait PullLink: Sync {
 pub struct FileLink {
     marker: PathBuf,
     wants: PathBuf,
+    queue: PathBuf,
+    state: PathBuf,
 }
 
 impl FileLink {
@@ -46,6 +63,8 @@ impl FileLink {
         FileLink {
             marker: objdir.pull_marker_file(),
             wants: objdir.wants_dir(),
+            queue: objdir.pull_queue_file(),
+            state: objdir.pull_state_file(),
         }
     }
 
@@ -55,6 +74,8 @@ impl FileLink {
         FileLink {
             marker: wants.with_file_name("pulling"),
             wants: wants.to_path_buf(),
+            queue: wants.with_file_name("pull-queue"),
+            state: wants.with_file_name("pull-state"),
         }
     }
 
@@ -100,6 +121,18 @@ impl PullLink for FileLink {
     fn give_up(&self, key: &Digest) {
         let _ = std::fs::write(self.failed_path(key), b"");
     }
+
+    fn slot(&self, key: &Digest) -> Option<Slot> {
+        queue::lookup(&self.queue, key)
+    }
+
+    fn link_state(&self) -> Option<LinkState> {
+        LinkState::read(&self.state)
+    }
+
+    fn publish_state(&self, state: &LinkState) {
+        let _ = state.write(&self.state);
+    }
 }
 
 /// A running pull's marker; removed (with pending wants) when dropped.
@@ -108,15 +141,22 @@ pub struct PullMarker {
 }
 
 impl PullMarker {
-    /// Announces a pull by this process; launchers wait up to `wait` for a wanted entry.
-    pub fn create(obj_root: &Path, wait: Duration) -> io::Result<PullMarker> {
+    /// Announces a pull by this process with its queue (`slots`, in any order); launchers
+    /// wait up to `wait` for a wanted entry (a `remote_wait` of a slot replaces it).
+    pub fn create(
+        obj_root: &Path,
+        wait: Duration,
+        slots: &mut [(Digest, Slot)],
+    ) -> io::Result<PullMarker> {
         let link = FileLink::new(ObjDir::new(obj_root));
         // Wants and failures left by a pull that crashed are not this pull's.
         match std::fs::remove_dir_all(&link.wants) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
+        let _ = std::fs::remove_file(&link.state);
         std::fs::create_dir_all(&link.wants)?;
+        queue::write(&link.queue, slots)?;
         let pid = std::process::id();
         let since = start_time(pid).unwrap_or(0);
         let text = format!("{pid} {since} {}\n", wait.as_millis());
@@ -129,6 +169,8 @@ impl Drop for PullMarker {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.link.marker);
         let _ = std::fs::remove_dir_all(&self.link.wants);
+        let _ = std::fs::remove_file(&self.link.queue);
+        let _ = std::fs::remove_file(&self.link.state);
     }
 }
 
@@ -155,7 +197,7 @@ mod tests {
         let running = |_| link.running();
         std::fs::create_dir_all(wants_dir(obj)).unwrap();
         std::fs::write(wants_dir(obj).join("old.failed"), b"").unwrap();
-        let m = PullMarker::create(obj, Duration::from_millis(1234)).unwrap();
+        let m = PullMarker::create(obj, Duration::from_millis(1234), &mut []).unwrap();
         assert_eq!(running(obj), Some(Duration::from_millis(1234)));
         assert!(
             !wants_dir(obj).join("old.failed").exists(),

@@ -1,0 +1,289 @@
+//! What a running pull measures of its link and how far it got (DESIGN §5, issue 15), and
+//! the launcher's estimate of when its object arrives.
+//!
+//! The pull rewrites `<objdir>/.cached-ninja/pull-state` (one line, atomically) at most every
+//! [`PUBLISH_EVERY`]: `<cursor> <wanted> <in flight> <bytes per s> <latency µs>`. The rate is
+//! bytes over the time at least one request was in flight (an idle link, as in on-demand
+//! mode, does not count as a slow one); `0` until the first object arrived. The latency is the
+//! shortest time one record took (a round trip or two and the store's answer).
+//!
+//! A launcher's object arrives through the prefetch once the bytes ahead of it in the queue
+//! ([`super::queue::Slot::ahead`]) are through, or through its want: wanted keys start at once
+//! (their own workers, never behind prefetch) but share the link with the other wants and
+//! with the few prefetches allowed beside them. [`LinkState::eta`] takes the sooner of the two.
+
+use super::queue::Slot;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How often the pull rewrites its state file at most.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+
+/// A running pull's progress and measured link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkState {
+    /// Bytes of the prefetch order already taken (the queue's [`Slot::ahead`] of the next one).
+    pub cursor: u64,
+    /// Bytes of wanted records not yet in.
+    pub wanted: u64,
+    /// Records being downloaded.
+    pub in_flight: u32,
+    /// Measured bytes per second while busy (`0`: not measured yet).
+    pub rate: u64,
+    /// The shortest time one record took.
+    pub latency: Duration,
+}
+
+impl LinkState {
+    /// Expected time until the object of `slot` is in the local cache, if its launcher asks
+    /// for it now (`None`: no rate measured yet, nothing to go by).
+    pub fn eta(&self, slot: &Slot) -> Option<Duration> {
+        if self.rate == 0 {
+            return None;
+        }
+        let secs = |bytes: u64| Duration::from_secs_f64(bytes as f64 / self.rate as f64);
+        // Wanted: the wants in flight share the link with at most two prefetches
+        // (`crate::dispatch::PREFETCH_BESIDE_WANTS`): done once the other wanted bytes, its
+        // own, and the two prefetches' share of its time are through.
+        let share = 1 + crate::dispatch::PREFETCH_BESIDE_WANTS as u64;
+        let want = secs(self.wanted.saturating_add(slot.bytes.saturating_mul(share)));
+        // Prefetched: once the bytes ahead of it (and its own) are through.
+        let prefetch = slot
+            .ahead
+            .map(|a| secs((a + slot.bytes).saturating_sub(self.cursor)));
+        Some(self.latency + prefetch.map_or(want, |p| p.min(want)))
+    }
+
+    fn encode(&self) -> String {
+        format!(
+            "{} {} {} {} {}\n",
+            self.cursor,
+            self.wanted,
+            self.in_flight,
+            self.rate,
+            self.latency.as_micros()
+        )
+    }
+
+    fn decode(text: &str) -> Option<LinkState> {
+        let mut f = text.split_whitespace().map(|w| w.parse::<u64>().ok());
+        let mut next = || f.next().flatten();
+        Some(LinkState {
+            cursor: next()?,
+            wanted: next()?,
+            in_flight: u32::try_from(next()?).ok()?,
+            rate: next()?,
+            latency: Duration::from_micros(next()?),
+        })
+    }
+
+    /// Reads the state file at `path`.
+    pub fn read(path: &Path) -> Option<LinkState> {
+        LinkState::decode(&std::fs::read_to_string(path).ok()?)
+    }
+
+    /// Writes the state file at `path` (atomically).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        crate::cache::write_atomic_with(path, crate::cache::Durability::Unsynced, |f| {
+            f.write_all(self.encode().as_bytes())
+        })
+    }
+}
+
+/// The pull's side: counts what is in flight and the time the link was busy, and makes the
+/// [`LinkState`] to publish.
+#[derive(Debug)]
+pub struct LinkMeter {
+    cursor: AtomicU64,
+    wanted: AtomicU64,
+    in_flight: AtomicUsize,
+    busy: Mutex<Busy>,
+    published: Mutex<Option<Instant>>,
+}
+
+#[derive(Debug, Default)]
+struct Busy {
+    since: Option<Instant>,
+    total: Duration,
+    shortest: Option<Duration>,
+}
+
+impl Default for LinkMeter {
+    fn default() -> Self {
+        LinkMeter {
+            cursor: AtomicU64::new(0),
+            wanted: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            busy: Mutex::new(Busy::default()),
+            published: Mutex::new(None),
+        }
+    }
+}
+
+impl LinkMeter {
+    /// Sets the bytes of the prefetch order taken so far.
+    pub fn set_cursor(&self, bytes: u64) {
+        self.cursor.store(bytes, Ordering::Relaxed);
+    }
+
+    /// A wanted record of `bytes` joined (`true`) or left (`false`) the wanted set.
+    pub fn wanted(&self, bytes: u64, joined: bool) {
+        if joined {
+            self.wanted.fetch_add(bytes, Ordering::Relaxed);
+        } else {
+            let _ = self
+                .wanted
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| {
+                    Some(w.saturating_sub(bytes))
+                });
+        }
+    }
+
+    /// Records in flight.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// A record's download starts.
+    pub fn start(&self) {
+        self.start_at(Instant::now());
+    }
+
+    /// A record's work ended; `took` is its time when it downloaded something (records found
+    /// in the local cache say nothing about the link's latency).
+    pub fn end(&self, took: Option<Duration>) {
+        self.end_at(Instant::now(), took);
+    }
+
+    /// The state now, given `bytes` downloaded so far.
+    pub fn state(&self, bytes: u64) -> LinkState {
+        self.state_at(Instant::now(), bytes)
+    }
+
+    fn start_at(&self, now: Instant) {
+        let mut b = self.busy.lock().unwrap();
+        if self.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
+            b.since = Some(now);
+        }
+    }
+
+    fn end_at(&self, now: Instant, took: Option<Duration>) {
+        let mut b = self.busy.lock().unwrap();
+        if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
+            if let Some(s) = b.since.take() {
+                b.total += now.saturating_duration_since(s);
+            }
+        }
+        if let Some(took) = took {
+            b.shortest = Some(b.shortest.map_or(took, |s| s.min(took)));
+        }
+    }
+
+    fn state_at(&self, now: Instant, bytes: u64) -> LinkState {
+        let b = self.busy.lock().unwrap();
+        let current = b
+            .since
+            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        let busy = b.total + current;
+        let rate = if bytes == 0 || busy.is_zero() {
+            0
+        } else {
+            (bytes as f64 / busy.as_secs_f64()) as u64
+        };
+        LinkState {
+            cursor: self.cursor.load(Ordering::Relaxed),
+            wanted: self.wanted.load(Ordering::Relaxed),
+            in_flight: self.in_flight.load(Ordering::Relaxed) as u32,
+            rate,
+            latency: b.shortest.unwrap_or_default(),
+        }
+    }
+
+    /// Whether [`PUBLISH_EVERY`] has passed since the last time this returned `true`.
+    pub fn due(&self) -> bool {
+        let mut p = self.published.lock().unwrap();
+        if p.is_some_and(|t| t.elapsed() < PUBLISH_EVERY) {
+            return false;
+        }
+        *p = Some(Instant::now());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(ahead: Option<u64>, bytes: u64) -> Slot {
+        Slot {
+            ahead,
+            bytes,
+            compile: Duration::from_millis(100),
+            remote_wait: None,
+        }
+    }
+
+    #[test]
+    fn eta_is_the_sooner_of_prefetch_and_want() {
+        let s = LinkState {
+            cursor: 1_000_000,
+            wanted: 0,
+            in_flight: 4,
+            rate: 1_000_000,
+            latency: Duration::from_millis(20),
+        };
+        // Next in the prefetch: its own bytes.
+        let near = s.eta(&slot(Some(1_000_000), 100_000)).unwrap();
+        assert_eq!(near, Duration::from_millis(120));
+        // Far back: the want (its bytes at a third of the link) is sooner.
+        let far = s.eta(&slot(Some(50_000_000), 100_000)).unwrap();
+        assert_eq!(far, Duration::from_millis(320));
+        // Never prefetched: the want only; behind other wants.
+        let wanted = LinkState {
+            wanted: 2_000_000,
+            ..s
+        };
+        let w = wanted.eta(&slot(None, 100_000)).unwrap();
+        assert_eq!(w, Duration::from_millis(2320));
+        assert_eq!(LinkState { rate: 0, ..s }.eta(&slot(None, 1)), None);
+    }
+
+    #[test]
+    fn state_file_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pull-state");
+        let s = LinkState {
+            cursor: 1,
+            wanted: 2,
+            in_flight: 3,
+            rate: 4,
+            latency: Duration::from_micros(5),
+        };
+        s.write(&p).unwrap();
+        assert_eq!(LinkState::read(&p), Some(s));
+    }
+
+    #[test]
+    fn rate_counts_busy_time_only() {
+        let m = LinkMeter::default();
+        let t = Instant::now();
+        let ms = Duration::from_millis;
+        assert_eq!(m.state_at(t, 0).rate, 0);
+        // Two overlapping downloads over 0..30 ms, then idle until 80 ms, one more 80..100 ms.
+        m.start_at(t);
+        m.start_at(t + ms(10));
+        m.end_at(t + ms(20), Some(ms(25)));
+        m.end_at(t + ms(30), Some(ms(20)));
+        m.start_at(t + ms(80));
+        let s = m.state_at(t + ms(90), 40_000);
+        // 40 kB over 40 ms busy (the idle 50 ms do not count).
+        assert_eq!((s.rate, s.in_flight), (1_000_000, 1));
+        m.end_at(t + ms(100), None);
+        let s = m.state_at(t + ms(500), 50_000);
+        assert_eq!((s.rate, s.in_flight), (1_000_000, 0));
+        assert_eq!(s.latency, ms(20));
+    }
+}

@@ -1,0 +1,209 @@
+//! Waiting per edge (issue 15, DESIGN §5): a developer's launcher waits for the pull only while
+//! its object is expected before CI's compile time of the edge (or the rule's `remote_wait_ms`),
+//! otherwise it compiles at once. CI publishes a real CMake project of large objects to nginx;
+//! the developer reaches it through a slow link of 10 KB/s (tests/support/slowlink.py; the
+//! policy's `[fetch] bandwidth` says the same, so the launchers' first estimates know it) and
+//! pulls one request at a time, so an object far back in the queue is seconds away while its
+//! compile takes a fraction of one.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use support::servers::nginx::Nginx;
+use support::servers::{free_port, wait_until_listening};
+use support::{cached_ninja, cmake_configure, git, hits_misses, require_tool, run_ok, TestSpace};
+
+/// Sources besides `hot.c` and `main.c`.
+const COLD: usize = 10;
+/// Bytes of pseudo-random data in the object of each source but `hot.c` (zstd cannot shrink
+/// them): 15 s at the link's 10 KB/s, longer than the whole build's compiles even on a loaded
+/// machine, so the prefetch never brings one of them before its compile starts.
+const DATA: usize = 150_000;
+/// The same in `hot.c`'s object: 2 s at 10 KB/s.
+const HOT_DATA: usize = 20_000;
+
+/// `name.c` with a global array of `size` pseudo-random bytes (seeded by `seed`) and a
+/// function reading it.
+fn source(name: &str, seed: u64, size: usize) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut s = format!("const unsigned char {name}_data[{size}] = {{");
+    for _ in 0..size {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        s.push_str(&format!("{},", (x >> 56) as u8));
+    }
+    s.push_str(&format!(
+        "}};\nint {name}(int i) {{ return {name}_data[i % {size}]; }}\n"
+    ));
+    s
+}
+
+/// The project: `hot.c`, `cold0.c`…, and `main.c` calling them all (each with its own data),
+/// linked into `race`.
+fn write_project(src: &Path, policy: &str) {
+    std::fs::create_dir_all(src).unwrap();
+    let mut names = vec!["hot".to_string()];
+    names.extend((0..COLD).map(|i| format!("cold{i}")));
+    let mut main = source("main_data", 99, DATA);
+    for (i, n) in names.iter().enumerate() {
+        let size = if n == "hot" { HOT_DATA } else { DATA };
+        std::fs::write(src.join(format!("{n}.c")), source(n, i as u64 + 1, size)).unwrap();
+        main.push_str(&format!("int {n}(int);\n"));
+    }
+    main.push_str("int main(void) { int s = main_data(3);\n");
+    for n in &names {
+        main.push_str(&format!("  s += {n}(7);\n"));
+    }
+    main.push_str("  return s == 0 ? 1 : 0; }\n");
+    std::fs::write(src.join("main.c"), main).unwrap();
+    let files: Vec<String> = names.iter().map(|n| format!("{n}.c")).collect();
+    std::fs::write(
+        src.join("CMakeLists.txt"),
+        format!(
+            "cmake_minimum_required(VERSION 3.13)\nproject(race C)\nadd_executable(race main.c {})\n",
+            files.join(" ")
+        ),
+    )
+    .unwrap();
+    std::fs::write(src.join("cached-ninja.toml"), policy).unwrap();
+}
+
+/// tests/support/slowlink.py in front of loopback `upstream`, killed when dropped.
+struct SlowLink {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl SlowLink {
+    fn start(dir: &Path, upstream: u16, rate: u32) -> SlowLink {
+        let port = free_port();
+        let script = support::repo_root().join("tests/support/slowlink.py");
+        let log = dir.join("slowlink.log");
+        let mut child = Command::new(require_tool("python3", "python3"))
+            .arg(script)
+            .args([
+                "--listen",
+                &port.to_string(),
+                "--upstream",
+                &upstream.to_string(),
+            ])
+            .args(["--rate", &rate.to_string(), "--stats"])
+            .arg(dir.join("slowlink.stats"))
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        wait_until_listening(&mut child, port, "slowlink.py", &log);
+        SlowLink { child, port }
+    }
+}
+
+impl Drop for SlowLink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cn(cache: &Path) -> Command {
+    let mut c = Command::new(cached_ninja());
+    c.env("CACHED_NINJA_CACHE_DIR", cache);
+    c
+}
+
+/// A new publisher key file in `dir`; returns its path and public key.
+fn key_file(dir: &Path) -> (std::path::PathBuf, String) {
+    let path = dir.join("ci.key");
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .args(["key", "generate", "--out"])
+            .arg(&path),
+    );
+    let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (path, public)
+}
+
+#[test]
+fn far_back_edges_compile_at_once_and_a_boosted_one_waits_and_hits() {
+    require_tool("gcc", "gcc");
+    let space = TestSpace::new();
+    let n = Nginx::start();
+    let (key, public) = key_file(space.path());
+    let store = format!("[[store]]\nurl = \"{}\"\n", n.url("cn"));
+    let trust = format!("[trust]\npublishers = [\"{public}\"]\n");
+    let ci_policy = format!(
+        "split_dwarf = true\n{store}write = true\n{trust}[publish]\nkey = \"{}\"\n",
+        key.display()
+    );
+    let ci_src = space.path().join("ci/src");
+    write_project(&ci_src, &ci_policy);
+    git(&ci_src, &["init", "-q"]);
+    git(&ci_src, &["add", "-A"]);
+    git(&ci_src, &["commit", "-qm", "ci"]);
+    let (ci_obj, ci_cache) = (space.path().join("ci/obj"), space.path().join("ci/cache"));
+    cmake_configure(&mut cn(&ci_cache), &ci_src, &ci_obj, &[]);
+    run_ok(
+        cn(&ci_cache)
+            .args(["build", "--publish", "-C"])
+            .arg(&ci_obj),
+    );
+
+    // The developer: same sources one commit ahead, at another path, empty cache; a slow
+    // link, one request at a time, and a rule that boosts `hot.c` and waits long for it.
+    let dev_src = space.path().join("dev/src");
+    let (from, to) = (ci_src.display().to_string(), dev_src.display().to_string());
+    git(space.path(), &["clone", "-q", &from, &to]);
+    std::fs::write(dev_src.join("NOTES"), "local work\n").unwrap();
+    let link = SlowLink::start(space.path(), n.port(), 10 * 1024);
+    let slow_store = format!("[[store]]\nurl = \"http://127.0.0.1:{}/cn\"\n", link.port);
+    let dev_policy = format!(
+        "split_dwarf = true\n{slow_store}{trust}[fetch]\nbandwidth = \"10K\"\nslow_rate = \"0\"\njobs = 1\n\
+         [[rule]]\nglob = \"**/hot.c.o\"\npriority = 10\nremote_wait_ms = 120000\n"
+    );
+    std::fs::write(dev_src.join("cached-ninja.toml"), dev_policy).unwrap();
+    git(&dev_src, &["add", "-A"]);
+    git(&dev_src, &["commit", "-qm", "local"]);
+    let (dev_obj, dev_cache) = (space.path().join("dev/obj"), space.path().join("dev/cache"));
+    cmake_configure(&mut cn(&dev_cache), &dev_src, &dev_obj, &[]);
+    let out = run_ok(
+        cn(&dev_cache)
+            .args(["build", "--no-fill", "-C"])
+            .arg(&dev_obj),
+    );
+
+    // `hot.c` is first in the queue: its launcher waited about 2 s (20 kB at 10 KB/s) and
+    // hit. Every other edge's object was at least 15 s away (behind `hot.c`, or alone at the
+    // link's rate when wanted): more than its compile, so it compiled at once, although the
+    // flat budget (10 s) would have let it wait and hit; `main.c` likewise.
+    let (hits, misses) = hits_misses(&dev_obj);
+    assert_eq!(
+        (hits, misses),
+        (1, COLD as u64 + 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And none of them asked the pull for its object (a want would have been served at once,
+    // beside the prefetch): the store saw a GET for at most one of their objects, the one the
+    // prefetch (one request at a time) took after `hot.c`'s.
+    let asked: Vec<String> = (0..COLD)
+        .map(|i| format!("cold{i}"))
+        .chain(["main".to_string()])
+        .filter(|name| {
+            let o = std::fs::read(ci_obj.join(format!("CMakeFiles/race.dir/{name}.c.o"))).unwrap();
+            let uri = format!("/cn/cas/{}", fetch::cache::Digest::of(&o).to_hex());
+            n.requests(0).iter().any(|r| r.1 == "GET" && r.2 == uri)
+        })
+        .collect();
+    assert!(
+        asked.len() <= 1,
+        "objects fetched during the build: {asked:?}"
+    );
+    let ci_hot = std::fs::read(ci_obj.join("CMakeFiles/race.dir/hot.c.o")).unwrap();
+    let dev_hot = std::fs::read(dev_obj.join("CMakeFiles/race.dir/hot.c.o")).unwrap();
+    assert_eq!(ci_hot, dev_hot, "the hit served CI's object");
+    let ran = Command::new(dev_obj.join("race")).status().unwrap();
+    assert!(ran.success(), "the program runs: {ran}");
+}
