@@ -52,6 +52,10 @@ pub struct Dispatch<'a> {
     pub cancel: &'a AtomicBool,
     /// Bytes downloaded so far (the work counts them).
     pub downloaded: &'a AtomicU64,
+    /// Records left out of the pull (their source changed here: no launcher of this build
+    /// asks for them): once the prefetch is over, the want workers stop when every other
+    /// record was taken.
+    pub left_out: usize,
 }
 
 impl Dispatch<'_> {
@@ -175,7 +179,7 @@ impl State {
             if let Some(i) = self.next_wanted(d) {
                 return Some(i);
             }
-            let all = self.claimed_count.load(Ordering::Relaxed) == d.records.len();
+            let all = self.claimed_count.load(Ordering::Relaxed) + d.left_out >= d.records.len();
             if all && self.prefetch_over.load(Ordering::SeqCst) {
                 return None;
             }

@@ -247,6 +247,7 @@ pub fn pull(
         jobs: opts.jobs.clamp(1, MAX_IN_FLIGHT),
         cancel: opts.cancel,
         downloaded: &bytes,
+        left_out: skipped.load(Ordering::Relaxed),
     }
     .run(one);
     let mut rep = report.into_inner().unwrap();
