@@ -12,7 +12,9 @@ use std::path::Path;
 use std::process::Command;
 use support::servers::nginx::Nginx;
 use support::servers::{free_port, wait_until_listening};
-use support::{cached_ninja, cmake_configure, git, hits_misses, require_tool, run_ok, TestSpace};
+use support::{
+    cached_ninja, cmake_configure, git, hits_misses, key_file, require_tool, run_ok, TestSpace,
+};
 
 /// Sources besides `hot.c` and `main.c`.
 const COLD: usize = 10;
@@ -114,24 +116,12 @@ fn cn(cache: &Path) -> Command {
     c
 }
 
-/// A new publisher key file in `dir`; returns its path and public key.
-fn key_file(dir: &Path) -> (std::path::PathBuf, String) {
-    let path = dir.join("ci.key");
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["key", "generate", "--out"])
-            .arg(&path),
-    );
-    let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (path, public)
-}
-
 #[test]
 fn far_back_edges_compile_at_once_and_a_boosted_one_waits_and_hits() {
     require_tool("gcc", "gcc");
     let space = TestSpace::new();
     let n = Nginx::start();
-    let (key, public) = key_file(space.path());
+    let (key, public) = key_file(space.path(), "ci.key");
     let store = format!("[[store]]\nurl = \"{}\"\n", n.url("cn"));
     let trust = format!("[trust]\npublishers = [\"{public}\"]\n");
     let ci_policy = format!(
