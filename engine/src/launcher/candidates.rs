@@ -11,7 +11,7 @@
 //! exempts keeps its candidates): more candidates, so a stricter key, never a wrong hit; and
 //! the same on every machine, since it depends on the files alone.
 
-use super::directives::{HashSet, Reached, Scanned};
+use super::directives::{parent_of, HashSet, Reached, Scanned};
 use backend::key::lexical_join as lexical;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -130,14 +130,14 @@ impl Search {
             }
         }
         for cand in made {
+            if self.made.contains(&cand) {
+                continue;
+            }
             // A file the compile read itself (the header, through a directory listed twice; a
             // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
             // Nor is anything in the compiler's own system directories: they change with its
             // installation, not the build, and their `#include_next` wrappers pass over
             // same-named files by design.
-            if self.made.contains(&cand) {
-                continue;
-            }
             if !read.contains(&cand) && !under_any(&self.own, &cand) {
                 let holder = self.holders.of(parent_of(&cand));
                 match self.out.get_mut(holder) {
@@ -181,26 +181,18 @@ impl Search {
     pub(super) fn existing(&mut self) -> Vec<String> {
         let mut found = Vec::new();
         for (holder, list) in &self.out {
-            let names = self.listings.entry_ref(holder.as_str()).or_insert_with(|| {
-                std::fs::read_dir(holder)
-                    .ok()
-                    .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
-            });
+            let names = self
+                .listings
+                .entry_ref(holder.as_str())
+                .or_insert_with(|| listing(holder));
             let Some(names) = names else {
                 continue;
             };
             for c in list {
-                let Some(rest) = c
+                let rel = c
                     .strip_prefix(holder.as_str())
-                    .map(|r| r.trim_start_matches('/'))
-                else {
-                    continue;
-                };
-                let first = rest.split('/').next().unwrap_or(rest);
-                // The first component is listed; deeper ones (created since) need a look.
-                if names.contains(std::ffi::OsStr::new(first))
-                    && (first.len() == rest.len() || Path::new(c).exists())
-                {
+                    .map(|r| r.trim_start_matches('/'));
+                if rel.is_some_and(|rel| exists_below(names, c, rel)) {
                     found.push(c.clone());
                 }
             }
@@ -210,12 +202,18 @@ impl Search {
     }
 }
 
-/// The directory part of an absolute path (`/` for a bare name).
-fn parent_of(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &path[..i],
-    }
+/// The names in directory `dir`, `None` if it cannot be listed.
+pub(super) fn listing(dir: &str) -> Option<HashSet<OsString>> {
+    let rd = std::fs::read_dir(dir).ok()?;
+    Some(rd.flatten().map(|e| e.file_name()).collect())
+}
+
+/// Whether `path`, which is `rel` below a directory whose listing is `names`, exists: its
+/// first component is listed, and a deeper one (created since) is looked at.
+pub(super) fn exists_below(names: &HashSet<OsString>, path: &str, rel: &str) -> bool {
+    let first = rel.split('/').next().unwrap_or(rel);
+    names.contains(std::ffi::OsStr::new(first))
+        && (first.len() == rel.len() || Path::new(path).exists())
 }
 
 /// Whether `path` lies under one of `dirs`.

@@ -121,8 +121,8 @@ pub(super) fn run_words(
         family
     };
     Ok(match family {
-        Family::CFamily => with_launcher(roots, |l| l.launch(words)),
-        Family::Rustc => with_launcher(roots, |l| l.launch_rustc(words)),
+        Family::CFamily => with_launcher(roots, &cwd, |l| l.launch(words)),
+        Family::Rustc => with_launcher(roots, &cwd, |l| l.launch_rustc(words)),
     })
 }
 
@@ -190,11 +190,11 @@ pub(super) fn utf8_words(words: &[OsString]) -> Result<Vec<String>, String> {
     }
 }
 
-/// Builds the launcher for `roots` from the environment and runs `f` with it.
-pub(super) fn with_launcher<T>(roots: Roots, f: impl FnOnce(&Launcher) -> T) -> T {
+/// Builds the launcher for `roots` (this process's working directory: `cwd`) from the
+/// environment and runs `f` with it.
+pub(super) fn with_launcher<T>(roots: Roots, cwd: &Path, f: impl FnOnce(&Launcher) -> T) -> T {
     let pull = FileLink::new(ObjDir::new(roots.obj()));
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from(roots.obj()));
-    f(&launcher_of(roots, &cwd, &pull))
+    f(&launcher_of(roots, cwd, &pull))
 }
 
 /// The launcher for `roots` (the object root seen from this process as `cwd`) from this

@@ -138,7 +138,7 @@ impl Reached {
                 r.computed = true;
                 continue;
             };
-            let dir = parent(file);
+            let dir = parent_of(file);
             for d in directives {
                 let Some((name, quoted, probe)) = d.clone() else {
                     r.computed = true;
@@ -147,9 +147,9 @@ impl Reached {
                 if name.split('/').any(|c| c == ".." || c == ".") {
                     r.computed = true;
                 }
-                let beside = lexical(&dir, &name);
+                let beside = lexical(dir, &name);
                 if probe {
-                    r.probes.push((quoted.then(|| dir.clone()), name));
+                    r.probes.push((quoted.then(|| dir.to_string()), name));
                 } else if quoted && read.contains(&beside) {
                     r.beside.insert(beside);
                 } else if quoted && std::path::Path::new(&beside).exists() {
@@ -211,11 +211,11 @@ impl Searchable {
     }
 }
 
-/// The directory part of an absolute path.
-fn parent(path: &str) -> String {
+/// The directory part of an absolute path (`/` for a bare name).
+pub(super) fn parent_of(path: &str) -> &str {
     match path.rfind('/') {
-        Some(0) | None => "/".to_string(),
-        Some(i) => path[..i].to_string(),
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
     }
 }
 

@@ -29,7 +29,7 @@
 //! Gaps: the scan ignores conditionals, so a searching directive behind a false one adds
 //! candidates (a false miss when such a file exists and the entry has no record of it here).
 
-use super::candidates::Search;
+use super::candidates::{exists_below, listing, Search};
 use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
 use backend::compile::{CompileCommand, Lang};
@@ -368,26 +368,15 @@ impl Launcher<'_> {
             .cache
             .memo_get(&self.candidates_key(action_key, search))?;
         let mut holders: Vec<String> = Vec::new();
-        let mut names: HashSet<std::ffi::OsString> = HashSet::new();
+        let mut names = HashSet::new();
         for line in text.split_terminator('\n') {
             if let Some(h) = line.strip_prefix("h ") {
                 let holder = self.roots.denormalize(h).into_owned();
-                names = std::fs::read_dir(&holder)
-                    .ok()?
-                    .flatten()
-                    .map(|e| e.file_name())
-                    .collect();
+                names = listing(&holder)?;
                 holders.push(holder);
             } else if let Some(rel) = line.strip_prefix("n ") {
-                let holder = holders.last()?;
-                let first = rel.split('/').next().unwrap_or(rel);
-                if !names.contains(std::ffi::OsStr::new(first)) {
-                    continue;
-                }
-                let path = [holder.as_str(), "/", rel].concat();
-                if (first.len() == rel.len() || Path::new(&path).exists())
-                    && !present.contains(&path)
-                {
+                let path = [holders.last()?.as_str(), "/", rel].concat();
+                if exists_below(&names, &path, rel) && !present.contains(&path) {
                     return Some((Some(path), holders));
                 }
             } else {
@@ -478,7 +467,7 @@ impl Launcher<'_> {
     }
 }
 
-/// Where [`Launcher::candidates`] gets the directive scan of its files.
+/// Where [`Launcher::add_candidates`] gets the directive scan of its files.
 enum ScanOf<'a> {
     /// From the memo of this action key (else the files are read).
     Action(&'a fcache::Digest),

@@ -78,7 +78,9 @@ pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
     if let Some(r) = &registry {
         roots = roots.with_registry(r);
     }
-    Ok(with_launcher(roots, |l| l.launch_rustc(words)))
+    Ok(with_launcher(roots, Path::new(&cwd), |l| {
+        l.launch_rustc(words)
+    }))
 }
 
 /// `$CARGO_HOME`, else `~/.cargo`.
