@@ -89,29 +89,17 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
     None
 }
 
-/// Whether `bytes` (a source or header) mention `__DATE__`, `__TIME__` or `__TIMESTAMP__`,
-/// which make the object depend on the moment of the compile (DESIGN §3: not cacheable,
-/// unless `SOURCE_DATE_EPOCH` pins them, which the key then covers).
-pub fn uses_time_macros(bytes: &[u8]) -> bool {
-    let mut rest = bytes;
-    while let Some(i) = memchr::memmem::find(rest, b"__") {
-        let t = &rest[i + 2..];
-        if t.starts_with(b"DATE__") || t.starts_with(b"TIME__") || t.starts_with(b"TIMESTAMP__") {
-            return true;
-        }
-        // Step one byte: `___DATE__` is matched too (conservative: uncacheable, never wrong).
-        rest = &rest[i + 1..];
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn time_macros() {
-        assert!(super::uses_time_macros(b"const char *d = __DATE__;"));
-        assert!(super::uses_time_macros(b"x ___TIMESTAMP__"));
-        assert!(!super::uses_time_macros(b"__FILE__ __LINE__ DATE__ _TIME_"));
+        use super::{unkeyed_input as u, Unkeyed};
+        assert_eq!(
+            u(b"const char *d = __DATE__;", false),
+            Some(Unkeyed::DateTime)
+        );
+        assert_eq!(u(b"x ___TIMESTAMP__", false), Some(Unkeyed::Timestamp));
+        assert_eq!(u(b"__FILE__ __LINE__ DATE__ _TIME_", false), None);
     }
 
     #[test]
