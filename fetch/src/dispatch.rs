@@ -9,7 +9,8 @@
 //! shared by the requests in flight, so a want among 16 prefetches would get a sixteenth of
 //! it, while a couple of requests already fill a link whose round trip is tens of ms. With
 //! an empty prefetch order (on-demand only) those are the only workers, and they wait for wants
-//! until the pull is cancelled. A [`LinkMeter`] counts what is in flight and publishes the
+//! until the pull is cancelled or every record is taken (records left out of the pull, their
+//! sources changed here, are not waited for once the prefetch is over). A [`LinkMeter`] counts what is in flight and publishes the
 //! measured link through the [`PullLink`] for the launchers' per-edge waits.
 
 use crate::build_manifest::EdgeRecord;

@@ -189,8 +189,9 @@ impl Launcher<'_> {
         // Direct mode, then the preprocessor fallback. A hit that could not be served was
         // counted once (by `serve_hit`) and is not tried again under the lock.
         let preprocess = self.preprocessor_fallback.then_some(&cmd);
-        let (found, mut hit_failed, coming) = self.find(&source_key, preprocess, start);
-        if let Some(entry) = found {
+        let finding = self.find(&source_key, preprocess, start);
+        let (coming, mut hit_failed) = (finding.coming, finding.problem);
+        if let Some(entry) = finding.found {
             match self.serve_hit(&cmd, &entry, start) {
                 Some(code) => return code,
                 None => hit_failed = true,

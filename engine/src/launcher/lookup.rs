@@ -14,6 +14,16 @@ use std::time::SystemTime;
 /// An action entry found in the cache, with its key.
 pub(super) type Found = (fcache::Digest, Box<ActionEntry>);
 
+/// What [`Launcher::find`] found.
+pub(super) struct Finding {
+    /// The entry.
+    pub(super) found: Option<Found>,
+    /// A cache problem was reported and counted (the caller compiles without looking again).
+    pub(super) problem: bool,
+    /// A running pull may still bring the entry (it was asked for it).
+    pub(super) coming: bool,
+}
+
 /// What a lookup found.
 pub(super) enum Looked {
     /// The entry.
@@ -72,28 +82,39 @@ impl Launcher<'_> {
 
     /// [`Launcher::lookup`], then, when an include set matched but its entry is not here, a
     /// wait for a running pull (CI's entry may be on its way: a pull brings wanted keys
-    /// first). Also whether a cache problem was reported and counted (the caller compiles
-    /// without looking again), and whether a running pull may still bring the entry.
+    /// first).
     pub(super) fn find(
         &self,
         source_key: &key::Digest,
         preprocess: Option<&CompileCommand>,
         start: std::time::Instant,
-    ) -> (Option<Found>, bool, bool) {
+    ) -> Finding {
+        let none = Finding {
+            found: None,
+            problem: false,
+            coming: false,
+        };
         match self.lookup(source_key, preprocess) {
-            Ok(Looked::Hit(entry)) => (Some(entry), false, false),
-            Ok(Looked::Miss(Some(key))) => {
-                let coming = self.pull.running().is_some();
-                (self.wait_for_pull(&key), false, coming)
-            }
-            Ok(Looked::Miss(None)) => (None, false, false),
+            Ok(Looked::Hit(entry)) => Finding {
+                found: Some(entry),
+                ..none
+            },
+            Ok(Looked::Miss(Some(key))) => Finding {
+                coming: self.pull.running().is_some(),
+                found: self.wait_for_pull(&key),
+                ..none
+            },
+            Ok(Looked::Miss(None)) => none,
             Err(()) => {
                 self.record(
                     fetch::stats::Outcome::Error(fetch::stats::Problem::Corrupt),
                     0,
                     start,
                 );
-                (None, true, false)
+                Finding {
+                    problem: true,
+                    ..none
+                }
             }
         }
     }

@@ -174,8 +174,9 @@ impl Launcher<'_> {
                 "an input of the key is unreadable",
             );
         };
-        let (found, mut hit_failed, _) = self.find(&source_key, None, start);
-        if let Some((key, entry)) = &found {
+        let finding = self.find(&source_key, None, start);
+        let mut hit_failed = finding.problem;
+        if let Some((key, entry)) = &finding.found {
             match self.materialise(&cmd, key, entry, start) {
                 Some(served) => {
                     self.write_gdbinit(false);
