@@ -32,60 +32,18 @@ if [ -z "${CN:-}" ]; then
   CN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/debug/cached-ninja"
 fi
 DBGFETCH=$(dirname "$CN")/dbgfetch
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || { echo "nginx missing: apt-get install nginx-light" >&2; exit 1; }
-export GIT_AUTHOR_NAME=ci GIT_AUTHOR_EMAIL=ci@example.org GIT_COMMITTER_NAME=ci \
-  GIT_COMMITTER_EMAIL=ci@example.org GIT_CONFIG_NOSYSTEM=1
-CMAKE_ARGS=(-DBUILD_TESTS=OFF -DBUILD_CLI=ON -DUSE_SSH=OFF -DUSE_HTTPS=OFF -DUSE_GSSAPI=OFF
-  -DUSE_BUNDLED_ZLIB=ON -DCMAKE_BUILD_TYPE=Debug)
+# shellcheck source=bench/lib/libgit2-ci.sh
+source "$REPO/bench/lib/libgit2-ci.sh"
 
 # nginx, WebDAV PUT, on a free loopback port.
-rm -rf "$WORK/nginx" && mkdir -p "$WORK/nginx/www"
-PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-cat > "$WORK/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 256; }
-http {
-    log_format main '\$msec \$request_method \$uri \$status \$body_bytes_sent';
-    access_log $WORK/nginx/access.log main;
-    client_body_temp_path $WORK/nginx/body;
-    default_type application/octet-stream;
-    server {
-        listen 127.0.0.1:$PORT;
-        location / { root $WORK/nginx/www; dav_methods PUT; create_full_put_path on; client_max_body_size 0; }
-    }
-}
-EOF
-"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
-NGINX_PID=$!
+start_webdav_nginx 256 ""
 trap 'kill $NGINX_PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+wait_port "$PORT"
 STORE=http://127.0.0.1:$PORT/cn
 
 # CI: libgit2 committed, built and published.
-rm -f "$WORK/ci.key" "$WORK/ci.pub"
-"$CN" key generate --out "$WORK/ci.key" > "$WORK/ci.pub"
-rm -rf "$WORK/ci" && mkdir -p "$WORK/ci"
-cp -r "$(bash "$REPO/tests/support/third-party-src.sh" libgit2)" "$WORK/ci/src"
-cat > "$WORK/ci/src/cached-ninja.toml" <<EOF
-split_dwarf = true
-[[store]]
-url = "$STORE"
-write = true
-[trust]
-publishers = ["$(cat "$WORK/ci.pub")"]
-[publish]
-key = "$WORK/ci.key"
-EOF
-(cd "$WORK/ci/src" && git init -q && git add -A && git commit -qm ci)
 log "CI: configure and build libgit2 with split DWARF, publish"
-CACHED_NINJA_CACHE_DIR=$WORK/ci/cache "$CN" configure --enable-build-backend=cached-ninja \
-  --objdir "$WORK/ci/obj" -- cmake -G Ninja "${CMAKE_ARGS[@]}" -S "$WORK/ci/src" -B "$WORK/ci/obj" >/dev/null
-CACHED_NINJA_CACHE_DIR=$WORK/ci/cache "$CN" build --publish -C "$WORK/ci/obj" >/dev/null
+ci_publish_libgit2 "$STORE"
 
 # A developer one commit ahead at another path, empty cache: prints the log line count first.
 developer() {
