@@ -126,6 +126,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &exe,
         &ci,
         &[
+            "--no-fill",
             "--no-fetch",
             "--publish",
             "--store",
@@ -160,7 +161,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         key.public()
     );
     std::fs::write(dev.join("obj").join(crate::policy::FILE_NAME), policy)?;
-    cached_ninja(&exe, &dev, &[])?;
+    cached_ninja(&exe, &dev, &["--no-fill"])?;
     let s = BuildStats::read(&dev.join("obj"))?;
     println!(
         "   reused {} objects from CI's build, compiled {} ({} run without the cache), in {:.1} s; compile time saved {:.2} s",
@@ -170,6 +171,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         t.elapsed().as_secs_f64(),
         s.saved_us as f64 / 1e6
     );
+    fill_debug_info(&dev)?;
     let program = dev.join("obj/shapes");
     println!("\n== Running {}", program.display());
     let status = Command::new(&program)
@@ -302,6 +304,31 @@ fn configure(exe: &Path, side: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot run {}", configure.display()))?;
     if !status.success() {
         bail!("{} failed ({status})", configure.display());
+    }
+    Ok(())
+}
+
+/// The debug-info fill of `<side>/obj` in the foreground (`dbgfetch fill --wait`): the demo's
+/// builds do not leave one running in the background, which would still be writing into the
+/// work directory when the demo ends (or when a second demo empties it). A fill that leaves a
+/// binary partial is a warning: the program was built and runs.
+fn fill_debug_info(side: &Path) -> anyhow::Result<()> {
+    let obj = side.join("obj");
+    let dbgfetch = crate::dispatch::sibling("dbgfetch")
+        .context("dbgfetch is missing beside this binary (cargo build --release builds both)")?;
+    println!("\n== Debug info: dbgfetch fill --wait -C {}", obj.display());
+    let status = Command::new(&dbgfetch)
+        .args(["fill", "--wait", "-C"])
+        .arg(&obj)
+        .env("CACHED_NINJA_CACHE_DIR", side.join("cache"))
+        .status()
+        .with_context(|| format!("cannot run {}", dbgfetch.display()))?;
+    if !status.success() {
+        eprintln!(
+            "cached-ninja demo: warning: the debug-info fill in {} did not complete ({status}); `dbgfetch status -C {}` says why",
+            obj.display(),
+            obj.display()
+        );
     }
     Ok(())
 }
