@@ -16,8 +16,8 @@ use std::process::{Command, Output};
 use support::servers::s3::{S3Server, ACCESS_KEY, SECRET_KEY};
 use support::servers::{self, nginx::Nginx};
 use support::{
-    cached_ninja, copy_tree, git, hits_misses, key_file, objects, repo_root, require_tool, run,
-    run_ok, TestSpace,
+    cached_ninja, copy_tree, edge_log, git, hits_misses, key_file, objects, repo_root,
+    require_tool, run, run_ok, TestSpace,
 };
 
 /// `cached-ninja` with its own cache and the S3 test server's credentials.
@@ -409,7 +409,7 @@ fn build_alone_pulls_beside_ninja_and_hits_everything() {
         err.lines().next().unwrap_or("").starts_with("ancestor "),
         "the plan opens the build: {err}"
     );
-    assert_eq!(hits_misses(&obj), (5, 0), "{err}");
+    assert_eq!(hits_misses(&obj), (5, 0), "{err}{}", edge_log(&obj));
     assert!(
         !obj.join(".cached-ninja/pulling").exists(),
         "marker removed"
@@ -513,7 +513,7 @@ fn mercurial_tree_publishes_and_finds_its_ancestor() {
         "{plan}"
     );
     run_ok(cn(&dcache).args(["build", "-C"]).arg(&dobj));
-    assert_eq!(hits_misses(&dobj), (5, 0));
+    assert_eq!(hits_misses(&dobj), (5, 0), "{}", edge_log(&dobj));
 }
 
 /// CI builds incrementally (one file changed since the last published revision): the manifest
@@ -558,7 +558,13 @@ fn incremental_ci_build_publishes_every_edge() {
     let (dobj, dcache) = ex.developer("dev", TRUSTING);
     let out = run_ok(cn(&dcache).args(["build", "-C"]).arg(&dobj));
     assert!(stderr(&out).contains(&rev2[..12]), "{}", stderr(&out));
-    assert_eq!(hits_misses(&dobj), (5, 0), "{}", stderr(&out));
+    assert_eq!(
+        hits_misses(&dobj),
+        (5, 0),
+        "{}{}",
+        stderr(&out),
+        edge_log(&dobj)
+    );
 }
 
 /// `generate --policy FILE` (a policy outside the object directory, with its own cache): `build`
@@ -592,7 +598,13 @@ fn build_uses_the_policy_generate_was_given() {
             .arg(&policy),
     );
     let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
-    assert_eq!(hits_misses(&obj), (5, 0), "{}", stderr(&out));
+    assert_eq!(
+        hits_misses(&obj),
+        (5, 0),
+        "{}{}",
+        stderr(&out),
+        edge_log(&obj)
+    );
     let local = fetch::cache::LocalCache::new(&policy_cache);
     assert!(
         local.summary().total_size() > 0,

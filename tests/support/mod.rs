@@ -101,6 +101,12 @@ pub fn hits_misses(obj: &Path) -> (u64, u64) {
     (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
 }
 
+/// What each compile edge's last launch in `obj` did (the edge log: outcome, keys,
+/// time waited for the pull, notes), for failure messages.
+pub fn edge_log(obj: &Path) -> String {
+    std::fs::read_to_string(fetch::objdir::ObjDir::new(obj).edge_log_file()).unwrap_or_default()
+}
+
 /// A new publisher key file `dir/name` (`cached-ninja key generate`); its path and public key.
 pub fn key_file(dir: &Path, name: &str) -> (PathBuf, String) {
     let path = dir.join(name);

@@ -4,8 +4,11 @@
 //! The pull rewrites `<objdir>/.cached-ninja/pull-state` (one line, atomically) at most every
 //! [`PUBLISH_EVERY`]: `<cursor> <wanted> <in flight> <bytes per s> <latency µs>`. The rate is
 //! bytes over the time at least one request was in flight (an idle link, as in on-demand
-//! mode, does not count as a slow one); `0` until the first object arrived. The latency is the
-//! shortest time one record took (a round trip or two and the store's answer).
+//! mode, does not count as a slow one); `0` until [`MIN_SAMPLES`] records downloaded something
+//! (the first few say more about setting up connections and the pull's own start on a busy
+//! machine than about the link: launchers then go by the flat budget, or the policy's
+//! `[fetch] bandwidth`). The latency is the shortest time one record took (a round trip or two
+//! and the store's answer).
 //!
 //! A launcher's object arrives through the prefetch once the bytes ahead of it in the queue
 //! ([`super::queue::Slot::ahead`]) are through, or through its want: wanted keys start at once
@@ -21,6 +24,12 @@ use std::time::{Duration, Instant};
 
 /// How often the pull rewrites its state file at most.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+
+/// Records that must have downloaded something before the pull publishes a rate. Measured: a
+/// developer's first records from a `file://` store on a busy 2-core machine took long enough
+/// (one at a time, while the pull started) that launchers judged five small objects not worth
+/// waiting for and compiled one of them (`tests/remote.rs`, CI).
+pub const MIN_SAMPLES: u32 = 8;
 
 /// A running pull's progress and measured link.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -109,6 +118,8 @@ struct Busy {
     since: Option<Instant>,
     total: Duration,
     shortest: Option<Duration>,
+    /// Records that downloaded something.
+    samples: u32,
 }
 
 impl Default for LinkMeter {
@@ -179,6 +190,7 @@ impl LinkMeter {
         }
         if let Some(took) = took {
             b.shortest = Some(b.shortest.map_or(took, |s| s.min(took)));
+            b.samples += 1;
         }
     }
 
@@ -188,7 +200,7 @@ impl LinkMeter {
             .since
             .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
         let busy = b.total + current;
-        let rate = if bytes == 0 || busy.is_zero() {
+        let rate = if bytes == 0 || busy.is_zero() || b.samples < MIN_SAMPLES {
             0
         } else {
             (bytes as f64 / busy.as_secs_f64()) as u64
@@ -272,10 +284,17 @@ mod tests {
         let t = Instant::now();
         let ms = Duration::from_millis;
         assert_eq!(m.state_at(t, 0).rate, 0);
+        // Records that took no busy time of their own, up to two short of a rate.
+        for _ in 0..MIN_SAMPLES - 2 {
+            m.start_at(t);
+            m.end_at(t, Some(ms(30)));
+        }
         // Two overlapping downloads over 0..30 ms, then idle until 80 ms, one more 80..100 ms.
         m.start_at(t);
         m.start_at(t + ms(10));
         m.end_at(t + ms(20), Some(ms(25)));
+        // One record short: bytes and busy time, but no rate yet.
+        assert_eq!(m.state_at(t + ms(25), 30_000).rate, 0);
         m.end_at(t + ms(30), Some(ms(20)));
         m.start_at(t + ms(80));
         let s = m.state_at(t + ms(90), 40_000);
