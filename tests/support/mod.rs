@@ -69,7 +69,8 @@ impl Drop for TestSpace {
     }
 }
 
-/// Source tree of a third-party project vendored by a crates.io package (`libgit2`, `dav1d`).
+/// Source tree of a third-party project vendored by a package of the Rust package registry
+/// (`libgit2`, `harfbuzz`, `dav1d`).
 pub fn third_party_src(name: &str) -> PathBuf {
     let script = repo_root().join("tests/support/third-party-src.sh");
     let out = run_ok(Command::new("bash").arg(script).arg(name));
