@@ -76,7 +76,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// File name looked for in the object and source directories.
-pub const FILE_NAME: &str = "cached-ninja.toml";
+pub const FILE_NAME: &str = fetch::objdir::POLICY_FILE_NAME;
 
 /// The policy.
 #[derive(Debug, Default, Deserialize)]
@@ -423,16 +423,24 @@ impl Policy {
         objdir: &Path,
         src_root: Option<&Path>,
     ) -> anyhow::Result<Policy> {
+        match Policy::locate(explicit, objdir, src_root) {
+            Some(p) => Policy::read(&p),
+            None => Ok(Policy::default()),
+        }
+    }
+
+    /// The file [`Policy::find`] reads: `explicit`, else the first [`FILE_NAME`] in `objdir`
+    /// then `src_root`; `None` when there is none (the defaults apply).
+    pub fn locate(
+        explicit: Option<&Path>,
+        objdir: &Path,
+        src_root: Option<&Path>,
+    ) -> Option<PathBuf> {
         if let Some(p) = explicit {
-            return Policy::read(p);
+            return Some(p.to_path_buf());
         }
-        for dir in std::iter::once(objdir).chain(src_root) {
-            let p = dir.join(FILE_NAME);
-            if p.is_file() {
-                return Policy::read(&p);
-            }
-        }
-        Ok(Policy::default())
+        let dirs = std::iter::once(objdir).chain(src_root);
+        dirs.map(|d| d.join(FILE_NAME)).find(|p| p.is_file())
     }
 
     /// Whether an output (path as the manifest names it) goes through the cache.

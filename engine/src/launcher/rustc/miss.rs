@@ -48,6 +48,7 @@ impl Launcher<'_> {
         source_key: &key::Digest,
         start: Instant,
     ) -> i32 {
+        self.warn_if_policy_edited();
         let mut args = cmd.args.clone();
         args.extend(
             self.remaps()
