@@ -165,6 +165,11 @@ impl Launcher<'_> {
             Ok(c) => c,
             Err(e) => return run_as_is(reason_of(&e), &e.to_string()),
         };
+        // The edge log's line for `cached-ninja explain`, as for a C compile.
+        *self.edge.borrow_mut() = fetch::edge_log::EdgeOutcome {
+            output: cmd.primary().to_string(),
+            ..Default::default()
+        };
         let Some(identity) = self.rustc_identity(&cmd.rustc) else {
             return run_as_is(Some(Reason::Compiler), "rustc not identified (-vV failed)");
         };
@@ -174,6 +179,7 @@ impl Launcher<'_> {
                 "an input of the key is unreadable",
             );
         };
+        self.edge.borrow_mut().source_key = Some(source_key);
         let finding = self.find(&source_key, None, start);
         let mut hit_failed = finding.problem;
         if let Some((key, entry)) = &finding.found {
