@@ -322,3 +322,48 @@ fn incremental_compiles_run_as_they_are_and_are_counted() {
     assert!(ws.target().join("debug/incremental").is_dir());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Finished"));
 }
+
+/// A policy rule at the workspace root keeps a crate out of the cache: its rustc runs as it is
+/// (like a Ninja edge `generate` left alone: not counted, no entry), the others are cached.
+#[test]
+fn a_policy_rule_keeps_a_crate_out_of_the_cache() {
+    let space = TestSpace::new();
+    let a = Workspace::new(&space, "a/ws");
+    let b = Workspace::new(&space, "b/ws");
+    let rule = "[[rule]]\nglob = \"**/libcdy.so\"\ncache = false\n";
+    for ws in [&a, &b] {
+        std::fs::write(ws.dir.join("cached-ninja.toml"), rule).unwrap();
+    }
+    a.cargo(&["build"], false);
+    // 11 compiles for the build (3 registry crates, 2 build scripts, 6 crates), less `cdy`.
+    assert_eq!(a.count(0, "miss"), 10, "{:?}", a.outcomes(0));
+    assert_eq!(a.outcomes(0).len(), 10, "{:?}", a.outcomes(0));
+    let edges = |ws: &Workspace| {
+        std::fs::read_to_string(ws.target().join(".cached-ninja/edges")).unwrap_or_default()
+    };
+    assert!(!edges(&a).contains("libcdy"), "{}", edges(&a));
+    assert!(edges(&a).contains("libwscore"), "{}", edges(&a));
+    b.cargo(&["build"], false);
+    assert_eq!(b.count(0, "hit"), 10, "{:?}", b.outcomes(0));
+    assert_eq!(b.outcomes(0).len(), 10, "{:?}", b.outcomes(0));
+    assert!(!edges(&b).contains("libcdy"), "{}", edges(&b));
+    let cdylib = std::fs::read_dir(b.target().join("debug/deps"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("libcdy") && n.ends_with(".so")
+        });
+    assert!(cdylib, "cdy was built in B");
+
+    // A policy that cannot be read: a warning, and every crate cached (`cdy` for the first
+    // time: the one miss).
+    let c = Workspace::new(&space, "c/ws");
+    std::fs::write(c.dir.join("cached-ninja.toml"), "[[rule]\n").unwrap();
+    let out = c.cargo(&["build"], false);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("invalid policy file").count(), 1, "{err}");
+    assert_eq!(c.count(0, "hit"), 10, "{:?}", c.outcomes(0));
+    assert_eq!(c.count(0, "miss"), 1, "{:?}", c.outcomes(0));
+    assert!(edges(&c).contains("libcdy.so"), "{}", edges(&c));
+}

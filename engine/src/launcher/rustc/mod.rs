@@ -34,7 +34,8 @@
 //! ## Not trusted
 //! A proc-macro or build script that reads files or variables rustc does not record (a
 //! proc-macro's `std::fs::read`, `std::env::var`) is invisible to the key; such crates should
-//! be kept out of the cache by a policy rule.
+//! be kept out of the cache by a policy rule (under Cargo the launcher binary applies it, with
+//! [`cargo_output`]).
 
 mod inputs;
 mod key;
@@ -81,6 +82,25 @@ pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
     Ok(with_launcher(roots, Path::new(&cwd), |l| {
         l.launch_rustc(words)
     }))
+}
+
+/// Under Cargo (`RUSTC_WRAPPER`, `words` rustc first): the target directory and the command's
+/// primary output relative to it, for the policy's `[[rule]]` globs; `None` when not under
+/// Cargo, not rustc, or the command compiles no crate the model takes.
+pub fn cargo_output(words: &[OsString]) -> Option<(PathBuf, String)> {
+    std::env::var_os("CARGO_PKG_NAME")?;
+    let words = utf8_words(words).ok()?;
+    if !is_rustc(words.first()?) {
+        return None;
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let mut all = vec![words[0].clone()];
+    all.extend(model::expand_argfiles(&words[1..], &cwd).ok()?);
+    let cmd = model::parse_rustc(&all).ok()?;
+    let target = PathBuf::from(target_dir(&all[1..], &cwd.to_string_lossy())?);
+    let output = cwd.join(cmd.primary());
+    let rel = output.strip_prefix(&target).ok()?;
+    Some((target, rel.to_string_lossy().into_owned()))
 }
 
 /// `$CARGO_HOME`, else `~/.cargo`.
