@@ -16,6 +16,8 @@ use support::{cached_ninja, copy_tree, repo_root, run, TestSpace};
 struct Workspace {
     dir: PathBuf,
     cache: PathBuf,
+    /// More environment for cargo (a profile setting).
+    env: Vec<(String, String)>,
 }
 
 impl Workspace {
@@ -26,6 +28,7 @@ impl Workspace {
         Workspace {
             dir,
             cache: space.path().join("cache"),
+            env: Vec::new(),
         }
     }
 
@@ -47,7 +50,8 @@ impl Workspace {
             .env_remove("CARGO_BUILD_TARGET_DIR")
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CACHED_NINJA_EXPLAIN");
+            .env_remove("CACHED_NINJA_EXPLAIN")
+            .envs(self.env.iter().cloned());
         let out = run(&mut c);
         assert!(
             out.status.success(),
@@ -366,4 +370,80 @@ fn a_policy_rule_keeps_a_crate_out_of_the_cache() {
     assert_eq!(c.count(0, "hit"), 10, "{:?}", c.outcomes(0));
     assert_eq!(c.count(0, "miss"), 1, "{:?}", c.outcomes(0));
     assert!(edges(&c).contains("libcdy.so"), "{}", edges(&c));
+}
+
+/// The `.dwo` and `.dwp` files below `target/debug`: relative path → bytes.
+fn split_debug_files(ws: &Workspace) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let debug = ws.target().join("debug");
+    let mut m = std::collections::BTreeMap::new();
+    let mut stack = vec![debug.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "dwo" || x == "dwp") {
+                let rel = p.strip_prefix(&debug).unwrap().display().to_string();
+                m.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    m
+}
+
+/// `-C split-debuginfo=packed` and `unpacked` (Cargo's `split-debuginfo` profile setting): the
+/// `.dwp` beside each linked artifact and the `.dwo` per codegen unit come from the cache at
+/// another path, byte for byte; with `packed`, gdb stops in the crate and prints its locals
+/// from the cached `.dwp`.
+#[test]
+fn split_debuginfo_is_cached_packed_and_unpacked() {
+    let space = TestSpace::new();
+    for mode in ["packed", "unpacked"] {
+        let ws = |rel: &str| {
+            let mut w = Workspace::new(&space, &format!("{mode}/{rel}"));
+            w.cache = space.path().join(format!("cache-{mode}"));
+            w.env = vec![(
+                "CARGO_PROFILE_DEV_SPLIT_DEBUGINFO".to_string(),
+                mode.to_string(),
+            )];
+            w
+        };
+        let (a, b) = (ws("a/ws"), ws("elsewhere/b/ws"));
+        a.cargo(&["build"], false);
+        assert_eq!(a.count(0, "miss"), 11, "{mode}: {:?}", a.outcomes(0));
+        b.cargo(&["build"], false);
+        assert_eq!(b.count(0, "hit"), 11, "{mode}: {:?}", b.outcomes(0));
+        assert_eq!(b.outcomes(0).len(), 11, "{mode}: {:?}", b.outcomes(0));
+        let (da, db) = (split_debug_files(&a), split_debug_files(&b));
+        let ext = if mode == "packed" { ".dwp" } else { ".dwo" };
+        assert!(
+            da.keys()
+                .any(|k| k.starts_with("deps/app-") && k.ends_with(ext)),
+            "{mode}: {:?}",
+            da.keys()
+        );
+        assert_eq!(
+            da.keys().collect::<Vec<_>>(),
+            db.keys().collect::<Vec<_>>(),
+            "{mode}"
+        );
+        for (k, v) in &da {
+            assert!(&db[k] == v, "{mode}: {k} differs between A and B");
+        }
+        if mode == "packed" {
+            let gdb = run(Command::new(support::require_tool("gdb", "gdb"))
+                .current_dir(space.path())
+                .arg("-batch")
+                .arg("-x")
+                .arg(b.target().join(".cached-ninja/gdbinit"))
+                .args(["-ex", "break wscore::answer", "-ex", "run"])
+                .args(["-ex", "next", "-ex", "next", "-ex", "info locals"])
+                .arg(b.target().join("debug/app")));
+            let text = String::from_utf8_lossy(&gdb.stdout);
+            assert!(
+                text.contains("pos = 3") && text.contains("unused_on_purpose = 1"),
+                "{text}"
+            );
+        }
+    }
 }

@@ -130,7 +130,7 @@ impl Launcher<'_> {
         // Paths of debug outputs whose blob is not here (`dbgfetch fill` brings them).
         let mut deferred: Vec<String> = Vec::new();
         for o in &entry.outputs {
-            let Some(dest) = model.dest(o.role) else {
+            let Some(dest) = model.dest(o) else {
                 let (problem, msg) = match o.role {
                     Role::Dwo => (
                         Problem::NoDwoPath,

@@ -236,23 +236,68 @@ impl super::model::CompileModel for RustcCommand {
         self.primary()
     }
 
-    fn dest(&self, role: fcache::Role) -> Option<String> {
-        self.outputs
-            .iter()
-            .find(|o| role_of(o) == role)
-            .map(|o| o.path.clone())
+    fn dest(&self, o: &fcache::Output) -> Option<String> {
+        if o.role != fcache::Role::RustSplitDebug {
+            return self
+                .outputs
+                .iter()
+                .find(|x| role_of(x) == o.role)
+                .map(|x| x.path.clone());
+        }
+        // Several files of this role: by the recorded file name, when it is one this command
+        // writes (never a path of the entry's choosing).
+        let name = o.path.rsplit('/').next()?;
+        if let Some(dwp) = self.dwp_files().into_iter().find(|p| file_name(p) == name) {
+            return Some(dwp);
+        }
+        let dir = self.dwo_dir()?;
+        self.is_dwo_name(name).then(|| join(dir, name))
     }
 
     fn made(&self) -> Vec<(fcache::Role, String)> {
-        self.outputs
+        let mut made: Vec<(fcache::Role, String)> = self
+            .outputs
             .iter()
             .map(|o| (role_of(o), o.path.clone()))
-            .collect()
+            .collect();
+        let debug = self.dwp_files().into_iter().chain(split_dwo_files(self));
+        made.extend(debug.map(|p| (fcache::Role::RustSplitDebug, p)));
+        made
     }
 
     fn marks_roots(&self, role: fcache::Role) -> bool {
         role == fcache::Role::DepInfo
     }
+}
+
+/// The `.dwo` files of `-C split-debuginfo=unpacked` for `cmd` now in its output directory,
+/// sorted (the miss removes those of earlier compiles first, so these are its own).
+pub(super) fn split_dwo_files(cmd: &RustcCommand) -> Vec<String> {
+    let Some(dir) = cmd.dwo_dir() else {
+        return Vec::new();
+    };
+    let listed = std::fs::read_dir(if dir.is_empty() { "." } else { dir });
+    let mut names: Vec<String> = listed
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| cmd.is_dwo_name(n))
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| join(dir, &n)).collect()
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{}/{name}", dir.trim_end_matches('/'))
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 #[cfg(test)]
