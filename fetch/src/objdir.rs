@@ -101,6 +101,12 @@ impl ObjDir {
         self.state("lldbinit")
     }
 
+    /// `<objdir>/.lldbinit`: what lldb started in the object directory reads (with
+    /// `target.load-cwd-lldbinit`); it sources [`ObjDir::lldbinit_file`].
+    pub fn cwd_lldbinit_file(&self) -> PathBuf {
+        self.root.join(".lldbinit")
+    }
+
     /// The debug-info fill's record of each linked binary.
     pub fn fill_status_file(&self) -> PathBuf {
         self.state("fill-status")
