@@ -320,7 +320,13 @@ impl Policy {
     pub fn read(path: &Path) -> anyhow::Result<Policy> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read policy file {}", path.display()))?;
-        let mut p: Policy = toml::from_str(&text)
+        Policy::parse(&text, path)
+    }
+
+    /// Parses `text`, the policy file at `path` (relative paths in it are taken from its
+    /// directory; errors name it).
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Policy> {
+        let mut p: Policy = toml::from_str(text)
             .with_context(|| format!("invalid policy file {}", path.display()))?;
         if let Some(v) = p.dwarf {
             if v != 4 && v != 5 {
