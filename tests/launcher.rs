@@ -264,6 +264,42 @@ fn split_dwarf_dwo_is_cached() {
 }
 
 #[test]
+fn a_header_path_the_depfile_cannot_express_is_not_cached() {
+    // `#include "x\"` names the file `x\`; gcc ends the depfile's line with it, which reads as
+    // a line continuation: the include list would name `x` (which exists too) and a change to
+    // `x\` would then hit the old object.
+    let p = Project::new("gcc");
+    p.space.write("srcA/x\\", "int weird = 1;\n");
+    p.space.write("srcA/x", "int weird = 7;\n");
+    p.space.write(
+        "srcA/odd.c",
+        "#include \"x\\\"\nint get(void) { return weird; }\n",
+    );
+    let obj = p.path("objA");
+    let weird = |obj: &Path| {
+        let out = run_ok(
+            Command::new("objdump")
+                .args(["-s", "-j", ".data"])
+                .arg(obj.join("odd.o")),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    p.compile("srcA", "objA", "odd.c", &[]);
+    assert!(weird(&obj).contains(" 01000000 "), "{}", weird(&obj));
+    // Ninja gets the compiler's own dependency file (its targets the command's).
+    let dep = std::fs::read_to_string(obj.join("odd.o.d")).unwrap();
+    assert!(
+        dep.starts_with("odd.o: ") && dep.trim_end().ends_with("x\\"),
+        "{dep}"
+    );
+    p.space.write("srcA/x\\", "int weird = 2;\n");
+    p.compile("srcA", "objA", "odd.c", &[]);
+    assert!(weird(&obj).contains(" 02000000 "), "{}", weird(&obj));
+    assert_eq!(counts(&obj), (0, 0, 2, 0));
+    assert!(p.cache_files("ac").is_empty(), "nothing stored");
+}
+
+#[test]
 fn time_macros_are_not_cached() {
     let p = Project::new("gcc");
     p.space.write(
