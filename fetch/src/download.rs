@@ -6,8 +6,9 @@
 //! is slower than that is no reason to wait longer, and the blob is then downloaded without
 //! the claim (in memory, leaving the holder's partial file alone). Holding the claim, it looks
 //! again (another pull may have inserted the blob meanwhile), then downloads, going on from the
-//! blob's partial file when one is there ([`Store::get_blob_resuming`]: a range request),
-//! inserts the verified blob and removes the partial file. A download that fails keeps its
+//! blob's partial file when one is there ([`Store::get_blob_resuming`]: a range request). The
+//! caller inserts the verified blob ([`Fetched::insert`]: the partial file goes, the claim is
+//! released) once the other blobs of its record verified too. A download that fails keeps its
 //! partial file for the next pull, unless the bytes were wrong.
 
 use crate::cache::{Digest, DownloadClaim, Kind, LocalCache, MIN_PARTIAL_SIZE};
@@ -15,24 +16,42 @@ use crate::pull::PullError;
 use crate::store::{Key, Spool, Store, StoreError};
 use std::sync::atomic::AtomicBool;
 
-/// How a blob came to be in the local cache.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arrival {
-    /// This call downloaded it (uncompressed bytes).
-    Downloaded(u64),
-    /// It was there when the claim was taken: another pull brought it.
-    Shared,
+/// A blob [`blob`] made ready: verified bytes to insert, or found in the cache already. Its
+/// download claim is held until it is [`insert`](Fetched::insert)ed or dropped.
+#[derive(Debug)]
+pub struct Fetched {
+    claim: Option<DownloadClaim>,
+    /// `None`: it was in the cache when the claim was taken (another pull brought it).
+    bytes: Option<Vec<u8>>,
 }
 
-/// Brings blob `d` of `size` bytes from `store` into `cache` (see the module docs); a
-/// [`PullError::Cancelled`] when `cancel` was set while it waited for another holder.
+impl Fetched {
+    /// Inserts the blob (unless it was there), removes its partial download and releases the
+    /// claim; returns the bytes this pull downloaded (0 when another pull brought them).
+    pub fn insert(self, cache: &LocalCache) -> std::io::Result<u64> {
+        let n = match &self.bytes {
+            Some(b) => {
+                cache.put_blob(b)?;
+                b.len() as u64
+            }
+            None => 0,
+        };
+        forget(&self.claim);
+        Ok(n)
+    }
+}
+
+/// Downloads blob `d` of `size` bytes from `store` for `cache` (see the module docs), holding
+/// its claim until the result is inserted; a [`PullError::Cancelled`] when `cancel` was set
+/// while it waited for another holder. Callers taking several claims at once take them in
+/// digest order (so two pulls never wait for each other).
 pub fn blob(
     store: &Store,
     cache: &LocalCache,
     d: &Digest,
     size: u64,
     cancel: &AtomicBool,
-) -> Result<Arrival, PullError> {
+) -> Result<Fetched, PullError> {
     let local = |source| PullError::Local {
         path: cache.root().display().to_string(),
         source,
@@ -43,10 +62,7 @@ pub fn blob(
         return Err(PullError::Cancelled);
     }
     if cache.path(Kind::Blob, d).exists() {
-        if let Some(c) = &claim {
-            c.remove_partial();
-        }
-        return Ok(Arrival::Shared);
+        return Ok(Fetched { claim, bytes: None });
     }
     let mut spool = match &claim {
         Some(c) if size >= MIN_PARTIAL_SIZE => partial_spool(c, size),
@@ -54,6 +70,7 @@ pub fn blob(
     };
     let url = || store.url(&Key::blob(d));
     let got = store.get_blob_resuming(d, size, &mut spool);
+    drop(spool);
     let blob = match got {
         Ok(Some(b)) => b,
         Ok(None) => {
@@ -74,11 +91,11 @@ pub fn blob(
             what: format!("{} bytes, the record says {size}", blob.len()),
         });
     }
-    cache.put_blob(&blob).map_err(local)?;
-    forget(&claim);
-    Ok(Arrival::Downloaded(size))
+    Ok(Fetched {
+        claim,
+        bytes: Some(blob),
+    })
 }
-
 /// A spool going on from the claim's partial file (in memory only if it cannot be opened).
 fn partial_spool(claim: &DownloadClaim, size: u64) -> Spool {
     match claim.open_partial() {

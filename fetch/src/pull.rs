@@ -38,7 +38,7 @@
 
 use crate::build_manifest::{BuildManifest, EdgeRecord};
 use crate::cache::{Digest, IncludeFile, IncludeSet, Kind, LocalCache};
-use crate::download::{self, Arrival};
+use crate::download;
 use crate::parallel;
 use crate::store::{Store, StoreError};
 use std::collections::HashSet;
@@ -311,8 +311,12 @@ fn pull_one(
     {
         return Ok(false);
     }
-    // Each blob goes in once verified (under its download claim, so a pull sharing this cache
-    // waits for it instead of downloading it too); the entry goes in only after all of them.
+    // All of the record's blobs are verified before any goes in: a record that fails leaves
+    // nothing of its edge in the cache. Each is downloaded under its claim in the cache (taken
+    // in digest order), so a pull sharing this cache waits for it instead of downloading it too.
+    let mut blobs = blobs;
+    blobs.sort_unstable();
+    let mut arrived = Vec::new();
     for (d, size) in blobs {
         if opts.cancel.load(Ordering::Relaxed) {
             return Err(PullError::Cancelled);
@@ -320,9 +324,11 @@ fn pull_one(
         if here(&d) {
             continue;
         }
-        if let Arrival::Downloaded(n) = download::blob(store, cache, &d, size, opts.cancel)? {
-            counts.bytes.fetch_add(n, Ordering::Relaxed);
-        }
+        arrived.push(download::blob(store, cache, &d, size, opts.cancel)?);
+    }
+    for blob in arrived {
+        let n = blob.insert(cache).map_err(local)?;
+        counts.bytes.fetch_add(n, Ordering::Relaxed);
     }
     if !opts.debug_parts {
         let left = rec.outputs.iter().filter(|o| o.role.is_debug());

@@ -69,9 +69,12 @@ impl DownloadClaim {
         }
     }
 
-    /// Removes the partial file (the blob is in, or its bytes were wrong). Absent is fine.
+    /// Removes the partial file (the blob is in, or its bytes were wrong), and its directory
+    /// when that is left empty. Absent is fine.
     pub fn remove_partial(&self) {
-        let _ = fs::remove_file(&self.partial);
+        if fs::remove_file(&self.partial).is_ok() {
+            let _ = fs::remove_dir(self.partial.parent().expect("tmp/partial"));
+        }
     }
 }
 
