@@ -215,3 +215,48 @@ fn an_interrupted_pull_resumes_with_a_range_request() {
     assert_eq!(objects(&w.obj), w.ci_objects, "{err}");
     assert_eq!(hits_misses(&w.obj), (5, 0), "{}", support::edge_log(&w.obj));
 }
+
+/// A pull killed (`kill -9`, as a Ctrl-C or the end of the build would stop it) in the middle
+/// of trickling bodies keeps what had arrived; the next pull asks for the rest of each
+/// (`Range: bytes=N-` from exactly what was kept) and brings the right blobs.
+#[test]
+fn a_killed_pull_resumes_from_what_it_kept() {
+    let w = World::new(big_objects(2));
+    let proxy = Proxy::start(&w, "trickle", "/cas/");
+    w.policy(&w.obj, &w.nginx.url("cn"), "[fetch]\nslow_rate = \"0\"\n");
+    let mut pull = cn(&w.cache)
+        .args(["fetch", "--store", &proxy.url(), "-C"])
+        .arg(&w.obj)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    wait_until("a partial download with bytes in it", || {
+        partials(&w.cache).iter().any(|(p, _)| size(p) > 0)
+    });
+    pull.kill().unwrap();
+    pull.wait().unwrap();
+    let kept: Vec<(String, u64)> = partials(&w.cache)
+        .iter()
+        .map(|(p, hex)| (hex.clone(), size(p)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert!(!kept.is_empty());
+
+    let before = log_len(&w);
+    run_ok(cn(&w.cache).args(["fetch", "-C"]).arg(&w.obj));
+    let gets = blob_gets(&w, before);
+    for (hex, len) in &kept {
+        let mine: Vec<(u16, &str)> = gets
+            .iter()
+            .filter(|g| g.0.ends_with(&format!("/cas/{hex}")))
+            .map(|g| (g.1, g.2.as_str()))
+            .collect();
+        assert_eq!(mine, [(206, format!("bytes={len}-").as_str())], "{gets:?}");
+    }
+    let out = run_ok(cn(&w.cache).args(["build", "--no-fill", "-C"]).arg(&w.obj));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(objects(&w.obj), w.ci_objects, "{err}");
+    assert_eq!(hits_misses(&w.obj), (3, 0), "{}", support::edge_log(&w.obj));
+}
