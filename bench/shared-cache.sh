@@ -21,7 +21,7 @@ WORK=${1:-$(mktemp -d /tmp/cn-shared-bench-XXXXXX)}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 log() { echo "[bench] $*" >&2; }
-: "${CN:?set CN to this change's cached-ninja}" "${BASE_CN:?set BASE_CN to a cached-ninja from before it}"
+: "${CN:?set CN to the cached-ninja of this change}" "${BASE_CN:?set BASE_CN to a cached-ninja from before it}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 export GIT_AUTHOR_NAME=ci GIT_AUTHOR_EMAIL=ci@example.org GIT_COMMITTER_NAME=ci \
   GIT_COMMITTER_EMAIL=ci@example.org GIT_CONFIG_NOSYSTEM=1 HOME=$WORK
@@ -32,7 +32,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 SRC=$WORK/ci/src
-rm -rf "$WORK/ci" "$WORK/dev" "$WORK/nginx"
+rm -rf "$WORK/ci" "$WORK/dev" "$WORK/nginx" "$WORK/ci.key" "$WORK/ci.pub"
 mkdir -p "$SRC"
 {
   echo 'cmake_minimum_required(VERSION 3.16)'
@@ -119,7 +119,9 @@ done
 echo "| mode | wall, median (s) | wall, all rounds (s) | blob GETs per run |"
 echo "|---|---|---|---|"
 for m in "${MODES[@]}"; do
-  awk -v m="$m" '$2 == m { t[++n] = $3; g = g " " $4; a = a sprintf(" %.2f", $3) }
-    END { asort(t); med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2;
-          printf "| %s | %.2f |%s |%s |\n", m, med, a, g }' "$RESULTS"
+  times=$(awk -v m="$m" '$2 == m { print $3 }' "$RESULTS" | sort -n | tr '\n' ' ')
+  gets=$(awk -v m="$m" '$2 == m { printf " %s", $4 }' "$RESULTS")
+  echo "$times" | awk -v m="$m" -v g="$gets" '{ med = (NF % 2) ? $((NF + 1) / 2) : ($(NF / 2) + $(NF / 2 + 1)) / 2;
+    a = ""; for (i = 1; i <= NF; i++) a = a sprintf(" %.2f", $i);
+    printf "| %s | %.2f |%s |%s |\n", m, med, a, g }'
 done
