@@ -26,6 +26,11 @@ pub struct Fetched {
 }
 
 impl Fetched {
+    /// The verified bytes downloaded; `None` when another pull had brought them.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.bytes.as_deref()
+    }
+
     /// Inserts the blob (unless it was there), removes its partial download and releases the
     /// claim; returns the bytes this pull downloaded (0 when another pull brought them).
     pub fn insert(self, cache: &LocalCache) -> std::io::Result<u64> {
