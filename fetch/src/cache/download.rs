@@ -38,11 +38,22 @@ pub const MAX_PARTIAL_BYTES: u64 = 256 << 20;
 const POLL: Duration = Duration::from_millis(10);
 
 /// The right to download one blob into this cache; released on drop (or when the process
-/// dies).
+/// dies). Its lock file is removed on release, so `locks/` does not keep one per blob ever
+/// downloaded (a killed holder's file stays until the next claim of that blob).
 #[derive(Debug)]
 pub struct DownloadClaim {
-    _lock: File,
+    lock: File,
+    lock_path: PathBuf,
     partial: PathBuf,
+}
+
+impl Drop for DownloadClaim {
+    /// Removes the lock file while still holding it; a waiter that then gets the lock of the
+    /// removed file sees it is no longer at its path and opens the path again.
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.lock_path);
+        let _ = &self.lock;
+    }
 }
 
 impl DownloadClaim {
@@ -87,19 +98,42 @@ impl LocalCache {
         wait: Duration,
         cancel: &AtomicBool,
     ) -> io::Result<Option<DownloadClaim>> {
-        let name = claim_name(d);
         let until = Instant::now() + wait;
         loop {
-            if let Some(lock) = self.try_lock(&name)? {
-                return Ok(Some(DownloadClaim {
-                    _lock: lock,
-                    partial: self.partial_path(d),
-                }));
+            if let Some(claim) = self.try_claim(d)? {
+                return Ok(Some(claim));
             }
             if cancel.load(Ordering::Relaxed) || Instant::now() >= until {
                 return Ok(None);
             }
             std::thread::sleep(POLL);
+        }
+    }
+
+    /// The claim of blob `d` if nobody holds it now: the lock of `locks/<claim name>`, taken
+    /// on the file that is still at that path (not one a releasing holder just removed).
+    fn try_claim(&self, d: &Digest) -> io::Result<Option<DownloadClaim>> {
+        use std::os::unix::fs::MetadataExt;
+        let name = claim_name(d);
+        let lock_path = self.lock_path(&name);
+        loop {
+            let Some(lock) = self.try_lock(&name)? else {
+                return Ok(None);
+            };
+            let held = lock.metadata()?;
+            match fs::metadata(&lock_path) {
+                Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => {
+                    return Ok(Some(DownloadClaim {
+                        lock,
+                        lock_path,
+                        partial: self.partial_path(d),
+                    }));
+                }
+                // Removed (or replaced) by the holder we waited for: open the path again.
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -135,7 +169,7 @@ impl LocalCache {
                 .and_then(Digest::from_hex);
             // Not ours to name: remove it. Ours: only while nobody downloads that blob.
             let free = match digest {
-                Some(d) => matches!(self.try_lock(&claim_name(&d)), Ok(Some(_))),
+                Some(d) => matches!(self.try_claim(&d), Ok(Some(_))),
                 None => true,
             };
             if free && fs::remove_file(&path).is_ok() {
@@ -186,10 +220,37 @@ mod tests {
             .unwrap()
             .is_some());
         drop(first);
-        assert!(cache
-            .claim_download(&d, Duration::ZERO, &no)
-            .unwrap()
-            .is_some());
+        let again = cache.claim_download(&d, Duration::ZERO, &no).unwrap();
+        assert!(again.is_some());
+        drop(again);
+        // Released claims leave no lock file behind.
+        let locks: Vec<_> = fs::read_dir(dir.path().join("locks")).unwrap().collect();
+        assert!(locks.is_empty(), "{locks:?}");
+    }
+
+    #[test]
+    fn racing_claims_are_exclusive_and_leave_no_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LocalCache::new(dir.path());
+        let d = Digest::of(b"blob");
+        let no = AtomicBool::new(false);
+        let inside = std::sync::atomic::AtomicUsize::new(0);
+        let long = Duration::from_secs(60);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        let c = cache.claim_download(&d, long, &no).unwrap().unwrap();
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders");
+                        std::thread::yield_now();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        drop(c);
+                    }
+                });
+            }
+        });
+        let locks: Vec<_> = fs::read_dir(dir.path().join("locks")).unwrap().collect();
+        assert!(locks.is_empty(), "{locks:?}");
     }
 
     #[test]

@@ -342,8 +342,8 @@ impl LocalCache {
 
     /// Opens (creating) the lock file `locks/<name>`.
     fn lock_file(&self, name: &Digest) -> io::Result<File> {
-        let dir = self.root.join("locks");
-        let path = dir.join(name.to_hex());
+        let path = self.lock_path(name);
+        let dir = path.parent().expect("locks/");
         let open = || {
             File::options()
                 .create(true)
@@ -353,11 +353,16 @@ impl LocalCache {
         };
         match open() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(&dir)?;
+                fs::create_dir_all(dir)?;
                 open()
             }
             r => r,
         }
+    }
+
+    /// The lock file of `name`: `locks/<name>`.
+    fn lock_path(&self, name: &Digest) -> PathBuf {
+        self.root.join("locks").join(name.to_hex())
     }
 
     /// A temporary path inside `tmp/` (same file system as the cache) that nothing else uses.
