@@ -476,9 +476,34 @@ fn racing_launchers_make_one_entry() {
     let (hits, misses, _, errors) = counts(&obj);
     assert_eq!((hits + misses, errors), (64, 0));
     assert!(misses >= 1);
-    // The object in place is the one in the cache, whole.
+    // The object in place is the one in the cache, whole, and so is its depfile.
     let blob = std::fs::read(&p.cache_files("cas")[0]).unwrap();
     assert_eq!(std::fs::read(obj.join("main.o")).unwrap(), blob);
+    let dep = std::fs::read_to_string(obj.join("main.o.d")).unwrap();
+    assert!(
+        dep.starts_with("main.o:") && dep.contains("main.c"),
+        "{dep}"
+    );
+    // No temporary file is left: not in the cache's tmp/, not beside the outputs.
+    let names = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d).map_or(Vec::new(), |rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+    };
+    assert!(
+        names(&p.cache().join("tmp")).is_empty(),
+        "{:?}",
+        names(&p.cache().join("tmp"))
+    );
+    let mut left = names(&obj);
+    left.retain(|n| n != ".cached-ninja");
+    left.sort();
+    assert_eq!(
+        left,
+        ["main.o", "main.o.d"],
+        "only the outputs in the object directory"
+    );
 }
 
 #[test]

@@ -9,6 +9,9 @@
 #[path = "../../fetch/tests/servers/mod.rs"]
 pub mod servers;
 
+/// CI's published build behind nginx, a developer's checkout, the fault-injecting proxy.
+pub mod published;
+
 #[allow(unused_imports)] // not every test binary needs all of them
 pub use servers::{require_tool, run, run_ok};
 use std::path::{Path, PathBuf};

@@ -70,12 +70,15 @@ pub mod http;
 mod key;
 mod pace;
 pub mod s3;
+mod spool;
 
+pub use blob::frame_limit;
 pub use breaker::{Breaker, Trip, TripKind, SLOW_AFTER};
 pub use counters::{ErrorCounts, StoreCounters, StoreCounts};
 pub use error::StoreError;
 pub use key::{Key, MAX_SEGMENT};
 pub use s3::S3Options;
+pub use spool::Spool;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,6 +188,17 @@ trait Backend: Send + Sync {
     fn head(&self, key: &Key) -> Result<bool, StoreError>;
     /// Writes the object whole (readers never see a part).
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Appends the object's bytes after those `spool` holds (a range request where the kind
+    /// has one; else, or when the store sends the whole object, the spool restarts), at most
+    /// `limit` in all; `false` if absent. What ends up in the spool is verified by the caller.
+    fn get_into(&self, key: &Key, limit: u64, spool: &mut Spool) -> Result<bool, StoreError> {
+        let Some(bytes) = self.get(key, limit)? else {
+            return Ok(false);
+        };
+        spool.restart();
+        std::io::Write::write_all(spool, &bytes).expect("a spool takes every write");
+        Ok(true)
+    }
 }
 
 /// One remote store with its counters.
@@ -194,6 +208,7 @@ pub struct Store {
     breaker: Breaker,
     max_entry_size: u64,
     pace: Option<pace::Pace>,
+    cfg: StoreConfig,
 }
 
 impl Store {
@@ -218,6 +233,7 @@ impl Store {
             breaker: Breaker::default(),
             max_entry_size: cfg.max_entry_size,
             pace: cfg.max_bytes_per_sec.map(pace::Pace::new),
+            cfg: cfg.clone(),
         })
     }
 
@@ -307,22 +323,61 @@ impl Store {
 
     /// Downloads, decompresses (at most `max_size` bytes) and verifies the blob `d`.
     pub fn get_blob(&self, d: &Digest, max_size: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = Key::blob(d);
-        let r = self
-            .guarded("GET", &key, || {
-                self.backend.get(&key, blob::frame_limit(max_size))
-            })
-            .inspect(|frame| self.paced_len(frame.as_ref().map_or(0, Vec::len)))
-            .and_then(|frame| {
-                let Some(frame) = frame else { return Ok(None) };
-                let url = self.backend.url(&key);
-                let at = blob::Origin {
-                    op: "GET",
-                    url: &url,
-                };
-                blob::decode(&at, &frame, d, max_size).map(Some)
-            });
+        self.get_blob_resuming(d, max_size, &mut Spool::in_memory())
+    }
+
+    /// [`get_blob`](Self::get_blob) going on from the compressed bytes `spool` holds (a
+    /// download cut short): the store is asked for the rest where it can send a range (HTTP,
+    /// S3), and a frame that then fails to verify is downloaded once more, whole.
+    pub fn get_blob_resuming(
+        &self,
+        d: &Digest,
+        max_size: u64,
+        spool: &mut Spool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let resumed = !spool.is_empty();
+        let mut r = self.get_frame(d, max_size, spool);
+        if resumed
+            && matches!(
+                r,
+                Err(StoreError::Corrupt { .. } | StoreError::TooLarge { .. })
+            )
+        {
+            spool.restart();
+            r = self.get_frame(d, max_size, spool);
+        }
         self.count_get(r)
+    }
+
+    /// The longest a download of a blob of up to `max_size` bytes may take: the first-byte
+    /// timeout plus its largest frame at [`StoreConfig::min_rate`].
+    pub fn blob_time_limit(&self, max_size: u64) -> Duration {
+        self.cfg.get_timeout(blob::frame_limit(max_size))
+    }
+
+    /// One request for the frame of `d` into `spool`, then its check.
+    fn get_frame(
+        &self,
+        d: &Digest,
+        max_size: u64,
+        spool: &mut Spool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = Key::blob(d);
+        let before = spool.received();
+        let found = self.guarded("GET", &key, || {
+            self.backend
+                .get_into(&key, blob::frame_limit(max_size), spool)
+        });
+        self.paced_len((spool.received() - before) as usize);
+        if !found? {
+            return Ok(None);
+        }
+        let url = self.backend.url(&key);
+        let at = blob::Origin {
+            op: "GET",
+            url: &url,
+        };
+        blob::decode(&at, spool.bytes(), d, max_size).map(Some)
     }
 
     /// Waits for the bandwidth cap after a download.
