@@ -6,6 +6,7 @@
 //! build's one warning line; [`crate::skips`] records it for later builds, which start with the
 //! breaker already open ([`Breaker::preset`]).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -121,22 +122,33 @@ impl Breaker {
     }
 }
 
-/// Measures one body as it arrives: after [`SLOW_AFTER`], a rate below `min` bytes per second
-/// is [`StoreError::Slow`] (small bodies that finish sooner are never judged).
-pub(super) struct SlowGuard {
+/// The bodies a store is reading at once: they share its link, so each gets a part of it.
+#[derive(Debug, Default)]
+pub(super) struct Bodies(AtomicUsize);
+
+/// Measures one body as it arrives: after [`SLOW_AFTER`], the store is [`StoreError::Slow`]
+/// when this body's rate times the bodies read at once (an estimate of what the store
+/// delivers in all, each of them sharing the link) is below `min` bytes per second: sixteen
+/// downloads of 20 KB/s each are a link of 320 KB/s, not a slow store. Small bodies that
+/// finish sooner are never judged.
+pub(super) struct SlowGuard<'a> {
     start: Instant,
     min: u64,
+    bodies: &'a Bodies,
 }
 
 /// How long a body is read before its rate is judged.
 pub const SLOW_AFTER: Duration = Duration::from_millis(500);
 
-impl SlowGuard {
-    /// Starts measuring now; `min` 0 never judges.
-    pub(super) fn new(min: u64) -> SlowGuard {
+impl<'a> SlowGuard<'a> {
+    /// Starts measuring a body of the store whose bodies are `bodies` now; `min` 0 never
+    /// judges.
+    pub(super) fn new(min: u64, bodies: &'a Bodies) -> SlowGuard<'a> {
+        bodies.0.fetch_add(1, Ordering::Relaxed);
         SlowGuard {
             start: Instant::now(),
             min,
+            bodies,
         }
     }
 
@@ -147,16 +159,24 @@ impl SlowGuard {
             return Ok(());
         }
         let rate = (bytes as f64 / over.as_secs_f64()) as u64;
-        if rate >= self.min {
+        let sharing = self.bodies.0.load(Ordering::Relaxed).max(1) as u64;
+        if rate.saturating_mul(sharing) >= self.min {
             return Ok(());
         }
         Err(StoreError::Slow {
             op,
             url: url.to_string(),
-            rate,
+            rate: rate.saturating_mul(sharing),
+            bodies: sharing,
             over,
             min: self.min,
         })
+    }
+}
+
+impl Drop for SlowGuard<'_> {
+    fn drop(&mut self) {
+        self.bodies.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -206,17 +226,23 @@ mod tests {
         for k in [TripKind::Unreachable, TripKind::Failing, TripKind::Slow] {
             assert_eq!(TripKind::from_word(k.word()), Some(k));
         }
-        let g = SlowGuard {
-            start: Instant::now() - Duration::from_secs(1),
-            min: 64 << 10,
-        };
+        let bodies = Bodies::default();
+        let mut g = SlowGuard::new(64 << 10, &bodies);
+        g.start = Instant::now() - Duration::from_secs(1);
         assert!(
             matches!(g.check("GET", "u", 10_000), Err(StoreError::Slow { rate, .. }) if rate < 11_000)
         );
         assert!(g.check("GET", "u", 1 << 20).is_ok());
         assert!(
-            SlowGuard::new(64 << 10).check("GET", "u", 0).is_ok(),
+            SlowGuard::new(64 << 10, &bodies)
+                .check("GET", "u", 0)
+                .is_ok(),
             "too early to judge"
         );
+        // Ten bodies at once, each at 10 kB/s: a store of 100 kB/s, not a slow one.
+        let others: Vec<_> = (0..9).map(|_| SlowGuard::new(64 << 10, &bodies)).collect();
+        assert!(g.check("GET", "u", 10_000).is_ok());
+        drop(others);
+        assert!(g.check("GET", "u", 10_000).is_err());
     }
 }

@@ -101,16 +101,18 @@ pub enum StoreError {
         /// What tripped the breaker.
         reason: String,
     },
-    /// A body arrived slower than [`super::StoreConfig::slow_rate`]: the store is alive but
-    /// slower than compiling.
-    #[error("{op} {url}: too slow: {rate} B/s over {:.1} s, below the slow rate of {min} B/s", over.as_secs_f64())]
+    /// The store delivered slower than [`super::StoreConfig::slow_rate`] (one body's rate
+    /// times the bodies read at once): it is alive but slower than compiling.
+    #[error("{op} {url}: too slow: {rate} B/s over {:.1} s ({bodies} at once), below the slow rate of {min} B/s", over.as_secs_f64())]
     Slow {
         /// The method.
         op: &'static str,
         /// The object's URL.
         url: String,
-        /// Bytes per second measured.
+        /// Bytes per second the store delivered: this body's rate times `bodies`.
         rate: u64,
+        /// The bodies read at once.
+        bodies: u64,
         /// The time measured over.
         over: Duration,
         /// The configured slow rate.

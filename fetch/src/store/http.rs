@@ -22,7 +22,7 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 
-use super::breaker::SlowGuard;
+use super::breaker::{Bodies, SlowGuard};
 use super::{Backend, Key, Spool, StoreConfig, StoreCounters, StoreError};
 
 /// Bytes read from a body at a time (between two rate checks).
@@ -37,6 +37,8 @@ pub struct HttpBackend {
     base: String,
     cfg: StoreConfig,
     counters: Arc<StoreCounters>,
+    /// The bodies being read at once (the slow check judges what they make in all).
+    bodies: Bodies,
 }
 
 impl HttpBackend {
@@ -68,6 +70,7 @@ impl HttpBackend {
             base: url.trim_end_matches('/').to_string(),
             cfg: cfg.clone(),
             counters,
+            bodies: Bodies::default(),
         })
     }
 
@@ -147,7 +150,7 @@ impl HttpBackend {
         if resp.content_length().is_some_and(|n| n > limit) {
             return Err(too_large());
         }
-        let guard = SlowGuard::new(self.cfg.slow_rate);
+        let guard = SlowGuard::new(self.cfg.slow_rate, &self.bodies);
         let mut body = resp.take(limit.saturating_add(1));
         let mut chunk = vec![0u8; CHUNK];
         let mut got = 0u64;

@@ -36,7 +36,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig};
 
-use super::breaker::SlowGuard;
+use super::breaker::{Bodies, SlowGuard};
 use super::http::{connect_reason, with_retries};
 use super::{Backend, Key, Spool, StoreConfig, StoreCounters, StoreError};
 
@@ -67,6 +67,8 @@ pub struct S3Backend {
     endpoint: String,
     cfg: StoreConfig,
     counters: Arc<StoreCounters>,
+    /// The bodies being read at once (the slow check judges what they make in all).
+    bodies: Bodies,
 }
 
 impl S3Backend {
@@ -151,6 +153,7 @@ impl S3Backend {
             endpoint,
             cfg: cfg.clone(),
             counters,
+            bodies: Bodies::default(),
         })
     }
 
@@ -272,7 +275,7 @@ impl S3Backend {
             });
         }
         let mut stream = r.into_stream();
-        let guard = SlowGuard::new(self.cfg.slow_rate);
+        let guard = SlowGuard::new(self.cfg.slow_rate, &self.bodies);
         let mut got = 0u64;
         loop {
             let next = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx));
@@ -333,7 +336,7 @@ impl S3Backend {
             return Err(too_large());
         }
         let mut stream = r.into_stream();
-        let guard = SlowGuard::new(self.cfg.slow_rate);
+        let guard = SlowGuard::new(self.cfg.slow_rate, &self.bodies);
         let mut buf = Vec::with_capacity(initial_capacity(limit));
         while let Some(chunk) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
             let chunk = chunk.map_err(|e| self.error("GET", url, after, e))?;
