@@ -6,7 +6,6 @@
 //! build's one warning line; [`crate::skips`] records it for later builds, which start with the
 //! breaker already open ([`Breaker::preset`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -122,53 +121,80 @@ impl Breaker {
     }
 }
 
-/// The bodies a store is reading at once: they share its link, so each gets a part of it.
+/// What a store's bodies delivered together: bytes over the time at least one was being read.
+/// They share the store's link, so the store is judged on this, not on one body: sixteen
+/// downloads of 16 KB/s each over a 250 KB/s link are no slow store.
 #[derive(Debug, Default)]
-pub(super) struct Bodies(AtomicUsize);
+pub(super) struct Bodies(Mutex<Flow>);
 
-/// Measures one body as it arrives: after [`SLOW_AFTER`], the store is [`StoreError::Slow`]
-/// when this body's rate times the bodies read at once (an estimate of what the store
-/// delivers in all, each of them sharing the link) is below `min` bytes per second: sixteen
-/// downloads of 20 KB/s each are a link of 320 KB/s, not a slow store. Small bodies that
-/// finish sooner are never judged.
+#[derive(Debug, Default)]
+struct Flow {
+    /// Bodies being read now.
+    active: usize,
+    /// Since when at least one is.
+    since: Option<Instant>,
+    /// Time with at least one being read, before `since`.
+    busy: Duration,
+    /// Bytes of every body so far.
+    bytes: u64,
+}
+
+impl Flow {
+    /// Bytes per second over the busy time, and that time.
+    fn rate(&self, now: Instant) -> (u64, Duration) {
+        let busy = self.busy + self.since.map_or(Duration::ZERO, |s| now - s);
+        let secs = busy.as_secs_f64().max(1e-6);
+        ((self.bytes as f64 / secs) as u64, busy)
+    }
+}
+
+/// Measures one body as it arrives, adding it to its store's [`Bodies`]: once the body has
+/// been read for [`SLOW_AFTER`] (and the store's bodies for as long), a store that delivered
+/// below `min` bytes per second in all is [`StoreError::Slow`]. Small bodies that finish
+/// sooner are never judged.
 pub(super) struct SlowGuard<'a> {
     start: Instant,
     min: u64,
     bodies: &'a Bodies,
+    counted: std::cell::Cell<u64>,
 }
 
-/// How long a body is read before its rate is judged.
+/// How long a body is read before its store's rate is judged.
 pub const SLOW_AFTER: Duration = Duration::from_millis(500);
 
 impl<'a> SlowGuard<'a> {
     /// Starts measuring a body of the store whose bodies are `bodies` now; `min` 0 never
     /// judges.
     pub(super) fn new(min: u64, bodies: &'a Bodies) -> SlowGuard<'a> {
-        bodies.0.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut f = bodies.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.active += 1;
+        f.since.get_or_insert(now);
         SlowGuard {
-            start: Instant::now(),
+            start: now,
             min,
             bodies,
+            counted: std::cell::Cell::new(0),
         }
     }
 
-    /// `Err` when `bytes` so far came slower than the slow rate, once [`SLOW_AFTER`] passed.
+    /// Counts `bytes` read so far of this body; `Err` when the store is slower than the slow
+    /// rate, once [`SLOW_AFTER`] passed.
     pub(super) fn check(&self, op: &'static str, url: &str, bytes: u64) -> Result<(), StoreError> {
-        let over = self.start.elapsed();
-        if self.min == 0 || over < SLOW_AFTER {
-            return Ok(());
-        }
-        let rate = (bytes as f64 / over.as_secs_f64()) as u64;
-        let sharing = self.bodies.0.load(Ordering::Relaxed).max(1) as u64;
-        if rate.saturating_mul(sharing) >= self.min {
+        let now = Instant::now();
+        let mut f = self.bodies.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.bytes += bytes.saturating_sub(self.counted.replace(bytes));
+        let over = now - self.start;
+        let (rate, busy) = f.rate(now);
+        if self.min == 0 || over < SLOW_AFTER || busy < SLOW_AFTER || rate >= self.min {
             return Ok(());
         }
         Err(StoreError::Slow {
             op,
             url: url.to_string(),
-            rate: rate.saturating_mul(sharing),
-            bodies: sharing,
-            over,
+            rate,
+            bodies: f.active as u64,
+            over: busy,
             min: self.min,
         })
     }
@@ -176,7 +202,14 @@ impl<'a> SlowGuard<'a> {
 
 impl Drop for SlowGuard<'_> {
     fn drop(&mut self) {
-        self.bodies.0.fetch_sub(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut f = self.bodies.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.active -= 1;
+        if f.active == 0 {
+            if let Some(s) = f.since.take() {
+                f.busy += now - s;
+            }
+        }
     }
 }
 
@@ -229,6 +262,7 @@ mod tests {
         let bodies = Bodies::default();
         let mut g = SlowGuard::new(64 << 10, &bodies);
         g.start = Instant::now() - Duration::from_secs(1);
+        bodies.0.lock().unwrap().since = Some(g.start);
         assert!(
             matches!(g.check("GET", "u", 10_000), Err(StoreError::Slow { rate, .. }) if rate < 11_000)
         );
@@ -239,10 +273,23 @@ mod tests {
                 .is_ok(),
             "too early to judge"
         );
-        // Ten bodies at once, each at 10 kB/s: a store of 100 kB/s, not a slow one.
-        let others: Vec<_> = (0..9).map(|_| SlowGuard::new(64 << 10, &bodies)).collect();
+        // Nine more bodies over the same second, 10 kB each: the store delivered 100 kB/s in
+        // all, no slow one, though this body alone came at 10 kB/s.
+        let fresh = Bodies::default();
+        let mut g = SlowGuard::new(64 << 10, &fresh);
+        g.start = Instant::now() - Duration::from_secs(1);
+        fresh.0.lock().unwrap().since = Some(g.start);
+        let others: Vec<_> = (0..9).map(|_| SlowGuard::new(64 << 10, &fresh)).collect();
+        for o in &others {
+            assert!(o.check("GET", "u", 10_000).is_ok(), "too early for it");
+        }
         assert!(g.check("GET", "u", 10_000).is_ok());
         drop(others);
+        // Alone at 10 kB/s, the store is slow.
+        let alone = Bodies::default();
+        let mut g = SlowGuard::new(64 << 10, &alone);
+        g.start = Instant::now() - Duration::from_secs(1);
+        alone.0.lock().unwrap().since = Some(g.start);
         assert!(g.check("GET", "u", 10_000).is_err());
     }
 }

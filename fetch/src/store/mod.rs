@@ -95,9 +95,9 @@ pub struct StoreConfig {
     /// Limit on waiting for the answer's first byte, and (HTTP) on any later wait for more
     /// bytes: a server that accepts and never answers costs this much.
     pub first_byte_timeout: Duration,
-    /// A store delivering below this many bytes per second in all (a body's rate after
-    /// [`SLOW_AFTER`] times the bodies read at once) is [`StoreError::Slow`] and trips the
-    /// breaker (0: never judged).
+    /// A store whose bodies deliver below this many bytes per second together (judged once a
+    /// body has been read for [`SLOW_AFTER`]) is [`StoreError::Slow`] and trips the breaker
+    /// (0: never judged).
     pub slow_rate: u64,
     /// Limit on one whole request without a body to speak of (HTTP, S3); a request moving `n`
     /// bytes gets more time, see [`StoreConfig::timeout_for`].
@@ -171,8 +171,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Default of [`StoreConfig::first_byte_timeout`].
 pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Default of [`StoreConfig::slow_rate`]: 64 KiB/s from the store in all (a body's rate times
-/// the bodies read at once), far below any link worth waiting for and far above a trickle.
+/// Default of [`StoreConfig::slow_rate`]: 64 KiB/s from the store in all (its bodies together),
+/// far below any link worth waiting for and far above a trickle.
 pub const DEFAULT_SLOW_RATE: u64 = 64 << 10;
 
 /// Default of [`StoreConfig::min_rate`]: 256 KiB/s, a slow but usable link. A request moving
