@@ -510,16 +510,30 @@ pub fn push_quoted_make(out: &mut String, t: &str) {
         out.push_str(t);
         return;
     }
+    // Backslashes right before a blank or `#` are doubled (the reader halves them there).
+    let mut backslashes = 0;
     for c in t.chars() {
         match c {
-            '$' => out.push_str("$$"),
+            '\\' => {
+                backslashes += 1;
+                continue;
+            }
             ' ' | '\t' | '#' => {
-                out.push('\\');
+                out.extend(std::iter::repeat_n('\\', 2 * backslashes + 1));
                 out.push(c);
             }
-            c => out.push(c),
+            '$' => {
+                out.extend(std::iter::repeat_n('\\', backslashes));
+                out.push_str("$$");
+            }
+            c => {
+                out.extend(std::iter::repeat_n('\\', backslashes));
+                out.push(c);
+            }
         }
+        backslashes = 0;
     }
+    out.extend(std::iter::repeat_n('\\', backslashes));
 }
 
 #[cfg(test)]

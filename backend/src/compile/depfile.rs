@@ -57,24 +57,43 @@ pub fn parse(text: &str) -> Deps {
     while i < b.len() {
         let c = b[i];
         match c {
-            b'\\' if i + 1 < b.len() && (b[i + 1] == b'\n' || b[i + 1] == b'\r') => {
-                deps.ambiguous |= !word.is_empty();
-                flush(&mut word, &mut deps, &mut seen_colon);
-                i += if b[i + 1] == b'\r' && b.get(i + 2) == Some(&b'\n') {
-                    3
-                } else {
-                    2
-                };
-                continue;
-            }
-            b'\\' if i + 1 < b.len() && matches!(b[i + 1], b' ' | b'#' | b'\\' | b':') => {
-                // `\\` stays a single backslash only before a blank; elsewhere keep both.
-                if b[i + 1] == b'\\' {
-                    word.push('\\');
-                } else {
-                    word.push(b[i + 1] as char);
+            b'\\' => {
+                // A run of backslashes means something only before a blank, `#`, a line end
+                // (and a lone one before `:`), as gcc writes and Ninja reads: 2n (or 2n+1)
+                // before a blank are n backslashes, the blank then ends the word (or, odd,
+                // belongs to it); elsewhere they are the path's own.
+                let run = b[i..].iter().take_while(|&&c| c == b'\\').count();
+                let next = b.get(i + run).copied();
+                match next {
+                    Some(b'\n' | b'\r') => {
+                        push_backslashes(&mut word, run - 1);
+                        deps.ambiguous |= !word.is_empty();
+                        flush(&mut word, &mut deps, &mut seen_colon);
+                        let eol = i + run;
+                        i = eol
+                            + if b[eol] == b'\r' && b.get(eol + 1) == Some(&b'\n') {
+                                2
+                            } else {
+                                1
+                            };
+                    }
+                    Some(b' ' | b'\t' | b'#') => {
+                        push_backslashes(&mut word, run / 2);
+                        i += run;
+                        if run % 2 == 1 {
+                            word.push(b[i] as char);
+                            i += 1;
+                        }
+                    }
+                    Some(b':') if run == 1 => {
+                        word.push(':');
+                        i += 2;
+                    }
+                    _ => {
+                        push_backslashes(&mut word, run);
+                        i += run;
+                    }
                 }
-                i += 2;
                 continue;
             }
             b'$' if b.get(i + 1) == Some(&b'$') => {
@@ -111,6 +130,10 @@ pub fn parse(text: &str) -> Deps {
     }
     flush(&mut word, &mut deps, &mut seen_colon);
     deps
+}
+
+fn push_backslashes(word: &mut String, n: usize) {
+    word.extend(std::iter::repeat_n('\\', n));
 }
 
 fn utf8_len(first: u8) -> usize {
@@ -203,6 +226,24 @@ mod tests {
         );
         assert!(text.contains("\nmy\\ dir/b.h:\n"));
         assert!(parse(&text).exact());
+    }
+
+    #[test]
+    fn backslashes_mean_something_only_before_a_blank_or_hash() {
+        let d = parse(r"a.o: x\\y.h a\\ b.h c\\\ d.h e\#f.h g\\\#h.h");
+        assert_eq!(
+            d.inputs,
+            [r"x\\y.h", r"a\", "b.h", r"c\ d.h", "e#f.h", r"g\#h.h"]
+        );
+        // Written back and read again: the same paths (found by the depfile fuzzer: a run of
+        // backslashes inside a path came back halved).
+        let paths: Vec<String> = [r"x\\y.h", r"c\ d.h", "e#f.h", r"g\#h.h", "d$e.h", "p q.h"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let again = parse(&render(&["o".to_string()], &paths, false));
+        assert_eq!(again.inputs, paths);
+        assert!(again.exact());
     }
 
     #[test]
