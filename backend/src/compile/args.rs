@@ -438,6 +438,10 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
                 _ => return Err(Uncacheable::Option(a.to_string())),
             };
         } else if !a.starts_with('-') || a.len() == 1 {
+            // An empty word names no file (found by the fuzzer).
+            if a.is_empty() {
+                return Err(Uncacheable::Arguments("an empty file name".into()));
+            }
             let lang = match lang_x {
                 Some(l) => Some(l),
                 None => match Lang::from_path(a) {
@@ -641,6 +645,12 @@ mod tests {
             CompilerFamily::Gcc,
         );
         assert!(matches!(empty, Err(Uncacheable::Arguments(_))), "{empty:?}");
+        let words = ["gcc", "-xc", "", "-c"].map(String::from);
+        let empty_source = parse(&words, CompilerFamily::Gcc);
+        assert!(
+            matches!(empty_source, Err(Uncacheable::Arguments(_))),
+            "{empty_source:?}"
+        );
         assert_eq!(e("gcc -c a.h"), Uncacheable::PchCreation);
         assert_eq!(e("gcc -c -x c-header a"), Uncacheable::PchCreation);
         assert_eq!(e("gcc -c a.c --coverage"), Uncacheable::ProfileGeneration);
