@@ -58,6 +58,7 @@ class Campaign:
         self.dbgfetch = os.environ.get("DBGFETCH") or str(Path(self.cn).with_name("dbgfetch"))
         self.counts = collections.Counter()
         self.landed = collections.Counter()
+        self.seconds = collections.Counter()
         self.failures = []
         self.nginx = None
 
@@ -175,8 +176,10 @@ class Campaign:
         return out
 
     def change_sources(self):
-        """Appends a fresh comment to one to three sources: new keys, the same objects."""
-        for p in self.rng.sample(self.sources, self.rng.randint(1, 3)):
+        """Appends a fresh comment to one or both C sources: new keys, the same objects (the C++
+        sources, slower to compile, change keys only when a round empties the cache)."""
+        c_sources = [p for p in self.sources if p.suffix == ".c"]
+        for p in self.rng.sample(c_sources, self.rng.randint(1, len(c_sources))):
             with open(p, "a") as f:
                 f.write(f"/* crash round {self.rng.getrandbits(64):x} */\n")
 
@@ -327,6 +330,7 @@ class Campaign:
                 self.fail("next fill", r.stdout + r.stderr)
 
     def one_round(self):
+        began = time.monotonic()
         target = self.rng.choice(["launcher", "launcher", "launcher", "build", "build", "publish",
                                   "dbgfetch"])
         if target == "launcher":
@@ -351,6 +355,7 @@ class Campaign:
         self.next_build(target)
         self.verify(self.cache, True)
         self.verify(self.ci_cache, True)
+        self.seconds[self.target] += time.monotonic() - began
 
     def main(self):
         start = time.monotonic()
@@ -368,9 +373,10 @@ class Campaign:
                 log(f"{self.round} rounds, {sum(self.landed.values())} kills landed, "
                     f"{len(self.failures)} failures, {time.monotonic() - start:.0f} s")
         took = time.monotonic() - start
-        print(f"{'target/moment':24} {'rounds':>7} {'killed':>7} {'missed':>7}")
+        print(f"{'target/moment':24} {'rounds':>7} {'killed':>7} {'missed':>7} {'s/round':>8}")
         for t in sorted(self.counts):
-            print(f"{t:24} {self.counts[t]:7} {self.landed[t]:7} {self.counts[t] - self.landed[t]:7}")
+            print(f"{t:24} {self.counts[t]:7} {self.landed[t]:7} {self.counts[t] - self.landed[t]:7}"
+                  f" {self.seconds[t] / self.counts[t]:8.2f}")
         total, landed = sum(self.counts.values()), sum(self.landed.values())
         print(f"{'total':24} {total:7} {landed:7} {total - landed:7}")
         print(f"failures: {len(self.failures)}")
