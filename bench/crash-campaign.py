@@ -100,8 +100,10 @@ class Campaign:
         return found
 
     def launchers(self, obj):
-        return [pid for pid, cmd in self.in_dirs([obj])
-                if cmd.startswith(self.cn + " cc ") or cmd.startswith("cached-ninja cc ")]
+        def is_launcher(cmd):
+            words = cmd.split(" ")
+            return len(words) > 1 and Path(words[0]).name == "cached-ninja" and words[1] == "cc"
+        return [pid for pid, cmd in self.in_dirs([obj]) if is_launcher(cmd)]
 
     # ---- the project -------------------------------------------------------------------
     def setup(self):
@@ -379,6 +381,8 @@ class Campaign:
                   f" {self.seconds[t] / self.counts[t]:8.2f}")
         total, landed = sum(self.counts.values()), sum(self.landed.values())
         print(f"{'total':24} {total:7} {landed:7} {total - landed:7}")
+        beside = [p for p in self.obj.rglob(".*.cn-*")]
+        print(f"temporaries of killed launchers left beside objects (not swept): {len(beside)}")
         print(f"failures: {len(self.failures)}")
         for f in self.failures:
             print(f"  round {f[0]} {f[1]}: {f[2]}: {f[3]}")
