@@ -92,16 +92,16 @@ fn stalled_launcher(space: &TestSpace, cache: &Path, name: &str) -> (Child, Path
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(p) = list(&tmp).into_iter().find(|p| !before.contains(p)) {
-            return (child, p);
-        }
+    let new_file = || list(&tmp).into_iter().find(|p| !before.contains(p));
+    while new_file().is_none() {
         assert!(
             Instant::now() < deadline,
             "the launcher never started an insert"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    let file = new_file().unwrap();
+    (child, file)
 }
 
 fn list(dir: &Path) -> Vec<PathBuf> {
