@@ -48,12 +48,17 @@ fn build_shapes(space: &TestSpace, obj: &str, cache: &Path) -> PathBuf {
     }
     let obj = space.path().join(obj);
     cmake_configure(&mut cn(cache), &src, &obj, &[]);
+    build(cache, &obj);
+    obj
+}
+
+/// `cached-ninja build` of `obj`, local only.
+fn build(cache: &Path, obj: &Path) {
     run_ok(
         cn(cache)
             .args(["build", "--no-fetch", "--no-fill", "-C"])
-            .arg(&obj),
+            .arg(obj),
     );
-    obj
 }
 
 /// Each action entry of the cache by the object it made: (entry path, object blob path).
@@ -182,11 +187,7 @@ fn a_killed_launchers_temporary_goes_at_the_next_build_a_live_ones_stays() {
     killed.kill().unwrap(); // SIGKILL
     killed.wait().unwrap();
     let (mut live, live_tmp) = stalled_launcher(&space, &cache, "live");
-    run_ok(
-        cn(&cache)
-            .args(["build", "--no-fetch", "--no-fill", "-C"])
-            .arg(&obj),
-    );
+    build(&cache, &obj);
     let gone = !dead_tmp.exists();
     let kept = live_tmp.exists();
     live.kill().unwrap();
