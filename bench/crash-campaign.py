@@ -320,7 +320,7 @@ class Campaign:
                 self.fail("publish again", r.stdout + r.stderr)
         r = self.run([self.cn, "build", "--no-fill", "-C", str(self.obj)], self.cache, check=False)
         if r.returncode != 0:
-            self.fail("next build", r.stdout[-2000:] + r.stderr[-2000:])
+            self.fail("next build", f"exit {r.returncode}: {r.stdout[-2000:]}{r.stderr[-2000:]}")
             return
         got = self.objects(self.obj)
         if got != self.reference:
