@@ -22,7 +22,7 @@ grace of 15 s; the next `cached-ninja build` succeeds, its objects equal CI's (c
 `objcopy --strip-debug` bytes), and a second `cache verify` is clean (the build removed the dead
 writer's temporaries). A killed round whose process had already exited is counted as "missed".
 
-Usage: python3 bench/crash-campaign.py [--kills N] [--seed S] [--nginx] [--work DIR]
+Usage: python3 bench/crash-campaign.py [--kills N] [--seed S] [--nginx] [--work DIR] [--targets T,…]
   env: CN=path/to/cached-ninja DBGFETCH=path/to/dbgfetch (default: target/release)
 Prints counts per target/moment, failures and the time taken; exits 1 if any check failed.
 """
@@ -333,8 +333,9 @@ class Campaign:
 
     def one_round(self):
         began = time.monotonic()
-        target = self.rng.choice(["launcher", "launcher", "launcher", "build", "build", "publish",
-                                  "dbgfetch"])
+        targets = [t for t in ["launcher", "launcher", "launcher", "build", "build", "publish",
+                               "dbgfetch"] if t in self.args.targets.split(",")]
+        target = self.rng.choice(targets)
         if target == "launcher":
             moment = self.rng.choice(["compile", "insert", "materialise"])
             self.target = f"launcher/{moment}"
@@ -403,6 +404,8 @@ def main():
     ap.add_argument("--nginx", action="store_true", help="a real nginx store instead of file://")
     ap.add_argument("--work", help="work directory [a new temporary one, removed after]")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")
+    ap.add_argument("--targets", default="launcher,build,publish,dbgfetch",
+                    help="what to kill, comma-separated [launcher,build,publish,dbgfetch]")
     ap.add_argument("--time-limit", type=float, default=None, help="stop starting rounds after S seconds")
     args = ap.parse_args()
     if args.seed is None:
