@@ -18,9 +18,13 @@ pub enum CacheCommand {
     },
     /// Print the cache's location, size, cap and counts.
     Stats,
-    /// Check every blob, action entry, include manifest and memo of the cache (hashes, sizes,
-    /// checksums, each entry's blobs) and report partial files of writers that are gone; one
-    /// line per problem, exit status 1 if anything was wrong.
+    /// Check every blob, action entry, include manifest and memo of the cache; exit status 1
+    /// if anything was wrong.
+    ///
+    /// Blobs against their names, entries, manifests and memos against their checksums, each
+    /// entry's blobs present with the sizes it records; partial temporary files of writers
+    /// that are gone. One line per problem (the file and what is wrong), a count on stderr
+    /// every second, a summary line.
     Verify {
         /// Remove what is wrong (and entries whose blobs are gone): the next lookup is a miss.
         #[arg(long)]
