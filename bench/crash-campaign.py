@@ -99,11 +99,35 @@ class Campaign:
                 found.append((int(p.name), cmd.strip()))
         return found
 
-    def launchers(self, obj):
-        def is_launcher(cmd):
-            words = cmd.split(" ")
-            return len(words) > 1 and Path(words[0]).name == "cached-ninja" and words[1] == "cc"
-        return [pid for pid, cmd in self.in_dirs([obj]) if is_launcher(cmd)]
+    @staticmethod
+    def children(pid):
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            return []
+        out = []
+        for t in tasks:
+            try:
+                out += [int(c) for c in (t / "children").read_text().split()]
+            except OSError:
+                pass
+        return out
+
+    def launchers(self, build):
+        """The launchers Ninja (the build's child) runs now: cheaper than a scan of /proc, so
+        a hit's few milliseconds can be caught."""
+        found = []
+        for ninja in self.children(build.pid):
+            # Ninja runs each command through `/bin/sh -c`, which may or may not exec it.
+            shells = self.children(ninja)
+            for pid in shells + [p for sh in shells for p in self.children(sh)]:
+                try:
+                    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if len(argv) > 1 and Path(argv[0].decode()).name == "cached-ninja" and argv[1] == b"cc":
+                    found.append(pid)
+        return found
 
     # ---- the project -------------------------------------------------------------------
     def setup(self):
@@ -228,15 +252,15 @@ class Campaign:
         landed = False
         if moment == "insert":
             # Into the insert: once a new temporary file shows up, a random time later.
-            self.wait_for(lambda: tmp.exists() and set(tmp.iterdir()) - before, 30)
+            self.wait_for(lambda: (tmp.exists() and set(tmp.iterdir()) - before)
+                          or build.poll() is not None, 30)
             time.sleep(self.rng.uniform(0, 0.5))
-        elif moment == "compile":
-            self.wait_for(lambda: self.launchers(self.obj), 30)
-            time.sleep(self.rng.uniform(0.05, 0.35))
         else:
-            self.wait_for(lambda: self.launchers(self.obj), 30)
-            time.sleep(self.rng.uniform(0, 0.003))
-        pids = self.launchers(self.obj)
+            # The first launcher (or the build's end), then a random time into its run.
+            self.wait_for(lambda: self.launchers(build) or build.poll() is not None, 30)
+            time.sleep(self.rng.uniform(0.05, 0.35) if moment == "compile"
+                       else self.rng.uniform(0, 0.002))
+        pids = self.launchers(build)
         if pids:
             landed = self.kill(self.rng.choice(pids))
         self.reap(build)
