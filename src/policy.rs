@@ -76,7 +76,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// File name looked for in the object and source directories.
-pub const FILE_NAME: &str = "cached-ninja.toml";
+pub const FILE_NAME: &str = fetch::objdir::POLICY_FILE_NAME;
 
 /// The policy.
 #[derive(Debug, Default, Deserialize)]
@@ -320,7 +320,13 @@ impl Policy {
     pub fn read(path: &Path) -> anyhow::Result<Policy> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read policy file {}", path.display()))?;
-        let mut p: Policy = toml::from_str(&text)
+        Policy::parse(&text, path)
+    }
+
+    /// Parses `text`, the policy file at `path` (relative paths in it are taken from its
+    /// directory; errors name it).
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Policy> {
+        let mut p: Policy = toml::from_str(text)
             .with_context(|| format!("invalid policy file {}", path.display()))?;
         if let Some(v) = p.dwarf {
             if v != 4 && v != 5 {
@@ -423,16 +429,24 @@ impl Policy {
         objdir: &Path,
         src_root: Option<&Path>,
     ) -> anyhow::Result<Policy> {
+        match Policy::locate(explicit, objdir, src_root) {
+            Some(p) => Policy::read(&p),
+            None => Ok(Policy::default()),
+        }
+    }
+
+    /// The file [`Policy::find`] reads: `explicit`, else the first [`FILE_NAME`] in `objdir`
+    /// then `src_root`; `None` when there is none (the defaults apply).
+    pub fn locate(
+        explicit: Option<&Path>,
+        objdir: &Path,
+        src_root: Option<&Path>,
+    ) -> Option<PathBuf> {
         if let Some(p) = explicit {
-            return Policy::read(p);
+            return Some(p.to_path_buf());
         }
-        for dir in std::iter::once(objdir).chain(src_root) {
-            let p = dir.join(FILE_NAME);
-            if p.is_file() {
-                return Policy::read(&p);
-            }
-        }
-        Ok(Policy::default())
+        let dirs = std::iter::once(objdir).chain(src_root);
+        dirs.map(|d| d.join(FILE_NAME)).find(|p| p.is_file())
     }
 
     /// Whether an output (path as the manifest names it) goes through the cache.

@@ -532,3 +532,55 @@ fn libgit2_is_filled_and_gdb_reads_its_locals() {
         "source lines:\n{out}"
     );
 }
+
+/// gdb and lldb find the developer's sources without flags (issue 16): after a fill,
+/// `<binary>-gdb.gdb` beside the binary and `<objdir>/.lldbinit` source the mappings, and the
+/// README's one-time setup (a line in `~/.gdbinit`, one in `~/.lldbinit`) is all they need.
+#[test]
+fn debuggers_find_the_sources_without_flags() {
+    let space = TestSpace::new();
+    let p = Project::two_files(space.path(), "", &space.path().join("cache"));
+    p.build_objects_only();
+    let out = p.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(p.obj.join("two-gdb.gdb").is_file());
+    assert!(p.obj.join(".lldbinit").is_file());
+    require_tool("gdb", "gdb");
+    let gdb = |home: &std::path::Path| {
+        std::fs::create_dir_all(home).unwrap();
+        text(&run(Command::new("gdb")
+            .current_dir(space.path())
+            .env("HOME", home)
+            .args(["-batch", "-ex", "break b.c:4", "-ex", "run"])
+            .args(["-ex", "info locals", "-ex", "list"])
+            .arg(p.obj.join("two"))))
+    };
+    // Without the one-time setup gdb declines the script: no source lines.
+    let declined = gdb(&space.path().join("home-bare"));
+    assert!(!declined.contains("int sum = x + step;"), "{declined}");
+    let home = space.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join(".gdbinit"),
+        format!("add-auto-load-safe-path {}\n", p.obj.display()),
+    )
+    .unwrap();
+    assert_gdb_filled(&gdb(&home));
+
+    require_tool("lldb", "lldb");
+    std::fs::write(
+        home.join(".lldbinit"),
+        "settings set target.load-cwd-lldbinit true\n",
+    )
+    .unwrap();
+    let lldb = text(&run(Command::new("lldb")
+        .current_dir(&p.obj)
+        .env("HOME", &home)
+        .args(["-b", "-o", "b b.c:4", "-o", "run", "-o", "frame variable"])
+        .args(["-o", "source list -f b.c -l 1 -c 6", "two"])));
+    assert!(
+        lldb.contains("step = 1") && lldb.contains("sum = 42"),
+        "{lldb}"
+    );
+    assert!(lldb.contains("int sum = x + step;"), "{lldb}");
+}

@@ -264,6 +264,42 @@ fn split_dwarf_dwo_is_cached() {
 }
 
 #[test]
+fn a_header_path_the_depfile_cannot_express_is_not_cached() {
+    // `#include "x\"` names the file `x\`; gcc ends the depfile's line with it, which reads as
+    // a line continuation: the include list would name `x` (which exists too) and a change to
+    // `x\` would then hit the old object.
+    let p = Project::new("gcc");
+    p.space.write("srcA/x\\", "int weird = 1;\n");
+    p.space.write("srcA/x", "int weird = 7;\n");
+    p.space.write(
+        "srcA/odd.c",
+        "#include \"x\\\"\nint get(void) { return weird; }\n",
+    );
+    let obj = p.path("objA");
+    let weird = |obj: &Path| {
+        let out = run_ok(
+            Command::new("objdump")
+                .args(["-s", "-j", ".data"])
+                .arg(obj.join("odd.o")),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    p.compile("srcA", "objA", "odd.c", &[]);
+    assert!(weird(&obj).contains(" 01000000 "), "{}", weird(&obj));
+    // Ninja gets the compiler's own dependency file (its targets the command's).
+    let dep = std::fs::read_to_string(obj.join("odd.o.d")).unwrap();
+    assert!(
+        dep.starts_with("odd.o: ") && dep.trim_end().ends_with("x\\"),
+        "{dep}"
+    );
+    p.space.write("srcA/x\\", "int weird = 2;\n");
+    p.compile("srcA", "objA", "odd.c", &[]);
+    assert!(weird(&obj).contains(" 02000000 "), "{}", weird(&obj));
+    assert_eq!(counts(&obj), (0, 0, 2, 0));
+    assert!(p.cache_files("ac").is_empty(), "nothing stored");
+}
+
+#[test]
 fn time_macros_are_not_cached() {
     let p = Project::new("gcc");
     p.space.write(
@@ -440,9 +476,34 @@ fn racing_launchers_make_one_entry() {
     let (hits, misses, _, errors) = counts(&obj);
     assert_eq!((hits + misses, errors), (64, 0));
     assert!(misses >= 1);
-    // The object in place is the one in the cache, whole.
+    // The object in place is the one in the cache, whole, and so is its depfile.
     let blob = std::fs::read(&p.cache_files("cas")[0]).unwrap();
     assert_eq!(std::fs::read(obj.join("main.o")).unwrap(), blob);
+    let dep = std::fs::read_to_string(obj.join("main.o.d")).unwrap();
+    assert!(
+        dep.starts_with("main.o:") && dep.contains("main.c"),
+        "{dep}"
+    );
+    // No temporary file is left: not in the cache's tmp/, not beside the outputs.
+    let names = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d).map_or(Vec::new(), |rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+    };
+    assert!(
+        names(&p.cache().join("tmp")).is_empty(),
+        "{:?}",
+        names(&p.cache().join("tmp"))
+    );
+    let mut left = names(&obj);
+    left.retain(|n| n != ".cached-ninja");
+    left.sort();
+    assert_eq!(
+        left,
+        ["main.o", "main.o.d"],
+        "only the outputs in the object directory"
+    );
 }
 
 #[test]

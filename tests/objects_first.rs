@@ -63,7 +63,10 @@ fn configure(src: &Path, obj: &Path, cache: &Path) -> Project {
         obj: obj.to_path_buf(),
         cache: cache.to_path_buf(),
     };
-    support::cmake_configure(&mut p.cn(), src, obj, &[]);
+    // A flag naming the object directory (as CMake's include of a generated header would):
+    // a key that took it for another path would differ from CI's.
+    let flags = format!("-DCMAKE_C_FLAGS=-I{}/gen", obj.display());
+    support::cmake_configure(&mut p.cn(), src, obj, &[&flags]);
     p
 }
 
@@ -309,7 +312,13 @@ fn the_object_of_a_source_changed_here_is_not_downloaded() {
         &space.path().join("dev/obj"),
         &space.path().join("dev/cache"),
     );
-    let out = run_ok(dev.cn().args(["fetch", "-C"]).arg(&dev.obj));
+    // `-C` relative to the working directory, as people type it: the launchers' keys (made
+    // in the object directory) and the pull's "changed here" keys must agree.
+    let out = run_ok(
+        dev.cn()
+            .current_dir(space.path().join("dev"))
+            .args(["fetch", "-C", "obj"]),
+    );
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         err.contains("1 entries fetched")

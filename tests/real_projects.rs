@@ -9,7 +9,7 @@
 //!    hashes every command (with its response file), so "no work to do" from the generator's
 //!    `build.ninja` after building with `rt.ninja` also proves the commands are identical.
 //!
-//! The sources come from crates.io packages that vendor them (see `tests/support`); nothing
+//! The sources come from packages of the Rust package registry that vendor them (see `tests/support`); nothing
 //! is downloaded beyond what cargo fetches. Both configurations avoid optional system
 //! libraries, so only a C compiler, cmake, meson and ninja are needed.
 

@@ -65,6 +65,19 @@ fn rustc_edges_hit_at_another_path() {
         String::from_utf8_lossy(&hello.stdout),
         "hello, ninja (from ../src/greet/lib.rs)\n"
     );
+    // `explain` knows the Rust outputs too: both hits, from A's compiles.
+    for f in ["hello", "obj/libgreet.rlib"] {
+        let e = explain_json(&b.join("out"), &cache, f);
+        assert_eq!(e["outcome"], "hit", "{f}: {e}");
+        assert!(
+            e["origin"].as_str().unwrap().starts_with("local hit"),
+            "{f}: {e}"
+        );
+        assert!(
+            e["action_key"].as_str().is_some_and(|k| k.len() == 64),
+            "{f}: {e}"
+        );
+    }
     // The dep-info Ninja read names this tree's files; a change is seen and compiled.
     let deps = run_ok(
         Command::new(require_tool("ninja", "ninja-build"))
@@ -87,4 +100,22 @@ fn rustc_edges_hit_at_another_path() {
     run_ok(n.arg("-C").arg(b.join("out")));
     let hello = run_ok(&mut Command::new(b.join("out/hello")));
     assert_eq!(String::from_utf8_lossy(&hello.stdout), "hi, ninja\n");
+    let e = explain_json(&b.join("out"), &cache, "obj/libgreet.rlib");
+    assert_eq!(
+        (&e["outcome"], &e["origin"]),
+        (&"miss".into(), &"compiled".into()),
+        "{e}"
+    );
+}
+
+/// `cached-ninja explain --json -C obj output`.
+fn explain_json(obj: &Path, cache: &Path, output: &str) -> serde_json::Value {
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .env("CACHED_NINJA_CACHE_DIR", cache)
+            .args(["explain", "--json", "-C"])
+            .arg(obj)
+            .arg(output),
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -16,6 +16,8 @@ use support::{cached_ninja, copy_tree, repo_root, run, TestSpace};
 struct Workspace {
     dir: PathBuf,
     cache: PathBuf,
+    /// More environment for cargo (a profile setting).
+    env: Vec<(String, String)>,
 }
 
 impl Workspace {
@@ -26,6 +28,7 @@ impl Workspace {
         Workspace {
             dir,
             cache: space.path().join("cache"),
+            env: Vec::new(),
         }
     }
 
@@ -47,7 +50,8 @@ impl Workspace {
             .env_remove("CARGO_BUILD_TARGET_DIR")
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CACHED_NINJA_EXPLAIN");
+            .env_remove("CACHED_NINJA_EXPLAIN")
+            .envs(self.env.iter().cloned());
         let out = run(&mut c);
         assert!(
             out.status.success(),
@@ -321,4 +325,125 @@ fn incremental_compiles_run_as_they_are_and_are_counted() {
     assert_eq!(ws.count(0, "miss"), 3, "{:?}", ws.outcomes(0));
     assert!(ws.target().join("debug/incremental").is_dir());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Finished"));
+}
+
+/// A policy rule at the workspace root keeps a crate out of the cache: its rustc runs as it is
+/// (like a Ninja edge `generate` left alone: not counted, no entry), the others are cached.
+#[test]
+fn a_policy_rule_keeps_a_crate_out_of_the_cache() {
+    let space = TestSpace::new();
+    let a = Workspace::new(&space, "a/ws");
+    let b = Workspace::new(&space, "b/ws");
+    let rule = "[[rule]]\nglob = \"**/libcdy.so\"\ncache = false\n";
+    for ws in [&a, &b] {
+        std::fs::write(ws.dir.join("cached-ninja.toml"), rule).unwrap();
+    }
+    a.cargo(&["build"], false);
+    // 11 compiles for the build (3 registry crates, 2 build scripts, 6 crates), less `cdy`.
+    assert_eq!(a.count(0, "miss"), 10, "{:?}", a.outcomes(0));
+    assert_eq!(a.outcomes(0).len(), 10, "{:?}", a.outcomes(0));
+    let edges = |ws: &Workspace| {
+        std::fs::read_to_string(ws.target().join(".cached-ninja/edges")).unwrap_or_default()
+    };
+    assert!(!edges(&a).contains("libcdy"), "{}", edges(&a));
+    assert!(edges(&a).contains("libwscore"), "{}", edges(&a));
+    b.cargo(&["build"], false);
+    assert_eq!(b.count(0, "hit"), 10, "{:?}", b.outcomes(0));
+    assert_eq!(b.outcomes(0).len(), 10, "{:?}", b.outcomes(0));
+    assert!(!edges(&b).contains("libcdy"), "{}", edges(&b));
+    let cdylib = std::fs::read_dir(b.target().join("debug/deps"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("libcdy") && n.ends_with(".so")
+        });
+    assert!(cdylib, "cdy was built in B");
+
+    // A policy that cannot be read: a warning, and every crate cached (`cdy` for the first
+    // time: the one miss).
+    let c = Workspace::new(&space, "c/ws");
+    std::fs::write(c.dir.join("cached-ninja.toml"), "[[rule]\n").unwrap();
+    let out = c.cargo(&["build"], false);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("invalid policy file").count(), 1, "{err}");
+    assert_eq!(c.count(0, "hit"), 10, "{:?}", c.outcomes(0));
+    assert_eq!(c.count(0, "miss"), 1, "{:?}", c.outcomes(0));
+    assert!(edges(&c).contains("libcdy.so"), "{}", edges(&c));
+}
+
+/// The `.dwo` and `.dwp` files below `target/debug`: relative path → bytes.
+fn split_debug_files(ws: &Workspace) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let debug = ws.target().join("debug");
+    let mut m = std::collections::BTreeMap::new();
+    let mut stack = vec![debug.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "dwo" || x == "dwp") {
+                let rel = p.strip_prefix(&debug).unwrap().display().to_string();
+                m.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    m
+}
+
+/// `-C split-debuginfo=packed` and `unpacked` (Cargo's `split-debuginfo` profile setting): the
+/// `.dwp` beside each linked artifact and the `.dwo` per codegen unit come from the cache at
+/// another path, byte for byte; with `packed`, gdb stops in the crate and prints its locals
+/// from the cached `.dwp`.
+#[test]
+fn split_debuginfo_is_cached_packed_and_unpacked() {
+    let space = TestSpace::new();
+    for mode in ["packed", "unpacked"] {
+        let ws = |rel: &str| {
+            let mut w = Workspace::new(&space, &format!("{mode}/{rel}"));
+            w.cache = space.path().join(format!("cache-{mode}"));
+            w.env = vec![(
+                "CARGO_PROFILE_DEV_SPLIT_DEBUGINFO".to_string(),
+                mode.to_string(),
+            )];
+            w
+        };
+        let (a, b) = (ws("a/ws"), ws("elsewhere/b/ws"));
+        a.cargo(&["build"], false);
+        assert_eq!(a.count(0, "miss"), 11, "{mode}: {:?}", a.outcomes(0));
+        b.cargo(&["build"], false);
+        assert_eq!(b.count(0, "hit"), 11, "{mode}: {:?}", b.outcomes(0));
+        assert_eq!(b.outcomes(0).len(), 11, "{mode}: {:?}", b.outcomes(0));
+        let (da, db) = (split_debug_files(&a), split_debug_files(&b));
+        let ext = if mode == "packed" { ".dwp" } else { ".dwo" };
+        assert!(
+            da.keys()
+                .any(|k| k.starts_with("deps/app-") && k.ends_with(ext)),
+            "{mode}: {:?}",
+            da.keys()
+        );
+        assert_eq!(
+            da.keys().collect::<Vec<_>>(),
+            db.keys().collect::<Vec<_>>(),
+            "{mode}"
+        );
+        for (k, v) in &da {
+            assert!(&db[k] == v, "{mode}: {k} differs between A and B");
+        }
+        if mode == "packed" {
+            let gdb = run(Command::new(support::require_tool("gdb", "gdb"))
+                .current_dir(space.path())
+                .arg("-batch")
+                .arg("-x")
+                .arg(b.target().join(".cached-ninja/gdbinit"))
+                .args(["-ex", "break wscore::answer", "-ex", "run"])
+                .args(["-ex", "next", "-ex", "next", "-ex", "info locals"])
+                .arg(b.target().join("debug/app")));
+            let text = String::from_utf8_lossy(&gdb.stdout);
+            assert!(
+                text.contains("pos = 3") && text.contains("unused_on_purpose = 1"),
+                "{text}"
+            );
+        }
+    }
 }

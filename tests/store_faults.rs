@@ -9,128 +9,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
-use support::servers::{self, nginx::Nginx};
-use support::{cached_ninja, copy_tree, git, objects, repo_root, require_tool, run_ok, TestSpace};
-
-fn cn(cache: &Path) -> Command {
-    let mut c = Command::new(cached_ninja());
-    c.env("CACHED_NINJA_CACHE_DIR", cache);
-    c
-}
-
-fn configure(src: &Path, obj: &Path, cache: &Path) {
-    support::cmake_configure(&mut cn(cache), src, obj, &[]);
-}
-
-/// CI's build of examples/shapes published to nginx, and a developer checkout one commit
-/// ahead, configured.
-struct World {
-    space: TestSpace,
-    nginx: Nginx,
-    public: String,
-    ci_objects: std::collections::BTreeMap<String, Vec<u8>>,
-    obj: PathBuf,
-    cache: PathBuf,
-}
+use support::published::{cn, Proxy, World};
+use support::servers;
+use support::{objects, run_ok};
 
 fn world() -> World {
-    let space = TestSpace::new();
-    let root = space.path();
-    let nginx = Nginx::start();
-    let src = root.join("ci/shapes");
-    copy_tree(&repo_root().join("examples/shapes"), &src);
-    git(&src, &["init", "-q"]);
-    git(&src, &["add", "-A"]);
-    git(&src, &["commit", "-qm", "ci"]);
-    let key = root.join("ci.key");
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["key", "generate", "--out"])
-            .arg(&key),
-    );
-    let public = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let (ci_obj, ci_cache) = (root.join("ci/obj"), root.join("ci/cache"));
-    configure(&src, &ci_obj, &ci_cache);
-    run_ok(
-        cn(&ci_cache)
-            .args(["build", "--no-fetch", "--publish", "--store"])
-            .arg(nginx.url("cn"))
-            .arg("--key")
-            .arg(&key)
-            .arg("-C")
-            .arg(&ci_obj),
-    );
-    let ci_objects = objects(&ci_obj);
-    assert_eq!(ci_objects.len(), 5);
-    let dev = root.join("dev/shapes");
-    std::fs::create_dir_all(dev.parent().unwrap()).unwrap();
-    git(
-        root,
-        &[
-            "clone",
-            "-q",
-            &src.display().to_string(),
-            &dev.display().to_string(),
-        ],
-    );
-    std::fs::write(dev.join("NOTES.developer"), "local work\n").unwrap();
-    git(&dev, &["add", "NOTES.developer"]);
-    git(&dev, &["commit", "-qm", "local"]);
-    let (obj, cache) = (root.join("dev/obj"), root.join("dev/cache"));
-    configure(&dev, &obj, &cache);
-    World {
-        space,
-        nginx,
-        public,
-        ci_objects,
-        obj,
-        cache,
-    }
-}
-
-/// The proxy in front of nginx, killed on drop.
-struct Proxy {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Proxy {
-    fn start(w: &World, mode: &str, only: &str) -> Proxy {
-        let python = require_tool("python3", "python3");
-        let port = servers::free_port();
-        let log = w.space.path().join(format!("proxy-{mode}.log"));
-        std::fs::write(&log, "").unwrap();
-        let mut child = Command::new(python)
-            .arg(repo_root().join("tests/support/faultproxy.py"))
-            .args(["--listen", &port.to_string()])
-            .args(["--upstream", &w.nginx.port().to_string()])
-            .args(["--mode", mode, "--only", only, "--log"])
-            .arg(&log)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        servers::wait_until_listening(&mut child, port, "faultproxy.py", &log);
-        // The readiness probe is a connection of its own: start counting after it.
-        std::thread::sleep(Duration::from_millis(50));
-        std::fs::write(&log, "").unwrap();
-        Proxy { child, port, log }
-    }
-
-    /// Connections the proxy accepted since it started.
-    fn connections(&self) -> usize {
-        std::fs::read_to_string(&self.log).unwrap().lines().count()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    World::shapes()
 }
 
 fn stderr(o: &Output) -> String {
@@ -152,14 +38,7 @@ fn build(w: &World, url: &str) -> Output {
 
 /// [`build`] with more policy lines (`[fetch]` ones).
 fn build_with(w: &World, url: &str, more: &str) -> Output {
-    std::fs::write(
-        w.obj.join("cached-ninja.toml"),
-        format!(
-            "[[store]]\nurl = \"{url}\"\n[trust]\npublishers = [\"{}\"]\n{more}",
-            w.public
-        ),
-    )
-    .unwrap();
+    w.policy(&w.obj, url, more);
     let t = Instant::now();
     let out = run_ok(cn(&w.cache).args(["build", "-C"]).arg(&w.obj));
     eprintln!("{}", stderr(&out));

@@ -44,6 +44,8 @@
 //! [`plan`]: the nearest ancestor with a trusted build manifest in a store (parallel `HEAD`s).
 //! [`pull`]: a manifest's blobs into the local cache, verified, each record's entry after its
 //! blobs, wanted keys first, then in the prefetch order the caller gives; no entry is fetched.
+//! [`download`]: one blob into the local cache, once for all pulls sharing it, resumed when an
+//! earlier download was cut short.
 //! [`dispatch`]: which record the pull takes next; wanted keys never wait behind prefetch.
 //! [`want`]: files through which launchers ask a running pull for the keys they wait on, and
 //! read its queue and measured link to decide whether waiting beats compiling.
@@ -59,6 +61,7 @@ pub mod ancestry;
 pub mod build_manifest;
 pub mod cache;
 pub mod dispatch;
+pub mod download;
 pub mod edge_log;
 pub mod last_pull;
 mod log_file;

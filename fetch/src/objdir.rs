@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! <objdir>/.cached-ninja/
-//!   config       `key = value` lines: src-root, policy (written by `generate`)
+//!   config       `key = value` lines: src-root, policy, policy-read (written by `generate`)
 //!   stats        the launchers' outcomes of the current build (crate::stats)
 //!   actions      the action log, spanning builds (crate::action_log)
 //!   edges        what each compile edge's launch did in the last build (crate::edge_log)
@@ -24,6 +24,8 @@
 //!   build.lock   held (flock) by the running `cached-ninja build`, which writes its pid in it
 //!   distribute-down  the distributed compiler failed during this build: its one warning is
 //!                made, later misses compile locally (engine::launcher::distribute)
+//!   policy-warned.<pid>  a launcher under plain Ninja (process <pid>) warned that the policy
+//!                was edited since `generate` read it ([`ObjDir::first_in_build`])
 //! ```
 //!
 //! `config` values are taken as written after trimming blanks; a value wrapped in double
@@ -31,6 +33,9 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// File name of the policy, looked for in the object directory, then in the source root.
+pub const POLICY_FILE_NAME: &str = "cached-ninja.toml";
 
 /// Name of the state directory inside an object directory.
 pub const STATE_DIR: &str = ".cached-ninja";
@@ -94,6 +99,12 @@ impl ObjDir {
     /// The token→root mapping for lldb (`target.source-map`).
     pub fn lldbinit_file(&self) -> PathBuf {
         self.state("lldbinit")
+    }
+
+    /// `<objdir>/.lldbinit`: what lldb started in the object directory reads (with
+    /// `target.load-cwd-lldbinit`); it sources [`ObjDir::lldbinit_file`].
+    pub fn cwd_lldbinit_file(&self) -> PathBuf {
+        self.root.join(".lldbinit")
     }
 
     /// The debug-info fill's record of each linked binary.
@@ -187,6 +198,79 @@ impl ObjDir {
     }
 }
 
+impl ObjDir {
+    /// Records that `generate` read `policy` (`None`: it found none) with the file's stamp, so
+    /// a launcher can tell an edit since: a plain `ninja` build follows the rules `generate`
+    /// applied, not the file.
+    pub fn record_policy_read(&self, policy: Option<&Path>) -> io::Result<()> {
+        let value = match policy {
+            Some(p) => format!("{} {}", stamp(&std::fs::metadata(p)?), p.display()),
+            None => "none".to_string(),
+        };
+        self.set_config_value("policy-read", &value)
+    }
+
+    /// The policy file edited since `generate` read it (changed or removed; or, where it found
+    /// none, one in the object directory or `src_root` now); `None` also when `generate`
+    /// recorded nothing (zero setup).
+    pub fn policy_edited(&self, src_root: Option<&Path>) -> Option<PathBuf> {
+        let value = self.config_value("policy-read")?;
+        if value == "none" {
+            let dirs = std::iter::once(self.root.as_path()).chain(src_root);
+            return dirs.map(|d| d.join(POLICY_FILE_NAME)).find(|p| p.is_file());
+        }
+        let mut f = value.splitn(4, ' ');
+        let recorded = [f.next()?, f.next()?, f.next()?].map(|n| n.parse::<u64>().ok());
+        let path = PathBuf::from(f.next()?);
+        match std::fs::metadata(&path) {
+            Ok(md) if recorded.map(|n| n.unwrap_or(u64::MAX)) == stamp_fields(&md) => None,
+            _ => Some(path),
+        }
+    }
+
+    /// Whether this is the first call for `tag` during the build that Ninja process
+    /// `ninja_pid` runs: creates `<tag>.<pid>` in the state directory (removing the markers of
+    /// earlier builds); `false` when the marker exists or cannot be made.
+    pub fn first_in_build(&self, tag: &str, ninja_pid: u32) -> bool {
+        let marker = self.state(&format!("{tag}.{ninja_pid}"));
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+            .is_ok();
+        if created {
+            let mine = marker.file_name().map(|n| n.to_os_string());
+            let Ok(rd) = std::fs::read_dir(self.state_dir()) else {
+                return true;
+            };
+            for e in rd.flatten() {
+                let name = e.file_name();
+                let earlier = name
+                    .to_str()
+                    .is_some_and(|n| n.strip_prefix(tag).is_some_and(|r| r.starts_with('.')));
+                if earlier && Some(&name) != mine.as_ref() {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        created
+    }
+}
+
+/// A file's size, modification time (ns) and inode: what tells an edit.
+fn stamp_fields(md: &std::fs::Metadata) -> [u64; 3] {
+    use std::os::unix::fs::MetadataExt;
+    let mtime = (md.mtime() as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(md.mtime_nsec() as u64);
+    [md.size(), mtime, md.ino()]
+}
+
+fn stamp(md: &std::fs::Metadata) -> String {
+    let [size, mtime, ino] = stamp_fields(md);
+    format!("{size} {mtime} {ino}")
+}
+
 /// The `(key, value)` pairs of a config file's text.
 fn config_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
     text.lines().filter_map(|l| {
@@ -203,6 +287,42 @@ fn config_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_edits_since_generate_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (obj, src) = (dir.path().join("obj"), dir.path().join("src"));
+        std::fs::create_dir_all(&obj).unwrap();
+        std::fs::create_dir_all(&src).unwrap();
+        let o = ObjDir::new(&obj);
+        // Nothing recorded (zero setup): nothing to compare.
+        assert_eq!(o.policy_edited(Some(&src)), None);
+        o.record_policy_read(None).unwrap();
+        assert_eq!(o.policy_edited(Some(&src)), None);
+        let in_src = src.join(POLICY_FILE_NAME);
+        std::fs::write(&in_src, "[fetch]\n").unwrap();
+        assert_eq!(o.policy_edited(Some(&src)), Some(in_src.clone()));
+        o.record_policy_read(Some(&in_src)).unwrap();
+        assert_eq!(o.policy_edited(Some(&src)), None);
+        std::fs::write(&in_src, "[fetch]\njobs = 2\n").unwrap();
+        assert_eq!(o.policy_edited(Some(&src)), Some(in_src.clone()));
+        o.record_policy_read(Some(&in_src)).unwrap();
+        std::fs::remove_file(&in_src).unwrap();
+        assert_eq!(o.policy_edited(Some(&src)), Some(in_src));
+    }
+
+    #[test]
+    fn first_in_build_once_per_ninja_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = ObjDir::new(dir.path());
+        std::fs::create_dir_all(o.state_dir()).unwrap();
+        assert!(o.first_in_build("policy-warned", 41));
+        assert!(!o.first_in_build("policy-warned", 41));
+        // The next build's first call, and the marker of the earlier one is gone.
+        assert!(o.first_in_build("policy-warned", 42));
+        assert!(!o.state_dir().join("policy-warned.41").exists());
+        assert!(!o.first_in_build("policy-warned", 42));
+    }
 
     #[test]
     fn config_round_trip_keeps_other_keys() {

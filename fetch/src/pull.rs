@@ -16,6 +16,12 @@
 //! inserted, so a launcher hits and serves the object, and `dbgfetch fill` gets the debug
 //! parts from the store after the link. Their sizes are reported in [`PullReport::debug_left`].
 //!
+//! **Sharing a cache**: each blob is brought by [`crate::download::blob`], under a claim in
+//! the local cache, so pulls of several object directories sharing one cache download it once
+//! (the others wait, bounded, then find it); a download cut short leaves its bytes for the next
+//! pull, which asks for the rest. A pull starts by pruning old partial downloads
+//! ([`LocalCache::prune_partials`]).
+//!
 //! **What not to fetch**: a blob already in the local cache is not downloaded again, and
 //! records [`PullOptions::skip`] names (their source changed here, so no launcher will ask
 //! for them) are not prefetched; a launcher that wants one still gets it.
@@ -32,8 +38,9 @@
 
 use crate::build_manifest::{BuildManifest, EdgeRecord};
 use crate::cache::{Digest, IncludeFile, IncludeSet, Kind, LocalCache};
+use crate::download;
 use crate::parallel;
-use crate::store::{Key, Store, StoreError};
+use crate::store::{Store, StoreError};
 use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -157,6 +164,7 @@ pub fn pull(
     opts: PullOptions<'_>,
     progress: &(dyn Fn(PullProgress) + Sync),
 ) -> PullReport {
+    cache.prune_partials();
     let records = &manifest.records;
     let total = records.len();
     let done = AtomicUsize::new(0);
@@ -304,7 +312,10 @@ fn pull_one(
         return Ok(false);
     }
     // All of the record's blobs are verified before any goes in: a record that fails leaves
-    // nothing of its edge in the cache.
+    // nothing of its edge in the cache. Each is downloaded under its claim in the cache (taken
+    // in digest order), so a pull sharing this cache waits for it instead of downloading it too.
+    let mut blobs = blobs;
+    blobs.sort_unstable();
     let mut arrived = Vec::new();
     for (d, size) in blobs {
         if opts.cancel.load(Ordering::Relaxed) {
@@ -313,21 +324,11 @@ fn pull_one(
         if here(&d) {
             continue;
         }
-        let url = || store.url(&Key::blob(&d));
-        let blob = store
-            .get_blob(&d, size)?
-            .ok_or_else(|| PullError::Missing { url: url() })?;
-        if blob.len() as u64 != size {
-            return Err(PullError::Mismatch {
-                url: url(),
-                what: format!("{} bytes, the record says {size}", blob.len()),
-            });
-        }
-        arrived.push(blob);
+        arrived.push(download::blob(store, cache, &d, size, opts.cancel)?);
     }
     for blob in arrived {
-        cache.put_blob(&blob).map_err(local)?;
-        counts.bytes.fetch_add(blob.len() as u64, Ordering::Relaxed);
+        let n = blob.insert(cache).map_err(local)?;
+        counts.bytes.fetch_add(n, Ordering::Relaxed);
     }
     if !opts.debug_parts {
         let left = rec.outputs.iter().filter(|o| o.role.is_debug());

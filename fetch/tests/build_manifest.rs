@@ -288,6 +288,7 @@ fn output_roles_are_the_stored_numbers() {
         (8, Role::Executable),
         (9, Role::SharedLibrary),
         (10, Role::StaticLibrary),
+        (11, Role::RustSplitDebug),
     ]) {
         let m =
             BuildManifest::parse(text(&[edge_line("a.o"), format!("out {n} {d} 1 b")]).as_bytes())
@@ -295,7 +296,7 @@ fn output_roles_are_the_stored_numbers() {
         assert_eq!(m.records[0].outputs[1].role, role);
         assert_eq!(role as u8, n, "role numbers never change");
     }
-    for bad in ["0", "11", "256", "x", "-1", "+1", "01x"] {
+    for bad in ["0", "12", "256", "x", "-1", "+1", "01x"] {
         let e = reject(&text(&[edge_line("a.o"), format!("out {bad} {d} 1 b")]));
         assert_eq!(e.reason, Reason::BadRole(bad.into()), "{bad}");
         assert_eq!(

@@ -240,3 +240,8 @@ fn bandwidth_cap_paces_uploads_and_downloads_across_threads() {
     let down = t0.elapsed();
     assert!(down >= std::time::Duration::from_millis(700), "{down:?}");
 }
+
+#[test]
+fn a_cut_download_resumes() {
+    contract::resumes_a_cut_download(&dir(), false);
+}

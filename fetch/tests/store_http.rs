@@ -52,6 +52,21 @@ fn round_trip_through_nginx_on_one_connection() {
     assert!(reqs.iter().all(|r| r.0 == reqs[0].0), "{reqs:?}");
 }
 
+/// A cut download goes on with `Range: bytes=N-` (nginx answers 206), wrong partial bytes are
+/// downloaded again whole (200), and a complete partial frame is 416 and served as it is.
+#[test]
+fn a_cut_download_resumes_with_a_range_request() {
+    let n = Nginx::start();
+    contract::resumes_a_cut_download(&n, true);
+    let gets: Vec<u16> = n
+        .requests(7)
+        .iter()
+        .filter(|r| r.1 == "GET")
+        .map(|r| r.3)
+        .collect();
+    assert_eq!(gets, [206, 206, 200, 416, 200]);
+}
+
 #[test]
 fn second_put_of_a_blob_sends_no_put() {
     let n = Nginx::start();

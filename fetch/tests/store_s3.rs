@@ -192,3 +192,8 @@ fn bad_urls_and_half_credentials_are_refused_at_open() {
         "{e}"
     );
 }
+
+#[test]
+fn a_cut_download_resumes() {
+    contract::resumes_a_cut_download(&S3Server::start(), true);
+}

@@ -102,6 +102,7 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
         None => backend::project::source_root(&dir).or_else(|| ObjDir::new(&dir).config_src_root()),
     };
     let policy = Policy::find(args.policy.as_deref(), &dir, src_root.as_deref())?;
+    let policy_file = Policy::locate(args.policy.as_deref(), &dir, src_root.as_deref());
 
     let reader = RecordingReader::new(|path: &[u8]| original_text(&dir, path));
     let top_bytes = args.file.as_os_str().as_bytes();
@@ -154,6 +155,12 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
             .with_context(|| format!("policy file {}", p.display()))?;
         write_config(&dir, "policy", &p.display().to_string())?;
     }
+    // Launchers under plain Ninja warn when the policy is edited after this (its rules are
+    // applied here, not read by them).
+    let policy_file = policy_file.map(|p| p.canonicalize().unwrap_or(p));
+    let od = ObjDir::new(&dir);
+    od.record_policy_read(policy_file.as_deref())
+        .with_context(|| format!("cannot write {}", od.config_file().display()))?;
     Ok(Generated { written, report })
 }
 

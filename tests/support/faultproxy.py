@@ -2,6 +2,7 @@
 """A fault-injecting HTTP proxy for the store tests (issue 16), loopback only.
 
     faultproxy.py --listen PORT --upstream PORT --mode MODE [--only SUBSTRING] [--log FILE]
+                  [--gate FILE]
 
 Listens on 127.0.0.1:PORT and forwards each request to the server at 127.0.0.1:UPSTREAM
 (nginx), one request per connection (`Connection: close` both ways), then answers with the
@@ -14,12 +15,14 @@ fault of MODE applied to requests whose path contains SUBSTRING (default: every 
     truncate  the answer's head (full Content-Length) and half its body, then a clean close
     wrong     the answer with every body byte flipped (same length)
     trickle   the whole answer at 10 KB/s (1 kB every 0.1 s)
+    hold      the upstream's answer as is, asked for only once the file --gate names exists
 
 Each accepted connection appends one line to the log file (`<n> <method> <path>`, the path
 `-` when no request was read), so tests can count what reached the store.
 """
 
 import argparse
+import os
 import socket
 import socketserver
 import struct
@@ -90,6 +93,9 @@ class Handler(socketserver.BaseRequestHandler):
             while client.recv(65536):
                 pass
             return
+        if mode == "hold":
+            while not os.path.exists(self.server.gate):
+                time.sleep(0.02)
         if mode == "500":
             client.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             return
@@ -146,12 +152,15 @@ def main():
     ap.add_argument("--listen", type=int, required=True)
     ap.add_argument("--upstream", type=int, required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["pass", "blackhole", "500", "reset", "truncate", "wrong", "trickle"])
+                    choices=["pass", "blackhole", "500", "reset", "truncate", "wrong", "trickle",
+                             "hold"])
     ap.add_argument("--only", default="")
     ap.add_argument("--log", default="")
+    ap.add_argument("--gate", default="")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", a.listen), Handler)
     srv.mode, srv.only, srv.log, srv.upstream, srv.count = a.mode, a.only, a.log, a.upstream, 0
+    srv.gate = a.gate
     srv.serve_forever()
 
 

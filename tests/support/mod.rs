@@ -9,6 +9,9 @@
 #[path = "../../fetch/tests/servers/mod.rs"]
 pub mod servers;
 
+/// CI's published build behind nginx, a developer's checkout, the fault-injecting proxy.
+pub mod published;
+
 #[allow(unused_imports)] // not every test binary needs all of them
 pub use servers::{require_tool, run, run_ok};
 use std::path::{Path, PathBuf};
@@ -69,7 +72,8 @@ impl Drop for TestSpace {
     }
 }
 
-/// Source tree of a third-party project vendored by a crates.io package (`libgit2`, `dav1d`).
+/// Source tree of a third-party project vendored by a package of the Rust package registry
+/// (`libgit2`, `harfbuzz`, `dav1d`).
 pub fn third_party_src(name: &str) -> PathBuf {
     let script = repo_root().join("tests/support/third-party-src.sh");
     let out = run_ok(Command::new("bash").arg(script).arg(name));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints the path of a third-party source tree vendored by a crates.io package, fetching it
+# Prints the path of a third-party source tree vendored by a package of the Rust package registry, fetching it
 # with cargo into the normal cargo registry cache (nothing is committed to this repository).
 #   third-party-src.sh libgit2   -> libgit2 1.9.1 (CMake project), from libgit2-sys 0.18.2
 #   third-party-src.sh dav1d     -> dav1d 1.4.3 (Meson project), from libdav1d-sys 0.7.1
@@ -22,7 +22,7 @@ if [ -z "$src" ]; then
     "$crate" "$version" > "$work/Cargo.toml"
   echo 'fn main() {}' > "$work/src/main.rs"
   cargo fetch --quiet --manifest-path "$work/Cargo.toml" >&2 \
-    || { echo "third-party-src.sh: could not fetch $crate $version from crates.io" >&2; exit 1; }
+    || { echo "third-party-src.sh: could not fetch $crate $version from the Rust package registry" >&2; exit 1; }
   src=$(find_src || true)
 fi
 [ -n "$src" ] || { echo "third-party-src.sh: $crate $version fetched but $sub/ not found under $registry" >&2; exit 1; }

@@ -409,6 +409,10 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
             if v == "-" {
                 return Err(Uncacheable::Stdio);
             }
+            // An empty name is no place to put an object (found by the fuzzer).
+            if v.is_empty() {
+                return Err(Uncacheable::Arguments("-o with an empty file name".into()));
+            }
             output = Some(v.to_string());
             compile_only.push(args.len());
             if a == "-o" {
@@ -612,6 +616,17 @@ mod tests {
         assert_eq!(e("gcc -E -c a.c"), Uncacheable::PreprocessOnly);
         assert_eq!(e("gcc -c a.c b.c"), Uncacheable::SourceCount);
         assert_eq!(e("gcc -c a.c -o -"), Uncacheable::Stdio);
+        let empty = parse(
+            &[
+                "gcc".into(),
+                "-c".into(),
+                "a.c".into(),
+                "-o".into(),
+                String::new(),
+            ],
+            CompilerFamily::Gcc,
+        );
+        assert!(matches!(empty, Err(Uncacheable::Arguments(_))), "{empty:?}");
         assert_eq!(e("gcc -c a.h"), Uncacheable::PchCreation);
         assert_eq!(e("gcc -c -x c-header a"), Uncacheable::PchCreation);
         assert_eq!(e("gcc -c a.c --coverage"), Uncacheable::ProfileGeneration);

@@ -11,6 +11,22 @@ pub struct Deps {
     pub targets: Vec<String>,
     /// Words after the colon, in the order the compiler listed them (the source first).
     pub inputs: Vec<String>,
+    /// A line continuation (`\` + newline) right after a word: a path that ends with a
+    /// backslash reads the same as one continued, so what the compiler meant is not known.
+    pub ambiguous: bool,
+}
+
+impl Deps {
+    /// Whether the inputs are known exactly and each can be written back ([`render`]) as
+    /// the same path: no ambiguous continuation, no input ending with a backslash or holding
+    /// a line break. A cache must not trust an include list that fails this.
+    pub fn exact(&self) -> bool {
+        !self.ambiguous
+            && self
+                .inputs
+                .iter()
+                .all(|p| !p.ends_with('\\') && !p.contains(['\n', '\r']))
+    }
 }
 
 /// Parses the first rule of `text`. Later rules (`-MP` phony targets) are ignored.
@@ -42,6 +58,7 @@ pub fn parse(text: &str) -> Deps {
         let c = b[i];
         match c {
             b'\\' if i + 1 < b.len() && (b[i + 1] == b'\n' || b[i + 1] == b'\r') => {
+                deps.ambiguous |= !word.is_empty();
                 flush(&mut word, &mut deps, &mut seen_colon);
                 i += if b[i + 1] == b'\r' && b.get(i + 2) == Some(&b'\n') {
                     3
@@ -110,6 +127,20 @@ pub fn escape(path: &str) -> String {
     super::args::quote_make(path)
 }
 
+/// `text` (a dependency file as the compiler wrote it) with the targets of its first rule
+/// replaced by `targets` and everything after them kept byte for byte: for inputs that
+/// [`render`] cannot write back exactly ([`Deps::exact`]), so that Ninja reads them as it
+/// would without the launcher. `None` when the text has no rule.
+pub fn retarget(text: &str, targets: &[String]) -> Option<String> {
+    let b = text.as_bytes();
+    let colon = (0..b.len()).find(|&i| {
+        b[i] == b':'
+            && (i == 0 || b[i - 1] != b'\\')
+            && matches!(b.get(i + 1), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+    })?;
+    Some(format!("{}{}", targets.join(" "), &text[colon..]))
+}
+
 /// Writes a dependency file: `targets: inputs…`, one input per continued line, and with
 /// `phony` a `header:` rule for each input after the first (gcc's `-MP`). Targets are written
 /// as given (already quoted), inputs are escaped.
@@ -166,10 +197,34 @@ mod tests {
             parse(&text),
             Deps {
                 targets: vec!["out.o".into()],
-                inputs: inputs.clone()
+                inputs: inputs.clone(),
+                ambiguous: false,
             }
         );
         assert!(text.contains("\nmy\\ dir/b.h:\n"));
+        assert!(parse(&text).exact());
+    }
+
+    #[test]
+    fn retarget_keeps_the_inputs_byte_for_byte() {
+        let text = "o/a.o: a.c x\\\n y.h\n\ny.h:\n";
+        assert_eq!(
+            retarget(text, &["obj/a.o".to_string()]).unwrap(),
+            "obj/a.o: a.c x\\\n y.h\n\ny.h:\n"
+        );
+        assert_eq!(retarget("no rule here\n", &["a".to_string()]), None);
+    }
+
+    #[test]
+    fn a_path_ending_in_a_backslash_is_not_exact() {
+        // gcc continues lines with ` \`: a backslash glued to a word may end the path.
+        let d = parse("a.o: a.c x\\\n y.h\n");
+        assert!(d.ambiguous && !d.exact(), "{d:?}");
+        assert!(parse("a.o: a.c \\\n y.h\n").exact());
+        // Written back, a trailing backslash would read as a continuation.
+        let d = parse("a.o: a.c x\\\\ y.h\n");
+        assert_eq!(d.inputs, ["a.c", "x\\", "y.h"]);
+        assert!(!d.exact());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! launch's own code (`engine::launcher::local_keys::source_keys`), timed apart, N times.
 //!
 //! ```text
-//! local_source_keys OBJDIR [N]      (run with the environment a build would have, e.g.
-//!                                    CACHED_NINJA_CACHE_DIR, so the compiler memo is the build's)
+//! local_source_keys OBJDIR [N] [--keys]   (run with the environment a build would have, e.g.
+//!                                          CACHED_NINJA_CACHE_DIR, so the compiler memo is
+//!                                          the build's; --keys prints `<output> <key>` lines)
 //! ```
 //! Prints `load_ms L keys_ms K edges E keys N` per iteration; the first iteration may identify
 //! the compilers (a memo miss), later ones read the memo.
@@ -27,6 +28,13 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let keys = engine::launcher::local_keys::source_keys(dir, &graph);
         let k = t.elapsed();
+        if args.iter().any(|a| a == "--keys") {
+            let mut sorted: Vec<_> = keys.iter().collect();
+            sorted.sort();
+            for (out, key) in sorted {
+                println!("{out} {}", key.to_hex());
+            }
+        }
         println!(
             "load_ms {:.1} keys_ms {:.1} edges {} keys {}",
             load.as_secs_f64() * 1e3,

@@ -26,9 +26,12 @@
 //! - [`parts`]: the debug part of an object.
 //! - [`layout`]: the package or loose files, and their verification.
 //! - [`paths`]: prefix-map tokens back to this machine's roots; loose places; lldb's mapping.
+//! - [`autoload`]: the scripts gdb and lldb load by themselves (`<binary>-gdb.gdb`,
+//!   `<objdir>/.lldbinit`), sourcing the mappings.
 //! - [`status`]: the per-binary record; [`lock`]: one fill at a time;
 //!   [`background`]: starting a fill detached at low priority.
 
+pub mod autoload;
 pub mod background;
 mod binary;
 pub mod layout;
@@ -218,6 +221,8 @@ pub fn fill(
             })
             .collect();
         done = bins.iter().map(|b| b.path.clone()).collect();
+        let files: Vec<PathBuf> = bins.iter().map(|b| req.objdir.join(&b.path)).collect();
+        autoload::write(&od, &files).map_err(|(path, error)| FillError::State { path, error })?;
         if todo.is_empty() {
             break;
         }

@@ -15,6 +15,7 @@ use fetch::store::Store;
 use splitdwarf::DwoId;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 /// Where a part came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,25 +197,31 @@ fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<(Vec<u8>,
 }
 
 /// The blob of `out` from the first store that has it (verified by the store's reader), kept
-/// in the local cache.
+/// in the local cache. Downloaded as a pull downloads ([`fetch::download::blob`]): once for all
+/// processes sharing the cache, resumed when an earlier download was cut short.
 fn from_stores(src: &Sources<'_>, out: &Output) -> Result<Vec<u8>, String> {
     if src.stores.is_empty() {
         return Err("no store configured".into());
     }
+    let never = AtomicBool::new(false);
     let mut why = Vec::new();
     for st in src.stores {
-        match st.get_blob(&out.digest, out.size) {
-            Ok(Some(b)) if b.len() as u64 == out.size => {
-                let _ = src.cache.put_blob(&b);
-                return Ok(b);
+        match fetch::download::blob(st, src.cache, &out.digest, out.size, &never) {
+            Ok(got) => {
+                let bytes = match got.bytes() {
+                    Some(b) => b.to_vec(),
+                    // Another process brought it meanwhile.
+                    None => match src.cache.get_blob(&out.digest, out.size) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            why.push(format!("cache: {e}"));
+                            continue;
+                        }
+                    },
+                };
+                let _ = got.insert(src.cache);
+                return Ok(bytes);
             }
-            Ok(Some(b)) => why.push(format!(
-                "store: blob {} has {} bytes, the entry says {}",
-                out.digest,
-                b.len(),
-                out.size
-            )),
-            Ok(None) => why.push(format!("store: blob {} absent", out.digest)),
             Err(e) => why.push(format!("store: {e}")),
         }
     }

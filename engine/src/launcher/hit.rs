@@ -130,7 +130,7 @@ impl Launcher<'_> {
         // Paths of debug outputs whose blob is not here (`dbgfetch fill` brings them).
         let mut deferred: Vec<String> = Vec::new();
         for o in &entry.outputs {
-            let Some(dest) = model.dest(o.role) else {
+            let Some(dest) = model.dest(o) else {
                 let (problem, msg) = match o.role {
                     Role::Dwo => (
                         Problem::NoDwoPath,
@@ -200,6 +200,19 @@ impl Launcher<'_> {
         Some(Served { out, err, deferred })
     }
 
+    /// The targets of the dependency file `dep` of `cmd`: its `-MT`/`-MQ`, else the output.
+    pub(super) fn depfile_targets(
+        &self,
+        cmd: &CompileCommand,
+        dep: &compile::DepOutput,
+    ) -> Vec<String> {
+        if dep.targets.is_empty() {
+            vec![compile::args::quote_make(&cmd.output)]
+        } else {
+            dep.targets.clone()
+        }
+    }
+
     /// Writes the depfile Ninja asked for, with this machine's paths (hit and miss).
     pub(super) fn write_depfile(
         &self,
@@ -207,11 +220,7 @@ impl Launcher<'_> {
         dep: &compile::DepOutput,
         inputs: &[String],
     ) -> io::Result<()> {
-        let targets = if dep.targets.is_empty() {
-            vec![compile::args::quote_make(&cmd.output)]
-        } else {
-            dep.targets.clone()
-        };
+        let targets = self.depfile_targets(cmd, dep);
         // Ninja reads the depfile only after the edge finished: no reader sees it half written.
         // An old one is unlinked, not truncated: ext4 flushes a file truncated to zero when it
         // is closed (`auto_da_alloc`), which cost a hit about 0.1 ms.

@@ -18,6 +18,11 @@ use std::path::Path;
 /// first explicit output as the graph names it (relative to the object root). Edges whose
 /// command a launch would run unchanged (unreadable source, unknown compiler) are left out.
 pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
+    // A launch's object root is its working directory, absolute and without symbolic links:
+    // `-C out` given relative would not normalise the commands' absolute paths into it, and
+    // every key naming one would differ from the launch's (the pull then left out nearly
+    // every record of libgit2 as "changed here").
+    let objdir = &std::fs::canonicalize(objdir).unwrap_or_else(|_| objdir.to_path_buf());
     let Some(obj) = objdir.to_str() else {
         return HashMap::new();
     };

@@ -24,6 +24,7 @@ impl Launcher<'_> {
         fields: &KeyFields,
         start: Instant,
     ) -> i32 {
+        self.warn_if_policy_edited();
         // A fallback from an entry compiles: the edge log names no entry until one is stored.
         self.edge.borrow_mut().action_key = None;
         // The compiler's own dependency file goes beside the object, not into the cache: a
@@ -66,6 +67,19 @@ impl Launcher<'_> {
             return finish(0, miss);
         };
         let deps = depfile::parse(&dep_text);
+        if !deps.exact() {
+            // A path the dependency file cannot express exactly: the include list is not
+            // known, so nothing is stored, and Ninja gets the compiler's own file.
+            if let Some(dep) = &cmd.dep {
+                let targets = self.depfile_targets(cmd, dep);
+                let text = depfile::retarget(&dep_text, &targets).unwrap_or(dep_text.clone());
+                if let Err(e) = std::fs::write(&dep.path, text) {
+                    eprintln!("cached-ninja: error: cannot write {}: {e}", dep.path);
+                    return finish(1, Outcome::Error(Problem::WriteDepfile));
+                }
+            }
+            return finish(0, Outcome::Uncacheable(Reason::Unreadable));
+        }
         if let Some(dep) = &cmd.dep {
             let mut inputs = deps.inputs.clone();
             if inputs.first() != Some(&cmd.source) {

@@ -54,7 +54,8 @@
 //! `CACHED_NINJA_PREPROCESSOR=1` (the preprocessor fallback of step 3), `CACHED_NINJA_EXPLAIN=<file>`
 //! (append each source key's fields, from the same code that hashes them),
 //! `CACHED_NINJA_DEBUG` (say why a command is not cached), `CACHED_NINJA_DISTRIBUTE=distcc|icecc`
-//! (misses compile on that distributed compiler, [`distribute`]), and for tests only
+//! (misses compile on that distributed compiler, [`distribute`]), `CACHED_NINJA_BUILD` (set by
+//! `cached-ninja build`: no [`policy_edit`] check), and for tests only
 //! `CACHED_NINJA_TEST_STALL_INSERT_MS` (sleep between writing and renaming a cache file).
 //!
 //! Direct mode alone has ccache's blind spot: a header created *earlier* in the include
@@ -92,6 +93,8 @@
 //!   `cached-ninja explain`.
 //! - [`reason`]: why a command ran without the cache, as `cached-ninja stats` counts it.
 //! - [`gdbinit`]: the token→root record for debuggers.
+//! - [`policy_edit`]: under plain Ninja, the first miss warns of a policy edited since
+//!   `generate`.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 //! - [`local_keys`]: the source key of every launcher edge of an object directory, so a pull
 //!   leaves out CI's records of sources changed here.
@@ -109,6 +112,7 @@ mod lookup;
 mod miss;
 mod model;
 mod paths;
+pub mod policy_edit;
 mod preimage;
 mod reason;
 mod runner;
@@ -123,3 +127,4 @@ pub use config::{run_cli, run_rustc_cli, run_zero_setup};
 pub use paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 /// The recorded preimage of a source key (`cached-ninja explain`).
 pub use preimage::recorded as recorded_preimage;
+pub use rustc::cargo_output;

@@ -3,21 +3,22 @@
 //! C and C++ ([`CompileCommand`], gcc and clang) are the model today; a rustc model (rlib,
 //! rmeta, dep-info, several outputs per action) is another implementation of the same trait.
 //!
-//! The hit path materialises every output of an entry at [`CompileModel::dest`] of its role and
-//! falls back to a compile when the model has no place for a role; the miss path stores every
-//! output [`CompileModel::made`] lists that the compile wrote. Neither knows the roles.
+//! The hit path materialises every output of an entry at its [`CompileModel::dest`] and falls
+//! back to a compile when the model has no place for it; the miss path stores every output
+//! [`CompileModel::made`] lists that the compile wrote. Neither knows the roles.
 
 use backend::compile::CompileCommand;
-use fetch::cache::Role;
+use fetch::cache::{Output, Role};
 
 /// A compiler family's view of one cacheable compile's outputs.
 pub trait CompileModel {
     /// The primary output as given on the command line (for messages and the output lock).
     fn primary_output(&self) -> &str;
 
-    /// Where this command writes an output of `role` on this machine, as the compiler would
-    /// name it; `None` when the command makes no such output.
-    fn dest(&self, role: Role) -> Option<String>;
+    /// Where this command writes the stored output `o` on this machine, as the compiler would
+    /// name it (by its role; where a role has several files, by its recorded file name);
+    /// `None` when the command makes no such output.
+    fn dest(&self, o: &Output) -> Option<String>;
 
     /// The outputs a compile of this command may make, by role, in storing order (the primary
     /// first); the miss path stores those that exist, the primary one is required.
@@ -35,8 +36,8 @@ impl CompileModel for CompileCommand {
         &self.output
     }
 
-    fn dest(&self, role: Role) -> Option<String> {
-        match role {
+    fn dest(&self, o: &Output) -> Option<String> {
+        match o.role {
             Role::Object => Some(self.output.clone()),
             Role::Dwo => self.dwo_path(),
             _ => None,
@@ -57,6 +58,16 @@ mod tests {
     use super::*;
     use backend::compile::{parse, CompilerFamily};
 
+    /// A stored output of `role` (its recorded path is not the C model's business).
+    fn out(role: Role) -> Output {
+        Output {
+            role,
+            path: "elsewhere/x".into(),
+            digest: fetch::cache::Digest::of(b""),
+            size: 0,
+        }
+    }
+
     fn cmd(words: &[&str]) -> CompileCommand {
         let w: Vec<String> = words.iter().map(|s| s.to_string()).collect();
         parse(&w, CompilerFamily::Gcc).unwrap()
@@ -66,8 +77,8 @@ mod tests {
     fn c_outputs_by_role() {
         let c = cmd(&["gcc", "-c", "a.c", "-o", "o/a.o"]);
         assert_eq!(c.made(), vec![(Role::Object, "o/a.o".to_string())]);
-        assert_eq!(c.dest(Role::Dwo), None);
-        assert_eq!(c.dest(Role::Rlib), None);
+        assert_eq!(c.dest(&out(Role::Dwo)), None);
+        assert_eq!(c.dest(&out(Role::Rlib)), None);
         let s = cmd(&["gcc", "-g", "-gsplit-dwarf", "-c", "a.c", "-o", "o/a.o"]);
         assert_eq!(
             s.made(),
@@ -76,7 +87,7 @@ mod tests {
                 (Role::Dwo, "o/a.dwo".to_string())
             ]
         );
-        assert_eq!(s.dest(Role::Dwo).as_deref(), Some("o/a.dwo"));
+        assert_eq!(s.dest(&out(Role::Dwo)).as_deref(), Some("o/a.dwo"));
         assert_eq!(s.primary_output(), "o/a.o");
     }
 }

@@ -45,6 +45,10 @@ pub enum Role {
     SharedLibrary = 9,
     /// A static library (a Rust `staticlib` crate).
     StaticLibrary = 10,
+    /// Split debug info rustc writes beside its artifacts (a codegen unit's `.dwo` of
+    /// `-C split-debuginfo=unpacked`, an artifact's `.dwp` of `packed`): unlike C's debug
+    /// parts, pulled and served with the artifacts (the debug-info fill does not make them).
+    RustSplitDebug = 11,
 }
 
 impl Role {
@@ -77,6 +81,7 @@ impl Role {
             8 => Role::Executable,
             9 => Role::SharedLibrary,
             10 => Role::StaticLibrary,
+            11 => Role::RustSplitDebug,
             _ => return None,
         })
     }

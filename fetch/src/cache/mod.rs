@@ -9,8 +9,9 @@
 //! | `ac/ab/<action key>` | action entries ([`ActionEntry`]) |
 //! | `mf/ab/<source key>` | include manifests ([`Manifest`]): the include lists seen for a source key |
 //! | `memo/<hash>` | small memos (compiler identities by path, size, mtime, inode) |
-//! | `locks/<hash>` | lock files for launchers that compile the same output |
+//! | `locks/<hash>` | lock files: launchers compiling the same output, pulls downloading the same blob |
 //! | `tmp/` | files being written; renamed into place when complete |
+//! | `tmp/partial/<hash>.zst` | the compressed bytes of a blob download cut short, for a range request ([`DownloadClaim`]) |
 //!
 //! **Atomicity.** Every file is written in `tmp/` and renamed into place (not through
 //! [`write_atomic`], the helper for files outside the cache: see `cache/atomic.rs`), so a
@@ -28,6 +29,7 @@
 //! [`TOUCH_AFTER`]; [`LocalCache::gc`] evicts the oldest files first (LRU by mtime).
 
 mod atomic;
+mod download;
 mod entry;
 mod gc;
 mod leftover;
@@ -38,6 +40,7 @@ mod verify;
 pub use atomic::{temp_beside, write_atomic, write_atomic_with, Durability};
 /// A BLAKE3 digest: a blob's name, or a key computed elsewhere (the cache does not care how).
 pub use cn_digest::Digest;
+pub use download::{DownloadClaim, MAX_PARTIAL_AGE, MAX_PARTIAL_BYTES, MIN_PARTIAL_SIZE};
 pub use entry::{ActionEntry, Output, Role};
 pub use gc::{CacheSummary, GcReport};
 pub use leftover::{abandoned_beside, remove_abandoned_beside, TMP_MAX_AGE};
@@ -323,37 +326,49 @@ impl LocalCache {
 
     /// Takes an exclusive lock named by `name` (blocks until free); released on drop.
     pub fn lock(&self, name: &Digest) -> io::Result<File> {
-        let dir = self.root.join("locks");
-        let path = dir.join(name.to_hex());
-        let f = match File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir_all(&dir)?;
-                File::options()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)?
-            }
-            Err(e) => return Err(e),
-        };
-        // flock(2) rather than `File::lock` (Rust 1.89; the workspace supports 1.80).
-        use std::os::fd::AsRawFd;
+        let f = self.lock_file(name)?;
         loop {
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
-                return Ok(f);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
+            match flock(&f, libc::LOCK_EX) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r.map(|()| f),
             }
         }
+    }
+
+    /// Takes the lock [`lock`](Self::lock) takes if it is free now; `Ok(None)` if another
+    /// holder (this process or another) has it.
+    pub fn try_lock(&self, name: &Digest) -> io::Result<Option<File>> {
+        let f = self.lock_file(name)?;
+        match flock(&f, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(()) => Ok(Some(f)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens (creating) the lock file `locks/<name>`.
+    fn lock_file(&self, name: &Digest) -> io::Result<File> {
+        let path = self.lock_path(name);
+        let dir = path.parent().expect("locks/");
+        let open = || {
+            File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        };
+        match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(dir)?;
+                open()
+            }
+            r => r,
+        }
+    }
+
+    /// The lock file of `name`: `locks/<name>`.
+    fn lock_path(&self, name: &Digest) -> PathBuf {
+        self.root.join("locks").join(name.to_hex())
     }
 
     /// A temporary path inside `tmp/` (same file system as the cache) that nothing else uses.
@@ -361,6 +376,18 @@ impl LocalCache {
         let tmp = self.root.join("tmp");
         fs::create_dir_all(&tmp)?;
         Ok(tmp.join(atomic::unique_name("", suffix)))
+    }
+}
+
+/// flock(2) on `f` (rather than `File::lock`: Rust 1.89, and the workspace supports 1.80); a
+/// killed holder's lock goes with its process.
+fn flock(f: &File, op: libc::c_int) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 

@@ -121,42 +121,95 @@ impl Breaker {
     }
 }
 
-/// Measures one body as it arrives: after [`SLOW_AFTER`], a rate below `min` bytes per second
-/// is [`StoreError::Slow`] (small bodies that finish sooner are never judged).
-pub(super) struct SlowGuard {
-    start: Instant,
-    min: u64,
+/// What a store's bodies delivered together: bytes over the time at least one was being read.
+/// They share the store's link, so the store is judged on this, not on one body: sixteen
+/// downloads of 16 KB/s each over a 250 KB/s link are no slow store.
+#[derive(Debug, Default)]
+pub(super) struct Bodies(Mutex<Flow>);
+
+#[derive(Debug, Default)]
+struct Flow {
+    /// Bodies being read now.
+    active: usize,
+    /// Since when at least one is.
+    since: Option<Instant>,
+    /// Time with at least one being read, before `since`.
+    busy: Duration,
+    /// Bytes of every body so far.
+    bytes: u64,
 }
 
-/// How long a body is read before its rate is judged.
+impl Flow {
+    /// Bytes per second over the busy time, and that time.
+    fn rate(&self, now: Instant) -> (u64, Duration) {
+        let busy = self.busy + self.since.map_or(Duration::ZERO, |s| now - s);
+        let secs = busy.as_secs_f64().max(1e-6);
+        ((self.bytes as f64 / secs) as u64, busy)
+    }
+}
+
+/// Measures one body as it arrives, adding it to its store's [`Bodies`]: once the body has
+/// been read for [`SLOW_AFTER`] (and the store's bodies for as long), a store that delivered
+/// below `min` bytes per second in all is [`StoreError::Slow`]. Small bodies that finish
+/// sooner are never judged.
+pub(super) struct SlowGuard<'a> {
+    start: Instant,
+    min: u64,
+    bodies: &'a Bodies,
+    counted: std::cell::Cell<u64>,
+}
+
+/// How long a body is read before its store's rate is judged.
 pub const SLOW_AFTER: Duration = Duration::from_millis(500);
 
-impl SlowGuard {
-    /// Starts measuring now; `min` 0 never judges.
-    pub(super) fn new(min: u64) -> SlowGuard {
+impl<'a> SlowGuard<'a> {
+    /// Starts measuring a body of the store whose bodies are `bodies` now; `min` 0 never
+    /// judges.
+    pub(super) fn new(min: u64, bodies: &'a Bodies) -> SlowGuard<'a> {
+        let now = Instant::now();
+        let mut f = bodies.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.active += 1;
+        f.since.get_or_insert(now);
         SlowGuard {
-            start: Instant::now(),
+            start: now,
             min,
+            bodies,
+            counted: std::cell::Cell::new(0),
         }
     }
 
-    /// `Err` when `bytes` so far came slower than the slow rate, once [`SLOW_AFTER`] passed.
+    /// Counts `bytes` read so far of this body; `Err` when the store is slower than the slow
+    /// rate, once [`SLOW_AFTER`] passed.
     pub(super) fn check(&self, op: &'static str, url: &str, bytes: u64) -> Result<(), StoreError> {
-        let over = self.start.elapsed();
-        if self.min == 0 || over < SLOW_AFTER {
-            return Ok(());
-        }
-        let rate = (bytes as f64 / over.as_secs_f64()) as u64;
-        if rate >= self.min {
+        let now = Instant::now();
+        let mut f = self.bodies.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.bytes += bytes.saturating_sub(self.counted.replace(bytes));
+        let over = now - self.start;
+        let (rate, busy) = f.rate(now);
+        if self.min == 0 || over < SLOW_AFTER || busy < SLOW_AFTER || rate >= self.min {
             return Ok(());
         }
         Err(StoreError::Slow {
             op,
             url: url.to_string(),
             rate,
-            over,
+            bodies: f.active as u64,
+            over: busy,
             min: self.min,
         })
+    }
+}
+
+impl Drop for SlowGuard<'_> {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        let mut f = self.bodies.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.active -= 1;
+        if f.active == 0 {
+            if let Some(s) = f.since.take() {
+                f.busy += now - s;
+            }
+        }
     }
 }
 
@@ -206,17 +259,37 @@ mod tests {
         for k in [TripKind::Unreachable, TripKind::Failing, TripKind::Slow] {
             assert_eq!(TripKind::from_word(k.word()), Some(k));
         }
-        let g = SlowGuard {
-            start: Instant::now() - Duration::from_secs(1),
-            min: 64 << 10,
-        };
+        let bodies = Bodies::default();
+        let mut g = SlowGuard::new(64 << 10, &bodies);
+        g.start = Instant::now() - Duration::from_secs(1);
+        bodies.0.lock().unwrap().since = Some(g.start);
         assert!(
             matches!(g.check("GET", "u", 10_000), Err(StoreError::Slow { rate, .. }) if rate < 11_000)
         );
         assert!(g.check("GET", "u", 1 << 20).is_ok());
         assert!(
-            SlowGuard::new(64 << 10).check("GET", "u", 0).is_ok(),
+            SlowGuard::new(64 << 10, &bodies)
+                .check("GET", "u", 0)
+                .is_ok(),
             "too early to judge"
         );
+        // Nine more bodies over the same second, 10 kB each: the store delivered 100 kB/s in
+        // all, no slow one, though this body alone came at 10 kB/s.
+        let fresh = Bodies::default();
+        let mut g = SlowGuard::new(64 << 10, &fresh);
+        g.start = Instant::now() - Duration::from_secs(1);
+        fresh.0.lock().unwrap().since = Some(g.start);
+        let others: Vec<_> = (0..9).map(|_| SlowGuard::new(64 << 10, &fresh)).collect();
+        for o in &others {
+            assert!(o.check("GET", "u", 10_000).is_ok(), "too early for it");
+        }
+        assert!(g.check("GET", "u", 10_000).is_ok());
+        drop(others);
+        // Alone at 10 kB/s, the store is slow.
+        let alone = Bodies::default();
+        let mut g = SlowGuard::new(64 << 10, &alone);
+        g.start = Instant::now() - Duration::from_secs(1);
+        alone.0.lock().unwrap().since = Some(g.start);
+        assert!(g.check("GET", "u", 10_000).is_err());
     }
 }

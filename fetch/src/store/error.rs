@@ -101,16 +101,18 @@ pub enum StoreError {
         /// What tripped the breaker.
         reason: String,
     },
-    /// A body arrived slower than [`super::StoreConfig::slow_rate`]: the store is alive but
-    /// slower than compiling.
-    #[error("{op} {url}: too slow: {rate} B/s over {:.1} s, below the slow rate of {min} B/s", over.as_secs_f64())]
+    /// The store delivered slower than [`super::StoreConfig::slow_rate`] (its bodies
+    /// together): it is alive but slower than compiling.
+    #[error("{op} {url}: too slow: the store delivered {rate} B/s over {:.1} s ({bodies} downloads at once), below the slow rate of {min} B/s", over.as_secs_f64())]
     Slow {
         /// The method.
         op: &'static str,
         /// The object's URL.
         url: String,
-        /// Bytes per second measured.
+        /// Bytes per second the store's bodies delivered together.
         rate: u64,
+        /// The bodies being read when it was judged.
+        bodies: u64,
         /// The time measured over.
         over: Duration,
         /// The configured slow rate.

@@ -10,18 +10,20 @@
 //! is retried after `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`]) up to `retries` times;
 //! a failure to connect (refused, unreachable, connect timeout) or a timeout is not: the server
 //! is down, out of reach or stalled; fail fast and compile.
+//! A blob download that was cut short goes on with `Range: bytes=N-` ([`Backend::get_into`]).
 //! Redirects are not followed: a 3xx is an error. `https://` goes over rustls and trusts the
 //! system's certificate store, or only the file `SSL_CERT_FILE` names when it is set.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 
-use super::breaker::SlowGuard;
-use super::{Backend, Key, StoreConfig, StoreCounters, StoreError};
+use super::breaker::{Bodies, SlowGuard};
+use super::{Backend, Key, Spool, StoreConfig, StoreCounters, StoreError};
 
 /// Bytes read from a body at a time (between two rate checks).
 const CHUNK: usize = 64 << 10;
@@ -35,6 +37,8 @@ pub struct HttpBackend {
     base: String,
     cfg: StoreConfig,
     counters: Arc<StoreCounters>,
+    /// The bodies being read at once (the slow check judges what they make in all).
+    bodies: Bodies,
 }
 
 impl HttpBackend {
@@ -66,6 +70,7 @@ impl HttpBackend {
             base: url.trim_end_matches('/').to_string(),
             cfg: cfg.clone(),
             counters,
+            bodies: Bodies::default(),
         })
     }
 
@@ -122,6 +127,21 @@ impl HttpBackend {
         limit: u64,
         after: Duration,
     ) -> Result<Vec<u8>, StoreError> {
+        let mut buf = Vec::new();
+        self.body_into(url, resp, limit, after, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads a 2xx body into `out` as it arrives, at most `limit` bytes (the request was
+    /// limited to `after`); returns how many.
+    fn body_into(
+        &self,
+        url: &str,
+        resp: Response,
+        limit: u64,
+        after: Duration,
+        out: &mut dyn Write,
+    ) -> Result<u64, StoreError> {
         let too_large = || StoreError::TooLarge {
             op: "GET",
             url: url.to_string(),
@@ -130,10 +150,10 @@ impl HttpBackend {
         if resp.content_length().is_some_and(|n| n > limit) {
             return Err(too_large());
         }
-        let mut buf = Vec::new();
-        let guard = SlowGuard::new(self.cfg.slow_rate);
+        let guard = SlowGuard::new(self.cfg.slow_rate, &self.bodies);
         let mut body = resp.take(limit.saturating_add(1));
         let mut chunk = vec![0u8; CHUNK];
+        let mut got = 0u64;
         loop {
             let n = body.read(&mut chunk).map_err(|e| {
                 // The blocking client reports its whole-request timeout as `TimedOut`.
@@ -155,13 +175,19 @@ impl HttpBackend {
             if n == 0 {
                 break;
             }
-            buf.extend_from_slice(&chunk[..n]);
-            guard.check("GET", url, buf.len() as u64)?;
+            got += n as u64;
+            if got > limit {
+                return Err(too_large());
+            }
+            out.write_all(&chunk[..n])
+                .map_err(|source| StoreError::Io {
+                    op: "GET",
+                    url: url.to_string(),
+                    source,
+                })?;
+            guard.check("GET", url, got)?;
         }
-        if buf.len() as u64 > limit {
-            return Err(too_large());
-        }
-        Ok(buf)
+        Ok(got)
     }
 }
 
@@ -180,6 +206,43 @@ impl Backend for HttpBackend {
                 s if s.is_success() => self.body(&url, resp, limit, after).map(Some),
                 s => Err(status("GET", &url, s)),
             }
+        })
+    }
+
+    /// A spool holding bytes asks for the rest (`Range: bytes=N-`): a `206` from `N` goes on
+    /// from them, a `200` (a server without ranges) restarts the spool, and a `416` (the spool
+    /// holds the whole object already, or more) leaves it to the caller's check.
+    fn get_into(&self, key: &Key, limit: u64, spool: &mut Spool) -> Result<bool, StoreError> {
+        let url = self.url(key);
+        with_retries(&self.cfg, &self.counters, || {
+            let from = spool.len();
+            let after = self.cfg.get_timeout(limit.saturating_sub(from));
+            let mut req = self.client.get(&url);
+            if from > 0 {
+                req = req.header(RANGE, format!("bytes={from}-"));
+            }
+            let resp = self.send("GET", &url, req, after)?;
+            let rest = match resp.status() {
+                StatusCode::NOT_FOUND => return Ok(false),
+                StatusCode::RANGE_NOT_SATISFIABLE if from > 0 => return Ok(true),
+                StatusCode::PARTIAL_CONTENT if from > 0 => {
+                    if range_start(&resp) != Some(from) {
+                        spool.restart();
+                        return Err(StoreError::Corrupt {
+                            op: "GET",
+                            url: url.clone(),
+                            reason: format!("asked for bytes from {from}, sent others"),
+                        });
+                    }
+                    limit.saturating_sub(from)
+                }
+                s if s.is_success() => {
+                    spool.restart();
+                    limit
+                }
+                s => return Err(status("GET", &url, s)),
+            };
+            self.body_into(&url, resp, rest, after, spool).map(|_| true)
         })
     }
 
@@ -215,7 +278,7 @@ impl Backend for HttpBackend {
 pub(super) fn with_retries<T>(
     cfg: &StoreConfig,
     counters: &StoreCounters,
-    attempt: impl Fn() -> Result<T, StoreError>,
+    mut attempt: impl FnMut() -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let mut wait = cfg.backoff;
     for _ in 0..cfg.retries {
@@ -229,6 +292,13 @@ pub(super) fn with_retries<T>(
         }
     }
     attempt()
+}
+
+/// The first byte of a `206` answer's `Content-Range: bytes N-M/T`.
+fn range_start(resp: &Response) -> Option<u64> {
+    let v = resp.headers().get(CONTENT_RANGE)?.to_str().ok()?;
+    let (start, _) = v.strip_prefix("bytes ")?.split_once('-')?;
+    start.trim().parse().ok()
 }
 
 fn status(op: &'static str, url: &str, s: StatusCode) -> StoreError {

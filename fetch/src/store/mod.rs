@@ -70,12 +70,15 @@ pub mod http;
 mod key;
 mod pace;
 pub mod s3;
+mod spool;
 
+pub use blob::frame_limit;
 pub use breaker::{Breaker, Trip, TripKind, SLOW_AFTER};
 pub use counters::{ErrorCounts, StoreCounters, StoreCounts};
 pub use error::StoreError;
 pub use key::{Key, MAX_SEGMENT};
 pub use s3::S3Options;
+pub use spool::Spool;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,8 +95,9 @@ pub struct StoreConfig {
     /// Limit on waiting for the answer's first byte, and (HTTP) on any later wait for more
     /// bytes: a server that accepts and never answers costs this much.
     pub first_byte_timeout: Duration,
-    /// A body measured (after [`SLOW_AFTER`]) below this many bytes per second is
-    /// [`StoreError::Slow`] and trips the breaker (0: never judged).
+    /// A store whose bodies deliver below this many bytes per second together (judged once a
+    /// body has been read for [`SLOW_AFTER`]) is [`StoreError::Slow`] and trips the breaker
+    /// (0: never judged).
     pub slow_rate: u64,
     /// Limit on one whole request without a body to speak of (HTTP, S3); a request moving `n`
     /// bytes gets more time, see [`StoreConfig::timeout_for`].
@@ -167,8 +171,8 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Default of [`StoreConfig::first_byte_timeout`].
 pub const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Default of [`StoreConfig::slow_rate`]: 64 KiB/s per request, far below any link worth
-/// waiting for and far above a trickle.
+/// Default of [`StoreConfig::slow_rate`]: 64 KiB/s from the store in all (its bodies together),
+/// far below any link worth waiting for and far above a trickle.
 pub const DEFAULT_SLOW_RATE: u64 = 64 << 10;
 
 /// Default of [`StoreConfig::min_rate`]: 256 KiB/s, a slow but usable link. A request moving
@@ -185,6 +189,17 @@ trait Backend: Send + Sync {
     fn head(&self, key: &Key) -> Result<bool, StoreError>;
     /// Writes the object whole (readers never see a part).
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Appends the object's bytes after those `spool` holds (a range request where the kind
+    /// has one; else, or when the store sends the whole object, the spool restarts), at most
+    /// `limit` in all; `false` if absent. What ends up in the spool is verified by the caller.
+    fn get_into(&self, key: &Key, limit: u64, spool: &mut Spool) -> Result<bool, StoreError> {
+        let Some(bytes) = self.get(key, limit)? else {
+            return Ok(false);
+        };
+        spool.restart();
+        std::io::Write::write_all(spool, &bytes).expect("a spool takes every write");
+        Ok(true)
+    }
 }
 
 /// One remote store with its counters.
@@ -194,6 +209,7 @@ pub struct Store {
     breaker: Breaker,
     max_entry_size: u64,
     pace: Option<pace::Pace>,
+    cfg: StoreConfig,
 }
 
 impl Store {
@@ -218,6 +234,7 @@ impl Store {
             breaker: Breaker::default(),
             max_entry_size: cfg.max_entry_size,
             pace: cfg.max_bytes_per_sec.map(pace::Pace::new),
+            cfg: cfg.clone(),
         })
     }
 
@@ -307,22 +324,61 @@ impl Store {
 
     /// Downloads, decompresses (at most `max_size` bytes) and verifies the blob `d`.
     pub fn get_blob(&self, d: &Digest, max_size: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = Key::blob(d);
-        let r = self
-            .guarded("GET", &key, || {
-                self.backend.get(&key, blob::frame_limit(max_size))
-            })
-            .inspect(|frame| self.paced_len(frame.as_ref().map_or(0, Vec::len)))
-            .and_then(|frame| {
-                let Some(frame) = frame else { return Ok(None) };
-                let url = self.backend.url(&key);
-                let at = blob::Origin {
-                    op: "GET",
-                    url: &url,
-                };
-                blob::decode(&at, &frame, d, max_size).map(Some)
-            });
+        self.get_blob_resuming(d, max_size, &mut Spool::in_memory())
+    }
+
+    /// [`get_blob`](Self::get_blob) going on from the compressed bytes `spool` holds (a
+    /// download cut short): the store is asked for the rest where it can send a range (HTTP,
+    /// S3), and a frame that then fails to verify is downloaded once more, whole.
+    pub fn get_blob_resuming(
+        &self,
+        d: &Digest,
+        max_size: u64,
+        spool: &mut Spool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let resumed = !spool.is_empty();
+        let mut r = self.get_frame(d, max_size, spool);
+        if resumed
+            && matches!(
+                r,
+                Err(StoreError::Corrupt { .. } | StoreError::TooLarge { .. })
+            )
+        {
+            spool.restart();
+            r = self.get_frame(d, max_size, spool);
+        }
         self.count_get(r)
+    }
+
+    /// The longest a download of a blob of up to `max_size` bytes may take: the first-byte
+    /// timeout plus its largest frame at [`StoreConfig::min_rate`].
+    pub fn blob_time_limit(&self, max_size: u64) -> Duration {
+        self.cfg.get_timeout(blob::frame_limit(max_size))
+    }
+
+    /// One request for the frame of `d` into `spool`, then its check.
+    fn get_frame(
+        &self,
+        d: &Digest,
+        max_size: u64,
+        spool: &mut Spool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = Key::blob(d);
+        let before = spool.received();
+        let found = self.guarded("GET", &key, || {
+            self.backend
+                .get_into(&key, blob::frame_limit(max_size), spool)
+        });
+        self.paced_len((spool.received() - before) as usize);
+        if !found? {
+            return Ok(None);
+        }
+        let url = self.backend.url(&key);
+        let at = blob::Origin {
+            op: "GET",
+            url: &url,
+        };
+        blob::decode(&at, spool.bytes(), d, max_size).map(Some)
     }
 
     /// Waits for the bandwidth cap after a download.

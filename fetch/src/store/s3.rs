@@ -15,7 +15,8 @@
 //! endpoint says so; without one they go to AWS over HTTPS. With no key at all `object_store`
 //! looks for a web-identity token or the instance metadata service (EC2/ECS roles).
 //!
-//! **Requests.** `get` is one GET whose body is read chunk by chunk under the cap; `head` one
+//! **Requests.** `get` is one GET whose body is read chunk by chunk under the cap (a blob
+//! download cut short asks for the rest with GetObject's `Range`, `get_into`); `head` one
 //! HEAD; `put` one PUT, which S3 applies whole (no multipart: entries and frames are small).
 //! Timeouts come from [`StoreConfig`]: the client has the connect timeout only, and each call
 //! runs under `tokio::time::timeout` of [`StoreConfig::timeout_for`] the bytes it moves (a
@@ -33,11 +34,11 @@ use std::time::Duration;
 use futures_core::Stream;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
-use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
+use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig};
 
-use super::breaker::SlowGuard;
+use super::breaker::{Bodies, SlowGuard};
 use super::http::{connect_reason, with_retries};
-use super::{Backend, Key, StoreConfig, StoreCounters, StoreError};
+use super::{Backend, Key, Spool, StoreConfig, StoreCounters, StoreError};
 
 /// Where an `s3://` store is and who asks; `None` falls back to the AWS environment variables.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,6 +67,8 @@ pub struct S3Backend {
     endpoint: String,
     cfg: StoreConfig,
     counters: Arc<StoreCounters>,
+    /// The bodies being read at once (the slow check judges what they make in all).
+    bodies: Bodies,
 }
 
 impl S3Backend {
@@ -150,6 +153,7 @@ impl S3Backend {
             endpoint,
             cfg: cfg.clone(),
             counters,
+            bodies: Bodies::default(),
         })
     }
 
@@ -239,6 +243,82 @@ impl S3Backend {
         }
     }
 
+    /// One GET of the bytes after those `spool` holds (all of them when it is empty) into it,
+    /// at most `limit` in all, within [`StoreConfig::get_timeout`] of what is left.
+    fn get_rest(
+        &self,
+        url: &str,
+        path: &Path,
+        limit: u64,
+        spool: &mut Spool,
+    ) -> Result<bool, StoreError> {
+        let from = spool.len();
+        let after = self.cfg.get_timeout(limit.saturating_sub(from));
+        let deadline = tokio::time::Instant::now() + after;
+        let options = GetOptions {
+            range: (from > 0).then_some(GetRange::Offset(from)),
+            ..GetOptions::default()
+        };
+        let r = self.call_until("GET", url, deadline, after, async {
+            match self.s3.get_opts(path, options).await {
+                Ok(r) => Ok(Some(r)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(self.error("GET", url, after, e)),
+            }
+        })?;
+        let Some(r) = r else { return Ok(false) };
+        if r.meta.size > limit {
+            return Err(StoreError::TooLarge {
+                op: "GET",
+                url: url.to_string(),
+                limit,
+            });
+        }
+        let mut stream = r.into_stream();
+        let guard = SlowGuard::new(self.cfg.slow_rate, &self.bodies);
+        let mut got = 0u64;
+        loop {
+            let next = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx));
+            let chunk = self.call_until("GET", url, deadline, after, async {
+                next.await
+                    .transpose()
+                    .map_err(|e| self.error("GET", url, after, e))
+            })?;
+            let Some(chunk) = chunk else { break };
+            got += chunk.len() as u64;
+            if from + got > limit {
+                return Err(StoreError::TooLarge {
+                    op: "GET",
+                    url: url.to_string(),
+                    limit,
+                });
+            }
+            std::io::Write::write_all(spool, &chunk).expect("a spool takes every write");
+            guard.check("GET", url, got)?;
+        }
+        Ok(true)
+    }
+
+    /// [`call`](Self::call) ending at `deadline` (the whole request's, `after` from its start).
+    fn call_until<T>(
+        &self,
+        op: &'static str,
+        url: &str,
+        deadline: tokio::time::Instant,
+        after: Duration,
+        f: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.rt
+            .block_on(async { tokio::time::timeout_at(deadline, f).await })
+            .unwrap_or_else(|_| {
+                Err(StoreError::Timeout {
+                    op,
+                    url: url.to_string(),
+                    after,
+                })
+            })
+    }
+
     /// Reads a found object's body, at most `limit` bytes (the request is limited to `after`).
     async fn body(
         &self,
@@ -256,7 +336,7 @@ impl S3Backend {
             return Err(too_large());
         }
         let mut stream = r.into_stream();
-        let guard = SlowGuard::new(self.cfg.slow_rate);
+        let guard = SlowGuard::new(self.cfg.slow_rate, &self.bodies);
         let mut buf = Vec::with_capacity(initial_capacity(limit));
         while let Some(chunk) = poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
             let chunk = chunk.map_err(|e| self.error("GET", url, after, e))?;
@@ -286,6 +366,25 @@ impl Backend for S3Backend {
                     Err(e) => Err(self.error("GET", &url, after, e)),
                 }
             })
+        })
+    }
+
+    /// A spool holding bytes asks for the rest (GetObject's `Range: bytes=N-`); an answer
+    /// that is not that range (or a refusal of it) restarts the spool and gets the whole
+    /// object. The body is written to the spool chunk by chunk outside the runtime.
+    fn get_into(&self, key: &Key, limit: u64, spool: &mut Spool) -> Result<bool, StoreError> {
+        let (url, path) = (self.url(key), self.path(key));
+        with_retries(&self.cfg, &self.counters, || {
+            let from = spool.len();
+            match self.get_rest(&url, &path, limit, spool) {
+                // The store is there but did not send that range (416, a whole object, a
+                // Content-Range of other bytes): ask for all of it.
+                Err(e) if from > 0 && !stalled(&e) => {
+                    spool.restart();
+                    self.get_rest(&url, &path, limit, spool)
+                }
+                r => r,
+            }
         })
     }
 
@@ -370,6 +469,18 @@ fn resolve(o: &S3Options) -> S3Options {
             .clone()
             .or_else(|| from_env.then(|| env("AWS_SESSION_TOKEN")).flatten()),
     }
+}
+
+/// Whether `e` says the store cannot be reached or is too slow (so asking again costs more).
+fn stalled(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Connect { .. }
+            | StoreError::Timeout { .. }
+            | StoreError::Denied { .. }
+            | StoreError::Slow { .. }
+            | StoreError::Skipped { .. }
+    )
 }
 
 fn is_http(endpoint: &str) -> bool {

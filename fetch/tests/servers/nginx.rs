@@ -17,13 +17,14 @@ pub struct Nginx {
 impl Nginx {
     /// The WebDAV nginx: `<dir>/www` with PUT, `/fail` answering 500, `/slow` serving
     /// `<dir>/www/slow` at 200 KiB/s, requests logged as
-    /// `$connection $request_method $uri $status` (read by [`Nginx::requests`]).
+    /// `$connection $request_method $uri $status $http_range` (read by [`Nginx::requests`];
+    /// the range is `-` when the request had none).
     pub fn start() -> Nginx {
         Nginx::start_with(|dir, port| {
             let d = dir.display();
             conf(
                 dir,
-                "$connection $request_method $uri $status",
+                "$connection $request_method $uri $status $http_range",
                 &format!(
                     "listen 127.0.0.1:{port};
         location /fail {{ return 500; }}

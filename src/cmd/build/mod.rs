@@ -254,6 +254,8 @@ fn ninja_command(ninja: &OsString, dir: &Path, jobs: usize, targets: &[OsString]
         .arg(format!("-j{jobs}"))
         .args(targets)
         .env("NINJA_STATUS", format!("{STATUS}%f/%t] "))
+        // The build read the policy: its launchers need not check it (`policy_edit`).
+        .env(engine::launcher::policy_edit::BUILD_ENV, "1")
         .stdout(Stdio::piped());
     cmd
 }

@@ -87,6 +87,20 @@ impl EmitKind {
     }
 }
 
+/// `-C split-debuginfo` (Linux): where the DWARF goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SplitDebuginfo {
+    /// In the objects, and so in the artifacts (`off`, the default).
+    #[default]
+    Off,
+    /// `.dwo` data inside an rlib or staticlib; a `<artifact>.dwp` beside every artifact that
+    /// links.
+    Packed,
+    /// A `.dwo` per codegen unit in the output directory:
+    /// `<stem>.<crate>.<hash>-cgu.<n>.rcgu.dwo` (also kept inside an rlib).
+    Unpacked,
+}
+
 /// One output file of a rustc command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RustOutput {
@@ -170,6 +184,12 @@ pub struct RustcCommand {
     pub linker: Option<String>,
     /// Whether diagnostics are JSON (`--error-format=json`).
     pub json: bool,
+    /// `-C split-debuginfo`.
+    pub split_debuginfo: SplitDebuginfo,
+    /// The crate name and `-C extra-filename`: the stem of the output names.
+    pub stem: String,
+    /// `--out-dir`, if given (unpacked `.dwo` files go there, else the working directory).
+    pub out_dir: Option<String>,
 }
 
 impl RustcCommand {
@@ -189,5 +209,38 @@ impl RustcCommand {
     /// The primary output (the first `link` artifact, else the first output).
     pub fn primary(&self) -> &str {
         &self.outputs[0].path
+    }
+
+    /// The `.dwp` files `-C split-debuginfo=packed` writes (when the crate has debug info):
+    /// `<artifact>.dwp` beside each artifact that links (not an rlib's, nor a staticlib's).
+    pub fn dwp_files(&self) -> Vec<String> {
+        if self.split_debuginfo != SplitDebuginfo::Packed {
+            return Vec::new();
+        }
+        let linked = |o: &&RustOutput| {
+            o.emit == EmitKind::Link
+                && o.crate_type
+                    .is_some_and(|t| !matches!(t, CrateType::Rlib | CrateType::Staticlib))
+        };
+        let outputs = self.outputs.iter().filter(linked);
+        outputs.map(|o| format!("{}.dwp", o.path)).collect()
+    }
+
+    /// The directory of `-C split-debuginfo=unpacked`'s `.dwo` files (`None`: not unpacked;
+    /// `""`: the working directory).
+    pub fn dwo_dir(&self) -> Option<&str> {
+        (self.split_debuginfo == SplitDebuginfo::Unpacked)
+            .then(|| self.out_dir.as_deref().unwrap_or(""))
+    }
+
+    /// Whether `name` (a bare file name) is one of the `.dwo` files
+    /// `-C split-debuginfo=unpacked` writes for this crate: `<stem>.<crate>.<…>.rcgu.dwo`.
+    pub fn is_dwo_name(&self, name: &str) -> bool {
+        let prefix = format!("{}.{}.", self.stem, self.crate_name);
+        self.split_debuginfo == SplitDebuginfo::Unpacked
+            && !name.contains('/')
+            && name.len() > prefix.len() + ".rcgu.dwo".len()
+            && name.starts_with(&prefix)
+            && name.ends_with(".rcgu.dwo")
     }
 }

@@ -1,7 +1,10 @@
 //! Reading rustc's command line: `@argfile`s, options and their values, and the output
 //! names by rustc's rules.
 
-use super::{CrateType, EmitKind, NativeLib, NotCacheable, RustOutput, RustcCommand, SearchPath};
+use super::{
+    CrateType, EmitKind, NativeLib, NotCacheable, RustOutput, RustcCommand, SearchPath,
+    SplitDebuginfo,
+};
 use std::path::Path;
 
 /// Options with a separate value (`--opt value` or `--opt=value`; the short ones also
@@ -103,6 +106,7 @@ struct Gathered {
     linker: Option<String>,
     target: Option<String>,
     json: bool,
+    split_debuginfo: SplitDebuginfo,
 }
 
 /// Parses a rustc command line (`words[0]` is rustc; argfiles already expanded).
@@ -207,8 +211,13 @@ impl Gathered {
             "incremental" => return Err(NotCacheable::Incremental),
             "extra-filename" => self.extra = val.to_string(),
             "linker" => self.linker = Some(val.to_string()),
-            "split-debuginfo" if val != "off" => {
-                return Err(NotCacheable::Option(format!("-C split-debuginfo={val}")))
+            "split-debuginfo" => {
+                self.split_debuginfo = match val {
+                    "off" => SplitDebuginfo::Off,
+                    "packed" => SplitDebuginfo::Packed,
+                    "unpacked" => SplitDebuginfo::Unpacked,
+                    _ => return Err(NotCacheable::Option(format!("-C split-debuginfo={val}"))),
+                }
             }
             "save-temps" | "profile-generate" | "profile-use" | "link-self-contained" => {
                 return Err(NotCacheable::Option(format!("-C {k}")))
@@ -235,6 +244,14 @@ impl Gathered {
                 .file_stem()
                 .map_or("main".into(), |s| s.to_string_lossy().replace('-', "_"))
         });
+        // Unpacked `.dwo` files are named from `--out-dir` and the crate's stem; beside `-o`
+        // the model does not know their names.
+        if self.split_debuginfo == SplitDebuginfo::Unpacked && self.output.is_some() {
+            return Err(NotCacheable::Option(
+                "-C split-debuginfo=unpacked with -o".into(),
+            ));
+        }
+        let stem = format!("{crate_name}{}", self.extra);
         let outputs = outputs(
             &crate_name,
             &self.crate_types,
@@ -256,6 +273,9 @@ impl Gathered {
             native_libs: self.native_libs,
             linker: self.linker,
             json: self.json,
+            split_debuginfo: self.split_debuginfo,
+            stem,
+            out_dir: self.out_dir,
         })
     }
 }
@@ -415,6 +435,37 @@ mod tests {
     }
 
     #[test]
+    fn split_debuginfo_names() {
+        let off = parse_rustc(&w("rustc --crate-name app a/main.rs --out-dir o")).unwrap();
+        assert_eq!((off.dwp_files(), off.dwo_dir()), (vec![], None));
+        let packed = parse_rustc(&w(
+            "rustc --crate-name app a/main.rs --crate-type bin --crate-type cdylib \
+             --crate-type rlib -g -C split-debuginfo=packed -C extra-filename=-6a --out-dir o",
+        ))
+        .unwrap();
+        // Beside the artifacts that link; an rlib keeps its DWARF inside.
+        assert_eq!(packed.dwp_files(), ["o/app-6a.dwp", "o/libapp-6a.so.dwp"]);
+        assert_eq!(packed.dwo_dir(), None);
+        let unpacked = parse_rustc(&w(
+            "rustc --crate-name wscore lib.rs --crate-type lib -g -C split-debuginfo=unpacked \
+             -C extra-filename=-12be --out-dir /t/deps",
+        ))
+        .unwrap();
+        assert_eq!(unpacked.dwp_files(), Vec::<String>::new());
+        assert_eq!(unpacked.dwo_dir(), Some("/t/deps"));
+        assert!(unpacked.is_dwo_name("wscore-12be.wscore.c6f551dc431569fb-cgu.0.rcgu.dwo"));
+        for other in [
+            "wscore-99.wscore.c6f551dc431569fb-cgu.0.rcgu.dwo",
+            "wscore-12be.other.c6f551dc431569fb-cgu.0.rcgu.dwo",
+            "wscore-12be.wscore..rcgu.dwo",
+            "x/wscore-12be.wscore.c6f5-cgu.0.rcgu.dwo",
+            "wscore-12be.wscore.c6f5-cgu.0.rcgu.o",
+        ] {
+            assert!(!unpacked.is_dwo_name(other), "{other}");
+        }
+    }
+
+    #[test]
     fn bin_cdylib_and_proc_macro_names() {
         let bin = parse_rustc(&w("rustc --crate-name app a/main.rs --crate-type bin --emit=dep-info,link -C extra-filename=-6a --out-dir o")).unwrap();
         assert_eq!(bin.primary(), "o/app-6a");
@@ -458,7 +509,11 @@ mod tests {
             NotCacheable::Incremental
         );
         assert!(matches!(
-            e("rustc a.rs -C split-debuginfo=unpacked"),
+            e("rustc a.rs -C split-debuginfo=sideways"),
+            NotCacheable::Option(_)
+        ));
+        assert!(matches!(
+            e("rustc a.rs -g -C split-debuginfo=unpacked -o out/a"),
             NotCacheable::Option(_)
         ));
         assert!(matches!(

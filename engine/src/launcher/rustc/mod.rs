@@ -34,7 +34,8 @@
 //! ## Not trusted
 //! A proc-macro or build script that reads files or variables rustc does not record (a
 //! proc-macro's `std::fs::read`, `std::env::var`) is invisible to the key; such crates should
-//! be kept out of the cache by a policy rule.
+//! be kept out of the cache by a policy rule (under Cargo the launcher binary applies it, with
+//! [`cargo_output`]).
 
 mod inputs;
 mod key;
@@ -81,6 +82,25 @@ pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
     Ok(with_launcher(roots, Path::new(&cwd), |l| {
         l.launch_rustc(words)
     }))
+}
+
+/// Under Cargo (`RUSTC_WRAPPER`, `words` rustc first): the target directory and the command's
+/// primary output relative to it, for the policy's `[[rule]]` globs; `None` when not under
+/// Cargo, not rustc, or the command compiles no crate the model takes.
+pub fn cargo_output(words: &[OsString]) -> Option<(PathBuf, String)> {
+    std::env::var_os("CARGO_PKG_NAME")?;
+    let words = utf8_words(words).ok()?;
+    if !is_rustc(words.first()?) {
+        return None;
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let mut all = vec![words[0].clone()];
+    all.extend(model::expand_argfiles(&words[1..], &cwd).ok()?);
+    let cmd = model::parse_rustc(&all).ok()?;
+    let target = PathBuf::from(target_dir(&all[1..], &cwd.to_string_lossy())?);
+    let output = cwd.join(cmd.primary());
+    let rel = output.strip_prefix(&target).ok()?;
+    Some((target, rel.to_string_lossy().into_owned()))
 }
 
 /// `$CARGO_HOME`, else `~/.cargo`.
@@ -165,6 +185,11 @@ impl Launcher<'_> {
             Ok(c) => c,
             Err(e) => return run_as_is(reason_of(&e), &e.to_string()),
         };
+        // The edge log's line for `cached-ninja explain`, as for a C compile.
+        *self.edge.borrow_mut() = fetch::edge_log::EdgeOutcome {
+            output: cmd.primary().to_string(),
+            ..Default::default()
+        };
         let Some(identity) = self.rustc_identity(&cmd.rustc) else {
             return run_as_is(Some(Reason::Compiler), "rustc not identified (-vV failed)");
         };
@@ -174,6 +199,7 @@ impl Launcher<'_> {
                 "an input of the key is unreadable",
             );
         };
+        self.edge.borrow_mut().source_key = Some(source_key);
         let finding = self.find(&source_key, None, start);
         let mut hit_failed = finding.problem;
         if let Some((key, entry)) = &finding.found {
@@ -210,23 +236,68 @@ impl super::model::CompileModel for RustcCommand {
         self.primary()
     }
 
-    fn dest(&self, role: fcache::Role) -> Option<String> {
-        self.outputs
-            .iter()
-            .find(|o| role_of(o) == role)
-            .map(|o| o.path.clone())
+    fn dest(&self, o: &fcache::Output) -> Option<String> {
+        if o.role != fcache::Role::RustSplitDebug {
+            return self
+                .outputs
+                .iter()
+                .find(|x| role_of(x) == o.role)
+                .map(|x| x.path.clone());
+        }
+        // Several files of this role: by the recorded file name, when it is one this command
+        // writes (never a path of the entry's choosing).
+        let name = o.path.rsplit('/').next()?;
+        if let Some(dwp) = self.dwp_files().into_iter().find(|p| file_name(p) == name) {
+            return Some(dwp);
+        }
+        let dir = self.dwo_dir()?;
+        self.is_dwo_name(name).then(|| join(dir, name))
     }
 
     fn made(&self) -> Vec<(fcache::Role, String)> {
-        self.outputs
+        let mut made: Vec<(fcache::Role, String)> = self
+            .outputs
             .iter()
             .map(|o| (role_of(o), o.path.clone()))
-            .collect()
+            .collect();
+        let debug = self.dwp_files().into_iter().chain(split_dwo_files(self));
+        made.extend(debug.map(|p| (fcache::Role::RustSplitDebug, p)));
+        made
     }
 
     fn marks_roots(&self, role: fcache::Role) -> bool {
         role == fcache::Role::DepInfo
     }
+}
+
+/// The `.dwo` files of `-C split-debuginfo=unpacked` for `cmd` now in its output directory,
+/// sorted (the miss removes those of earlier compiles first, so these are its own).
+pub(super) fn split_dwo_files(cmd: &RustcCommand) -> Vec<String> {
+    let Some(dir) = cmd.dwo_dir() else {
+        return Vec::new();
+    };
+    let listed = std::fs::read_dir(if dir.is_empty() { "." } else { dir });
+    let mut names: Vec<String> = listed
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| cmd.is_dwo_name(n))
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| join(dir, &n)).collect()
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{}/{name}", dir.trim_end_matches('/'))
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 #[cfg(test)]

@@ -1,0 +1,65 @@
+//! A policy edited after `generate` (issue 16): under plain Ninja the launchers follow the
+//! rules `generate` applied (which edges are cached, the debug-info flags) and read no policy,
+//! so an edit would change nothing, silently. The first miss of such a build says so, once
+//! per Ninja process (`fetch::objdir::ObjDir::first_in_build`, with [`ninja_pid`]); hits
+//! never look.
+//! `cached-ninja build` reads the policy itself and sets [`BUILD_ENV`] for its Ninja.
+
+use super::launch::Launcher;
+use fetch::objdir::ObjDir;
+use std::path::Path;
+
+/// Set by `cached-ninja build` in its Ninja's environment.
+pub const BUILD_ENV: &str = "CACHED_NINJA_BUILD";
+
+impl Launcher<'_> {
+    /// Under plain Ninja, warns once per build when the policy was edited since `generate`.
+    pub(super) fn warn_if_policy_edited(&self) {
+        if std::env::var_os(BUILD_ENV).is_some() {
+            return;
+        }
+        let objdir = ObjDir::new(self.roots.obj());
+        let Some(policy) = objdir.policy_edited(self.roots.src().map(Path::new)) else {
+            return;
+        };
+        if objdir.first_in_build("policy-warned", ninja_pid()) {
+            eprintln!(
+                "cached-ninja: warning: {} was edited after `cached-ninja generate` read it; this build follows the rules generate applied then (plain Ninja reads no policy): run `cached-ninja generate -C {}` to apply and check it",
+                policy.display(),
+                objdir.root().display()
+            );
+        }
+    }
+}
+
+/// The Ninja process running this launch: the nearest ancestor named `ninja*` (Ninja runs a
+/// command through `/bin/sh -c`, which forks for a compound one), else the parent.
+fn ninja_pid() -> u32 {
+    let parent = std::os::unix::process::parent_id();
+    let mut pid = parent;
+    for _ in 0..4 {
+        let Some((name, ppid)) = name_and_parent(pid) else {
+            break;
+        };
+        if name.starts_with("ninja") {
+            return pid;
+        }
+        pid = ppid;
+    }
+    parent
+}
+
+/// Process `pid`'s command name and parent (`/proc/<pid>/stat`, fields 2 and 4).
+fn name_and_parent(pid: u32) -> Option<(String, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name is in parentheses and may hold blanks: take it to the last `)`.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let name = stat.get(open + 1..close)?.to_string();
+    let ppid = stat
+        .get(close + 1..)?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((name, ppid))
+}
