@@ -36,7 +36,7 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
-    /// Local cache maintenance (`gc`, `stats`).
+    /// Local cache maintenance (`gc`, `stats`, `verify`).
     #[command(subcommand)]
     Cache(cmd::cache::CacheCommand),
     /// Statistics of the launchers of a build (hits, misses, time saved).

@@ -50,6 +50,7 @@
 //! [`want`]: files through which launchers ask a running pull for the keys they wait on, and
 //! read its queue and measured link to decide whether waiting beats compiling.
 //! [`parallel`]: the bounded parallel-for (blocking I/O on worker threads) all of these use.
+//! [`process`]: a writer as pid and start time, and whether it still runs (markers, temporaries).
 //!
 //! Not built yet: the prefetch daemon (DESIGN §5; [`want`] is its file-based stand-in inside
 //! `cached-ninja build`) and dbgfetch.
@@ -68,6 +69,7 @@ pub mod objdir;
 pub mod parallel;
 pub mod plan;
 pub mod preimages;
+pub mod process;
 pub mod publish;
 pub mod published;
 pub mod pull;

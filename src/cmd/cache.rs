@@ -1,8 +1,11 @@
-//! `cached-ninja cache gc|stats`: the local cache's size cap and contents (DESIGN §4).
+//! `cached-ninja cache gc|stats|verify`: the local cache's size cap, contents and integrity
+//! (DESIGN §4).
 
 use clap::Subcommand;
-use fetch::cache::LocalCache;
+use fetch::cache::{LocalCache, VerifyOptions, VerifyReport};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Local cache maintenance.
 #[derive(Subcommand)]
@@ -15,6 +18,18 @@ pub enum CacheCommand {
     },
     /// Print the cache's location, size, cap and counts.
     Stats,
+    /// Check every blob, action entry, include manifest and memo of the cache; exit status 1
+    /// if anything was wrong.
+    ///
+    /// Blobs against their names, entries, manifests and memos against their checksums, each
+    /// entry's blobs present with the sizes it records; partial temporary files of writers
+    /// that are gone. One line per problem (the file and what is wrong), a count on stderr
+    /// every second, a summary line.
+    Verify {
+        /// Remove what is wrong (and entries whose blobs are gone): the next lookup is a miss.
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 fn human(bytes: u64) -> String {
@@ -66,6 +81,51 @@ pub fn run(cmd: CacheCommand) -> anyhow::Result<ExitCode> {
             );
             println!("other files       {} ({})", s.other.0, human(s.other.1));
         }
+        CacheCommand::Verify { repair } => return verify(&cache, repair),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often a long verify prints its count.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+fn verify(cache: &LocalCache, repair: bool) -> anyhow::Result<ExitCode> {
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let last = Mutex::new(Instant::now());
+    let progress = |done: usize, total: usize| {
+        let mut last = last.lock().unwrap();
+        if last.elapsed() >= PROGRESS_EVERY {
+            *last = Instant::now();
+            eprintln!("cached-ninja cache verify: {done}/{total} files checked");
+        }
+    };
+    let report = cache
+        .verify(VerifyOptions { repair, jobs }, &progress)
+        .map_err(|e| anyhow::anyhow!("cache verify of {}: {e}", cache.root().display()))?;
+    for p in &report.problems {
+        let removed = if p.removed { " (removed)" } else { "" };
+        println!("{}: {}{removed}", p.path.display(), p.defect);
+    }
+    println!("{}", summary(cache, &report, repair));
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn summary(cache: &LocalCache, r: &VerifyReport, repair: bool) -> String {
+    let problems = match (r.problems.len(), repair) {
+        (0, _) => "no problems".to_string(),
+        (n, true) => format!("{n} problems, all removed"),
+        (n, false) => format!("{n} problems (`cached-ninja cache verify --repair` removes them)"),
+    };
+    format!(
+        "cache {}: {} blobs, {} action entries, {} include manifests, {} memos checked; {problems}",
+        cache.root().display(),
+        r.blobs,
+        r.actions,
+        r.manifests,
+        r.memos
+    )
 }

@@ -81,6 +81,7 @@ impl Runner for RealRunner {
         let before = children_cpu_us();
         let mut cmd = Command::new(program);
         cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+        die_with_launcher(&mut cmd);
         let out = match limit {
             None => cmd.output()?,
             Some(limit) => output_within(cmd, limit)?,
@@ -96,6 +97,29 @@ impl Runner for RealRunner {
     fn exec(&self, program: &str, args: &[String]) -> io::Result<i32> {
         use std::os::unix::process::CommandExt;
         Err(std::process::Command::new(program).args(args).exec())
+    }
+}
+
+/// Makes `cmd` die (SIGKILL) when the launcher does: a launcher killed with `kill -9` (found
+/// by the crash campaign, `bench/crash-campaign.py`) left its compiler running, which could
+/// write the object after the next build had written it. The compiler's own children (`cc1`,
+/// `as`) are not covered: a driver killed while `cc1` runs never starts `as`, so no object is
+/// written; one killed while `as` runs (or with `-pipe`) still leaves that `as`.
+fn die_with_launcher(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let launcher = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and _exit are async-signal-safe; nothing is allocated.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The launcher died before the prctl: no signal will come.
+            if libc::getppid() != launcher {
+                libc::_exit(128 + libc::SIGKILL);
+            }
+            Ok(())
+        });
     }
 }
 

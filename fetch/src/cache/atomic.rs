@@ -3,7 +3,7 @@
 //!
 //! Decision: the cache's own inserts ([`super::LocalCache`]) do not go through
 //! [`write_atomic`]. DESIGN §4 puts their temporary files in the cache's `tmp/` directory,
-//! where [`super::LocalCache::gc`] finds and removes what a killed writer left, and they are
+//! where [`super::leftover`] finds and removes what a killed writer left, and they are
 //! not fsynced: every read verifies a file's hash and size, so a file torn by a power loss is
 //! a miss, while an fsync per blob would slow a pull of tens of thousands of objects.
 
@@ -13,21 +13,44 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
+use crate::process::Writer;
+
 /// Attempts at a fresh temporary name before giving up (a name is taken only when a dead
 /// process with the same pid left a file behind).
 const NAME_ATTEMPTS: u32 = 16;
 
-/// A name no other live writer uses: `<prefix><pid>.<counter>.<nanoseconds><suffix>`.
+/// A name no other live writer uses:
+/// `<prefix><pid>-<start time>.<counter>.<nanoseconds><suffix>`. The writer's pid and start
+/// time ([`Writer`]) let the next start remove what a killed writer left
+/// ([`super::leftover`]) without mistaking a reused pid for it.
 pub(super) fn unique_name(prefix: &str, suffix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
+    let me = Writer::this();
     format!(
-        "{prefix}{}.{}.{nanos}{suffix}",
-        std::process::id(),
+        "{prefix}{}-{}.{}.{nanos}{suffix}",
+        me.pid,
+        me.start,
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// The writer a [`unique_name`] names, given what follows its prefix; `None` for other names
+/// (and the pid-only names of older versions).
+pub(super) fn writer_of(unique: &str) -> Option<Writer> {
+    let (pid, rest) = unique.split_once('-')?;
+    let (start, rest) = rest.split_once('.')?;
+    let (counter, _) = rest.split_once('.')?;
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(counter) {
+        return None;
+    }
+    Some(Writer {
+        pid: pid.parse().ok()?,
+        start: start.parse().ok()?,
+    })
 }
 
 /// Creates a new file with a unique name in `dir` (never an existing one), named
@@ -133,6 +156,22 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn temporary_names_carry_their_writer() {
+        let me = Writer::this();
+        for (prefix, suffix) in [("", ""), ("", ".d"), (".a.b.o.cn-tmp.", "")] {
+            let name = unique_name(prefix, suffix);
+            assert_eq!(writer_of(&name[prefix.len()..]), Some(me), "{name}");
+        }
+        assert_eq!(
+            writer_of("1234.5.678"),
+            None,
+            "pid only: an older version's name"
+        );
+        assert_eq!(writer_of("x-1.2.3"), None);
+        assert_eq!(writer_of("12-34.x.5"), None);
     }
 
     #[test]

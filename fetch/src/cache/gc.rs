@@ -3,16 +3,14 @@
 //! [`LocalCache::gc`] lists every named file (blobs, entries, manifests, memos, locks) with its
 //! size and mtime, and when the total exceeds the cap removes the oldest files until the total
 //! is at most 90 % of the cap (so gc does not run again on the next insert). Temporary files
-//! older than an hour are left-overs of killed writers and go too. An entry whose blob was
+//! whose writer is gone (or, for names without a writer, older than an hour) go too
+//! ([`super::leftover`]). An entry whose blob was
 //! evicted is detected on use like any other missing blob: the compile goes on.
 
 use super::{Kind, LocalCache};
 use std::fs;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
-
-/// Age after which a `tmp/` file is certainly abandoned.
-const TMP_MAX_AGE: Duration = Duration::from_secs(3600);
+use std::time::SystemTime;
 
 /// Counts and sizes of a cache.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -111,19 +109,8 @@ impl LocalCache {
     /// Evicts least-recently-used files until the cache is at most 90 % of `max_size` (if it
     /// is above `max_size`), and removes abandoned temporary files.
     pub fn gc(&self, max_size: u64) -> GcReport {
-        let now = SystemTime::now();
         let mut report = GcReport::default();
-        let mut tmp = Vec::new();
-        self.list("tmp", false, &mut tmp);
-        for f in tmp {
-            if now
-                .duration_since(f.mtime)
-                .is_ok_and(|age| age > TMP_MAX_AGE)
-                && fs::remove_file(&f.path).is_ok()
-            {
-                report.removed += 1;
-            }
-        }
+        report.removed += self.remove_abandoned_temps() as u64;
         let mut files = Vec::new();
         for (dir, two) in [
             ("cas", true),

@@ -15,13 +15,15 @@
 //!
 //! **Atomicity.** Every file is written in `tmp/` and renamed into place (not through
 //! [`write_atomic`], the helper for files outside the cache: see `cache/atomic.rs`), so a
-//! reader sees a whole file or none; a writer killed mid-insert leaves only a `tmp/` file, which
-//! [`LocalCache::gc`] removes after an hour. Two writers of one name write equal content (a
+//! reader sees a whole file or none; a writer killed mid-insert leaves only a `tmp/` file, named
+//! with the writer's pid and start time, which the next `cached-ninja build` (or
+//! [`LocalCache::verify`], [`LocalCache::gc`]) removes once the writer is gone. Two writers of one name write equal content (a
 //! blob) or equally valid content (an entry), so the last rename winning is harmless.
 //!
 //! **Verification.** A blob is read whole and checked against its name and the size its entry
 //! recorded; entries and manifests end with a checksum line. Anything that fails is reported as
 //! [`CacheError::Corrupt`]: the caller removes it ([`LocalCache::remove`]) and compiles.
+//! [`LocalCache::verify`] checks the whole cache at once (`cached-ninja cache verify`).
 //!
 //! **Recency.** Reading an entry or blob sets its mtime to now when it is older than
 //! [`TOUCH_AFTER`]; [`LocalCache::gc`] evicts the oldest files first (LRU by mtime).
@@ -30,8 +32,10 @@ mod atomic;
 mod download;
 mod entry;
 mod gc;
+mod leftover;
 mod manifest;
 mod seal;
+mod verify;
 
 pub use atomic::{temp_beside, write_atomic, write_atomic_with, Durability};
 /// A BLAKE3 digest: a blob's name, or a key computed elsewhere (the cache does not care how).
@@ -39,7 +43,9 @@ pub use cn_digest::Digest;
 pub use download::{DownloadClaim, MAX_PARTIAL_AGE, MAX_PARTIAL_BYTES, MIN_PARTIAL_SIZE};
 pub use entry::{ActionEntry, Output, Role};
 pub use gc::{CacheSummary, GcReport};
+pub use leftover::{abandoned_beside, remove_abandoned_beside, TMP_MAX_AGE};
 pub use manifest::{IncludeFile, IncludeSet, Manifest, StatStamp, MAX_INCLUDE_SETS};
+pub use verify::{Defect, Problem, VerifyError, VerifyOptions, VerifyReport};
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -91,7 +97,7 @@ impl CacheError {
 }
 
 /// Kinds of named files in the cache.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `cas/`: blobs.
     Blob,

@@ -20,6 +20,7 @@ pub mod queue;
 
 use crate::cache::Digest;
 use crate::objdir::ObjDir;
+use crate::process::start_time;
 use link_state::LinkState;
 use queue::Slot;
 use std::io;
@@ -172,14 +173,6 @@ impl Drop for PullMarker {
         let _ = std::fs::remove_file(&self.link.queue);
         let _ = std::fs::remove_file(&self.link.state);
     }
-}
-
-/// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22).
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold blanks: count after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 #[cfg(test)]

@@ -119,9 +119,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
+    let policy = policy_of(&dir)?;
+    remove_leftovers(&dir, &policy);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let tokens = args.jobs.unwrap_or(cpus).max(1);
-    let distribution = distribute::Farm::of(&policy_of(&dir)?, &dir);
+    let distribution = distribute::Farm::of(&policy, &dir);
     let remote_slots = distribution.as_ref().map_or(0, |d| d.slots);
     let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4 + remote_slots).max(1);
     if let Some(d) = &distribution {
@@ -283,6 +285,17 @@ fn start_fill(dir: &Path) {
 }
 
 /// The policy of the object directory `dir`: the one `generate` recorded, else found.
+/// Removes the temporary files of killed writers (their pid and start time name them) from
+/// the local cache's `tmp/` and the object directory's state directory; the lock is held, so
+/// none is a live build's.
+fn remove_leftovers(dir: &Path, policy: &crate::policy::Policy) {
+    let root = policy.cache.dir.clone();
+    let cache =
+        fetch::cache::LocalCache::new(root.unwrap_or_else(fetch::cache::LocalCache::default_root));
+    cache.remove_abandoned_temps();
+    fetch::cache::remove_abandoned_beside(&fetch::objdir::ObjDir::new(dir).state_dir());
+}
+
 fn policy_of(dir: &Path) -> anyhow::Result<crate::policy::Policy> {
     let od = fetch::objdir::ObjDir::new(dir);
     let recorded = od.config_value("policy").map(PathBuf::from);

@@ -1,0 +1,78 @@
+//! Which process wrote something, and whether it still runs: a pid with its start time
+//! (`/proc/<pid>/stat` field 22, clock ticks since boot), so a pid the kernel reused for
+//! another process is not taken for the writer.
+
+use std::sync::OnceLock;
+
+/// A process by pid and start time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Writer {
+    /// Its pid.
+    pub pid: u32,
+    /// When it started (clock ticks since boot).
+    pub start: u64,
+}
+
+impl Writer {
+    /// This process (its start time read once; 0 when `/proc` cannot tell).
+    pub fn this() -> Writer {
+        static THIS: OnceLock<Writer> = OnceLock::new();
+        *THIS.get_or_init(|| {
+            let pid = std::process::id();
+            Writer {
+                pid,
+                start: start_time(pid).unwrap_or(0),
+            }
+        })
+    }
+
+    /// Whether the process is certainly gone: its pid is free or held by a process that
+    /// started at another time. `false` when it cannot tell (no start time recorded, no
+    /// `/proc`).
+    pub fn is_gone(&self) -> bool {
+        if self.start == 0 || start_time(std::process::id()).is_none() {
+            return false;
+        }
+        start_time(self.pid) != Some(self.start)
+    }
+}
+
+/// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22).
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold blanks: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_lives_and_a_reaped_child_is_gone() {
+        let me = Writer::this();
+        assert!(me.start > 0);
+        assert!(!me.is_gone());
+        assert!(
+            Writer {
+                start: me.start + 1,
+                ..me
+            }
+            .is_gone(),
+            "another start time"
+        );
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(Writer {
+            pid,
+            start: me.start
+        }
+        .is_gone());
+        assert!(
+            !Writer { pid, start: 0 }.is_gone(),
+            "no start time: cannot tell"
+        );
+    }
+}

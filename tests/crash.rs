@@ -1,0 +1,103 @@
+//! The crash campaign's fast subset (issue 16): `bench/crash-campaign.py` with 20 rounds, each
+//! a `kill -9` at a random moment of a launcher (compile, insert, materialise), of
+//! `cached-ninja build` (its start, pull or Ninja), of `publish` or of `dbgfetch fill`; after
+//! each, `cache verify` finds nothing corrupt or partial but the killed writer's temporaries,
+//! no process is left in the object directories, the next build's objects equal CI's, and a
+//! second verify is clean. Any failed check fails the test. The seed is fixed
+//! (`CRASH_SEED` overrides it); the moments still vary with the machine's load. And what the
+//! campaign found: a launcher's compiler dies with it.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::{cached_ninja, repo_root, require_tool, run};
+
+#[test]
+fn twenty_kills_hurt_neither_the_cache_nor_the_next_build() {
+    for (tool, package) in [
+        ("python3", "python3"),
+        ("gcc", "gcc"),
+        ("g++", "g++"),
+        ("cmake", "cmake"),
+        ("ninja", "ninja-build"),
+        ("objcopy", "binutils"),
+    ] {
+        require_tool(tool, package);
+    }
+    let seed = std::env::var("CRASH_SEED").unwrap_or_else(|_| "16".into());
+    let out = run(Command::new("python3")
+        .arg(repo_root().join("bench/crash-campaign.py"))
+        .args(["--kills", "20", "--time-limit", "50", "--seed", &seed])
+        .env("CN", cached_ninja())
+        .env("DBGFETCH", env!("CARGO_BIN_EXE_dbgfetch")));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the campaign failed:\n{report}");
+    assert!(report.contains("failures: 0"), "{report}");
+    assert!(
+        !report.contains(" total         0 "),
+        "no round ran:\n{report}"
+    );
+}
+
+/// Found by the campaign: `kill -9` of a launcher left its compiler running (a wrapper that
+/// slept, then compiled and wrote the object after the build had ended). The compiler now
+/// dies with its launcher.
+#[test]
+fn a_compiler_dies_with_its_killed_launcher() {
+    require_tool("gcc", "gcc");
+    let space = support::TestSpace::new();
+    let hold = space.path().join("compiler.pid");
+    let gcc = space.write(
+        "bin/gcc",
+        "#!/bin/sh\ncase \" $* \" in *\" -c \"*)\n  if [ -n \"$HOLD\" ]; then echo $$ > \"$HOLD.tmp\"; mv \"$HOLD.tmp\" \"$HOLD\"; exec sleep 60; fi ;;\nesac\nexec gcc \"$@\"\n",
+    );
+    std::fs::set_permissions(&gcc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let src = space.write("src/a.c", "int a(void) { return 1; }\n");
+    let obj = space.path().join("obj");
+    std::fs::create_dir_all(&obj).unwrap();
+    let mut launcher = Command::new(cached_ninja())
+        .current_dir(&obj)
+        .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache"))
+        .env("HOLD", &hold)
+        .args(["cc", "--src-root"])
+        .arg(src.parent().unwrap())
+        .arg("--")
+        .arg(&gcc)
+        .args(["-c", "-o", "a.o"])
+        .arg(&src)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !hold.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    launcher.kill().unwrap(); // SIGKILL
+    launcher.wait().unwrap();
+    let pid = std::fs::read_to_string(&hold).expect("the compiler never started");
+    let stat = format!("/proc/{}/stat", pid.trim());
+    // Gone, or a zombie waiting for init: not running.
+    let running = || {
+        std::fs::read_to_string(&stat).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !running(),
+        "the compiler (pid {}) outlived its launcher",
+        pid.trim()
+    );
+    assert!(!obj.join("a.o").exists());
+}
