@@ -4,10 +4,6 @@
 
 #[path = "../dispatch.rs"]
 mod dispatch;
-// The policy's rules for Cargo's rustc calls (`RUSTC_WRAPPER`), which no `generate` rewrote.
-#[allow(dead_code)]
-#[path = "../policy.rs"]
-mod policy;
 
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
@@ -16,29 +12,13 @@ fn main() -> ExitCode {
     let result = match dispatch::form(std::env::args_os().skip(1)) {
         dispatch::Form::Cc(args) => engine::launcher::run_cli(args),
         dispatch::Form::Rustc(args) => engine::launcher::run_rustc_cli(args),
-        dispatch::Form::ZeroSetup(words) if kept_out_by_policy(&words) => {
-            let e = std::process::Command::new(&words[0])
-                .args(&words[1..])
-                .exec();
-            Err(format!("cannot run {}: {e}", words[0].to_string_lossy()))
+        // Cargo's rustc calls in a workspace with a policy: the CLI reads it (the policy's
+        // parser is not linked here: every hit would pay for its size at start-up).
+        dispatch::Form::ZeroSetup(words) if engine::launcher::cargo_policy(&words).is_some() => {
+            to_cli()
         }
         dispatch::Form::ZeroSetup(words) => engine::launcher::run_zero_setup(words),
-        dispatch::Form::Cli => {
-            let mut argv = std::env::args_os();
-            let arg0 = argv.next().unwrap_or_else(|| dispatch::LAUNCHER.into());
-            let Some(cli) = dispatch::sibling(dispatch::CLI) else {
-                eprintln!(
-                    "cached-ninja: error: {} is missing beside this binary; install both (`cargo install --path .` or `cargo build --release`)",
-                    dispatch::CLI
-                );
-                return ExitCode::FAILURE;
-            };
-            let e = std::process::Command::new(&cli)
-                .arg0(arg0)
-                .args(argv)
-                .exec();
-            Err(format!("cannot run {}: {e}", cli.display()))
-        }
+        dispatch::Form::Cli => to_cli(),
     };
     match result {
         Ok(c) => ExitCode::from(c.clamp(0, 255) as u8),
@@ -49,29 +29,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Under Cargo: whether a `[[rule]] cache = false` of the workspace's policy (`cached-ninja.toml`
-/// in the target directory's parent, else in the target directory) matches the crate's primary
-/// output, as a path relative to the target directory (`debug/deps/libname-….rlib`); the
-/// command then runs as it is, uncounted, like a Ninja edge `generate` left alone. A policy
-/// that cannot be read is one warning line per Cargo run, and every crate is cached.
-fn kept_out_by_policy(words: &[std::ffi::OsString]) -> bool {
-    let Some((target, output)) = engine::launcher::cargo_output(words) else {
-        return false;
-    };
-    let root = target.parent().unwrap_or(&target);
-    let Some(file) = policy::Policy::locate(None, root, Some(&target)) else {
-        return false;
-    };
-    match policy::Policy::read(&file) {
-        Ok(p) => !p.cached(output.as_bytes()),
-        Err(e) => {
-            // Once per Cargo run (the wrapper's parent), not once per crate.
-            let state = fetch::objdir::ObjDir::new(&target);
-            let _ = std::fs::create_dir_all(state.state_dir());
-            if state.first_in_build("policy-warned", std::os::unix::process::parent_id()) {
-                eprintln!("cached-ninja: warning: {e:#}; every crate is cached");
-            }
-            false
-        }
-    }
+/// Replaces this process with `cached-ninja-cli` beside it, given the same words; returns only
+/// on failure.
+fn to_cli() -> Result<i32, String> {
+    let mut argv = std::env::args_os();
+    let arg0 = argv.next().unwrap_or_else(|| dispatch::LAUNCHER.into());
+    let cli = dispatch::sibling(dispatch::CLI).ok_or_else(|| {
+        format!(
+            "{} is missing beside this binary; install both (`cargo install --path .` or `cargo build --release`)",
+            dispatch::CLI
+        )
+    })?;
+    let e = std::process::Command::new(&cli)
+        .arg0(arg0)
+        .args(argv)
+        .exec();
+    Err(format!("cannot run {}: {e}", cli.display()))
 }

@@ -127,4 +127,4 @@ pub use config::{run_cli, run_rustc_cli, run_zero_setup};
 pub use paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 /// The recorded preimage of a source key (`cached-ninja explain`).
 pub use preimage::recorded as recorded_preimage;
-pub use rustc::cargo_output;
+pub use rustc::{cargo_policy, CargoPolicy};

@@ -34,8 +34,8 @@
 //! ## Not trusted
 //! A proc-macro or build script that reads files or variables rustc does not record (a
 //! proc-macro's `std::fs::read`, `std::env::var`) is invisible to the key; such crates should
-//! be kept out of the cache by a policy rule (under Cargo the launcher binary applies it, with
-//! [`cargo_output`]).
+//! be kept out of the cache by a policy rule (under Cargo, found by [`cargo_policy`]; the CLI
+//! binary applies it).
 
 mod inputs;
 mod key;
@@ -84,10 +84,40 @@ pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
     }))
 }
 
+/// The policy of a Cargo rustc call ([`cargo_policy`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CargoPolicy {
+    /// The workspace's `cached-ninja.toml`.
+    pub file: PathBuf,
+    /// Cargo's target directory.
+    pub target: PathBuf,
+    /// The command's primary output relative to the target directory (what `[[rule]]` globs
+    /// match).
+    pub output: String,
+}
+
+/// A Cargo rustc call's policy: the workspace's `cached-ninja.toml` (in the target directory's
+/// parent, else in the target directory); `None` when not under Cargo, not rustc, the command
+/// compiles no crate the model takes, or there is no policy file.
+pub fn cargo_policy(words: &[OsString]) -> Option<CargoPolicy> {
+    let (target, output) = cargo_output(words)?;
+    let dirs = [target.parent(), Some(target.as_path())];
+    let file = dirs
+        .into_iter()
+        .flatten()
+        .map(|d| d.join(fetch::objdir::POLICY_FILE_NAME))
+        .find(|p| p.is_file())?;
+    Some(CargoPolicy {
+        file,
+        target,
+        output,
+    })
+}
+
 /// Under Cargo (`RUSTC_WRAPPER`, `words` rustc first): the target directory and the command's
-/// primary output relative to it, for the policy's `[[rule]]` globs; `None` when not under
-/// Cargo, not rustc, or the command compiles no crate the model takes.
-pub fn cargo_output(words: &[OsString]) -> Option<(PathBuf, String)> {
+/// primary output relative to it; `None` when not under Cargo, not rustc, or the command
+/// compiles no crate the model takes.
+fn cargo_output(words: &[OsString]) -> Option<(PathBuf, String)> {
     std::env::var_os("CARGO_PKG_NAME")?;
     let words = utf8_words(words).ok()?;
     if !is_rustc(words.first()?) {
