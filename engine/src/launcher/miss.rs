@@ -52,19 +52,11 @@ impl Launcher<'_> {
         let dep_text = std::fs::read_to_string(&tmp_dep).ok();
         let _ = std::fs::remove_file(&tmp_dep);
         let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
-        if r.code != 0 {
-            // A compile error: nothing to store, and no object whose paths need mapping back.
-            return finish(r.code, Outcome::Failed);
-        }
-        // The object embeds the path tokens: record this machine's mapping for debuggers.
-        self.write_gdbinit(true);
-        let Some(dep_text) = dep_text else {
-            let msg = format!(
-                "{} wrote no dependency file for {}; not cached",
-                cmd.compiler, cmd.output
-            );
-            self.fall_back(Problem::NoDepfile, &msg, start);
-            return finish(0, miss);
+        let named = (cmd.compiler.as_str(), cmd.output.as_str());
+        let dep_text = match self.compiled(r.code, dep_text, named, "dependency file", miss, start)
+        {
+            Ok(t) => t,
+            Err((code, outcome)) => return finish(code, outcome),
         };
         let deps = depfile::parse(&dep_text);
         if !deps.exact() {
@@ -92,27 +84,19 @@ impl Launcher<'_> {
         }
         // Inputs settle before they are trusted: the source and every header must be as they
         // were when the compile started (the source key hashed the source before it).
-        let source_changed = std::fs::metadata(&cmd.source)
-            .map(|md| StatStamp::of(&md).changed_since(started))
-            .unwrap_or(true);
-        let seen = match self.hash_includes(cmd, &deps.inputs, Some(started)) {
-            Ok(_) if source_changed => Err(NotStored::Changed(cmd.source.clone())),
-            other => other,
-        };
-        let mut seen = match seen {
+        let hashed = self.hash_includes(cmd, &deps.inputs, Some(started));
+        let settled = self.settled(
+            hashed,
+            &cmd.source,
+            &cmd.output,
+            "object",
+            started,
+            miss,
+            start,
+        );
+        let mut seen = match settled {
             Ok(seen) => seen,
-            Err(NotStored::Changed(path)) => {
-                let msg = format!(
-                    "{path} changed while {} was compiled; the object is used but not cached",
-                    cmd.output
-                );
-                self.fall_back(Problem::InputChanged, &msg, start);
-                return finish(0, miss);
-            }
-            Err(NotStored::Unkeyed(reason)) => return finish(0, Outcome::Uncacheable(reason)),
-            Err(NotStored::Unreadable) => {
-                return finish(0, Outcome::Uncacheable(Reason::Unreadable))
-            }
+            Err(outcome) => return finish(0, outcome),
         };
         let search = self.add_passed_over(cmd, source_key, &mut seen);
         match self.store(cmd, source_key, &seen, &r, wall_us, search) {
@@ -243,6 +227,64 @@ impl Launcher<'_> {
             .collect();
         self.remember_lookup(cmd, &action_key, &headers, search);
         Ok(())
+    }
+
+    /// The common end of a miss's compile (C and rustc): a failed one (`code` not 0) is
+    /// replayed as it is; a successful one records the debuggers' mapping (its outputs embed
+    /// the path tokens) and needs the dependency file it wrote (`dep_text`, called `what`),
+    /// else it is used but not cached (`miss`). `Err`: the code and outcome to finish with.
+    pub(super) fn compiled(
+        &self,
+        code: i32,
+        dep_text: Option<String>,
+        (compiler, output): (&str, &str),
+        what: &str,
+        miss: Outcome,
+        start: Instant,
+    ) -> Result<String, (i32, Outcome)> {
+        if code != 0 {
+            return Err((code, Outcome::Failed));
+        }
+        self.write_gdbinit(true);
+        dep_text.ok_or_else(|| {
+            let msg = format!("{compiler} wrote no {what} for {output}; not cached");
+            self.fall_back(Problem::NoDepfile, &msg, start);
+            (0, miss)
+        })
+    }
+
+    /// The inputs a miss stores (`hashed`, their digests as they are now), unless they or the
+    /// source (hashed before the compile started at `started`) changed meanwhile: then the
+    /// `what` at `output` is used but not cached (`miss`). `Err`: the outcome to finish with.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn settled<T>(
+        &self,
+        hashed: Result<T, NotStored>,
+        source: &str,
+        output: &str,
+        what: &str,
+        started: SystemTime,
+        miss: Outcome,
+        start: Instant,
+    ) -> Result<T, Outcome> {
+        let source_changed = std::fs::metadata(source)
+            .map(|md| StatStamp::of(&md).changed_since(started))
+            .unwrap_or(true);
+        let hashed = match hashed {
+            Ok(_) if source_changed => Err(NotStored::Changed(source.to_string())),
+            other => other,
+        };
+        hashed.map_err(|e| match e {
+            NotStored::Changed(path) => {
+                let msg = format!(
+                    "{path} changed while {output} was compiled; the {what} is used but not cached"
+                );
+                self.fall_back(Problem::InputChanged, &msg, start);
+                miss
+            }
+            NotStored::Unkeyed(reason) => Outcome::Uncacheable(reason),
+            NotStored::Unreadable => Outcome::Uncacheable(Reason::Unreadable),
+        })
     }
 
     /// Stores what `model` made (the outputs by role, the captured streams with placeholders),

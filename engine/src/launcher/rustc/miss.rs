@@ -3,12 +3,11 @@
 //! one store path.
 
 use super::super::launch::Launcher;
-use super::super::lookup::NotStored;
 use super::super::paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 use backend::compile::rustc::{self as model, RustcCommand};
 use backend::key;
-use fetch::cache::{self as fcache, StatStamp};
-use fetch::stats::{Outcome, Problem, Reason};
+use fetch::cache as fcache;
+use fetch::stats::{Outcome, Problem};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
@@ -96,41 +95,27 @@ impl Launcher<'_> {
         r.stderr = self.untoken(&r.stderr);
         r.stdout = self.untoken(&r.stdout);
         let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
-        if r.code != 0 {
-            return finish(r.code, Outcome::Failed);
-        }
-        self.write_gdbinit(true);
-        let Some(dep_text) = dep_text else {
-            let msg = format!(
-                "{} wrote no dep-info for {}; not cached",
-                cmd.rustc,
-                cmd.primary()
-            );
-            self.fall_back(Problem::NoDepfile, &msg, start);
-            return finish(0, Outcome::Miss);
-        };
+        let named = (cmd.rustc.as_str(), cmd.primary());
+        let dep_text =
+            match self.compiled(r.code, dep_text, named, "dep-info", Outcome::Miss, start) {
+                Ok(t) => t,
+                Err((code, outcome)) => return finish(code, outcome),
+            };
         let deps = model::parse_dep_info(&dep_text);
-        let source_changed = std::fs::metadata(&cmd.source)
-            .map(|md| StatStamp::of(&md).changed_since(started))
-            .unwrap_or(true);
-        let inputs = match self.rustc_inputs(&cmd.source, &deps, started) {
-            Ok(_) if source_changed => Err(NotStored::Changed(cmd.source.clone())),
-            other => other,
-        };
-        let mut inputs = match inputs {
+        let hashed = self.rustc_inputs(&cmd.source, &deps, started);
+        let (output, miss) = (cmd.primary(), Outcome::Miss);
+        let settled = self.settled(
+            hashed,
+            &cmd.source,
+            output,
+            "artifact",
+            started,
+            miss,
+            start,
+        );
+        let mut inputs = match settled {
             Ok(i) => i,
-            Err(NotStored::Changed(path)) => {
-                let msg = format!(
-                    "{path} changed while {} was compiled; the artifact is used but not cached",
-                    cmd.primary()
-                );
-                self.fall_back(Problem::InputChanged, &msg, start);
-                return finish(0, Outcome::Miss);
-            }
-            Err(NotStored::Unkeyed(reason)) => return finish(0, Outcome::Uncacheable(reason)),
-            Err(NotStored::Unreadable) => {
-                return finish(0, Outcome::Uncacheable(Reason::Unreadable))
-            }
+            Err(outcome) => return finish(0, outcome),
         };
         if self.embeds_roots(cmd) {
             inputs.push(self.roots_input());
