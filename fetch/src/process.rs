@@ -39,10 +39,23 @@ impl Writer {
 
 /// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22).
 pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold blanks: count after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
+    let (_, rest) = stat(pid)?;
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Process `pid`'s command name and parent's pid (`/proc/<pid>/stat` fields 2 and 4).
+pub fn name_and_parent(pid: u32) -> Option<(String, u32)> {
+    let (name, rest) = stat(pid)?;
+    Some((name, rest.split_whitespace().nth(1)?.parse().ok()?))
+}
+
+/// `/proc/<pid>/stat` as the command name (field 2) and the fields after it.
+fn stat(pid: u32) -> Option<(String, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name is in parentheses and may hold blanks and parentheses: it ends at the last `)`.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let name = stat.get(open + 1..close)?.to_string();
+    Some((name, stat.get(close + 1..)?.to_string()))
 }
 
 #[cfg(test)]
@@ -53,6 +66,8 @@ mod tests {
     fn this_process_lives_and_a_reaped_child_is_gone() {
         let me = Writer::this();
         assert!(me.start > 0);
+        let (_, parent) = name_and_parent(me.pid).unwrap();
+        assert_eq!(parent, std::os::unix::process::parent_id());
         assert!(!me.is_gone());
         assert!(
             Writer {

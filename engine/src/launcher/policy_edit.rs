@@ -38,7 +38,7 @@ fn ninja_pid() -> u32 {
     let parent = std::os::unix::process::parent_id();
     let mut pid = parent;
     for _ in 0..4 {
-        let Some((name, ppid)) = name_and_parent(pid) else {
+        let Some((name, ppid)) = fetch::process::name_and_parent(pid) else {
             break;
         };
         if name.starts_with("ninja") {
@@ -47,19 +47,4 @@ fn ninja_pid() -> u32 {
         pid = ppid;
     }
     parent
-}
-
-/// Process `pid`'s command name and parent (`/proc/<pid>/stat`, fields 2 and 4).
-fn name_and_parent(pid: u32) -> Option<(String, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name is in parentheses and may hold blanks: take it to the last `)`.
-    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
-    let name = stat.get(open + 1..close)?.to_string();
-    let ppid = stat
-        .get(close + 1..)?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some((name, ppid))
 }
