@@ -16,7 +16,8 @@
 //! (nginx WebDAV) and `s3://` buckets (object_store); checked keys, connect, first-byte and
 //! request timeouts, a slow-rate check, bounded retries of 5xx, named counters, and a circuit
 //! breaker per store. [`skips`]: the stores whose breaker tripped recently, skipped by later
-//! builds for a while.
+//! builds for a while. [`busy`]: the time with a transfer in flight, which the slow check and
+//! the pull's link meter measure rates over.
 //!
 //! ## Signatures
 //! [`signing`]: ed25519 signed envelopes around published bytes, trust sets of publisher keys,
@@ -59,6 +60,7 @@
 pub mod action_log;
 pub mod ancestry;
 pub mod build_manifest;
+pub mod busy;
 pub mod cache;
 pub mod dispatch;
 pub mod download;

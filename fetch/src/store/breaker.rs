@@ -6,6 +6,7 @@
 //! build's one warning line; [`crate::skips`] records it for later builds, which start with the
 //! breaker already open ([`Breaker::preset`]).
 
+use crate::busy::BusyClock;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -129,23 +130,10 @@ pub(super) struct Bodies(Mutex<Flow>);
 
 #[derive(Debug, Default)]
 struct Flow {
-    /// Bodies being read now.
-    active: usize,
-    /// Since when at least one is.
-    since: Option<Instant>,
-    /// Time with at least one being read, before `since`.
-    busy: Duration,
+    /// Bodies being read, and the time at least one was.
+    clock: BusyClock,
     /// Bytes of every body so far.
     bytes: u64,
-}
-
-impl Flow {
-    /// Bytes per second over the busy time, and that time.
-    fn rate(&self, now: Instant) -> (u64, Duration) {
-        let busy = self.busy + self.since.map_or(Duration::ZERO, |s| now - s);
-        let secs = busy.as_secs_f64().max(1e-6);
-        ((self.bytes as f64 / secs) as u64, busy)
-    }
 }
 
 /// Measures one body as it arrives, adding it to its store's [`Bodies`]: once the body has
@@ -166,10 +154,13 @@ impl<'a> SlowGuard<'a> {
     /// Starts measuring a body of the store whose bodies are `bodies` now; `min` 0 never
     /// judges.
     pub(super) fn new(min: u64, bodies: &'a Bodies) -> SlowGuard<'a> {
-        let now = Instant::now();
+        SlowGuard::started_at(min, bodies, Instant::now())
+    }
+
+    /// [`SlowGuard::new`], started at `now`.
+    fn started_at(min: u64, bodies: &'a Bodies, now: Instant) -> SlowGuard<'a> {
         let mut f = bodies.0.lock().unwrap_or_else(|e| e.into_inner());
-        f.active += 1;
-        f.since.get_or_insert(now);
+        f.clock.start(now);
         SlowGuard {
             start: now,
             min,
@@ -185,7 +176,7 @@ impl<'a> SlowGuard<'a> {
         let mut f = self.bodies.0.lock().unwrap_or_else(|e| e.into_inner());
         f.bytes += bytes.saturating_sub(self.counted.replace(bytes));
         let over = now - self.start;
-        let (rate, busy) = f.rate(now);
+        let (rate, busy) = (f.clock.rate(now, f.bytes), f.clock.busy(now));
         if self.min == 0 || over < SLOW_AFTER || busy < SLOW_AFTER || rate >= self.min {
             return Ok(());
         }
@@ -193,7 +184,7 @@ impl<'a> SlowGuard<'a> {
             op,
             url: url.to_string(),
             rate,
-            bodies: f.active as u64,
+            bodies: f.clock.active() as u64,
             over: busy,
             min: self.min,
         })
@@ -204,12 +195,7 @@ impl Drop for SlowGuard<'_> {
     fn drop(&mut self) {
         let now = Instant::now();
         let mut f = self.bodies.0.lock().unwrap_or_else(|e| e.into_inner());
-        f.active -= 1;
-        if f.active == 0 {
-            if let Some(s) = f.since.take() {
-                f.busy += now - s;
-            }
-        }
+        f.clock.end(now);
     }
 }
 
@@ -260,9 +246,7 @@ mod tests {
             assert_eq!(TripKind::from_word(k.word()), Some(k));
         }
         let bodies = Bodies::default();
-        let mut g = SlowGuard::new(64 << 10, &bodies);
-        g.start = Instant::now() - Duration::from_secs(1);
-        bodies.0.lock().unwrap().since = Some(g.start);
+        let g = SlowGuard::started_at(64 << 10, &bodies, Instant::now() - Duration::from_secs(1));
         assert!(
             matches!(g.check("GET", "u", 10_000), Err(StoreError::Slow { rate, .. }) if rate < 11_000)
         );
@@ -276,9 +260,7 @@ mod tests {
         // Nine more bodies over the same second, 10 kB each: the store delivered 100 kB/s in
         // all, no slow one, though this body alone came at 10 kB/s.
         let fresh = Bodies::default();
-        let mut g = SlowGuard::new(64 << 10, &fresh);
-        g.start = Instant::now() - Duration::from_secs(1);
-        fresh.0.lock().unwrap().since = Some(g.start);
+        let g = SlowGuard::started_at(64 << 10, &fresh, Instant::now() - Duration::from_secs(1));
         let others: Vec<_> = (0..9).map(|_| SlowGuard::new(64 << 10, &fresh)).collect();
         for o in &others {
             assert!(o.check("GET", "u", 10_000).is_ok(), "too early for it");
@@ -287,9 +269,7 @@ mod tests {
         drop(others);
         // Alone at 10 kB/s, the store is slow.
         let alone = Bodies::default();
-        let mut g = SlowGuard::new(64 << 10, &alone);
-        g.start = Instant::now() - Duration::from_secs(1);
-        alone.0.lock().unwrap().since = Some(g.start);
+        let g = SlowGuard::started_at(64 << 10, &alone, Instant::now() - Duration::from_secs(1));
         assert!(g.check("GET", "u", 10_000).is_err());
     }
 }

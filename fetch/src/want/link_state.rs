@@ -16,9 +16,10 @@
 //! with the few prefetches allowed beside them. [`LinkState::eta`] takes the sooner of the two.
 
 use super::queue::Slot;
+use crate::busy::BusyClock;
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -104,34 +105,21 @@ impl LinkState {
 
 /// The pull's side: counts what is in flight and the time the link was busy, and makes the
 /// [`LinkState`] to publish.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct LinkMeter {
     cursor: AtomicU64,
     wanted: AtomicU64,
-    in_flight: AtomicUsize,
     busy: Mutex<Busy>,
     published: Mutex<Option<Instant>>,
 }
 
 #[derive(Debug, Default)]
 struct Busy {
-    since: Option<Instant>,
-    total: Duration,
+    /// Records in flight and the time at least one was.
+    clock: BusyClock,
     shortest: Option<Duration>,
     /// Records that downloaded something.
     samples: u32,
-}
-
-impl Default for LinkMeter {
-    fn default() -> Self {
-        LinkMeter {
-            cursor: AtomicU64::new(0),
-            wanted: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
-            busy: Mutex::new(Busy::default()),
-            published: Mutex::new(None),
-        }
-    }
 }
 
 impl LinkMeter {
@@ -155,7 +143,7 @@ impl LinkMeter {
 
     /// Records in flight.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+        self.busy.lock().unwrap().clock.active()
     }
 
     /// A record's download starts.
@@ -175,19 +163,12 @@ impl LinkMeter {
     }
 
     fn start_at(&self, now: Instant) {
-        let mut b = self.busy.lock().unwrap();
-        if self.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
-            b.since = Some(now);
-        }
+        self.busy.lock().unwrap().clock.start(now);
     }
 
     fn end_at(&self, now: Instant, took: Option<Duration>) {
         let mut b = self.busy.lock().unwrap();
-        if self.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
-            if let Some(s) = b.since.take() {
-                b.total += now.saturating_duration_since(s);
-            }
-        }
+        b.clock.end(now);
         if let Some(took) = took {
             b.shortest = Some(b.shortest.map_or(took, |s| s.min(took)));
             b.samples += 1;
@@ -196,19 +177,15 @@ impl LinkMeter {
 
     fn state_at(&self, now: Instant, bytes: u64) -> LinkState {
         let b = self.busy.lock().unwrap();
-        let current = b
-            .since
-            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
-        let busy = b.total + current;
-        let rate = if bytes == 0 || busy.is_zero() || b.samples < MIN_SAMPLES {
+        let rate = if b.samples < MIN_SAMPLES {
             0
         } else {
-            (bytes as f64 / busy.as_secs_f64()) as u64
+            b.clock.rate(now, bytes)
         };
         LinkState {
             cursor: self.cursor.load(Ordering::Relaxed),
             wanted: self.wanted.load(Ordering::Relaxed),
-            in_flight: self.in_flight.load(Ordering::Relaxed) as u32,
+            in_flight: b.clock.active() as u32,
             rate,
             latency: b.shortest.unwrap_or_default(),
         }
