@@ -41,10 +41,7 @@ pub fn write(od: &ObjDir, binaries: &[PathBuf]) -> Result<(), (PathBuf, io::Erro
 }
 
 fn write_if_changed(path: &Path, text: &str) -> Result<(), (PathBuf, io::Error)> {
-    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
-        return Ok(());
-    }
-    fetch::cache::write_atomic(path, text.as_bytes()).map_err(|e| (path.to_path_buf(), e))
+    super::layout::place_file(path, text.as_bytes()).map_err(|e| (path.to_path_buf(), e))
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ pub fn loose_files_present(objdir: &Path, binary: &Path) -> bool {
 }
 
 /// Writes `bytes` at `place` unless it already holds them.
-fn place_file(place: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(super) fn place_file(place: &Path, bytes: &[u8]) -> io::Result<()> {
     if std::fs::read(place).is_ok_and(|old| old == bytes) {
         return Ok(());
     }
