@@ -1,12 +1,15 @@
 //! A policy edited after `generate`, under plain Ninja (issue 16): the launchers follow the
-//! rules `generate` applied and read no policy, so the first miss of each build warns once,
-//! naming the file; hits, `cached-ninja build` and a re-run `generate` stay quiet.
+//! rules `generate` applied and read no policy, so the first launch of each build that sees
+//! the edit, a hit as well as a miss, warns once, naming the file; `cached-ninja build` and a
+//! re-run `generate` stay quiet.
 
 mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use support::{cached_ninja, cmake_configure, copy_tree, repo_root, run_ok, TestSpace};
+use support::{
+    cached_ninja, cmake_configure, copy_tree, hits_misses, repo_root, run_ok, TestSpace,
+};
 
 fn cn(cache: &Path) -> Command {
     let mut c = Command::new(cached_ninja());
@@ -76,11 +79,15 @@ fn an_edited_policy_warns_once_per_plain_ninja_build() {
     );
     assert!(w[0].contains("cached-ninja generate -C"), "{w:?}");
 
-    // Each build warns again; a build with only hits (nothing compiles) says nothing.
+    // Each build warns again, a build with only hits (nothing compiles) too.
     touch_all(&src, 2);
     assert_eq!(warnings(&ninja(&obj, &cache)).len(), 1);
     std::fs::remove_dir_all(obj.join("CMakeFiles/geom.dir")).unwrap();
-    assert_eq!(warnings(&ninja(&obj, &cache)), Vec::<String>::new());
+    let before = hits_misses(&obj);
+    let out = ninja(&obj, &cache);
+    let (hits, misses) = hits_misses(&obj);
+    assert_eq!((hits - before.0, misses - before.1), (2, 0), "hits only");
+    assert_eq!(warnings(&out).len(), 1, "{out:?}");
 
     // `cached-ninja build` reads the policy itself: a broken one stops it, naming the file,
     // before any launcher runs.
@@ -100,7 +107,24 @@ fn an_edited_policy_warns_once_per_plain_ninja_build() {
     assert_eq!(warnings(&ninja(&obj, &cache)), Vec::<String>::new());
 }
 
-/// A policy created after `generate` where it found none is an edit too.
+/// Removes the example project's objects, so the next build's edges all run (and hit).
+fn remove_objects(obj: &Path) {
+    for dir in ["geom", "report", "shapes"] {
+        std::fs::remove_dir_all(obj.join(format!("CMakeFiles/{dir}.dir"))).unwrap();
+    }
+}
+
+/// A plain `ninja` build in `obj` in which every compile edge is a hit; returns its output.
+fn hit_only_build(obj: &Path, cache: &Path) -> Output {
+    remove_objects(obj);
+    let before = hits_misses(obj);
+    let out = ninja(obj, cache);
+    let (hits, misses) = hits_misses(obj);
+    assert_eq!((hits - before.0, misses - before.1), (5, 0), "hits only");
+    out
+}
+
+/// A policy created after `generate` where it found none is an edit too, seen by hits.
 #[test]
 fn a_policy_created_after_generate_warns() {
     let space = TestSpace::new();
@@ -108,8 +132,48 @@ fn a_policy_created_after_generate_warns() {
     copy_tree(&repo_root().join("examples/shapes"), &src);
     let (obj, cache) = (space.path().join("obj"), space.path().join("cache"));
     cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    assert_eq!(warnings(&ninja(&obj, &cache)), Vec::<String>::new());
+    assert_eq!(
+        warnings(&hit_only_build(&obj, &cache)),
+        Vec::<String>::new()
+    );
     std::fs::write(obj.join("cached-ninja.toml"), "split_dwarf = true\n").unwrap();
-    let w = warnings(&ninja(&obj, &cache));
+    let w = warnings(&hit_only_build(&obj, &cache));
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("obj/cached-ninja.toml"), "{w:?}");
+}
+
+/// A policy removed, or broken, after `generate`: a build of hits only warns once, each build,
+/// until `generate` applies the file again.
+#[test]
+fn a_hit_only_build_warns_of_a_removed_or_broken_policy() {
+    let space = TestSpace::new();
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let (obj, cache) = (space.path().join("obj"), space.path().join("cache"));
+    let policy = src.join("cached-ninja.toml");
+    std::fs::write(&policy, "split_dwarf = false\n").unwrap();
+    cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    ninja(&obj, &cache);
+    assert_eq!(
+        warnings(&hit_only_build(&obj, &cache)),
+        Vec::<String>::new()
+    );
+
+    std::fs::remove_file(&policy).unwrap();
+    for _ in 0..2 {
+        let w = warnings(&hit_only_build(&obj, &cache));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("shapes/cached-ninja.toml"), "{w:?}");
+    }
+    // Back, but not the same file (another inode and time): still an edit.
+    std::fs::write(&policy, "split_dwarf = false\n[[rule]\n").unwrap();
+    assert_eq!(warnings(&hit_only_build(&obj, &cache)).len(), 1);
+
+    std::fs::write(&policy, "split_dwarf = false\n").unwrap();
+    run_ok(cn(&cache).args(["generate", "-C"]).arg(&obj));
+    assert_eq!(
+        warnings(&hit_only_build(&obj, &cache)),
+        Vec::<String>::new()
+    );
 }

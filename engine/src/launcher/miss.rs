@@ -24,7 +24,6 @@ impl Launcher<'_> {
         fields: &KeyFields,
         start: Instant,
     ) -> i32 {
-        self.warn_if_policy_edited();
         // A fallback from an entry compiles: the edge log names no entry until one is stored.
         self.edge.borrow_mut().action_key = None;
         // The compiler's own dependency file goes beside the object, not into the cache: a

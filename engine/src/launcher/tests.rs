@@ -145,6 +145,7 @@ fn with_launcher_explaining(
         family: Default::default(),
         distribute: None,
         cpu: Default::default(),
+        policy_read: None,
     };
     f(&dir, &fake, &l);
 }

@@ -47,7 +47,6 @@ impl Launcher<'_> {
         source_key: &key::Digest,
         start: Instant,
     ) -> i32 {
-        self.warn_if_policy_edited();
         // Unpacked `.dwo` files of an earlier compile of this crate (more codegen units then)
         // would be taken for this compile's.
         for stale in super::split_dwo_files(cmd) {
