@@ -177,3 +177,66 @@ fn a_hit_only_build_warns_of_a_removed_or_broken_policy() {
         Vec::<String>::new()
     );
 }
+
+/// `cached-ninja build` with a policy edited after `generate`: it applies the file to the
+/// Ninja files first (what `generate` does), in one line, so the build follows the policy it
+/// reads for the stores; then everything is quiet again.
+#[test]
+fn cached_ninja_build_applies_an_edited_policy_first() {
+    let space = TestSpace::new();
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let (obj, cache) = (space.path().join("obj"), space.path().join("cache"));
+    let policy = src.join("cached-ninja.toml");
+    std::fs::write(&policy, "split_dwarf = false\n").unwrap();
+    cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    let build = || {
+        let out = run_ok(cn(&cache).args(["build", "--no-fill", "-C"]).arg(&obj));
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains("changed since `cached-ninja generate` read it"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let through_launcher = || {
+        let out = run_ok(
+            Command::new("ninja")
+                .arg("-C")
+                .arg(&obj)
+                .args(["-t", "commands"]),
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let circle = text.lines().find(|l| l.contains("circle.c.o -c")).unwrap();
+        circle.contains(" cc -- ")
+    };
+    assert_eq!(build(), Vec::<String>::new());
+    assert!(through_launcher());
+
+    // geom's objects kept out of the cache: the rewrite changes before Ninja runs.
+    std::fs::write(
+        &policy,
+        "split_dwarf = false\n[[rule]]\nglob = \"CMakeFiles/geom.dir/**\"\ncache = false\n",
+    )
+    .unwrap();
+    let lines = build();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(&policy.display().to_string()),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("Ninja file(s) rewritten"), "{lines:?}");
+    assert!(!through_launcher());
+    assert_eq!(build(), Vec::<String>::new());
+    assert_eq!(warnings(&ninja(&obj, &cache)), Vec::<String>::new());
+
+    // An edit that changes no rule: applied (recorded), nothing rewritten.
+    std::fs::write(
+        &policy,
+        "split_dwarf = false # kept\n[[rule]]\nglob = \"CMakeFiles/geom.dir/**\"\ncache = false\n",
+    )
+    .unwrap();
+    let lines = build();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("stay as they were"), "{lines:?}");
+    assert_eq!(build(), Vec::<String>::new());
+}
