@@ -407,7 +407,8 @@ class Campaign:
         total, landed = sum(self.counts.values()), sum(self.landed.values())
         print(f"{'total':24} {total:7} {landed:7} {total - landed:7}")
         beside = [p for p in self.obj.rglob(".*.cn-*")]
-        print(f"temporaries of killed launchers left beside objects (not swept): {len(beside)}")
+        print(f"temporaries of killed launchers left beside objects (a miss in their directory "
+              f"sweeps them, hits do not): {len(beside)}")
         print(f"failures: {len(self.failures)}")
         for f in self.failures:
             print(f"  round {f[0]} {f[1]}: {f[2]}: {f[3]}")

@@ -101,3 +101,71 @@ fn a_compiler_dies_with_its_killed_launcher() {
     );
     assert!(!obj.join("a.o").exists());
 }
+
+/// A launcher killed while it materialises a hit leaves its temporary beside the object
+/// (`.a.o.cn-tmp.<pid>-<start>.…`). Hits never look for such files (they cost a directory
+/// listing); the next miss in that directory removes the dead writer's, and keeps a live
+/// writer's.
+#[test]
+fn a_miss_sweeps_what_a_killed_launcher_left_beside_its_object() {
+    require_tool("gcc", "gcc");
+    let space = support::TestSpace::new();
+    let src = space.write("src/a.c", "int a(void) { return 1; }\n");
+    space.write("src/b.c", "int b(void) { return 2; }\n");
+    let obj = space.path().join("obj");
+    std::fs::create_dir_all(&obj).unwrap();
+    let launch = |source: &str, stall: bool| {
+        let mut c = Command::new(cached_ninja());
+        c.current_dir(&obj)
+            .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache"))
+            .args(["cc", "--src-root"])
+            .arg(src.parent().unwrap())
+            .args(["--", "gcc", "-c", "-o"])
+            .arg(format!("{source}.o"))
+            .arg(src.with_file_name(format!("{source}.c")));
+        if stall {
+            c.env("CACHED_NINJA_TEST_STALL_MATERIALISE_MS", "60000");
+        }
+        c
+    };
+    let temporaries = || {
+        let mut v: Vec<String> = std::fs::read_dir(&obj)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".cn-"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(launch("a", false).status().unwrap().success()); // the miss that stores
+    std::fs::remove_file(obj.join("a.o")).unwrap();
+    let mut killed = launch("a", true).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while temporaries().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    killed.kill().unwrap(); // SIGKILL, mid-materialise
+    killed.wait().unwrap();
+    let left = temporaries();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with(".a.o.cn-tmp."), "{left:?}");
+    assert!(!obj.join("a.o").exists(), "a partial object became visible");
+
+    // A live writer's temporary (this test's own pid and start time) must stay.
+    let me = fetch::process::Writer::this();
+    let live = format!(".b.o.cn-tmp.{}-{}.0.1", me.pid, me.start);
+    std::fs::write(obj.join(&live), b"being written").unwrap();
+
+    // A hit leaves them alone.
+    assert!(launch("a", false).status().unwrap().success());
+    assert_eq!(temporaries(), {
+        let mut v = vec![left[0].clone(), live.clone()];
+        v.sort();
+        v
+    });
+    // The next miss in the directory (another object's) removes the dead writer's only.
+    assert!(launch("b", false).status().unwrap().success());
+    assert_eq!(temporaries(), vec![live]);
+    let (hits, misses) = support::hits_misses(&obj);
+    assert_eq!((hits, misses), (1, 2));
+}

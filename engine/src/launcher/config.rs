@@ -264,6 +264,10 @@ fn launcher_of<'r>(
         distribute: super::distribute::Distribution::from_env(),
         cpu: std::cell::Cell::new(None),
         policy_read,
+        stall_materialise: std::env::var("CACHED_NINJA_TEST_STALL_MATERIALISE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis),
     }
 }
 

@@ -58,6 +58,9 @@ pub struct Launcher<'r> {
     pub cpu: std::cell::Cell<Option<crate::jobserver::CpuToken>>,
     /// What `generate` recorded of the policy (`None`: no `generate`, or not a Ninja edge).
     pub policy_read: Option<fetch::objdir::PolicyRead>,
+    /// Tests only: sleep between writing a materialised output and renaming it into place
+    /// (`CACHED_NINJA_TEST_STALL_MATERIALISE_MS`), so a kill can land there.
+    pub stall_materialise: Option<std::time::Duration>,
 }
 
 impl Launcher<'_> {

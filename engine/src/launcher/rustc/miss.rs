@@ -52,6 +52,7 @@ impl Launcher<'_> {
         for stale in super::split_dwo_files(cmd) {
             let _ = std::fs::remove_file(stale);
         }
+        self.sweep_beside(Path::new(cmd.primary()));
         let mut args = cmd.args.clone();
         args.extend(
             self.remaps()
