@@ -22,6 +22,8 @@
 //!   fill.log     stdout and stderr of a fill started in the background
 //!   stores-down  stores whose breaker tripped recently, skipped until a time (crate::skips)
 //!   build.lock   held (flock) by the running `cached-ninja build`, which writes its pid in it
+//!   token-holders/  one file per launcher holding a CPU token of the running build's jobserver,
+//!                named by its pid and start time (engine::jobserver)
 //!   distribute-down  the distributed compiler failed during this build: its one warning is
 //!                made, later misses compile locally (engine::launcher::distribute)
 //!   policy-warned.<pid>  a launcher under plain Ninja (process <pid>) warned that the policy
@@ -130,6 +132,11 @@ impl ObjDir {
     /// The lock file of `cached-ninja build` (one build per object directory).
     pub fn build_lock_file(&self) -> PathBuf {
         self.state("build.lock")
+    }
+
+    /// The records of the CPU tokens launchers of the running build hold.
+    pub fn token_holders_dir(&self) -> PathBuf {
+        self.state("token-holders")
     }
 
     /// The marker of a distributed compiler that failed during this build.

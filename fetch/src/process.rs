@@ -26,6 +26,24 @@ impl Writer {
         })
     }
 
+    /// `<pid>-<start>`: how temporary names and records name their writer.
+    pub fn name(&self) -> String {
+        format!("{}-{}", self.pid, self.start)
+    }
+
+    /// The writer a [`Writer::name`] names; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Writer> {
+        let (pid, start) = name.split_once('-')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(pid) || !digits(start) {
+            return None;
+        }
+        Some(Writer {
+            pid: pid.parse().ok()?,
+            start: start.parse().ok()?,
+        })
+    }
+
     /// Whether the process is certainly gone: its pid is free or held by a process that
     /// started at another time. `false` when it cannot tell (no start time recorded, no
     /// `/proc`).
@@ -89,5 +107,14 @@ mod tests {
             !Writer { pid, start: 0 }.is_gone(),
             "no start time: cannot tell"
         );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        let me = Writer::this();
+        assert_eq!(Writer::from_name(&me.name()), Some(me));
+        for bad in ["", "12", "12-", "-3", "1-2.3", "a-1", "1-2-3"] {
+            assert_eq!(Writer::from_name(bad), None, "{bad}");
+        }
     }
 }

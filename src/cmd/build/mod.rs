@@ -173,13 +173,17 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     };
 
     let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
+    // The tokens of launchers killed while they held one come back (`engine::jobserver`).
+    let holders = fetch::objdir::ObjDir::new(&dir).token_holders_dir();
+    let keeper = jobserver::TokenKeeper::start(&server, &holders)
+        .with_context(|| format!("cannot set up {}", holders.display()))?;
     let ninja = args
         .ninja
         .clone()
         .or_else(|| std::env::var_os("NINJA"))
         .unwrap_or_else(|| "ninja".into());
     let mut cmd = ninja_command(&ninja, &dir, ninja_jobs, &args.targets);
-    jobserver::export(&server, &mut cmd);
+    jobserver::export(&server, &holders, &mut cmd);
     if let Some(d) = &distribution {
         d.export(&mut cmd);
     }
@@ -201,6 +205,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let (ran, total) = follow(stdout, &dir, &fetch_count);
     let status = child.wait().context("waiting for ninja")?;
     drop(forwarder);
+    drop(keeper);
     // Ninja is done: so is the pull (what it fully brought stays in the cache).
     let after = Instant::now();
     let pulled = background.map(pull::Background::finish);
