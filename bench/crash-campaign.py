@@ -347,7 +347,25 @@ class Campaign:
                if l.startswith("/") and (after_build or TEMP_LEFTOVER not in l)]
         if bad or (after_build and r.returncode != 0) or r.returncode not in (0, 1):
             self.fail("verify" + (" after the next build" if after_build else ""),
-                      "\n".join(bad) or r.stdout + r.stderr)
+                      "\n".join(self.when_written(l) for l in bad) or r.stdout + r.stderr)
+
+    @staticmethod
+    def ticks():
+        """Clock ticks since boot, the clock of a process's start time in /proc/<pid>/stat."""
+        return float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")
+
+    def when_written(self, line):
+        """A verify line, with when a leftover temporary's writer started (its name holds its
+        pid and start time) against the round's moments, to tell whose it was."""
+        name = line.split(":")[0].rsplit("/", 1)[-1]
+        try:
+            start = int(name.split("-", 1)[1].split(".")[0])
+        except (IndexError, ValueError):
+            return line
+        hz = os.sysconf("SC_CLK_TCK")
+        moments = ", ".join(f"{k} {(v - self.moments['round']) / hz:+.2f} s"
+                            for k, v in self.moments.items())
+        return f"{line} [writer started {(start - self.moments['round']) / hz:+.2f} s; {moments}]"
 
     def left_running(self):
         dirs = [self.obj, self.ci_obj]
@@ -363,7 +381,9 @@ class Campaign:
             r = self.run([self.cn, "publish", "-C", str(self.ci_obj)], self.ci_cache, check=False)
             if r.returncode != 0:
                 self.fail("publish again", r.stdout + r.stderr)
+        self.moments["next build"] = self.ticks()
         r = self.run([self.cn, "build", "--no-fill", "-C", str(self.obj)], self.cache, check=False)
+        self.moments["next build end"] = self.ticks()
         if r.returncode != 0:
             self.fail("next build", f"exit {r.returncode}: {r.stdout[-2000:]}{r.stderr[-2000:]}")
             return
@@ -378,6 +398,7 @@ class Campaign:
 
     def one_round(self):
         began = time.monotonic()
+        self.moments = {"round": self.ticks()}
         targets = [t for t in ["launcher", "launcher", "launcher", "build", "build", "publish",
                                "dbgfetch"] if t in self.args.targets.split(",")]
         target = self.rng.choice(targets)
@@ -395,6 +416,7 @@ class Campaign:
         else:
             self.target = "dbgfetch/fill"
             landed = self.kill_fill()
+        self.moments["killed and reaped"] = self.ticks()
         self.counts[self.target] += 1
         self.landed[self.target] += landed
         self.left_running()

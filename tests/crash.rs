@@ -52,11 +52,10 @@ fn a_compiler_dies_with_its_killed_launcher() {
     require_tool("gcc", "gcc");
     let space = support::TestSpace::new();
     let hold = space.path().join("compiler.pid");
-    let gcc = space.write(
+    let gcc = space.write_script(
         "bin/gcc",
         "#!/bin/sh\ncase \" $* \" in *\" -c \"*)\n  if [ -n \"$HOLD\" ]; then echo $$ > \"$HOLD.tmp\"; mv \"$HOLD.tmp\" \"$HOLD\"; exec sleep 60; fi ;;\nesac\nexec gcc \"$@\"\n",
     );
-    std::fs::set_permissions(&gcc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let src = space.write("src/a.c", "int a(void) { return 1; }\n");
     let obj = space.path().join("obj");
     std::fs::create_dir_all(&obj).unwrap();
@@ -180,11 +179,10 @@ fn the_token_of_a_killed_launcher_comes_back() {
     let space = support::TestSpace::new();
     let hold = space.path().join("launcher.pid");
     // The compile of hold.c records its launcher (the compiler's parent) and waits.
-    let gcc = space.write(
+    let gcc = space.write_script(
         "bin/gcc",
         "#!/bin/sh\ncase \" $* \" in *hold.c*) echo $PPID > \"$HOLD.tmp\"; mv \"$HOLD.tmp\" \"$HOLD\"; exec sleep 60 ;; esac\nexec gcc \"$@\"\n",
     );
-    std::fs::set_permissions(&gcc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let obj = space.path().join("obj");
     for name in ["hold", "a", "b", "c"] {
         space.write(

@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use support::{
     cached_ninja, cmake_configure, copy_tree, hits_misses, repo_root, run_ok, TestSpace,
@@ -53,15 +53,25 @@ fn touch_all(src: &Path, n: u32) {
     }
 }
 
-#[test]
-fn an_edited_policy_warns_once_per_plain_ninja_build() {
+/// The example project configured through `generate` in a fresh space, with `policy` (if
+/// any) in its source root: (space, source root, object directory, cache, policy file).
+fn configured(policy: Option<&str>) -> (TestSpace, PathBuf, PathBuf, PathBuf, PathBuf) {
     let space = TestSpace::new();
     let src = space.path().join("shapes");
     copy_tree(&repo_root().join("examples/shapes"), &src);
     let (obj, cache) = (space.path().join("obj"), space.path().join("cache"));
-    let policy = src.join("cached-ninja.toml");
-    std::fs::write(&policy, "[[rule]]\nglob = \"nothing/*\"\ncache = false\n").unwrap();
+    let file = src.join("cached-ninja.toml");
+    if let Some(text) = policy {
+        std::fs::write(&file, text).unwrap();
+    }
     cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    (space, src, obj, cache, file)
+}
+
+#[test]
+fn an_edited_policy_warns_once_per_plain_ninja_build() {
+    let rule = "[[rule]]\nglob = \"nothing/*\"\ncache = false\n";
+    let (_space, src, obj, cache, policy) = configured(Some(rule));
 
     // As generate read it: five misses, no warning.
     let out = ninja(&obj, &cache);
@@ -127,11 +137,7 @@ fn hit_only_build(obj: &Path, cache: &Path) -> Output {
 /// A policy created after `generate` where it found none is an edit too, seen by hits.
 #[test]
 fn a_policy_created_after_generate_warns() {
-    let space = TestSpace::new();
-    let src = space.path().join("shapes");
-    copy_tree(&repo_root().join("examples/shapes"), &src);
-    let (obj, cache) = (space.path().join("obj"), space.path().join("cache"));
-    cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    let (_space, _, obj, cache, _) = configured(None);
     assert_eq!(warnings(&ninja(&obj, &cache)), Vec::<String>::new());
     assert_eq!(
         warnings(&hit_only_build(&obj, &cache)),
@@ -147,13 +153,7 @@ fn a_policy_created_after_generate_warns() {
 /// until `generate` applies the file again.
 #[test]
 fn a_hit_only_build_warns_of_a_removed_or_broken_policy() {
-    let space = TestSpace::new();
-    let src = space.path().join("shapes");
-    copy_tree(&repo_root().join("examples/shapes"), &src);
-    let (obj, cache) = (space.path().join("obj"), space.path().join("cache"));
-    let policy = src.join("cached-ninja.toml");
-    std::fs::write(&policy, "split_dwarf = false\n").unwrap();
-    cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    let (_space, _, obj, cache, policy) = configured(Some("split_dwarf = false\n"));
     ninja(&obj, &cache);
     assert_eq!(
         warnings(&hit_only_build(&obj, &cache)),
@@ -183,13 +183,7 @@ fn a_hit_only_build_warns_of_a_removed_or_broken_policy() {
 /// reads for the stores; then everything is quiet again.
 #[test]
 fn cached_ninja_build_applies_an_edited_policy_first() {
-    let space = TestSpace::new();
-    let src = space.path().join("shapes");
-    copy_tree(&repo_root().join("examples/shapes"), &src);
-    let (obj, cache) = (space.path().join("obj"), space.path().join("cache"));
-    let policy = src.join("cached-ninja.toml");
-    std::fs::write(&policy, "split_dwarf = false\n").unwrap();
-    cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    let (_space, _, obj, cache, policy) = configured(Some("split_dwarf = false\n"));
     let build = || {
         let out = run_ok(cn(&cache).args(["build", "--no-fill", "-C"]).arg(&obj));
         String::from_utf8_lossy(&out.stderr)
