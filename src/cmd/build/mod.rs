@@ -176,7 +176,13 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     // The tokens of launchers killed while they held one come back (`engine::jobserver`).
     let holders = fetch::objdir::ObjDir::new(&dir).token_holders_dir();
     let keeper = jobserver::TokenKeeper::start(&server, &holders)
-        .with_context(|| format!("cannot set up {}", holders.display()))?;
+        .map_err(|e| {
+            eprintln!(
+                "cached-ninja build: warning: cannot set up {}: {e}; a launcher killed while it compiles keeps its CPU token",
+                holders.display()
+            )
+        })
+        .ok();
     let ninja = args
         .ninja
         .clone()
