@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Crash campaign (issue 16): `kill -9` at random moments, then check nothing was hurt.
 
-Project: examples/shapes with split DWARF, built and published by "CI" to a store (a
+Project: examples/shapes (or with --project libgit2 the real libgit2 1.9.1, fetched through
+tests/support/third-party-src.sh) with split DWARF, built and published by "CI" to a store (a
 `file://` directory, or with --nginx a real nginx WebDAV server from bench/lib/libgit2-ci.sh);
 the developer's object directory and local cache are separate. Compiles go through a compiler
 wrapper that sleeps $CRASH_COMPILE_SLEEP seconds first, so a kill lands in the compile window.
@@ -22,7 +23,8 @@ grace of 15 s; the next `cached-ninja build` succeeds, its objects equal CI's (c
 `objcopy --strip-debug` bytes), and a second `cache verify` is clean (the build removed the dead
 writer's temporaries). A killed round whose process had already exited is counted as "missed".
 
-Usage: python3 bench/crash-campaign.py [--kills N] [--seed S] [--nginx] [--work DIR] [--targets T,…]
+Usage: python3 bench/crash-campaign.py [--kills N] [--seed S] [--nginx] [--project shapes|libgit2]
+                                      [--work DIR] [--targets T,…] [--time-limit S]
   env: CN=path/to/cached-ninja DBGFETCH=path/to/dbgfetch (default: target/release)
 Prints counts per target/moment, failures and the time taken; exits 1 if any check failed.
 """
@@ -41,7 +43,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 GRACE_S = 15.0
-ROUND_TIMEOUT_S = 120.0
+ROUND_TIMEOUT_S = 300.0
+# libgit2 as bench/lib/libgit2-ci.sh configures it.
+LIBGIT2_CMAKE = ["-DBUILD_TESTS=OFF", "-DBUILD_CLI=ON", "-DUSE_SSH=OFF", "-DUSE_HTTPS=OFF",
+                 "-DUSE_GSSAPI=OFF", "-DUSE_BUNDLED_ZLIB=ON"]
+# Sources a round changes at most (each one a miss of the next build).
+MAX_CHANGED = {"shapes": 2, "libgit2": 3}
 TEMP_LEFTOVER = "partial temporary file of a writer that is gone"
 
 
@@ -145,7 +152,14 @@ class Campaign:
         pub.write_text(r.stdout)
         self.store = self.start_store()
         src = w / "src"
-        shutil.copytree(REPO / "examples/shapes", src)
+        if self.args.project == "libgit2":
+            tree = subprocess.run(["bash", str(REPO / "tests/support/third-party-src.sh"), "libgit2"],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+            shutil.copytree(tree, src)
+            cmake_extra = LIBGIT2_CMAKE
+        else:
+            shutil.copytree(REPO / "examples/shapes", src)
+            cmake_extra = []
         (src / "cached-ninja.toml").write_text(
             f'split_dwarf = true\n[[store]]\nurl = "{self.store}"\nwrite = true\n'
             f'[trust]\npublishers = ["{r.stdout.strip()}"]\n[publish]\nkey = "{key}"\n')
@@ -154,20 +168,26 @@ class Campaign:
         subprocess.run(git + ["add", "-A"], cwd=src, check=True)
         subprocess.run(git + ["commit", "-qm", "ci"], cwd=src, check=True)
         self.src = src
-        self.sources = sorted(p for p in src.rglob("*") if p.suffix in (".c", ".cpp"))
-        self.pristine = {p: p.read_bytes() for p in self.sources}
         self.ci_obj, self.ci_cache = w / "ci/obj", w / "ci/cache"
         self.obj, self.cache = w / "dev/obj", w / "dev/cache"
         for obj, cache in ((self.ci_obj, self.ci_cache), (self.obj, self.cache)):
             self.run([self.cn, "configure", "--enable-build-backend=cached-ninja", "--objdir", str(obj),
                       "--", "cmake", "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Debug",
+                      "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON",
                       f"-DCMAKE_C_COMPILER={w}/bin/gcc", f"-DCMAKE_CXX_COMPILER={w}/bin/g++",
-                      "-S", str(src), "-B", str(obj)], cache)
+                      *cmake_extra, "-S", str(src), "-B", str(obj)], cache)
+        # The sources the build compiles (a change to another file would make no miss).
+        import json
+        commands = json.loads((self.obj / "compile_commands.json").read_text())
+        self.sources = sorted({Path(c["file"]) for c in commands
+                               if Path(c["file"]).is_relative_to(src)})
+        self.pristine = {p: p.read_bytes() for p in self.sources}
         self.run([self.cn, "build", "--no-fetch", "--no-fill", "--publish", "-C", str(self.ci_obj)],
                  self.ci_cache)
         self.reference = self.objects(self.ci_obj)
-        if len(self.reference) != 5:
-            raise RuntimeError(f"CI built {len(self.reference)} objects, not 5")
+        if len(self.reference) < len(self.sources):
+            raise RuntimeError(f"CI built {len(self.reference)} objects for {len(self.sources)} sources")
+        log(f"CI built and published {len(self.reference)} objects")
         self.run([self.cn, "build", "--no-fill", "-C", str(self.obj)], self.cache)
         self.run([self.dbgfetch, "fill", "--wait", "-C", str(self.obj)], self.cache)
 
@@ -205,7 +225,8 @@ class Campaign:
         """Appends a fresh comment to one or both C sources: new keys, the same objects (the C++
         sources, slower to compile, change keys only when a round empties the cache)."""
         c_sources = [p for p in self.sources if p.suffix == ".c"]
-        for p in self.rng.sample(c_sources, self.rng.randint(1, len(c_sources))):
+        most = min(len(c_sources), MAX_CHANGED[self.args.project])
+        for p in self.rng.sample(c_sources, self.rng.randint(1, most)):
             with open(p, "a") as f:
                 f.write(f"/* crash round {self.rng.getrandbits(64):x} */\n")
 
@@ -326,7 +347,25 @@ class Campaign:
                if l.startswith("/") and (after_build or TEMP_LEFTOVER not in l)]
         if bad or (after_build and r.returncode != 0) or r.returncode not in (0, 1):
             self.fail("verify" + (" after the next build" if after_build else ""),
-                      "\n".join(bad) or r.stdout + r.stderr)
+                      "\n".join(self.when_written(l) for l in bad) or r.stdout + r.stderr)
+
+    @staticmethod
+    def ticks():
+        """Clock ticks since boot, the clock of a process's start time in /proc/<pid>/stat."""
+        return float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK")
+
+    def when_written(self, line):
+        """A verify line, with when a leftover temporary's writer started (its name holds its
+        pid and start time) against the round's moments, to tell whose it was."""
+        name = line.split(":")[0].rsplit("/", 1)[-1]
+        try:
+            start = int(name.split("-", 1)[1].split(".")[0])
+        except (IndexError, ValueError):
+            return line
+        hz = os.sysconf("SC_CLK_TCK")
+        moments = ", ".join(f"{k} {(v - self.moments['round']) / hz:+.2f} s"
+                            for k, v in self.moments.items())
+        return f"{line} [writer started {(start - self.moments['round']) / hz:+.2f} s; {moments}]"
 
     def left_running(self):
         dirs = [self.obj, self.ci_obj]
@@ -342,7 +381,9 @@ class Campaign:
             r = self.run([self.cn, "publish", "-C", str(self.ci_obj)], self.ci_cache, check=False)
             if r.returncode != 0:
                 self.fail("publish again", r.stdout + r.stderr)
+        self.moments["next build"] = self.ticks()
         r = self.run([self.cn, "build", "--no-fill", "-C", str(self.obj)], self.cache, check=False)
+        self.moments["next build end"] = self.ticks()
         if r.returncode != 0:
             self.fail("next build", f"exit {r.returncode}: {r.stdout[-2000:]}{r.stderr[-2000:]}")
             return
@@ -357,6 +398,7 @@ class Campaign:
 
     def one_round(self):
         began = time.monotonic()
+        self.moments = {"round": self.ticks()}
         targets = [t for t in ["launcher", "launcher", "launcher", "build", "build", "publish",
                                "dbgfetch"] if t in self.args.targets.split(",")]
         target = self.rng.choice(targets)
@@ -374,6 +416,7 @@ class Campaign:
         else:
             self.target = "dbgfetch/fill"
             landed = self.kill_fill()
+        self.moments["killed and reaped"] = self.ticks()
         self.counts[self.target] += 1
         self.landed[self.target] += landed
         self.left_running()
@@ -407,7 +450,8 @@ class Campaign:
         total, landed = sum(self.counts.values()), sum(self.landed.values())
         print(f"{'total':24} {total:7} {landed:7} {total - landed:7}")
         beside = [p for p in self.obj.rglob(".*.cn-*")]
-        print(f"temporaries of killed launchers left beside objects (not swept): {len(beside)}")
+        print(f"temporaries of killed launchers left beside objects (a miss in their directory "
+              f"sweeps them, hits do not): {len(beside)}")
         print(f"failures: {len(self.failures)}")
         for f in self.failures:
             print(f"  round {f[0]} {f[1]}: {f[2]}: {f[3]}")
@@ -426,6 +470,8 @@ def main():
     ap.add_argument("--kills", type=int, default=1000, help="rounds, one kill -9 each [1000]")
     ap.add_argument("--seed", type=int, default=None, help="random seed [random]")
     ap.add_argument("--nginx", action="store_true", help="a real nginx store instead of file://")
+    ap.add_argument("--project", choices=sorted(MAX_CHANGED), default="shapes",
+                    help="the project built: examples/shapes, or libgit2 1.9.1 [shapes]")
     ap.add_argument("--work", help="work directory [a new temporary one, removed after]")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     ap.add_argument("--targets", default="launcher,build,publish,dbgfetch",

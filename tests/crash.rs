@@ -52,11 +52,10 @@ fn a_compiler_dies_with_its_killed_launcher() {
     require_tool("gcc", "gcc");
     let space = support::TestSpace::new();
     let hold = space.path().join("compiler.pid");
-    let gcc = space.write(
+    let gcc = space.write_script(
         "bin/gcc",
         "#!/bin/sh\ncase \" $* \" in *\" -c \"*)\n  if [ -n \"$HOLD\" ]; then echo $$ > \"$HOLD.tmp\"; mv \"$HOLD.tmp\" \"$HOLD\"; exec sleep 60; fi ;;\nesac\nexec gcc \"$@\"\n",
     );
-    std::fs::set_permissions(&gcc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let src = space.write("src/a.c", "int a(void) { return 1; }\n");
     let obj = space.path().join("obj");
     std::fs::create_dir_all(&obj).unwrap();
@@ -100,4 +99,165 @@ fn a_compiler_dies_with_its_killed_launcher() {
         pid.trim()
     );
     assert!(!obj.join("a.o").exists());
+}
+
+/// A launcher killed while it materialises a hit leaves its temporary beside the object
+/// (`.a.o.cn-tmp.<pid>-<start>.…`). Hits never look for such files (they cost a directory
+/// listing); the next miss in that directory removes the dead writer's, and keeps a live
+/// writer's.
+#[test]
+fn a_miss_sweeps_what_a_killed_launcher_left_beside_its_object() {
+    require_tool("gcc", "gcc");
+    let space = support::TestSpace::new();
+    let src = space.write("src/a.c", "int a(void) { return 1; }\n");
+    space.write("src/b.c", "int b(void) { return 2; }\n");
+    let obj = space.path().join("obj");
+    std::fs::create_dir_all(&obj).unwrap();
+    let launch = |source: &str, stall: bool| {
+        let mut c = Command::new(cached_ninja());
+        c.current_dir(&obj)
+            .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache"))
+            .args(["cc", "--src-root"])
+            .arg(src.parent().unwrap())
+            .args(["--", "gcc", "-c", "-o"])
+            .arg(format!("{source}.o"))
+            .arg(src.with_file_name(format!("{source}.c")));
+        if stall {
+            c.env("CACHED_NINJA_TEST_STALL_MATERIALISE_MS", "60000");
+        }
+        c
+    };
+    let temporaries = || {
+        let mut v: Vec<String> = std::fs::read_dir(&obj)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".cn-"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(launch("a", false).status().unwrap().success()); // the miss that stores
+    std::fs::remove_file(obj.join("a.o")).unwrap();
+    let mut killed = launch("a", true).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while temporaries().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    killed.kill().unwrap(); // SIGKILL, mid-materialise
+    killed.wait().unwrap();
+    let left = temporaries();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with(".a.o.cn-tmp."), "{left:?}");
+    assert!(!obj.join("a.o").exists(), "a partial object became visible");
+
+    // A live writer's temporary (this test's own pid and start time) must stay.
+    let me = fetch::process::Writer::this();
+    let live = format!(".b.o.cn-tmp.{}-{}.0.1", me.pid, me.start);
+    std::fs::write(obj.join(&live), b"being written").unwrap();
+
+    // A hit leaves them alone.
+    assert!(launch("a", false).status().unwrap().success());
+    assert_eq!(temporaries(), {
+        let mut v = vec![left[0].clone(), live.clone()];
+        v.sort();
+        v
+    });
+    // The next miss in the directory (another object's) removes the dead writer's only.
+    assert!(launch("b", false).status().unwrap().success());
+    assert_eq!(temporaries(), vec![live]);
+    let (hits, misses) = support::hits_misses(&obj);
+    assert_eq!((hits, misses), (1, 2));
+}
+
+/// A launcher killed with `kill -9` while it holds the build's only CPU token: the build gives
+/// the token back (the launcher's record names a writer that is gone), so the compiles waiting
+/// for it run and the build ends, instead of waiting for ever.
+#[test]
+fn the_token_of_a_killed_launcher_comes_back() {
+    require_tool("gcc", "gcc");
+    require_tool("ninja", "ninja-build");
+    let space = support::TestSpace::new();
+    let hold = space.path().join("launcher.pid");
+    // The compile of hold.c records its launcher (the compiler's parent) and waits.
+    let gcc = space.write_script(
+        "bin/gcc",
+        "#!/bin/sh\ncase \" $* \" in *hold.c*) echo $PPID > \"$HOLD.tmp\"; mv \"$HOLD.tmp\" \"$HOLD\"; exec sleep 60 ;; esac\nexec gcc \"$@\"\n",
+    );
+    let obj = space.path().join("obj");
+    for name in ["hold", "a", "b", "c"] {
+        space.write(
+            &format!("obj/{name}.c"),
+            format!("int {name}(void) {{ return 1; }}\n"),
+        );
+    }
+    // a, b and c start once hold.c's compile holds the token (`gate` waits for it), so they
+    // need the token it holds.
+    space.write(
+        "obj/build.ninja",
+        format!(
+            "rule cc\n  command = {cn} cc -- {gcc} -c $in -o $out\n\
+             rule gate\n  command = while [ ! -s {hold} ]; do sleep 0.02; done; touch $out\n\
+             build hold.o: cc hold.c\nbuild gate: gate\n\
+             build a.o: cc a.c || gate\nbuild b.o: cc b.c || gate\nbuild c.o: cc c.c || gate\n",
+            cn = cached_ninja().display(),
+            gcc = gcc.display(),
+            hold = hold.display(),
+        ),
+    );
+    let mut build = Command::new(cached_ninja())
+        .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache"))
+        .env("HOLD", &hold)
+        .args([
+            "build",
+            "-j1",
+            "--ninja-jobs",
+            "4",
+            "--no-fetch",
+            "--no-fill",
+            "-C",
+        ])
+        .arg(&obj)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&hold).map_or(true, |s| s.trim().is_empty())
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let launcher: i32 = std::fs::read_to_string(&hold)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Let a, b and c start and wait for the token.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!obj.join("a.o").exists(), "a compiled without the token");
+    unsafe { libc::kill(launcher, libc::SIGKILL) };
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = build.try_wait().unwrap() {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if status.is_none() {
+        // Ninja dies with the build (and its commands with Ninja).
+        let _ = build.kill();
+        let _ = build.wait();
+    }
+    assert!(
+        status.is_some(),
+        "the build waited for ever for the lost token"
+    );
+    for o in ["a.o", "b.o", "c.o"] {
+        assert!(obj.join(o).exists(), "{o} was not compiled");
+    }
+    assert!(!status.unwrap().success(), "hold.o's launcher was killed");
 }

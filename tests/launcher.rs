@@ -620,6 +620,13 @@ fn stats_and_cache_commands() {
         (v["hits"].as_u64(), v["misses"].as_u64()),
         (Some(1), Some(1))
     );
+    // What a download cut short leaves for resumption (`tmp/partial/<blob>.zst`).
+    let partial = p
+        .cache()
+        .join("tmp/partial")
+        .join(format!("{}.zst", "ab".repeat(32)));
+    std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
+    std::fs::write(&partial, vec![7u8; 3000]).unwrap();
     let out = run_ok(
         Command::new(cached_ninja())
             .env("CACHED_NINJA_CACHE_DIR", p.cache())
@@ -627,6 +634,7 @@ fn stats_and_cache_commands() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("action entries    1"), "{text}");
+    assert!(text.contains("partial downloads 1 (2.9 KiB)"), "{text}");
     let out = run_ok(
         Command::new(cached_ninja())
             .env("CACHED_NINJA_CACHE_DIR", p.cache())
@@ -637,6 +645,7 @@ fn stats_and_cache_commands() {
         p.cache_files("cas").is_empty(),
         "a 1-byte cap evicts everything"
     );
+    assert!(!partial.exists(), "partial downloads count against the cap");
     // After eviction the launcher simply compiles again.
     p.compile("srcA", "objA", "main.c", &[]);
     run_ok(

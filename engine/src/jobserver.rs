@@ -10,13 +10,44 @@
 //! pipe. It therefore only takes part when `cached-ninja build` started the build, which it
 //! says in [`ENV`] (the same `--jobserver-auth` value as `MAKEFLAGS`); under a plain `ninja`
 //! or a `make` that runs ninja, compiles run without tokens, as before.
+//!
+//! A token read from the pipe is lost with its reader: a launcher killed with `kill -9` while
+//! it compiles never writes it back, and with every token lost the build's other compiles
+//! would wait for ever. So a launcher records the token it holds, a file named by its pid and
+//! start time (`fetch::process::Writer`) in the directory [`HOLDERS_ENV`] names, removed
+//! before the token is released; the build's [`TokenKeeper`] gives back the token of each
+//! record whose writer is gone. What is left: a kill in the few system calls between reading
+//! the token and creating the record (or between removing it and writing the token back)
+//! still loses that token.
+
+use fetch::process::Writer;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Set by `cached-ninja build` to the jobserver's auth string (`R,W` or `fifo:PATH`).
 pub const ENV: &str = "CACHED_NINJA_JOBSERVER";
 
+/// Set by `cached-ninja build`: the directory of the records of held tokens.
+pub const HOLDERS_ENV: &str = "CACHED_NINJA_TOKEN_HOLDERS";
+
+/// How often the [`TokenKeeper`] looks for tokens of dead launchers.
+const KEEPER_EVERY: Duration = Duration::from_millis(200);
+
 /// A CPU token held for the duration of one compile (released on drop).
 pub struct CpuToken {
+    /// The record of the held token, removed (on drop) before the token is released.
+    record: Option<PathBuf>,
     _held: Option<(jobserver::Client, jobserver::Acquired)>,
+}
+
+impl Drop for CpuToken {
+    fn drop(&mut self) {
+        if let Some(r) = &self.record {
+            let _ = std::fs::remove_file(r);
+        }
+    }
 }
 
 impl CpuToken {
@@ -31,7 +62,16 @@ impl CpuToken {
 /// otherwise returns at once with no token. A jobserver that cannot be used (closed
 /// descriptors, a changed `MAKEFLAGS`) is ignored: the compile runs without a token.
 pub fn cpu_token() -> CpuToken {
-    CpuToken { _held: acquire() }
+    let held = acquire();
+    let record = held.as_ref().and_then(|_| {
+        let dir = PathBuf::from(std::env::var_os(HOLDERS_ENV)?);
+        let path = dir.join(Writer::this().name());
+        std::fs::File::create(&path).ok().map(|_| path)
+    });
+    CpuToken {
+        record,
+        _held: held,
+    }
 }
 
 fn acquire() -> Option<(jobserver::Client, jobserver::Acquired)> {
@@ -57,8 +97,10 @@ pub fn server(tokens: usize) -> std::io::Result<jobserver::Client> {
     jobserver::Client::new(tokens)
 }
 
-/// Exports `client` to a command (ninja): `MAKEFLAGS` and [`ENV`], inherited descriptors.
-pub fn export(client: &jobserver::Client, cmd: &mut std::process::Command) {
+/// Exports `client` to a command (ninja): `MAKEFLAGS` and [`ENV`], inherited descriptors, and
+/// `holders`, the directory of the records of held tokens ([`HOLDERS_ENV`]).
+pub fn export(client: &jobserver::Client, holders: &Path, cmd: &mut std::process::Command) {
+    cmd.env(HOLDERS_ENV, holders);
     client.configure_make(cmd);
     let auth = cmd
         .get_envs()
@@ -71,4 +113,64 @@ pub fn export(client: &jobserver::Client, cmd: &mut std::process::Command) {
         .unwrap_or_default()
         .to_string();
     cmd.env(ENV, auth);
+}
+
+/// Gives back the tokens of launchers that died holding one, while it lives (a thread of
+/// `cached-ninja build`; stopped on drop).
+pub struct TokenKeeper {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TokenKeeper {
+    /// Starts keeping `client`'s tokens recorded in `holders`, which it empties first (the
+    /// records of an earlier build's launchers name another jobserver's tokens).
+    pub fn start(client: &jobserver::Client, holders: &Path) -> std::io::Result<TokenKeeper> {
+        let _ = std::fs::remove_dir_all(holders);
+        std::fs::create_dir_all(holders)?;
+        let (client, holders) = (client.clone(), holders.to_path_buf());
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("token-keeper".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(KEEPER_EVERY);
+                    give_back_lost(&client, &holders);
+                }
+            })?;
+        Ok(TokenKeeper {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for TokenKeeper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Writes back to `client` one token per record in `holders` whose launcher is gone (the
+/// record removed first, so a token is given back once); returns how many.
+fn give_back_lost(client: &jobserver::Client, holders: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(holders) else {
+        return 0;
+    };
+    let mut given = 0;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let gone = name
+            .to_str()
+            .and_then(Writer::from_name)
+            .is_some_and(|w| w.is_gone());
+        if gone && std::fs::remove_file(e.path()).is_ok() && client.release_raw().is_ok() {
+            given += 1;
+        }
+    }
+    given
 }

@@ -22,6 +22,8 @@
 //!   fill.log     stdout and stderr of a fill started in the background
 //!   stores-down  stores whose breaker tripped recently, skipped until a time (crate::skips)
 //!   build.lock   held (flock) by the running `cached-ninja build`, which writes its pid in it
+//!   token-holders/  one file per launcher holding a CPU token of the running build's jobserver,
+//!                named by its pid and start time (engine::jobserver)
 //!   distribute-down  the distributed compiler failed during this build: its one warning is
 //!                made, later misses compile locally (engine::launcher::distribute)
 //!   policy-warned.<pid>  a launcher under plain Ninja (process <pid>) warned that the policy
@@ -132,6 +134,11 @@ impl ObjDir {
         self.state("build.lock")
     }
 
+    /// The records of the CPU tokens launchers of the running build hold.
+    pub fn token_holders_dir(&self) -> PathBuf {
+        self.state("token-holders")
+    }
+
     /// The marker of a distributed compiler that failed during this build.
     pub fn distribute_down_file(&self) -> PathBuf {
         self.state("distribute-down")
@@ -164,9 +171,14 @@ impl ObjDir {
 
     /// The value of `key` in the config file, if set.
     pub fn config_value(&self, key: &str) -> Option<String> {
-        let text = std::fs::read_to_string(self.config_file()).ok()?;
-        let value = config_lines(&text).find_map(|(k, v)| (k == key).then(|| v.to_string()));
-        value
+        self.config().value(key).map(str::to_string)
+    }
+
+    /// The config file as it is now, read once (empty when there is none).
+    pub fn config(&self) -> Config {
+        Config {
+            text: std::fs::read_to_string(self.config_file()).unwrap_or_default(),
+        }
     }
 
     /// The configured source root, absolute (a relative value is taken from the object
@@ -207,25 +219,14 @@ impl ObjDir {
             Some(p) => format!("{} {}", stamp(&std::fs::metadata(p)?), p.display()),
             None => "none".to_string(),
         };
-        self.set_config_value("policy-read", &value)
+        self.set_config_value(POLICY_READ, &value)
     }
 
     /// The policy file edited since `generate` read it (changed or removed; or, where it found
     /// none, one in the object directory or `src_root` now); `None` also when `generate`
     /// recorded nothing (zero setup).
     pub fn policy_edited(&self, src_root: Option<&Path>) -> Option<PathBuf> {
-        let value = self.config_value("policy-read")?;
-        if value == "none" {
-            let dirs = std::iter::once(self.root.as_path()).chain(src_root);
-            return dirs.map(|d| d.join(POLICY_FILE_NAME)).find(|p| p.is_file());
-        }
-        let mut f = value.splitn(4, ' ');
-        let recorded = [f.next()?, f.next()?, f.next()?].map(|n| n.parse::<u64>().ok());
-        let path = PathBuf::from(f.next()?);
-        match std::fs::metadata(&path) {
-            Ok(md) if recorded.map(|n| n.unwrap_or(u64::MAX)) == stamp_fields(&md) => None,
-            _ => Some(path),
-        }
+        PolicyRead::parse(self.config().value(POLICY_READ)?)?.edited(&self.root, src_root)
     }
 
     /// Whether this is the first call for `tag` during the build that Ninja process
@@ -254,6 +255,65 @@ impl ObjDir {
             }
         }
         created
+    }
+}
+
+/// The config key under which `generate` records the policy it read ([`PolicyRead`]).
+pub const POLICY_READ: &str = "policy-read";
+
+/// What `generate` recorded of the policy file it read (config `policy-read`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyRead {
+    /// It found no policy file.
+    None,
+    /// It read `path`, whose size, modification time (ns) and inode were `stamp`.
+    File {
+        /// The file's stamp when read (a field that was not a number: `u64::MAX`).
+        stamp: [u64; 3],
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl PolicyRead {
+    /// Parses a recorded `policy-read` value (`none`, or `<size> <mtime> <inode> <path>`).
+    pub fn parse(value: &str) -> Option<PolicyRead> {
+        if value == "none" {
+            return Some(PolicyRead::None);
+        }
+        let mut f = value.splitn(4, ' ');
+        let stamp = [f.next()?, f.next()?, f.next()?].map(|n| n.parse().unwrap_or(u64::MAX));
+        let path = PathBuf::from(f.next()?);
+        Some(PolicyRead::File { stamp, path })
+    }
+
+    /// The policy file edited since it was read (changed or removed; or, where none was
+    /// found, one in the object directory `objdir` or `src_root` now). One `statx` when a
+    /// file was read (a launcher's hit pays that), one per place looked when none was.
+    pub fn edited(&self, objdir: &Path, src_root: Option<&Path>) -> Option<PathBuf> {
+        match self {
+            PolicyRead::None => {
+                let dirs = std::iter::once(objdir).chain(src_root);
+                dirs.map(|d| d.join(POLICY_FILE_NAME)).find(|p| p.is_file())
+            }
+            PolicyRead::File { stamp, path } => match std::fs::metadata(path) {
+                Ok(md) if *stamp == stamp_fields(&md) => None,
+                _ => Some(path.clone()),
+            },
+        }
+    }
+}
+
+/// The `config` file's text, read once.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    text: String,
+}
+
+impl Config {
+    /// The value of `key`, if set.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        config_lines(&self.text).find_map(|(k, v)| (k == key).then_some(v))
     }
 }
 

@@ -26,6 +26,24 @@ impl Writer {
         })
     }
 
+    /// `<pid>-<start>`: how temporary names and records name their writer.
+    pub fn name(&self) -> String {
+        format!("{}-{}", self.pid, self.start)
+    }
+
+    /// The writer a [`Writer::name`] names; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<Writer> {
+        let (pid, start) = name.split_once('-')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(pid) || !digits(start) {
+            return None;
+        }
+        Some(Writer {
+            pid: pid.parse().ok()?,
+            start: start.parse().ok()?,
+        })
+    }
+
     /// Whether the process is certainly gone: its pid is free or held by a process that
     /// started at another time. `false` when it cannot tell (no start time recorded, no
     /// `/proc`).
@@ -33,7 +51,13 @@ impl Writer {
         if self.start == 0 || start_time(std::process::id()).is_none() {
             return false;
         }
-        start_time(self.pid) != Some(self.start)
+        let Some((_, rest)) = stat(self.pid) else {
+            return true;
+        };
+        // A zombie (dead, not yet reaped) writes nothing more: gone too.
+        let mut fields = rest.split_whitespace();
+        let dead = matches!(fields.next(), Some("Z" | "X"));
+        dead || fields.nth(18).and_then(|s| s.parse().ok()) != Some(self.start)
     }
 }
 
@@ -89,5 +113,30 @@ mod tests {
             !Writer { pid, start: 0 }.is_gone(),
             "no start time: cannot tell"
         );
+    }
+
+    #[test]
+    fn a_zombie_is_gone() {
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = start_time(pid).unwrap();
+        // Not waited for: once it exits it stays a zombie until the end of this test.
+        let zombie = || stat(pid).is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !zombie() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(zombie());
+        assert!(Writer { pid, start }.is_gone());
+        drop(child);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        let me = Writer::this();
+        assert_eq!(Writer::from_name(&me.name()), Some(me));
+        for bad in ["", "12", "12-", "-3", "1-2.3", "a-1", "1-2-3"] {
+            assert_eq!(Writer::from_name(bad), None, "{bad}");
+        }
     }
 }

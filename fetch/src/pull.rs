@@ -326,6 +326,12 @@ fn pull_one(
         }
         arrived.push(download::blob(store, cache, &d, size, opts.cancel)?);
     }
+    // Cancelled during the downloads (the build ended): nothing goes in, so a build that
+    // exits right after (its pull abandoned) leaves no insert half done in the cache's `tmp/`;
+    // what was downloaded stays in `tmp/partial/` for the next pull.
+    if opts.cancel.load(Ordering::Relaxed) {
+        return Err(PullError::Cancelled);
+    }
     for blob in arrived {
         let n = blob.insert(cache).map_err(local)?;
         counts.bytes.fetch_add(n, Ordering::Relaxed);

@@ -89,6 +89,49 @@ fn gc_evicts_least_recently_used() {
     assert_eq!(c.gc(1 << 30).removed, 0);
 }
 
+/// Partial downloads (`tmp/partial/`) are counted and evicted like the rest, oldest first,
+/// except one whose download runs (claimed).
+#[test]
+fn gc_counts_and_trims_partial_downloads() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    for i in 0..5u8 {
+        c.put_blob(&[i; 1000]).unwrap();
+    }
+    let no = std::sync::atomic::AtomicBool::new(false);
+    let claim = |name: &[u8]| {
+        c.claim_download(&Digest::of(name), Duration::ZERO, &no)
+            .unwrap()
+            .unwrap()
+    };
+    let (running, cut) = (claim(b"running"), claim(b"cut"));
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for claim in [&running, &cut] {
+        let mut f = claim.open_partial().unwrap();
+        f.write_all(&[1; 3000]).unwrap();
+        f.set_modified(an_hour_ago).unwrap();
+    }
+    let cut_path = cut.partial_path().to_path_buf();
+    drop(cut); // a download cut short: its file stays for the next one
+    let s = c.summary();
+    assert_eq!(s.partials, (2, 6000));
+    assert_eq!(s.total_size(), 11_000);
+
+    let r = c.gc(8_000);
+    assert_eq!(r.size_before, 11_000);
+    assert!(
+        !cut_path.exists(),
+        "the oldest unclaimed partial goes first"
+    );
+    assert!(
+        running.partial_path().exists(),
+        "a running download's stays"
+    );
+    assert!(r.size_after <= 7_200, "{r:?}");
+    assert_eq!(c.summary().partials, (1, 3000));
+}
+
 #[test]
 fn concurrent_writers_of_one_key() {
     let d = tempfile::tempdir().unwrap();

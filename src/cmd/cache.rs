@@ -79,6 +79,11 @@ pub fn run(cmd: CacheCommand) -> anyhow::Result<ExitCode> {
                 s.manifests.0,
                 human(s.manifests.1)
             );
+            println!(
+                "partial downloads {} ({})",
+                s.partials.0,
+                human(s.partials.1)
+            );
             println!("other files       {} ({})", s.other.0, human(s.other.1));
         }
         CacheCommand::Verify { repair } => return verify(&cache, repair),

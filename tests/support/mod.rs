@@ -61,6 +61,14 @@ impl TestSpace {
         std::fs::write(&p, contents).expect("write test file");
         p
     }
+
+    /// Writes an executable file (a script standing in for a tool) at `rel`.
+    pub fn write_script(&self, rel: &str, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.write(rel, text);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        p
+    }
 }
 
 impl Drop for TestSpace {

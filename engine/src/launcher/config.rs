@@ -4,7 +4,7 @@ use super::launch::Launcher;
 use super::runner::{RealRunner, Runner};
 use backend::key::Roots;
 use fetch::cache::LocalCache;
-use fetch::objdir::ObjDir;
+use fetch::objdir::{Config, ObjDir, PolicyRead, POLICY_READ};
 use fetch::want::{FileLink, PullLink};
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
@@ -113,7 +113,11 @@ pub(super) fn run_words(
             .exec(&words[0], &words[1..])
             .map_err(|e| e.to_string());
     };
-    let roots = roots_for(obj, &cwd, src_root);
+    // Read once: the source root (below) and what `generate` recorded of the policy, which
+    // each launch compares with the file (`super::policy_edit`).
+    let config = ObjDir::new(&cwd).config();
+    let roots = roots_for(obj, &cwd, src_root, &config);
+    let policy_read = config.value(POLICY_READ).and_then(PolicyRead::parse);
     // A rewritten Ninja file runs every compile as `cached-ninja cc -- …`, rustc too.
     let family = if super::rustc::is_rustc(&words[0]) {
         Family::Rustc
@@ -121,21 +125,22 @@ pub(super) fn run_words(
         family
     };
     Ok(match family {
-        Family::CFamily => with_launcher(roots, &cwd, |l| l.launch(words)),
-        Family::Rustc => with_launcher(roots, &cwd, |l| l.launch_rustc(words)),
+        Family::CFamily => with_launcher(roots, &cwd, policy_read, |l| l.launch(words)),
+        Family::Rustc => with_launcher(roots, &cwd, policy_read, |l| l.launch_rustc(words)),
     })
 }
 
-/// The roots of a compile in the object root `obj` (the directory `cwd`): the source root
-/// `src_root` if given, else the one the environment or the object directory names.
-fn roots_for(obj: &str, cwd: &Path, src_root: Option<String>) -> Roots {
+/// The roots of a compile in the object root `obj` (the directory `cwd`, whose `config` is
+/// `config`): the source root `src_root` if given, else the one the environment or the object
+/// directory names.
+fn roots_for(obj: &str, cwd: &Path, src_root: Option<String>, config: &Config) -> Roots {
     let src = src_root
         .or_else(|| {
             std::env::var("CACHED_NINJA_SRCDIR")
                 .ok()
                 .filter(|s| !s.is_empty())
         })
-        .or_else(|| ObjDir::new(cwd).config_value("src-root"))
+        .or_else(|| config.value("src-root").map(str::to_string))
         // Zero setup: the generator's own record of where the sources are.
         .or_else(|| {
             backend::project::source_root(cwd).and_then(|p| p.to_str().map(str::to_string))
@@ -159,7 +164,8 @@ pub(crate) fn launcher_for<'r>(
     src_root: Option<String>,
     pull: &'r dyn PullLink,
 ) -> Launcher<'r> {
-    launcher_of(roots_for(obj, cwd, src_root), cwd, pull)
+    let config = ObjDir::new(cwd).config();
+    launcher_of(roots_for(obj, cwd, src_root, &config), cwd, None, pull)
 }
 
 /// Which compile model a launch uses.
@@ -191,15 +197,25 @@ pub(super) fn utf8_words(words: &[OsString]) -> Result<Vec<String>, String> {
 }
 
 /// Builds the launcher for `roots` (this process's working directory: `cwd`) from the
-/// environment and runs `f` with it.
-pub(super) fn with_launcher<T>(roots: Roots, cwd: &Path, f: impl FnOnce(&Launcher) -> T) -> T {
+/// environment and runs `f` with it; `policy_read` is what `generate` recorded of the policy.
+pub(super) fn with_launcher<T>(
+    roots: Roots,
+    cwd: &Path,
+    policy_read: Option<PolicyRead>,
+    f: impl FnOnce(&Launcher) -> T,
+) -> T {
     let pull = FileLink::new(ObjDir::new(roots.obj()));
-    f(&launcher_of(roots, cwd, &pull))
+    f(&launcher_of(roots, cwd, policy_read, &pull))
 }
 
 /// The launcher for `roots` (the object root seen from this process as `cwd`) from this
 /// process's environment; `pull` is its link to a running pull.
-fn launcher_of<'r>(roots: Roots, cwd: &Path, pull: &'r dyn PullLink) -> Launcher<'r> {
+fn launcher_of<'r>(
+    roots: Roots,
+    cwd: &Path,
+    policy_read: Option<PolicyRead>,
+    pull: &'r dyn PullLink,
+) -> Launcher<'r> {
     let mut obj_aliases = Vec::new();
     if let Ok(pwd) = std::env::var("PWD") {
         let obj = Path::new(roots.obj());
@@ -247,6 +263,11 @@ fn launcher_of<'r>(roots: Roots, cwd: &Path, pull: &'r dyn PullLink) -> Launcher
         family: std::cell::Cell::new(None),
         distribute: super::distribute::Distribution::from_env(),
         cpu: std::cell::Cell::new(None),
+        policy_read,
+        stall_materialise: std::env::var("CACHED_NINJA_TEST_STALL_MATERIALISE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis),
     }
 }
 

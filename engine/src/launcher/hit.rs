@@ -189,7 +189,11 @@ impl Launcher<'_> {
                     use std::os::unix::fs::PermissionsExt;
                     f.set_permissions(std::fs::Permissions::from_mode(0o755))?;
                 }
-                f.write_all(bytes)
+                f.write_all(bytes)?;
+                if let Some(d) = self.stall_materialise {
+                    std::thread::sleep(d);
+                }
+                Ok(())
             };
             if let Err(e) = fcache::write_atomic_with(dest, fcache::Durability::Unsynced, write) {
                 let msg = format!("cannot write {}: {e}; compiling", dest.display());

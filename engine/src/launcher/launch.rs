@@ -56,6 +56,11 @@ pub struct Launcher<'r> {
     pub edge: std::cell::RefCell<EdgeOutcome>,
     /// A CPU token taken before the last look at the cache (the compile then uses it).
     pub cpu: std::cell::Cell<Option<crate::jobserver::CpuToken>>,
+    /// What `generate` recorded of the policy (`None`: no `generate`, or not a Ninja edge).
+    pub policy_read: Option<fetch::objdir::PolicyRead>,
+    /// Tests only: sleep between writing a materialised output and renaming it into place
+    /// (`CACHED_NINJA_TEST_STALL_MATERIALISE_MS`), so a kill can land there.
+    pub stall_materialise: Option<std::time::Duration>,
 }
 
 impl Launcher<'_> {
@@ -117,6 +122,7 @@ impl Launcher<'_> {
     pub fn launch(&self, words: Vec<String>) -> i32 {
         let start = Instant::now();
         *self.edge.borrow_mut() = EdgeOutcome::default();
+        self.warn_if_policy_edited();
         let words = compile::drop_wrapper(&words).to_vec();
         if words.is_empty() {
             eprintln!("cached-ninja: error: no compiler after the ccache/sccache prefix");

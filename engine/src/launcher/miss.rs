@@ -16,6 +16,17 @@ use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 impl Launcher<'_> {
+    /// Removes what killed writers left beside `output`: the temporaries of dead writers
+    /// (`fetch::cache::leftover`) in its directory, of any output there. A miss lists that
+    /// directory once (next to a compile's cost, nothing); a hit never does.
+    pub(super) fn sweep_beside(&self, output: &Path) {
+        let dir = match output.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        fcache::remove_abandoned_beside(dir);
+    }
+
     /// The miss: compiles with our depfile and prefix maps, replays the output, stores.
     pub(super) fn compile_and_store(
         &self,
@@ -24,12 +35,12 @@ impl Launcher<'_> {
         fields: &KeyFields,
         start: Instant,
     ) -> i32 {
-        self.warn_if_policy_edited();
         // A fallback from an entry compiles: the edge log names no entry until one is stored.
         self.edge.borrow_mut().action_key = None;
         // The compiler's own dependency file goes beside the object, not into the cache: a
         // full or read-only cache must leave a plain compile (DESIGN §7).
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
+        self.sweep_beside(&out_abs);
         let tmp_dep = fcache::temp_beside(&out_abs, "dep", ".d");
         let mut args = cmd.args.clone();
         args.extend(self.prefix_maps());

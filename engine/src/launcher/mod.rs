@@ -95,8 +95,8 @@
 //!   `cached-ninja explain`.
 //! - [`reason`]: why a command ran without the cache, as `cached-ninja stats` counts it.
 //! - [`gdbinit`]: the token→root record for debuggers.
-//! - [`policy_edit`]: under plain Ninja, the first miss warns of a policy edited since
-//!   `generate`.
+//! - [`policy_edit`]: under plain Ninja, the first launch (hit or miss) warns of a policy
+//!   edited since `generate`.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 //! - [`local_keys`]: the source key of every launcher edge of an object directory, so a pull
 //!   leaves out CI's records of sources changed here.

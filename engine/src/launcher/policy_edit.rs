@@ -1,9 +1,12 @@
 //! A policy edited after `generate` (issue 16): under plain Ninja the launchers follow the
 //! rules `generate` applied (which edges are cached, the debug-info flags) and read no policy,
-//! so an edit would change nothing, silently. The first miss of such a build says so, once
-//! per Ninja process (`fetch::objdir::ObjDir::first_in_build`, with [`ninja_pid`]); hits
-//! never look.
-//! `cached-ninja build` reads the policy itself and sets [`BUILD_ENV`] for its Ninja.
+//! so an edit would change nothing, silently. Every launch, hit or miss, compares the file
+//! with what `generate` recorded (`fetch::objdir::PolicyRead`, from the config the launch
+//! reads anyway for the source root): one `statx` of the policy file. Only on a difference
+//! does it look for the build's Ninja process and warn, once per Ninja process
+//! (`fetch::objdir::ObjDir::first_in_build`, with [`ninja_pid`]).
+//! `cached-ninja build` reads the policy itself (and applies an edited one before Ninja
+//! starts) and sets [`BUILD_ENV`] for its Ninja: its launchers skip the check.
 
 use super::launch::Launcher;
 use fetch::objdir::ObjDir;
@@ -15,13 +18,17 @@ pub const BUILD_ENV: &str = "CACHED_NINJA_BUILD";
 impl Launcher<'_> {
     /// Under plain Ninja, warns once per build when the policy was edited since `generate`.
     pub(super) fn warn_if_policy_edited(&self) {
+        let Some(read) = &self.policy_read else {
+            return;
+        };
         if std::env::var_os(BUILD_ENV).is_some() {
             return;
         }
-        let objdir = ObjDir::new(self.roots.obj());
-        let Some(policy) = objdir.policy_edited(self.roots.src().map(Path::new)) else {
+        let obj = Path::new(self.roots.obj());
+        let Some(policy) = read.edited(obj, self.roots.src().map(Path::new)) else {
             return;
         };
+        let objdir = ObjDir::new(obj);
         if objdir.first_in_build("policy-warned", ninja_pid()) {
             eprintln!(
                 "cached-ninja: warning: {} was edited after `cached-ninja generate` read it; this build follows the rules generate applied then (plain Ninja reads no policy): run `cached-ninja generate -C {}` to apply and check it",

@@ -145,6 +145,8 @@ fn with_launcher_explaining(
         family: Default::default(),
         distribute: None,
         cpu: Default::default(),
+        policy_read: None,
+        stall_materialise: None,
     };
     f(&dir, &fake, &l);
 }

@@ -28,11 +28,9 @@ pub(super) fn unique_name(prefix: &str, suffix: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let me = Writer::this();
     format!(
-        "{prefix}{}-{}.{}.{nanos}{suffix}",
-        me.pid,
-        me.start,
+        "{prefix}{}.{}.{nanos}{suffix}",
+        Writer::this().name(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
@@ -40,17 +38,12 @@ pub(super) fn unique_name(prefix: &str, suffix: &str) -> String {
 /// The writer a [`unique_name`] names, given what follows its prefix; `None` for other names
 /// (and the pid-only names of older versions).
 pub(super) fn writer_of(unique: &str) -> Option<Writer> {
-    let (pid, rest) = unique.split_once('-')?;
-    let (start, rest) = rest.split_once('.')?;
+    let (writer, rest) = unique.split_once('.')?;
     let (counter, _) = rest.split_once('.')?;
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(counter) {
+    if counter.is_empty() || !counter.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(Writer {
-        pid: pid.parse().ok()?,
-        start: start.parse().ok()?,
-    })
+    Writer::from_name(writer)
 }
 
 /// Creates a new file with a unique name in `dir` (never an existing one), named

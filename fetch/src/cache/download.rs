@@ -140,7 +140,7 @@ impl LocalCache {
     /// Removes partial downloads older than [`MAX_PARTIAL_AGE`], then the oldest until all
     /// take at most [`MAX_PARTIAL_BYTES`], leaving claimed ones; returns how many went.
     pub fn prune_partials(&self) -> usize {
-        let Ok(rd) = fs::read_dir(self.root().join("tmp/partial")) else {
+        let Ok(rd) = fs::read_dir(self.partials_dir()) else {
             return 0;
         };
         let now = SystemTime::now();
@@ -162,17 +162,7 @@ impl LocalCache {
             if !old && total <= MAX_PARTIAL_BYTES {
                 continue;
             }
-            let digest = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".zst"))
-                .and_then(Digest::from_hex);
-            // Not ours to name: remove it. Ours: only while nobody downloads that blob.
-            let free = match digest {
-                Some(d) => matches!(self.try_claim(&d), Ok(Some(_))),
-                None => true,
-            };
-            if free && fs::remove_file(&path).is_ok() {
+            if self.remove_partial_unless_claimed(&path) {
                 total -= size;
                 removed += 1;
             }
@@ -180,10 +170,28 @@ impl LocalCache {
         removed
     }
 
+    /// The directory of partial downloads (`tmp/partial/`).
+    pub fn partials_dir(&self) -> PathBuf {
+        self.root().join("tmp/partial")
+    }
+
+    /// Removes the partial download `path` unless its blob's download runs (claimed); a file
+    /// whose name is no blob's is removed. Whether it went.
+    pub(super) fn remove_partial_unless_claimed(&self, path: &Path) -> bool {
+        let digest = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".zst"))
+            .and_then(Digest::from_hex);
+        let free = match digest {
+            Some(d) => matches!(self.try_claim(&d), Ok(Some(_))),
+            None => true,
+        };
+        free && fs::remove_file(path).is_ok()
+    }
+
     fn partial_path(&self, d: &Digest) -> PathBuf {
-        self.root()
-            .join("tmp/partial")
-            .join(format!("{}.zst", d.to_hex()))
+        self.partials_dir().join(format!("{}.zst", d.to_hex()))
     }
 }
 

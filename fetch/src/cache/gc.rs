@@ -1,8 +1,10 @@
 //! Size accounting and least-recently-used eviction (DESIGN §4).
 //!
-//! [`LocalCache::gc`] lists every named file (blobs, entries, manifests, memos, locks) with its
-//! size and mtime, and when the total exceeds the cap removes the oldest files until the total
-//! is at most 90 % of the cap (so gc does not run again on the next insert). Temporary files
+//! [`LocalCache::gc`] lists every named file (blobs, entries, manifests, memos, locks, partial
+//! downloads in `tmp/partial/`) with its size and mtime, and when the total exceeds the cap
+//! removes the oldest files until the total is at most 90 % of the cap (so gc does not run
+//! again on the next insert); a partial download whose blob is being downloaded (claimed) is
+//! passed over. Temporary files
 //! whose writer is gone (or, for names without a writer, older than an hour) go too
 //! ([`super::leftover`]). An entry whose blob was
 //! evicted is detected on use like any other missing blob: the compile goes on.
@@ -21,6 +23,8 @@ pub struct CacheSummary {
     pub actions: (u64, u64),
     /// Include manifests and their total size.
     pub manifests: (u64, u64),
+    /// Partial downloads kept for resumption (`tmp/partial/`), count and size.
+    pub partials: (u64, u64),
     /// Everything else (memos, locks, temporary files), count and size.
     pub other: (u64, u64),
 }
@@ -28,7 +32,7 @@ pub struct CacheSummary {
 impl CacheSummary {
     /// Total bytes.
     pub fn total_size(&self) -> u64 {
-        self.blobs.1 + self.actions.1 + self.manifests.1 + self.other.1
+        self.blobs.1 + self.actions.1 + self.manifests.1 + self.partials.1 + self.other.1
     }
 }
 
@@ -43,6 +47,9 @@ pub struct GcReport {
     pub removed: u64,
 }
 
+/// Partial downloads, relative to the cache's root ([`LocalCache::partials_dir`]).
+const PARTIALS: &str = "tmp/partial";
+
 struct FileInfo {
     path: PathBuf,
     size: u64,
@@ -50,6 +57,8 @@ struct FileInfo {
 }
 
 impl LocalCache {
+    /// Lists the files of `dir` (relative to the cache's root; with `two_level`, of its
+    /// subdirectories too).
     fn list(&self, dir: &str, two_level: bool, out: &mut Vec<FileInfo>) {
         let Ok(rd) = fs::read_dir(self.root().join(dir)) else {
             return;
@@ -102,6 +111,7 @@ impl LocalCache {
             blobs: sum(Kind::Blob.dir(), true),
             actions: sum(Kind::Action.dir(), true),
             manifests: sum(Kind::Manifest.dir(), true),
+            partials: sum(PARTIALS, false),
             other,
         }
     }
@@ -118,9 +128,11 @@ impl LocalCache {
             ("mf", true),
             ("memo", false),
             ("locks", false),
+            (PARTIALS, false),
         ] {
             self.list(dir, two, &mut files);
         }
+        let partials = self.partials_dir();
         let mut total: u64 = files.iter().map(|f| f.size).sum();
         report.size_before = total;
         if total > max_size {
@@ -130,7 +142,12 @@ impl LocalCache {
                 if total <= target {
                     break;
                 }
-                if fs::remove_file(&f.path).is_ok() {
+                let removed = if f.path.parent() == Some(partials.as_path()) {
+                    self.remove_partial_unless_claimed(&f.path)
+                } else {
+                    fs::remove_file(&f.path).is_ok()
+                };
+                if removed {
                     total -= f.size;
                     report.removed += 1;
                 }

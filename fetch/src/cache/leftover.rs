@@ -45,9 +45,11 @@ fn abandoned_in(dir: &Path, unique: fn(&str) -> Option<&str>) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = rd
         .flatten()
         .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
+            // The name first: a launcher's miss lists its output's directory, mostly objects.
+            let name = e.file_name();
+            let unique = unique(name.to_str()?)?;
             let path = e.path();
-            (e.file_type().ok()?.is_file() && abandoned(unique(&name)?, &path)).then_some(path)
+            (e.file_type().ok()?.is_file() && abandoned(unique, &path)).then_some(path)
         })
         .collect();
     found.sort();

@@ -5,7 +5,8 @@
 //! otherwise, and ends with a summary from the launchers' stats (`fetch::stats`, zeroed at
 //! the start of each build). After a successful build with split DWARF on (and without
 //! `--publish`) it starts `dbgfetch fill` detached (`engine::fill::background`; `--no-fill`:
-//! not) and says so in one line.
+//! not) and says so in one line. A policy edited since `generate` read it is applied to the
+//! Ninja files first (`generate` again), with one line saying so.
 //!
 //! With the policy's `[distribute]` ([`distribute`]) the launchers hand misses to distcc or
 //! icecream; Ninja's default job count then adds the remote slots, the CPU tokens stay local.
@@ -27,6 +28,7 @@ mod lock;
 mod ninja;
 mod pull;
 
+use super::generate::GenerateArgs;
 use super::publish::PublishArgs;
 use crate::remote::RemoteArgs;
 use anyhow::{bail, Context};
@@ -120,6 +122,9 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     }
     let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
     let policy = policy_of(&dir)?;
+    if record::recorded_hash(&head).is_some() {
+        apply_edited_policy(&dir)?;
+    }
     remove_leftovers(&dir, &policy);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let tokens = args.jobs.unwrap_or(cpus).max(1);
@@ -168,13 +173,23 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     };
 
     let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
+    // The tokens of launchers killed while they held one come back (`engine::jobserver`).
+    let holders = fetch::objdir::ObjDir::new(&dir).token_holders_dir();
+    let keeper = jobserver::TokenKeeper::start(&server, &holders)
+        .map_err(|e| {
+            eprintln!(
+                "cached-ninja build: warning: cannot set up {}: {e}; a launcher killed while it compiles keeps its CPU token",
+                holders.display()
+            )
+        })
+        .ok();
     let ninja = args
         .ninja
         .clone()
         .or_else(|| std::env::var_os("NINJA"))
         .unwrap_or_else(|| "ninja".into());
     let mut cmd = ninja_command(&ninja, &dir, ninja_jobs, &args.targets);
-    jobserver::export(&server, &mut cmd);
+    jobserver::export(&server, &holders, &mut cmd);
     if let Some(d) = &distribution {
         d.export(&mut cmd);
     }
@@ -196,6 +211,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let (ran, total) = follow(stdout, &dir, &fetch_count);
     let status = child.wait().context("waiting for ninja")?;
     drop(forwarder);
+    drop(keeper);
     // Ninja is done: so is the pull (what it fully brought stays in the cache).
     let after = Instant::now();
     let pulled = background.map(pull::Background::finish);
@@ -258,6 +274,38 @@ fn ninja_command(ninja: &OsString, dir: &Path, jobs: usize, targets: &[OsString]
         .env(engine::launcher::policy_edit::BUILD_ENV, "1")
         .stdout(Stdio::piped());
     cmd
+}
+
+/// A policy edited since `generate` read it (the stamp it recorded): the rewrite follows the
+/// old file, so it is applied again as `cached-ninja generate` would, before Ninja starts, with
+/// one line saying so.
+fn apply_edited_policy(dir: &Path) -> anyhow::Result<()> {
+    let od = fetch::objdir::ObjDir::new(dir);
+    let Some(edited) = od.policy_edited(od.config_src_root().as_deref()) else {
+        return Ok(());
+    };
+    let g = super::generate::generate(&GenerateArgs {
+        dir: Some(dir.to_path_buf()),
+        file: PathBuf::from("build.ninja"),
+        src_root: None,
+        policy: od.config_value("policy").map(PathBuf::from),
+        quiet: true,
+    })
+    .with_context(|| {
+        format!(
+            "{} changed since `cached-ninja generate` read it, and applying it failed",
+            edited.display()
+        )
+    })?;
+    eprintln!(
+        "cached-ninja build: {} changed since `cached-ninja generate` read it: applied it again ({})",
+        edited.display(),
+        match g.written.len() {
+            0 => "the Ninja files stay as they were".to_string(),
+            n => format!("{n} Ninja file(s) rewritten"),
+        }
+    );
+    Ok(())
 }
 
 /// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug

@@ -47,12 +47,12 @@ impl Launcher<'_> {
         source_key: &key::Digest,
         start: Instant,
     ) -> i32 {
-        self.warn_if_policy_edited();
         // Unpacked `.dwo` files of an earlier compile of this crate (more codegen units then)
         // would be taken for this compile's.
         for stale in super::split_dwo_files(cmd) {
             let _ = std::fs::remove_file(stale);
         }
+        self.sweep_beside(Path::new(cmd.primary()));
         let mut args = cmd.args.clone();
         args.extend(
             self.remaps()

@@ -79,7 +79,8 @@ pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
     if let Some(r) = &registry {
         roots = roots.with_registry(r);
     }
-    Ok(with_launcher(roots, Path::new(&cwd), |l| {
+    // No `generate` rewrote Cargo's calls: no recorded policy to compare (`cargo_policy`).
+    Ok(with_launcher(roots, Path::new(&cwd), None, |l| {
         l.launch_rustc(words)
     }))
 }
@@ -189,6 +190,7 @@ impl Launcher<'_> {
     /// Runs one rustc command (rustc first); returns the exit code.
     pub(super) fn launch_rustc(&self, words: Vec<String>) -> i32 {
         let start = Instant::now();
+        self.warn_if_policy_edited();
         let run_as_is = |reason: Option<Reason>, why: &str| -> i32 {
             if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
                 eprintln!("cached-ninja: not cached: {why}");
