@@ -39,6 +39,10 @@ pub struct DebugPart {
     pub ids: Vec<DwoId>,
     /// Where it came from.
     pub origin: Origin,
+    /// The debug bundle it came from, when the object is a clang `-gsplit-dwarf=single` one
+    /// stored stripped: what gives the whole object back (for the loose layout, whose
+    /// `DW_AT_dwo_name` names the object itself).
+    pub bundle: Option<Vec<u8>>,
 }
 
 /// What the search found for one object.
@@ -123,8 +127,8 @@ fn find(src: &Sources<'_>, object: &str) -> Found {
     let ids: Vec<DwoId> = skeletons.iter().map(|s| s.dwo_id).collect();
     let mut why = Vec::new();
     match from_entry(src, object, &bytes) {
-        Ok((dwo, origin)) => match accept(dwo, &ids) {
-            Ok((dwo, got)) => return part(object, dwo, got, origin),
+        Ok((dwo, origin, bundle)) => match accept(dwo, &ids) {
+            Ok((dwo, got)) => return part(object, dwo, got, origin, bundle),
             Err(e) => why.push(format!("cache: {e}")),
         },
         Err(e) => why.push(e),
@@ -135,7 +139,7 @@ fn find(src: &Sources<'_>, object: &str) -> Found {
         .resolve(s.comp_dir.as_deref().unwrap_or(""), &s.name);
     match std::fs::read(&on_disk) {
         Ok(dwo) => match accept(dwo, &ids) {
-            Ok((dwo, got)) => return part(object, dwo, got, Origin::Disk),
+            Ok((dwo, got)) => return part(object, dwo, got, Origin::Disk, None),
             Err(e) => why.push(format!("{}: {e}", on_disk.display())),
         },
         Err(e) => why.push(format!("{}: {e}", on_disk.display())),
@@ -146,17 +150,27 @@ fn find(src: &Sources<'_>, object: &str) -> Found {
     }
 }
 
-fn part(object: &str, dwo: Vec<u8>, ids: Vec<DwoId>, origin: Origin) -> Found {
+fn part(
+    object: &str,
+    dwo: Vec<u8>,
+    ids: Vec<DwoId>,
+    origin: Origin,
+    bundle: Option<Vec<u8>>,
+) -> Found {
     Found::Part(DebugPart {
         object: object.to_string(),
         dwo,
         ids,
         origin,
+        bundle,
     })
 }
 
+/// The `.dwo`, where it came from, and the bundle it was in (if it was).
+type FromEntry = (Vec<u8>, Origin, Option<Vec<u8>>);
+
 /// The debug blob of the entry that made `object`'s bytes, from the cache or a store.
-fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<(Vec<u8>, Origin), String> {
+fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<FromEntry, String> {
     let cache_err = |e: String| format!("cache: {e}");
     let entry = src
         .index
@@ -193,7 +207,9 @@ fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<(Vec<u8>,
             )
         }
     };
-    unpack(out, blob).map(|b| (b, origin))
+    let dwo = unpack(out, &blob)?;
+    let bundle = (out.role == Role::DebugBundle).then_some(blob);
+    Ok((dwo, origin, bundle))
 }
 
 /// The blob of `out` from the first store that has it (verified by the store's reader), kept
@@ -229,12 +245,12 @@ fn from_stores(src: &Sources<'_>, out: &Output) -> Result<Vec<u8>, String> {
 }
 
 /// The `.dwo` of a debug output's blob (a bundle is unpacked).
-fn unpack(out: &Output, blob: Vec<u8>) -> Result<Vec<u8>, String> {
+fn unpack(out: &Output, blob: &[u8]) -> Result<Vec<u8>, String> {
     match out.role {
-        Role::DebugBundle => splitdwarf::bundle_dwo(&blob)
+        Role::DebugBundle => splitdwarf::bundle_dwo(blob)
             .map_err(|e| format!("debug bundle {}: {e}", out.digest))?
             .ok_or_else(|| format!("debug bundle {} holds no .dwo", out.digest)),
-        _ => Ok(blob),
+        _ => Ok(blob.to_vec()),
     }
 }
 
