@@ -142,7 +142,15 @@ fn ci_publishes_with(space: &TestSpace, n: &Nginx, more: &str, compiler: &Compil
         &space.path().join("ci/cache"),
         compiler,
     );
-    run_ok(ci.cn().args(["build", "--publish", "-C"]).arg(&ci.obj));
+    let out = run_ok(ci.cn().args(["build", "--publish", "-C"]).arg(&ci.obj));
+    // CI's first build finds nothing published from its one-commit history: a note, no
+    // warning (it used to say "warning: no build manifest … (up to 0 commits back)").
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("warning"), "{err}");
+    assert!(
+        err.contains("nothing published for configuration `default` from this history yet"),
+        "{err}"
+    );
     ci
 }
 
