@@ -534,6 +534,26 @@ fn clang_single_split_objects_are_pulled_stripped_and_gdb_reads_a_dwarf4_package
     dwarfdump_verifies(&b.dev.obj.join("two.dwp"));
     assert_gdb_filled(&b.dev.gdb("two", "b.c:4"));
 
+    // An edit compiled here: the whole object stays on disk and is its own debug part.
+    let edited = B_C.replace(
+        "    return sum;",
+        "    int extra = sum * 2;\n    return sum + extra - extra;",
+    );
+    std::fs::write(b.dev.src.join("b.c"), edited).unwrap();
+    run_ok(
+        b.dev
+            .cn()
+            .args(["build", "--no-fill", "-C"])
+            .arg(&b.dev.obj),
+    );
+    let b_o = b.dev.obj.join("CMakeFiles/two.dir/b.c.o");
+    assert!(has_dwo_sections(&std::fs::read(&b_o).unwrap()));
+    let out = b.dev.fill();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_filled(&b.dev, "two", "dwp", 2);
+    let out = b.dev.gdb("two", "b.c:5");
+    assert!(out.contains("extra = 84"), "the new local:\n{out}");
+
     // CI's own cache has the bundles: a hit there writes the compiler's whole object again.
     let objects = files_named(&b.ci.obj, ".c.o");
     let whole: Vec<Vec<u8>> = objects.iter().map(|o| std::fs::read(o).unwrap()).collect();

@@ -107,7 +107,7 @@ impl<'a> Context<'a> {
             &b.objects,
             READ_JOBS,
             None,
-            |_, o| Ok(self.sources.find(o)),
+            |_, o| Ok(self.sources.find(o, skeletons)),
         ));
         let mut g = Gathered {
             parts: Vec::new(),

@@ -12,7 +12,7 @@
 use super::paths::TokenMap;
 use fetch::cache::{ActionEntry, CacheError, Digest, LocalCache, Output, Role};
 use fetch::store::Store;
-use splitdwarf::DwoId;
+use splitdwarf::{DwoId, SkeletonUnit};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -98,13 +98,14 @@ pub struct Sources<'a> {
 }
 
 impl Sources<'_> {
-    /// Finds the debug part of `object` (relative to the object directory).
-    pub fn find(&self, object: &str) -> Found {
-        find(self, object)
+    /// Finds the debug part of `object` (relative to the object directory), linked into a
+    /// binary with the skeleton units `linked`.
+    pub fn find(&self, object: &str, linked: &[SkeletonUnit]) -> Found {
+        find(self, object, linked)
     }
 }
 
-fn find(src: &Sources<'_>, object: &str) -> Found {
+fn find(src: &Sources<'_>, object: &str, linked: &[SkeletonUnit]) -> Found {
     let bytes = match std::fs::read(src.objdir.join(object)) {
         Ok(b) => b,
         Err(e) => {
@@ -133,7 +134,13 @@ fn find(src: &Sources<'_>, object: &str) -> Found {
         },
         Err(e) => why.push(e),
     }
-    let s = &skeletons[0];
+    // Where the compiler wrote the `.dwo`: as the linked binary's skeleton says. An object's
+    // own string attributes are not relocated yet (its `DW_FORM_strp` offsets are in
+    // `.rela.debug_info`: clang's read as the first string, the compile directory).
+    let s = ids
+        .iter()
+        .find_map(|id| linked.iter().find(|u| u.dwo_id == *id))
+        .unwrap_or(&skeletons[0]);
     let on_disk = src
         .tokens
         .resolve(s.comp_dir.as_deref().unwrap_or(""), &s.name);
