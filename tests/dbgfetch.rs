@@ -57,12 +57,7 @@ fn lldb_after_fill(policy: &str) {
     assert!(out.status.success(), "{}", text(&out));
     assert_filled(&p, "two", "dwp", 2);
     dwarfdump_verifies(&p.obj.join("two.dwp"));
-    let out = p.lldb("two", "b.c", 4);
-    assert!(
-        out.contains("step = 1") && out.contains("sum = 42"),
-        "{out}"
-    );
-    assert!(out.contains("int sum = x + step;"), "{out}");
+    assert_lldb_filled(&p.lldb("two", "b.c", 4));
 }
 
 #[test]
@@ -609,12 +604,7 @@ fn addr2line(tool: &str, package: &str, binary: &std::path::Path, addr: &str) ->
 #[test]
 fn addr2line_names_inlined_frames_through_the_filled_package() {
     let space = TestSpace::new();
-    let src = space.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("a.c"), A_C).unwrap();
-    std::fs::write(src.join("b.c"), INLINED_B_C).unwrap();
-    std::fs::write(src.join("CMakeLists.txt"), CMAKE).unwrap();
-    let p = Project::configure(space.path(), src, "", &space.path().join("cache"));
+    let p = Project::two_files_with(space.path(), INLINED_B_C, "", &space.path().join("cache"));
     p.build_objects_only();
     let binary = p.obj.join("two");
     // The address of the inlined body's line (the skeleton's line table has it).
