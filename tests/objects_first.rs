@@ -610,5 +610,27 @@ fn clang_single_split_loose_files_are_the_whole_objects_and_ninja_stays_clean() 
     }
     let dry = run_ok(Command::new("ninja").arg("-n").arg("-C").arg(&b.dev.obj));
     assert!(text(&dry).contains("no work to do"), "{}", text(&dry));
+    // The link command run again on the whole objects gives the binary linked from stripped
+    // ones, byte for byte.
+    let cmds = run_ok(
+        Command::new("ninja")
+            .args(["-t", "commands", "two"])
+            .current_dir(&b.dev.obj),
+    );
+    let link = text(&cmds)
+        .lines()
+        .last()
+        .unwrap()
+        .replace(" -o two ", " -o two.whole ");
+    assert!(link.contains("-o two.whole"), "{link}");
+    run_ok(
+        Command::new("sh")
+            .args(["-c", &link])
+            .current_dir(&b.dev.obj),
+    );
+    assert_eq!(
+        std::fs::read(b.dev.obj.join("two.whole")).unwrap(),
+        std::fs::read(b.dev.obj.join("two")).unwrap()
+    );
     assert_gdb_filled(&b.dev.gdb("two", "b.c:4"));
 }
