@@ -16,7 +16,8 @@
 # stderr). RUNS rounds, the modes interleaved; medians.
 #
 # Usage: bash bench/debug-after-link.sh [WORK_DIR]   (table on stdout, progress on stderr)
-#   env: CN=path/to/cached-ninja (default: cargo build --release), RATE=250000, RTT=0, RUNS=3
+#   env: CN=path/to/cached-ninja (default: cargo build --release), RATE=250000, RTT=0, RUNS=3,
+#   SINGLE=1: clang with `-gsplit-dwarf=single -gdwarf-4` (one file per compile)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -35,6 +36,9 @@ fi
 DBGFETCH=$(dirname "$CN")/dbgfetch
 # shellcheck source=bench/lib/libgit2-ci.sh
 source "$REPO/bench/lib/libgit2-ci.sh"
+if [ "${SINGLE:-0}" = 1 ]; then
+  CMAKE_ARGS+=(-DCMAKE_C_COMPILER=clang "-DCMAKE_C_FLAGS=-gsplit-dwarf=single -gdwarf-4")
+fi
 
 start_webdav_nginx 256 ""
 PROXY_PID=

@@ -18,7 +18,9 @@
 #
 # Usage: bash bench/objects-first-bytes.sh [WORK_DIR]    (table on stdout, progress on stderr)
 #   env: CN=path/to/cached-ninja (default: `cargo build --bins`, debug profile: bytes do not
-#   depend on the profile); dbgfetch is taken from beside it.
+#   depend on the profile); dbgfetch is taken from beside it. SINGLE=1: clang with
+#   `-gsplit-dwarf=single -gdwarf-4` (one file per compile, split by the launcher) instead of
+#   the default compiler with the policy's two-file split.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -34,6 +36,9 @@ fi
 DBGFETCH=$(dirname "$CN")/dbgfetch
 # shellcheck source=bench/lib/libgit2-ci.sh
 source "$REPO/bench/lib/libgit2-ci.sh"
+if [ "${SINGLE:-0}" = 1 ]; then
+  CMAKE_ARGS+=(-DCMAKE_C_COMPILER=clang "-DCMAKE_C_FLAGS=-gsplit-dwarf=single -gdwarf-4")
+fi
 
 # nginx, WebDAV PUT, on a free loopback port.
 start_webdav_nginx 256 ""

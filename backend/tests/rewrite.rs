@@ -4,7 +4,7 @@
 use backend::compile::CompilerFamily;
 use backend::ninja::load_with;
 use backend::rewrite::compiler::{
-    classify, compiler_family, has_debug_info, split_simple, CommandKind,
+    classify, compiler_family, has_debug_info, split_simple, splits_dwarf_single, CommandKind,
 };
 use backend::rewrite::{record, rewrite, File, Options, RecordingReader, Report};
 use std::collections::HashMap;
@@ -223,6 +223,14 @@ fn classifier() {
     assert!(has_debug_info(b"cc -g -c a.c"));
     assert!(!has_debug_info(b"cc -g -g0 -c a.c"));
     assert!(!has_debug_info(b"cc -O2 -c a.c"));
+    assert!(splits_dwarf_single(b"clang -g -gsplit-dwarf=single -c a.c"));
+    assert!(!splits_dwarf_single(
+        b"clang -g -gsplit-dwarf=single -gsplit-dwarf -c a.c"
+    ));
+    assert!(!splits_dwarf_single(
+        b"clang -g -gsplit-dwarf=single -gno-split-dwarf -c a.c"
+    ));
+    assert!(!splits_dwarf_single(b"clang -g -c a.c"));
 }
 
 #[test]

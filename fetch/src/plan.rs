@@ -55,6 +55,9 @@ pub struct PlanRequest<'a> {
     pub trust: &'a Trust,
     /// How many `HEAD` requests may be in flight at once (0 counts as 1).
     pub parallelism: usize,
+    /// Whether `ancestors` is the whole history (the walk ended before its depth): then
+    /// nothing lies further back, and finding no manifest is [`PlanError::NothingPublished`].
+    pub whole_history: bool,
 }
 
 /// The build a fetch would use: where it is, how far back, how large.
@@ -112,6 +115,21 @@ pub enum PlanError {
         stores: Vec<String>,
         /// First `HEAD` error of each store that failed some requests.
         errors: Vec<StoreError>,
+    },
+    /// Every store answered, and none has a manifest for any revision of the whole history
+    /// (a first build, CI's included): nothing to fetch yet, which is no fault.
+    #[error(
+        "nothing published for configuration `{config}` from this history yet: none of its \
+         {searched} revisions has a build manifest in {}",
+        stores.join(", ")
+    )]
+    NothingPublished {
+        /// The configuration.
+        config: String,
+        /// How many revisions were searched (all there are).
+        searched: usize,
+        /// The URLs of the stores searched.
+        stores: Vec<String>,
     },
     /// No `HEAD` request got an answer: every store is down or unreachable.
     #[error(
@@ -252,20 +270,28 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         .filter_map(|(e, hid)| e.filter(|_| hid || !found))
         .collect();
     if !found {
-        return Err(if answered || keys.is_empty() {
-            PlanError::NotFound {
-                config: req.config.to_string(),
-                searched: req.ancestors.len(),
-                farthest: req.ancestors.iter().map(|a| a.distance).max().unwrap_or(0),
-                stores: req.stores.iter().map(store_url).collect(),
-                errors,
-            }
-        } else {
-            PlanError::Unreachable {
-                config: req.config.to_string(),
-                errors,
-            }
-        });
+        return Err(
+            if (answered || keys.is_empty()) && req.whole_history && errors.is_empty() {
+                PlanError::NothingPublished {
+                    config: req.config.to_string(),
+                    searched: req.ancestors.len(),
+                    stores: req.stores.iter().map(store_url).collect(),
+                }
+            } else if answered || keys.is_empty() {
+                PlanError::NotFound {
+                    config: req.config.to_string(),
+                    searched: req.ancestors.len(),
+                    farthest: req.ancestors.iter().map(|a| a.distance).max().unwrap_or(0),
+                    stores: req.stores.iter().map(store_url).collect(),
+                    errors,
+                }
+            } else {
+                PlanError::Unreachable {
+                    config: req.config.to_string(),
+                    errors,
+                }
+            },
+        );
     }
     let (i, j) = (best / n, best % n);
     let (store, key, ancestor) = (&req.stores[j], &keys[i], &req.ancestors[i]);

@@ -23,7 +23,7 @@
 //! [`crate::store`]).
 
 use crate::build_manifest::{BuildManifest, EdgeRecord, ParseError};
-use crate::cache::{ActionEntry, CacheError, Digest, LocalCache};
+use crate::cache::{ActionEntry, CacheError, Digest, LocalCache, Role};
 use crate::parallel;
 use crate::published::seal;
 use crate::signing::KeyPair;
@@ -44,6 +44,11 @@ pub struct PublishTarget<'a> {
     /// The object root the build wrote: only actions whose object is there, byte for byte,
     /// are published (an older action of the log, or a file rebuilt since, is stale).
     pub obj_root: &'a Path,
+    /// The digest of the whole object a debug bundle blob completes, `None` for any other
+    /// blob (the caller reads the bundle's header: `splitdwarf::bundle_info`). An entry stored
+    /// as stripped object + bundle is current when the object root holds that whole object,
+    /// which is what the compile left there.
+    pub whole_object: fn(&[u8]) -> Option<Digest>,
 }
 
 /// What a publish did.
@@ -89,6 +94,7 @@ pub enum PublishError {
 /// The entries whose object is, byte for byte, the file at its path in the object root
 /// (hashed on `target.jobs` threads), in their order.
 fn current_only(
+    cache: &LocalCache,
     chosen: Vec<(Digest, ActionEntry, EdgeRecord)>,
     target: PublishTarget<'_>,
 ) -> Vec<(Digest, ActionEntry, EdgeRecord)> {
@@ -96,7 +102,8 @@ fn current_only(
         let object = e.outputs.iter().find(|o| o.path == rec.output());
         let on_disk = std::fs::read(target.obj_root.join(rec.output()));
         Ok(match (object, on_disk) {
-            (Some(o), Ok(bytes)) => bytes.len() as u64 == o.size && Digest::of(&bytes) == o.digest,
+            (Some(o), Ok(bytes)) if bytes.len() as u64 == o.size => Digest::of(&bytes) == o.digest,
+            (Some(_), Ok(bytes)) => whole_object_of(cache, e, target) == Some(Digest::of(&bytes)),
             _ => false,
         })
     });
@@ -106,6 +113,17 @@ fn current_only(
         .filter(|(_, k)| *k == Some(true))
         .map(|(c, _)| c)
         .collect()
+}
+
+/// The whole object `e`'s debug bundle completes, if it has one in the local cache.
+fn whole_object_of(
+    cache: &LocalCache,
+    e: &ActionEntry,
+    target: PublishTarget<'_>,
+) -> Option<Digest> {
+    let b = e.outputs.iter().find(|o| o.role == Role::DebugBundle)?;
+    let bundle = cache.get_blob(&b.digest, b.size).ok()?;
+    (target.whole_object)(&bundle)
 }
 
 /// Whether blob `d` is a debug output (`.dwo`, debug bundle) of `e`.
@@ -156,7 +174,7 @@ pub fn publish(
     chosen.retain(|(k, _, _)| *k != Digest::default());
     // Only what the object root holds now: an incremental build leaves older actions in the log.
     let before = chosen.len();
-    chosen = current_only(chosen, target);
+    chosen = current_only(cache, chosen, target);
     report.stale += before - chosen.len();
     if chosen.is_empty() {
         return Err(PublishError::Empty);

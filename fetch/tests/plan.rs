@@ -121,6 +121,7 @@ fn find(stores: &[Store], ancestors: &[Ancestor], trust: &Trust) -> Result<Plan,
         ancestors,
         trust,
         parallelism: 4,
+        whole_history: false,
     })
 }
 
@@ -193,6 +194,40 @@ fn nothing_within_the_depth_is_an_error_naming_config_depth_and_stores() {
     // Found once the depth reaches it.
     let p = find(&[file_store(t.path())], &anc, &trusting(&k)).unwrap();
     assert_eq!(p.distance, 5);
+}
+
+/// The whole history searched and nothing published from it (CI's first build): no fault,
+/// and the message sends nobody further back; an older manifest beyond a history cut short
+/// by the depth is still `NotFound`.
+#[test]
+fn nothing_published_from_the_whole_history_is_its_own_answer() {
+    let t = tempdir();
+    let store = file_store(t.path());
+    let anc = fake_ancestors(1);
+    let k = KeyPair::generate();
+    let e = plan::find(&PlanRequest {
+        stores: &[store],
+        config: CONFIG,
+        ancestors: &anc,
+        trust: &trusting(&k),
+        parallelism: 4,
+        whole_history: true,
+    })
+    .unwrap_err();
+    assert!(
+        matches!(e, PlanError::NothingPublished { searched: 1, .. }),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "nothing published for configuration `{CONFIG}` from this history yet: none of its \
+             1 revisions has a build manifest in file://{}",
+            t.path().display()
+        )
+    );
+    let e = find(&[file_store(t.path())], &anc, &trusting(&k)).unwrap_err();
+    assert!(matches!(e, PlanError::NotFound { .. }), "{e:?}");
 }
 
 /// The nearest manifest is bad and an older good one exists: the plan fails, naming the URL.
@@ -382,6 +417,7 @@ fn through_nginx_stopping_after_the_hit() {
         ancestors: &anc,
         trust: &trusting(&k),
         parallelism: 8,
+        whole_history: false,
     })
     .unwrap();
     assert_eq!((p.distance, p.entries, p.debug_bytes), (20, 1, 7));

@@ -72,6 +72,7 @@ fn target(ci: &Path) -> PublishTarget<'_> {
         revision: REV,
         jobs: 4,
         obj_root: ci,
+        whole_object: |_| None,
     }
 }
 

@@ -101,6 +101,7 @@ fn publish_edges(store: &Store, ci_dir: &Path, edges: &[Edge]) -> (KeyPair, Buil
         revision: REV,
         jobs: 3,
         obj_root: &ci_dir.join("obj"),
+        whole_object: |_| None,
     };
     let report = publish(&cache, store, &key, &log, target, &|_, _| {}).unwrap();
     assert_eq!(report.records, edges.len(), "{report:?}");
@@ -392,6 +393,7 @@ fn a_publish_whose_debug_parts_are_only_in_the_store_succeeds() {
         revision,
         jobs: 2,
         obj_root: &obj_root,
+        whole_object: |_| None,
     };
     let r = publish(&cache, &store, &key, &log, target("r2"), &|_, _| {}).unwrap();
     assert_eq!((r.records, r.stale, r.debug_in_store), (3, 0, 2), "{r:?}");

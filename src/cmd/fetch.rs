@@ -80,6 +80,7 @@ pub fn find_plan(remote: &Remote, depth: Option<usize>) -> anyhow::Result<(Plan,
         ancestors: &ancestors,
         trust: &trust,
         parallelism: remote.jobs,
+        whole_history: ancestors.len() < depth,
     })?;
     // A store whose breaker tripped has its own line (`build`'s store lines).
     for e in plan.probe_errors.iter().filter(|e| !e.is_hard()) {

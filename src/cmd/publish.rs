@@ -59,6 +59,10 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
         revision: &revision,
         jobs: remote.jobs,
         obj_root: &remote.objdir,
+        whole_object: |bundle| {
+            let info = splitdwarf::bundle_info(bundle).ok()?;
+            Some(fetch::cache::Digest(info.original_hash))
+        },
     };
     let mut published = None;
     for store in &remote.stores {

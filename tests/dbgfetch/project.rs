@@ -28,10 +28,15 @@ impl Project {
     /// The two-file C program at `<root>/src` with `policy` (to which `split_dwarf = true` is
     /// prepended), configured in `<root>/obj`, using `cache`.
     pub fn two_files(root: &Path, policy: &str, cache: &Path) -> Project {
+        Project::two_files_with(root, B_C, policy, cache)
+    }
+
+    /// [`Project::two_files`] with `b_c` as b.c.
+    pub fn two_files_with(root: &Path, b_c: &str, policy: &str, cache: &Path) -> Project {
         let src = root.join("src");
         std::fs::create_dir_all(&src).unwrap();
         std::fs::write(src.join("a.c"), A_C).unwrap();
-        std::fs::write(src.join("b.c"), B_C).unwrap();
+        std::fs::write(src.join("b.c"), b_c).unwrap();
         std::fs::write(src.join("CMakeLists.txt"), CMAKE).unwrap();
         Project::configure(root, src, policy, cache)
     }
@@ -177,6 +182,15 @@ pub fn assert_gdb_filled(out: &str) {
     );
     assert!(out.contains("int sum = x + step;"), "source lines:\n{out}");
     assert!(!out.contains("Could not find DWO"), "{out}");
+}
+
+/// Asserts lldb at `b.c:4` shows the locals' values and the source lines.
+pub fn assert_lldb_filled(out: &str) {
+    assert!(
+        out.contains("step = 1") && out.contains("sum = 42"),
+        "{out}"
+    );
+    assert!(out.contains("int sum = x + step;"), "{out}");
 }
 
 pub fn assert_filled(p: &Project, binary: &str, layout: &str, units: u64) {

@@ -65,6 +65,20 @@ pub fn has_debug_info(command: &[u8]) -> bool {
     on
 }
 
+/// Whether a compile command keeps its split DWARF inside the object (clang
+/// `-gsplit-dwarf=single`, the last of its `-gsplit-dwarf…`/`-gno-split-dwarf` options): the
+/// rewrite leaves such a command's debug flags as they are (the launcher splits the object).
+pub fn splits_dwarf_single(command: &[u8]) -> bool {
+    let Some(words) = split_simple(command) else {
+        return false;
+    };
+    words
+        .iter()
+        .rev()
+        .find(|w| w.starts_with("-gsplit-dwarf") || *w == "-gno-split-dwarf")
+        .is_some_and(|w| w == "-gsplit-dwarf=single")
+}
+
 fn base_name(word: &str) -> &str {
     word.rsplit('/').next().unwrap_or(word)
 }

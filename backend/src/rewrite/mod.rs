@@ -79,7 +79,8 @@ pub struct Options<'a> {
     /// Shell text put before each compile command, e.g. `/opt/bin/cached-ninja cc --`.
     pub launcher: String,
     /// Shell text appended to each compile command that produces debug info (a `-g…` option
-    /// other than a final `-g0`): the policy's split-DWARF flags. Empty for none.
+    /// other than a final `-g0`), unless it asks for clang's `-gsplit-dwarf=single` itself:
+    /// the policy's split-DWARF flags. Empty for none.
     pub extra_flags: String,
     /// Shell command run after the generator edge's command, empty for no hook.
     pub regenerate_hook: String,
@@ -233,7 +234,13 @@ pub fn rewrite(
             }
             report.compile_edges += 1;
             // The policy's flags are gcc/clang flags (split DWARF): never for rustc.
-            if !rustc && !opts.extra_flags.is_empty() && compiler::has_debug_info(&command) {
+            // A compile that keeps its split DWARF in the object (clang `=single`) keeps its own
+            // flags: the launcher splits that object (objects first without a second file).
+            if !rustc
+                && !opts.extra_flags.is_empty()
+                && compiler::has_debug_info(&command)
+                && !compiler::splits_dwarf_single(&command)
+            {
                 TwinKind::CompileWithFlags
             } else {
                 TwinKind::Compile

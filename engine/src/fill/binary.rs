@@ -107,7 +107,7 @@ impl<'a> Context<'a> {
             &b.objects,
             READ_JOBS,
             None,
-            |_, o| Ok(self.sources.find(o)),
+            |_, o| Ok(self.sources.find(o, skeletons)),
         ));
         let mut g = Gathered {
             parts: Vec::new(),
@@ -157,13 +157,13 @@ impl<'a> Context<'a> {
                 Ok((layout::write_package(path, bytes, &dwos)?, HashMap::new()))
             }
             Layout::Loose => {
-                let mut dwo_of: HashMap<DwoId, &[u8]> = HashMap::new();
+                let mut part_of: HashMap<DwoId, &DebugPart> = HashMap::new();
                 for p in &g.parts {
                     for id in &p.ids {
-                        dwo_of.insert(*id, &p.dwo);
+                        part_of.insert(*id, p);
                     }
                 }
-                layout::write_loose(self.req.objdir, path, skeletons, &dwo_of)
+                layout::write_loose(self.req.objdir, path, skeletons, &part_of)
             }
         }
     }

@@ -11,7 +11,9 @@
 //! Hence no layout serves both debuggers for DWARF 5: `any` gets loose files, which gdb reads
 //! and lldb does not, rather than a package gdb crashes on; lldb users set `lldb`.
 
+use super::parts::DebugPart;
 use super::paths::loose_place;
+use super::status::Stamp;
 use super::{Debugger, Layout};
 use fetch::cache::{write_atomic, write_atomic_with, Durability};
 use splitdwarf::{DwoId, PackageInput, PackageRequest, SkeletonUnit};
@@ -113,14 +115,14 @@ pub fn write_loose(
     objdir: &Path,
     binary: &Path,
     skeletons: &[SkeletonUnit],
-    dwo_of: &HashMap<DwoId, &[u8]>,
+    part_of: &HashMap<DwoId, &DebugPart>,
 ) -> Result<(HashSet<DwoId>, HashMap<DwoId, String>), String> {
     remove_package(binary)
         .map_err(|e| format!("cannot remove {}: {e}", package_path(binary).display()))?;
     let mut covered = HashSet::new();
     let mut unplaced = HashMap::new();
     for s in skeletons {
-        let Some(dwo) = dwo_of.get(&s.dwo_id) else {
+        let Some(part) = part_of.get(&s.dwo_id) else {
             continue;
         };
         let Some(place) = loose_place(objdir, binary, &s.name) else {
@@ -128,7 +130,14 @@ pub fn write_loose(
             unplaced.insert(s.dwo_id, why);
             continue;
         };
-        if let Err(e) = place_file(&place, dwo) {
+        let object = objdir.join(&part.object);
+        let placed = if same_file(&place, &object) {
+            // clang `=single`: the skeleton names the object itself as its `.dwo`.
+            restore_whole_object(&object, part)
+        } else {
+            place_file(&place, &part.dwo)
+        };
+        if let Err(e) = placed {
             unplaced.insert(s.dwo_id, format!("cannot write {}: {e}", place.display()));
             continue;
         }
@@ -158,6 +167,42 @@ pub fn loose_files_present(objdir: &Path, binary: &Path) -> bool {
         && skeletons
             .iter()
             .all(|s| loose_place(objdir, binary, &s.name).is_some_and(|p| p.is_file()))
+}
+
+/// Whether `a` and `b` name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Writes a clang `-gsplit-dwarf=single` object whole again at `object` (its `.dwo` sections
+/// are the loose file gdb reads there), from the stripped object on disk and its debug
+/// bundle; the stripped object's mtime and mode are kept, so Ninja sees nothing to redo (the
+/// link output is the same: linkers drop `.dwo` sections). Nothing is written when the
+/// whole object is there already, or when the file changed while it was rebuilt.
+fn restore_whole_object(object: &Path, part: &DebugPart) -> io::Result<()> {
+    let md = std::fs::metadata(object)?;
+    let before = Stamp::of(object)?;
+    let current = std::fs::read(object)?;
+    if current == part.dwo {
+        return Ok(());
+    }
+    let bundle = part.bundle.as_deref().ok_or_else(|| {
+        io::Error::other("the object is its own .dwo and no debug bundle completes it")
+    })?;
+    // Fails unless the file is the stripped object this bundle pairs with.
+    let whole = splitdwarf::unbundle(&current, bundle).map_err(io::Error::other)?;
+    write_atomic_with(object, Durability::Synced, |f| {
+        f.write_all(&whole)?;
+        f.set_permissions(md.permissions())?;
+        f.set_modified(md.modified()?)?;
+        // A compile that wrote the object meanwhile wins: nothing is renamed over it.
+        match Stamp::of(object) {
+            Ok(now) if now == before => Ok(()),
+            _ => Err(io::Error::other(
+                "changed while its debug part was put back",
+            )),
+        }
+    })
 }
 
 /// Writes `bytes` at `place` unless it already holds them.

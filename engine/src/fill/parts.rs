@@ -12,7 +12,7 @@
 use super::paths::TokenMap;
 use fetch::cache::{ActionEntry, CacheError, Digest, LocalCache, Output, Role};
 use fetch::store::Store;
-use splitdwarf::DwoId;
+use splitdwarf::{DwoId, SkeletonUnit};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -39,6 +39,10 @@ pub struct DebugPart {
     pub ids: Vec<DwoId>,
     /// Where it came from.
     pub origin: Origin,
+    /// The debug bundle it came from, when the object is a clang `-gsplit-dwarf=single` one
+    /// stored stripped: what gives the whole object back (for the loose layout, whose
+    /// `DW_AT_dwo_name` names the object itself).
+    pub bundle: Option<Vec<u8>>,
 }
 
 /// What the search found for one object.
@@ -94,13 +98,14 @@ pub struct Sources<'a> {
 }
 
 impl Sources<'_> {
-    /// Finds the debug part of `object` (relative to the object directory).
-    pub fn find(&self, object: &str) -> Found {
-        find(self, object)
+    /// Finds the debug part of `object` (relative to the object directory), linked into a
+    /// binary with the skeleton units `linked`.
+    pub fn find(&self, object: &str, linked: &[SkeletonUnit]) -> Found {
+        find(self, object, linked)
     }
 }
 
-fn find(src: &Sources<'_>, object: &str) -> Found {
+fn find(src: &Sources<'_>, object: &str, linked: &[SkeletonUnit]) -> Found {
     let bytes = match std::fs::read(src.objdir.join(object)) {
         Ok(b) => b,
         Err(e) => {
@@ -123,19 +128,25 @@ fn find(src: &Sources<'_>, object: &str) -> Found {
     let ids: Vec<DwoId> = skeletons.iter().map(|s| s.dwo_id).collect();
     let mut why = Vec::new();
     match from_entry(src, object, &bytes) {
-        Ok((dwo, origin)) => match accept(dwo, &ids) {
-            Ok((dwo, got)) => return part(object, dwo, got, origin),
+        Ok((dwo, origin, bundle)) => match accept(dwo, &ids) {
+            Ok((dwo, got)) => return part(object, dwo, got, origin, bundle),
             Err(e) => why.push(format!("cache: {e}")),
         },
         Err(e) => why.push(e),
     }
-    let s = &skeletons[0];
+    // Where the compiler wrote the `.dwo`: as the linked binary's skeleton says. An object's
+    // own string attributes are not relocated yet (its `DW_FORM_strp` offsets are in
+    // `.rela.debug_info`: clang's read as the first string, the compile directory).
+    let s = ids
+        .iter()
+        .find_map(|id| linked.iter().find(|u| u.dwo_id == *id))
+        .unwrap_or(&skeletons[0]);
     let on_disk = src
         .tokens
         .resolve(s.comp_dir.as_deref().unwrap_or(""), &s.name);
     match std::fs::read(&on_disk) {
         Ok(dwo) => match accept(dwo, &ids) {
-            Ok((dwo, got)) => return part(object, dwo, got, Origin::Disk),
+            Ok((dwo, got)) => return part(object, dwo, got, Origin::Disk, None),
             Err(e) => why.push(format!("{}: {e}", on_disk.display())),
         },
         Err(e) => why.push(format!("{}: {e}", on_disk.display())),
@@ -146,17 +157,27 @@ fn find(src: &Sources<'_>, object: &str) -> Found {
     }
 }
 
-fn part(object: &str, dwo: Vec<u8>, ids: Vec<DwoId>, origin: Origin) -> Found {
+fn part(
+    object: &str,
+    dwo: Vec<u8>,
+    ids: Vec<DwoId>,
+    origin: Origin,
+    bundle: Option<Vec<u8>>,
+) -> Found {
     Found::Part(DebugPart {
         object: object.to_string(),
         dwo,
         ids,
         origin,
+        bundle,
     })
 }
 
+/// The `.dwo`, where it came from, and the bundle it was in (if it was).
+type FromEntry = (Vec<u8>, Origin, Option<Vec<u8>>);
+
 /// The debug blob of the entry that made `object`'s bytes, from the cache or a store.
-fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<(Vec<u8>, Origin), String> {
+fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<FromEntry, String> {
     let cache_err = |e: String| format!("cache: {e}");
     let entry = src
         .index
@@ -193,7 +214,9 @@ fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<(Vec<u8>,
             )
         }
     };
-    unpack(out, blob).map(|b| (b, origin))
+    let dwo = unpack(out, &blob)?;
+    let bundle = (out.role == Role::DebugBundle).then_some(blob);
+    Ok((dwo, origin, bundle))
 }
 
 /// The blob of `out` from the first store that has it (verified by the store's reader), kept
@@ -229,12 +252,12 @@ fn from_stores(src: &Sources<'_>, out: &Output) -> Result<Vec<u8>, String> {
 }
 
 /// The `.dwo` of a debug output's blob (a bundle is unpacked).
-fn unpack(out: &Output, blob: Vec<u8>) -> Result<Vec<u8>, String> {
+fn unpack(out: &Output, blob: &[u8]) -> Result<Vec<u8>, String> {
     match out.role {
-        Role::DebugBundle => splitdwarf::bundle_dwo(&blob)
+        Role::DebugBundle => splitdwarf::bundle_dwo(blob)
             .map_err(|e| format!("debug bundle {}: {e}", out.digest))?
             .ok_or_else(|| format!("debug bundle {} holds no .dwo", out.digest)),
-        _ => Ok(blob),
+        _ => Ok(blob.to_vec()),
     }
 }
 

@@ -6,6 +6,7 @@
 //! served, a `.dwo` left at that path by an earlier compile is removed (it would not match the
 //! object), and the hit is counted `debug-deferred`: `dbgfetch fill` gets the part from the
 //! stores after the link. Finding the blob missing is the `open` the read does anyway.
+//! A clang `-gsplit-dwarf=single` entry's bundle goes back into its object (`super::single`).
 
 use super::launch::Launcher;
 use super::lookup::Found;
@@ -65,8 +66,9 @@ impl Launcher<'_> {
                 return None;
             }
         }
-        for stale in &served.deferred {
-            // An earlier compile's `.dwo` would not match this object: never leave it beside.
+        // An earlier compile's `.dwo` would not match this object: never leave it beside (a
+        // `=single` object's debug part goes into the object itself, written above).
+        for stale in served.deferred.iter().filter(|d| **d != cmd.output) {
             let _ = std::fs::remove_file(stale);
         }
         self.write_gdbinit(false);
@@ -165,6 +167,12 @@ impl Launcher<'_> {
                 }
             }
         }
+        if let Err(why) = rejoin_single(&mut files) {
+            self.cache.remove(fcache::Kind::Action, action_key);
+            let msg = format!("cache entry {}: {why}; dropped it, compiling", entry_path());
+            self.fall_back(Problem::Corrupt, &msg, start);
+            return None;
+        }
         let stream = |s: &Option<(fcache::Digest, u64)>| -> Result<Vec<u8>, CacheError> {
             match s {
                 None => Ok(Vec::new()),
@@ -235,4 +243,20 @@ impl Launcher<'_> {
         }
         std::fs::write(&dep.path, text)
     }
+}
+
+/// Joins a `=single` object's debug bundle, when it is here, with its stripped object: the
+/// object is written whole, as the compiler made it ([`super::single`]). `Err`: why not.
+fn rejoin_single(files: &mut Vec<(PathBuf, Vec<u8>, Role)>) -> Result<(), String> {
+    let Some(i) = files.iter().position(|f| f.2 == Role::DebugBundle) else {
+        return Ok(());
+    };
+    let (dest, bundle, _) = files.remove(i);
+    let object = files
+        .iter_mut()
+        .find(|f| f.0 == dest && f.2 == Role::StrippedObject)
+        .ok_or("a debug bundle without its stripped object")?;
+    object.1 = super::single::rejoin(&object.1, &bundle)
+        .map_err(|e| format!("its debug bundle does not complete its object: {e}"))?;
+    Ok(())
 }

@@ -310,16 +310,8 @@ impl Launcher<'_> {
         wall_us: u64,
     ) -> io::Result<key::Digest> {
         let mut outputs = Vec::with_capacity(2);
-        let mut put = |role: Role, path: &str| -> io::Result<()> {
-            let bytes = std::fs::read(path)?;
-            let bytes = if model.marks_roots(role) {
-                self.mark(&bytes)
-            } else {
-                bytes
-            };
-            let digest = self.cache.put_blob(&bytes)?;
-            let rel = self.roots.normalize(path);
-            let rel = rel.strip_prefix("@obj/").unwrap_or(&rel).to_string();
+        let mut blob = |role: Role, rel: String, bytes: &[u8]| -> io::Result<()> {
+            let digest = self.cache.put_blob(bytes)?;
             outputs.push(Output {
                 role,
                 path: rel,
@@ -327,6 +319,23 @@ impl Launcher<'_> {
                 size: bytes.len() as u64,
             });
             Ok(())
+        };
+        let mut put = |role: Role, path: &str| -> io::Result<()> {
+            let bytes = std::fs::read(path)?;
+            let rel = self.roots.normalize(path);
+            let rel = rel.strip_prefix("@obj/").unwrap_or(&rel).to_string();
+            if role == Role::Object && model.splits_object() {
+                if let Some(b) = super::single::split(&bytes) {
+                    blob(Role::StrippedObject, rel.clone(), &b.stripped)?;
+                    let bundle_path = format!("{rel}{}", super::single::BUNDLE_SUFFIX);
+                    return blob(Role::DebugBundle, bundle_path, &b.bundle);
+                }
+            }
+            if model.marks_roots(role) {
+                blob(role, rel, &self.mark(&bytes))
+            } else {
+                blob(role, rel, &bytes)
+            }
         };
         // The primary output must be there; the others are stored when the compile made them.
         for (i, (role, path)) in model.made().into_iter().enumerate() {

@@ -82,6 +82,8 @@
 //! - [`miss`]: the compile under the lock and the store (step 5).
 //! - [`distribute`]: a miss's compile handed to distcc or icecream (`CACHED_NINJA_DISTRIBUTE`).
 //! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ and rustc).
+//! - [`single`]: clang `-gsplit-dwarf=single` objects stored as stripped object + debug
+//!   bundle, and joined again on a hit.
 //! - [`rustc`]: the rustc model's launch (`RUSTC_WRAPPER=cached-ninja`, `cached-ninja rustc`):
 //!   its roots, key, inputs and miss over the same lookup, hit and store.
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
@@ -121,6 +123,7 @@ mod reason;
 mod runner;
 mod rustc;
 mod shadow;
+mod single;
 #[cfg(test)]
 mod tests;
 mod wait;

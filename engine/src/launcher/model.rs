@@ -7,7 +7,7 @@
 //! back to a compile when the model has no place for it; the miss path stores every output
 //! [`CompileModel::made`] lists that the compile wrote. Neither knows the roles.
 
-use backend::compile::CompileCommand;
+use backend::compile::{CompileCommand, SplitDwarf};
 use fetch::cache::{Output, Role};
 
 /// A compiler family's view of one cacheable compile's outputs.
@@ -29,6 +29,12 @@ pub trait CompileModel {
     fn marks_roots(&self, _role: Role) -> bool {
         false
     }
+
+    /// Whether the object keeps its split DWARF inside (clang `-gsplit-dwarf=single`): a miss
+    /// stores it as the stripped object and a debug bundle ([`super::single`]).
+    fn splits_object(&self) -> bool {
+        false
+    }
 }
 
 impl CompileModel for CompileCommand {
@@ -38,8 +44,10 @@ impl CompileModel for CompileCommand {
 
     fn dest(&self, o: &Output) -> Option<String> {
         match o.role {
-            Role::Object => Some(self.output.clone()),
+            Role::Object | Role::StrippedObject => Some(self.output.clone()),
             Role::Dwo => self.dwo_path(),
+            // Its `.dwo` sections go back into the object when the blob is here.
+            Role::DebugBundle if self.splits_object() => Some(self.output.clone()),
             _ => None,
         }
     }
@@ -50,6 +58,10 @@ impl CompileModel for CompileCommand {
             v.push((Role::Dwo, dwo));
         }
         v
+    }
+
+    fn splits_object(&self) -> bool {
+        self.split_dwarf == SplitDwarf::Single
     }
 }
 

@@ -69,8 +69,15 @@ pub fn find(args: &RemoteArgs) -> anyhow::Result<Found> {
         match crate::cmd::fetch::find_plan(&remote, None) {
             Ok(p) => Some(p),
             Err(e) => {
-                // A failed store has its own line (store_lines); say the rest.
-                if !remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
+                let first_build = matches!(
+                    e.downcast_ref::<fetch::plan::PlanError>(),
+                    Some(fetch::plan::PlanError::NothingPublished { .. })
+                );
+                // A failed store has its own line (store_lines); say the rest. A history
+                // nothing was published from yet (CI's first build) is no fault: a note.
+                if first_build {
+                    eprintln!("cached-ninja build: {e:#}; compiling locally");
+                } else if !remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
                     eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
                 }
                 None
