@@ -10,10 +10,8 @@
 //! remembered (the caller checks before): a header that uses a time macro or an assembler
 //! file read is read and judged again every time, whatever the command's time pinning.
 
-use super::directives::{decode_directive, encode_directives, scan, Directive};
-use backend::compile;
+use super::directives::{decode_directive, encode_directives, Directive};
 use fetch::cache::{Digest, LocalCache, StatStamp};
-use std::io::Read;
 
 /// A header's digest and include directives.
 pub(super) struct HeaderFacts {
@@ -35,43 +33,9 @@ pub(super) fn recall(cache: &LocalCache, path: &str, stamp: &StatStamp) -> Optio
     Some(HeaderFacts { digest, directives })
 }
 
-/// Why [`read`] gave no facts.
-pub(super) enum Unread {
-    /// The file cannot be opened or read.
-    Unreadable,
-    /// The file no longer carries the stamp it was looked up by: it changed in between.
-    Changed,
-}
-
-/// Reads `path`, whose stat stamp was `stamp`: its facts, and its bytes for the caller's own
-/// checks. Remembered when `settled` and free of unkeyed input under any time pinning.
-pub(super) fn read(
-    cache: &LocalCache,
-    path: &str,
-    stamp: &StatStamp,
-    settled: bool,
-) -> Result<(HeaderFacts, Vec<u8>), Unread> {
-    let mut f = std::fs::File::open(path).map_err(|_| Unread::Unreadable)?;
-    let mut bytes = Vec::with_capacity(stamp.size as usize);
-    f.read_to_end(&mut bytes).map_err(|_| Unread::Unreadable)?;
-    // The file as opened and read must still carry the stamp looked at first: otherwise
-    // these bytes may not be the ones the stamp names.
-    if f.metadata().map(|md| StatStamp::of(&md)).ok() != Some(*stamp) {
-        return Err(Unread::Changed);
-    }
-    let facts = HeaderFacts {
-        digest: Digest::of(&bytes),
-        directives: scan(&bytes),
-    };
-    if settled && compile::unkeyed_input(&bytes, false).is_none() {
-        remember(cache, path, stamp, &facts);
-    }
-    Ok((facts, bytes))
-}
-
 /// Remembers `facts` for `path` at `stamp` (best effort: a memo that cannot be written is
 /// only a later launcher's extra read).
-fn remember(cache: &LocalCache, path: &str, stamp: &StatStamp, facts: &HeaderFacts) {
+pub(super) fn remember(cache: &LocalCache, path: &str, stamp: &StatStamp, facts: &HeaderFacts) {
     let mut text = facts.digest.to_hex();
     text.push('\n');
     encode_directives(&facts.directives, &mut text);

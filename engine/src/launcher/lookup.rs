@@ -1,13 +1,14 @@
 //! Looking a compile up: direct mode over the include manifest of a source key, else the
 //! preprocessor fallback (`-E -M`) for the include list; and recording manifests.
 
-use super::header_facts::{self, HeaderFacts, Unread};
+use super::header_facts::{self, HeaderFacts};
 use super::launch::Launcher;
 use backend::compile::{self, depfile, CompileCommand};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
 use fetch::stats::Reason;
 use std::collections::HashMap;
+use std::io;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -215,22 +216,9 @@ impl Launcher<'_> {
         if self.trust_stat && known.stamp == Some(stamp) {
             return Some((known.digest, Some(stamp)));
         }
-        // Another stamp (a tree checked out elsewhere, a touched file): what another launch
-        // of this build learnt of the file, else its bytes.
-        let settled = stamp.is_settled(now);
-        let recalled = match settled && self.trust_stat {
-            true => header_facts::recall(&self.cache, real, &stamp),
-            false => None,
-        };
-        let facts = match recalled {
-            Some(facts) => facts,
-            None => {
-                header_facts::read(&self.cache, real, &stamp, settled)
-                    .ok()?
-                    .0
-            }
-        };
-        Some((facts.digest, settled.then_some(stamp)))
+        let bytes = std::fs::read(real).ok()?;
+        let settled = stamp.is_settled(now).then_some(stamp);
+        Some((fcache::Digest::of(&bytes), settled))
     }
 
     /// Hashes the include list a compiler reported (paths as the compiler wrote them).
@@ -285,8 +273,8 @@ impl Launcher<'_> {
         Ok(out)
     }
 
-    /// Reads, judges and hashes header `p`, whose stat stamp was `stamp` (remembered when
-    /// `settled`).
+    /// Reads, judges and hashes header `p`, whose stat stamp was `stamp`; remembers the facts
+    /// when `settled` and the bytes read are the ones stamped.
     fn read_header(
         &self,
         p: &str,
@@ -294,15 +282,27 @@ impl Launcher<'_> {
         since: Option<SystemTime>,
         settled: bool,
     ) -> Result<HeaderFacts, NotStored> {
-        let (facts, bytes) = match header_facts::read(&self.cache, p, stamp, settled) {
-            Ok(read) => read,
-            Err(Unread::Changed) if since.is_some() => {
-                return Err(NotStored::Changed(p.to_string()))
-            }
-            Err(_) => return Err(NotStored::Unreadable),
-        };
+        let mut f = std::fs::File::open(p).map_err(|_| NotStored::Unreadable)?;
+        let mut bytes = Vec::with_capacity(stamp.size as usize);
+        io::Read::read_to_end(&mut f, &mut bytes).map_err(|_| NotStored::Unreadable)?;
         if let Some(u) = compile::unkeyed_input(&bytes, self.time_pinned.get()) {
             return Err(NotStored::Unkeyed(super::reason::of_unkeyed(u)));
+        }
+        let facts = HeaderFacts {
+            digest: fcache::Digest::of(&bytes),
+            directives: super::directives::scan(&bytes),
+        };
+        // The file as opened and read must still carry the stamp looked at first: otherwise it
+        // changed in between, and these bytes may not be the compile's.
+        let now_stamp = f.metadata().map(|md| StatStamp::of(&md)).ok();
+        if now_stamp != Some(*stamp) {
+            return match since {
+                Some(_) => Err(NotStored::Changed(p.to_string())),
+                None => Err(NotStored::Unreadable),
+            };
+        }
+        if settled && compile::unkeyed_input(&bytes, false).is_none() {
+            header_facts::remember(&self.cache, p, stamp, &facts);
         }
         Ok(facts)
     }
