@@ -47,9 +47,6 @@ pub(super) struct Search {
     out: Candidates,
     holders: Holders,
     listings: HashMap<String, Option<HashSet<OsString>>>,
-    /// Candidates already looked for in this launch, and whether they existed (a miss's
-    /// rounds ask again for every candidate of the rounds before).
-    exists: HashMap<String, bool>,
 }
 
 impl Search {
@@ -81,7 +78,6 @@ impl Search {
             out: Candidates::new(),
             holders: Holders::default(),
             listings: HashMap::new(),
-            exists: HashMap::new(),
         }
     }
 
@@ -103,15 +99,7 @@ impl Search {
     /// Adds the candidates of a compile that read `read` (absolute paths, a superset of the
     /// last round's), whose directives are `scanned`.
     pub(super) fn update(&mut self, scanned: &Scanned, read: &HashSet<String>) {
-        let exists = &mut self.exists;
-        let reached = Reached::of(scanned, read, |p| match exists.get(p) {
-            Some(&known) => known,
-            None => {
-                let here = Path::new(p).exists();
-                exists.insert(p.to_string(), here);
-                here
-            }
-        });
+        let reached = Reached::of(scanned, read);
         let searchable = reached.searchable(&self.roots, &self.forced);
         let mut made: Vec<String> = Vec::new();
         for h in read {
@@ -201,31 +189,16 @@ impl Search {
                 continue;
             };
             for c in list {
-                let known = self.exists.get(c.as_str()).copied();
-                let here = known.unwrap_or_else(|| {
-                    let rel = c
-                        .strip_prefix(holder.as_str())
-                        .map(|r| r.trim_start_matches('/'));
-                    rel.is_some_and(|rel| exists_below(names, c, rel))
-                });
-                if known.is_none() {
-                    self.exists.insert(c.clone(), here);
-                }
-                if here {
+                let rel = c
+                    .strip_prefix(holder.as_str())
+                    .map(|r| r.trim_start_matches('/'));
+                if rel.is_some_and(|rel| exists_below(names, c, rel)) {
                     found.push(c.clone());
                 }
             }
         }
         found.sort_unstable();
         found
-    }
-
-    /// Forgets what the file system said (listings, candidates found), so the next
-    /// [`Search::existing`] looks again: what is recorded with an entry must be seen after the
-    /// compile's rounds, not during them.
-    pub(super) fn look_again(&mut self) {
-        self.listings.clear();
-        self.exists.clear();
     }
 }
 

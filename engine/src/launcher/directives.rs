@@ -83,8 +83,15 @@ impl Scanned {
         let mut out = String::new();
         for (file, directives) in &self.0 {
             out.push_str(&format!("f {}\n", normalize(file)));
-            if let Some(directives) = directives {
-                encode_directives(directives, &mut out);
+            for d in directives.iter().flatten() {
+                match d {
+                    Some((name, quoted, probe)) if !name.contains('\n') => out.push_str(&format!(
+                        "{} {} {name}\n",
+                        if *probe { 'p' } else { 'i' },
+                        if *quoted { 'q' } else { 'a' }
+                    )),
+                    _ => out.push_str("c\n"),
+                }
             }
         }
         out
@@ -98,54 +105,33 @@ impl Scanned {
                 files.push((denormalize(path), Some(Vec::new())));
                 continue;
             }
-            files.last_mut()?.1.as_mut()?.push(decode_directive(line)?);
+            let list = files.last_mut()?.1.as_mut()?;
+            if line == "c" {
+                list.push(None);
+                continue;
+            }
+            let (kind, rest) = line.split_once(' ')?;
+            let (q, name) = rest.split_once(' ')?;
+            let quoted = match q {
+                "q" => true,
+                "a" => false,
+                _ => return None,
+            };
+            let probe = match kind {
+                "p" => true,
+                "i" => false,
+                _ => return None,
+            };
+            list.push(Some((name.to_string(), quoted, probe)));
         }
         Some(Scanned(files))
     }
 }
 
-/// Appends the text form of `directives`, one line each (`i|p q|a <name>`, `c` for computed).
-pub(super) fn encode_directives(directives: &[Directive], out: &mut String) {
-    for d in directives {
-        match d {
-            Some((name, quoted, probe)) if !name.contains('\n') => out.push_str(&format!(
-                "{} {} {name}\n",
-                if *probe { 'p' } else { 'i' },
-                if *quoted { 'q' } else { 'a' }
-            )),
-            _ => out.push_str("c\n"),
-        }
-    }
-}
-
-/// One line of [`encode_directives`]; `None` if malformed.
-pub(super) fn decode_directive(line: &str) -> Option<Directive> {
-    if line == "c" {
-        return Some(None);
-    }
-    let (kind, rest) = line.split_once(' ')?;
-    let (q, name) = rest.split_once(' ')?;
-    let quoted = match q {
-        "q" => true,
-        "a" => false,
-        _ => return None,
-    };
-    let probe = match kind {
-        "p" => true,
-        "i" => false,
-        _ => return None,
-    };
-    Some(Some((name.to_string(), quoted, probe)))
-}
-
 impl Reached {
     /// What the directives of `scanned` say, with `read` the headers the compile read
-    /// (absolute paths) and `exists` the file system's answer for a path.
-    pub(super) fn of(
-        scanned: &Scanned,
-        read: &HashSet<String>,
-        mut exists: impl FnMut(&str) -> bool,
-    ) -> Reached {
+    /// (absolute paths).
+    pub(super) fn of(scanned: &Scanned, read: &HashSet<String>) -> Reached {
         let mut r = Reached::default();
         for (file, directives) in &scanned.0 {
             let Some(directives) = directives else {
@@ -166,7 +152,7 @@ impl Reached {
                     r.probes.push((quoted.then(|| dir.to_string()), name));
                 } else if quoted && read.contains(&beside) {
                     r.beside.insert(beside);
-                } else if quoted && exists(&beside) {
+                } else if quoted && std::path::Path::new(&beside).exists() {
                     // Not read, though a quoted include would have found it: a directive
                     // behind a false conditional (or a file new since: a candidate).
                     r.first_looks.push(beside);

@@ -1,7 +1,6 @@
 //! Looking a compile up: direct mode over the include manifest of a source key, else the
 //! preprocessor fallback (`-E -M`) for the include list; and recording manifests.
 
-use super::header_facts::{self, HeaderFacts};
 use super::launch::Launcher;
 use backend::compile::{self, depfile, CompileCommand};
 use backend::key;
@@ -237,31 +236,27 @@ impl Launcher<'_> {
             if p.contains('\n') {
                 return Err(NotStored::Unreadable);
             }
-            let stamp = std::fs::metadata(p)
-                .map(|md| StatStamp::of(&md))
-                .map_err(|_| NotStored::Unreadable)?;
+            let mut f = std::fs::File::open(p).map_err(|_| NotStored::Unreadable)?;
+            let md = f.metadata().map_err(|_| NotStored::Unreadable)?;
+            let stamp = StatStamp::of(&md);
             if since.is_some_and(|t| stamp.changed_since(t)) {
                 return Err(NotStored::Changed(p.clone()));
+            }
+            let mut bytes = Vec::with_capacity(md.len() as usize);
+            io::Read::read_to_end(&mut f, &mut bytes).map_err(|_| NotStored::Unreadable)?;
+            if let Some(u) = compile::unkeyed_input(&bytes, self.time_pinned.get()) {
+                return Err(NotStored::Unkeyed(super::reason::of_unkeyed(u)));
             }
             // A lookup (no `since`) checks each header's own `.gch`; a store scans every
             // searched directory below, which covers it.
             if since.is_none() && Path::new(&format!("{p}.gch")).exists() {
                 return Err(NotStored::Unkeyed(Reason::PrecompiledHeader));
             }
-            let settled = stamp.is_settled(now);
-            let facts = match settled && self.trust_stat {
-                true => header_facts::recall(&self.cache, p, &stamp),
-                false => None,
-            };
-            let facts = match facts {
-                Some(f) => f,
-                None => self.read_header(p, &stamp, since, settled)?,
-            };
             out.push(Seen {
                 norm: self.roots.normalize(p).into_owned(),
-                digest: facts.digest,
-                stamp: settled.then_some(stamp),
-                directives: facts.directives,
+                digest: fcache::Digest::of(&bytes),
+                stamp: stamp.is_settled(now).then_some(stamp),
+                directives: super::directives::scan(&bytes),
             });
         }
         // gcc reads `<header>.gch` instead of a header when it exists, and its depfile then
@@ -271,40 +266,6 @@ impl Launcher<'_> {
             return Err(NotStored::Unkeyed(Reason::PrecompiledHeader));
         }
         Ok(out)
-    }
-
-    /// Reads, judges and hashes header `p`, whose stat stamp was `stamp`; remembers the facts
-    /// when `settled` and the bytes read are the ones stamped.
-    fn read_header(
-        &self,
-        p: &str,
-        stamp: &StatStamp,
-        since: Option<SystemTime>,
-        settled: bool,
-    ) -> Result<HeaderFacts, NotStored> {
-        let mut f = std::fs::File::open(p).map_err(|_| NotStored::Unreadable)?;
-        let mut bytes = Vec::with_capacity(stamp.size as usize);
-        io::Read::read_to_end(&mut f, &mut bytes).map_err(|_| NotStored::Unreadable)?;
-        if let Some(u) = compile::unkeyed_input(&bytes, self.time_pinned.get()) {
-            return Err(NotStored::Unkeyed(super::reason::of_unkeyed(u)));
-        }
-        let facts = HeaderFacts {
-            digest: fcache::Digest::of(&bytes),
-            directives: super::directives::scan(&bytes),
-        };
-        // The file as opened and read must still carry the stamp looked at first: otherwise it
-        // changed in between, and these bytes may not be the compile's.
-        let now_stamp = f.metadata().map(|md| StatStamp::of(&md)).ok();
-        if now_stamp != Some(*stamp) {
-            return match since {
-                Some(_) => Err(NotStored::Changed(p.to_string())),
-                None => Err(NotStored::Unreadable),
-            };
-        }
-        if settled && compile::unkeyed_input(&bytes, false).is_none() {
-            header_facts::remember(&self.cache, p, stamp, &facts);
-        }
-        Ok(facts)
     }
 
     /// Records `seen` as the newest include set of the source key's manifest.

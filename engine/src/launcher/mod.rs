@@ -90,8 +90,6 @@
 //!   would have looked first.
 //! - [`directives`]: the include directives and `__has_include` tests of the files read,
 //!   for the lookup rule.
-//! - [`header_facts`]: a header's digest and directives, remembered by stat stamp so one
-//!   build's launchers read each shared header once.
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
 //! - [`preimage`]: a source key's fields, owned; on a miss their explanation is recorded for
 //!   `cached-ninja explain`.
@@ -108,7 +106,6 @@ mod config;
 mod directives;
 pub mod distribute;
 mod gdbinit;
-mod header_facts;
 mod hit;
 mod identity;
 mod launch;

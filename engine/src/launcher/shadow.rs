@@ -302,7 +302,6 @@ impl Launcher<'_> {
             self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
             search
         });
-        search.look_again();
         let present = search.existing();
         self.write_memo(action_key, search.candidates().keys(), &present);
         // The same, independent of this layout, for another object directory's first check.
