@@ -420,3 +420,39 @@ fn has_include_that_was_false_is_not_answered_by_a_same_named_header_elsewhere()
     s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes()[2..], ["error", "miss"]);
 }
+
+/// A header rewritten between two compiles with its size and mtime kept (only its change time
+/// moves): every miss hashes what the header holds now (no digest remembered by a stamp that
+/// leaves the change time out), or a later return to the old bytes hits an object compiled
+/// from the new ones.
+#[test]
+fn a_header_rewritten_with_size_and_mtime_kept_is_read_again() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include \"h.h\"\nint main(void) { return V; }\n");
+    let h = s.path("src/h.h");
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(2200));
+    let rewrite = |text: &str| {
+        run_ok(Command::new("cp").arg("-p").arg(&h).arg(s.path("old.h")));
+        std::fs::write(&h, text).unwrap();
+        run_ok(Command::new("touch").arg("-r").arg(s.path("old.h")).arg(&h));
+        settle();
+    };
+    let flags = |d: &str| [format!("-I{}", s.path("src").display()), format!("-D{d}")];
+    s.space.write("src/h.h", "#define V 1\n");
+    settle();
+    s.compile_in("gcc", &[], &flags("A"));
+    rewrite("#define V 2\n");
+    s.compile_in("gcc", &[], &flags("B"));
+    rewrite("#define V 1\n");
+    s.compile_in("gcc", &[], &flags("B"));
+    assert_eq!(s.outcomes(), ["miss", "miss", "miss"]);
+    // The last object is V=1's: linked and run, it exits 1.
+    let exe = s.path("obj/main");
+    run_ok(
+        Command::new("gcc")
+            .arg(s.path("obj/main.o"))
+            .arg("-o")
+            .arg(&exe),
+    );
+    assert_eq!(Command::new(&exe).status().unwrap().code(), Some(1));
+}
