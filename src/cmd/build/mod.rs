@@ -28,7 +28,6 @@ mod lock;
 mod ninja;
 mod pull;
 
-use super::generate::GenerateArgs;
 use super::publish::PublishArgs;
 use crate::remote::RemoteArgs;
 use anyhow::{bail, Context};
@@ -123,7 +122,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
     let policy = policy_of(&dir)?;
     if record::recorded_hash(&head).is_some() {
-        apply_edited_policy(&dir)?;
+        note_edited_policy(&dir);
     }
     remove_leftovers(&dir, &policy);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -276,36 +275,20 @@ fn ninja_command(ninja: &OsString, dir: &Path, jobs: usize, targets: &[OsString]
     cmd
 }
 
-/// A policy edited since `generate` read it (the stamp it recorded): the rewrite follows the
-/// old file, so it is applied again as `cached-ninja generate` would, before Ninja starts, with
-/// one line saying so.
-fn apply_edited_policy(dir: &Path) -> anyhow::Result<()> {
+/// Says in one line that the policy changed since `generate` read it: its stores and trust
+/// are read now, while the Ninja files keep the rules and flags `generate` wrote. Rewriting
+/// them here would change every debug flag and key at once (split DWARF follows the stores
+/// named), so that a developer's edit of the stores alone would stop every reuse of CI's
+/// objects; `generate` applies the file when asked.
+fn note_edited_policy(dir: &Path) {
     let od = fetch::objdir::ObjDir::new(dir);
-    let Some(edited) = od.policy_edited(od.config_src_root().as_deref()) else {
-        return Ok(());
-    };
-    let g = super::generate::generate(&GenerateArgs {
-        dir: Some(dir.to_path_buf()),
-        file: PathBuf::from("build.ninja"),
-        src_root: None,
-        policy: od.config_value("policy").map(PathBuf::from),
-        quiet: true,
-    })
-    .with_context(|| {
-        format!(
-            "{} changed since `cached-ninja generate` read it, and applying it failed",
-            edited.display()
-        )
-    })?;
-    eprintln!(
-        "cached-ninja build: {} changed since `cached-ninja generate` read it: applied it again ({})",
-        edited.display(),
-        match g.written.len() {
-            0 => "the Ninja files stay as they were".to_string(),
-            n => format!("{n} Ninja file(s) rewritten"),
-        }
-    );
-    Ok(())
+    if let Some(edited) = od.policy_edited(od.config_src_root().as_deref()) {
+        eprintln!(
+            "cached-ninja build: note: {} changed since `cached-ninja generate` read it: its stores and trust apply now, its rules and compile flags once you run `cached-ninja generate -C {}`",
+            edited.display(),
+            dir.display()
+        );
+    }
 }
 
 /// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug
