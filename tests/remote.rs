@@ -615,3 +615,72 @@ fn build_uses_the_policy_generate_was_given() {
         "the policy's cache was filled"
     );
 }
+
+/// CI that publishes with `--store` and names no store in its policy compiles without split
+/// DWARF (the default is on only where a policy names a store), while a developer whose
+/// policy names the store (applied by `generate`) compiles with it: no key in common, nothing
+/// reused. The publish says so in one line. With the store named in CI's policy too, it says
+/// nothing and the developer reuses every object.
+#[test]
+fn publishing_without_a_store_in_the_policy_names_the_split_dwarf_mismatch() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let url = format!("file://{}", root.join("store").display());
+    let (key, public) = key_file(root, "ci.key");
+    let policy = |write: bool| {
+        format!(
+            "{}[trust]\npublishers = [\"{public}\"]\n",
+            store_toml(&url, write, None)
+        )
+    };
+    // CI at `ci`, with `ci_policy` written before `configure` (none: no policy); its
+    // publish's stderr.
+    let ci = |name: &str, ci_policy: Option<String>| -> (PathBuf, String) {
+        let src = root.join(name).join("shapes");
+        copy_tree(&repo_root().join("examples/shapes"), &src);
+        commit_tree(&src);
+        let (obj, cache) = (root.join(name).join("obj"), root.join(name).join("cache"));
+        if let Some(p) = ci_policy {
+            std::fs::create_dir_all(&obj).unwrap();
+            std::fs::write(obj.join("cached-ninja.toml"), p).unwrap();
+        }
+        configure(&src, &obj, &cache, &[]);
+        let out = run_ok(
+            cn(&cache)
+                .args([
+                    "build",
+                    "--no-fetch",
+                    "--no-fill",
+                    "--publish",
+                    "--store",
+                    &url,
+                ])
+                .arg("--key")
+                .arg(&key)
+                .arg("-C")
+                .arg(&obj),
+        );
+        (src, stderr(&out))
+    };
+    // A developer's clone of `ci_src` with the store in its policy before `configure`.
+    let developer = |name: &str, ci_src: &Path| -> (u64, u64) {
+        let src = root.join(name).join("shapes");
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        clone_and_commit(ci_src, &src);
+        let (obj, cache) = (root.join(name).join("obj"), root.join(name).join("cache"));
+        std::fs::create_dir_all(&obj).unwrap();
+        std::fs::write(obj.join("cached-ninja.toml"), policy(false)).unwrap();
+        configure(&src, &obj, &cache, &[]);
+        run_ok(cn(&cache).args(["build", "--no-fill", "-C"]).arg(&obj));
+        hits_misses(&obj)
+    };
+    let note = "names no store, so compiles with -g were built without split DWARF";
+
+    let (src, err) = ci("ci", None);
+    assert_eq!(err.matches(note).count(), 1, "{err}");
+    assert_eq!(developer("dev", &src), (0, 5));
+
+    let (src, err) = ci("ci2", Some(policy(true)));
+    assert!(!err.contains(note), "{err}");
+    assert_eq!(developer("dev2", &src), (5, 0));
+}

@@ -39,6 +39,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| remote.policy.publish.key.clone())
         .context("no publisher key: pass --key FILE or set `[publish] key = \"FILE\"` in cached-ninja.toml (make one with `cached-ninja key generate`)")?;
     let key = KeyPair::read_secret_file(&key_path)?;
+    note_unsplit(&remote);
     let revision = match &args.rev {
         Some(r) => r.clone(),
         None => head_revision(&remote)?,
@@ -174,4 +175,23 @@ pub fn bar(len: u64) -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     b
+}
+
+/// Says in one line when the objects published were compiled without split DWARF because the
+/// policy names no store (the default is on only where one is named, `Policy::split_dwarf`):
+/// a developer whose policy names this store compiles with `-gsplit-dwarf`, so every compile
+/// with debug info has another key there and nothing of it is reused.
+fn note_unsplit(remote: &Remote) {
+    let policy = &remote.policy;
+    if policy.split_dwarf.is_some() || !policy.stores.is_empty() {
+        return;
+    }
+    let file = policy.source.as_ref().map_or_else(
+        || "no cached-ninja.toml".to_string(),
+        |p| p.display().to_string(),
+    );
+    eprintln!(
+        "cached-ninja publish: note: {file} names no store, so compiles with -g were built without split DWARF; a developer whose cached-ninja.toml names this store compiles them with -gsplit-dwarf and reuses none of them: name the store in this policy (then `cached-ninja generate -C {}`), or set `split_dwarf` alike on both sides",
+        remote.objdir.display()
+    );
 }
