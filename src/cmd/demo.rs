@@ -121,6 +121,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let key_file = work.join("ci.key");
     key.write_secret_file(&key_file)?;
     let t = Instant::now();
+    // CI's policy names the store it publishes to, as a developer's does: both then compile
+    // with split DWARF (the default where a store is named), so their keys match.
+    std::fs::create_dir_all(ci.join("obj"))?;
+    std::fs::write(
+        ci.join("obj").join(crate::policy::FILE_NAME),
+        format!("[[store]]\nurl = \"{store}\"\nwrite = true\n"),
+    )?;
     configure(&exe, &ci)?;
     cached_ninja(
         &exe,
@@ -155,12 +162,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         dev.display()
     );
     let t = Instant::now();
-    configure(&exe, &dev)?;
     let policy = format!(
         "[[store]]\nurl = \"{store}\"\n[trust]\npublishers = [\"{}\"]\n",
         key.public()
     );
+    std::fs::create_dir_all(dev.join("obj"))?;
     std::fs::write(dev.join("obj").join(crate::policy::FILE_NAME), policy)?;
+    configure(&exe, &dev)?;
     cached_ninja(&exe, &dev, &["--no-fill"])?;
     let s = BuildStats::read(&dev.join("obj"))?;
     println!(
