@@ -3,7 +3,7 @@
 
 Project: examples/shapes (or with --project libgit2 the real libgit2 1.9.1, fetched through
 tests/support/third-party-src.sh) with split DWARF, built and published by "CI" to a store (a
-`file://` directory, or with --nginx a real nginx WebDAV server from bench/lib/libgit2-ci.sh);
+`file://` directory, or with --nginx a real nginx WebDAV server from bench/lib/ci-store.sh);
 the developer's object directory and local cache are separate. Compiles go through a compiler
 wrapper that sleeps $CRASH_COMPILE_SLEEP seconds first, so a kill lands in the compile window.
 
@@ -44,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 GRACE_S = 15.0
 ROUND_TIMEOUT_S = 300.0
-# libgit2 as bench/lib/libgit2-ci.sh configures it.
+# libgit2 as bench/lib/ci-store.sh configures it.
 LIBGIT2_CMAKE = ["-DBUILD_TESTS=OFF", "-DBUILD_CLI=ON", "-DUSE_SSH=OFF", "-DUSE_HTTPS=OFF",
                  "-DUSE_GSSAPI=OFF", "-DUSE_BUNDLED_ZLIB=ON"]
 # Sources a round changes at most (each one a miss of the next build).
@@ -195,7 +195,7 @@ class Campaign:
         if not self.args.nginx:
             (self.work / "store").mkdir()
             return f"file://{self.work}/store"
-        script = (f'log() {{ :; }}; source "{REPO}/bench/lib/libgit2-ci.sh"; '
+        script = (f'log() {{ :; }}; PROJECT=libgit2; source "{REPO}/bench/lib/ci-store.sh"; '
                   f'start_webdav_nginx 64 "" >/dev/null 2>&1; echo "$PORT $NGINX_PID"')
         out = subprocess.run(["bash", "-c", script], env=dict(os.environ, REPO=str(REPO),
                              WORK=str(self.work), CN=self.cn), capture_output=True, text=True,

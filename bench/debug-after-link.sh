@@ -4,20 +4,22 @@
 # the debug parts left for `dbgfetch fill`) against objects together with their debug parts
 # (`cached-ninja fetch --debug-parts`, then the build: what the pull did before objects first),
 # and how long the fill takes after the last link. libgit2 (tests/support/third-party-src.sh
-# libgit2; CLI on, tests off, bundled zlib), split DWARF.
+# libgit2; CLI on, tests off, bundled zlib) or, with PROJECT=harfbuzz, harfbuzz (C++, the
+# library only; see bench/lib/ci-store.sh), split DWARF.
 #
 # CI builds and publishes its commit to nginx (WebDAV, loopback); each developer is a clone at
 # another path one commit ahead, with an empty cache, whose store URL is
 # tests/support/slowlink.py in front of nginx (RATE bytes/s shared by all connections, RTT ms
 # per round trip). Per run and mode: seconds from the start of the first command to the newest
-# mtime of the linked binaries (`git2`, `libgit2.so.*`), then (objects only) the seconds of
+# mtime of the linked binaries (`git2`, `libgit2.so.*`, or `libharfbuzz.so.*`), then (objects only) the seconds of
 # `dbgfetch fill --wait`, the bytes over the link (slowlink.py's count, the fill's included)
 # and the build's hits and compiles (a store given up shows as compiles, and its warning on
 # stderr). RUNS rounds, the modes interleaved; medians.
 #
 # Usage: bash bench/debug-after-link.sh [WORK_DIR]   (table on stdout, progress on stderr)
 #   env: CN=path/to/cached-ninja (default: cargo build --release), RATE=250000, RTT=0, RUNS=3,
-#   SINGLE=1: clang with `-gsplit-dwarf=single -gdwarf-4` (one file per compile)
+#   PROJECT=libgit2|harfbuzz, SINGLE=1: clang with `-gsplit-dwarf=single -gdwarf-4` (one file
+#   per compile)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -34,19 +36,17 @@ if [ -z "${CN:-}" ]; then
   CN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/cached-ninja"
 fi
 DBGFETCH=$(dirname "$CN")/dbgfetch
-# shellcheck source=bench/lib/libgit2-ci.sh
-source "$REPO/bench/lib/libgit2-ci.sh"
-if [ "${SINGLE:-0}" = 1 ]; then
-  CMAKE_ARGS+=(-DCMAKE_C_COMPILER=clang "-DCMAKE_C_FLAGS=-gsplit-dwarf=single -gdwarf-4")
-fi
+# shellcheck source=bench/lib/ci-store.sh
+source "$REPO/bench/lib/ci-store.sh"
+if [ "${SINGLE:-0}" = 1 ]; then single_split_args; fi
 
 start_webdav_nginx 256 ""
 PROXY_PID=
 trap 'kill $NGINX_PID $PROXY_PID 2>/dev/null || true' EXIT
 wait_port "$PORT"
 PROXY_PORT=$(free_port)
-log "CI: configure and build libgit2 with split DWARF, publish"
-ci_publish_libgit2 "http://127.0.0.1:$PORT/cn"
+log "CI: configure and build $PROJECT with split DWARF, publish"
+ci_publish "http://127.0.0.1:$PORT/cn"
 
 # A developer one commit ahead at another path, configured once (kept pristine for each run),
 # its store behind the slow link.
@@ -59,9 +59,7 @@ CACHED_NINJA_CACHE_DIR=$WORK/dev/cache "$CN" configure --enable-build-backend=ca
   --objdir "$WORK/dev/obj" -- cmake -G Ninja "${CMAKE_ARGS[@]}" -S "$WORK/dev/src" -B "$WORK/dev/obj" >/dev/null
 cp -a "$WORK/dev/obj" "$WORK/dev/obj.pristine"
 
-last_link() {
-  find "$WORK/dev/obj" -maxdepth 1 -type f \( -name git2 -o -name 'libgit2.so.*' \) -printf '%T@\n' | sort -n | tail -1
-}
+last_link() { last_link_in "$WORK/dev/obj"; }
 link_up() {
   rm -f "$WORK/proxy.stats"
   python3 "$REPO/tests/support/slowlink.py" --listen "$PROXY_PORT" --upstream "$PORT" \
@@ -106,14 +104,14 @@ for r in $(seq "$RUNS"); do
 done
 log "load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$WORK/results" "$RATE" "$RTT" <<'PY'
+python3 - "$WORK/results" "$RATE" "$RTT" "$PROJECT" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-rate, rtt = int(sys.argv[2]), int(sys.argv[3])
+rate, rtt, project = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 def med(mode, i):
     v = [float(r[i]) for r in rows if r[0] == mode]
     return statistics.median(v), v
-print(f"| libgit2, split DWARF, link {rate / 1e3:.0f} kB/s, {rtt} ms | to the last link, s (median; runs) | fill after it, s | bytes over the link | hits / compiled |")
+print(f"| {project}, split DWARF, link {rate / 1e3:.0f} kB/s, {rtt} ms | to the last link, s (median; runs) | fill after it, s | bytes over the link | hits / compiled |")
 print("|---|---|---|---|---|")
 for mode, name in [("objects", "objects only (`cached-ninja build`), then `dbgfetch fill --wait`"),
                    ("full", "objects + debug parts (`fetch --debug-parts`, then `build`)")]:

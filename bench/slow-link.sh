@@ -46,8 +46,9 @@ if [ -z "${CN:-}" ]; then
 fi
 cargo build --release --quiet -p bench --bin blob_digest
 BLOB_DIGEST=$TARGET_DIR/release/blob_digest
-# shellcheck source=bench/lib/libgit2-ci.sh
-source "$REPO/bench/lib/libgit2-ci.sh"
+PROJECT=libgit2 # the changes below are libgit2's .c files
+# shellcheck source=bench/lib/ci-store.sh
+source "$REPO/bench/lib/ci-store.sh"
 CORES=$(nproc)
 
 # nginx, WebDAV PUT, logging every request.
@@ -59,7 +60,7 @@ PROXY_PORT=$(free_port)
 
 # CI: libgit2 committed at R, built and published.
 log "CI: configure, build and publish libgit2 (split DWARF)"
-ci_publish_libgit2 "http://127.0.0.1:$PORT/cn"
+ci_publish "http://127.0.0.1:$PORT/cn"
 
 # Compile edges (source, object, CI's .ninja_log duration in ms), each object's blob digest.
 ninja -C "$WORK/ci/obj" -t compdb > "$WORK/compdb.json"
@@ -158,9 +159,7 @@ for e in json.load(open(f"{work}/compdb.json")):
 print(need, round(cpu * 1000))
 EOF
 }
-last_link() {
-  find "$1" -maxdepth 1 -type f \( -name git2 -o -name 'libgit2.so.*' \) -printf '%T@\n' | sort -n | tail -1
-}
+last_link() { last_link_in "$1"; }
 # One build: K MODE RATE RTT -> "seconds bytes_down requests hits misses"
 build_once() {
   local k=$1 mode=$2 rate=$3 rtt=$4 dir=$WORK/dev-$1
