@@ -684,3 +684,57 @@ fn publishing_without_a_store_in_the_policy_names_the_split_dwarf_mismatch() {
     assert!(!err.contains(note), "{err}");
     assert_eq!(developer("dev2", &src), (5, 0));
 }
+
+/// Include paths as compilers spell them reach the store: a quoted `"../geom/geom.h"` (a
+/// header list entry with a `..` component) and clang++'s libstdc++ headers
+/// (`/usr/bin/../lib/gcc/…`). The build manifest once refused such records, so CI published
+/// none of them and every developer compiled them (harfbuzz published nothing at all).
+#[test]
+fn include_paths_with_dot_dot_components_are_published_and_hit() {
+    require_tool("clang++", "clang");
+    let space = TestSpace::new();
+    let root = space.path();
+    let src = root.join("ci/shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let circle = src.join("geom/circle.c");
+    let text = std::fs::read_to_string(&circle).unwrap();
+    std::fs::write(&circle, format!("#include \"../geom/geom.h\"\n{text}")).unwrap();
+    commit_tree(&src);
+    let (key, public) = key_file(root, "ci.key");
+    let (obj, cache) = (root.join("ci/obj"), root.join("ci/cache"));
+    let clang = ["-DCMAKE_CXX_COMPILER=clang++"];
+    configure(&src, &obj, &cache, &clang);
+    let url = format!("file://{}", root.join("store").display());
+    let out = run_ok(
+        cn(&cache)
+            .args([
+                "build",
+                "--no-fetch",
+                "--no-fill",
+                "--publish",
+                "--store",
+                &url,
+            ])
+            .arg("--key")
+            .arg(&key)
+            .arg("-C")
+            .arg(&obj),
+    );
+    assert!(
+        stderr(&out).contains("cached-ninja publish: 5 edges"),
+        "{}",
+        stderr(&out)
+    );
+
+    let dev = root.join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    clone_and_commit(&src, &dev.join("shapes"));
+    let (obj, cache) = (dev.join("obj"), dev.join("cache"));
+    configure(&dev.join("shapes"), &obj, &cache, &clang);
+    let policy = TRUSTING
+        .replace("{STORE}", &url)
+        .replace("{TRUST}", &public);
+    std::fs::write(obj.join("cached-ninja.toml"), policy).unwrap();
+    let out = run_ok(cn(&cache).args(["build", "--no-fill", "-C"]).arg(&obj));
+    assert_eq!(hits_misses(&obj), (5, 0), "{}", stderr(&out));
+}

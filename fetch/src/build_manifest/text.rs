@@ -274,11 +274,15 @@ pub fn check_output_path(path: &str) -> Result<(), Reason> {
     check_path(path, "output path", false, &Limits::default())
 }
 
-/// Checks that `path` is normalised and, unless `absolute_ok`, stays inside its root.
+/// Checks `path` from untrusted data. An output path (`include` false) is written: it must be
+/// relative and normalised, so it stays inside the object root. An include path is only read,
+/// hashed and compared, as the compiler spelt it: it may be absolute and may hold `.` and `..`
+/// components (clang's `/usr/bin/../lib/gcc/…/include/c++/12/vector`, a header's
+/// `#include "../hb.hh"`, `-I…/zlib/.`), which reach no file an absolute path could not.
 fn check_path(
     path: &str,
     what: &'static str,
-    absolute_ok: bool,
+    include: bool,
     limits: &Limits,
 ) -> Result<(), Reason> {
     let bad = |why| Reason::BadPath {
@@ -299,14 +303,14 @@ fn check_path(
         return Err(bad("contains a line break"));
     }
     let rel = match path.strip_prefix('/') {
-        Some(_) if !absolute_ok => return Err(bad("is absolute")),
+        Some(_) if !include => return Err(bad("is absolute")),
         Some(r) => r,
         None => path,
     };
     for c in rel.split('/') {
         match c {
-            ".." => return Err(bad("has a `..` component")),
-            "." => return Err(bad("has a `.` component")),
+            ".." if !include => return Err(bad("has a `..` component")),
+            "." if !include => return Err(bad("has a `.` component")),
             "" => return Err(bad("has an empty component")),
             _ => {}
         }
