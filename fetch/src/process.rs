@@ -51,20 +51,28 @@ impl Writer {
         if self.start == 0 || start_time(std::process::id()).is_none() {
             return false;
         }
-        let Some((_, rest)) = stat(self.pid) else {
-            return true;
-        };
-        // A zombie (dead, not yet reaped) writes nothing more: gone too.
-        let mut fields = rest.split_whitespace();
-        let dead = matches!(fields.next(), Some("Z" | "X"));
-        dead || fields.nth(18).and_then(|s| s.parse().ok()) != Some(self.start)
+        match state_and_start(self.pid) {
+            None => true,
+            // A zombie (dead, not yet reaped) writes nothing more: gone too.
+            Some((state, start)) => {
+                matches!(state.as_str(), "Z" | "X") || start != Some(self.start)
+            }
+        }
     }
 }
 
 /// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22).
 pub fn start_time(pid: u32) -> Option<u64> {
+    state_and_start(pid)?.1
+}
+
+/// Process `pid`'s state (`/proc/<pid>/stat` field 3: `R`, `S`, `Z`, …) and start time
+/// (field 22, `None` when unreadable); `None` when there is no such process.
+fn state_and_start(pid: u32) -> Option<(String, Option<u64>)> {
     let (_, rest) = stat(pid)?;
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.to_string();
+    Some((state, fields.nth(18).and_then(|s| s.parse().ok())))
 }
 
 /// Process `pid`'s command name and parent's pid (`/proc/<pid>/stat` fields 2 and 4).
