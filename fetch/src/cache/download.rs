@@ -25,6 +25,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+/// Partial downloads, relative to the cache's root.
+pub(super) const PARTIALS: &str = "tmp/partial";
+
 /// Smallest blob (uncompressed bytes) whose download keeps a partial file.
 pub const MIN_PARTIAL_SIZE: u64 = 16 << 10;
 
@@ -170,9 +173,9 @@ impl LocalCache {
         removed
     }
 
-    /// The directory of partial downloads (`tmp/partial/`).
+    /// The directory of partial downloads ([`PARTIALS`]).
     pub fn partials_dir(&self) -> PathBuf {
-        self.root().join("tmp/partial")
+        self.root().join(PARTIALS)
     }
 
     /// Removes the partial download `path` unless its blob's download runs (claimed); a file

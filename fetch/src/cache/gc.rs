@@ -9,6 +9,7 @@
 //! ([`super::leftover`]). An entry whose blob was
 //! evicted is detected on use like any other missing blob: the compile goes on.
 
+use super::download::PARTIALS;
 use super::{Kind, LocalCache};
 use std::fs;
 use std::path::PathBuf;
@@ -46,9 +47,6 @@ pub struct GcReport {
     /// Files removed.
     pub removed: u64,
 }
-
-/// Partial downloads, relative to the cache's root ([`LocalCache::partials_dir`]).
-const PARTIALS: &str = "tmp/partial";
 
 struct FileInfo {
     path: PathBuf,
