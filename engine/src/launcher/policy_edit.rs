@@ -5,8 +5,8 @@
 //! reads anyway for the source root): one `statx` of the policy file. Only on a difference
 //! does it look for the build's Ninja process and warn, once per Ninja process
 //! (`fetch::objdir::ObjDir::first_in_build`, with [`ninja_pid`]).
-//! `cached-ninja build` reads the policy itself (and applies an edited one before Ninja
-//! starts) and sets [`BUILD_ENV`] for its Ninja: its launchers skip the check.
+//! `cached-ninja build` reads the policy itself (and names an edited one in one note) and
+//! sets [`BUILD_ENV`] for its Ninja: its launchers skip the check.
 
 use super::launch::Launcher;
 use fetch::objdir::ObjDir;

@@ -5,8 +5,8 @@
 //! otherwise, and ends with a summary from the launchers' stats (`fetch::stats`, zeroed at
 //! the start of each build). After a successful build with split DWARF on (and without
 //! `--publish`) it starts `dbgfetch fill` detached (`engine::fill::background`; `--no-fill`:
-//! not) and says so in one line. A policy edited since `generate` read it is applied to the
-//! Ninja files first (`generate` again), with one line saying so.
+//! not) and says so in one line. A policy edited since `generate` read it gets one note: its
+//! stores and trust apply at once, its rules and compile flags once `generate` runs.
 //!
 //! With the policy's `[distribute]` ([`distribute`]) the launchers hand misses to distcc or
 //! icecream; Ninja's default job count then adds the remote slots, the CPU tokens stay local.
