@@ -59,6 +59,17 @@ fn configure(src: &Path, obj: &Path, cache: &Path, extra: &[&str]) {
     support::cmake_configure(&mut cn(cache), src, obj, extra);
 }
 
+/// CI's build of `obj` (no fetch), published to the store at `url`, signed with `key`.
+fn publish_to(cache: &Path, obj: &Path, url: &str, key: &Path) -> Output {
+    run_ok(
+        cn(cache)
+            .args(["build", "--no-fetch", "--publish", "--store", url, "--key"])
+            .arg(key)
+            .arg("-C")
+            .arg(obj),
+    )
+}
+
 /// `[[store]]` lines for a store URL (S3 ones with the server's endpoint).
 fn store_toml(url: &str, write: bool, s3: Option<&S3Server>) -> String {
     let mut t = format!("[[store]]\nurl = \"{url}\"\nwrite = {write}\n");
@@ -205,13 +216,7 @@ impl Example {
         configure(&src, &obj, &cache, &[]);
         let store = root.join("store");
         let url = format!("file://{}", store.display());
-        run_ok(
-            cn(&cache)
-                .args(["build", "--no-fetch", "--publish", "--store", &url, "--key"])
-                .arg(&key)
-                .arg("-C")
-                .arg(&obj),
-        );
+        publish_to(&cache, &obj, &url, &key);
         assert_eq!(hits_misses(&obj), (0, 5));
         Example {
             space,
@@ -645,21 +650,7 @@ fn publishing_without_a_store_in_the_policy_names_the_split_dwarf_mismatch() {
             std::fs::write(obj.join("cached-ninja.toml"), p).unwrap();
         }
         configure(&src, &obj, &cache, &[]);
-        let out = run_ok(
-            cn(&cache)
-                .args([
-                    "build",
-                    "--no-fetch",
-                    "--no-fill",
-                    "--publish",
-                    "--store",
-                    &url,
-                ])
-                .arg("--key")
-                .arg(&key)
-                .arg("-C")
-                .arg(&obj),
-        );
+        let out = publish_to(&cache, &obj, &url, &key);
         (src, stderr(&out))
     };
     // A developer's clone of `ci_src` with the store in its policy before `configure`.
@@ -705,21 +696,7 @@ fn include_paths_with_dot_dot_components_are_published_and_hit() {
     let clang = ["-DCMAKE_CXX_COMPILER=clang++"];
     configure(&src, &obj, &cache, &clang);
     let url = format!("file://{}", root.join("store").display());
-    let out = run_ok(
-        cn(&cache)
-            .args([
-                "build",
-                "--no-fetch",
-                "--no-fill",
-                "--publish",
-                "--store",
-                &url,
-            ])
-            .arg("--key")
-            .arg(&key)
-            .arg("-C")
-            .arg(&obj),
-    );
+    let out = publish_to(&cache, &obj, &url, &key);
     assert!(
         stderr(&out).contains("cached-ninja publish: 5 edges"),
         "{}",
