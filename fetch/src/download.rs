@@ -9,7 +9,7 @@
 //! blob's partial file when one is there ([`Store::get_blob_resuming`]: a range request). The
 //! caller inserts the verified blob ([`Fetched::insert`]: the partial file goes, the claim is
 //! released) once the other blobs of its record verified too. A download that fails keeps its
-//! partial file for the next pull, unless the bytes were wrong.
+//! partial file for the next pull, unless the bytes were wrong or none arrived.
 
 use crate::cache::{Digest, DownloadClaim, Kind, LocalCache, MIN_PARTIAL_SIZE};
 use crate::pull::PullError;
@@ -83,7 +83,9 @@ pub fn blob(
             return Err(PullError::Missing { url: url() });
         }
         Err(e) => {
-            if matches!(e, StoreError::Corrupt { .. } | StoreError::TooLarge { .. }) {
+            if matches!(e, StoreError::Corrupt { .. } | StoreError::TooLarge { .. })
+                || partial_is_empty(&claim)
+            {
                 forget(&claim);
             }
             return Err(e.into());
@@ -107,6 +109,14 @@ fn partial_spool(claim: &DownloadClaim, size: u64) -> Spool {
         Ok(f) => Spool::resume(f, crate::store::frame_limit(size)),
         Err(_) => Spool::in_memory(),
     }
+}
+
+/// Whether the claim's partial file holds no byte (a download cut before its body began).
+fn partial_is_empty(claim: &Option<DownloadClaim>) -> bool {
+    claim
+        .as_ref()
+        .and_then(|c| std::fs::metadata(c.partial_path()).ok())
+        .is_some_and(|m| m.len() == 0)
 }
 
 /// Removes the claim's partial file, if there is a claim.

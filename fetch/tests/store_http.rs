@@ -361,3 +361,22 @@ fn cleartext_http2_puts_many_requests_in_flight_on_one_connection() {
     let plain = open(n.url("h2"));
     assert!(plain.get_blob(&Digest::of(&blobs[0]), 100).is_err());
 }
+
+/// A blob download that fails before any body byte (the server is down) keeps no partial
+/// file: an empty one would only be a range request for nothing on the next pull.
+#[test]
+fn a_download_that_got_no_byte_keeps_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = fetch::cache::LocalCache::new(dir.path());
+    let store = open(format!("http://127.0.0.1:{}/c", free_port()));
+    let d = Digest::of(b"never sent");
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let size = fetch::cache::MIN_PARTIAL_SIZE * 4;
+    let e = fetch::download::blob(&store, &cache, &d, size, &cancel).unwrap_err();
+    assert!(e.to_string().contains("127.0.0.1"), "{e}");
+    let partial = dir.path().join("tmp/partial");
+    let left: Vec<_> = std::fs::read_dir(&partial)
+        .map(|rd| rd.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
