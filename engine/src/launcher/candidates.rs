@@ -11,7 +11,7 @@
 //! exempts keeps its candidates): more candidates, so a stricter key, never a wrong hit; and
 //! the same on every machine, since it depends on the files alone.
 
-use super::directives::{parent_of, HashSet, Reached, Scanned};
+use super::directives::{parent_of, HashSet, Places, Reached, Scanned};
 use backend::key::lexical_join as lexical;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -47,6 +47,10 @@ pub(super) struct Search {
     out: Candidates,
     holders: Holders,
     listings: HashMap<String, Option<HashSet<OsString>>>,
+    /// Where the directives of the files read look first (joined and asked once per launch).
+    places: Places,
+    /// The candidates in `out` that exist, each looked for once, when it was made.
+    present: HashSet<String>,
 }
 
 impl Search {
@@ -78,6 +82,8 @@ impl Search {
             out: Candidates::new(),
             holders: Holders::default(),
             listings: HashMap::new(),
+            places: Places::default(),
+            present: HashSet::new(),
         }
     }
 
@@ -99,7 +105,8 @@ impl Search {
     /// Adds the candidates of a compile that read `read` (absolute paths, a superset of the
     /// last round's), whose directives are `scanned`.
     pub(super) fn update(&mut self, scanned: &Scanned, read: &HashSet<String>) {
-        let reached = Reached::of(scanned, read);
+        let mut places = std::mem::take(&mut self.places);
+        let reached = Reached::of(scanned, read, &mut places);
         let searchable = reached.searchable(&self.roots, &self.forced);
         let mut made: Vec<String> = Vec::new();
         for h in read {
@@ -116,12 +123,13 @@ impl Search {
             }
         }
         // A quoted include looks beside its includer first, whatever it found later.
-        made.extend(reached.first_looks.iter().cloned());
+        made.extend(reached.first_looks.iter().map(|p| p.to_string()));
         // A `__has_include` that found nothing: a file in any place it looked makes it true.
         for (beside, name) in &reached.probes {
             let places: Vec<String> = beside
                 .iter()
-                .chain(self.dirs.iter())
+                .copied()
+                .chain(self.dirs.iter().map(String::as_str))
                 .map(|d| lexical(d, name))
                 .collect();
             // One that found a file the compile read is answered by that file's presence.
@@ -129,6 +137,9 @@ impl Search {
                 made.extend(places);
             }
         }
+        drop(searchable);
+        drop(reached);
+        self.places = places;
         for cand in made {
             if self.made.contains(&cand) {
                 continue;
@@ -140,6 +151,9 @@ impl Search {
             // same-named files by design.
             if !read.contains(&cand) && !under_any(&self.own, &cand) {
                 let holder = self.holders.of(parent_of(&cand));
+                if exists_in(&mut self.listings, holder, &cand) {
+                    self.present.insert(cand.clone());
+                }
                 match self.out.get_mut(holder) {
                     Some(list) => list.push(cand.clone()),
                     None => {
@@ -156,6 +170,7 @@ impl Search {
                 if let Some(list) = self.out.get_mut(holder) {
                     list.retain(|c| c != h);
                 }
+                self.present.remove(h);
             }
         }
     }
@@ -176,30 +191,40 @@ impl Search {
         }
     }
 
-    /// The candidates that exist, sorted, reading each holding directory once in this launch
-    /// instead of a `stat` per candidate.
-    pub(super) fn existing(&mut self) -> Vec<String> {
-        let mut found = Vec::new();
-        for (holder, list) in &self.out {
-            let names = self
-                .listings
-                .entry_ref(holder.as_str())
-                .or_insert_with(|| listing(holder));
-            let Some(names) = names else {
-                continue;
-            };
-            for c in list {
-                let rel = c
-                    .strip_prefix(holder.as_str())
-                    .map(|r| r.trim_start_matches('/'));
-                if rel.is_some_and(|rel| exists_below(names, c, rel)) {
-                    found.push(c.clone());
-                }
-            }
-        }
+    /// Whether directory `dir` holds a name ending with `suffix` (a directory that cannot be
+    /// listed holds none).
+    pub(super) fn lists_name_ending(&mut self, dir: &str, suffix: &[u8]) -> bool {
+        let names = self.listings.entry_ref(dir).or_insert_with(|| listing(dir));
+        names
+            .as_ref()
+            .is_some_and(|names| names.iter().any(|n| n.as_encoded_bytes().ends_with(suffix)))
+    }
+
+    /// The candidates that exist, sorted (each holding directory is read once in a launch,
+    /// instead of a `stat` per candidate).
+    pub(super) fn existing(&self) -> Vec<String> {
+        let mut found: Vec<String> = self.present.iter().cloned().collect();
         found.sort_unstable();
         found
     }
+}
+
+/// Whether candidate `c`, held by directory `holder`, exists: `holder`'s listing (read once,
+/// kept in `listings`) names its first component below `holder`.
+fn exists_in(
+    listings: &mut HashMap<String, Option<HashSet<OsString>>>,
+    holder: &str,
+    c: &str,
+) -> bool {
+    let names = listings
+        .entry_ref(holder)
+        .or_insert_with(|| listing(holder));
+    let Some(names) = names else {
+        return false;
+    };
+    c.strip_prefix(holder)
+        .map(|r| r.trim_start_matches('/'))
+        .is_some_and(|rel| exists_below(names, holder, rel))
 }
 
 /// The names in directory `dir`, `None` if it cannot be listed.
@@ -208,12 +233,12 @@ pub(super) fn listing(dir: &str) -> Option<HashSet<OsString>> {
     Some(rd.flatten().map(|e| e.file_name()).collect())
 }
 
-/// Whether `path`, which is `rel` below a directory whose listing is `names`, exists: its
-/// first component is listed, and a deeper one (created since) is looked at.
-pub(super) fn exists_below(names: &HashSet<OsString>, path: &str, rel: &str) -> bool {
+/// Whether `rel` below directory `holder`, whose listing is `names`, exists: its first
+/// component is listed, and a deeper one (created since) is looked at.
+pub(super) fn exists_below(names: &HashSet<OsString>, holder: &str, rel: &str) -> bool {
     let first = rel.split('/').next().unwrap_or(rel);
     names.contains(std::ffi::OsStr::new(first))
-        && (first.len() == rel.len() || Path::new(path).exists())
+        && (first.len() == rel.len() || Path::new(&[holder, "/", rel].concat()).exists())
 }
 
 /// Whether `path` lies under one of `dirs`.

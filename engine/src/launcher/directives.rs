@@ -12,22 +12,68 @@
 //! (`#include MACRO`) makes every header non-exempt.
 
 use backend::key::lexical_join as lexical;
+use std::borrow::Cow;
 /// A set of paths (a fast hasher: the lookup rule asks it thousands of times per compile).
 pub(super) type HashSet<T> = hashbrown::HashSet<T>;
 
-/// What the directives of the files a compile read say about its lookups.
+/// What the directives of the files a compile read say about its lookups (borrowed from the
+/// scan and from the launch's [`Places`]).
 #[derive(Default)]
-pub(super) struct Reached {
+pub(super) struct Reached<'a> {
     /// Headers a quoted include found beside its includer.
-    beside: HashSet<String>,
+    beside: HashSet<&'a str>,
     /// Names as written by directives that searched the include path.
-    searched: Vec<String>,
+    searched: Vec<&'a str>,
     /// Where each searching quoted include looked first (beside its includer), absolute.
-    pub(super) first_looks: Vec<String>,
+    pub(super) first_looks: Vec<&'a str>,
     /// `__has_include` tests: (includer's directory for a quoted test, name as written).
-    pub(super) probes: Vec<(Option<String>, String)>,
+    pub(super) probes: Vec<(Option<&'a str>, &'a str)>,
     /// Some name is computed (`#include MACRO`, `..` in a name): nothing is exempt.
     computed: bool,
+}
+
+/// Where each file's directives look first (beside the file) and, once asked, whether a file
+/// is there: the same in every round of a launch's search (`super::candidates`), which only
+/// adds files, so a round joins paths and asks the file system only for what is new.
+#[derive(Default)]
+pub(super) struct Places(hashbrown::HashMap<String, Vec<Place>>);
+
+/// One directive's first place (empty for a computed one).
+struct Place {
+    beside: String,
+    exists: Option<bool>,
+}
+
+impl Places {
+    /// Makes the places of every file of `scanned`, and asks whether a file is at those that
+    /// [`Reached::of`] will need to know of, given `read`.
+    fn fill(&mut self, scanned: &Scanned, read: &HashSet<String>) {
+        for (file, directives) in &scanned.0 {
+            let Some(directives) = directives else {
+                continue;
+            };
+            let places = self.0.entry_ref(file.as_str()).or_default();
+            if places.len() != directives.len() {
+                let dir = parent_of(file);
+                *places = directives
+                    .iter()
+                    .map(|d| Place {
+                        beside: d
+                            .as_ref()
+                            .map_or_else(String::new, |(n, _, _)| lexical(dir, n)),
+                        exists: None,
+                    })
+                    .collect();
+            }
+            for (d, place) in directives.iter().zip(places.iter_mut()) {
+                if let Some((_, true, false)) = d {
+                    if place.exists.is_none() && !read.contains(&place.beside) {
+                        place.exists = Some(std::path::Path::new(&place.beside).exists());
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A directive as [`scan`] reads it: `Some((name, quoted, is_probe))`, `None` when computed.
@@ -128,10 +174,16 @@ impl Scanned {
     }
 }
 
-impl Reached {
+impl<'a> Reached<'a> {
     /// What the directives of `scanned` say, with `read` the headers the compile read
-    /// (absolute paths).
-    pub(super) fn of(scanned: &Scanned, read: &HashSet<String>) -> Reached {
+    /// (absolute paths); `places` is the launch's memo of where they look.
+    pub(super) fn of(
+        scanned: &'a Scanned,
+        read: &HashSet<String>,
+        places: &'a mut Places,
+    ) -> Reached<'a> {
+        places.fill(scanned, read);
+        let places = &*places;
         let mut r = Reached::default();
         for (file, directives) in &scanned.0 {
             let Some(directives) = directives else {
@@ -139,20 +191,21 @@ impl Reached {
                 continue;
             };
             let dir = parent_of(file);
-            for d in directives {
-                let Some((name, quoted, probe)) = d.clone() else {
+            for (d, place) in directives.iter().zip(&places.0[file.as_str()]) {
+                let Some((name, quoted, probe)) = d else {
                     r.computed = true;
                     continue;
                 };
+                let (name, quoted) = (name.as_str(), *quoted);
                 if name.split('/').any(|c| c == ".." || c == ".") {
                     r.computed = true;
                 }
-                let beside = lexical(dir, &name);
-                if probe {
-                    r.probes.push((quoted.then(|| dir.to_string()), name));
-                } else if quoted && read.contains(&beside) {
+                let beside = place.beside.as_str();
+                if *probe {
+                    r.probes.push((quoted.then_some(dir), name));
+                } else if quoted && read.contains(beside) {
                     r.beside.insert(beside);
-                } else if quoted && std::path::Path::new(&beside).exists() {
+                } else if quoted && place.exists == Some(true) {
                     // Not read, though a quoted include would have found it: a directive
                     // behind a false conditional (or a file new since: a candidate).
                     r.first_looks.push(beside);
@@ -170,17 +223,27 @@ impl Reached {
     /// The paths a searching directive (or a forced include of the command, `extra`) could
     /// have found in the search directories `dirs`: a header is one of them or was never
     /// searched for.
-    pub(super) fn searchable(&self, dirs: &[String], extra: &[String]) -> Searchable {
-        let names = self.searched.iter().chain(extra);
+    pub(super) fn searchable<'s>(
+        &'s self,
+        dirs: &'s [String],
+        extra: &'s [String],
+    ) -> Searchable<'s> {
+        let names = self
+            .searched
+            .iter()
+            .copied()
+            .chain(extra.iter().map(String::as_str));
         Searchable {
-            dirs: dirs.iter().cloned().collect(),
+            dirs: dirs.iter().map(String::as_str).collect(),
             // Names as the directory join would spell them (no empty components).
             names: names
                 .map(|n| {
-                    n.split('/')
-                        .filter(|c| !c.is_empty())
-                        .collect::<Vec<_>>()
-                        .join("/")
+                    if n.split('/').any(str::is_empty) {
+                        let parts: Vec<&str> = n.split('/').filter(|c| !c.is_empty()).collect();
+                        Cow::Owned(parts.join("/"))
+                    } else {
+                        Cow::Borrowed(n)
+                    }
                 })
                 .collect(),
         }
@@ -196,12 +259,12 @@ impl Reached {
 /// The paths a searching directive could have found: one of its names joined to one of the
 /// directories. Asked per header (split at each `/`), never spelled out: that would be every
 /// name times every directory.
-pub(super) struct Searchable {
-    dirs: HashSet<String>,
-    names: HashSet<String>,
+pub(super) struct Searchable<'s> {
+    dirs: HashSet<&'s str>,
+    names: HashSet<Cow<'s, str>>,
 }
 
-impl Searchable {
+impl Searchable<'_> {
     /// Whether `path` (absolute, normalised) is a directory joined to a name.
     pub(super) fn contains(&self, path: &str) -> bool {
         path.match_indices('/').any(|(i, _)| {

@@ -215,7 +215,8 @@ impl Launcher<'_> {
         if self.trust_stat && known.stamp == Some(stamp) {
             return Some((known.digest, Some(stamp)));
         }
-        let bytes = std::fs::read(real).ok()?;
+        let mut f = std::fs::File::open(real).ok()?;
+        let bytes = read_sized(&mut f, md.len()).ok()?;
         let settled = stamp.is_settled(now).then_some(stamp);
         Some((fcache::Digest::of(&bytes), settled))
     }
@@ -242,13 +243,12 @@ impl Launcher<'_> {
             if since.is_some_and(|t| stamp.changed_since(t)) {
                 return Err(NotStored::Changed(p.clone()));
             }
-            let mut bytes = Vec::with_capacity(md.len() as usize);
-            io::Read::read_to_end(&mut f, &mut bytes).map_err(|_| NotStored::Unreadable)?;
+            let bytes = read_sized(&mut f, md.len()).map_err(|_| NotStored::Unreadable)?;
             if let Some(u) = compile::unkeyed_input(&bytes, self.time_pinned.get()) {
                 return Err(NotStored::Unkeyed(super::reason::of_unkeyed(u)));
             }
             // A lookup (no `since`) checks each header's own `.gch`; a store scans every
-            // searched directory below, which covers it.
+            // searched directory (`Launcher::precompiled_header_near`), which covers it.
             if since.is_none() && Path::new(&format!("{p}.gch")).exists() {
                 return Err(NotStored::Unkeyed(Reason::PrecompiledHeader));
             }
@@ -258,12 +258,6 @@ impl Launcher<'_> {
                 stamp: stamp.is_settled(now).then_some(stamp),
                 directives: super::directives::scan(&bytes),
             });
-        }
-        // gcc reads `<header>.gch` instead of a header when it exists, and its depfile then
-        // lists neither: a precompiled header in any directory the compile searched makes the
-        // object depend on a file the key never saw.
-        if since.is_some() && self.precompiled_header_near(cmd, inputs) {
-            return Err(NotStored::Unkeyed(Reason::PrecompiledHeader));
         }
         Ok(out)
     }
@@ -341,4 +335,28 @@ impl Launcher<'_> {
             }
         }
     }
+}
+
+/// The whole of an open file whose size is `len` (what it held when stat'ed): two `read`s for
+/// a file that did not grow, without the `fstat` and `lseek` that `File`'s own `read_to_end`
+/// spends on learning a size we have, nor its 8 KiB first reads (a compile's hundreds of
+/// headers each paid them).
+fn read_sized(f: &mut std::fs::File, len: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0; len as usize + 1];
+    let mut n = 0;
+    loop {
+        match io::Read::read(f, &mut bytes[n..]) {
+            Ok(0) => break,
+            Ok(k) => {
+                n += k;
+                if n == bytes.len() {
+                    bytes.resize(2 * n, 0);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(n);
+    Ok(bytes)
 }

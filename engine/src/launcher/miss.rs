@@ -95,7 +95,15 @@ impl Launcher<'_> {
         }
         // Inputs settle before they are trusted: the source and every header must be as they
         // were when the compile started (the source key hashed the source before it).
-        let hashed = self.hash_includes(cmd, &deps.inputs, Some(started));
+        let mut search = self.search(cmd);
+        let hashed = self
+            .hash_includes(cmd, &deps.inputs, Some(started))
+            .and_then(
+                |seen| match self.precompiled_header_near(&mut search, &deps.inputs) {
+                    true => Err(NotStored::Unkeyed(Reason::PrecompiledHeader)),
+                    false => Ok(seen),
+                },
+            );
         let settled = self.settled(
             hashed,
             &cmd.source,
@@ -109,7 +117,7 @@ impl Launcher<'_> {
             Ok(seen) => seen,
             Err(outcome) => return finish(0, outcome),
         };
-        let search = self.add_passed_over(cmd, source_key, &mut seen);
+        let search = self.add_passed_over(cmd, source_key, &mut seen, search);
         match self.store(cmd, source_key, &seen, &r, wall_us, search) {
             Ok(()) => preimage::remember(&self.cache, source_key, fields),
             Err(e) => {
@@ -137,6 +145,7 @@ impl Launcher<'_> {
         cmd: &CompileCommand,
         source_key: &key::Digest,
         seen: &mut Vec<Seen>,
+        mut search: Search,
     ) -> Option<Search> {
         /// Rounds at most (each adds what the previous additions' directives name).
         const ROUNDS: usize = 8;
@@ -151,9 +160,9 @@ impl Launcher<'_> {
             .collect();
         let mut known: std::collections::HashSet<String> =
             seen.iter().map(|s| s.norm.clone()).collect();
-        // One search for every round: what a round learnt (directories, listings, each
-        // header's candidates) holds for the next.
-        let mut search = self.search(cmd);
+        // One search for every round (`search`, made before the `.gch` scan, whose listings
+        // it keeps): what a round learnt (directories, listings, each header's candidates)
+        // holds for the next.
         let mut settled = None;
         for _ in 0..ROUNDS {
             let before = seen.len();

@@ -244,19 +244,17 @@ impl Launcher<'_> {
         search.update(scanned, &read);
     }
 
-    /// Whether a `*.gch` file or directory lies in a directory the compile searched (its
-    /// search directories, as for the candidates) or in the directory of any input.
-    pub(super) fn precompiled_header_near(&self, cmd: &CompileCommand, inputs: &[String]) -> bool {
-        let (mut dirs, _) = self.search_dirs(cmd);
+    /// Whether a `*.gch` file or directory lies in a directory the compile searched (the
+    /// directories of `search`) or in the directory of any input: gcc reads `<header>.gch`
+    /// instead of a header when it exists, and its depfile then lists neither, so the object
+    /// would depend on a file the key never saw. Each directory is listed once per launch
+    /// (the candidates of `search` read the same listings).
+    pub(super) fn precompiled_header_near(&self, search: &mut Search, inputs: &[String]) -> bool {
+        let mut dirs = search.dirs().to_vec();
         dirs.extend(inputs.iter().map(|p| lexical(self.roots.obj(), &parent(p))));
         dirs.sort();
         dirs.dedup();
-        dirs.iter().any(|d| {
-            std::fs::read_dir(d).is_ok_and(|rd| {
-                rd.flatten()
-                    .any(|e| e.file_name().as_encoded_bytes().ends_with(b".gch"))
-            })
-        })
+        dirs.iter().any(|d| search.lists_name_ending(d, b".gch"))
     }
 
     fn memo_key(&self, action_key: &fcache::Digest) -> fcache::Digest {
@@ -297,7 +295,7 @@ impl Launcher<'_> {
         headers: &[String],
         search: Option<Search>,
     ) {
-        let mut search = search.unwrap_or_else(|| {
+        let search = search.unwrap_or_else(|| {
             let mut search = self.search(cmd);
             self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
             search
@@ -375,8 +373,14 @@ impl Launcher<'_> {
                 names = listing(&holder)?;
                 holders.push(holder);
             } else if let Some(rel) = line.strip_prefix("n ") {
-                let path = [holders.last()?.as_str(), "/", rel].concat();
-                if exists_below(&names, &path, rel) && !present.contains(&path) {
+                let holder = holders.last()?.as_str();
+                let joined = |p: &String| {
+                    p.strip_prefix(holder)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .is_some_and(|r| r == rel)
+                };
+                if exists_below(&names, holder, rel) && !present.iter().any(joined) {
+                    let path = [holder, "/", rel].concat();
                     return Some((Some(path), holders));
                 }
             } else {
