@@ -7,7 +7,6 @@ use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
 use fetch::stats::Reason;
 use std::collections::HashMap;
-use std::io;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -216,7 +215,7 @@ impl Launcher<'_> {
             return Some((known.digest, Some(stamp)));
         }
         let mut f = std::fs::File::open(real).ok()?;
-        let bytes = read_sized(&mut f, md.len()).ok()?;
+        let bytes = fcache::read_whole(&mut f, md.len()).ok()?;
         let settled = stamp.is_settled(now).then_some(stamp);
         Some((fcache::Digest::of(&bytes), settled))
     }
@@ -243,7 +242,7 @@ impl Launcher<'_> {
             if since.is_some_and(|t| stamp.changed_since(t)) {
                 return Err(NotStored::Changed(p.clone()));
             }
-            let bytes = read_sized(&mut f, md.len()).map_err(|_| NotStored::Unreadable)?;
+            let bytes = fcache::read_whole(&mut f, md.len()).map_err(|_| NotStored::Unreadable)?;
             if let Some(u) = compile::unkeyed_input(&bytes, self.time_pinned.get()) {
                 return Err(NotStored::Unkeyed(super::reason::of_unkeyed(u)));
             }
@@ -335,28 +334,4 @@ impl Launcher<'_> {
             }
         }
     }
-}
-
-/// The whole of an open file whose size is `len` (what it held when stat'ed): two `read`s for
-/// a file that did not grow, without the `fstat` and `lseek` that `File`'s own `read_to_end`
-/// spends on learning a size we have, nor its 8 KiB first reads (a compile's hundreds of
-/// headers each paid them).
-fn read_sized(f: &mut std::fs::File, len: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = vec![0; len as usize + 1];
-    let mut n = 0;
-    loop {
-        match io::Read::read(f, &mut bytes[n..]) {
-            Ok(0) => break,
-            Ok(k) => {
-                n += k;
-                if n == bytes.len() {
-                    bytes.resize(2 * n, 0);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    bytes.truncate(n);
-    Ok(bytes)
 }

@@ -36,6 +36,7 @@ mod leftover;
 mod manifest;
 mod seal;
 mod verify;
+mod whole;
 
 pub use atomic::{temp_beside, write_atomic, write_atomic_with, Durability};
 /// A BLAKE3 digest: a blob's name, or a key computed elsewhere (the cache does not care how).
@@ -46,9 +47,10 @@ pub use gc::{CacheSummary, GcReport};
 pub use leftover::{abandoned_beside, remove_abandoned_beside, TMP_MAX_AGE};
 pub use manifest::{IncludeFile, IncludeSet, Manifest, StatStamp, MAX_INCLUDE_SETS};
 pub use verify::{Defect, Problem, VerifyError, VerifyOptions, VerifyReport};
+pub use whole::read_whole;
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -218,8 +220,7 @@ impl LocalCache {
             Err(e) => return Err(io_err(e)),
         };
         let md = f.metadata().map_err(io_err)?;
-        let mut buf = Vec::with_capacity(md.len() as usize);
-        f.read_to_end(&mut buf).map_err(io_err)?;
+        let buf = read_whole(&mut f, md.len()).map_err(io_err)?;
         let now = SystemTime::now();
         if md
             .modified()
