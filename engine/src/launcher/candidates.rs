@@ -165,7 +165,11 @@ impl Search {
         }
         // Files read since the last round (passed over before) are candidates no more.
         for h in read {
-            if self.read.insert(h.clone()) && self.made.contains(h) {
+            if self.read.contains(h) {
+                continue;
+            }
+            self.read.insert(h.clone());
+            if self.made.contains(h) {
                 let holder = self.holders.of(parent_of(h));
                 if let Some(list) = self.out.get_mut(holder) {
                     list.retain(|c| c != h);

@@ -42,6 +42,8 @@ pub(super) struct Places(hashbrown::HashMap<String, Vec<Place>>);
 struct Place {
     beside: String,
     exists: Option<bool>,
+    /// Its name has a `.` or `..` component (then nothing is exempt).
+    dotted: bool,
 }
 
 impl Places {
@@ -62,6 +64,9 @@ impl Places {
                             .as_ref()
                             .map_or_else(String::new, |(n, _, _)| lexical(dir, n)),
                         exists: None,
+                        dotted: d
+                            .as_ref()
+                            .is_some_and(|(n, _, _)| n.split('/').any(|c| c == ".." || c == ".")),
                     })
                     .collect();
             }
@@ -197,9 +202,7 @@ impl<'a> Reached<'a> {
                     continue;
                 };
                 let (name, quoted) = (name.as_str(), *quoted);
-                if name.split('/').any(|c| c == ".." || c == ".") {
-                    r.computed = true;
-                }
+                r.computed |= place.dotted;
                 let beside = place.beside.as_str();
                 if *probe {
                     r.probes.push((quoted.then_some(dir), name));
