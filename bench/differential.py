@@ -399,7 +399,9 @@ def instrument(p, src, rng):
         for fn in files:
             if fn.endswith((".c", ".cc", ".h", ".hh")):
                 used |= {n for n in mentions(os.path.join(root, fn)) if n in names}
-    pick = sorted(n for n in used if n not in ("config.h",))
+    # Not a name the compiler's own directories hold: CPATH comes before them, so a copy named
+    # like `pthread.h` would be what `<pthread.h>` finds, and the pristine tree would not build.
+    pick = sorted(n for n in used if n not in ("config.h",) and not system_header(p, n))
     rng.shuffle(pick)
     later = os.path.join(p.w, "cpath-pristine")
     shutil.rmtree(later, ignore_errors=True)
@@ -410,6 +412,18 @@ def instrument(p, src, rng):
         with open(os.path.join(later, n), "wb") as f:
             f.write(data + marker(900 + i).encode())
     return sorted(pick[:16])
+
+
+def system_header(p, name):
+    """Whether `name` is a header in the compiler's own include directories (`-E -v`)."""
+    if not hasattr(p, "system_dirs"):
+        lang = "c++" if p.spec["gen"] == "meson" else "c"
+        compiler = p.spec["cxx"] if lang == "c++" else p.spec["cc"]
+        err = subprocess.run([compiler, "-x", lang, "-E", "-v", "/dev/null", "-o", "/dev/null"],
+                             capture_output=True, text=True).stderr.splitlines()
+        start = err.index("#include <...> search starts here:") + 1
+        p.system_dirs = [d.strip() for d in err[start:err.index("End of search list.")]]
+    return any(os.path.exists(os.path.join(d, name)) for d in p.system_dirs)
 
 
 def cp_tree(a, b):
