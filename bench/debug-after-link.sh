@@ -55,8 +55,7 @@ git clone -q "$WORK/ci/src" "$WORK/dev/src"
 (cd "$WORK/dev/src" && echo local > NOTES && git add NOTES && git commit -qm local)
 sed -i "s#^url = .*#url = \"http://127.0.0.1:$PROXY_PORT/cn\"#; s#^write = true#write = false#" \
   "$WORK/dev/src/cached-ninja.toml"
-CACHED_NINJA_CACHE_DIR=$WORK/dev/cache "$CN" configure --enable-build-backend=cached-ninja \
-  --objdir "$WORK/dev/obj" -- cmake -G Ninja "${CMAKE_ARGS[@]}" -S "$WORK/dev/src" -B "$WORK/dev/obj" >/dev/null
+CACHED_NINJA_CACHE_DIR=$WORK/dev/cache configure_project "$WORK/dev/src" "$WORK/dev/obj"
 cp -a "$WORK/dev/obj" "$WORK/dev/obj.pristine"
 
 last_link() { last_link_in "$WORK/dev/obj"; }

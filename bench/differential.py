@@ -815,7 +815,12 @@ def make_gch(p, fx, edge, header, n):
     r = sh(words, cwd=fx.obj, env=fx.p.env("plain"), check=False)
     os.remove(tmp)
     if r.returncode != 0:
-        raise RuntimeError("cannot build the .gch: " + r.stdout[-2000:])
+        raise Unusable("cannot build the .gch: " + r.stdout[-300:])
+
+
+class Unusable(Exception):
+    """A drawn mutation that cannot be made in this tree (a header gcc cannot precompile
+    alone): it is skipped, not counted."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1046,7 +1051,12 @@ def main():
     with open(out, "w") as f:
         for i, m in enumerate(muts):
             t = time.time()
-            r = run_mutation(p, fx, m, i, tools, always)
+            try:
+                r = run_mutation(p, fx, m, i, tools, always)
+            except Unusable as e:
+                log(f"#{i} {m['cat']}: {m['desc']}: skipped, not counted: {e}")
+                shutil.rmtree(os.path.join(p.w, "m", f"{i:03d}"), ignore_errors=True)
+                continue
             recs.append(r)
             f.write(json.dumps(r) + "\n")
             f.flush()

@@ -58,8 +58,7 @@ developer() {
   rm -rf "$WORK/$name" && mkdir -p "$WORK/$name"
   git clone -q "$WORK/ci/src" "$WORK/$name/src"
   (cd "$WORK/$name/src" && echo local > NOTES && git add NOTES && git commit -qm local)
-  CACHED_NINJA_CACHE_DIR=$WORK/$name/cache "$CN" configure --enable-build-backend=cached-ninja \
-    --objdir "$WORK/$name/obj" -- cmake -G Ninja "${CMAKE_ARGS[@]}" -S "$WORK/$name/src" -B "$WORK/$name/obj" >/dev/null
+  CACHED_NINJA_CACHE_DIR=$WORK/$name/cache configure_project "$WORK/$name/src" "$WORK/$name/obj"
 }
 lines() { wc -l < "$WORK/nginx/access.log"; }
 # GET body bytes of log lines after line $1 whose time is before $2 (seconds; "inf": all) and

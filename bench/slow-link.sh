@@ -2,9 +2,10 @@
 # Win the race (issue 15): a developer's build after `git pull` against the floor set by the
 # link's bandwidth and the files they changed, through a real slow link.
 #
-# CI builds libgit2 at commit R with split DWARF and publishes it (`cached-ninja build
+# CI builds libgit2 (or, with PROJECT=harfbuzz-meson, harfbuzz's C++ through Meson: see
+# bench/lib/ci-store.sh) at commit R with split DWARF and publishes it (`cached-ninja build
 # --publish`) to nginx (WebDAV) on loopback. A developer at another path, with an empty cache,
-# builds R+1 where K % of the compiled `.c` files are modified (a comment appended: every
+# builds R+1 where K % of the compiled `.c`/`.cc` files are modified (a comment appended: every
 # edge's source key changes, its object must be compiled). The developer's store URL is
 # tests/support/slowlink.py in front of nginx: RATE bytes/s shared by all connections, RTT ms
 # per round trip. Cells: K in $KS, RATE in $RATES, RTT in $RTTS; per cell the modes:
@@ -14,7 +15,7 @@
 #   no-cache       `cached-ninja build --no-fetch` with an empty cache (no store at all; run
 #                  once per K, the link does not matter)
 # Per build: wall time from the start of `cached-ninja build` to the newest mtime of the linked
-# binaries (`git2`, `libgit2.so.*`), bytes from the server over the link (slowlink.py's
+# binaries (`git2`, `libgit2.so.*`; `src/libharfbuzz*.so*`), bytes from the server over the link (slowlink.py's
 # count, HTTP heads included), requests (nginx's access log). The floor of a cell is
 #   max(compressed object bytes needed / RATE, CPU time of compiling the modified files / cores)
 #   + link time
@@ -26,7 +27,8 @@
 #
 # Usage: bash bench/slow-link.sh [WORK_DIR]    (table on stdout, progress and raw lines on stderr)
 #   env: CN=path/to/cached-ninja (default: cargo build --release), KS="0 5 25",
-#   RATES="1000000 10000000", RTTS="0 20", MODES="critical-path reverse on-demand no-cache"
+#   RATES="1000000 10000000", RTTS="0 20", MODES="critical-path reverse on-demand no-cache",
+#   PROJECT=libgit2|harfbuzz-meson
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -46,7 +48,6 @@ if [ -z "${CN:-}" ]; then
 fi
 cargo build --release --quiet -p bench --bin blob_digest
 BLOB_DIGEST=$TARGET_DIR/release/blob_digest
-PROJECT=libgit2 # the changes below are libgit2's .c files
 # shellcheck source=bench/lib/ci-store.sh
 source "$REPO/bench/lib/ci-store.sh"
 CORES=$(nproc)
@@ -76,7 +77,7 @@ for line in open(f"{obj}/.ninja_log"):
     log[out] = int(end) - int(start)
 for e in json.load(open(f"{work}/compdb.json")):
     src, out = e["file"], e.get("output", "")
-    if src.endswith(".c") and out.endswith(".o") and out in log:
+    if src.endswith((".c", ".cc")) and out.endswith(".o") and out in log:
         print(os.path.relpath(os.path.join(e["directory"], src), f"{work}/ci/src"), out, log[out])
 EOF
 sort -o "$WORK/edges" "$WORK/edges"
@@ -85,7 +86,8 @@ N_EDGES=$(wc -l < "$WORK/edges")
 log "CI: $N_EDGES compile edges"
 
 # Link time: every non-object output of the last build removed and rebuilt, plain ninja.
-LINK_OUTS=$(awk -F'\t' '!/^#/ && $4 !~ /\.o$/ && $4 !~ /^(CMakeFiles|build\.ninja|cmake)/ {print $4}' "$WORK/ci/obj/.ninja_log" | sort -u)
+# (Sources a build generates, like Meson's amalgamated `src/harfbuzz.cc`, are not links.)
+LINK_OUTS=$(awk -F'\t' '!/^#/ && $4 !~ /\.(o|c|cc|h|hh)$/ && $4 !~ /^(CMakeFiles|build\.ninja|cmake)/ {print $4}' "$WORK/ci/obj/.ninja_log" | sort -u)
 LINK_TIMES=()
 for _ in 1 2 3; do
   (cd "$WORK/ci/obj" && rm -f $LINK_OUTS)
@@ -114,13 +116,12 @@ developer() { # K
   while read -r f; do echo "/* changed by slow-link.sh */" >> "$dir/src/$f"; done < "$dir/modified"
   (cd "$dir/src" && echo local > NOTES && git add -A && git commit -qm "local change")
   policy "$k" critical-path
-  CACHED_NINJA_CACHE_DIR=$dir/cache "$CN" configure --enable-build-backend=cached-ninja \
-    --objdir "$dir/obj" -- cmake -G Ninja "${CMAKE_ARGS[@]}" -S "$dir/src" -B "$dir/obj" >/dev/null
+  CACHED_NINJA_CACHE_DIR=$dir/cache configure_project "$dir/src" "$dir/obj"
   rm -rf "$dir/obj.pristine" && cp -a "$dir/obj" "$dir/obj.pristine"
 }
 policy() { # K MODE
   local prefetch=$2
-  [ "$2" = on-demand ] && prefetch=none
+  case "$2" in on-demand | no-cache) prefetch=none ;; esac # no-cache: --no-fetch, no pull
   cat > "$WORK/dev-$1/src/cached-ninja.toml" <<EOF
 split_dwarf = true
 [[store]]
