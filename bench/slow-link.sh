@@ -60,7 +60,7 @@ wait_port "$PORT"
 PROXY_PORT=$(free_port)
 
 # CI: libgit2 committed at R, built and published.
-log "CI: configure, build and publish libgit2 (split DWARF)"
+log "CI: configure, build and publish $PROJECT (split DWARF)"
 ci_publish "http://127.0.0.1:$PORT/cn"
 
 # Compile edges (source, object, CI's .ninja_log duration in ms), each object's blob digest.
