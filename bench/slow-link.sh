@@ -59,7 +59,7 @@ trap 'kill $NGINX_PID $PROXY_PID 2>/dev/null || true' EXIT
 wait_port "$PORT"
 PROXY_PORT=$(free_port)
 
-# CI: libgit2 committed at R, built and published.
+# CI: the project committed at R, built and published.
 log "CI: configure, build and publish $PROJECT (split DWARF)"
 ci_publish "http://127.0.0.1:$PORT/cn"
 

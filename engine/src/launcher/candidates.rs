@@ -46,7 +46,7 @@ pub(super) struct Search {
     searched: HashSet<String>,
     out: Candidates,
     holders: Holders,
-    listings: HashMap<String, Option<HashSet<OsString>>>,
+    listings: Listings,
     /// Where the directives of the files read look first (joined and asked once per launch).
     places: Places,
     /// The candidates in `out` that exist, each looked for once, when it was made.
@@ -198,9 +198,7 @@ impl Search {
     /// Whether directory `dir` holds a name ending with `suffix` (a directory that cannot be
     /// listed holds none).
     pub(super) fn lists_name_ending(&mut self, dir: &str, suffix: &[u8]) -> bool {
-        let names = self.listings.entry_ref(dir).or_insert_with(|| listing(dir));
-        names
-            .as_ref()
+        listed(&mut self.listings, dir)
             .is_some_and(|names| names.iter().any(|n| n.as_encoded_bytes().ends_with(suffix)))
     }
 
@@ -213,17 +211,21 @@ impl Search {
     }
 }
 
-/// Whether candidate `c`, held by directory `holder`, exists: `holder`'s listing (read once,
-/// kept in `listings`) names its first component below `holder`.
-fn exists_in(
-    listings: &mut HashMap<String, Option<HashSet<OsString>>>,
-    holder: &str,
-    c: &str,
-) -> bool {
-    let names = listings
-        .entry_ref(holder)
-        .or_insert_with(|| listing(holder));
-    let Some(names) = names else {
+/// The listings of a launch, each directory read once.
+type Listings = HashMap<String, Option<HashSet<OsString>>>;
+
+/// The names in directory `dir`, read on the first ask and kept in `listings`.
+fn listed<'l>(listings: &'l mut Listings, dir: &str) -> Option<&'l HashSet<OsString>> {
+    listings
+        .entry_ref(dir)
+        .or_insert_with(|| listing(dir))
+        .as_ref()
+}
+
+/// Whether candidate `c`, held by directory `holder`, exists: `holder`'s listing names its
+/// first component below `holder`.
+fn exists_in(listings: &mut Listings, holder: &str, c: &str) -> bool {
+    let Some(names) = listed(listings, holder) else {
         return false;
     };
     c.strip_prefix(holder)
