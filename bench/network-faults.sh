@@ -3,9 +3,10 @@
 # with its store refused, black-holed or trickling at 10 KB/s, against `--no-fetch`, for a
 # full build (empty local cache, `ninja -t clean`) and a no-op build right after it.
 #
-# Project: a generated C project of $N sources (each a few functions, -g, CMake + Ninja),
-# built and published by "CI" to a real nginx (WebDAV) on loopback; the developer's checkout
-# is one commit ahead, each mode has its own object directory and local cache. The faults come
+# Project: $PROJECT (bench/lib/ci-store.sh; default `generated`: $N C sources of a few
+# functions each, CMake; or libgit2, harfbuzz, harfbuzz-meson), -g, built and published by
+# "CI" to a real nginx (WebDAV) on loopback; the developer's checkout is one commit ahead,
+# each mode has its own object directory, policy and local cache. The faults come
 # from tests/support/faultproxy.py in front of nginx (black hole: accept, never answer;
 # trickle: every answer at 10 KB/s); "refused" is a loopback port nothing listens on.
 #
@@ -18,11 +19,12 @@
 # 0.3 s, whichever is larger. The machine is shared and loaded: medians, not means.
 #
 # Usage: bash bench/network-faults.sh [WORK_DIR]    (table on stdout, progress on stderr)
-#   env: N=120 sources, ROUNDS=5, CN=path/to/cached-ninja (default: cargo build --release)
+#   env: PROJECT=generated, N=120 sources (generated), ROUNDS=5,
+#        CN=path/to/cached-ninja (default: cargo build --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-N=${N:-120}
+PROJECT=${PROJECT:-generated}
 ROUNDS=${ROUNDS:-5}
 WORK=${1:-$(mktemp -d /tmp/cn-netfault-bench-XXXXXX)}
 mkdir -p "$WORK"
@@ -33,73 +35,24 @@ if [ -z "${CN:-}" ]; then
   cargo build --release --quiet --bin cached-ninja --bin cached-ninja-cli --bin dbgfetch
   CN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/cached-ninja"
 fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || { echo "nginx missing: apt-get install nginx-light" >&2; exit 1; }
-export GIT_AUTHOR_NAME=ci GIT_AUTHOR_EMAIL=ci@example.org GIT_COMMITTER_NAME=ci \
-  GIT_COMMITTER_EMAIL=ci@example.org GIT_CONFIG_NOSYSTEM=1 HOME=$WORK
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+export CARGO_HOME=${CARGO_HOME:-$HOME/.cargo} HOME=$WORK # the third-party sources stay found
 now() { date +%s.%N; }
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# The project.
-SRC=$WORK/ci/src
-rm -rf "$WORK/ci" "$WORK/dev" "$WORK/nginx"
-mkdir -p "$SRC"
-{
-  echo 'cmake_minimum_required(VERSION 3.16)'
-  echo 'project(gen C)'
-  printf 'add_library(gen STATIC'
-  for i in $(seq 1 "$N"); do printf ' f%d.c' "$i"; done
-  echo ')'
-  echo 'add_executable(app main.c)'
-  echo 'target_link_libraries(app gen)'
-} > "$SRC/CMakeLists.txt"
-for i in $(seq 1 "$N"); do
-  cat > "$SRC/f$i.c" <<EOF
-#include <stdio.h>
-#include <string.h>
-struct s$i { int a[16]; double d; char name[32]; };
-static int mix$i(struct s$i *s, int k) { int t = 0; for (int j = 0; j < 16; j++) t += s->a[j] * (k + j); return t; }
-int f$i(int k) {
-  struct s$i s; memset(&s, 0, sizeof s); snprintf(s.name, sizeof s.name, "f%d", k);
-  for (int j = 0; j < 16; j++) s.a[j] = j * k + $i;
-  s.d = k * 0.5; return mix$i(&s, k) + (int)s.d + (int)strlen(s.name);
-}
-EOF
-done
-{ for i in $(seq 1 "$N"); do echo "int f$i(int);"; done
-  echo 'int main(void) { int t = 0;'
-  for i in $(seq 1 "$N"); do echo "  t += f$i($i);"; done
-  echo '  return t == 42; }'; } > "$SRC/main.c"
-git -C "$SRC" init -q && git -C "$SRC" add -A && git -C "$SRC" commit -qm ci
-
-# nginx with WebDAV on loopback.
-NG=$WORK/nginx; mkdir -p "$NG/www"
-NPORT=$(free_port)
-cat > "$NG/nginx.conf" <<EOF
-daemon off; master_process off; worker_processes 1; pid $NG/nginx.pid;
-error_log $NG/error.log warn;
-events { worker_connections 256; }
-http { access_log off; client_body_temp_path $NG/body; proxy_temp_path $NG/proxy;
-  fastcgi_temp_path $NG/fastcgi; default_type application/octet-stream;
-  server { listen 127.0.0.1:$NPORT;
-    location / { root $NG/www; dav_methods PUT; create_full_put_path on; client_max_body_size 0; } } }
-EOF
-"$NGINX" -p "$NG" -e "$NG/error.log" -c "$NG/nginx.conf" & PIDS+=($!)
-sleep 0.5
-
-# CI builds and publishes.
-"$CN" key generate --out "$WORK/ci.key" > "$WORK/ci.pub"
+# nginx with WebDAV on loopback; CI builds and publishes (bench/lib/ci-store.sh).
+# shellcheck source=bench/lib/ci-store.sh
+source "$REPO/bench/lib/ci-store.sh"
+start_webdav_nginx 256 ""
+PIDS+=("$NGINX_PID")
+wait_port "$PORT"
+NPORT=$PORT
+log "CI: build and publish $PROJECT"
+ci_publish "http://127.0.0.1:$NPORT/cn" 2> "$WORK/ci.log"
 PUB=$(cat "$WORK/ci.pub")
-export CACHED_NINJA_CACHE_DIR=$WORK/ci/cache
-"$CN" configure --enable-build-backend=cached-ninja --objdir "$WORK/ci/obj" -- \
-  cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug -S "$SRC" -B "$WORK/ci/obj" >/dev/null
-log "CI: build and publish ($N sources)"
-"$CN" build --no-fetch --no-fill --publish --store "http://127.0.0.1:$NPORT/cn" --key "$WORK/ci.key" \
-  -C "$WORK/ci/obj" > /dev/null 2> "$WORK/ci.log"
+SRC=$WORK/ci/src
 
 # The developer, one commit ahead; one object directory per mode.
 git clone -q "$SRC" "$WORK/dev/src"
@@ -108,8 +61,6 @@ MODES="nofetch refused blackhole trickle"
 declare -A URL
 for mode in $MODES; do
   obj=$WORK/dev/obj-$mode
-  CACHED_NINJA_CACHE_DIR=$WORK/dev/cache-$mode "$CN" configure --enable-build-backend=cached-ninja \
-    --objdir "$obj" -- cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug -S "$WORK/dev/src" -B "$obj" >/dev/null
   case $mode in
     nofetch) URL[$mode]="http://127.0.0.1:$NPORT/cn" ;;
     refused) URL[$mode]="http://127.0.0.1:$(free_port)/cn" ;;
@@ -117,7 +68,11 @@ for mode in $MODES; do
        python3 "$REPO/tests/support/faultproxy.py" --listen "$p" --upstream "$NPORT" --mode "$mode" & PIDS+=($!)
        URL[$mode]="http://127.0.0.1:$p/cn" ;;
   esac
-  printf '[[store]]\nurl = "%s"\n[trust]\npublishers = ["%s"]\n' "${URL[$mode]}" "$PUB" > "$obj/cached-ninja.toml"
+  # The object directory's policy (found before the source tree's CI policy), in place before
+  # `configure` so that the flags generated are the policy's.
+  mkdir -p "$obj"
+  printf 'split_dwarf = true\n[[store]]\nurl = "%s"\n[trust]\npublishers = ["%s"]\n' "${URL[$mode]}" "$PUB" > "$obj/cached-ninja.toml"
+  CACHED_NINJA_CACHE_DIR=$WORK/dev/cache-$mode configure_project "$WORK/dev/src" "$obj"
 done
 sleep 0.5
 

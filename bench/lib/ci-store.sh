@@ -12,6 +12,8 @@
 #   harfbuzz-meson  the same sources through Meson: one compile per `src/*.cc`, gcc,
 #                   optional dependencies, tests and utilities off; links
 #                   `src/libharfbuzz*.so*` (the library and its subsetter).
+#   generated       $N (default 120) generated C sources of a few functions each and a `main`,
+#                   CMake; links `app` (small and quick: for timing what is not the compiles).
 # All Debug (`-g`). Sets GEN (cmake or meson), GEN_ARGS, LINKED (name patterns of the linked
 # binaries) and LINKED_DIR (where they are, below the object directory).
 
@@ -35,7 +37,11 @@ case "$PROJECT" in
     done
     LINKED_DIR=src
     LINKED=('libharfbuzz*.so*') ;;
-  *) echo "PROJECT=$PROJECT: libgit2, harfbuzz or harfbuzz-meson" >&2; exit 2 ;;
+  generated)
+    GEN=cmake
+    GEN_ARGS=(-DCMAKE_BUILD_TYPE=Debug)
+    LINKED=(app) ;;
+  *) echo "PROJECT=$PROJECT: libgit2, harfbuzz, harfbuzz-meson or generated" >&2; exit 2 ;;
 esac
 SOURCE_NAME=${PROJECT%-meson}
 
@@ -104,13 +110,50 @@ EOF
   NGINX_PID=$!
 }
 
+# Writes $PROJECT's sources into the new directory $1: a copy of the third-party tree, or the
+# generated project.
+project_source() {
+  if [ "$PROJECT" != generated ]; then
+    cp -r "$(bash "$REPO/tests/support/third-party-src.sh" "$SOURCE_NAME")" "$1"
+    return
+  fi
+  local n=${N:-120} i
+  mkdir -p "$1"
+  {
+    echo 'cmake_minimum_required(VERSION 3.16)'
+    echo 'project(gen C)'
+    printf 'add_library(gen STATIC'
+    for i in $(seq 1 "$n"); do printf ' f%d.c' "$i"; done
+    echo ')'
+    echo 'add_executable(app main.c)'
+    echo 'target_link_libraries(app gen)'
+  } > "$1/CMakeLists.txt"
+  for i in $(seq 1 "$n"); do
+    cat > "$1/f$i.c" <<EOF
+#include <stdio.h>
+#include <string.h>
+struct s$i { int a[16]; double d; char name[32]; };
+static int mix$i(struct s$i *s, int k) { int t = 0; for (int j = 0; j < 16; j++) t += s->a[j] * (k + j); return t; }
+int f$i(int k) {
+  struct s$i s; memset(&s, 0, sizeof s); snprintf(s.name, sizeof s.name, "f%d", k);
+  for (int j = 0; j < 16; j++) s.a[j] = j * k + $i;
+  s.d = k * 0.5; return mix$i(&s, k) + (int)s.d + (int)strlen(s.name);
+}
+EOF
+  done
+  { for i in $(seq 1 "$n"); do echo "int f$i(int);"; done
+    echo 'int main(void) { int t = 0;'
+    for i in $(seq 1 "$n"); do echo "  t += f$i($i);"; done
+    echo '  return t == 42; }'; } > "$1/main.c"
+}
+
 # CI: $PROJECT committed in $WORK/ci/src, configured in $WORK/ci/obj with split DWARF, built
 # and published to the store at URL $1 with a new publisher key ($WORK/ci.key, .pub).
 ci_publish() {
   rm -f "$WORK/ci.key" "$WORK/ci.pub"
   "$CN" key generate --out "$WORK/ci.key" > "$WORK/ci.pub"
   rm -rf "$WORK/ci" && mkdir -p "$WORK/ci"
-  cp -r "$(bash "$REPO/tests/support/third-party-src.sh" "$SOURCE_NAME")" "$WORK/ci/src"
+  project_source "$WORK/ci/src"
   cat > "$WORK/ci/src/cached-ninja.toml" <<EOF
 split_dwarf = true
 [[store]]

@@ -22,8 +22,7 @@
 
 use fetch::process::Writer;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// Set by `cached-ninja build` to the jobserver's auth string (`R,W` or `fifo:PATH`).
@@ -118,7 +117,8 @@ pub fn export(client: &jobserver::Client, holders: &Path, cmd: &mut std::process
 /// Gives back the tokens of launchers that died holding one, while it lives (a thread of
 /// `cached-ninja build`; stopped on drop).
 pub struct TokenKeeper {
-    stop: Arc<AtomicBool>,
+    /// Dropped to stop the keeper at once (its wait ends when the channel closes).
+    stop: Option<mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -129,18 +129,17 @@ impl TokenKeeper {
         let _ = std::fs::remove_dir_all(holders);
         std::fs::create_dir_all(holders)?;
         let (client, holders) = (client.clone(), holders.to_path_buf());
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("token-keeper".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(KEEPER_EVERY);
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(KEEPER_EVERY)
+                {
                     give_back_lost(&client, &holders);
                 }
             })?;
         Ok(TokenKeeper {
-            stop,
+            stop: Some(stop),
             thread: Some(thread),
         })
     }
@@ -148,7 +147,8 @@ impl TokenKeeper {
 
 impl Drop for TokenKeeper {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        // A build ends when Ninja does: the keeper's wait is cut short, not slept out.
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
