@@ -8,9 +8,9 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
-use support::published::{cn, Proxy, World};
+use std::process::Stdio;
+use std::time::Duration;
+use support::published::{cn, finished, wait_until, Proxy, World};
 use support::{hits_misses, objects, run, run_ok};
 
 /// nginx's log lines of blob `GET`s from line `from` on: (uri, status, range).
@@ -27,33 +27,6 @@ fn blob_gets(w: &World, from: usize) -> Vec<(String, u16, String)> {
 fn log_len(w: &World) -> usize {
     let log = std::fs::read_to_string(w.nginx.dir().join("access.log")).unwrap();
     log.lines().count()
-}
-
-/// Waits (60 s at most, a bound that cannot flake) until `done`.
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let t = Instant::now();
-    while !done() {
-        assert!(t.elapsed() < Duration::from_secs(60), "never: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn spawn_build(w: &World, obj: &Path) -> Child {
-    cn(&w.cache)
-        .args(["build", "--no-fill", "-C"])
-        .arg(obj)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn finished(c: Child) -> Output {
-    let out = c.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{err}");
-    assert!(out.status.success(), "{err}");
-    out
 }
 
 /// Two builds of different object directories sharing one cache, with the pull running in
@@ -74,12 +47,15 @@ fn two_builds_sharing_a_cache_download_each_blob_once() {
         w.policy(obj, &proxy.url(), more);
     }
     let before = log_len(&w);
-    let a = spawn_build(&w, &w.obj);
+    let a = w.spawn_build(&w.obj);
     let asked = |p: &Proxy| p.log_lines().iter().filter(|l| l.contains("/cas/")).count();
     wait_until("build A asks for a blob", || asked(&proxy) > 0);
-    let b = spawn_build(&w, &obj2);
+    let b = w.spawn_build(&obj2);
     let pulling = obj2.join(".cached-ninja/pulling");
-    wait_until("build B's pull starts", || pulling.exists());
+    // The marker says `planning` while B still looks for CI's build.
+    wait_until("build B's pull starts", || {
+        std::fs::read_to_string(&pulling).is_ok_and(|t| !t.contains("planning"))
+    });
     std::thread::sleep(Duration::from_secs(1));
     std::fs::write(&gate, "").unwrap();
     let (a, b) = (finished(a), finished(b));

@@ -11,9 +11,9 @@ mod support;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
-use support::published::{cn, Proxy, World};
+use support::published::{cn, finished, wait_until, Proxy, World};
 use support::servers;
-use support::{objects, run_ok};
+use support::{edge_log, hits_misses, objects, run_ok};
 
 fn world() -> World {
     World::shapes()
@@ -185,5 +185,79 @@ fn the_build_does_not_wait_for_a_pull_after_ninja() {
     assert!(
         !w.obj.join(".cached-ninja/stores-down").exists(),
         "not a failure"
+    );
+}
+
+/// The pids of the children of process `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// A proxy that holds the plan's requests until `gate` exists, in the policy of the
+/// developer's object directory (with a first-byte timeout of a minute).
+fn plan_held_until(w: &World, gate: &std::path::Path) -> Proxy {
+    let gate_arg = gate.display().to_string();
+    let proxy = Proxy::start_with(w, "hold", "/builds/", &["--gate", &gate_arg]);
+    w.policy(
+        &w.obj,
+        &proxy.url(),
+        "[fetch]\nfirst_byte_timeout_ms = 60000\n",
+    );
+    proxy
+}
+
+/// The plan's requests are held at the proxy: Ninja starts anyway, its launchers miss and wait
+/// for the plan (the marker says `planning`); once the store answers, the pull brings every
+/// object and nothing is compiled. (Before, Ninja started only after the plan was found.)
+#[test]
+fn launchers_wait_for_a_plan_looked_for_beside_ninja() {
+    let w = world();
+    let gate = w.space.path().join("gate");
+    let _proxy = plan_held_until(&w, &gate);
+    let build = w.spawn_build(&w.obj);
+    let launchers = || children(build.id()).into_iter().flat_map(children).count();
+    wait_until("Ninja runs launchers while the plan is held", || {
+        launchers() > 0
+    });
+    let marker = std::fs::read_to_string(w.obj.join(".cached-ninja/pulling")).unwrap();
+    assert!(marker.trim_end().ends_with(" planning"), "{marker}");
+    std::fs::write(&gate, "").unwrap();
+    let out = finished(build);
+    let err = stderr(&out);
+    assert_eq!(objects(&w.obj), w.ci_objects, "{err}");
+    assert_eq!(hits_misses(&w.obj), (5, 0), "{}", edge_log(&w.obj));
+    assert!(err.contains("CI's build looked for in "), "{err}");
+    assert!(!w.obj.join(".cached-ninja/pulling").exists());
+}
+
+/// A no-op build with a store that never answers returns when Ninja does: it does not wait
+/// for the plan (here a first-byte timeout of a minute), and says so.
+#[test]
+fn a_no_op_build_does_not_wait_for_a_silent_store() {
+    let w = world();
+    run_ok(
+        cn(&w.cache)
+            .args(["build", "--no-fetch", "--no-fill", "-C"])
+            .arg(&w.obj),
+    );
+    let _proxy = plan_held_until(&w, &w.space.path().join("never"));
+    let t = Instant::now();
+    let out = finished(w.spawn_build(&w.obj));
+    // A bound that cannot flake: the store's answer would take the minute.
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    let err = stderr(&out);
+    assert!(err.contains("0/0 edges run"), "{err}");
+    assert!(
+        err.contains("Ninja finished before CI's build was found"),
+        "{err}"
+    );
+    assert!(warnings(&out).is_empty(), "{err}");
+    assert!(
+        !w.obj.join(".cached-ninja/stores-down").exists(),
+        "nothing is known of the store"
     );
 }

@@ -22,7 +22,7 @@ use fetch::pull::{PullOptions, PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::store::Store;
 use fetch::want::link_state::LinkState;
-use fetch::want::{FileLink, PullMarker};
+use fetch::want::{FileLink, PlanningMarker, PullMarker};
 use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -125,12 +125,13 @@ impl PullSession<'_> {
     /// Tells the object directory's launchers that a pull runs, with its queue (`order`, the
     /// policy per record): they ask it for the keys they miss and wait for each while that can
     /// beat compiling, at most `wait` (or a rule's `remote_wait`). Launchers stop waiting when
-    /// the marker is dropped.
+    /// the marker is dropped. The build's `planning` marker, if any, becomes the pull's.
     pub fn announce(
         &self,
         wait: Duration,
         order: &[usize],
         policy: &[EdgePolicy],
+        planning: Option<PlanningMarker>,
     ) -> io::Result<PullMarker> {
         let records = &self.plan.manifest.records;
         let sizes = fetch::pull::download_sizes(records, self.debug_parts);
@@ -140,7 +141,11 @@ impl PullSession<'_> {
         if order.is_empty() {
             slots.clear();
         }
-        let marker = PullMarker::create(self.objdir.root(), wait, &mut slots)?;
+        let root = self.objdir.root();
+        let marker = match planning {
+            Some(p) => p.into_pull(root, wait, &mut slots)?,
+            None => PullMarker::create(root, wait, &mut slots)?,
+        };
         if let Some(rate) = self.link_rate {
             let state = LinkState {
                 rate,

@@ -6,8 +6,8 @@ use super::servers::{self, nginx::Nginx};
 use super::{cached_ninja, copy_tree, git, objects, repo_root, require_tool, run_ok, TestSpace};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// `cached-ninja` with its local cache at `cache`.
 pub fn cn(cache: &Path) -> Command {
@@ -98,6 +98,17 @@ impl World {
         obj
     }
 
+    /// Starts `cached-ninja build --no-fill` of `obj` on the developer's cache, output piped.
+    pub fn spawn_build(&self, obj: &Path) -> Child {
+        cn(&self.cache)
+            .args(["build", "--no-fill", "-C"])
+            .arg(obj)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Writes `obj`'s policy: the store at `url`, CI's key trusted, then `more` lines.
     pub fn policy(&self, obj: &Path, url: &str, more: &str) {
         std::fs::write(
@@ -170,4 +181,22 @@ impl Drop for Proxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits (60 s at most, a bound that cannot flake) until `done`.
+pub fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(t.elapsed() < Duration::from_secs(60), "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for a build started by [`World::spawn_build`]; it must succeed.
+pub fn finished(c: Child) -> Output {
+    let out = c.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{err}");
+    assert!(out.status.success(), "{err}");
+    out
 }

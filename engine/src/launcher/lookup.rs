@@ -79,9 +79,9 @@ impl Launcher<'_> {
         }
     }
 
-    /// [`Launcher::lookup`], then, when an include set matched but its entry is not here, a
-    /// wait for a running pull (CI's entry may be on its way: a pull brings wanted keys
-    /// first).
+    /// [`Launcher::lookup`] (again after the plan, when a miss met a build still looking for
+    /// one), then, when an include set matched but its entry is not here, a wait for a running
+    /// pull (CI's entry may be on its way: a pull brings wanted keys first).
     pub(super) fn find(
         &self,
         source_key: &key::Digest,
@@ -93,7 +93,11 @@ impl Launcher<'_> {
             problem: false,
             coming: false,
         };
-        match self.lookup(source_key, preprocess) {
+        let mut looked = self.lookup(source_key, preprocess);
+        if matches!(looked, Ok(Looked::Miss(_))) && self.wait_for_plan() {
+            looked = self.lookup(source_key, preprocess);
+        }
+        match looked {
             Ok(Looked::Hit(entry)) => Finding {
                 found: Some(entry),
                 ..none

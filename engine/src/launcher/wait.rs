@@ -1,5 +1,7 @@
 //! Waiting for a running pull (DESIGN §5): a launcher whose entry is known but not here asks
-//! the pull for it first (`fetch::want`) and waits, then compiles.
+//! the pull for it first (`fetch::want`) and waits, then compiles. A launcher that misses
+//! while the build still looks for the pull's plan waits for the plan first, then looks
+//! again ([`Launcher::wait_for_plan`]).
 //! The pull inserts the entry once its objects are here (not its debug parts, DESIGN §6), so
 //! the hit that follows serves the object and defers the debug part to the fill (`super::hit`).
 //!
@@ -45,8 +47,24 @@ impl Launcher<'_> {
         self.pull.want(key).ok()?;
         let start = Instant::now();
         let found = self.wait_for(key, slot.as_ref(), budget, start);
-        self.edge.borrow_mut().waited_ms = start.elapsed().as_millis() as u64;
+        self.edge.borrow_mut().waited_ms += start.elapsed().as_millis() as u64;
         found
+    }
+
+    /// While the build still looks for CI's build (Ninja started first, `fetch::want`): waits
+    /// until the plan landed or the build gave up on it, at most the marker's budget. Whether
+    /// it waited (the lookup is then worth doing again: the pull records its include sets
+    /// before it announces itself).
+    pub(super) fn wait_for_plan(&self) -> bool {
+        let Some(budget) = self.pull.planning() else {
+            return false;
+        };
+        let start = Instant::now();
+        while self.pull.planning().is_some() && start.elapsed() < budget {
+            std::thread::sleep(POLL);
+        }
+        self.edge.borrow_mut().waited_ms += start.elapsed().as_millis() as u64;
+        true
     }
 
     /// The wait of [`Launcher::wait_for_pull`] for `key` (its place in the pull's queue:

@@ -13,6 +13,11 @@
 //! until its object arrives is below its compile time (or the rule's `remote_wait`), and never
 //! longer than the marker's flat budget (`[fetch] wait_ms`) unless a rule says so.
 //!
+//! While `cached-ninja build` still looks for CI's build (Ninja already runs), the marker
+//! says `planning` ([`PlanningMarker`]): a launcher that misses waits, within the same
+//! budget, for the plan to land and looks again (the pull records its include sets before it
+//! announces itself), so a slow or dead store never holds up Ninja's start or a no-op build.
+//!
 //! This is a stand-in for DESIGN §5's prefetch daemon.
 
 pub mod link_state;
@@ -33,6 +38,8 @@ use std::time::Duration;
 pub trait PullLink: Sync {
     /// The launcher's wait budget while a pull runs for this object directory, else `None`.
     fn running(&self) -> Option<Duration>;
+    /// The launcher's wait budget while the build still looks for a pull's plan, else `None`.
+    fn planning(&self) -> Option<Duration>;
     /// Asks the running pull for `key` first.
     fn want(&self, key: &Digest) -> io::Result<()>;
     /// Whether the pull gave up on `key` (its launcher then compiles at once).
@@ -80,6 +87,17 @@ impl FileLink {
         }
     }
 
+    /// The live marker's budget and whether it says `planning`.
+    fn marker(&self) -> Option<(Duration, bool)> {
+        let text = std::fs::read_to_string(&self.marker).ok()?;
+        let mut f = text.split_whitespace();
+        let pid: u32 = f.next()?.parse().ok()?;
+        let since: u64 = f.next()?.parse().ok()?;
+        let ms: u64 = f.next()?.parse().ok()?;
+        let planning = f.next() == Some(PLANNING);
+        (start_time(pid)? == since).then(|| (Duration::from_millis(ms), planning))
+    }
+
     fn failed_path(&self, key: &Digest) -> PathBuf {
         self.wants.join(format!("{}.failed", key.to_hex()))
     }
@@ -89,12 +107,17 @@ impl PullLink for FileLink {
     /// The marker's process must still be the one that wrote it (same pid and start time; a
     /// crashed pull's pid may be reused).
     fn running(&self) -> Option<Duration> {
-        let text = std::fs::read_to_string(&self.marker).ok()?;
-        let mut f = text.split_whitespace();
-        let pid: u32 = f.next()?.parse().ok()?;
-        let since: u64 = f.next()?.parse().ok()?;
-        let ms: u64 = f.next()?.parse().ok()?;
-        (start_time(pid)? == since).then(|| Duration::from_millis(ms))
+        match self.marker()? {
+            (budget, false) => Some(budget),
+            (_, true) => None,
+        }
+    }
+
+    fn planning(&self) -> Option<Duration> {
+        match self.marker()? {
+            (budget, true) => Some(budget),
+            (_, false) => None,
+        }
     }
 
     fn want(&self, key: &Digest) -> io::Result<()> {
@@ -136,6 +159,64 @@ impl PullLink for FileLink {
     }
 }
 
+/// The last word of a marker written while the plan is looked for.
+const PLANNING: &str = "planning";
+
+/// The marker of a build still looking for its plan; removed when dropped, unless it became
+/// a [`PullMarker`] ([`PlanningMarker::into_pull`]).
+pub struct PlanningMarker {
+    link: Option<FileLink>,
+}
+
+impl PlanningMarker {
+    /// Says that this process looks for a plan; launchers wait up to `wait` for it.
+    pub fn create(obj_root: &Path, wait: Duration) -> io::Result<PlanningMarker> {
+        let link = FileLink::new(ObjDir::new(obj_root));
+        if let Some(parent) = link.marker.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        write_marker(&link.marker, wait, Some(PLANNING))?;
+        Ok(PlanningMarker { link: Some(link) })
+    }
+
+    /// The plan is here: the marker becomes the pull's ([`PullMarker::create`]), with no moment
+    /// in between without one. On an error the marker is gone.
+    pub fn into_pull(
+        mut self,
+        obj_root: &Path,
+        wait: Duration,
+        slots: &mut [(Digest, Slot)],
+    ) -> io::Result<PullMarker> {
+        let link = self.link.take();
+        let pull = PullMarker::create(obj_root, wait, slots);
+        if pull.is_err() {
+            if let Some(l) = link {
+                let _ = std::fs::remove_file(&l.marker);
+            }
+        }
+        pull
+    }
+}
+
+impl Drop for PlanningMarker {
+    fn drop(&mut self) {
+        if let Some(l) = &self.link {
+            let _ = std::fs::remove_file(&l.marker);
+        }
+    }
+}
+
+/// Writes the marker `<pid> <start time> <wait ms> [word]` of this process to `path`.
+fn write_marker(path: &Path, wait: Duration, word: Option<&str>) -> io::Result<()> {
+    let pid = std::process::id();
+    let since = start_time(pid).unwrap_or(0);
+    let text = match word {
+        Some(w) => format!("{pid} {since} {} {w}\n", wait.as_millis()),
+        None => format!("{pid} {since} {}\n", wait.as_millis()),
+    };
+    crate::cache::write_atomic(path, text.as_bytes())
+}
+
 /// A running pull's marker; removed (with pending wants) when dropped.
 pub struct PullMarker {
     link: FileLink,
@@ -158,10 +239,7 @@ impl PullMarker {
         let _ = std::fs::remove_file(&link.state);
         std::fs::create_dir_all(&link.wants)?;
         queue::write(&link.queue, slots)?;
-        let pid = std::process::id();
-        let since = start_time(pid).unwrap_or(0);
-        let text = format!("{pid} {since} {}\n", wait.as_millis());
-        crate::cache::write_atomic(&link.marker, text.as_bytes())?;
+        write_marker(&link.marker, wait, None)?;
         Ok(PullMarker { link })
     }
 }
@@ -211,5 +289,23 @@ mod tests {
         drop(m);
         assert!(!marker_path(obj).exists() && !wants_dir(obj).exists());
         assert_eq!(running(obj), None);
+    }
+
+    #[test]
+    fn a_planning_marker_is_no_pull_and_becomes_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let obj = dir.path().join("obj");
+        let link = FileLink::new(ObjDir::new(&obj));
+        let wait = Duration::from_millis(700);
+        let planning = PlanningMarker::create(&obj, wait).unwrap();
+        assert_eq!((link.planning(), link.running()), (Some(wait), None));
+        let pull = planning.into_pull(&obj, wait, &mut []).unwrap();
+        assert_eq!((link.planning(), link.running()), (None, Some(wait)));
+        drop(pull);
+        assert_eq!((link.planning(), link.running()), (None, None));
+        // A plan that never came: the marker goes with its value.
+        drop(PlanningMarker::create(&obj, wait).unwrap());
+        assert!(!ObjDir::new(&obj).pull_marker_file().exists());
+        assert_eq!(link.planning(), None);
     }
 }

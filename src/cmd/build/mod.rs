@@ -41,7 +41,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -93,12 +93,6 @@ pub struct BuildArgs {
 /// Size above which a build starts by compacting the action log (`fetch::action_log`).
 const ACTION_LOG_MAX: u64 = 64 << 20;
 
-/// Entries pulled so far and in all, for the progress line.
-struct FetchCount {
-    done: Arc<AtomicUsize>,
-    total: usize,
-}
-
 /// Status prefix we give Ninja (`NINJA_STATUS`), to tell status lines from output.
 const STATUS: &str = "\u{1}cn ";
 
@@ -144,32 +138,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         config: args.config.clone(),
         ..RemoteArgs::default()
     };
-    // The plan comes first (its line opens the build, DESIGN §1); the pull then runs beside Ninja.
-    let found = if args.no_fetch {
-        pull::Found {
-            remote: None,
-            plan: None,
-            waited: Duration::ZERO,
-        }
+    // The stores are opened here; the plan is looked for beside Ninja, and the pull then runs
+    // beside it too (DESIGN §1): neither holds up Ninja's start.
+    let remote = if args.no_fetch {
+        None
     } else {
-        pull::find(&remote_args)?
+        pull::open(&remote_args)?
     };
     let cancel = CancelToken::new();
-    let background = match (&found.remote, found.plan) {
-        (Some(remote), Some((plan, trust))) => Some(pull::Background::start(
-            remote.clone(),
-            plan,
-            trust,
-            cancel.clone(),
-        )?),
-        _ => None,
-    };
-    let fetch_count = FetchCount {
-        done: background
-            .as_ref()
-            .map_or_else(Default::default, |b| b.done.clone()),
-        total: background.as_ref().map_or(0, |b| b.total),
-    };
+    let counts = pull::Counts::default();
 
     let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
     // The tokens of launchers killed while they held one come back (`engine::jobserver`).
@@ -194,6 +171,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     }
     ninja::detach_and_tie(&mut cmd);
 
+    // The planning marker is written before Ninja runs its first launcher.
+    let planning = remote
+        .clone()
+        .map(|r| pull::Planning::start(r, counts.clone(), cancel.clone()));
     let interrupted = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let started = SystemTime::now();
@@ -207,18 +188,28 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let forwarder = ninja::Forwarder::start(&child, interrupted.clone(), cancel.flag().clone())
         .context("cannot handle SIGINT")?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
-    let (ran, total) = follow(stdout, &dir, &fetch_count);
+    let (ran, total) = follow(stdout, &dir, &counts);
     let status = child.wait().context("waiting for ninja")?;
     drop(forwarder);
     drop(keeper);
     // Ninja is done: so is the pull (what it fully brought stays in the cache).
     let after = Instant::now();
-    let pulled = background.map(pull::Background::finish);
-    let waited = found.waited + after.elapsed();
-    let pulled_entries = pull::report(found.remote.as_deref(), pulled, fetch_count.total);
+    let finished = planning.map(pull::Planning::finish);
+    let waited = after.elapsed();
+    let planned_in = finished.as_ref().and_then(|f| f.planned_in);
+    let pulled_entries = pull::report(
+        remote.as_deref(),
+        finished.and_then(|f| f.pull),
+        counts.total.load(Ordering::Relaxed),
+    );
 
     let s = BuildStats::read(&dir).unwrap_or_default();
-    let bytes = object_bytes(&dir, started);
+    // Nothing ran, nothing written: a no-op build does not load the manifests again.
+    let bytes = if ran > 0 {
+        object_bytes(&dir, started)
+    } else {
+        0
+    };
     let interrupted = interrupted.load(Ordering::SeqCst);
     eprintln!(
         "cached-ninja build: {ran}/{total} edges run; {} hits, {} compiled{}, {} uncacheable{}; compile time saved {:.2} s; {} of objects written; {:.1} s",
@@ -231,9 +222,16 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         fetch::plan::human_bytes(bytes),
         start.elapsed().as_secs_f64()
     );
-    if let Some(remote) = &found.remote {
+    if let Some(remote) = &remote {
+        let search = match planned_in {
+            Some(t) => format!(
+                "CI's build looked for in {:.1} s beside Ninja",
+                t.as_secs_f64()
+            ),
+            None => "Ninja finished before CI's build was found".to_string(),
+        };
         eprintln!(
-            "cached-ninja build: objects: {} from the local cache ({pulled_entries} entries pulled from {} during this build), {} compiled; {:.1} s waiting on the network before and after Ninja",
+            "cached-ninja build: objects: {} from the local cache ({pulled_entries} entries pulled from {} during this build), {} compiled; {search}; {:.1} s waiting on the network after Ninja",
             s.hits,
             remote.stores.iter().map(|st| st.base_url()).collect::<Vec<_>>().join(", "),
             s.misses,
@@ -336,7 +334,7 @@ fn policy_of(dir: &Path) -> anyhow::Result<crate::policy::Policy> {
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the
 /// last (finished, total) edge counts.
-fn follow(stdout: impl std::io::Read, dir: &Path, fetched: &FetchCount) -> (u64, u64) {
+fn follow(stdout: impl std::io::Read, dir: &Path, fetched: &pull::Counts) -> (u64, u64) {
     let tty = std::io::stderr().is_terminal();
     let bar = if tty {
         let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -372,9 +370,10 @@ fn follow(stdout: impl std::io::Read, dir: &Path, fetched: &FetchCount) -> (u64,
         if last_stats.elapsed() >= Duration::from_millis(200) {
             let s = BuildStats::read(dir).unwrap_or_default();
             counts = format!("hit {} compiled {}", s.hits, s.misses);
-            if fetched.total > 0 {
+            let all = fetched.total.load(Ordering::Relaxed);
+            if all > 0 {
                 let done = fetched.done.load(Ordering::Relaxed);
-                counts = format!("fetch {done}/{}  {counts}", fetched.total);
+                counts = format!("fetch {done}/{all}  {counts}");
             }
             last_stats = Instant::now();
         }

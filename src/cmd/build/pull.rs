@@ -1,14 +1,17 @@
-//! The pull beside Ninja (DESIGN §1, §5; issue 16): found before Ninja starts, run on a thread
-//! of its own, and never waited for once Ninja is done.
+//! The pull beside Ninja (DESIGN §1, §5; issue 16): looked for while Ninja starts, run on a
+//! thread of its own, and never waited for once Ninja is done.
 //!
-//! - [`find`] opens the stores, presets the breakers of those a recent build found dead
-//!   (`fetch::skips`, so they cost no network wait) and looks for CI's nearest ancestor build.
-//! - [`Background::start`] computes the prefetch order (`engine::order`: policy boosts, then
-//!   `[fetch] prefetch`), announces the pull to the launchers (the queue, the marker) and runs
-//!   it. A
-//!   watcher drops the marker as soon as the pull ends or the store's breaker trips, so
-//!   launchers waiting for an entry compile at once instead of waiting out their budget.
-//! - [`Background::finish`], called when Ninja exits, cancels the pull, drops the marker and
+//! - [`open`] opens the stores and presets the breakers of those a recent build found dead
+//!   (`fetch::skips`, so they cost no network wait).
+//! - [`Planning::start`] looks for CI's nearest ancestor build on a thread while Ninja starts
+//!   (a planning marker tells missing launchers to wait for the plan, within their budget);
+//!   Ninja done before the search is, the search is abandoned.
+//! - `Background::start`, on that thread once the plan is found, computes the prefetch order
+//!   (`engine::order`: policy boosts, then `[fetch] prefetch`), announces the pull to the
+//!   launchers (the queue, the marker) and runs it. A watcher drops the marker as soon as the
+//!   pull ends or the store's breaker trips, so launchers waiting for an entry compile at once
+//!   instead of waiting out their budget.
+//! - [`Planning::finish`], called when Ninja exits, cancels the pull, drops the marker and
 //!   waits at most [`GRACE`] for the pull's report: an entry whose blobs are all in the local
 //!   cache stays (inserts are atomic), a download in flight is abandoned with the thread when
 //!   the process exits.
@@ -20,7 +23,7 @@ use engine::pull::CancelToken;
 use fetch::plan::Plan;
 use fetch::pull::{PullProgress, PullReport};
 use fetch::signing::Trust;
-use fetch::want::PullMarker;
+use fetch::want::{PlanningMarker, PullMarker};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -32,85 +35,157 @@ pub const GRACE: Duration = Duration::from_millis(100);
 /// How often the watcher looks at the pull and the store's breaker.
 const WATCH: Duration = Duration::from_millis(20);
 
-/// What [`find`] found: the opened stores (for the warning lines, even without a plan) and
-/// the plan to pull, if any.
-pub struct Found {
-    /// The policy's stores (none with `--no-fetch` or without stores).
-    pub remote: Option<Arc<Remote>>,
-    /// The nearest ancestor build and the trust it was verified with.
-    pub plan: Option<(Plan, Trust)>,
-    /// Wall time spent finding it (the build waited for all of it).
-    pub waited: Duration,
-}
-
-/// Opens the stores and finds CI's nearest ancestor build. A bad policy file is an error; any
-/// other problem is a warning line (one per store when stores failed), and the build then
-/// compiles locally.
-pub fn find(args: &RemoteArgs) -> anyhow::Result<Found> {
-    let start = Instant::now();
+/// Opens the policy's stores (none: `None`) and presets the breakers of those a recent build
+/// found dead. A bad policy file is an error; an unusable store is a warning line.
+pub fn open(args: &RemoteArgs) -> anyhow::Result<Option<Arc<Remote>>> {
     let remote = Remote::open(args, false)?;
     for why in &remote.unusable {
         eprintln!("cached-ninja build: warning: {why}; not using that store");
     }
     if remote.stores.is_empty() {
-        return Ok(Found {
-            remote: None,
-            plan: None,
-            waited: start.elapsed(),
-        });
+        return Ok(None);
     }
     remote.skip_recently_failed();
-    let remote = Arc::new(remote);
-    let all_skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
-    // Every store skipped: not even the revisions are listed.
-    let plan = if all_skipped {
-        None
-    } else {
-        match crate::cmd::fetch::find_plan(&remote, None) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                let first_build = matches!(
-                    e.downcast_ref::<fetch::plan::PlanError>(),
-                    Some(fetch::plan::PlanError::NothingPublished { .. })
-                );
-                // A failed store has its own line (store_lines); say the rest. A history
-                // nothing was published from yet (CI's first build) is no fault: a note.
-                if first_build {
-                    eprintln!("cached-ninja build: {e:#}; compiling locally");
-                } else if !remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
-                    eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
-                }
-                None
-            }
-        }
-    };
-    let plan = plan.and_then(|(plan, trust)| {
-        eprintln!("{plan}");
-        let session = crate::cmd::fetch::session(&remote, &plan, &trust);
-        match crate::cmd::fetch::prepare(&remote, &session) {
-            Ok(()) => Some((plan, trust)),
-            Err(e) => {
-                eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
-                None
-            }
-        }
-    });
-    Ok(Found {
-        remote: Some(remote),
-        plan,
-        waited: start.elapsed(),
-    })
+    Ok(Some(Arc::new(remote)))
 }
 
-/// A pull running beside Ninja.
-pub struct Background {
-    report: mpsc::Receiver<PullReport>,
-    cancel: CancelToken,
-    marker: Arc<Mutex<Option<PullMarker>>>,
+/// Entries pulled so far and in all (0 until the plan is found), for the progress line.
+#[derive(Clone, Default)]
+pub struct Counts {
     /// Records handled so far.
     pub done: Arc<AtomicUsize>,
     /// Records in the plan.
-    pub total: usize,
+    pub total: Arc<AtomicUsize>,
+}
+
+/// The search for CI's nearest ancestor build, beside Ninja (a slow or dead store holds up
+/// neither Ninja's start nor a no-op build); once found, the pull starts from the same thread.
+/// Meanwhile a planning marker lets launchers that miss wait for the plan (`fetch::want`).
+pub struct Planning {
+    started: Instant,
+    found: mpsc::Receiver<Option<Background>>,
+    cancel: CancelToken,
+    /// When the search ended (a pull started or not).
+    ended: Arc<Mutex<Option<Instant>>>,
+}
+
+/// What became of the search and the pull when Ninja was done.
+pub struct Finished {
+    /// How long the search took, if it ended while Ninja ran.
+    pub planned_in: Option<Duration>,
+    /// The pull's outcome, if one started.
+    pub pull: Option<Outcome>,
+}
+
+impl Planning {
+    /// Starts looking for CI's build in `remote` (not at all when every store is skipped);
+    /// `counts` follow the pull, `cancel` (also Ctrl-C's) stops both.
+    pub fn start(remote: Arc<Remote>, counts: Counts, cancel: CancelToken) -> Planning {
+        let (tx, found) = mpsc::channel();
+        let ended = Arc::new(Mutex::new(None));
+        let planning = Planning {
+            started: Instant::now(),
+            found,
+            cancel: cancel.clone(),
+            ended: ended.clone(),
+        };
+        // Every store skipped: not even the revisions are listed.
+        if remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
+            *lock(&ended) = Some(Instant::now());
+            let _ = tx.send(None);
+            return planning;
+        }
+        let marker = match PlanningMarker::create(&remote.objdir, remote.wait()) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!(
+                    "cached-ninja build: warning: cannot write the pull marker in {}: {e}; compiles do not wait for CI's objects",
+                    remote.objdir.display()
+                );
+                None
+            }
+        };
+        std::thread::spawn(move || {
+            let pull = find_plan(&remote).and_then(|(plan, trust)| {
+                if cancel.is_cancelled() {
+                    return None;
+                }
+                Background::start(remote, plan, trust, cancel, marker, counts)
+                    .map_err(|e| eprintln!("cached-ninja build: warning: {e:#}; compiling locally"))
+                    .ok()
+            });
+            *lock(&ended) = Some(Instant::now());
+            let _ = tx.send(pull);
+        });
+        planning
+    }
+
+    /// Ninja is done: a pull that started is finished ([`Background::finish`]); a search still
+    /// under way is cancelled and not waited for.
+    pub fn finish(self) -> Finished {
+        let planned_in = lock(&self.ended).map(|t| t - self.started);
+        match self.found.try_recv() {
+            Ok(Some(pull)) => Finished {
+                planned_in,
+                pull: Some(pull.finish()),
+            },
+            Ok(None) => Finished {
+                planned_in,
+                pull: None,
+            },
+            Err(_) => {
+                self.cancel.cancel();
+                Finished {
+                    planned_in: None,
+                    pull: None,
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// CI's nearest ancestor build in `remote`, its include sets recorded for the launchers; any
+/// problem is a warning line (one per store when stores failed), and the build then compiles
+/// locally.
+fn find_plan(remote: &Arc<Remote>) -> Option<(Plan, Trust)> {
+    let plan = match crate::cmd::fetch::find_plan(remote, None) {
+        Ok(p) => p,
+        Err(e) => {
+            let first_build = matches!(
+                e.downcast_ref::<fetch::plan::PlanError>(),
+                Some(fetch::plan::PlanError::NothingPublished { .. })
+            );
+            // A failed store has its own line (store_lines); say the rest. A history nothing
+            // was published from yet (CI's first build) is no fault: a note.
+            if first_build {
+                eprintln!("cached-ninja build: {e:#}; compiling locally");
+            } else if !remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
+                eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+            }
+            return None;
+        }
+    };
+    eprintln!("{}", plan.0);
+    let session = crate::cmd::fetch::session(remote, &plan.0, &plan.1);
+    match crate::cmd::fetch::prepare(remote, &session) {
+        Ok(()) => Some(plan),
+        Err(e) => {
+            eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+            None
+        }
+    }
+}
+
+/// A pull running beside Ninja.
+struct Background {
+    report: mpsc::Receiver<PullReport>,
+    cancel: CancelToken,
+    marker: Arc<Mutex<Option<PullMarker>>>,
+    done: Arc<AtomicUsize>,
 }
 
 /// What the pull did, as far as the build waited for it.
@@ -122,19 +197,21 @@ pub enum Outcome {
 }
 
 impl Background {
-    /// Announces the pull to the launchers and starts it; `cancel` is also the token Ctrl-C
-    /// sets.
-    pub fn start(
+    /// Announces the pull to the launchers (the build's planning marker becomes the pull's)
+    /// and starts it; `cancel` is also the token Ctrl-C sets.
+    fn start(
         remote: Arc<Remote>,
         plan: Plan,
         trust: Trust,
         cancel: CancelToken,
+        planning: Option<PlanningMarker>,
+        counts: Counts,
     ) -> anyhow::Result<Background> {
         let session = crate::cmd::fetch::session(&remote, &plan, &trust);
         let policy = remote.edge_policy(&plan.manifest);
         let order = session.prefetch_order(remote.prefetch, &policy);
         let marker = session
-            .announce(remote.wait(), &order, &policy)
+            .announce(remote.wait(), &order, &policy, planning)
             .map_err(|e| {
                 anyhow::anyhow!(
                     "cannot write the pull marker and queue in {}: {e}",
@@ -143,8 +220,9 @@ impl Background {
             })?;
         drop(session);
         let marker = Arc::new(Mutex::new(Some(marker)));
-        let done = Arc::new(AtomicUsize::new(0));
-        let (total, store) = (plan.manifest.records.len(), plan.store);
+        let Counts { done, total } = counts;
+        total.store(plan.manifest.records.len(), Ordering::Relaxed);
+        let store = plan.store;
         let (tx, rx) = mpsc::channel();
         let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {
@@ -167,12 +245,11 @@ impl Background {
             cancel,
             marker,
             done,
-            total,
         })
     }
 
     /// Ninja is done: cancels the pull, removes the marker, waits at most [`GRACE`].
-    pub fn finish(self) -> Outcome {
+    fn finish(self) -> Outcome {
         self.cancel.cancel();
         drop(take(&self.marker));
         match self.report.recv_timeout(GRACE) {
