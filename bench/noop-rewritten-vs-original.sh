@@ -6,9 +6,13 @@
 # built with plain ninja) and `rewritten/` (--enable-build-backend=cached-ninja, built through the
 # launcher). Both fully built, then `ninja` (no work to do) is timed in each, interleaved.
 #
+# With BUILDS="A B …" (cached-ninja binaries), each also times `A build --no-fetch --no-fill`
+# of `rewritten/` (what a developer types: Ninja's no-op plus the build command's own start
+# and end), interleaved with the rest.
+#
 # Usage: bench/noop-rewritten-vs-original.sh [RUNS]
 # Env: NINJA=/path/to/ninja (default ninja), WORK=dir (kept; reused by a second run),
-#      CACHED_NINJA=/path/to/cached-ninja (default: cargo build --release).
+#      CACHED_NINJA=/path/to/cached-ninja (default: cargo build --release), BUILDS=….
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-50}
@@ -37,17 +41,21 @@ done
 echo "ninja $("$ninja" --version); build.ninja sizes: $(wc -c <"$work/original/build.ninja") original, $(wc -c <"$work/rewritten/build.ninja") rewritten"
 # Interleaved runs (original, rewritten, original, …) so that the load of a shared machine
 # drifts alike for both; wall time and CPU time (user + system of ninja) per run.
-python3 - "$ninja" "$work" "$runs" <<'PY'
+python3 - "$ninja" "$work" "$runs" ${BUILDS:-} <<'PY'
 import resource, statistics, subprocess, sys, time
-ninja, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ninja, work, runs, builds = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+def command(side):
+    if side.startswith("build:"):
+        return [side[6:], "build", "--no-fetch", "--no-fill", "-C", f"{work}/rewritten"]
+    return [ninja, "-C", f"{work}/{side}"]
 def once(side):
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([ninja, "-C", f"{work}/{side}"], stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(command(side), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-sides = ("original", "rewritten")
+sides = ("original", "rewritten") + tuple(f"build:{b}" for b in builds)
 for _ in range(5):
     for side in sides:
         once(side)

@@ -196,7 +196,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let after = Instant::now();
     let finished = planning.map(pull::Planning::finish);
     let waited = after.elapsed();
-    let planned_in = finished.as_ref().and_then(|f| f.planned_in);
+    let search = finished.as_ref().map(|f| f.search);
     let pulled_entries = pull::report(
         remote.as_deref(),
         finished.and_then(|f| f.pull),
@@ -223,13 +223,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         start.elapsed().as_secs_f64()
     );
     if let Some(remote) = &remote {
-        let search = match planned_in {
-            Some(t) => format!(
-                "CI's build looked for in {:.1} s beside Ninja",
-                t.as_secs_f64()
-            ),
-            None => "Ninja finished before CI's build was found".to_string(),
-        };
+        let search = search.unwrap_or(pull::Search::Skipped);
         eprintln!(
             "cached-ninja build: objects: {} from the local cache ({pulled_entries} entries pulled from {} during this build), {} compiled; {search}; {:.1} s waiting on the network after Ninja",
             s.hits,

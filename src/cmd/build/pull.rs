@@ -63,6 +63,7 @@ pub struct Counts {
 /// Meanwhile a planning marker lets launchers that miss wait for the plan (`fetch::want`).
 pub struct Planning {
     started: Instant,
+    skipped: bool,
     found: mpsc::Receiver<Option<Background>>,
     cancel: CancelToken,
     /// When the search ended (a pull started or not).
@@ -71,10 +72,35 @@ pub struct Planning {
 
 /// What became of the search and the pull when Ninja was done.
 pub struct Finished {
-    /// How long the search took, if it ended while Ninja ran.
-    pub planned_in: Option<Duration>,
+    /// The search for CI's build.
+    pub search: Search,
     /// The pull's outcome, if one started.
     pub pull: Option<Outcome>,
+}
+
+/// The search for CI's build, when Ninja was done.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Search {
+    /// Not made: every store is skipped (a recent build found them dead).
+    Skipped,
+    /// Ended, found or not, after this long.
+    Ended(Duration),
+    /// Still under way: abandoned.
+    Abandoned,
+}
+
+impl std::fmt::Display for Search {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Search::Skipped => write!(f, "no store asked"),
+            Search::Ended(t) => write!(
+                f,
+                "CI's build looked for in {:.1} s beside Ninja",
+                t.as_secs_f64()
+            ),
+            Search::Abandoned => write!(f, "Ninja finished before CI's build was found"),
+        }
+    }
 }
 
 impl Planning {
@@ -83,15 +109,16 @@ impl Planning {
     pub fn start(remote: Arc<Remote>, counts: Counts, cancel: CancelToken) -> Planning {
         let (tx, found) = mpsc::channel();
         let ended = Arc::new(Mutex::new(None));
+        let skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
         let planning = Planning {
             started: Instant::now(),
+            skipped,
             found,
             cancel: cancel.clone(),
             ended: ended.clone(),
         };
         // Every store skipped: not even the revisions are listed.
-        if remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
-            *lock(&ended) = Some(Instant::now());
+        if skipped {
             let _ = tx.send(None);
             return planning;
         }
@@ -123,20 +150,20 @@ impl Planning {
     /// Ninja is done: a pull that started is finished ([`Background::finish`]); a search still
     /// under way is cancelled and not waited for.
     pub fn finish(self) -> Finished {
-        let planned_in = lock(&self.ended).map(|t| t - self.started);
+        let search = match *lock(&self.ended) {
+            _ if self.skipped => Search::Skipped,
+            Some(t) => Search::Ended(t - self.started),
+            None => Search::Abandoned,
+        };
         match self.found.try_recv() {
-            Ok(Some(pull)) => Finished {
-                planned_in,
-                pull: Some(pull.finish()),
-            },
-            Ok(None) => Finished {
-                planned_in,
-                pull: None,
+            Ok(pull) => Finished {
+                search,
+                pull: pull.map(Background::finish),
             },
             Err(_) => {
                 self.cancel.cancel();
                 Finished {
-                    planned_in: None,
+                    search: Search::Abandoned,
                     pull: None,
                 }
             }
