@@ -52,18 +52,23 @@ fn driver_mode(name: &[u8]) -> &'static str {
     }
 }
 
-/// The memo key of a file's identity: its canonical path, a qualifier, and its stat stamp with
-/// the change time (a file replaced at the same path with its old mtime restored still gets
-/// a new ctime, so it is hashed again).
+/// The path of a [`stamp_key`] whose stamp alone names the file (its device and inode).
+fn no_path() -> &'static std::path::Path {
+    std::path::Path::new("")
+}
+
+/// The memo key of a file's identity: its path as named, a qualifier, and the stat stamp of
+/// the file it leads to, with the change time (a file replaced at the same path with its old
+/// mtime restored still gets a new ctime, so it is hashed again).
 pub(super) fn stamp_key(
     domain: &[u8],
-    canon: &std::path::Path,
+    path: &std::path::Path,
     qualifier: &[u8],
     md: &std::fs::Metadata,
 ) -> fcache::Digest {
     let mut b = domain.to_vec();
     b.push(0);
-    b.extend_from_slice(canon.as_os_str().as_encoded_bytes());
+    b.extend_from_slice(path.as_os_str().as_encoded_bytes());
     b.push(0);
     b.extend_from_slice(qualifier);
     for n in [
@@ -105,13 +110,15 @@ impl Launcher<'_> {
     /// `None` when there is none. Another `as` first on `PATH` gives another key.
     pub(super) fn assembler(&self) -> Option<fcache::Digest> {
         let path = resolve_program("as")?;
-        let canon = std::fs::canonicalize(&path).ok()?;
-        let md = std::fs::metadata(&canon).ok()?;
-        let memo_key = stamp_key(b"cached-ninja assembler memo 1", &canon, b"", &md);
+        // The stamp of the file the name leads to (symlinks followed): its device and inode
+        // name that file, so the key holds no path, and no canonical path is worked out (a
+        // `readlink` per component on every launch); every spelling shares the memo.
+        let md = std::fs::metadata(&path).ok()?;
+        let memo_key = stamp_key(b"cached-ninja assembler memo 2", no_path(), b"", &md);
         if let Some(d) = self.memo_digest(&memo_key) {
             return Some(d);
         }
-        let d = fcache::Digest::of(&std::fs::read(&canon).ok()?);
+        let d = fcache::Digest::of(&std::fs::read(&path).ok()?);
         let _ = self.cache.memo_put(&memo_key, &d.to_hex());
         Some(d)
     }
@@ -119,14 +126,14 @@ impl Launcher<'_> {
     /// The identity of `program`, from the memo or by running it; `None` when not identified.
     pub(super) fn identity(&self, program: &str) -> Option<Identity> {
         let path = resolve_program(program)?;
-        // Size, inode and mtime of the real executable, under its canonical path.
-        let canon = std::fs::canonicalize(&path).ok()?;
-        let md = std::fs::metadata(&canon).ok()?;
+        // Size, device, inode, mtime and ctime of the real executable (symlinks followed: the
+        // stamp names the file, as in [`Launcher::assembler`]).
+        let md = std::fs::metadata(&path).ok()?;
         // One executable behaves differently by the name it is run as (`clang` compiles `a.c`
         // as C, `clang++` as C++), so the driver mode that name selects is part of the identity
         // and of its memo key; names that select the same mode (`cc` and `gcc`) share both.
         let driver = driver_mode(path.file_name()?.as_encoded_bytes()).as_bytes();
-        let memo_key = stamp_key(b"cached-ninja compiler memo 3", &canon, driver, &md);
+        let memo_key = stamp_key(b"cached-ninja compiler memo 4", no_path(), driver, &md);
         let parse_memo = |s: &str| {
             let (fam, hex) = s.split_once(' ')?;
             let family = match fam {
@@ -147,7 +154,7 @@ impl Launcher<'_> {
         {
             return Some(id);
         }
-        let bytes = std::fs::read(&canon).ok()?;
+        let bytes = std::fs::read(&path).ok()?;
         let prog = path.to_str()?;
         let machine = self.runner.run(prog, &["-dumpmachine".to_string()]).ok()?;
         let version = self.runner.run(prog, &["--version".to_string()]).ok()?;
