@@ -59,7 +59,7 @@ pub(crate) fn units(file: &object::File<'_>, part: Part) -> Result<Vec<UnitRef>>
             Part::Split => id.dwo_name(),
         };
         match name.and_then(|n| file.section_by_name(n)) {
-            Some(s) => Ok(s.uncompressed_data()?),
+            Some(s) => uncompressed(&s),
             None => Ok(Cow::Borrowed(&[][..])),
         }
     };
@@ -130,3 +130,28 @@ pub(crate) fn ids(units: &[UnitRef]) -> Vec<DwoId> {
     v.dedup();
     v
 }
+
+/// A section's bytes, decompressed when compressed; a compressed section that claims more
+/// than [`MAX_INFLATION`] times its own size (and over 64 MiB) is malformed rather than
+/// allocated (a hostile header may claim terabytes).
+pub(crate) fn uncompressed<'d>(section: &impl ObjectSection<'d>) -> Result<Cow<'d, [u8]>> {
+    let data = section.compressed_data()?;
+    let limit = (data.data.len() as u64)
+        .saturating_mul(MAX_INFLATION)
+        .max(64 << 20);
+    if data.format != object::CompressionFormat::None && data.uncompressed_size > limit {
+        return Err(crate::Error::Malformed {
+            what: "compressed section",
+            detail: format!(
+                "{} claims {} bytes from {}",
+                section.name().unwrap_or("?"),
+                data.uncompressed_size,
+                data.data.len()
+            ),
+        });
+    }
+    Ok(data.decompress()?)
+}
+
+/// The most a compressed debug section is believed to expand (zlib's limit is about 1 032).
+const MAX_INFLATION: u64 = 4096;

@@ -5,7 +5,7 @@
 //! the fill must know).
 
 use gimli::{IndexSectionId, RunTimeEndian};
-use object::{Object, ObjectSection};
+use object::Object;
 
 use crate::error::{Error, Result};
 use crate::ext::{self, Part};
@@ -70,7 +70,7 @@ pub fn verify(binary: &[u8], dwp: &[u8]) -> Result<Coverage> {
     let section = file
         .section_by_name(".debug_cu_index")
         .ok_or(Error::NoCuIndex)?;
-    let data = section.uncompressed_data()?;
+    let data = crate::ext::uncompressed(&section)?;
     let index = gimli::DebugCuIndex::new(&data, endian).index()?;
     let mut missing = Vec::new();
     for s in &skeletons {

@@ -47,3 +47,19 @@ fn package_corpus() {
 fn verify_corpus() {
     replay("verify", bodies::verify);
 }
+
+/// Found by the `split` target: a compressed debug section whose header claims terabytes is
+/// malformed, named in the error, rather than allocated.
+#[test]
+fn a_compressed_section_claiming_terabytes_is_malformed() {
+    let data = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus/split/crash-compressed-size-claim"),
+    )
+    .unwrap();
+    let err = splitdwarf::pair(&data, &data).unwrap_err().to_string();
+    assert!(
+        err.contains("compressed section") && err.contains("claims"),
+        "{err}"
+    );
+}
