@@ -81,28 +81,12 @@ pub fn name_and_parent(pid: u32) -> Option<(String, u32)> {
     Some((name, rest.split_whitespace().nth(1)?.parse().ok()?))
 }
 
-/// A small `/proc` file's text. Such a file has no size to go by: a read into an empty buffer
-/// grows it six times; procfs gives the whole text to one read with room for it.
-fn read_proc(path: &str) -> Option<String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut buf = vec![0u8; 1024];
-    let mut len = 0;
-    loop {
-        let n = f.read(&mut buf[len..]).ok()?;
-        len += n;
-        if n == 0 || len < buf.len() {
-            break;
-        }
-        buf.resize(buf.len() * 2, 0);
-    }
-    buf.truncate(len);
-    String::from_utf8(buf).ok()
-}
-
 /// `/proc/<pid>/stat` as the command name (field 2) and the fields after it.
 fn stat(pid: u32) -> Option<(String, String)> {
-    let stat = read_proc(&format!("/proc/{pid}/stat"))?;
+    // A `/proc` file states no size: room for all of it (about 300 bytes) from the first
+    // read, where a read into an empty buffer grows it six times.
+    let mut f = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let stat = String::from_utf8(crate::cache::read_whole(&mut f, 1023).ok()?).ok()?;
     // The name is in parentheses and may hold blanks and parentheses: it ends at the last `)`.
     let (open, close) = (stat.find('(')?, stat.rfind(')')?);
     let name = stat.get(open + 1..close)?.to_string();

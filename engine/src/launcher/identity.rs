@@ -52,23 +52,11 @@ fn driver_mode(name: &[u8]) -> &'static str {
     }
 }
 
-/// The path of a [`stamp_key`] whose stamp alone names the file (its device and inode).
-fn no_path() -> &'static std::path::Path {
-    std::path::Path::new("")
-}
-
-/// The memo key of a file's identity: its path as named, a qualifier, and the stat stamp of
-/// the file it leads to, with the change time (a file replaced at the same path with its old
-/// mtime restored still gets a new ctime, so it is hashed again).
-pub(super) fn stamp_key(
-    domain: &[u8],
-    path: &std::path::Path,
-    qualifier: &[u8],
-    md: &std::fs::Metadata,
-) -> fcache::Digest {
+/// The memo key of a file's identity: a qualifier and the stat stamp of the file (symlinks
+/// followed), whose device and inode name it, so no path is needed; the change time is in it
+/// (a file replaced with its old mtime restored still gets a new ctime, so it is hashed again).
+pub(super) fn stamp_key(domain: &[u8], qualifier: &[u8], md: &std::fs::Metadata) -> fcache::Digest {
     let mut b = domain.to_vec();
-    b.push(0);
-    b.extend_from_slice(path.as_os_str().as_encoded_bytes());
     b.push(0);
     b.extend_from_slice(qualifier);
     for n in [
@@ -110,11 +98,10 @@ impl Launcher<'_> {
     /// `None` when there is none. Another `as` first on `PATH` gives another key.
     pub(super) fn assembler(&self) -> Option<fcache::Digest> {
         let path = resolve_program("as")?;
-        // The stamp of the file the name leads to (symlinks followed): its device and inode
-        // name that file, so the key holds no path, and no canonical path is worked out (a
-        // `readlink` per component on every launch); every spelling shares the memo.
+        // No canonical path is worked out (a `readlink` per component on every launch): the
+        // stamp names the file, and every spelling shares the memo.
         let md = std::fs::metadata(&path).ok()?;
-        let memo_key = stamp_key(b"cached-ninja assembler memo 2", no_path(), b"", &md);
+        let memo_key = stamp_key(b"cached-ninja assembler memo 2", b"", &md);
         if let Some(d) = self.memo_digest(&memo_key) {
             return Some(d);
         }
@@ -133,7 +120,7 @@ impl Launcher<'_> {
         // as C, `clang++` as C++), so the driver mode that name selects is part of the identity
         // and of its memo key; names that select the same mode (`cc` and `gcc`) share both.
         let driver = driver_mode(path.file_name()?.as_encoded_bytes()).as_bytes();
-        let memo_key = stamp_key(b"cached-ninja compiler memo 4", no_path(), driver, &md);
+        let memo_key = stamp_key(b"cached-ninja compiler memo 4", driver, &md);
         let parse_memo = |s: &str| {
             let (fam, hex) = s.split_once(' ')?;
             let family = match fam {

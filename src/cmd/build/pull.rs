@@ -64,10 +64,9 @@ pub struct Counts {
 pub struct Planning {
     started: Instant,
     skipped: bool,
-    found: mpsc::Receiver<Option<Background>>,
+    /// When the search ended, and the pull it started, if any.
+    found: mpsc::Receiver<(Instant, Option<Background>)>,
     cancel: CancelToken,
-    /// When the search ended (a pull started or not).
-    ended: Arc<Mutex<Option<Instant>>>,
 }
 
 /// What became of the search and the pull when Ninja was done.
@@ -108,18 +107,16 @@ impl Planning {
     /// `counts` follow the pull, `cancel` (also Ctrl-C's) stops both.
     pub fn start(remote: Arc<Remote>, counts: Counts, cancel: CancelToken) -> Planning {
         let (tx, found) = mpsc::channel();
-        let ended = Arc::new(Mutex::new(None));
         let skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
         let planning = Planning {
             started: Instant::now(),
             skipped,
             found,
             cancel: cancel.clone(),
-            ended: ended.clone(),
         };
         // Every store skipped: not even the revisions are listed.
         if skipped {
-            let _ = tx.send(None);
+            let _ = tx.send((Instant::now(), None));
             return planning;
         }
         let marker = match PlanningMarker::create(&remote.objdir, remote.wait()) {
@@ -141,8 +138,7 @@ impl Planning {
                     .map_err(|e| eprintln!("cached-ninja build: warning: {e:#}; compiling locally"))
                     .ok()
             });
-            *lock(&ended) = Some(Instant::now());
-            let _ = tx.send(pull);
+            let _ = tx.send((Instant::now(), pull));
         });
         planning
     }
@@ -150,14 +146,13 @@ impl Planning {
     /// Ninja is done: a pull that started is finished ([`Background::finish`]); a search still
     /// under way is cancelled and not waited for.
     pub fn finish(self) -> Finished {
-        let search = match *lock(&self.ended) {
-            _ if self.skipped => Search::Skipped,
-            Some(t) => Search::Ended(t - self.started),
-            None => Search::Abandoned,
-        };
         match self.found.try_recv() {
-            Ok(pull) => Finished {
-                search,
+            Ok((ended, pull)) => Finished {
+                search: if self.skipped {
+                    Search::Skipped
+                } else {
+                    Search::Ended(ended - self.started)
+                },
                 pull: pull.map(Background::finish),
             },
             Err(_) => {
@@ -169,10 +164,6 @@ impl Planning {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// CI's nearest ancestor build in `remote`, its include sets recorded for the launchers; any

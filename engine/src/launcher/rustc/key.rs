@@ -36,7 +36,7 @@ impl Launcher<'_> {
         let canon = std::fs::canonicalize(&path).ok()?;
         let md = std::fs::metadata(&canon).ok()?;
         let is_real = canon.file_name().is_some_and(|n| n == "rustc");
-        let memo_key = stamp_key(b"cached-ninja rustc memo 1", &canon, b"", &md);
+        let memo_key = stamp_key(b"cached-ninja rustc memo 2", b"", &md);
         if let Some(d) = self.memo_digest(&memo_key).filter(|_| is_real) {
             return Some(d);
         }
@@ -58,12 +58,7 @@ impl Launcher<'_> {
     /// every launch otherwise).
     pub(super) fn file_digest(&self, path: &str) -> Option<key::Digest> {
         let md = std::fs::metadata(path).ok()?;
-        let memo_key = stamp_key(
-            b"cached-ninja file digest memo 1",
-            Path::new(path),
-            b"",
-            &md,
-        );
+        let memo_key = stamp_key(b"cached-ninja file digest memo 2", b"", &md);
         if let Some(d) = self.memo_digest(&memo_key) {
             return Some(d);
         }
