@@ -57,10 +57,15 @@ fn build_with(w: &World, url: &str, more: &str) -> Output {
 /// A store that fails hard: one line naming it, what happened and the time lost; the record
 /// for later builds; a second (no-op) build sends it nothing and says it was skipped.
 fn hard_fault(mode: &str, only: &str, kind: &str) {
+    hard_fault_with(mode, only, kind, "");
+}
+
+/// [`hard_fault`] with more policy lines (`[fetch]` ones).
+fn hard_fault_with(mode: &str, only: &str, kind: &str, more: &str) {
     let w = world();
     let proxy = Proxy::start(&w, mode, only);
     let url = format!("http://127.0.0.1:{}/cn", proxy.port);
-    let out = build(&w, &url);
+    let out = build_with(&w, &url, more);
     let warn = warnings(&out);
     assert_eq!(warn.len(), 1, "{}", stderr(&out));
     assert!(
@@ -79,7 +84,7 @@ fn hard_fault(mode: &str, only: &str, kind: &str) {
     assert!(down.contains(&format!("\t{kind}\t")), "{down}");
 
     let before = proxy.connections();
-    let out = build(&w, &url);
+    let out = build_with(&w, &url, more);
     let warn = warnings(&out);
     assert_eq!(warn.len(), 1, "{}", stderr(&out));
     assert!(
@@ -112,9 +117,12 @@ fn refused_connections_compile_locally_and_skip_the_store_next_time() {
     );
 }
 
+/// The first-byte timeout is shorter than the build here: a black hole that outlasts the
+/// build is `launchers_do_not_wait_for_a_store_that_never_answers`.
 #[test]
 fn black_hole_costs_one_first_byte_timeout_then_nothing() {
-    hard_fault("blackhole", "", "unreachable");
+    let timeout = "[fetch]\nfirst_byte_timeout_ms = 250\n";
+    hard_fault_with("blackhole", "", "unreachable", timeout);
 }
 
 #[test]
@@ -197,34 +205,43 @@ fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// A proxy that holds the plan's requests until `gate` exists, in the policy of the
-/// developer's object directory (with a first-byte timeout of a minute).
-fn plan_held_until(w: &World, gate: &std::path::Path) -> Proxy {
+/// A proxy that holds the plan's requests of `method` (all: "") until `gate` exists, in the
+/// policy of the developer's object directory (with a first-byte timeout and a wait budget of
+/// a minute).
+fn plan_held_until(w: &World, gate: &std::path::Path, method: &str) -> Proxy {
     let gate_arg = gate.display().to_string();
-    let proxy = Proxy::start_with(w, "hold", "/builds/", &["--gate", &gate_arg]);
+    let args = ["--gate", &gate_arg, "--method", method];
+    let proxy = Proxy::start_with(w, "hold", "/builds/", &args);
     w.policy(
         &w.obj,
         &proxy.url(),
-        "[fetch]\nfirst_byte_timeout_ms = 60000\n",
+        "[fetch]\nfirst_byte_timeout_ms = 60000\nwait_ms = 60000\n",
     );
     proxy
 }
 
-/// The plan's requests are held at the proxy: Ninja starts anyway, its launchers miss and wait
-/// for the plan (the marker says `planning`); once the store answers, the pull brings every
-/// object and nothing is compiled. (Before, Ninja started only after the plan was found.)
+/// The plan's manifest is held at the proxy (the store answered the search's `HEAD`): Ninja
+/// starts anyway, its launchers miss and wait for the plan (the marker says `planning`, no
+/// longer with the search's start: a store answered); once the manifest comes, the pull
+/// brings every object and nothing is compiled. (Before, Ninja started only after the plan
+/// was found.)
 #[test]
 fn launchers_wait_for_a_plan_looked_for_beside_ninja() {
     let w = world();
     let gate = w.space.path().join("gate");
-    let _proxy = plan_held_until(&w, &gate);
+    let _proxy = plan_held_until(&w, &gate, "GET");
     let build = w.spawn_build(&w.obj);
     let launchers = || children(build.id()).into_iter().flat_map(children).count();
+    let marker =
+        || std::fs::read_to_string(w.obj.join(".cached-ninja/pulling")).unwrap_or_default();
+    wait_until("the store answers while its manifest is held", || {
+        marker().trim_end().ends_with(" planning")
+    });
     wait_until("Ninja runs launchers while the plan is held", || {
         launchers() > 0
     });
-    let marker = std::fs::read_to_string(w.obj.join(".cached-ninja/pulling")).unwrap();
-    assert!(marker.trim_end().ends_with(" planning"), "{marker}");
+    // Well past the patience with a silent store: they still wait.
+    std::thread::sleep(Duration::from_millis(600));
     std::fs::write(&gate, "").unwrap();
     let out = finished(build);
     let err = stderr(&out);
@@ -232,6 +249,46 @@ fn launchers_wait_for_a_plan_looked_for_beside_ninja() {
     assert_eq!(hits_misses(&w.obj), (5, 0), "{}", edge_log(&w.obj));
     assert!(err.contains("CI's build looked for in "), "{err}");
     assert!(!w.obj.join(".cached-ninja/pulling").exists());
+}
+
+/// A full build with a store that accepts connections and never answers (the search's
+/// `HEAD`s are held): launchers that miss wait for the plan only briefly, not for the store's
+/// first-byte timeout or their wait budget (a minute each), and compile; the marker says since
+/// when the store has been silent; one line names the silent store, nothing is recorded (it
+/// is not known dead).
+#[test]
+fn launchers_do_not_wait_for_a_store_that_never_answers() {
+    let w = world();
+    let _proxy = plan_held_until(&w, &w.space.path().join("never"), "");
+    let t = Instant::now();
+    let build = w.spawn_build(&w.obj);
+    let path = w.obj.join(".cached-ninja/pulling");
+    wait_until("the planning marker", || path.exists());
+    let marker = std::fs::read_to_string(&path).unwrap();
+    let out = finished(build);
+    // A bound that cannot flake: waiting for the store would take the minute.
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    let words: Vec<&str> = marker.split_whitespace().collect();
+    assert!(
+        words.len() == 5 && words[3] == "planning" && words[4].parse::<u64>().is_ok(),
+        "the search's start is in the marker: {marker}"
+    );
+    let err = stderr(&out);
+    assert_eq!(objects(&w.obj), w.ci_objects, "{err}");
+    assert_eq!(hits_misses(&w.obj), (0, 5), "{}", edge_log(&w.obj));
+    assert!(
+        err.contains("Ninja finished before CI's build was found"),
+        "{err}"
+    );
+    let warn = warnings(&out);
+    assert_eq!(warn.len(), 1, "{err}");
+    assert!(
+        warn[0].contains(" silent: no answer in ")
+            && warn[0].contains("Ninja finished first; at most 0.3 s lost, compiled locally"),
+        "{}",
+        warn[0]
+    );
+    assert!(!w.obj.join(".cached-ninja/stores-down").exists());
 }
 
 /// A no-op build with a store that never answers returns when Ninja does: it does not wait
@@ -244,7 +301,7 @@ fn a_no_op_build_does_not_wait_for_a_silent_store() {
             .args(["build", "--no-fetch", "--no-fill", "-C"])
             .arg(&w.obj),
     );
-    let _proxy = plan_held_until(&w, &w.space.path().join("never"));
+    let _proxy = plan_held_until(&w, &w.space.path().join("never"), "");
     let t = Instant::now();
     let out = finished(w.spawn_build(&w.obj));
     // A bound that cannot flake: the store's answer would take the minute.

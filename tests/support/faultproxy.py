@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A fault-injecting HTTP proxy for the store tests (issue 16), loopback only.
 
-    faultproxy.py --listen PORT --upstream PORT --mode MODE [--only SUBSTRING] [--log FILE]
-                  [--gate FILE]
+    faultproxy.py --listen PORT --upstream PORT --mode MODE [--only SUBSTRING] [--method M]
+                  [--log FILE] [--gate FILE]
 
 Listens on 127.0.0.1:PORT and forwards each request to the server at 127.0.0.1:UPSTREAM
 (nginx), one request per connection (`Connection: close` both ways), then answers with the
-fault of MODE applied to requests whose path contains SUBSTRING (default: every request):
+fault of MODE applied to requests whose path contains SUBSTRING and whose method is M
+(default: every request):
 
     pass      the upstream's answer as is
     blackhole accept the connection, read the request, never answer
@@ -88,7 +89,8 @@ class Handler(socketserver.BaseRequestHandler):
             if not chunk:
                 break
             body += chunk
-        mode = self.server.mode if self.server.only in path else "pass"
+        faulted = self.server.only in path and self.server.method in ("", method)
+        mode = self.server.mode if faulted else "pass"
         if mode == "blackhole":
             while client.recv(65536):
                 pass
@@ -155,12 +157,13 @@ def main():
                     choices=["pass", "blackhole", "500", "reset", "truncate", "wrong", "trickle",
                              "hold"])
     ap.add_argument("--only", default="")
+    ap.add_argument("--method", default="")
     ap.add_argument("--log", default="")
     ap.add_argument("--gate", default="")
     a = ap.parse_args()
     srv = Server(("127.0.0.1", a.listen), Handler)
     srv.mode, srv.only, srv.log, srv.upstream, srv.count = a.mode, a.only, a.log, a.upstream, 0
-    srv.gate = a.gate
+    srv.gate, srv.method = a.gate, a.method
     srv.serve_forever()
 
 

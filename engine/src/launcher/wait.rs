@@ -1,7 +1,9 @@
 //! Waiting for a running pull (DESIGN §5): a launcher whose entry is known but not here asks
 //! the pull for it first (`fetch::want`) and waits, then compiles. A launcher that misses
 //! while the build still looks for the pull's plan waits for the plan first, then looks
-//! again ([`Launcher::wait_for_plan`]).
+//! again ([`Launcher::wait_for_plan`]); but a search that no store has answered for
+//! [`SILENT_PATIENCE`] is not waited for (a store that accepts connections and never answers
+//! would otherwise hold every first compile for its first-byte timeout).
 //! The pull inserts the entry once its objects are here (not its debug parts, DESIGN §6), so
 //! the hit that follows serves the object and defers the debug part to the fill (`super::hit`).
 //!
@@ -19,6 +21,7 @@ use super::launch::Launcher;
 use super::lookup::Found;
 use fetch::cache as fcache;
 use fetch::want::queue::Slot;
+use fetch::want::SILENT_PATIENCE;
 use std::time::{Duration, Instant};
 
 /// How often the local cache is looked at while waiting.
@@ -52,19 +55,25 @@ impl Launcher<'_> {
     }
 
     /// While the build still looks for CI's build (Ninja started first, `fetch::want`): waits
-    /// until the plan landed or the build gave up on it, at most the marker's budget. Whether
-    /// it waited (the lookup is then worth doing again: the pull records its include sets
-    /// before it announces itself).
+    /// until the search ended (found or given up), at most the marker's budget, and while no
+    /// store answered at most until the search is [`SILENT_PATIENCE`] old. Whether the search
+    /// ended (the lookup is then worth doing again: the pull records its include sets before
+    /// it announces itself).
     pub(super) fn wait_for_plan(&self) -> bool {
-        let Some(budget) = self.pull.planning() else {
+        let Some(first) = self.pull.planning() else {
             return false;
         };
         let start = Instant::now();
-        while self.pull.planning().is_some() && start.elapsed() < budget {
-            std::thread::sleep(POLL);
-        }
+        let ended = loop {
+            match self.pull.planning() {
+                None => break true,
+                Some(p) if p.unanswered.is_some_and(|t| t >= SILENT_PATIENCE) => break false,
+                Some(_) if start.elapsed() >= first.budget => break false,
+                Some(_) => std::thread::sleep(POLL),
+            }
+        };
         self.edge.borrow_mut().waited_ms += start.elapsed().as_millis() as u64;
-        true
+        ended
     }
 
     /// The wait of [`Launcher::wait_for_pull`] for `key` (its place in the pull's queue:

@@ -67,10 +67,13 @@ pub struct Trip {
 }
 
 /// The breaker of one store: closed until a hard failure, then open for the store's lifetime.
+/// It also notes whether the store ever answered (a store that accepts connections but never
+/// answers is told apart from a slow one only by that).
 #[derive(Debug, Default)]
 pub struct Breaker {
     trip: Mutex<Option<Trip>>,
     first_request: OnceLock<Instant>,
+    first_answer: OnceLock<Instant>,
 }
 
 impl Breaker {
@@ -100,6 +103,35 @@ impl Breaker {
         }
         self.first_request.get_or_init(Instant::now);
         Ok(())
+    }
+
+    /// Whether the store answered a request of this process (any status, even a wrong
+    /// object: it is there and talking).
+    pub fn answered(&self) -> bool {
+        self.first_answer.get().is_some()
+    }
+
+    /// Notes how a request ended: an answer of the store, or a failure that may trip it.
+    pub(super) fn ended<T>(&self, r: &Result<T, StoreError>) {
+        match r {
+            Ok(_) => self.heard(),
+            Err(e) => {
+                if matches!(
+                    e,
+                    StoreError::Status { .. }
+                        | StoreError::Denied { .. }
+                        | StoreError::Corrupt { .. }
+                        | StoreError::TooLarge { .. }
+                ) {
+                    self.heard();
+                }
+                self.failed(e);
+            }
+        }
+    }
+
+    fn heard(&self) {
+        self.first_answer.get_or_init(Instant::now);
     }
 
     /// Trips the breaker on a hard failure (the first one wins).
@@ -238,6 +270,32 @@ mod tests {
             status: "500".into(),
         });
         assert_eq!(b.trip().unwrap().kind, TripKind::Unreachable);
+    }
+
+    #[test]
+    fn an_answer_is_any_status_not_a_failure_to_talk() {
+        let b = Breaker::default();
+        b.ended::<()>(&Err(refused()));
+        b.ended::<()>(&Err(StoreError::Timeout {
+            op: "HEAD",
+            url: "u".into(),
+            after: Duration::from_secs(2),
+        }));
+        assert!(!b.answered(), "refused and silent are no answers");
+        let b = Breaker::default();
+        b.ended::<()>(&Err(StoreError::Status {
+            op: "HEAD",
+            url: "u".into(),
+            code: 503,
+            status: "503".into(),
+        }));
+        assert!(
+            b.answered() && b.trip().is_some(),
+            "a failing store still answered"
+        );
+        let b = Breaker::default();
+        b.ended(&Ok(false));
+        assert!(b.answered() && b.trip().is_none());
     }
 
     #[test]

@@ -270,9 +270,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         self.breaker.check(op, || self.url(key))?;
         let r = request();
-        if let Err(e) = &r {
-            self.breaker.failed(e);
-        }
+        self.breaker.ended(&r);
         r
     }
 

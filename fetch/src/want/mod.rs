@@ -17,6 +17,8 @@
 //! says `planning` ([`PlanningMarker`]): a launcher that misses waits, within the same
 //! budget, for the plan to land and looks again (the pull records its include sets before it
 //! announces itself), so a slow or dead store never holds up Ninja's start or a no-op build.
+//! Until a store answered, the marker also holds when the search started ([`PlanWait`]), so
+//! launchers can stop waiting for a store that accepts connections but never answers.
 //!
 //! This is a stand-in for DESIGN §5's prefetch daemon.
 
@@ -38,8 +40,9 @@ use std::time::Duration;
 pub trait PullLink: Sync {
     /// The launcher's wait budget while a pull runs for this object directory, else `None`.
     fn running(&self) -> Option<Duration>;
-    /// The launcher's wait budget while the build still looks for a pull's plan, else `None`.
-    fn planning(&self) -> Option<Duration>;
+    /// What a launcher may wait for while the build still looks for a pull's plan, else
+    /// `None`.
+    fn planning(&self) -> Option<PlanWait>;
     /// Asks the running pull for `key` first.
     fn want(&self, key: &Digest) -> io::Result<()>;
     /// Whether the pull gave up on `key` (its launcher then compiles at once).
@@ -54,6 +57,21 @@ pub trait PullLink: Sync {
     fn link_state(&self) -> Option<LinkState>;
     /// The pull's side: publishes its progress and measured link.
     fn publish_state(&self, state: &LinkState);
+}
+
+/// How long a launcher waits for a plan that no store has answered for: a store that answers
+/// a `HEAD` within 300 ms (four round trips of 75 ms: TCP, TLS, the request) is waited for
+/// within the whole budget; a silent one costs the first compiles at most this much, not its
+/// first-byte timeout (2 s by default; issue 16's bound on libgit2 is 0.58 s).
+pub const SILENT_PATIENCE: Duration = Duration::from_millis(300);
+
+/// The search for a pull's plan, as a launcher sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanWait {
+    /// The launcher's wait budget.
+    pub budget: Duration,
+    /// How long the search has gone without any store answering; `None` once one answered.
+    pub unanswered: Option<Duration>,
 }
 
 /// The [`PullLink`] over files: `<objdir>/.cached-ninja/pulling` and `wants/`.
@@ -87,15 +105,22 @@ impl FileLink {
         }
     }
 
-    /// The live marker's budget and whether it says `planning`.
-    fn marker(&self) -> Option<(Duration, bool)> {
+    /// The live marker's budget, and the search if it says `planning`.
+    fn marker(&self) -> Option<(Duration, Option<PlanWait>)> {
         let text = std::fs::read_to_string(&self.marker).ok()?;
         let mut f = text.split_whitespace();
         let pid: u32 = f.next()?.parse().ok()?;
         let since: u64 = f.next()?.parse().ok()?;
-        let ms: u64 = f.next()?.parse().ok()?;
-        let planning = f.next() == Some(PLANNING);
-        (start_time(pid)? == since).then(|| (Duration::from_millis(ms), planning))
+        let budget = Duration::from_millis(f.next()?.parse().ok()?);
+        let planning = (f.next() == Some(PLANNING)).then(|| PlanWait {
+            budget,
+            unanswered: f
+                .next()
+                .and_then(|t| t.parse().ok())
+                .map(|t| unix_ms().saturating_sub(t))
+                .map(Duration::from_millis),
+        });
+        (start_time(pid)? == since).then_some((budget, planning))
     }
 
     fn failed_path(&self, key: &Digest) -> PathBuf {
@@ -108,16 +133,13 @@ impl PullLink for FileLink {
     /// crashed pull's pid may be reused).
     fn running(&self) -> Option<Duration> {
         match self.marker()? {
-            (budget, false) => Some(budget),
-            (_, true) => None,
+            (budget, None) => Some(budget),
+            (_, Some(_)) => None,
         }
     }
 
-    fn planning(&self) -> Option<Duration> {
-        match self.marker()? {
-            (budget, true) => Some(budget),
-            (_, false) => None,
-        }
+    fn planning(&self) -> Option<PlanWait> {
+        self.marker()?.1
     }
 
     fn want(&self, key: &Digest) -> io::Result<()> {
@@ -166,17 +188,31 @@ const PLANNING: &str = "planning";
 /// a [`PullMarker`] ([`PlanningMarker::into_pull`]).
 pub struct PlanningMarker {
     link: Option<FileLink>,
+    wait: Duration,
 }
 
 impl PlanningMarker {
-    /// Says that this process looks for a plan; launchers wait up to `wait` for it.
+    /// Says that this process looks for a plan from now, no store has answered yet;
+    /// launchers wait up to `wait` for it.
     pub fn create(obj_root: &Path, wait: Duration) -> io::Result<PlanningMarker> {
         let link = FileLink::new(ObjDir::new(obj_root));
         if let Some(parent) = link.marker.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        write_marker(&link.marker, wait, Some(PLANNING))?;
-        Ok(PlanningMarker { link: Some(link) })
+        let asked = format!("{PLANNING} {}", unix_ms());
+        write_marker(&link.marker, wait, Some(&asked))?;
+        Ok(PlanningMarker {
+            link: Some(link),
+            wait,
+        })
+    }
+
+    /// A store answered: launchers that miss now wait for the plan within their budget.
+    pub fn answered(&self) -> io::Result<()> {
+        match &self.link {
+            Some(l) => write_marker(&l.marker, self.wait, Some(PLANNING)),
+            None => Ok(()),
+        }
     }
 
     /// The plan is here: the marker becomes the pull's ([`PullMarker::create`]), with no moment
@@ -215,6 +251,13 @@ fn write_marker(path: &Path, wait: Duration, word: Option<&str>) -> io::Result<(
         None => format!("{pid} {since} {}\n", wait.as_millis()),
     };
     crate::cache::write_atomic(path, text.as_bytes())
+}
+
+/// Milliseconds since the Unix epoch (a clock every process of the machine shares).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A running pull's marker; removed (with pending wants) when dropped.
@@ -298,7 +341,18 @@ mod tests {
         let link = FileLink::new(ObjDir::new(&obj));
         let wait = Duration::from_millis(700);
         let planning = PlanningMarker::create(&obj, wait).unwrap();
-        assert_eq!((link.planning(), link.running()), (Some(wait), None));
+        let seen = link.planning().unwrap();
+        assert_eq!((seen.budget, link.running()), (wait, None));
+        let silent = seen.unanswered.expect("no store answered yet");
+        std::thread::sleep(Duration::from_millis(30));
+        let later = link.planning().unwrap().unanswered.unwrap();
+        assert!(later >= silent + Duration::from_millis(30), "{later:?}");
+        planning.answered().unwrap();
+        let answered = PlanWait {
+            budget: wait,
+            unanswered: None,
+        };
+        assert_eq!((link.planning(), link.running()), (Some(answered), None));
         let pull = planning.into_pull(&obj, wait, &mut []).unwrap();
         assert_eq!((link.planning(), link.running()), (None, Some(wait)));
         drop(pull);

@@ -199,6 +199,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let search = finished.as_ref().map(|f| f.search);
     let pulled_entries = pull::report(
         remote.as_deref(),
+        search,
         finished.and_then(|f| f.pull),
         counts.total.load(Ordering::Relaxed),
     );

@@ -24,7 +24,7 @@ use fetch::plan::Plan;
 use fetch::pull::{PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::want::{PlanningMarker, PullMarker};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,6 +34,10 @@ pub const GRACE: Duration = Duration::from_millis(100);
 
 /// How often the watcher looks at the pull and the store's breaker.
 const WATCH: Duration = Duration::from_millis(20);
+
+/// How often the search is looked at for a store's first answer (launchers that miss wait
+/// for the plan on it).
+const ANSWER_WATCH: Duration = Duration::from_millis(5);
 
 /// Opens the policy's stores (none: `None`) and presets the breakers of those a recent build
 /// found dead. A bad policy file is an error; an unusable store is a warning line.
@@ -62,6 +66,7 @@ pub struct Counts {
 /// neither Ninja's start nor a no-op build); once found, the pull starts from the same thread.
 /// Meanwhile a planning marker lets launchers that miss wait for the plan (`fetch::want`).
 pub struct Planning {
+    remote: Arc<Remote>,
     started: Instant,
     skipped: bool,
     /// When the search ended, and the pull it started, if any.
@@ -84,8 +89,12 @@ pub enum Search {
     Skipped,
     /// Ended, found or not, after this long.
     Ended(Duration),
-    /// Still under way: abandoned.
-    Abandoned,
+    /// Still under way: abandoned; no store had answered in this long (launchers stopped
+    /// waiting for the plan after `fetch::want::SILENT_PATIENCE`).
+    Abandoned {
+        /// How long the stores had been silent, if none answered.
+        silent: Option<Duration>,
+    },
 }
 
 impl std::fmt::Display for Search {
@@ -97,7 +106,7 @@ impl std::fmt::Display for Search {
                 "CI's build looked for in {:.1} s beside Ninja",
                 t.as_secs_f64()
             ),
-            Search::Abandoned => write!(f, "Ninja finished before CI's build was found"),
+            Search::Abandoned { .. } => write!(f, "Ninja finished before CI's build was found"),
         }
     }
 }
@@ -109,6 +118,7 @@ impl Planning {
         let (tx, found) = mpsc::channel();
         let skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
         let planning = Planning {
+            remote: remote.clone(),
             started: Instant::now(),
             skipped,
             found,
@@ -129,15 +139,23 @@ impl Planning {
                 None
             }
         };
+        let marker = Arc::new(Mutex::new(marker));
+        let searching = Arc::new(AtomicBool::new(true));
+        {
+            let (remote, marker, searching) = (remote.clone(), marker.clone(), searching.clone());
+            std::thread::spawn(move || note_answer(&remote, &marker, &searching));
+        }
         std::thread::spawn(move || {
             let pull = find_plan(&remote).and_then(|(plan, trust)| {
                 if cancel.is_cancelled() {
                     return None;
                 }
-                Background::start(remote, plan, trust, cancel, marker, counts)
+                Background::start(remote, plan, trust, cancel, take(&marker), counts)
                     .map_err(|e| eprintln!("cached-ninja build: warning: {e:#}; compiling locally"))
                     .ok()
             });
+            searching.store(false, Ordering::SeqCst);
+            drop(take(&marker));
             let _ = tx.send((Instant::now(), pull));
         });
         planning
@@ -157,12 +175,31 @@ impl Planning {
             },
             Err(_) => {
                 self.cancel.cancel();
+                let answered = self.remote.stores.iter().any(|s| s.breaker().answered());
                 Finished {
-                    search: Search::Abandoned,
+                    search: Search::Abandoned {
+                        silent: (!answered).then(|| self.started.elapsed()),
+                    },
                     pull: None,
                 }
             }
         }
+    }
+}
+
+/// Tells the launchers (the planning `marker`) once a store of `remote` answered, so that
+/// they wait for the plan within their whole budget (`fetch::want::PlanWait`); stops when the
+/// search does.
+fn note_answer(remote: &Remote, marker: &Mutex<Option<PlanningMarker>>, searching: &AtomicBool) {
+    while searching.load(Ordering::SeqCst) {
+        if remote.stores.iter().any(|s| s.breaker().answered()) {
+            let m = marker.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(m) = m.as_ref() {
+                let _ = m.answered();
+            }
+            return;
+        }
+        std::thread::sleep(ANSWER_WATCH);
     }
 }
 
@@ -242,7 +279,7 @@ impl Background {
         total.store(plan.manifest.records.len(), Ordering::Relaxed);
         let store = plan.store;
         let (tx, rx) = mpsc::channel();
-        let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ended = Arc::new(AtomicBool::new(false));
         {
             let (remote, cancel, done, ended) =
                 (remote.clone(), cancel.clone(), done.clone(), ended.clone());
@@ -282,7 +319,7 @@ impl Background {
 fn watch(
     remote: &Remote,
     store: usize,
-    ended: &std::sync::atomic::AtomicBool,
+    ended: &AtomicBool,
     cancel: &CancelToken,
     marker: &Mutex<Option<PullMarker>>,
 ) {
@@ -298,17 +335,47 @@ fn watch(
     }
 }
 
-fn take(marker: &Mutex<Option<PullMarker>>) -> Option<PullMarker> {
+/// One line per store that had not answered in `t` when Ninja finished, if that was long
+/// enough for launchers to stop waiting for it (a store that fails later is not known dead:
+/// nothing is recorded).
+fn silent_lines(who: &str, remote: &Remote, t: Duration) {
+    if t < fetch::want::SILENT_PATIENCE {
+        return;
+    }
+    for s in remote
+        .stores
+        .iter()
+        .filter(|s| s.breaker().trip().is_none())
+    {
+        eprintln!(
+            "{who}: warning: remote {} silent: no answer in {:.1} s, Ninja finished first; at most {:.1} s lost, compiled locally",
+            s.base_url(),
+            t.as_secs_f64(),
+            fetch::want::SILENT_PATIENCE.as_secs_f64()
+        );
+    }
+}
+
+fn take<T>(marker: &Mutex<Option<T>>) -> Option<T> {
     marker.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 /// After Ninja: one line per failed store (`cmd::fetch::store_lines`, which also records
-/// them), the pull's failed records, or that the pull was stopped; returns how many entries
-/// were pulled during the build, for the summary.
-pub fn report(remote: Option<&Remote>, pulled: Option<Outcome>, total: usize) -> String {
+/// them) or per store silent long enough that launchers stopped waiting for it, the pull's
+/// failed records, or that the pull was stopped; returns how many entries were pulled during
+/// the build, for the summary.
+pub fn report(
+    remote: Option<&Remote>,
+    search: Option<Search>,
+    pulled: Option<Outcome>,
+    total: usize,
+) -> String {
     let who = "cached-ninja build";
     if let Some(remote) = remote {
         crate::cmd::fetch::store_lines(who, remote);
+        if let Some(Search::Abandoned { silent: Some(t) }) = search {
+            silent_lines(who, remote, t);
+        }
     }
     match pulled {
         Some(Outcome::Report(report)) => {
