@@ -40,7 +40,7 @@ pub struct FetchArgs {
 pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let remote = Remote::open(&args.remote, false)?;
     remote.require_stores(false)?;
-    let (plan, trust) = find_plan(&remote, args.depth)?;
+    let (plan, trust) = find_plan(&remote, args.depth, &|l| eprintln!("{l}"))?;
     println!("{plan}");
     if args.plan {
         println!("revision {}\nmanifest {}", plan.revision, plan.url);
@@ -68,7 +68,11 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The trust set and the nearest ancestor build of `remote`'s source tree.
-pub fn find_plan(remote: &Remote, depth: Option<usize>) -> anyhow::Result<(Plan, Trust)> {
+pub fn find_plan(
+    remote: &Remote,
+    depth: Option<usize>,
+    say: &dyn Fn(&str),
+) -> anyhow::Result<(Plan, Trust)> {
     let trust = remote.trust()?;
     let depth = depth.or(remote.policy.fetch.depth).unwrap_or(32).max(1);
     let dir = remote.vcs_dir();
@@ -84,7 +88,9 @@ pub fn find_plan(remote: &Remote, depth: Option<usize>) -> anyhow::Result<(Plan,
     })?;
     // A store whose breaker tripped has its own line (`build`'s store lines).
     for e in plan.probe_errors.iter().filter(|e| !e.is_hard()) {
-        eprintln!("cached-ninja fetch: warning: {e}; a nearer build there may have been missed");
+        say(&format!(
+            "cached-ninja fetch: warning: {e}; a nearer build there may have been missed"
+        ));
     }
     Ok((plan, trust))
 }

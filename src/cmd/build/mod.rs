@@ -24,6 +24,7 @@
 //! build waited on the network.
 
 mod distribute;
+mod lines;
 mod lock;
 mod ninja;
 mod pull;
@@ -36,7 +37,6 @@ use clap::Args;
 use engine::jobserver;
 use engine::pull::CancelToken;
 use fetch::stats::{self, BuildStats};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -172,9 +172,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     ninja::detach_and_tie(&mut cmd);
 
     // The planning marker is written before Ninja runs its first launcher.
+    let lines = lines::Lines::new(std::io::stderr().is_terminal());
     let planning = remote
         .clone()
-        .map(|r| pull::Planning::start(r, counts.clone(), cancel.clone()));
+        .map(|r| pull::Planning::start(r, counts.clone(), cancel.clone(), lines.clone()));
     let interrupted = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let started = SystemTime::now();
@@ -188,7 +189,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let forwarder = ninja::Forwarder::start(&child, interrupted.clone(), cancel.flag().clone())
         .context("cannot handle SIGINT")?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
-    let (ran, total) = follow(stdout, &dir, &counts);
+    let (ran, total) = follow(stdout, &dir, &counts, &lines);
     let status = child.wait().context("waiting for ninja")?;
     drop(forwarder);
     drop(keeper);
@@ -329,18 +330,13 @@ fn policy_of(dir: &Path) -> anyhow::Result<crate::policy::Policy> {
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the
 /// last (finished, total) edge counts.
-fn follow(stdout: impl std::io::Read, dir: &Path, fetched: &pull::Counts) -> (u64, u64) {
-    let tty = std::io::stderr().is_terminal();
-    let bar = if tty {
-        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
+fn follow(
+    stdout: impl std::io::Read,
+    dir: &Path,
+    fetched: &pull::Counts,
+    lines: &lines::Lines,
+) -> (u64, u64) {
+    let bar = lines.bar();
     let (mut ran, mut total) = (0, 0);
     let mut last_stats = Instant::now() - Duration::from_secs(1);
     let mut counts = String::new();

@@ -18,6 +18,7 @@
 //! - `cmd::fetch::store_lines` is the one warning line per store that failed: what happened
 //!   and what it cost.
 
+use super::lines::Lines;
 use crate::remote::{Remote, RemoteArgs};
 use engine::pull::CancelToken;
 use fetch::plan::Plan;
@@ -114,7 +115,13 @@ impl std::fmt::Display for Search {
 impl Planning {
     /// Starts looking for CI's build in `remote` (not at all when every store is skipped);
     /// `counts` follow the pull, `cancel` (also Ctrl-C's) stops both.
-    pub fn start(remote: Arc<Remote>, counts: Counts, cancel: CancelToken) -> Planning {
+    /// Its lines go to `lines`.
+    pub fn start(
+        remote: Arc<Remote>,
+        counts: Counts,
+        cancel: CancelToken,
+        lines: Lines,
+    ) -> Planning {
         let (tx, found) = mpsc::channel();
         let skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
         let planning = Planning {
@@ -146,12 +153,16 @@ impl Planning {
             std::thread::spawn(move || note_answer(&remote, &marker, &searching));
         }
         std::thread::spawn(move || {
-            let pull = find_plan(&remote).and_then(|(plan, trust)| {
+            let pull = find_plan(&remote, &lines).and_then(|(plan, trust)| {
                 if cancel.is_cancelled() {
                     return None;
                 }
                 Background::start(remote, plan, trust, cancel, take(&marker), counts)
-                    .map_err(|e| eprintln!("cached-ninja build: warning: {e:#}; compiling locally"))
+                    .map_err(|e| {
+                        lines.say(&format!(
+                            "cached-ninja build: warning: {e:#}; compiling locally"
+                        ))
+                    })
                     .ok()
             });
             searching.store(false, Ordering::SeqCst);
@@ -206,8 +217,8 @@ fn note_answer(remote: &Remote, marker: &Mutex<Option<PlanningMarker>>, searchin
 /// CI's nearest ancestor build in `remote`, its include sets recorded for the launchers; any
 /// problem is a warning line (one per store when stores failed), and the build then compiles
 /// locally.
-fn find_plan(remote: &Arc<Remote>) -> Option<(Plan, Trust)> {
-    let plan = match crate::cmd::fetch::find_plan(remote, None) {
+fn find_plan(remote: &Arc<Remote>, lines: &Lines) -> Option<(Plan, Trust)> {
+    let plan = match crate::cmd::fetch::find_plan(remote, None, &|l| lines.say(l)) {
         Ok(p) => p,
         Err(e) => {
             let first_build = matches!(
@@ -217,19 +228,23 @@ fn find_plan(remote: &Arc<Remote>) -> Option<(Plan, Trust)> {
             // A failed store has its own line (store_lines); say the rest. A history nothing
             // was published from yet (CI's first build) is no fault: a note.
             if first_build {
-                eprintln!("cached-ninja build: {e:#}; compiling locally");
+                lines.say(&format!("cached-ninja build: {e:#}; compiling locally"));
             } else if !remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
-                eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+                lines.say(&format!(
+                    "cached-ninja build: warning: {e:#}; compiling locally"
+                ));
             }
             return None;
         }
     };
-    eprintln!("{}", plan.0);
+    lines.say(&plan.0.to_string());
     let session = crate::cmd::fetch::session(remote, &plan.0, &plan.1);
     match crate::cmd::fetch::prepare(remote, &session) {
         Ok(()) => Some(plan),
         Err(e) => {
-            eprintln!("cached-ninja build: warning: {e:#}; compiling locally");
+            lines.say(&format!(
+                "cached-ninja build: warning: {e:#}; compiling locally"
+            ));
             None
         }
     }
