@@ -92,20 +92,6 @@ impl Remote {
             .and_then(fetch::cache::parse_size);
         // One HTTP/2 connection carries any number of requests; over HTTP/1.1 each is one.
         let one_connection = !configs.is_empty() && configs.iter().all(|c| c.http2_prior_knowledge);
-        let (mut stores, mut unusable) = (Vec::new(), Vec::new());
-        for mut c in configs {
-            c.max_bytes_per_sec = bandwidth;
-            network_settings(&policy, &mut c);
-            match Store::open(&c) {
-                Ok(s) => stores.push(s),
-                Err(e) => unusable.push(e.to_string()),
-            }
-        }
-        let config = args
-            .config
-            .clone()
-            .or_else(|| policy.fetch.config.clone())
-            .unwrap_or_else(|| "default".into());
         let default_jobs = if one_connection {
             DEFAULT_JOBS_HTTP2
         } else {
@@ -116,6 +102,21 @@ impl Remote {
             .or(policy.fetch.jobs)
             .unwrap_or(default_jobs)
             .max(1);
+        let (mut stores, mut unusable) = (Vec::new(), Vec::new());
+        for mut c in configs {
+            c.max_bytes_per_sec = bandwidth;
+            network_settings(&policy, &mut c);
+            declared_link(bandwidth, jobs, &mut c);
+            match Store::open(&c) {
+                Ok(s) => stores.push(s),
+                Err(e) => unusable.push(e.to_string()),
+            }
+        }
+        let config = args
+            .config
+            .clone()
+            .or_else(|| policy.fetch.config.clone())
+            .unwrap_or_else(|| "default".into());
         let prefetch = match (&args.prefetch, &policy.fetch.prefetch) {
             (Some(m), _) => m.parse().map_err(|e| anyhow::anyhow!("--prefetch {e}"))?,
             // Checked when the policy was read.
@@ -261,6 +262,18 @@ fn network_settings(p: &Policy, c: &mut StoreConfig) {
     }
 }
 
+/// A link the policy declares (`[fetch] bandwidth`, shared by `jobs` requests) slower than a
+/// request's default rate ([`StoreConfig::min_rate`]) gives each request time for its bytes
+/// at its share of that link: a 20 kB blob over a declared 10 KB/s link takes 2 s, no stall.
+fn declared_link(bandwidth: Option<u64>, jobs: usize, c: &mut StoreConfig) {
+    if let Some(b) = bandwidth {
+        let share = (b / jobs as u64).max(1);
+        if c.min_rate > 0 {
+            c.min_rate = c.min_rate.min(share);
+        }
+    }
+}
+
 /// Requests in flight by default over HTTP/1.1, one connection each: few enough for any
 /// server's connection limit (the tests' nginx allows 64; 128 made it close connections, and
 /// the breaker then gave the store up). A long link needs more (BENCHMARKS.md "The lean wire
@@ -293,4 +306,29 @@ fn policy_name(p: &Policy, objdir: &Path) -> String {
 /// The configured source root of `objdir` (`.cached-ninja/config`), absolute.
 pub fn src_root(objdir: &Path) -> Option<PathBuf> {
     ObjDir::new(objdir).config_src_root()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_declared_slow_link_gives_requests_time_for_their_bytes() {
+        let mut c = StoreConfig::new("http://127.0.0.1:1/cn");
+        let default = c.get_timeout(60_000);
+        declared_link(None, 16, &mut c);
+        assert_eq!(c.get_timeout(60_000), default);
+        declared_link(Some(10 << 10), 1, &mut c);
+        // 60 kB at 10 KiB/s: about 5.9 s on top of the first byte's 2 s.
+        let slow = c.get_timeout(60_000);
+        assert!(slow > Duration::from_millis(7_800), "{slow:?}");
+        let mut c = StoreConfig::new("http://127.0.0.1:1/cn");
+        declared_link(Some(100 << 20), 16, &mut c);
+        assert_eq!(
+            c.get_timeout(60_000),
+            default,
+            "a fast link changes nothing"
+        );
+    }
 }
