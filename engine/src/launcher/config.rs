@@ -264,6 +264,7 @@ fn launcher_of<'r>(
         distribute: super::distribute::Distribution::from_env(),
         cpu: std::cell::Cell::new(None),
         policy_read,
+        read_scans: Default::default(),
         stall_materialise: std::env::var("CACHED_NINJA_TEST_STALL_MATERIALISE_MS")
             .ok()
             .and_then(|v| v.parse().ok())

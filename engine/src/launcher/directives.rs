@@ -84,6 +84,24 @@ impl Places {
 /// A directive as [`scan`] reads it: `Some((name, quoted, is_probe))`, `None` when computed.
 pub(super) type Directive = Option<(String, bool, bool)>;
 
+/// The directives of files this launch already read whole (a lookup hashing headers whose
+/// stamps it could not trust), by absolute path: the first check of the entry found then
+/// scans the bytes that matched its digests instead of reading every header again.
+#[derive(Debug, Default)]
+pub struct ReadScans(std::cell::RefCell<hashbrown::HashMap<String, Vec<Directive>>>);
+
+impl ReadScans {
+    /// Scans `text`, the bytes of `path` (absolute), and keeps the result.
+    pub(super) fn keep(&self, path: String, text: &[u8]) {
+        self.0.borrow_mut().insert(path, scan(text));
+    }
+
+    /// The directives of `path` if it was read whole, else `None`.
+    fn of(&self, path: &str) -> Option<Vec<Directive>> {
+        self.0.borrow().get(path).cloned()
+    }
+}
+
 /// The directives of each file a compile read (the source first), or `None` for a file that
 /// could not be read. A function of the files' contents alone, so it is remembered per
 /// action (the action key covers every file's digest): a new object directory's first check
@@ -91,12 +109,17 @@ pub(super) type Directive = Option<(String, bool, bool)>;
 pub(super) struct Scanned(Vec<(String, Option<Vec<Directive>>)>);
 
 impl Scanned {
-    /// Reads and scans `source` and `read` (absolute paths).
-    pub(super) fn read(source: &str, read: &HashSet<String>) -> Scanned {
+    /// Scans `source` and `read` (absolute paths): what `kept` has, else read now.
+    pub(super) fn read(source: &str, read: &HashSet<String>, kept: &ReadScans) -> Scanned {
         let files = std::iter::once(source).chain(read.iter().map(String::as_str));
         Scanned(
             files
-                .map(|f| (f.to_string(), std::fs::read(f).ok().map(|t| scan(&t))))
+                .map(|f| {
+                    let d = kept
+                        .of(f)
+                        .or_else(|| std::fs::read(f).ok().map(|t| scan(&t)));
+                    (f.to_string(), d)
+                })
                 .collect(),
         )
     }
@@ -344,6 +367,26 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes a lookup hashed are the ones scanned: a header rewritten since is not read
+    /// again (its digest matched the entry's; a changed file would have been a miss).
+    #[test]
+    fn a_scan_uses_the_bytes_the_lookup_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, h) = (dir.path().join("a.c"), dir.path().join("a.h"));
+        std::fs::write(&src, "#include \"a.h\"\n").unwrap();
+        std::fs::write(&h, "#include <now.h>\n").unwrap();
+        let (src, h) = (src.to_str().unwrap(), h.to_str().unwrap().to_string());
+        let kept = ReadScans::default();
+        kept.keep(h.clone(), b"#include <then.h>\n");
+        let read: HashSet<String> = [h.clone()].into_iter().collect();
+        let s = Scanned::read(src, &read, &kept);
+        let of_h = s.0.iter().find(|(f, _)| *f == h).unwrap();
+        assert_eq!(of_h.1, Some(vec![Some(("then.h".into(), false, false))]));
+        let fresh = Scanned::read(src, &read, &ReadScans::default());
+        let of_h = fresh.0.iter().find(|(f, _)| *f == h).unwrap();
+        assert_eq!(of_h.1, Some(vec![Some(("now.h".into(), false, false))]));
+    }
 
     #[test]
     fn directives_of_a_file() {

@@ -58,6 +58,8 @@ pub struct Launcher<'r> {
     pub cpu: std::cell::Cell<Option<crate::jobserver::CpuToken>>,
     /// What `generate` recorded of the policy (`None`: no `generate`, or not a Ninja edge).
     pub policy_read: Option<fetch::objdir::PolicyRead>,
+    /// The directives of the headers this launch's lookup read whole (`super::directives`).
+    pub read_scans: super::directives::ReadScans,
     /// Tests only: sleep between writing a materialised output and renaming it into place
     /// (`CACHED_NINJA_TEST_STALL_MATERIALISE_MS`), so a kill can land there.
     pub stall_materialise: Option<std::time::Duration>,

@@ -220,6 +220,9 @@ impl Launcher<'_> {
         }
         let mut f = std::fs::File::open(real).ok()?;
         let bytes = fcache::read_whole(&mut f, md.len()).ok()?;
+        // A first check of the entry this lookup finds scans these bytes, not a second read.
+        let path = backend::key::lexical_join(self.roots.obj(), real);
+        self.read_scans.keep(path, &bytes);
         let settled = stamp.is_settled(now).then_some(stamp);
         Some((fcache::Digest::of(&bytes), settled))
     }

@@ -175,7 +175,7 @@ impl Launcher<'_> {
         if let Some(s) = known.filter(|s| s.covers(source, read)) {
             return s;
         }
-        let s = Scanned::read(source, read);
+        let s = Scanned::read(source, read, &self.read_scans);
         self.remember_scan(action_key, &s);
         s
     }

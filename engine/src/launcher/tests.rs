@@ -146,6 +146,7 @@ fn with_launcher_explaining(
         distribute: None,
         cpu: Default::default(),
         policy_read: None,
+        read_scans: Default::default(),
         stall_materialise: None,
     };
     f(&dir, &fake, &l);
