@@ -200,6 +200,27 @@ pub fn store_lines(who: &str, remote: &Remote) {
     remote.record_failed(who);
 }
 
+/// One line per store that had not answered in `t` when Ninja finished, if that was long
+/// enough for launchers to stop waiting for it (a store that fails later is not known dead:
+/// nothing is recorded).
+pub fn silent_lines(who: &str, remote: &Remote, t: std::time::Duration) {
+    if t < fetch::want::SILENT_PATIENCE {
+        return;
+    }
+    for s in remote
+        .stores
+        .iter()
+        .filter(|s| s.breaker().trip().is_none())
+    {
+        eprintln!(
+            "{who}: warning: remote {} silent: no answer in {:.1} s, Ninja finished first; at most {:.1} s lost, compiled locally",
+            s.base_url(),
+            t.as_secs_f64(),
+            fetch::want::SILENT_PATIENCE.as_secs_f64()
+        );
+    }
+}
+
 /// `42 s`, `4 min`.
 fn human_secs(d: std::time::Duration) -> String {
     let s = d.as_secs();

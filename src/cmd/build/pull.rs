@@ -16,7 +16,8 @@
 //!   cache stays (inserts are atomic), a download in flight is abandoned with the thread when
 //!   the process exits.
 //! - `cmd::fetch::store_lines` is the one warning line per store that failed: what happened
-//!   and what it cost.
+//!   and what it cost (`cmd::fetch::silent_lines` for a store still silent when Ninja
+//!   finished).
 
 use super::lines::Lines;
 use crate::remote::{Remote, RemoteArgs};
@@ -350,27 +351,6 @@ fn watch(
     }
 }
 
-/// One line per store that had not answered in `t` when Ninja finished, if that was long
-/// enough for launchers to stop waiting for it (a store that fails later is not known dead:
-/// nothing is recorded).
-fn silent_lines(who: &str, remote: &Remote, t: Duration) {
-    if t < fetch::want::SILENT_PATIENCE {
-        return;
-    }
-    for s in remote
-        .stores
-        .iter()
-        .filter(|s| s.breaker().trip().is_none())
-    {
-        eprintln!(
-            "{who}: warning: remote {} silent: no answer in {:.1} s, Ninja finished first; at most {:.1} s lost, compiled locally",
-            s.base_url(),
-            t.as_secs_f64(),
-            fetch::want::SILENT_PATIENCE.as_secs_f64()
-        );
-    }
-}
-
 fn take<T>(marker: &Mutex<Option<T>>) -> Option<T> {
     marker.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
@@ -389,7 +369,7 @@ pub fn report(
     if let Some(remote) = remote {
         crate::cmd::fetch::store_lines(who, remote);
         if let Some(Search::Abandoned { silent: Some(t) }) = search {
-            silent_lines(who, remote, t);
+            crate::cmd::fetch::silent_lines(who, remote, t);
         }
     }
     match pulled {
