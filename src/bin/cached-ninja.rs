@@ -8,6 +8,15 @@ mod dispatch;
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
+#[path = "../arena.rs"]
+#[cfg_attr(not(target_env = "musl"), allow(dead_code))] // the allocator only musl's launcher uses
+mod arena;
+
+/// Built for musl, the launcher keeps what it frees (see `src/arena.rs`).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOC: arena::Arena = arena::Arena::new();
+
 fn main() -> ExitCode {
     let result = match dispatch::form(std::env::args_os().skip(1)) {
         dispatch::Form::Cc(args) => engine::launcher::run_cli(args),
