@@ -10,6 +10,7 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
+use support::published::World;
 use support::servers::nginx::Nginx;
 use support::servers::{free_port, wait_until_listening};
 use support::{
@@ -196,4 +197,67 @@ fn far_back_edges_compile_at_once_and_a_boosted_one_waits_and_hits() {
     assert_eq!(ci_hot, dev_hot, "the hit served CI's object");
     let ran = Command::new(dev_obj.join("race")).status().unwrap();
     assert!(ran.success(), "the program runs: {ran}");
+}
+
+/// Every `f` line of the include manifests in `cache`: (path, whether it carries a stat stamp).
+fn include_lines(cache: &Path) -> Vec<(String, bool)> {
+    let mut lines = Vec::new();
+    for shard in std::fs::read_dir(cache.join("mf")).unwrap() {
+        for file in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            for l in text.lines().filter_map(|l| l.strip_prefix("f ")) {
+                // `<digest> <dev> <ino> <size> <mtime> <ctime> <path>`, `-` for each stamp
+                // field of a file without one.
+                let fields: Vec<&str> = l.splitn(7, ' ').collect();
+                lines.push((fields[6].to_string(), fields[1] != "-"));
+            }
+        }
+    }
+    lines
+}
+
+/// The pull records CI's include sets with the stat stamps of the headers unchanged here (each
+/// read and hashed once by the pull), so the developer's launchers check them with a `stat`
+/// instead of reading and hashing every header once per compile; a header changed here gets
+/// no stamp, and the compiles that include it miss.
+#[test]
+fn pulled_include_sets_carry_the_stamps_of_headers_unchanged_here() {
+    require_tool("g++", "g++");
+    let w = World::shapes();
+    let geom = w.dev.join("geom/geom.h");
+    let mut text = std::fs::read_to_string(&geom).unwrap();
+    text.push_str("/* changed here */\n");
+    std::fs::write(&geom, text).unwrap();
+    // Old enough to be trusted: a younger file is never stamped, whatever its bytes.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    w.policy(&w.obj, &w.nginx.url("cn"), "");
+    run_ok(cn(&w.cache).args(["fetch", "-C"]).arg(&w.obj));
+
+    let lines = include_lines(&w.cache);
+    let of = |name: &str| -> Vec<bool> {
+        lines
+            .iter()
+            .filter(|(p, _)| p.ends_with(name))
+            .map(|(_, s)| *s)
+            .collect()
+    };
+    let (report, geom_h) = (of("/report.hpp"), of("/geom.h"));
+    assert_eq!(
+        report,
+        vec![true; 3],
+        "report.hpp in 3 sets, stamped: {lines:?}"
+    );
+    assert_eq!(
+        geom_h,
+        vec![false; 3],
+        "geom.h in 3 sets, changed here: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|(p, s)| p.starts_with("/usr/") && *s),
+        "system headers are stamped too: {lines:?}"
+    );
+
+    run_ok(cn(&w.cache).args(["build", "--no-fill", "-C"]).arg(&w.obj));
+    // main.cpp and format.cpp hit; circle.c, rect.c and shapes.cpp include geom.h.
+    assert_eq!(hits_misses(&w.obj), (2, 3));
 }

@@ -93,11 +93,14 @@ pub struct PullSession<'a> {
 
 impl PullSession<'_> {
     /// Records the include set of every edge of the plan in the local cache (before the build
-    /// starts, so that direct mode knows each action key), and the plan's keys per output in
-    /// the object directory (`fetch::last_pull`, for `cached-ninja explain`; a failure to write
-    /// that only costs the explanation its CI side).
+    /// starts, so that direct mode knows each action key), with the stat stamps of the headers
+    /// unchanged here ([`local_keys::header_stamps`]: each read and hashed once here instead of
+    /// once per launch), and the plan's keys per output in the object directory
+    /// (`fetch::last_pull`, for `cached-ninja explain`; a failure to write that only costs the
+    /// explanation its CI side).
     pub fn prepare(&self) -> io::Result<()> {
-        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs)?;
+        let known = local_keys::header_stamps(self.objdir.root(), &self.plan.manifest);
+        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs, &known)?;
         let index = fetch::last_pull::LastPull::of(self.plan);
         let _ = fetch::last_pull::write(&self.objdir, &index);
         Ok(())

@@ -29,6 +29,8 @@
 //! Before any download (and before the build starts), [`record_include_sets`] adds the include
 //! set of every record to its source key's include manifest, so a launcher that misses knows
 //! its action key at once and can ask for it ([`crate::want`]); wanted keys are pulled first.
+//! Headers the caller found unchanged here ([`KnownStamps`]) are recorded with their stat
+//! stamps, so each launcher checks them with a `stat` instead of reading and hashing them.
 //!
 //! A bad record (a blob missing, corrupt or of another size than the record's) is reported in
 //! [`PullReport::failed`] and skipped: that edge compiles locally. A store whose breaker trips
@@ -37,11 +39,11 @@
 //! [`crate::store`]), each with one request in flight.
 
 use crate::build_manifest::{BuildManifest, EdgeRecord};
-use crate::cache::{Digest, IncludeFile, IncludeSet, Kind, LocalCache};
+use crate::cache::{Digest, IncludeFile, IncludeSet, Kind, LocalCache, StatStamp};
 use crate::download;
 use crate::parallel;
 use crate::store::{Store, StoreError};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -141,17 +143,37 @@ pub struct PullOptions<'a> {
     pub order: Option<&'a [usize]>,
 }
 
+/// Headers as they are here now, by normalised path (as include sets name them): the digest
+/// of their bytes and their settled stat stamp.
+#[derive(Debug, Default)]
+pub struct KnownStamps(pub HashMap<String, (Digest, StatStamp)>);
+
+impl KnownStamps {
+    /// The stamp to record for `path` in an include set that expects `digest`: the known one
+    /// when the file here has that digest.
+    fn stamp(&self, path: &str, digest: &Digest) -> Option<StatStamp> {
+        self.0
+            .get(path)
+            .filter(|(d, _)| d == digest)
+            .map(|(_, s)| *s)
+    }
+}
+
 /// Adds every record's include set to its source key's include manifest in `cache` (local
 /// writes only), so that direct mode knows each action key before its entry arrives and a
-/// launcher can ask for it. Run it before [`pull`] and before the build starts. It stops at
-/// the first write that fails and returns that error.
+/// launcher can ask for it; a header `known` has with the set's digest gets its stamp. Run it
+/// before [`pull`] and before the build starts. It stops at the first write that fails and
+/// returns that error.
 pub fn record_include_sets(
     cache: &LocalCache,
     manifest: &BuildManifest,
     jobs: usize,
+    known: &KnownStamps,
 ) -> io::Result<()> {
     let jobs = jobs.clamp(1, 64);
-    parallel::map_slice(&manifest.records, jobs, None, |_, r| remember(cache, r))?;
+    parallel::map_slice(&manifest.records, jobs, None, |_, r| {
+        remember(cache, r, known)
+    })?;
     Ok(())
 }
 
@@ -350,7 +372,7 @@ fn pull_one(
 
 /// Adds the record's include set to the source key's include manifest (direct mode then finds
 /// the entry without a preprocessor run, DESIGN §3).
-fn remember(cache: &LocalCache, rec: &EdgeRecord) -> io::Result<()> {
+fn remember(cache: &LocalCache, rec: &EdgeRecord, known: &KnownStamps) -> io::Result<()> {
     let mut m = cache
         .get_manifest(&rec.source_key)
         .ok()
@@ -367,7 +389,7 @@ fn remember(cache: &LocalCache, rec: &EdgeRecord) -> io::Result<()> {
             .map(|i| IncludeFile {
                 path: i.path.clone(),
                 digest: i.digest,
-                stamp: None,
+                stamp: known.stamp(&i.path, &i.digest),
             })
             .collect(),
     });

@@ -105,7 +105,7 @@ fn trust_of(k: &KeyPair) -> Trust {
 }
 
 fn pull_into(store: &Store, cache: &LocalCache, m: &BuildManifest) -> PullReport {
-    fetch::pull::record_include_sets(cache, m, 4).unwrap();
+    fetch::pull::record_include_sets(cache, m, 4, &fetch::pull::KnownStamps::default()).unwrap();
     let opts = PullOptions {
         jobs: 4,
         cancel: &AtomicBool::new(false),
@@ -508,7 +508,8 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
     let (_ci, _key, _log, manifest) = published(&store, 8);
     let dev = tempfile::tempdir().unwrap();
     let cache = LocalCache::new(dev.path().join("cache"));
-    fetch::pull::record_include_sets(&cache, &manifest, 2).unwrap();
+    fetch::pull::record_include_sets(&cache, &manifest, 2, &fetch::pull::KnownStamps::default())
+        .unwrap();
     // Launchers of the first three edges (the last the reverse sweep would reach) wait, and one
     // launcher wants a key this build does not have.
     let wants = dev.path().join("wants");
@@ -551,7 +552,8 @@ fn a_want_during_the_prefetch_is_served_before_any_further_prefetch() {
     let before = n.requests(0).len();
     let dev = tempfile::tempdir().unwrap();
     let cache = LocalCache::new(dev.path().join("cache"));
-    fetch::pull::record_include_sets(&cache, &manifest, 2).unwrap();
+    fetch::pull::record_include_sets(&cache, &manifest, 2, &fetch::pull::KnownStamps::default())
+        .unwrap();
     let wants = dev.path().join("wants");
     std::fs::create_dir(&wants).unwrap();
     let link = fetch::want::FileLink::in_dir(&wants);

@@ -125,7 +125,7 @@ fn pull_with(
     m: &BuildManifest,
     debug_parts: bool,
 ) -> PullReport {
-    record_include_sets(cache, m, 2).unwrap();
+    record_include_sets(cache, m, 2, &fetch::pull::KnownStamps::default()).unwrap();
     let cancel = AtomicBool::new(false);
     let opts = PullOptions {
         jobs: 2,

@@ -235,7 +235,7 @@ fn pull_once(dir: &Path, url: &str, jobs: usize, cache: &Path, h2: bool) -> anyh
         order: None,
     };
     let t = Instant::now();
-    record_include_sets(&cache, &manifest, 64)?;
+    record_include_sets(&cache, &manifest, 64, &fetch::pull::KnownStamps::default())?;
     let prepare = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let r = pull(&store, &cache, &manifest, opts, &|_| {});

@@ -1,28 +1,32 @@
-//! The source key each compile edge of an object directory gets from a launch here, computed
-//! for all edges at once (issue 15: a pull does not download CI's objects of sources the
-//! developer changed). The same code as a launch ([`Launcher::source_key_of`]); only the
-//! edges that run the launcher count (`… cached-ninja cc -- <compiler> …`, or zero setup
-//! `cached-ninja <compiler> …`).
+//! What launches here would compute, for all edges at once and with the same code as a
+//! launch:
+//! - the source key each compile edge gets ([`source_keys`]; issue 15: a pull does not
+//!   download CI's objects of sources the developer changed); only the edges that run the
+//!   launcher count (`… cached-ninja cc -- <compiler> …`, or zero setup
+//!   `cached-ninja <compiler> …`);
+//! - the digest and stat stamp of every header CI's include sets name ([`header_stamps`]), so
+//!   the pull records them with the stamps of those unchanged here and each launcher checks a
+//!   header with a `stat` instead of reading and hashing it: once per header, not once per
+//!   compile that includes it.
 
 use super::config::launcher_for;
 use backend::key::Digest;
 use backend::ninja::graph::{EdgeId, Graph};
 use backend::rewrite::compiler::split_simple;
+use fetch::build_manifest::BuildManifest;
 use fetch::objdir::ObjDir;
+use fetch::pull::KnownStamps;
 use fetch::want::FileLink;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// The source key of every launcher edge of `graph` (the object directory `objdir`'s), by its
 /// first explicit output as the graph names it (relative to the object root). Edges whose
 /// command a launch would run unchanged (unreadable source, unknown compiler) are left out.
 pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
-    // A launch's object root is its working directory, absolute and without symbolic links:
-    // `-C out` given relative would not normalise the commands' absolute paths into it, and
-    // every key naming one would differ from the launch's (the pull then left out nearly
-    // every record of libgit2 as "changed here").
-    let objdir = &std::fs::canonicalize(objdir).unwrap_or_else(|_| objdir.to_path_buf());
+    let objdir = &object_root(objdir);
     let Some(obj) = objdir.to_str() else {
         return HashMap::new();
     };
@@ -49,6 +53,52 @@ pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
             keys
         })
         .collect()
+}
+
+/// The digest and settled stamp that a lookup here finds for each file `manifest`'s include
+/// sets name (each path once), for the files that can be read and are old enough to trust.
+pub fn header_stamps(objdir: &Path, manifest: &BuildManifest) -> KnownStamps {
+    let objdir = &object_root(objdir);
+    let Some(obj) = objdir.to_str() else {
+        return KnownStamps::default();
+    };
+    let mut paths: Vec<&str> = manifest
+        .records
+        .iter()
+        .flat_map(|r| r.includes.iter().map(|i| i.path.as_str()))
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let now = SystemTime::now();
+    // CPU work (reading and hashing): chunks on rayon's threads, one launcher each.
+    let chunk = paths
+        .len()
+        .div_ceil(rayon::current_num_threads() * 4)
+        .max(16);
+    let known = paths
+        .par_chunks(chunk)
+        .flat_map_iter(|part| {
+            let link = FileLink::new(ObjDir::new(objdir));
+            let launcher = launcher_for(obj, objdir, None, &link);
+            let found: Vec<_> = part
+                .iter()
+                .filter_map(|&p| {
+                    let (digest, stamp) = launcher.header_now(p, now)?;
+                    Some((p.to_string(), (digest, stamp?)))
+                })
+                .collect();
+            found
+        })
+        .collect();
+    KnownStamps(known)
+}
+
+/// A launch's object root: its working directory, absolute and without symbolic links (`-C
+/// out` given relative would not normalise the commands' absolute paths into it, and every
+/// key naming one would differ from the launch's: the pull then left out nearly every record
+/// of libgit2 as "changed here").
+fn object_root(objdir: &Path) -> PathBuf {
+    std::fs::canonicalize(objdir).unwrap_or_else(|_| objdir.to_path_buf())
 }
 
 /// The compiler command a launcher command runs: after `cached-ninja cc --`, or after

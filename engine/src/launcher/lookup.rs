@@ -200,6 +200,21 @@ impl Launcher<'_> {
         Ok(Looked::Miss(absent))
     }
 
+    /// The digest of the file an include set names `norm` (normalised) as a lookup here reads
+    /// it now, and its stamp when settled; `None` when it cannot be read.
+    pub(super) fn header_now(
+        &self,
+        norm: &str,
+        now: SystemTime,
+    ) -> Option<(fcache::Digest, Option<StatStamp>)> {
+        let unknown = IncludeFile {
+            path: String::new(),
+            digest: fcache::Digest::of(b""),
+            stamp: None,
+        };
+        self.current(&self.roots.denormalize(norm), &unknown, now)
+    }
+
     /// The digest of a file now (trusting a matching stat stamp), and its stamp when settled.
     fn current(
         &self,
