@@ -35,14 +35,14 @@ struct Classes {
 }
 
 /// The class of a small layout (its size and alignment rounded up to a power of two), or
-/// `None` for one [`System`] serves.
+/// `None` for one [`System`] serves (large, or aligned beyond the 4096 bytes blocks get).
 fn class(layout: Layout) -> Option<usize> {
     let size = layout
         .size()
         .max(layout.align())
         .max(16)
         .next_power_of_two();
-    (size <= LARGE).then(|| (size.trailing_zeros() - 4) as usize)
+    (size <= LARGE && layout.align() <= 4096).then(|| (size.trailing_zeros() - 4) as usize)
 }
 
 /// The size of a class's blocks.
@@ -180,6 +180,10 @@ mod tests {
                 .all(|(i, p)| *p.add(LARGE - 1) == i as u8 && *p.add(0) == i as u8));
             let odd = arena.alloc(l(8, 64));
             assert_eq!(odd as usize % 64, 0);
+            // Beyond a page's alignment, the C library's (blocks are aligned to 4096 at most).
+            let wide = arena.alloc(l(100, 8192));
+            assert_eq!(wide as usize % 8192, 0);
+            arena.dealloc(wide, l(100, 8192));
         }
     }
 }
