@@ -6,7 +6,6 @@ use backend::compile::{self, depfile, CompileCommand};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
 use fetch::stats::Reason;
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -131,7 +130,9 @@ impl Launcher<'_> {
     ) -> Result<Looked, ()> {
         let now = SystemTime::now();
         let mut absent = None;
-        let mut seen: HashMap<String, Option<(fcache::Digest, Option<StatStamp>)>> = HashMap::new();
+        // hashbrown's hasher: SipHash over hundreds of paths was 2 % of a first check.
+        let mut seen: hashbrown::HashMap<String, Option<(fcache::Digest, Option<StatStamp>)>> =
+            hashbrown::HashMap::new();
         for si in 0..manifest.sets.len() {
             let set = &manifest.sets[si];
             let mut ok = true;

@@ -367,7 +367,7 @@ impl Launcher<'_> {
             .memo_get(&self.candidates_key(action_key, search))?;
         let mut holders: Vec<String> = Vec::new();
         let mut names = HashSet::new();
-        for line in text.split_terminator('\n') {
+        for line in fcache::lines(&text) {
             if let Some(h) = line.strip_prefix("h ") {
                 let holder = self.roots.denormalize(h).into_owned();
                 names = listing(&holder)?;

@@ -148,7 +148,7 @@ impl ActionEntry {
         let body = unseal(text).ok_or("checksum missing or wrong (truncated or altered)")?;
         // Split on `\n` only: `str::lines` also drops a `\r` before it, which changed a path
         // ending in `\r` (a legal file name) into another path.
-        let mut lines = body.split_terminator('\n');
+        let mut lines = super::seal::lines(body);
         if lines.next() != Some(ACTION_ENTRY_HEADER) {
             return Err("unknown header".into());
         }

@@ -145,7 +145,7 @@ impl Manifest {
         let body = unseal(text).ok_or("checksum missing or wrong (truncated or altered)")?;
         // Split on `\n` only: `str::lines` also drops a `\r` before it, which changed a path
         // ending in `\r` (a legal file name) into another path.
-        let mut lines = body.split_terminator('\n');
+        let mut lines = super::seal::lines(body);
         if lines.next() != Some(MANIFEST_HEADER) {
             return Err("unknown header".into());
         }

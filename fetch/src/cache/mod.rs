@@ -46,6 +46,7 @@ pub use entry::{ActionEntry, Output, Role};
 pub use gc::{CacheSummary, GcReport};
 pub use leftover::{abandoned_beside, remove_abandoned_beside, TMP_MAX_AGE};
 pub use manifest::{IncludeFile, IncludeSet, Manifest, StatStamp, MAX_INCLUDE_SETS};
+pub use seal::lines;
 pub use verify::{Defect, Problem, VerifyError, VerifyOptions, VerifyReport};
 pub use whole::read_whole;
 

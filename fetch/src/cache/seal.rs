@@ -1,5 +1,5 @@
 //! The checksum line that ends every entry, manifest and memo: `end <blake3 of what precedes>`.
-//! A truncated or altered file fails [`unseal`].
+//! A truncated or altered file fails [`unseal`]. [`lines`] splits what it returns.
 
 use super::Digest;
 
@@ -23,9 +23,40 @@ pub fn unseal(text: &str) -> Option<&str> {
     (Digest::of(body.as_bytes()) == d).then_some(body)
 }
 
+/// The lines of `text` split on `\n` only, like `str::split_terminator('\n')` (`str::lines`
+/// also drops a `\r` before it, which would change a path ending in `\r`, a legal file name).
+/// One `memchr` scan over the text instead of a searcher set up per line, which cost a hit
+/// more than parsing its fields (callgrind: 190 instructions per line of a memo).
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
+    std::iter::from_fn(move || match ends.next() {
+        Some(end) => {
+            let line = &text[start..end];
+            start = end + 1;
+            Some(line)
+        }
+        None if start < text.len() => {
+            let line = &text[start..];
+            start = text.len();
+            Some(line)
+        }
+        None => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_split_like_split_terminator() {
+        for text in ["", "\n", "a", "a\n", "a\nb", "a\n\nb\n", "x\r\ny\r", "\n\n"] {
+            let ours: Vec<&str> = lines(text).collect();
+            let std: Vec<&str> = text.split_terminator('\n').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
 
     #[test]
     fn detects_truncation_and_change() {
