@@ -174,7 +174,7 @@ impl Scanned {
     /// Parses [`Scanned::encode`]'s text, paths through `denormalize`; `None` if malformed.
     pub(super) fn decode(text: &str, denormalize: impl Fn(&str) -> String) -> Option<Scanned> {
         let mut files: Vec<(String, Option<Vec<Directive>>)> = Vec::new();
-        for line in text.lines() {
+        for line in fetch::cache::lines(text) {
             if let Some(path) = line.strip_prefix("f ") {
                 files.push((denormalize(path), Some(Vec::new())));
                 continue;

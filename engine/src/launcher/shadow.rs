@@ -422,15 +422,14 @@ impl Launcher<'_> {
             // First check here: the candidates that existed when the entry was stored, in
             // whatever layout that was (passed over then, so passed over now).
             if let Some(text) = self.cache.memo_get(&present_key(action_key)) {
-                present = text
-                    .lines()
+                present = fcache::lines(&text)
                     .map(|l| self.roots.denormalize(l).into_owned())
                     .collect();
             }
         }
         if let Some(text) = &memo {
             let mut all_same = true;
-            for l in text.lines() {
+            for l in fcache::lines(text) {
                 if let Some(rest) = l.strip_prefix("d ") {
                     let mut f = rest.splitn(4, ' ');
                     let stamp = (|| {
