@@ -10,6 +10,7 @@
 //!   compile that includes it.
 
 use super::config::launcher_for;
+use super::launch::Launcher;
 use backend::key::Digest;
 use backend::ninja::graph::{EdgeId, Graph};
 use backend::rewrite::compiler::split_simple;
@@ -26,42 +27,20 @@ use std::time::SystemTime;
 /// first explicit output as the graph names it (relative to the object root). Edges whose
 /// command a launch would run unchanged (unreadable source, unknown compiler) are left out.
 pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
-    let objdir = &object_root(objdir);
-    let Some(obj) = objdir.to_str() else {
-        return HashMap::new();
-    };
     let edges: Vec<EdgeId> = graph.edge_ids().collect();
-    // CPU work (reading and hashing every source): chunks on rayon's threads, one launcher each.
-    let chunk = edges
-        .len()
-        .div_ceil(rayon::current_num_threads() * 4)
-        .max(16);
-    edges
-        .par_chunks(chunk)
-        .flat_map_iter(|part| {
-            let link = FileLink::new(ObjDir::new(objdir));
-            let launcher = launcher_for(obj, objdir, None, &link);
-            let keys: Vec<(String, Digest)> = part
-                .iter()
-                .filter_map(|&e| {
-                    let out = *graph.explicit_outputs(e).first()?;
-                    let words = split_simple(&graph.evaluate_command(e))?;
-                    let k = launcher.source_key_of(compiler_words(&words)?)?;
-                    Some((std::str::from_utf8(graph.path(out)).ok()?.to_string(), k))
-                })
-                .collect();
-            keys
-        })
-        .collect()
+    with_launchers(objdir, &edges, |launcher, &e| {
+        let out = *graph.explicit_outputs(e).first()?;
+        let words = split_simple(&graph.evaluate_command(e))?;
+        let k = launcher.source_key_of(compiler_words(&words)?)?;
+        Some((std::str::from_utf8(graph.path(out)).ok()?.to_string(), k))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// The digest and settled stamp that a lookup here finds for each file `manifest`'s include
 /// sets name (each path once), for the files that can be read and are old enough to trust.
 pub fn header_stamps(objdir: &Path, manifest: &BuildManifest) -> KnownStamps {
-    let objdir = &object_root(objdir);
-    let Some(obj) = objdir.to_str() else {
-        return KnownStamps::default();
-    };
     let mut paths: Vec<&str> = manifest
         .records
         .iter()
@@ -70,27 +49,37 @@ pub fn header_stamps(objdir: &Path, manifest: &BuildManifest) -> KnownStamps {
     paths.sort_unstable();
     paths.dedup();
     let now = SystemTime::now();
-    // CPU work (reading and hashing): chunks on rayon's threads, one launcher each.
-    let chunk = paths
+    let known = with_launchers(objdir, &paths, |launcher, &p| {
+        Some((p.to_string(), launcher.header_now(p, now)?))
+    });
+    KnownStamps(known.into_iter().collect())
+}
+
+/// `each` of `items` with a launcher of the object directory `objdir`, as a launch there
+/// would be: CPU work (reading and hashing), so in chunks on rayon's threads, one launcher
+/// per chunk; the `None`s left out.
+fn with_launchers<T: Sync, R: Send>(
+    objdir: &Path,
+    items: &[T],
+    each: impl Fn(&Launcher<'_>, &T) -> Option<R> + Sync,
+) -> Vec<R> {
+    let objdir = &object_root(objdir);
+    let Some(obj) = objdir.to_str() else {
+        return Vec::new();
+    };
+    let chunk = items
         .len()
         .div_ceil(rayon::current_num_threads() * 4)
         .max(16);
-    let known = paths
+    items
         .par_chunks(chunk)
         .flat_map_iter(|part| {
             let link = FileLink::new(ObjDir::new(objdir));
             let launcher = launcher_for(obj, objdir, None, &link);
-            let found: Vec<_> = part
-                .iter()
-                .filter_map(|&p| {
-                    let (digest, stamp) = launcher.header_now(p, now)?;
-                    Some((p.to_string(), (digest, stamp?)))
-                })
-                .collect();
+            let found: Vec<R> = part.iter().filter_map(|t| each(&launcher, t)).collect();
             found
         })
-        .collect();
-    KnownStamps(known)
+        .collect()
 }
 
 /// A launch's object root: its working directory, absolute and without symbolic links (`-C

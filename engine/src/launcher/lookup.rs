@@ -201,19 +201,27 @@ impl Launcher<'_> {
         Ok(Looked::Miss(absent))
     }
 
-    /// The digest of the file an include set names `norm` (normalised) as a lookup here reads
-    /// it now, and its stamp when settled; `None` when it cannot be read.
+    /// The digest and stat stamp of the file an include set names `norm` (normalised), as a
+    /// lookup here would read it now; `None` when it cannot be read or is too young for its
+    /// stamp to be trusted (`now`). For a process whose working directory is not the object
+    /// root (the pull): a relative path is taken from the object root, as a launch takes it.
     pub(super) fn header_now(
         &self,
         norm: &str,
         now: SystemTime,
-    ) -> Option<(fcache::Digest, Option<StatStamp>)> {
-        let unknown = IncludeFile {
-            path: String::new(),
-            digest: fcache::Digest::of(b""),
-            stamp: None,
-        };
-        self.current(&self.roots.denormalize(norm), &unknown, now)
+    ) -> Option<(fcache::Digest, StatStamp)> {
+        let real = self.roots.denormalize(norm);
+        if real.starts_with('$') {
+            return None; // rustc's pseudo-inputs have no stamp
+        }
+        let path = Path::new(self.roots.obj()).join(real.as_ref());
+        let md = std::fs::metadata(&path).ok()?;
+        let stamp = StatStamp::of(&md);
+        if !stamp.is_settled(now) {
+            return None;
+        }
+        let bytes = read_stamped(&path, &md)?;
+        Some((fcache::Digest::of(&bytes), stamp))
     }
 
     /// The digest of a file now (trusting a matching stat stamp), and its stamp when settled.
@@ -234,8 +242,7 @@ impl Launcher<'_> {
         if self.trust_stat && known.stamp == Some(stamp) {
             return Some((known.digest, Some(stamp)));
         }
-        let mut f = std::fs::File::open(real).ok()?;
-        let bytes = fcache::read_whole(&mut f, md.len()).ok()?;
+        let bytes = read_stamped(Path::new(real), &md)?;
         // A first check of the entry this lookup finds scans these bytes, not a second read.
         let path = backend::key::lexical_join(self.roots.obj(), real);
         self.read_scans.keep(path, &bytes);
@@ -357,4 +364,10 @@ impl Launcher<'_> {
             }
         }
     }
+}
+
+/// The whole of `path`, whose metadata (stat stamp, size) is `md`.
+fn read_stamped(path: &Path, md: &std::fs::Metadata) -> Option<Vec<u8>> {
+    let mut f = std::fs::File::open(path).ok()?;
+    fcache::read_whole(&mut f, md.len()).ok()
 }

@@ -398,3 +398,24 @@ fn edge_log_and_preimage() {
         assert_eq!(failed.notes, vec!["spawn".to_string()]);
     });
 }
+
+/// What the pull records of a header (`header_now`): its digest and stamp as a launch in the
+/// object root reads it, a relative path taken from the object root whatever this process's
+/// working directory; nothing for a file too young to trust, a missing one or a pseudo-input.
+#[test]
+fn a_header_now_is_read_from_the_object_root_once_settled() {
+    with_launcher(false, |dir, _, l| {
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+        let md = std::fs::metadata(dir.join("a.h")).unwrap();
+        let want = (fcache::Digest::of(b"int h;\n"), fcache::StatStamp::of(&md));
+        assert_ne!(std::env::current_dir().unwrap(), dir);
+        assert_eq!(l.header_now("a.h", later), Some(want));
+        assert_eq!(
+            l.header_now(dir.join("a.h").to_str().unwrap(), later),
+            Some(want)
+        );
+        assert_eq!(l.header_now("a.h", std::time::SystemTime::now()), None);
+        assert_eq!(l.header_now("missing.h", later), None);
+        assert_eq!(l.header_now("$CARGO_PKG_NAME", later), None);
+    });
+}
