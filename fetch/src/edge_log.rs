@@ -1,8 +1,8 @@
 //! What each compile edge's launch did in the last build (`<objdir>/.cached-ninja/edges`), for
 //! `cached-ninja explain`: one line per launch, appended with one `O_APPEND` write like the
-//! stats (so concurrent launchers never interleave). The last line of an output is its last launch: a build that runs no edge (nothing
-//! changed) keeps the lines of the one before. [`trim`] bounds the file (each build starts
-//! with it).
+//! stats (so concurrent launchers never interleave). The last line of an output is its last
+//! launch: a build that runs no edge (nothing changed) keeps the lines of the one before.
+//! [`trim`] bounds the file (each build starts with it).
 //!
 //! ```text
 //! <outcome> <source key|-> <action key|-> <waited ms> <notes|-> <output path>
@@ -12,13 +12,17 @@
 //! `error`); the keys are 64 hex digits or `-` when the launch did not get that far; `waited`
 //! is the time the launcher waited for a running pull; `notes` are comma-separated words: an
 //! `uncacheable` line's [`crate::stats::Reason`], the [`crate::stats::Problem`]s the launch
-//! survived (`shadowed`, `corrupt`, …) and `debug-deferred`. The path is last (it may hold
-//! blanks; a path with a newline is never cached, so never recorded). The format is only ever
-//! extended: readers skip lines they cannot read.
+//! survived (`shadowed`, `corrupt`, …), `debug-deferred`, and [`WANTED`] when the launch asked a
+//! running pull for its object. The path is last (it may hold blanks; a path with a newline is
+//! never cached, so never recorded). The format is only ever extended: readers skip lines they
+//! cannot read.
 
 use crate::cache::Digest;
 use std::io;
 use std::path::Path;
+
+/// The note of a launch that asked the running pull for its object (stored: never change it).
+pub const WANTED: &str = "wanted";
 
 /// One launch of a compile edge.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -48,6 +48,8 @@ impl Launcher<'_> {
             return None;
         }
         self.pull.want(key).ok()?;
+        let wanted = fetch::edge_log::WANTED.to_string();
+        self.edge.borrow_mut().notes.push(wanted);
         let start = Instant::now();
         let found = self.wait_for(key, slot.as_ref(), budget, start);
         self.edge.borrow_mut().waited_ms += start.elapsed().as_millis() as u64;
