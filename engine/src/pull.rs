@@ -21,7 +21,6 @@ use fetch::plan::Plan;
 use fetch::pull::{PullOptions, PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::store::Store;
-use fetch::want::link_state::LinkState;
 use fetch::want::{FileLink, PlanningMarker, PullMarker};
 use std::collections::HashSet;
 use std::io;
@@ -145,18 +144,11 @@ impl PullSession<'_> {
             slots.clear();
         }
         let root = self.objdir.root();
-        let marker = match planning {
-            Some(p) => p.into_pull(root, wait, &mut slots)?,
-            None => PullMarker::create(root, wait, &mut slots)?,
-        };
-        if let Some(rate) = self.link_rate {
-            let state = LinkState {
-                rate,
-                ..LinkState::default()
-            };
-            state.write(&self.objdir.pull_state_file())?;
-        }
-        Ok(marker)
+        let rate = self.link_rate;
+        Ok(match planning {
+            Some(p) => p.into_pull(root, wait, &mut slots, rate)?,
+            None => PullMarker::create(root, wait, &mut slots, rate)?,
+        })
     }
 
     /// The action keys of the plan's records whose source changed here: the source key a

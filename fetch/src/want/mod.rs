@@ -222,9 +222,10 @@ impl PlanningMarker {
         obj_root: &Path,
         wait: Duration,
         slots: &mut [(Digest, Slot)],
+        rate: Option<u64>,
     ) -> io::Result<PullMarker> {
         let link = self.link.take();
-        let pull = PullMarker::create(obj_root, wait, slots);
+        let pull = PullMarker::create(obj_root, wait, slots, rate);
         if pull.is_err() {
             if let Some(l) = link {
                 let _ = std::fs::remove_file(&l.marker);
@@ -266,12 +267,15 @@ pub struct PullMarker {
 }
 
 impl PullMarker {
-    /// Announces a pull by this process with its queue (`slots`, in any order); launchers
-    /// wait up to `wait` for a wanted entry (a `remote_wait` of a slot replaces it).
+    /// Announces a pull by this process with its queue (`slots`, in any order) and, when known
+    /// before measuring, its link's bytes per second (`rate`); launchers wait up to `wait` for
+    /// a wanted entry (a `remote_wait` of a slot replaces it). The queue and the rate are in
+    /// place before the marker: a launcher that sees the pull sees them.
     pub fn create(
         obj_root: &Path,
         wait: Duration,
         slots: &mut [(Digest, Slot)],
+        rate: Option<u64>,
     ) -> io::Result<PullMarker> {
         let link = FileLink::new(ObjDir::new(obj_root));
         // Wants and failures left by a pull that crashed are not this pull's.
@@ -282,6 +286,13 @@ impl PullMarker {
         let _ = std::fs::remove_file(&link.state);
         std::fs::create_dir_all(&link.wants)?;
         queue::write(&link.queue, slots)?;
+        if let Some(rate) = rate {
+            let state = LinkState {
+                rate,
+                ..LinkState::default()
+            };
+            state.write(&link.state)?;
+        }
         write_marker(&link.marker, wait, None)?;
         Ok(PullMarker { link })
     }
@@ -311,7 +322,7 @@ mod tests {
         let running = |_| link.running();
         std::fs::create_dir_all(wants_dir(obj)).unwrap();
         std::fs::write(wants_dir(obj).join("old.failed"), b"").unwrap();
-        let m = PullMarker::create(obj, Duration::from_millis(1234), &mut []).unwrap();
+        let m = PullMarker::create(obj, Duration::from_millis(1234), &mut [], None).unwrap();
         assert_eq!(running(obj), Some(Duration::from_millis(1234)));
         assert!(
             !wants_dir(obj).join("old.failed").exists(),
@@ -353,7 +364,12 @@ mod tests {
             unanswered: None,
         };
         assert_eq!((link.planning(), link.running()), (Some(answered), None));
-        let pull = planning.into_pull(&obj, wait, &mut []).unwrap();
+        let pull = planning.into_pull(&obj, wait, &mut [], Some(1000)).unwrap();
+        assert_eq!(
+            link.link_state().map(|s| s.rate),
+            Some(1000),
+            "the rate known before"
+        );
         assert_eq!((link.planning(), link.running()), (None, Some(wait)));
         drop(pull);
         assert_eq!((link.planning(), link.running()), (None, None));
