@@ -1,9 +1,14 @@
-//! Links the `cached-ninja` launcher as a static PIE on GNU/Linux.
+//! Links the `cached-ninja` launcher as a static, position-dependent executable on GNU/Linux.
 //!
 //! Every compile edge runs the launcher, so its process start is part of every hit. Measured on
 //! a hit of libgit2's `llhttp/api.c`: the dynamic loader, `libgcc_s`'s constructor (its CPUID
 //! probes cost about 6 µs each inside a virtual machine) and symbol binding are about a fifth of
-//! the hit (see BENCHMARKS.md, "Engine (issue 12)").
+//! the hit (see BENCHMARKS.md, "Engine (issue 12)"). Position-dependent (`-no-pie`, the
+//! standard library's position-independent code linked at a fixed address) because a static
+//! PIE relocates itself at every start: about 4 000 relocations and the page faults of the
+//! pages they write, 12 % of a hit (BENCHMARKS.md, "A launcher without relocations"). The
+//! launcher gives up address randomisation for it; it runs the user's own compiler on the
+//! user's own files, as the compiler itself does.
 //!
 //! Stable cargo cannot set `-C target-feature=+crt-static` for one binary of a package (and
 //! for all of them it breaks proc-macro crates), so the launcher gets the static link by its
@@ -40,7 +45,8 @@ fn main() {
         Ok(()) => {
             for arg in [
                 format!("-L{}", dir.display()),
-                "-static-pie".to_string(),
+                "-static".to_string(),
+                "-no-pie".to_string(),
                 "-lgcc_eh".to_string(),
                 "-lgcc".to_string(),
                 "-lc".to_string(),
