@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One hit's task-clock, several launcher binaries interleaved: the hit of libgit2's
-# `llhttp/api.c` that `bench/engine-vs-ccache.sh` measures, served by each binary in turn,
+# `llhttp/api.c` that `bench/engine-vs-ccache.sh` measures (or of the source SOURCE names, a
+# pattern of its path), served by each binary in turn,
 # ROUNDS rounds of `perf stat -r RUNS` each (pinned to core 1, the object removed before each
 # run), so a noisy machine's drift hits every binary alike. Prints each binary's median,
 # quartiles and page faults per hit, and its median ratio to the first binary's round by round.
@@ -8,14 +9,15 @@
 # Needs a finished `bench/engine-vs-ccache.sh` work directory (its warm object directory and
 # cache): the launcher named in that build's commands is replaced by each binary.
 #
-# Usage: WORK=/tmp/eb ROUNDS=40 RUNS=100 bash bench/hit-ab.sh A/cached-ninja B/cached-ninja …
+# Usage: WORK=/tmp/eb ROUNDS=40 RUNS=100 [SOURCE='index_map\.c'] bash bench/hit-ab.sh A/cached-ninja B/cached-ninja …
 set -euo pipefail
 WORK=${WORK:?the work directory of bench/engine-vs-ccache.sh}
 ROUNDS=${ROUNDS:-40}
 RUNS=${RUNS:-100}
+SOURCE=${SOURCE:-llhttp/api\\.c}
 [ $# -ge 1 ] || { echo "usage: WORK=dir bash bench/hit-ab.sh launcher…" >&2; exit 2; }
 d=$(ls -d "$WORK"/cn/warm* | sort -V | tail -1)
-cmd=$(cd "$d" && ninja -t commands | grep -- '-c .*llhttp/api\.c' | head -1)
+cmd=$(cd "$d" && ninja -t commands | grep -- "-c .*$SOURCE" | head -1)
 obj=$(printf '%s\n' "$cmd" | sed -E 's/.* -o ([^ ]+) .*/\1/')
 read -ra words <<<"$cmd" # CMake's compile commands: plain words, no shell syntax
 export CACHED_NINJA_CACHE_DIR=$WORK/cn/cache

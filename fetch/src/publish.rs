@@ -196,7 +196,7 @@ pub fn publish(
                         .find_map(|o| std::fs::read(target.obj_root.join(&o.path)).ok())
                         .filter(|b| Digest::of(b) == d);
                     match on_disk {
-                        Some(b) => b,
+                        Some(b) => b.into(),
                         None if is_debug(entry, &d) && store.head(&Key::blob(&d))? => {
                             debug_in_store.fetch_add(1, Ordering::Relaxed);
                             continue;

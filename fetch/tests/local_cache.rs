@@ -22,13 +22,37 @@ fn blobs_and_entries_round_trip() {
     let c = LocalCache::new(d.path());
     let b = c.put_blob(b"object bytes").unwrap();
     assert_eq!(c.put_blob(b"object bytes").unwrap(), b);
-    assert_eq!(c.get_blob(&b, 12).unwrap(), b"object bytes");
+    assert_eq!(&*c.get_blob(&b, 12).unwrap(), b"object bytes");
     let key = Digest::of(b"action");
     assert!(c.get_action(&key).unwrap().is_none());
     c.put_action(&key, &entry(&b, 12)).unwrap();
     assert_eq!(c.get_action(&key).unwrap(), Some(entry(&b, 12)));
     // Nothing is left in tmp/.
     assert_eq!(std::fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+}
+
+/// A blob large enough to be mapped (`cache::MAP_AT`) is verified like a read one: its bytes
+/// come back whole, a changed or truncated file is reported corrupt.
+#[test]
+fn large_blobs_are_mapped_and_verified() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let n = fetch::cache::MAP_AT as usize + 4097;
+    let bytes: Vec<u8> = (0..n).map(|i| (i * 31 % 253) as u8).collect();
+    let b = c.put_blob(&bytes).unwrap();
+    let got = c.get_blob(&b, n as u64).unwrap();
+    assert!(matches!(got, fetch::cache::Blob::Mapped(_)), "{got:?}");
+    assert_eq!(&*got, &bytes[..]);
+    drop(got);
+    let p = c.path(Kind::Blob, &b);
+    let mut other = bytes.clone();
+    other[n - 1] ^= 1;
+    std::fs::write(&p, &other).unwrap();
+    let e = c.get_blob(&b, n as u64).unwrap_err();
+    assert!(matches!(e, CacheError::Corrupt { .. }), "{e}");
+    std::fs::write(&p, &bytes[..n - 1]).unwrap();
+    let e = c.get_blob(&b, n as u64).unwrap_err();
+    assert!(e.to_string().contains("instead of"), "{e}");
 }
 
 #[test]
@@ -144,7 +168,7 @@ fn concurrent_writers_of_one_key() {
                     let b = c.put_blob(b"same").unwrap();
                     c.put_action(&key, &entry(&b, 4)).unwrap();
                     if let Some(e) = c.get_action(&key).unwrap() {
-                        assert_eq!(c.get_blob(&e.outputs[0].digest, 4).unwrap(), b"same");
+                        assert_eq!(&*c.get_blob(&e.outputs[0].digest, 4).unwrap(), b"same");
                     }
                 }
             });

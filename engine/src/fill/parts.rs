@@ -199,7 +199,7 @@ fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<FromEntry
         .find(|o| o.role.is_debug())
         .ok_or_else(|| cache_err("the action entry has no debug part".into()))?;
     let (blob, origin) = match src.cache.get_blob(&out.digest, out.size) {
-        Ok(b) => (b, Origin::Cache),
+        Ok(b) => (b.into_vec(), Origin::Cache),
         Err(e) => {
             let e = match e {
                 CacheError::Missing { .. } => format!("debug blob {} not here", out.digest),
@@ -235,7 +235,7 @@ fn from_stores(src: &Sources<'_>, out: &Output) -> Result<Vec<u8>, String> {
                     Some(b) => b.to_vec(),
                     // Another process brought it meanwhile.
                     None => match src.cache.get_blob(&out.digest, out.size) {
-                        Ok(b) => b,
+                        Ok(b) => b.into_vec(),
                         Err(e) => {
                             why.push(format!("cache: {e}"));
                             continue;

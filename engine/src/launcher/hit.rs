@@ -128,7 +128,7 @@ impl Launcher<'_> {
                 self.record(Outcome::Error(Problem::Corrupt), 0, start);
             }
         };
-        let mut files: Vec<(PathBuf, Vec<u8>, Role)> = Vec::with_capacity(entry.outputs.len());
+        let mut files: Vec<(PathBuf, fcache::Blob, Role)> = Vec::with_capacity(entry.outputs.len());
         // Paths of debug outputs whose blob is not here (`dbgfetch fill` brings them).
         let mut deferred: Vec<String> = Vec::new();
         for o in &entry.outputs {
@@ -157,7 +157,7 @@ impl Launcher<'_> {
             };
             match self.cache.get_blob(&o.digest, o.size) {
                 Ok(b) if model.marks_roots(o.role) => {
-                    files.push((PathBuf::from(dest), self.unmark(&b), o.role))
+                    files.push((PathBuf::from(dest), self.unmark(&b).into(), o.role))
                 }
                 Ok(b) => files.push((PathBuf::from(dest), b, o.role)),
                 Err(CacheError::Missing { .. }) if o.role.is_debug() => deferred.push(dest),
@@ -247,7 +247,7 @@ impl Launcher<'_> {
 
 /// Joins a `=single` object's debug bundle, when it is here, with its stripped object: the
 /// object is written whole, as the compiler made it ([`super::single`]). `Err`: why not.
-fn rejoin_single(files: &mut Vec<(PathBuf, Vec<u8>, Role)>) -> Result<(), String> {
+fn rejoin_single(files: &mut Vec<(PathBuf, fcache::Blob, Role)>) -> Result<(), String> {
     let Some(i) = files.iter().position(|f| f.2 == Role::DebugBundle) else {
         return Ok(());
     };
@@ -257,6 +257,7 @@ fn rejoin_single(files: &mut Vec<(PathBuf, Vec<u8>, Role)>) -> Result<(), String
         .find(|f| f.0 == dest && f.2 == Role::StrippedObject)
         .ok_or("a debug bundle without its stripped object")?;
     object.1 = super::single::rejoin(&object.1, &bundle)
-        .map_err(|e| format!("its debug bundle does not complete its object: {e}"))?;
+        .map_err(|e| format!("its debug bundle does not complete its object: {e}"))?
+        .into();
     Ok(())
 }

@@ -20,7 +20,7 @@
 //! [`LocalCache::verify`], [`LocalCache::gc`]) removes once the writer is gone. Two writers of one name write equal content (a
 //! blob) or equally valid content (an entry), so the last rename winning is harmless.
 //!
-//! **Verification.** A blob is read whole and checked against its name and the size its entry
+//! **Verification.** A blob is read whole (mapped when large: [`Blob`]) and checked against its name and the size its entry
 //! recorded; entries and manifests end with a checksum line. Anything that fails is reported as
 //! [`CacheError::Corrupt`]: the caller removes it ([`LocalCache::remove`]) and compiles.
 //! [`LocalCache::verify`] checks the whole cache at once (`cached-ninja cache verify`).
@@ -29,6 +29,7 @@
 //! [`TOUCH_AFTER`]; [`LocalCache::gc`] evicts the oldest files first (LRU by mtime).
 
 mod atomic;
+mod blob;
 mod download;
 mod entry;
 mod gc;
@@ -39,6 +40,7 @@ mod verify;
 mod whole;
 
 pub use atomic::{temp_beside, write_atomic, write_atomic_with, Durability};
+pub use blob::{Blob, MAP_AT};
 /// A BLAKE3 digest: a blob's name, or a key computed elsewhere (the cache does not care how).
 pub use cn_digest::Digest;
 pub use download::{DownloadClaim, MAX_PARTIAL_AGE, MAX_PARTIAL_BYTES, MIN_PARTIAL_SIZE};
@@ -211,6 +213,16 @@ impl LocalCache {
 
     /// Reads a whole named file, refreshing its mtime when stale. `Ok(None)` if absent.
     fn read_file(&self, path: &Path) -> Result<Option<Vec<u8>>, CacheError> {
+        self.open_file(path, read_whole)
+    }
+
+    /// Opens a named file, refreshes its mtime when stale and gives it, with its size, to
+    /// `read`. `Ok(None)` if absent.
+    fn open_file<T>(
+        &self,
+        path: &Path,
+        read: impl FnOnce(&mut File, u64) -> io::Result<T>,
+    ) -> Result<Option<T>, CacheError> {
         let io_err = |source| CacheError::Io {
             path: path.to_owned(),
             source,
@@ -221,7 +233,7 @@ impl LocalCache {
             Err(e) => return Err(io_err(e)),
         };
         let md = f.metadata().map_err(io_err)?;
-        let buf = read_whole(&mut f, md.len()).map_err(io_err)?;
+        let got = read(&mut f, md.len()).map_err(io_err)?;
         let now = SystemTime::now();
         if md
             .modified()
@@ -229,7 +241,7 @@ impl LocalCache {
         {
             let _ = f.set_modified(now);
         }
-        Ok(Some(buf))
+        Ok(Some(got))
     }
 
     /// Stores a blob (no-op when present) and returns its digest.
@@ -243,9 +255,9 @@ impl LocalCache {
     }
 
     /// Reads and verifies a blob of known digest and size.
-    pub fn get_blob(&self, d: &Digest, size: u64) -> Result<Vec<u8>, CacheError> {
+    pub fn get_blob(&self, d: &Digest, size: u64) -> Result<Blob, CacheError> {
         let path = self.path(Kind::Blob, d);
-        let Some(bytes) = self.read_file(&path)? else {
+        let Some(bytes) = self.open_file(&path, Blob::of_file)? else {
             return Err(CacheError::Missing { path });
         };
         if bytes.len() as u64 != size {
