@@ -4,6 +4,9 @@
 //!
 //! A mapping is safe to hold: cache files are never changed in place (written whole under a
 //! temporary name and renamed, removed by unlinking), so its bytes are fixed while it lives.
+//! Its pages are read in at once (`MADV_POPULATE_READ`, Linux 5.14 and later), which reports a
+//! read error as an error where touching the pages would raise `SIGBUS` and kill the launch; a
+//! kernel without it, or any other system, reads the blob instead.
 
 use std::fs::File;
 use std::io;
@@ -24,10 +27,13 @@ pub enum Blob {
 impl Blob {
     /// The bytes of `f` (`len` long, as its metadata said): mapped from [`MAP_AT`] bytes on.
     pub fn of_file(f: &mut File, len: u64) -> io::Result<Blob> {
+        #[cfg(target_os = "linux")]
         if len >= MAP_AT {
             // SAFETY: cache files are never changed in place (module docs).
             if let Ok(m) = unsafe { memmap2::Mmap::map(&*f) } {
-                return Ok(Blob::Mapped(m));
+                if m.advise(memmap2::Advice::PopulateRead).is_ok() {
+                    return Ok(Blob::Mapped(m));
+                }
             }
         }
         super::read_whole(f, len).map(Blob::Read)
@@ -74,6 +80,7 @@ mod tests {
     use std::io::Write;
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn small_files_are_read_and_large_ones_mapped_with_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
         for (len, mapped) in [
