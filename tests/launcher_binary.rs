@@ -1,7 +1,8 @@
 //! The launcher binary itself (`build.rs`, ARCHITECTURE "The launcher's start"): on GNU/Linux
 //! it is static and position-dependent (no program interpreter, no shared library, nothing to
 //! relocate at start), it compiles and hits like
-//! any launcher, and it still hands every other command to `cached-ninja-cli`.
+//! any launcher, and it still hands every other command to `cached-ninja-cli`; and a hit runs
+//! no CPU-feature detection (ARCHITECTURE "No CPU-feature probe on a hit").
 
 mod support;
 
@@ -48,4 +49,64 @@ fn launcher_is_static_without_relocations_and_compiles_and_hands_over() {
     // Every other command runs in the CLI beside it.
     let help = run_ok(Command::new(cached_ninja()).arg("--help"));
     assert!(String::from_utf8_lossy(&help.stdout).contains("configure"));
+}
+
+/// The standard library's CPU-feature detection (a dozen CPUID instructions, each trapped by a
+/// hypervisor) never runs on a hit: the hit path's byte searches are the portable ones
+/// (`backend::scan`, `fetch::cache::lines`). A breakpoint on it under gdb: hit by a miss (whose
+/// searches are SIMD: the breakpoint works), never by a hit.
+#[test]
+fn a_hit_runs_no_cpu_feature_detection() {
+    require_tool("gdb", "gdb");
+    require_tool("gcc", "gcc");
+    let space = TestSpace::new();
+    space.write(
+        "a.c",
+        "#include <stddef.h>\nint a(void) { return (int)sizeof(size_t); }\n",
+    );
+    let dir = space.path();
+    let under_gdb = || {
+        let mut c = Command::new("gdb");
+        c.current_dir(dir)
+            .env("CACHED_NINJA_CACHE_DIR", dir.join("cache"))
+            .args(["-batch", "-nx", "-ex", "set breakpoint pending off"])
+            .args([
+                "-ex",
+                "break std_detect::detect::cache::detect_and_initialize",
+            ])
+            .args(["-ex", "run", "-ex", "info breakpoints", "--args"])
+            .arg(cached_ninja())
+            .args(["cc", "--", "gcc", "-c", "a.c", "-o", "a.o"]);
+        let out = c.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let detected = |gdb: &str| gdb.contains("Breakpoint 1, ") || gdb.contains("already hit");
+    let miss = under_gdb();
+    assert!(
+        miss.contains("Breakpoint 1 at"),
+        "the breakpoint was not set:\n{miss}"
+    );
+    assert!(
+        detected(&miss),
+        "a miss's SIMD searches detect the CPU's features:\n{miss}"
+    );
+    // The miss stopped at the breakpoint: now a real one stores the entry, then the hit.
+    run_ok(
+        Command::new(cached_ninja())
+            .current_dir(dir)
+            .env("CACHED_NINJA_CACHE_DIR", dir.join("cache"))
+            .args(["cc", "--", "gcc", "-c", "a.c", "-o", "a.o"]),
+    );
+    std::fs::remove_file(dir.join("a.o")).unwrap();
+    let hit = under_gdb();
+    assert!(
+        dir.join("a.o").is_file(),
+        "the hit wrote the object:\n{hit}"
+    );
+    assert!(
+        !detected(&hit),
+        "a hit ran the CPU-feature detection:\n{hit}"
+    );
+    let (hits, _) = support::hits_misses(dir);
+    assert_eq!(hits, 1, "{hit}");
 }
