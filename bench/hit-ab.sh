@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One hit's task-clock, several launcher binaries interleaved: the hit of libgit2's
 # `llhttp/api.c` that `bench/engine-vs-ccache.sh` measures (or of the source SOURCE names, a
-# pattern of its path), served by each binary in turn,
-# ROUNDS rounds of `perf stat -r RUNS` each (pinned to core 1, the object removed before each
-# run), so a noisy machine's drift hits every binary alike. Prints each binary's median,
+# pattern of its path), served by each binary in turn, ROUNDS rounds of `perf stat -r RUNS`
+# each (pinned to core 1, the object removed before each run), so a noisy machine's drift hits
+# every binary alike. Prints each binary's median,
 # quartiles and page faults per hit, and its median ratio to the first binary's round by round.
 #
 # Needs a finished `bench/engine-vs-ccache.sh` work directory (its warm object directory and

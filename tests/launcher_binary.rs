@@ -1,8 +1,8 @@
 //! The launcher binary itself (`build.rs`, ARCHITECTURE "The launcher's start"): on GNU/Linux
 //! it is static and position-dependent (no program interpreter, no shared library, nothing to
-//! relocate at start), it compiles and hits like
-//! any launcher, and it still hands every other command to `cached-ninja-cli`; and a hit runs
-//! no CPU-feature detection (ARCHITECTURE "No CPU-feature probe on a hit").
+//! relocate at start), it compiles and hits like any launcher, and it still hands every other
+//! command to `cached-ninja-cli`; and a hit runs no CPU-feature detection (ARCHITECTURE "No
+//! CPU-feature probe on a hit").
 
 mod support;
 

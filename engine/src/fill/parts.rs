@@ -199,7 +199,7 @@ fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<FromEntry
         .find(|o| o.role.is_debug())
         .ok_or_else(|| cache_err("the action entry has no debug part".into()))?;
     let (blob, origin) = match src.cache.get_blob(&out.digest, out.size) {
-        Ok(b) => (b.into_vec(), Origin::Cache),
+        Ok(b) => (b, Origin::Cache),
         Err(e) => {
             let e = match e {
                 CacheError::Missing { .. } => format!("debug blob {} not here", out.digest),
@@ -209,13 +209,16 @@ fn from_entry(src: &Sources<'_>, object: &str, bytes: &[u8]) -> Result<FromEntry
                 }
             };
             (
-                from_stores(src, out).map_err(|s| format!("cache: {e}; {s}"))?,
+                from_stores(src, out)
+                    .map_err(|s| format!("cache: {e}; {s}"))?
+                    .into(),
                 Origin::Store,
             )
         }
     };
     let dwo = unpack(out, &blob)?;
-    let bundle = (out.role == Role::DebugBundle).then_some(blob);
+    // Only a bundle is kept whole (a mapped `.dwo` is not copied for nothing).
+    let bundle = (out.role == Role::DebugBundle).then(|| blob.into_vec());
     Ok((dwo, origin, bundle))
 }
 

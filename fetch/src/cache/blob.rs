@@ -12,8 +12,9 @@ use std::fs::File;
 use std::io;
 use std::ops::Deref;
 
-/// Blobs at least this large are mapped. Measured on a hit of libgit2's `llhttp/api.c`, whose
-/// object is 70 kB (BENCHMARKS.md, "A hit's object mapped").
+/// Blobs at least this large are mapped. Measured on hits of libgit2's `llhttp/api.c` (a 70 kB
+/// object: 0.90–0.93 of a read) and `index_map.c` (35 kB: 0.98); BENCHMARKS.md, "A hit's
+/// object mapped".
 pub const MAP_AT: u64 = 32 * 1024;
 
 /// A blob's bytes.

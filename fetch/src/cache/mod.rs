@@ -20,8 +20,8 @@
 //! [`LocalCache::verify`], [`LocalCache::gc`]) removes once the writer is gone. Two writers of one name write equal content (a
 //! blob) or equally valid content (an entry), so the last rename winning is harmless.
 //!
-//! **Verification.** A blob is read whole (mapped when large: [`Blob`]) and checked against its name and the size its entry
-//! recorded; entries and manifests end with a checksum line. Anything that fails is reported as
+//! **Verification.** A blob is read whole (mapped when large: [`Blob`]) and checked against its
+//! name and the size its entry recorded; entries and manifests end with a checksum line. Anything that fails is reported as
 //! [`CacheError::Corrupt`]: the caller removes it ([`LocalCache::remove`]) and compiles.
 //! [`LocalCache::verify`] checks the whole cache at once (`cached-ninja cache verify`).
 //!
