@@ -91,9 +91,9 @@ pub(super) type Directive = Option<(String, bool, bool)>;
 pub struct ReadScans(std::cell::RefCell<hashbrown::HashMap<String, Vec<Directive>>>);
 
 impl ReadScans {
-    /// Scans `text`, the bytes of `path` (absolute), and keeps the result.
-    pub(super) fn keep(&self, path: String, text: &[u8]) {
-        self.0.borrow_mut().insert(path, scan(text));
+    /// Keeps `directives`, those of `path` (absolute).
+    pub(super) fn keep(&self, path: String, directives: Vec<Directive>) {
+        self.0.borrow_mut().insert(path, directives);
     }
 
     /// The directives of `path` if it was read whole, else `None`.
@@ -109,15 +109,19 @@ impl ReadScans {
 pub(super) struct Scanned(Vec<(String, Option<Vec<Directive>>)>);
 
 impl Scanned {
-    /// Scans `source` and `read` (absolute paths): what `kept` has, else read now.
-    pub(super) fn read(source: &str, read: &HashSet<String>, kept: &ReadScans) -> Scanned {
+    /// Scans `source` and `read` (absolute paths): what `kept` has, else what `of_file` gives
+    /// (`None`: unreadable).
+    pub(super) fn read(
+        source: &str,
+        read: &HashSet<String>,
+        kept: &ReadScans,
+        of_file: impl Fn(&str) -> Option<Vec<Directive>>,
+    ) -> Scanned {
         let files = std::iter::once(source).chain(read.iter().map(String::as_str));
         Scanned(
             files
                 .map(|f| {
-                    let d = kept
-                        .of(f)
-                        .or_else(|| std::fs::read(f).ok().map(|t| scan(&t)));
+                    let d = kept.of(f).or_else(|| of_file(f));
                     (f.to_string(), d)
                 })
                 .collect(),
@@ -157,16 +161,7 @@ impl Scanned {
         let mut out = String::new();
         for (file, directives) in &self.0 {
             out.push_str(&format!("f {}\n", normalize(file)));
-            for d in directives.iter().flatten() {
-                match d {
-                    Some((name, quoted, probe)) if !name.contains('\n') => out.push_str(&format!(
-                        "{} {} {name}\n",
-                        if *probe { 'p' } else { 'i' },
-                        if *quoted { 'q' } else { 'a' }
-                    )),
-                    _ => out.push_str("c\n"),
-                }
-            }
+            encode_directives(directives.iter().flatten(), &mut out);
         }
         out
     }
@@ -179,27 +174,49 @@ impl Scanned {
                 files.push((denormalize(path), Some(Vec::new())));
                 continue;
             }
-            let list = files.last_mut()?.1.as_mut()?;
-            if line == "c" {
-                list.push(None);
-                continue;
-            }
-            let (kind, rest) = line.split_once(' ')?;
-            let (q, name) = rest.split_once(' ')?;
-            let quoted = match q {
-                "q" => true,
-                "a" => false,
-                _ => return None,
-            };
-            let probe = match kind {
-                "p" => true,
-                "i" => false,
-                _ => return None,
-            };
-            list.push(Some((name.to_string(), quoted, probe)));
+            files.last_mut()?.1.as_mut()?.push(decode_directive(line)?);
         }
         Some(Scanned(files))
     }
+}
+
+/// Appends one line per directive of `directives` to `out` (`i|p q|a <name>` for an include
+/// or a `__has_include`, `c` for a computed one): the form [`Scanned::encode`] and
+/// `super::header_facts` write.
+pub(super) fn encode_directives<'d>(
+    directives: impl Iterator<Item = &'d Directive>,
+    out: &mut String,
+) {
+    for d in directives {
+        match d {
+            Some((name, quoted, probe)) if !name.contains('\n') => out.push_str(&format!(
+                "{} {} {name}\n",
+                if *probe { 'p' } else { 'i' },
+                if *quoted { 'q' } else { 'a' }
+            )),
+            _ => out.push_str("c\n"),
+        }
+    }
+}
+
+/// One line of [`encode_directives`]'s form; `None` if malformed.
+pub(super) fn decode_directive(line: &str) -> Option<Directive> {
+    if line == "c" {
+        return Some(None);
+    }
+    let (kind, rest) = line.split_once(' ')?;
+    let (q, name) = rest.split_once(' ')?;
+    let quoted = match q {
+        "q" => true,
+        "a" => false,
+        _ => return None,
+    };
+    let probe = match kind {
+        "p" => true,
+        "i" => false,
+        _ => return None,
+    };
+    Some(Some((name.to_string(), quoted, probe)))
 }
 
 impl<'a> Reached<'a> {
@@ -378,12 +395,13 @@ mod tests {
         std::fs::write(&h, "#include <now.h>\n").unwrap();
         let (src, h) = (src.to_str().unwrap(), h.to_str().unwrap().to_string());
         let kept = ReadScans::default();
-        kept.keep(h.clone(), b"#include <then.h>\n");
+        kept.keep(h.clone(), scan(b"#include <then.h>\n"));
         let read: HashSet<String> = [h.clone()].into_iter().collect();
-        let s = Scanned::read(src, &read, &kept);
+        let of_file = |f: &str| std::fs::read(f).ok().map(|t| scan(&t));
+        let s = Scanned::read(src, &read, &kept, of_file);
         let of_h = s.0.iter().find(|(f, _)| *f == h).unwrap();
         assert_eq!(of_h.1, Some(vec![Some(("then.h".into(), false, false))]));
-        let fresh = Scanned::read(src, &read, &ReadScans::default());
+        let fresh = Scanned::read(src, &read, &ReadScans::default(), of_file);
         let of_h = fresh.0.iter().find(|(f, _)| *f == h).unwrap();
         assert_eq!(of_h.1, Some(vec![Some(("now.h".into(), false, false))]));
     }

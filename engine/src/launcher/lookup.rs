@@ -2,7 +2,7 @@
 //! preprocessor fallback (`-E -M`) for the include list; and recording manifests.
 
 use super::launch::Launcher;
-use backend::compile::{self, depfile, CompileCommand};
+use backend::compile::{depfile, CompileCommand};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
 use fetch::stats::Reason;
@@ -220,8 +220,7 @@ impl Launcher<'_> {
         if !stamp.is_settled(now) {
             return None;
         }
-        let bytes = read_stamped(&path, &md)?;
-        Some((fcache::Digest::of(&bytes), stamp))
+        Some((self.header_facts(&path, &md, now)?.digest, stamp))
     }
 
     /// The digest of a file now (trusting a matching stat stamp), and its stamp when settled.
@@ -242,12 +241,12 @@ impl Launcher<'_> {
         if self.trust_stat && known.stamp == Some(stamp) {
             return Some((known.digest, Some(stamp)));
         }
-        let bytes = read_stamped(Path::new(real), &md)?;
-        // A first check of the entry this lookup finds scans these bytes, not a second read.
+        let facts = self.header_facts(Path::new(real), &md, now)?;
+        // A first check of the entry this lookup finds takes these directives, not a read.
         let path = backend::key::lexical_join(self.roots.obj(), real);
-        self.read_scans.keep(path, &bytes);
+        self.read_scans.keep(path, facts.directives);
         let settled = stamp.is_settled(now).then_some(stamp);
-        Some((fcache::Digest::of(&bytes), settled))
+        Some((facts.digest, settled))
     }
 
     /// Hashes the include list a compiler reported (paths as the compiler wrote them).
@@ -266,14 +265,15 @@ impl Launcher<'_> {
             if p.contains('\n') {
                 return Err(NotStored::Unreadable);
             }
-            let mut f = std::fs::File::open(p).map_err(|_| NotStored::Unreadable)?;
-            let md = f.metadata().map_err(|_| NotStored::Unreadable)?;
+            let md = std::fs::metadata(p).map_err(|_| NotStored::Unreadable)?;
             let stamp = StatStamp::of(&md);
             if since.is_some_and(|t| stamp.changed_since(t)) {
                 return Err(NotStored::Changed(p.clone()));
             }
-            let bytes = fcache::read_whole(&mut f, md.len()).map_err(|_| NotStored::Unreadable)?;
-            if let Some(u) = compile::unkeyed_input(&bytes, self.time_pinned.get()) {
+            let facts = self
+                .header_facts(Path::new(p), &md, now)
+                .ok_or(NotStored::Unreadable)?;
+            if let Some(u) = facts.unkeyed {
                 return Err(NotStored::Unkeyed(super::reason::of_unkeyed(u)));
             }
             // A lookup (no `since`) checks each header's own `.gch`; a store scans every
@@ -283,9 +283,9 @@ impl Launcher<'_> {
             }
             out.push(Seen {
                 norm: self.roots.normalize(p).into_owned(),
-                digest: fcache::Digest::of(&bytes),
+                digest: facts.digest,
                 stamp: stamp.is_settled(now).then_some(stamp),
-                directives: super::directives::scan(&bytes),
+                directives: facts.directives,
             });
         }
         Ok(out)
@@ -364,10 +364,4 @@ impl Launcher<'_> {
             }
         }
     }
-}
-
-/// The whole of `path`, whose metadata (stat stamp, size) is `md`.
-fn read_stamped(path: &Path, md: &std::fs::Metadata) -> Option<Vec<u8>> {
-    let mut f = std::fs::File::open(path).ok()?;
-    fcache::read_whole(&mut f, md.len()).ok()
 }

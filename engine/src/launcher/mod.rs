@@ -106,6 +106,7 @@ mod config;
 mod directives;
 pub mod distribute;
 mod gdbinit;
+mod header_facts;
 mod hit;
 mod identity;
 mod launch;

@@ -175,7 +175,12 @@ impl Launcher<'_> {
         if let Some(s) = known.filter(|s| s.covers(source, read)) {
             return s;
         }
-        let s = Scanned::read(source, read, &self.read_scans);
+        let now = std::time::SystemTime::now();
+        let of_file = |f: &str| {
+            let md = std::fs::metadata(f).ok()?;
+            Some(self.header_facts(Path::new(f), &md, now)?.directives)
+        };
+        let s = Scanned::read(source, read, &self.read_scans, of_file);
         self.remember_scan(action_key, &s);
         s
     }

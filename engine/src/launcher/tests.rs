@@ -419,3 +419,59 @@ fn a_header_now_is_read_from_the_object_root_once_settled() {
         assert_eq!(l.header_now("$CARGO_PKG_NAME", later), None);
     });
 }
+
+/// A header's facts (`header_facts`): remembered for a settled version and taken from the
+/// memo after (a planted digest comes back), read again when the file changes, not
+/// remembered while too young to trust nor when it holds time macros, and a malformed memo
+/// is read past.
+#[test]
+fn header_facts_are_remembered_per_settled_version() {
+    use super::header_facts::{encode, memo_key, HeaderFacts};
+    with_launcher(false, |dir, _, l| {
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
+        let h = dir.join("a.h");
+        let md = std::fs::metadata(&h).unwrap();
+        let key = memo_key(&fcache::StatStamp::of(&md));
+        let now = std::time::SystemTime::now();
+        let young = l.header_facts(&h, &md, now).unwrap();
+        assert_eq!(young.digest, fcache::Digest::of(b"int h;\n"));
+        assert!(l.cache.memo_get(&key).is_none(), "too young to remember");
+        let facts = l.header_facts(&h, &md, later).unwrap();
+        assert_eq!(facts.digest, fcache::Digest::of(b"int h;\n"));
+        assert!(l.cache.memo_get(&key).is_some());
+
+        let planted = HeaderFacts {
+            digest: fcache::Digest::of(b"planted"),
+            unkeyed: None,
+            directives: vec![Some(("p.h".into(), true, false))],
+        };
+        l.cache.memo_put(&key, &encode(&planted)).unwrap();
+        let from_memo = l.header_facts(&h, &md, later).unwrap();
+        assert_eq!(from_memo.digest, planted.digest);
+        assert_eq!(from_memo.directives, planted.directives);
+        l.cache.memo_put(&key, "not a digest").unwrap();
+        assert_eq!(
+            l.header_facts(&h, &md, later).unwrap().digest,
+            fcache::Digest::of(b"int h;\n")
+        );
+
+        // Another version (same size, a later write) has another stamp: read anew.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&h, "int g;\n").unwrap();
+        let md2 = std::fs::metadata(&h).unwrap();
+        assert_ne!(memo_key(&fcache::StatStamp::of(&md2)), key);
+        let edited = l.header_facts(&h, &md2, later).unwrap();
+        assert_eq!(edited.digest, fcache::Digest::of(b"int g;\n"));
+
+        let t = dir.join("t.h");
+        std::fs::write(&t, "const char *d = __DATE__;\n").unwrap();
+        let md = std::fs::metadata(&t).unwrap();
+        let facts = l.header_facts(&t, &md, later).unwrap();
+        assert!(facts.unkeyed.is_some());
+        let key = memo_key(&fcache::StatStamp::of(&md));
+        assert!(
+            l.cache.memo_get(&key).is_none(),
+            "unkeyed: never remembered"
+        );
+    });
+}
