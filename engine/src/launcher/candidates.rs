@@ -141,17 +141,20 @@ impl Search {
         drop(reached);
         self.places = places;
         for cand in made {
-            if self.made.contains(&cand) {
+            // Each candidate is hashed into `made` once: a new one is taken in place.
+            let hashbrown::hash_set::Entry::Vacant(new) = self.made.entry(cand) else {
                 continue;
-            }
+            };
+            let entry = new.insert();
+            let cand = entry.get();
             // A file the compile read itself (the header, through a directory listed twice; a
             // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
             // Nor is anything in the compiler's own system directories: they change with its
             // installation, not the build, and their `#include_next` wrappers pass over
             // same-named files by design.
-            if !read.contains(&cand) && !under_any(&self.own, &cand) {
-                let holder = self.holders.of(parent_of(&cand));
-                if exists_in(&mut self.listings, holder, &cand) {
+            if !read.contains(cand) && !under_any(&self.own, cand) {
+                let holder = self.holders.of(parent_of(cand));
+                if exists_in(&mut self.listings, holder, cand) {
                     self.present.insert(cand.clone());
                 }
                 match self.out.get_mut(holder) {
@@ -161,7 +164,6 @@ impl Search {
                     }
                 }
             }
-            self.made.insert(cand);
         }
         // Files read since the last round (passed over before) are candidates no more.
         for h in read {
