@@ -1,31 +1,17 @@
-//! The launcher's allocator: blocks up to 1 MiB in power-of-two classes, cut from 4 MiB
-//! chunks and kept on per-class free lists when freed (the chunks go back when the process
-//! ends); larger blocks from the C library.
+//! The launcher's allocator when it is built for musl: blocks up to 1 MiB in power-of-two
+//! classes, cut from 4 MiB chunks and kept on per-class free lists when freed (the chunks go
+//! back when the process ends); larger blocks from the C library.
 //!
-//! Why, built for musl: a static musl launcher starts in a third of a static glibc one's time
-//! (glibc probes the CPU's caches with CPUID at start, which a virtual machine traps), but
-//! musl's own allocator maps and unmaps pages for most of a hit's allocations (70
-//! `mmap`/`munmap` calls per hit of libgit2's `llhttp/api.c`), which took back what the start
-//! saved; mimalloc's start costs more than glibc's, and a plain bump allocator (nothing
-//! reused) doubled a large miss's page faults. A launch is short and allocates from one thread
-//! at a time, so the simplest reuse does. See BENCHMARKS.md, "Engine (issue 12)", and the
-//! README's "Fastest hits".
-//!
-//! Built for glibc, the launcher starts on the C library's allocator and moves to the classes
-//! after [`GLIBC_ENGAGE`] allocations: a hit (about 700) keeps glibc's compact heap, whose
-//! pages it faults in fewer of (the classes took 17 more page faults per hit); a miss (about
-//! 47 000 for libgit2's `repository.c`) spends 12 % fewer instructions in the classes.
-//! Blocks the C library made before the move go back to it (a block is the classes' only
-//! when it lies in one of their chunks).
+//! Why: a static musl launcher starts in a third of a static glibc one's time (glibc probes the
+//! CPU's caches with CPUID at start, which a virtual machine traps), but musl's own allocator
+//! maps and unmaps pages for most of a hit's allocations (70 `mmap`/`munmap` calls per hit of
+//! libgit2's `llhttp/api.c`), which took back what the start saved; mimalloc's start costs
+//! more than glibc's, and a plain bump allocator (nothing reused) doubled a large miss's page
+//! faults. A launch is short and allocates from one thread at a time, so the simplest reuse
+//! does. See BENCHMARKS.md, "Engine (issue 12)", and the README's "Fastest hits".
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
-
-/// Allocations the glibc launcher leaves to the C library before it moves to the classes.
-pub const GLIBC_ENGAGE: usize = 4000;
-/// The most chunks cut (256 MiB); small blocks beyond them come from the C library.
-const MAX_CHUNKS: usize = 64;
 
 /// Blocks larger than this come from the C library (one `mmap` each in musl) and go back to it.
 const LARGE: usize = 1024 * 1024;
@@ -35,23 +21,17 @@ const CHUNK: usize = 4 * 1024 * 1024;
 const CLASSES: usize = (LARGE.trailing_zeros() - 3) as usize;
 
 /// Blocks in power-of-two classes with per-class free lists, cut from chunks of [`System`];
-/// blocks over [`LARGE`] from [`System`] itself, and every block until the classes engage.
+/// blocks over [`LARGE`] from [`System`] itself.
 pub struct Arena {
     state: Mutex<Classes>,
-    /// Allocations asked for while not engaged (counted up to `engage_after`).
-    asked: AtomicUsize,
-    engage_after: usize,
-    /// Chunks cut so far (also in `state`; read without the lock).
-    chunks_cut: AtomicUsize,
 }
 
-/// The current chunk (next free byte, end), the heads of the classes' free lists (each
-/// freed block holds the address of the next) and where each chunk starts.
+/// The current chunk (next free byte, end) and the heads of the classes' free lists (each
+/// freed block holds the address of the next).
 struct Classes {
     next: usize,
     end: usize,
     free: [usize; CLASSES],
-    chunks: [usize; MAX_CHUNKS],
 }
 
 /// The class of a small layout (its size and alignment rounded up to a power of two), or
@@ -71,23 +51,14 @@ fn class_size(class: usize) -> usize {
 }
 
 impl Arena {
-    /// An arena whose classes serve from the first allocation.
+    /// An arena with no chunk yet.
     pub const fn new() -> Self {
-        Self::engaging_after(0)
-    }
-
-    /// An arena that leaves the first `n` allocations to the C library.
-    pub const fn engaging_after(n: usize) -> Self {
         Arena {
             state: Mutex::new(Classes {
                 next: 0,
                 end: 0,
                 free: [0; CLASSES],
-                chunks: [0; MAX_CHUNKS],
             }),
-            asked: AtomicUsize::new(0),
-            engage_after: n,
-            chunks_cut: AtomicUsize::new(0),
         }
     }
 
@@ -98,19 +69,7 @@ impl Arena {
         }
     }
 
-    /// Whether the classes serve new small blocks now (counting this ask while they do not).
-    /// A load and a store, not an atomic increment: two threads asking at once may count
-    /// one ask, which only moves the switch a little later (ownership does not depend on it).
-    fn engaged(&self) -> bool {
-        let n = self.asked.load(Relaxed);
-        n >= self.engage_after || {
-            self.asked.store(n + 1, Relaxed);
-            false
-        }
-    }
-
-    /// A block of `class`: a freed one, else cut from the current chunk or a new one; null
-    /// when no chunk can be had (then the C library serves it).
+    /// A block of `class`: a freed one, else cut from the current chunk or a new one.
     unsafe fn take(&self, class: usize) -> *mut u8 {
         let mut c = self.classes();
         let head = c.free[class];
@@ -121,16 +80,10 @@ impl Arena {
         let size = class_size(class);
         let start = c.next.next_multiple_of(size.min(4096));
         if c.next == 0 || start + size > c.end {
-            let n = self.chunks_cut.load(Relaxed);
-            if n == MAX_CHUNKS {
-                return std::ptr::null_mut();
-            }
             let chunk = System.alloc(Layout::from_size_align_unchecked(CHUNK, 4096));
             if chunk.is_null() {
                 return chunk;
             }
-            c.chunks[n] = chunk as usize;
-            self.chunks_cut.store(n + 1, Relaxed);
             c.next = chunk as usize;
             c.end = c.next + CHUNK;
         }
@@ -139,31 +92,11 @@ impl Arena {
         start as *mut u8
     }
 
-    /// Puts a block of `class` back on its class's free list if a chunk holds it; `false`
-    /// for a block of the C library's.
-    unsafe fn give(&self, ptr: *mut u8, class: usize) -> bool {
-        let n = self.chunks_cut.load(Relaxed);
-        if n == 0 {
-            return false;
-        }
+    /// Puts a block back on its class's free list.
+    unsafe fn give(&self, ptr: *mut u8, class: usize) {
         let mut c = self.classes();
-        let p = ptr as usize;
-        if !c.chunks[..n].iter().any(|&k| (k..k + CHUNK).contains(&p)) {
-            return false;
-        }
         *(ptr as *mut usize) = c.free[class];
-        c.free[class] = p;
-        true
-    }
-
-    /// Whether a chunk holds `ptr`.
-    fn owns(&self, ptr: *mut u8) -> bool {
-        let n = self.chunks_cut.load(Relaxed);
-        n != 0 && {
-            let c = self.classes();
-            let p = ptr as usize;
-            c.chunks[..n].iter().any(|&k| (k..k + CHUNK).contains(&p))
-        }
+        c.free[class] = ptr as usize;
     }
 }
 
@@ -175,46 +108,37 @@ impl Default for Arena {
 
 // SAFETY: a small block is cut from a chunk no other block overlaps, aligned to its class size
 // (or 4096), which is at least the layout's size and alignment; it is on a free list only
-// after `dealloc`. A block is the classes' exactly when it lies in one of their chunks (the
-// C library's never do), so `dealloc` and `realloc` always reach the allocator that made it.
+// after `dealloc`. Which allocator serves a block is decided by its layout alone, so
+// `dealloc` and `realloc` (given the same layout) always reach the one that made it.
 unsafe impl GlobalAlloc for Arena {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if self.engaged() {
-            if let Some(c) = class(layout) {
-                let p = self.take(c);
-                if !p.is_null() {
-                    return p;
-                }
-            }
+        match class(layout) {
+            Some(c) => self.take(c),
+            None => System.alloc(layout),
         }
-        System.alloc(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if self.chunks_cut.load(Relaxed) == 0 || !class(layout).is_some_and(|c| self.give(ptr, c)) {
-            System.dealloc(ptr, layout)
+        match class(layout) {
+            Some(c) => self.give(ptr, c),
+            None => System.dealloc(ptr, layout),
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if self.chunks_cut.load(Relaxed) == 0 && !self.engaged() {
-            return System.realloc(ptr, layout, new_size);
-        }
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
-        let (old, new) = (class(layout), class(new_layout));
-        if old.is_some() && self.owns(ptr) {
-            if old == new {
-                return ptr;
+        match (class(layout), class(new_layout)) {
+            (Some(a), Some(b)) if a == b => ptr,
+            (None, None) => System.realloc(ptr, layout, new_size),
+            _ => {
+                let new = self.alloc(new_layout);
+                if !new.is_null() {
+                    std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                    self.dealloc(ptr, layout);
+                }
+                new
             }
-        } else if new.is_none() || !self.engaged() {
-            return System.realloc(ptr, layout, new_size);
         }
-        let moved = self.alloc(new_layout);
-        if !moved.is_null() {
-            std::ptr::copy_nonoverlapping(ptr, moved, layout.size().min(new_size));
-            self.dealloc(ptr, layout);
-        }
-        moved
     }
 }
 
@@ -260,35 +184,6 @@ mod tests {
             let wide = arena.alloc(l(100, 8192));
             assert_eq!(wide as usize % 8192, 0);
             arena.dealloc(wide, l(100, 8192));
-        }
-    }
-
-    /// Engaging after `n`: the first blocks are the C library's (in no chunk), and they are
-    /// freed to it and grown into the classes with their bytes once the classes serve.
-    #[test]
-    fn the_c_library_serves_until_the_classes_engage() {
-        let arena = Arena::engaging_after(3);
-        let l = |size| Layout::from_size_align(size, 8).unwrap();
-        unsafe {
-            let early: Vec<_> = (0..3)
-                .map(|i| {
-                    let p = arena.alloc(l(64));
-                    p.write_bytes(i as u8 + 1, 64);
-                    p
-                })
-                .collect();
-            assert!(early.iter().all(|&p| !arena.owns(p)));
-            let late = arena.alloc(l(64));
-            assert!(arena.owns(late));
-            // A block of the C library's, grown once the classes serve: moved, bytes kept.
-            let grown = arena.realloc(early[0], l(64), 200);
-            assert!(arena.owns(grown));
-            assert!((0..64).all(|i| *grown.add(i) == 1));
-            arena.dealloc(early[1], l(64));
-            arena.dealloc(grown, l(200));
-            assert_eq!(arena.alloc(l(256)), grown, "a freed class block is reused");
-            assert_eq!(*early[2], 3);
-            arena.dealloc(early[2], l(64));
         }
     }
 }

@@ -9,17 +9,13 @@ use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
 #[path = "../arena.rs"]
+#[cfg_attr(not(target_env = "musl"), allow(dead_code))] // the allocator only musl's launcher uses
 mod arena;
 
 /// Built for musl, the launcher keeps what it frees (see `src/arena.rs`).
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOC: arena::Arena = arena::Arena::new();
-
-/// Built for glibc, a launch that allocates much (a miss) moves to the classes.
-#[cfg(not(target_env = "musl"))]
-#[global_allocator]
-static ALLOC: arena::Arena = arena::Arena::engaging_after(arena::GLIBC_ENGAGE);
 
 fn main() -> ExitCode {
     let result = match dispatch::form(std::env::args_os().skip(1)) {
