@@ -106,7 +106,7 @@ impl Search {
     /// last round's), whose directives are `scanned`.
     pub(super) fn update(&mut self, scanned: &Scanned, read: &HashSet<String>) {
         let mut places = std::mem::take(&mut self.places);
-        let reached = Reached::of(scanned, read, &mut places);
+        let reached = Reached::of(scanned, read, &mut places, &mut self.listings);
         let searchable = reached.searchable(&self.roots, &self.forced);
         let mut made: Vec<String> = Vec::new();
         for h in read {
@@ -214,10 +214,10 @@ impl Search {
 }
 
 /// The listings of a launch, each directory read once.
-type Listings = HashMap<String, Option<HashSet<OsString>>>;
+pub(super) type Listings = HashMap<String, Option<HashSet<OsString>>>;
 
 /// The names in directory `dir`, read on the first ask and kept in `listings`.
-fn listed<'l>(listings: &'l mut Listings, dir: &str) -> Option<&'l HashSet<OsString>> {
+pub(super) fn listed<'l>(listings: &'l mut Listings, dir: &str) -> Option<&'l HashSet<OsString>> {
     listings
         .entry_ref(dir)
         .or_insert_with(|| listing(dir))

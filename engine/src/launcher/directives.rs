@@ -11,6 +11,7 @@
 //! run (it would have found that file) and searched nowhere; an include of a macro
 //! (`#include MACRO`) makes every header non-exempt.
 
+use super::candidates::{listed, Listings};
 use backend::key::lexical_join as lexical;
 use std::borrow::Cow;
 /// A set of paths (a fast hasher: the lookup rule asks it thousands of times per compile).
@@ -48,8 +49,9 @@ struct Place {
 
 impl Places {
     /// Makes the places of every file of `scanned`, and asks whether a file is at those that
-    /// [`Reached::of`] will need to know of, given `read`.
-    fn fill(&mut self, scanned: &Scanned, read: &HashSet<String>) {
+    /// [`Reached::of`] will need to know of, given `read`: the directory's listing (shared with
+    /// the search's candidates, `listings`) answers "no" for most, a `stat` confirms a "yes".
+    fn fill(&mut self, scanned: &Scanned, read: &HashSet<String>, listings: &mut Listings) {
         for (file, directives) in &scanned.0 {
             let Some(directives) = directives else {
                 continue;
@@ -73,12 +75,33 @@ impl Places {
             for (d, place) in directives.iter().zip(places.iter_mut()) {
                 if let Some((_, true, false)) = d {
                     if place.exists.is_none() && !read.contains(&place.beside) {
-                        place.exists = Some(std::path::Path::new(&place.beside).exists());
+                        place.exists = Some(is_there(listings, &place.beside));
                     }
                 }
             }
         }
     }
+}
+
+/// Whether a file (or directory) is at `path` now, as `Path::exists` says (a dangling symbolic
+/// link is not), asking the file system only when the listing of the deepest directory on the
+/// way that can be listed names the next component.
+fn is_there(listings: &mut Listings, path: &str) -> bool {
+    let mut p = path;
+    while let Some(i) = p.rfind('/') {
+        let dir = if i == 0 { "/" } else { &p[..i] };
+        if let Some(names) = listed(listings, dir) {
+            if !names.contains(std::ffi::OsStr::new(&p[i + 1..])) {
+                return false;
+            }
+            break;
+        }
+        if i == 0 {
+            break;
+        }
+        p = dir; // not listable (absent, or unreadable): is it named in its parent?
+    }
+    std::path::Path::new(path).exists()
 }
 
 /// A directive as [`scan`] reads it: `Some((name, quoted, is_probe))`, `None` when computed.
@@ -226,8 +249,9 @@ impl<'a> Reached<'a> {
         scanned: &'a Scanned,
         read: &HashSet<String>,
         places: &'a mut Places,
+        listings: &mut Listings,
     ) -> Reached<'a> {
-        places.fill(scanned, read);
+        places.fill(scanned, read, listings);
         let places = &*places;
         let mut r = Reached::default();
         for (file, directives) in &scanned.0 {
@@ -404,6 +428,34 @@ mod tests {
         let fresh = Scanned::read(src, &read, &ReadScans::default(), of_file);
         let of_h = fresh.0.iter().find(|(f, _)| *f == h).unwrap();
         assert_eq!(of_h.1, Some(vec![Some(("now.h".into(), false, false))]));
+    }
+
+    /// `is_there` answers as `Path::exists` does: a file, a directory, nothing, a name under
+    /// a directory that does not exist, a dangling symbolic link (listed, yet not there).
+    #[test]
+    fn a_place_is_there_as_exists_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        std::fs::write(format!("{d}/a.h"), "").unwrap();
+        std::fs::create_dir(format!("{d}/sub")).unwrap();
+        std::os::unix::fs::symlink(format!("{d}/gone.h"), format!("{d}/dangling.h")).unwrap();
+        let mut listings = Listings::new();
+        for (rel, there) in [
+            ("a.h", true),
+            ("sub", true),
+            ("b.h", false),
+            ("missing/x.h", false),
+            ("missing/deeper/x.h", false),
+            ("sub/x.h", false),
+            ("dangling.h", false),
+        ] {
+            let path = format!("{d}/{rel}");
+            assert_eq!(is_there(&mut listings, &path), there, "{rel}");
+            assert_eq!(std::path::Path::new(&path).exists(), there, "{rel}");
+        }
+        std::fs::write(format!("{d}/sub/x.h"), "").unwrap();
+        let mut fresh = Listings::new();
+        assert!(is_there(&mut fresh, &format!("{d}/sub/x.h")));
     }
 
     #[test]
