@@ -153,7 +153,7 @@ impl Search {
             // installation, not the build, and their `#include_next` wrappers pass over
             // same-named files by design.
             if !read.contains(cand) && !under_any(&self.own, cand) {
-                let holder = self.holders.of(parent_of(cand));
+                let holder = self.holders.of(parent_of(cand), &self.listings);
                 if exists_in(&mut self.listings, holder, cand) {
                     self.present.insert(cand.clone());
                 }
@@ -172,7 +172,7 @@ impl Search {
             }
             self.read.insert(h.clone());
             if self.made.contains(h) {
-                let holder = self.holders.of(parent_of(h));
+                let holder = self.holders.of(parent_of(h), &self.listings);
                 if let Some(list) = self.out.get_mut(holder) {
                     list.retain(|c| c != h);
                 }
@@ -270,11 +270,13 @@ struct Holders {
 }
 
 impl Holders {
-    /// The deepest existing directory among `dir` and its ancestors (`/` at worst).
-    fn of(&mut self, dir: &str) -> &str {
+    /// The deepest existing directory among `dir` and its ancestors (`/` at worst); a
+    /// directory whose parent this launch has listed (`listings`) without naming it, or whose
+    /// parent is absent, is known absent without a `stat`.
+    fn of(&mut self, dir: &str, listings: &Listings) -> &str {
         if !self.of_dir.contains_key(dir) {
             let mut best = dir.to_string();
-            while best != "/" && !self.is_dir(&best) {
+            while best != "/" && !self.is_dir(&best, listings) {
                 best = match best.rfind('/') {
                     Some(0) | None => "/".to_string(),
                     Some(i) => best[..i].to_string(),
@@ -285,12 +287,63 @@ impl Holders {
         &self.of_dir[dir]
     }
 
-    fn is_dir(&mut self, path: &str) -> bool {
+    fn is_dir(&mut self, path: &str, listings: &Listings) -> bool {
         if let Some(&known) = self.is_dir.get(path) {
             return known;
         }
-        let d = Path::new(path).is_dir();
+        // Absent without a `stat` when the parent's listing does not name it, or (the parent
+        // not listed) when the parent is no directory.
+        let possible = match path.rfind('/') {
+            Some(i) if i > 0 => match listings.get(&path[..i]) {
+                Some(Some(names)) => names.contains(std::ffi::OsStr::new(&path[i + 1..])),
+                _ => self.is_dir(&path[..i], listings),
+            },
+            _ => true,
+        };
+        let d = possible && Path::new(path).is_dir();
         self.is_dir.insert(path.to_string(), d);
         d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A holder is the deepest existing directory on the way, with the parent listed or not;
+    /// a file is no holder, and a directory the listing predates is still found by `stat`.
+    #[test]
+    fn holders_are_the_deepest_existing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        std::fs::create_dir_all(format!("{d}/a/b")).unwrap();
+        std::fs::write(format!("{d}/a/f"), "").unwrap();
+        let mut listings = Listings::new();
+        listed(&mut listings, &format!("{d}/a"));
+        std::fs::create_dir(format!("{d}/a/late")).unwrap();
+        let mut h = Holders::default();
+        for (ask, want) in [
+            ("a/b", "a/b"),
+            ("a/b/x/y", "a/b"),
+            ("a/x/y/z", "a"),
+            ("a/f/x", "a"),
+            ("q/r", ""),
+        ] {
+            let want = if want.is_empty() {
+                d.clone()
+            } else {
+                format!("{d}/{want}")
+            };
+            assert_eq!(h.of(&format!("{d}/{ask}"), &listings), want, "{ask}");
+        }
+        // Not named by the listing taken before it was made: absent for this launch, as a
+        // candidate made then would be (the memo's directory stamps catch it later).
+        assert_eq!(h.of(&format!("{d}/a/late/x"), &listings), format!("{d}/a"));
+        let mut fresh = Holders::default();
+        let none = Listings::new();
+        assert_eq!(
+            fresh.of(&format!("{d}/a/late/x"), &none),
+            format!("{d}/a/late")
+        );
     }
 }
