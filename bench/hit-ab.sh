@@ -2,8 +2,8 @@
 # One hit's task-clock, several launcher binaries interleaved: the hit of libgit2's
 # `llhttp/api.c` that `bench/engine-vs-ccache.sh` measures (or of the source SOURCE names, a
 # pattern of its path), served by each binary in turn, ROUNDS rounds of `perf stat -r RUNS`
-# each (pinned to core 1, the object removed before each run), so a noisy machine's drift hits
-# every binary alike. Prints each binary's median,
+# each (pinned to core 1, the object removed before each run; the binaries' order reversed every
+# other round), so a noisy machine's drift hits every binary alike. Prints each binary's median,
 # quartiles and page faults per hit, and its median ratio to the first binary's round by round.
 #
 # Needs a finished `bench/engine-vs-ccache.sh` work directory (its warm object directory and
@@ -24,8 +24,16 @@ export CACHED_NINJA_CACHE_DIR=$WORK/cn/cache
 echo "[hit-ab] $d, $ROUNDS rounds of $RUNS hits; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 out=$(mktemp)
 for b in "$@"; do words[0]=$b; (cd "$d" && "${words[@]}"); done # memos and page cache warm
+order=("$@")
 for r in $(seq "$ROUNDS"); do
-  for b in "$@"; do
+  # Odd rounds in the order given, even rounds reversed: the first binary of a round ran
+  # slower (a ratio of 0.87 one way was 1.05 the other), so each goes first half the time.
+  if [ $((r % 2)) = 0 ]; then
+    order=(); for b in "$@"; do order=("$b" "${order[@]}"); done
+  else
+    order=("$@")
+  fi
+  for b in "${order[@]}"; do
     words[0]=$b
     (cd "$d" && taskset -c 1 perf stat -x, -r "$RUNS" -e task-clock,page-faults \
        --pre "rm -f $obj" -- "${words[@]}" 2>&1 >/dev/null) |
