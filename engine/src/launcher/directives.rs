@@ -107,21 +107,37 @@ fn is_there(listings: &mut Listings, path: &str) -> bool {
 /// A directive as [`scan`] reads it: `Some((name, quoted, is_probe))`, `None` when computed.
 pub(super) type Directive = Option<(String, bool, bool)>;
 
-/// The directives of files this launch already read whole (a lookup hashing headers whose
-/// stamps it could not trust), by absolute path: the first check of the entry found then
-/// scans the bytes that matched its digests instead of reading every header again.
+/// What this launch's lookup learnt of the files it checked, by path: the directives of those
+/// it read whole (headers whose stamps it could not trust), and the digest and settled stat
+/// stamp of each. The first check of the entry found then takes those
+/// directives, or the remembered facts of those stamps (`super::header_facts`), instead of
+/// reading or stat'ing every header again.
 #[derive(Debug, Default)]
-pub struct ReadScans(std::cell::RefCell<hashbrown::HashMap<String, Vec<Directive>>>);
+pub struct ReadScans {
+    read: std::cell::RefCell<hashbrown::HashMap<String, Vec<Directive>>>,
+    checked: std::cell::RefCell<super::lookup::Checked>,
+}
 
 impl ReadScans {
     /// Keeps `directives`, those of `path` (absolute).
     pub(super) fn keep(&self, path: String, directives: Vec<Directive>) {
-        self.0.borrow_mut().insert(path, directives);
+        self.read.borrow_mut().insert(path, directives);
+    }
+
+    /// Keeps what the lookup found of each file it checked (moved, not copied: a hit pays
+    /// nothing for it).
+    pub(super) fn keep_checked(&self, checked: super::lookup::Checked) {
+        *self.checked.borrow_mut() = checked;
     }
 
     /// The directives of `path` if it was read whole, else `None`.
     fn of(&self, path: &str) -> Option<Vec<Directive>> {
-        self.0.borrow().get(path).cloned()
+        self.read.borrow().get(path).cloned()
+    }
+
+    /// The settled stamp the lookup found for `path`, if it checked it.
+    pub(super) fn stamp_of(&self, path: &str) -> Option<fetch::cache::StatStamp> {
+        self.checked.borrow().get(path).copied().flatten()?.1
     }
 }
 
@@ -456,6 +472,27 @@ mod tests {
         std::fs::write(format!("{d}/sub/x.h"), "").unwrap();
         let mut fresh = Listings::new();
         assert!(is_there(&mut fresh, &format!("{d}/sub/x.h")));
+    }
+
+    /// The lookup's record of the files it checked gives a first check their settled stamps
+    /// (none for one too young to trust, or unreadable, or not checked).
+    #[test]
+    fn a_first_check_takes_the_stamps_its_lookup_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.h");
+        std::fs::write(&f, "x").unwrap();
+        let stamp = fetch::cache::StatStamp::of(&std::fs::metadata(&f).unwrap());
+        let d = fetch::cache::Digest::of(b"x");
+        let mut checked = super::super::lookup::Checked::new();
+        checked.insert("/s/a.h".into(), Some((d, Some(stamp))));
+        checked.insert("/s/young.h".into(), Some((d, None)));
+        checked.insert("/s/gone.h".into(), None);
+        let kept = ReadScans::default();
+        kept.keep_checked(checked);
+        assert_eq!(kept.stamp_of("/s/a.h"), Some(stamp));
+        for other in ["/s/young.h", "/s/gone.h", "/s/other.h"] {
+            assert_eq!(kept.stamp_of(other), None, "{other}");
+        }
     }
 
     #[test]

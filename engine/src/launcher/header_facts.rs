@@ -37,14 +37,10 @@ impl Launcher<'_> {
         now: SystemTime,
     ) -> Option<HeaderFacts> {
         let stamp = StatStamp::of(md);
-        let memo = (self.trust_stat && stamp.is_settled(now)).then(|| memo_key(&stamp));
-        if let Some(facts) = memo
-            .as_ref()
-            .and_then(|k| self.cache.memo_get(k))
-            .and_then(|text| decode(&text))
-        {
+        if let Some(facts) = self.remembered_facts(&stamp, now) {
             return Some(facts);
         }
+        let memo = (self.trust_stat && stamp.is_settled(now)).then(|| memo_key(&stamp));
         let mut f = std::fs::File::open(path).ok()?;
         let bytes = fcache::read_whole(&mut f, md.len()).ok()?;
         let facts = HeaderFacts {
@@ -64,6 +60,18 @@ impl Launcher<'_> {
             }
         }
         Some(facts)
+    }
+
+    /// The facts remembered for the file version `stamp` (settled, and stamps trusted), if any.
+    pub(super) fn remembered_facts(
+        &self,
+        stamp: &StatStamp,
+        now: SystemTime,
+    ) -> Option<HeaderFacts> {
+        if !(self.trust_stat && stamp.is_settled(now)) {
+            return None;
+        }
+        decode(&self.cache.memo_get(&memo_key(stamp))?)
     }
 }
 

@@ -9,6 +9,10 @@ use fetch::stats::Reason;
 use std::path::Path;
 use std::time::SystemTime;
 
+/// What a lookup found of each file it checked, by path as the include set names it here:
+/// its digest and settled stamp (`None`: unreadable).
+pub(super) type Checked = hashbrown::HashMap<String, Option<(fcache::Digest, Option<StatStamp>)>>;
+
 /// An action entry found in the cache, with its key.
 pub(super) type Found = (fcache::Digest, Box<ActionEntry>);
 
@@ -132,8 +136,7 @@ impl Launcher<'_> {
         let now = SystemTime::now();
         let mut absent = None;
         // hashbrown's hasher: SipHash over hundreds of paths was 2 % of a first check.
-        let mut seen: hashbrown::HashMap<String, Option<(fcache::Digest, Option<StatStamp>)>> =
-            hashbrown::HashMap::new();
+        let mut seen = Checked::new();
         for si in 0..manifest.sets.len() {
             let set = &manifest.sets[si];
             let mut ok = true;
@@ -187,6 +190,8 @@ impl Launcher<'_> {
                         manifest.add_front(set);
                         let _ = self.cache.put_manifest(source_key, &manifest);
                     }
+                    // A first check of this entry takes the stamps seen here.
+                    self.read_scans.keep_checked(seen);
                     return Ok(Looked::Hit((found_key, Box::new(entry))));
                 }
                 Ok(None) => {

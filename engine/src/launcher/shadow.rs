@@ -177,6 +177,11 @@ impl Launcher<'_> {
         }
         let now = std::time::SystemTime::now();
         let of_file = |f: &str| {
+            // A stamp the lookup just trusted names the version without another `stat`.
+            let known = self.read_scans.stamp_of(f);
+            if let Some(facts) = known.and_then(|s| self.remembered_facts(&s, now)) {
+                return Some(facts.directives);
+            }
             let md = std::fs::metadata(f).ok()?;
             Some(self.header_facts(Path::new(f), &md, now)?.directives)
         };
