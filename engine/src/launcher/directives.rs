@@ -109,9 +109,9 @@ pub(super) type Directive = Option<(String, bool, bool)>;
 
 /// What this launch's lookup learnt of the files it checked, by path: the directives of those
 /// it read whole (headers whose stamps it could not trust), and the digest and settled stat
-/// stamp of each. The first check of the entry found then takes those
-/// directives, or the remembered facts of those stamps (`super::header_facts`), instead of
-/// reading or stat'ing every header again.
+/// stamp of each. The first check of the entry found then takes those directives, or the
+/// remembered facts of those stamps (`super::header_facts`), instead of reading or stat'ing
+/// every header again.
 #[derive(Debug, Default)]
 pub struct ReadScans {
     read: std::cell::RefCell<hashbrown::HashMap<String, Vec<Directive>>>,
