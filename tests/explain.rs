@@ -395,6 +395,32 @@ fn a_launcher_that_waited_for_the_pull_says_so() {
     assert!(waited > 0, "no launcher waited for the 2 KB/s pull\n{err}");
 }
 
+/// A launcher that asked the running pull for its object (the edge log's `wanted` note) is
+/// said to have asked, in the JSON and in the text; one that did not ask is not.
+#[test]
+fn a_launcher_that_asked_the_pull_says_so() {
+    let space = TestSpace::new();
+    let (_ci, obj, cache, err) = paced_developer_build(space.path(), "2K", 60_000);
+    let log = support::edge_log(&obj);
+    let mut asked = 0;
+    for o in [OBJ_A, OBJ_B, OBJ_C] {
+        // `<outcome> <source key> <action key> <waited ms> <notes,…|-> <output>`
+        let line = log
+            .lines()
+            .rev()
+            .find(|l| l.split_whitespace().last() == Some(o))
+            .unwrap_or_else(|| panic!("no edge-log line for {o}\n{log}"));
+        let notes = line.split_whitespace().nth(4).unwrap_or("-");
+        let wanted = notes.split(',').any(|n| n == fetch::edge_log::WANTED);
+        let e = explain_json(&obj, &cache, o);
+        assert_eq!(e["asked_pull"].as_bool(), Some(wanted), "{e}\n{line}");
+        let text = explain_text(&obj, &cache, o);
+        assert_eq!(text.contains("asked the running pull"), wanted, "{text}");
+        asked += usize::from(wanted);
+    }
+    assert!(asked > 0, "no launcher asked the 2 KB/s pull\n{log}\n{err}");
+}
+
 /// A pull far slower than the launchers' budget (the store paced to 1 KB/s, 100 ms of waiting):
 /// they wait, give up and compile, and explain says so; the compile made CI's action key, so
 /// no input differs from CI's record.

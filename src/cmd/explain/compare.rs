@@ -27,6 +27,9 @@ pub struct Explained {
     pub action_key: Option<String>,
     /// Time waited for a running pull, ms.
     pub waited_ms: u64,
+    /// The launch asked the running pull for its object (the edge log's `wanted` note), rather
+    /// than only waiting for the pull's plan.
+    pub asked_pull: bool,
     /// Why the command ran without the cache (an `uncacheable` launch).
     pub reason: Option<Named>,
     /// Problems the launch survived (the rule that refused an entry, a corrupt file, …).
@@ -98,6 +101,7 @@ pub fn explain(last: &Last, remote: &Remote) -> anyhow::Result<Explained> {
         source_key: r.source_key.map(|k| k.to_hex()),
         action_key: r.action_key.map(|k| k.to_hex()),
         waited_ms: r.waited_ms,
+        asked_pull: r.notes.iter().any(|n| n == fetch::edge_log::WANTED),
         reason,
         problems,
         compared_with: None,

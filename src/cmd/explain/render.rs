@@ -5,6 +5,9 @@ use super::compare::{Difference, Explained};
 /// The explanation as lines of text.
 pub fn text(e: &Explained) -> String {
     let mut t = format!("{}\n  last launch: {}\n", e.output, e.origin);
+    if e.asked_pull {
+        t.push_str("  asked the running pull for this object (it was not in the cache yet)\n");
+    }
     let key = |k: &Option<String>| k.clone().unwrap_or_else(|| "-".to_string());
     t.push_str(&format!("  source key:  {}\n", key(&e.source_key)));
     t.push_str(&format!("  action key:  {}\n", key(&e.action_key)));
