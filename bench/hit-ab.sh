@@ -24,15 +24,11 @@ export CACHED_NINJA_CACHE_DIR=$WORK/cn/cache
 echo "[hit-ab] $d, $ROUNDS rounds of $RUNS hits; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 out=$(mktemp)
 for b in "$@"; do words[0]=$b; (cd "$d" && "${words[@]}"); done # memos and page cache warm
-order=("$@")
 for r in $(seq "$ROUNDS"); do
   # Odd rounds in the order given, even rounds reversed: the first binary of a round ran
   # slower (a ratio of 0.87 one way was 1.05 the other), so each goes first half the time.
-  if [ $((r % 2)) = 0 ]; then
-    order=(); for b in "$@"; do order=("$b" "${order[@]}"); done
-  else
-    order=("$@")
-  fi
+  order=("$@")
+  if [ $((r % 2)) = 0 ]; then order=(); for b in "$@"; do order=("$b" "${order[@]}"); done; fi
   for b in "${order[@]}"; do
     words[0]=$b
     (cd "$d" && taskset -c 1 perf stat -x, -r "$RUNS" -e task-clock,page-faults \

@@ -37,10 +37,10 @@ impl Launcher<'_> {
         now: SystemTime,
     ) -> Option<HeaderFacts> {
         let stamp = StatStamp::of(md);
-        if let Some(facts) = self.remembered_facts(&stamp, now) {
+        let memo = self.facts_key(&stamp, now);
+        if let Some(facts) = memo.as_ref().and_then(|k| self.facts_at(k)) {
             return Some(facts);
         }
-        let memo = (self.trust_stat && stamp.is_settled(now)).then(|| memo_key(&stamp));
         let mut f = std::fs::File::open(path).ok()?;
         let bytes = fcache::read_whole(&mut f, md.len()).ok()?;
         let facts = HeaderFacts {
@@ -68,10 +68,18 @@ impl Launcher<'_> {
         stamp: &StatStamp,
         now: SystemTime,
     ) -> Option<HeaderFacts> {
-        if !(self.trust_stat && stamp.is_settled(now)) {
-            return None;
-        }
-        decode(&self.cache.memo_get(&memo_key(stamp))?)
+        self.facts_at(&self.facts_key(stamp, now)?)
+    }
+
+    /// The memo key of the file version `stamp`, when its facts may be remembered (settled,
+    /// and stamps trusted).
+    fn facts_key(&self, stamp: &StatStamp, now: SystemTime) -> Option<fcache::Digest> {
+        (self.trust_stat && stamp.is_settled(now)).then(|| memo_key(stamp))
+    }
+
+    /// The facts the memo `key` holds, if any.
+    fn facts_at(&self, key: &fcache::Digest) -> Option<HeaderFacts> {
+        decode(&self.cache.memo_get(key)?)
     }
 }
 
