@@ -275,3 +275,89 @@ fn pulled_include_sets_carry_the_stamps_of_headers_unchanged_here() {
     // main.cpp and format.cpp hit; circle.c, rect.c and shapes.cpp include geom.h.
     assert_eq!(hits_misses(&w.obj), (2, 3));
 }
+
+/// How many memo files (`<cache>/memo/…`) each launcher process opened, from the per-process
+/// traces of `strace -ff -o <dir>/t` of a build: the processes that ran `cached-ninja` and
+/// did not become `cached-ninja-cli`.
+fn memo_opens_per_launch(traces: &Path) -> Vec<usize> {
+    let mut per_launch = Vec::new();
+    for file in std::fs::read_dir(traces).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        let ran = |name: &str| {
+            text.lines()
+                .any(|l| l.starts_with("execve(") && l.contains(name) && !l.contains("= -1"))
+        };
+        if ran("/cached-ninja\"") && !ran("/cached-ninja-cli\"") {
+            let opened = text
+                .lines()
+                .filter(|l| l.contains("/memo/") && !l.contains("= -1"));
+            per_launch.push(opened.count());
+        }
+    }
+    per_launch
+}
+
+/// The pull remembers the directive scan of each record whose source and headers are here as
+/// CI compiled them, so a launcher's first check of a pulled entry reads that one memo instead
+/// of the remembered facts of every file its include list names (a C++ source's list names
+/// over a hundred, most of them the standard library's).
+#[test]
+fn a_pulled_entrys_first_check_reads_one_scan_not_each_headers_facts() {
+    require_tool("g++", "g++");
+    require_tool("strace", "strace");
+    let w = World::shapes();
+    // Old enough to be trusted: the facts of settled headers are remembered per version.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    w.policy(&w.obj, &w.nginx.url("cn"), "");
+    run_ok(cn(&w.cache).args(["fetch", "-C"]).arg(&w.obj));
+    let traces = w.obj.join("traces");
+    std::fs::create_dir(&traces).unwrap();
+    let mut build = Command::new("strace");
+    build
+        .env("CACHED_NINJA_CACHE_DIR", &w.cache)
+        .args(["-ff", "-e", "trace=execve,open,openat", "-o"])
+        .arg(traces.join("t"))
+        .arg(cached_ninja())
+        .args(["build", "--no-fill", "--no-fetch", "-C"])
+        .arg(&w.obj);
+    run_ok(&mut build);
+    assert_eq!(hits_misses(&w.obj), (5, 0), "every pulled entry hits");
+    let per_launch = memo_opens_per_launch(&traces);
+    assert_eq!(per_launch.len(), 5, "five launches: {per_launch:?}");
+    let most = *per_launch.iter().max().unwrap();
+    let total_set_files: usize = include_lines(&w.cache).len();
+    assert!(
+        total_set_files > 100,
+        "the include sets name over a hundred files: {total_set_files}"
+    );
+    assert!(
+        most <= 6,
+        "a first check opens a few memos (the scan, the compiler's), not one per header: {per_launch:?}"
+    );
+}
+
+/// The directive scans the pull remembered: memo files in the scan's text form (`f <path>`
+/// lines first).
+fn remembered_scans(cache: &Path) -> usize {
+    let memos = std::fs::read_dir(cache.join("memo")).unwrap();
+    let texts = memos.map(|m| std::fs::read(m.unwrap().path()).unwrap());
+    texts.filter(|t| t.starts_with(b"f ")).count()
+}
+
+/// A scan is remembered under CI's action key, so it must be of exactly the bytes that key
+/// covers: a record whose header changed here gets none (its compile misses anyway, and
+/// another object directory with CI's header would take the scan of the wrong bytes).
+#[test]
+fn a_record_whose_header_changed_here_gets_no_remembered_scan() {
+    require_tool("g++", "g++");
+    let w = World::shapes();
+    let geom = w.dev.join("geom/geom.h");
+    let text = std::fs::read_to_string(&geom).unwrap();
+    std::fs::write(&geom, text + "/* changed here */\n").unwrap();
+    w.policy(&w.obj, &w.nginx.url("cn"), "");
+    run_ok(cn(&w.cache).args(["fetch", "-C"]).arg(&w.obj));
+    // main.cpp and format.cpp; circle.c, rect.c and shapes.cpp include geom.h.
+    assert_eq!(remembered_scans(&w.cache), 2);
+    run_ok(cn(&w.cache).args(["build", "--no-fill", "-C"]).arg(&w.obj));
+    assert_eq!(hits_misses(&w.obj), (2, 3));
+}

@@ -156,25 +156,38 @@ impl PullSession<'_> {
     /// for it). Outputs the object directory's `build.ninja` does not compile through the
     /// launcher are not judged (an unreadable `build.ninja` judges none).
     pub fn changed_sources(&self) -> HashSet<Digest> {
-        let Ok(graph) = crate::fill::targets::load_graph(self.objdir.root()) else {
-            return HashSet::new();
-        };
-        let here = local_keys::source_keys(self.objdir.root(), &graph);
+        self.changed_in(&self.sources_here(false))
+    }
+
+    /// The sources of the object directory's launcher edges as launches here read them (with
+    /// their directives when `scan`); none when its `build.ninja` cannot be read.
+    fn sources_here(&self, scan: bool) -> local_keys::SourcesHere {
+        match crate::fill::targets::load_graph(self.objdir.root()) {
+            Ok(graph) => local_keys::sources_here(self.objdir.root(), &graph, scan),
+            Err(_) => local_keys::SourcesHere::default(),
+        }
+    }
+
+    /// [`PullSession::changed_sources`] from the sources here.
+    fn changed_in(&self, here: &local_keys::SourcesHere) -> HashSet<Digest> {
         let records = self.plan.manifest.records.iter();
-        let changed = records.filter(|r| here.get(r.output()).is_some_and(|k| *k != r.source_key));
+        let changed = records.filter(|r| here.key(r.output()).is_some_and(|k| *k != r.source_key));
         changed.map(|r| r.action_key).collect()
     }
 
     /// Pulls the plan's entries (wanted keys first, then `order`, leaving out
     /// [`PullSession::changed_sources`] unless wanted) until done or cancelled, then trims the
-    /// cache to its cap.
+    /// cache to its cap. Beside the downloads, the directive scan of each record whose files
+    /// are here as CI compiled them is remembered ([`local_keys::remember_scans`]), so that
+    /// a launcher's first check of a pulled entry reads one memo, not one per header.
     pub fn run(
         &self,
         cancel: &CancelToken,
         progress: &dyn ProgressSink,
         order: &[usize],
     ) -> PullReport {
-        let skip = self.changed_sources();
+        let sources = self.sources_here(true);
+        let skip = self.changed_in(&sources);
         let link = FileLink::new(self.objdir.clone());
         let opts = PullOptions {
             jobs: self.jobs,
@@ -184,8 +197,16 @@ impl PullSession<'_> {
             skip: Some(&skip),
             order: Some(order),
         };
-        let report = fetch::pull::pull(self.store, &self.cache, &self.plan.manifest, opts, &|p| {
-            progress.progress(p)
+        let manifest = &self.plan.manifest;
+        let report = std::thread::scope(|s| {
+            s.spawn(|| {
+                let headers = local_keys::headers_here(self.objdir.root(), manifest);
+                let root = self.objdir.root();
+                local_keys::remember_scans(root, manifest, &sources, &headers, cancel.flag())
+            });
+            fetch::pull::pull(self.store, &self.cache, manifest, opts, &|p| {
+                progress.progress(p)
+            })
         });
         // The launchers check the cap now and then; a pull inserts many files at once.
         if self.cache.summary().total_size() > self.cache_cap {

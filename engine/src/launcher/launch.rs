@@ -240,15 +240,22 @@ impl Launcher<'_> {
     }
 
     /// The source key a launch of `words` (compiler first) would compute, without running
-    /// anything but the compiler's identification (memoised); `None` where the launch would
-    /// run the command unchanged before computing one.
-    pub fn source_key_of(&self, words: &[String]) -> Option<key::Digest> {
+    /// anything but the compiler's identification (memoised), and from the same bytes of the
+    /// source what `also` makes of them with its absolute path (as the lookup rule names it);
+    /// `None` where the launch would run the command unchanged before computing a key.
+    pub(super) fn source_of<T>(
+        &self,
+        words: &[String],
+        also: impl FnOnce(String, &[u8]) -> T,
+    ) -> Option<(key::Digest, T)> {
         let words = compile::drop_wrapper(words);
         let expanded = compile::rsp::expand(words, Path::new(self.roots.obj())).ok()?;
         let identity = self.identity(words.first()?)?;
         let cmd = compile::parse(&expanded, identity.family).ok()?;
         let source = std::fs::read(Path::new(self.roots.obj()).join(&cmd.source)).ok()?;
-        Some(self.key_fields(&cmd, &identity, &source).digest())
+        let key = self.key_fields(&cmd, &identity, &source).digest();
+        let path = key::lexical_join(self.roots.obj(), &cmd.source);
+        Some((key, also(path, &source)))
     }
 
     /// The fields of `cmd`'s source key.

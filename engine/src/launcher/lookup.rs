@@ -1,6 +1,7 @@
 //! Looking a compile up: direct mode over the include manifest of a source key, else the
 //! preprocessor fallback (`-E -M`) for the include list; and recording manifests.
 
+use super::header_facts::HeaderFacts;
 use super::launch::Launcher;
 use backend::compile::{depfile, CompileCommand};
 use backend::key;
@@ -207,26 +208,24 @@ impl Launcher<'_> {
         Ok(Looked::Miss(absent))
     }
 
-    /// The digest and stat stamp of the file an include set names `norm` (normalised), as a
-    /// lookup here would read it now; `None` when it cannot be read or is too young for its
-    /// stamp to be trusted (`now`). For a process whose working directory is not the object
-    /// root (the pull): a relative path is taken from the object root, as a launch takes it.
-    pub(super) fn header_now(
+    /// The facts of the file an include set names `norm` (normalised) as a lookup here would
+    /// read them now, and its stat stamp when settled (`now`); `None` when it cannot be read.
+    /// For a process whose working directory is not the object root (the pull): a relative
+    /// path is taken from the object root, as a launch takes it.
+    pub(super) fn header_here(
         &self,
         norm: &str,
         now: SystemTime,
-    ) -> Option<(fcache::Digest, StatStamp)> {
+    ) -> Option<(HeaderFacts, Option<StatStamp>)> {
         let real = self.roots.denormalize(norm);
         if real.starts_with('$') {
-            return None; // rustc's pseudo-inputs have no stamp
+            return None; // rustc's pseudo-inputs are no files
         }
         let path = Path::new(self.roots.obj()).join(real.as_ref());
         let md = std::fs::metadata(&path).ok()?;
         let stamp = StatStamp::of(&md);
-        if !stamp.is_settled(now) {
-            return None;
-        }
-        Some((self.header_facts(&path, &md, now)?.digest, stamp))
+        let facts = self.header_facts(&path, &md, now)?;
+        Some((facts, stamp.is_settled(now).then_some(stamp)))
     }
 
     /// The digest of a file now (trusting a matching stat stamp), and its stamp when settled.

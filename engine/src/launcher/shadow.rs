@@ -198,6 +198,19 @@ impl Launcher<'_> {
         }
     }
 
+    /// The absolute path by which the lookup rule names the file an include set names `norm`.
+    pub(super) fn absolute(&self, norm: &str) -> String {
+        lexical(self.roots.obj(), &self.roots.denormalize(norm))
+    }
+
+    /// Remembers `scanned`, a scan made outside a launch (the pull's, of files whose bytes
+    /// are those `action_key` covers), unless a scan is remembered for it already.
+    pub(super) fn remember_scan_once(&self, action_key: &fcache::Digest, scanned: &Scanned) {
+        if self.cache.memo_get(&scan_memo_key(action_key)).is_none() {
+            self.remember_scan(action_key, scanned);
+        }
+    }
+
     /// The directive scan of the source and of `seen`, whose bytes the compile's hashing
     /// already read (so the lookup rule reads no header twice); `source` is the source's own
     /// scan, `None` when it could not be read.

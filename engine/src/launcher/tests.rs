@@ -399,24 +399,29 @@ fn edge_log_and_preimage() {
     });
 }
 
-/// What the pull records of a header (`header_now`): its digest and stamp as a launch in the
-/// object root reads it, a relative path taken from the object root whatever this process's
-/// working directory; nothing for a file too young to trust, a missing one or a pseudo-input.
+/// What the pull records of a header (`header_here`): its digest as a launch in the object
+/// root reads it, a relative path taken from the object root whatever this process's working
+/// directory, with its stamp once settled; nothing for a missing file or a pseudo-input.
 #[test]
-fn a_header_now_is_read_from_the_object_root_once_settled() {
+fn a_header_here_is_read_from_the_object_root_with_its_stamp_once_settled() {
     with_launcher(false, |dir, _, l| {
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
         let md = std::fs::metadata(dir.join("a.h")).unwrap();
-        let want = (fcache::Digest::of(b"int h;\n"), fcache::StatStamp::of(&md));
+        let (digest, stamp) = (fcache::Digest::of(b"int h;\n"), fcache::StatStamp::of(&md));
+        let here = |p: &str, now| l.header_here(p, now).map(|(f, s)| (f.digest, s));
         assert_ne!(std::env::current_dir().unwrap(), dir);
-        assert_eq!(l.header_now("a.h", later), Some(want));
+        assert_eq!(here("a.h", later), Some((digest, Some(stamp))));
+        let absolute = dir.join("a.h");
         assert_eq!(
-            l.header_now(dir.join("a.h").to_str().unwrap(), later),
-            Some(want)
+            here(absolute.to_str().unwrap(), later),
+            Some((digest, Some(stamp)))
         );
-        assert_eq!(l.header_now("a.h", std::time::SystemTime::now()), None);
-        assert_eq!(l.header_now("missing.h", later), None);
-        assert_eq!(l.header_now("$CARGO_PKG_NAME", later), None);
+        assert_eq!(
+            here("a.h", std::time::SystemTime::now()),
+            Some((digest, None))
+        );
+        assert_eq!(here("missing.h", later), None);
+        assert_eq!(here("$CARGO_PKG_NAME", later), None);
     });
 }
 
