@@ -202,7 +202,7 @@ impl PullSession<'_> {
             s.spawn(|| {
                 let headers = local_keys::headers_here(self.objdir.root(), manifest);
                 let root = self.objdir.root();
-                local_keys::remember_scans(root, manifest, &sources, &headers, cancel.flag())
+                local_keys::remember_scans(root, manifest, order, &sources, &headers, cancel.flag())
             });
             fetch::pull::pull(self.store, &self.cache, manifest, opts, &|p| {
                 progress.progress(p)

@@ -205,7 +205,9 @@ pub(super) fn with_launcher<T>(
     f: impl FnOnce(&Launcher) -> T,
 ) -> T {
     let pull = FileLink::new(ObjDir::new(roots.obj()));
-    f(&launcher_of(roots, cwd, policy_read, &pull))
+    let mut launcher = launcher_of(roots, cwd, policy_read, &pull);
+    launcher.one_shot = true;
+    f(&launcher)
 }
 
 /// The launcher for `roots` (the object root seen from this process as `cwd`) from this
@@ -251,6 +253,7 @@ fn launcher_of<'r>(
         date_pinned: env.iter().any(|(k, _)| k == "SOURCE_DATE_EPOCH"),
         env,
         env_refusal,
+        one_shot: false,
         trust_stat: !off("CACHED_NINJA_TRUST_STAT"),
         // Off by default (DESIGN §3): with no include manifest nothing can hit, and a
         // preprocessor pass would double the cost of every cold compile.

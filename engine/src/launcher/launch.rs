@@ -39,6 +39,9 @@ pub struct Launcher<'r> {
     pub family: std::cell::Cell<Option<compile::CompilerFamily>>,
     /// The distributed compiler a miss's compile is handed to, if any (`super::distribute`).
     pub distribute: Option<super::distribute::Distribution>,
+    /// This process ends with its launch: the lookup rule's largest structure is left to the
+    /// exit instead of being freed piece by piece (a tenth of a first check's instructions).
+    pub one_shot: bool,
     /// Trust stat stamps in manifests (`CACHED_NINJA_TRUST_STAT`, default on).
     pub trust_stat: bool,
     /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR=1`; off by

@@ -20,15 +20,15 @@ use super::launch::Launcher;
 use backend::key::Digest;
 use backend::ninja::graph::{EdgeId, Graph};
 use backend::rewrite::compiler::split_simple;
-use fetch::build_manifest::BuildManifest;
+use fetch::build_manifest::{BuildManifest, EdgeRecord};
 use fetch::cache::StatStamp;
 use fetch::objdir::ObjDir;
 use fetch::pull::KnownStamps;
 use fetch::want::FileLink;
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// The source key of every launcher edge of `graph` (the object directory `objdir`'s), by its
@@ -116,16 +116,25 @@ pub fn header_stamps(objdir: &Path, manifest: &BuildManifest) -> KnownStamps {
 /// Remembers the directive scan of every record of `manifest` whose source key here is the
 /// record's and whose headers here have the record's digests (so the scan is of exactly the
 /// bytes its action key covers), as a launch that read them would (`Launcher::scanned`);
-/// a scan already remembered is kept. Stops early when `stop` is set. Returns how many were
-/// written or found.
+/// a scan already remembered is kept. The records of `order` first, in that order (the
+/// pull's: the first objects to arrive have their scans first), then the rest. Stops early
+/// when `stop` is set. Returns how many were written or found.
 pub fn remember_scans(
     objdir: &Path,
     manifest: &BuildManifest,
+    order: &[usize],
     sources: &SourcesHere,
     headers: &HeadersHere,
     stop: &AtomicBool,
 ) -> usize {
-    with_launchers(objdir, &manifest.records, |launcher, r| {
+    let records = &manifest.records;
+    let mut ordered: Vec<&EdgeRecord> = order.iter().filter_map(|&i| records.get(i)).collect();
+    if ordered.len() < records.len() {
+        let listed: std::collections::HashSet<usize> = order.iter().copied().collect();
+        let rest = (0..records.len()).filter(|i| !listed.contains(i));
+        ordered.extend(rest.map(|i| &records[i]));
+    }
+    with_launchers(objdir, &ordered, |launcher, r| {
         if stop.load(Ordering::Relaxed) {
             return None;
         }
@@ -155,8 +164,8 @@ pub fn remember_scans(
 }
 
 /// `each` of `items` with a launcher of the object directory `objdir`, as a launch there
-/// would be: CPU work (reading and hashing), so in chunks on rayon's threads, one launcher
-/// per chunk; the `None`s left out.
+/// would be: CPU work (reading and hashing), so on rayon's threads, one launcher each, taking
+/// the items in their order (the first ones are done first); the `None`s left out.
 fn with_launchers<T: Sync, R: Send>(
     objdir: &Path,
     items: &[T],
@@ -166,19 +175,29 @@ fn with_launchers<T: Sync, R: Send>(
     let Some(obj) = objdir.to_str() else {
         return Vec::new();
     };
-    let chunk = items
-        .len()
-        .div_ceil(rayon::current_num_threads() * 4)
-        .max(16);
-    items
-        .par_chunks(chunk)
-        .flat_map_iter(|part| {
-            let link = FileLink::new(ObjDir::new(objdir));
-            let launcher = launcher_for(obj, objdir, None, &link);
-            let found: Vec<R> = part.iter().filter_map(|t| each(&launcher, t)).collect();
-            found
-        })
-        .collect()
+    let next = AtomicUsize::new(0);
+    let threads = rayon::current_num_threads().min(items.len());
+    if threads == 0 {
+        return Vec::new();
+    }
+    let found = Mutex::new(Vec::with_capacity(items.len()));
+    rayon::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|_| {
+                let link = FileLink::new(ObjDir::new(objdir));
+                let launcher = launcher_for(obj, objdir, None, &link);
+                let mut mine = Vec::new();
+                while let Some(t) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    mine.extend(each(&launcher, t));
+                }
+                found
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .append(&mut mine);
+            });
+        }
+    });
+    found.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A launch's object root: its working directory, absolute and without symbolic links (`-C

@@ -332,6 +332,15 @@ impl Launcher<'_> {
             .collect();
         let _ = self.cache.memo_put(&present_key(action_key), &shared);
         self.remember_candidates(action_key, &search);
+        self.leave(search);
+    }
+
+    /// Frees `search`, or leaves it to the process's exit when the process ends with this
+    /// launch (thousands of paths freed one by one cost more than the exit).
+    fn leave(&self, search: Search) {
+        if self.one_shot {
+            std::mem::forget(search);
+        }
     }
 
     /// Records the candidates of `search` with the roots normalised (holders) and each name
@@ -489,6 +498,7 @@ impl Launcher<'_> {
         if found.is_none() {
             self.write_memo(action_key, search.candidates().keys(), &present);
         }
+        self.leave(search);
         found
     }
 }

@@ -135,6 +135,7 @@ fn with_launcher_explaining(
         env: vec![],
         env_refusal: None,
         date_pinned: false,
+        one_shot: false,
         trust_stat: true,
         preprocessor_fallback: true,
         max_size: 1 << 30,
