@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# One cell of bench/slow-link.sh again, for several binaries on the same CI store, the
+# binaries' order reversed every other round: the developer's build at K % through the slow
+# link (critical-path order, or whatever the cell's policy file says), its object directory
+# and cache made afresh before each build as slow-link.sh makes them. Prints per build: the
+# wall time to the last link, the CPU seconds of the whole build (user + system, children
+# included) and the launchers' own CPU (`cached-ninja stats`), so that binaries compare
+# minutes apart on a machine whose speed drifts.
+#
+# Usage: ROUNDS=2 K=0 RATE=10000000 RTT=0 bash bench/race-ab.sh WORK A_DIR B_DIR …
+#   WORK is a finished bench/slow-link.sh work directory (its CI store, nginx configuration
+#   and dev-$K); each *_DIR holds a `cached-ninja` and its `cached-ninja-cli`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+[ $# -ge 2 ] || { echo "usage: bash bench/race-ab.sh WORK bin-dir…" >&2; exit 2; }
+WORK=$(cd "$1" && pwd)
+shift
+ROUNDS=${ROUNDS:-2}
+K=${K:-0}
+D=$WORK/dev-$K
+PORT=$(grep -o 'listen 127.0.0.1:[0-9]*' "$WORK/nginx/nginx.conf" | cut -d: -f2)
+PROXY_PORT=$(grep -o '127.0.0.1:[0-9]*' "$D/src/cached-ninja.toml" | cut -d: -f2)
+# shellcheck source=bench/lib/ci-store.sh
+source "$REPO/bench/lib/ci-store.sh"
+"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
+NGINX_PID=$!
+PROXY_PID=
+trap 'kill $NGINX_PID $PROXY_PID 2>/dev/null || true' EXIT
+wait_port "$PORT"
+echo "| round | binary | wall to the last link (s) | CPU (s) | launchers' CPU (s) | hits, misses |"
+echo "|---|---|---|---|---|---|"
+for r in $(seq "$ROUNDS"); do
+  order=("$@")
+  if [ $((r % 2)) = 0 ]; then order=(); for b in "$@"; do order=("$b" "${order[@]}"); done; fi
+  for b in "${order[@]}"; do
+    rm -rf "$D/obj" "$D/cache" && cp -a "$D/obj.pristine" "$D/obj"
+    python3 "$REPO/tests/support/slowlink.py" --listen "$PROXY_PORT" --upstream "$PORT" \
+      --rate "${RATE:-10000000}" --rtt-ms "${RTT:-0}" --stats "$WORK/proxy.stats" 2>/dev/null &
+    PROXY_PID=$!
+    wait_port "$PROXY_PORT"
+    sleep 0.3
+    t0=$(date +%s.%N)
+    CACHED_NINJA_CACHE_DIR=$D/cache /usr/bin/time -f "%U %S" -o "$WORK/time.txt" \
+      "$b/cached-ninja" build --no-fill -C "$D/obj" >/dev/null 2>"$WORK/build.err" ||
+      { cat "$WORK/build.err" >&2; exit 1; }
+    end=$(last_link_in "$D/obj")
+    kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=
+    stats=$("$b/cached-ninja" stats --json -C "$D/obj" |
+      python3 -c 'import json,sys;v=json.load(sys.stdin);print("%.2f | %d, %d" % (v["cpu_us"]/1e6, v["hits"], v["misses"]))')
+    echo "| $r | $b | $(python3 -c "print(f'{$end - $t0:.2f}')") | $(awk '{printf "%.2f", $1 + $2}' "$WORK/time.txt") | $stats |"
+  done
+done
