@@ -18,7 +18,8 @@
 //! Checking hundreds of candidates per hit would cost more than the hit, so a memo per entry
 //! and object directory records the stat stamp of each directory holding candidates: a file
 //! created in a directory changes its mtime, so while every stamp is unchanged no candidate
-//! can have appeared, and only a changed directory's candidates are looked at again. An entry
+//! can have appeared, and only a changed directory's candidates are looked at again (the memo
+//! is written only when every such directory is settled, see [`Launcher::write_memo`]). An entry
 //! without a memo here (pulled from CI, or stored from another object directory) is checked
 //! in full once, against the candidates present at its store (recorded with the roots
 //! normalised, so another layout on this machine reads them). Files the compile read itself
@@ -40,6 +41,14 @@ use std::path::Path;
 
 /// A directory's identity and last change: inode, mtime and ctime in ns.
 type DirStamp = (u64, i64, i64);
+
+/// The time (ns since the epoch) before which a stamp taken at `now` is settled.
+fn settled_before(now: std::time::SystemTime) -> i64 {
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    now.saturating_sub(fcache::SETTLE).as_nanos() as i64
+}
 
 fn dir_stamp(dir: &str) -> Option<DirStamp> {
     let md = std::fs::metadata(dir).ok()?;
@@ -280,7 +289,7 @@ impl Launcher<'_> {
         dirs.iter().any(|d| search.lists_name_ending(d, b".gch"))
     }
 
-    fn memo_key(&self, action_key: &fcache::Digest) -> fcache::Digest {
+    pub(super) fn memo_key(&self, action_key: &fcache::Digest) -> fcache::Digest {
         fcache::Digest::of(
             format!(
                 "cached-ninja lookup memo 1\0{action_key}\0{}\0{}",
@@ -422,17 +431,26 @@ impl Launcher<'_> {
         Some((None, holders))
     }
 
-    fn write_memo<'h>(
+    /// Records, for this object directory, the stamps of the directories holding the entry's
+    /// candidates (checked since), and the candidates `present` (passed over). Not written
+    /// when a directory cannot be stamped or changed within [`fcache::SETTLE`]: a file created
+    /// after the directory was listed, within the same timestamp tick, would leave the stamp
+    /// as taken, and the memo would hide it from every later launch (the next launch checks
+    /// the candidates again instead).
+    pub(super) fn write_memo<'h>(
         &self,
         action_key: &fcache::Digest,
         holders: impl Iterator<Item = &'h String>,
         present: &[String],
     ) {
+        let settled = settled_before(std::time::SystemTime::now());
         let mut text = String::new();
         for dir in holders {
-            if let Some((ino, m, c)) = dir_stamp(dir) {
-                text.push_str(&format!("d {ino} {m} {c} {dir}\n"));
-            }
+            let Some((ino, m, c)) = dir_stamp(dir).filter(|&(_, m, c)| m < settled && c < settled)
+            else {
+                return;
+            };
+            text.push_str(&format!("d {ino} {m} {c} {dir}\n"));
         }
         for p in present {
             text.push_str(&format!("x {p}\n"));

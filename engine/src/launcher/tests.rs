@@ -481,3 +481,39 @@ fn header_facts_are_remembered_per_settled_version() {
         );
     });
 }
+
+/// The lookup rule's memo of an entry (`write_memo`) is written only when every directory
+/// holding candidates is settled and can be stamped: a file created just after a directory
+/// was listed, within the same timestamp tick, would otherwise hide behind a stamp that still
+/// matches, and a holder left out of the memo would never be checked again.
+#[test]
+fn the_lookup_memo_waits_for_settled_directories() {
+    with_launcher(false, |dir, _, l| {
+        let holder = dir.join("inc");
+        std::fs::create_dir(&holder).unwrap();
+        let holders = vec![holder.to_str().unwrap().to_string()];
+        let key = fcache::Digest::of(b"an action");
+        l.write_memo(&key, holders.iter(), &[]);
+        assert_eq!(
+            l.cache.memo_get(&l.memo_key(&key)),
+            None,
+            "a directory changed just now is not trusted"
+        );
+        std::thread::sleep(fcache::SETTLE + std::time::Duration::from_millis(100));
+        l.write_memo(&key, holders.iter(), &[]);
+        let memo = l
+            .cache
+            .memo_get(&l.memo_key(&key))
+            .expect("settled: remembered");
+        assert!(memo.contains(&holders[0]), "{memo}");
+
+        let gone = vec![dir.join("gone").to_str().unwrap().to_string()];
+        let other = fcache::Digest::of(b"another action");
+        l.write_memo(&other, holders.iter().chain(&gone), &[]);
+        assert_eq!(
+            l.cache.memo_get(&l.memo_key(&other)),
+            None,
+            "a holder that cannot be stamped leaves no memo"
+        );
+    });
+}

@@ -47,7 +47,7 @@ pub use download::{DownloadClaim, MAX_PARTIAL_AGE, MAX_PARTIAL_BYTES, MIN_PARTIA
 pub use entry::{ActionEntry, Output, Role};
 pub use gc::{CacheSummary, GcReport};
 pub use leftover::{abandoned_beside, remove_abandoned_beside, TMP_MAX_AGE};
-pub use manifest::{IncludeFile, IncludeSet, Manifest, StatStamp, MAX_INCLUDE_SETS};
+pub use manifest::{IncludeFile, IncludeSet, Manifest, StatStamp, MAX_INCLUDE_SETS, SETTLE};
 pub use seal::lines;
 pub use verify::{Defect, Problem, VerifyError, VerifyOptions, VerifyReport};
 pub use whole::read_whole;
