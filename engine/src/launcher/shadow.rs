@@ -433,10 +433,10 @@ impl Launcher<'_> {
 
     /// Records, for this object directory, the stamps of the directories holding the entry's
     /// candidates (checked since), and the candidates `present` (passed over). Not written
-    /// when a directory cannot be stamped or changed within [`fcache::SETTLE`]: a file created
-    /// after the directory was listed, within the same timestamp tick, would leave the stamp
-    /// as taken, and the memo would hide it from every later launch (the next launch checks
-    /// the candidates again instead).
+    /// when a directory cannot be stamped or changed within [`fcache::SETTLE`]: the stamps
+    /// are taken after the listings, so a file created in between would be missing from the
+    /// listing while the stamp already includes it, and the memo would hide it from every
+    /// later launch (the next launch checks the candidates again instead).
     pub(super) fn write_memo<'h>(
         &self,
         action_key: &fcache::Digest,

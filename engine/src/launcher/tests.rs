@@ -483,9 +483,9 @@ fn header_facts_are_remembered_per_settled_version() {
 }
 
 /// The lookup rule's memo of an entry (`write_memo`) is written only when every directory
-/// holding candidates is settled and can be stamped: a file created just after a directory
-/// was listed, within the same timestamp tick, would otherwise hide behind a stamp that still
-/// matches, and a holder left out of the memo would never be checked again.
+/// holding candidates is settled and can be stamped: a file created after a directory was
+/// listed and before it was stamped would otherwise hide behind a stamp that includes it, and
+/// a holder left out of the memo would never be checked again.
 #[test]
 fn the_lookup_memo_waits_for_settled_directories() {
     with_launcher(false, |dir, _, l| {
