@@ -42,21 +42,25 @@ use std::path::Path;
 /// A directory's identity and last change: inode, mtime and ctime in ns.
 type DirStamp = (u64, i64, i64);
 
-/// The time (ns since the epoch) before which a stamp taken at `now` is settled.
-fn settled_before(now: std::time::SystemTime) -> i64 {
-    let now = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    now.saturating_sub(fcache::SETTLE).as_nanos() as i64
+fn dir_stamp(dir: &str) -> Option<DirStamp> {
+    Some(stamp_of(&std::fs::metadata(dir).ok()?))
 }
 
-fn dir_stamp(dir: &str) -> Option<DirStamp> {
+/// [`dir_stamp`], only for a directory settled at `now` (`StatStamp::is_settled`, the include
+/// manifests' rule).
+fn settled_dir_stamp(dir: &str, now: std::time::SystemTime) -> Option<DirStamp> {
     let md = std::fs::metadata(dir).ok()?;
-    Some((
+    fcache::StatStamp::of(&md)
+        .is_settled(now)
+        .then(|| stamp_of(&md))
+}
+
+fn stamp_of(md: &std::fs::Metadata) -> DirStamp {
+    (
         md.ino(),
         md.mtime() * 1_000_000_000 + md.mtime_nsec(),
         md.ctime() * 1_000_000_000 + md.ctime_nsec(),
-    ))
+    )
 }
 
 impl Launcher<'_> {
@@ -443,11 +447,10 @@ impl Launcher<'_> {
         holders: impl Iterator<Item = &'h String>,
         present: &[String],
     ) {
-        let settled = settled_before(std::time::SystemTime::now());
+        let now = std::time::SystemTime::now();
         let mut text = String::new();
         for dir in holders {
-            let Some((ino, m, c)) = dir_stamp(dir).filter(|&(_, m, c)| m < settled && c < settled)
-            else {
+            let Some((ino, m, c)) = settled_dir_stamp(dir, now) else {
                 return;
             };
             text.push_str(&format!("d {ino} {m} {c} {dir}\n"));
