@@ -5,7 +5,10 @@
 # and cache made afresh before each build as slow-link.sh makes them. Prints per build: the
 # wall time to the last link, the CPU seconds of the whole build (user + system, children
 # included) and the launchers' own CPU (`cached-ninja stats`), so that binaries compare
-# minutes apart on a machine whose speed drifts.
+# minutes apart on a machine whose speed drifts. Each binary runs its own launchers: the
+# launcher path the object directory was generated with is replaced by the binary's own in
+# its Ninja files (before 2026-12-05 it was not, and every binary ran the generating
+# binary's launchers: only the pull differed).
 #
 # Usage: ROUNDS=2 K=0 RATE=10000000 RTT=0 bash bench/race-ab.sh WORK A_DIR B_DIR …
 #   WORK is a finished bench/slow-link.sh work directory (its CI store, nginx configuration
@@ -28,6 +31,9 @@ NGINX_PID=$!
 PROXY_PID=
 trap 'kill $NGINX_PID $PROXY_PID 2>/dev/null || true' EXIT
 wait_port "$PORT"
+GENERATED=$(grep -rhoE '[^ ]*/cached-ninja cc --' --include='*.ninja' "$D/obj.pristine" | head -1)
+GENERATED=${GENERATED% cc --}
+[ -n "$GENERATED" ] || { echo "no launcher command in $D/obj.pristine" >&2; exit 1; }
 echo "| round | binary | wall to the last link (s) | CPU (s) | launchers' CPU (s) | hits, misses |"
 echo "|---|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
@@ -35,6 +41,8 @@ for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 0 ]; then order=(); for b in "$@"; do order=("$b" "${order[@]}"); done; fi
   for b in "${order[@]}"; do
     rm -rf "$D/obj" "$D/cache" && cp -a "$D/obj.pristine" "$D/obj"
+    grep -rlF --include='*.ninja' "$GENERATED cc --" "$D/obj" |
+      xargs sed -i "s#$GENERATED cc --#$(cd "$b" && pwd)/cached-ninja cc --#g"
     python3 "$REPO/tests/support/slowlink.py" --listen "$PROXY_PORT" --upstream "$PORT" \
       --rate "${RATE:-10000000}" --rtt-ms "${RTT:-0}" --stats "$WORK/proxy.stats" 2>/dev/null &
     PROXY_PID=$!

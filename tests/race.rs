@@ -361,3 +361,59 @@ fn a_record_whose_header_changed_here_gets_no_remembered_scan() {
     run_ok(cn(&w.cache).args(["build", "--no-fill", "-C"]).arg(&w.obj));
     assert_eq!(hits_misses(&w.obj), (2, 3));
 }
+
+/// The lookup rule's memos the pull wrote (`d`/`l` lines: directory stamps or listed names).
+fn lookup_memos(cache: &Path) -> usize {
+    let memos = std::fs::read_dir(cache.join("memo")).unwrap();
+    let texts = memos.map(|m| std::fs::read(m.unwrap().path()).unwrap());
+    texts
+        .filter(|t| t.starts_with(b"d ") || t.starts_with(b"l "))
+        .count()
+}
+
+/// The pull makes each record's first check of the lookup rule and writes its memo, so a
+/// launch checks the memo instead of counting candidates; a header created after the pull
+/// where the preprocessor looks first (`report/geom.h`, beside `shapes.cpp`, which includes
+/// `"geom.h"`) must still make that launch miss. `settle`: whether the checkout's directories
+/// are old enough for the memo to trust their stamps (else it lists them on every check).
+fn a_header_created_after_the_pulls_first_check_misses(settle: bool) {
+    require_tool("g++", "g++");
+    let w = World::shapes();
+    w.policy(&w.obj, &w.nginx.url("cn"), "");
+    if settle {
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+    }
+    run_ok(cn(&w.cache).args(["fetch", "-C"]).arg(&w.obj));
+    assert_eq!(lookup_memos(&w.cache), 5, "the pull checked every record");
+    // The directory the new header goes to, as the memos record it.
+    let report = format!("{}/report", w.dev.display());
+    let memos = std::fs::read_dir(w.cache.join("memo")).unwrap();
+    let lines: Vec<String> = memos
+        .flat_map(|m| {
+            let text = std::fs::read_to_string(m.unwrap().path()).unwrap_or_default();
+            text.lines().map(str::to_string).collect::<Vec<_>>()
+        })
+        .collect();
+    let recorded = |kind: &str| {
+        lines
+            .iter()
+            .any(|l| l.starts_with(kind) && l.ends_with(&format!(" {report}")))
+    };
+    assert_eq!(recorded("d "), settle, "stamped when settled");
+    assert_eq!(recorded("l "), !settle, "listed when not");
+    let geom = std::fs::read_to_string(w.dev.join("geom/geom.h")).unwrap();
+    std::fs::write(w.dev.join("report/geom.h"), geom + "/* shadows */\n").unwrap();
+    run_ok(cn(&w.cache).args(["build", "--no-fill", "-C"]).arg(&w.obj));
+    // circle.c and rect.c find geom.h beside them; main.cpp and format.cpp do not read it.
+    assert_eq!(hits_misses(&w.obj), (4, 1));
+}
+
+#[test]
+fn a_header_created_after_the_pulls_first_check_misses_listed() {
+    a_header_created_after_the_pulls_first_check_misses(false);
+}
+
+#[test]
+fn a_header_created_after_the_pulls_first_check_misses_stamped() {
+    a_header_created_after_the_pulls_first_check_misses(true);
+}

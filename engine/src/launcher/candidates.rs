@@ -12,11 +12,10 @@
 //! the same on every machine, since it depends on the files alone.
 
 use super::directives::{parent_of, HashSet, Places, Reached, Scanned};
+use super::listings::{exists_in, listed, Holders, Listing, Listings};
 use backend::key::lexical_join as lexical;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::ops::Range;
-use std::path::Path;
 
 /// A map keyed by paths (the fast hasher of [`HashSet`]).
 type HashMap<K, V> = hashbrown::HashMap<K, V>;
@@ -45,22 +44,107 @@ pub(super) struct Search {
     /// Headers whose earlier-directory candidates are made.
     searched: HashSet<String>,
     out: Candidates,
-    holders: Holders,
-    listings: Listings,
-    /// Where the directives of the files read look first (joined and asked once per launch).
-    places: Places,
+    /// What the file system said (kept by the caller across searches, see [`Looked`]).
+    looked: Looked,
     /// The candidates in `out` that exist, each looked for once, when it was made.
     present: HashSet<String>,
 }
 
+/// What searches asked of the file system: directory listings (each with its stamp from
+/// before the read), holders, and the first places of directives. A launch makes one for its
+/// one search; the pull keeps one across the records it checks on a thread, which is sound
+/// because a memo trusts a directory only by the stamp taken before its listing (a file
+/// created since changes the stamp).
+#[derive(Default)]
+pub(super) struct Looked {
+    holders: Holders,
+    listings: Listings,
+    /// Where the directives of the files read look first (joined and asked once).
+    places: Places,
+    /// Each set of search directories counted by [`Search::count_once`], numbered.
+    contexts: HashMap<(Vec<String>, Range<usize>), u32>,
+    /// Per set of search directories and header: its `.gch` candidate, and its candidates in
+    /// the directories searched before its own, counted.
+    parts: HashMap<(u32, String), [Part; 2]>,
+    /// The holders and first names of the parts, numbered.
+    names: Names,
+}
+
+impl Looked {
+    /// The number of the search directories `dirs` (`system` the compiler's own).
+    fn context(&mut self, dirs: &[String], system: &Range<usize>) -> u32 {
+        let n = self.contexts.len() as u32;
+        *self
+            .contexts
+            .entry((dirs.to_vec(), system.clone()))
+            .or_insert(n)
+    }
+}
+
+/// Some candidates, counted: (holder, first name below it) of those absent, and those that
+/// exist with theirs.
+#[derive(Default)]
+struct Part {
+    pairs: Vec<(u32, u32)>,
+    existing: Vec<(String, (u32, u32))>,
+    /// A holder's listing named the way to a candidate that is not there.
+    unsure: bool,
+}
+
+impl Part {
+    /// Adds these candidates' pairs for a compile that read `read` to `pairs`, or `None`
+    /// when one exists that it did not read (a file it read is no candidate), or a holder is
+    /// unsure.
+    fn add_to(&self, pairs: &mut Vec<(u32, u32)>, read: &HashSet<String>) -> Option<()> {
+        if self.unsure || self.existing.iter().any(|(c, _)| !read.contains(c)) {
+            return None;
+        }
+        pairs.extend_from_slice(&self.pairs);
+        Some(())
+    }
+}
+
+/// Strings numbered in the order first seen.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// What [`Search::plan`] found to add: headers new to the search (`.gch` candidate, earlier
+/// candidates) and the directives' own candidates.
+#[derive(Default)]
+struct Plan<'r> {
+    headers: Vec<(&'r String, bool, bool)>,
+    more: Vec<String>,
+}
+
 impl Search {
     /// A search over `dirs` (absolute, in order; `system` the compiler's own), for a command
-    /// whose object root is `obj` and whose forced includes are `forced`.
+    /// whose object root is `obj` and whose forced includes are `forced`, asking the file
+    /// system only what `looked` does not know yet.
     pub(super) fn new(
         dirs: Vec<String>,
         system: Range<usize>,
         obj: &str,
         forced: Vec<String>,
+        looked: Looked,
     ) -> Search {
         // The compiler's own directories; its probe lists CPATH's too, which stay project ones.
         let own = dirs[system.clone()]
@@ -80,11 +164,14 @@ impl Search {
             read: HashSet::new(),
             searched: HashSet::new(),
             out: Candidates::new(),
-            holders: Holders::default(),
-            listings: HashMap::new(),
-            places: Places::default(),
+            looked,
             present: HashSet::new(),
         }
+    }
+
+    /// What this search asked of the file system, for the next one.
+    pub(super) fn into_looked(self) -> Looked {
+        self.looked
     }
 
     /// The search directories, in order.
@@ -102,28 +189,32 @@ impl Search {
         &self.out
     }
 
-    /// Adds the candidates of a compile that read `read` (absolute paths, a superset of the
-    /// last round's), whose directives are `scanned`.
-    pub(super) fn update(&mut self, scanned: &Scanned, read: &HashSet<String>) {
-        let mut places = std::mem::take(&mut self.places);
-        let reached = Reached::of(scanned, read, &mut places, &mut self.listings);
+    /// What a compile that read `read` (absolute paths, a superset of the last round's), whose
+    /// directives are `scanned`, adds: each header new to this search, with whether its
+    /// earlier places are candidates too (else only its `.gch`), and the candidates its
+    /// directives make.
+    fn plan<'r>(&mut self, scanned: &Scanned, read: &'r HashSet<String>) -> Plan<'r> {
+        let mut places = std::mem::take(&mut self.looked.places);
+        let reached = Reached::of(scanned, read, &mut places, &mut self.looked.listings);
         let searchable = reached.searchable(&self.roots, &self.forced);
-        let mut made: Vec<String> = Vec::new();
+        let mut plan = Plan::default();
         for h in read {
-            if !self.read.contains(h) {
-                // gcc reads `<header>.gch` instead of a header when it exists (the compile is
-                // then uncacheable: one created since the entry was stored must be noticed).
-                made.push([h, ".gch"].concat());
-            }
+            // gcc reads `<header>.gch` instead of a header when it exists (the compile is
+            // then uncacheable: one created since the entry was stored must be noticed).
+            let gch = !self.read.contains(h);
             // A header a quoted include found beside its includer, and named by no directive
             // that searched, had no earlier places to look.
-            if !self.searched.contains(h) && !reached.beside_only(h, &searchable) {
+            let earlier = !self.searched.contains(h) && !reached.beside_only(h, &searchable);
+            if earlier {
                 self.searched.insert(h.clone());
-                self.earlier_than(h, &mut made);
+            }
+            if gch || earlier {
+                plan.headers.push((h, gch, earlier));
             }
         }
         // A quoted include looks beside its includer first, whatever it found later.
-        made.extend(reached.first_looks.iter().map(|p| p.to_string()));
+        plan.more
+            .extend(reached.first_looks.iter().map(|p| p.to_string()));
         // A `__has_include` that found nothing: a file in any place it looked makes it true.
         for (beside, name) in &reached.probes {
             let places: Vec<String> = beside
@@ -134,12 +225,28 @@ impl Search {
                 .collect();
             // One that found a file the compile read is answered by that file's presence.
             if !places.iter().any(|p| read.contains(p)) {
-                made.extend(places);
+                plan.more.extend(places);
             }
         }
         drop(searchable);
         drop(reached);
-        self.places = places;
+        self.looked.places = places;
+        plan
+    }
+
+    /// Adds the candidates of a compile that read `read` (absolute paths, a superset of the
+    /// last round's), whose directives are `scanned`.
+    pub(super) fn update(&mut self, scanned: &Scanned, read: &HashSet<String>) {
+        let plan = self.plan(scanned, read);
+        let mut made = plan.more;
+        for (h, gch, earlier) in plan.headers {
+            if gch {
+                made.push([h, ".gch"].concat());
+            }
+            if earlier {
+                self.earlier_than(h, &mut made);
+            }
+        }
         for cand in made {
             // Each candidate is hashed into `made` once: a new one is taken in place.
             let hashbrown::hash_set::Entry::Vacant(new) = self.made.entry(cand) else {
@@ -153,8 +260,9 @@ impl Search {
             // installation, not the build, and their `#include_next` wrappers pass over
             // same-named files by design.
             if !read.contains(cand) && !under_any(&self.own, cand) {
-                let holder = self.holders.of(parent_of(cand), &self.listings);
-                if exists_in(&mut self.listings, holder, cand) {
+                let looked = &mut self.looked;
+                let holder = looked.holders.of(parent_of(cand), &looked.listings);
+                if exists_in(&mut looked.listings, holder, cand) {
                     self.present.insert(cand.clone());
                 }
                 match self.out.get_mut(holder) {
@@ -172,13 +280,104 @@ impl Search {
             }
             self.read.insert(h.clone());
             if self.made.contains(h) {
-                let holder = self.holders.of(parent_of(h), &self.listings);
+                let holder = self.looked.holders.of(parent_of(h), &self.looked.listings);
                 if let Some(list) = self.out.get_mut(holder) {
                     list.retain(|c| c != h);
                 }
                 self.present.remove(h);
             }
         }
+    }
+
+    /// The first count of a fresh search (the pull's first check of a record): the holders of
+    /// the candidates of a compile that read `read` with the first name of each candidate
+    /// below its holder, or `None` when a candidate exists or a holder's listing is unsure
+    /// (it names the way to a candidate that is not there). The same candidates as
+    /// [`Search::update`], but each header's are counted once per set of search directories
+    /// and kept in `looked` for the next record: the pull checks hundreds of records that
+    /// share most headers.
+    pub(super) fn count_once(
+        &mut self,
+        scanned: &Scanned,
+        read: &HashSet<String>,
+    ) -> Option<Vec<(u32, u32)>> {
+        let plan = self.plan(scanned, read);
+        let ctx = self.looked.context(&self.dirs, &self.system);
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut fresh = Part::default();
+        for (h, gch, earlier) in plan.headers {
+            let key = (ctx, h.clone());
+            if !self.looked.parts.contains_key(&key) {
+                let mut gch_part = Part::default();
+                self.count_into(&[h, ".gch"].concat(), &mut gch_part);
+                let mut cands = Vec::new();
+                self.earlier_than(h, &mut cands);
+                let mut earlier_part = Part::default();
+                for c in &cands {
+                    self.count_into(c, &mut earlier_part);
+                }
+                self.looked
+                    .parts
+                    .insert(key.clone(), [gch_part, earlier_part]);
+            }
+            let [g, e] = &self.looked.parts[&key];
+            for part in [(gch, g), (earlier, e)].iter().filter(|p| p.0).map(|p| p.1) {
+                part.add_to(&mut pairs, read)?;
+            }
+        }
+        for c in &plan.more {
+            self.count_into(c, &mut fresh);
+        }
+        fresh.add_to(&mut pairs, read)?;
+        pairs.sort_unstable();
+        pairs.dedup();
+        Some(pairs)
+    }
+
+    /// Counts candidate `c` into `part` (nothing for one in the compiler's own directories).
+    fn count_into(&mut self, c: &str, part: &mut Part) {
+        if under_any(&self.own, c) {
+            return;
+        }
+        let looked = &mut self.looked;
+        let holder = looked.holders.of(parent_of(c), &looked.listings);
+        let Some(rel) = below(holder, c) else {
+            part.unsure = true;
+            return;
+        };
+        let first = rel.split('/').next().unwrap_or(rel);
+        let listed_first = listed(&mut looked.listings, holder)
+            .is_some_and(|names| names.contains(std::ffi::OsStr::new(first)));
+        let pair = (looked.names.id(holder), looked.names.id(first));
+        if !listed_first {
+            part.pairs.push(pair);
+        } else if exists_in(&mut looked.listings, holder, c) {
+            part.existing.push((c.to_string(), pair));
+        } else {
+            // The way to it is there but not it: a holder that grew deeper since it was found
+            // (its stamp would not show the candidate appearing), or a file on the way. Left
+            // to the launch's own check.
+            part.unsure = true;
+        }
+    }
+
+    /// The holders of [`Search::count_once`]'s pairs, each with its listing and the first
+    /// names of its candidates, for the lookup memo.
+    pub(super) fn counted<'s>(&'s self, pairs: &'s [(u32, u32)]) -> Vec<Holding<'s>> {
+        let mut out: Vec<Holding<'s>> = Vec::new();
+        for &(h, n) in pairs {
+            let dir = self.looked.names.name(h);
+            let name = self.looked.names.name(n);
+            match out.last_mut() {
+                Some(last) if last.dir == dir => last.below.push(name),
+                _ => out.push(Holding {
+                    dir,
+                    listing: self.looked.listings.get(dir).and_then(Option::as_ref),
+                    below: vec![name],
+                }),
+            }
+        }
+        out
     }
 
     /// Appends the same relative name as `h` in every directory searched before each
@@ -200,8 +399,18 @@ impl Search {
     /// Whether directory `dir` holds a name ending with `suffix` (a directory that cannot be
     /// listed holds none).
     pub(super) fn lists_name_ending(&mut self, dir: &str, suffix: &[u8]) -> bool {
-        listed(&mut self.listings, dir)
+        listed(&mut self.looked.listings, dir)
             .is_some_and(|names| names.iter().any(|n| n.as_encoded_bytes().ends_with(suffix)))
+    }
+
+    /// Each directory holding candidates, with its listing (`None`: it could not be listed)
+    /// and the names of its candidates relative to it, for the lookup memo.
+    pub(super) fn holders(&self) -> impl Iterator<Item = Holding<'_>> {
+        self.out.iter().map(|(dir, list)| Holding {
+            dir,
+            listing: self.looked.listings.get(dir).and_then(Option::as_ref),
+            below: list.iter().filter_map(|c| below(dir, c)).collect(),
+        })
     }
 
     /// The candidates that exist, sorted (each holding directory is read once in a launch,
@@ -213,44 +422,40 @@ impl Search {
     }
 }
 
-/// The listings of a launch, each directory read once.
-pub(super) type Listings = HashMap<String, Option<HashSet<OsString>>>;
-
-/// The names in directory `dir`, read on the first ask and kept in `listings`.
-pub(super) fn listed<'l>(listings: &'l mut Listings, dir: &str) -> Option<&'l HashSet<OsString>> {
-    listings
-        .entry_ref(dir)
-        .or_insert_with(|| listing(dir))
-        .as_ref()
+/// One directory holding candidates, as the lookup memo records it.
+pub(super) struct Holding<'a> {
+    /// The directory.
+    pub(super) dir: &'a str,
+    /// Its listing (`None`: it could not be listed).
+    pub(super) listing: Option<&'a Listing>,
+    /// Its candidates, relative to it.
+    pub(super) below: Vec<&'a str>,
 }
 
-/// Whether candidate `c`, held by directory `holder`, exists: `holder`'s listing names its
-/// first component below `holder`.
-fn exists_in(listings: &mut Listings, holder: &str, c: &str) -> bool {
-    let Some(names) = listed(listings, holder) else {
-        return false;
+impl Holding<'_> {
+    /// The first component of each candidate below the directory, sorted, each once: a
+    /// candidate exists only if its first component is listed there.
+    pub(super) fn first_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .below
+            .iter()
+            .map(|rel| rel.split('/').next().unwrap_or(rel))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
+/// `c` relative to directory `dir` when it lies below it.
+fn below<'c>(dir: &str, c: &'c str) -> Option<&'c str> {
+    let rel = c.strip_prefix(dir)?;
+    let rel = if dir.ends_with('/') {
+        rel
+    } else {
+        rel.strip_prefix('/')?
     };
-    c.strip_prefix(holder)
-        .map(|r| r.trim_start_matches('/'))
-        .is_some_and(|rel| exists_below(names, holder, rel))
-}
-
-/// The names in directory `dir`, `None` if it cannot be listed.
-pub(super) fn listing(dir: &str) -> Option<HashSet<OsString>> {
-    let rd = std::fs::read_dir(dir).ok()?;
-    Some(rd.flatten().map(|e| e.file_name()).collect())
-}
-
-/// Whether `rel` below directory `holder`, whose listing is `names`, exists: its first
-/// component is listed, and a deeper one (created since) is looked at.
-pub(super) fn exists_below(names: &HashSet<OsString>, holder: &str, rel: &str) -> bool {
-    // A byte loop: names are short, and `split`'s searcher cost more than the lookup.
-    let first = match rel.bytes().position(|b| b == b'/') {
-        Some(i) => &rel[..i],
-        None => rel,
-    };
-    names.contains(std::ffi::OsStr::new(first))
-        && (first.len() == rel.len() || Path::new(&[holder, "/", rel].concat()).exists())
+    (!rel.is_empty()).then_some(rel)
 }
 
 /// Whether `path` lies under one of `dirs`.
@@ -261,89 +466,111 @@ fn under_any(dirs: &[String], path: &str) -> bool {
     })
 }
 
-/// The deepest existing directory on the way to each candidate's directory, each directory
-/// asked of the file system once (hundreds of candidates share a few tens of directories).
-#[derive(Default)]
-struct Holders {
-    of_dir: HashMap<String, String>,
-    is_dir: HashMap<String, bool>,
-}
-
-impl Holders {
-    /// The deepest existing directory among `dir` and its ancestors (`/` at worst); a
-    /// directory whose parent this launch has listed (`listings`) without naming it, or whose
-    /// parent is absent, is known absent without a `stat`.
-    fn of(&mut self, dir: &str, listings: &Listings) -> &str {
-        if !self.of_dir.contains_key(dir) {
-            let mut best = dir.to_string();
-            while best != "/" && !self.is_dir(&best, listings) {
-                best = match best.rfind('/') {
-                    Some(0) | None => "/".to_string(),
-                    Some(i) => best[..i].to_string(),
-                };
-            }
-            self.of_dir.insert(dir.to_string(), best);
-        }
-        &self.of_dir[dir]
-    }
-
-    fn is_dir(&mut self, path: &str, listings: &Listings) -> bool {
-        if let Some(&known) = self.is_dir.get(path) {
-            return known;
-        }
-        // Absent without a `stat` when the parent's listing does not name it, or (the parent
-        // not listed) when the parent is no directory.
-        let possible = match path.rfind('/') {
-            Some(i) if i > 0 => match listings.get(&path[..i]) {
-                Some(Some(names)) => names.contains(std::ffi::OsStr::new(&path[i + 1..])),
-                _ => self.is_dir(&path[..i], listings),
-            },
-            _ => true,
-        };
-        let d = possible && Path::new(path).is_dir();
-        self.is_dir.insert(path.to_string(), d);
-        d
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A holder is the deepest existing directory on the way, with the parent listed or not;
-    /// a file is no holder, and a directory the listing predates is still found by `stat`.
-    #[test]
-    fn holders_are_the_deepest_existing_directories() {
+    fn include(name: &str, quoted: bool) -> super::super::directives::Directive {
+        Some((name.to_string(), quoted, false))
+    }
+
+    /// A tree with search directories `a` and `b` (in that order), the source in `src`:
+    /// `main.c` includes `<x.h>` and `<sub/y.h>` (found in `b`) and `"q.h"` (beside it).
+    fn tree() -> (
+        tempfile::TempDir,
+        String,
+        Vec<String>,
+        Scanned,
+        HashSet<String>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
-        std::fs::create_dir_all(format!("{d}/a/b")).unwrap();
-        std::fs::write(format!("{d}/a/f"), "").unwrap();
-        let mut listings = Listings::new();
-        listed(&mut listings, &format!("{d}/a"));
-        std::fs::create_dir(format!("{d}/a/late")).unwrap();
-        let mut h = Holders::default();
-        for (ask, want) in [
-            ("a/b", "a/b"),
-            ("a/b/x/y", "a/b"),
-            ("a/x/y/z", "a"),
-            ("a/f/x", "a"),
-            ("q/r", ""),
-        ] {
-            let want = if want.is_empty() {
-                d.clone()
-            } else {
-                format!("{d}/{want}")
-            };
-            assert_eq!(h.of(&format!("{d}/{ask}"), &listings), want, "{ask}");
+        for sub in ["a", "b/sub", "src"] {
+            std::fs::create_dir_all(format!("{d}/{sub}")).unwrap();
         }
-        // Not named by the listing taken before it was made: absent for this launch, as a
-        // candidate made then would be (the memo's directory stamps catch it later).
-        assert_eq!(h.of(&format!("{d}/a/late/x"), &listings), format!("{d}/a"));
-        let mut fresh = Holders::default();
+        for f in ["b/x.h", "b/sub/y.h", "src/q.h", "src/main.c"] {
+            std::fs::write(format!("{d}/{f}"), "").unwrap();
+        }
+        let dirs = vec![format!("{d}/src"), format!("{d}/a"), format!("{d}/b")];
+        let read: HashSet<String> = [
+            format!("{d}/b/x.h"),
+            format!("{d}/b/sub/y.h"),
+            format!("{d}/src/q.h"),
+        ]
+        .into_iter()
+        .collect();
+        let main = vec![
+            include("x.h", false),
+            include("sub/y.h", false),
+            include("q.h", true),
+        ];
+        let headers = read.iter().map(|h| (h.clone(), Vec::new()));
+        let scanned = Scanned::of_parts((format!("{d}/src/main.c"), Some(main)), headers);
+        (dir, d, dirs, scanned, read)
+    }
+
+    fn search(d: &str, dirs: &[String], looked: Looked) -> Search {
+        Search::new(dirs.to_vec(), 3..3, &format!("{d}/obj"), Vec::new(), looked)
+    }
+
+    /// The pull's count (`count_once`) covers every candidate a launch's count (`update`)
+    /// makes, by holder and first name, and finds the same candidate once it exists.
+    #[test]
+    fn the_pulls_count_covers_the_launchs_candidates() {
+        let (_dir, d, dirs, scanned, read) = tree();
+        let mut launch = search(&d, &dirs, Looked::default());
+        launch.update(&scanned, &read);
+        assert!(launch.existing().is_empty());
+        let mut pull = search(&d, &dirs, Looked::default());
+        let pairs = pull
+            .count_once(&scanned, &read)
+            .expect("no candidate exists");
+        let counted: Vec<(String, String)> = pull
+            .counted(&pairs)
+            .iter()
+            .flat_map(|h| h.below.iter().map(|n| (h.dir.to_string(), n.to_string())))
+            .collect();
+        let mut made = 0;
+        for (holder, list) in launch.candidates() {
+            for c in list {
+                let first = below(holder, c).unwrap().split('/').next().unwrap();
+                assert!(
+                    counted.contains(&(holder.clone(), first.to_string())),
+                    "{c} under {holder}: {counted:?}"
+                );
+                made += 1;
+            }
+        }
+        // x.h, sub/y.h in src and a; the three `.gch`; q.h is found beside its includer.
+        assert_eq!(made, 7, "{:?}", launch.candidates());
+
+        // A candidate created: both counts see it (the pull's with what it carried).
+        std::fs::write(format!("{d}/a/x.h"), "").unwrap();
+        let mut launch = search(&d, &dirs, Looked::default());
+        launch.update(&scanned, &read);
+        assert_eq!(launch.existing(), vec![format!("{d}/a/x.h")]);
+        let mut pull = search(&d, &dirs, Looked::default());
+        assert_eq!(pull.count_once(&scanned, &read), None);
+    }
+
+    /// A holder found before its directory grew deeper, listed after: the listing names the
+    /// way to a candidate that is not there, so the record is unsure and gets no memo (its
+    /// stamp would not show the candidate appearing in the deeper directory).
+    #[test]
+    fn a_holder_that_grew_deeper_since_it_was_found_is_unsure() {
+        let (_dir, d, dirs, scanned, read) = tree();
+        let mut looked = Looked::default();
+        // Found while `a/sub` did not exist and `a` was not listed yet.
         let none = Listings::new();
         assert_eq!(
-            fresh.of(&format!("{d}/a/late/x"), &none),
-            format!("{d}/a/late")
+            looked.holders.of(&format!("{d}/a/sub"), &none),
+            format!("{d}/a")
         );
+        std::fs::create_dir(format!("{d}/a/sub")).unwrap();
+        let mut pull = search(&d, &dirs, looked);
+        assert_eq!(pull.count_once(&scanned, &read), None);
+        // Found afresh, the holder is `a/sub` itself and the record is sure.
+        let mut fresh = search(&d, &dirs, Looked::default());
+        assert!(fresh.count_once(&scanned, &read).is_some());
     }
 }

@@ -11,7 +11,7 @@
 //! run (it would have found that file) and searched nowhere; an include of a macro
 //! (`#include MACRO`) makes every header non-exempt.
 
-use super::candidates::{listed, Listings};
+use super::listings::{listed, Listings};
 use backend::key::lexical_join as lexical;
 use std::borrow::Cow;
 /// A set of paths (a fast hasher: the lookup rule asks it thousands of times per compile).
@@ -199,7 +199,9 @@ impl Scanned {
     pub(super) fn encode(&self, normalize: impl Fn(&str) -> String) -> String {
         let mut out = String::new();
         for (file, directives) in &self.0 {
-            out.push_str(&format!("f {}\n", normalize(file)));
+            out.push_str("f ");
+            out.push_str(&normalize(file));
+            out.push('\n');
             encode_directives(directives.iter().flatten(), &mut out);
         }
         out
@@ -228,11 +230,17 @@ pub(super) fn encode_directives<'d>(
 ) {
     for d in directives {
         match d {
-            Some((name, quoted, probe)) if !name.contains('\n') => out.push_str(&format!(
-                "{} {} {name}\n",
-                if *probe { 'p' } else { 'i' },
-                if *quoted { 'q' } else { 'a' }
-            )),
+            Some((name, quoted, probe)) if !name.contains('\n') => {
+                // Pushed piece by piece: `format!` per line was most of a scan's encoding.
+                out.push_str(match (*probe, *quoted) {
+                    (true, true) => "p q ",
+                    (true, false) => "p a ",
+                    (false, true) => "i q ",
+                    (false, false) => "i a ",
+                });
+                out.push_str(name);
+                out.push('\n');
+            }
             _ => out.push_str("c\n"),
         }
     }

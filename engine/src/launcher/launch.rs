@@ -244,12 +244,13 @@ impl Launcher<'_> {
 
     /// The source key a launch of `words` (compiler first) would compute, without running
     /// anything but the compiler's identification (memoised), and from the same bytes of the
-    /// source what `also` makes of them with its absolute path (as the lookup rule names it);
+    /// source what `also` makes of them with its absolute path (as the lookup rule names it)
+    /// and the parsed command;
     /// `None` where the launch would run the command unchanged before computing a key.
     pub(super) fn source_of<T>(
         &self,
         words: &[String],
-        also: impl FnOnce(String, &[u8]) -> T,
+        also: impl FnOnce(String, &[u8], &CompileCommand) -> T,
     ) -> Option<(key::Digest, T)> {
         let words = compile::drop_wrapper(words);
         let expanded = compile::rsp::expand(words, Path::new(self.roots.obj())).ok()?;
@@ -258,7 +259,7 @@ impl Launcher<'_> {
         let source = std::fs::read(Path::new(self.roots.obj()).join(&cmd.source)).ok()?;
         let key = self.key_fields(&cmd, &identity, &source).digest();
         let path = key::lexical_join(self.roots.obj(), &cmd.source);
-        Some((key, also(path, &source)))
+        Some((key, also(path, &source, &cmd)))
     }
 
     /// The fields of `cmd`'s source key.

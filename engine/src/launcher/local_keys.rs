@@ -11,12 +11,18 @@
 //! - the directive scan of each record whose source and headers are here as CI compiled them
 //!   ([`remember_scans`]), remembered as a launch remembers its own: a launcher's first check
 //!   of a pulled entry reads one memo instead of one per header (about 330 for a libgit2
-//!   source, three quarters of its system calls).
+//!   source, three quarters of its system calls);
+//! - with that scan, the first check of the lookup rule itself, written as the launch's first
+//!   check would write its memo (`Launcher::first_check_for_pull`): the launch then checks
+//!   a few directory stamps instead of counting thousands of candidates, and the pull counts
+//!   them with listings shared by every record it checks.
 
+use super::candidates::Looked;
 use super::config::launcher_for;
 use super::directives::{self, Directive, HashSet, Scanned};
 use super::header_facts::HeaderFacts;
 use super::launch::Launcher;
+use backend::compile::CompileCommand;
 use backend::key::Digest;
 use backend::ninja::graph::{EdgeId, Graph};
 use backend::rewrite::compiler::split_simple;
@@ -46,10 +52,18 @@ pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
 #[derive(Default)]
 pub struct SourcesHere(HashMap<String, SourceHere>);
 
-/// One edge's source: its key and, scanned from the same bytes, its path and directives.
+/// One edge's source: its key and, scanned from the same bytes, its path and directives
+/// (with the command, for the lookup rule's first check).
 struct SourceHere {
     key: Digest,
-    scan: Option<(String, Vec<Directive>)>,
+    scan: Option<Scan>,
+}
+
+/// A source's path and directives, and the command that compiles it.
+struct Scan {
+    path: String,
+    directives: Vec<Directive>,
+    cmd: CompileCommand,
 }
 
 impl SourcesHere {
@@ -63,11 +77,15 @@ impl SourcesHere {
 /// `scan`, their include directives too (for [`remember_scans`]).
 pub fn sources_here(objdir: &Path, graph: &Graph, scan: bool) -> SourcesHere {
     let edges: Vec<EdgeId> = graph.edge_ids().collect();
-    let found = with_launchers(objdir, &edges, |launcher, &e| {
+    let found = with_launchers(objdir, &edges, |launcher, _: &mut (), &e| {
         let out = *graph.explicit_outputs(e).first()?;
         let words = split_simple(&graph.evaluate_command(e))?;
-        let (key, scan) = launcher.source_of(compiler_words(&words)?, |path, bytes| {
-            scan.then(|| (path, directives::scan(bytes)))
+        let (key, scan) = launcher.source_of(compiler_words(&words)?, |path, bytes, cmd| {
+            scan.then(|| Scan {
+                path,
+                directives: directives::scan(bytes),
+                cmd: cmd.clone(),
+            })
         })?;
         let out = std::str::from_utf8(graph.path(out)).ok()?.to_string();
         Some((out, SourceHere { key, scan }))
@@ -101,7 +119,7 @@ pub fn headers_here(objdir: &Path, manifest: &BuildManifest) -> HeadersHere {
     paths.sort_unstable();
     paths.dedup();
     let now = SystemTime::now();
-    let found = with_launchers(objdir, &paths, |launcher, &p| {
+    let found = with_launchers(objdir, &paths, |launcher, _: &mut (), &p| {
         Some((p.to_string(), launcher.header_here(p, now)?))
     });
     HeadersHere(found.into_iter().collect())
@@ -116,9 +134,10 @@ pub fn header_stamps(objdir: &Path, manifest: &BuildManifest) -> KnownStamps {
 /// Remembers the directive scan of every record of `manifest` whose source key here is the
 /// record's and whose headers here have the record's digests (so the scan is of exactly the
 /// bytes its action key covers), as a launch that read them would (`Launcher::scanned`);
-/// a scan already remembered is kept. The records of `order` first, in that order (the
-/// pull's: the first objects to arrive have their scans first), then the rest. Stops early
-/// when `stop` is set. Returns how many were written or found.
+/// a scan already remembered is kept. With it, makes the record's first check of the lookup
+/// rule (`Launcher::first_check_for_pull`). The records of `order` first, in that order (the
+/// pull's: the first objects to arrive have theirs first), then the rest. Stops early when
+/// `stop` is set. Returns how many scans were written or found.
 pub fn remember_scans(
     objdir: &Path,
     manifest: &BuildManifest,
@@ -134,7 +153,7 @@ pub fn remember_scans(
         let rest = (0..records.len()).filter(|i| !listed.contains(i));
         ordered.extend(rest.map(|i| &records[i]));
     }
-    with_launchers(objdir, &ordered, |launcher, r| {
+    with_launchers(objdir, &ordered, |launcher, looked: &mut Looked, r| {
         if stop.load(Ordering::Relaxed) {
             return None;
         }
@@ -142,7 +161,7 @@ pub fn remember_scans(
             .0
             .get(r.output())
             .filter(|s| s.key == r.source_key)?;
-        let (path, directives) = source.scan.as_ref()?;
+        let scan = source.scan.as_ref()?;
         let mut seen = HashSet::new();
         let mut files = Vec::with_capacity(r.includes.len());
         for inc in &r.includes {
@@ -155,21 +174,26 @@ pub fn remember_scans(
                 files.push((file, facts.directives.clone()));
             }
         }
-        let scanned =
-            Scanned::of_parts((path.clone(), Some(directives.clone())), files.into_iter());
+        let scanned = Scanned::of_parts(
+            (scan.path.clone(), Some(scan.directives.clone())),
+            files.into_iter(),
+        );
         launcher.remember_scan_once(&r.action_key, &scanned);
+        let asked = std::mem::take(looked);
+        *looked = launcher.first_check_for_pull(&scan.cmd, &r.action_key, &scanned, &seen, asked);
         Some(())
     })
     .len()
 }
 
 /// `each` of `items` with a launcher of the object directory `objdir`, as a launch there
-/// would be: CPU work (reading and hashing), so on rayon's threads, one launcher each, taking
-/// the items in their order (the first ones are done first); the `None`s left out.
-fn with_launchers<T: Sync, R: Send>(
+/// would be: CPU work (reading and hashing), so on rayon's threads, one launcher and one
+/// `S` (what the thread carries from item to item) each, taking the items in their order
+/// (the first ones are done first); the `None`s left out.
+fn with_launchers<T: Sync, R: Send, S: Default>(
     objdir: &Path,
     items: &[T],
-    each: impl Fn(&Launcher<'_>, &T) -> Option<R> + Sync,
+    each: impl Fn(&Launcher<'_>, &mut S, &T) -> Option<R> + Sync,
 ) -> Vec<R> {
     let objdir = &object_root(objdir);
     let Some(obj) = objdir.to_str() else {
@@ -187,8 +211,9 @@ fn with_launchers<T: Sync, R: Send>(
                 let link = FileLink::new(ObjDir::new(objdir));
                 let launcher = launcher_for(obj, objdir, None, &link);
                 let mut mine = Vec::new();
+                let mut carried = S::default();
                 while let Some(t) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    mine.extend(each(&launcher, t));
+                    mine.extend(each(&launcher, &mut carried, t));
                 }
                 found
                     .lock()

@@ -88,6 +88,9 @@
 //!   its roots, key, inputs and miss over the same lookup, hit and store.
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
 //!   would have looked first.
+//! - [`candidates`]: the lookup rule's candidates of an include list, grouped by holder; a
+//!   launch's growing count and the pull's count shared across records.
+//! - [`listings`]: directory listings with their stamps from before the read, and holders.
 //! - [`directives`]: the include directives and `__has_include` tests of the files read,
 //!   for the lookup rule.
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
@@ -99,7 +102,8 @@
 //!   edited since `generate`.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 //! - [`local_keys`]: the source key of every launcher edge of an object directory, so a pull
-//!   leaves out CI's records of sources changed here.
+//!   leaves out CI's records of sources changed here; the pull's scans and first checks of
+//!   the records it keeps.
 
 mod candidates;
 mod config;
@@ -110,6 +114,7 @@ mod header_facts;
 mod hit;
 mod identity;
 mod launch;
+mod listings;
 pub mod local_keys;
 mod lookup;
 mod miss;

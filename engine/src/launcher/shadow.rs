@@ -30,38 +30,14 @@
 //! Gaps: the scan ignores conditionals, so a searching directive behind a false one adds
 //! candidates (a false miss when such a file exists and the entry has no record of it here).
 
-use super::candidates::{exists_below, listing, Search};
+use super::candidates::{Holding, Looked, Search};
 use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
+use super::listings::{dir_stamp, exists_below, listing, Listing};
 use backend::compile::{CompileCommand, Lang};
 use backend::key::lexical_join as lexical;
 use fetch::cache as fcache;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-
-/// A directory's identity and last change: inode, mtime and ctime in ns.
-type DirStamp = (u64, i64, i64);
-
-fn dir_stamp(dir: &str) -> Option<DirStamp> {
-    Some(stamp_of(&std::fs::metadata(dir).ok()?))
-}
-
-/// [`dir_stamp`], only for a directory settled at `now` (`StatStamp::is_settled`, the include
-/// manifests' rule).
-fn settled_dir_stamp(dir: &str, now: std::time::SystemTime) -> Option<DirStamp> {
-    let md = std::fs::metadata(dir).ok()?;
-    fcache::StatStamp::of(&md)
-        .is_settled(now)
-        .then(|| stamp_of(&md))
-}
-
-fn stamp_of(md: &std::fs::Metadata) -> DirStamp {
-    (
-        md.ino(),
-        md.mtime() * 1_000_000_000 + md.mtime_nsec(),
-        md.ctime() * 1_000_000_000 + md.ctime_nsec(),
-    )
-}
 
 impl Launcher<'_> {
     /// The search directories of `cmd` in the preprocessor's order, absolute, and how many of
@@ -245,6 +221,11 @@ impl Launcher<'_> {
 
     /// The lookup's search for `cmd`: its search directories and forced includes.
     pub(super) fn search(&self, cmd: &CompileCommand) -> Search {
+        self.search_knowing(cmd, Looked::default())
+    }
+
+    /// [`Launcher::search`], asking the file system only what `looked` does not know yet.
+    pub(super) fn search_knowing(&self, cmd: &CompileCommand, looked: Looked) -> Search {
         let (dirs, system) = self.search_dirs(cmd);
         // Forced includes are searched for too (from the working directory, then the chain).
         let forced: Vec<String> = cmd
@@ -253,7 +234,7 @@ impl Launcher<'_> {
             .filter(|w| w[0] == "-include" || w[0] == "-imacros")
             .map(|w| w[1].clone())
             .collect();
-        Search::new(dirs, system, self.roots.obj(), forced)
+        Search::new(dirs, system, self.roots.obj(), forced, looked)
     }
 
     /// Adds the candidates of `headers` (as the compile named them) to `search`.
@@ -296,7 +277,7 @@ impl Launcher<'_> {
     pub(super) fn memo_key(&self, action_key: &fcache::Digest) -> fcache::Digest {
         fcache::Digest::of(
             format!(
-                "cached-ninja lookup memo 1\0{action_key}\0{}\0{}",
+                "cached-ninja lookup memo 2\0{action_key}\0{}\0{}",
                 self.roots.obj(),
                 self.roots.src().unwrap_or("")
             )
@@ -337,7 +318,7 @@ impl Launcher<'_> {
             search
         });
         let present = search.existing();
-        self.write_memo(action_key, search.candidates().keys(), &present);
+        self.write_memo(action_key, search.holders(), &present);
         // The same, independent of this layout, for another object directory's first check.
         let shared: String = present
             .iter()
@@ -397,68 +378,123 @@ impl Launcher<'_> {
         fcache::Digest::of(id.as_bytes())
     }
 
-    /// A first check from [`Launcher::remember_candidates`]'s record: `Some(found)` (the
-    /// first candidate that exists now and is not in `present`, if any) and the holders, or
-    /// `None` when there is no record or a holder is not a directory here (then the
-    /// candidates are counted).
+    /// A first check from [`Launcher::remember_candidates`]'s record: `Some(found)`, the
+    /// first candidate that exists now and is not in `present` (else `None`, and the memo is
+    /// written), or `None` when there is no record or a holder is not a directory here (then
+    /// the candidates are counted).
     fn first_check_recorded(
         &self,
         action_key: &fcache::Digest,
         search: &Search,
         present: &[String],
-    ) -> Option<(Option<String>, Vec<String>)> {
+    ) -> Option<Option<String>> {
         let text = self
             .cache
             .memo_get(&self.candidates_key(action_key, search))?;
-        let mut holders: Vec<String> = Vec::new();
-        let mut names = HashSet::new();
+        let mut holders: Vec<(String, Listing, Vec<&str>)> = Vec::new();
         for line in fcache::lines(&text) {
             if let Some(h) = line.strip_prefix("h ") {
-                let holder = self.roots.denormalize(h).into_owned();
-                names = listing(&holder)?;
-                holders.push(holder);
+                let dir = self.roots.denormalize(h).into_owned();
+                let listing = listing(&dir)?;
+                holders.push((dir, listing, Vec::new()));
             } else if let Some(rel) = line.strip_prefix("n ") {
-                let holder = holders.last()?.as_str();
+                let (dir, listing, below) = holders.last_mut()?;
                 let joined = |p: &String| {
-                    p.strip_prefix(holder)
+                    p.strip_prefix(dir.as_str())
                         .and_then(|r| r.strip_prefix('/'))
                         .is_some_and(|r| r == rel)
                 };
-                if exists_below(&names, holder, rel) && !present.iter().any(joined) {
-                    let path = [holder, "/", rel].concat();
-                    return Some((Some(path), holders));
+                if exists_below(&listing.names, dir, rel) && !present.iter().any(joined) {
+                    return Some(Some([dir, "/", rel].concat()));
                 }
+                below.push(rel);
             } else {
                 return None;
             }
         }
-        Some((None, holders))
+        let holding = holders.iter().map(|(dir, listing, below)| Holding {
+            dir,
+            listing: Some(listing),
+            below: below.clone(),
+        });
+        self.write_memo(action_key, holding, present);
+        Some(None)
     }
 
-    /// Records, for this object directory, the stamps of the directories holding the entry's
-    /// candidates (checked since), and the candidates `present` (passed over). Not written
-    /// when a directory cannot be stamped or changed within [`fcache::SETTLE`]: the stamps
-    /// are taken after the listings, so a file created in between would be missing from the
-    /// listing while the stamp already includes it, and the memo would hide it from every
-    /// later launch (the next launch checks the candidates again instead).
+    /// Records, for this object directory, what shows that no candidate of the entry's
+    /// headers has appeared since (checked just now), and the candidates `present` (passed
+    /// over). Each directory holding candidates is recorded by the stamp taken before its
+    /// listing when it was settled then: a file created since changes it. One not settled is
+    /// recorded by the first names of its candidates below it, and every check lists it again
+    /// (none of them may be there). No memo when a directory could not be listed, or one not
+    /// settled holds a present candidate (its name is listed by design).
     pub(super) fn write_memo<'h>(
         &self,
         action_key: &fcache::Digest,
-        holders: impl Iterator<Item = &'h String>,
+        holders: impl Iterator<Item = Holding<'h>>,
         present: &[String],
     ) {
-        let now = std::time::SystemTime::now();
         let mut text = String::new();
-        for dir in holders {
-            let Some((ino, m, c)) = settled_dir_stamp(dir, now) else {
+        for h in holders {
+            let Some(listing) = h.listing else {
                 return;
             };
-            text.push_str(&format!("d {ino} {m} {c} {dir}\n"));
+            if let Some((ino, m, c)) = listing.settled {
+                text.push_str(&format!("d {ino} {m} {c} {}\n", h.dir));
+                continue;
+            }
+            if h.dir.contains('\n') || present.iter().any(|p| under(h.dir, p)) {
+                return;
+            }
+            text.push_str(&format!("l {}\n", h.dir));
+            for name in h.first_names() {
+                if name.contains('\n') {
+                    return;
+                }
+                text.push_str(&format!("n {name}\n"));
+            }
         }
         for p in present {
             text.push_str(&format!("x {p}\n"));
         }
         let _ = self.cache.memo_put(&self.memo_key(action_key), &text);
+    }
+
+    /// Whether the lookup memo `text` still holds: every stamped directory unchanged, and
+    /// no first name of a listed one's candidates there now. Adds its present candidates to
+    /// `present`.
+    pub(super) fn memo_holds(text: &str, present: &mut Vec<String>) -> bool {
+        let mut holds = true;
+        let mut listed: Option<Listing> = None;
+        for l in fcache::lines(text) {
+            if let Some(rest) = l.strip_prefix("d ") {
+                let mut f = rest.splitn(4, ' ');
+                let stamp = (|| {
+                    Some((
+                        f.next()?.parse().ok()?,
+                        f.next()?.parse().ok()?,
+                        f.next()?.parse().ok()?,
+                    ))
+                })();
+                let dir = f.next().unwrap_or("");
+                holds &= stamp.is_some() && dir_stamp(dir) == stamp;
+            } else if let Some(dir) = l.strip_prefix("l ") {
+                listed = listing(dir);
+                holds &= listed.is_some();
+            } else if let Some(name) = l.strip_prefix("n ") {
+                holds &= listed
+                    .as_ref()
+                    .is_some_and(|d| !d.names.contains(std::ffi::OsStr::new(name)));
+            } else if let Some(p) = l.strip_prefix("x ") {
+                present.push(p.to_string());
+            } else {
+                holds = false;
+            }
+            if !holds {
+                return false;
+            }
+        }
+        holds
     }
 
     /// The first candidate of the entry's headers that exists now and did not when the entry
@@ -471,57 +507,65 @@ impl Launcher<'_> {
     ) -> Option<String> {
         let memo = self.cache.memo_get(&self.memo_key(action_key));
         let mut present: Vec<String> = Vec::new();
-        if memo.is_none() {
-            // First check here: the candidates that existed when the entry was stored, in
-            // whatever layout that was (passed over then, so passed over now).
-            if let Some(text) = self.cache.memo_get(&present_key(action_key)) {
-                present = fcache::lines(&text)
-                    .map(|l| self.roots.denormalize(l).into_owned())
-                    .collect();
-            }
-        }
-        if let Some(text) = &memo {
-            let mut all_same = true;
-            for l in fcache::lines(text) {
-                if let Some(rest) = l.strip_prefix("d ") {
-                    let mut f = rest.splitn(4, ' ');
-                    let stamp = (|| {
-                        Some((
-                            f.next()?.parse().ok()?,
-                            f.next()?.parse().ok()?,
-                            f.next()?.parse().ok()?,
-                        ))
-                    })();
-                    let dir = f.next().unwrap_or("");
-                    if stamp.is_none() || dir_stamp(dir) != stamp {
-                        all_same = false;
-                    }
-                } else if let Some(p) = l.strip_prefix("x ") {
-                    present.push(p.to_string());
+        match &memo {
+            Some(text) => {
+                if Self::memo_holds(text, &mut present) {
+                    return None;
                 }
             }
-            if all_same {
-                return None;
+            // First check here: the candidates that existed when the entry was stored, in
+            // whatever layout that was (passed over then, so passed over now).
+            None => {
+                if let Some(text) = self.cache.memo_get(&present_key(action_key)) {
+                    present = fcache::lines(&text)
+                        .map(|l| self.roots.denormalize(l).into_owned())
+                        .collect();
+                }
             }
         }
         let mut search = self.search(cmd);
         if memo.is_none() {
-            if let Some((found, holders)) = self.first_check_recorded(action_key, &search, &present)
-            {
-                if found.is_none() {
-                    self.write_memo(action_key, holders.iter(), &present);
-                }
+            if let Some(found) = self.first_check_recorded(action_key, &search, &present) {
                 return found;
             }
         }
         self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
         let found = search.existing().into_iter().find(|c| !present.contains(c));
         if found.is_none() {
-            self.write_memo(action_key, search.candidates().keys(), &present);
+            self.write_memo(action_key, search.holders(), &present);
         }
         self.leave(search);
         found
     }
+
+    /// The first check of a pulled entry, made by the pull with the scan it remembered
+    /// (`super::local_keys`): when no candidate of `headers` (absolute) exists, the lookup memo
+    /// is written as a launch's first check would write it, so the launch only checks the
+    /// memo. Nothing is written when a memo is here already or a candidate exists (the launch
+    /// then checks in full and compiles). Returns what was asked of the file system, for the
+    /// next record.
+    pub(super) fn first_check_for_pull(
+        &self,
+        cmd: &CompileCommand,
+        action_key: &fcache::Digest,
+        scanned: &Scanned,
+        headers: &HashSet<String>,
+        looked: Looked,
+    ) -> Looked {
+        let mut search = self.search_knowing(cmd, looked);
+        if self.cache.memo_get(&self.memo_key(action_key)).is_none() {
+            if let Some(pairs) = search.count_once(scanned, headers) {
+                self.write_memo(action_key, search.counted(&pairs).into_iter(), &[]);
+            }
+        }
+        search.into_looked()
+    }
+}
+
+/// Whether `p` lies below directory `dir`.
+fn under(dir: &str, p: &str) -> bool {
+    p.strip_prefix(dir)
+        .is_some_and(|r| dir.ends_with('/') || r.starts_with('/'))
 }
 
 /// Where [`Launcher::add_candidates`] gets the directive scan of its files.

@@ -482,38 +482,70 @@ fn header_facts_are_remembered_per_settled_version() {
     });
 }
 
-/// The lookup rule's memo of an entry (`write_memo`) is written only when every directory
-/// holding candidates is settled and can be stamped: a file created after a directory was
-/// listed and before it was stamped would otherwise hide behind a stamp that includes it, and
-/// a holder left out of the memo would never be checked again.
+/// The lookup rule's memo of an entry (`write_memo`) trusts a directory's stamp only when it
+/// was settled before the directory was listed (a file created after the listing changes a
+/// stamp that old; one taken after the listing could already include it). A directory
+/// changed just now is recorded by the first names of its candidates and listed again by
+/// every check. A holder that could not be listed, or one not settled that holds a present
+/// candidate, leaves no memo.
 #[test]
-fn the_lookup_memo_waits_for_settled_directories() {
+fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
+    use super::candidates::Holding;
+    use super::listings::listing;
     with_launcher(false, |dir, _, l| {
         let holder = dir.join("inc");
         std::fs::create_dir(&holder).unwrap();
-        let holders = vec![holder.to_str().unwrap().to_string()];
-        let key = fcache::Digest::of(b"an action");
-        l.write_memo(&key, holders.iter(), &[]);
-        assert_eq!(
-            l.cache.memo_get(&l.memo_key(&key)),
-            None,
-            "a directory changed just now is not trusted"
-        );
-        std::thread::sleep(fcache::SETTLE + std::time::Duration::from_millis(100));
-        l.write_memo(&key, holders.iter(), &[]);
-        let memo = l
-            .cache
-            .memo_get(&l.memo_key(&key))
-            .expect("settled: remembered");
-        assert!(memo.contains(&holders[0]), "{memo}");
+        let h = holder.to_str().unwrap().to_string();
+        let holding = |listed| Holding {
+            dir: &h,
+            listing: listed,
+            below: vec!["x.h", "sub/y.h", "sub/z.h"],
+        };
+        let holds = |key: &fcache::Digest| {
+            let memo = l.cache.memo_get(&l.memo_key(key)).expect("a memo");
+            Launcher::memo_holds(&memo, &mut Vec::new())
+        };
 
-        let gone = vec![dir.join("gone").to_str().unwrap().to_string()];
-        let other = fcache::Digest::of(b"another action");
-        l.write_memo(&other, holders.iter().chain(&gone), &[]);
-        assert_eq!(
-            l.cache.memo_get(&l.memo_key(&other)),
-            None,
-            "a holder that cannot be stamped leaves no memo"
+        // Changed just now: its candidates' first names, listed by every check.
+        let key = fcache::Digest::of(b"an action");
+        let fresh = listing(&h).unwrap();
+        assert!(fresh.settled.is_none());
+        l.write_memo(&key, std::iter::once(holding(Some(&fresh))), &[]);
+        let memo = l.cache.memo_get(&l.memo_key(&key)).unwrap();
+        assert_eq!(memo, format!("l {h}\nn sub\nn x.h\n"));
+        assert!(holds(&key), "nothing there yet");
+        std::fs::write(holder.join("other.h"), "").unwrap();
+        assert!(holds(&key), "a name no candidate starts with");
+        std::fs::write(holder.join("x.h"), "").unwrap();
+        assert!(!holds(&key), "a candidate created since");
+        std::fs::remove_file(holder.join("x.h")).unwrap();
+        std::fs::create_dir(holder.join("sub")).unwrap();
+        assert!(!holds(&key), "a directory on the way to candidates");
+        std::fs::remove_dir(holder.join("sub")).unwrap();
+
+        // Settled before its listing: the stamp from before the listing.
+        std::thread::sleep(fcache::SETTLE + std::time::Duration::from_millis(100));
+        let settled = listing(&h).unwrap();
+        assert!(settled.settled.is_some());
+        std::fs::write(holder.join("x.h"), "").unwrap(); // after the listing
+        let late = fcache::Digest::of(b"a late file");
+        l.write_memo(&late, std::iter::once(holding(Some(&settled))), &[]);
+        let memo = l.cache.memo_get(&l.memo_key(&late)).unwrap();
+        assert!(
+            memo.starts_with("d ") && memo.ends_with(&format!(" {h}\n")),
+            "{memo}"
         );
+        assert!(!holds(&late), "the file created after the listing is seen");
+        std::fs::remove_file(holder.join("x.h")).unwrap();
+
+        // No memo: a holder that could not be listed; present in one not settled.
+        let none = fcache::Digest::of(b"not listed");
+        l.write_memo(&none, std::iter::once(holding(None)), &[]);
+        assert_eq!(l.cache.memo_get(&l.memo_key(&none)), None);
+        let fresh = listing(&h).unwrap();
+        let present = fcache::Digest::of(b"present");
+        let there = vec![format!("{h}/sub/y.h")];
+        l.write_memo(&present, std::iter::once(holding(Some(&fresh))), &there);
+        assert_eq!(l.cache.memo_get(&l.memo_key(&present)), None);
     });
 }

@@ -1,0 +1,171 @@
+//! What the lookup rule asks of the file system (`super::candidates`): directory listings,
+//! each with the directory's stamp from before the read, and the deepest existing directory on
+//! the way to each candidate (its holder).
+
+use super::directives::HashSet;
+use std::ffi::OsString;
+use std::path::Path;
+
+/// A map keyed by paths (the fast hasher of [`HashSet`]).
+type HashMap<K, V> = hashbrown::HashMap<K, V>;
+
+/// A directory's identity and last change: inode, mtime and ctime in ns.
+pub(super) type DirStamp = (u64, i64, i64);
+
+/// The stamp of directory `dir` now.
+pub(super) fn dir_stamp(dir: &str) -> Option<DirStamp> {
+    Some(stamp_of(&std::fs::metadata(dir).ok()?))
+}
+
+fn stamp_of(md: &std::fs::Metadata) -> DirStamp {
+    use std::os::unix::fs::MetadataExt;
+    (
+        md.ino(),
+        md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+        md.ctime() * 1_000_000_000 + md.ctime_nsec(),
+    )
+}
+
+/// The names in one directory, read once.
+pub(super) struct Listing {
+    /// The names.
+    pub(super) names: HashSet<OsString>,
+    /// The directory's stamp taken before the names were read, when it was settled then
+    /// (`StatStamp::is_settled`, the include manifests' rule): a file created after the read
+    /// changes a stamp that old, so a memo may trust it.
+    pub(super) settled: Option<DirStamp>,
+}
+
+/// The listings of a launch (or of the pull's checks), each directory read once.
+pub(super) type Listings = HashMap<String, Option<Listing>>;
+
+/// The names in directory `dir`, read on the first ask and kept in `listings`.
+pub(super) fn listed<'l>(listings: &'l mut Listings, dir: &str) -> Option<&'l HashSet<OsString>> {
+    listings
+        .entry_ref(dir)
+        .or_insert_with(|| listing(dir))
+        .as_ref()
+        .map(|l| &l.names)
+}
+
+/// Whether candidate `c`, held by directory `holder`, exists: `holder`'s listing names its
+/// first component below `holder`.
+pub(super) fn exists_in(listings: &mut Listings, holder: &str, c: &str) -> bool {
+    let Some(names) = listed(listings, holder) else {
+        return false;
+    };
+    c.strip_prefix(holder)
+        .map(|r| r.trim_start_matches('/'))
+        .is_some_and(|rel| exists_below(names, holder, rel))
+}
+
+/// The listing of directory `dir`, `None` if it cannot be listed.
+pub(super) fn listing(dir: &str) -> Option<Listing> {
+    let md = std::fs::metadata(dir).ok()?;
+    let now = std::time::SystemTime::now();
+    let settled = fetch::cache::StatStamp::of(&md)
+        .is_settled(now)
+        .then(|| stamp_of(&md));
+    let rd = std::fs::read_dir(dir).ok()?;
+    let names = rd.flatten().map(|e| e.file_name()).collect();
+    Some(Listing { names, settled })
+}
+
+/// Whether `rel` below directory `holder`, whose listing is `names`, exists: its first
+/// component is listed, and a deeper one (created since) is looked at.
+pub(super) fn exists_below(names: &HashSet<OsString>, holder: &str, rel: &str) -> bool {
+    // A byte loop: names are short, and `split`'s searcher cost more than the lookup.
+    let first = match rel.bytes().position(|b| b == b'/') {
+        Some(i) => &rel[..i],
+        None => rel,
+    };
+    names.contains(std::ffi::OsStr::new(first))
+        && (first.len() == rel.len() || Path::new(&[holder, "/", rel].concat()).exists())
+}
+
+/// The deepest existing directory on the way to each candidate's directory, each directory
+/// asked of the file system once (hundreds of candidates share a few tens of directories).
+#[derive(Default)]
+pub(super) struct Holders {
+    of_dir: HashMap<String, String>,
+    is_dir: HashMap<String, bool>,
+}
+
+impl Holders {
+    /// The deepest existing directory among `dir` and its ancestors (`/` at worst); a
+    /// directory whose parent this launch has listed (`listings`) without naming it, or whose
+    /// parent is absent, is known absent without a `stat`.
+    pub(super) fn of(&mut self, dir: &str, listings: &Listings) -> &str {
+        if !self.of_dir.contains_key(dir) {
+            let mut best = dir.to_string();
+            while best != "/" && !self.is_dir(&best, listings) {
+                best = match best.rfind('/') {
+                    Some(0) | None => "/".to_string(),
+                    Some(i) => best[..i].to_string(),
+                };
+            }
+            self.of_dir.insert(dir.to_string(), best);
+        }
+        &self.of_dir[dir]
+    }
+
+    fn is_dir(&mut self, path: &str, listings: &Listings) -> bool {
+        if let Some(&known) = self.is_dir.get(path) {
+            return known;
+        }
+        // Absent without a `stat` when the parent's listing does not name it, or (the parent
+        // not listed) when the parent is no directory.
+        let possible = match path.rfind('/') {
+            Some(i) if i > 0 => match listings.get(&path[..i]) {
+                Some(Some(l)) => l.names.contains(std::ffi::OsStr::new(&path[i + 1..])),
+                _ => self.is_dir(&path[..i], listings),
+            },
+            _ => true,
+        };
+        let d = possible && Path::new(path).is_dir();
+        self.is_dir.insert(path.to_string(), d);
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A holder is the deepest existing directory on the way, with the parent listed or not;
+    /// a file is no holder, and a directory the listing predates is still found by `stat`.
+    #[test]
+    fn holders_are_the_deepest_existing_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        std::fs::create_dir_all(format!("{d}/a/b")).unwrap();
+        std::fs::write(format!("{d}/a/f"), "").unwrap();
+        let mut listings = Listings::new();
+        listed(&mut listings, &format!("{d}/a"));
+        std::fs::create_dir(format!("{d}/a/late")).unwrap();
+        let mut h = Holders::default();
+        for (ask, want) in [
+            ("a/b", "a/b"),
+            ("a/b/x/y", "a/b"),
+            ("a/x/y/z", "a"),
+            ("a/f/x", "a"),
+            ("q/r", ""),
+        ] {
+            let want = if want.is_empty() {
+                d.clone()
+            } else {
+                format!("{d}/{want}")
+            };
+            assert_eq!(h.of(&format!("{d}/{ask}"), &listings), want, "{ask}");
+        }
+        // Not named by the listing taken before it was made: absent for this launch, as a
+        // candidate made then would be (the memo's directory stamps catch it later).
+        assert_eq!(h.of(&format!("{d}/a/late/x"), &listings), format!("{d}/a"));
+        let mut fresh = Holders::default();
+        let none = Listings::new();
+        assert_eq!(
+            fresh.of(&format!("{d}/a/late/x"), &none),
+            format!("{d}/a/late")
+        );
+    }
+}
