@@ -75,6 +75,7 @@ done
 for r in $(seq "$RUNS"); do
   for tool in $WARM_TOOLS; do
     d=$WORK/$tool/warm$r # the depth of the cold directories: ccache's best case
+    rm -rf "$d" # new every time (a rerun in the same WORK found the last run's objects there)
     configure "$tool" "$d"
     [ "$tool" = ccache ] && with_env ccache "$CCACHE" -z >/dev/null
     t=$(timed_build "$tool" "$d")

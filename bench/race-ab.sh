@@ -22,7 +22,8 @@ shift
 ROUNDS=${ROUNDS:-2}
 K=${K:-0}
 D=$WORK/dev-$K
-PORT=$(grep -o 'listen 127.0.0.1:[0-9]*' "$WORK/nginx/nginx.conf" | cut -d: -f2)
+# The first server of the configuration: HTTP/2's when slow-link.sh ran with HTTP2=1.
+PORT=$(grep -o 'listen 127.0.0.1:[0-9]*' "$WORK/nginx/nginx.conf" | head -1 | cut -d: -f2)
 PROXY_PORT=$(grep -o '127.0.0.1:[0-9]*' "$D/src/cached-ninja.toml" | cut -d: -f2)
 # shellcheck source=bench/lib/ci-store.sh
 source "$REPO/bench/lib/ci-store.sh"

@@ -25,6 +25,11 @@
 # `nproc`, and the link time is CI's relink of every non-object output with all objects
 # present (plain ninja, median of 3).
 #
+# HTTP2=1: the developer's store speaks HTTP/2 in clear text (a second nginx server on the same
+# files, `listen … http2`, behind the slow link; the policy's store has `http2 = true`, so the
+# pull multiplexes up to 256 requests over one connection); by default HTTP/1.1 keep-alive,
+# where `[fetch] jobs` (16) requests are in flight, one connection each.
+#
 # Usage: bash bench/slow-link.sh [WORK_DIR]    (table on stdout, progress and raw lines on stderr)
 #   env: CN=path/to/cached-ninja (default: cargo build --release), KS="0 5 25",
 #   RATES="1000000 10000000", RTTS="0 20", MODES="critical-path reverse on-demand no-cache",
@@ -52,11 +57,22 @@ BLOB_DIGEST=$TARGET_DIR/release/blob_digest
 source "$REPO/bench/lib/ci-store.sh"
 CORES=$(nproc)
 
-# nginx, WebDAV PUT, logging every request.
-start_webdav_nginx 1024 "    keepalive_requests 100000;"
+# nginx, WebDAV PUT, logging every request; with HTTP2=1 also the same files over HTTP/2 on
+# H2_PORT (the server block comes first in the file: bench/race-ab.sh takes the first port).
+HTTP2=${HTTP2:-0}
+H2_SERVER=
+if [ "$HTTP2" = 1 ]; then
+  H2_PORT=$(free_port)
+  H2_SERVER="    http2_max_concurrent_streams 1024;
+    server { listen 127.0.0.1:$H2_PORT http2; location / { root $WORK/nginx/www; } }"
+fi
+start_webdav_nginx 1024 "    keepalive_requests 100000;
+$H2_SERVER"
 PROXY_PID=
 trap 'kill $NGINX_PID $PROXY_PID 2>/dev/null || true' EXIT
 wait_port "$PORT"
+UPSTREAM=$PORT
+[ "$HTTP2" = 1 ] && UPSTREAM=$H2_PORT
 PROXY_PORT=$(free_port)
 
 # CI: the project committed at R, built and published.
@@ -126,6 +142,7 @@ policy() { # K MODE
 split_dwarf = true
 [[store]]
 url = "http://127.0.0.1:$PROXY_PORT/cn"
+$([ "$HTTP2" = 1 ] && echo "http2 = true")
 [trust]
 publishers = ["$(cat "$WORK/ci.pub")"]
 [fetch]
@@ -168,7 +185,7 @@ build_once() {
   policy "$k" "$mode"
   local stats=$WORK/proxy.stats
   rm -f "$stats"
-  python3 "$REPO/tests/support/slowlink.py" --listen "$PROXY_PORT" --upstream "$PORT" \
+  python3 "$REPO/tests/support/slowlink.py" --listen "$PROXY_PORT" --upstream "$UPSTREAM" \
     --rate "$rate" --rtt-ms "$rtt" --stats "$stats" &
   PROXY_PID=$!
   wait_port "$PROXY_PORT"
