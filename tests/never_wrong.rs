@@ -456,3 +456,50 @@ fn a_header_rewritten_with_size_and_mtime_kept_is_read_again() {
     );
     assert_eq!(Command::new(&exe).status().unwrap().code(), Some(1));
 }
+
+/// `main.c` including `<sub/h.h>`, found in `src/inc2`, with `src/inc1` searched first and
+/// already holding `sub` as a dangling symbolic link, its directories settled before the first
+/// compile. The listing of `inc1` names `sub`, but the candidate `inc1/sub/h.h` is not there:
+/// a file created at the link's target does not change `inc1`'s stamp, so no memo may rest on
+/// it (a review of the lookup memo found this hit a stale object).
+#[test]
+fn a_header_created_behind_a_dangling_link_on_the_way_misses() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include <sub/h.h>\nint main(void) { return H; }\n");
+    s.space.write("src/inc2/sub/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+    std::os::unix::fs::symlink(s.path("out/sub"), s.path("src/inc1/sub")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    for _ in 0..2 {
+        s.compile_with("gcc", &[]);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    s.space.write("out/sub/h.h", "#define H 1\n");
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+}
+
+/// The same hole through another object directory's first check: `inc1/sub` is created (and
+/// settles) after the entry was stored, so the recorded candidate `inc1/sub/h.h` has its way
+/// listed without being there; a header created in it later must still be found.
+#[test]
+fn another_object_directorys_first_check_does_not_trust_a_holder_grown_deeper() {
+    require_tool("gcc", "gcc");
+    let mut s = Space::new("#include <sub/h.h>\nint main(void) { return H; }\n");
+    s.space.write("src/inc2/sub/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+    for _ in 0..2 {
+        s.compile_with("gcc", &[]);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    std::fs::create_dir(s.path("src/inc1/sub")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    s.space.write("obj2/build.ninja", "");
+    s.obj = "obj2";
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["hit"]);
+    s.space.write("src/inc1/sub/h.h", "#define H 1\n");
+    let out = s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["hit", "error", "miss"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/sub/h.h now exists"));
+}

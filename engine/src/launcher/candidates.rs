@@ -12,7 +12,7 @@
 //! the same on every machine, since it depends on the files alone.
 
 use super::directives::{parent_of, HashSet, Places, Reached, Scanned};
-use super::listings::{exists_in, listed, Holders, Listing, Listings};
+use super::listings::{listed, look_in, Below, Holders, Listing, Listings};
 use backend::key::lexical_join as lexical;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -48,6 +48,9 @@ pub(super) struct Search {
     looked: Looked,
     /// The candidates in `out` that exist, each looked for once, when it was made.
     present: HashSet<String>,
+    /// A candidate's way is listed in its holder but the candidate is absent
+    /// ([`Below::WayOnly`]): no memo may rest on that holder's stamp.
+    unsure: bool,
 }
 
 /// What searches asked of the file system: directory listings (each with its stamp from
@@ -133,6 +136,9 @@ impl Names {
 struct Plan<'r> {
     headers: Vec<(&'r String, bool, bool)>,
     more: Vec<String>,
+    /// Files whose presence made a quoted include be taken as not run
+    /// (`Reached::passed_beside`).
+    passed_beside: Vec<String>,
 }
 
 impl Search {
@@ -166,7 +172,14 @@ impl Search {
             out: Candidates::new(),
             looked,
             present: HashSet::new(),
+            unsure: false,
         }
+    }
+
+    /// Whether the holders' stamps would show every candidate appearing (none is
+    /// [`Below::WayOnly`]): only then may a memo rest on them.
+    pub(super) fn sure(&self) -> bool {
+        !self.unsure
     }
 
     /// What this search asked of the file system, for the next one.
@@ -197,7 +210,14 @@ impl Search {
         let mut places = std::mem::take(&mut self.looked.places);
         let reached = Reached::of(scanned, read, &mut places, &mut self.looked.listings);
         let searchable = reached.searchable(&self.roots, &self.forced);
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            passed_beside: reached
+                .passed_beside
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+            ..Plan::default()
+        };
         for h in read {
             // gcc reads `<header>.gch` instead of a header when it exists (the compile is
             // then uncacheable: one created since the entry was stored must be noticed).
@@ -262,8 +282,12 @@ impl Search {
             if !read.contains(cand) && !under_any(&self.own, cand) {
                 let looked = &mut self.looked;
                 let holder = looked.holders.of(parent_of(cand), &looked.listings);
-                if exists_in(&mut looked.listings, holder, cand) {
-                    self.present.insert(cand.clone());
+                match look_in(&mut looked.listings, holder, cand) {
+                    Below::There => {
+                        self.present.insert(cand.clone());
+                    }
+                    Below::WayOnly => self.unsure = true,
+                    Below::Absent => {}
                 }
                 match self.out.get_mut(holder) {
                     Some(list) => list.push(cand.clone()),
@@ -291,8 +315,9 @@ impl Search {
 
     /// The first count of a fresh search (the pull's first check of a record): the holders of
     /// the candidates of a compile that read `read` with the first name of each candidate
-    /// below its holder, or `None` when a candidate exists or a holder's listing is unsure
-    /// (it names the way to a candidate that is not there). The same candidates as
+    /// below its holder, or `None` when a candidate exists, a holder's listing is unsure
+    /// (it names the way to a candidate that is not there), or a quoted include was taken as
+    /// not run. The same candidates as
     /// [`Search::update`], but each header's are counted once per set of search directories
     /// and kept in `looked` for the next record: the pull checks hundreds of records that
     /// share most headers.
@@ -302,6 +327,13 @@ impl Search {
         read: &HashSet<String>,
     ) -> Option<Vec<(u32, u32)>> {
         let plan = self.plan(scanned, read);
+        // Which directives ran was decided from what the carried places say is beside them,
+        // which may be newer than the carried listings: left to the launch's own check. (Not
+        // for the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
+        // names a `"stdint-gcc.h"` beside it that hosted compiles never read.)
+        if plan.passed_beside.iter().any(|p| !under_any(&self.own, p)) {
+            return None;
+        }
         let ctx = self.looked.context(&self.dirs, &self.system);
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut fresh = Part::default();
@@ -346,18 +378,13 @@ impl Search {
             return;
         };
         let first = rel.split('/').next().unwrap_or(rel);
-        let listed_first = listed(&mut looked.listings, holder)
-            .is_some_and(|names| names.contains(std::ffi::OsStr::new(first)));
         let pair = (looked.names.id(holder), looked.names.id(first));
-        if !listed_first {
-            part.pairs.push(pair);
-        } else if exists_in(&mut looked.listings, holder, c) {
-            part.existing.push((c.to_string(), pair));
-        } else {
-            // The way to it is there but not it: a holder that grew deeper since it was found
-            // (its stamp would not show the candidate appearing), or a file on the way. Left
-            // to the launch's own check.
-            part.unsure = true;
+        match look_in(&mut looked.listings, holder, c) {
+            Below::Absent => part.pairs.push(pair),
+            Below::There => part.existing.push((c.to_string(), pair)),
+            // The way to it is there but not it: a holder that grew deeper since it was found,
+            // or a file on the way. Left to the launch's own check.
+            Below::WayOnly => part.unsure = true,
         }
     }
 
@@ -572,5 +599,85 @@ mod tests {
         // Found afresh, the holder is `a/sub` itself and the record is sure.
         let mut fresh = search(&d, &dirs, Looked::default());
         assert!(fresh.count_once(&scanned, &read).is_some());
+    }
+
+    /// A candidate whose way is listed in its holder without it being there (here a dangling
+    /// link) could appear without changing the holder's stamp: the launch's count is unsure
+    /// (no memo on that stamp) and the pull's gives nothing.
+    #[test]
+    fn a_way_listed_without_its_candidate_leaves_no_memo() {
+        let (_dir, d, dirs, scanned, read) = tree();
+        std::os::unix::fs::symlink(format!("{d}/nowhere"), format!("{d}/a/sub")).unwrap();
+        let mut launch = search(&d, &dirs, Looked::default());
+        launch.update(&scanned, &read);
+        assert!(launch.existing().is_empty());
+        assert!(!launch.sure());
+        let mut pull = search(&d, &dirs, Looked::default());
+        assert_eq!(pull.count_once(&scanned, &read), None);
+        std::fs::remove_file(format!("{d}/a/sub")).unwrap();
+        let mut launch = search(&d, &dirs, Looked::default());
+        launch.update(&scanned, &read);
+        assert!(launch.sure());
+    }
+
+    /// The pull's places may be newer than its carried listings: a quoted include taken as
+    /// not run because a file is now beside it (in a directory listed only now), while the
+    /// listing of its holder predates it, leaves the record to the launch.
+    #[test]
+    fn a_quoted_include_taken_as_not_run_leaves_the_pull_no_result() {
+        let (_dir, d, dirs, scanned, read) = tree();
+        let mut pull = search(&d, &dirs, Looked::default());
+        assert!(pull.count_once(&scanned, &read).is_some());
+        let looked = pull.into_looked(); // `src` listed without `sub`
+        std::fs::create_dir(format!("{d}/src/sub")).unwrap();
+        std::fs::write(format!("{d}/src/sub/y.h"), "").unwrap();
+        let other = Scanned::of_parts(
+            (
+                format!("{d}/src/other.c"),
+                Some(vec![include("sub/y.h", true)]),
+            ),
+            std::iter::once((format!("{d}/b/sub/y.h"), Vec::new())),
+        );
+        let read: HashSet<String> = std::iter::once(format!("{d}/b/sub/y.h")).collect();
+        let mut pull = search(&d, &dirs, looked);
+        assert_eq!(pull.count_once(&other, &read), None);
+    }
+
+    /// Not in the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
+    /// names a `"stdint-gcc.h"` beside it that a hosted compile never reads, and every record
+    /// that includes it would lose its memo.
+    #[test]
+    fn a_quoted_include_not_run_in_the_compilers_own_directory_is_no_obstacle() {
+        let (_dir, d, mut dirs, _, _) = tree();
+        std::fs::create_dir(format!("{d}/sys")).unwrap();
+        for f in ["sys/wrap.h", "sys/inner.h"] {
+            std::fs::write(format!("{d}/{f}"), "").unwrap();
+        }
+        dirs.push(format!("{d}/sys"));
+        let read: HashSet<String> = std::iter::once(format!("{d}/sys/wrap.h")).collect();
+        let scanned = Scanned::of_parts(
+            (
+                format!("{d}/src/main.c"),
+                Some(vec![include("wrap.h", false)]),
+            ),
+            std::iter::once((format!("{d}/sys/wrap.h"), vec![include("inner.h", true)])),
+        );
+        let own = Search::new(
+            dirs.clone(),
+            3..4,
+            &format!("{d}/obj"),
+            Vec::new(),
+            Looked::default(),
+        );
+        let mut pull = own;
+        assert!(pull.count_once(&scanned, &read).is_some());
+        let mut project = Search::new(
+            dirs,
+            4..4,
+            &format!("{d}/obj"),
+            Vec::new(),
+            Looked::default(),
+        );
+        assert_eq!(project.count_once(&scanned, &read), None);
     }
 }

@@ -31,6 +31,9 @@ pub(super) struct Reached<'a> {
     pub(super) probes: Vec<(Option<&'a str>, &'a str)>,
     /// Some name is computed (`#include MACRO`, `..` in a name): nothing is exempt.
     computed: bool,
+    /// Files beside the includer of a quoted include that the compile did not read: the
+    /// include was taken as not run (what is found there decides which headers are exempt).
+    pub(super) passed_beside: Vec<&'a str>,
 }
 
 /// Where each file's directives look first (beside the file) and, once asked, whether a file
@@ -300,6 +303,7 @@ impl<'a> Reached<'a> {
                     // Not read, though a quoted include would have found it: a directive
                     // behind a false conditional (or a file new since: a candidate).
                     r.first_looks.push(beside);
+                    r.passed_beside.push(beside);
                 } else {
                     if quoted {
                         r.first_looks.push(beside);

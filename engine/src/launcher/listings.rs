@@ -48,15 +48,29 @@ pub(super) fn listed<'l>(listings: &'l mut Listings, dir: &str) -> Option<&'l Ha
         .map(|l| &l.names)
 }
 
-/// Whether candidate `c`, held by directory `holder`, exists: `holder`'s listing names its
-/// first component below `holder`.
-pub(super) fn exists_in(listings: &mut Listings, holder: &str, c: &str) -> bool {
+/// What `holder`'s listing says of candidate `c` below it ([`Below::Absent`] when it cannot
+/// be listed).
+pub(super) fn look_in(listings: &mut Listings, holder: &str, c: &str) -> Below {
     let Some(names) = listed(listings, holder) else {
-        return false;
+        return Below::Absent;
     };
     c.strip_prefix(holder)
         .map(|r| r.trim_start_matches('/'))
-        .is_some_and(|rel| exists_below(names, holder, rel))
+        .map_or(Below::Absent, |rel| below(names, holder, rel))
+}
+
+/// What a directory's listing says of a path below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Below {
+    /// Its first component is not listed: absent, and the directory's stamp changes when it
+    /// appears.
+    Absent,
+    /// It exists.
+    There,
+    /// Its first component is listed but it is not there (a file or dangling link on the
+    /// way, or a directory deeper than the holder): absent now, but it could appear without
+    /// changing the holder's stamp, so no memo may rest on that stamp.
+    WayOnly,
 }
 
 /// The listing of directory `dir`, `None` if it cannot be listed.
@@ -71,16 +85,21 @@ pub(super) fn listing(dir: &str) -> Option<Listing> {
     Some(Listing { names, settled })
 }
 
-/// Whether `rel` below directory `holder`, whose listing is `names`, exists: its first
-/// component is listed, and a deeper one (created since) is looked at.
-pub(super) fn exists_below(names: &HashSet<OsString>, holder: &str, rel: &str) -> bool {
+/// What the listing `names` of directory `holder` says of `rel` below it: its first component
+/// is listed, and a deeper one is looked at.
+pub(super) fn below(names: &HashSet<OsString>, holder: &str, rel: &str) -> Below {
     // A byte loop: names are short, and `split`'s searcher cost more than the lookup.
     let first = match rel.bytes().position(|b| b == b'/') {
         Some(i) => &rel[..i],
         None => rel,
     };
-    names.contains(std::ffi::OsStr::new(first))
-        && (first.len() == rel.len() || Path::new(&[holder, "/", rel].concat()).exists())
+    if !names.contains(std::ffi::OsStr::new(first)) {
+        Below::Absent
+    } else if first.len() == rel.len() || Path::new(&[holder, "/", rel].concat()).exists() {
+        Below::There
+    } else {
+        Below::WayOnly
+    }
 }
 
 /// The deepest existing directory on the way to each candidate's directory, each directory

@@ -33,7 +33,7 @@
 use super::candidates::{Holding, Looked, Search};
 use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
-use super::listings::{dir_stamp, exists_below, listing, Listing};
+use super::listings::{below, dir_stamp, listing, Below, Listing};
 use backend::compile::{CompileCommand, Lang};
 use backend::key::lexical_join as lexical;
 use fetch::cache as fcache;
@@ -318,7 +318,9 @@ impl Launcher<'_> {
             search
         });
         let present = search.existing();
-        self.write_memo(action_key, search.holders(), &present);
+        if search.sure() {
+            self.write_memo(action_key, search.holders(), &present);
+        }
         // The same, independent of this layout, for another object directory's first check.
         let shared: String = present
             .iter()
@@ -380,8 +382,9 @@ impl Launcher<'_> {
 
     /// A first check from [`Launcher::remember_candidates`]'s record: `Some(found)`, the
     /// first candidate that exists now and is not in `present` (else `None`, and the memo is
-    /// written), or `None` when there is no record or a holder is not a directory here (then
-    /// the candidates are counted).
+    /// written unless a candidate's way is listed without it, [`Below::WayOnly`]), or `None`
+    /// when there is no record or a holder is not a directory here (then the candidates are
+    /// counted).
     fn first_check_recorded(
         &self,
         action_key: &fcache::Digest,
@@ -392,32 +395,39 @@ impl Launcher<'_> {
             .cache
             .memo_get(&self.candidates_key(action_key, search))?;
         let mut holders: Vec<(String, Listing, Vec<&str>)> = Vec::new();
+        let mut sure = true;
         for line in fcache::lines(&text) {
             if let Some(h) = line.strip_prefix("h ") {
                 let dir = self.roots.denormalize(h).into_owned();
                 let listing = listing(&dir)?;
                 holders.push((dir, listing, Vec::new()));
             } else if let Some(rel) = line.strip_prefix("n ") {
-                let (dir, listing, below) = holders.last_mut()?;
+                let (dir, listing, rels) = holders.last_mut()?;
                 let joined = |p: &String| {
                     p.strip_prefix(dir.as_str())
                         .and_then(|r| r.strip_prefix('/'))
                         .is_some_and(|r| r == rel)
                 };
-                if exists_below(&listing.names, dir, rel) && !present.iter().any(joined) {
-                    return Some(Some([dir, "/", rel].concat()));
+                match below(&listing.names, dir, rel) {
+                    Below::There if !present.iter().any(joined) => {
+                        return Some(Some([dir, "/", rel].concat()));
+                    }
+                    Below::WayOnly => sure = false,
+                    _ => {}
                 }
-                below.push(rel);
+                rels.push(rel);
             } else {
                 return None;
             }
         }
-        let holding = holders.iter().map(|(dir, listing, below)| Holding {
-            dir,
-            listing: Some(listing),
-            below: below.clone(),
-        });
-        self.write_memo(action_key, holding, present);
+        if sure {
+            let holding = holders.iter().map(|(dir, listing, rels)| Holding {
+                dir,
+                listing: Some(listing),
+                below: rels.clone(),
+            });
+            self.write_memo(action_key, holding, present);
+        }
         Some(None)
     }
 
@@ -462,12 +472,17 @@ impl Launcher<'_> {
 
     /// Whether the lookup memo `text` still holds: every stamped directory unchanged, and
     /// no first name of a listed one's candidates there now. Adds its present candidates to
-    /// `present`.
+    /// `present` whether it holds or not (the full check that follows a failed memo needs
+    /// them). An `n` line belongs to the `l` line before it, with no `d` line between.
     pub(super) fn memo_holds(text: &str, present: &mut Vec<String>) -> bool {
         let mut holds = true;
         let mut listed: Option<Listing> = None;
         for l in fcache::lines(text) {
-            if let Some(rest) = l.strip_prefix("d ") {
+            if let Some(p) = l.strip_prefix("x ") {
+                present.push(p.to_string());
+            } else if !holds {
+                // Failed already: only the present candidates are still wanted.
+            } else if let Some(rest) = l.strip_prefix("d ") {
                 let mut f = rest.splitn(4, ' ');
                 let stamp = (|| {
                     Some((
@@ -477,21 +492,17 @@ impl Launcher<'_> {
                     ))
                 })();
                 let dir = f.next().unwrap_or("");
-                holds &= stamp.is_some() && dir_stamp(dir) == stamp;
+                holds = stamp.is_some() && dir_stamp(dir) == stamp;
+                listed = None;
             } else if let Some(dir) = l.strip_prefix("l ") {
                 listed = listing(dir);
-                holds &= listed.is_some();
+                holds = listed.is_some();
             } else if let Some(name) = l.strip_prefix("n ") {
-                holds &= listed
+                holds = listed
                     .as_ref()
                     .is_some_and(|d| !d.names.contains(std::ffi::OsStr::new(name)));
-            } else if let Some(p) = l.strip_prefix("x ") {
-                present.push(p.to_string());
             } else {
                 holds = false;
-            }
-            if !holds {
-                return false;
             }
         }
         holds
@@ -531,7 +542,7 @@ impl Launcher<'_> {
         }
         self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
         let found = search.existing().into_iter().find(|c| !present.contains(c));
-        if found.is_none() {
+        if found.is_none() && search.sure() {
             self.write_memo(action_key, search.holders(), &present);
         }
         self.leave(search);

@@ -549,3 +549,28 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
         assert_eq!(l.cache.memo_get(&l.memo_key(&present)), None);
     });
 }
+
+/// A memo that fails still gives its present candidates to the full check that follows (else
+/// that check takes them for new and misses); an `n` line counts only after its `l` line.
+#[test]
+fn a_failed_memo_still_gives_its_present_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let mut present = Vec::new();
+    let memo = format!("d 1 2 3 {d}\nx {d}/a.h\nx {d}/b.h");
+    assert!(!Launcher::memo_holds(&memo, &mut present));
+    assert_eq!(present, [format!("{d}/a.h"), format!("{d}/b.h")]);
+    std::fs::write(dir.path().join("there.h"), "").unwrap();
+    let listed = format!("l {d}\nn absent.h");
+    assert!(Launcher::memo_holds(&listed, &mut Vec::new()));
+    assert!(!Launcher::memo_holds(
+        &format!("{listed}\nn there.h"),
+        &mut Vec::new()
+    ));
+    let (ino, m, c) = super::listings::dir_stamp(d).unwrap();
+    let stamped = format!("d {ino} {m} {c} {d}");
+    assert!(Launcher::memo_holds(&stamped, &mut Vec::new()));
+    let after_d = format!("l {d}\n{stamped}\nn absent.h");
+    assert!(!Launcher::memo_holds(&after_d, &mut Vec::new()));
+    assert!(!Launcher::memo_holds("n absent.h", &mut Vec::new()));
+}
