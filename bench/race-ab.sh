@@ -12,7 +12,9 @@
 #
 # Usage: ROUNDS=2 K=0 RATE=10000000 RTT=0 bash bench/race-ab.sh WORK A_DIR B_DIR …
 #   WORK is a finished bench/slow-link.sh work directory (its CI store, nginx configuration
-#   and dev-$K); each *_DIR holds a `cached-ninja` and its `cached-ninja-cli`.
+#   and dev-$K); each *_DIR holds a `cached-ninja` and its `cached-ninja-cli`. PROJECT must be
+#   the one the work directory was made with (bench/lib/ci-store.sh: which binaries are the
+#   links); the default is libgit2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
