@@ -16,13 +16,13 @@
 //! those join the entry's include list (`super::miss`), so they must still be there, unchanged.
 //!
 //! Checking hundreds of candidates per hit would cost more than the hit, so a memo per entry
-//! and object directory records the stat stamp of each directory holding candidates: a file
-//! created in a directory changes its mtime, so while every stamp is unchanged no candidate
-//! can have appeared, and only a changed directory's candidates are looked at again (the memo
-//! is written only when every such directory is settled, see [`Launcher::write_memo`]). An entry
-//! without a memo here (pulled from CI, or stored from another object directory) is checked
-//! in full once, against the candidates present at its store (recorded with the roots
-//! normalised, so another layout on this machine reads them). Files the compile read itself
+//! and object directory records each directory holding candidates: by the stat stamp taken
+//! before its listing when it was settled then (a file created in it since changes that
+//! stamp), else by the first names of its candidates, listed again by every check (see
+//! [`Launcher::write_memo`]). An entry without a memo here is checked in full once, against
+//! the candidates present at its store (recorded with the roots normalised, so another layout
+//! on this machine reads them); the pull makes that check for the records it pulls
+//! ([`Launcher::first_check_for_pull`]), so their launches find a memo. Files the compile read itself
 //! are never candidates, and neither is anything in the compiler's own system directories
 //! (they change with its installation, and libstdc++'s `#include_next` wrappers are passed
 //! over by design). A header only a quoted include beside it names (no directive that
