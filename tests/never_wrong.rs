@@ -503,3 +503,94 @@ fn another_object_directorys_first_check_does_not_trust_a_holder_grown_deeper() 
     assert_eq!(s.outcomes(), ["hit", "error", "miss"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/sub/h.h now exists"));
 }
+
+/// `<../x.h>` through `-I src/a/sub -I src/b/sub` finds `src/b/x.h`, which does not lie
+/// below the directory it was found through: its earlier place is the name joined to
+/// `src/a/sub` (`src/a/x.h`), not the same relative name below `src/a/sub` (a review found
+/// this hit a stale object).
+#[test]
+fn a_header_named_with_dotdot_is_shadowed_through_the_search_path() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include <../x.h>\nint main(void) { return H; }\n");
+    s.space.write("src/b/x.h", "#define H 2\n");
+    for d in ["src/a/sub", "src/b/sub"] {
+        std::fs::create_dir_all(s.path(d)).unwrap();
+    }
+    let inc = |d: &str| format!("-I{}", s.path(d).display());
+    let flags = [inc("src/a/sub"), inc("src/b/sub")];
+    for _ in 0..2 {
+        s.compile_in("gcc", &[], &flags);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    s.space.write("src/a/x.h", "#define H 1\n");
+    let out = s.compile_in("gcc", &[], &flags);
+    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a/x.h now exists"));
+}
+
+/// `-include foo.h` is looked for in the working directory (the object directory) before the
+/// search path: a `foo.h` created there shadows the one the entry read (a review found this
+/// hit a stale object).
+#[test]
+fn a_forced_include_created_in_the_working_directory_misses() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("int main(void) { return H; }\n");
+    s.space.write("src/inc2/foo.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+    let inc = |d: &str| format!("-I{}", s.path(d).display());
+    let flags = [
+        inc("src/inc1"),
+        inc("src/inc2"),
+        "-include".to_string(),
+        "foo.h".to_string(),
+    ];
+    for _ in 0..2 {
+        s.compile_in("gcc", &[], &flags);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    s.space.write("obj/foo.h", "#define H 1\n");
+    let out = s.compile_in("gcc", &[], &flags);
+    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("obj/foo.h now exists"));
+}
+
+/// Search directories given by the long and prefixed options (`--include-directory=`,
+/// `-iprefix` with `-iwithprefixbefore`) are search directories too: a header found there
+/// has earlier places (a review found both hit a stale object, as did `-I/`).
+#[test]
+fn search_directories_of_the_long_and_prefixed_options_are_searched() {
+    require_tool("gcc", "gcc");
+    fn src(s: &Space, d: &str) -> String {
+        s.path(d).display().to_string()
+    }
+    let forms: [fn(&Space) -> Vec<String>; 2] = [
+        |s| {
+            vec![
+                format!("-I{}", src(s, "src/inc1")),
+                format!("--include-directory={}", src(s, "src/inc2")),
+            ]
+        },
+        |s| {
+            vec![
+                format!("-I{}", src(s, "src/inc1")),
+                "-iprefix".to_string(),
+                format!("{}/", src(s, "src")),
+                "-iwithprefixbefore".to_string(),
+                "inc2".to_string(),
+            ]
+        },
+    ];
+    for form in forms {
+        let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
+        s.space.write("src/inc2/h.h", "#define H 2\n");
+        std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+        let flags = form(&s);
+        for _ in 0..2 {
+            s.compile_in("gcc", &[], &flags);
+        }
+        assert_eq!(s.outcomes(), ["miss", "hit"], "{flags:?}");
+        s.space.write("src/inc1/h.h", "#define H 1\n");
+        s.compile_in("gcc", &[], &flags);
+        assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"], "{flags:?}");
+    }
+}

@@ -235,6 +235,22 @@ impl Search {
         // A quoted include looks beside its includer first, whatever it found later.
         plan.more
             .extend(reached.first_looks.iter().map(|p| p.to_string()));
+        // A name with `..` found through a search directory: the name joined to every place
+        // it was looked for, but for what the compile read (a file that exists in a later
+        // place is passed over, and joins the include list when stored).
+        for (beside, name) in &reached.dotted {
+            let places = beside
+                .iter()
+                .copied()
+                .chain(self.dirs.iter().map(String::as_str))
+                .map(|d| lexical(d, name));
+            plan.more.extend(places.filter(|p| !read.contains(p)));
+        }
+        // A forced include is looked for in the working directory (the object root) first.
+        if let Some(obj) = self.roots.last() {
+            let cwd = self.forced.iter().map(|f| lexical(obj, f));
+            plan.more.extend(cwd.filter(|p| !read.contains(p)));
+        }
         // A `__has_include` that found nothing: a file in any place it looked makes it true.
         for (beside, name) in &reached.probes {
             let places: Vec<String> = beside
@@ -412,12 +428,14 @@ impl Search {
     /// own excepted.
     fn earlier_than(&self, h: &str, out: &mut Vec<String>) {
         for (k, d) in self.dirs.iter().enumerate() {
-            let Some(rel) = h.strip_prefix(d.as_str()).and_then(|r| r.strip_prefix('/')) else {
+            // `below` also answers for `/` itself (`-I/`).
+            let Some(rel) = below(d, h) else {
                 continue;
             };
             for (j, e) in self.dirs[..k].iter().enumerate() {
                 if !self.system.contains(&j) {
-                    out.push([e, "/", rel].concat());
+                    let sep = if e.ends_with('/') { "" } else { "/" };
+                    out.push([e, sep, rel].concat());
                 }
             }
         }
@@ -679,5 +697,26 @@ mod tests {
             Looked::default(),
         );
         assert_eq!(project.count_once(&scanned, &read), None);
+    }
+
+    /// A header found through `-I/` has earlier places too: its whole path below each
+    /// directory searched before `/` (a review found none were made).
+    #[test]
+    fn a_header_found_through_the_root_directory_has_earlier_places() {
+        let (_dir, d, _, _, _) = tree();
+        let dirs = vec![format!("{d}/src"), format!("{d}/a"), "/".to_string()];
+        let h = format!("{d}/b/x.h");
+        let read: HashSet<String> = std::iter::once(h.clone()).collect();
+        let name = h.trim_start_matches('/').to_string();
+        let scanned = Scanned::of_parts(
+            (format!("{d}/src/main.c"), Some(vec![include(&name, false)])),
+            std::iter::once((h.clone(), Vec::new())),
+        );
+        let mut launch = search(&d, &dirs, Looked::default());
+        launch.update(&scanned, &read);
+        let all: Vec<&String> = launch.candidates().values().flatten().collect();
+        for earlier in [format!("{d}/src{h}"), format!("{d}/a{h}")] {
+            assert!(all.contains(&&earlier), "{earlier}: {all:?}");
+        }
     }
 }

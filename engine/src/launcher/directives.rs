@@ -34,6 +34,10 @@ pub(super) struct Reached<'a> {
     /// Files beside the includer of a quoted include that the compile did not read: the
     /// include was taken as not run (what is found there decides which headers are exempt).
     pub(super) passed_beside: Vec<&'a str>,
+    /// Searching directives whose name has a `.` or `..` component: (includer's directory for
+    /// a quoted one, name as written). What such a name finds need not lie below the
+    /// directory it was found through, so its earlier places are the name joined to each.
+    pub(super) dotted: Vec<(Option<&'a str>, &'a str)>,
 }
 
 /// Where each file's directives look first (beside the file) and, once asked, whether a file
@@ -307,6 +311,9 @@ impl<'a> Reached<'a> {
                 } else {
                     if quoted {
                         r.first_looks.push(beside);
+                    }
+                    if place.dotted {
+                        r.dotted.push((quoted.then_some(dir), name));
                     }
                     r.searched.push(name);
                 }

@@ -47,8 +47,43 @@ impl Launcher<'_> {
         let obj = self.roots.obj();
         let mut quote = vec![lexical(obj, &parent(&cmd.source))];
         let (mut angle, mut system, mut after) = (Vec::new(), Vec::new(), Vec::new());
+        // `-iprefix`'s prefix for `-iwithprefix` (where `-idirafter` puts a directory) and
+        // `-iwithprefixbefore` (where `-I` does).
+        let mut prefix = String::new();
         let mut words = cmd.args.iter();
         while let Some(a) = words.next() {
+            let value = |opt: &str, words: &mut std::slice::Iter<'_, String>| {
+                if a == opt {
+                    words.next().cloned()
+                } else {
+                    a.strip_prefix(opt)
+                        .map(|v| v.strip_prefix('=').unwrap_or(v).to_string())
+                        .filter(|v| !v.is_empty())
+                }
+            };
+            if a.starts_with("--include-directory-after") {
+                let v = value("--include-directory-after", &mut words);
+                after.extend(v.map(|v| lexical(obj, &v)));
+                continue;
+            }
+            if a == "--include-directory" || a.starts_with("--include-directory=") {
+                angle.extend(value("--include-directory", &mut words).map(|v| lexical(obj, &v)));
+                continue;
+            }
+            if a.starts_with("-iprefix") {
+                prefix = value("-iprefix", &mut words).unwrap_or_default();
+                continue;
+            }
+            if a.starts_with("-iwithprefixbefore") {
+                let v = value("-iwithprefixbefore", &mut words).unwrap_or_default();
+                angle.push(lexical(obj, &[prefix.as_str(), &v].concat()));
+                continue;
+            }
+            if a.starts_with("-iwithprefix") {
+                let v = value("-iwithprefix", &mut words).unwrap_or_default();
+                after.push(lexical(obj, &[prefix.as_str(), &v].concat()));
+                continue;
+            }
             for (opt, list) in [
                 ("-iquote", &mut quote),
                 ("-isystem", &mut system),
