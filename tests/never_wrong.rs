@@ -594,3 +594,23 @@ fn search_directories_of_the_long_and_prefixed_options_are_searched() {
         assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"], "{flags:?}");
     }
 }
+
+/// A directive after a comment on its line is a directive: `/* x */ #include "b.h"` in
+/// `inc2/sub/a.h` looks beside `a.h` first, so a `b.h` created there shadows the `inc1/b.h`
+/// the entry read (a review found the scan missed it and the build hit a stale object).
+#[test]
+fn a_directive_after_a_comment_still_looks_beside_its_includer() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include <sub/a.h>\nint main(void) { return H; }\n");
+    s.space
+        .write("src/inc2/sub/a.h", "/* x */ #include \"b.h\"\n");
+    s.space.write("src/inc1/b.h", "#define H 2\n");
+    for _ in 0..2 {
+        s.compile_with("gcc", &[]);
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    s.space.write("src/inc2/sub/b.h", "#define H 1\n");
+    let out = s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sub/b.h now exists"));
+}

@@ -387,15 +387,24 @@ pub(super) fn parent_of(path: &str) -> &str {
 /// The directives of `text`: `Some((name, quoted, is_probe))`, or `None` for a computed one.
 pub(super) fn scan(text: &[u8]) -> Vec<Directive> {
     let mut out = Vec::new();
-    // Directives are rare: jump from `#` to `#` and check that only blanks precede it on its
-    // line (a byte-by-byte split into lines cost more than hashing the header).
-    for at in memchr::memchr_iter(b'#', text) {
+    // Directives are rare: jump from `#` (or the digraph `%:`) to the next and check that
+    // only blanks, or a comment's end and blanks, precede it on its line (a byte-by-byte split
+    // into lines cost more than hashing the header). A comment before the `#` is read as
+    // ended there: more directives than the compiler sees only add candidates.
+    let hashes = memchr::memchr_iter(b'#', text).map(|at| (at, 1));
+    let digraphs = memchr::memmem::find_iter(text, b"%:").map(|at| (at, 2));
+    let mut starts: Vec<(usize, usize)> = hashes.chain(digraphs).collect();
+    starts.sort_unstable();
+    for (at, len) in starts {
         let line_start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
-        if !text[line_start..at].iter().all(u8::is_ascii_whitespace) {
+        let before = &text[line_start..at];
+        let after_comment =
+            memchr::memmem::rfind(before, b"*/").map_or(before, |i| &before[i + 2..]);
+        if !after_comment.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
-        let rest = trim(&text[at + 1..end]);
+        let rest = trim(&text[at + len..end]);
         for kw in [&b"include_next"[..], b"include", b"import"] {
             if let Some(arg) = rest.strip_prefix(kw) {
                 out.push(name_of(trim(arg)));
@@ -555,5 +564,18 @@ mod tests {
         assert!(back.covers("/src/x.c", &read) && back.complete());
         assert!(!back.covers("/src/y.c", &read));
         assert!(Scanned::decode("i q a.h\n", |p| p.to_string()).is_none());
+    }
+
+    /// A directive after a comment on its line, or spelled with the digraph `%:`, is a
+    /// directive (a review found both missed, and a stale hit through the first); a `#` after
+    /// code or inside a string on its line is not.
+    #[test]
+    fn directives_after_a_comment_or_as_digraphs_are_scanned() {
+        let text = b"/* c */ #include \"b.h\"\n%:include <d.h>\n  /* a */ /* b */ # include \"e.h\"\nint x; #include \"no.h\"\nconst char *s = \"#include <no2.h>\";\n";
+        let names: Vec<String> = scan(text)
+            .into_iter()
+            .map(|d| d.map(|(n, _, _)| n).unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["b.h", "d.h", "e.h"]);
     }
 }

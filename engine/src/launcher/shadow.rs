@@ -624,7 +624,7 @@ enum ScanOf<'a> {
 
 /// The key of the memo of an include list's directive scan (`Launcher::scanned`).
 fn scan_memo_key(scan_key: &fcache::Digest) -> fcache::Digest {
-    fcache::Digest::of(format!("cached-ninja directives 1\0{scan_key}").as_bytes())
+    fcache::Digest::of(format!("cached-ninja directives 2\0{scan_key}").as_bytes())
 }
 
 /// The key of the layout-independent record of an entry's candidates present at its store.
