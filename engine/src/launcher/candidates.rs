@@ -12,7 +12,9 @@
 //! the same on every machine, since it depends on the files alone.
 
 use super::directives::{parent_of, HashSet, Places, Reached, Scanned};
-use super::listings::{listed, look_in, Below, Holders, Listing, Listings};
+use super::listings::{
+    first_component, listed, look_in, rel_below, Below, Holders, Listing, Listings,
+};
 use backend::key::lexical_join as lexical;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -74,6 +76,11 @@ pub(super) struct Looked {
 }
 
 impl Looked {
+    /// The listing of `dir`, if it was listed (and could be).
+    fn listing(&self, dir: &str) -> Option<&Listing> {
+        self.listings.get(dir).and_then(Option::as_ref)
+    }
+
     /// The number of the search directories `dirs` (`system` the compiler's own).
     fn context(&mut self, dirs: &[String], system: &Range<usize>) -> u32 {
         let n = self.contexts.len() as u32;
@@ -136,9 +143,9 @@ impl Names {
 struct Plan<'r> {
     headers: Vec<(&'r String, bool, bool)>,
     more: Vec<String>,
-    /// Files whose presence made a quoted include be taken as not run
-    /// (`Reached::passed_beside`).
-    passed_beside: Vec<String>,
+    /// A file outside the compiler's own directories made a quoted include be taken as not
+    /// run (`Reached::passed_beside`).
+    passed_beside: bool,
 }
 
 impl Search {
@@ -210,12 +217,14 @@ impl Search {
         let mut places = std::mem::take(&mut self.looked.places);
         let reached = Reached::of(scanned, read, &mut places, &mut self.looked.listings);
         let searchable = reached.searchable(&self.roots, &self.forced);
+        // (Not the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
+        // names a `"stdint-gcc.h"` beside it that hosted compiles never read.)
+        let passed_beside = reached
+            .passed_beside
+            .iter()
+            .any(|p| !under_any(&self.own, p));
         let mut plan = Plan {
-            passed_beside: reached
-                .passed_beside
-                .iter()
-                .map(|p| p.to_string())
-                .collect(),
+            passed_beside,
             ..Plan::default()
         };
         for h in read {
@@ -344,10 +353,8 @@ impl Search {
     ) -> Option<Vec<(u32, u32)>> {
         let plan = self.plan(scanned, read);
         // Which directives ran was decided from what the carried places say is beside them,
-        // which may be newer than the carried listings: left to the launch's own check. (Not
-        // for the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
-        // names a `"stdint-gcc.h"` beside it that hosted compiles never read.)
-        if plan.passed_beside.iter().any(|p| !under_any(&self.own, p)) {
+        // which may be newer than the carried listings: left to the launch's own check.
+        if plan.passed_beside {
             return None;
         }
         let ctx = self.looked.context(&self.dirs, &self.system);
@@ -389,11 +396,11 @@ impl Search {
         }
         let looked = &mut self.looked;
         let holder = looked.holders.of(parent_of(c), &looked.listings);
-        let Some(rel) = below(holder, c) else {
+        let Some(rel) = rel_below(holder, c) else {
             part.unsure = true;
             return;
         };
-        let first = rel.split('/').next().unwrap_or(rel);
+        let first = first_component(rel);
         let pair = (looked.names.id(holder), looked.names.id(first));
         match look_in(&mut looked.listings, holder, c) {
             Below::Absent => part.pairs.push(pair),
@@ -415,7 +422,7 @@ impl Search {
                 Some(last) if last.dir == dir => last.below.push(name),
                 _ => out.push(Holding {
                     dir,
-                    listing: self.looked.listings.get(dir).and_then(Option::as_ref),
+                    listing: self.looked.listing(dir),
                     below: vec![name],
                 }),
             }
@@ -428,8 +435,8 @@ impl Search {
     /// own excepted.
     fn earlier_than(&self, h: &str, out: &mut Vec<String>) {
         for (k, d) in self.dirs.iter().enumerate() {
-            // `below` also answers for `/` itself (`-I/`).
-            let Some(rel) = below(d, h) else {
+            // `rel_below` also answers for `/` itself (`-I/`).
+            let Some(rel) = rel_below(d, h) else {
                 continue;
             };
             for (j, e) in self.dirs[..k].iter().enumerate() {
@@ -453,8 +460,8 @@ impl Search {
     pub(super) fn holders(&self) -> impl Iterator<Item = Holding<'_>> {
         self.out.iter().map(|(dir, list)| Holding {
             dir,
-            listing: self.looked.listings.get(dir).and_then(Option::as_ref),
-            below: list.iter().filter_map(|c| below(dir, c)).collect(),
+            listing: self.looked.listing(dir),
+            below: list.iter().filter_map(|c| rel_below(dir, c)).collect(),
         })
     }
 
@@ -481,34 +488,16 @@ impl Holding<'_> {
     /// The first component of each candidate below the directory, sorted, each once: a
     /// candidate exists only if its first component is listed there.
     pub(super) fn first_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self
-            .below
-            .iter()
-            .map(|rel| rel.split('/').next().unwrap_or(rel))
-            .collect();
+        let mut names: Vec<&str> = self.below.iter().map(|rel| first_component(rel)).collect();
         names.sort_unstable();
         names.dedup();
         names
     }
 }
 
-/// `c` relative to directory `dir` when it lies below it.
-fn below<'c>(dir: &str, c: &'c str) -> Option<&'c str> {
-    let rel = c.strip_prefix(dir)?;
-    let rel = if dir.ends_with('/') {
-        rel
-    } else {
-        rel.strip_prefix('/')?
-    };
-    (!rel.is_empty()).then_some(rel)
-}
-
 /// Whether `path` lies under one of `dirs`.
 fn under_any(dirs: &[String], path: &str) -> bool {
-    dirs.iter().any(|d| {
-        path.strip_prefix(d.as_str())
-            .is_some_and(|r| r.starts_with('/'))
-    })
+    dirs.iter().any(|d| rel_below(d, path).is_some())
 }
 
 #[cfg(test)]
@@ -578,7 +567,7 @@ mod tests {
         let mut made = 0;
         for (holder, list) in launch.candidates() {
             for c in list {
-                let first = below(holder, c).unwrap().split('/').next().unwrap();
+                let first = first_component(rel_below(holder, c).unwrap());
                 assert!(
                     counted.contains(&(holder.clone(), first.to_string())),
                     "{c} under {holder}: {counted:?}"

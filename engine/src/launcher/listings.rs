@@ -54,9 +54,27 @@ pub(super) fn look_in(listings: &mut Listings, holder: &str, c: &str) -> Below {
     let Some(names) = listed(listings, holder) else {
         return Below::Absent;
     };
-    c.strip_prefix(holder)
-        .map(|r| r.trim_start_matches('/'))
-        .map_or(Below::Absent, |rel| below(names, holder, rel))
+    rel_below(holder, c).map_or(Below::Absent, |rel| look_below(names, holder, rel))
+}
+
+/// `path` relative to directory `dir` when it lies below it (`dir` may be `/`).
+pub(super) fn rel_below<'p>(dir: &str, path: &'p str) -> Option<&'p str> {
+    let rel = path.strip_prefix(dir)?;
+    let rel = if dir.ends_with('/') {
+        rel
+    } else {
+        rel.strip_prefix('/')?
+    };
+    (!rel.is_empty()).then_some(rel)
+}
+
+/// The first component of a relative path: what a listing of its directory names.
+pub(super) fn first_component(rel: &str) -> &str {
+    // A byte loop: names are short, and `split`'s searcher cost more than the lookup.
+    match rel.bytes().position(|b| b == b'/') {
+        Some(i) => &rel[..i],
+        None => rel,
+    }
 }
 
 /// What a directory's listing says of a path below it.
@@ -87,12 +105,8 @@ pub(super) fn listing(dir: &str) -> Option<Listing> {
 
 /// What the listing `names` of directory `holder` says of `rel` below it: its first component
 /// is listed, and a deeper one is looked at.
-pub(super) fn below(names: &HashSet<OsString>, holder: &str, rel: &str) -> Below {
-    // A byte loop: names are short, and `split`'s searcher cost more than the lookup.
-    let first = match rel.bytes().position(|b| b == b'/') {
-        Some(i) => &rel[..i],
-        None => rel,
-    };
+pub(super) fn look_below(names: &HashSet<OsString>, holder: &str, rel: &str) -> Below {
+    let first = first_component(rel);
     if !names.contains(std::ffi::OsStr::new(first)) {
         Below::Absent
     } else if first.len() == rel.len() || Path::new(&[holder, "/", rel].concat()).exists() {

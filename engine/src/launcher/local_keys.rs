@@ -179,8 +179,7 @@ pub fn remember_scans(
             files.into_iter(),
         );
         launcher.remember_scan_once(&r.action_key, &scanned);
-        let asked = std::mem::take(looked);
-        *looked = launcher.first_check_for_pull(&scan.cmd, &r.action_key, &scanned, &seen, asked);
+        launcher.first_check_for_pull(&scan.cmd, &r.action_key, &scanned, &seen, looked);
         Some(())
     })
     .len()

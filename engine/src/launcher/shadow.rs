@@ -33,7 +33,7 @@
 use super::candidates::{Holding, Looked, Search};
 use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
-use super::listings::{below, dir_stamp, listing, Below, Listing};
+use super::listings::{dir_stamp, listing, look_below, rel_below, Below, Listing};
 use backend::compile::{CompileCommand, Lang};
 use backend::key::lexical_join as lexical;
 use fetch::cache as fcache;
@@ -438,12 +438,8 @@ impl Launcher<'_> {
                 holders.push((dir, listing, Vec::new()));
             } else if let Some(rel) = line.strip_prefix("n ") {
                 let (dir, listing, rels) = holders.last_mut()?;
-                let joined = |p: &String| {
-                    p.strip_prefix(dir.as_str())
-                        .and_then(|r| r.strip_prefix('/'))
-                        .is_some_and(|r| r == rel)
-                };
-                match below(&listing.names, dir, rel) {
+                let joined = |p: &String| rel_below(dir, p) == Some(rel);
+                match look_below(&listing.names, dir, rel) {
                     Below::There if !present.iter().any(joined) => {
                         return Some(Some([dir, "/", rel].concat()));
                     }
@@ -488,7 +484,7 @@ impl Launcher<'_> {
                 text.push_str(&format!("d {ino} {m} {c} {}\n", h.dir));
                 continue;
             }
-            if h.dir.contains('\n') || present.iter().any(|p| under(h.dir, p)) {
+            if h.dir.contains('\n') || present.iter().any(|p| rel_below(h.dir, p).is_some()) {
                 return;
             }
             text.push_str(&format!("l {}\n", h.dir));
@@ -588,30 +584,25 @@ impl Launcher<'_> {
     /// (`super::local_keys`): when no candidate of `headers` (absolute) exists, the lookup memo
     /// is written as a launch's first check would write it, so the launch only checks the
     /// memo. Nothing is written when a memo is here already or a candidate exists (the launch
-    /// then checks in full and compiles). Returns what was asked of the file system, for the
-    /// next record.
+    /// then checks in full and compiles). What was asked of the file system is kept in
+    /// `looked` for the next record.
     pub(super) fn first_check_for_pull(
         &self,
         cmd: &CompileCommand,
         action_key: &fcache::Digest,
         scanned: &Scanned,
         headers: &HashSet<String>,
-        looked: Looked,
-    ) -> Looked {
-        let mut search = self.search_knowing(cmd, looked);
-        if self.cache.memo_get(&self.memo_key(action_key)).is_none() {
-            if let Some(pairs) = search.count_once(scanned, headers) {
-                self.write_memo(action_key, search.counted(&pairs).into_iter(), &[]);
-            }
+        looked: &mut Looked,
+    ) {
+        if self.cache.memo_get(&self.memo_key(action_key)).is_some() {
+            return;
         }
-        search.into_looked()
+        let mut search = self.search_knowing(cmd, std::mem::take(looked));
+        if let Some(pairs) = search.count_once(scanned, headers) {
+            self.write_memo(action_key, search.counted(&pairs).into_iter(), &[]);
+        }
+        *looked = search.into_looked();
     }
-}
-
-/// Whether `p` lies below directory `dir`.
-fn under(dir: &str, p: &str) -> bool {
-    p.strip_prefix(dir)
-        .is_some_and(|r| dir.ends_with('/') || r.starts_with('/'))
 }
 
 /// Where [`Launcher::add_candidates`] gets the directive scan of its files.
