@@ -7,6 +7,8 @@
 #
 # Usage: ROUNDS=2 WORK=/tmp/cold-ab bash bench/cold-ab.sh A/cached-ninja B/cached-ninja …
 set -euo pipefail
+# shellcheck source=bench/lib/rounds.sh
+source "$(dirname "$0")/lib/rounds.sh"
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-2}
 WORK=${WORK:-$(mktemp -d /tmp/cn-cold-ab-XXXXXX)}
@@ -16,8 +18,7 @@ mkdir -p "$WORK"
 echo "| round | launcher | wall (s) | CPU (s) | launchers' CPU per miss, median (ms) | launchers' CPU in all (s) |"
 echo "|---|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
-  order=("$@")
-  if [ $((r % 2)) = 0 ]; then order=(); for b in "$@"; do order=("$b" "${order[@]}"); done; fi
+  round_order "$r" "$@"
   for b in "${order[@]}"; do
     d=$WORK/build-$r-$(echo "$b" | tr / _)
     rm -rf "$d" "$WORK/cache"; mkdir -p "$d"

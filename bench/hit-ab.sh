@@ -11,6 +11,8 @@
 #
 # Usage: WORK=/tmp/eb ROUNDS=40 RUNS=100 [SOURCE='index_map\.c'] bash bench/hit-ab.sh A/cached-ninja B/cached-ninja …
 set -euo pipefail
+# shellcheck source=bench/lib/rounds.sh
+source "$(dirname "$0")/lib/rounds.sh"
 WORK=${WORK:?the work directory of bench/engine-vs-ccache.sh}
 ROUNDS=${ROUNDS:-40}
 RUNS=${RUNS:-100}
@@ -25,10 +27,7 @@ echo "[hit-ab] $d, $ROUNDS rounds of $RUNS hits; load $(cut -d' ' -f1-3 /proc/lo
 out=$(mktemp)
 for b in "$@"; do words[0]=$b; (cd "$d" && "${words[@]}"); done # memos and page cache warm
 for r in $(seq "$ROUNDS"); do
-  # Odd rounds in the order given, even rounds reversed: the first binary of a round ran
-  # slower (a ratio of 0.87 one way was 1.05 the other), so each goes first half the time.
-  order=("$@")
-  if [ $((r % 2)) = 0 ]; then order=(); for b in "$@"; do order=("$b" "${order[@]}"); done; fi
+  round_order "$r" "$@"
   for b in "${order[@]}"; do
     words[0]=$b
     (cd "$d" && taskset -c 1 perf stat -x, -r "$RUNS" -e task-clock,page-faults \

@@ -16,6 +16,8 @@
 #   the one the work directory was made with (bench/lib/ci-store.sh: which binaries are the
 #   links); the default is libgit2.
 set -euo pipefail
+# shellcheck source=bench/lib/rounds.sh
+source "$(dirname "$0")/lib/rounds.sh"
 cd "$(dirname "$0")/.."
 REPO=$PWD
 [ $# -ge 2 ] || { echo "usage: bash bench/race-ab.sh WORK bin-dir…" >&2; exit 2; }
@@ -40,8 +42,7 @@ GENERATED=${GENERATED% cc --}
 echo "| round | binary | wall to the last link (s) | CPU (s) | launchers' CPU (s) | hits, misses |"
 echo "|---|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
-  order=("$@")
-  if [ $((r % 2)) = 0 ]; then order=(); for b in "$@"; do order=("$b" "${order[@]}"); done; fi
+  round_order "$r" "$@"
   for b in "${order[@]}"; do
     rm -rf "$D/obj" "$D/cache" && cp -a "$D/obj.pristine" "$D/obj"
     grep -rlF --include='*.ninja' "$GENERATED cc --" "$D/obj" |

@@ -308,6 +308,21 @@ fn a_same_named_file_passed_over_from_the_start_still_hits() {
     assert_eq!(s.outcomes(), ["miss", "hit", "hit"]);
 }
 
+/// Runs `compile` twice (a miss, then a hit), writes `new` (path in the space, text), and
+/// asserts that the next compile finds it where the preprocessor looks first: one warning
+/// line naming `named` ("… now exists"), then a miss.
+fn shadowed_once_written(s: &Space, compile: impl Fn() -> Output, new: (&str, &str), named: &str) {
+    for _ in 0..2 {
+        compile();
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    s.space.write(new.0, new.1);
+    let out = compile();
+    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{named} now exists")), "{err}");
+}
+
 /// `main.c` with `text`, compiled with `-I src/inc1 -isystem src/inc2` after `files` are
 /// written; returns the space after a miss and a hit.
 fn cached_twice(text: &str, files: &[(&str, &str)]) -> Space {
@@ -470,13 +485,13 @@ fn a_header_created_behind_a_dangling_link_on_the_way_misses() {
     std::fs::create_dir_all(s.path("src/inc1")).unwrap();
     std::os::unix::fs::symlink(s.path("out/sub"), s.path("src/inc1/sub")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    for _ in 0..2 {
-        s.compile_with("gcc", &[]);
-    }
-    assert_eq!(s.outcomes(), ["miss", "hit"]);
-    s.space.write("out/sub/h.h", "#define H 1\n");
-    s.compile_with("gcc", &[]);
-    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
+    let compile = || s.compile_with("gcc", &[]);
+    shadowed_once_written(
+        &s,
+        compile,
+        ("out/sub/h.h", "#define H 1\n"),
+        "inc1/sub/h.h",
+    );
 }
 
 /// The same hole through another object directory's first check: `inc1/sub` is created (and
@@ -518,14 +533,8 @@ fn a_header_named_with_dotdot_is_shadowed_through_the_search_path() {
     }
     let inc = |d: &str| format!("-I{}", s.path(d).display());
     let flags = [inc("src/a/sub"), inc("src/b/sub")];
-    for _ in 0..2 {
-        s.compile_in("gcc", &[], &flags);
-    }
-    assert_eq!(s.outcomes(), ["miss", "hit"]);
-    s.space.write("src/a/x.h", "#define H 1\n");
-    let out = s.compile_in("gcc", &[], &flags);
-    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("a/x.h now exists"));
+    let compile = || s.compile_in("gcc", &[], &flags);
+    shadowed_once_written(&s, compile, ("src/a/x.h", "#define H 1\n"), "a/x.h");
 }
 
 /// `-include foo.h` is looked for in the working directory (the object directory) before the
@@ -544,14 +553,8 @@ fn a_forced_include_created_in_the_working_directory_misses() {
         "-include".to_string(),
         "foo.h".to_string(),
     ];
-    for _ in 0..2 {
-        s.compile_in("gcc", &[], &flags);
-    }
-    assert_eq!(s.outcomes(), ["miss", "hit"]);
-    s.space.write("obj/foo.h", "#define H 1\n");
-    let out = s.compile_in("gcc", &[], &flags);
-    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("obj/foo.h now exists"));
+    let compile = || s.compile_in("gcc", &[], &flags);
+    shadowed_once_written(&s, compile, ("obj/foo.h", "#define H 1\n"), "obj/foo.h");
 }
 
 /// Search directories given by the long and prefixed options (`--include-directory=`,
@@ -585,13 +588,9 @@ fn search_directories_of_the_long_and_prefixed_options_are_searched() {
         s.space.write("src/inc2/h.h", "#define H 2\n");
         std::fs::create_dir_all(s.path("src/inc1")).unwrap();
         let flags = form(&s);
-        for _ in 0..2 {
-            s.compile_in("gcc", &[], &flags);
-        }
-        assert_eq!(s.outcomes(), ["miss", "hit"], "{flags:?}");
-        s.space.write("src/inc1/h.h", "#define H 1\n");
-        s.compile_in("gcc", &[], &flags);
-        assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"], "{flags:?}");
+        eprintln!("flags: {flags:?}");
+        let compile = || s.compile_in("gcc", &[], &flags);
+        shadowed_once_written(&s, compile, ("src/inc1/h.h", "#define H 1\n"), "inc1/h.h");
     }
 }
 
@@ -605,12 +604,11 @@ fn a_directive_after_a_comment_still_looks_beside_its_includer() {
     s.space
         .write("src/inc2/sub/a.h", "/* x */ #include \"b.h\"\n");
     s.space.write("src/inc1/b.h", "#define H 2\n");
-    for _ in 0..2 {
-        s.compile_with("gcc", &[]);
-    }
-    assert_eq!(s.outcomes(), ["miss", "hit"]);
-    s.space.write("src/inc2/sub/b.h", "#define H 1\n");
-    let out = s.compile_with("gcc", &[]);
-    assert_eq!(s.outcomes(), ["miss", "hit", "error", "miss"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("sub/b.h now exists"));
+    let compile = || s.compile_with("gcc", &[]);
+    shadowed_once_written(
+        &s,
+        compile,
+        ("src/inc2/sub/b.h", "#define H 1\n"),
+        "sub/b.h",
+    );
 }
