@@ -425,6 +425,43 @@ fn passed_over_headers_and_what_they_name_travel_with_the_entry() {
     assert_eq!(s.outcomes()[2..], ["hit"]);
 }
 
+/// A `__has_include` of a macro (written in the source, or in a header's wrapper) names no
+/// place the lookup could watch, so the compile is not cached: once the file exists, the
+/// object is the true branch's (a review found this hit the false branch's object).
+#[test]
+fn a_has_include_of_a_macro_is_not_cached() {
+    require_tool("gcc", "gcc");
+    let cases = [
+        (
+            "#define PROBE <probe.h>\n#if __has_include(PROBE)\n#define P 1\n#else\n#define P 0\n#endif\nint main(void) { return P; }\n",
+            "",
+        ),
+        (
+            "#include <has.h>\n#if HAS(<probe.h>)\n#define P 1\n#else\n#define P 0\n#endif\nint main(void) { return P; }\n",
+            "#define HAS(name) __has_include(name)\n",
+        ),
+    ];
+    for (main_c, has_h) in cases {
+        let s = Space::new(main_c);
+        s.space.write("src/inc2/has.h", has_h);
+        std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+        s.compile_with("gcc", &[]);
+        s.compile_with("gcc", &[]);
+        s.space.write("src/inc1/probe.h", "\n");
+        s.compile_with("gcc", &[]);
+        let word = "uncacheable computed-has-include";
+        assert_eq!(s.outcomes(), [word; 3], "{main_c}");
+        let exe = s.path("obj/main");
+        run_ok(
+            Command::new("gcc")
+                .arg(s.path("obj/main.o"))
+                .arg("-o")
+                .arg(&exe),
+        );
+        assert_eq!(Command::new(&exe).status().unwrap().code(), Some(1));
+    }
+}
+
 #[test]
 fn has_include_that_was_false_is_not_answered_by_a_same_named_header_elsewhere() {
     let s = cached_twice(

@@ -118,11 +118,13 @@ pub enum Reason {
     DependencyEnv,
     /// rustc's `-C incremental`: its own state directory, which the key cannot see.
     Incremental,
+    /// A `__has_include` of a macro: no written name says which new file would turn it true.
+    ComputedProbe,
 }
 
 impl Reason {
     /// Every reason, in the order of [`BuildStats::reasons`].
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 18] = [
         Reason::NotCompiling,
         Reason::PreprocessOnly,
         Reason::SourceCount,
@@ -140,6 +142,7 @@ impl Reason {
         Reason::PrecompiledHeader,
         Reason::DependencyEnv,
         Reason::Incremental,
+        Reason::ComputedProbe,
     ];
 
     /// The reason's name (the word in the log).
@@ -162,6 +165,7 @@ impl Reason {
             Reason::PrecompiledHeader => "precompiled-header",
             Reason::DependencyEnv => "dependency-env",
             Reason::Incremental => "incremental",
+            Reason::ComputedProbe => "computed-has-include",
         }
     }
 

@@ -34,6 +34,8 @@ pub enum Unkeyed {
     Incbin,
     /// An assembler `.include`.
     AsmInclude,
+    /// A `__has_include` of a macro: it names no file the lookup could watch.
+    ComputedProbe,
 }
 
 impl std::fmt::Display for Unkeyed {
@@ -43,6 +45,7 @@ impl std::fmt::Display for Unkeyed {
             Unkeyed::DateTime => "__DATE__/__TIME__",
             Unkeyed::Incbin => ".incbin",
             Unkeyed::AsmInclude => "an assembler .include",
+            Unkeyed::ComputedProbe => "a __has_include of a macro",
         })
     }
 }
@@ -51,7 +54,9 @@ impl std::fmt::Display for Unkeyed {
 /// `None`: `__TIMESTAMP__` (the source's modification time: never pinned, gcc 12 ignores
 /// `SOURCE_DATE_EPOCH` for it), `__DATE__`/`__TIME__` unless `date_time_pinned` (gcc under
 /// `SOURCE_DATE_EPOCH`; clang 14 ignores the variable), and assembler directives that read
-/// files the depfile never lists (`.incbin`, `.include` in inline or `.S` assembly).
+/// files the depfile never lists (`.incbin`, `.include` in inline or `.S` assembly), and a
+/// `__has_include` whose operand is not a written name (a macro, or a wrapper's parameter):
+/// a file created where it looks would turn it true, and no name says where to watch.
 pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
     // Whole names, not every `__` followed by a look: a system header has thousands of `__`.
     // This runs before a compile only (a hit's key covers what it reads), so the SIMD search
@@ -86,7 +91,32 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
         }
         rest = after;
     }
-    None
+    computed_probe(bytes).then_some(Unkeyed::ComputedProbe)
+}
+
+/// Whether `bytes` hold a `__has_include` or `__has_include_next` test of something other
+/// than a `<name>` or `"name"` (blanks and line continuations between are skipped); a
+/// fallback definition (`#define __has_include(x) 0`) tests nothing.
+fn computed_probe(bytes: &[u8]) -> bool {
+    let key = b"__has_include";
+    fn skip(s: &[u8]) -> &[u8] {
+        let at = s
+            .iter()
+            .position(|b| !b.is_ascii_whitespace() && *b != b'\\');
+        at.map_or(&[][..], |i| &s[i..])
+    }
+    memchr::memmem::find_iter(bytes, key).any(|i| {
+        let before = &bytes[..i];
+        let blank = before.iter().rposition(|b| !matches!(b, b' ' | b'\t'));
+        if blank.is_some_and(|j| before[..=j].ends_with(b"define")) {
+            return false;
+        }
+        let after = &bytes[i + key.len()..];
+        let after = after.strip_prefix(b"_next").unwrap_or(after);
+        skip(after)
+            .strip_prefix(b"(")
+            .is_some_and(|arg| !matches!(skip(arg).first(), Some(b'<' | b'"')))
+    })
 }
 
 #[cfg(test)]
@@ -117,5 +147,23 @@ mod tests {
             Some("an assembler .include")
         );
         assert_eq!(u(b"#include <stdio.h>\nint x;", false), None);
+        let computed = Some("a __has_include of a macro");
+        assert_eq!(u(b"#if __has_include(PROBE)", true).as_deref(), computed);
+        assert_eq!(
+            u(b"#define HAS(h) __has_include_next (h)", true).as_deref(),
+            computed
+        );
+        assert_eq!(
+            u(b"#if __has_include( \\\n MACRO)", true).as_deref(),
+            computed
+        );
+        for written in [
+            &b"#if __has_include(<a.h>) && __has_include_next ( \"b.h\" )"[..],
+            b"#if defined(__has_include)\n#ifdef __has_include\n",
+            b"#if __has_include__(<gcc9.h>)",
+            b"#ifndef __has_include\n#  define  __has_include(x) 0\n#endif",
+        ] {
+            assert_eq!(u(written, true), None);
+        }
     }
 }

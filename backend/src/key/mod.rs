@@ -30,7 +30,8 @@ pub use roots::{lexical_join, Roots};
 /// entry passed before it was stored (the unkeyed inputs of `crate::compile::unkeyed_input`):
 /// a hit does not check them again, since the key covers everything they read, so a change
 /// to those rules bumps it too. 2: `__TIMESTAMP__`, `.incbin`/`.include`, implicit `.gch`.
-pub const KEY_FORMAT_VERSION: u32 = 2;
+/// 3: a `__has_include` of a macro.
+pub const KEY_FORMAT_VERSION: u32 = 3;
 /// Domain string that starts every source key. Must never change.
 pub const SOURCE_KEY_DOMAIN: &str = "cached-ninja source key";
 /// Domain string that starts every action key. Must never change.

@@ -25,5 +25,6 @@ pub(super) fn of_unkeyed(u: Unkeyed) -> Reason {
         Unkeyed::Timestamp => Reason::Timestamp,
         Unkeyed::DateTime => Reason::DateTime,
         Unkeyed::Incbin | Unkeyed::AsmInclude => Reason::AsmInclude,
+        Unkeyed::ComputedProbe => Reason::ComputedProbe,
     }
 }

@@ -26,6 +26,9 @@ pub fn reason_text(r: Reason) -> &'static str {
         Reason::DependencyEnv => {
             "DEPENDENCIES_OUTPUT or SUNPRO_DEPENDENCIES: the compiler writes a file of its own"
         }
+        Reason::ComputedProbe => {
+            "a __has_include of a macro: no written name says which new file would turn it true"
+        }
         #[allow(unreachable_patterns)] // a reason added later
         _ => "a reason this version does not describe",
     }
