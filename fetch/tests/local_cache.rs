@@ -190,3 +190,36 @@ fn memo_and_sizes() {
     assert_eq!(fetch::cache::parse_size("1.5k"), Some(1536));
     assert_eq!(fetch::cache::parse_size("x"), None);
 }
+
+/// Threads (or launchers) that all find a memo missing make it once between them: the others
+/// wait for the first and read what it stored.
+#[test]
+fn a_memo_missing_everywhere_is_made_once() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let k = Digest::of(b"probe");
+    let made = std::sync::atomic::AtomicUsize::new(0);
+    let got: Vec<Option<String>> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    c.memo_or_make(&k, || {
+                        made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(50));
+                        Some("dirs".to_string())
+                    })
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(got.iter().all(|g| g.as_deref() == Some("dirs")), "{got:?}");
+    // Nothing made: nothing stored, and the next caller makes it again.
+    let k2 = Digest::of(b"no compiler");
+    assert_eq!(c.memo_or_make(&k2, || None), None);
+    assert_eq!(
+        c.memo_or_make(&k2, || Some("x".into())).as_deref(),
+        Some("x")
+    );
+}

@@ -102,12 +102,8 @@ impl Launcher<'_> {
         // stamp names the file, and every spelling shares the memo.
         let md = std::fs::metadata(&path).ok()?;
         let memo_key = stamp_key(b"cached-ninja assembler memo 2", b"", &md);
-        if let Some(d) = self.memo_digest(&memo_key) {
-            return Some(d);
-        }
-        let d = fcache::Digest::of(&std::fs::read(&path).ok()?);
-        let _ = self.cache.memo_put(&memo_key, &d.to_hex());
-        Some(d)
+        let make = || Some(fcache::Digest::of(&std::fs::read(&path).ok()?).to_hex());
+        fcache::Digest::from_hex(&self.cache.memo_or_make(&memo_key, make)?)
     }
 
     /// The identity of `program`, from the memo or by running it; `None` when not identified.
@@ -133,40 +129,27 @@ impl Launcher<'_> {
                 digest: fcache::Digest::from_hex(hex)?,
             })
         };
-        if let Some(id) = self
-            .cache
-            .memo_get(&memo_key)
-            .as_deref()
-            .and_then(parse_memo)
-        {
-            return Some(id);
-        }
-        let bytes = std::fs::read(&path).ok()?;
-        let prog = path.to_str()?;
-        let machine = self.runner.run(prog, &["-dumpmachine".to_string()]).ok()?;
-        let version = self.runner.run(prog, &["--version".to_string()]).ok()?;
-        if machine.code != 0 || version.code != 0 {
-            return None;
-        }
-        let family = if version.stdout.windows(5).any(|w| w == b"clang") {
-            CompilerFamily::Clang
-        } else {
-            CompilerFamily::Gcc
+        let make = || {
+            let bytes = std::fs::read(&path).ok()?;
+            let prog = path.to_str()?;
+            let machine = self.runner.run(prog, &["-dumpmachine".to_string()]).ok()?;
+            let version = self.runner.run(prog, &["--version".to_string()]).ok()?;
+            if machine.code != 0 || version.code != 0 {
+                return None;
+            }
+            let fam = match version.stdout.windows(5).any(|w| w == b"clang") {
+                true => "clang",
+                false => "gcc",
+            };
+            let mut h = key::Hasher::new();
+            key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 2");
+            key::KeySink::digest(&mut h, "executable", &key::Digest::of(&bytes));
+            key::KeySink::bytes(&mut h, "driver-mode", driver);
+            key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
+            key::KeySink::bytes(&mut h, "version", &version.stdout);
+            Some(format!("{fam} {}", h.finish()))
         };
-        let mut h = key::Hasher::new();
-        key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 2");
-        key::KeySink::digest(&mut h, "executable", &key::Digest::of(&bytes));
-        key::KeySink::bytes(&mut h, "driver-mode", driver);
-        key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
-        key::KeySink::bytes(&mut h, "version", &version.stdout);
-        let digest = h.finish();
-        let fam = if family == CompilerFamily::Clang {
-            "clang"
-        } else {
-            "gcc"
-        };
-        let _ = self.cache.memo_put(&memo_key, &format!("{fam} {digest}"));
-        Some(Identity { family, digest })
+        parse_memo(&self.cache.memo_or_make(&memo_key, make)?)
     }
 }
 

@@ -162,25 +162,23 @@ impl Launcher<'_> {
             )
             .as_bytes(),
         );
-        if let Some(text) = self.cache.memo_get(&memo_key) {
-            return text.lines().map(str::to_string).collect();
-        }
-        let mut args: Vec<String> = vec!["-x".into(), lang.into()];
-        args.extend(moving);
-        args.extend(["-E", "-v", "/dev/null", "-o", "/dev/null"].map(String::from));
-        let Ok(r) = self.runner.run(&cmd.compiler, &args) else {
-            return Vec::new();
+        let make = || {
+            let mut args: Vec<String> = vec!["-x".into(), lang.into()];
+            args.extend(moving);
+            args.extend(["-E", "-v", "/dev/null", "-o", "/dev/null"].map(String::from));
+            let r = self.runner.run(&cmd.compiler, &args).ok()?;
+            let text = String::from_utf8_lossy(&r.stderr);
+            let dirs: Vec<String> = text
+                .lines()
+                .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
+                .skip(1)
+                .take_while(|l| !l.starts_with("End of search list."))
+                .map(|l| lexical("/", l.trim().trim_end_matches(" (framework directory)")))
+                .collect();
+            Some(dirs.join("\n"))
         };
-        let text = String::from_utf8_lossy(&r.stderr);
-        let dirs: Vec<String> = text
-            .lines()
-            .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
-            .skip(1)
-            .take_while(|l| !l.starts_with("End of search list."))
-            .map(|l| lexical("/", l.trim().trim_end_matches(" (framework directory)")))
-            .collect();
-        let _ = self.cache.memo_put(&memo_key, &dirs.join("\n"));
-        dirs
+        let text = self.cache.memo_or_make(&memo_key, make).unwrap_or_default();
+        text.lines().map(str::to_string).collect()
     }
 
     /// The include directives of the files a compile read, remembered under the action key

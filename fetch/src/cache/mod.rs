@@ -343,6 +343,27 @@ impl LocalCache {
         self.put_file(&dest, seal::seal(format!("{value}\n")).as_bytes())
     }
 
+    /// The memo under `key`, else what `make` gives, stored under it: made by one writer at a
+    /// time, so launchers and pull threads that all start without it (a fresh cache) wait for
+    /// the first instead of each running the same probe. `None` when `make` gives nothing.
+    pub fn memo_or_make(
+        &self,
+        key: &Digest,
+        make: impl FnOnce() -> Option<String>,
+    ) -> Option<String> {
+        if let Some(v) = self.memo_get(key) {
+            return Some(v);
+        }
+        // A cache where no lock can be taken (read-only): each launch makes its own.
+        let _lock = self.lock(key).ok();
+        if let Some(v) = self.memo_get(key) {
+            return Some(v);
+        }
+        let v = make()?;
+        let _ = self.memo_put(key, &v);
+        Some(v)
+    }
+
     /// Takes an exclusive lock named by `name` (blocks until free); released on drop.
     pub fn lock(&self, name: &Digest) -> io::Result<File> {
         let f = self.lock_file(name)?;
