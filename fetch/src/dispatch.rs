@@ -7,7 +7,9 @@
 //! prefetch starts only while fewer than `jobs` records are in flight, and while a wanted
 //! record is in flight only while fewer than [`PREFETCH_BESIDE_WANTS`] are: the link is
 //! shared by the requests in flight, so a want among 16 prefetches would get a sixteenth of
-//! it, while a couple of requests already fill a link whose round trip is tens of ms. With
+//! it, while a couple of requests already fill a link whose round trip is tens of ms. Nor
+//! are more prefetches in flight than the measured link needs ([`LinkState::window`]: twice
+//! its bandwidth times its latency, in records), so they arrive in the prefetch order. With
 //! an empty prefetch order (on-demand only) those are the only workers, and they wait for wants
 //! until the pull is cancelled or every record is taken (records left out of the pull, their
 //! sources changed here, are not waited for once the prefetch is over). A [`LinkMeter`] counts what is in flight and publishes the
@@ -17,10 +19,12 @@ use crate::build_manifest::EdgeRecord;
 use crate::cache::Digest;
 use crate::parallel;
 use crate::want::link_state::LinkMeter;
+#[cfg(doc)]
+use crate::want::link_state::LinkState;
 use crate::want::PullLink;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Workers that take wanted keys only.
@@ -32,6 +36,10 @@ pub const PREFETCH_BESIDE_WANTS: usize = 2;
 
 /// How often the want workers look for new wants when there are none.
 const POLL: Duration = Duration::from_millis(2);
+
+/// The longest a prefetch worker waiting for room in the window sleeps before it looks again
+/// (for wants and a stop; a record's end wakes one at once).
+const ROOM_WAIT: Duration = Duration::from_millis(20);
 
 /// What one record's work did: `Ok(true)` when it downloaded something, `Err(())` when the
 /// store is gone (the pull stops).
@@ -88,6 +96,8 @@ impl Dispatch<'_> {
             gone: AtomicBool::new(false),
             prefetch_over: AtomicBool::new(false),
             meter: LinkMeter::default(),
+            mean: self.sizes.iter().sum::<u64>() / n.max(1) as u64,
+            room: (Mutex::new(()), Condvar::new()),
         };
         let one = |i: usize| -> Result<(), ()> { state.work(self, i, &work) };
         std::thread::scope(|s| {
@@ -123,6 +133,10 @@ struct State {
     gone: AtomicBool,
     prefetch_over: AtomicBool,
     meter: LinkMeter,
+    /// The mean bytes of a record (for the window in flight).
+    mean: u64,
+    /// Where prefetch workers wait for room in the window: notified as each record ends.
+    room: (Mutex<()>, Condvar),
 }
 
 impl State {
@@ -196,13 +210,21 @@ impl State {
         if let Some(i) = self.next_wanted(d) {
             return Some(i);
         }
-        // Wanted records in flight count against the prefetch's `jobs`, and shrink it.
+        // Wanted records in flight count against the prefetch's `jobs`, and shrink it; and
+        // no more are in flight than the measured link needs (`LinkState::window`).
         let limit = || match self.wanted_in_flight.load(Ordering::Relaxed) {
-            0 => d.jobs.max(1),
+            0 => {
+                let state = self.meter.state(d.downloaded.load(Ordering::Relaxed));
+                d.jobs.clamp(1, state.window(self.mean))
+            }
             _ => d.jobs.clamp(1, PREFETCH_BESIDE_WANTS),
         };
+        // The look and the claim under one lock: workers starting together do not all see
+        // room for one. A record's end (`State::work`) takes the lock to notify, so an end
+        // between a look and the wait is not missed.
+        let mut room = self.room.0.lock().unwrap();
         while self.meter.in_flight() >= limit() {
-            std::thread::sleep(POLL);
+            room = self.room.1.wait_timeout(room, ROOM_WAIT).unwrap().0;
             if self.stopped(d) {
                 return None;
             }
@@ -225,6 +247,10 @@ impl State {
         let r = work(i);
         self.meter
             .end(matches!(r, Ok(true)).then(|| start.elapsed()));
+        {
+            let _room = self.room.0.lock().unwrap();
+            self.room.1.notify_one();
+        }
         self.finished[i].store(true, Ordering::Relaxed);
         if self.wanted[i].load(Ordering::Relaxed) {
             self.meter.wanted(d.sizes[i], false);

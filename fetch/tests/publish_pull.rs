@@ -15,7 +15,7 @@ use fetch::store::{Key, Store, StoreConfig, StoreError};
 use servers::nginx::Nginx;
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::{Duration, Instant};
 
 /// A "CI" machine in `dir`: a cache (`dir/cache`) holding `n` compiled edges (object + .dwo +
@@ -540,6 +540,111 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
         assert_eq!(here, first.contains(&rec.action_key), "{}", rec.output());
     }
     assert!(wants.join(format!("{}.failed", stranger.to_hex())).exists());
+}
+
+/// However many workers it may run (`jobs`), a prefetch keeps no more records in flight than
+/// its window (`LinkState::window`: 16 before the link is measured, about that after for a
+/// link that its bandwidth bounds, as here): more would only share the link and arrive
+/// together, out of the prefetch order. The store is nginx's files served by
+/// [`CountingServer`], which answers one request at a time and counts how many it holds.
+#[test]
+fn a_prefetch_keeps_no_more_in_flight_than_its_window() {
+    let n = Nginx::start();
+    let store = Store::open(&StoreConfig::new(n.url("cn"))).unwrap();
+    let (_ci, _key, _log, manifest) = published(&store, 60);
+    let server = CountingServer::start(n.file(""));
+    let slow = Store::open(&StoreConfig::new(server.url("cn"))).unwrap();
+    let dev = tempfile::tempdir().unwrap();
+    let cache = LocalCache::new(dev.path().join("cache"));
+    let cancel = AtomicBool::new(false);
+    let opts = PullOptions {
+        jobs: 64,
+        cancel: &cancel,
+        wants: None,
+        debug_parts: true,
+        skip: None,
+        order: None,
+    };
+    let r = pull(&slow, &cache, &manifest, opts, &|_| {});
+    assert_eq!(r.fetched, 60, "{:?}", r.failed);
+    // 16 until the link is measured; the measure counts a record's time on this machine
+    // too, so on a loaded one the window may double once (without it: 56 at once).
+    let window = fetch::want::link_state::START_WINDOW;
+    let most = server.most_at_once();
+    assert!(
+        (2..=2 * window + 2).contains(&most),
+        "{most} requests at once for 60 records, 64 workers, a window of {window}"
+    );
+}
+
+/// An HTTP/1.1 server (keep-alive) of the files below a directory that answers one request
+/// at a time, each after 3 ms (a link that its bandwidth bounds: more requests at once move
+/// nothing faster), and counts the requests it holds at once.
+struct CountingServer {
+    port: u16,
+    /// Requests held now, and the most at once.
+    held: std::sync::Arc<(AtomicUsize, AtomicUsize)>,
+}
+
+impl CountingServer {
+    fn start(root: std::path::PathBuf) -> CountingServer {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering::SeqCst;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held: std::sync::Arc<(AtomicUsize, AtomicUsize)> = Default::default();
+        let counts = std::sync::Arc::clone(&held);
+        let link = std::sync::Arc::new(std::sync::Mutex::new(()));
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (root, counts) = (root.clone(), std::sync::Arc::clone(&counts));
+                let link = std::sync::Arc::clone(&link);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    let mut out = conn;
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                        let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+                        let mut header = String::new();
+                        while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                            header.clear();
+                        }
+                        let (now, most) = &*counts;
+                        most.fetch_max(now.fetch_add(1, SeqCst) + 1, SeqCst);
+                        {
+                            let _link = link.lock().unwrap();
+                            std::thread::sleep(Duration::from_millis(3));
+                        }
+                        now.fetch_sub(1, SeqCst);
+                        let body = std::fs::read(root.join(path.trim_start_matches('/')));
+                        let (status, body) = match body {
+                            Ok(b) => ("200 OK", b),
+                            Err(_) => ("404 Not Found", Vec::new()),
+                        };
+                        let head = format!(
+                            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        if out.write_all(head.as_bytes()).is_err() || out.write_all(&body).is_err()
+                        {
+                            break;
+                        }
+                        line.clear();
+                    }
+                });
+            }
+        });
+        CountingServer { port, held }
+    }
+
+    fn url(&self, prefix: &str) -> String {
+        format!("http://127.0.0.1:{}/{prefix}", self.port)
+    }
+
+    /// The most requests it held at once.
+    fn most_at_once(&self) -> usize {
+        self.held.1.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// A want that arrives while the prefetch runs (through nginx) is served next: no prefetch

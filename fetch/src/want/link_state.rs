@@ -32,6 +32,9 @@ pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 /// waiting for and compiled one of them (`tests/remote.rs`, CI).
 pub const MIN_SAMPLES: u32 = 8;
 
+/// Records a prefetch keeps in flight before the link is measured, and at least after.
+pub const START_WINDOW: usize = 16;
+
 /// A running pull's progress and measured link.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LinkState {
@@ -202,9 +205,42 @@ impl LinkMeter {
     }
 }
 
+impl LinkState {
+    /// How many records of `mean` bytes a prefetch keeps in flight: twice what fills the
+    /// measured link for one latency (the room in which a faster link shows), at least
+    /// [`START_WINDOW`]. More only share the link: each arrives later, all of them together,
+    /// and the prefetch order is lost (256 in flight over HTTP/2 at 1 MB/s made a developer's
+    /// build slower than 16 over HTTP/1.1).
+    pub fn window(&self, mean: u64) -> usize {
+        if self.rate == 0 || mean == 0 {
+            return START_WINDOW;
+        }
+        let fill = self.rate as f64 * self.latency.as_secs_f64() / mean as f64;
+        (2 * fill.ceil() as usize + 2).max(START_WINDOW)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_is_twice_what_fills_the_link() {
+        let s = |rate, ms| LinkState {
+            rate,
+            latency: Duration::from_millis(ms),
+            ..LinkState::default()
+        };
+        // Not measured yet: the start.
+        assert_eq!(s(0, 20).window(10_000), START_WINDOW);
+        // 1 MB/s, 5 ms, 10 kB records: half a record fills it; the floor holds.
+        assert_eq!(s(1_000_000, 5).window(10_000), START_WINDOW);
+        // 50 MB/s, 20 ms: 100 records fill it.
+        assert_eq!(s(50_000_000, 20).window(10_000), 202);
+        // A link measured through a window doubles it (plus two) at the next look.
+        let through_16 = s(16 * 10_000 * 1000 / 20, 20);
+        assert_eq!(through_16.window(10_000), 34);
+    }
 
     fn slot(ahead: Option<u64>, bytes: u64) -> Slot {
         Slot {
