@@ -5,9 +5,11 @@
 //! take wanted keys before their next prefetch), [`WANT_WORKERS`] workers take wanted keys only,
 //! so a launcher's want starts at once even when every prefetch worker is in a request; and a
 //! prefetch starts only while fewer than `jobs` records are in flight, and while a wanted
-//! record is in flight only while fewer than [`PREFETCH_BESIDE_WANTS`] are: the link is
-//! shared by the requests in flight, so a want among 16 prefetches would get a sixteenth of
-//! it, while a couple of requests already fill a link whose round trip is tens of ms. Nor
+//! record is in flight only while fewer than fill the measured link for one latency (its
+//! bandwidth × latency in records, [`LinkState::fill`]), or [`PREFETCH_BESIDE_WANTS`] before
+//! it is measured: the link is shared by the requests in flight, so a want among 16
+//! prefetches on a slow link would get a sixteenth of it, while on a link whose round trip
+//! is 20 ms at 10 MB/s two requests move a tenth of what it can. Nor
 //! are more prefetches in flight than the measured link needs ([`LinkState::window`]: twice
 //! its bandwidth times its latency, in records), so they arrive in the prefetch order. With
 //! an empty prefetch order (on-demand only) those are the only workers, and they wait for wants
@@ -210,14 +212,18 @@ impl State {
         if let Some(i) = self.next_wanted(d) {
             return Some(i);
         }
-        // Wanted records in flight count against the prefetch's `jobs`, and shrink it; and
-        // no more are in flight than the measured link needs (`LinkState::window`).
-        let limit = || match self.wanted_in_flight.load(Ordering::Relaxed) {
-            0 => {
-                let state = self.meter.state(d.downloaded.load(Ordering::Relaxed));
-                d.jobs.clamp(1, state.window(self.mean))
+        // No more are in flight than the measured link needs (`LinkState::window`); while a
+        // wanted record is, only what fills the link for one latency (a want then waits about
+        // that, not a share of a queue), and at least `PREFETCH_BESIDE_WANTS`.
+        let limit = || {
+            let state = self.meter.state(d.downloaded.load(Ordering::Relaxed));
+            match self.wanted_in_flight.load(Ordering::Relaxed) {
+                0 => d.jobs.clamp(1, state.window(self.mean)),
+                _ => {
+                    let beside = (state.fill(self.mean) + 1).max(PREFETCH_BESIDE_WANTS);
+                    d.jobs.clamp(1, beside)
+                }
             }
-            _ => d.jobs.clamp(1, PREFETCH_BESIDE_WANTS),
         };
         // The look and the claim under one lock: workers starting together do not all see
         // room for one. A record's end (`State::work`) takes the lock to notify, so an end

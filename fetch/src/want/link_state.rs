@@ -212,11 +212,16 @@ impl LinkState {
     /// and the prefetch order is lost (256 in flight over HTTP/2 at 1 MB/s made a developer's
     /// build slower than 16 over HTTP/1.1).
     pub fn window(&self, mean: u64) -> usize {
+        (2 * self.fill(mean) + 2).max(START_WINDOW)
+    }
+
+    /// How many records of `mean` bytes keep the measured link busy for one latency (its
+    /// bandwidth × latency, rounded up); 0 before it is measured.
+    pub fn fill(&self, mean: u64) -> usize {
         if self.rate == 0 || mean == 0 {
-            return START_WINDOW;
+            return 0;
         }
-        let fill = self.rate as f64 * self.latency.as_secs_f64() / mean as f64;
-        (2 * fill.ceil() as usize + 2).max(START_WINDOW)
+        (self.rate as f64 * self.latency.as_secs_f64() / mean as f64).ceil() as usize
     }
 }
 
@@ -233,6 +238,8 @@ mod tests {
         };
         // Not measured yet: the start.
         assert_eq!(s(0, 20).window(10_000), START_WINDOW);
+        assert_eq!(s(0, 20).fill(10_000), 0);
+        assert_eq!(s(50_000_000, 20).fill(10_000), 100);
         // 1 MB/s, 5 ms, 10 kB records: half a record fills it; the floor holds.
         assert_eq!(s(1_000_000, 5).window(10_000), START_WINDOW);
         // 50 MB/s, 20 ms: 100 records fill it.
