@@ -9,9 +9,9 @@
 //! bandwidth × latency in records, [`LinkState::fill`]), or [`PREFETCH_BESIDE_WANTS`] before
 //! it is measured: the link is shared by the requests in flight, so a want among 16
 //! prefetches on a slow link would get a sixteenth of it, while on a link whose round trip
-//! is 20 ms at 10 MB/s two requests move a tenth of what it can. Nor
-//! are more prefetches in flight than the measured link needs ([`LinkState::window`]: twice
-//! its bandwidth times its latency, in records), so they arrive in the prefetch order. With
+//! is 20 ms at 10 MB/s two requests move a tenth of what it can. Nor are more prefetches in
+//! flight than the measured link needs ([`LinkState::window`]: twice its bandwidth times its
+//! latency, in records), so they arrive in the prefetch order. With
 //! an empty prefetch order (on-demand only) those are the only workers, and they wait for wants
 //! until the pull is cancelled or every record is taken (records left out of the pull, their
 //! sources changed here, are not waited for once the prefetch is over). A [`LinkMeter`] counts what is in flight and publishes the
@@ -234,9 +234,12 @@ impl State {
             if self.stopped(d) {
                 return None;
             }
+            // Wants are read without the lock (the link may read files).
+            drop(room);
             if let Some(i) = self.next_wanted(d) {
                 return Some(i);
             }
+            room = self.room.0.lock().unwrap();
         }
         loop {
             let n = self.next.fetch_add(1, Ordering::Relaxed);
