@@ -10,7 +10,11 @@
 # its Ninja files (before 2026-12-05 it was not, and every binary ran the generating
 # binary's launchers: only the pull differed).
 #
-# Usage: ROUNDS=2 K=0 RATE=10000000 RTT=0 bash bench/race-ab.sh WORK A_DIR B_DIR …
+# The prefetch mode is set here (MODE: critical-path by default, reverse, or on-demand) in
+# dev-$K's policy: slow-link.sh leaves the last mode of its grid there (on-demand after a full
+# grid), and before 2026-12-05 this script ran whatever that was.
+#
+# Usage: ROUNDS=2 K=0 RATE=10000000 RTT=0 [MODE=critical-path] bash bench/race-ab.sh WORK A_DIR B_DIR …
 #   WORK is a finished bench/slow-link.sh work directory (its CI store, nginx configuration
 #   and dev-$K); each *_DIR holds a `cached-ninja` and its `cached-ninja-cli`. PROJECT must be
 #   the one the work directory was made with (bench/lib/ci-store.sh: which binaries are the
@@ -26,6 +30,16 @@ shift
 ROUNDS=${ROUNDS:-2}
 K=${K:-0}
 D=$WORK/dev-$K
+MODE=${MODE:-critical-path}
+case "$MODE" in
+  on-demand) prefetch=none ;;
+  critical-path | reverse) prefetch=$MODE ;;
+  *) echo "MODE: critical-path, reverse or on-demand, not $MODE" >&2; exit 2 ;;
+esac
+sed -i "s/^prefetch = .*/prefetch = \"$prefetch\"/" "$D/src/cached-ninja.toml"
+grep -q "^prefetch = \"$prefetch\"" "$D/src/cached-ninja.toml" ||
+  { echo "no prefetch line in $D/src/cached-ninja.toml" >&2; exit 1; }
+echo "prefetch mode: $MODE (K = $K %, $(( ${RATE:-10000000} / 1000 )) kB/s, ${RTT:-0} ms)"
 # The first server of the configuration: HTTP/2's when slow-link.sh ran with HTTP2=1.
 PORT=$(grep -o 'listen 127.0.0.1:[0-9]*' "$WORK/nginx/nginx.conf" | head -1 | cut -d: -f2)
 PROXY_PORT=$(grep -o '127.0.0.1:[0-9]*' "$D/src/cached-ninja.toml" | cut -d: -f2)
