@@ -31,19 +31,35 @@ impl Space {
 
     /// `cached-ninja cc -- <cc> -c main.c -o main.o` in `obj/` with `env`.
     fn compile(&self, cc: &str, env: &[(&str, &str)]) -> Output {
-        let include = format!("-I{}", self.path("src").display());
+        let include = self.include("src");
         self.compile_in(cc, env, &["-g".into(), include])
+    }
+
+    /// `-I<rel>`, `rel` below the test space.
+    fn include(&self, rel: &str) -> String {
+        format!("-I{}", self.path(rel).display())
     }
 
     /// `main.c` compiled with `-I src/inc1 -isystem src/inc2`.
     fn compile_with(&self, cc: &str, env: &[(&str, &str)]) -> Output {
-        let inc = |d: &str| self.path(d).display().to_string();
         let flags = [
-            format!("-I{}", inc("src/inc1")),
+            self.include("src/inc1"),
             "-isystem".into(),
-            inc("src/inc2"),
+            self.path("src/inc2").display().to_string(),
         ];
         self.compile_in(cc, env, &flags)
+    }
+
+    /// The exit code of `obj/main.o`, linked by gcc and run.
+    fn exit_code(&self) -> Option<i32> {
+        let exe = self.path("obj/main");
+        run_ok(
+            Command::new("gcc")
+                .arg(self.path("obj/main.o"))
+                .arg("-o")
+                .arg(&exe),
+        );
+        Command::new(&exe).status().unwrap().code()
     }
 
     /// `cached-ninja cc -- <cc> -O0 <flags> -c main.c -o main.o` in `obj/` with `env`.
@@ -451,14 +467,7 @@ fn a_has_include_of_a_macro_is_not_cached() {
         s.compile_with("gcc", &[]);
         let word = "uncacheable computed-has-include";
         assert_eq!(s.outcomes(), [word; 3], "{main_c}");
-        let exe = s.path("obj/main");
-        run_ok(
-            Command::new("gcc")
-                .arg(s.path("obj/main.o"))
-                .arg("-o")
-                .arg(&exe),
-        );
-        assert_eq!(Command::new(&exe).status().unwrap().code(), Some(1));
+        assert_eq!(s.exit_code(), Some(1));
     }
 }
 
@@ -489,7 +498,7 @@ fn a_header_rewritten_with_size_and_mtime_kept_is_read_again() {
         run_ok(Command::new("touch").arg("-r").arg(s.path("old.h")).arg(&h));
         settle();
     };
-    let flags = |d: &str| [format!("-I{}", s.path("src").display()), format!("-D{d}")];
+    let flags = |d: &str| [s.include("src"), format!("-D{d}")];
     s.space.write("src/h.h", "#define V 1\n");
     settle();
     s.compile_in("gcc", &[], &flags("A"));
@@ -499,14 +508,7 @@ fn a_header_rewritten_with_size_and_mtime_kept_is_read_again() {
     s.compile_in("gcc", &[], &flags("B"));
     assert_eq!(s.outcomes(), ["miss", "miss", "miss"]);
     // The last object is V=1's: linked and run, it exits 1.
-    let exe = s.path("obj/main");
-    run_ok(
-        Command::new("gcc")
-            .arg(s.path("obj/main.o"))
-            .arg("-o")
-            .arg(&exe),
-    );
-    assert_eq!(Command::new(&exe).status().unwrap().code(), Some(1));
+    assert_eq!(s.exit_code(), Some(1));
 }
 
 /// `main.c` including `<sub/h.h>`, found in `src/inc2`, with `src/inc1` searched first and
@@ -568,8 +570,7 @@ fn a_header_named_with_dotdot_is_shadowed_through_the_search_path() {
     for d in ["src/a/sub", "src/b/sub"] {
         std::fs::create_dir_all(s.path(d)).unwrap();
     }
-    let inc = |d: &str| format!("-I{}", s.path(d).display());
-    let flags = [inc("src/a/sub"), inc("src/b/sub")];
+    let flags = [s.include("src/a/sub"), s.include("src/b/sub")];
     let compile = || s.compile_in("gcc", &[], &flags);
     shadowed_once_written(&s, compile, ("src/a/x.h", "#define H 1\n"), "a/x.h");
 }
@@ -583,10 +584,9 @@ fn a_forced_include_created_in_the_working_directory_misses() {
     let s = Space::new("int main(void) { return H; }\n");
     s.space.write("src/inc2/foo.h", "#define H 2\n");
     std::fs::create_dir_all(s.path("src/inc1")).unwrap();
-    let inc = |d: &str| format!("-I{}", s.path(d).display());
     let flags = [
-        inc("src/inc1"),
-        inc("src/inc2"),
+        s.include("src/inc1"),
+        s.include("src/inc2"),
         "-include".to_string(),
         "foo.h".to_string(),
     ];
@@ -600,21 +600,18 @@ fn a_forced_include_created_in_the_working_directory_misses() {
 #[test]
 fn search_directories_of_the_long_and_prefixed_options_are_searched() {
     require_tool("gcc", "gcc");
-    fn src(s: &Space, d: &str) -> String {
-        s.path(d).display().to_string()
-    }
     let forms: [fn(&Space) -> Vec<String>; 2] = [
         |s| {
             vec![
-                format!("-I{}", src(s, "src/inc1")),
-                format!("--include-directory={}", src(s, "src/inc2")),
+                s.include("src/inc1"),
+                format!("--include-directory={}", s.path("src/inc2").display()),
             ]
         },
         |s| {
             vec![
-                format!("-I{}", src(s, "src/inc1")),
+                s.include("src/inc1"),
                 "-iprefix".to_string(),
-                format!("{}/", src(s, "src")),
+                format!("{}/", s.path("src").display()),
                 "-iwithprefixbefore".to_string(),
                 "inc2".to_string(),
             ]

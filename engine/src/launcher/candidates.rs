@@ -247,12 +247,8 @@ impl Search {
         // A name with `..` found through a search directory: the name joined to every place
         // it was looked for, but for what the compile read (a file that exists in a later
         // place is passed over, and joins the include list when stored).
-        for (beside, name) in &reached.dotted {
-            let places = beside
-                .iter()
-                .copied()
-                .chain(self.dirs.iter().map(String::as_str))
-                .map(|d| lexical(d, name));
+        for &(beside, name) in &reached.dotted {
+            let places = self.looked_for(beside, name);
             plan.more.extend(places.filter(|p| !read.contains(p)));
         }
         // A forced include is looked for in the working directory (the object root) first.
@@ -261,13 +257,8 @@ impl Search {
             plan.more.extend(cwd.filter(|p| !read.contains(p)));
         }
         // A `__has_include` that found nothing: a file in any place it looked makes it true.
-        for (beside, name) in &reached.probes {
-            let places: Vec<String> = beside
-                .iter()
-                .copied()
-                .chain(self.dirs.iter().map(String::as_str))
-                .map(|d| lexical(d, name))
-                .collect();
+        for &(beside, name) in &reached.probes {
+            let places: Vec<String> = self.looked_for(beside, name).collect();
             // One that found a file the compile read is answered by that file's presence.
             if !places.iter().any(|p| read.contains(p)) {
                 plan.more.extend(places);
@@ -428,6 +419,19 @@ impl Search {
             }
         }
         out
+    }
+
+    /// Every place a directive looked for `name`: beside its includer (`beside`, a quoted
+    /// one's directory), then in each search directory.
+    fn looked_for<'s>(
+        &'s self,
+        beside: Option<&'s str>,
+        name: &'s str,
+    ) -> impl Iterator<Item = String> + 's {
+        let dirs = beside
+            .into_iter()
+            .chain(self.dirs.iter().map(String::as_str));
+        dirs.map(move |d| lexical(d, name))
     }
 
     /// Appends the same relative name as `h` in every directory searched before each
