@@ -111,7 +111,8 @@ impl Dispatch<'_> {
             }
             if !self.order.is_empty() {
                 let next = || state.next_prefetch(self);
-                let _ = parallel::for_each(self.jobs.clamp(1, 64), Some(self.cancel), next, one);
+                let jobs = self.jobs.clamp(1, crate::pull::MAX_IN_FLIGHT);
+                let _ = parallel::for_each(jobs, Some(self.cancel), next, one);
             }
             state.prefetch_over.store(true, Ordering::SeqCst);
         });

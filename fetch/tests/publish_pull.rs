@@ -552,7 +552,7 @@ fn a_prefetch_keeps_no_more_in_flight_than_its_window() {
     let n = Nginx::start();
     let store = Store::open(&StoreConfig::new(n.url("cn"))).unwrap();
     let (_ci, _key, _log, manifest) = published(&store, 60);
-    let server = CountingServer::start(n.file(""));
+    let server = CountingServer::start(n.file(""), Serve::OneAtATime);
     let slow = Store::open(&StoreConfig::new(server.url("cn"))).unwrap();
     let dev = tempfile::tempdir().unwrap();
     let cache = LocalCache::new(dev.path().join("cache"));
@@ -577,9 +577,48 @@ fn a_prefetch_keeps_no_more_in_flight_than_its_window() {
     );
 }
 
-/// An HTTP/1.1 server (keep-alive) of the files below a directory that answers one request
-/// at a time, each after 3 ms (a link that its bandwidth bounds: more requests at once move
-/// nothing faster), and counts the requests it holds at once.
+/// A pull over a long link that is not full keeps as many requests in flight as its `jobs`
+/// allow, beyond 64 (the window grows with what the link moves): [`CountingServer`] answers
+/// each request after 100 ms, all at once.
+#[test]
+fn a_prefetch_over_a_long_link_keeps_more_than_64_in_flight() {
+    let n = Nginx::start();
+    let store = Store::open(&StoreConfig::new(n.url("cn"))).unwrap();
+    let (_ci, _key, _log, manifest) = published(&store, 600);
+    let server = CountingServer::start(n.file(""), Serve::AllAtOnce);
+    let long = Store::open(&StoreConfig::new(server.url("cn"))).unwrap();
+    let dev = tempfile::tempdir().unwrap();
+    let cache = LocalCache::new(dev.path().join("cache"));
+    let cancel = AtomicBool::new(false);
+    let opts = PullOptions {
+        jobs: 200,
+        cancel: &cancel,
+        wants: None,
+        debug_parts: true,
+        skip: None,
+        order: None,
+    };
+    let r = pull(&long, &cache, &manifest, opts, &|_| {});
+    assert_eq!(r.fetched, 600, "{:?}", r.failed);
+    let most = server.most_at_once();
+    assert!(
+        most > 64,
+        "{most} requests at once for 600 records, 200 workers"
+    );
+}
+
+/// How a [`CountingServer`] holds the requests it gets.
+#[derive(Clone, Copy)]
+enum Serve {
+    /// One at a time, each for 3 ms: a link that its bandwidth bounds (more requests at once
+    /// move nothing faster).
+    OneAtATime,
+    /// Each for 100 ms, all at once: a long link with bandwidth to spare.
+    AllAtOnce,
+}
+
+/// An HTTP/1.1 server (keep-alive) of the files below a directory that holds each request as
+/// [`Serve`] says before it answers, and counts the requests it holds at once.
 struct CountingServer {
     port: u16,
     /// Requests held now, and the most at once.
@@ -587,7 +626,7 @@ struct CountingServer {
 }
 
 impl CountingServer {
-    fn start(root: std::path::PathBuf) -> CountingServer {
+    fn start(root: std::path::PathBuf, serve: Serve) -> CountingServer {
         use std::io::{BufRead, BufReader, Write};
         use std::sync::atomic::Ordering::SeqCst;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -611,9 +650,12 @@ impl CountingServer {
                         }
                         let (now, most) = &*counts;
                         most.fetch_max(now.fetch_add(1, SeqCst) + 1, SeqCst);
-                        {
-                            let _link = link.lock().unwrap();
-                            std::thread::sleep(Duration::from_millis(3));
+                        match serve {
+                            Serve::OneAtATime => {
+                                let _link = link.lock().unwrap();
+                                std::thread::sleep(Duration::from_millis(3));
+                            }
+                            Serve::AllAtOnce => std::thread::sleep(Duration::from_millis(100)),
                         }
                         now.fetch_sub(1, SeqCst);
                         let body = std::fs::read(root.join(path.trim_start_matches('/')));

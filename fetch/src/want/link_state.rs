@@ -4,7 +4,8 @@
 //! The pull rewrites `<objdir>/.cached-ninja/pull-state` (one line, atomically) at most every
 //! [`PUBLISH_EVERY`]: `<cursor> <wanted> <in flight> <bytes per s> <latency µs>`. The rate is
 //! bytes over the time at least one request was in flight (an idle link, as in on-demand
-//! mode, does not count as a slow one); `0` until [`MIN_SAMPLES`] records downloaded something
+//! mode, does not count as a slow one), over the last [`RECENT`] of that time, so a window in
+//! flight that grows shows at once; `0` until [`MIN_SAMPLES`] records downloaded something
 //! (the first few say more about setting up connections and the pull's own start on a busy
 //! machine than about the link: launchers then go by the flat budget, or the policy's
 //! `[fetch] bandwidth`). The latency is the shortest time one record took (a round trip or two
@@ -17,6 +18,7 @@
 
 use super::queue::Slot;
 use crate::busy::BusyClock;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +36,15 @@ pub const MIN_SAMPLES: u32 = 8;
 
 /// Records a prefetch keeps in flight before the link is measured, and at least after.
 pub const START_WINDOW: usize = 16;
+
+/// The busy time the measured rate covers: the latest, so that while the window in flight
+/// grows, the rate it is computed from keeps up (over all the busy time, it lagged by half
+/// the pull: 40 000 records at 50 MB/s and 20 ms took 1.41x the bytes' time, against 1.07x
+/// with no window at all).
+pub const RECENT: Duration = Duration::from_millis(250);
+
+/// How much busy time passes between two of the points the recent rate is measured from.
+const MARK_EVERY: Duration = Duration::from_millis(10);
 
 /// A running pull's progress and measured link.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -123,6 +134,30 @@ struct Busy {
     shortest: Option<Duration>,
     /// Records that downloaded something.
     samples: u32,
+    /// (busy time, bytes downloaded) every [`MARK_EVERY`] of busy time, the oldest a little
+    /// over [`RECENT`] back.
+    marks: VecDeque<(Duration, u64)>,
+}
+
+impl Busy {
+    /// Bytes per second over the last [`RECENT`] of busy time up to `now` (over all of it
+    /// while there is less), given `bytes` downloaded so far.
+    fn recent_rate(&mut self, now: Instant, bytes: u64) -> u64 {
+        let busy = self.clock.busy(now);
+        if self.marks.back().is_none_or(|m| busy >= m.0 + MARK_EVERY) {
+            self.marks.push_back((busy, bytes));
+        }
+        while self.marks.len() > 1 && busy >= self.marks[1].0 + RECENT {
+            self.marks.pop_front();
+        }
+        match self.marks.front() {
+            Some(&(since, then)) if busy >= since + RECENT => {
+                let span = (busy - since).as_secs_f64();
+                (bytes.saturating_sub(then) as f64 / span) as u64
+            }
+            _ => self.clock.rate(now, bytes),
+        }
+    }
 }
 
 impl LinkMeter {
@@ -179,12 +214,9 @@ impl LinkMeter {
     }
 
     fn state_at(&self, now: Instant, bytes: u64) -> LinkState {
-        let b = self.busy.lock().unwrap();
-        let rate = if b.samples < MIN_SAMPLES {
-            0
-        } else {
-            b.clock.rate(now, bytes)
-        };
+        let mut b = self.busy.lock().unwrap();
+        let rate = b.recent_rate(now, bytes);
+        let rate = if b.samples < MIN_SAMPLES { 0 } else { rate };
         LinkState {
             cursor: self.cursor.load(Ordering::Relaxed),
             wanted: self.wanted.load(Ordering::Relaxed),
@@ -296,6 +328,35 @@ mod tests {
         };
         s.write(&p).unwrap();
         assert_eq!(LinkState::read(&p), Some(s));
+    }
+
+    #[test]
+    fn rate_is_the_last_quarter_second_of_busy_time() {
+        let m = LinkMeter::default();
+        let t = Instant::now();
+        let ms = Duration::from_millis;
+        for _ in 0..MIN_SAMPLES {
+            m.start_at(t);
+            m.end_at(t, Some(ms(20)));
+        }
+        m.start_at(t);
+        // 1 MB/s for a second, looked at every 10 ms.
+        for i in 0..=100 {
+            assert!(m.state_at(t + ms(10 * i), 10_000 * i).rate <= 1_000_000);
+        }
+        // Then 10 MB/s: after RECENT, the rate is the new one, not the mean since the start.
+        let mut bytes = 1_000_000;
+        for i in 1..=30 {
+            bytes += 100_000;
+            let s = m.state_at(t + ms(1000 + 10 * i), bytes);
+            if i == 30 {
+                assert_eq!(s.rate, 10_000_000);
+            }
+        }
+        // Busy time only: an idle second between does not lower it.
+        m.end_at(t + ms(1300), None);
+        m.start_at(t + ms(2300));
+        assert_eq!(m.state_at(t + ms(2300), bytes).rate, 10_000_000);
     }
 
     #[test]
