@@ -1,12 +1,26 @@
 //! `cached-ninja`: the compile launcher every rewritten edge runs (`cc -- …`, or zero setup as
 //! `cached-ninja <compiler> …`); every other command is handed to `cached-ninja-cli` beside it
 //! (see `src/dispatch.rs` for why there are two binaries).
+//!
+//! The C library calls [`main`] directly (`no_main`): the standard library's start-up, which
+//! reads `/proc/self/maps` to find the main thread's stack guard, maps an alternate signal
+//! stack and installs SIGSEGV/SIGBUS handlers to report a stack overflow, checks that fds 0-2
+//! are open, and unwinds it all at exit, is 18 system calls and ~50 000 instructions of every
+//! hit (BENCHMARKS.md, "The launcher starts without the standard library's runtime set-up").
+//! What of it matters here is done by hand: SIGPIPE ignored (a write to a closed pipe is an
+//! error, not death; children get the default back when spawned), the arguments taken from
+//! `argv` (musl's standard library learns them only in that start-up), a panic's exit code 101,
+//! and the exit through [`std::process::exit`], which flushes standard output. A stack
+//! overflow is a plain SIGSEGV.
+
+#![no_main]
 
 #[path = "../dispatch.rs"]
 mod dispatch;
 
+use std::ffi::{c_char, c_int, CStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
-use std::process::ExitCode;
 
 #[path = "../arena.rs"]
 #[cfg_attr(not(target_env = "musl"), allow(dead_code))] // the allocator only musl's launcher uses
@@ -17,31 +31,49 @@ mod arena;
 #[global_allocator]
 static ALLOC: arena::Arena = arena::Arena::new();
 
-fn main() -> ExitCode {
-    let result = match dispatch::form(std::env::args_os().skip(1)) {
+/// The process's entry, called by the C library with the arguments.
+///
+/// # Safety
+/// `argv` holds `argc` pointers to NUL-terminated strings, as the C library passes them.
+#[no_mangle]
+pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: SIG_IGN for SIGPIPE, as the standard library's start-up sets it.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let args: Vec<OsString> = (0..argc.max(0) as usize)
+        // SAFETY: the C library's argv, as this function's contract says.
+        .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) })
+        .map(|a| std::ffi::OsStr::from_bytes(a.to_bytes()).to_owned())
+        .collect();
+    // A panic ends the launch as the standard library's start-up would: its message, then 101.
+    std::process::exit(std::panic::catch_unwind(|| run(args)).unwrap_or(101))
+}
+
+/// Runs the launcher (or hands over to the CLI) with the process's arguments; the exit code.
+fn run(args: Vec<OsString>) -> i32 {
+    let result = match dispatch::form(args.iter().skip(1).cloned()) {
         dispatch::Form::Cc(args) => engine::launcher::run_cli(args),
         dispatch::Form::Rustc(args) => engine::launcher::run_rustc_cli(args),
         // Cargo's rustc calls in a workspace with a policy: the CLI reads it (the policy's
         // parser is not linked here: every hit would pay for its size at start-up).
         dispatch::Form::ZeroSetup(words) if engine::launcher::cargo_policy(&words).is_some() => {
-            to_cli()
+            to_cli(args)
         }
         dispatch::Form::ZeroSetup(words) => engine::launcher::run_zero_setup(words),
-        dispatch::Form::Cli => to_cli(),
+        dispatch::Form::Cli => to_cli(args),
     };
     match result {
-        Ok(c) => ExitCode::from(c.clamp(0, 255) as u8),
+        Ok(c) => c.clamp(0, 255),
         Err(e) => {
             eprintln!("cached-ninja: error: {e}");
-            ExitCode::FAILURE
+            1
         }
     }
 }
 
 /// Replaces this process with `cached-ninja-cli` beside it, given the same words; returns only
 /// on failure.
-fn to_cli() -> Result<i32, String> {
-    let mut argv = std::env::args_os();
+fn to_cli(args: Vec<OsString>) -> Result<i32, String> {
+    let mut argv = args.into_iter();
     let arg0 = argv.next().unwrap_or_else(|| dispatch::LAUNCHER.into());
     let cli = dispatch::sibling(dispatch::CLI).ok_or_else(|| {
         format!(
