@@ -110,3 +110,42 @@ fn a_hit_runs_no_cpu_feature_detection() {
     let (hits, _) = support::hits_misses(dir);
     assert_eq!(hits, 1, "{hit}");
 }
+
+/// A launcher started with its standard streams closed (a daemon's child, `2>&-`) never
+/// writes a compiler's diagnostics into a file it opened: fds 0-2 are /dev/null before anything
+/// is opened (the standard library's start-up does this; the launcher's own `main` does it
+/// too). A miss that replays a warning and the hit after it both leave a whole object.
+#[test]
+fn closed_standard_streams_never_land_in_an_output() {
+    require_tool("gcc", "gcc");
+    require_tool("readelf", "binutils");
+    let space = TestSpace::new();
+    space.write(
+        "src/w.c",
+        "int w(void) { int unused; return 7; }\n/* warns: -Wunused-variable */\n",
+    );
+    for obj in ["objA", "objB"] {
+        let dir = space.path().join(obj);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(r#"exec "$@" <&- >&- 2>&-"#)
+            .arg("sh")
+            .arg(cached_ninja())
+            .args(["gcc", "-Wall", "-g", "-o", "w.o", "-c"])
+            .arg(space.path().join("src/w.c"))
+            .current_dir(&dir)
+            .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache"))
+            .env("CACHED_NINJA_SRCDIR", space.path().join("src"))
+            .status()
+            .unwrap();
+        assert!(out.success(), "{obj}: {out}");
+        let elf = run_ok(Command::new("readelf").arg("-hW").arg(dir.join("w.o")));
+        assert!(
+            String::from_utf8_lossy(&elf.stdout).contains("REL (Relocatable file)"),
+            "{obj}: w.o is not a whole object"
+        );
+    }
+    let (hits, misses) = support::hits_misses(&space.path().join("objB"));
+    assert_eq!((hits, misses), (1, 0));
+}

@@ -4,14 +4,14 @@
 //!
 //! The C library calls [`main`] directly (`no_main`): the standard library's start-up, which
 //! reads `/proc/self/maps` to find the main thread's stack guard, maps an alternate signal
-//! stack and installs SIGSEGV/SIGBUS handlers to report a stack overflow, checks that fds 0-2
-//! are open, and unwinds it all at exit, is 18 system calls and ~50 000 instructions of every
-//! hit (BENCHMARKS.md, "The launcher starts without the standard library's runtime set-up").
-//! What of it matters here is done by hand: SIGPIPE ignored (a write to a closed pipe is an
-//! error, not death; children get the default back when spawned), the arguments taken from
-//! `argv` (musl's standard library learns them only in that start-up), a panic's exit code 101,
-//! and the exit through [`std::process::exit`], which flushes standard output. A stack
-//! overflow is a plain SIGSEGV.
+//! stack and installs SIGSEGV/SIGBUS handlers to report a stack overflow, and unwinds it all
+//! at exit, is 17 system calls and ~40 000 instructions of every hit (BENCHMARKS.md, "The
+//! launcher starts without the standard library's runtime set-up"). What of it matters here
+//! is done by hand: fds 0-2 opened on /dev/null when closed, SIGPIPE ignored (a write to a
+//! closed pipe is an error, not death; children get the default back when spawned), the
+//! arguments taken from `argv` (musl's standard library learns them only in that start-up), a
+//! panic's exit code 101, and the exit through [`std::process::exit`], which flushes standard
+//! output. A stack overflow is a plain SIGSEGV.
 
 #![no_main]
 
@@ -37,6 +37,7 @@ static ALLOC: arena::Arena = arena::Arena::new();
 /// `argv` holds `argc` pointers to NUL-terminated strings, as the C library passes them.
 #[no_mangle]
 pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    open_standard_streams();
     // SAFETY: SIG_IGN for SIGPIPE, as the standard library's start-up sets it.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let args: Vec<OsString> = (0..argc.max(0) as usize)
@@ -46,6 +47,31 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
         .collect();
     // A panic ends the launch as the standard library's start-up would: its message, then 101.
     std::process::exit(std::panic::catch_unwind(|| run(args)).unwrap_or(101))
+}
+
+/// Opens /dev/null on each of fds 0-2 that is closed (one `poll` when none is), as the
+/// standard library's start-up does: otherwise the launcher's own files would get those
+/// numbers, and a diagnostic written to standard error could land in a cache file or an output.
+fn open_standard_streams() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: three valid pollfd structures, no wait.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } < 0 {
+        return;
+    }
+    for p in fds.iter().filter(|p| p.revents & libc::POLLNVAL != 0) {
+        // SAFETY: a NUL-terminated path; the lowest free fd is the closed one (lower ones are
+        // open or were opened here just before).
+        let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        if fd != p.fd && fd >= 0 {
+            // SAFETY: an fd this function opened.
+            unsafe { libc::close(fd) };
+            return;
+        }
+    }
 }
 
 /// Runs the launcher (or hands over to the CLI) with the process's arguments; the exit code.
