@@ -10,7 +10,7 @@
 #
 # Usage (root: it creates a network namespace):
 #   bash bench/wire-scale.sh OBJECTS_DIR [RECORDS] [WORK_DIR]
-#   env: RTT_MS (20), RATE (400mbit = 50 MB/s), JOBS ("16 64 128 256"),
+#   env: RTT_MS (20), RATE (400mbit = 50 MB/s), JOBS ("16 64 128 256"), PROTOS ("http1 h2"),
 #        WIRE_SCALE (path of the wire_scale binary; default: cargo build --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,7 @@ WORK=${3:-/dev/shm/cn-wire-scale}
 RTT_MS=${RTT_MS:-20}
 RATE=${RATE:-400mbit}
 JOBS=${JOBS:-16 64 128 256}
+PROTOS=${PROTOS:-http1 h2}
 if [ -z "${WIRE_SCALE:-}" ]; then
   cargo build --quiet --release -p bench --bin wire_scale
   WIRE_SCALE="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/release/wire_scale"
@@ -99,7 +100,7 @@ r='$RATE'.lower()
 units={'kbit':1e3/8,'mbit':1e6/8,'gbit':1e9/8,'bps':1}
 print(next(float(r[:-len(u)])*m for u,m in units.items() if r.endswith(u)))")
 echo "floor: $WIRE wire bytes / $RATE = $(python3 -c "print(f'{$WIRE / $RATE_BPS:.2f}')") s (RTT $RTT_MS ms)"
-for proto in http1 h2; do
+for proto in $PROTOS; do
   for jobs in $JOBS; do
     port=$PORT; flag=""
     [ "$proto" = h2 ] && port=$((PORT + 1)) && flag=h2

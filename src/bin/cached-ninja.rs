@@ -11,16 +11,17 @@
 //! closed pipe is an error, not death; children get the default back when spawned), the
 //! arguments taken from `argv` (musl's standard library learns them only in that start-up), a
 //! panic's exit code 101, and the exit through [`std::process::exit`], which flushes standard
-//! output. A stack overflow is a plain SIGSEGV.
+//! output. A stack overflow is a plain SIGSEGV. The unit tests' build (of `arena`) keeps the
+//! test harness's own `main` and leaves the launcher out.
 
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 #[path = "../dispatch.rs"]
 mod dispatch;
 
+#[cfg(not(test))]
 use std::ffi::{c_char, c_int, CStr, OsString};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
 
 #[path = "../arena.rs"]
 #[cfg_attr(not(target_env = "musl"), allow(dead_code))] // the allocator only musl's launcher uses
@@ -31,6 +32,7 @@ mod arena;
 #[global_allocator]
 static ALLOC: arena::Arena = arena::Arena::new();
 
+#[cfg(not(test))]
 /// The process's entry, called by the C library with the arguments.
 ///
 /// # Safety
@@ -43,12 +45,14 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
     let args: Vec<OsString> = (0..argc.max(0) as usize)
         // SAFETY: the C library's argv, as this function's contract says.
         .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) })
-        .map(|a| std::ffi::OsStr::from_bytes(a.to_bytes()).to_owned())
+        .map(|a| std::os::unix::ffi::OsStrExt::from_bytes(a.to_bytes()))
+        .map(std::ffi::OsStr::to_owned)
         .collect();
     // A panic ends the launch as the standard library's start-up would: its message, then 101.
     std::process::exit(std::panic::catch_unwind(|| run(args)).unwrap_or(101))
 }
 
+#[cfg(not(test))]
 /// Opens /dev/null on each of fds 0-2 that is closed (one `poll` when none is), as the
 /// standard library's start-up does: otherwise the launcher's own files would get those
 /// numbers, and a diagnostic written to standard error could land in a cache file or an output.
@@ -74,6 +78,7 @@ fn open_standard_streams() {
     }
 }
 
+#[cfg(not(test))]
 /// Runs the launcher (or hands over to the CLI) with the process's arguments; the exit code.
 fn run(args: Vec<OsString>) -> i32 {
     let result = match dispatch::form(args.iter().skip(1).cloned()) {
@@ -96,6 +101,7 @@ fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
+#[cfg(not(test))]
 /// Replaces this process with `cached-ninja-cli` beside it, given the same words; returns only
 /// on failure.
 fn to_cli(args: Vec<OsString>) -> Result<i32, String> {
@@ -107,6 +113,7 @@ fn to_cli(args: Vec<OsString>) -> Result<i32, String> {
             dispatch::CLI
         )
     })?;
+    use std::os::unix::process::CommandExt;
     let e = std::process::Command::new(&cli)
         .arg0(arg0)
         .args(argv)
