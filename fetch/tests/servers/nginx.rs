@@ -82,18 +82,28 @@ impl Nginx {
     /// (connection number, method, uri, status) of every request logged, once at least
     /// `expect` are (nginx logs a request just after answering it).
     pub fn requests(&self, expect: usize) -> Vec<(u64, String, String, u16)> {
+        self.requests_until(|r| r.len() >= expect)
+    }
+
+    /// Every request logged (as [`Nginx::requests`]) once `done` holds for them, or as they
+    /// are after 5 s.
+    pub fn requests_until(
+        &self,
+        done: impl Fn(&[(u64, String, String, u16)]) -> bool,
+    ) -> Vec<(u64, String, String, u16)> {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap();
-            if log.lines().count() >= expect || Instant::now() > deadline {
-                return log
-                    .lines()
-                    .map(|l| {
-                        let f: Vec<&str> = l.split(' ').collect();
-                        let n = |i: usize| f[i].parse().unwrap();
-                        (n(0), f[1].into(), f[2].into(), n(3) as u16)
-                    })
-                    .collect();
+            let reqs: Vec<_> = log
+                .lines()
+                .map(|l| {
+                    let f: Vec<&str> = l.split(' ').collect();
+                    let n = |i: usize| f[i].parse().unwrap();
+                    (n(0), f[1].into(), f[2].into(), n(3) as u16)
+                })
+                .collect();
+            if done(&reqs) || Instant::now() > deadline {
+                return reqs;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
