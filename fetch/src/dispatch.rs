@@ -57,7 +57,7 @@ pub struct Dispatch<'a> {
     pub order: &'a [usize],
     /// The launchers' link (`None`: no wants, no want workers).
     pub link: Option<&'a dyn PullLink>,
-    /// Prefetch workers.
+    /// Prefetch workers (the pull bounds them to `crate::pull::MAX_IN_FLIGHT`).
     pub jobs: usize,
     /// Set when the build is done: nothing new starts.
     pub cancel: &'a AtomicBool,
@@ -111,8 +111,7 @@ impl Dispatch<'_> {
             }
             if !self.order.is_empty() {
                 let next = || state.next_prefetch(self);
-                let jobs = self.jobs.clamp(1, crate::pull::MAX_IN_FLIGHT);
-                let _ = parallel::for_each(jobs, Some(self.cancel), next, one);
+                let _ = parallel::for_each(self.jobs, Some(self.cancel), next, one);
             }
             state.prefetch_over.store(true, Ordering::SeqCst);
         });

@@ -549,28 +549,10 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
 /// [`CountingServer`], which answers one request at a time and counts how many it holds.
 #[test]
 fn a_prefetch_keeps_no_more_in_flight_than_its_window() {
-    let n = Nginx::start();
-    let store = Store::open(&StoreConfig::new(n.url("cn"))).unwrap();
-    let (_ci, _key, _log, manifest) = published(&store, 60);
-    let server = CountingServer::start(n.file(""), Serve::OneAtATime);
-    let slow = Store::open(&StoreConfig::new(server.url("cn"))).unwrap();
-    let dev = tempfile::tempdir().unwrap();
-    let cache = LocalCache::new(dev.path().join("cache"));
-    let cancel = AtomicBool::new(false);
-    let opts = PullOptions {
-        jobs: 64,
-        cancel: &cancel,
-        wants: None,
-        debug_parts: true,
-        skip: None,
-        order: None,
-    };
-    let r = pull(&slow, &cache, &manifest, opts, &|_| {});
-    assert_eq!(r.fetched, 60, "{:?}", r.failed);
+    let most = most_at_once_pulling(60, Serve::OneAtATime, 64);
     // 16 until the link is measured; the measure counts a record's time on this machine
     // too, so on a loaded one the window may double once (without it: 56 at once).
     let window = fetch::want::link_state::START_WINDOW;
-    let most = server.most_at_once();
     assert!(
         (2..=2 * window + 2).contains(&most),
         "{most} requests at once for 60 records, 64 workers, a window of {window}"
@@ -582,29 +564,36 @@ fn a_prefetch_keeps_no_more_in_flight_than_its_window() {
 /// each request after 100 ms, all at once.
 #[test]
 fn a_prefetch_over_a_long_link_keeps_more_than_64_in_flight() {
+    let most = most_at_once_pulling(600, Serve::AllAtOnce, 200);
+    assert!(
+        most > 64,
+        "{most} requests at once for 600 records, 200 workers"
+    );
+}
+
+/// Publishes `records` records to nginx and pulls them all into an empty cache with `jobs`
+/// workers (reverse build order, no wants) through a [`CountingServer`] of nginx's files
+/// that holds each request as `serve` says; the most requests it held at once.
+fn most_at_once_pulling(records: usize, serve: Serve, jobs: usize) -> usize {
     let n = Nginx::start();
     let store = Store::open(&StoreConfig::new(n.url("cn"))).unwrap();
-    let (_ci, _key, _log, manifest) = published(&store, 600);
-    let server = CountingServer::start(n.file(""), Serve::AllAtOnce);
-    let long = Store::open(&StoreConfig::new(server.url("cn"))).unwrap();
+    let (_ci, _key, _log, manifest) = published(&store, records);
+    let server = CountingServer::start(n.file(""), serve);
+    let counted = Store::open(&StoreConfig::new(server.url("cn"))).unwrap();
     let dev = tempfile::tempdir().unwrap();
     let cache = LocalCache::new(dev.path().join("cache"));
     let cancel = AtomicBool::new(false);
     let opts = PullOptions {
-        jobs: 200,
+        jobs,
         cancel: &cancel,
         wants: None,
         debug_parts: true,
         skip: None,
         order: None,
     };
-    let r = pull(&long, &cache, &manifest, opts, &|_| {});
-    assert_eq!(r.fetched, 600, "{:?}", r.failed);
-    let most = server.most_at_once();
-    assert!(
-        most > 64,
-        "{most} requests at once for 600 records, 200 workers"
-    );
+    let r = pull(&counted, &cache, &manifest, opts, &|_| {});
+    assert_eq!(r.fetched, records, "{:?}", r.failed);
+    server.most_at_once()
 }
 
 /// How a [`CountingServer`] holds the requests it gets.
