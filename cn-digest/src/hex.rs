@@ -8,12 +8,16 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// 64 lowercase hex digits of `bytes`.
 pub fn encode32(bytes: &[u8; 32]) -> String {
-    let mut s = String::with_capacity(64);
-    for &b in bytes {
-        s.push(char::from(DIGITS[(b >> 4) as usize]));
-        s.push(char::from(DIGITS[(b & 15) as usize]));
+    // Digits into a byte array, then one copy: `String::push` per digit checks capacity and
+    // encodes a `char` each time (a pull of 40 000 records encodes millions of digests).
+    let mut digits = [0u8; 64];
+    for (pair, &b) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[(b >> 4) as usize];
+        pair[1] = DIGITS[(b & 15) as usize];
     }
-    s
+    std::str::from_utf8(&digits)
+        .expect("hex digits are ASCII")
+        .to_string()
 }
 
 /// The value of each byte as a hex digit, `0xff` for a byte that is none.
@@ -51,6 +55,14 @@ pub fn decode32(s: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodes_every_byte_as_two_lowercase_digits() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i * 8 + 7) as u8);
+        let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(encode32(&bytes), want);
+        assert_eq!(encode32(&[0xff; 32]), "f".repeat(64));
+    }
 
     #[test]
     fn decodes_either_case_and_rejects_anything_else() {

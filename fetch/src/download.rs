@@ -20,6 +20,8 @@ use std::sync::atomic::AtomicBool;
 /// download claim is held until it is [`insert`](Fetched::insert)ed or dropped.
 #[derive(Debug)]
 pub struct Fetched {
+    /// The blob's digest, which its bytes were verified against.
+    digest: Digest,
     claim: Option<DownloadClaim>,
     /// `None`: it was in the cache when the claim was taken (another pull brought it).
     bytes: Option<Vec<u8>>,
@@ -36,7 +38,7 @@ impl Fetched {
     pub fn insert(self, cache: &LocalCache) -> std::io::Result<u64> {
         let n = match &self.bytes {
             Some(b) => {
-                cache.put_blob(b)?;
+                cache.put_verified_blob(&self.digest, b)?;
                 b.len() as u64
             }
             None => 0,
@@ -67,7 +69,11 @@ pub fn blob(
         return Err(PullError::Cancelled);
     }
     if cache.path(Kind::Blob, d).exists() {
-        return Ok(Fetched { claim, bytes: None });
+        return Ok(Fetched {
+            digest: *d,
+            claim,
+            bytes: None,
+        });
     }
     let mut spool = match &claim {
         Some(c) if size >= MIN_PARTIAL_SIZE => partial_spool(c, size),
@@ -99,6 +105,7 @@ pub fn blob(
         });
     }
     Ok(Fetched {
+        digest: *d,
         claim,
         bytes: Some(blob),
     })

@@ -325,26 +325,21 @@ fn pull_one(
         path: cache.root().display().to_string(),
         source,
     };
-    let blobs = to_download(rec, opts.debug_parts);
-    let here = |d: &Digest| cache.path(Kind::Blob, d).exists();
+    let mut missing = to_download(rec, opts.debug_parts);
+    missing.retain(|(d, _)| !cache.path(Kind::Blob, d).exists());
     // Eviction is per file: the entry may have outlived a blob.
-    if blobs.iter().all(|(d, _)| here(d))
-        && matches!(cache.get_action(&rec.action_key), Ok(Some(_)))
-    {
+    if missing.is_empty() && matches!(cache.get_action(&rec.action_key), Ok(Some(_))) {
         return Ok(false);
     }
     // All of the record's blobs are verified before any goes in: a record that fails leaves
     // nothing of its edge in the cache. Each is downloaded under its claim in the cache (taken
-    // in digest order), so a pull sharing this cache waits for it instead of downloading it too.
-    let mut blobs = blobs;
-    blobs.sort_unstable();
+    // in digest order), so a pull sharing this cache waits for it instead of downloading it too
+    // (and `download::blob` looks again once it holds the claim).
+    missing.sort_unstable();
     let mut arrived = Vec::new();
-    for (d, size) in blobs {
+    for (d, size) in missing {
         if opts.cancel.load(Ordering::Relaxed) {
             return Err(PullError::Cancelled);
-        }
-        if here(&d) {
-            continue;
         }
         arrived.push(download::blob(store, cache, &d, size, opts.cancel)?);
     }

@@ -9,7 +9,8 @@
 //! | `ac/ab/<action key>` | action entries ([`ActionEntry`]) |
 //! | `mf/ab/<source key>` | include manifests ([`Manifest`]): the include lists seen for a source key |
 //! | `memo/<hash>` | small memos (compiler identities by path, size, mtime, inode) |
-//! | `locks/<hash>` | lock files: launchers compiling the same output, pulls downloading the same blob |
+//! | `locks/<hash>` | lock files: launchers compiling the same output |
+//! | `claims` | one locked byte per blob being downloaded ([`DownloadClaim`]) |
 //! | `tmp/` | files being written; renamed into place when complete |
 //! | `tmp/partial/<hash>.zst` | the compressed bytes of a blob download cut short, for a range request ([`DownloadClaim`]) |
 //!
@@ -255,6 +256,14 @@ impl LocalCache {
             self.put_file(&dest, bytes)?;
         }
         Ok(d)
+    }
+
+    /// Stores `bytes` as blob `d`, which the caller has just verified they hash to (a
+    /// download: `store::blob::decode`), without hashing them again or looking first: under
+    /// the blob's download claim nobody else downloads it, and an insert racing a launcher's
+    /// own store of it puts the same bytes in place atomically.
+    pub(crate) fn put_verified_blob(&self, d: &Digest, bytes: &[u8]) -> io::Result<()> {
+        self.put_file(&self.path(Kind::Blob, d), bytes)
     }
 
     /// Reads and verifies a blob of known digest and size.
