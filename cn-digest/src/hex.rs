@@ -8,16 +8,29 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// 64 lowercase hex digits of `bytes`.
 pub fn encode32(bytes: &[u8; 32]) -> String {
-    // Digits into a byte array, then one copy: `String::push` per digit checks capacity and
-    // encodes a `char` each time (a pull of 40 000 records encodes millions of digests).
+    digits32(bytes).as_str().to_string()
+}
+
+/// 64 lowercase hex digits of `bytes`, on the stack (`Display` writes them without a `String`:
+/// a manifest or entry writes one per header).
+pub fn digits32(bytes: &[u8; 32]) -> Digits32 {
+    // Digits into an array: `String::push` per digit checks capacity and encodes a `char`.
     let mut digits = [0u8; 64];
     for (pair, &b) in digits.chunks_exact_mut(2).zip(bytes) {
         pair[0] = DIGITS[(b >> 4) as usize];
         pair[1] = DIGITS[(b & 15) as usize];
     }
-    std::str::from_utf8(&digits)
-        .expect("hex digits are ASCII")
-        .to_string()
+    Digits32(digits)
+}
+
+/// The hex digits [`digits32`] gives.
+pub struct Digits32([u8; 64]);
+
+impl Digits32 {
+    /// The digits as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
 }
 
 /// The value of each byte as a hex digit, `0xff` for a byte that is none.
@@ -62,6 +75,7 @@ mod tests {
         let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(encode32(&bytes), want);
         assert_eq!(encode32(&[0xff; 32]), "f".repeat(64));
+        assert_eq!(digits32(&bytes).as_str(), want);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! error at the cap, never an out-of-memory).
 
 use std::io::Read;
+use std::sync::Mutex;
 
 /// zstd level for uploads: fast to write, and CI is the only writer.
 pub const LEVEL: i32 = 3;
@@ -29,25 +30,56 @@ pub const WINDOW_LOG_MAX: u32 = 24;
 
 /// Decompresses `frame`, refusing more than `max` bytes and windows over 2^[`WINDOW_LOG_MAX`].
 pub fn decompress(frame: &[u8], max: u64) -> Result<Vec<u8>, Inflate> {
-    if let Some(out) = decompress_declared(frame, max) {
-        return Ok(out);
-    }
-    decompress_stream(frame, max)
+    Decoders::default().decompress(frame, max)
 }
 
-/// The frame decoded in one call into a buffer of the size its header declares, when that is
-/// at most `max` and 2^[`WINDOW_LOG_MAX`]: no window buffer, no growing output (a pull of
-/// 40 000 blobs spent more on those than on decoding). `None` for anything else, which the
-/// stream decoder then decodes or refuses, saying why.
-fn decompress_declared(frame: &[u8], max: u64) -> Option<Vec<u8>> {
-    let size = zstd::zstd_safe::get_frame_content_size(frame).ok()??;
-    if size > max.min(1 << WINDOW_LOG_MAX) {
-        return None;
+/// Decompression contexts kept for reuse by one session's downloads (a `Store`'s): a new
+/// one costs a CPUID (a trap on a virtual machine) and fresh pages, about 9 µs a blob.
+#[derive(Default)]
+pub struct Decoders(Mutex<Vec<zstd::bulk::Decompressor<'static>>>);
+
+impl std::fmt::Debug for Decoders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decoders")
     }
-    let mut out = Vec::with_capacity(size as usize);
-    let mut d = zstd::bulk::Decompressor::new().ok()?;
-    d.decompress_to_buffer(frame, &mut out).ok()?;
-    Some(out)
+}
+
+impl Decoders {
+    /// Contexts kept at most (about 100 KB each); more decodes at once make their own.
+    const MOST_KEPT: usize = 16;
+
+    /// [`decompress`] with a context of this pool.
+    pub fn decompress(&self, frame: &[u8], max: u64) -> Result<Vec<u8>, Inflate> {
+        if let Some(out) = self.decompress_declared(frame, max) {
+            return Ok(out);
+        }
+        decompress_stream(frame, max)
+    }
+
+    /// The frame decoded in one call into a buffer of the size its header declares, when
+    /// that is at most `max` and 2^[`WINDOW_LOG_MAX`]: no window buffer, no growing output (a
+    /// pull of 40 000 blobs spent more on those than on decoding). `None` for anything else,
+    /// which the stream decoder then decodes or refuses, saying why.
+    fn decompress_declared(&self, frame: &[u8], max: u64) -> Option<Vec<u8>> {
+        let size = zstd::zstd_safe::get_frame_content_size(frame).ok()??;
+        if size > max.min(1 << WINDOW_LOG_MAX) {
+            return None;
+        }
+        let pooled = self.0.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut d = match pooled {
+            Some(d) => d,
+            None => zstd::bulk::Decompressor::new().ok()?,
+        };
+        let mut out = Vec::with_capacity(size as usize);
+        let decoded = d.decompress_to_buffer(frame, &mut out);
+        // A context is reset at the start of each frame, so a failed one is fine to keep.
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() < Self::MOST_KEPT {
+            kept.push(d);
+        }
+        drop(kept);
+        decoded.ok().map(|_| out)
+    }
 }
 
 /// [`decompress`] by the stream decoder, which holds the cap and the window limit itself.
@@ -120,10 +152,16 @@ mod tests {
             zstd::zstd_safe::get_frame_content_size(&frame).ok(),
             Some(Some(data.len() as u64))
         );
-        assert_eq!(decompress_declared(&frame, 300_000), Some(data.clone()));
+        assert_eq!(
+            Decoders::default().decompress_declared(&frame, 300_000),
+            Some(data.clone())
+        );
         assert_eq!(decompress(&frame, 300_000).unwrap(), data);
         // Over the cap: not in one call, and refused by the stream decoder.
-        assert_eq!(decompress_declared(&frame, 299_999), None);
+        assert_eq!(
+            Decoders::default().decompress_declared(&frame, 299_999),
+            None
+        );
         assert_eq!(decompress(&frame, 299_999), Err(Inflate::TooLarge(299_999)));
         // A frame whose header declares no size goes to the stream decoder.
         let mut e = zstd::stream::write::Encoder::new(Vec::new(), LEVEL).unwrap();
@@ -133,11 +171,20 @@ mod tests {
             zstd::zstd_safe::get_frame_content_size(&undeclared).ok(),
             Some(None)
         );
-        assert_eq!(decompress_declared(&undeclared, 1 << 20), None);
+        assert_eq!(
+            Decoders::default().decompress_declared(&undeclared, 1 << 20),
+            None
+        );
         assert_eq!(decompress(&undeclared, 1 << 20).unwrap(), data);
         // A frame cut short, or with a byte flipped, is refused with the stream's reason.
         let cut = &frame[..frame.len() - 9];
-        assert_eq!(decompress_declared(cut, 1 << 20), None);
+        assert_eq!(Decoders::default().decompress_declared(cut, 1 << 20), None);
         assert!(matches!(decompress(cut, 1 << 20), Err(Inflate::Invalid(_))));
+        // A pool's context that failed on one frame decodes the next.
+        let pool = Decoders::default();
+        assert!(pool.decompress(cut, 1 << 20).is_err());
+        assert_eq!(pool.0.lock().unwrap().len(), 1);
+        assert_eq!(pool.decompress(&frame, 1 << 20).unwrap(), data);
+        assert_eq!(pool.0.lock().unwrap().len(), 1, "reused, not made anew");
     }
 }

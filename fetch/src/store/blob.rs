@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use crate::cache::Digest;
-use crate::zframe::{self, Inflate};
+use crate::zframe::{Decoders, Inflate};
 
 pub use crate::zframe::compress;
 
@@ -22,8 +22,10 @@ pub struct Origin<'a> {
     pub url: &'a str,
 }
 
-/// Decompresses `frame`, refusing more than `max_size` bytes, and checks the result is `want`.
+/// Decompresses `frame` with a context of `decoders`, refusing more than `max_size` bytes,
+/// and checks the result is `want`.
 pub fn decode(
+    decoders: &Decoders,
     at: &Origin<'_>,
     frame: &[u8],
     want: &Digest,
@@ -34,7 +36,7 @@ pub fn decode(
         url: at.url.to_string(),
         reason,
     };
-    let out = zframe::decompress(frame, max_size).map_err(|e| match e {
+    let out = decoders.decompress(frame, max_size).map_err(|e| match e {
         Inflate::Invalid(_) => corrupt(e.to_string()),
         Inflate::TooLarge(limit) => StoreError::TooLarge {
             op: at.op,

@@ -210,6 +210,7 @@ pub struct Store {
     max_entry_size: u64,
     pace: Option<pace::Pace>,
     cfg: StoreConfig,
+    decoders: crate::zframe::Decoders,
 }
 
 impl Store {
@@ -235,6 +236,7 @@ impl Store {
             max_entry_size: cfg.max_entry_size,
             pace: cfg.max_bytes_per_sec.map(pace::Pace::new),
             cfg: cfg.clone(),
+            decoders: Default::default(),
         })
     }
 
@@ -376,7 +378,7 @@ impl Store {
             op: "GET",
             url: &url,
         };
-        blob::decode(&at, spool.bytes(), d, max_size).map(Some)
+        blob::decode(&self.decoders, &at, spool.bytes(), d, max_size).map(Some)
     }
 
     /// Waits for the bandwidth cap after a download.
