@@ -290,6 +290,38 @@ fn another_object_directorys_first_check_finds_a_new_header() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/h.h now exists"));
 }
 
+/// An include directory below the sysroot (`--sysroot=S -I=/inc`: gcc searches `S/inc`)
+/// is not in the launcher's model of the search order, so a header created there later went
+/// unseen and the old object was served (found 2026-12-05). Such a compile is not cached: it
+/// runs as it is, and its object always has the header gcc finds now.
+#[test]
+fn include_directory_below_the_sysroot_is_not_cached() {
+    require_tool("gcc", "gcc");
+    for joined in [true, false] {
+        let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
+        s.space.write("src/inc2/h.h", "#define H 2\n");
+        std::fs::create_dir_all(s.path("sysroot/inc")).unwrap();
+        let mut flags = vec![format!("--sysroot={}", s.path("sysroot").display())];
+        match joined {
+            true => flags.push("-I=/inc".into()),
+            false => flags.extend(["-I".into(), "=/inc".into()]),
+        }
+        flags.push(s.include("src/inc2"));
+        for _ in 0..2 {
+            s.compile_in("gcc", &[], &flags);
+        }
+        assert_eq!(s.exit_code(), Some(2));
+        s.space.write("sysroot/inc/h.h", "#define H 1\n");
+        s.compile_in("gcc", &[], &flags);
+        assert_eq!(
+            s.exit_code(),
+            Some(1),
+            "the header now first in gcc's search"
+        );
+        assert_eq!(s.outcomes(), ["uncacheable option"; 3]);
+    }
+}
+
 #[test]
 fn new_header_beside_the_source_shadows_a_quoted_include() {
     let s = shadow_space("\"h.h\"", &[]);

@@ -304,6 +304,35 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
     None
 }
 
+/// An include directory named below the sysroot (`-I=/inc`, `-isystem $SYSROOT/inc`, joined
+/// or not): gcc searches `<sysroot>/inc`, a place the launcher's model of the search order
+/// (its lookup rule) does not know, so a header added there later would go unseen and the old
+/// object be served. Not cacheable: such a compile runs as it is.
+fn sysroot_relative_dir(a: &str, next: Option<&str>) -> Option<Uncacheable> {
+    const DIRS: [&str; 6] = [
+        "-I",
+        "-isystem",
+        "-iquote",
+        "-idirafter",
+        "--include-directory",
+        "--include-directory-after",
+    ];
+    DIRS.iter().find_map(|&opt| {
+        let value = if a == opt {
+            next?
+        } else {
+            let v = a.strip_prefix(opt)?;
+            // `--include-directory=dir`; `-I=dir` is the sysroot's `=`.
+            match opt.starts_with("--") {
+                true => v.strip_prefix('=')?,
+                false => v,
+            }
+        };
+        (value.starts_with('=') || value.starts_with("$SYSROOT"))
+            .then(|| Uncacheable::Option(format!("{opt} {value} (below the sysroot)")))
+    })
+}
+
 /// Whether `word` names another compiler cache (`ccache`, `sccache`, by any path), whose
 /// prefix on a command is dropped: the one place that decides it.
 pub fn is_wrapper(word: &str) -> bool {
@@ -389,7 +418,7 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
             i += 1;
             continue;
         }
-        if let Some(r) = unsupported(a) {
+        if let Some(r) = unsupported(a).or_else(|| sysroot_relative_dir(a, next)) {
             return Err(r);
         }
         if a == "-c" {
@@ -542,6 +571,36 @@ pub fn push_quoted_make(out: &mut String, t: &str) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn include_directories_below_the_sysroot_are_not_cacheable() {
+        let parse_gcc = |extra: &[&str]| {
+            let mut w: Vec<String> = ["gcc", "--sysroot=/sr", "-c", "a.c", "-o", "a.o"]
+                .map(String::from)
+                .to_vec();
+            w.extend(extra.iter().map(|s| s.to_string()));
+            super::parse(&w, super::CompilerFamily::Gcc)
+        };
+        for extra in [
+            &["-I=/inc"][..],
+            &["-I", "=/inc"],
+            &["-isystem$SYSROOT/inc"],
+            &["-isystem", "$SYSROOT/inc"],
+            &["-iquote=inc"],
+            &["-idirafter", "=/late"],
+            &["--include-directory==/inc"],
+            &["--include-directory-after", "=/inc"],
+        ] {
+            match parse_gcc(extra) {
+                Err(super::Uncacheable::Option(o)) => assert!(o.contains("sysroot"), "{o}"),
+                other => panic!("{extra:?}: {other:?}"),
+            }
+        }
+        // Directories that merely contain `=` or `$` elsewhere, and the sysroot itself, are fine.
+        for extra in [&["-Iinc=x"][..], &["-I", "a$SYSROOT"], &["-isysroot", "=x"]] {
+            assert!(parse_gcc(extra).is_ok(), "{extra:?}");
+        }
+    }
     use super::*;
 
     fn w(s: &str) -> Vec<String> {
