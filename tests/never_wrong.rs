@@ -322,6 +322,95 @@ fn include_directory_below_the_sysroot_is_not_cached() {
     }
 }
 
+/// Search options passed through `-Wp,` or `-Xpreprocessor` (gcc searches them after every
+/// driver `-I`, which the lookup rule's model did not follow): a header created in a `-I`
+/// directory later was not seen and the old object served (found by a review, 2026-12-05).
+/// Such compiles are not cached now.
+#[test]
+fn search_options_through_the_preprocessor_doors_are_not_cached() {
+    require_tool("gcc", "gcc");
+    for door in [&["-Wp,-I"][..], &["-Xpreprocessor", "-I"]] {
+        let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
+        s.space.write("src/a/h.h", "#define H 2\n");
+        std::fs::create_dir_all(s.path("src/b")).unwrap();
+        let a = s.path("src/a").display().to_string();
+        let mut flags: Vec<String> = door[..door.len() - 1]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        flags.push(format!("{}{a}", door[door.len() - 1]));
+        flags.push(s.include("src/b"));
+        for _ in 0..2 {
+            s.compile_in("gcc", &[], &flags);
+        }
+        s.space.write("src/b/h.h", "#define H 1\n");
+        s.compile_in("gcc", &[], &flags);
+        assert_eq!(
+            s.exit_code(),
+            Some(1),
+            "{door:?}: the header now first in gcc's search"
+        );
+        assert_eq!(s.outcomes(), ["uncacheable option"; 3], "{door:?}");
+    }
+}
+
+/// `-iwithprefixbefore` is searched after every `-I`, wherever it stands on the command line
+/// (the drivers pass `-I` first): a header created in a later `-I` directory shadows it.
+#[test]
+fn a_with_prefix_before_directory_is_searched_after_every_include_directory() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
+    s.space.write("src/a/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/b")).unwrap();
+    let flags = vec![
+        "-iprefix".to_string(),
+        format!("{}/", s.path("src").display()),
+        "-iwithprefixbefore".to_string(),
+        "a".to_string(),
+        s.include("src/b"),
+    ];
+    let compile = || s.compile_in("gcc", &[], &flags);
+    shadowed_once_written(&s, compile, ("src/b/h.h", "#define H 1\n"), "b/h.h");
+    assert_eq!(s.exit_code(), Some(1));
+}
+
+/// A forced include in any of its forms (`-includeF`, `--include=F`, `-imacrosF`,
+/// `--imacros=F`) is looked for in the working directory first: a file created there
+/// shadows the one the entry read (only `-include F` and `-imacros F` were known before).
+#[test]
+fn forced_includes_in_every_form_are_shadowed_from_the_working_directory() {
+    require_tool("gcc", "gcc");
+    for form in [
+        "-includeh.h",
+        "--include=h.h",
+        "-imacrosh.h",
+        "--imacros=h.h",
+    ] {
+        let s = Space::new("int main(void) { return H; }\n");
+        s.space.write("src/b/h.h", "#define H 2\n");
+        let flags = vec![form.to_string(), s.include("src/b")];
+        let compile = || s.compile_in("gcc", &[], &flags);
+        shadowed_once_written(&s, compile, ("obj/h.h", "#define H 1\n"), "obj/h.h");
+        assert_eq!(s.exit_code(), Some(1), "{form}");
+    }
+}
+
+/// An empty element of `CPATH` (or `C_INCLUDE_PATH`) is the working directory: a header
+/// created there shadows the one found later (empty elements were dropped before).
+#[test]
+fn an_empty_include_path_element_is_the_working_directory() {
+    require_tool("gcc", "gcc");
+    for var in ["CPATH", "C_INCLUDE_PATH"] {
+        let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
+        s.space.write("src/b/h.h", "#define H 2\n");
+        let value = format!(":{}", s.path("src/b").display());
+        let env = [(var, value.as_str())];
+        let compile = || s.compile_in("gcc", &env, &[]);
+        shadowed_once_written(&s, compile, ("obj/h.h", "#define H 1\n"), "obj/h.h");
+        assert_eq!(s.exit_code(), Some(1), "{var}");
+    }
+}
+
 #[test]
 fn new_header_beside_the_source_shadows_a_quoted_include() {
     let s = shadow_space("\"h.h\"", &[]);

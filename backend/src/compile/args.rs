@@ -164,21 +164,41 @@ pub struct CompileCommand {
 }
 
 impl CompileCommand {
-    /// The files named by `-include` (joined or separate), as given. gcc uses `<file>.gch`
-    /// instead when one exists, which the launcher must treat as uncacheable (PCH use).
+    /// The files named by `-include` (in any form), as given. gcc uses `<file>.gch` instead
+    /// when one exists, which the launcher must treat as uncacheable (PCH use).
     pub fn forced_includes(&self) -> Vec<&str> {
+        self.files_of(&["-include", "--include"])
+    }
+
+    /// The files the preprocessor reads before the source: `-include` and `-imacros`, each
+    /// as `-include F`, `-includeF`, `--include F` or `--include=F`, in order, as given.
+    pub fn forced_reads(&self) -> Vec<&str> {
+        self.files_of(&["-include", "--include", "-imacros", "--imacros"])
+    }
+
+    /// The values of the options `names`, separate, joined or after `=` (long ones).
+    fn files_of(&self, names: &[&str]) -> Vec<&str> {
         let mut v = Vec::new();
         let mut it = self.args.iter();
         while let Some(a) = it.next() {
-            if a == "-include" {
-                if let Some(f) = it.next() {
-                    v.push(f.as_str());
+            for &name in names {
+                if a == name {
+                    v.extend(it.next().map(String::as_str));
+                    break;
                 }
-            } else if let Some(f) = a
-                .strip_prefix("-include")
-                .filter(|f| !f.is_empty() && !f.starts_with('-'))
-            {
-                v.push(f);
+                let Some(rest) = a.strip_prefix(name) else {
+                    continue;
+                };
+                // `--include=F`; `-includeF` (not `-include-pch`, refused earlier, nor
+                // `--include-directory`, another option).
+                let f = match name.starts_with("--") {
+                    true => rest.strip_prefix('='),
+                    false => Some(rest).filter(|f| !f.is_empty() && !f.starts_with('-')),
+                };
+                if let Some(f) = f {
+                    v.push(f);
+                    break;
+                }
             }
         }
         v
@@ -333,6 +353,48 @@ fn sysroot_relative_dir(a: &str, next: Option<&str>) -> Option<Uncacheable> {
     })
 }
 
+/// Options that change where the preprocessor looks for headers in ways the launcher's model
+/// of the search order (its lookup rule) does not follow, so a header added there later could
+/// go unseen and the old object be served (a review found each by a wrong hit, 2026-12-05):
+/// search options passed through `-Wp,` or `-Xpreprocessor` (gcc searches them after every
+/// driver `-I`), clang's language-specific and framework directories, and the long forms of
+/// the `-iprefix` family. Not cacheable: such a compile runs as it is.
+fn unmodelled_search_option(a: &str, next: Option<&str>) -> Option<Uncacheable> {
+    let searches = |o: &str| {
+        o.starts_with("-I")
+            || o.starts_with("-i")
+            || o.starts_with("--include")
+            || o.starts_with("-nostdinc")
+            || o.starts_with("--sysroot")
+    };
+    let passed = match a {
+        "-Xpreprocessor" => next.filter(|o| searches(o)),
+        _ => a
+            .strip_prefix("-Wp,")
+            .filter(|rest| rest.split(',').any(searches)),
+    };
+    // (`-objc-isystem` and `-objcxx-isystem` matter to Objective-C only, which is not cached.)
+    const UNMODELLED: [&str; 11] = [
+        "-cxx-isystem",
+        "-c-isystem",
+        "-isystem-after",
+        "-iframework",
+        "-iwithsysroot",
+        "-F",
+        "--embed-dir",
+        "--include-prefix",
+        "--include-with-prefix",
+        "--include-with-prefix-before",
+        "--include-with-prefix-after",
+    ];
+    let named = UNMODELLED.iter().find(|o| a.starts_with(*o));
+    passed.or(named.copied()).map(|o| {
+        Uncacheable::Option(format!(
+            "{a}: {o} (a search the lookup rule does not model)"
+        ))
+    })
+}
+
 /// Whether `word` names another compiler cache (`ccache`, `sccache`, by any path), whose
 /// prefix on a command is dropped: the one place that decides it.
 pub fn is_wrapper(word: &str) -> bool {
@@ -418,7 +480,10 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
             i += 1;
             continue;
         }
-        if let Some(r) = unsupported(a).or_else(|| sysroot_relative_dir(a, next)) {
+        if let Some(r) = unsupported(a)
+            .or_else(|| sysroot_relative_dir(a, next))
+            .or_else(|| unmodelled_search_option(a, next))
+        {
             return Err(r);
         }
         if a == "-c" {
@@ -573,6 +638,35 @@ pub fn push_quoted_make(out: &mut String, t: &str) {
 mod tests {
 
     #[test]
+    fn search_options_the_lookup_rule_does_not_model_are_not_cacheable() {
+        let parse_gcc = |extra: &[&str]| {
+            let mut w: Vec<String> = ["gcc", "-c", "a.c", "-o", "a.o"].map(String::from).to_vec();
+            w.extend(extra.iter().map(|s| s.to_string()));
+            super::parse(&w, super::CompilerFamily::Gcc)
+        };
+        for extra in [
+            &["-Wp,-I../a"][..],
+            &["-Wp,-DX,-isystem,/s"],
+            &["-Xpreprocessor", "-I../a"],
+            &["-Xpreprocessor", "-include", "-Xpreprocessor", "h.h"],
+            &["-cxx-isystem../a"],
+            &["-cxx-isystem", "../a"],
+            &["-iframework", "/f"],
+            &["-F/f"],
+            &["--include-prefix=../", "--include-with-prefix-before=a"],
+        ] {
+            match parse_gcc(extra) {
+                Err(super::Uncacheable::Option(o)) => assert!(o.contains("does not model"), "{o}"),
+                other => panic!("{extra:?}: {other:?}"),
+            }
+        }
+        // Macros through the same doors stay cacheable.
+        for extra in [&["-Wp,-DX=1"][..], &["-Xpreprocessor", "-DX"]] {
+            assert!(parse_gcc(extra).is_ok(), "{extra:?}");
+        }
+    }
+
+    #[test]
     fn include_directories_below_the_sysroot_are_not_cacheable() {
         let parse_gcc = |extra: &[&str]| {
             let mut w: Vec<String> = ["gcc", "--sysroot=/sr", "-c", "a.c", "-o", "a.o"]
@@ -724,6 +818,9 @@ mod tests {
             ok("gcc -c -include pre.h -includeb.h a.c").forced_includes(),
             vec!["pre.h", "b.h"]
         );
+        let all = ok("gcc -c --include=c.h -imacrosm.h -imacros n.h --imacros=o.h -includeb.h a.c");
+        assert_eq!(all.forced_includes(), vec!["c.h", "b.h"]);
+        assert_eq!(all.forced_reads(), vec!["c.h", "m.h", "n.h", "o.h", "b.h"]);
         assert_eq!(
             e("gcc -c a.c -include-pch p.pch"),
             Uncacheable::Option("-include-pch".into())

@@ -47,6 +47,9 @@ impl Launcher<'_> {
         let obj = self.roots.obj();
         let mut quote = vec![lexical(obj, &parent(&cmd.source))];
         let (mut angle, mut system, mut after) = (Vec::new(), Vec::new(), Vec::new());
+        // gcc's and clang's drivers pass every `-I` before the `-i…` options, so a
+        // `-iwithprefixbefore` directory is searched after all of them, wherever it stands.
+        let mut angle_late = Vec::new();
         // `-iprefix`'s prefix for `-iwithprefix` (where `-idirafter` puts a directory) and
         // `-iwithprefixbefore` (where `-I` does).
         let mut prefix = String::new();
@@ -76,7 +79,7 @@ impl Launcher<'_> {
             }
             if a.starts_with("-iwithprefixbefore") {
                 let v = value("-iwithprefixbefore", &mut words).unwrap_or_default();
-                angle.push(lexical(obj, &[prefix.as_str(), &v].concat()));
+                angle_late.push(lexical(obj, &[prefix.as_str(), &v].concat()));
                 continue;
             }
             if a.starts_with("-iwithprefix") {
@@ -106,15 +109,19 @@ impl Launcher<'_> {
         let env_dirs = |name: &str| -> Vec<String> {
             std::env::var(name)
                 .map(|v| {
+                    // An empty element is the working directory (gcc and clang).
                     v.split(':')
-                        .filter(|d| !d.is_empty())
-                        .map(|d| lexical(obj, d))
+                        .map(|d| match d {
+                            "" => obj.to_string(),
+                            d => lexical(obj, d),
+                        })
                         .collect()
                 })
                 .unwrap_or_default()
         };
         let mut all = quote;
         all.extend(angle);
+        all.extend(angle_late);
         all.extend(env_dirs("CPATH"));
         all.extend(system);
         let lang_env = match cmd.lang {
@@ -156,7 +163,7 @@ impl Launcher<'_> {
         .unwrap_or_default();
         let memo_key = fcache::Digest::of(
             format!(
-                "cached-ninja system dirs 1\0{}\0{lang}\0{}",
+                "cached-ninja system dirs 2\0{}\0{lang}\0{}",
                 compiler.display(),
                 moving.join("\0")
             )
@@ -173,7 +180,12 @@ impl Launcher<'_> {
                 .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
                 .skip(1)
                 .take_while(|l| !l.starts_with("End of search list."))
-                .map(|l| lexical("/", l.trim().trim_end_matches(" (framework directory)")))
+                .map(|l| l.trim().trim_end_matches(" (framework directory)"))
+                // A relative one comes from an environment list (`CPATH=:dir` lists `.`),
+                // which `search_dirs` reads itself; taken from `/` it made every file the
+                // compiler's own, exempt from the lookup rule (a wrong hit, 2026-12-05).
+                .filter(|d| d.starts_with('/'))
+                .map(|d| lexical("/", d))
                 .collect();
             Some(dirs.join("\n"))
         };
@@ -261,12 +273,7 @@ impl Launcher<'_> {
     pub(super) fn search_knowing(&self, cmd: &CompileCommand, looked: Looked) -> Search {
         let (dirs, system) = self.search_dirs(cmd);
         // Forced includes are searched for too (from the working directory, then the chain).
-        let forced: Vec<String> = cmd
-            .args
-            .windows(2)
-            .filter(|w| w[0] == "-include" || w[0] == "-imacros")
-            .map(|w| w[1].clone())
-            .collect();
+        let forced: Vec<String> = cmd.forced_reads().into_iter().map(String::from).collect();
         Search::new(dirs, system, self.roots.obj(), forced, looked)
     }
 
