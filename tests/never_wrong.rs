@@ -307,19 +307,26 @@ fn include_directory_below_the_sysroot_is_not_cached() {
             false => flags.extend(["-I".into(), "=/inc".into()]),
         }
         flags.push(s.include("src/inc2"));
-        for _ in 0..2 {
-            s.compile_in("gcc", &[], &flags);
-        }
-        assert_eq!(s.exit_code(), Some(2));
-        s.space.write("sysroot/inc/h.h", "#define H 1\n");
-        s.compile_in("gcc", &[], &flags);
-        assert_eq!(
-            s.exit_code(),
-            Some(1),
-            "the header now first in gcc's search"
-        );
-        assert_eq!(s.outcomes(), ["uncacheable option"; 3]);
+        never_cached_and_right(&s, &flags, "sysroot/inc/h.h");
     }
+}
+
+/// Compiles `main.c` (returning `H`, 2 in the header found at first) with `flags` twice,
+/// writes `new` (`H` 1) where gcc now looks first and compiles again: each compile is run as
+/// it is (uncacheable, `option`), and the last object has the new header's value.
+fn never_cached_and_right(s: &Space, flags: &[String], new: &str) {
+    for _ in 0..2 {
+        s.compile_in("gcc", &[], flags);
+    }
+    assert_eq!(s.exit_code(), Some(2), "{flags:?}");
+    s.space.write(new, "#define H 1\n");
+    s.compile_in("gcc", &[], flags);
+    assert_eq!(
+        s.exit_code(),
+        Some(1),
+        "{flags:?}: {new} is first in gcc's search"
+    );
+    assert_eq!(s.outcomes(), ["uncacheable option"; 3], "{flags:?}");
 }
 
 /// Search options passed through `-Wp,` or `-Xpreprocessor` (gcc searches them after every
@@ -340,18 +347,24 @@ fn search_options_through_the_preprocessor_doors_are_not_cached() {
             .collect();
         flags.push(format!("{}{a}", door[door.len() - 1]));
         flags.push(s.include("src/b"));
-        for _ in 0..2 {
-            s.compile_in("gcc", &[], &flags);
-        }
-        s.space.write("src/b/h.h", "#define H 1\n");
-        s.compile_in("gcc", &[], &flags);
-        assert_eq!(
-            s.exit_code(),
-            Some(1),
-            "{door:?}: the header now first in gcc's search"
-        );
-        assert_eq!(s.outcomes(), ["uncacheable option"; 3], "{door:?}");
+        never_cached_and_right(&s, &flags, "src/b/h.h");
     }
+}
+
+/// A computed include in a header (`#define H "h.h"` then `#include H` in `sub/x.h`) may
+/// name a quoted file, looked for beside that header first: one created there shadows the
+/// `h.h` the entry read from a later directory (a review found the old object served).
+#[test]
+fn a_computed_include_in_a_header_looks_beside_that_header_first() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include <sub/x.h>\nint main(void) { return V; }\n");
+    s.space
+        .write("src/b/sub/x.h", "#define H \"h.h\"\n#include H\n");
+    s.space.write("src/c/h.h", "#define V 2\n");
+    let flags = vec![s.include("src/b"), s.include("src/c")];
+    let compile = || s.compile_in("gcc", &[], &flags);
+    shadowed_once_written(&s, compile, ("src/b/sub/h.h", "#define V 1\n"), "sub/h.h");
+    assert_eq!(s.exit_code(), Some(1));
 }
 
 /// `-iwithprefixbefore` is searched after every `-I`, wherever it stands on the command line

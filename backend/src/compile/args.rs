@@ -637,13 +637,18 @@ pub fn push_quoted_make(out: &mut String, t: &str) {
 #[cfg(test)]
 mod tests {
 
+    /// gcc's parse of `gcc <first> -c a.c -o a.o <extra>`.
+    fn parse_gcc(first: &[&str], extra: &[&str]) -> Result<CompileCommand, Uncacheable> {
+        let mut w: Vec<String> = vec!["gcc".into()];
+        w.extend(first.iter().map(|s| s.to_string()));
+        w.extend(["-c", "a.c", "-o", "a.o"].map(String::from));
+        w.extend(extra.iter().map(|s| s.to_string()));
+        parse(&w, CompilerFamily::Gcc)
+    }
+
     #[test]
     fn search_options_the_lookup_rule_does_not_model_are_not_cacheable() {
-        let parse_gcc = |extra: &[&str]| {
-            let mut w: Vec<String> = ["gcc", "-c", "a.c", "-o", "a.o"].map(String::from).to_vec();
-            w.extend(extra.iter().map(|s| s.to_string()));
-            super::parse(&w, super::CompilerFamily::Gcc)
-        };
+        let parse_gcc = |extra: &[&str]| parse_gcc(&[], extra);
         for extra in [
             &["-Wp,-I../a"][..],
             &["-Wp,-DX,-isystem,/s"],
@@ -656,7 +661,7 @@ mod tests {
             &["--include-prefix=../", "--include-with-prefix-before=a"],
         ] {
             match parse_gcc(extra) {
-                Err(super::Uncacheable::Option(o)) => assert!(o.contains("does not model"), "{o}"),
+                Err(Uncacheable::Option(o)) => assert!(o.contains("does not model"), "{o}"),
                 other => panic!("{extra:?}: {other:?}"),
             }
         }
@@ -668,13 +673,7 @@ mod tests {
 
     #[test]
     fn include_directories_below_the_sysroot_are_not_cacheable() {
-        let parse_gcc = |extra: &[&str]| {
-            let mut w: Vec<String> = ["gcc", "--sysroot=/sr", "-c", "a.c", "-o", "a.o"]
-                .map(String::from)
-                .to_vec();
-            w.extend(extra.iter().map(|s| s.to_string()));
-            super::parse(&w, super::CompilerFamily::Gcc)
-        };
+        let parse_gcc = |extra: &[&str]| parse_gcc(&["--sysroot=/sr"], extra);
         for extra in [
             &["-I=/inc"][..],
             &["-I", "=/inc"],
@@ -686,7 +685,7 @@ mod tests {
             &["--include-directory-after", "=/inc"],
         ] {
             match parse_gcc(extra) {
-                Err(super::Uncacheable::Option(o)) => assert!(o.contains("sysroot"), "{o}"),
+                Err(Uncacheable::Option(o)) => assert!(o.contains("sysroot"), "{o}"),
                 other => panic!("{extra:?}: {other:?}"),
             }
         }

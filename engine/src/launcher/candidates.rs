@@ -244,6 +244,17 @@ impl Search {
         // A quoted include looks beside its includer first, whatever it found later.
         plan.more
             .extend(reached.first_looks.iter().map(|p| p.to_string()));
+        // A computed include (`#include MACRO`) may name a quoted file: beside its includer,
+        // every header read by its name below each search directory (a review found a header
+        // created there served the old object, 2026-12-05). The source's own directory is a
+        // search directory already.
+        for &beside in &reached.computed_in {
+            for h in read {
+                let names = self.dirs.iter().filter_map(|d| rel_below(d, h));
+                let places = names.map(|rel| lexical(beside, rel));
+                plan.more.extend(places.filter(|p| !read.contains(p)));
+            }
+        }
         // A name with `..` found through a search directory: the name joined to every place
         // it was looked for, but for what the compile read (a file that exists in a later
         // place is passed over, and joins the include list when stored).

@@ -31,6 +31,9 @@ pub(super) struct Reached<'a> {
     pub(super) probes: Vec<(Option<&'a str>, &'a str)>,
     /// Some name is computed (`#include MACRO`, `..` in a name): nothing is exempt.
     computed: bool,
+    /// The directories of the files with a computed include (or none scanned): the macro may
+    /// name a quoted file, looked for beside its includer first.
+    pub(super) computed_in: Vec<&'a str>,
     /// Files beside the includer of a quoted include that the compile did not read: the
     /// include was taken as not run (what is found there decides which headers are exempt).
     pub(super) passed_beside: Vec<&'a str>,
@@ -286,14 +289,16 @@ impl<'a> Reached<'a> {
         let places = &*places;
         let mut r = Reached::default();
         for (file, directives) in &scanned.0 {
+            let dir = parent_of(file);
             let Some(directives) = directives else {
                 r.computed = true;
+                r.computed_in.push(dir);
                 continue;
             };
-            let dir = parent_of(file);
             for (d, place) in directives.iter().zip(&places.0[file.as_str()]) {
                 let Some((name, quoted, probe)) = d else {
                     r.computed = true;
+                    r.computed_in.push(dir);
                     continue;
                 };
                 let (name, quoted) = (name.as_str(), *quoted);
@@ -319,6 +324,8 @@ impl<'a> Reached<'a> {
                 }
             }
         }
+        r.computed_in.sort_unstable();
+        r.computed_in.dedup();
         r
     }
 
