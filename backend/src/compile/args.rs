@@ -186,16 +186,8 @@ impl CompileCommand {
                     v.extend(it.next().map(String::as_str));
                     break;
                 }
-                let Some(rest) = a.strip_prefix(name) else {
-                    continue;
-                };
-                // `--include=F`; `-includeF` (not `-include-pch`, refused earlier, nor
-                // `--include-directory`, another option).
-                let f = match name.starts_with("--") {
-                    true => rest.strip_prefix('='),
-                    false => Some(rest).filter(|f| !f.is_empty() && !f.starts_with('-')),
-                };
-                if let Some(f) = f {
+                // Not `-include-pch` (refused earlier) nor `--include-directory`.
+                if let Some(f) = joined_value(a, name) {
                     v.push(f);
                     break;
                 }
@@ -324,6 +316,17 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
     None
 }
 
+/// The value of option `opt` joined to the word `a`: after `=` for a long option
+/// (`--include=F`), else right after the name (`-includeF`, `-I=dir`) unless that is empty or
+/// starts with `-` (another option sharing the prefix, such as `-include-pch`).
+fn joined_value<'a>(a: &'a str, opt: &str) -> Option<&'a str> {
+    let rest = a.strip_prefix(opt)?;
+    match opt.starts_with("--") {
+        true => rest.strip_prefix('='),
+        false => Some(rest).filter(|v| !v.is_empty() && !v.starts_with('-')),
+    }
+}
+
 /// An include directory named below the sysroot (`-I=/inc`, `-isystem $SYSROOT/inc`, joined
 /// or not): gcc searches `<sysroot>/inc`, a place the launcher's model of the search order
 /// (its lookup rule) does not know, so a header added there later would go unseen and the old
@@ -338,15 +341,11 @@ fn sysroot_relative_dir(a: &str, next: Option<&str>) -> Option<Uncacheable> {
         "--include-directory-after",
     ];
     DIRS.iter().find_map(|&opt| {
+        // `--include-directory=dir`; in `-I=dir` the `=` is the sysroot's.
         let value = if a == opt {
             next?
         } else {
-            let v = a.strip_prefix(opt)?;
-            // `--include-directory=dir`; `-I=dir` is the sysroot's `=`.
-            match opt.starts_with("--") {
-                true => v.strip_prefix('=')?,
-                false => v,
-            }
+            joined_value(a, opt)?
         };
         (value.starts_with('=') || value.starts_with("$SYSROOT"))
             .then(|| Uncacheable::Option(format!("{opt} {value} (below the sysroot)")))
@@ -636,6 +635,7 @@ pub fn push_quoted_make(out: &mut String, t: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// gcc's parse of `gcc <first> -c a.c -o a.o <extra>`.
     fn parse_gcc(first: &[&str], extra: &[&str]) -> Result<CompileCommand, Uncacheable> {
@@ -695,7 +695,6 @@ mod tests {
             assert!(parse_gcc(&["--sysroot=/sr"], extra).is_ok(), "{extra:?}");
         }
     }
-    use super::*;
 
     fn w(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()

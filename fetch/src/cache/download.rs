@@ -3,9 +3,9 @@
 //!
 //! A pull that lacks a blob takes the blob's claim ([`LocalCache::claim_download`]: a lock on
 //! one byte of the cache's file [`CLAIMS`], at an offset named by the digest, so a killed
-//! holder's claim goes with it), waiting no longer than the caller says (a pull: its own time limit for that download, so a
-//! slow holder costs no more than downloading the blob itself would), and then looks again:
-//! the holder may have inserted the blob meanwhile.
+//! holder's claim goes with it), waiting no longer than the caller says (a pull: its own time
+//! limit for that download, so a slow holder costs no more than downloading the blob itself
+//! would), and then looks again: the holder may have inserted the blob meanwhile.
 //!
 //! While it holds the claim, it alone uses the blob's partial file `tmp/partial/<hash>.zst`:
 //! the compressed bytes received so far, mirrored as they arrive and kept when the download is
