@@ -14,6 +14,8 @@ struct Space {
     space: TestSpace,
     /// The object directory the compiles run in (`obj` unless a test moves on).
     obj: &'static str,
+    /// The source tree compiled (`src` unless a test moves on).
+    src: &'static str,
 }
 
 impl Space {
@@ -22,7 +24,11 @@ impl Space {
         space.write("src/main.c", main_c);
         // An object directory: what Ninja runs the compiles in.
         space.write("obj/build.ninja", "");
-        Space { space, obj: "obj" }
+        Space {
+            space,
+            obj: "obj",
+            src: "src",
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -50,12 +56,12 @@ impl Space {
         self.compile_in(cc, env, &flags)
     }
 
-    /// The exit code of `obj/main.o`, linked by gcc and run.
+    /// The exit code of the object directory's `main.o`, linked by gcc and run.
     fn exit_code(&self) -> Option<i32> {
-        let exe = self.path("obj/main");
+        let exe = self.path(self.obj).join("main");
         run_ok(
             Command::new("gcc")
-                .arg(self.path("obj/main.o"))
+                .arg(self.path(self.obj).join("main.o"))
                 .arg("-o")
                 .arg(&exe),
         );
@@ -68,11 +74,11 @@ impl Space {
         c.current_dir(self.path(self.obj))
             .env("CACHED_NINJA_CACHE_DIR", self.path("cache"))
             .args(["cc", "--src-root"])
-            .arg(self.path("src"))
+            .arg(self.path(self.src))
             .args(["--", cc, "-O0"])
             .args(flags)
             .args(["-MD", "-MF", "main.o.d", "-o", "main.o", "-c"])
-            .arg(self.path("src/main.c"));
+            .arg(self.path(self.src).join("main.c"));
         for (k, v) in env {
             c.env(k, v);
         }
@@ -307,14 +313,14 @@ fn include_directory_below_the_sysroot_is_not_cached() {
             false => flags.extend(["-I".into(), "=/inc".into()]),
         }
         flags.push(s.include("src/inc2"));
-        never_cached_and_right(&s, &flags, "sysroot/inc/h.h");
+        never_cached_and_right(&s, &flags, "sysroot/inc/h.h", "option");
     }
 }
 
 /// Compiles `main.c` (returning `H`, 2 in the header found at first) with `flags` twice,
 /// writes `new` (`H` 1) where gcc now looks first and compiles again: each compile is run as
-/// it is (uncacheable, `option`), and the last object has the new header's value.
-fn never_cached_and_right(s: &Space, flags: &[String], new: &str) {
+/// it is (uncacheable for `reason`), and the last object has the new header's value.
+fn never_cached_and_right(s: &Space, flags: &[String], new: &str, reason: &str) {
     for _ in 0..2 {
         s.compile_in("gcc", &[], flags);
     }
@@ -326,7 +332,8 @@ fn never_cached_and_right(s: &Space, flags: &[String], new: &str) {
         Some(1),
         "{flags:?}: {new} is first in gcc's search"
     );
-    assert_eq!(s.outcomes(), ["uncacheable option"; 3], "{flags:?}");
+    let uncacheable = format!("uncacheable {reason}");
+    assert_eq!(s.outcomes(), [uncacheable.as_str(); 3], "{flags:?}");
 }
 
 /// Search options passed through `-Wp,` or `-Xpreprocessor` (gcc searches them after every
@@ -347,7 +354,7 @@ fn search_options_through_the_preprocessor_doors_are_not_cached() {
             .collect();
         flags.push(format!("{}{a}", door[door.len() - 1]));
         flags.push(s.include("src/b"));
-        never_cached_and_right(&s, &flags, "src/b/h.h");
+        never_cached_and_right(&s, &flags, "src/b/h.h", "option");
     }
 }
 
@@ -779,4 +786,92 @@ fn a_directive_after_a_comment_still_looks_beside_its_includer() {
         ("src/inc2/sub/b.h", "#define H 1\n"),
         "sub/b.h",
     );
+}
+
+/// `src/inc` a symbolic link to `src/deep/d1`: the kernel resolves `inc/..` to `src/deep`.
+fn linked_space(main_c: &str, link_to: &str) -> Space {
+    require_tool("gcc", "gcc");
+    let s = Space::new(main_c);
+    std::fs::create_dir_all(s.path("src").join(link_to)).unwrap();
+    std::fs::create_dir_all(s.path("src/b")).unwrap();
+    std::os::unix::fs::symlink(link_to, s.path("src/inc")).unwrap();
+    s
+}
+
+/// `-I src/inc/../x` with `src/inc` a link to `src/deep/d1`: gcc searches `src/deep/x`, the
+/// lookup rule's text join `src/x`, so a header created in `src/deep/x` went unseen and the
+/// old object was served (a review reproduced it, 2026-12-05). Such a compile is not cached,
+/// with the directory named absolute or relative to the object directory.
+#[test]
+fn a_dotdot_after_a_linked_include_directory_is_not_cached() {
+    for absolute in [true, false] {
+        let s = linked_space("#include <h.h>\nint main(void) { return H; }\n", "deep/d1");
+        s.space.write("src/b/h.h", "#define H 2\n");
+        let dir = match absolute {
+            true => format!("{}/inc/../x", s.path("src").display()),
+            false => "../src/inc/../x".to_string(),
+        };
+        let flags = [format!("-I{dir}"), s.include("src/b")];
+        never_cached_and_right(&s, &flags, "src/deep/x/h.h", "dotdot-link");
+    }
+}
+
+/// A quoted `#include "../h.h"` in `y.h`, reached through `-I src/inc` (a link to
+/// `src/deep/d1/sub`), looks first in `src/deep/d1`, where the lookup rule's text join saw
+/// `src`: a header created there went unseen and the old object was served (a review
+/// reproduced it, 2026-12-05). Such a compile is not cached.
+#[test]
+fn a_quoted_dotdot_in_a_header_reached_through_a_link_is_not_cached() {
+    let s = linked_space(
+        "#include <y.h>\nint main(void) { return H; }\n",
+        "deep/d1/sub",
+    );
+    s.space
+        .write("src/deep/d1/sub/y.h", "#include \"../h.h\"\n");
+    s.space.write("src/h.h", "#define H 2\n");
+    let flags = [s.include("src/inc"), s.include("src/b")];
+    never_cached_and_right(&s, &flags, "src/deep/d1/h.h", "dotdot-link");
+}
+
+/// An entry stored from a tree where `inc` is a plain directory (`y.h`'s `"../h.h"` found
+/// nothing beside it and was found through `-I src/b/sub` as `src/b/h.h`) matches the
+/// include list of another tree where `inc` is a link to `deep/d1/sub`. There `../h.h` beside
+/// `y.h` is `deep/d1/h.h`, which the text join cannot name: the check counts the joins (no
+/// recorded candidates are read for a `..` name), refuses the entry with one line and
+/// compiles without storing, so a `deep/d1/h.h` created later is what the next object reads.
+#[test]
+fn an_entry_from_a_tree_without_the_link_is_not_served_through_it() {
+    require_tool("gcc", "gcc");
+    let main_c = "#include <y.h>\nint main(void) { return H; }\n";
+    let mut s = Space::new(main_c);
+    s.space.write("src/inc/y.h", "#include \"../h.h\"\n");
+    s.space.write("src/b/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/b/sub")).unwrap();
+    let flags = |s: &Space| {
+        [
+            s.include(&format!("{}/inc", s.src)),
+            s.include(&format!("{}/b/sub", s.src)),
+        ]
+    };
+    for _ in 0..2 {
+        s.compile_in("gcc", &[], &flags(&s));
+    }
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    s.space.write("src2/main.c", main_c);
+    s.space
+        .write("src2/deep/d1/sub/y.h", "#include \"../h.h\"\n");
+    s.space.write("src2/b/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src2/b/sub")).unwrap();
+    std::os::unix::fs::symlink("deep/d1/sub", s.path("src2/inc")).unwrap();
+    s.space.write("obj2/build.ninja", "");
+    (s.src, s.obj) = ("src2", "obj2");
+    let out = s.compile_in("gcc", &[], &flags(&s));
+    assert_eq!(s.exit_code(), Some(2));
+    s.space.write("src2/deep/d1/h.h", "#define H 1\n");
+    s.compile_in("gcc", &[], &flags(&s));
+    assert_eq!(s.exit_code(), Some(1), "gcc reads src2/deep/d1/h.h now");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("undoes") && err.contains("src2/inc"), "{err}");
+    let refused = ["error", "uncacheable dotdot-link"];
+    assert_eq!(s.outcomes(), [&refused[..], &refused[..]].concat());
 }

@@ -120,11 +120,14 @@ pub enum Reason {
     Incremental,
     /// A `__has_include` of a macro: no written name says which new file would turn it true.
     ComputedProbe,
+    /// A path whose `..` undoes a symbolic link (the kernel resolves it elsewhere than the
+    /// lookup rule's text join).
+    DotDotLink,
 }
 
 impl Reason {
     /// Every reason, in the order of [`BuildStats::reasons`].
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 19] = [
         Reason::NotCompiling,
         Reason::PreprocessOnly,
         Reason::SourceCount,
@@ -143,6 +146,7 @@ impl Reason {
         Reason::DependencyEnv,
         Reason::Incremental,
         Reason::ComputedProbe,
+        Reason::DotDotLink,
     ];
 
     /// The reason's name (the word in the log).
@@ -166,6 +170,7 @@ impl Reason {
             Reason::DependencyEnv => "dependency-env",
             Reason::Incremental => "incremental",
             Reason::ComputedProbe => "computed-has-include",
+            Reason::DotDotLink => "dotdot-link",
         }
     }
 

@@ -12,6 +12,7 @@
 //! the same on every machine, since it depends on the files alone.
 
 use super::directives::{parent_of, HashSet, Places, Reached, Scanned};
+use super::links::Undone;
 use super::listings::{
     first_component, listed, look_in, rel_below, Below, Holders, Listing, Listings,
 };
@@ -53,6 +54,9 @@ pub(super) struct Search {
     /// A candidate's way is listed in its holder but the candidate is absent
     /// ([`Below::WayOnly`]): no memo may rest on that holder's stamp.
     unsure: bool,
+    /// A directory that a directive's `..` undoes and that is no plain directory
+    /// (`super::links`): the lookup cannot be followed, so nothing may be stored or hit.
+    through_link: Option<String>,
 }
 
 /// What searches asked of the file system: directory listings (each with its stamp from
@@ -66,6 +70,8 @@ pub(super) struct Looked {
     listings: Listings,
     /// Where the directives of the files read look first (joined and asked once).
     places: Places,
+    /// Whether each directory a `..` undoes is a plain one.
+    undone: Undone,
     /// Each set of search directories counted by [`Search::count_once`], numbered.
     contexts: HashMap<(Vec<String>, Range<usize>), u32>,
     /// Per set of search directories and header: its `.gch` candidate, and its candidates in
@@ -180,7 +186,18 @@ impl Search {
             looked,
             present: HashSet::new(),
             unsure: false,
+            through_link: None,
         }
+    }
+
+    /// The plain directories that directives' `..` undid (the candidates rest on them).
+    pub(super) fn undone_dirs(&self) -> impl Iterator<Item = &str> {
+        self.looked.undone.plain_dirs()
+    }
+
+    /// The first directory a directive's `..` undid that is no plain directory, if any.
+    pub(super) fn through_link(&self) -> Option<&str> {
+        self.through_link.as_deref()
     }
 
     /// Whether the holders' stamps would show every candidate appearing (none is
@@ -215,7 +232,30 @@ impl Search {
     /// directives make.
     fn plan<'r>(&mut self, scanned: &Scanned, read: &'r HashSet<String>) -> Plan<'r> {
         let mut places = std::mem::take(&mut self.looked.places);
-        let reached = Reached::of(scanned, read, &mut places, &mut self.looked.listings);
+        let looked = &mut self.looked;
+        let reached = Reached::of(
+            scanned,
+            read,
+            &mut places,
+            &mut looked.listings,
+            &mut looked.undone,
+        );
+        if self.through_link.is_none() {
+            self.through_link = reached.through_link.map(str::to_string);
+        }
+        // A name with `..` joined to a place it was looked for (beside a quoted includer,
+        // each search directory) must undo plain directories only.
+        for &(beside, name) in reached.dotted.iter().chain(&reached.probes) {
+            for d in beside
+                .into_iter()
+                .chain(self.dirs.iter().map(String::as_str))
+            {
+                if self.through_link.is_some() {
+                    break;
+                }
+                self.through_link = self.looked.undone.through_link(d, name, false);
+            }
+        }
         let searchable = reached.searchable(&self.roots, &self.forced);
         // (Not the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
         // names a `"stdint-gcc.h"` beside it that hosted compiles never read.)
@@ -355,8 +395,9 @@ impl Search {
     ) -> Option<Vec<(u32, u32)>> {
         let plan = self.plan(scanned, read);
         // Which directives ran was decided from what the carried places say is beside them,
-        // which may be newer than the carried listings: left to the launch's own check.
-        if plan.passed_beside {
+        // which may be newer than the carried listings: left to the launch's own check (as
+        // is a `..` that undoes a link: the launch refuses it).
+        if plan.passed_beside || self.through_link.is_some() {
             return None;
         }
         let ctx = self.looked.context(&self.dirs, &self.system);

@@ -11,6 +11,7 @@
 //! run (it would have found that file) and searched nowhere; an include of a macro
 //! (`#include MACRO`) makes every header non-exempt.
 
+use super::links::Undone;
 use super::listings::{listed, Listings};
 use backend::key::lexical_join as lexical;
 use std::borrow::Cow;
@@ -41,6 +42,9 @@ pub(super) struct Reached<'a> {
     /// a quoted one, name as written). What such a name finds need not lie below the
     /// directory it was found through, so its earlier places are the name joined to each.
     pub(super) dotted: Vec<(Option<&'a str>, &'a str)>,
+    /// A directory that a quoted name's `..` undoes beside its includer and that is no plain
+    /// directory (`super::links`): the compile is not cached.
+    pub(super) through_link: Option<&'a str>,
 }
 
 /// Where each file's directives look first (beside the file) and, once asked, whether a file
@@ -55,13 +59,23 @@ struct Place {
     exists: Option<bool>,
     /// Its name has a `.` or `..` component (then nothing is exempt).
     dotted: bool,
+    /// For a quoted one: the directory its `..` undoes beside the file when that is no plain
+    /// directory.
+    undone: Option<String>,
 }
 
 impl Places {
     /// Makes the places of every file of `scanned`, and asks whether a file is at those that
     /// [`Reached::of`] will need to know of, given `read`: the directory's listing (shared with
     /// the search's candidates, `listings`) answers "no" for most, a `stat` confirms a "yes".
-    fn fill(&mut self, scanned: &Scanned, read: &HashSet<String>, listings: &mut Listings) {
+    /// `undone` says which directories a quoted name's `..` may undo.
+    fn fill(
+        &mut self,
+        scanned: &Scanned,
+        read: &HashSet<String>,
+        listings: &mut Listings,
+        undone: &mut Undone,
+    ) {
         for (file, directives) in &scanned.0 {
             let Some(directives) = directives else {
                 continue;
@@ -79,6 +93,10 @@ impl Places {
                         dotted: d
                             .as_ref()
                             .is_some_and(|(n, _, _)| n.split('/').any(|c| c == ".." || c == ".")),
+                        undone: match d {
+                            Some((n, true, _)) => undone.through_link(dir, n, false),
+                            _ => None,
+                        },
                     })
                     .collect();
             }
@@ -278,14 +296,16 @@ pub(super) fn decode_directive(line: &str) -> Option<Directive> {
 
 impl<'a> Reached<'a> {
     /// What the directives of `scanned` say, with `read` the headers the compile read
-    /// (absolute paths); `places` is the launch's memo of where they look.
+    /// (absolute paths); `places` is the launch's memo of where they look, `undone` of the
+    /// directories a `..` undoes.
     pub(super) fn of(
         scanned: &'a Scanned,
         read: &HashSet<String>,
         places: &'a mut Places,
         listings: &mut Listings,
+        undone: &mut Undone,
     ) -> Reached<'a> {
-        places.fill(scanned, read, listings);
+        places.fill(scanned, read, listings, undone);
         let places = &*places;
         let mut r = Reached::default();
         for (file, directives) in &scanned.0 {
@@ -303,6 +323,9 @@ impl<'a> Reached<'a> {
                 };
                 let (name, quoted) = (name.as_str(), *quoted);
                 r.computed |= place.dotted;
+                if r.through_link.is_none() {
+                    r.through_link = place.undone.as_deref();
+                }
                 let beside = place.beside.as_str();
                 if *probe {
                     r.probes.push((quoted.then_some(dir), name));

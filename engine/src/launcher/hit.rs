@@ -11,6 +11,7 @@
 use super::launch::Launcher;
 use super::lookup::Found;
 use super::model::CompileModel;
+use super::shadow::Refusal;
 use backend::compile::{self, depfile, CompileCommand};
 use fetch::cache::{self as fcache, ActionEntry, CacheError, Role};
 use fetch::stats::{Outcome, Problem};
@@ -50,11 +51,18 @@ impl Launcher<'_> {
                 .iter()
                 .map(|(p, _)| self.roots.denormalize(p).into_owned()),
         );
-        if let Some(new) = self.shadowing(cmd, action_key, &inputs[1..]) {
-            let msg = format!(
-                "{new} now exists where the preprocessor looks before a header the cached {} read; compiling",
-                cmd.output
-            );
+        if let Some(refusal) = self.shadowing(cmd, action_key, &inputs[1..]) {
+            let msg = match refusal {
+                Refusal::Shadowed(new) => format!(
+                    "{new} now exists where the preprocessor looks before a header the cached {} read; compiling",
+                    cmd.output
+                ),
+                Refusal::ThroughLink(link) => format!(
+                    "an include of the cached {}: {}; compiling",
+                    cmd.output,
+                    super::links::why_not_cached(&link)
+                ),
+            };
             self.fall_back(Problem::Shadowed, &msg, start);
             return None;
         }

@@ -184,6 +184,10 @@ impl Launcher<'_> {
         {
             return unchanged(Reason::PrecompiledHeader, "precompiled header in use");
         }
+        if let Some(link) = self.dotdot_through_link(&cmd) {
+            let why = super::links::why_not_cached(&link);
+            return unchanged(Reason::DotDotLink, &why);
+        }
         if [&cmd.source, &cmd.output].iter().any(|p| p.contains('\n')) {
             return unchanged(Reason::Unreadable, "newline in a path");
         }

@@ -117,7 +117,19 @@ impl Launcher<'_> {
             Ok(seen) => seen,
             Err(outcome) => return finish(0, outcome),
         };
-        let search = self.add_passed_over(cmd, source_key, &mut seen, search);
+        let search = match self.add_passed_over(cmd, source_key, &mut seen, search) {
+            Ok(search) => search,
+            // The lookup behind the include list cannot be followed: nothing is stored.
+            Err(link) => {
+                if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
+                    eprintln!(
+                        "cached-ninja: not cached: {}",
+                        super::links::why_not_cached(&link)
+                    );
+                }
+                return finish(0, Outcome::Uncacheable(Reason::DotDotLink));
+            }
+        };
         match self.store(cmd, source_key, &seen, &r, wall_us, search) {
             Ok(()) => preimage::remember(&self.cache, source_key, fields),
             Err(e) => {
@@ -139,14 +151,15 @@ impl Launcher<'_> {
     /// own candidates (a `builtin.h` passed over, and the `rfc6234/sha.h` it names) must be in
     /// the list too, or another machine's first check of the entry finds them "new". Returns
     /// the search holding the candidates of the final list (`None` if the rounds ran out
-    /// before it settled).
+    /// before it settled), or the directory a directive's `..` undid that is no plain
+    /// directory (`super::links`: then nothing may be stored).
     fn add_passed_over(
         &self,
         cmd: &CompileCommand,
         source_key: &key::Digest,
         seen: &mut Vec<Seen>,
         mut search: Search,
-    ) -> Option<Search> {
+    ) -> Result<Option<Search>, String> {
         /// Rounds at most (each adds what the previous additions' directives name).
         const ROUNDS: usize = 8;
         let now = std::time::SystemTime::now();
@@ -167,6 +180,9 @@ impl Launcher<'_> {
         for _ in 0..ROUNDS {
             let before = seen.len();
             let found = self.passed_over(cmd, &mut search, &scanned, &headers);
+            if let Some(link) = search.through_link() {
+                return Err(link.to_string());
+            }
             for p in found {
                 let norm = self.roots.normalize(&p).into_owned();
                 if !known.insert(norm.clone()) {
@@ -193,7 +209,7 @@ impl Launcher<'_> {
         }
         // For the lookup rule's record of this entry and its later first checks elsewhere.
         self.remember_scan(&Self::action_key_of(source_key, seen), &scanned);
-        settled
+        Ok(settled)
     }
 
     /// Replays a compile's captured output, counts `outcome`; returns `code`.

@@ -88,9 +88,11 @@
 //!   its roots, key, inputs and miss over the same lookup, hit and store.
 //! - [`shadow`]: the lookup behind an include list: no new header where the preprocessor
 //!   would have looked first.
+//! - [`search_dirs`]: a compile's search directories in the preprocessor's order.
 //! - [`candidates`]: the lookup rule's candidates of an include list, grouped by holder; a
 //!   launch's growing count and the pull's count shared across records.
 //! - [`listings`]: directory listings with their stamps from before the read, and holders.
+//! - [`links`]: `..` that undoes a symbolic link (such a compile is not cached).
 //! - [`directives`]: the include directives and `__has_include` tests of the files read,
 //!   for the lookup rule.
 //! - [`paths`]: the path tokens, prefix maps and placeholders in stored output.
@@ -114,6 +116,7 @@ mod header_facts;
 mod hit;
 mod identity;
 mod launch;
+mod links;
 mod listings;
 pub mod local_keys;
 mod lookup;
@@ -125,6 +128,7 @@ mod preimage;
 mod reason;
 mod runner;
 mod rustc;
+mod search_dirs;
 mod shadow;
 mod single;
 #[cfg(test)]

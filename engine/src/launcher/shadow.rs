@@ -33,166 +33,14 @@
 use super::candidates::{Holding, Looked, Search};
 use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
+use super::links::Undone;
 use super::listings::{dir_stamp, listing, look_below, rel_below, Below, Listing};
-use backend::compile::{CompileCommand, Lang};
+use backend::compile::CompileCommand;
 use backend::key::lexical_join as lexical;
 use fetch::cache as fcache;
 use std::path::Path;
 
 impl Launcher<'_> {
-    /// The search directories of `cmd` in the preprocessor's order, absolute, and how many of
-    /// them come before the compiler's own system directories; the directories after those
-    /// (`-idirafter`) follow.
-    fn search_dirs(&self, cmd: &CompileCommand) -> (Vec<String>, std::ops::Range<usize>) {
-        let obj = self.roots.obj();
-        let mut quote = vec![lexical(obj, &parent(&cmd.source))];
-        let (mut angle, mut system, mut after) = (Vec::new(), Vec::new(), Vec::new());
-        // gcc's and clang's drivers pass every `-I` before the `-i…` options, so a
-        // `-iwithprefixbefore` directory is searched after all of them, wherever it stands.
-        let mut angle_late = Vec::new();
-        // `-iprefix`'s prefix for `-iwithprefix` (where `-idirafter` puts a directory) and
-        // `-iwithprefixbefore` (where `-I` does).
-        let mut prefix = String::new();
-        let mut words = cmd.args.iter();
-        while let Some(a) = words.next() {
-            let value = |opt: &str, words: &mut std::slice::Iter<'_, String>| {
-                if a == opt {
-                    words.next().cloned()
-                } else {
-                    a.strip_prefix(opt)
-                        .map(|v| v.strip_prefix('=').unwrap_or(v).to_string())
-                        .filter(|v| !v.is_empty())
-                }
-            };
-            if a.starts_with("--include-directory-after") {
-                let v = value("--include-directory-after", &mut words);
-                after.extend(v.map(|v| lexical(obj, &v)));
-                continue;
-            }
-            if a == "--include-directory" || a.starts_with("--include-directory=") {
-                angle.extend(value("--include-directory", &mut words).map(|v| lexical(obj, &v)));
-                continue;
-            }
-            if a.starts_with("-iprefix") {
-                prefix = value("-iprefix", &mut words).unwrap_or_default();
-                continue;
-            }
-            if a.starts_with("-iwithprefixbefore") {
-                let v = value("-iwithprefixbefore", &mut words).unwrap_or_default();
-                angle_late.push(lexical(obj, &[prefix.as_str(), &v].concat()));
-                continue;
-            }
-            if a.starts_with("-iwithprefix") {
-                let v = value("-iwithprefix", &mut words).unwrap_or_default();
-                after.push(lexical(obj, &[prefix.as_str(), &v].concat()));
-                continue;
-            }
-            for (opt, list) in [
-                ("-iquote", &mut quote),
-                ("-isystem", &mut system),
-                ("-idirafter", &mut after),
-                ("-I", &mut angle),
-            ] {
-                let value = if a == opt {
-                    words.next().cloned()
-                } else {
-                    a.strip_prefix(opt)
-                        .filter(|v| !v.is_empty() && !v.starts_with('-'))
-                        .map(str::to_string)
-                };
-                if let Some(v) = value {
-                    list.push(lexical(obj, &v));
-                    break;
-                }
-            }
-        }
-        let env_dirs = |name: &str| -> Vec<String> {
-            std::env::var(name)
-                .map(|v| {
-                    // An empty element is the working directory (gcc and clang).
-                    v.split(':')
-                        .map(|d| match d {
-                            "" => obj.to_string(),
-                            d => lexical(obj, d),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut all = quote;
-        all.extend(angle);
-        all.extend(angle_late);
-        all.extend(env_dirs("CPATH"));
-        all.extend(system);
-        let lang_env = match cmd.lang {
-            Lang::Cxx | Lang::PreprocessedCxx => "CPLUS_INCLUDE_PATH",
-            _ => "C_INCLUDE_PATH",
-        };
-        all.extend(env_dirs(lang_env));
-        let start = all.len();
-        all.extend(self.system_dirs(cmd));
-        let system = start..all.len();
-        all.extend(after);
-        (all, system)
-    }
-
-    /// The compiler's own system include directories for `cmd`'s language (`-E -v`),
-    /// memoised per compiler and language.
-    fn system_dirs(&self, cmd: &CompileCommand) -> Vec<String> {
-        let lang = match cmd.lang {
-            Lang::Cxx | Lang::PreprocessedCxx => "c++",
-            _ => "c",
-        };
-        // Options that move the system directories run the probe too.
-        let moving: Vec<String> = cmd
-            .args
-            .iter()
-            .filter(|a| {
-                a.starts_with("-nostdinc")
-                    || a.starts_with("--sysroot")
-                    || a.starts_with("-isysroot")
-                    || a.starts_with("-stdlib=")
-                    || a.starts_with("--target")
-                    || a.starts_with("-m")
-            })
-            .cloned()
-            .collect();
-        let compiler = std::fs::canonicalize(
-            super::identity::resolve_program(&cmd.compiler).unwrap_or_default(),
-        )
-        .unwrap_or_default();
-        let memo_key = fcache::Digest::of(
-            format!(
-                "cached-ninja system dirs 2\0{}\0{lang}\0{}",
-                compiler.display(),
-                moving.join("\0")
-            )
-            .as_bytes(),
-        );
-        let make = || {
-            let mut args: Vec<String> = vec!["-x".into(), lang.into()];
-            args.extend(moving);
-            args.extend(["-E", "-v", "/dev/null", "-o", "/dev/null"].map(String::from));
-            let r = self.runner.run(&cmd.compiler, &args).ok()?;
-            let text = String::from_utf8_lossy(&r.stderr);
-            let dirs: Vec<String> = text
-                .lines()
-                .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
-                .skip(1)
-                .take_while(|l| !l.starts_with("End of search list."))
-                .map(|l| l.trim().trim_end_matches(" (framework directory)"))
-                // A relative one comes from an environment list (`CPATH=:dir` lists `.`),
-                // which `search_dirs` reads itself; taken from `/` it made every file the
-                // compiler's own, exempt from the lookup rule (a wrong hit, 2026-12-05).
-                .filter(|d| d.starts_with('/'))
-                .map(|d| lexical("/", d))
-                .collect();
-            Some(dirs.join("\n"))
-        };
-        let text = self.cache.memo_or_make(&memo_key, make).unwrap_or_default();
-        text.lines().map(str::to_string).collect()
-    }
-
     /// The include directives of the files a compile read, remembered under the action key
     /// of that include list with the roots normalised (their contents are in the key), else
     /// read and scanned.
@@ -383,26 +231,32 @@ impl Launcher<'_> {
     /// relative to its holder, so that another object directory's first check of the entry
     /// lists a few tens of directories instead of counting thousands of candidates again.
     fn remember_candidates(&self, action_key: &fcache::Digest, search: &Search) {
+        // The directories a directive's `..` undid: another tree's first check counts the
+        // candidates (and refuses the entry) where one is no plain directory.
         let mut text = String::new();
-        for (holder, list) in search.candidates() {
-            let holder_norm = self.roots.normalize(holder);
-            if holder_norm.contains('\n') {
+        // One line, `false` (nothing recorded: the first check counts) for a name with a
+        // newline.
+        let mut line = |tag: &str, name: &str| {
+            text.extend([tag, name, "\n"]);
+            !name.contains('\n')
+        };
+        for dir in search.undone_dirs() {
+            if !line("u ", &self.roots.normalize(dir)) {
                 return;
             }
-            text.push_str("h ");
-            text.push_str(&holder_norm);
-            text.push('\n');
+        }
+        for (holder, list) in search.candidates() {
+            if !line("h ", &self.roots.normalize(holder)) {
+                return;
+            }
             for c in list {
-                let Some(rel) = c
+                let rel = c
                     .strip_prefix(holder.as_str())
                     .map(|r| r.trim_start_matches('/'))
-                    .filter(|r| !r.is_empty() && !r.contains('\n'))
-                else {
-                    return; // not recorded: the first check counts them
-                };
-                text.push_str("n ");
-                text.push_str(rel);
-                text.push('\n');
+                    .unwrap_or_default();
+                if rel.is_empty() || !line("n ", rel) {
+                    return;
+                }
             }
         }
         let key = self.candidates_key(action_key, search);
@@ -412,7 +266,7 @@ impl Launcher<'_> {
     /// The key of [`Launcher::remember_candidates`]'s record: the action and its search
     /// directories, normalised.
     fn candidates_key(&self, action_key: &fcache::Digest, search: &Search) -> fcache::Digest {
-        let mut id = format!("cached-ninja lookup candidates 1\0{action_key}");
+        let mut id = format!("cached-ninja lookup candidates 2\0{action_key}");
         for d in search.dirs().iter().chain(search.forced()) {
             id.push('\0');
             id.push_str(&self.roots.normalize(d));
@@ -423,8 +277,8 @@ impl Launcher<'_> {
     /// A first check from [`Launcher::remember_candidates`]'s record: `Some(found)`, the
     /// first candidate that exists now and is not in `present` (else `None`, and the memo is
     /// written unless a candidate's way is listed without it, [`Below::WayOnly`]), or `None`
-    /// when there is no record or a holder is not a directory here (then the candidates are
-    /// counted).
+    /// when there is no record, a holder is not a directory here, or a directory a `..`
+    /// undid is no plain one here (then the candidates are counted).
     fn first_check_recorded(
         &self,
         action_key: &fcache::Digest,
@@ -437,7 +291,11 @@ impl Launcher<'_> {
         let mut holders: Vec<(String, Listing, Vec<&str>)> = Vec::new();
         let mut sure = true;
         for line in fcache::lines(&text) {
-            if let Some(h) = line.strip_prefix("h ") {
+            if let Some(dir) = line.strip_prefix("u ") {
+                if !Undone::is_plain_now(&self.roots.denormalize(dir)) {
+                    return None;
+                }
+            } else if let Some(h) = line.strip_prefix("h ") {
                 let dir = self.roots.denormalize(h).into_owned();
                 let listing = listing(&dir)?;
                 holders.push((dir, listing, Vec::new()));
@@ -544,14 +402,15 @@ impl Launcher<'_> {
         holds
     }
 
-    /// The first candidate of the entry's headers that exists now and did not when the entry
-    /// was stored here, or `None` when the lookup that found the headers still holds.
+    /// Why the lookup that found the entry's headers no longer holds: the first candidate
+    /// that exists now and did not when the entry was stored here, or a directive's `..`
+    /// that undoes a link; `None` when it still holds.
     pub(super) fn shadowing(
         &self,
         cmd: &CompileCommand,
         action_key: &fcache::Digest,
         headers: &[String],
-    ) -> Option<String> {
+    ) -> Option<Refusal> {
         let memo = self.cache.memo_get(&self.memo_key(action_key));
         let mut present: Vec<String> = Vec::new();
         match &memo {
@@ -573,16 +432,19 @@ impl Launcher<'_> {
         let mut search = self.search(cmd);
         if memo.is_none() {
             if let Some(found) = self.first_check_recorded(action_key, &search, &present) {
-                return found;
+                return found.map(Refusal::Shadowed);
             }
         }
         self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+        if let Some(link) = search.through_link() {
+            return Some(Refusal::ThroughLink(link.to_string()));
+        }
         let found = search.existing().into_iter().find(|c| !present.contains(c));
         if found.is_none() && search.sure() {
             self.write_memo(action_key, search.holders(), &present);
         }
         self.leave(search);
-        found
+        found.map(Refusal::Shadowed)
     }
 
     /// The first check of a pulled entry, made by the pull with the scan it remembered
@@ -610,6 +472,14 @@ impl Launcher<'_> {
     }
 }
 
+/// Why [`Launcher::shadowing`] refuses an entry.
+pub(super) enum Refusal {
+    /// This candidate exists now.
+    Shadowed(String),
+    /// A directive's `..` undoes this directory, which is no plain one (`super::links`).
+    ThroughLink(String),
+}
+
 /// Where [`Launcher::add_candidates`] gets the directive scan of its files.
 enum ScanOf<'a> {
     /// From the memo of this action key (else the files are read).
@@ -629,7 +499,7 @@ fn present_key(action_key: &fcache::Digest) -> fcache::Digest {
 }
 
 /// The directory part of `path` (`.` for a bare name).
-fn parent(path: &str) -> String {
+pub(super) fn parent(path: &str) -> String {
     match path.rfind('/') {
         Some(0) => "/".to_string(),
         Some(i) => path[..i].to_string(),

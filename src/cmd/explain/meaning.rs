@@ -29,6 +29,9 @@ pub fn reason_text(r: Reason) -> &'static str {
         Reason::ComputedProbe => {
             "a __has_include of a macro: no written name says which new file would turn it true"
         }
+        Reason::DotDotLink => {
+            "a path whose .. undoes a symbolic link: the preprocessor looks elsewhere than the lookup rule can follow"
+        }
         #[allow(unreachable_patterns)] // a reason added later
         _ => "a reason this version does not describe",
     }

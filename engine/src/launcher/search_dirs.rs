@@ -1,0 +1,230 @@
+//! The search directories of a compile in the preprocessor's order (the lookup rule's,
+//! `super::shadow`): the source's directory, `-iquote`, `-I` and its long forms, the
+//! `-iprefix` family, the environment's lists, the compiler's own system directories (its
+//! `-E -v` probe, memoised) and `-idirafter`; and whether any of them, the source or a
+//! forced include undoes a symbolic link with `..` (`super::links`).
+
+use super::launch::Launcher;
+use super::links::Undone;
+use super::shadow::parent;
+use backend::compile::{CompileCommand, Lang};
+use backend::key::lexical_join as lexical;
+use fetch::cache as fcache;
+
+impl Launcher<'_> {
+    /// The search directories of `cmd` in the preprocessor's order, absolute, and where the
+    /// compiler's own system directories lie among them; the directories after those
+    /// (`-idirafter`) follow.
+    pub(super) fn search_dirs(
+        &self,
+        cmd: &CompileCommand,
+    ) -> (Vec<String>, std::ops::Range<usize>) {
+        let named = self.named_dirs(cmd, &mut Undone::default());
+        let mut all = named.before;
+        let start = all.len();
+        all.extend(self.system_dirs(cmd));
+        let system = start..all.len();
+        all.extend(named.after);
+        (all, system)
+    }
+
+    /// The first directory that a `..` in the paths of `cmd` undoes and that is not a plain
+    /// directory (`super::links`): in the source's path, a search directory the command or
+    /// the environment names, or a forced include. Then the compile is not cached.
+    pub(super) fn dotdot_through_link(&self, cmd: &CompileCommand) -> Option<String> {
+        const ENV: [&str; 3] = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"];
+        let dotted = |s: &str| s.contains("..");
+        let env_dotted = || {
+            ENV.iter()
+                .any(|v| std::env::var(v).is_ok_and(|v| dotted(&v)))
+        };
+        if !dotted(&cmd.source) && !cmd.args.iter().any(|a| dotted(a)) && !env_dotted() {
+            return None;
+        }
+        let mut undone = Undone::default();
+        let obj = self.roots.obj();
+        let forced = cmd.forced_reads();
+        let paths = std::iter::once(cmd.source.as_str()).chain(forced.iter().copied());
+        let found = paths
+            .filter_map(|p| undone.through_link(obj, p, true))
+            .next();
+        found.or_else(|| self.named_dirs(cmd, &mut undone).through_link)
+    }
+
+    /// The search directories `cmd` and the environment name (absolute), around the place of
+    /// the compiler's own, and the first directory one of them undoes with a `..` that is not
+    /// a plain directory, asked of `undone`.
+    fn named_dirs(&self, cmd: &CompileCommand, undone: &mut Undone) -> NamedDirs {
+        let obj = self.roots.obj();
+        let mut through_link = None;
+        let mut join = |v: &str| {
+            if through_link.is_none() {
+                through_link = undone.through_link(obj, v, true);
+            }
+            lexical(obj, v)
+        };
+        let mut quote = vec![join(&parent(&cmd.source))];
+        let (mut angle, mut system, mut after) = (Vec::new(), Vec::new(), Vec::new());
+        // gcc's and clang's drivers pass every `-I` before the `-i…` options, so a
+        // `-iwithprefixbefore` directory is searched after all of them, wherever it stands.
+        let mut angle_late = Vec::new();
+        // `-iprefix`'s prefix for `-iwithprefix` (where `-idirafter` puts a directory) and
+        // `-iwithprefixbefore` (where `-I` does).
+        let mut prefix = String::new();
+        let mut words = cmd.args.iter();
+        while let Some(a) = words.next() {
+            let value = |opt: &str, words: &mut std::slice::Iter<'_, String>| {
+                if a == opt {
+                    words.next().cloned()
+                } else {
+                    a.strip_prefix(opt)
+                        .map(|v| v.strip_prefix('=').unwrap_or(v).to_string())
+                        .filter(|v| !v.is_empty())
+                }
+            };
+            if a.starts_with("--include-directory-after") {
+                let v = value("--include-directory-after", &mut words);
+                after.extend(v.map(|v| join(&v)));
+                continue;
+            }
+            if a == "--include-directory" || a.starts_with("--include-directory=") {
+                angle.extend(value("--include-directory", &mut words).map(|v| join(&v)));
+                continue;
+            }
+            if a.starts_with("-iprefix") {
+                prefix = value("-iprefix", &mut words).unwrap_or_default();
+                continue;
+            }
+            if a.starts_with("-iwithprefixbefore") {
+                let v = value("-iwithprefixbefore", &mut words).unwrap_or_default();
+                angle_late.push(join(&[prefix.as_str(), &v].concat()));
+                continue;
+            }
+            if a.starts_with("-iwithprefix") {
+                let v = value("-iwithprefix", &mut words).unwrap_or_default();
+                after.push(join(&[prefix.as_str(), &v].concat()));
+                continue;
+            }
+            for (opt, list) in [
+                ("-iquote", &mut quote),
+                ("-isystem", &mut system),
+                ("-idirafter", &mut after),
+                ("-I", &mut angle),
+            ] {
+                let value = if a == opt {
+                    words.next().cloned()
+                } else {
+                    a.strip_prefix(opt)
+                        .filter(|v| !v.is_empty() && !v.starts_with('-'))
+                        .map(str::to_string)
+                };
+                if let Some(v) = value {
+                    list.push(join(&v));
+                    break;
+                }
+            }
+        }
+        let mut env_dirs = |name: &str| -> Vec<String> {
+            std::env::var(name)
+                .map(|v| {
+                    // An empty element is the working directory (gcc and clang).
+                    v.split(':')
+                        .map(|d| match d {
+                            "" => obj.to_string(),
+                            d => join(d),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut before = quote;
+        before.extend(angle);
+        before.extend(angle_late);
+        before.extend(env_dirs("CPATH"));
+        before.extend(system);
+        let lang_env = match cmd.lang {
+            Lang::Cxx | Lang::PreprocessedCxx => "CPLUS_INCLUDE_PATH",
+            _ => "C_INCLUDE_PATH",
+        };
+        before.extend(env_dirs(lang_env));
+        NamedDirs {
+            before,
+            after,
+            through_link,
+        }
+    }
+
+    /// The compiler's own system include directories for `cmd`'s language (`-E -v`),
+    /// memoised per compiler and language.
+    fn system_dirs(&self, cmd: &CompileCommand) -> Vec<String> {
+        let lang = match cmd.lang {
+            Lang::Cxx | Lang::PreprocessedCxx => "c++",
+            _ => "c",
+        };
+        // Options that move the system directories run the probe too.
+        let moving: Vec<String> = cmd
+            .args
+            .iter()
+            .filter(|a| {
+                a.starts_with("-nostdinc")
+                    || a.starts_with("--sysroot")
+                    || a.starts_with("-isysroot")
+                    || a.starts_with("-stdlib=")
+                    || a.starts_with("--target")
+                    || a.starts_with("-m")
+            })
+            .cloned()
+            .collect();
+        let compiler = std::fs::canonicalize(
+            super::identity::resolve_program(&cmd.compiler).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        // The probe lists the environment's directories too (`search_dirs` reads them itself,
+        // but a probe made under one `CPATH` must not speak for another).
+        let env: Vec<String> = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"]
+            .iter()
+            .map(|v| std::env::var(v).map_or_else(|_| "unset".into(), |d| format!("={d}")))
+            .collect();
+        let memo_key = fcache::Digest::of(
+            format!(
+                "cached-ninja system dirs 3\0{}\0{lang}\0{}\0{}",
+                compiler.display(),
+                moving.join("\0"),
+                env.join("\0")
+            )
+            .as_bytes(),
+        );
+        let make = || {
+            let mut args: Vec<String> = vec!["-x".into(), lang.into()];
+            args.extend(moving);
+            args.extend(["-E", "-v", "/dev/null", "-o", "/dev/null"].map(String::from));
+            let r = self.runner.run(&cmd.compiler, &args).ok()?;
+            let text = String::from_utf8_lossy(&r.stderr);
+            let dirs: Vec<String> = text
+                .lines()
+                .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
+                .skip(1)
+                .take_while(|l| !l.starts_with("End of search list."))
+                .map(|l| l.trim().trim_end_matches(" (framework directory)"))
+                // A relative one comes from an environment list (`CPATH=:dir` lists `.`),
+                // which `search_dirs` reads itself; taken from `/` it made every file the
+                // compiler's own, exempt from the lookup rule (a wrong hit, 2026-12-05).
+                .filter(|d| d.starts_with('/'))
+                .map(|d| lexical("/", d))
+                .collect();
+            Some(dirs.join("\n"))
+        };
+        let text = self.cache.memo_or_make(&memo_key, make).unwrap_or_default();
+        text.lines().map(str::to_string).collect()
+    }
+}
+
+/// The search directories a command and the environment name ([`Launcher::named_dirs`]).
+struct NamedDirs {
+    /// Those searched before the compiler's own system directories, in order.
+    before: Vec<String>,
+    /// Those searched after them (`-idirafter` and its kin).
+    after: Vec<String>,
+    /// The first directory a `..` of theirs undoes that is not a plain directory.
+    through_link: Option<String>,
+}
