@@ -164,6 +164,160 @@ fn incbin_input_is_not_cached() {
     assert!(std::fs::read(s.path("obj/main.o")).unwrap() != first);
 }
 
+/// gas takes `.INCBIN` in any case, and a directive cut by a string's end (`".inc" "bin"`)
+/// is the same directive: neither hid the file read from the key (a review found both served
+/// stale objects, 2026-12-05).
+#[test]
+fn incbin_in_any_spelling_is_not_cached() {
+    require_tool("gcc", "gcc");
+    for directive in [".INCBIN \\\"data.bin\\\"", ".inc\" \"bin \\\"data.bin\\\""] {
+        let s = Space::new(&format!(
+            "__asm__(\".section .rodata\\n.global blob\\nblob:\\n{directive}\\n.previous\");\n\
+             extern const char blob[];\nint main(void) {{ return blob[0] - '0'; }}\n"
+        ));
+        std::fs::write(s.path("obj/data.bin"), b"2").unwrap();
+        s.compile("gcc", &[]);
+        std::fs::write(s.path("obj/data.bin"), b"1").unwrap();
+        s.compile("gcc", &[]);
+        assert_eq!(s.exit_code(), Some(1), "{directive}");
+        let refused = "uncacheable asm-include";
+        assert_eq!(s.outcomes(), [refused, refused], "{directive}");
+    }
+}
+
+/// Files and programs that a command names but the key did not hash: a specs file
+/// (`--specs=`), an assembler options file (`-Wa,@file`), and the `cc1` found through
+/// `COMPILER_PATH`. Changing one served the old object (a review, 2026-12-05); such commands
+/// now run as they are.
+#[test]
+fn files_and_programs_the_key_does_not_hash_are_not_cached() {
+    require_tool("gcc", "gcc");
+    let cc1 =
+        String::from_utf8(run_ok(Command::new("gcc").arg("-print-prog-name=cc1")).stdout).unwrap();
+    // Each case: main.c, the flags and environment (given the space), and how to make the
+    // file or program say `V` is 2, then 1.
+    type Case = (
+        &'static str,
+        fn(&Space) -> (Vec<String>, Vec<(String, String)>),
+        fn(&Space, u8, &str),
+    );
+    let cases: [Case; 3] = [
+        (
+            "int main(void) { return V; }\n",
+            |s| {
+                (
+                    vec![format!("--specs={}", s.path("src/my.specs").display())],
+                    vec![],
+                )
+            },
+            |s, v, _| {
+                let text = format!("%rename cpp old_cpp\n\n*cpp:\n-DV={v} %(old_cpp)\n\n");
+                s.space.write("src/my.specs", &text);
+            },
+        ),
+        (
+            "asm(\".section .rodata\\n.globl val\\nval: .byte V\\n.text\");\n\
+             extern const unsigned char val;\nint main(void) { return val; }\n",
+            |s| {
+                (
+                    vec![format!("-Wa,@{}", s.path("src/asopts").display())],
+                    vec![],
+                )
+            },
+            |s, v, _| {
+                s.space.write("src/asopts", format!("--defsym V={v}\n"));
+            },
+        ),
+        (
+            "int main(void) { return V; }\n",
+            |s| {
+                let tools = s.path("tools").display().to_string();
+                (vec![], vec![("COMPILER_PATH".to_string(), tools)])
+            },
+            |s, v, cc1| {
+                let cc1 = cc1.trim();
+                write_exe(
+                    &s.path("tools/cc1"),
+                    &format!("#!/bin/sh\nexec {cc1} -DV={v} \"$@\"\n"),
+                );
+            },
+        ),
+    ];
+    for (main_c, flags, set) in cases {
+        let s = Space::new(main_c);
+        std::fs::create_dir_all(s.path("tools")).unwrap();
+        let (flags, env) = flags(&s);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        set(&s, 2, &cc1);
+        for _ in 0..2 {
+            s.compile_in("gcc", &env, &flags);
+        }
+        set(&s, 1, &cc1);
+        s.compile_in("gcc", &env, &flags);
+        assert_eq!(s.exit_code(), Some(1), "{flags:?} {env:?}");
+        assert_eq!(s.outcomes(), ["uncacheable option"; 3], "{flags:?} {env:?}");
+    }
+}
+
+/// clang front-end search options passed with `-Xclang` (`-iquote`) are no search the lookup
+/// rule models: a header created there later was not seen (a review, 2026-12-05).
+#[test]
+fn clang_front_end_search_options_are_not_cached() {
+    require_tool("clang", "clang");
+    let s = Space::new("#include \"h.h\"\nint main(void) { return H; }\n");
+    s.space.write("src/b/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/q")).unwrap();
+    let q = s.path("src/q").display().to_string();
+    let flags = ["-Xclang", "-iquote", "-Xclang", &q]
+        .map(String::from)
+        .into_iter()
+        .chain([s.include("src/b")])
+        .collect::<Vec<_>>();
+    for _ in 0..2 {
+        s.compile_in("clang", &[], &flags);
+    }
+    s.space.write("src/q/h.h", "#define H 1\n");
+    s.compile_in("clang", &[], &flags);
+    assert_eq!(s.exit_code(), Some(1));
+    assert_eq!(s.outcomes(), ["uncacheable option"; 3]);
+}
+
+/// An assembler listing (`-Wa,-adhln=FILE`) is an output a hit would not write: the command
+/// runs as it is, so the listing is there after every build (a review found it lost).
+#[test]
+fn an_assembler_listing_is_written_by_every_build() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("int main(void) { return 0; }\n");
+    let flags = ["-Wa,-adhln=main.lst".to_string()];
+    for _ in 0..2 {
+        let _ = std::fs::remove_file(s.path("obj/main.lst"));
+        s.compile_in("gcc", &[], &flags);
+        assert!(s.path("obj/main.lst").exists());
+    }
+    assert_eq!(s.outcomes(), ["uncacheable option"; 2]);
+}
+
+/// `a.h` and `b.h` with the same bytes under `#pragma once`: clang reads `b.h` only while it
+/// is another file, so replacing the copy by a link changes the object but not a digest (a
+/// review served the stale object, 2026-12-05). Such include lists are not stored.
+#[test]
+fn headers_with_the_same_bytes_under_pragma_once_are_not_cached() {
+    require_tool("clang", "clang");
+    let s = Space::new("int main(void) { return 0\n#include \"a.h\"\n#include \"b.h\"\n; }\n");
+    s.space.write("src/a.h", "#pragma once\n+1\n");
+    s.space.write("src/b.h", "#pragma once\n+1\n");
+    let flags: [String; 0] = [];
+    for _ in 0..2 {
+        s.compile_in("clang", &[], &flags);
+    }
+    assert_eq!(s.exit_code(), Some(2));
+    std::fs::remove_file(s.path("src/b.h")).unwrap();
+    std::os::unix::fs::symlink("a.h", s.path("src/b.h")).unwrap();
+    s.compile_in("clang", &[], &flags);
+    assert_eq!(s.exit_code(), Some(1));
+    assert_eq!(s.outcomes(), ["uncacheable pragma-once-twins"; 3]);
+}
+
 #[test]
 fn implicit_precompiled_header_beside_a_header_is_not_cached() {
     require_tool("gcc", "gcc");
@@ -874,4 +1028,49 @@ fn an_entry_from_a_tree_without_the_link_is_not_served_through_it() {
     assert!(err.contains("undoes") && err.contains("src2/inc"), "{err}");
     let refused = ["error", "uncacheable dotdot-link"];
     assert_eq!(s.outcomes(), [&refused[..], &refused[..]].concat());
+}
+
+/// `../src/./main.c` names the file `../src/main.c` does, but the compiler embeds the
+/// spelling (`__FILE__`, through the prefix maps): the two shared a key, and a hit served the
+/// other spelling's object (a review, 2026-12-05).
+#[test]
+fn a_source_spelled_another_way_keeps_its_own_file_name() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("const char *f = __FILE__;\nint main(void) { return 0; }\n");
+    let compile = |source: &str| {
+        let mut c = Command::new(cached_ninja());
+        c.current_dir(s.path("obj"))
+            .env("CACHED_NINJA_CACHE_DIR", s.path("cache"))
+            .args(["cc", "--src-root"])
+            .arg(s.path("src"))
+            .args(["--", "gcc", "-O0", "-c", source, "-o", "main.o"]);
+        run_ok(&mut c);
+        std::fs::read(s.path("obj/main.o")).unwrap()
+    };
+    let holds = |o: &[u8], w: &str| o.windows(w.len()).any(|x| x == w.as_bytes());
+    assert!(holds(&compile("../src/main.c"), "/src/main.c"));
+    assert!(holds(&compile("../src/./main.c"), "/src/./main.c"));
+    assert_eq!(s.outcomes(), ["miss", "miss"]);
+}
+
+/// `-march=native` compiles for this machine's processor: its identity is a field of the
+/// source key (an object CI made on another processor would differ), and so are the
+/// diagnostics' colours a hit replays (`GCC_COLORS`).
+#[test]
+fn the_processor_and_diagnostic_colours_are_in_the_key() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("int main(void) { return 0; }\n");
+    let explain = s.path("explain.txt");
+    let explain_s = explain.display().to_string();
+    s.compile_in(
+        "gcc",
+        &[("CACHED_NINJA_EXPLAIN", &explain_s)],
+        &["-march=native".into()],
+    );
+    let text = std::fs::read_to_string(&explain).unwrap();
+    assert!(text.contains("(processor)"), "{text}");
+    for colours in ["error=01;31", "error=01;32"] {
+        s.compile_in("gcc", &[("GCC_COLORS", colours)], &[]);
+    }
+    assert_eq!(s.outcomes(), ["miss", "miss", "miss"]);
 }

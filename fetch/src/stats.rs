@@ -123,11 +123,14 @@ pub enum Reason {
     /// A path whose `..` undoes a symbolic link (the kernel resolves it elsewhere than the
     /// lookup rule's text join).
     DotDotLink,
+    /// Two headers read with the same bytes under `#pragma once`: whether the compiler reads
+    /// both depends on their identity (inode, mtime), which the key does not cover.
+    OnceTwins,
 }
 
 impl Reason {
     /// Every reason, in the order of [`BuildStats::reasons`].
-    pub const ALL: [Reason; 19] = [
+    pub const ALL: [Reason; 20] = [
         Reason::NotCompiling,
         Reason::PreprocessOnly,
         Reason::SourceCount,
@@ -147,6 +150,7 @@ impl Reason {
         Reason::Incremental,
         Reason::ComputedProbe,
         Reason::DotDotLink,
+        Reason::OnceTwins,
     ];
 
     /// The reason's name (the word in the log).
@@ -171,6 +175,7 @@ impl Reason {
             Reason::Incremental => "incremental",
             Reason::ComputedProbe => "computed-has-include",
             Reason::DotDotLink => "dotdot-link",
+            Reason::OnceTwins => "pragma-once-twins",
         }
     }
 

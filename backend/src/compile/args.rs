@@ -7,6 +7,7 @@
 //! passed on; an option that makes outputs we cannot capture makes the command uncacheable.
 
 use super::phases::PREPROCESSOR_WITH_VALUE;
+use super::refused;
 use std::fmt;
 
 /// Which driver family a compiler belongs to (decided from `--version`, not the file name).
@@ -273,125 +274,15 @@ fn clang_o_option(a: &str) -> bool {
         || a.starts_with("-objcxx-isystem")
 }
 
-/// Options (by exact word or `word=`/prefix) that make outputs we do not capture or inputs we do
-/// not hash.
-fn unsupported(a: &str) -> Option<Uncacheable> {
-    let opt = |s: &str| Some(Uncacheable::Option(s.to_string()));
-    if a == "-E" || a == "-M" || a == "-MM" || a == "-S" || a == "-fsyntax-only" {
-        return Some(Uncacheable::PreprocessOnly);
-    }
-    if a == "--coverage"
-        || a == "-ftest-coverage"
-        || a == "-fprofile-arcs"
-        || a.starts_with("-fprofile-generate")
-        || a.starts_with("-fprofile-instr-generate")
-        || a.starts_with("-fcs-profile-generate")
-        || a.starts_with("-fprofile-use")
-        || a.starts_with("-fprofile-instr-use")
-        || a.starts_with("-fprofile-sample-use")
-        || a.starts_with("-fauto-profile")
-    {
-        return Some(Uncacheable::ProfileGeneration);
-    }
-    if a == "-MG"
-        || a.starts_with("-save-temps")
-        || a.starts_with("-fplugin")
-        || a == "-frecord-gcc-switches"
-        || a.starts_with("-fdump-")
-        || a == "-emit-pch"
-        || a == "-fpch-preprocess"
-        || a == "-ftime-report"
-        || a.starts_with("-ftime-trace")
-        || a.starts_with("-fstack-usage")
-        || a.starts_with("-fcallgraph-info")
-        || a.starts_with("-specs")
-        || a == "-wrapper"
-        || a.starts_with("--serialize-diagnostics")
-        || a == "-MJ"
-        || a.starts_with("-include-pch")
-        || a.starts_with("-Wa,-a")
-    {
-        return opt(a);
-    }
-    None
-}
-
 /// The value of option `opt` joined to the word `a`: after `=` for a long option
 /// (`--include=F`), else right after the name (`-includeF`, `-I=dir`) unless that is empty or
 /// starts with `-` (another option sharing the prefix, such as `-include-pch`).
-fn joined_value<'a>(a: &'a str, opt: &str) -> Option<&'a str> {
+pub(super) fn joined_value<'a>(a: &'a str, opt: &str) -> Option<&'a str> {
     let rest = a.strip_prefix(opt)?;
     match opt.starts_with("--") {
         true => rest.strip_prefix('='),
         false => Some(rest).filter(|v| !v.is_empty() && !v.starts_with('-')),
     }
-}
-
-/// An include directory named below the sysroot (`-I=/inc`, `-isystem $SYSROOT/inc`, joined
-/// or not): gcc searches `<sysroot>/inc`, a place the launcher's model of the search order
-/// (its lookup rule) does not know, so a header added there later would go unseen and the old
-/// object be served. Not cacheable: such a compile runs as it is.
-fn sysroot_relative_dir(a: &str, next: Option<&str>) -> Option<Uncacheable> {
-    const DIRS: [&str; 6] = [
-        "-I",
-        "-isystem",
-        "-iquote",
-        "-idirafter",
-        "--include-directory",
-        "--include-directory-after",
-    ];
-    DIRS.iter().find_map(|&opt| {
-        // `--include-directory=dir`; in `-I=dir` the `=` is the sysroot's.
-        let value = if a == opt {
-            next?
-        } else {
-            joined_value(a, opt)?
-        };
-        (value.starts_with('=') || value.starts_with("$SYSROOT"))
-            .then(|| Uncacheable::Option(format!("{opt} {value} (below the sysroot)")))
-    })
-}
-
-/// Options that change where the preprocessor looks for headers in ways the launcher's model
-/// of the search order (its lookup rule) does not follow, so a header added there later could
-/// go unseen and the old object be served (a review found each by a wrong hit, 2026-12-05):
-/// search options passed through `-Wp,` or `-Xpreprocessor` (gcc searches them after every
-/// driver `-I`), clang's language-specific and framework directories, and the long forms of
-/// the `-iprefix` family. Not cacheable: such a compile runs as it is.
-fn unmodelled_search_option(a: &str, next: Option<&str>) -> Option<Uncacheable> {
-    let searches = |o: &str| {
-        o.starts_with("-I")
-            || o.starts_with("-i")
-            || o.starts_with("--include")
-            || o.starts_with("-nostdinc")
-            || o.starts_with("--sysroot")
-    };
-    let passed = match a {
-        "-Xpreprocessor" => next.filter(|o| searches(o)),
-        _ => a
-            .strip_prefix("-Wp,")
-            .filter(|rest| rest.split(',').any(searches)),
-    };
-    // (`-objc-isystem` and `-objcxx-isystem` matter to Objective-C only, which is not cached.)
-    const UNMODELLED: [&str; 11] = [
-        "-cxx-isystem",
-        "-c-isystem",
-        "-isystem-after",
-        "-iframework",
-        "-iwithsysroot",
-        "-F",
-        "--embed-dir",
-        "--include-prefix",
-        "--include-with-prefix",
-        "--include-with-prefix-before",
-        "--include-with-prefix-after",
-    ];
-    let named = UNMODELLED.iter().find(|o| a.starts_with(*o));
-    passed.or(named.copied()).map(|o| {
-        Uncacheable::Option(format!(
-            "{a}: {o} (a search the lookup rule does not model)"
-        ))
-    })
 }
 
 /// Whether `word` names another compiler cache (`ccache`, `sccache`, by any path), whose
@@ -479,10 +370,7 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
             i += 1;
             continue;
         }
-        if let Some(r) = unsupported(a)
-            .or_else(|| sysroot_relative_dir(a, next))
-            .or_else(|| unmodelled_search_option(a, next))
-        {
+        if let Some(r) = refused::option(a, next) {
             return Err(r);
         }
         if a == "-c" {
@@ -549,10 +437,8 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
         // An option with a separate value: copy the value too, so it is never taken for a source.
         if SEPARATE_VALUE.contains(&a) || PREPROCESSOR_WITH_VALUE.contains(&a) {
             if let Some(v) = next {
-                if a.starts_with("-X") {
-                    if let Some(r) = unsupported(v) {
-                        return Err(r);
-                    }
+                if let Some(r) = refused::passed_on(a, v) {
+                    return Err(r);
                 }
                 args.push(v.to_string());
                 i += 1;
@@ -636,65 +522,6 @@ pub fn push_quoted_make(out: &mut String, t: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// gcc's parse of `gcc <first> -c a.c -o a.o <extra>`.
-    fn parse_gcc(first: &[&str], extra: &[&str]) -> Result<CompileCommand, Uncacheable> {
-        let mut w: Vec<String> = vec!["gcc".into()];
-        w.extend(first.iter().map(|s| s.to_string()));
-        w.extend(["-c", "a.c", "-o", "a.o"].map(String::from));
-        w.extend(extra.iter().map(|s| s.to_string()));
-        parse(&w, CompilerFamily::Gcc)
-    }
-
-    /// Asserts that each of `forms`, after `first`, is refused as an option whose reason
-    /// names `why`.
-    fn assert_refused(first: &[&str], forms: &[&[&str]], why: &str) {
-        for extra in forms {
-            match parse_gcc(first, extra) {
-                Err(Uncacheable::Option(o)) => assert!(o.contains(why), "{o}"),
-                other => panic!("{extra:?}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn search_options_the_lookup_rule_does_not_model_are_not_cacheable() {
-        let forms = [
-            &["-Wp,-I../a"][..],
-            &["-Wp,-DX,-isystem,/s"],
-            &["-Xpreprocessor", "-I../a"],
-            &["-Xpreprocessor", "-include", "-Xpreprocessor", "h.h"],
-            &["-cxx-isystem../a"],
-            &["-cxx-isystem", "../a"],
-            &["-iframework", "/f"],
-            &["-F/f"],
-            &["--include-prefix=../", "--include-with-prefix-before=a"],
-        ];
-        assert_refused(&[], &forms, "does not model");
-        // Macros through the same doors stay cacheable.
-        for extra in [&["-Wp,-DX=1"][..], &["-Xpreprocessor", "-DX"]] {
-            assert!(parse_gcc(&[], extra).is_ok(), "{extra:?}");
-        }
-    }
-
-    #[test]
-    fn include_directories_below_the_sysroot_are_not_cacheable() {
-        let forms = [
-            &["-I=/inc"][..],
-            &["-I", "=/inc"],
-            &["-isystem$SYSROOT/inc"],
-            &["-isystem", "$SYSROOT/inc"],
-            &["-iquote=inc"],
-            &["-idirafter", "=/late"],
-            &["--include-directory==/inc"],
-            &["--include-directory-after", "=/inc"],
-        ];
-        assert_refused(&["--sysroot=/sr"], &forms, "sysroot");
-        // Directories that merely contain `=` or `$` elsewhere, and the sysroot itself, are fine.
-        for extra in [&["-Iinc=x"][..], &["-I", "a$SYSROOT"], &["-isysroot", "=x"]] {
-            assert!(parse_gcc(&["--sysroot=/sr"], extra).is_ok(), "{extra:?}");
-        }
-    }
 
     fn w(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()

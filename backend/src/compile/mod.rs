@@ -5,6 +5,7 @@
 //!
 //! - [`args`]: the gcc/clang argument model (arity of options, source and output, dependency
 //!   options, split DWARF, what makes a command uncacheable).
+//! - `refused`: the options that make a command uncacheable, and why.
 //! - [`rsp`]: `@response` files, split the way gcc's `libiberty` `buildargv` does.
 //! - [`phases`]: the compile as preprocessor and compile proper (a distributed compile).
 //! - [`depfile`]: reading the Makefile fragment a compiler writes for `-MD` and writing the one
@@ -15,6 +16,7 @@
 pub mod args;
 pub mod depfile;
 pub mod phases;
+mod refused;
 pub mod rsp;
 pub mod rustc;
 
@@ -75,23 +77,48 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
     if !date_time_pinned && (date_time || memchr::memmem::find(bytes, b"__DATE__").is_some()) {
         return Some(Unkeyed::DateTime);
     }
-    // `.incbin` and `.include`, then a blank or the quote of its operand (not
-    // `x.include_dirs`).
-    let mut rest = bytes;
-    while let Some(i) = memchr::memmem::find(rest, b".inc") {
-        let after = &rest[i + 4..];
-        for (tail, what) in [
-            (&b"bin"[..], Unkeyed::Incbin),
-            (b"lude", Unkeyed::AsmInclude),
-        ] {
-            if after.starts_with(tail) && matches!(after.get(tail.len()), Some(b' ' | b'\t' | b'"'))
-            {
-                return Some(what);
-            }
-        }
-        rest = after;
+    if let Some(what) = asm_file_directive(bytes) {
+        return Some(what);
     }
     computed_probe(bytes).then_some(Unkeyed::ComputedProbe)
+}
+
+/// An assembler directive that reads a file: `.incbin` or `.include` in any case (gas
+/// ignores it), then a blank or the quote of its operand (not `x.include_dirs`). Also, after a
+/// separator (not inside a name like `table.inc"`), any start of one cut by a string's end or
+/// an escape: `".inc" "lude"` and `".incl\x75de"` spell the same directive (a review found
+/// both served stale objects, 2026-12-05).
+fn asm_file_directive(bytes: &[u8]) -> Option<Unkeyed> {
+    for i in memchr::memchr_iter(b'.', bytes) {
+        let after = &bytes[i + 1..];
+        if !after
+            .get(..3)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"inc"))
+        {
+            continue;
+        }
+        let word_len = after.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let word = after[..word_len].to_ascii_lowercase();
+        let what = match word.as_slice() {
+            b"incbin" | b"incbi" | b"incb" => Unkeyed::Incbin,
+            _ => Unkeyed::AsmInclude,
+        };
+        let next = after.get(word_len);
+        if matches!(word.as_slice(), b"incbin" | b"include")
+            && matches!(next, Some(b' ' | b'\t' | b'"'))
+        {
+            return Some(what);
+        }
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let escaped = i >= 2 && bytes[i - 2] == b'\\';
+        let separated =
+            escaped || !before.is_some_and(|b| b.is_ascii_alphanumeric() || b"_-/.".contains(&b));
+        let cut = matches!(next, Some(b'"' | b'\\'));
+        if separated && cut && (b"incbin".starts_with(&word) || b"include".starts_with(&word)) {
+            return Some(what);
+        }
+    }
+    None
 }
 
 /// Whether `bytes` hold a `__has_include` or `__has_include_next` test of something other
@@ -147,6 +174,27 @@ mod tests {
             Some("an assembler .include")
         );
         assert_eq!(u(b"#include <stdio.h>\nint x;", false), None);
+        let incbin = b"asm(\".INCBIN \\\"x.bin\\\"\");";
+        assert_eq!(u(incbin, true).as_deref(), Some(".incbin"));
+        let include = b"asm(\"\\t.Include \\\"v.s\\\"\");";
+        assert_eq!(u(include, true).as_deref(), Some("an assembler .include"));
+        // Cut by a string's end or an escape (either directive: one counter).
+        for spelled in [
+            &b"asm(\".inc\" \"bin \\\"x.bin\\\"\");"[..],
+            b"asm(\".inc\" \"lude \\\"v.s\\\"\");",
+            b"asm(\".incl\\x75\" \"de \\\"v.s\\\"\");",
+        ] {
+            assert!(
+                u(spelled, true).is_some(),
+                "{}",
+                String::from_utf8_lossy(spelled)
+            );
+        }
+        // A file named `*.inc` is no directive.
+        assert_eq!(
+            u(b"#include \"table.inc\"\n#include \"a/b.inc\"", true),
+            None
+        );
         let computed = Some("a __has_include of a macro");
         assert_eq!(u(b"#if __has_include(PROBE)", true).as_deref(), computed);
         assert_eq!(

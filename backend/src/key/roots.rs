@@ -86,12 +86,17 @@ impl Roots {
     /// path is returned as it is. A relative path that leaves the object root (`..`, `../…`:
     /// how Meson and GN name sources) is first resolved against the object root, lexically, so
     /// that `../a-src/x.c` beside and `../x.c` inside the sources are both `@src/x.c`; other
-    /// relative paths are already relative to the object root and stay as written.
+    /// relative paths are already relative to the object root and stay as written. Only the
+    /// leading `..` run and the names after it are resolved: a later `.`, `..` or empty
+    /// component stays as written (`../a-src/./x.c` is `@src/./x.c`), since the compiler
+    /// embeds the spelling (`__FILE__`, debug info) through the prefix maps and two spellings
+    /// must not share a key (a review found `./` served the other's `__FILE__`, 2026-12-05).
     pub fn normalize<'a>(&self, path: &'a str) -> Cow<'a, str> {
         if path == ".." || path.starts_with("../") {
-            let abs = lexical_join(&self.obj, path);
+            let (resolved, rest) = split_resolvable(path);
+            let abs = lexical_join(&self.obj, resolved);
             return match self.normalize(&abs) {
-                Cow::Owned(n) => Cow::Owned(n),
+                Cow::Owned(n) => Cow::Owned(n + rest),
                 Cow::Borrowed(_) => Cow::Borrowed(path),
             };
         }
@@ -233,6 +238,29 @@ pub fn lexical_join(base: &str, rel: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// A relative path that starts with `..`, split where lexical resolution stops: after the
+/// leading `..` run and the names that follow it, before any later `.`, `..` or empty
+/// component (`../src/./x.c` is `../src` and `/./x.c`).
+fn split_resolvable(path: &str) -> (&str, &str) {
+    let mut named = false;
+    let mut end = 0;
+    for c in path.split('/') {
+        let resolvable = match c {
+            ".." => !named,
+            "" | "." => false,
+            _ => {
+                named = true;
+                true
+            }
+        };
+        if !resolvable {
+            break;
+        }
+        end += c.len() + 1;
+    }
+    path.split_at(end.saturating_sub(1).min(path.len()))
 }
 
 /// Whether `path` has no empty, `.` or `..` component (nor a trailing slash): joining it needs
@@ -389,7 +417,11 @@ mod tests {
     fn relative_paths_outside_both_roots_stay() {
         let r = Roots::new("/a/a-obj", Some("/a/a-src"));
         assert_eq!(r.normalize("../../elsewhere/x.h"), "../../elsewhere/x.h");
-        assert_eq!(r.normalize("../a-src/./x/../y.h"), "@src/y.h");
+        // Spellings the compiler embeds stay apart.
+        assert_eq!(r.normalize("../a-src/./x/../y.h"), "@src/./x/../y.h");
+        assert_eq!(r.normalize("../a-obj/../a-src/y.h"), "@obj/../a-src/y.h");
+        assert_eq!(r.normalize("../a-src//y.h"), "@src//y.h");
+        assert_eq!(r.normalize("../a-src/x/y.h"), "@src/x/y.h");
         assert_eq!(r.normalize("../a-obj/gen.h"), "@obj/gen.h");
         assert_eq!(r.normalize("sub/gen.h"), "sub/gen.h");
         assert_eq!(r.normalize("/usr/include/stdio.h"), "/usr/include/stdio.h");

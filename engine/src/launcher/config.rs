@@ -5,6 +5,7 @@ use super::runner::{RealRunner, Runner};
 use backend::key::Roots;
 use fetch::cache::LocalCache;
 use fetch::objdir::{Config, ObjDir, PolicyRead, POLICY_READ};
+use fetch::stats::Reason;
 use fetch::want::{FileLink, PullLink};
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
@@ -12,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 /// Environment variables that change what a compiler does; they go into the source key.
 /// (`CCC_OVERRIDE_OPTIONS` edits clang's command line; `GCC_COMPARE_DEBUG` makes gcc compile
-/// twice; the `*_INCLUDE_PATH` and `CPATH` lists extend the search path.)
+/// twice; the `*_INCLUDE_PATH` and `CPATH` lists extend the search path; `GCC_COLORS` and
+/// `GCC_URLS` change the diagnostics a hit replays.)
 const KEY_ENV: &[&str] = &[
     "CCC_OVERRIDE_OPTIONS",
     "GCC_COMPARE_DEBUG",
@@ -22,13 +24,32 @@ const KEY_ENV: &[&str] = &[
     "CPLUS_INCLUDE_PATH",
     "OBJC_INCLUDE_PATH",
     "SOURCE_DATE_EPOCH",
-    "GCC_EXEC_PREFIX",
-    "COMPILER_PATH",
+    "GCC_COLORS",
+    "GCC_URLS",
     "LANG",
     "LC_ALL",
     "LC_CTYPE",
     "LC_MESSAGES",
 ];
+
+/// An environment variable under which compile commands run as they are: its counter and why.
+/// `DEPENDENCIES_OUTPUT` and `SUNPRO_DEPENDENCIES` make the compiler write a dependency file of
+/// its own; under `GCC_EXEC_PREFIX` and `COMPILER_PATH` the driver finds `cc1` and `as` in
+/// directories whose programs the key does not hash (a review found stale objects served
+/// after a `cc1` there changed, 2026-12-05).
+fn refusing_env() -> Option<(Reason, String)> {
+    let set = |k: &&&str| std::env::var_os(k).is_some();
+    if let Some(k) = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"]
+        .iter()
+        .find(set)
+    {
+        let why = format!("{k} is set (the compiler writes files of its own)");
+        return Some((Reason::DependencyEnv, why));
+    }
+    let k = ["GCC_EXEC_PREFIX", "COMPILER_PATH"].iter().find(set)?;
+    let why = format!("{k} is set (the programs the driver finds through it are not keyed)");
+    Some((Reason::Option, why))
+}
 
 /// Parses `[--src-root DIR] -- <compiler> <args…>`, builds the launcher from the environment
 /// and launches; returns the exit code, or an error for the caller to print.
@@ -229,11 +250,7 @@ fn launcher_of<'r>(
             obj_aliases.push(pwd.trim_end_matches('/').to_string());
         }
     }
-    // These make the compiler write a dependency file of its own: run such commands as they are.
-    let env_refusal = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"]
-        .into_iter()
-        .find(|k| std::env::var_os(k).is_some())
-        .map(str::to_string);
+    let env_refusal = refusing_env();
     let env: Vec<(String, String)> = KEY_ENV
         .iter()
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))

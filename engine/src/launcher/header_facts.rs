@@ -86,7 +86,7 @@ impl Launcher<'_> {
 /// The memo key of a file version.
 pub(super) fn memo_key(s: &StatStamp) -> fcache::Digest {
     let id = format!(
-        "cached-ninja header facts 3\0{} {} {} {} {}",
+        "cached-ninja header facts 4\0{} {} {} {} {}",
         s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns
     );
     fcache::Digest::of(id.as_bytes())

@@ -153,6 +153,31 @@ impl Launcher<'_> {
     }
 }
 
+/// This machine's processor as `-march=native` sees it: the digest of the first processor's
+/// vendor, family, model and feature flags in `/proc/cpuinfo` (`unknown` where unreadable).
+pub(super) fn host_processor() -> String {
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return "unknown".to_string();
+    };
+    let first = info.split("\n\n").next().unwrap_or("");
+    let wanted = [
+        "vendor_id",
+        "cpu family",
+        "model",
+        "model name",
+        "flags",
+        "Features",
+    ];
+    let lines: Vec<&str> = first
+        .lines()
+        .filter(|l| {
+            let name = l.split(':').next().unwrap_or("").trim();
+            wanted.contains(&name)
+        })
+        .collect();
+    fetch::cache::Digest::of(lines.join("\n").as_bytes()).to_hex()
+}
+
 #[cfg(test)]
 mod tests {
     use super::driver_mode;

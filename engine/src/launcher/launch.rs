@@ -29,8 +29,8 @@ pub struct Launcher<'r> {
     pub obj_aliases: Vec<String>,
     /// The environment variables that go into the key, as (name, value).
     pub env: Vec<(String, String)>,
-    /// A variable set in the environment that makes compiles uncacheable, if any.
-    pub env_refusal: Option<String>,
+    /// Why the environment makes compiles uncacheable (a variable set), if it does.
+    pub env_refusal: Option<(Reason, String)>,
     /// Whether `SOURCE_DATE_EPOCH` is set (the compiler decides whether it pins the date).
     pub date_pinned: bool,
     /// Whether this launch's compiler pins `__DATE__`/`__TIME__` (set once it is identified).
@@ -191,11 +191,8 @@ impl Launcher<'_> {
         if [&cmd.source, &cmd.output].iter().any(|p| p.contains('\n')) {
             return unchanged(Reason::Unreadable, "newline in a path");
         }
-        if let Some(var) = &self.env_refusal {
-            return unchanged(
-                Reason::DependencyEnv,
-                &format!("{var} is set (the compiler writes files of its own)"),
-            );
+        if let Some((reason, why)) = &self.env_refusal {
+            return unchanged(*reason, why);
         }
         let fields = self.key_fields(&cmd, &identity, &source_bytes);
         let source_key = self.source_key(&cmd, &fields);
@@ -281,6 +278,17 @@ impl Launcher<'_> {
         if id.family == compile::CompilerFamily::Gcc {
             let asm = self.assembler().map_or("none".to_string(), |d| d.to_hex());
             env.push(("(assembler)".to_string(), asm));
+        }
+        // `-march=native` and its kin compile for this machine's processor (an object CI made
+        // on another one differs).
+        let native = |a: &String| {
+            a.ends_with("=native")
+                && ["-march=", "-mtune=", "-mcpu="]
+                    .iter()
+                    .any(|o| a.starts_with(o))
+        };
+        if cmd.args.iter().any(native) {
+            env.push(("(processor)".to_string(), super::identity::host_processor()));
         }
         KeyFields {
             compiler: id.digest,

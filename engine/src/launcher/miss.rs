@@ -103,7 +103,11 @@ impl Launcher<'_> {
                     true => Err(NotStored::Unkeyed(Reason::PrecompiledHeader)),
                     false => Ok(seen),
                 },
-            );
+            )
+            .and_then(|seen| match self.once_twins(&seen) {
+                true => Err(NotStored::Unkeyed(Reason::OnceTwins)),
+                false => Ok(seen),
+            });
         let settled = self.settled(
             hashed,
             &cmd.source,
@@ -210,6 +214,25 @@ impl Launcher<'_> {
         // For the lookup rule's record of this entry and its later first checks elsewhere.
         self.remember_scan(&Self::action_key_of(source_key, seen), &scanned);
         Ok(settled)
+    }
+
+    /// Whether two files of `seen` have the same bytes under different names and say
+    /// `#pragma once` (or `_Pragma("once")`): gcc reads such twins once when their size and
+    /// mtime match too, clang when they are one inode (a hard or symbolic link), so what the
+    /// compile read depends on more than the bytes the key covers (a review served stale
+    /// objects after a copy was replaced by a link, 2026-12-05).
+    fn once_twins(&self, seen: &[Seen]) -> bool {
+        let mut first: hashbrown::HashMap<&fcache::Digest, &str> = hashbrown::HashMap::new();
+        seen.iter().any(|s| match first.insert(&s.digest, &s.norm) {
+            Some(other) if other != s.norm => {
+                let path = self.absolute(&s.norm);
+                std::fs::read(path).is_ok_and(|b| {
+                    let has = |w: &[u8]| memchr::memmem::find(&b, w).is_some();
+                    has(b"pragma") && has(b"once")
+                })
+            }
+            _ => false,
+        })
     }
 
     /// Replays a compile's captured output, counts `outcome`; returns `code`.

@@ -29,6 +29,9 @@ pub fn reason_text(r: Reason) -> &'static str {
         Reason::ComputedProbe => {
             "a __has_include of a macro: no written name says which new file would turn it true"
         }
+        Reason::OnceTwins => {
+            "two headers with the same bytes under #pragma once: whether both are read depends on their identity, which the key does not cover"
+        }
         Reason::DotDotLink => {
             "a path whose .. undoes a symbolic link: the preprocessor looks elsewhere than the lookup rule can follow"
         }
