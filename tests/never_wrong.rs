@@ -1074,3 +1074,65 @@ fn the_processor_and_diagnostic_colours_are_in_the_key() {
     }
     assert_eq!(s.outcomes(), ["miss", "miss", "miss"]);
 }
+
+/// An object served at another path is the one a compile there makes (the differential a
+/// review ran on 2026-12-05; each configuration below served the first tree's paths):
+/// tree A (`a/src`, `a/build`) stores, tree B (`x/y/zz-src`, `x/y/bld`) compiles with the
+/// same cache, and again with an empty one; the two objects (and `.dwo` files) must match.
+/// Every compile forces `../<src>/inc/ih.h` in (gcc names it `./../src/inc/ih.h`); `-I
+/// ../src-extra` is a sibling of both trees whose name starts like tree A's (its relative
+/// map matched it as text).
+#[test]
+fn an_object_served_at_another_path_is_what_a_compile_there_makes() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    let configs: [(&str, &[&str]); 6] = [
+        ("gcc", &["-g"]),
+        ("gcc", &["-g", "-DEXTRA", "-I../src-extra"]),
+        ("clang", &["-g", "-DEXTRA", "-I../src-extra"]),
+        ("gcc", &["-g", "-fsanitize=undefined"]),
+        ("gcc", &["-g3", "-gsplit-dwarf"]),
+        ("clang", &["-g", "-grecord-gcc-switches"]),
+    ];
+    for (cc, flags) in configs {
+        let space = TestSpace::new();
+        let tree = |src: &str, obj: &str| {
+            let x = "#ifdef EXTRA\n#include \"e.h\"\n#else\nstatic const char *ef = \"\";\n#endif\n\
+                     int main(int argc, char **argv) { return f[0] + ef[0] + argv[0][argc * 9]; }\n";
+            space.write(&format!("{src}/x.c"), x);
+            space.write(
+                &format!("{src}/inc/ih.h"),
+                "static const char *f = __FILE__;\n",
+            );
+            let extra = format!("{}/src-extra/e.h", src.rsplit_once('/').unwrap().0);
+            space.write(&extra, "static const char *ef = __FILE__;\n");
+            space.write(&format!("{obj}/build.ninja"), "");
+        };
+        let compile = |src: &str, obj: &str, cache: &str| {
+            let spelled = format!("../{}", src.rsplit('/').next().unwrap());
+            let mut c = Command::new(cached_ninja());
+            c.current_dir(space.path().join(obj))
+                .env("CACHED_NINJA_CACHE_DIR", space.path().join(cache))
+                .args(["cc", "--src-root"])
+                .arg(space.path().join(src))
+                .args(["--", cc, "-O0"])
+                .args(flags)
+                .args(["-include", &format!("{spelled}/inc/ih.h")])
+                .args(["-MD", "-MF", "x.o.d", "-o", "x.o", "-c"])
+                .arg(format!("{spelled}/x.c"));
+            run_ok(&mut c);
+            let read = |f: &str| std::fs::read(space.path().join(obj).join(f)).ok();
+            (read("x.o").unwrap(), read("x.dwo"))
+        };
+        tree("a/src", "a/build");
+        tree("x/y/zz-src", "x/y/bld");
+        for _ in 0..2 {
+            compile("a/src", "a/build", "c1");
+        }
+        let served = compile("x/y/zz-src", "x/y/bld", "c1");
+        std::fs::remove_dir_all(space.path().join("x/y/bld")).unwrap();
+        space.write("x/y/bld/build.ninja", "");
+        let fresh = compile("x/y/zz-src", "x/y/bld", "c2");
+        assert!(served == fresh, "{cc} {flags:?}: the served object differs");
+    }
+}

@@ -457,6 +457,9 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
     if family == CompilerFamily::Gcc && split == SplitDwarf::Single {
         return Err(Uncacheable::Option("-gsplit-dwarf=single".into()));
     }
+    if let Some(r) = refused::for_compiler(&args, family, &split) {
+        return Err(r);
+    }
     let output = output.unwrap_or_else(|| {
         let file = source.rsplit('/').next().unwrap_or(&source);
         replace_ext(file, "o")

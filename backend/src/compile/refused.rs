@@ -4,7 +4,7 @@
 //! Reviews that drove the launcher with real gcc and clang found each family by a wrong hit
 //! or a lost output (2026-12-05).
 
-use super::args::{joined_value, Uncacheable};
+use super::args::{joined_value, CompilerFamily, SplitDwarf, Uncacheable};
 
 /// Why the word `a` (followed by `next`) makes a command uncacheable, if it does.
 pub(super) fn option(a: &str, next: Option<&str>) -> Option<Uncacheable> {
@@ -32,6 +32,28 @@ pub(super) fn passed_on(x: &str, v: &str) -> Option<Uncacheable> {
         _ => unsupported(v)
             .or_else(|| unkeyed_file(v))
             .or_else(|| extra_output(v)),
+    }
+}
+
+/// Combinations one compiler embeds this machine's paths for, whatever the prefix maps: gcc
+/// keeps the source paths as written in a `.dwo`'s macro information (`-g3` with split
+/// DWARF), and clang records the whole command line, with the launcher's absolute maps, in
+/// `DW_AT_producer` (`-grecord-gcc-switches`). A review served another tree's paths through
+/// both (2026-12-05).
+pub(super) fn for_compiler(
+    args: &[String],
+    family: CompilerFamily,
+    split: &SplitDwarf,
+) -> Option<Uncacheable> {
+    let has = |w: &[&str]| args.iter().find(|a| w.contains(&a.as_str()));
+    let why = |a: &String, what: &str| Uncacheable::Option(format!("{a} ({what})"));
+    match family {
+        CompilerFamily::Gcc if *split != SplitDwarf::Off => {
+            has(&["-g3", "-ggdb3"]).map(|a| why(a, "gcc keeps source paths in the .dwo's macros"))
+        }
+        CompilerFamily::Clang => has(&["-grecord-gcc-switches", "-grecord-command-line"])
+            .map(|a| why(a, "clang records this machine's paths")),
+        _ => None,
     }
 }
 

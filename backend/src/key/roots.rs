@@ -39,6 +39,9 @@ pub struct Roots {
     src: Option<String>,
     /// The Rust package registry's source directory (`$CARGO_HOME/registry/src`), `@reg/…`.
     reg: Option<String>,
+    /// The roots' spellings relative to the object root that commands may use, each with its
+    /// tag, longest first ([`Roots::relative_spellings`]).
+    relative: Vec<(&'static str, String)>,
 }
 
 impl Roots {
@@ -52,11 +55,35 @@ impl Roots {
                 t.to_string()
             }
         };
-        Roots {
+        let mut roots = Roots {
             obj: trim(obj),
             src: src.map(trim),
             reg: None,
-        }
+            relative: Vec::new(),
+        };
+        let mut relative: Vec<(&'static str, String)> = Vec::new();
+        let src_rel = roots
+            .src_spellings()
+            .into_iter()
+            .filter(|s| s.starts_with(".."));
+        relative.extend(src_rel.map(|s| ("@src", s)));
+        relative.extend(roots.obj_spelling().map(|s| ("@obj", s)));
+        // gcc names a forced include found from the working directory `./../src/h.h`.
+        let dotted: Vec<_> = relative
+            .iter()
+            .map(|(t, s)| (*t, format!("./{s}")))
+            .collect();
+        relative.extend(dotted);
+        relative.sort_by_key(|(_, s)| std::cmp::Reverse(s.len()));
+        roots.relative = relative;
+        roots
+    }
+
+    /// The spellings of the roots relative to the object root (`../a-src`, `..`, `../a-obj`,
+    /// and each after `./`), each with its tag, longest first: the compile maps each of them
+    /// by plain string prefix (`-ffile-prefix-map`), and the key follows it exactly.
+    pub fn relative_spellings(&self) -> &[(&'static str, String)] {
+        &self.relative
     }
 
     /// These roots with the Rust package registry's source directory as a third root,
@@ -84,20 +111,23 @@ impl Roots {
 
     /// Rewrites a path under a root to `@obj/…` or `@src/…` (the deeper root first); any other
     /// path is returned as it is. A relative path that leaves the object root (`..`, `../…`:
-    /// how Meson and GN name sources) is first resolved against the object root, lexically, so
-    /// that `../a-src/x.c` beside and `../x.c` inside the sources are both `@src/x.c`; other
-    /// relative paths are already relative to the object root and stay as written. Only the
-    /// leading `..` run and the names after it are resolved: a later `.`, `..` or empty
-    /// component stays as written (`../a-src/./x.c` is `@src/./x.c`), since the compiler
-    /// embeds the spelling (`__FILE__`, debug info) through the prefix maps and two spellings
-    /// must not share a key (a review found `./` served the other's `__FILE__`, 2026-12-05).
+    /// how Meson and GN name sources) is rewritten exactly as the compile's prefix maps
+    /// rewrite it: the longest of the roots' relative spellings that it starts with, as plain
+    /// text, becomes the tag (`../a-src/x.c` beside and `../x.c` inside the sources are both
+    /// `@src/x.c`; `../a-src-extra/e.h` is `@src-extra/e.h`, as gcc and clang map it), and
+    /// the rest stays as written (`../a-src/./x.c` is `@src/./x.c`). Since the compiler embeds
+    /// what the maps give (`__FILE__`, debug info), two paths it embeds differently never
+    /// share a key (a review found both served the other's `__FILE__`, 2026-12-05). Other
+    /// relative paths are relative to the object root and stay as written.
     pub fn normalize<'a>(&self, path: &'a str) -> Cow<'a, str> {
-        if path == ".." || path.starts_with("../") {
-            let (resolved, rest) = split_resolvable(path);
-            let abs = lexical_join(&self.obj, resolved);
-            return match self.normalize(&abs) {
-                Cow::Owned(n) => Cow::Owned(n + rest),
-                Cow::Borrowed(_) => Cow::Borrowed(path),
+        if path.starts_with("..") || path.starts_with("./..") {
+            let spelled = self
+                .relative
+                .iter()
+                .find(|(_, s)| path.starts_with(s.as_str()));
+            return match spelled {
+                Some((tag, s)) => Cow::Owned([tag, &path[s.len()..]].concat()),
+                None => Cow::Borrowed(path),
             };
         }
         if !path.starts_with('/') {
@@ -238,29 +268,6 @@ pub fn lexical_join(base: &str, rel: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
-}
-
-/// A relative path that starts with `..`, split where lexical resolution stops: after the
-/// leading `..` run and the names that follow it, before any later `.`, `..` or empty
-/// component (`../src/./x.c` is `../src` and `/./x.c`).
-fn split_resolvable(path: &str) -> (&str, &str) {
-    let mut named = false;
-    let mut end = 0;
-    for c in path.split('/') {
-        let resolvable = match c {
-            ".." => !named,
-            "" | "." => false,
-            _ => {
-                named = true;
-                true
-            }
-        };
-        if !resolvable {
-            break;
-        }
-        end += c.len() + 1;
-    }
-    path.split_at(end.saturating_sub(1).min(path.len()))
 }
 
 /// Whether `path` has no empty, `.` or `..` component (nor a trailing slash): joining it needs
@@ -417,17 +424,22 @@ mod tests {
     fn relative_paths_outside_both_roots_stay() {
         let r = Roots::new("/a/a-obj", Some("/a/a-src"));
         assert_eq!(r.normalize("../../elsewhere/x.h"), "../../elsewhere/x.h");
-        // Spellings the compiler embeds stay apart.
+        // Keyed as the compile's prefix maps rewrite them: spellings stay apart.
         assert_eq!(r.normalize("../a-src/./x/../y.h"), "@src/./x/../y.h");
         assert_eq!(r.normalize("../a-obj/../a-src/y.h"), "@obj/../a-src/y.h");
         assert_eq!(r.normalize("../a-src//y.h"), "@src//y.h");
         assert_eq!(r.normalize("../a-src/x/y.h"), "@src/x/y.h");
+        assert_eq!(r.normalize("../a-src-extra/e.h"), "@src-extra/e.h");
+        assert_eq!(r.normalize("./../a-src/inc/h.h"), "@src/inc/h.h");
+        assert_eq!(r.normalize("../../a/a-src/x.c"), "../../a/a-src/x.c");
         assert_eq!(r.normalize("../a-obj/gen.h"), "@obj/gen.h");
         assert_eq!(r.normalize("sub/gen.h"), "sub/gen.h");
         assert_eq!(r.normalize("/usr/include/stdio.h"), "/usr/include/stdio.h");
         let inside = Roots::new("/m/src/build", Some("/m/src"));
         assert_eq!(inside.normalize(".."), "@src");
-        assert_eq!(inside.normalize("../../other/x.h"), "../../other/x.h");
+        assert_eq!(inside.normalize("../build/gen.h"), "@obj/gen.h");
+        // The `..` map rewrites this too (a path outside both roots, but not to the compiler).
+        assert_eq!(inside.normalize("../../other/x.h"), "@src/../other/x.h");
     }
 
     #[test]

@@ -290,6 +290,12 @@ impl Launcher<'_> {
         if cmd.args.iter().any(native) {
             env.push(("(processor)".to_string(), super::identity::host_processor()));
         }
+        // Sanitizers record source locations as the command spells them, past the prefix
+        // maps: such objects are shared at the same roots only.
+        if cmd.args.iter().any(|a| a.starts_with("-fsanitize=")) {
+            let roots = format!("{} {}", self.roots.obj(), self.roots.src().unwrap_or(""));
+            env.push(("(roots, for sanitizer locations)".to_string(), roots));
+        }
         KeyFields {
             compiler: id.digest,
             lang: cmd.lang.name(),

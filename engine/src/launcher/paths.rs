@@ -26,6 +26,11 @@ impl Launcher<'_> {
         for src in self.roots.src_spellings() {
             v.push(format!("-ffile-prefix-map={src}={SRC_TOKEN}"));
         }
+        // gcc names a forced include found from the working directory `./../src/h.h`.
+        let spellings = self.roots.relative_spellings().iter();
+        for (_, s) in spellings.filter(|(t, s)| *t == "@src" && s.starts_with("./")) {
+            v.push(format!("-ffile-prefix-map={s}={SRC_TOKEN}"));
+        }
         for alias in &self.obj_aliases {
             v.push(format!("-ffile-prefix-map={alias}={OBJ_TOKEN}"));
         }
@@ -37,6 +42,7 @@ impl Launcher<'_> {
         // first) prefers it to a source spelling `..` it also starts with; clang takes the
         // longest match either way.
         if let Some(obj) = self.roots.obj_spelling() {
+            v.push(format!("-ffile-prefix-map=./{obj}={OBJ_TOKEN}"));
             v.push(format!("-ffile-prefix-map={obj}={OBJ_TOKEN}"));
         }
         v
