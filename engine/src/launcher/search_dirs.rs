@@ -34,9 +34,10 @@ impl Launcher<'_> {
     pub(super) fn dotdot_through_link(&self, cmd: &CompileCommand) -> Option<String> {
         const ENV: [&str; 3] = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH"];
         let dotted = |s: &str| s.contains("..");
+        // (The key's environment holds these lists, read once per launch.)
         let env_dotted = || {
-            ENV.iter()
-                .any(|v| std::env::var(v).is_ok_and(|v| dotted(&v)))
+            let listed = |k: &String| ENV.contains(&k.as_str());
+            self.env.iter().any(|(k, v)| listed(k) && dotted(v))
         };
         if !dotted(&cmd.source) && !cmd.args.iter().any(|a| dotted(a)) && !env_dotted() {
             return None;
