@@ -1081,25 +1081,31 @@ fn the_processor_and_diagnostic_colours_are_in_the_key() {
 /// same cache, and again with an empty one; the two objects (and `.dwo` files) must match.
 /// Every compile forces `../<src>/inc/ih.h` in (gcc names it `./../src/inc/ih.h`); `-I
 /// ../src-extra` is a sibling of both trees whose name starts like tree A's (its relative
-/// map matched it as text).
+/// map matched it as text). The last configuration's source starts with the `#line` bison
+/// writes, `#line 1 "../src/gram.y"`, the same bytes in both trees.
 #[test]
 fn an_object_served_at_another_path_is_what_a_compile_there_makes() {
     require_tool("gcc", "gcc");
     require_tool("clang", "clang");
-    let configs: [(&str, &[&str]); 6] = [
+    let configs: [(&str, &[&str]); 7] = [
         ("gcc", &["-g"]),
         ("gcc", &["-g", "-DEXTRA", "-I../src-extra"]),
         ("clang", &["-g", "-DEXTRA", "-I../src-extra"]),
         ("gcc", &["-g", "-fsanitize=undefined"]),
         ("gcc", &["-g3", "-gsplit-dwarf"]),
         ("clang", &["-g", "-grecord-gcc-switches"]),
+        ("gcc", &["-g", "-DLINE"]),
     ];
     for (cc, flags) in configs {
         let space = TestSpace::new();
+        let line = match flags.contains(&"-DLINE") {
+            true => "#line 1 \"../src/gram.y\"\n",
+            false => "",
+        };
         let tree = |src: &str, obj: &str| {
             let x = "#ifdef EXTRA\n#include \"e.h\"\n#else\nstatic const char *ef = \"\";\n#endif\n\
                      int main(int argc, char **argv) { return f[0] + ef[0] + argv[0][argc * 9]; }\n";
-            space.write(&format!("{src}/x.c"), x);
+            space.write(&format!("{src}/x.c"), [line, x].concat());
             space.write(
                 &format!("{src}/inc/ih.h"),
                 "static const char *f = __FILE__;\n",

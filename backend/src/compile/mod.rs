@@ -121,6 +121,23 @@ fn asm_file_directive(bytes: &[u8]) -> Option<Unkeyed> {
     None
 }
 
+/// Whether `bytes` hold a `#line` directive naming a path that leaves the working directory
+/// (`#line 1 "../src/gram.y"`, as bison writes it): the compiler embeds that name through the
+/// prefix maps, which rewrite it in a layout whose source root is spelled `../src` and not in
+/// one spelled `../other`, whatever the bytes.
+pub fn relative_line_name(bytes: &[u8]) -> bool {
+    fn skip(s: &[u8], f: fn(&u8) -> bool) -> &[u8] {
+        s.iter().position(|b| !f(b)).map_or(&[][..], |k| &s[k..])
+    }
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    memchr::memmem::find_iter(bytes, b"#line").any(|i| {
+        let rest = skip(&bytes[i + 5..], blank);
+        let rest = skip(skip(rest, u8::is_ascii_digit), blank);
+        rest.strip_prefix(b"\"")
+            .is_some_and(|name| name.starts_with(b"..") || name.starts_with(b"./.."))
+    })
+}
+
 /// Whether `bytes` hold a `__has_include` or `__has_include_next` test of something other
 /// than a `<name>` or `"name"` (blanks and line continuations between are skipped); a
 /// fallback definition (`#define __has_include(x) 0`) tests nothing.
@@ -157,6 +174,15 @@ mod tests {
         );
         assert_eq!(u(b"x ___TIMESTAMP__", false), Some(Unkeyed::Timestamp));
         assert_eq!(u(b"__FILE__ __LINE__ DATE__ _TIME_", false), None);
+    }
+
+    #[test]
+    fn relative_line_names() {
+        use super::relative_line_name as r;
+        assert!(r(b"#line 1 \"../src/gram.y\"\nint x;"));
+        assert!(r(b"#line\t12  \"./../a/b.y\""));
+        assert!(!r(b"#line 1 \"/abs/gram.y\"\n#line 2 \"gram.y\""));
+        assert!(!r(b"int line = 1;"));
     }
 
     #[test]

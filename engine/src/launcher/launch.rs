@@ -290,6 +290,13 @@ impl Launcher<'_> {
         if cmd.args.iter().any(native) {
             env.push(("(processor)".to_string(), super::identity::host_processor()));
         }
+        // A `#line` naming `../src/gram.y` is rewritten by this layout's relative maps only
+        // when the source root is spelled that way: the spellings join the key.
+        if compile::relative_line_name(source) {
+            let spellings = self.roots.relative_spellings().iter();
+            let spelled: Vec<&str> = spellings.map(|(_, s)| s.as_str()).collect();
+            env.push(("(relative spellings)".to_string(), spelled.join(" ")));
+        }
         // Sanitizers record source locations as the command spells them, past the prefix
         // maps: such objects are shared at the same roots only.
         if cmd.args.iter().any(|a| a.starts_with("-fsanitize=")) {
