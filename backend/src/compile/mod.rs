@@ -113,7 +113,9 @@ fn asm_file_directive(bytes: &[u8]) -> Option<Unkeyed> {
         let escaped = i >= 2 && bytes[i - 2] == b'\\';
         let separated =
             escaped || !before.is_some_and(|b| b.is_ascii_alphanumeric() || b"_-/.".contains(&b));
-        let cut = matches!(next, Some(b'"' | b'\\'));
+        // (Only where inline assembly is written: a C string `".inc"` is no directive.)
+        let cut =
+            matches!(next, Some(b'"' | b'\\')) && memchr::memmem::find(bytes, b"asm").is_some();
         if separated && cut && (b"incbin".starts_with(&word) || b"include".starts_with(&word)) {
             return Some(what);
         }
@@ -130,12 +132,18 @@ pub fn relative_line_name(bytes: &[u8]) -> bool {
         s.iter().position(|b| !f(b)).map_or(&[][..], |k| &s[k..])
     }
     let blank = |b: &u8| *b == b' ' || *b == b'\t';
-    memchr::memmem::find_iter(bytes, b"#line").any(|i| {
-        let rest = skip(&bytes[i + 5..], blank);
-        let rest = skip(skip(rest, u8::is_ascii_digit), blank);
-        rest.strip_prefix(b"\"")
-            .is_some_and(|name| name.starts_with(b"..") || name.starts_with(b"./.."))
-    })
+    // Every launch asks, a hit too: the portable search, which probes no CPU features.
+    let mut from = 0;
+    while let Some(i) = crate::scan::find(&bytes[from..], b"#line") {
+        let at = from + i + 5;
+        let rest = skip(skip(skip(&bytes[at..], blank), u8::is_ascii_digit), blank);
+        let relative = |name: &[u8]| name.starts_with(b"..") || name.starts_with(b"./..");
+        if rest.strip_prefix(b"\"").is_some_and(relative) {
+            return true;
+        }
+        from = at;
+    }
+    false
 }
 
 /// Whether `bytes` hold a `__has_include` or `__has_include_next` test of something other
@@ -216,7 +224,8 @@ mod tests {
                 String::from_utf8_lossy(spelled)
             );
         }
-        // A file named `*.inc` is no directive.
+        // A file named `*.inc`, or a C string where no inline assembly is, is no directive.
+        assert_eq!(u(b"if (!strcmp(ext, \".inc\")) return 1;", true), None);
         assert_eq!(
             u(b"#include \"table.inc\"\n#include \"a/b.inc\"", true),
             None

@@ -126,7 +126,13 @@ impl Roots {
                 .iter()
                 .find(|(_, s)| path.starts_with(s.as_str()));
             return match spelled {
-                Some((tag, s)) => Cow::Owned([tag, &path[s.len()..]].concat()),
+                Some((tag, s)) => {
+                    let rest = &path[s.len()..];
+                    // Inside a name (`../b` in `../base/x.h`): `@obj+ase/x.h`, which
+                    // `denormalize` turns back into this machine's spelling.
+                    let inside = !rest.is_empty() && !rest.starts_with('/');
+                    Cow::Owned([*tag, if inside { "+" } else { "" }, rest].concat())
+                }
                 None => Cow::Borrowed(path),
             };
         }
@@ -186,6 +192,12 @@ impl Roots {
 
     /// The inverse of [`Roots::normalize`] on this machine's roots.
     pub fn denormalize<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        // A relative spelling matched inside a name (`@src+-extra/e.h`): this machine's.
+        for (tag, spelling) in self.relative.iter().filter(|(_, s)| !s.starts_with("./")) {
+            if let Some(rest) = path.strip_prefix(tag).and_then(|r| r.strip_prefix('+')) {
+                return Cow::Owned([spelling, rest].concat());
+            }
+        }
         for (tag, root) in [
             ("@obj", Some(self.obj.as_str())),
             ("@src", self.src.as_deref()),
@@ -429,7 +441,11 @@ mod tests {
         assert_eq!(r.normalize("../a-obj/../a-src/y.h"), "@obj/../a-src/y.h");
         assert_eq!(r.normalize("../a-src//y.h"), "@src//y.h");
         assert_eq!(r.normalize("../a-src/x/y.h"), "@src/x/y.h");
-        assert_eq!(r.normalize("../a-src-extra/e.h"), "@src-extra/e.h");
+        assert_eq!(r.normalize("../a-src-extra/e.h"), "@src+-extra/e.h");
+        assert_eq!(r.denormalize("@src+-extra/e.h"), "../a-src-extra/e.h");
+        let build = Roots::new("/m/src/b", Some("/m/src"));
+        assert_eq!(build.normalize("../base/x.h"), "@obj+ase/x.h");
+        assert_eq!(build.denormalize("@obj+ase/x.h"), "../base/x.h");
         assert_eq!(r.normalize("./../a-src/inc/h.h"), "@src/inc/h.h");
         assert_eq!(r.normalize("../../a/a-src/x.c"), "../../a/a-src/x.c");
         assert_eq!(r.normalize("../a-obj/gen.h"), "@obj/gen.h");

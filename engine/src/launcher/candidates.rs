@@ -246,6 +246,9 @@ impl Search {
         // A name with `..` joined to a place it was looked for (beside a quoted includer,
         // each search directory) must undo plain directories only.
         for &(beside, name) in reached.dotted.iter().chain(&reached.probes) {
+            if !name.split('/').any(|c| c == "..") {
+                continue;
+            }
             for d in beside
                 .into_iter()
                 .chain(self.dirs.iter().map(String::as_str))
@@ -253,7 +256,10 @@ impl Search {
                 if self.through_link.is_some() {
                     break;
                 }
-                self.through_link = self.looked.undone.through_link(d, name, false);
+                // (A search directory that does not exist is skipped by the compiler.)
+                if beside.is_some_and(|b| b == d) || std::path::Path::new(d).is_dir() {
+                    self.through_link = self.looked.undone.through_link(d, name, false);
+                }
             }
         }
         let searchable = reached.searchable(&self.roots, &self.forced);

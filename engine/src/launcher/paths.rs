@@ -45,6 +45,11 @@ impl Launcher<'_> {
             v.push(format!("-ffile-prefix-map=./{obj}={OBJ_TOKEN}"));
             v.push(format!("-ffile-prefix-map={obj}={OBJ_TOKEN}"));
         }
+        // gcc tries the last map first, clang the longest: the longest last makes them agree,
+        // and agree with the key (`Roots::normalize`: the longest spelling a path starts
+        // with). A stable sort keeps the source root before an object root as long.
+        let old_len = |m: &String| m.rsplit_once('=').map_or(0, |(m, _)| m.len());
+        v.sort_by_key(old_len);
         v
     }
 
