@@ -23,7 +23,7 @@ pub(super) fn passed_on(x: &str, v: &str) -> Option<Uncacheable> {
     let why = |what: &str| Some(Uncacheable::Option(format!("{x} {v} ({what})")));
     match x {
         // An options file, a listing or a dependency file of the assembler's own.
-        "-Xassembler" if v.starts_with('@') || v.starts_with("-a") || v.starts_with("--MD") => {
+        "-Xassembler" if assembler_item(v).is_some() => {
             why("an assembler input or output the key does not cover")
         }
         "-Xclang" if clang_frontend_unmodelled(v) => {
@@ -81,7 +81,7 @@ fn clang_frontend_unmodelled(v: &str) -> bool {
 /// overlays, module files and maps, and clang's coverage, section and profile lists (clang
 /// 14 does not name these in the dependency file).
 fn unkeyed_file(a: &str) -> Option<Uncacheable> {
-    const PREFIXES: [&str; 11] = [
+    const PREFIXES: [&str; 14] = [
         "--specs",
         "-B",
         "--prefix",
@@ -93,18 +93,12 @@ fn unkeyed_file(a: &str) -> Option<Uncacheable> {
         "-fsanitize-coverage-whitelist",
         "-fsanitize-coverage-blacklist",
         "-fprofile-list",
+        "-fbasic-block-sections=list",
+        "-fprofile-remapping-file",
+        "-fsanitize-system-ignorelist",
     ];
-    let named = PREFIXES.iter().find(|p| a.starts_with(**p)).copied();
-    let named = named.or_else(|| {
-        [
-            "-fbasic-block-sections=list",
-            "-fprofile-remapping-file",
-            "-fsanitize-system-ignorelist",
-        ]
-        .into_iter()
-        .find(|p| a.starts_with(p))
-    });
-    let at_file = assembler_items(a).any(|i| i.starts_with('@'));
+    let named = PREFIXES.iter().find(|p| a.starts_with(**p));
+    let at_file = assembler_items(a).any(|i| assembler_item(i) == Some(AsmItem::OptionsFile));
     named
         .map(|p| format!("{a}: {p} names a file the key does not hash"))
         .or_else(|| {
@@ -116,7 +110,7 @@ fn unkeyed_file(a: &str) -> Option<Uncacheable> {
 /// Options that make an output a hit would not write: assembler listings and dependency
 /// files, optimisation reports and records, statistics, and auxiliary declarations.
 fn extra_output(a: &str) -> Option<Uncacheable> {
-    let listing = assembler_items(a).any(|i| i.starts_with("-a") || i.starts_with("--MD"));
+    let listing = assembler_items(a).any(|i| assembler_item(i) == Some(AsmItem::Output));
     let named = [
         "-aux-info",
         "-fsave-optimization-record",
@@ -131,6 +125,27 @@ fn extra_output(a: &str) -> Option<Uncacheable> {
     let report = a.starts_with("-fopt-info") && a.contains('=');
     (listing || named || report)
         .then(|| Uncacheable::Option(format!("{a} (an output a hit would not write)")))
+}
+
+/// What an assembler option (an item of `-Wa,`, or after `-Xassembler`) does that the key
+/// cannot follow.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AsmItem {
+    /// `@file`: options read from a file.
+    OptionsFile,
+    /// `-a…` (a listing) or `--MD` (a dependency file): an output a hit would not write.
+    Output,
+}
+
+/// What the assembler option `i` does that the key cannot follow, if anything.
+fn assembler_item(i: &str) -> Option<AsmItem> {
+    if i.starts_with('@') {
+        Some(AsmItem::OptionsFile)
+    } else if i.starts_with("-a") || i.starts_with("--MD") {
+        Some(AsmItem::Output)
+    } else {
+        None
+    }
 }
 
 /// The comma-separated items of a `-Wa,` option (none for any other word).

@@ -18,39 +18,25 @@ const SRC_MARK: &str = "\u{1}cn-src\u{1}";
 const OBJ_MARK: &str = "\u{1}cn-obj\u{1}";
 
 impl Launcher<'_> {
-    /// The prefix-map flags for this machine's roots (source first, object last: see the docs).
+    /// The prefix-map flags for this machine's roots: the absolute roots (and the object
+    /// root's aliases), then every relative spelling the key knows
+    /// (`Roots::relative_spellings`: `../src`, `./../src` for gcc's forced includes,
+    /// `../a-obj`), so what the maps rewrite and what the key tags are one list.
     pub(super) fn prefix_maps(&self) -> Vec<String> {
-        let mut v = Vec::with_capacity(4);
-        // The absolute path and, where the command names sources relative to the object root
-        // (Meson: `../src/x.c`), that spelling too.
-        for src in self.roots.src_spellings() {
-            v.push(format!("-ffile-prefix-map={src}={SRC_TOKEN}"));
-        }
-        // gcc names a forced include found from the working directory `./../src/h.h`.
-        let spellings = self.roots.relative_spellings().iter();
-        for (_, s) in spellings.filter(|(t, s)| *t == "@src" && s.starts_with("./")) {
-            v.push(format!("-ffile-prefix-map={s}={SRC_TOKEN}"));
-        }
-        for alias in &self.obj_aliases {
-            v.push(format!("-ffile-prefix-map={alias}={OBJ_TOKEN}"));
-        }
-        v.push(format!(
-            "-ffile-prefix-map={}={OBJ_TOKEN}",
-            self.roots.obj()
-        ));
-        // `../a-obj/x.h` is keyed as `@obj/x.h`: map that spelling too. Last, so gcc (last map
-        // first) prefers it to a source spelling `..` it also starts with; clang takes the
-        // longest match either way.
-        if let Some(obj) = self.roots.obj_spelling() {
-            v.push(format!("-ffile-prefix-map=./{obj}={OBJ_TOKEN}"));
-            v.push(format!("-ffile-prefix-map={obj}={OBJ_TOKEN}"));
-        }
+        let token = |tag: &str| if tag == "@src" { SRC_TOKEN } else { OBJ_TOKEN };
+        let mut olds: Vec<(&str, &str)> = Vec::with_capacity(8);
+        olds.extend(self.roots.src().map(|s| (s, SRC_TOKEN)));
+        olds.extend(self.obj_aliases.iter().map(|a| (a.as_str(), OBJ_TOKEN)));
+        olds.push((self.roots.obj(), OBJ_TOKEN));
+        let relative = self.roots.relative_spellings().iter();
+        olds.extend(relative.map(|(tag, s)| (s.as_str(), token(tag))));
         // gcc tries the last map first, clang the longest: the longest last makes them agree,
         // and agree with the key (`Roots::normalize`: the longest spelling a path starts
         // with). A stable sort keeps the source root before an object root as long.
-        let old_len = |m: &String| m.rsplit_once('=').map_or(0, |(m, _)| m.len());
-        v.sort_by_key(old_len);
-        v
+        olds.sort_by_key(|(old, _)| old.len());
+        olds.iter()
+            .map(|(old, new)| format!("-ffile-prefix-map={old}={new}"))
+            .collect()
     }
 
     /// Replaces this machine's roots in captured output by placeholders (deeper root first).

@@ -19,7 +19,7 @@ impl Launcher<'_> {
         &self,
         cmd: &CompileCommand,
     ) -> (Vec<String>, std::ops::Range<usize>) {
-        let named = self.named_dirs(cmd, &mut Undone::default());
+        let named = self.named_dirs(cmd, None);
         let mut all = named.before;
         let start = all.len();
         all.extend(self.system_dirs(cmd));
@@ -49,18 +49,18 @@ impl Launcher<'_> {
         let found = paths
             .filter_map(|p| undone.through_link(obj, p, true))
             .next();
-        found.or_else(|| self.named_dirs(cmd, &mut undone).through_link)
+        found.or_else(|| self.named_dirs(cmd, Some(&mut undone)).through_link)
     }
 
     /// The search directories `cmd` and the environment name (absolute), around the place of
-    /// the compiler's own, and the first directory one of them undoes with a `..` that is not
-    /// a plain directory, asked of `undone`.
-    fn named_dirs(&self, cmd: &CompileCommand, undone: &mut Undone) -> NamedDirs {
+    /// the compiler's own, and with `undone` the first directory one of them undoes with a
+    /// `..` that is not a plain directory (asked of it).
+    fn named_dirs(&self, cmd: &CompileCommand, mut undone: Option<&mut Undone>) -> NamedDirs {
         let obj = self.roots.obj();
         let mut through_link = None;
         let mut join = |v: &str| {
-            if through_link.is_none() {
-                through_link = undone.through_link(obj, v, true);
+            if let (None, Some(u)) = (&through_link, undone.as_deref_mut()) {
+                through_link = u.through_link(obj, v, true);
             }
             lexical(obj, v)
         };
