@@ -1030,6 +1030,39 @@ fn an_entry_from_a_tree_without_the_link_is_not_served_through_it() {
     assert_eq!(s.outcomes(), [&refused[..], &refused[..]].concat());
 }
 
+/// A directory that a header's `..` undid is replaced by a link after the entry's lookup memo
+/// was written: `src/inc/a/b` (holding `h.h`, which says `#include "../x.h"`, found through
+/// `-I src/other/o`) moves to `src/deep/d1/d2` and a link takes its place, so `../x.h` beside
+/// `h.h` is now `src/deep/d1/x.h`, where the text join sees `src/inc/a/x.h`. `h.h` is the same
+/// file, and no name the memo listed appeared: a review found the memo served the old object
+/// (2026-12-05). The memo lists the directories undone and checks each is still plain.
+#[test]
+fn a_directory_undone_by_dotdot_that_becomes_a_link_is_noticed() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#include <a/b/h.h>\nint main(void) { return H; }\n");
+    s.space.write("src/inc/a/b/h.h", "#include \"../x.h\"\n");
+    s.space.write("src/other/x.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/other/o")).unwrap();
+    let flags = [s.include("src/inc"), s.include("src/other/o")];
+    for _ in 0..2 {
+        s.compile_in("gcc", &[], &flags);
+    }
+    assert_eq!(s.exit_code(), Some(2));
+    assert_eq!(s.outcomes(), ["miss", "hit"]);
+    std::fs::create_dir_all(s.path("src/deep/d1")).unwrap();
+    std::fs::rename(s.path("src/inc/a/b"), s.path("src/deep/d1/d2")).unwrap();
+    std::os::unix::fs::symlink("../../deep/d1/d2", s.path("src/inc/a/b")).unwrap();
+    s.space.write("src/deep/d1/x.h", "#define H 1\n");
+    let out = s.compile_in("gcc", &[], &flags);
+    assert_eq!(s.exit_code(), Some(1), "gcc reads src/deep/d1/x.h now");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("undoes") && err.contains("src/inc/a/b"),
+        "{err}"
+    );
+    assert_eq!(s.outcomes()[2..], ["error", "uncacheable dotdot-link"]);
+}
+
 /// `../src/./main.c` names the file `../src/main.c` does, but the compiler embeds the
 /// spelling (`__FILE__`, through the prefix maps): the two shared a key, and a hit served the
 /// other spelling's object (a review, 2026-12-05).
@@ -1081,13 +1114,14 @@ fn the_processor_and_diagnostic_colours_are_in_the_key() {
 /// same cache, and again with an empty one; the two objects (and `.dwo` files) must match.
 /// Every compile forces `../<src>/inc/ih.h` in (gcc names it `./../src/inc/ih.h`); `-I
 /// ../src-extra` is a sibling of both trees whose name starts like tree A's (its relative
-/// map matched it as text). The last configuration's source starts with the `#line` bison
-/// writes, `#line 1 "../src/gram.y"`, the same bytes in both trees.
+/// map matched it as text). The last three configurations start a file with a line directive
+/// naming `../src/gram.y` (the same bytes in both trees): the source with the `#line` bison
+/// writes, with its linemarker form `# 1 "…"`, and the forced header with `#  line`.
 #[test]
 fn an_object_served_at_another_path_is_what_a_compile_there_makes() {
     require_tool("gcc", "gcc");
     require_tool("clang", "clang");
-    let configs: [(&str, &[&str]); 7] = [
+    let configs: [(&str, &[&str]); 9] = [
         ("gcc", &["-g"]),
         ("gcc", &["-g", "-DEXTRA", "-I../src-extra"]),
         ("clang", &["-g", "-DEXTRA", "-I../src-extra"]),
@@ -1095,12 +1129,16 @@ fn an_object_served_at_another_path_is_what_a_compile_there_makes() {
         ("gcc", &["-g3", "-gsplit-dwarf"]),
         ("clang", &["-g", "-grecord-gcc-switches"]),
         ("gcc", &["-g", "-DLINE"]),
+        ("gcc", &["-g", "-DMARK"]),
+        ("clang", &["-g", "-DHEADER_LINE"]),
     ];
     for (cc, flags) in configs {
         let space = TestSpace::new();
-        let line = match flags.contains(&"-DLINE") {
-            true => "#line 1 \"../src/gram.y\"\n",
-            false => "",
+        let (line, header_line) = match flags.last().copied().unwrap_or_default() {
+            "-DLINE" => ("#line 1 \"../src/gram.y\"\n", ""),
+            "-DMARK" => ("# 1 \"../src/gram.y\"\n", ""),
+            "-DHEADER_LINE" => ("", "#  line 1 \"../src/gram.y\"\n"),
+            _ => ("", ""),
         };
         let tree = |src: &str, obj: &str| {
             let x = "#ifdef EXTRA\n#include \"e.h\"\n#else\nstatic const char *ef = \"\";\n#endif\n\
@@ -1108,7 +1146,7 @@ fn an_object_served_at_another_path_is_what_a_compile_there_makes() {
             space.write(&format!("{src}/x.c"), [line, x].concat());
             space.write(
                 &format!("{src}/inc/ih.h"),
-                "static const char *f = __FILE__;\n",
+                [header_line, "static const char *f = __FILE__;\n"].concat(),
             );
             let extra = format!("{}/src-extra/e.h", src.rsplit_once('/').unwrap().0);
             space.write(&extra, "static const char *ef = __FILE__;\n");

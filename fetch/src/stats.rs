@@ -126,11 +126,14 @@ pub enum Reason {
     /// Two headers read with the same bytes under `#pragma once`: whether the compiler reads
     /// both depends on their identity (inode, mtime), which the key does not cover.
     OnceTwins,
+    /// A header's line directive names a relative path, which the prefix maps rewrite in
+    /// some layouts only.
+    RelativeLine,
 }
 
 impl Reason {
     /// Every reason, in the order of [`BuildStats::reasons`].
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 21] = [
         Reason::NotCompiling,
         Reason::PreprocessOnly,
         Reason::SourceCount,
@@ -151,6 +154,7 @@ impl Reason {
         Reason::ComputedProbe,
         Reason::DotDotLink,
         Reason::OnceTwins,
+        Reason::RelativeLine,
     ];
 
     /// The reason's name (the word in the log).
@@ -176,6 +180,7 @@ impl Reason {
             Reason::ComputedProbe => "computed-has-include",
             Reason::DotDotLink => "dotdot-link",
             Reason::OnceTwins => "pragma-once-twins",
+            Reason::RelativeLine => "relative-line",
         }
     }
 

@@ -38,6 +38,8 @@ pub enum Unkeyed {
     AsmInclude,
     /// A `__has_include` of a macro: it names no file the lookup could watch.
     ComputedProbe,
+    /// A line directive naming a relative path (in a header: [`relative_line_name`]).
+    RelativeLine,
 }
 
 impl std::fmt::Display for Unkeyed {
@@ -48,6 +50,7 @@ impl std::fmt::Display for Unkeyed {
             Unkeyed::Incbin => ".incbin",
             Unkeyed::AsmInclude => "an assembler .include",
             Unkeyed::ComputedProbe => "a __has_include of a macro",
+            Unkeyed::RelativeLine => "a #line naming a path relative to the object directory",
         })
     }
 }
@@ -123,27 +126,50 @@ fn asm_file_directive(bytes: &[u8]) -> Option<Unkeyed> {
     None
 }
 
-/// Whether `bytes` hold a `#line` directive naming a path that leaves the working directory
-/// (`#line 1 "../src/gram.y"`, as bison writes it): the compiler embeds that name through the
-/// prefix maps, which rewrite it in a layout whose source root is spelled `../src` and not in
-/// one spelled `../other`, whatever the bytes.
+/// Whether `bytes` hold a line directive naming a path that leaves the working directory
+/// (`#line 1 "../src/gram.y"`, as bison writes it; also `# line` and the linemarker
+/// `# 1 "../x"` of preprocessed input): the compiler embeds that name through the prefix
+/// maps, which rewrite it in a layout whose source root is spelled `../src` and not in one
+/// spelled `../other`, whatever the bytes.
 pub fn relative_line_name(bytes: &[u8]) -> bool {
-    fn skip(s: &[u8], f: fn(&u8) -> bool) -> &[u8] {
-        s.iter().position(|b| !f(b)).map_or(&[][..], |k| &s[k..])
-    }
-    let blank = |b: &u8| *b == b' ' || *b == b'\t';
     // Every launch asks, a hit too: the portable search, which probes no CPU features.
     let mut from = 0;
-    while let Some(i) = crate::scan::find(&bytes[from..], b"#line") {
-        let at = from + i + 5;
-        let rest = skip(skip(skip(&bytes[at..], blank), u8::is_ascii_digit), blank);
-        let relative = |name: &[u8]| name.starts_with(b"..") || name.starts_with(b"./..");
-        if rest.strip_prefix(b"\"").is_some_and(relative) {
+    while let Some(i) = crate::scan::find_byte(&bytes[from..], b'#') {
+        from += i + 1;
+        if line_directive_name(&bytes[from..]).is_some_and(leaves_the_directory) {
             return true;
         }
-        from = at;
     }
     false
+}
+
+/// The quoted name of the line directive whose text after `#` is `after`: `line` and a
+/// number, or a number alone (a linemarker), then `"`, blanks between; `None` for any other.
+fn line_directive_name(after: &[u8]) -> Option<&[u8]> {
+    let blanks = |s: &[u8]| s.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    let mut s = &after[blanks(after)..];
+    if let Some(rest) = s.strip_prefix(b"line") {
+        let n = blanks(rest);
+        s = &rest[n..];
+        if n == 0 {
+            return None;
+        }
+    }
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let n = blanks(&s[digits..]);
+    if digits == 0 || n == 0 {
+        return None;
+    }
+    s[digits + n..].strip_prefix(b"\"")
+}
+
+/// Whether a quoted `name` (the bytes after its opening quote) leaves the directory it is
+/// relative to: `..` first, after any `./`.
+fn leaves_the_directory(mut name: &[u8]) -> bool {
+    while let Some(rest) = name.strip_prefix(b"./") {
+        name = rest;
+    }
+    name.starts_with(b"../") || name.starts_with(b"..\"")
 }
 
 /// Whether `bytes` hold a `__has_include` or `__has_include_next` test of something other
@@ -189,8 +215,16 @@ mod tests {
         use super::relative_line_name as r;
         assert!(r(b"#line 1 \"../src/gram.y\"\nint x;"));
         assert!(r(b"#line\t12  \"./../a/b.y\""));
+        assert!(r(b"int x;\n  #  line 7 \"../g.y\""));
+        assert!(r(b"# 1 \"../src/x.c\"\n# 1 \"<built-in>\""));
+        assert!(r(b"#line 3 \"..\""));
         assert!(!r(b"#line 1 \"/abs/gram.y\"\n#line 2 \"gram.y\""));
         assert!(!r(b"int line = 1;"));
+        assert!(!r(
+            b"#include \"../x.h\"\n#define S \"../y\"\nconst char *p = \"./../z\";"
+        ));
+        assert!(!r(b"#line \"../x\"\n#lines 2 \"../x\"\n# 2x \"../x\""));
+        assert!(!r(b"#line 1 \"..hidden/x\""));
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub(super) struct Search {
     /// A directory that a directive's `..` undoes and that is no plain directory
     /// (`super::links`): the lookup cannot be followed, so nothing may be stored or hit.
     through_link: Option<String>,
+    /// The directories this search's `..` names undid ([`Search::undone_dirs`]).
+    undid: Vec<String>,
 }
 
 /// What searches asked of the file system: directory listings (each with its stamp from
@@ -187,12 +189,16 @@ impl Search {
             present: HashSet::new(),
             unsure: false,
             through_link: None,
+            undid: Vec::new(),
         }
     }
 
-    /// The plain directories that directives' `..` undid (the candidates rest on them).
-    pub(super) fn undone_dirs(&self) -> impl Iterator<Item = &str> {
-        self.looked.undone.plain_dirs()
+    /// The directories that this search's directives' `..` undid, sorted, each once: plain
+    /// ones unless [`Search::through_link`] names one (the candidates rest on them).
+    pub(super) fn undone_dirs(&mut self) -> &[String] {
+        self.undid.sort_unstable();
+        self.undid.dedup();
+        &self.undid
     }
 
     /// The first directory a directive's `..` undid that is no plain directory, if any.
@@ -241,7 +247,7 @@ impl Search {
             &mut looked.undone,
         );
         if self.through_link.is_none() {
-            self.through_link = reached.through_link.map(str::to_string);
+            self.through_link = reached.through_link.clone();
         }
         // A name with `..` joined to a place it was looked for (beside a quoted includer,
         // each search directory) must undo plain directories only.
@@ -262,6 +268,7 @@ impl Search {
                 }
             }
         }
+        self.undid.extend(self.looked.undone.take_asked());
         let searchable = reached.searchable(&self.roots, &self.forced);
         // (Not the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
         // names a `"stdint-gcc.h"` beside it that hosted compiles never read.)

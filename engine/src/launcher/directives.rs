@@ -44,7 +44,7 @@ pub(super) struct Reached<'a> {
     pub(super) dotted: Vec<(Option<&'a str>, &'a str)>,
     /// A directory that a quoted name's `..` undoes beside its includer and that is no plain
     /// directory (`super::links`): the compile is not cached.
-    pub(super) through_link: Option<&'a str>,
+    pub(super) through_link: Option<String>,
 }
 
 /// Where each file's directives look first (beside the file) and, once asked, whether a file
@@ -59,23 +59,13 @@ struct Place {
     exists: Option<bool>,
     /// Its name has a `.` or `..` component (then nothing is exempt).
     dotted: bool,
-    /// For a quoted one: the directory its `..` undoes beside the file when that is no plain
-    /// directory.
-    undone: Option<String>,
 }
 
 impl Places {
     /// Makes the places of every file of `scanned`, and asks whether a file is at those that
     /// [`Reached::of`] will need to know of, given `read`: the directory's listing (shared with
     /// the search's candidates, `listings`) answers "no" for most, a `stat` confirms a "yes".
-    /// `undone` says which directories a quoted name's `..` may undo.
-    fn fill(
-        &mut self,
-        scanned: &Scanned,
-        read: &HashSet<String>,
-        listings: &mut Listings,
-        undone: &mut Undone,
-    ) {
+    fn fill(&mut self, scanned: &Scanned, read: &HashSet<String>, listings: &mut Listings) {
         for (file, directives) in &scanned.0 {
             let Some(directives) = directives else {
                 continue;
@@ -93,10 +83,6 @@ impl Places {
                         dotted: d
                             .as_ref()
                             .is_some_and(|(n, _, _)| n.split('/').any(|c| c == ".." || c == ".")),
-                        undone: match d {
-                            Some((n, true, _)) => undone.through_link(dir, n, false),
-                            _ => None,
-                        },
                     })
                     .collect();
             }
@@ -305,7 +291,7 @@ impl<'a> Reached<'a> {
         listings: &mut Listings,
         undone: &mut Undone,
     ) -> Reached<'a> {
-        places.fill(scanned, read, listings, undone);
+        places.fill(scanned, read, listings);
         let places = &*places;
         let mut r = Reached::default();
         for (file, directives) in &scanned.0 {
@@ -323,8 +309,10 @@ impl<'a> Reached<'a> {
                 };
                 let (name, quoted) = (name.as_str(), *quoted);
                 r.computed |= place.dotted;
-                if r.through_link.is_none() {
-                    r.through_link = place.undone.as_deref();
+                // Asked of every record (the answers are kept): the lookup memo lists the
+                // directories each one rests on.
+                if quoted && place.dotted && r.through_link.is_none() {
+                    r.through_link = undone.through_link(dir, name, false);
                 }
                 let beside = place.beside.as_str();
                 if *probe {

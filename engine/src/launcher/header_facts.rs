@@ -5,8 +5,9 @@
 //! A version is the file's settled stat stamp (device, inode, size, both timestamps at least
 //! `SETTLE` old: the rule the include manifests' stamps follow). A write changes the ctime,
 //! so a remembered version is never another version's: a header edited since is read again.
-//! Only a header without unkeyed inputs (`backend::compile::unkeyed_input`) is remembered,
-//! so a remembered one has none; the others are read at every launch and refused as before.
+//! Only a header without unkeyed inputs (`backend::compile::unkeyed_input`, or a relative
+//! `#line`) is remembered, so a remembered one has none; the others are read at every launch
+//! and refused as before.
 //! With `stat = false` (`Launcher::trust_stat` off) nothing is remembered or trusted.
 
 use super::directives::{decode_directive, encode_directives, scan, Directive};
@@ -43,9 +44,13 @@ impl Launcher<'_> {
         }
         let mut f = std::fs::File::open(path).ok()?;
         let bytes = fcache::read_whole(&mut f, md.len()).ok()?;
+        // A header's relative `#line` is not keyed by the roots' spellings as the source's is
+        // (`Launcher::key_fields`): the headers are known only after the source key.
+        let relative_line = compile::relative_line_name(&bytes);
         let facts = HeaderFacts {
             digest: fcache::Digest::of(&bytes),
-            unkeyed: compile::unkeyed_input(&bytes, self.time_pinned.get()),
+            unkeyed: compile::unkeyed_input(&bytes, self.time_pinned.get())
+                .or(relative_line.then_some(Unkeyed::RelativeLine)),
             directives: scan(&bytes),
         };
         // The bytes read must be the stamp's version: a file replaced or written since the
@@ -55,7 +60,7 @@ impl Launcher<'_> {
         }
         // Remembered only when nothing in it is unkeyed, whatever the time macros' pinning.
         if let Some(k) = memo {
-            if compile::unkeyed_input(&bytes, false).is_none() {
+            if !relative_line && compile::unkeyed_input(&bytes, false).is_none() {
                 let _ = self.cache.memo_put(&k, &encode(&facts));
             }
         }
@@ -86,7 +91,7 @@ impl Launcher<'_> {
 /// The memo key of a file version.
 pub(super) fn memo_key(s: &StatStamp) -> fcache::Digest {
     let id = format!(
-        "cached-ninja header facts 4\0{} {} {} {} {}",
+        "cached-ninja header facts 5\0{} {} {} {} {}",
         s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns
     );
     fcache::Digest::of(id.as_bytes())

@@ -14,7 +14,11 @@ pub(super) fn why_not_cached(link: &str) -> String {
 /// What the file system said of the directories that `..` components undo: whether each is a
 /// plain directory (not a symbolic link, and there), asked once.
 #[derive(Default)]
-pub(super) struct Undone(hashbrown::HashMap<String, bool>);
+pub(super) struct Undone {
+    plain: hashbrown::HashMap<String, bool>,
+    /// Every directory asked about since [`Undone::take_asked`] (answered from `plain` or not).
+    asked: Vec<String>,
+}
 
 impl Undone {
     /// The first directory that a `..` of `rel` joined to `base` (absolute) undoes and that is
@@ -44,8 +48,10 @@ impl Undone {
                 ".." => {
                     if parts.len() > trusted {
                         let dir = format!("/{}", parts.join("/"));
-                        if !self.is_plain(&dir) {
-                            return Some(dir);
+                        let plain = self.is_plain(&dir);
+                        self.asked.push(dir);
+                        if !plain {
+                            return self.asked.last().cloned();
                         }
                     }
                     parts.pop();
@@ -57,12 +63,13 @@ impl Undone {
         None
     }
 
-    /// The directories asked that are plain ones.
-    pub(super) fn plain_dirs(&self) -> impl Iterator<Item = &str> {
-        self.0
-            .iter()
-            .filter(|(_, &plain)| plain)
-            .map(|(d, _)| d.as_str())
+    /// The directories asked about since the last call, sorted, each once (a lookup that
+    /// rests on them holds only while each is still a plain directory).
+    pub(super) fn take_asked(&mut self) -> Vec<String> {
+        let mut asked = std::mem::take(&mut self.asked);
+        asked.sort_unstable();
+        asked.dedup();
+        asked
     }
 
     /// Whether `dir` is a plain directory now (not a symbolic link, and there).
@@ -72,7 +79,7 @@ impl Undone {
 
     fn is_plain(&mut self, dir: &str) -> bool {
         *self
-            .0
+            .plain
             .entry_ref(dir)
             .or_insert_with(|| Undone::is_plain_now(dir))
     }

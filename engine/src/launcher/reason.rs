@@ -26,5 +26,6 @@ pub(super) fn of_unkeyed(u: Unkeyed) -> Reason {
         Unkeyed::DateTime => Reason::DateTime,
         Unkeyed::Incbin | Unkeyed::AsmInclude => Reason::AsmInclude,
         Unkeyed::ComputedProbe => Reason::ComputedProbe,
+        Unkeyed::RelativeLine => Reason::RelativeLine,
     }
 }

@@ -165,7 +165,7 @@ impl Launcher<'_> {
     pub(super) fn memo_key(&self, action_key: &fcache::Digest) -> fcache::Digest {
         fcache::Digest::of(
             format!(
-                "cached-ninja lookup memo 2\0{action_key}\0{}\0{}",
+                "cached-ninja lookup memo 3\0{action_key}\0{}\0{}",
                 self.roots.obj(),
                 self.roots.src().unwrap_or("")
             )
@@ -205,9 +205,11 @@ impl Launcher<'_> {
             self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
             search
         });
+        let mut search = search;
         let present = search.existing();
         if search.sure() {
-            self.write_memo(action_key, search.holders(), &present);
+            let undone = search.undone_dirs().to_vec();
+            self.write_memo(action_key, search.holders(), &undone, &present);
         }
         // The same, independent of this layout, for another object directory's first check.
         let shared: String = present
@@ -215,7 +217,7 @@ impl Launcher<'_> {
             .map(|p| format!("{}\n", self.roots.normalize(p)))
             .collect();
         let _ = self.cache.memo_put(&present_key(action_key), &shared);
-        self.remember_candidates(action_key, &search);
+        self.remember_candidates(action_key, &mut search);
         self.leave(search);
     }
 
@@ -230,7 +232,7 @@ impl Launcher<'_> {
     /// Records the candidates of `search` with the roots normalised (holders) and each name
     /// relative to its holder, so that another object directory's first check of the entry
     /// lists a few tens of directories instead of counting thousands of candidates again.
-    fn remember_candidates(&self, action_key: &fcache::Digest, search: &Search) {
+    fn remember_candidates(&self, action_key: &fcache::Digest, search: &mut Search) {
         // The directories a directive's `..` undid: another tree's first check counts the
         // candidates (and refuses the entry) where one is no plain directory.
         let mut text = String::new();
@@ -289,12 +291,15 @@ impl Launcher<'_> {
             .cache
             .memo_get(&self.candidates_key(action_key, search))?;
         let mut holders: Vec<(String, Listing, Vec<&str>)> = Vec::new();
+        let mut undone: Vec<String> = Vec::new();
         let mut sure = true;
         for line in fcache::lines(&text) {
             if let Some(dir) = line.strip_prefix("u ") {
-                if !Undone::is_plain_now(&self.roots.denormalize(dir)) {
+                let dir = self.roots.denormalize(dir).into_owned();
+                if !Undone::is_plain_now(&dir) {
                     return None;
                 }
+                undone.push(dir);
             } else if let Some(h) = line.strip_prefix("h ") {
                 let dir = self.roots.denormalize(h).into_owned();
                 let listing = listing(&dir)?;
@@ -320,7 +325,7 @@ impl Launcher<'_> {
                 listing: Some(listing),
                 below: rels.clone(),
             });
-            self.write_memo(action_key, holding, present);
+            self.write_memo(action_key, holding, &undone, present);
         }
         Some(None)
     }
@@ -330,15 +335,25 @@ impl Launcher<'_> {
     /// over). Each directory holding candidates is recorded by the stamp taken before its
     /// listing when it was settled then: a file created since changes it. One not settled is
     /// recorded by the first names of its candidates below it, and every check lists it again
-    /// (none of them may be there). No memo when a directory could not be listed, or one not
-    /// settled holds a present candidate (its name is listed by design).
+    /// (none of them may be there). The directories a directive's `..` undid (`undone`) are
+    /// recorded too: each check asks that each is still a plain directory (a link swapped in
+    /// moves what the `..` reaches, with no holder changed). No memo when a directory could
+    /// not be listed, or one not settled holds a present candidate (its name is listed by
+    /// design).
     pub(super) fn write_memo<'h>(
         &self,
         action_key: &fcache::Digest,
         holders: impl Iterator<Item = Holding<'h>>,
+        undone: &[String],
         present: &[String],
     ) {
         let mut text = String::new();
+        for dir in undone {
+            if dir.contains('\n') {
+                return;
+            }
+            text.push_str(&format!("u {dir}\n"));
+        }
         for h in holders {
             let Some(listing) = h.listing else {
                 return;
@@ -376,6 +391,8 @@ impl Launcher<'_> {
                 present.push(p.to_string());
             } else if !holds {
                 // Failed already: only the present candidates are still wanted.
+            } else if let Some(dir) = l.strip_prefix("u ") {
+                holds = Undone::is_plain_now(dir);
             } else if let Some(rest) = l.strip_prefix("d ") {
                 let mut f = rest.splitn(4, ' ');
                 let stamp = (|| {
@@ -441,7 +458,8 @@ impl Launcher<'_> {
         }
         let found = search.existing().into_iter().find(|c| !present.contains(c));
         if found.is_none() && search.sure() {
-            self.write_memo(action_key, search.holders(), &present);
+            let undone = search.undone_dirs().to_vec();
+            self.write_memo(action_key, search.holders(), &undone, &present);
         }
         self.leave(search);
         found.map(Refusal::Shadowed)
@@ -466,7 +484,8 @@ impl Launcher<'_> {
         }
         let mut search = self.search_knowing(cmd, std::mem::take(looked));
         if let Some(pairs) = search.count_once(scanned, headers) {
-            self.write_memo(action_key, search.counted(&pairs).into_iter(), &[]);
+            let undone = search.undone_dirs().to_vec();
+            self.write_memo(action_key, search.counted(&pairs).into_iter(), &undone, &[]);
         }
         *looked = search.into_looked();
     }
