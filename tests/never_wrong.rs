@@ -375,10 +375,13 @@ fn another_assembler_first_on_path_misses() {
     s.compile("gcc", &[]);
     let bin = s.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    // An assembler that leaves a mark in every object it writes.
+    // An assembler that leaves a mark in every object it writes (its mark file in the space).
+    let mark = s.path("mark.s");
+    s.space
+        .write("mark.s", ".section .comment\n.string \"other as\"\n");
     write_exe(
         &bin.join("as"),
-        "#!/bin/sh\nprintf '.section .comment\\n.string \"other as\"\\n' > \"${TMPDIR:-/tmp}/cn-as-$$.s\"\nexec /usr/bin/as \"$@\" \"${TMPDIR:-/tmp}/cn-as-$$.s\"\n",
+        &format!("#!/bin/sh\nexec /usr/bin/as \"$@\" '{}'\n", mark.display()),
     );
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     s.compile("gcc", &[("PATH", &path)]);

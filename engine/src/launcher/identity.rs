@@ -153,13 +153,14 @@ impl Launcher<'_> {
     }
 }
 
-/// This machine's processor as `-march=native` sees it: the digest of the first processor's
-/// vendor, family, model and feature flags in `/proc/cpuinfo` (`unknown` where unreadable).
+/// This machine's processor as `-march=native` sees it: the digest of the processors'
+/// vendor, family, model and feature flags in `/proc/cpuinfo` (on Arm, also implementer, part
+/// and variant: gcc picks `-mcpu` from them, from every core of a big.LITTLE machine), each
+/// distinct line once (`unknown` where unreadable).
 pub(super) fn host_processor() -> String {
     let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
         return "unknown".to_string();
     };
-    let first = info.split("\n\n").next().unwrap_or("");
     let wanted = [
         "vendor_id",
         "cpu family",
@@ -167,14 +168,21 @@ pub(super) fn host_processor() -> String {
         "model name",
         "flags",
         "Features",
+        "CPU implementer",
+        "CPU architecture",
+        "CPU variant",
+        "CPU part",
+        "CPU revision",
     ];
-    let lines: Vec<&str> = first
+    let mut lines: Vec<&str> = info
         .lines()
         .filter(|l| {
             let name = l.split(':').next().unwrap_or("").trim();
             wanted.contains(&name)
         })
         .collect();
+    lines.sort_unstable();
+    lines.dedup();
     fetch::cache::Digest::of(lines.join("\n").as_bytes()).to_hex()
 }
 
