@@ -78,11 +78,13 @@ fn clang_frontend_unmodelled(v: &str) -> bool {
 
 /// Options naming a file or a program directory whose contents the key does not hash: spec
 /// files, the directories the driver finds `cc1` and `as` in, assembler option files, VFS
-/// overlays, module files and maps, and clang's coverage, section and profile lists (clang
-/// 14 does not name these in the dependency file).
+/// overlays, module files and maps, clang's configuration files (options read from a file),
+/// and clang's coverage, section and profile lists (clang 14 does not name these in the
+/// dependency file).
 fn unkeyed_file(a: &str) -> Option<Uncacheable> {
-    const PREFIXES: [&str; 14] = [
+    const PREFIXES: [&str; 15] = [
         "--specs",
+        "--config",
         "-B",
         "--prefix",
         "-ivfsoverlay",
@@ -341,6 +343,7 @@ mod tests {
         let forms = [
             &["--specs=my.specs"][..],
             &["--specs", "my.specs"],
+            &["--config", "my.cfg"],
             &["-Btools/"],
             &["-B", "tools/"],
             &["--prefix=tools/"],
