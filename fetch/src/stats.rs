@@ -90,7 +90,8 @@ pub enum Reason {
     PreprocessOnly,
     /// Not exactly one source file.
     SourceCount,
-    /// Input from stdin or output to stdout.
+    /// Input from stdin or output to stdout, or a source or output that is no regular file
+    /// (`/dev/stdin`, a device, an output reached through a symbolic link).
     Stdio,
     /// Creating a precompiled header.
     PchCreation,

@@ -165,6 +165,21 @@ pub struct CompileCommand {
 }
 
 impl CompileCommand {
+    /// Whether the command maps path prefixes itself (`-ffile-prefix-map=` and its kin): the
+    /// launcher then adds none of its own, which would override them.
+    pub fn maps_own_prefixes(&self) -> bool {
+        const MAPS: [&str; 5] = [
+            "-ffile-prefix-map=",
+            "-fdebug-prefix-map=",
+            "-fmacro-prefix-map=",
+            "-fprofile-prefix-map=",
+            "-fcoverage-prefix-map=",
+        ];
+        self.args
+            .iter()
+            .any(|a| MAPS.iter().any(|m| a.starts_with(m)))
+    }
+
     /// The files named by `-include` (in any form), as given. gcc uses `<file>.gch` instead
     /// when one exists, which the launcher must treat as uncacheable (PCH use).
     pub fn forced_includes(&self) -> Vec<&str> {
@@ -262,6 +277,7 @@ const SEPARATE_VALUE: &[&str] = &[
     "--specs",
     "--prefix",
     "--config",
+    "--output",
     "-wrapper",
     "-objc-isystem",
     "-objcxx-isystem",
@@ -368,6 +384,11 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
             .strip_prefix("-Wp,-MD,")
             .or_else(|| a.strip_prefix("-Wp,-MMD,"))
         {
+            // More items after the file (`-Wp,-MD,a.d,-MP`) go to the preprocessor too.
+            if v.contains(',') {
+                let why = format!("{a} (preprocessor items after the dependency file)");
+                return Err(Uncacheable::Option(why));
+            }
             dep_on = true;
             dep_file = Some(v.to_string());
             i += 1;

@@ -169,6 +169,7 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
         return Some(Uncacheable::NotCompiling);
     }
     if a == "--coverage"
+        || a == "-coverage"
         || a == "-ftest-coverage"
         || a == "-fprofile-arcs"
         || a.starts_with("-fprofile-generate")
@@ -188,6 +189,12 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
     }
     if a == "-MG"
         || a.starts_with("-save-temps")
+        || a.starts_with("--save-temps")
+        || a.starts_with("--write-dependencies")
+        || a.starts_with("--write-user-dependencies")
+        || a == "--output"
+        || a.starts_with("--output=")
+        || debug_dump(a)
         || a.starts_with("-fplugin")
         || a == "-frecord-gcc-switches"
         || a.starts_with("-fdump-")
@@ -200,12 +207,20 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
         || a.starts_with("-specs")
         || a == "-wrapper"
         || a.starts_with("--serialize-diagnostics")
-        || a == "-MJ"
+        || a.starts_with("-MJ")
         || a.starts_with("-include-pch")
     {
         return opt(a);
     }
     None
+}
+
+/// gcc's `-d<letters>` debugging dumps (`-da`, `-dr`, …: files beside the output a hit would
+/// not write); not `-dump…`, which the model reads elsewhere.
+fn debug_dump(a: &str) -> bool {
+    a.strip_prefix("-d").is_some_and(|l| {
+        !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphabetic()) && !l.starts_with("ump")
+    }) && a != "-dynamic"
 }
 
 /// An include directory named below the sysroot (`-I=/inc`, `-isystem $SYSROOT/inc`, joined
@@ -394,8 +409,26 @@ mod tests {
             &["-fsave-optimization-record"],
             &["-fproc-stat-report=stat.csv"],
             &["-save-stats"],
+            &["--save-temps"],
+            &["--write-dependencies"],
+            &["--write-user-dependencies"],
+            &["--output=b.o"],
+            &["--output", "b.o"],
+            &["-da"],
+            &["-dr"],
+            &["-MJcdb.json"],
+            &["-Wp,-MD,a.d,-MP"],
         ];
         assert_refused(&[], &forms, "");
         assert!(parse_gcc(&["-fopt-info-vec"], &[]).is_ok());
+        assert!(
+            !super::debug_dump("-dumpdir")
+                && !super::debug_dump("-d")
+                && !super::debug_dump("-dynamic")
+        );
+        assert!(matches!(
+            parse_gcc(&["-coverage"], &[]),
+            Err(super::Uncacheable::ProfileGeneration)
+        ));
     }
 }

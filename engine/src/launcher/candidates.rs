@@ -321,10 +321,12 @@ impl Search {
             plan.more.extend(cwd.filter(|p| !read.contains(p)));
         }
         // A `__has_include` that found nothing: a file in any place it looked makes it true.
-        for &(beside, name) in &reached.probes {
+        for (&(beside, name), &file) in reached.probes.iter().zip(&reached.probe_files) {
             let places: Vec<String> = self.looked_for(beside, name).collect();
-            // One that found a file the compile read is answered by that file's presence.
-            if !places.iter().any(|p| read.contains(p)) {
+            // One that found a file the compile read is answered by that file's presence; not
+            // the file testing (a `__has_include_next` in `a/foo.h` of `<foo.h>` looks only
+            // after `a`, where the file is not).
+            if !places.iter().any(|p| read.contains(p) && p != file) {
                 plan.more.extend(places);
             }
         }
@@ -499,9 +501,9 @@ impl Search {
         dirs.map(move |d| lexical(d, name))
     }
 
-    /// Appends the same relative name as `h` in every directory searched before each
-    /// directory that `h` lies under (it may have been found in any of them), the compiler's
-    /// own excepted.
+    /// Appends the same relative name as `h`, and its `.gch`, in every directory searched
+    /// before each directory that `h` lies under (it may have been found in any of them), the
+    /// compiler's own excepted.
     fn earlier_than(&self, h: &str, out: &mut Vec<String>) {
         for (k, d) in self.dirs.iter().enumerate() {
             // `rel_below` also answers for `/` itself (`-I/`).
@@ -512,6 +514,8 @@ impl Search {
                 if !self.system.contains(&j) {
                     let sep = if e.ends_with('/') { "" } else { "/" };
                     out.push([e, sep, rel].concat());
+                    // gcc takes `<name>.gch` in a directory before `<name>` in a later one.
+                    out.push([e, sep, rel, ".gch"].concat());
                 }
             }
         }
@@ -644,8 +648,9 @@ mod tests {
                 made += 1;
             }
         }
-        // x.h, sub/y.h in src and a; the three `.gch`; q.h is found beside its includer.
-        assert_eq!(made, 7, "{:?}", launch.candidates());
+        // x.h, sub/y.h and their `.gch` in src and a; the three `.gch` beside the headers; q.h
+        // is found beside its includer.
+        assert_eq!(made, 11, "{:?}", launch.candidates());
 
         // A candidate created: both counts see it (the pull's with what it carried).
         std::fs::write(format!("{d}/a/x.h"), "").unwrap();

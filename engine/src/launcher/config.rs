@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 /// Environment variables that change what a compiler does; they go into the source key.
 /// (`CCC_OVERRIDE_OPTIONS` edits clang's command line; `GCC_COMPARE_DEBUG` makes gcc compile
 /// twice; the `*_INCLUDE_PATH` and `CPATH` lists extend the search path; `GCC_COLORS` and
-/// `GCC_URLS` change the diagnostics a hit replays.)
+/// `GCC_URLS` change the diagnostics a hit replays, and so does `GCC_EXTRA_DIAGNOSTIC_OUTPUT`,
+/// fix-it hints in a machine-readable form.)
 const KEY_ENV: &[&str] = &[
     "CCC_OVERRIDE_OPTIONS",
     "GCC_COMPARE_DEBUG",
@@ -26,6 +27,7 @@ const KEY_ENV: &[&str] = &[
     "SOURCE_DATE_EPOCH",
     "GCC_COLORS",
     "GCC_URLS",
+    "GCC_EXTRA_DIAGNOSTIC_OUTPUT",
     "LANG",
     "LC_ALL",
     "LC_CTYPE",
@@ -34,15 +36,22 @@ const KEY_ENV: &[&str] = &[
 
 /// An environment variable under which compile commands run as they are: its counter and why.
 /// `DEPENDENCIES_OUTPUT` and `SUNPRO_DEPENDENCIES` make the compiler write a dependency file of
-/// its own; under `GCC_EXEC_PREFIX` and `COMPILER_PATH` the driver finds `cc1` and `as` in
+/// its own, and clang's `CC_PRINT_HEADERS`, `CC_LOG_DIAGNOSTICS`, `CC_PRINT_OPTIONS` and
+/// `CC_PRINT_PROC_STAT` a header list, a diagnostics log, its command or its statistics (a
+/// hit would write none of them: a review, 2026-12-05); under `GCC_EXEC_PREFIX` and `COMPILER_PATH` the driver finds `cc1` and `as` in
 /// directories whose programs the key does not hash (a review found stale objects served
 /// after a `cc1` there changed, 2026-12-05).
 fn refusing_env() -> Option<(Reason, String)> {
     let set = |k: &&&str| std::env::var_os(k).is_some();
-    if let Some(k) = ["DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES"]
-        .iter()
-        .find(set)
-    {
+    let own_files = [
+        "DEPENDENCIES_OUTPUT",
+        "SUNPRO_DEPENDENCIES",
+        "CC_PRINT_HEADERS",
+        "CC_LOG_DIAGNOSTICS",
+        "CC_PRINT_OPTIONS",
+        "CC_PRINT_PROC_STAT",
+    ];
+    if let Some(k) = own_files.iter().find(set) {
         let why = format!("{k} is set (the compiler writes files of its own)");
         return Some((Reason::DependencyEnv, why));
     }

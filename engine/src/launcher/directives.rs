@@ -30,6 +30,8 @@ pub(super) struct Reached<'a> {
     pub(super) first_looks: Vec<&'a str>,
     /// `__has_include` tests: (includer's directory for a quoted test, name as written).
     pub(super) probes: Vec<(Option<&'a str>, &'a str)>,
+    /// The file holding each of `probes`.
+    pub(super) probe_files: Vec<&'a str>,
     /// Some name is computed (`#include MACRO`, `..` in a name): nothing is exempt.
     computed: bool,
     /// The directories of the files with a computed include (or none scanned): the macro may
@@ -317,6 +319,7 @@ impl<'a> Reached<'a> {
                 let beside = place.beside.as_str();
                 if *probe {
                     r.probes.push((quoted.then_some(dir), name));
+                    r.probe_files.push(file);
                 } else if quoted && read.contains(beside) {
                     r.beside.insert(beside);
                 } else if quoted && place.exists == Some(true) {

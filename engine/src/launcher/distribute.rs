@@ -121,6 +121,9 @@ impl Engine {
 
     /// Why `cmd` cannot be handed to this engine, if it cannot.
     fn refuses(self, cmd: &CompileCommand) -> Option<&'static str> {
+        if cmd.maps_own_prefixes() {
+            return Some("the command maps path prefixes itself");
+        }
         (self == Engine::Distcc && cmd.split_dwarf == SplitDwarf::Separate)
             .then_some("distcc does not return .dwo files")
     }

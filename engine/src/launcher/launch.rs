@@ -169,6 +169,18 @@ impl Launcher<'_> {
         };
         // From here on every outcome is recorded for this output (`fetch::edge_log`).
         self.edge.borrow_mut().output = cmd.output.clone();
+        // A pipe or device (`/dev/stdin`) would be read up by the key, and an output that is
+        // a device or a symbolic link would be replaced by a hit's rename (gcc writes through
+        // it): such a compile runs as it is. A review found both, 2026-12-05.
+        if std::fs::metadata(&cmd.source).is_ok_and(|m| !m.is_file()) {
+            let why = "the source is no regular file";
+            return unchanged(Reason::Stdio, why);
+        }
+        let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
+        // (A directory there fails the compile either way: a hit says so and compiles.)
+        if std::fs::symlink_metadata(&out_abs).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return unchanged(Reason::Stdio, "the output is no regular file");
+        }
         let source_bytes = match std::fs::read(&cmd.source) {
             Ok(b) => b,
             Err(_) => return unchanged(Reason::Unreadable, "source not readable"),
@@ -177,11 +189,11 @@ impl Launcher<'_> {
         self.time_pinned
             .set(self.date_pinned && identity.family == compile::CompilerFamily::Gcc);
         self.family.set(Some(identity.family));
-        if cmd
-            .forced_includes()
-            .iter()
-            .any(|f| Path::new(&format!("{f}.gch")).exists())
-        {
+        if cmd.forced_includes().iter().any(|f| {
+            [".gch", ".pch"]
+                .iter()
+                .any(|x| Path::new(&[f, *x].concat()).exists())
+        }) {
             return unchanged(Reason::PrecompiledHeader, "precompiled header in use");
         }
         if let Some(link) = self.dotdot_through_link(&cmd) {
@@ -224,7 +236,6 @@ impl Launcher<'_> {
         }
         // Miss: compile under a lock on the output, looking again once we hold it (another
         // launcher or the pull may have stored the entry meanwhile).
-        let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
         let _lock = self
             .cache
             .lock(&fcache::Digest::of(out_abs.as_os_str().as_encoded_bytes()))
@@ -299,9 +310,12 @@ impl Launcher<'_> {
         }
         // Sanitizers record source locations as the command spells them, past the prefix
         // maps: such objects are shared at the same roots only.
-        if cmd.args.iter().any(|a| a.starts_with("-fsanitize=")) {
+        // So do the paths of a command with prefix maps of its own, which the launcher does
+        // not override (a review found ours replaced a user's `=.` map, 2026-12-05).
+        let sanitized = cmd.args.iter().any(|a| a.starts_with("-fsanitize="));
+        if sanitized || cmd.maps_own_prefixes() {
             let roots = format!("{} {}", self.roots.obj(), self.roots.src().unwrap_or(""));
-            env.push(("(roots, for sanitizer locations)".to_string(), roots));
+            env.push(("(roots, for paths past the prefix maps)".to_string(), roots));
         }
         KeyFields {
             compiler: id.digest,

@@ -43,7 +43,11 @@ impl Launcher<'_> {
         self.sweep_beside(&out_abs);
         let tmp_dep = fcache::temp_beside(&out_abs, "dep", ".d");
         let mut args = cmd.args.clone();
-        args.extend(self.prefix_maps());
+        // A command with maps of its own keeps them (ours come later and would win); its key
+        // holds the roots instead (`Launcher::key_fields`).
+        if !cmd.maps_own_prefixes() {
+            args.extend(self.prefix_maps());
+        }
         args.extend([
             "-MD".to_string(),
             "-MF".to_string(),

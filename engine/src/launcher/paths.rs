@@ -16,6 +16,9 @@ const REG_MARK: &str = "\u{1}cn-reg\u{1}";
 const SRC_MARK: &str = "\u{1}cn-src\u{1}";
 /// Placeholder for the object root in stored stdout/stderr.
 const OBJ_MARK: &str = "\u{1}cn-obj\u{1}";
+/// Placeholders for the roots' relative spellings (`../src`) in stored stdout/stderr.
+const SRC_REL_MARK: &str = "\u{1}cn-src-rel\u{1}";
+const OBJ_REL_MARK: &str = "\u{1}cn-obj-rel\u{1}";
 
 impl Launcher<'_> {
     /// The prefix-map flags for this machine's roots: the absolute roots (and the object
@@ -39,13 +42,32 @@ impl Launcher<'_> {
             .collect()
     }
 
-    /// Replaces this machine's roots in captured output by placeholders (deeper root first).
+    /// Replaces this machine's roots in captured output by placeholders (deeper root first),
+    /// and their relative spellings (`../src/a.c:1: warning`: an entry is shared by object
+    /// directories that spell the source root `../src` and `../../src`, a review found the
+    /// other's replayed, 2026-12-05).
     pub(super) fn mark(&self, bytes: &[u8]) -> Vec<u8> {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return bytes.to_vec();
         };
-        self.replace_roots(text, [OBJ_MARK, SRC_MARK, REG_MARK])
-            .into_bytes()
+        let mut t = self.replace_roots(text, [OBJ_MARK, SRC_MARK, REG_MARK]);
+        for (tag, spelling) in self.plain_spellings() {
+            let mark = if tag == "@src" {
+                SRC_REL_MARK
+            } else {
+                OBJ_REL_MARK
+            };
+            t = replace_relative(&t, spelling, mark);
+        }
+        t.into_bytes()
+    }
+
+    /// The roots' relative spellings without a leading `./` (a `./../src` holds `../src`),
+    /// longest first.
+    fn plain_spellings(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let all = self.roots.relative_spellings().iter();
+        all.filter(|(_, s)| !s.starts_with("./"))
+            .map(|(tag, s)| (*tag, s.as_str()))
     }
 
     /// Replaces each root in `text` by its key tag (`@obj`, `@src`, `@reg`; deeper root
@@ -88,10 +110,22 @@ impl Launcher<'_> {
             Some(s) => t.replace(SRC_MARK, s),
             None => t,
         };
-        let t = match self.roots.registry() {
+        let mut t = match self.roots.registry() {
             Some(r) => t.replace(REG_MARK, r),
             None => t,
         };
+        for (mark, tag) in [(SRC_REL_MARK, "@src"), (OBJ_REL_MARK, "@obj")] {
+            if t.contains(mark) {
+                let mut mine = self.plain_spellings().filter(|(t, _)| *t == tag);
+                // Another layout's relative spelling with no counterpart here: the absolute.
+                let spelled = match mine.next() {
+                    Some((_, s)) => s,
+                    None if tag == "@src" => self.roots.src().unwrap_or("."),
+                    None => self.roots.obj(),
+                };
+                t = t.replace(mark, spelled);
+            }
+        }
         t.into_bytes()
     }
 }
@@ -113,9 +147,48 @@ fn replace_dir(text: &str, dir: &str, by: &str) -> String {
     out
 }
 
+/// `text` with each relative directory `dir` (`../src`) replaced by `by` where it begins a
+/// path (or follows its `./`; not inside another: `x/../src`) and is a whole directory of it
+/// ([`replace_dir`]).
+fn replace_relative(text: &str, dir: &str, by: &str) -> String {
+    let name = |b: u8| b.is_ascii_alphanumeric() || b"._-+~/".contains(&b);
+    let starts_path = |head: &str| {
+        let head = head.strip_suffix("./").unwrap_or(head);
+        !head.bytes().last().is_some_and(name)
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    while let Some(k) = text[from..].find(dir) {
+        let i = from + k;
+        let after = text[i + dir.len()..].bytes().next();
+        let whole = starts_path(&text[..i]) && !after.is_some_and(|b| name(b) && b != b'/');
+        out.push_str(&text[from..i]);
+        out.push_str(if whole { by } else { dir });
+        from = i + dir.len();
+    }
+    out.push_str(&text[from..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::replace_dir;
+    use super::{replace_dir, replace_relative};
+
+    #[test]
+    fn relative_directories_begin_a_path() {
+        let r = |t: &str| replace_relative(t, "../src", "@");
+        assert_eq!(r("../src/a.c:1:2: warning"), "@/a.c:1:2: warning");
+        assert_eq!(
+            r("In file included from ../src/h.h,"),
+            "In file included from @/h.h,"
+        );
+        assert_eq!(
+            r("../../src/a.c ../src-x/b.c x/../src/c.c"),
+            "../../src/a.c ../src-x/b.c x/../src/c.c"
+        );
+        assert_eq!(r("'../src' ./../src/d.h"), "'@' ./@/d.h");
+        assert_eq!(replace_relative("..x ../y ...", "..", "@"), "..x @/y ...");
+    }
 
     #[test]
     fn whole_directories_only() {
