@@ -7,6 +7,23 @@
 //! nothing; what a hit scans (`CMakeCache.txt`, for the source root) is tens of KB. What runs
 //! only before a compile (`crate::compile::unkeyed_input`) uses `memchr::memmem`.
 
+/// A single-byte searcher that probes no CPU features: SSE2 is in the x86-64 baseline, so
+/// its routine is chosen at compile time; elsewhere a word at a time.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+struct One(memchr::arch::x86_64::sse2::memchr::One);
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+impl One {
+    fn new(byte: u8) -> One {
+        One(memchr::arch::x86_64::sse2::memchr::One::new(byte).expect("SSE2 is in the baseline"))
+    }
+
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        self.0.find(haystack)
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 use memchr::arch::all::memchr::One;
 
 /// The position of the first `needle` in `haystack`: candidates by the needle's

@@ -192,25 +192,33 @@ impl Roots {
 
     /// The inverse of [`Roots::normalize`] on this machine's roots.
     pub fn denormalize<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        // Every tag is four bytes (`@obj`, `@src`, `@reg`); most paths of a hit have none.
+        let (Some(tag), Some(rest)) = (path.get(..4), path.get(4..)) else {
+            return Cow::Borrowed(path);
+        };
+        if !tag.starts_with('@') {
+            return Cow::Borrowed(path);
+        }
         // A relative spelling matched inside a name (`@src+-extra/e.h`): this machine's.
-        for (tag, spelling) in self.relative.iter().filter(|(_, s)| !s.starts_with("./")) {
-            if let Some(rest) = path.strip_prefix(tag).and_then(|r| r.strip_prefix('+')) {
+        if let Some(rest) = rest.strip_prefix('+') {
+            let mine = self.relative.iter().filter(|(_, s)| !s.starts_with("./"));
+            if let Some((_, spelling)) = mine.into_iter().find(|(t, _)| *t == tag) {
                 return Cow::Owned([spelling, rest].concat());
             }
+            return Cow::Borrowed(path);
         }
-        for (tag, root) in [
-            ("@obj", Some(self.obj.as_str())),
-            ("@src", self.src.as_deref()),
-            ("@reg", self.reg.as_deref()),
-        ] {
-            let Some(root) = root else { continue };
-            if let Some(rest) = path.strip_prefix(tag) {
-                if rest.is_empty() || rest.starts_with('/') {
-                    return Cow::Owned([root, rest].concat());
-                }
+        let root = match tag {
+            "@obj" => Some(self.obj.as_str()),
+            "@src" => self.src.as_deref(),
+            "@reg" => self.reg.as_deref(),
+            _ => None,
+        };
+        match root {
+            Some(root) if rest.is_empty() || rest.starts_with('/') => {
+                Cow::Owned([root, rest].concat())
             }
+            _ => Cow::Borrowed(path),
         }
-        Cow::Borrowed(path)
     }
 
     /// Normalises the path-valued words of a command (see the module docs for which).

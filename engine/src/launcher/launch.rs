@@ -172,17 +172,14 @@ impl Launcher<'_> {
         // A pipe or device (`/dev/stdin`) would be read up by the key, and an output that is
         // a device or a symbolic link would be replaced by a hit's rename (gcc writes through
         // it): such a compile runs as it is. A review found both, 2026-12-05.
-        if std::fs::metadata(&cmd.source).is_ok_and(|m| !m.is_file()) {
-            let why = "the source is no regular file";
-            return unchanged(Reason::Stdio, why);
-        }
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
         // (A directory there fails the compile either way: a hit says so and compiles.)
         if std::fs::symlink_metadata(&out_abs).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
             return unchanged(Reason::Stdio, "the output is no regular file");
         }
-        let source_bytes = match std::fs::read(&cmd.source) {
-            Ok(b) => b,
+        let source_bytes = match read_regular(Path::new(&cmd.source)) {
+            Ok(Some(b)) => b,
+            Ok(None) => return unchanged(Reason::Stdio, "the source is no regular file"),
             Err(_) => return unchanged(Reason::Unreadable, "source not readable"),
         };
         // gcc pins __DATE__/__TIME__ under SOURCE_DATE_EPOCH; clang 14 ignores the variable.
@@ -346,4 +343,15 @@ impl Launcher<'_> {
         }
         digest
     }
+}
+
+/// The bytes of the file at `path` if it is a regular file (`None` for a pipe or a device,
+/// which is not read), from the one `fstat` that sizes the read.
+fn read_regular(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let mut f = std::fs::File::open(path)?;
+    let md = f.metadata()?;
+    if !md.is_file() {
+        return Ok(None);
+    }
+    fcache::read_whole(&mut f, md.len()).map(Some)
 }
