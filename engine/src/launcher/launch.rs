@@ -308,9 +308,12 @@ impl Launcher<'_> {
         // Sanitizers record source locations as the command spells them, past the prefix
         // maps: such objects are shared at the same roots only.
         // So do the paths of a command with prefix maps of its own, which the launcher does
-        // not override (a review found ours replaced a user's `=.` map, 2026-12-05).
-        let sanitized = cmd.args.iter().any(|a| a.starts_with("-fsanitize="));
-        if sanitized || cmd.maps_own_prefixes() {
+        // not override (a review found ours replaced a user's `=.` map, 2026-12-05), and of
+        // link-time optimisation: gcc's LTO sections and clang's bitcode `source_filename`
+        // hold the source's path and the working directory unmapped (a review served tree
+        // A's into tree B's objects, and through ThinLTO's module hash into its binary).
+        let past_maps = |a: &String| a.starts_with("-fsanitize=") || a.starts_with("-flto");
+        if cmd.args.iter().any(past_maps) || cmd.maps_own_prefixes() {
             let roots = format!("{} {}", self.roots.obj(), self.roots.src().unwrap_or(""));
             env.push(("(roots, for paths past the prefix maps)".to_string(), roots));
         }
