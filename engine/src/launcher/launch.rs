@@ -169,40 +169,15 @@ impl Launcher<'_> {
         };
         // From here on every outcome is recorded for this output (`fetch::edge_log`).
         self.edge.borrow_mut().output = cmd.output.clone();
-        // A pipe or device (`/dev/stdin`) would be read up by the key, and an output that is
-        // a device or a symbolic link would be replaced by a hit's rename (gcc writes through
-        // it): such a compile runs as it is. A review found both, 2026-12-05.
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
-        // (A directory there fails the compile either way: a hit says so and compiles.)
-        if std::fs::symlink_metadata(&out_abs).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            return unchanged(Reason::Stdio, "the output is no regular file");
-        }
-        let source_bytes = match read_regular(Path::new(&cmd.source)) {
-            Ok(Some(b)) => b,
-            Ok(None) => return unchanged(Reason::Stdio, "the source is no regular file"),
-            Err(_) => return unchanged(Reason::Unreadable, "source not readable"),
-        };
         // gcc pins __DATE__/__TIME__ under SOURCE_DATE_EPOCH; clang 14 ignores the variable.
         self.time_pinned
             .set(self.date_pinned && identity.family == compile::CompilerFamily::Gcc);
         self.family.set(Some(identity.family));
-        if cmd.forced_includes().iter().any(|f| {
-            [".gch", ".pch"]
-                .iter()
-                .any(|x| Path::new(&[f, *x].concat()).exists())
-        }) {
-            return unchanged(Reason::PrecompiledHeader, "precompiled header in use");
-        }
-        if let Some(link) = self.dotdot_through_link(&cmd) {
-            let why = super::links::why_not_cached(&link);
-            return unchanged(Reason::DotDotLink, &why);
-        }
-        if [&cmd.source, &cmd.output].iter().any(|p| p.contains('\n')) {
-            return unchanged(Reason::Unreadable, "newline in a path");
-        }
-        if let Some((reason, why)) = &self.env_refusal {
-            return unchanged(*reason, why);
-        }
+        let source_bytes = match self.source_for_key(&cmd, &out_abs) {
+            Ok(b) => b,
+            Err((reason, why)) => return unchanged(reason, &why),
+        };
         let fields = self.key_fields(&cmd, &identity, &source_bytes);
         let source_key = self.source_key(&cmd, &fields);
         self.edge.borrow_mut().source_key = Some(source_key);
@@ -269,6 +244,47 @@ impl Launcher<'_> {
         let key = self.key_fields(&cmd, &identity, &source).digest();
         let path = key::lexical_join(self.roots.obj(), &cmd.source);
         Some((key, also(path, &source, &cmd)))
+    }
+
+    /// The source's bytes for the key, or why the command runs as it is: an output or a
+    /// source that is no regular file, a precompiled header for a forced include, a `..`
+    /// that undoes a link, a newline in a path, or the environment.
+    fn source_for_key(
+        &self,
+        cmd: &CompileCommand,
+        out_abs: &Path,
+    ) -> Result<Vec<u8>, (Reason, String)> {
+        let refuse = |reason: Reason, why: &str| Err((reason, why.to_string()));
+        // An output that is a device or a symbolic link would be replaced by a hit's rename
+        // (gcc writes through it), and a pipe or device source (`/dev/stdin`) read up by the
+        // key: a review found both, 2026-12-05. (A directory there fails the compile either
+        // way: a hit says so and compiles.)
+        if std::fs::symlink_metadata(out_abs).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return refuse(Reason::Stdio, "the output is no regular file");
+        }
+        let bytes = match read_regular(Path::new(&cmd.source)) {
+            Ok(Some(b)) => b,
+            Ok(None) => return refuse(Reason::Stdio, "the source is no regular file"),
+            Err(_) => return refuse(Reason::Unreadable, "source not readable"),
+        };
+        let precompiled = |f: &&str| {
+            [".gch", ".pch"]
+                .iter()
+                .any(|x| Path::new(&[f, *x].concat()).exists())
+        };
+        if cmd.forced_includes().iter().any(precompiled) {
+            return refuse(Reason::PrecompiledHeader, "precompiled header in use");
+        }
+        if let Some(link) = self.dotdot_through_link(cmd) {
+            return refuse(Reason::DotDotLink, &super::links::why_not_cached(&link));
+        }
+        if [&cmd.source, &cmd.output].iter().any(|p| p.contains('\n')) {
+            return refuse(Reason::Unreadable, "newline in a path");
+        }
+        if let Some((reason, why)) = &self.env_refusal {
+            return refuse(*reason, why);
+        }
+        Ok(bytes)
     }
 
     /// The fields of `cmd`'s source key.
