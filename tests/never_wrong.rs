@@ -1120,12 +1120,13 @@ fn the_processor_and_diagnostic_colours_are_in_the_key() {
 /// map matched it as text). The last three configurations start a file with a line directive
 /// naming `../src/gram.y` (the same bytes in both trees): the source with the `#line` bison
 /// writes, with its linemarker form `# 1 "…"`, and the forced header with `#  line`. Link-time
-/// optimisation keeps the source's path unmapped (gcc's LTO sections, clang's bitcode).
+/// optimisation keeps the source's path unmapped (gcc's LTO sections, clang's bitcode), and
+/// clang's `-fembed-bitcode=marker` the whole front-end command line.
 #[test]
 fn an_object_served_at_another_path_is_what_a_compile_there_makes() {
     require_tool("gcc", "gcc");
     require_tool("clang", "clang");
-    let configs: [(&str, &[&str]); 11] = [
+    let configs: [(&str, &[&str]); 12] = [
         ("gcc", &["-g"]),
         ("gcc", &["-g", "-DEXTRA", "-I../src-extra"]),
         ("clang", &["-g", "-DEXTRA", "-I../src-extra"]),
@@ -1137,6 +1138,7 @@ fn an_object_served_at_another_path_is_what_a_compile_there_makes() {
         ("clang", &["-g", "-DHEADER_LINE"]),
         ("gcc", &["-g", "-O2", "-flto", "-frandom-seed=cn"]),
         ("clang", &["-O2", "-flto=thin"]),
+        ("clang", &["-g", "-fembed-bitcode=marker"]),
     ];
     for (cc, flags) in configs {
         let space = TestSpace::new();

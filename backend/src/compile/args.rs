@@ -245,6 +245,7 @@ fn replace_ext(path: &str, ext: &str) -> String {
 const SEPARATE_VALUE: &[&str] = &[
     "-o",
     "-x",
+    "--language",
     "-MF",
     "-MT",
     "-MQ",
@@ -423,11 +424,16 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
             if a == "-o" {
                 compile_only.push(args.len() + 1);
             }
-        } else if a == "-x" || (a.starts_with("-x") && a.len() > 2) {
-            let v = if a == "-x" {
-                next.unwrap_or("")
-            } else {
-                &a[2..]
+        } else if a == "-x"
+            || (a.starts_with("-x") && a.len() > 2)
+            || a == "--language"
+            || a.starts_with("--language=")
+        {
+            // `--language` is `-x` spelled long.
+            let v = match a.strip_prefix("--language=") {
+                Some(v) => v,
+                None if a == "-x" || a == "--language" => next.unwrap_or(""),
+                None => &a[2..],
             };
             lang_x = match Lang::from_x(v) {
                 None => None,
@@ -661,6 +667,16 @@ mod tests {
         assert_eq!(e("gcc -c -x c-header a"), Uncacheable::PchCreation);
         assert_eq!(e("gcc -c a.c --coverage"), Uncacheable::ProfileGeneration);
         assert_eq!(e("gcc -c a.s"), Uncacheable::Language);
+        assert_eq!(
+            e("clang -c --language=objective-c a.c"),
+            Uncacheable::Language
+        );
+        assert_eq!(
+            e("clang -c --language objective-c a.c"),
+            Uncacheable::Language
+        );
+        assert_eq!(e("clang -c -ObjC a.c"), Uncacheable::Language);
+        assert_eq!(ok("gcc -c --language=c a.x").source, "a.x");
         assert_eq!(
             e("gcc -c a.c -save-temps"),
             Uncacheable::Option("-save-temps".into())

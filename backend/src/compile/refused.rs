@@ -164,6 +164,10 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
     if a == "-E" || a == "-M" || a == "-MM" || a == "-S" || a == "-fsyntax-only" {
         return Some(Uncacheable::PreprocessOnly);
     }
+    // Objective-C by clang's switch (its headers and runtime are not modelled).
+    if a == "-ObjC" || a == "-ObjC++" {
+        return Some(Uncacheable::Language);
+    }
     // The driver prints what it would run, and runs nothing.
     if a == "-###" {
         return Some(Uncacheable::NotCompiling);
@@ -208,6 +212,8 @@ fn unsupported(a: &str) -> Option<Uncacheable> {
         || a == "-wrapper"
         || a.starts_with("--serialize-diagnostics")
         || a.starts_with("-MJ")
+        // clang embeds the cc1 command line (with this machine's paths) or unmapped bitcode.
+        || a.starts_with("-fembed-bitcode")
         || a.starts_with("-include-pch")
     {
         return opt(a);
@@ -418,6 +424,7 @@ mod tests {
             &["-dr"],
             &["-MJcdb.json"],
             &["-Wp,-MD,a.d,-MP"],
+            &["-fembed-bitcode=marker"],
         ];
         assert_refused(&[], &forms, "");
         assert!(parse_gcc(&["-fopt-info-vec"], &[]).is_ok());
