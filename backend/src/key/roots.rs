@@ -86,6 +86,16 @@ impl Roots {
         &self.relative
     }
 
+    /// This machine's relative spelling of the root tagged `tag` (`../src` for `@src`; not
+    /// the `./`-led one), the longest if several.
+    pub fn relative_spelling(&self, tag: &str) -> Option<&str> {
+        let plain = self.relative.iter().filter(|(_, s)| !s.starts_with("./"));
+        plain
+            .into_iter()
+            .find(|(t, _)| *t == tag)
+            .map(|(_, s)| s.as_str())
+    }
+
     /// These roots with the Rust package registry's source directory as a third root,
     /// `@reg/…` (rustc commands name the registry's crates by absolute path).
     pub fn with_registry(mut self, reg: &str) -> Roots {
@@ -201,11 +211,10 @@ impl Roots {
         }
         // A relative spelling matched inside a name (`@src+-extra/e.h`): this machine's.
         if let Some(rest) = rest.strip_prefix('+') {
-            let mine = self.relative.iter().filter(|(_, s)| !s.starts_with("./"));
-            if let Some((_, spelling)) = mine.into_iter().find(|(t, _)| *t == tag) {
-                return Cow::Owned([spelling, rest].concat());
-            }
-            return Cow::Borrowed(path);
+            return match self.relative_spelling(tag) {
+                Some(spelling) => Cow::Owned([spelling, rest].concat()),
+                None => Cow::Borrowed(path),
+            };
         }
         let root = match tag {
             "@obj" => Some(self.obj.as_str()),

@@ -63,13 +63,10 @@ impl Undone {
         None
     }
 
-    /// The directories asked about since the last call, sorted, each once (a lookup that
+    /// The directories asked about since the last call, in the order asked (a lookup that
     /// rests on them holds only while each is still a plain directory).
     pub(super) fn take_asked(&mut self) -> Vec<String> {
-        let mut asked = std::mem::take(&mut self.asked);
-        asked.sort_unstable();
-        asked.dedup();
-        asked
+        std::mem::take(&mut self.asked)
     }
 
     /// Whether `dir` is a plain directory now (not a symbolic link, and there).

@@ -116,10 +116,9 @@ impl Launcher<'_> {
         };
         for (mark, tag) in [(SRC_REL_MARK, "@src"), (OBJ_REL_MARK, "@obj")] {
             if t.contains(mark) {
-                let mut mine = self.plain_spellings().filter(|(t, _)| *t == tag);
                 // Another layout's relative spelling with no counterpart here: the absolute.
-                let spelled = match mine.next() {
-                    Some((_, s)) => s,
+                let spelled = match self.roots.relative_spelling(tag) {
+                    Some(s) => s,
                     None if tag == "@src" => self.roots.src().unwrap_or("."),
                     None => self.roots.obj(),
                 };
