@@ -913,12 +913,13 @@ fn driver_name_is_part_of_the_key() {
 fn header_changed_during_the_compile_is_not_stored() {
     let mut p = Project::new("gcc");
     let (ready, go) = (p.path("compiled"), p.path("go"));
-    // A compile (not the launcher's `-dumpmachine`/`--version` probes) runs gcc to the end (it
-    // read the old header), then waits for the test's edit.
+    // A compile of `main.c` (not the launcher's `-dumpmachine`/`--version` probes, nor its
+    // assembler probe's `-c /dev/null`) runs gcc to the end (it read the old header), then
+    // waits for the test's edit.
     let slow = p.space.write(
         "slowcc",
         format!(
-            "#!/bin/sh\ngcc \"$@\" || exit $?\ncase \" $* \" in *\" -c \"*) ;; *) exit 0 ;; esac\n: > '{}'\nwhile [ ! -e '{}' ]; do sleep 0.01; done\n",
+            "#!/bin/sh\ngcc \"$@\" || exit $?\ncase \" $* \" in *\" -c \"*main.c*) ;; *) exit 0 ;; esac\n: > '{}'\nwhile [ ! -e '{}' ]; do sleep 0.01; done\n",
             ready.display(),
             go.display()
         ),

@@ -185,6 +185,43 @@ fn incbin_in_any_spelling_is_not_cached() {
     }
 }
 
+/// An inline-assembly `.include` spelled so no text scan reads it: a string's pieces, escapes,
+/// a gas loop pasting the name, the preprocessor pasting it (a review found each served a
+/// stale object, 2026-12-05). gcc's assembler names what it read in its own dependency
+/// file; clang assembles in process, where only the scan's spellings are refused and the
+/// preprocessor's pasting is not seen (ARCHITECTURE.md, "Known limits").
+#[test]
+fn an_assembler_include_spelled_past_the_text_scan_is_not_cached() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    let pasted = "#define P(a, b) a##b\n#define S(x) #x\n#define XS(x) S(x)\n";
+    let spellings = [
+        ("", "\".\" \"include \\\"v.inc\\\"\""),
+        ("", "\".in\"\n  \"clude \\\"v.inc\\\"\""),
+        ("", "\"\\x2einclude \\\"v.inc\\\"\""),
+        ("", "\"\\056\\151nclude \\\"v.inc\\\"\""),
+        ("", "\".irp d, include\\n.\\\\d \\\"v.inc\\\"\\n.endr\""),
+        (pasted, "XS(.P(inc, lude)) \" \\\"v.inc\\\"\""),
+    ];
+    for cc in ["gcc", "clang"] {
+        for (defines, spelled) in spellings {
+            if cc == "clang" && !defines.is_empty() {
+                continue;
+            }
+            let s = Space::new(&format!(
+                "{defines}__asm__(\".section .rodata\\n.global blob\\nblob:\\n\" {spelled} \"\\n.previous\");\n\
+                 extern const char blob[];\nint main(void) {{ return blob[0]; }}\n"
+            ));
+            std::fs::write(s.path("obj/v.inc"), ".byte 2\n").unwrap();
+            s.compile(cc, &[]);
+            assert_eq!(s.exit_code(), Some(2), "{cc} {spelled}");
+            std::fs::write(s.path("obj/v.inc"), ".byte 1\n").unwrap();
+            s.compile(cc, &[]);
+            assert_eq!(s.exit_code(), Some(1), "{cc} {spelled}: the old object");
+        }
+    }
+}
+
 /// Files and programs that a command names but the key did not hash: a specs file
 /// (`--specs=`), an assembler options file (`-Wa,@file`), and the `cc1` found through
 /// `COMPILER_PATH`. Changing one served the old object (a review, 2026-12-05); such commands
@@ -375,13 +412,11 @@ fn another_assembler_first_on_path_misses() {
     s.compile("gcc", &[]);
     let bin = s.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    // An assembler that leaves a mark in every object it writes (its mark file in the space).
-    let mark = s.path("mark.s");
-    s.space
-        .write("mark.s", ".section .comment\n.string \"other as\"\n");
+    // An assembler that leaves a mark in every object it writes (a symbol: a file of its own
+    // it read would make the compile uncacheable, `asm-include`).
     write_exe(
         &bin.join("as"),
-        &format!("#!/bin/sh\nexec /usr/bin/as \"$@\" '{}'\n", mark.display()),
+        "#!/bin/sh\nexec /usr/bin/as --defsym cn_other_as=1 \"$@\"\n",
     );
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     s.compile("gcc", &[("PATH", &path)]);
@@ -471,6 +506,66 @@ fn include_directory_below_the_sysroot_is_not_cached() {
         }
         flags.push(s.include("src/inc2"));
         never_cached_and_right(&s, &flags, "sysroot/inc/h.h", "option");
+    }
+}
+
+/// A sysroot the command names is the project's, not the compiler's installation: a header
+/// created in one of its system directories where the compiler looks first is seen. A review
+/// found each of these served the old object (2026-12-05): `usr/local/include` before
+/// `usr/include` (also when it did not exist when the compiler was probed), and
+/// `usr/include` before an `-idirafter` directory, with `-isysroot DIR` (whose probe had
+/// run `-isysroot -E`; gcc's only: clang on Linux ignores it there).
+#[test]
+fn a_header_created_in_a_named_sysroot_misses() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    let cases = [
+        (
+            "--sysroot=",
+            "sysroot/usr/include",
+            false,
+            "usr/local/include",
+        ),
+        (
+            "--sysroot=",
+            "sysroot/usr/include",
+            true,
+            "usr/local/include",
+        ),
+        ("-isysroot", "src/after", true, "usr/include"),
+    ];
+    for cc in ["gcc", "clang"] {
+        for (option, first, made, new) in cases {
+            // clang on Linux takes its system directories from `--sysroot` only.
+            if cc == "clang" && option == "-isysroot" {
+                continue;
+            }
+            let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
+            s.space.write(&format!("{first}/h.h"), "#define H 2\n");
+            std::fs::create_dir_all(s.path("sysroot/usr/include")).unwrap();
+            if made {
+                std::fs::create_dir_all(s.path("sysroot/usr/local/include")).unwrap();
+            }
+            let sysroot = s.path("sysroot").display().to_string();
+            let mut flags = match option {
+                "-isysroot" => vec![option.to_string(), sysroot],
+                _ => vec![format!("{option}{sysroot}")],
+            };
+            flags.extend([
+                "-idirafter".to_string(),
+                s.path("src/after").display().to_string(),
+            ]);
+            let what = format!("{cc} {option} {first}, then {new} (existing: {made})");
+            for _ in 0..2 {
+                s.compile_in(cc, &[], &flags);
+            }
+            assert_eq!(s.exit_code(), Some(2), "{what}");
+            assert_eq!(s.outcomes(), ["miss", "hit"], "{what}");
+            s.space
+                .write(&format!("sysroot/{new}/h.h"), "#define H 1\n");
+            s.compile_in(cc, &[], &flags);
+            assert_eq!(s.exit_code(), Some(1), "{what}: the old object");
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 //! The model is deliberately conservative: an option we do not know stays in the key and is
 //! passed on; an option that makes outputs we cannot capture makes the command uncacheable.
 
+use super::command::replace_ext;
+pub use super::command::{CompileCommand, DepOutput, SplitDwarf};
 use super::phases::PREPROCESSOR_WITH_VALUE;
 use super::refused;
 use std::fmt;
@@ -112,131 +114,6 @@ impl fmt::Display for Uncacheable {
             Uncacheable::Option(o) => write!(f, "option {o}"),
             Uncacheable::Arguments(e) => write!(f, "arguments: {e}"),
         }
-    }
-}
-
-/// Split DWARF as the command asks for it (last of `-gsplit-dwarf…`/`-gno-split-dwarf` wins).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SplitDwarf {
-    /// No split DWARF.
-    Off,
-    /// A separate `.dwo` file beside the object (gcc, clang `-gsplit-dwarf[=split]`).
-    Separate,
-    /// clang `-gsplit-dwarf=single`: the `.dwo` sections stay inside the object.
-    Single,
-}
-
-/// The dependency file the user asked for (`-MD`/`-MMD` with `-MF`, `-MT`, `-MQ`, `-MP`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DepOutput {
-    /// Where to write it, as given (or derived from `-o` like gcc does).
-    pub path: String,
-    /// Targets, already quoted for `-MQ`; empty means "the object path".
-    pub targets: Vec<String>,
-    /// `-MP`: a phony rule per header.
-    pub phony: bool,
-}
-
-/// A cacheable compile of one C or C++ source into one object.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CompileCommand {
-    /// The compiler program as given (after dropping a `ccache`/`sccache` prefix).
-    pub compiler: String,
-    /// All arguments after the compiler, response files expanded, dependency-file options
-    /// (`-MD -MMD -MF -MT -MQ -MP -Wp,-MD,…`) removed. This is what the key hashes and what the
-    /// launcher runs (adding its own `-MD -MF` and prefix maps).
-    pub args: Vec<String>,
-    /// Index into `args` of the source file.
-    pub source_index: usize,
-    /// The source file as given.
-    pub source: String,
-    /// The object path as given (`-o`), or the one gcc derives.
-    pub output: String,
-    /// Source language.
-    pub lang: Lang,
-    /// The dependency file Ninja expects, if any.
-    pub dep: Option<DepOutput>,
-    /// Split DWARF mode.
-    pub split_dwarf: SplitDwarf,
-    /// Indices into `args` of the words that only matter to the compile proper, not to the
-    /// preprocessor: each output option (`-o FILE` both words, `-oFILE`), `-c` and the
-    /// split-DWARF options. See [`CompileCommand::preprocessor_args`].
-    pub compile_only: Vec<usize>,
-}
-
-impl CompileCommand {
-    /// Whether the command maps path prefixes itself (`-ffile-prefix-map=` and its kin): the
-    /// launcher then adds none of its own, which would override them.
-    pub fn maps_own_prefixes(&self) -> bool {
-        const MAPS: [&str; 5] = [
-            "-ffile-prefix-map=",
-            "-fdebug-prefix-map=",
-            "-fmacro-prefix-map=",
-            "-fprofile-prefix-map=",
-            "-fcoverage-prefix-map=",
-        ];
-        self.args
-            .iter()
-            .any(|a| MAPS.iter().any(|m| a.starts_with(m)))
-    }
-
-    /// The files named by `-include` (in any form), as given. gcc uses `<file>.gch` instead
-    /// when one exists, which the launcher must treat as uncacheable (PCH use).
-    pub fn forced_includes(&self) -> Vec<&str> {
-        self.files_of(&["-include", "--include"])
-    }
-
-    /// The files the preprocessor reads before the source: `-include` and `-imacros`, each
-    /// as `-include F`, `-includeF`, `--include F` or `--include=F`, in order, as given.
-    pub fn forced_reads(&self) -> Vec<&str> {
-        self.files_of(&["-include", "--include", "-imacros", "--imacros"])
-    }
-
-    /// The values of the options `names`, separate, joined or after `=` (long ones).
-    fn files_of(&self, names: &[&str]) -> Vec<&str> {
-        let mut v = Vec::new();
-        let mut it = self.args.iter();
-        while let Some(a) = it.next() {
-            for &name in names {
-                if a == name {
-                    v.extend(it.next().map(String::as_str));
-                    break;
-                }
-                // Not `-include-pch` (refused earlier) nor `--include-directory`.
-                if let Some(f) = joined_value(a, name) {
-                    v.push(f);
-                    break;
-                }
-            }
-        }
-        v
-    }
-
-    /// The arguments for a preprocessor-only run (the caller adds `-E` and its own `-M…`
-    /// options): `args` without the words in [`compile_only`](Self::compile_only). Dependency-
-    /// file options are already out of `args`; every other word (including options that merely
-    /// start with `-o`, such as clang's `-objcmt-…`) stays, in order.
-    pub fn preprocessor_args(&self) -> Vec<String> {
-        self.args
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !self.compile_only.contains(i))
-            .map(|(_, a)| a.clone())
-            .collect()
-    }
-
-    /// The `.dwo` path a separate split-DWARF compile writes (object path with `.dwo`).
-    pub fn dwo_path(&self) -> Option<String> {
-        (self.split_dwarf == SplitDwarf::Separate).then(|| replace_ext(&self.output, "dwo"))
-    }
-}
-
-/// Replaces the extension of the file name in `path` (or appends one).
-fn replace_ext(path: &str, ext: &str) -> String {
-    let file_start = path.rfind('/').map_or(0, |i| i + 1);
-    match path[file_start..].rfind('.') {
-        Some(dot) if dot > 0 => format!("{}.{ext}", &path[..file_start + dot]),
-        _ => format!("{path}.{ext}"),
     }
 }
 

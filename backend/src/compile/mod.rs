@@ -5,6 +5,8 @@
 //!
 //! - [`args`]: the gcc/clang argument model (arity of options, source and output, dependency
 //!   options, split DWARF, what makes a command uncacheable).
+//! - `command`: a parsed command and what the launcher asks of it (outputs, forced
+//!   includes, prefix maps).
 //! - `refused`: the options that make a command uncacheable, and why.
 //! - [`rsp`]: `@response` files, split the way gcc's `libiberty` `buildargv` does.
 //! - [`phases`]: the compile as preprocessor and compile proper (a distributed compile).
@@ -14,6 +16,7 @@
 //!   artifacts, `-L`/`-l`, `@argfile`s) and rustc's dep-info (files read, `env-dep` lines).
 
 pub mod args;
+mod command;
 pub mod depfile;
 pub mod phases;
 mod refused;
@@ -87,43 +90,111 @@ pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
 }
 
 /// An assembler directive that reads a file: `.incbin` or `.include` in any case (gas
-/// ignores it), then a blank or the quote of its operand (not `x.include_dirs`). Also, after a
-/// separator (not inside a name like `table.inc"`), any start of one cut by a string's end or
-/// an escape: `".inc" "lude"` and `".incl\x75de"` spell the same directive (a review found
-/// both served stale objects, 2026-12-05).
+/// ignores it), then a blank or the quote of its operand (not `x.include_dirs`). Where inline
+/// assembly is written (`asm` in the file), also the spellings a C string makes of it, after
+/// a separator (not inside a name like `table.inc"`): its letters cut by a string's end
+/// (`"." "include"`), written as escapes (`".incl\x75de"`, `"\x2einclude"`), and any gas
+/// macro (`.macro`, `.irp`), whose arguments can paste one. Reviews found each of these
+/// served stale objects (2026-12-05). Names the preprocessor pastes (`a##b`) are not seen
+/// here; where an assembler program runs, its own dependency file catches them
+/// (`engine`'s launcher, on a miss).
 fn asm_file_directive(bytes: &[u8]) -> Option<Unkeyed> {
+    let directive = |word: &[u8]| match word {
+        b"include" => Some(Unkeyed::AsmInclude),
+        b"incbin" => Some(Unkeyed::Incbin),
+        _ => None,
+    };
+    let inline_asm = memchr::memmem::find(bytes, b"asm").is_some();
     for i in memchr::memchr_iter(b'.', bytes) {
         let after = &bytes[i + 1..];
-        if !after
-            .get(..3)
-            .is_some_and(|w| w.eq_ignore_ascii_case(b"inc"))
-        {
-            continue;
-        }
         let word_len = after.iter().take_while(|b| b.is_ascii_alphabetic()).count();
         let word = after[..word_len].to_ascii_lowercase();
-        let what = match word.as_slice() {
-            b"incbin" | b"incbi" | b"incb" => Unkeyed::Incbin,
-            _ => Unkeyed::AsmInclude,
-        };
-        let next = after.get(word_len);
-        if matches!(word.as_slice(), b"incbin" | b"include")
-            && matches!(next, Some(b' ' | b'\t' | b'"'))
-        {
-            return Some(what);
+        if matches!(after.get(word_len), Some(b' ' | b'\t' | b'"')) {
+            if let Some(what) = directive(&word) {
+                return Some(what);
+            }
         }
         let before = i.checked_sub(1).map(|j| bytes[j]);
         let escaped = i >= 2 && bytes[i - 2] == b'\\';
         let separated =
             escaped || !before.is_some_and(|b| b.is_ascii_alphanumeric() || b"_-/.".contains(&b));
-        // (Only where inline assembly is written: a C string `".inc"` is no directive.)
-        let cut =
-            matches!(next, Some(b'"' | b'\\')) && memchr::memmem::find(bytes, b"asm").is_some();
-        if separated && cut && (b"incbin".starts_with(&word) || b"include".starts_with(&word)) {
+        if !inline_asm || !separated {
+            continue;
+        }
+        if let Some(what) = directive(&spelled_word(after)) {
             return Some(what);
         }
+        if word == b"macro" || word.starts_with(b"irp") {
+            return Some(Unkeyed::AsmInclude);
+        }
     }
-    None
+    if !inline_asm {
+        return None;
+    }
+    memchr::memchr_iter(b'\\', bytes).find_map(|i| match escape(&bytes[i..]) {
+        Some((b'.', n)) => directive(&spelled_word(&bytes[i + n..])),
+        _ => None,
+    })
+}
+
+/// The word a C string spells from `s` on: up to 8 ASCII letters, lower-cased, as written or
+/// as escapes (`\x75`, `\165`, `\u0075`), across a string's end joined to the next one
+/// (`"`, blanks, `"`).
+fn spelled_word(mut s: &[u8]) -> Vec<u8> {
+    let mut word = Vec::new();
+    while word.len() < 8 {
+        let (letter, len) = match s.first() {
+            Some(b) if b.is_ascii_alphabetic() => (*b, 1),
+            Some(b'\\') => match escape(s) {
+                Some((b, n)) if b.is_ascii_alphabetic() => (b, n),
+                _ => break,
+            },
+            Some(b'"') => {
+                let blanks = s[1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                match s.get(1 + blanks) {
+                    Some(b'"') => {
+                        s = &s[2 + blanks..];
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            _ => break,
+        };
+        word.push(letter.to_ascii_lowercase());
+        s = &s[len..];
+    }
+    word
+}
+
+/// The ASCII character a C escape at the start of `s` (a `\`) stands for, and its length:
+/// `\x` and hex digits, one to three octal digits, `\u` and four or `\U` and eight hex
+/// digits; `None` for any other escape or a character past ASCII.
+fn escape(s: &[u8]) -> Option<(u8, usize)> {
+    let digits = |from: usize, radix: u32, max: usize| {
+        let n = s[from..]
+            .iter()
+            .take(max)
+            .take_while(|b| (**b as char).is_digit(radix))
+            .count();
+        let text = std::str::from_utf8(&s[from..from + n]).ok()?;
+        let value = u32::from_str_radix(text, radix).ok()?;
+        Some((value, from + n))
+    };
+    let (value, len) = match s.get(1)? {
+        b'x' => digits(2, 16, usize::MAX)?,
+        b'u' => digits(2, 16, 4).filter(|(_, n)| *n == 6)?,
+        b'U' => digits(2, 16, 8).filter(|(_, n)| *n == 10)?,
+        b'0'..=b'7' => digits(1, 8, 3)?,
+        _ => return None,
+    };
+    u8::try_from(value)
+        .ok()
+        .filter(u8::is_ascii)
+        .map(|b| (b, len))
 }
 
 /// Whether `bytes` hold a line directive naming a path that leaves the working directory
@@ -251,6 +322,14 @@ mod tests {
             &b"asm(\".inc\" \"bin \\\"x.bin\\\"\");"[..],
             b"asm(\".inc\" \"lude \\\"v.s\\\"\");",
             b"asm(\".incl\\x75\" \"de \\\"v.s\\\"\");",
+            b"asm(\".\" \"include \\\"v.s\\\"\");",
+            b"asm(\".in\"\n  \"clude \\\"v.s\\\"\");",
+            b"asm(\"\\x2einclude \\\"v.s\\\"\");",
+            b"asm(\"\\056incbin \\\"x.bin\\\"\");",
+            b"asm(\"\\56\\151ncbin \\\"x.bin\\\"\");",
+            b"asm(\"\\u002eINCLUDE \\\"v.s\\\"\");",
+            b"asm(\".irp d,include\\n.\\\\d \\\"v.s\\\"\\n.endr\");",
+            b"__asm__(\".macro m a,b\\n.\\\\a\\\\b \\\"v.s\\\"\\n.endm\");",
         ] {
             assert!(
                 u(spelled, true).is_some(),
@@ -258,8 +337,16 @@ mod tests {
                 String::from_utf8_lossy(spelled)
             );
         }
-        // A file named `*.inc`, or a C string where no inline assembly is, is no directive.
+        // A file named `*.inc`, or a C string where no inline assembly is, is no directive;
+        // nor are other words and escapes beside inline assembly.
         assert_eq!(u(b"if (!strcmp(ext, \".inc\")) return 1;", true), None);
+        for plain in [
+            &b"asm(\"nop\"); const char *e = \".inc\", *d = \".\" \"x\";"[..],
+            b"asm(\"nop\"); const char *s = \"\\x2e\\x41\\n\\0\", *t = \"a.\" \"include\";",
+            b"asm(\"nop\"); const char *m = \".includes\" \"\\xffinclude\";",
+        ] {
+            assert_eq!(u(plain, true), None, "{}", String::from_utf8_lossy(plain));
+        }
         assert_eq!(
             u(b"#include \"table.inc\"\n#include \"a/b.inc\"", true),
             None

@@ -30,8 +30,10 @@ pub use roots::{lexical_join, Roots};
 /// entry passed before it was stored (the unkeyed inputs of `crate::compile::unkeyed_input`):
 /// a hit does not check them again, since the key covers everything they read, so a change
 /// to those rules bumps it too. 2: `__TIMESTAMP__`, `.incbin`/`.include`, implicit `.gch`.
-/// 3: a `__has_include` of a macro.
-pub const KEY_FORMAT_VERSION: u32 = 3;
+/// 3: a `__has_include` of a macro. 4: an assembler directive spelled by a C string's pieces
+/// or escapes, gas macros beside inline assembly, relative line directives in headers, and
+/// what an assembler program's own dependency file names (the launcher's miss).
+pub const KEY_FORMAT_VERSION: u32 = 4;
 /// Domain string that starts every source key. Must never change.
 pub const SOURCE_KEY_DOMAIN: &str = "cached-ninja source key";
 /// Domain string that starts every action key. Must never change.

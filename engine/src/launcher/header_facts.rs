@@ -91,7 +91,7 @@ impl Launcher<'_> {
 /// The memo key of a file version.
 pub(super) fn memo_key(s: &StatStamp) -> fcache::Digest {
     let id = format!(
-        "cached-ninja header facts 5\0{} {} {} {} {}",
+        "cached-ninja header facts 6\0{} {} {} {} {}",
         s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns
     );
     fcache::Digest::of(id.as_bytes())

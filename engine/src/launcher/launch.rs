@@ -297,9 +297,9 @@ impl Launcher<'_> {
         };
         let source_path = self.roots.normalize(&cmd.source);
         // gcc runs the assembler it finds: its bytes are part of what the object depends on
-        // (clang assembles in process).
+        // (clang assembles in process, unless told not to).
         let mut env = self.env.clone();
-        if id.family == compile::CompilerFamily::Gcc {
+        if cmd.external_assembler(id.family) {
             let asm = self.assembler().map_or("none".to_string(), |d| d.to_hex());
             env.push(("(assembler)".to_string(), asm));
         }

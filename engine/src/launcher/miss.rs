@@ -53,6 +53,10 @@ impl Launcher<'_> {
             "-MF".to_string(),
             tmp_dep.to_string_lossy().into_owned(),
         ]);
+        let asm_dep = self.assembler_depfile(cmd, &out_abs);
+        if let Some((_, words)) = &asm_dep {
+            args.extend(words.iter().cloned());
+        }
         // When this launch began, before it read the source for the key.
         let started = SystemTime::now() - start.elapsed();
         let (r, wall_us, miss) = match self.compile(cmd, &args, &tmp_dep, start) {
@@ -66,6 +70,15 @@ impl Launcher<'_> {
         };
         let dep_text = std::fs::read_to_string(&tmp_dep).ok();
         let _ = std::fs::remove_file(&tmp_dep);
+        // A distributed compile ran its assembler elsewhere: only the text scan knows.
+        let asm_read_more = match &asm_dep {
+            Some((path, _)) if miss == Outcome::Miss => self.assembler_read_more(cmd, path),
+            Some((path, _)) => {
+                let _ = std::fs::remove_file(path);
+                false
+            }
+            None => false,
+        };
         let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
         let named = (cmd.compiler.as_str(), cmd.output.as_str());
         let dep_text = match self.compiled(r.code, dep_text, named, "dependency file", miss, start)
@@ -100,8 +113,11 @@ impl Launcher<'_> {
         // Inputs settle before they are trusted: the source and every header must be as they
         // were when the compile started (the source key hashed the source before it).
         let mut search = self.search(cmd);
-        let hashed = self
-            .hash_includes(cmd, &deps.inputs, Some(started))
+        let hashed = match asm_read_more {
+            true => Err(NotStored::Unkeyed(Reason::AsmInclude)),
+            false => self.hash_includes(cmd, &deps.inputs, Some(started)),
+        };
+        let hashed = hashed
             .and_then(
                 |seen| match self.precompiled_header_near(&mut search, &deps.inputs) {
                     true => Err(NotStored::Unkeyed(Reason::PrecompiledHeader)),

@@ -80,6 +80,8 @@
 //! - [`lookup`]: direct mode over include manifests, the preprocessor fallback (steps 2–3).
 //! - [`hit`]: materialising a hit, writing the depfile (step 4).
 //! - [`miss`]: the compile under the lock and the store (step 5).
+//! - [`asm_reads`]: on a miss, the files an assembler program read (inline `.include`,
+//!   `.incbin`), from its own dependency file.
 //! - [`distribute`]: a miss's compile handed to distcc or icecream (`CACHED_NINJA_DISTRIBUTE`).
 //! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ and rustc).
 //! - [`single`]: clang `-gsplit-dwarf=single` objects stored as stripped object + debug
@@ -107,6 +109,7 @@
 //!   leaves out CI's records of sources changed here; the pull's scans and first checks of
 //!   the records it keeps.
 
+mod asm_reads;
 mod candidates;
 mod config;
 mod directives;

@@ -6,6 +6,7 @@
 
 use super::launch::Launcher;
 use super::links::Undone;
+use super::listings::rel_below;
 use super::shadow::parent;
 use backend::compile::{CompileCommand, Lang};
 use backend::key::lexical_join as lexical;
@@ -21,8 +22,20 @@ impl Launcher<'_> {
     ) -> (Vec<String>, std::ops::Range<usize>) {
         let named = self.named_dirs(cmd, None);
         let mut all = named.before;
+        // A sysroot the command names is the project's, not the compiler's installation: its
+        // directories are watched like the command's own, and so are those the probe found
+        // absent, first (their place among the others is not printed; earlier is the safe
+        // side). A header created in one gave a stale hit (a review, 2026-12-05).
+        let obj = self.roots.obj();
+        let sysroots: Vec<String> = cmd.sysroots().iter().map(|r| lexical(obj, r)).collect();
+        let under = |d: &String| sysroots.iter().any(|r| d == r || rel_below(r, d).is_some());
+        let probed = self.system_dirs(cmd);
+        let (watched, own): (Vec<String>, Vec<String>) =
+            probed.present.into_iter().partition(under);
+        all.extend(probed.absent.into_iter().filter(under));
+        all.extend(watched);
         let start = all.len();
-        all.extend(self.system_dirs(cmd));
+        all.extend(own);
         let system = start..all.len();
         all.extend(named.after);
         (all, system)
@@ -155,27 +168,35 @@ impl Launcher<'_> {
         }
     }
 
-    /// The compiler's own system include directories for `cmd`'s language (`-E -v`),
-    /// memoised per compiler and language.
-    fn system_dirs(&self, cmd: &CompileCommand) -> Vec<String> {
+    /// The compiler's system include directories for `cmd`'s language (`-E -v`): those it
+    /// searches and those it would if they existed; memoised per compiler and language.
+    fn system_dirs(&self, cmd: &CompileCommand) -> ProbedDirs {
         let lang = match cmd.lang {
             Lang::Cxx | Lang::PreprocessedCxx => "c++",
             _ => "c",
         };
-        // Options that move the system directories run the probe too.
-        let moving: Vec<String> = cmd
-            .args
-            .iter()
-            .filter(|a| {
-                a.starts_with("-nostdinc")
-                    || a.starts_with("--sysroot")
-                    || a.starts_with("-isysroot")
-                    || a.starts_with("-stdlib=")
-                    || a.starts_with("--target")
-                    || a.starts_with("-m")
-            })
-            .cloned()
-            .collect();
+        // Options that move the system directories run the probe too, with their values
+        // (`-isysroot DIR`: the probe ran `-isysroot -E` once, 2026-12-05).
+        let mut moving: Vec<String> = Vec::new();
+        let mut words = cmd.args.iter();
+        while let Some(a) = words.next() {
+            if matches!(
+                a.as_str(),
+                "--sysroot" | "-isysroot" | "-target" | "--target"
+            ) {
+                moving.push(a.clone());
+                moving.extend(words.next().cloned());
+            } else if a.starts_with("-nostdinc")
+                || a.starts_with("--sysroot")
+                || a.starts_with("-isysroot")
+                || a.starts_with("-stdlib=")
+                || a.starts_with("--target")
+                || a.starts_with("--gcc-toolchain")
+                || a.starts_with("-m")
+            {
+                moving.push(a.clone());
+            }
+        }
         let compiler = std::fs::canonicalize(
             super::identity::resolve_program(&cmd.compiler).unwrap_or_default(),
         )
@@ -188,7 +209,7 @@ impl Launcher<'_> {
             .collect();
         let memo_key = fcache::Digest::of(
             format!(
-                "cached-ninja system dirs 3\0{}\0{lang}\0{}\0{}",
+                "cached-ninja system dirs 4\0{}\0{lang}\0{}\0{}",
                 compiler.display(),
                 moving.join("\0"),
                 env.join("\0")
@@ -201,7 +222,13 @@ impl Launcher<'_> {
             args.extend(["-E", "-v", "/dev/null", "-o", "/dev/null"].map(String::from));
             let r = self.runner.run(&cmd.compiler, &args).ok()?;
             let text = String::from_utf8_lossy(&r.stderr);
-            let dirs: Vec<String> = text
+            // Absent ones, each line `?dir` in the memo.
+            let absent = text.lines().filter_map(|l| {
+                let d = l.strip_prefix("ignoring nonexistent directory \"")?;
+                let d = d.strip_suffix('"')?;
+                d.starts_with('/').then(|| format!("?{}", lexical("/", d)))
+            });
+            let mut dirs: Vec<String> = text
                 .lines()
                 .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
                 .skip(1)
@@ -213,11 +240,28 @@ impl Launcher<'_> {
                 .filter(|d| d.starts_with('/'))
                 .map(|d| lexical("/", d))
                 .collect();
+            dirs.extend(absent);
             Some(dirs.join("\n"))
         };
         let text = self.cache.memo_or_make(&memo_key, make).unwrap_or_default();
-        text.lines().map(str::to_string).collect()
+        let mut probed = ProbedDirs::default();
+        for line in text.lines() {
+            match line.strip_prefix('?') {
+                Some(d) => probed.absent.push(d.to_string()),
+                None => probed.present.push(line.to_string()),
+            }
+        }
+        probed
     }
+}
+
+/// The compiler's system include directories, as its probe printed them.
+#[derive(Default)]
+struct ProbedDirs {
+    /// Those it searches, in order.
+    present: Vec<String>,
+    /// Those it would search if they existed ("ignoring nonexistent directory").
+    absent: Vec<String>,
 }
 
 /// The search directories a command and the environment name ([`Launcher::named_dirs`]).

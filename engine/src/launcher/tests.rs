@@ -63,6 +63,13 @@ impl Runner for FakeCompiler {
                 ..Default::default()
             });
         }
+        if args.iter().any(|a| a == "--MD") {
+            // The probe of an assembler's dependency file (`asm_reads`): this one has none.
+            return Ok(RunResult {
+                code: 1,
+                ..Default::default()
+            });
+        }
         if args.contains(&"-E".to_string()) {
             self.preprocessed.borrow_mut().push(args.to_vec());
         } else if self.spawn_error.get() {
