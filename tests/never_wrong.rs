@@ -355,6 +355,119 @@ fn headers_with_the_same_bytes_under_pragma_once_are_not_cached() {
     assert_eq!(s.outcomes(), ["uncacheable pragma-once-twins"; 3]);
 }
 
+/// gcc reads two `#pragma once` headers with the same bytes, size and mtime once: the second
+/// is in no depfile, only passed over, where the twin check did not look. A touch made gcc
+/// read both, and the hit was stale (a review, 2026-12-05).
+#[test]
+fn twins_gcc_read_as_one_are_not_cached() {
+    require_tool("gcc", "gcc");
+    let s =
+        Space::new("int main(void) { return 0\n#include \"d1/o.h\"\n#include \"d2/o.h\"\n; }\n");
+    for d in ["d1", "d2"] {
+        s.space.write(&format!("src/{d}/o.h"), "#pragma once\n+1\n");
+    }
+    let touch = |when: &str| {
+        run_ok(
+            Command::new("touch")
+                .args(["-d", when])
+                .arg(s.path("src/d2/o.h")),
+        )
+    };
+    run_ok(
+        Command::new("touch")
+            .args(["-d", "2020-01-01 00:00:00"])
+            .arg(s.path("src/d1/o.h")),
+    );
+    touch("2020-01-01 00:00:00");
+    let flags: [String; 0] = [];
+    for _ in 0..2 {
+        s.compile_in("gcc", &[], &flags);
+    }
+    assert_eq!(s.exit_code(), Some(1), "gcc read the twins once");
+    touch("2021-01-01 00:00:00");
+    s.compile_in("gcc", &[], &flags);
+    assert_eq!(s.exit_code(), Some(2), "gcc reads both now: the old object");
+}
+
+/// The time in the command line (`-DBUILT=__TIME__`), which the source scan does not read:
+/// it was cached and a hit served the old time (a review, 2026-12-05).
+#[test]
+fn a_time_macro_in_the_command_line_is_not_cached() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    for cc in ["gcc", "clang"] {
+        let s = Space::new("const char *built = BUILT;\n");
+        for _ in 0..2 {
+            s.compile_in(cc, &[], &["-DBUILT=__TIME__".to_string()]);
+        }
+        assert_eq!(s.outcomes(), ["uncacheable date-time"; 2], "{cc}");
+    }
+}
+
+/// A line splice inside a word is gone before the compiler reads it: `__TI\⏎ME__` is the
+/// time, and `__has_incl\⏎ude("n.h")` a test whose file, created later, changes the object.
+/// The raw text scan saw neither (a review, 2026-12-05).
+#[test]
+fn a_time_macro_or_a_has_include_cut_by_a_line_splice_is_seen() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    for cc in ["gcc", "clang"] {
+        let s = Space::new("const char *t = __TI\\\nME__;\n");
+        for _ in 0..2 {
+            s.compile(cc, &[]);
+        }
+        assert_eq!(s.outcomes(), ["uncacheable date-time"; 2], "{cc}");
+        for test in ["__has_incl\\\nude(\"n.h\")", "__has_include(\"n\\\n.h\")"] {
+            let s = Space::new(&format!(
+                "#if {test}\n#include \"n.h\"\n#else\n#define H 2\n#endif\nint main(void) {{ return H; }}\n"
+            ));
+            for _ in 0..2 {
+                s.compile(cc, &[]);
+            }
+            assert_eq!(s.exit_code(), Some(2), "{cc} {test}");
+            s.space.write("src/n.h", "#define H 1\n");
+            s.compile(cc, &[]);
+            assert_eq!(s.exit_code(), Some(1), "{cc} {test}: the old object");
+        }
+    }
+}
+
+/// The preprocessor passes over a dangling link and a directory named like the header (a
+/// link to a header not generated yet, say). Once the link's target exists, or a file
+/// replaces the directory, it reads that: the old object was served (a review, 2026-12-05).
+#[test]
+fn a_dangling_link_or_a_directory_passed_over_is_watched() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    for cc in ["gcc", "clang"] {
+        for kind in ["link", "directory"] {
+            let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
+            s.space.write("src/inc2/h.h", "#define H 2\n");
+            match kind {
+                "link" => {
+                    std::fs::create_dir_all(s.path("src/inc")).unwrap();
+                    std::os::unix::fs::symlink("../gen/h.h", s.path("src/inc/h.h")).unwrap();
+                }
+                _ => std::fs::create_dir_all(s.path("src/inc/h.h")).unwrap(),
+            }
+            let flags = [s.include("src/inc"), s.include("src/inc2")];
+            for _ in 0..2 {
+                s.compile_in(cc, &[], &flags);
+            }
+            assert_eq!(s.exit_code(), Some(2), "{cc} {kind}");
+            match kind {
+                "link" => s.space.write("src/gen/h.h", "#define H 1\n"),
+                _ => {
+                    std::fs::remove_dir(s.path("src/inc/h.h")).unwrap();
+                    s.space.write("src/inc/h.h", "#define H 1\n")
+                }
+            };
+            s.compile_in(cc, &[], &flags);
+            assert_eq!(s.exit_code(), Some(1), "{cc} {kind}: the old object");
+        }
+    }
+}
+
 #[test]
 fn implicit_precompiled_header_beside_a_header_is_not_cached() {
     require_tool("gcc", "gcc");

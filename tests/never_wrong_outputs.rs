@@ -510,3 +510,64 @@ fn an_object_written_through_a_symlink_ends_as_a_plain_compile_leaves_it() {
         );
     }
 }
+
+/// clang front-end and LLVM options that write files of their own: `-split-dwarf-output`
+/// (the `.dwo` goes there), `-header-include-file`, LLVM's `-info-output-file`. Each was
+/// cached and a hit wrote none of them (a review, 2026-12-05).
+#[test]
+fn clang_front_end_and_llvm_outputs_are_written_by_every_build() {
+    require_tool("clang", "clang");
+    for cmd in [
+        "clang -gsplit-dwarf -Xclang -split-dwarf-output -Xclang z.dwo -c {T}/src/a.c -o a.o",
+        "clang -H -Xclang -header-include-file -Xclang hi.txt -c {T}/src/a.c -o a.o",
+        "clang -O2 -mllvm -stats -mllvm -info-output-file=info.txt -c {T}/src/a.c -o a.o",
+    ] {
+        let s = Space::new(&[("src/a.c", F)]);
+        s.like_plain_twice(cmd, &[]);
+    }
+}
+
+/// clang's `-working-directory DIR` reads the source and writes the object in DIR. The miss
+/// wrote `DIR/a.o` but stored the `./a.o` an earlier build left, and the hit wrote that to
+/// `./a.o` and no `DIR/a.o` (a review, 2026-12-05).
+#[test]
+fn clang_working_directory_writes_the_object_there() {
+    require_tool("clang", "clang");
+    let s = Space::new(&[
+        ("w/a.c", "int f(void) { return 1; }\n"),
+        ("obj/a.c", "int g(void) { return 9; }\n"),
+        ("obj/a.o", "left by an earlier build"),
+    ]);
+    for launch in ["first", "second"] {
+        let _ = std::fs::remove_file(s.path("w/a.o"));
+        run_ok(&mut s.cn("clang -working-directory={T}/w -c a.c -o a.o"));
+        assert!(s.path("w/a.o").is_file(), "{launch} launch: no w/a.o");
+        assert_eq!(
+            s.read("obj/a.o"),
+            b"left by an earlier build",
+            "{launch} launch"
+        );
+    }
+}
+
+/// `-o nodir/a.o` where `nodir` does not exist: gcc's error named the launcher's dependency
+/// file beside the object instead of the object (a review, 2026-12-05). Each launch must fail
+/// as the plain compile does, saying the same.
+#[test]
+fn an_object_in_a_missing_directory_fails_as_a_plain_compile_does() {
+    for cc in compilers() {
+        let s = Space::new(&[("src/a.c", F)]);
+        let cmd = format!("{cc} -c {{T}}/src/a.c -o nodir/a.o");
+        let plain = run(&mut s.plain(&cmd));
+        assert!(!plain.status.success());
+        for launch in ["first", "second"] {
+            let out = run(&mut s.cn(&cmd));
+            assert_eq!(out.status.code(), plain.status.code(), "{cc}, {launch}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&plain.stderr),
+                "{cc}, {launch} launch"
+            );
+        }
+    }
+}

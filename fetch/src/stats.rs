@@ -130,11 +130,13 @@ pub enum Reason {
     /// A header's line directive names a relative path, which the prefix maps rewrite in
     /// some layouts only.
     RelativeLine,
+    /// The output's directory does not exist: the compiler's own error names the output.
+    OutputDir,
 }
 
 impl Reason {
     /// Every reason, in the order of [`BuildStats::reasons`].
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 22] = [
         Reason::NotCompiling,
         Reason::PreprocessOnly,
         Reason::SourceCount,
@@ -156,6 +158,7 @@ impl Reason {
         Reason::DotDotLink,
         Reason::OnceTwins,
         Reason::RelativeLine,
+        Reason::OutputDir,
     ];
 
     /// The reason's name (the word in the log).
@@ -182,6 +185,7 @@ impl Reason {
             Reason::DotDotLink => "dotdot-link",
             Reason::OnceTwins => "pragma-once-twins",
             Reason::RelativeLine => "relative-line",
+            Reason::OutputDir => "output-dir",
         }
     }
 

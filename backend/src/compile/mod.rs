@@ -66,6 +66,55 @@ impl std::fmt::Display for Unkeyed {
 /// `__has_include` whose operand is not a written name (a macro, or a wrapper's parameter):
 /// a file created where it looks would turn it true, and no name says where to watch.
 pub fn unkeyed_input(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
+    // A line splice inside a word (`__TI\⏎ME__`, `__has_incl\⏎ude`) is gone before the
+    // compiler reads it: such a file is read spliced too (a review found both past the raw
+    // scan, 2026-12-05). The lookup's directive scan reads raw text, so a splice inside a
+    // `__has_include` test makes it one the lookup cannot follow.
+    match spliced(bytes) {
+        None => unkeyed_in(bytes, date_time_pinned),
+        Some(joined) => unkeyed_in(&joined, date_time_pinned)
+            .or_else(|| spliced_probe(bytes, &joined).then_some(Unkeyed::ComputedProbe)),
+    }
+}
+
+/// `bytes` without their line splices (a backslash before a newline), if they hold one.
+fn spliced(bytes: &[u8]) -> Option<Vec<u8>> {
+    let splice_at = |i: usize| match bytes.get(i + 1) {
+        Some(b'\n') => 2,
+        Some(b'\r') if bytes.get(i + 2) == Some(&b'\n') => 3,
+        _ => 0,
+    };
+    let mut splices = memchr::memchr_iter(b'\\', bytes).filter(|&i| splice_at(i) > 0);
+    let first = splices.next()?;
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut from = 0;
+    for i in std::iter::once(first).chain(splices) {
+        if i >= from {
+            out.extend_from_slice(&bytes[from..i]);
+            from = i + splice_at(i);
+        }
+    }
+    out.extend_from_slice(&bytes[from..]);
+    Some(out)
+}
+
+/// Whether a line splice of `raw` (`joined` without them) falls inside a `__has_include`
+/// test: in its name (the spliced text holds more of them) or before its closing `)`.
+fn spliced_probe(raw: &[u8], joined: &[u8]) -> bool {
+    let key = b"__has_include";
+    let tests = |b: &[u8]| memchr::memmem::find_iter(b, key).count();
+    if tests(raw) != tests(joined) {
+        return true;
+    }
+    memchr::memmem::find_iter(raw, key).any(|i| {
+        let test = &raw[i..];
+        let test = &test[..memchr::memchr(b')', test).unwrap_or(test.len())];
+        spliced(test).is_some()
+    })
+}
+
+/// [`unkeyed_input`] of text without line splices.
+fn unkeyed_in(bytes: &[u8], date_time_pinned: bool) -> Option<Unkeyed> {
     // Whole names, not every `__` followed by a look: a system header has thousands of `__`.
     // This runs before a compile only (a hit's key covers what it reads), so the SIMD search
     // and its one-time CPU probe are worth it (`crate::scan` is for the hit path).
@@ -302,6 +351,26 @@ mod tests {
     fn unkeyed_inputs() {
         let u = |b: &[u8], pinned| super::unkeyed_input(b, pinned).map(|u| u.to_string());
         assert_eq!(u(b"__TIMESTAMP__", true).as_deref(), Some("__TIMESTAMP__"));
+        // Spliced inside a word (either line ending), and a splice in a `__has_include` test.
+        assert_eq!(u(b"int t = __TI\\\nME__;", true), None);
+        assert_eq!(
+            u(b"int t = __TI\\\r\nME__;", false).as_deref(),
+            Some("__DATE__/__TIME__")
+        );
+        assert_eq!(
+            u(b"char *s = __TIMES\\\nTAMP__;", true).as_deref(),
+            Some("__TIMESTAMP__")
+        );
+        let probe = Some("a __has_include of a macro");
+        assert_eq!(u(b"#if __has_incl\\\nude(\"n.h\")", true).as_deref(), probe);
+        assert_eq!(u(b"#if __has_include(\"n\\\n.h\")", true).as_deref(), probe);
+        assert_eq!(
+            u(
+                b"#if __has_include(<a.h>) && \\\n  X\n#define M(a) \\\n a",
+                true
+            ),
+            None
+        );
         assert_eq!(u(b"__DATE__", false).as_deref(), Some("__DATE__/__TIME__"));
         assert_eq!(u(b"__DATE__ __TIME__", true), None);
         assert_eq!(

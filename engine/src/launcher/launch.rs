@@ -201,6 +201,14 @@ impl Launcher<'_> {
             let reason = super::reason::of_unkeyed(what);
             return unchanged(reason, &format!("{what} in the source"));
         }
+        // And in the command's words (`-DBUILT=__TIME__`: a review found it cached).
+        let pinned = self.time_pinned.get();
+        if let Some(what) =
+            (cmd.args.iter()).find_map(|a| compile::unkeyed_input(a.as_bytes(), pinned))
+        {
+            let reason = super::reason::of_unkeyed(what);
+            return unchanged(reason, &format!("{what} in the command"));
+        }
         // The pull may still bring the object while this compile waits for a CPU (issue 15):
         // the token first, so the look below sees what arrived meanwhile.
         if coming {
@@ -259,8 +267,16 @@ impl Launcher<'_> {
         // (gcc writes through it), and a pipe or device source (`/dev/stdin`) read up by the
         // key: a review found both, 2026-12-05. (A directory there fails the compile either
         // way: a hit says so and compiles.)
-        if std::fs::symlink_metadata(out_abs).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            return refuse(Reason::Stdio, "the output is no regular file");
+        match std::fs::symlink_metadata(out_abs) {
+            Ok(m) if !m.is_file() && !m.is_dir() => {
+                return refuse(Reason::Stdio, "the output is no regular file");
+            }
+            // The miss's files beside the output would be named in the compiler's error
+            // instead of the output (a review, 2026-12-05).
+            Err(_) if out_abs.parent().is_some_and(|d| !d.is_dir()) => {
+                return refuse(Reason::OutputDir, "the output's directory does not exist");
+            }
+            _ => {}
         }
         let bytes = match read_regular(Path::new(&cmd.source)) {
             Ok(Some(b)) => b,

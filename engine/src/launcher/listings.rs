@@ -80,14 +80,15 @@ pub(super) fn first_component(rel: &str) -> &str {
 /// What a directory's listing says of a path below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Below {
-    /// Its first component is not listed: absent, and the directory's stamp changes when it
-    /// appears.
+    /// Its first component is not listed, or it is a directory right in the holder: absent
+    /// (to the preprocessor), and the holder's stamp changes when it appears.
     Absent,
     /// It exists.
     There,
     /// Its first component is listed but it is not there (a file or dangling link on the
-    /// way, or a directory deeper than the holder): absent now, but it could appear without
-    /// changing the holder's stamp, so no memo may rest on that stamp.
+    /// way or at its place, a directory deeper than the holder, or one at its place deeper):
+    /// absent now, but it could appear without changing the holder's stamp, so no memo may
+    /// rest on that stamp.
     WayOnly,
 }
 
@@ -104,15 +105,20 @@ pub(super) fn listing(dir: &str) -> Option<Listing> {
 }
 
 /// What the listing `names` of directory `holder` says of `rel` below it: its first component
-/// is listed, and a deeper one is looked at.
+/// is listed, then the path is looked at. The preprocessor passes over a directory and a
+/// dangling link named like the header (a review found both gave stale hits once replaced
+/// or completed, 2026-12-05): a directory right in `holder` counts as absent (replacing it
+/// changes `holder`'s stamp), a deeper one and a dangling link as [`Below::WayOnly`].
 pub(super) fn look_below(names: &HashSet<OsString>, holder: &str, rel: &str) -> Below {
     let first = first_component(rel);
     if !names.contains(std::ffi::OsStr::new(first)) {
-        Below::Absent
-    } else if first.len() == rel.len() || Path::new(&[holder, "/", rel].concat()).exists() {
-        Below::There
-    } else {
-        Below::WayOnly
+        return Below::Absent;
+    }
+    match std::fs::metadata([holder, "/", rel].concat()) {
+        Ok(md) if md.is_dir() && first.len() == rel.len() => Below::Absent,
+        Ok(md) if md.is_dir() => Below::WayOnly,
+        Ok(_) => Below::There,
+        Err(_) => Below::WayOnly,
     }
 }
 

@@ -154,6 +154,11 @@ impl Launcher<'_> {
                 return finish(0, Outcome::Uncacheable(Reason::DotDotLink));
             }
         };
+        // A twin gcc skipped as the same file is in no depfile, only among those passed over
+        // (a review found a touch made gcc read it and the hit stale, 2026-12-05).
+        if self.once_twins(&seen) {
+            return finish(0, Outcome::Uncacheable(Reason::OnceTwins));
+        }
         match self.store(cmd, source_key, &seen, &r, wall_us, search) {
             Ok(()) => preimage::remember(&self.cache, source_key, fields),
             Err(e) => {

@@ -35,6 +35,10 @@ pub fn reason_text(r: Reason) -> &'static str {
         Reason::DotDotLink => {
             "a path whose .. undoes a symbolic link: the preprocessor looks elsewhere than the lookup rule can follow"
         }
+        Reason::RelativeLine => {
+            "a header's #line names a relative path, which the prefix maps rewrite in some layouts only"
+        }
+        Reason::OutputDir => "the output's directory does not exist (the compiler says so)",
         #[allow(unreachable_patterns)] // a reason added later
         _ => "a reason this version does not describe",
     }
