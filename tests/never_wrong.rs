@@ -404,6 +404,42 @@ fn a_time_macro_in_the_command_line_is_not_cached() {
     }
 }
 
+/// A time macro the preprocessor pastes (`C(__TI, ME__)`), in the source or a header, which
+/// no text scan sees: it was cached and a hit served the old time (a review, 2026-12-05). The
+/// compiler's own `-Wdate-time` tells a miss now; what the command prints stays its own.
+#[test]
+fn a_time_macro_the_preprocessor_pastes_is_not_cached() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    for cc in ["gcc", "clang"] {
+        for in_header in [false, true] {
+            let pasted = "#define C(a, b) a##b\nconst char *t = C(__TI, ME__);\n";
+            let s = match in_header {
+                false => Space::new(pasted),
+                true => {
+                    let s = Space::new("#include \"t.h\"\n");
+                    s.space.write("src/t.h", pasted);
+                    s
+                }
+            };
+            let flags = ["-Wall".to_string(), s.include("src")];
+            let mut said = Vec::new();
+            for _ in 0..2 {
+                said.push(s.compile_in(cc, &[], &flags).stderr);
+            }
+            let what = format!("{cc}, in a header: {in_header}");
+            assert_eq!(s.outcomes(), ["uncacheable date-time"; 2], "{what}");
+            for stderr in said {
+                assert_eq!(
+                    String::from_utf8_lossy(&stderr),
+                    "",
+                    "{what}: the command's own words"
+                );
+            }
+        }
+    }
+}
+
 /// A line splice inside a word is gone before the compiler reads it: `__TI\⏎ME__` is the
 /// time, and `__has_incl\⏎ude("n.h")` a test whose file, created later, changes the object.
 /// The raw text scan saw neither (a review, 2026-12-05).

@@ -7,6 +7,7 @@ use super::lookup::{NotStored, Seen};
 use super::model::CompileModel;
 use super::preimage::{self, KeyFields};
 use super::runner::RunResult;
+use super::time_warning;
 use backend::compile::{depfile, CompileCommand};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, Output, Role, StatStamp};
@@ -53,13 +54,19 @@ impl Launcher<'_> {
             "-MF".to_string(),
             tmp_dep.to_string_lossy().into_owned(),
         ]);
+        // The words the compile runs with when it must run again for its own diagnostics.
+        let without_time_warning = args.clone();
+        let time_warning = self.asks_time_warning(cmd);
+        if time_warning {
+            args.extend(time_warning::WORDS.map(String::from));
+        }
         let asm_dep = self.assembler_depfile(cmd, &out_abs);
         if let Some((_, words)) = &asm_dep {
             args.extend(words.iter().cloned());
         }
         // When this launch began, before it read the source for the key.
         let started = SystemTime::now() - start.elapsed();
-        let (r, wall_us, miss) = match self.compile(cmd, &args, &tmp_dep, start) {
+        let (mut r, mut wall_us, miss) = match self.compile(cmd, &args, &tmp_dep, start) {
             Ok(c) if c.distributed => (c.result, c.wall_us, Outcome::MissDistributed),
             Ok(c) => (c.result, c.wall_us, Outcome::Miss),
             Err(e) => {
@@ -68,6 +75,18 @@ impl Launcher<'_> {
                 return 127;
             }
         };
+        // (A distributed compile was preprocessed without the warning.)
+        let timed = time_warning && miss == Outcome::Miss && time_warning::warned(&r.stderr);
+        if timed {
+            match self.run_compiler(&cmd.compiler, &without_time_warning, &[]) {
+                Ok((again, us)) => (r, wall_us) = (again, wall_us + us),
+                Err(e) => {
+                    eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
+                    self.record(Outcome::Error(Problem::Spawn), 0, start);
+                    return 127;
+                }
+            }
+        }
         let dep_text = std::fs::read_to_string(&tmp_dep).ok();
         let _ = std::fs::remove_file(&tmp_dep);
         // A distributed compile ran its assembler elsewhere: only the text scan knows.
@@ -116,6 +135,11 @@ impl Launcher<'_> {
         let hashed = match asm_read_more {
             true => Err(NotStored::Unkeyed(Reason::AsmInclude)),
             false => self.hash_includes(cmd, &deps.inputs, Some(started)),
+        };
+        // The warning of a time macro that a header's scan names too keeps that name.
+        let hashed = match (hashed, timed) {
+            (Ok(_), true) => Err(NotStored::Unkeyed(Reason::DateTime)),
+            (hashed, _) => hashed,
         };
         let hashed = hashed
             .and_then(

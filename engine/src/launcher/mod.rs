@@ -82,6 +82,7 @@
 //! - [`miss`]: the compile under the lock and the store (step 5).
 //! - [`asm_reads`]: on a miss, the files an assembler program read (inline `.include`,
 //!   `.incbin`), from its own dependency file.
+//! - [`time_warning`]: on a miss, the compiler's own warning of a time macro no scan sees.
 //! - [`distribute`]: a miss's compile handed to distcc or icecream (`CACHED_NINJA_DISTRIBUTE`).
 //! - [`model`]: the compile-model seam: a compile's outputs by role (C/C++ and rustc).
 //! - [`single`]: clang `-gsplit-dwarf=single` objects stored as stripped object + debug
@@ -136,6 +137,7 @@ mod shadow;
 mod single;
 #[cfg(test)]
 mod tests;
+mod time_warning;
 mod wait;
 
 pub use config::{run_cli, run_rustc_cli, run_zero_setup};
