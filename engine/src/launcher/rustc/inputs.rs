@@ -49,7 +49,7 @@ fn roots_digest(launcher: &Launcher<'_>) -> key::Digest {
 
 /// Whether a dep-info path is a file of rustc's own sysroot (`…/lib/rustlib/…`): covered by
 /// rustc's identity, and at another path on every machine.
-fn in_sysroot(path: &str) -> bool {
+pub(super) fn in_sysroot(path: &str) -> bool {
     path.contains("/lib/rustlib/")
 }
 

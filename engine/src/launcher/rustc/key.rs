@@ -27,6 +27,14 @@ const CARGO_ENV: &[&str] = &[
     "SOURCE_DATE_EPOCH",
 ];
 
+/// Variables the linker (through the C driver) reads, in the key of a crate that links.
+const LINKER_ENV: [&str; 4] = [
+    "LIBRARY_PATH",
+    "LD_RUN_PATH",
+    "GCC_EXEC_PREFIX",
+    "COMPILER_PATH",
+];
+
 impl Launcher<'_> {
     /// rustc's identity: a digest of its `-vV` (release, commit, host, LLVM version). Memoised by
     /// the executable's stat stamp when it is rustc itself; a rustup proxy (which picks the
@@ -119,6 +127,22 @@ impl Launcher<'_> {
                 }
             };
             env.push(("(linker)".to_string(), id.to_hex()));
+            // What the C driver and the linker search by (a library found through another
+            // `LIBRARY_PATH` served a stale binary, 2026-12-05) or write in (`LD_RUN_PATH`).
+            for var in LINKER_ENV {
+                if let Ok(v) = std::env::var(var) {
+                    env.push((format!("(linker) {var}"), v));
+                }
+            }
+        }
+        // Paths the command's own remaps leave in the artifacts are this machine's.
+        if super::miss::own_remaps(cmd) {
+            let r = &self.roots;
+            let roots = [Some(r.obj()), r.src(), r.registry()].map(|p| p.unwrap_or(""));
+            env.push((
+                "(roots, remapped by the command)".to_string(),
+                roots.join("\0"),
+            ));
         }
         let source_path = self.tag_roots(&cmd.source);
         let input = key::SourceKeyInput {

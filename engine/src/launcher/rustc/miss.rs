@@ -3,6 +3,7 @@
 //! one store path.
 
 use super::super::launch::Launcher;
+use super::super::lookup::NotStored;
 use super::super::paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 use backend::compile::rustc::{self as model, RustcCommand};
 use backend::key;
@@ -54,11 +55,15 @@ impl Launcher<'_> {
         }
         self.sweep_beside(Path::new(cmd.primary()));
         let mut args = cmd.args.clone();
-        args.extend(
-            self.remaps()
-                .into_iter()
-                .map(|(r, t)| format!("--remap-path-prefix={r}={t}")),
-        );
+        // A command with remaps of its own keeps them (ours come later and would win: a
+        // review found the user's `/src` replaced); its key holds the roots instead.
+        if !own_remaps(cmd) {
+            args.extend(
+                self.remaps()
+                    .into_iter()
+                    .map(|(r, t)| format!("--remap-path-prefix={r}={t}")),
+            );
+        }
         // The dep-info names what the compile read; one is asked for beside the primary output
         // when the command has none (its artifact notification is dropped from the output).
         let own_dep = cmd.dep_info().is_none().then(|| {
@@ -70,19 +75,56 @@ impl Launcher<'_> {
                 .into_owned()
         });
         if let Some(d) = &own_dep {
+            // Any `--emit` replaces rustc's default (`link`), which the command relied on.
+            if !cmd.args.iter().any(|a| a.starts_with("--emit")) {
+                args.push("--emit=link".to_string());
+            }
             args.push(format!("--emit=dep-info={d}"));
+        }
+        // The words the compile runs with when it must run again for its own diagnostics.
+        let plain_args = args.clone();
+        let linker_dep = self.linker_depfile(cmd);
+        if let Some((_, word)) = &linker_dep {
+            args.push(word.clone());
         }
         // Crate types that link take every crate of the graph: rustc lists the files it loaded
         // (`-Z binary-dep-depinfo`, accepted by a release rustc under `RUSTC_BOOTSTRAP=1`).
+        // That must unlock nothing of the crate's own: `-Zallow-features=` (empty) refuses
+        // every `#![feature]`, as a release rustc does (a review built a feature-gated binary
+        // on the stable channel, 2026-12-05). A command that passes `-Z` options itself, or
+        // runs under `RUSTC_BOOTSTRAP` already, gets no variable of ours.
         let mut env: Vec<(String, String)> = Vec::new();
+        let unlocked = cmd.links()
+            && std::env::var_os("RUSTC_BOOTSTRAP").is_none()
+            && !cmd.args.iter().any(|a| a.starts_with("-Z"));
         if cmd.links() {
             args.push("-Zbinary-dep-depinfo".to_string());
+        }
+        if unlocked {
+            args.push("-Zallow-features=".to_string());
             env.push(("RUSTC_BOOTSTRAP".to_string(), "1".to_string()));
         }
         let started = SystemTime::now() - start.elapsed();
-        let (mut r, wall_us) = match self.run_compiler(&cmd.rustc, &args, &env) {
+        let (mut r, mut wall_us) = match self.run_compiler(&cmd.rustc, &args, &env) {
             Ok(r) => r,
             Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
+        };
+        // A crate that asks for features: run as the command would (a nightly rustc takes it,
+        // a release one says E0554), and store nothing.
+        let gated = unlocked && r.code != 0 && memchr::memmem::find(&r.stderr, b"E0725").is_some();
+        if gated {
+            match self.run_compiler(&cmd.rustc, &plain_args, &[]) {
+                Ok((again, us)) => (r, wall_us) = (again, wall_us + us),
+                Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
+            }
+        }
+        let linked = match (&linker_dep, gated) {
+            (Some((path, _)), false) => self.linker_inputs(path),
+            (Some((path, _)), true) => {
+                let _ = std::fs::remove_file(path);
+                None
+            }
+            (None, _) => Some(Vec::new()),
         };
         let dep_path = own_dep.clone().or(cmd.dep_info().map(str::to_string));
         let dep_text = dep_path
@@ -101,8 +143,19 @@ impl Launcher<'_> {
                 Ok(t) => t,
                 Err((code, outcome)) => return finish(code, outcome),
             };
-        let deps = model::parse_dep_info(&dep_text);
-        let hashed = self.rustc_inputs(&cmd.source, &deps, started);
+        let mut deps = model::parse_dep_info(&dep_text);
+        let hashed = match linked {
+            Some(files) if !gated => {
+                for f in files {
+                    if !deps.files.contains(&f) {
+                        deps.files.push(f);
+                    }
+                }
+                self.rustc_inputs(&cmd.source, &deps, started)
+            }
+            // What the linker read is not known, or the crate is gated: nothing is stored.
+            _ => Err(NotStored::Unreadable),
+        };
         let (output, miss) = (cmd.primary(), Outcome::Miss);
         let settled = self.settled(
             hashed,
@@ -154,6 +207,13 @@ impl Launcher<'_> {
                     .any(|r| memchr::memmem::find(&bytes, r.as_bytes()).is_some())
             })
     }
+}
+
+/// Whether the command remaps paths itself (`--remap-path-prefix`).
+pub(super) fn own_remaps(cmd: &RustcCommand) -> bool {
+    cmd.args
+        .iter()
+        .any(|a| a.starts_with("--remap-path-prefix"))
 }
 
 /// `bytes` without the lines that name `path` (rustc's JSON artifact notification for the

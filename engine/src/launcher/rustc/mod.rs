@@ -39,6 +39,7 @@
 
 mod inputs;
 mod key;
+mod link_inputs;
 mod miss;
 
 use super::config::{run_words, utf8_words, with_launcher, Family};
