@@ -220,6 +220,17 @@ fn an_assembler_include_spelled_past_the_text_scan_is_not_cached() {
             assert_eq!(s.exit_code(), Some(1), "{cc} {spelled}: the old object");
         }
     }
+    // A file named like the source (gcc's `.file` names it so) is still a file read: the
+    // working directory's `main.c` through `.incbin "main.c"` (a review, 2026-12-05).
+    let s = Space::new(&format!(
+        "{pasted}__asm__(\".section .rodata\\n.global blob\\nblob:\\n\" XS(.P(inc, bin)) \" \\\"main.c\\\"\\n.previous\");\n\
+         extern const char blob[];\nint main(void) {{ return blob[0]; }}\n"
+    ));
+    for value in [2u8, 1] {
+        std::fs::write(s.path("obj/main.c"), [value]).unwrap();
+        s.compile("gcc", &[]);
+        assert_eq!(s.exit_code(), Some(value as i32), "the old main.c");
+    }
 }
 
 /// Files and programs that a command names but the key did not hash: a specs file
@@ -440,6 +451,32 @@ fn a_time_macro_the_preprocessor_pastes_is_not_cached() {
     }
 }
 
+/// What the time checks must not refuse: the deterministic builds' redefinitions of the
+/// time macros on the command line (`-D__DATE__=`, as Chromium's build writes them), and a
+/// `-v` compile, whose echo of the command names the launcher's `-Wdate-time` (a review found
+/// both made every compile uncacheable, 2026-12-05).
+#[test]
+fn redefined_time_macros_and_verbose_compiles_are_cached() {
+    require_tool("gcc", "gcc");
+    require_tool("clang", "clang");
+    let deterministic = [
+        "-Wno-builtin-macro-redefined",
+        "-D__DATE__=",
+        "-D__TIME__=",
+        "-D__TIMESTAMP__=",
+    ]
+    .map(String::from);
+    for cc in ["gcc", "clang"] {
+        for flags in [&deterministic[..], &["-v".to_string()]] {
+            let s = Space::new("int main(void) { return 0; }\n");
+            for _ in 0..2 {
+                s.compile_in(cc, &[], flags);
+            }
+            assert_eq!(s.outcomes(), ["miss", "hit"], "{cc} {flags:?}");
+        }
+    }
+}
+
 /// A line splice inside a word is gone before the compiler reads it: `__TI\⏎ME__` is the
 /// time, and `__has_incl\⏎ude("n.h")` a test whose file, created later, changes the object.
 /// The raw text scan saw neither (a review, 2026-12-05).
@@ -475,8 +512,10 @@ fn a_time_macro_or_a_has_include_cut_by_a_line_splice_is_seen() {
 fn a_dangling_link_or_a_directory_passed_over_is_watched() {
     require_tool("gcc", "gcc");
     require_tool("clang", "clang");
+    let kinds = ["link", "directory", "link to a directory"];
+    let mut spaces = Vec::new();
     for cc in ["gcc", "clang"] {
-        for kind in ["link", "directory"] {
+        for kind in kinds {
             let s = Space::new("#include <h.h>\nint main(void) { return H; }\n");
             s.space.write("src/inc2/h.h", "#define H 2\n");
             match kind {
@@ -484,23 +523,37 @@ fn a_dangling_link_or_a_directory_passed_over_is_watched() {
                     std::fs::create_dir_all(s.path("src/inc")).unwrap();
                     std::os::unix::fs::symlink("../gen/h.h", s.path("src/inc/h.h")).unwrap();
                 }
-                _ => std::fs::create_dir_all(s.path("src/inc/h.h")).unwrap(),
-            }
-            let flags = [s.include("src/inc"), s.include("src/inc2")];
-            for _ in 0..2 {
-                s.compile_in(cc, &[], &flags);
-            }
-            assert_eq!(s.exit_code(), Some(2), "{cc} {kind}");
-            match kind {
-                "link" => s.space.write("src/gen/h.h", "#define H 1\n"),
+                "directory" => std::fs::create_dir_all(s.path("src/inc/h.h")).unwrap(),
                 _ => {
-                    std::fs::remove_dir(s.path("src/inc/h.h")).unwrap();
-                    s.space.write("src/inc/h.h", "#define H 1\n")
+                    std::fs::create_dir_all(s.path("src/inc")).unwrap();
+                    std::fs::create_dir_all(s.path("src/gen/h.h")).unwrap();
+                    std::os::unix::fs::symlink("../gen/h.h", s.path("src/inc/h.h")).unwrap();
                 }
-            };
-            s.compile_in(cc, &[], &flags);
-            assert_eq!(s.exit_code(), Some(1), "{cc} {kind}: the old object");
+            }
+            spaces.push((cc, kind, s));
         }
+    }
+    // Settled directories, so that the lookup memo may rest on their stamps.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    for (cc, kind, s) in spaces {
+        let flags = [s.include("src/inc"), s.include("src/inc2")];
+        for _ in 0..2 {
+            s.compile_in(cc, &[], &flags);
+        }
+        assert_eq!(s.exit_code(), Some(2), "{cc} {kind}");
+        match kind {
+            "link" => s.space.write("src/gen/h.h", "#define H 1\n"),
+            "directory" => {
+                std::fs::remove_dir(s.path("src/inc/h.h")).unwrap();
+                s.space.write("src/inc/h.h", "#define H 1\n")
+            }
+            _ => {
+                std::fs::remove_dir(s.path("src/gen/h.h")).unwrap();
+                s.space.write("src/gen/h.h", "#define H 1\n")
+            }
+        };
+        s.compile_in(cc, &[], &flags);
+        assert_eq!(s.exit_code(), Some(1), "{cc} {kind}: the old object");
     }
 }
 
@@ -682,6 +735,13 @@ fn a_header_created_in_a_named_sysroot_misses() {
             "usr/local/include",
         ),
         ("-isysroot", "src/after", true, "usr/include"),
+        // Relative (`../sysroot` from `obj/`): the probe prints relative directories.
+        (
+            "--sysroot=../",
+            "sysroot/usr/include",
+            false,
+            "usr/local/include",
+        ),
     ];
     for cc in ["gcc", "clang"] {
         for (option, first, made, new) in cases {
@@ -698,6 +758,7 @@ fn a_header_created_in_a_named_sysroot_misses() {
             let sysroot = s.path("sysroot").display().to_string();
             let mut flags = match option {
                 "-isysroot" => vec![option.to_string(), sysroot],
+                "--sysroot=../" => vec!["--sysroot=../sysroot".to_string()],
                 _ => vec![format!("{option}{sysroot}")],
             };
             flags.extend([

@@ -313,3 +313,41 @@ fn the_commands_own_remaps_are_kept() {
         prints(&t, "app")
     );
 }
+
+/// What the linker's dependency file and the crate-file listing must not break: a target
+/// directory with a comma in its name (`-Wl,` split the path: every binary failed to link),
+/// and a `RUSTC_BOOTSTRAP` of the command's own other than `1` (the launcher's
+/// `-Zbinary-dep-depinfo` was refused on the release channel). A review, 2026-12-05.
+#[test]
+fn odd_target_directories_and_bootstrap_values_build_as_without_the_launcher() {
+    tools();
+    let space = TestSpace::new();
+    let app = space.path().join("app");
+    package(
+        &app,
+        "app",
+        ("main.rs", "fn main() { println!(\"7\"); }\n"),
+        "",
+    );
+    let cache = space.path().join("cache");
+    let comma = space.path().join("tgt,x");
+    let out = build(&app, &comma, Some(&cache), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(prints(&comma, "app"), "7");
+    for value in ["-1", "app"] {
+        let target = space.path().join(format!("t{value}"));
+        let env = [("RUSTC_BOOTSTRAP", value.to_string())];
+        let plain = build(&app, &space.path().join(format!("p{value}")), None, &env);
+        let ours = build(&app, &target, Some(&cache), &env);
+        assert_eq!(
+            ours.status.code(),
+            plain.status.code(),
+            "RUSTC_BOOTSTRAP={value}: {}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
+    }
+}

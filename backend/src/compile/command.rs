@@ -93,6 +93,23 @@ impl CompileCommand {
         self.args.iter().rev().find_map(choice).unwrap_or(false)
     }
 
+    /// The values the command defines macros to (`-DNAME=VALUE`, `-D NAME=VALUE`,
+    /// `--define-macro[=]NAME=VALUE`): what follows the name's `=`.
+    pub fn macro_values(&self) -> Vec<&str> {
+        let mut v = Vec::new();
+        let mut it = self.args.iter();
+        while let Some(a) = it.next() {
+            let def = match a.as_str() {
+                "-D" | "--define-macro" => it.next().map(String::as_str),
+                _ => a
+                    .strip_prefix("--define-macro=")
+                    .or_else(|| a.strip_prefix("-D")),
+            };
+            v.extend(def.and_then(|d| d.split_once('=')).map(|(_, value)| value));
+        }
+        v
+    }
+
     /// The sysroots the command names (`--sysroot`, `-isysroot`, separate or joined), as given.
     pub fn sysroots(&self) -> Vec<&str> {
         let mut v = Vec::new();

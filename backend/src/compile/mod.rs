@@ -107,6 +107,17 @@ fn spliced_probe(raw: &[u8], joined: &[u8]) -> bool {
         return true;
     }
     memchr::memmem::find_iter(raw, key).any(|i| {
+        // A test only when a `(` follows (not `defined __has_include && \⏎ …`, a review's
+        // false refusal); then up to its `)`.
+        let after = &raw[i + key.len()..];
+        let after = after.strip_prefix(b"_next").unwrap_or(after);
+        let skipped = after
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\\' | b'\r' | b'\n'))
+            .count();
+        if after.get(skipped) != Some(&b'(') {
+            return false;
+        }
         let test = &raw[i..];
         let test = &test[..memchr::memchr(b')', test).unwrap_or(test.len())];
         spliced(test).is_some()
@@ -170,10 +181,12 @@ fn asm_file_directive(bytes: &[u8]) -> Option<Unkeyed> {
         if !inline_asm || !separated {
             continue;
         }
-        if let Some(what) = directive(&spelled_word(after)) {
+        let spelled = spelled_word(after);
+        if let Some(what) = directive(&spelled) {
             return Some(what);
         }
-        if word == b"macro" || word.starts_with(b"irp") {
+        let written = (word == spelled).then(|| &after[word_len..]);
+        if gas_macro(&spelled, written) {
             return Some(Unkeyed::AsmInclude);
         }
     }
@@ -181,14 +194,46 @@ fn asm_file_directive(bytes: &[u8]) -> Option<Unkeyed> {
         return None;
     }
     memchr::memchr_iter(b'\\', bytes).find_map(|i| match escape(&bytes[i..]) {
-        Some((b'.', n)) => directive(&spelled_word(&bytes[i + n..])),
+        Some((b'.', n)) => {
+            let spelled = spelled_word(&bytes[i + n..]);
+            let what = directive(&spelled);
+            what.or(gas_macro(&spelled, None).then_some(Unkeyed::AsmInclude))
+        }
         _ => None,
     })
 }
 
+/// Whether `spelled` (after a `.`) starts a gas macro or loop (`.macro`, `.irp`, `.irpc`),
+/// whose arguments can paste a directive's name. Written plainly (`rest` follows the word),
+/// it must read like one, a blank and then a name (not `.macro = 1` in a designated
+/// initializer, a review's false refusal); spelled across a string's pieces or escapes, it
+/// counts as it is.
+fn gas_macro(spelled: &[u8], rest: Option<&[u8]>) -> bool {
+    if !matches!(spelled, b"macro" | b"irp" | b"irpc") {
+        return false;
+    }
+    let Some(rest) = rest else {
+        return true;
+    };
+    let blanks = rest
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    let rest = &rest[blanks..];
+    // A C string's `\t` is a blank too.
+    let (blanks, rest) = match rest.strip_prefix(b"\\t") {
+        Some(r) => (blanks + 1, r),
+        None => (blanks, rest),
+    };
+    blanks > 0
+        && rest
+            .first()
+            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+}
+
 /// The word a C string spells from `s` on: up to 8 ASCII letters, lower-cased, as written or
 /// as escapes (`\x75`, `\165`, `\u0075`), across a string's end joined to the next one
-/// (`"`, blanks, `"`).
+/// (`"`, blanks or comments, `"`).
 fn spelled_word(mut s: &[u8]) -> Vec<u8> {
     let mut word = Vec::new();
     while word.len() < 8 {
@@ -198,25 +243,35 @@ fn spelled_word(mut s: &[u8]) -> Vec<u8> {
                 Some((b, n)) if b.is_ascii_alphabetic() => (b, n),
                 _ => break,
             },
-            Some(b'"') => {
-                let blanks = s[1..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_whitespace())
-                    .count();
-                match s.get(1 + blanks) {
-                    Some(b'"') => {
-                        s = &s[2 + blanks..];
-                        continue;
-                    }
-                    _ => break,
+            Some(b'"') => match next_piece(&s[1..]) {
+                Some(rest) => {
+                    s = rest;
+                    continue;
                 }
-            }
+                None => break,
+            },
             _ => break,
         };
         word.push(letter.to_ascii_lowercase());
         s = &s[len..];
     }
     word
+}
+
+/// The text of the string piece that follows a string's end in `s`: after blanks and
+/// comments, the next `"`; `None` for anything else.
+fn next_piece(mut s: &[u8]) -> Option<&[u8]> {
+    loop {
+        let blanks = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        s = &s[blanks..];
+        if let Some(rest) = s.strip_prefix(b"/*") {
+            s = &rest[memchr::memmem::find(rest, b"*/")? + 2..];
+        } else if let Some(rest) = s.strip_prefix(b"//") {
+            s = &rest[memchr::memchr(b'\n', rest)?..];
+        } else {
+            return s.strip_prefix(b"\"");
+        }
+    }
 }
 
 /// The ASCII character a C escape at the start of `s` (a `\`) stands for, and its length:
@@ -371,6 +426,8 @@ mod tests {
             ),
             None
         );
+        let defined = b"#if defined __has_include && \\\n __has_include(<stdio.h>)\n";
+        assert_eq!(u(defined, true), None);
         assert_eq!(u(b"__DATE__", false).as_deref(), Some("__DATE__/__TIME__"));
         assert_eq!(u(b"__DATE__ __TIME__", true), None);
         assert_eq!(
@@ -399,6 +456,9 @@ mod tests {
             b"asm(\"\\u002eINCLUDE \\\"v.s\\\"\");",
             b"asm(\".irp d,include\\n.\\\\d \\\"v.s\\\"\\n.endr\");",
             b"__asm__(\".macro m a,b\\n.\\\\a\\\\b \\\"v.s\\\"\\n.endm\");",
+            b"asm(\".\" /* c */ \"include \\\"v.s\\\"\");",
+            b"asm(\".mac\" \"ro m a,b\\n.endm\");",
+            b"asm(\"\\x2eirp d,include\\n.endr\");",
         ] {
             assert!(
                 u(spelled, true).is_some(),
@@ -413,6 +473,7 @@ mod tests {
             &b"asm(\"nop\"); const char *e = \".inc\", *d = \".\" \"x\";"[..],
             b"asm(\"nop\"); const char *s = \"\\x2e\\x41\\n\\0\", *t = \"a.\" \"include\";",
             b"asm(\"nop\"); const char *m = \".includes\" \"\\xffinclude\";",
+            b"asm(\"nop\"); struct s x = { .macro = 1, .irp_count = 2 }; char *f = \".macro %s\\n\";",
         ] {
             assert_eq!(u(plain, true), None, "{}", String::from_utf8_lossy(plain));
         }

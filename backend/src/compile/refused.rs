@@ -164,7 +164,7 @@ fn extra_output(a: &str) -> Option<Uncacheable> {
 enum AsmItem {
     /// `@file`: options read from a file.
     OptionsFile,
-    /// `-a…` (a listing) or `--MD` (a dependency file): an output a hit would not write.
+    /// `-a…` (a listing) or `--MD`/`-MD` (a dependency file): an output a hit would not write.
     Output,
 }
 
@@ -172,7 +172,7 @@ enum AsmItem {
 fn assembler_item(i: &str) -> Option<AsmItem> {
     if i.starts_with('@') {
         Some(AsmItem::OptionsFile)
-    } else if i.starts_with("-a") || i.starts_with("--MD") {
+    } else if i.starts_with("-a") || i.starts_with("--MD") || i.starts_with("-MD") {
         Some(AsmItem::Output)
     } else {
         None
@@ -443,6 +443,7 @@ mod tests {
             &["-Wa,-adhln=main.lst"][..],
             &["-Wa,--noexecstack,-alm=x.lst"],
             &["-Wa,--MD,asd.d"],
+            &["-Wa,-MD,asd.d"],
             &["-Xassembler", "-adhln=main.lst"],
             &["-fopt-info-all=oi.txt"],
             &["-aux-info", "aux.txt"],

@@ -39,12 +39,14 @@ impl Launcher<'_> {
 
     /// Whether the assembler's dependency file at `path` (removed here) names a file that
     /// exists besides `cmd`'s source: its input `.s` is a temporary gone by now, and `.file`
-    /// names the source (by its file name alone). A missing or unreadable file counts:
-    /// nothing is known of what the assembler read.
+    /// names the source (by its file name alone, which counts only where it is the source or
+    /// names nothing: a review read `obj/a.c` through `.incbin "a.c"`). A file the compile
+    /// did not write (icecream compiled here, with its own words) leaves the text scan's
+    /// word.
     pub(super) fn assembler_read_more(&self, cmd: &CompileCommand, path: &Path) -> bool {
         let text = std::fs::read_to_string(path);
         let _ = std::fs::remove_file(path);
-        let Ok(text) = text else { return true };
+        let Ok(text) = text else { return false };
         let deps = depfile::parse(&text);
         if !deps.exact() {
             return true;
@@ -55,13 +57,9 @@ impl Launcher<'_> {
                 .as_ref()
                 .is_some_and(|s| s.dev() == md.dev() && s.ino() == md.ino())
         };
-        // gcc's `.file` holds the source's file name alone.
-        let base = Path::new(&cmd.source).file_name().and_then(|b| b.to_str());
-        deps.inputs.iter().any(|f| {
-            let named_source = *f == cmd.source || Some(f.as_str()) == base;
-            let md = std::fs::metadata(f);
-            !named_source && md.is_ok_and(|md| !same(&md))
-        })
+        deps.inputs
+            .iter()
+            .any(|f| std::fs::metadata(f).is_ok_and(|md| !same(&md)))
     }
 
     /// Whether the assembler `cmd`'s driver runs takes `--MD`: tried once per compiler and
@@ -91,7 +89,11 @@ impl Launcher<'_> {
             args.push(obj.to_string_lossy().into_owned());
             args.extend(["-Xassembler", "--MD", "-Xassembler"].map(String::from));
             args.push(dep.to_string_lossy().into_owned());
+            // A compile as any other: under a CPU token of `cached-ninja build` (kept for
+            // the compile that follows; a test saw two compilers run on one token).
+            let token = self.cpu.take().unwrap_or_else(crate::jobserver::cpu_token);
             let ran = self.runner.run(program.to_str()?, &args);
+            self.cpu.set(Some(token));
             let takes = ran.is_ok_and(|r| r.code == 0) && dep.is_file();
             let _ = std::fs::remove_file(&obj);
             let _ = std::fs::remove_file(&dep);

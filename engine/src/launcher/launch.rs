@@ -201,10 +201,13 @@ impl Launcher<'_> {
             let reason = super::reason::of_unkeyed(what);
             return unchanged(reason, &format!("{what} in the source"));
         }
-        // And in the command's words (`-DBUILT=__TIME__`: a review found it cached).
+        // And in the values the command defines macros to (`-DBUILT=__TIME__`: a review found
+        // it cached); not in their names (`-D__TIME__=`, as deterministic builds write).
         let pinned = self.time_pinned.get();
-        if let Some(what) =
-            (cmd.args.iter()).find_map(|a| compile::unkeyed_input(a.as_bytes(), pinned))
+        let values = cmd.macro_values();
+        if let Some(what) = values
+            .iter()
+            .find_map(|v| compile::unkeyed_input(v.as_bytes(), pinned))
         {
             let reason = super::reason::of_unkeyed(what);
             return unchanged(reason, &format!("{what} in the command"));

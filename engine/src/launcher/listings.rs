@@ -108,14 +108,21 @@ pub(super) fn listing(dir: &str) -> Option<Listing> {
 /// is listed, then the path is looked at. The preprocessor passes over a directory and a
 /// dangling link named like the header (a review found both gave stale hits once replaced
 /// or completed, 2026-12-05): a directory right in `holder` counts as absent (replacing it
-/// changes `holder`'s stamp), a deeper one and a dangling link as [`Below::WayOnly`].
+/// changes `holder`'s stamp), a deeper one, a link to one and a dangling link as
+/// [`Below::WayOnly`].
 pub(super) fn look_below(names: &HashSet<OsString>, holder: &str, rel: &str) -> Below {
     let first = first_component(rel);
     if !names.contains(std::ffi::OsStr::new(first)) {
         return Below::Absent;
     }
-    match std::fs::metadata([holder, "/", rel].concat()) {
-        Ok(md) if md.is_dir() && first.len() == rel.len() => Below::Absent,
+    let path = [holder, "/", rel].concat();
+    // (A link to a directory elsewhere can become a file without the holder changing.)
+    let right_here = || {
+        first.len() == rel.len()
+            && std::fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_symlink())
+    };
+    match std::fs::metadata(&path) {
+        Ok(md) if md.is_dir() && right_here() => Below::Absent,
         Ok(md) if md.is_dir() => Below::WayOnly,
         Ok(_) => Below::There,
         Err(_) => Below::WayOnly,

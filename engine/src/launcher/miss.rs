@@ -81,6 +81,10 @@ impl Launcher<'_> {
             match self.run_compiler(&cmd.compiler, &without_time_warning, &[]) {
                 Ok((again, us)) => (r, wall_us) = (again, wall_us + us),
                 Err(e) => {
+                    let _ = std::fs::remove_file(&tmp_dep);
+                    if let Some((path, _)) = &asm_dep {
+                        let _ = std::fs::remove_file(path);
+                    }
                     eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
                     self.record(Outcome::Error(Problem::Spawn), 0, start);
                     return 127;

@@ -209,7 +209,7 @@ impl Launcher<'_> {
             .collect();
         let memo_key = fcache::Digest::of(
             format!(
-                "cached-ninja system dirs 4\0{}\0{lang}\0{}\0{}",
+                "cached-ninja system dirs 5\0{}\0{lang}\0{}\0{}",
                 compiler.display(),
                 moving.join("\0"),
                 env.join("\0")
@@ -226,29 +226,33 @@ impl Launcher<'_> {
             let absent = text.lines().filter_map(|l| {
                 let d = l.strip_prefix("ignoring nonexistent directory \"")?;
                 let d = d.strip_suffix('"')?;
-                d.starts_with('/').then(|| format!("?{}", lexical("/", d)))
+                Some(format!("?{d}"))
             });
             let mut dirs: Vec<String> = text
                 .lines()
                 .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
                 .skip(1)
                 .take_while(|l| !l.starts_with("End of search list."))
-                .map(|l| l.trim().trim_end_matches(" (framework directory)"))
-                // A relative one comes from an environment list (`CPATH=:dir` lists `.`),
-                // which `search_dirs` reads itself; taken from `/` it made every file the
-                // compiler's own, exempt from the lookup rule (a wrong hit, 2026-12-05).
-                .filter(|d| d.starts_with('/'))
-                .map(|d| lexical("/", d))
+                .map(|l| {
+                    l.trim()
+                        .trim_end_matches(" (framework directory)")
+                        .to_string()
+                })
                 .collect();
             dirs.extend(absent);
             Some(dirs.join("\n"))
         };
         let text = self.cache.memo_or_make(&memo_key, make).unwrap_or_default();
+        // Relative ones are kept as printed and joined to this launch's working directory:
+        // an environment list's (`CPATH=:dir` lists `.`; taken from `/` it made every file
+        // the compiler's own, a wrong hit, 2026-12-05) and a relative sysroot's (dropped
+        // before, a review's wrong hit).
+        let obj = self.roots.obj();
         let mut probed = ProbedDirs::default();
         for line in text.lines() {
             match line.strip_prefix('?') {
-                Some(d) => probed.absent.push(d.to_string()),
-                None => probed.present.push(line.to_string()),
+                Some(d) => probed.absent.push(lexical(obj, d)),
+                None => probed.present.push(lexical(obj, line)),
             }
         }
         probed

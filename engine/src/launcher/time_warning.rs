@@ -19,8 +19,18 @@ impl Launcher<'_> {
     }
 }
 
-/// Whether `stderr` holds the warning, in gcc's or clang's words or by its option's name.
+/// Whether `stderr` holds the warning: in gcc's or clang's words, or its option's name as a
+/// diagnostic shows it (`[-Wdate-time]`, JSON's `"-Wdate-time"`), not as `-v` echoes the
+/// command (a review found every `-v` miss compiled twice).
 pub(super) fn warned(stderr: &[u8]) -> bool {
-    let has = |w: &[u8]| memchr::memmem::find(stderr, w).is_some();
-    has(b"-Wdate-time") || has(b"might prevent reproducible builds") || has(b"date or time macro")
+    const MARKS: [&[u8]; 5] = [
+        b"[-Wdate-time]",
+        b"[-Werror=date-time]",
+        b"\"-Wdate-time\"",
+        b"might prevent reproducible builds",
+        b"expansion of date or time macro is not reproducible",
+    ];
+    MARKS
+        .iter()
+        .any(|m| memchr::memmem::find(stderr, m).is_some())
 }

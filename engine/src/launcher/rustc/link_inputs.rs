@@ -12,10 +12,10 @@ use fetch::cache as fcache;
 use std::path::{Path, PathBuf};
 
 impl Launcher<'_> {
-    /// The linker's dependency file to ask for (beside the primary output) and the word that
-    /// asks; `None` when the command runs no linker, names a linker flavour other than a C
-    /// driver's, or its linker takes no `--dependency-file`.
-    pub(super) fn linker_depfile(&self, cmd: &RustcCommand) -> Option<(PathBuf, String)> {
+    /// The linker's dependency file to ask for (beside the primary output) and the words
+    /// that ask; `None` when the command runs no linker, names a linker flavour other than a
+    /// C driver's, or its linker takes no `--dependency-file`.
+    pub(super) fn linker_depfile(&self, cmd: &RustcCommand) -> Option<(PathBuf, Vec<String>)> {
         let linked = |t: Option<CrateType>| {
             t.is_some_and(|t| t.links() && !matches!(t, CrateType::Staticlib))
         };
@@ -23,14 +23,22 @@ impl Launcher<'_> {
             .outputs
             .iter()
             .any(|o| o.emit == EmitKind::Link && linked(o.crate_type));
-        let flavour = cmd.args.iter().any(|a| a.contains("linker-flavor"));
+        let flavour = cmd.args.iter().any(|a| {
+            let value = a.split_once("linker-flavor=").map(|(_, v)| v);
+            value.is_some_and(|v| v != "gcc")
+        });
         if !links || flavour || !self.linker_takes_depfile(cmd) {
             return None;
         }
         let primary = std::env::current_dir().ok()?.join(cmd.primary());
         let path = fcache::temp_beside(&primary, "ld", ".d");
-        let word = format!("-Clink-arg=-Wl,--dependency-file={}", path.display());
-        Some((path, word))
+        // `-Xlinker`, not `-Wl,`: a comma in the target directory's name stays one word (a
+        // review's build failed at `…/tgt,x`).
+        let words = vec![
+            "-Clink-arg=-Xlinker".to_string(),
+            format!("-Clink-arg=--dependency-file={}", path.display()),
+        ];
+        Some((path, words))
     }
 
     /// The files the linker read, from its dependency file at `path` (removed here): not
@@ -75,9 +83,14 @@ impl Launcher<'_> {
             let dir = std::env::temp_dir();
             let probe = fcache::temp_beside(&dir.join("cn-ld-probe"), "ld", ".d");
             let mut args = fuse.clone();
-            args.push(format!("-Wl,--dependency-file={}", probe.display()));
+            args.extend([
+                "-Xlinker".to_string(),
+                format!("--dependency-file={}", probe.display()),
+            ]);
             args.push("-Wl,--version".to_string());
+            let token = self.cpu.take().unwrap_or_else(crate::jobserver::cpu_token);
             let ran = self.runner.run(program.to_str()?, &args);
+            self.cpu.set(Some(token));
             let _ = std::fs::remove_file(&probe);
             Some(
                 if ran.is_ok_and(|r| r.code == 0) {

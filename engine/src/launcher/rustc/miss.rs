@@ -84,8 +84,8 @@ impl Launcher<'_> {
         // The words the compile runs with when it must run again for its own diagnostics.
         let plain_args = args.clone();
         let linker_dep = self.linker_depfile(cmd);
-        if let Some((_, word)) = &linker_dep {
-            args.push(word.clone());
+        if let Some((_, words)) = &linker_dep {
+            args.extend(words.iter().cloned());
         }
         // Crate types that link take every crate of the graph: rustc lists the files it loaded
         // (`-Z binary-dep-depinfo`, accepted by a release rustc under `RUSTC_BOOTSTRAP=1`).
@@ -93,11 +93,14 @@ impl Launcher<'_> {
         // every `#![feature]`, as a release rustc does (a review built a feature-gated binary
         // on the stable channel, 2026-12-05). A command that passes `-Z` options itself, or
         // runs under `RUSTC_BOOTSTRAP` already, gets no variable of ours.
+        // A `RUSTC_BOOTSTRAP` of another value (a crate's name, `-1`) takes no `-Z` of ours:
+        // the linker's file then speaks for the crates linked, and a staticlib is not stored.
         let mut env: Vec<(String, String)> = Vec::new();
-        let unlocked = cmd.links()
-            && std::env::var_os("RUSTC_BOOTSTRAP").is_none()
-            && !cmd.args.iter().any(|a| a.starts_with("-Z"));
-        if cmd.links() {
+        let bootstrap = std::env::var("RUSTC_BOOTSTRAP").ok();
+        let own_z = cmd.args.iter().any(|a| a.starts_with("-Z"));
+        let unlocked = cmd.links() && bootstrap.is_none() && !own_z;
+        let crate_files = cmd.links() && (unlocked || own_z || bootstrap.as_deref() == Some("1"));
+        if crate_files {
             args.push("-Zbinary-dep-depinfo".to_string());
         }
         if unlocked {
@@ -109,9 +112,10 @@ impl Launcher<'_> {
             Ok(r) => r,
             Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
         };
-        // A crate that asks for features: run as the command would (a nightly rustc takes it,
-        // a release one says E0554), and store nothing.
-        let gated = unlocked && r.code != 0 && memchr::memmem::find(&r.stderr, b"E0725").is_some();
+        // A failure under the launcher's variable (a crate that asks for features: E0725; an
+        // unstable library call, whose help then names a feature): run as the command would,
+        // for its own diagnostics (a nightly rustc takes the features), and store nothing.
+        let gated = unlocked && r.code != 0;
         if gated {
             match self.run_compiler(&cmd.rustc, &plain_args, &[]) {
                 Ok((again, us)) => (r, wall_us) = (again, wall_us + us),
@@ -124,6 +128,8 @@ impl Launcher<'_> {
                 let _ = std::fs::remove_file(path);
                 None
             }
+            // Crates linked but not listed by rustc nor by a linker: unknown.
+            (None, _) if cmd.links() && !crate_files => None,
             (None, _) => Some(Vec::new()),
         };
         let dep_path = own_dep.clone().or(cmd.dep_info().map(str::to_string));
