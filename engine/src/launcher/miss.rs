@@ -7,8 +7,7 @@ use super::lookup::{NotStored, Seen};
 use super::model::CompileModel;
 use super::preimage::{self, KeyFields};
 use super::runner::RunResult;
-use super::time_warning;
-use backend::compile::{depfile, CompileCommand};
+use backend::compile::{depfile, CompileCommand, DepOutput};
 use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, Output, Role, StatStamp};
 use fetch::stats::{Outcome, Problem, Reason};
@@ -42,66 +41,21 @@ impl Launcher<'_> {
         // full or read-only cache must leave a plain compile (DESIGN §7).
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
         self.sweep_beside(&out_abs);
-        let tmp_dep = fcache::temp_beside(&out_abs, "dep", ".d");
-        let mut args = cmd.args.clone();
-        // A command with maps of its own keeps them (ours come later and would win); its key
-        // holds the roots instead (`Launcher::key_fields`).
-        if !cmd.maps_own_prefixes() {
-            args.extend(self.prefix_maps());
-        }
-        args.extend([
-            "-MD".to_string(),
-            "-MF".to_string(),
-            tmp_dep.to_string_lossy().into_owned(),
-        ]);
-        // The words the compile runs with when it must run again for its own diagnostics.
-        let without_time_warning = args.clone();
-        let time_warning = self.asks_time_warning(cmd);
-        if time_warning {
-            args.extend(time_warning::WORDS.map(String::from));
-        }
-        let asm_dep = self.assembler_depfile(cmd, &out_abs);
-        if let Some((_, words)) = &asm_dep {
-            args.extend(words.iter().cloned());
-        }
+        let words = self.miss_words(cmd, &out_abs);
+        let tmp_dep = &words.tmp_dep;
         // When this launch began, before it read the source for the key.
         let started = SystemTime::now() - start.elapsed();
-        let (mut r, mut wall_us, miss) = match self.compile(cmd, &args, &tmp_dep, start) {
+        let (mut r, mut wall_us, miss) = match self.compile(cmd, &words.args, tmp_dep, start) {
             Ok(c) if c.distributed => (c.result, c.wall_us, Outcome::MissDistributed),
             Ok(c) => (c.result, c.wall_us, Outcome::Miss),
-            Err(e) => {
-                eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
-                self.record(Outcome::Error(Problem::Spawn), 0, start);
-                return 127;
-            }
+            Err(e) => return self.spawn_failed(&cmd.compiler, &e, start),
         };
-        // (A distributed compile was preprocessed without the warning.)
-        let timed = time_warning && miss == Outcome::Miss && time_warning::warned(&r.stderr);
-        if timed {
-            match self.run_compiler(&cmd.compiler, &without_time_warning, &[]) {
-                Ok((again, us)) => (r, wall_us) = (again, wall_us + us),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp_dep);
-                    if let Some((path, _)) = &asm_dep {
-                        let _ = std::fs::remove_file(path);
-                    }
-                    eprintln!("cached-ninja: error: cannot run {}: {e}", cmd.compiler);
-                    self.record(Outcome::Error(Problem::Spawn), 0, start);
-                    return 127;
-                }
-            }
-        }
-        let dep_text = std::fs::read_to_string(&tmp_dep).ok();
-        let _ = std::fs::remove_file(&tmp_dep);
-        // A distributed compile ran its assembler elsewhere: only the text scan knows.
-        let asm_read_more = match &asm_dep {
-            Some((path, _)) if miss == Outcome::Miss => self.assembler_read_more(cmd, path),
-            Some((path, _)) => {
-                let _ = std::fs::remove_file(path);
-                false
-            }
-            None => false,
+        let answers = match self.answers(cmd, &words, miss, (&mut r, &mut wall_us)) {
+            Ok(a) => a,
+            Err(e) => return self.spawn_failed(&cmd.compiler, &e, start),
         };
+        let dep_text = std::fs::read_to_string(tmp_dep).ok();
+        let _ = std::fs::remove_file(tmp_dep);
         let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
         let named = (cmd.compiler.as_str(), cmd.output.as_str());
         let dep_text = match self.compiled(r.code, dep_text, named, "dependency file", miss, start)
@@ -110,38 +64,26 @@ impl Launcher<'_> {
             Err((code, outcome)) => return finish(code, outcome),
         };
         let deps = depfile::parse(&dep_text);
-        if !deps.exact() {
-            // A path the dependency file cannot express exactly: the include list is not
-            // known, so nothing is stored, and Ninja gets the compiler's own file.
-            if let Some(dep) = &cmd.dep {
-                let targets = self.depfile_targets(cmd, dep);
-                let text = depfile::retarget(&dep_text, &targets).unwrap_or(dep_text.clone());
-                if let Err(e) = std::fs::write(&dep.path, text) {
-                    eprintln!("cached-ninja: error: cannot write {}: {e}", dep.path);
-                    return finish(1, Outcome::Error(Problem::WriteDepfile));
-                }
-            }
-            return finish(0, Outcome::Uncacheable(Reason::Unreadable));
-        }
         if let Some(dep) = &cmd.dep {
-            let mut inputs = deps.inputs.clone();
-            if inputs.first() != Some(&cmd.source) {
-                inputs.insert(0, cmd.source.clone());
-            }
-            if let Err(e) = self.write_depfile(cmd, dep, &inputs) {
+            if let Err(e) = self.deliver_depfile(cmd, dep, &deps, &dep_text) {
                 eprintln!("cached-ninja: error: cannot write {}: {e}", dep.path);
                 return finish(1, Outcome::Error(Problem::WriteDepfile));
             }
         }
+        // A path the dependency file cannot express exactly: the include list is not known,
+        // so nothing is stored (Ninja got the compiler's own file).
+        if !deps.exact() {
+            return finish(0, Outcome::Uncacheable(Reason::Unreadable));
+        }
         // Inputs settle before they are trusted: the source and every header must be as they
         // were when the compile started (the source key hashed the source before it).
         let mut search = self.search(cmd);
-        let hashed = match asm_read_more {
+        let hashed = match answers.asm_read_more {
             true => Err(NotStored::Unkeyed(Reason::AsmInclude)),
             false => self.hash_includes(cmd, &deps.inputs, Some(started)),
         };
         // The warning of a time macro that a header's scan names too keeps that name.
-        let hashed = match (hashed, timed) {
+        let hashed = match (hashed, answers.timed) {
             (Ok(_), true) => Err(NotStored::Unkeyed(Reason::DateTime)),
             (hashed, _) => hashed,
         };
@@ -199,6 +141,28 @@ impl Launcher<'_> {
             }
         }
         finish(0, miss)
+    }
+
+    /// Writes the dependency file Ninja expects at `dep` from the compiler's (`deps`, parsed
+    /// from `text`): the compiler's own, retargeted, when it names a path no rewrite can
+    /// express exactly.
+    fn deliver_depfile(
+        &self,
+        cmd: &CompileCommand,
+        dep: &DepOutput,
+        deps: &depfile::Deps,
+        text: &str,
+    ) -> io::Result<()> {
+        if !deps.exact() {
+            let targets = self.depfile_targets(cmd, dep);
+            let text = depfile::retarget(text, &targets).unwrap_or(text.to_string());
+            return std::fs::write(&dep.path, text);
+        }
+        let mut inputs = deps.inputs.clone();
+        if inputs.first() != Some(&cmd.source) {
+            inputs.insert(0, cmd.source.clone());
+        }
+        self.write_depfile(cmd, dep, &inputs)
     }
 
     /// Adds the lookup's candidates that exist now to the include list (`super::shadow`): the

@@ -80,6 +80,7 @@
 //! - [`lookup`]: direct mode over include manifests, the preprocessor fallback (steps 2–3).
 //! - [`hit`]: materialising a hit, writing the depfile (step 4).
 //! - [`miss`]: the compile under the lock and the store (step 5).
+//! - [`miss_words`]: what a miss adds to the command, and what the answers say.
 //! - [`asm_reads`]: on a miss, the files an assembler program read (inline `.include`,
 //!   `.incbin`), from its own dependency file.
 //! - [`time_warning`]: on a miss, the compiler's own warning of a time macro no scan sees.
@@ -125,6 +126,7 @@ mod listings;
 pub mod local_keys;
 mod lookup;
 mod miss;
+mod miss_words;
 mod model;
 mod paths;
 pub mod policy_edit;

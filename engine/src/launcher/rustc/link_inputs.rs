@@ -1,5 +1,6 @@
-//! What the linker read for a crate that links: every object, archive, shared library and
-//! script (`-Wl,--dependency-file`: GNU ld, gold and lld), so the native libraries a
+//! The graph a crate that links took, for its entry's inputs: the crate files rustc loaded
+//! (`-Zbinary-dep-depinfo`) and what the linker read, every object, archive, shared library
+//! and script (`--dependency-file`: GNU ld, gold and lld), so the native libraries a
 //! dependency's build script names, `-C link-arg` files and linker scripts, `#[link]`
 //! libraries and those found through `LIBRARY_PATH` are inputs of the entry (a review found
 //! each served a stale binary, 2026-12-05).
@@ -11,11 +12,79 @@ use backend::compile::rustc::{CrateType, EmitKind, RustcCommand};
 use fetch::cache as fcache;
 use std::path::{Path, PathBuf};
 
+/// What a miss asked to learn the graph: the linker's dependency file, rustc's list of the
+/// crate files it loaded, and whether the launcher's `RUSTC_BOOTSTRAP` unlocked that list.
+pub(super) struct GraphWords {
+    linker_dep: Option<PathBuf>,
+    crate_files: bool,
+    /// The launcher set `RUSTC_BOOTSTRAP=1` (with `-Zallow-features=`).
+    pub(super) unlocked: bool,
+}
+
 impl Launcher<'_> {
+    /// Adds to `args` and `env` the words that ask for the graph `cmd` takes. Crate types that
+    /// link take every crate of the graph: rustc lists the files it loaded
+    /// (`-Zbinary-dep-depinfo`, accepted by a release rustc under `RUSTC_BOOTSTRAP=1`), which
+    /// must unlock nothing of the crate's own: `-Zallow-features=` (empty) refuses every
+    /// `#![feature]`, as a release rustc does (a review built a feature-gated binary on the
+    /// stable channel, 2026-12-05). A command with `-Z` options of its own, or under
+    /// `RUSTC_BOOTSTRAP` already, gets no variable of ours; one of another value than `1` (a
+    /// crate's name, `-1`) no `-Z` either: the linker's file then speaks for what was linked,
+    /// and a staticlib is not stored.
+    pub(super) fn graph_words(
+        &self,
+        cmd: &RustcCommand,
+        args: &mut Vec<String>,
+        env: &mut Vec<(String, String)>,
+    ) -> GraphWords {
+        let linker_dep = self.linker_depfile(cmd).map(|(path, words)| {
+            args.extend(words);
+            path
+        });
+        let bootstrap = std::env::var("RUSTC_BOOTSTRAP").ok();
+        let own_z = cmd.args.iter().any(|a| a.starts_with("-Z"));
+        let unlocked = cmd.links() && bootstrap.is_none() && !own_z;
+        let crate_files = cmd.links() && (unlocked || own_z || bootstrap.as_deref() == Some("1"));
+        if crate_files {
+            args.push("-Zbinary-dep-depinfo".to_string());
+        }
+        if unlocked {
+            args.push("-Zallow-features=".to_string());
+            env.push(("RUSTC_BOOTSTRAP".to_string(), "1".to_string()));
+        }
+        GraphWords {
+            linker_dep,
+            crate_files,
+            unlocked,
+        }
+    }
+
+    /// The files the linker read after a compile that asked with `graph` (`gated`: it failed
+    /// under the launcher's variable and ran again as the command is); `None` when what the
+    /// graph took is not known.
+    pub(super) fn linked(
+        &self,
+        cmd: &RustcCommand,
+        graph: &GraphWords,
+        gated: bool,
+    ) -> Option<Vec<String>> {
+        match (&graph.linker_dep, gated) {
+            (Some(path), false) => self.linker_inputs(path),
+            (Some(path), true) => {
+                let _ = std::fs::remove_file(path);
+                None
+            }
+            (None, true) => None,
+            // Crates linked but listed by neither rustc nor a linker: unknown.
+            (None, false) if cmd.links() && !graph.crate_files => None,
+            (None, false) => Some(Vec::new()),
+        }
+    }
+
     /// The linker's dependency file to ask for (beside the primary output) and the words
     /// that ask; `None` when the command runs no linker, names a linker flavour other than a
     /// C driver's, or its linker takes no `--dependency-file`.
-    pub(super) fn linker_depfile(&self, cmd: &RustcCommand) -> Option<(PathBuf, Vec<String>)> {
+    fn linker_depfile(&self, cmd: &RustcCommand) -> Option<(PathBuf, Vec<String>)> {
         let linked = |t: Option<CrateType>| {
             t.is_some_and(|t| t.links() && !matches!(t, CrateType::Staticlib))
         };
@@ -44,7 +113,7 @@ impl Launcher<'_> {
     /// The files the linker read, from its dependency file at `path` (removed here): not
     /// rustc's sysroot (its identity covers it), nor this compile's own objects and
     /// temporaries (gone by now). `None` when the file is missing or unclear.
-    pub(super) fn linker_inputs(&self, path: &Path) -> Option<Vec<String>> {
+    fn linker_inputs(&self, path: &Path) -> Option<Vec<String>> {
         let text = std::fs::read_to_string(path);
         let _ = std::fs::remove_file(path);
         let deps = depfile::parse(&text.ok()?);

@@ -83,30 +83,8 @@ impl Launcher<'_> {
         }
         // The words the compile runs with when it must run again for its own diagnostics.
         let plain_args = args.clone();
-        let linker_dep = self.linker_depfile(cmd);
-        if let Some((_, words)) = &linker_dep {
-            args.extend(words.iter().cloned());
-        }
-        // Crate types that link take every crate of the graph: rustc lists the files it loaded
-        // (`-Z binary-dep-depinfo`, accepted by a release rustc under `RUSTC_BOOTSTRAP=1`).
-        // That must unlock nothing of the crate's own: `-Zallow-features=` (empty) refuses
-        // every `#![feature]`, as a release rustc does (a review built a feature-gated binary
-        // on the stable channel, 2026-12-05). A command that passes `-Z` options itself, or
-        // runs under `RUSTC_BOOTSTRAP` already, gets no variable of ours.
-        // A `RUSTC_BOOTSTRAP` of another value (a crate's name, `-1`) takes no `-Z` of ours:
-        // the linker's file then speaks for the crates linked, and a staticlib is not stored.
         let mut env: Vec<(String, String)> = Vec::new();
-        let bootstrap = std::env::var("RUSTC_BOOTSTRAP").ok();
-        let own_z = cmd.args.iter().any(|a| a.starts_with("-Z"));
-        let unlocked = cmd.links() && bootstrap.is_none() && !own_z;
-        let crate_files = cmd.links() && (unlocked || own_z || bootstrap.as_deref() == Some("1"));
-        if crate_files {
-            args.push("-Zbinary-dep-depinfo".to_string());
-        }
-        if unlocked {
-            args.push("-Zallow-features=".to_string());
-            env.push(("RUSTC_BOOTSTRAP".to_string(), "1".to_string()));
-        }
+        let graph = self.graph_words(cmd, &mut args, &mut env);
         let started = SystemTime::now() - start.elapsed();
         let (mut r, mut wall_us) = match self.run_compiler(&cmd.rustc, &args, &env) {
             Ok(r) => r,
@@ -115,23 +93,14 @@ impl Launcher<'_> {
         // A failure under the launcher's variable (a crate that asks for features: E0725; an
         // unstable library call, whose help then names a feature): run as the command would,
         // for its own diagnostics (a nightly rustc takes the features), and store nothing.
-        let gated = unlocked && r.code != 0;
+        let gated = graph.unlocked && r.code != 0;
         if gated {
             match self.run_compiler(&cmd.rustc, &plain_args, &[]) {
                 Ok((again, us)) => (r, wall_us) = (again, wall_us + us),
                 Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
             }
         }
-        let linked = match (&linker_dep, gated) {
-            (Some((path, _)), false) => self.linker_inputs(path),
-            (Some((path, _)), true) => {
-                let _ = std::fs::remove_file(path);
-                None
-            }
-            // Crates linked but not listed by rustc nor by a linker: unknown.
-            (None, _) if cmd.links() && !crate_files => None,
-            (None, _) => Some(Vec::new()),
-        };
+        let linked = self.linked(cmd, &graph, gated);
         let dep_path = own_dep.clone().or(cmd.dep_info().map(str::to_string));
         let dep_text = dep_path
             .as_ref()
@@ -151,7 +120,7 @@ impl Launcher<'_> {
             };
         let mut deps = model::parse_dep_info(&dep_text);
         let hashed = match linked {
-            Some(files) if !gated => {
+            Some(files) => {
                 for f in files {
                     if !deps.files.contains(&f) {
                         deps.files.push(f);
@@ -160,7 +129,7 @@ impl Launcher<'_> {
                 self.rustc_inputs(&cmd.source, &deps, started)
             }
             // What the linker read is not known, or the crate is gated: nothing is stored.
-            _ => Err(NotStored::Unreadable),
+            None => Err(NotStored::Unreadable),
         };
         let (output, miss) = (cmd.primary(), Outcome::Miss);
         let settled = self.settled(
