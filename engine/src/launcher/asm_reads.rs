@@ -89,16 +89,36 @@ impl Launcher<'_> {
             args.push(obj.to_string_lossy().into_owned());
             args.extend(["-Xassembler", "--MD", "-Xassembler"].map(String::from));
             args.push(dep.to_string_lossy().into_owned());
-            // A compile as any other: under a CPU token of `cached-ninja build` (kept for
-            // the compile that follows; a test saw two compilers run on one token).
-            let token = self.cpu.take().unwrap_or_else(crate::jobserver::cpu_token);
             let ran = self.runner.run(program.to_str()?, &args);
-            self.cpu.set(Some(token));
             let takes = ran.is_ok_and(|r| r.code == 0) && dep.is_file();
             let _ = std::fs::remove_file(&obj);
             let _ = std::fs::remove_file(&dep);
             Some(if takes { "yes" } else { "no" }.to_string())
         };
-        self.cache.memo_or_make(&memo_key, make).as_deref() == Some("yes")
+        self.probed(&memo_key, make)
+    }
+
+    /// The yes or no remembered under `memo_key`, else `make`'s (a probe that runs the
+    /// compiler or the linker). The probe is a compile like any other, under a CPU token of
+    /// `cached-ninja build` (a test saw two compilers run on one token): the launch's own if
+    /// it holds one, else one taken before the memo's lock (a launch that holds a token may
+    /// wait for that lock: a full test run hung when the probe took its token inside it),
+    /// and given back after (a distributed compile takes its own for the preprocessor).
+    pub(super) fn probed(
+        &self,
+        memo_key: &fcache::Digest,
+        make: impl FnOnce() -> Option<String>,
+    ) -> bool {
+        if let Some(v) = self.cache.memo_get(memo_key) {
+            return v == "yes";
+        }
+        let held = self.cpu.take();
+        let had = held.is_some();
+        let token = held.unwrap_or_else(crate::jobserver::cpu_token);
+        let v = self.cache.memo_or_make(memo_key, make);
+        if had {
+            self.cpu.set(Some(token));
+        }
+        v.as_deref() == Some("yes")
     }
 }

@@ -369,7 +369,8 @@ impl Launcher<'_> {
             "-o".into(),
             pre.into(),
         ]));
-        let _cpu = crate::jobserver::cpu_token();
+        // The launch's own token if it holds one (a second would wait for itself at -j1).
+        let _cpu = self.cpu.take().unwrap_or_else(crate::jobserver::cpu_token);
         let r = self.runner.run(&cmd.compiler, &args).ok()?;
         (r.code == 0).then_some(r)
     }

@@ -157,9 +157,7 @@ impl Launcher<'_> {
                 format!("--dependency-file={}", probe.display()),
             ]);
             args.push("-Wl,--version".to_string());
-            let token = self.cpu.take().unwrap_or_else(crate::jobserver::cpu_token);
             let ran = self.runner.run(program.to_str()?, &args);
-            self.cpu.set(Some(token));
             let _ = std::fs::remove_file(&probe);
             Some(
                 if ran.is_ok_and(|r| r.code == 0) {
@@ -170,6 +168,6 @@ impl Launcher<'_> {
                 .to_string(),
             )
         };
-        self.cache.memo_or_make(&memo_key, make).as_deref() == Some("yes")
+        self.probed(&memo_key, make)
     }
 }
