@@ -62,8 +62,8 @@ impl Launcher<'_> {
             .any(|f| std::fs::metadata(f).is_ok_and(|md| !same(&md)))
     }
 
-    /// Whether the assembler `cmd`'s driver runs takes `--MD`: tried once per compiler and
-    /// assembler (by their stamps) on an empty input, and remembered.
+    /// Whether the assembler `cmd`'s driver runs takes `--MD`: tried once per compiler,
+    /// assembler (by their stamps) and target on an empty input, and remembered.
     fn assembler_takes_md(
         &self,
         cmd: &CompileCommand,
@@ -76,12 +76,29 @@ impl Launcher<'_> {
         let Ok(md) = std::fs::metadata(&program) else {
             return false;
         };
+        // The words that choose another assembler (a cross one for clang's `--target`) are
+        // in the probe and its memo's key.
+        let mut chooser: Vec<String> = Vec::new();
+        let mut words = cmd.args.iter();
+        while let Some(a) = words.next() {
+            if a == "-target" {
+                chooser.push(a.clone());
+                chooser.extend(words.next().cloned());
+            } else if a.starts_with("--target=") || a.starts_with("--gcc-toolchain") {
+                chooser.push(a.clone());
+            }
+        }
         let asm = self.assembler().map(|d| d.to_hex()).unwrap_or_default();
-        let memo_key = stamp_key(b"cached-ninja assembler --MD memo 1", asm.as_bytes(), &md);
+        let qualifier = [asm.as_str(), &chooser.join("\0")].join("\0");
+        let memo_key = stamp_key(
+            b"cached-ninja assembler --MD memo 2",
+            qualifier.as_bytes(),
+            &md,
+        );
         let make = || {
             let obj = fcache::temp_beside(out_abs, "asm-probe", ".o");
             let dep = obj.with_extension("d");
-            let mut args: Vec<String> = Vec::new();
+            let mut args: Vec<String> = chooser.clone();
             if family == CompilerFamily::Clang {
                 args.push("-fno-integrated-as".into());
             }
