@@ -442,6 +442,29 @@ mod tests {
     }
 
     #[test]
+    fn what_the_launcher_asks_of_a_command() {
+        let c = ok(
+            "clang -c a.c -o a.o -DX=__TIME__ -D Y=1 -DZ --define-macro=W=2 \
+                    --sysroot=/sr -isysroot /isr -target aarch64 -mllvm -foo -m32 -I inc",
+        );
+        assert_eq!(c.macro_values(), ["__TIME__", "1", "2"]);
+        assert_eq!(c.sysroots(), ["/sr", "/isr"]);
+        assert_eq!(
+            c.toolchain_words(),
+            [
+                "--sysroot=/sr",
+                "-isysroot",
+                "/isr",
+                "-target",
+                "aarch64",
+                "-mllvm",
+                "-foo",
+                "-m32"
+            ]
+        );
+    }
+
+    #[test]
     fn cmake_style_command() {
         let c = ok("/usr/bin/cc -DGIT_X=1 -I/src/include -isystem /src/deps -g -MD -MT obj/a.c.o -MF obj/a.c.o.d -o obj/a.c.o -c /src/a.c");
         assert_eq!(c.source, "/src/a.c");

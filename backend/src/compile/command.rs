@@ -96,32 +96,42 @@ impl CompileCommand {
     /// The values the command defines macros to (`-DNAME=VALUE`, `-D NAME=VALUE`,
     /// `--define-macro[=]NAME=VALUE`): what follows the name's `=`.
     pub fn macro_values(&self) -> Vec<&str> {
-        let mut v = Vec::new();
-        let mut it = self.args.iter();
-        while let Some(a) = it.next() {
-            let def = match a.as_str() {
-                "-D" | "--define-macro" => it.next().map(String::as_str),
-                _ => a
-                    .strip_prefix("--define-macro=")
-                    .or_else(|| a.strip_prefix("-D")),
-            };
-            v.extend(def.and_then(|d| d.split_once('=')).map(|(_, value)| value));
-        }
-        v
+        let defined = self.values_of(&["-D", "--define-macro"]).into_iter();
+        defined
+            .filter_map(|d| d.split_once('=').map(|(_, value)| value))
+            .collect()
     }
 
     /// The sysroots the command names (`--sysroot`, `-isysroot`, separate or joined), as given.
     pub fn sysroots(&self) -> Vec<&str> {
+        let named = self.values_of(&["--sysroot", "-isysroot"]).into_iter();
+        named.filter(|v| !v.is_empty()).collect()
+    }
+
+    /// The words that choose the toolchain's target, directories and libraries, with their
+    /// values, in order: `--sysroot`, `-isysroot`, `-target`/`--target`, `--gcc-toolchain`,
+    /// `-nostdinc…`, `-stdlib=`, `-m…` (`-mllvm` with its value). A probe of the compiler's
+    /// system directories or of its assembler runs with them.
+    pub fn toolchain_words(&self) -> Vec<&str> {
+        const SEPARATE: [&str; 5] = ["--sysroot", "-isysroot", "-target", "--target", "-mllvm"];
+        const PREFIXES: [&str; 7] = [
+            "-nostdinc",
+            "--sysroot",
+            "-isysroot",
+            "-stdlib=",
+            "--target",
+            "--gcc-toolchain",
+            "-m",
+        ];
         let mut v = Vec::new();
         let mut it = self.args.iter();
         while let Some(a) = it.next() {
-            let value = match a.as_str() {
-                "--sysroot" | "-isysroot" => it.next().map(String::as_str),
-                _ => a
-                    .strip_prefix("--sysroot=")
-                    .or_else(|| a.strip_prefix("-isysroot")),
-            };
-            v.extend(value.filter(|v| !v.is_empty()));
+            if SEPARATE.contains(&a.as_str()) {
+                v.push(a.as_str());
+                v.extend(it.next().map(String::as_str));
+            } else if PREFIXES.iter().any(|p| a.starts_with(p)) {
+                v.push(a.as_str());
+            }
         }
         v
     }
@@ -129,17 +139,17 @@ impl CompileCommand {
     /// The files named by `-include` (in any form), as given. gcc uses `<file>.gch` instead
     /// when one exists, which the launcher must treat as uncacheable (PCH use).
     pub fn forced_includes(&self) -> Vec<&str> {
-        self.files_of(&["-include", "--include"])
+        self.values_of(&["-include", "--include"])
     }
 
     /// The files the preprocessor reads before the source: `-include` and `-imacros`, each
     /// as `-include F`, `-includeF`, `--include F` or `--include=F`, in order, as given.
     pub fn forced_reads(&self) -> Vec<&str> {
-        self.files_of(&["-include", "--include", "-imacros", "--imacros"])
+        self.values_of(&["-include", "--include", "-imacros", "--imacros"])
     }
 
     /// The values of the options `names`, separate, joined or after `=` (long ones).
-    fn files_of(&self, names: &[&str]) -> Vec<&str> {
+    fn values_of(&self, names: &[&str]) -> Vec<&str> {
         let mut v = Vec::new();
         let mut it = self.args.iter();
         while let Some(a) = it.next() {

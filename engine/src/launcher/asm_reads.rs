@@ -4,7 +4,6 @@
 //! the driver runs an assembler program, a local miss asks it for its own dependency file
 //! (`--MD`), and any file named there besides the source keeps the object out of the cache.
 
-use super::identity::{resolve_program, stamp_key};
 use super::launch::Launcher;
 use backend::compile::{depfile, CompileCommand, CompilerFamily};
 use fetch::cache as fcache;
@@ -63,42 +62,21 @@ impl Launcher<'_> {
     }
 
     /// Whether the assembler `cmd`'s driver runs takes `--MD`: tried once per compiler,
-    /// assembler (by their stamps) and target on an empty input, and remembered.
+    /// assembler (by their stamps) and toolchain words (a cross assembler for clang's
+    /// `--target`) on an empty input, and remembered.
     fn assembler_takes_md(
         &self,
         cmd: &CompileCommand,
         family: CompilerFamily,
         out_abs: &Path,
     ) -> bool {
-        let Some(program) = resolve_program(&cmd.compiler) else {
-            return false;
-        };
-        let Ok(md) = std::fs::metadata(&program) else {
-            return false;
-        };
-        // The words that choose another assembler (a cross one for clang's `--target`) are
-        // in the probe and its memo's key.
-        let mut chooser: Vec<String> = Vec::new();
-        let mut words = cmd.args.iter();
-        while let Some(a) = words.next() {
-            if a == "-target" {
-                chooser.push(a.clone());
-                chooser.extend(words.next().cloned());
-            } else if a.starts_with("--target=") || a.starts_with("--gcc-toolchain") {
-                chooser.push(a.clone());
-            }
-        }
+        let chooser = cmd.toolchain_words();
         let asm = self.assembler().map(|d| d.to_hex()).unwrap_or_default();
         let qualifier = [asm.as_str(), &chooser.join("\0")].join("\0");
-        let memo_key = stamp_key(
-            b"cached-ninja assembler --MD memo 2",
-            qualifier.as_bytes(),
-            &md,
-        );
-        let make = || {
+        let ask = |program: &str| {
             let obj = fcache::temp_beside(out_abs, "asm-probe", ".o");
             let dep = obj.with_extension("d");
-            let mut args: Vec<String> = chooser.clone();
+            let mut args: Vec<String> = chooser.iter().map(|w| w.to_string()).collect();
             if family == CompilerFamily::Clang {
                 args.push("-fno-integrated-as".into());
             }
@@ -106,36 +84,13 @@ impl Launcher<'_> {
             args.push(obj.to_string_lossy().into_owned());
             args.extend(["-Xassembler", "--MD", "-Xassembler"].map(String::from));
             args.push(dep.to_string_lossy().into_owned());
-            let ran = self.runner.run(program.to_str()?, &args);
+            let ran = self.runner.run(program, &args);
             let takes = ran.is_ok_and(|r| r.code == 0) && dep.is_file();
             let _ = std::fs::remove_file(&obj);
             let _ = std::fs::remove_file(&dep);
-            Some(if takes { "yes" } else { "no" }.to_string())
+            takes
         };
-        self.probed(&memo_key, make)
-    }
-
-    /// The yes or no remembered under `memo_key`, else `make`'s (a probe that runs the
-    /// compiler or the linker). The probe is a compile like any other, under a CPU token of
-    /// `cached-ninja build` (a test saw two compilers run on one token): the launch's own if
-    /// it holds one, else one taken before the memo's lock (a launch that holds a token may
-    /// wait for that lock: a full test run hung when the probe took its token inside it),
-    /// and given back after (a distributed compile takes its own for the preprocessor).
-    pub(super) fn probed(
-        &self,
-        memo_key: &fcache::Digest,
-        make: impl FnOnce() -> Option<String>,
-    ) -> bool {
-        if let Some(v) = self.cache.memo_get(memo_key) {
-            return v == "yes";
-        }
-        let held = self.cpu.take();
-        let had = held.is_some();
-        let token = held.unwrap_or_else(crate::jobserver::cpu_token);
-        let v = self.cache.memo_or_make(memo_key, make);
-        if had {
-            self.cpu.set(Some(token));
-        }
-        v.as_deref() == Some("yes")
+        let domain = b"cached-ninja assembler --MD memo 3";
+        self.probed(&cmd.compiler, domain, qualifier.as_bytes(), ask)
     }
 }

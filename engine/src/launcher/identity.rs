@@ -106,6 +106,42 @@ impl Launcher<'_> {
         fcache::Digest::from_hex(&self.cache.memo_or_make(&memo_key, make)?)
     }
 
+    /// Whether `program` (found on `PATH`) answers yes to `ask`, a probe that runs it (the
+    /// compiler's assembler takes `--MD`, the linker `--dependency-file`): remembered under
+    /// `domain`, `qualifier` and the program's stamp; no when it cannot be found. The probe is
+    /// a compile like any other, under a CPU token of `cached-ninja build` (a test saw two
+    /// compilers run on one token): the launch's own if it holds one, else one taken before
+    /// the memo's lock (a launch that holds a token may wait for that lock: a full test run
+    /// hung when the probe took its token inside it), and given back after (a distributed
+    /// compile takes its own for the preprocessor).
+    pub(super) fn probed(
+        &self,
+        program: &str,
+        domain: &[u8],
+        qualifier: &[u8],
+        ask: impl FnOnce(&str) -> bool,
+    ) -> bool {
+        let Some(path) = resolve_program(program) else {
+            return false;
+        };
+        let Ok(md) = std::fs::metadata(&path) else {
+            return false;
+        };
+        let memo_key = stamp_key(domain, qualifier, &md);
+        if let Some(v) = self.cache.memo_get(&memo_key) {
+            return v == "yes";
+        }
+        let held = self.cpu.take();
+        let had = held.is_some();
+        let token = held.unwrap_or_else(crate::jobserver::cpu_token);
+        let make = || Some(if ask(path.to_str()?) { "yes" } else { "no" }.to_string());
+        let v = self.cache.memo_or_make(&memo_key, make);
+        if had {
+            self.cpu.set(Some(token));
+        }
+        v.as_deref() == Some("yes")
+    }
+
     /// The identity of `program`, from the memo or by running it; `None` when not identified.
     pub(super) fn identity(&self, program: &str) -> Option<Identity> {
         let path = resolve_program(program)?;

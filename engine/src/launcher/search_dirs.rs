@@ -177,26 +177,11 @@ impl Launcher<'_> {
         };
         // Options that move the system directories run the probe too, with their values
         // (`-isysroot DIR`: the probe ran `-isysroot -E` once, 2026-12-05).
-        let mut moving: Vec<String> = Vec::new();
-        let mut words = cmd.args.iter();
-        while let Some(a) = words.next() {
-            if matches!(
-                a.as_str(),
-                "--sysroot" | "-isysroot" | "-target" | "--target"
-            ) {
-                moving.push(a.clone());
-                moving.extend(words.next().cloned());
-            } else if a.starts_with("-nostdinc")
-                || a.starts_with("--sysroot")
-                || a.starts_with("-isysroot")
-                || a.starts_with("-stdlib=")
-                || a.starts_with("--target")
-                || a.starts_with("--gcc-toolchain")
-                || a.starts_with("-m")
-            {
-                moving.push(a.clone());
-            }
-        }
+        let moving: Vec<String> = cmd
+            .toolchain_words()
+            .into_iter()
+            .map(String::from)
+            .collect();
         let compiler = std::fs::canonicalize(
             super::identity::resolve_program(&cmd.compiler).unwrap_or_default(),
         )

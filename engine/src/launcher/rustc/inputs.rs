@@ -36,7 +36,7 @@ fn env_digest(launcher: &Launcher<'_>, value: Option<&str>) -> key::Digest {
 }
 
 /// The digest of this machine's roots.
-fn roots_digest(launcher: &Launcher<'_>) -> key::Digest {
+pub(super) fn roots_digest(launcher: &Launcher<'_>) -> key::Digest {
     let r = &launcher.roots;
     let text = format!(
         "{}\0{}\0{}",

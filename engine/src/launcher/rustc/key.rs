@@ -137,12 +137,8 @@ impl Launcher<'_> {
         }
         // Paths the command's own remaps leave in the artifacts are this machine's.
         if super::miss::own_remaps(cmd) {
-            let r = &self.roots;
-            let roots = [Some(r.obj()), r.src(), r.registry()].map(|p| p.unwrap_or(""));
-            env.push((
-                "(roots, remapped by the command)".to_string(),
-                roots.join("\0"),
-            ));
+            let roots = super::inputs::roots_digest(self).to_hex();
+            env.push(("(roots, remapped by the command)".to_string(), roots));
         }
         let source_path = self.tag_roots(&cmd.source);
         let input = key::SourceKeyInput {

@@ -5,7 +5,6 @@
 //! libraries and those found through `LIBRARY_PATH` are inputs of the entry (a review found
 //! each served a stale binary, 2026-12-05).
 
-use super::super::identity::{resolve_program, stamp_key};
 use super::super::launch::Launcher;
 use backend::compile::depfile;
 use backend::compile::rustc::{CrateType, EmitKind, RustcCommand};
@@ -129,26 +128,15 @@ impl Launcher<'_> {
     }
 
     /// Whether the linker `cmd` runs (`-C linker`, else `cc`, with any `-fuse-ld=` of its
-    /// link arguments) takes `-Wl,--dependency-file`: asked once per linker and remembered.
+    /// link arguments) takes `--dependency-file`: asked once per linker and remembered.
     fn linker_takes_depfile(&self, cmd: &RustcCommand) -> bool {
         let linker = cmd.linker.clone().unwrap_or_else(|| "cc".to_string());
-        let Some(program) = resolve_program(&linker) else {
-            return false;
-        };
-        let Ok(md) = std::fs::metadata(&program) else {
-            return false;
-        };
         let fuse: Vec<String> = cmd
             .args
             .iter()
             .filter_map(|a| a.find("-fuse-ld=").map(|i| a[i..].to_string()))
             .collect();
-        let memo_key = stamp_key(
-            b"cached-ninja linker depfile memo 1",
-            fuse.join(" ").as_bytes(),
-            &md,
-        );
-        let make = || {
+        let ask = |program: &str| {
             let dir = std::env::temp_dir();
             let probe = fcache::temp_beside(&dir.join("cn-ld-probe"), "ld", ".d");
             let mut args = fuse.clone();
@@ -157,17 +145,11 @@ impl Launcher<'_> {
                 format!("--dependency-file={}", probe.display()),
             ]);
             args.push("-Wl,--version".to_string());
-            let ran = self.runner.run(program.to_str()?, &args);
+            let ran = self.runner.run(program, &args);
             let _ = std::fs::remove_file(&probe);
-            Some(
-                if ran.is_ok_and(|r| r.code == 0) {
-                    "yes"
-                } else {
-                    "no"
-                }
-                .to_string(),
-            )
+            ran.is_ok_and(|r| r.code == 0)
         };
-        self.probed(&memo_key, make)
+        let domain = b"cached-ninja linker depfile memo 1";
+        self.probed(&linker, domain, fuse.join(" ").as_bytes(), ask)
     }
 }
