@@ -19,7 +19,11 @@ use std::process::{Command, Output};
 
 /// Path of the `cached-ninja` binary built for these tests.
 pub fn cached_ninja() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_cached-ninja"))
+    // Another build of the launcher (`CN_TEST_LAUNCHER`, with `cached-ninja-cli` beside it):
+    // to check that a new test fails on the code before its fix.
+    std::env::var_os("CN_TEST_LAUNCHER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cached-ninja")))
 }
 
 /// Root of this repository.

@@ -222,6 +222,12 @@ impl Gathered {
             "save-temps" | "profile-generate" | "profile-use" | "link-self-contained" => {
                 return Err(NotCacheable::Option(format!("-C {k}")))
             }
+            // A linker option that writes a file of its own: the cache would not restore it (a
+            // review's `-Map` was written on a miss only, 2026-12-05), and the launcher's own
+            // `--dependency-file` would replace the command's.
+            "link-arg" | "link-args" if writes_linker_file(val) => {
+                return Err(NotCacheable::Option(format!("-C {k}={val}")))
+            }
             _ => {}
         }
         Ok(())
@@ -289,6 +295,16 @@ fn extern_path(v: &str) -> Option<(String, String)> {
     };
     v.split_once('=')
         .map(|(name, path)| (name.to_string(), path.to_string()))
+}
+
+/// Whether a linker argument (`-C link-arg`, `-Wl,…` pieces included) names a file the
+/// linker writes besides the output: a map, a dependency file, an import library.
+fn writes_linker_file(val: &str) -> bool {
+    val.split([',', ' ']).any(|w| {
+        ["-Map", "--Map", "--dependency-file", "--out-implib"]
+            .iter()
+            .any(|o| w.starts_with(o))
+    })
 }
 
 /// `-L [kind=]path`.
@@ -520,6 +536,16 @@ mod tests {
             e("rustc a.rs --emit=llvm-ir"),
             NotCacheable::Option(_)
         ));
+        for arg in [
+            "link-arg=-Wl,-Map=m.txt",
+            "link-arg=-Wl,--dependency-file=d",
+            "link-args=-Wl,-O1,-Map,m.txt",
+            "link_arg=--out-implib=x.lib",
+        ] {
+            let cmd = format!("rustc a.rs --crate-type bin -C {arg}");
+            assert!(matches!(e(&cmd), NotCacheable::Option(_)), "{arg}");
+        }
+        assert!(parse_rustc(&w("rustc a.rs --crate-type bin -C link-arg=-Wl,-O1")).is_ok());
     }
 
     #[test]

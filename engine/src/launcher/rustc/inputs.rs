@@ -5,7 +5,7 @@
 
 use super::super::launch::Launcher;
 use super::super::lookup::{NotStored, Seen};
-use backend::compile::rustc::DepInfo;
+use backend::compile::rustc::{DepInfo, RustcCommand};
 use backend::key;
 use fetch::cache::StatStamp;
 use std::time::SystemTime;
@@ -48,9 +48,11 @@ pub(super) fn roots_digest(launcher: &Launcher<'_>) -> key::Digest {
 }
 
 /// Whether a dep-info path is a file of rustc's own sysroot (`…/lib/rustlib/…`): covered by
-/// rustc's identity, and at another path on every machine.
-pub(super) fn in_sysroot(path: &str) -> bool {
-    path.contains("/lib/rustlib/")
+/// rustc's identity, and at another path on every machine. Not under a command that names a
+/// sysroot of its own (`--sysroot`): its crates are the project's (a review changed one and
+/// was served the old binary, 2026-12-05).
+pub(super) fn in_sysroot(cmd: &RustcCommand, path: &str) -> bool {
+    path.contains("/lib/rustlib/") && !cmd.args.iter().any(|a| a.starts_with("--sysroot"))
 }
 
 impl Launcher<'_> {
@@ -59,13 +61,14 @@ impl Launcher<'_> {
     /// `since` is [`NotStored::Changed`].
     pub(super) fn rustc_inputs(
         &self,
-        source: &str,
+        cmd: &RustcCommand,
         deps: &DepInfo,
         since: SystemTime,
     ) -> Result<Vec<Seen>, NotStored> {
         let now = SystemTime::now();
         let mut out = Vec::with_capacity(deps.files.len() + deps.env.len());
-        for p in deps.files.iter().filter(|p| *p != source && !in_sysroot(p)) {
+        let own = |p: &String| *p == cmd.source || in_sysroot(cmd, p);
+        for p in deps.files.iter().filter(|p| !own(p)) {
             if p.contains('\n') || p.starts_with('$') {
                 return Err(NotStored::Unreadable);
             }

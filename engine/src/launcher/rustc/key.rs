@@ -7,7 +7,6 @@ use backend::compile::rustc::RustcCommand;
 use backend::key;
 use fetch::cache as fcache;
 use std::io::Write;
-use std::path::Path;
 
 /// Variables Cargo sets that rustc (through `env!`) or the crate's proc-macros may read, and
 /// variables that change rustc itself; their values go into the source key, normalised.
@@ -24,6 +23,7 @@ const CARGO_ENV: &[&str] = &[
     "CARGO_TARGET_TMPDIR",
     "OUT_DIR",
     "RUSTC_BOOTSTRAP",
+    "RUST_TARGET_PATH",
     "SOURCE_DATE_EPOCH",
 ];
 
@@ -107,13 +107,32 @@ impl Launcher<'_> {
         for (name, path) in &cmd.externs {
             env.push((format!("(extern {name})"), self.file_digest(path)?.to_hex()));
         }
-        for lib in &cmd.native_libs {
-            if let Some(found) = self.native_lib(cmd, &lib.name) {
-                env.push((
-                    format!("(native {})", lib.name),
-                    self.file_digest(&found)?.to_hex(),
-                ));
-            }
+        // What search finds by name: the crates of `-L crate=`/`all=` directories (an
+        // `extern crate` without `--extern`), and the libraries of the native ones when the
+        // command names one (`-l`, `+verbatim` included). A `#[link]` attribute's library
+        // joins the entry's inputs after the compile (`bundled_libraries`).
+        let mut searched = library_files(cmd, &["crate", "all"]);
+        if !cmd.native_libs.is_empty() {
+            searched.extend(library_files(cmd, &["native"]));
+        }
+        for found in searched {
+            let name = format!("(native {})", self.tag_roots(&found));
+            env.push((name, self.file_digest(&found)?.to_hex()));
+        }
+        // `-C target-cpu=native` compiles for this machine's processor (an artifact made on
+        // another one may not run here), as `-march=native` does for C.
+        if cmd.args.iter().any(|a| a.ends_with("target-cpu=native")) {
+            env.push((
+                "(processor)".to_string(),
+                super::super::identity::host_processor(),
+            ));
+        }
+        // A custom target's specification: its bytes, not only its name.
+        if let Some(spec) = cmd.target.as_deref().and_then(target_spec) {
+            env.push((
+                "(target spec)".to_string(),
+                self.file_digest(&spec)?.to_hex(),
+            ));
         }
         if cmd.links() {
             // The linker and its identity (gcc or clang as the C launcher identifies them, else
@@ -135,8 +154,9 @@ impl Launcher<'_> {
                 }
             }
         }
-        // Paths the command's own remaps leave in the artifacts are this machine's.
-        if super::miss::own_remaps(cmd) {
+        // Paths the command's own remaps (or coverage) leave in the artifacts are this
+        // machine's.
+        if super::miss::keeps_paths(cmd) {
             let roots = super::inputs::roots_digest(self).to_hex();
             env.push(("(roots, remapped by the command)".to_string(), roots));
         }
@@ -163,16 +183,51 @@ impl Launcher<'_> {
         }
         Some(digest)
     }
+}
 
-    /// The file a `-l name` finds in the command's `-L` directories (`lib<name>.a`, then
-    /// `lib<name>.so`); `None` for a library of the system (found by the linker's own search).
-    fn native_lib(&self, cmd: &RustcCommand, name: &str) -> Option<String> {
-        cmd.search_paths
-            .iter()
-            .filter(|s| matches!(s.kind.as_str(), "native" | "all"))
-            .flat_map(|s| {
-                ["a", "so"].map(|ext| format!("{}/lib{name}.{ext}", s.path.trim_end_matches('/')))
-            })
-            .find(|p| Path::new(p).is_file())
+/// The library files of the command's search directories of the `kinds` (`-L native=`,
+/// `crate=`, `all=`; a plain `-L` is `all`), sorted: static libraries (`.a`, `.lib`), shared
+/// ones (`.so`) and crates (`.rlib`, `.rmeta`), each regular file. What a `-l` flag (also
+/// `+verbatim`, looked up as `liblibfoo.a.a` before), a `#[link]` attribute bundled into an
+/// rlib or an `extern crate` found by search loads: a review found each served a stale rlib
+/// (2026-12-05). Not `dependency=` directories, which serve only the crates the direct ones
+/// name, whose bytes change with them.
+pub(super) fn library_files(cmd: &RustcCommand, kinds: &[&str]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let dirs = cmd
+        .search_paths
+        .iter()
+        .filter(|s| kinds.contains(&s.kind.as_str()));
+    for dir in dirs {
+        let Ok(rd) = std::fs::read_dir(&dir.path) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let library = [".a", ".lib", ".rlib", ".rmeta"]
+                .iter()
+                .any(|x| name.ends_with(x))
+                || name.contains(".so");
+            if library && e.path().is_file() {
+                found.push(format!("{}/{name}", dir.path.trim_end_matches('/')));
+            }
+        }
     }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The file of a custom target's specification `--target` names: a path ending in `.json`,
+/// or `<name>.json` in a directory of `RUST_TARGET_PATH`.
+fn target_spec(target: &str) -> Option<String> {
+    if target.ends_with(".json") {
+        return Some(target.to_string());
+    }
+    let dirs = std::env::var_os("RUST_TARGET_PATH")?;
+    std::env::split_paths(&dirs)
+        .map(|d| d.join(format!("{target}.json")))
+        .find(|p| p.is_file())
+        .and_then(|p| p.to_str().map(str::to_string))
 }

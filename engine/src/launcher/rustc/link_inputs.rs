@@ -11,72 +11,57 @@ use backend::compile::rustc::{CrateType, EmitKind, RustcCommand};
 use fetch::cache as fcache;
 use std::path::{Path, PathBuf};
 
-/// What a miss asked to learn the graph: the linker's dependency file, rustc's list of the
-/// crate files it loaded, and whether the launcher's `RUSTC_BOOTSTRAP` unlocked that list.
+/// What a miss asked to learn the graph: the linker's dependency file, and whether rustc
+/// lists the crate files it loaded.
 pub(super) struct GraphWords {
     linker_dep: Option<PathBuf>,
     crate_files: bool,
-    /// The launcher set `RUSTC_BOOTSTRAP=1` (with `-Zallow-features=`).
-    pub(super) unlocked: bool,
 }
 
 impl Launcher<'_> {
-    /// Adds to `args` and `env` the words that ask for the graph `cmd` takes. Crate types that
-    /// link take every crate of the graph: rustc lists the files it loaded
-    /// (`-Zbinary-dep-depinfo`, accepted by a release rustc under `RUSTC_BOOTSTRAP=1`), which
-    /// must unlock nothing of the crate's own: `-Zallow-features=` (empty) refuses every
-    /// `#![feature]`, as a release rustc does (a review built a feature-gated binary on the
-    /// stable channel, 2026-12-05). A command with `-Z` options of its own, or under
-    /// `RUSTC_BOOTSTRAP` already, gets no variable of ours; one of another value than `1` (a
-    /// crate's name, `-1`) no `-Z` either: the linker's file then speaks for what was linked,
-    /// and a staticlib is not stored.
-    pub(super) fn graph_words(
-        &self,
-        cmd: &RustcCommand,
-        args: &mut Vec<String>,
-        env: &mut Vec<(String, String)>,
-    ) -> GraphWords {
+    /// Adds to `args` the words that ask for the graph `cmd` takes. Crate types that link take
+    /// every crate of the graph: the linker's dependency file names each rlib it linked (and
+    /// every native library), and a command already in the unstable mode (`-Z` options of its
+    /// own, or `RUSTC_BOOTSTRAP=1`) also asks rustc for the crate files it loaded
+    /// (`-Zbinary-dep-depinfo`). The launcher never sets `RUSTC_BOOTSTRAP` itself: it makes
+    /// rustc a nightly one, which turns on `cfg(target_feature)` for unstable features (a
+    /// review's binary took its `x87` path under the launcher only, 2026-12-05) and shows in
+    /// `option_env!` and diagnostics. A staticlib (no linker runs) is then not stored.
+    pub(super) fn graph_words(&self, cmd: &RustcCommand, args: &mut Vec<String>) -> GraphWords {
         let linker_dep = self.linker_depfile(cmd).map(|(path, words)| {
             args.extend(words);
             path
         });
         let bootstrap = std::env::var("RUSTC_BOOTSTRAP").ok();
         let own_z = cmd.args.iter().any(|a| a.starts_with("-Z"));
-        let unlocked = cmd.links() && bootstrap.is_none() && !own_z;
-        let crate_files = cmd.links() && (unlocked || own_z || bootstrap.as_deref() == Some("1"));
+        let crate_files = cmd.links() && (own_z || bootstrap.as_deref() == Some("1"));
         if crate_files {
             args.push("-Zbinary-dep-depinfo".to_string());
-        }
-        if unlocked {
-            args.push("-Zallow-features=".to_string());
-            env.push(("RUSTC_BOOTSTRAP".to_string(), "1".to_string()));
         }
         GraphWords {
             linker_dep,
             crate_files,
-            unlocked,
         }
     }
 
-    /// The files the linker read after a compile that asked with `graph` (`gated`: it failed
-    /// under the launcher's variable and ran again as the command is); `None` when what the
-    /// graph took is not known.
-    pub(super) fn linked(
-        &self,
-        cmd: &RustcCommand,
-        graph: &GraphWords,
-        gated: bool,
-    ) -> Option<Vec<String>> {
-        match (&graph.linker_dep, gated) {
-            (Some(path), false) => self.linker_inputs(path),
-            (Some(path), true) => {
-                let _ = std::fs::remove_file(path);
-                None
+    /// The files the linker read after a compile that asked with `graph`; `None` when what
+    /// the graph took is not known. A staticlib, which copies every upstream rlib in and runs
+    /// no linker, takes (when rustc did not list what it loaded) every crate its search
+    /// directories hold: an upstream rlib may change (its bundled C) while the direct ones'
+    /// bytes stay the same.
+    pub(super) fn linked(&self, cmd: &RustcCommand, graph: &GraphWords) -> Option<Vec<String>> {
+        let staticlib = cmd.crate_types.contains(&CrateType::Staticlib);
+        match &graph.linker_dep {
+            Some(path) => self.linker_inputs(cmd, path),
+            None if staticlib && !graph.crate_files && !runs_linker(cmd) => {
+                let kinds = ["dependency", "crate", "all"];
+                let mut crates = super::key::library_files(cmd, &kinds);
+                crates.retain(|p| p.ends_with(".rlib") || p.ends_with(".rmeta"));
+                Some(crates)
             }
-            (None, true) => None,
             // Crates linked but listed by neither rustc nor a linker: unknown.
-            (None, false) if cmd.links() && !graph.crate_files => None,
-            (None, false) => Some(Vec::new()),
+            None if cmd.links() && !graph.crate_files => None,
+            None => Some(Vec::new()),
         }
     }
 
@@ -84,13 +69,7 @@ impl Launcher<'_> {
     /// that ask; `None` when the command runs no linker, names a linker flavour other than a
     /// C driver's, or its linker takes no `--dependency-file`.
     fn linker_depfile(&self, cmd: &RustcCommand) -> Option<(PathBuf, Vec<String>)> {
-        let linked = |t: Option<CrateType>| {
-            t.is_some_and(|t| t.links() && !matches!(t, CrateType::Staticlib))
-        };
-        let links = cmd
-            .outputs
-            .iter()
-            .any(|o| o.emit == EmitKind::Link && linked(o.crate_type));
+        let links = runs_linker(cmd);
         let flavour = cmd.args.iter().any(|a| {
             let value = a.split_once("linker-flavor=").map(|(_, v)| v);
             value.is_some_and(|v| v != "gcc")
@@ -112,14 +91,14 @@ impl Launcher<'_> {
     /// The files the linker read, from its dependency file at `path` (removed here): not
     /// rustc's sysroot (its identity covers it), nor this compile's own objects and
     /// temporaries (gone by now). `None` when the file is missing or unclear.
-    fn linker_inputs(&self, path: &Path) -> Option<Vec<String>> {
+    fn linker_inputs(&self, cmd: &RustcCommand, path: &Path) -> Option<Vec<String>> {
         let text = std::fs::read_to_string(path);
         let _ = std::fs::remove_file(path);
         let deps = depfile::parse(&text.ok()?);
         if !deps.exact() {
             return None;
         }
-        let own = |p: &str| p.ends_with(".rcgu.o") || super::inputs::in_sysroot(p);
+        let own = |p: &str| p.ends_with(".rcgu.o") || super::inputs::in_sysroot(cmd, p);
         let kept = deps
             .inputs
             .into_iter()
@@ -152,4 +131,14 @@ impl Launcher<'_> {
         let domain = b"cached-ninja linker depfile memo 1";
         self.probed(&linker, domain, fuse.join(" ").as_bytes(), ask)
     }
+}
+
+/// Whether the command runs a linker: a crate type that links, other than a staticlib, made
+/// (`--emit` link).
+pub(super) fn runs_linker(cmd: &RustcCommand) -> bool {
+    cmd.outputs.iter().any(|o| {
+        o.emit == EmitKind::Link
+            && o.crate_type
+                .is_some_and(|t| t.links() && !matches!(t, CrateType::Staticlib))
+    })
 }

@@ -57,7 +57,7 @@ impl Launcher<'_> {
         let mut args = cmd.args.clone();
         // A command with remaps of its own keeps them (ours come later and would win: a
         // review found the user's `/src` replaced); its key holds the roots instead.
-        if !own_remaps(cmd) {
+        if !keeps_paths(cmd) {
             args.extend(
                 self.remaps()
                     .into_iter()
@@ -81,26 +81,13 @@ impl Launcher<'_> {
             }
             args.push(format!("--emit=dep-info={d}"));
         }
-        // The words the compile runs with when it must run again for its own diagnostics.
-        let plain_args = args.clone();
-        let mut env: Vec<(String, String)> = Vec::new();
-        let graph = self.graph_words(cmd, &mut args, &mut env);
+        let graph = self.graph_words(cmd, &mut args);
         let started = SystemTime::now() - start.elapsed();
-        let (mut r, mut wall_us) = match self.run_compiler(&cmd.rustc, &args, &env) {
+        let (mut r, wall_us) = match self.run_compiler(&cmd.rustc, &args, &[]) {
             Ok(r) => r,
             Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
         };
-        // A failure under the launcher's variable (a crate that asks for features: E0725; an
-        // unstable library call, whose help then names a feature): run as the command would,
-        // for its own diagnostics (a nightly rustc takes the features), and store nothing.
-        let gated = graph.unlocked && r.code != 0;
-        if gated {
-            match self.run_compiler(&cmd.rustc, &plain_args, &[]) {
-                Ok((again, us)) => (r, wall_us) = (again, wall_us + us),
-                Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
-            }
-        }
-        let linked = self.linked(cmd, &graph, gated);
+        let linked = self.linked(cmd, &graph);
         let dep_path = own_dep.clone().or(cmd.dep_info().map(str::to_string));
         let dep_text = dep_path
             .as_ref()
@@ -119,6 +106,11 @@ impl Launcher<'_> {
                 Err((code, outcome)) => return finish(code, outcome),
             };
         let mut deps = model::parse_dep_info(&dep_text);
+        for lib in bundled_libraries(cmd, &deps.files) {
+            if !deps.files.contains(&lib) {
+                deps.files.push(lib);
+            }
+        }
         let hashed = match linked {
             Some(files) => {
                 for f in files {
@@ -126,9 +118,9 @@ impl Launcher<'_> {
                         deps.files.push(f);
                     }
                 }
-                self.rustc_inputs(&cmd.source, &deps, started)
+                self.rustc_inputs(cmd, &deps, started)
             }
-            // What the linker read is not known, or the crate is gated: nothing is stored.
+            // What the linker read is not known: nothing is stored.
             None => Err(NotStored::Unreadable),
         };
         let (output, miss) = (cmd.primary(), Outcome::Miss);
@@ -184,11 +176,34 @@ impl Launcher<'_> {
     }
 }
 
+/// The native libraries a crate that runs no linker (an rlib, a staticlib) may bundle
+/// through a `#[link]` attribute (`kind = "static"`): every library file of the native search
+/// directories, when a source file of the crate (`files`, its dep-info's) says `link(`. A
+/// crate the linker makes has the linker's own list of what it read.
+fn bundled_libraries(cmd: &RustcCommand, files: &[String]) -> Vec<String> {
+    let attribute = |f: &String| {
+        f.ends_with(".rs")
+            && std::fs::read(f).is_ok_and(|t| memchr::memmem::find(&t, b"link(").is_some())
+    };
+    if super::link_inputs::runs_linker(cmd) || !files.iter().any(attribute) {
+        return Vec::new();
+    }
+    super::key::library_files(cmd, &["native", "all"])
+}
+
 /// Whether the command remaps paths itself (`--remap-path-prefix`).
 pub(super) fn own_remaps(cmd: &RustcCommand) -> bool {
     cmd.args
         .iter()
         .any(|a| a.starts_with("--remap-path-prefix"))
+}
+
+/// Whether the launcher's remaps must stay out of the command: it remaps paths itself, or
+/// it instruments for coverage, whose mapping names the sources by the remapped paths (a
+/// review's coverage report named `/cached-ninja/src`, 2026-12-05). The artifacts then hold
+/// this machine's paths, which the key holds too.
+pub(super) fn keeps_paths(cmd: &RustcCommand) -> bool {
+    own_remaps(cmd) || cmd.args.iter().any(|a| a.contains("instrument-coverage"))
 }
 
 /// `bytes` without the lines that name `path` (rustc's JSON artifact notification for the

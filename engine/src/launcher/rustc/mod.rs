@@ -218,6 +218,12 @@ impl Launcher<'_> {
             Ok(c) => c,
             Err(e) => return run_as_is(reason_of(&e), &e.to_string()),
         };
+        // Without `--crate-name`, the outputs are named from the file, unless the source
+        // names the crate itself (a review's stale `o/foo` was served for `#![crate_name =
+        // "bar"]`, 2026-12-05): not modelled, so run as it is.
+        if names_its_crate(&cmd) {
+            return run_as_is(Some(Reason::Option), "#![crate_name] without --crate-name");
+        }
         // The edge log's line for `cached-ninja explain`, as for a C compile.
         *self.edge.borrow_mut() = fetch::edge_log::EdgeOutcome {
             output: cmd.primary().to_string(),
@@ -261,6 +267,17 @@ impl Launcher<'_> {
         }
         self.compile_rustc(&cmd, &source_key, start)
     }
+}
+
+/// Whether the crate may be named by its source (`#![crate_name]`) where the command names it
+/// not (`--crate-name`); an unreadable source counts as one that may.
+fn names_its_crate(cmd: &RustcCommand) -> bool {
+    if cmd.args.iter().any(|a| a.starts_with("--crate-name")) {
+        return false;
+    }
+    std::fs::read(&cmd.source).map_or(true, |text| {
+        memchr::memmem::find(&text, b"crate_name").is_some()
+    })
 }
 
 /// The crate's outputs for the hit and miss paths.
