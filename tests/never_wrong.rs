@@ -1493,3 +1493,105 @@ fn an_object_served_at_another_path_is_what_a_compile_there_makes() {
         assert!(served == fresh, "{cc} {flags:?}: the served object differs");
     }
 }
+
+/// gcc's driver runs `cc1` and reads `specs` from its own directories: the same driver's
+/// bytes at another prefix, whose library directory holds a `specs` that adds `-DVAL=2`,
+/// compile another object. The identity hashed the driver alone, and the object of
+/// `/usr/bin/gcc` was served (a review, 2026-12-05). The other prefix's toolchain is the
+/// system's (its programs linked) but for the `specs`; without it, it shares the identity.
+#[test]
+fn a_gcc_that_reads_another_specs_file_is_another_compiler() {
+    require_tool("gcc", "gcc");
+    let s = Space::new("#ifndef VAL\n#define VAL 1\n#endif\nint main(void) { return VAL; }\n");
+    let out = |args: &[&str]| {
+        let o = run_ok(Command::new("gcc").args(args));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let (machine, version) = (out(&["-dumpmachine"]), out(&["-dumpversion"]));
+    let libexec = PathBuf::from(out(&["-print-prog-name=cc1"]));
+    let libexec = libexec.parent().unwrap();
+    let tc = s.path("tc");
+    let lib = tc.join(format!("lib/gcc/{machine}/{version}"));
+    std::fs::create_dir_all(tc.join("bin")).unwrap();
+    std::fs::create_dir_all(&lib).unwrap();
+    let path = std::env::var_os("PATH").unwrap();
+    let gcc = std::env::split_paths(&path)
+        .map(|d| d.join("gcc"))
+        .find(|p| p.is_file());
+    let driver = std::fs::canonicalize(gcc.unwrap()).unwrap();
+    std::fs::copy(&driver, tc.join("bin/gcc")).unwrap();
+    for e in std::fs::read_dir(libexec).unwrap().flatten() {
+        std::os::unix::fs::symlink(e.path(), lib.join(e.file_name())).unwrap();
+    }
+    let gcc2 = tc.join("bin/gcc").display().to_string();
+    s.compile("gcc", &[]);
+    assert_eq!(s.exit_code(), Some(1));
+    s.compile(&gcc2, &[]);
+    assert_eq!(
+        s.exit_code(),
+        Some(1),
+        "the same toolchain at another prefix"
+    );
+    assert_eq!(
+        s.outcomes(),
+        ["miss", "hit"],
+        "another prefix, the same bytes"
+    );
+    let specs = out(&["-dumpspecs"]).replacen("*cpp:\n", "*cpp:\n-DVAL=2 ", 1);
+    std::fs::write(lib.join("specs"), specs + "\n").unwrap();
+    s.compile(&gcc2, &[]);
+    assert_eq!(
+        s.exit_code(),
+        Some(2),
+        "the object of the driver without the specs"
+    );
+    assert_eq!(s.outcomes(), ["miss", "hit", "miss"]);
+}
+
+/// A header a developer installed in `/usr/local/include` (searched before `/usr/include`)
+/// shadows the system's: the compile reads it, so the object stored with `/usr/include`'s
+/// must not be served. The compiler's own system directories held no candidates, and CI's
+/// object was served (a review, 2026-12-05). The developer's `/usr/local/include` is a bind
+/// mount in a private mount namespace (`unshare -m`, as root), nothing outside the test's
+/// directory written.
+#[test]
+fn a_header_in_usr_local_include_shadows_the_systems() {
+    require_tool("gcc", "gcc");
+    require_tool("unshare", "util-linux");
+    let s = Space::new(
+        "#include <stdio.h>\n#ifdef SHADOWED\nint main(void) { return 2; }\n\
+         #else\nint main(void) { return 1; }\n#endif\n",
+    );
+    s.space.write("local/stdio.h", "#define SHADOWED 1\n");
+    for cc in ["gcc", "clang"] {
+        if cc == "clang" && Command::new("clang").arg("--version").output().is_err() {
+            continue;
+        }
+        s.compile(cc, &[]);
+        assert_eq!(s.exit_code(), Some(1));
+        let mounted = "mount --bind \"$0\" /usr/local/include && exec \"$@\"";
+        let mut c = Command::new("unshare");
+        c.current_dir(s.path("obj"))
+            .args(["-m", "--propagation", "private", "sh", "-c", mounted])
+            .arg(s.path("local"))
+            .arg(cached_ninja())
+            .env("CACHED_NINJA_CACHE_DIR", s.path("cache"))
+            .args(["cc", "--src-root"])
+            .arg(s.path("src"))
+            .args(["--", cc, "-O0", "-g"])
+            .arg(s.include("src"))
+            .args(["-MD", "-MF", "main.o.d", "-o", "main.o", "-c"])
+            .arg(s.path("src/main.c"));
+        let out = run(&mut c);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            s.exit_code(),
+            Some(2),
+            "{cc}: the object of /usr/include/stdio.h"
+        );
+    }
+}

@@ -571,3 +571,42 @@ fn an_object_in_a_missing_directory_fails_as_a_plain_compile_does() {
         }
     }
 }
+
+/// A warning replayed in another layout names the source as this layout spells it, coloured
+/// too (`-fdiagnostics-color=always`, Meson's default): an object directory beside the
+/// sources (`../src/…`) stores the warning, one inside them (`../…`) hits it. The colour
+/// sequence before the path hid the relative spelling, and the hit printed `../src/a.c`, a
+/// file that is not there (a review, 2026-12-05).
+#[test]
+fn a_coloured_warning_names_the_source_as_this_layout_spells_it() {
+    for cc in compilers() {
+        let t = TestSpace::new();
+        let warns = "int f(void) { int unused; return 1; }\n";
+        t.write("beside/src/a.c", warns);
+        t.write("beside/obj/build.ninja", "");
+        t.write("inside/src/obj/build.ninja", "");
+        t.write("inside/src/a.c", warns);
+        // (source root, object directory, the source as the object directory spells it)
+        let launch = |src: &str, obj: &str, rel: &str| {
+            let mut c = Command::new(cached_ninja());
+            c.current_dir(t.path().join(obj))
+                .env("CACHED_NINJA_CACHE_DIR", t.path().join("cache"))
+                .args(["cc", "--src-root"])
+                .arg(t.path().join(src))
+                .args(["--", cc, "-Wall", "-fdiagnostics-color=always", "-c"])
+                .arg(format!("{rel}/a.c"))
+                .args(["-o", "a.o"]);
+            run_ok(&mut c)
+        };
+        let stored = launch("beside/src", "beside/obj", "../src");
+        let first = String::from_utf8_lossy(&stored.stderr);
+        assert!(first.contains("../src/a.c:1"), "{cc}: {first}");
+        let hit = launch("inside/src", "inside/src/obj", "..");
+        let said = String::from_utf8_lossy(&hit.stderr);
+        let stats = std::fs::read_to_string(t.path().join("inside/src/obj/.cached-ninja/stats"));
+        let stats = stats.unwrap();
+        assert!(stats.starts_with("hit"), "{cc}: not a hit: {stats}");
+        assert!(said.contains("../a.c:1"), "{cc}: {said}");
+        assert!(!said.contains("../src/a.c"), "{cc}: CI's spelling: {said}");
+    }
+}

@@ -321,3 +321,54 @@ fn a_no_op_build_does_not_wait_for_a_silent_store() {
         "nothing is known of the store"
     );
 }
+
+/// A `file://` store on a mount that hangs (a dead NFS server mounted hard): its reads block.
+/// Simulated by the store's blobs replaced with FIFOs, which block a plain `open`. The store
+/// read them without a bound and no breaker tripped: every launcher waited its whole budget
+/// for the stuck pull, and the build said nothing (a review, 2026-12-05). Now a read that is
+/// no regular file, or that blocks past the first-byte timeout, fails the store hard: one
+/// warning line, local compiles, the store recorded as down.
+#[test]
+fn a_file_store_whose_reads_hang_is_given_up() {
+    let w = world();
+    let store = w.nginx.file("cn");
+    let cas = store.join("cas");
+    let blobs: Vec<_> = walk(&cas);
+    assert!(
+        !blobs.is_empty(),
+        "CI published no blobs under {}",
+        cas.display()
+    );
+    for b in &blobs {
+        std::fs::remove_file(b).unwrap();
+        let fifo = std::ffi::CString::new(b.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(
+            unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) },
+            0,
+            "{}",
+            b.display()
+        );
+    }
+    let url = format!("file://{}", store.display());
+    let out = build_with(&w, &url, "[fetch]\nfirst_byte_timeout_ms = 250\n");
+    let warn = warnings(&out);
+    assert_eq!(warn.len(), 1, "{}", stderr(&out));
+    assert!(warn[0].contains(&url), "{}", warn[0]);
+    let down = std::fs::read_to_string(w.obj.join(".cached-ninja/stores-down"));
+    assert!(down.is_ok_and(|d| d.contains(&url)), "not recorded as down");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -36,6 +36,9 @@ pub(super) struct Search {
     system: Range<usize>,
     /// Those of the compiler's own directories that the command does not also name.
     own: Vec<String>,
+    /// Those of `own` that belong to the compiler itself ([`private_to_compiler`]): no
+    /// candidates there.
+    shielded: Vec<String>,
     /// `dirs` and the object root: where a searching directive (or `forced`) may have looked.
     roots: Vec<String>,
     /// Forced includes (`-include`, `-imacros`), searched for too.
@@ -168,9 +171,14 @@ impl Search {
         looked: Looked,
     ) -> Search {
         // The compiler's own directories; its probe lists CPATH's too, which stay project ones.
-        let own = dirs[system.clone()]
+        let own: Vec<String> = dirs[system.clone()]
             .iter()
             .filter(|d| !dirs[..system.start].contains(d) && !dirs[system.end..].contains(d))
+            .cloned()
+            .collect();
+        let shielded = own
+            .iter()
+            .filter(|d| private_to_compiler(d))
             .cloned()
             .collect();
         let mut roots = dirs.clone();
@@ -179,6 +187,7 @@ impl Search {
             dirs,
             system,
             own,
+            shielded,
             roots,
             forced,
             made: HashSet::new(),
@@ -361,7 +370,7 @@ impl Search {
             // Nor is anything in the compiler's own system directories: they change with its
             // installation, not the build, and their `#include_next` wrappers pass over
             // same-named files by design.
-            if !read.contains(cand) && !under_any(&self.own, cand) {
+            if !read.contains(cand) && !under_any(&self.shielded, cand) {
                 let looked = &mut self.looked;
                 let holder = looked.holders.of(parent_of(cand), &looked.listings);
                 match look_in(&mut looked.listings, holder, cand) {
@@ -449,7 +458,7 @@ impl Search {
 
     /// Counts candidate `c` into `part` (nothing for one in the compiler's own directories).
     fn count_into(&mut self, c: &str, part: &mut Part) {
-        if under_any(&self.own, c) {
+        if under_any(&self.shielded, c) {
             return;
         }
         let looked = &mut self.looked;
@@ -511,7 +520,7 @@ impl Search {
                 continue;
             };
             for (j, e) in self.dirs[..k].iter().enumerate() {
-                if !self.system.contains(&j) {
+                if !self.system.contains(&j) || !private_to_compiler(e) {
                     let sep = if e.ends_with('/') { "" } else { "/" };
                     out.push([e, sep, rel].concat());
                     // gcc takes `<name>.gch` in a directory before `<name>` in a later one.
@@ -519,6 +528,14 @@ impl Search {
                 }
             }
         }
+    }
+
+    /// Whether directory `dir` is (or lies below) one of the compiler's own directories that
+    /// the command does not also name.
+    pub(super) fn is_own(&self, dir: &str) -> bool {
+        self.own
+            .iter()
+            .any(|o| o == dir || rel_below(o, dir).is_some())
     }
 
     /// Whether directory `dir` holds a name ending with `suffix` (a directory that cannot be
@@ -569,6 +586,18 @@ impl Holding<'_> {
 }
 
 /// Whether `path` lies under one of `dirs`.
+/// Whether a system directory belongs to the compiler's installation itself: its own
+/// headers (`…/lib/gcc/<triple>/<version>/include`, `…/lib/clang/<version>/include`) and the
+/// C++ library's (`…/include/c++/<version>`), which change with it, and whose
+/// `#include_next` wrappers pass over same-named files by design. The other system
+/// directories (`/usr/local/include`, `/usr/include/<triple>`) hold what is installed on the
+/// machine: a header there that shadows a later one differs between CI's machine and a
+/// developer's (a review's `/usr/local/include/zlib.h` was served CI's object of
+/// `/usr/include/zlib.h`, 2026-12-05), so their candidates count like the project's.
+fn private_to_compiler(dir: &str) -> bool {
+    dir.split('/').any(|c| matches!(c, "gcc" | "clang" | "c++"))
+}
+
 fn under_any(dirs: &[String], path: &str) -> bool {
     dirs.iter().any(|d| rel_below(d, path).is_some())
 }
@@ -724,24 +753,27 @@ mod tests {
         assert_eq!(pull.count_once(&other, &read), None);
     }
 
-    /// Not in the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
-    /// names a `"stdint-gcc.h"` beside it that a hosted compile never reads, and every record
-    /// that includes it would lose its memo.
+    /// Not in the directories of the compiler's own installation, which hold no candidates:
+    /// gcc's `<stdint.h>` names a `"stdint-gcc.h"` beside it that a hosted compile never
+    /// reads, and every record that includes it would lose its memo.
     #[test]
     fn a_quoted_include_not_run_in_the_compilers_own_directory_is_no_obstacle() {
         let (_dir, d, mut dirs, _, _) = tree();
-        std::fs::create_dir(format!("{d}/sys")).unwrap();
-        for f in ["sys/wrap.h", "sys/inner.h"] {
+        std::fs::create_dir_all(format!("{d}/gcc/sys")).unwrap();
+        for f in ["gcc/sys/wrap.h", "gcc/sys/inner.h"] {
             std::fs::write(format!("{d}/{f}"), "").unwrap();
         }
-        dirs.push(format!("{d}/sys"));
-        let read: HashSet<String> = std::iter::once(format!("{d}/sys/wrap.h")).collect();
+        dirs.push(format!("{d}/gcc/sys"));
+        let read: HashSet<String> = std::iter::once(format!("{d}/gcc/sys/wrap.h")).collect();
         let scanned = Scanned::of_parts(
             (
                 format!("{d}/src/main.c"),
                 Some(vec![include("wrap.h", false)]),
             ),
-            std::iter::once((format!("{d}/sys/wrap.h"), vec![include("inner.h", true)])),
+            std::iter::once((
+                format!("{d}/gcc/sys/wrap.h"),
+                vec![include("inner.h", true)],
+            )),
         );
         let own = Search::new(
             dirs.clone(),

@@ -294,6 +294,7 @@ fn launcher_of<'r>(
         cpu: std::cell::Cell::new(None),
         policy_read,
         read_scans: Default::default(),
+        facts: Default::default(),
         stall_materialise: std::env::var("CACHED_NINJA_TEST_STALL_MATERIALISE_MS")
             .ok()
             .and_then(|v| v.parse().ok())

@@ -5,19 +5,26 @@
 //! A version is the file's settled stat stamp (device, inode, size, both timestamps at least
 //! `SETTLE` old: the rule the include manifests' stamps follow). A write changes the ctime,
 //! so a remembered version is never another version's: a header edited since is read again.
+//! The facts of a directory's headers share one memo ([`FactsByDir`]): a libgit2 miss read
+//! about 300 memos, one per header, where 30 directories hold them.
 //! Only a header without unkeyed inputs (`backend::compile::unkeyed_input`, or a relative
 //! `#line`) is remembered, so a remembered one has none; the others are read at every launch
 //! and refused as before.
 //! With `stat = false` (`Launcher::trust_stat` off) nothing is remembered or trusted.
 
-use super::directives::{decode_directive, encode_directives, scan, Directive};
+use super::directives::{decode_directive, encode_directives, parent_of, scan, Directive};
 use super::launch::Launcher;
 use backend::compile::{self, Unkeyed};
 use fetch::cache::{self as fcache, StatStamp};
+use std::cell::RefCell;
 use std::path::Path;
 use std::time::SystemTime;
 
+/// A map keyed by paths and names (hashbrown's fast hasher).
+type HashMap<K, V> = hashbrown::HashMap<K, V>;
+
 /// What a header's bytes say.
+#[derive(Clone)]
 pub(super) struct HeaderFacts {
     /// The digest of its bytes.
     pub(super) digest: fcache::Digest,
@@ -38,8 +45,7 @@ impl Launcher<'_> {
         now: SystemTime,
     ) -> Option<HeaderFacts> {
         let stamp = StatStamp::of(md);
-        let memo = self.facts_key(&stamp, now);
-        if let Some(facts) = memo.as_ref().and_then(|k| self.facts_at(k)) {
+        if let Some(facts) = self.remembered_facts(path, &stamp, now) {
             return Some(facts);
         }
         let mut f = std::fs::File::open(path).ok()?;
@@ -59,63 +65,174 @@ impl Launcher<'_> {
             return None;
         }
         // Remembered only when nothing in it is unkeyed, whatever the time macros' pinning.
-        if let Some(k) = memo {
+        if let Some((dir, name)) = self.facts_place(path, &stamp, now) {
             if !relative_line && compile::unkeyed_input(&bytes, false).is_none() {
-                let _ = self.cache.memo_put(&k, &encode(&facts));
+                self.facts.learn(dir, name, stamp, &facts);
             }
         }
         Some(facts)
     }
 
-    /// The facts remembered for the file version `stamp` (settled, and stamps trusted), if any.
+    /// The facts remembered for version `stamp` of the file at `path` (settled, and stamps
+    /// trusted), if any.
     pub(super) fn remembered_facts(
         &self,
+        path: &Path,
         stamp: &StatStamp,
         now: SystemTime,
     ) -> Option<HeaderFacts> {
-        self.facts_at(&self.facts_key(stamp, now)?)
+        let (dir, name) = self.facts_place(path, stamp, now)?;
+        self.facts.get(self, &dir, name, stamp)
     }
 
-    /// The memo key of the file version `stamp`, when its facts may be remembered (settled,
-    /// and stamps trusted).
-    fn facts_key(&self, stamp: &StatStamp, now: SystemTime) -> Option<fcache::Digest> {
-        (self.trust_stat && stamp.is_settled(now)).then(|| memo_key(stamp))
+    /// The directory (absolute) and name under which the facts of version `stamp` of the
+    /// file at `path` are remembered, when they may be (settled, stamps trusted, a name
+    /// without a newline).
+    fn facts_place<'p>(
+        &self,
+        path: &'p Path,
+        stamp: &StatStamp,
+        now: SystemTime,
+    ) -> Option<(String, &'p str)> {
+        if !(self.trust_stat && stamp.is_settled(now)) {
+            return None;
+        }
+        let path = path.to_str()?;
+        let name = &path[path.rfind('/').map_or(0, |i| i + 1)..];
+        let dir = match path.rfind('/') {
+            Some(_) => backend::key::lexical_join(self.roots.obj(), parent_of(path)),
+            None => self.roots.obj().to_string(),
+        };
+        (!name.is_empty() && !name.contains('\n')).then_some((dir, name))
     }
 
-    /// The facts the memo `key` holds, if any.
-    fn facts_at(&self, key: &fcache::Digest) -> Option<HeaderFacts> {
-        decode(&self.cache.memo_get(key)?)
+    /// Writes the facts this launch learned (merged into each directory's memo as it is now,
+    /// so that launches writing at once lose little of each other's).
+    pub(super) fn keep_facts(&self) {
+        let learned = std::mem::take(&mut *self.facts.learned.borrow_mut());
+        for (dir, new) in learned {
+            let key = dir_key(&dir);
+            let mut known = self
+                .cache
+                .memo_get(&key)
+                .and_then(|t| decode(&t))
+                .unwrap_or_default();
+            known.extend(new);
+            let _ = self.cache.memo_put(&key, &encode(&known));
+        }
     }
 }
 
-/// The memo key of a file version.
-pub(super) fn memo_key(s: &StatStamp) -> fcache::Digest {
-    let id = format!(
-        "cached-ninja header facts 6\0{} {} {} {} {}",
-        s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns
-    );
-    fcache::Digest::of(id.as_bytes())
+/// The facts of the headers of each directory a launch asked about, read from the
+/// directory's memo at the first ask, and those the launch learned, written by
+/// [`Launcher::keep_facts`].
+#[derive(Default)]
+pub struct FactsByDir {
+    /// Per directory, per name: the remembered version and its facts.
+    known: RefCell<HashMap<String, DirFacts>>,
+    /// Per directory, the facts learned by this launch and not yet written.
+    learned: RefCell<HashMap<String, DirFacts>>,
 }
 
-/// The memo's text: the digest's hex on the first line, then the directives.
-pub(super) fn encode(facts: &HeaderFacts) -> String {
-    let mut text = facts.digest.to_hex();
-    text.push('\n');
-    encode_directives(facts.directives.iter(), &mut text);
+/// Per name of a directory's header, a version and its facts.
+type DirFacts = HashMap<String, (StatStamp, HeaderFacts)>;
+
+impl FactsByDir {
+    /// The facts of version `stamp` of header `name` in `dir`, if remembered.
+    fn get(
+        &self,
+        launcher: &Launcher<'_>,
+        dir: &str,
+        name: &str,
+        stamp: &StatStamp,
+    ) -> Option<HeaderFacts> {
+        let mut known = self.known.borrow_mut();
+        let facts = known.entry_ref(dir).or_insert_with(|| {
+            let text = launcher.cache.memo_get(&dir_key(dir));
+            text.and_then(|t| decode(&t)).unwrap_or_default()
+        });
+        let (s, f) = facts.get(name)?;
+        (s == stamp).then(|| f.clone())
+    }
+
+    /// Forgets what was read of the memos (tests: a memo planted since is read).
+    #[cfg(test)]
+    pub(super) fn forget(&self) {
+        self.known.borrow_mut().clear();
+    }
+
+    /// Records that version `stamp` of header `name` in `dir` has `facts`.
+    fn learn(&self, dir: String, name: &str, stamp: StatStamp, facts: &HeaderFacts) {
+        let entry = (stamp, facts.clone());
+        if let Some(k) = self.known.borrow_mut().get_mut(&dir) {
+            k.insert(name.to_string(), entry.clone());
+        }
+        let mut learned = self.learned.borrow_mut();
+        learned
+            .entry(dir)
+            .or_default()
+            .insert(name.to_string(), entry);
+    }
+}
+
+/// The memo key of the facts of directory `dir`'s headers.
+pub(super) fn dir_key(dir: &str) -> fcache::Digest {
+    fcache::Digest::of(format!("cached-ninja header facts 7\0{dir}").as_bytes())
+}
+
+/// The memo's text: per header, a line `h <dev> <ino> <size> <mtime> <ctime> <digest>
+/// <count> <name>`, then its `count` directives.
+pub(super) fn encode(facts: &DirFacts) -> String {
+    let mut text = String::new();
+    for (name, (s, f)) in facts {
+        let head = format!(
+            "h {} {} {} {} {} {} {} {name}\n",
+            s.dev,
+            s.ino,
+            s.size,
+            s.mtime_ns,
+            s.ctime_ns,
+            f.digest,
+            f.directives.len()
+        );
+        text.push_str(&head);
+        encode_directives(f.directives.iter(), &mut text);
+    }
     text
 }
 
 /// [`encode`]'s text back (with no unkeyed input: only such facts are remembered); `None`
 /// if malformed.
-fn decode(text: &str) -> Option<HeaderFacts> {
+fn decode(text: &str) -> Option<DirFacts> {
+    let mut out = DirFacts::new();
     let mut lines = fcache::lines(text);
-    let digest = fcache::Digest::from_hex(lines.next()?)?;
-    let directives = lines.map(decode_directive).collect::<Option<Vec<_>>>()?;
-    Some(HeaderFacts {
-        digest,
-        unkeyed: None,
-        directives,
-    })
+    while let Some(line) = lines.next() {
+        let mut w = line.strip_prefix("h ")?.splitn(8, ' ');
+        let stamp = StatStamp {
+            dev: w.next()?.parse().ok()?,
+            ino: w.next()?.parse().ok()?,
+            size: w.next()?.parse().ok()?,
+            mtime_ns: w.next()?.parse().ok()?,
+            ctime_ns: w.next()?.parse().ok()?,
+        };
+        let digest = fcache::Digest::from_hex(w.next()?)?;
+        let count: usize = w.next()?.parse().ok()?;
+        let name = w.next()?;
+        let directives = (&mut lines)
+            .take(count)
+            .map(decode_directive)
+            .collect::<Option<Vec<_>>>()?;
+        if directives.len() != count {
+            return None;
+        }
+        let facts = HeaderFacts {
+            digest,
+            unkeyed: None,
+            directives,
+        };
+        out.insert(name.to_string(), (stamp, facts));
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -133,10 +250,36 @@ mod tests {
                 Some(("sys/b.h".into(), false, true)),
             ],
         };
-        let back = decode(&encode(&facts)).unwrap();
-        assert_eq!(back.digest, facts.digest);
-        assert_eq!(back.directives, facts.directives);
-        assert!(decode("not hex\n").is_none());
-        assert!(decode(&format!("{}\nz q a.h", facts.digest.to_hex())).is_none());
+        let stamp = StatStamp {
+            dev: 1,
+            ino: u64::MAX,
+            size: 7,
+            mtime_ns: -5,
+            ctime_ns: 1 << 62,
+        };
+        let mut dir = DirFacts::new();
+        dir.insert("a name.h".into(), (stamp, facts.clone()));
+        dir.insert(
+            "empty.h".into(),
+            (
+                stamp,
+                HeaderFacts {
+                    directives: vec![],
+                    ..facts.clone()
+                },
+            ),
+        );
+        let back = decode(&encode(&dir)).unwrap();
+        assert_eq!(back.len(), 2);
+        let (s, f) = &back["a name.h"];
+        assert_eq!(*s, stamp);
+        assert_eq!(f.digest, facts.digest);
+        assert_eq!(f.directives, facts.directives);
+        assert!(back["empty.h"].1.directives.is_empty());
+        assert!(decode("not a line\n").is_none());
+        let text = encode(&dir);
+        let cut = &text[..text.rfind("c\n").unwrap()];
+        assert!(decode(cut).is_none(), "a directive short");
+        assert!(decode(&text.replace("i q a.h", "z q a.h")).is_none());
     }
 }

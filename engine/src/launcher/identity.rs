@@ -152,9 +152,14 @@ impl Launcher<'_> {
         // as C, `clang++` as C++), so the driver mode that name selects is part of the identity
         // and of its memo key; names that select the same mode (`cc` and `gcc`) share both.
         let driver = driver_mode(path.file_name()?.as_encoded_bytes()).as_bytes();
-        let memo_key = stamp_key(b"cached-ninja compiler memo 4", driver, &md);
+        let memo_key = stamp_key(b"cached-ninja compiler memo 5", driver, &md);
         let parse_memo = |s: &str| {
-            let (fam, hex) = s.split_once(' ')?;
+            let (first, companions) = s.split_once('\n').unwrap_or((s, ""));
+            // A companion changed, appeared or went since: the identity is worked out again.
+            if !fcache::lines(companions).all(companion_unchanged) {
+                return None;
+            }
+            let (fam, hex) = first.split_once(' ')?;
             let family = match fam {
                 "gcc" => CompilerFamily::Gcc,
                 "clang" => CompilerFamily::Clang,
@@ -178,15 +183,90 @@ impl Launcher<'_> {
                 false => "gcc",
             };
             let mut h = key::Hasher::new();
-            key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 2");
+            key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 3");
             key::KeySink::digest(&mut h, "executable", &key::Digest::of(&bytes));
             key::KeySink::bytes(&mut h, "driver-mode", driver);
             key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
             key::KeySink::bytes(&mut h, "version", &version.stdout);
-            Some(format!("{fam} {}", h.finish()))
+            let mut lines = String::new();
+            if fam == "gcc" {
+                // Their roles and bytes, not their paths: a toolchain at another prefix
+                // shares the identity.
+                for (path, stamp) in self.companions(prog) {
+                    let d = match &stamp {
+                        Some(_) => key::Digest::of(&std::fs::read(&path).ok()?),
+                        None => key::Digest::of(b"absent"),
+                    };
+                    let role = path.rsplit('/').next().unwrap_or_default();
+                    key::KeySink::text(&mut h, "companion", role);
+                    key::KeySink::digest(&mut h, "companion-content", &d);
+                    lines.push_str(&companion_line(&path, stamp.as_ref()));
+                }
+            }
+            Some(format!("{fam} {}\n{lines}", h.finish()))
         };
-        parse_memo(&self.cache.memo_or_make(&memo_key, make)?)
+        // Made once by one writer for a fresh cache; made again when a companion changed.
+        let memo = self.cache.memo_or_make(&memo_key, make)?;
+        if let Some(id) = parse_memo(&memo) {
+            return Some(id);
+        }
+        let made = make()?;
+        let _ = self.cache.memo_put(&memo_key, &made);
+        parse_memo(&made)
     }
+
+    /// The files gcc's driver `prog` runs or reads for a compile from its own directories,
+    /// with their stamps (`None`: absent): `cc1`, `cc1plus` and `as` where it finds them
+    /// there, and its `specs` (where it would read one when there is none). The same driver's
+    /// bytes at another path read others (a review's relocated gcc read another `specs` and
+    /// was served the object of the first, 2026-12-05).
+    fn companions(&self, prog: &str) -> Vec<(String, Option<fcache::StatStamp>)> {
+        let ask = |arg: &str| {
+            let r = self.runner.run(prog, &[arg.to_string()]).ok()?;
+            let out = String::from_utf8(r.stdout).ok()?;
+            (r.code == 0).then(|| out.trim().to_string())
+        };
+        let stamp = |p: &str| std::fs::metadata(p).ok().map(|m| fcache::StatStamp::of(&m));
+        let mut out = Vec::new();
+        for name in ["cc1", "cc1plus", "as"] {
+            // A bare name: not in the driver's directories (found on `PATH`, or absent).
+            if let Some(p) = ask(&format!("-print-prog-name={name}")).filter(|p| p.contains('/')) {
+                out.push((p.clone(), stamp(&p)));
+            }
+        }
+        // gcc reads `specs` from its library directory when there is one there.
+        if let Some(lib) = ask("-print-libgcc-file-name").filter(|p| p.contains('/')) {
+            let dir = std::path::Path::new(&lib).parent().map(|d| d.join("specs"));
+            if let Some(p) = dir.and_then(|d| d.to_str().map(str::to_string)) {
+                out.push((p.clone(), stamp(&p)));
+            }
+        }
+        out.retain(|(p, _)| !p.contains('\n') && !p.contains('\t'));
+        out
+    }
+}
+
+/// A line of the compiler memo naming a companion file: its path, a tab, its stamp (`-`:
+/// absent).
+fn companion_line(path: &str, stamp: Option<&fcache::StatStamp>) -> String {
+    match stamp {
+        Some(s) => format!(
+            "{path}\t{} {} {} {} {}\n",
+            s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns
+        ),
+        None => format!("{path}\t-\n"),
+    }
+}
+
+/// Whether the companion a [`companion_line`] names is as it was.
+fn companion_unchanged(line: &str) -> bool {
+    let Some((path, _)) = line.split_once('\t') else {
+        return false;
+    };
+    let now = std::fs::metadata(path)
+        .ok()
+        .map(|m| fcache::StatStamp::of(&m));
+    companion_line(path, now.as_ref()) == format!("{line}\n")
 }
 
 /// This machine's processor as `-march=native` sees it: the digest of the processors'

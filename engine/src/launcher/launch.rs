@@ -63,6 +63,8 @@ pub struct Launcher<'r> {
     pub policy_read: Option<fetch::objdir::PolicyRead>,
     /// The directives of the headers this launch's lookup read whole (`super::directives`).
     pub read_scans: super::directives::ReadScans,
+    /// What is remembered of the headers' bytes, per directory (`super::header_facts`).
+    pub facts: super::header_facts::FactsByDir,
     /// Tests only: sleep between writing a materialised output and renaming it into place
     /// (`CACHED_NINJA_TEST_STALL_MATERIALISE_MS`), so a kill can land there.
     pub stall_materialise: Option<std::time::Duration>,

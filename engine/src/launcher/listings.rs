@@ -17,7 +17,8 @@ pub(super) fn dir_stamp(dir: &str) -> Option<DirStamp> {
     Some(stamp_of(&std::fs::metadata(dir).ok()?))
 }
 
-fn stamp_of(md: &std::fs::Metadata) -> DirStamp {
+/// The stamp of a directory whose metadata is `md`.
+pub(super) fn stamp_of(md: &std::fs::Metadata) -> DirStamp {
     use std::os::unix::fs::MetadataExt;
     (
         md.ino(),

@@ -214,6 +214,7 @@ fn with_launchers<T: Sync, R: Send, S: Default>(
                 while let Some(t) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
                     mine.extend(each(&launcher, &mut carried, t));
                 }
+                launcher.keep_facts();
                 found
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())

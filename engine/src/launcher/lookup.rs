@@ -102,6 +102,7 @@ impl Launcher<'_> {
         if matches!(looked, Ok(Looked::Miss(_))) && self.wait_for_plan() {
             looked = self.lookup(source_key, preprocess);
         }
+        self.keep_facts();
         match looked {
             Ok(Looked::Hit(entry)) => Finding {
                 found: Some(entry),
@@ -258,6 +259,18 @@ impl Launcher<'_> {
     /// With `since` (when the compile started), a file changed after it is
     /// [`NotStored::Changed`]: the compile may have read another version than the one hashed.
     pub(super) fn hash_includes(
+        &self,
+        cmd: &CompileCommand,
+        inputs: &[String],
+        since: Option<SystemTime>,
+    ) -> Result<Vec<Seen>, NotStored> {
+        let seen = self.hash_each(cmd, inputs, since);
+        self.keep_facts();
+        seen
+    }
+
+    /// [`Launcher::hash_includes`]'s work, the facts learned not yet written.
+    fn hash_each(
         &self,
         cmd: &CompileCommand,
         inputs: &[String],

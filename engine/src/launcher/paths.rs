@@ -153,7 +153,7 @@ fn replace_relative(text: &str, dir: &str, by: &str) -> String {
     let name = |b: u8| b.is_ascii_alphanumeric() || b"._-+~/".contains(&b);
     let starts_path = |head: &str| {
         let head = head.strip_suffix("./").unwrap_or(head);
-        !head.bytes().last().is_some_and(name)
+        !without_colour(head).bytes().last().is_some_and(name)
     };
     let mut out = String::with_capacity(text.len());
     let mut from = 0;
@@ -167,6 +167,26 @@ fn replace_relative(text: &str, dir: &str, by: &str) -> String {
     }
     out.push_str(&text[from..]);
     out
+}
+
+/// `text` without the terminal colour sequences it ends with (`ESC [ … m`, `ESC [ K`): what
+/// precedes a path in coloured diagnostics (a review's replayed warning kept CI's `../src`
+/// after `\x1b[K`, 2026-12-05).
+fn without_colour(mut text: &str) -> &str {
+    while let Some(i) = text.rfind('\x1b') {
+        let seq = &text.as_bytes()[i + 1..];
+        let csi = seq.len() >= 2
+            && seq[0] == b'['
+            && seq[seq.len() - 1].is_ascii_alphabetic()
+            && seq[1..seq.len() - 1]
+                .iter()
+                .all(|b| b.is_ascii_digit() || *b == b';');
+        if !csi {
+            break;
+        }
+        text = &text[..i];
+    }
+    text
 }
 
 #[cfg(test)]
@@ -187,6 +207,11 @@ mod tests {
         );
         assert_eq!(r("'../src' ./../src/d.h"), "'@' ./@/d.h");
         assert_eq!(replace_relative("..x ../y ...", "..", "@"), "..x @/y ...");
+        // Coloured: the path follows the colour sequences.
+        assert_eq!(
+            r("\x1b[01m\x1b[K../src/a.c:1:2:\x1b[m\x1b[K x\x1bK../src/b.c"),
+            "\x1b[01m\x1b[K@/a.c:1:2:\x1b[m\x1b[K x\x1bK../src/b.c"
+        );
     }
 
     #[test]

@@ -63,6 +63,13 @@ impl Runner for FakeCompiler {
                 ..Default::default()
             });
         }
+        if args.iter().any(|a| a.starts_with("-print-")) {
+            // The compiler's companions (`identity`): none in its own directories.
+            return Ok(RunResult {
+                stdout: b"cc1\n".to_vec(),
+                ..Default::default()
+            });
+        }
         if args.iter().any(|a| a == "--MD") {
             // The probe of an assembler's dependency file (`asm_reads`): this one has none.
             return Ok(RunResult {
@@ -155,6 +162,7 @@ fn with_launcher_explaining(
         cpu: Default::default(),
         policy_read: None,
         read_scans: Default::default(),
+        facts: Default::default(),
         stall_materialise: None,
     };
     f(&dir, &fake, &l);
@@ -433,36 +441,47 @@ fn a_header_here_is_read_from_the_object_root_with_its_stamp_once_settled() {
     });
 }
 
-/// A header's facts (`header_facts`): remembered for a settled version and taken from the
-/// memo after (a planted digest comes back), read again when the file changes, not
-/// remembered while too young to trust nor when it holds time macros, and a malformed memo
-/// is read past.
+/// A header's facts (`header_facts`): remembered for a settled version in its directory's
+/// memo and taken from it after (a planted digest comes back), read again when the file
+/// changes, not remembered while too young to trust nor when it holds time macros, and a
+/// malformed memo is read past.
 #[test]
 fn header_facts_are_remembered_per_settled_version() {
-    use super::header_facts::{encode, memo_key, HeaderFacts};
+    use super::header_facts::{dir_key, encode, HeaderFacts};
     with_launcher(false, |dir, _, l| {
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(10);
         let h = dir.join("a.h");
         let md = std::fs::metadata(&h).unwrap();
-        let key = memo_key(&fcache::StatStamp::of(&md));
+        let stamp = fcache::StatStamp::of(&md);
+        let key = dir_key(dir.to_str().unwrap());
         let now = std::time::SystemTime::now();
         let young = l.header_facts(&h, &md, now).unwrap();
+        l.keep_facts();
         assert_eq!(young.digest, fcache::Digest::of(b"int h;\n"));
         assert!(l.cache.memo_get(&key).is_none(), "too young to remember");
         let facts = l.header_facts(&h, &md, later).unwrap();
+        l.keep_facts();
         assert_eq!(facts.digest, fcache::Digest::of(b"int h;\n"));
-        assert!(l.cache.memo_get(&key).is_some());
+        assert!(l.cache.memo_get(&key).unwrap().contains(" a.h\n"));
 
         let planted = HeaderFacts {
             digest: fcache::Digest::of(b"planted"),
             unkeyed: None,
             directives: vec![Some(("p.h".into(), true, false))],
         };
-        l.cache.memo_put(&key, &encode(&planted)).unwrap();
+        let plant = |text: &str| {
+            l.cache.memo_put(&key, text).unwrap();
+            l.facts.forget();
+        };
+        plant(&encode(
+            &[("a.h".to_string(), (stamp, planted.clone()))]
+                .into_iter()
+                .collect(),
+        ));
         let from_memo = l.header_facts(&h, &md, later).unwrap();
         assert_eq!(from_memo.digest, planted.digest);
         assert_eq!(from_memo.directives, planted.directives);
-        l.cache.memo_put(&key, "not a digest").unwrap();
+        plant("h not a stamp");
         assert_eq!(
             l.header_facts(&h, &md, later).unwrap().digest,
             fcache::Digest::of(b"int h;\n")
@@ -472,7 +491,7 @@ fn header_facts_are_remembered_per_settled_version() {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&h, "int g;\n").unwrap();
         let md2 = std::fs::metadata(&h).unwrap();
-        assert_ne!(memo_key(&fcache::StatStamp::of(&md2)), key);
+        assert_ne!(fcache::StatStamp::of(&md2), stamp);
         let edited = l.header_facts(&h, &md2, later).unwrap();
         assert_eq!(edited.digest, fcache::Digest::of(b"int g;\n"));
 
@@ -480,10 +499,10 @@ fn header_facts_are_remembered_per_settled_version() {
         std::fs::write(&t, "const char *d = __DATE__;\n").unwrap();
         let md = std::fs::metadata(&t).unwrap();
         let facts = l.header_facts(&t, &md, later).unwrap();
+        l.keep_facts();
         assert!(facts.unkeyed.is_some());
-        let key = memo_key(&fcache::StatStamp::of(&md));
         assert!(
-            l.cache.memo_get(&key).is_none(),
+            !l.cache.memo_get(&key).unwrap().contains(" t.h\n"),
             "unkeyed: never remembered"
         );
     });

@@ -1,8 +1,16 @@
 //! `file:///path`: the store as plain files under a directory; every write is atomic.
+//!
+//! A read is bounded as an HTTP request is: a network mount that hangs (NFS or SMB mounted
+//! hard) blocks `open` and `read` without end, so each read runs on a thread of its own and
+//! is given up after the store's first-byte timeout (the thread stays blocked, the build goes
+//! on; the timeout trips the breaker). A name that is no regular file (a FIFO) is refused
+//! without opening it for reading.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{Backend, Key, StoreError};
 use crate::cache::write_atomic;
@@ -11,6 +19,8 @@ use crate::cache::write_atomic;
 pub struct FileBackend {
     root: PathBuf,
     base: String,
+    /// How long a read may block.
+    timeout: Duration,
 }
 
 impl FileBackend {
@@ -33,7 +43,38 @@ impl FileBackend {
         Ok(FileBackend {
             root: PathBuf::from(if trimmed.is_empty() { "/" } else { trimmed }),
             base: format!("file://{trimmed}"),
+            timeout: Duration::from_secs(10),
         })
+    }
+
+    /// The same store, its reads given up after `timeout`.
+    pub fn with_timeout(self, timeout: Duration) -> FileBackend {
+        FileBackend { timeout, ..self }
+    }
+
+    /// `read` of the file at `path` on a thread of its own, given up after the timeout.
+    fn bounded<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        key: &Key,
+        path: PathBuf,
+        read: impl FnOnce(&Path) -> io::Result<T> + Send + 'static,
+    ) -> Result<io::Result<T>, StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("file-store-read".into())
+            .spawn(move || {
+                let _ = tx.send(read(&path));
+            });
+        if let Err(e) = spawned {
+            return Err(self.io(op, key, e));
+        }
+        rx.recv_timeout(self.timeout)
+            .map_err(|_| StoreError::Timeout {
+                op,
+                url: self.url(key),
+                after: self.timeout,
+            })
     }
 
     fn io(&self, op: &'static str, key: &Key, source: io::Error) -> StoreError {
@@ -51,15 +92,13 @@ impl Backend for FileBackend {
     }
 
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let f = match File::open(self.root.join(key.as_str())) {
-            Ok(f) => f,
+        let path = self.root.join(key.as_str());
+        let read = move |p: &Path| read_regular(p, limit);
+        let buf = match self.bounded("GET", key, path, read)? {
+            Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("GET", key, e)),
         };
-        let mut buf = Vec::new();
-        f.take(limit.saturating_add(1))
-            .read_to_end(&mut buf)
-            .map_err(|e| self.io("GET", key, e))?;
         if buf.len() as u64 > limit {
             return Err(StoreError::TooLarge {
                 op: "GET",
@@ -71,7 +110,8 @@ impl Backend for FileBackend {
     }
 
     fn head(&self, key: &Key) -> Result<bool, StoreError> {
-        match fs::metadata(self.root.join(key.as_str())) {
+        let path = self.root.join(key.as_str());
+        match self.bounded("HEAD", key, path, |p| fs::metadata(p))? {
             Ok(md) => Ok(md.is_file()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(self.io("HEAD", key, e)),
@@ -89,5 +129,62 @@ impl Backend for FileBackend {
             File::open(dir)?.sync_all()
         };
         write().map_err(|e| self.io("PUT", key, e))
+    }
+}
+
+/// The bytes of the regular file at `path`, at most `limit` + 1 (opened without waiting for
+/// a writer: a FIFO is refused, not waited on).
+fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let md = f.metadata()?;
+    if !md.is_file() || md.file_type().is_fifo() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    let mut buf = Vec::with_capacity(md.len().min(limit.saturating_add(1)) as usize);
+    (&mut f)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read that blocks (a hung mount) is given up after the timeout, as a timeout.
+    #[test]
+    fn a_blocked_read_times_out() {
+        let store = FileBackend::new("file:///nowhere")
+            .unwrap()
+            .with_timeout(Duration::from_millis(50));
+        let key = Key::build("x", "y").unwrap();
+        // (Waited for, the read would have answered `Ok`.)
+        let r = store.bounded("GET", &key, PathBuf::from("/nowhere/x"), |_| {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(())
+        });
+        assert!(matches!(r, Err(StoreError::Timeout { .. })), "{r:?}");
+        let quick = store.bounded("GET", &key, PathBuf::from("/nowhere/x"), |p| {
+            Ok(p.to_path_buf())
+        });
+        assert_eq!(quick.unwrap().unwrap(), PathBuf::from("/nowhere/x"));
+    }
+
+    /// A FIFO in the store is refused at once, not waited on.
+    #[test]
+    fn a_fifo_is_no_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = read_regular(&p, 10).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 }

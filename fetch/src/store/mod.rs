@@ -218,7 +218,7 @@ impl Store {
     pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
         let counters = Arc::new(StoreCounters::default());
         let backend: Box<dyn Backend> = if cfg.url.starts_with("file:") {
-            Box::new(file::FileBackend::new(&cfg.url)?)
+            Box::new(file::FileBackend::new(&cfg.url)?.with_timeout(cfg.first_byte_timeout))
         } else if cfg.url.starts_with("http://") || cfg.url.starts_with("https://") {
             Box::new(http::HttpBackend::new(cfg, Arc::clone(&counters))?)
         } else if cfg.url.starts_with("s3://") {
