@@ -258,15 +258,27 @@ fn companion_line(path: &str, stamp: Option<&fcache::StatStamp>) -> String {
     }
 }
 
-/// Whether the companion a [`companion_line`] names is as it was.
+/// Whether the companion a [`companion_line`] names is as it was (one `statx`; no text made:
+/// every hit checks them).
 fn companion_unchanged(line: &str) -> bool {
-    let Some((path, _)) = line.split_once('\t') else {
+    let Some((path, was)) = line.split_once('\t') else {
         return false;
     };
-    let now = std::fs::metadata(path)
+    let Some(s) = std::fs::metadata(path)
         .ok()
-        .map(|m| fcache::StatStamp::of(&m));
-    companion_line(path, now.as_ref()) == format!("{line}\n")
+        .map(|m| fcache::StatStamp::of(&m))
+    else {
+        return was == "-";
+    };
+    let now = [
+        s.dev as i128,
+        s.ino as i128,
+        s.size as i128,
+        s.mtime_ns as i128,
+        s.ctime_ns as i128,
+    ];
+    let mut w = was.split(' ').map(|n| n.parse::<i128>().ok());
+    now.iter().all(|v| w.next() == Some(Some(*v))) && w.next().is_none()
 }
 
 /// This machine's processor as `-march=native` sees it: the digest of the processors'
