@@ -186,12 +186,8 @@ pub(super) fn encode(facts: &DirFacts) -> String {
     let mut text = String::new();
     for (name, (s, f)) in facts {
         let head = format!(
-            "h {} {} {} {} {} {} {} {name}\n",
-            s.dev,
-            s.ino,
-            s.size,
-            s.mtime_ns,
-            s.ctime_ns,
+            "h {} {} {} {name}\n",
+            s.words(),
             f.digest,
             f.directives.len()
         );
@@ -207,14 +203,11 @@ fn decode(text: &str) -> Option<DirFacts> {
     let mut out = DirFacts::new();
     let mut lines = fcache::lines(text);
     while let Some(line) = lines.next() {
-        let mut w = line.strip_prefix("h ")?.splitn(8, ' ');
-        let stamp = StatStamp {
-            dev: w.next()?.parse().ok()?,
-            ino: w.next()?.parse().ok()?,
-            size: w.next()?.parse().ok()?,
-            mtime_ns: w.next()?.parse().ok()?,
-            ctime_ns: w.next()?.parse().ok()?,
-        };
+        let rest = line.strip_prefix("h ")?;
+        // Five words of stamp, then the digest, the count and the name (which may hold spaces).
+        let cut = rest.match_indices(' ').nth(4)?.0;
+        let stamp = StatStamp::from_words(&rest[..cut])?;
+        let mut w = rest[cut + 1..].splitn(3, ' ');
         let digest = fcache::Digest::from_hex(w.next()?)?;
         let count: usize = w.next()?.parse().ok()?;
         let name = w.next()?;

@@ -250,10 +250,7 @@ impl Launcher<'_> {
 /// absent).
 fn companion_line(path: &str, stamp: Option<&fcache::StatStamp>) -> String {
     match stamp {
-        Some(s) => format!(
-            "{path}\t{} {} {} {} {}\n",
-            s.dev, s.ino, s.size, s.mtime_ns, s.ctime_ns
-        ),
+        Some(s) => format!("{path}\t{}\n", s.words()),
         None => format!("{path}\t-\n"),
     }
 }
@@ -264,21 +261,10 @@ fn companion_unchanged(line: &str) -> bool {
     let Some((path, was)) = line.split_once('\t') else {
         return false;
     };
-    let Some(s) = std::fs::metadata(path)
+    let now = std::fs::metadata(path)
         .ok()
-        .map(|m| fcache::StatStamp::of(&m))
-    else {
-        return was == "-";
-    };
-    let now = [
-        s.dev as i128,
-        s.ino as i128,
-        s.size as i128,
-        s.mtime_ns as i128,
-        s.ctime_ns as i128,
-    ];
-    let mut w = was.split(' ').map(|n| n.parse::<i128>().ok());
-    now.iter().all(|v| w.next() == Some(Some(*v))) && w.next().is_none()
+        .map(|m| fcache::StatStamp::of(&m));
+    now == fcache::StatStamp::from_words(was) && (now.is_some() || was == "-")
 }
 
 /// This machine's processor as `-march=native` sees it: the digest of the processors'

@@ -67,6 +67,28 @@ impl StatStamp {
         self.mtime_ns > t_ns || self.ctime_ns > t_ns
     }
 
+    /// The stamp written as five words, `<dev> <ino> <size> <mtime_ns> <ctime_ns>`: the form
+    /// of every text that records one (include manifests, memos).
+    pub fn words(&self) -> String {
+        format!(
+            "{} {} {} {} {}",
+            self.dev, self.ino, self.size, self.mtime_ns, self.ctime_ns
+        )
+    }
+
+    /// [`StatStamp::words`] read back; `None` unless exactly five numbers.
+    pub fn from_words(text: &str) -> Option<StatStamp> {
+        let mut w = text.split(' ');
+        let stamp = StatStamp {
+            dev: w.next()?.parse().ok()?,
+            ino: w.next()?.parse().ok()?,
+            size: w.next()?.parse().ok()?,
+            mtime_ns: w.next()?.parse().ok()?,
+            ctime_ns: w.next()?.parse().ok()?,
+        };
+        w.next().is_none().then_some(stamp)
+    }
+
     /// Whether both timestamps are at least `SETTLE` (2 s) before `now` (safe to record).
     pub fn is_settled(&self, now: SystemTime) -> bool {
         let now_ns = now
@@ -124,11 +146,7 @@ impl Manifest {
             for f in &set.files {
                 match &f.stamp {
                     Some(t) => {
-                        let _ = writeln!(
-                            s,
-                            "f {} {} {} {} {} {} {}",
-                            f.digest, t.dev, t.ino, t.size, t.mtime_ns, t.ctime_ns, f.path
-                        );
+                        let _ = writeln!(s, "f {} {} {}", f.digest, t.words(), f.path);
                     }
                     None => {
                         let _ = writeln!(s, "f {} - - - - - {}", f.digest, f.path);
