@@ -225,6 +225,22 @@ impl Manifest {
 mod tests {
     use super::*;
 
+    /// A stamp's five words read back, the extremes included; anything else is no stamp.
+    #[test]
+    fn stamp_words_round_trip() {
+        let s = StatStamp {
+            dev: u64::MAX,
+            ino: 0,
+            size: 7,
+            mtime_ns: i64::MIN,
+            ctime_ns: i64::MAX,
+        };
+        assert_eq!(StatStamp::from_words(&s.words()), Some(s));
+        for bad in ["", "-", "1 2 3 4", "1 2 3 4 5 6", "1 2 3 4 x", "-1 2 3 4 5"] {
+            assert_eq!(StatStamp::from_words(bad), None, "{bad:?}");
+        }
+    }
+
     #[test]
     fn round_trip_and_order() {
         let f = |p: &str, stamp| IncludeFile {
