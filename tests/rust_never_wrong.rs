@@ -362,14 +362,35 @@ fn real_rustc() -> PathBuf {
 /// `cached-ninja rustc -- <rustc> ARGS` (direct mode, as a Ninja file runs it) in `dir` over
 /// `cache`.
 fn direct(dir: &Path, cache: &Path, rustc: &Path, args: &[&str]) -> Output {
-    run(Command::new(cached_ninja())
-        .current_dir(dir)
+    direct_bootstrapped(dir, cache, rustc, args, None)
+}
+
+/// [`direct`] with the command's own `RUSTC_BOOTSTRAP` (`None`: none).
+fn direct_bootstrapped(
+    dir: &Path,
+    cache: &Path,
+    rustc: &Path,
+    args: &[&str],
+    bootstrap: Option<&str>,
+) -> Output {
+    let mut c = Command::new(cached_ninja());
+    c.current_dir(dir)
         .env("CACHED_NINJA_CACHE_DIR", cache)
         .env_remove("RUSTC_BOOTSTRAP")
         .env_remove("CACHED_NINJA_EXPLAIN")
         .args(["rustc", "--"])
         .arg(rustc)
-        .args(args))
+        .args(args);
+    if let Some(b) = bootstrap {
+        c.env("RUSTC_BOOTSTRAP", b);
+    }
+    run(&mut c)
+}
+
+/// Directory `dir`, emptied (made if missing).
+fn emptied(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
 }
 
 /// Panics with `what` and the command's standard error unless `out` exited 0.
@@ -613,10 +634,6 @@ fn a_custom_target_specs_content_is_an_input() {
         "o",
         "lib.rs",
     ];
-    let fresh = |out: &str| {
-        let _ = std::fs::remove_dir_all(dir.join(out));
-        std::fs::create_dir_all(dir.join(out)).unwrap();
-    };
     for (os, want) in [("linux", "0x11223344"), ("none", "0x55667788")] {
         spec["os"] = os.into();
         std::fs::write(
@@ -624,17 +641,13 @@ fn a_custom_target_specs_content_is_an_input() {
             serde_json::to_string_pretty(&spec).unwrap(),
         )
         .unwrap();
-        fresh("o");
-        let launched = run(Command::new(cached_ninja())
-            .current_dir(dir)
-            .env("CACHED_NINJA_CACHE_DIR", &cache)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .args(["rustc", "--"])
-            .arg(&rustc)
-            .args(args));
-        ok(&launched, os);
+        emptied(&dir.join("o"));
+        ok(
+            &direct_bootstrapped(dir, &cache, &rustc, &args, Some("1")),
+            os,
+        );
         // The same command without the launcher makes what is expected.
-        fresh("p");
+        emptied(&dir.join("p"));
         let mut plain = args;
         plain[9] = "p";
         run_ok(
@@ -713,8 +726,7 @@ fn a_crate_in_a_custom_sysroot_is_an_input() {
                 .arg(lib.join("libmycrate.rlib"))
                 .arg("mycrate.rs"),
         );
-        let _ = std::fs::remove_dir_all(dir.join("o"));
-        std::fs::create_dir_all(dir.join("o")).unwrap();
+        emptied(&dir.join("o"));
         let args = [
             "--sysroot",
             sysroot_s,
@@ -832,8 +844,7 @@ fn a_crate_name_attribute_names_the_output() {
         &direct(dir, &cache, &rustc, &["foo.rs", "--out-dir", "o"]),
         "bar over foo",
     );
-    std::fs::remove_dir_all(dir.join("o")).unwrap();
-    std::fs::create_dir_all(dir.join("o")).unwrap();
+    emptied(&dir.join("o"));
     ok(
         &direct(dir, &cache, &rustc, &["foo.rs", "--out-dir", "o"]),
         "bar",

@@ -533,9 +533,7 @@ impl Search {
     /// Whether directory `dir` is (or lies below) one of the compiler's own directories that
     /// the command does not also name.
     pub(super) fn is_own(&self, dir: &str) -> bool {
-        self.own
-            .iter()
-            .any(|o| o == dir || rel_below(o, dir).is_some())
+        self.own.iter().any(|o| o == dir) || under_any(&self.own, dir)
     }
 
     /// Whether directory `dir` holds a name ending with `suffix` (a directory that cannot be

@@ -98,10 +98,12 @@ impl Launcher<'_> {
             return None;
         }
         let path = path.to_str()?;
-        let name = &path[path.rfind('/').map_or(0, |i| i + 1)..];
-        let dir = match path.rfind('/') {
-            Some(_) => backend::key::lexical_join(self.roots.obj(), parent_of(path)),
-            None => self.roots.obj().to_string(),
+        let (dir, name) = match path.rfind('/') {
+            Some(i) => (
+                backend::key::lexical_join(self.roots.obj(), parent_of(path)),
+                &path[i + 1..],
+            ),
+            None => (self.roots.obj().to_string(), path),
         };
         (!name.is_empty() && !name.contains('\n')).then_some((dir, name))
     }

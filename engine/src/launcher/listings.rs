@@ -17,8 +17,7 @@ pub(super) fn dir_stamp(dir: &str) -> Option<DirStamp> {
     Some(stamp_of(&std::fs::metadata(dir).ok()?))
 }
 
-/// The stamp of a directory whose metadata is `md`.
-pub(super) fn stamp_of(md: &std::fs::Metadata) -> DirStamp {
+fn stamp_of(md: &std::fs::Metadata) -> DirStamp {
     use std::os::unix::fs::MetadataExt;
     (
         md.ino(),
@@ -93,13 +92,21 @@ pub(super) enum Below {
     WayOnly,
 }
 
+/// The stamp of a directory whose metadata is `md`, when it is settled at `now`
+/// (`StatStamp::is_settled`: a name created in the same tick might not change a younger one).
+pub(super) fn settled_stamp(
+    md: &std::fs::Metadata,
+    now: std::time::SystemTime,
+) -> Option<DirStamp> {
+    fetch::cache::StatStamp::of(md)
+        .is_settled(now)
+        .then(|| stamp_of(md))
+}
+
 /// The listing of directory `dir`, `None` if it cannot be listed.
 pub(super) fn listing(dir: &str) -> Option<Listing> {
     let md = std::fs::metadata(dir).ok()?;
-    let now = std::time::SystemTime::now();
-    let settled = fetch::cache::StatStamp::of(&md)
-        .is_settled(now)
-        .then(|| stamp_of(&md));
+    let settled = settled_stamp(&md, std::time::SystemTime::now());
     let rd = std::fs::read_dir(dir).ok()?;
     let names = rd.flatten().map(|e| e.file_name()).collect();
     Some(Listing { names, settled })

@@ -36,7 +36,7 @@ use super::candidates::{Holding, Looked, Search};
 use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
 use super::links::Undone;
-use super::listings::{dir_stamp, listing, look_below, rel_below, stamp_of, Below, Listing};
+use super::listings::{dir_stamp, listing, look_below, rel_below, settled_stamp, Below, Listing};
 use backend::compile::CompileCommand;
 use backend::key::lexical_join as lexical;
 use fetch::cache as fcache;
@@ -544,8 +544,7 @@ fn present_key(action_key: &fcache::Digest) -> fcache::Digest {
 /// The directory part of `path` (`.` for a bare name).
 /// The key of the memo that directories `dirs` hold no `*.gch` name, from their stamps
 /// (absent ones too: one created later changes the key); `None` when one is not settled
-/// (`StatStamp::is_settled`: a name created in the same tick might not change its stamp) or
-/// stamps are not trusted.
+/// ([`settled_stamp`]) or stamps are not trusted.
 fn no_gch_key(dirs: &[String], trust_stat: bool) -> Option<fcache::Digest> {
     if !trust_stat {
         return None;
@@ -554,8 +553,7 @@ fn no_gch_key(dirs: &[String], trust_stat: bool) -> Option<fcache::Digest> {
     let mut id = String::from("cached-ninja no gch 1");
     for d in dirs {
         let stamp = match std::fs::metadata(d) {
-            Ok(md) if !fcache::StatStamp::of(&md).is_settled(now) => return None,
-            Ok(md) => Some(stamp_of(&md)),
+            Ok(md) => Some(settled_stamp(&md, now)?),
             Err(_) => None,
         };
         id.push_str(&format!("\0{d}\0{stamp:?}"));
