@@ -98,7 +98,8 @@ fn compile_edges_use_a_twin_rule_and_others_stay() {
             compile_edges: 2,
             uncached_by_policy: 0,
             compiler_other: 0,
-            generator_edges: 1
+            generator_edges: 1,
+            dwp_step: backend::rewrite::dwp_step::DwpStep::None,
         }
     );
     // Everything but the record line and the inserted rules is the original, byte for byte.

@@ -47,7 +47,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut session = session(&remote, &plan, &trust);
-    session.debug_parts = args.debug_parts;
+    session.debug_parts |= args.debug_parts;
     prepare(&remote, &session)?;
     // Nobody asks for keys here: "none" (on-demand only) would pull nothing.
     let mode = match remote.prefetch {
@@ -95,8 +95,11 @@ pub fn find_plan(
     Ok((plan, trust))
 }
 
-/// The pull session of `plan` for `remote`'s object directory: objects only.
+/// The pull session of `plan` for `remote`'s object directory: objects only, unless the
+/// build packages its `.dwo` files itself (`dwp`, `llvm-dwp`: it reads them before its link
+/// is done, so they come with the objects).
 pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> PullSession<'a> {
+    let objdir = ObjDir::new(&remote.objdir);
     PullSession {
         store: &remote.stores[plan.store],
         plan,
@@ -104,8 +107,8 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         cache: remote.cache(),
         cache_cap: remote.cache_size(),
         jobs: remote.jobs,
-        objdir: ObjDir::new(&remote.objdir),
-        debug_parts: false,
+        debug_parts: objdir.config().packs_dwo(),
+        objdir,
         link_rate: remote.bandwidth(),
     }
 }

@@ -148,6 +148,9 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
     if let Some(src) = &src_root {
         write_config(&dir, "src-root", &src.display().to_string())?;
     }
+    // A build that runs `dwp` or `llvm-dwp` itself reads every `.dwo` (the launchers write
+    // them on every hit; `build` pulls them with the objects).
+    write_config(&dir, fetch::objdir::DWP_STEP, report.dwp_step.name())?;
     // `build`, `fetch` and `publish` must read the policy the launchers were made with.
     if let Some(p) = &args.policy {
         let p = p

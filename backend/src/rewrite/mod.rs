@@ -27,11 +27,13 @@
 //! load order is edge k, which is checked, not assumed.
 
 pub mod compiler;
+pub mod dwp_step;
 pub mod record;
 
 use crate::ninja::graph::{EdgeId, Graph, RuleId};
 use crate::ninja::parse::{Parser, Statement};
 use crate::ninja::FileReader;
+use dwp_step::DwpStep;
 use std::cell::RefCell;
 
 /// Suffix of twin rules for compile edges.
@@ -101,6 +103,8 @@ pub struct Report {
     pub compiler_other: usize,
     /// Generator edges given the regenerate hook.
     pub generator_edges: usize,
+    /// The DWARF packager the build runs itself (`llvm-dwp` over `dwp` when it runs both).
+    pub dwp_step: DwpStep,
 }
 
 /// One file of the manifest after the rewrite.
@@ -202,6 +206,8 @@ pub fn rewrite(
             })
             .clone()
     };
+    // The packager the build runs itself, from the commands of the edges left as they are.
+    let mut dwp = DwpStep::None;
     for e in g.edge_ids() {
         if g.is_phony(e) {
             continue;
@@ -209,6 +215,7 @@ pub fn rewrite(
         let r = g.rule(e);
         // An edge's own `command` would win over any rule's: leave such an edge alone.
         if g.edge_own_binding(e, b"command").is_some() {
+            dwp = dwp.max(DwpStep::of_command(&g.evaluate_command(e)));
             continue;
         }
         let kind = if is_generator_edge(g, e, top) {
@@ -224,9 +231,13 @@ pub fn rewrite(
                 compiler::CommandKind::Rustc => true,
                 compiler::CommandKind::CompilerOther(_) | compiler::CommandKind::RustcOther => {
                     report.compiler_other += 1;
+                    dwp = dwp.max(DwpStep::of_command(&command));
                     continue;
                 }
-                compiler::CommandKind::Other => continue,
+                compiler::CommandKind::Other => {
+                    dwp = dwp.max(DwpStep::of_command(&command));
+                    continue;
+                }
             };
             if g.outputs(e).iter().any(|&o| (opts.uncached)(g.path(o))) {
                 report.uncached_by_policy += 1;
@@ -260,6 +271,7 @@ pub fn rewrite(
             }
         }
     }
+    report.dwp_step = dwp;
     let out = files
         .iter()
         .zip(edits)

@@ -3,8 +3,9 @@
 use super::launch::Launcher;
 use super::runner::{RealRunner, Runner};
 use backend::key::Roots;
+use backend::rewrite::dwp_step::DwpStep;
 use fetch::cache::LocalCache;
-use fetch::objdir::{Config, ObjDir, PolicyRead, POLICY_READ};
+use fetch::objdir::{Config, ObjDir, PolicyRead, DWP_STEP, POLICY_READ};
 use fetch::stats::Reason;
 use fetch::want::{FileLink, PullLink};
 use std::ffi::OsString;
@@ -147,7 +148,7 @@ pub(super) fn run_words(
     // each launch compares with the file (`super::policy_edit`).
     let config = ObjDir::new(&cwd).config();
     let roots = roots_for(obj, &cwd, src_root, &config);
-    let policy_read = config.value(POLICY_READ).and_then(PolicyRead::parse);
+    let generated = Generated::of(&config);
     // A rewritten Ninja file runs every compile as `cached-ninja cc -- …`, rustc too.
     let family = if super::rustc::is_rustc(&words[0]) {
         Family::Rustc
@@ -155,8 +156,8 @@ pub(super) fn run_words(
         family
     };
     Ok(match family {
-        Family::CFamily => with_launcher(roots, &cwd, policy_read, |l| l.launch(words)),
-        Family::Rustc => with_launcher(roots, &cwd, policy_read, |l| l.launch_rustc(words)),
+        Family::CFamily => with_launcher(roots, &cwd, generated, |l| l.launch(words)),
+        Family::Rustc => with_launcher(roots, &cwd, generated, |l| l.launch_rustc(words)),
     })
 }
 
@@ -195,7 +196,30 @@ pub(crate) fn launcher_for<'r>(
     pull: &'r dyn PullLink,
 ) -> Launcher<'r> {
     let config = ObjDir::new(cwd).config();
-    launcher_of(roots_for(obj, cwd, src_root, &config), cwd, None, pull)
+    let generated = Generated {
+        policy_read: None,
+        ..Generated::of(&config)
+    };
+    launcher_of(roots_for(obj, cwd, src_root, &config), cwd, generated, pull)
+}
+
+/// What `generate` recorded in the object directory's configuration for its launchers.
+#[derive(Default)]
+pub(super) struct Generated {
+    /// The policy it read (`super::policy_edit`); `None`: no `generate`, or not compared.
+    pub(super) policy_read: Option<PolicyRead>,
+    /// The DWARF packager the build runs itself.
+    pub(super) dwp_step: DwpStep,
+}
+
+impl Generated {
+    /// What `config` holds.
+    pub(super) fn of(config: &Config) -> Generated {
+        Generated {
+            policy_read: config.value(POLICY_READ).and_then(PolicyRead::parse),
+            dwp_step: DwpStep::parse(config.value(DWP_STEP)),
+        }
+    }
 }
 
 /// Which compile model a launch uses.
@@ -227,15 +251,15 @@ pub(super) fn utf8_words(words: &[OsString]) -> Result<Vec<String>, String> {
 }
 
 /// Builds the launcher for `roots` (this process's working directory: `cwd`) from the
-/// environment and runs `f` with it; `policy_read` is what `generate` recorded of the policy.
+/// environment and what `generate` recorded, and runs `f` with it.
 pub(super) fn with_launcher<T>(
     roots: Roots,
     cwd: &Path,
-    policy_read: Option<PolicyRead>,
+    generated: Generated,
     f: impl FnOnce(&Launcher) -> T,
 ) -> T {
     let pull = FileLink::new(ObjDir::new(roots.obj()));
-    let mut launcher = launcher_of(roots, cwd, policy_read, &pull);
+    let mut launcher = launcher_of(roots, cwd, generated, &pull);
     launcher.one_shot = true;
     f(&launcher)
 }
@@ -245,7 +269,7 @@ pub(super) fn with_launcher<T>(
 fn launcher_of<'r>(
     roots: Roots,
     cwd: &Path,
-    policy_read: Option<PolicyRead>,
+    generated: Generated,
     pull: &'r dyn PullLink,
 ) -> Launcher<'r> {
     let mut obj_aliases = Vec::new();
@@ -292,7 +316,8 @@ fn launcher_of<'r>(
         family: std::cell::Cell::new(None),
         distribute: super::distribute::Distribution::from_env(),
         cpu: std::cell::Cell::new(None),
-        policy_read,
+        policy_read: generated.policy_read,
+        dwp_step: generated.dwp_step,
         read_scans: Default::default(),
         facts: Default::default(),
         stall_materialise: std::env::var("CACHED_NINJA_TEST_STALL_MATERIALISE_MS")

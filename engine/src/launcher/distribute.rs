@@ -41,7 +41,6 @@
 
 use super::launch::Launcher;
 use super::model::CompileModel;
-use super::paths::OBJ_TOKEN;
 use super::runner::RunResult;
 use backend::compile::{CompileCommand, CompilerFamily, Lang, SplitDwarf};
 use fetch::cache as fcache;
@@ -392,7 +391,7 @@ impl Launcher<'_> {
         args.extend(self.prefix_maps());
         args.extend(self.directives_only(engine));
         if self.family.get() == Some(CompilerFamily::Clang) {
-            args.push(format!("-fdebug-compilation-dir={OBJ_TOKEN}"));
+            args.push(format!("-fdebug-compilation-dir={}", self.obj_token()));
         }
         self.runner
             .run_with_env(engine.program(), &args, &engine.env(), Some(d.limit))

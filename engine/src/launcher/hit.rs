@@ -7,6 +7,8 @@
 //! object), and the hit is counted `debug-deferred`: `dbgfetch fill` gets the part from the
 //! stores after the link. Finding the blob missing is the `open` the read does anyway.
 //! A clang `-gsplit-dwarf=single` entry's bundle goes back into its object (`super::single`).
+//! Not in a build that runs `dwp` or `llvm-dwp` itself (`Launcher::dwp_step`): its packager
+//! reads every `.dwo`, so a missing one makes the hit a plain miss.
 
 use super::launch::Launcher;
 use super::lookup::Found;
@@ -168,7 +170,11 @@ impl Launcher<'_> {
                     files.push((PathBuf::from(dest), self.unmark(&b).into(), o.role))
                 }
                 Ok(b) => files.push((PathBuf::from(dest), b, o.role)),
-                Err(CacheError::Missing { .. }) if o.role.is_debug() => deferred.push(dest),
+                // A build that packages its `.dwo` files itself reads them after the link:
+                // the part is needed now (a plain miss).
+                Err(CacheError::Missing { .. }) if o.role.is_debug() && !self.packs_dwo() => {
+                    deferred.push(dest)
+                }
                 Err(e) => {
                     bad_blobs(&[&e]);
                     return None;

@@ -61,6 +61,9 @@ pub struct Launcher<'r> {
     pub cpu: std::cell::Cell<Option<crate::jobserver::CpuToken>>,
     /// What `generate` recorded of the policy (`None`: no `generate`, or not a Ninja edge).
     pub policy_read: Option<fetch::objdir::PolicyRead>,
+    /// The DWARF packager the build runs itself (`generate` recorded it): then a hit writes
+    /// its `.dwo` too, and for `llvm-dwp` objects name the real object root.
+    pub dwp_step: backend::rewrite::dwp_step::DwpStep,
     /// The directives of the headers this launch's lookup read whole (`super::directives`).
     pub read_scans: super::directives::ReadScans,
     /// What is remembered of the headers' bytes, per directory (`super::header_facts`).
@@ -353,6 +356,14 @@ impl Launcher<'_> {
         if cmd.args.iter().any(past_maps) || cmd.maps_own_prefixes() {
             let roots = format!("{} {}", self.roots.obj(), self.roots.src().unwrap_or(""));
             env.push(("(roots, for paths past the prefix maps)".to_string(), roots));
+        }
+        // A build that runs `llvm-dwp` itself gets objects naming the real object root
+        // (`Launcher::obj_token`): shared at that root only.
+        if self.obj_token() != OBJ_TOKEN {
+            env.push((
+                "(object root, for llvm-dwp)".to_string(),
+                self.obj_token().to_string(),
+            ));
         }
         KeyFields {
             compiler: id.digest,

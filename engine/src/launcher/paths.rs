@@ -2,6 +2,7 @@
 //! prefix-map flags, and the placeholders for the roots in stored stdout/stderr.
 
 use super::launch::Launcher;
+use backend::rewrite::dwp_step::DwpStep;
 
 /// Stable token the source root maps to in objects. Must never change (part of every key).
 pub const SRC_TOKEN: &str = "/cached-ninja/src";
@@ -26,11 +27,12 @@ impl Launcher<'_> {
     /// (`Roots::relative_spellings`: `../src`, `./../src` for gcc's forced includes,
     /// `../a-obj`), so what the maps rewrite and what the key tags are one list.
     pub(super) fn prefix_maps(&self) -> Vec<String> {
-        let token = |tag: &str| if tag == "@src" { SRC_TOKEN } else { OBJ_TOKEN };
+        let obj_token = self.obj_token();
+        let token = |tag: &str| if tag == "@src" { SRC_TOKEN } else { obj_token };
         let mut olds: Vec<(&str, &str)> = Vec::with_capacity(8);
         olds.extend(self.roots.src().map(|s| (s, SRC_TOKEN)));
-        olds.extend(self.obj_aliases.iter().map(|a| (a.as_str(), OBJ_TOKEN)));
-        olds.push((self.roots.obj(), OBJ_TOKEN));
+        olds.extend(self.obj_aliases.iter().map(|a| (a.as_str(), obj_token)));
+        olds.push((self.roots.obj(), obj_token));
         let relative = self.roots.relative_spellings().iter();
         olds.extend(relative.map(|(tag, s)| (s.as_str(), token(tag))));
         // gcc tries the last map first, clang the longest: the longest last makes them agree,
@@ -40,6 +42,21 @@ impl Launcher<'_> {
         olds.iter()
             .map(|(old, new)| format!("-ffile-prefix-map={old}={new}"))
             .collect()
+    }
+
+    /// What the object root maps to in objects: [`OBJ_TOKEN`], or the real root in a build
+    /// that runs `llvm-dwp` itself (it finds each `.dwo` below its unit's `DW_AT_comp_dir`,
+    /// so the key then holds the root: `Launcher::key_fields`).
+    pub(super) fn obj_token(&self) -> &str {
+        match self.dwp_step {
+            DwpStep::Llvm => self.roots.obj(),
+            _ => OBJ_TOKEN,
+        }
+    }
+
+    /// Whether the build packages its own `.dwo` files, so a hit must write them.
+    pub(super) fn packs_dwo(&self) -> bool {
+        self.dwp_step != DwpStep::None
     }
 
     /// Replaces this machine's roots in captured output by placeholders (deeper root first),

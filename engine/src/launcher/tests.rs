@@ -161,6 +161,7 @@ fn with_launcher_explaining(
         distribute: None,
         cpu: Default::default(),
         policy_read: None,
+        dwp_step: Default::default(),
         read_scans: Default::default(),
         facts: Default::default(),
         stall_materialise: None,

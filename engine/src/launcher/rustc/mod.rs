@@ -81,9 +81,12 @@ pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
         roots = roots.with_registry(r);
     }
     // No `generate` rewrote Cargo's calls: no recorded policy to compare (`cargo_policy`).
-    Ok(with_launcher(roots, Path::new(&cwd), None, |l| {
-        l.launch_rustc(words)
-    }))
+    Ok(with_launcher(
+        roots,
+        Path::new(&cwd),
+        Default::default(),
+        |l| l.launch_rustc(words),
+    ))
 }
 
 /// The policy of a Cargo rustc call ([`cargo_policy`]).

@@ -1,0 +1,107 @@
+//! Build steps that package split-DWARF `.dwo` files themselves: `dwp` or `llvm-dwp` run by
+//! the build (a CMake post-build command, a Meson custom target, a GN link wrapper's
+//! `--dwp=`). Such a build reads the `.dwo` of every object it links, so its launchers write
+//! the `.dwo` on every hit (objects first, DESIGN §6, does not apply), and `llvm-dwp` finds
+//! each one through its unit's `DW_AT_comp_dir`, which must then be the real object root.
+
+/// Which DWARF packager a build runs itself, if any.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DwpStep {
+    /// None: debug parts may follow the link (`dbgfetch fill`).
+    #[default]
+    None,
+    /// GNU `dwp`: finds a `.dwo` by its name, from its working directory.
+    Gnu,
+    /// `llvm-dwp`: joins a `.dwo`'s name to its unit's compilation directory.
+    Llvm,
+}
+
+impl DwpStep {
+    /// The packager `command` (one evaluated Ninja command) runs: a word (or the value of a
+    /// `--flag=` word) whose file name is `dwp`, `<triple>-dwp`, `llvm-dwp` or `llvm-dwp-<N>`.
+    pub fn of_command(command: &[u8]) -> DwpStep {
+        let separator = |b: &u8| b.is_ascii_whitespace() || b";&|()'\"`".contains(b);
+        let words = command.split(separator).filter(|w| !w.is_empty());
+        let values = words.flat_map(|w| w.split(|&b| b == b'='));
+        values.map(program).max().unwrap_or_default()
+    }
+
+    /// The word the object directory's configuration holds (`fetch::objdir::DWP_STEP`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DwpStep::None => "none",
+            DwpStep::Gnu => "gnu",
+            DwpStep::Llvm => "llvm",
+        }
+    }
+
+    /// The step a configuration word names (an unknown or absent one: none).
+    pub fn parse(word: Option<&str>) -> DwpStep {
+        match word {
+            Some("gnu") => DwpStep::Gnu,
+            Some("llvm") => DwpStep::Llvm,
+            _ => DwpStep::None,
+        }
+    }
+}
+
+/// The packager that the program path `word` names, by its file name.
+fn program(word: &[u8]) -> DwpStep {
+    let name = word.rsplit(|&b| b == b'/').next().unwrap_or(word);
+    if let Some(rest) = name.strip_prefix(b"llvm-dwp") {
+        let version = |r: &[u8]| r.iter().all(|b| b.is_ascii_digit() || *b == b'.');
+        return match rest {
+            [] => DwpStep::Llvm,
+            [b'-', v @ ..] if !v.is_empty() && version(v) => DwpStep::Llvm,
+            _ => DwpStep::None,
+        };
+    }
+    if name == b"dwp" || (name.ends_with(b"-dwp") && name.len() > 4) {
+        return DwpStep::Gnu;
+    }
+    DwpStep::None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DwpStep;
+
+    #[test]
+    fn finds_the_packager_a_command_runs() {
+        let cases: &[(&str, DwpStep)] = &[
+            (
+                ": && cc -o app a.o && cd /o && dwp -e app -o app.dwp && :",
+                DwpStep::Gnu,
+            ),
+            (
+                "cd /o && /usr/bin/x86_64-linux-gnu-dwp -e app",
+                DwpStep::Gnu,
+            ),
+            ("llvm-dwp-14 -e app -o app.dwp", DwpStep::Llvm),
+            (
+                "/usr/lib/llvm-14/bin/llvm-dwp a.dwo b.dwo -o x.dwp",
+                DwpStep::Llvm,
+            ),
+            (
+                "python3 link.py --dwp=../../llvm/bin/llvm-dwp --output=app",
+                DwpStep::Llvm,
+            ),
+            ("sh -c 'dwp -e app'", DwpStep::Gnu),
+            ("cc -o app a.o", DwpStep::None),
+            ("cp app.dwp out/app.dwp", DwpStep::None),
+            ("llvm-dwpx -e app", DwpStep::None),
+            ("echo -dwp", DwpStep::None),
+        ];
+        for (command, want) in cases {
+            assert_eq!(DwpStep::of_command(command.as_bytes()), *want, "{command}");
+        }
+    }
+
+    #[test]
+    fn the_configuration_word_round_trips() {
+        for s in [DwpStep::None, DwpStep::Gnu, DwpStep::Llvm] {
+            assert_eq!(DwpStep::parse(Some(s.name())), s);
+        }
+        assert_eq!(DwpStep::parse(None), DwpStep::None);
+    }
+}
