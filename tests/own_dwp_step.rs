@@ -1,10 +1,12 @@
 //! A build that packages its split-DWARF `.dwo` files itself (a CMake post-build `dwp` or
 //! `llvm-dwp`, as Chromium's and LLVM's split-DWARF setups do) reads every `.dwo` its objects
 //! name before the build ends. Objects first (DESIGN §6) would leave them to `dbgfetch fill`
-//! and fail that step; `generate` notices the packager, the pull brings the debug parts with
-//! the objects, every hit writes its `.dwo`, and no background fill competes with the
-//! project's own `.dwp`. `llvm-dwp` finds a `.dwo` below its unit's `DW_AT_comp_dir`, so
-//! there objects name the real object root (and are shared at that root only).
+//! and fail that step; `generate` notices the packager (and tells the launchers on their
+//! command line, so a step added later recompiles), the pull brings the debug parts with the
+//! objects, every hit writes its `.dwo`, and the fill leaves the project's own `.dwp` alone
+//! while it fills the binaries the project does not package. `llvm-dwp` finds a `.dwo` below
+//! its unit's `DW_AT_comp_dir`, so there objects name the real object root (and are shared
+//! at that root only).
 
 mod support;
 
@@ -15,17 +17,30 @@ use support::{cached_ninja, git, key_file, require_tool, run, run_ok, TestSpace}
 const UTIL_C: &str = "int util(int x) {\n    int doubled = x * 2;\n    return doubled;\n}\n";
 const MAIN_C: &str =
     "#include <stdio.h>\nint util(int);\nint main(void) {\n    printf(\"%d\\n\", util(21));\n    return 0;\n}\n";
+const TOOL_C: &str = "int main(void) {\n    int tripled = 3 * 2;\n    return tripled - 6;\n}\n";
 
-/// The program's sources at `src`, its link followed by `packer -e app -o app.dwp`.
-fn write_sources(src: &Path, packer: &Path) {
+/// The program's sources at `src`: `app`, its link followed by `packer -e app -o app.dwp`
+/// when a packer is given, and `tool`, which the project never packages.
+fn write_sources(src: &Path, packer: Option<&Path>) {
     std::fs::create_dir_all(src).unwrap();
     std::fs::write(src.join("util.c"), UTIL_C).unwrap();
     std::fs::write(src.join("main.c"), MAIN_C).unwrap();
-    let cmake = format!(
-        "cmake_minimum_required(VERSION 3.10)\nproject(p C)\nadd_executable(app main.c util.c)\n\
-         add_custom_command(TARGET app POST_BUILD COMMAND {} -e $<TARGET_FILE:app> -o $<TARGET_FILE:app>.dwp)\n",
-        packer.display()
-    );
+    std::fs::write(src.join("tool.c"), TOOL_C).unwrap();
+    write_cmake(src, packer);
+}
+
+/// The program's `CMakeLists.txt` (only: the sources keep their times, so that Ninja has no
+/// reason of its own to compile again).
+fn write_cmake(src: &Path, packer: Option<&Path>) {
+    let mut cmake = "cmake_minimum_required(VERSION 3.10)\nproject(p C)\n\
+        add_executable(app main.c util.c)\nadd_executable(tool tool.c)\n"
+        .to_string();
+    if let Some(packer) = packer {
+        cmake.push_str(&format!(
+            "add_custom_command(TARGET app POST_BUILD COMMAND {} -e $<TARGET_FILE:app> -o $<TARGET_FILE:app>.dwp)\n",
+            packer.display()
+        ));
+    }
     std::fs::write(src.join("CMakeLists.txt"), cmake).unwrap();
 }
 
@@ -44,12 +59,21 @@ fn configure(src: &Path, obj: &Path, cache: &Path) {
     support::cmake_configure(&mut cn(cache), src, obj, &[flags]);
 }
 
-/// `cached-ninja build --no-fetch`'s or `build`'s output (`args` before `-C obj`), asserted
-/// to succeed.
+/// `cached-ninja build ARGS -C obj`'s output, asserted to succeed.
 fn build(cache: &Path, obj: &Path, args: &[&str]) -> Output {
     let out = run(cn(cache).arg("build").args(args).arg("-C").arg(obj));
     assert!(out.status.success(), "the build failed:\n{}", text(&out));
     out
+}
+
+/// `dbgfetch fill --wait` in `obj` with the local cache `cache`, asserted to succeed.
+fn fill(cache: &Path, obj: &Path) {
+    let dbgfetch = cached_ninja().with_file_name("dbgfetch");
+    let out = run(Command::new(dbgfetch)
+        .env("CACHED_NINJA_CACHE_DIR", cache)
+        .args(["fill", "--wait", "-C"])
+        .arg(obj));
+    assert!(out.status.success(), "the fill failed:\n{}", text(&out));
 }
 
 fn text(out: &Output) -> String {
@@ -79,11 +103,8 @@ fn units_in(dwp: &Path) -> Vec<String> {
         .lines()
         .filter(|l| l.contains("DW_AT_name") && l.contains(".c\""))
         .map(|l| {
-            l.rsplit('/')
-                .next()
-                .unwrap()
-                .trim_end_matches(['"', ')'])
-                .to_string()
+            let name = l.rsplit('/').next().unwrap();
+            name.trim_end_matches(['"', ')']).to_string()
         })
         .collect();
     names.sort();
@@ -91,46 +112,41 @@ fn units_in(dwp: &Path) -> Vec<String> {
     names
 }
 
-/// gdb on `obj/app` stopped in `util`: its locals (read from the `.dwp` beside it).
-fn gdb_locals(obj: &Path) -> String {
+/// gdb on `obj/binary` stopped in `function`, one line on: its locals (read from the `.dwp`
+/// beside it), gdb started outside the object directory with the launcher's mapping.
+fn gdb_locals(obj: &Path, binary: &str, function: &str) -> String {
     require_tool("gdb", "gdb");
     let out = run(Command::new("gdb")
-        .current_dir(obj)
-        .args([
-            "-batch",
-            "-nx",
-            "-ex",
-            "break util",
-            "-ex",
-            "run",
-            "-ex",
-            "next",
-        ])
-        .args(["-ex", "info locals"])
-        .arg(obj.join("app")));
+        .current_dir(obj.parent().unwrap())
+        .args(["-batch", "-nx", "-x"])
+        .arg(obj.join(".cached-ninja/gdbinit"))
+        .args(["-ex", &format!("break {function}"), "-ex", "run"])
+        .args(["-ex", "next", "-ex", "info locals"])
+        .arg(obj.join(binary)));
     text(&out)
 }
 
-/// The `.dwo` files below `dir`.
-fn dwo_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "dwo") {
-                out.push(p);
-            }
-        }
-    }
-    out
+/// The `.dwo` files of `app`'s objects in `obj`.
+fn app_dwo_files(obj: &Path) -> Vec<PathBuf> {
+    let dir = obj.join("CMakeFiles/app.dir");
+    let entries = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
+    entries
+        .filter(|p| p.extension().is_some_and(|x| x == "dwo"))
+        .collect()
+}
+
+/// The packager step's `dwp-step` word in `obj`'s configuration.
+fn dwp_step(obj: &Path) -> String {
+    let config = std::fs::read_to_string(obj.join(".cached-ninja/config")).unwrap();
+    let line = config.lines().find(|l| l.starts_with("dwp-step = "));
+    line.unwrap_or_default()
+        .trim_start_matches("dwp-step = ")
+        .to_string()
 }
 
 /// CI's commit of the program in `space/ci` with a policy naming a `file://` store (written
 /// by CI, CI's key trusted), built and published.
-fn ci_publishes(space: &TestSpace, packer: &Path) {
+fn ci_publishes(space: &TestSpace, packer: Option<&Path>) {
     let (key, public) = key_file(space.path(), "ci.key");
     let store = format!("file://{}", space.path().join("store").display());
     let src = space.path().join("ci/src");
@@ -146,7 +162,7 @@ fn ci_publishes(space: &TestSpace, packer: &Path) {
     let obj = space.path().join("ci/obj");
     let cache = space.path().join("ci/cache");
     configure(&src, &obj, &cache);
-    build(&cache, &obj, &["--publish"]);
+    build(&cache, &obj, &["--publish", "--no-fill"]);
 }
 
 /// A developer's clone of CI's commit at `space/dev`, one commit ahead, configured into
@@ -154,15 +170,8 @@ fn ci_publishes(space: &TestSpace, packer: &Path) {
 fn developer(space: &TestSpace) -> PathBuf {
     let ci_src = space.path().join("ci/src");
     let src = space.path().join("dev/src");
-    git(
-        space.path(),
-        &[
-            "clone",
-            "-q",
-            &ci_src.display().to_string(),
-            &src.display().to_string(),
-        ],
-    );
+    let (from, to) = (ci_src.display().to_string(), src.display().to_string());
+    git(space.path(), &["clone", "-q", &from, &to]);
     std::fs::write(src.join("NOTES"), "local work\n").unwrap();
     git(&src, &["add", "NOTES"]);
     git(&src, &["commit", "-qm", "local"]);
@@ -175,39 +184,37 @@ fn developer(space: &TestSpace) -> PathBuf {
 fn a_build_that_runs_dwp_gets_every_dwo_with_the_pulled_objects() {
     let dwp = require_tool("dwp", "binutils");
     let space = TestSpace::new();
-    ci_publishes(&space, &dwp);
+    ci_publishes(&space, Some(&dwp));
     let obj = developer(&space);
-    let config = std::fs::read_to_string(obj.join(".cached-ninja/config")).unwrap();
-    assert!(config.contains("dwp-step = gnu"), "{config}");
+    assert_eq!(dwp_step(&obj), "gnu");
 
-    let out = build(&space.path().join("dev/cache"), &obj, &[]);
+    let cache = space.path().join("dev/cache");
+    let out = build(&cache, &obj, &["--no-fill"]);
     let s = stats(&obj);
+    let counts = ["hits", "misses", "debug_deferred"].map(|k| s[k].as_u64());
     assert_eq!(
-        (
-            s["hits"].as_u64(),
-            s["misses"].as_u64(),
-            s["debug_deferred"].as_u64()
-        ),
-        (Some(2), Some(0), Some(0)),
-        "both objects came from CI with their .dwo: {s}\n{}",
+        counts,
+        [Some(3), Some(0), Some(0)],
+        "every object came from CI with its .dwo: {s}\n{}",
         text(&out)
     );
-    assert_eq!(
-        dwo_files(&obj.join("CMakeFiles/app.dir")).len(),
-        2,
-        "{}",
-        text(&out)
-    );
+    assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
-    assert!(
-        !text(&out).contains("dbgfetch: filling"),
-        "no background fill beside the project's own .dwp:\n{}",
-        text(&out)
-    );
-    let gdb = gdb_locals(&obj);
+    // The fill leaves the project's package as the build wrote it and packages the binary the
+    // project does not.
+    let packaged = std::fs::read(obj.join("app.dwp")).unwrap();
+    fill(&cache, &obj);
+    assert_eq!(std::fs::read(obj.join("app.dwp")).unwrap(), packaged);
+    assert_eq!(units_in(&obj.join("tool.dwp")), ["tool.c"]);
+    let gdb = gdb_locals(&obj, "app", "util");
     assert!(
         gdb.contains("doubled = 42"),
-        "gdb reads util's locals from app.dwp:\n{gdb}"
+        "util's locals from app.dwp:\n{gdb}"
+    );
+    let gdb = gdb_locals(&obj, "tool", "main");
+    assert!(
+        gdb.contains("tripled = 6"),
+        "tool's locals from tool.dwp:\n{gdb}"
     );
 }
 
@@ -215,28 +222,70 @@ fn a_build_that_runs_dwp_gets_every_dwo_with_the_pulled_objects() {
 fn a_build_that_runs_llvm_dwp_names_the_real_object_root() {
     let llvm_dwp = require_tool("llvm-dwp", "llvm");
     let space = TestSpace::new();
-    ci_publishes(&space, &llvm_dwp);
+    ci_publishes(&space, Some(&llvm_dwp));
     let obj = developer(&space);
-    let config = std::fs::read_to_string(obj.join(".cached-ninja/config")).unwrap();
-    assert!(config.contains("dwp-step = llvm"), "{config}");
+    assert_eq!(dwp_step(&obj), "llvm");
 
     // CI's objects name CI's object root: compiled here, where llvm-dwp finds the .dwo files.
     let cache = space.path().join("dev/cache");
-    let out = build(&cache, &obj, &[]);
-    assert_eq!(support::hits_misses(&obj), (0, 2), "{}", text(&out));
+    let out = build(&cache, &obj, &["--no-fill"]);
+    assert_eq!(support::hits_misses(&obj), (0, 3), "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
-    let gdb = gdb_locals(&obj);
+    let gdb = gdb_locals(&obj, "app", "util");
     assert!(gdb.contains("doubled = 42"), "{gdb}");
 
     // At the same root, the cache serves them, .dwo files included, and llvm-dwp runs again.
-    for o in support::objects(&obj).keys() {
-        std::fs::remove_file(obj.join(o)).unwrap();
-    }
-    for d in dwo_files(&obj.join("CMakeFiles/app.dir")) {
-        std::fs::remove_file(d).unwrap();
+    for o in ["app.dir/main.c", "app.dir/util.c", "tool.dir/tool.c"] {
+        for ext in ["o", "dwo"] {
+            let _ = std::fs::remove_file(obj.join(format!("CMakeFiles/{o}.{ext}")));
+        }
     }
     std::fs::remove_file(obj.join("app.dwp")).unwrap();
-    let out = build(&cache, &obj, &["--no-fetch"]);
-    assert_eq!(support::hits_misses(&obj), (2, 0), "{}", text(&out));
+    let out = build(&cache, &obj, &["--no-fetch", "--no-fill"]);
+    assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+}
+
+/// A packager step added to a project built before (CMake re-runs inside the build): the
+/// launchers' command changes, so Ninja compiles again and `llvm-dwp` finds `.dwo` files at
+/// the real object root (before, the first build's objects were kept and the step failed).
+#[test]
+fn an_llvm_dwp_step_added_later_recompiles_what_names_the_token_root() {
+    let llvm_dwp = require_tool("llvm-dwp", "llvm");
+    let space = TestSpace::new();
+    let src = space.path().join("src");
+    let obj = space.path().join("obj");
+    let cache = space.path().join("cache");
+    write_sources(&src, None);
+    std::fs::write(src.join("cached-ninja.toml"), "split_dwarf = true\n").unwrap();
+    configure(&src, &obj, &cache);
+    build(&cache, &obj, &["--no-fetch", "--no-fill"]);
+    assert_eq!(dwp_step(&obj), "none");
+    write_cmake(&src, Some(&llvm_dwp));
+    let out = build(&cache, &obj, &["--no-fetch", "--no-fill"]);
+    assert_eq!(dwp_step(&obj), "llvm");
+    let units = units_in(&obj.join("app.dwp"));
+    assert_eq!(units, ["main.c", "util.c"], "{}", text(&out));
+}
+
+/// A `dwp` step added after a developer's objects-first build (no `.dwo` written, the fill's
+/// package beside the binary): the next build writes every `.dwo` the step reads.
+#[test]
+fn a_dwp_step_added_after_an_objects_first_build_gets_its_dwo_files() {
+    let dwp = require_tool("dwp", "binutils");
+    let space = TestSpace::new();
+    ci_publishes(&space, None);
+    let obj = developer(&space);
+    let cache = space.path().join("dev/cache");
+    build(&cache, &obj, &["--no-fill"]);
+    assert_eq!(support::hits_misses(&obj), (3, 0));
+    assert!(app_dwo_files(&obj).is_empty());
+    fill(&cache, &obj);
+
+    write_cmake(&space.path().join("dev/src"), Some(&dwp));
+    let out = build(&cache, &obj, &["--no-fill"]);
+    assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
+    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+    let gdb = gdb_locals(&obj, "app", "util");
+    assert!(gdb.contains("doubled = 42"), "{gdb}");
 }

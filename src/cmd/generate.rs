@@ -17,6 +17,7 @@
 use crate::policy::Policy;
 use anyhow::{bail, Context};
 use backend::ninja::load::bytes_to_path;
+use backend::rewrite::dwp_step::DwpStep;
 use backend::rewrite::{self, compiler::shell_quote, record, RecordingReader};
 use clap::Args;
 use fetch::objdir::ObjDir;
@@ -114,14 +115,22 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
         )
     })?;
     let files = reader.files.into_inner();
-    let opts = options(args, &policy)?;
     let cached = |out: &[u8]| !policy.cached(out);
-    let opts = rewrite::Options {
-        uncached: &cached,
-        ..opts
+    let rewritten = |dwp: DwpStep| -> anyhow::Result<_> {
+        let opts = rewrite::Options {
+            uncached: &cached,
+            ..options(args, &policy, dwp)?
+        };
+        rewrite::rewrite(manifest.graph(), &files, &opts)
+            .with_context(|| format!("cannot rewrite {}", top.display()))
     };
-    let (out, report) = rewrite::rewrite(manifest.graph(), &files, &opts)
-        .with_context(|| format!("cannot rewrite {}", top.display()))?;
+    let (mut out, mut report) = rewritten(DwpStep::None)?;
+    // A build that packages its `.dwo` files itself: its launchers are told so on their
+    // command line, so that Ninja compiles again when that changes (the objects and `.dwo`
+    // files an earlier launcher left would not do).
+    if report.dwp_step != DwpStep::None {
+        (out, report) = rewritten(report.dwp_step)?;
+    }
 
     let mut written = Vec::new();
     for (file, (_, original)) in out.iter().zip(&files) {
@@ -168,7 +177,11 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
 }
 
 /// The launcher prefix, policy flags and regenerate hook for the rewrite.
-fn options(args: &GenerateArgs, policy: &Policy) -> anyhow::Result<rewrite::Options<'static>> {
+fn options(
+    args: &GenerateArgs,
+    policy: &Policy,
+    dwp: DwpStep,
+) -> anyhow::Result<rewrite::Options<'static>> {
     let exe = crate::dispatch::launcher_exe().context("cannot find the cached-ninja executable")?;
     let exe = shell_quote(&exe.to_string_lossy());
     let mut launcher = String::new();
@@ -181,7 +194,10 @@ fn options(args: &GenerateArgs, policy: &Policy) -> anyhow::Result<rewrite::Opti
     if let Some(s) = &policy.cache.size {
         launcher.push_str(&format!("CACHED_NINJA_CACHE_SIZE={} ", shell_quote(s)));
     }
-    launcher.push_str(&format!("{exe} cc --"));
+    match dwp {
+        DwpStep::None => launcher.push_str(&format!("{exe} cc --")),
+        step => launcher.push_str(&format!("{exe} cc --dwp-step {} --", step.name())),
+    }
     let mut hook = format!("{exe} generate -q");
     if let Some(p) = &args.policy {
         let p = p

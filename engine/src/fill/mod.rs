@@ -7,7 +7,9 @@
 //! 2. Read the graph and list the linked binaries with the objects of their link closures
 //!    ([`targets`]).
 //! 3. Skip a binary whose record ([`status`]) is final for the file as it is now (same
-//!    mtime, size and inode) and whose package, if any, is still there and not older than it.
+//!    mtime, size and inode) and whose package, if any, is still there and not older than it;
+//!    and, in a build that runs `dwp` or `llvm-dwp` itself, one with a package not older than
+//!    it (the build's own: left as it is, with no record).
 //! 4. Otherwise remove its `<binary>.dwp` (stale: gdb would trust it and ignore the rest;
 //!    the packages of all such binaries go before the first is filled), find each object's
 //!    debug part ([`parts`]: the debug blob of the object's action entry from the local cache
@@ -202,6 +204,7 @@ pub fn fill(
     // Binaries tried in this fill, with the file they were tried on: partial and failed ones
     // are tried once per fill, again by the next fill or once relinked.
     let mut tried: Vec<(String, Stamp)> = Vec::new();
+    let packs_dwo = od.config().packs_dwo();
     for _ in 0..MAX_PASSES {
         let bins = select(req, &od)?;
         if req.binaries.is_empty() {
@@ -215,6 +218,7 @@ pub fn fill(
         let todo: Vec<&LinkedBinary> = bins
             .iter()
             .filter(|b| !up_to_date(req, find(&records, &b.path)))
+            .filter(|b| !(packs_dwo && packaged_by_the_build(&req.objdir.join(&b.path))))
             .filter(|b| {
                 let now = Stamp::of(&req.objdir.join(&b.path)).ok();
                 !tried.iter().any(|(p, s)| p == &b.path && Some(*s) == now)
@@ -314,6 +318,15 @@ fn up_to_date(req: &FillRequest<'_>, record: Option<&BinaryStatus>) -> bool {
         Some(Layout::Loose) => layout::loose_files_present(req.objdir, &bin),
         None => true,
     }
+}
+
+/// Whether the build packaged `binary` itself (it runs `dwp` or `llvm-dwp`: `generate`
+/// recorded it): a `<binary>.dwp` not older than the binary that no final record of a fill
+/// accounts for. The fill leaves it as the build wrote it.
+fn packaged_by_the_build(binary: &Path) -> bool {
+    let dwp = std::fs::metadata(layout::package_path(binary)).and_then(|m| m.modified());
+    let exe = std::fs::metadata(binary).and_then(|m| m.modified());
+    matches!((dwp, exe), (Ok(d), Ok(e)) if d >= e)
 }
 
 /// Reads the records of `objdir` (for `dbgfetch status`).

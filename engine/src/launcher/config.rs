@@ -61,8 +61,9 @@ fn refusing_env() -> Option<(Reason, String)> {
     Some((Reason::Option, why))
 }
 
-/// Parses `[--src-root DIR] -- <compiler> <args…>`, builds the launcher from the environment
-/// and launches; returns the exit code, or an error for the caller to print.
+/// Parses `[--src-root DIR] [--dwp-step gnu|llvm] -- <compiler> <args…>` (`--dwp-step`: the
+/// build runs that DWARF packager itself, as `generate` found), builds the launcher from the
+/// environment and launches; returns the exit code, or an error for the caller to print.
 pub fn run_cli(args: Vec<OsString>) -> Result<i32, String> {
     run_cli_as(args, Family::CFamily)
 }
@@ -75,10 +76,13 @@ pub fn run_rustc_cli(args: Vec<OsString>) -> Result<i32, String> {
 
 fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
     let usage = match family {
-        Family::CFamily => "usage: cached-ninja cc [--src-root DIR] -- <compiler> <args…>",
+        Family::CFamily => {
+            "usage: cached-ninja cc [--src-root DIR] [--dwp-step gnu|llvm] -- <compiler> <args…>"
+        }
         Family::Rustc => "usage: cached-ninja rustc [--src-root DIR] -- rustc <args…>",
     };
     let mut src_root: Option<String> = None;
+    let mut dwp_step = DwpStep::None;
     let mut i = 0;
     while i < args.len() {
         let a = args[i]
@@ -98,6 +102,14 @@ fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
         } else if let Some(v) = a.strip_prefix("--src-root=") {
             src_root = Some(v.to_string());
             i += 1;
+        } else if a == "--dwp-step" {
+            let word = args.get(i + 1).and_then(|v| v.to_str());
+            dwp_step = match word {
+                Some("none") => DwpStep::None,
+                Some(w) if DwpStep::parse(Some(w)) != DwpStep::None => DwpStep::parse(Some(w)),
+                _ => return Err("--dwp-step needs `gnu`, `llvm` or `none`".into()),
+            };
+            i += 2;
         } else if a == "-h" || a == "--help" {
             println!("{usage}");
             return Ok(0);
@@ -109,7 +121,7 @@ fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
     if words.is_empty() {
         return Err(usage.into());
     }
-    run_words(words, src_root, family)
+    run_words(words, src_root, dwp_step, family)
 }
 
 /// The zero-setup form, `cached-ninja <compiler> <args…>` (a CMake or Meson compiler launcher,
@@ -127,14 +139,15 @@ pub fn run_zero_setup(words: Vec<OsString>) -> Result<i32, String> {
         // `RUSTC_WRAPPER=cached-ninja`: Cargo passes the rustc path first.
         return super::rustc::run_wrapper(&words);
     }
-    run_words(&words, None, Family::CFamily)
+    run_words(&words, None, DwpStep::None, Family::CFamily)
 }
 
 /// Launches `words` (compiler first) with the source root `src_root` if given, else the one
-/// the environment or the object directory names.
+/// the environment or the object directory names, in a build that runs `dwp_step` itself.
 pub(super) fn run_words(
     words: &[OsString],
     src_root: Option<String>,
+    dwp_step: DwpStep,
     family: Family,
 ) -> Result<i32, String> {
     let words = utf8_words(words)?;
@@ -148,7 +161,10 @@ pub(super) fn run_words(
     // each launch compares with the file (`super::policy_edit`).
     let config = ObjDir::new(&cwd).config();
     let roots = roots_for(obj, &cwd, src_root, &config);
-    let generated = Generated::of(&config);
+    let generated = Generated {
+        dwp_step,
+        ..Generated::of(&config)
+    };
     // A rewritten Ninja file runs every compile as `cached-ninja cc -- …`, rustc too.
     let family = if super::rustc::is_rustc(&words[0]) {
         Family::Rustc
@@ -203,12 +219,14 @@ pub(crate) fn launcher_for<'r>(
     launcher_of(roots_for(obj, cwd, src_root, &config), cwd, generated, pull)
 }
 
-/// What `generate` recorded in the object directory's configuration for its launchers.
+/// What `generate` recorded for its launchers: in the object directory's configuration, and
+/// (the DWARF packager) on their command line.
 #[derive(Default)]
 pub(super) struct Generated {
     /// The policy it read (`super::policy_edit`); `None`: no `generate`, or not compared.
     pub(super) policy_read: Option<PolicyRead>,
-    /// The DWARF packager the build runs itself.
+    /// The DWARF packager the build runs itself (a launch's `--dwp-step`; the pull's
+    /// launchers take the configuration's, which `generate` writes beside it).
     pub(super) dwp_step: DwpStep,
 }
 

@@ -233,19 +233,21 @@ fn object_root(objdir: &Path) -> PathBuf {
     std::fs::canonicalize(objdir).unwrap_or_else(|_| objdir.to_path_buf())
 }
 
-/// The compiler command a launcher command runs: after `cached-ninja cc --`, or after
-/// `cached-ninja` alone (zero setup); leading `NAME=value` words are skipped. `None` for an
-/// edge that does not run the launcher (and for `cc` with `--src-root`, which this does not
-/// follow).
+/// The compiler command a launcher command runs: after `cached-ninja cc [--dwp-step X] --`
+/// (the step is the configuration's too: `launcher_for`), or after `cached-ninja` alone (zero
+/// setup); leading `NAME=value` words are skipped. `None` for an edge that does not run the
+/// launcher (and for `cc` with `--src-root`, which this does not follow).
 fn compiler_words(words: &[String]) -> Option<&[String]> {
     let first = words.iter().position(|w| !is_assignment(w))?;
     let w = &words[first..];
     if w[0].rsplit('/').next() != Some("cached-ninja") {
         return None;
     }
+    let after = |at: usize| (w.get(at).map(String::as_str) == Some("--")).then(|| &w[at + 1..]);
     match w.get(1).map(String::as_str) {
-        Some("cc") if w.get(2).map(String::as_str) == Some("--") => Some(&w[3..]),
-        Some("cc") | None => None,
+        Some("cc") if w.get(2).map(String::as_str) == Some("--dwp-step") => after(4),
+        Some("cc") => after(2),
+        None => None,
         Some(_) => Some(&w[1..]),
     }
 }
@@ -273,9 +275,13 @@ mod tests {
         assert_eq!(compiler_words(&w).unwrap(), &w[4..]);
         let w = words("cached-ninja gcc -c a.c -o a.o");
         assert_eq!(compiler_words(&w).unwrap(), &w[1..]);
+        let w = words("/bin/cached-ninja cc --dwp-step llvm -- gcc -c a.c -o a.o");
+        assert_eq!(compiler_words(&w).unwrap(), &w[5..]);
         for other in [
             "gcc -c a.c -o a.o",
             "cached-ninja cc --src-root s -- gcc",
+            "cached-ninja cc --dwp-step llvm gcc",
+            "cached-ninja cc",
             "X=1",
         ] {
             assert_eq!(compiler_words(&words(other)), None, "{other}");

@@ -36,7 +36,6 @@ use backend::rewrite::{record, COMPILE_SUFFIX, FLAGS_SUFFIX};
 use clap::Args;
 use engine::jobserver;
 use engine::pull::CancelToken;
-use fetch::objdir::ObjDir;
 use fetch::stats::{self, BuildStats};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
@@ -287,10 +286,9 @@ fn note_edited_policy(dir: &Path) {
 }
 
 /// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug
-/// info follows the link in the background. Problems are one warning line. Not when the
-/// build packages its `.dwo` files itself (`dwp`, `llvm-dwp`): it wrote its own `.dwp`.
+/// info follows the link in the background. Problems are one warning line.
 fn start_fill(dir: &Path) {
-    if !policy_of(dir).is_ok_and(|p| p.split_dwarf()) || ObjDir::new(dir).config().packs_dwo() {
+    if !policy_of(dir).is_ok_and(|p| p.split_dwarf()) {
         return;
     }
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());

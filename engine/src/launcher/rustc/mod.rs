@@ -47,6 +47,7 @@ use super::launch::Launcher;
 use super::lookup::Looked;
 use backend::compile::rustc::{self as model, NotCacheable, RustcCommand};
 use backend::key::Roots;
+use backend::rewrite::dwp_step::DwpStep;
 use fetch::cache as fcache;
 use fetch::stats::{Outcome, Reason};
 use std::ffi::OsString;
@@ -65,7 +66,7 @@ pub(super) fn is_rustc(program: &str) -> bool {
 /// Cargo's (module docs); otherwise those of a Ninja launch.
 pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
     if std::env::var_os("CARGO_PKG_NAME").is_none() {
-        return run_words(words, None, Family::Rustc);
+        return run_words(words, None, DwpStep::None, Family::Rustc);
     }
     let words = utf8_words(words)?;
     let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
