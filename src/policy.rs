@@ -50,6 +50,10 @@
 //! [debug]
 //! debugger = "gdb"          # the debugger `dbgfetch fill` lays debug info out for: gdb
 //!                           # (default), lldb or any (DESIGN §6)
+//! dwp_step = "llvm"         # the build packages its .dwo files itself with GNU dwp ("gnu")
+//!                           # or llvm-dwp ("llvm"), e.g. through a script `generate` cannot
+//!                           # read: the .dwo files come with the objects (default "auto":
+//!                           # found in the Ninja commands; ARCHITECTURE.md "Debug info")
 //! [distribute]              # misses compiled by a distributed compiler, then cached
 //! engine = "distcc"         # or "icecc" (the client must be on PATH; default: compile here)
 //! hosts = "build1/16 build2/16"  # distcc only: DISTCC_HOSTS (else the engine's own settings)
@@ -72,6 +76,7 @@
 //! (ARCHITECTURE.md, "Debug info").
 
 use anyhow::{bail, Context};
+use backend::rewrite::dwp_step::DwpStep;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -196,6 +201,36 @@ pub struct DebugPolicy {
     #[serde(default)]
     #[allow(dead_code)] // read by `dbgfetch` (src/bin/dbgfetch.rs)
     pub debugger: DebuggerPolicy,
+    /// The DWARF packager the build runs itself (default: found by `generate`).
+    #[serde(default)]
+    pub dwp_step: DwpStepPolicy,
+}
+
+/// `[debug] dwp_step`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DwpStepPolicy {
+    /// Whatever `generate` finds in the Ninja commands (`backend::rewrite::dwp_step`).
+    #[default]
+    Auto,
+    /// None, whatever the commands say.
+    None,
+    /// GNU `dwp`.
+    Gnu,
+    /// `llvm-dwp`.
+    Llvm,
+}
+
+impl DwpStepPolicy {
+    /// The step of a build whose Ninja commands show `found`.
+    pub fn step(self, found: DwpStep) -> DwpStep {
+        match self {
+            DwpStepPolicy::Auto => found,
+            DwpStepPolicy::None => DwpStep::None,
+            DwpStepPolicy::Gnu => DwpStep::Gnu,
+            DwpStepPolicy::Llvm => DwpStep::Llvm,
+        }
+    }
 }
 
 /// `[debug] debugger`.
@@ -686,6 +721,18 @@ mod tests {
     fn unknown_key_is_an_error() {
         let e = toml::from_str::<super::Policy>("splitdwarf = true").unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn the_dwp_step_is_found_unless_named() {
+        use backend::rewrite::dwp_step::DwpStep;
+        let p = toml::from_str::<super::Policy>("").unwrap();
+        assert_eq!(p.debug.dwp_step.step(DwpStep::Gnu), DwpStep::Gnu);
+        let p = toml::from_str::<super::Policy>("[debug]\ndwp_step = \"llvm\"").unwrap();
+        assert_eq!(p.debug.dwp_step.step(DwpStep::None), DwpStep::Llvm);
+        let p = toml::from_str::<super::Policy>("[debug]\ndwp_step = \"none\"").unwrap();
+        assert_eq!(p.debug.dwp_step.step(DwpStep::Gnu), DwpStep::None);
+        assert!(toml::from_str::<super::Policy>("[debug]\ndwp_step = \"thorin\"").is_err());
     }
 
     #[test]

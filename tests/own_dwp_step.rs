@@ -19,26 +19,31 @@ const MAIN_C: &str =
     "#include <stdio.h>\nint util(int);\nint main(void) {\n    printf(\"%d\\n\", util(21));\n    return 0;\n}\n";
 const TOOL_C: &str = "int main(void) {\n    int tripled = 3 * 2;\n    return tripled - 6;\n}\n";
 
-/// The program's sources at `src`: `app`, its link followed by `packer -e app -o app.dwp`
-/// when a packer is given, and `tool`, which the project never packages.
-fn write_sources(src: &Path, packer: Option<&Path>) {
+/// The program's sources at `src`: `app`, its link followed by `post_build` when given (a
+/// packager: [`packs`]), and `tool`, which the project never packages.
+fn write_sources(src: &Path, post_build: Option<String>) {
     std::fs::create_dir_all(src).unwrap();
     std::fs::write(src.join("util.c"), UTIL_C).unwrap();
     std::fs::write(src.join("main.c"), MAIN_C).unwrap();
     std::fs::write(src.join("tool.c"), TOOL_C).unwrap();
-    write_cmake(src, packer);
+    write_cmake(src, post_build);
+}
+
+/// A post-build command packaging `app` with `packer`.
+fn packs(packer: &Path) -> Option<String> {
+    let target = "$<TARGET_FILE:app>";
+    Some(format!("{} -e {target} -o {target}.dwp", packer.display()))
 }
 
 /// The program's `CMakeLists.txt` (only: the sources keep their times, so that Ninja has no
 /// reason of its own to compile again).
-fn write_cmake(src: &Path, packer: Option<&Path>) {
+fn write_cmake(src: &Path, post_build: Option<String>) {
     let mut cmake = "cmake_minimum_required(VERSION 3.10)\nproject(p C)\n\
         add_executable(app main.c util.c)\nadd_executable(tool tool.c)\n"
         .to_string();
-    if let Some(packer) = packer {
+    if let Some(command) = post_build {
         cmake.push_str(&format!(
-            "add_custom_command(TARGET app POST_BUILD COMMAND {} -e $<TARGET_FILE:app> -o $<TARGET_FILE:app>.dwp)\n",
-            packer.display()
+            "add_custom_command(TARGET app POST_BUILD COMMAND {command})\n"
         ));
     }
     std::fs::write(src.join("CMakeLists.txt"), cmake).unwrap();
@@ -145,14 +150,14 @@ fn dwp_step(obj: &Path) -> String {
 }
 
 /// CI's commit of the program in `space/ci` with a policy naming a `file://` store (written
-/// by CI, CI's key trusted), built and published.
-fn ci_publishes(space: &TestSpace, packer: Option<&Path>) {
+/// by CI, CI's key trusted) and `more`, built and published.
+fn ci_publishes(space: &TestSpace, post_build: Option<String>, more: &str) {
     let (key, public) = key_file(space.path(), "ci.key");
     let store = format!("file://{}", space.path().join("store").display());
     let src = space.path().join("ci/src");
-    write_sources(&src, packer);
+    write_sources(&src, post_build);
     let policy = format!(
-        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
+        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n{more}",
         key.display()
     );
     std::fs::write(src.join("cached-ninja.toml"), policy).unwrap();
@@ -184,7 +189,7 @@ fn developer(space: &TestSpace) -> PathBuf {
 fn a_build_that_runs_dwp_gets_every_dwo_with_the_pulled_objects() {
     let dwp = require_tool("dwp", "binutils");
     let space = TestSpace::new();
-    ci_publishes(&space, Some(&dwp));
+    ci_publishes(&space, packs(&dwp), "");
     let obj = developer(&space);
     assert_eq!(dwp_step(&obj), "gnu");
 
@@ -222,7 +227,7 @@ fn a_build_that_runs_dwp_gets_every_dwo_with_the_pulled_objects() {
 fn a_build_that_runs_llvm_dwp_names_the_real_object_root() {
     let llvm_dwp = require_tool("llvm-dwp", "llvm");
     let space = TestSpace::new();
-    ci_publishes(&space, Some(&llvm_dwp));
+    ci_publishes(&space, packs(&llvm_dwp), "");
     let obj = developer(&space);
     assert_eq!(dwp_step(&obj), "llvm");
 
@@ -261,7 +266,7 @@ fn an_llvm_dwp_step_added_later_recompiles_what_names_the_token_root() {
     configure(&src, &obj, &cache);
     build(&cache, &obj, &["--no-fetch", "--no-fill"]);
     assert_eq!(dwp_step(&obj), "none");
-    write_cmake(&src, Some(&llvm_dwp));
+    write_cmake(&src, packs(&llvm_dwp));
     let out = build(&cache, &obj, &["--no-fetch", "--no-fill"]);
     assert_eq!(dwp_step(&obj), "llvm");
     let units = units_in(&obj.join("app.dwp"));
@@ -274,7 +279,7 @@ fn an_llvm_dwp_step_added_later_recompiles_what_names_the_token_root() {
 fn a_dwp_step_added_after_an_objects_first_build_gets_its_dwo_files() {
     let dwp = require_tool("dwp", "binutils");
     let space = TestSpace::new();
-    ci_publishes(&space, None);
+    ci_publishes(&space, None, "");
     let obj = developer(&space);
     let cache = space.path().join("dev/cache");
     build(&cache, &obj, &["--no-fill"]);
@@ -282,10 +287,33 @@ fn a_dwp_step_added_after_an_objects_first_build_gets_its_dwo_files() {
     assert!(app_dwo_files(&obj).is_empty());
     fill(&cache, &obj);
 
-    write_cmake(&space.path().join("dev/src"), Some(&dwp));
+    write_cmake(&space.path().join("dev/src"), packs(&dwp));
     let out = build(&cache, &obj, &["--no-fill"]);
     assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
     let gdb = gdb_locals(&obj, "app", "util");
     assert!(gdb.contains("doubled = 42"), "{gdb}");
+}
+
+/// A packager `generate` cannot see (run by a CMake script): the policy names it
+/// (`[debug] dwp_step`), and the developer's pull brings the `.dwo` files it reads.
+#[test]
+fn a_packager_run_by_a_script_is_named_by_the_policy() {
+    let dwp = require_tool("dwp", "binutils");
+    let space = TestSpace::new();
+    let script = "execute_process(COMMAND ${DWP} -e ${EXE} -o ${EXE}.dwp RESULT_VARIABLE r)\n\
+        if(r)\n  message(FATAL_ERROR \"dwp failed\")\nendif()\n";
+    let command = format!(
+        "${{CMAKE_COMMAND}} -DDWP={} -DEXE=$<TARGET_FILE:app> -P ${{CMAKE_SOURCE_DIR}}/package.cmake",
+        dwp.display()
+    );
+    let src = space.path().join("ci/src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("package.cmake"), script).unwrap();
+    ci_publishes(&space, Some(command), "[debug]\ndwp_step = \"gnu\"\n");
+    let obj = developer(&space);
+    assert_eq!(dwp_step(&obj), "gnu");
+    let out = build(&space.path().join("dev/cache"), &obj, &["--no-fill"]);
+    assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
+    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
 }

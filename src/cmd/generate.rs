@@ -125,12 +125,14 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
             .with_context(|| format!("cannot rewrite {}", top.display()))
     };
     let (mut out, mut report) = rewritten(DwpStep::None)?;
-    // A build that packages its `.dwo` files itself: its launchers are told so on their
-    // command line, so that Ninja compiles again when that changes (the objects and `.dwo`
-    // files an earlier launcher left would not do).
-    if report.dwp_step != DwpStep::None {
-        (out, report) = rewritten(report.dwp_step)?;
+    // A build that packages its `.dwo` files itself (found, or named by the policy): its
+    // launchers are told so on their command line, so that Ninja compiles again when that
+    // changes (the objects and `.dwo` files an earlier launcher left would not do).
+    let dwp = policy.debug.dwp_step.step(report.dwp_step);
+    if dwp != DwpStep::None {
+        (out, report) = rewritten(dwp)?;
     }
+    report.dwp_step = dwp;
 
     let mut written = Vec::new();
     for (file, (_, original)) in out.iter().zip(&files) {
