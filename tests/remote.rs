@@ -254,6 +254,51 @@ impl Example {
 
 const TRUSTING: &str = "[[store]]\nurl = \"{STORE}\"\n[trust]\npublishers = [\"{TRUST}\"]\n";
 
+/// `publish --rev` names the build by the full id of what it names (`HEAD`, a short hash), the
+/// id developers' pulls look for; a name of no revision fails, naming it.
+#[test]
+fn publish_rev_names_the_build_by_its_full_id() {
+    let ex = Example::publish();
+    let root = ex.space.path();
+    let (obj, cache) = (root.join("ci/obj"), root.join("ci/cache"));
+    std::fs::remove_dir_all(&ex.store).unwrap();
+    let url = format!("file://{}", ex.store.display());
+    let publish = |rev: &str| {
+        run(cn(&cache)
+            .args(["publish", "--store", &url, "--rev", rev, "--key"])
+            .arg(&ex.key)
+            .arg("-C")
+            .arg(&obj))
+    };
+    for rev in ["HEAD", &ex.rev[..9]] {
+        let out = publish(rev);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            ex.file(&ex.manifest_key()).is_file(),
+            "{rev}: {}",
+            stderr(&out)
+        );
+        let names = std::fs::read_dir(ex.store.join("builds/default"))
+            .unwrap()
+            .count();
+        assert_eq!(names, 1, "{rev}: one manifest, named by the full id");
+    }
+    let out = publish("no-such-branch");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("--rev no-such-branch: no such revision"),
+        "{err}"
+    );
+    let (dev, dev_cache) = ex.developer("dev", TRUSTING);
+    let plan = run_ok(cn(&dev_cache).args(["fetch", "--plan", "-C"]).arg(&dev));
+    let said = format!("{}{}", stdout(&plan), stderr(&plan));
+    assert!(
+        said.contains(&ex.rev[..12]),
+        "the developer finds it: {said}"
+    );
+}
+
 #[test]
 fn tampered_blob_is_rejected_and_that_edge_compiles_locally() {
     let ex = Example::publish();

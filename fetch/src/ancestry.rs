@@ -97,7 +97,8 @@ pub enum AncestryError {
     /// Neither the directory nor any parent holds `.git` or `.hg`.
     #[error(
         "{} is not inside a git or Mercurial repository (no .git or .hg in it or any parent \
-         directory); run from the source tree or pass -C <source dir>",
+         directory); the checkout is the object directory's source root: give it with \
+         `cached-ninja generate -C <object dir> --src-root <checkout>`",
         dir.display()
     )]
     NotARepository {
@@ -171,6 +172,34 @@ pub fn ancestors(dir: &Path, max: usize) -> Result<Vec<Ancestor>, AncestryError>
     match vcs {
         Vcs::Git => git_ancestors(&tool, max),
         Vcs::Mercurial => hg_ancestors(&tool, max),
+    }
+}
+
+/// The full id of revision `rev` (a branch, tag, `HEAD`, a short hash: whatever the VCS takes)
+/// in the repository of `dir`.
+pub fn resolve(dir: &Path, rev: &str) -> Result<String, AncestryError> {
+    let (vcs, root) = detect(dir)?;
+    let tool = Tool { vcs, root: &root };
+    let spec = format!("{rev}^{{commit}}");
+    let args: Vec<&str> = match vcs {
+        Vcs::Git => vec![
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ],
+        Vcs::Mercurial => vec!["log", "-r", rev, "-T", "{node}\\n"],
+    };
+    let out = tool.output(&args)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut ids = text.lines();
+    match (ids.next(), ids.next()) {
+        (Some(id), None) if out.status.success() && is_revision_id(id) => Ok(id.to_string()),
+        _ if out.status.success() || out.stderr.is_empty() => {
+            Err(tool.error(&args, format!("{rev:?} names no single revision")))
+        }
+        _ => Err(tool.failure(&args, &out)),
     }
 }
 

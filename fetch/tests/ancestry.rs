@@ -1,6 +1,6 @@
 //! Ancestors of the working revision (`fetch::ancestry`) in real git and Mercurial repositories.
 
-use fetch::ancestry::{ancestors, detect, Ancestor, AncestryError, Vcs};
+use fetch::ancestry::{ancestors, detect, resolve, Ancestor, AncestryError, Vcs};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -163,6 +163,43 @@ fn git_shallow_clone_gives_fewer_ancestors() {
     git(t.path(), &["clone", "-q", "--depth", "2", &url, "dst"]);
     let a = ancestors(&t.path().join("dst"), 10).unwrap();
     assert_eq!(pairs(&a), expect(&[(&c[4], 0), (&c[3], 1)]));
+}
+
+/// `--rev` of a publish: a branch, `HEAD`, a tag or a short hash is the full id a
+/// developer's pull looks for; a name of nothing is an error naming it.
+#[test]
+fn a_revision_name_resolves_to_its_full_id() {
+    let t = tempdir();
+    let g = t.path().join("g");
+    std::fs::create_dir(&g).unwrap();
+    git_init(&g);
+    let first = git_commit(&g, "one");
+    let second = git_commit(&g, "two");
+    git(&g, &["tag", "v1", &first]);
+    for (name, id) in [
+        ("HEAD", &second),
+        ("main", &second),
+        ("v1", &first),
+        (&first[..10], &first),
+    ] {
+        assert_eq!(&resolve(&g, name).unwrap(), id, "{name}");
+    }
+    let e = resolve(&g, "no-such-branch").unwrap_err().to_string();
+    assert!(e.contains("no-such-branch") && e.contains("git"), "{e}");
+    assert!(resolve(&g, "--all").is_err());
+
+    let h = t.path().join("h");
+    std::fs::create_dir(&h).unwrap();
+    hg_init(&h);
+    let first = hg_commit(&h, "one");
+    let second = hg_commit(&h, "two");
+    assert_eq!(resolve(&h, ".").unwrap(), second);
+    assert_eq!(resolve(&h, &first[..12]).unwrap(), first);
+    assert!(resolve(&h, "no-such-bookmark").is_err());
+    assert!(
+        resolve(&h, "all()").is_err(),
+        "a revset of several is no revision"
+    );
 }
 
 #[test]

@@ -41,7 +41,7 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let key = KeyPair::read_secret_file(&key_path)?;
     note_unsplit(&remote);
     let revision = match &args.rev {
-        Some(r) => r.clone(),
+        Some(r) => given_revision(&remote, r)?,
         None => head_revision(&remote)?,
     };
     let log_path = fetch::action_log::path(&remote.objdir);
@@ -146,6 +146,32 @@ fn publish_preimages(
             "cached-ninja publish: note: the key preimages (for `cached-ninja explain`) were not uploaded to {}: {e}",
             store.base_url()
         );
+    }
+}
+
+/// The full id of `--rev REV` in the source tree's repository (developers' pulls look builds
+/// up by full ids: `HEAD` or a short hash taken as written would publish a build nobody finds).
+/// Outside a repository REV is taken as written, with a note unless it is a full id.
+fn given_revision(remote: &Remote, rev: &str) -> anyhow::Result<String> {
+    let dir = remote.vcs_dir();
+    match fetch::ancestry::resolve(dir, rev) {
+        Ok(id) => Ok(id),
+        Err(fetch::ancestry::AncestryError::NotARepository { .. }) => {
+            let full = matches!(rev.len(), 40 | 64) && rev.bytes().all(|b| b.is_ascii_hexdigit());
+            if !full {
+                eprintln!(
+                    "cached-ninja publish: note: {} is in no git or Mercurial repository, so --rev {rev} is published as written; developers' pulls find builds by full commit ids",
+                    dir.display()
+                );
+            }
+            Ok(rev.to_string())
+        }
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "--rev {rev}: no such revision in the repository of {}; pass a commit the developers' history holds",
+                dir.display()
+            )
+        }),
     }
 }
 
