@@ -2,6 +2,7 @@
 
 mod cmd;
 mod dispatch;
+mod error_text;
 mod policy;
 mod remote;
 
@@ -91,7 +92,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("cached-ninja: error: {e:#}");
+            eprintln!("cached-ninja: error: {}", error_text::one_line(&e));
             ExitCode::FAILURE
         }
     }

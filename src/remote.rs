@@ -28,8 +28,8 @@ pub struct RemoteArgs {
     /// Configuration name (default: the policy's `[fetch] config`, else `default`).
     #[arg(long, value_name = "NAME")]
     pub config: Option<String>,
-    /// Parallel requests (default: the policy's `[fetch] jobs`, else [`DEFAULT_JOBS`], or
-    /// [`DEFAULT_JOBS_HTTP2`] when every store speaks HTTP/2).
+    /// Parallel requests (default: the policy's `[fetch] jobs`, else 16, or 256 when every
+    /// store speaks HTTP/2: `DEFAULT_JOBS`, `DEFAULT_JOBS_HTTP2`).
     #[arg(short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// The pull's order after wanted keys and policy boosts: critical-path, reverse or none

@@ -275,7 +275,7 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
                 PlanError::NothingPublished {
                     config: req.config.to_string(),
                     searched: req.ancestors.len(),
-                    stores: req.stores.iter().map(store_url).collect(),
+                    stores: req.stores.iter().map(searched_url).collect(),
                 }
             } else if answered || keys.is_empty() {
                 PlanError::NotFound {
@@ -391,6 +391,18 @@ fn store_url(store: &Store) -> String {
     let url = store.url(&key);
     let base = url.strip_suffix(key.as_str()).unwrap_or(&url);
     base.trim_end_matches('/').to_string()
+}
+
+/// [`store_url`], and for a `file://` store whose directory does not exist, that (a mistyped
+/// path reads as a store with nothing published).
+fn searched_url(store: &Store) -> String {
+    let url = store_url(store);
+    match url.strip_prefix("file://") {
+        Some(dir) if !std::path::Path::new(dir).is_dir() => {
+            format!("{url} (no such directory)")
+        }
+        _ => url,
+    }
 }
 
 impl fmt::Display for Plan {

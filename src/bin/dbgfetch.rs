@@ -2,6 +2,8 @@
 //! (DESIGN §6). The work is `engine::fill`; this binary parses the command line, reads the
 //! policy (`[debug] debugger`, `[cache] dir`) and prints.
 
+#[path = "../error_text.rs"]
+mod error_text;
 #[allow(dead_code)] // the policy's other parts serve `cached-ninja`
 #[path = "../policy.rs"]
 mod policy;
@@ -88,7 +90,7 @@ fn main() -> ExitCode {
     match r {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("dbgfetch: error: {e:#}");
+            eprintln!("dbgfetch: error: {}", error_text::one_line(&e));
             ExitCode::from(2)
         }
     }
@@ -108,6 +110,13 @@ impl DirArg {
 fn fill_cmd(a: FillArgs) -> anyhow::Result<ExitCode> {
     let objdir = a.dir.objdir()?;
     let names: Vec<String> = a.binaries.iter().map(|b| build_name(&objdir, b)).collect();
+    // Said here, not only in the background fill's log.
+    if !objdir.join("build.ninja").is_file() {
+        bail!(
+            "{} holds no build.ninja: pass the object directory of a build (-C DIR)",
+            objdir.display()
+        );
+    }
     if !a.wait {
         let exe = std::env::current_exe().context("cannot find the dbgfetch executable")?;
         let pid = fill::background::spawn(&exe, &objdir, &names)

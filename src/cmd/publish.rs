@@ -29,8 +29,16 @@ pub struct PublishArgs {
     pub key: Option<PathBuf>,
 }
 
-/// Runs `publish`.
-pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
+/// What a publish needs before it reads the build: the stores, the key and the revision.
+pub struct Publication {
+    remote: Remote,
+    key: KeyPair,
+    revision: String,
+}
+
+/// Opens the stores, reads the key and resolves the revision of a publish: `build --publish`
+/// does this before it builds, so that a missing key or an unknown revision fails at once.
+pub fn prepare(args: &PublishArgs) -> anyhow::Result<Publication> {
     let remote = Remote::open(&args.remote, true)?;
     remote.require_stores(true)?;
     let key_path = args
@@ -39,11 +47,30 @@ pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| remote.policy.publish.key.clone())
         .context("no publisher key: pass --key FILE or set `[publish] key = \"FILE\"` in cached-ninja.toml (make one with `cached-ninja key generate`)")?;
     let key = KeyPair::read_secret_file(&key_path)?;
-    note_unsplit(&remote);
     let revision = match &args.rev {
         Some(r) => given_revision(&remote, r)?,
         None => head_revision(&remote)?,
     };
+    Ok(Publication {
+        remote,
+        key,
+        revision,
+    })
+}
+
+/// Runs `publish`.
+pub fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
+    publish_prepared(prepare(&args)?)
+}
+
+/// Publishes the build of a prepared publication.
+pub fn publish_prepared(p: Publication) -> anyhow::Result<ExitCode> {
+    let Publication {
+        remote,
+        key,
+        revision,
+    } = p;
+    note_unsplit(&remote);
     let log_path = fetch::action_log::path(&remote.objdir);
     let log = fetch::action_log::read(&remote.objdir)
         .with_context(|| format!("cannot read the action log {}", log_path.display()))?;

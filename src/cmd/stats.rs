@@ -28,6 +28,9 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         Some(d) => d,
         None => std::env::current_dir()?,
     };
+    if !dir.is_dir() {
+        anyhow::bail!("object directory {} does not exist", dir.display());
+    }
     if args.zero {
         stats::zero(&dir)?;
         return Ok(ExitCode::SUCCESS);

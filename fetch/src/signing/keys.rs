@@ -45,12 +45,12 @@ pub enum KeyError {
     #[error("key file {0} already exists; refusing to overwrite it")]
     Exists(PathBuf),
     /// I/O on a key file.
-    #[error("key file {path}: {source}")]
+    #[error("key file {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
+        /// The underlying error (not a chained source: the message holds it once).
+        error: io::Error,
     },
 }
 
@@ -141,10 +141,15 @@ impl KeyPair {
     /// The key is written to a temporary file in the same directory, then hard-linked to
     /// `path` (which fails if `path` exists, unlike a rename) and the temporary name removed.
     pub fn write_secret_file(&self, path: &Path) -> Result<(), KeyError> {
-        let io_err = |source| KeyError::Io {
+        let io_err = |error| KeyError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         };
+        if path.is_dir() {
+            return Err(io_err(io::Error::other(
+                "a directory; give a file name in it",
+            )));
+        }
         if path.symlink_metadata().is_ok() {
             return Err(KeyError::Exists(path.to_path_buf()));
         }
@@ -173,10 +178,8 @@ impl KeyPair {
             .create_new(true)
             .mode(0o600)
             .open(&tmp)
-            .map_err(|source| KeyError::Io {
-                path: tmp.clone(),
-                source,
-            })?;
+            // Named by the key file, not the temporary one (whose directory is the same).
+            .map_err(io_err)?;
         let result = f
             .write_all(text.as_bytes())
             .and_then(|()| f.sync_all())
@@ -197,9 +200,9 @@ impl KeyPair {
 
     /// Reads a secret key file; refuses one that others can read (mode beyond 0600).
     pub fn read_secret_file(path: &Path) -> Result<KeyPair, KeyError> {
-        let io_err = |source| KeyError::Io {
+        let io_err = |error| KeyError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         let bad = |reason: String| KeyError::InvalidSecretKeyFile {
             path: path.to_path_buf(),

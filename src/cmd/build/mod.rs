@@ -138,6 +138,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         config: args.config.clone(),
         ..RemoteArgs::default()
     };
+    // CI's publish: its key, stores and revision checked before a long build, not after.
+    let publication = match args.publish {
+        true => Some(super::publish::prepare(&PublishArgs {
+            remote: remote_args.clone(),
+            rev: args.rev.clone(),
+            key: args.key.clone(),
+        })?),
+        false => None,
+    };
     // The stores are opened here; the plan is looked for beside Ninja, and the pull then runs
     // beside it too (DESIGN §1): neither holds up Ninja's start.
     let remote = if args.no_fetch {
@@ -244,12 +253,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if !args.publish && !args.no_fill {
         start_fill(&dir);
     }
-    if args.publish {
-        return super::publish::run(PublishArgs {
-            remote: remote_args,
-            rev: args.rev.clone(),
-            key: args.key.clone(),
-        });
+    if let Some(p) = publication {
+        return super::publish::publish_prepared(p);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,128 @@
+//! Common mistakes get one error line naming the path and what to do, a non-zero exit, and
+//! no work done first (found by a review of the command line, 2026-12-05).
+
+mod support;
+
+use std::process::{Command, Output};
+use support::{cached_ninja, copy_tree, repo_root, run, TestSpace};
+
+fn said(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts `out` failed with exactly one `error` line containing each of `words`.
+fn fails_saying(out: &Output, words: &[&str]) {
+    let err = said(out);
+    assert!(!out.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    for w in words {
+        assert!(lines[0].contains(w), "{w:?} in {err}");
+    }
+}
+
+#[test]
+fn stats_of_a_missing_object_directory_is_an_error() {
+    let space = TestSpace::new();
+    let missing = space.path().join("no-such-objdir");
+    let out = run(Command::new(cached_ninja())
+        .arg("stats")
+        .arg("-C")
+        .arg(&missing));
+    fails_saying(&out, &[&missing.display().to_string(), "does not exist"]);
+}
+
+#[test]
+fn a_fill_of_a_directory_without_a_build_says_so_at_once() {
+    let space = TestSpace::new();
+    let dbgfetch = cached_ninja().with_file_name("dbgfetch");
+    let out = run(Command::new(dbgfetch)
+        .args(["fill", "-C"])
+        .arg(space.path()));
+    fails_saying(&out, &["holds no build.ninja"]);
+    assert!(
+        !space.path().join(".cached-ninja").exists(),
+        "no fill started"
+    );
+}
+
+#[test]
+fn a_key_file_in_a_missing_directory_is_named_once() {
+    let space = TestSpace::new();
+    let key = space.path().join("nodir/ci.key");
+    let out = run(Command::new(cached_ninja())
+        .args(["key", "generate", "--out"])
+        .arg(&key));
+    fails_saying(&out, &[&format!("key file {}: ", key.display())]);
+    assert_eq!(
+        said(&out).matches("os error 2").count(),
+        1,
+        "{}",
+        said(&out)
+    );
+    let out = run(Command::new(cached_ninja())
+        .args(["key", "generate", "--out"])
+        .arg(space.path()));
+    fails_saying(&out, &["a directory"]);
+}
+
+/// `build --publish` with a key file that is not there fails before it compiles anything.
+#[test]
+fn a_missing_publisher_key_fails_before_the_build() {
+    let space = TestSpace::new();
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    support::git(&src, &["init", "-q"]);
+    support::git(&src, &["add", "-A"]);
+    support::git(&src, &["commit", "-qm", "ci"]);
+    let obj = space.path().join("obj");
+    let cache = space.path().join("cache");
+    let mut cn = Command::new(cached_ninja());
+    cn.env("CACHED_NINJA_CACHE_DIR", &cache);
+    support::cmake_configure(&mut cn, &src, &obj, &[]);
+    let store = format!("file://{}", space.path().join("store").display());
+    let key = space.path().join("missing.key");
+    let out = run(Command::new(cached_ninja())
+        .env("CACHED_NINJA_CACHE_DIR", &cache)
+        .args(["build", "--publish", "--store", &store, "--key"])
+        .arg(&key)
+        .arg("-C")
+        .arg(&obj));
+    fails_saying(&out, &[&key.display().to_string()]);
+    assert!(
+        support::objects(&obj)
+            .keys()
+            .all(|o| o.starts_with("CMakeFiles/3")),
+        "nothing compiled"
+    );
+}
+
+/// A `file://` store whose directory does not exist is said to be missing, not empty.
+#[test]
+fn a_file_store_that_does_not_exist_is_named_as_missing() {
+    let space = TestSpace::new();
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    support::git(&src, &["init", "-q"]);
+    support::git(&src, &["add", "-A"]);
+    support::git(&src, &["commit", "-qm", "one"]);
+    let obj = space.path().join("obj");
+    let mut cn = Command::new(cached_ninja());
+    cn.env("CACHED_NINJA_CACHE_DIR", space.path().join("cache"));
+    support::cmake_configure(&mut cn, &src, &obj, &[]);
+    let (_, public) = support::key_file(space.path(), "k.key");
+    let missing = space.path().join("no/such/store");
+    let policy = format!(
+        "[[store]]\nurl = \"file://{}\"\n[trust]\npublishers = [\"{public}\"]\n",
+        missing.display()
+    );
+    std::fs::write(obj.join("cached-ninja.toml"), policy).unwrap();
+    let out = run(Command::new(cached_ninja())
+        .args(["fetch", "--plan", "-C"])
+        .arg(&obj));
+    let err = said(&out);
+    assert!(
+        err.contains(&format!("file://{} (no such directory)", missing.display())),
+        "{err}"
+    );
+}
