@@ -24,10 +24,20 @@ mod tests {
 
     #[test]
     fn a_cause_the_message_holds_is_said_once() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("key file k: {source}")]
+        /// A library error whose message holds its source, as thiserror's `{source}` makes.
+        #[derive(Debug)]
         struct Keyed {
             source: std::io::Error,
+        }
+        impl std::fmt::Display for Keyed {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "key file k: {}", self.source)
+            }
+        }
+        impl std::error::Error for Keyed {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.source)
+            }
         }
         let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
         let e = anyhow::Error::new(Keyed { source: io() });
