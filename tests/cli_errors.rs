@@ -126,3 +126,30 @@ fn a_file_store_that_does_not_exist_is_named_as_missing() {
         "{err}"
     );
 }
+
+/// `cache gc` of a cache it cannot remove from (a read-only mount here) says so and fails,
+/// instead of reporting "0 files removed" as done.
+#[test]
+fn a_gc_that_cannot_remove_says_so() {
+    let unshare = support::require_tool("unshare", "util-linux");
+    let space = TestSpace::new();
+    let cache = space.path().join("cache");
+    let dir = cache.join("cas/ab");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..4 {
+        std::fs::write(dir.join(format!("{i:062}")), vec![7u8; 10_000]).unwrap();
+    }
+    let script =
+        "mount --bind \"$1\" \"$1\" && mount -o remount,ro,bind \"$1\" && shift && exec \"$@\"";
+    let out = run(Command::new(unshare)
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(&cache)
+        .arg(cached_ninja())
+        .args(["cache", "gc", "--max-size", "1K"])
+        .env("CACHED_NINJA_CACHE_DIR", &cache));
+    fails_saying(&out, &["4 files of", "could not be removed"]);
+    let out = run(Command::new(cached_ninja())
+        .args(["cache", "gc", "--max-size", "1K"])
+        .env("CACHED_NINJA_CACHE_DIR", &cache));
+    assert!(out.status.success(), "{}", said(&out));
+}

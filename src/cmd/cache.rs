@@ -63,6 +63,13 @@ pub fn run(cmd: CacheCommand) -> anyhow::Result<ExitCode> {
                 human(max),
                 r.removed
             );
+            if r.not_removed > 0 {
+                anyhow::bail!(
+                    "{} files of {} could not be removed (a read-only cache, or files of another user?); the cache stays over its cap",
+                    r.not_removed,
+                    cache.root().display()
+                );
+            }
         }
         CacheCommand::Stats => {
             let s = cache.summary();

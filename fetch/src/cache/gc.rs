@@ -46,6 +46,8 @@ pub struct GcReport {
     pub size_after: u64,
     /// Files removed.
     pub removed: u64,
+    /// Files to evict that could not be removed (a read-only cache, another user's files).
+    pub not_removed: u64,
 }
 
 struct FileInfo {
@@ -148,6 +150,8 @@ impl LocalCache {
                 if removed {
                     total -= f.size;
                     report.removed += 1;
+                } else if f.path.exists() {
+                    report.not_removed += 1;
                 }
             }
         }
