@@ -153,3 +153,38 @@ fn a_gc_that_cannot_remove_says_so() {
         .env("CACHED_NINJA_CACHE_DIR", &cache));
     assert!(out.status.success(), "{}", said(&out));
 }
+
+/// A cache "directory" that is a regular file: each compile says so once and compiles, the
+/// problem is counted as the cache's (not as corrupt entries), and `cache stats` fails.
+#[test]
+fn a_cache_that_is_a_file_is_named_as_such() {
+    let space = TestSpace::new();
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let obj = space.path().join("obj");
+    let cache = space.path().join("cachefile");
+    std::fs::write(&cache, b"not a directory").unwrap();
+    let mut cn = Command::new(cached_ninja());
+    cn.env("CACHED_NINJA_CACHE_DIR", &cache);
+    support::cmake_configure(&mut cn, &src, &obj, &[]);
+    let out = run(Command::new(cached_ninja())
+        .env("CACHED_NINJA_CACHE_DIR", &cache)
+        .args(["build", "--no-fetch", "--no-fill", "-C"])
+        .arg(&obj));
+    // The launchers' lines come through Ninja's output.
+    let err = format!("{}{}", String::from_utf8_lossy(&out.stdout), said(&out));
+    assert!(out.status.success(), "{err}");
+    let named = format!("the cache {} is not a directory", cache.display());
+    assert!(err.contains(&named), "{err}");
+    assert!(!err.contains("dropped it"), "{err}");
+    let stats = run(Command::new(cached_ninja())
+        .args(["stats", "--json", "-C"])
+        .arg(&obj));
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(v["problems"]["corrupt"], 0, "{v}");
+    assert!(v["problems"]["store"].as_u64() > Some(0), "{v}");
+    let out = run(Command::new(cached_ninja())
+        .args(["cache", "stats"])
+        .env("CACHED_NINJA_CACHE_DIR", &cache));
+    fails_saying(&out, &[&named]);
+}

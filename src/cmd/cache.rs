@@ -46,6 +46,12 @@ fn human(bytes: u64) -> String {
 /// Runs one cache subcommand.
 pub fn run(cmd: CacheCommand) -> anyhow::Result<ExitCode> {
     let cache = LocalCache::new(LocalCache::default_root());
+    if cache.root().exists() && !cache.root().is_dir() {
+        anyhow::bail!(
+            "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR at one",
+            cache.root().display()
+        );
+    }
     match cmd {
         CacheCommand::Gc { max_size } => {
             let max = match max_size {

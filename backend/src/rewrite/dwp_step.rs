@@ -35,12 +35,13 @@ impl DwpStep {
         }
     }
 
-    /// The step a configuration word names (an unknown or absent one: none).
-    pub fn parse(word: Option<&str>) -> DwpStep {
+    /// The step a word ([`DwpStep::name`]) names.
+    pub fn from_word(word: &str) -> Option<DwpStep> {
         match word {
-            Some("gnu") => DwpStep::Gnu,
-            Some("llvm") => DwpStep::Llvm,
-            _ => DwpStep::None,
+            "none" => Some(DwpStep::None),
+            "gnu" => Some(DwpStep::Gnu),
+            "llvm" => Some(DwpStep::Llvm),
+            _ => None,
         }
     }
 }
@@ -100,8 +101,8 @@ mod tests {
     #[test]
     fn the_configuration_word_round_trips() {
         for s in [DwpStep::None, DwpStep::Gnu, DwpStep::Llvm] {
-            assert_eq!(DwpStep::parse(Some(s.name())), s);
+            assert_eq!(DwpStep::from_word(s.name()), Some(s));
         }
-        assert_eq!(DwpStep::parse(None), DwpStep::None);
+        assert_eq!(DwpStep::from_word("thorin"), None);
     }
 }

@@ -104,11 +104,9 @@ fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
             i += 1;
         } else if a == "--dwp-step" {
             let word = args.get(i + 1).and_then(|v| v.to_str());
-            dwp_step = match word {
-                Some("none") => DwpStep::None,
-                Some(w) if DwpStep::parse(Some(w)) != DwpStep::None => DwpStep::parse(Some(w)),
-                _ => return Err("--dwp-step needs `gnu`, `llvm` or `none`".into()),
-            };
+            dwp_step = word
+                .and_then(DwpStep::from_word)
+                .ok_or("--dwp-step needs `gnu`, `llvm` or `none`")?;
             i += 2;
         } else if a == "-h" || a == "--help" {
             println!("{usage}");
@@ -235,7 +233,11 @@ impl Generated {
     pub(super) fn of(config: &Config) -> Generated {
         Generated {
             policy_read: config.value(POLICY_READ).and_then(PolicyRead::parse),
-            dwp_step: DwpStep::parse(config.value(DWP_STEP)),
+            // An unknown word (a newer `generate`'s) is taken as none.
+            dwp_step: config
+                .value(DWP_STEP)
+                .and_then(DwpStep::from_word)
+                .unwrap_or_default(),
         }
     }
 }

@@ -122,10 +122,26 @@ impl Launcher<'_> {
 
     /// Reports a bad cache file (unless merely missing) and removes it.
     pub(super) fn drop_corrupt(&self, e: &CacheError) {
+        if self.cache_problem() == Problem::Store {
+            self.warn(&format!(
+                "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR (or the policy's [cache] dir) at one; compiling without it",
+                self.cache.root().display()
+            ));
+            return;
+        }
         if !matches!(e, CacheError::Missing { .. }) {
             self.warn(&format!("{e}; dropped it, compiling"));
         }
         self.cache.remove_path(e.path());
+    }
+
+    /// What a cache read that failed counts as: [`Problem::Corrupt`], or [`Problem::Store`]
+    /// when the cache's root is no directory (nothing in it is corrupt: it cannot be used).
+    pub(super) fn cache_problem(&self) -> Problem {
+        match self.cache.root().is_dir() {
+            true => Problem::Corrupt,
+            false => Problem::Store,
+        }
     }
 
     /// Runs one compile command (compiler first); returns the exit code.
@@ -236,7 +252,7 @@ impl Launcher<'_> {
                     }
                 }
                 Ok(Looked::Miss(_)) => {}
-                Err(()) => self.record(Outcome::Error(Problem::Corrupt), 0, start),
+                Err(()) => self.record(Outcome::Error(self.cache_problem()), 0, start),
             }
         }
         self.compile_and_store(&cmd, &source_key, &fields, start)

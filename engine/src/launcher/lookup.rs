@@ -115,11 +115,7 @@ impl Launcher<'_> {
             },
             Ok(Looked::Miss(None)) => none,
             Err(()) => {
-                self.record(
-                    fetch::stats::Outcome::Error(fetch::stats::Problem::Corrupt),
-                    0,
-                    start,
-                );
+                self.record(fetch::stats::Outcome::Error(self.cache_problem()), 0, start);
                 Finding {
                     problem: true,
                     ..none
