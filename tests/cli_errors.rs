@@ -188,3 +188,31 @@ fn a_cache_that_is_a_file_is_named_as_such() {
         .env("CACHED_NINJA_CACHE_DIR", &cache));
     fails_saying(&out, &[&named]);
 }
+
+/// A generator or Ninja that cannot be run: an install hint for the usual names, none for a
+/// path the user gave (a typo is no missing package).
+#[test]
+fn a_tool_that_cannot_be_run_gets_the_right_hint() {
+    let space = TestSpace::new();
+    let empty_path = space.path().join("bin");
+    std::fs::create_dir(&empty_path).unwrap();
+    let out = run(Command::new(cached_ninja())
+        .env("PATH", &empty_path)
+        .args(["configure", "--enable-build-backend=cached-ninja", "--"])
+        .args(["cmake", "-G", "Ninja", "-S", "src", "-B", "obj"])
+        .current_dir(space.path()));
+    fails_saying(&out, &["cmake", "apt-get install -y cmake"]);
+
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let obj = space.path().join("obj");
+    let mut cn = Command::new(cached_ninja());
+    cn.env("CACHED_NINJA_CACHE_DIR", space.path().join("cache"));
+    support::cmake_configure(&mut cn, &src, &obj, &[]);
+    let out = run(Command::new(cached_ninja())
+        .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache"))
+        .args(["build", "--no-fetch", "--ninja", "/typo/ninja", "-C"])
+        .arg(&obj));
+    fails_saying(&out, &["/typo/ninja", "--ninja"]);
+    assert!(!said(&out).contains("apt-get"), "{}", said(&out));
+}

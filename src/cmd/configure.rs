@@ -56,7 +56,18 @@ pub fn run(args: ConfigureArgs) -> anyhow::Result<ExitCode> {
     let status = Command::new(program)
         .args(&args.command[1..])
         .status()
-        .with_context(|| format!("cannot run the generator {}", program.to_string_lossy()))?;
+        .with_context(|| {
+            let name = program.to_string_lossy();
+            let hint = match std::path::Path::new(&*name)
+                .file_name()
+                .and_then(|n| n.to_str())
+            {
+                Some("cmake") => " (install it: apt-get install -y cmake)",
+                Some("meson") => " (install it: apt-get install -y meson)",
+                _ => "",
+            };
+            format!("cannot run the generator {name}{hint}")
+        })?;
     if !status.success() {
         bail!(
             "the generator {} failed ({status})",

@@ -189,10 +189,12 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let started = SystemTime::now();
     let mut child = cmd.spawn().with_context(|| {
-        format!(
-            "cannot run {} (install it: apt-get install -y ninja-build)",
-            ninja.to_string_lossy()
-        )
+        // An install hint for the default only: a given path (`--ninja`, `$NINJA`) is a typo.
+        let hint = match ninja.as_os_str() == "ninja" {
+            true => " (install it: apt-get install -y ninja-build)",
+            false => " (given by --ninja or $NINJA)",
+        };
+        format!("cannot run {}{hint}", ninja.to_string_lossy())
     })?;
     // Ctrl-C (and SIGTERM, SIGHUP) stop the pull and go to Ninja, in a process group of its own.
     let forwarder = ninja::Forwarder::start(&child, interrupted.clone(), cancel.flag().clone())
