@@ -177,10 +177,7 @@ fn a_cache_that_is_a_file_is_named_as_such() {
     let named = format!("the cache {} is not a directory", cache.display());
     assert!(err.contains(&named), "{err}");
     assert!(!err.contains("dropped it"), "{err}");
-    let stats = run(Command::new(cached_ninja())
-        .args(["stats", "--json", "-C"])
-        .arg(&obj));
-    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    let v = support::stats_json(&obj);
     assert_eq!(v["problems"]["corrupt"], 0, "{v}");
     assert!(v["problems"]["store"].as_u64() > Some(0), "{v}");
     let out = run(Command::new(cached_ninja())

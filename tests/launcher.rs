@@ -25,16 +25,6 @@ fn counts(obj: &Path) -> (u32, u32, u32, u32) {
     c
 }
 
-/// `cached-ninja stats --json` of an object root.
-fn stats_json(obj: &Path) -> serde_json::Value {
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["stats", "--json", "-C"])
-            .arg(obj),
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// A small C project: a source tree with a header, and the launcher's command for it.
 struct Project {
     space: TestSpace,
@@ -322,7 +312,7 @@ fn time_macros_are_not_cached() {
     assert_eq!(uncacheable, 4, "misses {misses}");
     assert!(p.cache_files("ac").is_empty(), "nothing stored");
     // `cached-ninja stats` names why: the source's own time macros, the header's timestamp.
-    let v = stats_json(&p.path("objA"));
+    let v = support::stats_json(&p.path("objA"));
     let reasons = &v["uncacheable_reasons"];
     assert_eq!(
         (reasons["date-time"].as_u64(), reasons["timestamp"].as_u64()),
@@ -371,7 +361,7 @@ fn uncacheable_commands_run_unchanged() {
     assert!(out.stderr.is_empty());
     assert!(s.path().join("viarsp.o").exists());
     assert_eq!(counts(s.path()).1, 1, "the response-file compile is a miss");
-    let v = stats_json(s.path());
+    let v = support::stats_json(s.path());
     assert_eq!(
         (
             v["failed"].as_u64(),
@@ -411,7 +401,7 @@ fn unwritable_hit_outputs_fall_back_and_count() {
         warnings[0].contains("cannot write ") && warnings[0].contains("main.o"),
         "{err}"
     );
-    let v = stats_json(&p.path("objB"));
+    let v = support::stats_json(&p.path("objB"));
     assert_eq!(v["problems"]["write-output"].as_u64(), Some(1), "{v}");
     assert_eq!(
         (v["hits"].as_u64(), v["failed"].as_u64()),
@@ -424,7 +414,7 @@ fn unwritable_hit_outputs_fall_back_and_count() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot write main.o.d"), "{err}");
-    let v = stats_json(&p.path("objC"));
+    let v = support::stats_json(&p.path("objC"));
     assert_eq!(v["problems"]["write-depfile"].as_u64(), Some(2), "{v}");
     let table = run_ok(
         Command::new(cached_ninja())
@@ -944,7 +934,7 @@ fn header_changed_during_the_compile_is_not_stored() {
             "one warning naming the header: {err}"
         );
     });
-    assert_eq!(stats_json(&obj)["problems"]["input-changed"], 1);
+    assert_eq!(support::stats_json(&obj)["problems"]["input-changed"], 1);
     let stale = std::fs::read(obj.join("main.o")).unwrap();
     // The same command again, with the new header: a compile, and a different object.
     p.compile("srcA", "objA", "main.c", &[]);

@@ -92,16 +92,6 @@ fn configure_with(src: &Path, obj: &Path, cache: &Path, compiler: &Compiler) -> 
     p
 }
 
-/// `cached-ninja stats --json` of an object directory.
-fn stats(obj: &Path) -> serde_json::Value {
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["stats", "--json", "-C"])
-            .arg(obj),
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// The store URIs (`/cn/cas/<hex>`) of the `.dwo` files under `obj`.
 fn dwo_uris(obj: &Path) -> BTreeSet<String> {
     files_named(obj, ".dwo")
@@ -208,7 +198,7 @@ fn a_developer_build_downloads_no_debug_part_and_the_fill_brings_them() {
             "a debug part was downloaded before the link: {uri}\n{gets:?}"
         );
     }
-    let s = stats(&dev.obj);
+    let s = support::stats_json(&dev.obj);
     assert_eq!(
         (
             s["hits"].as_u64(),
@@ -294,7 +284,7 @@ fn a_hit_whose_debug_blob_is_not_here_serves_the_object_and_the_fill_gets_it_fro
         !err.contains("warning"),
         "the expected path prints nothing:\n{err}"
     );
-    let s = stats(&b.obj);
+    let s = support::stats_json(&b.obj);
     assert_eq!(
         (
             s["hits"].as_u64(),
@@ -382,7 +372,7 @@ fn the_object_of_a_source_changed_here_is_not_downloaded() {
     // The build hits on a.c and compiles b.c; nothing more is downloaded.
     let before = requests(&n).len();
     run_ok(dev.cn().args(["build", "--no-fill", "-C"]).arg(&dev.obj));
-    let s = stats(&dev.obj);
+    let s = support::stats_json(&dev.obj);
     assert_eq!(
         (s["hits"].as_u64(), s["misses"].as_u64()),
         (Some(1), Some(1)),
@@ -475,7 +465,7 @@ fn single_split_build(flags: &'static str, more: &str) -> SingleSplit {
 
     let dev = developer(&space, &ci.src, &compiler);
     let out = run_ok(dev.cn().args(["build", "--no-fill", "-C"]).arg(&dev.obj));
-    let s = stats(&dev.obj);
+    let s = support::stats_json(&dev.obj);
     let counts = (
         s["hits"].as_u64(),
         s["misses"].as_u64(),
@@ -562,7 +552,7 @@ fn clang_single_split_objects_are_pulled_stripped_and_gdb_reads_a_dwarf4_package
     }
     let args = ["build", "--no-fetch", "--no-fill", "-C"];
     run_ok(b.ci.cn().args(args).arg(&b.ci.obj));
-    let s = stats(&b.ci.obj);
+    let s = support::stats_json(&b.ci.obj);
     assert_eq!(
         (s["hits"].as_u64(), s["debug_deferred"].as_u64()),
         (Some(2), Some(0)),

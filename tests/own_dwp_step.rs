@@ -12,6 +12,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::published::cn;
 use support::{cached_ninja, git, key_file, require_tool, run, run_ok, TestSpace};
 
 const UTIL_C: &str = "int util(int x) {\n    int doubled = x * 2;\n    return doubled;\n}\n";
@@ -49,13 +50,6 @@ fn write_cmake(src: &Path, post_build: Option<String>) {
     std::fs::write(src.join("CMakeLists.txt"), cmake).unwrap();
 }
 
-/// `cached-ninja` with the local cache `cache`.
-fn cn(cache: &Path) -> Command {
-    let mut c = Command::new(cached_ninja());
-    c.env("CACHED_NINJA_CACHE_DIR", cache);
-    c
-}
-
 /// Configures `src` into `obj` through the launcher, compiling with split DWARF (DWARF 4, the
 /// form both packagers read).
 fn configure(src: &Path, obj: &Path, cache: &Path) {
@@ -87,16 +81,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-/// `cached-ninja stats --json` of `obj`.
-fn stats(obj: &Path) -> serde_json::Value {
-    let out = run_ok(
-        Command::new(cached_ninja())
-            .args(["stats", "--json", "-C"])
-            .arg(obj),
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// The compile units `llvm-dwarfdump` finds in the package `dwp` (their `DW_AT_name`s).
@@ -195,7 +179,7 @@ fn a_build_that_runs_dwp_gets_every_dwo_with_the_pulled_objects() {
 
     let cache = space.path().join("dev/cache");
     let out = build(&cache, &obj, &["--no-fill"]);
-    let s = stats(&obj);
+    let s = support::stats_json(&obj);
     let counts = ["hits", "misses", "debug_deferred"].map(|k| s[k].as_u64());
     assert_eq!(
         counts,

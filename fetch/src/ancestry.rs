@@ -279,7 +279,8 @@ impl Tool<'_> {
     }
 }
 
-fn is_revision_id(s: &str) -> bool {
+/// Whether `s` is a full revision id (40 or 64 lowercase hex digits), as the stores name builds.
+pub fn is_revision_id(s: &str) -> bool {
     matches!(s.len(), 40 | 64) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 

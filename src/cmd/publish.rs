@@ -184,8 +184,7 @@ fn given_revision(remote: &Remote, rev: &str) -> anyhow::Result<String> {
     match fetch::ancestry::resolve(dir, rev) {
         Ok(id) => Ok(id),
         Err(fetch::ancestry::AncestryError::NotARepository { .. }) => {
-            let full = matches!(rev.len(), 40 | 64) && rev.bytes().all(|b| b.is_ascii_hexdigit());
-            if !full {
+            if !fetch::ancestry::is_revision_id(rev) {
                 eprintln!(
                     "cached-ninja publish: note: {} is in no git or Mercurial repository, so --rev {rev} is published as written; developers' pulls find builds by full commit ids",
                     dir.display()

@@ -106,14 +106,19 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// (hits, misses) of an object directory's last build (`cached-ninja stats --json`).
-pub fn hits_misses(obj: &Path) -> (u64, u64) {
+/// `cached-ninja stats --json` of an object directory's last build.
+pub fn stats_json(obj: &Path) -> serde_json::Value {
     let out = run_ok(
         Command::new(cached_ninja())
             .args(["stats", "--json", "-C"])
             .arg(obj),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
+    serde_json::from_slice(&out.stdout).expect("stats json")
+}
+
+/// (hits, misses) of an object directory's last build (`cached-ninja stats --json`).
+pub fn hits_misses(obj: &Path) -> (u64, u64) {
+    let v = stats_json(obj);
     (v["hits"].as_u64().unwrap(), v["misses"].as_u64().unwrap())
 }
 

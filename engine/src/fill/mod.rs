@@ -218,7 +218,7 @@ pub fn fill(
         let todo: Vec<&LinkedBinary> = bins
             .iter()
             .filter(|b| !up_to_date(req, find(&records, &b.path)))
-            .filter(|b| !(packs_dwo && packaged_by_the_build(&req.objdir.join(&b.path))))
+            .filter(|b| !(packs_dwo && package_not_older(&req.objdir.join(&b.path))))
             .filter(|b| {
                 let now = Stamp::of(&req.objdir.join(&b.path)).ok();
                 !tried.iter().any(|(p, s)| p == &b.path && Some(*s) == now)
@@ -310,20 +310,16 @@ fn up_to_date(req: &FillRequest<'_>, record: Option<&BinaryStatus>) -> bool {
         return false;
     }
     match r.layout {
-        Some(Layout::Package) => {
-            let dwp = std::fs::metadata(layout::package_path(&bin)).and_then(|m| m.modified());
-            let exe = std::fs::metadata(&bin).and_then(|m| m.modified());
-            matches!((dwp, exe), (Ok(d), Ok(e)) if d >= e)
-        }
+        Some(Layout::Package) => package_not_older(&bin),
         Some(Layout::Loose) => layout::loose_files_present(req.objdir, &bin),
         None => true,
     }
 }
 
-/// Whether the build packaged `binary` itself (it runs `dwp` or `llvm-dwp`: `generate`
-/// recorded it): a `<binary>.dwp` not older than the binary that no final record of a fill
-/// accounts for. The fill leaves it as the build wrote it.
-fn packaged_by_the_build(binary: &Path) -> bool {
+/// Whether `binary` has a `<binary>.dwp` not older than it. In a build that runs `dwp` or
+/// `llvm-dwp` itself (`generate` recorded it), one that no final record of a fill accounts
+/// for is the build's own package, which the fill leaves as it is.
+fn package_not_older(binary: &Path) -> bool {
     let dwp = std::fs::metadata(layout::package_path(binary)).and_then(|m| m.modified());
     let exe = std::fs::metadata(binary).and_then(|m| m.modified());
     matches!((dwp, exe), (Ok(d), Ok(e)) if d >= e)
