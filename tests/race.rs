@@ -417,3 +417,68 @@ fn a_header_created_after_the_pulls_first_check_misses_listed() {
 fn a_header_created_after_the_pulls_first_check_misses_stamped() {
     a_header_created_after_the_pulls_first_check_misses(true);
 }
+
+/// The memo files in `cache` that the lookup rule reads (`d`/`l` lines), by file name.
+fn lookup_memo_names(cache: &Path) -> Vec<String> {
+    let memos = std::fs::read_dir(cache.join("memo")).unwrap();
+    let lookup = memos.map(|m| m.unwrap().path()).filter(|p| {
+        let text = std::fs::read(p).unwrap();
+        text.starts_with(b"d ") || text.starts_with(b"l ")
+    });
+    let names = lookup.map(|p| p.file_name().unwrap().to_string_lossy().into_owned());
+    names.collect()
+}
+
+/// In a build racing its pull through a slow link, the pull makes each record's first check
+/// of the lookup rule before it tells the launchers it runs, or else before the record's entry
+/// goes in (`engine::launcher::local_keys::FirstChecks`): no launch finds a pulled entry
+/// without its memo and counts the lookup's candidates itself (4–8 ms each for libgit2,
+/// where a third of the launches of a race did before).
+#[test]
+fn no_launch_of_a_race_checks_a_pulled_entry_in_full() {
+    require_tool("g++", "g++");
+    require_tool("strace", "strace");
+    let w = World::shapes();
+    let link = SlowLink::start(w.space.path(), w.nginx.port(), 64 * 1024);
+    w.policy(&w.obj, &format!("http://127.0.0.1:{}/cn", link.port), "");
+    let traces = w.space.path().join("traces");
+    std::fs::create_dir(&traces).unwrap();
+    let mut build = Command::new("strace");
+    build
+        .env("CACHED_NINJA_CACHE_DIR", &w.cache)
+        .args(["-ff", "-e", "trace=execve,rename,renameat,renameat2", "-o"])
+        .arg(traces.join("t"))
+        .arg(cached_ninja())
+        .args(["build", "--no-fill", "-C"])
+        .arg(&w.obj);
+    let out = run_ok(&mut build);
+    assert_eq!(
+        hits_misses(&w.obj),
+        (5, 0),
+        "every edge hits CI's object: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lookup = lookup_memo_names(&w.cache);
+    assert_eq!(lookup.len(), 5, "a lookup memo per record: {lookup:?}");
+    // Who wrote each: the launches (processes that ran `cached-ninja` and did not become
+    // `cached-ninja-cli`) must have written none.
+    let mut launches = 0;
+    for file in std::fs::read_dir(&traces).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        let ran = |name: &str| {
+            text.lines()
+                .any(|l| l.starts_with("execve(") && l.contains(name) && !l.contains("= -1"))
+        };
+        if !ran("/cached-ninja\"") || ran("/cached-ninja-cli\"") {
+            continue;
+        }
+        launches += 1;
+        let wrote: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("rename") && !l.contains("= -1"))
+            .filter(|l| lookup.iter().any(|m| l.contains(&format!("/memo/{m}\""))))
+            .collect();
+        assert!(wrote.is_empty(), "a launch checked in full: {wrote:?}");
+    }
+    assert_eq!(launches, 5, "five launches traced");
+}

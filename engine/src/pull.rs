@@ -3,12 +3,12 @@
 //!
 //! A [`PullSession`] is one value holding everything a pull needs (no globals): the store, the
 //! verified plan, the trust set, the local cache and its cap, the object directory whose
-//! launchers it serves. [`PullSession::prepare`] records every include set first (so direct
-//! mode knows each action key before its entry arrives); [`PullSession::announce`] tells the
-//! launchers a pull is running (through the [`fetch::want::PullLink`] of the object
-//! directory); [`PullSession::run`] pulls until done or until its [`CancelToken`] is set,
-//! reporting to a [`ProgressSink`], leaving out the records whose source changed here
-//! ([`PullSession::changed_sources`]). A build's session pulls objects only
+//! launchers it serves. [`PullSession::run`] pulls until done or until its [`CancelToken`] is
+//! set, reporting to a [`ProgressSink`]; beside its first downloads it records every include
+//! set (so direct mode knows each action key before its entry arrives), then calls back, where
+//! [`PullSession::announce`] tells the launchers a pull is running (through the
+//! [`fetch::want::PullLink`] of the object directory). It leaves out the records whose source
+//! changed here ([`PullSession::changed_sources`]). A build's session pulls objects only
 //! ([`PullSession::debug_parts`] off, DESIGN §6): nothing about debug info delays the link.
 //! The prefetch order ([`PullSession::prefetch_order`], [`crate::order`]) is computed once by
 //! the caller and given to both: the queue launchers read and the pull.
@@ -26,7 +26,12 @@ use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a pull makes first checks ([`local_keys::remember_scans`]) before it is ready
+/// for launchers (then in step with its downloads): launches waiting for it meanwhile do not
+/// compete with it for the CPU, and find the memos of the first records they ask for.
+pub const CHECKS_BEFORE_READY: Duration = Duration::from_millis(250);
 
 /// Stops a pull: set when the build it races with is done, or on Ctrl-C. Clones share one flag.
 #[derive(Clone, Debug, Default)]
@@ -91,15 +96,13 @@ pub struct PullSession<'a> {
 }
 
 impl PullSession<'_> {
-    /// Records the include set of every edge of the plan in the local cache (before the build
-    /// starts, so that direct mode knows each action key), with the stat stamps of the headers
-    /// unchanged here ([`local_keys::header_stamps`]: each read and hashed once here instead of
-    /// once per launch), and the plan's keys per output in the object directory
-    /// (`fetch::last_pull`, for `cached-ninja explain`; a failure to write that only costs the
-    /// explanation its CI side).
-    pub fn prepare(&self) -> io::Result<()> {
-        let known = local_keys::header_stamps(self.objdir.root(), &self.plan.manifest);
-        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs, &known)?;
+    /// Records the include set of every edge of the plan in the local cache (so that direct
+    /// mode knows each action key and a launcher can ask for it), with the stat stamps `known`
+    /// of the headers unchanged here (each read and hashed once here instead of once per
+    /// launch), and the plan's keys per output in the object directory (`fetch::last_pull`, for
+    /// `cached-ninja explain`; a failure to write that only costs the explanation its CI side).
+    fn prepare(&self, known: &fetch::pull::KnownStamps) -> io::Result<()> {
+        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs, known)?;
         let index = fetch::last_pull::LastPull::of(self.plan);
         let _ = fetch::last_pull::write(&self.objdir, &index);
         Ok(())
@@ -177,18 +180,27 @@ impl PullSession<'_> {
 
     /// Pulls the plan's entries (wanted keys first, then `order`, leaving out
     /// [`PullSession::changed_sources`] unless wanted) until done or cancelled, then trims the
-    /// cache to its cap. Beside the downloads, the directive scan of each record whose files
-    /// are here as CI compiled them is remembered ([`local_keys::remember_scans`]), so that
-    /// a launcher's first check of a pulled entry reads one memo, not one per header.
+    /// cache to its cap. The downloads start at once; beside them, on a thread of its own, the
+    /// include sets are recorded first (`prepare`, with the headers here each read once:
+    /// [`local_keys::headers_here`]) and `ready` is told how that went: a build announces the
+    /// pull to its launchers there, since a launcher needs its include set to know which key to
+    /// ask for. `ready` returning `false` (or an error it was given) stops the pull. Then the
+    /// directive scan of each record whose files are here as CI compiled them is remembered and
+    /// its first check of the lookup rule made ([`local_keys::remember_scans`]), in step with
+    /// the downloads ([`local_keys::FirstChecks`]), so that a launcher's first check of a pulled
+    /// entry reads one memo, not one per header, and does not count the lookup's candidates.
     pub fn run(
         &self,
         cancel: &CancelToken,
         progress: &dyn ProgressSink,
         order: &[usize],
+        ready: &(dyn Fn(io::Result<()>) -> bool + Sync),
     ) -> PullReport {
         let sources = self.sources_here(true);
         let skip = self.changed_in(&sources);
         let link = FileLink::new(self.objdir.clone());
+        let manifest = &self.plan.manifest;
+        let checks = local_keys::FirstChecks::new(order, manifest.records.len());
         let opts = PullOptions {
             jobs: self.jobs,
             cancel: cancel.flag(),
@@ -196,13 +208,29 @@ impl PullSession<'_> {
             debug_parts: self.debug_parts,
             skip: Some(&skip),
             order: Some(order),
+            hook: Some(&checks),
         };
-        let manifest = &self.plan.manifest;
         let report = std::thread::scope(|s| {
             s.spawn(|| {
-                let headers = local_keys::headers_here(self.objdir.root(), manifest);
                 let root = self.objdir.root();
-                local_keys::remember_scans(root, manifest, order, &sources, &headers, cancel.flag())
+                let headers = local_keys::headers_here(root, manifest);
+                let stop = cancel.flag();
+                let check = |until| {
+                    local_keys::remember_scans(
+                        root, manifest, &checks, &sources, &headers, stop, until,
+                    )
+                };
+                let prepared = self.prepare(&headers.known_stamps());
+                if prepared.is_ok() {
+                    check(Some(Instant::now() + CHECKS_BEFORE_READY));
+                }
+                let failed = prepared.is_err();
+                if ready(prepared) && !failed {
+                    check(None);
+                } else {
+                    cancel.cancel();
+                }
+                checks.over();
             });
             fetch::pull::pull(self.store, &self.cache, manifest, opts, &|p| {
                 progress.progress(p)

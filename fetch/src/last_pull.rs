@@ -1,8 +1,9 @@
 //! Which CI build the last pull of an object directory used (`<objdir>/.cached-ninja/last-pull`):
 //! the manifest's URL and revision and, per output, the record's source and action keys, so
 //! `cached-ninja explain` can compare an edge with CI's record without the network. Written
-//! when a pull is prepared (`engine::pull::PullSession::prepare`); the include sets themselves
-//! are in the local cache's include manifests (`crate::pull::record_include_sets`).
+//! when a pull is prepared (`engine::pull::PullSession::run`, before it serves launchers); the
+//! include sets themselves are in the local cache's include manifests
+//! (`crate::pull::record_include_sets`).
 //!
 //! ```text
 //! cached-ninja last pull 1

@@ -26,9 +26,11 @@
 //! records [`PullOptions::skip`] names (their source changed here, so no launcher will ask
 //! for them) are not prefetched; a launcher that wants one still gets it.
 //!
-//! Before any download (and before the build starts), [`record_include_sets`] adds the include
-//! set of every record to its source key's include manifest, so a launcher that misses knows
-//! its action key at once and can ask for it ([`crate::want`]); wanted keys are pulled first.
+//! Beside the first downloads, before the launchers are told the pull runs, the caller has
+//! [`record_include_sets`] add the include set of every record to its source key's include
+//! manifest, so a launcher that misses knows its action key at once and can ask for it
+//! ([`crate::want`]); wanted keys are pulled first. A [`RecordHook`] does the caller's work
+//! per record beside its download (the engine's first checks of the lookup rule).
 //! Headers the caller found unchanged here ([`KnownStamps`]) are recorded with their stat
 //! stamps, so each launcher checks them with a `stat` instead of reading and hashing them.
 //!
@@ -141,6 +143,18 @@ pub struct PullOptions<'a> {
     /// The prefetch order after the wanted keys, as record indices (`engine::order`); `None`:
     /// reverse build order; empty: nothing but wanted keys (on-demand only).
     pub order: Option<&'a [usize]>,
+    /// Work of the caller's per record, beside its download ([`RecordHook`]).
+    pub hook: Option<&'a dyn RecordHook>,
+}
+
+/// What the caller of [`pull`] does for each record beside its download: told when the
+/// download starts, and asked before the record's entry goes in (a launcher finding the entry
+/// then finds what the hook wrote too). It must return soon (a bounded wait at most).
+pub trait RecordHook: Sync {
+    /// The download of record `i` (an index into the manifest's records) starts.
+    fn started(&self, i: usize);
+    /// Record `i`'s blobs are in; its entry goes in when this returns.
+    fn before_entry(&self, i: usize);
 }
 
 /// Headers as they are here now, by normalised path (as include sets name them): the digest
@@ -162,8 +176,8 @@ impl KnownStamps {
 /// Adds every record's include set to its source key's include manifest in `cache` (local
 /// writes only), so that direct mode knows each action key before its entry arrives and a
 /// launcher can ask for it; a header `known` has with the set's digest gets its stamp. Run it
-/// before [`pull`] and before the build starts. It stops at the first write that fails and
-/// returns that error.
+/// before launchers are told a pull runs (beside [`pull`]'s first downloads, which need no
+/// include set). It stops at the first write that fails and returns that error.
 pub fn record_include_sets(
     cache: &LocalCache,
     manifest: &BuildManifest,
@@ -178,7 +192,8 @@ pub fn record_include_sets(
 }
 
 /// Pulls `manifest`'s entries from `store` into `cache`, wanted ones first, the rest in the
-/// prefetch order of `opts` ([`record_include_sets`] first; [`crate::dispatch`] schedules).
+/// prefetch order of `opts` ([`record_include_sets`] before launchers ask; [`crate::dispatch`]
+/// schedules).
 pub fn pull(
     store: &Store,
     cache: &LocalCache,
@@ -201,7 +216,15 @@ pub fn pull(
             bytes: &bytes,
             debug_left: &debug_left,
         };
-        let r = pull_one(store, cache, rec, &counts, &opts);
+        if let Some(hook) = opts.hook {
+            hook.started(i);
+        }
+        let before_entry = || {
+            if let Some(hook) = opts.hook {
+                hook.before_entry(i);
+            }
+        };
+        let r = pull_one(store, cache, rec, &counts, &opts, before_entry);
         let mut rep = report.lock().unwrap();
         let mut gone = false;
         let mut fetched = false;
@@ -312,14 +335,15 @@ fn to_download(rec: &EdgeRecord, debug_parts: bool) -> Vec<(Digest, u64)> {
     v
 }
 
-/// Pulls one record: its blobs not here yet, then its entry (made from the verified record).
-/// `Ok(false)` when its entry and the blobs to download were already here.
+/// Pulls one record: its blobs not here yet, then (after `before_entry`) its entry, made from
+/// the verified record. `Ok(false)` when its entry and the blobs to download were already here.
 fn pull_one(
     store: &Store,
     cache: &LocalCache,
     rec: &EdgeRecord,
     counts: &Counts<'_>,
     opts: &PullOptions<'_>,
+    before_entry: impl FnOnce(),
 ) -> Result<bool, PullError> {
     let local = |source: io::Error| PullError::Local {
         path: cache.root().display().to_string(),
@@ -359,6 +383,7 @@ fn pull_one(
         counts.debug_left.fetch_add(left, Ordering::Relaxed);
     }
     // Last: a launcher racing with the pull sees a complete hit or a miss.
+    before_entry();
     cache
         .put_action(&rec.action_key, &rec.to_entry())
         .map_err(local)?;

@@ -113,6 +113,7 @@ fn pull_into(store: &Store, cache: &LocalCache, m: &BuildManifest) -> PullReport
         debug_parts: true,
         skip: None,
         order: None,
+        hook: None,
     };
     pull(store, cache, m, opts, &|_| {})
 }
@@ -126,6 +127,7 @@ fn one_job() -> PullOptions<'static> {
         debug_parts: true,
         skip: None,
         order: None,
+        hook: None,
     }
 }
 
@@ -527,6 +529,7 @@ fn wanted_keys_are_pulled_first_and_unknown_ones_fail_at_once() {
         debug_parts: true,
         skip: None,
         order: None,
+        hook: None,
     };
     // Stop after three records: they must be the wanted ones.
     let r = pull(&store, &cache, &manifest, opts, &|p| {
@@ -590,6 +593,7 @@ fn most_at_once_pulling(records: usize, serve: Serve, jobs: usize) -> usize {
         debug_parts: true,
         skip: None,
         order: None,
+        hook: None,
     };
     let r = pull(&counted, &cache, &manifest, opts, &|_| {});
     assert_eq!(r.fetched, records, "{:?}", r.failed);
@@ -704,6 +708,7 @@ fn a_want_during_the_prefetch_is_served_before_any_further_prefetch() {
         debug_parts: true,
         skip: None,
         order: None,
+        hook: None,
     };
     let r = pull(&store, &cache, &manifest, opts, &|p| {
         if p.done == 2 {

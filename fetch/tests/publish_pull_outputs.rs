@@ -134,6 +134,7 @@ fn pull_with(
         debug_parts,
         skip: None,
         order: None,
+        hook: None,
     };
     pull(store, cache, m, opts, &|_| {})
 }

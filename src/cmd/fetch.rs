@@ -48,7 +48,6 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     }
     let mut session = session(&remote, &plan, &trust);
     session.debug_parts |= args.debug_parts;
-    prepare(&remote, &session)?;
     // Nobody asks for keys here: "none" (on-demand only) would pull nothing.
     let mode = match remote.prefetch {
         Prefetch::None => Prefetch::default(),
@@ -60,8 +59,19 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         bar.set_position(p.done as u64);
         bar.set_message(fetch::plan::human_bytes(p.bytes));
     };
-    let report = session.run(&CancelToken::new(), &progress, &order);
+    let failed = std::sync::Mutex::new(None);
+    let ready = |prepared| match prepared_or_why(&remote, &session, prepared) {
+        Ok(()) => true,
+        Err(e) => {
+            *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+            false
+        }
+    };
+    let report = session.run(&CancelToken::new(), &progress, &order, &ready);
     bar.finish_and_clear();
+    if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
     store_lines("cached-ninja fetch", &remote);
     report_pull("cached-ninja fetch", &report);
     Ok(ExitCode::SUCCESS)
@@ -113,9 +123,15 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
     }
 }
 
-/// Records the include set of every edge of the plan in the local cache (before any build).
-pub fn prepare(remote: &Remote, session: &PullSession) -> anyhow::Result<()> {
-    session.prepare().with_context(|| {
+/// How recording the include sets of the plan in the local cache went (`prepared`, told by
+/// [`PullSession::run`] before it serves launchers), as the error to report; a plan larger
+/// than the cache's cap is a warning line.
+pub fn prepared_or_why(
+    remote: &Remote,
+    session: &PullSession,
+    prepared: std::io::Result<()>,
+) -> anyhow::Result<()> {
+    prepared.with_context(|| {
         format!(
             "cannot write include manifests in the local cache {}",
             session.cache.root().display()

@@ -233,6 +233,7 @@ fn pull_once(dir: &Path, url: &str, jobs: usize, cache: &Path, h2: bool) -> anyh
         debug_parts: false,
         skip: None,
         order: None,
+        hook: None,
     };
     let t = Instant::now();
     record_include_sets(&cache, &manifest, 64, &fetch::pull::KnownStamps::default())?;

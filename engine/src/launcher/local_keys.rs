@@ -4,7 +4,7 @@
 //!   download CI's objects of sources the developer changed); only the edges that run the
 //!   launcher count (`… cached-ninja cc -- <compiler> …`, or zero setup
 //!   `cached-ninja <compiler> …`);
-//! - the digest and stat stamp of every header CI's include sets name ([`header_stamps`]), so
+//! - the digest and stat stamp of every header CI's include sets name ([`headers_here`]), so
 //!   the pull records them with the stamps of those unchanged here and each launcher checks a
 //!   header with a `stat` instead of reading and hashing it: once per header, not once per
 //!   compile that includes it;
@@ -15,7 +15,8 @@
 //! - with that scan, the first check of the lookup rule itself, written as the launch's first
 //!   check would write its memo (`Launcher::first_check_for_pull`): the launch then checks
 //!   a few directory stamps instead of counting thousands of candidates, and the pull counts
-//!   them with listings shared by every record it checks.
+//!   them with listings shared by every record it checks; made in step with the downloads
+//!   ([`FirstChecks`]), so that a launch finds the memo with the entry.
 
 use super::candidates::Looked;
 use super::config::launcher_for;
@@ -30,12 +31,13 @@ use fetch::build_manifest::{BuildManifest, EdgeRecord};
 use fetch::cache::StatStamp;
 use fetch::objdir::ObjDir;
 use fetch::pull::KnownStamps;
+use fetch::pull::RecordHook;
 use fetch::want::FileLink;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The source key of every launcher edge of `graph` (the object directory `objdir`'s), by its
 /// first explicit output as the graph names it (relative to the object root). Edges whose
@@ -77,7 +79,7 @@ impl SourcesHere {
 /// `scan`, their include directives too (for [`remember_scans`]).
 pub fn sources_here(objdir: &Path, graph: &Graph, scan: bool) -> SourcesHere {
     let edges: Vec<EdgeId> = graph.edge_ids().collect();
-    let found = with_launchers(objdir, &edges, |launcher, _: &mut (), &e| {
+    let found = for_items(objdir, &edges, |launcher, _: &mut (), &e| {
         let out = *graph.explicit_outputs(e).first()?;
         let words = split_simple(&graph.evaluate_command(e))?;
         let (key, scan) = launcher.source_of(compiler_words(&words)?, |path, bytes, cmd| {
@@ -119,91 +121,210 @@ pub fn headers_here(objdir: &Path, manifest: &BuildManifest) -> HeadersHere {
     paths.sort_unstable();
     paths.dedup();
     let now = SystemTime::now();
-    let found = with_launchers(objdir, &paths, |launcher, _: &mut (), &p| {
+    let found = for_items(objdir, &paths, |launcher, _: &mut (), &p| {
         Some((p.to_string(), launcher.header_here(p, now)?))
     });
     HeadersHere(found.into_iter().collect())
-}
-
-/// The digest and settled stamp that a lookup here finds for each file `manifest`'s include
-/// sets name (each path once), for the files that can be read and are old enough to trust.
-pub fn header_stamps(objdir: &Path, manifest: &BuildManifest) -> KnownStamps {
-    headers_here(objdir, manifest).known_stamps()
 }
 
 /// Remembers the directive scan of every record of `manifest` whose source key here is the
 /// record's and whose headers here have the record's digests (so the scan is of exactly the
 /// bytes its action key covers), as a launch that read them would (`Launcher::scanned`);
 /// a scan already remembered is kept. With it, makes the record's first check of the lookup
-/// rule (`Launcher::first_check_for_pull`). The records of `order` first, in that order (the
-/// pull's: the first objects to arrive have theirs first), then the rest. Stops early when
-/// `stop` is set. Returns how many scans were written or found.
+/// rule (`Launcher::first_check_for_pull`). The records in the order `checks` hands them out
+/// (see [`FirstChecks`]), until all are taken, `stop` is set or it is `until`. Returns how
+/// many scans were written or found.
 pub fn remember_scans(
     objdir: &Path,
     manifest: &BuildManifest,
-    order: &[usize],
+    checks: &FirstChecks,
     sources: &SourcesHere,
     headers: &HeadersHere,
     stop: &AtomicBool,
+    until: Option<Instant>,
 ) -> usize {
     let records = &manifest.records;
-    let mut ordered: Vec<&EdgeRecord> = order.iter().filter_map(|&i| records.get(i)).collect();
-    if ordered.len() < records.len() {
-        let listed: std::collections::HashSet<usize> = order.iter().copied().collect();
-        let rest = (0..records.len()).filter(|i| !listed.contains(i));
-        ordered.extend(rest.map(|i| &records[i]));
-    }
-    with_launchers(objdir, &ordered, |launcher, looked: &mut Looked, r| {
-        if stop.load(Ordering::Relaxed) {
+    let late = || until.is_some_and(|t| Instant::now() >= t);
+    let next = || {
+        if stop.load(Ordering::Relaxed) || late() {
             return None;
         }
-        let source = sources
-            .0
-            .get(r.output())
-            .filter(|s| s.key == r.source_key)?;
-        let scan = source.scan.as_ref()?;
-        let mut seen = HashSet::new();
-        let mut files = Vec::with_capacity(r.includes.len());
-        for inc in &r.includes {
-            let (facts, _) = headers
-                .0
-                .get(&inc.path)
-                .filter(|(f, _)| f.digest == inc.digest)?;
-            let file = launcher.absolute(&inc.path);
-            if seen.insert(file.clone()) {
-                files.push((file, facts.directives.clone()));
-            }
-        }
-        let scanned = Scanned::of_parts(
-            (scan.path.clone(), Some(scan.directives.clone())),
-            files.into_iter(),
-        );
-        launcher.remember_scan_once(&r.action_key, &scanned);
-        launcher.first_check_for_pull(&scan.cmd, &r.action_key, &scanned, &seen, looked);
-        Some(())
-    })
-    .len()
+        checks.take()
+    };
+    let threads = rayon::current_num_threads().min(records.len());
+    let found = with_launchers(objdir, threads, next, |launcher, looked: &mut Looked, i| {
+        let checked = first_check(launcher, looked, &records[i], sources, headers);
+        checks.done(i);
+        checked
+    });
+    found.len()
 }
 
-/// `each` of `items` with a launcher of the object directory `objdir`, as a launch there
-/// would be: CPU work (reading and hashing), so on rayon's threads, one launcher and one
-/// `S` (what the thread carries from item to item) each, taking the items in their order
-/// (the first ones are done first); the `None`s left out.
-fn with_launchers<T: Sync, R: Send, S: Default>(
+/// [`remember_scans`] of one record.
+fn first_check(
+    launcher: &Launcher<'_>,
+    looked: &mut Looked,
+    r: &EdgeRecord,
+    sources: &SourcesHere,
+    headers: &HeadersHere,
+) -> Option<()> {
+    let source = sources
+        .0
+        .get(r.output())
+        .filter(|s| s.key == r.source_key)?;
+    let scan = source.scan.as_ref()?;
+    let mut seen = HashSet::new();
+    let mut files = Vec::with_capacity(r.includes.len());
+    for inc in &r.includes {
+        let (facts, _) = headers
+            .0
+            .get(&inc.path)
+            .filter(|(f, _)| f.digest == inc.digest)?;
+        let file = launcher.absolute(&inc.path);
+        if seen.insert(file.clone()) {
+            files.push((file, facts.directives.clone()));
+        }
+    }
+    let scanned = Scanned::of_parts(
+        (scan.path.clone(), Some(scan.directives.clone())),
+        files.into_iter(),
+    );
+    launcher.remember_scan_once(&r.action_key, &scanned);
+    launcher.first_check_for_pull(&scan.cmd, &r.action_key, &scanned, &seen, looked);
+    Some(())
+}
+
+/// The longest a pulled record's entry waits for its first check ([`FirstChecks`]): a launch
+/// checking in full instead costs it 4–8 ms of CPU.
+pub const ENTRY_WAIT: Duration = Duration::from_millis(10);
+
+/// The pull's first checks ([`remember_scans`]) in step with its downloads (a
+/// [`RecordHook`]): a record whose download started is checked next, else the next of the
+/// prefetch order (then the records it leaves out), and a record's entry goes in only once its
+/// check is done, or after [`ENTRY_WAIT`]. A launch that finds a pulled entry then finds its
+/// memo too: checked in the prefetch order alone, the checks fell behind the downloads on a
+/// busy machine and a third of the launches checked in full.
+pub struct FirstChecks {
+    order: Vec<usize>,
+    next: AtomicUsize,
+    started: Mutex<VecDeque<usize>>,
+    state: Vec<AtomicU8>,
+    over: AtomicBool,
+    checked: (Mutex<()>, Condvar),
+    /// The longest an entry waits for its check ([`ENTRY_WAIT`]).
+    entry_wait: Duration,
+}
+
+const TO_CHECK: u8 = 0;
+const CHECKING: u8 = 1;
+const CHECKED: u8 = 2;
+
+impl FirstChecks {
+    /// The checks of `records` records: those of `order` first, in that order, then the rest.
+    pub fn new(order: &[usize], records: usize) -> FirstChecks {
+        let mut all: Vec<usize> = order.iter().copied().filter(|&i| i < records).collect();
+        let mut listed = vec![false; records];
+        all.iter().for_each(|&i| listed[i] = true);
+        all.extend((0..records).filter(|&i| !listed[i]));
+        FirstChecks {
+            order: all,
+            next: AtomicUsize::new(0),
+            started: Mutex::new(VecDeque::new()),
+            state: (0..records).map(|_| AtomicU8::new(TO_CHECK)).collect(),
+            over: AtomicBool::new(false),
+            checked: (Mutex::new(()), Condvar::new()),
+            entry_wait: ENTRY_WAIT,
+        }
+    }
+
+    /// The next record to check, taken: a started download's first.
+    fn take(&self) -> Option<usize> {
+        let claim = |i: usize| {
+            let s = &self.state[i];
+            s.compare_exchange(TO_CHECK, CHECKING, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        };
+        loop {
+            let started = lock(&self.started).pop_front();
+            match started {
+                Some(i) if claim(i) => return Some(i),
+                Some(_) => continue,
+                None => break,
+            }
+        }
+        loop {
+            let &i = self.order.get(self.next.fetch_add(1, Ordering::Relaxed))?;
+            if claim(i) {
+                return Some(i);
+            }
+        }
+    }
+
+    /// Record `i` is checked (or has nothing to check).
+    fn done(&self, i: usize) {
+        self.state[i].store(CHECKED, Ordering::Release);
+        let _held = lock(&self.checked.0);
+        self.checked.1.notify_all();
+    }
+
+    /// No more checks are made (all done, or stopped): entries wait no longer.
+    pub fn over(&self) {
+        self.over.store(true, Ordering::Release);
+        let _held = lock(&self.checked.0);
+        self.checked.1.notify_all();
+    }
+
+    fn waits_for(&self, i: usize) -> bool {
+        !self.over.load(Ordering::Acquire)
+            && self.state.get(i).map(|s| s.load(Ordering::Acquire)) != Some(CHECKED)
+    }
+}
+
+impl RecordHook for FirstChecks {
+    fn started(&self, i: usize) {
+        if self.waits_for(i) {
+            lock(&self.started).push_back(i);
+        }
+    }
+
+    fn before_entry(&self, i: usize) {
+        let until = Instant::now() + self.entry_wait;
+        let mut held = lock(&self.checked.0);
+        while self.waits_for(i) {
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            held = self
+                .checked
+                .1
+                .wait_timeout(held, left)
+                .map_or_else(|e| e.into_inner().0, |r| r.0);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `each` of the items `next` hands out, with a launcher of the object directory `objdir`, as
+/// a launch there would be: CPU work (reading and hashing), so on rayon's threads (`threads`
+/// of them), one launcher and one `S` (what the thread carries from item to item) each; the
+/// `None`s left out.
+fn with_launchers<T, R: Send, S: Default>(
     objdir: &Path,
-    items: &[T],
-    each: impl Fn(&Launcher<'_>, &mut S, &T) -> Option<R> + Sync,
+    threads: usize,
+    next: impl Fn() -> Option<T> + Sync,
+    each: impl Fn(&Launcher<'_>, &mut S, T) -> Option<R> + Sync,
 ) -> Vec<R> {
     let objdir = &object_root(objdir);
     let Some(obj) = objdir.to_str() else {
         return Vec::new();
     };
-    let next = AtomicUsize::new(0);
-    let threads = rayon::current_num_threads().min(items.len());
     if threads == 0 {
         return Vec::new();
     }
-    let found = Mutex::new(Vec::with_capacity(items.len()));
+    let found = Mutex::new(Vec::new());
     rayon::scope(|s| {
         for _ in 0..threads {
             s.spawn(|_| {
@@ -211,18 +332,27 @@ fn with_launchers<T: Sync, R: Send, S: Default>(
                 let launcher = launcher_for(obj, objdir, None, &link);
                 let mut mine = Vec::new();
                 let mut carried = S::default();
-                while let Some(t) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+                while let Some(t) = next() {
                     mine.extend(each(&launcher, &mut carried, t));
                 }
                 launcher.keep_facts();
-                found
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .append(&mut mine);
+                lock(&found).append(&mut mine);
             });
         }
     });
     found.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `each` of `items` with [`with_launchers`], taken in their order (the first ones first).
+fn for_items<T: Sync, R: Send, S: Default>(
+    objdir: &Path,
+    items: &[T],
+    each: impl Fn(&Launcher<'_>, &mut S, &T) -> Option<R> + Sync,
+) -> Vec<R> {
+    let at = AtomicUsize::new(0);
+    let next = || items.get(at.fetch_add(1, Ordering::Relaxed));
+    let threads = rayon::current_num_threads().min(items.len());
+    with_launchers(objdir, threads, next, each)
 }
 
 /// A launch's object root: its working directory, absolute and without symbolic links (`-C
@@ -264,6 +394,54 @@ fn is_assignment(w: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_whose_download_started_is_checked_next() {
+        let checks = FirstChecks::new(&[2, 0], 4);
+        assert_eq!(checks.take(), Some(2));
+        checks.started(3);
+        checks.started(2);
+        assert_eq!(checks.take(), Some(3), "the started download first");
+        assert_eq!(checks.take(), Some(0), "then the prefetch order");
+        assert_eq!(checks.take(), Some(1), "then the records it leaves out");
+        assert_eq!(checks.take(), None, "each once");
+    }
+
+    #[test]
+    fn an_entry_goes_in_after_its_check() {
+        let mut checks = FirstChecks::new(&[0, 1], 2);
+        // Long enough for a loaded machine: the entry must wait for the check, not time out.
+        checks.entry_wait = Duration::from_secs(600);
+        let checked = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let pull = s.spawn(|| {
+                checks.started(1);
+                checks.before_entry(1);
+                checked.load(Ordering::SeqCst)
+            });
+            assert_eq!(checks.take(), Some(0));
+            // The check of record 1 comes next and is done before its entry goes in (the
+            // pull's thread is told when it is).
+            let i = checks.take().unwrap();
+            assert_eq!(i, 1);
+            checked.store(true, Ordering::SeqCst);
+            checks.done(i);
+            assert!(pull.join().unwrap(), "the entry waited for the check");
+        });
+    }
+
+    #[test]
+    fn no_entry_waits_once_the_checks_are_over() {
+        let checks = FirstChecks::new(&[0], 1);
+        checks.over();
+        assert!(!checks.waits_for(0));
+        checks.started(0);
+        checks.before_entry(0);
+        // A check never made (its thread stopped) holds an entry up at most `ENTRY_WAIT`.
+        let stopped = FirstChecks::new(&[0], 1);
+        stopped.before_entry(0);
+        assert!(stopped.waits_for(0));
+    }
 
     fn words(s: &str) -> Vec<String> {
         s.split(' ').map(str::to_string).collect()

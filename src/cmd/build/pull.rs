@@ -6,9 +6,10 @@
 //! - [`Planning::start`] looks for CI's nearest ancestor build on a thread while Ninja starts
 //!   (a planning marker tells missing launchers to wait for the plan, within their budget);
 //!   Ninja done before the search is, the search is abandoned.
-//! - `Background::start`, on that thread once the plan is found, computes the prefetch order
-//!   (`engine::order`: policy boosts, then `[fetch] prefetch`), announces the pull to the
-//!   launchers (the queue, the marker) and runs it. A watcher drops the marker as soon as the
+//! - `Background::start`, once the plan is found, starts the pull on a thread of its own: it
+//!   computes the prefetch order (`engine::order`: policy boosts, then `[fetch] prefetch`) and
+//!   runs the pull, whose downloads start at once; the pull is announced to the launchers (the
+//!   queue, the marker) as soon as it has recorded the include sets. A watcher drops the marker as soon as the
 //!   pull ends or the store's breaker trips, so launchers waiting for an entry compile at once
 //!   instead of waiting out their budget.
 //! - [`Planning::finish`], called when Ninja exits, cancels the pull, drops the marker and
@@ -158,13 +159,10 @@ impl Planning {
                 if cancel.is_cancelled() {
                     return None;
                 }
-                Background::start(remote, plan, trust, cancel, take(&marker), counts)
-                    .map_err(|e| {
-                        lines.say(&format!(
-                            "cached-ninja build: warning: {e:#}; compiling locally"
-                        ))
-                    })
-                    .ok()
+                let planning = take(&marker);
+                Some(Background::start(
+                    remote, plan, trust, cancel, planning, counts, lines,
+                ))
             });
             searching.store(false, Ordering::SeqCst);
             drop(take(&marker));
@@ -215,8 +213,7 @@ fn note_answer(remote: &Remote, marker: &Mutex<Option<PlanningMarker>>, searchin
     }
 }
 
-/// CI's nearest ancestor build in `remote`, its include sets recorded for the launchers; any
-/// problem is a warning line (one per store when stores failed), and the build then compiles
+/// CI's nearest ancestor build in `remote`; any problem is a warning line (one per store when stores failed), and the build then compiles
 /// locally.
 fn find_plan(remote: &Arc<Remote>, lines: &Lines) -> Option<(Plan, Trust)> {
     let plan = match crate::cmd::fetch::find_plan(remote, None, &|l| lines.say(l)) {
@@ -239,16 +236,7 @@ fn find_plan(remote: &Arc<Remote>, lines: &Lines) -> Option<(Plan, Trust)> {
         }
     };
     lines.say(&plan.0.to_string());
-    let session = crate::cmd::fetch::session(remote, &plan.0, &plan.1);
-    match crate::cmd::fetch::prepare(remote, &session) {
-        Ok(()) => Some(plan),
-        Err(e) => {
-            lines.say(&format!(
-                "cached-ninja build: warning: {e:#}; compiling locally"
-            ));
-            None
-        }
-    }
+    Some(plan)
 }
 
 /// A pull running beside Ninja.
@@ -268,8 +256,10 @@ pub enum Outcome {
 }
 
 impl Background {
-    /// Announces the pull to the launchers (the build's planning marker becomes the pull's)
-    /// and starts it; `cancel` is also the token Ctrl-C sets.
+    /// Starts the pull; once it has recorded the include sets, announces it to the launchers
+    /// (the build's planning marker becomes the pull's). A failure to do either is a warning
+    /// line on `lines`, and the pull stops (launchers compile). `cancel` is also the token
+    /// Ctrl-C sets.
     fn start(
         remote: Arc<Remote>,
         plan: Plan,
@@ -277,20 +267,9 @@ impl Background {
         cancel: CancelToken,
         planning: Option<PlanningMarker>,
         counts: Counts,
-    ) -> anyhow::Result<Background> {
-        let session = crate::cmd::fetch::session(&remote, &plan, &trust);
-        let policy = remote.edge_policy(&plan.manifest);
-        let order = session.prefetch_order(remote.prefetch, &policy);
-        let marker = session
-            .announce(remote.wait(), &order, &policy, planning)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write the pull marker and queue in {}: {e}",
-                    remote.objdir.display()
-                )
-            })?;
-        drop(session);
-        let marker = Arc::new(Mutex::new(Some(marker)));
+        lines: Lines,
+    ) -> Background {
+        let marker = Arc::new(Mutex::new(None));
         let Counts { done, total } = counts;
         total.store(plan.manifest.records.len(), Ordering::Relaxed);
         let store = plan.store;
@@ -299,10 +278,42 @@ impl Background {
         {
             let (remote, cancel, done, ended) =
                 (remote.clone(), cancel.clone(), done.clone(), ended.clone());
+            let marker = marker.clone();
             std::thread::spawn(move || {
                 let session = crate::cmd::fetch::session(&remote, &plan, &trust);
+                let policy = remote.edge_policy(&plan.manifest);
+                let order = session.prefetch_order(remote.prefetch, &policy);
+                let planning = Mutex::new(planning);
+                let ready = |prepared| {
+                    let warn = |e: anyhow::Error| {
+                        let l = format!("cached-ninja build: warning: {e:#}; compiling locally");
+                        lines.say(&l);
+                        false
+                    };
+                    let planning = take(&planning);
+                    if let Err(e) = crate::cmd::fetch::prepared_or_why(&remote, &session, prepared)
+                    {
+                        return warn(e);
+                    }
+                    // Under the marker's lock: `finish` cancels before it takes the marker, so
+                    // no marker is left behind by a pull announced as the build ends.
+                    let mut held = marker.lock().unwrap_or_else(|e| e.into_inner());
+                    if cancel.is_cancelled() {
+                        return false;
+                    }
+                    match session.announce(remote.wait(), &order, &policy, planning) {
+                        Ok(m) => {
+                            *held = Some(m);
+                            true
+                        }
+                        Err(e) => warn(anyhow::anyhow!(
+                            "cannot write the pull marker and queue in {}: {e}",
+                            remote.objdir.display()
+                        )),
+                    }
+                };
                 let progress = |p: PullProgress| done.store(p.done, Ordering::Relaxed);
-                let report = session.run(&cancel, &progress, &order);
+                let report = session.run(&cancel, &progress, &order, &ready);
                 ended.store(true, Ordering::SeqCst);
                 let _ = tx.send(report);
             });
@@ -311,12 +322,12 @@ impl Background {
             let (marker, cancel) = (marker.clone(), cancel.clone());
             std::thread::spawn(move || watch(&remote, store, &ended, &cancel, &marker));
         }
-        Ok(Background {
+        Background {
             report: rx,
             cancel,
             marker,
             done,
-        })
+        }
     }
 
     /// Ninja is done: cancels the pull, removes the marker, waits at most [`GRACE`].
