@@ -38,8 +38,7 @@ enum Command {
         args: Vec<std::ffi::OsString>,
     },
     /// Local cache maintenance (`gc`, `stats`, `verify`).
-    #[command(subcommand)]
-    Cache(cmd::cache::CacheCommand),
+    Cache(cmd::cache::CacheArgs),
     /// Statistics of the launchers of a build (hits, misses, time saved).
     Stats(cmd::stats::StatsArgs),
     /// Rewrite an object directory's build.ninja in place so compile edges use the launcher.

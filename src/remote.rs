@@ -70,12 +70,7 @@ impl Remote {
             None => std::env::current_dir().context("no current directory")?,
         };
         let src_root = src_root(&objdir);
-        // The policy `generate --policy` was given, if any: the launchers use its cache.
-        let recorded = ObjDir::new(&objdir)
-            .config_value("policy")
-            .map(PathBuf::from);
-        let explicit = args.policy.clone().or(recorded);
-        let policy = Policy::find(explicit.as_deref(), &objdir, src_root.as_deref())?;
+        let policy = policy_of(&objdir, args.policy.as_deref())?;
         let configs: Vec<StoreConfig> = match &args.store {
             Some(url) => vec![StoreConfig::new(url.clone())],
             None => policy
@@ -175,23 +170,12 @@ impl Remote {
 
     /// The local cache the launchers of this object directory use.
     pub fn cache(&self) -> LocalCache {
-        LocalCache::new(
-            self.policy
-                .cache
-                .dir
-                .clone()
-                .unwrap_or_else(LocalCache::default_root),
-        )
+        cache_of(&self.policy)
     }
 
     /// The local cache's size cap: the policy's `[cache] size`, else the launcher's default.
     pub fn cache_size(&self) -> u64 {
-        self.policy
-            .cache
-            .size
-            .as_deref()
-            .and_then(fetch::cache::parse_size)
-            .unwrap_or_else(LocalCache::max_size_from_env)
+        cache_cap_of(&self.policy)
     }
 
     /// The policy file's name, for messages.
@@ -306,6 +290,32 @@ fn policy_name(p: &Policy, objdir: &Path) -> String {
 /// The configured source root of `objdir` (`.cached-ninja/config`), absolute.
 pub fn src_root(objdir: &Path) -> Option<PathBuf> {
     ObjDir::new(objdir).config_src_root()
+}
+
+/// The policy in force in the object directory `objdir`: `explicit` (`--policy FILE`), else
+/// the one `generate --policy` recorded (the launchers use its cache), else cached-ninja.toml
+/// in the object directory, then in the source root; none: the defaults.
+pub fn policy_of(objdir: &Path, explicit: Option<&Path>) -> anyhow::Result<Policy> {
+    let recorded = ObjDir::new(objdir)
+        .config_value("policy")
+        .map(PathBuf::from);
+    let explicit = explicit.map(Path::to_path_buf).or(recorded);
+    Policy::find(explicit.as_deref(), objdir, src_root(objdir).as_deref())
+}
+
+/// The local cache that launchers generated with `policy` use: its `[cache] dir` (`generate`
+/// writes it into their commands), else `CACHED_NINJA_CACHE_DIR` or the default.
+pub fn cache_of(policy: &Policy) -> LocalCache {
+    let dir = policy.cache.dir.clone();
+    LocalCache::new(dir.unwrap_or_else(LocalCache::default_root))
+}
+
+/// The size cap of [`cache_of`]: the policy's `[cache] size`, else `CACHED_NINJA_CACHE_SIZE`
+/// or the default.
+pub fn cache_cap_of(policy: &Policy) -> u64 {
+    let size = policy.cache.size.as_deref();
+    size.and_then(fetch::cache::parse_size)
+        .unwrap_or_else(LocalCache::max_size_from_env)
 }
 
 #[cfg(test)]

@@ -203,3 +203,50 @@ fn a_killed_launchers_temporary_goes_at_the_next_build_a_live_ones_stays() {
         live_tmp.display()
     );
 }
+
+/// `cached-ninja cache stats|gc|verify` act on the cache the object directory's launchers use:
+/// its policy's `[cache] dir` and `size` (which `generate` gives them), whether run in that
+/// directory or given it with `-C`, not on `CACHED_NINJA_CACHE_DIR`'s (found by a review of the
+/// command line: they showed and trimmed the default cache).
+#[test]
+fn cache_commands_use_the_cache_of_the_object_directorys_policy() {
+    require_tool("gcc", "gcc");
+    let space = TestSpace::new();
+    let (env_cache, policy_cache) = (space.path().join("env"), space.path().join("policy"));
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let policy = format!(
+        "[cache]\ndir = \"{}\"\nsize = \"5M\"\n",
+        policy_cache.display()
+    );
+    std::fs::write(src.join("cached-ninja.toml"), policy).unwrap();
+    let obj = build_shapes(&space, "obj", &env_cache);
+    assert!(
+        policy_cache.join("cas").is_dir() && !env_cache.join("cas").exists(),
+        "the launchers filled the policy's cache"
+    );
+    let names_it = |out: &Output| {
+        let t = text(out);
+        assert!(out.status.success(), "{t}");
+        assert!(t.contains(&policy_cache.display().to_string()), "{t}");
+        t
+    };
+    let in_obj = |args: &[&str]| run(cn(&env_cache).args(args).current_dir(&obj));
+    let stats = names_it(&in_obj(&["cache", "stats"]));
+    assert!(stats.contains("cap 5.0 MiB"), "{stats}");
+    let gc = names_it(&in_obj(&["cache", "gc"]));
+    assert!(gc.contains("(cap 5.0 MiB), 0 files removed"), "{gc}");
+    let verify = names_it(&run(cn(&env_cache)
+        .args(["cache", "verify", "-C"])
+        .arg(&obj)
+        .current_dir(space.path())));
+    assert!(verify.contains("no problems"), "{verify}");
+    let elsewhere = run(cn(&env_cache)
+        .args(["cache", "stats"])
+        .current_dir(space.path()));
+    let t = text(&elsewhere);
+    assert!(
+        t.contains(&env_cache.display().to_string()),
+        "no policy here: {t}"
+    );
+}

@@ -27,7 +27,7 @@ use crate::want::PullLink;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Workers that take wanted keys only.
 pub const WANT_WORKERS: usize = 4;
@@ -43,9 +43,11 @@ const POLL: Duration = Duration::from_millis(2);
 /// (for wants and a stop; a record's end wakes one at once).
 const ROOM_WAIT: Duration = Duration::from_millis(20);
 
-/// What one record's work did: `Ok(true)` when it downloaded something, `Err(())` when the
-/// store is gone (the pull stops).
-pub type Done = Result<bool, ()>;
+/// What one record's work did: `Ok(Some(t))` when it downloaded something, its requests taking
+/// `t` (what the [`LinkMeter`] measures the link by: not the inserts after them, nor work of
+/// the caller's, which a loaded machine slows), `Err(())` when the store is gone (the pull
+/// stops).
+pub type Done = Result<Option<Duration>, ()>;
 
 /// The inputs of one dispatch.
 pub struct Dispatch<'a> {
@@ -252,10 +254,8 @@ impl State {
     }
 
     fn work(&self, d: &Dispatch<'_>, i: usize, work: &impl Fn(usize) -> Done) -> Result<(), ()> {
-        let start = Instant::now();
         let r = work(i);
-        self.meter
-            .end(matches!(r, Ok(true)).then(|| start.elapsed()));
+        self.meter.end(r.ok().flatten());
         {
             let _room = self.room.0.lock().unwrap();
             self.room.1.notify_one();

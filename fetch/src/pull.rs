@@ -49,6 +49,7 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Why one record could not be pulled.
 #[derive(Debug, thiserror::Error)]
@@ -209,7 +210,7 @@ pub fn pull(
     let debug_left = AtomicU64::new(0);
     let skipped = AtomicUsize::new(0);
     let report = Mutex::new(PullReport::default());
-    // `Ok(true)`: downloaded; `Err(())`: the store is gone (already in the report).
+    // `Ok(Some(t))`: downloaded in `t`; `Err(())`: the store is gone (already in the report).
     let one = |i: usize| -> crate::dispatch::Done {
         let rec = &records[i];
         let counts = Counts {
@@ -227,15 +228,15 @@ pub fn pull(
         let r = pull_one(store, cache, rec, &counts, &opts, before_entry);
         let mut rep = report.lock().unwrap();
         let mut gone = false;
-        let mut fetched = false;
+        let mut fetched = None;
         match r {
-            Ok(true) => {
+            Ok(Some(took)) => {
                 rep.fetched += 1;
-                fetched = true;
+                fetched = Some(took);
             }
-            Ok(false) => rep.present += 1,
+            Ok(None) => rep.present += 1,
             // Only when `opts.cancel` is set: the loop ends before the next record.
-            Err(PullError::Cancelled) => return Ok(false),
+            Err(PullError::Cancelled) => return Ok(None),
             Err(error) => {
                 if let PullError::Store(e) = &error {
                     if e.is_hard() {
@@ -336,7 +337,8 @@ fn to_download(rec: &EdgeRecord, debug_parts: bool) -> Vec<(Digest, u64)> {
 }
 
 /// Pulls one record: its blobs not here yet, then (after `before_entry`) its entry, made from
-/// the verified record. `Ok(false)` when its entry and the blobs to download were already here.
+/// the verified record: `Ok(Some(t))`, its downloads taking `t`; `Ok(None)` when its entry and
+/// the blobs to download were already here.
 fn pull_one(
     store: &Store,
     cache: &LocalCache,
@@ -344,7 +346,7 @@ fn pull_one(
     counts: &Counts<'_>,
     opts: &PullOptions<'_>,
     before_entry: impl FnOnce(),
-) -> Result<bool, PullError> {
+) -> Result<Option<Duration>, PullError> {
     let local = |source: io::Error| PullError::Local {
         path: cache.root().display().to_string(),
         source,
@@ -353,7 +355,7 @@ fn pull_one(
     missing.retain(|(d, _)| !cache.path(Kind::Blob, d).exists());
     // Eviction is per file: the entry may have outlived a blob.
     if missing.is_empty() && matches!(cache.get_action(&rec.action_key), Ok(Some(_))) {
-        return Ok(false);
+        return Ok(None);
     }
     // All of the record's blobs are verified before any goes in: a record that fails leaves
     // nothing of its edge in the cache. Each is downloaded under its claim in the cache (taken
@@ -361,12 +363,14 @@ fn pull_one(
     // (and `download::blob` looks again once it holds the claim).
     missing.sort_unstable();
     let mut arrived = Vec::new();
+    let start = Instant::now();
     for (d, size) in missing {
         if opts.cancel.load(Ordering::Relaxed) {
             return Err(PullError::Cancelled);
         }
         arrived.push(download::blob(store, cache, &d, size, opts.cancel)?);
     }
+    let took = start.elapsed();
     // Cancelled during the downloads (the build ended): nothing goes in, so a build that
     // exits right after (its pull abandoned) leaves no insert half done in the cache's `tmp/`;
     // what was downloaded stays in `tmp/partial/` for the next pull.
@@ -387,7 +391,7 @@ fn pull_one(
     cache
         .put_action(&rec.action_key, &rec.to_entry())
         .map_err(local)?;
-    Ok(true)
+    Ok(Some(took))
 }
 
 /// Adds the record's include set to the source key's include manifest (direct mode then finds

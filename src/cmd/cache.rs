@@ -1,18 +1,36 @@
 //! `cached-ninja cache gc|stats|verify`: the local cache's size cap, contents and integrity
 //! (DESIGN §4).
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use fetch::cache::{LocalCache, VerifyOptions, VerifyReport};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Options of `cached-ninja cache`: whose cache.
+#[derive(Args)]
+pub struct CacheArgs {
+    /// The object directory whose launchers' cache it is: its policy's `[cache] dir` and
+    /// `size`, as `generate` gave them to the launchers (default: the current directory; no
+    /// such policy: `CACHED_NINJA_CACHE_DIR`, else ~/.cache/cached-ninja).
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Policy file (default: the one `generate --policy` recorded, else cached-ninja.toml in
+    /// the object directory, then the source root).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
 
 /// Local cache maintenance.
 #[derive(Subcommand)]
 pub enum CacheCommand {
     /// Evict least-recently-used entries until the cache fits its size cap.
     Gc {
-        /// Size cap (`500M`, `10G`); default `CACHED_NINJA_CACHE_SIZE` or 10G.
+        /// Size cap (`500M`, `10G`); default: the policy's `[cache] size`, else
+        /// `CACHED_NINJA_CACHE_SIZE`, else 10G.
         #[arg(long)]
         max_size: Option<String>,
     },
@@ -43,22 +61,29 @@ fn human(bytes: u64) -> String {
     }
 }
 
-/// Runs one cache subcommand.
-pub fn run(cmd: CacheCommand) -> anyhow::Result<ExitCode> {
-    let cache = LocalCache::new(LocalCache::default_root());
+/// Runs one cache subcommand on the cache of the object directory `args` names.
+pub fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
+    let dir = match &args.dir {
+        Some(d) if !d.is_dir() => anyhow::bail!("object directory {} does not exist", d.display()),
+        Some(d) => d.clone(),
+        None => std::env::current_dir()?,
+    };
+    let policy = crate::remote::policy_of(&dir, args.policy.as_deref())?;
+    let cache = crate::remote::cache_of(&policy);
+    let cap = crate::remote::cache_cap_of(&policy);
     if cache.root().exists() && !cache.root().is_dir() {
         anyhow::bail!(
-            "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR at one",
+            "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR (or the policy's [cache] dir) at one",
             cache.root().display()
         );
     }
-    match cmd {
+    match args.command {
         CacheCommand::Gc { max_size } => {
             let max = match max_size {
                 Some(s) => {
                     fetch::cache::parse_size(&s).ok_or_else(|| anyhow::anyhow!("bad size {s:?}"))?
                 }
-                None => LocalCache::max_size_from_env(),
+                None => cap,
             };
             let r = cache.gc(max);
             println!(
@@ -83,7 +108,7 @@ pub fn run(cmd: CacheCommand) -> anyhow::Result<ExitCode> {
             println!(
                 "size              {} (cap {})",
                 human(s.total_size()),
-                human(LocalCache::max_size_from_env())
+                human(cap)
             );
             println!("blobs             {} ({})", s.blobs.0, human(s.blobs.1));
             println!("action entries    {} ({})", s.actions.0, human(s.actions.1));
