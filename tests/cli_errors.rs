@@ -213,3 +213,26 @@ fn a_tool_that_cannot_be_run_gets_the_right_hint() {
     fails_saying(&out, &["/typo/ninja", "--ninja"]);
     assert!(!said(&out).contains("apt-get"), "{}", said(&out));
 }
+
+/// `cc --help` says what the launcher does, its options and its environment (it was a bare
+/// usage line), and `publish --help` offers no `--prefetch` (the pull's order means nothing
+/// to an upload), which `fetch --help` keeps.
+#[test]
+fn help_texts_say_what_applies() {
+    let help = |args: &[&str]| {
+        let out = run(Command::new(cached_ninja()).args(args));
+        assert!(out.status.success(), "{}", said(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let cc = help(&["cc", "--help"]);
+    for w in [
+        "--src-root",
+        "--dwp-step",
+        "CACHED_NINJA_CACHE_DIR",
+        "local cache",
+    ] {
+        assert!(cc.contains(w), "{w:?} in {cc}");
+    }
+    assert!(!help(&["publish", "--help"]).contains("--prefetch"));
+    assert!(help(&["fetch", "--help"]).contains("--prefetch"));
+}

@@ -16,8 +16,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Options of `cached-ninja publish`.
+/// Options of `cached-ninja publish` (`--prefetch`, the pull's order, means nothing here).
 #[derive(Args, Debug, Clone, Default)]
+#[command(mut_arg("prefetch", |a| a.hide(true)))]
 pub struct PublishArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,

@@ -74,6 +74,32 @@ pub fn run_rustc_cli(args: Vec<OsString>) -> Result<i32, String> {
     run_cli_as(args, Family::Rustc)
 }
 
+/// What `cached-ninja cc --help` says after the usage line.
+const HELP: &str = "\
+Runs one compile through the local cache, as the launcher `generate` writes into build.ninja
+(`cached-ninja <compiler> <args…>` is the same with zero setup): a hit writes the cached
+outputs, a miss compiles and stores them; while `cached-ninja build` pulls CI's build, a miss
+may wait for its object. A problem with the cache is one warning line, then a plain compile.
+
+Options (before `--`):
+  --src-root DIR       the source root, for keys independent of the checkout's path (default:
+                       the object directory's .cached-ninja/config, CACHED_NINJA_SRCDIR, or
+                       CMakeCache.txt / meson-info)
+  --dwp-step gnu|llvm  the build packages the .dwo files itself (dwp, llvm-dwp); `generate`
+                       writes it when it finds such a step
+
+Environment:
+  CACHED_NINJA_CACHE_DIR     the cache root (default $XDG_CACHE_HOME/cached-ninja, else
+                             ~/.cache/cached-ninja; `generate` sets it to the policy's
+                             [cache] dir in the launchers' commands)
+  CACHED_NINJA_CACHE_SIZE    its size cap (default 10G)
+  CACHED_NINJA_DEBUG         (set) say why a command is not cached
+  CACHED_NINJA_TRUST_STAT=0  hash every header instead of trusting settled stat stamps
+  CACHED_NINJA_PREPROCESSOR=1  run the preprocessor when no include list is known
+  CACHED_NINJA_DISTRIBUTE=distcc|icecc  compile misses on that distributed compiler
+
+`cached-ninja stats` counts hits and misses; `cached-ninja explain OUTPUT` says why one missed.";
+
 fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
     let usage = match family {
         Family::CFamily => {
@@ -109,7 +135,10 @@ fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
                 .ok_or("--dwp-step needs `gnu`, `llvm` or `none`")?;
             i += 2;
         } else if a == "-h" || a == "--help" {
-            println!("{usage}");
+            match family {
+                Family::CFamily => println!("{usage}\n\n{HELP}"),
+                Family::Rustc => println!("{usage}"),
+            }
             return Ok(0);
         } else {
             break;
