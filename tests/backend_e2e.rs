@@ -634,6 +634,44 @@ fn demo_reuses_ci_objects_and_runs_the_program() {
     assert!(!out.status.success() && foreign.join("keep.txt").exists());
 }
 
+/// A build of the demo stopped by SIGINT (its process group's Ctrl-C when the demo itself
+/// ignores it, as a script's background job does) makes the demo say "interrupted" and exit
+/// 130 like the build, not report a failed build and exit 1 (a review of the command line).
+#[test]
+fn a_demo_whose_build_is_interrupted_says_so() {
+    require_tool("ninja", "ninja-build");
+    let space = TestSpace::new();
+    let work = space.path().join("demo");
+    let mut demo = Command::new(cached_ninja())
+        .args(["demo", "--work"])
+        .arg(&work)
+        .env_remove("CACHED_NINJA_CACHE_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // CI's build: `cached-ninja build -C <work>/ci/obj …`, a child of the demo.
+    let ci_obj = work.join("ci/obj").display().to_string();
+    let build = loop {
+        let found = Command::new("pgrep")
+            .args(["-f", &format!("build -C {ci_obj}")])
+            .output()
+            .unwrap();
+        let pids = String::from_utf8_lossy(&found.stdout).into_owned();
+        if let Some(pid) = pids.split_whitespace().next() {
+            break pid.to_string();
+        }
+        assert!(demo.try_wait().unwrap().is_none(), "the demo ended first");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    run_ok(Command::new("kill").args(["-INT", &build]));
+    let out = demo.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("cached-ninja demo: interrupted"), "{err}");
+    assert!(!err.contains("failed"), "{err}");
+}
+
 /// libgit2 with CMake: plain and cached object directories built from one copy of the sources;
 /// after touching one file, the cached build runs exactly the edges plain Ninja runs and
 /// compiles only that file; a fresh object directory elsewhere then hits on every compile.

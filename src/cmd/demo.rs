@@ -101,8 +101,43 @@ const CHANGE_TO: &str = "%-12s area %6.2f  perimeter %6.2f  (developer build)\\n
 /// Marks a work directory as the demo's, so a rerun may empty it.
 const MARK: &str = ".cached-ninja-demo";
 
-/// Runs the demo.
+/// A step of the demo was interrupted (Ctrl-C): not a failure to report.
+#[derive(Debug)]
+struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Fails unless `status` (of `what`) is a success; a step that exited 130 (Ctrl-C) is
+/// [`Interrupted`].
+fn succeeded(status: std::process::ExitStatus, what: &str) -> anyhow::Result<()> {
+    use std::os::unix::process::ExitStatusExt;
+    if status.code() == Some(130) || status.signal() == Some(2) {
+        return Err(Interrupted.into());
+    }
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs the demo; interrupted, it says so and exits 130, as the build it ran did.
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    match demo(args) {
+        Err(e) if e.is::<Interrupted>() => {
+            eprintln!("cached-ninja demo: interrupted");
+            Ok(ExitCode::from(130))
+        }
+        r => r,
+    }
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     check_tools()?;
     let work = args
         .work
@@ -185,9 +220,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let status = Command::new(&program)
         .status()
         .with_context(|| format!("cannot run {}", program.display()))?;
-    if !status.success() {
-        bail!("{} failed ({status})", program.display());
-    }
+    succeeded(status, &program.display().to_string())?;
     if s.misses != 1 || s.hits < 4 {
         bail!(
             "expected 1 compile and 4 reused objects, got {} and {}",
@@ -310,10 +343,7 @@ fn configure(exe: &Path, side: &Path) -> anyhow::Result<()> {
         .env("CACHED_NINJA_CACHE_DIR", side.join("cache"))
         .status()
         .with_context(|| format!("cannot run {}", configure.display()))?;
-    if !status.success() {
-        bail!("{} failed ({status})", configure.display());
-    }
-    Ok(())
+    succeeded(status, &configure.display().to_string())
 }
 
 /// The debug-info fill of `<side>/obj` in the foreground (`dbgfetch fill --wait`): the demo's
@@ -331,7 +361,11 @@ fn fill_debug_info(side: &Path) -> anyhow::Result<()> {
         .env("CACHED_NINJA_CACHE_DIR", side.join("cache"))
         .status()
         .with_context(|| format!("cannot run {}", dbgfetch.display()))?;
-    if !status.success() {
+    let done = succeeded(status, "dbgfetch fill");
+    if done.as_ref().is_err_and(|e| e.is::<Interrupted>()) {
+        return done;
+    }
+    if done.is_err() {
         eprintln!(
             "cached-ninja demo: warning: the debug-info fill in {} did not complete ({status}); `dbgfetch status -C {}` says why",
             obj.display(),
@@ -352,8 +386,5 @@ fn cached_ninja(exe: &Path, side: &Path, extra: &[&str]) -> anyhow::Result<()> {
         .env("CACHED_NINJA_CACHE_DIR", side.join("cache"))
         .status()
         .context("cannot run cached-ninja build")?;
-    if !status.success() {
-        bail!("the build in {} failed ({status})", obj.display());
-    }
-    Ok(())
+    succeeded(status, &format!("the build in {}", obj.display()))
 }
