@@ -250,3 +250,46 @@ fn cache_commands_use_the_cache_of_the_object_directorys_policy() {
         "no policy here: {t}"
     );
 }
+
+/// Ctrl-C while launchers are inside their inserts: the build says nothing partial is left,
+/// and the cache's `tmp/` holds none of their temporaries (the build removes what its killed
+/// launchers left; before, about one Ctrl-C in 40 left one until the next build).
+#[test]
+fn an_interrupted_build_leaves_no_temporary_of_its_launchers() {
+    require_tool("gcc", "gcc");
+    let space = TestSpace::new();
+    let cache = space.path().join("cache");
+    let src = space.path().join("shapes");
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    let obj = space.path().join("obj");
+    cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    let build = cn(&cache)
+        .env("CACHED_NINJA_TEST_STALL_INSERT_MS", "60000")
+        .args(["build", "--no-fetch", "--no-fill", "-C"])
+        .arg(&obj)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tmp = cache.join("tmp");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let temporaries = || {
+        list(&tmp)
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect::<Vec<_>>()
+    };
+    while temporaries().is_empty() {
+        assert!(Instant::now() < deadline, "no launcher started an insert");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run_ok(Command::new("kill").args(["-INT", &build.id().to_string()]));
+    let out = build.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("no partial object or cache entry is left"),
+        "{err}"
+    );
+    assert_eq!(temporaries(), Vec::<PathBuf>::new(), "{err}");
+}

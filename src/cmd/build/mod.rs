@@ -246,6 +246,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if interrupted {
+        // What launchers killed mid-write left (their pids are gone by now).
+        remove_leftovers(&dir, &policy);
         eprintln!("cached-ninja build: interrupted; no partial object or cache entry is left, the next build resumes");
         return Ok(ExitCode::from(130));
     }
@@ -316,23 +318,17 @@ fn start_fill(dir: &Path) {
     }
 }
 
-/// The policy of the object directory `dir`: the one `generate` recorded, else found.
 /// Removes the temporary files of killed writers (their pid and start time name them) from
 /// the local cache's `tmp/` and the object directory's state directory; the lock is held, so
 /// none is a live build's.
 fn remove_leftovers(dir: &Path, policy: &crate::policy::Policy) {
-    let root = policy.cache.dir.clone();
-    let cache =
-        fetch::cache::LocalCache::new(root.unwrap_or_else(fetch::cache::LocalCache::default_root));
-    cache.remove_abandoned_temps();
+    crate::remote::cache_of(policy).remove_abandoned_temps();
     fetch::cache::remove_abandoned_beside(&fetch::objdir::ObjDir::new(dir).state_dir());
 }
 
+/// The policy of the object directory `dir`: the one `generate` recorded, else found.
 fn policy_of(dir: &Path) -> anyhow::Result<crate::policy::Policy> {
-    let od = fetch::objdir::ObjDir::new(dir);
-    let recorded = od.config_value("policy").map(PathBuf::from);
-    let src = od.config_src_root();
-    crate::policy::Policy::find(recorded.as_deref(), dir, src.as_deref())
+    crate::remote::policy_of(dir, None)
 }
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the
