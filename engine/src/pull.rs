@@ -21,11 +21,11 @@ use fetch::plan::Plan;
 use fetch::pull::{PullOptions, PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::store::Store;
-use fetch::want::{FileLink, PlanningMarker, PullMarker};
+use fetch::want::{FileLink, PlanningMarker, PullLink, PullMarker};
 use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a pull makes first checks ([`local_keys::remember_scans`]) before it is ready
@@ -180,15 +180,17 @@ impl PullSession<'_> {
 
     /// Pulls the plan's entries (wanted keys first, then `order`, leaving out
     /// [`PullSession::changed_sources`] unless wanted) until done or cancelled, then trims the
-    /// cache to its cap. The downloads start at once; beside them, on a thread of its own, the
-    /// include sets are recorded first (`prepare`, with the headers here each read once:
-    /// [`local_keys::headers_here`]) and `ready` is told how that went: a build announces the
-    /// pull to its launchers there, since a launcher needs its include set to know which key to
-    /// ask for. `ready` returning `false` (or an error it was given) stops the pull. Then the
-    /// directive scan of each record whose files are here as CI compiled them is remembered and
-    /// its first check of the lookup rule made ([`local_keys::remember_scans`]), in step with
-    /// the downloads ([`local_keys::FirstChecks`]), so that a launcher's first check of a pulled
-    /// entry reads one memo, not one per header, and does not count the lookup's candidates.
+    /// cache to its cap. The downloads start once the sources here are read (which records
+    /// changed); beside that, on a thread of its own, the include sets are recorded
+    /// (`prepare`, with the headers here each read once: [`local_keys::headers_here`]), then
+    /// first checks are made for at most [`CHECKS_BEFORE_READY`], and `ready` is told how the
+    /// recording went: a build announces the pull to its launchers there, since a launcher
+    /// needs its include set to know which key to ask for. `ready` returning `false` (or an
+    /// error it was given) stops the pull. Then the directive scan of each record whose files
+    /// are here as CI compiled them is remembered and its first check of the lookup rule made
+    /// ([`local_keys::remember_scans`]), in step with the downloads
+    /// ([`local_keys::FirstChecks`]), so that a launcher's first check of a pulled entry reads
+    /// one memo, not one per header, and does not count the lookup's candidates.
     pub fn run(
         &self,
         cancel: &CancelToken,
@@ -196,42 +198,56 @@ impl PullSession<'_> {
         order: &[usize],
         ready: &(dyn Fn(io::Result<()>) -> bool + Sync),
     ) -> PullReport {
-        let sources = self.sources_here(true);
-        let skip = self.changed_in(&sources);
-        let link = FileLink::new(self.objdir.clone());
+        let link = EarlyGiveUps::new(FileLink::new(self.objdir.clone()));
         let manifest = &self.plan.manifest;
         let checks = local_keys::FirstChecks::new(order, manifest.records.len());
-        let opts = PullOptions {
-            jobs: self.jobs,
-            cancel: cancel.flag(),
-            wants: Some(&link),
-            debug_parts: self.debug_parts,
-            skip: Some(&skip),
-            order: Some(order),
-            hook: Some(&checks),
-        };
+        let (sources_tx, sources_rx) = std::sync::mpsc::channel();
         let report = std::thread::scope(|s| {
-            s.spawn(|| {
+            let (checks, link) = (&checks, &link);
+            s.spawn(move || {
                 let root = self.objdir.root();
                 let headers = local_keys::headers_here(root, manifest);
+                let prepared = self.prepare(&headers.known_stamps());
+                let failed = prepared.is_err();
+                let until = Instant::now() + CHECKS_BEFORE_READY;
                 let stop = cancel.flag();
-                let check = |until| {
+                let check = |sources: &local_keys::SourcesHere, until| {
                     local_keys::remember_scans(
-                        root, manifest, &checks, &sources, &headers, stop, until,
+                        root, manifest, checks, sources, &headers, stop, until,
                     )
                 };
-                let prepared = self.prepare(&headers.known_stamps());
-                if prepared.is_ok() {
-                    check(Some(Instant::now() + CHECKS_BEFORE_READY));
+                // Before the launchers are told: checks until `until`, if the sources are
+                // read by then.
+                let left = until.saturating_duration_since(Instant::now());
+                let early = match failed {
+                    true => None,
+                    false => sources_rx.recv_timeout(left).ok(),
+                };
+                if let Some(sources) = &early {
+                    check(sources, Some(until));
                 }
-                let failed = prepared.is_err();
                 if ready(prepared) && !failed {
-                    check(None);
+                    link.announced();
+                    if let Some(sources) = early.or_else(|| sources_rx.recv().ok()) {
+                        check(&sources, None);
+                    }
                 } else {
                     cancel.cancel();
                 }
                 checks.over();
             });
+            let sources = self.sources_here(true);
+            let skip = self.changed_in(&sources);
+            let _ = sources_tx.send(sources);
+            let opts = PullOptions {
+                jobs: self.jobs,
+                cancel: cancel.flag(),
+                wants: Some(link),
+                debug_parts: self.debug_parts,
+                skip: Some(&skip),
+                order: Some(order),
+                hook: Some(checks),
+            };
             fetch::pull::pull(self.store, &self.cache, manifest, opts, &|p| {
                 progress.progress(p)
             })
@@ -241,5 +257,67 @@ impl PullSession<'_> {
             self.cache.gc(self.cache_cap);
         }
         report
+    }
+}
+
+/// The launchers' link for a pull that downloads before it is announced: creating the marker
+/// empties the wants directory, so a record given up on before (a corrupt blob) is given up on
+/// again once the pull is announced ([`EarlyGiveUps::announced`]), and its launcher compiles
+/// at once instead of waiting for it.
+struct EarlyGiveUps {
+    link: FileLink,
+    /// The keys given up on before the announcement; `None` after it.
+    early: Mutex<Option<Vec<Digest>>>,
+}
+
+impl EarlyGiveUps {
+    fn new(link: FileLink) -> EarlyGiveUps {
+        EarlyGiveUps {
+            link,
+            early: Mutex::new(Some(Vec::new())),
+        }
+    }
+
+    /// The pull is announced: says the early give-ups again.
+    fn announced(&self) {
+        let early = self.early.lock().unwrap_or_else(|e| e.into_inner()).take();
+        for key in early.unwrap_or_default() {
+            self.link.give_up(&key);
+        }
+    }
+}
+
+impl PullLink for EarlyGiveUps {
+    fn running(&self) -> Option<Duration> {
+        self.link.running()
+    }
+    fn planning(&self) -> Option<fetch::want::PlanWait> {
+        self.link.planning()
+    }
+    fn want(&self, key: &Digest) -> io::Result<()> {
+        self.link.want(key)
+    }
+    fn given_up(&self, key: &Digest) -> bool {
+        self.link.given_up(key)
+    }
+    fn take_wants(&self) -> Vec<Digest> {
+        self.link.take_wants()
+    }
+    fn give_up(&self, key: &Digest) {
+        let mut early = self.early.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(keys) = early.as_mut() {
+            keys.push(*key);
+        }
+        drop(early);
+        self.link.give_up(key);
+    }
+    fn slot(&self, key: &Digest) -> Option<fetch::want::queue::Slot> {
+        self.link.slot(key)
+    }
+    fn link_state(&self) -> Option<fetch::want::link_state::LinkState> {
+        self.link.link_state()
+    }
+    fn publish_state(&self, state: &fetch::want::link_state::LinkState) {
+        self.link.publish_state(state)
     }
 }

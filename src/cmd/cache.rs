@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 pub struct CacheArgs {
     /// The object directory whose launchers' cache it is: its policy's `[cache] dir` and
     /// `size`, as `generate` gave them to the launchers (default: the current directory; no
-    /// such policy: `CACHED_NINJA_CACHE_DIR`, else ~/.cache/cached-ninja).
+    /// such policy: `CACHED_NINJA_CACHE_DIR`, else $XDG_CACHE_HOME/cached-ninja, else
+    /// ~/.cache/cached-ninja).
     #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Policy file (default: the one `generate --policy` recorded, else cached-ninja.toml in
@@ -63,12 +64,29 @@ fn human(bytes: u64) -> String {
 
 /// Runs one cache subcommand on the cache of the object directory `args` names.
 pub fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
-    let dir = match &args.dir {
-        Some(d) if !d.is_dir() => anyhow::bail!("object directory {} does not exist", d.display()),
-        Some(d) => d.clone(),
-        None => std::env::current_dir()?,
+    let policy = match (&args.dir, &args.policy) {
+        (Some(d), _) if !d.exists() => {
+            anyhow::bail!("object directory {} does not exist", d.display())
+        }
+        (Some(d), _) if !d.is_dir() => {
+            anyhow::bail!("object directory {} is not a directory", d.display())
+        }
+        // Named: its policy must be readable.
+        (Some(d), p) => crate::remote::policy_of(d, p.as_deref())?,
+        (None, Some(p)) => crate::remote::policy_of(&std::env::current_dir()?, Some(p))?,
+        // The current directory, which may be no object directory at all: a policy that
+        // cannot be read there is a warning, and the environment's cache is meant.
+        (None, None) => match std::env::current_dir()
+            .map_err(anyhow::Error::from)
+            .and_then(|d| crate::remote::policy_of(&d, None))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("cached-ninja cache: warning: {e:#}; using the environment's cache");
+                crate::policy::Policy::default()
+            }
+        },
     };
-    let policy = crate::remote::policy_of(&dir, args.policy.as_deref())?;
     let cache = crate::remote::cache_of(&policy);
     let cap = crate::remote::cache_cap_of(&policy);
     if cache.root().exists() && !cache.root().is_dir() {

@@ -8,8 +8,9 @@
 //!   Ninja done before the search is, the search is abandoned.
 //! - `Background::start`, once the plan is found, starts the pull on a thread of its own: it
 //!   computes the prefetch order (`engine::order`: policy boosts, then `[fetch] prefetch`) and
-//!   runs the pull, whose downloads start at once; the pull is announced to the launchers (the
-//!   queue, the marker) as soon as it has recorded the include sets. A watcher drops the marker as soon as the
+//!   runs the pull, whose downloads start once the sources here are read; the pull is announced
+//!   to the launchers (the queue, the marker) once it has recorded the include sets and made
+//!   first checks for at most `engine::pull::CHECKS_BEFORE_READY`. A watcher drops the marker as soon as the
 //!   pull ends or the store's breaker trips, so launchers waiting for an entry compile at once
 //!   instead of waiting out their budget.
 //! - [`Planning::finish`], called when Ninja exits, cancels the pull, drops the marker and
@@ -159,6 +160,12 @@ impl Planning {
                 if cancel.is_cancelled() {
                     return None;
                 }
+                // A store answered (the plan came from one), even if `note_answer` has not
+                // looked yet: launchers wait for the announcement within their budget, not
+                // `SILENT_PATIENCE`.
+                if let Some(m) = marker.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    let _ = m.answered();
+                }
                 let planning = take(&marker);
                 Some(Background::start(
                     remote, plan, trust, cancel, planning, counts, lines,
@@ -244,6 +251,8 @@ struct Background {
     report: mpsc::Receiver<PullReport>,
     cancel: CancelToken,
     marker: Arc<Mutex<Option<PullMarker>>>,
+    /// Whether the pull was announced to the launchers.
+    announced: Arc<AtomicBool>,
     done: Arc<AtomicUsize>,
 }
 
@@ -270,6 +279,7 @@ impl Background {
         lines: Lines,
     ) -> Background {
         let marker = Arc::new(Mutex::new(None));
+        let announced = Arc::new(AtomicBool::new(false));
         let Counts { done, total } = counts;
         total.store(plan.manifest.records.len(), Ordering::Relaxed);
         let store = plan.store;
@@ -278,7 +288,7 @@ impl Background {
         {
             let (remote, cancel, done, ended) =
                 (remote.clone(), cancel.clone(), done.clone(), ended.clone());
-            let marker = marker.clone();
+            let (marker, announced) = (marker.clone(), announced.clone());
             std::thread::spawn(move || {
                 let session = crate::cmd::fetch::session(&remote, &plan, &trust);
                 let policy = remote.edge_policy(&plan.manifest);
@@ -304,6 +314,7 @@ impl Background {
                     match session.announce(remote.wait(), &order, &policy, planning) {
                         Ok(m) => {
                             *held = Some(m);
+                            announced.store(true, Ordering::SeqCst);
                             true
                         }
                         Err(e) => warn(anyhow::anyhow!(
@@ -326,15 +337,23 @@ impl Background {
             report: rx,
             cancel,
             marker,
+            announced,
             done,
         }
     }
 
-    /// Ninja is done: cancels the pull, removes the marker, waits at most [`GRACE`].
+    /// Ninja is done: cancels the pull, removes the marker, waits at most [`GRACE`] for a pull
+    /// that was announced (not at all for one still preparing).
     fn finish(self) -> Outcome {
         self.cancel.cancel();
         drop(take(&self.marker));
-        match self.report.recv_timeout(GRACE) {
+        // Not announced (and, the marker taken, never to be): no launcher waits for what it
+        // brings, and it may be reading the sources here: not worth the grace (a no-op build).
+        let grace = match self.announced.load(Ordering::SeqCst) {
+            true => GRACE,
+            false => Duration::ZERO,
+        };
+        match self.report.recv_timeout(grace) {
             Ok(r) => Outcome::Report(r),
             Err(_) => Outcome::Abandoned(self.done.load(Ordering::Relaxed)),
         }

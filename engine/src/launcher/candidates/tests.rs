@@ -1,0 +1,210 @@
+use super::*;
+
+fn include(name: &str, quoted: bool) -> super::super::directives::Directive {
+    Some((name.to_string(), quoted, false))
+}
+
+/// A tree with search directories `a` and `b` (in that order), the source in `src`:
+/// `main.c` includes `<x.h>` and `<sub/y.h>` (found in `b`) and `"q.h"` (beside it).
+fn tree() -> (
+    tempfile::TempDir,
+    String,
+    Vec<String>,
+    Scanned,
+    HashSet<String>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    for sub in ["a", "b/sub", "src"] {
+        std::fs::create_dir_all(format!("{d}/{sub}")).unwrap();
+    }
+    for f in ["b/x.h", "b/sub/y.h", "src/q.h", "src/main.c"] {
+        std::fs::write(format!("{d}/{f}"), "").unwrap();
+    }
+    let dirs = vec![format!("{d}/src"), format!("{d}/a"), format!("{d}/b")];
+    let read: HashSet<String> = [
+        format!("{d}/b/x.h"),
+        format!("{d}/b/sub/y.h"),
+        format!("{d}/src/q.h"),
+    ]
+    .into_iter()
+    .collect();
+    let main = vec![
+        include("x.h", false),
+        include("sub/y.h", false),
+        include("q.h", true),
+    ];
+    let headers = read.iter().map(|h| (h.clone(), Vec::new()));
+    let scanned = Scanned::of_parts((format!("{d}/src/main.c"), Some(main)), headers);
+    (dir, d, dirs, scanned, read)
+}
+
+fn search(d: &str, dirs: &[String], looked: Looked) -> Search {
+    Search::new(dirs.to_vec(), 3..3, &format!("{d}/obj"), Vec::new(), looked)
+}
+
+/// The pull's count (`count_once`) covers every candidate a launch's count (`update`)
+/// makes, by holder and first name, and finds the same candidate once it exists.
+#[test]
+fn the_pulls_count_covers_the_launchs_candidates() {
+    let (_dir, d, dirs, scanned, read) = tree();
+    let mut launch = search(&d, &dirs, Looked::default());
+    launch.update(&scanned, &read);
+    assert!(launch.existing().is_empty());
+    let mut pull = search(&d, &dirs, Looked::default());
+    let pairs = pull
+        .count_once(&scanned, &read)
+        .expect("no candidate exists");
+    let counted: Vec<(String, String)> = pull
+        .counted(&pairs)
+        .iter()
+        .flat_map(|h| h.below.iter().map(|n| (h.dir.to_string(), n.to_string())))
+        .collect();
+    let mut made = 0;
+    for (holder, list) in launch.candidates() {
+        for c in list {
+            let first = first_component(rel_below(holder, c).unwrap());
+            assert!(
+                counted.contains(&(holder.clone(), first.to_string())),
+                "{c} under {holder}: {counted:?}"
+            );
+            made += 1;
+        }
+    }
+    // x.h, sub/y.h and their `.gch` in src and a; the three `.gch` beside the headers; q.h
+    // is found beside its includer.
+    assert_eq!(made, 11, "{:?}", launch.candidates());
+
+    // A candidate created: both counts see it (the pull's with what it carried).
+    std::fs::write(format!("{d}/a/x.h"), "").unwrap();
+    let mut launch = search(&d, &dirs, Looked::default());
+    launch.update(&scanned, &read);
+    assert_eq!(launch.existing(), vec![format!("{d}/a/x.h")]);
+    let mut pull = search(&d, &dirs, Looked::default());
+    assert_eq!(pull.count_once(&scanned, &read), None);
+}
+
+/// A holder found before its directory grew deeper, listed after: the listing names the
+/// way to a candidate that is not there, so the record is unsure and gets no memo (its
+/// stamp would not show the candidate appearing in the deeper directory).
+#[test]
+fn a_holder_that_grew_deeper_since_it_was_found_is_unsure() {
+    let (_dir, d, dirs, scanned, read) = tree();
+    let mut looked = Looked::default();
+    // Found while `a/sub` did not exist and `a` was not listed yet.
+    let none = Listings::new();
+    assert_eq!(
+        looked.holders.of(&format!("{d}/a/sub"), &none),
+        format!("{d}/a")
+    );
+    std::fs::create_dir(format!("{d}/a/sub")).unwrap();
+    let mut pull = search(&d, &dirs, looked);
+    assert_eq!(pull.count_once(&scanned, &read), None);
+    // Found afresh, the holder is `a/sub` itself and the record is sure.
+    let mut fresh = search(&d, &dirs, Looked::default());
+    assert!(fresh.count_once(&scanned, &read).is_some());
+}
+
+/// A candidate whose way is listed in its holder without it being there (here a dangling
+/// link) could appear without changing the holder's stamp: the launch's count is unsure
+/// (no memo on that stamp) and the pull's gives nothing.
+#[test]
+fn a_way_listed_without_its_candidate_leaves_no_memo() {
+    let (_dir, d, dirs, scanned, read) = tree();
+    std::os::unix::fs::symlink(format!("{d}/nowhere"), format!("{d}/a/sub")).unwrap();
+    let mut launch = search(&d, &dirs, Looked::default());
+    launch.update(&scanned, &read);
+    assert!(launch.existing().is_empty());
+    assert!(!launch.sure());
+    let mut pull = search(&d, &dirs, Looked::default());
+    assert_eq!(pull.count_once(&scanned, &read), None);
+    std::fs::remove_file(format!("{d}/a/sub")).unwrap();
+    let mut launch = search(&d, &dirs, Looked::default());
+    launch.update(&scanned, &read);
+    assert!(launch.sure());
+}
+
+/// The pull's places may be newer than its carried listings: a quoted include taken as
+/// not run because a file is now beside it (in a directory listed only now), while the
+/// listing of its holder predates it, leaves the record to the launch.
+#[test]
+fn a_quoted_include_taken_as_not_run_leaves_the_pull_no_result() {
+    let (_dir, d, dirs, scanned, read) = tree();
+    let mut pull = search(&d, &dirs, Looked::default());
+    assert!(pull.count_once(&scanned, &read).is_some());
+    let looked = pull.into_looked(); // `src` listed without `sub`
+    std::fs::create_dir(format!("{d}/src/sub")).unwrap();
+    std::fs::write(format!("{d}/src/sub/y.h"), "").unwrap();
+    let other = Scanned::of_parts(
+        (
+            format!("{d}/src/other.c"),
+            Some(vec![include("sub/y.h", true)]),
+        ),
+        std::iter::once((format!("{d}/b/sub/y.h"), Vec::new())),
+    );
+    let read: HashSet<String> = std::iter::once(format!("{d}/b/sub/y.h")).collect();
+    let mut pull = search(&d, &dirs, looked);
+    assert_eq!(pull.count_once(&other, &read), None);
+}
+
+/// Not in the directories of the compiler's own installation, which hold no candidates:
+/// gcc's `<stdint.h>` names a `"stdint-gcc.h"` beside it that a hosted compile never
+/// reads, and every record that includes it would lose its memo.
+#[test]
+fn a_quoted_include_not_run_in_the_compilers_own_directory_is_no_obstacle() {
+    let (_dir, d, mut dirs, _, _) = tree();
+    std::fs::create_dir_all(format!("{d}/gcc/sys")).unwrap();
+    for f in ["gcc/sys/wrap.h", "gcc/sys/inner.h"] {
+        std::fs::write(format!("{d}/{f}"), "").unwrap();
+    }
+    dirs.push(format!("{d}/gcc/sys"));
+    let read: HashSet<String> = std::iter::once(format!("{d}/gcc/sys/wrap.h")).collect();
+    let scanned = Scanned::of_parts(
+        (
+            format!("{d}/src/main.c"),
+            Some(vec![include("wrap.h", false)]),
+        ),
+        std::iter::once((
+            format!("{d}/gcc/sys/wrap.h"),
+            vec![include("inner.h", true)],
+        )),
+    );
+    let own = Search::new(
+        dirs.clone(),
+        3..4,
+        &format!("{d}/obj"),
+        Vec::new(),
+        Looked::default(),
+    );
+    let mut pull = own;
+    assert!(pull.count_once(&scanned, &read).is_some());
+    let mut project = Search::new(
+        dirs,
+        4..4,
+        &format!("{d}/obj"),
+        Vec::new(),
+        Looked::default(),
+    );
+    assert_eq!(project.count_once(&scanned, &read), None);
+}
+
+/// A header found through `-I/` has earlier places too: its whole path below each
+/// directory searched before `/` (a review found none were made).
+#[test]
+fn a_header_found_through_the_root_directory_has_earlier_places() {
+    let (_dir, d, _, _, _) = tree();
+    let dirs = vec![format!("{d}/src"), format!("{d}/a"), "/".to_string()];
+    let h = format!("{d}/b/x.h");
+    let read: HashSet<String> = std::iter::once(h.clone()).collect();
+    let name = h.trim_start_matches('/').to_string();
+    let scanned = Scanned::of_parts(
+        (format!("{d}/src/main.c"), Some(vec![include(&name, false)])),
+        std::iter::once((h.clone(), Vec::new())),
+    );
+    let mut launch = search(&d, &dirs, Looked::default());
+    launch.update(&scanned, &read);
+    let all: Vec<&String> = launch.candidates().values().flatten().collect();
+    for earlier in [format!("{d}/src{h}"), format!("{d}/a{h}")] {
+        assert!(all.contains(&&earlier), "{earlier}: {all:?}");
+    }
+}
