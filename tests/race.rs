@@ -482,3 +482,29 @@ fn no_launch_of_a_race_checks_a_pulled_entry_in_full() {
     }
     assert_eq!(launches, 5, "five launches traced");
 }
+
+/// `CACHED_NINJA_CACHE_DIR` given relative is relative to where `cached-ninja build` started,
+/// for its pull and its launchers alike (the launchers run in the object directory: they read
+/// another cache than the one the pull filled, and every pulled object missed; found by a
+/// review, 2026-12-05).
+#[test]
+fn a_relative_cache_directory_is_one_cache_for_the_pull_and_the_launchers() {
+    require_tool("g++", "g++");
+    let w = World::shapes();
+    w.policy(&w.obj, &w.nginx.url("cn"), "");
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .env("CACHED_NINJA_CACHE_DIR", "relcache")
+            .current_dir(w.space.path())
+            .args(["build", "--no-fill", "-C"])
+            .arg(&w.obj),
+    );
+    assert_eq!(
+        hits_misses(&w.obj),
+        (5, 0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(w.space.path().join("relcache/cas").is_dir());
+    assert!(!w.obj.join("relcache").exists(), "no second cache");
+}

@@ -175,6 +175,14 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| "ninja".into());
     let mut cmd = ninja_command(&ninja, &dir, ninja_jobs, &args.targets);
     jobserver::export(&server, &holders, &mut cmd);
+    // A relative cache directory is relative to where the build started (the pull's is), not
+    // to the object directory the launchers run in: else they used another cache, and missed.
+    if let Some(d) = std::env::var_os("CACHED_NINJA_CACHE_DIR").filter(|d| !d.is_empty()) {
+        if Path::new(&d).is_relative() {
+            let cwd = std::env::current_dir().context("no current directory")?;
+            cmd.env("CACHED_NINJA_CACHE_DIR", cwd.join(d));
+        }
+    }
     if let Some(d) = &distribution {
         d.export(&mut cmd);
     }
