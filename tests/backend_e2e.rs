@@ -669,7 +669,9 @@ fn a_demo_whose_build_is_interrupted_says_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("cached-ninja demo: interrupted"), "{err}");
-    assert!(!err.contains("failed"), "{err}");
+    // Not the demo's "… failed (exit status: 130)" (a SIGINT that reaches the build while it
+    // spawns can make Rust's runtime say "assertion failed" in the child: not the demo's).
+    assert!(!err.contains("failed ("), "{err}");
 }
 
 /// libgit2 with CMake: plain and cached object directories built from one copy of the sources;
