@@ -12,16 +12,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::published::cn;
 use support::{
-    cached_ninja, cmake_configure, copy_tree, hits_misses, objects, repo_root, require_tool, run,
-    run_ok, TestSpace,
+    cmake_configure, copy_tree, hits_misses, objects, repo_root, require_tool, run, run_ok,
+    TestSpace,
 };
-
-fn cn(cache: &Path) -> Command {
-    let mut c = Command::new(cached_ninja());
-    c.env("CACHED_NINJA_CACHE_DIR", cache);
-    c
-}
 
 fn verify(cache: &Path, repair: bool) -> Output {
     let mut c = cn(cache);
@@ -40,14 +35,20 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// examples/shapes configured in `obj` and built through the launcher into `cache`.
-fn build_shapes(space: &TestSpace, obj: &str, cache: &Path) -> PathBuf {
+/// examples/shapes (copied to `<space>/shapes` once) configured in `obj` with `cache`.
+fn configure_shapes(space: &TestSpace, obj: &str, cache: &Path) -> PathBuf {
     let src = space.path().join("shapes");
     if !src.exists() {
         copy_tree(&repo_root().join("examples/shapes"), &src);
     }
     let obj = space.path().join(obj);
     cmake_configure(&mut cn(cache), &src, &obj, &[]);
+    obj
+}
+
+/// examples/shapes configured in `obj` and built through the launcher into `cache`.
+fn build_shapes(space: &TestSpace, obj: &str, cache: &Path) -> PathBuf {
+    let obj = configure_shapes(space, obj, cache);
     build(cache, &obj);
     obj
 }
@@ -259,10 +260,7 @@ fn an_interrupted_build_leaves_no_temporary_of_its_launchers() {
     require_tool("gcc", "gcc");
     let space = TestSpace::new();
     let cache = space.path().join("cache");
-    let src = space.path().join("shapes");
-    copy_tree(&repo_root().join("examples/shapes"), &src);
-    let obj = space.path().join("obj");
-    cmake_configure(&mut cn(&cache), &src, &obj, &[]);
+    let obj = configure_shapes(&space, "obj", &cache);
     let build = cn(&cache)
         .env("CACHED_NINJA_TEST_STALL_INSERT_MS", "60000")
         .args(["build", "--no-fetch", "--no-fill", "-C"])

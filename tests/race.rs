@@ -10,7 +10,7 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use support::published::World;
+use support::published::{cn, World};
 use support::servers::nginx::Nginx;
 use support::servers::{free_port, wait_until_listening};
 use support::{
@@ -112,10 +112,21 @@ impl Drop for SlowLink {
     }
 }
 
-fn cn(cache: &Path) -> Command {
-    let mut c = Command::new(cached_ninja());
-    c.env("CACHED_NINJA_CACHE_DIR", cache);
-    c
+/// `cached-ninja build --no-fill <more…> -C <w.obj>` under `strace -ff -e trace=<calls>`: one
+/// trace per process, `<traces>/t.<pid>`.
+fn traced_build(w: &World, traces: &Path, calls: &str, more: &[&str]) -> Command {
+    std::fs::create_dir(traces).unwrap();
+    let mut build = Command::new("strace");
+    build
+        .env("CACHED_NINJA_CACHE_DIR", &w.cache)
+        .args(["-ff", "-e", &format!("trace={calls}"), "-o"])
+        .arg(traces.join("t"))
+        .arg(cached_ninja())
+        .args(["build", "--no-fill"])
+        .args(more)
+        .arg("-C")
+        .arg(&w.obj);
+    build
 }
 
 #[test]
@@ -311,16 +322,12 @@ fn a_pulled_entrys_first_check_reads_one_scan_not_each_headers_facts() {
     w.policy(&w.obj, &w.nginx.url("cn"), "");
     run_ok(cn(&w.cache).args(["fetch", "-C"]).arg(&w.obj));
     let traces = w.obj.join("traces");
-    std::fs::create_dir(&traces).unwrap();
-    let mut build = Command::new("strace");
-    build
-        .env("CACHED_NINJA_CACHE_DIR", &w.cache)
-        .args(["-ff", "-e", "trace=execve,open,openat", "-o"])
-        .arg(traces.join("t"))
-        .arg(cached_ninja())
-        .args(["build", "--no-fill", "--no-fetch", "-C"])
-        .arg(&w.obj);
-    run_ok(&mut build);
+    run_ok(&mut traced_build(
+        &w,
+        &traces,
+        "execve,open,openat",
+        &["--no-fetch"],
+    ));
     assert_eq!(hits_misses(&w.obj), (5, 0), "every pulled entry hits");
     let per_launch = memo_opens_per_launch(&traces);
     assert_eq!(per_launch.len(), 5, "five launches: {per_launch:?}");
@@ -442,16 +449,8 @@ fn no_launch_of_a_race_checks_a_pulled_entry_in_full() {
     let link = SlowLink::start(w.space.path(), w.nginx.port(), 64 * 1024);
     w.policy(&w.obj, &format!("http://127.0.0.1:{}/cn", link.port), "");
     let traces = w.space.path().join("traces");
-    std::fs::create_dir(&traces).unwrap();
-    let mut build = Command::new("strace");
-    build
-        .env("CACHED_NINJA_CACHE_DIR", &w.cache)
-        .args(["-ff", "-e", "trace=execve,rename,renameat,renameat2", "-o"])
-        .arg(traces.join("t"))
-        .arg(cached_ninja())
-        .args(["build", "--no-fill", "-C"])
-        .arg(&w.obj);
-    let out = run_ok(&mut build);
+    let renames = "execve,rename,renameat,renameat2";
+    let out = run_ok(&mut traced_build(&w, &traces, renames, &[]));
     assert_eq!(
         hits_misses(&w.obj),
         (5, 0),

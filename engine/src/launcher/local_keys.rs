@@ -201,9 +201,10 @@ pub const ENTRY_WAIT: Duration = Duration::from_millis(10);
 /// The pull's first checks ([`remember_scans`]) in step with its downloads (a
 /// [`RecordHook`]): a record whose download started is checked next, else the next of the
 /// prefetch order (then the records it leaves out), and a record's entry goes in only once its
-/// check is done, after [`ENTRY_WAIT`], or once no more checks are made ([`FirstChecks::over`]). A launch that finds a pulled entry then finds its
-/// memo too: checked in the prefetch order alone, the checks fell behind the downloads on a
-/// busy machine and a third of the launches checked in full.
+/// check is done, after [`ENTRY_WAIT`], or once no more checks are made
+/// ([`FirstChecks::over`]). A launch that finds a pulled entry then finds its memo too:
+/// checked in the prefetch order alone, the checks fell behind the downloads on a busy machine
+/// and a third of the launches checked in full.
 pub struct FirstChecks {
     order: Vec<usize>,
     next: AtomicUsize,

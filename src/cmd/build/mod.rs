@@ -114,7 +114,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
-    let policy = policy_of(&dir)?;
+    let policy = crate::remote::policy_of(&dir, None)?;
     if record::recorded_hash(&head).is_some() {
         note_edited_policy(&dir);
     }
@@ -305,7 +305,7 @@ fn note_edited_policy(dir: &Path) {
 /// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug
 /// info follows the link in the background. Problems are one warning line.
 fn start_fill(dir: &Path) {
-    if !policy_of(dir).is_ok_and(|p| p.split_dwarf()) {
+    if !crate::remote::policy_of(dir, None).is_ok_and(|p| p.split_dwarf()) {
         return;
     }
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -332,11 +332,6 @@ fn start_fill(dir: &Path) {
 fn remove_leftovers(dir: &Path, policy: &crate::policy::Policy) {
     crate::remote::cache_of(policy).remove_abandoned_temps();
     fetch::cache::remove_abandoned_beside(&fetch::objdir::ObjDir::new(dir).state_dir());
-}
-
-/// The policy of the object directory `dir`: the one `generate` recorded, else found.
-fn policy_of(dir: &Path) -> anyhow::Result<crate::policy::Policy> {
-    crate::remote::policy_of(dir, None)
 }
 
 /// Shows Ninja's output: a progress line on a terminal, plain lines otherwise. Returns the

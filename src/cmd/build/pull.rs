@@ -10,9 +10,9 @@
 //!   computes the prefetch order (`engine::order`: policy boosts, then `[fetch] prefetch`) and
 //!   runs the pull, whose downloads start once the sources here are read; the pull is announced
 //!   to the launchers (the queue, the marker) once it has recorded the include sets and made
-//!   first checks for at most `engine::pull::CHECKS_BEFORE_READY`. A watcher drops the marker as soon as the
-//!   pull ends or the store's breaker trips, so launchers waiting for an entry compile at once
-//!   instead of waiting out their budget.
+//!   first checks for at most `engine::pull::CHECKS_BEFORE_READY`. A watcher drops the marker
+//!   as soon as the pull ends or the store's breaker trips, so launchers waiting for an entry
+//!   compile at once instead of waiting out their budget.
 //! - [`Planning::finish`], called when Ninja exits, cancels the pull, drops the marker and
 //!   waits at most [`GRACE`] for the pull's report: an entry whose blobs are all in the local
 //!   cache stays (inserts are atomic), a download in flight is abandoned with the thread when
@@ -220,8 +220,8 @@ fn note_answer(remote: &Remote, marker: &Mutex<Option<PlanningMarker>>, searchin
     }
 }
 
-/// CI's nearest ancestor build in `remote`; any problem is a warning line (one per store when stores failed), and the build then compiles
-/// locally.
+/// CI's nearest ancestor build in `remote`; any problem is a warning line (one per store when
+/// stores failed), and the build then compiles locally.
 fn find_plan(remote: &Arc<Remote>, lines: &Lines) -> Option<(Plan, Trust)> {
     let plan = match crate::cmd::fetch::find_plan(remote, None, &|l| lines.say(l)) {
         Ok(p) => p,
