@@ -471,6 +471,25 @@ fn build_alone_pulls_beside_ninja_and_hits_everything() {
     assert!(!obj.join(".cached-ninja/wants").exists(), "wants removed");
 }
 
+/// A plan larger than the policy's cache cap is one warning line of the build (not of
+/// `fetch`, whose code it shares), naming the policy file to change; the build succeeds.
+#[test]
+fn a_plan_over_the_cache_cap_is_one_warning_of_the_build() {
+    let ex = Example::publish();
+    let policy = format!("{TRUSTING}[cache]\nsize = \"1K\"\n");
+    let (obj, cache) = ex.developer("dev", &policy);
+    let out = run_ok(cn(&cache).args(["build", "-C"]).arg(&obj));
+    let err = stderr(&out);
+    let over: Vec<&str> = err.lines().filter(|l| l.contains("size cap")).collect();
+    assert_eq!(over.len(), 1, "{err}");
+    assert!(
+        over[0].starts_with("cached-ninja build: warning: the build's objects")
+            && over[0].contains("cached-ninja.toml"),
+        "{err}"
+    );
+    assert!(!err.contains("cached-ninja fetch"), "{err}");
+}
+
 #[test]
 fn invalid_store_policy_fails_the_build_naming_the_file() {
     let ex = Example::publish();

@@ -19,6 +19,9 @@ use fetch::pull::{PullProgress, PullReport};
 use fetch::signing::Trust;
 use std::process::ExitCode;
 
+/// The command's name at the head of its warning lines.
+const WHO: &str = "cached-ninja fetch";
+
 /// Options of `cached-ninja fetch`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct FetchArgs {
@@ -40,7 +43,8 @@ pub struct FetchArgs {
 pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let remote = Remote::open(&args.remote, false)?;
     remote.require_stores(false)?;
-    let (plan, trust) = find_plan(&remote, args.depth, &|l| eprintln!("{l}"))?;
+    let say = |l: &str| eprintln!("{l}");
+    let (plan, trust) = find_plan(WHO, &remote, args.depth, &say)?;
     println!("{plan}");
     if args.plan {
         println!("revision {}\nmanifest {}", plan.revision, plan.url);
@@ -60,7 +64,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         bar.set_message(fetch::plan::human_bytes(p.bytes));
     };
     let failed = std::sync::Mutex::new(None);
-    let ready = |prepared| match prepared_or_why(&remote, &session, prepared) {
+    let ready = |prepared| match prepared_or_why(WHO, &remote, &session, prepared, &say) {
         Ok(()) => true,
         Err(e) => {
             *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
@@ -72,13 +76,15 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
-    store_lines("cached-ninja fetch", &remote);
-    report_pull("cached-ninja fetch", &report);
+    store_lines(WHO, &remote);
+    report_pull(WHO, &report);
     Ok(ExitCode::SUCCESS)
 }
 
-/// The trust set and the nearest ancestor build of `remote`'s source tree.
+/// The trust set and the nearest ancestor build of `remote`'s source tree (`say` takes the
+/// warning lines, which begin with `who`).
 pub fn find_plan(
+    who: &str,
     remote: &Remote,
     depth: Option<usize>,
     say: &dyn Fn(&str),
@@ -99,7 +105,7 @@ pub fn find_plan(
     // A store whose breaker tripped has its own line (`build`'s store lines).
     for e in plan.probe_errors.iter().filter(|e| !e.is_hard()) {
         say(&format!(
-            "cached-ninja fetch: warning: {e}; a nearer build there may have been missed"
+            "{who}: warning: {e}; a nearer build there may have been missed"
         ));
     }
     Ok((plan, trust))
@@ -125,11 +131,13 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
 
 /// How recording the include sets of the plan in the local cache went (`prepared`, told by
 /// [`PullSession::run`] before it serves launchers), as the error to report; a plan larger
-/// than the cache's cap is a warning line.
+/// than the cache's cap is a warning line to `say`, beginning with `who`.
 pub fn prepared_or_why(
+    who: &str,
     remote: &Remote,
     session: &PullSession,
     prepared: std::io::Result<()>,
+    say: &dyn Fn(&str),
 ) -> anyhow::Result<()> {
     prepared.with_context(|| {
         format!(
@@ -138,12 +146,12 @@ pub fn prepared_or_why(
         )
     })?;
     if let Some((need, cap)) = session.over_cap() {
-        eprintln!(
-            "cached-ninja fetch: warning: the build's objects ({}) exceed the local cache's size cap ({}); the least recently used will be evicted: raise `[cache] size` in {}",
+        say(&format!(
+            "{who}: warning: the build's objects ({}) exceed the local cache's size cap ({}); the least recently used will be evicted: raise `[cache] size` in {}",
             fetch::plan::human_bytes(need),
             fetch::plan::human_bytes(cap),
             remote.policy_name()
-        );
+        ));
     }
     Ok(())
 }

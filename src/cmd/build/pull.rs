@@ -31,6 +31,9 @@ use fetch::want::{PlanningMarker, PullMarker};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+
+/// The command's name at the head of its warning lines.
+const WHO: &str = "cached-ninja build";
 use std::time::{Duration, Instant};
 
 /// Longest wait for the pull's report after Ninja exits.
@@ -48,7 +51,7 @@ const ANSWER_WATCH: Duration = Duration::from_millis(5);
 pub fn open(args: &RemoteArgs) -> anyhow::Result<Option<Arc<Remote>>> {
     let remote = Remote::open(args, false)?;
     for why in &remote.unusable {
-        eprintln!("cached-ninja build: warning: {why}; not using that store");
+        eprintln!("{WHO}: warning: {why}; not using that store");
     }
     if remote.stores.is_empty() {
         return Ok(None);
@@ -143,7 +146,7 @@ impl Planning {
             Ok(m) => Some(m),
             Err(e) => {
                 eprintln!(
-                    "cached-ninja build: warning: cannot write the pull marker in {}: {e}; compiles do not wait for CI's objects",
+                    "{WHO}: warning: cannot write the pull marker in {}: {e}; compiles do not wait for CI's objects",
                     remote.objdir.display()
                 );
                 None
@@ -223,7 +226,7 @@ fn note_answer(remote: &Remote, marker: &Mutex<Option<PlanningMarker>>, searchin
 /// CI's nearest ancestor build in `remote`; any problem is a warning line (one per store when
 /// stores failed), and the build then compiles locally.
 fn find_plan(remote: &Arc<Remote>, lines: &Lines) -> Option<(Plan, Trust)> {
-    let plan = match crate::cmd::fetch::find_plan(remote, None, &|l| lines.say(l)) {
+    let plan = match crate::cmd::fetch::find_plan(WHO, remote, None, &|l| lines.say(l)) {
         Ok(p) => p,
         Err(e) => {
             let first_build = matches!(
@@ -233,11 +236,9 @@ fn find_plan(remote: &Arc<Remote>, lines: &Lines) -> Option<(Plan, Trust)> {
             // A failed store has its own line (store_lines); say the rest. A history nothing
             // was published from yet (CI's first build) is no fault: a note.
             if first_build {
-                lines.say(&format!("cached-ninja build: {e:#}; compiling locally"));
+                lines.say(&format!("{WHO}: {e:#}; compiling locally"));
             } else if !remote.stores.iter().all(|s| s.breaker().trip().is_some()) {
-                lines.say(&format!(
-                    "cached-ninja build: warning: {e:#}; compiling locally"
-                ));
+                lines.say(&format!("{WHO}: warning: {e:#}; compiling locally"));
             }
             return None;
         }
@@ -296,12 +297,15 @@ impl Background {
                 let planning = Mutex::new(planning);
                 let ready = |prepared| {
                     let warn = |e: anyhow::Error| {
-                        let l = format!("cached-ninja build: warning: {e:#}; compiling locally");
+                        let l = format!("{WHO}: warning: {e:#}; compiling locally");
                         lines.say(&l);
                         false
                     };
                     let planning = take(&planning);
-                    if let Err(e) = crate::cmd::fetch::prepared_or_why(&remote, &session, prepared)
+                    if let Err(e) =
+                        crate::cmd::fetch::prepared_or_why(WHO, &remote, &session, prepared, &|l| {
+                            lines.say(l)
+                        })
                     {
                         return warn(e);
                     }
@@ -395,7 +399,7 @@ pub fn report(
     pulled: Option<Outcome>,
     total: usize,
 ) -> String {
-    let who = "cached-ninja build";
+    let who = WHO;
     if let Some(remote) = remote {
         crate::cmd::fetch::store_lines(who, remote);
         if let Some(Search::Abandoned { silent: Some(t) }) = search {
