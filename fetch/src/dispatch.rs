@@ -43,10 +43,10 @@ const POLL: Duration = Duration::from_millis(2);
 /// (for wants and a stop; a record's end wakes one at once).
 const ROOM_WAIT: Duration = Duration::from_millis(20);
 
-/// What one record's work did: `Ok(Some(t))` when it inserted its entry, its requests taking
-/// `t` (what the [`LinkMeter`] measures the link by: not the inserts after them, nor work of
-/// the caller's, which a loaded machine slows), `Err(())` when the store is gone (the pull
-/// stops).
+/// What one record's work did: `Ok(Some(t))` when it downloaded from the store, its requests
+/// taking `t` (what the [`LinkMeter`] measures the link by: not the inserts after them, nor
+/// work of the caller's, which a loaded machine slows), `Err(())` when the store is gone (the
+/// pull stops).
 pub type Done = Result<Option<Duration>, ()>;
 
 /// The inputs of one dispatch.

@@ -33,6 +33,11 @@ impl Fetched {
         self.bytes.as_deref()
     }
 
+    /// Whether its bytes came from the store (not found in the cache under the claim).
+    pub fn downloaded(&self) -> bool {
+        self.bytes.is_some()
+    }
+
     /// Inserts the blob (unless it was there), removes its partial download and releases the
     /// claim; returns the bytes this pull downloaded (0 when another pull brought them).
     pub fn insert(self, cache: &LocalCache) -> std::io::Result<u64> {

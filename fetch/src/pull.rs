@@ -230,11 +230,11 @@ pub fn pull(
         let mut gone = false;
         let mut fetched = None;
         match r {
-            Ok(Some(took)) => {
+            Ok(Pulled::Inserted { took }) => {
                 rep.fetched += 1;
-                fetched = Some(took);
+                fetched = took;
             }
-            Ok(None) => rep.present += 1,
+            Ok(Pulled::Present) => rep.present += 1,
             // Only when `opts.cancel` is set: the loop ends before the next record.
             Err(PullError::Cancelled) => return Ok(None),
             Err(error) => {
@@ -336,9 +336,18 @@ fn to_download(rec: &EdgeRecord, debug_parts: bool) -> Vec<(Digest, u64)> {
     v
 }
 
+/// What [`pull_one`] did with a record.
+enum Pulled {
+    /// Its entry and the blobs to download were already here.
+    Present,
+    /// Its entry went in; `took`: how long its downloads took, when a blob came from the store
+    /// (a record whose blobs were all here already says nothing about the link: timed, it
+    /// made the link's latency about 0 and its window in flight the smallest).
+    Inserted { took: Option<Duration> },
+}
+
 /// Pulls one record: its blobs not here yet, then (after `before_entry`) its entry, made from
-/// the verified record: `Ok(Some(t))`, its downloads taking `t`; `Ok(None)` when its entry and
-/// the blobs to download were already here.
+/// the verified record.
 fn pull_one(
     store: &Store,
     cache: &LocalCache,
@@ -346,7 +355,7 @@ fn pull_one(
     counts: &Counts<'_>,
     opts: &PullOptions<'_>,
     before_entry: impl FnOnce(),
-) -> Result<Option<Duration>, PullError> {
+) -> Result<Pulled, PullError> {
     let local = |source: io::Error| PullError::Local {
         path: cache.root().display().to_string(),
         source,
@@ -355,7 +364,7 @@ fn pull_one(
     missing.retain(|(d, _)| !cache.path(Kind::Blob, d).exists());
     // Eviction is per file: the entry may have outlived a blob.
     if missing.is_empty() && matches!(cache.get_action(&rec.action_key), Ok(Some(_))) {
-        return Ok(None);
+        return Ok(Pulled::Present);
     }
     // All of the record's blobs are verified before any goes in: a record that fails leaves
     // nothing of its edge in the cache. Each is downloaded under its claim in the cache (taken
@@ -370,7 +379,10 @@ fn pull_one(
         }
         arrived.push(download::blob(store, cache, &d, size, opts.cancel)?);
     }
-    let took = start.elapsed();
+    let took = arrived
+        .iter()
+        .any(download::Fetched::downloaded)
+        .then(|| start.elapsed());
     // Cancelled during the downloads (the build ended): nothing goes in, so a build that
     // exits right after (its pull abandoned) leaves no insert half done in the cache's `tmp/`;
     // what was downloaded stays in `tmp/partial/` for the next pull.
@@ -391,7 +403,7 @@ fn pull_one(
     cache
         .put_action(&rec.action_key, &rec.to_entry())
         .map_err(local)?;
-    Ok(Some(took))
+    Ok(Pulled::Inserted { took })
 }
 
 /// Adds the record's include set to the source key's include manifest (direct mode then finds
