@@ -19,15 +19,17 @@ use std::sync::Arc;
 pub fn detach_and_tie(cmd: &mut Command) {
     let parent = std::process::id() as libc::pid_t;
     cmd.process_group(0);
-    // SAFETY: only async-signal-safe calls (prctl, getppid) between fork and exec.
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            // The parent died before the prctl: exit rather than run unowned.
+            // The parent died before the prctl (a Ctrl-C before its handler): exit quietly
+            // rather than run unowned. An error returned here would be written to the dead
+            // parent's pipe, and the failed write printed as a "fatal runtime error".
             if libc::getppid() != parent {
-                return Err(std::io::Error::other("cached-ninja build exited"));
+                libc::_exit(128 + libc::SIGTERM);
             }
             Ok(())
         });
