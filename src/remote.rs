@@ -287,9 +287,13 @@ fn policy_name(p: &Policy, objdir: &Path) -> String {
         .to_string()
 }
 
-/// The configured source root of `objdir` (`.cached-ninja/config`), absolute.
+/// The source root of `objdir`, absolute: the one `generate` recorded (`.cached-ninja/config`),
+/// else (zero setup) the generator's own record, as the launchers find it
+/// (`backend::project::source_root`).
 pub fn src_root(objdir: &Path) -> Option<PathBuf> {
-    ObjDir::new(objdir).config_src_root()
+    let od = ObjDir::new(objdir);
+    od.config_src_root()
+        .or_else(|| backend::project::source_root(objdir))
 }
 
 /// The policy in force in the object directory `objdir`: `explicit` (`--policy FILE`), else

@@ -301,3 +301,77 @@ fn a_packager_run_by_a_script_is_named_by_the_policy() {
     assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
 }
+
+/// The same packager in object directories never run through `configure` (CMake's compiler
+/// launcher is `cached-ninja` alone), CI's and a developer's: the build finds the policy and
+/// the revision through CMake's record of the sources, pulls CI's objects with every `.dwo`
+/// its `dwp` step reads, and says nothing of an unrewritten `build.ninja`.
+#[test]
+fn a_dwp_step_in_zero_setup_object_directories_gets_its_dwo_files() {
+    let dwp = require_tool("dwp", "binutils");
+    let space = TestSpace::new();
+    let (key, public) = key_file(space.path(), "ci.key");
+    let store = format!("file://{}", space.path().join("store").display());
+    let ci_src = space.path().join("ci/src");
+    write_sources(&ci_src, packs(&dwp));
+    let policy = format!(
+        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
+        key.display()
+    );
+    std::fs::write(ci_src.join("cached-ninja.toml"), policy).unwrap();
+    git(&ci_src, &["init", "-q"]);
+    git(&ci_src, &["add", "-A"]);
+    git(&ci_src, &["commit", "-qm", "ci"]);
+    let ci_obj = space.path().join("ci/obj");
+    let ci_cache = space.path().join("ci/cache");
+    zero_setup_configure(&ci_src, &ci_obj);
+    build(&ci_cache, &ci_obj, &["--publish", "--no-fill"]);
+
+    let src = space.path().join("dev/src");
+    let (from, to) = (ci_src.display().to_string(), src.display().to_string());
+    git(space.path(), &["clone", "-q", &from, &to]);
+    let obj = space.path().join("dev/obj");
+    let cache = space.path().join("dev/cache");
+    zero_setup_configure(&src, &obj);
+    let out = build(&cache, &obj, &["--no-fill"]);
+    assert!(!text(&out).contains("not rewritten"), "{}", text(&out));
+    assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
+    assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
+    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+    let gdb = gdb_locals(&obj, "app", "util");
+    assert!(gdb.contains("doubled = 42"), "{gdb}");
+}
+
+/// CMake configures `src` into `obj` with `cached-ninja` as its compiler launcher (no
+/// `configure`), compiling with split DWARF as [`configure`] does.
+fn zero_setup_configure(src: &Path, obj: &Path) {
+    require_tool("gcc", "gcc");
+    let launcher = format!("-DCMAKE_C_COMPILER_LAUNCHER={}", cached_ninja().display());
+    run_ok(
+        Command::new("cmake")
+            .args(["-G", "Ninja", "-DCMAKE_BUILD_TYPE=Debug", &launcher])
+            .arg("-DCMAKE_C_FLAGS=-gsplit-dwarf -gdwarf-4")
+            .arg("-S")
+            .arg(src)
+            .arg("-B")
+            .arg(obj),
+    );
+}
+
+/// A project that runs `llvm-dwp` itself, compiled in an object directory never run through
+/// `configure`: `llvm-dwp` finds every `.dwo` through its unit's compilation directory.
+#[test]
+fn an_llvm_dwp_step_in_a_zero_setup_object_directory_finds_its_dwo_files() {
+    let llvm_dwp = require_tool("llvm-dwp", "llvm");
+    let space = TestSpace::new();
+    let src = space.path().join("src");
+    write_sources(&src, packs(&llvm_dwp));
+    let obj = space.path().join("obj");
+    zero_setup_configure(&src, &obj);
+    let out = run(Command::new("ninja")
+        .arg("-C")
+        .arg(&obj)
+        .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache")));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+}

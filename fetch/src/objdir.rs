@@ -73,6 +73,12 @@ impl ObjDir {
         self.state("config")
     }
 
+    /// The DWARF packager a zero-setup build runs, as its `build.ninja` of one stamp says
+    /// (`engine::launcher::own_packager`).
+    pub fn dwp_step_file(&self) -> PathBuf {
+        self.state("dwp-step")
+    }
+
     /// The launchers' outcomes of the current build.
     pub fn stats_file(&self) -> PathBuf {
         self.state("stats")

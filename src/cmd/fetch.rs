@@ -10,6 +10,7 @@
 
 use crate::remote::{Remote, RemoteArgs};
 use anyhow::Context;
+use backend::rewrite::dwp_step::DwpStep;
 use clap::Args;
 use engine::order::Prefetch;
 use engine::pull::{CancelToken, PullSession};
@@ -123,10 +124,16 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         cache: remote.cache(),
         cache_cap: remote.cache_size(),
         jobs: remote.jobs,
-        debug_parts: objdir.config().packs_dwo(),
+        debug_parts: packs_dwo(&objdir),
         objdir,
         link_rate: remote.bandwidth(),
     }
+}
+
+/// Whether the build in `objdir` packages its `.dwo` files itself (so they come with the
+/// objects): as `generate` recorded, else as its Ninja files say (zero setup).
+fn packs_dwo(objdir: &ObjDir) -> bool {
+    engine::launcher::dwp_step_of(objdir.root(), &objdir.config()) != DwpStep::None
 }
 
 /// How recording the include sets of the plan in the local cache went (`prepared`, told by

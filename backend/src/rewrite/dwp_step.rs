@@ -26,6 +26,14 @@ impl DwpStep {
         values.map(program).max().unwrap_or_default()
     }
 
+    /// The packager any command of `graph` runs: for an object directory `generate` never saw
+    /// (zero setup), whose configuration holds no [`DwpStep::name`].
+    pub fn of_graph(graph: &crate::ninja::Graph) -> DwpStep {
+        let edges = graph.edge_ids().filter(|&e| !graph.is_phony(e));
+        let steps = edges.map(|e| DwpStep::of_command(&graph.evaluate_command(e)));
+        steps.max().unwrap_or_default()
+    }
+
     /// The word the object directory's configuration holds (`fetch::objdir::DWP_STEP`).
     pub fn name(self) -> &'static str {
         match self {

@@ -5,7 +5,7 @@ use super::runner::{RealRunner, Runner};
 use backend::key::Roots;
 use backend::rewrite::dwp_step::DwpStep;
 use fetch::cache::LocalCache;
-use fetch::objdir::{Config, ObjDir, PolicyRead, DWP_STEP, POLICY_READ};
+use fetch::objdir::{Config, ObjDir, PolicyRead, POLICY_READ};
 use fetch::stats::Reason;
 use fetch::want::{FileLink, PullLink};
 use std::ffi::OsString;
@@ -108,7 +108,7 @@ fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
         Family::Rustc => "usage: cached-ninja rustc [--src-root DIR] -- rustc <args…>",
     };
     let mut src_root: Option<String> = None;
-    let mut dwp_step = DwpStep::None;
+    let mut dwp_step = None;
     let mut i = 0;
     while i < args.len() {
         let a = args[i]
@@ -130,9 +130,10 @@ fn run_cli_as(args: Vec<OsString>, family: Family) -> Result<i32, String> {
             i += 1;
         } else if a == "--dwp-step" {
             let word = args.get(i + 1).and_then(|v| v.to_str());
-            dwp_step = word
-                .and_then(DwpStep::from_word)
-                .ok_or("--dwp-step needs `gnu`, `llvm` or `none`")?;
+            dwp_step = Some(
+                word.and_then(DwpStep::from_word)
+                    .ok_or("--dwp-step needs `gnu`, `llvm` or `none`")?,
+            );
             i += 2;
         } else if a == "-h" || a == "--help" {
             match family {
@@ -166,15 +167,16 @@ pub fn run_zero_setup(words: Vec<OsString>) -> Result<i32, String> {
         // `RUSTC_WRAPPER=cached-ninja`: Cargo passes the rustc path first.
         return super::rustc::run_wrapper(&words);
     }
-    run_words(&words, None, DwpStep::None, Family::CFamily)
+    run_words(&words, None, None, Family::CFamily)
 }
 
 /// Launches `words` (compiler first) with the source root `src_root` if given, else the one
-/// the environment or the object directory names, in a build that runs `dwp_step` itself.
+/// the environment or the object directory names, in a build that runs `dwp_step` itself
+/// (`None`: the one the object directory says, `super::own_packager`).
 pub(super) fn run_words(
     words: &[OsString],
     src_root: Option<String>,
-    dwp_step: DwpStep,
+    dwp_step: Option<DwpStep>,
     family: Family,
 ) -> Result<i32, String> {
     let words = utf8_words(words)?;
@@ -188,10 +190,7 @@ pub(super) fn run_words(
     // each launch compares with the file (`super::policy_edit`).
     let config = ObjDir::new(&cwd).config();
     let roots = roots_for(obj, &cwd, src_root, &config);
-    let generated = Generated {
-        dwp_step,
-        ..Generated::of(&config)
-    };
+    let generated = Generated::of(&config, &cwd, dwp_step);
     // A rewritten Ninja file runs every compile as `cached-ninja cc -- …`, rustc too.
     let family = if super::rustc::is_rustc(&words[0]) {
         Family::Rustc
@@ -241,7 +240,7 @@ pub(crate) fn launcher_for<'r>(
     let config = ObjDir::new(cwd).config();
     let generated = Generated {
         policy_read: None,
-        ..Generated::of(&config)
+        ..Generated::of(&config, cwd, None)
     };
     launcher_of(roots_for(obj, cwd, src_root, &config), cwd, generated, pull)
 }
@@ -258,15 +257,12 @@ pub(super) struct Generated {
 }
 
 impl Generated {
-    /// What `config` holds.
-    pub(super) fn of(config: &Config) -> Generated {
+    /// What `config`, the object directory `objdir`'s, holds; the packager `dwp_step` if the
+    /// launch was given one, else the object directory's (`super::own_packager`).
+    pub(super) fn of(config: &Config, objdir: &Path, dwp_step: Option<DwpStep>) -> Generated {
         Generated {
             policy_read: config.value(POLICY_READ).and_then(PolicyRead::parse),
-            // An unknown word (a newer `generate`'s) is taken as none.
-            dwp_step: config
-                .value(DWP_STEP)
-                .and_then(DwpStep::from_word)
-                .unwrap_or_default(),
+            dwp_step: dwp_step.unwrap_or_else(|| super::own_packager::dwp_step_of(objdir, config)),
         }
     }
 }

@@ -50,6 +50,15 @@ pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
         .collect()
 }
 
+/// Whether some edge of `graph` runs the launcher: rewritten by `generate`, or through the
+/// generator's own compiler launcher (zero setup: `CMAKE_C_COMPILER_LAUNCHER=cached-ninja`).
+pub fn runs_launcher(graph: &Graph) -> bool {
+    graph.edge_ids().any(|e| {
+        let command = graph.evaluate_command(e);
+        split_simple(&command).is_some_and(|words| compiler_words(&words).is_some())
+    })
+}
+
 /// Each launcher edge's source as a launch here reads it, by output (as [`source_keys`]).
 #[derive(Default)]
 pub struct SourcesHere(HashMap<String, SourceHere>);

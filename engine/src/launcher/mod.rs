@@ -128,6 +128,7 @@ mod lookup;
 mod miss;
 mod miss_words;
 mod model;
+mod own_packager;
 mod paths;
 pub mod policy_edit;
 mod preimage;
@@ -143,6 +144,8 @@ mod time_warning;
 mod wait;
 
 pub use config::{run_cli, run_rustc_cli, run_zero_setup};
+/// The DWARF packager a build runs itself (`generate`'s record, else its Ninja files').
+pub use own_packager::dwp_step_of;
 /// The prefix-map tokens objects embed for the roots (the fill maps them back).
 pub use paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 /// The recorded preimage of a source key (`cached-ninja explain`).

@@ -90,6 +90,13 @@ pub struct BuildArgs {
     pub targets: Vec<OsString>,
 }
 
+/// Whether the compiles of the object directory `dir`, never rewritten, run the launcher as the
+/// generator's compiler launcher (zero setup).
+fn zero_setup(dir: &Path) -> bool {
+    let graph = engine::fill::targets::load_graph(dir);
+    graph.is_ok_and(|g| engine::launcher::local_keys::runs_launcher(&g))
+}
+
 /// Size above which a build starts by compacting the action log (`fetch::action_log`).
 const ACTION_LOG_MAX: u64 = 64 << 20;
 
@@ -106,7 +113,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let head = std::fs::read(&top).with_context(|| {
         format!("cannot read {}: configure first (`cached-ninja configure --enable-build-backend=cached-ninja -- …`)", top.display())
     })?;
-    if record::recorded_hash(&head).is_none() {
+    if record::recorded_hash(&head).is_none() && !zero_setup(&dir) {
         eprintln!(
             "cached-ninja build: note: {} is not rewritten (plain Ninja): nothing will be cached; run `cached-ninja generate -C {}`",
             top.display(),

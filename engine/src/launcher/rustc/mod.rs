@@ -66,7 +66,7 @@ pub(super) fn is_rustc(program: &str) -> bool {
 /// Cargo's (module docs); otherwise those of a Ninja launch.
 pub(super) fn run_wrapper(words: &[OsString]) -> Result<i32, String> {
     if std::env::var_os("CARGO_PKG_NAME").is_none() {
-        return run_words(words, None, DwpStep::None, Family::Rustc);
+        return run_words(words, None, Some(DwpStep::None), Family::Rustc);
     }
     let words = utf8_words(words)?;
     let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
