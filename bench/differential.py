@@ -98,17 +98,20 @@ def marker(n, lang_cxx=False):
 WRAPPER = """#!/bin/sh
 # cached-ninja differential harness: the compiler every build of this project runs
 REAL="{real}"
+AFTER="{after}"
 case " $* " in *" -c "*) case " $* " in *" -E "*) ;; *) if [ -n "$CN_DIFF_LOG" ]; then
   IFS=$(printf '\\037'); line="$PWD$IFS$*"; unset IFS; printf '%s\\n' "$line" >> "$CN_DIFF_LOG"; fi;; esac;; esac
-$REAL "$@"; rc=$?
+$REAL "$@" $AFTER; rc=$?
 if [ -n "$CN_DIFF_EDIT_SRC" ]; then case " $* " in *"$CN_DIFF_EDIT_SRC"*)
   if mkdir "$CN_DIFF_EDIT_ONCE" 2>/dev/null; then cp "$CN_DIFF_EDIT_NEW" "$CN_DIFF_EDIT_HEADER"; fi;; esac; fi
 exit $rc
 """
 
 
-def wrapper_text(real):
-    text = WRAPPER.format(real=real)
+def wrapper_text(real, after=""):
+    """The wrapper running `real` with the build's words, then `after` (a default changed: last,
+    so that no flag of the build overrides it)."""
+    text = WRAPPER.format(real=real, after=after)
     return text + "#" * (1200 - len(text)) + "\n"  # one size for every variant
 
 
@@ -757,31 +760,32 @@ def category_generators(p, fx, rng):
 
     def swap_wrapper(n):
         other = {"gcc": "clang", "g++": "clang++", "clang": "gcc", "clang++": "g++"}
-        real = (other[p.spec["cc"]], other[p.spec["cxx"]]) if n % 2 else \
-            (p.spec["cc"] + " -O1", p.spec["cxx"] + " -O1")
+        # A changed default goes after the build's flags (before them, libgit2's `-O0` undid it).
+        real, after = ((other[p.spec["cc"]], other[p.spec["cxx"]]), "") if n % 2 else \
+            ((p.spec["cc"], p.spec["cxx"]), "-O1")
 
         def g():
             for name, r in zip((p.spec["cc"], p.spec["cxx"]), real):
                 w = os.path.join(p.bin, name + "-wrap")
-                write(w, wrapper_text(r))
+                write(w, wrapper_text(r, after))
                 os.utime(w, (1600000000, 1600000000))
-        return {"desc": f"compiler behind the wrapper swapped to `{real[0]}` (same size, mtime "
+        return {"desc": f"compiler behind the wrapper swapped to `{real[0]} … {after}` (same size, mtime "
                         "restored)", "globals": g, "force_all": True}
 
     def swap_symlink(n):
         other = {"gcc": "clang", "g++": "clang++", "clang": "gcc", "clang++": "g++"}
-        real = (other[p.spec["cc"]], other[p.spec["cxx"]]) if n % 2 == 0 else \
-            (p.spec["cc"] + " -O1", p.spec["cxx"] + " -O1")
+        real, after = ((other[p.spec["cc"]], other[p.spec["cxx"]]), "") if n % 2 == 0 else \
+            ((p.spec["cc"], p.spec["cxx"]), "-O1")
 
         def g():
             for name, r in zip((p.spec["cc"], p.spec["cxx"]), real):
                 alt = os.path.join(p.bin, name + "-alt")
-                write(alt, wrapper_text(r))
+                write(alt, wrapper_text(r, after))
                 os.chmod(alt, 0o755)
                 os.utime(alt, (1600000000, 1600000000))
                 os.remove(os.path.join(p.bin, name))
                 os.symlink(name + "-alt", os.path.join(p.bin, name))
-        return {"desc": f"compiler symlink retargeted to `{real[0]}` (same size and mtime)",
+        return {"desc": f"compiler symlink retargeted to `{real[0]} … {after}` (same size and mtime)",
                 "globals": g, "force_all": True}
 
     def delete(n):
