@@ -349,7 +349,7 @@ fn the_object_of_a_source_changed_here_is_not_downloaded() {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         err.contains("1 entries fetched")
-            && err.contains("1 left out (their sources changed here)"),
+            && err.contains("1 left out (their source, flags or compiler changed here)"),
         "{err}"
     );
     let gets: Vec<String> = requests(&n)[published..]

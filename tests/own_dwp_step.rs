@@ -338,6 +338,21 @@ fn a_dwp_step_in_zero_setup_object_directories_gets_its_dwo_files() {
     assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
     assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+    // The fill leaves the project's package alone, and packages the binary it does not.
+    let packaged = std::fs::metadata(obj.join("app.dwp"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    fill(&cache, &obj);
+    let after = std::fs::metadata(obj.join("app.dwp"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(
+        after, packaged,
+        "the fill rewrote the project's own app.dwp"
+    );
+    assert_eq!(units_in(&obj.join("tool.dwp")), ["tool.c"]);
     let gdb = gdb_locals(&obj, "app", "util");
     assert!(gdb.contains("doubled = 42"), "{gdb}");
 }

@@ -271,14 +271,6 @@ pub const POLICY_READ: &str = "policy-read";
 /// (`none`, `gnu` or `llvm`; `backend::rewrite::dwp_step`).
 pub const DWP_STEP: &str = "dwp-step";
 
-impl Config {
-    /// Whether the build packages its own `.dwo` files (`dwp`, `llvm-dwp`: [`DWP_STEP`]), so
-    /// that debug parts cannot follow the link.
-    pub fn packs_dwo(&self) -> bool {
-        self.value(DWP_STEP).is_some_and(|v| v != "none")
-    }
-}
-
 /// What `generate` recorded of the policy file it read (config `policy-read`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PolicyRead {

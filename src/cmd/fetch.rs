@@ -192,7 +192,7 @@ pub fn report_pull(who: &str, r: &PullReport) {
     };
     let changed = match r.skipped {
         0 => String::new(),
-        n => format!(", {n} left out (their sources changed here)"),
+        n => format!(", {n} left out (their source, flags or compiler changed here)"),
     };
     eprintln!(
         "{who}: {} entries fetched ({}), {} already here, {} failed{changed}{left}",

@@ -43,6 +43,7 @@ pub mod paths;
 pub mod status;
 pub mod targets;
 
+use backend::rewrite::dwp_step::DwpStep;
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
 use status::{BinaryStatus, FillState, Stamp};
@@ -204,7 +205,7 @@ pub fn fill(
     // Binaries tried in this fill, with the file they were tried on: partial and failed ones
     // are tried once per fill, again by the next fill or once relinked.
     let mut tried: Vec<(String, Stamp)> = Vec::new();
-    let packs_dwo = od.config().packs_dwo();
+    let packs_dwo = crate::launcher::dwp_step_of(od.root(), &od.config()) != DwpStep::None;
     for _ in 0..MAX_PASSES {
         let bins = select(req, &od)?;
         if req.binaries.is_empty() {
