@@ -133,9 +133,18 @@ fn dwp_step(obj: &Path) -> String {
         .to_string()
 }
 
+/// How an object directory is set up: `configure`d through the launcher, or
+/// [`zero_setup_configure`]d (`src`, `obj`, the cache).
+type Setup = fn(&Path, &Path, &Path);
+
 /// CI's commit of the program in `space/ci` with a policy naming a `file://` store (written
 /// by CI, CI's key trusted) and `more`, built and published.
 fn ci_publishes(space: &TestSpace, post_build: Option<String>, more: &str) {
+    ci_publishes_in(space, post_build, more, configure)
+}
+
+/// [`ci_publishes`] with its object directory set up by `setup`.
+fn ci_publishes_in(space: &TestSpace, post_build: Option<String>, more: &str, setup: Setup) {
     let (key, public) = key_file(space.path(), "ci.key");
     let store = format!("file://{}", space.path().join("store").display());
     let src = space.path().join("ci/src");
@@ -150,13 +159,18 @@ fn ci_publishes(space: &TestSpace, post_build: Option<String>, more: &str) {
     git(&src, &["commit", "-qm", "ci"]);
     let obj = space.path().join("ci/obj");
     let cache = space.path().join("ci/cache");
-    configure(&src, &obj, &cache);
+    setup(&src, &obj, &cache);
     build(&cache, &obj, &["--publish", "--no-fill"]);
 }
 
 /// A developer's clone of CI's commit at `space/dev`, one commit ahead, configured into
 /// `space/dev/obj`; returns the object directory.
 fn developer(space: &TestSpace) -> PathBuf {
+    developer_in(space, configure)
+}
+
+/// [`developer`] with the object directory set up by `setup`.
+fn developer_in(space: &TestSpace, setup: Setup) -> PathBuf {
     let ci_src = space.path().join("ci/src");
     let src = space.path().join("dev/src");
     let (from, to) = (ci_src.display().to_string(), src.display().to_string());
@@ -165,7 +179,7 @@ fn developer(space: &TestSpace) -> PathBuf {
     git(&src, &["add", "NOTES"]);
     git(&src, &["commit", "-qm", "local"]);
     let obj = space.path().join("dev/obj");
-    configure(&src, &obj, &space.path().join("dev/cache"));
+    setup(&src, &obj, &space.path().join("dev/cache"));
     obj
 }
 
@@ -310,29 +324,9 @@ fn a_packager_run_by_a_script_is_named_by_the_policy() {
 fn a_dwp_step_in_zero_setup_object_directories_gets_its_dwo_files() {
     let dwp = require_tool("dwp", "binutils");
     let space = TestSpace::new();
-    let (key, public) = key_file(space.path(), "ci.key");
-    let store = format!("file://{}", space.path().join("store").display());
-    let ci_src = space.path().join("ci/src");
-    write_sources(&ci_src, packs(&dwp));
-    let policy = format!(
-        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
-        key.display()
-    );
-    std::fs::write(ci_src.join("cached-ninja.toml"), policy).unwrap();
-    git(&ci_src, &["init", "-q"]);
-    git(&ci_src, &["add", "-A"]);
-    git(&ci_src, &["commit", "-qm", "ci"]);
-    let ci_obj = space.path().join("ci/obj");
-    let ci_cache = space.path().join("ci/cache");
-    zero_setup_configure(&ci_src, &ci_obj);
-    build(&ci_cache, &ci_obj, &["--publish", "--no-fill"]);
-
-    let src = space.path().join("dev/src");
-    let (from, to) = (ci_src.display().to_string(), src.display().to_string());
-    git(space.path(), &["clone", "-q", &from, &to]);
-    let obj = space.path().join("dev/obj");
+    ci_publishes_in(&space, packs(&dwp), "", zero_setup_configure);
+    let obj = developer_in(&space, zero_setup_configure);
     let cache = space.path().join("dev/cache");
-    zero_setup_configure(&src, &obj);
     let out = build(&cache, &obj, &["--no-fill"]);
     assert!(!text(&out).contains("not rewritten"), "{}", text(&out));
     assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
@@ -357,9 +351,32 @@ fn a_dwp_step_in_zero_setup_object_directories_gets_its_dwo_files() {
     assert!(gdb.contains("doubled = 42"), "{gdb}");
 }
 
+/// A packager a script runs (its command names no `dwp`), named by the policy, in object
+/// directories never run through `configure`: the pull brings the `.dwo` files it reads
+/// (it brought objects only, and the script's `dwp` failed).
+#[test]
+fn a_script_packager_named_by_the_policy_in_zero_setup_gets_its_dwo_files() {
+    require_tool("dwp", "binutils");
+    let space = TestSpace::new();
+    let script = "find_program(DWP dwp REQUIRED)\n\
+        execute_process(COMMAND ${DWP} -e ${EXE} -o ${EXE}.dwp RESULT_VARIABLE r)\n\
+        if(r)\n  message(FATAL_ERROR \"dwp failed\")\nendif()\n";
+    let command = "${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:app> -P ${CMAKE_SOURCE_DIR}/package.cmake";
+    let src = space.path().join("ci/src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("package.cmake"), script).unwrap();
+    let policy = "[debug]\ndwp_step = \"gnu\"\n";
+    ci_publishes_in(&space, Some(command.into()), policy, zero_setup_configure);
+    let obj = developer_in(&space, zero_setup_configure);
+    let out = build(&space.path().join("dev/cache"), &obj, &["--no-fill"]);
+    assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
+    assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
+    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+}
+
 /// CMake configures `src` into `obj` with `cached-ninja` as its compiler launcher (no
 /// `configure`), compiling with split DWARF as [`configure`] does.
-fn zero_setup_configure(src: &Path, obj: &Path) {
+fn zero_setup_configure(src: &Path, obj: &Path, _cache: &Path) {
     require_tool("gcc", "gcc");
     let launcher = format!("-DCMAKE_C_COMPILER_LAUNCHER={}", cached_ninja().display());
     run_ok(
@@ -382,7 +399,7 @@ fn an_llvm_dwp_step_in_a_zero_setup_object_directory_finds_its_dwo_files() {
     let src = space.path().join("src");
     write_sources(&src, packs(&llvm_dwp));
     let obj = space.path().join("obj");
-    zero_setup_configure(&src, &obj);
+    zero_setup_configure(&src, &obj, &space.path().join("cache"));
     let out = run(Command::new("ninja")
         .arg("-C")
         .arg(&obj)

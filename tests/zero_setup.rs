@@ -260,3 +260,112 @@ fn harfbuzz_meson_beside_then_inside() {
         "return HB_VERSION_STRING;",
     );
 }
+
+/// CI's tree of the example project at `space/ci` (object directory beside), with a policy
+/// naming a `file://` store, CI's key and `more`, committed; configured by `setup` with the
+/// environment's cache `env_cache`, built by `cached-ninja build --publish`.
+fn ci_publishes(space: &TestSpace, more: &str, setup: impl Fn(&Tree), env_cache: &Path) -> Tree {
+    let (key, public) = support::key_file(space.path(), "ci.key");
+    let store = format!("file://{}", space.path().join("store").display());
+    let project = support::repo_root().join("examples/shapes");
+    let ci = Tree::new(&project, &space.path().join("ci"), Layout::Beside);
+    let policy = format!(
+        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n{more}",
+        key.display()
+    );
+    std::fs::write(ci.src.join("cached-ninja.toml"), policy).unwrap();
+    support::git(&ci.src, &["init", "-q"]);
+    support::git(&ci.src, &["add", "-A"]);
+    support::git(&ci.src, &["commit", "-qm", "ci"]);
+    setup(&ci);
+    let out = cn_build(&ci, env_cache, &["--publish"]);
+    assert!(out.status.success(), "CI's build: {}", text(&out));
+    ci
+}
+
+/// A developer's clone of `ci`'s sources at `space/dev/src`, object directory beside.
+fn developer(space: &TestSpace, ci: &Tree) -> Tree {
+    let src = space.path().join("dev/src");
+    let (from, to) = (ci.src.display().to_string(), src.display().to_string());
+    support::git(space.path(), &["clone", "-q", &from, &to]);
+    let obj = space.path().join("dev/obj");
+    std::fs::create_dir_all(&obj).unwrap();
+    Tree { src, obj }
+}
+
+/// `cached-ninja build ARGS --no-fill` of `tree` with the environment's cache `env_cache`.
+fn cn_build(tree: &Tree, env_cache: &Path, args: &[&str]) -> std::process::Output {
+    support::run(
+        Command::new(cached_ninja())
+            .args(["build", "--no-fill"])
+            .args(args)
+            .arg("-C")
+            .arg(&tree.obj)
+            .env("CACHED_NINJA_CACHE_DIR", env_cache),
+    )
+}
+
+fn text(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The policy names the cache (`[cache] dir`, relative to the policy: each tree its own),
+/// not the environment: `cached-ninja build` gives it to the launchers CMake runs, so CI
+/// publishes what they stored and the developer's hit what the pull brought (CI's publish
+/// found no compile, and the developer's launchers used the environment's cache: 0 hits).
+/// `cached-ninja fetch` says that plain `ninja` would not use it.
+#[test]
+fn zero_setup_launchers_use_the_cache_the_policy_names() {
+    require_tools(Generator::CMake);
+    let space = TestSpace::new();
+    let ci_env = space.path().join("ci-env-cache");
+    let setup = |t: &Tree| t.configure(Generator::CMake, &ci_env, &[]);
+    let ci = ci_publishes(&space, "[cache]\ndir = \"../cache\"\n", setup, &ci_env);
+    let dev = developer(&space, &ci);
+    let env_cache = space.path().join("dev-env-cache");
+    dev.configure(Generator::CMake, &env_cache, &[]);
+    let fetched = support::run(
+        Command::new(cached_ninja())
+            .args(["fetch", "-C"])
+            .arg(&dev.obj)
+            .env("CACHED_NINJA_CACHE_DIR", &env_cache),
+    );
+    assert!(fetched.status.success(), "{}", text(&fetched));
+    let note = format!(
+        "give them CACHED_NINJA_CACHE_DIR={}",
+        dev.src.join("../cache").display()
+    );
+    assert!(text(&fetched).contains(&note), "{}", text(&fetched));
+    let out = cn_build(&dev, &env_cache, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(hits_misses(&dev.obj), (5, 0), "{}", text(&out));
+}
+
+/// An object directory whose compiles run no launcher (plain CMake, never rewritten) pulls
+/// nothing: `build` says nothing will be cached (it pulled CI's whole build all the same).
+#[test]
+fn a_plain_object_directory_pulls_nothing() {
+    require_tools(Generator::CMake);
+    let space = TestSpace::new();
+    let env_cache = space.path().join("cache");
+    let setup = |t: &Tree| t.configure(Generator::CMake, &env_cache, &[]);
+    let ci = ci_publishes(&space, "", setup, &env_cache);
+    let dev = developer(&space, &ci);
+    run_ok(
+        Command::new("cmake")
+            .args(["-G", "Ninja", "-DCMAKE_BUILD_TYPE=Debug", "-S"])
+            .arg(&dev.src)
+            .arg("-B")
+            .arg(&dev.obj),
+    );
+    let dev_cache = space.path().join("dev-cache");
+    let out = cn_build(&dev, &dev_cache, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("nothing will be cached"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("fetched"), "{}", text(&out));
+    assert!(!dev_cache.join("ac").exists(), "{}", text(&out));
+}

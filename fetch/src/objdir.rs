@@ -5,7 +5,10 @@
 //!
 //! ```text
 //! <objdir>/.cached-ninja/
-//!   config       `key = value` lines: src-root, policy, policy-read (written by `generate`)
+//!   config       `key = value` lines: src-root, policy, policy-read, dwp-step (by `generate`)
+//!   ninja-facts  what a zero-setup build's Ninja files say (its own DWARF packager, whether
+//!                it runs the launcher), under build.ninja's stat stamp
+//!                (engine::launcher::ninja_facts)
 //!   stats        the launchers' outcomes of the current build (crate::stats)
 //!   actions      the action log, spanning builds (crate::action_log)
 //!   edges        what each compile edge's launch did in the last build (crate::edge_log)
@@ -73,10 +76,10 @@ impl ObjDir {
         self.state("config")
     }
 
-    /// The DWARF packager a zero-setup build runs, as its `build.ninja` of one stamp says
-    /// (`engine::launcher::own_packager`).
-    pub fn dwp_step_file(&self) -> PathBuf {
-        self.state("dwp-step")
+    /// What a zero-setup build's Ninja files say (its DWARF packager, whether it runs the
+    /// launcher) under the stamp of its `build.ninja` (`engine::launcher::ninja_facts`).
+    pub fn ninja_facts_file(&self) -> PathBuf {
+        self.state("ninja-facts")
     }
 
     /// The launchers' outcomes of the current build.

@@ -79,6 +79,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     }
     store_lines(WHO, &remote);
     report_pull(WHO, &report);
+    note_unseen_cache(&remote);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -124,16 +125,44 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         cache: remote.cache(),
         cache_cap: remote.cache_size(),
         jobs: remote.jobs,
-        debug_parts: packs_dwo(&objdir),
+        debug_parts: packs_dwo(remote, &objdir),
         objdir,
         link_rate: remote.bandwidth(),
     }
 }
 
 /// Whether the build in `objdir` packages its `.dwo` files itself (so they come with the
-/// objects): as `generate` recorded, else as its Ninja files say (zero setup).
-fn packs_dwo(objdir: &ObjDir) -> bool {
-    engine::launcher::dwp_step_of(objdir.root(), &objdir.config()) != DwpStep::None
+/// objects): as `generate` recorded, else (zero setup) as its Ninja files say unless
+/// `remote`'s policy names the packager (`[debug] dwp_step`: one a script runs, unseen there).
+fn packs_dwo(remote: &Remote, objdir: &ObjDir) -> bool {
+    let config = objdir.config();
+    let step = engine::launcher::dwp_step_of(objdir.root(), &config);
+    let step = match config.value(fetch::objdir::DWP_STEP) {
+        Some(_) => step,
+        None => remote.policy.debug.dwp_step.step(step),
+    };
+    step != DwpStep::None
+}
+
+/// Says in one line when the policy's `[cache] dir` is not the cache plain Ninja's launchers
+/// here use: those the generator runs itself (zero setup, no `generate`) read no policy.
+fn note_unseen_cache(remote: &Remote) {
+    let Some(dir) = &remote.policy.cache.dir else {
+        return;
+    };
+    let od = ObjDir::new(&remote.objdir);
+    let theirs = fetch::cache::LocalCache::default_root();
+    if od.config_value(fetch::objdir::POLICY_READ).is_some() || theirs == *dir {
+        return;
+    }
+    eprintln!(
+        "{WHO}: note: the policy's [cache] dir {} is not the cache of the launchers plain `ninja` runs in {} ({}, read no policy): build with `cached-ninja build -C {}`, or give them CACHED_NINJA_CACHE_DIR={}",
+        dir.display(),
+        remote.objdir.display(),
+        theirs.display(),
+        remote.objdir.display(),
+        dir.display()
+    );
 }
 
 /// How recording the include sets of the plan in the local cache went (`prepared`, told by

@@ -17,13 +17,30 @@ pub enum DwpStep {
 }
 
 impl DwpStep {
-    /// The packager `command` (one evaluated Ninja command) runs: a word (or the value of a
-    /// `--flag=` word) whose file name is `dwp`, `<triple>-dwp`, `llvm-dwp` or `llvm-dwp-<N>`.
+    /// The packager `command` (one evaluated Ninja command) runs: a program whose file name
+    /// is `dwp`, `<triple>-dwp`, `llvm-dwp` or `llvm-dwp-<N>`, or the value of a `--flag=`
+    /// word naming one (a link wrapper's `--dwp=`). A program is a command's first word, or
+    /// the first after `;`, `&`, `|`, `(`, a quote or `--`; so a tool *built* under that name
+    /// (`-o bin/llvm-dwp`, `-I tools/llvm-dwp`, as LLVM's own build) runs no packager.
     pub fn of_command(command: &[u8]) -> DwpStep {
-        let separator = |b: &u8| b.is_ascii_whitespace() || b";&|()'\"`".contains(b);
-        let words = command.split(separator).filter(|w| !w.is_empty());
-        let values = words.flat_map(|w| w.split(|&b| b == b'='));
-        values.map(program).max().unwrap_or_default()
+        let mut step = DwpStep::None;
+        let mut starts = true;
+        for token in Tokens(command) {
+            let Token::Word(word) = token else {
+                starts = true;
+                continue;
+            };
+            let value = word.iter().position(|&b| b == b'=').map(|i| &word[i + 1..]);
+            match (starts, value) {
+                // `VAR=value` before a program leaves it to come.
+                (true, Some(_)) if !word.starts_with(b"-") => continue,
+                (_, Some(v)) => step = step.max(program(v)),
+                (true, None) => step = step.max(program(word)),
+                (false, None) => {}
+            }
+            starts = word == b"--";
+        }
+        step
     }
 
     /// The packager any command of `graph` runs: for an object directory `generate` never saw
@@ -51,6 +68,35 @@ impl DwpStep {
             "llvm" => Some(DwpStep::Llvm),
             _ => None,
         }
+    }
+}
+
+/// A command's words and the separators before its programs.
+enum Token<'a> {
+    Word(&'a [u8]),
+    Separator,
+}
+
+/// The [`Token`]s of a command, split at blanks.
+struct Tokens<'a>(&'a [u8]);
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Token<'a>;
+
+    fn next(&mut self) -> Option<Token<'a>> {
+        let separator = |b: u8| b";&|()'\"`".contains(&b);
+        let rest = self.0.trim_ascii_start();
+        let first = *rest.first()?;
+        if separator(first) {
+            self.0 = &rest[1..];
+            return Some(Token::Separator);
+        }
+        let end = rest
+            .iter()
+            .position(|&b| b.is_ascii_whitespace() || separator(b))
+            .unwrap_or(rest.len());
+        self.0 = &rest[end..];
+        Some(Token::Word(&rest[..end]))
     }
 }
 
@@ -100,6 +146,20 @@ mod tests {
             ("cp app.dwp out/app.dwp", DwpStep::None),
             ("llvm-dwpx -e app", DwpStep::None),
             ("echo -dwp", DwpStep::None),
+            // A tool of that name built, or its headers searched: no packager run.
+            (": && c++ -g x.o -o bin/llvm-dwp && :", DwpStep::None),
+            (
+                "c++ -I/src/tools/llvm-dwp -I tools/dwp -c a.cpp",
+                DwpStep::None,
+            ),
+            ("cp bin/dwp out/dwp", DwpStep::None),
+            // A packager run after an assignment, a `cd`, or through Meson's wrapper.
+            ("cd /o && DWP=1 /usr/bin/dwp -e app", DwpStep::Gnu),
+            (
+                "meson --internal exe --capture x -- /usr/bin/llvm-dwp -e app",
+                DwpStep::Llvm,
+            ),
+            ("cmake -DDWP=/usr/bin/dwp -P package.cmake", DwpStep::Gnu),
         ];
         for (command, want) in cases {
             assert_eq!(DwpStep::of_command(command.as_bytes()), *want, "{command}");

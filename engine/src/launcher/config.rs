@@ -172,7 +172,7 @@ pub fn run_zero_setup(words: Vec<OsString>) -> Result<i32, String> {
 
 /// Launches `words` (compiler first) with the source root `src_root` if given, else the one
 /// the environment or the object directory names, in a build that runs `dwp_step` itself
-/// (`None`: the one the object directory says, `super::own_packager`).
+/// (`None`: the one the object directory says, `super::ninja_facts`).
 pub(super) fn run_words(
     words: &[OsString],
     src_root: Option<String>,
@@ -258,11 +258,11 @@ pub(super) struct Generated {
 
 impl Generated {
     /// What `config`, the object directory `objdir`'s, holds; the packager `dwp_step` if the
-    /// launch was given one, else the object directory's (`super::own_packager`).
+    /// launch was given one, else the object directory's (`super::ninja_facts`).
     pub(super) fn of(config: &Config, objdir: &Path, dwp_step: Option<DwpStep>) -> Generated {
         Generated {
             policy_read: config.value(POLICY_READ).and_then(PolicyRead::parse),
-            dwp_step: dwp_step.unwrap_or_else(|| super::own_packager::dwp_step_of(objdir, config)),
+            dwp_step: dwp_step.unwrap_or_else(|| super::ninja_facts::dwp_step_of(objdir, config)),
         }
     }
 }

@@ -93,8 +93,7 @@ pub struct BuildArgs {
 /// Whether the compiles of the object directory `dir`, never rewritten, run the launcher as the
 /// generator's compiler launcher (zero setup).
 fn zero_setup(dir: &Path) -> bool {
-    let graph = engine::fill::targets::load_graph(dir);
-    graph.is_ok_and(|g| engine::launcher::local_keys::runs_launcher(&g))
+    engine::launcher::ninja_facts(dir).is_some_and(|f| f.runs_launcher)
 }
 
 /// Size above which a build starts by compacting the action log (`fetch::action_log`).
@@ -113,7 +112,9 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let head = std::fs::read(&top).with_context(|| {
         format!("cannot read {}: configure first (`cached-ninja configure --enable-build-backend=cached-ninja -- …`)", top.display())
     })?;
-    if record::recorded_hash(&head).is_none() && !zero_setup(&dir) {
+    // Plain Ninja files: no launcher would use what a pull brings.
+    let plain = record::recorded_hash(&head).is_none() && !zero_setup(&dir);
+    if plain {
         eprintln!(
             "cached-ninja build: note: {} is not rewritten (plain Ninja): nothing will be cached; run `cached-ninja generate -C {}`",
             top.display(),
@@ -156,7 +157,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     };
     // The stores are opened here; the plan is looked for beside Ninja, and the pull then runs
     // beside it too (DESIGN §1): neither holds up Ninja's start.
-    let remote = if args.no_fetch {
+    let remote = if args.no_fetch || plain {
         None
     } else {
         pull::open(&remote_args)?
@@ -189,6 +190,14 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             let cwd = std::env::current_dir().context("no current directory")?;
             cmd.env("CACHED_NINJA_CACHE_DIR", cwd.join(d));
         }
+    }
+    // The policy's cache is the launchers' (`generate` writes it into their commands; the
+    // generator's own launcher, zero setup, reads no policy): the one the pull fills.
+    if let Some(d) = &policy.cache.dir {
+        cmd.env("CACHED_NINJA_CACHE_DIR", d);
+    }
+    if let Some(size) = &policy.cache.size {
+        cmd.env("CACHED_NINJA_CACHE_SIZE", size);
     }
     if let Some(d) = &distribution {
         d.export(&mut cmd);
