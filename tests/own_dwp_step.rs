@@ -374,6 +374,29 @@ fn a_script_packager_named_by_the_policy_in_zero_setup_gets_its_dwo_files() {
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
 }
 
+/// An object directory once set up by `configure` (its record says no packager), then by the
+/// user's own CMake run with `cached-ninja` as the compiler launcher and an `llvm-dwp` step:
+/// the launchers follow the Ninja files, not the old record (its objects named the token
+/// root, and `llvm-dwp` failed).
+#[test]
+fn a_directory_configured_once_then_by_cmake_alone_follows_its_ninja_files() {
+    let llvm_dwp = require_tool("llvm-dwp", "llvm");
+    let space = TestSpace::new();
+    let (src, obj) = (space.path().join("src"), space.path().join("obj"));
+    let cache = space.path().join("cache");
+    write_sources(&src, None);
+    configure(&src, &obj, &cache);
+    assert_eq!(dwp_step(&obj), "none");
+    write_cmake(&src, packs(&llvm_dwp));
+    zero_setup_configure(&src, &obj, &cache);
+    let out = run(Command::new("ninja")
+        .arg("-C")
+        .arg(&obj)
+        .env("CACHED_NINJA_CACHE_DIR", &cache));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+}
+
 /// CMake configures `src` into `obj` with `cached-ninja` as its compiler launcher (no
 /// `configure`), compiling with split DWARF as [`configure`] does.
 fn zero_setup_configure(src: &Path, obj: &Path, _cache: &Path) {

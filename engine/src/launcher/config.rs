@@ -167,7 +167,12 @@ pub fn run_zero_setup(words: Vec<OsString>) -> Result<i32, String> {
         // `RUSTC_WRAPPER=cached-ninja`: Cargo passes the rustc path first.
         return super::rustc::run_wrapper(&words);
     }
-    run_words(&words, None, None, Family::CFamily)
+    // The generator runs this form itself, so the object directory's Ninja files say which
+    // packager the build runs, not a `generate` of the past (its record in the configuration
+    // outlives a plain reconfigure of the directory).
+    let cwd = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
+    let step = super::ninja_facts::ninja_facts(&cwd).map_or(DwpStep::None, |f| f.dwp_step);
+    run_words(&words, None, Some(step), Family::CFamily)
 }
 
 /// Launches `words` (compiler first) with the source root `src_root` if given, else the one
