@@ -8,7 +8,7 @@
 //!   config       `key = value` lines: src-root, policy, policy-read, dwp-step (by `generate`)
 //!   ninja-facts  what a zero-setup build's Ninja files say (its own DWARF packager, whether
 //!                it runs the launcher), under build.ninja's stat stamp
-//!                (engine::launcher::ninja_facts)
+//!                (engine::launcher::ninja_facts; ninja-facts.lock held while one reads)
 //!   stats        the launchers' outcomes of the current build (crate::stats)
 //!   actions      the action log, spanning builds (crate::action_log)
 //!   edges        what each compile edge's launch did in the last build (crate::edge_log)
@@ -80,6 +80,11 @@ impl ObjDir {
     /// launcher) under the stamp of its `build.ninja` (`engine::launcher::ninja_facts`).
     pub fn ninja_facts_file(&self) -> PathBuf {
         self.state("ninja-facts")
+    }
+
+    /// Held (flock) by the launch reading the Ninja files for [`ObjDir::ninja_facts_file`].
+    pub fn ninja_facts_lock_file(&self) -> PathBuf {
+        self.state("ninja-facts.lock")
     }
 
     /// The launchers' outcomes of the current build.

@@ -41,22 +41,19 @@ pub fn ninja_facts(objdir: &Path) -> Option<NinjaFacts> {
     let stamp = StatStamp::of(&md).words();
     let od = ObjDir::new(objdir);
     let memo = od.ninja_facts_file();
-    let known = std::fs::read_to_string(&memo).ok().and_then(|text| {
-        let mut words = text.trim_end().rsplitn(3, ' ');
-        let (runs, step, at) = (words.next()?, words.next()?, words.next()?);
-        let runs_launcher = match runs {
-            "launcher" => true,
-            "plain" => false,
-            _ => return None,
-        };
-        let dwp_step = DwpStep::from_word(step)?;
-        (at == stamp).then_some(NinjaFacts {
-            dwp_step,
-            runs_launcher,
-        })
-    });
-    if known.is_some() {
-        return known;
+    if let Some(known) = remembered(&memo, &stamp) {
+        return Some(known);
+    }
+    // One launch reads the Ninja files; those started beside it (after a regeneration, as
+    // many as Ninja runs at once) wait for its memo. Held until this returns.
+    let _ = std::fs::create_dir_all(od.state_dir());
+    let lock = std::fs::File::create(od.ninja_facts_lock_file());
+    if let Ok(lock) = &lock {
+        if lock.lock().is_ok() {
+            if let Some(known) = remembered(&memo, &stamp) {
+                return Some(known);
+            }
+        }
     }
     let graph = crate::fill::targets::load_graph(objdir).ok()?;
     let facts = NinjaFacts {
@@ -68,10 +65,26 @@ pub fn ninja_facts(objdir: &Path) -> Option<NinjaFacts> {
         false => "plain",
     };
     // Unwritable: read again by the next launch.
-    let _ = std::fs::create_dir_all(od.state_dir());
     let text = format!("{stamp} {} {runs}\n", facts.dwp_step.name());
     let _ = write_atomic(&memo, text.as_bytes());
     Some(facts)
+}
+
+/// The facts `memo` holds for `build.ninja` of stamp `stamp`.
+fn remembered(memo: &Path, stamp: &str) -> Option<NinjaFacts> {
+    let text = std::fs::read_to_string(memo).ok()?;
+    let mut words = text.trim_end().rsplitn(3, ' ');
+    let (runs, step, at) = (words.next()?, words.next()?, words.next()?);
+    let runs_launcher = match runs {
+        "launcher" => true,
+        "plain" => false,
+        _ => return None,
+    };
+    let dwp_step = DwpStep::from_word(step)?;
+    (at == stamp).then_some(NinjaFacts {
+        dwp_step,
+        runs_launcher,
+    })
 }
 
 #[cfg(test)]
@@ -122,5 +135,30 @@ mod tests {
         // A word of an older memo's format is read again, not trusted.
         std::fs::write(&memo, "1 2 3 llvm\n").unwrap();
         assert_eq!(ninja_facts(objdir), Some(none));
+    }
+
+    #[test]
+    fn a_launch_beside_the_one_reading_waits_for_its_memo() {
+        let dir = tempfile::tempdir().unwrap();
+        let objdir = dir.path().to_path_buf();
+        write_build(&objdir, "llvm-dwp -e app -o app.dwp");
+        let od = ObjDir::new(&objdir);
+        std::fs::create_dir_all(od.state_dir()).unwrap();
+        // This test is the launch reading: it holds the lock while another launch starts.
+        let reading = std::fs::File::create(od.ninja_facts_lock_file()).unwrap();
+        reading.lock().unwrap();
+        let other = std::thread::spawn(move || ninja_facts(&objdir));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!other.is_finished(), "the other launch did not wait");
+        // The memo this launch writes (forged: the waiting launch must take it as written).
+        let md = std::fs::metadata(dir.path().join("build.ninja")).unwrap();
+        let forged = format!("{} gnu plain\n", StatStamp::of(&md).words());
+        std::fs::write(od.ninja_facts_file(), forged).unwrap();
+        reading.unlock().unwrap();
+        let gnu = NinjaFacts {
+            dwp_step: DwpStep::Gnu,
+            runs_launcher: false,
+        };
+        assert_eq!(other.join().unwrap(), Some(gnu));
     }
 }
