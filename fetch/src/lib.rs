@@ -65,6 +65,7 @@ pub mod cache;
 pub mod dispatch;
 pub mod download;
 pub mod edge_log;
+pub mod flock;
 pub mod last_pull;
 mod log_file;
 pub mod objdir;

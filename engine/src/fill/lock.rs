@@ -2,9 +2,9 @@
 //! which the holder fills with its pid (for `dbgfetch status` and `dbgfetch stop`). The kernel
 //! drops the lock when the holder dies, even by `kill -9`, so a stale lock never blocks.
 
+use fetch::flock::Wait;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 /// The held lock; dropping it empties the pid and releases it.
@@ -23,22 +23,12 @@ pub fn acquire(path: &Path, wait: bool) -> io::Result<Option<FillLock>> {
         .create(true)
         .truncate(false)
         .open(path)?;
-    let op = if wait {
-        libc::LOCK_EX
-    } else {
-        libc::LOCK_EX | libc::LOCK_NB
+    let wait = match wait {
+        true => Wait::Block,
+        false => Wait::No,
     };
-    loop {
-        // SAFETY: flock on a file descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            break;
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) => return Ok(None),
-            _ => return Err(e),
-        }
+    if !fetch::flock::lock(&file, wait)? {
+        return Ok(None);
     }
     file.set_len(0)?;
     file.rewind()?;

@@ -49,7 +49,7 @@ pub fn ninja_facts(objdir: &Path) -> Option<NinjaFacts> {
     let _ = std::fs::create_dir_all(od.state_dir());
     let lock = std::fs::File::create(od.ninja_facts_lock_file());
     if let Ok(lock) = &lock {
-        if lock.lock().is_ok() {
+        if fetch::flock::lock(lock, fetch::flock::Wait::Block).is_ok() {
             if let Some(known) = remembered(&memo, &stamp) {
                 return Some(known);
             }
@@ -146,7 +146,7 @@ mod tests {
         std::fs::create_dir_all(od.state_dir()).unwrap();
         // This test is the launch reading: it holds the lock while another launch starts.
         let reading = std::fs::File::create(od.ninja_facts_lock_file()).unwrap();
-        reading.lock().unwrap();
+        assert!(fetch::flock::lock(&reading, fetch::flock::Wait::No).unwrap());
         let other = std::thread::spawn(move || ninja_facts(&objdir));
         std::thread::sleep(std::time::Duration::from_millis(100));
         assert!(!other.is_finished(), "the other launch did not wait");
@@ -154,7 +154,7 @@ mod tests {
         let md = std::fs::metadata(dir.path().join("build.ninja")).unwrap();
         let forged = format!("{} gnu plain\n", StatStamp::of(&md).words());
         std::fs::write(od.ninja_facts_file(), forged).unwrap();
-        reading.unlock().unwrap();
+        drop(reading);
         let gnu = NinjaFacts {
             dwp_step: DwpStep::Gnu,
             runs_launcher: false,

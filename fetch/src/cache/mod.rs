@@ -376,23 +376,15 @@ impl LocalCache {
     /// Takes an exclusive lock named by `name` (blocks until free); released on drop.
     pub fn lock(&self, name: &Digest) -> io::Result<File> {
         let f = self.lock_file(name)?;
-        loop {
-            match flock(&f, libc::LOCK_EX) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                r => return r.map(|()| f),
-            }
-        }
+        crate::flock::lock(&f, crate::flock::Wait::Block)?;
+        Ok(f)
     }
 
     /// Takes the lock [`lock`](Self::lock) takes if it is free now; `Ok(None)` if another
     /// holder (this process or another) has it.
     pub fn try_lock(&self, name: &Digest) -> io::Result<Option<File>> {
         let f = self.lock_file(name)?;
-        match flock(&f, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => Ok(Some(f)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(crate::flock::lock(&f, crate::flock::Wait::No)?.then_some(f))
     }
 
     /// Opens (creating) the lock file `locks/<name>`.
@@ -425,18 +417,6 @@ impl LocalCache {
         let tmp = self.root.join("tmp");
         fs::create_dir_all(&tmp)?;
         Ok(tmp.join(atomic::unique_name("", suffix)))
-    }
-}
-
-/// flock(2) on `f` (rather than `File::lock`: Rust 1.89, and the workspace supports 1.80); a
-/// killed holder's lock goes with its process.
-fn flock(f: &File, op: libc::c_int) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor we own.
-    if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
     }
 }
 

@@ -5,10 +5,10 @@
 //! stale lock cannot exist: the next build simply takes it.
 
 use anyhow::{bail, Context};
+use fetch::flock::Wait;
 use fetch::objdir::ObjDir;
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 
 /// The held lock; released when dropped (or when the process dies).
 pub struct BuildLock {
@@ -27,7 +27,7 @@ pub fn acquire(od: &ObjDir, no_wait: bool) -> anyhow::Result<BuildLock> {
         .truncate(false)
         .open(&path)
         .with_context(|| format!("cannot open the build lock {}", path.display()))?;
-    if !flock(&file, libc::LOCK_EX | libc::LOCK_NB)? {
+    if !flock(&file, Wait::No)? {
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);
         let holder = holder.trim();
@@ -47,7 +47,7 @@ pub fn acquire(od: &ObjDir, no_wait: bool) -> anyhow::Result<BuildLock> {
             "cached-ninja build: waiting for {who} of {} to finish…",
             od.root().display()
         );
-        flock(&file, libc::LOCK_EX)?;
+        flock(&file, Wait::Block)?;
     }
     file.set_len(0)
         .and_then(|_| file.rewind())
@@ -56,18 +56,7 @@ pub fn acquire(od: &ObjDir, no_wait: bool) -> anyhow::Result<BuildLock> {
     Ok(BuildLock { _file: file })
 }
 
-/// `flock(2)`; `Ok(false)` when non-blocking and held elsewhere.
-fn flock(file: &File, op: libc::c_int) -> anyhow::Result<bool> {
-    loop {
-        // SAFETY: flock on a descriptor this File owns.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(true);
-        }
-        let e = std::io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            Some(libc::EINTR) => continue,
-            _ => return Err(e).context("cannot lock the object directory (flock)"),
-        }
-    }
+/// [`fetch::flock::lock`] of the build lock; `Ok(false)` when not waiting and held elsewhere.
+fn flock(file: &File, wait: Wait) -> anyhow::Result<bool> {
+    fetch::flock::lock(file, wait).context("cannot lock the object directory (flock)")
 }
