@@ -205,6 +205,20 @@ impl Remote {
 pub const DEFAULT_SKIP_FAILED_S: u64 = 300;
 
 impl Remote {
+    /// Whether the build in the object directory packages its `.dwo` files itself (so they
+    /// come with the objects, and the fill leaves its packages alone): as `generate` recorded,
+    /// else (zero setup) as its Ninja files say unless the policy names the packager
+    /// (`[debug] dwp_step`: one a script runs, unseen there).
+    pub fn packs_dwo(&self) -> bool {
+        let config = ObjDir::new(&self.objdir).config();
+        let step = engine::launcher::dwp_step_of(&self.objdir, &config);
+        let step = match config.value(fetch::objdir::DWP_STEP) {
+            Some(_) => step,
+            None => self.policy.debug.dwp_step.step(step),
+        };
+        step != backend::rewrite::dwp_step::DwpStep::None
+    }
+
     /// How long later builds skip a store whose breaker tripped (`[fetch] skip_failed_s`).
     pub fn skip_hold(&self) -> std::time::Duration {
         let s = self.policy.fetch.skip_failed_s;

@@ -333,17 +333,11 @@ fn a_dwp_step_in_zero_setup_object_directories_gets_its_dwo_files() {
     assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
     // The fill leaves the project's package alone, and packages the binary it does not.
-    let packaged = std::fs::metadata(obj.join("app.dwp"))
-        .unwrap()
-        .modified()
-        .unwrap();
+    let packaged = modified(&obj.join("app.dwp"));
     fill(&cache, &obj);
-    let after = std::fs::metadata(obj.join("app.dwp"))
-        .unwrap()
-        .modified()
-        .unwrap();
     assert_eq!(
-        after, packaged,
+        modified(&obj.join("app.dwp")),
+        packaged,
         "the fill rewrote the project's own app.dwp"
     );
     assert_eq!(units_in(&obj.join("tool.dwp")), ["tool.c"]);
@@ -368,10 +362,25 @@ fn a_script_packager_named_by_the_policy_in_zero_setup_gets_its_dwo_files() {
     let policy = "[debug]\ndwp_step = \"gnu\"\n";
     ci_publishes_in(&space, Some(command.into()), policy, zero_setup_configure);
     let obj = developer_in(&space, zero_setup_configure);
-    let out = build(&space.path().join("dev/cache"), &obj, &["--no-fill"]);
+    let cache = space.path().join("dev/cache");
+    let out = build(&cache, &obj, &["--no-fill"]);
     assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
     assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+    // The fill, told by the policy too, leaves the script's package alone.
+    let packaged = modified(&obj.join("app.dwp"));
+    fill(&cache, &obj);
+    assert_eq!(
+        modified(&obj.join("app.dwp")),
+        packaged,
+        "the fill rewrote app.dwp"
+    );
+    assert_eq!(units_in(&obj.join("tool.dwp")), ["tool.c"]);
+}
+
+/// When `path` was last written.
+fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
 }
 
 /// An object directory once set up by `configure` (its record says no packager), then by the

@@ -144,6 +144,7 @@ fn fill_cmd(a: FillArgs) -> anyhow::Result<ExitCode> {
         stores: &remote.stores,
         debugger: debugger(remote.policy.debug.debugger),
         binaries: &names,
+        packs_dwo: remote.packs_dwo(),
         wait: true,
         stall: Duration::from_millis(
             std::env::var("DBGFETCH_TEST_STALL_MS")

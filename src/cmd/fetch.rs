@@ -10,7 +10,6 @@
 
 use crate::remote::{Remote, RemoteArgs};
 use anyhow::Context;
-use backend::rewrite::dwp_step::DwpStep;
 use clap::Args;
 use engine::order::Prefetch;
 use engine::pull::{CancelToken, PullSession};
@@ -125,23 +124,10 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         cache: remote.cache(),
         cache_cap: remote.cache_size(),
         jobs: remote.jobs,
-        debug_parts: packs_dwo(remote, &objdir),
+        debug_parts: remote.packs_dwo(),
         objdir,
         link_rate: remote.bandwidth(),
     }
-}
-
-/// Whether the build in `objdir` packages its `.dwo` files itself (so they come with the
-/// objects): as `generate` recorded, else (zero setup) as its Ninja files say unless
-/// `remote`'s policy names the packager (`[debug] dwp_step`: one a script runs, unseen there).
-fn packs_dwo(remote: &Remote, objdir: &ObjDir) -> bool {
-    let config = objdir.config();
-    let step = engine::launcher::dwp_step_of(objdir.root(), &config);
-    let step = match config.value(fetch::objdir::DWP_STEP) {
-        Some(_) => step,
-        None => remote.policy.debug.dwp_step.step(step),
-    };
-    step != DwpStep::None
 }
 
 /// Says in one line when the policy's `[cache] dir` is not the cache plain Ninja's launchers

@@ -43,7 +43,6 @@ pub mod paths;
 pub mod status;
 pub mod targets;
 
-use backend::rewrite::dwp_step::DwpStep;
 use fetch::cache::LocalCache;
 use fetch::objdir::ObjDir;
 use status::{BinaryStatus, FillState, Stamp};
@@ -128,6 +127,9 @@ pub struct FillRequest<'a> {
     pub debugger: Debugger,
     /// Binaries to fill, relative to the object directory; empty: every linked binary.
     pub binaries: &'a [String],
+    /// Whether the build packages its `.dwo` files itself (`dwp`, `llvm-dwp`): a binary whose
+    /// package is not older than it is the build's, left alone.
+    pub packs_dwo: bool,
     /// Wait for a running fill to end instead of returning [`FillError::Busy`].
     pub wait: bool,
     /// For tests only: a pause after a binary's parts are gathered, before its layout is
@@ -205,7 +207,6 @@ pub fn fill(
     // Binaries tried in this fill, with the file they were tried on: partial and failed ones
     // are tried once per fill, again by the next fill or once relinked.
     let mut tried: Vec<(String, Stamp)> = Vec::new();
-    let packs_dwo = crate::launcher::dwp_step_of(od.root(), &od.config()) != DwpStep::None;
     for _ in 0..MAX_PASSES {
         let bins = select(req, &od)?;
         if req.binaries.is_empty() {
@@ -219,7 +220,7 @@ pub fn fill(
         let todo: Vec<&LinkedBinary> = bins
             .iter()
             .filter(|b| !up_to_date(req, find(&records, &b.path)))
-            .filter(|b| !(packs_dwo && package_not_older(&req.objdir.join(&b.path))))
+            .filter(|b| !(req.packs_dwo && package_not_older(&req.objdir.join(&b.path))))
             .filter(|b| {
                 let now = Stamp::of(&req.objdir.join(&b.path)).ok();
                 !tried.iter().any(|(p, s)| p == &b.path && Some(*s) == now)
