@@ -382,7 +382,11 @@ impl Policy {
         let dir = path.parent().unwrap_or(Path::new("."));
         if let Some(d) = &mut p.cache.dir {
             if d.is_relative() {
-                *d = dir.join(&*d);
+                // Absolute: Ninja's launchers run elsewhere (the object directory) than this
+                // command (a relative `-C`), and must name the same cache (a review found
+                // `build -C obj` gave them `obj/cache`, which they took as `obj/obj/cache`).
+                let joined = dir.join(&*d);
+                *d = std::path::absolute(&joined).unwrap_or(joined);
             }
         }
         if let Some(b) = &p.fetch.bandwidth {

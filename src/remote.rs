@@ -206,17 +206,33 @@ pub const DEFAULT_SKIP_FAILED_S: u64 = 300;
 
 impl Remote {
     /// Whether the build in the object directory packages its `.dwo` files itself (so they
-    /// come with the objects, and the fill leaves its packages alone): as `generate` recorded,
-    /// else (zero setup) as its Ninja files say unless the policy names the packager
-    /// (`[debug] dwp_step`: one a script runs, unseen there).
+    /// come with the objects, and the fill leaves its packages alone): as `generate` recorded
+    /// while its rewrite stands, else (zero setup, whose launchers ask the Ninja files too) as
+    /// its Ninja files say unless the policy names the packager (`[debug] dwp_step`: one a
+    /// script runs, unseen there).
     pub fn packs_dwo(&self) -> bool {
+        use backend::rewrite::dwp_step::DwpStep;
         let config = ObjDir::new(&self.objdir).config();
-        let step = engine::launcher::dwp_step_of(&self.objdir, &config);
-        let step = match config.value(fetch::objdir::DWP_STEP) {
-            Some(_) => step,
-            None => self.policy.debug.dwp_step.step(step),
+        let recorded = config.value(fetch::objdir::DWP_STEP);
+        let step = match recorded.filter(|_| self.rewritten()) {
+            Some(word) => DwpStep::from_word(word).unwrap_or_default(),
+            None => {
+                let facts = engine::launcher::ninja_facts(&self.objdir);
+                let found = facts.map_or(DwpStep::None, |f| f.dwp_step);
+                self.policy.debug.dwp_step.step(found)
+            }
         };
-        step != backend::rewrite::dwp_step::DwpStep::None
+        step != DwpStep::None
+    }
+
+    /// Whether the object directory's `build.ninja` is `generate`'s rewrite (its record heads
+    /// the file; a plain reconfigure of the directory since replaced it).
+    fn rewritten(&self) -> bool {
+        use std::io::Read;
+        let mut head = Vec::new();
+        let file = std::fs::File::open(self.objdir.join("build.ninja"));
+        let read = file.and_then(|f| f.take(256).read_to_end(&mut head));
+        read.is_ok() && backend::rewrite::record::recorded_hash(&head).is_some()
     }
 
     /// How long later builds skip a store whose breaker tripped (`[fetch] skip_failed_s`).

@@ -406,6 +406,60 @@ fn a_directory_configured_once_then_by_cmake_alone_follows_its_ninja_files() {
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
 }
 
+/// An `llvm-dwp` run through `cmake -E env`, in an object directory never run through
+/// `configure`: found all the same (a review found a tokenizer that took programs only at a
+/// command's start miss it, and `llvm-dwp` failed).
+#[test]
+fn an_llvm_dwp_run_through_cmake_env_in_a_zero_setup_object_directory_is_found() {
+    let llvm_dwp = require_tool("llvm-dwp", "llvm");
+    let space = TestSpace::new();
+    let src = space.path().join("src");
+    let target = "$<TARGET_FILE:app>";
+    let step = format!(
+        "${{CMAKE_COMMAND}} -E env FOO=1 {} -e {target} -o {target}.dwp",
+        llvm_dwp.display()
+    );
+    write_sources(&src, Some(step));
+    let obj = space.path().join("obj");
+    zero_setup_configure(&src, &obj, &space.path().join("cache"));
+    let out = run(Command::new("ninja")
+        .arg("-C")
+        .arg(&obj)
+        .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache")));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+}
+
+/// A developer's object directory once set up by `configure` without the packager (its
+/// record says none), then by CMake alone with CI's `dwp` step: the pull brings the `.dwo`
+/// files the step reads and the fill leaves its package alone, as the launchers follow the
+/// Ninja files (the pull and the fill took the old record: the hits compiled and the fill
+/// rewrote `app.dwp`; found by a review).
+#[test]
+fn a_developer_directory_configured_once_then_by_cmake_alone_pulls_for_its_packager() {
+    let dwp = require_tool("dwp", "binutils");
+    let space = TestSpace::new();
+    ci_publishes_in(&space, packs(&dwp), "", zero_setup_configure);
+    let obj = developer_in(&space, |src, obj, cache| {
+        write_cmake(src, None);
+        configure(src, obj, cache);
+        assert_eq!(dwp_step(obj), "none");
+        write_cmake(src, packs(&require_tool("dwp", "binutils")));
+        zero_setup_configure(src, obj, cache);
+    });
+    let cache = space.path().join("dev/cache");
+    let out = build(&cache, &obj, &["--no-fill"]);
+    assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
+    assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
+    let packaged = modified(&obj.join("app.dwp"));
+    fill(&cache, &obj);
+    assert_eq!(
+        modified(&obj.join("app.dwp")),
+        packaged,
+        "the fill rewrote app.dwp"
+    );
+}
+
 /// CMake configures `src` into `obj` with `cached-ninja` as its compiler launcher (no
 /// `configure`), compiling with split DWARF as [`configure`] does.
 fn zero_setup_configure(src: &Path, obj: &Path, _cache: &Path) {

@@ -369,3 +369,36 @@ fn a_plain_object_directory_pulls_nothing() {
     assert!(!text(&out).contains("fetched"), "{}", text(&out));
     assert!(!dev_cache.join("ac").exists(), "{}", text(&out));
 }
+
+/// A policy in the object directory naming a relative cache (`dir = "cache"`), built with a
+/// relative `-C`: the launchers, which run in the object directory, use the cache the policy
+/// means, so CI's publish finds what they stored (they took `obj/cache` as `obj/obj/cache`,
+/// and the publish found no compile; found by a review).
+#[test]
+fn a_relative_policy_cache_is_the_same_for_a_relative_object_directory() {
+    require_tools(Generator::CMake);
+    let space = TestSpace::new();
+    let (key, public) = support::key_file(space.path(), "ci.key");
+    let store = format!("file://{}", space.path().join("store").display());
+    let project = support::repo_root().join("examples/shapes");
+    let ci = Tree::new(&project, space.path(), Layout::Beside);
+    support::git(&ci.src, &["init", "-q"]);
+    support::git(&ci.src, &["add", "-A"]);
+    support::git(&ci.src, &["commit", "-qm", "ci"]);
+    let env_cache = space.path().join("env-cache");
+    ci.configure(Generator::CMake, &env_cache, &[]);
+    let policy = format!(
+        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n[cache]\ndir = \"cache\"\n",
+        key.display()
+    );
+    std::fs::write(ci.obj.join("cached-ninja.toml"), policy).unwrap();
+    let out = support::run(
+        Command::new(cached_ninja())
+            .args(["build", "--no-fill", "--publish", "-C", "obj"])
+            .current_dir(space.path())
+            .env("CACHED_NINJA_CACHE_DIR", &env_cache),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(ci.obj.join("cache/ac").is_dir(), "{}", text(&out));
+    assert!(!ci.obj.join("obj").exists(), "{}", text(&out));
+}

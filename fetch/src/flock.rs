@@ -30,7 +30,7 @@ pub fn lock(file: &File, wait: Wait) -> io::Result<bool> {
         let e = io::Error::last_os_error();
         match e.raw_os_error() {
             Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EWOULDBLOCK) if wait == Wait::No => return Ok(false),
             _ => return Err(e),
         }
     }

@@ -17,28 +17,30 @@ pub enum DwpStep {
 }
 
 impl DwpStep {
-    /// The packager `command` (one evaluated Ninja command) runs: a program whose file name
-    /// is `dwp`, `<triple>-dwp`, `llvm-dwp` or `llvm-dwp-<N>`, or the value of a `--flag=`
-    /// word naming one (a link wrapper's `--dwp=`). A program is a command's first word, or
-    /// the first after `;`, `&`, `|`, `(`, a quote or `--`; so a tool *built* under that name
-    /// (`-o bin/llvm-dwp`, `-I tools/llvm-dwp`, as LLVM's own build) runs no packager.
+    /// The packager `command` (one evaluated Ninja command) runs: a word (or the value of a
+    /// `--flag=` word) whose file name is `dwp`, `<triple>-dwp`, `llvm-dwp` or `llvm-dwp-<N>`,
+    /// wherever it stands (after `cmake -E env`, `nice`, `timeout`, quoted with a blank in
+    /// its path): a packager missed fails the build. Not the words that name no program run:
+    /// the output after `-o` and the directories after `-I`, `-L` or `cd` (a tool *built*
+    /// under that name, as LLVM's own build does), a flag without a value (`-I…/tools/llvm-dwp`),
+    /// CMake's install component (`-DCMAKE_INSTALL_COMPONENT=llvm-dwp`).
     pub fn of_command(command: &[u8]) -> DwpStep {
+        const QUOTES: &[u8] = b"'\"`";
+        let separator = |b: &u8| b.is_ascii_whitespace() || b";&|()".contains(b);
         let mut step = DwpStep::None;
-        let mut starts = true;
-        for token in Tokens(command) {
-            let Token::Word(word) = token else {
-                starts = true;
+        let mut names_no_program = false;
+        for word in command.split(separator).map(|w| trim(w, QUOTES)) {
+            let after_flag = std::mem::replace(&mut names_no_program, takes_path(word));
+            if after_flag || word.is_empty() {
                 continue;
-            };
-            let value = word.iter().position(|&b| b == b'=').map(|i| &word[i + 1..]);
-            match (starts, value) {
-                // `VAR=value` before a program leaves it to come.
-                (true, Some(_)) if !word.starts_with(b"-") => continue,
-                (_, Some(v)) => step = step.max(program(v)),
-                (true, None) => step = step.max(program(word)),
-                (false, None) => {}
             }
-            starts = word == b"--";
+            let found = match word.iter().position(|&b| b == b'=') {
+                Some(i) if word[..i].ends_with(b"CMAKE_INSTALL_COMPONENT") => DwpStep::None,
+                Some(i) => program(trim(&word[i + 1..], QUOTES)),
+                None if word.starts_with(b"-") => DwpStep::None,
+                None => program(word),
+            };
+            step = step.max(found);
         }
         step
     }
@@ -71,32 +73,32 @@ impl DwpStep {
     }
 }
 
-/// A command's words and the separators before its programs.
-enum Token<'a> {
-    Word(&'a [u8]),
-    Separator,
+/// Whether the word after `flag` is a path no command runs (a compile's or link's output, a
+/// directory searched or entered).
+fn takes_path(flag: &[u8]) -> bool {
+    const FLAGS: &[&[u8]] = &[
+        b"cd",
+        b"chdir",
+        b"-o",
+        b"-I",
+        b"-L",
+        b"-isystem",
+        b"-iquote",
+        b"-idirafter",
+        b"-MF",
+        b"-MT",
+        b"-MQ",
+    ];
+    FLAGS.contains(&flag)
 }
 
-/// The [`Token`]s of a command, split at blanks.
-struct Tokens<'a>(&'a [u8]);
-
-impl<'a> Iterator for Tokens<'a> {
-    type Item = Token<'a>;
-
-    fn next(&mut self) -> Option<Token<'a>> {
-        let separator = |b: u8| b";&|()'\"`".contains(&b);
-        let rest = self.0.trim_ascii_start();
-        let first = *rest.first()?;
-        if separator(first) {
-            self.0 = &rest[1..];
-            return Some(Token::Separator);
-        }
-        let end = rest
-            .iter()
-            .position(|&b| b.is_ascii_whitespace() || separator(b))
-            .unwrap_or(rest.len());
-        self.0 = &rest[end..];
-        Some(Token::Word(&rest[..end]))
+/// `word` without `chars` at either end.
+fn trim<'a>(word: &'a [u8], chars: &[u8]) -> &'a [u8] {
+    let start = word.iter().position(|b| !chars.contains(b));
+    let end = word.iter().rposition(|b| !chars.contains(b));
+    match (start, end) {
+        (Some(s), Some(e)) => &word[s..=e],
+        _ => &[],
     }
 }
 
@@ -146,20 +148,54 @@ mod tests {
             ("cp app.dwp out/app.dwp", DwpStep::None),
             ("llvm-dwpx -e app", DwpStep::None),
             ("echo -dwp", DwpStep::None),
-            // A tool of that name built, or its headers searched: no packager run.
+            // A tool of that name built or installed, or its headers searched: no packager.
             (": && c++ -g x.o -o bin/llvm-dwp && :", DwpStep::None),
+            ("/usr/bin/c++ -O2 -o \"bin/llvm-dwp\" a.o", DwpStep::None),
             (
                 "c++ -I/src/tools/llvm-dwp -I tools/dwp -c a.cpp",
                 DwpStep::None,
             ),
-            ("cp bin/dwp out/dwp", DwpStep::None),
-            // A packager run after an assignment, a `cd`, or through Meson's wrapper.
+            (
+                "cd /b/tools/llvm-dwp && cmake -DCMAKE_INSTALL_COMPONENT=\"llvm-dwp\" -P x.cmake",
+                DwpStep::None,
+            ),
+            (
+                "cmake -DCMAKE_INSTALL_COMPONENT=llvm-dwp -DCMAKE_INSTALL_DO_STRIP=1 -P x.cmake",
+                DwpStep::None,
+            ),
+            // A packager run after an assignment, a `cd`, through a program that runs
+            // another (Meson's wrapper, `cmake -E env`, `nice`, `timeout`), or quoted with a
+            // blank in its path (a review found these missed, and the build failed).
             ("cd /o && DWP=1 /usr/bin/dwp -e app", DwpStep::Gnu),
             (
                 "meson --internal exe --capture x -- /usr/bin/llvm-dwp -e app",
                 DwpStep::Llvm,
             ),
             ("cmake -DDWP=/usr/bin/dwp -P package.cmake", DwpStep::Gnu),
+            (
+                "cd /o && /usr/bin/cmake -E env FOO=1 /usr/bin/llvm-dwp -e app -o app.dwp",
+                DwpStep::Llvm,
+            ),
+            ("env DWARF=1 llvm-dwp -e app -o app.dwp", DwpStep::Llvm),
+            (
+                "cd /o && cmake -E chdir /o /usr/bin/dwp -e app -o app.dwp",
+                DwpStep::Gnu,
+            ),
+            ("nice -n 5 dwp -e app -o app.dwp", DwpStep::Gnu),
+            ("timeout 600 llvm-dwp -e app", DwpStep::Llvm),
+            (
+                "cd \"/home/me/my build\" && \"/opt/llvm 17/bin/llvm-dwp\" -e app -o app.dwp",
+                DwpStep::Llvm,
+            ),
+            (
+                "meson --internal exe -- '/opt/llvm 17/bin/llvm-dwp' -e app",
+                DwpStep::Llvm,
+            ),
+            ("/opt/llvm\\ 17/bin/llvm-dwp -e app", DwpStep::Llvm),
+            (
+                "python3 gcc_link_wrapper.py --output=./app --dwp=../../bin/llvm-dwp -- clang++",
+                DwpStep::Llvm,
+            ),
         ];
         for (command, want) in cases {
             assert_eq!(DwpStep::of_command(command.as_bytes()), *want, "{command}");
