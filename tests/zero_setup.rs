@@ -265,22 +265,35 @@ fn harfbuzz_meson_beside_then_inside() {
 /// naming a `file://` store, CI's key and `more`, committed; configured by `setup` with the
 /// environment's cache `env_cache`, built by `cached-ninja build --publish`.
 fn ci_publishes(space: &TestSpace, more: &str, setup: impl Fn(&Tree), env_cache: &Path) -> Tree {
-    let (key, public) = support::key_file(space.path(), "ci.key");
-    let store = format!("file://{}", space.path().join("store").display());
-    let project = support::repo_root().join("examples/shapes");
-    let ci = Tree::new(&project, &space.path().join("ci"), Layout::Beside);
-    let policy = format!(
-        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n{more}",
-        key.display()
-    );
+    let ci = committed_example(&space.path().join("ci"));
+    let policy = store_policy(space) + more;
     std::fs::write(ci.src.join("cached-ninja.toml"), policy).unwrap();
-    support::git(&ci.src, &["init", "-q"]);
     support::git(&ci.src, &["add", "-A"]);
-    support::git(&ci.src, &["commit", "-qm", "ci"]);
+    support::git(&ci.src, &["commit", "-qm", "policy"]);
     setup(&ci);
     let out = cn_build(&ci, env_cache, &["--publish"]);
     assert!(out.status.success(), "CI's build: {}", text(&out));
     ci
+}
+
+/// The example project at `root` (object directory beside), its sources committed.
+fn committed_example(root: &Path) -> Tree {
+    let project = support::repo_root().join("examples/shapes");
+    let tree = Tree::new(&project, root, Layout::Beside);
+    support::git(&tree.src, &["init", "-q"]);
+    support::git(&tree.src, &["add", "-A"]);
+    support::git(&tree.src, &["commit", "-qm", "ci"]);
+    tree
+}
+
+/// A policy naming a `file://` store in `space` that CI writes, CI's new key trusted.
+fn store_policy(space: &TestSpace) -> String {
+    let (key, public) = support::key_file(space.path(), "ci.key");
+    let store = format!("file://{}", space.path().join("store").display());
+    format!(
+        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n",
+        key.display()
+    )
 }
 
 /// A developer's clone of `ci`'s sources at `space/dev/src`, object directory beside.
@@ -378,19 +391,10 @@ fn a_plain_object_directory_pulls_nothing() {
 fn a_relative_policy_cache_is_the_same_for_a_relative_object_directory() {
     require_tools(Generator::CMake);
     let space = TestSpace::new();
-    let (key, public) = support::key_file(space.path(), "ci.key");
-    let store = format!("file://{}", space.path().join("store").display());
-    let project = support::repo_root().join("examples/shapes");
-    let ci = Tree::new(&project, space.path(), Layout::Beside);
-    support::git(&ci.src, &["init", "-q"]);
-    support::git(&ci.src, &["add", "-A"]);
-    support::git(&ci.src, &["commit", "-qm", "ci"]);
+    let ci = committed_example(space.path());
     let env_cache = space.path().join("env-cache");
     ci.configure(Generator::CMake, &env_cache, &[]);
-    let policy = format!(
-        "[[store]]\nurl = \"{store}\"\nwrite = true\n[trust]\npublishers = [\"{public}\"]\n[publish]\nkey = \"{}\"\n[cache]\ndir = \"cache\"\n",
-        key.display()
-    );
+    let policy = store_policy(&space) + "[cache]\ndir = \"cache\"\n";
     std::fs::write(ci.obj.join("cached-ninja.toml"), policy).unwrap();
     let out = support::run(
         Command::new(cached_ninja())
