@@ -214,7 +214,9 @@ impl Remote {
         use backend::rewrite::dwp_step::DwpStep;
         let config = ObjDir::new(&self.objdir).config();
         let recorded = config.value(fetch::objdir::DWP_STEP);
-        let step = match recorded.filter(|_| self.rewritten()) {
+        let build_ninja = self.objdir.join("build.ninja");
+        let rewritten = backend::rewrite::record::is_rewritten(&build_ninja).unwrap_or(false);
+        let step = match recorded.filter(|_| rewritten) {
             Some(word) => DwpStep::from_word(word).unwrap_or_default(),
             None => {
                 let facts = engine::launcher::ninja_facts(&self.objdir);
@@ -223,16 +225,6 @@ impl Remote {
             }
         };
         step != DwpStep::None
-    }
-
-    /// Whether the object directory's `build.ninja` is `generate`'s rewrite (its record heads
-    /// the file; a plain reconfigure of the directory since replaced it).
-    fn rewritten(&self) -> bool {
-        use std::io::Read;
-        let mut head = Vec::new();
-        let file = std::fs::File::open(self.objdir.join("build.ninja"));
-        let read = file.and_then(|f| f.take(256).read_to_end(&mut head));
-        read.is_ok() && backend::rewrite::record::recorded_hash(&head).is_some()
     }
 
     /// How long later builds skip a store whose breaker tripped (`[fetch] skip_failed_s`).

@@ -23,6 +23,16 @@ pub fn line(original: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether the file at `path` is a rewritten one: reads its record's length only.
+pub fn is_rewritten(path: &std::path::Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(PREFIX.len() + 64);
+    let file = std::fs::File::open(path)?;
+    file.take((PREFIX.len() + 64) as u64)
+        .read_to_end(&mut head)?;
+    Ok(recorded_hash(&head).is_some())
+}
+
 /// The original's hash recorded in `text`, if `text` is a rewritten file.
 pub fn recorded_hash(text: &[u8]) -> Option<&str> {
     let rest = text.strip_prefix(PREFIX)?;

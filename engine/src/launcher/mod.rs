@@ -144,9 +144,9 @@ mod time_warning;
 mod wait;
 
 pub use config::{run_cli, run_rustc_cli, run_zero_setup};
-/// The DWARF packager a build runs itself (`generate`'s record, else its Ninja files'), and
-/// what a zero-setup object directory's Ninja files say.
-pub use ninja_facts::{dwp_step_of, ninja_facts, NinjaFacts};
+/// What a zero-setup object directory's Ninja files say (its own DWARF packager, whether its
+/// compiles run the launcher).
+pub use ninja_facts::{ninja_facts, NinjaFacts};
 /// The prefix-map tokens objects embed for the roots (the fill maps them back).
 pub use paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 /// The recorded preimage of a source key (`cached-ninja explain`).

@@ -26,7 +26,7 @@ pub struct NinjaFacts {
 }
 
 /// The packager the build in `objdir` (whose configuration is `config`) runs itself.
-pub fn dwp_step_of(objdir: &Path, config: &Config) -> DwpStep {
+pub(super) fn dwp_step_of(objdir: &Path, config: &Config) -> DwpStep {
     match config.value(DWP_STEP) {
         // An unknown word (a newer `generate`'s) is taken as none.
         Some(word) => DwpStep::from_word(word).unwrap_or_default(),

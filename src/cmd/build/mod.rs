@@ -109,11 +109,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         None => std::env::current_dir().context("no current directory")?,
     };
     let top = dir.join("build.ninja");
-    let head = std::fs::read(&top).with_context(|| {
+    let rewritten = record::is_rewritten(&top).with_context(|| {
         format!("cannot read {}: configure first (`cached-ninja configure --enable-build-backend=cached-ninja -- …`)", top.display())
     })?;
     // Plain Ninja files: no launcher would use what a pull brings.
-    let plain = record::recorded_hash(&head).is_none() && !zero_setup(&dir);
+    let plain = !rewritten && !zero_setup(&dir);
     if plain {
         eprintln!(
             "cached-ninja build: note: {} is not rewritten (plain Ninja): nothing will be cached; run `cached-ninja generate -C {}`",
@@ -123,7 +123,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     }
     let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
     let policy = crate::remote::policy_of(&dir, None)?;
-    if record::recorded_hash(&head).is_some() {
+    if rewritten {
         note_edited_policy(&dir);
     }
     remove_leftovers(&dir, &policy);
