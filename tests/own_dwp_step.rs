@@ -299,15 +299,7 @@ fn a_dwp_step_added_after_an_objects_first_build_gets_its_dwo_files() {
 fn a_packager_run_by_a_script_is_named_by_the_policy() {
     let dwp = require_tool("dwp", "binutils");
     let space = TestSpace::new();
-    let script = "execute_process(COMMAND ${DWP} -e ${EXE} -o ${EXE}.dwp RESULT_VARIABLE r)\n\
-        if(r)\n  message(FATAL_ERROR \"dwp failed\")\nendif()\n";
-    let command = format!(
-        "${{CMAKE_COMMAND}} -DDWP={} -DEXE=$<TARGET_FILE:app> -P ${{CMAKE_SOURCE_DIR}}/package.cmake",
-        dwp.display()
-    );
-    let src = space.path().join("ci/src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("package.cmake"), script).unwrap();
+    let command = package_script(&space.path().join("ci/src"), Some(&dwp));
     ci_publishes(&space, Some(command), "[debug]\ndwp_step = \"gnu\"\n");
     let obj = developer(&space);
     assert_eq!(dwp_step(&obj), "gnu");
@@ -333,13 +325,7 @@ fn a_dwp_step_in_zero_setup_object_directories_gets_its_dwo_files() {
     assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
     // The fill leaves the project's package alone, and packages the binary it does not.
-    let packaged = modified(&obj.join("app.dwp"));
-    fill(&cache, &obj);
-    assert_eq!(
-        modified(&obj.join("app.dwp")),
-        packaged,
-        "the fill rewrote the project's own app.dwp"
-    );
+    fill_leaves_app_dwp(&cache, &obj);
     assert_eq!(units_in(&obj.join("tool.dwp")), ["tool.c"]);
     let gdb = gdb_locals(&obj, "app", "util");
     assert!(gdb.contains("doubled = 42"), "{gdb}");
@@ -352,15 +338,9 @@ fn a_dwp_step_in_zero_setup_object_directories_gets_its_dwo_files() {
 fn a_script_packager_named_by_the_policy_in_zero_setup_gets_its_dwo_files() {
     require_tool("dwp", "binutils");
     let space = TestSpace::new();
-    let script = "find_program(DWP dwp REQUIRED)\n\
-        execute_process(COMMAND ${DWP} -e ${EXE} -o ${EXE}.dwp RESULT_VARIABLE r)\n\
-        if(r)\n  message(FATAL_ERROR \"dwp failed\")\nendif()\n";
-    let command = "${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:app> -P ${CMAKE_SOURCE_DIR}/package.cmake";
-    let src = space.path().join("ci/src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("package.cmake"), script).unwrap();
+    let command = package_script(&space.path().join("ci/src"), None);
     let policy = "[debug]\ndwp_step = \"gnu\"\n";
-    ci_publishes_in(&space, Some(command.into()), policy, zero_setup_configure);
+    ci_publishes_in(&space, Some(command), policy, zero_setup_configure);
     let obj = developer_in(&space, zero_setup_configure);
     let cache = space.path().join("dev/cache");
     let out = build(&cache, &obj, &["--no-fill"]);
@@ -368,19 +348,45 @@ fn a_script_packager_named_by_the_policy_in_zero_setup_gets_its_dwo_files() {
     assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
     // The fill, told by the policy too, leaves the script's package alone.
-    let packaged = modified(&obj.join("app.dwp"));
-    fill(&cache, &obj);
-    assert_eq!(
-        modified(&obj.join("app.dwp")),
-        packaged,
-        "the fill rewrote app.dwp"
-    );
+    fill_leaves_app_dwp(&cache, &obj);
     assert_eq!(units_in(&obj.join("tool.dwp")), ["tool.c"]);
 }
 
-/// When `path` was last written.
-fn modified(path: &Path) -> std::time::SystemTime {
-    std::fs::metadata(path).unwrap().modified().unwrap()
+/// Writes `src/package.cmake`, a CMake script packaging `app` with `dwp` (given, else found
+/// by the script itself: then the build's command names no packager); returns the post-build
+/// command that runs it.
+fn package_script(src: &Path, dwp: Option<&Path>) -> String {
+    let find = match dwp {
+        Some(_) => "",
+        None => "find_program(DWP dwp REQUIRED)\n",
+    };
+    let script = format!(
+        "{find}execute_process(COMMAND ${{DWP}} -e ${{EXE}} -o ${{EXE}}.dwp RESULT_VARIABLE r)\n\
+         if(r)\n  message(FATAL_ERROR \"dwp failed\")\nendif()\n"
+    );
+    std::fs::create_dir_all(src).unwrap();
+    std::fs::write(src.join("package.cmake"), script).unwrap();
+    let given = dwp
+        .map(|d| format!(" -DDWP={}", d.display()))
+        .unwrap_or_default();
+    format!(
+        "${{CMAKE_COMMAND}}{given} -DEXE=$<TARGET_FILE:app> -P ${{CMAKE_SOURCE_DIR}}/package.cmake"
+    )
+}
+
+/// Runs the fill in `obj` and asserts it left the project's own `app.dwp` as it was.
+fn fill_leaves_app_dwp(cache: &Path, obj: &Path) {
+    let modified = || {
+        let md = std::fs::metadata(obj.join("app.dwp")).unwrap();
+        md.modified().unwrap()
+    };
+    let packaged = modified();
+    fill(cache, obj);
+    assert_eq!(
+        modified(),
+        packaged,
+        "the fill rewrote the project's own app.dwp"
+    );
 }
 
 /// An object directory once set up by `configure` (its record says no packager), then by the
@@ -398,12 +404,7 @@ fn a_directory_configured_once_then_by_cmake_alone_follows_its_ninja_files() {
     assert_eq!(dwp_step(&obj), "none");
     write_cmake(&src, packs(&llvm_dwp));
     zero_setup_configure(&src, &obj, &cache);
-    let out = run(Command::new("ninja")
-        .arg("-C")
-        .arg(&obj)
-        .env("CACHED_NINJA_CACHE_DIR", &cache));
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+    ninja_packages_app(&obj, &cache);
 }
 
 /// An `llvm-dwp` run through `cmake -E env`, in an object directory never run through
@@ -413,21 +414,12 @@ fn a_directory_configured_once_then_by_cmake_alone_follows_its_ninja_files() {
 fn an_llvm_dwp_run_through_cmake_env_in_a_zero_setup_object_directory_is_found() {
     let llvm_dwp = require_tool("llvm-dwp", "llvm");
     let space = TestSpace::new();
-    let src = space.path().join("src");
-    let target = "$<TARGET_FILE:app>";
-    let step = format!(
-        "${{CMAKE_COMMAND}} -E env FOO=1 {} -e {target} -o {target}.dwp",
-        llvm_dwp.display()
-    );
-    write_sources(&src, Some(step));
-    let obj = space.path().join("obj");
-    zero_setup_configure(&src, &obj, &space.path().join("cache"));
-    let out = run(Command::new("ninja")
-        .arg("-C")
-        .arg(&obj)
-        .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache")));
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+    let (src, obj) = (space.path().join("src"), space.path().join("obj"));
+    let cache = space.path().join("cache");
+    let step = packs(&llvm_dwp).map(|p| format!("${{CMAKE_COMMAND}} -E env FOO=1 {p}"));
+    write_sources(&src, step);
+    zero_setup_configure(&src, &obj, &cache);
+    ninja_packages_app(&obj, &cache);
 }
 
 /// A developer's object directory once set up by `configure` without the packager (its
@@ -451,13 +443,7 @@ fn a_developer_directory_configured_once_then_by_cmake_alone_pulls_for_its_packa
     let out = build(&cache, &obj, &["--no-fill"]);
     assert_eq!(support::hits_misses(&obj), (3, 0), "{}", text(&out));
     assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
-    let packaged = modified(&obj.join("app.dwp"));
-    fill(&cache, &obj);
-    assert_eq!(
-        modified(&obj.join("app.dwp")),
-        packaged,
-        "the fill rewrote app.dwp"
-    );
+    fill_leaves_app_dwp(&cache, &obj);
 }
 
 /// CMake configures `src` into `obj` with `cached-ninja` as its compiler launcher (no
@@ -482,14 +468,20 @@ fn zero_setup_configure(src: &Path, obj: &Path, _cache: &Path) {
 fn an_llvm_dwp_step_in_a_zero_setup_object_directory_finds_its_dwo_files() {
     let llvm_dwp = require_tool("llvm-dwp", "llvm");
     let space = TestSpace::new();
-    let src = space.path().join("src");
+    let (src, obj) = (space.path().join("src"), space.path().join("obj"));
+    let cache = space.path().join("cache");
     write_sources(&src, packs(&llvm_dwp));
-    let obj = space.path().join("obj");
-    zero_setup_configure(&src, &obj, &space.path().join("cache"));
+    zero_setup_configure(&src, &obj, &cache);
+    ninja_packages_app(&obj, &cache);
+}
+
+/// Plain `ninja` in `obj` with the local cache `cache`, asserted to succeed and to leave
+/// `app.dwp` with both of `app`'s units (the project's packager step found its `.dwo` files).
+fn ninja_packages_app(obj: &Path, cache: &Path) {
     let out = run(Command::new("ninja")
         .arg("-C")
-        .arg(&obj)
-        .env("CACHED_NINJA_CACHE_DIR", space.path().join("cache")));
+        .arg(obj)
+        .env("CACHED_NINJA_CACHE_DIR", cache));
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
 }

@@ -262,15 +262,15 @@ fn harfbuzz_meson_beside_then_inside() {
 }
 
 /// CI's tree of the example project at `space/ci` (object directory beside), with a policy
-/// naming a `file://` store, CI's key and `more`, committed; configured by `setup` with the
-/// environment's cache `env_cache`, built by `cached-ninja build --publish`.
-fn ci_publishes(space: &TestSpace, more: &str, setup: impl Fn(&Tree), env_cache: &Path) -> Tree {
+/// naming a `file://` store, CI's key and `more`, committed; configured (CMake, zero setup)
+/// and built by `cached-ninja build --publish` with the environment's cache `env_cache`.
+fn ci_publishes(space: &TestSpace, more: &str, env_cache: &Path) -> Tree {
     let ci = committed_example(&space.path().join("ci"));
     let policy = store_policy(space) + more;
     std::fs::write(ci.src.join("cached-ninja.toml"), policy).unwrap();
     support::git(&ci.src, &["add", "-A"]);
     support::git(&ci.src, &["commit", "-qm", "policy"]);
-    setup(&ci);
+    ci.configure(Generator::CMake, env_cache, &[]);
     let out = cn_build(&ci, env_cache, &["--publish"]);
     assert!(out.status.success(), "CI's build: {}", text(&out));
     ci
@@ -332,8 +332,7 @@ fn zero_setup_launchers_use_the_cache_the_policy_names() {
     require_tools(Generator::CMake);
     let space = TestSpace::new();
     let ci_env = space.path().join("ci-env-cache");
-    let setup = |t: &Tree| t.configure(Generator::CMake, &ci_env, &[]);
-    let ci = ci_publishes(&space, "[cache]\ndir = \"../cache\"\n", setup, &ci_env);
+    let ci = ci_publishes(&space, "[cache]\ndir = \"../cache\"\n", &ci_env);
     let dev = developer(&space, &ci);
     let env_cache = space.path().join("dev-env-cache");
     dev.configure(Generator::CMake, &env_cache, &[]);
@@ -361,8 +360,7 @@ fn a_plain_object_directory_pulls_nothing() {
     require_tools(Generator::CMake);
     let space = TestSpace::new();
     let env_cache = space.path().join("cache");
-    let setup = |t: &Tree| t.configure(Generator::CMake, &env_cache, &[]);
-    let ci = ci_publishes(&space, "", setup, &env_cache);
+    let ci = ci_publishes(&space, "", &env_cache);
     let dev = developer(&space, &ci);
     run_ok(
         Command::new("cmake")
