@@ -17,16 +17,17 @@ use super::listings::{
     first_component, listed, look_in, rel_below, Below, Holders, Listing, Listings,
 };
 use backend::key::lexical_join as lexical;
-use std::collections::BTreeMap;
 use std::ops::Range;
+use std::rc::Rc;
 
 /// A map keyed by paths (the fast hasher of [`HashSet`]).
 type HashMap<K, V> = hashbrown::HashMap<K, V>;
 
 /// The candidates of one include list, grouped by the directory holding them: the deepest
 /// existing directory on the way to each candidate (a file or directory created there changes
-/// its mtime). Within a directory they are in no particular order.
-pub(super) type Candidates = BTreeMap<String, Vec<String>>;
+/// its mtime). Within a directory they are in no particular order. Each candidate is one
+/// string shared with [`Search`]'s set of those made (a libgit2 miss makes about 7 000).
+type Candidates = HashMap<String, Vec<Rc<str>>>;
 
 /// The search directories of one command, and the candidates found so far.
 pub(super) struct Search {
@@ -44,7 +45,7 @@ pub(super) struct Search {
     /// Forced includes (`-include`, `-imacros`), searched for too.
     forced: Vec<String>,
     /// Every candidate made so far (kept or not).
-    made: HashSet<String>,
+    made: HashSet<Rc<str>>,
     /// Files read, as of the last round.
     read: HashSet<String>,
     /// Headers whose earlier-directory candidates are made.
@@ -53,7 +54,7 @@ pub(super) struct Search {
     /// What the file system said (kept by the caller across searches, see [`Looked`]).
     looked: Looked,
     /// The candidates in `out` that exist, each looked for once, when it was made.
-    present: HashSet<String>,
+    present: HashSet<Rc<str>>,
     /// A candidate's way is listed in its holder but the candidate is absent
     /// ([`Below::WayOnly`]): no memo may rest on that holder's stamp.
     unsure: bool,
@@ -236,9 +237,15 @@ impl Search {
         &self.forced
     }
 
-    /// The candidates so far.
-    pub(super) fn candidates(&self) -> &Candidates {
-        &self.out
+    /// The candidates so far, by holding directory in its sorted order.
+    pub(super) fn candidates(&self) -> Vec<(&str, &[Rc<str>])> {
+        let mut all: Vec<(&str, &[Rc<str>])> = self
+            .out
+            .iter()
+            .map(|(dir, list)| (dir.as_str(), list.as_slice()))
+            .collect();
+        all.sort_unstable_by_key(|&(dir, _)| dir);
+        all
     }
 
     /// What a compile that read `read` (absolute paths, a superset of the last round's), whose
@@ -358,9 +365,10 @@ impl Search {
                 self.earlier_than(h, &mut made);
             }
         }
+        self.made.reserve(made.len());
         for cand in made {
             // Each candidate is hashed into `made` once: a new one is taken in place.
-            let hashbrown::hash_set::Entry::Vacant(new) = self.made.entry(cand) else {
+            let hashbrown::hash_set::Entry::Vacant(new) = self.made.entry(Rc::from(cand)) else {
                 continue;
             };
             let entry = new.insert();
@@ -370,7 +378,7 @@ impl Search {
             // Nor is anything in the compiler's own system directories: they change with its
             // installation, not the build, and their `#include_next` wrappers pass over
             // same-named files by design.
-            if !read.contains(cand) && !under_any(&self.shielded, cand) {
+            if !read.contains(&**cand) && !under_any(&self.shielded, cand) {
                 let looked = &mut self.looked;
                 let holder = looked.holders.of(parent_of(cand), &looked.listings);
                 match look_in(&mut looked.listings, holder, cand) {
@@ -380,12 +388,10 @@ impl Search {
                     Below::WayOnly => self.unsure = true,
                     Below::Absent => {}
                 }
-                match self.out.get_mut(holder) {
-                    Some(list) => list.push(cand.clone()),
-                    None => {
-                        self.out.insert(holder.to_string(), vec![cand.clone()]);
-                    }
-                }
+                self.out
+                    .entry_ref(holder)
+                    .or_default()
+                    .push(Rc::clone(cand));
             }
         }
         // Files read since the last round (passed over before) are candidates no more.
@@ -394,12 +400,12 @@ impl Search {
                 continue;
             }
             self.read.insert(h.clone());
-            if self.made.contains(h) {
+            if self.made.contains(h.as_str()) {
                 let holder = self.looked.holders.of(parent_of(h), &self.looked.listings);
                 if let Some(list) = self.out.get_mut(holder) {
-                    list.retain(|c| c != h);
+                    list.retain(|c| **c != **h);
                 }
-                self.present.remove(h);
+                self.present.remove(h.as_str());
             }
         }
     }
@@ -546,7 +552,7 @@ impl Search {
     /// Each directory holding candidates, with its listing (`None`: it could not be listed)
     /// and the names of its candidates relative to it, for the lookup memo.
     pub(super) fn holders(&self) -> impl Iterator<Item = Holding<'_>> {
-        self.out.iter().map(|(dir, list)| Holding {
+        self.candidates().into_iter().map(|(dir, list)| Holding {
             dir,
             listing: self.looked.listing(dir),
             below: list.iter().filter_map(|c| rel_below(dir, c)).collect(),
@@ -556,7 +562,7 @@ impl Search {
     /// The candidates that exist, sorted (each holding directory is read once in a launch,
     /// instead of a `stat` per candidate).
     pub(super) fn existing(&self) -> Vec<String> {
-        let mut found: Vec<String> = self.present.iter().cloned().collect();
+        let mut found: Vec<String> = self.present.iter().map(|c| c.to_string()).collect();
         found.sort_unstable();
         found
     }

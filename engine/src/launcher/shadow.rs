@@ -277,7 +277,7 @@ impl Launcher<'_> {
             }
             for c in list {
                 let rel = c
-                    .strip_prefix(holder.as_str())
+                    .strip_prefix(holder)
                     .map(|r| r.trim_start_matches('/'))
                     .unwrap_or_default();
                 if rel.is_empty() || !line("n ", rel) {

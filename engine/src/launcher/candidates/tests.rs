@@ -65,7 +65,7 @@ fn the_pulls_count_covers_the_launchs_candidates() {
         for c in list {
             let first = first_component(rel_below(holder, c).unwrap());
             assert!(
-                counted.contains(&(holder.clone(), first.to_string())),
+                counted.contains(&(holder.to_string(), first.to_string())),
                 "{c} under {holder}: {counted:?}"
             );
             made += 1;
@@ -203,8 +203,12 @@ fn a_header_found_through_the_root_directory_has_earlier_places() {
     );
     let mut launch = search(&d, &dirs, Looked::default());
     launch.update(&scanned, &read);
-    let all: Vec<&String> = launch.candidates().values().flatten().collect();
+    let all: Vec<&str> = launch
+        .candidates()
+        .into_iter()
+        .flat_map(|(_, list)| list.iter().map(|c| &**c))
+        .collect();
     for earlier in [format!("{d}/src{h}"), format!("{d}/a{h}")] {
-        assert!(all.contains(&&earlier), "{earlier}: {all:?}");
+        assert!(all.contains(&earlier.as_str()), "{earlier}: {all:?}");
     }
 }
