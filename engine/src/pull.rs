@@ -253,9 +253,7 @@ impl PullSession<'_> {
             })
         });
         // The launchers check the cap now and then; a pull inserts many files at once.
-        if self.cache.summary().total_size() > self.cache_cap {
-            self.cache.gc(self.cache_cap);
-        }
+        self.cache.walk_and_gc(self.cache_cap);
         report
     }
 }

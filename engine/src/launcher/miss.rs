@@ -437,9 +437,8 @@ impl Launcher<'_> {
             .map_or(0, |d| d.subsec_micros())
             % 64
             == 0
-            && self.cache.summary().total_size() > self.max_size
         {
-            self.cache.gc(self.max_size);
+            self.cache.gc_if_over(self.max_size);
         }
         Ok(action_key)
     }

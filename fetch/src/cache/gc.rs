@@ -8,12 +8,24 @@
 //! whose writer is gone (or, for names without a writer, older than an hour) go too
 //! ([`super::leftover`]). An entry whose blob was
 //! evicted is detected on use like any other missing blob: the compile goes on.
+//!
+//! Checking the cap walks the whole cache, which costs 0.6 s at browser scale (360 000 files),
+//! so [`LocalCache::gc_if_over`] (the launchers' check, every 64 stores or so) trusts the last
+//! walk's total for 100 times as long as that walk took, and one process walks at a time.
 
 use super::download::PARTIALS;
-use super::{Kind, LocalCache};
+use super::{Digest, Kind, LocalCache};
 use std::fs;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How many times its own duration the total of a walk is trusted for.
+const TRUST_FACTOR: u32 = 100;
+
+/// The memo (and lock) name of the last walk's record: `<total bytes> <walk µs>`.
+fn walk_key() -> Digest {
+    Digest::of(b"cached-ninja cache walk 1")
+}
 
 /// Counts and sizes of a cache.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -116,9 +128,48 @@ impl LocalCache {
         }
     }
 
+    /// [`LocalCache::gc`] when the cache holds more than `max_size` bytes, by the last walk's
+    /// total while it is recent (younger than [`TRUST_FACTOR`] times that walk's duration),
+    /// else by a new walk. `None` when no gc ran, or another process is walking now.
+    pub fn gc_if_over(&self, max_size: u64) -> Option<GcReport> {
+        if let Some(total) = self.recent_walk() {
+            return (total > max_size).then(|| self.gc(max_size));
+        }
+        let _walking = self.try_lock(&walk_key()).ok()??;
+        self.walk_and_gc(max_size)
+    }
+
+    /// Walks the cache and runs [`LocalCache::gc`] when it holds more than `max_size` bytes
+    /// (the pull's check after inserting many files at once); the total is remembered for
+    /// [`LocalCache::gc_if_over`].
+    pub fn walk_and_gc(&self, max_size: u64) -> Option<GcReport> {
+        let start = Instant::now();
+        let total = self.summary().total_size();
+        self.remember_walk(total, start.elapsed());
+        (total > max_size).then(|| self.gc(max_size))
+    }
+
+    /// The last walk's total, if that walk is recent.
+    fn recent_walk(&self) -> Option<u64> {
+        let key = walk_key();
+        let written = fs::metadata(self.root().join("memo").join(key.to_hex()))
+            .and_then(|md| md.modified())
+            .ok()?;
+        let text = self.memo_get(&key)?;
+        let (total, took_us) = text.split_once(' ')?;
+        let took = Duration::from_micros(took_us.parse().ok()?);
+        let age = SystemTime::now().duration_since(written).ok()?;
+        (age < took * TRUST_FACTOR).then_some(total.parse().ok()?)
+    }
+
+    fn remember_walk(&self, total: u64, took: Duration) {
+        let _ = self.memo_put(&walk_key(), &format!("{total} {}", took.as_micros()));
+    }
+
     /// Evicts least-recently-used files until the cache is at most 90 % of `max_size` (if it
     /// is above `max_size`), and removes abandoned temporary files.
     pub fn gc(&self, max_size: u64) -> GcReport {
+        let start = Instant::now();
         let mut report = GcReport::default();
         report.removed += self.remove_abandoned_temps() as u64;
         let mut files = Vec::new();
@@ -156,6 +207,73 @@ impl LocalCache {
             }
         }
         report.size_after = total;
+        self.remember_walk(total, start.elapsed());
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache of two 1 000-byte blobs, over a cap of 1 500 bytes.
+    fn over_cap_cache() -> (tempfile::TempDir, LocalCache) {
+        let d = tempfile::tempdir().unwrap();
+        let c = LocalCache::new(d.path());
+        c.put_blob(&[1; 1000]).unwrap();
+        c.put_blob(&[2; 1000]).unwrap();
+        (d, c)
+    }
+
+    /// A walk recorded as recent is trusted (no gc although the cache grew over the cap since);
+    /// one older than its trust walks again, finds the cache over the cap, and evicts.
+    #[test]
+    fn a_recent_walk_is_trusted_and_an_old_one_walked_again() {
+        let (_d, c) = over_cap_cache();
+        c.remember_walk(0, Duration::from_secs(10));
+        assert_eq!(c.recent_walk(), Some(0));
+        assert!(c.gc_if_over(1500).is_none());
+        assert_eq!(c.summary().blobs.0, 2);
+
+        c.remember_walk(0, Duration::from_micros(1));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.recent_walk(), None);
+        let report = c.gc_if_over(1500).expect("walked, over the cap");
+        assert!(report.size_before > 2000, "{report:?}");
+        assert_eq!(c.summary().blobs.0, 1);
+    }
+
+    /// While another process walks (holds the walk's lock), a launcher's check neither walks
+    /// nor evicts; the pull's walk does not wait for it.
+    #[test]
+    fn one_process_walks_at_a_time() {
+        let (_d, c) = over_cap_cache();
+        let held = c.try_lock(&walk_key()).unwrap().expect("free");
+        assert!(c.gc_if_over(1500).is_none());
+        assert_eq!(c.summary().blobs.0, 2);
+        assert!(c.walk_and_gc(1500).is_some());
+        assert_eq!(c.summary().blobs.0, 1);
+        drop(held);
+    }
+
+    /// A gc records its total after eviction, so the next checks trust it while it is recent.
+    #[test]
+    fn a_gc_records_what_it_left() {
+        let (_d, c) = over_cap_cache();
+        let report = c.gc(1500);
+        let left = c.summary().total_size();
+        assert_eq!(report.size_after, left - memo_bytes(&c));
+        let text = c.memo_get(&walk_key()).expect("recorded");
+        assert_eq!(
+            text.split(' ').next(),
+            Some(report.size_after.to_string().as_str())
+        );
+    }
+
+    /// The bytes of the memo directory (the walk's own record).
+    fn memo_bytes(c: &LocalCache) -> u64 {
+        fs::read_dir(c.root().join("memo"))
+            .map(|rd| rd.flatten().map(|e| e.metadata().unwrap().len()).sum())
+            .unwrap_or(0)
     }
 }
