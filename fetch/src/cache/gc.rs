@@ -10,8 +10,10 @@
 //! evicted is detected on use like any other missing blob: the compile goes on.
 //!
 //! Checking the cap walks the whole cache, which costs 0.6 s at browser scale (360 000 files),
-//! so [`LocalCache::gc_if_over`] (the launchers' check, every 64 stores or so) trusts the last
-//! walk's total for 100 times as long as that walk took, and one process walks at a time.
+//! so [`LocalCache::gc_if_over`] (the launchers' check, every 64 stores or so) does nothing
+//! while the last walk's record is recent (younger than 100 times that walk's listing, at
+//! most a minute): it was under the cap, or over it with nothing more a gc could remove. One
+//! process walks at a time (the lock of the root's file `walking`, which no gc evicts).
 
 use super::download::PARTIALS;
 use super::{Digest, Kind, LocalCache};
@@ -19,10 +21,15 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-/// How many times its own duration the total of a walk is trusted for.
+/// How many times the duration of its listing a walk's record is trusted for, and at most
+/// how long.
 const TRUST_FACTOR: u32 = 100;
+const TRUST_AT_MOST: Duration = Duration::from_secs(60);
 
-/// The memo (and lock) name of the last walk's record: `<total bytes> <walk µs>`.
+/// The file at the cache's root whose lock the walking process holds.
+const WALKING: &str = "walking";
+
+/// The memo name of the last walk's record: `<total bytes> <listing µs>`.
 fn walk_key() -> Digest {
     Digest::of(b"cached-ninja cache walk 1")
 }
@@ -128,28 +135,44 @@ impl LocalCache {
         }
     }
 
-    /// [`LocalCache::gc`] when the cache holds more than `max_size` bytes, by the last walk's
-    /// total while it is recent (younger than [`TRUST_FACTOR`] times that walk's duration),
-    /// else by a new walk. `None` when no gc ran, or another process is walking now.
+    /// [`LocalCache::walk_and_gc`] unless the last walk's record is recent. `None` when no gc
+    /// ran.
     pub fn gc_if_over(&self, max_size: u64) -> Option<GcReport> {
-        if let Some(total) = self.recent_walk() {
-            return (total > max_size).then(|| self.gc(max_size));
+        if self.recent_walk().is_some() {
+            return None;
         }
-        let _walking = self.try_lock(&walk_key()).ok()??;
         self.walk_and_gc(max_size)
     }
 
     /// Walks the cache and runs [`LocalCache::gc`] when it holds more than `max_size` bytes
-    /// (the pull's check after inserting many files at once); the total is remembered for
-    /// [`LocalCache::gc_if_over`].
+    /// (the pull's check after inserting many files at once), recording the total for
+    /// [`LocalCache::gc_if_over`]. `None` when no gc ran, or another process is walking (a
+    /// lock that cannot be taken for another reason, a read-only cache, does not stop it).
     pub fn walk_and_gc(&self, max_size: u64) -> Option<GcReport> {
+        let _walking = match self.walk_lock() {
+            Ok(None) => return None,
+            held => held.ok().flatten(),
+        };
         let start = Instant::now();
         let total = self.summary().total_size();
+        if total > max_size {
+            return Some(self.gc(max_size));
+        }
         self.remember_walk(total, start.elapsed());
-        (total > max_size).then(|| self.gc(max_size))
+        None
     }
 
-    /// The last walk's total, if that walk is recent.
+    /// The walk's lock if it is free now (`Ok(None)`: another process walks).
+    fn walk_lock(&self) -> std::io::Result<Option<fs::File>> {
+        let f = fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root().join(WALKING))?;
+        Ok(crate::flock::lock(&f, crate::flock::Wait::No)?.then_some(f))
+    }
+
+    /// The total of the last walk's record, if that record is recent.
     fn recent_walk(&self) -> Option<u64> {
         let key = walk_key();
         let written = fs::metadata(self.root().join("memo").join(key.to_hex()))
@@ -159,11 +182,15 @@ impl LocalCache {
         let (total, took_us) = text.split_once(' ')?;
         let took = Duration::from_micros(took_us.parse().ok()?);
         let age = SystemTime::now().duration_since(written).ok()?;
-        (age < took * TRUST_FACTOR).then_some(total.parse().ok()?)
+        (age < (took * TRUST_FACTOR).min(TRUST_AT_MOST)).then_some(total.parse().ok()?)
     }
 
+    /// Records a walk's total and how long its listing took (nothing for a cache that does not
+    /// exist: `cache gc` of a mistyped path creates nothing).
     fn remember_walk(&self, total: u64, took: Duration) {
-        let _ = self.memo_put(&walk_key(), &format!("{total} {}", took.as_micros()));
+        if self.root().is_dir() {
+            let _ = self.memo_put(&walk_key(), &format!("{total} {}", took.as_micros()));
+        }
     }
 
     /// Evicts least-recently-used files until the cache is at most 90 % of `max_size` (if it
@@ -183,6 +210,7 @@ impl LocalCache {
         ] {
             self.list(dir, two, &mut files);
         }
+        let listed_in = start.elapsed();
         let partials = self.partials_dir();
         let mut total: u64 = files.iter().map(|f| f.size).sum();
         report.size_before = total;
@@ -207,7 +235,7 @@ impl LocalCache {
             }
         }
         report.size_after = total;
-        self.remember_walk(total, start.elapsed());
+        self.remember_walk(total, listed_in);
         report
     }
 }
@@ -225,13 +253,14 @@ mod tests {
         (d, c)
     }
 
-    /// A walk recorded as recent is trusted (no gc although the cache grew over the cap since);
-    /// one older than its trust walks again, finds the cache over the cap, and evicts.
+    /// A recent record means nothing to do, even one over the cap (what a gc that could
+    /// remove nothing more leaves); an old one walks again, evicts, and records what it left.
     #[test]
-    fn a_recent_walk_is_trusted_and_an_old_one_walked_again() {
+    fn a_recent_record_is_trusted_and_an_old_one_walked_again() {
         let (_d, c) = over_cap_cache();
         c.remember_walk(0, Duration::from_secs(10));
-        assert_eq!(c.recent_walk(), Some(0));
+        assert!(c.gc_if_over(1500).is_none());
+        c.remember_walk(5000, Duration::from_secs(10));
         assert!(c.gc_if_over(1500).is_none());
         assert_eq!(c.summary().blobs.0, 2);
 
@@ -241,19 +270,63 @@ mod tests {
         let report = c.gc_if_over(1500).expect("walked, over the cap");
         assert!(report.size_before > 2000, "{report:?}");
         assert_eq!(c.summary().blobs.0, 1);
+        let recorded = c.memo_get(&walk_key()).expect("recorded");
+        let total: u64 = recorded.split(' ').next().unwrap().parse().unwrap();
+        assert!(total <= 1350, "{recorded}");
     }
 
-    /// While another process walks (holds the walk's lock), a launcher's check neither walks
-    /// nor evicts; the pull's walk does not wait for it.
+    /// A record is trusted for 100 times its listing's duration, and never for more than a
+    /// minute.
+    #[test]
+    fn a_record_is_trusted_for_a_hundred_times_its_walk_and_at_most_a_minute() {
+        let (_d, c) = over_cap_cache();
+        let aged = |took: Duration, age: u64| {
+            c.remember_walk(7, took);
+            let memo = c.root().join("memo").join(walk_key().to_hex());
+            let f = fs::File::options().write(true).open(memo).unwrap();
+            f.set_modified(SystemTime::now() - Duration::from_secs(age))
+                .unwrap();
+            c.recent_walk()
+        };
+        assert_eq!(aged(Duration::from_millis(100), 5), Some(7));
+        assert_eq!(aged(Duration::from_millis(100), 15), None);
+        assert_eq!(aged(Duration::from_secs(600), 50), Some(7));
+        assert_eq!(aged(Duration::from_secs(600), 120), None);
+    }
+
+    /// While another process walks, neither check walks or evicts; once it is done, they do.
+    /// No gc evicts the walk's lock (it is not among the files gc lists).
     #[test]
     fn one_process_walks_at_a_time() {
         let (_d, c) = over_cap_cache();
-        let held = c.try_lock(&walk_key()).unwrap().expect("free");
+        let held = c.walk_lock().unwrap().expect("free");
         assert!(c.gc_if_over(1500).is_none());
+        assert!(c.walk_and_gc(1500).is_none());
         assert_eq!(c.summary().blobs.0, 2);
-        assert!(c.walk_and_gc(1500).is_some());
-        assert_eq!(c.summary().blobs.0, 1);
+        c.gc(0);
+        assert!(c.root().join(WALKING).exists());
         drop(held);
+        c.put_blob(&[3; 1000]).unwrap();
+        c.put_blob(&[4; 1000]).unwrap();
+        assert!(c.walk_and_gc(1500).is_some());
+    }
+
+    /// A lock that cannot be taken (its path is a directory here) does not stop the walk.
+    #[test]
+    fn a_lock_that_cannot_be_opened_still_walks() {
+        let (_d, c) = over_cap_cache();
+        fs::create_dir(c.root().join(WALKING)).unwrap();
+        assert!(c.gc_if_over(1500).is_some());
+        assert_eq!(c.summary().blobs.0, 1);
+    }
+
+    /// A gc of a cache that does not exist (a mistyped path) creates nothing.
+    #[test]
+    fn a_gc_of_no_cache_creates_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let c = LocalCache::new(d.path().join("typo"));
+        c.gc(0);
+        assert!(!d.path().join("typo").exists());
     }
 
     /// A gc records its total after eviction, so the next checks trust it while it is recent.

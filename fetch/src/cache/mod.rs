@@ -349,7 +349,11 @@ impl LocalCache {
     /// Stores a memo atomically.
     pub fn memo_put(&self, key: &Digest, value: &str) -> io::Result<()> {
         let dest = self.root.join("memo").join(key.to_hex());
-        self.put_file(&dest, seal::seal(format!("{value}\n")).as_bytes())
+        // One copy, of its final size (a lookup memo can be 260 KB).
+        let mut body = String::with_capacity(value.len() + 1 + seal::LINE_LEN);
+        body.push_str(value);
+        body.push('\n');
+        self.put_file(&dest, seal::seal(body).as_bytes())
     }
 
     /// The memo under `key`, else what `make` gives, stored under it: made by one writer at a

@@ -3,6 +3,9 @@
 
 use super::Digest;
 
+/// The length of the checksum line (`end `, 64 hex digits, a newline).
+pub(super) const LINE_LEN: usize = 4 + 64 + 1;
+
 /// Appends the checksum line to `body`.
 pub fn seal(mut body: String) -> String {
     let d = Digest::of(body.as_bytes());
@@ -66,5 +69,6 @@ mod tests {
         assert_eq!(unseal(&s[..s.len() - 5]), None);
         assert_eq!(unseal(&s.replace("b 2", "b 3")), None);
         assert_eq!(unseal(&seal(String::new())), Some(""));
+        assert_eq!(s.len(), "a 1\nb 2\n".len() + LINE_LEN);
     }
 }
