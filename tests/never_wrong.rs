@@ -1161,6 +1161,26 @@ fn another_object_directorys_first_check_does_not_trust_a_holder_grown_deeper() 
     assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/sub/h.h now exists"));
 }
 
+/// The entry's record names a candidate whose way was absent by its first component only
+/// (`f sub` below `src/inc1`): another object directory's first check, finding `sub` there
+/// now with the header in it, counts in full and refuses the entry (it does not take the
+/// first component's record as the candidate's absence).
+#[test]
+fn another_object_directorys_first_check_finds_a_header_in_a_new_directory() {
+    require_tool("gcc", "gcc");
+    let mut s = Space::new("#include <sub/h.h>\nint main(void) { return H; }\n");
+    s.space.write("src/inc2/sub/h.h", "#define H 2\n");
+    std::fs::create_dir_all(s.path("src/inc1")).unwrap();
+    s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["miss"]);
+    s.space.write("src/inc1/sub/h.h", "#define H 1\n");
+    s.space.write("obj2/build.ninja", "");
+    s.obj = "obj2";
+    let out = s.compile_with("gcc", &[]);
+    assert_eq!(s.outcomes(), ["error", "miss"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/sub/h.h now exists"));
+}
+
 /// `<../x.h>` through `-I src/a/sub -I src/b/sub` finds `src/b/x.h`, which does not lie
 /// below the directory it was found through: its earlier place is the name joined to
 /// `src/a/sub` (`src/a/x.h`), not the same relative name below `src/a/sub` (a review found
