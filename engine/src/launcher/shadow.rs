@@ -260,8 +260,9 @@ impl Launcher<'_> {
     /// counting thousands of candidates again. Below each holder: `n <name>` for a candidate
     /// whose first component the holder's listing names (it exists, or something is on its
     /// way), else only `f <first component>`, once for all the candidates it starts (a tenth
-    /// of the bytes: 260 KB were 25 KB for a libgit2 compile). Another check finds those
-    /// absent while their first component is still not there, and counts in full otherwise.
+    /// of the bytes: 165 KB were 15 KB for a libgit2 compile, on average). Another check
+    /// finds those absent while their first component is still not there, and counts in full
+    /// otherwise.
     fn remember_candidates(&self, action_key: &fcache::Digest, search: &mut Search) {
         // The directories a directive's `..` undid: another tree's first check counts the
         // candidates (and refuses the entry) where one is no plain directory.
