@@ -535,7 +535,7 @@ fn a_dangling_link_or_a_directory_passed_over_is_watched() {
     }
     // Settled directories, so that the lookup memo may rest on their stamps.
     std::thread::sleep(std::time::Duration::from_millis(2200));
-    for (cc, kind, s) in spaces {
+    for (cc, kind, mut s) in spaces {
         let flags = [s.include("src/inc"), s.include("src/inc2")];
         for _ in 0..2 {
             s.compile_in(cc, &[], &flags);
@@ -552,6 +552,17 @@ fn a_dangling_link_or_a_directory_passed_over_is_watched() {
                 s.space.write("src/gen/h.h", "#define H 1\n")
             }
         };
+        // Another object directory's first check, from the entry's record (`n h.h` beside
+        // `f h.h.gch` below `src/inc`), before this one's memo check stores the new object.
+        s.space.write("obj2/build.ninja", "");
+        s.obj = "obj2";
+        s.compile_in(cc, &[], &flags);
+        assert_eq!(
+            s.exit_code(),
+            Some(1),
+            "{cc} {kind}: the old object in obj2"
+        );
+        s.obj = "obj";
         s.compile_in(cc, &[], &flags);
         assert_eq!(s.exit_code(), Some(1), "{cc} {kind}: the old object");
     }

@@ -324,8 +324,9 @@ impl Launcher<'_> {
     /// A first check from [`Launcher::remember_candidates`]'s record: `Some(found)`, the
     /// first candidate that exists now and is not in `present` (else `None`, and the memo is
     /// written unless a candidate's way is listed without it, [`Below::WayOnly`]), or `None`
-    /// when there is no record, a holder is not a directory here, or a directory a `..`
-    /// undid is no plain one here (then the candidates are counted).
+    /// when there is no record, a holder is not a directory here, a first component recorded
+    /// as absent (`f`) is there now, or a directory a `..` undid is no plain one here (then
+    /// the candidates are counted).
     fn first_check_recorded(
         &self,
         action_key: &fcache::Digest,
