@@ -349,7 +349,7 @@ impl LocalCache {
     /// Stores a memo atomically.
     pub fn memo_put(&self, key: &Digest, value: &str) -> io::Result<()> {
         let dest = self.root.join("memo").join(key.to_hex());
-        // One copy, of its final size (a lookup memo can be 260 KB).
+        // One copy, of its final size (a candidates' record is tens of KB).
         let mut body = String::with_capacity(value.len() + 1 + seal::LINE_LEN);
         body.push_str(value);
         body.push('\n');
