@@ -5,8 +5,11 @@
 # `src/libgit2/CMakeFiles/libgit2.dir/[a-f]*.c.o` run through that launcher with the cache's
 # action entries removed first (a miss whose headers are known), the launcher's own
 # task-clock taken by `perf stat --no-inherit` (the compiler's is left out) and summed.
+# With COLD=1 the build is of a copy of the sources, and each source gets a new comment line
+# before its compile instead: a miss cold for its action (no scan, lookup or candidates'
+# memo), as in a cold build once the directory-wide header facts are warm.
 #
-# Usage: ROUNDS=3 bash bench/miss-ab.sh A/cached-ninja B/cached-ninja …   (env: WORK=dir)
+# Usage: ROUNDS=3 [COLD=1] bash bench/miss-ab.sh A/cached-ninja B/cached-ninja …   (env: WORK=dir)
 set -euo pipefail
 # shellcheck source=bench/lib/rounds.sh
 source "$(dirname "$0")/lib/rounds.sh"
@@ -16,6 +19,10 @@ WORK=${WORK:-$(mktemp -d /tmp/cn-miss-ab-XXXXXX)}
 [ $# -ge 1 ] || { echo "usage: bash bench/miss-ab.sh launcher…" >&2; exit 2; }
 command -v perf >/dev/null || { echo "perf missing: apt-get install -y linux-perf" >&2; exit 1; }
 SRC=$(bash tests/support/third-party-src.sh libgit2)
+COLD=${COLD:-0}
+if [ "$COLD" = 1 ]; then
+  rm -rf "$WORK/src" && cp -a "$SRC" "$WORK/src" && SRC=$WORK/src
+fi
 export CACHED_NINJA_CACHE_DIR=$WORK/cache
 mkdir -p "$WORK/obj"
 cd "$WORK/obj"
@@ -32,7 +39,12 @@ for r in $(seq "$ROUNDS"); do
   for b in "${order[@]}"; do
     total=0
     for c in "${CMDS[@]}"; do
-      find "$WORK/cache/ac" -type f -delete
+      if [ "$COLD" = 1 ]; then
+        src=$(echo "$c" | sed -E 's/.* -c ([^ ]+).*/\1/')
+        echo "/* miss-ab $r $b */" >>"$src"
+      else
+        find "$WORK/cache/ac" -type f -delete
+      fi
       read -r -a words <<<"$c"
       ms=$(perf stat --no-inherit -x, -e task-clock "$b" "${words[@]}" 2>&1 >/dev/null |
         grep task-clock | cut -d, -f1)
