@@ -21,7 +21,7 @@ command -v perf >/dev/null || { echo "perf missing: apt-get install -y linux-per
 SRC=$(bash tests/support/third-party-src.sh libgit2)
 COLD=${COLD:-0}
 if [ "$COLD" = 1 ]; then
-  rm -rf "$WORK/src" && cp -a "$SRC" "$WORK/src" && SRC=$WORK/src
+  rm -rf "$WORK/src" "$WORK/obj" && cp -a "$SRC" "$WORK/src" && SRC=$WORK/src
 fi
 export CACHED_NINJA_CACHE_DIR=$WORK/cache
 mkdir -p "$WORK/obj"

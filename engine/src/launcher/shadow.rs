@@ -283,23 +283,26 @@ impl Launcher<'_> {
             if !line("h ", &self.roots.normalize(holder.dir)) {
                 return;
             }
-            let listed = |first: &str| {
-                holder
-                    .listing
-                    .map_or(true, |l| l.names.contains(std::ffi::OsStr::new(first)))
-            };
-            let (named, firsts): (Vec<&str>, Vec<&str>) = holder
-                .below
-                .iter()
-                .partition(|rel| listed(first_component(rel)));
-            for rel in named {
-                if !line("n ", rel) {
+            // Whether the listing names each first component, asked once per component (a
+            // holder's thousands of candidates start with a few hundred): those it does not
+            // name are written once each, in the order first met.
+            let mut listed: hashbrown::HashMap<&str, bool> = hashbrown::HashMap::new();
+            let mut firsts: Vec<&str> = Vec::new();
+            for rel in &holder.below {
+                let first = first_component(rel);
+                let named = *listed.entry(first).or_insert_with(|| {
+                    let named = holder
+                        .listing
+                        .map_or(true, |l| l.names.contains(std::ffi::OsStr::new(first)));
+                    if !named {
+                        firsts.push(first);
+                    }
+                    named
+                });
+                if named && !line("n ", rel) {
                     return;
                 }
             }
-            let mut firsts: Vec<&str> = firsts.into_iter().map(first_component).collect();
-            firsts.sort_unstable();
-            firsts.dedup();
             for first in firsts {
                 if !line("f ", first) {
                     return;
