@@ -164,12 +164,7 @@ impl LocalCache {
 
     /// The walk's lock if it is free now (`Ok(None)`: another process walks).
     fn walk_lock(&self) -> std::io::Result<Option<fs::File>> {
-        let f = fs::File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.root().join(WALKING))?;
-        Ok(crate::flock::lock(&f, crate::flock::Wait::No)?.then_some(f))
+        super::held_if_free(super::open_lock(&self.root().join(WALKING))?)
     }
 
     /// The total of the last walk's record, if that record is recent.

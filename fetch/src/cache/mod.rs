@@ -387,21 +387,14 @@ impl LocalCache {
     /// Takes the lock [`lock`](Self::lock) takes if it is free now; `Ok(None)` if another
     /// holder (this process or another) has it.
     pub fn try_lock(&self, name: &Digest) -> io::Result<Option<File>> {
-        let f = self.lock_file(name)?;
-        Ok(crate::flock::lock(&f, crate::flock::Wait::No)?.then_some(f))
+        held_if_free(self.lock_file(name)?)
     }
 
     /// Opens (creating) the lock file `locks/<name>`.
     fn lock_file(&self, name: &Digest) -> io::Result<File> {
         let path = self.lock_path(name);
         let dir = path.parent().expect("locks/");
-        let open = || {
-            File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-        };
+        let open = || open_lock(&path);
         match open() {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs::create_dir_all(dir)?;
@@ -422,6 +415,21 @@ impl LocalCache {
         fs::create_dir_all(&tmp)?;
         Ok(tmp.join(atomic::unique_name("", suffix)))
     }
+}
+
+/// Opens (creating, never truncating) the lock file at `path`, whose directory exists.
+fn open_lock(path: &Path) -> io::Result<File> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+/// `file` with its exclusive lock taken, if that lock is free now (`Ok(None)`: another holder,
+/// this process or another, has it).
+fn held_if_free(file: File) -> io::Result<Option<File>> {
+    Ok(crate::flock::lock(&file, crate::flock::Wait::No)?.then_some(file))
 }
 
 /// Parses a size such as `500M`, `10G`, `1.5G`, `123456` (binary units).
