@@ -233,9 +233,11 @@ impl Launcher<'_> {
         });
         let mut search = search;
         let present = search.existing();
+        let undone = search.undone_dirs().to_vec();
+        // Made once for both records (each holder's candidates, relative to it).
+        let holders: Vec<Holding> = search.holders().collect();
         if search.sure() {
-            let undone = search.undone_dirs().to_vec();
-            self.write_memo(action_key, search.holders(), &undone, &present);
+            self.write_memo(action_key, &holders, &undone, &present);
         }
         // The same, independent of this layout, for another object directory's first check.
         let shared: String = present
@@ -243,7 +245,8 @@ impl Launcher<'_> {
             .map(|p| format!("{}\n", self.roots.normalize(p)))
             .collect();
         let _ = self.cache.memo_put(&present_key(action_key), &shared);
-        self.remember_candidates(action_key, &mut search);
+        self.remember_candidates(action_key, &search, &undone, &holders);
+        drop(holders);
         self.leave(search);
     }
 
@@ -263,10 +266,16 @@ impl Launcher<'_> {
     /// of the bytes: 165 KB were 15 KB for a libgit2 compile, on average). Another check
     /// finds those absent while their first component is still not there, and counts in full
     /// otherwise.
-    fn remember_candidates(&self, action_key: &fcache::Digest, search: &mut Search) {
-        // The directories a directive's `..` undid: another tree's first check counts the
-        // candidates (and refuses the entry) where one is no plain directory.
-        let undone = search.undone_dirs().to_vec();
+    /// `undone` are the directories a directive's `..` undid (another tree's first check
+    /// counts the candidates, and refuses the entry, where one is no plain directory), and
+    /// `holders` are `search`'s.
+    fn remember_candidates(
+        &self,
+        action_key: &fcache::Digest,
+        search: &Search,
+        undone: &[String],
+        holders: &[Holding],
+    ) {
         let mut text = String::new();
         // One line, `false` (nothing recorded: the first check counts) for a name with a
         // newline.
@@ -274,12 +283,12 @@ impl Launcher<'_> {
             text.extend([tag, name, "\n"]);
             !name.contains('\n')
         };
-        for dir in &undone {
+        for dir in undone {
             if !line("u ", &self.roots.normalize(dir)) {
                 return;
             }
         }
-        for holder in search.holders() {
+        for holder in holders {
             if !line("h ", &self.roots.normalize(holder.dir)) {
                 return;
             }
@@ -377,12 +386,15 @@ impl Launcher<'_> {
             }
         }
         if sure {
-            let holding = holders.iter().map(|(dir, listing, rels)| Holding {
-                dir,
-                listing: Some(listing),
-                below: rels.clone(),
-            });
-            self.write_memo(action_key, holding, &undone, present);
+            let holding: Vec<Holding> = holders
+                .iter()
+                .map(|(dir, listing, rels)| Holding {
+                    dir,
+                    listing: Some(listing),
+                    below: rels.clone(),
+                })
+                .collect();
+            self.write_memo(action_key, &holding, &undone, present);
         }
         Some(None)
     }
@@ -397,10 +409,10 @@ impl Launcher<'_> {
     /// moves what the `..` reaches, with no holder changed). No memo when a directory could
     /// not be listed, or one not settled holds a present candidate (its name is listed by
     /// design).
-    pub(super) fn write_memo<'h>(
+    pub(super) fn write_memo<'a, 'h: 'a>(
         &self,
         action_key: &fcache::Digest,
-        holders: impl Iterator<Item = Holding<'h>>,
+        holders: impl IntoIterator<Item = &'a Holding<'h>>,
         undone: &[String],
         present: &[String],
     ) {
@@ -516,7 +528,8 @@ impl Launcher<'_> {
         let found = search.existing().into_iter().find(|c| !present.contains(c));
         if found.is_none() && search.sure() {
             let undone = search.undone_dirs().to_vec();
-            self.write_memo(action_key, search.holders(), &undone, &present);
+            let holders: Vec<Holding> = search.holders().collect();
+            self.write_memo(action_key, &holders, &undone, &present);
         }
         self.leave(search);
         found.map(Refusal::Shadowed)
@@ -542,7 +555,7 @@ impl Launcher<'_> {
         let mut search = self.search_knowing(cmd, std::mem::take(looked));
         if let Some(pairs) = search.count_once(scanned, headers) {
             let undone = search.undone_dirs().to_vec();
-            self.write_memo(action_key, search.counted(&pairs).into_iter(), &undone, &[]);
+            self.write_memo(action_key, &search.counted(&pairs), &undone, &[]);
         }
         *looked = search.into_looked();
     }

@@ -537,7 +537,7 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
         let key = fcache::Digest::of(b"an action");
         let fresh = listing(&h).unwrap();
         assert!(fresh.settled.is_none());
-        l.write_memo(&key, std::iter::once(holding(Some(&fresh))), &[], &[]);
+        l.write_memo(&key, &[holding(Some(&fresh))], &[], &[]);
         let memo = l.cache.memo_get(&l.memo_key(&key)).unwrap();
         assert_eq!(memo, format!("l {h}\nn sub\nn x.h\n"));
         assert!(holds(&key), "nothing there yet");
@@ -556,7 +556,7 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
         assert!(settled.settled.is_some());
         std::fs::write(holder.join("x.h"), "").unwrap(); // after the listing
         let late = fcache::Digest::of(b"a late file");
-        l.write_memo(&late, std::iter::once(holding(Some(&settled))), &[], &[]);
+        l.write_memo(&late, &[holding(Some(&settled))], &[], &[]);
         let memo = l.cache.memo_get(&l.memo_key(&late)).unwrap();
         assert!(
             memo.starts_with("d ") && memo.ends_with(&format!(" {h}\n")),
@@ -567,17 +567,12 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
 
         // No memo: a holder that could not be listed; present in one not settled.
         let none = fcache::Digest::of(b"not listed");
-        l.write_memo(&none, std::iter::once(holding(None)), &[], &[]);
+        l.write_memo(&none, &[holding(None)], &[], &[]);
         assert_eq!(l.cache.memo_get(&l.memo_key(&none)), None);
         let fresh = listing(&h).unwrap();
         let present = fcache::Digest::of(b"present");
         let there = vec![format!("{h}/sub/y.h")];
-        l.write_memo(
-            &present,
-            std::iter::once(holding(Some(&fresh))),
-            &[],
-            &there,
-        );
+        l.write_memo(&present, &[holding(Some(&fresh))], &[], &there);
         assert_eq!(l.cache.memo_get(&l.memo_key(&present)), None);
     });
 }
