@@ -68,6 +68,13 @@ impl Space {
         Command::new(&exe).status().unwrap().code()
     }
 
+    /// Moves the compiles to the object directory `obj` (made, with an empty `build.ninja`,
+    /// if it is new).
+    fn move_to(&mut self, obj: &'static str) {
+        self.space.write(&format!("{obj}/build.ninja"), "");
+        self.obj = obj;
+    }
+
     /// `cached-ninja cc -- <cc> -O0 <flags> -c main.c -o main.o` in `obj/` with `env`.
     fn compile_in(&self, cc: &str, env: &[(&str, &str)], flags: &[String]) -> Output {
         let mut c = Command::new(cached_ninja());
@@ -554,8 +561,7 @@ fn a_dangling_link_or_a_directory_passed_over_is_watched() {
         };
         // Another object directory's first check, from the entry's record (`n h.h` beside
         // `f h.h.gch` below `src/inc`), before this one's memo check stores the new object.
-        s.space.write("obj2/build.ninja", "");
-        s.obj = "obj2";
+        s.move_to("obj2");
         s.compile_in(cc, &[], &flags);
         assert_eq!(
             s.exit_code(),
@@ -689,13 +695,11 @@ fn new_header_in_an_earlier_include_directory_misses() {
 #[test]
 fn another_object_directorys_first_check_finds_a_new_header() {
     let mut s = shadow_space("<h.h>", &[]);
-    s.space.write("obj2/build.ninja", "");
-    s.obj = "obj2";
+    s.move_to("obj2");
     s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes(), ["hit"]);
     s.space.write("src/inc1/h.h", "#define H 1\n");
-    s.space.write("obj3/build.ninja", "");
-    s.obj = "obj3";
+    s.move_to("obj3");
     let out = s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes(), ["error", "miss"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/h.h now exists"));
@@ -1162,8 +1166,7 @@ fn another_object_directorys_first_check_does_not_trust_a_holder_grown_deeper() 
     assert_eq!(s.outcomes(), ["miss", "hit"]);
     std::fs::create_dir(s.path("src/inc1/sub")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    s.space.write("obj2/build.ninja", "");
-    s.obj = "obj2";
+    s.move_to("obj2");
     s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes(), ["hit"]);
     s.space.write("src/inc1/sub/h.h", "#define H 1\n");
@@ -1185,8 +1188,7 @@ fn another_object_directorys_first_check_finds_a_header_in_a_new_directory() {
     s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes(), ["miss"]);
     s.space.write("src/inc1/sub/h.h", "#define H 1\n");
-    s.space.write("obj2/build.ninja", "");
-    s.obj = "obj2";
+    s.move_to("obj2");
     let out = s.compile_with("gcc", &[]);
     assert_eq!(s.outcomes(), ["error", "miss"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("inc1/sub/h.h now exists"));
@@ -1356,8 +1358,8 @@ fn an_entry_from_a_tree_without_the_link_is_not_served_through_it() {
     s.space.write("src2/b/h.h", "#define H 2\n");
     std::fs::create_dir_all(s.path("src2/b/sub")).unwrap();
     std::os::unix::fs::symlink("deep/d1/sub", s.path("src2/inc")).unwrap();
-    s.space.write("obj2/build.ninja", "");
-    (s.src, s.obj) = ("src2", "obj2");
+    s.move_to("obj2");
+    s.src = "src2";
     let out = s.compile_in("gcc", &[], &flags(&s));
     assert_eq!(s.exit_code(), Some(2));
     s.space.write("src2/deep/d1/h.h", "#define H 1\n");
