@@ -5,13 +5,13 @@
 # same command lines. Per launcher: a cold build in `obj` (empty cache), then a warm build in
 # a fresh `obj2` on the same sources (every hit a first check in a new object directory),
 # then a snapshot of every memo, canonicalised:
-#   - directory stamps masked (`d <ino> <mtime> <ctime> DIR` -> a holder line, as `l DIR`),
-#     and the first names after an `l` line dropped (whether a holder was settled when it was
-#     listed depends on timing);
+#   - directory stamps masked (`d <ino> <mtime> <ctime> DIR` -> a holder line, as `l DIR`; a
+#     record's `H <ino> <mtime> <ctime> DIR` -> `h DIR`), and the first names after an `l`
+#     line dropped (whether a holder was settled when it was listed depends on timing);
 #   - lines sorted within each file (the order within a holder is a hash order);
 #   - the seal's checksum line dropped; the cap check's walk record left out.
 # Prints, per launcher, the warm build's outcomes; then how many memos differ, the candidates'
-# records (`h` lines) counted apart. Exit 1 when a memo other than a record differs.
+# records (`h`, `H` lines) counted apart. Exit 1 when a memo other than a record differs.
 #
 # Usage: WORK=/tmp/memo-eq bash bench/memo-equivalence.sh A/cached-ninja B/cached-ninja
 set -euo pipefail
@@ -47,15 +47,16 @@ for name in sorted(os.listdir(src)):
     body = [l for l in lines if l and not l.startswith("end ")]
     if len(body) == 1 and all(w.isdigit() for w in body[0].split(" ")):
         continue  # the cap check's walk record
-    kind = "record" if any(l.startswith("h ") for l in body) else "memo"
+    kind = "record" if any(l.startswith(("h ", "H ")) for l in body) else "memo"
     res, skip, block = [], False, ""
     for l in body:
         if l.startswith("l "):
             res.append("H " + l[2:]); skip = True
         elif l.startswith("d "):
             res.append("H " + l.split(" ", 4)[-1]); skip = False
-        elif l.startswith("h "):
-            res.append(l); block = l; skip = False
+        elif l.startswith("h ") or (l.startswith("H ") and kind == "record"):
+            block = "h " + (l[2:] if l.startswith("h ") else l.split(" ", 4)[-1])
+            res.append(block); skip = False
         elif l.startswith("n ") and skip:
             continue
         else:

@@ -14,7 +14,7 @@
 use super::directives::{parent_of, HashSet, Places, Reached, Scanned};
 use super::links::Undone;
 use super::listings::{
-    first_component, listed, look_in, rel_below, Below, Holders, Listing, Listings,
+    first_component, listed, look_in, rel_below, Below, DirStamp, Holders, Listing, Listings,
 };
 use backend::key::lexical_join as lexical;
 use std::ops::Range;
@@ -495,7 +495,7 @@ impl Search {
                 Some(last) if last.dir == dir => last.below.push(name),
                 _ => out.push(Holding {
                     dir,
-                    listing: self.looked.listing(dir),
+                    ground: self.looked.listing(dir).map(Ground::Listed),
                     below: vec![name],
                 }),
             }
@@ -554,7 +554,7 @@ impl Search {
     pub(super) fn holders(&self) -> impl Iterator<Item = Holding<'_>> {
         self.candidates().into_iter().map(|(dir, list)| Holding {
             dir,
-            listing: self.looked.listing(dir),
+            ground: self.looked.listing(dir).map(Ground::Listed),
             below: list.iter().filter_map(|c| rel_below(dir, c)).collect(),
         })
     }
@@ -572,10 +572,31 @@ impl Search {
 pub(super) struct Holding<'a> {
     /// The directory.
     pub(super) dir: &'a str,
-    /// Its listing (`None`: it could not be listed).
-    pub(super) listing: Option<&'a Listing>,
+    /// What says its candidates are absent (`None`: it could not be listed).
+    pub(super) ground: Option<Ground<'a>>,
     /// Its candidates, relative to it.
     pub(super) below: Vec<&'a str>,
+}
+
+/// What a holding directory's candidates were found absent by.
+#[derive(Clone, Copy)]
+pub(super) enum Ground<'a> {
+    /// Its listing in this launch.
+    Listed(&'a Listing),
+    /// Its stamp now, the same as the one a candidates' record took before its listing,
+    /// settled then: its names are those the record saw (any name created or removed since
+    /// would have changed the stamp), and it was not listed again.
+    Unchanged(DirStamp),
+}
+
+impl Ground<'_> {
+    /// The stamp a memo may trust: taken before the names were read, and settled then.
+    pub(super) fn settled(self) -> Option<DirStamp> {
+        match self {
+            Ground::Listed(listing) => listing.settled,
+            Ground::Unchanged(stamp) => Some(stamp),
+        }
+    }
 }
 
 impl Holding<'_> {

@@ -119,10 +119,16 @@ pub(super) fn listing(dir: &str) -> Option<Listing> {
 /// changes `holder`'s stamp), a deeper one, a link to one and a dangling link as
 /// [`Below::WayOnly`].
 pub(super) fn look_below(names: &HashSet<OsString>, holder: &str, rel: &str) -> Below {
-    let first = first_component(rel);
-    if !names.contains(std::ffi::OsStr::new(first)) {
+    if !names.contains(std::ffi::OsStr::new(first_component(rel))) {
         return Below::Absent;
     }
+    look_past_listing(holder, rel)
+}
+
+/// What the file system says of `rel` below `holder`, whose listing names `rel`'s first
+/// component ([`look_below`]'s second step).
+pub(super) fn look_past_listing(holder: &str, rel: &str) -> Below {
+    let first = first_component(rel);
     let path = [holder, "/", rel].concat();
     // (A link to a directory elsewhere can become a file without the holder changing.)
     let right_here = || {

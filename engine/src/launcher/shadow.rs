@@ -32,12 +32,13 @@
 //! Gaps: the scan ignores conditionals, so a searching directive behind a false one adds
 //! candidates (a false miss when such a file exists and the entry has no record of it here).
 
-use super::candidates::{Holding, Looked, Search};
+use super::candidates::{Ground, Holding, Looked, Search};
 use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
 use super::links::Undone;
 use super::listings::{
-    dir_stamp, first_component, listing, look_below, rel_below, settled_stamp, Below, Listing,
+    dir_stamp, first_component, listing, look_below, look_past_listing, rel_below, settled_stamp,
+    Below, DirStamp, Listing,
 };
 use backend::compile::CompileCommand;
 use backend::key::lexical_join as lexical;
@@ -265,11 +266,14 @@ impl Launcher<'_> {
     /// way), else only `f <first component>`, once for all the candidates it starts (a tenth
     /// of the bytes: 165 KB were 15 KB for a libgit2 compile, on average). Another check
     /// finds those absent while their first component is still not there, and counts in full
-    /// otherwise.
+    /// otherwise. A holder settled before its listing is written `H <stamp> <dir>` instead of
+    /// `h <dir>`: a check that finds the same stamp there (the same directory, no name
+    /// created or removed since: this tree's sources, the system's headers) takes its lines
+    /// as written without listing it.
     /// `undone` are the directories a directive's `..` undid (another tree's first check
     /// counts the candidates, and refuses the entry, where one is no plain directory), and
     /// `holders` are `search`'s.
-    fn remember_candidates(
+    pub(super) fn remember_candidates(
         &self,
         action_key: &fcache::Digest,
         search: &Search,
@@ -289,7 +293,17 @@ impl Launcher<'_> {
             }
         }
         for holder in holders {
-            if !line("h ", &self.roots.normalize(holder.dir)) {
+            let listing = match holder.ground {
+                Some(Ground::Listed(listing)) => Some(listing),
+                _ => None,
+            };
+            // A holder settled before its listing is recorded with that stamp: a first check
+            // that finds the same stamp there takes the lines below as they are, unlisted.
+            let head = match listing.and_then(|l| l.settled) {
+                Some((ino, m, c)) => format!("H {ino} {m} {c} "),
+                None => "h ".to_string(),
+            };
+            if !line(&head, &self.roots.normalize(holder.dir)) {
                 return;
             }
             // Whether the listing names each first component, asked once per component (a
@@ -300,9 +314,8 @@ impl Launcher<'_> {
             for rel in &holder.below {
                 let first = first_component(rel);
                 let named = *listed.entry(first).or_insert_with(|| {
-                    let named = holder
-                        .listing
-                        .map_or(true, |l| l.names.contains(std::ffi::OsStr::new(first)));
+                    let named =
+                        listing.map_or(true, |l| l.names.contains(std::ffi::OsStr::new(first)));
                     if !named {
                         firsts.push(first);
                     }
@@ -324,7 +337,11 @@ impl Launcher<'_> {
 
     /// The key of [`Launcher::remember_candidates`]'s record: the action and its search
     /// directories, normalised.
-    fn candidates_key(&self, action_key: &fcache::Digest, search: &Search) -> fcache::Digest {
+    pub(super) fn candidates_key(
+        &self,
+        action_key: &fcache::Digest,
+        search: &Search,
+    ) -> fcache::Digest {
         let mut id = format!("cached-ninja lookup candidates 3\0{action_key}");
         for d in search.dirs().iter().chain(search.forced()) {
             id.push('\0');
@@ -338,8 +355,8 @@ impl Launcher<'_> {
     /// written unless a candidate's way is listed without it, [`Below::WayOnly`]), or `None`
     /// when there is no record, a holder is not a directory here, a first component recorded
     /// as absent (`f`) is there now, or a directory a `..` undid is no plain one here (then
-    /// the candidates are counted).
-    fn first_check_recorded(
+    /// the candidates are counted). A holder whose recorded stamp it still has is not listed.
+    pub(super) fn first_check_recorded(
         &self,
         action_key: &fcache::Digest,
         search: &Search,
@@ -348,7 +365,7 @@ impl Launcher<'_> {
         let text = self
             .cache
             .memo_get(&self.candidates_key(action_key, search))?;
-        let mut holders: Vec<(String, Listing, Vec<&str>)> = Vec::new();
+        let mut holders: Vec<(String, Seen, Vec<&str>)> = Vec::new();
         let mut undone: Vec<String> = Vec::new();
         let mut sure = true;
         for line in fcache::lines(&text) {
@@ -360,20 +377,38 @@ impl Launcher<'_> {
                 undone.push(dir);
             } else if let Some(h) = line.strip_prefix("h ") {
                 let dir = self.roots.denormalize(h).into_owned();
-                let listing = listing(&dir)?;
-                holders.push((dir, listing, Vec::new()));
+                let seen = Seen::Listed(listing(&dir)?);
+                holders.push((dir, seen, Vec::new()));
+            } else if let Some(stamped) = line.strip_prefix("H ") {
+                let (stamp, h) = parse_stamped(stamped)?;
+                let dir = self.roots.denormalize(h).into_owned();
+                // The same stamp here: no name was created or removed since the record's
+                // listing (settled before it), so its lines hold as they were written.
+                let seen = match dir_stamp(&dir) {
+                    Some(now) if now == stamp => Seen::Unchanged(stamp),
+                    _ => Seen::Listed(listing(&dir)?),
+                };
+                holders.push((dir, seen, Vec::new()));
             } else if let Some(first) = line.strip_prefix("f ") {
                 // Candidates absent while their first component is: one there now (new since
                 // the record) leaves the check to the full count.
-                let (_, listing, rels) = holders.last_mut()?;
-                if listing.names.contains(std::ffi::OsStr::new(first)) {
-                    return None;
+                let (_, seen, rels) = holders.last_mut()?;
+                if let Seen::Listed(l) = seen {
+                    if l.names.contains(std::ffi::OsStr::new(first)) {
+                        return None;
+                    }
                 }
                 rels.push(first);
             } else if let Some(rel) = line.strip_prefix("n ") {
-                let (dir, listing, rels) = holders.last_mut()?;
+                let (dir, seen, rels) = holders.last_mut()?;
                 let joined = |p: &String| rel_below(dir, p) == Some(rel);
-                match look_below(&listing.names, dir, rel) {
+                // (Under an unchanged holder, `rel`'s first component is still listed: that
+                // is why it is an `n` line.)
+                let below = match seen {
+                    Seen::Listed(l) => look_below(&l.names, dir, rel),
+                    Seen::Unchanged(_) => look_past_listing(dir, rel),
+                };
+                match below {
                     Below::There if !present.iter().any(joined) => {
                         return Some(Some([dir, "/", rel].concat()));
                     }
@@ -388,9 +423,12 @@ impl Launcher<'_> {
         if sure {
             let holding: Vec<Holding> = holders
                 .iter()
-                .map(|(dir, listing, rels)| Holding {
+                .map(|(dir, seen, rels)| Holding {
                     dir,
-                    listing: Some(listing),
+                    ground: Some(match seen {
+                        Seen::Listed(l) => Ground::Listed(l),
+                        Seen::Unchanged(stamp) => Ground::Unchanged(*stamp),
+                    }),
                     below: rels.clone(),
                 })
                 .collect();
@@ -424,10 +462,10 @@ impl Launcher<'_> {
             text.push_str(&format!("u {dir}\n"));
         }
         for h in holders {
-            let Some(listing) = h.listing else {
+            let Some(ground) = h.ground else {
                 return;
             };
-            if let Some((ino, m, c)) = listing.settled {
+            if let Some((ino, m, c)) = ground.settled() {
                 text.push_str(&format!("d {ino} {m} {c} {}\n", h.dir));
                 continue;
             }
@@ -463,16 +501,8 @@ impl Launcher<'_> {
             } else if let Some(dir) = l.strip_prefix("u ") {
                 holds = Undone::is_plain_now(dir);
             } else if let Some(rest) = l.strip_prefix("d ") {
-                let mut f = rest.splitn(4, ' ');
-                let stamp = (|| {
-                    Some((
-                        f.next()?.parse().ok()?,
-                        f.next()?.parse().ok()?,
-                        f.next()?.parse().ok()?,
-                    ))
-                })();
-                let dir = f.next().unwrap_or("");
-                holds = stamp.is_some() && dir_stamp(dir) == stamp;
+                holds =
+                    parse_stamped(rest).is_some_and(|(stamp, dir)| dir_stamp(dir) == Some(stamp));
                 listed = None;
             } else if let Some(dir) = l.strip_prefix("l ") {
                 listed = listing(dir);
@@ -587,7 +617,26 @@ fn present_key(action_key: &fcache::Digest) -> fcache::Digest {
     fcache::Digest::of(format!("cached-ninja lookup present 1\0{action_key}").as_bytes())
 }
 
-/// The directory part of `path` (`.` for a bare name).
+/// How a first check through the candidates' record found one holding directory.
+enum Seen {
+    /// Listed now.
+    Listed(Listing),
+    /// Its stamp the record's ([`Ground::Unchanged`]): not listed.
+    Unchanged(DirStamp),
+}
+
+/// A directory's stamp and the directory (`<ino> <mtime ns> <ctime ns> <dir>`), as the lookup
+/// memo's `d` lines and the candidates' record's `H` lines write them.
+fn parse_stamped(text: &str) -> Option<(DirStamp, &str)> {
+    let mut f = text.splitn(4, ' ');
+    let stamp = (
+        f.next()?.parse().ok()?,
+        f.next()?.parse().ok()?,
+        f.next()?.parse().ok()?,
+    );
+    Some((stamp, f.next()?))
+}
+
 /// The key of the memo that directories `dirs` hold no `*.gch` name, from their stamps
 /// (absent ones too: one created later changes the key); `None` when one is not settled
 /// ([`settled_stamp`]) or stamps are not trusted.

@@ -523,11 +523,13 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
         let holder = dir.join("inc");
         std::fs::create_dir(&holder).unwrap();
         let h = holder.to_str().unwrap().to_string();
-        let holding = |listed| Holding {
-            dir: &h,
-            listing: listed,
-            below: vec!["x.h", "sub/y.h", "sub/z.h"],
-        };
+        fn holding<'a>(h: &'a str, listed: Option<&'a super::listings::Listing>) -> Holding<'a> {
+            Holding {
+                dir: h,
+                ground: listed.map(super::candidates::Ground::Listed),
+                below: vec!["x.h", "sub/y.h", "sub/z.h"],
+            }
+        }
         let holds = |key: &fcache::Digest| {
             let memo = l.cache.memo_get(&l.memo_key(key)).expect("a memo");
             Launcher::memo_holds(&memo, &mut Vec::new())
@@ -537,7 +539,7 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
         let key = fcache::Digest::of(b"an action");
         let fresh = listing(&h).unwrap();
         assert!(fresh.settled.is_none());
-        l.write_memo(&key, &[holding(Some(&fresh))], &[], &[]);
+        l.write_memo(&key, &[holding(&h, Some(&fresh))], &[], &[]);
         let memo = l.cache.memo_get(&l.memo_key(&key)).unwrap();
         assert_eq!(memo, format!("l {h}\nn sub\nn x.h\n"));
         assert!(holds(&key), "nothing there yet");
@@ -556,7 +558,7 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
         assert!(settled.settled.is_some());
         std::fs::write(holder.join("x.h"), "").unwrap(); // after the listing
         let late = fcache::Digest::of(b"a late file");
-        l.write_memo(&late, &[holding(Some(&settled))], &[], &[]);
+        l.write_memo(&late, &[holding(&h, Some(&settled))], &[], &[]);
         let memo = l.cache.memo_get(&l.memo_key(&late)).unwrap();
         assert!(
             memo.starts_with("d ") && memo.ends_with(&format!(" {h}\n")),
@@ -567,13 +569,90 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
 
         // No memo: a holder that could not be listed; present in one not settled.
         let none = fcache::Digest::of(b"not listed");
-        l.write_memo(&none, &[holding(None)], &[], &[]);
+        l.write_memo(&none, &[holding(&h, None)], &[], &[]);
         assert_eq!(l.cache.memo_get(&l.memo_key(&none)), None);
         let fresh = listing(&h).unwrap();
         let present = fcache::Digest::of(b"present");
         let there = vec![format!("{h}/sub/y.h")];
-        l.write_memo(&present, &[holding(Some(&fresh))], &[], &there);
+        l.write_memo(&present, &[holding(&h, Some(&fresh))], &[], &there);
         assert_eq!(l.cache.memo_get(&l.memo_key(&present)), None);
+    });
+}
+
+/// The candidates' record writes a holder settled before its listing with its stamp (`H`),
+/// and a first check elsewhere that finds the same stamp takes the record's lines without
+/// listing the holder; one whose stamp moved (a name created since) is listed, and what was
+/// created is seen. An unsettled holder is written `h`, listed by every check.
+#[test]
+fn a_holder_unchanged_since_the_candidates_record_is_not_listed_again() {
+    use super::candidates::{Ground, Holding, Looked, Search};
+    use super::listings::{dir_stamp, listing};
+    with_launcher(false, |dir, _, l| {
+        let holder = dir.join("inc");
+        std::fs::create_dir(&holder).unwrap();
+        std::fs::write(holder.join("there.h"), "").unwrap();
+        let h = holder.to_str().unwrap().to_string();
+        let search = || {
+            let obj = dir.to_str().unwrap();
+            Search::new(vec![h.clone()], 0..0, obj, vec![], Looked::default())
+        };
+        let action = fcache::Digest::of(b"an action");
+        let check = |record: &str, present: &[String]| {
+            let s = search();
+            l.cache
+                .memo_put(&l.candidates_key(&action, &s), record)
+                .unwrap();
+            l.first_check_recorded(&action, &s, present)
+        };
+        let record = |listed: &super::listings::Listing| {
+            let s = search();
+            let holding = Holding {
+                dir: &h,
+                ground: Some(Ground::Listed(listed)),
+                below: vec!["new.h", "there.h"],
+            };
+            l.remember_candidates(&action, &s, &[], &[holding]);
+            l.cache.memo_get(&l.candidates_key(&action, &s)).unwrap()
+        };
+
+        // Changed just now: no stamp in the record, so the holder is listed.
+        let fresh = listing(&h).unwrap();
+        // (Written with the roots normalised: `@obj`, the object root.)
+        assert_eq!(record(&fresh), "h @obj/inc\nn there.h\nf new.h\n");
+        std::thread::sleep(fcache::SETTLE + std::time::Duration::from_millis(100));
+        let settled = listing(&h).unwrap();
+        let (ino, m, c) = settled.settled.expect("settled");
+        let stamped = format!("H {ino} {m} {c} {h}");
+        let written = format!("H {ino} {m} {c} @obj/inc\nn there.h\nf new.h\n");
+        assert_eq!(record(&settled), written);
+        assert_eq!(
+            check(&record(&settled), &[]),
+            Some(Some(format!("{h}/there.h")))
+        );
+        let there = [format!("{h}/there.h")];
+        assert_eq!(check(&record(&settled), &there), Some(None), "passed over");
+        let memo = l.cache.memo_get(&l.memo_key(&action)).unwrap();
+        assert!(
+            memo.starts_with(&format!("d {ino} {m} {c} {h}\n")),
+            "{memo}"
+        );
+
+        // The same stamp: the record's `f` line is taken as written (a record that lied
+        // about `there.h` shows it was not listed); another stamp or none: listed.
+        assert_eq!(check(&format!("{stamped}\nf there.h\n"), &[]), Some(None));
+        assert_eq!(check(&format!("H 1 2 3 {h}\nf there.h\n"), &[]), None);
+        assert_eq!(check(&format!("h {h}\nf there.h\n"), &[]), None);
+        assert_eq!(
+            check(&format!("H 1 2 {h}\nf new.h\n"), &[]),
+            None,
+            "malformed"
+        );
+
+        // A header created since the record moves the stamp: listed, and seen.
+        std::fs::write(holder.join("new.h"), "").unwrap();
+        assert_ne!(dir_stamp(&h), Some((ino, m, c)));
+        assert_eq!(check(&format!("{stamped}\nf new.h\n"), &[]), None);
+        assert_eq!(check(&format!("{stamped}\nf other.h\n"), &[]), Some(None));
     });
 }
 
