@@ -5,8 +5,8 @@
 # same command lines. Per launcher: a cold build in `obj` (empty cache), then a warm build in
 # a fresh `obj2` on the same sources (every hit a first check in a new object directory),
 # then a snapshot of every memo, canonicalised:
-#   - directory stamps masked (`d <ino> <mtime> <ctime> DIR` -> a holder line, as `l DIR`; a
-#     record's `H <ino> <mtime> <ctime> DIR` -> `h DIR`), and the first names after an `l`
+#   - directory stamps masked (`d <stamp> DIR` -> a holder line, as `l DIR`; a record's
+#     `H <stamp> DIR` -> `h DIR`; a stamp is three or four numbers), and the first names after an `l`
 #     line dropped (whether a holder was settled when it was listed depends on timing);
 #   - lines sorted within each file (the order within a holder is a hash order);
 #   - the seal's checksum line dropped; the cap check's walk record left out.
@@ -48,14 +48,20 @@ for name in sorted(os.listdir(src)):
     if len(body) == 1 and all(w.isdigit() for w in body[0].split(" ")):
         continue  # the cap check's walk record
     kind = "record" if any(l.startswith(("h ", "H ")) for l in body) else "memo"
+    def holder(l):  # a `d` or `H` line's directory, after its stamp's numbers
+        w = l.split(" ")
+        k = 1
+        while k < len(w) - 1 and w[k].lstrip("-").isdigit():
+            k += 1
+        return " ".join(w[k:])
     res, skip, block = [], False, ""
     for l in body:
         if l.startswith("l "):
             res.append("H " + l[2:]); skip = True
         elif l.startswith("d "):
-            res.append("H " + l.split(" ", 4)[-1]); skip = False
+            res.append("H " + holder(l)); skip = False
         elif l.startswith("h ") or (l.startswith("H ") and kind == "record"):
-            block = "h " + (l[2:] if l.startswith("h ") else l.split(" ", 4)[-1])
+            block = "h " + (l[2:] if l.startswith("h ") else holder(l))
             res.append(block); skip = False
         elif l.startswith("n ") and skip:
             continue

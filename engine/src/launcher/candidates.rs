@@ -589,12 +589,20 @@ pub(super) enum Ground<'a> {
     Unchanged(DirStamp),
 }
 
-impl Ground<'_> {
+impl<'a> Ground<'a> {
     /// The stamp a memo may trust: taken before the names were read, and settled then.
     pub(super) fn settled(self) -> Option<DirStamp> {
         match self {
             Ground::Listed(listing) => listing.settled,
             Ground::Unchanged(stamp) => Some(stamp),
+        }
+    }
+
+    /// The listing, when the directory was listed in this launch.
+    pub(super) fn listing(self) -> Option<&'a Listing> {
+        match self {
+            Ground::Listed(listing) => Some(listing),
+            Ground::Unchanged(_) => None,
         }
     }
 }
@@ -610,7 +618,6 @@ impl Holding<'_> {
     }
 }
 
-/// Whether `path` lies under one of `dirs`.
 /// Whether a system directory belongs to the compiler's installation itself: its own
 /// headers (`…/lib/gcc/<triple>/<version>/include`, `…/lib/clang/<version>/include`) and the
 /// C++ library's (`…/include/c++/<version>`), which change with it, and whose
@@ -623,6 +630,7 @@ fn private_to_compiler(dir: &str) -> bool {
     dir.split('/').any(|c| matches!(c, "gcc" | "clang" | "c++"))
 }
 
+/// Whether `path` lies under one of `dirs`.
 fn under_any(dirs: &[String], path: &str) -> bool {
     dirs.iter().any(|d| rel_below(d, path).is_some())
 }

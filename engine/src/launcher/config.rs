@@ -94,7 +94,8 @@ Environment:
                              [cache] dir in the launchers' commands)
   CACHED_NINJA_CACHE_SIZE    its size cap (default 10G)
   CACHED_NINJA_DEBUG         (set) say why a command is not cached
-  CACHED_NINJA_TRUST_STAT=0  hash every header instead of trusting settled stat stamps
+  CACHED_NINJA_TRUST_STAT=0  hash every header and list every directory the lookup
+                             watches, instead of trusting settled stat stamps
   CACHED_NINJA_PREPROCESSOR=1  run the preprocessor when no include list is known
   CACHED_NINJA_DISTRIBUTE=distcc|icecc  compile misses on that distributed compiler
 

@@ -42,7 +42,8 @@ pub struct Launcher<'r> {
     /// This process ends with its launch: the lookup rule's largest structure is left to the
     /// exit instead of being freed piece by piece (a tenth of a first check's instructions).
     pub one_shot: bool,
-    /// Trust stat stamps in manifests (`CACHED_NINJA_TRUST_STAT`, default on).
+    /// Trust settled stat stamps of headers and directories (`CACHED_NINJA_TRUST_STAT`,
+    /// default on).
     pub trust_stat: bool,
     /// Run the preprocessor when no manifest is known (`CACHED_NINJA_PREPROCESSOR=1`; off by
     /// default).

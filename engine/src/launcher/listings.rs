@@ -9,8 +9,9 @@ use std::path::Path;
 /// A map keyed by paths (the fast hasher of [`HashSet`]).
 type HashMap<K, V> = hashbrown::HashMap<K, V>;
 
-/// A directory's identity and last change: inode, mtime and ctime in ns.
-pub(super) type DirStamp = (u64, i64, i64);
+/// A directory's identity and last change: device, inode, mtime and ctime in ns (the device
+/// tells apart snapshots of one file system, which keep inode numbers).
+pub(super) type DirStamp = (u64, u64, i64, i64);
 
 /// The stamp of directory `dir` now.
 pub(super) fn dir_stamp(dir: &str) -> Option<DirStamp> {
@@ -20,6 +21,7 @@ pub(super) fn dir_stamp(dir: &str) -> Option<DirStamp> {
 fn stamp_of(md: &std::fs::Metadata) -> DirStamp {
     use std::os::unix::fs::MetadataExt;
     (
+        md.dev(),
         md.ino(),
         md.mtime() * 1_000_000_000 + md.mtime_nsec(),
         md.ctime() * 1_000_000_000 + md.ctime_nsec(),
@@ -103,13 +105,19 @@ pub(super) fn settled_stamp(
         .then(|| stamp_of(md))
 }
 
-/// The listing of directory `dir`, `None` if it cannot be listed.
+/// The listing of directory `dir`, `None` if it cannot be listed, wholly (a name missed would
+/// be taken as absent).
 pub(super) fn listing(dir: &str) -> Option<Listing> {
     let md = std::fs::metadata(dir).ok()?;
     let settled = settled_stamp(&md, std::time::SystemTime::now());
     let rd = std::fs::read_dir(dir).ok()?;
-    let names = rd.flatten().map(|e| e.file_name()).collect();
-    Some(Listing { names, settled })
+    let names = rd
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>();
+    Some(Listing {
+        names: names.ok()?,
+        settled,
+    })
 }
 
 /// What the listing `names` of directory `holder` says of `rel` below it: its first component

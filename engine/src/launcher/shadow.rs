@@ -192,7 +192,7 @@ impl Launcher<'_> {
     pub(super) fn memo_key(&self, action_key: &fcache::Digest) -> fcache::Digest {
         fcache::Digest::of(
             format!(
-                "cached-ninja lookup memo 4\0{action_key}\0{}\0{}",
+                "cached-ninja lookup memo 5\0{action_key}\0{}\0{}",
                 self.roots.obj(),
                 self.roots.src().unwrap_or("")
             )
@@ -268,8 +268,8 @@ impl Launcher<'_> {
     /// finds those absent while their first component is still not there, and counts in full
     /// otherwise. A holder settled before its listing is written `H <stamp> <dir>` instead of
     /// `h <dir>`: a check that finds the same stamp there (the same directory, no name
-    /// created or removed since: this tree's sources, the system's headers) takes its lines
-    /// as written without listing it.
+    /// created or removed since: this tree's sources, the system's headers) takes its `f`
+    /// lines as written without listing it (its `n` lines are still looked at).
     /// `undone` are the directories a directive's `..` undid (another tree's first check
     /// counts the candidates, and refuses the entry, where one is no plain directory), and
     /// `holders` are `search`'s.
@@ -293,14 +293,13 @@ impl Launcher<'_> {
             }
         }
         for holder in holders {
-            let listing = match holder.ground {
-                Some(Ground::Listed(listing)) => Some(listing),
-                _ => None,
-            };
+            // (A holder not listed here has its candidates written `n`: looked at by every
+            // check.)
+            let listing = holder.ground.and_then(Ground::listing);
             // A holder settled before its listing is recorded with that stamp: a first check
-            // that finds the same stamp there takes the lines below as they are, unlisted.
+            // that finds the same stamp there takes the `f` lines below as they are, unlisted.
             let head = match listing.and_then(|l| l.settled) {
-                Some((ino, m, c)) => format!("H {ino} {m} {c} "),
+                Some((dev, ino, m, c)) => format!("H {dev} {ino} {m} {c} "),
                 None => "h ".to_string(),
             };
             if !line(&head, &self.roots.normalize(holder.dir)) {
@@ -342,7 +341,7 @@ impl Launcher<'_> {
         action_key: &fcache::Digest,
         search: &Search,
     ) -> fcache::Digest {
-        let mut id = format!("cached-ninja lookup candidates 3\0{action_key}");
+        let mut id = format!("cached-ninja lookup candidates 4\0{action_key}");
         for d in search.dirs().iter().chain(search.forced()) {
             id.push('\0');
             id.push_str(&self.roots.normalize(d));
@@ -382,10 +381,10 @@ impl Launcher<'_> {
             } else if let Some(stamped) = line.strip_prefix("H ") {
                 let (stamp, h) = parse_stamped(stamped)?;
                 let dir = self.roots.denormalize(h).into_owned();
-                // The same stamp here: no name was created or removed since the record's
-                // listing (settled before it), so its lines hold as they were written.
+                // The same stamp here: the same directory, with no name created or removed
+                // since the record's listing (settled before it), so its `f` lines hold.
                 let seen = match dir_stamp(&dir) {
-                    Some(now) if now == stamp => Seen::Unchanged(stamp),
+                    Some(now) if now == stamp && self.trust_stat => Seen::Unchanged(stamp),
                     _ => Seen::Listed(listing(&dir)?),
                 };
                 holders.push((dir, seen, Vec::new()));
@@ -425,10 +424,7 @@ impl Launcher<'_> {
                 .iter()
                 .map(|(dir, seen, rels)| Holding {
                     dir,
-                    ground: Some(match seen {
-                        Seen::Listed(l) => Ground::Listed(l),
-                        Seen::Unchanged(stamp) => Ground::Unchanged(*stamp),
-                    }),
+                    ground: Some(seen.ground()),
                     below: rels.clone(),
                 })
                 .collect();
@@ -465,8 +461,9 @@ impl Launcher<'_> {
             let Some(ground) = h.ground else {
                 return;
             };
-            if let Some((ino, m, c)) = ground.settled() {
-                text.push_str(&format!("d {ino} {m} {c} {}\n", h.dir));
+            // (Stamps not trusted: every check lists the holder.)
+            if let Some((dev, ino, m, c)) = ground.settled().filter(|_| self.trust_stat) {
+                text.push_str(&format!("d {dev} {ino} {m} {c} {}\n", h.dir));
                 continue;
             }
             if h.dir.contains('\n') || present.iter().any(|p| rel_below(h.dir, p).is_some()) {
@@ -625,11 +622,22 @@ enum Seen {
     Unchanged(DirStamp),
 }
 
-/// A directory's stamp and the directory (`<ino> <mtime ns> <ctime ns> <dir>`), as the lookup
-/// memo's `d` lines and the candidates' record's `H` lines write them.
+impl Seen {
+    /// What the memo written after the check rests on.
+    fn ground(&self) -> Ground<'_> {
+        match self {
+            Seen::Listed(l) => Ground::Listed(l),
+            Seen::Unchanged(stamp) => Ground::Unchanged(*stamp),
+        }
+    }
+}
+
+/// A directory's stamp and the directory (`<dev> <ino> <mtime ns> <ctime ns> <dir>`), as the
+/// lookup memo's `d` lines and the candidates' record's `H` lines write them.
 fn parse_stamped(text: &str) -> Option<(DirStamp, &str)> {
-    let mut f = text.splitn(4, ' ');
+    let mut f = text.splitn(5, ' ');
     let stamp = (
+        f.next()?.parse().ok()?,
         f.next()?.parse().ok()?,
         f.next()?.parse().ok()?,
         f.next()?.parse().ok()?,

@@ -580,9 +580,10 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
 }
 
 /// The candidates' record writes a holder settled before its listing with its stamp (`H`),
-/// and a first check elsewhere that finds the same stamp takes the record's lines without
-/// listing the holder; one whose stamp moved (a name created since) is listed, and what was
-/// created is seen. An unsettled holder is written `h`, listed by every check.
+/// and a first check elsewhere that finds the same stamp takes the record's `f` lines without
+/// listing the holder; one whose stamp moved (a name created since, even with the mtime put
+/// back) or another directory is listed, and what was created is seen. An unsettled holder
+/// is written `h`, listed by every check.
 #[test]
 fn a_holder_unchanged_since_the_candidates_record_is_not_listed_again() {
     use super::candidates::{Ground, Holding, Looked, Search};
@@ -597,13 +598,14 @@ fn a_holder_unchanged_since_the_candidates_record_is_not_listed_again() {
             Search::new(vec![h.clone()], 0..0, obj, vec![], Looked::default())
         };
         let action = fcache::Digest::of(b"an action");
-        let check = |record: &str, present: &[String]| {
+        let check_as = |action: &fcache::Digest, record: &str, present: &[String]| {
             let s = search();
             l.cache
-                .memo_put(&l.candidates_key(&action, &s), record)
+                .memo_put(&l.candidates_key(action, &s), record)
                 .unwrap();
-            l.first_check_recorded(&action, &s, present)
+            l.first_check_recorded(action, &s, present)
         };
+        let check = |record: &str, present: &[String]| check_as(&action, record, present);
         let record = |listed: &super::listings::Listing| {
             let s = search();
             let holding = Holding {
@@ -621,9 +623,10 @@ fn a_holder_unchanged_since_the_candidates_record_is_not_listed_again() {
         assert_eq!(record(&fresh), "h @obj/inc\nn there.h\nf new.h\n");
         std::thread::sleep(fcache::SETTLE + std::time::Duration::from_millis(100));
         let settled = listing(&h).unwrap();
-        let (ino, m, c) = settled.settled.expect("settled");
-        let stamped = format!("H {ino} {m} {c} {h}");
-        let written = format!("H {ino} {m} {c} @obj/inc\nn there.h\nf new.h\n");
+        let (dev, ino, m, c) = settled.settled.expect("settled");
+        let stamp = format!("{dev} {ino} {m} {c}");
+        let stamped = format!("H {stamp} {h}");
+        let written = format!("H {stamp} @obj/inc\nn there.h\nf new.h\n");
         assert_eq!(record(&settled), written);
         assert_eq!(
             check(&record(&settled), &[]),
@@ -632,27 +635,49 @@ fn a_holder_unchanged_since_the_candidates_record_is_not_listed_again() {
         let there = [format!("{h}/there.h")];
         assert_eq!(check(&record(&settled), &there), Some(None), "passed over");
         let memo = l.cache.memo_get(&l.memo_key(&action)).unwrap();
-        assert!(
-            memo.starts_with(&format!("d {ino} {m} {c} {h}\n")),
-            "{memo}"
-        );
+        assert!(memo.starts_with(&format!("d {stamp} {h}\n")), "{memo}");
 
         // The same stamp: the record's `f` line is taken as written (a record that lied
         // about `there.h` shows it was not listed); another stamp or none: listed.
         assert_eq!(check(&format!("{stamped}\nf there.h\n"), &[]), Some(None));
-        assert_eq!(check(&format!("H 1 2 3 {h}\nf there.h\n"), &[]), None);
+        assert_eq!(check(&format!("H 1 2 3 4 {h}\nf there.h\n"), &[]), None);
         assert_eq!(check(&format!("h {h}\nf there.h\n"), &[]), None);
         assert_eq!(
-            check(&format!("H 1 2 {h}\nf new.h\n"), &[]),
+            check(&format!("H {ino} {m} {c} {h}\nf new.h\n"), &[]),
             None,
-            "malformed"
+            "malformed: the stamp of an older binary"
         );
+        // An `n` line under an unchanged holder is still looked at: a file on its way
+        // leaves no memo to rest on the stamp.
+        let way = fcache::Digest::of(b"a file on the way");
+        assert_eq!(
+            check_as(&way, &format!("{stamped}\nn there.h/x.h\n"), &[]),
+            Some(None)
+        );
+        assert_eq!(l.cache.memo_get(&l.memo_key(&way)), None);
 
-        // A header created since the record moves the stamp: listed, and seen.
+        // Another directory with the same mtime (a copy that kept it) is listed.
+        let copy = dir.join("copy");
+        std::fs::create_dir(&copy).unwrap();
+        std::fs::write(copy.join("there.h"), "").unwrap();
+        let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(m as u64);
+        let set_mtime = |d: &Path| {
+            let times = std::fs::FileTimes::new().set_modified(mtime);
+            std::fs::File::open(d).unwrap().set_times(times).unwrap();
+        };
+        set_mtime(&copy);
+        let c2 = copy.to_str().unwrap();
+        assert_eq!(check(&format!("H {stamp} {c2}\nf there.h\n"), &[]), None);
+
+        // A header created since the record moves the stamp: listed, and seen; so it is
+        // when the mtime is put back (`touch -d`, `rsync -a`): the ctime moved.
         std::fs::write(holder.join("new.h"), "").unwrap();
-        assert_ne!(dir_stamp(&h), Some((ino, m, c)));
+        assert_ne!(dir_stamp(&h), Some((dev, ino, m, c)));
         assert_eq!(check(&format!("{stamped}\nf new.h\n"), &[]), None);
         assert_eq!(check(&format!("{stamped}\nf other.h\n"), &[]), Some(None));
+        set_mtime(&holder);
+        assert_eq!(dir_stamp(&h).map(|s| s.2), Some(m), "the mtime put back");
+        assert_eq!(check(&format!("{stamped}\nf new.h\n"), &[]), None);
     });
 }
 
@@ -663,7 +688,7 @@ fn a_failed_memo_still_gives_its_present_candidates() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let mut present = Vec::new();
-    let memo = format!("d 1 2 3 {d}\nx {d}/a.h\nx {d}/b.h");
+    let memo = format!("d 1 2 3 4 {d}\nx {d}/a.h\nx {d}/b.h");
     assert!(!Launcher::memo_holds(&memo, &mut present));
     assert_eq!(present, [format!("{d}/a.h"), format!("{d}/b.h")]);
     std::fs::write(dir.path().join("there.h"), "").unwrap();
@@ -673,8 +698,8 @@ fn a_failed_memo_still_gives_its_present_candidates() {
         &format!("{listed}\nn there.h"),
         &mut Vec::new()
     ));
-    let (ino, m, c) = super::listings::dir_stamp(d).unwrap();
-    let stamped = format!("d {ino} {m} {c} {d}");
+    let (dev, ino, m, c) = super::listings::dir_stamp(d).unwrap();
+    let stamped = format!("d {dev} {ino} {m} {c} {d}");
     assert!(Launcher::memo_holds(&stamped, &mut Vec::new()));
     let after_d = format!("l {d}\n{stamped}\nn absent.h");
     assert!(!Launcher::memo_holds(&after_d, &mut Vec::new()));
