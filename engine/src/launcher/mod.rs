@@ -50,9 +50,10 @@
 //!
 //! ## Environment
 //! `CACHED_NINJA_CACHE_DIR` (cache root), `CACHED_NINJA_CACHE_SIZE` (cap, e.g. `10G`),
-//! `CACHED_NINJA_SRCDIR` (source root), `CACHED_NINJA_TRUST_STAT=0` (always hash headers and list the lookup's directories),
-//! `CACHED_NINJA_PREPROCESSOR=1` (the preprocessor fallback of step 3), `CACHED_NINJA_EXPLAIN=<file>`
-//! (append each source key's fields, from the same code that hashes them),
+//! `CACHED_NINJA_SRCDIR` (source root), `CACHED_NINJA_TRUST_STAT=0` (always hash headers and
+//! list the lookup's directories), `CACHED_NINJA_PREPROCESSOR=1` (the preprocessor fallback of
+//! step 3), `CACHED_NINJA_EXPLAIN=<file>` (append each source key's fields, from the same code
+//! that hashes them),
 //! `CACHED_NINJA_DEBUG` (say why a command is not cached), `CACHED_NINJA_DISTRIBUTE=distcc|icecc`
 //! (misses compile on that distributed compiler, [`distribute`]), `CACHED_NINJA_BUILD` (set by
 //! `cached-ninja build`: no [`policy_edit`] check), and for tests only

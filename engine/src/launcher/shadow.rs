@@ -486,8 +486,9 @@ impl Launcher<'_> {
     /// Whether the lookup memo `text` still holds: every stamped directory unchanged, and
     /// no first name of a listed one's candidates there now. Adds its present candidates to
     /// `present` whether it holds or not (the full check that follows a failed memo needs
-    /// them). An `n` line belongs to the `l` line before it, with no `d` line between.
-    pub(super) fn memo_holds(text: &str, present: &mut Vec<String>) -> bool {
+    /// them). An `n` line belongs to the `l` line before it, with no `d` line between. A
+    /// stamped directory holds only if `trust_stat`.
+    pub(super) fn memo_holds(text: &str, present: &mut Vec<String>, trust_stat: bool) -> bool {
         let mut holds = true;
         let mut listed: Option<Listing> = None;
         for l in fcache::lines(text) {
@@ -498,8 +499,10 @@ impl Launcher<'_> {
             } else if let Some(dir) = l.strip_prefix("u ") {
                 holds = Undone::is_plain_now(dir);
             } else if let Some(rest) = l.strip_prefix("d ") {
-                holds =
-                    parse_stamped(rest).is_some_and(|(stamp, dir)| dir_stamp(dir) == Some(stamp));
+                // (Stamps not trusted: the full check follows, and writes a memo without.)
+                holds = trust_stat
+                    && parse_stamped(rest)
+                        .is_some_and(|(stamp, dir)| dir_stamp(dir) == Some(stamp));
                 listed = None;
             } else if let Some(dir) = l.strip_prefix("l ") {
                 listed = listing(dir);
@@ -528,7 +531,7 @@ impl Launcher<'_> {
         let mut present: Vec<String> = Vec::new();
         match &memo {
             Some(text) => {
-                if Self::memo_holds(text, &mut present) {
+                if Self::memo_holds(text, &mut present, self.trust_stat) {
                     return None;
                 }
             }

@@ -120,13 +120,15 @@ impl Runner for FakeCompiler {
 
 /// A temp dir with `fakecc`, `a.c` and `a.h`, a fake compiler and a launcher over them.
 fn with_launcher(clang: bool, f: impl FnOnce(&Path, &FakeCompiler, &Launcher)) {
-    with_launcher_explaining(clang, false, f)
+    with_launcher_as(clang, false, true, f)
 }
 
-/// [`with_launcher`], the launcher appending its key explanations to `explain.txt` if `explain`.
-fn with_launcher_explaining(
+/// [`with_launcher`], the launcher appending its key explanations to `explain.txt` if
+/// `explain`, and trusting settled stat stamps if `trust_stat`.
+fn with_launcher_as(
     clang: bool,
     explain: bool,
+    trust_stat: bool,
     f: impl FnOnce(&Path, &FakeCompiler, &Launcher),
 ) {
     let d = tempfile::tempdir().unwrap();
@@ -150,7 +152,7 @@ fn with_launcher_explaining(
         env_refusal: None,
         date_pinned: false,
         one_shot: false,
-        trust_stat: true,
+        trust_stat,
         preprocessor_fallback: true,
         max_size: 1 << 30,
         explain: explain.then(|| dir.join("explain.txt")),
@@ -343,7 +345,7 @@ fn preprocessor_command_from_the_model() {
 
 #[test]
 fn miss_then_hit_then_header_change() {
-    with_launcher_explaining(false, true, |dir, fake, l| {
+    with_launcher_as(false, true, true, |dir, fake, l| {
         let cmd = command(dir, &[]);
         let (cc, a_c) = (cmd[0].clone(), cmd[2].clone());
         let a_o = dir.join("a.o");
@@ -532,7 +534,7 @@ fn the_lookup_memo_trusts_only_stamps_settled_before_the_listing() {
         }
         let holds = |key: &fcache::Digest| {
             let memo = l.cache.memo_get(&l.memo_key(key)).expect("a memo");
-            Launcher::memo_holds(&memo, &mut Vec::new())
+            Launcher::memo_holds(&memo, &mut Vec::new(), true)
         };
 
         // Changed just now: its candidates' first names, listed by every check.
@@ -681,6 +683,39 @@ fn a_holder_unchanged_since_the_candidates_record_is_not_listed_again() {
     });
 }
 
+/// With `CACHED_NINJA_TRUST_STAT=0` no directory stamp is trusted: a record's `H` holder is
+/// listed, and the memo written lists a settled holder by its candidates' first names.
+#[test]
+fn stamps_not_trusted_list_every_holder() {
+    use super::candidates::{Ground, Holding, Looked, Search};
+    use super::listings::listing;
+    with_launcher_as(false, false, false, |dir, _, l| {
+        let holder = dir.join("inc");
+        std::fs::create_dir(&holder).unwrap();
+        std::fs::write(holder.join("there.h"), "").unwrap();
+        let h = holder.to_str().unwrap().to_string();
+        std::thread::sleep(fcache::SETTLE + std::time::Duration::from_millis(100));
+        let settled = listing(&h).unwrap();
+        let (dev, ino, m, c) = settled.settled.expect("settled");
+        let obj = dir.to_str().unwrap();
+        let s = Search::new(vec![h.clone()], 0..0, obj, vec![], Looked::default());
+        let action = fcache::Digest::of(b"an action");
+        let record = format!("H {dev} {ino} {m} {c} {h}\nf there.h\n");
+        l.cache
+            .memo_put(&l.candidates_key(&action, &s), &record)
+            .unwrap();
+        assert_eq!(l.first_check_recorded(&action, &s, &[]), None, "listed");
+        let holding = Holding {
+            dir: &h,
+            ground: Some(Ground::Listed(&settled)),
+            below: vec!["x.h"],
+        };
+        l.write_memo(&action, &[holding], &[], &[]);
+        let memo = l.cache.memo_get(&l.memo_key(&action)).unwrap();
+        assert_eq!(memo, format!("l {h}\nn x.h\n"));
+    });
+}
+
 /// A memo that fails still gives its present candidates to the full check that follows (else
 /// that check takes them for new and misses); an `n` line counts only after its `l` line.
 #[test]
@@ -689,19 +724,24 @@ fn a_failed_memo_still_gives_its_present_candidates() {
     let d = dir.path().to_str().unwrap();
     let mut present = Vec::new();
     let memo = format!("d 1 2 3 4 {d}\nx {d}/a.h\nx {d}/b.h");
-    assert!(!Launcher::memo_holds(&memo, &mut present));
+    assert!(!Launcher::memo_holds(&memo, &mut present, true));
     assert_eq!(present, [format!("{d}/a.h"), format!("{d}/b.h")]);
     std::fs::write(dir.path().join("there.h"), "").unwrap();
     let listed = format!("l {d}\nn absent.h");
-    assert!(Launcher::memo_holds(&listed, &mut Vec::new()));
+    assert!(Launcher::memo_holds(&listed, &mut Vec::new(), true));
     assert!(!Launcher::memo_holds(
         &format!("{listed}\nn there.h"),
-        &mut Vec::new()
+        &mut Vec::new(),
+        true
     ));
     let (dev, ino, m, c) = super::listings::dir_stamp(d).unwrap();
     let stamped = format!("d {dev} {ino} {m} {c} {d}");
-    assert!(Launcher::memo_holds(&stamped, &mut Vec::new()));
+    assert!(Launcher::memo_holds(&stamped, &mut Vec::new(), true));
+    assert!(
+        !Launcher::memo_holds(&stamped, &mut Vec::new(), false),
+        "stamps not trusted (CACHED_NINJA_TRUST_STAT=0)"
+    );
     let after_d = format!("l {d}\n{stamped}\nn absent.h");
-    assert!(!Launcher::memo_holds(&after_d, &mut Vec::new()));
-    assert!(!Launcher::memo_holds("n absent.h", &mut Vec::new()));
+    assert!(!Launcher::memo_holds(&after_d, &mut Vec::new(), true));
+    assert!(!Launcher::memo_holds("n absent.h", &mut Vec::new(), true));
 }
