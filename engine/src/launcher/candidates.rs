@@ -542,11 +542,13 @@ impl Search {
         self.own.iter().any(|o| o == dir) || under_any(&self.own, dir)
     }
 
-    /// Whether directory `dir` holds a name ending with `suffix` (a directory that cannot be
-    /// listed holds none).
-    pub(super) fn lists_name_ending(&mut self, dir: &str, suffix: &[u8]) -> bool {
-        listed(&mut self.looked.listings, dir)
-            .is_some_and(|names| names.iter().any(|n| n.as_encoded_bytes().ends_with(suffix)))
+    /// Whether directory `dir` may hold a name ending with `suffix`: its listing names one, or
+    /// it exists and cannot be listed (one that does not exist holds none).
+    pub(super) fn may_hold_name_ending(&mut self, dir: &str, suffix: &[u8]) -> bool {
+        match listed(&mut self.looked.listings, dir) {
+            Some(names) => names.iter().any(|n| n.as_encoded_bytes().ends_with(suffix)),
+            None => std::path::Path::new(dir).is_dir(),
+        }
     }
 
     /// Each directory holding candidates, with its listing (`None`: it could not be listed)

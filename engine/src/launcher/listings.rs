@@ -50,13 +50,17 @@ pub(super) fn listed<'l>(listings: &'l mut Listings, dir: &str) -> Option<&'l Ha
         .map(|l| &l.names)
 }
 
-/// What `holder`'s listing says of candidate `c` below it ([`Below::Absent`] when it cannot
-/// be listed).
+/// What `holder`'s listing says of candidate `c` below it. A holder that cannot be listed
+/// (searchable but not readable: the compiler still opens files in it) has the candidate
+/// itself looked at, and no memo rests on it.
 pub(super) fn look_in(listings: &mut Listings, holder: &str, c: &str) -> Below {
-    let Some(names) = listed(listings, holder) else {
+    let Some(rel) = rel_below(holder, c) else {
         return Below::Absent;
     };
-    rel_below(holder, c).map_or(Below::Absent, |rel| look_below(names, holder, rel))
+    match listed(listings, holder) {
+        Some(names) => look_below(names, holder, rel),
+        None => look_past_listing(holder, rel),
+    }
 }
 
 /// `path` relative to directory `dir` when it lies below it (`dir` may be `/`).

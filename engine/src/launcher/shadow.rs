@@ -161,7 +161,8 @@ impl Launcher<'_> {
     /// would depend on a file the key never saw. Each directory is listed once per launch
     /// (the candidates of `search` read the same listings). The compiler's own directories,
     /// which hold no candidates, are listed only when [`no_gch_key`]'s memo is not there:
-    /// they held 71 % of the names a libgit2 miss listed, for this check alone.
+    /// they held 71 % of the names a libgit2 miss listed, for this check alone. A directory
+    /// that exists and cannot be listed counts as holding one.
     pub(super) fn precompiled_header_near(&self, search: &mut Search, inputs: &[String]) -> bool {
         let mut dirs = search.dirs().to_vec();
         dirs.extend(inputs.iter().map(|p| lexical(self.roots.obj(), &parent(p))));
@@ -169,7 +170,10 @@ impl Launcher<'_> {
         dirs.dedup();
         let (own, project): (Vec<String>, Vec<String>) =
             dirs.into_iter().partition(|d| search.is_own(d));
-        if project.iter().any(|d| search.lists_name_ending(d, b".gch")) {
+        if project
+            .iter()
+            .any(|d| search.may_hold_name_ending(d, b".gch"))
+        {
             return true;
         }
         // Taken before the listings: a name created after them changes a stamp.
@@ -180,7 +184,7 @@ impl Launcher<'_> {
         {
             return false;
         }
-        if own.iter().any(|d| search.lists_name_ending(d, b".gch")) {
+        if own.iter().any(|d| search.may_hold_name_ending(d, b".gch")) {
             return true;
         }
         if let Some(k) = key {
@@ -298,7 +302,8 @@ impl Launcher<'_> {
             let listing = holder.ground.and_then(Ground::listing);
             // A holder settled before its listing is recorded with that stamp: a first check
             // that finds the same stamp there takes the `f` lines below as they are, unlisted.
-            let head = match listing.and_then(|l| l.settled) {
+            // (Stamps not trusted here: none recorded for another check to trust.)
+            let head = match listing.and_then(|l| l.settled).filter(|_| self.trust_stat) {
                 Some((dev, ino, m, c)) => format!("H {dev} {ino} {m} {c} "),
                 None => "h ".to_string(),
             };

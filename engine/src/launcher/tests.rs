@@ -683,8 +683,9 @@ fn a_holder_unchanged_since_the_candidates_record_is_not_listed_again() {
     });
 }
 
-/// With `CACHED_NINJA_TRUST_STAT=0` no directory stamp is trusted: a record's `H` holder is
-/// listed, and the memo written lists a settled holder by its candidates' first names.
+/// With `CACHED_NINJA_TRUST_STAT=0` no directory stamp is trusted or recorded: a record's `H`
+/// holder is listed, the memo written lists a settled holder by its candidates' first names,
+/// and the record written has no stamp.
 #[test]
 fn stamps_not_trusted_list_every_holder() {
     use super::candidates::{Ground, Holding, Looked, Search};
@@ -713,6 +714,15 @@ fn stamps_not_trusted_list_every_holder() {
         l.write_memo(&action, &[holding], &[], &[]);
         let memo = l.cache.memo_get(&l.memo_key(&action)).unwrap();
         assert_eq!(memo, format!("l {h}\nn x.h\n"));
+        // Nor is a stamp recorded for another check to trust.
+        let holding = Holding {
+            dir: &h,
+            ground: Some(Ground::Listed(&settled)),
+            below: vec!["x.h"],
+        };
+        l.remember_candidates(&action, &s, &[], &[holding]);
+        let record = l.cache.memo_get(&l.candidates_key(&action, &s)).unwrap();
+        assert_eq!(record, "h @obj/inc\nf x.h\n");
     });
 }
 

@@ -212,3 +212,31 @@ fn a_header_found_through_the_root_directory_has_earlier_places() {
         assert!(all.contains(&earlier.as_str()), "{earlier}: {all:?}");
     }
 }
+
+/// A holder that cannot be listed (searchable but not readable: the compiler still opens files
+/// in it) has each candidate looked at itself, so one that exists is seen (it was taken as
+/// absent; a review, 2026-12-06); and such a directory may hold a `.gch`.
+#[test]
+fn an_unlistable_holder_has_its_candidates_looked_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    std::fs::write(format!("{d}/x.h"), "").unwrap();
+    // (As root no permission makes a directory unlistable: the failed listing is planted.)
+    let mut listings = Listings::default();
+    listings.insert(d.to_string(), None);
+    assert_eq!(look_in(&mut listings, d, &format!("{d}/x.h")), Below::There);
+    assert_eq!(
+        look_in(&mut listings, d, &format!("{d}/y.h")),
+        Below::WayOnly,
+        "absent now, but no memo may rest on the holder"
+    );
+    let mut search = Search::new(vec![d.to_string()], 0..0, d, vec![], Looked::default());
+    search.looked.listings.insert(d.to_string(), None);
+    assert!(search.may_hold_name_ending(d, b".gch"));
+    assert!(!search.may_hold_name_ending(&format!("{d}/absent"), b".gch"));
+    let mut listed = Search::new(vec![d.to_string()], 0..0, d, vec![], Looked::default());
+    assert!(
+        !listed.may_hold_name_ending(d, b".gch"),
+        "listed: none there"
+    );
+}
