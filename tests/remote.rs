@@ -471,6 +471,33 @@ fn build_alone_pulls_beside_ninja_and_hits_everything() {
     assert!(!obj.join(".cached-ninja/wants").exists(), "wants removed");
 }
 
+/// The revisions are listed slowly (a `git` that takes a second to start, as Mercurial does on
+/// a loaded machine): that is no silence of the store, so the launchers that miss meanwhile
+/// wait for the plan within their budget, and every object comes from the pull. (Until
+/// 2026-12-06 the listing counted as the store's silence: they stopped waiting after 0.3 s
+/// and compiled all five.)
+#[test]
+fn launchers_wait_for_a_slow_revision_listing() {
+    let ex = Example::publish();
+    let (obj, cache) = ex.developer("dev", TRUSTING);
+    let slow = ex.space.path().join("slow-git");
+    std::fs::create_dir_all(&slow).unwrap();
+    let real = require_tool("git", "git");
+    let script = format!("#!/bin/sh\nsleep 1\nexec {} \"$@\"\n", real.display());
+    let git = slow.join("git");
+    std::fs::write(&git, script).unwrap();
+    std::fs::set_permissions(&git, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", slow.display(), std::env::var("PATH").unwrap());
+    let out = run_ok(cn(&cache).env("PATH", path).args(["build", "-C"]).arg(&obj));
+    assert_eq!(
+        hits_misses(&obj),
+        (5, 0),
+        "{}{}",
+        stderr(&out),
+        edge_log(&obj)
+    );
+}
+
 /// A plan larger than the policy's cache cap is one warning line of the build (not of
 /// `fetch`, whose code it shares), naming the policy file to change; the build succeeds.
 #[test]
@@ -585,8 +612,14 @@ fn mercurial_tree_publishes_and_finds_its_ancestor() {
         plan.contains(&node[..12]) && plan.contains("(1 commit back)"),
         "{plan}"
     );
-    run_ok(cn(&dcache).args(["build", "-C"]).arg(&dobj));
-    assert_eq!(hits_misses(&dobj), (5, 0), "{}", edge_log(&dobj));
+    let out = run_ok(cn(&dcache).args(["build", "-C"]).arg(&dobj));
+    assert_eq!(
+        hits_misses(&dobj),
+        (5, 0),
+        "{}{}",
+        stderr(&out),
+        edge_log(&dobj)
+    );
 }
 
 /// CI builds incrementally (one file changed since the last published revision): the manifest

@@ -266,15 +266,21 @@ fn launchers_do_not_wait_for_a_store_that_never_answers() {
     let t = Instant::now();
     let build = w.spawn_build(&w.obj);
     let path = w.obj.join(".cached-ninja/pulling");
-    wait_until("the planning marker", || path.exists());
-    let marker = std::fs::read_to_string(&path).unwrap();
+    // The marker says `planning` while the revisions are listed, then since when the stores
+    // are asked.
+    let asked = || {
+        let m = std::fs::read_to_string(&path).unwrap_or_default();
+        (m.split_whitespace().count() == 5).then_some(m)
+    };
+    wait_until("the stores asked", || asked().is_some());
+    let marker = asked().unwrap();
     let out = finished(build);
     // A bound that cannot flake: waiting for the store would take the minute.
     assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
     let words: Vec<&str> = marker.split_whitespace().collect();
     assert!(
         words.len() == 5 && words[3] == "planning" && words[4].parse::<u64>().is_ok(),
-        "the search's start is in the marker: {marker}"
+        "the stores' asking is in the marker: {marker}"
     );
     let err = stderr(&out);
     assert_eq!(objects(&w.obj), w.ci_objects, "{err}");

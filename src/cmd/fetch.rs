@@ -44,7 +44,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let remote = Remote::open(&args.remote, false)?;
     remote.require_stores(false)?;
     let say = |l: &str| eprintln!("{l}");
-    let (plan, trust) = find_plan(WHO, &remote, args.depth, &say)?;
+    let (plan, trust) = find_plan(WHO, &remote, args.depth, &say, &|| ())?;
     println!("{plan}");
     if args.plan {
         println!("revision {}\nmanifest {}", plan.revision, plan.url);
@@ -83,18 +83,21 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The trust set and the nearest ancestor build of `remote`'s source tree (`say` takes the
-/// warning lines, which begin with `who`).
+/// warning lines, which begin with `who`; `asking` is called once the revisions are listed,
+/// before any store is asked).
 pub fn find_plan(
     who: &str,
     remote: &Remote,
     depth: Option<usize>,
     say: &dyn Fn(&str),
+    asking: &dyn Fn(),
 ) -> anyhow::Result<(Plan, Trust)> {
     let trust = remote.trust()?;
     let depth = depth.or(remote.policy.fetch.depth).unwrap_or(32).max(1);
     let dir = remote.vcs_dir();
     let ancestors = fetch::ancestry::ancestors(dir, depth)
         .with_context(|| format!("cannot list the revisions of {}", dir.display()))?;
+    asking();
     let plan = fetch::plan::find(&fetch::plan::PlanRequest {
         stores: &remote.stores,
         config: &remote.config,

@@ -1,8 +1,8 @@
 //! Waiting for a running pull (DESIGN §5): a launcher whose entry is known but not here asks
 //! the pull for it first (`fetch::want`) and waits, then compiles. A launcher that misses
 //! while the build still looks for the pull's plan waits for the plan first, then looks
-//! again ([`Launcher::wait_for_plan`]); but a search that no store has answered for
-//! [`SILENT_PATIENCE`] is not waited for (a store that accepts connections and never answers
+//! again ([`Launcher::wait_for_plan`]); but a search whose stores were asked and none has
+//! answered for [`SILENT_PATIENCE`] is not waited for (a store that accepts connections and never answers
 //! would otherwise hold every first compile for its first-byte timeout).
 //! The pull inserts the entry once its objects are here (not its debug parts, DESIGN §6), so
 //! the hit that follows serves the object and defers the debug part to the fill (`super::hit`).
@@ -58,7 +58,7 @@ impl Launcher<'_> {
 
     /// While the build still looks for CI's build (Ninja started first, `fetch::want`): waits
     /// until the search ended (found or given up), at most the marker's budget, and while no
-    /// store answered at most until the search is [`SILENT_PATIENCE`] old. Whether the search
+    /// store answered at most until the stores have been asked for [`SILENT_PATIENCE`]. Whether the search
     /// ended (the lookup is then worth doing again: the pull records its include sets before
     /// it announces itself).
     pub(super) fn wait_for_plan(&self) -> bool {

@@ -59,7 +59,8 @@ pub trait PullLink: Sync {
     fn publish_state(&self, state: &LinkState);
 }
 
-/// How long a launcher waits for a plan that no store has answered for: a store that answers
+/// How long a launcher waits for a plan whose stores were asked and none has answered (the
+/// revisions' listing before is local work, waited for within the budget): a store that answers
 /// a `HEAD` within 300 ms (four round trips of 75 ms: TCP, TLS, the request) is waited for
 /// within the whole budget; a silent one costs the first compiles at most this much, not its
 /// first-byte timeout (2 s by default; issue 16's bound on libgit2 is 0.58 s).
@@ -70,7 +71,8 @@ pub const SILENT_PATIENCE: Duration = Duration::from_millis(300);
 pub struct PlanWait {
     /// The launcher's wait budget.
     pub budget: Duration,
-    /// How long the search has gone without any store answering; `None` once one answered.
+    /// How long the stores have been asked without any answering; `None` while the revisions
+    /// are still listed (no store asked yet) and once one answered.
     pub unanswered: Option<Duration>,
 }
 
@@ -192,19 +194,30 @@ pub struct PlanningMarker {
 }
 
 impl PlanningMarker {
-    /// Says that this process looks for a plan from now, no store has answered yet;
+    /// Says that this process looks for a plan from now, listing its revisions first;
     /// launchers wait up to `wait` for it.
     pub fn create(obj_root: &Path, wait: Duration) -> io::Result<PlanningMarker> {
         let link = FileLink::new(ObjDir::new(obj_root));
         if let Some(parent) = link.marker.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let asked = format!("{PLANNING} {}", unix_ms());
-        write_marker(&link.marker, wait, Some(&asked))?;
+        write_marker(&link.marker, wait, Some(PLANNING))?;
         Ok(PlanningMarker {
             link: Some(link),
             wait,
         })
+    }
+
+    /// The stores are asked from now: launchers that miss wait for the plan at most
+    /// [`SILENT_PATIENCE`] from now while none answers.
+    pub fn asking(&self) -> io::Result<()> {
+        match &self.link {
+            Some(l) => {
+                let asked = format!("{PLANNING} {}", unix_ms());
+                write_marker(&l.marker, self.wait, Some(&asked))
+            }
+            None => Ok(()),
+        }
     }
 
     /// A store answered: launchers that miss now wait for the plan within their budget.
@@ -352,18 +365,26 @@ mod tests {
         let link = FileLink::new(ObjDir::new(&obj));
         let wait = Duration::from_millis(700);
         let planning = PlanningMarker::create(&obj, wait).unwrap();
-        let seen = link.planning().unwrap();
-        assert_eq!((seen.budget, link.running()), (wait, None));
-        let silent = seen.unanswered.expect("no store answered yet");
+        let listing = PlanWait {
+            budget: wait,
+            unanswered: None,
+        };
+        assert_eq!(
+            (link.planning(), link.running()),
+            (Some(listing), None),
+            "no store asked while the revisions are listed"
+        );
+        planning.asking().unwrap();
+        let silent = link
+            .planning()
+            .unwrap()
+            .unanswered
+            .expect("asked, no answer");
         std::thread::sleep(Duration::from_millis(30));
         let later = link.planning().unwrap().unanswered.unwrap();
         assert!(later >= silent + Duration::from_millis(30), "{later:?}");
         planning.answered().unwrap();
-        let answered = PlanWait {
-            budget: wait,
-            unanswered: None,
-        };
-        assert_eq!((link.planning(), link.running()), (Some(answered), None));
+        assert_eq!((link.planning(), link.running()), (Some(listing), None));
         let pull = planning.into_pull(&obj, wait, &mut [], Some(1000)).unwrap();
         assert_eq!(
             link.link_state().map(|s| s.rate),

@@ -4,7 +4,8 @@
 //! - [`open`] opens the stores and presets the breakers of those a recent build found dead
 //!   (`fetch::skips`, so they cost no network wait).
 //! - [`Planning::start`] looks for CI's nearest ancestor build on a thread while Ninja starts
-//!   (a planning marker tells missing launchers to wait for the plan, within their budget);
+//!   (a planning marker tells missing launchers to wait for the plan, within their budget,
+//!   and once the stores are asked at most `fetch::want::SILENT_PATIENCE` while none answers);
 //!   Ninja done before the search is, the search is abandoned.
 //! - `Background::start`, once the plan is found, starts the pull on a thread of its own: it
 //!   computes the prefetch order (`engine::order`: policy boosts, then `[fetch] prefetch`) and
@@ -30,7 +31,7 @@ use fetch::signing::Trust;
 use fetch::want::{PlanningMarker, PullMarker};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The command's name at the head of its warning lines.
 const WHO: &str = "cached-ninja build";
@@ -75,6 +76,8 @@ pub struct Counts {
 pub struct Planning {
     remote: Arc<Remote>,
     started: Instant,
+    /// When the stores were first asked (the revisions listed).
+    asked: Arc<OnceLock<Instant>>,
     skipped: bool,
     /// When the search ended, and the pull it started, if any.
     found: mpsc::Receiver<(Instant, Option<Background>)>,
@@ -99,7 +102,7 @@ pub enum Search {
     /// Still under way: abandoned; no store had answered in this long (launchers stopped
     /// waiting for the plan after `fetch::want::SILENT_PATIENCE`).
     Abandoned {
-        /// How long the stores had been silent, if none answered.
+        /// How long the stores had been asked and silent, if none answered.
         silent: Option<Duration>,
     },
 }
@@ -130,9 +133,11 @@ impl Planning {
     ) -> Planning {
         let (tx, found) = mpsc::channel();
         let skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
+        let asked = Arc::new(OnceLock::new());
         let planning = Planning {
             remote: remote.clone(),
             started: Instant::now(),
+            asked: asked.clone(),
             skipped,
             found,
             cancel: cancel.clone(),
@@ -159,7 +164,13 @@ impl Planning {
             std::thread::spawn(move || note_answer(&remote, &marker, &searching));
         }
         std::thread::spawn(move || {
-            let pull = find_plan(&remote, &lines).and_then(|(plan, trust)| {
+            let asking = || {
+                asked.get_or_init(Instant::now);
+                if let Some(m) = marker.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    let _ = m.asking();
+                }
+            };
+            let pull = find_plan(&remote, &lines, &asking).and_then(|(plan, trust)| {
                 if cancel.is_cancelled() {
                     return None;
                 }
@@ -196,9 +207,10 @@ impl Planning {
             Err(_) => {
                 self.cancel.cancel();
                 let answered = self.remote.stores.iter().any(|s| s.breaker().answered());
+                let asked = self.asked.get().filter(|_| !answered);
                 Finished {
                     search: Search::Abandoned {
-                        silent: (!answered).then(|| self.started.elapsed()),
+                        silent: asked.map(Instant::elapsed),
                     },
                     pull: None,
                 }
@@ -223,10 +235,10 @@ fn note_answer(remote: &Remote, marker: &Mutex<Option<PlanningMarker>>, searchin
     }
 }
 
-/// CI's nearest ancestor build in `remote`; any problem is a warning line (one per store when
-/// stores failed), and the build then compiles locally.
-fn find_plan(remote: &Arc<Remote>, lines: &Lines) -> Option<(Plan, Trust)> {
-    let plan = match crate::cmd::fetch::find_plan(WHO, remote, None, &|l| lines.say(l)) {
+/// CI's nearest ancestor build in `remote` (`asking` once the stores are asked); any problem
+/// is a warning line (one per store when stores failed), and the build then compiles locally.
+fn find_plan(remote: &Arc<Remote>, lines: &Lines, asking: &dyn Fn()) -> Option<(Plan, Trust)> {
+    let plan = match crate::cmd::fetch::find_plan(WHO, remote, None, &|l| lines.say(l), asking) {
         Ok(p) => p,
         Err(e) => {
             let first_build = matches!(
