@@ -93,6 +93,9 @@ pub struct PullSession<'a> {
     /// The link's bytes per second if known before measuring (a bandwidth cap): the launchers'
     /// estimates start from it.
     pub link_rate: Option<u64>,
+    /// The longest a pulled entry waits for its first check of the lookup rule
+    /// ([`local_keys::ENTRY_WAIT`]; longer in a test that must not depend on timing).
+    pub entry_wait: std::time::Duration,
 }
 
 impl PullSession<'_> {
@@ -200,7 +203,7 @@ impl PullSession<'_> {
     ) -> PullReport {
         let link = EarlyGiveUps::new(FileLink::new(self.objdir.clone()));
         let manifest = &self.plan.manifest;
-        let checks = local_keys::FirstChecks::new(order, manifest.records.len());
+        let checks = local_keys::FirstChecks::new(order, manifest.records.len(), self.entry_wait);
         let (sources_tx, sources_rx) = std::sync::mpsc::channel();
         let report = std::thread::scope(|s| {
             let (checks, link) = (&checks, &link);

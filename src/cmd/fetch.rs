@@ -117,9 +117,17 @@ pub fn find_plan(
 
 /// The pull session of `plan` for `remote`'s object directory: objects only, unless the
 /// build packages its `.dwo` files itself (`dwp`, `llvm-dwp`: it reads them before its link
-/// is done, so they come with the objects).
+/// is done, so they come with the objects). `CACHED_NINJA_TEST_ENTRY_WAIT_MS` lengthens the
+/// wait of a pulled entry for its first check, for a test that must not depend on timing.
 pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> PullSession<'a> {
     let objdir = ObjDir::new(&remote.objdir);
+    let entry_wait = std::env::var("CACHED_NINJA_TEST_ENTRY_WAIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(
+            engine::launcher::local_keys::ENTRY_WAIT,
+            std::time::Duration::from_millis,
+        );
     PullSession {
         store: &remote.stores[plan.store],
         plan,
@@ -130,6 +138,7 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         debug_parts: remote.packs_dwo(),
         objdir,
         link_rate: remote.bandwidth(),
+        entry_wait,
     }
 }
 

@@ -230,8 +230,9 @@ const CHECKING: u8 = 1;
 const CHECKED: u8 = 2;
 
 impl FirstChecks {
-    /// The checks of `records` records: those of `order` first, in that order, then the rest.
-    pub fn new(order: &[usize], records: usize) -> FirstChecks {
+    /// The checks of `records` records: those of `order` first, in that order, then the rest;
+    /// an entry waits at most `entry_wait` for its check ([`ENTRY_WAIT`] but in tests).
+    pub fn new(order: &[usize], records: usize, entry_wait: Duration) -> FirstChecks {
         let mut all: Vec<usize> = order.iter().copied().filter(|&i| i < records).collect();
         let mut listed = vec![false; records];
         all.iter().for_each(|&i| listed[i] = true);
@@ -243,7 +244,7 @@ impl FirstChecks {
             state: (0..records).map(|_| AtomicU8::new(TO_CHECK)).collect(),
             over: AtomicBool::new(false),
             checked: (Mutex::new(()), Condvar::new()),
-            entry_wait: ENTRY_WAIT,
+            entry_wait,
         }
     }
 
@@ -407,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_record_whose_download_started_is_checked_next() {
-        let checks = FirstChecks::new(&[2, 0], 4);
+        let checks = FirstChecks::new(&[2, 0], 4, ENTRY_WAIT);
         assert_eq!(checks.take(), Some(2));
         checks.started(3);
         checks.started(2);
@@ -419,9 +420,8 @@ mod tests {
 
     #[test]
     fn an_entry_goes_in_after_its_check() {
-        let mut checks = FirstChecks::new(&[0, 1], 2);
         // Long enough for a loaded machine: the entry must wait for the check, not time out.
-        checks.entry_wait = Duration::from_secs(600);
+        let checks = FirstChecks::new(&[0, 1], 2, Duration::from_secs(600));
         let checked = AtomicBool::new(false);
         checks.started(1);
         std::thread::scope(|s| {
@@ -443,13 +443,13 @@ mod tests {
 
     #[test]
     fn no_entry_waits_once_the_checks_are_over() {
-        let checks = FirstChecks::new(&[0], 1);
+        let checks = FirstChecks::new(&[0], 1, ENTRY_WAIT);
         checks.over();
         assert!(!checks.waits_for(0));
         checks.started(0);
         checks.before_entry(0);
         // A check never made (its thread stopped) holds an entry up at most `ENTRY_WAIT`.
-        let stopped = FirstChecks::new(&[0], 1);
+        let stopped = FirstChecks::new(&[0], 1, ENTRY_WAIT);
         stopped.before_entry(0);
         assert!(stopped.waits_for(0));
     }
