@@ -144,9 +144,9 @@ impl LocalCache {
         self.walk_and_gc(max_size)
     }
 
-    /// Walks the cache and runs [`LocalCache::gc`] when it holds more than `max_size` bytes
-    /// (the pull's check after inserting many files at once), recording the total for
-    /// [`LocalCache::gc_if_over`]. `None` when no gc ran, or another process is walking (a
+    /// Walks the cache once and evicts as [`LocalCache::gc`] does when it holds more than
+    /// `max_size` bytes (the pull's check after inserting many files at once), recording the
+    /// total for [`LocalCache::gc_if_over`]. `None` when no gc ran, or another process is walking (a
     /// lock that cannot be taken for another reason, a read-only cache, does not stop it).
     pub fn walk_and_gc(&self, max_size: u64) -> Option<GcReport> {
         let _walking = match self.walk_lock() {
@@ -154,12 +154,33 @@ impl LocalCache {
             held => held.ok().flatten(),
         };
         let start = Instant::now();
-        let total = self.summary().total_size();
+        let files = self.evictable();
+        // Temporary files count against the cap (abandoned ones go first when it is over).
+        let mut temps = Vec::new();
+        self.list("tmp", false, &mut temps);
+        let listed_in = start.elapsed();
+        let total: u64 = files.iter().chain(&temps).map(|f| f.size).sum();
         if total > max_size {
-            return Some(self.gc(max_size));
+            return Some(self.evict(files, max_size, listed_in));
         }
-        self.remember_walk(total, start.elapsed());
+        self.remember_walk(total, listed_in);
         None
+    }
+
+    /// Every file a gc may evict (blobs, entries, manifests, memos, locks, partial downloads).
+    fn evictable(&self) -> Vec<FileInfo> {
+        let mut files = Vec::new();
+        for (dir, two) in [
+            ("cas", true),
+            ("ac", true),
+            ("mf", true),
+            ("memo", false),
+            ("locks", false),
+            (PARTIALS, false),
+        ] {
+            self.list(dir, two, &mut files);
+        }
+        files
     }
 
     /// The walk's lock if it is free now (`Ok(None)`: another process walks).
@@ -192,20 +213,15 @@ impl LocalCache {
     /// is above `max_size`), and removes abandoned temporary files.
     pub fn gc(&self, max_size: u64) -> GcReport {
         let start = Instant::now();
+        let files = self.evictable();
+        self.evict(files, max_size, start.elapsed())
+    }
+
+    /// The gc of `files` (the cache's [`LocalCache::evictable`] files, listed in `listed_in`):
+    /// abandoned temporary files go, then the oldest of `files` while over the cap.
+    fn evict(&self, mut files: Vec<FileInfo>, max_size: u64, listed_in: Duration) -> GcReport {
         let mut report = GcReport::default();
         report.removed += self.remove_abandoned_temps() as u64;
-        let mut files = Vec::new();
-        for (dir, two) in [
-            ("cas", true),
-            ("ac", true),
-            ("mf", true),
-            ("memo", false),
-            ("locks", false),
-            (PARTIALS, false),
-        ] {
-            self.list(dir, two, &mut files);
-        }
-        let listed_in = start.elapsed();
         let partials = self.partials_dir();
         let mut total: u64 = files.iter().map(|f| f.size).sum();
         report.size_before = total;
