@@ -480,14 +480,7 @@ fn build_alone_pulls_beside_ninja_and_hits_everything() {
 fn launchers_wait_for_a_slow_revision_listing() {
     let ex = Example::publish();
     let (obj, cache) = ex.developer("dev", TRUSTING);
-    let slow = ex.space.path().join("slow-git");
-    std::fs::create_dir_all(&slow).unwrap();
-    let real = require_tool("git", "git");
-    let script = format!("#!/bin/sh\nsleep 1\nexec {} \"$@\"\n", real.display());
-    let git = slow.join("git");
-    std::fs::write(&git, script).unwrap();
-    std::fs::set_permissions(&git, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", slow.display(), std::env::var("PATH").unwrap());
+    let path = git_taking(ex.space.path(), 1);
     let out = run_ok(cn(&cache).env("PATH", path).args(["build", "-C"]).arg(&obj));
     assert_eq!(
         hits_misses(&obj),
@@ -496,6 +489,46 @@ fn launchers_wait_for_a_slow_revision_listing() {
         stderr(&out),
         edge_log(&obj)
     );
+}
+
+/// A listing of the revisions that hangs (a `git` that takes two minutes) holds the first
+/// compiles at most `fetch::want::LISTING_PATIENCE` (5 s), not their wait budget (here a
+/// minute each): they compile, and the build says Ninja finished before CI's build was found.
+#[test]
+fn a_revision_listing_that_hangs_holds_the_compiles_briefly() {
+    let ex = Example::publish();
+    let policy = format!("{TRUSTING}[fetch]\nwait_ms = 60000\n");
+    let (obj, cache) = ex.developer("dev", &policy);
+    let path = git_taking(ex.space.path(), 120);
+    let t = std::time::Instant::now();
+    let out = run_ok(cn(&cache).env("PATH", path).args(["build", "-C"]).arg(&obj));
+    // A bound that cannot flake: waiting out the budget would take the minute.
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(45),
+        "{:?}",
+        t.elapsed()
+    );
+    let err = stderr(&out);
+    assert_eq!(hits_misses(&obj), (0, 5), "{err}{}", edge_log(&obj));
+    assert!(
+        err.contains("Ninja finished before CI's build was found"),
+        "{err}"
+    );
+}
+
+/// A `PATH` whose `git` (in `dir/slow-git`) sleeps `seconds` before it runs the real one.
+fn git_taking(dir: &Path, seconds: u32) -> String {
+    let slow = dir.join("slow-git");
+    std::fs::create_dir_all(&slow).unwrap();
+    let real = require_tool("git", "git");
+    let script = format!(
+        "#!/bin/sh\nsleep {seconds}\nexec {} \"$@\"\n",
+        real.display()
+    );
+    let git = slow.join("git");
+    std::fs::write(&git, script).unwrap();
+    std::fs::set_permissions(&git, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    format!("{}:{}", slow.display(), std::env::var("PATH").unwrap())
 }
 
 /// A plan larger than the policy's cache cap is one warning line of the build (not of

@@ -2,8 +2,9 @@
 //! the pull for it first (`fetch::want`) and waits, then compiles. A launcher that misses
 //! while the build still looks for the pull's plan waits for the plan first, then looks
 //! again ([`Launcher::wait_for_plan`]); but a search whose stores were asked and none has
-//! answered for [`SILENT_PATIENCE`] is not waited for (a store that accepts connections and never answers
-//! would otherwise hold every first compile for its first-byte timeout).
+//! answered for [`fetch::want::SILENT_PATIENCE`] is not waited for (a store that accepts connections and
+//! never answers would otherwise hold every first compile for its first-byte timeout), nor
+//! one still listing its revisions after [`fetch::want::LISTING_PATIENCE`].
 //! The pull inserts the entry once its objects are here (not its debug parts, DESIGN §6), so
 //! the hit that follows serves the object and defers the debug part to the fill (`super::hit`).
 //!
@@ -21,7 +22,6 @@ use super::launch::Launcher;
 use super::lookup::Found;
 use fetch::cache as fcache;
 use fetch::want::queue::Slot;
-use fetch::want::SILENT_PATIENCE;
 use std::time::{Duration, Instant};
 
 /// How often the local cache is looked at while waiting.
@@ -58,7 +58,8 @@ impl Launcher<'_> {
 
     /// While the build still looks for CI's build (Ninja started first, `fetch::want`): waits
     /// until the search ended (found or given up), at most the marker's budget, and while no
-    /// store answered at most until the stores have been asked for [`SILENT_PATIENCE`]. Whether the search
+    /// store answered at most until the stores have been asked for [`fetch::want::SILENT_PATIENCE`] (or
+    /// the revisions listed for [`fetch::want::LISTING_PATIENCE`]). Whether the search
     /// ended (the lookup is then worth doing again: the pull records its include sets before
     /// it announces itself).
     pub(super) fn wait_for_plan(&self) -> bool {
@@ -69,7 +70,7 @@ impl Launcher<'_> {
         let ended = loop {
             match self.pull.planning() {
                 None => break true,
-                Some(p) if p.unanswered.is_some_and(|t| t >= SILENT_PATIENCE) => break false,
+                Some(p) if p.patience_over() => break false,
                 Some(_) if start.elapsed() >= first.budget => break false,
                 Some(_) => std::thread::sleep(POLL),
             }

@@ -59,21 +59,48 @@ pub trait PullLink: Sync {
     fn publish_state(&self, state: &LinkState);
 }
 
-/// How long a launcher waits for a plan whose stores were asked and none has answered (the
-/// revisions' listing before is local work, waited for within the budget): a store that answers
-/// a `HEAD` within 300 ms (four round trips of 75 ms: TCP, TLS, the request) is waited for
-/// within the whole budget; a silent one costs the first compiles at most this much, not its
-/// first-byte timeout (2 s by default; issue 16's bound on libgit2 is 0.58 s).
+/// How long a launcher waits for a plan whose stores were asked and none has answered: a
+/// store that answers a `HEAD` within 300 ms (four round trips of 75 ms: TCP, TLS, the
+/// request) is waited for within the whole budget; a silent one costs the first compiles at
+/// most this much, not its first-byte timeout (2 s by default; issue 16's bound on libgit2 is
+/// 0.58 s).
 pub const SILENT_PATIENCE: Duration = Duration::from_millis(300);
+
+/// How long a launcher waits for a plan whose revisions are still listed (local work, before
+/// any store is asked): Mercurial, a Python program, takes 0.2 s alone and seconds on a loaded
+/// machine; a listing that hangs costs the first compiles at most this much.
+pub const LISTING_PATIENCE: Duration = Duration::from_secs(5);
 
 /// The search for a pull's plan, as a launcher sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlanWait {
     /// The launcher's wait budget.
     pub budget: Duration,
-    /// How long the stores have been asked without any answering; `None` while the revisions
-    /// are still listed (no store asked yet) and once one answered.
-    pub unanswered: Option<Duration>,
+    /// Where the search is.
+    pub phase: PlanPhase,
+}
+
+/// Where the search for a plan is, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanPhase {
+    /// The revisions have been listed for this long (no store asked yet).
+    Listing(Duration),
+    /// The stores have been asked for this long, and none has answered.
+    Asked(Duration),
+    /// A store answered: the plan is waited for within the budget.
+    Answered,
+}
+
+impl PlanWait {
+    /// Whether a launcher stops waiting for the plan now: the revisions listed for
+    /// [`LISTING_PATIENCE`], or the stores asked and silent for [`SILENT_PATIENCE`].
+    pub fn patience_over(&self) -> bool {
+        match self.phase {
+            PlanPhase::Listing(t) => t >= LISTING_PATIENCE,
+            PlanPhase::Asked(t) => t >= SILENT_PATIENCE,
+            PlanPhase::Answered => false,
+        }
+    }
 }
 
 /// The [`PullLink`] over files: `<objdir>/.cached-ninja/pulling` and `wants/`.
@@ -114,13 +141,16 @@ impl FileLink {
         let pid: u32 = f.next()?.parse().ok()?;
         let since: u64 = f.next()?.parse().ok()?;
         let budget = Duration::from_millis(f.next()?.parse().ok()?);
-        let planning = (f.next() == Some(PLANNING)).then(|| PlanWait {
-            budget,
-            unanswered: f
-                .next()
-                .and_then(|t| t.parse().ok())
-                .map(|t| unix_ms().saturating_sub(t))
-                .map(Duration::from_millis),
+        let planning = (f.next() == Some(PLANNING)).then(|| {
+            let age = |w: Option<&str>| {
+                let t: u64 = w?.parse().ok()?;
+                Some(Duration::from_millis(unix_ms().saturating_sub(t)))
+            };
+            let phase = match f.next() {
+                Some(LISTING) => age(f.next()).map_or(PlanPhase::Answered, PlanPhase::Listing),
+                asked => age(asked).map_or(PlanPhase::Answered, PlanPhase::Asked),
+            };
+            PlanWait { budget, phase }
         });
         (start_time(pid)? == since).then_some((budget, planning))
     }
@@ -183,8 +213,13 @@ impl PullLink for FileLink {
     }
 }
 
-/// The last word of a marker written while the plan is looked for.
+/// The last word of a marker written while the plan is looked for (then the phase's words:
+/// `listing <unix ms>` since the listing began, `<unix ms>` since the stores were asked, none
+/// once one answered).
 const PLANNING: &str = "planning";
+
+/// The word after [`PLANNING`] while the revisions are listed.
+const LISTING: &str = "listing";
 
 /// The marker of a build still looking for its plan; removed when dropped, unless it became
 /// a [`PullMarker`] ([`PlanningMarker::into_pull`]).
@@ -201,7 +236,8 @@ impl PlanningMarker {
         if let Some(parent) = link.marker.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        write_marker(&link.marker, wait, Some(PLANNING))?;
+        let listing = format!("{PLANNING} {LISTING} {}", unix_ms());
+        write_marker(&link.marker, wait, Some(&listing))?;
         Ok(PlanningMarker {
             link: Some(link),
             wait,
@@ -365,26 +401,39 @@ mod tests {
         let link = FileLink::new(ObjDir::new(&obj));
         let wait = Duration::from_millis(700);
         let planning = PlanningMarker::create(&obj, wait).unwrap();
-        let listing = PlanWait {
-            budget: wait,
-            unanswered: None,
+        let phase = || link.planning().map(|p| (p.budget, p.phase));
+        // Listing the revisions: no store asked yet; the listing's own patience applies.
+        let Some((budget, PlanPhase::Listing(listed))) = phase() else {
+            panic!("listing: {:?}", link.planning())
         };
-        assert_eq!(
-            (link.planning(), link.running()),
-            (Some(listing), None),
-            "no store asked while the revisions are listed"
-        );
+        assert_eq!((budget, link.running()), (wait, None));
+        assert!(!link.planning().unwrap().patience_over());
+        let long_listed = PlanWait {
+            budget,
+            phase: PlanPhase::Listing(listed + LISTING_PATIENCE),
+        };
+        assert!(long_listed.patience_over());
         planning.asking().unwrap();
-        let silent = link
-            .planning()
-            .unwrap()
-            .unanswered
-            .expect("asked, no answer");
+        let Some((_, PlanPhase::Asked(silent))) = phase() else {
+            panic!("asked, no answer: {:?}", link.planning())
+        };
         std::thread::sleep(Duration::from_millis(30));
-        let later = link.planning().unwrap().unanswered.unwrap();
+        let Some((_, PlanPhase::Asked(later))) = phase() else {
+            panic!("still no answer: {:?}", link.planning())
+        };
         assert!(later >= silent + Duration::from_millis(30), "{later:?}");
+        let long_silent = PlanWait {
+            budget,
+            phase: PlanPhase::Asked(SILENT_PATIENCE),
+        };
+        assert!(long_silent.patience_over());
         planning.answered().unwrap();
-        assert_eq!((link.planning(), link.running()), (Some(listing), None));
+        let answered = PlanWait {
+            budget: wait,
+            phase: PlanPhase::Answered,
+        };
+        assert_eq!((link.planning(), link.running()), (Some(answered), None));
+        assert!(!answered.patience_over());
         let pull = planning.into_pull(&obj, wait, &mut [], Some(1000)).unwrap();
         assert_eq!(
             link.link_state().map(|s| s.rate),

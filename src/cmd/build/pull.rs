@@ -4,8 +4,9 @@
 //! - [`open`] opens the stores and presets the breakers of those a recent build found dead
 //!   (`fetch::skips`, so they cost no network wait).
 //! - [`Planning::start`] looks for CI's nearest ancestor build on a thread while Ninja starts
-//!   (a planning marker tells missing launchers to wait for the plan, within their budget,
-//!   and once the stores are asked at most `fetch::want::SILENT_PATIENCE` while none answers);
+//!   (a planning marker tells missing launchers to wait for the plan, within their budget:
+//!   at most `fetch::want::LISTING_PATIENCE` while the revisions are listed, and once the
+//!   stores are asked at most `fetch::want::SILENT_PATIENCE` while none answers);
 //!   Ninja done before the search is, the search is abandoned.
 //! - `Background::start`, once the plan is found, starts the pull on a thread of its own: it
 //!   computes the prefetch order (`engine::order`: policy boosts, then `[fetch] prefetch`) and
