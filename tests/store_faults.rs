@@ -174,17 +174,19 @@ fn a_healthy_proxy_changes_nothing() {
     );
 }
 
-/// The build ends when Ninja ends: a pull still trickling (the slow-rate check off, launchers
-/// waiting 0.2 s, each request given 20 s) is cancelled when the last edge is done, and the
-/// build returns; the marker is gone and what the pull did not bring was compiled. (With the
-/// default 2 s a trickled request timed out first on a loaded machine, whose build took 2.9 s,
-/// and its warning failed the test.)
+/// The build ends when Ninja ends: a pull whose blobs are held at the proxy until after the
+/// test (launchers waiting 0.2 s, each request given ten minutes) is cancelled when the last
+/// edge is done, and the build returns; the marker is gone and what the pull did not bring
+/// was compiled. (With blobs trickled at 10 KB/s the pull could end first on a loaded
+/// machine; with the default 2 s a trickled request timed out first, and its warning failed
+/// the test.)
 #[test]
 fn the_build_does_not_wait_for_a_pull_after_ninja() {
     let w = world();
-    let proxy = Proxy::start(&w, "trickle", "/cas/");
+    let never = w.space.path().join("never").display().to_string();
+    let proxy = Proxy::start_with(&w, "hold", "/cas/", &["--gate", &never]);
     let url = format!("http://127.0.0.1:{}/cn", proxy.port);
-    let fetch = "[fetch]\nwait_ms = 200\nslow_rate = \"0\"\nfirst_byte_timeout_ms = 20000\n";
+    let fetch = "[fetch]\nwait_ms = 200\nfirst_byte_timeout_ms = 600000\n";
     let out = build_with(&w, &url, fetch);
     let err = stderr(&out);
     assert!(

@@ -291,7 +291,8 @@ pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
     let took = t.elapsed();
     assert!(matches!(e, StoreError::Timeout { .. }), "{e}");
     assert!(
-        took >= Duration::from_millis(1016) && took < Duration::from_millis(2000),
+        // (Upper bounds with room for a loaded machine: the server never answers.)
+        took >= Duration::from_millis(1016) && took < Duration::from_millis(6000),
         "{took:?}"
     );
     assert_eq!(
@@ -312,7 +313,7 @@ pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
         format!("PUT {}/ac/k: timed out after 1.5s", cfg.url)
     );
     assert!(
-        took >= Duration::from_millis(1500) && took < Duration::from_millis(2500),
+        took >= Duration::from_millis(1500) && took < Duration::from_millis(6500),
         "{took:?}"
     );
 
@@ -325,16 +326,18 @@ pub fn hanging_server_times_out(config_at: &dyn Fn(u16) -> StoreConfig) {
         s.put_blob(b"x"),
         Err(StoreError::Timeout { op: "HEAD", .. })
     ));
+    // (Not retried: the counters below say so.)
     assert!(
-        t.elapsed() < Duration::from_millis(1900),
+        t.elapsed() < Duration::from_millis(6000),
         "{:?}",
         t.elapsed()
     );
     let t = Instant::now();
     let e = s.get_blob(&Digest::of(b"x"), 100).unwrap_err();
     assert!(matches!(e, StoreError::Skipped { .. }), "{e}");
+    // Sent, it would wait out the timeout (a second).
     assert!(
-        t.elapsed() < Duration::from_millis(100),
+        t.elapsed() < Duration::from_millis(900),
         "{:?}",
         t.elapsed()
     );
