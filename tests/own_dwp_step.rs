@@ -485,3 +485,49 @@ fn ninja_packages_app(obj: &Path, cache: &Path) {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
 }
+
+/// A `dwp` step added to a zero-setup developer's project after an objects-first build: CMake
+/// regenerates inside the build and its compile commands stay as they were, so no launcher
+/// runs before the step, which met objects without their `.dwo` files and failed. The build
+/// then makes again the objects its launchers made under no packager (one note line), and
+/// the step finds every `.dwo`.
+#[test]
+fn a_dwp_step_added_to_a_zero_setup_build_after_its_objects_gets_its_dwo_files() {
+    let dwp = require_tool("dwp", "binutils");
+    let space = TestSpace::new();
+    ci_publishes_in(&space, None, "", zero_setup_configure);
+    let obj = developer_in(&space, zero_setup_configure);
+    let cache = space.path().join("dev/cache");
+    build(&cache, &obj, &["--no-fill"]);
+    assert_eq!(support::hits_misses(&obj), (3, 0));
+    assert!(app_dwo_files(&obj).is_empty());
+
+    write_cmake(&space.path().join("dev/src"), packs(&dwp));
+    let out = build(&cache, &obj, &["--no-fill"]);
+    let said = text(&out);
+    let notes: Vec<&str> = said.lines().filter(|l| l.contains("made again")).collect();
+    assert_eq!(notes.len(), 1, "{said}");
+    assert_eq!(app_dwo_files(&obj).len(), 2, "{}", text(&out));
+    assert_eq!(units_in(&obj.join("app.dwp")), ["main.c", "util.c"]);
+    let gdb = gdb_locals(&obj, "app", "util");
+    assert!(gdb.contains("doubled = 42"), "{gdb}");
+}
+
+/// An `llvm-dwp` step added to a zero-setup project built before: its objects name the token
+/// object root, where `llvm-dwp` finds no `.dwo`; the build makes them again at the real root.
+#[test]
+fn an_llvm_dwp_step_added_to_a_zero_setup_build_after_its_objects_finds_its_dwo_files() {
+    let llvm_dwp = require_tool("llvm-dwp", "llvm");
+    let space = TestSpace::new();
+    let (src, obj) = (space.path().join("src"), space.path().join("obj"));
+    let cache = space.path().join("cache");
+    write_sources(&src, None);
+    std::fs::write(src.join("cached-ninja.toml"), "split_dwarf = true\n").unwrap();
+    zero_setup_configure(&src, &obj, &cache);
+    build(&cache, &obj, &["--no-fetch", "--no-fill"]);
+    write_cmake(&src, packs(&llvm_dwp));
+    let out = build(&cache, &obj, &["--no-fetch", "--no-fill"]);
+    assert!(text(&out).contains("made again"), "{}", text(&out));
+    let units = units_in(&obj.join("app.dwp"));
+    assert_eq!(units, ["main.c", "util.c"], "{}", text(&out));
+}

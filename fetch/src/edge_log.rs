@@ -12,8 +12,9 @@
 //! `error`); the keys are 64 hex digits or `-` when the launch did not get that far; `waited`
 //! is the time the launcher waited for a running pull; `notes` are comma-separated words: an
 //! `uncacheable` line's [`crate::stats::Reason`], the [`crate::stats::Problem`]s the launch
-//! survived (`shadowed`, `corrupt`, …), `debug-deferred`, and [`WANTED`] when the launch asked a
-//! running pull for its object. The path is last (it may hold blanks; a path with a newline is
+//! survived (`shadowed`, `corrupt`, …), `debug-deferred`, [`WANTED`] when the launch asked a
+//! running pull for its object, and `dwp-gnu` or `dwp-llvm` ([`PACKAGER`]) when the build ran
+//! that packager of split DWARF itself. The path is last (it may hold blanks; a path with a newline is
 //! never cached, so never recorded). The format is only ever extended: readers skip lines they
 //! cannot read.
 
@@ -23,6 +24,9 @@ use std::path::Path;
 
 /// The note of a launch that asked the running pull for its object (stored: never change it).
 pub const WANTED: &str = "wanted";
+
+/// The head of the note naming the packager the build ran itself, `dwp-<name>` (stored).
+pub const PACKAGER: &str = "dwp-";
 
 /// One launch of a compile edge.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,6 +46,11 @@ pub struct EdgeOutcome {
 }
 
 impl EdgeOutcome {
+    /// The packager the launch's build ran itself, by its name (`gnu`, `llvm`), if any.
+    pub fn packager(&self) -> Option<&str> {
+        self.notes.iter().find_map(|n| n.strip_prefix(PACKAGER))
+    }
+
     /// The line this record is stored as (with its newline).
     pub fn line(&self) -> String {
         let key = |k: &Option<Digest>| k.map_or("-".to_string(), |d| d.to_hex());
@@ -95,17 +104,41 @@ pub fn append(obj_root: &Path, record: &EdgeOutcome) -> io::Result<()> {
 
 /// The last record of `output` (as the command names it), if any.
 pub fn last(obj_root: &Path, output: &str) -> io::Result<Option<EdgeOutcome>> {
-    let path = crate::objdir::ObjDir::new(obj_root).edge_log_file();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
+    let text = read(obj_root)?;
     Ok(text
         .lines()
         .rev()
         .filter_map(EdgeOutcome::parse)
         .find(|r| r.output == output))
+}
+
+/// The last record of each output, in the order of those records.
+pub fn last_of_each(obj_root: &Path) -> io::Result<Vec<EdgeOutcome>> {
+    let text = read(obj_root)?;
+    Ok(keep_last(
+        text.lines().filter_map(EdgeOutcome::parse).collect(),
+    ))
+}
+
+/// The log's text (empty when there is none).
+fn read(obj_root: &Path) -> io::Result<String> {
+    let path = crate::objdir::ObjDir::new(obj_root).edge_log_file();
+    match std::fs::read_to_string(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+        read => read,
+    }
+}
+
+/// The last of `records` of each output, in their order.
+fn keep_last(records: Vec<EdgeOutcome>) -> Vec<EdgeOutcome> {
+    let mut last = std::collections::HashMap::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        last.insert(r.output.clone(), i);
+    }
+    let kept = records.into_iter().enumerate();
+    kept.filter(|(i, r)| last[&r.output] == *i)
+        .map(|(_, r)| r)
+        .collect()
 }
 
 /// Keeps the log under `max_bytes`: when larger, only each output's last line is kept
@@ -118,17 +151,8 @@ pub fn trim(obj_root: &Path, max_bytes: u64) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let records: Vec<EdgeOutcome> = text.lines().filter_map(EdgeOutcome::parse).collect();
-    let mut last = std::collections::HashMap::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
-        last.insert(r.output.as_str(), i);
-    }
-    let kept: String = records
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| last[r.output.as_str()] == *i)
-        .map(|(_, r)| r.line())
-        .collect();
+    let records = text.lines().filter_map(EdgeOutcome::parse).collect();
+    let kept: String = keep_last(records).iter().map(EdgeOutcome::line).collect();
     crate::cache::write_atomic(&path, kept.as_bytes())
 }
 
@@ -164,6 +188,7 @@ mod tests {
             last(d.path(), "dir with blank/a.o").unwrap(),
             Some(r.clone())
         );
+        assert_eq!(last_of_each(d.path()).unwrap(), [r.clone(), other.clone()]);
         assert_eq!(last(d.path(), "b.o").unwrap(), Some(other));
         assert_eq!(last(d.path(), "c.o").unwrap(), None);
         // A torn or foreign line is skipped.
@@ -173,5 +198,20 @@ mod tests {
         let kept = std::fs::read_to_string(ObjDirPath::new(d.path()).edge_log_file()).unwrap();
         assert_eq!(kept.lines().count(), 2, "{kept}");
         assert_eq!(last(d.path(), "dir with blank/a.o").unwrap(), Some(r));
+    }
+
+    #[test]
+    fn the_packager_is_read_from_its_note() {
+        let mut r = EdgeOutcome {
+            outcome: "hit".into(),
+            notes: vec!["debug-deferred".into()],
+            output: "a.o".into(),
+            ..Default::default()
+        };
+        assert_eq!(r.packager(), None);
+        r.notes.push(format!("{PACKAGER}gnu"));
+        let read = EdgeOutcome::parse(r.line().trim_end()).unwrap();
+        assert_eq!(read.packager(), Some("gnu"));
+        assert_eq!(last_of_each(Path::new("/nonexistent")).unwrap(), []);
     }
 }

@@ -102,6 +102,13 @@ impl Launcher<'_> {
             Outcome::MissDistributed => edge.notes.push(stats::DISTRIBUTED.to_string()),
             Outcome::Hit | Outcome::Miss | Outcome::Failed => {}
         }
+        // The packager the build runs itself, once (a fallback records twice): `cached-ninja
+        // build` makes again what was made under another (`super::packager_change`).
+        if self.dwp_step != backend::rewrite::dwp_step::DwpStep::None && edge.packager().is_none() {
+            let step = self.dwp_step.name();
+            edge.notes
+                .push(format!("{}{step}", fetch::edge_log::PACKAGER));
+        }
         if !edge.output.is_empty() {
             edge.outcome = outcome.word().to_string();
             let _ = fetch::edge_log::append(obj, &edge);

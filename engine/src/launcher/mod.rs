@@ -111,6 +111,8 @@
 //! - [`local_keys`]: the source key of every launcher edge of an object directory, so a pull
 //!   leaves out CI's records of sources changed here; the pull's scans and first checks of
 //!   the records it keeps.
+//! - [`packager_change`]: the objects a zero-setup build made under another DWARF packager
+//!   than its Ninja files run now (`cached-ninja build` makes them again).
 
 mod asm_reads;
 mod candidates;
@@ -130,6 +132,7 @@ mod miss;
 mod miss_words;
 mod model;
 mod ninja_facts;
+mod packager_change;
 mod paths;
 pub mod policy_edit;
 mod preimage;
@@ -148,6 +151,8 @@ pub use config::{run_cli, run_rustc_cli, run_zero_setup};
 /// What a zero-setup object directory's Ninja files say (its own DWARF packager, whether its
 /// compiles run the launcher).
 pub use ninja_facts::{ninja_facts, NinjaFacts};
+/// The objects made under another DWARF packager than the Ninja files run now.
+pub use packager_change::made_under_another_packager;
 /// The prefix-map tokens objects embed for the roots (the fill maps them back).
 pub use paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
 /// The recorded preimage of a source key (`cached-ninja explain`).

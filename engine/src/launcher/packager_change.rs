@@ -1,0 +1,81 @@
+//! A packager of split DWARF added to a zero-setup build after its objects were made: CMake
+//! regenerates inside the build and leaves the compile commands as they were, so Ninja runs
+//! no launcher before the step. `dwp` then meets objects whose `.dwo` files an objects-first
+//! build left to the fill, and `llvm-dwp` objects that name the token object root. Each launch
+//! notes the packager it ran under in the edge log (`fetch::edge_log::PACKAGER`); the objects
+//! made under another are what must be made again.
+
+use super::ninja_facts::ninja_facts;
+use backend::rewrite::dwp_step::DwpStep;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The outputs in `objdir` that its launchers made under another packager than the one its
+/// Ninja files run now (none when they run none): paths of files that exist.
+pub fn made_under_another_packager(objdir: &Path) -> io::Result<Vec<PathBuf>> {
+    let step = ninja_facts(objdir).map_or(DwpStep::None, |f| f.dwp_step);
+    if step == DwpStep::None {
+        return Ok(Vec::new());
+    }
+    let records = fetch::edge_log::last_of_each(objdir)?;
+    let stale = records
+        .iter()
+        .filter(|r| r.packager() != Some(step.name()))
+        .map(|r| objdir.join(&r.output))
+        .filter(|p| p.is_file());
+    Ok(stale.collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fetch::edge_log::{append, EdgeOutcome, PACKAGER};
+
+    fn launch(objdir: &Path, output: &str, packager: Option<&str>) {
+        let notes = packager.map(|p| format!("{PACKAGER}{p}"));
+        let record = EdgeOutcome {
+            outcome: "hit".into(),
+            notes: notes.into_iter().collect(),
+            output: output.into(),
+            ..Default::default()
+        };
+        append(objdir, &record).unwrap();
+        std::fs::write(objdir.join(output), b"object").unwrap();
+    }
+
+    #[test]
+    fn objects_made_under_another_packager_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let objdir = dir.path();
+        launch(objdir, "a.o", None);
+        launch(objdir, "b.o", Some("gnu"));
+        launch(objdir, "c.o", Some("llvm"));
+        launch(objdir, "gone.o", None);
+        std::fs::remove_file(objdir.join("gone.o")).unwrap();
+        let build = |step: &str| {
+            let text = format!(
+                "rule cc\n  command = /bin/cached-ninja gcc -c $in -o $out\n\
+                 rule link\n  command = gcc $in -o $out {step}\n\
+                 build a.o: cc a.c\nbuild app: link a.o\n"
+            );
+            std::fs::write(objdir.join("build.ninja"), text).unwrap();
+            // (A new stamp for the Ninja files' memo.)
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        build("");
+        assert_eq!(
+            made_under_another_packager(objdir).unwrap(),
+            [] as [PathBuf; 0]
+        );
+        build("&& dwp -e app -o app.dwp");
+        let names = |v: Vec<PathBuf>| -> Vec<String> {
+            let names = v.iter().map(|p| p.file_name().unwrap().to_string_lossy());
+            names.map(|n| n.into_owned()).collect()
+        };
+        let stale = made_under_another_packager(objdir).unwrap();
+        assert_eq!(names(stale), ["a.o", "c.o"]);
+        build("&& llvm-dwp -e app -o app.dwp");
+        let stale = made_under_another_packager(objdir).unwrap();
+        assert_eq!(names(stale), ["a.o", "b.o"]);
+    }
+}
