@@ -518,6 +518,12 @@ fn a_revision_listing_that_hangs_holds_the_compiles_briefly() {
         err.contains("Ninja finished before CI's build was found"),
         "{err}"
     );
+    let listing: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("warning: listing the revisions of"))
+        .collect();
+    assert_eq!(listing.len(), 1, "one line says why: {err}");
+    assert!(listing[0].contains("compiled locally"), "{err}");
 }
 
 /// A `PATH` whose `git` (in `dir/slow-git`) sleeps `seconds` before it runs the real one.

@@ -22,6 +22,8 @@
 //! ## CPU tokens
 //! [`jobserver`]: the GNU make jobserver through which `cached-ninja build` lets at most one
 //! compiler per core run, and the token a launcher holds while its compiler runs.
+//!
+//! [`test_knobs`]: the `CACHED_NINJA_TEST_*` stalls and waits the tests set.
 #![deny(missing_docs)]
 
 pub mod fill;
@@ -29,3 +31,4 @@ pub mod jobserver;
 pub mod launcher;
 pub mod order;
 pub mod pull;
+pub mod test_knobs;

@@ -13,10 +13,10 @@
 //! is the time the launcher waited for a running pull; `notes` are comma-separated words: an
 //! `uncacheable` line's [`crate::stats::Reason`], the [`crate::stats::Problem`]s the launch
 //! survived (`shadowed`, `corrupt`, …), `debug-deferred`, [`WANTED`] when the launch asked a
-//! running pull for its object, and `dwp-gnu` or `dwp-llvm` ([`PACKAGER`]) when the build ran
-//! that packager of split DWARF itself. The path is last (it may hold blanks; a path with a newline is
-//! never cached, so never recorded). The format is only ever extended: readers skip lines they
-//! cannot read.
+//! running pull for its object, and the packager of split DWARF the build ran itself
+//! ([`PACKAGER`]: `dwp-none`, `dwp-gnu`, `dwp-llvm`; none before 2026-12-06). The path is
+//! last (it may hold blanks; a path with a newline is never cached, so never recorded). The
+//! format is only ever extended: readers skip lines they cannot read.
 
 use crate::cache::Digest;
 use std::io;
@@ -46,7 +46,8 @@ pub struct EdgeOutcome {
 }
 
 impl EdgeOutcome {
-    /// The packager the launch's build ran itself, by its name (`gnu`, `llvm`), if any.
+    /// The packager the launch's build ran itself, by its name (`none`, `gnu`, `llvm`), if
+    /// the record says.
     pub fn packager(&self) -> Option<&str> {
         self.notes.iter().find_map(|n| n.strip_prefix(PACKAGER))
     }

@@ -121,13 +121,8 @@ pub fn find_plan(
 /// wait of a pulled entry for its first check, for a test that must not depend on timing.
 pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> PullSession<'a> {
     let objdir = ObjDir::new(&remote.objdir);
-    let entry_wait = std::env::var("CACHED_NINJA_TEST_ENTRY_WAIT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(
-            engine::launcher::local_keys::ENTRY_WAIT,
-            std::time::Duration::from_millis,
-        );
+    let entry_wait = engine::test_knobs::millis("CACHED_NINJA_TEST_ENTRY_WAIT_MS")
+        .unwrap_or(engine::launcher::local_keys::ENTRY_WAIT);
     PullSession {
         store: &remote.stores[plan.store],
         plan,

@@ -340,10 +340,7 @@ fn launcher_of<'r>(
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
         .collect();
     let mut cache = LocalCache::new(LocalCache::default_root());
-    cache.stall_insert = std::env::var("CACHED_NINJA_TEST_STALL_INSERT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(std::time::Duration::from_millis);
+    cache.stall_insert = crate::test_knobs::millis("CACHED_NINJA_TEST_STALL_INSERT_MS");
     let off = |k: &str| std::env::var(k).is_ok_and(|v| v == "0" || v == "false");
     Launcher {
         runner: &RealRunner,
@@ -371,10 +368,7 @@ fn launcher_of<'r>(
         dwp_step: generated.dwp_step,
         read_scans: Default::default(),
         facts: Default::default(),
-        stall_materialise: std::env::var("CACHED_NINJA_TEST_STALL_MATERIALISE_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map(std::time::Duration::from_millis),
+        stall_materialise: crate::test_knobs::millis("CACHED_NINJA_TEST_STALL_MATERIALISE_MS"),
     }
 }
 

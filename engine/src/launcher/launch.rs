@@ -102,9 +102,10 @@ impl Launcher<'_> {
             Outcome::MissDistributed => edge.notes.push(stats::DISTRIBUTED.to_string()),
             Outcome::Hit | Outcome::Miss | Outcome::Failed => {}
         }
-        // The packager the build runs itself, once (a fallback records twice): `cached-ninja
-        // build` makes again what was made under another (`super::packager_change`).
-        if self.dwp_step != backend::rewrite::dwp_step::DwpStep::None && edge.packager().is_none() {
+        // The packager the build runs itself (`dwp-none`: none), once (a fallback records
+        // twice): `cached-ninja build` makes again what was made under another
+        // (`super::packager_change`).
+        if edge.packager().is_none() {
             let step = self.dwp_step.name();
             edge.notes
                 .push(format!("{}{step}", fetch::edge_log::PACKAGER));

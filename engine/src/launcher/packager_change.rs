@@ -8,10 +8,13 @@
 use super::ninja_facts::ninja_facts;
 use backend::rewrite::dwp_step::DwpStep;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-/// The outputs in `objdir` that its launchers made under another packager than the one its
-/// Ninja files run now (none when they run none): paths of files that exist.
+/// The objects in `objdir` that its launchers made under another packager than the one its
+/// Ninja files run now and that the step cannot read (none when they run none): files that
+/// exist, named below `objdir`. For `dwp` those without their `.dwo` beside them; for
+/// `llvm-dwp` all (they name the token object root). A record that names no packager (an
+/// older version's) is left alone.
 pub fn made_under_another_packager(objdir: &Path) -> io::Result<Vec<PathBuf>> {
     let step = ninja_facts(objdir).map_or(DwpStep::None, |f| f.dwp_step);
     if step == DwpStep::None {
@@ -20,10 +23,18 @@ pub fn made_under_another_packager(objdir: &Path) -> io::Result<Vec<PathBuf>> {
     let records = fetch::edge_log::last_of_each(objdir)?;
     let stale = records
         .iter()
-        .filter(|r| r.packager() != Some(step.name()))
+        .filter(|r| r.packager().is_some_and(|p| p != step.name()))
+        .filter(|r| below(&r.output))
         .map(|r| objdir.join(&r.output))
-        .filter(|p| p.is_file());
+        .filter(|p| p.is_file())
+        .filter(|p| step == DwpStep::Llvm || !p.with_extension("dwo").is_file());
     Ok(stale.collect())
+}
+
+/// Whether `output` names a file below the object directory (relative, no `..`).
+fn below(output: &str) -> bool {
+    let mut parts = Path::new(output).components();
+    parts.all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 #[cfg(test)]
@@ -31,7 +42,8 @@ mod tests {
     use super::*;
     use fetch::edge_log::{append, EdgeOutcome, PACKAGER};
 
-    fn launch(objdir: &Path, output: &str, packager: Option<&str>) {
+    /// A launch that made `output` (and its `.dwo` with `dwo`) under `packager`.
+    fn launch(objdir: &Path, output: &str, packager: Option<&str>, dwo: bool) {
         let notes = packager.map(|p| format!("{PACKAGER}{p}"));
         let record = EdgeOutcome {
             outcome: "hit".into(),
@@ -40,17 +52,25 @@ mod tests {
             ..Default::default()
         };
         append(objdir, &record).unwrap();
-        std::fs::write(objdir.join(output), b"object").unwrap();
+        let path = objdir.join(output);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"object").unwrap();
+        if dwo {
+            std::fs::write(path.with_extension("dwo"), b"dwo").unwrap();
+        }
     }
 
     #[test]
     fn objects_made_under_another_packager_are_found() {
         let dir = tempfile::tempdir().unwrap();
-        let objdir = dir.path();
-        launch(objdir, "a.o", None);
-        launch(objdir, "b.o", Some("gnu"));
-        launch(objdir, "c.o", Some("llvm"));
-        launch(objdir, "gone.o", None);
+        let objdir = &dir.path().join("obj");
+        launch(objdir, "a.o", Some("none"), false);
+        launch(objdir, "b.o", Some("gnu"), true);
+        launch(objdir, "c.o", Some("llvm"), false);
+        launch(objdir, "compiled.o", Some("none"), true);
+        launch(objdir, "older.o", None, false);
+        launch(objdir, "../outside.o", Some("none"), false);
+        launch(objdir, "gone.o", Some("none"), false);
         std::fs::remove_file(objdir.join("gone.o")).unwrap();
         let build = |step: &str| {
             let text = format!(
@@ -72,10 +92,13 @@ mod tests {
             let names = v.iter().map(|p| p.file_name().unwrap().to_string_lossy());
             names.map(|n| n.into_owned()).collect()
         };
+        // dwp: those without their .dwo (a compile here wrote it; an older record says nothing,
+        // and nothing outside the object directory is touched).
         let stale = made_under_another_packager(objdir).unwrap();
         assert_eq!(names(stale), ["a.o", "c.o"]);
+        // llvm-dwp: every object made under another (they name the token object root).
         build("&& llvm-dwp -e app -o app.dwp");
         let stale = made_under_another_packager(objdir).unwrap();
-        assert_eq!(names(stale), ["a.o", "b.o"]);
+        assert_eq!(names(stale), ["a.o", "b.o", "compiled.o"]);
     }
 }

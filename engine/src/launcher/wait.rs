@@ -2,9 +2,10 @@
 //! the pull for it first (`fetch::want`) and waits, then compiles. A launcher that misses
 //! while the build still looks for the pull's plan waits for the plan first, then looks
 //! again ([`Launcher::wait_for_plan`]); but a search whose stores were asked and none has
-//! answered for [`fetch::want::SILENT_PATIENCE`] is not waited for (a store that accepts connections and
-//! never answers would otherwise hold every first compile for its first-byte timeout), nor
-//! one still listing its revisions after [`fetch::want::LISTING_PATIENCE`].
+//! answered for [`fetch::want::SILENT_PATIENCE`] is not waited for (a store that accepts
+//! connections and never answers would otherwise hold every first compile for its
+//! first-byte timeout), nor one still listing its revisions after
+//! [`fetch::want::LISTING_PATIENCE`].
 //! The pull inserts the entry once its objects are here (not its debug parts, DESIGN §6), so
 //! the hit that follows serves the object and defers the debug part to the fill (`super::hit`).
 //!
@@ -58,10 +59,10 @@ impl Launcher<'_> {
 
     /// While the build still looks for CI's build (Ninja started first, `fetch::want`): waits
     /// until the search ended (found or given up), at most the marker's budget, and while no
-    /// store answered at most until the stores have been asked for [`fetch::want::SILENT_PATIENCE`] (or
-    /// the revisions listed for [`fetch::want::LISTING_PATIENCE`]). Whether the search
-    /// ended (the lookup is then worth doing again: the pull records its include sets before
-    /// it announces itself).
+    /// store answered at most until the stores have been asked for
+    /// [`fetch::want::SILENT_PATIENCE`] (or the revisions listed for
+    /// [`fetch::want::LISTING_PATIENCE`]). Whether the search ended (the lookup is then worth
+    /// doing again: the pull records its include sets before it announces itself).
     pub(super) fn wait_for_plan(&self) -> bool {
         let Some(first) = self.pull.planning() else {
             return false;

@@ -146,8 +146,9 @@ impl LocalCache {
 
     /// Walks the cache once and evicts as [`LocalCache::gc`] does when it holds more than
     /// `max_size` bytes (the pull's check after inserting many files at once), recording the
-    /// total for [`LocalCache::gc_if_over`]. `None` when no gc ran, or another process is walking (a
-    /// lock that cannot be taken for another reason, a read-only cache, does not stop it).
+    /// total for [`LocalCache::gc_if_over`]. `None` when no gc ran, or another process is
+    /// walking (a lock that cannot be taken for another reason, a read-only cache, does not
+    /// stop it).
     pub fn walk_and_gc(&self, max_size: u64) -> Option<GcReport> {
         let _walking = match self.walk_lock() {
             Ok(None) => return None,

@@ -17,8 +17,9 @@
 //! says `planning` ([`PlanningMarker`]): a launcher that misses waits, within the same
 //! budget, for the plan to land and looks again (the pull records its include sets before it
 //! announces itself), so a slow or dead store never holds up Ninja's start or a no-op build.
-//! Until a store answered, the marker also holds when the search started ([`PlanWait`]), so
-//! launchers can stop waiting for a store that accepts connections but never answers.
+//! Until a store answered, the marker also holds since when the revisions have been listed or
+//! the stores asked ([`PlanWait`]), so launchers can stop waiting for a listing that hangs or a
+//! store that accepts connections but never answers.
 //!
 //! This is a stand-in for DESIGN §5's prefetch daemon.
 
@@ -146,9 +147,11 @@ impl FileLink {
                 let t: u64 = w?.parse().ok()?;
                 Some(Duration::from_millis(unix_ms().saturating_sub(t)))
             };
-            let phase = match f.next() {
-                Some(LISTING) => age(f.next()).map_or(PlanPhase::Answered, PlanPhase::Listing),
-                asked => age(asked).map_or(PlanPhase::Answered, PlanPhase::Asked),
+            let since = age(f.next());
+            let phase = match (since, f.next()) {
+                (None, _) => PlanPhase::Answered,
+                (Some(t), Some(LISTING)) => PlanPhase::Listing(t),
+                (Some(t), _) => PlanPhase::Asked(t),
             };
             PlanWait { budget, phase }
         });
@@ -213,9 +216,10 @@ impl PullLink for FileLink {
     }
 }
 
-/// The last word of a marker written while the plan is looked for (then the phase's words:
-/// `listing <unix ms>` since the listing began, `<unix ms>` since the stores were asked, none
-/// once one answered).
+/// The word of a marker written while the plan is looked for (then the phase's words:
+/// `<unix ms> listing` since the listing began, `<unix ms>` since the stores were asked, none
+/// once one answered; a launcher of before 2026-12-06 reads the first two alike, as the
+/// stores' silence).
 const PLANNING: &str = "planning";
 
 /// The word after [`PLANNING`] while the revisions are listed.
@@ -236,7 +240,7 @@ impl PlanningMarker {
         if let Some(parent) = link.marker.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let listing = format!("{PLANNING} {LISTING} {}", unix_ms());
+        let listing = format!("{PLANNING} {} {LISTING}", unix_ms());
         write_marker(&link.marker, wait, Some(&listing))?;
         Ok(PlanningMarker {
             link: Some(link),

@@ -27,11 +27,12 @@ mod distribute;
 mod lines;
 mod lock;
 mod ninja;
+mod packager;
 mod pull;
 
 use super::publish::PublishArgs;
 use crate::remote::RemoteArgs;
-use anyhow::Context;
+use anyhow::{bail, Context};
 use backend::rewrite::{record, COMPILE_SUFFIX, FLAGS_SUFFIX};
 use clap::Args;
 use engine::jobserver;
@@ -102,66 +103,12 @@ const ACTION_LOG_MAX: u64 = 64 << 20;
 /// Status prefix we give Ninja (`NINJA_STATUS`), to tell status lines from output.
 const STATUS: &str = "\u{1}cn ";
 
-/// Ninja failed, with this exit status.
-#[derive(Debug)]
-struct NinjaFailed(std::process::ExitStatus);
-
-impl std::fmt::Display for NinjaFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ninja failed ({})", self.0)
-    }
-}
-
-impl std::error::Error for NinjaFailed {}
-
-/// Runs `build`. When Ninja fails in a zero-setup object directory whose Ninja files now run
-/// a DWARF packager that its objects were not made under, those objects are made again and
-/// the build runs once more ([`remake_for_packager`]).
+/// Runs `build`.
 pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
-    let failed = match build_once(&args) {
-        Err(e) if e.is::<NinjaFailed>() => e,
-        done => return done,
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().context("no current directory")?,
     };
-    let dir = object_dir(&args)?;
-    let Some((step, n)) = remake_for_packager(&dir) else {
-        return Err(failed);
-    };
-    eprintln!(
-        "cached-ninja build: note: the Ninja files of {} now package split DWARF with {step} after the link, which the {n} objects made before that step do not serve: they are made again, and the build runs once more",
-        dir.display()
-    );
-    build_once(&args)
-}
-
-/// The object directory of `args`.
-fn object_dir(args: &BuildArgs) -> anyhow::Result<PathBuf> {
-    match &args.dir {
-        Some(d) => Ok(d.clone()),
-        None => std::env::current_dir().context("no current directory"),
-    }
-}
-
-/// In a zero-setup object directory whose Ninja files run a DWARF packager now: removes the
-/// objects its launchers made under another (CMake regenerated inside the build and left
-/// their commands as they were, so Ninja does not make them again, and the step failed on
-/// them). The packager's program and how many were removed, if any.
-fn remake_for_packager(dir: &Path) -> Option<(&'static str, usize)> {
-    if record::is_rewritten(&dir.join("build.ninja")).unwrap_or(true) {
-        return None;
-    }
-    let stale = engine::launcher::made_under_another_packager(dir).ok()?;
-    let removed = stale.iter().filter(|p| std::fs::remove_file(p).is_ok());
-    let n = removed.count();
-    let program = match engine::launcher::ninja_facts(dir)?.dwp_step {
-        backend::rewrite::dwp_step::DwpStep::Llvm => "llvm-dwp",
-        _ => "dwp",
-    };
-    (n > 0).then_some((program, n))
-}
-
-/// One run of `build`.
-fn build_once(args: &BuildArgs) -> anyhow::Result<ExitCode> {
-    let dir = object_dir(args)?;
     let top = dir.join("build.ninja");
     let rewritten = record::is_rewritten(&top).with_context(|| {
         format!("cannot read {}: configure first (`cached-ninja configure --enable-build-backend=cached-ninja -- …`)", top.display())
@@ -176,6 +123,7 @@ fn build_once(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
+    packager::forget_previous_image(&dir);
     let policy = crate::remote::policy_of(&dir, None)?;
     if rewritten {
         note_edited_policy(&dir);
@@ -330,7 +278,11 @@ fn build_once(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     if !status.success() {
-        return Err(NinjaFailed(status).into());
+        // Exited (not killed): a packager added since the objects were made may be why.
+        if status.code().is_some() {
+            packager::run_again_if_stale(&dir);
+        }
+        bail!("ninja failed ({status})");
     }
     if !args.publish && !args.no_fill {
         start_fill(&dir);

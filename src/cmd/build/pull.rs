@@ -100,11 +100,13 @@ pub enum Search {
     Skipped,
     /// Ended, found or not, after this long.
     Ended(Duration),
-    /// Still under way: abandoned; no store had answered in this long (launchers stopped
-    /// waiting for the plan after `fetch::want::SILENT_PATIENCE`).
+    /// Still under way: abandoned (launchers stopped waiting for the plan after
+    /// `fetch::want::SILENT_PATIENCE` of silence, or `LISTING_PATIENCE` of listing).
     Abandoned {
         /// How long the stores had been asked and silent, if none answered.
         silent: Option<Duration>,
+        /// How long the revisions had been listed, if no store was asked yet.
+        listing: Option<Duration>,
     },
 }
 
@@ -208,10 +210,11 @@ impl Planning {
             Err(_) => {
                 self.cancel.cancel();
                 let answered = self.remote.stores.iter().any(|s| s.breaker().answered());
-                let asked = self.asked.get().filter(|_| !answered);
+                let asked = self.asked.get();
                 Finished {
                     search: Search::Abandoned {
-                        silent: asked.map(Instant::elapsed),
+                        silent: asked.filter(|_| !answered).map(Instant::elapsed),
+                        listing: asked.is_none().then(|| self.started.elapsed()),
                     },
                     pull: None,
                 }
@@ -415,8 +418,19 @@ pub fn report(
     let who = WHO;
     if let Some(remote) = remote {
         crate::cmd::fetch::store_lines(who, remote);
-        if let Some(Search::Abandoned { silent: Some(t) }) = search {
-            crate::cmd::fetch::silent_lines(who, remote, t);
+        match search {
+            Some(Search::Abandoned {
+                silent: Some(t), ..
+            }) => crate::cmd::fetch::silent_lines(who, remote, t),
+            Some(Search::Abandoned {
+                listing: Some(t), ..
+            }) if t >= fetch::want::LISTING_PATIENCE => eprintln!(
+                "{who}: warning: listing the revisions of {} took over {:.0} s and was not done when Ninja finished: compiles stopped waiting for CI's build after {:.0} s and compiled locally",
+                remote.vcs_dir().display(),
+                t.as_secs_f64().floor(),
+                fetch::want::LISTING_PATIENCE.as_secs_f64()
+            ),
+            _ => {}
         }
     }
     match pulled {
