@@ -102,14 +102,6 @@ impl Launcher<'_> {
             Outcome::MissDistributed => edge.notes.push(stats::DISTRIBUTED.to_string()),
             Outcome::Hit | Outcome::Miss | Outcome::Failed => {}
         }
-        // The packager the build runs itself (`dwp-none`: none), once (a fallback records
-        // twice): `cached-ninja build` makes again what was made under another
-        // (`super::packager_change`).
-        if edge.packager().is_none() {
-            let step = self.dwp_step.name();
-            edge.notes
-                .push(format!("{}{step}", fetch::edge_log::PACKAGER));
-        }
         if !edge.output.is_empty() {
             edge.outcome = outcome.word().to_string();
             let _ = fetch::edge_log::append(obj, &edge);
@@ -197,8 +189,18 @@ impl Launcher<'_> {
             Ok(c) => c,
             Err(e) => return run_as_is(super::reason::of_uncacheable(&e), &e.to_string(), false),
         };
-        // From here on every outcome is recorded for this output (`fetch::edge_log`).
-        self.edge.borrow_mut().output = cmd.output.clone();
+        // From here on every outcome is recorded for this output (`fetch::edge_log`), with
+        // the packager the build runs itself when the compile writes a `.dwo` (`dwp-none`:
+        // none): `cached-ninja build` makes again what was made under another
+        // (`super::packager_change`).
+        let mut edge = self.edge.borrow_mut();
+        edge.output = cmd.output.clone();
+        if cmd.dwo_path().is_some() {
+            let step = self.dwp_step.name();
+            edge.notes
+                .push(format!("{}{step}", fetch::edge_log::PACKAGER));
+        }
+        drop(edge);
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
         // gcc pins __DATE__/__TIME__ under SOURCE_DATE_EPOCH; clang 14 ignores the variable.
         self.time_pinned

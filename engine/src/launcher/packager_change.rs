@@ -13,8 +13,8 @@ use std::path::{Component, Path, PathBuf};
 /// The objects in `objdir` that its launchers made under another packager than the one its
 /// Ninja files run now and that the step cannot read (none when they run none): files that
 /// exist, named below `objdir`. For `dwp` those without their `.dwo` beside them; for
-/// `llvm-dwp` all (they name the token object root). A record that names no packager (an
-/// older version's) is left alone.
+/// `llvm-dwp` all (they name the token object root). A record that names no packager (no
+/// `.dwo` made, or an older version's) is left alone.
 pub fn made_under_another_packager(objdir: &Path) -> io::Result<Vec<PathBuf>> {
     let step = ninja_facts(objdir).map_or(DwpStep::None, |f| f.dwp_step);
     if step == DwpStep::None {

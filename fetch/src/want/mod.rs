@@ -147,11 +147,13 @@ impl FileLink {
                 let t: u64 = w?.parse().ok()?;
                 Some(Duration::from_millis(unix_ms().saturating_sub(t)))
             };
-            let since = age(f.next());
-            let phase = match (since, f.next()) {
-                (None, _) => PlanPhase::Answered,
-                (Some(t), Some(LISTING)) => PlanPhase::Listing(t),
-                (Some(t), _) => PlanPhase::Asked(t),
+            let first = f.next();
+            let phase = match (first, age(first), f.next()) {
+                (None, ..) => PlanPhase::Answered,
+                (Some(_), Some(t), Some(LISTING)) => PlanPhase::Listing(t),
+                (Some(_), Some(t), _) => PlanPhase::Asked(t),
+                // A word not read (another version's): no longer waited for.
+                (Some(_), None, _) => PlanPhase::Asked(Duration::MAX),
             };
             PlanWait { budget, phase }
         });
@@ -447,6 +449,11 @@ mod tests {
         assert_eq!((link.planning(), link.running()), (None, Some(wait)));
         drop(pull);
         assert_eq!((link.planning(), link.running()), (None, None));
+        // A word after `planning` not read (another version's) is not waited for.
+        let path = ObjDir::new(&obj).pull_marker_file();
+        write_marker(&path, wait, Some("planning junk")).unwrap();
+        assert!(link.planning().unwrap().patience_over());
+        std::fs::remove_file(&path).unwrap();
         // A plan that never came: the marker goes with its value.
         drop(PlanningMarker::create(&obj, wait).unwrap());
         assert!(!ObjDir::new(&obj).pull_marker_file().exists());

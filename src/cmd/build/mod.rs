@@ -122,8 +122,13 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
-    let _lock = lock::acquire(&fetch::objdir::ObjDir::new(&dir), args.no_wait)?;
-    packager::forget_previous_image(&dir);
+    let od = fetch::objdir::ObjDir::new(&dir);
+    let earlier = packager::earlier_image(&od);
+    let ran_again = earlier.is_some();
+    let lock = match earlier.flatten() {
+        Some(held) => held,
+        None => lock::acquire(&od, args.no_wait)?,
+    };
     let policy = crate::remote::policy_of(&dir, None)?;
     if rewritten {
         note_edited_policy(&dir);
@@ -226,7 +231,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let forwarder = ninja::Forwarder::start(&child, interrupted.clone(), cancel.flag().clone())
         .context("cannot handle SIGINT")?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
-    let (ran, total) = follow(stdout, &dir, &counts, &lines);
+    let Followed { ran, total, failed } = follow(stdout, &dir, &counts, &lines);
     let status = child.wait().context("waiting for ninja")?;
     drop(forwarder);
     drop(keeper);
@@ -279,8 +284,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     }
     if !status.success() {
         // Exited (not killed): a packager added since the objects were made may be why.
-        if status.code().is_some() {
-            packager::run_again_if_stale(&dir);
+        if status.code().is_some() && !ran_again {
+            packager::run_again_if_stale(&dir, &failed, &lock);
         }
         bail!("ninja failed ({status})");
     }
@@ -363,9 +368,11 @@ fn follow(
     dir: &Path,
     fetched: &pull::Counts,
     lines: &lines::Lines,
-) -> (u64, u64) {
+) -> Followed {
     let bar = lines.bar();
     let (mut ran, mut total) = (0, 0);
+    let mut failed = Vec::new();
+    let mut after_failed = false;
     let mut last_stats = Instant::now() - Duration::from_secs(1);
     let mut counts = String::new();
     let out = std::io::stdout();
@@ -373,6 +380,10 @@ fn follow(
         let Ok(line) = line else { break };
         let line = String::from_utf8_lossy(&line);
         let Some(rest) = line.strip_prefix(STATUS) else {
+            // Ninja prints a failed edge's command on the line after its `FAILED:` line.
+            if std::mem::replace(&mut after_failed, line.starts_with("FAILED: ")) {
+                failed.push(line.to_string());
+            }
             match &bar {
                 Some(b) => b.println(&*line),
                 None => {
@@ -408,7 +419,17 @@ fn follow(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    (ran, total)
+    Followed { ran, total, failed }
+}
+
+/// What Ninja's standard output said.
+struct Followed {
+    /// Edges run.
+    ran: u64,
+    /// Edges in all.
+    total: u64,
+    /// The commands of the edges that failed.
+    failed: Vec<String>,
 }
 
 /// Bytes of the outputs of launcher edges written since `since`.
