@@ -15,9 +15,8 @@
 //! survived (`shadowed`, `corrupt`, …), `debug-deferred`, [`WANTED`] when the launch asked a
 //! running pull for its object, and for a compile that writes a `.dwo` the packager of split
 //! DWARF the build ran itself ([`PACKAGER`]: `dwp-none`, `dwp-gnu`, `dwp-llvm`; none before
-//! 2026-12-06). The path is
-//! last (it may hold blanks; a path with a newline is never cached, so never recorded). The
-//! format is only ever extended: readers skip lines they cannot read.
+//! 2026-12-06). The path is last (it may hold blanks; a path with a newline is never cached,
+//! so never recorded). The format is only ever extended: readers skip lines they cannot read.
 
 use crate::cache::Digest;
 use std::io;

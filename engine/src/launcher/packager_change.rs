@@ -5,18 +5,16 @@
 //! notes the packager it ran under in the edge log (`fetch::edge_log::PACKAGER`); the objects
 //! made under another are what must be made again.
 
-use super::ninja_facts::ninja_facts;
 use backend::rewrite::dwp_step::DwpStep;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-/// The objects in `objdir` that its launchers made under another packager than the one its
-/// Ninja files run now and that the step cannot read (none when they run none): files that
-/// exist, named below `objdir`. For `dwp` those without their `.dwo` beside them; for
+/// The objects in `objdir` that its launchers made under another packager than `step`, the
+/// one its Ninja files run now, and that the step cannot read (none when it is none): files
+/// that exist, named below `objdir`. For `dwp` those without their `.dwo` beside them; for
 /// `llvm-dwp` all (they name the token object root). A record that names no packager (no
 /// `.dwo` made, or an older version's) is left alone.
-pub fn made_under_another_packager(objdir: &Path) -> io::Result<Vec<PathBuf>> {
-    let step = ninja_facts(objdir).map_or(DwpStep::None, |f| f.dwp_step);
+pub fn made_under_another_packager(objdir: &Path, step: DwpStep) -> io::Result<Vec<PathBuf>> {
     if step == DwpStep::None {
         return Ok(Vec::new());
     }
@@ -72,33 +70,16 @@ mod tests {
         launch(objdir, "../outside.o", Some("none"), false);
         launch(objdir, "gone.o", Some("none"), false);
         std::fs::remove_file(objdir.join("gone.o")).unwrap();
-        let build = |step: &str| {
-            let text = format!(
-                "rule cc\n  command = /bin/cached-ninja gcc -c $in -o $out\n\
-                 rule link\n  command = gcc $in -o $out {step}\n\
-                 build a.o: cc a.c\nbuild app: link a.o\n"
-            );
-            std::fs::write(objdir.join("build.ninja"), text).unwrap();
-            // (A new stamp for the Ninja files' memo.)
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
-        build("");
-        assert_eq!(
-            made_under_another_packager(objdir).unwrap(),
-            [] as [PathBuf; 0]
-        );
-        build("&& dwp -e app -o app.dwp");
+        let stale = |step| made_under_another_packager(objdir, step).unwrap();
+        assert_eq!(stale(DwpStep::None), [] as [PathBuf; 0]);
         let names = |v: Vec<PathBuf>| -> Vec<String> {
             let names = v.iter().map(|p| p.file_name().unwrap().to_string_lossy());
             names.map(|n| n.into_owned()).collect()
         };
         // dwp: those without their .dwo (a compile here wrote it; an older record says nothing,
         // and nothing outside the object directory is touched).
-        let stale = made_under_another_packager(objdir).unwrap();
-        assert_eq!(names(stale), ["a.o", "c.o"]);
+        assert_eq!(names(stale(DwpStep::Gnu)), ["a.o", "c.o"]);
         // llvm-dwp: every object made under another (they name the token object root).
-        build("&& llvm-dwp -e app -o app.dwp");
-        let stale = made_under_another_packager(objdir).unwrap();
-        assert_eq!(names(stale), ["a.o", "b.o", "compiled.o"]);
+        assert_eq!(names(stale(DwpStep::Llvm)), ["a.o", "b.o", "compiled.o"]);
     }
 }

@@ -253,19 +253,18 @@ impl PlanningMarker {
     /// The stores are asked from now: launchers that miss wait for the plan at most
     /// [`SILENT_PATIENCE`] from now while none answers.
     pub fn asking(&self) -> io::Result<()> {
-        match &self.link {
-            Some(l) => {
-                let asked = format!("{PLANNING} {}", unix_ms());
-                write_marker(&l.marker, self.wait, Some(&asked))
-            }
-            None => Ok(()),
-        }
+        self.rewrite(&format!("{PLANNING} {}", unix_ms()))
     }
 
     /// A store answered: launchers that miss now wait for the plan within their budget.
     pub fn answered(&self) -> io::Result<()> {
+        self.rewrite(PLANNING)
+    }
+
+    /// Rewrites the marker with `word` (none once it became the pull's).
+    fn rewrite(&self, word: &str) -> io::Result<()> {
         match &self.link {
-            Some(l) => write_marker(&l.marker, self.wait, Some(PLANNING)),
+            Some(l) => write_marker(&l.marker, self.wait, Some(word)),
             None => Ok(()),
         }
     }

@@ -78,7 +78,7 @@ fn remove_stale(dir: &Path, failed: &[String]) -> Option<(&'static str, usize)> 
     if !failed.iter().any(ran_step) {
         return None;
     }
-    let stale = engine::launcher::made_under_another_packager(dir).ok()?;
+    let stale = engine::launcher::made_under_another_packager(dir, facts.dwp_step).ok()?;
     let n = stale
         .iter()
         .filter(|p| std::fs::remove_file(p).is_ok())
