@@ -1,6 +1,10 @@
 //! The one `flock(2)` wrapper of the workspace (rather than `File::lock`: Rust 1.89, and the
 //! workspace supports 1.80). A lock goes with its holder's process, `kill -9` included, so no
 //! lock file is ever stale; locks of two open files conflict within one process too.
+//!
+//! A [`Held`] lock is released when it is dropped, explicitly: closing the descriptor alone
+//! would leave it held by any child forked meanwhile by another thread (Ninja, git, a
+//! compiler), whose copy of the descriptor lives until that child's `exec`.
 
 use std::fs::File;
 use std::io;
@@ -15,9 +19,29 @@ pub enum Wait {
     No,
 }
 
-/// Takes the exclusive lock of `file` (released when every descriptor of it is closed):
-/// `Ok(false)` when `wait` is [`Wait::No`] and another holder has it.
-pub fn lock(file: &File, wait: Wait) -> io::Result<bool> {
+/// A file whose exclusive lock this process holds; released on drop.
+#[derive(Debug)]
+pub struct Held {
+    file: File,
+}
+
+impl Held {
+    /// The locked file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // SAFETY: flock on a descriptor `self.file` owns.
+        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// Takes the exclusive lock of `file`: `Ok(None)` when `wait` is [`Wait::No`] and another
+/// holder has it.
+pub fn lock(file: File, wait: Wait) -> io::Result<Option<Held>> {
     let op = match wait {
         Wait::Block => libc::LOCK_EX,
         Wait::No => libc::LOCK_EX | libc::LOCK_NB,
@@ -25,30 +49,70 @@ pub fn lock(file: &File, wait: Wait) -> io::Result<bool> {
     loop {
         // SAFETY: flock on a descriptor `file` owns.
         if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(true);
+            return Ok(Some(Held { file }));
         }
         let e = io::Error::last_os_error();
         match e.raw_os_error() {
             Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) if wait == Wait::No => return Ok(false),
+            Some(libc::EWOULDBLOCK) if wait == Wait::No => return Ok(None),
             _ => return Err(e),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Forks a child that keeps every descriptor of this process until [`reap`]ed, as a
+    /// child spawned by another thread does until its `exec`.
+    pub(crate) fn fork_holding_descriptors() -> libc::pid_t {
+        // SAFETY: the child only calls async-signal-safe functions (pause).
+        match unsafe { libc::fork() } {
+            0 => loop {
+                unsafe { libc::pause() };
+            },
+            pid => {
+                assert!(pid > 0, "fork: {}", io::Error::last_os_error());
+                pid
+            }
+        }
+    }
+
+    /// Kills and waits for a child of [`fork_holding_descriptors`].
+    pub(crate) fn reap(pid: libc::pid_t) {
+        // SAFETY: signalling and waiting for our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+    }
 
     #[test]
     fn a_second_open_file_waits_or_is_told() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
-        let first = File::create(&path).unwrap();
-        assert!(lock(&first, Wait::No).unwrap());
-        let second = File::create(&path).unwrap();
-        assert!(!lock(&second, Wait::No).unwrap());
+        let first = lock(File::create(&path).unwrap(), Wait::No).unwrap();
+        assert!(first.is_some());
+        assert!(lock(File::create(&path).unwrap(), Wait::No)
+            .unwrap()
+            .is_none());
         drop(first);
-        assert!(lock(&second, Wait::Block).unwrap());
+        let second = lock(File::create(&path).unwrap(), Wait::Block).unwrap();
+        assert!(second.is_some());
+    }
+
+    /// A child forked while the lock was held (its copy of the descriptor open) does not keep
+    /// the lock once the holder drops it.
+    #[test]
+    fn a_dropped_lock_is_free_though_a_child_has_its_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let held = lock(File::create(&path).unwrap(), Wait::No).unwrap();
+        let child = fork_holding_descriptors();
+        drop(held);
+        let again = lock(File::create(&path).unwrap(), Wait::No);
+        reap(child);
+        assert!(again.unwrap().is_some(), "the child kept the lock");
     }
 }

@@ -2,7 +2,7 @@
 //! which the holder fills with its pid (for `dbgfetch status` and `dbgfetch stop`). The kernel
 //! drops the lock when the holder dies, even by `kill -9`, so a stale lock never blocks.
 
-use fetch::flock::Wait;
+use fetch::flock::{Held, Wait};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::Path;
@@ -10,14 +10,14 @@ use std::path::Path;
 /// The held lock; dropping it empties the pid and releases it.
 #[derive(Debug)]
 pub struct FillLock {
-    file: File,
+    held: Held,
 }
 
 /// Takes the lock at `path`: waiting for the holder when `wait`, else `Ok(None)` when another
 /// process holds it. Its directory must exist (a fill never recreates an object directory's
 /// state that was removed under it).
 pub fn acquire(path: &Path, wait: bool) -> io::Result<Option<FillLock>> {
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
@@ -27,18 +27,19 @@ pub fn acquire(path: &Path, wait: bool) -> io::Result<Option<FillLock>> {
         true => Wait::Block,
         false => Wait::No,
     };
-    if !fetch::flock::lock(&file, wait)? {
+    let Some(held) = fetch::flock::lock(file, wait)? else {
         return Ok(None);
-    }
+    };
+    let mut file = held.file();
     file.set_len(0)?;
     file.rewind()?;
     writeln!(file, "{}", std::process::id())?;
-    Ok(Some(FillLock { file }))
+    Ok(Some(FillLock { held }))
 }
 
 impl Drop for FillLock {
     fn drop(&mut self) {
-        let _ = self.file.set_len(0);
+        let _ = self.held.file().set_len(0);
     }
 }
 

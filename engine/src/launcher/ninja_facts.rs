@@ -47,12 +47,12 @@ pub fn ninja_facts(objdir: &Path) -> Option<NinjaFacts> {
     // One launch reads the Ninja files; those started beside it (after a regeneration, as
     // many as Ninja runs at once) wait for its memo. Held until this returns.
     let _ = std::fs::create_dir_all(od.state_dir());
-    let lock = std::fs::File::create(od.ninja_facts_lock_file());
-    if let Ok(lock) = &lock {
-        if fetch::flock::lock(lock, fetch::flock::Wait::Block).is_ok() {
-            if let Some(known) = remembered(&memo, &stamp) {
-                return Some(known);
-            }
+    let reading = std::fs::File::create(od.ninja_facts_lock_file())
+        .ok()
+        .and_then(|f| fetch::flock::lock(f, fetch::flock::Wait::Block).ok());
+    if reading.is_some() {
+        if let Some(known) = remembered(&memo, &stamp) {
+            return Some(known);
         }
     }
     let graph = crate::fill::targets::load_graph(objdir).ok()?;
@@ -146,7 +146,8 @@ mod tests {
         std::fs::create_dir_all(od.state_dir()).unwrap();
         // This test is the launch reading: it holds the lock while another launch starts.
         let reading = std::fs::File::create(od.ninja_facts_lock_file()).unwrap();
-        assert!(fetch::flock::lock(&reading, fetch::flock::Wait::No).unwrap());
+        let reading = fetch::flock::lock(reading, fetch::flock::Wait::No).unwrap();
+        assert!(reading.is_some());
         let other = std::thread::spawn(move || ninja_facts(&objdir));
         std::thread::sleep(std::time::Duration::from_millis(100));
         assert!(!other.is_finished(), "the other launch did not wait");

@@ -52,8 +52,17 @@ pub(super) const CLAIMS: &str = "claims";
 /// dies): the lock is its descriptor's.
 #[derive(Debug)]
 pub struct DownloadClaim {
-    _lock: File,
+    lock: File,
+    offset: u64,
     partial: PathBuf,
+}
+
+impl Drop for DownloadClaim {
+    /// Unlocks the byte explicitly: a child forked meanwhile by another thread keeps a copy
+    /// of the descriptor, and with it the lock, until its `exec`.
+    fn drop(&mut self) {
+        let _ = set_byte_lock(&self.lock, self.offset, libc::F_UNLCK);
+    }
 }
 
 impl DownloadClaim {
@@ -130,9 +139,11 @@ impl LocalCache {
             }
             r => r?,
         };
+        let offset = claim_offset(d);
         Ok(
-            try_lock_byte(&lock, claim_offset(d))?.then(|| DownloadClaim {
-                _lock: lock,
+            set_byte_lock(&lock, offset, libc::F_WRLCK)?.then(|| DownloadClaim {
+                lock,
+                offset,
                 partial: self.partial_path(d),
             }),
         )
@@ -205,13 +216,13 @@ fn claim_offset(d: &Digest) -> u64 {
     u64::from_le_bytes(first) >> 2
 }
 
-/// Takes the write lock of byte `offset` of `f` for `f`'s open file description if it is
-/// free now (`F_OFD_SETLK`); whether it did.
-fn try_lock_byte(f: &File, offset: u64) -> io::Result<bool> {
+/// Sets the lock of byte `offset` of `f` for `f`'s open file description to `kind`
+/// (`F_WRLCK` if it is free now, or `F_UNLCK`) with `F_OFD_SETLK`; whether it did.
+fn set_byte_lock(f: &File, offset: u64, kind: libc::c_int) -> io::Result<bool> {
     use std::os::fd::AsRawFd;
     // SAFETY: an all-zero `flock` is a valid value (and `l_pid` must be 0 for OFD locks).
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_type = kind as libc::c_short;
     fl.l_whence = libc::SEEK_SET as libc::c_short;
     fl.l_start = offset as libc::off_t;
     fl.l_len = 1;
@@ -253,10 +264,12 @@ mod tests {
             .claim_download(&other, Duration::ZERO, &no)
             .unwrap()
             .is_some());
+        // Released on drop, though a child forked meanwhile holds the descriptor.
+        let child = crate::flock::tests::fork_holding_descriptors();
         drop(first);
-        let again = cache.claim_download(&d, Duration::ZERO, &no).unwrap();
-        assert!(again.is_some());
-        drop(again);
+        let again = cache.claim_download(&d, Duration::ZERO, &no);
+        crate::flock::tests::reap(child);
+        assert!(again.unwrap().is_some(), "the child kept the claim");
         // Released claims leave no lock file behind.
         assert_only_the_claims_file(dir.path());
     }

@@ -185,7 +185,7 @@ impl LocalCache {
     }
 
     /// The walk's lock if it is free now (`Ok(None)`: another process walks).
-    fn walk_lock(&self) -> std::io::Result<Option<fs::File>> {
+    fn walk_lock(&self) -> std::io::Result<Option<crate::flock::Held>> {
         super::held_if_free(super::open_lock(&self.root().join(WALKING))?)
     }
 

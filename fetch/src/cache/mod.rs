@@ -53,6 +53,7 @@ pub use seal::lines;
 pub use verify::{Defect, Problem, VerifyError, VerifyOptions, VerifyReport};
 pub use whole::read_whole;
 
+use crate::flock::Held;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -378,15 +379,14 @@ impl LocalCache {
     }
 
     /// Takes an exclusive lock named by `name` (blocks until free); released on drop.
-    pub fn lock(&self, name: &Digest) -> io::Result<File> {
-        let f = self.lock_file(name)?;
-        crate::flock::lock(&f, crate::flock::Wait::Block)?;
-        Ok(f)
+    pub fn lock(&self, name: &Digest) -> io::Result<Held> {
+        let held = crate::flock::lock(self.lock_file(name)?, crate::flock::Wait::Block)?;
+        Ok(held.expect("a blocking lock is taken or fails"))
     }
 
     /// Takes the lock [`lock`](Self::lock) takes if it is free now; `Ok(None)` if another
     /// holder (this process or another) has it.
-    pub fn try_lock(&self, name: &Digest) -> io::Result<Option<File>> {
+    pub fn try_lock(&self, name: &Digest) -> io::Result<Option<Held>> {
         held_if_free(self.lock_file(name)?)
     }
 
@@ -428,8 +428,8 @@ fn open_lock(path: &Path) -> io::Result<File> {
 
 /// `file` with its exclusive lock taken, if that lock is free now (`Ok(None)`: another holder,
 /// this process or another, has it).
-fn held_if_free(file: File) -> io::Result<Option<File>> {
-    Ok(crate::flock::lock(&file, crate::flock::Wait::No)?.then_some(file))
+fn held_if_free(file: File) -> io::Result<Option<Held>> {
+    crate::flock::lock(file, crate::flock::Wait::No)
 }
 
 /// Parses a size such as `500M`, `10G`, `1.5G`, `123456` (binary units).

@@ -7,23 +7,24 @@
 //! [`adopt`]).
 
 use anyhow::{bail, Context};
-use fetch::flock::Wait;
+use fetch::flock::{Held, Wait};
 use fetch::objdir::ObjDir;
 use std::fs::File;
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
 /// The held lock; released when dropped (or when the process dies).
 pub struct BuildLock {
-    file: File,
+    held: Held,
 }
 
 impl BuildLock {
     /// Keeps the lock held across an `exec` of this process (its descriptor is not closed
     /// then); the descriptor's number, for [`adopt`].
     pub fn keep_across_exec(&self) -> std::io::Result<RawFd> {
-        let fd = self.file.as_raw_fd();
+        let fd = self.held.file().as_raw_fd();
         close_on_exec(fd, false)?;
         Ok(fd)
     }
@@ -44,9 +45,10 @@ pub fn adopt(od: &ObjDir, fd: RawFd) -> Option<BuildLock> {
     close_on_exec(fd, true).ok()?;
     // SAFETY: the descriptor is open and is the lock file, which nothing else in this image
     // owns (the earlier image's `File` did not survive the exec).
-    Some(BuildLock {
-        file: unsafe { File::from_raw_fd(fd) },
-    })
+    let file = unsafe { File::from_raw_fd(fd) };
+    // Its own descriptor's lock is taken again at once (none other could have it).
+    let held = fetch::flock::lock(file, Wait::No).ok()??;
+    Some(BuildLock { held })
 }
 
 /// Sets or clears `FD_CLOEXEC` on `fd`.
@@ -71,44 +73,54 @@ pub fn acquire(od: &ObjDir, no_wait: bool) -> anyhow::Result<BuildLock> {
     let path = od.build_lock_file();
     std::fs::create_dir_all(od.state_dir())
         .with_context(|| format!("cannot create {}", od.state_dir().display()))?;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("cannot open the build lock {}", path.display()))?;
-    if !flock(&file, Wait::No)? {
-        let mut holder = String::new();
-        let _ = file.read_to_string(&mut holder);
-        let holder = holder.trim();
-        let who = if holder.is_empty() {
-            "another build".to_string()
-        } else {
-            format!("another build (pid {holder})")
-        };
-        if no_wait {
-            bail!(
-                "{who} of {} is running ({} is locked): wait for it, or run without --no-wait to wait",
-                od.root().display(),
-                path.display()
-            );
-        }
-        eprintln!(
-            "cached-ninja build: waiting for {who} of {} to finish…",
-            od.root().display()
-        );
-        flock(&file, Wait::Block)?;
-    }
+    let open = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open the build lock {}", path.display()))
+    };
+    let held = match flock(open()?, Wait::No)? {
+        Some(held) => held,
+        None => wait_for_holder(od, &path, no_wait, open()?)?,
+    };
+    let mut file = held.file();
     file.set_len(0)
         .and_then(|_| file.rewind())
         .and_then(|_| writeln!(file, "{}", std::process::id()))
         .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(BuildLock { file })
+    Ok(BuildLock { held })
 }
 
-/// [`fetch::flock::lock`] of the build lock; `Ok(false)` when not waiting and held elsewhere.
-fn flock(file: &File, wait: Wait) -> anyhow::Result<bool> {
+/// Waits for the build holding the lock at `path` (named by the pid it wrote there) to
+/// finish, saying so, and takes the lock through `file`; fails at once when `no_wait`.
+fn wait_for_holder(od: &ObjDir, path: &Path, no_wait: bool, file: File) -> anyhow::Result<Held> {
+    let holder = std::fs::read_to_string(path).unwrap_or_default();
+    let holder = holder.trim();
+    let who = if holder.is_empty() {
+        "another build".to_string()
+    } else {
+        format!("another build (pid {holder})")
+    };
+    if no_wait {
+        bail!(
+            "{who} of {} is running ({} is locked): wait for it, or run without --no-wait to wait",
+            od.root().display(),
+            path.display()
+        );
+    }
+    eprintln!(
+        "cached-ninja build: waiting for {who} of {} to finish…",
+        od.root().display()
+    );
+    let held = flock(file, Wait::Block)?;
+    Ok(held.expect("a blocking lock is taken or fails"))
+}
+
+/// [`fetch::flock::lock`] of the build lock; `Ok(None)` when not waiting and held elsewhere.
+fn flock(file: File, wait: Wait) -> anyhow::Result<Option<Held>> {
     fetch::flock::lock(file, wait).context("cannot lock the object directory (flock)")
 }
 
