@@ -91,10 +91,37 @@ pub struct BuildArgs {
     pub targets: Vec<OsString>,
 }
 
-/// Whether the compiles of the object directory `dir`, never rewritten, run the launcher as the
-/// generator's compiler launcher (zero setup).
-fn zero_setup(dir: &Path) -> bool {
-    engine::launcher::ninja_facts(dir).is_some_and(|f| f.runs_launcher)
+/// What runs the compiles of an object directory's Ninja files.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Compiles {
+    /// The launcher, put there by `generate`.
+    Rewritten,
+    /// The launcher, as the generator's compiler launcher (zero setup).
+    ZeroSetup,
+    /// The compilers alone: no launcher would use what a pull brings (said in a note).
+    Plain,
+}
+
+impl Compiles {
+    /// What runs the compiles of `dir`'s `build.ninja`.
+    fn of(dir: &Path) -> anyhow::Result<Compiles> {
+        let top = dir.join("build.ninja");
+        let rewritten = record::is_rewritten(&top).with_context(|| {
+            format!("cannot read {}: configure first (`cached-ninja configure --enable-build-backend=cached-ninja -- …`)", top.display())
+        })?;
+        if rewritten {
+            return Ok(Compiles::Rewritten);
+        }
+        if engine::launcher::ninja_facts(dir).is_some_and(|f| f.runs_launcher) {
+            return Ok(Compiles::ZeroSetup);
+        }
+        eprintln!(
+            "cached-ninja build: note: {} is not rewritten (plain Ninja): nothing will be cached; run `cached-ninja generate -C {}`",
+            top.display(),
+            dir.display()
+        );
+        Ok(Compiles::Plain)
+    }
 }
 
 /// Size above which a build starts by compacting the action log (`fetch::action_log`).
@@ -109,19 +136,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         Some(d) => d.clone(),
         None => std::env::current_dir().context("no current directory")?,
     };
-    let top = dir.join("build.ninja");
-    let rewritten = record::is_rewritten(&top).with_context(|| {
-        format!("cannot read {}: configure first (`cached-ninja configure --enable-build-backend=cached-ninja -- …`)", top.display())
-    })?;
-    // Plain Ninja files: no launcher would use what a pull brings.
-    let plain = !rewritten && !zero_setup(&dir);
-    if plain {
-        eprintln!(
-            "cached-ninja build: note: {} is not rewritten (plain Ninja): nothing will be cached; run `cached-ninja generate -C {}`",
-            top.display(),
-            dir.display()
-        );
-    }
+    let compiles = Compiles::of(&dir)?;
     let od = fetch::objdir::ObjDir::new(&dir);
     let earlier = packager::earlier_image(&od);
     let ran_again = earlier.is_some();
@@ -130,23 +145,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         None => lock::acquire(&od, args.no_wait)?,
     };
     let policy = crate::remote::policy_of(&dir, None)?;
-    if rewritten {
+    if compiles == Compiles::Rewritten {
         note_edited_policy(&dir);
     }
     remove_leftovers(&dir, &policy);
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let tokens = args.jobs.unwrap_or(cpus).max(1);
-    let distribution = distribute::Farm::of(&policy, &dir);
-    let remote_slots = distribution.as_ref().map_or(0, |d| d.slots);
-    let ninja_jobs = args.ninja_jobs.unwrap_or(tokens * 4 + remote_slots).max(1);
-    if let Some(d) = &distribution {
+    let jobs = Jobs::of(&args, &policy, &dir);
+    if let Some(d) = &jobs.distribution {
         eprintln!("{}", d.describe());
     }
-    stats::zero(&dir).with_context(|| format!("cannot reset the stats of {}", dir.display()))?;
-    fetch::action_log::trim(&dir, ACTION_LOG_MAX)
-        .with_context(|| format!("cannot compact the action log of {}", dir.display()))?;
-    fetch::edge_log::trim(&dir, ACTION_LOG_MAX)
-        .with_context(|| format!("cannot compact the edge log of {}", dir.display()))?;
+    start_logs_afresh(&dir)?;
     let remote_args = RemoteArgs {
         dir: Some(dir.clone()),
         store: args.store.clone(),
@@ -164,32 +171,84 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     };
     // The stores are opened here; the plan is looked for beside Ninja, and the pull then runs
     // beside it too (DESIGN §1): neither holds up Ninja's start.
-    let remote = if args.no_fetch || plain {
+    let remote = if args.no_fetch || compiles == Compiles::Plain {
         None
     } else {
         pull::open(&remote_args)?
     };
-    let cancel = CancelToken::new();
-    let counts = pull::Counts::default();
-
-    let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
-    // The tokens of launchers killed while they held one come back (`engine::jobserver`).
-    let holders = fetch::objdir::ObjDir::new(&dir).token_holders_dir();
-    let keeper = jobserver::TokenKeeper::start(&server, &holders)
-        .map_err(|e| {
-            eprintln!(
-                "cached-ninja build: warning: cannot set up {}: {e}; a launcher killed while it compiles keeps its CPU token",
-                holders.display()
-            )
-        })
-        .ok();
     let ninja = args
         .ninja
         .clone()
         .or_else(|| std::env::var_os("NINJA"))
         .unwrap_or_else(|| "ninja".into());
-    let mut cmd = ninja_command(&ninja, &dir, ninja_jobs, &args.targets);
-    jobserver::export(&server, &holders, &mut cmd);
+    let mut cmd = ninja_command(&ninja, &dir, jobs.ninja, &args.targets);
+    launcher_env(&mut cmd, &policy, &jobs)?;
+    let done = run_ninja(cmd, &ninja, &dir, jobs.tokens, remote.clone())?;
+    summarize(&dir, &done, &jobs, remote.as_deref());
+    if done.interrupted {
+        // What launchers killed mid-write left (their pids are gone by now).
+        remove_leftovers(&dir, &policy);
+        eprintln!("cached-ninja build: interrupted; no partial object or cache entry is left, the next build resumes");
+        return Ok(ExitCode::from(130));
+    }
+    if !done.status.success() {
+        // Exited (not killed): a packager added since the objects were made may be why.
+        if done.status.code().is_some() && !ran_again {
+            packager::run_again_if_stale(&dir, &done.followed.failed, &lock);
+        }
+        bail!("ninja failed ({})", done.status);
+    }
+    if !args.publish && !args.no_fill {
+        start_fill(&dir);
+    }
+    if let Some(p) = publication {
+        return super::publish::publish_prepared(p);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many compilers and Ninja jobs run at once, and the farm misses may go to.
+struct Jobs {
+    /// The jobserver's CPU tokens.
+    tokens: usize,
+    /// Ninja's `-j`.
+    ninja: usize,
+    /// The policy's `[distribute]` farm.
+    distribution: Option<distribute::Farm>,
+}
+
+impl Jobs {
+    /// The counts `args` ask for, else the CPU count and four times it plus the farm's slots.
+    fn of(args: &BuildArgs, policy: &crate::policy::Policy, dir: &Path) -> Jobs {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let tokens = args.jobs.unwrap_or(cpus).max(1);
+        let distribution = distribute::Farm::of(policy, dir);
+        let remote_slots = distribution.as_ref().map_or(0, |d| d.slots);
+        let ninja = args.ninja_jobs.unwrap_or(tokens * 4 + remote_slots).max(1);
+        Jobs {
+            tokens,
+            ninja,
+            distribution,
+        }
+    }
+}
+
+/// Zeroes the launchers' stats and compacts the action and edge logs of `dir` for a build.
+fn start_logs_afresh(dir: &Path) -> anyhow::Result<()> {
+    stats::zero(dir).with_context(|| format!("cannot reset the stats of {}", dir.display()))?;
+    fetch::action_log::trim(dir, ACTION_LOG_MAX)
+        .with_context(|| format!("cannot compact the action log of {}", dir.display()))?;
+    fetch::edge_log::trim(dir, ACTION_LOG_MAX)
+        .with_context(|| format!("cannot compact the edge log of {}", dir.display()))
+}
+
+/// Sets what the launchers Ninja runs read from their environment: the cache the pull fills,
+/// its size, and the farm.
+fn launcher_env(
+    cmd: &mut Command,
+    policy: &crate::policy::Policy,
+    jobs: &Jobs,
+) -> anyhow::Result<()> {
     // A relative cache directory is relative to where the build started (the pull's is), not
     // to the object directory the launchers run in: else they used another cache, and missed.
     if let Some(d) = std::env::var_os("CACHED_NINJA_CACHE_DIR").filter(|d| !d.is_empty()) {
@@ -206,9 +265,55 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if let Some(size) = &policy.cache.size {
         cmd.env("CACHED_NINJA_CACHE_SIZE", size);
     }
-    if let Some(d) = &distribution {
-        d.export(&mut cmd);
+    if let Some(d) = &jobs.distribution {
+        d.export(cmd);
     }
+    Ok(())
+}
+
+/// What a run of Ninja, with the search and pull beside it, came to.
+struct NinjaRun {
+    /// Ninja's exit status.
+    status: std::process::ExitStatus,
+    /// What its standard output said.
+    followed: Followed,
+    /// Whether Ctrl-C, SIGTERM or SIGHUP stopped it.
+    interrupted: bool,
+    /// When Ninja started.
+    started: SystemTime,
+    /// From Ninja's start to the pull's end.
+    took: Duration,
+    /// Spent ending the search and the pull after Ninja.
+    waited: Duration,
+    /// The search for CI's build, if one ran.
+    search: Option<pull::Search>,
+    /// Entries pulled during the build (`pull::report`'s words).
+    pulled_entries: String,
+}
+
+/// Runs `cmd` (Ninja `ninja` in `dir`) with a jobserver of `tokens` and, when `remote` is
+/// given, the search for CI's build and its pull beside it; shows its progress.
+fn run_ninja(
+    mut cmd: Command,
+    ninja: &OsString,
+    dir: &Path,
+    tokens: usize,
+    remote: Option<Arc<crate::remote::Remote>>,
+) -> anyhow::Result<NinjaRun> {
+    let cancel = CancelToken::new();
+    let counts = pull::Counts::default();
+    let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
+    // The tokens of launchers killed while they held one come back (`engine::jobserver`).
+    let holders = fetch::objdir::ObjDir::new(dir).token_holders_dir();
+    let keeper = jobserver::TokenKeeper::start(&server, &holders)
+        .map_err(|e| {
+            eprintln!(
+                "cached-ninja build: warning: cannot set up {}: {e}; a launcher killed while it compiles keeps its CPU token",
+                holders.display()
+            )
+        })
+        .ok();
+    jobserver::export(&server, &holders, &mut cmd);
     ninja::detach_and_tie(&mut cmd);
 
     // The planning marker is written before Ninja runs its first launcher.
@@ -231,7 +336,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let forwarder = ninja::Forwarder::start(&child, interrupted.clone(), cancel.flag().clone())
         .context("cannot handle SIGINT")?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
-    let Followed { ran, total, failed } = follow(stdout, &dir, &counts, &lines);
+    let followed = follow(stdout, dir, &counts, &lines);
     let status = child.wait().context("waiting for ninja")?;
     drop(forwarder);
     drop(keeper);
@@ -246,56 +351,50 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         finished.and_then(|f| f.pull),
         counts.total.load(Ordering::Relaxed),
     );
+    Ok(NinjaRun {
+        status,
+        followed,
+        interrupted: interrupted.load(Ordering::SeqCst),
+        started,
+        took: start.elapsed(),
+        waited,
+        search,
+        pulled_entries,
+    })
+}
 
-    let s = BuildStats::read(&dir).unwrap_or_default();
+/// The build's summary lines: edges, outcomes and bytes, and where the objects came from.
+fn summarize(dir: &Path, done: &NinjaRun, jobs: &Jobs, remote: Option<&crate::remote::Remote>) {
+    let s = BuildStats::read(dir).unwrap_or_default();
+    let Followed { ran, total, .. } = done.followed;
     // Nothing ran, nothing written: a no-op build does not load the manifests again.
     let bytes = if ran > 0 {
-        object_bytes(&dir, started)
+        object_bytes(dir, done.started)
     } else {
         0
     };
-    let interrupted = interrupted.load(Ordering::SeqCst);
     eprintln!(
         "cached-ninja build: {ran}/{total} edges run; {} hits, {} compiled{}, {} uncacheable{}; compile time saved {:.2} s; {} of objects written; {:.1} s",
         s.hits,
         s.misses,
-        if distribution.is_some() { format!(" ({} distributed)", s.distributed) } else { String::new() },
+        if jobs.distribution.is_some() { format!(" ({} distributed)", s.distributed) } else { String::new() },
         s.uncacheable,
         if s.errors > 0 { format!(", {} cache errors survived", s.errors) } else { String::new() },
         s.saved_us as f64 / 1e6,
         fetch::plan::human_bytes(bytes),
-        start.elapsed().as_secs_f64()
+        done.took.as_secs_f64()
     );
-    if let Some(remote) = &remote {
-        let search = search.unwrap_or(pull::Search::Skipped);
+    if let Some(remote) = remote {
+        let search = done.search.unwrap_or(pull::Search::Skipped);
         eprintln!(
-            "cached-ninja build: objects: {} from the local cache ({pulled_entries} entries pulled from {} during this build), {} compiled; {search}; {:.1} s waiting on the network after Ninja",
+            "cached-ninja build: objects: {} from the local cache ({} entries pulled from {} during this build), {} compiled; {search}; {:.1} s waiting on the network after Ninja",
             s.hits,
+            done.pulled_entries,
             remote.stores.iter().map(|st| st.base_url()).collect::<Vec<_>>().join(", "),
             s.misses,
-            waited.as_secs_f64()
+            done.waited.as_secs_f64()
         );
     }
-    if interrupted {
-        // What launchers killed mid-write left (their pids are gone by now).
-        remove_leftovers(&dir, &policy);
-        eprintln!("cached-ninja build: interrupted; no partial object or cache entry is left, the next build resumes");
-        return Ok(ExitCode::from(130));
-    }
-    if !status.success() {
-        // Exited (not killed): a packager added since the objects were made may be why.
-        if status.code().is_some() && !ran_again {
-            packager::run_again_if_stale(&dir, &failed, &lock);
-        }
-        bail!("ninja failed ({status})");
-    }
-    if !args.publish && !args.no_fill {
-        start_fill(&dir);
-    }
-    if let Some(p) = publication {
-        return super::publish::publish_prepared(p);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Ninja with `jobs` jobs, our status prefix and its stdout piped to us.
