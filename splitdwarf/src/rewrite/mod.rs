@@ -9,8 +9,11 @@
 //! silently broken object. Kept sections keep their bytes, flags and alignment, so the linker
 //! sees the same code and data (tests compare linked segments byte for byte).
 
-use crate::elf::{consts::*, symbols, Elf, Layout, Shdr};
+mod symbol_map;
+
+use crate::elf::{consts::*, Elf, Layout, Shdr};
 use crate::error::{Error, Result};
+use symbol_map::SymbolMap;
 
 /// Largest section alignment we honour when laying out the output (larger is hostile input).
 const MAX_ALIGN: u64 = 1 << 24;
@@ -23,70 +26,106 @@ pub(crate) fn remove_sections(
     elf: &Elf<'_>,
     remove: impl Fn(&Shdr<'_>) -> bool,
 ) -> Result<Vec<u8>> {
-    let n = elf.sections.len();
-    let secs = &elf.sections;
-    let mut removed: Vec<bool> = secs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| i != 0 && remove(s))
-        .collect();
-    // Relocation sections follow their target; the old section-name table is replaced.
-    for (i, s) in secs.iter().enumerate() {
-        if is_rel(s) && s.info != 0 && removed.get(s.info as usize).copied().unwrap_or(false) {
-            removed[i] = true;
-        }
-    }
-    let linked = |t: usize, removed: &[bool]| {
-        secs.iter()
-            .enumerate()
-            .any(|(i, s)| !removed[i] && i != t && s.link as usize == t)
+    let plan = Removal::plan(elf, remove)?;
+    let syms = SymbolMap::build(elf, &plan.removed)?;
+    let contents = plan.new_contents(&syms)?;
+    let names = SectionNames::of(elf, &plan.removed);
+    let l = elf.layout;
+    // Layout: header, kept sections in their original file order, .shstrtab, header table.
+    let mut out = elf.data[..l.ehdr_size()].to_vec();
+    let placed = plan.place(&mut out, &contents)?;
+    let shstr_off = out.len() as u64;
+    out.extend_from_slice(&names.table);
+    pad_to(&mut out, if l.is64 { 8 } else { 4 });
+    let shoff = out.len() as u64;
+    plan.write_headers(&mut out, &syms, &placed, &names)?;
+    let sh = Shdr {
+        name: b".shstrtab",
+        name_off: names.own,
+        sh_type: 3, // SHT_STRTAB
+        flags: 0,
+        addr: 0,
+        offset: shstr_off,
+        size: names.table.len() as u64,
+        link: 0,
+        info: 0,
+        addralign: 1,
+        entsize: 0,
     };
-    if elf.shstrndx != 0 && !linked(elf.shstrndx, &removed) {
-        removed[elf.shstrndx] = true;
-    }
-    // Groups: drop removed members; a group left empty goes too.
-    let mut group_members: Vec<Option<Vec<u32>>> = vec![None; n];
-    for (i, s) in secs.iter().enumerate() {
-        if s.sh_type == SHT_GROUP && !removed[i] {
-            let d = elf.table(i, 4)?;
-            let mut kept = Vec::new();
-            for w in 1..d.len() / 4 {
-                let m = elf.layout.u32(d, w * 4).unwrap_or(0);
-                if m as usize >= n || m == 0 {
-                    return Err(Error::malformed(
-                        "section group",
-                        format!("{}: member {m}", s.display_name(i)),
-                    ));
-                }
-                if !removed[m as usize] {
-                    kept.push(m);
-                }
-            }
-            if kept.is_empty() {
+    write_shdr(l, &mut out, &sh, names.own)?;
+    patch_ehdr(l, &mut out, shoff, plan.kept)?;
+    Ok(out)
+}
+
+/// Which sections go, and the indices of those that stay.
+struct Removal<'e, 'd> {
+    elf: &'e Elf<'d>,
+    /// Per old index: whether the section goes.
+    removed: Vec<bool>,
+    /// Per kept group: its members that stay.
+    group_members: Vec<Option<Vec<u32>>>,
+    /// Per old index: whether a kept group holds it.
+    in_group: Vec<bool>,
+    /// Old index to new index (`u32::MAX` = removed).
+    new_index: Vec<u32>,
+    /// How many sections stay (the null section included; the new `.shstrtab` is not).
+    kept: u32,
+}
+
+impl<'e, 'd> Removal<'e, 'd> {
+    /// The sections `remove` names, with the relocations that apply to them, the old name
+    /// table and groups left empty.
+    fn plan(elf: &'e Elf<'d>, remove: impl Fn(&Shdr<'_>) -> bool) -> Result<Self> {
+        let n = elf.sections.len();
+        let secs = &elf.sections;
+        let mut removed: Vec<bool> = secs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| i != 0 && remove(s))
+            .collect();
+        // Relocation sections follow their target; the old section-name table is replaced.
+        for (i, s) in secs.iter().enumerate() {
+            if is_rel(s) && s.info != 0 && removed.get(s.info as usize).copied().unwrap_or(false) {
                 removed[i] = true;
-            } else {
-                group_members[i] = Some(kept);
             }
         }
-    }
-    let mut in_group = vec![false; n];
-    for m in group_members.iter().flatten().flatten() {
-        in_group[*m as usize] = true;
+        let linked = |t: usize, removed: &[bool]| {
+            secs.iter()
+                .enumerate()
+                .any(|(i, s)| !removed[i] && i != t && s.link as usize == t)
+        };
+        if elf.shstrndx != 0 && !linked(elf.shstrndx, &removed) {
+            removed[elf.shstrndx] = true;
+        }
+        let group_members = kept_group_members(elf, &mut removed)?;
+        let mut in_group = vec![false; n];
+        for m in group_members.iter().flatten().flatten() {
+            in_group[*m as usize] = true;
+        }
+        let mut new_index = vec![u32::MAX; n];
+        let mut kept = 0u32;
+        for i in 0..n {
+            if !removed[i] {
+                new_index[i] = kept;
+                kept += 1;
+            }
+        }
+        Ok(Removal {
+            elf,
+            removed,
+            group_members,
+            in_group,
+            new_index,
+            kept,
+        })
     }
 
-    let mut new_index = vec![u32::MAX; n];
-    let mut next = 0u32;
-    for i in 0..n {
-        if !removed[i] {
-            new_index[i] = next;
-            next += 1;
-        }
-    }
-    let map_sec = |old: u32, by: &dyn Fn() -> String| -> Result<u32> {
-        match new_index.get(old as usize) {
+    /// The new index of section `old`, referenced by what `by` names; an error when it goes.
+    fn map_sec(&self, old: u32, by: &dyn Fn() -> String) -> Result<u32> {
+        match self.new_index.get(old as usize) {
             Some(&v) if v != u32::MAX => Ok(v),
             Some(_) => Err(Error::StillReferenced {
-                removed: secs[old as usize].display_name(old as usize),
+                removed: self.elf.sections[old as usize].display_name(old as usize),
                 by: by(),
             }),
             None => Err(Error::malformed(
@@ -94,143 +133,212 @@ pub(crate) fn remove_sections(
                 format!("{old} out of range in {}", by()),
             )),
         }
-    };
+    }
 
-    let syms = SymbolMap::build(elf, &removed)?;
-    let l = elf.layout;
-
-    // New contents for the sections whose bytes change.
-    let mut contents: Vec<Option<Vec<u8>>> = vec![None; n];
-    for (i, s) in secs.iter().enumerate() {
-        if removed[i] {
-            continue;
-        }
-        let by = || s.display_name(i);
-        contents[i] = match s.sh_type {
-            SHT_SYMTAB if Some(i) == syms.symtab => Some(syms.rewrite_symtab(elf, &new_index)?),
-            SHT_SYMTAB_SHNDX if Some(s.link as usize) == syms.symtab => {
-                Some(syms.rewrite_shndx(elf, i, &new_index)?)
+    /// New contents for the kept sections whose bytes change (symbols, their indices,
+    /// relocations, groups, address-significance tables); `None` for the others.
+    fn new_contents(&self, syms: &SymbolMap) -> Result<Vec<Option<Vec<u8>>>> {
+        let (elf, l) = (self.elf, self.elf.layout);
+        let mut contents: Vec<Option<Vec<u8>>> = vec![None; elf.sections.len()];
+        for (i, s) in elf.sections.iter().enumerate() {
+            if self.removed[i] {
+                continue;
             }
-            SHT_REL | SHT_RELA if Some(s.link as usize) == syms.symtab && !syms.identity => {
-                Some(syms.rewrite_relocs(elf, i, s.sh_type == SHT_RELA)?)
-            }
-            SHT_GROUP => {
-                let mut out = Vec::new();
-                l.put_u32(&mut out, l.u32(elf.section_data(i)?, 0).unwrap_or(0));
-                for &m in group_members[i].as_deref().unwrap_or(&[]) {
-                    l.put_u32(&mut out, map_sec(m, &by)?);
+            let by = || s.display_name(i);
+            contents[i] = match s.sh_type {
+                SHT_SYMTAB if Some(i) == syms.symtab => {
+                    Some(syms.rewrite_symtab(elf, &self.new_index)?)
                 }
-                Some(out)
-            }
-            SHT_LLVM_ADDRSIG if Some(s.link as usize) == syms.symtab && !syms.identity => {
-                Some(syms.rewrite_addrsig(elf.section_data(i)?, &by)?)
-            }
-            _ => None,
+                SHT_SYMTAB_SHNDX if Some(s.link as usize) == syms.symtab => {
+                    Some(syms.rewrite_shndx(elf, i, &self.new_index)?)
+                }
+                SHT_REL | SHT_RELA if Some(s.link as usize) == syms.symtab && !syms.identity => {
+                    Some(syms.rewrite_relocs(elf, i, s.sh_type == SHT_RELA)?)
+                }
+                SHT_GROUP => {
+                    let mut out = Vec::new();
+                    l.put_u32(&mut out, l.u32(elf.section_data(i)?, 0).unwrap_or(0));
+                    for &m in self.group_members[i].as_deref().unwrap_or(&[]) {
+                        l.put_u32(&mut out, self.map_sec(m, &by)?);
+                    }
+                    Some(out)
+                }
+                SHT_LLVM_ADDRSIG if Some(s.link as usize) == syms.symtab && !syms.identity => {
+                    Some(syms.rewrite_addrsig(elf.section_data(i)?, &by)?)
+                }
+                _ => None,
+            };
+        }
+        Ok(contents)
+    }
+
+    /// Appends the kept sections' bytes to `out` in their original file order, each aligned
+    /// as before; where each went.
+    fn place(&self, out: &mut Vec<u8>, contents: &[Option<Vec<u8>>]) -> Result<Placed> {
+        let secs = &self.elf.sections;
+        let n = secs.len();
+        let mut order: Vec<usize> = (1..n).filter(|&i| !self.removed[i]).collect();
+        order.sort_by_key(|&i| (secs[i].offset, i));
+        let mut placed = Placed {
+            offsets: vec![0; n],
+            sizes: vec![0; n],
         };
-    }
-
-    // Section-name table, appended as the last section.
-    let mut shstrtab = vec![0u8];
-    let mut name_off = vec![0u32; n];
-    for (i, s) in secs.iter().enumerate() {
-        if !removed[i] && i != 0 {
-            name_off[i] = shstrtab.len() as u32;
-            shstrtab.extend_from_slice(s.name);
-            shstrtab.push(0);
-        }
-    }
-    let shstr_name = shstrtab.len() as u32;
-    shstrtab.extend_from_slice(b".shstrtab\0");
-
-    // Layout: header, kept sections in their original file order, .shstrtab, header table.
-    let mut order: Vec<usize> = (1..n).filter(|&i| !removed[i]).collect();
-    order.sort_by_key(|&i| (secs[i].offset, i));
-    let mut out = elf.data[..l.ehdr_size()].to_vec();
-    let mut offsets = vec![0u64; n];
-    let mut sizes = vec![0u64; n];
-    for &i in &order {
-        let s = &secs[i];
-        let align = s.addralign.max(1);
-        if align > MAX_ALIGN {
-            return Err(Error::malformed(
-                "section alignment",
-                format!("{}: {align}", s.display_name(i)),
-            ));
-        }
-        pad_to(&mut out, align);
-        offsets[i] = out.len() as u64;
-        match &contents[i] {
-            Some(c) => {
-                sizes[i] = c.len() as u64;
-                out.extend_from_slice(c);
+        for &i in &order {
+            let s = &secs[i];
+            let align = s.addralign.max(1);
+            if align > MAX_ALIGN {
+                return Err(Error::malformed(
+                    "section alignment",
+                    format!("{}: {align}", s.display_name(i)),
+                ));
             }
-            None => {
-                sizes[i] = s.size;
-                out.extend_from_slice(elf.section_data(i)?);
-            }
+            pad_to(out, align);
+            placed.offsets[i] = out.len() as u64;
+            let bytes = match &contents[i] {
+                Some(c) => c.as_slice(),
+                None => self.elf.section_data(i)?,
+            };
+            placed.sizes[i] = match &contents[i] {
+                Some(c) => c.len() as u64,
+                None => s.size,
+            };
+            out.extend_from_slice(bytes);
         }
+        Ok(placed)
     }
-    let shstr_off = out.len() as u64;
-    out.extend_from_slice(&shstrtab);
-    pad_to(&mut out, if l.is64 { 8 } else { 4 });
-    let shoff = out.len() as u64;
 
-    let count = next as u64 + 1; // kept sections plus the new .shstrtab
-    let shstrndx = next as u64;
-    for i in (0..n).filter(|&i| !removed[i]) {
-        let s = &secs[i];
-        let by = || s.display_name(i);
-        let mut h = s.clone();
-        if i == 0 {
-            h.size = if count >= u64::from(SHN_LORESERVE) {
-                count
-            } else {
-                0
-            };
-            h.link = if shstrndx >= u64::from(SHN_LORESERVE) {
-                shstrndx as u32
-            } else {
-                0
-            };
-            write_shdr(l, &mut out, &h, 0)?;
+    /// Appends the kept sections' headers, their links, infos and flags renumbered (the new
+    /// `.shstrtab`'s header is the caller's).
+    fn write_headers(
+        &self,
+        out: &mut Vec<u8>,
+        syms: &SymbolMap,
+        placed: &Placed,
+        names: &SectionNames,
+    ) -> Result<()> {
+        let l = self.elf.layout;
+        let count = u64::from(self.kept) + 1; // kept sections plus the new .shstrtab
+        let shstrndx = u64::from(self.kept);
+        for (i, s) in self.elf.sections.iter().enumerate() {
+            if self.removed[i] {
+                continue;
+            }
+            let by = || s.display_name(i);
+            let mut h = s.clone();
+            if i == 0 {
+                // Counts past SHN_LORESERVE live in the null section's header.
+                h.size = if count >= u64::from(SHN_LORESERVE) {
+                    count
+                } else {
+                    0
+                };
+                h.link = if shstrndx >= u64::from(SHN_LORESERVE) {
+                    shstrndx as u32
+                } else {
+                    0
+                };
+                write_shdr(l, out, &h, 0)?;
+                continue;
+            }
+            h.offset = placed.offsets[i];
+            h.size = placed.sizes[i];
+            if h.link != 0 {
+                h.link = self.map_sec(h.link, &by)?;
+            }
+            if (is_rel(s) || s.flags & SHF_INFO_LINK != 0) && s.info != 0 {
+                h.info = self.map_sec(s.info, &by)?;
+            } else if Some(i) == syms.symtab {
+                h.info = syms.new_locals;
+            } else if s.sh_type == SHT_GROUP && Some(s.link as usize) == syms.symtab {
+                h.info = syms.map(s.info, &by)?;
+            }
+            if h.flags & SHF_GROUP != 0 && !self.in_group[i] {
+                h.flags &= !SHF_GROUP;
+            }
+            write_shdr(l, out, &h, names.offsets[i])?;
+        }
+        Ok(())
+    }
+}
+
+/// Per kept section group (by old index): its members that stay. A group whose members all
+/// go is marked in `removed` too.
+fn kept_group_members(elf: &Elf<'_>, removed: &mut [bool]) -> Result<Vec<Option<Vec<u32>>>> {
+    let n = elf.sections.len();
+    let mut group_members: Vec<Option<Vec<u32>>> = vec![None; n];
+    for (i, s) in elf.sections.iter().enumerate() {
+        if s.sh_type != SHT_GROUP || removed[i] {
             continue;
         }
-        h.offset = offsets[i];
-        h.size = sizes[i];
-        if h.link != 0 {
-            h.link = map_sec(h.link, &by)?;
+        let d = elf.table(i, 4)?;
+        let mut kept = Vec::new();
+        for w in 1..d.len() / 4 {
+            let m = elf.layout.u32(d, w * 4).unwrap_or(0);
+            if m as usize >= n || m == 0 {
+                return Err(Error::malformed(
+                    "section group",
+                    format!("{}: member {m}", s.display_name(i)),
+                ));
+            }
+            if !removed[m as usize] {
+                kept.push(m);
+            }
         }
-        if (is_rel(s) || s.flags & SHF_INFO_LINK != 0) && s.info != 0 {
-            h.info = map_sec(s.info, &by)?;
-        } else if Some(i) == syms.symtab {
-            h.info = syms.new_locals;
-        } else if s.sh_type == SHT_GROUP && Some(s.link as usize) == syms.symtab {
-            h.info = syms.map(s.info, &by)?;
+        if kept.is_empty() {
+            removed[i] = true;
+        } else {
+            group_members[i] = Some(kept);
         }
-        if h.flags & SHF_GROUP != 0 && !in_group[i] {
-            h.flags &= !SHF_GROUP;
-        }
-        write_shdr(l, &mut out, &h, name_off[i])?;
     }
-    let sh = Shdr {
-        name: b".shstrtab",
-        name_off: shstr_name,
-        sh_type: 3, // SHT_STRTAB
-        flags: 0,
-        addr: 0,
-        offset: shstr_off,
-        size: shstrtab.len() as u64,
-        link: 0,
-        info: 0,
-        addralign: 1,
-        entsize: 0,
-    };
-    write_shdr(l, &mut out, &sh, shstr_name)?;
+    Ok(group_members)
+}
 
-    // Patch the ELF header: e_shoff, e_shnum, e_shstrndx.
+/// Where each kept section's bytes went in the output (by old index).
+struct Placed {
+    offsets: Vec<u64>,
+    sizes: Vec<u64>,
+}
+
+/// The new section-name table: the kept sections' names, then its own.
+struct SectionNames {
+    table: Vec<u8>,
+    /// Per old index: the name's offset in `table`.
+    offsets: Vec<u32>,
+    /// The offset of `.shstrtab` itself.
+    own: u32,
+}
+
+impl SectionNames {
+    /// The names of `elf`'s sections not `removed`.
+    fn of(elf: &Elf<'_>, removed: &[bool]) -> Self {
+        let mut table = vec![0u8];
+        let mut offsets = vec![0u32; elf.sections.len()];
+        for (i, s) in elf.sections.iter().enumerate() {
+            if !removed[i] && i != 0 {
+                offsets[i] = table.len() as u32;
+                table.extend_from_slice(s.name);
+                table.push(0);
+            }
+        }
+        let own = table.len() as u32;
+        table.extend_from_slice(b".shstrtab\0");
+        SectionNames {
+            table,
+            offsets,
+            own,
+        }
+    }
+}
+
+/// Sets the ELF header's `e_shoff` to `shoff`, and `e_shnum` and `e_shstrndx` for `kept`
+/// sections plus the new `.shstrtab` (escaped to the null section's header past
+/// `SHN_LORESERVE`).
+fn patch_ehdr(l: Layout, out: &mut [u8], shoff: u64, kept: u32) -> Result<()> {
+    let count = u64::from(kept) + 1;
+    let shstrndx = u64::from(kept);
     check_fits(l, shoff)?;
     let (shoff_at, shnum_at) = if l.is64 { (40, 60) } else { (32, 48) };
-    l.set_word(&mut out, shoff_at, shoff);
+    l.set_word(out, shoff_at, shoff);
     let shnum = if count >= u64::from(SHN_LORESERVE) {
         0
     } else {
@@ -241,9 +349,9 @@ pub(crate) fn remove_sections(
     } else {
         shstrndx as u16
     };
-    set_u16(l, &mut out, shnum_at, shnum);
-    set_u16(l, &mut out, shnum_at + 2, strndx);
-    Ok(out)
+    set_u16(l, out, shnum_at, shnum);
+    set_u16(l, out, shnum_at + 2, strndx);
+    Ok(())
 }
 
 fn is_rel(s: &Shdr<'_>) -> bool {
@@ -288,221 +396,4 @@ fn write_shdr(l: Layout, out: &mut Vec<u8>, h: &Shdr<'_>, name: u32) -> Result<(
     l.put_word(out, h.addralign);
     l.put_word(out, h.entsize);
     Ok(())
-}
-
-/// Which symbols survive and their new indices.
-struct SymbolMap {
-    symtab: Option<usize>,
-    /// Old index to new index (`u32::MAX` = removed).
-    new: Vec<u32>,
-    /// Section in which each removed symbol was defined (for messages).
-    home: Vec<u32>,
-    raw_shndx: Vec<u16>,
-    new_locals: u32,
-    /// No symbol removed: relocations and addrsig stay as they are.
-    identity: bool,
-    section_names: Vec<String>,
-}
-
-impl SymbolMap {
-    fn build(elf: &Elf<'_>, removed: &[bool]) -> Result<Self> {
-        let section_names = elf
-            .sections
-            .iter()
-            .enumerate()
-            .map(|(i, s)| s.display_name(i))
-            .collect();
-        let mut tabs = elf
-            .sections
-            .iter()
-            .enumerate()
-            .filter(|(i, s)| s.sh_type == SHT_SYMTAB && !removed[*i]);
-        let symtab = tabs.next().map(|(i, _)| i);
-        if tabs.next().is_some() {
-            return Err(Error::malformed("symbol table", "more than one SHT_SYMTAB"));
-        }
-        let empty = SymbolMap {
-            symtab,
-            new: vec![],
-            home: vec![],
-            raw_shndx: vec![],
-            new_locals: 0,
-            identity: true,
-            section_names,
-        };
-        let Some(st) = symtab else { return Ok(empty) };
-        let xindex = elf
-            .sections
-            .iter()
-            .enumerate()
-            .find(|(_, s)| s.sh_type == SHT_SYMTAB_SHNDX && s.link as usize == st)
-            .map(|(i, _)| elf.section_data(i))
-            .transpose()?;
-        let syms = symbols(elf, st, xindex)?;
-        let locals = elf.sections[st].info as usize;
-        if locals > syms.len() {
-            return Err(Error::malformed(
-                "symbol table",
-                "sh_info beyond the symbols",
-            ));
-        }
-        let mut m = SymbolMap {
-            raw_shndx: syms.iter().map(|s| s.raw_shndx).collect(),
-            ..empty
-        };
-        let mut next = 0u32;
-        for (j, s) in syms.iter().enumerate() {
-            let special = s.raw_shndx >= SHN_LORESERVE && s.raw_shndx != SHN_XINDEX;
-            let gone = !special && s.shndx != 0 && removed[s.shndx as usize];
-            if gone && j == 0 {
-                return Err(Error::malformed(
-                    "symbol table",
-                    "symbol 0 is not the null symbol",
-                ));
-            }
-            if gone {
-                m.new.push(u32::MAX);
-                m.identity = false;
-            } else {
-                m.new.push(next);
-                next += 1;
-                if j < locals {
-                    m.new_locals += 1;
-                }
-            }
-            m.home.push(s.shndx);
-        }
-        Ok(m)
-    }
-
-    fn map(&self, old: u32, by: &dyn Fn() -> String) -> Result<u32> {
-        match self.new.get(old as usize) {
-            Some(&v) if v != u32::MAX => Ok(v),
-            Some(_) => {
-                let home = self.home[old as usize] as usize;
-                Err(Error::StillReferenced {
-                    removed: self.section_names[home].clone(),
-                    by: format!("{} (symbol {old})", by()),
-                })
-            }
-            None => Err(Error::malformed(
-                "symbol index",
-                format!("{old} out of range in {}", by()),
-            )),
-        }
-    }
-
-    fn rewrite_symtab(&self, elf: &Elf<'_>, new_index: &[u32]) -> Result<Vec<u8>> {
-        let l = elf.layout;
-        let st = self.symtab.unwrap_or(0);
-        let d = elf.section_data(st)?;
-        let sz = l.sym_size();
-        let mut out = Vec::with_capacity(d.len());
-        for (j, &nj) in self.new.iter().enumerate() {
-            if nj == u32::MAX {
-                continue;
-            }
-            let start = out.len();
-            out.extend_from_slice(&d[j * sz..(j + 1) * sz]);
-            let raw = self.raw_shndx[j];
-            if raw != 0 && raw < SHN_LORESERVE {
-                let v = new_index[raw as usize] as u16;
-                set_u16(l, &mut out, start + if l.is64 { 6 } else { 14 }, v);
-            }
-        }
-        Ok(out)
-    }
-
-    fn rewrite_shndx(&self, elf: &Elf<'_>, i: usize, new_index: &[u32]) -> Result<Vec<u8>> {
-        let l = elf.layout;
-        let d = elf.section_data(i)?;
-        let mut out = Vec::with_capacity(d.len());
-        for (j, &nj) in self.new.iter().enumerate() {
-            if nj == u32::MAX {
-                continue;
-            }
-            let v = if self.raw_shndx[j] == SHN_XINDEX {
-                new_index[self.home[j] as usize]
-            } else {
-                0
-            };
-            l.put_u32(&mut out, v);
-        }
-        Ok(out)
-    }
-
-    fn rewrite_relocs(&self, elf: &Elf<'_>, i: usize, rela: bool) -> Result<Vec<u8>> {
-        let l = elf.layout;
-        let sz = l.rel_size(rela);
-        let mut out = elf.table(i, sz)?.to_vec();
-        let by = || elf.sections[i].display_name(i);
-        let word = if l.is64 { 8 } else { 4 };
-        for k in 0..out.len() / sz {
-            let at = k * sz + word;
-            let info = l.word(&out, at).unwrap_or(0);
-            let sym = if l.is64 {
-                (info >> 32) as u32
-            } else {
-                (info >> 8) as u32
-            };
-            let n = self.map(sym, &by)?;
-            let v = if l.is64 {
-                (u64::from(n) << 32) | (info & 0xffff_ffff)
-            } else {
-                (u64::from(n) << 8) | (info & 0xff)
-            };
-            if !l.is64 && n > 0x00ff_ffff {
-                return Err(Error::malformed(
-                    "relocation",
-                    "symbol index too large for ELF32",
-                ));
-            }
-            l.set_word(&mut out, at, v);
-        }
-        Ok(out)
-    }
-
-    fn rewrite_addrsig(&self, d: &[u8], by: &dyn Fn() -> String) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(d.len());
-        let mut pos = 0;
-        while pos < d.len() {
-            let mut v: u64 = 0;
-            let mut shift = 0;
-            loop {
-                let b = *d.get(pos).ok_or_else(|| {
-                    Error::malformed(".llvm_addrsig", format!("truncated in {}", by()))
-                })?;
-                pos += 1;
-                if shift < 64 {
-                    v |= u64::from(b & 0x7f) << shift;
-                }
-                shift += 7;
-                if b & 0x80 == 0 {
-                    break;
-                }
-            }
-            let old =
-                u32::try_from(v).map_err(|_| Error::malformed(".llvm_addrsig", "symbol index"))?;
-            // An address-significance entry for a removed symbol is simply dropped.
-            if let Some(&n) = self.new.get(old as usize) {
-                if n != u32::MAX {
-                    let mut n = u64::from(n);
-                    loop {
-                        let b = (n & 0x7f) as u8;
-                        n >>= 7;
-                        out.push(if n == 0 { b } else { b | 0x80 });
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                }
-            } else {
-                return Err(Error::malformed(
-                    ".llvm_addrsig",
-                    format!("symbol {old} out of range"),
-                ));
-            }
-        }
-        Ok(out)
-    }
 }
