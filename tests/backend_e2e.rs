@@ -461,12 +461,14 @@ fn build_prints_plain_lines_and_a_summary_when_not_a_terminal() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("0/0 edges run; 0 hits, 0 compiled"));
 }
 
-/// A compiler wrapper that records how many compiles run at once, then runs gcc/g++.
+/// A compiler wrapper that records how many compiles run at once, then runs gcc/g++. With
+/// `CN_TEST_PEERS=n` each compile first waits (at most 3 s) until n run at once, so that a
+/// slow machine starting them apart does not hide the parallelism the tokens allow.
 fn counting_compiler(dir: &Path, name: &str, real: &str, runs: &Path) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
     let script = format!(
-        "#!/bin/sh\ncase \" $* \" in *\" -c \"*) ;; *) exec {real} \"$@\" ;; esac\ncase \" $* \" in *\" -E \"*) exec {real} \"$@\" ;; esac\nmkdir {runs}/run.$$\nls {runs} | wc -l > {runs}.seen.$$\nsleep 0.4\n{real} \"$@\"; rc=$?\nrmdir {runs}/run.$$\nexit $rc\n",
+        "#!/bin/sh\ncase \" $* \" in *\" -c \"*) ;; *) exec {real} \"$@\" ;; esac\ncase \" $* \" in *\" -E \"*) exec {real} \"$@\" ;; esac\nmkdir {runs}/run.$$\nn=0\nwhile [ $(ls {runs} | wc -l) -lt ${{CN_TEST_PEERS:-1}} ] && [ $n -lt 30 ]; do sleep 0.1; n=$((n+1)); done\nls {runs} | wc -l > {runs}.seen.$$\nsleep 0.4\n{real} \"$@\"; rc=$?\nrmdir {runs}/run.$$\nexit $rc\n",
         runs = runs.display()
     );
     std::fs::create_dir_all(dir).unwrap();
@@ -509,6 +511,7 @@ fn build_runs_no_more_compilers_than_tokens() {
         let obj = configure_plain_generator(root, &cache, Some((&cc, &cxx)));
         run_ok(
             cmd(cached_ninja(), &cache)
+                .env("CN_TEST_PEERS", expect_max.min(2).to_string())
                 .args(["build", "--ninja-jobs", "8", "-j"])
                 .arg(tokens.to_string())
                 .arg("-C")
@@ -544,7 +547,12 @@ fn ctrl_c_stops_cleanly_and_the_next_build_resumes() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Ctrl-C lands while a launcher holds a temporary file it has not renamed into the cache
+    // (each insert stalls 3 s), not after a fixed time a slow machine may not have started by.
+    let tmp = cache.join("tmp");
+    support::published::wait_until("a launcher inserts into the cache", || {
+        std::fs::read_dir(&tmp).is_ok_and(|mut d| d.next().is_some())
+    });
     // SAFETY: signals the process group of the child we just started.
     unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
     let out = child.wait_with_output().unwrap();

@@ -10,12 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{cached_ninja, require_tool, run, run_ok, TestSpace};
 
-/// An object directory whose one edge sleeps `$SLEEP` seconds.
+/// An object directory whose one edge sleeps `$SLEEP` seconds, then waits for the file
+/// `$GATE` when that is set.
 fn slow_objdir(space: &TestSpace) -> PathBuf {
     require_tool("ninja", "ninja-build");
     space.write(
         "obj/build.ninja",
-        "rule slow\n  command = sleep $$SLEEP && touch $out\nbuild out: slow\n",
+        "rule slow\n  command = sleep $$SLEEP && while [ -n \"$$GATE\" ] && [ ! -e \"$$GATE\" ]; do sleep 0.05; done && touch $out\nbuild out: slow\n",
     );
     std::fs::canonicalize(space.path().join("obj")).unwrap()
 }
@@ -50,7 +51,16 @@ fn running_in(dir: &Path) -> Vec<u32> {
 
 /// Starts a build that holds the lock (its pid is in the lock file).
 fn holder(obj: &Path, sleep: u32) -> Child {
-    let child = build(obj, sleep)
+    holder_with(obj, sleep, None)
+}
+
+/// [`holder`] whose edge then waits for the file `gate`, if given.
+fn holder_with(obj: &Path, sleep: u32, gate: Option<&Path>) -> Child {
+    let mut cmd = build(obj, sleep);
+    if let Some(gate) = gate {
+        cmd.env("GATE", gate);
+    }
+    let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -106,11 +116,32 @@ fn a_second_build_fails_fast_or_waits_and_kill_9_leaves_no_ninja() {
     run_ok(build(&obj, 0).arg("--no-wait"));
     assert!(obj.join("out").exists());
 
-    // Without --no-wait a second build waits for the first, saying so, then runs.
+    // Without --no-wait a second build waits for the first, saying so, then runs. The first
+    // holds the lock until the second has said it waits (its edge waits for a gate file).
     std::fs::remove_file(obj.join("out")).unwrap();
-    let mut first = holder(&obj, 2);
-    let out = run_ok(&mut build(&obj, 0));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("waiting for another build (pid"), "{err}");
+    let gate = obj.join("../gate");
+    let mut first = holder_with(&obj, 0, Some(&gate));
+    let said = obj.join("../second.err");
+    let second = build(&obj, 0)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&said).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&said)
+        .unwrap_or_default()
+        .contains("waiting for another build (pid")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the second build never said it waits"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(&gate, "").unwrap();
     assert!(first.wait().unwrap().success());
+    let out = second.wait_with_output().unwrap();
+    let err = std::fs::read_to_string(&said).unwrap();
+    assert!(out.status.success(), "{err}");
+    assert!(obj.join("out").exists(), "{err}");
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-use support::published::{cn, finished, wait_until, Proxy, World};
+use support::published::{cn, finished, wait_until, Proxy, World, PATIENT};
 use support::{hits_misses, objects, run, run_ok};
 
 /// nginx's log lines of blob `GET`s from line `from` on: (uri, status, range).
@@ -47,10 +47,10 @@ fn two_builds_sharing_a_cache_download_each_blob_once() {
         w.policy(obj, &proxy.url(), more);
     }
     let before = log_len(&w);
-    let a = w.spawn_build(&w.obj);
+    let a = w.spawn_build_with(&w.obj, &[PATIENT]);
     let asked = |p: &Proxy| p.log_lines().iter().filter(|l| l.contains("/cas/")).count();
     wait_until("build A asks for a blob", || asked(&proxy) > 0);
-    let b = w.spawn_build(&obj2);
+    let b = w.spawn_build_with(&obj2, &[PATIENT]);
     let pulling = obj2.join(".cached-ninja/pulling");
     // The marker says `planning` while B still looks for CI's build.
     wait_until("build B's pull starts", || {

@@ -11,7 +11,7 @@ mod support;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
-use support::published::{cn, finished, wait_until, Proxy, World};
+use support::published::{cn, finished, wait_until, Proxy, World, PATIENT};
 use support::servers;
 use support::{edge_log, hits_misses, objects, run_ok};
 
@@ -38,9 +38,19 @@ fn build(w: &World, url: &str) -> Output {
 
 /// [`build`] with more policy lines (`[fetch]` ones).
 fn build_with(w: &World, url: &str, more: &str) -> Output {
+    build_with_env(w, url, more, &[])
+}
+
+/// [`build_with`] with more environment variables (test knobs).
+fn build_with_env(w: &World, url: &str, more: &str, envs: &[(&str, &str)]) -> Output {
     w.policy(&w.obj, url, more);
     let t = Instant::now();
-    let out = run_ok(cn(&w.cache).args(["build", "-C"]).arg(&w.obj));
+    let mut cmd = cn(&w.cache);
+    let out = run_ok(
+        cmd.envs(envs.iter().copied())
+            .args(["build", "-C"])
+            .arg(&w.obj),
+    );
     eprintln!("{}", stderr(&out));
     // A generous bound that cannot flake: the faults here cost seconds at most.
     assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
@@ -165,7 +175,7 @@ fn a_healthy_proxy_changes_nothing() {
     let w = world();
     let proxy = Proxy::start(&w, "pass", "");
     let url = format!("http://127.0.0.1:{}/cn", proxy.port);
-    let out = build(&w, &url);
+    let out = build_with_env(&w, &url, "", &[PATIENT]);
     assert!(warnings(&out).is_empty(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("5 from the local cache (5 entries pulled"),

@@ -48,8 +48,16 @@ impl Icecream {
             daemon_a: 0,
             dir: dir.to_path_buf(),
         };
-        std::thread::sleep(Duration::from_millis(300));
         let (a, b) = (farm.children[0].id(), farm.children[1].id());
+        let own_net = std::fs::read_link("/proc/self/ns/net").ok();
+        for pid in [a, b] {
+            // `unshare` execs `sleep` once its namespaces are made.
+            wait_for("the namespaces of a node", || {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                let net = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
+                comm.trim() == "sleep" && net.is_some() && net != own_net
+            });
+        }
         farm.node_a = a;
         let tag = std::process::id() % 100_000;
         let (va, vb) = (format!("cn{tag}a"), format!("cn{tag}b"));
@@ -63,7 +71,16 @@ impl Icecream {
         let log = |name: &str| dir.join(name).display().to_string();
         let scheduler = farm.spawn_in(a, "icecc-scheduler", &["-l", &log("scheduler.log")]);
         farm.children.push(scheduler);
-        std::thread::sleep(Duration::from_millis(300));
+        // The daemons find the scheduler at once when it listens (port 8765, 0x223D).
+        wait_for("the scheduler to listen", || {
+            ["tcp", "tcp6"].iter().any(|t| {
+                let table = std::fs::read_to_string(format!("/proc/{a}/net/{t}"));
+                table.unwrap_or_default().lines().any(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    f.len() > 3 && f[1].ends_with(":223D") && f[3] == "0A"
+                })
+            })
+        });
         let env_a = log("env-a");
         let daemon_a = farm.spawn_in(
             a,
@@ -193,4 +210,13 @@ fn sh(script: &str) {
         "{script}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Waits until `done` holds (at most a minute), naming `what` if it never does.
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(t.elapsed() < Duration::from_secs(60), "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

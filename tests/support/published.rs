@@ -21,6 +21,11 @@ pub fn configure(src: &Path, obj: &Path, cache: &Path) {
     super::cmake_configure(&mut cn(cache), src, obj, &[]);
 }
 
+/// The test knob that keeps launchers waiting for a plan whose stores were asked and have not
+/// answered yet (a minute, not the product's 0.3 s): for tests that assert every object a hit
+/// through a store a loaded machine may answer slowly (the Python proxy).
+pub const PATIENT: (&str, &str) = ("CACHED_NINJA_TEST_SILENT_PATIENCE_MS", "60000");
+
 /// CI's build of a CMake project published to nginx (at `cn`), and a developer checkout one
 /// commit ahead, configured.
 pub struct World {
@@ -100,7 +105,13 @@ impl World {
 
     /// Starts `cached-ninja build --no-fill` of `obj` on the developer's cache, output piped.
     pub fn spawn_build(&self, obj: &Path) -> Child {
+        self.spawn_build_with(obj, &[])
+    }
+
+    /// [`World::spawn_build`] with more environment variables (test knobs).
+    pub fn spawn_build_with(&self, obj: &Path, envs: &[(&str, &str)]) -> Child {
         cn(&self.cache)
+            .envs(envs.iter().copied())
             .args(["build", "--no-fill", "-C"])
             .arg(obj)
             .stdout(Stdio::piped())

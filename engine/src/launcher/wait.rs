@@ -67,11 +67,13 @@ impl Launcher<'_> {
         let Some(first) = self.pull.planning() else {
             return false;
         };
+        let silent = crate::test_knobs::millis("CACHED_NINJA_TEST_SILENT_PATIENCE_MS")
+            .unwrap_or(fetch::want::SILENT_PATIENCE);
         let start = Instant::now();
         let ended = loop {
             match self.pull.planning() {
                 None => break true,
-                Some(p) if p.patience_over() => break false,
+                Some(p) if p.patience_over(silent) => break false,
                 Some(_) if start.elapsed() >= first.budget => break false,
                 Some(_) => std::thread::sleep(POLL),
             }
