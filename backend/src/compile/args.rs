@@ -202,61 +202,90 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
     let Some((compiler, rest)) = words.split_first() else {
         return Err(Uncacheable::Arguments("empty command".into()));
     };
-    let mut args: Vec<String> = Vec::with_capacity(rest.len());
-    let mut compiling = false;
-    let mut output: Option<String> = None;
-    let mut lang_x: Option<Lang> = None;
-    let mut sources: Vec<(usize, String, Option<Lang>)> = Vec::new();
-    let mut dep_on = false;
-    let mut dep_file: Option<String> = None;
-    let mut targets: Vec<String> = Vec::new();
-    let mut phony = false;
-    let mut split = SplitDwarf::Off;
-    let mut compile_only: Vec<usize> = Vec::new();
+    let mut scan = Scan::new(family, rest.len());
     let mut i = 0;
     while i < rest.len() {
         let a = rest[i].as_str();
         let next = rest.get(i + 1).map(String::as_str);
         // Dependency-file options leave the key (DESIGN §3).
+        i += match scan.dep.option(a, next)? {
+            Some(used) => used,
+            None => scan.word(a, next)?,
+        };
+    }
+    scan.finish(compiler)
+}
+
+/// What [`parse`] has seen of a command's words so far.
+struct Scan {
+    family: CompilerFamily,
+    /// The words kept: all but the dependency-file options.
+    args: Vec<String>,
+    /// Whether `-c` was seen.
+    compiling: bool,
+    /// The object's name (`-o`).
+    output: Option<String>,
+    /// The language `-x` gives the words after it.
+    lang_x: Option<Lang>,
+    /// The words naming inputs: index in `args`, name, language.
+    sources: Vec<(usize, String, Option<Lang>)>,
+    /// The dependency-file options.
+    dep: DepOptions,
+    split: SplitDwarf,
+    /// Indices in `args` of the words that apply to the compile step only.
+    compile_only: Vec<usize>,
+}
+
+/// The dependency-file options of a command (`-MD`, `-MF`, `-MT`, …).
+#[derive(Default)]
+struct DepOptions {
+    /// Whether a dependency file is written (`-MD`, `-MMD`, `-Wp,-MD,…`).
+    on: bool,
+    /// Its name (`-MF`).
+    file: Option<String>,
+    /// Its targets (`-MT`, `-MQ` quoted).
+    targets: Vec<String>,
+    /// Whether each header gets a phony target (`-MP`).
+    phony: bool,
+}
+
+impl DepOptions {
+    /// Takes `a` (with `next`, its separate value) if it is a dependency-file option: how
+    /// many words it used; `None` for any other word.
+    fn option(&mut self, a: &str, next: Option<&str>) -> Result<Option<usize>, Uncacheable> {
         match a {
             "-MD" | "-MMD" => {
-                dep_on = true;
-                i += 1;
-                continue;
+                self.on = true;
+                return Ok(Some(1));
             }
             "-MP" => {
-                phony = true;
-                i += 1;
-                continue;
+                self.phony = true;
+                return Ok(Some(1));
             }
             "-MF" | "-MT" | "-MQ" => {
                 let Some(v) = next else {
                     return Err(Uncacheable::Arguments(format!("{a} without a value")));
                 };
                 match a {
-                    "-MF" => dep_file = Some(v.to_string()),
-                    "-MT" => targets.push(v.to_string()),
-                    _ => targets.push(quote_make(v)),
+                    "-MF" => self.file = Some(v.to_string()),
+                    "-MT" => self.targets.push(v.to_string()),
+                    _ => self.targets.push(quote_make(v)),
                 }
-                i += 2;
-                continue;
+                return Ok(Some(2));
             }
             _ => {}
         }
         if let Some(v) = a.strip_prefix("-MF").filter(|v| !v.is_empty()) {
-            dep_file = Some(v.to_string());
-            i += 1;
-            continue;
+            self.file = Some(v.to_string());
+            return Ok(Some(1));
         }
         if let Some(v) = a.strip_prefix("-MT").filter(|v| !v.is_empty()) {
-            targets.push(v.to_string());
-            i += 1;
-            continue;
+            self.targets.push(v.to_string());
+            return Ok(Some(1));
         }
         if let Some(v) = a.strip_prefix("-MQ").filter(|v| !v.is_empty()) {
-            targets.push(quote_make(v));
-            i += 1;
-            continue;
+            self.targets.push(quote_make(v));
+            return Ok(Some(1));
         }
         if let Some(v) = a
             .strip_prefix("-Wp,-MD,")
@@ -267,40 +296,46 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
                 let why = format!("{a} (preprocessor items after the dependency file)");
                 return Err(Uncacheable::Option(why));
             }
-            dep_on = true;
-            dep_file = Some(v.to_string());
-            i += 1;
-            continue;
+            self.on = true;
+            self.file = Some(v.to_string());
+            return Ok(Some(1));
         }
+        Ok(None)
+    }
+}
+
+impl Scan {
+    fn new(family: CompilerFamily, words: usize) -> Scan {
+        Scan {
+            family,
+            args: Vec::with_capacity(words),
+            compiling: false,
+            output: None,
+            lang_x: None,
+            sources: Vec::new(),
+            dep: DepOptions::default(),
+            split: SplitDwarf::Off,
+            compile_only: Vec::new(),
+        }
+    }
+
+    /// Takes the word `a` (with `next`, the word after it), kept in the arguments: an option,
+    /// with its separate value if it has one, or an input. How many words it used.
+    fn word(&mut self, a: &str, next: Option<&str>) -> Result<usize, Uncacheable> {
         if let Some(r) = refused::option(a, next) {
             return Err(r);
         }
         if a == "-c" {
-            compiling = true;
-            compile_only.push(args.len());
+            self.compiling = true;
+            self.compile_only.push(self.args.len());
         } else if a == "-" {
             return Err(Uncacheable::Stdio);
         } else if a == "-o"
             || (a.starts_with("-o")
                 && a.len() > 2
-                && !(family == CompilerFamily::Clang && clang_o_option(a)))
+                && !(self.family == CompilerFamily::Clang && clang_o_option(a)))
         {
-            let v = if a == "-o" { next } else { Some(&a[2..]) };
-            let Some(v) = v else {
-                return Err(Uncacheable::Arguments("-o without a value".into()));
-            };
-            if v == "-" {
-                return Err(Uncacheable::Stdio);
-            }
-            // An empty name is no place to put an object (found by the fuzzer).
-            if v.is_empty() {
-                return Err(Uncacheable::Arguments("-o with an empty file name".into()));
-            }
-            output = Some(v.to_string());
-            compile_only.push(args.len());
-            if a == "-o" {
-                compile_only.push(args.len() + 1);
-            }
+            self.output_option(a, next)?;
         } else if a == "-x"
             || (a.starts_with("-x") && a.len() > 2)
             || a == "--language"
@@ -312,81 +347,113 @@ pub fn parse(words: &[String], family: CompilerFamily) -> Result<CompileCommand,
                 None if a == "-x" || a == "--language" => next.unwrap_or(""),
                 None => &a[2..],
             };
-            lang_x = match Lang::from_x(v) {
+            self.lang_x = match Lang::from_x(v) {
                 None => None,
                 Some(Ok(l)) => Some(l),
                 Some(Err(e)) => return Err(e),
             };
         } else if a.starts_with("-gsplit-dwarf") || a == "-gno-split-dwarf" {
-            compile_only.push(args.len());
-            split = match a {
+            self.compile_only.push(self.args.len());
+            self.split = match a {
                 "-gno-split-dwarf" => SplitDwarf::Off,
                 "-gsplit-dwarf=single" => SplitDwarf::Single,
                 "-gsplit-dwarf" | "-gsplit-dwarf=split" => SplitDwarf::Separate,
                 _ => return Err(Uncacheable::Option(a.to_string())),
             };
         } else if !a.starts_with('-') || a.len() == 1 {
-            // An empty word names no file (found by the fuzzer).
-            if a.is_empty() {
-                return Err(Uncacheable::Arguments("an empty file name".into()));
-            }
-            let lang = match lang_x {
-                Some(l) => Some(l),
-                None => match Lang::from_path(a) {
-                    Some(Ok(l)) => Some(l),
-                    Some(Err(e)) => return Err(e),
-                    None => None,
-                },
-            };
-            sources.push((args.len(), a.to_string(), lang));
+            self.input(a)?;
         }
-        args.push(a.to_string());
+        self.args.push(a.to_string());
         // An option with a separate value: copy the value too, so it is never taken for a source.
         if SEPARATE_VALUE.contains(&a) || PREPROCESSOR_WITH_VALUE.contains(&a) {
             if let Some(v) = next {
                 if let Some(r) = refused::passed_on(a, v) {
                     return Err(r);
                 }
-                args.push(v.to_string());
-                i += 1;
+                self.args.push(v.to_string());
+                return Ok(2);
             }
         }
-        i += 1;
+        Ok(1)
     }
-    if !compiling {
-        return Err(Uncacheable::NotCompiling);
+
+    /// `-o FILE` or `-oFILE` (`a`, with `next` after it): the object's name.
+    fn output_option(&mut self, a: &str, next: Option<&str>) -> Result<(), Uncacheable> {
+        let v = if a == "-o" { next } else { Some(&a[2..]) };
+        let Some(v) = v else {
+            return Err(Uncacheable::Arguments("-o without a value".into()));
+        };
+        if v == "-" {
+            return Err(Uncacheable::Stdio);
+        }
+        // An empty name is no place to put an object (found by the fuzzer).
+        if v.is_empty() {
+            return Err(Uncacheable::Arguments("-o with an empty file name".into()));
+        }
+        self.output = Some(v.to_string());
+        self.compile_only.push(self.args.len());
+        if a == "-o" {
+            self.compile_only.push(self.args.len() + 1);
+        }
+        Ok(())
     }
-    let [(source_index, source, lang)] =
-        <[_; 1]>::try_from(sources).map_err(|_| Uncacheable::SourceCount)?;
-    let Some(lang) = lang else {
-        return Err(Uncacheable::Language);
-    };
-    if family == CompilerFamily::Gcc && split == SplitDwarf::Single {
-        return Err(Uncacheable::Option("-gsplit-dwarf=single".into()));
+
+    /// The word `a` names an input: noted with its language (`-x`'s, else its extension's).
+    fn input(&mut self, a: &str) -> Result<(), Uncacheable> {
+        // An empty word names no file (found by the fuzzer).
+        if a.is_empty() {
+            return Err(Uncacheable::Arguments("an empty file name".into()));
+        }
+        let lang = match self.lang_x {
+            Some(l) => Some(l),
+            None => match Lang::from_path(a) {
+                Some(Ok(l)) => Some(l),
+                Some(Err(e)) => return Err(e),
+                None => None,
+            },
+        };
+        self.sources.push((self.args.len(), a.to_string(), lang));
+        Ok(())
     }
-    if let Some(r) = refused::for_compiler(&args, family, &split) {
-        return Err(r);
+
+    /// The command run by `compiler` these words make, if it is one compile the cache can
+    /// serve.
+    fn finish(self, compiler: &str) -> Result<CompileCommand, Uncacheable> {
+        if !self.compiling {
+            return Err(Uncacheable::NotCompiling);
+        }
+        let [(source_index, source, lang)] =
+            <[_; 1]>::try_from(self.sources).map_err(|_| Uncacheable::SourceCount)?;
+        let Some(lang) = lang else {
+            return Err(Uncacheable::Language);
+        };
+        if self.family == CompilerFamily::Gcc && self.split == SplitDwarf::Single {
+            return Err(Uncacheable::Option("-gsplit-dwarf=single".into()));
+        }
+        if let Some(r) = refused::for_compiler(&self.args, self.family, &self.split) {
+            return Err(r);
+        }
+        let output = self.output.unwrap_or_else(|| {
+            let file = source.rsplit('/').next().unwrap_or(&source);
+            replace_ext(file, "o")
+        });
+        let dep = self.dep.on.then(|| DepOutput {
+            path: self.dep.file.unwrap_or_else(|| replace_ext(&output, "d")),
+            targets: self.dep.targets,
+            phony: self.dep.phony,
+        });
+        Ok(CompileCommand {
+            compiler: compiler.to_string(),
+            args: self.args,
+            source_index,
+            source,
+            output,
+            lang,
+            dep,
+            split_dwarf: self.split,
+            compile_only: self.compile_only,
+        })
     }
-    let output = output.unwrap_or_else(|| {
-        let file = source.rsplit('/').next().unwrap_or(&source);
-        replace_ext(file, "o")
-    });
-    let dep = dep_on.then(|| DepOutput {
-        path: dep_file.unwrap_or_else(|| replace_ext(&output, "d")),
-        targets,
-        phony,
-    });
-    Ok(CompileCommand {
-        compiler: compiler.clone(),
-        args,
-        source_index,
-        source,
-        output,
-        lang,
-        dep,
-        split_dwarf: split,
-        compile_only,
-    })
 }
 
 /// Quotes a target for Make like `-MQ` does: `$` doubles, blanks and `#` get a backslash.
@@ -430,169 +497,4 @@ pub fn push_quoted_make(out: &mut String, t: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn w(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
-    fn ok(s: &str) -> CompileCommand {
-        parse(&w(s), CompilerFamily::Gcc).unwrap()
-    }
-
-    #[test]
-    fn what_the_launcher_asks_of_a_command() {
-        let c = ok(
-            "clang -c a.c -o a.o -DX=__TIME__ -D Y=1 -DZ --define-macro=W=2 \
-                    --sysroot=/sr -isysroot /isr -target aarch64 -mllvm -foo -m32 -I inc",
-        );
-        assert_eq!(c.macro_values(), ["__TIME__", "1", "2"]);
-        assert_eq!(c.sysroots(), ["/sr", "/isr"]);
-        assert_eq!(
-            c.toolchain_words(),
-            [
-                "--sysroot=/sr",
-                "-isysroot",
-                "/isr",
-                "-target",
-                "aarch64",
-                "-mllvm",
-                "-foo",
-                "-m32"
-            ]
-        );
-    }
-
-    #[test]
-    fn cmake_style_command() {
-        let c = ok("/usr/bin/cc -DGIT_X=1 -I/src/include -isystem /src/deps -g -MD -MT obj/a.c.o -MF obj/a.c.o.d -o obj/a.c.o -c /src/a.c");
-        assert_eq!(c.source, "/src/a.c");
-        assert_eq!(c.output, "obj/a.c.o");
-        assert_eq!(c.lang, Lang::C);
-        assert_eq!(
-            c.dep,
-            Some(DepOutput {
-                path: "obj/a.c.o.d".into(),
-                targets: vec!["obj/a.c.o".into()],
-                phony: false
-            })
-        );
-        assert_eq!(
-            c.args,
-            w("-DGIT_X=1 -I/src/include -isystem /src/deps -g -o obj/a.c.o -c /src/a.c")
-        );
-        assert_eq!(c.args[c.source_index], "/src/a.c");
-    }
-
-    #[test]
-    fn wrapper_and_defaults() {
-        let c = ok("ccache g++ -c x/y.cpp -MMD -MP -MQ $out");
-        assert_eq!(c.compiler, "g++");
-        assert_eq!(c.output, "y.o");
-        assert_eq!(c.lang, Lang::Cxx);
-        let d = c.dep.unwrap();
-        assert_eq!(d.path, "y.d");
-        assert_eq!(d.targets, vec!["$$out"]);
-        assert!(d.phony);
-        let c = ok("gcc -c -x c++ a.c -ofoo.o -Wp,-MD,foo.d");
-        assert_eq!(c.lang, Lang::Cxx);
-        assert_eq!(c.output, "foo.o");
-        assert_eq!(c.dep.unwrap().path, "foo.d");
-    }
-
-    #[test]
-    fn split_dwarf() {
-        let c = ok("gcc -c a.c -o o/a.o -g -gsplit-dwarf");
-        assert_eq!(c.dwo_path().as_deref(), Some("o/a.dwo"));
-        let c = parse(
-            &w("clang -c a.c -g -gsplit-dwarf=single"),
-            CompilerFamily::Clang,
-        )
-        .unwrap();
-        assert_eq!(c.split_dwarf, SplitDwarf::Single);
-        assert_eq!(c.dwo_path(), None);
-        assert!(parse(&w("gcc -c a.c -gsplit-dwarf=single"), CompilerFamily::Gcc).is_err());
-    }
-
-    #[test]
-    fn preprocessor_args() {
-        let c =
-            ok("gcc -MD -MF a.d -MT a.o -Ia -c -o out/a.o a.c -gsplit-dwarf -DX=-o -include -o.h");
-        assert_eq!(
-            c.preprocessor_args(),
-            w("-Ia a.c -DX=-o -include -o.h"),
-            "output, -c and split DWARF go; values that look like -o stay"
-        );
-        let c = ok("gcc -c a.c -ofoo.o");
-        assert_eq!(c.preprocessor_args(), w("a.c"));
-        // clang's -objcmt-… and -objc-isystem are not the output; for gcc -objX is -o bjX.
-        let clang = |s: &str| parse(&w(s), CompilerFamily::Clang).unwrap();
-        let c = clang("clang -c a.c -objcmt-migrate-literals -objc-isystem inc -o a.o");
-        assert_eq!(c.output, "a.o");
-        assert_eq!(c.source, "a.c");
-        assert_eq!(
-            c.preprocessor_args(),
-            w("a.c -objcmt-migrate-literals -objc-isystem inc")
-        );
-        assert_eq!(clang("clang -c a.c -objcmt-migrate-all").output, "a.o");
-        assert_eq!(ok("gcc -c a.c -objx").output, "bjx");
-    }
-
-    #[test]
-    fn uncacheable() {
-        let e = |s: &str| parse(&w(s), CompilerFamily::Gcc).unwrap_err();
-        assert_eq!(e("gcc a.c -o a"), Uncacheable::NotCompiling);
-        assert_eq!(e("gcc -E -c a.c"), Uncacheable::PreprocessOnly);
-        assert_eq!(e("gcc -c a.c b.c"), Uncacheable::SourceCount);
-        assert_eq!(e("gcc -c a.c -o -"), Uncacheable::Stdio);
-        let empty = parse(
-            &[
-                "gcc".into(),
-                "-c".into(),
-                "a.c".into(),
-                "-o".into(),
-                String::new(),
-            ],
-            CompilerFamily::Gcc,
-        );
-        assert!(matches!(empty, Err(Uncacheable::Arguments(_))), "{empty:?}");
-        let words = ["gcc", "-xc", "", "-c"].map(String::from);
-        let empty_source = parse(&words, CompilerFamily::Gcc);
-        assert!(
-            matches!(empty_source, Err(Uncacheable::Arguments(_))),
-            "{empty_source:?}"
-        );
-        assert_eq!(e("gcc -c a.h"), Uncacheable::PchCreation);
-        assert_eq!(e("gcc -c -x c-header a"), Uncacheable::PchCreation);
-        assert_eq!(e("gcc -c a.c --coverage"), Uncacheable::ProfileGeneration);
-        assert_eq!(e("gcc -c a.s"), Uncacheable::Language);
-        assert_eq!(
-            e("clang -c --language=objective-c a.c"),
-            Uncacheable::Language
-        );
-        assert_eq!(
-            e("clang -c --language objective-c a.c"),
-            Uncacheable::Language
-        );
-        assert_eq!(e("clang -c -ObjC a.c"), Uncacheable::Language);
-        assert_eq!(ok("gcc -c --language=c a.x").source, "a.x");
-        assert_eq!(
-            e("gcc -c a.c -save-temps"),
-            Uncacheable::Option("-save-temps".into())
-        );
-        // A value of a separate-value option is never a source.
-        assert_eq!(ok("gcc -c -include pre.h -I inc a.c").source, "a.c");
-        assert_eq!(
-            ok("gcc -c -include pre.h -includeb.h a.c").forced_includes(),
-            vec!["pre.h", "b.h"]
-        );
-        let all = ok("gcc -c --include=c.h -imacrosm.h -imacros n.h --imacros=o.h -includeb.h a.c");
-        assert_eq!(all.forced_includes(), vec!["c.h", "b.h"]);
-        assert_eq!(all.forced_reads(), vec!["c.h", "m.h", "n.h", "o.h", "b.h"]);
-        assert_eq!(
-            e("gcc -c a.c -include-pch p.pch"),
-            Uncacheable::Option("-include-pch".into())
-        );
-    }
-}
+mod tests;
