@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use support::{cached_ninja, require_tool, run, run_ok, TestSpace};
 
 /// An object directory whose one edge sleeps `$SLEEP` seconds, then waits for the file
-/// `$GATE` when that is set.
+/// `$GATE` when that is set (at most a minute: a failed test leaves nothing running).
 fn slow_objdir(space: &TestSpace) -> PathBuf {
     require_tool("ninja", "ninja-build");
     space.write(
         "obj/build.ninja",
-        "rule slow\n  command = sleep $$SLEEP && while [ -n \"$$GATE\" ] && [ ! -e \"$$GATE\" ]; do sleep 0.05; done && touch $out\nbuild out: slow\n",
+        "rule slow\n  command = sleep $$SLEEP && n=0; while [ -n \"$$GATE\" ] && [ ! -e \"$$GATE\" ] && [ $$n -lt 1200 ]; do sleep 0.05; n=$$((n+1)); done && touch $out\nbuild out: slow\n",
     );
     std::fs::canonicalize(space.path().join("obj")).unwrap()
 }

@@ -39,8 +39,8 @@ impl Drop for Held {
     }
 }
 
-/// Takes the exclusive lock of `file`: `Ok(None)` when `wait` is [`Wait::No`] and another
-/// holder has it.
+/// Takes the exclusive lock of `file`: `Ok(None)` (and `file` closed) when `wait` is
+/// [`Wait::No`] and another holder has it.
 pub fn lock(file: File, wait: Wait) -> io::Result<Option<Held>> {
     let op = match wait {
         Wait::Block => libc::LOCK_EX,
@@ -64,27 +64,36 @@ pub fn lock(file: File, wait: Wait) -> io::Result<Option<Held>> {
 pub(crate) mod tests {
     use super::*;
 
-    /// Forks a child that keeps every descriptor of this process until [`reap`]ed, as a
-    /// child spawned by another thread does until its `exec`.
-    pub(crate) fn fork_holding_descriptors() -> libc::pid_t {
-        // SAFETY: the child only calls async-signal-safe functions (pause).
-        match unsafe { libc::fork() } {
-            0 => loop {
-                unsafe { libc::pause() };
-            },
-            pid => {
-                assert!(pid > 0, "fork: {}", io::Error::last_os_error());
-                pid
+    /// A forked child that keeps every descriptor of this process, as a child spawned by
+    /// another thread does until its `exec`; killed and waited for on drop (and killed with
+    /// this process).
+    pub(crate) struct DescriptorHolder(libc::pid_t);
+
+    impl DescriptorHolder {
+        pub(crate) fn fork() -> DescriptorHolder {
+            // SAFETY: the child only makes async-signal-safe calls (prctl, pause, _exit).
+            match unsafe { libc::fork() } {
+                0 => unsafe {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    loop {
+                        libc::pause();
+                    }
+                },
+                pid => {
+                    assert!(pid > 0, "fork: {}", io::Error::last_os_error());
+                    DescriptorHolder(pid)
+                }
             }
         }
     }
 
-    /// Kills and waits for a child of [`fork_holding_descriptors`].
-    pub(crate) fn reap(pid: libc::pid_t) {
-        // SAFETY: signalling and waiting for our own child.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
+    impl Drop for DescriptorHolder {
+        fn drop(&mut self) {
+            // SAFETY: signalling and waiting for our own child.
+            unsafe {
+                libc::kill(self.0, libc::SIGKILL);
+                libc::waitpid(self.0, std::ptr::null_mut(), 0);
+            }
         }
     }
 
@@ -109,10 +118,9 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
         let held = lock(File::create(&path).unwrap(), Wait::No).unwrap();
-        let child = fork_holding_descriptors();
+        let _child = DescriptorHolder::fork();
         drop(held);
-        let again = lock(File::create(&path).unwrap(), Wait::No);
-        reap(child);
-        assert!(again.unwrap().is_some(), "the child kept the lock");
+        let again = lock(File::create(&path).unwrap(), Wait::No).unwrap();
+        assert!(again.is_some(), "the child kept the lock");
     }
 }

@@ -6,6 +6,7 @@
 //! compiles. A veth pair joins them. Needs root (namespaces, iceccd's chroot).
 
 use crate::distccd::open_to_all;
+use crate::support::published::wait_until;
 use crate::support::require_tool;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -52,7 +53,13 @@ impl Icecream {
         let own_net = std::fs::read_link("/proc/self/ns/net").ok();
         for pid in [a, b] {
             // `unshare` execs `sleep` once its namespaces are made.
-            wait_for("the namespaces of a node", || {
+            wait_until("the namespaces of a node", || {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+                assert!(
+                    !state.is_empty() && !state.starts_with('Z'),
+                    "unshare failed (root is needed for namespaces)"
+                );
                 let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
                 let net = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
                 comm.trim() == "sleep" && net.is_some() && net != own_net
@@ -72,7 +79,7 @@ impl Icecream {
         let scheduler = farm.spawn_in(a, "icecc-scheduler", &["-l", &log("scheduler.log")]);
         farm.children.push(scheduler);
         // The daemons find the scheduler at once when it listens (port 8765, 0x223D).
-        wait_for("the scheduler to listen", || {
+        wait_until("the scheduler to listen", || {
             ["tcp", "tcp6"].iter().any(|t| {
                 let table = std::fs::read_to_string(format!("/proc/{a}/net/{t}"));
                 table.unwrap_or_default().lines().any(|l| {
@@ -210,13 +217,4 @@ fn sh(script: &str) {
         "{script}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Waits until `done` holds (at most a minute), naming `what` if it never does.
-fn wait_for(what: &str, done: impl Fn() -> bool) {
-    let t = Instant::now();
-    while !done() {
-        assert!(t.elapsed() < Duration::from_secs(60), "never: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }

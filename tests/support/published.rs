@@ -22,8 +22,9 @@ pub fn configure(src: &Path, obj: &Path, cache: &Path) {
 }
 
 /// The test knob that keeps launchers waiting for a plan whose stores were asked and have not
-/// answered yet (a minute, not the product's 0.3 s): for tests that assert every object a hit
-/// through a store a loaded machine may answer slowly (the Python proxy).
+/// answered yet up to their wait budget (`[fetch] wait_ms`, 10 s by default), not the
+/// product's 0.3 s: for tests that assert every object a hit through a store a loaded machine
+/// may answer slowly (the Python proxy). `store_faults` tests the 0.3 s itself.
 pub const PATIENT: (&str, &str) = ("CACHED_NINJA_TEST_SILENT_PATIENCE_MS", "60000");
 
 /// CI's build of a CMake project published to nginx (at `cn`), and a developer checkout one

@@ -57,7 +57,10 @@
 //! `CACHED_NINJA_DEBUG` (say why a command is not cached), `CACHED_NINJA_DISTRIBUTE=distcc|icecc`
 //! (misses compile on that distributed compiler, [`distribute`]), `CACHED_NINJA_BUILD` (set by
 //! `cached-ninja build`: no [`policy_edit`] check), and for tests only
-//! `CACHED_NINJA_TEST_STALL_INSERT_MS` (sleep between writing and renaming a cache file).
+//! `CACHED_NINJA_TEST_STALL_INSERT_MS` (sleep between writing and renaming a cache file),
+//! `CACHED_NINJA_TEST_STALL_MATERIALISE_MS` (sleep while materialising a hit) and
+//! `CACHED_NINJA_TEST_SILENT_PATIENCE_MS` (wait this long, not `fetch::want::SILENT_PATIENCE`,
+//! for a plan whose stores are silent).
 //!
 //! Direct mode alone has ccache's blind spot: a header created *earlier* in the include
 //! search path after the manifest was recorded (shadowing a listed one). [`shadow`] closes it:

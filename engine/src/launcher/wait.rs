@@ -60,9 +60,10 @@ impl Launcher<'_> {
     /// While the build still looks for CI's build (Ninja started first, `fetch::want`): waits
     /// until the search ended (found or given up), at most the marker's budget, and while no
     /// store answered at most until the stores have been asked for
-    /// [`fetch::want::SILENT_PATIENCE`] (or the revisions listed for
-    /// [`fetch::want::LISTING_PATIENCE`]). Whether the search ended (the lookup is then worth
-    /// doing again: the pull records its include sets before it announces itself).
+    /// [`fetch::want::SILENT_PATIENCE`] (`CACHED_NINJA_TEST_SILENT_PATIENCE_MS` in tests; or
+    /// the revisions listed for [`fetch::want::LISTING_PATIENCE`]). Whether the search ended
+    /// (the lookup is then worth doing again: the pull records its include sets before it
+    /// announces itself).
     pub(super) fn wait_for_plan(&self) -> bool {
         let Some(first) = self.pull.planning() else {
             return false;

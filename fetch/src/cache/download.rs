@@ -265,11 +265,11 @@ mod tests {
             .unwrap()
             .is_some());
         // Released on drop, though a child forked meanwhile holds the descriptor.
-        let child = crate::flock::tests::fork_holding_descriptors();
+        let child = crate::flock::tests::DescriptorHolder::fork();
         drop(first);
-        let again = cache.claim_download(&d, Duration::ZERO, &no);
-        crate::flock::tests::reap(child);
-        assert!(again.unwrap().is_some(), "the child kept the claim");
+        let again = cache.claim_download(&d, Duration::ZERO, &no).unwrap();
+        assert!(again.is_some(), "the child kept the claim");
+        drop((again, child));
         // Released claims leave no lock file behind.
         assert_only_the_claims_file(dir.path());
     }

@@ -194,14 +194,11 @@ impl<'e, 'd> Removal<'e, 'd> {
             }
             pad_to(out, align);
             placed.offsets[i] = out.len() as u64;
-            let bytes = match &contents[i] {
-                Some(c) => c.as_slice(),
-                None => self.elf.section_data(i)?,
+            let (bytes, size) = match &contents[i] {
+                Some(c) => (c.as_slice(), c.len() as u64),
+                None => (self.elf.section_data(i)?, s.size),
             };
-            placed.sizes[i] = match &contents[i] {
-                Some(c) => c.len() as u64,
-                None => s.size,
-            };
+            placed.sizes[i] = size;
             out.extend_from_slice(bytes);
         }
         Ok(placed)

@@ -181,9 +181,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var_os("NINJA"))
         .unwrap_or_else(|| "ninja".into());
-    let mut cmd = ninja_command(&ninja, &dir, jobs.ninja, &args.targets);
-    launcher_env(&mut cmd, &policy, &jobs)?;
-    let done = run_ninja(cmd, &ninja, &dir, jobs.tokens, remote.clone())?;
+    let cmd = ninja_command(&ninja, &dir, jobs.ninja, &args.targets);
+    let done = run_ninja(cmd, &ninja, &dir, &policy, &jobs, remote.clone())?;
     summarize(&dir, &done, &jobs, remote.as_deref());
     if done.interrupted {
         // What launchers killed mid-write left (their pids are gone by now).
@@ -281,8 +280,8 @@ struct NinjaRun {
     interrupted: bool,
     /// When Ninja started.
     started: SystemTime,
-    /// From Ninja's start to the pull's end.
-    took: Duration,
+    /// When Ninja started, for the build's time in the summary.
+    start: Instant,
     /// Spent ending the search and the pull after Ninja.
     waited: Duration,
     /// The search for CI's build, if one ran.
@@ -291,18 +290,20 @@ struct NinjaRun {
     pulled_entries: String,
 }
 
-/// Runs `cmd` (Ninja `ninja` in `dir`) with a jobserver of `tokens` and, when `remote` is
-/// given, the search for CI's build and its pull beside it; shows its progress.
+/// Runs `cmd` (Ninja `ninja` in `dir`) with the jobserver and the launchers' environment of
+/// `policy` and `jobs` and, when `remote` is given, the search for CI's build and its pull
+/// beside it; shows its progress.
 fn run_ninja(
     mut cmd: Command,
     ninja: &OsString,
     dir: &Path,
-    tokens: usize,
+    policy: &crate::policy::Policy,
+    jobs: &Jobs,
     remote: Option<Arc<crate::remote::Remote>>,
 ) -> anyhow::Result<NinjaRun> {
     let cancel = CancelToken::new();
     let counts = pull::Counts::default();
-    let server = jobserver::server(tokens).context("cannot create the jobserver pipe")?;
+    let server = jobserver::server(jobs.tokens).context("cannot create the jobserver pipe")?;
     // The tokens of launchers killed while they held one come back (`engine::jobserver`).
     let holders = fetch::objdir::ObjDir::new(dir).token_holders_dir();
     let keeper = jobserver::TokenKeeper::start(&server, &holders)
@@ -314,6 +315,8 @@ fn run_ninja(
         })
         .ok();
     jobserver::export(&server, &holders, &mut cmd);
+    // After the jobserver's: the farm's `[distribute] env` may set any variable.
+    launcher_env(&mut cmd, policy, jobs)?;
     ninja::detach_and_tie(&mut cmd);
 
     // The planning marker is written before Ninja runs its first launcher.
@@ -356,7 +359,7 @@ fn run_ninja(
         followed,
         interrupted: interrupted.load(Ordering::SeqCst),
         started,
-        took: start.elapsed(),
+        start,
         waited,
         search,
         pulled_entries,
@@ -382,7 +385,7 @@ fn summarize(dir: &Path, done: &NinjaRun, jobs: &Jobs, remote: Option<&crate::re
         if s.errors > 0 { format!(", {} cache errors survived", s.errors) } else { String::new() },
         s.saved_us as f64 / 1e6,
         fetch::plan::human_bytes(bytes),
-        done.took.as_secs_f64()
+        done.start.elapsed().as_secs_f64()
     );
     if let Some(remote) = remote {
         let search = done.search.unwrap_or(pull::Search::Skipped);

@@ -74,13 +74,16 @@ impl Drop for Forwarder {
     /// Stops forwarding (Ninja has exited); from then on SIGINT, SIGTERM and SIGHUP end this
     /// process at once (a publish or the summary after Ninja), as they would without us.
     fn drop(&mut self) {
-        self.handle.close();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        // Before the forwarding stops: a signal between the two would find no action (signal
+        // hook's handler stays installed) and be lost, as a Ctrl-C was in a loaded test run
+        // (the demo's build then published and the demo went on).
         let always = Arc::new(AtomicBool::new(true));
         for (sig, code) in [(SIGINT, 130), (SIGTERM, 143), (SIGHUP, 129)] {
             let _ = signal_hook::flag::register_conditional_shutdown(sig, code, always.clone());
+        }
+        self.handle.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }
