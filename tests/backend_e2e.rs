@@ -647,17 +647,26 @@ fn demo_reuses_ci_objects_and_runs_the_program() {
 /// 130 like the build, not report a failed build and exit 1 (a review of the command line).
 #[test]
 fn a_demo_whose_build_is_interrupted_says_so() {
+    use std::os::unix::process::CommandExt;
     require_tool("ninja", "ninja-build");
     let space = TestSpace::new();
     let work = space.path().join("demo");
-    let mut demo = Command::new(cached_ninja())
-        .args(["demo", "--work"])
+    let mut demo = Command::new(cached_ninja());
+    demo.args(["demo", "--work"])
         .arg(&work)
         .env_remove("CACHED_NINJA_CACHE_DIR")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(std::process::Stdio::piped());
+    // SIGINT as a terminal's foreground job has it, whatever the test run inherited (a run
+    // started in a script's background ignores it, and so would the build: that is right).
+    // SAFETY: signal(2) only, between fork and exec.
+    unsafe {
+        demo.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut demo = demo.spawn().unwrap();
     // CI's build: `cached-ninja build -C <work>/ci/obj …`, a child of the demo.
     let ci_obj = work.join("ci/obj").display().to_string();
     let build = loop {

@@ -145,3 +145,73 @@ fn a_second_build_fails_fast_or_waits_and_kill_9_leaves_no_ninja() {
     assert!(out.status.success(), "{err}");
     assert!(obj.join("out").exists(), "{err}");
 }
+
+/// Whether the build `pid` has its forwarder of SIGINT installed (`SigCgt` bit 2).
+fn forwarding(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .is_some_and(|m| m & (1 << (libc::SIGINT - 1)) != 0)
+}
+
+/// A build started ignoring SIGHUP (`nohup`, a closed terminal later) keeps building through
+/// one: it is not forwarded to Ninja and the build succeeds. Started without the ignore, the
+/// same SIGHUP stops it (the forwarder caught every signal whatever it inherited, so a
+/// `nohup cached-ninja build &` stopped when its terminal closed).
+#[test]
+fn a_build_under_nohup_builds_through_a_hangup() {
+    use std::os::unix::process::CommandExt;
+    let space = TestSpace::new();
+    let obj = slow_objdir(&space);
+    let gate = obj.join("../gate");
+    for ignore_hup in [true, false] {
+        let _ = std::fs::remove_file(obj.join("out"));
+        let _ = std::fs::remove_file(&gate);
+        let mut cmd = build(&obj, 0);
+        cmd.env("GATE", &gate)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if ignore_hup {
+            // SAFETY: signal(2) only, between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while running_in(&obj).len() < 2 || !forwarding(child.id()) {
+            assert!(Instant::now() < deadline, "ninja never ran the edge");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: kill(2) of a child we spawned and have not reaped.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) };
+        if ignore_hup {
+            // Time to react wrongly (a slow machine can only hide a wrong reaction).
+            std::thread::sleep(Duration::from_millis(200));
+        } else {
+            // Forwarded: Ninja stops its command and exits before the gate opens.
+            while !running_in(&obj).is_empty() {
+                assert!(Instant::now() < deadline, "the hangup did not stop ninja");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        std::fs::write(&gate, "").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        match ignore_hup {
+            true => {
+                assert!(out.status.success(), "{err}");
+                assert!(obj.join("out").exists(), "{err}");
+            }
+            false => assert!(
+                !out.status.success() && err.contains("interrupted"),
+                "{err}"
+            ),
+        }
+    }
+}

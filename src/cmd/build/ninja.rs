@@ -6,7 +6,9 @@
 //! its commands, removes their partial outputs and exits; the build then reports and exits.
 //! When the build is killed outright (`kill -9`), the kernel sends Ninja SIGTERM
 //! (`prctl(PR_SET_PDEATHSIG)`, set between fork and exec), so no orphan Ninja keeps building
-//! (and writing `.ninja_log`) beside the next build.
+//! (and writing `.ninja_log`) beside the next build. A signal the build was started ignoring
+//! (`nohup`'s SIGHUP, SIGINT in a script's background job) stays ignored: it is neither
+//! forwarded nor, after Ninja, an exit.
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -36,11 +38,13 @@ pub fn detach_and_tie(cmd: &mut Command) {
     }
 }
 
-/// Forwards SIGINT, SIGTERM and SIGHUP to `child` until dropped; sets `interrupted` and the
-/// `cancel` flag (the pull's) on the first one.
+/// Forwards SIGINT, SIGTERM and SIGHUP (those not ignored) to `child` until dropped; sets
+/// `interrupted` and the `cancel` flag (the pull's) on the first one.
 pub struct Forwarder {
     handle: signal_hook::iterator::Handle,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The signals forwarded, with the exit code each ends the build with after Ninja.
+    handled: Vec<(libc::c_int, i32)>,
 }
 
 impl Forwarder {
@@ -50,7 +54,11 @@ impl Forwarder {
         interrupted: Arc<AtomicBool>,
         cancel: Arc<AtomicBool>,
     ) -> std::io::Result<Forwarder> {
-        let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+        let handled: Vec<(libc::c_int, i32)> = [(SIGINT, 130), (SIGTERM, 143), (SIGHUP, 129)]
+            .into_iter()
+            .filter(|&(sig, _)| !ignored(sig))
+            .collect();
+        let mut signals = Signals::new(handled.iter().map(|&(sig, _)| sig))?;
         let handle = signals.handle();
         let pid = child.id() as libc::pid_t;
         let thread = std::thread::spawn(move || {
@@ -66,8 +74,17 @@ impl Forwarder {
         Ok(Forwarder {
             handle,
             thread: Some(thread),
+            handled,
         })
     }
+}
+
+/// Whether this process ignores `sig` (`SIG_IGN`, as inherited across `exec`).
+fn ignored(sig: libc::c_int) -> bool {
+    // SAFETY: an all-zero sigaction is a valid value; sigaction only reads the disposition.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    let read = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } == 0;
+    read && old.sa_sigaction == libc::SIG_IGN
 }
 
 impl Drop for Forwarder {
@@ -78,7 +95,7 @@ impl Drop for Forwarder {
         // hook's handler stays installed) and be lost, as a Ctrl-C was in a loaded test run
         // (the demo's build then published and the demo went on).
         let always = Arc::new(AtomicBool::new(true));
-        for (sig, code) in [(SIGINT, 130), (SIGTERM, 143), (SIGHUP, 129)] {
+        for &(sig, code) in &self.handled {
             let _ = signal_hook::flag::register_conditional_shutdown(sig, code, always.clone());
         }
         self.handle.close();
