@@ -538,7 +538,8 @@ fn ctrl_c_stops_cleanly_and_the_next_build_resumes() {
     let space = TestSpace::new();
     let cache = space.path().join("cache");
     let obj = configure_plain_generator(space.path(), &cache, None);
-    let child = cmd(cached_ninja(), &cache)
+    let mut build = cmd(cached_ninja(), &cache);
+    let child = support::signals_as_in_a_terminal(&mut build)
         .args(["build", "-j", "2", "-C"])
         .arg(&obj)
         .env("CACHED_NINJA_TEST_STALL_INSERT_MS", "3000")
@@ -647,7 +648,6 @@ fn demo_reuses_ci_objects_and_runs_the_program() {
 /// 130 like the build, not report a failed build and exit 1 (a review of the command line).
 #[test]
 fn a_demo_whose_build_is_interrupted_says_so() {
-    use std::os::unix::process::CommandExt;
     require_tool("ninja", "ninja-build");
     let space = TestSpace::new();
     let work = space.path().join("demo");
@@ -657,16 +657,9 @@ fn a_demo_whose_build_is_interrupted_says_so() {
         .env_remove("CACHED_NINJA_CACHE_DIR")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    // SIGINT as a terminal's foreground job has it, whatever the test run inherited (a run
-    // started in a script's background ignores it, and so would the build: that is right).
-    // SAFETY: signal(2) only, between fork and exec.
-    unsafe {
-        demo.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        });
-    }
-    let mut demo = demo.spawn().unwrap();
+    let mut demo = support::signals_as_in_a_terminal(&mut demo)
+        .spawn()
+        .unwrap();
     // CI's build: `cached-ninja build -C <work>/ci/obj …`, a child of the demo.
     let ci_obj = work.join("ci/obj").display().to_string();
     let build = loop {

@@ -170,7 +170,8 @@ fn a_build_under_nohup_builds_through_a_hangup() {
         let _ = std::fs::remove_file(obj.join("out"));
         let _ = std::fs::remove_file(&gate);
         let mut cmd = build(&obj, 0);
-        cmd.env("GATE", &gate)
+        support::signals_as_in_a_terminal(&mut cmd)
+            .env("GATE", &gate)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if ignore_hup {

@@ -261,7 +261,8 @@ fn an_interrupted_build_leaves_no_temporary_of_its_launchers() {
     let space = TestSpace::new();
     let cache = space.path().join("cache");
     let obj = configure_shapes(&space, "obj", &cache);
-    let build = cn(&cache)
+    let mut build = cn(&cache);
+    let build = support::signals_as_in_a_terminal(&mut build)
         .env("CACHED_NINJA_TEST_STALL_INSERT_MS", "60000")
         .args(["build", "--no-fetch", "--no-fill", "-C"])
         .arg(&obj)

@@ -17,6 +17,23 @@ pub use servers::{require_tool, run, run_ok};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Gives the process `c` starts the default action of SIGINT, SIGTERM and SIGHUP, as a
+/// terminal's foreground job has them, whatever this test run inherited: a run started from
+/// a script's background job ignores SIGINT, and so would the build (rightly), where a test
+/// means to stop it.
+pub fn signals_as_in_a_terminal(c: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) only, between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Path of the `cached-ninja` binary built for these tests.
 pub fn cached_ninja() -> PathBuf {
     // Another build of the launcher (`CN_TEST_LAUNCHER`, with `cached-ninja-cli` beside it):
