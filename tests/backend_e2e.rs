@@ -643,9 +643,9 @@ fn demo_reuses_ci_objects_and_runs_the_program() {
     assert!(!out.status.success() && foreign.join("keep.txt").exists());
 }
 
-/// A build of the demo stopped by SIGINT (its process group's Ctrl-C when the demo itself
-/// ignores it, as a script's background job does) makes the demo say "interrupted" and exit
-/// 130 like the build, not report a failed build and exit 1 (a review of the command line).
+/// A build of the demo stopped by SIGINT (sent to the build alone) makes the demo say
+/// "interrupted" and exit 130 like the build, not report a failed build and exit 1 (a review
+/// of the command line).
 #[test]
 fn a_demo_whose_build_is_interrupted_says_so() {
     require_tool("ninja", "ninja-build");

@@ -146,14 +146,20 @@ fn a_second_build_fails_fast_or_waits_and_kill_9_leaves_no_ninja() {
     assert!(obj.join("out").exists(), "{err}");
 }
 
-/// Whether the build `pid` has its forwarder of SIGINT installed (`SigCgt` bit 2).
-fn forwarding(pid: u32) -> bool {
+/// Whether the process `pid` has `sig` in its signal set `field` of `/proc/<pid>/status`
+/// (`SigCgt`: caught, `SigIgn`: ignored).
+fn in_set(pid: u32, field: &str, sig: libc::c_int) -> bool {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-        .is_some_and(|m| m & (1 << (libc::SIGINT - 1)) != 0)
+        .is_some_and(|m| m & (1 << (sig - 1)) != 0)
+}
+
+/// Whether the build `pid` has its forwarder of SIGINT installed.
+fn forwarding(pid: u32) -> bool {
+    in_set(pid, "SigCgt", libc::SIGINT)
 }
 
 /// A build started ignoring SIGHUP (`nohup`, a closed terminal later) keeps building through
@@ -189,6 +195,8 @@ fn a_build_under_nohup_builds_through_a_hangup() {
             assert!(Instant::now() < deadline, "ninja never ran the edge");
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Ignored, SIGHUP is neither caught nor made an exit for after Ninja.
+        assert_eq!(in_set(child.id(), "SigIgn", libc::SIGHUP), ignore_hup);
         // SAFETY: kill(2) of a child we spawned and have not reaped.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) };
         if ignore_hup {

@@ -14,7 +14,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// Makes `cmd` start in a new process group and receive SIGTERM when this process dies.
@@ -58,13 +58,17 @@ impl Forwarder {
             .into_iter()
             .filter(|&(sig, _)| !ignored(sig))
             .collect();
+        // The flags are set in the handler itself: a signal the thread has not read yet when
+        // the forwarding stops (Ninja just exited) still makes the build say "interrupted".
+        for &(sig, _) in &handled {
+            signal_hook::flag::register(sig, interrupted.clone())?;
+            signal_hook::flag::register(sig, cancel.clone())?;
+        }
         let mut signals = Signals::new(handled.iter().map(|&(sig, _)| sig))?;
         let handle = signals.handle();
         let pid = child.id() as libc::pid_t;
         let thread = std::thread::spawn(move || {
             for sig in signals.forever() {
-                interrupted.store(true, Ordering::SeqCst);
-                cancel.store(true, Ordering::SeqCst);
                 // SAFETY: a plain kill(2) of our own child, which we have not reaped yet.
                 unsafe {
                     libc::kill(pid, sig);
@@ -88,12 +92,12 @@ fn ignored(sig: libc::c_int) -> bool {
 }
 
 impl Drop for Forwarder {
-    /// Stops forwarding (Ninja has exited); from then on SIGINT, SIGTERM and SIGHUP end this
-    /// process at once (a publish or the summary after Ninja), as they would without us.
+    /// Stops forwarding (Ninja has exited); from then on SIGINT, SIGTERM and SIGHUP (those not
+    /// ignored) end this process at once (a publish or the summary after Ninja), as they would
+    /// without us.
     fn drop(&mut self) {
-        // Before the forwarding stops: a signal between the two would find no action (signal
-        // hook's handler stays installed) and be lost, as a Ctrl-C was in a loaded test run
-        // (the demo's build then published and the demo went on).
+        // Before the forwarding stops: a signal that reached the closed iterator before the
+        // exit was registered was read by no one, and the build went on to publish.
         let always = Arc::new(AtomicBool::new(true));
         for &(sig, code) in &self.handled {
             let _ = signal_hook::flag::register_conditional_shutdown(sig, code, always.clone());
