@@ -301,7 +301,9 @@ impl RecordHook for FirstChecks {
     fn before_entry(&self, i: usize) {
         // (A test's knob may be absurd: then the wait has no end but the check's.)
         let now = Instant::now();
-        let until = (now.checked_add(self.entry_wait)).unwrap_or(now + Duration::from_secs(86_400));
+        let until = now
+            .checked_add(self.entry_wait)
+            .unwrap_or(now + Duration::from_secs(86_400));
         let mut held = lock(&self.checked.0);
         while self.waits_for(i) {
             let Some(left) = until.checked_duration_since(Instant::now()) else {

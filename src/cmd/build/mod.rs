@@ -198,7 +198,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         bail!("ninja failed ({})", done.status);
     }
     if !args.publish && !args.no_fill {
-        start_fill(&dir);
+        start_fill(&dir, &policy);
     }
     if let Some(p) = publication {
         return super::publish::publish_prepared(p);
@@ -431,10 +431,10 @@ fn note_edited_policy(dir: &Path) {
     }
 }
 
-/// Starts `dbgfetch fill` detached when the policy splits DWARF (DESIGN §1, §6): the debug
-/// info follows the link in the background. Problems are one warning line.
-fn start_fill(dir: &Path) {
-    if !crate::remote::policy_of(dir, None).is_ok_and(|p| p.split_dwarf()) {
+/// Starts `dbgfetch fill` detached when `policy` (the build's) splits DWARF (DESIGN §1, §6):
+/// the debug info follows the link in the background. Problems are one warning line.
+fn start_fill(dir: &Path, policy: &crate::policy::Policy) {
+    if !policy.split_dwarf() {
         return;
     }
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
