@@ -131,6 +131,8 @@ fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
         .stderr(Stdio::piped())
         .spawn()?;
     let pid = child.id() as libc::pid_t;
+    // Opened before the waiter can reap it, so the kill below reaches this child or no one.
+    let pidfd = pidfd_open(pid);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
@@ -138,11 +140,8 @@ fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
     match rx.recv_timeout(limit) {
         Ok(out) => out,
         Err(_) => {
-            // SAFETY: kill(2) of our child; its waiter has not reported, so it is not reaped
-            // (but for the instant between the exit and the report: then the kill is late).
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            kill_unreaped(pidfd.as_ref(), pid);
+            // Until its pipes close: a process it started may still be writing an output.
             let _ = rx.recv();
             Err(io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -150,6 +149,37 @@ fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
             ))
         }
     }
+}
+
+/// A pidfd of `pid` (Linux 5.3 and later), which can signal only that process.
+fn pidfd_open(pid: libc::pid_t) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a descriptor the kernel just returned, owned by no one else.
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Sends SIGKILL to the child `pid`, through its pidfd (then to no one once it is reaped);
+/// whether a process was signalled.
+fn kill_unreaped(pidfd: Option<&std::os::fd::OwnedFd>, pid: libc::pid_t) -> bool {
+    use std::os::fd::AsRawFd;
+    let r = match pidfd {
+        // SAFETY: pidfd_send_signal with a null siginfo sends the signal as kill(2) would.
+        Some(fd) => unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        },
+        // SAFETY: kill(2) of our child; without a pidfd (an old kernel) it is late, not
+        // misdirected, unless the child was reaped and its pid taken in the same instant.
+        None => unsafe { libc::kill(pid, libc::SIGKILL) as libc::c_long },
+    };
+    r == 0
 }
 
 #[cfg(test)]
@@ -178,6 +208,27 @@ mod tests {
         assert!(r.cpu_us > 0, "{r:?}");
     }
 
+    /// A reaped child's pidfd signals no one, though its pid may belong to another process.
+    #[test]
+    fn a_reaped_child_is_not_signalled() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as libc::pid_t;
+        let pidfd = super::pidfd_open(pid).expect("pidfd_open (Linux 5.3 or later)");
+        child.wait().unwrap();
+        assert!(!super::kill_unreaped(Some(&pidfd), pid));
+        let mut alive = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pidfd = super::pidfd_open(alive.id() as libc::pid_t).unwrap();
+        assert!(super::kill_unreaped(
+            Some(&pidfd),
+            alive.id() as libc::pid_t
+        ));
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(alive.wait().unwrap().signal(), Some(libc::SIGKILL));
+    }
+
     /// A run past its limit is killed and says so; one within it gives its output.
     #[test]
     fn a_limit_ends_a_run() {
@@ -186,7 +237,9 @@ mod tests {
         let run = |script: &str| {
             super::RealRunner.run_with_env("sh", &["-c".into(), script.into()], &[], limit)
         };
-        let e = run("sleep 30").unwrap_err();
+        // `exec`: a child of the shell would hold the pipes, and the run waits for them (so
+        // that nothing it started still writes an output when it returns).
+        let e = run("exec sleep 30").unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
         assert_eq!(run("echo $0").unwrap().stdout, b"sh\n");
     }

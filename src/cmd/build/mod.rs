@@ -340,8 +340,11 @@ fn run_ninja(
         .context("cannot handle SIGINT")?;
     let stdout = child.stdout.take().context("ninja's stdout")?;
     let followed = follow(stdout, dir, &counts, &lines);
-    let status = child.wait().context("waiting for ninja")?;
+    // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to
+    // whatever process took its pid since.
+    ninja::wait_unreaped(&child).context("waiting for ninja")?;
     drop(forwarder);
+    let status = child.wait().context("waiting for ninja")?;
     drop(keeper);
     // Ninja is done: so is the pull (what it fully brought stays in the cache).
     let after = Instant::now();

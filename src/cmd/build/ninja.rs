@@ -69,7 +69,8 @@ impl Forwarder {
         let pid = child.id() as libc::pid_t;
         let thread = std::thread::spawn(move || {
             for sig in signals.forever() {
-                // SAFETY: a plain kill(2) of our own child, which we have not reaped yet.
+                // SAFETY: a plain kill(2) of our own child: the build reaps it only after this
+                // thread has stopped (`wait_unreaped`, then the drop), so the pid is still its.
                 unsafe {
                     libc::kill(pid, sig);
                 }
@@ -80,6 +81,24 @@ impl Forwarder {
             thread: Some(thread),
             handled,
         })
+    }
+}
+
+/// Waits until `child` has exited, leaving it unreaped (its pid stays ours until `wait`).
+pub fn wait_unreaped(child: &Child) -> std::io::Result<()> {
+    let pid = child.id() as libc::id_t;
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on our own child with WNOWAIT only reads its state.
+        let r = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
     }
 }
 
