@@ -272,7 +272,7 @@ pub fn lexical_join(base: &str, rel: &str) -> String {
         if rel.starts_with('/') {
             return rel.to_string();
         }
-        if base.starts_with('/') && (base == "/" || is_clean(base)) {
+        if is_lexical(base) {
             let mut out = String::with_capacity(base.len() + 1 + rel.len());
             out.push_str(base);
             if base != "/" {
@@ -299,25 +299,32 @@ pub fn lexical_join(base: &str, rel: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// Whether `path` is absolute with no empty, `.` or `..` component (nor a trailing slash): what
+/// [`lexical_join`] returns, and a base it joins to a clean name by concatenation.
+pub fn is_lexical(path: &str) -> bool {
+    path == "/" || (path.starts_with('/') && is_clean(path))
+}
+
 /// Whether `path` has no empty, `.` or `..` component (nor a trailing slash): joining it needs
 /// no collapsing.
 fn is_clean(path: &str) -> bool {
     let inner = path.as_bytes();
     let inner = inner.strip_prefix(b"/").unwrap_or(inner);
-    // Bytes since the last `/`, and whether they are all dots.
-    let (mut len, mut dots) = (0usize, true);
-    for &b in inner {
-        if b == b'/' {
-            if len == 0 || (dots && len <= 2) {
-                return false;
-            }
-            (len, dots) = (0, true);
-        } else {
-            len += 1;
-            dots &= b == b'.';
+    // Most paths have no `//`, no `/./` and no `/..`: one pass without branches (which the
+    // compiler vectorises) says so, and only the others are looked at component by component.
+    let n = inner.len();
+    if n >= 3 && inner[0] != b'.' && inner[0] != b'/' && !inner.ends_with(b"/") {
+        let (a, b, c) = (&inner[..n - 2], &inner[1..n - 1], &inner[2..]);
+        let doubtful = a.iter().zip(b).zip(c).fold(false, |any, ((&x, &y), &z)| {
+            any | ((x == b'/') & ((y == b'/') | ((y == b'.') & ((z == b'/') | (z == b'.')))))
+        });
+        if !doubtful && !inner.ends_with(b"/.") {
+            return true;
         }
     }
-    len > 0 && !(dots && len <= 2)
+    inner
+        .split(|&b| b == b'/')
+        .all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
 /// `to` relative to `from` (both absolute, normalised): `../x`, `..`, `sub`; `None` when
@@ -337,6 +344,32 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    /// The byte-by-byte rule `is_clean` replaced: every component non-empty, not `.` nor `..`.
+    fn is_clean_by_components(path: &str) -> bool {
+        let inner = path.strip_prefix('/').unwrap_or(path);
+        inner
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+    }
+
+    /// Every path of up to 7 bytes over `a`, `.` and `/` is judged as by its components.
+    #[test]
+    fn clean_paths_are_those_of_clean_components() {
+        let mut paths = vec![String::new()];
+        for _ in 0..7 {
+            let longer: Vec<String> = paths
+                .iter()
+                .filter(|p| p.len() == paths.last().unwrap().len())
+                .flat_map(|p| ["a", ".", "/"].map(|c| format!("{p}{c}")))
+                .collect();
+            paths.extend(longer);
+        }
+        assert_eq!(paths.len(), (0..=7).map(|n| 3usize.pow(n)).sum::<usize>());
+        for p in &paths {
+            assert_eq!(is_clean(p), is_clean_by_components(p), "{p:?}");
+        }
     }
 
     #[test]

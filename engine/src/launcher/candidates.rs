@@ -16,7 +16,8 @@ use super::links::Undone;
 use super::listings::{
     first_component, listed, look_in, rel_below, Below, DirStamp, Holders, Listing, Listings,
 };
-use backend::key::lexical_join as lexical;
+use backend::key::{is_lexical, lexical_join as lexical};
+use paths::Paths;
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -154,7 +155,10 @@ impl Names {
 #[derive(Default)]
 struct Plan<'r> {
     headers: Vec<(&'r String, bool, bool)>,
-    more: Vec<String>,
+    more: Paths,
+    /// The directories of the files with a computed include (their candidates are made
+    /// header by header, [`Search::computed_places`]).
+    computed_in: Vec<String>,
     /// A file outside the compiler's own directories made a quoted include be taken as not
     /// run (`Reached::passed_beside`).
     passed_beside: bool,
@@ -311,19 +315,15 @@ impl Search {
             }
         }
         // A quoted include looks beside its includer first, whatever it found later.
-        plan.more
-            .extend(reached.first_looks.iter().map(|p| p.to_string()));
+        for p in &reached.first_looks {
+            plan.more.push(&[p]);
+        }
         // A computed include (`#include MACRO`) may name a quoted file: beside its includer,
         // every header read by its name below each search directory (a review found a header
         // created there served the old object, 2026-12-05). The source's own directory is a
         // search directory already.
-        for &beside in &reached.computed_in {
-            for h in read {
-                let names = self.dirs.iter().filter_map(|d| rel_below(d, h));
-                let places = names.map(|rel| lexical(beside, rel));
-                plan.more.extend(places.filter(|p| !read.contains(p)));
-            }
-        }
+        // (Thousands in a libgit2 compile: made header by header where they are used.)
+        plan.computed_in = reached.computed_in.iter().map(|d| d.to_string()).collect();
         // A name with `..` found through a search directory: the name joined to every place
         // it was looked for, but for what the compile read (a file that exists in a later
         // place is passed over, and joins the include list when stored).
@@ -356,44 +356,35 @@ impl Search {
     /// last round's), whose directives are `scanned`.
     pub(super) fn update(&mut self, scanned: &Scanned, read: &HashSet<String>) {
         let plan = self.plan(scanned, read);
-        let mut made = plan.more;
+        // Candidates come in runs with one directory (a name and its `.gch`, the names beside
+        // one includer): its holder is looked up once a run, and the run joins `out` at once.
+        let mut run = Run::default();
+        // About what a round makes (growing the set would hash every candidate again).
+        let per_header = 2 * self.dirs.len() + plan.computed_in.len();
+        self.made
+            .reserve(plan.more.len() + plan.headers.len() * per_header);
+        self.add_made(&plan.more, read, &mut run);
+        // Made a few at a time into one buffer (thousands would fill a megabyte of new pages).
+        let mut made = Paths::default();
         for (h, gch, earlier) in plan.headers {
+            made.clear();
             if gch {
-                made.push([h, ".gch"].concat());
+                made.push(&[h, ".gch"]);
             }
             if earlier {
                 self.earlier_than(h, &mut made);
             }
+            self.add_made(&made, read, &mut run);
         }
-        self.made.reserve(made.len());
-        for cand in made {
-            // Each candidate is hashed into `made` once: a new one is taken in place.
-            let hashbrown::hash_set::Entry::Vacant(new) = self.made.entry(Rc::from(cand)) else {
-                continue;
-            };
-            let entry = new.insert();
-            let cand = entry.get();
-            // A file the compile read itself (the header, through a directory listed twice; a
-            // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
-            // Nor is anything in the compiler's own system directories: they change with its
-            // installation, not the build, and their `#include_next` wrappers pass over
-            // same-named files by design.
-            if !read.contains(&**cand) && !under_any(&self.shielded, cand) {
-                let looked = &mut self.looked;
-                let holder = looked.holders.of(parent_of(cand), &looked.listings);
-                match look_in(&mut looked.listings, holder, cand) {
-                    Below::There => {
-                        self.present.insert(cand.clone());
-                    }
-                    Below::WayOnly => self.unsure = true,
-                    Below::Absent => {}
-                }
-                self.out
-                    .entry_ref(holder)
-                    .or_default()
-                    .push(Rc::clone(cand));
+        let lexical_read = lexical_read(&plan.computed_in, read);
+        for beside in &plan.computed_in {
+            made.clear();
+            for &(h, clean) in &lexical_read {
+                self.computed_places(beside, h, clean, read, &mut made);
             }
+            self.add_made(&made, read, &mut run);
         }
+        run.flush(&mut self.out);
         // Files read since the last round (passed over before) are candidates no more.
         for h in read {
             if self.read.contains(h) {
@@ -406,6 +397,68 @@ impl Search {
                     list.retain(|c| **c != **h);
                 }
                 self.present.remove(h.as_str());
+            }
+        }
+    }
+
+    /// Takes in the candidates `made` of a compile that read `read`: those new to the search
+    /// join `run` (and `out` when it is flushed), with what their holders' listings say.
+    fn add_made(&mut self, made: &Paths, read: &HashSet<String>, run: &mut Run) {
+        for cand in made.iter() {
+            // Each candidate is hashed into `made` once, and copied only when new.
+            let before = self.made.len();
+            let cand = Rc::clone(self.made.get_or_insert_with(cand, |c: &str| Rc::from(c)));
+            if self.made.len() == before {
+                continue;
+            }
+            // A file the compile read itself (the header, through a directory listed twice; a
+            // wrapper that `#include_next`s it, like libstdc++'s `<stdlib.h>`) is no shadow.
+            // Nor is anything in the compiler's own system directories: they change with its
+            // installation, not the build, and their `#include_next` wrappers pass over
+            // same-named files by design.
+            if read.contains(&*cand) || under_any(&self.shielded, &cand) {
+                continue;
+            }
+            let parent = parent_of(&cand);
+            if run.parent != parent {
+                run.flush(&mut self.out);
+                let looked = &mut self.looked;
+                run.parent.replace_range(.., parent);
+                run.holder
+                    .replace_range(.., looked.holders.of(parent, &looked.listings));
+            }
+            match look_in(&mut self.looked.listings, &run.holder, &cand) {
+                Below::There => {
+                    self.present.insert(cand.clone());
+                }
+                Below::WayOnly => self.unsure = true,
+                Below::Absent => {}
+            }
+            run.cands.push(cand);
+        }
+    }
+
+    /// The places beside `beside` (the directory of a file with a computed include) named
+    /// like header `h` (`h_lexical`: as [`is_lexical`] says) below each search directory, but
+    /// those the compile read (`read`).
+    fn computed_places(
+        &self,
+        beside: &str,
+        h: &str,
+        h_lexical: bool,
+        read: &HashSet<String>,
+        out: &mut Paths,
+    ) {
+        // Names below a lexical path are clean: joined to a lexical base by concatenation.
+        let plain = h_lexical && is_lexical(beside);
+        let sep = if beside.ends_with('/') { "" } else { "/" };
+        for rel in self.dirs.iter().filter_map(|d| rel_below(d, h)) {
+            match plain {
+                true => out.push(&[beside, sep, rel]),
+                false => out.push(&[&lexical(beside, rel)]),
+            }
+            if read.contains(out.last()) {
+                out.pop();
             }
         }
     }
@@ -438,10 +491,10 @@ impl Search {
             if !self.looked.parts.contains_key(&key) {
                 let mut gch_part = Part::default();
                 self.count_into(&[h, ".gch"].concat(), &mut gch_part);
-                let mut cands = Vec::new();
+                let mut cands = Paths::default();
                 self.earlier_than(h, &mut cands);
                 let mut earlier_part = Part::default();
-                for c in &cands {
+                for c in cands.iter() {
                     self.count_into(c, &mut earlier_part);
                 }
                 self.looked
@@ -453,8 +506,19 @@ impl Search {
                 part.add_to(&mut pairs, read)?;
             }
         }
-        for c in &plan.more {
+        for c in plan.more.iter() {
             self.count_into(c, &mut fresh);
+        }
+        let mut made = Paths::default();
+        let lexical_read = lexical_read(&plan.computed_in, read);
+        for beside in &plan.computed_in {
+            made.clear();
+            for &(h, clean) in &lexical_read {
+                self.computed_places(beside, h, clean, read, &mut made);
+            }
+            for c in made.iter() {
+                self.count_into(c, &mut fresh);
+            }
         }
         fresh.add_to(&mut pairs, read)?;
         pairs.sort_unstable();
@@ -519,7 +583,7 @@ impl Search {
     /// Appends the same relative name as `h`, and its `.gch`, in every directory searched
     /// before each directory that `h` lies under (it may have been found in any of them), the
     /// compiler's own excepted.
-    fn earlier_than(&self, h: &str, out: &mut Vec<String>) {
+    fn earlier_than(&self, h: &str, out: &mut Paths) {
         for (k, d) in self.dirs.iter().enumerate() {
             // `rel_below` also answers for `/` itself (`-I/`).
             let Some(rel) = rel_below(d, h) else {
@@ -528,9 +592,9 @@ impl Search {
             for (j, e) in self.dirs[..k].iter().enumerate() {
                 if !self.system.contains(&j) || !private_to_compiler(e) {
                     let sep = if e.ends_with('/') { "" } else { "/" };
-                    out.push([e, sep, rel].concat());
+                    out.push(&[e, sep, rel]);
                     // gcc takes `<name>.gch` in a directory before `<name>` in a later one.
-                    out.push([e, sep, rel, ".gch"].concat());
+                    out.push(&[e, sep, rel, ".gch"]);
                 }
             }
         }
@@ -567,6 +631,34 @@ impl Search {
         let mut found: Vec<String> = self.present.iter().map(|c| c.to_string()).collect();
         found.sort_unstable();
         found
+    }
+}
+
+/// The headers `read`, each with whether it is lexical ([`is_lexical`]), when there are
+/// computed includes (`computed_in`) to make candidates for.
+fn lexical_read<'r>(computed_in: &[String], read: &'r HashSet<String>) -> Vec<(&'r String, bool)> {
+    match computed_in.is_empty() {
+        true => Vec::new(),
+        false => read.iter().map(|h| (h, is_lexical(h))).collect(),
+    }
+}
+
+/// Consecutive candidates in one directory, and their holder ([`Search::update`]).
+#[derive(Default)]
+struct Run {
+    parent: String,
+    holder: String,
+    cands: Vec<Rc<str>>,
+}
+
+impl Run {
+    /// Adds the run's candidates to their holder's in `out`.
+    fn flush(&mut self, out: &mut Candidates) {
+        if !self.cands.is_empty() {
+            out.entry_ref(self.holder.as_str())
+                .or_default()
+                .append(&mut self.cands);
+        }
     }
 }
 
@@ -637,5 +729,6 @@ fn under_any(dirs: &[String], path: &str) -> bool {
     dirs.iter().any(|d| rel_below(d, path).is_some())
 }
 
+mod paths;
 #[cfg(test)]
 mod tests;

@@ -168,36 +168,37 @@ impl Holders {
     /// directory whose parent this launch has listed (`listings`) without naming it, or whose
     /// parent is absent, is known absent without a `stat`.
     pub(super) fn of(&mut self, dir: &str, listings: &Listings) -> &str {
-        if !self.of_dir.contains_key(dir) {
-            let mut best = dir.to_string();
-            while best != "/" && !self.is_dir(&best, listings) {
+        let is_dir = &mut self.is_dir;
+        self.of_dir.entry_ref(dir).or_insert_with(|| {
+            let mut best = dir;
+            while best != "/" && !is_dir_memo(is_dir, best, listings) {
                 best = match best.rfind('/') {
-                    Some(0) | None => "/".to_string(),
-                    Some(i) => best[..i].to_string(),
+                    Some(0) | None => "/",
+                    Some(i) => &best[..i],
                 };
             }
-            self.of_dir.insert(dir.to_string(), best);
-        }
-        &self.of_dir[dir]
+            best.to_string()
+        })
     }
+}
 
-    fn is_dir(&mut self, path: &str, listings: &Listings) -> bool {
-        if let Some(&known) = self.is_dir.get(path) {
-            return known;
-        }
-        // Absent without a `stat` when the parent's listing does not name it, or (the parent
-        // not listed) when the parent is no directory.
-        let possible = match path.rfind('/') {
-            Some(i) if i > 0 => match listings.get(&path[..i]) {
-                Some(Some(l)) => l.names.contains(std::ffi::OsStr::new(&path[i + 1..])),
-                _ => self.is_dir(&path[..i], listings),
-            },
-            _ => true,
-        };
-        let d = possible && Path::new(path).is_dir();
-        self.is_dir.insert(path.to_string(), d);
-        d
+/// Whether `path` is a directory, asked once and kept in `known`.
+fn is_dir_memo(known: &mut HashMap<String, bool>, path: &str, listings: &Listings) -> bool {
+    if let Some(&known) = known.get(path) {
+        return known;
     }
+    // Absent without a `stat` when the parent's listing does not name it, or (the parent
+    // not listed) when the parent is no directory.
+    let possible = match path.rfind('/') {
+        Some(i) if i > 0 => match listings.get(&path[..i]) {
+            Some(Some(l)) => l.names.contains(std::ffi::OsStr::new(&path[i + 1..])),
+            _ => is_dir_memo(known, &path[..i], listings),
+        },
+        _ => true,
+    };
+    let d = possible && Path::new(path).is_dir();
+    known.insert(path.to_string(), d);
+    d
 }
 
 #[cfg(test)]
