@@ -104,7 +104,7 @@ impl Places {
 /// way that can be listed names the next component.
 fn is_there(listings: &mut Listings, path: &str) -> bool {
     let mut p = path;
-    while let Some(i) = p.rfind('/') {
+    while let Some(i) = memchr::memrchr(b'/', p.as_bytes()) {
         let dir = if i == 0 { "/" } else { &p[..i] };
         if let Some(names) = listed(listings, dir) {
             if !names.contains(std::ffi::OsStr::new(&p[i + 1..])) {
@@ -399,7 +399,7 @@ impl Searchable<'_> {
 
 /// The directory part of an absolute path (`/` for a bare name).
 pub(super) fn parent_of(path: &str) -> &str {
-    match path.rfind('/') {
+    match memchr::memrchr(b'/', path.as_bytes()) {
         Some(0) | None => "/",
         Some(i) => &path[..i],
     }

@@ -98,7 +98,7 @@ impl Launcher<'_> {
             return None;
         }
         let path = path.to_str()?;
-        let (dir, name) = match path.rfind('/') {
+        let (dir, name) = match memchr::memrchr(b'/', path.as_bytes()) {
             Some(i) => (
                 backend::key::lexical_join(self.roots.obj(), parent_of(path)),
                 &path[i + 1..],

@@ -172,7 +172,7 @@ impl Holders {
         self.of_dir.entry_ref(dir).or_insert_with(|| {
             let mut best = dir;
             while best != "/" && !is_dir_memo(is_dir, best, listings) {
-                best = match best.rfind('/') {
+                best = match memchr::memrchr(b'/', best.as_bytes()) {
                     Some(0) | None => "/",
                     Some(i) => &best[..i],
                 };
@@ -189,7 +189,7 @@ fn is_dir_memo(known: &mut HashMap<String, bool>, path: &str, listings: &Listing
     }
     // Absent without a `stat` when the parent's listing does not name it, or (the parent
     // not listed) when the parent is no directory.
-    let possible = match path.rfind('/') {
+    let possible = match memchr::memrchr(b'/', path.as_bytes()) {
         Some(i) if i > 0 => match listings.get(&path[..i]) {
             Some(Some(l)) => l.names.contains(std::ffi::OsStr::new(&path[i + 1..])),
             _ => is_dir_memo(known, &path[..i], listings),

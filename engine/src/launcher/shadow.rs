@@ -673,7 +673,7 @@ fn no_gch_key(dirs: &[String], trust_stat: bool) -> Option<fcache::Digest> {
 }
 
 pub(super) fn parent(path: &str) -> String {
-    match path.rfind('/') {
+    match memchr::memrchr(b'/', path.as_bytes()) {
         Some(0) => "/".to_string(),
         Some(i) => path[..i].to_string(),
         None => ".".to_string(),
