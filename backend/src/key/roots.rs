@@ -299,8 +299,8 @@ pub fn lexical_join(base: &str, rel: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// Whether `path` is absolute with no empty, `.` or `..` component (nor a trailing slash): what
-/// [`lexical_join`] returns, and a base it joins to a clean name by concatenation.
+/// Whether `path` is `/` or absolute with no empty, `.` or `..` component (nor a trailing
+/// slash): what [`lexical_join`] returns, and a base it joins to a clean name by concatenation.
 pub fn is_lexical(path: &str) -> bool {
     path == "/" || (path.starts_with('/') && is_clean(path))
 }

@@ -376,14 +376,9 @@ impl Search {
             }
             self.add_made(&made, read, &mut run);
         }
-        let lexical_read = lexical_read(&plan.computed_in, read);
-        for beside in &plan.computed_in {
-            made.clear();
-            for &(h, clean) in &lexical_read {
-                self.computed_places(beside, h, clean, read, &mut made);
-            }
-            self.add_made(&made, read, &mut run);
-        }
+        self.each_computed_batch(&plan.computed_in, read, |s, made| {
+            s.add_made(made, read, &mut run)
+        });
         run.flush(&mut self.out);
         // Files read since the last round (passed over before) are candidates no more.
         for h in read {
@@ -435,6 +430,25 @@ impl Search {
                 Below::Absent => {}
             }
             run.cands.push(cand);
+        }
+    }
+
+    /// Gives `take` the candidates of each directory of `computed_in` (those of files with a
+    /// computed include), for a compile that read `read`.
+    fn each_computed_batch(
+        &mut self,
+        computed_in: &[String],
+        read: &HashSet<String>,
+        mut take: impl FnMut(&mut Self, &Paths),
+    ) {
+        let lexical_read = lexical_read(computed_in, read);
+        let mut made = Paths::default();
+        for beside in computed_in {
+            made.clear();
+            for &(h, clean) in &lexical_read {
+                self.computed_places(beside, h, clean, read, &mut made);
+            }
+            take(self, &made);
         }
     }
 
@@ -509,17 +523,11 @@ impl Search {
         for c in plan.more.iter() {
             self.count_into(c, &mut fresh);
         }
-        let mut made = Paths::default();
-        let lexical_read = lexical_read(&plan.computed_in, read);
-        for beside in &plan.computed_in {
-            made.clear();
-            for &(h, clean) in &lexical_read {
-                self.computed_places(beside, h, clean, read, &mut made);
-            }
+        self.each_computed_batch(&plan.computed_in, read, |s, made| {
             for c in made.iter() {
-                self.count_into(c, &mut fresh);
+                s.count_into(c, &mut fresh);
             }
-        }
+        });
         fresh.add_to(&mut pairs, read)?;
         pairs.sort_unstable();
         pairs.dedup();
@@ -646,8 +654,11 @@ fn lexical_read<'r>(computed_in: &[String], read: &'r HashSet<String>) -> Vec<(&
 /// Consecutive candidates in one directory, and their holder ([`Search::update`]).
 #[derive(Default)]
 struct Run {
+    /// The directory of the run's candidates.
     parent: String,
+    /// Its holder ([`Holders::of`]).
     holder: String,
+    /// The candidates not yet in `out`.
     cands: Vec<Rc<str>>,
 }
 

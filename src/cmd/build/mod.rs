@@ -344,7 +344,7 @@ fn run_ninja(
     // whatever process took its pid since.
     ninja::wait_unreaped(&child).context("waiting for ninja")?;
     drop(forwarder);
-    let status = child.wait().context("waiting for ninja")?;
+    let status = child.wait().context("reaping ninja")?;
     drop(keeper);
     // Ninja is done: so is the pull (what it fully brought stays in the cache).
     let after = Instant::now();

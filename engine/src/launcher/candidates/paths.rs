@@ -16,10 +16,12 @@ impl Paths {
         self.ends.push(self.text.len());
     }
 
+    /// How many paths there are.
     pub(super) fn len(&self) -> usize {
         self.ends.len()
     }
 
+    /// Removes every path.
     pub(super) fn clear(&mut self) {
         self.text.clear();
         self.ends.clear();
