@@ -13,18 +13,23 @@
 # Prints, per launcher, the warm build's outcomes; then how many memos differ, the candidates'
 # records (`h`, `H` lines) counted apart. Exit 1 when a memo other than a record differs.
 #
-# Usage: WORK=/tmp/memo-eq bash bench/memo-equivalence.sh A/cached-ninja B/cached-ninja
+# With PROJECT=harfbuzz the project is harfbuzz (CMake, C++: the C++ library's directories and
+# its `#include_next` wrappers) instead of libgit2.
+#
+# Usage: WORK=/tmp/memo-eq [PROJECT=harfbuzz] bash bench/memo-equivalence.sh A/cached-ninja B/cached-ninja
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-$(mktemp -d /tmp/cn-memo-eq-XXXXXX)}
 [ $# = 2 ] || { echo "usage: bash bench/memo-equivalence.sh A/cached-ninja B/cached-ninja" >&2; exit 2; }
-SRC=$(bash tests/support/third-party-src.sh libgit2)
+PROJECT=${PROJECT:-libgit2}
+SRC=$(bash tests/support/third-party-src.sh "$PROJECT")
 export CACHED_NINJA_CACHE_DIR=$WORK/cache
 mkdir -p "$WORK/obj"
 ln -sfn "$(realpath "$1")" "$WORK/launcher"
 configure() {
   (cd "$1" && cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTS=OFF \
-    "-DCMAKE_C_COMPILER_LAUNCHER=$WORK/launcher" "$SRC" >cmake.log 2>&1)
+    "-DCMAKE_C_COMPILER_LAUNCHER=$WORK/launcher" "-DCMAKE_CXX_COMPILER_LAUNCHER=$WORK/launcher" \
+    "$SRC" >cmake.log 2>&1)
 }
 [ -f "$WORK/obj/build.ninja" ] || configure "$WORK/obj"
 i=0
