@@ -9,7 +9,11 @@
 # before its compile instead: a miss cold for its action (no scan, lookup or candidates'
 # memo), as in a cold build once the directory-wide header facts are warm.
 #
-# Usage: ROUNDS=3 [COLD=1] bash bench/miss-ab.sh A/cached-ninja B/cached-ninja …   (env: WORK=dir)
+# With INSTR=N (and COLD=1), then per launcher the instructions of one miss of the N-th of
+# those commands (callgrind's total, which does not vary with the machine's noise; N=5 is
+# `attrcache.c`), each after a new comment line in its source.
+#
+# Usage: ROUNDS=3 [COLD=1] [INSTR=5] bash bench/miss-ab.sh A/cached-ninja B/cached-ninja …   (env: WORK=dir)
 set -euo pipefail
 # shellcheck source=bench/lib/rounds.sh
 source "$(dirname "$0")/lib/rounds.sh"
@@ -53,3 +57,19 @@ for r in $(seq "$ROUNDS"); do
     echo "| $r | $b | $total | $(echo "scale=2; $total / ${#CMDS[@]}" | bc) |"
   done
 done
+INSTR=${INSTR:-}
+if [ -n "$INSTR" ] && [ "$COLD" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "valgrind missing: apt-get install -y valgrind" >&2; exit 1; }
+  c=${CMDS[$((INSTR - 1))]}
+  src=$(echo "$c" | sed -E 's/.* -c ([^ ]+).*/\1/')
+  read -r -a words <<<"$c"
+  echo
+  echo "| launcher | instructions of one miss of $(basename "$src") (callgrind) |"
+  echo "|---|---|"
+  for b in "$@"; do
+    echo "/* miss-ab instructions $b */" >>"$src"
+    n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$b" "${words[@]}" 2>&1 >/dev/null |
+      grep -o 'Collected : [0-9]*' | grep -o '[0-9]*$')
+    echo "| $b | $n |"
+  done
+fi
