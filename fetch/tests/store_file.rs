@@ -198,9 +198,12 @@ fn hostile_keys_and_urls_are_errors() {
     assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
 }
 
-/// Bytes that zstd cannot shrink (a xorshift stream), so the wire size is the payload size.
+/// Bytes that zstd cannot shrink (a xorshift stream), so the wire size is the payload size;
+/// another seed, another stream.
 fn incompressible(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
+    // (`seed | 1` gave seeds 2 and 3 one stream: two equal blobs, and one of their uploads
+    // skipped when the other had landed first, so the cap paced 3 uploads, not 4.)
+    let mut x = 2 * seed + 1;
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -218,6 +221,8 @@ fn bandwidth_cap_paces_uploads_and_downloads_across_threads() {
     cfg.max_bytes_per_sec = Some(1 << 20);
     let store = Store::open(&cfg).unwrap();
     let blobs: Vec<Vec<u8>> = (0..4).map(|i| incompressible(256 << 10, i + 1)).collect();
+    let distinct: std::collections::HashSet<Digest> = blobs.iter().map(|b| Digest::of(b)).collect();
+    assert_eq!(distinct.len(), 4, "four different blobs, four uploads");
     // 1 MiB up on 4 threads at 1 MiB/s: the last slot starts 0.75 s after the first.
     let t0 = std::time::Instant::now();
     std::thread::scope(|s| {
