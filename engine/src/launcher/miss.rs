@@ -4,6 +4,7 @@
 use super::candidates::Search;
 use super::launch::Launcher;
 use super::lookup::{NotStored, Seen};
+use super::miss_words::Answers;
 use super::model::CompileModel;
 use super::preimage::{self, KeyFields};
 use super::runner::RunResult;
@@ -75,39 +76,9 @@ impl Launcher<'_> {
         if !deps.exact() {
             return finish(0, Outcome::Uncacheable(Reason::Unreadable));
         }
-        // Inputs settle before they are trusted: the source and every header must be as they
-        // were when the compile started (the source key hashed the source before it).
         let mut search = self.search(cmd);
-        let hashed = match answers.asm_read_more {
-            true => Err(NotStored::Unkeyed(Reason::AsmInclude)),
-            false => self.hash_includes(cmd, &deps.inputs, Some(started)),
-        };
-        // The warning of a time macro that a header's scan names too keeps that name.
-        let hashed = match (hashed, answers.timed) {
-            (Ok(_), true) => Err(NotStored::Unkeyed(Reason::DateTime)),
-            (hashed, _) => hashed,
-        };
-        let hashed = hashed
-            .and_then(
-                |seen| match self.precompiled_header_near(&mut search, &deps.inputs) {
-                    true => Err(NotStored::Unkeyed(Reason::PrecompiledHeader)),
-                    false => Ok(seen),
-                },
-            )
-            .and_then(|seen| match self.once_twins(&seen) {
-                true => Err(NotStored::Unkeyed(Reason::OnceTwins)),
-                false => Ok(seen),
-            });
-        let settled = self.settled(
-            hashed,
-            &cmd.source,
-            &cmd.output,
-            "object",
-            started,
-            miss,
-            start,
-        );
-        let mut seen = match settled {
+        let when = (started, miss, start);
+        let mut seen = match self.include_list(cmd, &deps.inputs, &answers, &mut search, when) {
             Ok(seen) => seen,
             Err(outcome) => return finish(0, outcome),
         };
@@ -141,6 +112,41 @@ impl Launcher<'_> {
             }
         }
         finish(0, miss)
+    }
+
+    /// The include list a miss of `cmd` that read `inputs` is stored under, each file hashed,
+    /// or the outcome to finish with when it is not stored. `when`: the compile's start on
+    /// the clock files are stamped by, its outcome, and the launch's start.
+    fn include_list(
+        &self,
+        cmd: &CompileCommand,
+        inputs: &[String],
+        answers: &Answers,
+        search: &mut Search,
+        (started, miss, start): (SystemTime, Outcome, Instant),
+    ) -> Result<Vec<Seen>, Outcome> {
+        // Inputs settle before they are trusted: the source and every header must be as they
+        // were when the compile started (the source key hashed the source before it).
+        let hashed = match answers.asm_read_more {
+            true => Err(NotStored::Unkeyed(Reason::AsmInclude)),
+            false => self.hash_includes(cmd, inputs, Some(started)),
+        };
+        // The warning of a time macro that a header's scan names too keeps that name.
+        let hashed = match (hashed, answers.timed) {
+            (Ok(_), true) => Err(NotStored::Unkeyed(Reason::DateTime)),
+            (hashed, _) => hashed,
+        };
+        let hashed = hashed
+            .and_then(|seen| match self.precompiled_header_near(search, inputs) {
+                true => Err(NotStored::Unkeyed(Reason::PrecompiledHeader)),
+                false => Ok(seen),
+            })
+            .and_then(|seen| match self.once_twins(&seen) {
+                true => Err(NotStored::Unkeyed(Reason::OnceTwins)),
+                false => Ok(seen),
+            });
+        let (source, output) = (&cmd.source, &cmd.output);
+        self.settled(hashed, source, output, "object", started, miss, start)
     }
 
     /// Writes the dependency file Ninja expects at `dep` from the compiler's (`deps`, parsed
