@@ -441,30 +441,35 @@ impl Search {
         read: &HashSet<String>,
         mut take: impl FnMut(&mut Self, &Paths),
     ) {
-        let lexical_read = lexical_read(computed_in, read);
+        if computed_in.is_empty() {
+            return;
+        }
+        // Each path checked once: names below a lexical header are clean, and are joined to
+        // a lexical base by concatenation.
+        let lexical_read: Vec<(&String, bool)> = read.iter().map(|h| (h, is_lexical(h))).collect();
         let mut made = Paths::default();
         for beside in computed_in {
             made.clear();
-            for &(h, clean) in &lexical_read {
-                self.computed_places(beside, h, clean, read, &mut made);
+            let beside_lexical = is_lexical(beside);
+            for &(h, h_lexical) in &lexical_read {
+                let plain = beside_lexical && h_lexical;
+                self.computed_places(beside, h, plain, read, &mut made);
             }
             take(self, &made);
         }
     }
 
     /// The places beside `beside` (the directory of a file with a computed include) named
-    /// like header `h` (`h_lexical`: as [`is_lexical`] says) below each search directory, but
-    /// those the compile read (`read`).
+    /// like header `h` below each search directory, but those the compile read (`read`);
+    /// `plain` when both are lexical ([`is_lexical`]), so a concatenation joins them.
     fn computed_places(
         &self,
         beside: &str,
         h: &str,
-        h_lexical: bool,
+        plain: bool,
         read: &HashSet<String>,
         out: &mut Paths,
     ) {
-        // Names below a lexical path are clean: joined to a lexical base by concatenation.
-        let plain = h_lexical && is_lexical(beside);
         let sep = if beside.ends_with('/') { "" } else { "/" };
         for rel in self.dirs.iter().filter_map(|d| rel_below(d, h)) {
             match plain {
@@ -639,15 +644,6 @@ impl Search {
         let mut found: Vec<String> = self.present.iter().map(|c| c.to_string()).collect();
         found.sort_unstable();
         found
-    }
-}
-
-/// The headers `read`, each with whether it is lexical ([`is_lexical`]), when there are
-/// computed includes (`computed_in`) to make candidates for.
-fn lexical_read<'r>(computed_in: &[String], read: &'r HashSet<String>) -> Vec<(&'r String, bool)> {
-    match computed_in.is_empty() {
-        true => Vec::new(),
-        false => read.iter().map(|h| (h, is_lexical(h))).collect(),
     }
 }
 
