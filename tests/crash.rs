@@ -78,23 +78,8 @@ fn a_compiler_dies_with_its_killed_launcher() {
     launcher.kill().unwrap(); // SIGKILL
     launcher.wait().unwrap();
     let pid = std::fs::read_to_string(&hold).expect("the compiler never started");
-    let stat = format!("/proc/{}/stat", pid.trim());
-    // Gone, or a zombie waiting for init: not running.
-    let running = || {
-        std::fs::read_to_string(&stat).is_ok_and(|s| {
-            !s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while running() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
     assert!(
-        !running(),
+        support::ends_within(pid.trim().parse().unwrap(), Duration::from_secs(20)),
         "the compiler (pid {}) outlived its launcher",
         pid.trim()
     );

@@ -19,6 +19,7 @@ use distccd::{free_port, Distccd, SlowLink};
 use icecream::Icecream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 use support::{cached_ninja, copy_tree, repo_root, require_tool, run, run_ok, TestSpace};
 
 /// Compiles of the example project (`examples/shapes`): 2 C, 3 C++.
@@ -477,6 +478,158 @@ fn an_engine_slower_than_its_limit_means_local_compiles() {
     );
     assert_all_local_with_one_warning(&b, &text(&b.build(&[])), "within 1 s (killed)");
     assert_eq!(daemon.compiles(), 0);
+}
+
+/// An engine's compile that outlives its limit is killed with everything it started: here the
+/// compiler distcc runs on this machine (`localhost`) hangs holding distcc's output pipes.
+/// Killing distcc alone left it, and the launcher waited for the pipes (300 s).
+#[test]
+fn an_engine_run_past_its_limit_is_killed_with_what_it_started() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let hung = Hung::compilers(root);
+    let policy = format!("{}timeout_s = 1\n", distcc_policy("localhost", 4));
+    let b = Built::configure(
+        &example_at(root, "src"),
+        &root.join("obj"),
+        &root.join("cache"),
+        &policy,
+        &hung.cmake_args().each_ref().map(String::as_str),
+    );
+    let build = b
+        .cn()
+        .args(["build", "--no-fill", "-C"])
+        .arg(&b.obj)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(build.wait_with_output()));
+    let out = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the build waited for a hung compile past the engine's limit")
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_all_local_with_one_warning(&b, &text(&out), "within 1 s (killed)");
+    hung.assert_all_ended();
+}
+
+/// Ctrl-C during an engine's compile stops what the compile started: it runs in a process
+/// group of its own, to which the launcher passes the signal on.
+#[test]
+fn ctrl_c_during_an_engine_run_stops_what_it_started() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let hung = Hung::compilers(root);
+    let b = Built::configure(
+        &example_at(root, "src"),
+        &root.join("obj"),
+        &root.join("cache"),
+        &distcc_policy("localhost", 4),
+        &hung.cmake_args().each_ref().map(String::as_str),
+    );
+    let mut build = b.cn();
+    build
+        .args(["build", "--no-fill", "-C"])
+        .arg(&b.obj)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut build = support::signals_as_in_a_terminal(&mut build)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while hung.pids().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!hung.pids().is_empty(), "no compile started on distcc");
+    // SAFETY: kill(2) of our unreaped child.
+    unsafe { libc::kill(build.id() as libc::pid_t, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = build.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the build did not stop on Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    hung.assert_all_ended();
+}
+
+/// Compilers (`cc`, `c++`) that, run by distcc, record their pid and hang holding its pipes;
+/// run by anyone else, they are gcc and g++. Dropping kills what is still hung.
+struct Hung {
+    bin: PathBuf,
+    pids: PathBuf,
+}
+
+impl Hung {
+    /// The compilers in `<root>/hung-bin`, recording to `<root>/hung-pids`.
+    fn compilers(root: &Path) -> Hung {
+        require_tool("distcc", "distcc");
+        let hung = Hung {
+            bin: root.join("hung-bin"),
+            pids: root.join("hung-pids"),
+        };
+        std::fs::create_dir_all(&hung.bin).unwrap();
+        for (name, real) in [("cc", "gcc"), ("c++", "g++")] {
+            let script = format!(
+                "#!/bin/sh\nif [ -n \"$DISTCC_FALLBACK\" ]; then echo $$ >> '{}'; exec sleep 300; fi\nexec {real} \"$@\"\n",
+                hung.pids.display()
+            );
+            let path = hung.bin.join(name);
+            std::fs::write(&path, script).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        hung
+    }
+
+    /// CMake's arguments that make them the project's compilers.
+    fn cmake_args(&self) -> [String; 2] {
+        [
+            format!("-DCMAKE_C_COMPILER={}", self.bin.join("cc").display()),
+            format!("-DCMAKE_CXX_COMPILER={}", self.bin.join("c++").display()),
+        ]
+    }
+
+    /// The pids recorded so far.
+    fn pids(&self) -> Vec<u32> {
+        std::fs::read_to_string(&self.pids)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// At least one compile hung, and every one has ended.
+    fn assert_all_ended(&self) {
+        let pids = self.pids();
+        assert!(!pids.is_empty(), "no compile ran on distcc");
+        for pid in pids {
+            assert!(
+                support::ends_within(pid, Duration::from_secs(20)),
+                "the hung compiler {pid} outlived its launcher"
+            );
+        }
+    }
+}
+
+impl Drop for Hung {
+    /// Kills those still hung (a failed test), checking that each pid is still a hung one.
+    fn drop(&mut self) {
+        for pid in self.pids() {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmdline == b"sleep\x00300\x00" {
+                // SAFETY: kill(2) of the hung compiler just seen under this pid.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+        }
+    }
 }
 
 /// The build of the example project `b` printed `out`: one warning line, naming `why` and

@@ -23,9 +23,13 @@
 //! [`jobserver`]: the GNU make jobserver through which `cached-ninja build` lets at most one
 //! compiler per core run, and the token a launcher holds while its compiler runs.
 //!
+//! ## Child processes
+//! [`child`]: children waited for unreaped, killed as a group, our signals passed on to them.
+//!
 //! [`test_knobs`]: the `CACHED_NINJA_TEST_*` stalls and waits the tests set.
 #![deny(missing_docs)]
 
+pub mod child;
 pub mod fill;
 pub mod jobserver;
 pub mod launcher;

@@ -34,6 +34,26 @@ pub fn signals_as_in_a_terminal(c: &mut Command) -> &mut Command {
     }
 }
 
+/// Whether the process `pid` ends (is gone, or a zombie its new parent has not reaped yet)
+/// within `limit`.
+pub fn ends_within(pid: u32, limit: std::time::Duration) -> bool {
+    let stat = format!("/proc/{pid}/stat");
+    let running = || {
+        std::fs::read_to_string(&stat).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let deadline = std::time::Instant::now() + limit;
+    while running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    !running()
+}
+
 /// Path of the `cached-ninja` binary built for these tests.
 pub fn cached_ninja() -> PathBuf {
     // Another build of the launcher (`CN_TEST_LAUNCHER`, with `cached-ninja-cli` beside it):

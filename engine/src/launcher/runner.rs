@@ -4,6 +4,8 @@ use std::io;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use crate::child::{signal_group, wait_unreaped, GroupForward};
+
 /// What a captured run of a process gave.
 #[derive(Debug, Default)]
 pub struct RunResult {
@@ -123,63 +125,74 @@ fn die_with_launcher(cmd: &mut Command) {
     }
 }
 
-/// `cmd`'s output; killed, and `TimedOut`, when it runs longer than `limit`.
+/// `cmd`'s output; killed with whatever it started, and `TimedOut`, when it runs longer than
+/// `limit`. It runs in a process group of its own, to which our own SIGINT, SIGTERM and SIGHUP
+/// are passed on ([`GroupForward`]).
 fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
-    let child = cmd
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let pid = child.id() as libc::pid_t;
-    // Opened before the waiter can reap it, so the kill below reaches this child or no one.
-    let pidfd = pidfd_open(pid);
+    let pid = child.id();
+    let forward = GroupForward::start(pid);
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let (tx, rx) = std::sync::mpsc::channel();
+    // Its output until every pipe closes (nothing it started still writes), then its exit,
+    // left unreaped so that its process group stays its own.
     std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
+        let read = read_both(stdout, stderr).and_then(|o| wait_unreaped(pid).map(|()| o));
+        let _ = tx.send(read);
     });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out,
-        Err(_) => {
-            kill_unreaped(pidfd.as_ref(), pid);
-            // Until its pipes close: a process it started may still be writing an output.
-            let _ = rx.recv();
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no result within {} s", limit.as_secs_f64()),
-            ))
+    let within = rx.recv_timeout(limit).ok();
+    if within.is_none() {
+        signal_group(pid, libc::SIGKILL);
+        // Its pipes close as the group dies; one held past that is held outside the group.
+        let _ = rx.recv_timeout(AFTER_KILL);
+    }
+    drop(forward);
+    let status = child.wait()?;
+    match within {
+        Some(read) => {
+            let (stdout, stderr) = read?;
+            Ok(Output {
+                status,
+                stdout,
+                stderr,
+            })
         }
+        None => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no result within {} s", limit.as_secs_f64()),
+        )),
     }
 }
 
-/// A pidfd of `pid` (Linux 5.3 and later), which can signal only that process.
-fn pidfd_open(pid: libc::pid_t) -> Option<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: a descriptor the kernel just returned, owned by no one else.
-    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
-}
+/// How long a run killed at its limit is given to close its pipes.
+const AFTER_KILL: Duration = Duration::from_secs(5);
 
-/// Sends SIGKILL to the child `pid`, through its pidfd (then to no one once it is reaped);
-/// whether a process was signalled.
-fn kill_unreaped(pidfd: Option<&std::os::fd::OwnedFd>, pid: libc::pid_t) -> bool {
-    use std::os::fd::AsRawFd;
-    let r = match pidfd {
-        // SAFETY: pidfd_send_signal with a null siginfo sends the signal as kill(2) would.
-        Some(fd) => unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                fd.as_raw_fd(),
-                libc::SIGKILL,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        },
-        // SAFETY: kill(2) of our child; without a pidfd (an old kernel) it is late, not
-        // misdirected, unless the child was reaped and its pid taken in the same instant.
-        None => unsafe { libc::kill(pid, libc::SIGKILL) as libc::c_long },
-    };
-    r == 0
+/// Everything `stdout` and `stderr` give until both close (stderr read on a thread).
+fn read_both(
+    stdout: Option<std::process::ChildStdout>,
+    stderr: Option<std::process::ChildStderr>,
+) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    use std::io::Read;
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        stderr
+            .map_or(Ok(0), |mut e| e.read_to_end(&mut v))
+            .map(|_| v)
+    });
+    let mut out = Vec::new();
+    if let Some(mut o) = stdout {
+        o.read_to_end(&mut out)?;
+    }
+    let err = err
+        .join()
+        .map_err(|_| io::Error::other("the stderr reader panicked"))??;
+    Ok((out, err))
 }
 
 #[cfg(test)]
@@ -208,39 +221,43 @@ mod tests {
         assert!(r.cpu_us > 0, "{r:?}");
     }
 
-    /// A reaped child's pidfd signals no one, though its pid may belong to another process.
-    #[test]
-    fn a_reaped_child_is_not_signalled() {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id() as libc::pid_t;
-        let pidfd = super::pidfd_open(pid).expect("pidfd_open (Linux 5.3 or later)");
-        child.wait().unwrap();
-        assert!(!super::kill_unreaped(Some(&pidfd), pid));
-        let mut alive = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        let pidfd = super::pidfd_open(alive.id() as libc::pid_t).unwrap();
-        assert!(super::kill_unreaped(
-            Some(&pidfd),
-            alive.id() as libc::pid_t
-        ));
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(alive.wait().unwrap().signal(), Some(libc::SIGKILL));
-    }
-
     /// A run past its limit is killed and says so; one within it gives its output.
     #[test]
     fn a_limit_ends_a_run() {
+        let e = limited("exec sleep 30").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(limited("echo $0").unwrap().stdout, b"sh\n");
+    }
+
+    /// A run past its limit is killed with what it started: a grandchild that holds its pipes
+    /// does not keep it waiting, nor outlive it.
+    #[test]
+    fn a_limit_ends_what_a_run_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = format!("sleep 300 & echo $! > '{}'; wait", pid_file.display());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(limited(&script)));
+        let e = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the run waited for its grandchild's pipes past its limit")
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        let grandchild: u32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            crate::child::tests::gone(grandchild),
+            "the grandchild {grandchild} outlived the run"
+        );
+    }
+
+    /// `sh -c script` with a limit of 200 ms.
+    fn limited(script: &str) -> std::io::Result<super::RunResult> {
         use super::Runner;
         let limit = Some(std::time::Duration::from_millis(200));
-        let run = |script: &str| {
-            super::RealRunner.run_with_env("sh", &["-c".into(), script.into()], &[], limit)
-        };
-        // `exec`: a child of the shell would hold the pipes, and the run waits for them (so
-        // that nothing it started still writes an output when it returns).
-        let e = run("exec sleep 30").unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-        assert_eq!(run("echo $0").unwrap().stdout, b"sh\n");
+        super::RealRunner.run_with_env("sh", &["-c".into(), script.into()], &[], limit)
     }
 }

@@ -342,7 +342,7 @@ fn run_ninja(
     let followed = follow(stdout, dir, &counts, &lines);
     // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to
     // whatever process took its pid since.
-    ninja::wait_unreaped(&child).context("waiting for ninja")?;
+    engine::child::wait_unreaped(child.id()).context("waiting for ninja")?;
     drop(forwarder);
     let status = child.wait().context("reaping ninja")?;
     drop(keeper);

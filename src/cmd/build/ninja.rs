@@ -56,7 +56,7 @@ impl Forwarder {
     ) -> std::io::Result<Forwarder> {
         let handled: Vec<(libc::c_int, i32)> = [(SIGINT, 130), (SIGTERM, 143), (SIGHUP, 129)]
             .into_iter()
-            .filter(|&(sig, _)| !ignored(sig))
+            .filter(|&(sig, _)| !engine::child::ignored(sig))
             .collect();
         // The flags are set in the handler itself: a signal the thread has not read yet when
         // the forwarding stops (Ninja just exited) still makes the build say "interrupted".
@@ -82,32 +82,6 @@ impl Forwarder {
             handled,
         })
     }
-}
-
-/// Waits until `child` has exited, leaving it unreaped (its pid stays ours until `wait`).
-pub fn wait_unreaped(child: &Child) -> std::io::Result<()> {
-    let pid = child.id() as libc::id_t;
-    loop {
-        // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid on our own child with WNOWAIT only reads its state.
-        let r = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
-        if r == 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-}
-
-/// Whether this process ignores `sig` (`SIG_IGN`, as inherited across `exec`).
-fn ignored(sig: libc::c_int) -> bool {
-    // SAFETY: an all-zero sigaction is a valid value; sigaction only reads the disposition.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    let read = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } == 0;
-    read && old.sa_sigaction == libc::SIG_IGN
 }
 
 impl Drop for Forwarder {
