@@ -43,6 +43,8 @@ for b in "$1" "$2"; do
   configure "$WORK/obj2"
   (cd "$WORK/obj2" && ninja -j2 >build.log 2>&1)
   echo "$b: warm build in obj2: $(awk '{print $1}' "$WORK/obj2/.cached-ninja/stats" | sort | uniq -c | tr -s ' \n' ' ')"
+  # Kept for a look at what differs (diff -r "$WORK/memo-1" "$WORK/memo-2").
+  rm -rf "$WORK/memo-$i" && cp -r "$WORK/cache/memo" "$WORK/memo-$i"
   python3 - "$WORK/cache/memo" "$WORK/memos-$i.txt" <<'PY'
 import hashlib, os, sys
 src, out = sys.argv[1], sys.argv[2]

@@ -51,6 +51,9 @@ pub(super) struct Search {
     read: HashSet<String>,
     /// Headers whose earlier-directory candidates are made.
     searched: HashSet<String>,
+    /// Directories of files with a computed include whose candidates are made for every
+    /// header of `read` ([`Search::each_computed_batch`]).
+    computed_done: HashSet<String>,
     out: Candidates,
     /// What the file system said (kept by the caller across searches, see [`Looked`]).
     looked: Looked,
@@ -198,6 +201,7 @@ impl Search {
             made: HashSet::new(),
             read: HashSet::new(),
             searched: HashSet::new(),
+            computed_done: HashSet::new(),
             out: Candidates::new(),
             looked,
             present: HashSet::new(),
@@ -434,7 +438,9 @@ impl Search {
     }
 
     /// Gives `take` the candidates of each directory of `computed_in` (those of files with a
-    /// computed include), for a compile that read `read`.
+    /// computed include), for a compile that read `read`. A directory whose candidates an
+    /// earlier round made gets those of the headers new since (the others are made already:
+    /// a miss of libgit2 goes through five rounds of thousands).
     fn each_computed_batch(
         &mut self,
         computed_in: &[String],
@@ -446,12 +452,19 @@ impl Search {
         }
         // Each path checked once: names below a lexical header are clean, and are joined to
         // a lexical base by concatenation.
-        let lexical_read: Vec<(&String, bool)> = read.iter().map(|h| (h, is_lexical(h))).collect();
+        let lexical_read: Vec<(&String, bool, bool)> = read
+            .iter()
+            .map(|h| (h, is_lexical(h), !self.read.contains(h)))
+            .collect();
         let mut made = Paths::default();
         for beside in computed_in {
             made.clear();
+            let done = !self.computed_done.insert(beside.clone());
             let beside_lexical = is_lexical(beside);
-            for &(h, h_lexical) in &lexical_read {
+            for &(h, h_lexical, new) in &lexical_read {
+                if done && !new {
+                    continue;
+                }
                 let plain = beside_lexical && h_lexical;
                 self.computed_places(beside, h, plain, read, &mut made);
             }
