@@ -32,6 +32,9 @@ pub(super) struct Served {
     pub(super) deferred: Vec<String>,
 }
 
+/// An output of a hit to write: where, its bytes, its role.
+type OutputFile = (PathBuf, fcache::Blob, Role);
+
 impl Launcher<'_> {
     /// Materialises a hit; `None` when it cannot be served. Then the caller compiles, and
     /// this has already counted the reason (a named [`Problem`]) and printed one warning line
@@ -120,26 +123,41 @@ impl Launcher<'_> {
         entry: &ActionEntry,
         start: Instant,
     ) -> Option<Served> {
-        let entry_path = || {
-            self.cache
-                .path(fcache::Kind::Action, action_key)
-                .display()
-                .to_string()
-        };
-        let bad_blobs = |errors: &[&CacheError]| {
-            for e in errors {
-                self.drop_corrupt(e);
-            }
+        let (mut files, deferred) = self.output_blobs(model, action_key, entry, start)?;
+        if let Err(why) = rejoin_single(&mut files) {
             self.cache.remove(fcache::Kind::Action, action_key);
-            if errors
-                .iter()
-                .any(|e| !matches!(e, CacheError::Missing { .. }))
-            {
-                self.record(Outcome::Error(Problem::Corrupt), 0, start);
-            }
-        };
-        let mut files: Vec<(PathBuf, fcache::Blob, Role)> = Vec::with_capacity(entry.outputs.len());
-        // Paths of debug outputs whose blob is not here (`dbgfetch fill` brings them).
+            let msg = format!(
+                "cache entry {}: {why}; dropped it, compiling",
+                self.entry_path(action_key)
+            );
+            self.fall_back(Problem::Corrupt, &msg, start);
+            return None;
+        }
+        let (out, err) = self.streams(action_key, entry, start)?;
+        self.write_outputs(&files, start)?;
+        Some(Served { out, err, deferred })
+    }
+
+    /// The path of the action entry `action_key`, for messages.
+    fn entry_path(&self, action_key: &fcache::Digest) -> String {
+        self.cache
+            .path(fcache::Kind::Action, action_key)
+            .display()
+            .to_string()
+    }
+
+    /// Each output of `entry` with where `model` puts it and its bytes (roots given back),
+    /// and the paths of debug outputs whose blob is not here (`dbgfetch fill` brings them);
+    /// `None` when an output has no place in this compile or a blob is bad (counted, the
+    /// entry dropped).
+    fn output_blobs(
+        &self,
+        model: &dyn CompileModel,
+        action_key: &fcache::Digest,
+        entry: &ActionEntry,
+        start: Instant,
+    ) -> Option<(Vec<OutputFile>, Vec<String>)> {
+        let mut files: Vec<OutputFile> = Vec::with_capacity(entry.outputs.len());
         let mut deferred: Vec<String> = Vec::new();
         for o in &entry.outputs {
             let Some(dest) = model.dest(o) else {
@@ -148,7 +166,7 @@ impl Launcher<'_> {
                         Problem::NoDwoPath,
                         format!(
                             "cache entry {} has a .dwo output but the command for {} writes none; compiling",
-                            entry_path(),
+                            self.entry_path(action_key),
                             model.primary_output()
                         ),
                     ),
@@ -156,7 +174,7 @@ impl Launcher<'_> {
                         Problem::UnknownRole,
                         format!(
                             "cache entry {} has an output of role {role:?} ({}), not made by this compile of {}; compiling",
-                            entry_path(),
+                            self.entry_path(action_key),
                             o.path,
                             model.primary_output()
                         ),
@@ -176,35 +194,60 @@ impl Launcher<'_> {
                     deferred.push(dest)
                 }
                 Err(e) => {
-                    bad_blobs(&[&e]);
+                    self.drop_bad_entry(action_key, &[&e], start);
                     return None;
                 }
             }
         }
-        if let Err(why) = rejoin_single(&mut files) {
-            self.cache.remove(fcache::Kind::Action, action_key);
-            let msg = format!("cache entry {}: {why}; dropped it, compiling", entry_path());
-            self.fall_back(Problem::Corrupt, &msg, start);
-            return None;
-        }
+        Some((files, deferred))
+    }
+
+    /// The captured stdout and stderr of `entry` (roots given back); `None` when a blob is
+    /// bad (counted, the entry dropped).
+    fn streams(
+        &self,
+        action_key: &fcache::Digest,
+        entry: &ActionEntry,
+        start: Instant,
+    ) -> Option<(Vec<u8>, Vec<u8>)> {
         let stream = |s: &Option<(fcache::Digest, u64)>| -> Result<Vec<u8>, CacheError> {
             match s {
                 None => Ok(Vec::new()),
                 Some((d, n)) => self.cache.get_blob(d, *n).map(|b| self.unmark(&b)),
             }
         };
-        let (out, err) = match (stream(&entry.stdout), stream(&entry.stderr)) {
-            (Ok(out), Ok(err)) => (out, err),
+        match (stream(&entry.stdout), stream(&entry.stderr)) {
+            (Ok(out), Ok(err)) => Some((out, err)),
             (out, err) => {
                 let errors: Vec<&CacheError> = [out.as_ref().err(), err.as_ref().err()]
                     .into_iter()
                     .flatten()
                     .collect();
-                bad_blobs(&errors);
-                return None;
+                self.drop_bad_entry(action_key, &errors, start);
+                None
             }
-        };
-        for (dest, bytes, role) in &files {
+        }
+    }
+
+    /// Drops the entry `action_key` whose blobs gave `errors` (and the corrupt blobs); a
+    /// blob that is bad, not only missing, is counted as corruption.
+    fn drop_bad_entry(&self, action_key: &fcache::Digest, errors: &[&CacheError], start: Instant) {
+        for e in errors {
+            self.drop_corrupt(e);
+        }
+        self.cache.remove(fcache::Kind::Action, action_key);
+        if errors
+            .iter()
+            .any(|e| !matches!(e, CacheError::Missing { .. }))
+        {
+            self.record(Outcome::Error(Problem::Corrupt), 0, start);
+        }
+    }
+
+    /// Writes each of `files` at its path, atomically; `None` when one cannot be written
+    /// (counted, one warning line).
+    fn write_outputs(&self, files: &[OutputFile], start: Instant) -> Option<()> {
+        for (dest, bytes, role) in files {
             // Unsynced: an object the cache holds can always be materialised again.
             let write = |f: &mut std::fs::File| {
                 if role.is_executable() {
@@ -223,7 +266,7 @@ impl Launcher<'_> {
                 return None;
             }
         }
-        Some(Served { out, err, deferred })
+        Some(())
     }
 
     /// The targets of the dependency file `dep` of `cmd`: its `-MT`/`-MQ`, else the output.
@@ -261,7 +304,7 @@ impl Launcher<'_> {
 
 /// Joins a `=single` object's debug bundle, when it is here, with its stripped object: the
 /// object is written whole, as the compiler made it ([`super::single`]). `Err`: why not.
-fn rejoin_single(files: &mut Vec<(PathBuf, fcache::Blob, Role)>) -> Result<(), String> {
+fn rejoin_single(files: &mut Vec<OutputFile>) -> Result<(), String> {
     let Some(i) = files.iter().position(|f| f.2 == Role::DebugBundle) else {
         return Ok(());
     };

@@ -155,52 +155,13 @@ impl Launcher<'_> {
             eprintln!("cached-ninja: error: no compiler after the ccache/sccache prefix");
             return 1;
         }
-        // A command that is no compile at all is recorded only in an object directory (one with
-        // a `build.ninja` or the state directory already): as a zero-setup launcher the binary
-        // also runs a generator's probes (`gcc --version`, `-E`) in whatever directory the
-        // generator runs, which must not get a `.cached-ninja/`.
-        let obj = fetch::objdir::ObjDir::new(self.roots.obj());
-        let in_objdir = || obj.state_dir().is_dir() || obj.root().join("build.ninja").is_file();
-        let run_as_is = |reason: Reason, why: &str, compile: bool| -> i32 {
-            if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
-                eprintln!("cached-ninja: not cached: {why}");
-            }
-            if compile || in_objdir() {
-                self.record(Outcome::Uncacheable(reason), 0, start);
-            }
-            match self.runner.exec(&words[0], &words[1..]) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("cached-ninja: error: cannot run {}: {e}", words[0]);
-                    127
-                }
-            }
+        let (cmd, identity) = match self.parse_compile(&words, start) {
+            Ok(parsed) => parsed,
+            Err(code) => return code,
         };
-        let expanded = match compile::rsp::expand(&words, Path::new(self.roots.obj())) {
-            Ok(w) => w,
-            Err(e) => return run_as_is(Reason::Arguments, &e, false),
-        };
-        let identity = match self.identity(&words[0]) {
-            Some(i) => i,
-            None => return run_as_is(Reason::Compiler, "compiler not identified", false),
-        };
-        let unchanged = |reason: Reason, why: &str| run_as_is(reason, why, true);
-        let cmd = match compile::parse(&expanded, identity.family) {
-            Ok(c) => c,
-            Err(e) => return run_as_is(super::reason::of_uncacheable(&e), &e.to_string(), false),
-        };
-        // From here on every outcome is recorded for this output (`fetch::edge_log`), with
-        // the packager the build runs itself when the compile writes a `.dwo` (`dwp-none`:
-        // none): `cached-ninja build` makes again what was made under another
-        // (`super::packager_change`).
-        let mut edge = self.edge.borrow_mut();
-        edge.output = cmd.output.clone();
-        if cmd.dwo_path().is_some() {
-            let step = self.dwp_step.name();
-            edge.notes
-                .push(format!("{}{step}", fetch::edge_log::PACKAGER));
-        }
-        drop(edge);
+        let unchanged =
+            |reason: Reason, why: &str| self.run_as_is(&words, reason, why, true, start);
+        self.begin_edge(&cmd);
         let out_abs = Path::new(self.roots.obj()).join(&cmd.output);
         // gcc pins __DATE__/__TIME__ under SOURCE_DATE_EPOCH; clang 14 ignores the variable.
         self.time_pinned
@@ -225,24 +186,8 @@ impl Launcher<'_> {
                 None => hit_failed = true,
             }
         }
-
-        // An entry was stored only if its source passed this rule, and the key covers the
-        // source's bytes, the compiler and `SOURCE_DATE_EPOCH`: a hit need not scan the
-        // source again (a change to the rule bumps `backend::key::KEY_FORMAT_VERSION`).
-        if let Some(what) = compile::unkeyed_input(&source_bytes, self.time_pinned.get()) {
-            let reason = super::reason::of_unkeyed(what);
-            return unchanged(reason, &format!("{what} in the source"));
-        }
-        // And in the values the command defines macros to (`-DBUILT=__TIME__`: a review found
-        // it cached); not in their names (`-D__TIME__=`, as deterministic builds write).
-        let pinned = self.time_pinned.get();
-        let values = cmd.macro_values();
-        if let Some(what) = values
-            .iter()
-            .find_map(|v| compile::unkeyed_input(v.as_bytes(), pinned))
-        {
-            let reason = super::reason::of_unkeyed(what);
-            return unchanged(reason, &format!("{what} in the command"));
+        if let Some((reason, why)) = self.unkeyed_in(&cmd, &source_bytes) {
+            return unchanged(reason, &why);
         }
         // The pull may still bring the object while this compile waits for a CPU (issue 15):
         // the token first, so the look below sees what arrived meanwhile.
@@ -256,17 +201,118 @@ impl Launcher<'_> {
             .lock(&fcache::Digest::of(out_abs.as_os_str().as_encoded_bytes()))
             .ok();
         if _lock.is_some() && !hit_failed {
-            match self.lookup(&source_key, None) {
-                Ok(Looked::Hit(entry)) => {
-                    if let Some(code) = self.serve_hit(&cmd, &entry, start) {
-                        return code;
-                    }
-                }
-                Ok(Looked::Miss(_)) => {}
-                Err(()) => self.record(Outcome::Error(self.cache_problem()), 0, start),
+            if let Some(code) = self.hit_under_lock(&cmd, &source_key, start) {
+                return code;
             }
         }
         self.compile_and_store(&cmd, &source_key, &fields, start)
+    }
+
+    /// Runs `words` unchanged, uncached because of `why`; records `reason` for a compile
+    /// (`compile`) and for any command run in an object directory. Returns the exit code
+    /// when the command cannot replace this process.
+    fn run_as_is(
+        &self,
+        words: &[String],
+        reason: Reason,
+        why: &str,
+        compile: bool,
+        start: Instant,
+    ) -> i32 {
+        if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
+            eprintln!("cached-ninja: not cached: {why}");
+        }
+        // A command that is no compile at all is recorded only in an object directory (one with
+        // a `build.ninja` or the state directory already): as a zero-setup launcher the binary
+        // also runs a generator's probes (`gcc --version`, `-E`) in whatever directory the
+        // generator runs, which must not get a `.cached-ninja/`.
+        let obj = fetch::objdir::ObjDir::new(self.roots.obj());
+        if compile || obj.state_dir().is_dir() || obj.root().join("build.ninja").is_file() {
+            self.record(Outcome::Uncacheable(reason), 0, start);
+        }
+        match self.runner.exec(&words[0], &words[1..]) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("cached-ninja: error: cannot run {}: {e}", words[0]);
+                127
+            }
+        }
+    }
+
+    /// The compile command of `words` and its compiler, or the exit code of running `words`
+    /// unchanged (response files that cannot be read, a compiler not identified, a command
+    /// that is no cacheable compile).
+    fn parse_compile(
+        &self,
+        words: &[String],
+        start: Instant,
+    ) -> Result<(CompileCommand, Identity), i32> {
+        let as_is = |reason: Reason, why: &str| self.run_as_is(words, reason, why, false, start);
+        let expanded = compile::rsp::expand(words, Path::new(self.roots.obj()))
+            .map_err(|e| as_is(Reason::Arguments, &e))?;
+        let identity = self
+            .identity(&words[0])
+            .ok_or_else(|| as_is(Reason::Compiler, "compiler not identified"))?;
+        let cmd = compile::parse(&expanded, identity.family)
+            .map_err(|e| as_is(super::reason::of_uncacheable(&e), &e.to_string()))?;
+        Ok((cmd, identity))
+    }
+
+    /// Starts this output's record (`fetch::edge_log`): every outcome from here on is
+    /// recorded, with the packager the build runs itself when the compile writes a `.dwo`
+    /// (`dwp-none`: none): `cached-ninja build` makes again what was made under another
+    /// (`super::packager_change`).
+    fn begin_edge(&self, cmd: &CompileCommand) {
+        let mut edge = self.edge.borrow_mut();
+        edge.output = cmd.output.clone();
+        if cmd.dwo_path().is_some() {
+            let step = self.dwp_step.name();
+            edge.notes
+                .push(format!("{}{step}", fetch::edge_log::PACKAGER));
+        }
+    }
+
+    /// What the key does not cover that `cmd` depends on (`__TIME__` unpinned, …), with the
+    /// reason, if anything.
+    fn unkeyed_in(&self, cmd: &CompileCommand, source_bytes: &[u8]) -> Option<(Reason, String)> {
+        // An entry was stored only if its source passed this rule, and the key covers the
+        // source's bytes, the compiler and `SOURCE_DATE_EPOCH`: a hit need not scan the
+        // source again (a change to the rule bumps `backend::key::KEY_FORMAT_VERSION`).
+        let pinned = self.time_pinned.get();
+        if let Some(what) = compile::unkeyed_input(source_bytes, pinned) {
+            return Some((
+                super::reason::of_unkeyed(what),
+                format!("{what} in the source"),
+            ));
+        }
+        // And in the values the command defines macros to (`-DBUILT=__TIME__`: a review found
+        // it cached); not in their names (`-D__TIME__=`, as deterministic builds write).
+        let values = cmd.macro_values();
+        let what = values
+            .iter()
+            .find_map(|v| compile::unkeyed_input(v.as_bytes(), pinned))?;
+        Some((
+            super::reason::of_unkeyed(what),
+            format!("{what} in the command"),
+        ))
+    }
+
+    /// The look again under the output's lock: the exit code of a hit served, else `None`
+    /// (a miss, or a cache problem recorded).
+    fn hit_under_lock(
+        &self,
+        cmd: &CompileCommand,
+        source_key: &key::Digest,
+        start: Instant,
+    ) -> Option<i32> {
+        match self.lookup(source_key, None) {
+            Ok(Looked::Hit(entry)) => self.serve_hit(cmd, &entry, start),
+            Ok(Looked::Miss(_)) => None,
+            Err(()) => {
+                self.record(Outcome::Error(self.cache_problem()), 0, start);
+                None
+            }
+        }
     }
 
     /// The source key a launch of `words` (compiler first) would compute, without running
