@@ -117,12 +117,15 @@ pub fn parse(text: &str) -> Deps {
                 seen_colon = true;
             }
             _ => {
-                // Copy one UTF-8 character.
-                let len = utf8_len(c);
-                word.push_str(
-                    std::str::from_utf8(&b[i..(i + len).min(b.len())]).unwrap_or("\u{fffd}"),
-                );
-                i += len;
+                // This character and the ordinary ones after it, at once (a libgit2 depfile
+                // was 10 instructions a byte one character at a time). Every byte that ends
+                // the run is ASCII, so the run is whole characters.
+                let end = b[i + 1..]
+                    .iter()
+                    .position(|&c| SPECIAL[c as usize])
+                    .map_or(b.len(), |n| i + 1 + n);
+                word.push_str(&text[i..end]);
+                i = end;
                 continue;
             }
         }
@@ -132,17 +135,20 @@ pub fn parse(text: &str) -> Deps {
     deps
 }
 
+/// The bytes [`parse`] looks at: all others are copied into the word as they are.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let special = b"\\$ \t\n\r:";
+    while k < special.len() {
+        t[special[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 fn push_backslashes(word: &mut String, n: usize) {
     word.extend(std::iter::repeat_n('\\', n));
-}
-
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0xf0..=0xff => 4,
-        0xe0..=0xef => 3,
-        0xc0..=0xdf => 2,
-        _ => 1,
-    }
 }
 
 /// Escapes a path for a dependency file the way gcc does (`$` → `$$`, blanks and `#` → `\`).
@@ -273,5 +279,136 @@ mod tests {
         let d = parse("a.o : x:y.h \\\r\n z.h\r\n");
         assert_eq!(d.targets, vec!["a.o"]);
         assert_eq!(d.inputs, vec!["x:y.h", "z.h"]);
+    }
+
+    /// The parser as it was, one character at a time: the oracle of
+    /// [`runs_parse_as_characters_did`].
+    fn per_character(text: &str) -> Deps {
+        let mut deps = Deps::default();
+        let mut seen_colon = false;
+        let mut word = String::new();
+        let b = text.as_bytes();
+        let mut i = 0;
+        let flush = |word: &mut String, deps: &mut Deps, seen_colon: &mut bool| {
+            if word.is_empty() {
+                return;
+            }
+            let w = std::mem::take(word);
+            if !*seen_colon {
+                if let Some(t) = w.strip_suffix(':') {
+                    if !t.is_empty() {
+                        deps.targets.push(t.to_string());
+                    }
+                    *seen_colon = true;
+                } else {
+                    deps.targets.push(w);
+                }
+            } else {
+                deps.inputs.push(w);
+            }
+        };
+        while i < b.len() {
+            let c = b[i];
+            match c {
+                b'\\' => {
+                    // A run of backslashes means something only before a blank, `#`, a line end
+                    // (and a lone one before `:`), as gcc writes and Ninja reads: 2n (or 2n+1)
+                    // before a blank are n backslashes, the blank then ends the word (or, odd,
+                    // belongs to it); elsewhere they are the path's own.
+                    let run = b[i..].iter().take_while(|&&c| c == b'\\').count();
+                    let next = b.get(i + run).copied();
+                    match next {
+                        Some(b'\n' | b'\r') => {
+                            push_backslashes(&mut word, run - 1);
+                            deps.ambiguous |= !word.is_empty();
+                            flush(&mut word, &mut deps, &mut seen_colon);
+                            let eol = i + run;
+                            i = eol
+                                + if b[eol] == b'\r' && b.get(eol + 1) == Some(&b'\n') {
+                                    2
+                                } else {
+                                    1
+                                };
+                        }
+                        Some(b' ' | b'\t' | b'#') => {
+                            push_backslashes(&mut word, run / 2);
+                            i += run;
+                            if run % 2 == 1 {
+                                word.push(b[i] as char);
+                                i += 1;
+                            }
+                        }
+                        Some(b':') if run == 1 => {
+                            word.push(':');
+                            i += 2;
+                        }
+                        _ => {
+                            push_backslashes(&mut word, run);
+                            i += run;
+                        }
+                    }
+                    continue;
+                }
+                b'$' if b.get(i + 1) == Some(&b'$') => {
+                    word.push('$');
+                    i += 2;
+                    continue;
+                }
+                b' ' | b'\t' => flush(&mut word, &mut deps, &mut seen_colon),
+                b'\n' | b'\r' => {
+                    flush(&mut word, &mut deps, &mut seen_colon);
+                    if seen_colon {
+                        break;
+                    }
+                }
+                b':' if !seen_colon
+                    && matches!(b.get(i + 1), None | Some(b' ' | b'\t' | b'\n' | b'\r')) =>
+                {
+                    if !word.is_empty() {
+                        deps.targets.push(std::mem::take(&mut word));
+                    }
+                    seen_colon = true;
+                }
+                _ => {
+                    let len = match c {
+                        0xf0..=0xff => 4,
+                        0xe0..=0xef => 3,
+                        0xc0..=0xdf => 2,
+                        _ => 1,
+                    };
+                    word.push_str(
+                        std::str::from_utf8(&b[i..(i + len).min(b.len())]).unwrap_or("\u{fffd}"),
+                    );
+                    i += len;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        flush(&mut word, &mut deps, &mut seen_colon);
+        deps
+    }
+
+    /// Copying runs of ordinary bytes at once parses every text of up to six characters over
+    /// an alphabet of each special byte, an ordinary one and a two-byte character as copying
+    /// one character at a time did.
+    #[test]
+    fn runs_parse_as_characters_did() {
+        let alphabet = ["a", "\\", " ", ":", "$", "\n", "#", "\u{e9}", "\r", "\t"];
+        let mut text = String::new();
+        let mut digits = [0usize; 6];
+        for len in 0..=6 {
+            let total = alphabet.len().pow(len as u32);
+            for n in 0..total {
+                let mut k = n;
+                for d in digits.iter_mut().take(len) {
+                    *d = k % alphabet.len();
+                    k /= alphabet.len();
+                }
+                text.clear();
+                text.extend(digits[..len].iter().map(|&d| alphabet[d]));
+                assert_eq!(parse(&text), per_character(&text), "{text:?}");
+            }
+        }
     }
 }
