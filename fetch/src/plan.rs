@@ -245,7 +245,37 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         .map_err(PlanError::Key)?;
     let n = req.stores.len();
     let (best, probes) = probe_all(req, &keys);
+    let (errors, answered) = probe_errors(probes, n, best);
+    if best == usize::MAX {
+        return Err(no_manifest(req, answered || keys.is_empty(), errors));
+    }
+    let (i, j) = (best / n, best % n);
+    let (store, key, ancestor) = (&req.stores[j], &keys[i], &req.ancestors[i]);
+    let (url, manifest) = fetch_manifest(store, key, req.trust)?;
+    let sum = |f: fn(&EdgeRecord) -> u64| {
+        manifest
+            .records
+            .iter()
+            .fold(0u64, |acc, r| acc.saturating_add(f(r)))
+    };
+    Ok(Plan {
+        store: j,
+        store_url: store_url(store),
+        url,
+        revision: ancestor.revision.clone(),
+        distance: ancestor.distance,
+        config: req.config.to_string(),
+        entries: manifest.records.len(),
+        stripped_bytes: sum(EdgeRecord::stripped_size),
+        debug_bytes: sum(EdgeRecord::debug_size),
+        manifest,
+        probe_errors: errors,
+    })
+}
 
+/// The first `HEAD` error of each store whose failures matter (see [`Plan::probe_errors`]),
+/// and whether any request got an answer; `best` is the rank of the hit (`usize::MAX`: none).
+fn probe_errors(probes: Vec<Option<Probe>>, n: usize, best: usize) -> (Vec<StoreError>, bool) {
     // Per store: its first error, and whether a failure ranked before the hit hid something.
     let mut first_error: Vec<Option<StoreError>> = (0..n).map(|_| None).collect();
     let mut hid = vec![false; n];
@@ -269,39 +299,48 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         .zip(hid)
         .filter_map(|(e, hid)| e.filter(|_| hid || !found))
         .collect();
-    if !found {
-        return Err(
-            if (answered || keys.is_empty()) && req.whole_history && errors.is_empty() {
-                PlanError::NothingPublished {
-                    config: req.config.to_string(),
-                    searched: req.ancestors.len(),
-                    stores: req.stores.iter().map(searched_url).collect(),
-                }
-            } else if answered || keys.is_empty() {
-                PlanError::NotFound {
-                    config: req.config.to_string(),
-                    searched: req.ancestors.len(),
-                    farthest: req.ancestors.iter().map(|a| a.distance).max().unwrap_or(0),
-                    stores: req.stores.iter().map(store_url).collect(),
-                    errors,
-                }
-            } else {
-                PlanError::Unreachable {
-                    config: req.config.to_string(),
-                    errors,
-                }
-            },
-        );
+    (errors, answered)
+}
+
+/// Why the search found no manifest: nothing published, not found, or no store answered
+/// (`answered`: some store did, or there was nothing to ask).
+fn no_manifest(req: &PlanRequest<'_>, answered: bool, errors: Vec<StoreError>) -> PlanError {
+    if answered && req.whole_history && errors.is_empty() {
+        PlanError::NothingPublished {
+            config: req.config.to_string(),
+            searched: req.ancestors.len(),
+            stores: req.stores.iter().map(searched_url).collect(),
+        }
+    } else if answered {
+        PlanError::NotFound {
+            config: req.config.to_string(),
+            searched: req.ancestors.len(),
+            farthest: req.ancestors.iter().map(|a| a.distance).max().unwrap_or(0),
+            stores: req.stores.iter().map(store_url).collect(),
+            errors,
+        }
+    } else {
+        PlanError::Unreachable {
+            config: req.config.to_string(),
+            errors,
+        }
     }
-    let (i, j) = (best / n, best % n);
-    let (store, key, ancestor) = (&req.stores[j], &keys[i], &req.ancestors[i]);
+}
+
+/// Downloads the manifest at `key` in `store`, checks its signature against `trust` and
+/// parses it; returns its URL and the manifest.
+fn fetch_manifest(
+    store: &Store,
+    key: &Key,
+    trust: &Trust,
+) -> Result<(String, BuildManifest), PlanError> {
     let url = store.url(key);
     let bytes = match store.get(key) {
         Ok(Some(b)) => b,
         Ok(None) => return Err(PlanError::Vanished { url }),
         Err(reason) => return Err(PlanError::Fetch { url, reason }),
     };
-    let payload = match published::open(&bytes, req.trust, published::MAX_MANIFEST) {
+    let payload = match published::open(&bytes, trust, published::MAX_MANIFEST) {
         Ok(p) => p,
         Err(reason) => return Err(PlanError::Signature { url, reason }),
     };
@@ -319,25 +358,7 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         }
         Err(reason) => return Err(PlanError::Manifest { url, reason }),
     };
-    let sum = |f: fn(&EdgeRecord) -> u64| {
-        manifest
-            .records
-            .iter()
-            .fold(0u64, |acc, r| acc.saturating_add(f(r)))
-    };
-    Ok(Plan {
-        store: j,
-        store_url: store_url(store),
-        url,
-        revision: ancestor.revision.clone(),
-        distance: ancestor.distance,
-        config: req.config.to_string(),
-        entries: manifest.records.len(),
-        stripped_bytes: sum(EdgeRecord::stripped_size),
-        debug_bytes: sum(EdgeRecord::debug_size),
-        manifest,
-        probe_errors: errors,
-    })
+    Ok((url, manifest))
 }
 
 /// Runs the `HEAD` requests, ranked candidate-major (`t = ancestor × stores + store`), on

@@ -93,11 +93,7 @@ pub enum PublishError {
 
 /// The entries whose object is, byte for byte, the file at its path in the object root
 /// (hashed on `target.jobs` threads), in their order.
-fn current_only(
-    cache: &LocalCache,
-    chosen: Vec<(Digest, ActionEntry, EdgeRecord)>,
-    target: PublishTarget<'_>,
-) -> Vec<(Digest, ActionEntry, EdgeRecord)> {
+fn current_only(cache: &LocalCache, chosen: Vec<Chosen>, target: PublishTarget<'_>) -> Vec<Chosen> {
     let keep = parallel::map_slice(&chosen, target.jobs.clamp(1, 64), None, |_, (_, e, rec)| {
         let object = e.outputs.iter().find(|o| o.path == rec.output());
         let on_disk = std::fs::read(target.obj_root.join(rec.output()));
@@ -151,8 +147,39 @@ pub fn publish(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PublishReport, PublishError> {
     let mut report = PublishReport::default();
+    let chosen = last_per_output(cache, log, &mut report)?;
+    // Only what the object root holds now: an incremental build leaves older actions in the log.
+    let before = chosen.len();
+    let chosen = current_only(cache, chosen, target);
+    report.stale += before - chosen.len();
+    if chosen.is_empty() {
+        return Err(PublishError::Empty);
+    }
+
+    let publisher = Publisher {
+        cache,
+        store,
+        key,
+        target,
+        debug_in_store: AtomicUsize::new(0),
+    };
+    let chosen = publisher.upload_all(chosen, progress, &mut report)?;
+    publisher.put_manifest(chosen, &mut report)?;
+    Ok(report)
+}
+
+/// An action to publish: its key, its entry and its build manifest record.
+type Chosen = (Digest, ActionEntry, EdgeRecord);
+
+/// The entries of the actions `log` names that are in the local cache, keeping for each
+/// output the last action that wrote it (in log order); counts the others in `report`.
+fn last_per_output(
+    cache: &LocalCache,
+    log: &[Digest],
+    report: &mut PublishReport,
+) -> Result<Vec<Chosen>, PublishError> {
     // Entries, keeping for each output the last action that wrote it.
-    let mut chosen: Vec<(Digest, ActionEntry, EdgeRecord)> = Vec::with_capacity(log.len());
+    let mut chosen: Vec<Chosen> = Vec::with_capacity(log.len());
     let mut by_output: HashMap<String, usize> = HashMap::new();
     for k in log {
         let Some(entry) = cache.get_action(k)? else {
@@ -172,18 +199,57 @@ pub fn publish(
         }
     }
     chosen.retain(|(k, _, _)| *k != Digest::default());
-    // Only what the object root holds now: an incremental build leaves older actions in the log.
-    let before = chosen.len();
-    chosen = current_only(cache, chosen, target);
-    report.stale += before - chosen.len();
-    if chosen.is_empty() {
-        return Err(PublishError::Empty);
+    Ok(chosen)
+}
+
+/// Where a publish reads and writes, and what its uploads found.
+struct Publisher<'a> {
+    /// Where the entries and blobs are read.
+    cache: &'a LocalCache,
+    /// Where they are uploaded.
+    store: &'a Store,
+    /// What signs the entries and the manifest.
+    key: &'a KeyPair,
+    /// What is published, and how.
+    target: PublishTarget<'a>,
+    /// Debug parts absent here but already in the store.
+    debug_in_store: AtomicUsize,
+}
+
+impl Publisher<'_> {
+    /// Uploads the blobs and entry of every action on `target.jobs` threads; returns the
+    /// actions whose blobs were all found (the others are counted stale in `report`).
+    fn upload_all(
+        &self,
+        chosen: Vec<Chosen>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+        report: &mut PublishReport,
+    ) -> Result<Vec<Chosen>, PublishError> {
+        let done = AtomicUsize::new(0);
+        let jobs = self.target.jobs.clamp(1, 64);
+        let uploaded = parallel::map_slice(&chosen, jobs, None, |_, item| {
+            let up = self.upload(item)?;
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, chosen.len());
+            Ok::<bool, PublishError>(up)
+        })?;
+        let before = chosen.len();
+        let chosen: Vec<_> = chosen
+            .into_iter()
+            .zip(uploaded)
+            .filter(|(_, up)| *up == Some(true))
+            .map(|(c, _)| c)
+            .collect();
+        report.stale += before - chosen.len();
+        if chosen.is_empty() {
+            return Err(PublishError::Empty);
+        }
+        Ok(chosen)
     }
 
-    let done = AtomicUsize::new(0);
-    let debug_in_store = AtomicUsize::new(0);
-    // `Ok(false)`: a blob is gone from the cache and not in the object root either: stale.
-    let upload = |(k, entry, _): &(Digest, ActionEntry, EdgeRecord)| -> Result<bool, PublishError> {
+    /// Uploads one action's blobs, then its signed entry; `Ok(false)` when a blob is gone
+    /// from the cache and not in the object root either (stale).
+    fn upload(&self, (k, entry, _): &Chosen) -> Result<bool, PublishError> {
+        let (cache, store) = (self.cache, self.store);
         for (d, size) in blobs_of(entry) {
             let bytes = match cache.get_blob(&d, size) {
                 Ok(b) => b,
@@ -193,12 +259,12 @@ pub fn publish(
                         .outputs
                         .iter()
                         .filter(|o| o.digest == d)
-                        .find_map(|o| std::fs::read(target.obj_root.join(&o.path)).ok())
+                        .find_map(|o| std::fs::read(self.target.obj_root.join(&o.path)).ok())
                         .filter(|b| Digest::of(b) == d);
                     match on_disk {
                         Some(b) => b.into(),
                         None if is_debug(entry, &d) && store.head(&Key::blob(&d))? => {
-                            debug_in_store.fetch_add(1, Ordering::Relaxed);
+                            self.debug_in_store.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
                         None => return Ok(false),
@@ -212,41 +278,32 @@ pub fn publish(
             store.put_blob(&bytes)?;
         }
         let akey = Key::action(&k.to_hex())?;
-        store.put(&akey, &seal(key, entry.encode().as_bytes()))?;
+        store.put(&akey, &seal(self.key, entry.encode().as_bytes()))?;
         Ok(true)
-    };
-    let jobs = target.jobs.clamp(1, 64);
-    let uploaded = parallel::map_slice(&chosen, jobs, None, |_, item| {
-        let up = upload(item)?;
-        progress(done.fetch_add(1, Ordering::Relaxed) + 1, chosen.len());
-        Ok::<bool, PublishError>(up)
-    })?;
-    let before = chosen.len();
-    let chosen: Vec<_> = chosen
-        .into_iter()
-        .zip(uploaded)
-        .filter(|(_, up)| *up == Some(true))
-        .map(|(c, _)| c)
-        .collect();
-    report.stale += before - chosen.len();
-    if chosen.is_empty() {
-        return Err(PublishError::Empty);
     }
 
-    for (_, e, _) in &chosen {
-        for (_, size) in blobs_of(e) {
-            report.blobs += 1;
-            report.blob_bytes += size;
+    /// Writes the signed build manifest of the uploaded actions, last, and fills in `report`.
+    fn put_manifest(
+        self,
+        chosen: Vec<Chosen>,
+        report: &mut PublishReport,
+    ) -> Result<(), PublishError> {
+        for (_, e, _) in &chosen {
+            for (_, size) in blobs_of(e) {
+                report.blobs += 1;
+                report.blob_bytes += size;
+            }
         }
+        report.actions = chosen.iter().map(|(k, _, _)| *k).collect();
+        report.debug_in_store = self.debug_in_store.into_inner();
+        let manifest = BuildManifest {
+            records: chosen.into_iter().map(|(_, _, r)| r).collect(),
+        };
+        report.records = manifest.records.len();
+        let mkey = Key::build(self.target.config, self.target.revision)?;
+        self.store
+            .put(&mkey, &seal(self.key, &manifest.to_bytes()?))?;
+        report.manifest_url = self.store.url(&mkey);
+        Ok(())
     }
-    report.actions = chosen.iter().map(|(k, _, _)| *k).collect();
-    report.debug_in_store = debug_in_store.into_inner();
-    let manifest = BuildManifest {
-        records: chosen.into_iter().map(|(_, _, r)| r).collect(),
-    };
-    report.records = manifest.records.len();
-    let mkey = Key::build(target.config, target.revision)?;
-    store.put(&mkey, &seal(key, &manifest.to_bytes()?))?;
-    report.manifest_url = store.url(&mkey);
-    Ok(report)
 }

@@ -45,6 +45,7 @@ use crate::cache::{Digest, IncludeFile, IncludeSet, Kind, LocalCache, StatStamp}
 use crate::download;
 use crate::parallel;
 use crate::store::{Store, StoreError};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -204,111 +205,176 @@ pub fn pull(
 ) -> PullReport {
     cache.prune_partials();
     let records = &manifest.records;
-    let total = records.len();
-    let done = AtomicUsize::new(0);
-    let bytes = AtomicU64::new(0);
-    let debug_left = AtomicU64::new(0);
-    let skipped = AtomicUsize::new(0);
-    let report = Mutex::new(PullReport::default());
-    // `Ok(Some(t))`: downloaded in `t`; `Err(())`: the store is gone (already in the report).
-    let one = |i: usize| -> crate::dispatch::Done {
-        let rec = &records[i];
+    let run = PullRun {
+        store,
+        cache,
+        records,
+        opts,
+        progress,
+        done: AtomicUsize::new(0),
+        bytes: AtomicU64::new(0),
+        debug_left: AtomicU64::new(0),
+        report: Mutex::new(PullReport::default()),
+    };
+    let order = prefetch_order(records.len(), opts.order);
+    // Records whose source changed here are left out of the prefetch (counted); a launcher
+    // that still wants one is served.
+    let (order, skipped) = without_skipped(order, records, opts.skip);
+    let sizes = download_sizes(records, opts.debug_parts);
+    crate::dispatch::Dispatch {
+        records,
+        sizes: &sizes,
+        order: &order,
+        link: opts.wants,
+        jobs: opts.jobs.clamp(1, MAX_IN_FLIGHT),
+        cancel: opts.cancel,
+        downloaded: &run.bytes,
+        left_out: skipped,
+    }
+    .run(|i| run.pull_record(i));
+    run.into_report(skipped)
+}
+
+/// The prefetch order asked for: `order`, or by default the reverse of the build order.
+fn prefetch_order(total: usize, order: Option<&[usize]>) -> Cow<'_, [usize]> {
+    match order {
+        Some(o) => Cow::Borrowed(o),
+        None => Cow::Owned((0..total).rev().collect()),
+    }
+}
+
+/// `order` without the records whose action key `skip` names, and how many those were.
+fn without_skipped<'o>(
+    order: Cow<'o, [usize]>,
+    records: &[EdgeRecord],
+    skip: Option<&HashSet<Digest>>,
+) -> (Cow<'o, [usize]>, usize) {
+    match skip {
+        Some(s) if !s.is_empty() => {
+            let mut skipped = 0;
+            let kept = order
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let out = s.contains(&records[i].action_key);
+                    if out {
+                        skipped += 1;
+                    }
+                    !out
+                })
+                .collect();
+            (Cow::Owned(kept), skipped)
+        }
+        _ => (order, 0),
+    }
+}
+
+/// One pull under way: its inputs, its counters and its report, shared by the workers.
+struct PullRun<'a> {
+    /// Where the records come from.
+    store: &'a Store,
+    /// Where they go.
+    cache: &'a LocalCache,
+    /// The manifest's records.
+    records: &'a [EdgeRecord],
+    /// How to pull.
+    opts: PullOptions<'a>,
+    /// Told after each record.
+    progress: &'a (dyn Fn(PullProgress) + Sync),
+    /// Records handled.
+    done: AtomicUsize,
+    /// Bytes downloaded.
+    bytes: AtomicU64,
+    /// Bytes of debug parts left in the store.
+    debug_left: AtomicU64,
+    /// What the workers found so far.
+    report: Mutex<PullReport>,
+}
+
+impl PullRun<'_> {
+    /// Pulls record `i` and reports it: `Ok(Some(t))` downloaded in `t`, `Err(())` the store
+    /// is gone (already in the report).
+    fn pull_record(&self, i: usize) -> crate::dispatch::Done {
+        let rec = &self.records[i];
         let counts = Counts {
-            bytes: &bytes,
-            debug_left: &debug_left,
+            bytes: &self.bytes,
+            debug_left: &self.debug_left,
         };
-        if let Some(hook) = opts.hook {
+        let hook = self.opts.hook;
+        if let Some(hook) = hook {
             hook.started(i);
         }
         let before_entry = || {
-            if let Some(hook) = opts.hook {
+            if let Some(hook) = hook {
                 hook.before_entry(i);
             }
         };
-        let r = pull_one(store, cache, rec, &counts, &opts, before_entry);
-        let mut rep = report.lock().unwrap();
-        let mut gone = false;
-        let mut fetched = None;
+        let r = pull_one(
+            self.store,
+            self.cache,
+            rec,
+            &counts,
+            &self.opts,
+            before_entry,
+        );
+        let Some(done) = self.tally(rec, r) else {
+            return Ok(None);
+        };
+        (self.progress)(PullProgress {
+            done: self.done.fetch_add(1, Ordering::Relaxed) + 1,
+            total: self.records.len(),
+            bytes: self.bytes.load(Ordering::Relaxed),
+        });
+        done
+    }
+
+    /// Adds what pulling `rec` gave to the report: what the dispatcher is told, `None` when
+    /// the pull was cancelled.
+    fn tally(
+        &self,
+        rec: &EdgeRecord,
+        r: Result<Pulled, PullError>,
+    ) -> Option<crate::dispatch::Done> {
+        let mut rep = self.report.lock().unwrap();
         match r {
             Ok(Pulled::Inserted { took }) => {
                 rep.fetched += 1;
-                fetched = took;
+                Some(Ok(took))
             }
-            Ok(Pulled::Present) => rep.present += 1,
+            Ok(Pulled::Present) => {
+                rep.present += 1;
+                Some(Ok(None))
+            }
             // Only when `opts.cancel` is set: the loop ends before the next record.
-            Err(PullError::Cancelled) => return Ok(None),
+            Err(PullError::Cancelled) => None,
             Err(error) => {
+                let mut gone = false;
                 if let PullError::Store(e) = &error {
                     if e.is_hard() {
                         gone = true;
                         rep.stopped.get_or_insert_with(|| e.to_string());
                     }
                 }
-                if let Some(link) = opts.wants {
+                if let Some(link) = self.opts.wants {
                     link.give_up(&rec.action_key);
                 }
                 rep.failed.push(PullFailure {
                     output: rec.output().to_string(),
                     error,
                 });
+                Some(if gone { Err(()) } else { Ok(None) })
             }
         }
-        drop(rep);
-        progress(PullProgress {
-            done: done.fetch_add(1, Ordering::Relaxed) + 1,
-            total,
-            bytes: bytes.load(Ordering::Relaxed),
-        });
-        if gone {
-            return Err(());
-        }
-        Ok(fetched)
-    };
-    let reverse: Vec<usize>;
-    let order = match opts.order {
-        Some(o) => o,
-        None => {
-            reverse = (0..total).rev().collect();
-            &reverse
-        }
-    };
-    // Records whose source changed here are left out of the prefetch (counted); a launcher
-    // that still wants one is served.
-    let kept: Vec<usize>;
-    let order = match opts.skip {
-        Some(s) if !s.is_empty() => {
-            kept = order
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let out = s.contains(&records[i].action_key);
-                    if out {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                    }
-                    !out
-                })
-                .collect();
-            &kept
-        }
-        _ => order,
-    };
-    let sizes = download_sizes(records, opts.debug_parts);
-    crate::dispatch::Dispatch {
-        records,
-        sizes: &sizes,
-        order,
-        link: opts.wants,
-        jobs: opts.jobs.clamp(1, MAX_IN_FLIGHT),
-        cancel: opts.cancel,
-        downloaded: &bytes,
-        left_out: skipped.load(Ordering::Relaxed),
     }
-    .run(one);
-    let mut rep = report.into_inner().unwrap();
-    rep.bytes = bytes.into_inner();
-    rep.debug_left = debug_left.into_inner();
-    rep.skipped = skipped.into_inner();
-    rep
+
+    /// The report of the finished pull, with `skipped` records left out of the prefetch.
+    fn into_report(self, skipped: usize) -> PullReport {
+        let mut rep = self.report.into_inner().unwrap();
+        rep.bytes = self.bytes.into_inner();
+        rep.debug_left = self.debug_left.into_inner();
+        rep.skipped = skipped;
+        rep
+    }
 }
 
 /// Bytes each record's pull downloads (uncompressed, as [`PullReport::bytes`] counts them).

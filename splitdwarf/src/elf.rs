@@ -236,108 +236,26 @@ impl<'a> Elf<'a> {
         if strict && e_type != ET_REL {
             return Err(Error::NotRelocatable(e_type));
         }
-        let h = |off32: usize, off64: usize, word: bool| -> Result<u64> {
-            let off = if l.is64 { off64 } else { off32 };
-            let v = if word {
-                l.word(data, off)
-            } else {
-                l.u16(data, off).map(u64::from)
-            };
-            v.ok_or_else(|| trunc("ELF header"))
-        };
-        let phnum = h(44, 56, false)?;
-        if strict && phnum != 0 {
-            return Err(Error::malformed(
-                "ELF header",
-                "relocatable object with program headers",
-            ));
-        }
-        let shoff = h(32, 40, true)?;
-        let shentsize = h(46, 58, false)?;
-        let mut shnum = h(48, 60, false)?;
-        let mut shstrndx = h(50, 62, false)?;
-        if shoff == 0 {
-            return Err(Error::malformed("ELF header", "no section header table"));
-        }
-        if shentsize != l.shdr_size() as u64 {
-            return Err(Error::malformed(
-                "ELF header",
-                format!("e_shentsize {shentsize}"),
-            ));
-        }
-        let raw = |i: u64| -> Result<Shdr<'a>> {
-            let base = i
-                .checked_mul(shentsize)
-                .and_then(|o| o.checked_add(shoff))
-                .and_then(|o| usize::try_from(o).ok())
-                .ok_or_else(|| trunc("section header table"))?;
-            let get = |o32: usize, o64: usize, word: bool| -> Result<u64> {
-                let off = base.saturating_add(if l.is64 { o64 } else { o32 });
-                let v = if word {
-                    l.word(data, off)
-                } else {
-                    l.u32(data, off).map(u64::from)
-                };
-                v.ok_or_else(|| trunc(format!("section header {i}")))
-            };
-            Ok(Shdr {
-                name: &[],
-                name_off: get(0, 0, false)? as u32,
-                sh_type: get(4, 4, false)? as u32,
-                flags: get(8, 8, true)?,
-                addr: get(12, 16, true)?,
-                offset: get(16, 24, true)?,
-                size: get(20, 32, true)?,
-                link: get(24, 40, false)? as u32,
-                info: get(28, 44, false)? as u32,
-                addralign: get(32, 48, true)?,
-                entsize: get(36, 56, true)?,
-            })
-        };
-        let first = raw(0)?;
-        if shnum == 0 {
-            shnum = first.size;
-        }
-        if shstrndx == u64::from(SHN_XINDEX) {
-            shstrndx = u64::from(first.link);
-        }
-        let table_len = shnum
-            .checked_mul(shentsize)
-            .ok_or_else(|| trunc("section header table"))?;
-        let table_end = shoff
-            .checked_add(table_len)
-            .ok_or_else(|| trunc("section header table"))?;
-        if table_end > data.len() as u64 {
-            return Err(trunc("section header table"));
-        }
-        if shstrndx >= shnum {
-            return Err(Error::malformed(
-                "ELF header",
-                format!("e_shstrndx {shstrndx} >= {shnum}"),
-            ));
-        }
-        let mut sections = Vec::with_capacity(shnum as usize);
-        for i in 0..shnum {
-            let s = raw(i)?;
-            if s.has_file_bytes(i as usize) {
-                let end = s.offset.checked_add(s.size);
-                if end.is_none_or(|e| e > data.len() as u64) {
-                    return Err(trunc(format!("section {i} contents")));
-                }
-            }
-            sections.push(s);
-        }
+        let mut table = SectionTable::from_header(data, l, strict)?;
+        let table_end = table.resolve_extended()?;
         let mut elf = Elf {
             data,
             layout: l,
-            shstrndx: shstrndx as usize,
-            sections,
+            shstrndx: table.shstrndx as usize,
+            sections: table.headers()?,
         };
         if strict {
-            elf.check_overlaps(shoff, table_end)?;
+            elf.check_overlaps(table.shoff, table_end)?;
         }
-        let names = elf.section_data(elf.shstrndx)?;
-        for (i, s) in elf.sections.iter_mut().enumerate() {
+        elf.resolve_names()?;
+        elf.check_compressed()?;
+        Ok(elf)
+    }
+
+    /// Sets every section's name from the section name table.
+    fn resolve_names(&mut self) -> Result<()> {
+        let names = self.section_data(self.shstrndx)?;
+        for (i, s) in self.sections.iter_mut().enumerate() {
             let start = s.name_off as usize;
             let rest = names.get(start..).ok_or_else(|| {
                 Error::malformed("section name", format!("offset of section {i}"))
@@ -347,8 +265,7 @@ impl<'a> Elf<'a> {
             })?;
             s.name = &rest[..len];
         }
-        elf.check_compressed()?;
-        Ok(elf)
+        Ok(())
     }
 
     /// Rejects compressed sections whose declared size is beyond what their compressed bytes
@@ -435,6 +352,145 @@ impl<'a> Elf<'a> {
             ));
         }
         Ok(d)
+    }
+}
+
+/// The section header table as the ELF header places it.
+struct SectionTable<'a> {
+    /// The whole file.
+    data: &'a [u8],
+    /// Its class and byte order.
+    layout: Layout,
+    /// `e_shoff`: where the table starts.
+    shoff: u64,
+    /// `e_shentsize`: the size of one header.
+    shentsize: u64,
+    /// `e_shnum`: the number of headers (0 in the ELF header when section 0 holds it).
+    shnum: u64,
+    /// `e_shstrndx`: the section name table (`SHN_XINDEX` when section 0 holds it).
+    shstrndx: u64,
+}
+
+impl<'a> SectionTable<'a> {
+    /// Reads the table's place from the ELF header (after [`Elf::ident`]).
+    fn from_header(data: &'a [u8], l: Layout, strict: bool) -> Result<Self> {
+        let h = |off32: usize, off64: usize, word: bool| -> Result<u64> {
+            let off = if l.is64 { off64 } else { off32 };
+            let v = if word {
+                l.word(data, off)
+            } else {
+                l.u16(data, off).map(u64::from)
+            };
+            v.ok_or_else(|| trunc("ELF header"))
+        };
+        let phnum = h(44, 56, false)?;
+        if strict && phnum != 0 {
+            return Err(Error::malformed(
+                "ELF header",
+                "relocatable object with program headers",
+            ));
+        }
+        let shoff = h(32, 40, true)?;
+        let shentsize = h(46, 58, false)?;
+        let shnum = h(48, 60, false)?;
+        let shstrndx = h(50, 62, false)?;
+        if shoff == 0 {
+            return Err(Error::malformed("ELF header", "no section header table"));
+        }
+        if shentsize != l.shdr_size() as u64 {
+            return Err(Error::malformed(
+                "ELF header",
+                format!("e_shentsize {shentsize}"),
+            ));
+        }
+        Ok(SectionTable {
+            data,
+            layout: l,
+            shoff,
+            shentsize,
+            shnum,
+            shstrndx,
+        })
+    }
+
+    /// Takes the counts section 0 holds for large files and checks the table lies in the
+    /// file; returns the offset of its end.
+    fn resolve_extended(&mut self) -> Result<u64> {
+        let first = self.header(0)?;
+        if self.shnum == 0 {
+            self.shnum = first.size;
+        }
+        if self.shstrndx == u64::from(SHN_XINDEX) {
+            self.shstrndx = u64::from(first.link);
+        }
+        let (shnum, shstrndx) = (self.shnum, self.shstrndx);
+        let table_len = shnum
+            .checked_mul(self.shentsize)
+            .ok_or_else(|| trunc("section header table"))?;
+        let table_end = self
+            .shoff
+            .checked_add(table_len)
+            .ok_or_else(|| trunc("section header table"))?;
+        if table_end > self.data.len() as u64 {
+            return Err(trunc("section header table"));
+        }
+        if shstrndx >= shnum {
+            return Err(Error::malformed(
+                "ELF header",
+                format!("e_shstrndx {shstrndx} >= {shnum}"),
+            ));
+        }
+        Ok(table_end)
+    }
+
+    /// Decodes section header `i`, its name not yet resolved.
+    fn header(&self, i: u64) -> Result<Shdr<'a>> {
+        let (l, data) = (self.layout, self.data);
+        let base = i
+            .checked_mul(self.shentsize)
+            .and_then(|o| o.checked_add(self.shoff))
+            .and_then(|o| usize::try_from(o).ok())
+            .ok_or_else(|| trunc("section header table"))?;
+        let get = |o32: usize, o64: usize, word: bool| -> Result<u64> {
+            let off = base.saturating_add(if l.is64 { o64 } else { o32 });
+            let v = if word {
+                l.word(data, off)
+            } else {
+                l.u32(data, off).map(u64::from)
+            };
+            v.ok_or_else(|| trunc(format!("section header {i}")))
+        };
+        Ok(Shdr {
+            name: &[],
+            name_off: get(0, 0, false)? as u32,
+            sh_type: get(4, 4, false)? as u32,
+            flags: get(8, 8, true)?,
+            addr: get(12, 16, true)?,
+            offset: get(16, 24, true)?,
+            size: get(20, 32, true)?,
+            link: get(24, 40, false)? as u32,
+            info: get(28, 44, false)? as u32,
+            addralign: get(32, 48, true)?,
+            entsize: get(36, 56, true)?,
+        })
+    }
+
+    /// Decodes every section header, checking that each section's bytes lie in the file.
+    fn headers(&self) -> Result<Vec<Shdr<'a>>> {
+        let mut sections = Vec::with_capacity(self.shnum as usize);
+        for i in 0..self.shnum {
+            let s = self.header(i)?;
+            if s.has_file_bytes(i as usize) {
+                let end = s.offset.checked_add(s.size);
+                // Not `is_none_or`: that is newer than Rust 1.80.
+                let in_file = end.is_some_and(|e| e <= self.data.len() as u64);
+                if !in_file {
+                    return Err(trunc(format!("section {i} contents")));
+                }
+            }
+            sections.push(s);
+        }
+        Ok(sections)
     }
 }
 

@@ -124,111 +124,134 @@ pub fn run(cmd: SplitCommand) -> Result<ExitCode> {
             out,
             dwo_dir,
             objects,
-        } => for_each(&objects, |obj| {
-            let input = map(obj)?;
-            let split = splitdwarf::split(&input)
-                .with_context(|| format!("{}: cannot split", obj.display()))?;
-            let out_obj = out.path_for(obj)?;
-            let dwo_path = match &dwo_dir {
-                Some(d) => {
-                    std::fs::create_dir_all(d)
-                        .with_context(|| format!("cannot create {}", d.display()))?;
-                    d.join(file_name(obj)?)
-                }
-                None => out_obj.clone(),
-            }
-            .with_extension("dwo");
-            write_atomic(&dwo_path, &split.dwo)?;
-            write_atomic(&out_obj, &split.object)
-        }),
-        SplitCommand::Pair { object, dwo } => {
-            let (o, d) = (map(&object)?, map(&dwo)?);
-            let ids = splitdwarf::pair(&o, &d).with_context(|| {
-                format!("{} and {} do not pair", object.display(), dwo.display())
-            })?;
-            for id in ids {
-                println!("{id}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        SplitCommand::Strip { out, objects } => for_each(&objects, |obj| {
-            let input = map(obj)?;
-            let stripped = splitdwarf::strip_debug(&input)
-                .with_context(|| format!("{}: cannot strip", obj.display()))?;
-            write_atomic(&out.path_for(obj)?, &stripped)
-        }),
-        SplitCommand::Bundle { kind, out, objects } => for_each(&objects, |obj| {
-            let input = map(obj)?;
-            let kind = match kind {
-                KindArg::Dwo => BundleKind::Dwo,
-                KindArg::Debug => BundleKind::Debug,
-            };
-            let b = splitdwarf::bundle(&input, kind)
-                .with_context(|| format!("{}: cannot bundle", obj.display()))?;
-            drop(input);
-            let out_obj = out.path_for(obj)?;
-            let mut bundle_path = out_obj.clone().into_os_string();
-            bundle_path.push(".bundle");
-            write_atomic(Path::new(&bundle_path), &b.bundle)?;
-            write_atomic(&out_obj, &b.stripped)
-        }),
-        SplitCommand::Unbundle { output, dwo, files } => {
-            let bytes = match (dwo, files.as_slice()) {
-                (true, [bundle]) => {
-                    let b = map(bundle)?;
-                    splitdwarf::bundle_dwo(&b)
-                        .with_context(|| format!("{}: cannot read bundle", bundle.display()))?
-                        .with_context(|| {
-                            format!("{}: bundle holds no .dwo (kind debug)", bundle.display())
-                        })?
-                }
-                (false, [stripped, bundle]) => {
-                    let (s, b) = (map(stripped)?, map(bundle)?);
-                    splitdwarf::unbundle(&s, &b).with_context(|| {
-                        format!(
-                            "cannot restore from {} + {}",
-                            stripped.display(),
-                            bundle.display()
-                        )
-                    })?
-                }
-                (true, _) => bail!("with --dwo give only the bundle"),
-                (false, _) => bail!("give the stripped object and the bundle"),
-            };
-            write_atomic(&output, &bytes)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => split_all(&out, dwo_dir.as_deref(), &objects),
+        SplitCommand::Pair { object, dwo } => check_pair(&object, &dwo),
+        SplitCommand::Strip { out, objects } => strip_all(&out, &objects),
+        SplitCommand::Bundle { kind, out, objects } => bundle_all(kind, &out, &objects),
+        SplitCommand::Unbundle { output, dwo, files } => unbundle(&output, dwo, &files),
         SplitCommand::Package {
             output,
             exe,
             inputs,
-        } => {
-            let maps = inputs
-                .par_iter()
-                .map(|p| map(p))
-                .collect::<Result<Vec<_>>>()?;
-            let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-            let list: Vec<splitdwarf::PackageInput<'_>> = names
-                .iter()
-                .zip(&maps)
-                .map(|(name, data)| splitdwarf::PackageInput { name, data })
-                .collect();
-            let exe_map = exe.as_deref().map(map).transpose()?;
-            let req = splitdwarf::PackageRequest {
-                inputs: &list,
-                executable: exe_map.as_deref(),
-            };
-            write_atomic_with(&output, |file| {
-                let mut w = BufWriter::with_capacity(1 << 20, file);
-                splitdwarf::package_to(&req, &mut w)
-                    .with_context(|| format!("cannot build {}", output.display()))?;
-                w.flush()
-                    .with_context(|| format!("cannot write {}", output.display()))
-            })?;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => package(&output, exe.as_deref(), &inputs),
         SplitCommand::Verify { dwp, list, binary } => verify(&binary, dwp, list),
     }
+}
+
+/// `split`: each object into an object without `.dwo` sections and a `.dwo`.
+fn split_all(out: &OutArgs, dwo_dir: Option<&Path>, objects: &[PathBuf]) -> Result<ExitCode> {
+    for_each(objects, |obj| {
+        let input = map(obj)?;
+        let split = splitdwarf::split(&input)
+            .with_context(|| format!("{}: cannot split", obj.display()))?;
+        let out_obj = out.path_for(obj)?;
+        let dwo_path = match dwo_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d)
+                    .with_context(|| format!("cannot create {}", d.display()))?;
+                d.join(file_name(obj)?)
+            }
+            None => out_obj.clone(),
+        }
+        .with_extension("dwo");
+        write_atomic(&dwo_path, &split.dwo)?;
+        write_atomic(&out_obj, &split.object)
+    })
+}
+
+/// `pair`: prints the dwo_ids an object and its `.dwo` share, or fails.
+fn check_pair(object: &Path, dwo: &Path) -> Result<ExitCode> {
+    let (o, d) = (map(object)?, map(dwo)?);
+    let ids = splitdwarf::pair(&o, &d)
+        .with_context(|| format!("{} and {} do not pair", object.display(), dwo.display()))?;
+    for id in ids {
+        println!("{id}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `strip`: each object without its debug sections.
+fn strip_all(out: &OutArgs, objects: &[PathBuf]) -> Result<ExitCode> {
+    for_each(objects, |obj| {
+        let input = map(obj)?;
+        let stripped = splitdwarf::strip_debug(&input)
+            .with_context(|| format!("{}: cannot strip", obj.display()))?;
+        write_atomic(&out.path_for(obj)?, &stripped)
+    })
+}
+
+/// `bundle`: each object as a stripped object and a `.bundle` of its debug part.
+fn bundle_all(kind: KindArg, out: &OutArgs, objects: &[PathBuf]) -> Result<ExitCode> {
+    for_each(objects, |obj| {
+        let input = map(obj)?;
+        let kind = match kind {
+            KindArg::Dwo => BundleKind::Dwo,
+            KindArg::Debug => BundleKind::Debug,
+        };
+        let b = splitdwarf::bundle(&input, kind)
+            .with_context(|| format!("{}: cannot bundle", obj.display()))?;
+        drop(input);
+        let out_obj = out.path_for(obj)?;
+        let mut bundle_path = out_obj.clone().into_os_string();
+        bundle_path.push(".bundle");
+        write_atomic(Path::new(&bundle_path), &b.bundle)?;
+        write_atomic(&out_obj, &b.stripped)
+    })
+}
+
+/// `unbundle`: the original object from a stripped object and its bundle, or a bundle's `.dwo`.
+fn unbundle(output: &Path, dwo: bool, files: &[PathBuf]) -> Result<ExitCode> {
+    let bytes = match (dwo, files) {
+        (true, [bundle]) => {
+            let b = map(bundle)?;
+            splitdwarf::bundle_dwo(&b)
+                .with_context(|| format!("{}: cannot read bundle", bundle.display()))?
+                .with_context(|| {
+                    format!("{}: bundle holds no .dwo (kind debug)", bundle.display())
+                })?
+        }
+        (false, [stripped, bundle]) => {
+            let (s, b) = (map(stripped)?, map(bundle)?);
+            splitdwarf::unbundle(&s, &b).with_context(|| {
+                format!(
+                    "cannot restore from {} + {}",
+                    stripped.display(),
+                    bundle.display()
+                )
+            })?
+        }
+        (true, _) => bail!("with --dwo give only the bundle"),
+        (false, _) => bail!("give the stripped object and the bundle"),
+    };
+    write_atomic(output, &bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `package`: a `.dwp` from split DWARF inputs, checked against `exe` when given.
+fn package(output: &Path, exe: Option<&Path>, inputs: &[PathBuf]) -> Result<ExitCode> {
+    let maps = inputs
+        .par_iter()
+        .map(|p| map(p))
+        .collect::<Result<Vec<_>>>()?;
+    let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    let list: Vec<splitdwarf::PackageInput<'_>> = names
+        .iter()
+        .zip(&maps)
+        .map(|(name, data)| splitdwarf::PackageInput { name, data })
+        .collect();
+    let exe_map = exe.map(map).transpose()?;
+    let req = splitdwarf::PackageRequest {
+        inputs: &list,
+        executable: exe_map.as_deref(),
+    };
+    write_atomic_with(output, |file| {
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        splitdwarf::package_to(&req, &mut w)
+            .with_context(|| format!("cannot build {}", output.display()))?;
+        w.flush()
+            .with_context(|| format!("cannot write {}", output.display()))
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn verify(binary: &Path, dwp: Option<PathBuf>, list: bool) -> Result<ExitCode> {

@@ -188,11 +188,53 @@ pub fn rewrite(
     };
     // Per rule and kind (`TwinKind::index`): is a twin needed.
     let mut twin = vec![[false; 3]; g.rules.len()];
-    let mut edits: Vec<Vec<(usize, usize, Vec<u8>)>> = vec![Vec::new(); files.len()];
-    let taken: std::collections::HashSet<&[u8]> = g.rules.iter().map(|r| &*r.name).collect();
-    let mut names: Vec<[Option<Vec<u8>>; 3]> = vec![[None, None, None]; g.rules.len()];
-    let mut twin_name = |r: RuleId, kind: TwinKind| -> Vec<u8> {
-        names[r.index()][kind.index()]
+    let mut edits: Vec<Vec<Edit>> = vec![Vec::new(); files.len()];
+    let mut names = TwinNames::new(g);
+    for e in g.edge_ids() {
+        let Some(kind) = twin_kind(g, e, top, opts, &mut report) else {
+            continue;
+        };
+        let r = g.rule(e);
+        twin[r.index()][kind.index()] = true;
+        let (file, at, len) = places.edges[e.index()];
+        edits[file].push((at, len, names.get(r, kind)));
+    }
+    add_twin_rules(&places, &twin, &mut names, opts, &mut edits);
+    let out = files
+        .iter()
+        .zip(edits)
+        .map(|((path, original), edits)| apply_edits(path, original, edits))
+        .collect();
+    Ok((out, report))
+}
+
+/// One edit of a text: (offset, length of the bytes replaced, bytes put there).
+type Edit = (usize, usize, Vec<u8>);
+
+/// The names of the twin rules, each chosen once, unlike any rule's name.
+struct TwinNames<'g> {
+    /// The graph whose rules are twinned.
+    g: &'g Graph,
+    /// The names of the manifest's rules.
+    taken: std::collections::HashSet<&'g [u8]>,
+    /// Per rule and kind (`TwinKind::index`): its twin's name, once chosen.
+    names: Vec<[Option<Vec<u8>>; 3]>,
+}
+
+impl<'g> TwinNames<'g> {
+    /// No name chosen yet for any rule of `g`.
+    fn new(g: &'g Graph) -> Self {
+        TwinNames {
+            g,
+            taken: g.rules.iter().map(|r| &*r.name).collect(),
+            names: vec![[None, None, None]; g.rules.len()],
+        }
+    }
+
+    /// The name of rule `r`'s twin of `kind`.
+    fn get(&mut self, r: RuleId, kind: TwinKind) -> Vec<u8> {
+        let (g, taken) = (self.g, &self.taken);
+        self.names[r.index()][kind.index()]
             .get_or_insert_with(|| {
                 let suffix = kind.suffix();
                 let base = [&g.rules[r.index()].name[..], suffix.as_bytes()].concat();
@@ -205,102 +247,123 @@ pub fn rewrite(
                 name
             })
             .clone()
-    };
-    // The packager the build runs itself, from the commands of the edges left as they are.
-    let mut dwp = DwpStep::None;
-    for e in g.edge_ids() {
-        if g.is_phony(e) {
-            continue;
-        }
-        let r = g.rule(e);
-        // An edge's own `command` would win over any rule's: leave such an edge alone.
-        if g.edge_own_binding(e, b"command").is_some() {
-            dwp = dwp.max(DwpStep::of_command(&g.evaluate_command(e)));
-            continue;
-        }
-        let kind = if is_generator_edge(g, e, top) {
-            if opts.regenerate_hook.is_empty() {
-                continue;
-            }
-            report.generator_edges += 1;
-            TwinKind::Regen
-        } else {
-            let command = g.evaluate_command(e);
-            let rustc = match compiler::classify(&command) {
-                compiler::CommandKind::Compile(_) => false,
-                compiler::CommandKind::Rustc => true,
-                compiler::CommandKind::CompilerOther(_) | compiler::CommandKind::RustcOther => {
-                    report.compiler_other += 1;
-                    dwp = dwp.max(DwpStep::of_command(&command));
-                    continue;
-                }
-                compiler::CommandKind::Other => {
-                    dwp = dwp.max(DwpStep::of_command(&command));
-                    continue;
-                }
-            };
-            if g.outputs(e).iter().any(|&o| (opts.uncached)(g.path(o))) {
-                report.uncached_by_policy += 1;
-                continue;
-            }
-            report.compile_edges += 1;
-            // The policy's flags are gcc/clang flags (split DWARF): never for rustc.
-            // A compile that keeps its split DWARF in the object (clang `=single`) keeps its own
-            // flags: the launcher splits that object (objects first without a second file).
-            if !rustc
-                && !opts.extra_flags.is_empty()
-                && compiler::has_debug_info(&command)
-                && !compiler::splits_dwarf_single(&command)
-            {
-                TwinKind::CompileWithFlags
-            } else {
-                TwinKind::Compile
-            }
-        };
-        twin[r.index()][kind.index()] = true;
-        let (file, at, len) = places.edges[e.index()];
-        edits[file].push((at, len, twin_name(r, kind)));
     }
+}
+
+/// The twin edge `e` switches to, `None` to leave it as it is; counts it in `report` (and
+/// raises its packager).
+fn twin_kind(
+    g: &Graph,
+    e: EdgeId,
+    top: &[u8],
+    opts: &Options,
+    report: &mut Report,
+) -> Option<TwinKind> {
+    if g.is_phony(e) {
+        return None;
+    }
+    // An edge's own `command` would win over any rule's: leave such an edge alone.
+    if g.edge_own_binding(e, b"command").is_some() {
+        // The packager the build runs itself, from the commands of the edges left as they are.
+        report.dwp_step = report
+            .dwp_step
+            .max(DwpStep::of_command(&g.evaluate_command(e)));
+        return None;
+    }
+    if is_generator_edge(g, e, top) {
+        if opts.regenerate_hook.is_empty() {
+            return None;
+        }
+        report.generator_edges += 1;
+        return Some(TwinKind::Regen);
+    }
+    compile_twin_kind(g, e, opts, report)
+}
+
+/// The twin of an edge other than the generator's: a compile's, `None` for anything else.
+fn compile_twin_kind(
+    g: &Graph,
+    e: EdgeId,
+    opts: &Options,
+    report: &mut Report,
+) -> Option<TwinKind> {
+    let command = g.evaluate_command(e);
+    let rustc = match compiler::classify(&command) {
+        compiler::CommandKind::Compile(_) => false,
+        compiler::CommandKind::Rustc => true,
+        compiler::CommandKind::CompilerOther(_) | compiler::CommandKind::RustcOther => {
+            report.compiler_other += 1;
+            report.dwp_step = report.dwp_step.max(DwpStep::of_command(&command));
+            return None;
+        }
+        compiler::CommandKind::Other => {
+            report.dwp_step = report.dwp_step.max(DwpStep::of_command(&command));
+            return None;
+        }
+    };
+    if g.outputs(e).iter().any(|&o| (opts.uncached)(g.path(o))) {
+        report.uncached_by_policy += 1;
+        return None;
+    }
+    report.compile_edges += 1;
+    // The policy's flags are gcc/clang flags (split DWARF): never for rustc.
+    // A compile that keeps its split DWARF in the object (clang `=single`) keeps its own
+    // flags: the launcher splits that object (objects first without a second file).
+    if !rustc
+        && !opts.extra_flags.is_empty()
+        && compiler::has_debug_info(&command)
+        && !compiler::splits_dwarf_single(&command)
+    {
+        Some(TwinKind::CompileWithFlags)
+    } else {
+        Some(TwinKind::Compile)
+    }
+}
+
+/// Adds to `edits` every twin rule `twin` asks for, just before the rule it copies.
+fn add_twin_rules(
+    places: &Places,
+    twin: &[[bool; 3]],
+    names: &mut TwinNames,
+    opts: &Options,
+    edits: &mut [Vec<Edit>],
+) {
     for (r, kinds) in twin.iter().enumerate() {
         for (kind, &wanted) in TwinKind::ALL.into_iter().zip(kinds) {
             if wanted {
                 let rid = RuleId(r as u32);
                 let (file, at) = places.rules[r];
-                let text = twin_rule(g, rid, &twin_name(rid, kind), kind, opts);
+                let text = twin_rule(names.g, rid, &names.get(rid, kind), kind, opts);
                 edits[file].push((at, 0, text));
             }
         }
     }
-    report.dwp_step = dwp;
-    let out = files
-        .iter()
-        .zip(edits)
-        .map(|((path, original), mut edits)| {
-            if edits.is_empty() {
-                return File {
-                    path: path.clone(),
-                    text: original.clone(),
-                    changed: false,
-                };
-            }
-            edits.sort_by_key(|e| (e.0, e.1));
-            let mut text = record::line(original);
-            text.reserve(original.len() + edits.len() * 16);
-            let mut pos = 0;
-            for (at, len, insert) in edits {
-                text.extend_from_slice(&original[pos..at]);
-                text.extend_from_slice(&insert);
-                pos = at + len;
-            }
-            text.extend_from_slice(&original[pos..]);
-            File {
-                path: path.clone(),
-                text,
-                changed: true,
-            }
-        })
-        .collect();
-    Ok((out, report))
+}
+
+/// The file at `path` after `edits` of its `original` text.
+fn apply_edits(path: &[u8], original: &[u8], mut edits: Vec<Edit>) -> File {
+    if edits.is_empty() {
+        return File {
+            path: path.to_vec(),
+            text: original.to_vec(),
+            changed: false,
+        };
+    }
+    edits.sort_by_key(|e| (e.0, e.1));
+    let mut text = record::line(original);
+    text.reserve(original.len() + edits.len() * 16);
+    let mut pos = 0;
+    for (at, len, insert) in edits {
+        text.extend_from_slice(&original[pos..at]);
+        text.extend_from_slice(&insert);
+        pos = at + len;
+    }
+    text.extend_from_slice(&original[pos..]);
+    File {
+        path: path.to_vec(),
+        text,
+        changed: true,
+    }
 }
 
 /// A `generator` edge that produces the top-level manifest.
