@@ -25,7 +25,9 @@ command -v perf >/dev/null || { echo "perf missing: apt-get install -y linux-per
 SRC=$(bash tests/support/third-party-src.sh libgit2)
 COLD=${COLD:-0}
 if [ "$COLD" = 1 ]; then
-  rm -rf "$WORK/src" "$WORK/obj" && cp -a "$SRC" "$WORK/src" && SRC=$WORK/src
+  # The copy, never the fetched tree, gets the comment lines (a failed copy stops the run).
+  rm -rf "$WORK/src" "$WORK/obj" && mkdir -p "$WORK" && cp -a "$SRC" "$WORK/src" || exit 1
+  SRC=$WORK/src
 fi
 export CACHED_NINJA_CACHE_DIR=$WORK/cache
 mkdir -p "$WORK/obj"
