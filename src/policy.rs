@@ -350,6 +350,82 @@ pub struct Rule {
     pub remote_wait_ms: Option<u64>,
 }
 
+impl FetchPolicy {
+    /// Fails on a setting out of its range, naming the policy file at `path`.
+    fn check(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(b) = &self.bandwidth {
+            if !valid_size(b) || fetch::cache::parse_size(b) == Some(0) {
+                bail!(
+                    "invalid policy file {}: fetch.bandwidth = {b:?}: expected bytes per second, a number with an optional K, M, G or T suffix",
+                    path.display()
+                );
+            }
+        }
+        if let Some(r) = &self.slow_rate {
+            if !valid_size(r) {
+                bail!(
+                    "invalid policy file {}: fetch.slow_rate = {r:?}: expected bytes per second, a number with an optional K, M, G or T suffix (\"0\": never give up on a slow store)",
+                    path.display()
+                );
+            }
+        }
+        for (name, v) in [
+            ("connect_timeout_ms", self.connect_timeout_ms),
+            ("first_byte_timeout_ms", self.first_byte_timeout_ms),
+        ] {
+            if v == Some(0) {
+                bail!(
+                    "invalid policy file {}: fetch.{name} = 0: a timeout must be at least 1 ms",
+                    path.display()
+                );
+            }
+        }
+        if let Some(m) = &self.prefetch {
+            if let Err(e) = m.parse::<engine::order::Prefetch>() {
+                bail!(
+                    "invalid policy file {}: fetch.prefetch = {e}",
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TrustPolicy {
+    /// Fails on a publisher that is not a public key, naming the policy file at `path`.
+    fn check(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(bad) = self
+            .publishers
+            .iter()
+            .find(|k| k.parse::<fetch::signing::PublicKey>().is_err())
+        {
+            bail!(
+                "invalid policy file {}: trust.publishers: {bad:?} is not a public key (`ed25519:` and 64 hex digits, as `cached-ninja key generate` prints)",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Fails on the first of `stores` whose URL is of no known kind, naming the policy file at
+/// `path`.
+fn check_store_urls(stores: &[StorePolicy], path: &Path) -> anyhow::Result<()> {
+    for (i, st) in stores.iter().enumerate() {
+        let known = ["file://", "http://", "https://", "s3://"];
+        if !known.iter().any(|k| st.url.starts_with(k)) {
+            bail!(
+                "invalid policy file {}: store {} url = {:?}: expected file:///path, http(s)://host/prefix or s3://bucket/prefix",
+                path.display(),
+                i + 1,
+                st.url
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Policy {
     /// Reads `path`.
     pub fn read(path: &Path) -> anyhow::Result<Policy> {
@@ -389,68 +465,14 @@ impl Policy {
                 *d = std::path::absolute(&joined).unwrap_or(joined);
             }
         }
-        if let Some(b) = &p.fetch.bandwidth {
-            if !valid_size(b) || fetch::cache::parse_size(b) == Some(0) {
-                bail!(
-                    "invalid policy file {}: fetch.bandwidth = {b:?}: expected bytes per second, a number with an optional K, M, G or T suffix",
-                    path.display()
-                );
-            }
-        }
-        if let Some(r) = &p.fetch.slow_rate {
-            if !valid_size(r) {
-                bail!(
-                    "invalid policy file {}: fetch.slow_rate = {r:?}: expected bytes per second, a number with an optional K, M, G or T suffix (\"0\": never give up on a slow store)",
-                    path.display()
-                );
-            }
-        }
-        for (name, v) in [
-            ("connect_timeout_ms", p.fetch.connect_timeout_ms),
-            ("first_byte_timeout_ms", p.fetch.first_byte_timeout_ms),
-        ] {
-            if v == Some(0) {
-                bail!(
-                    "invalid policy file {}: fetch.{name} = 0: a timeout must be at least 1 ms",
-                    path.display()
-                );
-            }
-        }
-        if let Some(m) = &p.fetch.prefetch {
-            if let Err(e) = m.parse::<engine::order::Prefetch>() {
-                bail!(
-                    "invalid policy file {}: fetch.prefetch = {e}",
-                    path.display()
-                );
-            }
-        }
+        p.fetch.check(path)?;
         if let Some(k) = &mut p.publish.key {
             if k.is_relative() {
                 *k = dir.join(&*k);
             }
         }
-        for (i, st) in p.stores.iter().enumerate() {
-            let known = ["file://", "http://", "https://", "s3://"];
-            if !known.iter().any(|k| st.url.starts_with(k)) {
-                bail!(
-                    "invalid policy file {}: store {} url = {:?}: expected file:///path, http(s)://host/prefix or s3://bucket/prefix",
-                    path.display(),
-                    i + 1,
-                    st.url
-                );
-            }
-        }
-        if let Some(bad) = p
-            .trust
-            .publishers
-            .iter()
-            .find(|k| k.parse::<fetch::signing::PublicKey>().is_err())
-        {
-            bail!(
-                "invalid policy file {}: trust.publishers: {bad:?} is not a public key (`ed25519:` and 64 hex digits, as `cached-ninja key generate` prints)",
-                path.display()
-            );
-        }
+        check_store_urls(&p.stores, path)?;
+        p.trust.check(path)?;
         if let Some(why) = p.distribute.check() {
             bail!(
                 "invalid policy file {}: [distribute]: {why}",

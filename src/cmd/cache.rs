@@ -64,7 +64,27 @@ fn human(bytes: u64) -> String {
 
 /// Runs one cache subcommand on the cache of the object directory `args` names.
 pub fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
-    let policy = match (&args.dir, &args.policy) {
+    let policy = cache_policy(&args)?;
+    let cache = crate::remote::cache_of(&policy);
+    let cap = crate::remote::cache_cap_of(&policy);
+    if cache.root().exists() && !cache.root().is_dir() {
+        anyhow::bail!(
+            "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR (or the policy's [cache] dir) at one",
+            cache.root().display()
+        );
+    }
+    match args.command {
+        CacheCommand::Gc { max_size } => gc(&cache, max_size, cap)?,
+        CacheCommand::Stats => print_stats(&cache, cap),
+        CacheCommand::Verify { repair } => return verify(&cache, repair),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The policy whose cache is meant: that of the object directory `args` name, else of the
+/// current directory.
+fn cache_policy(args: &CacheArgs) -> anyhow::Result<crate::policy::Policy> {
+    Ok(match (&args.dir, &args.policy) {
         (Some(d), _) if !d.exists() => {
             anyhow::bail!("object directory {} does not exist", d.display())
         }
@@ -86,65 +106,57 @@ pub fn run(args: CacheArgs) -> anyhow::Result<ExitCode> {
                 crate::policy::Policy::default()
             }
         },
+    })
+}
+
+/// `gc`: evicts least-recently-used entries until `cache` fits `max_size` (`500M`, `10G`;
+/// default `cap`), then says what it removed.
+fn gc(cache: &LocalCache, max_size: Option<String>, cap: u64) -> anyhow::Result<()> {
+    let max = match max_size {
+        Some(s) => fetch::cache::parse_size(&s).ok_or_else(|| anyhow::anyhow!("bad size {s:?}"))?,
+        None => cap,
     };
-    let cache = crate::remote::cache_of(&policy);
-    let cap = crate::remote::cache_cap_of(&policy);
-    if cache.root().exists() && !cache.root().is_dir() {
+    let r = cache.gc(max);
+    println!(
+        "cache {}: {} -> {} (cap {}), {} files removed",
+        cache.root().display(),
+        human(r.size_before),
+        human(r.size_after),
+        human(max),
+        r.removed
+    );
+    if r.not_removed > 0 {
         anyhow::bail!(
-            "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR (or the policy's [cache] dir) at one",
+            "{} files of {} could not be removed (a read-only cache, or files of another user?); the cache stays over its cap",
+            r.not_removed,
             cache.root().display()
         );
     }
-    match args.command {
-        CacheCommand::Gc { max_size } => {
-            let max = match max_size {
-                Some(s) => {
-                    fetch::cache::parse_size(&s).ok_or_else(|| anyhow::anyhow!("bad size {s:?}"))?
-                }
-                None => cap,
-            };
-            let r = cache.gc(max);
-            println!(
-                "cache {}: {} -> {} (cap {}), {} files removed",
-                cache.root().display(),
-                human(r.size_before),
-                human(r.size_after),
-                human(max),
-                r.removed
-            );
-            if r.not_removed > 0 {
-                anyhow::bail!(
-                    "{} files of {} could not be removed (a read-only cache, or files of another user?); the cache stays over its cap",
-                    r.not_removed,
-                    cache.root().display()
-                );
-            }
-        }
-        CacheCommand::Stats => {
-            let s = cache.summary();
-            println!("cache directory   {}", cache.root().display());
-            println!(
-                "size              {} (cap {})",
-                human(s.total_size()),
-                human(cap)
-            );
-            println!("blobs             {} ({})", s.blobs.0, human(s.blobs.1));
-            println!("action entries    {} ({})", s.actions.0, human(s.actions.1));
-            println!(
-                "include manifests {} ({})",
-                s.manifests.0,
-                human(s.manifests.1)
-            );
-            println!(
-                "partial downloads {} ({})",
-                s.partials.0,
-                human(s.partials.1)
-            );
-            println!("other files       {} ({})", s.other.0, human(s.other.1));
-        }
-        CacheCommand::Verify { repair } => return verify(&cache, repair),
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// `stats`: prints the location, size, `cap` and counts of `cache`.
+fn print_stats(cache: &LocalCache, cap: u64) {
+    let s = cache.summary();
+    println!("cache directory   {}", cache.root().display());
+    println!(
+        "size              {} (cap {})",
+        human(s.total_size()),
+        human(cap)
+    );
+    println!("blobs             {} ({})", s.blobs.0, human(s.blobs.1));
+    println!("action entries    {} ({})", s.actions.0, human(s.actions.1));
+    println!(
+        "include manifests {} ({})",
+        s.manifests.0,
+        human(s.manifests.1)
+    );
+    println!(
+        "partial downloads {} ({})",
+        s.partials.0,
+        human(s.partials.1)
+    );
+    println!("other files       {} ({})", s.other.0, human(s.other.1));
 }
 
 /// How often a long verify prints its count.

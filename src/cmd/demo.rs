@@ -137,6 +137,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The demo: CI's build published, then the developer's built from it and run.
 fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     check_tools()?;
     let work = args
@@ -146,8 +147,28 @@ fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let store = format!("file://{}", work.join("store").display());
     let exe = crate::dispatch::launcher_exe().context("cannot find the cached-ninja executable")?;
     println!("cached-ninja demo in {} (store: {store})", work.display());
+    let key = ci_build(&exe, &work, &store)?;
+    let (dev, s) = developer_build(&exe, &work, &store, &key)?;
+    fill_debug_info(&dev)?;
+    let program = dev.join("obj/shapes");
+    println!("\n== Running {}", program.display());
+    let status = Command::new(&program)
+        .status()
+        .with_context(|| format!("cannot run {}", program.display()))?;
+    succeeded(status, &program.display().to_string())?;
+    if s.misses != 1 || s.hits < 4 {
+        bail!(
+            "expected 1 compile and 4 reused objects, got {} and {}",
+            s.misses,
+            s.hits
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
-    // 1. CI: build at one path, publish to the store, signed.
+/// The demo's first step, CI: build at one path, publish to the store, signed; returns the
+/// publisher's key.
+fn ci_build(exe: &Path, work: &Path, store: &str) -> anyhow::Result<KeyPair> {
     let ci = work.join("ci");
     write_project(&ci.join("src"), false)?;
     git(&ci.join("src"), &["init", "-q"])?;
@@ -163,16 +184,16 @@ fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ci.join("obj").join(crate::policy::FILE_NAME),
         format!("[[store]]\nurl = \"{store}\"\nwrite = true\n"),
     )?;
-    configure(&exe, &ci)?;
+    configure(exe, &ci)?;
     cached_ninja(
-        &exe,
+        exe,
         &ci,
         &[
             "--no-fill",
             "--no-fetch",
             "--publish",
             "--store",
-            &store,
+            store,
             "--key",
             &key_file.display().to_string(),
         ],
@@ -184,9 +205,17 @@ fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         s.misses,
         t.elapsed().as_secs_f64()
     );
+    Ok(key)
+}
 
-    // 2. Developer: a clone one commit ahead, one file changed, a fresh cache and object
-    //    directory, trusting CI's key.
+/// The second step, the developer: a clone one commit ahead, one file changed, a fresh cache
+/// and object directory, trusting CI's key; returns its directory and the build's stats.
+fn developer_build(
+    exe: &Path,
+    work: &Path,
+    store: &str,
+    key: &KeyPair,
+) -> anyhow::Result<(PathBuf, BuildStats)> {
     let dev = work.join("dev");
     std::fs::create_dir_all(&dev)?;
     git(&dev, &["clone", "-q", "../ci/src", "src"])?;
@@ -203,8 +232,8 @@ fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     std::fs::create_dir_all(dev.join("obj"))?;
     std::fs::write(dev.join("obj").join(crate::policy::FILE_NAME), policy)?;
-    configure(&exe, &dev)?;
-    cached_ninja(&exe, &dev, &["--no-fill"])?;
+    configure(exe, &dev)?;
+    cached_ninja(exe, &dev, &["--no-fill"])?;
     let s = BuildStats::read(&dev.join("obj"))?;
     println!(
         "   reused {} objects from CI's build, compiled {} ({} run without the cache), in {:.1} s; compile time saved {:.2} s",
@@ -214,21 +243,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         t.elapsed().as_secs_f64(),
         s.saved_us as f64 / 1e6
     );
-    fill_debug_info(&dev)?;
-    let program = dev.join("obj/shapes");
-    println!("\n== Running {}", program.display());
-    let status = Command::new(&program)
-        .status()
-        .with_context(|| format!("cannot run {}", program.display()))?;
-    succeeded(status, &program.display().to_string())?;
-    if s.misses != 1 || s.hits < 4 {
-        bail!(
-            "expected 1 compile and 4 reused objects, got {} and {}",
-            s.misses,
-            s.hits
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok((dev, s))
 }
 
 /// Runs git in `dir` with a fixed identity (the demo's own, not the user's).

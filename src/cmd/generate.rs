@@ -81,81 +81,12 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
 
 /// Rewrites the object directory's Ninja files; see the module docs.
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => std::env::current_dir().context("no current directory")?,
-    };
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("object directory {} does not exist", dir.display()))?;
-    let top = dir.join(&args.file);
-    if !top.is_file() {
-        bail!(
-            "{} does not exist: run the generator first (e.g. `cached-ninja configure --enable-build-backend=cached-ninja -- cmake -G Ninja …`)",
-            top.display()
-        );
-    }
-    let src_root = match &args.src_root {
-        Some(s) => Some(
-            s.canonicalize()
-                .with_context(|| format!("source root {} does not exist", s.display()))?,
-        ),
-        None => backend::project::source_root(&dir).or_else(|| ObjDir::new(&dir).config_src_root()),
-    };
+    let (dir, top) = object_dir(args)?;
+    let src_root = source_root(args, &dir)?;
     let policy = Policy::find(args.policy.as_deref(), &dir, src_root.as_deref())?;
     let policy_file = Policy::locate(args.policy.as_deref(), &dir, src_root.as_deref());
-
-    let reader = RecordingReader::new(|path: &[u8]| original_text(&dir, path));
-    let top_bytes = args.file.as_os_str().as_bytes();
-    let manifest = backend::ninja::load_with(top_bytes, &reader).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {}",
-            top.display(),
-            String::from_utf8_lossy(&e.to_string().into_bytes())
-        )
-    })?;
-    let files = reader.files.into_inner();
-    let cached = |out: &[u8]| !policy.cached(out);
-    let rewritten = |dwp: DwpStep| -> anyhow::Result<_> {
-        let opts = rewrite::Options {
-            uncached: &cached,
-            ..options(args, &policy, dwp)?
-        };
-        rewrite::rewrite(manifest.graph(), &files, &opts)
-            .with_context(|| format!("cannot rewrite {}", top.display()))
-    };
-    let (mut out, mut report) = rewritten(DwpStep::None)?;
-    // A build that packages its `.dwo` files itself (found, or named by the policy): its
-    // launchers are told so on their command line, so that Ninja compiles again when that
-    // changes (the objects and `.dwo` files an earlier launcher left would not do).
-    let dwp = policy.debug.dwp_step.step(report.dwp_step);
-    if dwp != DwpStep::None {
-        (out, report) = rewritten(dwp)?;
-    }
-    report.dwp_step = dwp;
-
-    let mut written = Vec::new();
-    for (file, (_, original)) in out.iter().zip(&files) {
-        let path = dir.join(bytes_to_path(&file.path));
-        let now =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        if now == file.text {
-            continue;
-        }
-        if file.changed {
-            let keep = original_copy(&dir, &file.path).with_context(|| {
-                format!(
-                    "{}: cannot rewrite a file outside the object directory",
-                    path.display()
-                )
-            })?;
-            if std::fs::read(&keep).ok().as_deref() != Some(original.as_slice()) {
-                write_atomic(&keep, original)?;
-            }
-        }
-        write_atomic(&path, &file.text)?;
-        written.push(path);
-    }
+    let Rewritten { out, files, report } = rewrite_manifest(args, &dir, &top, &policy)?;
+    let written = write_rewritten(&dir, &out, &files)?;
     if let Some(src) = &src_root {
         write_config(&dir, "src-root", &src.display().to_string())?;
     }
@@ -176,6 +107,117 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<Generated> {
     od.record_policy_read(policy_file.as_deref())
         .with_context(|| format!("cannot write {}", od.config_file().display()))?;
     Ok(Generated { written, report })
+}
+
+/// The object directory `args` name, canonical, and its top-level Ninja file, which must exist.
+fn object_dir(args: &GenerateArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().context("no current directory")?,
+    };
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("object directory {} does not exist", dir.display()))?;
+    let top = dir.join(&args.file);
+    if !top.is_file() {
+        bail!(
+            "{} does not exist: run the generator first (e.g. `cached-ninja configure --enable-build-backend=cached-ninja -- cmake -G Ninja …`)",
+            top.display()
+        );
+    }
+    Ok((dir, top))
+}
+
+/// The source root: `--src-root`, canonical, else the generator's or the one recorded in
+/// `dir` (`None`: not known).
+fn source_root(args: &GenerateArgs, dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    Ok(match &args.src_root {
+        Some(s) => Some(
+            s.canonicalize()
+                .with_context(|| format!("source root {} does not exist", s.display()))?,
+        ),
+        None => backend::project::source_root(dir).or_else(|| ObjDir::new(dir).config_src_root()),
+    })
+}
+
+/// The manifest's files rewritten, beside the generator's.
+struct Rewritten {
+    /// The new files, in the order they were read.
+    out: Vec<rewrite::File>,
+    /// The generator's (path, text) of each file read.
+    files: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The rewrite's counts, with the build's DWARF packager.
+    report: rewrite::Report,
+}
+
+/// The manifest `top` in `dir` rewritten under `policy`.
+fn rewrite_manifest(
+    args: &GenerateArgs,
+    dir: &Path,
+    top: &Path,
+    policy: &Policy,
+) -> anyhow::Result<Rewritten> {
+    let reader = RecordingReader::new(|path: &[u8]| original_text(dir, path));
+    let top_bytes = args.file.as_os_str().as_bytes();
+    let manifest = backend::ninja::load_with(top_bytes, &reader).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {}",
+            top.display(),
+            String::from_utf8_lossy(&e.to_string().into_bytes())
+        )
+    })?;
+    let files = reader.files.into_inner();
+    let cached = |out: &[u8]| !policy.cached(out);
+    let rewritten = |dwp: DwpStep| -> anyhow::Result<_> {
+        let opts = rewrite::Options {
+            uncached: &cached,
+            ..options(args, policy, dwp)?
+        };
+        rewrite::rewrite(manifest.graph(), &files, &opts)
+            .with_context(|| format!("cannot rewrite {}", top.display()))
+    };
+    let (mut out, mut report) = rewritten(DwpStep::None)?;
+    // A build that packages its `.dwo` files itself (found, or named by the policy): its
+    // launchers are told so on their command line, so that Ninja compiles again when that
+    // changes (the objects and `.dwo` files an earlier launcher left would not do).
+    let dwp = policy.debug.dwp_step.step(report.dwp_step);
+    if dwp != DwpStep::None {
+        (out, report) = rewritten(dwp)?;
+    }
+    report.dwp_step = dwp;
+    Ok(Rewritten { out, files, report })
+}
+
+/// Writes each of `out` whose bytes changed into `dir`, keeping the generator's original
+/// (from `files`) of each one rewritten; returns the paths written.
+fn write_rewritten(
+    dir: &Path,
+    out: &[rewrite::File],
+    files: &[(Vec<u8>, Vec<u8>)],
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (file, (_, original)) in out.iter().zip(files) {
+        let path = dir.join(bytes_to_path(&file.path));
+        let now =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if now == file.text {
+            continue;
+        }
+        if file.changed {
+            let keep = original_copy(dir, &file.path).with_context(|| {
+                format!(
+                    "{}: cannot rewrite a file outside the object directory",
+                    path.display()
+                )
+            })?;
+            if std::fs::read(&keep).ok().as_deref() != Some(original.as_slice()) {
+                write_atomic(&keep, original)?;
+            }
+        }
+        write_atomic(&path, &file.text)?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// The launcher prefix, policy flags and regenerate hook for the rewrite.

@@ -376,9 +376,13 @@ mod tests {
         assert!(!r(b"#line 1 \"..hidden/x\""));
     }
 
+    /// The name of what [`super::unkeyed_input`] finds in `b` (`None`: nothing).
+    fn u(b: &[u8], pinned: bool) -> Option<String> {
+        super::unkeyed_input(b, pinned).map(|u| u.to_string())
+    }
+
     #[test]
-    fn unkeyed_inputs() {
-        let u = |b: &[u8], pinned| super::unkeyed_input(b, pinned).map(|u| u.to_string());
+    fn unkeyed_inputs_time_macros_and_splices() {
         assert_eq!(u(b"__TIMESTAMP__", true).as_deref(), Some("__TIMESTAMP__"));
         // Spliced inside a word (either line ending), and a splice in a `__has_include` test.
         assert_eq!(u(b"int t = __TI\\\nME__;", true), None);
@@ -404,6 +408,10 @@ mod tests {
         assert_eq!(u(defined, true), None);
         assert_eq!(u(b"__DATE__", false).as_deref(), Some("__DATE__/__TIME__"));
         assert_eq!(u(b"__DATE__ __TIME__", true), None);
+    }
+
+    #[test]
+    fn unkeyed_inputs_asm_directives() {
         assert_eq!(
             u(b"asm(\".incbin \\\"x.bin\\\"\");", true).as_deref(),
             Some(".incbin")
@@ -440,6 +448,10 @@ mod tests {
                 String::from_utf8_lossy(spelled)
             );
         }
+    }
+
+    #[test]
+    fn unkeyed_inputs_no_asm_directive() {
         // A file named `*.inc`, or a C string where no inline assembly is, is no directive;
         // nor are other words and escapes beside inline assembly.
         assert_eq!(u(b"if (!strcmp(ext, \".inc\")) return 1;", true), None);
@@ -455,6 +467,10 @@ mod tests {
             u(b"#include \"table.inc\"\n#include \"a/b.inc\"", true),
             None
         );
+    }
+
+    #[test]
+    fn unkeyed_inputs_computed_probes() {
         let computed = Some("a __has_include of a macro");
         assert_eq!(u(b"#if __has_include(PROBE)", true).as_deref(), computed);
         assert_eq!(

@@ -68,103 +68,31 @@ impl Launcher<'_> {
     /// The search directories `cmd` and the environment name (absolute), around the place of
     /// the compiler's own, and with `undone` the first directory one of them undoes with a
     /// `..` that is not a plain directory (asked of it).
-    fn named_dirs(&self, cmd: &CompileCommand, mut undone: Option<&mut Undone>) -> NamedDirs {
-        let obj = self.roots.obj();
-        let mut through_link = None;
-        let mut join = |v: &str| {
-            if let (None, Some(u)) = (&through_link, undone.as_deref_mut()) {
-                through_link = u.through_link(obj, v, true);
-            }
-            lexical(obj, v)
+    fn named_dirs(&self, cmd: &CompileCommand, undone: Option<&mut Undone>) -> NamedDirs {
+        let mut join = DirJoiner {
+            obj: self.roots.obj(),
+            undone,
+            through_link: None,
         };
-        let mut quote = vec![join(&parent(&cmd.source))];
-        let (mut angle, mut system, mut after) = (Vec::new(), Vec::new(), Vec::new());
-        // gcc's and clang's drivers pass every `-I` before the `-i…` options, so a
-        // `-iwithprefixbefore` directory is searched after all of them, wherever it stands.
-        let mut angle_late = Vec::new();
-        // `-iprefix`'s prefix for `-iwithprefix` (where `-idirafter` puts a directory) and
-        // `-iwithprefixbefore` (where `-I` does).
-        let mut prefix = String::new();
+        let mut lists = NamedLists::new(join.join(&parent(&cmd.source)));
         let mut words = cmd.args.iter();
         while let Some(a) = words.next() {
-            let value = |opt: &str, words: &mut std::slice::Iter<'_, String>| {
-                if a == opt {
-                    words.next().cloned()
-                } else {
-                    a.strip_prefix(opt)
-                        .map(|v| v.strip_prefix('=').unwrap_or(v).to_string())
-                        .filter(|v| !v.is_empty())
-                }
-            };
-            if a.starts_with("--include-directory-after") {
-                let v = value("--include-directory-after", &mut words);
-                after.extend(v.map(|v| join(&v)));
-                continue;
-            }
-            if a == "--include-directory" || a.starts_with("--include-directory=") {
-                angle.extend(value("--include-directory", &mut words).map(|v| join(&v)));
-                continue;
-            }
-            if a.starts_with("-iprefix") {
-                prefix = value("-iprefix", &mut words).unwrap_or_default();
-                continue;
-            }
-            if a.starts_with("-iwithprefixbefore") {
-                let v = value("-iwithprefixbefore", &mut words).unwrap_or_default();
-                angle_late.push(join(&[prefix.as_str(), &v].concat()));
-                continue;
-            }
-            if a.starts_with("-iwithprefix") {
-                let v = value("-iwithprefix", &mut words).unwrap_or_default();
-                after.push(join(&[prefix.as_str(), &v].concat()));
-                continue;
-            }
-            for (opt, list) in [
-                ("-iquote", &mut quote),
-                ("-isystem", &mut system),
-                ("-idirafter", &mut after),
-                ("-I", &mut angle),
-            ] {
-                let value = if a == opt {
-                    words.next().cloned()
-                } else {
-                    a.strip_prefix(opt)
-                        .filter(|v| !v.is_empty() && !v.starts_with('-'))
-                        .map(str::to_string)
-                };
-                if let Some(v) = value {
-                    list.push(join(&v));
-                    break;
-                }
-            }
+            lists.add(a, &mut words, &mut join);
         }
-        let mut env_dirs = |name: &str| -> Vec<String> {
-            std::env::var(name)
-                .map(|v| {
-                    // An empty element is the working directory (gcc and clang).
-                    v.split(':')
-                        .map(|d| match d {
-                            "" => obj.to_string(),
-                            d => join(d),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut before = quote;
-        before.extend(angle);
-        before.extend(angle_late);
-        before.extend(env_dirs("CPATH"));
-        before.extend(system);
+        let mut before = lists.quote;
+        before.extend(lists.angle);
+        before.extend(lists.angle_late);
+        before.extend(join.env_dirs("CPATH"));
+        before.extend(lists.system);
         let lang_env = match cmd.lang {
             Lang::Cxx | Lang::PreprocessedCxx => "CPLUS_INCLUDE_PATH",
             _ => "C_INCLUDE_PATH",
         };
-        before.extend(env_dirs(lang_env));
+        before.extend(join.env_dirs(lang_env));
         NamedDirs {
             before,
-            after,
-            through_link,
+            after: lists.after,
+            through_link: join.through_link,
         }
     }
 
@@ -261,4 +189,145 @@ struct NamedDirs {
     after: Vec<String>,
     /// The first directory a `..` of theirs undoes that is not a plain directory.
     through_link: Option<String>,
+}
+
+/// Makes the directories a command and the environment name absolute, and notes the first
+/// one that a `..` of theirs undoes through a link.
+struct DirJoiner<'a> {
+    /// The object directory, which relative directories are taken from.
+    obj: &'a str,
+    /// What is asked whether a `..` undoes a link (`None`: nothing is asked).
+    undone: Option<&'a mut Undone>,
+    /// The first directory joined so far whose `..` undoes something that is not a plain
+    /// directory.
+    through_link: Option<String>,
+}
+
+impl DirJoiner<'_> {
+    /// `v` taken from the object directory, after noting whether its `..` undoes a link.
+    fn join(&mut self, v: &str) -> String {
+        if let (None, Some(u)) = (&self.through_link, self.undone.as_deref_mut()) {
+            self.through_link = u.through_link(self.obj, v, true);
+        }
+        lexical(self.obj, v)
+    }
+
+    /// The directories of the environment's list `name` (unset: none), absolute.
+    fn env_dirs(&mut self, name: &str) -> Vec<String> {
+        std::env::var(name)
+            .map(|v| {
+                // An empty element is the working directory (gcc and clang).
+                v.split(':')
+                    .map(|d| match d {
+                        "" => self.obj.to_string(),
+                        d => self.join(d),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The directories a command's words name, list by list, each in the order named.
+struct NamedLists {
+    /// The source's directory, then `-iquote`'s.
+    quote: Vec<String>,
+    /// `-I`'s and `--include-directory`'s.
+    angle: Vec<String>,
+    /// `-iwithprefixbefore`'s: gcc's and clang's drivers pass every `-I` before the `-i…`
+    /// options, so such a directory is searched after all of them, wherever it stands.
+    angle_late: Vec<String>,
+    /// `-isystem`'s.
+    system: Vec<String>,
+    /// `-idirafter`'s, `-iwithprefix`'s and `--include-directory-after`'s.
+    after: Vec<String>,
+    /// `-iprefix`'s prefix for `-iwithprefix` (where `-idirafter` puts a directory) and
+    /// `-iwithprefixbefore` (where `-I` does).
+    prefix: String,
+}
+
+impl NamedLists {
+    /// Only `source_dir`, the source's directory, named yet.
+    fn new(source_dir: String) -> Self {
+        NamedLists {
+            quote: vec![source_dir],
+            angle: Vec::new(),
+            angle_late: Vec::new(),
+            system: Vec::new(),
+            after: Vec::new(),
+            prefix: String::new(),
+        }
+    }
+
+    /// Adds the directory the word `a` names (with its value, or the next of `words`) to its
+    /// list, or keeps the prefix `-iprefix` names; any other word names none.
+    fn add(&mut self, a: &str, words: &mut std::slice::Iter<'_, String>, join: &mut DirJoiner<'_>) {
+        if a.starts_with("--include-directory-after") {
+            let v = option_value(a, "--include-directory-after", words);
+            self.after.extend(v.map(|v| join.join(&v)));
+            return;
+        }
+        if a == "--include-directory" || a.starts_with("--include-directory=") {
+            let v = option_value(a, "--include-directory", words);
+            self.angle.extend(v.map(|v| join.join(&v)));
+            return;
+        }
+        if a.starts_with("-iprefix") {
+            self.prefix = option_value(a, "-iprefix", words).unwrap_or_default();
+            return;
+        }
+        if a.starts_with("-iwithprefixbefore") {
+            let v = option_value(a, "-iwithprefixbefore", words).unwrap_or_default();
+            self.angle_late
+                .push(join.join(&[self.prefix.as_str(), &v].concat()));
+            return;
+        }
+        if a.starts_with("-iwithprefix") {
+            let v = option_value(a, "-iwithprefix", words).unwrap_or_default();
+            self.after
+                .push(join.join(&[self.prefix.as_str(), &v].concat()));
+            return;
+        }
+        self.add_short(a, words, join);
+    }
+
+    /// Adds the directory of an `-iquote`, `-isystem`, `-idirafter` or `-I` word `a` (its
+    /// value, or the next of `words`) to its list.
+    fn add_short(
+        &mut self,
+        a: &str,
+        words: &mut std::slice::Iter<'_, String>,
+        join: &mut DirJoiner<'_>,
+    ) {
+        for (opt, list) in [
+            ("-iquote", &mut self.quote),
+            ("-isystem", &mut self.system),
+            ("-idirafter", &mut self.after),
+            ("-I", &mut self.angle),
+        ] {
+            let value = if a == opt {
+                words.next().cloned()
+            } else {
+                a.strip_prefix(opt)
+                    .filter(|v| !v.is_empty() && !v.starts_with('-'))
+                    .map(str::to_string)
+            };
+            if let Some(v) = value {
+                list.push(join.join(&v));
+                break;
+            }
+        }
+    }
+}
+
+/// The value of the option `opt` that the word `a` starts with: the next of `words` when `a`
+/// is `opt` alone, else the rest of `a` (after an `=`), unless empty.
+fn option_value(a: &str, opt: &str, words: &mut std::slice::Iter<'_, String>) -> Option<String> {
+    if a == opt {
+        words.next().cloned()
+    } else {
+        a.strip_prefix(opt)
+            .map(|v| v.strip_prefix('=').unwrap_or(v).to_string())
+            .filter(|v| !v.is_empty())
+    }
 }

@@ -89,52 +89,9 @@ impl S3Backend {
         }
         let o = resolve(&cfg.s3);
         let region = o.region.as_deref().unwrap_or("us-east-1");
-        let mut b = AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_region(region)
-            .with_client_options(
-                // The whole-request limit is per call (`S3Backend::call`), scaled to its bytes.
-                ClientOptions::new()
-                    .with_timeout_disabled()
-                    .with_connect_timeout(cfg.connect_timeout)
-                    .with_allow_http(o.endpoint.as_deref().is_some_and(is_http)),
-            )
-            .with_retry(RetryConfig {
-                max_retries: 0,
-                ..RetryConfig::default()
-            });
-        let endpoint = match &o.endpoint {
-            Some(e) => {
-                if !is_http(e) && !e.starts_with("https://") {
-                    return Err(bad(format!(
-                        "S3 endpoint {e:?} must start with http:// or https:// \
-                         (set in the store options or AWS_ENDPOINT_URL)"
-                    )));
-                }
-                b = b
-                    .with_endpoint(e.trim_end_matches('/'))
-                    .with_virtual_hosted_style_request(false);
-                e.trim_end_matches('/').to_string()
-            }
-            // object_store's default for AWS: path-style on the regional endpoint.
-            None => format!("https://s3.{region}.amazonaws.com"),
-        };
-        match (&o.access_key_id, &o.secret_access_key) {
-            (Some(id), Some(secret)) => {
-                b = b.with_access_key_id(id).with_secret_access_key(secret);
-                if let Some(t) = &o.session_token {
-                    b = b.with_token(t);
-                }
-            }
-            (None, None) => {}
-            _ => {
-                return Err(bad(
-                    "an S3 access key id needs its secret and the other way \
-                     round (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
-                        .into(),
-                ))
-            }
-        }
+        let b = client_builder(bucket, region, cfg, &o);
+        let (b, endpoint) = endpoint_of(b, &o, region).map_err(bad)?;
+        let b = with_credentials(b, &o).map_err(bad)?;
         let s3 = b.build().map_err(|e| bad(e.to_string()))?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -416,6 +373,71 @@ impl Backend for S3Backend {
             })
         })
     }
+}
+
+/// A client builder for `bucket` in `region`, limited to the connect timeout of `cfg` and
+/// retrying nothing itself; plain `http://` allowed when the endpoint of `o` says so.
+fn client_builder(bucket: &str, region: &str, cfg: &StoreConfig, o: &S3Options) -> AmazonS3Builder {
+    AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_client_options(
+            // The whole-request limit is per call (`S3Backend::call`), scaled to its bytes.
+            ClientOptions::new()
+                .with_timeout_disabled()
+                .with_connect_timeout(cfg.connect_timeout)
+                .with_allow_http(o.endpoint.as_deref().is_some_and(is_http)),
+        )
+        .with_retry(RetryConfig {
+            max_retries: 0,
+            ..RetryConfig::default()
+        })
+}
+
+/// `b` sending to the endpoint of `o` with path-style addresses, and the endpoint used (AWS's
+/// for `region` when `o` names none); `Err`: why the endpoint is refused.
+fn endpoint_of(
+    mut b: AmazonS3Builder,
+    o: &S3Options,
+    region: &str,
+) -> Result<(AmazonS3Builder, String), String> {
+    let endpoint = match &o.endpoint {
+        Some(e) => {
+            if !is_http(e) && !e.starts_with("https://") {
+                return Err(format!(
+                    "S3 endpoint {e:?} must start with http:// or https:// \
+                     (set in the store options or AWS_ENDPOINT_URL)"
+                ));
+            }
+            b = b
+                .with_endpoint(e.trim_end_matches('/'))
+                .with_virtual_hosted_style_request(false);
+            e.trim_end_matches('/').to_string()
+        }
+        // object_store's default for AWS: path-style on the regional endpoint.
+        None => format!("https://s3.{region}.amazonaws.com"),
+    };
+    Ok((b, endpoint))
+}
+
+/// `b` signing with the key of `o` (and its session token), if `o` has one; `Err`: a key id
+/// without its secret or the other way round.
+fn with_credentials(mut b: AmazonS3Builder, o: &S3Options) -> Result<AmazonS3Builder, String> {
+    match (&o.access_key_id, &o.secret_access_key) {
+        (Some(id), Some(secret)) => {
+            b = b.with_access_key_id(id).with_secret_access_key(secret);
+            if let Some(t) = &o.session_token {
+                b = b.with_token(t);
+            }
+        }
+        (None, None) => {}
+        _ => {
+            return Err("an S3 access key id needs its secret and the other way \
+                     round (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
+                .into())
+        }
+    }
+    Ok(b)
 }
 
 /// Splits `s3://bucket/prefix` into the bucket and the prefix (without outer slashes).

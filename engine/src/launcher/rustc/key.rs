@@ -96,63 +96,11 @@ impl Launcher<'_> {
         if self.roots.registry().is_some() {
             tokens.push(REG_TOKEN);
         }
-        let mut env: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| {
-                CARGO_ENV.contains(&k.as_str())
-                    || CARGO_ENV_PREFIXES.iter().any(|p| k.starts_with(p))
-            })
-            .map(|(k, v)| (k, self.tag_roots(&v)))
-            .collect();
-        env.sort();
-        for (name, path) in &cmd.externs {
-            env.push((format!("(extern {name})"), self.file_digest(path)?.to_hex()));
-        }
-        // What search finds by name: the crates of `-L crate=`/`all=` directories (an
-        // `extern crate` without `--extern`), and the libraries of the native ones when the
-        // command names one (`-l`, `+verbatim` included). A `#[link]` attribute's library
-        // joins the entry's inputs after the compile (`bundled_libraries`).
-        let mut searched = library_files(cmd, &["crate", "all"]);
-        if !cmd.native_libs.is_empty() {
-            searched.extend(library_files(cmd, &["native"]));
-        }
-        for found in searched {
-            let name = format!("(native {})", self.tag_roots(&found));
-            env.push((name, self.file_digest(&found)?.to_hex()));
-        }
-        // `-C target-cpu=native` compiles for this machine's processor (an artifact made on
-        // another one may not run here), as `-march=native` does for C.
-        if cmd.args.iter().any(|a| a.ends_with("target-cpu=native")) {
-            env.push((
-                "(processor)".to_string(),
-                super::super::identity::host_processor(),
-            ));
-        }
-        // A custom target's specification: its bytes, not only its name.
-        if let Some(spec) = cmd.target.as_deref().and_then(target_spec) {
-            env.push((
-                "(target spec)".to_string(),
-                self.file_digest(&spec)?.to_hex(),
-            ));
-        }
+        let mut env = self.cargo_env();
+        self.push_found_files(cmd, &mut env)?;
+        self.push_machine(cmd, &mut env)?;
         if cmd.links() {
-            // The linker and its identity (gcc or clang as the C launcher identifies them, else
-            // its bytes); the crates it links are the entry's inputs (`super::inputs`).
-            let linker = cmd.linker.clone().unwrap_or_else(|| "cc".to_string());
-            let id = match self.identity(&linker) {
-                Some(id) => id.digest,
-                None => {
-                    let p = super::super::identity::resolve_program(&linker)?;
-                    self.file_digest(p.to_str()?)?
-                }
-            };
-            env.push(("(linker)".to_string(), id.to_hex()));
-            // What the C driver and the linker search by (a library found through another
-            // `LIBRARY_PATH` served a stale binary, 2026-12-05) or write in (`LD_RUN_PATH`).
-            for var in LINKER_ENV {
-                if let Ok(v) = std::env::var(var) {
-                    env.push((format!("(linker) {var}"), v));
-                }
-            }
+            self.push_linker(cmd, &mut env)?;
         }
         // Paths the command's own remaps (or coverage) leave in the artifacts are this
         // machine's.
@@ -172,17 +120,107 @@ impl Launcher<'_> {
         };
         let digest = key::source_key_digest(&input);
         if let Some(path) = &self.explain {
-            let mut e = key::Explain::default();
-            key::source_key(&mut e, &input);
-            let text = format!("== source key {digest} for {}\n{}", cmd.primary(), e.0);
-            let _ = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .and_then(|mut f| f.write_all(text.as_bytes()));
+            append_explanation(path, cmd, &input, &digest);
         }
         Some(digest)
     }
+
+    /// The variables of [`CARGO_ENV`] and [`CARGO_ENV_PREFIXES`] set now, their roots tagged,
+    /// sorted.
+    fn cargo_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| {
+                CARGO_ENV.contains(&k.as_str())
+                    || CARGO_ENV_PREFIXES.iter().any(|p| k.starts_with(p))
+            })
+            .map(|(k, v)| (k, self.tag_roots(&v)))
+            .collect();
+        env.sort();
+        env
+    }
+
+    /// Adds to `env` the digest of each crate and library `cmd` may load: its `--extern`
+    /// crates and what its search directories hold; `None` when one cannot be read.
+    fn push_found_files(&self, cmd: &RustcCommand, env: &mut Vec<(String, String)>) -> Option<()> {
+        for (name, path) in &cmd.externs {
+            env.push((format!("(extern {name})"), self.file_digest(path)?.to_hex()));
+        }
+        // What search finds by name: the crates of `-L crate=`/`all=` directories (an
+        // `extern crate` without `--extern`), and the libraries of the native ones when the
+        // command names one (`-l`, `+verbatim` included). A `#[link]` attribute's library
+        // joins the entry's inputs after the compile (`bundled_libraries`).
+        let mut searched = library_files(cmd, &["crate", "all"]);
+        if !cmd.native_libs.is_empty() {
+            searched.extend(library_files(cmd, &["native"]));
+        }
+        for found in searched {
+            let name = format!("(native {})", self.tag_roots(&found));
+            env.push((name, self.file_digest(&found)?.to_hex()));
+        }
+        Some(())
+    }
+
+    /// Adds to `env` the target `cmd` compiles for beyond its words: this machine's processor
+    /// (`target-cpu=native`), a custom target's specification; `None` when that is unreadable.
+    fn push_machine(&self, cmd: &RustcCommand, env: &mut Vec<(String, String)>) -> Option<()> {
+        // `-C target-cpu=native` compiles for this machine's processor (an artifact made on
+        // another one may not run here), as `-march=native` does for C.
+        if cmd.args.iter().any(|a| a.ends_with("target-cpu=native")) {
+            env.push((
+                "(processor)".to_string(),
+                super::super::identity::host_processor(),
+            ));
+        }
+        // A custom target's specification: its bytes, not only its name.
+        if let Some(spec) = cmd.target.as_deref().and_then(target_spec) {
+            env.push((
+                "(target spec)".to_string(),
+                self.file_digest(&spec)?.to_hex(),
+            ));
+        }
+        Some(())
+    }
+
+    /// Adds to `env` the linker of a crate that links and the variables it reads; `None` when
+    /// the linker cannot be identified.
+    fn push_linker(&self, cmd: &RustcCommand, env: &mut Vec<(String, String)>) -> Option<()> {
+        // The linker and its identity (gcc or clang as the C launcher identifies them, else
+        // its bytes); the crates it links are the entry's inputs (`super::inputs`).
+        let linker = cmd.linker.clone().unwrap_or_else(|| "cc".to_string());
+        let id = match self.identity(&linker) {
+            Some(id) => id.digest,
+            None => {
+                let p = super::super::identity::resolve_program(&linker)?;
+                self.file_digest(p.to_str()?)?
+            }
+        };
+        env.push(("(linker)".to_string(), id.to_hex()));
+        // What the C driver and the linker search by (a library found through another
+        // `LIBRARY_PATH` served a stale binary, 2026-12-05) or write in (`LD_RUN_PATH`).
+        for var in LINKER_ENV {
+            if let Ok(v) = std::env::var(var) {
+                env.push((format!("(linker) {var}"), v));
+            }
+        }
+        Some(())
+    }
+}
+
+/// Appends to the explanation file at `path` what the source key `digest` of `cmd` hashed.
+fn append_explanation(
+    path: &std::path::Path,
+    cmd: &RustcCommand,
+    input: &key::SourceKeyInput<'_>,
+    digest: &key::Digest,
+) {
+    let mut e = key::Explain::default();
+    key::source_key(&mut e, input);
+    let text = format!("== source key {digest} for {}\n{}", cmd.primary(), e.0);
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
 }
 
 /// The library files of the command's search directories of the `kinds` (`-L native=`,

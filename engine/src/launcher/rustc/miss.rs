@@ -3,8 +3,9 @@
 //! one store path.
 
 use super::super::launch::Launcher;
-use super::super::lookup::NotStored;
+use super::super::lookup::{NotStored, Seen};
 use super::super::paths::{OBJ_TOKEN, REG_TOKEN, SRC_TOKEN};
+use super::super::runner::RunResult;
 use backend::compile::rustc::{self as model, RustcCommand};
 use backend::key;
 use fetch::cache as fcache;
@@ -54,6 +55,55 @@ impl Launcher<'_> {
             let _ = std::fs::remove_file(stale);
         }
         self.sweep_beside(Path::new(cmd.primary()));
+        let (mut args, own_dep) = self.miss_args(cmd);
+        let graph = self.graph_words(cmd, &mut args);
+        let started = SystemTime::now() - start.elapsed();
+        let (mut r, wall_us) = match self.run_compiler(&cmd.rustc, &args, &[]) {
+            Ok(r) => r,
+            Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
+        };
+        let linked = self.linked(cmd, &graph);
+        let dep_path = own_dep.clone().or(cmd.dep_info().map(str::to_string));
+        let dep_text = dep_path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        if let Some(d) = &own_dep {
+            let _ = std::fs::remove_file(d);
+            r.stderr = drop_lines_naming(&r.stderr, d);
+        }
+        r.stderr = self.untoken(&r.stderr);
+        r.stdout = self.untoken(&r.stdout);
+        let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
+        let named = (cmd.rustc.as_str(), cmd.primary());
+        let dep_text =
+            match self.compiled(r.code, dep_text, named, "dep-info", Outcome::Miss, start) {
+                Ok(t) => t,
+                Err((code, outcome)) => return finish(code, outcome),
+            };
+        let hashed = self.crate_inputs(cmd, &dep_text, linked, started);
+        let (output, miss) = (cmd.primary(), Outcome::Miss);
+        let settled = self.settled(
+            hashed,
+            &cmd.source,
+            output,
+            "artifact",
+            started,
+            miss,
+            start,
+        );
+        let mut inputs = match settled {
+            Ok(i) => i,
+            Err(outcome) => return finish(0, outcome),
+        };
+        if self.embeds_roots(cmd) {
+            inputs.push(self.roots_input());
+        }
+        self.store_crate(cmd, source_key, &inputs, &r, wall_us, start);
+        finish(0, Outcome::Miss)
+    }
+
+    /// The words of the miss's compile, and the path of the dep-info it asks for itself.
+    fn miss_args(&self, cmd: &RustcCommand) -> (Vec<String>, Option<String>) {
         let mut args = cmd.args.clone();
         // A command with remaps of its own keeps them (ours come later and would win: a
         // review found the user's `/src` replaced); its key holds the roots instead.
@@ -81,37 +131,25 @@ impl Launcher<'_> {
             }
             args.push(format!("--emit=dep-info={d}"));
         }
-        let graph = self.graph_words(cmd, &mut args);
-        let started = SystemTime::now() - start.elapsed();
-        let (mut r, wall_us) = match self.run_compiler(&cmd.rustc, &args, &[]) {
-            Ok(r) => r,
-            Err(e) => return self.spawn_failed(&cmd.rustc, &e, start),
-        };
-        let linked = self.linked(cmd, &graph);
-        let dep_path = own_dep.clone().or(cmd.dep_info().map(str::to_string));
-        let dep_text = dep_path
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok());
-        if let Some(d) = &own_dep {
-            let _ = std::fs::remove_file(d);
-            r.stderr = drop_lines_naming(&r.stderr, d);
-        }
-        r.stderr = self.untoken(&r.stderr);
-        r.stdout = self.untoken(&r.stdout);
-        let finish = |code: i32, outcome: Outcome| self.replay(&r, code, outcome, start);
-        let named = (cmd.rustc.as_str(), cmd.primary());
-        let dep_text =
-            match self.compiled(r.code, dep_text, named, "dep-info", Outcome::Miss, start) {
-                Ok(t) => t,
-                Err((code, outcome)) => return finish(code, outcome),
-            };
-        let mut deps = model::parse_dep_info(&dep_text);
+        (args, own_dep)
+    }
+
+    /// The inputs of the finished compile: the files its dep-info `dep_text` names, the native
+    /// libraries it may bundle and those its linker read (`linked`), hashed as they are now.
+    fn crate_inputs(
+        &self,
+        cmd: &RustcCommand,
+        dep_text: &str,
+        linked: Option<Vec<String>>,
+        started: SystemTime,
+    ) -> Result<Vec<Seen>, NotStored> {
+        let mut deps = model::parse_dep_info(dep_text);
         for lib in bundled_libraries(cmd, &deps.files) {
             if !deps.files.contains(&lib) {
                 deps.files.push(lib);
             }
         }
-        let hashed = match linked {
+        match linked {
             Some(files) => {
                 for f in files {
                     if !deps.files.contains(&f) {
@@ -122,25 +160,20 @@ impl Launcher<'_> {
             }
             // What the linker read is not known: nothing is stored.
             None => Err(NotStored::Unreadable),
-        };
-        let (output, miss) = (cmd.primary(), Outcome::Miss);
-        let settled = self.settled(
-            hashed,
-            &cmd.source,
-            output,
-            "artifact",
-            started,
-            miss,
-            start,
-        );
-        let mut inputs = match settled {
-            Ok(i) => i,
-            Err(outcome) => return finish(0, outcome),
-        };
-        if self.embeds_roots(cmd) {
-            inputs.push(self.roots_input());
         }
-        if let Err(e) = self.store_entry(cmd, source_key, &inputs, &r, wall_us) {
+    }
+
+    /// Stores the compile's entry for `inputs`; a failure is a warning and a counted fallback.
+    fn store_crate(
+        &self,
+        cmd: &RustcCommand,
+        source_key: &key::Digest,
+        inputs: &[Seen],
+        r: &RunResult,
+        wall_us: u64,
+        start: Instant,
+    ) {
+        if let Err(e) = self.store_entry(cmd, source_key, inputs, r, wall_us) {
             let msg = format!(
                 "cannot store {} in the cache {}: {e}",
                 cmd.primary(),
@@ -148,7 +181,6 @@ impl Launcher<'_> {
             );
             self.fall_back(Problem::Store, &msg, start);
         }
-        finish(0, Outcome::Miss)
     }
 
     /// Whether an artifact (not the dep-info, which is stored with placeholders) holds the
