@@ -13,6 +13,18 @@ type HashMap<K, V> = hashbrown::HashMap<K, V>;
 /// tells apart snapshots of one file system, which keep inode numbers).
 pub(super) type DirStamp = (u64, u64, i64, i64);
 
+/// Appends `stamp` as the memos write it: `<dev> <ino> <mtime> <ctime>`.
+pub(super) fn push_stamp(out: &mut String, (dev, ino, m, c): DirStamp) {
+    let mut n = itoa::Buffer::new();
+    out.push_str(n.format(dev));
+    out.push(' ');
+    out.push_str(n.format(ino));
+    out.push(' ');
+    out.push_str(n.format(m));
+    out.push(' ');
+    out.push_str(n.format(c));
+}
+
 /// The stamp of directory `dir` now.
 pub(super) fn dir_stamp(dir: &str) -> Option<DirStamp> {
     Some(stamp_of(&std::fs::metadata(dir).ok()?))
