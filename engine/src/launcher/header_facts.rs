@@ -130,14 +130,49 @@ impl Launcher<'_> {
 /// [`Launcher::keep_facts`].
 #[derive(Default)]
 pub struct FactsByDir {
-    /// Per directory, per name: the remembered version and its facts.
-    known: RefCell<HashMap<String, DirFacts>>,
+    /// Per directory: its memo as read, and what this launch learned there.
+    known: RefCell<HashMap<String, DirMemo>>,
     /// Per directory, the facts learned by this launch and not yet written.
     learned: RefCell<HashMap<String, DirFacts>>,
 }
 
 /// Per name of a directory's header, a version and its facts.
 type DirFacts = HashMap<String, (StatStamp, HeaderFacts)>;
+
+/// A directory's memo as read, its records decoded when asked for (a libgit2 miss asks for
+/// about a sixth of the records its directories' memos hold: `/usr/include`'s gather every
+/// header any compile read), and the facts this launch learned there.
+#[derive(Default)]
+struct DirMemo {
+    /// The memo's text ([`encode`]'s form).
+    text: String,
+    /// Per name, where its record starts in `text` (the last one, as [`decode`] keeps).
+    records: HashMap<String, usize>,
+    /// Learned by this launch: these take the place of the memo's.
+    learned: DirFacts,
+}
+
+impl DirMemo {
+    /// The memo `text`, its records found; empty if malformed (as [`decode`] refuses it).
+    fn of(text: String) -> DirMemo {
+        let records = index(&text).unwrap_or_default();
+        DirMemo {
+            records,
+            text,
+            learned: DirFacts::new(),
+        }
+    }
+
+    /// The version and facts of header `name`, if known.
+    fn get(&self, name: &str) -> Option<(StatStamp, HeaderFacts)> {
+        if let Some((s, f)) = self.learned.get(name) {
+            return Some((*s, f.clone()));
+        }
+        let mut lines = fcache::lines(&self.text[*self.records.get(name)?..]);
+        let head = lines.next()?;
+        decode_record(head, &mut lines).map(|(_, s, f)| (s, f))
+    }
+}
 
 impl FactsByDir {
     /// The facts of version `stamp` of header `name` in `dir`, if remembered.
@@ -149,12 +184,12 @@ impl FactsByDir {
         stamp: &StatStamp,
     ) -> Option<HeaderFacts> {
         let mut known = self.known.borrow_mut();
-        let facts = known.entry_ref(dir).or_insert_with(|| {
+        let memo = known.entry_ref(dir).or_insert_with(|| {
             let text = launcher.cache.memo_get(&dir_key(dir));
-            text.and_then(|t| decode(&t)).unwrap_or_default()
+            text.map(DirMemo::of).unwrap_or_default()
         });
-        let (s, f) = facts.get(name)?;
-        (s == stamp).then(|| f.clone())
+        let (s, f) = memo.get(name)?;
+        (s == *stamp).then_some(f)
     }
 
     /// Forgets what was read of the memos (tests: a memo planted since is read).
@@ -167,7 +202,7 @@ impl FactsByDir {
     fn learn(&self, dir: String, name: &str, stamp: StatStamp, facts: &HeaderFacts) {
         let entry = (stamp, facts.clone());
         if let Some(k) = self.known.borrow_mut().get_mut(&dir) {
-            k.insert(name.to_string(), entry.clone());
+            k.learned.insert(name.to_string(), entry.clone());
         }
         let mut learned = self.learned.borrow_mut();
         learned
@@ -204,28 +239,62 @@ pub(super) fn encode(facts: &DirFacts) -> String {
 fn decode(text: &str) -> Option<DirFacts> {
     let mut out = DirFacts::new();
     let mut lines = fcache::lines(text);
-    while let Some(line) = lines.next() {
-        let rest = line.strip_prefix("h ")?;
-        // Five words of stamp, then the digest, the count and the name (which may hold spaces).
-        let cut = rest.match_indices(' ').nth(4)?.0;
-        let stamp = StatStamp::from_words(&rest[..cut])?;
-        let mut w = rest[cut + 1..].splitn(3, ' ');
-        let digest = fcache::Digest::from_hex(w.next()?)?;
-        let count: usize = w.next()?.parse().ok()?;
-        let name = w.next()?;
-        let directives = (&mut lines)
-            .take(count)
-            .map(decode_directive)
-            .collect::<Option<Vec<_>>>()?;
-        if directives.len() != count {
+    while let Some(head) = lines.next() {
+        let (name, stamp, facts) = decode_record(head, &mut lines)?;
+        out.insert(name.to_string(), (stamp, facts));
+    }
+    Some(out)
+}
+
+/// The record whose `h` line is `head`, its directives the next lines of `lines`: the
+/// header's name, version and facts; `None` if malformed.
+fn decode_record<'t>(
+    head: &'t str,
+    lines: &mut impl Iterator<Item = &'t str>,
+) -> Option<(&'t str, StatStamp, HeaderFacts)> {
+    let rest = head.strip_prefix("h ")?;
+    // Five words of stamp, then the digest, the count and the name (which may hold spaces).
+    let cut = rest.match_indices(' ').nth(4)?.0;
+    let stamp = StatStamp::from_words(&rest[..cut])?;
+    let mut w = rest[cut + 1..].splitn(3, ' ');
+    let digest = fcache::Digest::from_hex(w.next()?)?;
+    let count: usize = w.next()?.parse().ok()?;
+    let name = w.next()?;
+    let directives = lines
+        .take(count)
+        .map(decode_directive)
+        .collect::<Option<Vec<_>>>()?;
+    if directives.len() != count {
+        return None;
+    }
+    let facts = HeaderFacts {
+        digest,
+        unkeyed: None,
+        directives,
+    };
+    Some((name, stamp, facts))
+}
+
+/// Where each record of [`encode`]'s `text` starts, by name (the last of a name); `None` if
+/// a line is not where a record's is or a record's directives are cut short. The records
+/// themselves are checked when decoded.
+fn index(text: &str) -> Option<HashMap<String, usize>> {
+    let mut out = HashMap::new();
+    let mut lines = fcache::lines(text);
+    while let Some(head) = lines.next() {
+        let rest = head.strip_prefix("h ")?;
+        // Past the five words of stamp and the digest: the count, then the name.
+        let mut spaces = rest.bytes().enumerate().filter(|&(_, b)| b == b' ');
+        let after_digest = spaces.nth(5)?.0 + 1;
+        let (count, name) = rest[after_digest..].split_once(' ')?;
+        let count: usize = count.parse().ok()?;
+        if lines.by_ref().take(count).count() != count {
             return None;
         }
-        let facts = HeaderFacts {
-            digest,
-            unkeyed: None,
-            directives,
-        };
-        out.insert(name.to_string(), (stamp, facts));
+        out.insert(
+            name.to_string(),
+            head.as_ptr() as usize - text.as_ptr() as usize,
+        );
     }
     Some(out)
 }
@@ -276,5 +345,53 @@ mod tests {
         let cut = &text[..text.rfind("c\n").unwrap()];
         assert!(decode(cut).is_none(), "a directive short");
         assert!(decode(&text.replace("i q a.h", "z q a.h")).is_none());
+    }
+
+    /// A memo read record by record gives what the whole decode gives, for every name; one
+    /// whose lines are not records' is empty, and a malformed record is no facts.
+    #[test]
+    fn records_decoded_when_asked_match_the_whole_decode() {
+        let stamp = |n: u64| StatStamp {
+            dev: 1,
+            ino: n,
+            size: n * 3,
+            mtime_ns: -(n as i64),
+            ctime_ns: 1 << 40,
+        };
+        let mut dir = DirFacts::new();
+        for n in 0..40u64 {
+            let directives = (0..n % 5)
+                .map(|k| (k != 2).then(|| (format!("d{k} x.h"), k % 2 == 0, k == 3)))
+                .collect();
+            let facts = HeaderFacts {
+                digest: fcache::Digest::of(&n.to_le_bytes()),
+                unkeyed: None,
+                directives,
+            };
+            dir.insert(format!("h{n} with space.h"), (stamp(n), facts));
+        }
+        // A name written twice: the later record is the one kept.
+        let text = encode(&dir) + "h 1 2 3 4 5 " + &"0".repeat(64) + " 0 h7 with space.h\n";
+        let whole = decode(&text).unwrap();
+        let memo = DirMemo::of(text.clone());
+        assert_eq!(memo.records.len(), whole.len());
+        for (name, (s, f)) in &whole {
+            let (s2, f2) = memo.get(name).unwrap();
+            assert_eq!(
+                (s2, f2.digest, &f2.directives),
+                (*s, f.digest, &f.directives)
+            );
+        }
+        assert!(memo.get("absent.h").is_none());
+        assert!(DirMemo::of("not a record\n".into()).records.is_empty());
+        let cut = &text[..text.rfind("c\n").unwrap()];
+        assert!(
+            DirMemo::of(cut.to_string()).records.is_empty(),
+            "a directive short"
+        );
+        let bad = text.replacen("i q d0 x.h", "z q d0 x.h", 1);
+        let memo = DirMemo::of(bad.clone());
+        let broken = whole.keys().filter(|n| memo.get(n).is_none()).count();
+        assert!(broken >= 1 && decode(&bad).is_none());
     }
 }
