@@ -31,90 +31,35 @@ impl Deps {
 
 /// Parses the first rule of `text`. Later rules (`-MP` phony targets) are ignored.
 pub fn parse(text: &str) -> Deps {
-    let mut deps = Deps::default();
-    let mut seen_colon = false;
-    let mut word = String::new();
+    let mut r = Reader::default();
     let b = text.as_bytes();
     let mut i = 0;
-    let flush = |word: &mut String, deps: &mut Deps, seen_colon: &mut bool| {
-        if word.is_empty() {
-            return;
-        }
-        let w = std::mem::take(word);
-        if !*seen_colon {
-            if let Some(t) = w.strip_suffix(':') {
-                if !t.is_empty() {
-                    deps.targets.push(t.to_string());
-                }
-                *seen_colon = true;
-            } else {
-                deps.targets.push(w);
-            }
-        } else {
-            deps.inputs.push(w);
-        }
-    };
     while i < b.len() {
         let c = b[i];
         match c {
             b'\\' => {
-                // A run of backslashes means something only before a blank, `#`, a line end
-                // (and a lone one before `:`), as gcc writes and Ninja reads: 2n (or 2n+1)
-                // before a blank are n backslashes, the blank then ends the word (or, odd,
-                // belongs to it); elsewhere they are the path's own.
-                let run = b[i..].iter().take_while(|&&c| c == b'\\').count();
-                let next = b.get(i + run).copied();
-                match next {
-                    Some(b'\n' | b'\r') => {
-                        push_backslashes(&mut word, run - 1);
-                        deps.ambiguous |= !word.is_empty();
-                        flush(&mut word, &mut deps, &mut seen_colon);
-                        let eol = i + run;
-                        i = eol
-                            + if b[eol] == b'\r' && b.get(eol + 1) == Some(&b'\n') {
-                                2
-                            } else {
-                                1
-                            };
-                    }
-                    Some(b' ' | b'\t' | b'#') => {
-                        push_backslashes(&mut word, run / 2);
-                        i += run;
-                        if run % 2 == 1 {
-                            word.push(b[i] as char);
-                            i += 1;
-                        }
-                    }
-                    Some(b':') if run == 1 => {
-                        word.push(':');
-                        i += 2;
-                    }
-                    _ => {
-                        push_backslashes(&mut word, run);
-                        i += run;
-                    }
-                }
+                i = r.backslashes(b, i);
                 continue;
             }
             b'$' if b.get(i + 1) == Some(&b'$') => {
-                word.push('$');
+                r.word.push('$');
                 i += 2;
                 continue;
             }
-            b' ' | b'\t' => flush(&mut word, &mut deps, &mut seen_colon),
+            b' ' | b'\t' => r.flush(),
             b'\n' | b'\r' => {
-                flush(&mut word, &mut deps, &mut seen_colon);
-                if seen_colon {
+                r.flush();
+                if r.seen_colon {
                     break;
                 }
             }
-            b':' if !seen_colon
+            b':' if !r.seen_colon
                 && matches!(b.get(i + 1), None | Some(b' ' | b'\t' | b'\n' | b'\r')) =>
             {
-                if !word.is_empty() {
-                    deps.targets.push(std::mem::take(&mut word));
+                if !r.word.is_empty() {
+                    r.deps.targets.push(std::mem::take(&mut r.word));
                 }
-                seen_colon = true;
+                r.seen_colon = true;
             }
             _ => {
                 // This character and the ordinary ones after it, at once (a libgit2 depfile
@@ -124,15 +69,15 @@ pub fn parse(text: &str) -> Deps {
                     .iter()
                     .position(|&c| SPECIAL[c as usize])
                     .map_or(b.len(), |n| i + 1 + n);
-                word.push_str(&text[i..end]);
+                r.word.push_str(&text[i..end]);
                 i = end;
                 continue;
             }
         }
         i += 1;
     }
-    flush(&mut word, &mut deps, &mut seen_colon);
-    deps
+    r.flush();
+    r.deps
 }
 
 /// The bytes [`parse`] looks at: all others are copied into the word as they are.
@@ -146,6 +91,78 @@ const SPECIAL: [bool; 256] = {
     }
     t
 };
+
+/// [`parse`]'s state: the rule so far, whether its colon was read, the word being read.
+#[derive(Default)]
+struct Reader {
+    /// The targets and inputs read so far.
+    deps: Deps,
+    /// Whether the colon after the targets was read.
+    seen_colon: bool,
+    /// The word being read.
+    word: String,
+}
+
+impl Reader {
+    /// Ends the word being read: a target (the last ending in the colon), or an input.
+    fn flush(&mut self) {
+        if self.word.is_empty() {
+            return;
+        }
+        let w = std::mem::take(&mut self.word);
+        if !self.seen_colon {
+            if let Some(t) = w.strip_suffix(':') {
+                if !t.is_empty() {
+                    self.deps.targets.push(t.to_string());
+                }
+                self.seen_colon = true;
+            } else {
+                self.deps.targets.push(w);
+            }
+        } else {
+            self.deps.inputs.push(w);
+        }
+    }
+
+    /// Reads the run of backslashes at `b[i]`; where reading goes on.
+    fn backslashes(&mut self, b: &[u8], i: usize) -> usize {
+        // A run of backslashes means something only before a blank, `#`, a line end (and a
+        // lone one before `:`), as gcc writes and Ninja reads: 2n (or 2n+1) before a blank
+        // are n backslashes, the blank then ends the word (or, odd, belongs to it);
+        // elsewhere they are the path's own.
+        let run = b[i..].iter().take_while(|&&c| c == b'\\').count();
+        match b.get(i + run).copied() {
+            Some(b'\n' | b'\r') => {
+                push_backslashes(&mut self.word, run - 1);
+                self.deps.ambiguous |= !self.word.is_empty();
+                self.flush();
+                let eol = i + run;
+                eol + if b[eol] == b'\r' && b.get(eol + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                }
+            }
+            Some(b' ' | b'\t' | b'#') => {
+                push_backslashes(&mut self.word, run / 2);
+                let at = i + run;
+                if run % 2 == 1 {
+                    self.word.push(b[at] as char);
+                    return at + 1;
+                }
+                at
+            }
+            Some(b':') if run == 1 => {
+                self.word.push(':');
+                i + 2
+            }
+            _ => {
+                push_backslashes(&mut self.word, run);
+                i + run
+            }
+        }
+    }
+}
 
 fn push_backslashes(word: &mut String, n: usize) {
     word.extend(std::iter::repeat_n('\\', n));
