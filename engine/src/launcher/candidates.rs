@@ -273,25 +273,7 @@ impl Search {
         if self.through_link.is_none() {
             self.through_link = reached.through_link.clone();
         }
-        // A name with `..` joined to a place it was looked for (beside a quoted includer,
-        // each search directory) must undo plain directories only.
-        for &(beside, name) in reached.dotted.iter().chain(&reached.probes) {
-            if !name.split('/').any(|c| c == "..") {
-                continue;
-            }
-            for d in beside
-                .into_iter()
-                .chain(self.dirs.iter().map(String::as_str))
-            {
-                if self.through_link.is_some() {
-                    break;
-                }
-                // (A search directory that does not exist is skipped by the compiler.)
-                if beside.is_some_and(|b| b == d) || std::path::Path::new(d).is_dir() {
-                    self.through_link = self.looked.undone.through_link(d, name, false);
-                }
-            }
-        }
+        self.note_dotted_links(reached.dotted.iter().chain(&reached.probes));
         self.undid.extend(self.looked.undone.take_asked());
         let searchable = reached.searchable(&self.roots, &self.forced);
         // (Not the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
@@ -354,6 +336,32 @@ impl Search {
         drop(reached);
         self.looked.places = places;
         plan
+    }
+
+    /// Notes the first directory that a name with `..` undoes and that is no plain directory,
+    /// the name joined to each place it was looked for (`names`: each with the directory of
+    /// its quoted includer, if any, then each search directory).
+    fn note_dotted_links<'n>(
+        &mut self,
+        names: impl Iterator<Item = &'n (Option<&'n str>, &'n str)>,
+    ) {
+        for &(beside, name) in names {
+            if !name.split('/').any(|c| c == "..") {
+                continue;
+            }
+            for d in beside
+                .into_iter()
+                .chain(self.dirs.iter().map(String::as_str))
+            {
+                if self.through_link.is_some() {
+                    break;
+                }
+                // (A search directory that does not exist is skipped by the compiler.)
+                if beside.is_some_and(|b| b == d) || std::path::Path::new(d).is_dir() {
+                    self.through_link = self.looked.undone.through_link(d, name, false);
+                }
+            }
+        }
     }
 
     /// Adds the candidates of a compile that read `read` (absolute paths, a superset of the

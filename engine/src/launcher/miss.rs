@@ -84,16 +84,7 @@ impl Launcher<'_> {
         };
         let search = match self.add_passed_over(cmd, source_key, &mut seen, search) {
             Ok(search) => search,
-            // The lookup behind the include list cannot be followed: nothing is stored.
-            Err(link) => {
-                if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
-                    eprintln!(
-                        "cached-ninja: not cached: {}",
-                        super::links::why_not_cached(&link)
-                    );
-                }
-                return finish(0, Outcome::Uncacheable(Reason::DotDotLink));
-            }
+            Err(link) => return finish(0, through_link(&link)),
         };
         // A twin gcc skipped as the same file is in no depfile, only among those passed over
         // (a review found a touch made gcc read it and the hit stale, 2026-12-05).
@@ -448,4 +439,17 @@ impl Launcher<'_> {
         }
         Ok(action_key)
     }
+}
+
+/// The outcome of a miss whose include list's lookup goes through `link`, a `..` that undoes
+/// no plain directory: it cannot be followed, so nothing is stored (said with
+/// `CACHED_NINJA_DEBUG`).
+fn through_link(link: &str) -> Outcome {
+    if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
+        eprintln!(
+            "cached-ninja: not cached: {}",
+            super::links::why_not_cached(link)
+        );
+    }
+    Outcome::Uncacheable(Reason::DotDotLink)
 }
