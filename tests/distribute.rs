@@ -45,7 +45,9 @@ impl Built {
 
     fn cn(&self) -> Command {
         let mut c = Command::new(cached_ninja());
-        c.env("CACHED_NINJA_CACHE_DIR", &self.cache);
+        // (The hung compilers of `Hung` hang whenever it is set.)
+        c.env("CACHED_NINJA_CACHE_DIR", &self.cache)
+            .env_remove("DISTCC_FALLBACK");
         c
     }
 

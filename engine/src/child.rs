@@ -50,13 +50,70 @@ pub fn signal_group(group: u32, sig: libc::c_int) -> bool {
     unsafe { libc::kill(-(group as libc::pid_t), sig) == 0 }
 }
 
-/// The process group the handler passes signals on to (0: none). A signal handler is given
-/// no context, hence one process-wide value; [`GroupForward`] allows one group at a time.
+/// The process group the handler passes signals on to: 0 none, -1 taken by a handler (this
+/// process is ending). A signal handler is given no context, hence one process-wide value;
+/// [`GroupForward`] allows one group at a time.
 static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+
+/// The signals [`GroupForward`] passes on.
+const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// SIGINT, SIGTERM and SIGHUP held (blocked on this thread) until dropped, then delivered.
+pub struct HeldSignals {
+    /// The thread's signal mask before.
+    before: libc::sigset_t,
+}
+
+impl HeldSignals {
+    /// Holds them.
+    pub fn hold() -> HeldSignals {
+        // SAFETY: sigset_t values filled by sigemptyset/sigaddset and pthread_sigmask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for sig in FORWARDED {
+                libc::sigaddset(&mut set, sig);
+            }
+            let mut before: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut before);
+            HeldSignals { before }
+        }
+    }
+}
+
+impl HeldSignals {
+    /// Gives a child that `cmd` starts while they are held this thread's mask from before
+    /// (a child inherits the mask, and the standard library's spawn does not reset it).
+    pub fn unheld_in_child(&self, cmd: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt;
+        let before = self.before;
+        // SAFETY: sigprocmask is async-signal-safe; the child is single-threaded here.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::sigprocmask(libc::SIG_SETMASK, &before, std::ptr::null_mut()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+impl Drop for HeldSignals {
+    /// Puts the mask back: a signal that came meanwhile is delivered now.
+    fn drop(&mut self) {
+        // SAFETY: restores the mask pthread_sigmask gave.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.before, std::ptr::null_mut());
+        }
+    }
+}
 
 /// SIGINT, SIGTERM and SIGHUP (those this process does not ignore) passed on to a child's
 /// process group until dropped; each then ends this process, as it would have without us.
 pub struct GroupForward {
+    /// The process group.
+    group: i32,
     /// The signals handled, with the action each had before.
     previous: Vec<(libc::c_int, libc::sigaction)>,
 }
@@ -69,7 +126,7 @@ impl GroupForward {
             .compare_exchange(0, group as i32, Ordering::SeqCst, Ordering::SeqCst)
             .ok()?;
         let mut previous = Vec::new();
-        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        for sig in FORWARDED {
             if ignored(sig) {
                 continue;
             }
@@ -86,12 +143,17 @@ impl GroupForward {
                 }
             }
         }
-        Some(GroupForward { previous })
+        Some(GroupForward {
+            group: group as i32,
+            previous,
+        })
     }
 }
 
 impl Drop for GroupForward {
-    /// Puts the actions back (the child is about to be reaped).
+    /// Puts the actions back (the child is about to be reaped). A handler that took the group
+    /// meanwhile is ending this process: this waits for that rather than let the child be
+    /// reaped under the handler's `kill`.
     fn drop(&mut self) {
         for (sig, old) in &self.previous {
             // SAFETY: restores an action sigaction gave us.
@@ -99,14 +161,23 @@ impl Drop for GroupForward {
                 libc::sigaction(*sig, old, std::ptr::null_mut());
             }
         }
-        FORWARD_TO.store(0, Ordering::SeqCst);
+        if FORWARD_TO
+            .compare_exchange(self.group, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            loop {
+                // SAFETY: pause(2) until the raised signal ends this process.
+                unsafe { libc::pause() };
+            }
+        }
     }
 }
 
 /// The handler: `sig` to the forwarded group, then this process ended by it (the default
 /// action, raised again once the handler returns and unblocks it).
 extern "C" fn pass_on(sig: libc::c_int) {
-    let group = FORWARD_TO.load(Ordering::SeqCst);
+    // Taken, so that no drop lets the group's leader be reaped before the `kill` below.
+    let group = FORWARD_TO.swap(-1, Ordering::SeqCst);
     // SAFETY: kill, signal and raise are async-signal-safe.
     unsafe {
         if group > 0 {
@@ -148,6 +219,28 @@ pub(crate) mod tests {
             gone(grandchild),
             "the grandchild {grandchild} outlived its group"
         );
+    }
+
+    /// A child spawned while the signals are held is given the mask from before.
+    #[test]
+    fn a_child_started_while_signals_are_held_is_given_them() {
+        let blocked = || {
+            let held = super::HeldSignals::hold();
+            let mut cmd = Command::new("grep");
+            cmd.args(["SigBlk", "/proc/self/status"])
+                .stdout(std::process::Stdio::piped());
+            held.unheld_in_child(&mut cmd);
+            let out = cmd.output().unwrap();
+            drop(held);
+            let text = String::from_utf8(out.stdout).unwrap();
+            let hex = text.trim().rsplit(['\t', ' ']).next().unwrap().to_string();
+            u64::from_str_radix(&hex, 16).unwrap()
+        };
+        let ours =
+            (1 << (libc::SIGINT - 1)) | (1 << (libc::SIGTERM - 1)) | (1 << (libc::SIGHUP - 1));
+        // (The standard library passes the mask on: a distcc started while they were held
+        // ignored the Ctrl-C passed on to it.)
+        assert_eq!(blocked() & ours, 0);
     }
 
     /// Whether `pid` has ended (gone, or a zombie not yet reaped by its new parent), within

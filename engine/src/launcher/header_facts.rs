@@ -114,11 +114,15 @@ impl Launcher<'_> {
         let learned = std::mem::take(&mut *self.facts.learned.borrow_mut());
         for (dir, new) in learned {
             let key = dir_key(&dir);
-            let mut known = self
+            // The records that decode (one that does not is no facts, as when read).
+            let memo = self
                 .cache
                 .memo_get(&key)
-                .and_then(|t| decode(&t))
+                .map(DirMemo::of)
                 .unwrap_or_default();
+            let mut known: DirFacts = (memo.records.keys())
+                .filter_map(|name| Some((name.clone(), memo.get(name)?)))
+                .collect();
             known.extend(new);
             let _ = self.cache.memo_put(&key, &encode(&known));
         }
@@ -146,14 +150,14 @@ type DirFacts = HashMap<String, (StatStamp, HeaderFacts)>;
 struct DirMemo {
     /// The memo's text ([`encode`]'s form).
     text: String,
-    /// Per name, where its record starts in `text` (the last one, as [`decode`] keeps).
+    /// Per name, where its record starts in `text` (the last one of a name).
     records: HashMap<String, usize>,
     /// Learned by this launch: these take the place of the memo's.
     learned: DirFacts,
 }
 
 impl DirMemo {
-    /// The memo `text`, its records found; empty if malformed (as [`decode`] refuses it).
+    /// The memo `text`, its records found; empty if its lines are not records' ([`index`]).
     fn of(text: String) -> DirMemo {
         let records = index(&text).unwrap_or_default();
         DirMemo {
@@ -234,8 +238,9 @@ pub(super) fn encode(facts: &DirFacts) -> String {
     text
 }
 
-/// [`encode`]'s text back (with no unkeyed input: only such facts are remembered); `None`
-/// if malformed.
+/// [`encode`]'s text back whole (with no unkeyed input: only such facts are remembered);
+/// `None` if malformed. The tests' oracle of [`DirMemo`], which decodes a record when asked.
+#[cfg(test)]
 fn decode(text: &str) -> Option<DirFacts> {
     let mut out = DirFacts::new();
     let mut lines = fcache::lines(text);

@@ -4,7 +4,8 @@ use std::io;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::child::{signal_group, wait_unreaped, GroupForward};
+use crate::child::{signal_group, wait_unreaped, GroupForward, HeldSignals};
+use std::sync::mpsc::RecvTimeoutError;
 
 /// What a captured run of a process gave.
 #[derive(Debug, Default)]
@@ -130,14 +131,22 @@ fn die_with_launcher(cmd: &mut Command) {
 /// are passed on ([`GroupForward`]).
 fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
     use std::os::unix::process::CommandExt;
-    let mut child = cmd
-        .process_group(0)
+    cmd.process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+        .stderr(Stdio::piped());
+    // Held from before the spawn until the forward is in place: a signal in between is
+    // passed on, not the end of this process alone (the child gets the mask from before).
+    let held = HeldSignals::hold();
+    held.unheld_in_child(&mut cmd);
+    let spawned = cmd.spawn();
+    let forward = spawned
+        .as_ref()
+        .ok()
+        .and_then(|child| GroupForward::start(child.id()));
+    drop(held);
+    let mut child = spawned?;
     let pid = child.id();
-    let forward = GroupForward::start(pid);
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let (tx, rx) = std::sync::mpsc::channel();
     // Its output until every pipe closes (nothing it started still writes), then its exit,
@@ -146,16 +155,22 @@ fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
         let read = read_both(stdout, stderr).and_then(|o| wait_unreaped(pid).map(|()| o));
         let _ = tx.send(read);
     });
-    let within = rx.recv_timeout(limit).ok();
-    if within.is_none() {
+    let within = rx.recv_timeout(limit);
+    if !matches!(within, Ok(Ok(_))) {
+        // Past its limit, or its output could not be read: the group goes, and the leader
+        // too should it have left the group (it is unreaped, so the pid is still its).
         signal_group(pid, libc::SIGKILL);
+        // SAFETY: kill(2) of our unreaped child.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+    }
+    if matches!(within, Err(RecvTimeoutError::Timeout)) {
         // Its pipes close as the group dies; one held past that is held outside the group.
         let _ = rx.recv_timeout(AFTER_KILL);
     }
     drop(forward);
     let status = child.wait()?;
     match within {
-        Some(read) => {
+        Ok(read) => {
             let (stdout, stderr) = read?;
             Ok(Output {
                 status,
@@ -163,10 +178,13 @@ fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
                 stderr,
             })
         }
-        None => Err(io::Error::new(
+        Err(RecvTimeoutError::Timeout) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!("no result within {} s", limit.as_secs_f64()),
         )),
+        Err(RecvTimeoutError::Disconnected) => {
+            Err(io::Error::other("the reader of its output stopped"))
+        }
     }
 }
 
@@ -237,7 +255,9 @@ mod tests {
         let pid_file = dir.path().join("pid");
         let script = format!("sleep 300 & echo $! > '{}'; wait", pid_file.display());
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || tx.send(limited(&script)));
+        // Two seconds: time for the shell to start the grandchild on a loaded machine.
+        let limit = std::time::Duration::from_secs(2);
+        std::thread::spawn(move || tx.send(limited_for(&script, limit)));
         let e = rx
             .recv_timeout(std::time::Duration::from_secs(60))
             .expect("the run waited for its grandchild's pipes past its limit")
@@ -256,8 +276,12 @@ mod tests {
 
     /// `sh -c script` with a limit of 200 ms.
     fn limited(script: &str) -> std::io::Result<super::RunResult> {
+        limited_for(script, std::time::Duration::from_millis(200))
+    }
+
+    /// `sh -c script` with a limit of `limit`.
+    fn limited_for(script: &str, limit: std::time::Duration) -> std::io::Result<super::RunResult> {
         use super::Runner;
-        let limit = Some(std::time::Duration::from_millis(200));
-        super::RealRunner.run_with_env("sh", &["-c".into(), script.into()], &[], limit)
+        super::RealRunner.run_with_env("sh", &["-c".into(), script.into()], &[], Some(limit))
     }
 }
