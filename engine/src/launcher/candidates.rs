@@ -458,6 +458,9 @@ impl Search {
         if computed_in.is_empty() {
             return;
         }
+        // A round's read set holds the last one's (files are only added): what a directory's
+        // earlier batch made is what this one would make again.
+        debug_assert!(self.read.iter().all(|h| read.contains(h)));
         // Each path checked once: names below a lexical header are clean, and are joined to
         // a lexical base by concatenation.
         let lexical_read: Vec<(&String, bool, bool)> = read
