@@ -79,9 +79,7 @@ impl HeldSignals {
             HeldSignals { before }
         }
     }
-}
 
-impl HeldSignals {
     /// Gives a child that `cmd` starts while they are held this thread's mask from before
     /// (a child inherits the mask, and the standard library's spawn does not reset it).
     pub fn unheld_in_child(&self, cmd: &mut std::process::Command) {
