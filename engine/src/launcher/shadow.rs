@@ -245,11 +245,17 @@ impl Launcher<'_> {
             self.write_memo(action_key, &holders, &undone, &present);
         }
         // The same, independent of this layout, for another object directory's first check.
-        let shared: String = present
-            .iter()
-            .map(|p| format!("{}\n", self.roots.normalize(p)))
-            .collect();
-        let _ = self.cache.memo_put(&present_key(action_key), &shared);
+        // None present (most compiles) reads as no memo: a file created in the cache costs a
+        // miss about 130 µs, a removal of none a few.
+        if present.is_empty() {
+            self.cache.memo_remove(&present_key(action_key));
+        } else {
+            let shared: String = present
+                .iter()
+                .map(|p| format!("{}\n", self.roots.normalize(p)))
+                .collect();
+            let _ = self.cache.memo_put(&present_key(action_key), &shared);
+        }
         self.remember_candidates(action_key, &search, &undone, &holders);
         drop(holders);
         self.leave(search);
@@ -549,7 +555,7 @@ impl Launcher<'_> {
                 }
             }
             // First check here: the candidates that existed when the entry was stored, in
-            // whatever layout that was (passed over then, so passed over now).
+            // whatever layout that was (passed over then, so passed over now; no memo: none).
             None => {
                 if let Some(text) = self.cache.memo_get(&present_key(action_key)) {
                     present = fcache::lines(&text)

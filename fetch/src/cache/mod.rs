@@ -357,6 +357,11 @@ impl LocalCache {
         self.put_file(&dest, seal::seal(body).as_bytes())
     }
 
+    /// Removes the memo under `key`, if there is one.
+    pub fn memo_remove(&self, key: &Digest) {
+        let _ = fs::remove_file(self.root.join("memo").join(key.to_hex()));
+    }
+
     /// The memo under `key`, else what `make` gives, stored under it: made by one writer at a
     /// time, so launchers and pull threads that all start without it (a fresh cache) wait for
     /// the first instead of each running the same probe. `None` when `make` gives nothing.
