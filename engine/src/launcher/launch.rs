@@ -219,16 +219,31 @@ impl Launcher<'_> {
         compile: bool,
         start: Instant,
     ) -> i32 {
-        if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
-            eprintln!("cached-ninja: not cached: {why}");
-        }
         // A command that is no compile at all is recorded only in an object directory (one with
         // a `build.ninja` or the state directory already): as a zero-setup launcher the binary
         // also runs a generator's probes (`gcc --version`, `-E`) in whatever directory the
         // generator runs, which must not get a `.cached-ninja/`.
         let obj = fetch::objdir::ObjDir::new(self.roots.obj());
-        if compile || obj.state_dir().is_dir() || obj.root().join("build.ninja").is_file() {
-            self.record(Outcome::Uncacheable(reason), 0, start);
+        let recorded =
+            compile || obj.state_dir().is_dir() || obj.root().join("build.ninja").is_file();
+        self.run_unchanged(words, recorded.then_some(reason), why, start)
+    }
+
+    /// Runs `words` unchanged, uncached because of `why` (said with `CACHED_NINJA_DEBUG`),
+    /// recording `reason` if given; the exit code when the command cannot replace this
+    /// process. The C/C++ and the rustc launches both end here.
+    pub(super) fn run_unchanged(
+        &self,
+        words: &[String],
+        reason: Option<Reason>,
+        why: &str,
+        start: Instant,
+    ) -> i32 {
+        if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
+            eprintln!("cached-ninja: not cached: {why}");
+        }
+        if let Some(r) = reason {
+            self.record(Outcome::Uncacheable(r), 0, start);
         }
         match self.runner.exec(&words[0], &words[1..]) {
             Ok(c) => c,

@@ -49,7 +49,7 @@ use backend::compile::rustc::{self as model, NotCacheable, RustcCommand};
 use backend::key::Roots;
 use backend::rewrite::dwp_step::DwpStep;
 use fetch::cache as fcache;
-use fetch::stats::{Outcome, Reason};
+use fetch::stats::Reason;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -196,21 +196,8 @@ impl Launcher<'_> {
     pub(super) fn launch_rustc(&self, words: Vec<String>) -> i32 {
         let start = Instant::now();
         self.warn_if_policy_edited();
-        let run_as_is = |reason: Option<Reason>, why: &str| -> i32 {
-            if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
-                eprintln!("cached-ninja: not cached: {why}");
-            }
-            if let Some(r) = reason {
-                self.record(Outcome::Uncacheable(r), 0, start);
-            }
-            match self.runner.exec(&words[0], &words[1..]) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("cached-ninja: error: cannot run {}: {e}", words[0]);
-                    127
-                }
-            }
-        };
+        let run_as_is =
+            |reason: Option<Reason>, why: &str| self.run_unchanged(&words, reason, why, start);
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let expanded = match model::expand_argfiles(&words[1..], &cwd) {
             Ok(a) => a,
