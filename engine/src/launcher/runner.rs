@@ -160,8 +160,7 @@ fn output_within(mut cmd: Command, limit: Duration) -> io::Result<Output> {
         // Past its limit, or its output could not be read: the group goes, and the leader
         // too should it have left the group (it is unreaped, so the pid is still its).
         signal_group(pid, libc::SIGKILL);
-        // SAFETY: kill(2) of our unreaped child.
-        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        let _ = child.kill();
     }
     if matches!(within, Err(RecvTimeoutError::Timeout)) {
         // Its pipes close as the group dies; one held past that is held outside the group.
