@@ -192,7 +192,7 @@ impl LocalCache {
     /// The total of the last walk's record, if that record is recent.
     fn recent_walk(&self) -> Option<u64> {
         let key = walk_key();
-        let written = fs::metadata(self.root().join("memo").join(key.to_hex()))
+        let written = fs::metadata(self.memo_path(&key))
             .and_then(|md| md.modified())
             .ok()?;
         let text = self.memo_get(&key)?;

@@ -337,9 +337,8 @@ impl LocalCache {
 
     /// A small memo (text) stored under a digest of its inputs; `None` if absent or unreadable.
     pub fn memo_get(&self, key: &Digest) -> Option<String> {
-        let hex = key.to_hex();
         // Memos are small: a guessed size spares the `statx` that `fs::read` spends on it.
-        let mut f = File::open(self.root.join("memo").join(hex)).ok()?;
+        let mut f = File::open(self.memo_path(key)).ok()?;
         let bytes = read_whole(&mut f, MEMO_GUESS).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         seal::unseal(&text)
@@ -349,7 +348,7 @@ impl LocalCache {
 
     /// Stores a memo atomically.
     pub fn memo_put(&self, key: &Digest, value: &str) -> io::Result<()> {
-        let dest = self.root.join("memo").join(key.to_hex());
+        let dest = self.memo_path(key);
         // One copy, of its final size (a candidates' record is tens of KB).
         let mut body = String::with_capacity(value.len() + 1 + seal::LINE_LEN);
         body.push_str(value);
@@ -359,7 +358,12 @@ impl LocalCache {
 
     /// Removes the memo under `key`, if there is one.
     pub fn memo_remove(&self, key: &Digest) {
-        let _ = fs::remove_file(self.root.join("memo").join(key.to_hex()));
+        let _ = fs::remove_file(self.memo_path(key));
+    }
+
+    /// Where the memo under `key` is.
+    pub(crate) fn memo_path(&self, key: &Digest) -> PathBuf {
+        self.root.join("memo").join(key.to_hex())
     }
 
     /// The memo under `key`, else what `make` gives, stored under it: made by one writer at a
