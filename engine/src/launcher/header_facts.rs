@@ -257,14 +257,9 @@ fn decode_record<'t>(
     head: &'t str,
     lines: &mut impl Iterator<Item = &'t str>,
 ) -> Option<(&'t str, StatStamp, HeaderFacts)> {
-    let rest = head.strip_prefix("h ")?;
-    // Five words of stamp, then the digest, the count and the name (which may hold spaces).
-    let cut = rest.match_indices(' ').nth(4)?.0;
-    let stamp = StatStamp::from_words(&rest[..cut])?;
-    let mut w = rest[cut + 1..].splitn(3, ' ');
-    let digest = fcache::Digest::from_hex(w.next()?)?;
-    let count: usize = w.next()?.parse().ok()?;
-    let name = w.next()?;
+    let (stamp, digest, count, name) = head_fields(head)?;
+    let stamp = StatStamp::from_words(stamp)?;
+    let digest = fcache::Digest::from_hex(digest)?;
     let directives = lines
         .take(count)
         .map(decode_directive)
@@ -280,6 +275,25 @@ fn decode_record<'t>(
     Some((name, stamp, facts))
 }
 
+/// The fields of a record's `h` line: its stamp's five words, its digest, the count of its
+/// directives and the header's name (which may hold spaces); `None` if malformed.
+fn head_fields(head: &str) -> Option<(&str, &str, usize, &str)> {
+    let rest = head.strip_prefix("h ")?;
+    let mut spaces = (rest.bytes().enumerate())
+        .filter(|&(_, b)| b == b' ')
+        .map(|(i, _)| i);
+    let stamp_end = spaces.nth(4)?;
+    let digest_end = spaces.next()?;
+    let (count, name) = rest[digest_end + 1..].split_once(' ')?;
+    let count = count.parse().ok()?;
+    Some((
+        &rest[..stamp_end],
+        &rest[stamp_end + 1..digest_end],
+        count,
+        name,
+    ))
+}
+
 /// Where each record of [`encode`]'s `text` starts, by name (the last of a name); `None` if
 /// a line is not where a record's is or a record's directives are cut short. The records
 /// themselves are checked when decoded.
@@ -287,12 +301,7 @@ fn index(text: &str) -> Option<HashMap<String, usize>> {
     let mut out = HashMap::new();
     let mut lines = fcache::lines(text);
     while let Some(head) = lines.next() {
-        let rest = head.strip_prefix("h ")?;
-        // Past the five words of stamp and the digest: the count, then the name.
-        let mut spaces = rest.bytes().enumerate().filter(|&(_, b)| b == b' ');
-        let after_digest = spaces.nth(5)?.0 + 1;
-        let (count, name) = rest[after_digest..].split_once(' ')?;
-        let count: usize = count.parse().ok()?;
+        let (_, _, count, name) = head_fields(head)?;
         if lines.by_ref().take(count).count() != count {
             return None;
         }
