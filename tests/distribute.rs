@@ -489,7 +489,7 @@ fn an_engine_slower_than_its_limit_means_local_compiles() {
 fn an_engine_run_past_its_limit_is_killed_with_what_it_started() {
     let space = TestSpace::new();
     let root = space.path();
-    let hung = Hung::compilers(root);
+    let hung = Hung::compilers(&space);
     let policy = format!("{}timeout_s = 1\n", distcc_policy("localhost", 4));
     let b = Built::configure(
         &example_at(root, "src"),
@@ -523,7 +523,7 @@ fn an_engine_run_past_its_limit_is_killed_with_what_it_started() {
 fn ctrl_c_during_an_engine_run_stops_what_it_started() {
     let space = TestSpace::new();
     let root = space.path();
-    let hung = Hung::compilers(root);
+    let hung = Hung::compilers(&space);
     let b = Built::configure(
         &example_at(root, "src"),
         &root.join("obj"),
@@ -570,23 +570,19 @@ struct Hung {
 }
 
 impl Hung {
-    /// The compilers in `<root>/hung-bin`, recording to `<root>/hung-pids`.
-    fn compilers(root: &Path) -> Hung {
+    /// The compilers in `<space>/hung-bin`, recording to `<space>/hung-pids`.
+    fn compilers(space: &TestSpace) -> Hung {
         require_tool("distcc", "distcc");
         let hung = Hung {
-            bin: root.join("hung-bin"),
-            pids: root.join("hung-pids"),
+            bin: space.path().join("hung-bin"),
+            pids: space.path().join("hung-pids"),
         };
-        std::fs::create_dir_all(&hung.bin).unwrap();
         for (name, real) in [("cc", "gcc"), ("c++", "g++")] {
             let script = format!(
                 "#!/bin/sh\nif [ -n \"$DISTCC_FALLBACK\" ]; then echo $$ >> '{}'; exec sleep 300; fi\nexec {real} \"$@\"\n",
                 hung.pids.display()
             );
-            let path = hung.bin.join(name);
-            std::fs::write(&path, script).unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            space.write_script(&format!("hung-bin/{name}"), &script);
         }
         hung
     }
