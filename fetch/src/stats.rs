@@ -4,7 +4,7 @@
 //! (shorter than `PIPE_BUF`, so concurrent launchers never interleave within a line):
 //!
 //! ```text
-//! <outcome> <saved µs> <spent µs> <cpu µs> [<problem>]
+//! <outcome> <saved µs> <spent µs> <cpu µs> [<problem>|<note>|- [<bytes written>]]
 //! ```
 //!
 //! `outcome` is `hit`, `miss`, `failed` (the compiler ran and exited non-zero: nothing is
@@ -18,7 +18,11 @@
 //! the object was served and its split-DWARF debug part was not in the local cache, so
 //! `dbgfetch fill` brings it after the link (DESIGN §6; the expected path of a developer's
 //! build, not a problem). A `miss` line may carry the note `distributed`: the compile proper
-//! ran on the build's distributed compiler (distcc, icecream), the object was stored as any. [`BuildStats::read`] sums the log; [`zero`] starts a new build's count.
+//! ran on the build's distributed compiler (distcc, icecream), the object was stored as any.
+//! A `hit` or `miss` line carries in a sixth field the bytes of the primary output it wrote
+//! (the fifth is then `-` when there is no note; lines of before 2026-12-07 have none), so a
+//! build's summary need not read the Ninja files again to count them. [`BuildStats::read`]
+//! sums the log; [`zero`] starts a new build's count.
 //!
 //! Compatibility: the format is only ever extended. Readers skip lines with an unknown
 //! outcome word and ignore fields after the fourth, so an older reader skips `failed` lines
@@ -273,27 +277,29 @@ pub fn stats_path(obj_root: &Path) -> PathBuf {
     crate::objdir::ObjDir::new(obj_root).stats_file()
 }
 
-/// Appends one record.
+/// Appends one record; `written`: the bytes of the primary output a hit or miss wrote.
 pub fn record(
     obj_root: &Path,
     outcome: Outcome,
     saved_us: u64,
     spent_us: u64,
     cpu_us: u64,
+    written: u64,
 ) -> io::Result<()> {
     let path = stats_path(obj_root);
-    let line = match outcome {
-        Outcome::Error(p) => format!("error {saved_us} {spent_us} {cpu_us} {}\n", p.name()),
-        Outcome::Uncacheable(r) => {
-            format!("uncacheable {saved_us} {spent_us} {cpu_us} {}\n", r.name())
-        }
-        Outcome::HitDebugDeferred => {
-            format!("hit {saved_us} {spent_us} {cpu_us} {DEBUG_DEFERRED}\n")
-        }
-        Outcome::MissDistributed => {
-            format!("miss {saved_us} {spent_us} {cpu_us} {DISTRIBUTED}\n")
-        }
-        _ => format!("{} {saved_us} {spent_us} {cpu_us}\n", outcome.word()),
+    let word = outcome.word();
+    let note = match outcome {
+        Outcome::Error(p) => p.name(),
+        Outcome::Uncacheable(r) => r.name(),
+        Outcome::HitDebugDeferred => DEBUG_DEFERRED,
+        Outcome::MissDistributed => DISTRIBUTED,
+        Outcome::Hit | Outcome::Miss | Outcome::Failed => "",
+    };
+    let line = match (note, written) {
+        ("", 0) => format!("{word} {saved_us} {spent_us} {cpu_us}\n"),
+        (note, 0) => format!("{word} {saved_us} {spent_us} {cpu_us} {note}\n"),
+        ("", n) => format!("{word} {saved_us} {spent_us} {cpu_us} - {n}\n"),
+        (note, n) => format!("{word} {saved_us} {spent_us} {cpu_us} {note} {n}\n"),
     };
     crate::log_file::append(&path, &line)
 }
@@ -331,6 +337,8 @@ pub struct BuildStats {
     pub spent_us: u64,
     /// CPU time of the launchers themselves (not the compilers), µs.
     pub cpu_us: u64,
+    /// Bytes of the primary outputs the hits and misses wrote.
+    pub written: u64,
 }
 
 impl BuildStats {
@@ -381,6 +389,7 @@ impl BuildStats {
             } else if w == "miss" && named == Some(DISTRIBUTED) {
                 s.distributed += 1;
             }
+            s.written += f.next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
         }
         s
     }
@@ -413,10 +422,10 @@ mod tests {
     #[test]
     fn record_and_read() {
         let d = tempfile::tempdir().unwrap();
-        record(d.path(), Outcome::Hit, 100, 2, 1).unwrap();
-        record(d.path(), Outcome::Miss, 0, 50, 3).unwrap();
-        record(d.path(), Outcome::Error(Problem::Spawn), 0, 0, 0).unwrap();
-        record(d.path(), Outcome::Failed, 0, 7, 0).unwrap();
+        record(d.path(), Outcome::Hit, 100, 2, 1, 0).unwrap();
+        record(d.path(), Outcome::Miss, 0, 50, 3, 0).unwrap();
+        record(d.path(), Outcome::Error(Problem::Spawn), 0, 0, 0, 0).unwrap();
+        record(d.path(), Outcome::Failed, 0, 7, 0, 0).unwrap();
         let s = BuildStats::read(d.path()).unwrap();
         assert_eq!((s.failed, s.problem(Problem::Spawn)), (1, 1));
         assert_eq!(s.debug_deferred, 0);
@@ -466,12 +475,38 @@ mod tests {
     #[test]
     fn debug_deferred_hits() {
         let d = tempfile::tempdir().unwrap();
-        record(d.path(), Outcome::HitDebugDeferred, 10, 2, 1).unwrap();
-        record(d.path(), Outcome::Hit, 10, 2, 1).unwrap();
+        record(d.path(), Outcome::HitDebugDeferred, 10, 2, 1, 0).unwrap();
+        record(d.path(), Outcome::Hit, 10, 2, 1, 0).unwrap();
         let text = std::fs::read_to_string(stats_path(d.path())).unwrap();
         assert_eq!(text.lines().next(), Some("hit 10 2 1 debug-deferred"));
         let s = BuildStats::read(d.path()).unwrap();
         assert_eq!((s.hits, s.debug_deferred, s.errors), (2, 1, 0));
+    }
+
+    /// The bytes a hit or miss wrote are summed from a sixth field, after its note or a `-`,
+    /// which readers of before take as no note.
+    #[test]
+    fn written_bytes() {
+        let d = tempfile::tempdir().unwrap();
+        record(d.path(), Outcome::Hit, 10, 2, 1, 700).unwrap();
+        record(d.path(), Outcome::MissDistributed, 0, 2, 1, 50).unwrap();
+        record(d.path(), Outcome::HitDebugDeferred, 10, 2, 1, 6).unwrap();
+        record(d.path(), Outcome::Error(Problem::Store), 0, 2, 1, 0).unwrap();
+        let text = std::fs::read_to_string(stats_path(d.path())).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "hit 10 2 1 - 700");
+        assert_eq!(lines[1], "miss 0 2 1 distributed 50");
+        assert_eq!(lines[3], "error 0 2 1 store");
+        let s = BuildStats::read(d.path()).unwrap();
+        assert_eq!(
+            (s.hits, s.debug_deferred, s.misses, s.distributed),
+            (2, 1, 1, 1)
+        );
+        assert_eq!(
+            (s.written, s.errors, s.problem(Problem::Store)),
+            (756, 1, 1)
+        );
+        assert_eq!(BuildStats::parse("hit 5 1 1\nmiss 0 9 1 - x\n").written, 0);
     }
 
     /// A distributed miss counts as a miss and as `distributed`; an older reader (four

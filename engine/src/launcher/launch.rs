@@ -87,14 +87,25 @@ impl Launcher<'_> {
     /// fallback's `error` line is followed by the compile's, which keeps the problem as a note).
     pub(super) fn record(&self, outcome: Outcome, saved_us: u64, spent: Instant) {
         let obj = Path::new(self.roots.obj());
+        let mut edge = self.edge.borrow_mut();
+        // What a hit or miss wrote, for the build's summary (one `statx`).
+        let wrote = matches!(
+            outcome,
+            Outcome::Hit | Outcome::HitDebugDeferred | Outcome::Miss | Outcome::MissDistributed
+        );
+        let written = if wrote && !edge.output.is_empty() {
+            std::fs::metadata(obj.join(&edge.output)).map_or(0, |m| m.len())
+        } else {
+            0
+        };
         let _ = stats::record(
             obj,
             outcome,
             saved_us,
             spent.elapsed().as_micros() as u64,
             runner::self_cpu_us(),
+            written,
         );
-        let mut edge = self.edge.borrow_mut();
         match outcome {
             Outcome::Error(p) => edge.notes.push(p.name().to_string()),
             Outcome::Uncacheable(r) => edge.notes.push(r.name().to_string()),

@@ -33,7 +33,7 @@ mod pull;
 use super::publish::PublishArgs;
 use crate::remote::RemoteArgs;
 use anyhow::{bail, Context};
-use backend::rewrite::{record, COMPILE_SUFFIX, FLAGS_SUFFIX};
+use backend::rewrite::record;
 use clap::Args;
 use engine::jobserver;
 use engine::pull::CancelToken;
@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// Options of `cached-ninja build`.
 #[derive(Args, Debug)]
@@ -278,8 +278,6 @@ struct NinjaRun {
     followed: Followed,
     /// Whether Ctrl-C, SIGTERM or SIGHUP stopped it.
     interrupted: bool,
-    /// When Ninja started.
-    started: SystemTime,
     /// When Ninja started, for the build's time in the summary.
     start: Instant,
     /// Spent ending the search and the pull after Ninja.
@@ -326,7 +324,6 @@ fn run_ninja(
         .map(|r| pull::Planning::start(r, counts.clone(), cancel.clone(), lines.clone()));
     let interrupted = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
-    let started = SystemTime::now();
     let mut child = cmd.spawn().with_context(|| {
         // An install hint for the default only: a given path (`--ninja`, `$NINJA`) is a typo.
         let hint = match ninja.as_os_str() == "ninja" {
@@ -361,7 +358,6 @@ fn run_ninja(
         status,
         followed,
         interrupted: interrupted.load(Ordering::SeqCst),
-        started,
         start,
         waited,
         search,
@@ -373,12 +369,6 @@ fn run_ninja(
 fn summarize(dir: &Path, done: &NinjaRun, jobs: &Jobs, remote: Option<&crate::remote::Remote>) {
     let s = BuildStats::read(dir).unwrap_or_default();
     let Followed { ran, total, .. } = done.followed;
-    // Nothing ran, nothing written: a no-op build does not load the manifests again.
-    let bytes = if ran > 0 {
-        object_bytes(dir, done.started)
-    } else {
-        0
-    };
     eprintln!(
         "cached-ninja build: {ran}/{total} edges run; {} hits, {} compiled{}, {} uncacheable{}; compile time saved {:.2} s; {} of objects written; {:.1} s",
         s.hits,
@@ -387,7 +377,7 @@ fn summarize(dir: &Path, done: &NinjaRun, jobs: &Jobs, remote: Option<&crate::re
         s.uncacheable,
         if s.errors > 0 { format!(", {} cache errors survived", s.errors) } else { String::new() },
         s.saved_us as f64 / 1e6,
-        fetch::plan::human_bytes(bytes),
+        fetch::plan::human_bytes(s.written),
         done.start.elapsed().as_secs_f64()
     );
     if let Some(remote) = remote {
@@ -535,31 +525,4 @@ struct Followed {
     total: u64,
     /// The commands of the edges that failed.
     failed: Vec<String>,
-}
-
-/// Bytes of the outputs of launcher edges written since `since`.
-fn object_bytes(dir: &Path, since: SystemTime) -> u64 {
-    let reader = backend::rewrite::RecordingReader::new(|p: &[u8]| {
-        std::fs::read(dir.join(backend::ninja::load::bytes_to_path(p)))
-    });
-    let Ok(m) = backend::ninja::load_with(b"build.ninja", &reader) else {
-        return 0;
-    };
-    let g = m.graph();
-    let mut total = 0;
-    for e in g.edge_ids() {
-        let name = g.rule_name(g.rule(e));
-        if !(name.ends_with(COMPILE_SUFFIX.as_bytes()) || name.ends_with(FLAGS_SUFFIX.as_bytes())) {
-            continue;
-        }
-        for &o in g.outputs(e) {
-            let p = dir.join(backend::ninja::load::bytes_to_path(g.path(o)));
-            if let Ok(md) = std::fs::metadata(&p) {
-                if md.modified().is_ok_and(|t| t >= since) {
-                    total += md.len();
-                }
-            }
-        }
-    }
-    total
 }
