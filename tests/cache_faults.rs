@@ -156,3 +156,93 @@ fn read_only_cache_compiles_and_still_hits() {
     let (hits, misses) = support::hits_misses(&space.path().join("objC"));
     assert_eq!((hits, misses), (1, 0));
 }
+
+/// Four compile edges through the launcher in `space/obj`, by a hand-written `build.ninja`.
+fn four_edges(space: &TestSpace) -> PathBuf {
+    require_tool("ninja", "ninja-build");
+    let launcher = cached_ninja().display().to_string();
+    let mut ninja = format!(
+        "rule cc\n  command = {launcher} cc -- gcc -MD -MF $out.d -c $in -o $out\n  depfile = $out.d\n  deps = gcc\n"
+    );
+    for i in 1..=4 {
+        space.write(
+            &format!("obj/s{i}.c"),
+            format!("int f{i}(void) {{ return {i}; }}\n"),
+        );
+        ninja.push_str(&format!("build s{i}.o: cc s{i}.c\n"));
+    }
+    space.write("obj/build.ninja", &ninja);
+    space.path().join("obj")
+}
+
+/// The warning lines of a build's output.
+fn warnings(out: &Output) -> Vec<String> {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = format!("{}{err}", String::from_utf8_lossy(&out.stdout));
+    text.lines()
+        .filter(|l| l.contains("warning:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A full cache is one warning line per build, not one per compile: the first miss to fail
+/// says so for the build, and the others store nothing and say nothing (each counted). Plain
+/// Ninja's builds share the marker for a while; `cached-ninja build` starts afresh.
+#[test]
+fn a_full_cache_warns_once_per_build() {
+    let space = project();
+    let obj = four_edges(&space);
+    let fs = Tmpfs::mount(&space.path().join("cachefs"), "256k");
+    let cache = fs.0.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    fs.fill();
+    let ninja = |args: &[&str]| {
+        let mut c = Command::new("ninja");
+        c.current_dir(&obj)
+            .env("CACHED_NINJA_CACHE_DIR", &cache)
+            .args(args);
+        run_ok(&mut c)
+    };
+    let out = ninja(&["-j1"]);
+    let w = warnings(&out);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains(&cache.display().to_string())
+            && w[0].contains("No space left on device")
+            && w[0].contains("storing nothing more for the rest of this build"),
+        "{}",
+        w[0]
+    );
+    let v = support::stats_json(&obj);
+    assert_eq!(
+        (v["misses"].as_u64(), v["problems"]["store"].as_u64()),
+        (Some(4), Some(4)),
+        "{v}"
+    );
+    for i in 1..=4 {
+        let object = std::fs::read(obj.join(format!("s{i}.o"))).unwrap();
+        assert_eq!(&object[..4], b"\x7fELF");
+    }
+    // Plain Ninja again, soon after: the marker still holds, no line.
+    for i in 1..=4 {
+        std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
+    }
+    assert_eq!(warnings(&ninja(&["-j2"])), Vec::<String>::new());
+    // A build of ours starts afresh: one line again.
+    for i in 1..=4 {
+        std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
+    }
+    let out = run_ok(
+        Command::new(cached_ninja())
+            .env("CACHED_NINJA_CACHE_DIR", &cache)
+            .args(["build", "-C"])
+            .arg(&obj),
+    );
+    let w = warnings(&out);
+    assert_eq!(w.len(), 1, "{w:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("4 compiled, 0 uncacheable, 4 cache errors survived"),
+        "{err}"
+    );
+}

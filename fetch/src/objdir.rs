@@ -158,6 +158,12 @@ impl ObjDir {
         self.state("distribute-down")
     }
 
+    /// The marker of a local cache that could not take a new entry during this build (full,
+    /// read-only, not ours to write).
+    pub fn cache_unwritable_file(&self) -> PathBuf {
+        self.state("cache-unwritable")
+    }
+
     /// The marker of a running pull.
     pub fn pull_marker_file(&self) -> PathBuf {
         self.state("pulling")

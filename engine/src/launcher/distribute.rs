@@ -13,8 +13,8 @@
 //! A failing or unreachable engine (distcc's own exit codes 100–127, no icecream daemon, an
 //! output missing) means a local compile. The first such launch of a build creates the
 //! `distribute-down` marker ([`ObjDir::distribute_down_file`]) and prints the build's one
-//! warning line; later misses see the marker and compile locally at once (`cached-ninja build`
-//! removes it when a build starts; without it, it holds for [`DOWN_FOR`]). Any other non-zero
+//! warning line; later misses see the marker and compile locally at once (`super::marker`:
+//! `cached-ninja build` removes it when a build starts; without it, it holds five minutes). Any other non-zero
 //! exit (a compile error, a remote compiler that differs) is compiled again here, so the
 //! build sees the local compiler's own verdict and diagnostics.
 //!
@@ -40,6 +40,7 @@
 //!   gcc takes it from the preprocessor's output (objects byte-identical to a local compile).
 
 use super::launch::Launcher;
+use super::marker::Marker;
 use super::model::CompileModel;
 use super::runner::RunResult;
 use backend::compile::{CompileCommand, CompilerFamily, Lang, SplitDwarf};
@@ -48,7 +49,7 @@ use fetch::objdir::ObjDir;
 use fetch::stats::{Outcome, Problem};
 use std::io;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// The engine a miss's compile is handed to: `distcc` or `icecc` (unset: compile here).
 pub const ENV: &str = "CACHED_NINJA_DISTRIBUTE";
@@ -58,9 +59,6 @@ pub const LIMIT_ENV: &str = "CACHED_NINJA_DISTRIBUTE_TIMEOUT_S";
 
 /// The engine's limit when [`LIMIT_ENV`] is unset: distcc's own default I/O timeout.
 pub const DEFAULT_LIMIT: Duration = Duration::from_secs(300);
-
-/// How long a `distribute-down` marker keeps misses local when no build removes it.
-pub const DOWN_FOR: Duration = Duration::from_secs(300);
 
 /// A distributed compiler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -295,8 +293,8 @@ impl Launcher<'_> {
             self.debug_note(&format!("compiling {} here: {why}", cmd.output));
             return None;
         }
-        let down = ObjDir::new(self.roots.obj()).distribute_down_file();
-        if is_fresh(&down) {
+        let down = Marker::at(ObjDir::new(self.roots.obj()).distribute_down_file());
+        if down.is_fresh() {
             return None;
         }
         if let Err(why) = engine.reachable() {
@@ -405,8 +403,8 @@ impl Launcher<'_> {
 
     /// The engine failed: the build's one warning line (when this launch is the first to
     /// say so), the `distribute` counter, and a local compile next.
-    fn engine_down(&self, marker: &Path, why: &str, start: Instant) {
-        if mark_down(marker) {
+    fn engine_down(&self, marker: &Marker, why: &str, start: Instant) {
+        if marker.set() {
             self.warn(&format!(
                 "{why}; compiling locally for the rest of this build"
             ));
@@ -420,36 +418,6 @@ impl Launcher<'_> {
             eprintln!("cached-ninja: {msg}");
         }
     }
-}
-
-/// Whether the `distribute-down` marker exists and is younger than [`DOWN_FOR`].
-fn is_fresh(marker: &Path) -> bool {
-    std::fs::metadata(marker)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < DOWN_FOR)
-}
-
-/// Creates the marker; true when this call made it (the one launch that warns). A stale one
-/// is replaced.
-fn mark_down(marker: &Path) -> bool {
-    if let Some(dir) = marker.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let create = || {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(marker)
-            .is_ok()
-    };
-    if create() {
-        return true;
-    }
-    if is_fresh(marker) {
-        return false;
-    }
-    let _ = std::fs::remove_file(marker);
-    create()
 }
 
 /// Every output the command makes is there and is an ELF file, or what is wrong.
@@ -509,25 +477,6 @@ mod tests {
         assert!(Engine::Distcc.refuses(&split).is_some());
         assert_eq!(Engine::Distcc.refuses(&plain), None);
         assert_eq!(Engine::Icecc.refuses(&split), None);
-    }
-
-    #[test]
-    fn the_marker_is_made_once_and_replaced_when_stale() {
-        let d = tempfile::tempdir().unwrap();
-        let m = d.path().join(".cached-ninja/distribute-down");
-        assert!(!is_fresh(&m));
-        assert!(mark_down(&m));
-        assert!(!mark_down(&m));
-        assert!(is_fresh(&m));
-        let old = SystemTime::now() - DOWN_FOR - Duration::from_secs(1);
-        std::fs::File::options()
-            .write(true)
-            .open(&m)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-        assert!(!is_fresh(&m));
-        assert!(mark_down(&m));
     }
 
     #[test]

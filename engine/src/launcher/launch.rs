@@ -2,6 +2,7 @@
 
 use super::identity::Identity;
 use super::lookup::Looked;
+use super::marker::Marker;
 use super::paths::{OBJ_TOKEN, SRC_TOKEN};
 use super::preimage::KeyFields;
 use super::runner::{self, Runner};
@@ -9,9 +10,10 @@ use backend::compile::{self, CompileCommand};
 use backend::key::{self, Roots};
 use fetch::cache::{self as fcache, CacheError, LocalCache};
 use fetch::edge_log::EdgeOutcome;
+use fetch::objdir::ObjDir;
 use fetch::stats::{self, Outcome, Problem, Reason};
 use fetch::want::PullLink;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -74,6 +76,19 @@ pub struct Launcher<'r> {
     pub stall_materialise: Option<std::time::Duration>,
 }
 
+/// Whether a failed write says the cache has no room for new entries for a while: a full disk
+/// or quota, a read-only file system, a directory not ours to write.
+fn no_room(e: &io::Error) -> bool {
+    let room = [
+        libc::ENOSPC,
+        libc::EDQUOT,
+        libc::EROFS,
+        libc::EACCES,
+        libc::EPERM,
+    ];
+    e.raw_os_error().is_some_and(|n| room.contains(&n))
+}
+
 impl Launcher<'_> {
     /// Prints this launch's one warning line (later ones are dropped).
     pub(super) fn warn(&self, msg: &str) {
@@ -130,6 +145,41 @@ impl Launcher<'_> {
     pub(super) fn fall_back(&self, problem: Problem, msg: &str, spent: Instant) {
         self.warn(msg);
         self.record(Outcome::Error(problem), 0, spent);
+    }
+
+    /// A miss's store that failed with `e`: a cache with no room for new entries (full,
+    /// read-only, not ours to write) is marked so that the build's one warning line says so
+    /// and its later misses store nothing ([`Launcher::storing_off`]); any other failure
+    /// warns for this launch. Counted `store` either way.
+    pub(super) fn store_failed(&self, output: &str, e: &io::Error, start: Instant) {
+        let msg = format!(
+            "cannot store {output} in the cache {}: {e}",
+            self.cache.root().display()
+        );
+        if !no_room(e) {
+            return self.fall_back(Problem::Store, &msg, start);
+        }
+        if self.unwritable_marker().set() {
+            self.warn(&format!(
+                "{msg}; storing nothing more for the rest of this build"
+            ));
+        }
+        self.record(Outcome::Error(Problem::Store), 0, start);
+    }
+
+    /// Whether an earlier miss of this build found the cache with no room for new entries:
+    /// then this miss stores nothing, silently, and counts `store`.
+    pub(super) fn storing_off(&self, start: Instant) -> bool {
+        let off = self.unwritable_marker().is_fresh();
+        if off {
+            self.record(Outcome::Error(Problem::Store), 0, start);
+        }
+        off
+    }
+
+    /// The build's marker of a cache that took no new entry ([`Launcher::store_failed`]).
+    fn unwritable_marker(&self) -> Marker {
+        Marker::at(ObjDir::new(self.roots.obj()).cache_unwritable_file())
     }
 
     /// Reports a bad cache file (unless merely missing) and removes it.

@@ -71,6 +71,10 @@ impl Launcher<'_> {
                 return finish(1, Outcome::Error(Problem::WriteDepfile));
             }
         }
+        // The cache took no entry earlier in this build: the rest is for storing.
+        if self.storing_off(start) {
+            return finish(0, miss);
+        }
         // A path the dependency file cannot express exactly: the include list is not known,
         // so nothing is stored (Ninja got the compiler's own file).
         if !deps.exact() {
@@ -93,14 +97,7 @@ impl Launcher<'_> {
         }
         match self.store(cmd, source_key, &seen, &r, wall_us, search) {
             Ok(()) => preimage::remember(&self.cache, source_key, fields),
-            Err(e) => {
-                let msg = format!(
-                    "cannot store {} in the cache {}: {e}",
-                    cmd.output,
-                    self.cache.root().display()
-                );
-                self.fall_back(Problem::Store, &msg, start);
-            }
+            Err(e) => self.store_failed(&cmd.output, &e, start),
         }
         finish(0, miss)
     }

@@ -110,6 +110,8 @@
 //! - [`gdbinit`]: the token→root record for debuggers.
 //! - [`policy_edit`]: under plain Ninja, the first launch (hit or miss) warns of a policy
 //!   edited since `generate`.
+//! - [`marker`]: a marker that something is down for the rest of a build (the distributed
+//!   compiler, the cache's room), so that one launch warns.
 //! - [`wait`]: waiting for a running pull (`cached-ninja build`) to bring a known entry.
 //! - [`local_keys`]: the source key of every launcher edge of an object directory, so a pull
 //!   leaves out CI's records of sources changed here; the pull's scans and first checks of
@@ -131,6 +133,7 @@ mod links;
 mod listings;
 pub mod local_keys;
 mod lookup;
+mod marker;
 mod miss;
 mod miss_words;
 mod model;

@@ -232,9 +232,11 @@ impl Jobs {
     }
 }
 
-/// Zeroes the launchers' stats and compacts the action and edge logs of `dir` for a build.
+/// Zeroes the launchers' stats and compacts the action and edge logs of `dir` for a build,
+/// whose launchers try the cache afresh (the marker of one that took no entry goes).
 fn start_logs_afresh(dir: &Path) -> anyhow::Result<()> {
     stats::zero(dir).with_context(|| format!("cannot reset the stats of {}", dir.display()))?;
+    let _ = std::fs::remove_file(fetch::objdir::ObjDir::new(dir).cache_unwritable_file());
     fetch::action_log::trim(dir, ACTION_LOG_MAX)
         .with_context(|| format!("cannot compact the action log of {}", dir.display()))?;
     fetch::edge_log::trim(dir, ACTION_LOG_MAX)

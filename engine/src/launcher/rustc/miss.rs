@@ -9,7 +9,7 @@ use super::super::runner::RunResult;
 use backend::compile::rustc::{self as model, RustcCommand};
 use backend::key;
 use fetch::cache as fcache;
-use fetch::stats::{Outcome, Problem};
+use fetch::stats::Outcome;
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
@@ -173,13 +173,11 @@ impl Launcher<'_> {
         wall_us: u64,
         start: Instant,
     ) {
+        if self.storing_off(start) {
+            return;
+        }
         if let Err(e) = self.store_entry(cmd, source_key, inputs, r, wall_us) {
-            let msg = format!(
-                "cannot store {} in the cache {}: {e}",
-                cmd.primary(),
-                self.cache.root().display()
-            );
-            self.fall_back(Problem::Store, &msg, start);
+            self.store_failed(cmd.primary(), &e, start);
         }
     }
 
