@@ -154,7 +154,7 @@ fn a_gc_that_cannot_remove_says_so() {
     assert!(out.status.success(), "{}", said(&out));
 }
 
-/// A cache "directory" that is a regular file: each compile says so once and compiles, the
+/// A cache "directory" that is a regular file: the build says so once and compiles, the
 /// problem is counted as the cache's (not as corrupt entries), and `cache stats` fails.
 #[test]
 fn a_cache_that_is_a_file_is_named_as_such() {
@@ -175,7 +175,8 @@ fn a_cache_that_is_a_file_is_named_as_such() {
     let err = format!("{}{}", String::from_utf8_lossy(&out.stdout), said(&out));
     assert!(out.status.success(), "{err}");
     let named = format!("the cache {} is not a directory", cache.display());
-    assert!(err.contains(&named), "{err}");
+    assert_eq!(err.matches(&named).count(), 1, "{err}");
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
     assert!(!err.contains("dropped it"), "{err}");
     let v = support::stats_json(&obj);
     assert_eq!(v["problems"]["corrupt"], 0, "{v}");

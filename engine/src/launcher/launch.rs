@@ -185,10 +185,13 @@ impl Launcher<'_> {
     /// Reports a bad cache file (unless merely missing) and removes it.
     pub(super) fn drop_corrupt(&self, e: &CacheError) {
         if self.cache_problem() == Problem::Store {
-            self.warn(&format!(
-                "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR (or the policy's [cache] dir) at one; compiling without it",
-                self.cache.root().display()
-            ));
+            // Said once a build, like a full cache (the marker stops later misses' stores).
+            if self.unwritable_marker().set() {
+                self.warn(&format!(
+                    "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR (or the policy's [cache] dir) at one; compiling without it",
+                    self.cache.root().display()
+                ));
+            }
             return;
         }
         if !matches!(e, CacheError::Missing { .. }) {
