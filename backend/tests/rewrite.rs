@@ -6,6 +6,7 @@ use backend::ninja::load_with;
 use backend::rewrite::compiler::{
     classify, compiler_family, has_debug_info, split_simple, splits_dwarf_single, CommandKind,
 };
+use backend::rewrite::dwp_step::DwpStep;
 use backend::rewrite::{record, rewrite, File, Options, RecordingReader, Report};
 use std::collections::HashMap;
 
@@ -27,7 +28,10 @@ fn run(
     let m = load_with(files[0].0.as_bytes(), &reader).expect("original loads");
     let read = reader.files.into_inner();
     let opts = Options {
-        launcher: "/bin/cn cc --".into(),
+        launcher: &|step| match step {
+            DwpStep::None => "/bin/cn cc --".into(),
+            step => format!("/bin/cn cc --dwp-step {} --", step.name()),
+        },
         extra_flags: flags.into(),
         regenerate_hook: "/bin/cn generate -q".into(),
         uncached,
@@ -99,11 +103,29 @@ fn compile_edges_use_a_twin_rule_and_others_stay() {
             uncached_by_policy: 0,
             compiler_other: 0,
             generator_edges: 1,
-            dwp_step: backend::rewrite::dwp_step::DwpStep::None,
+            dwp_step: DwpStep::None,
         }
     );
     // Everything but the record line and the inserted rules is the original, byte for byte.
     assert_eq!(strip(&text), CMAKE_LIKE);
+}
+
+/// A build that packages its `.dwo` files itself: the launcher's prefix names the packager the
+/// other edges run, found in the same pass (a rule after the compiles' as well).
+#[test]
+fn the_launcher_prefix_names_the_packager_the_build_runs() {
+    let manifest = format!(
+        "{CMAKE_LIKE}rule DWP\n  command = /usr/bin/dwp -e $in -o $out\nbuild app.dwp: DWP app\n"
+    );
+    let (out, report) = run(&[("build.ninja", &manifest)], NEVER, "");
+    let text = String::from_utf8(out[0].text.clone()).unwrap();
+    assert_eq!(report.dwp_step, DwpStep::Gnu);
+    assert!(
+        text.contains("  command = /bin/cn cc --dwp-step gnu -- /usr/bin/cc $FLAGS"),
+        "{text}"
+    );
+    assert!(!text.contains("/bin/cn cc -- "), "{text}");
+    assert_eq!(strip(&text), manifest);
 }
 
 /// The text without the record line, the twin rules and the twin suffixes.

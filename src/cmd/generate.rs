@@ -168,23 +168,23 @@ fn rewrite_manifest(
     })?;
     let files = reader.files.into_inner();
     let cached = |out: &[u8]| !policy.cached(out);
-    let rewritten = |dwp: DwpStep| -> anyhow::Result<_> {
-        let opts = rewrite::Options {
-            uncached: &cached,
-            ..options(args, policy, dwp)?
-        };
-        rewrite::rewrite(manifest.graph(), &files, &opts)
-            .with_context(|| format!("cannot rewrite {}", top.display()))
-    };
-    let (mut out, mut report) = rewritten(DwpStep::None)?;
     // A build that packages its `.dwo` files itself (found, or named by the policy): its
     // launchers are told so on their command line, so that Ninja compiles again when that
     // changes (the objects and `.dwo` files an earlier launcher left would not do).
-    let dwp = policy.debug.dwp_step.step(report.dwp_step);
-    if dwp != DwpStep::None {
-        (out, report) = rewritten(dwp)?;
-    }
-    report.dwp_step = dwp;
+    let prefix = launcher_prefix(policy)?;
+    let launcher = |found: DwpStep| match policy.debug.dwp_step.step(found) {
+        DwpStep::None => format!("{prefix} cc --"),
+        step => format!("{prefix} cc --dwp-step {} --", step.name()),
+    };
+    let opts = rewrite::Options {
+        launcher: &launcher,
+        uncached: &cached,
+        extra_flags: policy.debug_flags().join(" "),
+        regenerate_hook: regenerate_hook(args)?,
+    };
+    let (out, mut report) = rewrite::rewrite(manifest.graph(), &files, &opts)
+        .with_context(|| format!("cannot rewrite {}", top.display()))?;
+    report.dwp_step = policy.debug.dwp_step.step(report.dwp_step);
     Ok(Rewritten { out, files, report })
 }
 
@@ -220,29 +220,27 @@ fn write_rewritten(
     Ok(written)
 }
 
-/// The launcher prefix, policy flags and regenerate hook for the rewrite.
-fn options(
-    args: &GenerateArgs,
-    policy: &Policy,
-    dwp: DwpStep,
-) -> anyhow::Result<rewrite::Options<'static>> {
-    let exe = crate::dispatch::launcher_exe().context("cannot find the cached-ninja executable")?;
-    let exe = shell_quote(&exe.to_string_lossy());
-    let mut launcher = String::new();
+/// The launcher's command up to its subcommand: the policy's cache settings, then our
+/// executable (the rewrite adds `cc`, the packager and `--`).
+fn launcher_prefix(policy: &Policy) -> anyhow::Result<String> {
+    let mut prefix = String::new();
     if let Some(d) = &policy.cache.dir {
-        launcher.push_str(&format!(
+        prefix.push_str(&format!(
             "CACHED_NINJA_CACHE_DIR={} ",
             shell_quote(&d.to_string_lossy())
         ));
     }
     if let Some(s) = &policy.cache.size {
-        launcher.push_str(&format!("CACHED_NINJA_CACHE_SIZE={} ", shell_quote(s)));
+        prefix.push_str(&format!("CACHED_NINJA_CACHE_SIZE={} ", shell_quote(s)));
     }
-    match dwp {
-        DwpStep::None => launcher.push_str(&format!("{exe} cc --")),
-        step => launcher.push_str(&format!("{exe} cc --dwp-step {} --", step.name())),
-    }
-    let mut hook = format!("{exe} generate -q");
+    prefix.push_str(&our_exe()?);
+    Ok(prefix)
+}
+
+/// What the generator edge runs after the generator: `generate` again, with this run's
+/// policy and manifest.
+fn regenerate_hook(args: &GenerateArgs) -> anyhow::Result<String> {
+    let mut hook = format!("{} generate -q", our_exe()?);
     if let Some(p) = &args.policy {
         let p = p
             .canonicalize()
@@ -255,13 +253,13 @@ fn options(
             shell_quote(&args.file.to_string_lossy())
         ));
     }
-    static NEVER: fn(&[u8]) -> bool = |_| false;
-    Ok(rewrite::Options {
-        launcher,
-        extra_flags: policy.debug_flags().join(" "),
-        regenerate_hook: hook,
-        uncached: &NEVER,
-    })
+    Ok(hook)
+}
+
+/// Our executable, quoted for the shell.
+fn our_exe() -> anyhow::Result<String> {
+    let exe = crate::dispatch::launcher_exe().context("cannot find the cached-ninja executable")?;
+    Ok(shell_quote(&exe.to_string_lossy()))
 }
 
 /// The generator's text of a manifest file: the file itself, or its kept original when the

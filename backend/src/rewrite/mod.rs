@@ -78,8 +78,10 @@ impl TwinKind {
 
 /// What the rewrite adds.
 pub struct Options<'a> {
-    /// Shell text put before each compile command, e.g. `/opt/bin/cached-ninja cc --`.
-    pub launcher: String,
+    /// Shell text put before each compile command (e.g. `/opt/bin/cached-ninja cc --`), given
+    /// the DWARF packager the build runs itself, as the other edges' commands say
+    /// ([`Report::dwp_step`]): so one pass over the edges finds both.
+    pub launcher: &'a dyn Fn(DwpStep) -> String,
     /// Shell text appended to each compile command that produces debug info (a `-g…` option
     /// other than a final `-g0`), unless it asks for clang's `-gsplit-dwarf=single` itself:
     /// the policy's split-DWARF flags. Empty for none.
@@ -199,7 +201,8 @@ pub fn rewrite(
         let (file, at, len) = places.edges[e.index()];
         edits[file].push((at, len, names.get(r, kind)));
     }
-    add_twin_rules(&places, &twin, &mut names, opts, &mut edits);
+    let launcher = (opts.launcher)(report.dwp_step);
+    add_twin_rules(&places, &twin, &mut names, (opts, &launcher), &mut edits);
     let out = files
         .iter()
         .zip(edits)
@@ -320,12 +323,13 @@ fn compile_twin_kind(
     }
 }
 
-/// Adds to `edits` every twin rule `twin` asks for, just before the rule it copies.
+/// Adds to `edits` every twin rule `twin` asks for, just before the rule it copies, with the
+/// launcher's prefix `launcher`.
 fn add_twin_rules(
     places: &Places,
     twin: &[[bool; 3]],
     names: &mut TwinNames,
-    opts: &Options,
+    (opts, launcher): (&Options, &str),
     edits: &mut [Vec<Edit>],
 ) {
     for (r, kinds) in twin.iter().enumerate() {
@@ -333,7 +337,8 @@ fn add_twin_rules(
             if wanted {
                 let rid = RuleId(r as u32);
                 let (file, at) = places.rules[r];
-                let text = twin_rule(names.g, rid, &names.get(rid, kind), kind, opts);
+                let name = names.get(rid, kind);
+                let text = twin_rule(names.g, rid, &name, kind, (opts, launcher));
                 edits[file].push((at, 0, text));
             }
         }
@@ -371,8 +376,14 @@ fn is_generator_edge(g: &Graph, e: EdgeId, top: &[u8]) -> bool {
     !g.binding(e, b"generator").is_empty() && g.outputs(e).iter().any(|&o| g.path(o) == top)
 }
 
-/// The text of a twin of rule `r`.
-fn twin_rule(g: &Graph, r: RuleId, name: &[u8], kind: TwinKind, opts: &Options) -> Vec<u8> {
+/// The text of a twin of rule `r`, compiles behind `launcher`.
+fn twin_rule(
+    g: &Graph,
+    r: RuleId,
+    name: &[u8],
+    kind: TwinKind,
+    (opts, launcher): (&Options, &str),
+) -> Vec<u8> {
     let mut out = b"# cached-ninja: twin of the next rule\n".to_vec();
     crate::ninja::emit::rule_def_with(g, r, name, &mut out, |k, v, out| {
         if k != b"command" {
@@ -381,7 +392,7 @@ fn twin_rule(g: &Graph, r: RuleId, name: &[u8], kind: TwinKind, opts: &Options) 
         }
         match kind {
             TwinKind::Compile | TwinKind::CompileWithFlags => {
-                out.extend_from_slice(&ninja_escape(&opts.launcher));
+                out.extend_from_slice(&ninja_escape(launcher));
                 out.push(b' ');
                 out.extend_from_slice(v);
                 if kind == TwinKind::CompileWithFlags {
