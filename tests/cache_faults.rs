@@ -246,3 +246,33 @@ fn a_full_cache_warns_once_per_build() {
         "{err}"
     );
 }
+
+/// A pull into a full cache: the build compiles from CI's sources, and says so in one line
+/// (the pull's, or a launcher's if one came first); its failed records and its launchers,
+/// which then store nothing, say nothing more.
+#[test]
+fn a_pull_into_a_full_cache_is_one_warning_line() {
+    require_tool("mount", "mount");
+    let w = support::published::World::shapes();
+    let fs = Tmpfs::mount(&w.space.path().join("cachefs"), "256k");
+    let cache = fs.0.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    fs.fill();
+    w.policy(&w.obj, &w.nginx.url("cn"), "");
+    let out = run_ok(
+        support::published::cn(&cache)
+            .args(["build", "--no-fill", "-C"])
+            .arg(&w.obj),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let w_lines: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(w_lines.len(), 1, "{err}");
+    assert!(
+        w_lines[0].contains(&cache.display().to_string())
+            && w_lines[0].contains("No space left on device"),
+        "{}",
+        w_lines[0]
+    );
+    assert!(err.contains("5 compiled"), "{err}");
+    assert_eq!(support::objects(&w.obj), w.ci_objects, "{err}");
+}

@@ -77,7 +77,7 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
         return Err(e);
     }
     store_lines(WHO, &remote);
-    report_pull(WHO, &report);
+    report_pull(WHO, &report, &remote.objdir);
     note_unseen_cache(&remote);
     Ok(ExitCode::SUCCESS)
 }
@@ -189,8 +189,15 @@ pub fn prepared_or_why(
 /// summary line.
 /// Records that failed because their store failed (a hard failure, its breaker tripped; the
 /// pull then stopped) are counted only: the store's own line ([`store_lines`]) says it once.
-pub fn report_pull(who: &str, r: &PullReport) {
-    let own = |f: &&fetch::pull::PullFailure| !matches!(&f.error, fetch::pull::PullError::Store(e) if e.is_hard());
+/// So are those the local cache had no room for, once a launcher or the pull of the build in
+/// `objdir` said so ([`engine::launcher::cache_unwritable`]).
+pub fn report_pull(who: &str, r: &PullReport, objdir: &std::path::Path) {
+    use fetch::pull::{PullError, PullFailure};
+    let no_room = |f: &PullFailure| matches!(&f.error, PullError::Local { source, .. } if engine::launcher::no_room(source));
+    let said = r.failed.iter().any(no_room) && !engine::launcher::cache_unwritable(objdir).set();
+    let own = |f: &&PullFailure| {
+        !matches!(&f.error, PullError::Store(e) if e.is_hard()) && !(said && no_room(f))
+    };
     let shown: Vec<_> = r.failed.iter().filter(own).collect();
     match shown.as_slice() {
         [] => {}

@@ -2,7 +2,7 @@
 
 use super::identity::Identity;
 use super::lookup::Looked;
-use super::marker::Marker;
+use super::marker::{no_room, Marker};
 use super::paths::{OBJ_TOKEN, SRC_TOKEN};
 use super::preimage::KeyFields;
 use super::runner::{self, Runner};
@@ -10,7 +10,6 @@ use backend::compile::{self, CompileCommand};
 use backend::key::{self, Roots};
 use fetch::cache::{self as fcache, CacheError, LocalCache};
 use fetch::edge_log::EdgeOutcome;
-use fetch::objdir::ObjDir;
 use fetch::stats::{self, Outcome, Problem, Reason};
 use fetch::want::PullLink;
 use std::io::{self, Write};
@@ -74,19 +73,6 @@ pub struct Launcher<'r> {
     /// Tests only: sleep between writing a materialised output and renaming it into place
     /// (`CACHED_NINJA_TEST_STALL_MATERIALISE_MS`), so a kill can land there.
     pub stall_materialise: Option<std::time::Duration>,
-}
-
-/// Whether a failed write says the cache has no room for new entries for a while: a full disk
-/// or quota, a read-only file system, a directory not ours to write.
-fn no_room(e: &io::Error) -> bool {
-    let room = [
-        libc::ENOSPC,
-        libc::EDQUOT,
-        libc::EROFS,
-        libc::EACCES,
-        libc::EPERM,
-    ];
-    e.raw_os_error().is_some_and(|n| room.contains(&n))
 }
 
 impl Launcher<'_> {
@@ -179,7 +165,7 @@ impl Launcher<'_> {
 
     /// The build's marker of a cache that took no new entry ([`Launcher::store_failed`]).
     fn unwritable_marker(&self) -> Marker {
-        Marker::at(ObjDir::new(self.roots.obj()).cache_unwritable_file())
+        super::marker::cache_unwritable(Path::new(self.roots.obj()))
     }
 
     /// Reports a bad cache file (unless merely missing) and removes it.

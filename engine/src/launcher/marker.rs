@@ -4,15 +4,35 @@
 //! the local way at once, silently. `cached-ninja build` removes the markers when a build
 //! starts; under plain Ninja one holds for [`HOLDS_FOR`].
 
+use fetch::objdir::ObjDir;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// How long a marker holds when no build removes it.
 pub const HOLDS_FOR: Duration = Duration::from_secs(300);
 
 /// One marker file.
-pub(super) struct Marker(PathBuf);
+pub struct Marker(PathBuf);
+
+/// The marker of a local cache that took no new entry in the build of `objdir` (full,
+/// read-only, not ours to write): a launch or the pull that meets such a cache says so once.
+pub fn cache_unwritable(objdir: &Path) -> Marker {
+    Marker::at(ObjDir::new(objdir).cache_unwritable_file())
+}
+
+/// Whether a failed write says the cache has no room for new entries for a while: a full disk
+/// or quota, a read-only file system, a directory not ours to write.
+pub fn no_room(e: &io::Error) -> bool {
+    let room = [
+        libc::ENOSPC,
+        libc::EDQUOT,
+        libc::EROFS,
+        libc::EACCES,
+        libc::EPERM,
+    ];
+    e.raw_os_error().is_some_and(|n| room.contains(&n))
+}
 
 impl Marker {
     /// The marker at `path`.
@@ -21,7 +41,7 @@ impl Marker {
     }
 
     /// Whether the marker exists and is younger than [`HOLDS_FOR`].
-    pub(super) fn is_fresh(&self) -> bool {
+    pub fn is_fresh(&self) -> bool {
         std::fs::metadata(&self.0)
             .and_then(|m| m.modified())
             .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < HOLDS_FOR)
@@ -30,7 +50,7 @@ impl Marker {
     /// Sets the marker; true when this launch is the one to warn: it made the marker, or
     /// none can be made (an unwritable `.cached-ninja/`: then every launch warns, rather than
     /// none). A stale marker is replaced.
-    pub(super) fn set(&self) -> bool {
+    pub fn set(&self) -> bool {
         if let Some(dir) = self.0.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -52,7 +72,7 @@ impl Marker {
 
     /// The marker's path.
     #[cfg(test)]
-    pub(super) fn path(&self) -> &std::path::Path {
+    pub(super) fn path(&self) -> &Path {
         &self.0
     }
 }

@@ -312,9 +312,15 @@ impl Background {
                 let order = session.prefetch_order(remote.prefetch, &policy);
                 let planning = Mutex::new(planning);
                 let ready = |prepared| {
+                    // A cache with no room is said once in a build, here or by a launcher
+                    // (whose later misses then store nothing).
                     let warn = |e: anyhow::Error| {
-                        let l = format!("{WHO}: warning: {e:#}; compiling locally");
-                        lines.say(&l);
+                        let room = e.chain().find_map(|c| c.downcast_ref::<std::io::Error>());
+                        if !room.is_some_and(engine::launcher::no_room)
+                            || engine::launcher::cache_unwritable(&remote.objdir).set()
+                        {
+                            lines.say(&format!("{WHO}: warning: {e:#}; compiling locally"));
+                        }
                         false
                     };
                     let planning = take(&planning);
@@ -435,7 +441,8 @@ pub fn report(
     }
     match pulled {
         Some(Outcome::Report(report)) => {
-            crate::cmd::fetch::report_pull(who, &report);
+            let objdir = remote.map_or(std::path::Path::new("."), |r| r.objdir.as_path());
+            crate::cmd::fetch::report_pull(who, &report, objdir);
             report.fetched.to_string()
         }
         Some(Outcome::Abandoned(done)) => {
