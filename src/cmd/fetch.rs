@@ -194,10 +194,11 @@ pub fn prepared_or_why(
 pub fn report_pull(who: &str, r: &PullReport, objdir: &std::path::Path) {
     use fetch::pull::{PullError, PullFailure};
     let no_room = |f: &PullFailure| matches!(&f.error, PullError::Local { source, .. } if engine::launcher::no_room(source));
-    let said = r.failed.iter().any(no_room) && !engine::launcher::cache_unwritable(objdir).set();
-    let own = |f: &&PullFailure| {
-        !matches!(&f.error, PullError::Store(e) if e.is_hard()) && !(said && no_room(f))
-    };
+    let room_said =
+        r.failed.iter().any(no_room) && !engine::launcher::cache_unwritable(objdir).set();
+    let store_said = |f: &PullFailure| matches!(&f.error, PullError::Store(e) if e.is_hard());
+    let said_elsewhere = |f: &PullFailure| store_said(f) || (room_said && no_room(f));
+    let own = |f: &&PullFailure| !said_elsewhere(f);
     let shown: Vec<_> = r.failed.iter().filter(own).collect();
     match shown.as_slice() {
         [] => {}
