@@ -193,7 +193,10 @@ pub fn prepared_or_why(
 /// `objdir` said so ([`engine::launcher::cache_unwritable`]).
 pub fn report_pull(who: &str, r: &PullReport, objdir: &std::path::Path) {
     use fetch::pull::{PullError, PullFailure};
-    let no_room = |f: &PullFailure| matches!(&f.error, PullError::Local { source, .. } if engine::launcher::no_room(source));
+    let no_room = |f: &PullFailure| match &f.error {
+        PullError::Local { source, .. } => engine::launcher::no_room(source),
+        _ => false,
+    };
     let room_said =
         r.failed.iter().any(no_room) && !engine::launcher::cache_unwritable(objdir).set();
     let store_said = |f: &PullFailure| matches!(&f.error, PullError::Store(e) if e.is_hard());
