@@ -221,7 +221,7 @@ fn write_rewritten(
 }
 
 /// The launcher's command up to its subcommand: the policy's cache settings, then our
-/// executable (the rewrite adds `cc`, the packager and `--`).
+/// executable (`rewrite_manifest` adds `cc`, the packager and `--`).
 fn launcher_prefix(policy: &Policy) -> anyhow::Result<String> {
     let mut prefix = String::new();
     if let Some(d) = &policy.cache.dir {

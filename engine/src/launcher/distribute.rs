@@ -14,9 +14,9 @@
 //! output missing) means a local compile. The first such launch of a build creates the
 //! `distribute-down` marker ([`ObjDir::distribute_down_file`]) and prints the build's one
 //! warning line; later misses see the marker and compile locally at once (`super::marker`:
-//! `cached-ninja build` removes it when a build starts; without it, it holds five minutes). Any other non-zero
-//! exit (a compile error, a remote compiler that differs) is compiled again here, so the
-//! build sees the local compiler's own verdict and diagnostics.
+//! `cached-ninja build` removes it when a build starts; without it, it holds five minutes).
+//! Any other non-zero exit (a compile error, a remote compiler that differs) is compiled
+//! again here, so the build sees the local compiler's own verdict and diagnostics.
 //!
 //! What each engine returns (measured with Debian's distcc 3.4 and icecream 1.4):
 //! - **Split DWARF**: distcc's server writes the `.dwo` into its temporary directory and
