@@ -245,6 +245,36 @@ fn a_full_cache_warns_once_per_build() {
         err.contains("4 compiled, 0 uncacheable, 4 cache errors survived"),
         "{err}"
     );
+    // The marker names the full cache: plain Ninja with another cache, right after, stores.
+    let roomy = space.path().join("roomy");
+    for i in 1..=4 {
+        std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
+    }
+    let out = run_ok(
+        Command::new("ninja")
+            .current_dir(&obj)
+            .env("CACHED_NINJA_CACHE_DIR", &roomy),
+    );
+    assert_eq!(warnings(&out), Vec::<String>::new());
+    let v = support::stats_json(&obj);
+    assert_eq!(
+        v["problems"]["store"].as_u64(),
+        Some(4),
+        "the stats of before: {v}"
+    );
+    for i in 1..=4 {
+        std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
+    }
+    run_ok(
+        Command::new("ninja")
+            .current_dir(&obj)
+            .env("CACHED_NINJA_CACHE_DIR", &roomy),
+    );
+    let v = support::stats_json(&obj);
+    assert!(
+        v["hits"].as_u64() >= Some(4),
+        "stored in the other cache: {v}"
+    );
 }
 
 /// A pull into a full cache: the build compiles from CI's sources, and says so in one line

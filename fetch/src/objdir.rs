@@ -29,6 +29,8 @@
 //!                named by its pid and start time (engine::jobserver)
 //!   distribute-down  the distributed compiler failed during this build: its one warning is
 //!                made, later misses compile locally (engine::launcher::distribute)
+//!   cache-unwritable  the local cache it names had no room for an entry during this build:
+//!                its one warning is made, later misses store nothing (engine::launcher::marker)
 //!   policy-warned.<pid>  a launcher under plain Ninja (process <pid>) warned that the policy
 //!                was edited since `generate` read it ([`ObjDir::first_in_build`])
 //! ```

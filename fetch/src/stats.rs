@@ -25,9 +25,12 @@
 //! sums the log; [`zero`] starts a new build's count.
 //!
 //! Compatibility: the format is only ever extended. Readers skip lines with an unknown
-//! outcome word and ignore fields after the fourth, so an older reader skips `failed` lines
-//! and reads `error` lines without their problem; an `error` line without a problem (written
-//! by an older launcher) counts in [`BuildStats::errors`] only.
+//! outcome word and ignore the fields they do not know (the oldest read four, those before
+//! 2026-12-07 five), so an older reader skips `failed` lines, reads `error` lines without
+//! their problem and a `-` note as none; an `error` line without a problem (written by an
+//! older launcher) counts in [`BuildStats::errors`] only. The bytes count the hits' and
+//! misses' objects only: a command run unchanged (uncacheable) is replaced by the compiler
+//! and writes no line after it.
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -405,7 +405,7 @@ impl Launcher<'_> {
     /// say so), the `distribute` counter, and a local compile next.
     fn engine_down(&self, marker: &Marker, why: &str, start: Instant) {
         if marker.set() {
-            self.warn(&format!(
+            self.warn_for_build(&format!(
                 "{why}; compiling locally for the rest of this build"
             ));
         }

@@ -83,6 +83,13 @@ impl Launcher<'_> {
         }
     }
 
+    /// Prints the build's one warning line of a problem a marker says once a build
+    /// (`super::marker`), even after this launch's own line.
+    pub(super) fn warn_for_build(&self, msg: &str) {
+        self.warned.set(true);
+        eprintln!("cached-ninja: warning: {msg}");
+    }
+
     /// Appends the outcome of this launch to the object root's stats log and, once the
     /// command's output is known, to its edge log (the last line of an output wins, so a
     /// fallback's `error` line is followed by the compile's, which keeps the problem as a note).
@@ -146,7 +153,7 @@ impl Launcher<'_> {
             return self.fall_back(Problem::Store, &msg, start);
         }
         if self.unwritable_marker().set() {
-            self.warn(&format!(
+            self.warn_for_build(&format!(
                 "{msg}; storing nothing more for the rest of this build"
             ));
         }
@@ -165,7 +172,7 @@ impl Launcher<'_> {
 
     /// The build's marker of a cache that took no new entry ([`Launcher::store_failed`]).
     fn unwritable_marker(&self) -> Marker {
-        super::marker::cache_unwritable(Path::new(self.roots.obj()))
+        super::marker::cache_unwritable(Path::new(self.roots.obj()), self.cache.root())
     }
 
     /// Reports a bad cache file (unless merely missing) and removes it.
@@ -173,7 +180,7 @@ impl Launcher<'_> {
         if self.cache_problem() == Problem::Store {
             // Said once a build, like a full cache (the marker stops later misses' stores).
             if self.unwritable_marker().set() {
-                self.warn(&format!(
+                self.warn_for_build(&format!(
                     "the cache {} is not a directory: point CACHED_NINJA_CACHE_DIR (or the policy's [cache] dir) at one; compiling without it",
                     self.cache.root().display()
                 ));

@@ -12,68 +12,82 @@ use std::time::{Duration, SystemTime};
 /// How long a marker holds when no build removes it.
 pub const HOLDS_FOR: Duration = Duration::from_secs(300);
 
-/// One marker file.
-pub struct Marker(PathBuf);
+/// One marker file, and what it is about (its text; empty: anything).
+pub struct Marker {
+    path: PathBuf,
+    subject: String,
+}
 
-/// The marker of a local cache that took no new entry in the build of `objdir` (full,
-/// read-only, not ours to write): a launch or the pull that meets such a cache says so once.
-pub fn cache_unwritable(objdir: &Path) -> Marker {
-    Marker::at(ObjDir::new(objdir).cache_unwritable_file())
+/// The marker of the local cache at `cache` that took no new entry in the build of `objdir`
+/// (full, read-only): a launch or the pull that meets such a cache says so once. It names the
+/// cache, so another cache (`CACHED_NINJA_CACHE_DIR` changed) is tried afresh.
+pub fn cache_unwritable(objdir: &Path, cache: &Path) -> Marker {
+    // (The pull may hold a relative path, the launchers get it absolute.)
+    let cache = std::path::absolute(cache).unwrap_or_else(|_| cache.to_path_buf());
+    Marker {
+        path: ObjDir::new(objdir).cache_unwritable_file(),
+        subject: cache.display().to_string(),
+    }
 }
 
 /// Whether a failed write says the cache has no room for new entries for a while: a full disk
-/// or quota, a read-only file system, a directory not ours to write.
+/// or quota, a read-only file system. (Permission errors can be one shard directory's, such
+/// as one a `sudo` build made: those fail their own entry only.)
 pub fn no_room(e: &io::Error) -> bool {
-    let room = [
-        libc::ENOSPC,
-        libc::EDQUOT,
-        libc::EROFS,
-        libc::EACCES,
-        libc::EPERM,
-    ];
+    let room = [libc::ENOSPC, libc::EDQUOT, libc::EROFS];
     e.raw_os_error().is_some_and(|n| room.contains(&n))
 }
 
 impl Marker {
-    /// The marker at `path`.
+    /// The marker at `path`, about anything.
     pub(super) fn at(path: PathBuf) -> Marker {
-        Marker(path)
+        Marker {
+            path,
+            subject: String::new(),
+        }
     }
 
-    /// Whether the marker exists and is younger than [`HOLDS_FOR`].
+    /// Whether the marker exists, is younger than [`HOLDS_FOR`] and is about this subject.
     pub fn is_fresh(&self) -> bool {
-        std::fs::metadata(&self.0)
+        let young = std::fs::metadata(&self.path)
             .and_then(|m| m.modified())
-            .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < HOLDS_FOR)
+            .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() < HOLDS_FOR);
+        young
+            && (self.subject.is_empty()
+                || std::fs::read(&self.path).is_ok_and(|t| t == self.subject.as_bytes()))
     }
 
     /// Sets the marker; true when this launch is the one to warn: it made the marker, or
     /// none can be made (an unwritable `.cached-ninja/`: then every launch warns, rather than
-    /// none). A stale marker is replaced.
+    /// none). A stale marker, or one about something else, is replaced.
     pub fn set(&self) -> bool {
-        if let Some(dir) = self.0.parent() {
+        if let Some(dir) = self.path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let create = || {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&self.0)
-        };
-        match create() {
-            Ok(_) => return true,
+        match self.create() {
+            Ok(()) => return true,
             Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return true,
             Err(_) if self.is_fresh() => return false,
             Err(_) => {}
         }
-        let _ = std::fs::remove_file(&self.0);
-        create().is_ok()
+        let _ = std::fs::remove_file(&self.path);
+        !matches!(self.create(), Err(e) if e.kind() == io::ErrorKind::AlreadyExists)
+    }
+
+    /// Creates the marker with its subject in one step (linked from a temporary written
+    /// first): `AlreadyExists` when there is one.
+    fn create(&self) -> io::Result<()> {
+        let tmp = fetch::cache::temp_beside(&self.path, "marker", "");
+        std::fs::write(&tmp, &self.subject)?;
+        let linked = std::fs::hard_link(&tmp, &self.path);
+        let _ = std::fs::remove_file(&tmp);
+        linked
     }
 
     /// The marker's path.
     #[cfg(test)]
     pub(super) fn path(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
@@ -99,6 +113,24 @@ mod tests {
         assert!(!m.is_fresh());
         assert!(m.set());
         assert!(m.is_fresh());
+    }
+
+    /// A cache's marker holds for that cache only.
+    #[test]
+    fn a_cache_marker_is_about_one_cache() {
+        let d = tempfile::tempdir().unwrap();
+        let full = cache_unwritable(d.path(), Path::new("/caches/full"));
+        let other = cache_unwritable(d.path(), Path::new("/caches/other"));
+        assert!(full.set());
+        assert!(full.is_fresh() && !other.is_fresh());
+        assert!(!full.set());
+        // Another cache fails too: its own marker, its own line.
+        assert!(other.set());
+        assert!(other.is_fresh() && !full.is_fresh());
+        let left: Vec<_> = std::fs::read_dir(d.path().join(".cached-ninja"))
+            .unwrap()
+            .collect();
+        assert_eq!(left.len(), 1, "no temporary left: {left:?}");
     }
 
     /// Where no marker can be made, every launch warns.

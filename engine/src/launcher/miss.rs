@@ -71,10 +71,6 @@ impl Launcher<'_> {
                 return finish(1, Outcome::Error(Problem::WriteDepfile));
             }
         }
-        // The cache took no entry earlier in this build: the rest is for storing.
-        if self.storing_off(start) {
-            return finish(0, miss);
-        }
         // A path the dependency file cannot express exactly: the include list is not known,
         // so nothing is stored (Ninja got the compiler's own file).
         if !deps.exact() {
@@ -94,6 +90,10 @@ impl Launcher<'_> {
         // (a review found a touch made gcc read it and the hit stale, 2026-12-05).
         if self.once_twins(&seen) {
             return finish(0, Outcome::Uncacheable(Reason::OnceTwins));
+        }
+        // The cache took no entry earlier in this build: nothing to store.
+        if self.storing_off(start) {
+            return finish(0, miss);
         }
         match self.store(cmd, source_key, &seen, &r, wall_us, search) {
             Ok(()) => preimage::remember(&self.cache, source_key, fields),

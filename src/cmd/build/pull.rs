@@ -316,10 +316,17 @@ impl Background {
                     // (whose later misses then store nothing).
                     let warn = |e: anyhow::Error| {
                         let room = e.chain().find_map(|c| c.downcast_ref::<std::io::Error>());
-                        if !room.is_some_and(engine::launcher::no_room)
-                            || engine::launcher::cache_unwritable(&remote.objdir).set()
-                        {
+                        if !room.is_some_and(engine::launcher::no_room) {
                             lines.say(&format!("{WHO}: warning: {e:#}; compiling locally"));
+                        } else if engine::launcher::cache_unwritable(
+                            &remote.objdir,
+                            session.cache.root(),
+                        )
+                        .set()
+                        {
+                            lines.say(&format!(
+                                "{WHO}: warning: {e:#}; compiling locally, and storing nothing in it for the rest of this build"
+                            ));
                         }
                         false
                     };
@@ -441,8 +448,7 @@ pub fn report(
     }
     match pulled {
         Some(Outcome::Report(report)) => {
-            let objdir = remote.map_or(std::path::Path::new("."), |r| r.objdir.as_path());
-            crate::cmd::fetch::report_pull(who, &report, objdir);
+            crate::cmd::fetch::report_pull(who, &report, remote);
             report.fetched.to_string()
         }
         Some(Outcome::Abandoned(done)) => {
