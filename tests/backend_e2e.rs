@@ -458,9 +458,9 @@ fn build_prints_plain_lines_and_a_summary_when_not_a_terminal() {
         "{err}"
     );
     // The bytes written are the compiled objects' (the launchers count them).
-    let objects = object_files(&obj);
-    assert_eq!(objects.len(), 5, "{objects:?}");
-    let bytes: u64 = objects.iter().map(|o| o.metadata().unwrap().len()).sum();
+    let objects = support::objects(&obj);
+    assert_eq!(objects.len(), 5, "{:?}", objects.keys());
+    let bytes: u64 = objects.values().map(|o| o.len() as u64).sum();
     let written = format!("; {} of objects written;", fetch::plan::human_bytes(bytes));
     assert!(err.contains(&written), "{written}\n{err}");
     let out = run_ok(cmd(cached_ninja(), &cache).args(["build", "-C"]).arg(&obj));
@@ -468,8 +468,8 @@ fn build_prints_plain_lines_and_a_summary_when_not_a_terminal() {
     assert!(err.contains("0/0 edges run; 0 hits, 0 compiled"), "{err}");
     assert!(err.contains("; 0 B of objects written;"), "{err}");
     // Served from the cache, the same objects count again.
-    for o in &objects {
-        std::fs::remove_file(o).unwrap();
+    for o in objects.keys() {
+        std::fs::remove_file(obj.join(o)).unwrap();
     }
     let out = run_ok(cmd(cached_ninja(), &cache).args(["build", "-C"]).arg(&obj));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -477,23 +477,6 @@ fn build_prints_plain_lines_and_a_summary_when_not_a_terminal() {
         err.contains(" 5 hits, 0 compiled") && err.contains(&written),
         "{written}\n{err}"
     );
-}
-
-/// The `.o` files below `dir`.
-fn object_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "o") {
-                found.push(p);
-            }
-        }
-    }
-    found
 }
 
 /// A compiler wrapper that records how many compiles run at once, then runs gcc/g++. With
