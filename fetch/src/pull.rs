@@ -37,7 +37,8 @@
 //! A bad record (a blob missing, corrupt or of another size than the record's) is reported in
 //! [`PullReport::failed`] and skipped: that edge compiles locally. A store whose breaker trips
 //! (a hard failure, [`StoreError::is_hard`]) stops the pull ([`PullReport::stopped`]) instead
-//! of paying for it once per record. Work runs on `jobs` threads (the store is blocking, see
+//! of paying for it once per record; so does a local cache with no room for what it brings
+//! ([`crate::cache::no_room`]), which would only be downloaded for nothing. Work runs on `jobs` threads (the store is blocking, see
 //! [`crate::store`]), each with one request in flight.
 
 use crate::build_manifest::{BuildManifest, EdgeRecord};
@@ -111,7 +112,8 @@ pub struct PullReport {
     pub debug_left: u64,
     /// Records that failed, each compiled locally later.
     pub failed: Vec<PullFailure>,
-    /// Set when the store became unreachable and the pull stopped early: the reason.
+    /// Set when the store became unreachable, or the local cache had no room, and the pull
+    /// stopped early: the reason.
     pub stopped: Option<String>,
 }
 
@@ -348,12 +350,14 @@ impl PullRun<'_> {
             // Only when `opts.cancel` is set: the loop ends before the next record.
             Err(PullError::Cancelled) => None,
             Err(error) => {
-                let mut gone = false;
-                if let PullError::Store(e) = &error {
-                    if e.is_hard() {
-                        gone = true;
-                        rep.stopped.get_or_insert_with(|| e.to_string());
-                    }
+                // What every record after this one would meet too: stop.
+                let gone = match &error {
+                    PullError::Store(e) => e.is_hard(),
+                    PullError::Local { source, .. } => crate::cache::no_room(source),
+                    _ => false,
+                };
+                if gone {
+                    rep.stopped.get_or_insert_with(|| error.to_string());
                 }
                 if let Some(link) = self.opts.wants {
                     link.give_up(&rec.action_key);

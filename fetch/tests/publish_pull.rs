@@ -795,3 +795,42 @@ fn publish_serves_evicted_objects_from_the_object_root() {
     assert_eq!(r.actions, vec![log[0], log[2]]);
     assert!(store.head(&Key::blob(&e0.outputs[0].digest)).unwrap());
 }
+
+/// A local cache with no room for what the pull brings (here a read-only file system, after
+/// the include sets went in) stops the pull at its first such failure, as a dead store does:
+/// what cannot be stored is not downloaded for nothing.
+#[test]
+fn a_cache_with_no_room_stops_the_pull() {
+    let remote = tempfile::tempdir().unwrap();
+    let store = file_store(remote.path());
+    let (_ci, _key, _log, manifest) = published(&store, 8);
+    let dev = tempfile::tempdir().unwrap();
+    let root = dev.path().join("cache");
+    let cache = LocalCache::new(&root);
+    let known = fetch::pull::KnownStamps::default();
+    fetch::pull::record_include_sets(&cache, &manifest, 1, &known).unwrap();
+    let mount = |args: &[&str]| {
+        let out = std::process::Command::new("mount")
+            .args(args)
+            .output()
+            .expect("mount (util-linux)");
+        assert!(
+            out.status.success(),
+            "mount {args:?} needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let at = root.to_str().unwrap();
+    mount(&["--bind", at, at]);
+    mount(&["-o", "remount,bind,ro", at]);
+    let r = pull(&store, &cache, &manifest, one_job(), &|_| {});
+    let _ = std::process::Command::new("umount").arg(at).status();
+    assert_eq!((r.fetched, r.failed.len()), (0, 1), "{:?}", r.failed);
+    assert!(
+        matches!(&r.failed[0].error, PullError::Local { source, .. } if source.raw_os_error() == Some(libc::EROFS)),
+        "{:?}",
+        r.failed[0].error
+    );
+    let stopped = r.stopped.expect("the pull stopped");
+    assert!(stopped.contains("Read-only file system"), "{stopped}");
+}

@@ -194,7 +194,7 @@ pub fn prepared_or_why(
 pub fn report_pull(who: &str, r: &PullReport, remote: Option<&Remote>) {
     use fetch::pull::{PullError, PullFailure};
     let no_room = |f: &PullFailure| match &f.error {
-        PullError::Local { source, .. } => engine::launcher::no_room(source),
+        PullError::Local { source, .. } => fetch::cache::no_room(source),
         _ => false,
     };
     let room_said = r.failed.iter().any(no_room)

@@ -2,7 +2,7 @@
 
 use super::identity::Identity;
 use super::lookup::Looked;
-use super::marker::{no_room, Marker};
+use super::marker::Marker;
 use super::paths::{OBJ_TOKEN, SRC_TOKEN};
 use super::preimage::KeyFields;
 use super::runner::{self, Runner};
@@ -149,7 +149,7 @@ impl Launcher<'_> {
             "cannot store {output} in the cache {}: {e}",
             self.cache.root().display()
         );
-        if !no_room(e) {
+        if !fcache::no_room(e) {
             return self.fall_back(Problem::Store, &msg, start);
         }
         if self.unwritable_marker().set() {

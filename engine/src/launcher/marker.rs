@@ -30,14 +30,6 @@ pub fn cache_unwritable(objdir: &Path, cache: &Path) -> Marker {
     }
 }
 
-/// Whether a failed write says the cache has no room for new entries for a while: a full disk
-/// or quota, a read-only file system. (Permission errors can be one shard directory's, such
-/// as one a `sudo` build made: those fail their own entry only.)
-pub fn no_room(e: &io::Error) -> bool {
-    let room = [libc::ENOSPC, libc::EDQUOT, libc::EROFS];
-    e.raw_os_error().is_some_and(|n| room.contains(&n))
-}
-
 impl Marker {
     /// The marker at `path`, about anything.
     pub(super) fn at(path: PathBuf) -> Marker {

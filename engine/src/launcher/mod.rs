@@ -155,7 +155,7 @@ mod wait;
 
 pub use config::{run_cli, run_rustc_cli, run_zero_setup};
 /// The build's marker of a local cache with no room for new entries, said once.
-pub use marker::{cache_unwritable, no_room, Marker};
+pub use marker::{cache_unwritable, Marker};
 /// What a zero-setup object directory's Ninja files say (its own DWARF packager, whether its
 /// compiles run the launcher).
 pub use ninja_facts::{ninja_facts, NinjaFacts};

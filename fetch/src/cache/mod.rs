@@ -441,6 +441,14 @@ fn held_if_free(file: File) -> io::Result<Option<Held>> {
     crate::flock::lock(file, crate::flock::Wait::No)
 }
 
+/// Whether a failed write says the cache has no room for new entries for a while: a full disk
+/// or quota, a read-only file system. (Permission errors can be one shard directory's, such
+/// as one a `sudo` build made: those fail their own entry only.)
+pub fn no_room(e: &io::Error) -> bool {
+    let room = [libc::ENOSPC, libc::EDQUOT, libc::EROFS];
+    e.raw_os_error().is_some_and(|n| room.contains(&n))
+}
+
 /// Parses a size such as `500M`, `10G`, `1.5G`, `123456` (binary units).
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();

@@ -316,7 +316,7 @@ impl Background {
                     // (whose later misses then store nothing).
                     let warn = |e: anyhow::Error| {
                         let room = e.chain().find_map(|c| c.downcast_ref::<std::io::Error>());
-                        if !room.is_some_and(engine::launcher::no_room) {
+                        if !room.is_some_and(fetch::cache::no_room) {
                             lines.say(&format!("{WHO}: warning: {e:#}; compiling locally"));
                         } else if engine::launcher::cache_unwritable(
                             &remote.objdir,
