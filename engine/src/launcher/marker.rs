@@ -5,7 +5,7 @@
 //! starts; under plain Ninja one holds for [`HOLDS_FOR`].
 
 use fetch::objdir::ObjDir;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -67,13 +67,28 @@ impl Marker {
     }
 
     /// Creates the marker with its subject in one step (linked from a temporary written
-    /// first): `AlreadyExists` when there is one.
+    /// first; on a file system without hard links, created and then written): `AlreadyExists`
+    /// when there is one.
     fn create(&self) -> io::Result<()> {
+        let new = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&self.path)
+        };
+        if self.subject.is_empty() {
+            return new().map(drop);
+        }
         let tmp = fetch::cache::temp_beside(&self.path, "marker", "");
         std::fs::write(&tmp, &self.subject)?;
         let linked = std::fs::hard_link(&tmp, &self.path);
         let _ = std::fs::remove_file(&tmp);
-        linked
+        match linked {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                new()?.write_all(self.subject.as_bytes())
+            }
+            linked => linked,
+        }
     }
 
     /// The marker's path.
