@@ -22,17 +22,28 @@ pub fn made_under_another_packager(objdir: &Path, step: DwpStep) -> io::Result<V
     let stale = records
         .iter()
         .filter(|r| r.packager().is_some_and(|p| p != step.name()))
-        .filter(|r| below(&r.output))
-        .map(|r| objdir.join(&r.output))
+        .filter_map(|r| inside(objdir, &r.output))
         .filter(|p| p.is_file())
         .filter(|p| step == DwpStep::Llvm || !p.with_extension("dwo").is_file());
     Ok(stale.collect())
 }
 
-/// Whether `output` names a file below the object directory (relative, no `..`).
-fn below(output: &str) -> bool {
-    let mut parts = Path::new(output).components();
-    parts.all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+/// The path of `output` when it names a file below `objdir`: relative without `..`, or an
+/// absolute path that starts with `objdir` and goes on the same way (a compile command may
+/// name its object absolutely).
+fn inside(objdir: &Path, output: &str) -> Option<PathBuf> {
+    let path = Path::new(output);
+    let rel = match path.is_absolute() {
+        // The object directory as given (`-C obj`: from here), or as the file system names it.
+        true => [std::path::absolute(objdir), objdir.canonicalize()]
+            .into_iter()
+            .flatten()
+            .find_map(|d| path.strip_prefix(d).ok().map(Path::to_path_buf))?,
+        false => path.to_path_buf(),
+    };
+    let mut parts = rel.components();
+    let plain = parts.all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    (plain && !rel.as_os_str().is_empty()).then(|| objdir.join(&rel))
 }
 
 #[cfg(test)]
@@ -68,6 +79,13 @@ mod tests {
         launch(objdir, "compiled.o", Some("none"), true);
         launch(objdir, "older.o", None, false);
         launch(objdir, "../outside.o", Some("none"), false);
+        // Named absolutely: below the object directory, and not.
+        let abs = objdir.join("sub/abs.o").display().to_string();
+        launch(objdir, &abs, Some("none"), false);
+        let elsewhere = dir.path().join("elsewhere/far.o").display().to_string();
+        launch(objdir, &elsewhere, Some("none"), false);
+        let dotted = objdir.join("sub/../../up.o").display().to_string();
+        launch(objdir, &dotted, Some("none"), false);
         launch(objdir, "gone.o", Some("none"), false);
         std::fs::remove_file(objdir.join("gone.o")).unwrap();
         let stale = |step| made_under_another_packager(objdir, step).unwrap();
@@ -78,8 +96,11 @@ mod tests {
         };
         // dwp: those without their .dwo (a compile here wrote it; an older record says nothing,
         // and nothing outside the object directory is touched).
-        assert_eq!(names(stale(DwpStep::Gnu)), ["a.o", "c.o"]);
+        assert_eq!(names(stale(DwpStep::Gnu)), ["a.o", "c.o", "abs.o"]);
         // llvm-dwp: every object made under another (they name the token object root).
-        assert_eq!(names(stale(DwpStep::Llvm)), ["a.o", "b.o", "compiled.o"]);
+        assert_eq!(
+            names(stale(DwpStep::Llvm)),
+            ["a.o", "b.o", "compiled.o", "abs.o"]
+        );
     }
 }
