@@ -38,8 +38,9 @@
 //! [`PullReport::failed`] and skipped: that edge compiles locally. A store whose breaker trips
 //! (a hard failure, [`StoreError::is_hard`]) stops the pull ([`PullReport::stopped`]) instead
 //! of paying for it once per record; so does a local cache with no room for what it brings
-//! ([`crate::cache::no_room`]), which would only be downloaded for nothing. Work runs on `jobs` threads (the store is blocking, see
-//! [`crate::store`]), each with one request in flight.
+//! ([`crate::cache::no_room`]), which would only be downloaded for nothing. Work runs on
+//! `jobs` threads (the store is blocking, see [`crate::store`]), each with one request in
+//! flight.
 
 use crate::build_manifest::{BuildManifest, EdgeRecord};
 use crate::cache::{Digest, IncludeFile, IncludeSet, Kind, LocalCache, StatStamp};
