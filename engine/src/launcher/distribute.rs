@@ -39,7 +39,7 @@
 //!   gets `-fdebug-compilation-dir=/cached-ninja/obj`, the token the local compile's map gives.
 //!   gcc takes it from the preprocessor's output (objects byte-identical to a local compile).
 
-use super::launch::Launcher;
+use super::launch::{debug_note, Launcher};
 use super::marker::Marker;
 use super::model::CompileModel;
 use super::runner::RunResult;
@@ -290,7 +290,7 @@ impl Launcher<'_> {
     ) -> Option<Compiled> {
         let engine = d.engine;
         if let Some(why) = engine.refuses(cmd) {
-            self.debug_note(&format!("compiling {} here: {why}", cmd.output));
+            debug_note(format_args!("compiling {} here: {why}", cmd.output));
             return None;
         }
         let down = Marker::at(ObjDir::new(self.roots.obj()).distribute_down_file());
@@ -322,12 +322,12 @@ impl Launcher<'_> {
                 return None;
             }
             Err(Verdict::CompileHere(why)) => {
-                self.debug_note(&format!("compiling {} here: {why}", cmd.output));
+                debug_note(format_args!("compiling {} here: {why}", cmd.output));
                 return None;
             }
         };
         if !ran_remotely {
-            self.debug_note(&format!(
+            debug_note(format_args!(
                 "{} compiled {} here itself",
                 engine.program(),
                 cmd.output
@@ -410,13 +410,6 @@ impl Launcher<'_> {
             ));
         }
         self.record(Outcome::Error(Problem::Distribute), 0, start);
-    }
-
-    /// A note for `CACHED_NINJA_DEBUG`.
-    fn debug_note(&self, msg: &str) {
-        if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
-            eprintln!("cached-ninja: {msg}");
-        }
     }
 }
 

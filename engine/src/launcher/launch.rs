@@ -75,6 +75,13 @@ pub struct Launcher<'r> {
     pub stall_materialise: Option<std::time::Duration>,
 }
 
+/// A note for `CACHED_NINJA_DEBUG` (why a command is not cached, where a miss compiled).
+pub(super) fn debug_note(msg: std::fmt::Arguments) {
+    if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
+        eprintln!("cached-ninja: {msg}");
+    }
+}
+
 impl Launcher<'_> {
     /// Prints this launch's one warning line (later ones are dropped).
     pub(super) fn warn(&self, msg: &str) {
@@ -296,9 +303,7 @@ impl Launcher<'_> {
         why: &str,
         start: Instant,
     ) -> i32 {
-        if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
-            eprintln!("cached-ninja: not cached: {why}");
-        }
+        debug_note(format_args!("not cached: {why}"));
         if let Some(r) = reason {
             self.record(Outcome::Uncacheable(r), 0, start);
         }

@@ -442,11 +442,7 @@ impl Launcher<'_> {
 /// no plain directory: it cannot be followed, so nothing is stored (said with
 /// `CACHED_NINJA_DEBUG`).
 fn through_link(link: &str) -> Outcome {
-    if std::env::var_os("CACHED_NINJA_DEBUG").is_some() {
-        eprintln!(
-            "cached-ninja: not cached: {}",
-            super::links::why_not_cached(link)
-        );
-    }
+    let why = super::links::why_not_cached(link);
+    super::launch::debug_note(format_args!("not cached: {why}"));
     Outcome::Uncacheable(Reason::DotDotLink)
 }
