@@ -173,6 +173,12 @@ impl Remote {
         cache_of(&self.policy)
     }
 
+    /// The build's marker of a local cache with no room for new entries (the one the
+    /// launchers of this object directory set and read).
+    pub fn cache_unwritable(&self) -> engine::launcher::Marker {
+        engine::launcher::cache_unwritable(&self.objdir, self.cache().root())
+    }
+
     /// The local cache's size cap: the policy's `[cache] size`, else the launcher's default.
     pub fn cache_size(&self) -> u64 {
         cache_cap_of(&self.policy)

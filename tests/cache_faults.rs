@@ -203,6 +203,11 @@ fn a_full_cache_warns_once_per_build() {
             .args(args);
         run_ok(&mut c)
     };
+    let remove_objects = || {
+        for i in 1..=4 {
+            std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
+        }
+    };
     let out = ninja(&["-j1"]);
     let w = warnings(&out);
     assert_eq!(w.len(), 1, "{w:?}");
@@ -224,14 +229,10 @@ fn a_full_cache_warns_once_per_build() {
         assert_eq!(&object[..4], b"\x7fELF");
     }
     // Plain Ninja again, soon after: the marker still holds, no line.
-    for i in 1..=4 {
-        std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
-    }
+    remove_objects();
     assert_eq!(warnings(&ninja(&["-j2"])), Vec::<String>::new());
     // A build of ours starts afresh: one line again.
-    for i in 1..=4 {
-        std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
-    }
+    remove_objects();
     let out = run_ok(
         Command::new(cached_ninja())
             .env("CACHED_NINJA_CACHE_DIR", &cache)
@@ -247,9 +248,7 @@ fn a_full_cache_warns_once_per_build() {
     );
     // The marker names the full cache: plain Ninja with another cache, right after, stores.
     let roomy = space.path().join("roomy");
-    for i in 1..=4 {
-        std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
-    }
+    remove_objects();
     let out = run_ok(
         Command::new("ninja")
             .current_dir(&obj)
@@ -262,9 +261,7 @@ fn a_full_cache_warns_once_per_build() {
         Some(4),
         "the stats of before: {v}"
     );
-    for i in 1..=4 {
-        std::fs::remove_file(obj.join(format!("s{i}.o"))).unwrap();
-    }
+    remove_objects();
     run_ok(
         Command::new("ninja")
             .current_dir(&obj)

@@ -190,7 +190,7 @@ pub fn prepared_or_why(
 /// Records that failed because their store failed (a hard failure, its breaker tripped; the
 /// pull then stopped) are counted only: the store's own line ([`store_lines`]) says it once.
 /// So are those the local cache had no room for, once a launcher or the pull of the build of
-/// `remote` said so ([`engine::launcher::cache_unwritable`]).
+/// `remote` said so ([`Remote::cache_unwritable`]).
 pub fn report_pull(who: &str, r: &PullReport, remote: Option<&Remote>) {
     use fetch::pull::{PullError, PullFailure};
     let no_room = |f: &PullFailure| match &f.error {
@@ -198,9 +198,7 @@ pub fn report_pull(who: &str, r: &PullReport, remote: Option<&Remote>) {
         _ => false,
     };
     let room_said = r.failed.iter().any(no_room)
-        && remote.is_some_and(|remote| {
-            engine::launcher::cache_unwritable(&remote.objdir, remote.cache().root()).is_fresh()
-        });
+        && remote.is_some_and(|remote| remote.cache_unwritable().is_fresh());
     let store_said = |f: &PullFailure| matches!(&f.error, PullError::Store(e) if e.is_hard());
     let said_elsewhere = |f: &PullFailure| store_said(f) || (room_said && no_room(f));
     let own = |f: &&PullFailure| !said_elsewhere(f);

@@ -318,12 +318,7 @@ impl Background {
                         let room = e.chain().find_map(|c| c.downcast_ref::<std::io::Error>());
                         if !room.is_some_and(fetch::cache::no_room) {
                             lines.say(&format!("{WHO}: warning: {e:#}; compiling locally"));
-                        } else if engine::launcher::cache_unwritable(
-                            &remote.objdir,
-                            session.cache.root(),
-                        )
-                        .set()
-                        {
+                        } else if remote.cache_unwritable().set() {
                             lines.say(&format!(
                                 "{WHO}: warning: {e:#}; compiling locally, and storing nothing in it for the rest of this build"
                             ));
