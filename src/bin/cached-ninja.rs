@@ -24,11 +24,9 @@ mod dispatch;
 use std::ffi::{c_char, c_int, CStr, OsString};
 
 #[path = "../arena.rs"]
-#[cfg_attr(not(target_env = "musl"), allow(dead_code))] // the allocator only musl's launcher uses
 mod arena;
 
-/// Built for musl, the launcher keeps what it frees (see `src/arena.rs`).
-#[cfg(target_env = "musl")]
+/// The launcher keeps what it frees, in size classes of its own (see `src/arena.rs`).
 #[global_allocator]
 static ALLOC: arena::Arena = arena::Arena::new();
 
