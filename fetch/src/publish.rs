@@ -23,7 +23,7 @@
 //! [`crate::store`]).
 
 use crate::build_manifest::{BuildManifest, EdgeRecord, ParseError};
-use crate::cache::{ActionEntry, CacheError, Digest, LocalCache, Role};
+use crate::cache::{ActionEntry, CacheError, Digest, Kind, LocalCache, Role};
 use crate::parallel;
 use crate::published::seal;
 use crate::signing::KeyPair;
@@ -275,7 +275,14 @@ impl Publisher<'_> {
                     return Err(e.into());
                 }
             };
-            store.put_blob(&bytes)?;
+            // A local read trusts a blob's check value, not its name (`cache::check`); what is
+            // published must be what its name says (the store names it by its bytes).
+            if store.put_blob(&bytes)? != d {
+                let path = cache.path(Kind::Blob, &d);
+                cache.remove_path(&path);
+                let reason = "content does not match its hash".into();
+                return Err(CacheError::Corrupt { path, reason }.into());
+            }
         }
         let akey = Key::action(&k.to_hex())?;
         store.put(&akey, &seal(self.key, entry.encode().as_bytes()))?;

@@ -55,6 +55,63 @@ fn large_blobs_are_mapped_and_verified() {
     assert!(e.to_string().contains("instead of"), "{e}");
 }
 
+/// The check value a blob carries (`cache::check`, an extended attribute of its file) finds
+/// a changed byte in place of its hash; a blob without one (an older cache, a copy that
+/// dropped it) is checked against its name; a wrong value is corruption, which `cache verify`
+/// reports too.
+#[test]
+fn a_blobs_check_value_finds_a_change_and_without_one_its_name_does() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let bytes = b"object bytes".to_vec();
+    let b = c.put_blob(&bytes).unwrap();
+    let p = c.path(Kind::Blob, &b);
+    let cpath = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    let name = c"user.cached-ninja.xxh3";
+    let mut v = [0u8; 16];
+    // SAFETY: NUL-terminated path and name, a buffer of the length given.
+    let n = unsafe { libc::getxattr(cpath.as_ptr(), name.as_ptr(), v.as_mut_ptr().cast(), 16) };
+    if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSUP) {
+        eprintln!("skipped: {} keeps no user attributes", d.path().display());
+        return;
+    }
+    assert_eq!(n, 16, "the blob has its check value");
+    let corrupt = |why: &str| {
+        let e = c.get_blob(&b, 12).unwrap_err();
+        assert!(matches!(e, CacheError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains(why), "{e}");
+    };
+    // A byte changed in place keeps the attribute: the value finds it.
+    std::fs::write(&p, b"object bytez").unwrap();
+    corrupt("does not match its check value");
+    std::fs::write(&p, &bytes).unwrap();
+    assert_eq!(&*c.get_blob(&b, 12).unwrap(), &bytes[..]);
+    // Without the attribute, the name.
+    // SAFETY: NUL-terminated path and name.
+    assert_eq!(
+        unsafe { libc::removexattr(cpath.as_ptr(), name.as_ptr()) },
+        0
+    );
+    assert_eq!(&*c.get_blob(&b, 12).unwrap(), &bytes[..]);
+    std::fs::write(&p, b"object bytez").unwrap();
+    corrupt("does not match its hash");
+    // A wrong value over the right bytes.
+    std::fs::write(&p, &bytes).unwrap();
+    let zero = [0u8; 16];
+    // SAFETY: NUL-terminated path and name, a buffer of the length given.
+    let set = unsafe { libc::setxattr(cpath.as_ptr(), name.as_ptr(), zero.as_ptr().cast(), 16, 0) };
+    assert_eq!(set, 0);
+    corrupt("does not match its check value");
+    let opts = fetch::cache::VerifyOptions {
+        repair: false,
+        jobs: 1,
+    };
+    let report = c.verify(opts, &|_, _| {}).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(report.problems[0].path, p);
+    assert!(format!("{:?}", report.problems[0].defect).contains("check value"));
+}
+
 #[test]
 fn corrupt_and_truncated_files_are_detected() {
     let d = tempfile::tempdir().unwrap();

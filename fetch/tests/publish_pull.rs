@@ -796,6 +796,46 @@ fn publish_serves_evicted_objects_from_the_object_root() {
     assert!(store.head(&Key::blob(&e0.outputs[0].digest)).unwrap());
 }
 
+/// A local read trusts a blob's check value (`cache::check`) rather than hashing it: a blob
+/// whose bytes and check value were both replaced reads fine, but publish, which uploads it
+/// under its bytes' own name, finds that the name is not its entry's and publishes nothing for
+/// that entry (the blob removed, the error naming it).
+#[test]
+fn publish_refuses_a_blob_whose_bytes_are_not_its_name() {
+    let remote = tempfile::tempdir().unwrap();
+    let store = file_store(remote.path());
+    let ci = tempfile::tempdir().unwrap();
+    let (cache, log) = ci_cache(ci.path(), 1);
+    let e0 = cache.get_action(&log[0]).unwrap().unwrap();
+    let (d, size) = (e0.outputs[0].digest, e0.outputs[0].size);
+    let path = cache.path(Kind::Blob, &d);
+    let other = vec![b'y'; size as usize];
+    std::fs::write(&path, &other).unwrap();
+    let value = twox_hash::xxh3::hash128(&other).to_le_bytes();
+    let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let name = c"user.cached-ninja.xxh3";
+    // SAFETY: NUL-terminated path and name, a buffer of the length given.
+    let set =
+        unsafe { libc::setxattr(cpath.as_ptr(), name.as_ptr(), value.as_ptr().cast(), 16, 0) };
+    if set != 0 {
+        eprintln!("skipped: {} keeps no user attributes", ci.path().display());
+        return;
+    }
+    assert_eq!(&*cache.get_blob(&d, size).unwrap(), &other[..]);
+    let key = KeyPair::generate();
+    let obj = ci.path().join("obj");
+    let e = publish(&cache, &store, &key, &log, target(&obj), &|_, _| {}).unwrap_err();
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+    assert!(e.to_string().contains("does not match its hash"), "{e}");
+    assert!(!path.exists());
+    assert!(!store.head(&Key::blob(&d)).unwrap());
+    assert!(!store.head(&entry_key_of(&log[0])).unwrap());
+}
+
+fn entry_key_of(action: &Digest) -> Key {
+    Key::action(&action.to_hex()).unwrap()
+}
+
 /// A local cache with no room for what the pull brings (here a read-only file system, after
 /// the include sets went in) stops the pull at its first such failure, as a dead store does:
 /// what cannot be stored is not downloaded for nothing.

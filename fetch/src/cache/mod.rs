@@ -21,8 +21,10 @@
 //! [`LocalCache::verify`], [`LocalCache::gc`]) removes once the writer is gone. Two writers of one name write equal content (a
 //! blob) or equally valid content (an entry), so the last rename winning is harmless.
 //!
-//! **Verification.** A blob is read whole (mapped when large: [`Blob`]) and checked against its
-//! name and the size its entry recorded; entries and manifests end with a checksum line. Anything that fails is reported as
+//! **Verification.** A blob is read whole (mapped when large: [`Blob`]) and checked against the
+//! size its entry recorded and its check value (`check`: an XXH3 kept in an extended attribute,
+//! set when it was written, after its name was computed or verified), or its name where it has
+//! none; entries and manifests end with a checksum line. Anything that fails is reported as
 //! [`CacheError::Corrupt`]: the caller removes it ([`LocalCache::remove`]) and compiles.
 //! [`LocalCache::verify`] checks the whole cache at once (`cached-ninja cache verify`).
 //!
@@ -31,6 +33,7 @@
 
 mod atomic;
 mod blob;
+mod check;
 mod download;
 mod entry;
 mod gc;
@@ -180,7 +183,7 @@ impl LocalCache {
     }
 
     /// Writes `bytes` to a fresh temporary file in `tmp/` and returns its path.
-    fn write_tmp(&self, bytes: &[u8]) -> io::Result<PathBuf> {
+    fn write_tmp(&self, bytes: &[u8], blob: bool) -> io::Result<PathBuf> {
         let tmp = self.root.join("tmp");
         let (path, mut f) = match atomic::create_unique(&tmp, "", "") {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -194,12 +197,26 @@ impl LocalCache {
             let _ = fs::remove_file(&path);
             return Err(e);
         }
+        if blob {
+            check::set(&f, bytes);
+        }
         Ok(path)
     }
 
     /// Writes `bytes` atomically at `dest` (temporary file in `tmp/`, then rename).
     fn put_file(&self, dest: &Path, bytes: &[u8]) -> io::Result<()> {
-        let tmp = self.write_tmp(bytes)?;
+        self.insert(dest, bytes, false)
+    }
+
+    /// Writes blob `bytes` atomically at `dest`, with their check value (`check`).
+    fn put_blob_file(&self, dest: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.insert(dest, bytes, true)
+    }
+
+    /// Writes `bytes` atomically at `dest`: a temporary file in `tmp/` (with the check value
+    /// when it is a `blob`), then a rename.
+    fn insert(&self, dest: &Path, bytes: &[u8], blob: bool) -> io::Result<()> {
+        let tmp = self.write_tmp(bytes, blob)?;
         if let Some(d) = self.stall_insert {
             std::thread::sleep(d);
         }
@@ -254,7 +271,7 @@ impl LocalCache {
         let d = Digest::of(bytes);
         let dest = self.path(Kind::Blob, &d);
         if !dest.exists() {
-            self.put_file(&dest, bytes)?;
+            self.put_blob_file(&dest, bytes)?;
         }
         Ok(d)
     }
@@ -264,13 +281,14 @@ impl LocalCache {
     /// the blob's download claim nobody else downloads it, and an insert racing a launcher's
     /// own store of it puts the same bytes in place atomically.
     pub(crate) fn put_verified_blob(&self, d: &Digest, bytes: &[u8]) -> io::Result<()> {
-        self.put_file(&self.path(Kind::Blob, d), bytes)
+        self.put_blob_file(&self.path(Kind::Blob, d), bytes)
     }
 
     /// Reads and verifies a blob of known digest and size.
     pub fn get_blob(&self, d: &Digest, size: u64) -> Result<Blob, CacheError> {
         let path = self.path(Kind::Blob, d);
-        let Some(bytes) = self.open_file(&path, Blob::of_file)? else {
+        let read = |f: &mut File, len| Ok((Blob::of_file(f, len)?, check::get(f)));
+        let Some((bytes, value)) = self.open_file(&path, read)? else {
             return Err(CacheError::Missing { path });
         };
         if bytes.len() as u64 != size {
@@ -279,13 +297,17 @@ impl LocalCache {
                 reason: format!("size {} instead of {size}", bytes.len()),
             });
         }
-        if Digest::of(&bytes) != *d {
-            return Err(CacheError::Corrupt {
-                path,
-                reason: "content does not match its hash".into(),
-            });
-        }
-        Ok(bytes)
+        // Its check value when it has one (`check`), else its name.
+        let reason = match value {
+            Some(v) if v != check::value(&bytes) => "content does not match its check value",
+            Some(_) => return Ok(bytes),
+            None if Digest::of(&bytes) != *d => "content does not match its hash",
+            None => return Ok(bytes),
+        };
+        Err(CacheError::Corrupt {
+            path,
+            reason: reason.into(),
+        })
     }
 
     /// Reads an action entry; `Ok(None)` if absent.
