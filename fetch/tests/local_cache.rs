@@ -112,6 +112,53 @@ fn a_blobs_check_value_finds_a_change_and_without_one_its_name_does() {
     assert!(format!("{:?}", report.problems[0].defect).contains("check value"));
 }
 
+/// An entry's check value stands in for its checksum line, and only while it matches: an entry
+/// changed in place (the value kept, no longer matching) is found corrupt by the line, as one
+/// without a value is; one whose bytes and value were replaced together is read without the
+/// line being hashed (here a line of zeros, which a hash would refuse).
+#[test]
+fn a_sealed_files_check_value_stands_in_for_its_checksum_line() {
+    let d = tempfile::tempdir().unwrap();
+    let c = LocalCache::new(d.path());
+    let b = c.put_blob(b"0123456789").unwrap();
+    let key = Digest::of(b"k");
+    c.put_action(&key, &entry(&b, 10)).unwrap();
+    let p = c.path(Kind::Action, &key);
+    let cpath = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    let name = c"user.cached-ninja.xxh3";
+    let set_value = |bytes: &[u8]| {
+        let v = twox_hash::xxh3::hash128(bytes).to_le_bytes();
+        // SAFETY: NUL-terminated path and name, a buffer of the length given.
+        unsafe { libc::setxattr(cpath.as_ptr(), name.as_ptr(), v.as_ptr().cast(), 16, 0) }
+    };
+    let text = std::fs::read_to_string(&p).unwrap();
+    if set_value(text.as_bytes()) != 0 {
+        eprintln!("skipped: {} keeps no user attributes", d.path().display());
+        return;
+    }
+    assert_eq!(c.get_action(&key).unwrap(), Some(entry(&b, 10)));
+    // Changed in place: the value no longer matches, the line is checked and refuses it.
+    let changed = text.replace("a.o", "b.o");
+    std::fs::write(&p, &changed).unwrap();
+    let e = c.get_action(&key).unwrap_err();
+    assert!(e.to_string().contains("checksum"), "{e}");
+    // Bytes and value replaced together: read on the value's word.
+    let (body, _) = changed.trim_end().rsplit_once('\n').unwrap();
+    let zeros = format!("{body}\nend {}\n", "0".repeat(64));
+    std::fs::write(&p, &zeros).unwrap();
+    assert_eq!(set_value(zeros.as_bytes()), 0);
+    let mut want = entry(&b, 10);
+    want.outputs[0].path = "b.o".into();
+    assert_eq!(c.get_action(&key).unwrap(), Some(want));
+    // Without a value, the same bytes are refused.
+    // SAFETY: NUL-terminated path and name.
+    assert_eq!(
+        unsafe { libc::removexattr(cpath.as_ptr(), name.as_ptr()) },
+        0
+    );
+    assert!(c.get_action(&key).is_err());
+}
+
 #[test]
 fn corrupt_and_truncated_files_are_detected() {
     let d = tempfile::tempdir().unwrap();

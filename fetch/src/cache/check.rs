@@ -1,14 +1,15 @@
-//! A blob's check value: the XXH3-128 of its bytes, kept in an extended attribute of its cache
-//! file (`user.cached-ninja.xxh3`), so that a read finds a torn or altered blob without hashing
-//! it with BLAKE3 again. Set on the temporary file before the rename that puts a blob in place,
-//! so a blob and its value appear together.
+//! A cache file's check value: the XXH3-128 of its bytes, kept in an extended attribute of the
+//! file (`user.cached-ninja.xxh3`), so that a read finds a torn or altered file without hashing
+//! it with BLAKE3 again. Set on the temporary file before the rename that puts a file in place,
+//! so a file and its value appear together; every file the cache writes has one.
 //!
-//! Only a check: a blob's name stays its BLAKE3 digest (DESIGN §4), and a blob without the
-//! attribute (a file system without user attributes, a cache written before it, a copy that
-//! dropped it) is checked against its name as before. A value that does not match is
-//! corruption, like a name that does not match: the reader drops the blob and compiles, and
+//! Only a check: a blob's name stays its BLAKE3 digest (DESIGN §4) and a sealed file keeps its
+//! checksum line. A blob without the attribute (a file system without user attributes, a cache
+//! written before it, a copy that dropped it) is checked against its name as before, and a
+//! sealed file without a matching value against its checksum line. A blob whose value does not
+//! match is corruption, like a name that does not match: the reader drops it and compiles, and
 //! the next store writes it again with its value. Why: BLAKE3 of a 70 kB object was a fifth of
-//! a hit's instructions (BENCHMARKS.md, "A blob's check value").
+//! a hit's instructions, the checksum lines a tenth (BENCHMARKS.md, "A blob's check value").
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -27,6 +28,11 @@ pub(super) fn set(f: &File, bytes: &[u8]) {
     let v = value(bytes);
     // SAFETY: a valid fd, a NUL-terminated name, a buffer of the length given.
     unsafe { libc::fsetxattr(f.as_raw_fd(), NAME.as_ptr(), v.as_ptr().cast(), v.len(), 0) };
+}
+
+/// Whether `f` has a check value and it is that of `bytes` (its content, as just read).
+pub(super) fn matches(f: &File, bytes: &[u8]) -> bool {
+    get(f).is_some_and(|v| v == value(bytes))
 }
 
 /// `f`'s check value, if it has one of the right length.

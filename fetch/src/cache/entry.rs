@@ -14,7 +14,7 @@
 //! end <checksum>
 //! ```
 
-use super::seal::{seal, unseal};
+use super::seal::{seal, unseal_checked};
 use super::Digest;
 use std::fmt::Write;
 
@@ -144,8 +144,15 @@ impl ActionEntry {
 
     /// Parses and verifies the text form; the error says what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<ActionEntry, String> {
+        Self::decode_checked(bytes, false)
+    }
+
+    /// [`Self::decode`] of a local cache file whose check value matched its bytes or not
+    /// (`checked`: its checksum line is then not hashed again, `super::check`).
+    pub(crate) fn decode_checked(bytes: &[u8], checked: bool) -> Result<ActionEntry, String> {
         let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
-        let body = unseal(text).ok_or("checksum missing or wrong (truncated or altered)")?;
+        let body = unseal_checked(text, checked)
+            .ok_or("checksum missing or wrong (truncated or altered)")?;
         // Split on `\n` only: `str::lines` also drops a `\r` before it, which changed a path
         // ending in `\r` (a legal file name) into another path.
         let mut lines = super::seal::lines(body);

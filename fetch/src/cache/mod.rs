@@ -24,7 +24,8 @@
 //! **Verification.** A blob is read whole (mapped when large: [`Blob`]) and checked against the
 //! size its entry recorded and its check value (`check`: an XXH3 kept in an extended attribute,
 //! set when it was written, after its name was computed or verified), or its name where it has
-//! none; entries and manifests end with a checksum line. Anything that fails is reported as
+//! none; entries, manifests and memos end with a checksum line, hashed again only when their
+//! check value is missing or does not match. Anything that fails is reported as
 //! [`CacheError::Corrupt`]: the caller removes it ([`LocalCache::remove`]) and compiles.
 //! [`LocalCache::verify`] checks the whole cache at once (`cached-ninja cache verify`).
 //!
@@ -183,7 +184,7 @@ impl LocalCache {
     }
 
     /// Writes `bytes` to a fresh temporary file in `tmp/` and returns its path.
-    fn write_tmp(&self, bytes: &[u8], blob: bool) -> io::Result<PathBuf> {
+    fn write_tmp(&self, bytes: &[u8]) -> io::Result<PathBuf> {
         let tmp = self.root.join("tmp");
         let (path, mut f) = match atomic::create_unique(&tmp, "", "") {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -197,26 +198,14 @@ impl LocalCache {
             let _ = fs::remove_file(&path);
             return Err(e);
         }
-        if blob {
-            check::set(&f, bytes);
-        }
+        check::set(&f, bytes);
         Ok(path)
     }
 
-    /// Writes `bytes` atomically at `dest` (temporary file in `tmp/`, then rename).
+    /// Writes `bytes` atomically at `dest`: a temporary file in `tmp/`, with their check value
+    /// (`check`), then a rename.
     fn put_file(&self, dest: &Path, bytes: &[u8]) -> io::Result<()> {
-        self.insert(dest, bytes, false)
-    }
-
-    /// Writes blob `bytes` atomically at `dest`, with their check value (`check`).
-    fn put_blob_file(&self, dest: &Path, bytes: &[u8]) -> io::Result<()> {
-        self.insert(dest, bytes, true)
-    }
-
-    /// Writes `bytes` atomically at `dest`: a temporary file in `tmp/` (with the check value
-    /// when it is a `blob`), then a rename.
-    fn insert(&self, dest: &Path, bytes: &[u8], blob: bool) -> io::Result<()> {
-        let tmp = self.write_tmp(bytes, blob)?;
+        let tmp = self.write_tmp(bytes)?;
         if let Some(d) = self.stall_insert {
             std::thread::sleep(d);
         }
@@ -233,9 +222,15 @@ impl LocalCache {
         r
     }
 
-    /// Reads a whole named file, refreshing its mtime when stale. `Ok(None)` if absent.
-    fn read_file(&self, path: &Path) -> Result<Option<Vec<u8>>, CacheError> {
-        self.open_file(path, read_whole)
+    /// Reads a whole named sealed file, refreshing its mtime when stale, and whether its check
+    /// value matched its bytes (`check`: then its checksum line need not be checked).
+    /// `Ok(None)` if absent.
+    fn read_sealed(&self, path: &Path) -> Result<Option<(Vec<u8>, bool)>, CacheError> {
+        self.open_file(path, |f, len| {
+            let bytes = read_whole(f, len)?;
+            let checked = check::matches(f, &bytes);
+            Ok((bytes, checked))
+        })
     }
 
     /// Opens a named file, refreshes its mtime when stale and gives it, with its size, to
@@ -271,7 +266,7 @@ impl LocalCache {
         let d = Digest::of(bytes);
         let dest = self.path(Kind::Blob, &d);
         if !dest.exists() {
-            self.put_blob_file(&dest, bytes)?;
+            self.put_file(&dest, bytes)?;
         }
         Ok(d)
     }
@@ -281,7 +276,7 @@ impl LocalCache {
     /// the blob's download claim nobody else downloads it, and an insert racing a launcher's
     /// own store of it puts the same bytes in place atomically.
     pub(crate) fn put_verified_blob(&self, d: &Digest, bytes: &[u8]) -> io::Result<()> {
-        self.put_blob_file(&self.path(Kind::Blob, d), bytes)
+        self.put_file(&self.path(Kind::Blob, d), bytes)
     }
 
     /// Reads and verifies a blob of known digest and size.
@@ -313,9 +308,9 @@ impl LocalCache {
     /// Reads an action entry; `Ok(None)` if absent.
     pub fn get_action(&self, key: &Digest) -> Result<Option<ActionEntry>, CacheError> {
         let path = self.path(Kind::Action, key);
-        match self.read_file(&path)? {
+        match self.read_sealed(&path)? {
             None => Ok(None),
-            Some(b) => ActionEntry::decode(&b)
+            Some((b, checked)) => ActionEntry::decode_checked(&b, checked)
                 .map(Some)
                 .map_err(|reason| CacheError::Corrupt { path, reason }),
         }
@@ -329,9 +324,9 @@ impl LocalCache {
     /// Reads the include manifest of a source key; `Ok(None)` if absent.
     pub fn get_manifest(&self, source_key: &Digest) -> Result<Option<Manifest>, CacheError> {
         let path = self.path(Kind::Manifest, source_key);
-        match self.read_file(&path)? {
+        match self.read_sealed(&path)? {
             None => Ok(None),
-            Some(b) => Manifest::decode(&b)
+            Some((b, checked)) => Manifest::decode_checked(&b, checked)
                 .map(Some)
                 .map_err(|reason| CacheError::Corrupt { path, reason }),
         }
@@ -362,8 +357,9 @@ impl LocalCache {
         // Memos are small: a guessed size spares the `statx` that `fs::read` spends on it.
         let mut f = File::open(self.memo_path(key)).ok()?;
         let bytes = read_whole(&mut f, MEMO_GUESS).ok()?;
+        let checked = check::matches(&f, &bytes);
         let text = String::from_utf8(bytes).ok()?;
-        seal::unseal(&text)
+        seal::unseal_checked(&text, checked)
             .and_then(|b| b.strip_suffix('\n'))
             .map(str::to_string)
     }
