@@ -1,6 +1,9 @@
 //! The launcher's allocator: blocks up to [`LARGE`] in size classes, cut from 4 MiB chunks
 //! and kept on per-class free lists when freed (the chunks go back when the process ends);
-//! larger blocks from the C library. Each thread has its own classes: no lock, no atomic.
+//! larger blocks from the C library. Each thread has its own classes: no lock, no atomic. A
+//! block freed on another thread joins that thread's lists; what a thread holds when it ends
+//! (its lists, the rest of its chunk) is not reused, which a launch, whose threads are a few
+//! pipe readers, can afford.
 //!
 //! Why: a launch is short and allocates from one thread at a time, so the simplest reuse does.
 //! - Built for musl, whose start is a third of static glibc's (glibc probes the CPU's caches
@@ -253,7 +256,8 @@ mod tests {
         for (i, &p) in made[0].iter().enumerate() {
             unsafe { arena.dealloc(p as *mut u8, l(16 + i % 700)) };
         }
-        // Last in, first out: of the 16-byte blocks (0, 700, 1400), the last freed.
+        // Last in, first out: of the 16-byte blocks (0, 700, 1400), the last freed (nothing
+        // else on this thread allocates in between).
         assert_eq!(unsafe { arena.alloc(l(16)) } as usize, made[0][1400]);
     }
 }

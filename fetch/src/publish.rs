@@ -275,14 +275,15 @@ impl Publisher<'_> {
                     return Err(e.into());
                 }
             };
-            // A local read trusts a blob's check value, not its name (`cache::check`); what is
-            // published must be what its name says (the store names it by its bytes).
-            if store.put_blob(&bytes)? != d {
+            // A local read trusts a blob's check value rather than hashing it (`cache::check`);
+            // what is published must be what its name says, checked before it is uploaded.
+            if Digest::of(&bytes) != d {
                 let path = cache.path(Kind::Blob, &d);
                 cache.remove_path(&path);
                 let reason = "content does not match its hash".into();
                 return Err(CacheError::Corrupt { path, reason }.into());
             }
+            store.put_blob(&bytes)?;
         }
         let akey = Key::action(&k.to_hex())?;
         store.put(&akey, &seal(self.key, entry.encode().as_bytes()))?;

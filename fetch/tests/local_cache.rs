@@ -55,61 +55,113 @@ fn large_blobs_are_mapped_and_verified() {
     assert!(e.to_string().contains("instead of"), "{e}");
 }
 
-/// The check value a blob carries (`cache::check`, an extended attribute of its file) finds
-/// a changed byte in place of its hash; a blob without one (an older cache, a copy that
-/// dropped it) is checked against its name; a wrong value is corruption, which `cache verify`
-/// reports too.
+/// The check value `cache::check` gives a file of `bytes` named by `name`.
+fn check_value(bytes: &[u8], name: &Digest) -> [u8; 24] {
+    let mut v = [0u8; 24];
+    v[..16].copy_from_slice(&twox_hash::xxh3::hash128(bytes).to_le_bytes());
+    v[16..].copy_from_slice(&name.0[..8]);
+    v
+}
+
+/// The file at `p`'s check value attribute, as `cache::check` names it: read, set, removed.
+struct Attr(std::ffi::CString);
+
+impl Attr {
+    const NAME: &'static std::ffi::CStr = c"user.cached-ninja.check";
+
+    fn of(p: &std::path::Path) -> Attr {
+        Attr(std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap())
+    }
+
+    fn get(&self) -> Option<[u8; 24]> {
+        let mut v = [0u8; 24];
+        // SAFETY: NUL-terminated path and name, a buffer of the length given.
+        let n = unsafe {
+            libc::getxattr(
+                self.0.as_ptr(),
+                Self::NAME.as_ptr(),
+                v.as_mut_ptr().cast(),
+                24,
+            )
+        };
+        (n == 24).then_some(v)
+    }
+
+    fn set(&self, v: &[u8; 24]) {
+        // SAFETY: NUL-terminated path and name, a buffer of the length given.
+        let r = unsafe {
+            libc::setxattr(
+                self.0.as_ptr(),
+                Self::NAME.as_ptr(),
+                v.as_ptr().cast(),
+                24,
+                0,
+            )
+        };
+        assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
+    }
+
+    fn remove(&self) {
+        // SAFETY: NUL-terminated path and name.
+        assert_eq!(
+            unsafe { libc::removexattr(self.0.as_ptr(), Self::NAME.as_ptr()) },
+            0
+        );
+    }
+}
+
+/// A cache in the target directory, whose file system keeps user attributes (ext4 here), so
+/// that the tests of check values test them.
+fn cache_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+/// The check value a blob carries (`cache::check`, an extended attribute of its file) stands
+/// in for its hash while it matches: a changed byte makes it stale, and the name finds the
+/// change; a wrong value over the right bytes is set again; a blob copied under another
+/// blob's name with its value is refused (the value holds the name too); without a value the
+/// name is checked.
 #[test]
-fn a_blobs_check_value_finds_a_change_and_without_one_its_name_does() {
-    let d = tempfile::tempdir().unwrap();
+fn a_blobs_check_value_stands_in_for_its_hash_while_it_matches() {
+    let d = cache_dir();
     let c = LocalCache::new(d.path());
     let bytes = b"object bytes".to_vec();
     let b = c.put_blob(&bytes).unwrap();
     let p = c.path(Kind::Blob, &b);
-    let cpath = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-    let name = c"user.cached-ninja.xxh3";
-    let mut v = [0u8; 16];
-    // SAFETY: NUL-terminated path and name, a buffer of the length given.
-    let n = unsafe { libc::getxattr(cpath.as_ptr(), name.as_ptr(), v.as_mut_ptr().cast(), 16) };
-    if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSUP) {
-        eprintln!("skipped: {} keeps no user attributes", d.path().display());
-        return;
-    }
-    assert_eq!(n, 16, "the blob has its check value");
-    let corrupt = |why: &str| {
-        let e = c.get_blob(&b, 12).unwrap_err();
+    let attr = Attr::of(&p);
+    let want = check_value(&bytes, &b);
+    assert_eq!(
+        attr.get(),
+        Some(want),
+        "{} keeps no user attributes",
+        d.path().display()
+    );
+    let corrupt = |d: &Digest, why: &str| {
+        let e = c.get_blob(d, 12).unwrap_err();
         assert!(matches!(e, CacheError::Corrupt { .. }), "{e}");
         assert!(e.to_string().contains(why), "{e}");
     };
-    // A byte changed in place keeps the attribute: the value finds it.
+    // A byte changed in place keeps the attribute, which no longer matches: the name refuses.
     std::fs::write(&p, b"object bytez").unwrap();
-    corrupt("does not match its check value");
+    corrupt(&b, "does not match its hash");
     std::fs::write(&p, &bytes).unwrap();
     assert_eq!(&*c.get_blob(&b, 12).unwrap(), &bytes[..]);
+    // A wrong value over the right bytes: read by the name, and the value set again.
+    attr.set(&[0u8; 24]);
+    assert_eq!(&*c.get_blob(&b, 12).unwrap(), &bytes[..]);
+    assert_eq!(attr.get(), Some(want));
+    // Another blob's bytes and value under this name: the value names the other blob.
+    let other = b"other bytes!".to_vec();
+    let ob = c.put_blob(&other).unwrap();
+    std::fs::write(&p, &other).unwrap();
+    attr.set(&check_value(&other, &ob));
+    corrupt(&b, "does not match its hash");
     // Without the attribute, the name.
-    // SAFETY: NUL-terminated path and name.
-    assert_eq!(
-        unsafe { libc::removexattr(cpath.as_ptr(), name.as_ptr()) },
-        0
-    );
-    assert_eq!(&*c.get_blob(&b, 12).unwrap(), &bytes[..]);
     std::fs::write(&p, b"object bytez").unwrap();
-    corrupt("does not match its hash");
-    // A wrong value over the right bytes.
+    attr.remove();
+    corrupt(&b, "does not match its hash");
     std::fs::write(&p, &bytes).unwrap();
-    let zero = [0u8; 16];
-    // SAFETY: NUL-terminated path and name, a buffer of the length given.
-    let set = unsafe { libc::setxattr(cpath.as_ptr(), name.as_ptr(), zero.as_ptr().cast(), 16, 0) };
-    assert_eq!(set, 0);
-    corrupt("does not match its check value");
-    let opts = fetch::cache::VerifyOptions {
-        repair: false,
-        jobs: 1,
-    };
-    let report = c.verify(opts, &|_, _| {}).unwrap();
-    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
-    assert_eq!(report.problems[0].path, p);
-    assert!(format!("{:?}", report.problems[0].defect).contains("check value"));
+    assert_eq!(&*c.get_blob(&b, 12).unwrap(), &bytes[..]);
 }
 
 /// An entry's check value stands in for its checksum line, and only while it matches: an entry
@@ -118,24 +170,15 @@ fn a_blobs_check_value_finds_a_change_and_without_one_its_name_does() {
 /// line being hashed (here a line of zeros, which a hash would refuse).
 #[test]
 fn a_sealed_files_check_value_stands_in_for_its_checksum_line() {
-    let d = tempfile::tempdir().unwrap();
+    let d = cache_dir();
     let c = LocalCache::new(d.path());
     let b = c.put_blob(b"0123456789").unwrap();
     let key = Digest::of(b"k");
     c.put_action(&key, &entry(&b, 10)).unwrap();
     let p = c.path(Kind::Action, &key);
-    let cpath = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-    let name = c"user.cached-ninja.xxh3";
-    let set_value = |bytes: &[u8]| {
-        let v = twox_hash::xxh3::hash128(bytes).to_le_bytes();
-        // SAFETY: NUL-terminated path and name, a buffer of the length given.
-        unsafe { libc::setxattr(cpath.as_ptr(), name.as_ptr(), v.as_ptr().cast(), 16, 0) }
-    };
+    let attr = Attr::of(&p);
     let text = std::fs::read_to_string(&p).unwrap();
-    if set_value(text.as_bytes()) != 0 {
-        eprintln!("skipped: {} keeps no user attributes", d.path().display());
-        return;
-    }
+    assert_eq!(attr.get(), Some(check_value(text.as_bytes(), &key)));
     assert_eq!(c.get_action(&key).unwrap(), Some(entry(&b, 10)));
     // Changed in place: the value no longer matches, the line is checked and refuses it.
     let changed = text.replace("a.o", "b.o");
@@ -146,16 +189,19 @@ fn a_sealed_files_check_value_stands_in_for_its_checksum_line() {
     let (body, _) = changed.trim_end().rsplit_once('\n').unwrap();
     let zeros = format!("{body}\nend {}\n", "0".repeat(64));
     std::fs::write(&p, &zeros).unwrap();
-    assert_eq!(set_value(zeros.as_bytes()), 0);
+    attr.set(&check_value(zeros.as_bytes(), &key));
     let mut want = entry(&b, 10);
     want.outputs[0].path = "b.o".into();
     assert_eq!(c.get_action(&key).unwrap(), Some(want));
+    // The same under another key's name: the value names this one, so the line is checked.
+    let other = Digest::of(b"other");
+    let q = c.path(Kind::Action, &other);
+    std::fs::create_dir_all(q.parent().unwrap()).unwrap();
+    std::fs::write(&q, &zeros).unwrap();
+    Attr::of(&q).set(&check_value(zeros.as_bytes(), &key));
+    assert!(c.get_action(&other).is_err());
     // Without a value, the same bytes are refused.
-    // SAFETY: NUL-terminated path and name.
-    assert_eq!(
-        unsafe { libc::removexattr(cpath.as_ptr(), name.as_ptr()) },
-        0
-    );
+    attr.remove();
     assert!(c.get_action(&key).is_err());
 }
 

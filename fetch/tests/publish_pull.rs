@@ -797,30 +797,31 @@ fn publish_serves_evicted_objects_from_the_object_root() {
 }
 
 /// A local read trusts a blob's check value (`cache::check`) rather than hashing it: a blob
-/// whose bytes and check value were both replaced reads fine, but publish, which uploads it
-/// under its bytes' own name, finds that the name is not its entry's and publishes nothing for
-/// that entry (the blob removed, the error naming it).
+/// whose bytes and check value were both replaced reads fine, but publish hashes what it
+/// uploads, finds that the bytes are not what the entry names, and uploads nothing for that
+/// entry (the blob removed, the error naming it).
 #[test]
 fn publish_refuses_a_blob_whose_bytes_are_not_its_name() {
     let remote = tempfile::tempdir().unwrap();
     let store = file_store(remote.path());
-    let ci = tempfile::tempdir().unwrap();
+    // In the target directory, whose file system keeps user attributes (ext4 here).
+    let ci = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let (cache, log) = ci_cache(ci.path(), 1);
     let e0 = cache.get_action(&log[0]).unwrap().unwrap();
     let (d, size) = (e0.outputs[0].digest, e0.outputs[0].size);
     let path = cache.path(Kind::Blob, &d);
     let other = vec![b'y'; size as usize];
     std::fs::write(&path, &other).unwrap();
-    let value = twox_hash::xxh3::hash128(&other).to_le_bytes();
+    // The check value `cache::check` gives these bytes under this name.
+    let mut value = [0u8; 24];
+    value[..16].copy_from_slice(&twox_hash::xxh3::hash128(&other).to_le_bytes());
+    value[16..].copy_from_slice(&d.0[..8]);
     let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    let name = c"user.cached-ninja.xxh3";
+    let name = c"user.cached-ninja.check";
     // SAFETY: NUL-terminated path and name, a buffer of the length given.
     let set =
-        unsafe { libc::setxattr(cpath.as_ptr(), name.as_ptr(), value.as_ptr().cast(), 16, 0) };
-    if set != 0 {
-        eprintln!("skipped: {} keeps no user attributes", ci.path().display());
-        return;
-    }
+        unsafe { libc::setxattr(cpath.as_ptr(), name.as_ptr(), value.as_ptr().cast(), 24, 0) };
+    assert_eq!(set, 0, "{} keeps no user attributes", ci.path().display());
     assert_eq!(&*cache.get_blob(&d, size).unwrap(), &other[..]);
     let key = KeyPair::generate();
     let obj = ci.path().join("obj");
@@ -829,6 +830,8 @@ fn publish_refuses_a_blob_whose_bytes_are_not_its_name() {
     assert!(e.to_string().contains("does not match its hash"), "{e}");
     assert!(!path.exists());
     assert!(!store.head(&Key::blob(&d)).unwrap());
+    // Checked before the upload: the wrong bytes are not in the store under their own name.
+    assert!(!store.head(&Key::blob(&Digest::of(&other))).unwrap());
     assert!(!store.head(&entry_key_of(&log[0])).unwrap());
 }
 

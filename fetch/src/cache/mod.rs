@@ -22,10 +22,11 @@
 //! blob) or equally valid content (an entry), so the last rename winning is harmless.
 //!
 //! **Verification.** A blob is read whole (mapped when large: [`Blob`]) and checked against the
-//! size its entry recorded and its check value (`check`: an XXH3 kept in an extended attribute,
-//! set when it was written, after its name was computed or verified), or its name where it has
-//! none; entries, manifests and memos end with a checksum line, hashed again only when their
-//! check value is missing or does not match. Anything that fails is reported as
+//! size its entry recorded and its check value (`check`: a hash of its bytes and name kept in
+//! an extended attribute, set when it was written, after its name was computed or verified),
+//! or, where that is missing or does not match, against its name; entries, manifests and memos
+//! end with a checksum line, hashed again only when their check value is missing or does not
+//! match. Anything that fails is reported as
 //! [`CacheError::Corrupt`]: the caller removes it ([`LocalCache::remove`]) and compiles.
 //! [`LocalCache::verify`] checks the whole cache at once (`cached-ninja cache verify`).
 //!
@@ -184,7 +185,7 @@ impl LocalCache {
     }
 
     /// Writes `bytes` to a fresh temporary file in `tmp/` and returns its path.
-    fn write_tmp(&self, bytes: &[u8]) -> io::Result<PathBuf> {
+    fn write_tmp(&self, bytes: &[u8], name: &Digest) -> io::Result<PathBuf> {
         let tmp = self.root.join("tmp");
         let (path, mut f) = match atomic::create_unique(&tmp, "", "") {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -198,14 +199,14 @@ impl LocalCache {
             let _ = fs::remove_file(&path);
             return Err(e);
         }
-        check::set(&f, bytes);
+        check::set(&f, bytes, name);
         Ok(path)
     }
 
-    /// Writes `bytes` atomically at `dest`: a temporary file in `tmp/`, with their check value
-    /// (`check`), then a rename.
-    fn put_file(&self, dest: &Path, bytes: &[u8]) -> io::Result<()> {
-        let tmp = self.write_tmp(bytes)?;
+    /// Writes `bytes` atomically at `dest`, the file named by `name`: a temporary file in
+    /// `tmp/`, with its check value (`check`), then a rename.
+    fn put_file(&self, dest: &Path, bytes: &[u8], name: &Digest) -> io::Result<()> {
+        let tmp = self.write_tmp(bytes, name)?;
         if let Some(d) = self.stall_insert {
             std::thread::sleep(d);
         }
@@ -225,10 +226,14 @@ impl LocalCache {
     /// Reads a whole named sealed file, refreshing its mtime when stale, and whether its check
     /// value matched its bytes (`check`: then its checksum line need not be checked).
     /// `Ok(None)` if absent.
-    fn read_sealed(&self, path: &Path) -> Result<Option<(Vec<u8>, bool)>, CacheError> {
+    fn read_sealed(
+        &self,
+        path: &Path,
+        name: &Digest,
+    ) -> Result<Option<(Vec<u8>, bool)>, CacheError> {
         self.open_file(path, |f, len| {
             let bytes = read_whole(f, len)?;
-            let checked = check::matches(f, &bytes);
+            let checked = check::matches(f, &bytes, name);
             Ok((bytes, checked))
         })
     }
@@ -266,7 +271,7 @@ impl LocalCache {
         let d = Digest::of(bytes);
         let dest = self.path(Kind::Blob, &d);
         if !dest.exists() {
-            self.put_file(&dest, bytes)?;
+            self.put_file(&dest, bytes, &d)?;
         }
         Ok(d)
     }
@@ -276,14 +281,18 @@ impl LocalCache {
     /// the blob's download claim nobody else downloads it, and an insert racing a launcher's
     /// own store of it puts the same bytes in place atomically.
     pub(crate) fn put_verified_blob(&self, d: &Digest, bytes: &[u8]) -> io::Result<()> {
-        self.put_file(&self.path(Kind::Blob, d), bytes)
+        self.put_file(&self.path(Kind::Blob, d), bytes, d)
     }
 
     /// Reads and verifies a blob of known digest and size.
     pub fn get_blob(&self, d: &Digest, size: u64) -> Result<Blob, CacheError> {
         let path = self.path(Kind::Blob, d);
-        let read = |f: &mut File, len| Ok((Blob::of_file(f, len)?, check::get(f)));
-        let Some((bytes, value)) = self.open_file(&path, read)? else {
+        let read = |f: &mut File, len| {
+            let bytes = Blob::of_file(f, len)?;
+            let checked = check::matches(f, &bytes, d);
+            Ok((bytes, checked))
+        };
+        let Some((bytes, checked)) = self.open_file(&path, read)? else {
             return Err(CacheError::Missing { path });
         };
         if bytes.len() as u64 != size {
@@ -292,23 +301,28 @@ impl LocalCache {
                 reason: format!("size {} instead of {size}", bytes.len()),
             });
         }
-        // Its check value when it has one (`check`), else its name.
-        let reason = match value {
-            Some(v) if v != check::value(&bytes) => "content does not match its check value",
-            Some(_) => return Ok(bytes),
-            None if Digest::of(&bytes) != *d => "content does not match its hash",
-            None => return Ok(bytes),
-        };
-        Err(CacheError::Corrupt {
-            path,
-            reason: reason.into(),
-        })
+        // Its check value when it matches (`check`), else its name.
+        if checked {
+            return Ok(bytes);
+        }
+        if Digest::of(&bytes) != *d {
+            return Err(CacheError::Corrupt {
+                path,
+                reason: "content does not match its hash".into(),
+            });
+        }
+        // The right bytes with no value or a stale one: set it (a file of this name has
+        // these bytes, whoever wrote it last).
+        if let Ok(f) = File::open(&path) {
+            check::set(&f, &bytes, d);
+        }
+        Ok(bytes)
     }
 
     /// Reads an action entry; `Ok(None)` if absent.
     pub fn get_action(&self, key: &Digest) -> Result<Option<ActionEntry>, CacheError> {
         let path = self.path(Kind::Action, key);
-        match self.read_sealed(&path)? {
+        match self.read_sealed(&path, key)? {
             None => Ok(None),
             Some((b, checked)) => ActionEntry::decode_checked(&b, checked)
                 .map(Some)
@@ -318,13 +332,17 @@ impl LocalCache {
 
     /// Stores an action entry atomically.
     pub fn put_action(&self, key: &Digest, entry: &ActionEntry) -> io::Result<()> {
-        self.put_file(&self.path(Kind::Action, key), entry.encode().as_bytes())
+        self.put_file(
+            &self.path(Kind::Action, key),
+            entry.encode().as_bytes(),
+            key,
+        )
     }
 
     /// Reads the include manifest of a source key; `Ok(None)` if absent.
     pub fn get_manifest(&self, source_key: &Digest) -> Result<Option<Manifest>, CacheError> {
         let path = self.path(Kind::Manifest, source_key);
-        match self.read_sealed(&path)? {
+        match self.read_sealed(&path, source_key)? {
             None => Ok(None),
             Some((b, checked)) => Manifest::decode_checked(&b, checked)
                 .map(Some)
@@ -337,6 +355,7 @@ impl LocalCache {
         self.put_file(
             &self.path(Kind::Manifest, source_key),
             m.encode().as_bytes(),
+            source_key,
         )
     }
 
@@ -357,7 +376,7 @@ impl LocalCache {
         // Memos are small: a guessed size spares the `statx` that `fs::read` spends on it.
         let mut f = File::open(self.memo_path(key)).ok()?;
         let bytes = read_whole(&mut f, MEMO_GUESS).ok()?;
-        let checked = check::matches(&f, &bytes);
+        let checked = check::matches(&f, &bytes, key);
         let text = String::from_utf8(bytes).ok()?;
         seal::unseal_checked(&text, checked)
             .and_then(|b| b.strip_suffix('\n'))
@@ -371,7 +390,7 @@ impl LocalCache {
         let mut body = String::with_capacity(value.len() + 1 + seal::LINE_LEN);
         body.push_str(value);
         body.push('\n');
-        self.put_file(&dest, seal::seal(body).as_bytes())
+        self.put_file(&dest, seal::seal(body).as_bytes(), key)
     }
 
     /// Removes the memo under `key`, if there is one.
