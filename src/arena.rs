@@ -13,8 +13,8 @@
 //!   glibc's, and a plain bump allocator (nothing reused) doubled a large miss's page faults.
 //! - Built for glibc, a hit of `llhttp/api.c` spent a sixth of its instructions in `malloc`
 //!   and `free` (about 1 400 calls). These classes take 13 % off a hit's instructions and 12 %
-//!   off a miss's, for 2 and 20 more page faults: classes of 16-byte steps up to 512 bytes,
-//!   where powers of two wasted up to half of each block (120 more faults on a miss), and
+//!   off a miss's, for 2–9 and 20 more page faults: classes of 16-byte steps up to 512 bytes,
+//!   where powers of two wasted up to half of each block (322 more faults on a miss), and
 //!   blocks over 4 KiB left to glibc, which reuses freed memory across sizes.
 //!
 //! See BENCHMARKS.md, "Engine (issue 12)" and "The launcher's own allocator", and the
