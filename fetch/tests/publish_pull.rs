@@ -5,7 +5,7 @@
 
 mod servers;
 
-use fetch::build_manifest::{BuildManifest, EdgeRecord};
+use fetch::build_manifest::BuildManifest;
 use fetch::cache::{ActionEntry, Digest, Kind, LocalCache, Output, Role};
 use fetch::publish::{publish, PublishError, PublishTarget};
 use fetch::published::{open, seal, MAX_ENTRY, MAX_MANIFEST};
@@ -281,8 +281,9 @@ fn overwrite(remote: &Path, key: &Key, bytes: &[u8]) {
     std::fs::write(remote.join(key.as_str()), bytes).unwrap();
 }
 
-fn entry_key(rec: &EdgeRecord) -> Key {
-    Key::action(&rec.action_key.to_hex()).unwrap()
+/// The store's key of the action entry `action`.
+fn entry_key(action: &Digest) -> Key {
+    Key::action(&action.to_hex()).unwrap()
 }
 
 #[test]
@@ -292,7 +293,7 @@ fn the_stores_action_entries_are_not_read_by_a_pull() {
     let (_ci, key, _log, manifest) = published(&store, 4);
     let trust = trust_of(&key);
     let rec = &manifest.records[2];
-    let akey = entry_key(rec);
+    let akey = entry_key(&rec.action_key);
     let original = store.get(&akey).unwrap().unwrap();
     let payload = open(&original, &trust, MAX_ENTRY).unwrap();
     let entry = ActionEntry::decode(&payload).unwrap();
@@ -385,7 +386,7 @@ fn bad_blobs_are_rejected_and_nothing_bad_enters_the_cache() {
     let (_ci, key, _log, manifest) = published(&store, 3);
     let trust = trust_of(&key);
     let rec = &manifest.records[1];
-    let env = store.get(&entry_key(rec)).unwrap().unwrap();
+    let env = store.get(&entry_key(&rec.action_key)).unwrap().unwrap();
     let entry = ActionEntry::decode(&open(&env, &trust, MAX_ENTRY).unwrap()).unwrap();
     let obj = &entry.outputs[0];
     let bkey = Key::blob(&obj.digest);
@@ -832,11 +833,7 @@ fn publish_refuses_a_blob_whose_bytes_are_not_its_name() {
     assert!(!store.head(&Key::blob(&d)).unwrap());
     // Checked before the upload: the wrong bytes are not in the store under their own name.
     assert!(!store.head(&Key::blob(&Digest::of(&other))).unwrap());
-    assert!(!store.head(&entry_key_of(&log[0])).unwrap());
-}
-
-fn entry_key_of(action: &Digest) -> Key {
-    Key::action(&action.to_hex()).unwrap()
+    assert!(!store.head(&entry_key(&log[0])).unwrap());
 }
 
 /// A local cache with no room for what the pull brings (here a read-only file system, after
