@@ -17,6 +17,7 @@ use super::listings::{
     first_component, listed, look_in, rel_below, Below, DirStamp, Holders, Listing, Listings,
 };
 use backend::key::{is_lexical, lexical_join as lexical};
+use listed_absent::ListedAbsent;
 use paths::Paths;
 use std::ops::Range;
 use std::rc::Rc;
@@ -59,6 +60,9 @@ pub(super) struct Search {
     looked: Looked,
     /// The candidates in `out` that exist, each looked for once, when it was made.
     present: HashSet<Rc<str>>,
+    /// Earlier places of headers that their search directory's listing finds absent, as
+    /// first names below it (never made whole, [`ListedAbsent`]).
+    listed_absent: ListedAbsent,
     /// A candidate's way is listed in its holder but the candidate is absent
     /// ([`Below::WayOnly`]): no memo may rest on that holder's stamp.
     unsure: bool,
@@ -191,6 +195,7 @@ impl Search {
             .collect();
         let mut roots = dirs.clone();
         roots.push(obj.to_string());
+        let listed_absent = ListedAbsent::new(dirs.len());
         Search {
             dirs,
             system,
@@ -205,6 +210,7 @@ impl Search {
             out: Candidates::new(),
             looked,
             present: HashSet::new(),
+            listed_absent,
             unsure: false,
             through_link: None,
             undid: Vec::new(),
@@ -245,7 +251,9 @@ impl Search {
         &self.forced
     }
 
-    /// The candidates so far, by holding directory in its sorted order.
+    /// The candidates made whole so far, by holding directory in its sorted order (those
+    /// recorded by first name alone are not among them: [`Search::holders`] has all).
+    #[cfg(test)]
     pub(super) fn candidates(&self) -> Vec<(&str, &[Rc<str>])> {
         let mut all: Vec<(&str, &[Rc<str>])> = self
             .out
@@ -384,7 +392,7 @@ impl Search {
                 made.push(&[h, ".gch"]);
             }
             if earlier {
-                self.earlier_than(h, &mut made);
+                self.earlier_than_unlisted(h, &mut made);
             }
             self.add_made(&made, read, &mut run);
         }
@@ -640,6 +648,42 @@ impl Search {
         }
     }
 
+    /// [`Search::earlier_than`], but the places that their search directory's listing finds
+    /// absent by their first name are recorded in `listed_absent`, not made.
+    fn earlier_than_unlisted(&mut self, h: &str, out: &mut Paths) {
+        // (A name with `.` or `..` components is made whole: joined, it names another place.)
+        let clean = is_lexical(h);
+        let mut gch = String::new();
+        for k in 0..self.dirs.len() {
+            let Some(rel) = rel_below(&self.dirs[k], h) else {
+                continue;
+            };
+            let first = first_component(rel);
+            // The `.gch`'s first component: its own name when it is right in the directory.
+            gch.clear();
+            gch.push_str(if first.len() == rel.len() { rel } else { first });
+            if first.len() == rel.len() {
+                gch.push_str(".gch");
+            }
+            for j in 0..k {
+                let e = &self.dirs[j];
+                if self.system.contains(&j) && private_to_compiler(e) {
+                    continue;
+                }
+                let (looked, shielded) = (&mut self.looked, &self.shielded);
+                let absent = &mut self.listed_absent;
+                let sep = if e.ends_with('/') { "" } else { "/" };
+                if !(clean && absent.record(j, e, first, looked, shielded)) {
+                    out.push(&[e, sep, rel]);
+                }
+                // gcc takes `<name>.gch` in a directory before `<name>` in a later one.
+                if !(clean && absent.record(j, e, &gch, looked, shielded)) {
+                    out.push(&[e, sep, rel, ".gch"]);
+                }
+            }
+        }
+    }
+
     /// Whether directory `dir` is (or lies below) one of the compiler's own directories that
     /// the command does not also name.
     pub(super) fn is_own(&self, dir: &str) -> bool {
@@ -658,10 +702,26 @@ impl Search {
     /// Each directory holding candidates, with its listing (`None`: it could not be listed)
     /// and the names of its candidates relative to it, for the lookup memo.
     pub(super) fn holders(&self) -> impl Iterator<Item = Holding<'_>> {
-        self.candidates().into_iter().map(|(dir, list)| Holding {
+        // The candidates made whole, and the first names recorded alone (a search directory
+        // listed twice, or holding both kinds, is one holder).
+        let mut below: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (dir, list) in &self.out {
+            let rels = list.iter().filter_map(|c| rel_below(dir, c));
+            below.entry_ref(dir.as_str()).or_default().extend(rels);
+        }
+        for (j, firsts) in self.listed_absent.by_dir() {
+            let names = firsts.iter().map(|f| &**f);
+            below
+                .entry_ref(self.dirs[j].as_str())
+                .or_default()
+                .extend(names);
+        }
+        let mut all: Vec<(&str, Vec<&str>)> = below.into_iter().collect();
+        all.sort_unstable_by_key(|&(dir, _)| dir);
+        all.into_iter().map(|(dir, below)| Holding {
             dir,
             ground: self.looked.listing(dir).map(Ground::Listed),
-            below: list.iter().filter_map(|c| rel_below(dir, c)).collect(),
+            below,
         })
     }
 
@@ -763,6 +823,7 @@ fn under_any(dirs: &[String], path: &str) -> bool {
     dirs.iter().any(|d| rel_below(d, path).is_some())
 }
 
+mod listed_absent;
 mod paths;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use std::collections::BTreeSet;
 
 fn include(name: &str, quoted: bool) -> super::super::directives::Directive {
     Some((name.to_string(), quoted, false))
@@ -43,8 +44,36 @@ fn search(d: &str, dirs: &[String], looked: Looked) -> Search {
     Search::new(dirs.to_vec(), 3..3, &format!("{d}/obj"), Vec::new(), looked)
 }
 
-/// The pull's count (`count_once`) covers every candidate a launch's count (`update`)
-/// makes, by holder and first name, and finds the same candidate once it exists.
+/// A launch's candidates as the memos read them: (holder, first name below it), made whole
+/// or recorded by first name alone.
+fn pairs(launch: &Search) -> BTreeSet<(String, String)> {
+    launch
+        .holders()
+        .flat_map(|h| {
+            let dir = h.dir.to_string();
+            h.below
+                .into_iter()
+                .map(move |rel| (dir.clone(), first_component(rel).to_string()))
+        })
+        .collect()
+}
+
+/// The pull's count of a search's candidates, as (holder, first name) pairs.
+fn counted_pairs(
+    pull: &mut Search,
+    scanned: &Scanned,
+    read: &HashSet<String>,
+) -> BTreeSet<(String, String)> {
+    let pairs = pull.count_once(scanned, read).expect("no candidate exists");
+    pull.counted(&pairs)
+        .iter()
+        .flat_map(|h| h.below.iter().map(|n| (h.dir.to_string(), n.to_string())))
+        .collect()
+}
+
+/// The pull's count (`count_once`, every candidate made whole) and a launch's (`update`,
+/// most recorded by first name alone) give the same holders and first names, and find the
+/// same candidate once it exists.
 #[test]
 fn the_pulls_count_covers_the_launchs_candidates() {
     let (_dir, d, dirs, scanned, read) = tree();
@@ -52,28 +81,28 @@ fn the_pulls_count_covers_the_launchs_candidates() {
     launch.update(&scanned, &read);
     assert!(launch.existing().is_empty());
     let mut pull = search(&d, &dirs, Looked::default());
-    let pairs = pull
-        .count_once(&scanned, &read)
-        .expect("no candidate exists");
-    let counted: Vec<(String, String)> = pull
-        .counted(&pairs)
-        .iter()
-        .flat_map(|h| h.below.iter().map(|n| (h.dir.to_string(), n.to_string())))
-        .collect();
-    let mut made = 0;
-    for (holder, list) in launch.candidates() {
-        for c in list {
-            let first = first_component(rel_below(holder, c).unwrap());
-            assert!(
-                counted.contains(&(holder.to_string(), first.to_string())),
-                "{c} under {holder}: {counted:?}"
-            );
-            made += 1;
-        }
-    }
-    // x.h, sub/y.h and their `.gch` in src and a; the three `.gch` beside the headers; q.h
-    // is found beside its includer.
-    assert_eq!(made, 11, "{:?}", launch.candidates());
+    let counted = counted_pairs(&mut pull, &scanned, &read);
+    // x.h, sub/y.h (one first name, `sub`, for it and its `.gch`) and x.h's `.gch` in src and
+    // a; the three `.gch` beside the headers; q.h is found beside its includer.
+    let want: BTreeSet<(String, String)> = [
+        ("src", "x.h"),
+        ("src", "x.h.gch"),
+        ("src", "sub"),
+        ("src", "q.h.gch"),
+        ("a", "x.h"),
+        ("a", "x.h.gch"),
+        ("a", "sub"),
+        ("b", "x.h.gch"),
+        ("b/sub", "y.h.gch"),
+    ]
+    .iter()
+    .map(|(h, n)| (format!("{d}/{h}"), n.to_string()))
+    .collect();
+    assert_eq!(pairs(&launch), want);
+    assert_eq!(counted, want);
+    // Most were never made whole: only the `.gch` beside each header was.
+    let made: usize = launch.candidates().iter().map(|(_, l)| l.len()).sum();
+    assert_eq!(made, 3, "{:?}", launch.candidates());
 
     // A candidate created: both counts see it (the pull's with what it carried).
     std::fs::write(format!("{d}/a/x.h"), "").unwrap();
@@ -203,14 +232,25 @@ fn a_header_found_through_the_root_directory_has_earlier_places() {
     );
     let mut launch = search(&d, &dirs, Looked::default());
     launch.update(&scanned, &read);
-    let all: Vec<&str> = launch
+    // `src{h}` and `a{h}`, by their first component below `src` and `a` (neither lists it).
+    let all = pairs(&launch);
+    let first = first_component(&name).to_string();
+    for earlier in [format!("{d}/src"), format!("{d}/a")] {
+        assert!(
+            all.contains(&(earlier.clone(), first.clone())),
+            "{earlier}: {all:?}"
+        );
+    }
+    // Once `src` has that first component, the place is made whole, below a deeper holder.
+    std::fs::create_dir(format!("{d}/src/{first}")).unwrap();
+    let mut launch = search(&d, &dirs, Looked::default());
+    launch.update(&scanned, &read);
+    let made: Vec<&str> = launch
         .candidates()
         .into_iter()
         .flat_map(|(_, list)| list.iter().map(|c| &**c))
         .collect();
-    for earlier in [format!("{d}/src{h}"), format!("{d}/a{h}")] {
-        assert!(all.contains(&earlier.as_str()), "{earlier}: {all:?}");
-    }
+    assert!(made.contains(&format!("{d}/src{h}").as_str()), "{made:?}");
 }
 
 /// A holder that cannot be listed (searchable but not readable: the compiler still opens files
@@ -238,5 +278,75 @@ fn an_unlistable_holder_has_its_candidates_looked_at() {
     assert!(
         !listed.may_hold_name_ending(d, b".gch"),
         "listed: none there"
+    );
+}
+
+/// The places a search directory's listing settles alone (recorded by first name) and those
+/// made whole give, together, what the pull's count gives making every one whole: search
+/// directories that do not exist, are listed twice, end in `/`, are links, or hold the
+/// way to a candidate (a deeper holder), and names one to three components deep.
+#[test]
+fn first_names_recorded_alone_are_the_pulls_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    for sub in ["src", "a/sub", "inc/deep", "b/sub", "b/deep/er", "real"] {
+        std::fs::create_dir_all(format!("{d}/{sub}")).unwrap();
+    }
+    std::os::unix::fs::symlink(format!("{d}/real"), format!("{d}/link")).unwrap();
+    let headers = [
+        "b/x.h",
+        "b/sub/y.h",
+        "b/deep/er/z.h",
+        "inc/w.h",
+        "src/main.c",
+    ];
+    for f in headers.iter().chain(&["a/other.h", "real/unrelated.h"]) {
+        std::fs::write(format!("{d}/{f}"), "").unwrap();
+    }
+    let dirs: Vec<String> = ["src", "gen", "a", "link", "a/", "a", "inc", "b"]
+        .iter()
+        .map(|s| format!("{d}/{s}"))
+        .collect();
+    let read: HashSet<String> = headers[..4].iter().map(|h| format!("{d}/{h}")).collect();
+    let names = ["x.h", "sub/y.h", "deep/er/z.h", "w.h"];
+    let main: Vec<_> = names.iter().map(|n| include(n, false)).collect();
+    let scanned = Scanned::of_parts(
+        (format!("{d}/src/main.c"), Some(main)),
+        read.iter().map(|h| (h.clone(), Vec::new())),
+    );
+    let n = dirs.len();
+    let mut launch = Search::new(
+        dirs.clone(),
+        n..n,
+        &format!("{d}/obj"),
+        vec![],
+        Looked::default(),
+    );
+    launch.update(&scanned, &read);
+    assert!(launch.existing().is_empty() && launch.sure());
+    let mut pull = Search::new(dirs, n..n, &format!("{d}/obj"), vec![], Looked::default());
+    let counted = counted_pairs(&mut pull, &scanned, &read);
+    let launched = pairs(&launch);
+    assert_eq!(launched, counted);
+    for (holder, first) in [
+        ("gen", ""),        // no such directory: its parent holds `gen`
+        ("a/sub", "y.h"),   // `a` names `sub`: a deeper holder
+        ("link", "deep"),   // a link to a directory holds its own
+        ("inc/deep", "er"), // `inc` names `deep`
+        ("src", "deep"),
+    ] {
+        let want = match first {
+            "" => (d.clone(), holder.to_string()),
+            _ => (format!("{d}/{holder}"), first.to_string()),
+        };
+        assert!(launched.contains(&want), "{want:?}: {launched:?}");
+    }
+    // The directory listed twice, and once more as `a/`, is one holder.
+    let holders: Vec<String> = launch.holders().map(|h| h.dir.to_string()).collect();
+    let a = format!("{d}/a");
+    assert_eq!(
+        holders.iter().filter(|h| **h == a).count(),
+        1,
+        "{holders:?}"
     );
 }

@@ -1,0 +1,93 @@
+//! A header's earlier places that the listing of their search directory settles alone
+//! ([`ListedAbsent`]), kept as first names instead of paths.
+//!
+//! Most of a miss's candidates are a header's name below a search directory before its own
+//! (`Search::update`), and most of those are absent by the listing of that directory: it
+//! does not name the first component of the header's name. Such a candidate is only ever
+//! read as (holder, first name) (the lookup memo's `n` lines and the candidates' record's `f`
+//! lines, `super::super::shadow`), and its holder is the search directory itself, the
+//! deepest existing directory on its way. So it is recorded as that pair: no path built,
+//! hashed, copied or looked up again (building them was a third of a libgit2 miss's
+//! instructions). Any other candidate is made whole, as before.
+
+use super::{under_any, Looked};
+use crate::launcher::directives::HashSet;
+use crate::launcher::listings::{listed, rel_below};
+use backend::key::is_lexical;
+
+/// First names found absent below search directories by their listings, per directory.
+pub(super) struct ListedAbsent {
+    /// Per search directory: whether its listing alone settles a candidate below it, once
+    /// asked ([`ListedAbsent::settles`]).
+    settles: Vec<Option<bool>>,
+    /// Per search directory: the first names below it its listing does not name.
+    firsts: Vec<HashSet<Box<str>>>,
+}
+
+impl ListedAbsent {
+    /// None recorded, for `n` search directories.
+    pub(super) fn new(n: usize) -> ListedAbsent {
+        ListedAbsent {
+            settles: vec![None; n],
+            firsts: (0..n).map(|_| HashSet::default()).collect(),
+        }
+    }
+
+    /// Whether a candidate below search directory `dir` (number `j`) whose first component
+    /// below it is `first` is absent by `dir`'s listing alone, recorded if so. `false` means
+    /// the candidate is to be made whole: the listing names `first`, or `dir` is not a
+    /// candidate's holder by itself ([`ListedAbsent::settles`]).
+    pub(super) fn record(
+        &mut self,
+        j: usize,
+        dir: &str,
+        first: &str,
+        looked: &mut Looked,
+        shielded: &[String],
+    ) -> bool {
+        if !self.settles(j, dir, looked, shielded) {
+            return false;
+        }
+        if self.firsts[j].contains(first) {
+            return true;
+        }
+        // `.` and `..` are never listed, and name no place below `dir`.
+        if first == "." || first == ".." {
+            return false;
+        }
+        let named = looked
+            .listing(dir)
+            .map_or(true, |l| l.names.contains(std::ffi::OsStr::new(first)));
+        if !named {
+            self.firsts[j].insert(first.into());
+        }
+        !named
+    }
+
+    /// Whether candidates below search directory `dir` (number `j`) may be settled by its
+    /// listing: `dir` is a plain absolute path (candidates are joined to it by
+    /// concatenation), neither in nor around the compiler's own directories (`shielded`,
+    /// which hold no candidates), listed, and its own holder (an existing directory).
+    fn settles(&mut self, j: usize, dir: &str, looked: &mut Looked, shielded: &[String]) -> bool {
+        if let Some(known) = self.settles[j] {
+            return known;
+        }
+        let apart = |s: &String| s != dir && rel_below(dir, s).is_none();
+        let ok = dir != "/"
+            && is_lexical(dir)
+            && !under_any(shielded, dir)
+            && shielded.iter().all(apart)
+            && listed(&mut looked.listings, dir).is_some()
+            && looked.holders.of(dir, &looked.listings) == dir;
+        self.settles[j] = Some(ok);
+        ok
+    }
+
+    /// The first names recorded, with the number of their search directory.
+    pub(super) fn by_dir(&self) -> impl Iterator<Item = (usize, &HashSet<Box<str>>)> {
+        self.firsts
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.is_empty())
+    }
+}
