@@ -12,7 +12,7 @@
 
 use super::{under_any, Looked};
 use crate::launcher::directives::HashSet;
-use crate::launcher::listings::{listed, rel_below};
+use crate::launcher::listings::{first_component, listed, rel_below};
 use backend::key::is_lexical;
 
 /// First names found absent below search directories by their listings, per directory.
@@ -20,6 +20,10 @@ pub(super) struct ListedAbsent {
     /// Per search directory: whether its listing alone settles a candidate below it, once
     /// asked ([`ListedAbsent::settles`]).
     settles: Vec<Option<bool>>,
+    /// Per search directory that settles: the first components below it of the compiler's
+    /// own directories that lie below it (`/usr/include`'s `c++`): a candidate starting
+    /// with one is made whole, as it may lie in one (and then is no candidate).
+    shielded_firsts: Vec<Vec<String>>,
     /// Per search directory: the first names below it its listing does not name.
     firsts: Vec<HashSet<Box<str>>>,
 }
@@ -29,14 +33,16 @@ impl ListedAbsent {
     pub(super) fn new(n: usize) -> ListedAbsent {
         ListedAbsent {
             settles: vec![None; n],
+            shielded_firsts: vec![Vec::new(); n],
             firsts: (0..n).map(|_| HashSet::default()).collect(),
         }
     }
 
     /// Whether a candidate below search directory `dir` (number `j`) whose first component
-    /// below it is `first` is absent by `dir`'s listing alone, recorded if so. `false` means
-    /// the candidate is to be made whole: the listing names `first`, or `dir` is not a
-    /// candidate's holder by itself ([`ListedAbsent::settles`]).
+    /// below it is `first` (a plain name: neither `.` nor `..`) is absent by `dir`'s listing
+    /// alone, recorded if so. `false` means the candidate is to be made whole: the listing
+    /// names `first`, `first` leads to one of the compiler's own directories, or `dir` is not
+    /// a candidate's holder by itself ([`ListedAbsent::settles`]).
     pub(super) fn record(
         &mut self,
         j: usize,
@@ -51,8 +57,7 @@ impl ListedAbsent {
         if self.firsts[j].contains(first) {
             return true;
         }
-        // `.` and `..` are never listed, and name no place below `dir`.
-        if first == "." || first == ".." {
+        if self.shielded_firsts[j].iter().any(|s| s == first) {
             return false;
         }
         let named = looked
@@ -66,19 +71,22 @@ impl ListedAbsent {
 
     /// Whether candidates below search directory `dir` (number `j`) may be settled by its
     /// listing: `dir` is a plain absolute path (candidates are joined to it by
-    /// concatenation), neither in nor around the compiler's own directories (`shielded`,
-    /// which hold no candidates), listed, and its own holder (an existing directory).
+    /// concatenation), not in one of the compiler's own directories (`shielded`, which hold
+    /// no candidates), listed, and its own holder (an existing directory).
     fn settles(&mut self, j: usize, dir: &str, looked: &mut Looked, shielded: &[String]) -> bool {
         if let Some(known) = self.settles[j] {
             return known;
         }
-        let apart = |s: &String| s != dir && rel_below(dir, s).is_none();
         let ok = dir != "/"
             && is_lexical(dir)
+            && !shielded.iter().any(|s| s == dir)
             && !under_any(shielded, dir)
-            && shielded.iter().all(apart)
             && listed(&mut looked.listings, dir).is_some()
             && looked.holders.of(dir, &looked.listings) == dir;
+        if ok {
+            let below = shielded.iter().filter_map(|s| rel_below(dir, s));
+            self.shielded_firsts[j] = below.map(|r| first_component(r).to_string()).collect();
+        }
         self.settles[j] = Some(ok);
         ok
     }

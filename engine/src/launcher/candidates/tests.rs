@@ -350,3 +350,62 @@ fn first_names_recorded_alone_are_the_pulls_count() {
         "{holders:?}"
     );
 }
+
+/// One of the compiler's own directories below a search directory (as `/usr/include/c++/12`
+/// lies below `/usr/include`), there or not: a place that would lie in it is no candidate,
+/// and the search directory's other places are still recorded by first name alone.
+#[test]
+fn a_compilers_own_directory_below_a_search_directory_holds_no_candidate() {
+    for own_there in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        for sub in ["src", "up", "b/gcc/x"] {
+            std::fs::create_dir_all(format!("{d}/{sub}")).unwrap();
+        }
+        if own_there {
+            std::fs::create_dir_all(format!("{d}/up/gcc/x")).unwrap();
+        }
+        let headers = ["b/gcc/x/q.h", "b/w.h"];
+        for f in headers.iter().chain(&["src/main.c"]) {
+            std::fs::write(format!("{d}/{f}"), "").unwrap();
+        }
+        // `up/gcc/x` is the compiler's own (a system directory, `gcc` in its path).
+        let dirs: Vec<String> = ["src", "up", "up/gcc/x", "b"]
+            .iter()
+            .map(|s| format!("{d}/{s}"))
+            .collect();
+        let read: HashSet<String> = headers.iter().map(|h| format!("{d}/{h}")).collect();
+        let main = vec![include("gcc/x/q.h", false), include("w.h", false)];
+        let scanned = Scanned::of_parts(
+            (format!("{d}/src/main.c"), Some(main)),
+            read.iter().map(|h| (h.clone(), Vec::new())),
+        );
+        let obj = format!("{d}/obj");
+        let mut launch = Search::new(dirs.clone(), 2..3, &obj, vec![], Looked::default());
+        launch.update(&scanned, &read);
+        let mut pull = Search::new(dirs, 2..3, &obj, vec![], Looked::default());
+        let launched = pairs(&launch);
+        assert_eq!(
+            launched,
+            counted_pairs(&mut pull, &scanned, &read),
+            "{own_there}"
+        );
+        let up = format!("{d}/up");
+        assert!(
+            !launched
+                .iter()
+                .any(|(h, n)| *h == up && n == "gcc" || h.starts_with(&up) && *h != up),
+            "{own_there}: {launched:?}"
+        );
+        assert!(
+            launched.contains(&(up.clone(), "w.h".to_string())),
+            "{launched:?}"
+        );
+        let made: Vec<&str> = launch
+            .candidates()
+            .into_iter()
+            .flat_map(|(_, list)| list.iter().map(|c| &**c))
+            .collect();
+        assert!(!made.contains(&format!("{up}/w.h").as_str()), "{made:?}");
+    }
+}
