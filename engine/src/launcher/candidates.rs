@@ -196,7 +196,7 @@ impl Search {
             .collect();
         let mut roots = dirs.clone();
         roots.push(obj.to_string());
-        let listed_absent = ListedAbsent::new(dirs.len());
+        let listed_absent = ListedAbsent::new(&dirs);
         Search {
             dirs,
             system,
@@ -381,8 +381,9 @@ impl Search {
         // one includer): its holder is looked up once a run, and the run joins `out` at once.
         let mut run = Run::default();
         // About what a round makes (growing the set would hash every candidate again): a
-        // header's earlier places are mostly recorded by first name alone, not made.
-        let per_header = 2 + plan.computed_in.len();
+        // header's earlier places and computed places are mostly recorded by first name
+        // alone, not made.
+        let per_header = 2;
         self.made
             .reserve(plan.more.len() + plan.headers.len() * per_header);
         self.add_made(&plan.more, read, &mut run);
@@ -398,7 +399,7 @@ impl Search {
             }
             self.add_made(&made, read, &mut run);
         }
-        self.each_computed_batch(&plan.computed_in, read, |s, made| {
+        self.each_computed_batch(&plan.computed_in, read, true, |s, made| {
             s.add_made(made, read, &mut run)
         });
         run.flush(&mut self.out);
@@ -459,13 +460,15 @@ impl Search {
     }
 
     /// Gives `take` the candidates of each directory of `computed_in` (those of files with a
-    /// computed include), for a compile that read `read`. A directory whose candidates an
+    /// computed include), for a compile that read `read`; `by_first_name`: those its listing
+    /// settles are recorded in `listed_absent` instead. A directory whose candidates an
     /// earlier round made gets those of the headers new since (the others are made already:
     /// a miss of libgit2 goes through five rounds of thousands).
     fn each_computed_batch(
         &mut self,
         computed_in: &[String],
         read: &HashSet<String>,
+        by_first_name: bool,
         mut take: impl FnMut(&mut Self, &Paths),
     ) {
         if computed_in.is_empty() {
@@ -485,33 +488,48 @@ impl Search {
             made.clear();
             let done = !self.computed_done.insert(beside.clone());
             let beside_lexical = is_lexical(beside);
+            let number = by_first_name && beside_lexical;
+            let number = number.then(|| self.listed_absent.number(beside));
             for &(h, h_lexical, new) in &lexical_read {
                 if done && !new {
                     continue;
                 }
                 let plain = beside_lexical && h_lexical;
-                self.computed_places(beside, h, plain, read, &mut made);
+                self.computed_places(beside, h, plain, number, read, &mut made);
             }
             take(self, &made);
         }
     }
 
     /// The places beside `beside` (the directory of a file with a computed include) named
-    /// like header `h` below each search directory, but those the compile read (`read`);
-    /// `plain` when both are lexical ([`is_lexical`]), so a concatenation joins them.
+    /// like header `h` below each search directory, but those the compile read (`read`).
+    /// `plain` when both are lexical ([`is_lexical`]), so a concatenation joins them: then,
+    /// given `beside`'s `number` in `listed_absent`, those its listing settles are recorded
+    /// there instead.
     fn computed_places(
-        &self,
+        &mut self,
         beside: &str,
         h: &str,
         plain: bool,
+        number: Option<usize>,
         read: &HashSet<String>,
         out: &mut Paths,
     ) {
         let sep = if beside.ends_with('/') { "" } else { "/" };
-        for rel in self.dirs.iter().filter_map(|d| rel_below(d, h)) {
-            match plain {
-                true => out.push(&[beside, sep, rel]),
-                false => out.push(&[&lexical(beside, rel)]),
+        for d in 0..self.dirs.len() {
+            let Some(rel) = rel_below(&self.dirs[d], h) else {
+                continue;
+            };
+            if !plain {
+                out.push(&[&lexical(beside, rel)]);
+            } else {
+                let (looked, shielded) = (&mut self.looked, &self.shielded);
+                let absent = &mut self.listed_absent;
+                if number.is_some_and(|j| absent.record(j, first_component(rel), looked, shielded))
+                {
+                    continue;
+                }
+                out.push(&[beside, sep, rel]);
             }
             if read.contains(out.last()) {
                 out.pop();
@@ -565,7 +583,7 @@ impl Search {
         for c in plan.more.iter() {
             self.count_into(c, &mut fresh);
         }
-        self.each_computed_batch(&plan.computed_in, read, |s, made| {
+        self.each_computed_batch(&plan.computed_in, read, false, |s, made| {
             for c in made.iter() {
                 s.count_into(c, &mut fresh);
             }
@@ -675,11 +693,11 @@ impl Search {
                 let (looked, shielded) = (&mut self.looked, &self.shielded);
                 let absent = &mut self.listed_absent;
                 let sep = if e.ends_with('/') { "" } else { "/" };
-                if !(clean && absent.record(j, e, first, looked, shielded)) {
+                if !(clean && absent.record(j, first, looked, shielded)) {
                     out.push(&[e, sep, rel]);
                 }
                 // gcc takes `<name>.gch` in a directory before `<name>` in a later one.
-                if !(clean && absent.record(j, e, &gch, looked, shielded)) {
+                if !(clean && absent.record(j, &gch, looked, shielded)) {
                     out.push(&[e, sep, rel, ".gch"]);
                 }
             }
@@ -712,12 +730,9 @@ impl Search {
             let rels = list.iter().filter_map(|c| rel_below(dir, c));
             below.entry_ref(dir.as_str()).or_default().extend(rels);
         }
-        for (j, firsts) in self.listed_absent.by_dir() {
+        for (dir, firsts) in self.listed_absent.by_dir() {
             let names = firsts.iter().map(|f| &**f);
-            below
-                .entry_ref(self.dirs[j].as_str())
-                .or_default()
-                .extend(names);
+            below.entry_ref(dir).or_default().extend(names);
         }
         let mut all: Vec<(&str, Vec<&str>)> = below.into_iter().collect();
         all.sort_unstable_by_key(|&(dir, _)| dir);

@@ -289,7 +289,7 @@ fn an_unlistable_holder_has_its_candidates_looked_at() {
 fn first_names_recorded_alone_are_the_pulls_count() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
-    for sub in ["src", "a/sub", "inc/deep", "b/sub", "b/deep/er", "real"] {
+    for sub in ["src", "a/sub", "inc/deep", "b/sub", "b/deep/er/sub", "real"] {
         std::fs::create_dir_all(format!("{d}/{sub}")).unwrap();
     }
     std::os::unix::fs::symlink(format!("{d}/real"), format!("{d}/link")).unwrap();
@@ -310,9 +310,15 @@ fn first_names_recorded_alone_are_the_pulls_count() {
     let read: HashSet<String> = headers[..4].iter().map(|h| format!("{d}/{h}")).collect();
     let names = ["x.h", "sub/y.h", "deep/er/z.h", "w.h"];
     let main: Vec<_> = names.iter().map(|n| include(n, false)).collect();
+    // `z.h` has a computed include: a place beside it for every header read, by its name below
+    // each search directory.
+    let directives = |h: &String| match h.ends_with("z.h") {
+        true => vec![None],
+        false => Vec::new(),
+    };
     let scanned = Scanned::of_parts(
         (format!("{d}/src/main.c"), Some(main)),
-        read.iter().map(|h| (h.clone(), Vec::new())),
+        read.iter().map(|h| (h.clone(), directives(h))),
     );
     let n = dirs.len();
     let mut launch = Search::new(
@@ -334,12 +340,27 @@ fn first_names_recorded_alone_are_the_pulls_count() {
         ("link", "deep"),   // a link to a directory holds its own
         ("inc/deep", "er"), // `inc` names `deep`
         ("src", "deep"),
+        ("b/deep/er", "x.h"), // beside the computed include
+        ("b/deep/er", "deep"),
+        ("b/deep/er/sub", "y.h"), // beside it, `sub` is listed: a deeper holder
     ] {
         let want = match first {
             "" => (d.clone(), holder.to_string()),
             _ => (format!("{d}/{holder}"), first.to_string()),
         };
         assert!(launched.contains(&want), "{want:?}: {launched:?}");
+    }
+    // Those recorded by first name were not made whole: an earlier place and a computed one.
+    let made: Vec<&str> = launch
+        .candidates()
+        .into_iter()
+        .flat_map(|(_, list)| list.iter().map(|c| &**c))
+        .collect();
+    for place in ["src/x.h", "b/deep/er/x.h"] {
+        assert!(
+            !made.contains(&format!("{d}/{place}").as_str()),
+            "{place}: {made:?}"
+        );
     }
     // The directory listed twice, and once more as `a/`, is one holder.
     let holders: Vec<String> = launch.holders().map(|h| h.dir.to_string()).collect();
