@@ -395,7 +395,7 @@ impl Search {
                 made.push(&[h, ".gch"]);
             }
             if earlier {
-                self.earlier_than_unlisted(h, &mut made);
+                self.earlier_than(h, true, &mut made);
             }
             self.add_made(&made, read, &mut run);
         }
@@ -566,7 +566,7 @@ impl Search {
                 let mut gch_part = Part::default();
                 self.count_into(&[h, ".gch"].concat(), &mut gch_part);
                 let mut cands = Paths::default();
-                self.earlier_than(h, &mut cands);
+                self.earlier_than(h, false, &mut cands);
                 let mut earlier_part = Part::default();
                 for c in cands.iter() {
                     self.count_into(c, &mut earlier_part);
@@ -650,31 +650,14 @@ impl Search {
 
     /// Appends the same relative name as `h`, and its `.gch`, in every directory searched
     /// before each directory that `h` lies under (it may have been found in any of them), the
-    /// compiler's own excepted.
-    fn earlier_than(&self, h: &str, out: &mut Paths) {
-        for (k, d) in self.dirs.iter().enumerate() {
-            // `rel_below` also answers for `/` itself (`-I/`).
-            let Some(rel) = rel_below(d, h) else {
-                continue;
-            };
-            for (j, e) in self.dirs[..k].iter().enumerate() {
-                if !self.system.contains(&j) || !private_to_compiler(e) {
-                    let sep = if e.ends_with('/') { "" } else { "/" };
-                    out.push(&[e, sep, rel]);
-                    // gcc takes `<name>.gch` in a directory before `<name>` in a later one.
-                    out.push(&[e, sep, rel, ".gch"]);
-                }
-            }
-        }
-    }
-
-    /// [`Search::earlier_than`], but the places that their search directory's listing finds
-    /// absent by their first name are recorded in `listed_absent`, not made.
-    fn earlier_than_unlisted(&mut self, h: &str, out: &mut Paths) {
+    /// compiler's own excepted; `by_first_name`: those that their search directory's listing
+    /// finds absent by their first name are recorded in `listed_absent` instead.
+    fn earlier_than(&mut self, h: &str, by_first_name: bool, out: &mut Paths) {
         // (A name with `.` or `..` components is made whole: joined, it names another place.)
-        let clean = is_lexical(h);
+        let clean = by_first_name && is_lexical(h);
         let mut gch = String::new();
         for k in 0..self.dirs.len() {
+            // `rel_below` also answers for `/` itself (`-I/`).
             let Some(rel) = rel_below(&self.dirs[k], h) else {
                 continue;
             };
