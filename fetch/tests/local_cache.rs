@@ -1,5 +1,8 @@
 //! The local cache against a real file system: atomic inserts, verification, LRU gc.
 
+mod check_attr;
+
+use check_attr::{check_value, Attr};
 use fetch::cache::{ActionEntry, CacheError, Digest, Kind, LocalCache, Output, Role};
 use std::time::{Duration, SystemTime};
 
@@ -53,61 +56,6 @@ fn large_blobs_are_mapped_and_verified() {
     std::fs::write(&p, &bytes[..n - 1]).unwrap();
     let e = c.get_blob(&b, n as u64).unwrap_err();
     assert!(e.to_string().contains("instead of"), "{e}");
-}
-
-/// The check value `cache::check` gives a file of `bytes` named by `name`.
-fn check_value(bytes: &[u8], name: &Digest) -> [u8; 24] {
-    let mut v = [0u8; 24];
-    v[..16].copy_from_slice(&twox_hash::xxh3::hash128(bytes).to_le_bytes());
-    v[16..].copy_from_slice(&name.0[..8]);
-    v
-}
-
-/// The file at `p`'s check value attribute, as `cache::check` names it: read, set, removed.
-struct Attr(std::ffi::CString);
-
-impl Attr {
-    const NAME: &'static std::ffi::CStr = c"user.cached-ninja.check";
-
-    fn of(p: &std::path::Path) -> Attr {
-        Attr(std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap())
-    }
-
-    fn get(&self) -> Option<[u8; 24]> {
-        let mut v = [0u8; 24];
-        // SAFETY: NUL-terminated path and name, a buffer of the length given.
-        let n = unsafe {
-            libc::getxattr(
-                self.0.as_ptr(),
-                Self::NAME.as_ptr(),
-                v.as_mut_ptr().cast(),
-                24,
-            )
-        };
-        (n == 24).then_some(v)
-    }
-
-    fn set(&self, v: &[u8; 24]) {
-        // SAFETY: NUL-terminated path and name, a buffer of the length given.
-        let r = unsafe {
-            libc::setxattr(
-                self.0.as_ptr(),
-                Self::NAME.as_ptr(),
-                v.as_ptr().cast(),
-                24,
-                0,
-            )
-        };
-        assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
-    }
-
-    fn remove(&self) {
-        // SAFETY: NUL-terminated path and name.
-        assert_eq!(
-            unsafe { libc::removexattr(self.0.as_ptr(), Self::NAME.as_ptr()) },
-            0
-        );
-    }
 }
 
 /// A cache in the target directory, whose file system keeps user attributes (ext4 here), so

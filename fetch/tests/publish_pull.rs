@@ -3,6 +3,7 @@
 //! blobs, zstd bombs, missing objects, a server answering 500 and one that hangs. A bad record
 //! is reported and skipped (that edge compiles locally); the local cache never holds a bad file.
 
+mod check_attr;
 mod servers;
 
 use fetch::build_manifest::BuildManifest;
@@ -813,16 +814,9 @@ fn publish_refuses_a_blob_whose_bytes_are_not_its_name() {
     let path = cache.path(Kind::Blob, &d);
     let other = vec![b'y'; size as usize];
     std::fs::write(&path, &other).unwrap();
-    // The check value `cache::check` gives these bytes under this name.
-    let mut value = [0u8; 24];
-    value[..16].copy_from_slice(&twox_hash::xxh3::hash128(&other).to_le_bytes());
-    value[16..].copy_from_slice(&d.0[..8]);
-    let cpath = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    let name = c"user.cached-ninja.check";
-    // SAFETY: NUL-terminated path and name, a buffer of the length given.
-    let set =
-        unsafe { libc::setxattr(cpath.as_ptr(), name.as_ptr(), value.as_ptr().cast(), 24, 0) };
-    assert_eq!(set, 0, "{} keeps no user attributes", ci.path().display());
+    // The check value `cache::check` gives these bytes under this name (a failed set panics:
+    // the target directory keeps user attributes).
+    check_attr::Attr::of(&path).set(&check_attr::check_value(&other, &d));
     assert_eq!(&*cache.get_blob(&d, size).unwrap(), &other[..]);
     let key = KeyPair::generate();
     let obj = ci.path().join("obj");
