@@ -11,7 +11,7 @@
 //! exempts keeps its candidates): more candidates, so a stricter key, never a wrong hit; and
 //! the same on every machine, since it depends on the files alone.
 
-use super::directives::{parent_of, HashSet, Places, Reached, Scanned};
+use super::directives::{parent_of, HashSet, Places, Reach, Scanned};
 use super::links::Undone;
 use super::listings::{
     first_component, listed, look_in, rel_below, Below, DirStamp, Holders, Listing, Listings,
@@ -47,6 +47,8 @@ pub(super) struct Search {
     roots: Vec<String>,
     /// Forced includes (`-include`, `-imacros`), searched for too.
     forced: Vec<String>,
+    /// What the directives of the files read so far say.
+    reach: Reach,
     /// Every candidate made so far (kept or not).
     made: HashSet<Rc<str>>,
     /// Files read, as of the last round.
@@ -168,7 +170,7 @@ struct Plan<'r> {
     /// header by header, [`Search::computed_places`]).
     computed_in: Vec<String>,
     /// A file outside the compiler's own directories made a quoted include be taken as not
-    /// run (`Reached::passed_beside`).
+    /// run (`Reach::passed_beside`).
     passed_beside: bool,
 }
 
@@ -197,6 +199,7 @@ impl Search {
         let mut roots = dirs.clone();
         roots.push(obj.to_string());
         let listed_absent = ListedAbsent::new(&dirs);
+        let reach = Reach::new(&roots, &forced);
         Search {
             dirs,
             system,
@@ -204,6 +207,7 @@ impl Search {
             shielded,
             roots,
             forced,
+            reach,
             made: HashSet::new(),
             read: HashSet::new(),
             searched: HashSet::new(),
@@ -272,7 +276,9 @@ impl Search {
     fn plan<'r>(&mut self, scanned: &Scanned, read: &'r HashSet<String>) -> Plan<'r> {
         let mut places = std::mem::take(&mut self.looked.places);
         let looked = &mut self.looked;
-        let reached = Reached::of(
+        // Only what is new this round: the places of earlier rounds' directives are made (or
+        // counted) already.
+        let reached = self.reach.take_in(
             scanned,
             read,
             &mut places,
@@ -284,13 +290,9 @@ impl Search {
         }
         self.note_dotted_links(reached.dotted.iter().chain(&reached.probes));
         self.undid.extend(self.looked.undone.take_asked());
-        let searchable = reached.searchable(&self.roots, &self.forced);
         // (Not the compiler's own directories, which hold no candidates: gcc's `<stdint.h>`
         // names a `"stdint-gcc.h"` beside it that hosted compiles never read.)
-        let passed_beside = reached
-            .passed_beside
-            .iter()
-            .any(|p| !under_any(&self.own, p));
+        let passed_beside = self.reach.passed_beside().any(|p| !under_any(&self.own, p));
         let mut plan = Plan {
             passed_beside,
             ..Plan::default()
@@ -301,7 +303,7 @@ impl Search {
             let gch = !self.read.contains(h);
             // A header a quoted include found beside its includer, and named by no directive
             // that searched, had no earlier places to look.
-            let earlier = !self.searched.contains(h) && !reached.beside_only(h, &searchable);
+            let earlier = !self.searched.contains(h) && !self.reach.beside_only(h);
             if earlier {
                 self.searched.insert(h.clone());
             }
@@ -318,7 +320,7 @@ impl Search {
         // created there served the old object, 2026-12-05). The source's own directory is a
         // search directory already.
         // (Thousands in a libgit2 compile: made header by header where they are used.)
-        plan.computed_in = reached.computed_in.iter().map(|d| d.to_string()).collect();
+        plan.computed_in = self.reach.computed_in().to_vec();
         // A name with `..` found through a search directory: the name joined to every place
         // it was looked for, but for what the compile read (a file that exists in a later
         // place is passed over, and joins the include list when stored).
@@ -341,7 +343,6 @@ impl Search {
                 plan.more.extend(places);
             }
         }
-        drop(searchable);
         drop(reached);
         self.looked.places = places;
         plan

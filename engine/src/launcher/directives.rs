@@ -11,43 +11,13 @@
 //! run (it would have found that file) and searched nowhere; an include of a macro
 //! (`#include MACRO`) makes every header non-exempt.
 
-use super::links::Undone;
 use super::listings::{listed, Listings};
 use backend::key::lexical_join as lexical;
-use std::borrow::Cow;
+
+mod reach;
+pub(super) use reach::Reach;
 /// A set of paths (a fast hasher: the lookup rule asks it thousands of times per compile).
 pub(super) type HashSet<T> = hashbrown::HashSet<T>;
-
-/// What the directives of the files a compile read say about its lookups (borrowed from the
-/// scan and from the launch's [`Places`]).
-#[derive(Default)]
-pub(super) struct Reached<'a> {
-    /// Headers a quoted include found beside its includer.
-    beside: HashSet<&'a str>,
-    /// Names as written by directives that searched the include path.
-    searched: Vec<&'a str>,
-    /// Where each searching quoted include looked first (beside its includer), absolute.
-    pub(super) first_looks: Vec<&'a str>,
-    /// `__has_include` tests: (includer's directory for a quoted test, name as written).
-    pub(super) probes: Vec<(Option<&'a str>, &'a str)>,
-    /// The file holding each of `probes`.
-    pub(super) probe_files: Vec<&'a str>,
-    /// Some name is computed (`#include MACRO`, `..` in a name): nothing is exempt.
-    computed: bool,
-    /// The directories of the files with a computed include (or none scanned): the macro may
-    /// name a quoted file, looked for beside its includer first.
-    pub(super) computed_in: Vec<&'a str>,
-    /// Files beside the includer of a quoted include that the compile did not read: the
-    /// include was taken as not run (what is found there decides which headers are exempt).
-    pub(super) passed_beside: Vec<&'a str>,
-    /// Searching directives whose name has a `.` or `..` component: (includer's directory for
-    /// a quoted one, name as written). What such a name finds need not lie below the
-    /// directory it was found through, so its earlier places are the name joined to each.
-    pub(super) dotted: Vec<(Option<&'a str>, &'a str)>,
-    /// A directory that a quoted name's `..` undoes beside its includer and that is no plain
-    /// directory (`super::links`): the compile is not cached.
-    pub(super) through_link: Option<String>,
-}
 
 /// Where each file's directives look first (beside the file) and, once asked, whether a file
 /// is there: the same in every round of a launch's search (`super::candidates`), which only
@@ -64,11 +34,12 @@ struct Place {
 }
 
 impl Places {
-    /// Makes the places of every file of `scanned`, and asks whether a file is at those that
-    /// [`Reached::of`] will need to know of, given `read`: the directory's listing (shared with
-    /// the search's candidates, `listings`) answers "no" for most, a `stat` confirms a "yes".
-    fn fill(&mut self, scanned: &Scanned, read: &HashSet<String>, listings: &mut Listings) {
-        for (file, directives) in &scanned.0 {
+    /// Makes the places of every file of `files` (part of a [`Scanned`]), and asks whether a
+    /// file is at those that [`Reach::take_in`] will need to know of, given `read`: the
+    /// directory's listing (shared with the search's candidates, `listings`) answers "no" for
+    /// most, a `stat` confirms a "yes".
+    fn fill(&mut self, files: &[ScannedFile], read: &HashSet<String>, listings: &mut Listings) {
+        for (file, directives) in files {
             let Some(directives) = directives else {
                 continue;
             };
@@ -161,7 +132,10 @@ impl ReadScans {
 /// could not be read. A function of the files' contents alone, so it is remembered per
 /// action (the action key covers every file's digest): a new object directory's first check
 /// of an entry does not read its headers again.
-pub(super) struct Scanned(Vec<(String, Option<Vec<Directive>>)>);
+pub(super) struct Scanned(Vec<ScannedFile>);
+
+/// One file of a [`Scanned`]: its path and directives (`None`: it could not be read).
+type ScannedFile = (String, Option<Vec<Directive>>);
 
 impl Scanned {
     /// Scans `source` and `read` (absolute paths): what `kept` has, else what `of_file` gives
@@ -280,121 +254,6 @@ pub(super) fn decode_directive(line: &str) -> Option<Directive> {
         _ => return None,
     };
     Some(Some((name.to_string(), quoted, probe)))
-}
-
-impl<'a> Reached<'a> {
-    /// What the directives of `scanned` say, with `read` the headers the compile read
-    /// (absolute paths); `places` is the launch's memo of where they look, `undone` of the
-    /// directories a `..` undoes.
-    pub(super) fn of(
-        scanned: &'a Scanned,
-        read: &HashSet<String>,
-        places: &'a mut Places,
-        listings: &mut Listings,
-        undone: &mut Undone,
-    ) -> Reached<'a> {
-        places.fill(scanned, read, listings);
-        let places = &*places;
-        let mut r = Reached::default();
-        for (file, directives) in &scanned.0 {
-            let dir = parent_of(file);
-            let Some(directives) = directives else {
-                r.computed = true;
-                r.computed_in.push(dir);
-                continue;
-            };
-            for (d, place) in directives.iter().zip(&places.0[file.as_str()]) {
-                let Some((name, quoted, probe)) = d else {
-                    r.computed = true;
-                    r.computed_in.push(dir);
-                    continue;
-                };
-                let (name, quoted) = (name.as_str(), *quoted);
-                r.computed |= place.dotted;
-                // Asked of every record (the answers are kept): the lookup memo lists the
-                // directories each one rests on.
-                if quoted && place.dotted && r.through_link.is_none() {
-                    r.through_link = undone.through_link(dir, name, false);
-                }
-                let beside = place.beside.as_str();
-                if *probe {
-                    r.probes.push((quoted.then_some(dir), name));
-                    r.probe_files.push(file);
-                } else if quoted && read.contains(beside) {
-                    r.beside.insert(beside);
-                } else if quoted && place.exists == Some(true) {
-                    // Not read, though a quoted include would have found it: a directive
-                    // behind a false conditional (or a file new since: a candidate).
-                    r.first_looks.push(beside);
-                    r.passed_beside.push(beside);
-                } else {
-                    if quoted {
-                        r.first_looks.push(beside);
-                    }
-                    if place.dotted {
-                        r.dotted.push((quoted.then_some(dir), name));
-                    }
-                    r.searched.push(name);
-                }
-            }
-        }
-        r.computed_in.sort_unstable();
-        r.computed_in.dedup();
-        r
-    }
-
-    /// The paths a searching directive (or a forced include of the command, `extra`) could
-    /// have found in the search directories `dirs`: a header is one of them or was never
-    /// searched for.
-    pub(super) fn searchable<'s>(
-        &'s self,
-        dirs: &'s [String],
-        extra: &'s [String],
-    ) -> Searchable<'s> {
-        let names = self
-            .searched
-            .iter()
-            .copied()
-            .chain(extra.iter().map(String::as_str));
-        Searchable {
-            dirs: dirs.iter().map(String::as_str).collect(),
-            // Names as the directory join would spell them (no empty components).
-            names: names
-                .map(|n| {
-                    if n.split('/').any(str::is_empty) {
-                        let parts: Vec<&str> = n.split('/').filter(|c| !c.is_empty()).collect();
-                        Cow::Owned(parts.join("/"))
-                    } else {
-                        Cow::Borrowed(n)
-                    }
-                })
-                .collect(),
-        }
-    }
-
-    /// Whether `header` can only have been found beside a quoted includer (no earlier
-    /// directory was searched for it), given [`Reached::searchable`].
-    pub(super) fn beside_only(&self, header: &str, searchable: &Searchable) -> bool {
-        !self.computed && self.beside.contains(header) && !searchable.contains(header)
-    }
-}
-
-/// The paths a searching directive could have found: one of its names joined to one of the
-/// directories. Asked per header (split at each `/`), never spelled out: that would be every
-/// name times every directory.
-pub(super) struct Searchable<'s> {
-    dirs: HashSet<&'s str>,
-    names: HashSet<Cow<'s, str>>,
-}
-
-impl Searchable<'_> {
-    /// Whether `path` (absolute, normalised) is a directory joined to a name.
-    pub(super) fn contains(&self, path: &str) -> bool {
-        path.match_indices('/').any(|(i, _)| {
-            let dir = if i == 0 { "/" } else { &path[..i] };
-            self.names.contains(&path[i + 1..]) && self.dirs.contains(dir)
-        })
-    }
 }
 
 /// The directory part of an absolute path (`/` for a bare name).

@@ -1,0 +1,174 @@
+use super::super::scan;
+use super::*;
+
+/// A compile's files in three rounds: what each round adds is taken in, and a quoted include
+/// passed over in one round is read in the next.
+struct Rounds {
+    _dir: tempfile::TempDir,
+    /// The search directories and the object root.
+    roots: Vec<String>,
+    /// Per round: the scan (growing) and the files read.
+    rounds: Vec<(Scanned, HashSet<String>)>,
+}
+
+fn rounds() -> Rounds {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().to_str().unwrap().to_string();
+    let (src, inc, obj) = (format!("{t}/src"), format!("{t}/inc"), format!("{t}/obj"));
+    for d in [&src, &inc, &obj, &format!("{src}/sub")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let files: [(&str, &str); 6] = [
+        (
+            "src/a.c",
+            "#include \"a.h\"\n#include \"cond.h\"\n#include \"gone.h\"\n#include <sys.h>\n\
+             #if __has_include(\"p.h\")\n#endif\n#include <a//b.h>\n",
+        ),
+        ("src/a.h", "#include \"u.h\"\n#include <a.h>\n"),
+        ("src/u.h", ""),
+        ("src/cond.h", "#include \"deep.h\"\n#include \"u.h\"\n"),
+        ("src/deep.h", "#include MACRO\n#include \"sub/../x.h\"\n"),
+        ("src/x.h", ""),
+    ];
+    for (rel, text) in files {
+        std::fs::write(format!("{t}/{rel}"), text).unwrap();
+    }
+    let file = |rel: &str| {
+        let path = format!("{t}/{rel}");
+        let text = std::fs::read(&path).unwrap();
+        (path, Some(scan(&text)))
+    };
+    let read_of =
+        |rels: &[&str]| -> HashSet<String> { rels.iter().map(|r| format!("{t}/{r}")).collect() };
+    let one = vec![
+        file("src/a.c"),
+        file("src/a.h"),
+        file("src/u.h"),
+        file("src/x.h"),
+    ];
+    let read_one = read_of(&["src/a.h", "src/u.h", "src/x.h"]);
+    let mut two = one.clone();
+    two.push(file("src/cond.h"));
+    let mut read_two = read_one.clone();
+    read_two.extend(read_of(&["src/cond.h"]));
+    let mut three = two.clone();
+    three.push(file("src/deep.h"));
+    let mut read_three = read_two.clone();
+    read_three.extend(read_of(&["src/deep.h"]));
+    Rounds {
+        _dir: dir,
+        roots: vec![src, inc, obj],
+        rounds: vec![
+            (Scanned(one), read_one),
+            (Scanned(two), read_two),
+            (Scanned(three), read_three),
+        ],
+    }
+}
+
+/// What a reading says, in a comparable form.
+#[derive(Debug, PartialEq)]
+struct State {
+    beside: Vec<String>,
+    searched: Vec<(String, u32)>,
+    computed: bool,
+    computed_in: Vec<String>,
+    passed_beside: Vec<String>,
+}
+
+fn state(r: &Reach) -> State {
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let mut searched: Vec<(String, u32)> =
+        r.searched.iter().map(|(n, c)| (n.clone(), *c)).collect();
+    searched.sort();
+    State {
+        beside: sorted(r.beside.iter().cloned().collect()),
+        searched,
+        computed: r.computed,
+        computed_in: r.computed_in.clone(),
+        passed_beside: sorted(r.passed_beside().map(String::from).collect()),
+    }
+}
+
+/// The places a round found new, owned.
+fn places_of(r: &Reached) -> Vec<String> {
+    let mut out: Vec<String> = r.first_looks.iter().map(|p| p.to_string()).collect();
+    out.extend(r.probes.iter().map(|p| format!("probe {p:?}")));
+    out.extend(r.dotted.iter().map(|p| format!("dotted {p:?}")));
+    out
+}
+
+/// After every round, the kept reading is the one a single reading of that round's files
+/// gives, and every place that single reading finds was found by some round.
+#[test]
+fn rounds_read_as_one_reading_of_the_last() {
+    let r = rounds();
+    let mut kept = Reach::new(&r.roots, &[]);
+    let (mut places, mut listings, mut undone) =
+        (Places::default(), Listings::new(), Undone::default());
+    let mut found: HashSet<String> = HashSet::new();
+    for (i, (scanned, read)) in r.rounds.iter().enumerate() {
+        let round = kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+        found.extend(places_of(&round));
+        let mut once = Reach::new(&r.roots, &[]);
+        let (mut p, mut l, mut u) = (Places::default(), Listings::new(), Undone::default());
+        let all = once.take_in(scanned, read, &mut p, &mut l, &mut u);
+        for place in places_of(&all) {
+            assert!(found.contains(&place), "round {i}: {place} never found");
+        }
+        assert_eq!(state(&kept), state(&once), "round {i}");
+    }
+}
+
+/// What the rounds change: `cond.h`, passed over in the first round, is beside once read (and
+/// no longer searched for, by `"cond.h"`), and the computed include (and the `..`) of the last
+/// round's `deep.h` exempt nothing.
+#[test]
+fn a_quoted_include_read_later_is_found_beside() {
+    let r = rounds();
+    let src = &r.roots[0];
+    let mut kept = Reach::new(&r.roots, &[]);
+    let (mut places, mut listings, mut undone) =
+        (Places::default(), Listings::new(), Undone::default());
+    let (scanned, read) = &r.rounds[0];
+    kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+    let cond = format!("{src}/cond.h");
+    assert_eq!(state(&kept).passed_beside, std::slice::from_ref(&cond));
+    // `a.h` is also searched for (`<a.h>`), `u.h` only quoted beside its includer.
+    assert!(!kept.beside_only(&format!("{src}/a.h")));
+    assert!(kept.beside_only(&format!("{src}/u.h")));
+    assert!(kept.searched.contains_key("gone.h") && kept.searched.contains_key("a/b.h"));
+    let (scanned, read) = &r.rounds[1];
+    kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+    assert!(kept.beside_only(&cond));
+    assert_eq!(state(&kept).passed_beside, [format!("{src}/deep.h")]);
+    let (scanned, read) = &r.rounds[2];
+    kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+    assert!(state(&kept).passed_beside.is_empty());
+    assert!(
+        !kept.beside_only(&cond),
+        "a computed include exempts nothing"
+    );
+    assert_eq!(kept.computed_in(), std::slice::from_ref(src));
+}
+
+/// A scan that does not continue the one taken in (another compile's) is read afresh.
+#[test]
+fn another_scan_is_read_afresh() {
+    let r = rounds();
+    let mut kept = Reach::new(&r.roots, &[]);
+    let (mut places, mut listings, mut undone) =
+        (Places::default(), Listings::new(), Undone::default());
+    let (scanned, read) = &r.rounds[2];
+    kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+    let (first, first_read) = &r.rounds[0];
+    let again = kept.take_in(first, first_read, &mut places, &mut listings, &mut undone);
+    assert!(!again.first_looks.is_empty());
+    let mut once = Reach::new(&r.roots, &[]);
+    let (mut p, mut l, mut u) = (Places::default(), Listings::new(), Undone::default());
+    once.take_in(first, first_read, &mut p, &mut l, &mut u);
+    assert_eq!(state(&kept), state(&once));
+}
