@@ -406,6 +406,11 @@ def instrument(p, src, rng):
     # like `pthread.h` would be what `<pthread.h>` finds, and the pristine tree would not build.
     pick = sorted(n for n in used if n not in ("config.h",) and not system_header(p, n))
     rng.shuffle(pick)
+    # Under Meson, names its build files do not name first (the order kept within each part):
+    # only those can be deleted by `delete-header` (harfbuzz's meson.build names most headers).
+    if p.spec["gen"] == "meson":
+        named = build_files_text(src)
+        pick.sort(key=lambda n: n in named)
     later = os.path.join(p.w, "cpath-pristine")
     shutil.rmtree(later, ignore_errors=True)
     os.makedirs(later)
@@ -538,6 +543,15 @@ def write(path, data):
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def build_files_text(src):
+    """The text of every `meson.build` below `src`, joined."""
+    texts = []
+    for root, _, files in os.walk(src):
+        texts += [read(os.path.join(root, f)).decode(errors="replace")
+                  for f in files if f == "meson.build"]
+    return "\n".join(texts)
 
 
 def gen_mutations(p, fx, n, rng, only=None):
@@ -796,7 +810,12 @@ def category_generators(p, fx, rng):
 
     def delete(n):
         later = fx.f["later"]
-        cands = [h for h in hdrs if os.path.basename(h) in later]
+        # A header a meson.build names (by its file name, relative to that file) is one Meson
+        # checks is there: deleting it stops the build before any compile (harfbuzz's
+        # `hb-dispatch.hh`, 2026-12-07). CMake's libgit2 finds its sources by globs.
+        named = build_files_text(fx.src) if p.spec["gen"] == "meson" else ""
+        cands = [h for h in hdrs
+                 if os.path.basename(h) in later and os.path.basename(h) not in named]
         if not cands:
             return None
         h = rng.choice(cands)
