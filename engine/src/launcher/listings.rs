@@ -127,11 +127,15 @@ pub(super) fn listing(dir: &str) -> Option<Listing> {
     let md = std::fs::metadata(dir).ok()?;
     let settled = settled_stamp(&md, std::time::SystemTime::now());
     let rd = std::fs::read_dir(dir).ok()?;
-    let names = rd
+    let names: Vec<OsString> = rd
         .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>();
+        .collect::<Result<_, _>>()
+        .ok()?;
+    // Sized once, not grown (and rehashed) name by name.
+    let mut set = HashSet::with_capacity(names.len());
+    set.extend(names);
     Some(Listing {
-        names: names.ok()?,
+        names: set,
         settled,
     })
 }

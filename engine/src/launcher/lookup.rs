@@ -278,7 +278,8 @@ impl Launcher<'_> {
         // gcc's depfile names a header again for each inclusion it could not skip (54 of
         // `repository.c`'s 384 names): the list keeps them (the key covers it as it is), but
         // each path is looked at once.
-        let mut first: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
+        let mut first: hashbrown::HashMap<&str, usize> =
+            hashbrown::HashMap::with_capacity(inputs.len());
         for p in &inputs[skip..] {
             if let Some(&i) = first.get(p.as_str()) {
                 out.push(out[i].clone());

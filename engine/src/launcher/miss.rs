@@ -186,8 +186,9 @@ impl Launcher<'_> {
             .iter()
             .map(|s| self.roots.denormalize(&s.norm).into_owned())
             .collect();
-        let mut known: std::collections::HashSet<String> =
-            seen.iter().map(|s| s.norm.clone()).collect();
+        let mut known: hashbrown::HashSet<String> =
+            hashbrown::HashSet::with_capacity(seen.len() * 2);
+        known.extend(seen.iter().map(|s| s.norm.clone()));
         // One search for every round (`search`, made before the `.gch` scan, whose listings
         // it keeps): what a round learnt (directories, listings, each header's candidates)
         // holds for the next.
@@ -233,7 +234,8 @@ impl Launcher<'_> {
     /// compile read depends on more than the bytes the key covers (a review served stale
     /// objects after a copy was replaced by a link, 2026-12-05).
     fn once_twins(&self, seen: &[Seen]) -> bool {
-        let mut first: hashbrown::HashMap<&fcache::Digest, &str> = hashbrown::HashMap::new();
+        let mut first: hashbrown::HashMap<&fcache::Digest, &str> =
+            hashbrown::HashMap::with_capacity(seen.len());
         seen.iter().any(|s| match first.insert(&s.digest, &s.norm) {
             Some(other) if other != s.norm => {
                 let path = self.absolute(&s.norm);

@@ -108,6 +108,8 @@ impl ListedAbsent {
             && listed(&mut looked.listings, dir).is_some()
             && looked.holders.of(dir, &looked.listings) == dir;
         if ok {
+            // (A libgit2 miss records up to a few hundred names below a search directory.)
+            self.firsts[j].reserve(128);
             let below = shielded.iter().filter_map(|s| rel_below(dir, s));
             self.shielded_firsts[j] = below.map(|r| first_component(r).to_string()).collect();
         }
