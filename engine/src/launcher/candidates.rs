@@ -479,10 +479,14 @@ impl Search {
         // earlier batch made is what this one would make again.
         debug_assert!(self.read.iter().all(|h| read.contains(h)));
         // Each path checked once: names below a lexical header are clean, and are joined to
-        // a lexical base by concatenation.
+        // a lexical base by concatenation. Only the headers new since the last round are
+        // taken, unless a directory's batch is made for the first time.
+        let all = computed_in.iter().any(|d| !self.computed_done.contains(d));
         let lexical_read: Vec<(&String, bool, bool)> = read
             .iter()
-            .map(|h| (h, is_lexical(h), !self.read.contains(h)))
+            .map(|h| (h, !self.read.contains(h)))
+            .filter(|&(_, new)| all || new)
+            .map(|(h, new)| (h, is_lexical(h), new))
             .collect();
         let mut made = Paths::default();
         for beside in computed_in {

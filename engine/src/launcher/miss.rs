@@ -2,6 +2,7 @@
 //! the output, then store blobs, the action entry and the manifest (all atomic).
 
 use super::candidates::Search;
+use super::directives::HashSet;
 use super::launch::Launcher;
 use super::lookup::{NotStored, Seen};
 use super::miss_words::Answers;
@@ -182,10 +183,11 @@ impl Launcher<'_> {
             .ok()
             .map(|text| super::directives::scan(&text));
         let mut scanned = self.scan_of_seen(cmd, source, seen);
-        let mut headers: Vec<String> = seen
-            .iter()
-            .map(|s| self.roots.denormalize(&s.norm).into_owned())
-            .collect();
+        // What the compile read, as the lookup rule names it (absolute), grown by each round.
+        let mut read: HashSet<String> = HashSet::with_capacity(seen.len() * 2);
+        read.extend(seen.iter().map(|s| {
+            backend::key::lexical_join(self.roots.obj(), &self.roots.denormalize(&s.norm))
+        }));
         let mut known: hashbrown::HashSet<String> =
             hashbrown::HashSet::with_capacity(seen.len() * 2);
         known.extend(seen.iter().map(|s| s.norm.clone()));
@@ -195,7 +197,7 @@ impl Launcher<'_> {
         let mut settled = None;
         for _ in 0..ROUNDS {
             let before = seen.len();
-            let found = self.passed_over(cmd, &mut search, &scanned, &headers);
+            let found = self.passed_over(&mut search, &scanned, &read);
             if let Some(link) = search.through_link() {
                 return Err(link.to_string());
             }
@@ -216,7 +218,7 @@ impl Launcher<'_> {
                     stamp: stamp.is_settled(now).then_some(stamp),
                     directives,
                 });
-                headers.push(p);
+                read.insert(p);
             }
             if seen.len() == before {
                 settled = Some(search);

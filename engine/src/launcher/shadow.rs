@@ -131,28 +131,22 @@ impl Launcher<'_> {
         Search::new(dirs, system, self.roots.obj(), forced, looked)
     }
 
-    /// Adds the candidates of `headers` (as the compile named them) to `search`.
+    /// Adds the candidates of `headers` (as the compile named them) to `search`, their
+    /// directive scan from the memo of action `key` (else the files are read).
     fn add_candidates(
         &self,
         cmd: &CompileCommand,
         search: &mut Search,
-        scan: ScanOf,
+        key: &fcache::Digest,
         headers: &[String],
     ) {
         let read: HashSet<String> = headers
             .iter()
             .map(|h| lexical(self.roots.obj(), h))
             .collect();
-        let remembered;
-        let scanned = match scan {
-            ScanOf::Here(s) => s,
-            ScanOf::Action(key) => {
-                let source = lexical(self.roots.obj(), &cmd.source);
-                remembered = self.scanned(key, &source, &read);
-                &remembered
-            }
-        };
-        search.update(scanned, &read);
+        let source = lexical(self.roots.obj(), &cmd.source);
+        let scanned = self.scanned(key, &source, &read);
+        search.update(&scanned, &read);
     }
 
     /// Whether a `*.gch` file or directory lies in a directory the compile searched (the
@@ -204,18 +198,18 @@ impl Launcher<'_> {
         )
     }
 
-    /// The candidates of `headers` that exist now and are files: passed over by this compile
-    /// (behind a false conditional, or later in the search order than what it found), with
-    /// `search` grown by their candidates (for [`Launcher::remember_lookup`] when the list is
-    /// final). `scanned` is the directive scan of the source and these files.
+    /// The candidates of the headers a compile read (`read`, absolute) that exist now and are
+    /// files: passed over by this compile (behind a false conditional, or later in the search
+    /// order than what it found), with `search` grown by their candidates (for
+    /// [`Launcher::remember_lookup`] when the list is final). `scanned` is the directive scan
+    /// of the source and these files.
     pub(super) fn passed_over(
         &self,
-        cmd: &CompileCommand,
         search: &mut Search,
         scanned: &Scanned,
-        headers: &[String],
+        read: &HashSet<String>,
     ) -> Vec<String> {
-        self.add_candidates(cmd, search, ScanOf::Here(scanned), headers);
+        search.update(scanned, read);
         let mut found = search.existing();
         found.retain(|p| Path::new(p.as_str()).is_file());
         found
@@ -233,7 +227,7 @@ impl Launcher<'_> {
     ) {
         let search = search.unwrap_or_else(|| {
             let mut search = self.search(cmd);
-            self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+            self.add_candidates(cmd, &mut search, action_key, headers);
             search
         });
         let mut search = search;
@@ -570,7 +564,7 @@ impl Launcher<'_> {
                 return found.map(Refusal::Shadowed);
             }
         }
-        self.add_candidates(cmd, &mut search, ScanOf::Action(action_key), headers);
+        self.add_candidates(cmd, &mut search, action_key, headers);
         if let Some(link) = search.through_link() {
             return Some(Refusal::ThroughLink(link.to_string()));
         }
@@ -616,14 +610,6 @@ pub(super) enum Refusal {
     Shadowed(String),
     /// A directive's `..` undoes this directory, which is no plain one (`super::links`).
     ThroughLink(String),
-}
-
-/// Where [`Launcher::add_candidates`] gets the directive scan of its files.
-enum ScanOf<'a> {
-    /// From the memo of this action key (else the files are read).
-    Action(&'a fcache::Digest),
-    /// This one, already at hand.
-    Here(&'a Scanned),
 }
 
 /// The key of the memo of an include list's directive scan (`Launcher::scanned`).
