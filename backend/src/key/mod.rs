@@ -23,7 +23,7 @@ mod roots;
 
 /// A BLAKE3 digest (keys, content hashes), the same type as `fetch::cache::Digest`.
 pub use cn_digest::Digest;
-pub use roots::{is_lexical, lexical_join, Roots};
+pub use roots::{is_lexical, lexical_join, lexical_join_to, Roots};
 
 /// Version of the key format. Bumping it invalidates every key at once.
 /// Must never change meaning: a new format gets a new number. It also stands for the rules an

@@ -267,12 +267,23 @@ impl Roots {
 /// `base/path` (just `path` when it is absolute) with `.` and `..` components collapsed,
 /// without looking at the file system: always absolute, no trailing slash.
 pub fn lexical_join(base: &str, rel: &str) -> String {
+    join(base, rel, || is_lexical(base))
+}
+
+/// [`lexical_join`] to a `base` already known to be lexical or not ([`is_lexical`]): the
+/// names of one directory's directives are joined to it with one check of it.
+pub fn lexical_join_to(base: &str, base_is_lexical: bool, rel: &str) -> String {
+    join(base, rel, || base_is_lexical)
+}
+
+/// [`lexical_join`], asking `base_is_lexical` only when `rel` is clean.
+fn join(base: &str, rel: &str, base_is_lexical: impl FnOnce() -> bool) -> String {
     // Most joins are of clean paths (the lookup rule makes thousands per compile): concatenate.
     if is_clean(rel) {
         if rel.starts_with('/') {
             return rel.to_string();
         }
-        if is_lexical(base) {
+        if base_is_lexical() {
             let mut out = String::with_capacity(base.len() + 1 + rel.len());
             out.push_str(base);
             if base != "/" {
@@ -392,6 +403,8 @@ mod tests {
             ("/a", "c/", "/a/c"),
         ] {
             assert_eq!(lexical_join(base, rel), want, "{base} + {rel}");
+            let known = lexical_join_to(base, is_lexical(base), rel);
+            assert_eq!(known, want, "{base} + {rel}, the base checked before");
         }
     }
 

@@ -530,9 +530,12 @@ impl Search {
             } else {
                 let (looked, shielded) = (&mut self.looked, &self.shielded);
                 let absent = &mut self.listed_absent;
-                if number.is_some_and(|j| absent.record(j, first_component(rel), looked, shielded))
-                {
-                    continue;
+                if let Some(j) = number {
+                    let first = first_component(rel);
+                    let hash = absent.hash(first);
+                    if absent.record(j, first, hash, looked, shielded) {
+                        continue;
+                    }
                 }
                 out.push(&[beside, sep, rel]);
             }
@@ -673,6 +676,14 @@ impl Search {
             if first.len() == rel.len() {
                 gch.push_str(".gch");
             }
+            // Each name hashed once for all the directories before this one.
+            let hashes = match clean {
+                true => (
+                    self.listed_absent.hash(first),
+                    self.listed_absent.hash(&gch),
+                ),
+                false => (0, 0),
+            };
             for j in 0..k {
                 let e = &self.dirs[j];
                 if self.system.contains(&j) && private_to_compiler(e) {
@@ -681,11 +692,11 @@ impl Search {
                 let (looked, shielded) = (&mut self.looked, &self.shielded);
                 let absent = &mut self.listed_absent;
                 let sep = if e.ends_with('/') { "" } else { "/" };
-                if !(clean && absent.record(j, first, looked, shielded)) {
+                if !(clean && absent.record(j, first, hashes.0, looked, shielded)) {
                     out.push(&[e, sep, rel]);
                 }
                 // gcc takes `<name>.gch` in a directory before `<name>` in a later one.
-                if !(clean && absent.record(j, &gch, looked, shielded)) {
+                if !(clean && absent.record(j, &gch, hashes.1, looked, shielded)) {
                     out.push(&[e, sep, rel, ".gch"]);
                 }
             }

@@ -12,7 +12,7 @@
 //! (`#include MACRO`) makes every header non-exempt.
 
 use super::listings::{listed, Listings};
-use backend::key::lexical_join as lexical;
+use backend::key::{is_lexical, lexical_join_to};
 
 mod reach;
 pub(super) use reach::Reach;
@@ -46,12 +46,13 @@ impl Places {
             let places = self.0.entry_ref(file.as_str()).or_default();
             if places.len() != directives.len() {
                 let dir = parent_of(file);
+                let dir_lexical = is_lexical(dir);
                 *places = directives
                     .iter()
                     .map(|d| Place {
-                        beside: d
-                            .as_ref()
-                            .map_or_else(String::new, |(n, _, _)| lexical(dir, n)),
+                        beside: d.as_ref().map_or_else(String::new, |(n, _, _)| {
+                            lexical_join_to(dir, dir_lexical, n)
+                        }),
                         exists: None,
                         dotted: d
                             .as_ref()

@@ -12,9 +12,10 @@
 //! whole, as before.
 
 use super::{under_any, Looked};
-use crate::launcher::directives::HashSet;
 use crate::launcher::listings::{first_component, listed, rel_below};
 use backend::key::is_lexical;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
 
 /// First names found absent below directories by their listings, per directory: the search
 /// directories (numbered as in the search), then those of files with a computed include.
@@ -31,7 +32,10 @@ pub(super) struct ListedAbsent {
     /// with one is made whole, as it may lie in one (and then is no candidate).
     shielded_firsts: Vec<Vec<String>>,
     /// Per directory: the first names below it its listing does not name.
-    firsts: Vec<HashSet<Box<str>>>,
+    firsts: Vec<HashTable<Box<str>>>,
+    /// The hasher of `firsts`' names: a name is hashed once for every directory it is
+    /// recorded below ([`ListedAbsent::hash`]).
+    hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl ListedAbsent {
@@ -43,8 +47,14 @@ impl ListedAbsent {
             added: hashbrown::HashMap::new(),
             settles: vec![None; n],
             shielded_firsts: vec![Vec::new(); n],
-            firsts: (0..n).map(|_| HashSet::default()).collect(),
+            firsts: (0..n).map(|_| HashTable::new()).collect(),
+            hasher: Default::default(),
         }
+    }
+
+    /// The hash of a first name, for [`ListedAbsent::record`].
+    pub(super) fn hash(&self, first: &str) -> u64 {
+        self.hasher.hash_one(first)
     }
 
     /// The number of directory `dir` (that of a file with a computed include), added when new.
@@ -56,20 +66,21 @@ impl ListedAbsent {
         self.dirs.push(dir.to_string());
         self.settles.push(None);
         self.shielded_firsts.push(Vec::new());
-        self.firsts.push(HashSet::default());
+        self.firsts.push(HashTable::new());
         self.added.insert(dir.to_string(), j);
         j
     }
 
     /// Whether a candidate below directory number `j` whose first component below it is
-    /// `first` (a plain name: neither `.` nor `..`) is absent by that directory's listing
-    /// alone, recorded if so. `false` means the candidate is to be made whole: the listing
+    /// `first` (a plain name: neither `.` nor `..`; `hash` its [`ListedAbsent::hash`]) is
+    /// absent by that directory's listing alone, recorded if so. `false` means the candidate is to be made whole: the listing
     /// names `first`, `first` leads to one of the compiler's own directories, or the
     /// directory is not a candidate's holder by itself ([`ListedAbsent::settles`]).
     pub(super) fn record(
         &mut self,
         j: usize,
         first: &str,
+        hash: u64,
         looked: &mut Looked,
         shielded: &[String],
     ) -> bool {
@@ -77,7 +88,7 @@ impl ListedAbsent {
             return false;
         }
         let dir = &self.dirs[j];
-        if self.firsts[j].contains(first) {
+        if self.firsts[j].find(hash, |f| **f == *first).is_some() {
             return true;
         }
         if self.shielded_firsts[j].iter().any(|s| s == first) {
@@ -87,7 +98,8 @@ impl ListedAbsent {
             .listing(dir)
             .map_or(true, |l| l.names.contains(std::ffi::OsStr::new(first)));
         if !named {
-            self.firsts[j].insert(first.into());
+            let hasher = &self.hasher;
+            self.firsts[j].insert_unique(hash, first.into(), |f| hasher.hash_one(&**f));
         }
         !named
     }
@@ -109,7 +121,7 @@ impl ListedAbsent {
             && looked.holders.of(dir, &looked.listings) == dir;
         if ok {
             // (A libgit2 miss records up to a few hundred names below a search directory.)
-            self.firsts[j].reserve(128);
+            self.firsts[j] = HashTable::with_capacity(128);
             let below = shielded.iter().filter_map(|s| rel_below(dir, s));
             self.shielded_firsts[j] = below.map(|r| first_component(r).to_string()).collect();
         }
@@ -118,7 +130,7 @@ impl ListedAbsent {
     }
 
     /// The first names recorded, with their directory.
-    pub(super) fn by_dir(&self) -> impl Iterator<Item = (&str, &HashSet<Box<str>>)> {
+    pub(super) fn by_dir(&self) -> impl Iterator<Item = (&str, &HashTable<Box<str>>)> {
         let dirs = self.dirs.iter().map(String::as_str);
         dirs.zip(&self.firsts).filter(|(_, f)| !f.is_empty())
     }
