@@ -57,7 +57,8 @@ pub(super) struct Seen {
     /// Its stat stamp, when settled (old enough to trust).
     pub(super) stamp: Option<StatStamp>,
     /// Its include directives (`super::directives`), read from the same bytes as the digest:
-    /// the lookup rule's record of a miss needs no second read of the headers.
+    /// the lookup rule's record of a miss needs no second read of the headers (a miss's
+    /// rounds take them, `Launcher::scan_of_seen`).
     pub(super) directives: Vec<super::directives::Directive>,
 }
 
@@ -282,7 +283,13 @@ impl Launcher<'_> {
             hashbrown::HashMap::with_capacity(inputs.len());
         for p in &inputs[skip..] {
             if let Some(&i) = first.get(p.as_str()) {
-                out.push(out[i].clone());
+                // (Its directives are the first one's: the lookup rule reads those.)
+                let again = Seen {
+                    norm: out[i].norm.clone(),
+                    directives: Vec::new(),
+                    ..out[i]
+                };
+                out.push(again);
                 continue;
             }
             first.insert(p, out.len());

@@ -2,7 +2,6 @@
 //! the output, then store blobs, the action entry and the manifest (all atomic).
 
 use super::candidates::Search;
-use super::directives::HashSet;
 use super::launch::Launcher;
 use super::lookup::{NotStored, Seen};
 use super::miss_words::Answers;
@@ -182,12 +181,8 @@ impl Launcher<'_> {
         let source = std::fs::read(&cmd.source)
             .ok()
             .map(|text| super::directives::scan(&text));
-        let mut scanned = self.scan_of_seen(cmd, source, seen);
         // What the compile read, as the lookup rule names it (absolute), grown by each round.
-        let mut read: HashSet<String> = HashSet::with_capacity(seen.len() * 2);
-        read.extend(seen.iter().map(|s| {
-            backend::key::lexical_join(self.roots.obj(), &self.roots.denormalize(&s.norm))
-        }));
+        let (mut scanned, mut read) = self.scan_of_seen(cmd, source, seen);
         let mut known: hashbrown::HashSet<String> =
             hashbrown::HashSet::with_capacity(seen.len() * 2);
         known.extend(seen.iter().map(|s| s.norm.clone()));
@@ -211,12 +206,12 @@ impl Launcher<'_> {
                 };
                 let stamp = StatStamp::of(&md);
                 let directives = super::directives::scan(&bytes);
-                scanned.add(p.clone(), directives.clone());
+                scanned.add(p.clone(), directives);
                 seen.push(Seen {
                     norm,
                     digest: fcache::Digest::of(&bytes),
                     stamp: stamp.is_settled(now).then_some(stamp),
-                    directives,
+                    directives: Vec::new(), // (in `scanned`, as the others')
                 });
                 read.insert(p);
             }

@@ -100,22 +100,26 @@ impl Launcher<'_> {
     }
 
     /// The directive scan of the source and of `seen`, whose bytes the compile's hashing
-    /// already read (so the lookup rule reads no header twice); `source` is the source's own
-    /// scan, `None` when it could not be read.
+    /// already read (so the lookup rule reads no header twice), their directives taken from
+    /// `seen`; `source` is the source's own scan, `None` when it could not be read. With it,
+    /// the paths of `seen` as the lookup rule names them (absolute).
     pub(super) fn scan_of_seen(
         &self,
         cmd: &CompileCommand,
         source: Option<Vec<super::directives::Directive>>,
-        seen: &[super::lookup::Seen],
-    ) -> Scanned {
-        let mut paths = HashSet::new();
-        let headers = seen.iter().filter_map(|s| {
-            let path = lexical(self.roots.obj(), &self.roots.denormalize(&s.norm));
-            paths
-                .insert(path.clone())
-                .then(|| (path, s.directives.clone()))
-        });
-        Scanned::of_parts((lexical(self.roots.obj(), &cmd.source), source), headers)
+        seen: &mut [super::lookup::Seen],
+    ) -> (Scanned, HashSet<String>) {
+        let mut paths = HashSet::with_capacity(seen.len() * 2);
+        let headers: Vec<_> = (seen.iter_mut())
+            .filter_map(|s| {
+                let path = lexical(self.roots.obj(), &self.roots.denormalize(&s.norm));
+                paths
+                    .insert(path.clone())
+                    .then(|| (path, std::mem::take(&mut s.directives)))
+            })
+            .collect();
+        let source = (lexical(self.roots.obj(), &cmd.source), source);
+        (Scanned::of_parts(source, headers.into_iter()), paths)
     }
 
     /// The lookup's search for `cmd`: its search directories and forced includes.
