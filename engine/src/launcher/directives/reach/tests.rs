@@ -66,6 +66,40 @@ fn rounds() -> Rounds {
     }
 }
 
+/// What a launch asked of the file system, kept across a search's rounds.
+#[derive(Default)]
+struct Asked {
+    places: Places,
+    listings: Listings,
+    undone: Undone,
+}
+
+impl Asked {
+    /// `reach` takes in `scanned` for a compile that read `read`.
+    fn take_in<'a>(
+        &'a mut self,
+        reach: &mut Reach,
+        scanned: &'a Scanned,
+        read: &HashSet<String>,
+    ) -> Reached<'a> {
+        reach.take_in(
+            scanned,
+            read,
+            &mut self.places,
+            &mut self.listings,
+            &mut self.undone,
+        )
+    }
+}
+
+/// A single reading of `scanned` (for a compile that read `read`), asking afresh.
+fn read_once(roots: &[String], scanned: &Scanned, read: &HashSet<String>) -> (Reach, Vec<String>) {
+    let mut once = Reach::new(roots, &[]);
+    let mut asked = Asked::default();
+    let places = places_of(&asked.take_in(&mut once, scanned, read));
+    (once, places)
+}
+
 /// What a reading says, in a comparable form.
 #[derive(Debug, PartialEq)]
 struct State {
@@ -107,16 +141,13 @@ fn places_of(r: &Reached) -> Vec<String> {
 fn rounds_read_as_one_reading_of_the_last() {
     let r = rounds();
     let mut kept = Reach::new(&r.roots, &[]);
-    let (mut places, mut listings, mut undone) =
-        (Places::default(), Listings::new(), Undone::default());
+    let mut asked = Asked::default();
     let mut found: HashSet<String> = HashSet::new();
     for (i, (scanned, read)) in r.rounds.iter().enumerate() {
-        let round = kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+        let round = asked.take_in(&mut kept, scanned, read);
         found.extend(places_of(&round));
-        let mut once = Reach::new(&r.roots, &[]);
-        let (mut p, mut l, mut u) = (Places::default(), Listings::new(), Undone::default());
-        let all = once.take_in(scanned, read, &mut p, &mut l, &mut u);
-        for place in places_of(&all) {
+        let (once, all) = read_once(&r.roots, scanned, read);
+        for place in all {
             assert!(found.contains(&place), "round {i}: {place} never found");
         }
         assert_eq!(state(&kept), state(&once), "round {i}");
@@ -131,10 +162,9 @@ fn a_quoted_include_read_later_is_found_beside() {
     let r = rounds();
     let src = &r.roots[0];
     let mut kept = Reach::new(&r.roots, &[]);
-    let (mut places, mut listings, mut undone) =
-        (Places::default(), Listings::new(), Undone::default());
+    let mut asked = Asked::default();
     let (scanned, read) = &r.rounds[0];
-    kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+    asked.take_in(&mut kept, scanned, read);
     let cond = format!("{src}/cond.h");
     assert_eq!(state(&kept).passed_beside, std::slice::from_ref(&cond));
     // `a.h` is also searched for (`<a.h>`), `u.h` only quoted beside its includer.
@@ -142,11 +172,11 @@ fn a_quoted_include_read_later_is_found_beside() {
     assert!(kept.beside_only(&format!("{src}/u.h")));
     assert!(kept.searched.contains_key("gone.h") && kept.searched.contains_key("a/b.h"));
     let (scanned, read) = &r.rounds[1];
-    kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+    asked.take_in(&mut kept, scanned, read);
     assert!(kept.beside_only(&cond));
     assert_eq!(state(&kept).passed_beside, [format!("{src}/deep.h")]);
     let (scanned, read) = &r.rounds[2];
-    kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+    asked.take_in(&mut kept, scanned, read);
     assert!(state(&kept).passed_beside.is_empty());
     assert!(
         !kept.beside_only(&cond),
@@ -160,15 +190,12 @@ fn a_quoted_include_read_later_is_found_beside() {
 fn another_scan_is_read_afresh() {
     let r = rounds();
     let mut kept = Reach::new(&r.roots, &[]);
-    let (mut places, mut listings, mut undone) =
-        (Places::default(), Listings::new(), Undone::default());
+    let mut asked = Asked::default();
     let (scanned, read) = &r.rounds[2];
-    kept.take_in(scanned, read, &mut places, &mut listings, &mut undone);
+    asked.take_in(&mut kept, scanned, read);
     let (first, first_read) = &r.rounds[0];
-    let again = kept.take_in(first, first_read, &mut places, &mut listings, &mut undone);
+    let again = asked.take_in(&mut kept, first, first_read);
     assert!(!again.first_looks.is_empty());
-    let mut once = Reach::new(&r.roots, &[]);
-    let (mut p, mut l, mut u) = (Places::default(), Listings::new(), Undone::default());
-    once.take_in(first, first_read, &mut p, &mut l, &mut u);
+    let (once, _) = read_once(&r.roots, first, first_read);
     assert_eq!(state(&kept), state(&once));
 }
