@@ -82,8 +82,8 @@ impl Launcher<'_> {
             Ok(seen) => seen,
             Err(outcome) => return finish(0, outcome),
         };
-        let search = match self.add_passed_over(cmd, source_key, &mut seen, search) {
-            Ok(search) => search,
+        let (search, action_key) = match self.add_passed_over(cmd, source_key, &mut seen, search) {
+            Ok(found) => found,
             Err(link) => return finish(0, through_link(&link)),
         };
         // A twin gcc skipped as the same file is in no depfile, only among those passed over
@@ -95,7 +95,7 @@ impl Launcher<'_> {
         if self.storing_off(start) {
             return finish(0, miss);
         }
-        match self.store(cmd, source_key, &seen, &r, wall_us, search) {
+        match self.store(cmd, (source_key, &action_key), &seen, &r, wall_us, search) {
             Ok(()) => preimage::remember(&self.cache, source_key, fields),
             Err(e) => self.store_failed(&cmd.output, &e, start),
         }
@@ -166,15 +166,15 @@ impl Launcher<'_> {
     /// own candidates (a `builtin.h` passed over, and the `rfc6234/sha.h` it names) must be in
     /// the list too, or another machine's first check of the entry finds them "new". Returns
     /// the search holding the candidates of the final list (`None` if the rounds ran out
-    /// before it settled), or the directory a directive's `..` undid that is no plain
-    /// directory (`super::links`: then nothing may be stored).
+    /// before it settled) and the final list's action key, or the directory a directive's `..`
+    /// undid that is no plain directory (`super::links`: then nothing may be stored).
     fn add_passed_over(
         &self,
         cmd: &CompileCommand,
         source_key: &key::Digest,
         seen: &mut Vec<Seen>,
         mut search: Search,
-    ) -> Result<Option<Search>, String> {
+    ) -> Result<(Option<Search>, key::Digest), String> {
         /// Rounds at most (each adds what the previous additions' directives name).
         const ROUNDS: usize = 8;
         let now = std::time::SystemTime::now();
@@ -221,8 +221,9 @@ impl Launcher<'_> {
             }
         }
         // For the lookup rule's record of this entry and its later first checks elsewhere.
-        self.remember_scan(&Self::action_key_of(source_key, seen), &scanned);
-        Ok(settled)
+        let action_key = Self::action_key_of(source_key, seen);
+        self.remember_scan(&action_key, &scanned);
+        Ok((settled, action_key))
     }
 
     /// Whether two files of `seen` have the same bytes under different names and say
@@ -278,23 +279,25 @@ impl Launcher<'_> {
         Ok((r, t0.elapsed().as_micros() as u64))
     }
 
-    /// Stores the outputs, the captured streams (with placeholders), the entry and manifest,
-    /// and the lookup rule's record of the entry.
+    /// Stores the outputs, the captured streams (with placeholders), the entry and manifest
+    /// (`keys`: the source key, and the action key of `seen`), and the lookup rule's record of
+    /// the entry.
     fn store(
         &self,
         cmd: &CompileCommand,
-        source_key: &key::Digest,
+        keys: (&key::Digest, &key::Digest),
         seen: &[Seen],
         r: &RunResult,
         wall_us: u64,
         search: Option<Search>,
     ) -> io::Result<()> {
-        let action_key = self.store_entry(cmd, source_key, seen, r, wall_us)?;
+        self.store_entry(cmd, keys, seen, r, wall_us)?;
+        let action_key = keys.1;
         let headers: Vec<String> = seen
             .iter()
             .map(|s| self.roots.denormalize(&s.norm).into_owned())
             .collect();
-        self.remember_lookup(cmd, &action_key, &headers, search);
+        self.remember_lookup(cmd, action_key, &headers, search);
         Ok(())
     }
 
@@ -357,16 +360,16 @@ impl Launcher<'_> {
     }
 
     /// Stores what `model` made (the outputs by role, the captured streams with placeholders),
-    /// the action entry for `inputs` and the source key's manifest, whatever the compiler;
-    /// returns the action key.
+    /// the action entry for `inputs` and the source key's manifest, whatever the compiler
+    /// (`keys`: the source key, and the action key of `inputs`).
     pub(super) fn store_entry(
         &self,
         model: &dyn CompileModel,
-        source_key: &key::Digest,
+        (source_key, action_key): (&key::Digest, &key::Digest),
         inputs: &[Seen],
         r: &RunResult,
         wall_us: u64,
-    ) -> io::Result<key::Digest> {
+    ) -> io::Result<()> {
         let mut outputs = Vec::with_capacity(2);
         let mut blob = |role: Role, rel: String, bytes: &[u8]| -> io::Result<()> {
             let digest = self.cache.put_blob(bytes)?;
@@ -410,7 +413,6 @@ impl Launcher<'_> {
         };
         let stdout = stream(&r.stdout)?;
         let stderr = stream(&r.stderr)?;
-        let action_key = Self::action_key_of(source_key, inputs);
         let entry = ActionEntry {
             source_key: *source_key,
             outputs,
@@ -420,10 +422,10 @@ impl Launcher<'_> {
             cpu_us: r.cpu_us,
             wall_us,
         };
-        self.cache.put_action(&action_key, &entry)?;
-        self.edge.borrow_mut().action_key = Some(action_key);
-        self.remember(source_key, &action_key, inputs);
-        self.log_action(&action_key);
+        self.cache.put_action(action_key, &entry)?;
+        self.edge.borrow_mut().action_key = Some(*action_key);
+        self.remember(source_key, action_key, inputs);
+        self.log_action(action_key);
         // Now and then (1 insert in 64) check the size cap.
         if SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -433,7 +435,7 @@ impl Launcher<'_> {
         {
             self.cache.gc_if_over(self.max_size);
         }
-        Ok(action_key)
+        Ok(())
     }
 }
 

@@ -176,7 +176,8 @@ impl Launcher<'_> {
         if self.storing_off(start) {
             return;
         }
-        if let Err(e) = self.store_entry(cmd, source_key, inputs, r, wall_us) {
+        let action_key = Self::action_key_of(source_key, inputs);
+        if let Err(e) = self.store_entry(cmd, (source_key, &action_key), inputs, r, wall_us) {
             self.store_failed(cmd.primary(), &e, start);
         }
     }
