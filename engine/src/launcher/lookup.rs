@@ -58,7 +58,7 @@ pub(super) struct Seen {
     pub(super) stamp: Option<StatStamp>,
     /// Its include directives (`super::directives`), read from the same bytes as the digest:
     /// the lookup rule's record of a miss needs no second read of the headers (a miss's
-    /// rounds take them, `Launcher::scan_of_seen`).
+    /// rounds take them, `Launcher::take_scan_of_seen`).
     pub(super) directives: Vec<super::directives::Directive>,
 }
 

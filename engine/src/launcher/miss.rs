@@ -182,7 +182,7 @@ impl Launcher<'_> {
             .ok()
             .map(|text| super::directives::scan(&text));
         // What the compile read, as the lookup rule names it (absolute), grown by each round.
-        let (mut scanned, mut read) = self.scan_of_seen(cmd, source, seen);
+        let (mut scanned, mut read) = self.take_scan_of_seen(cmd, source, seen);
         let mut known: hashbrown::HashSet<String> =
             hashbrown::HashSet::with_capacity(seen.len() * 2);
         known.extend(seen.iter().map(|s| s.norm.clone()));
@@ -213,6 +213,8 @@ impl Launcher<'_> {
                     stamp: stamp.is_settled(now).then_some(stamp),
                     directives: Vec::new(), // (in `scanned`, as the others')
                 });
+                // (A candidate is a lexical path: the rule's names for what it read.)
+                debug_assert!(backend::key::is_lexical(&p), "{p}");
                 read.insert(p);
             }
             if seen.len() == before {

@@ -103,7 +103,7 @@ impl Launcher<'_> {
     /// already read (so the lookup rule reads no header twice), their directives taken from
     /// `seen`; `source` is the source's own scan, `None` when it could not be read. With it,
     /// the paths of `seen` as the lookup rule names them (absolute).
-    pub(super) fn scan_of_seen(
+    pub(super) fn take_scan_of_seen(
         &self,
         cmd: &CompileCommand,
         source: Option<Vec<super::directives::Directive>>,

@@ -73,9 +73,10 @@ impl ListedAbsent {
 
     /// Whether a candidate below directory number `j` whose first component below it is
     /// `first` (a plain name: neither `.` nor `..`; `hash` its [`ListedAbsent::hash`]) is
-    /// absent by that directory's listing alone, recorded if so. `false` means the candidate is to be made whole: the listing
-    /// names `first`, `first` leads to one of the compiler's own directories, or the
-    /// directory is not a candidate's holder by itself ([`ListedAbsent::settles`]).
+    /// absent by that directory's listing alone, recorded if so. `false` means the candidate
+    /// is to be made whole: the listing names `first`, `first` leads to one of the compiler's
+    /// own directories, or the directory is not a candidate's holder by itself
+    /// ([`ListedAbsent::settles`]).
     pub(super) fn record(
         &mut self,
         j: usize,
@@ -84,6 +85,7 @@ impl ListedAbsent {
         looked: &mut Looked,
         shielded: &[String],
     ) -> bool {
+        debug_assert_eq!(hash, self.hash(first), "{first}: another name's hash");
         if !self.settles(j, looked, shielded) {
             return false;
         }

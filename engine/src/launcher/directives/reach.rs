@@ -4,17 +4,20 @@
 //! compile has read since. A libgit2 miss goes through five rounds over about 350 files, and
 //! reading every directive again each round was a sixth of its instructions.
 //!
-//! A directive is *beside* (a quoted include whose place beside its includer the compile
-//! read), *passed beside* (a quoted include whose place there holds a file the compile did not
-//! read: behind a false conditional) or *searched* (everything else). Between rounds the
-//! compile's files are only added to, so a directive taken in earlier can only become beside,
-//! when its place is read: the kept reading is the one a single reading of the last round's
-//! files gives (`rounds_read_as_one_reading_of_the_last` checks it).
+//! An include directive is *beside* (a quoted include whose place beside its includer the
+//! compile read), *passed beside* (a quoted include whose place there holds a file the compile
+//! did not read: behind a false conditional) or *searched* (everything else); a
+//! `__has_include` test is kept as a probe. Between rounds the compile's files are only added
+//! to, so a directive taken in earlier can only become beside, when its place is read: the
+//! kept reading is the one a single reading of the last round's files gives
+//! (`rounds_read_as_one_reading_of_the_last` checks it). A scan that does not continue the
+//! one taken in (another file list, or files no longer read) is read afresh.
 
 use super::super::links::Undone;
 use super::super::listings::Listings;
 use super::{parent_of, HashSet, Places, Scanned};
 use std::borrow::Cow;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// A map keyed by paths and names (the fast hasher of [`HashSet`]).
 type HashMap<K, V> = hashbrown::HashMap<K, V>;
@@ -25,10 +28,11 @@ pub(in crate::launcher) struct Reach {
     roots: HashSet<String>,
     /// Forced includes' names, searched for too (as the directory join spells them).
     forced: HashSet<String>,
-    /// How many files of the scan are taken in, and the first and last of them: a search's
-    /// rounds see one growing scan, and any other starts the reading again.
+    /// How many files of the scan are taken in, and a hash of their paths in order: a
+    /// search's rounds see one growing scan, and any other starts the reading again.
     taken: usize,
-    ends: (String, String),
+    taken_hash: u64,
+    hasher: hashbrown::DefaultHashBuilder,
     /// Headers a quoted include found beside its includer.
     beside: HashSet<String>,
     /// Names as written by directives that searched (as the directory join spells them), with
@@ -47,8 +51,8 @@ pub(in crate::launcher) struct Reach {
     passed_beside: HashSet<String>,
 }
 
-/// What a round found new: the places to look that the files it took in (or a directive now
-/// beside) add (borrowed from the scan and from the launch's [`Places`]).
+/// What a round found new: the places to look that the files it took in add (borrowed from
+/// the scan and from the launch's [`Places`]).
 #[derive(Default)]
 pub(in crate::launcher) struct Reached<'a> {
     /// Where each searching quoted include looked first (beside its includer), absolute.
@@ -74,7 +78,8 @@ impl Reach {
             roots: roots.iter().cloned().collect(),
             forced: forced.iter().map(|f| as_joined(f).into_owned()).collect(),
             taken: 0,
-            ends: Default::default(),
+            taken_hash: 0,
+            hasher: Default::default(),
             beside: HashSet::new(),
             searched: HashMap::new(),
             computed: false,
@@ -96,13 +101,22 @@ impl Reach {
         undone: &mut Undone,
     ) -> Reached<'a> {
         let files = &scanned.0;
-        if !self.continued_by(scanned) {
+        // The paths taken in, hashed in order (one pass a round, carried on for the new ones).
+        let mut paths = self.hasher.build_hasher();
+        files
+            .iter()
+            .take(self.taken)
+            .for_each(|f| f.0.hash(&mut paths));
+        if self.taken > 0 && (files.len() < self.taken || paths.finish() != self.taken_hash) {
             *self = Reach {
                 roots: std::mem::take(&mut self.roots),
                 forced: std::mem::take(&mut self.forced),
                 ..Reach::new(&[], &[])
             };
+            paths = self.hasher.build_hasher();
         }
+        // Those read stay read (`Search::update`'s contract): else what is kept is stale.
+        debug_assert!(self.beside.iter().all(|b| read.contains(b)));
         // Directives taken in earlier whose place the compile has read since found it there.
         let (searched, beside, passed) = (
             &mut self.searched,
@@ -179,22 +193,12 @@ impl Reach {
                 }
             }
         }
-        if let (Some(first), Some(last)) = (files.first(), files.last()) {
-            self.ends = (first.0.clone(), last.0.clone());
-        }
+        new.iter().for_each(|f| f.0.hash(&mut paths));
+        self.taken_hash = paths.finish();
         self.taken = files.len();
         self.computed_in.sort_unstable();
         self.computed_in.dedup();
         r
-    }
-
-    /// Whether `scanned` is the scan taken in so far with files added.
-    fn continued_by(&self, scanned: &Scanned) -> bool {
-        let files = &scanned.0;
-        self.taken == 0
-            || (files.len() >= self.taken
-                && files[0].0 == self.ends.0
-                && files[self.taken - 1].0 == self.ends.1)
     }
 
     /// The directories of the files with a computed include (or none scanned), sorted.

@@ -199,3 +199,82 @@ fn another_scan_is_read_afresh() {
     let (once, _) = read_once(&r.roots, first, first_read);
     assert_eq!(state(&kept), state(&once));
 }
+
+/// A quoted include that searched (nothing was beside its includer) and whose place is read
+/// in a later round (the file appeared there, and the compile read it) no longer counts as a
+/// search for its name; an angle include of the same name still does, and a forced include's
+/// name is searched below every root.
+#[test]
+fn a_searched_include_read_beside_later_counts_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = format!("{}/src", dir.path().to_str().unwrap());
+    std::fs::create_dir(&src).unwrap();
+    let roots = vec![src.clone()];
+    let source = format!("{src}/a.c");
+    std::fs::write(
+        &source,
+        "#include \"late.h\"\n#include <late.h>\n#include \"alone.h\"\n",
+    )
+    .unwrap();
+    let scan_of = |p: &str| (p.to_string(), Some(scan(&std::fs::read(p).unwrap())));
+    let mut kept = Reach::new(&roots, &["f.h".to_string()]);
+    let mut asked = Asked::default();
+    let first = Scanned(vec![scan_of(&source)]);
+    asked.take_in(&mut kept, &first, &HashSet::new());
+    assert_eq!(kept.searched.get("late.h"), Some(&2));
+    assert_eq!(kept.searched.get("alone.h"), Some(&1));
+    // Both appear, and the compile reads them (a passed-over round would add them).
+    let (late, alone) = (format!("{src}/late.h"), format!("{src}/alone.h"));
+    std::fs::write(&late, "").unwrap();
+    std::fs::write(&alone, "").unwrap();
+    let second = Scanned(vec![scan_of(&source), scan_of(&late), scan_of(&alone)]);
+    let read: HashSet<String> = [late.clone(), alone.clone()].into_iter().collect();
+    asked.take_in(&mut kept, &second, &read);
+    assert_eq!(
+        kept.searched.get("late.h"),
+        Some(&1),
+        "the angle include still searches"
+    );
+    assert_eq!(kept.searched.get("alone.h"), None);
+    assert!(!kept.beside_only(&late) && kept.beside_only(&alone));
+    assert!(
+        kept.searchable(&format!("{src}/f.h")),
+        "a forced include's name"
+    );
+    assert_eq!(state(&kept), state(&read_once(&roots, &second, &read).0));
+}
+
+/// Another compile's scan with the same first and last files and the same length is read
+/// afresh too (what the first one's middle file said is not kept).
+#[test]
+fn a_scan_with_the_same_ends_is_read_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().to_str().unwrap().to_string();
+    for (name, text) in [
+        ("a.c", "#include \"x.h\"\n"),
+        ("x.h", "#include <only_x.h>\n"),
+        ("z.h", "#include <only_z.h>\n"),
+        ("y.h", ""),
+    ] {
+        std::fs::write(format!("{t}/{name}"), text).unwrap();
+    }
+    let scan_of = |n: &str| {
+        let p = format!("{t}/{n}");
+        let text = std::fs::read(&p).unwrap();
+        (p, Some(scan(&text)))
+    };
+    let roots = vec![t.clone()];
+    let mut kept = Reach::new(&roots, &[]);
+    let mut asked = Asked::default();
+    let one = Scanned(vec![scan_of("a.c"), scan_of("x.h"), scan_of("y.h")]);
+    let other = Scanned(vec![scan_of("a.c"), scan_of("z.h"), scan_of("y.h")]);
+    let read: HashSet<String> = ["x.h", "z.h", "y.h"]
+        .iter()
+        .map(|n| format!("{t}/{n}"))
+        .collect();
+    asked.take_in(&mut kept, &one, &read);
+    assert!(kept.searched.contains_key("only_x.h"));
+    asked.take_in(&mut kept, &other, &read);
+    assert!(!kept.searched.contains_key("only_x.h"));
+    assert_eq!(state(&kept), state(&read_once(&roots, &other, &read).0));
+}
