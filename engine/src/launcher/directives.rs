@@ -13,6 +13,7 @@
 
 use super::listings::{listed, Listings};
 use backend::key::{is_lexical, lexical_join_to};
+use std::hash::BuildHasher;
 
 mod reach;
 pub(super) use reach::Reach;
@@ -23,7 +24,13 @@ pub(super) type HashSet<T> = hashbrown::HashSet<T>;
 /// is there: the same in every round of a launch's search (`super::candidates`), which only
 /// adds files, so a round joins paths and asks the file system only for what is new.
 #[derive(Default)]
-pub(super) struct Places(hashbrown::HashMap<String, Vec<Place>>);
+pub(super) struct Places {
+    /// Per file: a hash of the directives its places were made for, and the places. The
+    /// pull's checks share one `Places` across records, which may scan another version of a
+    /// file (until 2026-12-07 one with as many directives took the other's places).
+    by_file: hashbrown::HashMap<String, (u64, Vec<Place>)>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
 
 /// One directive's first place (empty for a computed one).
 struct Place {
@@ -34,6 +41,11 @@ struct Place {
 }
 
 impl Places {
+    /// The places of `file`'s directives, as [`Places::fill`] made them.
+    fn of(&self, file: &str) -> &[Place] {
+        &self.by_file[file].1
+    }
+
     /// Makes the places of every file of `files` (part of a [`Scanned`]), and asks whether a
     /// file is at those that [`Reach::take_in`] will need to know of, given `read`: the
     /// directory's listing (shared with the search's candidates, `listings`) answers "no" for
@@ -43,8 +55,10 @@ impl Places {
             let Some(directives) = directives else {
                 continue;
             };
-            let places = self.0.entry_ref(file.as_str()).or_default();
-            if places.len() != directives.len() {
+            let hash = self.hasher.hash_one(directives);
+            let (made_for, places) = self.by_file.entry_ref(file.as_str()).or_default();
+            if *made_for != hash || places.len() != directives.len() {
+                *made_for = hash;
                 let dir = parent_of(file);
                 let dir_lexical = is_lexical(dir);
                 *places = directives

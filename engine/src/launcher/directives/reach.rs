@@ -149,9 +149,7 @@ impl Reach {
                 self.computed_in.push(dir.to_string());
                 continue;
             };
-            for (d, (directive, place)) in
-                directives.iter().zip(&places.0[file.as_str()]).enumerate()
-            {
+            for (d, (directive, place)) in directives.iter().zip(places.of(file)).enumerate() {
                 let Some((name, quoted, probe)) = directive else {
                     self.computed = true;
                     self.computed_in.push(dir.to_string());

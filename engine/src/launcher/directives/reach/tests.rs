@@ -278,3 +278,24 @@ fn a_scan_with_the_same_ends_is_read_afresh() {
     assert!(!kept.searched.contains_key("only_x.h"));
     assert_eq!(state(&kept), state(&read_once(&roots, &other, &read).0));
 }
+
+/// The places are shared across searches (the pull checks many records with one `Places`),
+/// and two records may scan two versions of one file: each version's directives get their
+/// own places, even with as many directives (a review found the second took the first's).
+#[test]
+fn another_version_of_a_file_gets_its_own_places() {
+    let roots = vec!["/nowhere".to_string()];
+    let mut asked = Asked::default();
+    let version = |name: &str| {
+        let text = format!("#include \"{name}\"\n");
+        Scanned(vec![(
+            "/nowhere/a.c".to_string(),
+            Some(scan(text.as_bytes())),
+        )])
+    };
+    let (one, two) = (version("one.h"), version("two.h"));
+    let looks = asked.take_in(&mut Reach::new(&roots, &[]), &one, &HashSet::new());
+    assert_eq!(looks.first_looks, ["/nowhere/one.h"]);
+    let looks = asked.take_in(&mut Reach::new(&roots, &[]), &two, &HashSet::new());
+    assert_eq!(looks.first_looks, ["/nowhere/two.h"]);
+}
