@@ -15,7 +15,7 @@
 
 use super::super::links::Undone;
 use super::super::listings::Listings;
-use super::{parent_of, HashSet, Places, Scanned};
+use super::{parent_of, HashSet, Places, Scanned, ScannedFile};
 use std::borrow::Cow;
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -101,43 +101,10 @@ impl Reach {
         undone: &mut Undone,
     ) -> Reached<'a> {
         let files = &scanned.0;
-        // The paths taken in, hashed in order (one pass a round, carried on for the new ones).
-        let mut paths = self.hasher.build_hasher();
-        files
-            .iter()
-            .take(self.taken)
-            .for_each(|f| f.0.hash(&mut paths));
-        if self.taken > 0 && (files.len() < self.taken || paths.finish() != self.taken_hash) {
-            *self = Reach {
-                roots: std::mem::take(&mut self.roots),
-                forced: std::mem::take(&mut self.forced),
-                ..Reach::new(&[], &[])
-            };
-            paths = self.hasher.build_hasher();
-        }
+        let mut paths = self.continue_or_restart(files);
         // Those read stay read (`Search::update`'s contract): else what is kept is stale.
         debug_assert!(self.beside.iter().all(|b| read.contains(b)));
-        // Directives taken in earlier whose place the compile has read since found it there.
-        let (searched, beside, passed) = (
-            &mut self.searched,
-            &mut self.beside,
-            &mut self.passed_beside,
-        );
-        self.waiting.retain(|place, directives| {
-            if !read.contains(place) {
-                return true;
-            }
-            for &(f, d, _) in directives.iter().filter(|w| w.2) {
-                if let Some(Some((name, _, _))) =
-                    files[f as usize].1.as_ref().map(|ds| &ds[d as usize])
-                {
-                    forget_one(searched, &as_joined(name));
-                }
-            }
-            passed.remove(place.as_str());
-            beside.insert(place.clone());
-            false
-        });
+        self.found_beside_since(files, read);
         let new = &files[self.taken..];
         places.fill(new, read, listings);
         let places = &*places;
@@ -197,6 +164,50 @@ impl Reach {
         self.computed_in.sort_unstable();
         self.computed_in.dedup();
         r
+    }
+
+    /// A hasher holding the paths taken in, in order, when `files` continues the scan taken
+    /// in; else, the reading started again, an empty one.
+    fn continue_or_restart(&mut self, files: &[ScannedFile]) -> impl Hasher {
+        let mut paths = self.hasher.build_hasher();
+        files
+            .iter()
+            .take(self.taken)
+            .for_each(|f| f.0.hash(&mut paths));
+        if self.taken > 0 && (files.len() < self.taken || paths.finish() != self.taken_hash) {
+            *self = Reach {
+                roots: std::mem::take(&mut self.roots),
+                forced: std::mem::take(&mut self.forced),
+                ..Reach::new(&[], &[])
+            };
+            paths = self.hasher.build_hasher();
+        }
+        paths
+    }
+
+    /// Moves the directives taken in earlier whose place beside their includer the compile
+    /// has read since (`read`) to beside: they found it there.
+    fn found_beside_since(&mut self, files: &[ScannedFile], read: &HashSet<String>) {
+        let (searched, beside, passed) = (
+            &mut self.searched,
+            &mut self.beside,
+            &mut self.passed_beside,
+        );
+        self.waiting.retain(|place, directives| {
+            if !read.contains(place) {
+                return true;
+            }
+            for &(f, d, _) in directives.iter().filter(|w| w.2) {
+                if let Some(Some((name, _, _))) =
+                    files[f as usize].1.as_ref().map(|ds| &ds[d as usize])
+                {
+                    forget_one(searched, &as_joined(name));
+                }
+            }
+            passed.remove(place.as_str());
+            beside.insert(place.clone());
+            false
+        });
     }
 
     /// The directories of the files with a computed include (or none scanned), sorted.
