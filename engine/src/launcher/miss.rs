@@ -295,11 +295,17 @@ impl Launcher<'_> {
     ) -> io::Result<()> {
         self.store_entry(cmd, keys, seen, r, wall_us)?;
         let action_key = keys.1;
-        let headers: Vec<String> = seen
-            .iter()
-            .map(|s| self.roots.denormalize(&s.norm).into_owned())
-            .collect();
-        self.remember_lookup(cmd, action_key, &headers, search);
+        // The rounds ran out before the list settled: its candidates are counted afresh.
+        let search = search.unwrap_or_else(|| {
+            let headers: Vec<String> = seen
+                .iter()
+                .map(|s| self.roots.denormalize(&s.norm).into_owned())
+                .collect();
+            let mut search = self.search(cmd);
+            self.add_candidates(cmd, &mut search, action_key, &headers);
+            search
+        });
+        self.remember_lookup(action_key, search);
         Ok(())
     }
 

@@ -110,16 +110,15 @@ impl Launcher<'_> {
         seen: &mut [super::lookup::Seen],
     ) -> (Scanned, HashSet<String>) {
         let mut paths = HashSet::with_capacity(seen.len() * 2);
-        let headers: Vec<_> = (seen.iter_mut())
-            .filter_map(|s| {
-                let path = lexical(self.roots.obj(), &self.roots.denormalize(&s.norm));
-                paths
-                    .insert(path.clone())
-                    .then(|| (path, std::mem::take(&mut s.directives)))
-            })
-            .collect();
+        let headers = seen.iter_mut().filter_map(|s| {
+            let path = lexical(self.roots.obj(), &self.roots.denormalize(&s.norm));
+            paths
+                .insert(path.clone())
+                .then(|| (path, std::mem::take(&mut s.directives)))
+        });
         let source = (lexical(self.roots.obj(), &cmd.source), source);
-        (Scanned::of_parts(source, headers.into_iter()), paths)
+        let scanned = Scanned::of_parts(source, headers);
+        (scanned, paths)
     }
 
     /// The lookup's search for `cmd`: its search directories and forced includes.
@@ -137,7 +136,7 @@ impl Launcher<'_> {
 
     /// Adds the candidates of `headers` (as the compile named them) to `search`, their
     /// directive scan from the memo of action `key` (else the files are read).
-    fn add_candidates(
+    pub(super) fn add_candidates(
         &self,
         cmd: &CompileCommand,
         search: &mut Search,
@@ -221,20 +220,8 @@ impl Launcher<'_> {
 
     /// Records, after a compile stored `action_key`, the candidates that exist now (passed
     /// over legitimately) and the stamps of the directories holding candidates; `search` holds
-    /// the candidates of `headers` when already at hand.
-    pub(super) fn remember_lookup(
-        &self,
-        cmd: &CompileCommand,
-        action_key: &fcache::Digest,
-        headers: &[String],
-        search: Option<Search>,
-    ) {
-        let search = search.unwrap_or_else(|| {
-            let mut search = self.search(cmd);
-            self.add_candidates(cmd, &mut search, action_key, headers);
-            search
-        });
-        let mut search = search;
+    /// the candidates of the entry's include list.
+    pub(super) fn remember_lookup(&self, action_key: &fcache::Digest, mut search: Search) {
         let present = search.existing();
         let undone = search.undone_dirs().to_vec();
         // Made once for both records (each holder's candidates, relative to it).
