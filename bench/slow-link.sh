@@ -12,6 +12,9 @@
 #   reverse        [fetch] prefetch = "reverse": reverse build order (what the pull did before)
 #   critical-path  [fetch] prefetch = "critical-path": remaining critical path, CI's compile ms
 #   on-demand      [fetch] prefetch = "none": launchers fetch what they need, nothing else
+#   fetch-first    `cached-ninja fetch` (objects only, critical-path order), then `cached-ninja
+#                  build`, timed together: the pulled hits are served before Ninja starts
+#                  (`engine::ahead`), so no launcher runs for them
 #   no-cache       `cached-ninja build --no-fetch` with an empty cache (no store at all; run
 #                  once per K, the link does not matter)
 # Per build: wall time from the start of `cached-ninja build` to the newest mtime of the linked
@@ -137,7 +140,7 @@ developer() { # K
 }
 policy() { # K MODE
   local prefetch=$2
-  case "$2" in on-demand | no-cache) prefetch=none ;; esac # no-cache: --no-fetch, no pull
+  case "$2" in on-demand | no-cache) prefetch=none ;; fetch-first) prefetch=critical-path ;; esac # no-cache: --no-fetch, no pull
   cat > "$WORK/dev-$1/src/cached-ninja.toml" <<EOF
 split_dwarf = true
 [[store]]
@@ -195,6 +198,10 @@ build_once() {
   sleep 0.3
   local t0
   t0=$(date +%s.%N)
+  if [ "$mode" = fetch-first ]; then
+    CACHED_NINJA_CACHE_DIR=$dir/cache "$CN" fetch -C "$dir/obj" >/dev/null 2>"$WORK/fetch.err" ||
+      { cat "$WORK/fetch.err" >&2; exit 1; }
+  fi
   CACHED_NINJA_CACHE_DIR=$dir/cache "$CN" build --no-fill "${extra[@]}" -C "$dir/obj" >/dev/null 2>"$WORK/build.err" ||
     { cat "$WORK/build.err" >&2; exit 1; }
   local end

@@ -23,6 +23,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "publish",
     "key",
     "explain",
+    "serve-ahead",
     "help",
 ];
 

@@ -57,6 +57,10 @@ enum Command {
     /// Why one output was a hit, pulled, compiled or uncacheable, and what differs from CI's
     /// record (or the previous object) for a compile.
     Explain(cmd::explain::ExplainArgs),
+    /// Serve the local cache's hits before Ninja's first run (what `build` runs in the object
+    /// directory; not for people).
+    #[command(hide = true, name = "serve-ahead")]
+    ServeAhead(cmd::build::ahead::AheadArgs),
     /// Publisher keys: `key generate [--out FILE]` writes a secret key, prints the public key.
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd::explain::run(a),
         Command::Fetch(a) => cmd::fetch::run(a),
         Command::Publish(a) => cmd::publish::run(a),
+        Command::ServeAhead(a) => cmd::build::ahead::run(a),
     };
     match result {
         Ok(code) => code,

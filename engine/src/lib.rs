@@ -8,6 +8,10 @@
 //! Meson compiler launcher), and rustc (`RUSTC_WRAPPER=cached-ninja`, `cached-ninja rustc`):
 //! one launch from a compiler command to a hit, a miss or `exec`.
 //!
+//! ## Hits served before Ninja
+//! [`ahead`]: in an object directory Ninja has not built in, the hits the local cache holds
+//! are served in one process and entered in Ninja's logs, so Ninja runs no launcher for them.
+//!
 //! ## The pull session
 //! [`pull`]: CI's build pulled into the local cache beside a running build, one
 //! [`pull::PullSession`] with a [`pull::CancelToken`] and a [`pull::ProgressSink`]; it leaves
@@ -29,6 +33,7 @@
 //! [`test_knobs`]: the `CACHED_NINJA_TEST_*` stalls and waits the tests set.
 #![deny(missing_docs)]
 
+pub mod ahead;
 pub mod child;
 pub mod fill;
 pub mod jobserver;

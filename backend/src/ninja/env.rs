@@ -121,6 +121,18 @@ impl Graph {
         self.try_evaluate_command(e).unwrap_or_default()
     }
 
+    /// What Ninja hashes for the edge's build log entry (`EvaluateCommand(true)`): the
+    /// command, then `;rspfile=` and the response file's content when it has one.
+    pub fn try_command_for_log(&self, e: EdgeId) -> Result<Vec<u8>, EvalError> {
+        let mut command = self.try_evaluate_command(e)?;
+        let rsp = self.try_binding(e, b"rspfile_content", Escape::Shell)?;
+        if !rsp.is_empty() {
+            command.extend_from_slice(b";rspfile=");
+            command.extend_from_slice(&rsp);
+        }
+        Ok(command)
+    }
+
     /// Evaluates binding `var` of an edge with shell escaping; empty on a cycle.
     pub fn binding(&self, e: EdgeId, var: &[u8]) -> Vec<u8> {
         self.try_binding(e, var, Escape::Shell).unwrap_or_default()

@@ -339,7 +339,7 @@ impl Launcher<'_> {
     /// recorded, with the packager the build runs itself when the compile writes a `.dwo`
     /// (`dwp-none`: none): `cached-ninja build` makes again what was made under another
     /// (`super::packager_change`).
-    fn begin_edge(&self, cmd: &CompileCommand) {
+    pub(super) fn begin_edge(&self, cmd: &CompileCommand) {
         let mut edge = self.edge.borrow_mut();
         edge.output = cmd.output.clone();
         if cmd.dwo_path().is_some() {
@@ -415,7 +415,7 @@ impl Launcher<'_> {
     /// The source's bytes for the key, or why the command runs as it is: an output or a
     /// source that is no regular file, a precompiled header for a forced include, a `..`
     /// that undoes a link, a newline in a path, or the environment.
-    fn source_for_key(
+    pub(super) fn source_for_key(
         &self,
         cmd: &CompileCommand,
         out_abs: &Path,
@@ -462,7 +462,12 @@ impl Launcher<'_> {
     }
 
     /// The fields of `cmd`'s source key.
-    fn key_fields(&self, cmd: &CompileCommand, id: &Identity, source: &[u8]) -> KeyFields {
+    pub(super) fn key_fields(
+        &self,
+        cmd: &CompileCommand,
+        id: &Identity,
+        source: &[u8],
+    ) -> KeyFields {
         let args = self.roots.normalize_args(&cmd.args);
         let tokens: Vec<&str> = if self.roots.src().is_some() {
             vec![SRC_TOKEN, OBJ_TOKEN]
@@ -527,7 +532,7 @@ impl Launcher<'_> {
     }
 
     /// The source key of `fields`; with `CACHED_NINJA_EXPLAIN`, also appends what it hashed.
-    fn source_key(&self, cmd: &CompileCommand, fields: &KeyFields) -> key::Digest {
+    pub(super) fn source_key(&self, cmd: &CompileCommand, fields: &KeyFields) -> key::Digest {
         let digest = fields.digest();
         if let Some(path) = &self.explain {
             // The explanation sink sees exactly the fields the hash saw.

@@ -326,7 +326,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// a launch there would be: CPU work (reading and hashing), so on rayon's threads (`threads`
 /// of them), one launcher and one `S` (what the thread carries from item to item) each; the
 /// `None`s left out.
-fn with_launchers<T, R: Send, S: Default>(
+pub(crate) fn with_launchers<T, R: Send, S: Default>(
     objdir: &Path,
     threads: usize,
     next: impl Fn() -> Option<T> + Sync,
@@ -382,7 +382,7 @@ fn object_root(objdir: &Path) -> PathBuf {
 /// (the step is the configuration's too: `launcher_for`), or after `cached-ninja` alone (zero
 /// setup); leading `NAME=value` words are skipped. `None` for an edge that does not run the
 /// launcher (and for `cc` with `--src-root`, which this does not follow).
-fn compiler_words(words: &[String]) -> Option<&[String]> {
+pub(crate) fn compiler_words(words: &[String]) -> Option<&[String]> {
     let first = words.iter().position(|w| !is_assignment(w))?;
     let w = &words[first..];
     if w[0].rsplit('/').next() != Some("cached-ninja") {

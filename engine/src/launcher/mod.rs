@@ -119,6 +119,7 @@
 //! - [`packager_change`]: the objects a zero-setup build made under another DWARF packager
 //!   than its Ninja files run now (`cached-ninja build` makes them again).
 
+mod ahead;
 mod asm_reads;
 mod candidates;
 mod config;

@@ -23,6 +23,7 @@
 //! happened and what it cost; the summary says where objects came from and how long the
 //! build waited on the network.
 
+pub mod ahead;
 mod distribute;
 mod lines;
 mod lock;
@@ -181,6 +182,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var_os("NINJA"))
         .unwrap_or_else(|| "ninja".into());
+    if compiles != Compiles::Plain {
+        ahead::before_first_ninja(&dir, &ninja, &args.targets, |c| {
+            launcher_env(c, &policy, &jobs)
+        });
+    }
     let cmd = ninja_command(&ninja, &dir, jobs.ninja, &args.targets);
     let done = run_ninja(cmd, &ninja, &dir, &policy, &jobs, remote.clone())?;
     summarize(&dir, &done, &jobs, remote.as_deref());

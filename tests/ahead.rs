@@ -1,0 +1,175 @@
+//! Hits served before Ninja's first run in an object directory (`engine::ahead`, issue 15):
+//! with real CMake, Meson, Ninja and gcc on the example project, a second checkout at another
+//! path (its object directory inside the sources where the first had it beside) builds with
+//! no launcher run for a compile the cache holds, the same objects, Ninja's own state right
+//! (nothing to do after, a changed header rebuilds what includes it), and a damaged Ninja
+//! file left to Ninja.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use support::{cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run_ok, TestSpace};
+
+/// `cached-ninja configure` of `src` into `obj` with CMake or Meson.
+fn configure(meson: bool, src: &Path, obj: &Path, cache: &Path) {
+    require_tool("ninja", "ninja-build");
+    let mut c = Command::new(cached_ninja());
+    c.env("CACHED_NINJA_CACHE_DIR", cache)
+        .args([
+            "configure",
+            "--enable-build-backend=cached-ninja",
+            "--objdir",
+        ])
+        .arg(obj)
+        .arg("--");
+    if meson {
+        require_tool("meson", "meson");
+        c.args(["meson", "setup", "--buildtype=debug"])
+            .arg(obj)
+            .arg(src);
+    } else {
+        require_tool("cmake", "cmake");
+        c.args(["cmake", "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Debug", "-S"])
+            .arg(src)
+            .arg("-B")
+            .arg(obj);
+    }
+    run_ok(&mut c);
+}
+
+/// `cached-ninja build -C obj` with the test's cache: its output.
+fn build(obj: &Path, cache: &Path) -> Output {
+    run_ok(
+        Command::new(cached_ninja())
+            .env("CACHED_NINJA_CACHE_DIR", cache)
+            .args(["build", "-C"])
+            .arg(obj),
+    )
+}
+
+/// The compiled objects' bytes, sorted (their paths differ between layouts under Meson).
+fn object_bytes(obj: &Path) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = support::objects(obj)
+        .into_iter()
+        .filter(|(p, _)| !p.contains("CompilerId"))
+        .map(|(_, b)| b)
+        .collect();
+    v.sort();
+    v
+}
+
+/// The status lines of the edges Ninja ran (`[n/m] description`), from a build's stderr.
+fn edges_run(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(str::to_string)
+        .collect()
+}
+
+fn run_shapes(obj: &Path) -> String {
+    String::from_utf8_lossy(&run_ok(&mut Command::new(obj.join("shapes"))).stdout).into_owned()
+}
+
+fn served_ahead_at_a_new_path(meson: bool) {
+    let space = TestSpace::new();
+    let root = space.path();
+    let cache = root.join("cache");
+    let (src, obj) = (root.join("a/src"), root.join("a/obj"));
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    configure(meson, &src, &obj, &cache);
+    let first = build(&obj, &cache);
+    assert_eq!(
+        hits_misses(&obj),
+        (0, 5),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        !err.contains("before Ninja started"),
+        "an empty cache serves nothing: {err}"
+    );
+
+    // Another checkout, its object directory inside the sources.
+    let other_src = root.join("elsewhere/tree");
+    copy_tree(&src, &other_src);
+    let other = other_src.join("build");
+    configure(meson, &other_src, &other, &cache);
+    let second = build(&other, &cache);
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(
+            "cached-ninja build: 5 of 5 compiles served from the cache before Ninja started"
+        ),
+        "{err}"
+    );
+    let ran = edges_run(&second);
+    assert!(
+        ran.iter()
+            .all(|l| !l.contains(".o") || l.contains("Link") || l.contains("LINK")),
+        "Ninja ran a compile the cache held: {ran:#?}"
+    );
+    assert_eq!(hits_misses(&other), (5, 0), "{err}");
+    assert_eq!(object_bytes(&other), object_bytes(&obj));
+    assert_eq!(run_shapes(&other), run_shapes(&obj));
+
+    // Ninja's own state is as after a build of its own: nothing to do.
+    let dry = run_ok(
+        Command::new("ninja")
+            .arg("-C")
+            .arg(&other)
+            .args(["-n", "-d", "explain"]),
+    );
+    let said =
+        String::from_utf8_lossy(&dry.stdout).to_string() + &String::from_utf8_lossy(&dry.stderr);
+    assert!(said.contains("no work to do"), "{said}");
+
+    // A changed header rebuilds what includes it: the deps entered are Ninja's.
+    let header = other_src.join("geom/geom.h");
+    let mut text = std::fs::read_to_string(&header).unwrap();
+    text.push_str("#ifdef __cplusplus\n#define circle_area(r) 42.0\n#endif\n");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&header, text).unwrap();
+    let third = build(&other, &cache);
+    let (_, misses) = hits_misses(&other);
+    assert!(misses >= 1, "{}", String::from_utf8_lossy(&third.stderr));
+    assert!(run_shapes(&other).contains("42"), "{}", run_shapes(&other));
+}
+
+#[test]
+fn cmake_a_first_build_serves_the_caches_hits_before_ninja() {
+    served_ahead_at_a_new_path(false);
+}
+
+#[test]
+fn meson_a_first_build_serves_the_caches_hits_before_ninja() {
+    served_ahead_at_a_new_path(true);
+}
+
+#[test]
+fn a_damaged_deps_log_is_left_to_ninja() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let cache = root.join("cache");
+    let (src, obj) = (root.join("src"), root.join("obj"));
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    configure(false, &src, &obj, &cache);
+    build(&obj, &cache);
+    let other = root.join("obj2");
+    configure(false, &src, &other, &cache);
+    std::fs::write(other.join(".ninja_deps"), b"# ninjadeps\n\x04\0\0\0\x09").unwrap();
+    let out = build(&other, &cache);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warning = "cached-ninja build: warning: ";
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(warning) && l.contains(".ninja_deps") && l.contains("damaged")),
+        "{err}"
+    );
+    assert!(!err.contains("before Ninja started"), "{err}");
+    // Ninja starts its deps log over; the launchers hit.
+    assert_eq!(hits_misses(&other), (5, 0), "{err}");
+    assert_eq!(run_shapes(&other), run_shapes(&obj));
+}
