@@ -8,7 +8,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 use support::{cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run_ok, TestSpace};
 
 /// `cached-ninja configure` of `src` into `obj` with CMake or Meson.
@@ -169,7 +170,111 @@ fn a_damaged_deps_log_is_left_to_ninja() {
         "{err}"
     );
     assert!(!err.contains("before Ninja started"), "{err}");
-    // Ninja starts its deps log over; the launchers hit.
+    // Ninja cuts its deps log at the damage; the launchers hit.
     assert_eq!(hits_misses(&other), (5, 0), "{err}");
     assert_eq!(run_shapes(&other), run_shapes(&obj));
+}
+
+#[test]
+fn ctrl_c_while_hits_are_served_ahead_stops_the_build_cleanly() {
+    let space = TestSpace::new();
+    let root = space.path();
+    let cache = root.join("cache");
+    let (src, obj) = (root.join("src"), root.join("obj"));
+    copy_tree(&repo_root().join("examples/shapes"), &src);
+    configure(false, &src, &obj, &cache);
+    build(&obj, &cache);
+    let other = root.join("obj2");
+    configure(false, &src, &other, &cache);
+    // Each file the pass writes into the cache (the lookup's memos) stalls before its rename:
+    // Ctrl-C lands while the pass holds a temporary.
+    std::fs::remove_dir_all(cache.join("memo")).unwrap();
+    let mut c = Command::new(cached_ninja());
+    let child = support::signals_as_in_a_terminal(&mut c)
+        .env("CACHED_NINJA_CACHE_DIR", &cache)
+        .env("CACHED_NINJA_TEST_STALL_INSERT_MS", "60000")
+        .args(["build", "--no-fill", "-C"])
+        .arg(&other)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tmp = cache.join("tmp");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let temporaries = || {
+        std::fs::read_dir(&tmp)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .count()
+    };
+    while temporaries() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the pass wrote nothing into the cache"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    run_ok(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("no partial object or cache entry is left"),
+        "{err}"
+    );
+    assert_eq!(temporaries(), 0, "{err}");
+    assert!(
+        !err.contains("edges run; 5 hits"),
+        "Ninja ran after Ctrl-C: {err}"
+    );
+    // The next build completes, with the same program.
+    build(&other, &cache);
+    assert_eq!(run_shapes(&other), run_shapes(&obj));
+}
+
+/// With a pull (issue 15): the first build compiles the developer's change while the pull
+/// downloads CI's objects, serves those before Ninja, and Ninja then only archives and links.
+#[test]
+fn a_first_build_with_a_pull_compiles_the_change_and_serves_the_rest_ahead() {
+    let w = support::published::World::shapes();
+    let rect = w.dev.join("geom/rect.c");
+    let mut text = std::fs::read_to_string(&rect).unwrap();
+    text.push_str("/* changed by the developer */\n");
+    std::fs::write(&rect, text).unwrap();
+    w.policy(&w.obj, &w.nginx.url("cn"), "");
+    let out = run_ok(
+        support::published::cn(&w.cache)
+            .env(support::published::PATIENT.0, support::published::PATIENT.1)
+            .args(["build", "--no-fill", "-C"])
+            .arg(&w.obj),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "cached-ninja build: 4 of 4 compiles served from the cache before Ninja started"
+        ),
+        "{err}"
+    );
+    let compiles: Vec<String> = edges_run(&out)
+        .into_iter()
+        .filter(|l| l.contains("Building"))
+        .collect();
+    assert_eq!(compiles.len(), 1, "{compiles:#?}\n{err}");
+    assert!(compiles[0].contains("rect.c.o"), "{compiles:#?}");
+    assert_eq!(hits_misses(&w.obj), (4, 1), "{err}");
+    for (path, bytes) in &w.ci_objects {
+        if !path.contains("rect.c") {
+            assert_eq!(&std::fs::read(w.obj.join(path)).unwrap(), bytes, "{path}");
+        }
+    }
+    let dry = run_ok(
+        Command::new("ninja")
+            .arg("-C")
+            .arg(&w.obj)
+            .args(["-n", "-d", "explain"]),
+    );
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("no work to do"));
+    run_ok(&mut Command::new(w.obj.join("shapes")));
 }

@@ -557,8 +557,9 @@ fn ctrl_c_stops_cleanly_and_the_next_build_resumes() {
     let cache = space.path().join("cache");
     let obj = configure_plain_generator(space.path(), &cache, None);
     let mut build = cmd(cached_ninja(), &cache);
+    // Ninja's launchers, not the hits served before it (`tests/ahead.rs` interrupts those).
     let child = support::signals_as_in_a_terminal(&mut build)
-        .args(["build", "-j", "2", "-C"])
+        .args(["build", "--no-serve-ahead", "-j", "2", "-C"])
         .arg(&obj)
         .env("CACHED_NINJA_TEST_STALL_INSERT_MS", "3000")
         .process_group(0)

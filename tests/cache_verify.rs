@@ -264,7 +264,8 @@ fn an_interrupted_build_leaves_no_temporary_of_its_launchers() {
     let mut build = cn(&cache);
     let build = support::signals_as_in_a_terminal(&mut build)
         .env("CACHED_NINJA_TEST_STALL_INSERT_MS", "60000")
-        .args(["build", "--no-fetch", "--no-fill", "-C"])
+        // Ninja's launchers, not the hits served before it (`tests/ahead.rs`).
+        .args(["build", "--no-fetch", "--no-fill", "--no-serve-ahead", "-C"])
         .arg(&obj)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -322,11 +322,12 @@ fn a_pulled_entrys_first_check_reads_one_scan_not_each_headers_facts() {
     w.policy(&w.obj, &w.nginx.url("cn"), "");
     run_ok(cn(&w.cache).args(["fetch", "-C"]).arg(&w.obj));
     let traces = w.obj.join("traces");
+    // Launches, not the hits served before Ninja (`tests/ahead.rs`), on this first build.
     run_ok(&mut traced_build(
         &w,
         &traces,
         "execve,open,openat",
-        &["--no-fetch"],
+        &["--no-fetch", "--no-serve-ahead"],
     ));
     assert_eq!(hits_misses(&w.obj), (5, 0), "every pulled entry hits");
     let per_launch = memo_opens_per_launch(&traces);

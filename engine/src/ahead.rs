@@ -1,6 +1,7 @@
-//! Hits served before Ninja runs (issue 15). In an object directory Ninja has not built in
-//! yet (no `.ninja_log`), each launcher edge the build needs whose outputs are all missing
-//! and whose entry the local cache holds is served here, in one process, with the launch's
+//! Hits served before Ninja runs (issue 15). Each launcher edge the build needs whose
+//! outputs are all missing and whose entry the local cache holds is served here (the caller,
+//! `cached-ninja build`, asks only before Ninja's first build in an object directory, where
+//! every output is missing; its Ninja may have compiled a few sources first), in one process, with the launch's
 //! own code ([`crate::launcher`]'s `serve_ahead`: the same lookup and the same
 //! `serve_hit`), and entered in Ninja's build and deps logs as Ninja enters an edge it ran
 //! (`backend::ninja::build_log`, `backend::ninja::deps_log`). Ninja then skips those edges:
@@ -19,6 +20,8 @@ use backend::ninja::graph::{EdgeId, Graph};
 use backend::ninja::load::bytes_to_path;
 use backend::ninja::{canon, Escape, StateError};
 use backend::rewrite::compiler::split_simple;
+use backend::rewrite::dwp_step::DwpStep;
+use fetch::objdir::ObjDir;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,29 +56,48 @@ struct Served {
 }
 
 /// Serves ahead what the `targets` (none: Ninja's defaults) need, in the working directory
-/// (the object root), for the Ninja whose build log is `version`.
+/// (the object root), for the Ninja whose build log is `version`. Nothing when the Ninja files
+/// set `builddir` (Ninja's logs are then elsewhere).
 pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, AheadError> {
-    if Path::new(build_log::FILE).exists() {
-        return Ok(Ahead::default());
-    }
-    let mut deps = DepsLog::open(Path::new(deps_log::FILE))?;
     let manifest = backend::ninja::load(Path::new("build.ninja"))
         .map_err(|e| AheadError::Load(e.to_string()))?;
     let graph = manifest.graph();
+    let builddir = graph.scope_var(backend::ninja::graph::ROOT_SCOPE, b"builddir");
+    if builddir.is_some_and(|d| !d.is_empty()) {
+        return Ok(Ahead::default());
+    }
     let Some(wanted) = wanted_nodes(graph, targets) else {
         return Ok(Ahead::default());
     };
+    let mut deps = DepsLog::open(Path::new(deps_log::FILE))?;
+    let made_here = MadeHere::new(graph);
     let candidates: Vec<(EdgeId, Vec<String>)> = graph
         .edges_in_order(&wanted)
         .into_iter()
-        .filter_map(|e| Some((e, candidate_words(graph, e)?)))
+        .filter(|&e| !made_here.feeds(e))
+        .filter_map(|e| Some((e, candidate_words(graph, Path::new("."), e)?)))
         .collect();
+    if candidates.is_empty() {
+        return Ok(Ahead::default());
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| AheadError::Load(format!("no working directory: {e}")))?;
+    // The build log's time for every entry: taken before the first lookup, so that an input
+    // changed while the pass runs is newer than the entry, and Ninja runs its edge next time
+    // (Ninja 1.12 records a command's start the same way).
+    let stamp = stamp_now(&ObjDir::new(&cwd).ahead_stamp_file())?;
     let start = Instant::now();
     let at = AtomicUsize::new(0);
     let next = || candidates.get(at.fetch_add(1, Ordering::Relaxed));
     let threads = rayon::current_num_threads().min(candidates.len());
-    let cwd = std::env::current_dir().map_err(|e| AheadError::Load(e.to_string()))?;
+    // A zero-setup launch takes the packager from the Ninja files (`run_zero_setup`).
+    let facts_step = crate::launcher::ninja_facts(&cwd).map_or(DwpStep::None, |f| f.dwp_step);
     let mut served = with_launchers(&cwd, threads, next, |launcher, _: &mut (), (e, words)| {
+        // Served only with the packager its launch would take (it decides the key and the
+        // object's directory tokens).
+        if launch_step(words, launcher.dwp_step, facts_step) != Some(launcher.dwp_step) {
+            return None;
+        }
         make_output_dirs(graph, *e);
         launcher.serve_ahead(compiler_words(words)?).then_some(())?;
         entered(graph, *e)
@@ -84,10 +106,18 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
     let end_ms = start.elapsed().as_millis() as u32;
     let mut entries = Vec::new();
     for s in &served {
-        let newest = s.outputs.iter().map(|o| o.1).max().unwrap_or(0);
-        let command = graph
-            .try_command_for_log(s.edge)
-            .map_err(|e| AheadError::Load(String::from_utf8_lossy(&e.message()).into_owned()))?;
+        let command = graph.try_command_for_log(s.edge).map_err(|e| {
+            let out = graph
+                .outputs(s.edge)
+                .first()
+                .map(|&n| graph.path(n))
+                .unwrap_or_default();
+            AheadError::Load(format!(
+                "the command of {}: {}",
+                String::from_utf8_lossy(out),
+                String::from_utf8_lossy(&e.message())
+            ))
+        })?;
         let hash = build_log::command_hash(&command);
         let inputs: Vec<&[u8]> = s.inputs.iter().map(Vec::as_slice).collect();
         for (out, mtime) in &s.outputs {
@@ -96,7 +126,7 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
                 output: out.clone(),
                 start_ms: 0,
                 end_ms,
-                mtime: newest,
+                mtime: stamp,
                 command_hash: hash,
             });
         }
@@ -109,6 +139,31 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
     })
 }
 
+/// Writes the stamp file at `path` and returns its mtime (ns): the file system's time now.
+fn stamp_now(path: &Path) -> Result<i64, AheadError> {
+    let io = |e| AheadError::State(backend::ninja::state_file::io_err(path, e));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::write(path, b"").map_err(io)?;
+    let meta = std::fs::metadata(path).map_err(io)?;
+    Ok(meta.mtime() * 1_000_000_000 + meta.mtime_nsec())
+}
+
+/// The packager a launch of `words` takes (`config`: the configuration's, as `cc` without
+/// `--dwp-step` and this pass's launchers take it; `facts`: the Ninja files', as the
+/// zero-setup form takes it); `None` for a `--dwp-step` the launch would refuse.
+fn launch_step(words: &[String], config: DwpStep, facts: DwpStep) -> Option<DwpStep> {
+    match (
+        words.get(1).map(String::as_str),
+        words.get(2).map(String::as_str),
+    ) {
+        (Some("cc"), Some("--dwp-step")) => words.get(3).and_then(|w| DwpStep::from_word(w)),
+        (Some("cc"), _) => Some(config),
+        _ => Some(facts),
+    }
+}
+
 /// The nodes `targets` name (none: the defaults); `None` where Ninja would stop with an
 /// error (it says which).
 fn wanted_nodes(graph: &Graph, targets: &[String]) -> Option<Vec<backend::ninja::NodeId>> {
@@ -119,9 +174,51 @@ fn wanted_nodes(graph: &Graph, targets: &[String]) -> Option<Vec<backend::ninja:
     backend::ninja::tools::collect_targets(graph, &args).ok()
 }
 
-/// The compile command of edge `e` if it is one to serve: a launcher edge with `deps = gcc`,
-/// no response file, and every output missing.
-fn candidate_words(graph: &Graph, e: EdgeId) -> Option<Vec<String>> {
+/// Which nodes a command of the build makes, directly or through phony edges: an edge with
+/// such an input (order-only too) is not served ahead, since Ninja would run that command
+/// first and the compile's lookup could find another file then (a generated header).
+struct MadeHere<'g> {
+    graph: &'g Graph,
+    /// Per node: 0 not known yet, 1 made by no command, 2 made by one.
+    known: std::cell::RefCell<Vec<u8>>,
+}
+
+impl<'g> MadeHere<'g> {
+    fn new(graph: &'g Graph) -> MadeHere<'g> {
+        MadeHere {
+            graph,
+            known: std::cell::RefCell::new(vec![0; graph.node_count()]),
+        }
+    }
+
+    /// Whether some input of edge `e` is made by a command (through phony edges).
+    fn feeds(&self, e: EdgeId) -> bool {
+        self.graph.inputs(e).iter().any(|&n| self.made(n))
+    }
+
+    /// Whether node `n` is made by a command, directly or through phony edges.
+    fn made(&self, n: backend::ninja::NodeId) -> bool {
+        match self.known.borrow()[n.index()] {
+            1 => return false,
+            2 => return true,
+            _ => {}
+        }
+        // Marked first: a cycle (which Ninja refuses) ends here.
+        self.known.borrow_mut()[n.index()] = 1;
+        let made = match self.graph.in_edge(n) {
+            None => false,
+            Some(p) if self.graph.is_phony(p) => self.feeds(p),
+            Some(_) => true,
+        };
+        self.known.borrow_mut()[n.index()] = if made { 2 } else { 1 };
+        made
+    }
+}
+
+/// The compile command of edge `e` if it is one to serve: the launcher itself first (no
+/// `NAME=value` before it, which the launch would run under), `deps = gcc`, no response file,
+/// and every output missing (in the object root `root`).
+fn candidate_words(graph: &Graph, root: &Path, e: EdgeId) -> Option<Vec<String>> {
     if graph.is_phony(e)
         || graph.binding(e, b"deps") != b"gcc"
         || !graph.binding(e, b"rspfile").is_empty()
@@ -129,13 +226,16 @@ fn candidate_words(graph: &Graph, e: EdgeId) -> Option<Vec<String>> {
         return None;
     }
     let outputs_missing = graph.outputs(e).iter().all(|&n| {
-        let p = bytes_to_path(graph.path(n));
+        let p = root.join(bytes_to_path(graph.path(n)));
         matches!(std::fs::symlink_metadata(p), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
     });
     if !outputs_missing {
         return None;
     }
     let words = split_simple(&graph.evaluate_command(e))?;
+    if words.first()?.rsplit('/').next() != Some("cached-ninja") {
+        return None;
+    }
     compiler_words(&words)?;
     Some(words)
 }
@@ -157,6 +257,14 @@ fn make_output_dirs(graph: &Graph, e: EdgeId) {
 fn entered(graph: &Graph, e: EdgeId) -> Option<Served> {
     let mut outputs = Vec::new();
     for &n in graph.outputs(e) {
+        // A path the build log cannot hold on one line gets no entry.
+        if graph
+            .path(n)
+            .iter()
+            .any(|b| matches!(b, b'\t' | b'\n' | b'\r'))
+        {
+            return None;
+        }
         let meta = std::fs::metadata(bytes_to_path(graph.path(n))).ok()?;
         let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
         outputs.push((graph.path(n).to_vec(), mtime));
@@ -179,4 +287,53 @@ fn entered(graph: &Graph, e: EdgeId) -> Option<Served> {
         outputs,
         inputs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The edges of `text` (a `build.ninja` in a temporary directory, where `have` exist)
+    /// that would be served ahead, by first output.
+    fn candidates_of(text: &str, have: &[&str]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("build.ninja"), text).unwrap();
+        for f in have {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        let manifest = backend::ninja::load(&dir.path().join("build.ninja")).unwrap();
+        let graph = manifest.graph();
+        let made = MadeHere::new(graph);
+        graph
+            .edge_ids()
+            .filter(|&e| !made.feeds(e) && candidate_words(graph, dir.path(), e).is_some())
+            .map(|e| String::from_utf8_lossy(graph.path(graph.outputs(e)[0])).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn an_edge_that_waits_for_a_command_is_not_served_ahead() {
+        let text = "rule cc
+  command = cached-ninja cc -- gcc -MD -MF $out.d -c $in -o $out
+  depfile = $out.d
+  deps = gcc
+rule gen
+  command = touch $out
+rule env
+  command = CPATH=x cached-ninja cc -- gcc -MD -MF $out.d -c $in -o $out
+  depfile = $out.d
+  deps = gcc
+build gen.h: gen
+build order: phony || gen.h
+build plain.o: cc plain.c
+build waits.o: cc waits.c || order
+build through_phony_of_nothing.o: cc p.c || nothing
+build nothing: phony
+build made.o: cc made.c | gen.h
+build exists.o: cc e.c
+build under_env.o: env u.c
+";
+        let picked = candidates_of(text, &["exists.o"]);
+        assert_eq!(picked, ["plain.o", "through_phony_of_nothing.o"]);
+    }
 }

@@ -194,12 +194,15 @@ impl PullSession<'_> {
     /// ([`local_keys::remember_scans`]), in step with the downloads
     /// ([`local_keys::FirstChecks`]), so that a launcher's first check of a pulled entry reads
     /// one memo, not one per header, and does not count the lookup's candidates.
+    /// `uncovered` is told once, when the sources here are read, the outputs of the launcher
+    /// edges whose source key no record of the plan has (what the build compiles anyway).
     pub fn run(
         &self,
         cancel: &CancelToken,
         progress: &dyn ProgressSink,
         order: &[usize],
         ready: &(dyn Fn(io::Result<()>) -> bool + Sync),
+        uncovered: &(dyn Fn(Vec<String>) + Sync),
     ) -> PullReport {
         let link = EarlyGiveUps::new(FileLink::new(self.objdir.clone()));
         let manifest = &self.plan.manifest;
@@ -241,6 +244,8 @@ impl PullSession<'_> {
             });
             let sources = self.sources_here(true);
             let skip = self.changed_in(&sources);
+            let keys: HashSet<Digest> = manifest.records.iter().map(|r| r.source_key).collect();
+            uncovered(sources.outputs_without(&keys));
             let _ = sources_tx.send(sources);
             let opts = PullOptions {
                 jobs: self.jobs,

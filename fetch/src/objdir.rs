@@ -166,6 +166,12 @@ impl ObjDir {
         self.state("cache-unwritable")
     }
 
+    /// Written as hits are served before Ninja runs (`engine::ahead`): its mtime is the time
+    /// their build log entries record, taken before any of them was looked up.
+    pub fn ahead_stamp_file(&self) -> PathBuf {
+        self.state("ahead-stamp")
+    }
+
     /// The marker of a running pull.
     pub fn pull_marker_file(&self) -> PathBuf {
         self.state("pulling")

@@ -28,6 +28,8 @@ const MAX_RECORD: usize = (1 << 19) - 1;
 /// A deps log opened for adding: the ids of the paths it holds, and what is to be added.
 pub struct DepsLog {
     path: PathBuf,
+    /// The file as read (device, inode, length), if it was: it must still be so when written.
+    read: Option<(u64, u64, u64)>,
     ids: HashMap<Vec<u8>, u32>,
     /// Records not written yet (with the header, for a new file).
     pending: Vec<u8>,
@@ -37,13 +39,20 @@ impl DepsLog {
     /// Reads the log at `path` (absent or empty: a new one), checking every record as Ninja
     /// does; a log Ninja would cut or start over is an error.
     pub fn open(path: &Path) -> Result<DepsLog, StateError> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        let (bytes, read) = match std::fs::File::open(path) {
+            Ok(mut f) => {
+                use std::io::Read;
+                let meta = f.metadata().map_err(|e| io_err(path, e))?;
+                let mut b = Vec::with_capacity(meta.len() as usize);
+                f.read_to_end(&mut b).map_err(|e| io_err(path, e))?;
+                (b, Some(identity(&meta)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), None),
             Err(e) => return Err(io_err(path, e)),
         };
         let mut log = DepsLog {
             path: path.to_path_buf(),
+            read,
             ids: HashMap::new(),
             pending: Vec::new(),
         };
@@ -182,7 +191,8 @@ impl DepsLog {
         Ok(id)
     }
 
-    /// Appends what was recorded, in one write.
+    /// Appends what was recorded, in one write, if the file is still as read (else the ids
+    /// would name other paths: another Ninja compacted or wrote it meanwhile).
     pub fn write(self) -> Result<(), StateError> {
         if self.pending.is_empty() {
             return Ok(());
@@ -192,6 +202,16 @@ impl DepsLog {
             .append(true)
             .open(&self.path)
             .map_err(|e| io_err(&self.path, e))?;
+        let now = f.metadata().map_err(|e| io_err(&self.path, e))?;
+        let as_read = match self.read {
+            Some(read) => identity(&now) == read,
+            None => now.len() == 0,
+        };
+        if !as_read {
+            return Err(StateError::Changed {
+                path: self.path.clone(),
+            });
+        }
         f.write_all(&self.pending)
             .map_err(|e| io_err(&self.path, e))
     }
@@ -202,6 +222,12 @@ impl DepsLog {
             at: at as u64,
         }
     }
+}
+
+/// What tells one version of a file from another here: device, inode and length.
+fn identity(meta: &std::fs::Metadata) -> (u64, u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino(), meta.len())
 }
 
 /// The little-endian `u32` at `at` of `b` (which holds four bytes there).
@@ -253,5 +279,22 @@ mod tests {
             DepsLog::open(&path),
             Err(StateError::OtherVersion { .. })
         ));
+    }
+
+    #[test]
+    fn a_log_changed_since_it_was_read_is_not_added_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        let mut first = DepsLog::open(&path).unwrap();
+        first.record(b"a.o", 1, &[b"a.c"]).unwrap();
+        first.write().unwrap();
+        let mut late = DepsLog::open(&path).unwrap();
+        let mut other = DepsLog::open(&path).unwrap();
+        other.record(b"b.o", 1, &[b"b.c"]).unwrap();
+        other.write().unwrap();
+        let before = std::fs::read(&path).unwrap();
+        late.record(b"c.o", 1, &[b"c.c"]).unwrap();
+        assert!(matches!(late.write(), Err(StateError::Changed { .. })));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 }

@@ -29,6 +29,12 @@ pub enum StateError {
         /// Where it stops reading as Ninja's.
         at: u64,
     },
+    /// The file changed since it was read (another Ninja wrote or compacted it).
+    #[error("{path} changed while we added to it; leaving it to Ninja")]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
     /// A path the file cannot hold as it is (a line break, or too long a record).
     #[error("{path} cannot hold the path {what:?}")]
     Unwritable {
@@ -39,8 +45,8 @@ pub enum StateError {
     },
 }
 
-/// [`StateError::Io`] of `path`.
-pub(super) fn io_err(path: &Path, source: std::io::Error) -> StateError {
+/// [`StateError::Io`] of `path` (for callers that write beside these files too).
+pub fn io_err(path: &Path, source: std::io::Error) -> StateError {
     StateError::Io {
         path: path.to_path_buf(),
         source,

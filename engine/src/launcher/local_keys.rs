@@ -82,6 +82,19 @@ impl SourcesHere {
     pub fn key(&self, output: &str) -> Option<&Digest> {
         self.0.get(output).map(|s| &s.key)
     }
+
+    /// The outputs whose source key here is none of `keys` (a plan's records'): what a build
+    /// compiles whatever a pull of that plan brings.
+    pub fn outputs_without(&self, keys: &std::collections::HashSet<Digest>) -> Vec<String> {
+        let mut outs: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(_, s)| !keys.contains(&s.key))
+            .map(|(out, _)| out.clone())
+            .collect();
+        outs.sort_unstable();
+        outs
+    }
 }
 
 /// The sources of `graph`'s launcher edges (as [`source_keys`]), each read once; with

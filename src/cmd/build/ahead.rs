@@ -1,15 +1,23 @@
 //! Hits served before Ninja runs (`engine::ahead`): in an object directory Ninja has not
-//! built in, `cached-ninja build` first runs `cached-ninja-cli serve-ahead` there (one
+//! built in, `cached-ninja build` runs `cached-ninja-cli serve-ahead` there before Ninja (one
 //! process, in the object root as the launchers run), which serves the hits the local cache
-//! already holds and enters them in Ninja's logs; Ninja then runs no launcher for them.
-//! Anything that stops it is one warning line, and Ninja runs every edge as before.
+//! holds and enters them in Ninja's logs; Ninja then runs no launcher for them. Anything that
+//! stops it is one warning line, and Ninja runs every edge as before.
+//!
+//! With a pull (issue 15: the race with CI's objects), the build first waits for the pull to
+//! read the sources here ([`compiled_first`]), runs Ninja on what no record covers (the
+//! developer's changes) while the pull downloads, then waits for the pull while it beats
+//! compiling ([`wait_for_pull`]), serves ahead what it brought, and runs Ninja on the
+//! targets: the links, and through launchers whatever was not served.
 
+use super::pull;
 use backend::ninja::build_log::{self, LogVersion};
 use clap::Args;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Options of the hidden `serve-ahead` command (run by `build`, in the object directory).
 #[derive(Args, Debug)]
@@ -40,21 +48,26 @@ pub fn run(args: AheadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Before Ninja's first run in `dir` (no `.ninja_log` yet): serves ahead the hits of
-/// `targets` with `ninja`'s log format, the child's environment set by `env` (the
-/// launchers'). Does nothing when Ninja has run there or its version is not one we write for.
-pub fn before_first_ninja(
+/// The version of `ninja` if `dir` gets its hits served before Ninja: Ninja has not run there
+/// yet (no `.ninja_log`: a first build, where every output is missing) and its logs are of a
+/// version we write (`ninja --version`).
+pub fn first_run_version(dir: &Path, ninja: &OsString) -> Option<String> {
+    if dir.join(build_log::FILE).exists() {
+        return None;
+    }
+    ninja_version(ninja)
+}
+
+/// Serves ahead in `dir` (the child `serve-ahead`, its environment set by `env`: the
+/// launchers'; the build's signals go to it through `current`) what the local cache holds of
+/// `targets`, for the Ninja of `version`.
+pub fn serve(
     dir: &Path,
-    ninja: &OsString,
+    version: &str,
     targets: &[OsString],
+    current: &super::ninja::Current,
     env: impl FnOnce(&mut Command) -> anyhow::Result<()>,
 ) {
-    if dir.join(build_log::FILE).exists() {
-        return;
-    }
-    let Some(version) = ninja_version(ninja) else {
-        return;
-    };
     let Ok(me) = std::env::current_exe() else {
         return;
     };
@@ -62,7 +75,7 @@ pub fn before_first_ninja(
     cmd.current_dir(dir)
         .arg("serve-ahead")
         .arg("--ninja-version")
-        .arg(&version)
+        .arg(version)
         .arg("--")
         .args(targets)
         .env(engine::launcher::policy_edit::BUILD_ENV, "1")
@@ -70,8 +83,18 @@ pub fn before_first_ninja(
     if env(&mut cmd).is_err() {
         return;
     }
-    match cmd.status() {
+    super::ninja::detach_and_tie(&mut cmd);
+    let status = cmd.spawn().and_then(|child| {
+        current.set(&child);
+        let waited = engine::child::wait_unreaped(child.id());
+        current.clear();
+        let mut child = child;
+        waited.and_then(|_| child.wait())
+    });
+    match status {
         Ok(s) if s.success() => {}
+        // Stopped by the build's Ctrl-C, which the build reports.
+        Ok(s) if s.code().is_none() => {}
         Ok(s) => eprintln!(
             "cached-ninja build: warning: serving the cache's hits before Ninja ended with {s}; Ninja runs every compile's launcher"
         ),
@@ -81,6 +104,85 @@ pub fn before_first_ninja(
         ),
     }
 }
+
+/// What a first build compiles whatever the pull brings (the launcher edges whose source no
+/// record covers: the developer's changes, new files), once the pull has read the sources here,
+/// with when that was; `None` when there is no pull to wait for (none found, the stores
+/// silent past the launchers' patience, Ctrl-C): Ninja then runs as without a pull ahead.
+pub fn compiled_first(
+    planning: &pull::Planning,
+    counts: &pull::Counts,
+    interrupted: &AtomicBool,
+) -> Option<(Vec<String>, Instant)> {
+    let started = Instant::now();
+    loop {
+        if let Some(outs) = counts.uncovered.get() {
+            return Some((outs.clone(), Instant::now()));
+        }
+        let late = started.elapsed() > PULL_PATIENCE;
+        if counts.over.load(Ordering::SeqCst)
+            || interrupted.load(Ordering::SeqCst)
+            || planning.past_patience()
+            || late
+        {
+            return None;
+        }
+        std::thread::sleep(LOOK);
+    }
+}
+
+/// Waits while the pull (its sources read at `since`) is expected to bring its remaining
+/// objects sooner than `tokens` cores would compile them (CI's compile times), and it moves:
+/// until it is over, or no record ends for [`STALL`] ([`FIRST_RECORD`] before the first), or
+/// Ctrl-C.
+pub fn wait_for_pull(
+    counts: &pull::Counts,
+    since: Instant,
+    tokens: usize,
+    interrupted: &AtomicBool,
+) {
+    let mut last = (counts.done.load(Ordering::Relaxed), Instant::now());
+    loop {
+        if counts.over.load(Ordering::SeqCst) || interrupted.load(Ordering::SeqCst) {
+            return;
+        }
+        let (done, total) = (
+            counts.done.load(Ordering::Relaxed),
+            counts.total.load(Ordering::Relaxed),
+        );
+        let patience = if done == 0 { FIRST_RECORD } else { STALL };
+        if done != last.0 {
+            last = (done, Instant::now());
+        } else if last.1.elapsed() > patience {
+            return;
+        }
+        if done > 0 && done < total {
+            let left = (total - done) as f64;
+            let download = since.elapsed().as_secs_f64() / done as f64 * left;
+            let ms = counts.compile_ms.load(Ordering::Relaxed) as f64;
+            let compile = ms / 1000.0 * left / total as f64 / tokens.max(1) as f64;
+            if download > compile {
+                return;
+            }
+        }
+        std::thread::sleep(LOOK);
+    }
+}
+
+/// How often [`compiled_first`] and [`wait_for_pull`] look.
+const LOOK: Duration = Duration::from_millis(5);
+
+/// The longest a first build waits for the pull to read the sources here before Ninja starts
+/// without it (a pull found later still runs beside Ninja).
+const PULL_PATIENCE: Duration = Duration::from_secs(5);
+
+/// A pull that ends no record for this long is not waited for any more.
+const STALL: Duration = Duration::from_secs(1);
+
+/// A pull whose first record has not ended this long after the wait began is not waited for:
+/// a link that slow does not beat compiling (at 1 MB/s and 20 ms a libgit2 object takes
+/// about 30 ms).
+const FIRST_RECORD: Duration = Duration::from_millis(250);
 
 /// What `ninja --version` prints, if it runs and the version is one whose logs we write.
 fn ninja_version(ninja: &OsString) -> Option<String> {

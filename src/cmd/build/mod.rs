@@ -82,6 +82,10 @@ pub struct BuildArgs {
     /// Do not start `dbgfetch fill` in the background after a build with split DWARF.
     #[arg(long)]
     pub no_fill: bool,
+    /// On a first build here, do not serve the cache's hits before Ninja: Ninja runs every
+    /// compile's launcher (and, with a pull, starts at once instead of after the pull).
+    #[arg(long)]
+    pub no_serve_ahead: bool,
     /// Use this store instead of the policy's `[[store]]` list (fetch and publish).
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
@@ -182,13 +186,20 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var_os("NINJA"))
         .unwrap_or_else(|| "ninja".into());
-    if compiles != Compiles::Plain {
-        ahead::before_first_ninja(&dir, &ninja, &args.targets, |c| {
-            launcher_env(c, &policy, &jobs)
-        });
-    }
-    let cmd = ninja_command(&ninja, &dir, jobs.ninja, &args.targets);
-    let done = run_ninja(cmd, &ninja, &dir, &policy, &jobs, remote.clone())?;
+    let first_run = match compiles {
+        Compiles::Plain => None,
+        _ if args.no_serve_ahead => None,
+        _ => ahead::first_run_version(&dir, &ninja),
+    };
+    let build = NinjaBuild {
+        ninja: &ninja,
+        dir: &dir,
+        targets: &args.targets,
+        policy: &policy,
+        jobs: &jobs,
+        first_run,
+    };
+    let done = run_ninja(&build, remote.clone())?;
     summarize(&dir, &done, &jobs, remote.as_deref());
     if done.interrupted {
         // What launchers killed mid-write left (their pids are gone by now).
@@ -296,17 +307,27 @@ struct NinjaRun {
     pulled_entries: String,
 }
 
-/// Runs `cmd` (Ninja `ninja` in `dir`) with the jobserver and the launchers' environment of
-/// `policy` and `jobs` and, when `remote` is given, the search for CI's build and its pull
-/// beside it; shows its progress.
+/// What `cached-ninja build` runs Ninja on, and how.
+struct NinjaBuild<'a> {
+    ninja: &'a OsString,
+    dir: &'a Path,
+    targets: &'a [OsString],
+    policy: &'a crate::policy::Policy,
+    jobs: &'a Jobs,
+    /// Ninja's version when this is its first run here: the cache's hits are then served
+    /// before Ninja runs them ([`ahead`]).
+    first_run: Option<String>,
+}
+
+/// Runs Ninja on `b`'s targets with the jobserver and the launchers' environment and, when
+/// `remote` is given, the search for CI's build and its pull beside it; shows its progress.
+/// On a first run the cache's hits are served before Ninja, with a pull after the pull has
+/// brought what it will (Ninja compiling meanwhile what no record covers).
 fn run_ninja(
-    mut cmd: Command,
-    ninja: &OsString,
-    dir: &Path,
-    policy: &crate::policy::Policy,
-    jobs: &Jobs,
+    b: &NinjaBuild,
     remote: Option<Arc<crate::remote::Remote>>,
 ) -> anyhow::Result<NinjaRun> {
+    let (dir, jobs) = (b.dir, b.jobs);
     let cancel = CancelToken::new();
     let counts = pull::Counts::default();
     let server = jobserver::server(jobs.tokens).context("cannot create the jobserver pipe")?;
@@ -320,11 +341,14 @@ fn run_ninja(
             )
         })
         .ok();
-    jobserver::export(&server, &holders, &mut cmd);
-    // After the jobserver's: the farm's `[distribute] env` may set any variable.
-    launcher_env(&mut cmd, policy, jobs)?;
-    ninja::detach_and_tie(&mut cmd);
-
+    let command = |targets: &[OsString]| -> anyhow::Result<Command> {
+        let mut cmd = ninja_command(b.ninja, dir, jobs.ninja, targets);
+        jobserver::export(&server, &holders, &mut cmd);
+        // After the jobserver's: the farm's `[distribute] env` may set any variable.
+        launcher_env(&mut cmd, b.policy, jobs)?;
+        ninja::detach_and_tie(&mut cmd);
+        Ok(cmd)
+    };
     // The planning marker is written before Ninja runs its first launcher.
     let lines = lines::Lines::new(std::io::stderr().is_terminal());
     let planning = remote
@@ -332,24 +356,50 @@ fn run_ninja(
         .map(|r| pull::Planning::start(r, counts.clone(), cancel.clone(), lines.clone()));
     let interrupted = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
-    let mut child = cmd.spawn().with_context(|| {
-        // An install hint for the default only: a given path (`--ninja`, `$NINJA`) is a typo.
-        let hint = match ninja.as_os_str() == "ninja" {
-            true => " (install it: apt-get install -y ninja-build)",
-            false => " (given by --ninja or $NINJA)",
-        };
-        format!("cannot run {}{hint}", ninja.to_string_lossy())
-    })?;
-    // Ctrl-C (and SIGTERM, SIGHUP) stop the pull and go to Ninja, in a process group of its own.
-    let forwarder = ninja::Forwarder::start(&child, interrupted.clone(), cancel.flag().clone())
+    // Ctrl-C (and SIGTERM, SIGHUP) stop the pull and go to Ninja (in a process group of its
+    // own) or to the hits served before it; between them, they only stop the build.
+    let current = ninja::Current::default();
+    let forwarder = ninja::Forwarder::start(&current, interrupted.clone(), cancel.flag().clone())
         .context("cannot handle SIGINT")?;
-    let stdout = child.stdout.take().context("ninja's stdout")?;
-    let followed = follow(stdout, dir, &counts, &lines);
-    // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to
-    // whatever process took its pid since.
-    engine::child::wait_unreaped(child.id()).context("waiting for ninja")?;
+    let run = |cmd: Command| run_one(cmd, b.ninja, dir, &counts, &lines, &current);
+    let mut followed = Followed::default();
+    let mut stopped = None;
+    if let Some(version) = &b.first_run {
+        let first = planning
+            .as_ref()
+            .and_then(|p| ahead::compiled_first(p, &counts, &interrupted));
+        if let Some((outs, since)) = first {
+            if !outs.is_empty() {
+                let outs: Vec<OsString> = outs.into_iter().map(OsString::from).collect();
+                let (status, f) = run(command(&outs)?)?;
+                followed.add(f);
+                if !status.success() || interrupted.load(Ordering::SeqCst) {
+                    stopped = Some(status);
+                }
+            }
+            if stopped.is_none() {
+                ahead::wait_for_pull(&counts, since, jobs.tokens, &interrupted);
+            }
+        }
+        if stopped.is_none() && !interrupted.load(Ordering::SeqCst) {
+            ahead::serve(dir, version, b.targets, &current, |c| {
+                launcher_env(c, b.policy, jobs)
+            });
+        }
+    }
+    let status = match stopped {
+        Some(s) => s,
+        // Ctrl-C before Ninja ran the targets: the build stops as Ninja would have.
+        None if interrupted.load(Ordering::SeqCst) => {
+            std::os::unix::process::ExitStatusExt::from_raw(libc::SIGINT)
+        }
+        None => {
+            let (status, f) = run(command(b.targets)?)?;
+            followed.add(f);
+            status
+        }
+    };
     drop(forwarder);
-    let status = child.wait().context("reaping ninja")?;
     drop(keeper);
     // Ninja is done: so is the pull (what it fully brought stays in the cache).
     let after = Instant::now();
@@ -371,6 +421,35 @@ fn run_ninja(
         search,
         pulled_entries,
     })
+}
+
+/// Runs one Ninja `cmd` (`ninja` in `dir`), following its output, with the build's signals
+/// forwarded to it (`current`): its exit status and what its output said.
+fn run_one(
+    mut cmd: Command,
+    ninja: &OsString,
+    dir: &Path,
+    counts: &pull::Counts,
+    lines: &lines::Lines,
+    current: &ninja::Current,
+) -> anyhow::Result<(std::process::ExitStatus, Followed)> {
+    let mut child = cmd.spawn().with_context(|| {
+        // An install hint for the default only: a given path (`--ninja`, `$NINJA`) is a typo.
+        let hint = match ninja.as_os_str() == "ninja" {
+            true => " (install it: apt-get install -y ninja-build)",
+            false => " (given by --ninja or $NINJA)",
+        };
+        format!("cannot run {}{hint}", ninja.to_string_lossy())
+    })?;
+    current.set(&child);
+    let stdout = child.stdout.take().context("ninja's stdout")?;
+    let followed = follow(stdout, dir, counts, lines);
+    // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to
+    // whatever process took its pid since.
+    engine::child::wait_unreaped(child.id()).context("waiting for ninja")?;
+    current.clear();
+    let status = child.wait().context("reaping ninja")?;
+    Ok((status, followed))
 }
 
 /// The build's summary lines: edges, outcomes and bytes, and where the objects came from.
@@ -526,6 +605,7 @@ fn follow(
 }
 
 /// What Ninja's standard output said.
+#[derive(Default)]
 struct Followed {
     /// Edges run.
     ran: u64,
@@ -533,4 +613,13 @@ struct Followed {
     total: u64,
     /// The commands of the edges that failed.
     failed: Vec<String>,
+}
+
+impl Followed {
+    /// Adds what another run of Ninja in the same build said.
+    fn add(&mut self, other: Followed) {
+        self.ran += other.ran;
+        self.total += other.total;
+        self.failed.extend(other.failed);
+    }
 }

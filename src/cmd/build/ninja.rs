@@ -14,7 +14,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 
 /// Makes `cmd` start in a new process group and receive SIGTERM when this process dies.
@@ -38,7 +38,8 @@ pub fn detach_and_tie(cmd: &mut Command) {
     }
 }
 
-/// Forwards SIGINT, SIGTERM and SIGHUP (those not ignored) to `child` until dropped; sets
+/// Forwards SIGINT, SIGTERM and SIGHUP (those not ignored) to the build's current child (Ninja,
+/// or the hits served before it: [`Child`], none between them) until dropped; sets
 /// `interrupted` and the `cancel` flag (the pull's) on the first one.
 pub struct Forwarder {
     handle: signal_hook::iterator::Handle,
@@ -47,10 +48,26 @@ pub struct Forwarder {
     handled: Vec<(libc::c_int, i32)>,
 }
 
+/// The pid signals go to (0: none), set while a child runs and cleared before it is reaped.
+#[derive(Clone, Default)]
+pub struct Current(Arc<AtomicI32>);
+
+impl Current {
+    /// Signals go to `child` from now on.
+    pub fn set(&self, child: &Child) {
+        self.0.store(child.id() as i32, Ordering::SeqCst);
+    }
+
+    /// Signals go to no child (it exited: a zombie the build reaps next).
+    pub fn clear(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
+}
+
 impl Forwarder {
-    /// Starts forwarding to `child`.
+    /// Starts forwarding to the child `current` names.
     pub fn start(
-        child: &Child,
+        current: &Current,
         interrupted: Arc<AtomicBool>,
         cancel: Arc<AtomicBool>,
     ) -> std::io::Result<Forwarder> {
@@ -66,11 +83,15 @@ impl Forwarder {
         }
         let mut signals = Signals::new(handled.iter().map(|&(sig, _)| sig))?;
         let handle = signals.handle();
-        let pid = child.id() as libc::pid_t;
+        let current = current.0.clone();
         let thread = std::thread::spawn(move || {
             for sig in signals.forever() {
-                // SAFETY: a plain kill(2) of our own child: the build reaps it only after this
-                // thread has stopped (`wait_unreaped`, then the drop), so the pid is still its.
+                let pid = current.load(Ordering::SeqCst);
+                if pid <= 0 {
+                    continue;
+                }
+                // SAFETY: a plain kill(2) of our own child: the build reaps it only after it
+                // cleared `current` (`wait_unreaped`, then `clear`), so the pid is still its.
                 unsafe {
                     libc::kill(pid, sig);
                 }

@@ -30,7 +30,7 @@ use fetch::plan::Plan;
 use fetch::pull::{PullProgress, PullReport};
 use fetch::signing::Trust;
 use fetch::want::{PlanningMarker, PullMarker};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -62,13 +62,23 @@ pub fn open(args: &RemoteArgs) -> anyhow::Result<Option<Arc<Remote>>> {
     Ok(Some(Arc::new(remote)))
 }
 
-/// Entries pulled so far and in all (0 until the plan is found), for the progress line.
+/// What the build sees of the search and the pull: entries pulled so far and in all (0 until
+/// the plan is found), for the progress line; and for a first build that serves the pull's
+/// hits before Ninja runs them (`super::ahead`), CI's compile time, what the pull cannot
+/// cover, and whether it is over.
 #[derive(Clone, Default)]
 pub struct Counts {
     /// Records handled so far.
     pub done: Arc<AtomicUsize>,
     /// Records in the plan.
     pub total: Arc<AtomicUsize>,
+    /// CI's compile time of the plan's records, ms in all.
+    pub compile_ms: Arc<AtomicU64>,
+    /// The outputs of the launcher edges whose source no record covers, once the pull has
+    /// read the sources here (`engine::pull::PullSession::run`).
+    pub uncovered: Arc<OnceLock<Vec<String>>>,
+    /// Set when the search ended without a pull, or the pull ended.
+    pub over: Arc<AtomicBool>,
 }
 
 /// The search for CI's nearest ancestor build, beside Ninja (a slow or dead store holds up
@@ -135,6 +145,7 @@ impl Planning {
         lines: Lines,
     ) -> Planning {
         let (tx, found) = mpsc::channel();
+        let over = counts.over.clone();
         let skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
         let asked = Arc::new(OnceLock::new());
         let planning = Planning {
@@ -147,6 +158,7 @@ impl Planning {
         };
         // Every store skipped: not even the revisions are listed.
         if skipped {
+            over.store(true, Ordering::SeqCst);
             let _ = tx.send((Instant::now(), None));
             return planning;
         }
@@ -190,9 +202,23 @@ impl Planning {
             });
             searching.store(false, Ordering::SeqCst);
             drop(take(&marker));
+            if pull.is_none() {
+                over.store(true, Ordering::SeqCst);
+            }
             let _ = tx.send((Instant::now(), pull));
         });
         planning
+    }
+
+    /// Whether launchers would have stopped waiting for the plan by now: the stores asked and
+    /// none answered for `fetch::want::SILENT_PATIENCE`, or the revisions listed for
+    /// `fetch::want::LISTING_PATIENCE` without a store asked.
+    pub fn past_patience(&self) -> bool {
+        let answered = self.remote.stores.iter().any(|s| s.breaker().answered());
+        match self.asked.get() {
+            Some(t) => !answered && t.elapsed() > fetch::want::SILENT_PATIENCE,
+            None => self.started.elapsed() > fetch::want::LISTING_PATIENCE,
+        }
     }
 
     /// Ninja is done: a pull that started is finished ([`Background::finish`]); a search still
@@ -297,8 +323,16 @@ impl Background {
     ) -> Background {
         let marker = Arc::new(Mutex::new(None));
         let announced = Arc::new(AtomicBool::new(false));
-        let Counts { done, total } = counts;
+        let Counts {
+            done,
+            total,
+            compile_ms,
+            uncovered,
+            over,
+        } = counts;
         total.store(plan.manifest.records.len(), Ordering::Relaxed);
+        let ms = plan.manifest.records.iter().map(|r| r.compile_ms()).sum();
+        compile_ms.store(ms, Ordering::Relaxed);
         let store = plan.store;
         let (tx, rx) = mpsc::channel();
         let ended = Arc::new(AtomicBool::new(false));
@@ -351,9 +385,15 @@ impl Background {
                         )),
                     }
                 };
-                let progress = |p: PullProgress| done.store(p.done, Ordering::Relaxed);
-                let report = session.run(&cancel, &progress, &order, &ready);
+                let progress = |p: PullProgress| {
+                    done.store(p.done, Ordering::Relaxed);
+                };
+                let uncovered = |outs| {
+                    let _ = uncovered.set(outs);
+                };
+                let report = session.run(&cancel, &progress, &order, &ready, &uncovered);
                 ended.store(true, Ordering::SeqCst);
+                over.store(true, Ordering::SeqCst);
                 let _ = tx.send(report);
             });
         }
