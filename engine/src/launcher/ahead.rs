@@ -15,6 +15,7 @@ impl Launcher<'_> {
     /// counted, with its one warning line).
     pub(crate) fn serve_ahead(&self, words: &[String]) -> bool {
         let start = Instant::now();
+        self.cpu_start.set(super::runner::thread_cpu_us());
         *self.edge.borrow_mut() = fetch::edge_log::EdgeOutcome::default();
         let words = compile::drop_wrapper(words);
         let Some(first) = words.first() else {

@@ -70,6 +70,9 @@ pub struct Launcher<'r> {
     pub read_scans: super::directives::ReadScans,
     /// What is remembered of the headers' bytes, per directory (`super::header_facts`).
     pub facts: super::header_facts::FactsByDir,
+    /// The thread's CPU time (µs) when this launch began, where the launcher serves many in one
+    /// process ([`Launcher::own_cpu_us`]).
+    pub cpu_start: std::cell::Cell<u64>,
     /// Tests only: sleep between writing a materialised output and renaming it into place
     /// (`CACHED_NINJA_TEST_STALL_MATERIALISE_MS`), so a kill can land there.
     pub stall_materialise: Option<std::time::Duration>,
@@ -118,7 +121,7 @@ impl Launcher<'_> {
             outcome,
             saved_us,
             spent.elapsed().as_micros() as u64,
-            runner::self_cpu_us(),
+            self.own_cpu_us(),
             written,
         );
         match outcome {
@@ -131,6 +134,15 @@ impl Launcher<'_> {
         if !edge.output.is_empty() {
             edge.outcome = outcome.word().to_string();
             let _ = fetch::edge_log::append(obj, &edge);
+        }
+    }
+
+    /// This launch's own CPU so far, µs: the process's for a launch that is one (`one_shot`),
+    /// else this thread's since [`Launcher::cpu_start`] (hits served in the build's process).
+    fn own_cpu_us(&self) -> u64 {
+        match self.one_shot {
+            true => runner::self_cpu_us(),
+            false => runner::thread_cpu_us().saturating_sub(self.cpu_start.get()),
         }
     }
 

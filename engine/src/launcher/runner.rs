@@ -65,6 +65,11 @@ pub fn self_cpu_us() -> u64 {
     rusage_cpu_us(libc::RUSAGE_SELF)
 }
 
+/// CPU time (user + system) of the calling thread so far, µs.
+pub fn thread_cpu_us() -> u64 {
+    rusage_cpu_us(libc::RUSAGE_THREAD)
+}
+
 /// The exit code of a finished process (128 + signal when killed).
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;

@@ -365,8 +365,13 @@ fn run_ninja(
     let mut followed = Followed::default();
     let mut stopped = None;
     if let Some(version) = &b.first_run {
+        // On-demand only (`prefetch = "none"`), the pull brings nothing unasked: not waited for.
+        let prefetching = remote
+            .as_ref()
+            .is_some_and(|r| r.prefetch != engine::order::Prefetch::None);
         let first = planning
             .as_ref()
+            .filter(|_| prefetching)
             .and_then(|p| ahead::compiled_first(p, &counts, &interrupted));
         if let Some((outs, since)) = first {
             if !outs.is_empty() {
