@@ -22,6 +22,7 @@ use backend::ninja::{canon, Escape, StateError};
 use backend::rewrite::compiler::split_simple;
 use backend::rewrite::dwp_step::DwpStep;
 use fetch::objdir::ObjDir;
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -137,6 +138,23 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
         served: served.len(),
         candidates: candidates.len(),
     })
+}
+
+/// The outputs of the edges `targets` (none: Ninja's defaults) need in the object directory
+/// `objdir`, as the Ninja files name them; `None` when no pass can be made there: the files
+/// do not load, set `builddir` (Ninja's logs are then elsewhere), or name no such targets.
+pub fn needed_outputs(objdir: &Path, targets: &[String]) -> Option<HashSet<String>> {
+    let graph = &crate::fill::targets::load_graph(objdir).ok()?;
+    let builddir = graph.scope_var(backend::ninja::graph::ROOT_SCOPE, b"builddir");
+    if builddir.is_some_and(|d| !d.is_empty()) {
+        return None;
+    }
+    let wanted = wanted_nodes(graph, targets)?;
+    let outputs = graph.edges_in_order(&wanted).into_iter().flat_map(|e| {
+        let outs = graph.outputs(e).iter();
+        outs.map(|&n| String::from_utf8_lossy(graph.path(n)).into_owned())
+    });
+    Some(outputs.collect())
 }
 
 /// Writes the stamp file at `path` and returns its mtime (ns): the file system's time now.

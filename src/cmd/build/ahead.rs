@@ -13,6 +13,7 @@
 use super::pull;
 use backend::ninja::build_log::{self, LogVersion};
 use clap::Args;
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
@@ -48,15 +49,54 @@ pub fn run(args: AheadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The version of `ninja` if `dir` gets its hits served before Ninja: Ninja has not run there
-/// yet (no `.ninja_log`: a first build, where every output is missing) and its logs are of a
-/// version we write (`ninja --version`).
-pub fn first_run_version(dir: &Path, ninja: &OsString) -> Option<String> {
-    if dir.join(build_log::FILE).exists() {
-        return None;
-    }
-    ninja_version(ninja)
+/// A first build's pass before Ninja: its Ninja's version, and what the targets need.
+pub struct FirstRun {
+    /// What `ninja --version` printed.
+    pub version: String,
+    /// The outputs of the edges the targets need.
+    pub needed: HashSet<String>,
+    /// Whether the build races a pull with it: Ninja's defaults only (a pull brings CI's whole
+    /// build, and its estimates are of all of it, not of a few targets).
+    pub racing: bool,
 }
+
+impl FirstRun {
+    /// The pass `dir` gets before Ninja for `targets`, if any: Ninja has not run there yet (no
+    /// `.ninja_log`: a first build, where every output is missing), its logs are of a version
+    /// we write (`ninja --version`), and its files load without `builddir`.
+    pub fn of(dir: &Path, ninja: &OsString, targets: &[OsString]) -> Option<FirstRun> {
+        if dir.join(build_log::FILE).exists() {
+            return None;
+        }
+        let version = ninja_version(ninja)?;
+        let names: Vec<String> = targets
+            .iter()
+            .map(|t| t.to_str().map(str::to_string))
+            .collect::<Option<_>>()?;
+        let needed = engine::ahead::needed_outputs(dir, &names)?;
+        Some(FirstRun {
+            version,
+            needed,
+            racing: targets.is_empty(),
+        })
+    }
+
+    /// Of `uncovered` (the pull's), what Ninja compiles first: those the targets need, as
+    /// Ninja targets; `None` when they would not fit on a command line (Ninja then runs as
+    /// without a pass, racing the pull).
+    pub fn compiled_first_targets(&self, uncovered: Vec<String>) -> Option<Vec<OsString>> {
+        let first: Vec<OsString> = uncovered
+            .into_iter()
+            .filter(|o| self.needed.contains(o))
+            .map(OsString::from)
+            .collect();
+        let bytes: usize = first.iter().map(|t| t.len() + 1).sum();
+        (bytes <= MAX_TARGET_BYTES).then_some(first)
+    }
+}
+
+/// The most bytes of targets given to the first Ninja run (well below `ARG_MAX`).
+const MAX_TARGET_BYTES: usize = 512 << 10;
 
 /// Serves ahead in `dir` (the child `serve-ahead`, its environment set by `env`: the
 /// launchers'; the build's signals go to it through `current`) what the local cache holds of
@@ -66,6 +106,7 @@ pub fn serve(
     version: &str,
     targets: &[OsString],
     current: &super::ninja::Current,
+    interrupted: &AtomicBool,
     env: impl FnOnce(&mut Command) -> anyhow::Result<()>,
 ) {
     let Ok(me) = std::env::current_exe() else {
@@ -85,7 +126,7 @@ pub fn serve(
     }
     super::ninja::detach_and_tie(&mut cmd);
     let status = cmd.spawn().and_then(|child| {
-        current.set(&child);
+        current.set(&child, interrupted);
         let waited = engine::child::wait_unreaped(child.id());
         current.clear();
         let mut child = child;
@@ -94,7 +135,7 @@ pub fn serve(
     match status {
         Ok(s) if s.success() => {}
         // Stopped by the build's Ctrl-C, which the build reports.
-        Ok(s) if s.code().is_none() => {}
+        Ok(s) if s.code().is_none() && interrupted.load(Ordering::SeqCst) => {}
         Ok(s) => eprintln!(
             "cached-ninja build: warning: serving the cache's hits before Ninja ended with {s}; Ninja runs every compile's launcher"
         ),
@@ -173,8 +214,8 @@ pub fn wait_for_pull(
 const LOOK: Duration = Duration::from_millis(5);
 
 /// The longest a first build waits for the pull to read the sources here before Ninja starts
-/// without it (a pull found later still runs beside Ninja).
-const PULL_PATIENCE: Duration = Duration::from_secs(5);
+/// without it (a pull found later still runs beside Ninja, as without a pass).
+const PULL_PATIENCE: Duration = Duration::from_secs(2);
 
 /// A pull that ends no record for this long is not waited for any more.
 const STALL: Duration = Duration::from_secs(1);

@@ -189,7 +189,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let first_run = match compiles {
         Compiles::Plain => None,
         _ if args.no_serve_ahead => None,
-        _ => ahead::first_run_version(&dir, &ninja),
+        _ => ahead::FirstRun::of(&dir, &ninja, &args.targets),
     };
     let build = NinjaBuild {
         ninja: &ninja,
@@ -314,9 +314,9 @@ struct NinjaBuild<'a> {
     targets: &'a [OsString],
     policy: &'a crate::policy::Policy,
     jobs: &'a Jobs,
-    /// Ninja's version when this is its first run here: the cache's hits are then served
-    /// before Ninja runs them ([`ahead`]).
-    first_run: Option<String>,
+    /// Set when this is Ninja's first run here: the cache's hits are then served before
+    /// Ninja runs them ([`ahead`]).
+    first_run: Option<ahead::FirstRun>,
 }
 
 /// Runs Ninja on `b`'s targets with the jobserver and the launchers' environment and, when
@@ -361,21 +361,21 @@ fn run_ninja(
     let current = ninja::Current::default();
     let forwarder = ninja::Forwarder::start(&current, interrupted.clone(), cancel.flag().clone())
         .context("cannot handle SIGINT")?;
-    let run = |cmd: Command| run_one(cmd, b.ninja, dir, &counts, &lines, &current);
+    let run = |cmd: Command| run_one(cmd, b.ninja, dir, &counts, &lines, &current, &interrupted);
     let mut followed = Followed::default();
     let mut stopped = None;
-    if let Some(version) = &b.first_run {
+    if let Some(first_run) = &b.first_run {
         // On-demand only (`prefetch = "none"`), the pull brings nothing unasked: not waited for.
         let prefetching = remote
             .as_ref()
             .is_some_and(|r| r.prefetch != engine::order::Prefetch::None);
         let first = planning
             .as_ref()
-            .filter(|_| prefetching)
-            .and_then(|p| ahead::compiled_first(p, &counts, &interrupted));
+            .filter(|_| prefetching && first_run.racing)
+            .and_then(|p| ahead::compiled_first(p, &counts, &interrupted))
+            .and_then(|(outs, since)| Some((first_run.compiled_first_targets(outs)?, since)));
         if let Some((outs, since)) = first {
             if !outs.is_empty() {
-                let outs: Vec<OsString> = outs.into_iter().map(OsString::from).collect();
                 let (status, f) = run(command(&outs)?)?;
                 followed.add(f);
                 if !status.success() || interrupted.load(Ordering::SeqCst) {
@@ -387,9 +387,14 @@ fn run_ninja(
             }
         }
         if stopped.is_none() && !interrupted.load(Ordering::SeqCst) {
-            ahead::serve(dir, version, b.targets, &current, |c| {
-                launcher_env(c, b.policy, jobs)
-            });
+            ahead::serve(
+                dir,
+                &first_run.version,
+                b.targets,
+                &current,
+                &interrupted,
+                |c| launcher_env(c, b.policy, jobs),
+            );
         }
     }
     let status = match stopped {
@@ -437,6 +442,7 @@ fn run_one(
     counts: &pull::Counts,
     lines: &lines::Lines,
     current: &ninja::Current,
+    interrupted: &AtomicBool,
 ) -> anyhow::Result<(std::process::ExitStatus, Followed)> {
     let mut child = cmd.spawn().with_context(|| {
         // An install hint for the default only: a given path (`--ninja`, `$NINJA`) is a typo.
@@ -446,7 +452,7 @@ fn run_one(
         };
         format!("cannot run {}{hint}", ninja.to_string_lossy())
     })?;
-    current.set(&child);
+    current.set(&child, interrupted);
     let stdout = child.stdout.take().context("ninja's stdout")?;
     let followed = follow(stdout, dir, counts, lines);
     // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to

@@ -14,8 +14,8 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Makes `cmd` start in a new process group and receive SIGTERM when this process dies.
 pub fn detach_and_tie(cmd: &mut Command) {
@@ -48,19 +48,40 @@ pub struct Forwarder {
     handled: Vec<(libc::c_int, i32)>,
 }
 
-/// The pid signals go to (0: none), set while a child runs and cleared before it is reaped.
+/// The pid signals go to (0: none), set while a child runs and cleared before it is reaped;
+/// a signal is sent under the same lock, so none reaches a pid after [`Current::clear`].
 #[derive(Clone, Default)]
-pub struct Current(Arc<AtomicI32>);
+pub struct Current(Arc<Mutex<i32>>);
 
 impl Current {
-    /// Signals go to `child` from now on.
-    pub fn set(&self, child: &Child) {
-        self.0.store(child.id() as i32, Ordering::SeqCst);
+    /// Signals go to `child` from now on; one that came before (`interrupted` set while no
+    /// child ran) is sent to it at once.
+    pub fn set(&self, child: &Child, interrupted: &AtomicBool) {
+        let mut pid = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *pid = child.id() as i32;
+        if interrupted.load(Ordering::SeqCst) {
+            // SAFETY: a plain kill(2) of the child just started, not reaped yet.
+            unsafe {
+                libc::kill(*pid, libc::SIGINT);
+            }
+        }
     }
 
     /// Signals go to no child (it exited: a zombie the build reaps next).
     pub fn clear(&self) {
-        self.0.store(0, Ordering::SeqCst);
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+    }
+
+    /// Sends `sig` to the current child, if any.
+    fn signal(&self, sig: libc::c_int) {
+        let pid = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if *pid > 0 {
+            // SAFETY: a plain kill(2) of our own child: it is reaped only after `clear`, which
+            // waits for this lock, so the pid is still its.
+            unsafe {
+                libc::kill(*pid, sig);
+            }
+        }
     }
 }
 
@@ -83,18 +104,10 @@ impl Forwarder {
         }
         let mut signals = Signals::new(handled.iter().map(|&(sig, _)| sig))?;
         let handle = signals.handle();
-        let current = current.0.clone();
+        let current = current.clone();
         let thread = std::thread::spawn(move || {
             for sig in signals.forever() {
-                let pid = current.load(Ordering::SeqCst);
-                if pid <= 0 {
-                    continue;
-                }
-                // SAFETY: a plain kill(2) of our own child: the build reaps it only after it
-                // cleared `current` (`wait_unreaped`, then `clear`), so the pid is still its.
-                unsafe {
-                    libc::kill(pid, sig);
-                }
+                current.signal(sig);
             }
         });
         Ok(Forwarder {

@@ -211,12 +211,15 @@ impl Planning {
     }
 
     /// Whether launchers would have stopped waiting for the plan by now: the stores asked and
-    /// none answered for `fetch::want::SILENT_PATIENCE`, or the revisions listed for
+    /// none answered for `fetch::want::SILENT_PATIENCE` (`CACHED_NINJA_TEST_SILENT_PATIENCE_MS`
+    /// in tests, as for the launchers), or the revisions listed for
     /// `fetch::want::LISTING_PATIENCE` without a store asked.
     pub fn past_patience(&self) -> bool {
         let answered = self.remote.stores.iter().any(|s| s.breaker().answered());
+        let silent = engine::test_knobs::millis("CACHED_NINJA_TEST_SILENT_PATIENCE_MS")
+            .unwrap_or(fetch::want::SILENT_PATIENCE);
         match self.asked.get() {
-            Some(t) => !answered && t.elapsed() > fetch::want::SILENT_PATIENCE,
+            Some(t) => !answered && t.elapsed() > silent,
             None => self.started.elapsed() > fetch::want::LISTING_PATIENCE,
         }
     }
