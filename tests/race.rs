@@ -459,7 +459,8 @@ fn no_launch_of_a_race_checks_a_pulled_entry_in_full() {
     w.policy(&w.obj, &format!("http://127.0.0.1:{}/cn", link.port), "");
     let traces = w.space.path().join("traces");
     let renames = "execve,rename,renameat,renameat2";
-    let mut build = traced_build(&w, &traces, renames, &[]);
+    // Launches racing the pull, not the hits served before Ninja (`tests/ahead.rs`).
+    let mut build = traced_build(&w, &traces, renames, &["--no-serve-ahead"]);
     build.env("CACHED_NINJA_TEST_ENTRY_WAIT_MS", "60000");
     let out = run_ok(&mut build);
     assert_eq!(

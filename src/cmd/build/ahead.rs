@@ -31,22 +31,41 @@ pub struct AheadArgs {
 }
 
 /// Runs `serve-ahead` in the working directory; always succeeds (a problem is one line).
+/// Prints `served N M` (edges served, candidates) for the build, which says the total.
 pub fn run(args: AheadArgs) -> anyhow::Result<ExitCode> {
     let Some(version) = LogVersion::of_ninja(&args.ninja_version) else {
         return Ok(ExitCode::SUCCESS);
     };
-    let start = Instant::now();
     match engine::ahead::serve_here(&args.targets, version) {
-        Ok(a) if a.served > 0 => eprintln!(
-            "cached-ninja build: {} of {} compiles served from the cache before Ninja started ({} ms)",
-            a.served,
-            a.candidates,
-            start.elapsed().as_millis()
-        ),
-        Ok(_) => {}
-        Err(e) => eprintln!("cached-ninja build: warning: {e}; Ninja runs every compile's launcher"),
+        Ok(a) => println!("served {} {}", a.served, a.candidates),
+        Err(e) => {
+            eprintln!("cached-ninja build: warning: {e}; Ninja runs every compile's launcher")
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the passes of a build served, for its one line.
+#[derive(Default)]
+pub struct Passes {
+    served: usize,
+    /// The first pass's candidates: every compile it could have served.
+    candidates: Option<usize>,
+    spent: Duration,
+}
+
+impl Passes {
+    /// Says what was served, if anything.
+    pub fn say(&self) {
+        if self.served > 0 {
+            eprintln!(
+                "cached-ninja build: {} of {} compiles served from the cache before Ninja started ({} ms)",
+                self.served,
+                self.candidates.unwrap_or(self.served),
+                self.spent.as_millis()
+            );
+        }
+    }
 }
 
 /// A first build's pass before Ninja: its Ninja's version, and what the targets need.
@@ -100,15 +119,17 @@ const MAX_TARGET_BYTES: usize = 512 << 10;
 
 /// Serves ahead in `dir` (the child `serve-ahead`, its environment set by `env`: the
 /// launchers'; the build's signals go to it through `current`) what the local cache holds of
-/// `targets`, for the Ninja of `version`.
+/// `targets`, for the Ninja of `version`; adds what it served to `passes`.
 pub fn serve(
     dir: &Path,
     version: &str,
     targets: &[OsString],
     current: &super::ninja::Current,
     interrupted: &AtomicBool,
-    env: impl FnOnce(&mut Command) -> anyhow::Result<()>,
+    env: &dyn Fn(&mut Command) -> anyhow::Result<()>,
+    passes: &mut Passes,
 ) {
+    let start = Instant::now();
     let Ok(me) = std::env::current_exe() else {
         return;
     };
@@ -120,18 +141,41 @@ pub fn serve(
         .arg("--")
         .args(targets)
         .env(engine::launcher::policy_edit::BUILD_ENV, "1")
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
     if env(&mut cmd).is_err() {
         return;
     }
     super::ninja::detach_and_tie(&mut cmd);
-    let status = cmd.spawn().and_then(|child| {
+    let mut said = String::new();
+    let status = cmd.spawn().and_then(|mut child| {
         current.set(&child, interrupted);
+        // Read to its end (the child's exit) before the wait: a hit replays its compile's
+        // output there too, which could fill the pipe.
+        if let Some(mut out) = child.stdout.take() {
+            use std::io::Read;
+            let _ = out.read_to_string(&mut said);
+        }
         let waited = engine::child::wait_unreaped(child.id());
         current.clear();
-        let mut child = child;
         waited.and_then(|_| child.wait())
     });
+    passes.spent += start.elapsed();
+    for line in said.lines() {
+        let Some(rest) = line.strip_prefix("served ") else {
+            // A hit's replayed output, which Ninja would have printed.
+            println!("{line}");
+            continue;
+        };
+        let counts: Vec<usize> = rest
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        if let [served, candidates] = counts[..] {
+            passes.served += served;
+            passes.candidates.get_or_insert(candidates);
+        }
+    }
     match status {
         Ok(s) if s.success() => {}
         // Stopped by the build's Ctrl-C, which the build reports.
@@ -147,18 +191,18 @@ pub fn serve(
 }
 
 /// What a first build compiles whatever the pull brings (the launcher edges whose source no
-/// record covers: the developer's changes, new files), once the pull has read the sources here,
-/// with when that was; `None` when there is no pull to wait for (none found, the stores
-/// silent past the launchers' patience, Ctrl-C): Ninja then runs as without a pull ahead.
+/// record covers: the developer's changes, new files), once the pull has read the sources
+/// here; `None` when there is no pull to wait for (none found, the stores silent past the
+/// launchers' patience, Ctrl-C): Ninja then runs as without a pull ahead.
 pub fn compiled_first(
     planning: &pull::Planning,
     counts: &pull::Counts,
     interrupted: &AtomicBool,
-) -> Option<(Vec<String>, Instant)> {
+) -> Option<Vec<String>> {
     let started = Instant::now();
     loop {
         if let Some(outs) = counts.uncovered.get() {
-            return Some((outs.clone(), Instant::now()));
+            return Some(outs.clone());
         }
         let late = started.elapsed() > PULL_PATIENCE;
         if counts.over.load(Ordering::SeqCst)
@@ -172,17 +216,22 @@ pub fn compiled_first(
     }
 }
 
-/// Waits while the pull (its sources read at `since`) is expected to bring its remaining
-/// objects sooner than `tokens` cores would compile them (CI's compile times), and it moves:
+/// Waits while the pull is expected to bring its remaining objects sooner than `tokens` cores
+/// would compile them (CI's compile times; its pace judged once [`PACE_RECORDS`] records
+/// ended after its first), and it moves:
 /// until it is over, or no record ends for [`STALL`] ([`FIRST_RECORD`] before the first), or
-/// Ctrl-C.
+/// Ctrl-C. Meanwhile, each time a quarter of the records (at least [`MIN_BATCH`]) has come
+/// since, and at most every [`PASS_GAP`], makes a `pass` (what came is served while the rest
+/// downloads, so that less is left after the last).
 pub fn wait_for_pull(
     counts: &pull::Counts,
-    since: Instant,
     tokens: usize,
     interrupted: &AtomicBool,
+    pass: &mut dyn FnMut(),
 ) {
     let mut last = (counts.done.load(Ordering::Relaxed), Instant::now());
+    let mut passed = (last.0, Instant::now());
+    let mut first_ended: Option<(usize, Instant)> = None;
     loop {
         if counts.over.load(Ordering::SeqCst) || interrupted.load(Ordering::SeqCst) {
             return;
@@ -197,12 +246,23 @@ pub fn wait_for_pull(
         } else if last.1.elapsed() > patience {
             return;
         }
-        if done > 0 && done < total {
+        let batch = (total / 4).max(MIN_BATCH);
+        if done >= passed.0 + batch && passed.1.elapsed() >= PASS_GAP && done < total {
+            pass();
+            passed = (done, Instant::now());
+        }
+        // The pull's pace, once it has one: records since its first ended, over the time since
+        // (the first ones end late, together: every request in flight shares the link).
+        if first_ended.is_none() && done > 0 {
+            first_ended = Some((done, Instant::now()));
+        }
+        let paced = first_ended.filter(|f| done >= f.0 + PACE_RECORDS && done < total);
+        if let Some((first_done, at)) = paced {
             let left = (total - done) as f64;
-            let download = since.elapsed().as_secs_f64() / done as f64 * left;
+            let per_record = at.elapsed().as_secs_f64() / (done - first_done) as f64;
             let ms = counts.compile_ms.load(Ordering::Relaxed) as f64;
             let compile = ms / 1000.0 * left / total as f64 / tokens.max(1) as f64;
-            if download > compile {
+            if per_record * left > compile {
                 return;
             }
         }
@@ -217,13 +277,24 @@ const LOOK: Duration = Duration::from_millis(5);
 /// without it (a pull found later still runs beside Ninja, as without a pass).
 const PULL_PATIENCE: Duration = Duration::from_secs(2);
 
+/// Records that must have ended since the pull's first before its pace is judged.
+const PACE_RECORDS: usize = 32;
+
+/// The fewest records that make a pass while the pull runs ([`wait_for_pull`]).
+const MIN_BATCH: usize = 16;
+
+/// The least time between two passes while the pull runs.
+const PASS_GAP: Duration = Duration::from_millis(300);
+
 /// A pull that ends no record for this long is not waited for any more.
 const STALL: Duration = Duration::from_secs(1);
 
 /// A pull whose first record has not ended this long after the wait began is not waited for:
-/// a link that slow does not beat compiling (at 1 MB/s and 20 ms a libgit2 object takes
-/// about 30 ms).
-const FIRST_RECORD: Duration = Duration::from_millis(250);
+/// a link that slow does not beat compiling. The pull's requests share the link, so the
+/// first record ends late on a slow one: at 1 MB/s libgit2's first objects end after about
+/// 0.4 s (16 requests of 25 kB at a sixteenth of the link each); 250 ms, the value before,
+/// gave that pull up every time.
+const FIRST_RECORD: Duration = Duration::from_secs(1);
 
 /// What `ninja --version` prints, if it runs and the version is one whose logs we write.
 fn ninja_version(ninja: &OsString) -> Option<String> {

@@ -365,6 +365,20 @@ fn run_ninja(
     let mut followed = Followed::default();
     let mut stopped = None;
     if let Some(first_run) = &b.first_run {
+        let env = |c: &mut Command| launcher_env(c, b.policy, jobs);
+        let mut passes = ahead::Passes::default();
+        let serve = |passes: &mut ahead::Passes| {
+            let targets = b.targets;
+            ahead::serve(
+                dir,
+                &first_run.version,
+                targets,
+                &current,
+                &interrupted,
+                &env,
+                passes,
+            )
+        };
         // On-demand only (`prefetch = "none"`), the pull brings nothing unasked: not waited for.
         let prefetching = remote
             .as_ref()
@@ -373,8 +387,8 @@ fn run_ninja(
             .as_ref()
             .filter(|_| prefetching && first_run.racing)
             .and_then(|p| ahead::compiled_first(p, &counts, &interrupted))
-            .and_then(|(outs, since)| Some((first_run.compiled_first_targets(outs)?, since)));
-        if let Some((outs, since)) = first {
+            .and_then(|outs| first_run.compiled_first_targets(outs));
+        if let Some(outs) = first {
             if !outs.is_empty() {
                 let (status, f) = run(command(&outs)?)?;
                 followed.add(f);
@@ -383,19 +397,14 @@ fn run_ninja(
                 }
             }
             if stopped.is_none() {
-                ahead::wait_for_pull(&counts, since, jobs.tokens, &interrupted);
+                let mut pass = || serve(&mut passes);
+                ahead::wait_for_pull(&counts, jobs.tokens, &interrupted, &mut pass);
             }
         }
         if stopped.is_none() && !interrupted.load(Ordering::SeqCst) {
-            ahead::serve(
-                dir,
-                &first_run.version,
-                b.targets,
-                &current,
-                &interrupted,
-                |c| launcher_env(c, b.policy, jobs),
-            );
+            serve(&mut passes);
         }
+        passes.say();
     }
     let status = match stopped {
         Some(s) => s,
