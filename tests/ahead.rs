@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::{cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run_ok, TestSpace};
@@ -149,9 +149,9 @@ fn meson_a_first_build_serves_the_caches_hits_before_ninja() {
     served_ahead_at_a_new_path(true);
 }
 
-#[test]
-fn a_damaged_deps_log_is_left_to_ninja() {
-    let space = TestSpace::new();
+/// The example project (CMake) built into `obj` on the cache `cache`, and another object
+/// directory `other` of it configured, not built: (cache, obj, other).
+fn built_and_another(space: &TestSpace) -> (PathBuf, PathBuf, PathBuf) {
     let root = space.path();
     let cache = root.join("cache");
     let (src, obj) = (root.join("src"), root.join("obj"));
@@ -160,6 +160,13 @@ fn a_damaged_deps_log_is_left_to_ninja() {
     build(&obj, &cache);
     let other = root.join("obj2");
     configure(false, &src, &other, &cache);
+    (cache, obj, other)
+}
+
+#[test]
+fn a_damaged_deps_log_is_left_to_ninja() {
+    let space = TestSpace::new();
+    let (cache, obj, other) = built_and_another(&space);
     std::fs::write(other.join(".ninja_deps"), b"# ninjadeps\n\x04\0\0\0\x09").unwrap();
     let out = build(&other, &cache);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -178,14 +185,7 @@ fn a_damaged_deps_log_is_left_to_ninja() {
 #[test]
 fn ctrl_c_while_hits_are_served_ahead_stops_the_build_cleanly() {
     let space = TestSpace::new();
-    let root = space.path();
-    let cache = root.join("cache");
-    let (src, obj) = (root.join("src"), root.join("obj"));
-    copy_tree(&repo_root().join("examples/shapes"), &src);
-    configure(false, &src, &obj, &cache);
-    build(&obj, &cache);
-    let other = root.join("obj2");
-    configure(false, &src, &other, &cache);
+    let (cache, obj, other) = built_and_another(&space);
     // Each file the pass writes into the cache (the lookup's memos) stalls before its rename:
     // Ctrl-C lands while the pass holds a temporary.
     std::fs::remove_dir_all(cache.join("memo")).unwrap();
@@ -255,22 +255,35 @@ fn ctrl_c_while_hits_are_served_ahead_stops_the_build_cleanly() {
     assert_eq!(run_shapes(&other), run_shapes(&obj));
 }
 
-/// With a pull (issue 15): the first build compiles the developer's change while the pull
-/// downloads CI's objects, serves those before Ninja, and Ninja then only archives and links.
-#[test]
-fn a_first_build_with_a_pull_compiles_the_change_and_serves_the_rest_ahead() {
+/// CI's build of the example project published, and the developer's checkout with `rect.c`
+/// changed, its policy naming CI's store.
+fn rect_changed() -> support::published::World {
     let w = support::published::World::shapes();
     let rect = w.dev.join("geom/rect.c");
     let mut text = std::fs::read_to_string(&rect).unwrap();
     text.push_str("/* changed by the developer */\n");
     std::fs::write(&rect, text).unwrap();
     w.policy(&w.obj, &w.nginx.url("cn"), "");
-    let out = run_ok(
+    w
+}
+
+/// The developer's first build of `targets` (none: the defaults), pulling from CI's store.
+fn build_pulling(w: &support::published::World, targets: &[&str]) -> Output {
+    run_ok(
         support::published::cn(&w.cache)
             .env(support::published::PATIENT.0, support::published::PATIENT.1)
             .args(["build", "--no-fill", "-C"])
-            .arg(&w.obj),
-    );
+            .arg(&w.obj)
+            .args(targets),
+    )
+}
+
+/// With a pull (issue 15): the first build compiles the developer's change while the pull
+/// downloads CI's objects, serves those before Ninja, and Ninja then only archives and links.
+#[test]
+fn a_first_build_with_a_pull_compiles_the_change_and_serves_the_rest_ahead() {
+    let w = rect_changed();
+    let out = build_pulling(&w, &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
@@ -304,19 +317,8 @@ fn a_first_build_with_a_pull_compiles_the_change_and_serves_the_rest_ahead() {
 /// them: a changed source they do not need is not compiled.
 #[test]
 fn a_first_build_of_one_target_compiles_nothing_else() {
-    let w = support::published::World::shapes();
-    let rect = w.dev.join("geom/rect.c");
-    let mut text = std::fs::read_to_string(&rect).unwrap();
-    text.push_str("/* changed by the developer */\n");
-    std::fs::write(&rect, text).unwrap();
-    w.policy(&w.obj, &w.nginx.url("cn"), "");
-    let out = run_ok(
-        support::published::cn(&w.cache)
-            .env(support::published::PATIENT.0, support::published::PATIENT.1)
-            .args(["build", "--no-fill", "-C"])
-            .arg(&w.obj)
-            .arg("CMakeFiles/report.dir/report/shapes.cpp.o"),
-    );
+    let w = rect_changed();
+    let out = build_pulling(&w, &["CMakeFiles/report.dir/report/shapes.cpp.o"]);
     let err = String::from_utf8_lossy(&out.stderr);
     let target = w.obj.join("CMakeFiles/report.dir/report/shapes.cpp.o");
     assert!(target.is_file(), "{err}");
