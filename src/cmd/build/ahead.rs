@@ -101,12 +101,13 @@ impl FirstRun {
     }
 
     /// Of `uncovered` (the pull's), what Ninja compiles first: those the targets need, as
-    /// Ninja targets; `None` when they would not fit on a command line (Ninja then runs as
-    /// without a pass, racing the pull).
+    /// Ninja targets (not one Ninja would read as an option, `-x`, or as `x^`, the edge that
+    /// `x` is an input of: those compile in its second run); `None` when they would not fit
+    /// on a command line (Ninja then runs as without a pass, racing the pull).
     pub fn compiled_first_targets(&self, uncovered: Vec<String>) -> Option<Vec<OsString>> {
         let first: Vec<OsString> = uncovered
             .into_iter()
-            .filter(|o| self.needed.contains(o))
+            .filter(|o| self.needed.contains(o) && !o.starts_with('-') && !o.ends_with('^'))
             .map(OsString::from)
             .collect();
         let bytes: usize = first.iter().map(|t| t.len() + 1).sum();
@@ -301,4 +302,41 @@ fn ninja_version(ninja: &OsString) -> Option<String> {
     let out = Command::new(ninja).arg("--version").output().ok()?;
     let v = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (out.status.success() && LogVersion::of_ninja(&v).is_some()).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_run(needed: &[&str]) -> FirstRun {
+        FirstRun {
+            version: "1.11.1".into(),
+            needed: needed.iter().map(|s| s.to_string()).collect(),
+            racing: true,
+        }
+    }
+
+    #[test]
+    fn ninja_compiles_first_only_what_the_targets_need_and_it_reads_as_targets() {
+        let run = first_run(&["a.o", "-b.o", "c.o^", "d.o"]);
+        let uncovered = ["a.o", "-b.o", "c.o^", "e.o"].map(String::from).to_vec();
+        let first = run.compiled_first_targets(uncovered).unwrap();
+        assert_eq!(first, [OsString::from("a.o")]);
+    }
+
+    #[test]
+    fn too_many_targets_for_a_command_line_are_not_given() {
+        let names: Vec<String> = (0..40_000)
+            .map(|i| format!("obj/some/long/path/{i:08}.o"))
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let run = first_run(&refs);
+        assert!(run.compiled_first_targets(names.clone()).is_none());
+        assert_eq!(
+            run.compiled_first_targets(names[..10].to_vec())
+                .unwrap()
+                .len(),
+            10
+        );
+    }
 }
