@@ -9,7 +9,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 use support::{cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run_ok, TestSpace};
 
 /// `cached-ninja configure` of `src` into `obj` with CMake or Meson.
@@ -199,30 +198,14 @@ fn ctrl_c_while_hits_are_served_ahead_stops_the_build_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let tmp = cache.join("tmp");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let temporaries = || {
-        std::fs::read_dir(&tmp)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.path().is_file())
-            .count()
-    };
-    while temporaries() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the pass wrote nothing into the cache"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::published::wait_until("the pass writes into the cache", || {
+        !support::cache_temporaries(&cache).is_empty()
+    });
     // The temporary is the pass's (its name starts with its writer's pid), not a launcher's.
-    let writers: Vec<String> = std::fs::read_dir(&tmp)
+    let writers: Vec<String> = support::cache_temporaries(&cache)
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
             let pid: String = name.chars().take_while(char::is_ascii_digit).collect();
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             String::from_utf8_lossy(&cmdline).replace('\0', " ")
@@ -240,7 +223,11 @@ fn ctrl_c_while_hits_are_served_ahead_stops_the_build_cleanly() {
         err.contains("no partial object or cache entry is left"),
         "{err}"
     );
-    assert_eq!(temporaries(), 0, "{err}");
+    assert_eq!(
+        support::cache_temporaries(&cache),
+        Vec::<PathBuf>::new(),
+        "{err}"
+    );
     assert_eq!(
         edges_run(&out),
         Vec::<String>::new(),

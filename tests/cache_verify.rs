@@ -271,18 +271,9 @@ fn an_interrupted_build_leaves_no_temporary_of_its_launchers() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let tmp = cache.join("tmp");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let temporaries = || {
-        list(&tmp)
-            .into_iter()
-            .filter(|p| p.is_file())
-            .collect::<Vec<_>>()
-    };
-    while temporaries().is_empty() {
-        assert!(Instant::now() < deadline, "no launcher started an insert");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::published::wait_until("a launcher starts an insert", || {
+        !support::cache_temporaries(&cache).is_empty()
+    });
     run_ok(Command::new("kill").args(["-INT", &build.id().to_string()]));
     let out = build.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -291,5 +282,9 @@ fn an_interrupted_build_leaves_no_temporary_of_its_launchers() {
         err.contains("no partial object or cache entry is left"),
         "{err}"
     );
-    assert_eq!(temporaries(), Vec::<PathBuf>::new(), "{err}");
+    assert_eq!(
+        support::cache_temporaries(&cache),
+        Vec::<PathBuf>::new(),
+        "{err}"
+    );
 }

@@ -12,7 +12,8 @@
 //! again. Whatever goes wrong here, Ninja runs the edge: an entry only ever lets Ninja skip
 //! an output that exists, was made for that command and is newer than its inputs.
 
-use crate::launcher::local_keys::{compiler_words, with_launchers};
+use crate::fill::targets::load_graph;
+use crate::launcher::local_keys::{compiler_words, for_items};
 use backend::compile::depfile;
 use backend::ninja::build_log::{self, LogEntry, LogVersion};
 use backend::ninja::deps_log::{self, DepsLog};
@@ -21,11 +22,10 @@ use backend::ninja::load::bytes_to_path;
 use backend::ninja::{canon, Escape, StateError};
 use backend::rewrite::compiler::split_simple;
 use backend::rewrite::dwp_step::DwpStep;
+use fetch::cache::StatStamp;
 use fetch::objdir::ObjDir;
 use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// What a pass did.
@@ -60,11 +60,8 @@ struct Served {
 /// (the object root), for the Ninja whose build log is `version`. Nothing when the Ninja files
 /// set `builddir` (Ninja's logs are then elsewhere).
 pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, AheadError> {
-    let manifest = backend::ninja::load(Path::new("build.ninja"))
-        .map_err(|e| AheadError::Load(e.to_string()))?;
-    let graph = manifest.graph();
-    let builddir = graph.scope_var(backend::ninja::graph::ROOT_SCOPE, b"builddir");
-    if builddir.is_some_and(|d| !d.is_empty()) {
+    let graph = &load_graph(Path::new(".")).map_err(|e| AheadError::Load(e.to_string()))?;
+    if logs_elsewhere(graph) {
         return Ok(Ahead::default());
     }
     let Some(wanted) = wanted_nodes(graph, targets) else {
@@ -88,12 +85,9 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
     // (Ninja 1.12 records a command's start the same way).
     let stamp = stamp_now(&ObjDir::new(&cwd).ahead_stamp_file())?;
     let start = Instant::now();
-    let at = AtomicUsize::new(0);
-    let next = || candidates.get(at.fetch_add(1, Ordering::Relaxed));
-    let threads = rayon::current_num_threads().min(candidates.len());
     // A zero-setup launch takes the packager from the Ninja files (`run_zero_setup`).
     let facts_step = crate::launcher::ninja_facts(&cwd).map_or(DwpStep::None, |f| f.dwp_step);
-    let mut served = with_launchers(&cwd, threads, next, |launcher, _: &mut (), (e, words)| {
+    let mut served = for_items(&cwd, &candidates, |launcher, _: &mut (), (e, words)| {
         // Served only with the packager its launch would take (it decides the key and the
         // object's directory tokens).
         if launch_step(words, launcher.dwp_step, facts_step) != Some(launcher.dwp_step) {
@@ -144,9 +138,8 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
 /// `objdir`, as the Ninja files name them; `None` when no pass can be made there: the files
 /// do not load, set `builddir` (Ninja's logs are then elsewhere), or name no such targets.
 pub fn needed_outputs(objdir: &Path, targets: &[String]) -> Option<HashSet<String>> {
-    let graph = &crate::fill::targets::load_graph(objdir).ok()?;
-    let builddir = graph.scope_var(backend::ninja::graph::ROOT_SCOPE, b"builddir");
-    if builddir.is_some_and(|d| !d.is_empty()) {
+    let graph = &load_graph(objdir).ok()?;
+    if logs_elsewhere(graph) {
         return None;
     }
     let wanted = wanted_nodes(graph, targets)?;
@@ -157,6 +150,13 @@ pub fn needed_outputs(objdir: &Path, targets: &[String]) -> Option<HashSet<Strin
     Some(outputs.collect())
 }
 
+/// Whether the Ninja files set `builddir`: Ninja's logs are then there, not in the object
+/// directory, and no pass is made.
+fn logs_elsewhere(graph: &Graph) -> bool {
+    let builddir = graph.scope_var(backend::ninja::graph::ROOT_SCOPE, b"builddir");
+    builddir.is_some_and(|d| !d.is_empty())
+}
+
 /// Writes the stamp file at `path` and returns its mtime (ns): the file system's time now.
 fn stamp_now(path: &Path) -> Result<i64, AheadError> {
     let io = |e| AheadError::State(backend::ninja::state_file::io_err(path, e));
@@ -165,7 +165,7 @@ fn stamp_now(path: &Path) -> Result<i64, AheadError> {
     }
     std::fs::write(path, b"").map_err(io)?;
     let meta = std::fs::metadata(path).map_err(io)?;
-    Ok(meta.mtime() * 1_000_000_000 + meta.mtime_nsec())
+    Ok(StatStamp::of(&meta).mtime_ns)
 }
 
 /// The packager a launch of `words` takes (`config`: the configuration's, as `cc` without
@@ -284,8 +284,7 @@ fn entered(graph: &Graph, e: EdgeId) -> Option<Served> {
             return None;
         }
         let meta = std::fs::metadata(bytes_to_path(graph.path(n))).ok()?;
-        let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
-        outputs.push((graph.path(n).to_vec(), mtime));
+        outputs.push((graph.path(n).to_vec(), StatStamp::of(&meta).mtime_ns));
     }
     let depfile = graph.try_binding(e, b"depfile", Escape::None).ok()?;
     let depfile = bytes_to_path(&depfile);

@@ -143,6 +143,18 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The files in the cache `cache`'s `tmp/`: the temporaries of inserts not renamed yet.
+pub fn cache_temporaries(cache: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(cache.join("tmp"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `cached-ninja stats --json` of an object directory's last build.
 pub fn stats_json(obj: &Path) -> serde_json::Value {
     let out = run_ok(

@@ -339,7 +339,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// a launch there would be: CPU work (reading and hashing), so on rayon's threads (`threads`
 /// of them), one launcher and one `S` (what the thread carries from item to item) each; the
 /// `None`s left out.
-pub(crate) fn with_launchers<T, R: Send, S: Default>(
+fn with_launchers<T, R: Send, S: Default>(
     objdir: &Path,
     threads: usize,
     next: impl Fn() -> Option<T> + Sync,
@@ -372,7 +372,7 @@ pub(crate) fn with_launchers<T, R: Send, S: Default>(
 }
 
 /// `each` of `items` with [`with_launchers`], taken in their order (the first ones first).
-fn for_items<T: Sync, R: Send, S: Default>(
+pub(crate) fn for_items<T: Sync, R: Send, S: Default>(
     objdir: &Path,
     items: &[T],
     each: impl Fn(&Launcher<'_>, &mut S, &T) -> Option<R> + Sync,

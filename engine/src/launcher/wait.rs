@@ -68,8 +68,7 @@ impl Launcher<'_> {
         let Some(first) = self.pull.planning() else {
             return false;
         };
-        let silent = crate::test_knobs::millis("CACHED_NINJA_TEST_SILENT_PATIENCE_MS")
-            .unwrap_or(fetch::want::SILENT_PATIENCE);
+        let silent = crate::test_knobs::silent_patience();
         let start = Instant::now();
         let ended = loop {
             match self.pull.planning() {

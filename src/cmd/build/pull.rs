@@ -216,8 +216,7 @@ impl Planning {
     /// `fetch::want::LISTING_PATIENCE` without a store asked.
     pub fn past_patience(&self) -> bool {
         let answered = self.remote.stores.iter().any(|s| s.breaker().answered());
-        let silent = engine::test_knobs::millis("CACHED_NINJA_TEST_SILENT_PATIENCE_MS")
-            .unwrap_or(fetch::want::SILENT_PATIENCE);
+        let silent = engine::test_knobs::silent_patience();
         match self.asked.get() {
             Some(t) => !answered && t.elapsed() > silent,
             None => self.started.elapsed() > fetch::want::LISTING_PATIENCE,
