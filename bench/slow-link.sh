@@ -31,7 +31,8 @@
 # HTTP2=1: the developer's store speaks HTTP/2 in clear text (a second nginx server on the same
 # files, `listen … http2`, behind the slow link; the policy's store has `http2 = true`, so the
 # pull multiplexes up to 256 requests over one connection); by default HTTP/1.1 keep-alive,
-# where `[fetch] jobs` (16) requests are in flight, one connection each.
+# where up to `[fetch] jobs` (48; 16 before 2026-12-07) requests are in flight, one
+# connection each.
 #
 # Usage: bash bench/slow-link.sh [WORK_DIR]    (table on stdout, progress and raw lines on stderr)
 #   env: CN=path/to/cached-ninja (default: cargo build --release), KS="0 5 25",

@@ -29,7 +29,7 @@
 //! [fetch]
 //! config = "linux64-debug"  # the configuration name CI publishes under (default "default")
 //! depth = 32                # ancestors of HEAD looked at
-//! jobs = 16                 # requests in flight (default 16, 256 when every store has
+//! jobs = 48                 # requests in flight (default 48, 256 when every store has
 //!                           # http2 = true; the pull takes up to 256, publish and the
 //!                           # plan's HEADs up to 64; a long link needs ~128 over HTTP/1.1)
 //! wait_ms = 10000           # a compile waits at most this long for the pull to bring its

@@ -286,11 +286,12 @@ fn declared_link(bandwidth: Option<u64>, jobs: usize, c: &mut StoreConfig) {
     }
 }
 
-/// Requests in flight by default over HTTP/1.1, one connection each: few enough for any
-/// server's connection limit (the tests' nginx allows 64; 128 made it close connections, and
-/// the breaker then gave the store up). A long link needs more (BENCHMARKS.md "The lean wire
-/// format": at 20 ms, 16 gave 8.3x the bandwidth floor, 128 1.4x): raise `[fetch] jobs`.
-pub const DEFAULT_JOBS: usize = 16;
+/// Requests in flight at most by default over HTTP/1.1, one connection each: few enough for
+/// any server's connection limit (the tests' nginx allows 64; 128 made it close connections,
+/// and the breaker then gave the store up), enough for 10 MB/s at 20 ms (a window of about 46
+/// objects of 9 kB: BENCHMARKS.md "Hits served as the pull brings them": 16 took 11 % longer).
+/// The pull keeps fewer in flight when the link needs fewer (`LinkState::window`).
+pub const DEFAULT_JOBS: usize = 48;
 
 /// Requests in flight by default when every store speaks HTTP/2 (`http2 = true`: one
 /// connection, many streams): 256, measured 1.16-1.24x the bandwidth floor at 20 ms and

@@ -162,6 +162,65 @@ fn built_and_another(space: &TestSpace) -> (PathBuf, PathBuf, PathBuf) {
     (cache, obj, other)
 }
 
+/// The pass a first build runs beside a pull (`serve-ahead --arrivals`): each output named on
+/// its input is served as it comes, nothing a target Ninja builds meanwhile needs is served,
+/// and Ninja's logs are written only once the input ends (Ninja's run meanwhile writes them).
+#[test]
+fn the_pass_serves_each_arrival_as_it_comes_and_writes_ninjas_logs_at_its_end() {
+    let space = TestSpace::new();
+    let (cache, _obj, other) = built_and_another(&space);
+    let version = run_ok(Command::new("ninja").arg("--version"));
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let (rect, circle) = (
+        "CMakeFiles/geom.dir/geom/rect.c.o",
+        "CMakeFiles/geom.dir/geom/circle.c.o",
+    );
+    let shapes = "CMakeFiles/report.dir/report/shapes.cpp.o";
+    let mut child = Command::new(cached_ninja())
+        .current_dir(&other)
+        .env("CACHED_NINJA_CACHE_DIR", &cache)
+        .args(["serve-ahead", "--ninja-version", &version, "--arrivals"])
+        .args(["--built-first", shapes])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    use std::io::Write;
+    writeln!(input, "not/an/output.o\n{rect}").unwrap();
+    support::published::wait_until("the arrival is served", || other.join(rect).is_file());
+    // Nothing else yet: the pass waits for arrivals.
+    assert!(!other.join(circle).exists());
+    assert!(!other.join(".ninja_log").exists());
+    assert!(!other.join(".ninja_deps").exists());
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert_eq!(said.trim(), "served 4 4");
+    assert!(other.join(circle).is_file());
+    assert!(
+        !other.join(shapes).exists(),
+        "a target Ninja builds was served"
+    );
+    let log = std::fs::read_to_string(other.join(".ninja_log")).unwrap();
+    assert!(log.contains(rect) && !log.contains(shapes), "{log}");
+    assert!(other.join(".ninja_deps").is_file());
+    // Ninja builds the target the pass left to it, and links; nothing else.
+    let ninja = run_ok(
+        Command::new("ninja")
+            .env("CACHED_NINJA_CACHE_DIR", &cache)
+            .arg("-C")
+            .arg(&other),
+    );
+    let ran = String::from_utf8_lossy(&ninja.stdout);
+    assert!(ran.contains("shapes.cpp.o"), "{ran}");
+    assert!(
+        !ran.contains("rect.c.o") && !ran.contains("circle.c.o"),
+        "{ran}"
+    );
+}
+
 #[test]
 fn a_damaged_deps_log_is_left_to_ninja() {
     let space = TestSpace::new();

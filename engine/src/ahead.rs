@@ -7,13 +7,17 @@
 //! (`backend::ninja::build_log`, `backend::ninja::deps_log`). Ninja then skips those edges:
 //! no `sh -c` and no launcher process per hit, which bound a build of hits on two cores.
 //!
+//! With a pull, a pass serves each record as the pull brings it ([`Meanwhile`]) while Ninja
+//! compiles what no record covers, then the rest; it writes Ninja's logs at its end.
+//!
 //! Only `deps = gcc` edges without a response file are served, and an edge whose outputs or
 //! depfile are not all there afterwards gets no entry: Ninja runs it, and its launcher hits
 //! again. Whatever goes wrong here, Ninja runs the edge: an entry only ever lets Ninja skip
 //! an output that exists, was made for that command and is newer than its inputs.
 
 use crate::fill::targets::load_graph;
-use crate::launcher::local_keys::{compiler_words, for_items};
+use crate::launcher::launch::Launcher;
+use crate::launcher::local_keys::{compiler_words, for_items, with_launchers};
 use backend::compile::depfile;
 use backend::ninja::build_log::{self, LogEntry, LogVersion};
 use backend::ninja::deps_log::{self, DepsLog};
@@ -24,8 +28,9 @@ use backend::rewrite::compiler::split_simple;
 use backend::rewrite::dwp_step::DwpStep;
 use fetch::cache::StatStamp;
 use fetch::objdir::ObjDir;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// What a pass did.
@@ -56,10 +61,27 @@ struct Served {
     inputs: Vec<Vec<u8>>,
 }
 
+/// What comes to a pass while it runs, besides what the local cache holds when it starts: the
+/// entries a pull brings, and what Ninja builds meanwhile.
+#[derive(Clone, Copy)]
+pub struct Meanwhile<'a> {
+    /// The output of the next record whose entry the local cache received (it waits for
+    /// one); `None` once no more will come. No function: none comes.
+    pub arrived: Option<&'a (dyn Fn() -> Option<String> + Sync)>,
+    /// Targets Ninja builds while the pass runs: no edge they need is served.
+    pub built_first: &'a [String],
+}
+
 /// Serves ahead what the `targets` (none: Ninja's defaults) need, in the working directory
-/// (the object root), for the Ninja whose build log is `version`. Nothing when the Ninja files
+/// (the object root), for the Ninja whose build log is `version`: each edge whose record
+/// arrives `meanwhile` as it arrives, then every other from what the local cache holds; the
+/// logs are written at the end (after Ninja's run `meanwhile`). Nothing when the Ninja files
 /// set `builddir` (Ninja's logs are then elsewhere).
-pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, AheadError> {
+pub fn serve_here(
+    targets: &[String],
+    version: LogVersion,
+    meanwhile: Meanwhile,
+) -> Result<Ahead, AheadError> {
     let graph = &load_graph(Path::new(".")).map_err(|e| AheadError::Load(e.to_string()))?;
     if logs_elsewhere(graph) {
         return Ok(Ahead::default());
@@ -67,12 +89,21 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
     let Some(wanted) = wanted_nodes(graph, targets) else {
         return Ok(Ahead::default());
     };
-    let mut deps = DepsLog::open(Path::new(deps_log::FILE))?;
+    // A damaged deps log is found before anything is served; it is read again at the end,
+    // after Ninja's run meanwhile wrote it.
+    DepsLog::open(Path::new(deps_log::FILE))?;
+    let built_first: HashSet<EdgeId> = match meanwhile.built_first {
+        [] => HashSet::new(),
+        first => match wanted_nodes(graph, first) {
+            Some(nodes) => graph.edges_in_order(&nodes).into_iter().collect(),
+            None => return Ok(Ahead::default()),
+        },
+    };
     let made_here = MadeHere::new(graph);
     let candidates: Vec<(EdgeId, Vec<String>)> = graph
         .edges_in_order(&wanted)
         .into_iter()
-        .filter(|&e| !made_here.feeds(e))
+        .filter(|&e| !made_here.feeds(e) && !built_first.contains(&e))
         .filter_map(|e| Some((e, candidate_words(graph, Path::new("."), e)?)))
         .collect();
     if candidates.is_empty() {
@@ -87,7 +118,8 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
     let start = Instant::now();
     // A zero-setup launch takes the packager from the Ninja files (`run_zero_setup`).
     let facts_step = crate::launcher::ninja_facts(&cwd).map_or(DwpStep::None, |f| f.dwp_step);
-    let mut served = for_items(&cwd, &candidates, |launcher, _: &mut (), (e, words)| {
+    let serve = |launcher: &Launcher<'_>, _: &mut (), i: usize| {
+        let (e, words) = &candidates[i];
         // Served only with the packager its launch would take (it decides the key and the
         // object's directory tokens).
         if launch_step(words, launcher.dwp_step, facts_step) != Some(launcher.dwp_step) {
@@ -96,8 +128,23 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
         make_output_dirs(graph, *e);
         launcher.serve_ahead(compiler_words(words)?).then_some(())?;
         entered(graph, *e)
-    });
+    };
+    let taken = Taken::new(graph, &candidates);
+    let mut served = match meanwhile.arrived {
+        Some(arrived) => {
+            let next = || loop {
+                if let Some(i) = taken.take_output(&arrived()?) {
+                    return Some(i);
+                }
+            };
+            with_launchers(&cwd, rayon::current_num_threads(), next, serve)
+        }
+        None => Vec::new(),
+    };
+    let rest: Vec<usize> = (0..candidates.len()).filter(|&i| taken.take(i)).collect();
+    served.extend(for_items(&cwd, &rest, |l, s, &i| serve(l, s, i)));
     served.sort_by_key(|s| s.edge);
+    let mut deps = DepsLog::open(Path::new(deps_log::FILE))?;
     let end_ms = start.elapsed().as_millis() as u32;
     let mut entries = Vec::new();
     for s in &served {
@@ -132,6 +179,37 @@ pub fn serve_here(targets: &[String], version: LogVersion) -> Result<Ahead, Ahea
         served: served.len(),
         candidates: candidates.len(),
     })
+}
+
+/// The candidates of a pass, each served once: as its record arrives, or after.
+struct Taken<'c> {
+    /// Candidate by output path.
+    by_output: HashMap<&'c [u8], usize>,
+    taken: Vec<AtomicBool>,
+}
+
+impl<'c> Taken<'c> {
+    fn new(graph: &'c Graph, candidates: &[(EdgeId, Vec<String>)]) -> Taken<'c> {
+        let by_output = candidates
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (e, _))| graph.outputs(*e).iter().map(move |&n| (graph.path(n), i)));
+        Taken {
+            by_output: by_output.collect(),
+            taken: candidates.iter().map(|_| AtomicBool::new(false)).collect(),
+        }
+    }
+
+    /// Takes candidate `i`, if no one has yet.
+    fn take(&self, i: usize) -> bool {
+        !self.taken[i].swap(true, Ordering::AcqRel)
+    }
+
+    /// Takes the candidate with output `output`, if there is one no one has taken yet.
+    fn take_output(&self, output: &str) -> Option<usize> {
+        let &i = self.by_output.get(output.as_bytes())?;
+        self.take(i).then_some(i)
+    }
 }
 
 /// The outputs of the edges `targets` (none: Ninja's defaults) need in the object directory

@@ -184,7 +184,7 @@ impl PullSession<'_> {
     /// Pulls the plan's entries (wanted keys first, then `order`, leaving out
     /// [`PullSession::changed_sources`] unless wanted) until done or cancelled, then trims the
     /// cache to its cap. The downloads start once the sources here are read (which records
-    /// changed); beside that, on a thread of its own, the include sets are recorded
+    /// changed); then beside them, on a thread of its own, the include sets are recorded
     /// (`prepare`, with the headers here each read once: [`local_keys::headers_here`]), then
     /// first checks are made for at most [`CHECKS_BEFORE_READY`], and `ready` is told how the
     /// recording went: a build announces the pull to its launchers there, since a launcher
@@ -194,24 +194,31 @@ impl PullSession<'_> {
     /// ([`local_keys::remember_scans`]), in step with the downloads
     /// ([`local_keys::FirstChecks`]), so that a launcher's first check of a pulled entry reads
     /// one memo, not one per header, and does not count the lookup's candidates.
-    /// `uncovered` is told once, when the sources here are read, the outputs of the launcher
-    /// edges whose source key no record of the plan has (what the build compiles anyway).
+    /// `read` is told once, when the sources here are read, what they left to compile and to
+    /// download ([`SourcesRead`]); `entered`, each record whose entry is in and whose first
+    /// check is done or will not be made (a launch then finds both).
     pub fn run(
         &self,
         cancel: &CancelToken,
         progress: &dyn ProgressSink,
         order: &[usize],
         ready: &(dyn Fn(io::Result<()>) -> bool + Sync),
-        uncovered: &(dyn Fn(Vec<String>) + Sync),
+        read: &(dyn Fn(SourcesRead) + Sync),
+        entered: &(dyn Fn(usize) + Sync),
     ) -> PullReport {
         let link = EarlyGiveUps::new(FileLink::new(self.objdir.clone()));
         let manifest = &self.plan.manifest;
-        let checks = local_keys::FirstChecks::new(order, manifest.records.len(), self.entry_wait);
+        let records = manifest.records.len();
+        let checks = local_keys::FirstChecks::new(order, records, self.entry_wait, entered);
         let (sources_tx, sources_rx) = std::sync::mpsc::channel();
         let report = std::thread::scope(|s| {
             let (checks, link) = (&checks, &link);
             s.spawn(move || {
                 let root = self.objdir.root();
+                // After the sources, which the downloads wait for (both read on all cores:
+                // side by side, the sources were read half as fast and the first download
+                // started later).
+                let sources = sources_rx.recv().ok();
                 let headers = local_keys::headers_here(root, manifest);
                 let prepared = self.prepare(&headers.known_stamps());
                 let failed = prepared.is_err();
@@ -222,20 +229,14 @@ impl PullSession<'_> {
                         root, manifest, checks, sources, &headers, stop, until,
                     )
                 };
-                // Before the launchers are told: checks until `until`, if the sources are
-                // read by then.
-                let left = until.saturating_duration_since(Instant::now());
-                let early = match failed {
-                    true => None,
-                    false => sources_rx.recv_timeout(left).ok(),
-                };
-                if let Some(sources) = &early {
+                // Before the launchers are told: checks until `until`.
+                if let Some(sources) = sources.as_ref().filter(|_| !failed) {
                     check(sources, Some(until));
                 }
                 if ready(prepared) && !failed {
                     link.announced();
-                    if let Some(sources) = early.or_else(|| sources_rx.recv().ok()) {
-                        check(&sources, None);
+                    if let Some(sources) = &sources {
+                        check(sources, None);
                     }
                 } else {
                     cancel.cancel();
@@ -245,7 +246,14 @@ impl PullSession<'_> {
             let sources = self.sources_here(true);
             let skip = self.changed_in(&sources);
             let keys: HashSet<Digest> = manifest.records.iter().map(|r| r.source_key).collect();
-            uncovered(sources.outputs_without(&keys));
+            read(SourcesRead {
+                uncovered: sources.outputs_without(&keys),
+                left_out: manifest
+                    .records
+                    .iter()
+                    .filter(|r| skip.contains(&r.action_key))
+                    .count(),
+            });
             let _ = sources_tx.send(sources);
             let opts = PullOptions {
                 jobs: self.jobs,
@@ -257,6 +265,9 @@ impl PullSession<'_> {
                 hook: Some(checks),
             };
             fetch::pull::pull(self.store, &self.cache, manifest, opts, &|p| {
+                if let Some(i) = p.entry {
+                    checks.entered(i);
+                }
                 progress.progress(p)
             })
         });
@@ -264,6 +275,16 @@ impl PullSession<'_> {
         self.cache.walk_and_gc(self.cache_cap);
         report
     }
+}
+
+/// What a pull's reading of the sources here left to compile and to download.
+#[derive(Debug, Default)]
+pub struct SourcesRead {
+    /// The outputs of the launcher edges whose source key no record of the plan has (what the
+    /// build compiles anyway).
+    pub uncovered: Vec<String>,
+    /// The records left out of the prefetch: their source changed here.
+    pub left_out: usize,
 }
 
 /// The launchers' link for a pull that downloads before it is announced: creating the marker

@@ -127,6 +127,9 @@ pub struct PullProgress {
     pub total: usize,
     /// Bytes downloaded so far.
     pub bytes: u64,
+    /// The record (an index into the manifest's records) whose entry this step put in the
+    /// local cache or found there; `None` when it failed.
+    pub entry: Option<usize>,
 }
 
 /// Most requests a pull keeps in flight (one blocking thread each).
@@ -320,6 +323,7 @@ impl PullRun<'_> {
             &self.opts,
             before_entry,
         );
+        let entry = r.is_ok().then_some(i);
         let Some(done) = self.tally(rec, r) else {
             return Ok(None);
         };
@@ -327,6 +331,7 @@ impl PullRun<'_> {
             done: self.done.fetch_add(1, Ordering::Relaxed) + 1,
             total: self.records.len(),
             bytes: self.bytes.load(Ordering::Relaxed),
+            entry,
         });
         done
     }

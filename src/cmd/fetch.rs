@@ -71,7 +71,14 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
             false
         }
     };
-    let report = session.run(&CancelToken::new(), &progress, &order, &ready, &|_| {});
+    let report = session.run(
+        &CancelToken::new(),
+        &progress,
+        &order,
+        &ready,
+        &|_| {},
+        &|_| {},
+    );
     bar.finish_and_clear();
     if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);

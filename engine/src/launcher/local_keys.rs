@@ -226,8 +226,9 @@ pub const ENTRY_WAIT: Duration = Duration::from_millis(10);
 /// check is done, after [`ENTRY_WAIT`], or once no more checks are made
 /// ([`FirstChecks::over`]). A launch that finds a pulled entry then finds its memo too:
 /// checked in the prefetch order alone, the checks fell behind the downloads on a busy machine
-/// and a third of the launches checked in full.
-pub struct FirstChecks {
+/// and a third of the launches checked in full. A record whose entry is in and whose check is
+/// done (or will not be made) is given to `ready`, once.
+pub struct FirstChecks<'a> {
     order: Vec<usize>,
     next: AtomicUsize,
     started: Mutex<VecDeque<usize>>,
@@ -236,16 +237,30 @@ pub struct FirstChecks {
     checked: (Mutex<()>, Condvar),
     /// The longest an entry waits for its check ([`ENTRY_WAIT`]).
     entry_wait: Duration,
+    /// Per record: [`ENTRY_IN`] and [`CHECK_OVER`] as they happen.
+    served: Vec<AtomicU8>,
+    ready: &'a (dyn Fn(usize) + Sync),
 }
+
+/// A record's entry is in the local cache ([`FirstChecks::entered`]).
+const ENTRY_IN: u8 = 1;
+/// A record's check is done, or no more checks are made.
+const CHECK_OVER: u8 = 2;
 
 const TO_CHECK: u8 = 0;
 const CHECKING: u8 = 1;
 const CHECKED: u8 = 2;
 
-impl FirstChecks {
+impl<'a> FirstChecks<'a> {
     /// The checks of `records` records: those of `order` first, in that order, then the rest;
-    /// an entry waits at most `entry_wait` for its check ([`ENTRY_WAIT`] but in tests).
-    pub fn new(order: &[usize], records: usize, entry_wait: Duration) -> FirstChecks {
+    /// an entry waits at most `entry_wait` for its check ([`ENTRY_WAIT`] but in tests); a
+    /// record entered and checked is given to `ready`.
+    pub fn new(
+        order: &[usize],
+        records: usize,
+        entry_wait: Duration,
+        ready: &'a (dyn Fn(usize) + Sync),
+    ) -> FirstChecks<'a> {
         let mut all: Vec<usize> = order.iter().copied().filter(|&i| i < records).collect();
         let mut listed = vec![false; records];
         all.iter().for_each(|&i| listed[i] = true);
@@ -258,6 +273,24 @@ impl FirstChecks {
             over: AtomicBool::new(false),
             checked: (Mutex::new(()), Condvar::new()),
             entry_wait,
+            served: (0..records).map(|_| AtomicU8::new(0)).collect(),
+            ready,
+        }
+    }
+
+    /// Record `i`'s entry is in the local cache.
+    pub fn entered(&self, i: usize) {
+        self.mark(i, ENTRY_IN);
+    }
+
+    /// Adds `what` to record `i`'s state: with both, it is ready (told once).
+    fn mark(&self, i: usize, what: u8) {
+        let Some(s) = self.served.get(i) else {
+            return;
+        };
+        let before = s.fetch_or(what, Ordering::AcqRel);
+        if before != ENTRY_IN | CHECK_OVER && before | what == ENTRY_IN | CHECK_OVER {
+            (self.ready)(i);
         }
     }
 
@@ -287,15 +320,21 @@ impl FirstChecks {
     /// Record `i` is checked (or has nothing to check).
     fn done(&self, i: usize) {
         self.state[i].store(CHECKED, Ordering::Release);
-        let _held = lock(&self.checked.0);
-        self.checked.1.notify_all();
+        {
+            let _held = lock(&self.checked.0);
+            self.checked.1.notify_all();
+        }
+        self.mark(i, CHECK_OVER);
     }
 
     /// No more checks are made (all done, or stopped): entries wait no longer.
     pub fn over(&self) {
         self.over.store(true, Ordering::Release);
-        let _held = lock(&self.checked.0);
-        self.checked.1.notify_all();
+        {
+            let _held = lock(&self.checked.0);
+            self.checked.1.notify_all();
+        }
+        (0..self.served.len()).for_each(|i| self.mark(i, CHECK_OVER));
     }
 
     fn waits_for(&self, i: usize) -> bool {
@@ -304,7 +343,7 @@ impl FirstChecks {
     }
 }
 
-impl RecordHook for FirstChecks {
+impl RecordHook for FirstChecks<'_> {
     fn started(&self, i: usize) {
         if self.waits_for(i) {
             lock(&self.started).push_back(i);
@@ -339,7 +378,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// a launch there would be: CPU work (reading and hashing), so on rayon's threads (`threads`
 /// of them), one launcher and one `S` (what the thread carries from item to item) each; the
 /// `None`s left out.
-fn with_launchers<T, R: Send, S: Default>(
+pub(crate) fn with_launchers<T, R: Send, S: Default>(
     objdir: &Path,
     threads: usize,
     next: impl Fn() -> Option<T> + Sync,
@@ -425,7 +464,7 @@ mod tests {
 
     #[test]
     fn a_record_whose_download_started_is_checked_next() {
-        let checks = FirstChecks::new(&[2, 0], 4, ENTRY_WAIT);
+        let checks = FirstChecks::new(&[2, 0], 4, ENTRY_WAIT, &|_| {});
         assert_eq!(checks.take(), Some(2));
         checks.started(3);
         checks.started(2);
@@ -438,7 +477,7 @@ mod tests {
     #[test]
     fn an_entry_goes_in_after_its_check() {
         // Long enough for a loaded machine: the entry must wait for the check, not time out.
-        let checks = FirstChecks::new(&[0, 1], 2, Duration::from_secs(600));
+        let checks = FirstChecks::new(&[0, 1], 2, Duration::from_secs(600), &|_| {});
         let checked = AtomicBool::new(false);
         checks.started(1);
         std::thread::scope(|s| {
@@ -460,15 +499,41 @@ mod tests {
 
     #[test]
     fn no_entry_waits_once_the_checks_are_over() {
-        let checks = FirstChecks::new(&[0], 1, ENTRY_WAIT);
+        let checks = FirstChecks::new(&[0], 1, ENTRY_WAIT, &|_| {});
         checks.over();
         assert!(!checks.waits_for(0));
         checks.started(0);
         checks.before_entry(0);
         // A check never made (its thread stopped) holds an entry up at most `ENTRY_WAIT`.
-        let stopped = FirstChecks::new(&[0], 1, ENTRY_WAIT);
+        let stopped = FirstChecks::new(&[0], 1, ENTRY_WAIT, &|_| {});
         stopped.before_entry(0);
         assert!(stopped.waits_for(0));
+    }
+
+    #[test]
+    fn a_record_is_ready_once_its_entry_is_in_and_its_check_made() {
+        let ready = Mutex::new(Vec::new());
+        let tell = |i| lock(&ready).push(i);
+        let checks = FirstChecks::new(&[0, 1, 2, 3], 4, ENTRY_WAIT, &tell);
+        // Entered, then checked.
+        checks.entered(0);
+        assert!(lock(&ready).is_empty(), "not before its check");
+        checks.done(0);
+        // Checked, then entered (twice: told once).
+        checks.done(1);
+        checks.entered(1);
+        checks.entered(1);
+        // Entered, never checked: ready once the checks are over; never entered: never.
+        checks.entered(2);
+        checks.over();
+        checks.over();
+        assert_eq!(*lock(&ready), [0, 1, 2]);
+        checks.entered(3);
+        assert_eq!(
+            *lock(&ready),
+            [0, 1, 2, 3],
+            "after the checks, at its entry"
+        );
     }
 
     fn words(s: &str) -> Vec<String> {

@@ -129,7 +129,7 @@ mod gdbinit;
 mod header_facts;
 mod hit;
 mod identity;
-mod launch;
+pub(crate) mod launch;
 mod links;
 mod listings;
 pub mod local_keys;

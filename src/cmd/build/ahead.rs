@@ -5,10 +5,12 @@
 //! stops it is one warning line, and Ninja runs every edge as before.
 //!
 //! With a pull (issue 15: the race with CI's objects), the build first waits for the pull to
-//! read the sources here ([`compiled_first`]), runs Ninja on what no record covers (the
-//! developer's changes) while the pull downloads, then waits for the pull while it beats
-//! compiling ([`wait_for_pull`]), serves ahead what it brought, and runs Ninja on the
-//! targets: the links, and through launchers whatever was not served.
+//! read the sources here ([`compiled_first`]), then starts the pass, which serves each record
+//! the pull brings as it comes ([`Arrivals`]), and runs Ninja on what no record covers (the
+//! developer's changes) beside it; it waits for the pull while it beats compiling
+//! ([`wait_for_pull`]), ends the pass ([`Pass::finish`]: it serves what else the cache holds
+//! and enters all in Ninja's logs), and runs Ninja on the targets: the links, and through
+//! launchers whatever was not served.
 
 use super::pull;
 use backend::ninja::build_log::{self, LogVersion};
@@ -18,6 +20,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Options of the hidden `serve-ahead` command (run by `build`, in the object directory).
@@ -26,6 +29,13 @@ pub struct AheadArgs {
     /// What `ninja --version` printed (the build log's format follows it).
     #[arg(long, value_name = "VERSION")]
     pub ninja_version: String,
+    /// Serve first, as they come, the outputs named on standard input (a line each: records
+    /// the pull put in the local cache), until its end.
+    #[arg(long)]
+    pub arrivals: bool,
+    /// A target Ninja builds meanwhile: nothing it needs is served.
+    #[arg(long, value_name = "TARGET")]
+    pub built_first: Vec<String>,
     /// Targets Ninja will build (default: its defaults).
     pub targets: Vec<String>,
 }
@@ -36,7 +46,19 @@ pub fn run(args: AheadArgs) -> anyhow::Result<ExitCode> {
     let Some(version) = LogVersion::of_ninja(&args.ninja_version) else {
         return Ok(ExitCode::SUCCESS);
     };
-    match engine::ahead::serve_here(&args.targets, version) {
+    let stdin = std::io::stdin();
+    let arrived = || {
+        let mut line = String::new();
+        match stdin.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(line.trim_end_matches('\n').to_string()),
+            _ => None,
+        }
+    };
+    let meanwhile = engine::ahead::Meanwhile {
+        arrived: args.arrivals.then_some(&arrived),
+        built_first: &args.built_first,
+    };
+    match engine::ahead::serve_here(&args.targets, version, meanwhile) {
         Ok(a) => println!("served {} {}", a.served, a.candidates),
         Err(e) => {
             eprintln!("cached-ninja build: warning: {e}; Ninja runs every compile's launcher")
@@ -45,23 +67,23 @@ pub fn run(args: AheadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What the passes of a build served, for its one line.
+/// What the pass of a build served, for its one line.
 #[derive(Default)]
-pub struct Passes {
+pub struct Served {
     served: usize,
-    /// The first pass's candidates: every compile it could have served.
-    candidates: Option<usize>,
+    /// Every compile it could have served.
+    candidates: usize,
     spent: Duration,
 }
 
-impl Passes {
+impl Served {
     /// Says what was served, if anything.
     pub fn say(&self) {
         if self.served > 0 {
             eprintln!(
                 "cached-ninja build: {} of {} compiles served from the cache before Ninja started ({} ms)",
                 self.served,
-                self.candidates.unwrap_or(self.served),
+                self.candidates,
                 self.spent.as_millis()
             );
         }
@@ -118,76 +140,196 @@ impl FirstRun {
 /// The most bytes of targets given to the first Ninja run (well below `ARG_MAX`).
 const MAX_TARGET_BYTES: usize = 512 << 10;
 
-/// Serves ahead in `dir` (the child `serve-ahead`, its environment set by `env`: the
-/// launchers'; the build's signals go to it through `current`) what the local cache holds of
-/// `targets`, for the Ninja of `version`; adds what it served to `passes`.
-pub fn serve(
-    dir: &Path,
-    version: &str,
-    targets: &[OsString],
-    current: &super::ninja::Current,
-    interrupted: &AtomicBool,
-    env: &dyn Fn(&mut Command) -> anyhow::Result<()>,
-    passes: &mut Passes,
-) {
-    let start = Instant::now();
-    let Ok(me) = std::env::current_exe() else {
-        return;
-    };
-    let mut cmd = Command::new(me);
-    cmd.current_dir(dir)
-        .arg("serve-ahead")
-        .arg("--ninja-version")
-        .arg(version)
-        .arg("--")
-        .args(targets)
-        .env(engine::launcher::policy_edit::BUILD_ENV, "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped());
-    if env(&mut cmd).is_err() {
-        return;
-    }
-    super::ninja::detach_and_tie(&mut cmd);
-    let mut said = String::new();
-    let status = cmd.spawn().and_then(|mut child| {
-        current.set(&child, interrupted);
-        // Read to its end (the child's exit) before the wait: a hit replays its compile's
-        // output there too, which could fill the pipe.
-        if let Some(mut out) = child.stdout.take() {
-            use std::io::Read;
-            let _ = out.read_to_string(&mut said);
+/// The outputs of the records whose entries the pull put in the local cache, in the order
+/// they came, for the pass that serves them as they come ([`Pass`]); kept only when a pass
+/// will listen ([`Arrivals::listened`]).
+#[derive(Clone, Default)]
+pub struct Arrivals {
+    tx: Option<mpsc::Sender<Option<String>>>,
+    rx: Arc<Mutex<Option<mpsc::Receiver<Option<String>>>>>,
+}
+
+impl Arrivals {
+    /// Arrivals a pass will take ([`Arrivals::take`]).
+    pub fn listened() -> Arrivals {
+        let (tx, rx) = mpsc::channel();
+        Arrivals {
+            tx: Some(tx),
+            rx: Arc::new(Mutex::new(Some(rx))),
         }
-        let waited = engine::child::wait_unreaped(child.id());
-        current.clear();
-        waited.and_then(|_| child.wait())
-    });
-    passes.spent += start.elapsed();
-    for line in said.lines() {
-        let Some(rest) = line.strip_prefix("served ") else {
-            // A hit's replayed output, which Ninja would have printed.
-            println!("{line}");
-            continue;
+    }
+
+    /// The entry of the record with output `output` is in the local cache.
+    pub fn came(&self, output: &str) {
+        // A line each: a path with a line break in it is left to the pass's end.
+        if let Some(tx) = self.tx.as_ref().filter(|_| !output.contains('\n')) {
+            let _ = tx.send(Some(output.to_string()));
+        }
+    }
+
+    /// No more are given to the pass: it serves the rest from what the local cache holds.
+    fn end(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(None);
+        }
+    }
+
+    /// No pass listens: what comes is not kept.
+    pub fn unheard(&self) {
+        drop(self.take());
+    }
+
+    /// The arrivals, for the one pass that listens.
+    fn take(&self) -> Option<mpsc::Receiver<Option<String>>> {
+        self.rx.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// The child `serve-ahead` serving in the object directory (its environment set by `env`: the
+/// launchers'; the build's signals go to it through `current`): what the local cache holds of
+/// the targets, after what the pull brings meanwhile ([`Arrivals`]) as it comes.
+pub struct Pass {
+    child: std::process::Child,
+    /// The arrivals it takes, ended when the pass is finished.
+    arrivals: Option<Arrivals>,
+    feeder: Option<std::thread::JoinHandle<()>>,
+    said: std::thread::JoinHandle<String>,
+    start: Instant,
+}
+
+/// What a pass serves, and how.
+pub struct PassOf<'a> {
+    /// The object directory.
+    pub dir: &'a Path,
+    /// What `ninja --version` printed.
+    pub version: &'a str,
+    /// The build's targets (none: Ninja's defaults).
+    pub targets: &'a [OsString],
+    /// Targets Ninja builds while the pass runs (nothing they need is served).
+    pub built_first: &'a [OsString],
+    /// The pull's arrivals, served as they come (none: the pass serves what the cache holds).
+    pub arrivals: Option<&'a Arrivals>,
+}
+
+impl Pass {
+    /// Starts the pass `of`; `None` (said in one warning line) when it cannot run.
+    pub fn start(
+        of: &PassOf,
+        current: &super::ninja::Current,
+        interrupted: &AtomicBool,
+        env: &dyn Fn(&mut Command) -> anyhow::Result<()>,
+    ) -> Option<Pass> {
+        let start = Instant::now();
+        let listened = of.arrivals.filter(|a| a.tx.is_some());
+        let arrivals = listened.and_then(Arrivals::take);
+        let me = std::env::current_exe().ok()?;
+        let mut cmd = Command::new(me);
+        cmd.current_dir(of.dir)
+            .arg("serve-ahead")
+            .arg("--ninja-version")
+            .arg(of.version);
+        if arrivals.is_some() {
+            cmd.arg("--arrivals");
+        }
+        for t in of.built_first {
+            cmd.arg("--built-first").arg(t);
+        }
+        cmd.arg("--")
+            .args(of.targets)
+            .env(engine::launcher::policy_edit::BUILD_ENV, "1")
+            .stdin(match arrivals {
+                Some(_) => Stdio::piped(),
+                None => Stdio::null(),
+            })
+            .stdout(Stdio::piped());
+        env(&mut cmd).ok()?;
+        super::ninja::detach_and_tie(&mut cmd);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!(
+                    "cached-ninja build: warning: cannot run {} serve-ahead: {e}; Ninja runs every compile's launcher",
+                    cmd.get_program().to_string_lossy()
+                );
+                return None;
+            }
         };
-        let counts: Vec<usize> = rest
-            .split_whitespace()
-            .filter_map(|w| w.parse().ok())
-            .collect();
-        if let [served, candidates] = counts[..] {
-            passes.served += served;
-            passes.candidates.get_or_insert(candidates);
-        }
+        current.set(&child, interrupted);
+        let feeder = arrivals.zip(child.stdin.take()).map(|(rx, mut input)| {
+            std::thread::spawn(move || {
+                use std::io::Write;
+                // Ends at `Arrivals::end`, or when the pass is gone; closing its input ends
+                // its wait for arrivals.
+                while let Ok(Some(output)) = rx.recv() {
+                    if input.write_all(format!("{output}\n").as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            })
+        });
+        // Read on a thread of its own to its end (the child's exit): a hit replays its
+        // compile's output there too, which could fill the pipe.
+        let mut out = child.stdout.take();
+        let said = std::thread::spawn(move || {
+            use std::io::Read;
+            let mut said = String::new();
+            if let Some(out) = out.as_mut() {
+                let _ = out.read_to_string(&mut said);
+            }
+            said
+        });
+        Some(Pass {
+            child,
+            arrivals: listened.cloned(),
+            feeder,
+            said,
+            start,
+        })
     }
-    match status {
-        Ok(s) if s.success() => {}
-        // Stopped by the build's Ctrl-C, which the build reports.
-        Ok(s) if s.code().is_none() && interrupted.load(Ordering::SeqCst) => {}
-        Ok(s) => eprintln!(
-            "cached-ninja build: warning: serving the cache's hits before Ninja ended with {s}; Ninja runs every compile's launcher"
-        ),
-        Err(e) => eprintln!(
-            "cached-ninja build: warning: cannot run {} serve-ahead: {e}; Ninja runs every compile's launcher",
-            cmd.get_program().to_string_lossy()
-        ),
+
+    /// Ends the arrivals it takes, waits for it to serve the rest and end: what it served.
+    pub fn finish(mut self, current: &super::ninja::Current, interrupted: &AtomicBool) -> Served {
+        if let Some(a) = &self.arrivals {
+            a.end();
+        }
+        if let Some(f) = self.feeder.take() {
+            let _ = f.join();
+        }
+        let said = self.said.join().unwrap_or_default();
+        let waited = engine::child::wait_unreaped(self.child.id());
+        current.clear(&self.child);
+        let status = waited.and_then(|_| self.child.wait());
+        let mut served = Served {
+            spent: self.start.elapsed(),
+            ..Served::default()
+        };
+        for line in said.lines() {
+            let Some(rest) = line.strip_prefix("served ") else {
+                // A hit's replayed output, which Ninja would have printed.
+                println!("{line}");
+                continue;
+            };
+            let counts: Vec<usize> = rest
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            if let [n, candidates] = counts[..] {
+                served.served = n;
+                served.candidates = candidates;
+            }
+        }
+        match status {
+            Ok(s) if s.success() => {}
+            // Stopped by the build's Ctrl-C, which the build reports.
+            Ok(s) if s.code().is_none() && interrupted.load(Ordering::SeqCst) => {}
+            Ok(s) => eprintln!(
+                "cached-ninja build: warning: serving the cache's hits before Ninja ended with {s}; Ninja runs every compile's launcher"
+            ),
+            Err(e) => eprintln!(
+                "cached-ninja build: warning: cannot wait for serve-ahead: {e}; Ninja runs every compile's launcher"
+            ),
+        }
+        served
     }
 }
 
@@ -219,38 +361,28 @@ pub fn compiled_first(
 
 /// Waits while the pull is expected to bring its remaining objects sooner than `tokens` cores
 /// would compile them (CI's compile times; its pace judged once [`PACE_RECORDS`] records
-/// ended after its first), and it moves:
-/// until it is over, or no record ends for [`STALL`] ([`FIRST_RECORD`] before the first), or
-/// Ctrl-C. Meanwhile, each time a quarter of the records (at least [`MIN_BATCH`]) has come
-/// since, and at most every [`PASS_GAP`], makes a `pass` (what came is served while the rest
-/// downloads, so that less is left after the last).
-pub fn wait_for_pull(
-    counts: &pull::Counts,
-    tokens: usize,
-    interrupted: &AtomicBool,
-    pass: &mut dyn FnMut(),
-) {
-    let mut last = (counts.done.load(Ordering::Relaxed), Instant::now());
-    let mut passed = (last.0, Instant::now());
+/// ended after its first), and it moves: until every record it fetches has come (the pass has
+/// had them all), it is over, no record ends for [`STALL`] ([`FIRST_RECORD`] before the
+/// first), or Ctrl-C.
+pub fn wait_for_pull(counts: &pull::Counts, tokens: usize, interrupted: &AtomicBool) {
+    let mut last = (counts.done.load(Ordering::Acquire), Instant::now());
     let mut first_ended: Option<(usize, Instant)> = None;
     loop {
         if counts.over.load(Ordering::SeqCst) || interrupted.load(Ordering::SeqCst) {
             return;
         }
         let (done, total) = (
-            counts.done.load(Ordering::Relaxed),
+            counts.done.load(Ordering::Acquire),
             counts.total.load(Ordering::Relaxed),
         );
+        if done + counts.left_out.load(Ordering::Relaxed) >= total {
+            return;
+        }
         let patience = if done == 0 { FIRST_RECORD } else { STALL };
         if done != last.0 {
             last = (done, Instant::now());
         } else if last.1.elapsed() > patience {
             return;
-        }
-        let batch = (total / 4).max(MIN_BATCH);
-        if done >= passed.0 + batch && passed.1.elapsed() >= PASS_GAP && done < total {
-            pass();
-            passed = (done, Instant::now());
         }
         // The pull's pace, once it has one: records since its first ended, over the time since
         // (the first ones end late, together: every request in flight shares the link).
@@ -280,12 +412,6 @@ const PULL_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Records that must have ended since the pull's first before its pace is judged.
 const PACE_RECORDS: usize = 32;
-
-/// The fewest records that make a pass while the pull runs ([`wait_for_pull`]).
-const MIN_BATCH: usize = 16;
-
-/// The least time between two passes while the pull runs.
-const PASS_GAP: Duration = Duration::from_millis(300);
 
 /// A pull that ends no record for this long is not waited for any more.
 const STALL: Duration = Duration::from_secs(1);
@@ -322,6 +448,25 @@ mod tests {
         let uncovered = ["a.o", "-b.o", "c.o^", "e.o"].map(String::from).to_vec();
         let first = run.compiled_first_targets(uncovered).unwrap();
         assert_eq!(first, [OsString::from("a.o")]);
+    }
+
+    #[test]
+    fn arrivals_reach_only_a_pass_that_listens_in_their_order() {
+        let unheard = Arrivals::default();
+        unheard.came("a.o");
+        assert!(unheard.take().is_none());
+        let listened = Arrivals::listened();
+        listened.came("a.o");
+        listened.came("with\nbreak.o");
+        listened.clone().came("b.o");
+        listened.end();
+        let rx = listened.take().unwrap();
+        let got: Vec<Option<String>> = rx.try_iter().collect();
+        assert_eq!(got, [Some("a.o".into()), Some("b.o".into()), None]);
+        assert!(listened.take().is_none(), "one pass takes them");
+        let dropped = Arrivals::listened();
+        dropped.unheard();
+        dropped.came("c.o");
     }
 
     #[test]

@@ -329,7 +329,14 @@ fn run_ninja(
 ) -> anyhow::Result<NinjaRun> {
     let (dir, jobs) = (b.dir, b.jobs);
     let cancel = CancelToken::new();
-    let counts = pull::Counts::default();
+    // A first build racing a pull serves the pull's entries as they come.
+    let counts = pull::Counts {
+        arrivals: match b.first_run.as_ref().is_some_and(|f| f.racing) {
+            true => ahead::Arrivals::listened(),
+            false => ahead::Arrivals::default(),
+        },
+        ..pull::Counts::default()
+    };
     let server = jobserver::server(jobs.tokens).context("cannot create the jobserver pipe")?;
     // The tokens of launchers killed while they held one come back (`engine::jobserver`).
     let holders = fetch::objdir::ObjDir::new(dir).token_holders_dir();
@@ -366,19 +373,6 @@ fn run_ninja(
     let mut stopped = None;
     if let Some(first_run) = &b.first_run {
         let env = |c: &mut Command| launcher_env(c, b.policy, jobs);
-        let mut passes = ahead::Passes::default();
-        let serve = |passes: &mut ahead::Passes| {
-            let targets = b.targets;
-            ahead::serve(
-                dir,
-                &first_run.version,
-                targets,
-                &current,
-                &interrupted,
-                &env,
-                passes,
-            )
-        };
         // On-demand only (`prefetch = "none"`), the pull brings nothing unasked: not waited for.
         let prefetching = remote
             .as_ref()
@@ -388,23 +382,33 @@ fn run_ninja(
             .filter(|_| prefetching && first_run.racing)
             .and_then(|p| ahead::compiled_first(p, &counts, &interrupted))
             .and_then(|outs| first_run.compiled_first_targets(outs));
-        if let Some(outs) = first {
-            if !outs.is_empty() {
-                let (status, f) = run(command(&outs)?)?;
-                followed.add(f);
-                if !status.success() || interrupted.load(Ordering::SeqCst) {
-                    stopped = Some(status);
-                }
-            }
-            if stopped.is_none() {
-                let mut pass = || serve(&mut passes);
-                ahead::wait_for_pull(&counts, jobs.tokens, &interrupted, &mut pass);
+        if first.is_none() {
+            counts.arrivals.unheard();
+        }
+        let of = ahead::PassOf {
+            dir,
+            version: &first_run.version,
+            targets: b.targets,
+            built_first: first.as_deref().unwrap_or_default(),
+            arrivals: first.is_some().then_some(&counts.arrivals),
+        };
+        let pass = match interrupted.load(Ordering::SeqCst) {
+            true => None,
+            false => ahead::Pass::start(&of, &current, &interrupted, &env),
+        };
+        if let Some(outs) = first.as_ref().filter(|o| !o.is_empty()) {
+            let (status, f) = run(command(outs)?)?;
+            followed.add(f);
+            if !status.success() || interrupted.load(Ordering::SeqCst) {
+                stopped = Some(status);
             }
         }
-        if stopped.is_none() && !interrupted.load(Ordering::SeqCst) {
-            serve(&mut passes);
+        if first.is_some() && stopped.is_none() {
+            ahead::wait_for_pull(&counts, jobs.tokens, &interrupted);
         }
-        passes.say();
+        if let Some(pass) = pass {
+            pass.finish(&current, &interrupted).say();
+        }
     }
     let status = match stopped {
         Some(s) => s,
@@ -467,7 +471,7 @@ fn run_one(
     // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to
     // whatever process took its pid since.
     engine::child::wait_unreaped(child.id()).context("waiting for ninja")?;
-    current.clear();
+    current.clear(&child);
     let status = child.wait().context("reaping ninja")?;
     Ok((status, followed))
 }

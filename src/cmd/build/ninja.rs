@@ -38,8 +38,8 @@ pub fn detach_and_tie(cmd: &mut Command) {
     }
 }
 
-/// Forwards SIGINT, SIGTERM and SIGHUP (those not ignored) to the build's current child (Ninja,
-/// or the hits served before it: [`Child`], none between them) until dropped; sets
+/// Forwards SIGINT, SIGTERM and SIGHUP (those not ignored) to the build's current children
+/// (Ninja, the hits served before it, or both at once: [`Current`]) until dropped; sets
 /// `interrupted` and the `cancel` flag (the pull's) on the first one.
 pub struct Forwarder {
     handle: signal_hook::iterator::Handle,
@@ -48,38 +48,40 @@ pub struct Forwarder {
     handled: Vec<(libc::c_int, i32)>,
 }
 
-/// The pid signals go to (0: none), set while a child runs and cleared before it is reaped;
+/// The pids signals go to, each added while its child runs and removed before it is reaped;
 /// a signal is sent under the same lock, so none reaches a pid after [`Current::clear`].
 #[derive(Clone, Default)]
-pub struct Current(Arc<Mutex<i32>>);
+pub struct Current(Arc<Mutex<Vec<i32>>>);
 
 impl Current {
-    /// Signals go to `child` from now on; one that came before (`interrupted` set while no
-    /// child ran) is sent to it at once.
+    /// Signals go to `child` too from now on; one that came before (`interrupted` set while
+    /// no child ran) is sent to it at once.
     pub fn set(&self, child: &Child, interrupted: &AtomicBool) {
-        let mut pid = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *pid = child.id() as i32;
+        let mut pids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let pid = child.id() as i32;
+        pids.push(pid);
         if interrupted.load(Ordering::SeqCst) {
             // SAFETY: a plain kill(2) of the child just started, not reaped yet.
             unsafe {
-                libc::kill(*pid, libc::SIGINT);
+                libc::kill(pid, libc::SIGINT);
             }
         }
     }
 
-    /// Signals go to no child (it exited: a zombie the build reaps next).
-    pub fn clear(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+    /// Signals no longer go to `child` (it exited: a zombie the build reaps next).
+    pub fn clear(&self, child: &Child) {
+        let mut pids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pids.retain(|&p| p != child.id() as i32);
     }
 
-    /// Sends `sig` to the current child, if any.
+    /// Sends `sig` to the current children.
     fn signal(&self, sig: libc::c_int) {
-        let pid = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if *pid > 0 {
+        let pids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for &pid in pids.iter() {
             // SAFETY: a plain kill(2) of our own child: it is reaped only after `clear`, which
             // waits for this lock, so the pid is still its.
             unsafe {
-                libc::kill(*pid, sig);
+                libc::kill(pid, sig);
             }
         }
     }

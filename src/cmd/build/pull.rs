@@ -68,7 +68,7 @@ pub fn open(args: &RemoteArgs) -> anyhow::Result<Option<Arc<Remote>>> {
 /// cover, and whether it is over.
 #[derive(Clone, Default)]
 pub struct Counts {
-    /// Records handled so far.
+    /// Records handled so far: failed, or their entry in the local cache and checked.
     pub done: Arc<AtomicUsize>,
     /// Records in the plan.
     pub total: Arc<AtomicUsize>,
@@ -77,6 +77,11 @@ pub struct Counts {
     /// The outputs of the launcher edges whose source no record covers, once the pull has
     /// read the sources here (`engine::pull::PullSession::run`).
     pub uncovered: Arc<OnceLock<Vec<String>>>,
+    /// Records the pull leaves out (their source changed here), once it has read the sources.
+    pub left_out: Arc<AtomicUsize>,
+    /// The outputs of the records whose entries the pull put in the local cache, for a pass
+    /// that serves them as they come.
+    pub arrivals: super::ahead::Arrivals,
     /// Set when the search ended without a pull, or the pull ended.
     pub over: Arc<AtomicBool>,
 }
@@ -330,6 +335,8 @@ impl Background {
             total,
             compile_ms,
             uncovered,
+            left_out,
+            arrivals,
             over,
         } = counts;
         total.store(plan.manifest.records.len(), Ordering::Relaxed);
@@ -387,13 +394,24 @@ impl Background {
                         )),
                     }
                 };
+                // A record is done once it failed, or once its entry is in and checked (then
+                // after its arrival: a build that sees every record done has had them all).
                 let progress = |p: PullProgress| {
-                    done.store(p.done, Ordering::Relaxed);
+                    if p.entry.is_none() {
+                        done.fetch_add(1, Ordering::Release);
+                    }
                 };
-                let uncovered = |outs| {
-                    let _ = uncovered.set(outs);
+                let read = |r: engine::pull::SourcesRead| {
+                    left_out.store(r.left_out, Ordering::Relaxed);
+                    let _ = uncovered.set(r.uncovered);
                 };
-                let report = session.run(&cancel, &progress, &order, &ready, &uncovered);
+                let entered = |i: usize| {
+                    if let Some(r) = plan.manifest.records.get(i) {
+                        arrivals.came(r.output());
+                    }
+                    done.fetch_add(1, Ordering::Release);
+                };
+                let report = session.run(&cancel, &progress, &order, &ready, &read, &entered);
                 ended.store(true, Ordering::SeqCst);
                 over.store(true, Ordering::SeqCst);
                 let _ = tx.send(report);
