@@ -290,7 +290,8 @@ fn declared_link(bandwidth: Option<u64>, jobs: usize, c: &mut StoreConfig) {
 /// any server's connection limit (the tests' nginx allows 64; 128 made it close connections,
 /// and the breaker then gave the store up), enough for 10 MB/s at 20 ms (a window of about 46
 /// objects of 9 kB: BENCHMARKS.md "Hits served as the pull brings them": 16 took 11 % longer).
-/// The pull keeps fewer in flight when the link needs fewer (`LinkState::window`).
+/// The pull keeps fewer in flight when the link needs fewer (`LinkState::window`); a publish
+/// and the plan's `HEAD`s take as many (at most 64).
 pub const DEFAULT_JOBS: usize = 48;
 
 /// Requests in flight by default when every store speaks HTTP/2 (`http2 = true`: one

@@ -494,6 +494,124 @@ fn no_launch_of_a_race_checks_a_pulled_entry_in_full() {
     assert_eq!(launches, 5, "five launches traced");
 }
 
+/// A first build racing its pull through a 48 KB/s link, `rect.c` changed (Ninja compiles it
+/// beside the pass), its terminal's signals at their defaults; returned once the pass has
+/// served a pulled record and still runs, with the pass's pid and the pulled objects' paths.
+fn racing_first_build(w: &World, link: &SlowLink) -> (std::process::Child, i32, Vec<String>) {
+    let rect = w.dev.join("geom/rect.c");
+    let mut text = std::fs::read_to_string(&rect).unwrap();
+    text.push_str("/* changed by the developer */\n");
+    std::fs::write(&rect, text).unwrap();
+    w.policy(&w.obj, &format!("http://127.0.0.1:{}/cn", link.port), "");
+    let mut c = cn(&w.cache);
+    let child = support::signals_as_in_a_terminal(&mut c)
+        .env(support::published::PATIENT.0, support::published::PATIENT.1)
+        .args(["build", "--no-fill", "-C"])
+        .arg(&w.obj)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pulled: Vec<String> = w
+        .ci_objects
+        .keys()
+        .filter(|p| !p.contains("rect.c"))
+        .cloned()
+        .collect();
+    // The pass of this object directory, if it runs.
+    let pass = || {
+        std::fs::read_dir("/proc").unwrap().flatten().find_map(|p| {
+            let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+            let here = std::fs::read_link(p.path().join("cwd")).ok();
+            (String::from_utf8_lossy(&cmd).contains("serve-ahead")
+                && here.as_deref() == Some(&w.obj))
+            .then(|| p.file_name().to_string_lossy().parse::<i32>().ok())
+            .flatten()
+        })
+    };
+    support::published::wait_until("a pulled record is served ahead", || {
+        pulled.iter().any(|p| w.obj.join(p).is_file()) && pass().is_some()
+    });
+    assert!(
+        !pulled.iter().all(|p| w.obj.join(p).is_file()),
+        "the link is too fast for this test: every record came before the pass was stopped"
+    );
+    (child, pass().expect("the pass runs"), pulled)
+}
+
+/// The next build of `w.obj` completes with CI's objects at `pulled`.
+fn builds_with_cis_objects(w: &World, pulled: &[String]) {
+    let again = run_ok(
+        cn(&w.cache)
+            .env(support::published::PATIENT.0, support::published::PATIENT.1)
+            .args(["build", "--no-fill", "-C"])
+            .arg(&w.obj),
+    );
+    for p in pulled {
+        assert_eq!(
+            &std::fs::read(w.obj.join(p)).unwrap(),
+            &w.ci_objects[p],
+            "{p}: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+    }
+}
+
+/// Ctrl-C while a first build serves the pull's records as they come (the pass beside the pull
+/// and beside Ninja's compile of the changed `rect.c`, `tests/ahead.rs`): both children get the
+/// signal, the build ends with 130, leaves no temporary in the cache, and the next build
+/// completes with CI's objects.
+#[test]
+fn ctrl_c_while_the_pass_serves_the_pulls_records_ends_the_build_cleanly() {
+    let w = World::shapes();
+    let link = SlowLink::start(w.space.path(), w.nginx.port(), 48 * 1024);
+    let (child, _, pulled) = racing_first_build(&w, &link);
+    run_ok(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{:?}: {err}", out.status);
+    assert!(
+        err.contains("no partial object or cache entry is left"),
+        "{err}"
+    );
+    assert_eq!(
+        support::cache_temporaries(&w.cache),
+        Vec::<std::path::PathBuf>::new(),
+        "{err}"
+    );
+    builds_with_cis_objects(&w, &pulled);
+}
+
+/// A pass that dies while the pull still brings records (killed here) costs the build only
+/// its hits: the build's next write to it fails (it does not die of SIGPIPE), it says so in
+/// one line, and Ninja's launchers serve the rest.
+#[test]
+fn a_pass_gone_while_records_still_come_leaves_them_to_ninja() {
+    let w = World::shapes();
+    let link = SlowLink::start(w.space.path(), w.nginx.port(), 48 * 1024);
+    let (child, pass, pulled) = racing_first_build(&w, &link);
+    run_ok(Command::new("kill").args(["-KILL", &pass.to_string()]));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    assert!(
+        err.contains("serving the cache's hits before Ninja ended with signal: 9"),
+        "{err}"
+    );
+    // Every compile of a pulled record ran (again) through Ninja: a hit, or (a record still
+    // far away on the link) compiled at once; and rect.c compiled.
+    for p in &pulled {
+        let name = p.rsplit('/').next().unwrap();
+        let ran = |l: &str| l.starts_with('[') && l.contains("Building") && l.contains(name);
+        assert!(err.lines().any(ran), "{p}: {err}");
+    }
+    let (hits, misses) = hits_misses(&w.obj);
+    assert!(hits + misses >= 5 && misses >= 1, "{hits} {misses}: {err}");
+    let dry = run_ok(Command::new("ninja").arg("-C").arg(&w.obj).args(["-n"]));
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("no work to do"));
+    run_ok(&mut Command::new(w.obj.join("shapes")));
+}
+
 /// `CACHED_NINJA_CACHE_DIR` given relative is relative to where `cached-ninja build` started,
 /// for its pull and its launchers alike (the launchers run in the object directory: they read
 /// another cache than the one the pull filled, and every pulled object missed; found by a

@@ -1,14 +1,14 @@
-//! Hits served before Ninja runs (issue 15). Each launcher edge the build needs whose
+//! Hits served ahead of Ninja (issue 15). Each launcher edge the build needs whose
 //! outputs are all missing and whose entry the local cache holds is served here (the caller,
-//! `cached-ninja build`, asks only before Ninja's first build in an object directory, where
-//! every output is missing; its Ninja may have compiled a few sources first), in one process, with the launch's
-//! own code ([`crate::launcher`]'s `serve_ahead`: the same lookup and the same
+//! `cached-ninja build`, asks only on Ninja's first build in an object directory, where every
+//! output is missing), in one process, with the launch's own code ([`crate::launcher`]'s `serve_ahead`: the same lookup and the same
 //! `serve_hit`), and entered in Ninja's build and deps logs as Ninja enters an edge it ran
 //! (`backend::ninja::build_log`, `backend::ninja::deps_log`). Ninja then skips those edges:
 //! no `sh -c` and no launcher process per hit, which bound a build of hits on two cores.
 //!
-//! With a pull, a pass serves each record as the pull brings it ([`Meanwhile`]) while Ninja
-//! compiles what no record covers, then the rest; it writes Ninja's logs at its end.
+//! With a pull, a pass serves each record as the pull brings it ([`Meanwhile`]), beside
+//! Ninja's run of what no record covers, then the rest; it reads and writes Ninja's logs only
+//! at its end, after that run.
 //!
 //! Only `deps = gcc` edges without a response file are served, and an edge whose outputs or
 //! depfile are not all there afterwards gets no entry: Ninja runs it, and its launcher hits
@@ -89,13 +89,15 @@ pub fn serve_here(
     let Some(wanted) = wanted_nodes(graph, targets) else {
         return Ok(Ahead::default());
     };
-    // A damaged deps log is found before anything is served; it is read again at the end,
-    // after Ninja's run meanwhile wrote it.
-    DepsLog::open(Path::new(deps_log::FILE))?;
     let built_first: HashSet<EdgeId> = match meanwhile.built_first {
-        [] => HashSet::new(),
+        // Nothing writes the deps log meanwhile: a damaged one is found before anything is
+        // served (it is read again at the end).
+        [] => {
+            DepsLog::open(Path::new(deps_log::FILE))?;
+            HashSet::new()
+        }
         first => match wanted_nodes(graph, first) {
-            Some(nodes) => graph.edges_in_order(&nodes).into_iter().collect(),
+            Some(nodes) => edges_run_for(graph, nodes),
             None => return Ok(Ahead::default()),
         },
     };
@@ -179,6 +181,24 @@ pub fn serve_here(
         served: served.len(),
         candidates: candidates.len(),
     })
+}
+
+/// The edges Ninja runs to build `nodes`: what they need, and the validations of those
+/// (`|@`, which Ninja builds too) with what they need.
+fn edges_run_for(graph: &Graph, mut nodes: Vec<backend::ninja::NodeId>) -> HashSet<EdgeId> {
+    let mut run = HashSet::new();
+    while !nodes.is_empty() {
+        let new: Vec<EdgeId> = graph
+            .edges_in_order(&nodes)
+            .into_iter()
+            .filter(|&e| run.insert(e))
+            .collect();
+        nodes = new
+            .iter()
+            .flat_map(|&e| graph.validations(e).iter().copied())
+            .collect();
+    }
+    run
 }
 
 /// The candidates of a pass, each served once: as its record arrives, or after.

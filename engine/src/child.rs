@@ -58,6 +58,19 @@ static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
 /// The signals [`GroupForward`] passes on.
 const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// Blocks SIGPIPE on this thread for the rest of its life: a write into a pipe whose reader
+/// is gone then fails with EPIPE instead of ending the process (a command that gave SIGPIPE
+/// its default action); the signal stays pending on the thread and goes with it.
+pub fn no_sigpipe_on_this_thread() {
+    // SAFETY: a sigset_t filled by sigemptyset/sigaddset, given to pthread_sigmask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 /// SIGINT, SIGTERM and SIGHUP held (blocked on this thread) until dropped, then delivered.
 pub struct HeldSignals {
     /// The thread's signal mask before.

@@ -105,7 +105,9 @@ impl PullSession<'_> {
     /// launch), and the plan's keys per output in the object directory (`fetch::last_pull`, for
     /// `cached-ninja explain`; a failure to write that only costs the explanation its CI side).
     fn prepare(&self, known: &fetch::pull::KnownStamps) -> io::Result<()> {
-        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, self.jobs, known)?;
+        // Local writes: the 16 threads they had before `jobs` (requests in flight) grew to 48.
+        let threads = self.jobs.min(16);
+        fetch::pull::record_include_sets(&self.cache, &self.plan.manifest, threads, known)?;
         let index = fetch::last_pull::LastPull::of(self.plan);
         let _ = fetch::last_pull::write(&self.objdir, &index);
         Ok(())

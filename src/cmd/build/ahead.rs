@@ -43,9 +43,6 @@ pub struct AheadArgs {
 /// Runs `serve-ahead` in the working directory; always succeeds (a problem is one line).
 /// Prints `served N M` (edges served, candidates) for the build, which says the total.
 pub fn run(args: AheadArgs) -> anyhow::Result<ExitCode> {
-    let Some(version) = LogVersion::of_ninja(&args.ninja_version) else {
-        return Ok(ExitCode::SUCCESS);
-    };
     let stdin = std::io::stdin();
     let arrived = || {
         let mut line = String::new();
@@ -58,11 +55,19 @@ pub fn run(args: AheadArgs) -> anyhow::Result<ExitCode> {
         arrived: args.arrivals.then_some(&arrived),
         built_first: &args.built_first,
     };
-    match engine::ahead::serve_here(&args.targets, version, meanwhile) {
-        Ok(a) => println!("served {} {}", a.served, a.candidates),
-        Err(e) => {
+    let served = LogVersion::of_ninja(&args.ninja_version)
+        .map(|version| engine::ahead::serve_here(&args.targets, version, meanwhile));
+    // The build writes arrivals until it ends them: read to their end whatever happened, so
+    // that it never writes into a closed pipe.
+    if args.arrivals {
+        while arrived().is_some() {}
+    }
+    match served {
+        Some(Ok(a)) => println!("served {} {}", a.served, a.candidates),
+        Some(Err(e)) => {
             eprintln!("cached-ninja build: warning: {e}; Ninja runs every compile's launcher")
         }
+        None => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -81,7 +86,7 @@ impl Served {
     pub fn say(&self) {
         if self.served > 0 {
             eprintln!(
-                "cached-ninja build: {} of {} compiles served from the cache before Ninja started ({} ms)",
+                "cached-ninja build: {} of {} compiles served from the cache ahead of Ninja ({} ms)",
                 self.served,
                 self.candidates,
                 self.spent.as_millis()
@@ -125,19 +130,22 @@ impl FirstRun {
     /// Of `uncovered` (the pull's), what Ninja compiles first: those the targets need, as
     /// Ninja targets (not one Ninja would read as an option, `-x`, or as `x^`, the edge that
     /// `x` is an input of: those compile in its second run); `None` when they would not fit
-    /// on a command line (Ninja then runs as without a pass, racing the pull).
+    /// on the command lines (Ninja then runs as without a pass, racing the pull).
     pub fn compiled_first_targets(&self, uncovered: Vec<String>) -> Option<Vec<OsString>> {
         let first: Vec<OsString> = uncovered
             .into_iter()
             .filter(|o| self.needed.contains(o) && !o.starts_with('-') && !o.ends_with('^'))
             .map(OsString::from)
             .collect();
-        let bytes: usize = first.iter().map(|t| t.len() + 1).sum();
+        // Each is on two command lines: Ninja's, and the pass's after `--built-first` (with
+        // their argument pointers).
+        let bytes: usize = first.iter().map(|t| 2 * t.len() + 40).sum();
         (bytes <= MAX_TARGET_BYTES).then_some(first)
     }
 }
 
-/// The most bytes of targets given to the first Ninja run (well below `ARG_MAX`).
+/// The most bytes the first Ninja run's targets take on its command line and the pass's
+/// (well below `ARG_MAX`).
 const MAX_TARGET_BYTES: usize = 512 << 10;
 
 /// The outputs of the records whose entries the pull put in the local cache, in the order
@@ -258,6 +266,9 @@ impl Pass {
         let feeder = arrivals.zip(child.stdin.take()).map(|(rx, mut input)| {
             std::thread::spawn(move || {
                 use std::io::Write;
+                // A pass gone (Ctrl-C) is a failed write, not SIGPIPE ending the build
+                // (`cached-ninja-cli` gives SIGPIPE its default action).
+                engine::child::no_sigpipe_on_this_thread();
                 // Ends at `Arrivals::end`, or when the pass is gone; closing its input ends
                 // its wait for arrivals.
                 while let Ok(Some(output)) = rx.recv() {
@@ -365,17 +376,18 @@ pub fn compiled_first(
 /// had them all), it is over, no record ends for [`STALL`] ([`FIRST_RECORD`] before the
 /// first), or Ctrl-C.
 pub fn wait_for_pull(counts: &pull::Counts, tokens: usize, interrupted: &AtomicBool) {
-    let mut last = (counts.done.load(Ordering::Acquire), Instant::now());
+    let mut last = (counts.done.load(Ordering::Relaxed), Instant::now());
     let mut first_ended: Option<(usize, Instant)> = None;
     loop {
         if counts.over.load(Ordering::SeqCst) || interrupted.load(Ordering::SeqCst) {
             return;
         }
         let (done, total) = (
-            counts.done.load(Ordering::Acquire),
+            counts.done.load(Ordering::Relaxed),
             counts.total.load(Ordering::Relaxed),
         );
-        if done + counts.left_out.load(Ordering::Relaxed) >= total {
+        let ready = counts.ready.load(Ordering::Acquire);
+        if ready + counts.left_out.load(Ordering::Relaxed) >= total {
             return;
         }
         let patience = if done == 0 { FIRST_RECORD } else { STALL };

@@ -397,7 +397,16 @@ fn run_ninja(
             false => ahead::Pass::start(&of, &current, &interrupted, &env),
         };
         if let Some(outs) = first.as_ref().filter(|o| !o.is_empty()) {
-            let (status, f) = run(command(outs)?)?;
+            let (status, f) = match command(outs).and_then(run) {
+                Ok(ran) => ran,
+                Err(e) => {
+                    // Not left waiting for arrivals until the build's exit.
+                    if let Some(pass) = pass {
+                        pass.finish(&current, &interrupted);
+                    }
+                    return Err(e);
+                }
+            };
             followed.add(f);
             if !status.success() || interrupted.load(Ordering::SeqCst) {
                 stopped = Some(status);

@@ -68,8 +68,10 @@ pub fn open(args: &RemoteArgs) -> anyhow::Result<Option<Arc<Remote>>> {
 /// cover, and whether it is over.
 #[derive(Clone, Default)]
 pub struct Counts {
-    /// Records handled so far: failed, or their entry in the local cache and checked.
+    /// Records handled so far (fetched, present or failed).
     pub done: Arc<AtomicUsize>,
+    /// Records failed, or in the local cache and checked: given to [`Counts::arrivals`].
+    pub ready: Arc<AtomicUsize>,
     /// Records in the plan.
     pub total: Arc<AtomicUsize>,
     /// CI's compile time of the plan's records, ms in all.
@@ -332,6 +334,7 @@ impl Background {
         let announced = Arc::new(AtomicBool::new(false));
         let Counts {
             done,
+            ready: given,
             total,
             compile_ms,
             uncovered,
@@ -394,12 +397,13 @@ impl Background {
                         )),
                     }
                 };
-                // A record is done once it failed, or once its entry is in and checked (then
-                // after its arrival: a build that sees every record done has had them all).
+                // A record is ready once it failed, or once its entry is in and checked (then
+                // after its arrival: a build that sees every record ready has had them all).
                 let progress = |p: PullProgress| {
                     if p.entry.is_none() {
-                        done.fetch_add(1, Ordering::Release);
+                        given.fetch_add(1, Ordering::Release);
                     }
+                    done.store(p.done, Ordering::Relaxed);
                 };
                 let read = |r: engine::pull::SourcesRead| {
                     left_out.store(r.left_out, Ordering::Relaxed);
@@ -409,7 +413,7 @@ impl Background {
                     if let Some(r) = plan.manifest.records.get(i) {
                         arrivals.came(r.output());
                     }
-                    done.fetch_add(1, Ordering::Release);
+                    given.fetch_add(1, Ordering::Release);
                 };
                 let report = session.run(&cancel, &progress, &order, &ready, &read, &entered);
                 ended.store(true, Ordering::SeqCst);
