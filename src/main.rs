@@ -57,8 +57,8 @@ enum Command {
     /// Why one output was a hit, pulled, compiled or uncacheable, and what differs from CI's
     /// record (or the previous object) for a compile.
     Explain(cmd::explain::ExplainArgs),
-    /// Serve the local cache's hits before Ninja's first run (what `build` runs in the object
-    /// directory; not for people).
+    /// Serve the local cache's hits ahead of Ninja's first run (what `build` runs in the
+    /// object directory; not for people).
     #[command(hide = true, name = "serve-ahead")]
     ServeAhead(cmd::build::ahead::AheadArgs),
     /// Publisher keys: `key generate [--out FILE]` writes a secret key, prints the public key.

@@ -518,15 +518,15 @@ fn racing_first_build(w: &World, link: &SlowLink) -> (std::process::Child, i32, 
         .filter(|p| !p.contains("rect.c"))
         .cloned()
         .collect();
-    // The pass of this object directory, if it runs.
+    // The pass of this object directory, if it runs (its working directory, canonical).
+    let obj = std::fs::canonicalize(&w.obj).unwrap();
     let pass = || {
         std::fs::read_dir("/proc").unwrap().flatten().find_map(|p| {
             let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
             let here = std::fs::read_link(p.path().join("cwd")).ok();
-            (String::from_utf8_lossy(&cmd).contains("serve-ahead")
-                && here.as_deref() == Some(&w.obj))
-            .then(|| p.file_name().to_string_lossy().parse::<i32>().ok())
-            .flatten()
+            (String::from_utf8_lossy(&cmd).contains("serve-ahead") && here.as_ref() == Some(&obj))
+                .then(|| p.file_name().to_string_lossy().parse::<i32>().ok())
+                .flatten()
         })
     };
     support::published::wait_until("a pulled record is served ahead", || {
@@ -574,6 +574,11 @@ fn ctrl_c_while_the_pass_serves_the_pulls_records_ends_the_build_cleanly() {
         err.contains("no partial object or cache entry is left"),
         "{err}"
     );
+    // The pass got the signal too: it ended without serving the rest or saying what it served.
+    assert!(
+        !err.contains("served from the cache ahead of Ninja"),
+        "{err}"
+    );
     assert_eq!(
         support::cache_temporaries(&w.cache),
         Vec::<std::path::PathBuf>::new(),
@@ -595,7 +600,7 @@ fn a_pass_gone_while_records_still_come_leaves_them_to_ninja() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{:?}: {err}", out.status);
     assert!(
-        err.contains("serving the cache's hits before Ninja ended with signal: 9"),
+        err.contains("serving the cache's hits ahead of Ninja ended with signal: 9"),
         "{err}"
     );
     // Every compile of a pulled record ran (again) through Ninja: a hit, or (a record still

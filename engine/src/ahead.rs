@@ -1,10 +1,11 @@
-//! Hits served ahead of Ninja (issue 15). Each launcher edge the build needs whose
-//! outputs are all missing and whose entry the local cache holds is served here (the caller,
-//! `cached-ninja build`, asks only on Ninja's first build in an object directory, where every
-//! output is missing), in one process, with the launch's own code ([`crate::launcher`]'s `serve_ahead`: the same lookup and the same
-//! `serve_hit`), and entered in Ninja's build and deps logs as Ninja enters an edge it ran
-//! (`backend::ninja::build_log`, `backend::ninja::deps_log`). Ninja then skips those edges:
-//! no `sh -c` and no launcher process per hit, which bound a build of hits on two cores.
+//! Hits served ahead of Ninja (issue 15). Each launcher edge the build needs whose outputs are
+//! all missing and whose entry the local cache holds is served here (the caller, `cached-ninja
+//! build`, asks only on Ninja's first build in an object directory, where every output is
+//! missing), in one process, with the launch's own code ([`crate::launcher`]'s `serve_ahead`:
+//! the same lookup and the same `serve_hit`), and entered in Ninja's build and deps logs as
+//! Ninja enters an edge it ran (`backend::ninja::build_log`, `backend::ninja::deps_log`). Ninja
+//! then skips those edges: no `sh -c` and no launcher process per hit, which bound a build of
+//! hits on two cores.
 //!
 //! With a pull, a pass serves each record as the pull brings it ([`Meanwhile`]), beside
 //! Ninja's run of what no record covers, then the rest; it reads and writes Ninja's logs only
@@ -86,28 +87,7 @@ pub fn serve_here(
     if logs_elsewhere(graph) {
         return Ok(Ahead::default());
     }
-    let Some(wanted) = wanted_nodes(graph, targets) else {
-        return Ok(Ahead::default());
-    };
-    let built_first: HashSet<EdgeId> = match meanwhile.built_first {
-        // Nothing writes the deps log meanwhile: a damaged one is found before anything is
-        // served (it is read again at the end).
-        [] => {
-            DepsLog::open(Path::new(deps_log::FILE))?;
-            HashSet::new()
-        }
-        first => match wanted_nodes(graph, first) {
-            Some(nodes) => edges_run_for(graph, nodes),
-            None => return Ok(Ahead::default()),
-        },
-    };
-    let made_here = MadeHere::new(graph);
-    let candidates: Vec<(EdgeId, Vec<String>)> = graph
-        .edges_in_order(&wanted)
-        .into_iter()
-        .filter(|&e| !made_here.feeds(e) && !built_first.contains(&e))
-        .filter_map(|e| Some((e, candidate_words(graph, Path::new("."), e)?)))
-        .collect();
+    let candidates = candidates_of(graph, targets, meanwhile.built_first)?;
     if candidates.is_empty() {
         return Ok(Ahead::default());
     }
@@ -143,13 +123,64 @@ pub fn serve_here(
         }
         None => Vec::new(),
     };
+    // Its end, whatever stopped the serving of arrivals: Ninja's run meanwhile has ended.
+    if let Some(arrived) = meanwhile.arrived {
+        while arrived().is_some() {}
+    }
     let rest: Vec<usize> = (0..candidates.len()).filter(|&i| taken.take(i)).collect();
     served.extend(for_items(&cwd, &rest, |l, s, &i| serve(l, s, i)));
     served.sort_by_key(|s| s.edge);
-    let mut deps = DepsLog::open(Path::new(deps_log::FILE))?;
     let end_ms = start.elapsed().as_millis() as u32;
+    enter(graph, &served, version, (stamp, end_ms))?;
+    Ok(Ahead {
+        served: served.len(),
+        candidates: candidates.len(),
+    })
+}
+
+/// The edges to serve of what `targets` need (the launcher edges whose outputs are all
+/// missing; none that waits for a command of the build, nor one Ninja runs meanwhile for
+/// `built_first`), with their commands' words; none where Ninja would refuse the targets.
+fn candidates_of(
+    graph: &Graph,
+    targets: &[String],
+    built_first: &[String],
+) -> Result<Vec<(EdgeId, Vec<String>)>, AheadError> {
+    let Some(wanted) = wanted_nodes(graph, targets) else {
+        return Ok(Vec::new());
+    };
+    let built_first: HashSet<EdgeId> = match built_first {
+        // Nothing writes the deps log meanwhile: a damaged one is found before anything is
+        // served (it is read again at the end).
+        [] => {
+            DepsLog::open(Path::new(deps_log::FILE))?;
+            HashSet::new()
+        }
+        first => match wanted_nodes(graph, first) {
+            Some(nodes) => edges_run_for(graph, nodes),
+            None => return Ok(Vec::new()),
+        },
+    };
+    let made_here = MadeHere::new(graph);
+    Ok(graph
+        .edges_in_order(&wanted)
+        .into_iter()
+        .filter(|&e| !made_here.feeds(e) && !built_first.contains(&e))
+        .filter_map(|e| Some((e, candidate_words(graph, Path::new("."), e)?)))
+        .collect())
+}
+
+/// Enters the edges `served` in Ninja's deps log and build log (of `version`), as Ninja
+/// enters an edge it ran, with the log's `(mtime, end_ms)` for every line.
+fn enter(
+    graph: &Graph,
+    served: &[Served],
+    version: LogVersion,
+    (stamp, end_ms): (i64, u32),
+) -> Result<(), AheadError> {
+    let mut deps = DepsLog::open(Path::new(deps_log::FILE))?;
     let mut entries = Vec::new();
-    for s in &served {
+    for s in served {
         let command = graph.try_command_for_log(s.edge).map_err(|e| {
             let out = graph
                 .outputs(s.edge)
@@ -177,10 +208,7 @@ pub fn serve_here(
     }
     deps.write()?;
     build_log::append(Path::new(build_log::FILE), version, &entries)?;
-    Ok(Ahead {
-        served: served.len(),
-        candidates: candidates.len(),
-    })
+    Ok(())
 }
 
 /// The edges Ninja runs to build `nodes`: what they need, and the validations of those
@@ -424,6 +452,28 @@ mod tests {
             .filter(|&e| !made.feeds(e) && candidate_words(graph, dir.path(), e).is_some())
             .map(|e| String::from_utf8_lossy(graph.path(graph.outputs(e)[0])).into_owned())
             .collect()
+    }
+
+    #[test]
+    fn ninjas_run_of_a_target_takes_the_validations_of_what_it_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "rule cc
+  command = cc $in -o $out
+build a.o: cc a.c |@ check
+build check: cc v.o
+build v.o: cc v.c
+build other.o: cc o.c
+";
+        std::fs::write(dir.path().join("build.ninja"), text).unwrap();
+        let manifest = backend::ninja::load(&dir.path().join("build.ninja")).unwrap();
+        let graph = manifest.graph();
+        let nodes = wanted_nodes(graph, &["a.o".to_string()]).unwrap();
+        let mut run: Vec<String> = edges_run_for(graph, nodes)
+            .into_iter()
+            .map(|e| String::from_utf8_lossy(graph.path(graph.outputs(e)[0])).into_owned())
+            .collect();
+        run.sort();
+        assert_eq!(run, ["a.o", "check", "v.o"]);
     }
 
     #[test]

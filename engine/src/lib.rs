@@ -8,9 +8,10 @@
 //! Meson compiler launcher), and rustc (`RUSTC_WRAPPER=cached-ninja`, `cached-ninja rustc`):
 //! one launch from a compiler command to a hit, a miss or `exec`.
 //!
-//! ## Hits served before Ninja
+//! ## Hits served ahead of Ninja
 //! [`ahead`]: in an object directory Ninja has not built in, the hits the local cache holds
-//! are served in one process and entered in Ninja's logs, so Ninja runs no launcher for them.
+//! (and, with a pull, each record as it comes) are served in one process and entered in
+//! Ninja's logs, so Ninja runs no launcher for them.
 //!
 //! ## The pull session
 //! [`pull`]: CI's build pulled into the local cache beside a running build, one

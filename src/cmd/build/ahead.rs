@@ -1,4 +1,4 @@
-//! Hits served before Ninja runs (`engine::ahead`): in an object directory Ninja has not
+//! Hits served ahead of Ninja (`engine::ahead`): in an object directory Ninja has not
 //! built in, `cached-ninja build` runs `cached-ninja-cli serve-ahead` there before Ninja (one
 //! process, in the object root as the launchers run), which serves the hits the local cache
 //! holds and enters them in Ninja's logs; Ninja then runs no launcher for them. Anything that
@@ -230,7 +230,12 @@ impl Pass {
         let start = Instant::now();
         let listened = of.arrivals.filter(|a| a.tx.is_some());
         let arrivals = listened.and_then(Arrivals::take);
-        let me = std::env::current_exe().ok()?;
+        let warn = |why: String| {
+            eprintln!("cached-ninja build: warning: {why}; Ninja runs every compile's launcher")
+        };
+        let me = std::env::current_exe()
+            .map_err(|e| warn(format!("cannot find this program to serve hits ahead: {e}")))
+            .ok()?;
         let mut cmd = Command::new(me);
         cmd.current_dir(of.dir)
             .arg("serve-ahead")
@@ -250,18 +255,15 @@ impl Pass {
                 None => Stdio::null(),
             })
             .stdout(Stdio::piped());
-        env(&mut cmd).ok()?;
+        env(&mut cmd).map_err(|e| warn(format!("{e:#}"))).ok()?;
         super::ninja::detach_and_tie(&mut cmd);
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!(
-                    "cached-ninja build: warning: cannot run {} serve-ahead: {e}; Ninja runs every compile's launcher",
-                    cmd.get_program().to_string_lossy()
-                );
-                return None;
-            }
-        };
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| {
+                let me = cmd.get_program().to_string_lossy();
+                warn(format!("cannot run {me} serve-ahead: {e}"))
+            })
+            .ok()?;
         current.set(&child, interrupted);
         let feeder = arrivals.zip(child.stdin.take()).map(|(rx, mut input)| {
             std::thread::spawn(move || {
@@ -334,7 +336,7 @@ impl Pass {
             // Stopped by the build's Ctrl-C, which the build reports.
             Ok(s) if s.code().is_none() && interrupted.load(Ordering::SeqCst) => {}
             Ok(s) => eprintln!(
-                "cached-ninja build: warning: serving the cache's hits before Ninja ended with {s}; Ninja runs every compile's launcher"
+                "cached-ninja build: warning: serving the cache's hits ahead of Ninja ended with {s}; Ninja runs every compile's launcher"
             ),
             Err(e) => eprintln!(
                 "cached-ninja build: warning: cannot wait for serve-ahead: {e}; Ninja runs every compile's launcher"

@@ -321,8 +321,8 @@ struct NinjaBuild<'a> {
 
 /// Runs Ninja on `b`'s targets with the jobserver and the launchers' environment and, when
 /// `remote` is given, the search for CI's build and its pull beside it; shows its progress.
-/// On a first run the cache's hits are served before Ninja, with a pull after the pull has
-/// brought what it will (Ninja compiling meanwhile what no record covers).
+/// On a first run the cache's hits are served ahead of Ninja, with a pull as the pull brings
+/// them (Ninja compiling meanwhile what no record covers).
 fn run_ninja(
     b: &NinjaBuild,
     remote: Option<Arc<crate::remote::Remote>>,
@@ -363,8 +363,9 @@ fn run_ninja(
         .map(|r| pull::Planning::start(r, counts.clone(), cancel.clone(), lines.clone()));
     let interrupted = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
-    // Ctrl-C (and SIGTERM, SIGHUP) stop the pull and go to Ninja (in a process group of its
-    // own) or to the hits served before it; between them, they only stop the build.
+    // Ctrl-C (and SIGTERM, SIGHUP) stop the pull and go to the children that run: Ninja (in a
+    // process group of its own), the pass that serves hits ahead of it, or both; with none
+    // running, they only stop the build.
     let current = ninja::Current::default();
     let forwarder = ninja::Forwarder::start(&current, interrupted.clone(), cancel.flag().clone())
         .context("cannot handle SIGINT")?;
@@ -412,7 +413,8 @@ fn run_ninja(
                 stopped = Some(status);
             }
         }
-        if first.is_some() && stopped.is_none() {
+        // (No pass: nothing is served from the pull before Ninja's launchers race it.)
+        if first.is_some() && stopped.is_none() && pass.is_some() {
             ahead::wait_for_pull(&counts, jobs.tokens, &interrupted);
         }
         if let Some(pass) = pass {

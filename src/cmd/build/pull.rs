@@ -70,7 +70,8 @@ pub fn open(args: &RemoteArgs) -> anyhow::Result<Option<Arc<Remote>>> {
 pub struct Counts {
     /// Records handled so far (fetched, present or failed).
     pub done: Arc<AtomicUsize>,
-    /// Records failed, or in the local cache and checked: given to [`Counts::arrivals`].
+    /// Records failed, or in the local cache and checked (those given to
+    /// [`Counts::arrivals`]).
     pub ready: Arc<AtomicUsize>,
     /// Records in the plan.
     pub total: Arc<AtomicUsize>,
