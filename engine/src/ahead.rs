@@ -119,14 +119,13 @@ pub fn serve_here(
                     return Some(i);
                 }
             };
-            with_launchers(&cwd, rayon::current_num_threads(), next, serve)
+            let served = with_launchers(&cwd, rayon::current_num_threads(), next, serve);
+            // Their end, whatever stopped the serving: Ninja's run meanwhile has ended.
+            while arrived().is_some() {}
+            served
         }
         None => Vec::new(),
     };
-    // Its end, whatever stopped the serving of arrivals: Ninja's run meanwhile has ended.
-    if let Some(arrived) = meanwhile.arrived {
-        while arrived().is_some() {}
-    }
     let rest: Vec<usize> = (0..candidates.len()).filter(|&i| taken.take(i)).collect();
     served.extend(for_items(&cwd, &rest, |l, s, &i| serve(l, s, i)));
     served.sort_by_key(|s| s.edge);

@@ -238,7 +238,7 @@ pub struct FirstChecks<'a> {
     /// The longest an entry waits for its check ([`ENTRY_WAIT`]).
     entry_wait: Duration,
     /// Per record: [`ENTRY_IN`] and [`CHECK_OVER`] as they happen.
-    served: Vec<AtomicU8>,
+    entry_and_check: Vec<AtomicU8>,
     ready: &'a (dyn Fn(usize) + Sync),
 }
 
@@ -273,7 +273,7 @@ impl<'a> FirstChecks<'a> {
             over: AtomicBool::new(false),
             checked: (Mutex::new(()), Condvar::new()),
             entry_wait,
-            served: (0..records).map(|_| AtomicU8::new(0)).collect(),
+            entry_and_check: (0..records).map(|_| AtomicU8::new(0)).collect(),
             ready,
         }
     }
@@ -285,7 +285,7 @@ impl<'a> FirstChecks<'a> {
 
     /// Adds `what` to record `i`'s state: with both, it is ready (told once).
     fn mark(&self, i: usize, what: u8) {
-        let Some(s) = self.served.get(i) else {
+        let Some(s) = self.entry_and_check.get(i) else {
             return;
         };
         let before = s.fetch_or(what, Ordering::AcqRel);
@@ -334,7 +334,7 @@ impl<'a> FirstChecks<'a> {
             let _held = lock(&self.checked.0);
             self.checked.1.notify_all();
         }
-        (0..self.served.len()).for_each(|i| self.mark(i, CHECK_OVER));
+        (0..self.entry_and_check.len()).for_each(|i| self.mark(i, CHECK_OVER));
     }
 
     fn waits_for(&self, i: usize) -> bool {

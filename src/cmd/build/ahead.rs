@@ -357,8 +357,8 @@ pub fn compiled_first(
 ) -> Option<Vec<String>> {
     let started = Instant::now();
     loop {
-        if let Some(outs) = counts.uncovered.get() {
-            return Some(outs.clone());
+        if let Some(read) = counts.sources_read.get() {
+            return Some(read.uncovered.clone());
         }
         let late = started.elapsed() > PULL_PATIENCE;
         if counts.over.load(Ordering::SeqCst)
@@ -389,7 +389,8 @@ pub fn wait_for_pull(counts: &pull::Counts, tokens: usize, interrupted: &AtomicB
             counts.total.load(Ordering::Relaxed),
         );
         let ready = counts.ready.load(Ordering::Acquire);
-        if ready + counts.left_out.load(Ordering::Relaxed) >= total {
+        let left_out = counts.sources_read.get().map_or(0, |r| r.left_out);
+        if ready + left_out >= total {
             return;
         }
         let patience = if done == 0 { FIRST_RECORD } else { STALL };

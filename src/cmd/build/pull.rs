@@ -77,11 +77,9 @@ pub struct Counts {
     pub total: Arc<AtomicUsize>,
     /// CI's compile time of the plan's records, ms in all.
     pub compile_ms: Arc<AtomicU64>,
-    /// The outputs of the launcher edges whose source no record covers, once the pull has
-    /// read the sources here (`engine::pull::PullSession::run`).
-    pub uncovered: Arc<OnceLock<Vec<String>>>,
-    /// Records the pull leaves out (their source changed here), once it has read the sources.
-    pub left_out: Arc<AtomicUsize>,
+    /// What the sources here left to compile and to download, once the pull has read them
+    /// (`engine::pull::PullSession::run`).
+    pub sources_read: Arc<OnceLock<engine::pull::SourcesRead>>,
     /// The outputs of the records whose entries the pull put in the local cache, for a pass
     /// that serves them as they come.
     pub arrivals: super::ahead::Arrivals,
@@ -338,8 +336,7 @@ impl Background {
             ready: given,
             total,
             compile_ms,
-            uncovered,
-            left_out,
+            sources_read,
             arrivals,
             over,
         } = counts;
@@ -406,9 +403,8 @@ impl Background {
                     }
                     done.store(p.done, Ordering::Relaxed);
                 };
-                let read = |r: engine::pull::SourcesRead| {
-                    left_out.store(r.left_out, Ordering::Relaxed);
-                    let _ = uncovered.set(r.uncovered);
+                let read = |r| {
+                    let _ = sources_read.set(r);
                 };
                 let entered = |i: usize| {
                     if let Some(r) = plan.manifest.records.get(i) {
