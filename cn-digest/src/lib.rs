@@ -23,6 +23,14 @@ impl Digest {
         Digest(*blake3::hash(bytes).as_bytes())
     }
 
+    /// The digest of the file at `path`, read in pieces: a compiler's executable (tens of
+    /// MB) is never whole in memory, whose fresh pages cost more than the hashing.
+    pub fn of_file(path: impl AsRef<std::path::Path>) -> std::io::Result<Digest> {
+        let mut h = blake3::Hasher::new();
+        h.update_reader(std::fs::File::open(path)?)?;
+        Ok(Digest(*h.finalize().as_bytes()))
+    }
+
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
         hex::encode32(&self.0)
@@ -60,5 +68,18 @@ mod tests {
         assert_eq!(Digest::from_hex("zz"), None);
         assert_eq!(Digest::from_hex(&d.to_hex()[..63]), None);
         assert_eq!(Digest::from_hex(&format!("{}0", d.to_hex())), None);
+    }
+
+    #[test]
+    fn a_file_digests_as_its_bytes() {
+        let dir = std::env::temp_dir().join(format!("cn-digest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        // Over blake3's read buffer (64 KiB), not a multiple of it.
+        let bytes: Vec<u8> = (0..200_001u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(Digest::of_file(&path).unwrap(), Digest::of(&bytes));
+        assert!(Digest::of_file(dir.join("absent")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

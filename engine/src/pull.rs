@@ -24,8 +24,9 @@ use fetch::store::Store;
 use fetch::want::{FileLink, PlanningMarker, PullLink, PullMarker};
 use std::collections::HashSet;
 use std::io;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a pull makes first checks ([`local_keys::remember_scans`]) before it is ready
@@ -96,6 +97,55 @@ pub struct PullSession<'a> {
     /// The longest a pulled entry waits for its first check of the lookup rule
     /// ([`local_keys::ENTRY_WAIT`]; longer in a test that must not depend on timing).
     pub entry_wait: std::time::Duration,
+    /// The sources here, if their reading started before the plan was found (else
+    /// [`PullSession::run`] reads them).
+    pub sources: Option<SourcesReading>,
+}
+
+/// The sources of an object directory's launcher edges, read with their directives on
+/// threads of their own from before the plan is found: a first build waits for them before
+/// Ninja runs, and the search for the plan mostly waits on the network. Dropped unread (no
+/// plan), the reading stops after the sources it has begun.
+pub struct SourcesReading {
+    stop: Arc<AtomicBool>,
+    read: Mutex<Option<mpsc::Receiver<local_keys::SourcesHere>>>,
+}
+
+impl SourcesReading {
+    /// Starts reading the sources of `objdir`'s launcher edges.
+    pub fn start(objdir: &ObjDir) -> SourcesReading {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let (root, flag) = (objdir.root().to_path_buf(), stop.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(read_sources(&root, true, &flag));
+        });
+        SourcesReading {
+            stop,
+            read: Mutex::new(Some(rx)),
+        }
+    }
+
+    /// What was read (waiting for the reading's end), the first time; `None` after.
+    fn take(&self) -> Option<local_keys::SourcesHere> {
+        let rx = self.read.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+        rx.recv().ok()
+    }
+}
+
+impl Drop for SourcesReading {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The sources of the launcher edges of the object directory `root` (none when its
+/// `build.ninja` cannot be read), with their directives when `scan`, until `stop` is set.
+fn read_sources(root: &Path, scan: bool, stop: &AtomicBool) -> local_keys::SourcesHere {
+    match crate::fill::targets::load_graph(root) {
+        Ok(graph) => local_keys::sources_here(root, &graph, scan, stop),
+        Err(_) => local_keys::SourcesHere::default(),
+    }
 }
 
 impl PullSession<'_> {
@@ -170,10 +220,7 @@ impl PullSession<'_> {
     /// The sources of the object directory's launcher edges as launches here read them (with
     /// their directives when `scan`); none when its `build.ninja` cannot be read.
     fn sources_here(&self, scan: bool) -> local_keys::SourcesHere {
-        match crate::fill::targets::load_graph(self.objdir.root()) {
-            Ok(graph) => local_keys::sources_here(self.objdir.root(), &graph, scan),
-            Err(_) => local_keys::SourcesHere::default(),
-        }
+        read_sources(self.objdir.root(), scan, &AtomicBool::new(false))
     }
 
     /// [`PullSession::changed_sources`] from the sources here.
@@ -245,7 +292,8 @@ impl PullSession<'_> {
                 }
                 checks.over();
             });
-            let sources = self.sources_here(true);
+            let early = self.sources.as_ref().and_then(SourcesReading::take);
+            let sources = early.unwrap_or_else(|| self.sources_here(true));
             let skip = self.changed_in(&sources);
             let keys: HashSet<Digest> = manifest.records.iter().map(|r| r.source_key).collect();
             read(SourcesRead {

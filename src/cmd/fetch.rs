@@ -141,6 +141,7 @@ pub fn session<'a>(remote: &'a Remote, plan: &'a Plan, trust: &'a Trust) -> Pull
         objdir,
         link_rate: remote.bandwidth(),
         entry_wait,
+        sources: None,
     }
 }
 

@@ -41,6 +41,7 @@ impl Launcher<'_> {
         let fields = self.key_fields(&cmd, &identity, &source_bytes);
         let source_key = self.source_key(&cmd, &fields);
         self.edge.borrow_mut().source_key = Some(source_key);
+        self.recent.reuse();
         let looked = self.lookup(&source_key, None);
         self.keep_facts();
         match looked {

@@ -367,6 +367,7 @@ fn launcher_of<'r>(
         policy_read: generated.policy_read,
         dwp_step: generated.dwp_step,
         read_scans: Default::default(),
+        recent: Default::default(),
         facts: Default::default(),
         cpu_start: std::cell::Cell::new(0),
         stall_materialise: crate::test_knobs::millis("CACHED_NINJA_TEST_STALL_MATERIALISE_MS"),

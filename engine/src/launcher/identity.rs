@@ -102,7 +102,7 @@ impl Launcher<'_> {
         // stamp names the file, and every spelling shares the memo.
         let md = std::fs::metadata(&path).ok()?;
         let memo_key = stamp_key(b"cached-ninja assembler memo 2", b"", &md);
-        let make = || Some(fcache::Digest::of(&std::fs::read(&path).ok()?).to_hex());
+        let make = || Some(fcache::Digest::of_file(&path).ok()?.to_hex());
         fcache::Digest::from_hex(&self.cache.memo_or_make(&memo_key, make)?)
     }
 
@@ -171,7 +171,7 @@ impl Launcher<'_> {
             })
         };
         let make = || {
-            let bytes = std::fs::read(&path).ok()?;
+            let executable = key::Digest::of_file(&path).ok()?;
             let prog = path.to_str()?;
             let machine = self.runner.run(prog, &["-dumpmachine".to_string()]).ok()?;
             let version = self.runner.run(prog, &["--version".to_string()]).ok()?;
@@ -184,7 +184,7 @@ impl Launcher<'_> {
             };
             let mut h = key::Hasher::new();
             key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 3");
-            key::KeySink::digest(&mut h, "executable", &key::Digest::of(&bytes));
+            key::KeySink::digest(&mut h, "executable", &executable);
             key::KeySink::bytes(&mut h, "driver-mode", driver);
             key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
             key::KeySink::bytes(&mut h, "version", &version.stdout);
@@ -194,7 +194,7 @@ impl Launcher<'_> {
                 // shares the identity.
                 for (path, stamp) in self.companions(prog) {
                     let d = match &stamp {
-                        Some(_) => key::Digest::of(&std::fs::read(&path).ok()?),
+                        Some(_) => key::Digest::of_file(&path).ok()?,
                         None => key::Digest::of(b"absent"),
                     };
                     let role = path.rsplit('/').next().unwrap_or_default();

@@ -68,6 +68,8 @@ pub struct Launcher<'r> {
     pub dwp_step: backend::rewrite::dwp_step::DwpStep,
     /// The directives of the headers this launch's lookup read whole (`super::directives`).
     pub read_scans: super::directives::ReadScans,
+    /// The files this launcher's lookups checked lately, when it serves many launches.
+    pub recent: super::lookup::Recent,
     /// What is remembered of the headers' bytes, per directory (`super::header_facts`).
     pub facts: super::header_facts::FactsByDir,
     /// The thread's CPU time (µs) when this launch began, where the launcher serves many in one

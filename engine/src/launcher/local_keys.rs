@@ -43,7 +43,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// first explicit output as the graph names it (relative to the object root). Edges whose
 /// command a launch would run unchanged (unreadable source, unknown compiler) are left out.
 pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
-    sources_here(objdir, graph, false)
+    sources_here(objdir, graph, false, &AtomicBool::new(false))
         .0
         .into_iter()
         .map(|(out, s)| (out, s.key))
@@ -98,10 +98,17 @@ impl SourcesHere {
 }
 
 /// The sources of `graph`'s launcher edges (as [`source_keys`]), each read once; with
-/// `scan`, their include directives too (for [`remember_scans`]).
-pub fn sources_here(objdir: &Path, graph: &Graph, scan: bool) -> SourcesHere {
+/// `scan`, their include directives too (for [`remember_scans`]). Once `stop` is set no more
+/// are read (what was read is then partial, for no use).
+pub fn sources_here(objdir: &Path, graph: &Graph, scan: bool, stop: &AtomicBool) -> SourcesHere {
     let edges: Vec<EdgeId> = graph.edge_ids().collect();
-    let found = for_items(objdir, &edges, |launcher, _: &mut (), &e| {
+    let at = AtomicUsize::new(0);
+    let next = || match stop.load(Ordering::Relaxed) {
+        true => None,
+        false => edges.get(at.fetch_add(1, Ordering::Relaxed)).copied(),
+    };
+    let threads = rayon::current_num_threads().min(edges.len());
+    let found = with_launchers(objdir, threads, next, |launcher, _: &mut (), e| {
         let out = *graph.explicit_outputs(e).first()?;
         let words = split_simple(&graph.evaluate_command(e))?;
         let (key, scan) = launcher.source_of(compiler_words(&words)?, |path, bytes, cmd| {

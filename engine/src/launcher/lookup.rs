@@ -8,11 +8,48 @@ use backend::key;
 use fetch::cache::{self as fcache, ActionEntry, IncludeFile, IncludeSet, StatStamp};
 use fetch::stats::Reason;
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// What a lookup found of each file it checked, by path as the include set names it here:
 /// its digest and settled stamp (`None`: unreadable).
 pub(super) type Checked = hashbrown::HashMap<String, Option<(fcache::Digest, Option<StatStamp>)>>;
+
+/// How long the pass ahead of Ninja reuses a file's check ([`Recent`]): far shorter than a
+/// compile, which reads its headers over its whole run.
+pub(super) const RECENT_FOR: Duration = Duration::from_millis(50);
+
+/// The checks of the files this launcher's lookups checked lately (within [`RECENT_FOR`] of
+/// the first of them), reused by its next lookups once [`Recent::reuse`] is called: the pass
+/// ahead of Ninja looks at the hundreds of headers its records share once in a while, not
+/// once per record (their `statx` was a third of its CPU). The pass may: the build log's time
+/// of what it serves is taken before its first lookup, so a header changed while it runs is
+/// newer than the entry, and Ninja compiles the edge next time (`crate::ahead`).
+#[derive(Default)]
+pub struct Recent {
+    on: std::cell::Cell<bool>,
+    checks: std::cell::RefCell<Option<(Instant, Checked)>>,
+}
+
+impl Recent {
+    /// This launcher's next lookups reuse what its lookups checked lately.
+    pub(super) fn reuse(&self) {
+        self.on.set(true);
+    }
+
+    /// The checks made since the window began (a new one begun if it is over); `None` unless
+    /// [`Recent::reuse`] was called.
+    fn now(&self) -> Option<std::cell::RefMut<'_, Checked>> {
+        if !self.on.get() {
+            return None;
+        }
+        Some(std::cell::RefMut::map(self.checks.borrow_mut(), |w| {
+            if !w.as_ref().is_some_and(|(t, _)| t.elapsed() <= RECENT_FOR) {
+                *w = Some((Instant::now(), Checked::new()));
+            }
+            &mut w.as_mut().expect("just set").1
+        }))
+    }
+}
 
 /// An action entry found in the cache, with its key.
 pub(super) type Found = (fcache::Digest, Box<ActionEntry>);
@@ -136,6 +173,7 @@ impl Launcher<'_> {
         let mut absent = None;
         // hashbrown's hasher: SipHash over hundreds of paths was 2 % of a first check.
         let mut seen = Checked::new();
+        let mut recent = self.recent.now();
         for si in 0..manifest.sets.len() {
             let set = &manifest.sets[si];
             let mut ok = true;
@@ -146,7 +184,11 @@ impl Launcher<'_> {
                 let cur = match seen.get(real.as_ref()) {
                     Some(v) => *v,
                     None => {
-                        let v = self.current(&real, f, now);
+                        let lately = recent.as_ref().and_then(|r| r.get(real.as_ref()).copied());
+                        let v = lately.unwrap_or_else(|| self.current(&real, f, now));
+                        if let Some(r) = recent.as_mut().filter(|_| lately.is_none()) {
+                            r.insert(real.to_string(), v);
+                        }
                         seen.insert(real.to_string(), v);
                         v
                     }

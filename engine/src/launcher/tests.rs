@@ -165,6 +165,7 @@ fn with_launcher_as(
         policy_read: None,
         dwp_step: Default::default(),
         read_scans: Default::default(),
+        recent: Default::default(),
         facts: Default::default(),
         cpu_start: std::cell::Cell::new(0),
         stall_materialise: None,
@@ -373,6 +374,25 @@ fn miss_then_hit_then_header_change() {
             l.unmark(&marked),
             format!("{}/a.c: warning", dir.display()).into_bytes()
         );
+    });
+}
+
+/// The pass ahead of Ninja reuses its lookups' checks of the headers for a moment only: a
+/// header changed is seen by its lookups once the window is over.
+#[test]
+fn the_pass_sees_a_changed_header_once_its_recent_checks_are_over() {
+    with_launcher_as(false, true, true, |dir, fake, l| {
+        let cmd = command(dir, &[]);
+        let a_o = dir.join("a.o");
+        assert_eq!(l.launch(cmd.clone()), 0);
+        std::fs::remove_file(&a_o).unwrap();
+        assert!(l.serve_ahead(&cmd), "a hit served ahead");
+        assert_eq!(*fake.compiles.borrow(), 1);
+        std::fs::write(dir.join("a.h"), "int h2;\n").unwrap();
+        std::thread::sleep(super::lookup::RECENT_FOR + std::time::Duration::from_millis(20));
+        std::fs::remove_file(&a_o).unwrap();
+        assert!(!l.serve_ahead(&cmd), "the changed header is seen");
+        assert!(!a_o.exists());
     });
 }
 

@@ -358,9 +358,17 @@ fn run_ninja(
     };
     // The planning marker is written before Ninja runs its first launcher.
     let lines = lines::Lines::new(std::io::stderr().is_terminal());
-    let planning = remote
-        .clone()
-        .map(|r| pull::Planning::start(r, counts.clone(), cancel.clone(), lines.clone()));
+    // On-demand only (`prefetch = "none"`), the pull brings nothing unasked: not waited for.
+    let prefetching = remote
+        .as_ref()
+        .is_some_and(|r| r.prefetch != engine::order::Prefetch::None);
+    // A first build racing the pull waits for its reading of the sources here: begun with the
+    // search.
+    let racing = prefetching && b.first_run.as_ref().is_some_and(|f| f.racing);
+    let planning = remote.clone().map(|r| {
+        let (counts, cancel) = (counts.clone(), cancel.clone());
+        pull::Planning::start(r, counts, cancel, lines.clone(), racing)
+    });
     let interrupted = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     // Ctrl-C (and SIGTERM, SIGHUP) stop the pull and go to the children that run: Ninja (in a
@@ -374,13 +382,9 @@ fn run_ninja(
     let mut stopped = None;
     if let Some(first_run) = &b.first_run {
         let env = |c: &mut Command| launcher_env(c, b.policy, jobs);
-        // On-demand only (`prefetch = "none"`), the pull brings nothing unasked: not waited for.
-        let prefetching = remote
-            .as_ref()
-            .is_some_and(|r| r.prefetch != engine::order::Prefetch::None);
         let first = planning
             .as_ref()
-            .filter(|_| prefetching && first_run.racing)
+            .filter(|_| racing)
             .and_then(|p| ahead::compiled_first(p, &counts, &interrupted))
             .and_then(|outs| first_run.compiled_first_targets(outs));
         if first.is_none() {

@@ -25,7 +25,8 @@
 
 use super::lines::Lines;
 use crate::remote::{Remote, RemoteArgs};
-use engine::pull::CancelToken;
+use engine::pull::{CancelToken, SourcesReading};
+use fetch::objdir::ObjDir;
 use fetch::plan::Plan;
 use fetch::pull::{PullProgress, PullReport};
 use fetch::signing::Trust;
@@ -143,12 +144,15 @@ impl std::fmt::Display for Search {
 impl Planning {
     /// Starts looking for CI's build in `remote` (not at all when every store is skipped);
     /// `counts` follow the pull, `cancel` (also Ctrl-C's) stops both.
-    /// Its lines go to `lines`.
+    /// Its lines go to `lines`. With `read_sources` (a first build, which waits for them),
+    /// the sources here are read meanwhile ([`SourcesReading`]), and stop being read when
+    /// no plan is found.
     pub fn start(
         remote: Arc<Remote>,
         counts: Counts,
         cancel: CancelToken,
         lines: Lines,
+        read_sources: bool,
     ) -> Planning {
         let (tx, found) = mpsc::channel();
         let over = counts.over.clone();
@@ -179,6 +183,7 @@ impl Planning {
             }
         };
         let marker = Arc::new(Mutex::new(marker));
+        let sources = read_sources.then(|| SourcesReading::start(&ObjDir::new(&remote.objdir)));
         let searching = Arc::new(AtomicBool::new(true));
         {
             let (remote, marker, searching) = (remote.clone(), marker.clone(), searching.clone());
@@ -191,7 +196,10 @@ impl Planning {
                     let _ = m.asking();
                 }
             };
-            let pull = find_plan(&remote, &lines, &asking).and_then(|(plan, trust)| {
+            let found = find_plan(&remote, &lines, &asking);
+            // No plan: the sources' reading stops (nothing waits for it).
+            let sources = sources.filter(|_| found.is_some());
+            let pull = found.and_then(|(plan, trust)| {
                 if cancel.is_cancelled() {
                     return None;
                 }
@@ -202,9 +210,13 @@ impl Planning {
                     let _ = m.answered();
                 }
                 let planning = take(&marker);
-                Some(Background::start(
-                    remote, plan, trust, cancel, planning, counts, lines,
-                ))
+                let searched = Searched {
+                    plan,
+                    trust,
+                    planning,
+                    sources,
+                };
+                Some(Background::start(remote, searched, cancel, counts, lines))
             });
             searching.store(false, Ordering::SeqCst);
             drop(take(&marker));
@@ -307,6 +319,18 @@ struct Background {
     done: Arc<AtomicUsize>,
 }
 
+/// What the search found, for the pull it starts.
+struct Searched {
+    /// The nearest ancestor build.
+    plan: Plan,
+    /// Whose signatures its entries must carry.
+    trust: Trust,
+    /// The build's planning marker (it becomes the pull's).
+    planning: Option<PlanningMarker>,
+    /// The sources here, being read since the search began (a first build).
+    sources: Option<SourcesReading>,
+}
+
 /// What the pull did, as far as the build waited for it.
 pub enum Outcome {
     /// It ended (done, stopped by its store, or cancelled) within the grace time.
@@ -322,13 +346,17 @@ impl Background {
     /// Ctrl-C sets.
     fn start(
         remote: Arc<Remote>,
-        plan: Plan,
-        trust: Trust,
+        searched: Searched,
         cancel: CancelToken,
-        planning: Option<PlanningMarker>,
         counts: Counts,
         lines: Lines,
     ) -> Background {
+        let Searched {
+            plan,
+            trust,
+            planning,
+            sources,
+        } = searched;
         let marker = Arc::new(Mutex::new(None));
         let announced = Arc::new(AtomicBool::new(false));
         let Counts {
@@ -351,7 +379,8 @@ impl Background {
                 (remote.clone(), cancel.clone(), done.clone(), ended.clone());
             let (marker, announced) = (marker.clone(), announced.clone());
             std::thread::spawn(move || {
-                let session = crate::cmd::fetch::session(&remote, &plan, &trust);
+                let mut session = crate::cmd::fetch::session(&remote, &plan, &trust);
+                session.sources = sources;
                 let policy = remote.edge_policy(&plan.manifest);
                 let order = session.prefetch_order(remote.prefetch, &policy);
                 let planning = Mutex::new(planning);

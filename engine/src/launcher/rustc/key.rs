@@ -70,7 +70,7 @@ impl Launcher<'_> {
         if let Some(d) = self.memo_digest(&memo_key) {
             return Some(d);
         }
-        let d = key::Digest::of(&std::fs::read(path).ok()?);
+        let d = key::Digest::of_file(path).ok()?;
         // Only a settled file is memoised (one written this instant may change again within
         // the stamp's resolution).
         let stamp = fcache::StatStamp::of(&md);
