@@ -102,23 +102,30 @@ pub struct PullSession<'a> {
     pub sources: Option<SourcesReading>,
 }
 
-/// The sources of an object directory's launcher edges, read with their directives on
-/// threads of their own from before the plan is found: a first build waits for them before
-/// Ninja runs, and the search for the plan mostly waits on the network. Dropped unread (no
-/// plan), the reading stops after the sources it has begun.
+/// The sources of an object directory's launcher edges, read with their directives from
+/// before the plan is found (a thread of its own, then rayon's): a first build waits for them
+/// before Ninja runs, and the search for the plan mostly waits on the network. Stopped
+/// ([`SourcesReading::stopper`], the build's [`CancelToken`], or dropped: no plan), it reads
+/// no more sources and what it read is not used: the pull reads them itself.
 pub struct SourcesReading {
-    stop: Arc<AtomicBool>,
+    stop: CancelToken,
     read: Mutex<Option<mpsc::Receiver<local_keys::SourcesHere>>>,
 }
 
 impl SourcesReading {
-    /// Starts reading the sources of `objdir`'s launcher edges.
-    pub fn start(objdir: &ObjDir) -> SourcesReading {
-        let stop = Arc::new(AtomicBool::new(false));
+    /// Starts reading the sources of `objdir`'s launcher edges, until `cancel` or
+    /// [`SourcesReading::stopper`] stops it.
+    pub fn start(objdir: &ObjDir, cancel: &CancelToken) -> SourcesReading {
+        let stop = CancelToken::new();
         let (tx, rx) = mpsc::channel();
-        let (root, flag) = (objdir.root().to_path_buf(), stop.clone());
+        let root = objdir.root().to_path_buf();
+        let (mine, build) = (stop.clone(), cancel.clone());
         std::thread::spawn(move || {
-            let _ = tx.send(read_sources(&root, true, &flag));
+            let stopped = || mine.is_cancelled() || build.is_cancelled();
+            let read = read_sources(&root, true, &stopped);
+            if !stopped() {
+                let _ = tx.send(read);
+            }
         });
         SourcesReading {
             stop,
@@ -126,7 +133,13 @@ impl SourcesReading {
         }
     }
 
-    /// What was read (waiting for the reading's end), the first time; `None` after.
+    /// What stops the reading from elsewhere (a build that stopped waiting for it).
+    pub fn stopper(&self) -> CancelToken {
+        self.stop.clone()
+    }
+
+    /// What was read (waiting for the reading's end), the first time; `None` after, and when
+    /// the reading was stopped.
     fn take(&self) -> Option<local_keys::SourcesHere> {
         let rx = self.read.lock().unwrap_or_else(|e| e.into_inner()).take()?;
         rx.recv().ok()
@@ -135,15 +148,19 @@ impl SourcesReading {
 
 impl Drop for SourcesReading {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.cancel();
     }
 }
 
 /// The sources of the launcher edges of the object directory `root` (none when its
-/// `build.ninja` cannot be read), with their directives when `scan`, until `stop` is set.
-fn read_sources(root: &Path, scan: bool, stop: &AtomicBool) -> local_keys::SourcesHere {
+/// `build.ninja` cannot be read), with their directives when `scan`, until `stopped`.
+fn read_sources(
+    root: &Path,
+    scan: bool,
+    stopped: &(dyn Fn() -> bool + Sync),
+) -> local_keys::SourcesHere {
     match crate::fill::targets::load_graph(root) {
-        Ok(graph) => local_keys::sources_here(root, &graph, scan, stop),
+        Ok(graph) => local_keys::sources_here(root, &graph, scan, stopped),
         Err(_) => local_keys::SourcesHere::default(),
     }
 }
@@ -220,7 +237,7 @@ impl PullSession<'_> {
     /// The sources of the object directory's launcher edges as launches here read them (with
     /// their directives when `scan`); none when its `build.ninja` cannot be read.
     fn sources_here(&self, scan: bool) -> local_keys::SourcesHere {
-        read_sources(self.objdir.root(), scan, &AtomicBool::new(false))
+        read_sources(self.objdir.root(), scan, &|| false)
     }
 
     /// [`PullSession::changed_sources`] from the sources here.
@@ -396,5 +413,35 @@ impl PullLink for EarlyGiveUps {
     }
     fn publish_state(&self, state: &fetch::want::link_state::LinkState) {
         self.link.publish_state(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An object directory whose `build.ninja` has two edges (neither runs the launcher).
+    fn objdir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let ninja = "rule cp\n  command = cp $in $out\nbuild b: cp a\nbuild c: cp b\n";
+        std::fs::write(dir.path().join("build.ninja"), ninja).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_sources_read_early_are_taken_once() {
+        let dir = objdir();
+        let reading = SourcesReading::start(&ObjDir::new(dir.path()), &CancelToken::new());
+        assert!(reading.take().is_some(), "the reading's result");
+        assert!(reading.take().is_none(), "taken once");
+    }
+
+    #[test]
+    fn a_stopped_reading_gives_nothing_to_use() {
+        let dir = objdir();
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let reading = SourcesReading::start(&ObjDir::new(dir.path()), &cancel);
+        assert!(reading.take().is_none(), "the build's token stops it");
     }
 }

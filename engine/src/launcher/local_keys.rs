@@ -43,7 +43,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// first explicit output as the graph names it (relative to the object root). Edges whose
 /// command a launch would run unchanged (unreadable source, unknown compiler) are left out.
 pub fn source_keys(objdir: &Path, graph: &Graph) -> HashMap<String, Digest> {
-    sources_here(objdir, graph, false, &AtomicBool::new(false))
+    sources_here(objdir, graph, false, &|| false)
         .0
         .into_iter()
         .map(|(out, s)| (out, s.key))
@@ -98,12 +98,17 @@ impl SourcesHere {
 }
 
 /// The sources of `graph`'s launcher edges (as [`source_keys`]), each read once; with
-/// `scan`, their include directives too (for [`remember_scans`]). Once `stop` is set no more
-/// are read (what was read is then partial, for no use).
-pub fn sources_here(objdir: &Path, graph: &Graph, scan: bool, stop: &AtomicBool) -> SourcesHere {
+/// `scan`, their include directives too (for [`remember_scans`]). Once `stopped` says so no
+/// more are read (what was read is then partial, for no use).
+pub fn sources_here(
+    objdir: &Path,
+    graph: &Graph,
+    scan: bool,
+    stopped: &(dyn Fn() -> bool + Sync),
+) -> SourcesHere {
     let edges: Vec<EdgeId> = graph.edge_ids().collect();
     let at = AtomicUsize::new(0);
-    let next = || match stop.load(Ordering::Relaxed) {
+    let next = || match stopped() {
         true => None,
         false => edges.get(at.fetch_add(1, Ordering::Relaxed)).copied(),
     };

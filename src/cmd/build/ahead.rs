@@ -366,6 +366,8 @@ pub fn compiled_first(
             || planning.past_patience()
             || late
         {
+            // Not waited for: not read beside Ninja for nothing.
+            planning.stop_reading();
             return None;
         }
         std::thread::sleep(LOOK);

@@ -100,6 +100,8 @@ pub struct Planning {
     /// When the search ended, and the pull it started, if any.
     found: mpsc::Receiver<(Instant, Option<Background>)>,
     cancel: CancelToken,
+    /// Stops the reading of the sources begun with the search, if one was.
+    reading: Option<CancelToken>,
 }
 
 /// What became of the search and the pull when Ninja was done.
@@ -158,13 +160,14 @@ impl Planning {
         let over = counts.over.clone();
         let skipped = remote.stores.iter().all(|s| s.breaker().trip().is_some());
         let asked = Arc::new(OnceLock::new());
-        let planning = Planning {
+        let mut planning = Planning {
             remote: remote.clone(),
             started: Instant::now(),
             asked: asked.clone(),
             skipped,
             found,
             cancel: cancel.clone(),
+            reading: None,
         };
         // Every store skipped: not even the revisions are listed.
         if skipped {
@@ -183,7 +186,9 @@ impl Planning {
             }
         };
         let marker = Arc::new(Mutex::new(marker));
-        let sources = read_sources.then(|| SourcesReading::start(&ObjDir::new(&remote.objdir)));
+        let sources = read_sources
+            .then(|| SourcesReading::start(&ObjDir::new(&remote.objdir), &planning.cancel));
+        planning.reading = sources.as_ref().map(SourcesReading::stopper);
         let searching = Arc::new(AtomicBool::new(true));
         {
             let (remote, marker, searching) = (remote.clone(), marker.clone(), searching.clone());
@@ -241,9 +246,18 @@ impl Planning {
         }
     }
 
+    /// The build stopped waiting for the sources read with the search: their reading stops
+    /// (a pull found later reads them itself).
+    pub fn stop_reading(&self) {
+        if let Some(r) = &self.reading {
+            r.cancel();
+        }
+    }
+
     /// Ninja is done: a pull that started is finished ([`Background::finish`]); a search still
     /// under way is cancelled and not waited for.
     pub fn finish(self) -> Finished {
+        self.stop_reading();
         match self.found.try_recv() {
             Ok((ended, pull)) => Finished {
                 search: if self.skipped {
