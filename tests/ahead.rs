@@ -352,6 +352,15 @@ fn a_first_build_with_a_pull_compiles_the_change_and_serves_the_rest_ahead() {
     assert_eq!(compiles.len(), 1, "{compiles:#?}\n{err}");
     assert!(compiles[0].contains("rect.c.o"), "{compiles:#?}");
     assert_eq!(hits_misses(&w.obj), (4, 1), "{err}");
+    // Compiled in Ninja's first run, which no record covers: it did not wait for the plan.
+    let edges = fetch::edge_log::last_of_each(&w.obj).unwrap();
+    let rect = edges.iter().find(|e| e.output.contains("rect.c")).unwrap();
+    assert_eq!(
+        (rect.outcome.as_str(), rect.waited_ms),
+        ("miss", 0),
+        "{}",
+        support::edge_log(&w.obj)
+    );
     for (path, bytes) in &w.ci_objects {
         if !path.contains("rect.c") {
             assert_eq!(&std::fs::read(w.obj.join(path)).unwrap(), bytes, "{path}");

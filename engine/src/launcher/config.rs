@@ -309,8 +309,14 @@ pub(super) fn with_launcher<T>(
     generated: Generated,
     f: impl FnOnce(&Launcher) -> T,
 ) -> T {
-    let pull = FileLink::new(ObjDir::new(roots.obj()));
-    let mut launcher = launcher_of(roots, cwd, generated, &pull);
+    let linked = FileLink::new(ObjDir::new(roots.obj()));
+    // Ninja's run of what no record of the build's pull covers: nothing to wait for.
+    let uncovered = std::env::var_os(fetch::want::UNCOVERED_ENV).is_some_and(|v| v == "1");
+    let pull: &dyn PullLink = match uncovered {
+        true => &fetch::want::Unlinked,
+        false => &linked,
+    };
+    let mut launcher = launcher_of(roots, cwd, generated, pull);
     launcher.one_shot = true;
     f(&launcher)
 }

@@ -402,7 +402,12 @@ fn run_ninja(
             false => ahead::Pass::start(&of, &current, &interrupted, &env),
         };
         if let Some(outs) = first.as_ref().filter(|o| !o.is_empty()) {
-            let (status, f) = match command(outs).and_then(run) {
+            // No record covers them: their launchers do not wait for the plan or the pull.
+            let uncovered = command(outs).map(|mut c| {
+                c.env(fetch::want::UNCOVERED_ENV, "1");
+                c
+            });
+            let (status, f) = match uncovered.and_then(run) {
                 Ok(ran) => ran,
                 Err(e) => {
                     // Not left waiting for arrivals until the build's exit.
