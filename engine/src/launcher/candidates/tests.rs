@@ -309,7 +309,8 @@ fn first_names_recorded_alone_are_the_pulls_count() {
         .collect();
     let read: HashSet<String> = headers[..4].iter().map(|h| format!("{d}/{h}")).collect();
     let names = ["x.h", "sub/y.h", "deep/er/z.h", "w.h"];
-    let main: Vec<_> = names.iter().map(|n| include(n, false)).collect();
+    let main_of = |names: &[&str]| -> Vec<_> { names.iter().map(|n| include(n, false)).collect() };
+    let main = main_of(&names);
     // `z.h` has a computed include: a place beside it for every header read, by its name below
     // each search directory.
     let directives = |h: &String| match h.ends_with("z.h") {
@@ -330,7 +331,13 @@ fn first_names_recorded_alone_are_the_pulls_count() {
     );
     launch.update(&scanned, &read);
     assert!(launch.existing().is_empty() && launch.sure());
-    let mut pull = Search::new(dirs, n..n, &format!("{d}/obj"), vec![], Looked::default());
+    let mut pull = Search::new(
+        dirs.clone(),
+        n..n,
+        &format!("{d}/obj"),
+        vec![],
+        Looked::default(),
+    );
     let counted = counted_pairs(&mut pull, &scanned, &read);
     let launched = pairs(&launch);
     assert_eq!(launched, counted);
@@ -370,6 +377,47 @@ fn first_names_recorded_alone_are_the_pulls_count() {
         1,
         "{holders:?}"
     );
+
+    // The next record the pull counts with what this one carried: the computed include's
+    // places of each header are counted once, and another read set (one header fewer, so
+    // its places are no candidates; another that exists among the others' places) gives
+    // what a fresh count gives.
+    let carried = pull.into_looked();
+    let read2: HashSet<String> = [&headers[1], &headers[2], &headers[3], &"a/other.h"]
+        .iter()
+        .map(|h| format!("{d}/{h}"))
+        .collect();
+    let main2: Vec<_> = ["sub/y.h", "deep/er/z.h", "w.h", "other.h"]
+        .iter()
+        .map(|n| include(n, false))
+        .collect();
+    let scanned2 = Scanned::of_parts(
+        (format!("{d}/src/main.c"), Some(main2)),
+        read2.iter().map(|h| (h.clone(), directives(h))),
+    );
+    let new = |looked| Search::new(dirs.clone(), n..n, &format!("{d}/obj"), vec![], looked);
+    let mut again = new(carried);
+    let (counted_again, fresh) = (
+        counted_pairs(&mut again, &scanned2, &read2),
+        counted_pairs(&mut new(Looked::default()), &scanned2, &read2),
+    );
+    assert_eq!(counted_again, fresh);
+    assert!(!fresh.is_empty());
+    // A place beside the computed include that a record read (`b/deep/er/w.h`, named like
+    // `inc/w.h`) is a candidate of the next record, which did not read it: it exists, so
+    // that record is left to its launch, carried or fresh.
+    std::fs::write(format!("{d}/b/deep/er/w.h"), "").unwrap();
+    let mut read3 = read.clone();
+    read3.insert(format!("{d}/b/deep/er/w.h"));
+    let scanned3 = Scanned::of_parts(
+        (format!("{d}/src/main.c"), Some(main_of(&names))),
+        read3.iter().map(|h| (h.clone(), directives(h))),
+    );
+    let mut first = new(Looked::default());
+    assert!(first.count_once(&scanned3, &read3).is_some());
+    let mut next = new(first.into_looked());
+    assert_eq!(next.count_once(&scanned, &read), None);
+    assert_eq!(new(Looked::default()).count_once(&scanned, &read), None);
 }
 
 /// One of the compiler's own directories below a search directory (as `/usr/include/c++/12`
