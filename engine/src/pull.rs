@@ -104,11 +104,14 @@ pub struct PullSession<'a> {
 
 /// The sources of an object directory's launcher edges, read with their directives from
 /// before the plan is found (a thread of its own, then rayon's): a first build waits for them
-/// before Ninja runs, and the search for the plan mostly waits on the network. Stopped
-/// ([`SourcesReading::stopper`], the build's [`CancelToken`], or dropped: no plan), it reads
-/// no more sources and what it read is not used: the pull reads them itself.
+/// before Ninja runs, and the search for the plan mostly waits on the network. Stopped, it
+/// reads no more sources and what it read is not used: by [`SourcesReading::stopper`] until
+/// the plan is found ([`SourcesReading::keep`]: the pull then waits for it), by the build's
+/// [`CancelToken`], or dropped.
 pub struct SourcesReading {
     stop: CancelToken,
+    kept: Arc<AtomicBool>,
+    dropped: CancelToken,
     read: Mutex<Option<mpsc::Receiver<local_keys::SourcesHere>>>,
 }
 
@@ -116,12 +119,17 @@ impl SourcesReading {
     /// Starts reading the sources of `objdir`'s launcher edges, until `cancel` or
     /// [`SourcesReading::stopper`] stops it.
     pub fn start(objdir: &ObjDir, cancel: &CancelToken) -> SourcesReading {
-        let stop = CancelToken::new();
+        let (stop, dropped) = (CancelToken::new(), CancelToken::new());
+        let kept = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
         let root = objdir.root().to_path_buf();
-        let (mine, build) = (stop.clone(), cancel.clone());
+        let (mine, gone, build, keep) =
+            (stop.clone(), dropped.clone(), cancel.clone(), kept.clone());
         std::thread::spawn(move || {
-            let stopped = || mine.is_cancelled() || build.is_cancelled();
+            let stopped = || {
+                let unwanted = mine.is_cancelled() && !keep.load(Ordering::SeqCst);
+                unwanted || gone.is_cancelled() || build.is_cancelled()
+            };
             let read = read_sources(&root, true, &stopped);
             if !stopped() {
                 let _ = tx.send(read);
@@ -129,13 +137,22 @@ impl SourcesReading {
         });
         SourcesReading {
             stop,
+            kept,
+            dropped,
             read: Mutex::new(Some(rx)),
         }
     }
 
-    /// What stops the reading from elsewhere (a build that stopped waiting for it).
+    /// What stops the reading from elsewhere (a build that stopped waiting for it), until the
+    /// plan is found.
     pub fn stopper(&self) -> CancelToken {
         self.stop.clone()
+    }
+
+    /// The plan is found: the pull will wait for this reading, which [`SourcesReading::stopper`]
+    /// no longer stops (else the pull would read everything again).
+    pub fn keep(&self) {
+        self.kept.store(true, Ordering::SeqCst);
     }
 
     /// What was read (waiting for the reading's end), the first time; `None` after, and when
@@ -148,7 +165,7 @@ impl SourcesReading {
 
 impl Drop for SourcesReading {
     fn drop(&mut self) {
-        self.stop.cancel();
+        self.dropped.cancel();
     }
 }
 
@@ -310,18 +327,22 @@ impl PullSession<'_> {
                 checks.over();
             });
             let early = self.sources.as_ref().and_then(SourcesReading::take);
-            let sources = early.unwrap_or_else(|| self.sources_here(true));
+            let stopped = || cancel.is_cancelled();
+            let sources = early.unwrap_or_else(|| read_sources(self.objdir.root(), true, &stopped));
             let skip = self.changed_in(&sources);
-            let keys: HashSet<Digest> = manifest.records.iter().map(|r| r.source_key).collect();
-            read(SourcesRead {
-                uncovered: sources.outputs_without(&keys),
-                left_out: manifest
-                    .records
-                    .iter()
-                    .filter(|r| skip.contains(&r.action_key))
-                    .count(),
-            });
-            let _ = sources_tx.send(sources);
+            // Cancelled while they were read: what was read may be partial, and not told.
+            if !stopped() {
+                let keys: HashSet<Digest> = manifest.records.iter().map(|r| r.source_key).collect();
+                read(SourcesRead {
+                    uncovered: sources.outputs_without(&keys),
+                    left_out: manifest
+                        .records
+                        .iter()
+                        .filter(|r| skip.contains(&r.action_key))
+                        .count(),
+                });
+                let _ = sources_tx.send(sources);
+            }
             let opts = PullOptions {
                 jobs: self.jobs,
                 cancel: cancel.flag(),
@@ -420,17 +441,20 @@ impl PullLink for EarlyGiveUps {
 mod tests {
     use super::*;
 
-    /// An object directory whose `build.ninja` has two edges (neither runs the launcher).
-    fn objdir() -> tempfile::TempDir {
+    /// An object directory whose `build.ninja` has `edges` edges (none runs the launcher).
+    fn objdir(edges: usize) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let ninja = "rule cp\n  command = cp $in $out\nbuild b: cp a\nbuild c: cp b\n";
+        let mut ninja = String::from("rule cp\n  command = cp $in $out\n");
+        for i in 0..edges {
+            ninja.push_str(&format!("build o{i}: cp i{i}\n"));
+        }
         std::fs::write(dir.path().join("build.ninja"), ninja).unwrap();
         dir
     }
 
     #[test]
     fn the_sources_read_early_are_taken_once() {
-        let dir = objdir();
+        let dir = objdir(2);
         let reading = SourcesReading::start(&ObjDir::new(dir.path()), &CancelToken::new());
         assert!(reading.take().is_some(), "the reading's result");
         assert!(reading.take().is_none(), "taken once");
@@ -438,10 +462,25 @@ mod tests {
 
     #[test]
     fn a_stopped_reading_gives_nothing_to_use() {
-        let dir = objdir();
+        let dir = objdir(2);
         let cancel = CancelToken::new();
         cancel.cancel();
         let reading = SourcesReading::start(&ObjDir::new(dir.path()), &cancel);
         assert!(reading.take().is_none(), "the build's token stops it");
+    }
+
+    /// The build giving up on the reading stops it before the plan is found, not after: the
+    /// pull waits for it then. (Stopped as it starts: 20 000 edges take longer to read.)
+    #[test]
+    fn a_reading_kept_for_the_plan_is_not_stopped_by_the_build_giving_up() {
+        let dir = objdir(20_000);
+        let objdir = ObjDir::new(dir.path());
+        let reading = SourcesReading::start(&objdir, &CancelToken::new());
+        reading.stopper().cancel();
+        assert!(reading.take().is_none(), "no plan yet: stopped, not used");
+        let reading = SourcesReading::start(&objdir, &CancelToken::new());
+        reading.keep();
+        reading.stopper().cancel();
+        assert!(reading.take().is_some(), "kept: the pull takes it");
     }
 }

@@ -310,10 +310,11 @@ pub(super) fn with_launcher<T>(
     f: impl FnOnce(&Launcher) -> T,
 ) -> T {
     let linked = FileLink::new(ObjDir::new(roots.obj()));
-    // Ninja's run of what no record of the build's pull covers: nothing to wait for.
+    // Ninja's run of what no record of the build's pull covers: no plan to wait for.
     let uncovered = std::env::var_os(fetch::want::UNCOVERED_ENV).is_some_and(|v| v == "1");
+    let unplanned = fetch::want::Uncovered(&linked);
     let pull: &dyn PullLink = match uncovered {
-        true => &fetch::want::Unlinked,
+        true => &unplanned,
         false => &linked,
     };
     let mut launcher = launcher_of(roots, cwd, generated, pull);

@@ -350,6 +350,8 @@ fn run_ninja(
         .ok();
     let command = |targets: &[OsString]| -> anyhow::Result<Command> {
         let mut cmd = ninja_command(b.ninja, dir, jobs.ninja, targets);
+        // Set for the first run only (below), not inherited.
+        cmd.env_remove(fetch::want::UNCOVERED_ENV);
         jobserver::export(&server, &holders, &mut cmd);
         // After the jobserver's: the farm's `[distribute] env` may set any variable.
         launcher_env(&mut cmd, b.policy, jobs)?;
@@ -402,7 +404,7 @@ fn run_ninja(
             false => ahead::Pass::start(&of, &current, &interrupted, &env),
         };
         if let Some(outs) = first.as_ref().filter(|o| !o.is_empty()) {
-            // No record covers them: their launchers do not wait for the plan or the pull.
+            // No record covers them: their launchers do not wait for the plan.
             let uncovered = command(outs).map(|mut c| {
                 c.env(fetch::want::UNCOVERED_ENV, "1");
                 c

@@ -202,8 +202,12 @@ impl Planning {
                 }
             };
             let found = find_plan(&remote, &lines, &asking);
-            // No plan: the sources' reading stops (nothing waits for it).
+            // No plan: the sources' reading stops (nothing waits for it); a plan: the pull
+            // will wait for it, so the build giving up on it no longer stops it.
             let sources = sources.filter(|_| found.is_some());
+            if let Some(s) = &sources {
+                s.keep();
+            }
             let pull = found.and_then(|(plan, trust)| {
                 if cancel.is_cancelled() {
                     return None;
@@ -246,8 +250,8 @@ impl Planning {
         }
     }
 
-    /// The build stopped waiting for the sources read with the search: their reading stops
-    /// (a pull found later reads them itself).
+    /// The build stopped waiting for the sources read with the search: their reading stops,
+    /// unless the plan is found (the pull waits for them then).
     pub fn stop_reading(&self) {
         if let Some(r) = &self.reading {
             r.cancel();
