@@ -301,7 +301,7 @@ impl PullSession<'_> {
                 // After the sources, which the downloads wait for (both read on all cores:
                 // side by side, the sources were read half as fast and the first download
                 // started later).
-                let sources = sources_rx.recv().ok();
+                let sources = sources_rx.recv().ok().flatten();
                 let headers = local_keys::headers_here(root, manifest);
                 let prepared = self.prepare(&headers.known_stamps());
                 let failed = prepared.is_err();
@@ -330,8 +330,10 @@ impl PullSession<'_> {
             let stopped = || cancel.is_cancelled();
             let sources = early.unwrap_or_else(|| read_sources(self.objdir.root(), true, &stopped));
             let skip = self.changed_in(&sources);
-            // Cancelled while they were read: what was read may be partial, and not told.
-            if !stopped() {
+            // Cancelled while they were read: what was read may be partial, and is not told
+            // (nor checked: the checks' thread gets none).
+            let told = !stopped();
+            if told {
                 let keys: HashSet<Digest> = manifest.records.iter().map(|r| r.source_key).collect();
                 read(SourcesRead {
                     uncovered: sources.outputs_without(&keys),
@@ -341,8 +343,8 @@ impl PullSession<'_> {
                         .filter(|r| skip.contains(&r.action_key))
                         .count(),
                 });
-                let _ = sources_tx.send(sources);
             }
+            let _ = sources_tx.send(told.then_some(sources));
             let opts = PullOptions {
                 jobs: self.jobs,
                 cancel: cancel.flag(),
