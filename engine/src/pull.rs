@@ -248,13 +248,7 @@ impl PullSession<'_> {
     /// for it). Outputs the object directory's `build.ninja` does not compile through the
     /// launcher are not judged (an unreadable `build.ninja` judges none).
     pub fn changed_sources(&self) -> HashSet<Digest> {
-        self.changed_in(&self.sources_here(false))
-    }
-
-    /// The sources of the object directory's launcher edges as launches here read them (with
-    /// their directives when `scan`); none when its `build.ninja` cannot be read.
-    fn sources_here(&self, scan: bool) -> local_keys::SourcesHere {
-        read_sources(self.objdir.root(), scan, &|| false)
+        self.changed_in(&read_sources(self.objdir.root(), false, &|| false))
     }
 
     /// [`PullSession::changed_sources`] from the sources here.

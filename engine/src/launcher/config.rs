@@ -309,16 +309,11 @@ pub(super) fn with_launcher<T>(
     generated: Generated,
     f: impl FnOnce(&Launcher) -> T,
 ) -> T {
-    let linked = FileLink::new(ObjDir::new(roots.obj()));
-    // Ninja's run of what no record of the build's pull covers: no plan to wait for.
-    let uncovered = std::env::var_os(fetch::want::UNCOVERED_ENV).is_some_and(|v| v == "1");
-    let unplanned = fetch::want::Uncovered(&linked);
-    let pull: &dyn PullLink = match uncovered {
-        true => &unplanned,
-        false => &linked,
-    };
-    let mut launcher = launcher_of(roots, cwd, generated, pull);
+    let pull = FileLink::new(ObjDir::new(roots.obj()));
+    let mut launcher = launcher_of(roots, cwd, generated, &pull);
     launcher.one_shot = true;
+    // Ninja's run of what no record of the build's pull covers: no plan to wait for.
+    launcher.plan_wait = !std::env::var_os(fetch::want::UNCOVERED_ENV).is_some_and(|v| v == "1");
     f(&launcher)
 }
 
@@ -359,6 +354,7 @@ fn launcher_of<'r>(
         env,
         env_refusal,
         one_shot: false,
+        plan_wait: true,
         trust_stat: !off("CACHED_NINJA_TRUST_STAT"),
         // Off by default (DESIGN §3): with no include manifest nothing can hit, and a
         // preprocessor pass would double the cost of every cold compile.

@@ -43,6 +43,9 @@ pub struct Launcher<'r> {
     /// This process ends with its launch: the lookup rule's largest structure is left to the
     /// exit instead of being freed piece by piece (a tenth of a first check's instructions).
     pub one_shot: bool,
+    /// A miss waits for a plan the build still looks for (not in Ninja's run of what no record
+    /// of the pull covers: `fetch::want::UNCOVERED_ENV`).
+    pub plan_wait: bool,
     /// Trust settled stat stamps of headers and directories (`CACHED_NINJA_TRUST_STAT`,
     /// default on).
     pub trust_stat: bool,

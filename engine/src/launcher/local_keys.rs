@@ -107,13 +107,7 @@ pub fn sources_here(
     stopped: &(dyn Fn() -> bool + Sync),
 ) -> SourcesHere {
     let edges: Vec<EdgeId> = graph.edge_ids().collect();
-    let at = AtomicUsize::new(0);
-    let next = || match stopped() {
-        true => None,
-        false => edges.get(at.fetch_add(1, Ordering::Relaxed)).copied(),
-    };
-    let threads = rayon::current_num_threads().min(edges.len());
-    let found = with_launchers(objdir, threads, next, |launcher, _: &mut (), e| {
+    let found = for_items_until(objdir, &edges, stopped, |launcher, _: &mut (), &e| {
         let out = *graph.explicit_outputs(e).first()?;
         let words = split_simple(&graph.evaluate_command(e))?;
         let (key, scan) = launcher.source_of(compiler_words(&words)?, |path, bytes, cmd| {
@@ -428,8 +422,21 @@ pub(crate) fn for_items<T: Sync, R: Send, S: Default>(
     items: &[T],
     each: impl Fn(&Launcher<'_>, &mut S, &T) -> Option<R> + Sync,
 ) -> Vec<R> {
+    for_items_until(objdir, items, &|| false, each)
+}
+
+/// [`for_items`], but no item is taken once `stopped` says so.
+fn for_items_until<T: Sync, R: Send, S: Default>(
+    objdir: &Path,
+    items: &[T],
+    stopped: &(dyn Fn() -> bool + Sync),
+    each: impl Fn(&Launcher<'_>, &mut S, &T) -> Option<R> + Sync,
+) -> Vec<R> {
     let at = AtomicUsize::new(0);
-    let next = || items.get(at.fetch_add(1, Ordering::Relaxed));
+    let next = || match stopped() {
+        true => None,
+        false => items.get(at.fetch_add(1, Ordering::Relaxed)),
+    };
     let threads = rayon::current_num_threads().min(items.len());
     with_launchers(objdir, threads, next, each)
 }

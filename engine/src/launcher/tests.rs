@@ -152,6 +152,7 @@ fn with_launcher_as(
         env_refusal: None,
         date_pinned: false,
         one_shot: false,
+        plan_wait: true,
         trust_stat,
         preprocessor_fallback: true,
         max_size: 1 << 30,

@@ -65,7 +65,7 @@ impl Launcher<'_> {
     /// (the lookup is then worth doing again: the pull records its include sets before it
     /// announces itself).
     pub(super) fn wait_for_plan(&self) -> bool {
-        let Some(first) = self.pull.planning() else {
+        let Some(first) = self.pull.planning().filter(|_| self.plan_wait) else {
             return false;
         };
         let silent = crate::test_knobs::silent_patience();

@@ -220,52 +220,11 @@ impl PullLink for FileLink {
 }
 
 /// Set (to `1`) by `cached-ninja build` on its first run of Ninja beside a pull, which
-/// compiles what no record of the pull covers: its launchers take [`Uncovered`] (8 of the 11
-/// misses of libgit2's race at k = 5 waited about 290 ms each for the pull's announcement).
+/// compiles what no record of the pull covers: its launchers do not wait for the plan (8 of
+/// the 11 misses of libgit2's race at k = 5 waited about 290 ms each for the pull's
+/// announcement). A compile that a record does cover (one the uncovered outputs need) still
+/// meets the pull once it is announced.
 pub const UNCOVERED_ENV: &str = "CACHED_NINJA_UNCOVERED";
-
-/// The link of a launcher in Ninja's run of what no record of the pull covers
-/// ([`UNCOVERED_ENV`]): the link it wraps, but no plan is waited for. A compile that a record
-/// does cover (one the uncovered outputs need) still meets the pull once it is announced.
-pub struct Uncovered<'a>(pub &'a dyn PullLink);
-
-impl PullLink for Uncovered<'_> {
-    fn running(&self) -> Option<Duration> {
-        self.0.running()
-    }
-
-    fn planning(&self) -> Option<PlanWait> {
-        None
-    }
-
-    fn want(&self, key: &Digest) -> io::Result<()> {
-        self.0.want(key)
-    }
-
-    fn given_up(&self, key: &Digest) -> bool {
-        self.0.given_up(key)
-    }
-
-    fn take_wants(&self) -> Vec<Digest> {
-        self.0.take_wants()
-    }
-
-    fn give_up(&self, key: &Digest) {
-        self.0.give_up(key)
-    }
-
-    fn slot(&self, key: &Digest) -> Option<Slot> {
-        self.0.slot(key)
-    }
-
-    fn link_state(&self) -> Option<LinkState> {
-        self.0.link_state()
-    }
-
-    fn publish_state(&self, state: &LinkState) {
-        self.0.publish_state(state)
-    }
-}
 
 /// The word of a marker written while the plan is looked for (then the phase's words:
 /// `<unix ms> listing` since the listing began, `<unix ms>` since the stores were asked, none

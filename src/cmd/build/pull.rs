@@ -261,7 +261,8 @@ impl Planning {
     /// Ninja is done: a pull that started is finished ([`Background::finish`]); a search still
     /// under way is cancelled and not waited for.
     pub fn finish(self) -> Finished {
-        self.stop_reading();
+        // (A reading of the sources begun with the search stops with the pull, cancelled
+        // here or by `Background::finish`.)
         match self.found.try_recv() {
             Ok((ended, pull)) => Finished {
                 search: if self.skipped {
