@@ -17,6 +17,7 @@ use super::listings::{
     first_component, listed, look_in, rel_below, Below, DirStamp, Holders, Listing, Listings,
 };
 use backend::key::{is_lexical, lexical_join as lexical};
+use counted::{Names, Pairs, Part, PartOf};
 use listed_absent::ListedAbsent;
 use paths::Paths;
 use std::ops::Range;
@@ -96,6 +97,8 @@ pub(super) struct Looked {
     parts: HashMap<(u32, String), [Part; 2]>,
     /// The holders and first names of the parts, numbered.
     names: Names,
+    /// The (holder, first name) pairs of the parts, numbered.
+    pairs: Pairs,
 }
 
 impl Looked {
@@ -111,62 +114,6 @@ impl Looked {
             .contexts
             .entry((dirs.to_vec(), system.clone()))
             .or_insert(n)
-    }
-}
-
-/// Some candidates, counted: (holder, first name below it) of those absent, and those that
-/// exist with theirs.
-#[derive(Default)]
-struct Part {
-    pairs: Vec<(u32, u32)>,
-    existing: Vec<(String, (u32, u32))>,
-    /// A holder's listing named the way to a candidate that is not there.
-    unsure: bool,
-}
-
-impl Part {
-    /// Adds these candidates' pairs for a compile that read `read` to `pairs`, or `None`
-    /// when one exists that it did not read (a file it read is no candidate), or a holder is
-    /// unsure.
-    fn add_to(&self, pairs: &mut Vec<(u32, u32)>, read: &HashSet<String>) -> Option<()> {
-        if self.unsure || self.existing.iter().any(|(c, _)| !read.contains(c)) {
-            return None;
-        }
-        pairs.extend_from_slice(&self.pairs);
-        Some(())
-    }
-}
-
-/// The key of [`Looked`]'s parts, `(context, header)`, borrowed: hashed as the tuple is.
-#[derive(Hash)]
-struct PartOf<'h>(u32, &'h str);
-
-impl hashbrown::Equivalent<(u32, String)> for PartOf<'_> {
-    fn equivalent(&self, key: &(u32, String)) -> bool {
-        self.0 == key.0 && self.1 == key.1
-    }
-}
-
-/// Strings numbered in the order first seen.
-#[derive(Default)]
-struct Names {
-    ids: HashMap<String, u32>,
-    names: Vec<String>,
-}
-
-impl Names {
-    fn id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.ids.insert(name.to_string(), id);
-        id
-    }
-
-    fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
     }
 }
 
@@ -576,7 +523,8 @@ impl Search {
             return None;
         }
         let ctx = self.looked.context(&self.dirs, &self.system);
-        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        self.looked.pairs.begin();
+        let mut ids = Vec::new();
         let mut fresh = Part::default();
         for (h, gch, earlier) in plan.headers {
             // Looked up by reference: a clone of every header's name per record was a tenth
@@ -597,7 +545,7 @@ impl Search {
             }
             let [g, e] = &self.looked.parts[&key];
             for part in [(gch, g), (earlier, e)].iter().filter(|p| p.0).map(|p| p.1) {
-                part.add_to(&mut pairs, read)?;
+                part.add_to(&mut self.looked.pairs, &mut ids, read)?;
             }
         }
         for c in plan.more.iter() {
@@ -608,10 +556,8 @@ impl Search {
                 s.count_into(c, &mut fresh);
             }
         });
-        fresh.add_to(&mut pairs, read)?;
-        pairs.sort_unstable();
-        pairs.dedup();
-        Some(pairs)
+        fresh.add_to(&mut self.looked.pairs, &mut ids, read)?;
+        Some(self.looked.pairs.sorted(&ids))
     }
 
     /// Counts candidate `c` into `part` (nothing for one in the compiler's own directories).
@@ -626,10 +572,12 @@ impl Search {
             return;
         };
         let first = first_component(rel);
-        let pair = (looked.names.id(holder), looked.names.id(first));
         match look_in(&mut looked.listings, holder, c) {
-            Below::Absent => part.pairs.push(pair),
-            Below::There => part.existing.push((c.to_string(), pair)),
+            Below::Absent => {
+                let pair = (looked.names.id(holder), looked.names.id(first));
+                part.pairs.push(looked.pairs.id(pair));
+            }
+            Below::There => part.existing.push(c.to_string()),
             // The way to it is there but not it: a holder that grew deeper since it was found,
             // or a file on the way. Left to the launch's own check.
             Below::WayOnly => part.unsure = true,
@@ -852,6 +800,7 @@ fn under_any(dirs: &[String], path: &str) -> bool {
     dirs.iter().any(|d| rel_below(d, path).is_some())
 }
 
+mod counted;
 mod listed_absent;
 mod paths;
 #[cfg(test)]

@@ -109,6 +109,10 @@ fn is_there(listings: &mut Listings, path: &str) -> bool {
 /// A directive as [`scan`] reads it: `Some((name, quoted, is_probe))`, `None` when computed.
 pub(super) type Directive = Option<(String, bool, bool)>;
 
+/// A file's directives, shared: the pull's first checks take each header's into hundreds of
+/// records' scans.
+pub(super) type Directives = std::sync::Arc<[Directive]>;
+
 /// What this launch's lookup learnt of the files it checked, by path: the directives of those
 /// it read whole (headers whose stamps it could not trust), and the digest and settled stat
 /// stamp of each. The first check of the entry found then takes those directives, or the
@@ -116,13 +120,13 @@ pub(super) type Directive = Option<(String, bool, bool)>;
 /// every header again.
 #[derive(Debug, Default)]
 pub struct ReadScans {
-    read: std::cell::RefCell<hashbrown::HashMap<String, Vec<Directive>>>,
+    read: std::cell::RefCell<hashbrown::HashMap<String, Directives>>,
     checked: std::cell::RefCell<super::lookup::Checked>,
 }
 
 impl ReadScans {
     /// Keeps `directives`, those of `path` (absolute).
-    pub(super) fn keep(&self, path: String, directives: Vec<Directive>) {
+    pub(super) fn keep(&self, path: String, directives: Directives) {
         self.read.borrow_mut().insert(path, directives);
     }
 
@@ -133,7 +137,7 @@ impl ReadScans {
     }
 
     /// The directives of `path` if it was read whole, else `None`.
-    fn of(&self, path: &str) -> Option<Vec<Directive>> {
+    fn of(&self, path: &str) -> Option<Directives> {
         self.read.borrow().get(path).cloned()
     }
 
@@ -150,7 +154,7 @@ impl ReadScans {
 pub(super) struct Scanned(Vec<ScannedFile>);
 
 /// One file of a [`Scanned`]: its path and directives (`None`: it could not be read).
-type ScannedFile = (String, Option<Vec<Directive>>);
+type ScannedFile = (String, Option<Directives>);
 
 impl Scanned {
     /// Scans `source` and `read` (absolute paths): what `kept` has, else what `of_file` gives
@@ -159,7 +163,7 @@ impl Scanned {
         source: &str,
         read: &HashSet<String>,
         kept: &ReadScans,
-        of_file: impl Fn(&str) -> Option<Vec<Directive>>,
+        of_file: impl Fn(&str) -> Option<Directives>,
     ) -> Scanned {
         let files = std::iter::once(source).chain(read.iter().map(String::as_str));
         Scanned(
@@ -174,16 +178,17 @@ impl Scanned {
 
     /// The scan of files already read: `source` first (`None`: it could not be read), then
     /// each header with its directives.
-    pub(super) fn of_parts(
-        source: (String, Option<Vec<Directive>>),
-        headers: impl Iterator<Item = (String, Vec<Directive>)>,
+    pub(super) fn of_parts<D: Into<Directives>>(
+        (source, directives): (String, Option<D>),
+        headers: impl Iterator<Item = (String, D)>,
     ) -> Scanned {
-        let headers = headers.map(|(f, d)| (f, Some(d)));
+        let source = (source, directives.map(Into::into));
+        let headers = headers.map(|(f, d)| (f, Some(d.into())));
         Scanned(std::iter::once(source).chain(headers).collect())
     }
 
     /// Adds the directives of one more file (`path` absolute).
-    pub(super) fn add(&mut self, path: String, directives: Vec<Directive>) {
+    pub(super) fn add(&mut self, path: String, directives: Directives) {
         self.0.push((path, Some(directives)));
     }
 
@@ -207,22 +212,23 @@ impl Scanned {
             out.push_str("f ");
             out.push_str(&normalize(file));
             out.push('\n');
-            encode_directives(directives.iter().flatten(), &mut out);
+            encode_directives(directives.iter().flat_map(|d| d.iter()), &mut out);
         }
         out
     }
 
     /// Parses [`Scanned::encode`]'s text, paths through `denormalize`; `None` if malformed.
     pub(super) fn decode(text: &str, denormalize: impl Fn(&str) -> String) -> Option<Scanned> {
-        let mut files: Vec<(String, Option<Vec<Directive>>)> = Vec::new();
+        let mut files: Vec<(String, Vec<Directive>)> = Vec::new();
         for line in fetch::cache::lines(text) {
             if let Some(path) = line.strip_prefix("f ") {
-                files.push((denormalize(path), Some(Vec::new())));
+                files.push((denormalize(path), Vec::new()));
                 continue;
             }
-            files.last_mut()?.1.as_mut()?.push(decode_directive(line)?);
+            files.last_mut()?.1.push(decode_directive(line)?);
         }
-        Some(Scanned(files))
+        let files = files.into_iter().map(|(f, d)| (f, Some(d.into())));
+        Some(Scanned(files.collect()))
     }
 }
 
@@ -280,7 +286,7 @@ pub(super) fn parent_of(path: &str) -> &str {
 }
 
 /// The directives of `text`: `Some((name, quoted, is_probe))`, or `None` for a computed one.
-pub(super) fn scan(text: &[u8]) -> Vec<Directive> {
+pub(super) fn scan(text: &[u8]) -> Directives {
     let mut out = Vec::new();
     // Directives are rare: jump from `#` (or the digraph `%:`) to the next and check that
     // only blanks, or a comment's end and blanks, precede it on its line (a byte-by-byte split
@@ -317,7 +323,7 @@ pub(super) fn scan(text: &[u8]) -> Vec<Directive> {
             out.push(name_of(trim(arg)).map(|(n, q, _)| (n, q, true)));
         }
     }
-    out
+    out.into()
 }
 
 /// `"name"` or `<name>` at the start of `arg`; `None` for anything else (a macro).
@@ -363,10 +369,16 @@ mod tests {
         let of_file = |f: &str| std::fs::read(f).ok().map(|t| scan(&t));
         let s = Scanned::read(src, &read, &kept, of_file);
         let of_h = s.0.iter().find(|(f, _)| *f == h).unwrap();
-        assert_eq!(of_h.1, Some(vec![Some(("then.h".into(), false, false))]));
+        assert_eq!(
+            of_h.1,
+            Some(vec![Some(("then.h".into(), false, false))].into())
+        );
         let fresh = Scanned::read(src, &read, &ReadScans::default(), of_file);
         let of_h = fresh.0.iter().find(|(f, _)| *f == h).unwrap();
-        assert_eq!(of_h.1, Some(vec![Some(("now.h".into(), false, false))]));
+        assert_eq!(
+            of_h.1,
+            Some(vec![Some(("now.h".into(), false, false))].into())
+        );
     }
 
     /// `is_there` answers as `Path::exists` does: a file, a directory, nothing, a name under
@@ -423,8 +435,8 @@ mod tests {
         let text = b"#include \"a.h\"\n  #  include_next <b/c.h>\n#include MACRO\n#if __has_include(<d.h>) && __has_include_next ( \"e.h\" )\n#endif\n#if defined(__has_include)\n";
         let got = scan(text);
         assert_eq!(
-            got,
-            vec![
+            *got,
+            [
                 Some(("a.h".to_string(), true, false)),
                 Some(("b/c.h".to_string(), false, false)),
                 None,
@@ -441,13 +453,16 @@ mod tests {
         let scanned = Scanned(vec![
             (
                 "/src/x.c".to_string(),
-                Some(vec![
-                    Some(("a.h".to_string(), true, false)),
-                    Some(("sys/b c.h".to_string(), false, true)),
-                    None,
-                ]),
+                Some(
+                    vec![
+                        Some(("a.h".to_string(), true, false)),
+                        Some(("sys/b c.h".to_string(), false, true)),
+                        None,
+                    ]
+                    .into(),
+                ),
             ),
-            ("/src/a.h".to_string(), Some(vec![])),
+            ("/src/a.h".to_string(), Some(Vec::new().into())),
         ]);
         let text = scanned.encode(|p| p.replacen("/src", "@src", 1));
         assert!(
@@ -468,8 +483,8 @@ mod tests {
     fn directives_after_a_comment_or_as_digraphs_are_scanned() {
         let text = b"/* c */ #include \"b.h\"\n%:include <d.h>\n  /* a */ /* b */ # include \"e.h\"\nint x; #include \"no.h\"\nconst char *s = \"#include <no2.h>\";\n";
         let names: Vec<String> = scan(text)
-            .into_iter()
-            .map(|d| d.map(|(n, _, _)| n).unwrap_or_default())
+            .iter()
+            .map(|d| d.clone().map(|(n, _, _)| n).unwrap_or_default())
             .collect();
         assert_eq!(names, ["b.h", "d.h", "e.h"]);
     }

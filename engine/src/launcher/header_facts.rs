@@ -12,7 +12,7 @@
 //! and refused as before.
 //! With `stat = false` (`Launcher::trust_stat` off) nothing is remembered or trusted.
 
-use super::directives::{decode_directive, encode_directives, parent_of, scan, Directive};
+use super::directives::{decode_directive, encode_directives, parent_of, scan, Directives};
 use super::launch::Launcher;
 use backend::compile::{self, Unkeyed};
 use fetch::cache::{self as fcache, StatStamp};
@@ -32,7 +32,7 @@ pub(super) struct HeaderFacts {
     /// What in it the key cannot hash, if anything.
     pub(super) unkeyed: Option<Unkeyed>,
     /// Its include directives.
-    pub(super) directives: Vec<Directive>,
+    pub(super) directives: Directives,
 }
 
 impl Launcher<'_> {
@@ -271,7 +271,7 @@ fn decode_record<'t>(
     let facts = HeaderFacts {
         digest,
         unkeyed: None,
-        directives,
+        directives: directives.into(),
     };
     Some((name, stamp, facts))
 }
@@ -368,7 +368,8 @@ mod tests {
                 Some(("a.h".into(), true, false)),
                 None,
                 Some(("sys/b.h".into(), false, true)),
-            ],
+            ]
+            .into(),
         };
         let stamp = StatStamp {
             dev: 1,
@@ -384,7 +385,7 @@ mod tests {
             (
                 stamp,
                 HeaderFacts {
-                    directives: vec![],
+                    directives: Vec::new().into(),
                     ..facts.clone()
                 },
             ),

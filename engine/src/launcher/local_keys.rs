@@ -20,7 +20,7 @@
 
 use super::candidates::Looked;
 use super::config::launcher_for;
-use super::directives::{self, Directive, HashSet, Scanned};
+use super::directives::{self, HashSet, Scanned};
 use super::header_facts::HeaderFacts;
 use super::launch::Launcher;
 use backend::compile::CompileCommand;
@@ -73,7 +73,7 @@ struct SourceHere {
 /// A source's path and directives, and the command that compiles it.
 struct Scan {
     path: String,
-    directives: Vec<Directive>,
+    directives: directives::Directives,
     cmd: CompileCommand,
 }
 

@@ -96,7 +96,7 @@ pub(super) struct Seen {
     /// Its include directives (`super::directives`), read from the same bytes as the digest:
     /// the lookup rule's record of a miss needs no second read of the headers (a miss's
     /// rounds take them, `Launcher::take_scan_of_seen`).
-    pub(super) directives: Vec<super::directives::Directive>,
+    pub(super) directives: super::directives::Directives,
 }
 
 impl Launcher<'_> {
@@ -328,7 +328,7 @@ impl Launcher<'_> {
                 // (Its directives are the first one's: the lookup rule reads those.)
                 let again = Seen {
                     norm: out[i].norm.clone(),
-                    directives: Vec::new(),
+                    directives: Vec::new().into(),
                     ..out[i]
                 };
                 out.push(again);

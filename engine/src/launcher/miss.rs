@@ -211,7 +211,7 @@ impl Launcher<'_> {
                     norm,
                     digest: fcache::Digest::of(&bytes),
                     stamp: stamp.is_settled(now).then_some(stamp),
-                    directives: Vec::new(), // (in `scanned`, as the others')
+                    directives: Vec::new().into(), // (in `scanned`, as the others')
                 });
                 // (A candidate is a lexical path: the rule's names for what it read.)
                 debug_assert!(backend::key::is_lexical(&p), "{p}");

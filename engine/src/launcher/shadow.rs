@@ -106,7 +106,7 @@ impl Launcher<'_> {
     pub(super) fn take_scan_of_seen(
         &self,
         cmd: &CompileCommand,
-        source: Option<Vec<super::directives::Directive>>,
+        source: Option<super::directives::Directives>,
         seen: &mut [super::lookup::Seen],
     ) -> (Scanned, HashSet<String>) {
         let mut paths = HashSet::with_capacity(seen.len() * 2);

@@ -492,7 +492,7 @@ fn header_facts_are_remembered_per_settled_version() {
         let planted = HeaderFacts {
             digest: fcache::Digest::of(b"planted"),
             unkeyed: None,
-            directives: vec![Some(("p.h".into(), true, false))],
+            directives: vec![Some(("p.h".into(), true, false))].into(),
         };
         let plant = |text: &str| {
             l.cache.memo_put(&key, text).unwrap();

@@ -82,7 +82,7 @@ impl Launcher<'_> {
                 norm: self.roots.normalize(p).into_owned(),
                 digest: key::Digest::of(&bytes),
                 stamp: stamp.is_settled(now).then_some(stamp),
-                directives: Vec::new(),
+                directives: Vec::new().into(),
             });
         }
         for (name, value) in &deps.env {
@@ -90,7 +90,7 @@ impl Launcher<'_> {
                 norm: format!("{ENV_INPUT}{name}"),
                 digest: env_digest(self, value.as_deref()),
                 stamp: None,
-                directives: Vec::new(),
+                directives: Vec::new().into(),
             });
         }
         Ok(out)
@@ -103,7 +103,7 @@ impl Launcher<'_> {
             norm: ROOTS_INPUT.to_string(),
             digest: roots_digest(self),
             stamp: None,
-            directives: Vec::new(),
+            directives: Vec::new().into(),
         }
     }
 }
