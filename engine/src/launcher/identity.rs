@@ -170,41 +170,7 @@ impl Launcher<'_> {
                 digest: fcache::Digest::from_hex(hex)?,
             })
         };
-        let make = || {
-            let executable = key::Digest::of_file(&path).ok()?;
-            let prog = path.to_str()?;
-            let machine = self.runner.run(prog, &["-dumpmachine".to_string()]).ok()?;
-            let version = self.runner.run(prog, &["--version".to_string()]).ok()?;
-            if machine.code != 0 || version.code != 0 {
-                return None;
-            }
-            let fam = match version.stdout.windows(5).any(|w| w == b"clang") {
-                true => "clang",
-                false => "gcc",
-            };
-            let mut h = key::Hasher::new();
-            key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 3");
-            key::KeySink::digest(&mut h, "executable", &executable);
-            key::KeySink::bytes(&mut h, "driver-mode", driver);
-            key::KeySink::bytes(&mut h, "dumpmachine", &machine.stdout);
-            key::KeySink::bytes(&mut h, "version", &version.stdout);
-            let mut lines = String::new();
-            if fam == "gcc" {
-                // Their roles and bytes, not their paths: a toolchain at another prefix
-                // shares the identity.
-                for (path, stamp) in self.companions(prog) {
-                    let d = match &stamp {
-                        Some(_) => key::Digest::of_file(&path).ok()?,
-                        None => key::Digest::of(b"absent"),
-                    };
-                    let role = path.rsplit('/').next().unwrap_or_default();
-                    key::KeySink::text(&mut h, "companion", role);
-                    key::KeySink::digest(&mut h, "companion-content", &d);
-                    lines.push_str(&companion_line(&path, stamp.as_ref()));
-                }
-            }
-            Some(format!("{fam} {}\n{lines}", h.finish()))
-        };
+        let make = || self.work_out(&path, driver);
         // Made once by one writer for a fresh cache; made again when a companion changed.
         let memo = self.cache.memo_or_make(&memo_key, make)?;
         if let Some(id) = parse_memo(&memo) {
@@ -215,35 +181,110 @@ impl Launcher<'_> {
         parse_memo(&made)
     }
 
-    /// The files gcc's driver `prog` runs or reads for a compile from its own directories,
-    /// with their stamps (`None`: absent): `cc1`, `cc1plus` and `as` where it finds them
-    /// there, and its `specs` (where it would read one when there is none). The same driver's
-    /// bytes at another path read others (a review's relocated gcc read another `specs` and
-    /// was served the object of the first, 2026-12-05).
-    fn companions(&self, prog: &str) -> Vec<(String, Option<fcache::StatStamp>)> {
-        let ask = |arg: &str| {
-            let r = self.runner.run(prog, &[arg.to_string()]).ok()?;
-            let out = String::from_utf8(r.stdout).ok()?;
-            (r.code == 0).then(|| out.trim().to_string())
-        };
-        let stamp = |p: &str| std::fs::metadata(p).ok().map(|m| fcache::StatStamp::of(&m));
-        let mut out = Vec::new();
-        for name in ["cc1", "cc1plus", "as"] {
-            // A bare name: not in the driver's directories (found on `PATH`, or absent).
-            if let Some(p) = ask(&format!("-print-prog-name={name}")).filter(|p| p.contains('/')) {
-                out.push((p.clone(), stamp(&p)));
+    /// The memo text of the identity of the compiler at `path` run in `driver` mode: its
+    /// family and digest, then a line per companion file; `None` when not identified.
+    fn work_out(&self, path: &std::path::Path, driver: &[u8]) -> Option<String> {
+        let prog = path.to_str()?;
+        // The executable and its companions are hashed on threads of their own, while the
+        // probes run (all at once): on a fresh cache the identity was on the way to a
+        // first build's first download (50 ms, most of it hashing `cc1` and `cc1plus`).
+        std::thread::scope(|s| {
+            let executable = s.spawn(|| key::Digest::of_file(path).ok());
+            let argss: Vec<Vec<String>> = PROBES.iter().map(|a| vec![a.to_string()]).collect();
+            let mut answers = self
+                .runner
+                .run_each(prog, &argss)
+                .into_iter()
+                .map(|r| r.ok().filter(|r| r.code == 0).map(|r| r.stdout));
+            let (machine, version) = (answers.next()??, answers.next()??);
+            let fam = match version.windows(5).any(|w| w == b"clang") {
+                true => "clang",
+                false => "gcc",
+            };
+            let companions = match fam {
+                // Their roles and bytes, not their paths: a toolchain at another prefix
+                // shares the identity.
+                "gcc" => companions(answers),
+                _ => Vec::new(),
+            };
+            let digests: Vec<_> = companions
+                .iter()
+                .map(|(path, stamp)| {
+                    let (path, there) = (path.clone(), stamp.is_some());
+                    s.spawn(move || match there {
+                        true => key::Digest::of_file(path).ok(),
+                        false => Some(key::Digest::of(b"absent")),
+                    })
+                })
+                .collect();
+            let mut h = key::Hasher::new();
+            key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 3");
+            key::KeySink::digest(&mut h, "executable", &executable.join().ok()??);
+            key::KeySink::bytes(&mut h, "driver-mode", driver);
+            key::KeySink::bytes(&mut h, "dumpmachine", &machine);
+            key::KeySink::bytes(&mut h, "version", &version);
+            let mut lines = String::new();
+            for ((path, stamp), d) in companions.iter().zip(digests) {
+                let d = d.join().ok()??;
+                let role = path.rsplit('/').next().unwrap_or_default();
+                key::KeySink::text(&mut h, "companion", role);
+                key::KeySink::digest(&mut h, "companion-content", &d);
+                lines.push_str(&companion_line(path, stamp.as_ref()));
             }
-        }
-        // gcc reads `specs` from its library directory when there is one there.
-        if let Some(lib) = ask("-print-libgcc-file-name").filter(|p| p.contains('/')) {
-            let dir = std::path::Path::new(&lib).parent().map(|d| d.join("specs"));
-            if let Some(p) = dir.and_then(|d| d.to_str().map(str::to_string)) {
-                out.push((p.clone(), stamp(&p)));
-            }
-        }
-        out.retain(|(p, _)| !p.contains('\n') && !p.contains('\t'));
-        out
+            Some(format!("{fam} {}\n{lines}", h.finish()))
+        })
     }
+}
+
+/// What a compiler's identity asks it, at once: its triple, its version, then where gcc's
+/// driver finds the companions it runs or reads ([`companions`]).
+const PROBES: [&str; 6] = [
+    "-dumpmachine",
+    "--version",
+    "-print-prog-name=cc1",
+    "-print-prog-name=cc1plus",
+    "-print-prog-name=as",
+    "-print-libgcc-file-name",
+];
+
+/// The files gcc's driver runs or reads for a compile from its own directories, from its
+/// `answers` to the last four [`PROBES`] (`None`: it failed), with their stamps (`None`:
+/// absent): `cc1`, `cc1plus` and `as` where it finds them there, and its `specs` (where it
+/// would read one when there is none). The same driver's bytes at another path read others
+/// (a review's relocated gcc read another `specs` and was served the object of the first,
+/// 2026-12-05).
+fn companions(
+    answers: impl Iterator<Item = Option<Vec<u8>>>,
+) -> Vec<(String, Option<fcache::StatStamp>)> {
+    let stamp = |p: &str| std::fs::metadata(p).ok().map(|m| fcache::StatStamp::of(&m));
+    let answers: Vec<Option<String>> = answers
+        .map(|a| Some(String::from_utf8(a?).ok()?.trim().to_string()))
+        .collect();
+    // A bare name: not in the driver's directories (found on `PATH`, or absent).
+    let found = |i: usize| {
+        answers
+            .get(i)
+            .cloned()
+            .flatten()
+            .filter(|p| p.contains('/'))
+    };
+    let mut out: Vec<(String, Option<fcache::StatStamp>)> = (0..3)
+        .filter_map(found)
+        .map(|p| {
+            let s = stamp(&p);
+            (p, s)
+        })
+        .collect();
+    // gcc reads `specs` from its library directory when there is one there.
+    if let Some(lib) = found(3) {
+        let dir = std::path::Path::new(&lib).parent().map(|d| d.join("specs"));
+        if let Some(p) = dir.and_then(|d| d.to_str().map(str::to_string)) {
+            let s = stamp(&p);
+            out.push((p, s));
+        }
+    }
+    out.retain(|(p, _)| !p.contains('\n') && !p.contains('\t'));
+    out
 }
 
 /// A line of the compiler memo naming a companion file: its path, a tab, its stamp (`-`:

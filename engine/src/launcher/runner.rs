@@ -35,6 +35,11 @@ pub trait Runner {
         env: &[(String, String)],
         limit: Option<Duration>,
     ) -> io::Result<RunResult>;
+    /// Runs `program` once with each of `argss` and captures each output, in order (the real
+    /// runner starts them all at once; each result's `cpu_us` is then 0: not told apart).
+    fn run_each(&self, program: &str, argss: &[Vec<String>]) -> Vec<io::Result<RunResult>> {
+        argss.iter().map(|args| self.run(program, args)).collect()
+    }
     /// Runs `program args…` unchanged with inherited stdio and returns its exit code (the real
     /// runner replaces the process instead and only returns on error).
     fn exec(&self, program: &str, args: &[String]) -> io::Result<i32>;
@@ -100,6 +105,35 @@ impl Runner for RealRunner {
             stderr: out.stderr,
             cpu_us: children_cpu_us().saturating_sub(before),
         })
+    }
+
+    fn run_each(&self, program: &str, argss: &[Vec<String>]) -> Vec<io::Result<RunResult>> {
+        // All started, then each read to its end in turn (one not yet read waits on its full
+        // pipe, never the others).
+        let started: Vec<io::Result<std::process::Child>> = argss
+            .iter()
+            .map(|args| {
+                let mut cmd = Command::new(program);
+                cmd.args(args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                die_with_launcher(&mut cmd);
+                cmd.spawn()
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|child| {
+                let out = child?.wait_with_output()?;
+                Ok(RunResult {
+                    code: exit_code(out.status),
+                    stdout: out.stdout,
+                    stderr: out.stderr,
+                    cpu_us: 0,
+                })
+            })
+            .collect()
     }
 
     fn exec(&self, program: &str, args: &[String]) -> io::Result<i32> {
