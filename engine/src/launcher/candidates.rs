@@ -17,7 +17,7 @@ use super::listings::{
     first_component, listed, look_in, rel_below, Below, DirStamp, Holders, Listing, Listings,
 };
 use backend::key::{is_lexical, lexical_join as lexical};
-use counted::{Names, Pairs, Part, PartOf};
+use counted::{ComputedOf, Names, Pairs, Part, PartOf};
 use listed_absent::ListedAbsent;
 use paths::Paths;
 use std::ops::Range;
@@ -95,6 +95,11 @@ pub(super) struct Looked {
     /// Per set of search directories and header: its `.gch` candidate, and its candidates in
     /// the directories searched before its own, counted.
     parts: HashMap<(u32, String), [Part; 2]>,
+    /// Per set of search directories, directory of a file with a computed include (its name
+    /// numbered) and header: the places beside it named like the header below each search
+    /// directory, counted (a libgit2 record has two such directories and 340 headers: the
+    /// same 1 000 candidates for every record, counted each time, were a fifth of its check).
+    computed: HashMap<(u32, u32, String), Part>,
     /// The holders and first names of the parts, numbered.
     names: Names,
     /// The (holder, first name) pairs of the parts, numbered.
@@ -357,7 +362,7 @@ impl Search {
             }
             self.add_made(&made, read, &mut run);
         }
-        self.each_computed_batch(&plan.computed_in, read, true, |s, made| {
+        self.each_computed_batch(&plan.computed_in, read, |s, made| {
             s.add_made(made, read, &mut run)
         });
         run.flush(&mut self.out);
@@ -418,15 +423,14 @@ impl Search {
     }
 
     /// Gives `take` the candidates of each directory of `computed_in` (those of files with a
-    /// computed include), for a compile that read `read`; `by_first_name`: those its listing
-    /// settles are recorded in `listed_absent` instead. A directory whose candidates an
+    /// computed include), for a compile that read `read`; those its listing settles are
+    /// recorded in `listed_absent` instead. A directory whose candidates an
     /// earlier round made gets those of the headers new since (the others are made already:
     /// a miss of libgit2 goes through five rounds of thousands).
     fn each_computed_batch(
         &mut self,
         computed_in: &[String],
         read: &HashSet<String>,
-        by_first_name: bool,
         mut take: impl FnMut(&mut Self, &Paths),
     ) {
         if computed_in.is_empty() {
@@ -450,8 +454,7 @@ impl Search {
             made.clear();
             let done = !self.computed_done.insert(beside.clone());
             let beside_lexical = is_lexical(beside);
-            let number = by_first_name && beside_lexical;
-            let number = number.then(|| self.listed_absent.number(beside));
+            let number = beside_lexical.then(|| self.listed_absent.number(beside));
             for &(h, h_lexical, new) in &lexical_read {
                 if done && !new {
                     continue;
@@ -551,12 +554,19 @@ impl Search {
         for c in plan.more.iter() {
             self.count_into(c, &mut fresh);
         }
-        self.each_computed_batch(&plan.computed_in, read, false, |s, made| {
-            for c in made.iter() {
-                s.count_into(c, &mut fresh);
-            }
-        });
         fresh.add_to(&mut self.looked.pairs, &mut ids, read)?;
+        for beside in &plan.computed_in {
+            let b = self.looked.names.id(beside);
+            for h in read {
+                let key = ComputedOf(ctx, b, h);
+                if !self.looked.computed.contains_key(&key) {
+                    let part = self.computed_part(beside, h);
+                    self.looked.computed.insert((ctx, b, h.clone()), part);
+                }
+                let part = &self.looked.computed[&key];
+                part.add_to(&mut self.looked.pairs, &mut ids, read)?;
+            }
+        }
         Some(self.looked.pairs.sorted(&ids))
     }
 
@@ -582,6 +592,20 @@ impl Search {
             // or a file on the way. Left to the launch's own check.
             Below::WayOnly => part.unsure = true,
         }
+    }
+
+    /// The places beside `beside` (the directory of a file with a computed include) named
+    /// like header `h` below each search directory, counted ([`Search::computed_places`]'s,
+    /// those the compile read among them: a file read is there, and is no shadow).
+    fn computed_part(&mut self, beside: &str, h: &str) -> Part {
+        let mut part = Part::default();
+        for d in 0..self.dirs.len() {
+            if let Some(rel) = rel_below(&self.dirs[d], h) {
+                let place = lexical(beside, rel);
+                self.count_into(&place, &mut part);
+            }
+        }
+        part
     }
 
     /// The holders of [`Search::count_once`]'s pairs, each with its listing and the first

@@ -46,6 +46,16 @@ impl hashbrown::Equivalent<(u32, String)> for PartOf<'_> {
     }
 }
 
+/// The key of the computed includes' parts, `(context, directory, header)`, borrowed.
+#[derive(Hash)]
+pub(super) struct ComputedOf<'h>(pub(super) u32, pub(super) u32, pub(super) &'h str);
+
+impl hashbrown::Equivalent<(u32, u32, String)> for ComputedOf<'_> {
+    fn equivalent(&self, key: &(u32, u32, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1 && self.2 == key.2
+    }
+}
+
 /// Strings numbered in the order first seen.
 #[derive(Default)]
 pub(super) struct Names {
