@@ -123,9 +123,19 @@ pub fn sources_here(
     SourcesHere(found.into_iter().collect())
 }
 
-/// What a lookup here finds of each file `manifest`'s include sets name (each path once): its
-/// facts, and its stat stamp when old enough to trust. Files that cannot be read are absent.
-pub struct HeadersHere(HashMap<String, (HeaderFacts, Option<StatStamp>)>);
+/// What a lookup here finds of each file `manifest`'s include sets name (each path once).
+/// Files that cannot be read are absent.
+pub struct HeadersHere(HashMap<String, HeaderHere>);
+
+/// What a lookup here finds of one file an include set names.
+struct HeaderHere {
+    facts: HeaderFacts,
+    /// Its stat stamp, when old enough to trust.
+    stamp: Option<StatStamp>,
+    /// Its path as the lookup rule names it (`Launcher::absolute`): made once, not once per
+    /// record that includes it.
+    absolute: String,
+}
 
 impl HeadersHere {
     /// The digest and settled stamp of each file that has one (what the pull records).
@@ -133,7 +143,7 @@ impl HeadersHere {
         let settled = self
             .0
             .iter()
-            .filter_map(|(p, (facts, stamp))| Some((p.clone(), (facts.digest, (*stamp)?))));
+            .filter_map(|(p, h)| Some((p.clone(), (h.facts.digest, h.stamp?))));
         KnownStamps(settled.collect())
     }
 }
@@ -150,7 +160,16 @@ pub fn headers_here(objdir: &Path, manifest: &BuildManifest) -> HeadersHere {
     paths.dedup();
     let now = SystemTime::now();
     let found = for_items(objdir, &paths, |launcher, _: &mut (), &p| {
-        Some((p.to_string(), launcher.header_here(p, now)?))
+        let (facts, stamp) = launcher.header_here(p, now)?;
+        let absolute = launcher.absolute(p);
+        Some((
+            p.to_string(),
+            HeaderHere {
+                facts,
+                stamp,
+                absolute,
+            },
+        ))
     });
     HeadersHere(found.into_iter().collect())
 }
@@ -201,16 +220,15 @@ fn first_check(
         .get(r.output())
         .filter(|s| s.key == r.source_key)?;
     let scan = source.scan.as_ref()?;
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_capacity(r.includes.len());
     let mut files = Vec::with_capacity(r.includes.len());
     for inc in &r.includes {
-        let (facts, _) = headers
+        let h = headers
             .0
             .get(&inc.path)
-            .filter(|(f, _)| f.digest == inc.digest)?;
-        let file = launcher.absolute(&inc.path);
-        if seen.insert(file.clone()) {
-            files.push((file, facts.directives.clone()));
+            .filter(|h| h.facts.digest == inc.digest)?;
+        if seen.insert(h.absolute.clone()) {
+            files.push((h.absolute.clone(), h.facts.directives.clone()));
         }
     }
     let scanned = Scanned::of_parts(
