@@ -100,7 +100,7 @@ pub(super) struct Looked {
     /// directory, counted (a libgit2 record has two such directories and 340 headers: the
     /// same 1 000 candidates for every record, counted each time, were a fifth of its check).
     computed: HashMap<(u32, u32, String), Part>,
-    /// The holders and first names of the parts, numbered.
+    /// The holders and first names of the parts, and the directories of `computed`, numbered.
     names: Names,
     /// The (holder, first name) pairs of the parts, numbered.
     pairs: Pairs,
@@ -595,15 +595,17 @@ impl Search {
     }
 
     /// The places beside `beside` (the directory of a file with a computed include) named
-    /// like header `h` below each search directory, counted ([`Search::computed_places`]'s,
-    /// those the compile read among them: a file read is there, and is no shadow).
+    /// like header `h` below each search directory, counted ([`Search::computed_places`]'s),
+    /// for any compile: those a compile read among them are there, and [`Part::add_to`]
+    /// takes them as no shadow. (One read but gone since, or on a way its holder's listing
+    /// does not show, gives a pair more, or no memo, where the launch's own count leaves it
+    /// out: stricter, never looser. Each header's earlier places are counted so too.)
     fn computed_part(&mut self, beside: &str, h: &str) -> Part {
+        let mut places = Paths::default();
+        self.computed_places(beside, h, false, None, &HashSet::default(), &mut places);
         let mut part = Part::default();
-        for d in 0..self.dirs.len() {
-            if let Some(rel) = rel_below(&self.dirs[d], h) {
-                let place = lexical(beside, rel);
-                self.count_into(&place, &mut part);
-            }
+        for place in places.iter() {
+            self.count_into(place, &mut part);
         }
         part
     }

@@ -189,14 +189,15 @@ impl Launcher<'_> {
         // probes run (all at once): on a fresh cache the identity was on the way to a
         // first build's first download (50 ms, most of it hashing `cc1` and `cc1plus`).
         std::thread::scope(|s| {
-            let executable = s.spawn(|| key::Digest::of_file(path).ok());
+            let executable = Digesting::start(s, Some(path.to_path_buf()));
             let argss: Vec<Vec<String>> = PROBES.iter().map(|a| vec![a.to_string()]).collect();
-            let mut answers = self
-                .runner
-                .run_each(prog, &argss)
+            let results = self.runner.run_each(prog, &argss).into_iter();
+            let answers: Vec<(&str, Option<Vec<u8>>)> = PROBES
                 .into_iter()
-                .map(|r| r.ok().filter(|r| r.code == 0).map(|r| r.stdout));
-            let (machine, version) = (answers.next()??, answers.next()??);
+                .zip(results.map(|r| r.ok().filter(|r| r.code == 0).map(|r| r.stdout)))
+                .collect();
+            let answer = |probe: &str| answers.iter().find(|a| a.0 == probe)?.1.clone();
+            let (machine, version) = (answer("-dumpmachine")?, answer("--version")?);
             let fam = match version.windows(5).any(|w| w == b"clang") {
                 true => "clang",
                 false => "gcc",
@@ -204,31 +205,24 @@ impl Launcher<'_> {
             let companions = match fam {
                 // Their roles and bytes, not their paths: a toolchain at another prefix
                 // shares the identity.
-                "gcc" => companions(answers),
+                "gcc" => companions(&answer),
                 _ => Vec::new(),
             };
-            let digests: Vec<_> = companions
+            let digests: Vec<Digesting<'_>> = companions
                 .iter()
-                .map(|(path, stamp)| {
-                    let (path, there) = (path.clone(), stamp.is_some());
-                    s.spawn(move || match there {
-                        true => key::Digest::of_file(path).ok(),
-                        false => Some(key::Digest::of(b"absent")),
-                    })
-                })
+                .map(|(path, stamp)| Digesting::start(s, stamp.map(|_| path.into())))
                 .collect();
             let mut h = key::Hasher::new();
             key::KeySink::text(&mut h, "domain", "cached-ninja compiler identity 3");
-            key::KeySink::digest(&mut h, "executable", &executable.join().ok()??);
+            key::KeySink::digest(&mut h, "executable", &executable.wait()?);
             key::KeySink::bytes(&mut h, "driver-mode", driver);
             key::KeySink::bytes(&mut h, "dumpmachine", &machine);
             key::KeySink::bytes(&mut h, "version", &version);
             let mut lines = String::new();
             for ((path, stamp), d) in companions.iter().zip(digests) {
-                let d = d.join().ok()??;
                 let role = path.rsplit('/').next().unwrap_or_default();
                 key::KeySink::text(&mut h, "companion", role);
-                key::KeySink::digest(&mut h, "companion-content", &d);
+                key::KeySink::digest(&mut h, "companion-content", &d.wait()?);
                 lines.push_str(&companion_line(path, stamp.as_ref()));
             }
             Some(format!("{fam} {}\n{lines}", h.finish()))
@@ -248,35 +242,29 @@ const PROBES: [&str; 6] = [
 ];
 
 /// The files gcc's driver runs or reads for a compile from its own directories, from its
-/// `answers` to the last four [`PROBES`] (`None`: it failed), with their stamps (`None`:
-/// absent): `cc1`, `cc1plus` and `as` where it finds them there, and its `specs` (where it
-/// would read one when there is none). The same driver's bytes at another path read others
-/// (a review's relocated gcc read another `specs` and was served the object of the first,
-/// 2026-12-05).
+/// `answer` to each of the last four [`PROBES`] (`None`: it failed), with their stamps
+/// (`None`: absent): `cc1`, `cc1plus` and `as` where it finds them there, and its `specs`
+/// (where it would read one when there is none). The same driver's bytes at another path read
+/// others (a review's relocated gcc read another `specs` and was served the object of the
+/// first, 2026-12-05).
 fn companions(
-    answers: impl Iterator<Item = Option<Vec<u8>>>,
+    answer: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<(String, Option<fcache::StatStamp>)> {
     let stamp = |p: &str| std::fs::metadata(p).ok().map(|m| fcache::StatStamp::of(&m));
-    let answers: Vec<Option<String>> = answers
-        .map(|a| Some(String::from_utf8(a?).ok()?.trim().to_string()))
-        .collect();
     // A bare name: not in the driver's directories (found on `PATH`, or absent).
-    let found = |i: usize| {
-        answers
-            .get(i)
-            .cloned()
-            .flatten()
-            .filter(|p| p.contains('/'))
+    let found = |probe: &str| {
+        let text = String::from_utf8(answer(probe)?).ok()?;
+        Some(text.trim().to_string()).filter(|p| p.contains('/'))
     };
-    let mut out: Vec<(String, Option<fcache::StatStamp>)> = (0..3)
-        .filter_map(found)
-        .map(|p| {
+    let mut out = Vec::new();
+    for name in ["cc1", "cc1plus", "as"] {
+        if let Some(p) = found(&format!("-print-prog-name={name}")) {
             let s = stamp(&p);
-            (p, s)
-        })
-        .collect();
+            out.push((p, s));
+        }
+    }
     // gcc reads `specs` from its library directory when there is one there.
-    if let Some(lib) = found(3) {
+    if let Some(lib) = found("-print-libgcc-file-name") {
         let dir = std::path::Path::new(&lib).parent().map(|d| d.join("specs"));
         if let Some(p) = dir.and_then(|d| d.to_str().map(str::to_string)) {
             let s = stamp(&p);
@@ -285,6 +273,36 @@ fn companions(
     }
     out.retain(|(p, _)| !p.contains('\n') && !p.contains('\t'));
     out
+}
+
+/// A file's digest being made on a thread of a scope ([`Digesting::start`]), or made.
+enum Digesting<'s> {
+    Thread(std::thread::ScopedJoinHandle<'s, Option<key::Digest>>),
+    Made(Option<key::Digest>),
+}
+
+impl<'s> Digesting<'s> {
+    /// The digest of the file at `path` (`None`: an absent file, digested as `absent`) on a
+    /// thread of `s`, or here when no thread can be made.
+    fn start(s: &'s std::thread::Scope<'s, '_>, path: Option<PathBuf>) -> Digesting<'s> {
+        let Some(path) = path else {
+            return Digesting::Made(Some(key::Digest::of(b"absent")));
+        };
+        let there = path.clone();
+        match std::thread::Builder::new().spawn_scoped(s, move || key::Digest::of_file(there).ok())
+        {
+            Ok(thread) => Digesting::Thread(thread),
+            Err(_) => Digesting::Made(key::Digest::of_file(path).ok()),
+        }
+    }
+
+    /// The digest; `None` when the file could not be read (or its thread failed).
+    fn wait(self) -> Option<key::Digest> {
+        match self {
+            Digesting::Thread(t) => t.join().ok().flatten(),
+            Digesting::Made(d) => d,
+        }
+    }
 }
 
 /// A line of the compiler memo naming a companion file: its path, a tab, its stamp (`-`:
@@ -343,7 +361,52 @@ pub(super) fn host_processor() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::driver_mode;
+    use super::{companions, driver_mode, Digesting};
+
+    /// gcc's companions come from the answers to their own probes, whatever the order the
+    /// probes ran in; a bare name (not in the driver's directories) or a failed probe gives
+    /// none, and `specs` is looked for beside the library gcc names.
+    #[test]
+    fn companions_from_the_answers_to_their_probes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        std::fs::write(format!("{d}/cc1"), "x").unwrap();
+        let answers = [
+            ("-print-prog-name=cc1", Some(format!("{d}/cc1\n"))),
+            ("-print-prog-name=cc1plus", None),
+            ("-print-prog-name=as", Some("as\n".to_string())),
+            ("-print-libgcc-file-name", Some(format!("{d}/libgcc.a\n"))),
+        ];
+        let answer = |probe: &str| {
+            let found = answers.iter().find(|a| a.0 == probe)?;
+            found.1.clone().map(String::into_bytes)
+        };
+        let got = companions(&answer);
+        let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, [format!("{d}/cc1"), format!("{d}/specs")]);
+        assert!(
+            got[0].1.is_some() && got[1].1.is_none(),
+            "cc1 is there, specs is not"
+        );
+    }
+
+    /// A file's digest made on a thread is the file's, an absent companion's is `absent`'s,
+    /// and a file that cannot be read gives none.
+    #[test]
+    fn digests_made_beside() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"bytes").unwrap();
+        std::thread::scope(|s| {
+            let of = |p| Digesting::start(s, p).wait();
+            assert_eq!(
+                of(Some(f.clone())),
+                Some(backend::key::Digest::of(b"bytes"))
+            );
+            assert_eq!(of(None), Some(backend::key::Digest::of(b"absent")));
+            assert_eq!(of(Some(dir.path().join("gone"))), None);
+        });
+    }
 
     #[test]
     fn driver_modes() {

@@ -92,19 +92,13 @@ impl Runner for RealRunner {
         limit: Option<Duration>,
     ) -> io::Result<RunResult> {
         let before = children_cpu_us();
-        let mut cmd = Command::new(program);
-        cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
-        die_with_launcher(&mut cmd);
+        let mut cmd = command(program, args);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let out = match limit {
             None => cmd.output()?,
             Some(limit) => output_within(cmd, limit)?,
         };
-        Ok(RunResult {
-            code: exit_code(out.status),
-            stdout: out.stdout,
-            stderr: out.stderr,
-            cpu_us: children_cpu_us().saturating_sub(before),
-        })
+        Ok(RunResult::of(out, children_cpu_us().saturating_sub(before)))
     }
 
     fn run_each(&self, program: &str, argss: &[Vec<String>]) -> Vec<io::Result<RunResult>> {
@@ -113,32 +107,42 @@ impl Runner for RealRunner {
         let started: Vec<io::Result<std::process::Child>> = argss
             .iter()
             .map(|args| {
-                let mut cmd = Command::new(program);
-                cmd.args(args)
-                    .stdin(Stdio::null())
+                let mut cmd = command(program, args);
+                cmd.stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
-                die_with_launcher(&mut cmd);
                 cmd.spawn()
             })
             .collect();
-        started
-            .into_iter()
-            .map(|child| {
-                let out = child?.wait_with_output()?;
-                Ok(RunResult {
-                    code: exit_code(out.status),
-                    stdout: out.stdout,
-                    stderr: out.stderr,
-                    cpu_us: 0,
-                })
-            })
-            .collect()
+        let finish = |child: io::Result<std::process::Child>| {
+            Ok(RunResult::of(child?.wait_with_output()?, 0))
+        };
+        started.into_iter().map(finish).collect()
     }
 
     fn exec(&self, program: &str, args: &[String]) -> io::Result<i32> {
         use std::os::unix::process::CommandExt;
         Err(std::process::Command::new(program).args(args).exec())
+    }
+}
+
+/// `program args…`, made to die with the launcher ([`die_with_launcher`]).
+fn command(program: &str, args: &[String]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    die_with_launcher(&mut cmd);
+    cmd
+}
+
+impl RunResult {
+    /// What a finished run gave, with the CPU time `cpu_us` it took.
+    fn of(out: Output, cpu_us: u64) -> RunResult {
+        RunResult {
+            code: exit_code(out.status),
+            stdout: out.stdout,
+            stderr: out.stderr,
+            cpu_us,
+        }
     }
 }
 
@@ -275,6 +279,29 @@ mod tests {
         .unwrap();
         assert_eq!(r.code, 0);
         assert!(r.cpu_us > 0, "{r:?}");
+    }
+
+    /// Runs started at once give each its own output and code, in the order asked (one that
+    /// writes more than a pipe holds included); a program that cannot start gives an error
+    /// for each.
+    #[test]
+    fn runs_at_once_answer_in_order() {
+        let sh = |script: &str| vec!["-c".to_string(), script.to_string()];
+        let argss = [
+            sh("head -c 200000 /dev/zero; echo done >&2"),
+            sh("echo two; exit 3"),
+            sh("echo three"),
+        ];
+        let r = super::Runner::run_each(&super::RealRunner, "sh", &argss);
+        let r: Vec<_> = r.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            (r[0].stdout.len(), &r[0].stderr[..], r[0].code),
+            (200000, &b"done\n"[..], 0)
+        );
+        assert_eq!((&r[1].stdout[..], r[1].code), (&b"two\n"[..], 3));
+        assert_eq!((&r[2].stdout[..], r[2].code), (&b"three\n"[..], 0));
+        let absent = super::Runner::run_each(&super::RealRunner, "/nonexistent/cc", &argss);
+        assert!(absent.len() == 3 && absent.iter().all(Result::is_err));
     }
 
     /// A run past its limit is killed and says so; one within it gives its output.
