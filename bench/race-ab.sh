@@ -40,19 +40,10 @@ sed -i "s/^prefetch = .*/prefetch = \"$prefetch\"/" "$D/src/cached-ninja.toml"
 grep -q "^prefetch = \"$prefetch\"" "$D/src/cached-ninja.toml" ||
   { echo "no prefetch line in $D/src/cached-ninja.toml" >&2; exit 1; }
 echo "prefetch mode: $MODE (K = $K %, $(( ${RATE:-10000000} / 1000 )) kB/s, ${RTT:-0} ms)"
-# The first server of the configuration: HTTP/2's when slow-link.sh ran with HTTP2=1.
-PORT=$(grep -o 'listen 127.0.0.1:[0-9]*' "$WORK/nginx/nginx.conf" | head -1 | cut -d: -f2)
-PROXY_PORT=$(grep -o '127.0.0.1:[0-9]*' "$D/src/cached-ninja.toml" | cut -d: -f2)
-# shellcheck source=bench/lib/ci-store.sh
-source "$REPO/bench/lib/ci-store.sh"
-"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
-NGINX_PID=$!
-PROXY_PID=
-trap 'kill $NGINX_PID $PROXY_PID 2>/dev/null || true' EXIT
-wait_port "$PORT"
-GENERATED=$(grep -rhoE '[^ ]*/cached-ninja cc --' --include='*.ninja' "$D/obj.pristine" | head -1)
-GENERATED=${GENERATED% cc --}
-[ -n "$GENERATED" ] || { echo "no launcher command in $D/obj.pristine" >&2; exit 1; }
+# shellcheck source=bench/lib/work-store.sh
+source "$REPO/bench/lib/work-store.sh"
+serve_work_store "$WORK" "$K"
+GENERATED=$(generated_launcher "$D")
 echo "| round | binary | wall to the last link (s) | CPU (s) | launchers' CPU (s) | hits, misses |"
 echo "|---|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
