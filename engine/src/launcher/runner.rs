@@ -287,18 +287,19 @@ mod tests {
     #[test]
     fn runs_at_once_answer_in_order() {
         let sh = |script: &str| vec!["-c".to_string(), script.to_string()];
+        // The large output in a later slot: it waits on its full pipe while the first is read.
         let argss = [
+            sh("echo one; exit 3"),
             sh("head -c 200000 /dev/zero; echo done >&2"),
-            sh("echo two; exit 3"),
             sh("echo three"),
         ];
         let r = super::Runner::run_each(&super::RealRunner, "sh", &argss);
         let r: Vec<_> = r.into_iter().map(Result::unwrap).collect();
+        assert_eq!((&r[0].stdout[..], r[0].code), (&b"one\n"[..], 3));
         assert_eq!(
-            (r[0].stdout.len(), &r[0].stderr[..], r[0].code),
+            (r[1].stdout.len(), &r[1].stderr[..], r[1].code),
             (200000, &b"done\n"[..], 0)
         );
-        assert_eq!((&r[1].stdout[..], r[1].code), (&b"two\n"[..], 3));
         assert_eq!((&r[2].stdout[..], r[2].code), (&b"three\n"[..], 0));
         let absent = super::Runner::run_each(&super::RealRunner, "/nonexistent/cc", &argss);
         assert!(absent.len() == 3 && absent.iter().all(Result::is_err));
