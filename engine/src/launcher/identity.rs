@@ -191,11 +191,7 @@ impl Launcher<'_> {
         std::thread::scope(|s| {
             let executable = Digesting::start(s, Some(path.to_path_buf()));
             let argss: Vec<Vec<String>> = PROBES.iter().map(|a| vec![a.to_string()]).collect();
-            let results = self.runner.run_each(prog, &argss).into_iter();
-            let answers: Vec<(&str, Option<Vec<u8>>)> = PROBES
-                .into_iter()
-                .zip(results.map(|r| r.ok().filter(|r| r.code == 0).map(|r| r.stdout)))
-                .collect();
+            let answers = answers(self.runner.run_each(prog, &argss))?;
             let answer = |probe: &str| answers.iter().find(|a| a.0 == probe)?.1.clone();
             let (machine, version) = (answer("-dumpmachine")?, answer("--version")?);
             let fam = match version.windows(5).any(|w| w == b"clang") {
@@ -240,6 +236,21 @@ const PROBES: [&str; 6] = [
     "-print-prog-name=as",
     "-print-libgcc-file-name",
 ];
+
+/// A probe and its answer (`None`: it exited with an error).
+type Answer = (&'static str, Option<Vec<u8>>);
+
+/// Each of [`PROBES`] with its answer (`None`: it exited with an error), from their `results`
+/// in order; `None` when one could not be run at all (no process or pipe left, say): the
+/// identity is then not worked out, and not memoised, this time. Taken as a failed probe, a
+/// companion left out made another compiler's identity, memoised: every later key missed.
+fn answers(results: Vec<std::io::Result<super::runner::RunResult>>) -> Option<Vec<Answer>> {
+    let answer = |r: std::io::Result<super::runner::RunResult>| {
+        r.ok().map(|r| (r.code == 0).then_some(r.stdout))
+    };
+    let answers: Option<Vec<Option<Vec<u8>>>> = results.into_iter().map(answer).collect();
+    Some(PROBES.into_iter().zip(answers?).collect())
+}
 
 /// The files gcc's driver runs or reads for a compile from its own directories, from its
 /// `answer` to each of the last four [`PROBES`] (`None`: it failed), with their stamps
@@ -361,7 +372,30 @@ pub(super) fn host_processor() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{companions, driver_mode, Digesting};
+    use super::{answers, companions, driver_mode, Digesting, PROBES};
+    use crate::launcher::runner::RunResult;
+
+    /// A probe that exits with an error has no answer; one that could not be run at all makes
+    /// no answers (the identity is not worked out, nor memoised without that companion).
+    #[test]
+    fn a_probe_not_run_makes_no_answers() {
+        let ran = |code: i32| {
+            Ok(RunResult {
+                code,
+                stdout: b"x\n".to_vec(),
+                ..Default::default()
+            })
+        };
+        let got = answers((0..PROBES.len()).map(|i| ran(i as i32 % 2)).collect()).unwrap();
+        assert_eq!(got.len(), PROBES.len());
+        for (i, (probe, answer)) in got.iter().enumerate() {
+            assert_eq!(*probe, PROBES[i]);
+            assert_eq!(answer.is_some(), i % 2 == 0, "{probe}");
+        }
+        let mut results: Vec<_> = (0..PROBES.len()).map(|_| ran(0)).collect();
+        results[3] = Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+        assert!(answers(results).is_none());
+    }
 
     /// gcc's companions come from the answers to their own probes, whatever the order the
     /// probes ran in; a bare name (not in the driver's directories) or a failed probe gives

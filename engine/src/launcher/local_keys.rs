@@ -542,10 +542,16 @@ mod tests {
         let run = |items: std::ops::Range<usize>| {
             let at = AtomicUsize::new(items.start);
             let next = || Some(at.fetch_add(1, Ordering::SeqCst)).filter(|i| *i < items.end);
-            with_launchers(dir.path(), 2, &carried, next, |_, seen: &mut Vec<usize>, i| {
-                seen.push(i);
-                Some(())
-            })
+            with_launchers(
+                dir.path(),
+                2,
+                &carried,
+                next,
+                |_, seen: &mut Vec<usize>, i| {
+                    seen.push(i);
+                    Some(())
+                },
+            )
         };
         assert_eq!(run(0..5).len(), 5);
         assert_eq!(run(5..8).len(), 3);
@@ -553,7 +559,11 @@ mod tests {
         assert!(left.len() <= 2, "one per thread at most: {left:?}");
         let mut seen: Vec<usize> = left.into_iter().flatten().collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..8).collect::<Vec<_>>(), "both calls' items, carried");
+        assert_eq!(
+            seen,
+            (0..8).collect::<Vec<_>>(),
+            "both calls' items, carried"
+        );
     }
 
     #[test]
