@@ -104,12 +104,51 @@ pub(super) struct Looked {
     names: Names,
     /// The (holder, first name) pairs of the parts, numbered.
     pairs: Pairs,
+    /// What [`Search::count_into`] found for each candidate it counted (it follows from the
+    /// holders and listings kept here): a record's quoted includes' first places, about 700,
+    /// are mostly other records' too, and each count asked five maps by name. At most
+    /// [`MAX_COUNTED`].
+    counted: HashMap<String, Counted>,
+}
+
+/// The most candidates [`Looked`] keeps counted (those after are counted each time): about
+/// 100 bytes each.
+const MAX_COUNTED: usize = 1 << 18;
+
+/// What a candidate outside the compiler's own directories counts as.
+#[derive(Clone, Copy)]
+enum Counted {
+    /// Absent: this (holder, first name) pair.
+    Absent(u32),
+    /// It exists.
+    There,
+    /// No holder is known to hold it, or its holder's listing names the way to it but not it.
+    Unsure,
 }
 
 impl Looked {
     /// The listing of `dir`, if it was listed (and could be).
     fn listing(&self, dir: &str) -> Option<&Listing> {
         self.listings.get(dir).and_then(Option::as_ref)
+    }
+
+    /// What candidate `c` counts as, from its holder's listing.
+    fn count(&mut self, c: &str) -> Counted {
+        let holder = self.holders.of(parent_of(c), &self.listings);
+        let Some(rel) = rel_below(holder, c) else {
+            return Counted::Unsure;
+        };
+        let first = first_component(rel);
+        match look_in(&mut self.listings, holder, c) {
+            Below::Absent => {
+                let pair = (self.names.id(holder), self.names.id(first));
+                Counted::Absent(self.pairs.id(pair))
+            }
+            Below::There => Counted::There,
+            // The way to it is there but not it: a holder that grew deeper since it was found,
+            // or a file on the way. Left to the launch's own check.
+            Below::WayOnly => Counted::Unsure,
+        }
     }
 
     /// The number of the search directories `dirs` (`system` the compiler's own).
@@ -576,21 +615,20 @@ impl Search {
             return;
         }
         let looked = &mut self.looked;
-        let holder = looked.holders.of(parent_of(c), &looked.listings);
-        let Some(rel) = rel_below(holder, c) else {
-            part.unsure = true;
-            return;
-        };
-        let first = first_component(rel);
-        match look_in(&mut looked.listings, holder, c) {
-            Below::Absent => {
-                let pair = (looked.names.id(holder), looked.names.id(first));
-                part.pairs.push(looked.pairs.id(pair));
+        let counted = match looked.counted.get(c) {
+            Some(&counted) => counted,
+            None => {
+                let counted = looked.count(c);
+                if looked.counted.len() < MAX_COUNTED {
+                    looked.counted.insert(c.to_string(), counted);
+                }
+                counted
             }
-            Below::There => part.existing.push(c.to_string()),
-            // The way to it is there but not it: a holder that grew deeper since it was found,
-            // or a file on the way. Left to the launch's own check.
-            Below::WayOnly => part.unsure = true,
+        };
+        match counted {
+            Counted::Absent(pair) => part.pairs.push(pair),
+            Counted::There => part.existing.push(c.to_string()),
+            Counted::Unsure => part.unsure = true,
         }
     }
 
