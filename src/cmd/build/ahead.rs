@@ -140,12 +140,27 @@ impl FirstRun {
         // Each is on two command lines: Ninja's, and the pass's after `--built-first` (with
         // their argument pointers).
         let bytes: usize = first.iter().map(|t| 2 * t.len() + 40).sum();
-        (bytes <= MAX_TARGET_BYTES).then_some(first)
+        (bytes <= max_target_bytes()).then_some(first)
     }
 }
 
-/// The most bytes the first Ninja run's targets take on its command line and the pass's
-/// (well below `ARG_MAX`).
+/// The most bytes the first Ninja run's targets take on its command line and the pass's:
+/// [`MAX_TARGET_BYTES`], or a quarter of `ARG_MAX` when that is less (it follows the stack's
+/// limit: `ulimit -s 512` leaves 128 kB, and Ninja would not start).
+fn max_target_bytes() -> usize {
+    // SAFETY: sysconf reads a limit; it has no memory effects.
+    target_bytes_within(unsafe { libc::sysconf(libc::_SC_ARG_MAX) })
+}
+
+/// [`max_target_bytes`] for `sysconf`'s `arg_max` (-1: unknown, then a quarter of ours).
+fn target_bytes_within(arg_max: libc::c_long) -> usize {
+    match usize::try_from(arg_max) {
+        Ok(max) if max > 0 => (max / 4).min(MAX_TARGET_BYTES),
+        _ => MAX_TARGET_BYTES / 4,
+    }
+}
+
+/// The most bytes of [`max_target_bytes`] with a default stack (well below `ARG_MAX`).
 const MAX_TARGET_BYTES: usize = 512 << 10;
 
 /// The outputs of the records whose entries the pull put in the local cache, in the order
@@ -484,6 +499,15 @@ mod tests {
         let dropped = Arrivals::listened();
         dropped.unheard();
         dropped.came("c.o");
+    }
+
+    #[test]
+    fn the_targets_bytes_follow_arg_max() {
+        // A default stack of 8 MB gives 2 MB; `ulimit -s 512` gives glibc's least, 128 kB.
+        assert_eq!(target_bytes_within(2 << 20), MAX_TARGET_BYTES);
+        assert_eq!(target_bytes_within(128 << 10), 32 << 10);
+        assert_eq!(target_bytes_within(-1), MAX_TARGET_BYTES / 4);
+        assert!(max_target_bytes() <= MAX_TARGET_BYTES);
     }
 
     #[test]
