@@ -18,7 +18,7 @@
 
 use crate::fill::targets::load_graph;
 use crate::launcher::launch::Launcher;
-use crate::launcher::local_keys::{compiler_words, for_items, with_launchers, Carried};
+use crate::launcher::local_keys::{compiler_words, for_items, with_launchers};
 use backend::compile::depfile;
 use backend::ninja::build_log::{self, LogEntry, LogVersion};
 use backend::ninja::deps_log::{self, DepsLog};
@@ -119,8 +119,7 @@ pub fn serve_here(
                     return Some(i);
                 }
             };
-            let threads = rayon::current_num_threads();
-            let served = with_launchers(&cwd, threads, &Carried::default(), next, serve);
+            let served = with_launchers(&cwd, rayon::current_num_threads(), next, serve);
             // Their end, whatever stopped the serving: Ninja's run meanwhile has ended.
             while arrived().is_some() {}
             served

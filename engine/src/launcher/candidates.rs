@@ -17,7 +17,7 @@ use super::listings::{
     first_component, listed, look_in, rel_below, Below, DirStamp, Holders, Listing, Listings,
 };
 use backend::key::{is_lexical, lexical_join as lexical};
-use counted::{ComputedOf, Names, Pairs, Part, PartOf};
+use counted::{ByCandidate, ComputedOf, Counted, Names, Pairs, Part, PartOf};
 use listed_absent::ListedAbsent;
 use paths::Paths;
 use std::ops::Range;
@@ -79,9 +79,11 @@ pub(super) struct Search {
 
 /// What searches asked of the file system: directory listings (each with its stamp from
 /// before the read), holders, and the first places of directives. A launch makes one for its
-/// one search; the pull keeps one across the records it checks on a thread, which is sound
+/// one search; the pull's first checks keep one per thread across the records they check
+/// (and from their calls before the pull's announcement to those after), which is sound
 /// because a memo trusts a directory only by the stamp taken before its listing (a file
-/// created since changes the stamp).
+/// created since changes the stamp). What it found is kept as it was found: a candidate's
+/// `stat` past a holder that could not be listed is not asked again.
 #[derive(Default)]
 pub(super) struct Looked {
     holders: Holders,
@@ -104,26 +106,10 @@ pub(super) struct Looked {
     names: Names,
     /// The (holder, first name) pairs of the parts, numbered.
     pairs: Pairs,
-    /// What [`Search::count_into`] found for each candidate it counted (it follows from the
-    /// holders and listings kept here): a record's quoted includes' first places, about 700,
-    /// are mostly other records' too, and each count asked five maps by name. At most
-    /// [`MAX_COUNTED`].
-    counted: HashMap<String, Counted>,
-}
-
-/// The most candidates [`Looked`] keeps counted (those after are counted each time): about
-/// 100 bytes each.
-const MAX_COUNTED: usize = 1 << 18;
-
-/// What a candidate outside the compiler's own directories counts as.
-#[derive(Clone, Copy)]
-enum Counted {
-    /// Absent: this (holder, first name) pair.
-    Absent(u32),
-    /// It exists.
-    There,
-    /// No holder is known to hold it, or its holder's listing names the way to it but not it.
-    Unsure,
+    /// What [`Search::count_into`] found for each candidate it counted: a record's quoted
+    /// includes' first places, about 700, are mostly other records' too, and each count asked
+    /// five maps by name.
+    by_candidate: ByCandidate,
 }
 
 impl Looked {
@@ -615,13 +601,11 @@ impl Search {
             return;
         }
         let looked = &mut self.looked;
-        let counted = match looked.counted.get(c) {
-            Some(&counted) => counted,
+        let counted = match looked.by_candidate.get(c) {
+            Some(counted) => counted,
             None => {
                 let counted = looked.count(c);
-                if looked.counted.len() < MAX_COUNTED {
-                    looked.counted.insert(c.to_string(), counted);
-                }
+                looked.by_candidate.keep(c, counted);
                 counted
             }
         };

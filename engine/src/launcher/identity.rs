@@ -11,6 +11,7 @@
 //! behaviour may depend on it.
 
 use super::launch::Launcher;
+use super::runner::RunResult;
 use backend::compile::CompilerFamily;
 use backend::key;
 use fetch::cache as fcache;
@@ -240,14 +241,11 @@ const PROBES: [&str; 6] = [
 /// A probe and its answer (`None`: it exited with an error).
 type Answer = (&'static str, Option<Vec<u8>>);
 
-/// Each of [`PROBES`] with its answer (`None`: it exited with an error), from their `results`
-/// in order; `None` when one could not be run at all (no process or pipe left, say): the
+/// Each of [`PROBES`] with its answer, from their `results` in order; `None` when one could not be run at all (no process or pipe left, say): the
 /// identity is then not worked out, and not memoised, this time. Taken as a failed probe, a
 /// companion left out made another compiler's identity, memoised: every later key missed.
-fn answers(results: Vec<std::io::Result<super::runner::RunResult>>) -> Option<Vec<Answer>> {
-    let answer = |r: std::io::Result<super::runner::RunResult>| {
-        r.ok().map(|r| (r.code == 0).then_some(r.stdout))
-    };
+fn answers(results: Vec<std::io::Result<RunResult>>) -> Option<Vec<Answer>> {
+    let answer = |r: std::io::Result<RunResult>| r.ok().map(|r| (r.code == 0).then_some(r.stdout));
     let answers: Option<Vec<Option<Vec<u8>>>> = results.into_iter().map(answer).collect();
     Some(PROBES.into_iter().zip(answers?).collect())
 }
@@ -372,8 +370,7 @@ pub(super) fn host_processor() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{answers, companions, driver_mode, Digesting, PROBES};
-    use crate::launcher::runner::RunResult;
+    use super::{answers, companions, driver_mode, Digesting, RunResult, PROBES};
 
     /// A probe that exits with an error has no answer; one that could not be run at all makes
     /// no answers (the identity is not worked out, nor memoised without that companion).

@@ -199,7 +199,7 @@ pub fn remember_scans(
         checks.take()
     };
     let threads = rayon::current_num_threads().min(records.len());
-    let found = with_launchers(
+    let found = with_launchers_carrying(
         objdir,
         threads,
         &checks.looked,
@@ -365,6 +365,9 @@ impl<'a> FirstChecks<'a> {
 
     /// No more checks are made (all done, or stopped): entries wait no longer.
     pub fn over(&self) {
+        // No more checks: what their threads learned goes (tens of MB each), not kept until
+        // the pull's end.
+        drop(self.looked.take_all());
         self.over.store(true, Ordering::Release);
         {
             let _held = lock(&self.checked.0);
@@ -412,7 +415,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// What the threads of [`with_launchers`] carry from item to item, kept from one call to the
 /// next: a thread takes one an earlier call left (or a new one) and leaves it when done.
-pub(crate) struct Carried<S>(Mutex<Vec<S>>);
+struct Carried<S>(Mutex<Vec<S>>);
 
 impl<S> Default for Carried<S> {
     fn default() -> Self {
@@ -430,11 +433,29 @@ impl<S: Default> Carried<S> {
     }
 }
 
+impl<S> Carried<S> {
+    /// Every state left, taken out (dropped by the caller, outside the lock).
+    fn take_all(&self) -> Vec<S> {
+        std::mem::take(&mut *lock(&self.0))
+    }
+}
+
 /// `each` of the items `next` hands out, with a launcher of the object directory `objdir`, as
 /// a launch there would be: CPU work (reading and hashing), so on rayon's threads (`threads`
-/// of them), one launcher and one `S` (what the thread carries from item to item, taken from
-/// and left in `carried`) each; the `None`s left out.
+/// of them), one launcher and one `S` (what the thread carries from item to item) each; the
+/// `None`s left out.
 pub(crate) fn with_launchers<T, R: Send, S: Default + Send>(
+    objdir: &Path,
+    threads: usize,
+    next: impl Fn() -> Option<T> + Sync,
+    each: impl Fn(&Launcher<'_>, &mut S, T) -> Option<R> + Sync,
+) -> Vec<R> {
+    with_launchers_carrying(objdir, threads, &Carried::default(), next, each)
+}
+
+/// [`with_launchers`], each thread's `S` taken from `carried` (a new one when none is left)
+/// and left there when it is done, for a later call.
+fn with_launchers_carrying<T, R: Send, S: Default + Send>(
     objdir: &Path,
     threads: usize,
     carried: &Carried<S>,
@@ -490,7 +511,7 @@ fn for_items_until<T: Sync, R: Send, S: Default + Send>(
         false => items.get(at.fetch_add(1, Ordering::Relaxed)),
     };
     let threads = rayon::current_num_threads().min(items.len());
-    with_launchers(objdir, threads, &Carried::default(), next, each)
+    with_launchers(objdir, threads, next, each)
 }
 
 /// A launch's object root: its working directory, absolute and without symbolic links (`-C
@@ -542,16 +563,11 @@ mod tests {
         let run = |items: std::ops::Range<usize>| {
             let at = AtomicUsize::new(items.start);
             let next = || Some(at.fetch_add(1, Ordering::SeqCst)).filter(|i| *i < items.end);
-            with_launchers(
-                dir.path(),
-                2,
-                &carried,
-                next,
-                |_, seen: &mut Vec<usize>, i| {
-                    seen.push(i);
-                    Some(())
-                },
-            )
+            let each = |_: &Launcher<'_>, seen: &mut Vec<usize>, i| {
+                seen.push(i);
+                Some(())
+            };
+            with_launchers_carrying(dir.path(), 2, &carried, next, each)
         };
         assert_eq!(run(0..5).len(), 5);
         assert_eq!(run(5..8).len(), 3);

@@ -23,6 +23,8 @@ struct FakeCompiler {
     exit: Cell<i32>,
     /// A compile cannot be started.
     spawn_error: Cell<bool>,
+    /// The next `-print-prog-name=cc1` cannot be started (no process left).
+    companion_probe_error: Cell<bool>,
     /// `-dumpmachine` runs (the compiler memo's misses).
     probes: Cell<u32>,
     /// The arguments of each preprocessor (`-E`) run.
@@ -62,6 +64,9 @@ impl Runner for FakeCompiler {
                     .to_vec(),
                 ..Default::default()
             });
+        }
+        if args == ["-print-prog-name=cc1"] && self.companion_probe_error.replace(false) {
+            return Err(io::Error::from_raw_os_error(libc::EAGAIN));
         }
         if args.iter().any(|a| a.starts_with("-print-")) {
             // The compiler's companions (`identity`): none in its own directories.
@@ -318,6 +323,30 @@ fn compiler_memo_is_shared_by_spellings() {
         }
         assert_eq!(fake.probes.get(), 1, "identified once");
         assert_eq!(BuildStats::read(dir).unwrap().hits, 2);
+    });
+}
+
+/// A companion's probe that cannot be started leaves the compiler unidentified that time (the
+/// compile runs as it is) and nothing memoised: the next launch works the identity out again,
+/// in full, and caches.
+#[test]
+fn a_companion_probe_not_started_is_not_memoised() {
+    with_launcher(false, |dir, fake, l| {
+        fake.companion_probe_error.set(true);
+        let cmd = command(dir, &[]);
+        // Run as it is: the fake's `exec` answers 99.
+        assert_eq!(launch(l, &cmd).0, 99);
+        assert_eq!(fake.probes.get(), 1);
+        assert_eq!(launch(l, &cmd), (0, false));
+        assert_eq!(
+            fake.probes.get(),
+            2,
+            "worked out again, not taken from a memo"
+        );
+        assert_eq!(BuildStats::read(dir).unwrap().misses, 1);
+        assert_eq!(launch(l, &cmd), (0, false));
+        assert_eq!(fake.probes.get(), 2, "memoised once made in full");
+        assert_eq!(BuildStats::read(dir).unwrap().hits, 1);
     });
 }
 

@@ -1,6 +1,6 @@
 //! What the pull's first checks count (`super::Search::count_once`): candidates as numbered
-//! (holder, first name) pairs, each header's kept per set of search directories, and one
-//! record's union of them.
+//! (holder, first name) pairs, each candidate's and each header's kept, and one record's
+//! union of them.
 //!
 //! A libgit2 record's headers give about 7 000 pairs, of which about 1 100 differ (the
 //! headers of one directory share their earlier places): the union takes each once by its
@@ -53,6 +53,37 @@ pub(super) struct ComputedOf<'h>(pub(super) u32, pub(super) u32, pub(super) &'h 
 impl hashbrown::Equivalent<(u32, u32, String)> for ComputedOf<'_> {
     fn equivalent(&self, key: &(u32, u32, String)) -> bool {
         self.0 == key.0 && self.1 == key.1 && self.2 == key.2
+    }
+}
+
+/// What a candidate outside the compiler's own directories counts as.
+#[derive(Clone, Copy)]
+pub(super) enum Counted {
+    /// Absent: this (holder, first name) pair.
+    Absent(u32),
+    /// It exists.
+    There,
+    /// No holder is known to hold it, or its holder's listing names the way to it but not it.
+    Unsure,
+}
+
+/// What candidates counted as, by path: at most [`MAX_BY_CANDIDATE`] (those after are counted
+/// each time).
+#[derive(Default)]
+pub(super) struct ByCandidate(HashMap<String, Counted>);
+
+/// The most candidates a [`ByCandidate`] keeps: about 100 bytes each.
+const MAX_BY_CANDIDATE: usize = 1 << 18;
+
+impl ByCandidate {
+    pub(super) fn get(&self, c: &str) -> Option<Counted> {
+        self.0.get(c).copied()
+    }
+
+    pub(super) fn keep(&mut self, c: &str, counted: Counted) {
+        if self.0.len() < MAX_BY_CANDIDATE {
+            self.0.insert(c.to_string(), counted);
+        }
     }
 }
 
@@ -132,6 +163,18 @@ impl Pairs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Candidates are kept as counted up to the cap; past it they are counted each time.
+    #[test]
+    fn candidates_are_kept_up_to_the_cap() {
+        let mut by = ByCandidate::default();
+        for i in 0..MAX_BY_CANDIDATE + 5 {
+            by.keep(&format!("/c/{i}"), Counted::Absent(i as u32));
+        }
+        assert_eq!(by.0.len(), MAX_BY_CANDIDATE);
+        assert!(matches!(by.get("/c/7"), Some(Counted::Absent(7))));
+        assert!(by.get(&format!("/c/{MAX_BY_CANDIDATE}")).is_none());
+    }
 
     #[test]
     fn a_union_takes_each_pair_once_and_a_new_union_starts_empty() {
