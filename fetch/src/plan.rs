@@ -4,8 +4,6 @@
 //! every store whether `builds/<config>/<revision>` exists with `HEAD` requests on a pool of
 //! threads (the stores are blocking and `Sync`; no async runtime), picks the nearest revision
 //! found, downloads its manifest, checks the signature against the trust set and parses it.
-//! The nearest candidate of the first store is asked with a `GET` instead: when CI built the
-//! working revision, its manifest is there one round trip sooner.
 //! The [`Plan`] says which build would be fetched and how much that is; its `Display` is the
 //! line `cached-ninja fetch --plan` prints.
 //!
@@ -13,7 +11,7 @@
 //! - **Order.** Candidates are ranked by distance, then by store order (policy order): the
 //!   first store wins a tie. Requests go out in that rank order, `parallelism` at a time, and
 //!   no request ranked after a hit already found is started.
-//! - **Failed requests degrade, they do not stop the search.** A candidate whose request
+//! - **Failed `HEAD` requests degrade, they do not stop the search.** A candidate whose request
 //!   failed counts as absent, so a store that is down leaves the others to answer (DESIGN §7);
 //!   the first error of every store whose failures may have hidden a nearer manifest is kept in
 //!   [`Plan::probe_errors`] for the caller to warn about. After a hard failure
@@ -55,7 +53,7 @@ pub struct PlanRequest<'a> {
     pub ancestors: &'a [Ancestor],
     /// The publisher keys whose signatures are accepted.
     pub trust: &'a Trust,
-    /// How many requests may be in flight at once (0 counts as 1).
+    /// How many `HEAD` requests may be in flight at once (0 counts as 1).
     pub parallelism: usize,
     /// Whether `ancestors` is the whole history (the walk ended before its depth): then
     /// nothing lies further back, and finding no manifest is [`PlanError::NothingPublished`].
@@ -85,7 +83,7 @@ pub struct Plan {
     pub stripped_bytes: u64,
     /// Sum of the debug bundle sizes, in bytes.
     pub debug_bytes: u64,
-    /// First error of each store whose failures may have hidden a nearer manifest.
+    /// First `HEAD` error of each store whose failures may have hidden a nearer manifest.
     pub probe_errors: Vec<StoreError>,
 }
 
@@ -115,7 +113,7 @@ pub enum PlanError {
         farthest: usize,
         /// The URLs of the stores searched.
         stores: Vec<String>,
-        /// First error of each store that failed some requests.
+        /// First `HEAD` error of each store that failed some requests.
         errors: Vec<StoreError>,
     },
     /// Every store answered, and none has a manifest for any revision of the whole history
@@ -133,9 +131,9 @@ pub enum PlanError {
         /// The URLs of the stores searched.
         stores: Vec<String>,
     },
-    /// No request got an answer: every store is down or unreachable.
+    /// No `HEAD` request got an answer: every store is down or unreachable.
     #[error(
-        "no store answered a request for builds/{config}/…: {}; check that the stores in \
+        "no store answered a HEAD request for builds/{config}/…: {}; check that the stores in \
          cached-ninja.toml are up and reachable, or build without fetching",
         join(errors)
     )]
@@ -222,7 +220,7 @@ fn not_found(
     s + "; CI may not have built them: search further back, or build without fetching"
 }
 
-/// What one request of the search found.
+/// What one `HEAD` request found.
 enum Probe {
     Present,
     Absent,
@@ -246,19 +244,14 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         .collect::<Result<Vec<Key>, _>>()
         .map_err(PlanError::Key)?;
     let n = req.stores.len();
-    let (best, probes, nearest) = probe_all(req, &keys);
+    let (best, probes) = probe_all(req, &keys);
     let (errors, answered) = probe_errors(probes, n, best);
     if best == usize::MAX {
         return Err(no_manifest(req, answered || keys.is_empty(), errors));
     }
     let (i, j) = (best / n, best % n);
     let (store, key, ancestor) = (&req.stores[j], &keys[i], &req.ancestors[i]);
-    let url = store.url(key);
-    let bytes = match nearest.filter(|_| best == 0) {
-        Some(bytes) => bytes,
-        None => download_manifest(store, key, &url)?,
-    };
-    let manifest = open_manifest(&bytes, &url, req.trust)?;
+    let (url, manifest) = fetch_manifest(store, key, req.trust)?;
     let sum = |f: fn(&EdgeRecord) -> u64| {
         manifest
             .records
@@ -280,7 +273,7 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
     })
 }
 
-/// The first error of each store whose failures matter (see [`Plan::probe_errors`]),
+/// The first `HEAD` error of each store whose failures matter (see [`Plan::probe_errors`]),
 /// and whether any request got an answer; `best` is the rank of the hit (`usize::MAX`: none).
 fn probe_errors(probes: Vec<Option<Probe>>, n: usize, best: usize) -> (Vec<StoreError>, bool) {
     // Per store: its first error, and whether a failure ranked before the hit hid something.
@@ -334,20 +327,20 @@ fn no_manifest(req: &PlanRequest<'_>, answered: bool, errors: Vec<StoreError>) -
     }
 }
 
-/// Downloads the manifest at `key` in `store` (its URL `url`).
-fn download_manifest(store: &Store, key: &Key, url: &str) -> Result<Vec<u8>, PlanError> {
-    let url = url.to_string();
-    match store.get(key) {
-        Ok(Some(b)) => Ok(b),
-        Ok(None) => Err(PlanError::Vanished { url }),
-        Err(reason) => Err(PlanError::Fetch { url, reason }),
-    }
-}
-
-/// Checks the signature of the manifest `bytes` (from `url`) against `trust` and parses it.
-fn open_manifest(bytes: &[u8], url: &str, trust: &Trust) -> Result<BuildManifest, PlanError> {
-    let url = url.to_string();
-    let payload = match published::open(bytes, trust, published::MAX_MANIFEST) {
+/// Downloads the manifest at `key` in `store`, checks its signature against `trust` and
+/// parses it; returns its URL and the manifest.
+fn fetch_manifest(
+    store: &Store,
+    key: &Key,
+    trust: &Trust,
+) -> Result<(String, BuildManifest), PlanError> {
+    let url = store.url(key);
+    let bytes = match store.get(key) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(PlanError::Vanished { url }),
+        Err(reason) => return Err(PlanError::Fetch { url, reason }),
+    };
+    let payload = match published::open(&bytes, trust, published::MAX_MANIFEST) {
         Ok(p) => p,
         Err(reason) => return Err(PlanError::Signature { url, reason }),
     };
@@ -365,14 +358,13 @@ fn open_manifest(bytes: &[u8], url: &str, trust: &Trust) -> Result<BuildManifest
         }
         Err(reason) => return Err(PlanError::Manifest { url, reason }),
     };
-    Ok(manifest)
+    Ok((url, manifest))
 }
 
-/// Runs the search's requests (`HEAD`s, but [`ask`]), ranked candidate-major (`t = ancestor × stores + store`), on
-/// `parallelism` threads; returns the rank of the best hit (`usize::MAX` if none), what each
-/// request found (`None`: not started, ranked after the hit), and the manifest of rank 0 when
-/// it is there: that one is asked with a `GET` ([`ask`]).
-fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>, Option<Vec<u8>>) {
+/// Runs the `HEAD` requests, ranked candidate-major (`t = ancestor × stores + store`), on
+/// `parallelism` threads; returns the rank of the best hit (`usize::MAX` if none) and what each
+/// request found (`None`: not started, ranked after the hit).
+fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>) {
     let n = req.stores.len();
     let total = keys.len() * n;
     let down: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
@@ -380,33 +372,30 @@ fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>,
     // Ranks are handed out in order, so once a hit is found every rank below it has started:
     // no later rank needs to.
     let found = AtomicBool::new(false);
-    let nearest = std::sync::Mutex::new(None);
     let probe = |t: usize| {
         let (i, j) = (t / n, t % n);
         if down[j].load(Ordering::Relaxed) {
             return Ok(Probe::Skipped);
         }
-        Ok(
-            match ask(&req.stores[j], &keys[i], (t == 0).then_some(&nearest)) {
-                Ok(true) => {
-                    best.fetch_min(t, Ordering::Relaxed);
-                    found.store(true, Ordering::Relaxed);
-                    Probe::Present
-                }
-                Ok(false) => Probe::Absent,
-                // Its breaker tripped (in this search, or in a recent build): not asked.
-                Err(StoreError::Skipped { .. }) => {
+        Ok(match req.stores[j].head(&keys[i]) {
+            Ok(true) => {
+                best.fetch_min(t, Ordering::Relaxed);
+                found.store(true, Ordering::Relaxed);
+                Probe::Present
+            }
+            Ok(false) => Probe::Absent,
+            // Its breaker tripped (in this search, or in a recent build): not asked.
+            Err(StoreError::Skipped { .. }) => {
+                down[j].store(true, Ordering::Relaxed);
+                Probe::Skipped
+            }
+            Err(e) => {
+                if e.is_hard() {
                     down[j].store(true, Ordering::Relaxed);
-                    Probe::Skipped
                 }
-                Err(e) => {
-                    if e.is_hard() {
-                        down[j].store(true, Ordering::Relaxed);
-                    }
-                    Probe::Failed(e)
-                }
-            },
-        )
+                Probe::Failed(e)
+            }
+        })
     };
     let probes = parallel::infallible(parallel::map_range(
         total,
@@ -414,33 +403,7 @@ fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>,
         Some(&found),
         probe,
     ));
-    let nearest = nearest.into_inner().unwrap_or_else(|e| e.into_inner());
-    (best.into_inner(), probes, nearest)
-}
-
-/// Whether `key` is in `store`: a `HEAD`, or with `kept` a `GET` whose bytes go there. The
-/// nearest candidate of the first store is asked so: when CI built the working revision, its
-/// manifest comes in one round trip instead of two (a `HEAD`, then a `GET`), and when not, a
-/// `404` costs what a `HEAD` would. A `GET` that fails but for a hard failure is asked again as
-/// a `HEAD`, so that it counts as any other candidate's request (a manifest there but too
-/// large, say, is then the plan's error, not a reason to take an older build).
-fn ask(
-    store: &Store,
-    key: &Key,
-    kept: Option<&std::sync::Mutex<Option<Vec<u8>>>>,
-) -> Result<bool, StoreError> {
-    let Some(kept) = kept else {
-        return store.head(key);
-    };
-    match store.get(key) {
-        Ok(Some(bytes)) => {
-            *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes);
-            Ok(true)
-        }
-        Ok(None) => Ok(false),
-        Err(e) if e.is_hard() => Err(e),
-        Err(_) => store.head(key),
-    }
+    (best.into_inner(), probes)
 }
 
 /// The store's URL without a key (its `url` of any key, minus the key).
