@@ -343,6 +343,7 @@ impl Launcher<'_> {
                 stdout,
                 stderr,
                 cpu_us: pre_run.cpu_us + remote.cpu_us,
+                signal: None,
             },
             wall_us: t0.elapsed().as_micros() as u64,
             distributed: ran_remotely,

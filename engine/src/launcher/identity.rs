@@ -241,11 +241,16 @@ const PROBES: [&str; 6] = [
 /// A probe and its answer (`None`: it exited with an error).
 type Answer = (&'static str, Option<Vec<u8>>);
 
-/// Each of [`PROBES`] with its answer, from their `results` in order; `None` when one could not be run at all (no process or pipe left, say): the
-/// identity is then not worked out, and not memoised, this time. Taken as a failed probe, a
-/// companion left out made another compiler's identity, memoised: every later key missed.
+/// Each of [`PROBES`] with its answer, from their `results` in order; `None` when one could
+/// not be run at all (no process or pipe left, say) or was killed by a signal (the kernel's
+/// out-of-memory killer, a `ulimit`): the identity is then not worked out, and not memoised,
+/// this time. Taken as a failed probe, a companion left out made another compiler's
+/// identity, memoised: every later key missed.
 fn answers(results: Vec<std::io::Result<RunResult>>) -> Option<Vec<Answer>> {
-    let answer = |r: std::io::Result<RunResult>| r.ok().map(|r| (r.code == 0).then_some(r.stdout));
+    let answer = |r: std::io::Result<RunResult>| {
+        let r = r.ok().filter(|r| r.signal.is_none())?;
+        Some((r.code == 0).then_some(r.stdout))
+    };
     let answers: Option<Vec<Option<Vec<u8>>>> = results.into_iter().map(answer).collect();
     Some(PROBES.into_iter().zip(answers?).collect())
 }
@@ -372,8 +377,9 @@ pub(super) fn host_processor() -> String {
 mod tests {
     use super::{answers, companions, driver_mode, Digesting, RunResult, PROBES};
 
-    /// A probe that exits with an error has no answer; one that could not be run at all makes
-    /// no answers (the identity is not worked out, nor memoised without that companion).
+    /// A probe that exits with an error has no answer; one that could not be run at all, or
+    /// was killed, makes no answers (the identity is not worked out, nor memoised without that
+    /// companion).
     #[test]
     fn a_probe_not_run_makes_no_answers() {
         let ran = |code: i32| {
@@ -391,6 +397,14 @@ mod tests {
         }
         let mut results: Vec<_> = (0..PROBES.len()).map(|_| ran(0)).collect();
         results[3] = Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+        assert!(answers(results).is_none());
+        // Killed by a signal (128 + 9): not an answer of the compiler's either.
+        let mut results: Vec<_> = (0..PROBES.len()).map(|_| ran(0)).collect();
+        results[4] = Ok(RunResult {
+            code: 137,
+            signal: Some(libc::SIGKILL),
+            ..Default::default()
+        });
         assert!(answers(results).is_none());
     }
 

@@ -18,6 +18,8 @@ pub struct RunResult {
     pub stderr: Vec<u8>,
     /// CPU time (user + system) of the process and its children, µs.
     pub cpu_us: u64,
+    /// The signal that killed it (`code` is then 128 + it).
+    pub signal: Option<i32>,
 }
 
 /// Process spawning, behind a trait so unit tests run a fake compiler.
@@ -137,11 +139,13 @@ fn command(program: &str, args: &[String]) -> Command {
 impl RunResult {
     /// What a finished run gave, with the CPU time `cpu_us` it took.
     fn of(out: Output, cpu_us: u64) -> RunResult {
+        use std::os::unix::process::ExitStatusExt;
         RunResult {
             code: exit_code(out.status),
             stdout: out.stdout,
             stderr: out.stderr,
             cpu_us,
+            signal: out.status.signal(),
         }
     }
 }
@@ -292,17 +296,20 @@ mod tests {
             sh("echo one; exit 3"),
             sh("head -c 200000 /dev/zero; echo done >&2"),
             sh("echo three"),
+            sh("kill -9 $$"),
         ];
         let r = super::Runner::run_each(&super::RealRunner, "sh", &argss);
         let r: Vec<_> = r.into_iter().map(Result::unwrap).collect();
         assert_eq!((&r[0].stdout[..], r[0].code), (&b"one\n"[..], 3));
+        assert!(r[..3].iter().all(|r| r.signal.is_none()));
+        assert_eq!((r[3].code, r[3].signal), (137, Some(libc::SIGKILL)));
         assert_eq!(
             (r[1].stdout.len(), &r[1].stderr[..], r[1].code),
             (200000, &b"done\n"[..], 0)
         );
         assert_eq!((&r[2].stdout[..], r[2].code), (&b"three\n"[..], 0));
         let absent = super::Runner::run_each(&super::RealRunner, "/nonexistent/cc", &argss);
-        assert!(absent.len() == 3 && absent.iter().all(Result::is_err));
+        assert!(absent.len() == 4 && absent.iter().all(Result::is_err));
     }
 
     /// A run past its limit is killed and says so; one within it gives its output.
