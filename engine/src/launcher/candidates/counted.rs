@@ -72,8 +72,9 @@ pub(super) enum Counted {
 #[derive(Default)]
 pub(super) struct ByCandidate(HashMap<String, Counted>);
 
-/// The most candidates a [`ByCandidate`] keeps: about 100 bytes each.
-const MAX_BY_CANDIDATE: usize = 1 << 18;
+/// The most candidates a [`ByCandidate`] keeps: about 100 bytes each, so at most about 7 MB
+/// per checking thread (one per core) at any scale.
+const MAX_BY_CANDIDATE: usize = 1 << 16;
 
 impl ByCandidate {
     pub(super) fn get(&self, c: &str) -> Option<Counted> {
