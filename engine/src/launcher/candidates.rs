@@ -107,7 +107,7 @@ pub(super) struct Looked {
     /// The (holder, first name) pairs of the parts, numbered.
     pairs: Pairs,
     /// What [`Search::count_into`] found for each candidate it counted: a record's quoted
-    /// includes' first places, about 700, are mostly other records' too, and each count asked
+    /// includes' first places, about 640, are mostly other records' too, and each count asked
     /// five maps by name.
     by_candidate: ByCandidate,
 }
