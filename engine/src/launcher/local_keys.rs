@@ -554,6 +554,51 @@ fn is_assignment(w: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The pull's checks leave each thread's `Looked` in their [`FirstChecks`] for the next
+    /// call, and drop them when the checks are over.
+    #[test]
+    fn the_checks_leave_their_looked_for_the_next_call_until_over() {
+        use fetch::cache::{Output, Role};
+        let dir = tempfile::tempdir().unwrap();
+        let record = |n: u8| EdgeRecord {
+            source_key: Digest::of(&[n, 0]),
+            action_key: Digest::of(&[n, 1]),
+            outputs: vec![Output {
+                role: Role::Object,
+                path: format!("{n}.o"),
+                digest: Digest::of(&[n, 2]),
+                size: 1,
+            }],
+            includes: Vec::new(),
+            stdout: None,
+            stderr: None,
+            cpu_us: 0,
+            wall_us: 0,
+        };
+        let manifest = BuildManifest {
+            records: (0..4).map(record).collect(),
+        };
+        let checks = FirstChecks::new(&[0, 1, 2, 3], 4, ENTRY_WAIT, &|_| {});
+        let (sources, headers) = (SourcesHere::default(), HeadersHere(HashMap::new()));
+        let stop = AtomicBool::new(false);
+        let remembered = remember_scans(
+            dir.path(),
+            &manifest,
+            &checks,
+            &sources,
+            &headers,
+            &stop,
+            None,
+        );
+        // No source is here: nothing remembered, but the threads ran and left their state.
+        assert_eq!(remembered, 0);
+        let left = lock(&checks.looked.0).len();
+        assert!(left >= 1, "each thread leaves its Looked");
+        checks.over();
+        let kept = lock(&checks.looked.0).len();
+        assert_eq!(kept, 0, "dropped when the checks are over");
+    }
+
     /// What the threads of one call carried is taken up by the next call's threads (the
     /// pull's checks after its announcement go on from those before it).
     #[test]
