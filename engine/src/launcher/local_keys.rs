@@ -365,7 +365,7 @@ impl<'a> FirstChecks<'a> {
 
     /// No more checks are made (all done, or stopped): entries wait no longer.
     pub fn over(&self) {
-        // No more checks: what their threads learned goes (tens of MB each), not kept until
+        // No more checks: what their threads learned goes (several MB each), not kept until
         // the pull's end.
         drop(self.looked.take_all());
         self.over.store(true, Ordering::Release);
