@@ -34,9 +34,9 @@ pub struct FirstChecks<'a> {
     entry_and_check: Vec<AtomicU8>,
     ready: &'a (dyn Fn(usize) + Sync),
     /// What the checking threads learned of the file system (listings, holders, the headers'
-    /// counted candidates), kept from one [`remember_scans`] to the next: the checks after
-    /// the pull's announcement (20 to 115 of a libgit2 pull's 224 records on two busy cores)
-    /// started afresh, and counted every header's candidates again.
+    /// counted candidates), kept from one [`super::remember_scans`] to the next: the checks
+    /// after the pull's announcement (20 to 115 of a libgit2 pull's 224 records on two busy
+    /// cores) started afresh, and counted every header's candidates again.
     pub(super) looked: Carried<Looked>,
 }
 
