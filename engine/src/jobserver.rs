@@ -91,6 +91,9 @@ fn acquire() -> Option<(jobserver::Client, jobserver::Acquired)> {
     Some((client, token))
 }
 
+/// The jobserver a build serves its CPU tokens from ([`server`]).
+pub use jobserver::Client;
+
 /// A jobserver with `tokens` CPU tokens, for `cached-ninja build`.
 pub fn server(tokens: usize) -> std::io::Result<jobserver::Client> {
     jobserver::Client::new(tokens)

@@ -30,21 +30,20 @@ mod lock;
 mod ninja;
 mod packager;
 mod pull;
+mod run;
 
 use super::publish::PublishArgs;
 use crate::remote::RemoteArgs;
 use anyhow::{bail, Context};
 use backend::rewrite::record;
 use clap::Args;
-use engine::jobserver;
-use engine::pull::CancelToken;
 use fetch::stats::{self, BuildStats};
+use run::{run_ninja, NinjaBuild, NinjaRun};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Options of `cached-ninja build`.
@@ -287,215 +286,6 @@ fn launcher_env(
         d.export(cmd);
     }
     Ok(())
-}
-
-/// What a run of Ninja, with the search and pull beside it, came to.
-struct NinjaRun {
-    /// Ninja's exit status.
-    status: std::process::ExitStatus,
-    /// What its standard output said.
-    followed: Followed,
-    /// Whether Ctrl-C, SIGTERM or SIGHUP stopped it.
-    interrupted: bool,
-    /// When Ninja started, for the build's time in the summary.
-    start: Instant,
-    /// Spent ending the search and the pull after Ninja.
-    waited: Duration,
-    /// The search for CI's build, if one ran.
-    search: Option<pull::Search>,
-    /// Entries pulled during the build (`pull::report`'s words).
-    pulled_entries: String,
-}
-
-/// What `cached-ninja build` runs Ninja on, and how.
-struct NinjaBuild<'a> {
-    ninja: &'a OsString,
-    dir: &'a Path,
-    targets: &'a [OsString],
-    policy: &'a crate::policy::Policy,
-    jobs: &'a Jobs,
-    /// Set when this is Ninja's first run here: the cache's hits are then served before
-    /// Ninja runs them ([`ahead`]).
-    first_run: Option<ahead::FirstRun>,
-}
-
-/// Runs Ninja on `b`'s targets with the jobserver and the launchers' environment and, when
-/// `remote` is given, the search for CI's build and its pull beside it; shows its progress.
-/// On a first run the cache's hits are served ahead of Ninja, with a pull as the pull brings
-/// them (Ninja compiling meanwhile what no record covers).
-fn run_ninja(
-    b: &NinjaBuild,
-    remote: Option<Arc<crate::remote::Remote>>,
-) -> anyhow::Result<NinjaRun> {
-    let (dir, jobs) = (b.dir, b.jobs);
-    let cancel = CancelToken::new();
-    // A first build racing a pull serves the pull's entries as they come.
-    let counts = pull::Counts {
-        arrivals: match b.first_run.as_ref().is_some_and(|f| f.racing) {
-            true => ahead::Arrivals::listened(),
-            false => ahead::Arrivals::default(),
-        },
-        ..pull::Counts::default()
-    };
-    let server = jobserver::server(jobs.tokens).context("cannot create the jobserver pipe")?;
-    // The tokens of launchers killed while they held one come back (`engine::jobserver`).
-    let holders = fetch::objdir::ObjDir::new(dir).token_holders_dir();
-    let keeper = jobserver::TokenKeeper::start(&server, &holders)
-        .map_err(|e| {
-            eprintln!(
-                "cached-ninja build: warning: cannot set up {}: {e}; a launcher killed while it compiles keeps its CPU token",
-                holders.display()
-            )
-        })
-        .ok();
-    let command = |targets: &[OsString]| -> anyhow::Result<Command> {
-        let mut cmd = ninja_command(b.ninja, dir, jobs.ninja, targets);
-        // Set for the first run only (below), not inherited.
-        cmd.env_remove(fetch::want::UNCOVERED_ENV);
-        jobserver::export(&server, &holders, &mut cmd);
-        // After the jobserver's: the farm's `[distribute] env` may set any variable.
-        launcher_env(&mut cmd, b.policy, jobs)?;
-        ninja::detach_and_tie(&mut cmd);
-        Ok(cmd)
-    };
-    // The planning marker is written before Ninja runs its first launcher.
-    let lines = lines::Lines::new(std::io::stderr().is_terminal());
-    // On-demand only (`prefetch = "none"`), the pull brings nothing unasked: not waited for.
-    let prefetching = remote
-        .as_ref()
-        .is_some_and(|r| r.prefetch != engine::order::Prefetch::None);
-    // A first build racing the pull waits for its reading of the sources here: begun with the
-    // search.
-    let racing = prefetching && b.first_run.as_ref().is_some_and(|f| f.racing);
-    let planning = remote.clone().map(|r| {
-        let (counts, cancel) = (counts.clone(), cancel.clone());
-        pull::Planning::start(r, counts, cancel, lines.clone(), racing)
-    });
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    // Ctrl-C (and SIGTERM, SIGHUP) stop the pull and go to the children that run: Ninja (in a
-    // process group of its own), the pass that serves hits ahead of it, or both; with none
-    // running, they only stop the build.
-    let current = ninja::Current::default();
-    let forwarder = ninja::Forwarder::start(&current, interrupted.clone(), cancel.flag().clone())
-        .context("cannot handle SIGINT")?;
-    let run = |cmd: Command| run_one(cmd, b.ninja, dir, &counts, &lines, &current, &interrupted);
-    let mut followed = Followed::default();
-    let mut stopped = None;
-    if let Some(first_run) = &b.first_run {
-        let env = |c: &mut Command| launcher_env(c, b.policy, jobs);
-        let first = planning
-            .as_ref()
-            .filter(|_| racing)
-            .and_then(|p| ahead::compiled_first(p, &counts, &interrupted))
-            .and_then(|outs| first_run.compiled_first_targets(outs));
-        if first.is_none() {
-            counts.arrivals.unheard();
-        }
-        let of = ahead::PassOf {
-            dir,
-            version: &first_run.version,
-            targets: b.targets,
-            built_first: first.as_deref().unwrap_or_default(),
-            arrivals: first.is_some().then_some(&counts.arrivals),
-        };
-        let pass = match interrupted.load(Ordering::SeqCst) {
-            true => None,
-            false => ahead::Pass::start(&of, &current, &interrupted, &env),
-        };
-        if let Some(outs) = first.as_ref().filter(|o| !o.is_empty()) {
-            // No record covers them: their launchers do not wait for the plan.
-            let uncovered = command(outs).map(|mut c| {
-                c.env(fetch::want::UNCOVERED_ENV, "1");
-                c
-            });
-            let (status, f) = match uncovered.and_then(run) {
-                Ok(ran) => ran,
-                Err(e) => {
-                    // Not left waiting for arrivals until the build's exit.
-                    if let Some(pass) = pass {
-                        pass.finish(&current, &interrupted);
-                    }
-                    return Err(e);
-                }
-            };
-            followed.add(f);
-            if !status.success() || interrupted.load(Ordering::SeqCst) {
-                stopped = Some(status);
-            }
-        }
-        // (No pass: nothing is served from the pull before Ninja's launchers race it.)
-        if first.is_some() && stopped.is_none() && pass.is_some() {
-            ahead::wait_for_pull(&counts, jobs.tokens, &interrupted);
-        }
-        if let Some(pass) = pass {
-            pass.finish(&current, &interrupted).say();
-        }
-    }
-    let status = match stopped {
-        Some(s) => s,
-        // Ctrl-C before Ninja ran the targets: the build stops as Ninja would have.
-        None if interrupted.load(Ordering::SeqCst) => {
-            std::os::unix::process::ExitStatusExt::from_raw(libc::SIGINT)
-        }
-        None => {
-            let (status, f) = run(command(b.targets)?)?;
-            followed.add(f);
-            status
-        }
-    };
-    drop(forwarder);
-    drop(keeper);
-    // Ninja is done: so is the pull (what it fully brought stays in the cache).
-    let after = Instant::now();
-    let finished = planning.map(pull::Planning::finish);
-    let waited = after.elapsed();
-    let search = finished.as_ref().map(|f| f.search);
-    let pulled_entries = pull::report(
-        remote.as_deref(),
-        search,
-        finished.and_then(|f| f.pull),
-        counts.total.load(Ordering::Relaxed),
-    );
-    Ok(NinjaRun {
-        status,
-        followed,
-        interrupted: interrupted.load(Ordering::SeqCst),
-        start,
-        waited,
-        search,
-        pulled_entries,
-    })
-}
-
-/// Runs one Ninja `cmd` (`ninja` in `dir`), following its output, with the build's signals
-/// forwarded to it (`current`): its exit status and what its output said.
-fn run_one(
-    mut cmd: Command,
-    ninja: &OsString,
-    dir: &Path,
-    counts: &pull::Counts,
-    lines: &lines::Lines,
-    current: &ninja::Current,
-    interrupted: &AtomicBool,
-) -> anyhow::Result<(std::process::ExitStatus, Followed)> {
-    let mut child = cmd.spawn().with_context(|| {
-        // An install hint for the default only: a given path (`--ninja`, `$NINJA`) is a typo.
-        let hint = match ninja.as_os_str() == "ninja" {
-            true => " (install it: apt-get install -y ninja-build)",
-            false => " (given by --ninja or $NINJA)",
-        };
-        format!("cannot run {}{hint}", ninja.to_string_lossy())
-    })?;
-    current.set(&child, interrupted);
-    let stdout = child.stdout.take().context("ninja's stdout")?;
-    let followed = follow(stdout, dir, counts, lines);
-    // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to
-    // whatever process took its pid since.
-    engine::child::wait_unreaped(child.id()).context("waiting for ninja")?;
-    current.clear(&child);
-    let status = child.wait().context("reaping ninja")?;
-    Ok((status, followed))
 }
 
 /// The build's summary lines: edges, outcomes and bytes, and where the objects came from.
