@@ -20,6 +20,9 @@
 //! the token and creating the record (or between removing it and writing the token back)
 //! still loses that token.
 
+/// The jobserver a build serves its CPU tokens from ([`server`]).
+pub use jobserver::Client;
+
 use fetch::process::Writer;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -91,12 +94,9 @@ fn acquire() -> Option<(jobserver::Client, jobserver::Acquired)> {
     Some((client, token))
 }
 
-/// The jobserver a build serves its CPU tokens from ([`server`]).
-pub use jobserver::Client;
-
 /// A jobserver with `tokens` CPU tokens, for `cached-ninja build`.
-pub fn server(tokens: usize) -> std::io::Result<jobserver::Client> {
-    jobserver::Client::new(tokens)
+pub fn server(tokens: usize) -> std::io::Result<Client> {
+    Client::new(tokens)
 }
 
 /// Exports `client` to a command (ninja): `MAKEFLAGS` and [`ENV`], inherited descriptors, and

@@ -14,7 +14,7 @@
 use super::directives::{parent_of, HashSet, Places, Reach, Scanned};
 use super::links::Undone;
 use super::listings::{
-    first_component, listed, look_in, rel_below, Below, DirStamp, Holders, Listing, Listings,
+    first_component, listed, look_in, rel_below, Below, Holders, Listing, Listings,
 };
 use backend::key::{is_lexical, lexical_join as lexical};
 use counted::{ByCandidate, ComputedOf, Counted, Names, Pairs, Part, PartOf};
@@ -459,13 +459,10 @@ fn under_any(dirs: &[String], path: &str) -> bool {
 }
 
 mod counted;
-/// The pull's first count of a record's candidates ([`Search::count_once`]).
 mod first_count;
-/// What the lookup memo records of each holding directory.
 mod holding;
 mod listed_absent;
 mod paths;
-/// A miss's rounds ([`Search::update`]).
 mod rounds;
 #[cfg(test)]
 mod tests;

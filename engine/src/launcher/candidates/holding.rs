@@ -1,9 +1,7 @@
 //! One directory holding candidates, as the lookup memo records it ([`Holding`]), and what
 //! its candidates were found absent by ([`Ground`]).
 
-use super::DirStamp;
-use super::Listing;
-use crate::launcher::listings::first_component;
+use crate::launcher::listings::{first_component, DirStamp, Listing};
 
 /// One directory holding candidates, as the lookup memo records it.
 pub(in crate::launcher) struct Holding<'a> {

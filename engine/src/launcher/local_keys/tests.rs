@@ -1,6 +1,7 @@
+//! Unit tests of the pull's first checks' threads and carried state, and of
+//! `compiler_words`.
+
 use super::*;
-use fetch::pull::RecordHook;
-use std::time::Duration;
 
 /// The pull's checks leave each thread's `Looked` in their [`FirstChecks`] for the next
 /// call, and drop them when the checks are over.
@@ -72,80 +73,6 @@ fn what_the_threads_carried_goes_on_to_the_next_call() {
         seen,
         (0..8).collect::<Vec<_>>(),
         "both calls' items, carried"
-    );
-}
-
-#[test]
-fn a_record_whose_download_started_is_checked_next() {
-    let checks = FirstChecks::new(&[2, 0], 4, ENTRY_WAIT, &|_| {});
-    assert_eq!(checks.take(), Some(2));
-    checks.started(3);
-    checks.started(2);
-    assert_eq!(checks.take(), Some(3), "the started download first");
-    assert_eq!(checks.take(), Some(0), "then the prefetch order");
-    assert_eq!(checks.take(), Some(1), "then the records it leaves out");
-    assert_eq!(checks.take(), None, "each once");
-}
-
-#[test]
-fn an_entry_goes_in_after_its_check() {
-    // Long enough for a loaded machine: the entry must wait for the check, not time out.
-    let checks = FirstChecks::new(&[0, 1], 2, Duration::from_secs(600), &|_| {});
-    let checked = AtomicBool::new(false);
-    checks.started(1);
-    std::thread::scope(|s| {
-        // The pull's thread: record 1's blobs are in, its entry waits for its check.
-        let pull = s.spawn(|| {
-            checks.before_entry(1);
-            checked.load(Ordering::SeqCst)
-        });
-        // The checks' thread: the started download's record comes first. (Asserted after
-        // the join: a failure must not leave the entry waiting.)
-        let taken = checks.take();
-        checked.store(true, Ordering::SeqCst);
-        taken.into_iter().for_each(|i| checks.done(i));
-        checks.over();
-        assert!(pull.join().unwrap(), "the entry waited for the check");
-        assert_eq!(taken, Some(1));
-    });
-}
-
-#[test]
-fn no_entry_waits_once_the_checks_are_over() {
-    let checks = FirstChecks::new(&[0], 1, ENTRY_WAIT, &|_| {});
-    checks.over();
-    assert!(!checks.waits_for(0));
-    checks.started(0);
-    checks.before_entry(0);
-    // A check never made (its thread stopped) holds an entry up at most `ENTRY_WAIT`.
-    let stopped = FirstChecks::new(&[0], 1, ENTRY_WAIT, &|_| {});
-    stopped.before_entry(0);
-    assert!(stopped.waits_for(0));
-}
-
-#[test]
-fn a_record_is_ready_once_its_entry_is_in_and_its_check_made() {
-    let ready = Mutex::new(Vec::new());
-    let tell = |i| lock(&ready).push(i);
-    let checks = FirstChecks::new(&[0, 1, 2, 3], 4, ENTRY_WAIT, &tell);
-    // Entered, then checked.
-    checks.entered(0);
-    assert!(lock(&ready).is_empty(), "not before its check");
-    checks.done(0);
-    // Checked, then entered (twice: told once).
-    checks.done(1);
-    checks.entered(1);
-    checks.entered(1);
-    // Entered, never checked: ready once the checks are over; never entered: never.
-    checks.entered(2);
-    checks.over();
-    checks.over();
-    assert_eq!(*lock(&ready), [0, 1, 2]);
-    checks.entered(3);
-    assert_eq!(
-        *lock(&ready),
-        [0, 1, 2, 3],
-        "after the checks, at its entry"
     );
 }
 

@@ -61,20 +61,26 @@ impl NinjaBuild<'_> {
 /// What a build's runs of Ninja share: the jobserver, the pull's counts, the progress lines
 /// and the signals' forwarding.
 struct Runs<'a> {
-    b: &'a NinjaBuild<'a>,
+    /// What is built, and how.
+    build: &'a NinjaBuild<'a>,
+    /// The CPU tokens' jobserver.
     server: &'a jobserver::Client,
     /// Where launchers note the CPU tokens they hold (`engine::jobserver`).
     holders: &'a Path,
+    /// What the pull brought, and what it was asked for.
     counts: &'a pull::Counts,
+    /// The progress lines.
     lines: &'a lines::Lines,
+    /// The child that the build's signals go to.
     current: &'a ninja::Current,
+    /// Set by Ctrl-C, SIGTERM or SIGHUP.
     interrupted: &'a AtomicBool,
 }
 
 impl Runs<'_> {
     /// The Ninja command building `targets`, with the jobserver and the launchers' environment.
     fn command(&self, targets: &[OsString]) -> anyhow::Result<Command> {
-        let (b, jobs) = (self.b, self.b.jobs);
+        let (b, jobs) = (self.build, self.build.jobs);
         let mut cmd = ninja_command(b.ninja, b.dir, jobs.ninja, targets);
         // Set for the first run only (`run_first`), not inherited.
         cmd.env_remove(fetch::want::UNCOVERED_ENV);
@@ -85,18 +91,27 @@ impl Runs<'_> {
         Ok(cmd)
     }
 
-    /// Runs Ninja's `cmd` ([`run_one`]).
-    fn run(&self, cmd: Command) -> anyhow::Result<(ExitStatus, Followed)> {
-        let b = self.b;
-        run_one(
-            cmd,
-            b.ninja,
-            b.dir,
-            self.counts,
-            self.lines,
-            self.current,
-            self.interrupted,
-        )
+    /// Runs one Ninja `cmd`, following its output, with the build's signals forwarded to it:
+    /// its exit status and what its output said.
+    fn run(&self, mut cmd: Command) -> anyhow::Result<(ExitStatus, Followed)> {
+        let ninja = self.build.ninja;
+        let mut child = cmd.spawn().with_context(|| {
+            // An install hint for the default only: a given path (`--ninja`, `$NINJA`) is a typo.
+            let hint = match ninja.as_os_str() == "ninja" {
+                true => " (install it: apt-get install -y ninja-build)",
+                false => " (given by --ninja or $NINJA)",
+            };
+            format!("cannot run {}{hint}", ninja.to_string_lossy())
+        })?;
+        self.current.set(&child, self.interrupted);
+        let stdout = child.stdout.take().context("ninja's stdout")?;
+        let followed = follow(stdout, self.build.dir, self.counts, self.lines);
+        // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to
+        // whatever process took its pid since.
+        engine::child::wait_unreaped(child.id()).context("waiting for ninja")?;
+        self.current.clear(&child);
+        let status = child.wait().context("reaping ninja")?;
+        Ok((status, followed))
     }
 }
 
@@ -134,7 +149,7 @@ pub(super) fn run_ninja(
     let forwarder = ninja::Forwarder::start(&current, interrupted.clone(), cancel.flag().clone())
         .context("cannot handle SIGINT")?;
     let runs = Runs {
-        b,
+        build: b,
         server: &server,
         holders: &holders,
         counts: &counts,
@@ -145,8 +160,8 @@ pub(super) fn run_ninja(
     let mut followed = Followed::default();
     let stopped = match &b.first_run {
         Some(first_run) => {
-            let planning = planning.as_ref().filter(|_| racing);
-            run_first(&runs, first_run, planning, &mut followed)?
+            let raced = planning.as_ref().filter(|_| racing);
+            run_first(&runs, first_run, raced, &mut followed)?
         }
         None => None,
     };
@@ -169,12 +184,8 @@ pub(super) fn run_ninja(
     let finished = planning.map(pull::Planning::finish);
     let waited = after.elapsed();
     let search = finished.as_ref().map(|f| f.search);
-    let pulled_entries = pull::report(
-        remote.as_deref(),
-        search,
-        finished.and_then(|f| f.pull),
-        counts.total.load(Ordering::Relaxed),
-    );
+    let pulled = finished.and_then(|f| f.pull);
+    let total = counts.total.load(Ordering::Relaxed);
     Ok(NinjaRun {
         status,
         followed,
@@ -182,7 +193,7 @@ pub(super) fn run_ninja(
         start,
         waited,
         search,
-        pulled_entries,
+        pulled_entries: pull::report(remote.as_deref(), search, pulled, total),
     })
 }
 
@@ -207,18 +218,18 @@ fn serve_tokens(
 }
 
 /// Ninja's first run here: the pass that serves the cache's hits ahead of Ninja and, with
-/// `racing` (the planning of a pull the build races), the targets no record covers built
+/// `raced` (the planning of a pull the build races), the targets no record covers built
 /// first and the pull waited for. Adds what Ninja said to `followed`; the status that stops
 /// the build, if one does (a failure, or Ctrl-C).
 fn run_first(
     r: &Runs,
     first_run: &ahead::FirstRun,
-    racing: Option<&pull::Planning>,
+    raced: Option<&pull::Planning>,
     followed: &mut Followed,
 ) -> anyhow::Result<Option<ExitStatus>> {
-    let (b, counts, interrupted) = (r.b, r.counts, r.interrupted);
+    let (b, counts, interrupted) = (r.build, r.counts, r.interrupted);
     let env = |c: &mut Command| launcher_env(c, b.policy, b.jobs);
-    let first = racing
+    let first = raced
         .and_then(|p| ahead::compiled_first(p, counts, interrupted))
         .and_then(|outs| first_run.compiled_first_targets(outs));
     if first.is_none() {
@@ -265,34 +276,4 @@ fn run_first(
         pass.finish(r.current, interrupted).say();
     }
     Ok(stopped)
-}
-
-/// Runs one Ninja `cmd` (`ninja` in `dir`), following its output, with the build's signals
-/// forwarded to it (`current`): its exit status and what its output said.
-fn run_one(
-    mut cmd: Command,
-    ninja: &OsString,
-    dir: &Path,
-    counts: &pull::Counts,
-    lines: &lines::Lines,
-    current: &ninja::Current,
-    interrupted: &AtomicBool,
-) -> anyhow::Result<(std::process::ExitStatus, Followed)> {
-    let mut child = cmd.spawn().with_context(|| {
-        // An install hint for the default only: a given path (`--ninja`, `$NINJA`) is a typo.
-        let hint = match ninja.as_os_str() == "ninja" {
-            true => " (install it: apt-get install -y ninja-build)",
-            false => " (given by --ninja or $NINJA)",
-        };
-        format!("cannot run {}{hint}", ninja.to_string_lossy())
-    })?;
-    current.set(&child, interrupted);
-    let stdout = child.stdout.take().context("ninja's stdout")?;
-    let followed = follow(stdout, dir, counts, lines);
-    // Forwarding stops while Ninja is a zombie: a signal read after the reap would go to
-    // whatever process took its pid since.
-    engine::child::wait_unreaped(child.id()).context("waiting for ninja")?;
-    current.clear(&child);
-    let status = child.wait().context("reaping ninja")?;
-    Ok((status, followed))
 }
