@@ -371,6 +371,7 @@ fn launcher_of<'r>(
         dwp_step: generated.dwp_step,
         read_scans: Default::default(),
         recent: Default::default(),
+        known_tools: Default::default(),
         facts: Default::default(),
         cpu_start: std::cell::Cell::new(0),
         stall_materialise: crate::test_knobs::millis("CACHED_NINJA_TEST_STALL_MATERIALISE_MS"),

@@ -19,6 +19,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 /// The identity of a compiler: family and a digest of bytes, triple and version.
+#[derive(Clone, Copy)]
 pub(super) struct Identity {
     /// gcc or clang (from `--version`).
     pub(super) family: CompilerFamily,
@@ -74,6 +75,18 @@ pub(super) fn stamp_key(domain: &[u8], qualifier: &[u8], md: &std::fs::Metadata)
     fcache::Digest::of(&b)
 }
 
+/// The tools a launcher identified, kept for its next launches where one launcher serves
+/// many (the pass ahead of Ninja, the pull's readings of the sources, a thread each): each
+/// compiler's identity was a `PATH` walk, a memo read and its companions' `stat`s, and the
+/// assembler's digest another walk and read, per record (a tenth of the pass's system calls).
+/// What could not be worked out is asked again.
+#[derive(Default)]
+pub struct KnownTools {
+    /// By the program name the command gave.
+    compilers: std::cell::RefCell<std::collections::HashMap<String, Identity>>,
+    assembler: std::cell::OnceCell<fcache::Digest>,
+}
+
 /// Finds `program` the way `execvp` does.
 pub(super) fn resolve_program(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
@@ -98,6 +111,15 @@ impl Launcher<'_> {
     /// driver finds it when its own directories hold none), memoised by its stat stamp;
     /// `None` when there is none. Another `as` first on `PATH` gives another key.
     pub(super) fn assembler(&self) -> Option<fcache::Digest> {
+        if let Some(known) = self.known_tools.assembler.get() {
+            return Some(*known);
+        }
+        let made = self.assembler_now()?;
+        Some(*self.known_tools.assembler.get_or_init(|| made))
+    }
+
+    /// [`Launcher::assembler`], worked out now.
+    fn assembler_now(&self) -> Option<fcache::Digest> {
         let path = resolve_program("as")?;
         // No canonical path is worked out (a `readlink` per component on every launch): the
         // stamp names the file, and every spelling shares the memo.
@@ -145,6 +167,17 @@ impl Launcher<'_> {
 
     /// The identity of `program`, from the memo or by running it; `None` when not identified.
     pub(super) fn identity(&self, program: &str) -> Option<Identity> {
+        if let Some(known) = self.known_tools.compilers.borrow().get(program) {
+            return Some(*known);
+        }
+        let id = self.identity_now(program)?;
+        let mut known = self.known_tools.compilers.borrow_mut();
+        known.insert(program.to_string(), id);
+        Some(id)
+    }
+
+    /// [`Launcher::identity`], worked out now.
+    fn identity_now(&self, program: &str) -> Option<Identity> {
         let path = resolve_program(program)?;
         // Size, device, inode, mtime and ctime of the real executable (symlinks followed: the
         // stamp names the file, as in [`Launcher::assembler`]).

@@ -73,6 +73,8 @@ pub struct Launcher<'r> {
     pub read_scans: super::directives::ReadScans,
     /// The files this launcher's lookups checked lately, when it serves many launches.
     pub recent: super::lookup::Recent,
+    /// The compilers and assembler this launcher identified, for its next launches.
+    pub known_tools: super::identity::KnownTools,
     /// What is remembered of the headers' bytes, per directory (`super::header_facts`).
     pub facts: super::header_facts::FactsByDir,
     /// The thread's CPU time (µs) when this launch began, where the launcher serves many in one

@@ -172,6 +172,7 @@ fn with_launcher_as(
         dwp_step: Default::default(),
         read_scans: Default::default(),
         recent: Default::default(),
+        known_tools: Default::default(),
         facts: Default::default(),
         cpu_start: std::cell::Cell::new(0),
         stall_materialise: None,
