@@ -67,6 +67,11 @@ fn second_put_of_a_blob_writes_nothing() {
 }
 
 #[test]
+fn a_get_asked_as_a_head_tells_absent_from_unread() {
+    contract::get_as_head_tells_absent_from_unread(&dir());
+}
+
+#[test]
 fn missing_objects_are_not_found() {
     contract::missing_is_none(&dir());
 }

@@ -5,7 +5,7 @@
 
 use contract::Backend;
 use fetch::cache::Digest;
-use fetch::store::{Key, Store, StoreConfig, StoreError};
+use fetch::store::{Found, Key, Store, StoreConfig, StoreError};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -73,6 +73,56 @@ fn second_put_of_a_blob_sends_no_put() {
     contract::second_put_uploads_nothing(&n);
     let puts = n.requests(3).iter().filter(|r| r.1 == "PUT").count();
     assert_eq!(puts, 1);
+}
+
+#[test]
+fn a_get_asked_as_a_head_tells_absent_from_unread() {
+    contract::get_as_head_tells_absent_from_unread(&Nginx::start());
+}
+
+#[test]
+fn a_silent_server_costs_a_get_asked_as_a_head_a_heads_timeout() {
+    contract::silent_server_costs_a_get_as_head_a_heads_timeout(&|port| {
+        config(format!("http://127.0.0.1:{port}/c"))
+    });
+}
+
+/// A `GET` asked as a `HEAD` has the store's answer when its head comes, not at its body's end:
+/// with a body nginx sends for seconds (`/slow`, 200 KiB/s), the breaker says the store
+/// answered while the body is still read (launchers waiting on the search look at that). With
+/// `Store::get` it says so only at the end. The caller is told then too.
+#[test]
+fn a_get_asked_as_a_head_is_answered_at_its_head() {
+    let n = Nginx::start();
+    let body: Vec<u8> = (0..800_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let path = n.file("slow/builds/linux-x64/abc123");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &body).unwrap();
+    let s = open(n.url("slow"));
+    let k = Key::build("linux-x64", "abc123").unwrap();
+    let told = std::sync::atomic::AtomicBool::new(false);
+    let heard = || told.load(std::sync::atomic::Ordering::SeqCst);
+    std::thread::scope(|scope| {
+        let get = scope.spawn(|| {
+            s.get_as_head(&k, &|| {
+                told.store(true, std::sync::atomic::Ordering::SeqCst)
+            })
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !(s.breaker().answered() && heard()) {
+            assert!(
+                !get.is_finished(),
+                "the body ended before the store answered"
+            );
+            assert!(std::time::Instant::now() < deadline, "no answer in 10 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!get.is_finished(), "answered only at the body's end");
+        match get.join().unwrap() {
+            Ok(Found::Bytes(b)) => assert!(b == body, "other bytes"),
+            r => panic!("{r:?}"),
+        }
+    });
 }
 
 #[test]

@@ -63,6 +63,16 @@ fn second_put_of_a_blob_uploads_nothing() {
 }
 
 #[test]
+fn a_get_asked_as_a_head_tells_absent_from_unread() {
+    contract::get_as_head_tells_absent_from_unread(&S3Server::start());
+}
+
+#[test]
+fn a_silent_server_costs_a_get_asked_as_a_head_a_heads_timeout() {
+    contract::silent_server_costs_a_get_as_head_a_heads_timeout(&config_at);
+}
+
+#[test]
 fn missing_objects_are_not_found() {
     contract::missing_is_none(&S3Server::start());
 }

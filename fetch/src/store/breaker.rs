@@ -130,7 +130,8 @@ impl Breaker {
         }
     }
 
-    fn heard(&self) {
+    /// Notes that the store answered (the first time counts).
+    pub(super) fn heard(&self) {
         self.first_answer.get_or_init(Instant::now);
     }
 

@@ -12,6 +12,7 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::as_head::HeadWait;
 use super::{Backend, Key, StoreError};
 use crate::cache::write_atomic;
 
@@ -77,6 +78,18 @@ impl FileBackend {
             })
     }
 
+    /// `buf`, read from `key`, unless it is larger than `limit` ([`StoreError::TooLarge`]).
+    fn within(&self, key: &Key, buf: Vec<u8>, limit: u64) -> Result<Vec<u8>, StoreError> {
+        if buf.len() as u64 > limit {
+            return Err(StoreError::TooLarge {
+                op: "GET",
+                url: self.url(key),
+                limit,
+            });
+        }
+        Ok(buf)
+    }
+
     fn io(&self, op: &'static str, key: &Key, source: io::Error) -> StoreError {
         StoreError::Io {
             op,
@@ -99,14 +112,34 @@ impl Backend for FileBackend {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("GET", key, e)),
         };
-        if buf.len() as u64 > limit {
-            return Err(StoreError::TooLarge {
-                op: "GET",
-                url: self.url(key),
-                limit,
-            });
-        }
-        Ok(Some(buf))
+        self.within(key, buf, limit).map(Some)
+    }
+
+    /// The file's metadata is the head (what [`head`](Backend::head) looks at: a regular file
+    /// is there), its read the body; both in one read bounded as any other.
+    fn get_as_head(
+        &self,
+        key: &Key,
+        limit: u64,
+        wait: &HeadWait<'_>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.root.join(key.as_str());
+        let read = move |p: &Path| match fs::metadata(p) {
+            Ok(md) if md.is_file() => Ok(Some(read_regular(p, limit))),
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let gone = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+        let body = match self.bounded("GET", key, path, read)? {
+            // (Removed between its metadata and its read: absent, as a `HEAD` would say now.)
+            Ok(body) => body.filter(|b| !b.as_ref().is_err_and(gone)),
+            Err(e) if gone(&e) => None,
+            Err(e) => return Err(self.io("GET", key, e)),
+        };
+        (wait.heard)(body.is_some());
+        let Some(body) = body else { return Ok(None) };
+        let buf = body.map_err(|e| self.io("GET", key, e))?;
+        self.within(key, buf, limit).map(Some)
     }
 
     fn head(&self, key: &Key) -> Result<bool, StoreError> {

@@ -6,7 +6,11 @@
 //! timeout plus the bytes), [`StoreConfig::first_byte_timeout`] for a `HEAD`,
 //! [`StoreConfig::timeout_for`] for a `PUT`. (reqwest's read timeout would bound each wait for
 //! bytes, but its blocking client panics on it while reading a body: no runtime in the
-//! caller's thread.) A body is read in chunks and judged against [`StoreConfig::slow_rate`]. A 5xx
+//! caller's thread.) A `GET` asked as a `HEAD` ([`super::Store::get_as_head`]) also has its
+//! answer's head bounded by [`StoreConfig::head_timeout`]: the blocking client has one limit
+//! for head and body, so it is sent from a thread of its own and its head waited for on a
+//! channel; given up on, that thread ends at the request's own limit (as a `file://` store's
+//! blocked read does). A body is read in chunks and judged against [`StoreConfig::slow_rate`]. A 5xx
 //! is retried after `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`]) up to `retries` times;
 //! a failure to connect (refused, unreachable, connect timeout) or a timeout is not: the server
 //! is down, out of reach or stalled; fail fast and compile.
@@ -15,13 +19,14 @@
 //! system's certificate store, or only the file `SSL_CERT_FILE` names when it is set.
 
 use std::io::{Read, Write};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 
+use super::as_head::HeadWait;
 use super::breaker::{Bodies, SlowGuard};
 use super::{Backend, Key, Spool, StoreConfig, StoreCounters, StoreError};
 
@@ -86,6 +91,43 @@ impl HttpBackend {
         req.timeout(after)
             .send()
             .map_err(|e| self.transport(op, url, &e, after))
+    }
+
+    /// [`send`](Self::send) on a thread of its own, its answer's head waited for at most
+    /// `within` (else [`StoreError::Timeout`] after `within`; the thread is left to end at
+    /// `after`, as a file store's blocked read is): reqwest's blocking client has one limit
+    /// for the head and the body together.
+    fn send_within(
+        &self,
+        op: &'static str,
+        url: &str,
+        req: RequestBuilder,
+        after: Duration,
+        within: Duration,
+    ) -> Result<Response, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("store-get-head".into())
+            .spawn(move || {
+                let _ = tx.send(req.timeout(after).send());
+            });
+        if let Err(source) = spawned {
+            let url = url.to_string();
+            return Err(StoreError::Io { op, url, source });
+        }
+        match rx.recv_timeout(within) {
+            Ok(r) => r.map_err(|e| self.transport(op, url, &e, after)),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(StoreError::Timeout {
+                op,
+                url: url.to_string(),
+                after: within,
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(StoreError::Io {
+                op,
+                url: url.to_string(),
+                source: std::io::Error::other("the request's thread ended without an answer"),
+            }),
+        }
     }
 
     /// A failure to connect (even by timeout) is [`StoreError::Connect`]; a request that timed
@@ -204,6 +246,33 @@ impl Backend for HttpBackend {
             match resp.status() {
                 StatusCode::NOT_FOUND => Ok(None),
                 s if s.is_success() => self.body(&url, resp, limit, after).map(Some),
+                s => Err(status("GET", &url, s)),
+            }
+        })
+    }
+
+    /// The head within `wait.within`, the whole request within [`StoreConfig::get_timeout`]
+    /// of `limit` from its start.
+    fn get_as_head(
+        &self,
+        key: &Key,
+        limit: u64,
+        wait: &HeadWait<'_>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let url = self.url(key);
+        let after = self.cfg.get_timeout(limit);
+        with_retries(&self.cfg, &self.counters, || {
+            let req = self.client.get(&url);
+            let resp = self.send_within("GET", &url, req, after, wait.within)?;
+            match resp.status() {
+                StatusCode::NOT_FOUND => {
+                    (wait.heard)(false);
+                    Ok(None)
+                }
+                s if s.is_success() => {
+                    (wait.heard)(true);
+                    self.body(&url, resp, limit, after).map(Some)
+                }
                 s => Err(status("GET", &url, s)),
             }
         })

@@ -32,8 +32,10 @@
 //! [`StoreConfig::connect_timeout`] (default 1 s); a failure to connect (refused, unreachable, or
 //! that timeout) is [`StoreError::Connect`] and is never retried. Once connected, a `HEAD` is
 //! bounded by [`StoreConfig::first_byte_timeout`] (default 2 s) and a `GET` by that plus the
-//! time its size cap takes at [`StoreConfig::min_rate`] ([`StoreConfig::get_timeout`]): a
-//! server that accepts and never answers costs about the first-byte timeout. A body slower than
+//! time its size cap takes at [`StoreConfig::min_rate`] ([`StoreConfig::get_timeout`]); a
+//! [`Store::get_as_head`] waits for its answer's head no longer than a `HEAD`
+//! ([`StoreConfig::head_timeout`]), whatever its cap: a server that accepts and never answers
+//! costs about the first-byte timeout. A body slower than
 //! [`StoreConfig::slow_rate`] after [`SLOW_AFTER`] is [`StoreError::Slow`]. A `PUT` (CI's side)
 //! is bounded by [`StoreConfig::timeout_for`]: the base
 //! [`StoreConfig::timeout`] plus the time the bytes it may move take at
@@ -50,7 +52,10 @@
 //!
 //! The store moves `ac/` and `builds/` objects as opaque bytes ([`Store::get`],
 //! [`Store::get_limited`] with a smaller cap for entries, [`Store::put`]); `published.rs` makes
-//! and checks their envelopes.
+//! and checks their envelopes. [`Store::get_as_head`] is a `GET` asked where a `HEAD` would do
+//! (`as_head.rs`): its answer's head is waited for as a `HEAD`'s (a server that accepts and
+//! never answers costs [`StoreConfig::head_timeout`], whatever the size cap), and a failure
+//! after the store said the object is there is told apart ([`Found::Unread`]).
 //!
 //! **Bandwidth.** [`StoreConfig::max_bytes_per_sec`] caps the wire bytes of all threads using
 //! one [`Store`], uploads and downloads alike (`pace.rs`; policy `[fetch] bandwidth`).
@@ -61,6 +66,7 @@
 //! used or dropped on an async runtime's thread; an async caller (the prefetch daemon, later)
 //! wraps calls in `tokio::task::spawn_blocking`.
 
+mod as_head;
 mod blob;
 mod breaker;
 mod counters;
@@ -72,6 +78,7 @@ mod pace;
 pub mod s3;
 mod spool;
 
+pub use as_head::Found;
 pub use blob::frame_limit;
 pub use breaker::{Breaker, Trip, TripKind, SLOW_AFTER};
 pub use counters::{ErrorCounts, StoreCounters, StoreCounts};
@@ -185,6 +192,15 @@ trait Backend: Send + Sync {
     fn url(&self, key: &Key) -> String;
     /// The object's bytes (at most `limit`, else [`StoreError::TooLarge`]); `None` if absent.
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// [`get`](Self::get), its answer's head (status and headers) waited for at most
+    /// `wait.within` (else [`StoreError::Timeout`]) and told to `wait.heard` before the body
+    /// is read ([`Store::get_as_head`]).
+    fn get_as_head(
+        &self,
+        key: &Key,
+        limit: u64,
+        wait: &as_head::HeadWait<'_>,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
     /// Whether the object exists.
     fn head(&self, key: &Key) -> Result<bool, StoreError>;
     /// Writes the object whole (readers never see a part).

@@ -21,7 +21,8 @@
 //! Timeouts come from [`StoreConfig`]: the client has the connect timeout only, and each call
 //! runs under `tokio::time::timeout` of [`StoreConfig::timeout_for`] the bytes it moves (a
 //! `PUT`'s body; a `GET` gets [`StoreConfig::get_timeout`] of its cap, a `HEAD`
-//! [`StoreConfig::head_timeout`]), since `object_store` has no per-request limit, and a body
+//! [`StoreConfig::head_timeout`], and a `GET` asked as a `HEAD` the latter for its answer's
+//! head, the former for the whole), since `object_store` has no per-request limit, and a body
 //! is judged against [`StoreConfig::slow_rate`]. Retries are done here, not by `object_store`
 //! (whose own are switched off), with the same rule and counter as the `http://` kind: a 5xx
 //! is retried after a growing wait, a failure to connect or a timeout fails at once.
@@ -36,6 +37,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig};
 
+use super::as_head::HeadWait;
 use super::breaker::{Bodies, SlowGuard};
 use super::http::{connect_reason, with_retries};
 use super::{Backend, Key, Spool, StoreConfig, StoreCounters, StoreError};
@@ -323,6 +325,33 @@ impl Backend for S3Backend {
                     Err(e) => Err(self.error("GET", &url, after, e)),
                 }
             })
+        })
+    }
+
+    /// The head within `wait.within`, the whole request within [`StoreConfig::get_timeout`]
+    /// of `limit` from its start.
+    fn get_as_head(
+        &self,
+        key: &Key,
+        limit: u64,
+        wait: &HeadWait<'_>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (url, path) = (self.url(key), self.path(key));
+        let after = self.cfg.get_timeout(limit);
+        with_retries(&self.cfg, &self.counters, || {
+            let (start, within) = (tokio::time::Instant::now(), wait.within.min(after));
+            let r = self.call_until("GET", &url, start + within, within, async {
+                match self.s3.get(&path).await {
+                    Ok(r) => Ok(Some(r)),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(self.error("GET", &url, after, e)),
+                }
+            })?;
+            (wait.heard)(r.is_some());
+            let Some(r) = r else { return Ok(None) };
+            let body = self.body(&url, r, limit, after);
+            self.call_until("GET", &url, start + after, after, body)
+                .map(Some)
         })
     }
 

@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use fetch::cache::Digest;
-use fetch::store::{Key, Store, StoreConfig, StoreCounts, StoreError};
+use fetch::store::{Found, Key, Store, StoreConfig, StoreCounts, StoreError};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -91,6 +91,82 @@ pub fn missing_is_none(b: &dyn Backend) {
         (c.not_found, c.retries, c.errors),
         (2, 0, Default::default())
     );
+}
+
+/// A `GET` asked as a `HEAD` (`Store::get_as_head`, the plan's for the working revision): an
+/// absent object is `Absent` (counted not found), a present one its bytes, and one there but
+/// over the cap (`max_entry_size` 1000 here) `Unread`, not absent, naming the URL (the caller
+/// told it is there for both); the store answered and its breaker is closed.
+pub fn get_as_head_tells_absent_from_unread(b: &dyn Backend) {
+    let mut cfg = b.config("c");
+    cfg.max_entry_size = 1000;
+    let s = Store::open(&cfg).unwrap();
+    let k = Key::build("linux-x64", "abc123").unwrap();
+    // How many times the caller was told the object is there.
+    let told = std::cell::Cell::new(0);
+    let there = || told.set(told.get() + 1);
+    assert!(matches!(s.get_as_head(&k, &there), Ok(Found::Absent)));
+    assert_eq!(told.get(), 0);
+    s.put(&k, b"manifest").unwrap();
+    match s.get_as_head(&k, &there) {
+        Ok(Found::Bytes(bytes)) => assert_eq!(bytes, b"manifest"),
+        r => panic!("{r:?}"),
+    }
+    s.put(&k, &[7u8; 2000]).unwrap();
+    match s.get_as_head(&k, &there) {
+        Ok(Found::Unread(e @ StoreError::TooLarge { .. })) => assert_eq!(
+            e.to_string(),
+            format!(
+                "GET {}/builds/linux-x64/abc123: larger than the limit of 1000 bytes",
+                cfg.url
+            )
+        ),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(told.get(), 2);
+    let c = s.counters().snapshot();
+    assert_eq!(
+        (c.not_found, c.fetched, c.errors.too_large, c.retries),
+        (1, 1, 1, 0)
+    );
+    assert!(s.breaker().answered() && s.breaker().trip().is_none());
+}
+
+/// A server that accepts and never answers costs a `GET` asked as a `HEAD` the `HEAD`'s
+/// timeout (the first-byte timeout, 300 ms here), not its size cap's time at the slowest rate
+/// (64 MiB at 1 KiB/s: 18 hours); it is the `HEAD`'s hard failure (the breaker opens), and no
+/// answer.
+pub fn silent_server_costs_a_get_as_head_a_heads_timeout(config_at: &dyn Fn(u16) -> StoreConfig) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            held.push(c); // accepted, never answered
+        }
+    });
+    let mut cfg = config_at(port);
+    cfg.timeout = Duration::from_secs(10);
+    cfg.first_byte_timeout = Duration::from_millis(300);
+    cfg.min_rate = 1 << 10;
+    cfg.retries = 0;
+    assert!(cfg.get_timeout(cfg.max_entry_size) > Duration::from_secs(3600));
+    let s = Store::open(&cfg).unwrap();
+    let t = Instant::now();
+    let e = s
+        .get_as_head(&Key::build("linux-x64", "abc123").unwrap(), &|| {})
+        .unwrap_err();
+    let took = t.elapsed();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "GET {}/builds/linux-x64/abc123: timed out after 300ms",
+            cfg.url
+        )
+    );
+    // (An upper bound with room for a loaded machine.)
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(s.breaker().trip().is_some() && !s.breaker().answered());
 }
 
 /// A blob replaced on the server by a frame of other bytes is a hash mismatch naming the URL; a
