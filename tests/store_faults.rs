@@ -13,7 +13,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 use support::published::{cn, finished, wait_until, Proxy, World, PATIENT};
 use support::servers;
-use support::{edge_log, hits_misses, objects, run_ok};
+use support::{edge_log, git, hits_misses, objects, run_ok};
 
 fn world() -> World {
     World::shapes()
@@ -220,13 +220,13 @@ fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// A proxy that holds the plan's requests of `method` (all: "") until `gate` exists, in the
-/// policy of the developer's object directory (with a first-byte timeout and a wait budget of
-/// a minute).
-fn plan_held_until(w: &World, gate: &std::path::Path, method: &str) -> Proxy {
+/// A proxy that holds the plan's requests of `method` (all: "") whose path contains `only`
+/// until `gate` exists, in the policy of the developer's object directory (with a first-byte
+/// timeout and a wait budget of a minute).
+fn plan_held_until(w: &World, gate: &std::path::Path, only: &str, method: &str) -> Proxy {
     let gate_arg = gate.display().to_string();
     let args = ["--gate", &gate_arg, "--method", method];
-    let proxy = Proxy::start_with(w, "hold", "/builds/", &args);
+    let proxy = Proxy::start_with(w, "hold", only, &args);
     w.policy(
         &w.obj,
         &proxy.url(),
@@ -235,16 +235,19 @@ fn plan_held_until(w: &World, gate: &std::path::Path, method: &str) -> Proxy {
     proxy
 }
 
-/// The plan's manifest is held at the proxy (the store answered the search's `HEAD`): Ninja
-/// starts anyway, its launchers miss and wait for the plan (the marker says `planning`, no
-/// longer with the search's start: a store answered); once the manifest comes, the pull
-/// brings every object and nothing is compiled. (Before, Ninja started only after the plan
-/// was found.)
+/// The plan's manifest is held at the proxy (the store answered the search's requests: the
+/// working revision's `GET`, a 404, and the `HEAD` that found CI's revision): Ninja starts
+/// anyway, its launchers miss and wait for the plan (the marker says `planning`, no longer
+/// with the search's start: a store answered); once the manifest comes, the pull brings every
+/// object and nothing is compiled. (Before, Ninja started only after the plan was found.)
+/// Only the manifest of CI's revision is held: the working revision's `GET`, held too, would
+/// have to be let through within its first-byte limit.
 #[test]
 fn launchers_wait_for_a_plan_looked_for_beside_ninja() {
     let w = world();
     let gate = w.space.path().join("gate");
-    let _proxy = plan_held_until(&w, &gate, "GET");
+    let ci_revision = git(&w.dev, &["rev-parse", "HEAD~1"]);
+    let _proxy = plan_held_until(&w, &gate, &format!("/{ci_revision}"), "GET");
     let build = w.spawn_build(&w.obj);
     let launchers = || children(build.id()).into_iter().flat_map(children).count();
     let marker =
@@ -257,6 +260,10 @@ fn launchers_wait_for_a_plan_looked_for_beside_ninja() {
     });
     // Well past the patience with a silent store: they still wait.
     std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        marker().trim_end().ends_with(" planning"),
+        "the manifest is held: no pull yet"
+    );
     std::fs::write(&gate, "").unwrap();
     let out = finished(build);
     let err = stderr(&out);
@@ -274,7 +281,7 @@ fn launchers_wait_for_a_plan_looked_for_beside_ninja() {
 #[test]
 fn launchers_do_not_wait_for_a_store_that_never_answers() {
     let w = world();
-    let _proxy = plan_held_until(&w, &w.space.path().join("never"), "");
+    let _proxy = plan_held_until(&w, &w.space.path().join("never"), "/builds/", "");
     let t = Instant::now();
     let build = w.spawn_build(&w.obj);
     let path = w.obj.join(".cached-ninja/pulling");
@@ -322,7 +329,7 @@ fn a_no_op_build_does_not_wait_for_a_silent_store() {
             .args(["build", "--no-fetch", "--no-fill", "-C"])
             .arg(&w.obj),
     );
-    let _proxy = plan_held_until(&w, &w.space.path().join("never"), "");
+    let _proxy = plan_held_until(&w, &w.space.path().join("never"), "/builds/", "");
     let t = Instant::now();
     let out = finished(w.spawn_build(&w.obj));
     // A bound that cannot flake: the store's answer would take the minute.

@@ -4,6 +4,9 @@
 //! every store whether `builds/<config>/<revision>` exists with `HEAD` requests on a pool of
 //! threads (the stores are blocking and `Sync`; no async runtime), picks the nearest revision
 //! found, downloads its manifest, checks the signature against the trust set and parses it.
+//! The nearest candidate in the first store (rank 0: the working revision) is asked with a
+//! `GET` instead ([`Store::get_as_head`]): when CI built exactly the revision checked out, its
+//! manifest comes with the first answer, one round trip sooner than a `HEAD` then a `GET`.
 //! The [`Plan`] says which build would be fetched and how much that is; its `Display` is the
 //! line `cached-ninja fetch --plan` prints.
 //!
@@ -11,7 +14,7 @@
 //! - **Order.** Candidates are ranked by distance, then by store order (policy order): the
 //!   first store wins a tie. Requests go out in that rank order, `parallelism` at a time, and
 //!   no request ranked after a hit already found is started.
-//! - **Failed `HEAD` requests degrade, they do not stop the search.** A candidate whose request
+//! - **Failed requests degrade, they do not stop the search.** A candidate whose request
 //!   failed counts as absent, so a store that is down leaves the others to answer (DESIGN §7);
 //!   the first error of every store whose failures may have hidden a nearer manifest is kept in
 //!   [`Plan::probe_errors`] for the caller to warn about. After a hard failure
@@ -20,12 +23,22 @@
 //!   candidate. Only when *no* request got an
 //!   answer is it [`PlanError::Unreachable`]; when some did and none found a manifest it is
 //!   [`PlanError::NotFound`], listing the failures too.
+//! - **Rank 0's `GET` costs what its `HEAD` did when the manifest is not there.** Its answer's
+//!   head is waited for as long as a `HEAD`'s ([`crate::store::StoreConfig::head_timeout`],
+//!   2 s), not as long as the body of the largest manifest may take (about 258 s), so "a dead
+//!   store costs one timeout" still holds; a `404` is absent, and a failure before the answer
+//!   fails as the `HEAD` would have, with the same breaker. When the head comes, not at the
+//!   body's end, the store counts as having answered ([`crate::store::Breaker::answered`]:
+//!   launchers waiting on the search look at it) and, if the manifest is there, the hit is
+//!   found: no later rank is asked while a large manifest downloads.
 //! - **A rejected manifest is an error, never a fall back to an older build.** If the nearest
 //!   manifest found is unsigned, tampered with, signed by an untrusted key or unparsable, the
 //!   plan fails ([`PlanError::Signature`], [`PlanError::Manifest`], [`PlanError::Version`] for
 //!   another format version): quietly using an older build would hide an attack or a broken
 //!   publisher. The same holds for a download failure of the chosen manifest
-//!   ([`PlanError::Fetch`]).
+//!   ([`PlanError::Fetch`]), rank 0's included: once its answer said the manifest is there, a
+//!   body cut short, stalled or too large is that error ([`crate::store::Found::Unread`]),
+//!   not an absence that would let an older build, or another store's, be taken.
 //! - **No trusted key, no search.** An empty trust set would reject every manifest, so it is
 //!   refused before any request ([`PlanError::NoTrust`]).
 //! - Messages are complete on their own (the CLI prints the error chain with `{:#}`), so an
@@ -40,7 +53,7 @@ use crate::build_manifest::{BuildManifest, EdgeRecord, ParseError, Reason};
 use crate::parallel;
 use crate::published::{self, OpenError};
 use crate::signing::Trust;
-use crate::store::{Key, Store, StoreError};
+use crate::store::{Found, Key, Store, StoreError};
 
 /// What to search: a request struct, so callers name every part.
 #[derive(Clone, Copy)]
@@ -53,7 +66,7 @@ pub struct PlanRequest<'a> {
     pub ancestors: &'a [Ancestor],
     /// The publisher keys whose signatures are accepted.
     pub trust: &'a Trust,
-    /// How many `HEAD` requests may be in flight at once (0 counts as 1).
+    /// How many requests may be in flight at once (0 counts as 1).
     pub parallelism: usize,
     /// Whether `ancestors` is the whole history (the walk ended before its depth): then
     /// nothing lies further back, and finding no manifest is [`PlanError::NothingPublished`].
@@ -83,7 +96,7 @@ pub struct Plan {
     pub stripped_bytes: u64,
     /// Sum of the debug bundle sizes, in bytes.
     pub debug_bytes: u64,
-    /// First `HEAD` error of each store whose failures may have hidden a nearer manifest.
+    /// First error of each store whose failures may have hidden a nearer manifest.
     pub probe_errors: Vec<StoreError>,
 }
 
@@ -113,7 +126,7 @@ pub enum PlanError {
         farthest: usize,
         /// The URLs of the stores searched.
         stores: Vec<String>,
-        /// First `HEAD` error of each store that failed some requests.
+        /// First error of each store that failed some requests.
         errors: Vec<StoreError>,
     },
     /// Every store answered, and none has a manifest for any revision of the whole history
@@ -131,9 +144,9 @@ pub enum PlanError {
         /// The URLs of the stores searched.
         stores: Vec<String>,
     },
-    /// No `HEAD` request got an answer: every store is down or unreachable.
+    /// No request got an answer: every store is down or unreachable.
     #[error(
-        "no store answered a HEAD request for builds/{config}/…: {}; check that the stores in \
+        "no store answered a request for builds/{config}/…: {}; check that the stores in \
          cached-ninja.toml are up and reachable, or build without fetching",
         join(errors)
     )]
@@ -220,13 +233,62 @@ fn not_found(
     s + "; CI may not have built them: search further back, or build without fetching"
 }
 
-/// What one `HEAD` request found.
+/// What one request of the search found.
 enum Probe {
     Present,
+    /// There, and its bytes came with the answer (rank 0's `GET`).
+    Fetched(Vec<u8>),
+    /// There (rank 0's answer said so), but its bytes could not be had: the plan's error.
+    Unread(StoreError),
     Absent,
     Failed(StoreError),
     /// Not asked: the store's breaker is open (a hard failure in this search or a recent build).
     Skipped,
+}
+
+impl Probe {
+    /// What a `HEAD` found.
+    fn head(store: &Store, key: &Key) -> Probe {
+        match store.head(key) {
+            Ok(true) => Probe::Present,
+            Ok(false) => Probe::Absent,
+            Err(e) => Probe::failed(e),
+        }
+    }
+
+    /// What a `GET` asked as a `HEAD` found ([`Store::get_as_head`]); `there` is called as
+    /// soon as its answer says the object is there, before the body.
+    fn get(store: &Store, key: &Key, there: &dyn Fn()) -> Probe {
+        match store.get_as_head(key, there) {
+            Ok(Found::Bytes(bytes)) => Probe::Fetched(bytes),
+            Ok(Found::Unread(e)) => Probe::Unread(e),
+            Ok(Found::Absent) => Probe::Absent,
+            Err(e) => Probe::failed(e),
+        }
+    }
+
+    /// A request that got no answer, or was not sent (its breaker tripped in this search, or
+    /// in a recent build).
+    fn failed(e: StoreError) -> Probe {
+        match e {
+            StoreError::Skipped { .. } => Probe::Skipped,
+            e => Probe::Failed(e),
+        }
+    }
+
+    /// Whether the object is there (its bytes had or not).
+    fn found(&self) -> bool {
+        matches!(self, Probe::Present | Probe::Fetched(_) | Probe::Unread(_))
+    }
+
+    /// Whether the store is not to be asked again in this search.
+    fn down(&self) -> bool {
+        match self {
+            Probe::Skipped => true,
+            Probe::Failed(e) => e.is_hard(),
+            _ => false,
+        }
+    }
 }
 
 /// Finds the nearest candidate with a manifest, downloads, verifies and parses it.
@@ -244,14 +306,26 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         .collect::<Result<Vec<Key>, _>>()
         .map_err(PlanError::Key)?;
     let n = req.stores.len();
-    let (best, probes) = probe_all(req, &keys);
+    let (best, mut probes) = probe_all(req, &keys);
+    // Rank 0 was asked with a `GET`: its bytes, or why they could not be had.
+    let nearest = if best == 0 {
+        probes[0].replace(Probe::Present)
+    } else {
+        None
+    };
     let (errors, answered) = probe_errors(probes, n, best);
     if best == usize::MAX {
         return Err(no_manifest(req, answered || keys.is_empty(), errors));
     }
     let (i, j) = (best / n, best % n);
     let (store, key, ancestor) = (&req.stores[j], &keys[i], &req.ancestors[i]);
-    let (url, manifest) = fetch_manifest(store, key, req.trust)?;
+    let url = store.url(key);
+    let bytes = match nearest {
+        Some(Probe::Fetched(bytes)) => bytes,
+        Some(Probe::Unread(reason)) => return Err(PlanError::Fetch { url, reason }),
+        _ => download_manifest(store, key, &url)?,
+    };
+    let manifest = open_manifest(&bytes, &url, req.trust)?;
     let sum = |f: fn(&EdgeRecord) -> u64| {
         manifest
             .records
@@ -273,7 +347,7 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
     })
 }
 
-/// The first `HEAD` error of each store whose failures matter (see [`Plan::probe_errors`]),
+/// The first error of each store whose failures matter (see [`Plan::probe_errors`]),
 /// and whether any request got an answer; `best` is the rank of the hit (`usize::MAX`: none).
 fn probe_errors(probes: Vec<Option<Probe>>, n: usize, best: usize) -> (Vec<StoreError>, bool) {
     // Per store: its first error, and whether a failure ranked before the hit hid something.
@@ -288,7 +362,9 @@ fn probe_errors(probes: Vec<Option<Probe>>, n: usize, best: usize) -> (Vec<Store
                 first_error[j].get_or_insert(e);
             }
             Some(Probe::Skipped) => hid[j] |= t < best,
-            Some(Probe::Absent | Probe::Present) => answered = true,
+            Some(Probe::Absent | Probe::Present | Probe::Fetched(_) | Probe::Unread(_)) => {
+                answered = true
+            }
             None => {}
         }
     }
@@ -327,20 +403,20 @@ fn no_manifest(req: &PlanRequest<'_>, answered: bool, errors: Vec<StoreError>) -
     }
 }
 
-/// Downloads the manifest at `key` in `store`, checks its signature against `trust` and
-/// parses it; returns its URL and the manifest.
-fn fetch_manifest(
-    store: &Store,
-    key: &Key,
-    trust: &Trust,
-) -> Result<(String, BuildManifest), PlanError> {
-    let url = store.url(key);
-    let bytes = match store.get(key) {
-        Ok(Some(b)) => b,
-        Ok(None) => return Err(PlanError::Vanished { url }),
-        Err(reason) => return Err(PlanError::Fetch { url, reason }),
-    };
-    let payload = match published::open(&bytes, trust, published::MAX_MANIFEST) {
+/// Downloads the manifest at `key` in `store` (its URL `url`), which a `HEAD` found.
+fn download_manifest(store: &Store, key: &Key, url: &str) -> Result<Vec<u8>, PlanError> {
+    let url = url.to_string();
+    match store.get(key) {
+        Ok(Some(b)) => Ok(b),
+        Ok(None) => Err(PlanError::Vanished { url }),
+        Err(reason) => Err(PlanError::Fetch { url, reason }),
+    }
+}
+
+/// Checks the signature of the manifest `bytes` (from `url`) against `trust` and parses it.
+fn open_manifest(bytes: &[u8], url: &str, trust: &Trust) -> Result<BuildManifest, PlanError> {
+    let url = url.to_string();
+    let payload = match published::open(bytes, trust, published::MAX_MANIFEST) {
         Ok(p) => p,
         Err(reason) => return Err(PlanError::Signature { url, reason }),
     };
@@ -358,12 +434,13 @@ fn fetch_manifest(
         }
         Err(reason) => return Err(PlanError::Manifest { url, reason }),
     };
-    Ok((url, manifest))
+    Ok(manifest)
 }
 
-/// Runs the `HEAD` requests, ranked candidate-major (`t = ancestor × stores + store`), on
-/// `parallelism` threads; returns the rank of the best hit (`usize::MAX` if none) and what each
-/// request found (`None`: not started, ranked after the hit).
+/// Runs the search's requests, ranked candidate-major (`t = ancestor × stores + store`), on
+/// `parallelism` threads: rank 0 a `GET` asked as a `HEAD` ([`Probe::get`]), the others
+/// `HEAD`s; returns the rank of the best hit (`usize::MAX` if none) and what each request
+/// found (`None`: not started, ranked after the hit).
 fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>) {
     let n = req.stores.len();
     let total = keys.len() * n;
@@ -377,25 +454,23 @@ fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>)
         if down[j].load(Ordering::Relaxed) {
             return Ok(Probe::Skipped);
         }
-        Ok(match req.stores[j].head(&keys[i]) {
-            Ok(true) => {
-                best.fetch_min(t, Ordering::Relaxed);
-                found.store(true, Ordering::Relaxed);
-                Probe::Present
-            }
-            Ok(false) => Probe::Absent,
-            // Its breaker tripped (in this search, or in a recent build): not asked.
-            Err(StoreError::Skipped { .. }) => {
-                down[j].store(true, Ordering::Relaxed);
-                Probe::Skipped
-            }
-            Err(e) => {
-                if e.is_hard() {
-                    down[j].store(true, Ordering::Relaxed);
-                }
-                Probe::Failed(e)
-            }
-        })
+        let hit = || {
+            best.fetch_min(t, Ordering::Relaxed);
+            found.store(true, Ordering::Relaxed);
+        };
+        // Rank 0's hit stops the search when its answer's head comes, not at its body's end:
+        // no rank after it is asked while the manifest downloads.
+        let p = match t {
+            0 => Probe::get(&req.stores[j], &keys[i], &hit),
+            _ => Probe::head(&req.stores[j], &keys[i]),
+        };
+        if p.found() {
+            hit();
+        }
+        if p.down() {
+            down[j].store(true, Ordering::Relaxed);
+        }
+        Ok(p)
     };
     let probes = parallel::infallible(parallel::map_range(
         total,
