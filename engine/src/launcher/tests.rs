@@ -351,6 +351,32 @@ fn a_companion_probe_not_started_is_not_memoised() {
     });
 }
 
+/// A launcher keeps the compiler's identity it worked out for its next launches (the pass
+/// ahead of Ninja serves hundreds with one per thread): not even the memo is read again.
+#[test]
+fn a_launcher_keeps_the_identity_it_worked_out() {
+    with_launcher(false, |dir, fake, l| {
+        let cmd = command(dir, &[]);
+        assert_eq!(launch(l, &cmd), (0, false));
+        assert_eq!(fake.probes.get(), 1);
+        std::fs::remove_dir_all(dir.join("cache/memo")).unwrap();
+        assert_eq!(launch(l, &cmd), (0, false));
+        assert_eq!(
+            fake.probes.get(),
+            1,
+            "kept by the launcher, not asked again"
+        );
+        assert!(l.assembler().is_some());
+        std::fs::remove_dir_all(dir.join("cache/memo")).unwrap();
+        let kept = l.assembler();
+        assert!(
+            !dir.join("cache/memo").exists(),
+            "no memo read or made again"
+        );
+        assert_eq!(kept, l.assembler());
+    });
+}
+
 /// The preprocessor command comes from the command model: the output and `-c` go, the
 /// user's dependency-file options are not there, options that merely start with `-o` stay.
 #[test]
