@@ -6,7 +6,8 @@
 # fetch does what a build's pull does before Ninja needs it (sources and headers read, include
 # sets recorded, every record's first check in step with its downloads), without the build.
 # Prints per binary the total and the inclusive instructions of the first checks
-# (`local_keys::first_check`) and of `Search::count_once` in them; the callgrind files stay in
+# (`Launcher::first_check_for_pull`, the launcher's part of `local_keys::first_check`, which
+# the compiler may inline) and of `Search::count_once` in them; the callgrind files stay in
 # WORK/callgrind.<binary dir name>.out. Which thread checks which record depends on timing,
 # so totals vary by a few per cent between runs of one binary.
 #
@@ -32,7 +33,7 @@ python3 "$REPO/tests/support/slowlink.py" --listen "$PROXY_PORT" --upstream "$PO
 PROXY_PID=$!
 wait_port "$PROXY_PORT"
 GENERATED=$(generated_launcher "$D")
-echo "| binary | instructions | first checks | count_once |"
+echo "| binary | instructions | first_check_for_pull | count_once |"
 echo "|---|---|---|---|"
 for b in "$@"; do
   b=$(cd "$b" && pwd)
@@ -49,5 +50,5 @@ for b in "$@"; do
       awk -v f=":$1" 'index($0, f) && $2 ~ /^\(/ {gsub(",", "", $1); if ($1 + 0 > m) m = $1 + 0} END {print m}'
   }
   total=$(awk '/^summary:/ {print $2}' "$out")
-  echo "| $(basename "$b") | $total | $(inclusive 'engine::launcher::local_keys::first_check') | $(inclusive 'engine::launcher::candidates::Search::count_once') |"
+  echo "| $(basename "$b") | $total | $(inclusive 'first_check_for_pull') | $(inclusive 'count_once') |"
 done
