@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 #[path = "servers/contract.rs"]
 mod contract;
+// (The contract's silent server.)
+mod servers;
 
 fn open(dir: &Path) -> Store {
     Store::open(&StoreConfig::new(format!("file://{}", dir.display()))).unwrap()

@@ -95,9 +95,7 @@ fn a_silent_server_costs_a_get_asked_as_a_head_a_heads_timeout() {
 fn a_get_asked_as_a_head_is_answered_at_its_head() {
     let n = Nginx::start();
     let body: Vec<u8> = (0..800_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let path = n.file("slow/builds/linux-x64/abc123");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, &body).unwrap();
+    n.serve("slow/builds/linux-x64/abc123", &body);
     let s = open(n.url("slow"));
     let k = Key::build("linux-x64", "abc123").unwrap();
     let told = std::sync::atomic::AtomicBool::new(false);

@@ -10,7 +10,8 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use super::as_head::HeadWait;
 use super::{Backend, Key, StoreError};
@@ -22,6 +23,14 @@ pub struct FileBackend {
     base: String,
     /// How long a read may block.
     timeout: Duration,
+}
+
+/// What a [`Backend::get_as_head`] read's thread tells, in this order.
+enum Step {
+    /// Whether the file is a regular file (there), from its metadata.
+    Head(io::Result<bool>),
+    /// Its bytes (at most the limit + 1).
+    Body(io::Result<Vec<u8>>),
 }
 
 impl FileBackend {
@@ -116,7 +125,9 @@ impl Backend for FileBackend {
     }
 
     /// The file's metadata is the head (what [`head`](Backend::head) looks at: a regular file
-    /// is there), its read the body; both in one read bounded as any other.
+    /// is there), waited for at most `wait.within` and told as it comes; its read is the body,
+    /// within the store's timeout from the start, as any read. Both on one thread of their
+    /// own (given up on, it stays blocked, as any read's).
     fn get_as_head(
         &self,
         key: &Key,
@@ -124,21 +135,48 @@ impl Backend for FileBackend {
         wait: &HeadWait<'_>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.root.join(key.as_str());
-        let read = move |p: &Path| match fs::metadata(p) {
-            Ok(md) if md.is_file() => Ok(Some(read_regular(p, limit))),
-            Ok(_) => Ok(None),
-            Err(e) => Err(e),
+        let start = Instant::now();
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("file-store-read".into())
+            .spawn(move || {
+                let head = fs::metadata(&path).map(|md| md.is_file());
+                let there = matches!(head, Ok(true));
+                if tx.send(Step::Head(head)).is_ok() && there {
+                    let _ = tx.send(Step::Body(read_regular(&path, limit)));
+                }
+            });
+        if let Err(e) = spawned {
+            return Err(self.io("GET", key, e));
+        }
+        let timeout = |after: Duration| StoreError::Timeout {
+            op: "GET",
+            url: self.url(key),
+            after,
         };
         let gone = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
-        let body = match self.bounded("GET", key, path, read)? {
-            // (Removed between its metadata and its read: absent, as a `HEAD` would say now.)
-            Ok(body) => body.filter(|b| !b.as_ref().is_err_and(gone)),
-            Err(e) if gone(&e) => None,
-            Err(e) => return Err(self.io("GET", key, e)),
+        match rx.recv_timeout(wait.within) {
+            Ok(Step::Head(Ok(true))) => (wait.heard)(true),
+            Ok(Step::Head(Ok(false))) => {
+                (wait.heard)(false);
+                return Ok(None);
+            }
+            Ok(Step::Head(Err(e))) if gone(&e) => {
+                (wait.heard)(false);
+                return Ok(None);
+            }
+            Ok(Step::Head(Err(e))) => return Err(self.io("GET", key, e)),
+            Ok(Step::Body(_)) | Err(_) => return Err(timeout(wait.within)),
+        }
+        let left = self.timeout.saturating_sub(start.elapsed());
+        let buf = match rx.recv_timeout(left) {
+            Ok(Step::Body(Ok(buf))) => buf,
+            // Removed between its metadata and its read: not there now (the plan then says
+            // the manifest it found vanished).
+            Ok(Step::Body(Err(e))) if gone(&e) => return Ok(None),
+            Ok(Step::Body(Err(e))) => return Err(self.io("GET", key, e)),
+            Ok(Step::Head(_)) | Err(_) => return Err(timeout(self.timeout)),
         };
-        (wait.heard)(body.is_some());
-        let Some(body) = body else { return Ok(None) };
-        let buf = body.map_err(|e| self.io("GET", key, e))?;
         self.within(key, buf, limit).map(Some)
     }
 

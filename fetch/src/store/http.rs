@@ -9,8 +9,8 @@
 //! caller's thread.) A `GET` asked as a `HEAD` ([`super::Store::get_as_head`]) also has its
 //! answer's head bounded by [`StoreConfig::head_timeout`]: the blocking client has one limit
 //! for head and body, so it is sent from a thread of its own and its head waited for on a
-//! channel; given up on, that thread ends at the request's own limit (as a `file://` store's
-//! blocked read does). A body is read in chunks and judged against [`StoreConfig::slow_rate`]. A 5xx
+//! channel; given up on, that thread ends at the request's own limit. A body is read in
+//! chunks and judged against [`StoreConfig::slow_rate`]. A 5xx
 //! is retried after `backoff`, `2×backoff`, … (at most [`MAX_BACKOFF`]) up to `retries` times;
 //! a failure to connect (refused, unreachable, connect timeout) or a timeout is not: the server
 //! is down, out of reach or stalled; fail fast and compile.
@@ -95,8 +95,7 @@ impl HttpBackend {
 
     /// [`send`](Self::send) on a thread of its own, its answer's head waited for at most
     /// `within` (else [`StoreError::Timeout`] after `within`; the thread is left to end at
-    /// `after`, as a file store's blocked read is): reqwest's blocking client has one limit
-    /// for the head and the body together.
+    /// `after`): reqwest's blocking client has one limit for the head and the body together.
     fn send_within(
         &self,
         op: &'static str,

@@ -17,6 +17,24 @@ use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+/// A server on loopback that accepts connections and never answers; its port, and how many
+/// connections it accepted.
+pub fn silent_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(c); // accepted, never answered
+        }
+    });
+    (port, accepted)
+}
+
 /// A loopback port nothing listens on (bound, then released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

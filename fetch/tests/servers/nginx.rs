@@ -79,6 +79,14 @@ impl Nginx {
         self.dir.path().join("www").join(path)
     }
 
+    /// Writes `bytes` where nginx serves `path` (its directories made), as a store's upload
+    /// would not: under a location that takes no `PUT`, such as `/slow`.
+    pub fn serve(&self, path: &str, bytes: &[u8]) {
+        let file = self.file(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+
     /// (connection number, method, uri, status) of every request logged, once at least
     /// `expect` are (nginx logs a request just after answering it).
     pub fn requests(&self, expect: usize) -> Vec<(u64, String, String, u16)> {
