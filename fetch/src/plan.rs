@@ -166,7 +166,8 @@ pub enum PlanError {
     },
     /// The chosen manifest was gone when downloaded after `HEAD` found it.
     #[error(
-        "build manifest {url} disappeared after HEAD found it (garbage-collected?); run again"
+        "build manifest {url} disappeared after the search found it (garbage-collected?); run \
+         again"
     )]
     Vanished {
         /// The manifest's URL.
@@ -323,6 +324,8 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
     let bytes = match nearest {
         Some(Probe::Fetched(bytes)) => bytes,
         Some(Probe::Unread(reason)) => return Err(PlanError::Fetch { url, reason }),
+        // Its head said it is there, and its read found it gone (a `file://` store).
+        Some(Probe::Absent) => return Err(PlanError::Vanished { url }),
         _ => download_manifest(store, key, &url)?,
     };
     let manifest = open_manifest(&bytes, &url, req.trust)?;

@@ -27,7 +27,8 @@ use super::{Key, Store, StoreError};
 /// What [`Store::get_as_head`] found.
 #[derive(Debug)]
 pub enum Found {
-    /// Not there (`404`, no such file).
+    /// Not there (`404`, no such file); from a `file://` store also a file found by its
+    /// metadata (`there` called) and gone when read.
     Absent,
     /// There, with its bytes.
     Bytes(Vec<u8>),

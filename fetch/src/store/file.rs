@@ -87,6 +87,65 @@ impl FileBackend {
             })
     }
 
+    /// [`Backend::get_as_head`] with its two steps given: `head` (whether the file at the path
+    /// is there) and `body` (its bytes, at most the limit + 1), both on one thread of their own
+    /// (given up on, it stays blocked, as any read's thread).
+    fn as_head_with(
+        &self,
+        key: &Key,
+        limit: u64,
+        wait: &HeadWait<'_>,
+        head: impl FnOnce(&Path) -> io::Result<bool> + Send + 'static,
+        body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.root.join(key.as_str());
+        let start = Instant::now();
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("file-store-read".into())
+            .spawn(move || {
+                let head = head(&path);
+                let there = matches!(head, Ok(true));
+                if tx.send(Step::Head(head)).is_ok() && there {
+                    let _ = tx.send(Step::Body(body(&path, limit)));
+                }
+            });
+        if let Err(e) = spawned {
+            return Err(self.io("GET", key, e));
+        }
+        let timeout = |after: Duration| StoreError::Timeout {
+            op: "GET",
+            url: self.url(key),
+            after,
+        };
+        let gone = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
+        // (The thread sends the head first; a thread that ended without it, as one that is
+        // late, gave no answer.)
+        match rx.recv_timeout(wait.within) {
+            Ok(Step::Head(Ok(true))) => (wait.heard)(true),
+            Ok(Step::Head(Ok(false))) => {
+                (wait.heard)(false);
+                return Ok(None);
+            }
+            Ok(Step::Head(Err(e))) if gone(&e) => {
+                (wait.heard)(false);
+                return Ok(None);
+            }
+            Ok(Step::Head(Err(e))) => return Err(self.io("GET", key, e)),
+            Ok(Step::Body(_)) | Err(_) => return Err(timeout(wait.within)),
+        }
+        let left = self.timeout.saturating_sub(start.elapsed());
+        let buf = match rx.recv_timeout(left) {
+            Ok(Step::Body(Ok(buf))) => buf,
+            // Removed between its metadata and its read: not there now, after the head said
+            // it was (the plan then says the manifest it found vanished).
+            Ok(Step::Body(Err(e))) if gone(&e) => return Ok(None),
+            Ok(Step::Body(Err(e))) => return Err(self.io("GET", key, e)),
+            Ok(Step::Head(_)) | Err(_) => return Err(timeout(self.timeout)),
+        };
+        self.within(key, buf, limit).map(Some)
+    }
+
     /// `buf`, read from `key`, unless it is larger than `limit` ([`StoreError::TooLarge`]).
     fn within(&self, key: &Key, buf: Vec<u8>, limit: u64) -> Result<Vec<u8>, StoreError> {
         if buf.len() as u64 > limit {
@@ -125,59 +184,17 @@ impl Backend for FileBackend {
     }
 
     /// The file's metadata is the head (what [`head`](Backend::head) looks at: a regular file
-    /// is there), waited for at most `wait.within` and told as it comes; its read is the body,
-    /// within the store's timeout from the start, as any read. Both on one thread of their
-    /// own (given up on, it stays blocked, as any read's).
+    /// is there), waited for at most `wait.within` (a `HEAD`'s limit, the backend's own
+    /// timeout unless the store's whole-request limit is shorter) and told as it comes; its
+    /// read is the body, within the backend's timeout from the start, as any read.
     fn get_as_head(
         &self,
         key: &Key,
         limit: u64,
         wait: &HeadWait<'_>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let path = self.root.join(key.as_str());
-        let start = Instant::now();
-        let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("file-store-read".into())
-            .spawn(move || {
-                let head = fs::metadata(&path).map(|md| md.is_file());
-                let there = matches!(head, Ok(true));
-                if tx.send(Step::Head(head)).is_ok() && there {
-                    let _ = tx.send(Step::Body(read_regular(&path, limit)));
-                }
-            });
-        if let Err(e) = spawned {
-            return Err(self.io("GET", key, e));
-        }
-        let timeout = |after: Duration| StoreError::Timeout {
-            op: "GET",
-            url: self.url(key),
-            after,
-        };
-        let gone = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
-        match rx.recv_timeout(wait.within) {
-            Ok(Step::Head(Ok(true))) => (wait.heard)(true),
-            Ok(Step::Head(Ok(false))) => {
-                (wait.heard)(false);
-                return Ok(None);
-            }
-            Ok(Step::Head(Err(e))) if gone(&e) => {
-                (wait.heard)(false);
-                return Ok(None);
-            }
-            Ok(Step::Head(Err(e))) => return Err(self.io("GET", key, e)),
-            Ok(Step::Body(_)) | Err(_) => return Err(timeout(wait.within)),
-        }
-        let left = self.timeout.saturating_sub(start.elapsed());
-        let buf = match rx.recv_timeout(left) {
-            Ok(Step::Body(Ok(buf))) => buf,
-            // Removed between its metadata and its read: not there now (the plan then says
-            // the manifest it found vanished).
-            Ok(Step::Body(Err(e))) if gone(&e) => return Ok(None),
-            Ok(Step::Body(Err(e))) => return Err(self.io("GET", key, e)),
-            Ok(Step::Head(_)) | Err(_) => return Err(timeout(self.timeout)),
-        };
-        self.within(key, buf, limit).map(Some)
+        let head = |p: &Path| fs::metadata(p).map(|md| md.is_file());
+        self.as_head_with(key, limit, wait, head, read_regular)
     }
 
     fn head(&self, key: &Key) -> Result<bool, StoreError> {
@@ -245,6 +262,65 @@ mod tests {
             Ok(p.to_path_buf())
         });
         assert_eq!(quick.unwrap().unwrap(), PathBuf::from("/nowhere/x"));
+    }
+
+    /// What [`FileBackend::as_head_with`] told `heard`, and its result, for a store whose
+    /// reads may take 200 ms and a head waited for 100 ms.
+    fn as_head(
+        head: impl FnOnce(&Path) -> io::Result<bool> + Send + 'static,
+        body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
+    ) -> (Vec<bool>, Result<Option<Vec<u8>>, StoreError>) {
+        let store = FileBackend::new("file:///nowhere")
+            .unwrap()
+            .with_timeout(Duration::from_millis(200));
+        let told = std::sync::Mutex::new(Vec::new());
+        let heard = |there: bool| told.lock().unwrap().push(there);
+        let wait = HeadWait {
+            within: Duration::from_millis(100),
+            heard: &heard,
+        };
+        let key = Key::build("x", "y").unwrap();
+        let r = store.as_head_with(&key, 10, &wait, head, body);
+        (told.into_inner().unwrap(), r)
+    }
+
+    /// The head is told as it comes, before the body; a body that is late, or gone, after the
+    /// head said the file is there is an error or an absence told after `heard(true)` (the
+    /// store then says the object could not be had, `Found::Unread`, or vanished), and a late
+    /// head or a failing metadata is the error a `HEAD` would have had, nothing told.
+    #[test]
+    fn a_get_as_head_tells_the_head_before_the_body() {
+        let slow = |_: &Path, _| {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(vec![1])
+        };
+        let (told, r) = as_head(|_| Ok(true), slow);
+        assert_eq!(told, [true]);
+        assert!(
+            matches!(r, Err(StoreError::Timeout { after, .. }) if after == Duration::from_millis(200)),
+            "{r:?}"
+        );
+        let (told, r) = as_head(|_| Ok(true), |_, _| Ok(vec![7; 3]));
+        assert_eq!((told, r.unwrap()), (vec![true], Some(vec![7; 3])));
+        let gone = |_: &Path, _| Err(io::Error::from(io::ErrorKind::NotFound));
+        let (told, r) = as_head(|_| Ok(true), gone);
+        assert_eq!((told, r.unwrap()), (vec![true], None));
+        let (told, r) = as_head(|_| Ok(false), |_, _| panic!("no body read"));
+        assert_eq!((told, r.unwrap()), (vec![false], None));
+        let late = |_: &Path| {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(true)
+        };
+        let (told, r) = as_head(late, |_, _| Ok(vec![1]));
+        assert!(told.is_empty());
+        assert!(
+            matches!(r, Err(StoreError::Timeout { after, .. }) if after == Duration::from_millis(100)),
+            "{r:?}"
+        );
+        let denied = |_: &Path| Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        let (told, r) = as_head(denied, |_, _| Ok(vec![1]));
+        assert!(told.is_empty());
+        assert!(matches!(r, Err(StoreError::Io { .. })), "{r:?}");
     }
 
     /// A FIFO in the store is refused at once, not waited on.
