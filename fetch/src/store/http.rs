@@ -398,7 +398,7 @@ pub(super) fn retryable(e: &StoreError) -> bool {
 }
 
 /// The innermost cause of an error chain (e.g. `Connection refused (os error 111)`).
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;

@@ -39,14 +39,14 @@ use object_store::{GetOptions, GetRange, ObjectStore, PutPayload};
 
 use super::as_head::HeadWait;
 use super::breaker::{Bodies, SlowGuard};
-use super::http::{connect_reason, with_retries};
+use super::http::{connect_reason, innermost, with_retries};
 use super::{Backend, Key, Spool, StoreConfig, StoreCounters, StoreError};
 
 mod client;
 mod errors;
 
 use client::{client_builder, endpoint_of, parse_url, resolve, with_credentials};
-use errors::{chain_text, find, innermost, status_code, with_s3_code};
+use errors::{chain_text, find, status_code, with_s3_code};
 
 /// Where an `s3://` store is and who asks; `None` falls back to the AWS environment variables.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! The lookup memo of an entry in an object directory (`d`, `l`, `n`, `u` and `x` lines):
-//! written after a full check ([`Launcher::write_memo`]), read by every later one
+//! The lookup memo of an entry in an object directory (`d`, `l`, `n`, `u` and `x` lines): its
+//! key ([`Launcher::memo_key`]); written when an entry is stored and after a first or full
+//! check, the pull's included ([`Launcher::write_memo`]); read by every later check
 //! ([`Launcher::memo_holds`]).
 
 use super::parse_stamped;

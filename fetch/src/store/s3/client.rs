@@ -133,6 +133,6 @@ pub(super) fn resolve(o: &S3Options) -> S3Options {
 }
 
 /// Whether `endpoint` is plain HTTP.
-pub(super) fn is_http(endpoint: &str) -> bool {
+fn is_http(endpoint: &str) -> bool {
     endpoint.starts_with("http://")
 }

@@ -1,5 +1,5 @@
-//! What `object_store`'s errors say: their chain read for the HTTP status, S3's error code and
-//! the innermost cause.
+//! What `object_store`'s errors say: their chain read for an error of a type, the HTTP
+//! status and S3's error code (the innermost cause: `super::http::innermost`).
 
 /// The first error of type `T` in the chain of `e`.
 pub(super) fn find<'a, T: std::error::Error + 'static>(
@@ -13,15 +13,6 @@ pub(super) fn find<'a, T: std::error::Error + 'static>(
         cur = c.source();
     }
     None
-}
-
-/// The innermost cause, e.g. `Connection refused (os error 111)`.
-pub(super) fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 /// Every message of the chain, joined: `object_store` puts the status and S3's XML there.
