@@ -25,6 +25,19 @@ pub(super) fn push_stamp(out: &mut String, (dev, ino, m, c): DirStamp) {
     out.push_str(n.format(c));
 }
 
+/// A directory's stamp and the directory (`<dev> <ino> <mtime ns> <ctime ns> <dir>`), as the
+/// lookup memo's `d` lines and the candidates' record's `H` lines write them.
+pub(super) fn parse_stamped(text: &str) -> Option<(DirStamp, &str)> {
+    let mut f = text.splitn(5, ' ');
+    let stamp = (
+        f.next()?.parse().ok()?,
+        f.next()?.parse().ok()?,
+        f.next()?.parse().ok()?,
+        f.next()?.parse().ok()?,
+    );
+    Some((stamp, f.next()?))
+}
+
 /// The stamp of directory `dir` now.
 pub(super) fn dir_stamp(dir: &str) -> Option<DirStamp> {
     Some(stamp_of(&std::fs::metadata(dir).ok()?))

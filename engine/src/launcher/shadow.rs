@@ -37,8 +37,8 @@ use super::directives::{HashSet, Scanned};
 use super::launch::Launcher;
 use super::links::Undone;
 use super::listings::{
-    dir_stamp, first_component, listing, look_below, look_past_listing, push_stamp, rel_below,
-    settled_stamp, Below, DirStamp, Listing,
+    dir_stamp, first_component, listing, look_below, look_past_listing, parse_stamped, push_stamp,
+    rel_below, settled_stamp, Below, DirStamp, Listing,
 };
 use backend::compile::CompileCommand;
 use backend::key::lexical_join as lexical;
@@ -532,19 +532,6 @@ impl Seen {
             Seen::Unchanged(stamp) => Ground::Unchanged(*stamp),
         }
     }
-}
-
-/// A directory's stamp and the directory (`<dev> <ino> <mtime ns> <ctime ns> <dir>`), as the
-/// lookup memo's `d` lines and the candidates' record's `H` lines write them.
-fn parse_stamped(text: &str) -> Option<(DirStamp, &str)> {
-    let mut f = text.splitn(5, ' ');
-    let stamp = (
-        f.next()?.parse().ok()?,
-        f.next()?.parse().ok()?,
-        f.next()?.parse().ok()?,
-        f.next()?.parse().ok()?,
-    );
-    Some((stamp, f.next()?))
 }
 
 /// The key of the memo that directories `dirs` hold no `*.gch` name, from their stamps

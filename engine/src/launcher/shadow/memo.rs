@@ -3,11 +3,12 @@
 //! check, the pull's included ([`Launcher::write_memo`]); read by every later check
 //! ([`Launcher::memo_holds`]).
 
-use super::parse_stamped;
 use crate::launcher::candidates::Holding;
 use crate::launcher::launch::Launcher;
 use crate::launcher::links::Undone;
-use crate::launcher::listings::{dir_stamp, listing, push_stamp, rel_below, Listing};
+use crate::launcher::listings::{
+    dir_stamp, listing, parse_stamped, push_stamp, rel_below, Listing,
+};
 use fetch::cache as fcache;
 
 impl Launcher<'_> {
