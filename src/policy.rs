@@ -31,7 +31,7 @@
 //! depth = 32                # ancestors of HEAD looked at
 //! jobs = 48                 # requests in flight (default 48, 256 when every store has
 //!                           # http2 = true; the pull takes up to 256, publish and the
-//!                           # plan's HEADs up to 64; a long link needs ~128 over HTTP/1.1)
+//!                           # plan's requests up to 64; a long link needs ~128 over HTTP/1.1)
 //! wait_ms = 10000           # a compile waits at most this long for the pull to bring its
 //!                           # object (and only while the download is expected to beat CI's
 //!                           # compile time of the edge)

@@ -291,12 +291,12 @@ fn declared_link(bandwidth: Option<u64>, jobs: usize, c: &mut StoreConfig) {
 /// and the breaker then gave the store up), enough for 10 MB/s at 20 ms (a window of about 46
 /// objects of 9 kB: BENCHMARKS.md "Hits served as the pull brings them": 16 took 11 % longer).
 /// The pull keeps fewer in flight when the link needs fewer (`LinkState::window`); a publish
-/// and the plan's `HEAD`s take as many (at most 64).
+/// and the plan's requests take as many (at most 64).
 pub const DEFAULT_JOBS: usize = 48;
 
 /// Requests in flight by default when every store speaks HTTP/2 (`http2 = true`: one
 /// connection, many streams): 256, measured 1.16-1.24x the bandwidth floor at 20 ms and
-/// 50 MB/s over 40 000 objects. Publish and the plan's `HEAD`s take at most 64.
+/// 50 MB/s over 40 000 objects. Publish and the plan's requests take at most 64.
 pub const DEFAULT_JOBS_HTTP2: usize = 256;
 
 /// The store settings of one `[[store]]`.
