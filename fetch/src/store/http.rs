@@ -129,6 +129,33 @@ impl HttpBackend {
         }
     }
 
+    /// A `GET` of `key` (at most `limit`), each try's answer had from `send` (given the URL);
+    /// `heard` told whether the object is there before its body is read; retried as any.
+    fn get_sent(
+        &self,
+        key: &Key,
+        limit: u64,
+        send: impl Fn(&str) -> Result<Response, StoreError>,
+        heard: &dyn Fn(bool),
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let url = self.url(key);
+        let after = self.cfg.get_timeout(limit);
+        with_retries(&self.cfg, &self.counters, || {
+            let resp = send(&url)?;
+            match resp.status() {
+                StatusCode::NOT_FOUND => {
+                    heard(false);
+                    Ok(None)
+                }
+                s if s.is_success() => {
+                    heard(true);
+                    self.body(&url, resp, limit, after).map(Some)
+                }
+                s => Err(status("GET", &url, s)),
+            }
+        })
+    }
+
     /// A failure to connect (even by timeout) is [`StoreError::Connect`]; a request that timed
     /// out later is [`StoreError::Timeout`] after `after`.
     fn transport(
@@ -238,16 +265,9 @@ impl Backend for HttpBackend {
     }
 
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let url = self.url(key);
         let after = self.cfg.get_timeout(limit);
-        with_retries(&self.cfg, &self.counters, || {
-            let resp = self.send("GET", &url, self.client.get(&url), after)?;
-            match resp.status() {
-                StatusCode::NOT_FOUND => Ok(None),
-                s if s.is_success() => self.body(&url, resp, limit, after).map(Some),
-                s => Err(status("GET", &url, s)),
-            }
-        })
+        let send = |url: &str| self.send("GET", url, self.client.get(url), after);
+        self.get_sent(key, limit, send, &|_| {})
     }
 
     /// The head within `wait.within`, the whole request within [`StoreConfig::get_timeout`]
@@ -258,23 +278,10 @@ impl Backend for HttpBackend {
         limit: u64,
         wait: &HeadWait<'_>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let url = self.url(key);
         let after = self.cfg.get_timeout(limit);
-        with_retries(&self.cfg, &self.counters, || {
-            let req = self.client.get(&url);
-            let resp = self.send_within("GET", &url, req, after, wait.within)?;
-            match resp.status() {
-                StatusCode::NOT_FOUND => {
-                    (wait.heard)(false);
-                    Ok(None)
-                }
-                s if s.is_success() => {
-                    (wait.heard)(true);
-                    self.body(&url, resp, limit, after).map(Some)
-                }
-                s => Err(status("GET", &url, s)),
-            }
-        })
+        let send =
+            |url: &str| self.send_within("GET", url, self.client.get(url), after, wait.within);
+        self.get_sent(key, limit, send, wait.heard)
     }
 
     /// A spool holding bytes asks for the rest (`Range: bytes=N-`): a `206` from `N` goes on

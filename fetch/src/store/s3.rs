@@ -320,18 +320,13 @@ impl Backend for S3Backend {
         format!("{}/{key}", self.base)
     }
 
+    /// [`get_as_head`](Backend::get_as_head) with the whole request's limit for its head too.
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let (url, path) = (self.url(key), self.path(key));
-        let after = self.cfg.get_timeout(limit);
-        with_retries(&self.cfg, &self.counters, || {
-            self.call("GET", &url, after, async {
-                match self.s3.get(&path).await {
-                    Ok(r) => self.body(&url, r, limit, after).await.map(Some),
-                    Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(self.error("GET", &url, after, e)),
-                }
-            })
-        })
+        let wait = HeadWait {
+            within: self.cfg.get_timeout(limit),
+            heard: &|_| {},
+        };
+        self.get_as_head(key, limit, &wait)
     }
 
     /// The head within `wait.within`, the whole request within [`StoreConfig::get_timeout`]
