@@ -235,8 +235,9 @@ fn plan_held_until(w: &World, gate: &std::path::Path, only: &str, method: &str) 
     proxy
 }
 
-/// The plan's manifest is held at the proxy (the store answered the search's requests: the
-/// working revision's `GET`, a 404, and the `HEAD` that found CI's revision): Ninja starts
+/// The plan's manifest is held at the proxy (the store answered the working revision's `GET`
+/// with a 404; CI's revision, its parent, is asked with a `GET` too, and that is held): Ninja
+/// starts
 /// anyway, its launchers miss and wait for the plan (the marker says `planning`, no longer
 /// with the search's start: a store answered); once the manifest comes, the pull brings every
 /// object and nothing is compiled. (Before, Ninja started only after the plan was found.)

@@ -4,9 +4,10 @@
 //! every store whether `builds/<config>/<revision>` exists with `HEAD` requests on a pool of
 //! threads (the stores are blocking and `Sync`; no async runtime), picks the nearest revision
 //! found, downloads its manifest, checks the signature against the trust set and parses it.
-//! The nearest candidate in the first store (rank 0: the working revision) is asked with a
-//! `GET` instead ([`Store::get_as_head`]): when CI built exactly the revision checked out, its
-//! manifest comes with the first answer, one round trip sooner than a `HEAD` then a `GET`.
+//! The two nearest candidates in the first store (rank 0: the working revision, and the next
+//! revision back: its parent, most often) are asked with a `GET` instead
+//! ([`Store::get_as_head`]): when CI built either, its manifest comes with the first answer,
+//! one round trip sooner than a `HEAD` then a `GET`.
 //! The [`Plan`] says which build would be fetched and how much that is; its `Display` is the
 //! line `cached-ninja fetch --plan` prints.
 //!
@@ -23,7 +24,7 @@
 //!   candidate. Only when *no* request got an
 //!   answer is it [`PlanError::Unreachable`]; when some did and none found a manifest it is
 //!   [`PlanError::NotFound`], listing the failures too.
-//! - **Rank 0's `GET` costs what its `HEAD` did when the manifest is not there.** Its answer's
+//! - **A `GET` costs what a `HEAD` did when the manifest is not there.** Its answer's
 //!   head is waited for as long as a `HEAD`'s ([`crate::store::StoreConfig::head_timeout`],
 //!   2 s), not as long as the body of the largest manifest may take (about 258 s), so "a dead
 //!   store costs one timeout" still holds; a `404` is absent, and a failure before the answer
@@ -31,12 +32,19 @@
 //!   body's end, the store counts as having answered ([`crate::store::Breaker::answered`]:
 //!   launchers waiting on the search look at it) and, if the manifest is there, the hit is
 //!   found: no later rank is asked while a large manifest downloads.
+//! - **The parent's `GET` is read only if it is the nearest found.** When its head says
+//!   "there", its body is read once every nearer rank has answered without a manifest (no
+//!   longer than their own limits), and dropped
+//!   unread (its connection closed, [`crate::store::Found::Passed`]) as soon as one has one:
+//!   at most what the server sent before that crosses the link for nothing, when CI built both
+//!   revisions. The usual case after `git pull`, CI not yet done with the revision pulled, gets
+//!   the parent's manifest one round trip sooner.
 //! - **A rejected manifest is an error, never a fall back to an older build.** If the nearest
 //!   manifest found is unsigned, tampered with, signed by an untrusted key or unparsable, the
 //!   plan fails ([`PlanError::Signature`], [`PlanError::Manifest`], [`PlanError::Version`] for
 //!   another format version): quietly using an older build would hide an attack or a broken
 //!   publisher. The same holds for a download failure of the chosen manifest
-//!   ([`PlanError::Fetch`]), rank 0's included: once its answer said the manifest is there, a
+//!   ([`PlanError::Fetch`]), a `GET`'s included: once its answer said the manifest is there, a
 //!   body cut short, stalled or too large is that error ([`crate::store::Found::Unread`]),
 //!   not an absence that would let an older build, or another store's, be taken.
 //! - **No trusted key, no search.** An empty trust set would reject every manifest, so it is
@@ -46,14 +54,16 @@
 //! - Sizes print in SI units (1 MB = 10⁶ bytes), revisions shortened to 12 digits.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::ancestry::Ancestor;
 use crate::build_manifest::{BuildManifest, EdgeRecord, ParseError, Reason};
-use crate::parallel;
 use crate::published::{self, OpenError};
 use crate::signing::Trust;
-use crate::store::{Found, Key, Store, StoreError};
+use crate::store::{Key, Store, StoreError};
+
+mod probes;
+
+use probes::{probe_all, Probe};
 
 /// What to search: a request struct, so callers name every part.
 #[derive(Clone, Copy)]
@@ -234,64 +244,6 @@ fn not_found(
     s + "; CI may not have built them: search further back, or build without fetching"
 }
 
-/// What one request of the search found.
-enum Probe {
-    Present,
-    /// There, and its bytes came with the answer (rank 0's `GET`).
-    Fetched(Vec<u8>),
-    /// There (rank 0's answer said so), but its bytes could not be had: the plan's error.
-    Unread(StoreError),
-    Absent,
-    Failed(StoreError),
-    /// Not asked: the store's breaker is open (a hard failure in this search or a recent build).
-    Skipped,
-}
-
-impl Probe {
-    /// What a `HEAD` found.
-    fn head(store: &Store, key: &Key) -> Probe {
-        match store.head(key) {
-            Ok(true) => Probe::Present,
-            Ok(false) => Probe::Absent,
-            Err(e) => Probe::failed(e),
-        }
-    }
-
-    /// What a `GET` asked as a `HEAD` found ([`Store::get_as_head`]); `there` is called as
-    /// soon as its answer says the object is there, before the body.
-    fn get(store: &Store, key: &Key, there: &dyn Fn()) -> Probe {
-        match store.get_as_head(key, there) {
-            Ok(Found::Bytes(bytes)) => Probe::Fetched(bytes),
-            Ok(Found::Unread(e)) => Probe::Unread(e),
-            Ok(Found::Absent) => Probe::Absent,
-            Err(e) => Probe::failed(e),
-        }
-    }
-
-    /// A request that got no answer, or was not sent (its breaker tripped in this search, or
-    /// in a recent build).
-    fn failed(e: StoreError) -> Probe {
-        match e {
-            StoreError::Skipped { .. } => Probe::Skipped,
-            e => Probe::Failed(e),
-        }
-    }
-
-    /// Whether the object is there (its bytes had or not).
-    fn found(&self) -> bool {
-        matches!(self, Probe::Present | Probe::Fetched(_) | Probe::Unread(_))
-    }
-
-    /// Whether the store is not to be asked again in this search.
-    fn down(&self) -> bool {
-        match self {
-            Probe::Skipped => true,
-            Probe::Failed(e) => e.is_hard(),
-            _ => false,
-        }
-    }
-}
-
 /// Finds the nearest candidate with a manifest, downloads, verifies and parses it.
 pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
     if req.trust.is_empty() {
@@ -308,12 +260,8 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
         .map_err(PlanError::Key)?;
     let n = req.stores.len();
     let (best, mut probes) = probe_all(req, &keys);
-    // Rank 0 was asked with a `GET`: its bytes, or why they could not be had.
-    let nearest = if best == 0 {
-        probes[0].replace(Probe::Present)
-    } else {
-        None
-    };
+    // What the hit's request found: asked with a `GET`, its bytes or why they could not be had.
+    let nearest = probes.get_mut(best).and_then(|p| p.replace(Probe::Present));
     let (errors, answered) = probe_errors(probes, n, best);
     if best == usize::MAX {
         return Err(no_manifest(req, answered || keys.is_empty(), errors));
@@ -324,8 +272,10 @@ pub fn find(req: &PlanRequest<'_>) -> Result<Plan, PlanError> {
     let bytes = match nearest {
         Some(Probe::Fetched(bytes)) => bytes,
         Some(Probe::Unread(reason)) => return Err(PlanError::Fetch { url, reason }),
-        // Its head said it is there, and its read found it gone (a `file://` store).
+        // A `GET` whose head said it is there, and whose read found it gone (a `file://`
+        // store).
         Some(Probe::Absent) => return Err(PlanError::Vanished { url }),
+        // A `HEAD` found it (never a body passed over: that rank is not the nearest).
         _ => download_manifest(store, key, &url)?,
     };
     let manifest = open_manifest(&bytes, &url, req.trust)?;
@@ -365,9 +315,13 @@ fn probe_errors(probes: Vec<Option<Probe>>, n: usize, best: usize) -> (Vec<Store
                 first_error[j].get_or_insert(e);
             }
             Some(Probe::Skipped) => hid[j] |= t < best,
-            Some(Probe::Absent | Probe::Present | Probe::Fetched(_) | Probe::Unread(_)) => {
-                answered = true
-            }
+            Some(
+                Probe::Absent
+                | Probe::Present
+                | Probe::Fetched(_)
+                | Probe::Unread(_)
+                | Probe::Passed,
+            ) => answered = true,
             None => {}
         }
     }
@@ -438,50 +392,6 @@ fn open_manifest(bytes: &[u8], url: &str, trust: &Trust) -> Result<BuildManifest
         Err(reason) => return Err(PlanError::Manifest { url, reason }),
     };
     Ok(manifest)
-}
-
-/// Runs the search's requests, ranked candidate-major (`t = ancestor × stores + store`), on
-/// `parallelism` threads: rank 0 a `GET` asked as a `HEAD` ([`Probe::get`]), the others
-/// `HEAD`s; returns the rank of the best hit (`usize::MAX` if none) and what each request
-/// found (`None`: not started, ranked after the hit).
-fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Option<Probe>>) {
-    let n = req.stores.len();
-    let total = keys.len() * n;
-    let down: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(false)).collect();
-    let best = AtomicUsize::new(usize::MAX);
-    // Ranks are handed out in order, so once a hit is found every rank below it has started:
-    // no later rank needs to.
-    let found = AtomicBool::new(false);
-    let probe = |t: usize| {
-        let (i, j) = (t / n, t % n);
-        if down[j].load(Ordering::Relaxed) {
-            return Ok(Probe::Skipped);
-        }
-        let hit = || {
-            best.fetch_min(t, Ordering::Relaxed);
-            found.store(true, Ordering::Relaxed);
-        };
-        // Rank 0's hit stops the search when its answer's head comes, not at its body's end:
-        // no rank after it is asked while the manifest downloads.
-        let p = match t {
-            0 => Probe::get(&req.stores[j], &keys[i], &hit),
-            _ => Probe::head(&req.stores[j], &keys[i]),
-        };
-        if p.found() {
-            hit();
-        }
-        if p.down() {
-            down[j].store(true, Ordering::Relaxed);
-        }
-        Ok(p)
-    };
-    let probes = parallel::infallible(parallel::map_range(
-        total,
-        req.parallelism,
-        Some(&found),
-        probe,
-    ));
-    (best.into_inner(), probes)
 }
 
 /// The store's URL without a key (its `url` of any key, minus the key).

@@ -69,8 +69,8 @@ fn second_put_of_a_blob_writes_nothing() {
 }
 
 #[test]
-fn a_get_asked_as_a_head_tells_absent_from_unread() {
-    contract::get_as_head_tells_absent_from_unread(&dir());
+fn a_get_asked_as_a_head_tells_absent_unread_and_passed() {
+    contract::get_as_head_tells_absent_unread_and_passed(&dir());
 }
 
 #[test]

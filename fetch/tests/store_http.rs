@@ -76,8 +76,8 @@ fn second_put_of_a_blob_sends_no_put() {
 }
 
 #[test]
-fn a_get_asked_as_a_head_tells_absent_from_unread() {
-    contract::get_as_head_tells_absent_from_unread(&Nginx::start());
+fn a_get_asked_as_a_head_tells_absent_unread_and_passed() {
+    contract::get_as_head_tells_absent_unread_and_passed(&Nginx::start());
 }
 
 #[test]
@@ -103,7 +103,8 @@ fn a_get_asked_as_a_head_is_answered_at_its_head() {
     std::thread::scope(|scope| {
         let get = scope.spawn(|| {
             s.get_as_head(&k, &|| {
-                told.store(true, std::sync::atomic::Ordering::SeqCst)
+                told.store(true, std::sync::atomic::Ordering::SeqCst);
+                true
             })
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(10);

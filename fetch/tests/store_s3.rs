@@ -63,8 +63,8 @@ fn second_put_of_a_blob_uploads_nothing() {
 }
 
 #[test]
-fn a_get_asked_as_a_head_tells_absent_from_unread() {
-    contract::get_as_head_tells_absent_from_unread(&S3Server::start());
+fn a_get_asked_as_a_head_tells_absent_unread_and_passed() {
+    contract::get_as_head_tells_absent_unread_and_passed(&S3Server::start());
 }
 
 #[test]

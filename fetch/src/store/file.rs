@@ -122,7 +122,9 @@ impl FileBackend {
         // (The thread sends the head first; a thread that ended without it, as one that is
         // late, gave no answer.)
         match rx.recv_timeout(wait.within) {
-            Ok(Step::Head(Ok(true))) => (wait.heard)(true),
+            // Not wanted: the read's thread ends on its own.
+            Ok(Step::Head(Ok(true))) if !(wait.heard)(true) => return Ok(None),
+            Ok(Step::Head(Ok(true))) => {}
             Ok(Step::Head(Ok(false))) => {
                 (wait.heard)(false);
                 return Ok(None);
@@ -270,11 +272,23 @@ mod tests {
         head: impl FnOnce(&Path) -> io::Result<bool> + Send + 'static,
         body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
     ) -> (Vec<bool>, Result<Option<Vec<u8>>, StoreError>) {
+        as_head_wanted(true, head, body)
+    }
+
+    /// [`as_head`] with `heard` answering `wanted` (whether the body is read).
+    fn as_head_wanted(
+        wanted: bool,
+        head: impl FnOnce(&Path) -> io::Result<bool> + Send + 'static,
+        body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
+    ) -> (Vec<bool>, Result<Option<Vec<u8>>, StoreError>) {
         let store = FileBackend::new("file:///nowhere")
             .unwrap()
             .with_timeout(Duration::from_millis(200));
         let told = std::sync::Mutex::new(Vec::new());
-        let heard = |there: bool| told.lock().unwrap().push(there);
+        let heard = |there: bool| {
+            told.lock().unwrap().push(there);
+            wanted
+        };
         let wait = HeadWait {
             within: Duration::from_millis(100),
             heard: &heard,
@@ -321,6 +335,18 @@ mod tests {
         let (told, r) = as_head(denied, |_, _| Ok(vec![1]));
         assert!(told.is_empty());
         assert!(matches!(r, Err(StoreError::Io { .. })), "{r:?}");
+    }
+
+    /// A body declined when the head is told is not waited for: no answer rather than the
+    /// late body's timeout.
+    #[test]
+    fn a_body_declined_at_the_head_is_not_waited_for() {
+        let slow = |_: &Path, _| {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(vec![1])
+        };
+        let (told, r) = as_head_wanted(false, |_| Ok(true), slow);
+        assert_eq!((told, r.unwrap()), (vec![true], None));
     }
 
     /// A FIFO in the store is refused at once, not waited on.

@@ -130,13 +130,14 @@ impl HttpBackend {
     }
 
     /// A `GET` of `key` (at most `limit`), each try's answer had from `send` (given the URL);
-    /// `heard` told whether the object is there before its body is read; retried as any.
+    /// `heard` told whether the object is there before its body is read (which it may decline:
+    /// `Ok(None)`); retried as any.
     fn get_sent(
         &self,
         key: &Key,
         limit: u64,
         send: impl Fn(&str) -> Result<Response, StoreError>,
-        heard: &dyn Fn(bool),
+        heard: &dyn Fn(bool) -> bool,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let url = self.url(key);
         let after = self.cfg.get_timeout(limit);
@@ -147,10 +148,9 @@ impl HttpBackend {
                     heard(false);
                     Ok(None)
                 }
-                s if s.is_success() => {
-                    heard(true);
-                    self.body(&url, resp, limit, after).map(Some)
-                }
+                // A body not wanted: the answer dropped unread closes its connection.
+                s if s.is_success() && !heard(true) => Ok(None),
+                s if s.is_success() => self.body(&url, resp, limit, after).map(Some),
                 s => Err(status("GET", &url, s)),
             }
         })
@@ -267,7 +267,7 @@ impl Backend for HttpBackend {
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let after = self.cfg.get_timeout(limit);
         let send = |url: &str| self.send("GET", url, self.client.get(url), after);
-        self.get_sent(key, limit, send, &|_| {})
+        self.get_sent(key, limit, send, &|_| true)
     }
 
     /// The head within `wait.within`, the whole request within [`StoreConfig::get_timeout`]

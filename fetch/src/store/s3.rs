@@ -324,7 +324,7 @@ impl Backend for S3Backend {
     fn get(&self, key: &Key, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let wait = HeadWait {
             within: self.cfg.get_timeout(limit),
-            heard: &|_| {},
+            heard: &|_| true,
         };
         self.get_as_head(key, limit, &wait)
     }
@@ -348,8 +348,11 @@ impl Backend for S3Backend {
                     Err(e) => Err(self.error("GET", &url, after, e)),
                 }
             })?;
-            (wait.heard)(r.is_some());
-            let Some(r) = r else { return Ok(None) };
+            // A body not wanted: the answer dropped unread.
+            let wanted = (wait.heard)(r.is_some());
+            let Some(r) = r.filter(|_| wanted) else {
+                return Ok(None);
+            };
             let body = self.body(&url, r, limit, after);
             self.call_until("GET", &url, start + after, after, body)
                 .map(Some)

@@ -93,18 +93,22 @@ pub fn missing_is_none(b: &dyn Backend) {
     );
 }
 
-/// A `GET` asked as a `HEAD` (`Store::get_as_head`, the plan's for the working revision): an
-/// absent object is `Absent` (counted not found), a present one its bytes, and one there but
-/// over the cap (`max_entry_size` 1000 here) `Unread`, not absent, naming the URL (the caller
-/// told it is there for both); the store answered and its breaker is closed.
-pub fn get_as_head_tells_absent_from_unread(b: &dyn Backend) {
+/// A `GET` asked as a `HEAD` (`Store::get_as_head`, the plan's for the working revision and
+/// its parent): an absent object is `Absent` (counted not found), a present one its bytes, one
+/// there but over the cap (`max_entry_size` 1000 here) `Unread`, not absent, naming the URL,
+/// and the same with its body declined when told it is there `Passed` (not read, so not over
+/// the cap, and not counted); the store answered and its breaker is closed.
+pub fn get_as_head_tells_absent_unread_and_passed(b: &dyn Backend) {
     let mut cfg = b.config("c");
     cfg.max_entry_size = 1000;
     let s = Store::open(&cfg).unwrap();
     let k = Key::build("linux-x64", "abc123").unwrap();
     // How many times the caller was told the object is there.
     let told = std::cell::Cell::new(0);
-    let there = || told.set(told.get() + 1);
+    let there = || {
+        told.set(told.get() + 1);
+        true
+    };
     assert!(matches!(s.get_as_head(&k, &there), Ok(Found::Absent)));
     assert_eq!(told.get(), 0);
     s.put(&k, b"manifest").unwrap();
@@ -124,6 +128,12 @@ pub fn get_as_head_tells_absent_from_unread(b: &dyn Backend) {
         r => panic!("{r:?}"),
     }
     assert_eq!(told.get(), 2);
+    let declined = || {
+        told.set(told.get() + 1);
+        false
+    };
+    assert!(matches!(s.get_as_head(&k, &declined), Ok(Found::Passed)));
+    assert_eq!(told.get(), 3);
     let c = s.counters().snapshot();
     assert_eq!(
         (c.not_found, c.fetched, c.errors.too_large, c.retries),
@@ -147,7 +157,7 @@ pub fn silent_server_costs_a_get_as_head_a_heads_timeout(config_at: &dyn Fn(u16)
     let s = Store::open(&cfg).unwrap();
     let t = Instant::now();
     let e = s
-        .get_as_head(&Key::build("linux-x64", "abc123").unwrap(), &|| {})
+        .get_as_head(&Key::build("linux-x64", "abc123").unwrap(), &|| true)
         .unwrap_err();
     let took = t.elapsed();
     assert_eq!(
