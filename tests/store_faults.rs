@@ -235,19 +235,29 @@ fn plan_held_until(w: &World, gate: &std::path::Path, only: &str, method: &str) 
     proxy
 }
 
-/// The plan's manifest is held at the proxy (the store answered the working revision's `GET`
-/// with a 404; CI's revision, its parent, is asked with a `GET` too, and that is held): Ninja
-/// starts
-/// anyway, its launchers miss and wait for the plan (the marker says `planning`, no longer
-/// with the search's start: a store answered); once the manifest comes, the pull brings every
-/// object and nothing is compiled. (Before, Ninja started only after the plan was found.)
-/// Only the manifest of CI's revision is held: the working revision's `GET`, held too, would
-/// have to be let through within its first-byte limit.
+/// The plan's manifest is held at the proxy (the store answered the search's requests: the
+/// `GET`s of the working revision and its parent, 404s, and the `HEAD` that found CI's
+/// revision two commits back): Ninja starts anyway, its launchers miss and wait for the plan
+/// (the marker says `planning`, no longer with the search's start: a store answered); once the
+/// manifest comes, the pull brings every object and nothing is compiled. (Before, Ninja started
+/// only after the plan was found.) Only the manifest of CI's revision is held, and it is two
+/// commits back (a second local commit): a `GET` asked as a `HEAD`, the working revision's or
+/// its parent's, would have to be let through within a `HEAD`'s limit (10 s).
 #[test]
 fn launchers_wait_for_a_plan_looked_for_beside_ninja() {
     let w = world();
     let gate = w.space.path().join("gate");
-    let ci_revision = git(&w.dev, &["rev-parse", "HEAD~1"]);
+    git(
+        &w.dev,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "a second local commit",
+        ],
+    );
+    let ci_revision = git(&w.dev, &["rev-parse", "HEAD~2"]);
     let _proxy = plan_held_until(&w, &gate, &format!("/{ci_revision}"), "GET");
     let build = w.spawn_build(&w.obj);
     let launchers = || children(build.id()).into_iter().flat_map(children).count();

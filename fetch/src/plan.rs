@@ -33,12 +33,13 @@
 //!   launchers waiting on the search look at it) and, if the manifest is there, the hit is
 //!   found: no later rank is asked while a large manifest downloads.
 //! - **The parent's `GET` is read only if it is the nearest found.** When its head says
-//!   "there", its body is read once every nearer rank has answered without a manifest (no
-//!   longer than their own limits), and dropped
-//!   unread (its connection closed, [`crate::store::Found::Passed`]) as soon as one has one:
-//!   at most what the server sent before that crosses the link for nothing, when CI built both
-//!   revisions. The usual case after `git pull`, CI not yet done with the revision pulled, gets
-//!   the parent's manifest one round trip sooner.
+//!   "there", its body is read once every nearer rank has answered without one (absent,
+//!   failed or not asked; no longer than their own limits), and dropped unread (its
+//!   connection closed, [`crate::store::Found::Passed`]) as soon as one has one. When CI built
+//!   both revisions, what the server sent before that crosses the link for nothing: about a
+//!   round trip's worth when the nearer one is in the same store, up to that rank's own limit
+//!   when it is another store's. The usual case after `git pull`, CI not yet done with the
+//!   revision pulled, gets the parent's manifest one round trip sooner.
 //! - **A rejected manifest is an error, never a fall back to an older build.** If the nearest
 //!   manifest found is unsigned, tampered with, signed by an untrusted key or unparsable, the
 //!   plan fails ([`PlanError::Signature`], [`PlanError::Manifest`], [`PlanError::Version`] for
@@ -174,7 +175,7 @@ pub enum PlanError {
         /// The store's error (it names the URL).
         reason: StoreError,
     },
-    /// The chosen manifest was gone when downloaded after `HEAD` found it.
+    /// The chosen manifest was gone when downloaded after the search found it.
     #[error(
         "build manifest {url} disappeared after the search found it (garbage-collected?); run \
          again"

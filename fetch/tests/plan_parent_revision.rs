@@ -7,9 +7,6 @@
 use fetch::published::seal;
 use fetch::signing::KeyPair;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 mod plan_support;
@@ -17,11 +14,7 @@ mod servers;
 
 use plan_support::*;
 use servers::nginx::Nginx;
-
-/// The path of the manifest of `rev` under `prefix`.
-fn path(prefix: &str, rev: &str) -> String {
-    format!("/{prefix}/builds/{CONFIG}/{rev}")
-}
+use servers::scripted::{Answer, Scripted};
 
 /// CI built the parent, not the working revision (the usual case after `git pull`): the
 /// parent's manifest comes with its first request, a `GET` sent beside the working revision's,
@@ -36,11 +29,9 @@ fn the_parents_manifest_comes_with_its_first_request() {
         publish(&store, &a.revision, &seal(&k, &manifest(&[(5, 7)])));
     }
     let p = find(&[store], &anc, &trusting(&k)).unwrap();
-    assert_eq!(
-        (p.distance, p.revision.as_str()),
-        (1, anc[1].revision.as_str())
-    );
-    let [working, parent] = [0, 1].map(|i| path("cache", &anc[i].revision));
+    let revision = p.revision.as_str();
+    assert_eq!((p.distance, revision), (1, anc[1].revision.as_str()));
+    let [working, parent] = [0, 1].map(|i| manifest_path("cache", &anc[i].revision));
     let reqs = n.requests_until(|r| {
         [&working, &parent]
             .iter()
@@ -54,125 +45,58 @@ fn the_parents_manifest_comes_with_its_first_request() {
     assert_eq!(of(&parent), [("GET", 200)], "{reqs:?}");
 }
 
-/// How the scripted server answers a `GET` of one path.
-enum Answer {
-    /// After the delay, this status and body.
-    After(Duration, u16, Vec<u8>),
-    /// A `200` promising [`ENDLESS`] bytes, 64 KiB of them sent, then nothing more: the
-    /// connection is held until the client closes it.
-    Endless,
+/// The events of `server` that concern the manifest of `rev` under `cache`.
+fn events_of(server: &Scripted, rev: &str) -> Vec<String> {
+    let path = manifest_path("cache", rev);
+    let events = server.events();
+    events.into_iter().filter(|e| e.ends_with(&path)).collect()
 }
 
-/// What [`Answer::Endless`] promises.
-const ENDLESS: usize = 64 << 20;
-
-/// A server on loopback that answers a `GET` of a path in `routes` as scripted, and every other
-/// request with `404`. Returns its port, the requests it was sent (`GET /path`), and a
-/// receiver told when the client closed the connection of an endless answer.
-fn scripted_server(routes: HashMap<String, Answer>) -> (u16, Asked, mpsc::Receiver<()>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    let asked = Asked::default();
-    let (routes, log) = (Arc::new(routes), asked.clone());
-    std::thread::spawn(move || {
-        for c in l.incoming().flatten() {
-            let (routes, tx, log) = (routes.clone(), tx.clone(), log.clone());
-            std::thread::spawn(move || answer_scripted(c, &routes, &log, &tx));
-        }
-    });
-    (port, asked, rx)
-}
-
-/// The requests a scripted server was sent, as `METHOD /path`.
-type Asked = Arc<Mutex<Vec<String>>>;
-
-/// Answers the requests of one connection (see [`scripted_server`]).
-fn answer_scripted(
-    mut c: TcpStream,
-    routes: &HashMap<String, Answer>,
-    asked: &Asked,
-    closed: &mpsc::Sender<()>,
-) {
-    let mut r = BufReader::new(c.try_clone().unwrap());
-    loop {
-        let mut request = String::new();
-        if r.read_line(&mut request).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut header = String::new();
-        while header != "\r\n" {
-            header.clear();
-            if r.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-        }
-        let mut words = request.split(' ');
-        let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-        asked.lock().unwrap().push(format!("{method} {target}"));
-        let answer = routes.get(target).filter(|_| method == "GET");
-        let (status, body) = match answer {
-            Some(Answer::After(delay, status, body)) => {
-                std::thread::sleep(*delay);
-                (*status, body.as_slice())
-            }
-            Some(Answer::Endless) => {
-                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {ENDLESS}\r\n\r\n");
-                let _ = c.write_all(head.as_bytes());
-                let _ = c.write_all(&vec![b'x'; 64 << 10]);
-                // Held until the client closes it (a read of 0 bytes, or an error).
-                let mut rest = Vec::new();
-                let _ = r.read_to_end(&mut rest);
-                let _ = closed.send(());
-                return;
-            }
-            None => (404, &b""[..]),
-        };
-        let reason = if status == 200 { "OK" } else { "Scripted" };
-        let head = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        if c.write_all(head.as_bytes())
-            .and_then(|_| c.write_all(body))
-            .is_err()
-        {
-            return;
-        }
-    }
+/// Whether `server` sent the head of the parent's answer before the working revision's.
+fn parents_head_first(server: &Scripted, working: &str, parent: &str) -> bool {
+    let events = server.events();
+    let sent = |rev: &str| {
+        let path = format!("sent {}", manifest_path("cache", rev));
+        events.iter().position(|e| *e == path)
+    };
+    matches!((sent(parent), sent(working)), (Some(p), Some(w)) if p < w)
 }
 
 /// CI built both: the working revision's answer comes late (300 ms), after the parent's head
-/// said "there"; the parent's body is not read (its connection closed by the client, 64 KiB of
-/// 64 MiB sent: read, it would have ended in the store's timeout, counted), the working
-/// revision's manifest is the plan, and the store counts one manifest fetched, no error (the
-/// body dropped is no failure of the store).
+/// said "there" (the server's events show it); the parent's body is not read (its connection
+/// closed by the client, 64 KiB of 64 MiB sent: read, it would have ended in the store's
+/// timeout, counted), the working revision's manifest is the plan, and the store counts one
+/// manifest fetched, no error (the body dropped is no failure of the store).
 #[test]
 fn a_parents_body_is_dropped_unread_when_the_working_revision_has_a_manifest() {
     let anc = fake_ancestors(4);
     let k = KeyPair::generate();
     let working = seal(&k, &manifest(&[(5, 7), (1, 1)]));
-    let routes = HashMap::from([
+    let late = Duration::from_millis(300);
+    let server = Scripted::start(HashMap::from([
         (
-            path("cache", &anc[0].revision),
-            Answer::After(Duration::from_millis(300), 200, working),
+            manifest_path("cache", &anc[0].revision),
+            Answer::After(late, 200, working),
         ),
-        (path("cache", &anc[1].revision), Answer::Endless),
-    ]);
-    let (port, _, closed) = scripted_server(routes);
-    let store = http_store(format!("http://127.0.0.1:{port}/cache"));
+        (manifest_path("cache", &anc[1].revision), Answer::Endless),
+    ]));
+    let store = http_store(format!("http://127.0.0.1:{}/cache", server.port));
     let p = find(std::slice::from_ref(&store), &anc, &trusting(&k)).unwrap();
     assert_eq!((p.distance, p.entries), (0, 2));
-    closed
+    server
+        .closed
         .recv_timeout(Duration::from_secs(60))
         .expect("the parent's connection closed");
+    let (w, parent) = (&anc[0].revision, &anc[1].revision);
+    assert!(
+        parents_head_first(&server, w, parent),
+        "{:?}",
+        server.events()
+    );
     let counts = store.counters().snapshot();
     assert_eq!(counts.fetched, 1, "{counts:?}");
-    assert_eq!(
-        counts.errors.timeout + counts.errors.io + counts.errors.connect,
-        0,
-        "{counts:?}"
-    );
+    let e = counts.errors;
+    assert_eq!(e.timeout + e.io + e.connect + e.status, 0, "{counts:?}");
 }
 
 /// CI built the parent only, and the working revision's answer comes late (300 ms) after the
@@ -186,43 +110,37 @@ fn a_parents_body_is_read_once_the_working_revision_answers_without_one() {
         let k = KeyPair::generate();
         let parent = seal(&k, &manifest(&[(5, 7)]));
         let late = Duration::from_millis(300);
-        let routes = HashMap::from([
+        let server = Scripted::start(HashMap::from([
             (
-                path("cache", &anc[0].revision),
+                manifest_path("cache", &anc[0].revision),
                 Answer::After(late, status, vec![]),
             ),
             (
-                path("cache", &anc[1].revision),
+                manifest_path("cache", &anc[1].revision),
                 Answer::After(Duration::ZERO, 200, parent),
             ),
-        ]);
-        let (port, asked, _) = scripted_server(routes);
-        let store = http_store(format!("http://127.0.0.1:{port}/cache"));
+        ]));
+        let store = http_store(format!("http://127.0.0.1:{}/cache", server.port));
         let p = find(std::slice::from_ref(&store), &anc, &trusting(&k)).unwrap();
         assert_eq!((p.distance, p.entries), (1, 1), "{status}");
-        assert_eq!(
-            p.probe_errors.len(),
-            usize::from(status == 500),
-            "{:?}",
-            p.probe_errors
-        );
+        let errors = &p.probe_errors;
+        assert_eq!(errors.len(), usize::from(status == 500), "{errors:?}");
         assert_eq!(store.counters().snapshot().fetched, 1);
-        let asked = asked.lock().unwrap().clone();
-        let of = |i: usize| {
-            let p = path("cache", &anc[i].revision);
-            asked
-                .iter()
-                .filter(|a| a.ends_with(&p))
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        // (A 500 is retried as any failure: the working revision's GET, each time.)
-        let tries = of(0).len();
+        let (w, parent) = (&anc[0].revision, &anc[1].revision);
         assert!(
-            tries >= 1 && of(0).iter().all(|a| a.starts_with("GET ")),
-            "{asked:?}"
+            parents_head_first(&server, w, parent),
+            "{:?}",
+            server.events()
         );
-        assert!(status == 500 || tries == 1, "{asked:?}");
-        assert_eq!(of(1), [format!("GET {}", path("cache", &anc[1].revision))]);
+        // (A 500 is retried as any failure: the working revision's GET, each time.)
+        let working = events_of(&server, w);
+        let asked: Vec<&String> = working.iter().filter(|e| !e.starts_with("sent ")).collect();
+        assert!(asked.iter().all(|e| e.starts_with("GET ")), "{working:?}");
+        assert!(status == 500 || asked.len() == 1, "{working:?}");
+        let parent_path = manifest_path("cache", parent);
+        assert_eq!(
+            events_of(&server, parent),
+            [format!("GET {parent_path}"), format!("sent {parent_path}")]
+        );
     }
 }

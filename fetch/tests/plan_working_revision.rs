@@ -8,8 +8,7 @@ use fetch::plan::PlanError;
 use fetch::published::seal;
 use fetch::signing::KeyPair;
 use fetch::store::{Store, StoreConfig, StoreError};
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -18,11 +17,7 @@ mod servers;
 
 use plan_support::*;
 use servers::nginx::Nginx;
-
-/// The path nginx logs for the manifest of `rev` under `prefix`.
-fn logged(prefix: &str, rev: &str) -> String {
-    format!("/{prefix}/builds/{CONFIG}/{rev}")
-}
+use servers::scripted::{Answer, Scripted};
 
 /// (method, path, status) of the requests nginx logged but the PUTs, once `done` holds.
 fn asked(
@@ -60,7 +55,7 @@ fn the_working_revisions_manifest_comes_with_its_first_request() {
     assert_eq!(p.url, url);
     assert!(p.probe_errors.is_empty());
     // After the PUTs, one request: the GET that brought it (nothing ranked after the hit).
-    let working = logged("cache", &anc[0].revision);
+    let working = manifest_path("cache", &anc[0].revision);
     let reqs = asked(&n, |r| r.iter().any(|r| r.1 == "GET"));
     assert_eq!(reqs, [("GET".to_string(), working, 200)]);
 }
@@ -77,7 +72,7 @@ fn the_working_revisions_404_costs_what_a_head_did() {
     publish(&store, &anc[2].revision, &seal(&k, &manifest(&[(1, 1)])));
     let p = find_in(&[store], &anc, &trusting(&k), 1).unwrap();
     assert_eq!(p.distance, 2);
-    let path = |i: usize| logged("cache", &anc[i].revision);
+    let path = |i: usize| manifest_path("cache", &anc[i].revision);
     let reqs = n.requests_until(|r| r.iter().filter(|r| r.1 == "GET").count() == 2);
     let got: Vec<(&str, &str, u16)> = reqs
         .iter()
@@ -130,8 +125,8 @@ fn a_rejected_working_revision_manifest_is_the_plans_error_through_nginx() {
         );
         assert!(msg.contains("no older build is tried instead"), "{msg}");
     }
-    let working = |prefix| logged(prefix, &anc[0].revision);
-    let parent = |prefix| logged(prefix, &anc[1].revision);
+    let working = |prefix| manifest_path(prefix, &anc[0].revision);
+    let parent = |prefix| manifest_path(prefix, &anc[1].revision);
     let reqs = asked(&n, |r| {
         ["tampered", "unsigned"]
             .map(working)
@@ -216,66 +211,28 @@ fn a_working_revision_manifest_whose_body_stalls_is_the_plans_error() {
     );
     // The working revision's GET is logged when the store gives up on its body; beside it, at
     // most the parent's (dropped unread), and nothing of the second store.
-    let working = logged("slow", &anc[0].revision);
+    let working = manifest_path("slow", &anc[0].revision);
     let reqs = asked(&n, |r| r.iter().any(|r| r.1 == "GET" && r.2 == working));
     let mut gets: Vec<(&str, u16)> = reqs
         .iter()
         .filter(|r| r.0 == "GET")
         .map(|r| (r.1.as_str(), r.2))
         .collect();
-    let parent = logged("slow", &anc[1].revision);
+    let parent = manifest_path("slow", &anc[1].revision);
     gets.retain(|g| *g != (parent.as_str(), 200));
     assert_eq!(gets, [(working.as_str(), 200)]);
 }
 
-/// A server on loopback that answers every `HEAD` with `404`, and every `GET` with a `200`
-/// head promising 100 000 bytes, then 10 bytes and the connection closed: a body broken
-/// after its `200`. Returns its port.
-fn cut_short_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for c in l.incoming().flatten() {
-            std::thread::spawn(move || answer_cut_short(c));
-        }
-    });
-    port
-}
-
-/// Answers the requests of one connection (see [`cut_short_server`]).
-fn answer_cut_short(mut c: TcpStream) {
-    let mut r = BufReader::new(c.try_clone().unwrap());
-    loop {
-        let mut request = String::new();
-        if r.read_line(&mut request).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut header = String::new();
-        while header != "\r\n" {
-            header.clear();
-            if r.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-        }
-        if request.starts_with("GET ") {
-            let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789";
-            let _ = c.write_all(head.as_bytes());
-            let _ = c.shutdown(Shutdown::Both);
-            return;
-        }
-        let _ = c.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-    }
-}
-
-/// The working revision's manifest is there, and its body breaks after the `200` (a server that
-/// promises 100 000 bytes, sends 10 and closes; beside the nginx tests): the plan's error
-/// naming its URL, not the same revision's build in a second store (nginx); and the store
-/// counts as having answered (its head came, though the request failed).
+/// The working revision's manifest is there, and its body breaks after the `200` (a scripted
+/// server that promises 100 000 bytes, sends 10 and closes; beside the nginx tests): the
+/// plan's error naming its URL, not the same revision's build in a second store (nginx); and
+/// the store counts as having answered (its head came, though the request failed).
 #[test]
 fn a_working_revision_manifest_cut_short_is_the_plans_error() {
-    let port = cut_short_server();
-    let n = Nginx::start();
     let anc = fake_ancestors(4);
+    let cut = manifest_path("cache", &anc[0].revision);
+    let port = Scripted::start(HashMap::from([(cut, Answer::CutShort)])).port;
+    let n = Nginx::start();
     let k = KeyPair::generate();
     let stores = [
         http_store(format!("http://127.0.0.1:{port}/cache")),

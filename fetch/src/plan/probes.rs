@@ -90,8 +90,9 @@ pub(super) fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Opti
     let found = AtomicBool::new(false);
     let probe = |t: usize| {
         let (i, j) = (t / n, t % n);
+        // Settled on every way out, a panic's too: a `GET` after it waits for it.
+        let _settles = Settles(&settled, t);
         if down[j].load(Ordering::Relaxed) {
-            settled.settle(t, false);
             return Ok(Probe::Skipped);
         }
         let hit = || {
@@ -106,9 +107,10 @@ pub(super) fn probe_all(req: &PlanRequest<'_>, keys: &[Key]) -> (usize, Vec<Opti
             settled.settle(t, true);
             settled.none_found_before(t)
         };
-        let p = match t == 0 || t == n {
-            true => Probe::get(&req.stores[j], &keys[i], &there),
-            false => Probe::head(&req.stores[j], &keys[i]),
+        let p = if t == 0 || t == n {
+            Probe::get(&req.stores[j], &keys[i], &there)
+        } else {
+            Probe::head(&req.stores[j], &keys[i])
         };
         if p.found() {
             hit();
@@ -143,7 +145,8 @@ impl Settled {
         }
     }
 
-    /// Rank `t` knows whether it found a manifest (a find is not taken back).
+    /// Rank `t` knows whether it found a manifest (a find is not taken back; a rank settled
+    /// again keeps what it knew).
     fn settle(&self, t: usize, found: bool) {
         let mut s = self.found.lock().unwrap_or_else(|e| e.into_inner());
         if s[t] != Some(true) {
@@ -165,5 +168,53 @@ impl Settled {
             }
             s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
         }
+    }
+}
+
+/// Settles its rank as not found when dropped, unless it settled before (a rank that ends
+/// without knowing, by a panic, leaves no `GET` waiting).
+struct Settles<'a>(&'a Settled, usize);
+
+impl Drop for Settles<'_> {
+    fn drop(&mut self) {
+        let (settled, t) = (self.0, self.1);
+        let mut s = settled.found.lock().unwrap_or_else(|e| e.into_inner());
+        s[t].get_or_insert(false);
+        settled.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rank waits for every rank before it: released as "none found" once they all settled
+    /// without one (a rank dropped unsettled counts as not found), as "found" as soon as one
+    /// has one, whatever the others; a find is not taken back.
+    #[test]
+    fn a_rank_waits_for_the_nearer_ranks() {
+        let s = Settled::new(4);
+        std::thread::scope(|scope| {
+            let third = scope.spawn(|| s.none_found_before(3));
+            s.settle(0, false);
+            drop(Settles(&s, 1));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(!third.is_finished(), "rank 2 has not settled");
+            s.settle(2, false);
+            assert!(third.join().unwrap(), "none found");
+        });
+        let s = Settled::new(4);
+        std::thread::scope(|scope| {
+            let third = scope.spawn(|| s.none_found_before(3));
+            s.settle(1, true);
+            drop(Settles(&s, 1));
+            assert!(
+                !third.join().unwrap(),
+                "rank 1 found; ranks 0 and 2 never settled"
+            );
+        });
+        s.settle(1, false);
+        assert!(!s.none_found_before(3), "still found");
+        assert!(s.none_found_before(0));
     }
 }

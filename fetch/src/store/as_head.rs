@@ -78,7 +78,8 @@ impl Store {
         let r = self.guarded("GET", key, || {
             self.backend.get_as_head(key, self.max_entry_size, &wait)
         });
-        if passed.get() {
+        // (A backend that read the body anyway gives what it read, below.)
+        if passed.get() && matches!(r, Ok(None)) {
             return Ok(Found::Passed);
         }
         self.paced(&r);

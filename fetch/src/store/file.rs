@@ -101,12 +101,15 @@ impl FileBackend {
         let path = self.root.join(key.as_str());
         let start = Instant::now();
         let (tx, rx) = mpsc::channel();
+        // The body is read once it is wanted (`go` sent); not wanted, or given up on, `go` is
+        // dropped and the thread ends without reading it.
+        let (go, wanted) = mpsc::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name("file-store-read".into())
             .spawn(move || {
                 let head = head(&path);
                 let there = matches!(head, Ok(true));
-                if tx.send(Step::Head(head)).is_ok() && there {
+                if tx.send(Step::Head(head)).is_ok() && there && wanted.recv().is_ok() {
                     let _ = tx.send(Step::Body(body(&path, limit)));
                 }
             });
@@ -122,9 +125,11 @@ impl FileBackend {
         // (The thread sends the head first; a thread that ended without it, as one that is
         // late, gave no answer.)
         match rx.recv_timeout(wait.within) {
-            // Not wanted: the read's thread ends on its own.
+            // Not wanted: the read's thread ends without reading it.
             Ok(Step::Head(Ok(true))) if !(wait.heard)(true) => return Ok(None),
-            Ok(Step::Head(Ok(true))) => {}
+            Ok(Step::Head(Ok(true))) => {
+                let _ = go.send(());
+            }
             Ok(Step::Head(Ok(false))) => {
                 (wait.heard)(false);
                 return Ok(None);
@@ -337,8 +342,8 @@ mod tests {
         assert!(matches!(r, Err(StoreError::Io { .. })), "{r:?}");
     }
 
-    /// A body declined when the head is told is not waited for: no answer rather than the
-    /// late body's timeout.
+    /// A body declined when the head is told is neither waited for (no answer rather than the
+    /// late body's timeout) nor read (the read's thread ends without it: its sender dropped).
     #[test]
     fn a_body_declined_at_the_head_is_not_waited_for() {
         let slow = |_: &Path, _| {
@@ -347,6 +352,17 @@ mod tests {
         };
         let (told, r) = as_head_wanted(false, |_| Ok(true), slow);
         assert_eq!((told, r.unwrap()), (vec![true], None));
+        let (read_tx, read) = mpsc::channel();
+        let body = move |_: &Path, _| {
+            let _ = read_tx.send(());
+            Ok(vec![1])
+        };
+        let (told, r) = as_head_wanted(false, |_| Ok(true), body);
+        assert_eq!((told, r.unwrap()), (vec![true], None));
+        assert!(
+            read.recv_timeout(Duration::from_secs(5)).is_err(),
+            "the body was read"
+        );
     }
 
     /// A FIFO in the store is refused at once, not waited on.

@@ -348,11 +348,17 @@ impl Backend for S3Backend {
                     Err(e) => Err(self.error("GET", &url, after, e)),
                 }
             })?;
-            // A body not wanted: the answer dropped unread.
             let wanted = (wait.heard)(r.is_some());
-            let Some(r) = r.filter(|_| wanted) else {
+            let Some(r) = r else { return Ok(None) };
+            if !wanted {
+                // Dropped unread on the runtime, which then runs the connection's task once
+                // (it closes the connection; else that waits for the next request).
+                self.rt.block_on(async move {
+                    drop(r);
+                    tokio::task::yield_now().await;
+                });
                 return Ok(None);
-            };
+            }
             let body = self.body(&url, r, limit, after);
             self.call_until("GET", &url, start + after, after, body)
                 .map(Some)

@@ -1,5 +1,6 @@
-//! What the plan's tests share (`plan.rs`, `plan_working_revision.rs`): ancestors, manifests,
-//! stores and the search itself.
+//! What the plan's tests share (`plan.rs`, `plan_working_revision.rs`,
+//! `plan_parent_revision.rs`): ancestors, manifests, stores, manifest paths and the search
+//! itself.
 #![allow(dead_code)]
 
 use fetch::ancestry::Ancestor;
@@ -86,6 +87,11 @@ pub fn manifest(sizes: &[(u64, u64)]) -> Vec<u8> {
     }
     .to_bytes()
     .unwrap()
+}
+
+/// The path of the manifest of `rev` under the store prefix `prefix` (as servers see it).
+pub fn manifest_path(prefix: &str, rev: &str) -> String {
+    format!("/{prefix}/builds/{CONFIG}/{rev}")
 }
 
 pub fn file_store(dir: &Path) -> Store {

@@ -1,6 +1,8 @@
 //! Real servers on loopback for the store tests: nginx with WebDAV PUT ([`nginx`]), s3s-fs
-//! ([`s3`]) and helpers. (The properties all stores share, `contract.rs`, are included by the
-//! `fetch` tests on their own: they need zstd.) Shared by `fetch/tests/*` and the root end-to-end tests (through `#[path]`).
+//! ([`s3`]), one whose answers are scripted per path ([`scripted`]) and helpers. (The
+//! properties all stores share, `contract.rs`, are included by the `fetch` tests on their own:
+//! they need zstd.) Shared by `fetch/tests/*` and the root end-to-end tests (through
+//! `#[path]`).
 #![allow(dead_code)]
 
 #[path = "../../../tests/tools/mod.rs"]
@@ -8,6 +10,7 @@ mod tools;
 
 pub mod nginx;
 pub mod s3;
+pub mod scripted;
 
 #[allow(unused_imports)] // not every test binary needs all of them
 pub use tools::{require_tool, run, run_ok};
