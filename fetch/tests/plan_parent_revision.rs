@@ -144,3 +144,39 @@ fn a_parents_body_is_read_once_the_working_revision_answers_without_one() {
         );
     }
 }
+
+/// With two stores, CI built the working revision into the second and its parent into the
+/// first: the second store's `HEAD` (rank 1) finds the working revision while the first
+/// store's answer for it comes late (a 404 after 300 ms), and the first store's `GET` of the
+/// parent (rank 2) is dropped unread (its connection closed); the plan is the second store's,
+/// and the first counts nothing fetched, no error.
+#[test]
+fn a_parents_body_is_dropped_unread_when_another_store_has_the_working_revision() {
+    let anc = fake_ancestors(4);
+    let k = KeyPair::generate();
+    let late = Duration::from_millis(300);
+    let server = Scripted::start(HashMap::from([
+        (
+            manifest_path("cache", &anc[0].revision),
+            Answer::After(late, 404, vec![]),
+        ),
+        (manifest_path("cache", &anc[1].revision), Answer::Endless),
+    ]));
+    let n = Nginx::start();
+    let stores = [
+        http_store(format!("http://127.0.0.1:{}/cache", server.port)),
+        http_store(n.url("cache")),
+    ];
+    let working = seal(&k, &manifest(&[(5, 7), (1, 1)]));
+    publish(&stores[1], &anc[0].revision, &working);
+    let p = find(&stores, &anc, &trusting(&k)).unwrap();
+    assert_eq!((p.store, p.distance, p.entries), (1, 0, 2));
+    server
+        .closed
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the parent's connection closed");
+    let counts = stores[0].counters().snapshot();
+    let e = &counts.errors;
+    assert_eq!(counts.fetched, 0, "{counts:?}");
+    assert_eq!(e.timeout + e.io + e.connect + e.status, 0, "{counts:?}");
+}
