@@ -36,10 +36,11 @@
 //!   "there", its body is read once every nearer rank has answered without one (absent,
 //!   failed or not asked; no longer than their own limits), and dropped unread (its
 //!   connection closed, [`crate::store::Found::Passed`]) as soon as one has one. When CI built
-//!   both revisions, what the server sent before that crosses the link for nothing: about a
-//!   round trip's worth when the nearer one is in the same store, up to that rank's own limit
-//!   when it is another store's. The usual case after `git pull`, CI not yet done with the
-//!   revision pulled, gets the parent's manifest one round trip sooner.
+//!   both revisions, what the server sent before that crosses the link for nothing: what
+//!   comes until the nearer rank answers (about a round trip when its answer is as quick as
+//!   the parent's, at most its limit), and no more than the sockets' buffers hold. The usual
+//!   case after `git pull`, CI not yet done with the revision pulled, gets the parent's
+//!   manifest one round trip sooner.
 //! - **A rejected manifest is an error, never a fall back to an older build.** If the nearest
 //!   manifest found is unsigned, tampered with, signed by an untrusted key or unparsable, the
 //!   plan fails ([`PlanError::Signature`], [`PlanError::Manifest`], [`PlanError::Version`] for

@@ -62,7 +62,7 @@ fn parents_head_first(server: &Scripted, working: &str, parent: &str) -> bool {
     matches!((sent(parent), sent(working)), (Some(p), Some(w)) if p < w)
 }
 
-/// CI built both: the working revision's answer comes late (300 ms), after the parent's head
+/// CI built both: the working revision's answer comes late (1 s), after the parent's head
 /// said "there" (the server's events show it); the parent's body is not read (its connection
 /// closed by the client, 64 KiB of 64 MiB sent: read, it would have ended in the store's
 /// timeout, counted), the working revision's manifest is the plan, and the store counts one
@@ -72,7 +72,7 @@ fn a_parents_body_is_dropped_unread_when_the_working_revision_has_a_manifest() {
     let anc = fake_ancestors(4);
     let k = KeyPair::generate();
     let working = seal(&k, &manifest(&[(5, 7), (1, 1)]));
-    let late = Duration::from_millis(300);
+    let late = Duration::from_secs(1);
     let server = Scripted::start(HashMap::from([
         (
             manifest_path("cache", &anc[0].revision),
@@ -99,7 +99,7 @@ fn a_parents_body_is_dropped_unread_when_the_working_revision_has_a_manifest() {
     assert_eq!(e.timeout + e.io + e.connect + e.status, 0, "{counts:?}");
 }
 
-/// CI built the parent only, and the working revision's answer comes late (300 ms) after the
+/// CI built the parent only, and the working revision's answer comes late (1 s) after the
 /// parent's head: the parent's body is read once it came, whether the working revision's
 /// answer is a `404` or an error (`500`: kept in the plan's errors, which may have hidden a
 /// nearer manifest): one `GET` of each, no `HEAD` of either, nothing asked twice.
@@ -109,7 +109,7 @@ fn a_parents_body_is_read_once_the_working_revision_answers_without_one() {
         let anc = fake_ancestors(4);
         let k = KeyPair::generate();
         let parent = seal(&k, &manifest(&[(5, 7)]));
-        let late = Duration::from_millis(300);
+        let late = Duration::from_secs(1);
         let server = Scripted::start(HashMap::from([
             (
                 manifest_path("cache", &anc[0].revision),
@@ -146,32 +146,34 @@ fn a_parents_body_is_read_once_the_working_revision_answers_without_one() {
 }
 
 /// With two stores, CI built the working revision into the second and its parent into the
-/// first: the second store's `HEAD` (rank 1) finds the working revision while the first
-/// store's answer for it comes late (a 404 after 300 ms), and the first store's `GET` of the
-/// parent (rank 2) is dropped unread (its connection closed); the plan is the second store's,
-/// and the first counts nothing fetched, no error.
+/// first: the second store's `HEAD` (rank 1, answered after 1 s) finds the working revision
+/// while the first store's answer for it is a 404 after 1 s, and the first store's `GET` of
+/// the parent (rank 2, answered at once) is dropped unread (its connection closed); the plan
+/// is the second store's, and the first counts nothing fetched, no error.
 #[test]
 fn a_parents_body_is_dropped_unread_when_another_store_has_the_working_revision() {
     let anc = fake_ancestors(4);
     let k = KeyPair::generate();
-    let late = Duration::from_millis(300);
-    let server = Scripted::start(HashMap::from([
+    let late = Duration::from_secs(1);
+    let working = seal(&k, &manifest(&[(5, 7), (1, 1)]));
+    let first = Scripted::start(HashMap::from([
         (
             manifest_path("cache", &anc[0].revision),
             Answer::After(late, 404, vec![]),
         ),
         (manifest_path("cache", &anc[1].revision), Answer::Endless),
     ]));
-    let n = Nginx::start();
-    let stores = [
-        http_store(format!("http://127.0.0.1:{}/cache", server.port)),
-        http_store(n.url("cache")),
-    ];
-    let working = seal(&k, &manifest(&[(5, 7), (1, 1)]));
-    publish(&stores[1], &anc[0].revision, &working);
+    let second = Scripted::start(HashMap::from([(
+        manifest_path("cache", &anc[0].revision),
+        Answer::After(late, 200, working),
+    )]));
+    let stores =
+        [first.port, second.port].map(|port| http_store(format!("http://127.0.0.1:{port}/cache")));
     let p = find(&stores, &anc, &trusting(&k)).unwrap();
     assert_eq!((p.store, p.distance, p.entries), (1, 0, 2));
-    server
+    let parent = format!("GET {}", manifest_path("cache", &anc[1].revision));
+    assert!(first.events().contains(&parent), "{:?}", first.events());
+    first
         .closed
         .recv_timeout(Duration::from_secs(60))
         .expect("the parent's connection closed");
@@ -179,4 +181,22 @@ fn a_parents_body_is_dropped_unread_when_another_store_has_the_working_revision(
     let e = &counts.errors;
     assert_eq!(counts.fetched, 0, "{counts:?}");
     assert_eq!(e.timeout + e.io + e.connect + e.status, 0, "{counts:?}");
+}
+
+/// A `file://` store's parent manifest, its head said "there" at once, waits for a silent
+/// second store's answer for the working revision (its `HEAD` times out after 2 s, the file
+/// store's own limit too): its body is read once that answer is in, with the file store's
+/// whole limit from then, and is the plan.
+#[test]
+fn a_file_stores_parent_is_read_after_a_long_wait_for_a_nearer_rank() {
+    let dir = tempdir();
+    let anc = fake_ancestors(4);
+    let k = KeyPair::generate();
+    let files = file_store(dir.path());
+    publish(&files, &anc[1].revision, &seal(&k, &manifest(&[(5, 7)])));
+    let (port, _) = servers::silent_server();
+    let silent = http_store(format!("http://127.0.0.1:{port}/cache"));
+    let p = find(&[files, silent], &anc, &trusting(&k)).unwrap();
+    assert_eq!((p.store, p.distance, p.entries), (0, 1, 1));
+    assert_eq!(p.probe_errors.len(), 1, "{:?}", p.probe_errors);
 }

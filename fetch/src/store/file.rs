@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::as_head::HeadWait;
 use super::{Backend, Key, StoreError};
@@ -99,7 +99,6 @@ impl FileBackend {
         body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.root.join(key.as_str());
-        let start = Instant::now();
         let (tx, rx) = mpsc::channel();
         // The body is read once it is wanted (`go` sent); not wanted, or given up on, `go` is
         // dropped and the thread ends without reading it.
@@ -141,8 +140,9 @@ impl FileBackend {
             Ok(Step::Head(Err(e))) => return Err(self.io("GET", key, e)),
             Ok(Step::Body(_)) | Err(_) => return Err(timeout(wait.within)),
         }
-        let left = self.timeout.saturating_sub(start.elapsed());
-        let buf = match rx.recv_timeout(left) {
+        // From when it is wanted: the caller may have waited on its head (the plan's parent
+        // `GET`, for the nearer ranks' answers).
+        let buf = match rx.recv_timeout(self.timeout) {
             Ok(Step::Body(Ok(buf))) => buf,
             // Removed between its metadata and its read: not there now, after the head said
             // it was (the plan then says the manifest it found vanished).
@@ -193,7 +193,7 @@ impl Backend for FileBackend {
     /// The file's metadata is the head (what [`head`](Backend::head) looks at: a regular file
     /// is there), waited for at most `wait.within` (a `HEAD`'s limit, the backend's own
     /// timeout unless the store's whole-request limit is shorter) and told as it comes; its
-    /// read is the body, within the backend's timeout from the start, as any read.
+    /// read is the body, once wanted, within the backend's timeout from then, as any read.
     fn get_as_head(
         &self,
         key: &Key,
@@ -286,6 +286,16 @@ mod tests {
         head: impl FnOnce(&Path) -> io::Result<bool> + Send + 'static,
         body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
     ) -> (Vec<bool>, Result<Option<Vec<u8>>, StoreError>) {
+        as_head_within(Duration::from_millis(100), wanted, head, body)
+    }
+
+    /// [`as_head_wanted`] with the head waited for `within`.
+    fn as_head_within(
+        within: Duration,
+        wanted: bool,
+        head: impl FnOnce(&Path) -> io::Result<bool> + Send + 'static,
+        body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
+    ) -> (Vec<bool>, Result<Option<Vec<u8>>, StoreError>) {
         let store = FileBackend::new("file:///nowhere")
             .unwrap()
             .with_timeout(Duration::from_millis(200));
@@ -295,7 +305,7 @@ mod tests {
             wanted
         };
         let wait = HeadWait {
-            within: Duration::from_millis(100),
+            within,
             heard: &heard,
         };
         let key = Key::build("x", "y").unwrap();
@@ -343,26 +353,49 @@ mod tests {
     }
 
     /// A body declined when the head is told is neither waited for (no answer rather than the
-    /// late body's timeout) nor read (the read's thread ends without it: its sender dropped).
+    /// late body's timeout) nor read (the read's thread ends without it: its sender dropped);
+    /// a body wanted after the caller waited on the head has the whole timeout from then.
+    /// (Heads are waited for 2 s: a thread started late is no late head.)
     #[test]
     fn a_body_declined_at_the_head_is_not_waited_for() {
+        let two = Duration::from_secs(2);
         let slow = |_: &Path, _| {
             std::thread::sleep(Duration::from_secs(5));
             Ok(vec![1])
         };
-        let (told, r) = as_head_wanted(false, |_| Ok(true), slow);
+        let (told, r) = as_head_within(two, false, |_| Ok(true), slow);
         assert_eq!((told, r.unwrap()), (vec![true], None));
         let (read_tx, read) = mpsc::channel();
         let body = move |_: &Path, _| {
             let _ = read_tx.send(());
             Ok(vec![1])
         };
-        let (told, r) = as_head_wanted(false, |_| Ok(true), body);
+        let (told, r) = as_head_within(two, false, |_| Ok(true), body);
         assert_eq!((told, r.unwrap()), (vec![true], None));
         assert!(
             read.recv_timeout(Duration::from_secs(5)).is_err(),
             "the body was read"
         );
+    }
+
+    /// A caller that waits on the head longer than the backend's timeout (200 ms here) before
+    /// it wants the body still gets it: the body's time counts from then.
+    #[test]
+    fn a_body_wanted_late_has_its_whole_timeout() {
+        let store = FileBackend::new("file:///nowhere")
+            .unwrap()
+            .with_timeout(Duration::from_millis(200));
+        let heard = |_: bool| {
+            std::thread::sleep(Duration::from_millis(400));
+            true
+        };
+        let wait = HeadWait {
+            within: Duration::from_secs(2),
+            heard: &heard,
+        };
+        let key = Key::build("x", "y").unwrap();
+        let r = store.as_head_with(&key, 10, &wait, |_| Ok(true), |_, _| Ok(vec![7]));
+        assert_eq!(r.unwrap(), Some(vec![7]));
     }
 
     /// A FIFO in the store is refused at once, not waited on.

@@ -1,6 +1,7 @@
 //! A server on loopback whose answers are scripted per path: late, cut short, or endless (a
-//! body held until the client closes the connection); every other request is answered `404`.
-//! It notes what it was asked and when it sent each head, for tests of what a client did.
+//! body held until the client closes the connection); every other request is answered `404`
+//! (requests without a body: `GET` and `HEAD`). It notes what it was asked and when it sent
+//! each head, for tests of what a client did.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -8,7 +9,8 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-/// How the server answers a `GET` of one path.
+/// How the server answers a `GET` of one path (a `HEAD`: [`Answer::After`]'s delay and status,
+/// no body; `404` for the others).
 pub enum Answer {
     /// After the delay, this status and body.
     After(Duration, u16, Vec<u8>),
@@ -27,7 +29,7 @@ pub struct Scripted {
     /// Its loopback port.
     pub port: u16,
     /// What happened, in order: `GET /path` (or another method) as each request came, `sent
-    /// /path` as each answer's head went out.
+    /// /path` as each answer's head was about to go out.
     pub events: Arc<Mutex<Vec<String>>>,
     /// Told each time the client closed the connection of an endless answer.
     pub closed: mpsc::Receiver<()>,
@@ -84,40 +86,41 @@ fn answer(
         let mut words = request.split(' ');
         let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
         note(format!("{method} {target}"));
-        let (status, body) = match routes.get(target).filter(|_| method == "GET") {
-            Some(Answer::After(delay, status, body)) => {
+        let get = method == "GET";
+        let (status, body) = match routes.get(target) {
+            Some(Answer::After(delay, status, body)) if get || method == "HEAD" => {
                 std::thread::sleep(*delay);
                 (*status, body.as_slice())
             }
-            Some(Answer::CutShort) => {
+            Some(Answer::CutShort) if get => {
                 let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789";
-                let _ = c.write_all(head.as_bytes());
                 note(format!("sent {target}"));
+                let _ = c.write_all(head.as_bytes());
                 let _ = c.shutdown(Shutdown::Both);
                 return;
             }
-            Some(Answer::Endless) => {
+            Some(Answer::Endless) if get => {
                 let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {ENDLESS}\r\n\r\n");
-                let _ = c.write_all(head.as_bytes());
                 note(format!("sent {target}"));
+                let _ = c.write_all(head.as_bytes());
                 let _ = c.write_all(&vec![b'x'; 64 << 10]);
                 // Held until the client closes it (a read of 0 bytes, or an error).
                 let _ = r.read_to_end(&mut Vec::new());
                 let _ = closed.send(());
                 return;
             }
-            None => (404, &b""[..]),
+            _ => (404, &b""[..]),
         };
         let reason = if status == 200 { "OK" } else { "Scripted" };
         let head = format!(
             "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
+        note(format!("sent {target}"));
         if c.write_all(head.as_bytes()).is_err() {
             return;
         }
-        note(format!("sent {target}"));
-        if c.write_all(body).is_err() {
+        if get && c.write_all(body).is_err() {
             return;
         }
     }
