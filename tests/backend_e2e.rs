@@ -9,7 +9,8 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 use support::{
-    cached_ninja, copy_tree, hits_misses, repo_root, require_tool, run, run_ok, TestSpace,
+    cached_ninja, copy_tree, hits_misses, ninja_1_13, repo_root, require_tool, run, run_ok,
+    TestSpace,
 };
 
 /// The generators the example project supports.
@@ -184,20 +185,6 @@ fn example_scenario(gen: Gen) {
     ninja(&other, &cache);
     assert_eq!(hits_misses(&other), (5, 0));
     assert_eq!(run_shapes(&other), run_shapes(&plain));
-}
-
-/// Ninja 1.13 (not in Debian 12): `CACHED_NINJA_TEST_NINJA_1_13`, else where `.ci/run` puts the
-/// binary of PyPI's `ninja` package, in a prefix of its own so it never shadows Debian's 1.11.
-fn ninja_1_13() -> std::path::PathBuf {
-    let path = std::env::var_os("CACHED_NINJA_TEST_NINJA_1_13")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/opt/ninja-1.13/bin/ninja".into());
-    assert!(
-        path.is_file(),
-        "missing ninja 1.13 at {}: install it with `python3 -m pip install --target /opt/ninja-1.13 'ninja>=1.13,<1.14'` (or run `bash .ci/run`)",
-        path.display()
-    );
-    path
 }
 
 /// The rewritten files load in Ninja 1.13 too: the same commands as 1.11 prints, a build

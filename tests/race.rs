@@ -642,3 +642,25 @@ fn a_relative_cache_directory_is_one_cache_for_the_pull_and_the_launchers() {
     assert!(w.space.path().join("relcache/cas").is_dir());
     assert!(!w.obj.join("relcache").exists(), "no second cache");
 }
+
+/// With a Ninja whose logs we do not write (1.13: no pass ahead of it), a first build with a
+/// pull works out that there is no pass beside the search (`ahead::PendingFirstRun`), and
+/// Ninja's launchers get every object from the pull: five hits, nothing compiled, nothing
+/// served ahead.
+#[test]
+fn a_first_build_under_a_ninja_with_no_pass_gets_the_pull() {
+    let ninja113 = support::ninja_1_13();
+    let w = World::shapes();
+    w.policy(&w.obj, &w.nginx.url("cn"), "");
+    let out = run_ok(
+        cn(&w.cache)
+            .args(["build", "--no-fill", "--ninja"])
+            .arg(&ninja113)
+            .arg("-C")
+            .arg(&w.obj),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(hits_misses(&w.obj), (5, 0), "{err}");
+    assert!(!err.contains("ahead of Ninja"), "{err}");
+    assert!(err.contains("5 entries pulled"), "{err}");
+}

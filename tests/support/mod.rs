@@ -245,3 +245,17 @@ pub fn cmake_configure(c: &mut Command, src: &Path, obj: &Path, extra: &[&str]) 
         .arg(obj),
     )
 }
+
+/// Ninja 1.13 (not in Debian 12): `CACHED_NINJA_TEST_NINJA_1_13`, else where `.ci/run` puts the
+/// binary of PyPI's `ninja` package, in a prefix of its own so it never shadows Debian's 1.11.
+pub fn ninja_1_13() -> std::path::PathBuf {
+    let path = std::env::var_os("CACHED_NINJA_TEST_NINJA_1_13")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/opt/ninja-1.13/bin/ninja".into());
+    assert!(
+        path.is_file(),
+        "missing ninja 1.13 at {}: install it with `python3 -m pip install --target /opt/ninja-1.13 'ninja>=1.13,<1.14'` (or run `bash .ci/run`)",
+        path.display()
+    );
+    path
+}

@@ -95,15 +95,53 @@ impl Served {
     }
 }
 
+/// [`FirstRun::of`] worked out on a thread of its own: it runs `ninja --version` and loads
+/// the Ninja files (a large build's take a good part of a second), and the search for CI's
+/// build, and the reading of the sources with it, no longer wait for that. Whether the build
+/// races a pull is known at once.
+pub struct PendingFirstRun {
+    /// Whether a first run here races a pull with it: Ninja's defaults only (a pull brings
+    /// CI's whole build, and its estimates are of all of it, not of a few targets).
+    pub racing: bool,
+    /// The thread working it out, until [`PendingFirstRun::wait`] takes it.
+    thread: Mutex<Option<std::thread::JoinHandle<Option<FirstRun>>>>,
+}
+
+impl PendingFirstRun {
+    /// Starts working out the pass `dir` gets before Ninja for `targets` ([`FirstRun::of`]);
+    /// `None` at once when Ninja has run there (`.ninja_log`), or no thread can start.
+    pub fn start(dir: &Path, ninja: &OsString, targets: &[OsString]) -> Option<PendingFirstRun> {
+        if dir.join(build_log::FILE).exists() {
+            return None;
+        }
+        let (d, n, t) = (dir.to_path_buf(), ninja.clone(), targets.to_vec());
+        let thread = std::thread::Builder::new()
+            .name("first-run".into())
+            .spawn(move || FirstRun::of(&d, &n, &t))
+            .ok()?;
+        Some(PendingFirstRun {
+            racing: targets.is_empty(),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The pass, once worked out (`None`: none, or already taken).
+    pub fn wait(&self) -> Option<FirstRun> {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        thread.join().ok().flatten()
+    }
+}
+
 /// A first build's pass before Ninja: its Ninja's version, and what the targets need.
 pub struct FirstRun {
     /// What `ninja --version` printed.
     pub version: String,
     /// The outputs of the edges the targets need.
     pub needed: HashSet<String>,
-    /// Whether the build races a pull with it: Ninja's defaults only (a pull brings CI's whole
-    /// build, and its estimates are of all of it, not of a few targets).
-    pub racing: bool,
 }
 
 impl FirstRun {
@@ -120,11 +158,7 @@ impl FirstRun {
             .map(|t| t.to_str().map(str::to_string))
             .collect::<Option<_>>()?;
         let needed = engine::ahead::needed_outputs(dir, &names)?;
-        Some(FirstRun {
-            version,
-            needed,
-            racing: targets.is_empty(),
-        })
+        Some(FirstRun { version, needed })
     }
 
     /// Of `uncovered` (the pull's), what Ninja compiles first: those the targets need, as
@@ -470,7 +504,6 @@ mod tests {
         FirstRun {
             version: "1.11.1".into(),
             needed: needed.iter().map(|s| s.to_string()).collect(),
-            racing: true,
         }
     }
 

@@ -173,22 +173,23 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         })?),
         false => None,
     };
+    let ninja = args
+        .ninja
+        .clone()
+        .or_else(|| std::env::var_os("NINJA"))
+        .unwrap_or_else(|| "ninja".into());
+    // Worked out beside the stores' opening and the search: it loads the Ninja files.
+    let first_run = match compiles {
+        Compiles::Plain => None,
+        _ if args.no_serve_ahead => None,
+        _ => ahead::PendingFirstRun::start(&dir, &ninja, &args.targets),
+    };
     // The stores are opened here; the plan is looked for beside Ninja, and the pull then runs
     // beside it too (DESIGN §1): neither holds up Ninja's start.
     let remote = if args.no_fetch || compiles == Compiles::Plain {
         None
     } else {
         pull::open(&remote_args)?
-    };
-    let ninja = args
-        .ninja
-        .clone()
-        .or_else(|| std::env::var_os("NINJA"))
-        .unwrap_or_else(|| "ninja".into());
-    let first_run = match compiles {
-        Compiles::Plain => None,
-        _ if args.no_serve_ahead => None,
-        _ => ahead::FirstRun::of(&dir, &ninja, &args.targets),
     };
     let build = NinjaBuild {
         ninja: &ninja,

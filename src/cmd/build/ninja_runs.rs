@@ -39,9 +39,9 @@ pub(super) struct NinjaBuild<'a> {
     pub(super) targets: &'a [OsString],
     pub(super) policy: &'a crate::policy::Policy,
     pub(super) jobs: &'a Jobs,
-    /// Set when this is Ninja's first run here: the cache's hits are then served before
-    /// Ninja runs them ([`ahead`]).
-    pub(super) first_run: Option<ahead::FirstRun>,
+    /// Set when this may be Ninja's first run here: the cache's hits are then served before
+    /// Ninja runs them ([`ahead`]), once it is worked out that they can be.
+    pub(super) first_run: Option<ahead::PendingFirstRun>,
 }
 
 impl NinjaBuild<'_> {
@@ -158,10 +158,16 @@ pub(super) fn run_ninja(
         interrupted: &interrupted,
     };
     let mut followed = Followed::default();
-    let stopped = match &b.first_run {
-        Some(first_run) => {
+    let stopped = match b.first_run.as_ref().map(ahead::PendingFirstRun::wait) {
+        Some(Some(first_run)) => {
             let raced = planning.as_ref().filter(|_| racing);
-            run_first(&runs, first_run, raced, &mut followed)?
+            run_first(&runs, &first_run, raced, &mut followed)?
+        }
+        // No pass after all (a Ninja whose logs we do not write, Ninja files that do not
+        // load): nothing listens for the pull's arrivals.
+        Some(None) => {
+            counts.arrivals.unheard();
+            None
         }
         None => None,
     };
