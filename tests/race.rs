@@ -643,17 +643,19 @@ fn a_relative_cache_directory_is_one_cache_for_the_pull_and_the_launchers() {
     assert!(!w.obj.join("relcache").exists(), "no second cache");
 }
 
-/// With a Ninja whose logs we do not write (1.13: no pass ahead of it), a first build with a
-/// pull works out that there is no pass beside the search (`ahead::PendingFirstRun`), and
-/// Ninja's launchers get every object from the pull: five hits, nothing compiled, nothing
-/// served ahead.
+/// With a Ninja whose logs we do not write (1.13), a first build works out beside the search
+/// that it has no pass ahead of Ninja (`ahead::PendingFirstRun`) and then gets the pull as a
+/// build without one: Ninja's launchers take every object from it (five hits, nothing
+/// compiled, nothing served ahead).
 #[test]
 fn a_first_build_under_a_ninja_with_no_pass_gets_the_pull() {
+    require_tool("g++", "g++");
     let ninja113 = support::ninja_1_13();
     let w = World::shapes();
     w.policy(&w.obj, &w.nginx.url("cn"), "");
     let out = run_ok(
         cn(&w.cache)
+            .env(support::published::PATIENT.0, support::published::PATIENT.1)
             .args(["build", "--no-fill", "--ninja"])
             .arg(&ninja113)
             .arg("-C")

@@ -95,10 +95,10 @@ impl Served {
     }
 }
 
-/// [`FirstRun::of`] worked out on a thread of its own: it runs `ninja --version` and loads
-/// the Ninja files (a large build's take a good part of a second), and the search for CI's
-/// build, and the reading of the sources with it, no longer wait for that. Whether the build
-/// races a pull is known at once.
+/// The pass of a build in an object directory Ninja has not run in, worked out on a thread of
+/// its own ([`FirstRun::of`]: `ninja --version`, and the Ninja files loaded, which takes a
+/// good part of a second for a large build's) while the stores are opened and CI's build is
+/// looked for. Whether the build races a pull is known at once.
 pub struct PendingFirstRun {
     /// Whether a first run here races a pull with it: Ninja's defaults only (a pull brings
     /// CI's whole build, and its estimates are of all of it, not of a few targets).
@@ -109,7 +109,8 @@ pub struct PendingFirstRun {
 
 impl PendingFirstRun {
     /// Starts working out the pass `dir` gets before Ninja for `targets` ([`FirstRun::of`]);
-    /// `None` at once when Ninja has run there (`.ninja_log`), or no thread can start.
+    /// `None` at once when Ninja has run there (a `.ninja_log`: not a first build), or no
+    /// thread can start.
     pub fn start(dir: &Path, ninja: &OsString, targets: &[OsString]) -> Option<PendingFirstRun> {
         if dir.join(build_log::FILE).exists() {
             return None;
@@ -125,7 +126,7 @@ impl PendingFirstRun {
         })
     }
 
-    /// The pass, once worked out (`None`: none, or already taken).
+    /// The pass, once worked out (`None`: none, its thread panicked, or already taken).
     pub fn wait(&self) -> Option<FirstRun> {
         let thread = self
             .thread
@@ -145,13 +146,10 @@ pub struct FirstRun {
 }
 
 impl FirstRun {
-    /// The pass `dir` gets before Ninja for `targets`, if any: Ninja has not run there yet (no
-    /// `.ninja_log`: a first build, where every output is missing), its logs are of a version
-    /// we write (`ninja --version`), and its files load without `builddir`.
-    pub fn of(dir: &Path, ninja: &OsString, targets: &[OsString]) -> Option<FirstRun> {
-        if dir.join(build_log::FILE).exists() {
-            return None;
-        }
+    /// The pass `dir` (where Ninja has not run yet: every output is missing) gets before Ninja
+    /// for `targets`, if any: its Ninja's logs are of a version we write (`ninja --version`),
+    /// and its files load without `builddir`.
+    fn of(dir: &Path, ninja: &OsString, targets: &[OsString]) -> Option<FirstRun> {
         let version = ninja_version(ninja)?;
         let names: Vec<String> = targets
             .iter()

@@ -163,10 +163,14 @@ pub(super) fn run_ninja(
             let raced = planning.as_ref().filter(|_| racing);
             run_first(&runs, &first_run, raced, &mut followed)?
         }
-        // No pass after all (a Ninja whose logs we do not write, Ninja files that do not
-        // load): nothing listens for the pull's arrivals.
+        // No pass after all (a Ninja whose logs we do not write, Ninja files that set
+        // `builddir` or do not load): nothing listens for the pull's arrivals, and the
+        // sources' reading begun with the search stops unless a plan found took it.
         Some(None) => {
             counts.arrivals.unheard();
+            if let Some(p) = &planning {
+                p.stop_reading();
+            }
             None
         }
         None => None,
