@@ -15,6 +15,7 @@
 
 use crate::launcher::local_keys;
 use crate::order::{EdgePolicy, Prefetch};
+use backend::ninja::Graph;
 use fetch::cache::{Digest, LocalCache};
 use fetch::objdir::ObjDir;
 use fetch::plan::Plan;
@@ -113,6 +114,9 @@ pub struct SourcesReading {
     kept: Arc<AtomicBool>,
     dropped: CancelToken,
     read: Mutex<Option<mpsc::Receiver<local_keys::SourcesHere>>>,
+    /// The Ninja files' graph the reading loaded first (`None`: they do not load), for the
+    /// prefetch order: a large build's take a good part of a second to load.
+    graph: Mutex<Option<mpsc::Receiver<Option<Arc<Graph>>>>>,
 }
 
 impl SourcesReading {
@@ -122,6 +126,7 @@ impl SourcesReading {
         let (stop, dropped) = (CancelToken::new(), CancelToken::new());
         let kept = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
+        let (graph_tx, graph_rx) = mpsc::channel();
         let root = objdir.root().to_path_buf();
         let (mine, gone, build, keep) =
             (stop.clone(), dropped.clone(), cancel.clone(), kept.clone());
@@ -130,7 +135,12 @@ impl SourcesReading {
                 let unwanted = mine.is_cancelled() && !keep.load(Ordering::SeqCst);
                 unwanted || gone.is_cancelled() || build.is_cancelled()
             };
-            let read = read_sources(&root, true, &stopped);
+            let graph = crate::fill::targets::load_graph(&root).ok().map(Arc::new);
+            let _ = graph_tx.send(graph.clone());
+            let read = match graph {
+                Some(g) => local_keys::sources_here(&root, &g, true, &stopped),
+                None => local_keys::SourcesHere::default(),
+            };
             if !stopped() {
                 let _ = tx.send(read);
             }
@@ -140,6 +150,7 @@ impl SourcesReading {
             kept,
             dropped,
             read: Mutex::new(Some(rx)),
+            graph: Mutex::new(Some(graph_rx)),
         }
     }
 
@@ -153,6 +164,17 @@ impl SourcesReading {
     /// no longer stops (else the pull would read everything again).
     pub fn keep(&self) {
         self.kept.store(true, Ordering::SeqCst);
+    }
+
+    /// The Ninja files' graph the reading loaded (waiting for its load), the first time;
+    /// `None` after, and when they do not load.
+    fn take_graph(&self) -> Option<Arc<Graph>> {
+        let rx = self
+            .graph
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        rx.recv().ok().flatten()
     }
 
     /// What was read (waiting for the reading's end), the first time; `None` after, and when
@@ -212,8 +234,14 @@ impl PullSession<'_> {
     /// The plan's records in prefetch order (`policy`: per record), through the object
     /// directory's build graph when it can be read.
     pub fn prefetch_order(&self, mode: Prefetch, policy: &[EdgePolicy]) -> Vec<usize> {
-        let graph = crate::fill::targets::load_graph(self.objdir.root()).ok();
-        crate::order::prefetch_order(&self.plan.manifest.records, policy, mode, graph.as_ref())
+        // The graph the sources' reading loaded, if it began with the search: loaded once.
+        let early = self.sources.as_ref().and_then(SourcesReading::take_graph);
+        let graph = early.or_else(|| {
+            crate::fill::targets::load_graph(self.objdir.root())
+                .ok()
+                .map(Arc::new)
+        });
+        crate::order::prefetch_order(&self.plan.manifest.records, policy, mode, graph.as_deref())
     }
 
     /// Tells the object directory's launchers that a pull runs, with its queue (`order`, the
