@@ -137,11 +137,21 @@ impl SourcesReading {
             };
             let graph = crate::fill::targets::load_graph(&root).ok().map(Arc::new);
             let _ = graph_tx.send(graph.clone());
+            // Seen stopped once, it may have left sources unread: not sent even when kept
+            // since (stopped, then the plan found), the pull then reads them all itself.
+            let seen_stopped = AtomicBool::new(false);
+            let stopping = || {
+                let s = stopped();
+                if s {
+                    seen_stopped.store(true, Ordering::SeqCst);
+                }
+                s
+            };
             let read = match graph {
-                Some(g) => local_keys::sources_here(&root, &g, true, &stopped),
+                Some(g) => local_keys::sources_here(&root, &g, true, &stopping),
                 None => local_keys::SourcesHere::default(),
             };
-            if !stopped() {
+            if !stopping() && !seen_stopped.load(Ordering::SeqCst) {
                 let _ = tx.send(read);
             }
         });
