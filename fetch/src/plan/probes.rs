@@ -145,8 +145,7 @@ impl Settled {
         }
     }
 
-    /// Rank `t` knows whether it found a manifest (a find is not taken back; a rank settled
-    /// again keeps what it knew).
+    /// Rank `t` knows whether it found a manifest (a find is not taken back).
     fn settle(&self, t: usize, found: bool) {
         let mut s = self.found.lock().unwrap_or_else(|e| e.into_inner());
         if s[t] != Some(true) {
