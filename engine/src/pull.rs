@@ -147,10 +147,7 @@ impl SourcesReading {
                 }
                 s
             };
-            let read = match graph {
-                Some(g) => local_keys::sources_here(&root, &g, true, &stopping),
-                None => local_keys::SourcesHere::default(),
-            };
+            let read = sources_in(&root, graph.as_deref(), true, &stopping);
             if !stopping() && !seen_stopped.load(Ordering::SeqCst) {
                 let _ = tx.send(read);
             }
@@ -208,9 +205,20 @@ fn read_sources(
     scan: bool,
     stopped: &(dyn Fn() -> bool + Sync),
 ) -> local_keys::SourcesHere {
-    match crate::fill::targets::load_graph(root) {
-        Ok(graph) => local_keys::sources_here(root, &graph, scan, stopped),
-        Err(_) => local_keys::SourcesHere::default(),
+    let graph = crate::fill::targets::load_graph(root).ok();
+    sources_in(root, graph.as_ref(), scan, stopped)
+}
+
+/// [`read_sources`] with the graph of `root`'s Ninja files loaded (`None`: they do not load).
+fn sources_in(
+    root: &Path,
+    graph: Option<&Graph>,
+    scan: bool,
+    stopped: &(dyn Fn() -> bool + Sync),
+) -> local_keys::SourcesHere {
+    match graph {
+        Some(g) => local_keys::sources_here(root, g, scan, stopped),
+        None => local_keys::SourcesHere::default(),
     }
 }
 

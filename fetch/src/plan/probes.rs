@@ -176,10 +176,8 @@ struct Settles<'a>(&'a Settled, usize);
 
 impl Drop for Settles<'_> {
     fn drop(&mut self) {
-        let (settled, t) = (self.0, self.1);
-        let mut s = settled.found.lock().unwrap_or_else(|e| e.into_inner());
-        s[t].get_or_insert(false);
-        settled.changed.notify_all();
+        // A find is not taken back, and a rank settled not found stays so.
+        self.0.settle(self.1, false);
     }
 }
 

@@ -277,19 +277,11 @@ mod tests {
         head: impl FnOnce(&Path) -> io::Result<bool> + Send + 'static,
         body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
     ) -> (Vec<bool>, Result<Option<Vec<u8>>, StoreError>) {
-        as_head_wanted(true, head, body)
+        as_head_within(Duration::from_millis(100), true, head, body)
     }
 
-    /// [`as_head`] with `heard` answering `wanted` (whether the body is read).
-    fn as_head_wanted(
-        wanted: bool,
-        head: impl FnOnce(&Path) -> io::Result<bool> + Send + 'static,
-        body: impl FnOnce(&Path, u64) -> io::Result<Vec<u8>> + Send + 'static,
-    ) -> (Vec<bool>, Result<Option<Vec<u8>>, StoreError>) {
-        as_head_within(Duration::from_millis(100), wanted, head, body)
-    }
-
-    /// [`as_head_wanted`] with the head waited for `within`.
+    /// [`as_head`] with the head waited for `within`, and `heard` answering `wanted` (whether
+    /// the body is read).
     fn as_head_within(
         within: Duration,
         wanted: bool,
